@@ -1,0 +1,189 @@
+//! Products, warehouses and stock levels.
+
+use serde::Serialize;
+
+use crate::{Country, Error, Money, ProductId, WarehouseId};
+
+fn code_like(what: &'static str, s: &str, max: usize, extra: &[u8]) -> Result<String, Error> {
+    let ok = !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
+    if !ok {
+        return Err(Error::invalid(
+            what,
+            format!(
+                "{s:?} is not a valid {what}: 1–{max} characters of letters, digits{}",
+                if extra.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {:?}", String::from_utf8_lossy(extra))
+                }
+            ),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+macro_rules! code_type {
+    ($(#[$m:meta])* $name:ident, $what:literal, $max:literal, $extra:expr) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, Error> {
+                code_like($what, s, $max, $extra).map($name)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+code_type!(
+    /// A stock keeping unit as the seller writes it (`LAMP-01`).
+    Sku, "sku", 64, b"-_./"
+);
+code_type!(
+    /// A warehouse's short code (`SZ1`).
+    WarehouseCode, "warehouse code", 32, b"-_"
+);
+code_type!(
+    /// The sales channel store an order came from (`manual`, `shopify-sa`).
+    StoreCode, "store code", 64, b"-_."
+);
+
+/// A harmonized system code: 6 to 10 digits, dots and spaces ignored.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+#[serde(transparent)]
+pub struct HsCode(String);
+impl HsCode {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
+        if !(6..=10).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid(
+                "hs_code",
+                format!("{s:?} is not an HS code (6 to 10 digits)"),
+            ));
+        }
+        Ok(HsCode(digits))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A non-empty line of text with a maximum length, trimmed.
+pub fn required_text(what: &'static str, s: &str, max: usize) -> Result<String, Error> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(Error::invalid(what, format!("{what} must not be empty")));
+    }
+    if t.chars().count() > max {
+        return Err(Error::invalid(
+            what,
+            format!("{what} is longer than {max} characters"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warehouse {
+    pub id: WarehouseId,
+    pub code: WarehouseCode,
+    pub name: String,
+    pub country: Country,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: Sku,
+    pub title: String,
+    pub unit_weight_g: i64,
+    pub unit_cost: Money,
+    pub hs_code: Option<HsCode>,
+    pub origin_country: Option<Country>,
+    pub category: Option<String>,
+}
+
+pub fn weight_g(w: i64) -> Result<i64, Error> {
+    if !(1..=1_000_000).contains(&w) {
+        return Err(Error::invalid(
+            "weight",
+            "a unit weight is 1 to 1,000,000 grams",
+        ));
+    }
+    Ok(w)
+}
+
+/// A warehouse's stock of one SKU. `available` is derived, never stored, so it cannot drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StockLevel {
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+impl StockLevel {
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved
+    }
+
+    /// A stock count may not fall below what is already promised to orders.
+    pub fn with_on_hand(self, on_hand: i64) -> Result<StockLevel, Error> {
+        if on_hand < 0 {
+            return Err(Error::invalid("on_hand", "on_hand must not be negative"));
+        }
+        if on_hand < self.reserved {
+            return Err(Error::invalid(
+                "on_hand",
+                format!(
+                    "on_hand {on_hand} is below the {} units reserved for orders",
+                    self.reserved
+                ),
+            ));
+        }
+        Ok(StockLevel {
+            on_hand,
+            reserved: self.reserved,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skus_allow_the_usual_punctuation_but_not_spaces() {
+        assert!(Sku::parse("LAMP-01").is_ok());
+        assert!(Sku::parse("a.b/c_d").is_ok());
+        assert!(Sku::parse("LAMP 01").is_err());
+        assert!(Sku::parse("").is_err());
+    }
+
+    #[test]
+    fn stock_cannot_be_counted_below_what_is_reserved() {
+        let s = StockLevel {
+            on_hand: 10,
+            reserved: 4,
+        };
+        assert_eq!(s.with_on_hand(4).unwrap().available(), 0);
+        assert!(s.with_on_hand(3).is_err());
+        assert!(s.with_on_hand(-1).is_err());
+    }
+
+    #[test]
+    fn hs_codes_ignore_dots() {
+        assert_eq!(HsCode::parse("9405.40").unwrap().as_str(), "940540");
+        assert!(HsCode::parse("94").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! The pure core of codflow: values that cannot be built invalid, and the rules over them. No I/O here.
+
+pub mod auth;
+pub mod catalogue;
+pub mod country;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod phone;
+
+pub use auth::Role;
+pub use catalogue::{HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
+pub use country::Country;
+pub use error::{Error, FieldError, FieldErrors};
+pub use ids::{AuditId, ImportId, OrderId, ProductId, TokenId, WarehouseId};
+pub use money::{Converted, Currency, FxRate, Money};
+pub use order::{
+    Actor, Address, Allocation, AuditRecord, Buyer, Decision, NewOrder, Order, OrderInput,
+    OrderLine, OrderStatus, PaymentMethod, Review,
+};
+pub use phone::Phone;
