@@ -1,1 +1,26 @@
+//! Use cases of codflow: each one validates through the domain, owns its transaction, and writes the
+//! audit trail with the change.
 
+pub mod auth;
+pub mod catalogue;
+pub mod error;
+pub mod orders;
+
+pub use auth::{Principal, hash_token};
+pub use error::{Error, Result};
+
+use codflow_store::Store;
+
+pub struct App {
+    pub store: Store,
+    tokens: auth::TokenCache,
+}
+
+impl App {
+    pub fn new(store: Store) -> App {
+        App {
+            store,
+            tokens: auth::TokenCache::default(),
+        }
+    }
+}

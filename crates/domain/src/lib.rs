@@ -1,5 +1,6 @@
 //! The pure core of codflow: values that cannot be built invalid, and the rules over them. No I/O here.
 
+pub mod allocation;
 pub mod auth;
 pub mod catalogue;
 pub mod country;

@@ -1,1 +1,14 @@
+//! Persistence for codflow. One implementation over sqlx's `Any` driver serves SQLite (embedded default)
+//! and PostgreSQL: the SQL is kept to what both engines (and PostgreSQL-compatible distributed engines)
+//! accept. Functions take a connection or transaction; the use case owns begin and commit.
 
+pub mod catalogue;
+pub mod db;
+pub mod error;
+pub mod orders;
+pub mod testing;
+pub mod tokens;
+
+pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, rollback};
+pub use error::{Error, Result};
+pub use sqlx::AnyConnection as Conn;

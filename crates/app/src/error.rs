@@ -1,0 +1,24 @@
+use codflow_domain::FieldErrors;
+
+/// What a use case can answer besides success. The web layer maps each to one status and stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("internal error: {0}")]
+    Internal(#[from] codflow_store::Error),
+}
+
+impl Error {
+    pub fn invalid(path: &str, message: impl Into<String>) -> Self {
+        let mut e = FieldErrors::default();
+        e.push(path, message);
+        Error::Invalid(e)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

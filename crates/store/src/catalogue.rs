@@ -1,0 +1,290 @@
+//! Warehouses, products and stock levels.
+
+use std::collections::HashMap;
+
+use codflow_domain::{
+    Country, Currency, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse,
+    WarehouseCode, WarehouseId,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::db::{micros, placeholders};
+use crate::{Error, Result};
+
+pub async fn insert_warehouse(conn: &mut AnyConnection, w: &Warehouse) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO warehouses (id, code, name, country, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(w.id.as_str())
+    .bind(w.code.as_str())
+    .bind(&w.name)
+    .bind(w.country.code())
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn warehouse_from(row: &AnyRow) -> Result<Warehouse> {
+    Ok(Warehouse {
+        id: WarehouseId::parse(&row.try_get::<String, _>("id")?)?,
+        code: WarehouseCode::parse(&row.try_get::<String, _>("code")?)?,
+        name: row.try_get("name")?,
+        country: Country::parse(&row.try_get::<String, _>("country")?)?,
+    })
+}
+
+pub async fn warehouse_by_code(
+    conn: &mut AnyConnection,
+    code: &WarehouseCode,
+) -> Result<Option<Warehouse>> {
+    sqlx::query("SELECT id, code, name, country FROM warehouses WHERE code = $1")
+        .bind(code.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| warehouse_from(&r))
+        .transpose()
+}
+
+pub async fn warehouses(conn: &mut AnyConnection) -> Result<Vec<Warehouse>> {
+    sqlx::query("SELECT id, code, name, country FROM warehouses ORDER BY code")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(warehouse_from)
+        .collect()
+}
+
+const PRODUCT_COLS: &str = "id, sku, title, unit_weight_g, unit_cost_minor, unit_cost_currency, hs_code, origin_country, category";
+
+fn product_from(row: &AnyRow) -> Result<Product> {
+    let currency = Currency::parse(&row.try_get::<String, _>("unit_cost_currency")?)?;
+    Ok(Product {
+        id: ProductId::parse(&row.try_get::<String, _>("id")?)?,
+        sku: Sku::parse(&row.try_get::<String, _>("sku")?)?,
+        title: row.try_get("title")?,
+        unit_weight_g: row.try_get("unit_weight_g")?,
+        unit_cost: Money::new(row.try_get("unit_cost_minor")?, currency),
+        hs_code: row
+            .try_get::<Option<String>, _>("hs_code")?
+            .map(|h| HsCode::parse(&h))
+            .transpose()?,
+        origin_country: row
+            .try_get::<Option<String>, _>("origin_country")?
+            .map(|c| Country::parse(&c))
+            .transpose()?,
+        category: row.try_get("category")?,
+    })
+}
+
+pub async fn insert_product(conn: &mut AnyConnection, p: &Product) -> Result<()> {
+    let now = micros(OffsetDateTime::now_utc());
+    sqlx::query(&format!(
+        "INSERT INTO products ({PRODUCT_COLS}, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+    ))
+    .bind(p.id.as_str())
+    .bind(p.sku.as_str())
+    .bind(&p.title)
+    .bind(p.unit_weight_g)
+    .bind(p.unit_cost.minor)
+    .bind(p.unit_cost.currency.code())
+    .bind(p.hs_code.as_ref().map(|h| h.as_str().to_owned()))
+    .bind(p.origin_country.map(|c| c.code().to_owned()))
+    .bind(p.category.clone())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a product's attributes, keeping its id. Returns false when no product has that SKU.
+pub async fn update_product(conn: &mut AnyConnection, p: &Product) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE products SET title = $2, unit_weight_g = $3, unit_cost_minor = $4, unit_cost_currency = $5, \
+         hs_code = $6, origin_country = $7, category = $8, updated_at = $9 WHERE sku = $1",
+    )
+    .bind(p.sku.as_str())
+    .bind(&p.title)
+    .bind(p.unit_weight_g)
+    .bind(p.unit_cost.minor)
+    .bind(p.unit_cost.currency.code())
+    .bind(p.hs_code.as_ref().map(|h| h.as_str().to_owned()))
+    .bind(p.origin_country.map(|c| c.code().to_owned()))
+    .bind(p.category.clone())
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn product_by_sku(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<Product>> {
+    sqlx::query(&format!(
+        "SELECT {PRODUCT_COLS} FROM products WHERE sku = $1"
+    ))
+    .bind(sku.as_str())
+    .fetch_optional(conn)
+    .await?
+    .map(|r| product_from(&r))
+    .transpose()
+}
+
+pub async fn products(conn: &mut AnyConnection) -> Result<Vec<Product>> {
+    sqlx::query(&format!("SELECT {PRODUCT_COLS} FROM products ORDER BY sku"))
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(product_from)
+        .collect()
+}
+
+/// Maps SKUs to product ids; SKUs with no product are absent from the result.
+pub async fn product_ids(
+    conn: &mut AnyConnection,
+    skus: &[&Sku],
+) -> Result<HashMap<Sku, ProductId>> {
+    if skus.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, sku FROM products WHERE sku IN ({})",
+        placeholders(0, skus.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for s in skus {
+        q = q.bind(s.as_str());
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                Sku::parse(&r.try_get::<String, _>("sku")?)?,
+                ProductId::parse(&r.try_get::<String, _>("id")?)?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn stock_level(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    p: &ProductId,
+) -> Result<Option<StockLevel>> {
+    let row = sqlx::query(
+        "SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND product_id = $2",
+    )
+    .bind(w.as_str())
+    .bind(p.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(StockLevel {
+            on_hand: r.try_get("on_hand")?,
+            reserved: r.try_get("reserved")?,
+        })
+    })
+    .transpose()
+}
+
+/// Sets the counted quantity. Refused by the database (check violation) when it would fall below what
+/// is reserved; the caller checks first to give a clear answer.
+pub async fn set_on_hand(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    p: &ProductId,
+    on_hand: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at) VALUES ($1, $2, $3, 0, $4) \
+         ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
+    )
+    .bind(w.as_str())
+    .bind(p.as_str())
+    .bind(on_hand)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Available quantity per (warehouse, product) for the given products, with each warehouse's code and country.
+pub struct Availability {
+    pub warehouse: WarehouseId,
+    pub code: WarehouseCode,
+    pub country: Country,
+    pub product: ProductId,
+    pub available: i64,
+}
+
+pub async fn availability(
+    conn: &mut AnyConnection,
+    products: &[&ProductId],
+) -> Result<Vec<Availability>> {
+    if products.is_empty() {
+        return Ok(vec![]);
+    }
+    let sql = format!(
+        "SELECT s.warehouse_id, w.code, w.country, s.product_id, s.on_hand - s.reserved AS available \
+         FROM stock s JOIN warehouses w ON w.id = s.warehouse_id WHERE s.product_id IN ({}) ORDER BY w.code",
+        placeholders(0, products.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for p in products {
+        q = q.bind(p.as_str());
+    }
+    q.fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Availability {
+                warehouse: WarehouseId::parse(&r.try_get::<String, _>("warehouse_id")?)?,
+                code: WarehouseCode::parse(&r.try_get::<String, _>("code")?)?,
+                country: Country::parse(&r.try_get::<String, _>("country")?)?,
+                product: ProductId::parse(&r.try_get::<String, _>("product_id")?)?,
+                available: r.try_get("available")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()
+}
+
+/// Takes `quantity` from what is available, only if that much is there. The condition and the increment
+/// are one statement, so two transactions can never both take the last unit (the row is locked on
+/// PostgreSQL; SQLite has one writer). Returns whether the units were reserved.
+pub async fn try_reserve(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    p: &ProductId,
+    quantity: i64,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE stock SET reserved = reserved + $3, updated_at = $4 \
+         WHERE warehouse_id = $1 AND product_id = $2 AND on_hand - reserved >= $3",
+    )
+    .bind(w.as_str())
+    .bind(p.as_str())
+    .bind(quantity)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn unreserve(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    p: &ProductId,
+    quantity: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE stock SET reserved = reserved - $3, updated_at = $4 WHERE warehouse_id = $1 AND product_id = $2",
+    )
+    .bind(w.as_str())
+    .bind(p.as_str())
+    .bind(quantity)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Connecting to either engine and running the embedded migrations.
+
+use std::str::FromStr;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use time::OffsetDateTime;
+
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The persistence handle. On SQLite all writes go through one connection, so write transactions queue
+/// in the pool instead of failing with SQLITE_BUSY, while reads run in parallel on the others (WAL).
+/// On PostgreSQL both handles are the same pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    engine: Engine,
+    write: AnyPool,
+    read: AnyPool,
+}
+
+pub type Tx = Transaction<'static, Any>;
+pub type ReadConn = sqlx::pool::PoolConnection<Any>;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/0001_foundation.sql"),
+)];
+
+static DRIVERS: Once = Once::new();
+
+/// Turns `sqlite://PATH` into a URL that creates the file when missing; other URLs pass through.
+fn normalise_url(url: &str) -> Result<(Engine, String)> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        if rest.contains(":memory:") {
+            return Err(Error::Url(
+                "an in-memory SQLite database cannot be shared by the reader and writer pools; use a file".into(),
+            ));
+        }
+        let with_mode = if rest.contains("mode=") {
+            url.to_owned()
+        } else if rest.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        Ok((Engine::Sqlite, with_mode))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Engine::Postgres, url.to_owned()))
+    } else {
+        Err(Error::Url(url.to_owned()))
+    }
+}
+
+impl Store {
+    pub async fn connect(url: &str) -> Result<Store> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let (engine, url) = normalise_url(url)?;
+        let opts = AnyConnectOptions::from_str(&url)?;
+        match engine {
+            Engine::Sqlite => {
+                let pragmas = |pool: AnyPoolOptions| {
+                    pool.after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers proceed during a write; NORMAL sync is durable across
+                            // process crashes (the case the import must survive) and far faster than FULL.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                };
+                let write = pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1))
+                    .acquire_timeout(Duration::from_secs(60))
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = pragmas(AnyPoolOptions::new().max_connections(4))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Store {
+                    engine,
+                    write,
+                    read,
+                })
+            }
+            Engine::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Store {
+                    engine,
+                    write: pool.clone(),
+                    read: pool,
+                })
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// A write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so another
+    /// process writing the same file makes this wait instead of failing half way through.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.write.begin().await?,
+        })
+    }
+
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// A connection for reads outside any write transaction.
+    pub async fn read(&self) -> Result<ReadConn> {
+        Ok(self.read.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+
+    /// Applies every embedded migration not yet recorded, each in its own transaction.
+    pub async fn migrate(&self) -> Result<()> {
+        let mut conn = self.write.acquire().await?;
+        if self.engine == Engine::Postgres {
+            // Several nodes may start at once; one migrates, the others wait and then find nothing to do.
+            conn.execute("SELECT pg_advisory_lock(7405512)").await?;
+        }
+        let result = async {
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+            for (version, name, sql) in MIGRATIONS {
+                let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let mut tx = conn.begin().await?;
+                let applied = async {
+                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(*version)
+                        .bind(*name)
+                        .bind(micros(OffsetDateTime::now_utc()))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                }
+                .await;
+                applied.map_err(|source| Error::Migration { version: *version, name, source })?;
+                tracing::info!(version, name, "applied migration");
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        if self.engine == Engine::Postgres {
+            conn.execute("SELECT pg_advisory_unlock(7405512)").await?;
+        }
+        result
+    }
+}
+
+pub fn micros(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+pub fn from_micros(m: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// `$1, $2, …` starting after `offset` placeholders, for IN lists built at run time.
+pub fn placeholders(offset: usize, n: usize) -> String {
+    (offset + 1..=offset + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub async fn commit(tx: Tx) -> Result<()> {
+    Ok(tx.commit().await?)
+}
+
+pub async fn rollback(tx: Tx) -> Result<()> {
+    Ok(tx.rollback().await?)
+}

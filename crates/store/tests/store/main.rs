@@ -1,0 +1,310 @@
+//! The store suite. Every test runs twice, on SQLite and on PostgreSQL, each time on a fresh database.
+
+use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
+use codflow_domain::{
+    Country, Currency, Money, Order, OrderInput, OrderStatus, Product, ProductId, Sku, StoreCode,
+    Warehouse, WarehouseCode, WarehouseId,
+};
+use codflow_store::orders::{self, OrderFilter};
+use codflow_store::testing::TestDb;
+use codflow_store::{Engine, Store, catalogue, commit};
+use time::OffsetDateTime;
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn on_sqlite() {
+                    super::$name(codflow_store::Engine::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn on_postgres() {
+                    super::$name(codflow_store::Engine::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_engines!(
+    migrations_can_run_again_without_changing_anything,
+    an_order_reads_back_exactly_as_it_was_written,
+    concurrent_inserts_of_one_external_id_store_it_once,
+    concurrent_reservations_never_take_more_than_is_on_hand,
+    the_database_refuses_reserving_more_than_is_on_hand,
+    listing_filters_and_pages_newest_first,
+    releasing_gives_back_exactly_what_was_reserved,
+);
+
+async fn fresh(engine: Engine) -> (TestDb, Store) {
+    let db = TestDb::new(engine).await;
+    let store = Store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (db, store)
+}
+
+fn sar() -> Currency {
+    Currency::parse("SAR").unwrap()
+}
+
+async fn seed(store: &Store, on_hand: i64) -> (WarehouseId, ProductId) {
+    let w = Warehouse {
+        id: WarehouseId::generate(),
+        code: WarehouseCode::parse("SZ1").unwrap(),
+        name: "Shenzhen".into(),
+        country: Country::parse("CN").unwrap(),
+    };
+    let p = Product {
+        id: ProductId::generate(),
+        sku: Sku::parse("LAMP-01").unwrap(),
+        title: "Lamp".into(),
+        unit_weight_g: 420,
+        unit_cost: Money::new(1200, Currency::parse("CNY").unwrap()),
+        hs_code: None,
+        origin_country: None,
+        category: Some("home".into()),
+    };
+    let mut tx = store.begin().await.unwrap();
+    catalogue::insert_warehouse(&mut tx, &w).await.unwrap();
+    catalogue::insert_product(&mut tx, &p).await.unwrap();
+    catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand)
+        .await
+        .unwrap();
+    commit(tx).await.unwrap();
+    (w.id, p.id)
+}
+
+fn order(external_id: &str, country: &str) -> Order {
+    let input = OrderInput {
+        store: Some("manual".into()),
+        external_id: Some(external_id.into()),
+        placed_at: Some("2026-11-20T10:00:00Z".into()),
+        currency: Some("SAR".into()),
+        payment_method: Some("cod".into()),
+        buyer: BuyerInput {
+            name: Some("Noura".into()),
+            phone: Some("+966501234567".into()),
+            email: Some("n@example.com".into()),
+        },
+        shipping_address: AddressInput {
+            name: Some("Noura".into()),
+            line1: Some("King Fahd Rd 12".into()),
+            city: Some("Riyadh".into()),
+            region: Some("Riyadh Province".into()),
+            postal_code: Some("12211".into()),
+            country: Some(country.into()),
+            ..Default::default()
+        },
+        lines: vec![LineInput {
+            sku: Some("LAMP-01".into()),
+            quantity: Some(2),
+            unit_price: Some(MoneyInput {
+                amount: "59.00".into(),
+                currency: None,
+            }),
+        }],
+        shipping_fee: Some(MoneyInput {
+            amount: "10.00".into(),
+            currency: None,
+        }),
+    };
+    // Whole seconds: stored times keep microseconds, so compare like with like.
+    let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+    input.validate(now).unwrap().into_order(now).unwrap()
+}
+
+async fn insert(store: &Store, o: &Order, product: &ProductId) -> bool {
+    let mut tx = store.begin().await.unwrap();
+    let inserted = orders::insert_if_new(&mut tx, o).await.unwrap();
+    if inserted {
+        let lines: Vec<_> = o.lines.iter().map(|l| (product.clone(), l)).collect();
+        orders::insert_lines(&mut tx, &o.id, &lines).await.unwrap();
+    }
+    commit(tx).await.unwrap();
+    inserted
+}
+
+async fn migrations_can_run_again_without_changing_anything(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (_, p) = seed(&store, 5).await;
+    store.migrate().await.expect("second migrate");
+    assert!(insert(&store, &order("1", "SA"), &p).await);
+    assert_eq!(
+        orders::count(&mut *store.read().await.unwrap())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn an_order_reads_back_exactly_as_it_was_written(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (_, p) = seed(&store, 5).await;
+    let o = order("1001", "SA");
+    assert!(insert(&store, &o, &p).await);
+    let mut conn = store.read().await.unwrap();
+    let back = orders::get(&mut conn, &o.id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(back, o);
+    let by_ext = orders::get_by_external(&mut conn, &StoreCode::parse("manual").unwrap(), "1001")
+        .await
+        .unwrap();
+    assert_eq!(by_ext.map(|o| o.id), Some(o.id));
+    assert_eq!(back.total, Money::new(12800, sar()));
+}
+
+async fn concurrent_inserts_of_one_external_id_store_it_once(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (_, p) = seed(&store, 5).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let (store, p) = (store.clone(), p.clone());
+            tokio::spawn(async move { insert(&store, &order("dup", "SA"), &p).await })
+        })
+        .collect();
+    let mut inserted = 0;
+    for t in tasks {
+        inserted += t.await.unwrap() as i32;
+    }
+    assert_eq!(inserted, 1);
+    assert_eq!(
+        orders::count(&mut *store.read().await.unwrap())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (w, p) = seed(&store, 50).await;
+    let tasks: Vec<_> = (0..120)
+        .map(|_| {
+            let (store, w, p) = (store.clone(), w.clone(), p.clone());
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let got = catalogue::try_reserve(&mut tx, &w, &p, 1).await.unwrap();
+                commit(tx).await.unwrap();
+                got
+            })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        granted += t.await.unwrap() as i64;
+    }
+    assert_eq!(granted, 50);
+    let level = catalogue::stock_level(&mut *store.read().await.unwrap(), &w, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (level.on_hand, level.reserved, level.available()),
+        (50, 50, 0)
+    );
+}
+
+async fn the_database_refuses_reserving_more_than_is_on_hand(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (w, p) = seed(&store, 3).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(catalogue::try_reserve(&mut tx, &w, &p, 3).await.unwrap());
+    assert!(!catalogue::try_reserve(&mut tx, &w, &p, 1).await.unwrap());
+    commit(tx).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    let err = catalogue::set_on_hand(&mut tx, &w, &p, 2)
+        .await
+        .unwrap_err();
+    assert!(err.is_check_violation(), "{err}");
+}
+
+async fn listing_filters_and_pages_newest_first(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (_, p) = seed(&store, 5).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let o = order(&format!("L{i}"), if i % 2 == 0 { "SA" } else { "AE" });
+        ids.push(o.id.clone());
+        insert(&store, &o, &p).await;
+    }
+    let mut conn = store.read().await.unwrap();
+    let sa = orders::list(
+        &mut conn,
+        &OrderFilter {
+            country: Some(Country::parse("SA").unwrap()),
+            ..Default::default()
+        },
+        50,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sa.len(), 4);
+    assert!(sa.iter().all(|o| o.shipping_address.country.code() == "SA"));
+    let first = orders::list(&mut conn, &OrderFilter::default(), 3)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 4, "one extra row tells there is a next page");
+    let newest: Vec<_> = ids.iter().rev().take(3).cloned().collect();
+    assert_eq!(
+        first
+            .iter()
+            .take(3)
+            .map(|o| o.id.clone())
+            .collect::<Vec<_>>(),
+        newest
+    );
+    let rest = orders::list(
+        &mut conn,
+        &OrderFilter {
+            before: Some(first[2].id.clone()),
+            ..Default::default()
+        },
+        50,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest.len(), 4);
+    let none = orders::list(
+        &mut conn,
+        &OrderFilter {
+            status: Some(OrderStatus::Closed),
+            ..Default::default()
+        },
+        50,
+    )
+    .await
+    .unwrap();
+    assert!(none.is_empty());
+}
+
+async fn releasing_gives_back_exactly_what_was_reserved(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (w, p) = seed(&store, 10).await;
+    let o = order("R1", "SA");
+    insert(&store, &o, &p).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(catalogue::try_reserve(&mut tx, &w, &p, 2).await.unwrap());
+    orders::insert_reservation(&mut tx, &o.id, &w, &p, 2, 0)
+        .await
+        .unwrap();
+    commit(tx).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        orders::release_reservations(&mut tx, &o.id).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        orders::release_reservations(&mut tx, &o.id).await.unwrap(),
+        0,
+        "a second release gives nothing"
+    );
+    commit(tx).await.unwrap();
+    let level = catalogue::stock_level(&mut *store.read().await.unwrap(), &w, &p)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(level.reserved, 0);
+}
