@@ -3,7 +3,9 @@
 
 pub mod auth;
 pub mod catalogue;
+pub mod demo;
 pub mod error;
+pub mod import;
 pub mod orders;
 
 pub use auth::{Principal, hash_token};

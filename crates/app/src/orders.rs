@@ -8,7 +8,8 @@ use codflow_domain::{
     Actor, Allocation, AuditRecord, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderStatus,
     ProductId, Review, Sku, WarehouseId,
 };
-use codflow_store::orders::{self, OrderFilter};
+use codflow_store::orders;
+pub use codflow_store::orders::OrderFilter;
 use codflow_store::{Conn, catalogue, commit, micros, rollback};
 use time::OffsetDateTime;
 

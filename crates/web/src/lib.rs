@@ -1,1 +1,140 @@
+//! The HTTP edge: REST API v1, OpenAPI and Swagger UI, health and metrics. Wire types live here and
+//! convert into the domain's; every failure leaves as problem+json through `ApiError`.
 
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use codflow_app::App;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+pub use state::AppState;
+
+use routes::{catalogue, imports, orders, system};
+
+/// JSON bodies beyond this are refused with 413 before they are parsed.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// CSV imports are larger by nature.
+pub const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&format!("req_{}", codflow_domain::ids::new_id_body()))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    s.metrics
+        .observe_request(&method, &route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+pub fn router(app: App) -> Router {
+    let state = Arc::new(AppState {
+        app,
+        metrics: Default::default(),
+    });
+    let api = Router::new()
+        .route("/orders", post(orders::create).get(orders::list))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/history", get(orders::history))
+        .route("/orders/{id}/approve", post(orders::approve))
+        .route("/orders/{id}/hold", post(orders::hold))
+        .route("/orders/{id}/cancel", post(orders::cancel))
+        .route(
+            "/warehouses",
+            post(catalogue::create_warehouse).get(catalogue::list_warehouses),
+        )
+        .route(
+            "/products",
+            post(catalogue::create_product).get(catalogue::list_products),
+        )
+        .route(
+            "/products/{sku}",
+            get(catalogue::get_product).put(catalogue::put_product),
+        )
+        .route(
+            "/stock/{warehouse_code}/{sku}",
+            get(catalogue::get_stock).put(catalogue::put_stock),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .merge(
+            Router::new()
+                .route("/imports/orders", post(imports::orders))
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+        );
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/api/openapi.json", get(system::openapi))
+        .route("/api/docs", get(system::docs))
+        .route("/api/docs/swagger-ui-bundle.js", get(system::swagger_js))
+        .route("/api/docs/swagger-ui.css", get(system::swagger_css))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(NewRequestId))
+        .with_state(state)
+}
+
+/// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing requests in flight.
+pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

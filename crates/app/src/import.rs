@@ -1,0 +1,449 @@
+//! Order CSV import (API.md "Order CSV import"): one row per order line, adjacent rows with the same
+//! external_id form one order. Each order lands whole or not at all, orders already present are skipped
+//! (so a re-run after a crash finishes the job), and bad rows are reported with line and column while
+//! the good orders in the same file still land.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+
+use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
+use codflow_domain::{Actor, FieldError, NewOrder, OrderInput, OrderStatus, ProductId, Sku};
+use codflow_store::{catalogue, commit};
+use time::OffsetDateTime;
+
+use crate::orders::{record, resolve_skus};
+use crate::{App, Error, Result};
+
+pub const COLUMNS: [&str; 17] = [
+    "external_id",
+    "placed_at",
+    "currency",
+    "payment_method",
+    "buyer_name",
+    "buyer_phone",
+    "buyer_email",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "sku",
+    "quantity",
+    "unit_price",
+    "shipping_fee",
+];
+
+/// Columns that describe the order rather than the line: every row of one order must agree on them.
+const ORDER_COLUMNS: [&str; 14] = [
+    "placed_at",
+    "currency",
+    "payment_method",
+    "buyer_name",
+    "buyer_phone",
+    "buyer_email",
+    "line1",
+    "line2",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "shipping_fee",
+    "external_id",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub external_id: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub orders_in_file: u64,
+    pub created: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+    pub allocated: u64,
+    pub backordered: u64,
+    pub errors: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub bytes_read: u64,
+    pub orders_done: u64,
+}
+
+pub struct ImportOptions {
+    pub store: String,
+    /// Orders per transaction: larger is faster, smaller loses less work to a crash.
+    pub batch_size: usize,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            store: "manual".into(),
+            batch_size: 500,
+        }
+    }
+}
+
+struct Row {
+    line: u64,
+    fields: Vec<String>,
+}
+
+/// Where a validation path of `OrderInput` lives in the file.
+fn locate(path: &str, rows: &[Row]) -> (u64, String) {
+    let first = rows[0].line;
+    if let Some(rest) = path.strip_prefix("lines[") {
+        let (idx, field) = rest.split_once(']').unwrap_or((rest, ""));
+        let line = idx
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| rows.get(i))
+            .map(|r| r.line)
+            .unwrap_or(first);
+        let col = match field.trim_start_matches('.') {
+            f if f.starts_with("unit_price") => "unit_price",
+            f => f,
+        };
+        return (line, col.to_owned());
+    }
+    let col = match path {
+        p if p.starts_with("buyer.") => format!("buyer_{}", &p[6..]),
+        p if p.starts_with("shipping_address.") => p["shipping_address.".len()..].to_owned(),
+        p if p.starts_with("shipping_fee") => "shipping_fee".into(),
+        p => p.to_owned(),
+    };
+    (first, col)
+}
+
+struct Parsed {
+    new: NewOrder,
+    first_line: u64,
+}
+
+impl App {
+    pub async fn import_orders<R: Read>(
+        &self,
+        input: R,
+        opts: &ImportOptions,
+        actor: Actor,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<ImportReport> {
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(input);
+        let header: Vec<String> = csv
+            .headers()
+            .map_err(|e| {
+                Error::invalid("header", format!("line 1: cannot read the header row: {e}"))
+            })?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let missing: Vec<&str> = COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !header.iter().any(|h| h == c))
+            .collect();
+        let unknown: Vec<&str> = header
+            .iter()
+            .map(String::as_str)
+            .filter(|h| !COLUMNS.contains(h))
+            .collect();
+        if !missing.is_empty() || !unknown.is_empty() {
+            let mut msg = String::from("line 1: ");
+            if !missing.is_empty() {
+                msg += &format!("missing column(s) {}", missing.join(", "));
+            }
+            if !unknown.is_empty() {
+                msg += &format!(
+                    "{}unknown column(s) {}",
+                    if missing.is_empty() { "" } else { "; " },
+                    unknown.join(", ")
+                );
+            }
+            return Err(Error::invalid(
+                "header",
+                format!("{msg}; expected {}", COLUMNS.join(",")),
+            ));
+        }
+        let col: HashMap<&str, usize> = COLUMNS
+            .iter()
+            .map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0)))
+            .collect();
+
+        let products: HashMap<Sku, ProductId> = catalogue::products(&mut *self.store.read().await?)
+            .await?
+            .into_iter()
+            .map(|p| (p.sku, p.id))
+            .collect();
+        let store_code = codflow_domain::StoreCode::parse(&opts.store)
+            .map_err(|e| Error::invalid("store", e.to_string()))?;
+
+        let now = OffsetDateTime::now_utc();
+        let mut report = ImportReport::default();
+        let mut group: Vec<Row> = Vec::new();
+        let mut finished: HashMap<String, u64> = HashMap::new();
+        let mut seen_in_batch: HashSet<String> = HashSet::new();
+        let mut batch: Vec<Parsed> = Vec::new();
+        let mut record_buf = csv::StringRecord::new();
+
+        loop {
+            let more = match csv.read_record(&mut record_buf) {
+                Ok(more) => more,
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    report.errors.push(RowError {
+                        line,
+                        external_id: None,
+                        field: String::new(),
+                        message: format!("unreadable row: {e}"),
+                    });
+                    // A broken quote or bad UTF-8 leaves the reader unable to find the next row boundary.
+                    if !matches!(
+                        e.kind(),
+                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
+                    ) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let row = if more {
+                let line = record_buf.position().map(|p| p.line()).unwrap_or(0);
+                if record_buf.len() != header.len() {
+                    report.errors.push(RowError {
+                        line,
+                        external_id: None,
+                        field: String::new(),
+                        message: format!(
+                            "has {} fields where the header has {}",
+                            record_buf.len(),
+                            header.len()
+                        ),
+                    });
+                    continue;
+                }
+                Some(Row {
+                    line,
+                    fields: record_buf.iter().map(str::to_owned).collect(),
+                })
+            } else {
+                None
+            };
+            let ext_of = |r: &Row| r.fields[col["external_id"]].clone();
+            let closes_group = match (&row, group.first()) {
+                (Some(r), Some(g)) => ext_of(r) != ext_of(g),
+                (None, Some(_)) => true,
+                _ => false,
+            };
+            if closes_group {
+                let rows = std::mem::take(&mut group);
+                let ext = ext_of(&rows[0]);
+                report.orders_in_file += 1;
+                if let Some(first) = finished.get(&ext) {
+                    report.rejected += 1;
+                    report.errors.push(RowError {
+                        line: rows[0].line,
+                        external_id: Some(ext.clone()),
+                        field: "external_id".into(),
+                        message: format!("rows of order {ext} must be adjacent; its first rows start at line {first}"),
+                    });
+                } else {
+                    finished.insert(ext.clone(), rows[0].line);
+                    match parse_group(&rows, &col, &opts.store, &products, now) {
+                        Ok(new) if seen_in_batch.insert(ext.clone()) => batch.push(Parsed {
+                            new,
+                            first_line: rows[0].line,
+                        }),
+                        Ok(_) => {}
+                        Err(errs) => {
+                            report.rejected += 1;
+                            report
+                                .errors
+                                .extend(errs.into_iter().map(|(line, field, message)| RowError {
+                                    line,
+                                    external_id: Some(ext.clone()),
+                                    field,
+                                    message,
+                                }));
+                        }
+                    }
+                }
+                if batch.len() >= opts.batch_size.max(1) {
+                    self.flush(&mut batch, &store_code, &products, &actor, &mut report)
+                        .await?;
+                    seen_in_batch.clear();
+                    progress(Progress {
+                        bytes_read: csv.position().byte(),
+                        orders_done: report.created + report.already_present + report.rejected,
+                    });
+                }
+            }
+            match row {
+                Some(r) => group.push(r),
+                None => break,
+            }
+        }
+        self.flush(&mut batch, &store_code, &products, &actor, &mut report)
+            .await?;
+        progress(Progress {
+            bytes_read: csv.position().byte(),
+            orders_done: report.created + report.already_present + report.rejected,
+        });
+        report.errors.sort_by_key(|e| e.line);
+        Ok(report)
+    }
+
+    /// Writes one batch in one transaction; orders already present are skipped inside it.
+    async fn flush(
+        &self,
+        batch: &mut Vec<Parsed>,
+        store: &codflow_domain::StoreCode,
+        products: &HashMap<Sku, ProductId>,
+        actor: &Actor,
+        report: &mut ImportReport,
+    ) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<&str> = batch.iter().map(|p| p.new.external_id.as_str()).collect();
+        let present: HashSet<String> =
+            codflow_store::orders::existing_external_ids(&mut tx, store, &ids)
+                .await?
+                .into_iter()
+                .collect();
+        let mut created = Vec::new();
+        for p in batch.drain(..) {
+            if present.contains(&p.new.external_id) {
+                report.already_present += 1;
+                continue;
+            }
+            let line = p.first_line;
+            match record(&mut tx, p.new, products, actor, now).await? {
+                Some(order) => created.push(order.status),
+                None => {
+                    tracing::debug!(line, "order appeared concurrently; skipped");
+                    report.already_present += 1;
+                }
+            }
+        }
+        commit(tx).await?;
+        for status in created {
+            report.created += 1;
+            match status {
+                OrderStatus::Allocated => report.allocated += 1,
+                OrderStatus::Backordered => report.backordered += 1,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+type RowProblems = Vec<(u64, String, String)>;
+
+fn parse_group(
+    rows: &[Row],
+    col: &HashMap<&str, usize>,
+    store: &str,
+    products: &HashMap<Sku, ProductId>,
+    now: OffsetDateTime,
+) -> std::result::Result<NewOrder, RowProblems> {
+    let first = &rows[0];
+    let get = |r: &Row, c: &str| -> Option<String> {
+        Some(r.fields[col[c]].clone()).filter(|s| !s.is_empty())
+    };
+    let mut problems: RowProblems = Vec::new();
+    for r in &rows[1..] {
+        for c in ORDER_COLUMNS {
+            if get(r, c) != get(first, c) {
+                problems.push((
+                    r.line,
+                    c.into(),
+                    format!("differs from line {} of the same order", first.line),
+                ));
+            }
+        }
+    }
+    let mut lines = Vec::with_capacity(rows.len());
+    for r in rows {
+        let quantity = match get(r, "quantity") {
+            None => None,
+            Some(q) => match q.parse::<i64>() {
+                Ok(q) => Some(q),
+                Err(_) => {
+                    problems.push((
+                        r.line,
+                        "quantity".into(),
+                        format!("{q:?} is not a whole number"),
+                    ));
+                    Some(1)
+                }
+            },
+        };
+        lines.push(LineInput {
+            sku: get(r, "sku"),
+            quantity,
+            unit_price: get(r, "unit_price").map(|amount| MoneyInput {
+                amount,
+                currency: None,
+            }),
+        });
+    }
+    let input = OrderInput {
+        store: Some(store.to_owned()),
+        external_id: get(first, "external_id"),
+        placed_at: get(first, "placed_at"),
+        currency: get(first, "currency"),
+        payment_method: get(first, "payment_method"),
+        buyer: BuyerInput {
+            name: get(first, "buyer_name"),
+            phone: get(first, "buyer_phone"),
+            email: get(first, "buyer_email"),
+        },
+        shipping_address: AddressInput {
+            name: get(first, "buyer_name"),
+            phone: get(first, "buyer_phone"),
+            line1: get(first, "line1"),
+            line2: get(first, "line2"),
+            city: get(first, "city"),
+            region: get(first, "region"),
+            postal_code: get(first, "postal_code"),
+            country: get(first, "country"),
+        },
+        lines,
+        shipping_fee: get(first, "shipping_fee").map(|amount| MoneyInput {
+            amount,
+            currency: None,
+        }),
+    };
+    let located = |e: FieldError| {
+        let (line, field) = locate(&e.path, rows);
+        (line, field, e.message)
+    };
+    match input.validate(now) {
+        Err(errs) => {
+            problems.extend(errs.0.into_iter().map(located));
+            // The shipping address repeats the buyer's name and phone; report each problem once.
+            problems.sort();
+            problems.dedup();
+            Err(problems)
+        }
+        Ok(_) if !problems.is_empty() => Err(problems),
+        Ok(new) => match resolve_skus(&new, products) {
+            Ok(()) => Ok(new),
+            Err(errs) => Err(errs.0.into_iter().map(located).collect()),
+        },
+    }
+}

@@ -1,0 +1,338 @@
+//! The load driver behind docs/BENCHMARKS.md. Each run starts from a fresh database and a separate server
+//! or import process, so the figures include everything a real deployment pays for.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Subcommand;
+use codflow_store::Engine;
+use codflow_store::testing::TestDb;
+use serde_json::json;
+
+use crate::peak_rss_kib;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// HTTP order intake: a fresh server, N concurrent clients posting COD orders for a fixed time.
+    Intake {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// sqlite, or postgres (a fresh database on CODFLOW_TEST_PG, default the local server).
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+    },
+    /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+    },
+}
+
+fn engine(s: &str) -> Result<Engine> {
+    match s {
+        "sqlite" => Ok(Engine::Sqlite),
+        "postgres" => Ok(Engine::Postgres),
+        other => bail!("unknown engine {other:?}: sqlite or postgres"),
+    }
+}
+
+pub async fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Intake {
+            concurrency,
+            seconds,
+            engine: e,
+        } => intake(concurrency, seconds, engine(&e)?).await,
+        BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
+    }
+}
+
+const SKUS: usize = 20;
+
+fn me() -> Result<std::path::PathBuf> {
+    std::env::current_exe().context("cannot find the codflow executable")
+}
+
+async fn admin_token(url: &str) -> Result<String> {
+    let out = tokio::process::Command::new(me()?)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "admin",
+            "--name",
+            "bench",
+            "--database-url",
+            url,
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .map(str::to_owned)
+        .filter(|_| out.status.success())
+        .ok_or_else(|| anyhow!("token create failed"))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores, {cpu}")
+}
+
+fn order_body(worker: usize, i: usize) -> serde_json::Value {
+    let sku = |k: usize| format!("BENCH-{:02}", (worker * 7 + i * 3 + k) % SKUS);
+    let lines: Vec<_> = (0..1 + i % 2)
+        .map(|k| json!({"sku": sku(k), "quantity": 1 + (i + k) % 2, "unit_price": {"amount": "59.00", "currency": "SAR"}}))
+        .collect();
+    json!({
+        "store": "bench", "external_id": format!("w{worker}-{i}"), "placed_at": "2026-11-20T10:00:00Z", "currency": "SAR",
+        "payment_method": "cod",
+        "buyer": {"name": "Noura Al-Qahtani", "phone": format!("+9665{:08}", (worker * 100_000 + i) % 100_000_000), "email": null},
+        "shipping_address": {"name": "Noura Al-Qahtani", "phone": null, "line1": "King Fahd Rd 12", "line2": null,
+            "city": "Riyadh", "region": "Riyadh Province", "postal_code": "12211", "country": "SA"},
+        "lines": lines, "shipping_fee": {"amount": "10.00", "currency": "SAR"}
+    })
+}
+
+async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> {
+    let db = TestDb::new(engine).await;
+    let exe = me()?;
+    let status = tokio::process::Command::new(&exe)
+        .args(["migrate", "--database-url", &db.url])
+        .stdout(Stdio::null())
+        .status()
+        .await?;
+    if !status.success() {
+        bail!("migrate failed");
+    }
+    let token = admin_token(&db.url).await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = tokio::process::Command::new(&exe)
+        .args([
+            "serve",
+            "--database-url",
+            &db.url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = server.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        if Instant::now() > deadline {
+            bail!("the server did not come up within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let auth = format!("Bearer {token}");
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(format!("{base}{path}"))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()
+    };
+    post(
+        "/api/v1/warehouses",
+        json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}),
+    )
+    .await?
+    .error_for_status()?;
+    for k in 0..SKUS {
+        let sku = format!("BENCH-{k:02}");
+        post("/api/v1/products", json!({"sku": sku, "title": "Bench item", "unit_weight_g": 300, "unit_cost": {"amount": "12.00", "currency": "CNY"}}))
+            .await?
+            .error_for_status()?;
+        client
+            .put(format!("{base}/api/v1/stock/SZ1/{sku}"))
+            .header("authorization", &auth)
+            .json(&json!({"on_hand": 1_000_000_000}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let rss_before = peak_rss_kib(pid).unwrap_or(0);
+    let started = Instant::now();
+    let stop = started + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut failures = 0u64;
+                let mut i = 0;
+                while Instant::now() < stop {
+                    let body = order_body(w, i);
+                    let t = Instant::now();
+                    let r = client
+                        .post(format!("{base}/api/v1/orders"))
+                        .header("authorization", &auth)
+                        .json(&body)
+                        .send()
+                        .await;
+                    match r {
+                        Ok(resp) if resp.status().as_u16() == 201 => {
+                            let _ = resp.bytes().await;
+                            lat.push(t.elapsed().as_micros() as u64);
+                        }
+                        _ => failures += 1,
+                    }
+                    i += 1;
+                }
+                (lat, failures)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        let (l, f) = w.await?;
+        lat.extend(l);
+        failures += f;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let rss = peak_rss_kib(pid).unwrap_or(0);
+    let _ = server.kill().await;
+    lat.sort_unstable();
+    let name = match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
+    };
+    println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s");
+    println!("machine:        {}", machine());
+    println!("orders created: {} ({failures} failed)", lat.len());
+    println!("throughput:     {:.0} orders/s", lat.len() as f64 / elapsed);
+    println!(
+        "latency ms:     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.9),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+    println!(
+        "server peak RSS: {:.1} MiB (after seeding: {:.1} MiB)",
+        rss as f64 / 1024.0,
+        rss_before as f64 / 1024.0
+    );
+    Ok(())
+}
+
+async fn import(orders: usize, engine: Engine) -> Result<()> {
+    let db = TestDb::new(engine).await;
+    {
+        let app = crate::open(&db.url).await?;
+        app.create_warehouse(codflow_app::catalogue::WarehouseInput {
+            code: Some("SZ1".into()),
+            name: Some("Shenzhen".into()),
+            country: Some("CN".into()),
+        })
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+        for k in 0..SKUS {
+            let sku = format!("BENCH-{k:02}");
+            app.create_product(codflow_app::catalogue::ProductInput {
+                sku: Some(sku.clone()),
+                title: Some("Bench item".into()),
+                unit_weight_g: Some(300),
+                unit_cost: Some(codflow_domain::order::MoneyInput {
+                    amount: "12.00".into(),
+                    currency: Some("CNY".into()),
+                }),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+            app.set_stock("SZ1", &sku, Some(1_000_000_000))
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+        }
+        app.store.close().await;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "codflow-bench-{}",
+        codflow_domain::ids::new_id_body()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("orders.csv");
+    {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(w, "{}", codflow_app::import::COLUMNS.join(","))?;
+        for n in 0..orders {
+            for k in 0..2 {
+                writeln!(
+                    w,
+                    "B{n},2026-11-20T10:00:00Z,SAR,cod,Noura Al-Qahtani,05{:08},,King Fahd Rd 12,,Riyadh,Riyadh Province,12211,SA,BENCH-{:02},{},59.00,10.00",
+                    n % 100_000_000,
+                    (n * 3 + k * 7) % SKUS,
+                    1 + k
+                )?;
+            }
+        }
+    }
+    let started = Instant::now();
+    let out = tokio::process::Command::new(me()?)
+        .args(["import", "orders"])
+        .arg(&file)
+        .args(["--database-url", &db.url])
+        .stderr(Stdio::null())
+        .output()
+        .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("import failed: {text}");
+    }
+    let name = match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
+    };
+    println!(
+        "## CSV import, {name}, {orders} orders ({} lines)",
+        orders * 2
+    );
+    println!("machine:    {}", machine());
+    println!("wall time:  {elapsed:.2} s including process start and migrations");
+    println!("throughput: {:.0} orders/s", orders as f64 / elapsed);
+    for l in text.lines().filter(|l| {
+        l.starts_with("created") || l.starts_with("peak memory") || l.starts_with("rejected")
+    }) {
+        println!("{l}");
+    }
+    Ok(())
+}

@@ -1,0 +1,424 @@
+//! The wire shapes of API v1. Requests are strict (unknown fields are refused, so a typo cannot silently
+//! drop data); they convert into the domain's input types, which do the checking.
+
+use codflow_app::catalogue::{ProductInput, WarehouseInput};
+use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
+use codflow_domain::{Money, Order, OrderInput, Product, StockLevel, Warehouse};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// An amount as a decimal string with at most the currency's minor digits, and an ISO 4217 currency.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyDto {
+    #[schema(example = "129.50")]
+    pub amount: String,
+    #[schema(example = "SAR")]
+    pub currency: String,
+}
+
+impl From<Money> for MoneyDto {
+    fn from(m: Money) -> Self {
+        MoneyDto {
+            amount: m.amount_string(),
+            currency: m.currency.to_string(),
+        }
+    }
+}
+
+impl From<MoneyDto> for MoneyInput {
+    fn from(m: MoneyDto) -> Self {
+        MoneyInput {
+            amount: m.amount,
+            currency: Some(m.currency),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BuyerDto {
+    pub name: Option<String>,
+    #[schema(example = "+966501234567")]
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AddressDto {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    #[schema(example = "SA")]
+    pub country: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineDto {
+    #[schema(example = "LAMP-01")]
+    pub sku: Option<String>,
+    pub quantity: Option<i64>,
+    pub unit_price: Option<MoneyDto>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    /// The sales channel store; `manual` when absent.
+    pub store: Option<String>,
+    pub external_id: Option<String>,
+    /// RFC 3339; now when absent.
+    pub placed_at: Option<String>,
+    pub currency: Option<String>,
+    /// `cod` or `prepaid`.
+    pub payment_method: Option<String>,
+    pub buyer: Option<BuyerDto>,
+    pub shipping_address: Option<AddressDto>,
+    pub lines: Option<Vec<LineDto>>,
+    pub shipping_fee: Option<MoneyDto>,
+}
+
+impl From<CreateOrder> for OrderInput {
+    fn from(o: CreateOrder) -> Self {
+        let b = o.buyer.unwrap_or_default();
+        let a = o.shipping_address.unwrap_or_default();
+        OrderInput {
+            store: o.store,
+            external_id: o.external_id,
+            placed_at: o.placed_at,
+            currency: o.currency,
+            payment_method: o.payment_method,
+            buyer: BuyerInput {
+                name: b.name,
+                phone: b.phone,
+                email: b.email,
+            },
+            shipping_address: AddressInput {
+                name: a.name,
+                phone: a.phone,
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                region: a.region,
+                postal_code: a.postal_code,
+                country: a.country,
+            },
+            lines: o
+                .lines
+                .unwrap_or_default()
+                .into_iter()
+                .map(|l| LineInput {
+                    sku: l.sku,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.map(Into::into),
+                })
+                .collect(),
+            shipping_fee: o.shipping_fee.map(Into::into),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewDto {
+    /// `approve`, `hold` or `cancel`.
+    pub decision: String,
+    pub rules: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllocationDto {
+    pub warehouse: String,
+    pub channel: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderLineDto {
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: MoneyDto,
+    pub line_total: MoneyDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AddressOut {
+    pub name: String,
+    pub phone: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BuyerOut {
+    pub name: String,
+    pub phone: String,
+    pub email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderDto {
+    #[schema(example = "ord_06f7k3y0s1h5v9r2m4b8c0d2e4")]
+    pub id: String,
+    pub store: String,
+    pub external_id: String,
+    /// pending_review, on_hold, cancelled, approved, allocated, backordered, fulfilled, closed
+    pub status: String,
+    pub payment_method: String,
+    pub placed_at: String,
+    pub currency: String,
+    pub buyer: BuyerOut,
+    pub shipping_address: AddressOut,
+    pub lines: Vec<OrderLineDto>,
+    pub shipping_fee: MoneyDto,
+    pub total: MoneyDto,
+    /// Zero when prepaid.
+    pub cod_amount: MoneyDto,
+    pub review: Option<ReviewDto>,
+    pub allocation: Option<AllocationDto>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Order> for OrderDto {
+    fn from(o: Order) -> Self {
+        let a = o.shipping_address;
+        OrderDto {
+            id: o.id.to_string(),
+            store: o.store.to_string(),
+            external_id: o.external_id,
+            status: o.status.to_string(),
+            payment_method: o.payment_method.as_str().into(),
+            placed_at: rfc3339(o.placed_at),
+            currency: o.currency.to_string(),
+            buyer: BuyerOut {
+                name: o.buyer.name,
+                phone: o.buyer.phone.to_string(),
+                email: o.buyer.email,
+            },
+            shipping_address: AddressOut {
+                name: a.name,
+                phone: a.phone.map(|p| p.to_string()),
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                region: a.region,
+                postal_code: a.postal_code,
+                country: a.country.to_string(),
+            },
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| OrderLineDto {
+                    sku: l.sku.to_string(),
+                    quantity: l.quantity,
+                    unit_price: l.unit_price.into(),
+                    line_total: l
+                        .unit_price
+                        .checked_mul(l.quantity)
+                        .unwrap_or(l.unit_price)
+                        .into(),
+                })
+                .collect(),
+            shipping_fee: o.shipping_fee.into(),
+            total: o.total.into(),
+            cod_amount: o.cod_amount.into(),
+            review: o.review.map(|r| ReviewDto {
+                decision: serde_json::to_value(r.decision)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                rules: r.rules,
+                reasons: r.reasons,
+            }),
+            allocation: o.allocation.map(|a| AllocationDto {
+                warehouse: a.warehouse.to_string(),
+                channel: a.channel,
+            }),
+            created_at: rfc3339(o.created_at),
+            updated_at: rfc3339(o.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditDto {
+    pub action: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    /// `token:tok_…`, `rule:…`, `worker:…` or `system`.
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWarehouse {
+    #[schema(example = "SZ1")]
+    pub code: Option<String>,
+    pub name: Option<String>,
+    #[schema(example = "CN")]
+    pub country: Option<String>,
+}
+
+impl From<CreateWarehouse> for WarehouseInput {
+    fn from(w: CreateWarehouse) -> Self {
+        WarehouseInput {
+            code: w.code,
+            name: w.name,
+            country: w.country,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WarehouseDto {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub country: String,
+}
+
+impl From<Warehouse> for WarehouseDto {
+    fn from(w: Warehouse) -> Self {
+        WarehouseDto {
+            id: w.id.to_string(),
+            code: w.code.to_string(),
+            name: w.name,
+            country: w.country.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    #[schema(example = "LAMP-01")]
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub unit_weight_g: Option<i64>,
+    pub unit_cost: Option<MoneyDto>,
+    #[schema(example = "940540")]
+    pub hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub category: Option<String>,
+}
+
+impl From<ProductBody> for ProductInput {
+    fn from(p: ProductBody) -> Self {
+        ProductInput {
+            sku: p.sku,
+            title: p.title,
+            unit_weight_g: p.unit_weight_g,
+            unit_cost: p.unit_cost.map(Into::into),
+            hs_code: p.hs_code,
+            origin_country: p.origin_country,
+            category: p.category,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductDto {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub unit_weight_g: i64,
+    pub unit_cost: MoneyDto,
+    pub hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub category: Option<String>,
+}
+
+impl From<Product> for ProductDto {
+    fn from(p: Product) -> Self {
+        ProductDto {
+            id: p.id.to_string(),
+            sku: p.sku.to_string(),
+            title: p.title,
+            unit_weight_g: p.unit_weight_g,
+            unit_cost: p.unit_cost.into(),
+            hs_code: p.hs_code.map(|h| h.as_str().to_owned()),
+            origin_country: p.origin_country.map(|c| c.to_string()),
+            category: p.category,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStock {
+    pub on_hand: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StockDto {
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+}
+
+impl From<StockLevel> for StockDto {
+    fn from(s: StockLevel) -> Self {
+        StockDto {
+            on_hand: s.on_hand,
+            reserved: s.reserved,
+            available: s.available(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorDto {
+    /// 1-based line of the file (the header is line 1).
+    pub line: u64,
+    pub external_id: Option<String>,
+    /// The CSV column at fault, or empty when the whole row or order is.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub orders_in_file: u64,
+    pub created: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+    pub allocated: u64,
+    pub backordered: u64,
+    pub errors: Vec<RowErrorDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}

@@ -1,0 +1,150 @@
+//! The one mapping from every failure to an RFC 9457 problem+json response with a stable `code`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use codflow_domain::FieldErrors;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON")]
+    MalformedJson { detail: String },
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    #[error("missing or unknown token")]
+    Unauthorized,
+    #[error("role not allowed")]
+    Forbidden { role: &'static str },
+    #[error("not found")]
+    NotFound(&'static str),
+    #[error("conflict")]
+    Conflict { code: &'static str, message: String },
+    #[error("body too large")]
+    TooLarge,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<codflow_app::Error> for ApiError {
+    fn from(e: codflow_app::Error) -> Self {
+        match e {
+            codflow_app::Error::Invalid(f) => ApiError::Invalid(f),
+            codflow_app::Error::NotFound(what) => ApiError::NotFound(what),
+            codflow_app::Error::Conflict { code, message } => ApiError::Conflict { code, message },
+            codflow_app::Error::Internal(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PathError {
+    path: String,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct Problem {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<PathError>,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
+        match self {
+            ApiError::MalformedJson { detail } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "malformed_json",
+                "Malformed JSON",
+                detail.clone(),
+            ),
+            ApiError::Invalid(f) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                "Invalid input",
+                format!(
+                    "{} field{} failed validation",
+                    f.0.len(),
+                    if f.0.len() == 1 { "" } else { "s" }
+                ),
+            ),
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                "send a valid token as 'Authorization: Bearer <token>' (codflow token create)"
+                    .into(),
+            ),
+            ApiError::Forbidden { role } => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                format!("the {role} role may not do this"),
+            ),
+            ApiError::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Not found",
+                format!("no such {what}"),
+            ),
+            ApiError::Conflict { code, message } => {
+                (StatusCode::CONFLICT, code, "Conflict", message.clone())
+            }
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                "the request body is larger than this endpoint accepts".into(),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+                "something went wrong on our side; it has been logged".into(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            // The cause goes to the log only: it may name tables, queries or data.
+            tracing::error!(error = %e, "internal error");
+        }
+        let (status, code, title, detail) = self.parts();
+        let errors = match self {
+            ApiError::Invalid(f) => {
+                f.0.into_iter()
+                    .map(|e| PathError {
+                        path: e.path,
+                        message: e.message,
+                    })
+                    .collect()
+            }
+            _ => vec![],
+        };
+        let body = Problem {
+            kind: format!("https://codflow.dev/problems/{code}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            code,
+            errors,
+        };
+        let mut resp = (status, Json(body)).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

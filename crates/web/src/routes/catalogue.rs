@@ -1,0 +1,131 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+
+use crate::ApiResult;
+use crate::dto::{
+    CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto,
+};
+use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS};
+use crate::state::AppState;
+
+#[utoipa::path(post, path = "/api/v1/warehouses", tag = "catalogue", request_body = CreateWarehouse,
+    responses((status = 201, body = WarehouseDto), (status = 409, description = "code already used"), (status = 422)))]
+pub async fn create_warehouse(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateWarehouse>,
+) -> ApiResult<(StatusCode, Json<WarehouseDto>)> {
+    auth.require(OPERATORS)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_warehouse(body.into()).await?.into()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue", responses((status = 200, body = Page<WarehouseDto>)))]
+pub async fn list_warehouses(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<Json<Page<WarehouseDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(Page {
+        items: s
+            .app
+            .warehouses()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/products", tag = "catalogue", request_body = ProductBody,
+    responses((status = 201, body = ProductDto), (status = 409, description = "SKU already exists"), (status = 422)))]
+pub async fn create_product(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<ProductBody>,
+) -> ApiResult<(StatusCode, Json<ProductDto>)> {
+    auth.require(OPERATORS)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_product(body.into()).await?.into()),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)), request_body = ProductBody,
+    responses((status = 200, body = ProductDto, description = "updated"), (status = 201, body = ProductDto, description = "created")))]
+pub async fn put_product(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(sku): Path<String>,
+    ApiJson(body): ApiJson<ProductBody>,
+) -> ApiResult<(StatusCode, Json<ProductDto>)> {
+    auth.require(OPERATORS)?;
+    let (p, created) = s.app.put_product(&sku, body.into()).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(p.into()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)),
+    responses((status = 200, body = ProductDto), (status = 404)))]
+pub async fn get_product(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(sku): Path<String>,
+) -> ApiResult<Json<ProductDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.product(&sku).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", responses((status = 200, body = Page<ProductDto>)))]
+pub async fn list_products(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<Json<Page<ProductDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(Page {
+        items: s
+            .app
+            .products()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",
+    params(("warehouse_code" = String, Path), ("sku" = String, Path)), request_body = SetStock,
+    responses((status = 200, body = StockDto), (status = 404), (status = 409, description = "below what is reserved")))]
+pub async fn put_stock(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((w, sku)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SetStock>,
+) -> ApiResult<Json<StockDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok(Json(s.app.set_stock(&w, &sku, body.on_hand).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",
+    params(("warehouse_code" = String, Path), ("sku" = String, Path)), responses((status = 200, body = StockDto), (status = 404)))]
+pub async fn get_stock(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((w, sku)): Path<(String, String)>,
+) -> ApiResult<Json<StockDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.stock(&w, &sku).await?.into()))
+}

@@ -1,0 +1,85 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Multipart, State};
+use axum::http::StatusCode;
+use codflow_app::import::{ImportOptions, ImportReport};
+use codflow_domain::{Actor, FieldErrors};
+
+use crate::dto::{ImportReportDto, RowErrorDto};
+use crate::extract::{Auth, OPERATORS};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else {
+        let mut f = FieldErrors::default();
+        f.push("file", e.body_text());
+        ApiError::Invalid(f)
+    }
+}
+
+impl From<ImportReport> for ImportReportDto {
+    fn from(r: ImportReport) -> Self {
+        ImportReportDto {
+            orders_in_file: r.orders_in_file,
+            created: r.created,
+            already_present: r.already_present,
+            rejected: r.rejected,
+            allocated: r.allocated,
+            backordered: r.backordered,
+            errors: r
+                .errors
+                .into_iter()
+                .map(|e| RowErrorDto {
+                    line: e.line,
+                    external_id: e.external_id,
+                    field: e.field,
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Imports an order CSV sent as multipart/form-data (`file`, and optionally `store`). Rows in error are
+/// reported in the body; the good orders of the file are imported regardless.
+#[utoipa::path(post, path = "/api/v1/imports/orders", tag = "imports",
+    request_body(content_type = "multipart/form-data", description = "field `file`: the CSV; field `store`: the store code (default manual)"),
+    responses((status = 200, body = ImportReportDto), (status = 422, description = "the header is wrong or no file was sent"), (status = 413)))]
+pub async fn orders(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    mut form: Multipart,
+) -> ApiResult<Json<ImportReportDto>> {
+    auth.require(OPERATORS)?;
+    let mut file = None;
+    let mut opts = ImportOptions::default();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?),
+            Some("store") => {
+                opts.store = field
+                    .text()
+                    .await
+                    .map_err(multipart_error)?
+                    .trim()
+                    .to_owned()
+            }
+            _ => {}
+        }
+    }
+    let file = file.ok_or_else(|| {
+        let mut f = FieldErrors::default();
+        f.push("file", "send the CSV as the multipart field named file");
+        ApiError::Invalid(f)
+    })?;
+    let report = s
+        .app
+        .import_orders(&file[..], &opts, Actor::Token(auth.0.token), &mut |_| {})
+        .await?;
+    s.metrics.order_outcome("imported", report.created);
+    Ok(Json(report.into()))
+}

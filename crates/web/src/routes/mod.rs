@@ -1,0 +1,4 @@
+pub mod catalogue;
+pub mod imports;
+pub mod orders;
+pub mod system;

@@ -1,0 +1,206 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use codflow_app::orders::OrderFilter;
+use codflow_app::orders::{Action, Intake};
+use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
+
+use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page, rfc3339};
+use crate::extract::{ApiJson, Auth, OPERATORS, READERS, parse_json};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+/// Creates an order, or returns the one already recorded for this (store, external_id).
+#[utoipa::path(post, path = "/api/v1/orders", request_body = CreateOrder, tag = "orders",
+    responses((status = 201, body = OrderDto, description = "created"), (status = 200, body = OrderDto, description = "already present"),
+              (status = 422, description = "invalid input"), (status = 401), (status = 403)))]
+pub async fn create(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CreateOrder>,
+) -> ApiResult<(StatusCode, Json<OrderDto>)> {
+    auth.require(OPERATORS)?;
+    let input: OrderInput = body.into();
+    match s.app.create_order(input, Actor::Token(auth.0.token)).await {
+        Ok(Intake::Created(o)) => {
+            s.metrics.order_outcome(
+                if o.status == OrderStatus::Allocated {
+                    "allocated"
+                } else {
+                    "backordered"
+                },
+                1,
+            );
+            Ok((StatusCode::CREATED, Json(o.into())))
+        }
+        Ok(Intake::Existing(o)) => {
+            s.metrics.order_outcome("duplicate", 1);
+            Ok((StatusCode::OK, Json(o.into())))
+        }
+        Err(e) => {
+            if matches!(e, codflow_app::Error::Invalid(_)) {
+                s.metrics.order_outcome("invalid", 1);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderDto), (status = 404)))]
+pub async fn get(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.order(&id).await?.into()))
+}
+
+/// Parses `limit` (default 50, at most 500) for every list endpoint.
+pub fn limit_of(q: &HashMap<String, String>) -> Result<i64, ApiError> {
+    match q.get("limit") {
+        None => Ok(50),
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=500).contains(&n) => Ok(n),
+            _ => {
+                let mut e = FieldErrors::default();
+                e.push("limit", "must be a whole number from 1 to 500");
+                Err(ApiError::Invalid(e))
+            }
+        },
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
+    params(("status" = Option<String>, Query), ("country" = Option<String>, Query), ("store" = Option<String>, Query),
+           ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<OrderDto>)))]
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<OrderDto>>> {
+    auth.require(READERS)?;
+    let mut e = FieldErrors::default();
+    let limit = limit_of(&q)?;
+    let filter = OrderFilter {
+        status: q
+            .get("status")
+            .filter(|v| !v.is_empty())
+            .and_then(|v| e.take("status", OrderStatus::parse(v))),
+        country: q
+            .get("country")
+            .filter(|v| !v.is_empty())
+            .and_then(|v| e.take("country", Country::parse(v))),
+        store: q
+            .get("store")
+            .filter(|v| !v.is_empty())
+            .and_then(|v| e.take("store", StoreCode::parse(v))),
+        before: None,
+    };
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let (orders, next_cursor) = s
+        .app
+        .orders(
+            filter,
+            limit,
+            q.get("cursor")
+                .map(String::as_str)
+                .filter(|c| !c.is_empty()),
+        )
+        .await?;
+    Ok(Json(Page {
+        items: orders.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/history", tag = "orders", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<AuditDto>, description = "every state change: who, what, why, when")))]
+pub async fn history(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AuditDto>>> {
+    auth.require(READERS)?;
+    let records = s.app.order_history(&id).await?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|a| AuditDto {
+                action: a.action,
+                from_status: a.from_status,
+                to_status: a.to_status,
+                actor: a.actor,
+                reason: a.reason,
+                at: rfc3339(a.at),
+            })
+            .collect(),
+    ))
+}
+
+async fn act(
+    s: Arc<AppState>,
+    auth: Auth,
+    id: String,
+    body: Bytes,
+    action: Action,
+) -> ApiResult<Json<OrderDto>> {
+    auth.require(OPERATORS)?;
+    // The body is optional: an empty one means no reason given.
+    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ActionBody::default()
+    } else {
+        parse_json(&body)?
+    };
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    Ok(Json(
+        s.app
+            .act_on_order(&id, action, Actor::Token(auth.0.token), reason)
+            .await?
+            .into(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/approve", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,
+    responses((status = 200, body = OrderDto), (status = 409, description = "not allowed from the current status")))]
+pub async fn approve(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<OrderDto>> {
+    act(s, auth, id, body, Action::Approve).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/hold", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,
+    responses((status = 200, body = OrderDto), (status = 409, description = "not allowed from the current status")))]
+pub async fn hold(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<OrderDto>> {
+    act(s, auth, id, body, Action::Hold).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,
+    responses((status = 200, body = OrderDto), (status = 409, description = "not allowed from the current status")))]
+pub async fn cancel(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<OrderDto>> {
+    act(s, auth, id, body, Action::Cancel).await
+}
