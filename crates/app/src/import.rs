@@ -11,7 +11,7 @@ use codflow_domain::{Actor, FieldError, NewOrder, OrderInput, OrderStatus, Produ
 use codflow_store::{catalogue, commit};
 use time::OffsetDateTime;
 
-use crate::orders::{record, resolve_skus};
+use crate::orders::record;
 use crate::{App, Error, Result};
 
 pub const COLUMNS: [&str; 17] = [
@@ -188,7 +188,7 @@ impl App {
         let store_code = codflow_domain::StoreCode::parse(&opts.store)
             .map_err(|e| Error::invalid("store", e.to_string()))?;
 
-        let now = OffsetDateTime::now_utc();
+        let now = crate::now();
         let mut report = ImportReport::default();
         let mut group: Vec<Row> = Vec::new();
         let mut finished: HashMap<String, u64> = HashMap::new();
@@ -315,7 +315,7 @@ impl App {
         if batch.is_empty() {
             return Ok(());
         }
-        let now = OffsetDateTime::now_utc();
+        let now = crate::now();
         let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = batch.iter().map(|p| p.new.external_id.as_str()).collect();
         let present: HashSet<String> =
@@ -378,6 +378,12 @@ fn parse_group(
     }
     let mut lines = Vec::with_capacity(rows.len());
     for r in rows {
+        // Checked here rather than after validation so one pass reports every problem of the order.
+        if let Some(sku) = get(r, "sku").and_then(|s| Sku::parse(&s).ok())
+            && !products.contains_key(&sku)
+        {
+            problems.push((r.line, "sku".into(), format!("unknown SKU {sku}")));
+        }
         let quantity = match get(r, "quantity") {
             None => None,
             Some(q) => match q.parse::<i64>() {
@@ -441,9 +447,6 @@ fn parse_group(
             Err(problems)
         }
         Ok(_) if !problems.is_empty() => Err(problems),
-        Ok(new) => match resolve_skus(&new, products) {
-            Ok(()) => Ok(new),
-            Err(errs) => Err(errs.0.into_iter().map(located).collect()),
-        },
+        Ok(new) => Ok(new),
     }
 }

@@ -18,6 +18,14 @@ pub struct App {
     tokens: auth::TokenCache,
 }
 
+/// The current time at the precision the store keeps (microseconds), so what a use case returns equals
+/// what a later read returns.
+pub fn now() -> time::OffsetDateTime {
+    let t = time::OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
+        .unwrap_or(t)
+}
+
 impl App {
     pub fn new(store: Store) -> App {
         App {

@@ -162,7 +162,7 @@ pub enum Action {
 
 impl App {
     pub async fn create_order(&self, input: OrderInput, actor: Actor) -> Result<Intake> {
-        let now = OffsetDateTime::now_utc();
+        let now = crate::now();
         let new = input.validate(now).map_err(Error::Invalid)?;
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
         let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
@@ -231,7 +231,7 @@ impl App {
         reason: Option<String>,
     ) -> Result<Order> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
-        let now = OffsetDateTime::now_utc();
+        let now = crate::now();
         let mut tx = self.store.begin().await?;
         let mut order = orders::get(&mut tx, &id)
             .await?

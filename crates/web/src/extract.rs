@@ -18,8 +18,11 @@ pub struct ApiJson<T>(pub T);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize(de) {
-        Ok(v) => Ok(v),
+    match serde_path_to_error::deserialize(&mut *de) {
+        // Anything after the value (`{...}}`) makes the whole body malformed, not just ignorable.
+        Ok(v) => de.end().map(|()| v).map_err(|e| ApiError::MalformedJson {
+            detail: e.to_string(),
+        }),
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();

@@ -1,0 +1,145 @@
+use codflow_store::Engine;
+use reqwest::StatusCode;
+
+use crate::helpers::{json_of, order, spawn_app};
+
+crate::on_both_engines!(
+    health_answers_ok_without_a_token,
+    the_openapi_document_describes_every_documented_endpoint,
+    the_swagger_page_and_its_assets_are_served_from_the_binary,
+    metrics_count_requests_and_orders_by_outcome,
+    unknown_routes_are_problem_json_404,
+);
+
+async fn health_answers_ok_without_a_token(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers().contains_key("x-request-id"),
+        "every response carries a request id"
+    );
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+}
+
+async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let doc = json_of(
+        app.client
+            .get(app.url("/api/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/orders", "post"),
+        ("/api/v1/orders", "get"),
+        ("/api/v1/orders/{id}", "get"),
+        ("/api/v1/orders/{id}/approve", "post"),
+        ("/api/v1/orders/{id}/hold", "post"),
+        ("/api/v1/orders/{id}/cancel", "post"),
+        ("/api/v1/warehouses", "post"),
+        ("/api/v1/products", "post"),
+        ("/api/v1/products/{sku}", "put"),
+        ("/api/v1/stock/{warehouse_code}/{sku}", "put"),
+        ("/api/v1/stock/{warehouse_code}/{sku}", "get"),
+        ("/api/v1/imports/orders", "post"),
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing from OpenAPI"
+        );
+    }
+    let order_schema = &doc["components"]["schemas"]["OrderDto"]["properties"];
+    for field in [
+        "id",
+        "store",
+        "external_id",
+        "status",
+        "payment_method",
+        "total",
+        "cod_amount",
+        "review",
+        "allocation",
+        "lines",
+        "shipping_address",
+        "created_at",
+    ] {
+        assert!(order_schema.get(field).is_some(), "OrderDto lacks {field}");
+    }
+}
+
+async fn the_swagger_page_and_its_assets_are_served_from_the_binary(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let page = app
+        .client
+        .get(app.url("/api/docs"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("/api/openapi.json") && page.contains("/api/docs/swagger-ui-bundle.js"));
+    assert!(!page.contains("cdn"), "no CDN");
+    let js = app
+        .client
+        .get(app.url("/api/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(js.text().await.unwrap().len() > 100_000);
+}
+
+async fn metrics_count_requests_and_orders_by_outcome(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 1)]).await;
+    app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
+    app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
+    app.post("/api/v1/orders", &order("2", "LAMP-01", 1)).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("codflow_orders_total{outcome=\"allocated\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("codflow_orders_total{outcome=\"duplicate\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("codflow_orders_total{outcome=\"backordered\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "codflow_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "codflow_http_request_duration_seconds_bucket{route=\"/api/v1/orders\",le=\"+Inf\"} 3"
+        ),
+        "{text}"
+    );
+}
+
+async fn unknown_routes_are_problem_json_404(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let p = json_of(app.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND).await;
+    assert_eq!(p["code"], "not_found");
+}
