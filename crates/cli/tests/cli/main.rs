@@ -1,0 +1,432 @@
+//! The `codflow` binary driven as a user would: real processes, real databases, real signals.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use codflow_app::App;
+use codflow_app::catalogue::{ProductInput, WarehouseInput};
+use codflow_domain::order::MoneyInput;
+use codflow_store::testing::TestDb;
+use codflow_store::{Engine, Store};
+use sqlx::Row;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_codflow");
+const HEADER: &str = "external_id,placed_at,currency,payment_method,buyer_name,buyer_phone,buyer_email,line1,line2,city,region,postal_code,country,sku,quantity,unit_price,shipping_fee";
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$name(codflow_store::Engine::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    super::$name(codflow_store::Engine::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+on_both_engines!(
+    token_create_prints_a_working_secret_alone_on_the_last_line,
+    import_prints_a_summary_and_row_errors_with_line_numbers,
+    an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once,
+);
+
+async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
+    let db = TestDb::new(engine).await;
+    let store = Store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let app = App::new(store.clone());
+    app.create_warehouse(WarehouseInput {
+        code: Some("SZ1".into()),
+        name: Some("Shenzhen".into()),
+        country: Some("CN".into()),
+    })
+    .await
+    .unwrap();
+    for sku in skus {
+        app.create_product(ProductInput {
+            sku: Some((*sku).into()),
+            title: Some("Lamp".into()),
+            unit_weight_g: Some(400),
+            unit_cost: Some(MoneyInput {
+                amount: "10.00".into(),
+                currency: Some("CNY".into()),
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        app.set_stock("SZ1", sku, Some(1_000_000)).await.unwrap();
+    }
+    (db, store)
+}
+
+fn row(ext: &str, sku: &str, qty: &str) -> String {
+    format!(
+        "{ext},2026-11-20T10:00:00Z,SAR,cod,Noura,0501234567,,King Fahd Rd 12,,Riyadh,Riyadh Province,12211,SA,{sku},{qty},59.00,10.00"
+    )
+}
+
+async fn scalar(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(store.reader())
+        .await
+        .unwrap()
+        .get::<i64, _>(0)
+}
+
+/// Reads the child's stdout until a line containing `needle`, within a deadline.
+async fn read_until(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    needle: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            let done = l.contains(needle);
+            seen.push(l);
+            if done {
+                return;
+            }
+        }
+        panic!("output ended before {needle:?}: {seen:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {needle:?} within the deadline"));
+    seen
+}
+
+async fn token_create_prints_a_working_secret_alone_on_the_last_line(engine: Engine) {
+    let (db, _store) = seeded(engine, &[]).await;
+    let out = Command::new(BIN)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "ops",
+            "--name",
+            "shop bot",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let secret = stdout.lines().last().unwrap().to_owned();
+    assert!(secret.starts_with("cf_") && secret.len() > 40, "{stdout}");
+
+    let bad = Command::new(BIN)
+        .args([
+            "token",
+            "create",
+            "--role",
+            "root",
+            "--name",
+            "x",
+            "--database-url",
+            &db.url,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+
+    let mut server = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &db.url,
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let seen = read_until(&mut lines, "listening on").await;
+    let url = seen
+        .last()
+        .unwrap()
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let status = |token: String| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{url}/api/v1/orders"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(secret.clone()).await, 200);
+    assert_eq!(status(format!("{secret}x")).await, 401);
+    server.kill().await.unwrap();
+}
+
+async fn import_prints_a_summary_and_row_errors_with_line_numbers(engine: Engine) {
+    let (db, store) = seeded(engine, &["LAMP-01"]).await;
+    let dir = tempdir();
+    let file = dir.join("orders.csv");
+    std::fs::write(
+        &file,
+        [
+            HEADER.to_owned(),
+            row("1", "LAMP-01", "2"),
+            row("2", "LAMP-01", "x"),
+            row("3", "GHOST", "1"),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "orders"])
+        .arg(&file)
+        .args(["--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "rows in error make the exit code 2: {stdout}"
+    );
+    assert!(
+        stdout.contains("created:         1 (1 allocated, 0 backordered)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("rejected:        2"), "{stdout}");
+    assert!(
+        stdout.contains("line 3, quantity (order 2): \"x\" is not a whole number"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("line 4, sku (order 3): unknown SKU GHOST"),
+        "{stdout}"
+    );
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 1);
+
+    std::fs::write(&file, "external_id,sku\n1,LAMP-01\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "orders"])
+        .arg(&file)
+        .args(["--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing column(s) placed_at"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "codflow-cli-{}",
+        codflow_domain::ids::new_id_body()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write_big_file(path: &Path, orders: usize) {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(w, "{HEADER}").unwrap();
+    for n in 0..orders {
+        writeln!(w, "{}", row(&format!("K{n}"), "LAMP-01", "1")).unwrap();
+        writeln!(w, "{}", row(&format!("K{n}"), "LAMP-02", "2")).unwrap();
+    }
+}
+
+async fn an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once(engine: Engine) {
+    const ORDERS: usize = 10_000;
+    let (db, store) = seeded(engine, &["LAMP-01", "LAMP-02"]).await;
+    let dir = tempdir();
+    let file = dir.join("big.csv");
+    write_big_file(&file, ORDERS);
+
+    // Small batches, so the process is killed between commits with most of the file still to do.
+    let mut child = Command::new(BIN)
+        .args(["import", "orders"])
+        .arg(&file)
+        .args(["--database-url", &db.url, "--batch-size", "50"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut progress = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(l) = progress.next_line().await.unwrap() {
+            if l.starts_with("progress:") {
+                return;
+            }
+        }
+        panic!("the import ended without reporting progress");
+    })
+    .await
+    .expect("progress within the deadline");
+    child.start_kill().unwrap(); // SIGKILL: no chance to clean up
+    let status = child.wait().await.unwrap();
+    assert!(!status.success(), "the import was killed, not finished");
+
+    let landed = scalar(&store, "SELECT COUNT(*) FROM orders").await;
+    assert!(
+        landed > 0 && landed < ORDERS as i64,
+        "killed half way: {landed} orders had landed"
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM order_lines").await,
+        2 * landed,
+        "no order is partial"
+    );
+
+    let out = Command::new(BIN)
+        .args(["import", "orders"])
+        .arg(&file)
+        .args(["--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!("already present: {landed}")),
+        "{stdout}"
+    );
+
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM orders").await,
+        ORDERS as i64
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(DISTINCT external_id) FROM orders").await,
+        ORDERS as i64
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM order_lines").await,
+        2 * ORDERS as i64
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM orders WHERE status = 'allocated'"
+        )
+        .await,
+        ORDERS as i64
+    );
+    // Each order holds 1 + 2 units; nothing reserved twice, nothing lost.
+    assert_eq!(
+        scalar(&store, "SELECT CAST(SUM(reserved) AS BIGINT) FROM stock").await,
+        3 * ORDERS as i64
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT CAST(SUM(quantity) AS BIGINT) FROM reservations"
+        )
+        .await,
+        3 * ORDERS as i64
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token() {
+    let dir = tempdir();
+    let mut server = Command::new(BIN)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let seen = read_until(&mut lines, "listening on").await;
+    let token = seen
+        .iter()
+        .find_map(|l| l.strip_prefix("admin token:"))
+        .expect("admin token line")
+        .trim()
+        .to_owned();
+    let url = seen
+        .last()
+        .unwrap()
+        .trim_start_matches("listening on ")
+        .to_owned();
+    assert!(
+        dir.join("codflow-demo.db").exists(),
+        "the demo runs on its own SQLite file"
+    );
+    let client = reqwest::Client::new();
+    let mut orders = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: serde_json::Value = client
+            .get(format!("{url}/api/v1/orders?limit=500&cursor={cursor}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        orders.extend(page["items"].as_array().unwrap().clone());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    assert!(
+        orders.len() >= 200,
+        "a few hundred orders: {}",
+        orders.len()
+    );
+    let mut countries: Vec<&str> = orders
+        .iter()
+        .map(|o| o["shipping_address"]["country"].as_str().unwrap())
+        .collect();
+    countries.sort();
+    countries.dedup();
+    assert_eq!(countries.len(), 16, "{countries:?}");
+    let currencies: std::collections::HashSet<&str> = orders
+        .iter()
+        .map(|o| o["currency"].as_str().unwrap())
+        .collect();
+    for c in ["SAR", "KWD", "VND", "MXN", "PLN"] {
+        assert!(currencies.contains(c), "{c} missing");
+    }
+    assert!(
+        orders.iter().any(|o| o["status"] == "backordered")
+            && orders.iter().any(|o| o["status"] == "allocated")
+    );
+    let products: serde_json::Value = client
+        .get(format!("{url}/api/v1/products"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(products["items"].as_array().unwrap().len() >= 30);
+    server.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
