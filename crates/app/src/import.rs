@@ -8,10 +8,10 @@ use std::io::Read;
 
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{Actor, FieldError, NewOrder, OrderInput, OrderStatus, ProductId, Sku};
-use codflow_store::{catalogue, commit};
+use codflow_store::{catalogue, commit, rollback};
 use time::OffsetDateTime;
 
-use crate::orders::record;
+use crate::orders::{Intake, record_batch};
 use crate::{App, Error, Result};
 
 pub const COLUMNS: [&str; 17] = [
@@ -123,11 +123,6 @@ fn locate(path: &str, rows: &[Row]) -> (u64, String) {
     (first, col)
 }
 
-struct Parsed {
-    new: NewOrder,
-    first_line: u64,
-}
-
 impl App {
     pub async fn import_orders<R: Read>(
         &self,
@@ -193,7 +188,7 @@ impl App {
         let mut group: Vec<Row> = Vec::new();
         let mut finished: HashMap<String, u64> = HashMap::new();
         let mut seen_in_batch: HashSet<String> = HashSet::new();
-        let mut batch: Vec<Parsed> = Vec::new();
+        let mut batch: Vec<NewOrder> = Vec::new();
         let mut record_buf = csv::StringRecord::new();
 
         loop {
@@ -260,10 +255,7 @@ impl App {
                 } else {
                     finished.insert(ext.clone(), rows[0].line);
                     match parse_group(&rows, &col, &opts.store, &products, now) {
-                        Ok(new) if seen_in_batch.insert(ext.clone()) => batch.push(Parsed {
-                            new,
-                            first_line: rows[0].line,
-                        }),
+                        Ok(new) if seen_in_batch.insert(ext.clone()) => batch.push(new),
                         Ok(_) => {}
                         Err(errs) => {
                             report.rejected += 1;
@@ -306,7 +298,7 @@ impl App {
     /// Writes one batch in one transaction; orders already present are skipped inside it.
     async fn flush(
         &self,
-        batch: &mut Vec<Parsed>,
+        batch: &mut Vec<NewOrder>,
         store: &codflow_domain::StoreCode,
         products: &HashMap<Sku, ProductId>,
         actor: &Actor,
@@ -317,29 +309,36 @@ impl App {
         }
         let now = crate::now();
         let mut tx = self.store.begin().await?;
-        let ids: Vec<&str> = batch.iter().map(|p| p.new.external_id.as_str()).collect();
+        let ids: Vec<&str> = batch.iter().map(|n| n.external_id.as_str()).collect();
         let present: HashSet<String> =
             codflow_store::orders::existing_external_ids(&mut tx, store, &ids)
                 .await?
                 .into_iter()
                 .collect();
-        let mut created = Vec::new();
-        for p in batch.drain(..) {
-            if present.contains(&p.new.external_id) {
-                report.already_present += 1;
-                continue;
-            }
-            let line = p.first_line;
-            match record(&mut tx, p.new, products, actor, now).await? {
-                Some(order) => created.push(order.status),
-                None => {
-                    tracing::debug!(line, "order appeared concurrently; skipped");
-                    report.already_present += 1;
+        let (old, news): (Vec<NewOrder>, Vec<NewOrder>) = batch
+            .drain(..)
+            .partition(|n| present.contains(&n.external_id));
+        report.already_present += old.len() as u64;
+        let statuses: Vec<OrderStatus> =
+            match record_batch(&mut tx, news.clone(), products, actor, now).await? {
+                Ok(created) => {
+                    commit(tx).await?;
+                    created.into_iter().map(|o| o.status).collect()
                 }
-            }
-        }
-        commit(tx).await?;
-        for status in created {
+                Err(_) => {
+                    // Another writer got in between (PostgreSQL): record the batch order by order instead.
+                    rollback(tx).await?;
+                    let mut statuses = Vec::new();
+                    for new in news {
+                        match self.record_one(new, products, actor, now).await? {
+                            Intake::Created(o) => statuses.push(o.status),
+                            Intake::Existing(_) => report.already_present += 1,
+                        }
+                    }
+                    statuses
+                }
+            };
+        for status in statuses {
             report.created += 1;
             match status {
                 OrderStatus::Allocated => report.allocated += 1,

@@ -1,12 +1,12 @@
 //! Order intake and the order actions. Every change is one transaction: the order, its reservation and
 //! its audit records commit together or not at all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
 use codflow_domain::{
-    Actor, Allocation, AuditRecord, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderStatus,
-    ProductId, Review, Sku, WarehouseId,
+    Actor, Allocation, AuditRecord, Country, FieldErrors, NewOrder, Order, OrderId, OrderInput,
+    OrderLine, OrderStatus, ProductId, Review, Sku, WarehouseCode, WarehouseId,
 };
 use codflow_store::orders;
 pub use codflow_store::orders::OrderFilter;
@@ -36,109 +36,210 @@ pub(crate) fn resolve_skus(
     if e.is_empty() { Ok(()) } else { Err(e) }
 }
 
-/// Records a validated order with known SKUs inside the caller's transaction: insert, review, allocate.
-/// Returns None, having written nothing, when the (store, external id) already exists.
-pub(crate) async fn record(
-    conn: &mut Conn,
-    new: NewOrder,
-    products: &HashMap<Sku, ProductId>,
-    actor: &Actor,
-    now: OffsetDateTime,
-) -> Result<Option<Order>> {
-    let mut order = new.into_order(now)?;
-    if !orders::insert_if_new(conn, &order).await? {
-        return Ok(None);
-    }
-    let lines: Vec<(ProductId, &_)> = order
-        .lines
-        .iter()
-        .map(|l| (products[&l.sku].clone(), l))
-        .collect();
-    orders::insert_lines(conn, &order.id, &lines).await?;
-    let mut audits = vec![order.creation_audit(actor.clone())];
-    // Until the review engine exists every order passes review at once; the record says so.
-    order.review = Some(Review::auto_approved());
-    audits.push(order.transition(
-        OrderStatus::Approved,
-        "approve",
-        Actor::Rule("auto-approve".into()),
-        Some("no review rules are configured".into()),
-        now,
-    )?);
-    let warehouse = allocate(conn, &mut order, products, now, &mut audits).await?;
-    orders::save_state(conn, &order, warehouse.as_ref()).await?;
-    orders::insert_audit(conn, &audits).await?;
-    Ok(Some(order))
+/// Remaining availability per (warehouse, product) while a batch is planned, and where each warehouse is.
+struct Plan {
+    available: HashMap<(WarehouseId, ProductId), i64>,
+    warehouses: BTreeMap<WarehouseId, (WarehouseCode, Country)>,
 }
 
-/// Reserves the whole order in one warehouse that holds every line, or marks it backordered.
-async fn allocate(
-    conn: &mut Conn,
-    order: &mut Order,
-    products: &HashMap<Sku, ProductId>,
-    now: OffsetDateTime,
-    audits: &mut Vec<AuditRecord>,
-) -> Result<Option<WarehouseId>> {
-    // Sorted by product id: every transaction locks stock rows in the same order, so two multi-line
-    // orders on PostgreSQL cannot deadlock each other.
-    let mut demand: Vec<(ProductId, i64)> = order
+impl Plan {
+    async fn load(conn: &mut Conn, products: &[&ProductId]) -> Result<Plan> {
+        let mut plan = Plan {
+            available: HashMap::new(),
+            warehouses: BTreeMap::new(),
+        };
+        for r in catalogue::availability(conn, products).await? {
+            plan.warehouses
+                .insert(r.warehouse.clone(), (r.code, r.country));
+            plan.available.insert((r.warehouse, r.product), r.available);
+        }
+        Ok(plan)
+    }
+
+    /// The warehouse that ships the whole demand, taking the units from the plan; None when none can.
+    fn take(
+        &mut self,
+        demand: &[(ProductId, i64)],
+        destination: Country,
+    ) -> Option<(WarehouseId, WarehouseCode)> {
+        let stock: Vec<Stocked<WarehouseId, ProductId>> = self
+            .warehouses
+            .iter()
+            .flat_map(|(w, (_, country))| {
+                demand.iter().filter_map(|(p, _)| {
+                    let available = *self.available.get(&(w.clone(), p.clone()))?;
+                    Some(Stocked {
+                        warehouse: w.clone(),
+                        country: *country,
+                        product: p.clone(),
+                        available,
+                    })
+                })
+            })
+            .collect();
+        let w = candidate_warehouses(demand, &stock, destination)
+            .into_iter()
+            .next()?;
+        for (p, q) in demand {
+            if let Some(a) = self.available.get_mut(&(w.clone(), p.clone())) {
+                *a -= q;
+            }
+        }
+        let code = self.warehouses[&w].0.clone();
+        Some((w, code))
+    }
+}
+
+/// An order's demand as (product, quantity), sorted by product.
+fn demand_of(order: &Order, products: &HashMap<Sku, ProductId>) -> Vec<(ProductId, i64)> {
+    let mut d: Vec<(ProductId, i64)> = order
         .demand()
         .into_iter()
         .map(|(s, q)| (products[&s].clone(), q))
         .collect();
-    demand.sort();
-    let ids: Vec<&ProductId> = demand.iter().map(|(p, _)| p).collect();
-    let rows = catalogue::availability(conn, &ids).await?;
-    let codes: HashMap<WarehouseId, _> = rows
-        .iter()
-        .map(|r| (r.warehouse.clone(), r.code.clone()))
-        .collect();
-    let stock: Vec<Stocked<WarehouseId, ProductId>> = rows
-        .into_iter()
-        .map(|r| Stocked {
-            warehouse: r.warehouse,
-            country: r.country,
-            product: r.product,
-            available: r.available,
-        })
-        .collect();
+    d.sort();
+    d
+}
+
+/// Moves an approved order to allocated (reserving in `warehouse`) or backordered, with the audit record.
+fn settle(
+    order: &mut Order,
+    choice: Option<(WarehouseId, WarehouseCode)>,
+    now: OffsetDateTime,
+    audits: &mut Vec<AuditRecord>,
+) -> Result<Option<WarehouseId>> {
     let worker = Actor::Worker("allocator".into());
-    'warehouses: for w in candidate_warehouses(&demand, &stock, order.shipping_address.country) {
-        for (i, (p, q)) in demand.iter().enumerate() {
-            if !catalogue::try_reserve(conn, &w, p, *q).await? {
-                // Someone took the units since we looked (PostgreSQL); give back what this attempt took.
-                for (p, q) in &demand[..i] {
-                    catalogue::unreserve(conn, &w, p, *q).await?;
-                }
-                continue 'warehouses;
-            }
+    Ok(match choice {
+        Some((w, code)) => {
+            audits.push(order.transition(
+                OrderStatus::Allocated,
+                "allocate",
+                worker,
+                Some(format!("reserved in warehouse {code}")),
+                now,
+            )?);
+            order.allocation = Some(Allocation {
+                warehouse: code,
+                channel: None,
+            });
+            Some(w)
         }
-        for (p, q) in &demand {
-            orders::insert_reservation(conn, &order.id, &w, p, *q, micros(now)).await?;
+        None => {
+            audits.push(order.transition(
+                OrderStatus::Backordered,
+                "backorder",
+                worker,
+                Some("no single warehouse holds every line".into()),
+                now,
+            )?);
+            order.allocation = None;
+            None
         }
-        let code = codes[&w].clone();
+    })
+}
+
+/// Takes the planned units from stock, in (warehouse, product) order: every writer locks stock rows in
+/// the same order, so two transactions on PostgreSQL cannot deadlock. False when another writer took
+/// units since the plan was read; the caller must then roll back.
+async fn reserve_all(
+    conn: &mut Conn,
+    taken: &BTreeMap<(WarehouseId, ProductId), i64>,
+) -> Result<bool> {
+    for ((w, p), q) in taken {
+        if !catalogue::try_reserve(conn, w, p, *q).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Why a batch could not be recorded as planned.
+pub(crate) enum Interference {
+    /// Some (store, external id) already exists; nothing of the batch should be kept.
+    Duplicate,
+    /// Another writer took stock since the plan was read; a fresh attempt will see it.
+    StockMoved,
+}
+
+/// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit,
+/// in a handful of statements whatever the batch size. On `Err(Interference)` the caller rolls back.
+pub(crate) async fn record_batch(
+    conn: &mut Conn,
+    news: Vec<NewOrder>,
+    products: &HashMap<Sku, ProductId>,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<std::result::Result<Vec<Order>, Interference>> {
+    let mut orders = news
+        .into_iter()
+        .map(|n| n.into_order(now))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut wanted: Vec<&ProductId> = orders
+        .iter()
+        .flat_map(|o| o.lines.iter().map(|l| &products[&l.sku]))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let mut plan = Plan::load(conn, &wanted).await?;
+    let mut audits = Vec::with_capacity(orders.len() * 3);
+    let mut taken: BTreeMap<(WarehouseId, ProductId), i64> = BTreeMap::new();
+    let mut held: Vec<(usize, WarehouseId, ProductId, i64)> = Vec::new();
+    let mut shipped_from = Vec::with_capacity(orders.len());
+    for (i, order) in orders.iter_mut().enumerate() {
+        audits.push(order.creation_audit(actor.clone()));
+        // Until the review engine exists every order passes review at once; the record says so.
+        order.review = Some(Review::auto_approved());
         audits.push(order.transition(
-            OrderStatus::Allocated,
-            "allocate",
-            worker,
-            Some(format!("reserved in warehouse {code}")),
+            OrderStatus::Approved,
+            "approve",
+            Actor::Rule("auto-approve".into()),
+            Some("no review rules are configured".into()),
             now,
         )?);
-        order.allocation = Some(Allocation {
-            warehouse: code,
-            channel: None,
-        });
-        return Ok(Some(w));
+        let demand = demand_of(order, products);
+        let choice = plan.take(&demand, order.shipping_address.country);
+        if let Some((w, _)) = &choice {
+            for (p, q) in demand {
+                *taken.entry((w.clone(), p.clone())).or_insert(0) += q;
+                held.push((i, w.clone(), p, q));
+            }
+        }
+        shipped_from.push(settle(order, choice, now, &mut audits)?);
     }
-    audits.push(order.transition(
-        OrderStatus::Backordered,
-        "backorder",
-        worker,
-        Some("no single warehouse holds every line".into()),
-        now,
-    )?);
-    order.allocation = None;
-    Ok(None)
+    // Orders first: their unique keys decide duplicates before any stock is touched.
+    let rows: Vec<(&Order, Option<&WarehouseId>)> = orders
+        .iter()
+        .zip(&shipped_from)
+        .map(|(o, w)| (o, w.as_ref()))
+        .collect();
+    if orders::insert_orders(conn, &rows).await?.len() != orders.len() {
+        return Ok(Err(Interference::Duplicate));
+    }
+    if !reserve_all(conn, &taken).await? {
+        return Ok(Err(Interference::StockMoved));
+    }
+    let lines: Vec<(&OrderId, &ProductId, &OrderLine)> = orders
+        .iter()
+        .flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l)))
+        .collect();
+    orders::insert_lines(conn, &lines).await?;
+    let reservations: Vec<_> = held
+        .iter()
+        .map(|(i, w, p, q)| (&orders[*i].id, w, p, *q))
+        .collect();
+    orders::insert_reservations(conn, &reservations, micros(now)).await?;
+    orders::insert_audit(conn, &audits).await?;
+    Ok(Ok(orders))
+}
+
+/// How often a use case re-runs after losing a stock race on PostgreSQL before giving up.
+const ATTEMPTS: usize = 20;
+
+fn busy() -> Error {
+    Error::Conflict {
+        code: "busy",
+        message: "stock changed under this request too many times; try again".into(),
+    }
 }
 
 fn conflict(e: codflow_domain::Error) -> Error {
@@ -167,23 +268,43 @@ impl App {
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
         let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
         resolve_skus(&new, &products).map_err(Error::Invalid)?;
-        let (store, external_id) = (new.store.clone(), new.external_id.clone());
-        let mut tx = self.store.begin().await?;
-        match record(&mut tx, new, &products, &actor, now).await? {
-            Some(order) => {
-                commit(tx).await?;
-                Ok(Intake::Created(order))
-            }
-            None => {
-                rollback(tx).await?;
-                let existing =
-                    orders::get_by_external(&mut *self.store.read().await?, &store, &external_id)
-                        .await?;
-                existing
-                    .map(Intake::Existing)
-                    .ok_or(Error::NotFound("order"))
+        self.record_one(new, &products, &actor, now).await
+    }
+
+    /// Records one validated order in its own transaction, re-running it if it loses a stock race.
+    pub(crate) async fn record_one(
+        &self,
+        new: NewOrder,
+        products: &HashMap<Sku, ProductId>,
+        actor: &Actor,
+        now: OffsetDateTime,
+    ) -> Result<Intake> {
+        for _ in 0..ATTEMPTS {
+            let mut tx = self.store.begin().await?;
+            match record_batch(&mut tx, vec![new.clone()], products, actor, now).await? {
+                Ok(mut created) => {
+                    commit(tx).await?;
+                    return created
+                        .pop()
+                        .map(Intake::Created)
+                        .ok_or(Error::NotFound("order"));
+                }
+                Err(Interference::Duplicate) => {
+                    rollback(tx).await?;
+                    let existing = orders::get_by_external(
+                        &mut *self.store.read().await?,
+                        &new.store,
+                        &new.external_id,
+                    )
+                    .await?;
+                    return existing
+                        .map(Intake::Existing)
+                        .ok_or(Error::NotFound("order"));
+                }
+                Err(Interference::StockMoved) => rollback(tx).await?,
             }
         }
+        Err(busy())
     }
 
     pub async fn order(&self, id: &str) -> Result<Order> {
@@ -231,37 +352,56 @@ impl App {
         reason: Option<String>,
     ) -> Result<Order> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
-        let now = crate::now();
-        let mut tx = self.store.begin().await?;
-        let mut order = orders::get(&mut tx, &id)
-            .await?
-            .ok_or(Error::NotFound("order"))?;
-        let mut audits = Vec::new();
-        let (to, name) = match action {
-            Action::Approve => (OrderStatus::Approved, "approve"),
-            Action::Hold => (OrderStatus::OnHold, "hold"),
-            Action::Cancel => (OrderStatus::Cancelled, "cancel"),
-        };
-        let was_allocated = order.status == OrderStatus::Allocated;
-        audits.push(
-            order
-                .transition(to, name, actor, reason, now)
-                .map_err(conflict)?,
-        );
-        let mut warehouse = None;
-        if was_allocated {
-            orders::release_reservations(&mut tx, &order.id).await?;
-            order.allocation = None;
+        for _ in 0..ATTEMPTS {
+            let now = crate::now();
+            let mut tx = self.store.begin().await?;
+            let mut order = orders::get(&mut tx, &id)
+                .await?
+                .ok_or(Error::NotFound("order"))?;
+            let (to, name) = match action {
+                Action::Approve => (OrderStatus::Approved, "approve"),
+                Action::Hold => (OrderStatus::OnHold, "hold"),
+                Action::Cancel => (OrderStatus::Cancelled, "cancel"),
+            };
+            let was_allocated = order.status == OrderStatus::Allocated;
+            let mut audits = vec![
+                order
+                    .transition(to, name, actor.clone(), reason.clone(), now)
+                    .map_err(conflict)?,
+            ];
+            if was_allocated {
+                orders::release_reservations(&mut tx, &order.id).await?;
+                order.allocation = None;
+            }
+            let mut warehouse = None;
+            if to == OrderStatus::Approved {
+                let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
+                let products = catalogue::product_ids(&mut tx, &skus).await?;
+                let demand = demand_of(&order, &products);
+                let ids: Vec<&ProductId> = demand.iter().map(|(p, _)| p).collect();
+                let choice = Plan::load(&mut tx, &ids)
+                    .await?
+                    .take(&demand, order.shipping_address.country);
+                if let Some((w, _)) = &choice {
+                    let taken = demand
+                        .iter()
+                        .map(|(p, q)| ((w.clone(), p.clone()), *q))
+                        .collect();
+                    if !reserve_all(&mut tx, &taken).await? {
+                        rollback(tx).await?;
+                        continue;
+                    }
+                    let rows: Vec<_> = demand.iter().map(|(p, q)| (&order.id, w, p, *q)).collect();
+                    orders::insert_reservations(&mut tx, &rows, micros(now)).await?;
+                }
+                warehouse = settle(&mut order, choice, now, &mut audits)?;
+            }
+            orders::save_state(&mut tx, &order, warehouse.as_ref()).await?;
+            orders::insert_audit(&mut tx, &audits).await?;
+            commit(tx).await?;
+            return Ok(order);
         }
-        if to == OrderStatus::Approved {
-            let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
-            let products = catalogue::product_ids(&mut tx, &skus).await?;
-            warehouse = allocate(&mut tx, &mut order, &products, now, &mut audits).await?;
-        }
-        orders::save_state(&mut tx, &order, warehouse.as_ref()).await?;
-        orders::insert_audit(&mut tx, &audits).await?;
-        commit(tx).await?;
-        Ok(order)
+        Err(busy())
     }
 }
 

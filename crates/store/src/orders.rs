@@ -13,82 +13,168 @@ use sqlx::{AnyConnection, Row};
 use crate::db::{from_micros, micros, placeholders};
 use crate::{Error, Result};
 
-/// Inserts the order unless one with the same (store, external_id) exists. Returns whether it was inserted;
-/// under concurrent duplicates exactly one caller gets `true` (the unique key decides, on both engines).
-pub async fn insert_if_new(conn: &mut AnyConnection, o: &Order) -> Result<bool> {
-    let review = o.review.as_ref().map(review_json);
-    let row = sqlx::query(
-        "INSERT INTO orders (id, store, external_id, status, placed_at, currency, payment_method, buyer_name, \
-         buyer_phone, buyer_email, ship_name, ship_phone, ship_line1, ship_line2, ship_city, ship_region, \
-         ship_postal_code, ship_country, shipping_fee_minor, total_minor, cod_amount_minor, review, warehouse_id, \
-         channel, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, \
-         $22, NULL, NULL, $23, $24) ON CONFLICT (store, external_id) DO NOTHING RETURNING id",
-    )
-    .bind(o.id.as_str())
-    .bind(o.store.as_str())
-    .bind(&o.external_id)
-    .bind(o.status.as_str())
-    .bind(micros(o.placed_at))
-    .bind(o.currency.code())
-    .bind(o.payment_method.as_str())
-    .bind(&o.buyer.name)
-    .bind(o.buyer.phone.as_str())
-    .bind(o.buyer.email.clone())
-    .bind(&o.shipping_address.name)
-    .bind(o.shipping_address.phone.as_ref().map(|p| p.as_str().to_owned()))
-    .bind(&o.shipping_address.line1)
-    .bind(o.shipping_address.line2.clone())
-    .bind(&o.shipping_address.city)
-    .bind(o.shipping_address.region.clone())
-    .bind(o.shipping_address.postal_code.clone())
-    .bind(o.shipping_address.country.code())
-    .bind(o.shipping_fee.minor)
-    .bind(o.total.minor)
-    .bind(o.cod_amount.minor)
-    .bind(review)
-    .bind(micros(o.created_at))
-    .bind(micros(o.updated_at))
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.is_some())
+/// A value for a multi-row insert: the few column types the schema uses.
+#[derive(Clone, Debug)]
+pub enum Val {
+    Int(i64),
+    Text(String),
+    OptText(Option<String>),
 }
 
-pub async fn insert_lines(
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Self {
+        Val::OptText(v)
+    }
+}
+
+/// Both engines cap the parameters of one statement (SQLite at 32766); stay well under.
+const MAX_PARAMS: usize = 30_000;
+
+/// `INSERT {head} VALUES (...), (...) {tail}` over rows of `width` values, in as few statements as the
+/// parameter limit allows. Returns the rows of a RETURNING clause, if `tail` has one.
+pub async fn insert_values(
     conn: &mut AnyConnection,
-    id: &OrderId,
-    lines: &[(ProductId, &OrderLine)],
-) -> Result<()> {
-    // Bounded so a statement stays under SQLite's parameter limit.
-    for (chunk_no, chunk) in lines.chunks(100).enumerate() {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let b = i * 5;
+    head: &str,
+    tail: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<Vec<AnyRow>> {
+    let rows_per_stmt = (MAX_PARAMS / width).max(1);
+    let mut out = Vec::new();
+    for chunk in vals.chunks(rows_per_stmt * width) {
+        let groups = (0..chunk.len() / width)
+            .map(|r| {
                 format!(
-                    "($1, ${}, ${}, ${}, ${}, ${})",
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
+                    "({})",
+                    (1..=width)
+                        .map(|c| format!("${}", r * width + c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
             .collect::<Vec<_>>()
             .join(", ");
-        let sql = format!(
-            "INSERT INTO order_lines (order_id, line_no, product_id, sku, quantity, unit_price_minor) VALUES {values}"
-        );
-        let mut q = sqlx::query(&sql).bind(id.as_str());
-        for (i, (product, line)) in chunk.iter().enumerate() {
-            q = q
-                .bind((chunk_no * 100 + i) as i64)
-                .bind(product.as_str())
-                .bind(line.sku.as_str())
-                .bind(line.quantity)
-                .bind(line.unit_price.minor);
+        let sql = format!("INSERT {head} VALUES {groups} {tail}");
+        let mut q = sqlx::query(&sql);
+        for v in chunk {
+            q = match v {
+                Val::Int(i) => q.bind(*i),
+                Val::Text(t) => q.bind(t.as_str()),
+                Val::OptText(t) => q.bind(t.clone()),
+            };
         }
-        q.execute(&mut *conn).await?;
+        out.extend(q.fetch_all(&mut *conn).await?);
     }
+    Ok(out)
+}
+
+const ORDER_INSERT: &str = "INTO orders (id, store, external_id, status, placed_at, currency, payment_method, buyer_name, \
+    buyer_phone, buyer_email, ship_name, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
+    ship_country, shipping_fee_minor, total_minor, cod_amount_minor, review, warehouse_id, channel, created_at, updated_at)";
+
+fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
+    let a = &o.shipping_address;
+    out.extend([
+        o.id.as_str().into(),
+        o.store.as_str().into(),
+        o.external_id.as_str().into(),
+        o.status.as_str().into(),
+        micros(o.placed_at).into(),
+        o.currency.code().into(),
+        o.payment_method.as_str().into(),
+        o.buyer.name.as_str().into(),
+        o.buyer.phone.as_str().into(),
+        o.buyer.email.clone().into(),
+        a.name.as_str().into(),
+        a.phone.as_ref().map(|p| p.as_str().to_owned()).into(),
+        a.line1.as_str().into(),
+        a.line2.clone().into(),
+        a.city.as_str().into(),
+        a.region.clone().into(),
+        a.postal_code.clone().into(),
+        a.country.code().into(),
+        o.shipping_fee.minor.into(),
+        o.total.minor.into(),
+        o.cod_amount.minor.into(),
+        o.review.as_ref().map(review_json).into(),
+        warehouse.map(|w| w.as_str().to_owned()).into(),
+        o.allocation.as_ref().and_then(|a| a.channel.clone()).into(),
+        micros(o.created_at).into(),
+        micros(o.updated_at).into(),
+    ]);
+}
+
+/// Inserts orders, skipping any whose (store, external_id) exists. Returns the ids actually inserted: under
+/// concurrent duplicates exactly one writer gets each id back (the unique key decides, on both engines).
+pub async fn insert_orders(
+    conn: &mut AnyConnection,
+    orders: &[(&Order, Option<&WarehouseId>)],
+) -> Result<Vec<String>> {
+    let mut vals = Vec::with_capacity(orders.len() * 26);
+    for (o, w) in orders {
+        order_vals(o, *w, &mut vals);
+    }
+    let rows = insert_values(
+        conn,
+        ORDER_INSERT,
+        "ON CONFLICT (store, external_id) DO NOTHING RETURNING id",
+        26,
+        vals,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>("id")?))
+        .collect()
+}
+
+/// Inserts the order unless its (store, external_id) exists; returns whether it was inserted.
+pub async fn insert_if_new(conn: &mut AnyConnection, o: &Order) -> Result<bool> {
+    Ok(!insert_orders(conn, &[(o, None)]).await?.is_empty())
+}
+
+/// Lines of one or many orders: (order, product, line).
+pub async fn insert_lines(
+    conn: &mut AnyConnection,
+    lines: &[(&OrderId, &ProductId, &OrderLine)],
+) -> Result<()> {
+    let mut vals = Vec::with_capacity(lines.len() * 6);
+    let mut line_no = 0i64;
+    let mut last: Option<&OrderId> = None;
+    for (order, product, line) in lines {
+        line_no = if last == Some(*order) { line_no + 1 } else { 0 };
+        last = Some(*order);
+        vals.extend([
+            order.as_str().into(),
+            line_no.into(),
+            product.as_str().into(),
+            line.sku.as_str().into(),
+            line.quantity.into(),
+            line.unit_price.minor.into(),
+        ]);
+    }
+    insert_values(
+        conn,
+        "INTO order_lines (order_id, line_no, product_id, sku, quantity, unit_price_minor)",
+        "",
+        6,
+        vals,
+    )
+    .await?;
     Ok(())
 }
 
@@ -139,23 +225,29 @@ pub async fn save_state(
     Ok(())
 }
 
-pub async fn insert_reservation(
+/// What each order holds: (order, warehouse, product, quantity).
+pub async fn insert_reservations(
     conn: &mut AnyConnection,
-    order: &OrderId,
-    w: &WarehouseId,
-    p: &ProductId,
-    quantity: i64,
+    rows: &[(&OrderId, &WarehouseId, &ProductId, i64)],
     at: i64,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO reservations (order_id, warehouse_id, product_id, quantity, created_at) VALUES ($1, $2, $3, $4, $5)",
+    let mut vals = Vec::with_capacity(rows.len() * 5);
+    for (o, w, p, q) in rows {
+        vals.extend([
+            o.as_str().into(),
+            w.as_str().into(),
+            p.as_str().into(),
+            (*q).into(),
+            at.into(),
+        ]);
+    }
+    insert_values(
+        conn,
+        "INTO reservations (order_id, warehouse_id, product_id, quantity, created_at)",
+        "",
+        5,
+        vals,
     )
-    .bind(order.as_str())
-    .bind(w.as_str())
-    .bind(p.as_str())
-    .bind(quantity)
-    .bind(at)
-    .execute(conn)
     .await?;
     Ok(())
 }
@@ -184,38 +276,28 @@ pub async fn release_reservations(conn: &mut AnyConnection, order: &OrderId) -> 
 }
 
 pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<()> {
-    for chunk in records.chunks(50) {
-        let values = (0..chunk.len())
-            .map(|i| {
-                let b = i * 9;
-                format!(
-                    "({})",
-                    (b + 1..=b + 9)
-                        .map(|n| format!("${n}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO audit_log (id, entity, entity_id, action, from_status, to_status, actor, reason, at) VALUES {values}"
-        );
-        let mut q = sqlx::query(&sql);
-        for a in chunk {
-            q = q
-                .bind(a.id.as_str())
-                .bind(a.entity)
-                .bind(&a.entity_id)
-                .bind(&a.action)
-                .bind(a.from_status.clone())
-                .bind(a.to_status.clone())
-                .bind(a.actor.to_stored())
-                .bind(a.reason.clone())
-                .bind(micros(a.at));
-        }
-        q.execute(&mut *conn).await?;
+    let mut vals = Vec::with_capacity(records.len() * 9);
+    for a in records {
+        vals.extend([
+            a.id.as_str().into(),
+            a.entity.into(),
+            a.entity_id.as_str().into(),
+            a.action.as_str().into(),
+            a.from_status.clone().into(),
+            a.to_status.clone().into(),
+            a.actor.to_stored().into(),
+            a.reason.clone().into(),
+            micros(a.at).into(),
+        ]);
     }
+    insert_values(
+        conn,
+        "INTO audit_log (id, entity, entity_id, action, from_status, to_status, actor, reason, at)",
+        "",
+        9,
+        vals,
+    )
+    .await?;
     Ok(())
 }
 

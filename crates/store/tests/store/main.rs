@@ -118,8 +118,8 @@ async fn insert(store: &Store, o: &Order, product: &ProductId) -> bool {
     let mut tx = store.begin().await.unwrap();
     let inserted = orders::insert_if_new(&mut tx, o).await.unwrap();
     if inserted {
-        let lines: Vec<_> = o.lines.iter().map(|l| (product.clone(), l)).collect();
-        orders::insert_lines(&mut tx, &o.id, &lines).await.unwrap();
+        let lines: Vec<_> = o.lines.iter().map(|l| (&o.id, product, l)).collect();
+        orders::insert_lines(&mut tx, &lines).await.unwrap();
     }
     commit(tx).await.unwrap();
     inserted
@@ -131,7 +131,7 @@ async fn migrations_can_run_again_without_changing_anything(engine: Engine) {
     store.migrate().await.expect("second migrate");
     assert!(insert(&store, &order("1", "SA"), &p).await);
     assert_eq!(
-        orders::count(&mut *store.read().await.unwrap())
+        orders::count(&mut store.read().await.unwrap())
             .await
             .unwrap(),
         1
@@ -171,7 +171,7 @@ async fn concurrent_inserts_of_one_external_id_store_it_once(engine: Engine) {
     }
     assert_eq!(inserted, 1);
     assert_eq!(
-        orders::count(&mut *store.read().await.unwrap())
+        orders::count(&mut store.read().await.unwrap())
             .await
             .unwrap(),
         1
@@ -197,7 +197,7 @@ async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine)
         granted += t.await.unwrap() as i64;
     }
     assert_eq!(granted, 50);
-    let level = catalogue::stock_level(&mut *store.read().await.unwrap(), &w, &p)
+    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p)
         .await
         .unwrap()
         .unwrap();
@@ -287,7 +287,7 @@ async fn releasing_gives_back_exactly_what_was_reserved(engine: Engine) {
     insert(&store, &o, &p).await;
     let mut tx = store.begin().await.unwrap();
     assert!(catalogue::try_reserve(&mut tx, &w, &p, 2).await.unwrap());
-    orders::insert_reservation(&mut tx, &o.id, &w, &p, 2, 0)
+    orders::insert_reservations(&mut tx, &[(&o.id, &w, &p, 2)], 0)
         .await
         .unwrap();
     commit(tx).await.unwrap();
@@ -302,7 +302,7 @@ async fn releasing_gives_back_exactly_what_was_reserved(engine: Engine) {
         "a second release gives nothing"
     );
     commit(tx).await.unwrap();
-    let level = catalogue::stock_level(&mut *store.read().await.unwrap(), &w, &p)
+    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p)
         .await
         .unwrap()
         .unwrap();
