@@ -34,14 +34,8 @@ pub fn hash_token(secret: &str) -> String {
 
 fn random_secret() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Conflict {
-        code: "no_entropy",
-        message: e.to_string(),
-    })?;
-    Ok(format!(
-        "cf_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    getrandom::fill(&mut bytes).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    Ok(format!("cf_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 impl App {
@@ -49,10 +43,7 @@ impl App {
     pub async fn create_token(&self, role: Role, name: &str) -> Result<(TokenId, String)> {
         let name = name.trim();
         if name.is_empty() || name.len() > 100 {
-            return Err(Error::invalid(
-                "name",
-                "a token name is 1 to 100 characters",
-            ));
+            return Err(Error::invalid("name", "a token name is 1 to 100 characters"));
         }
         let secret = random_secret()?;
         let id = TokenId::generate();

@@ -3,8 +3,8 @@
 use codflow_domain::catalogue::{required_text, weight_g};
 use codflow_domain::order::MoneyInput;
 use codflow_domain::{
-    Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse,
-    WarehouseCode, WarehouseId,
+    Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse, WarehouseCode,
+    WarehouseId,
 };
 use codflow_store::{catalogue, commit};
 
@@ -38,19 +38,13 @@ fn need<T>(e: &mut FieldErrors, path: &str, v: Option<T>) -> Option<T> {
 impl WarehouseInput {
     fn validate(self) -> Result<Warehouse> {
         let mut e = FieldErrors::default();
-        let code =
-            need(&mut e, "code", self.code).and_then(|c| e.take("code", WarehouseCode::parse(&c)));
-        let name = need(&mut e, "name", self.name)
-            .and_then(|n| e.take("name", required_text("name", &n, 200)));
-        let country = need(&mut e, "country", self.country)
-            .and_then(|c| e.take("country", Country::parse(&c)));
+        let code = need(&mut e, "code", self.code).and_then(|c| e.take("code", WarehouseCode::parse(&c)));
+        let name = need(&mut e, "name", self.name).and_then(|n| e.take("name", required_text("name", &n, 200)));
+        let country = need(&mut e, "country", self.country).and_then(|c| e.take("country", Country::parse(&c)));
         match (code, name, country) {
-            (Some(code), Some(name), Some(country)) if e.is_empty() => Ok(Warehouse {
-                id: WarehouseId::generate(),
-                code,
-                name,
-                country,
-            }),
+            (Some(code), Some(name), Some(country)) if e.is_empty() => {
+                Ok(Warehouse { id: WarehouseId::generate(), code, name, country })
+            }
             _ => Err(Error::Invalid(e)),
         }
     }
@@ -60,53 +54,37 @@ impl ProductInput {
     fn validate(self) -> Result<Product> {
         let mut e = FieldErrors::default();
         let sku = need(&mut e, "sku", self.sku).and_then(|s| e.take("sku", Sku::parse(&s)));
-        let title = need(&mut e, "title", self.title)
-            .and_then(|t| e.take("title", required_text("title", &t, 300)));
-        let weight = need(&mut e, "unit_weight_g", self.unit_weight_g)
-            .and_then(|w| e.take("unit_weight_g", weight_g(w)));
+        let title = need(&mut e, "title", self.title).and_then(|t| e.take("title", required_text("title", &t, 300)));
+        let weight =
+            need(&mut e, "unit_weight_g", self.unit_weight_g).and_then(|w| e.take("unit_weight_g", weight_g(w)));
         let cost = need(&mut e, "unit_cost", self.unit_cost).and_then(|m| {
-            let c = e.take(
-                "unit_cost.currency",
-                Currency::parse(m.currency.as_deref().unwrap_or("")),
-            )?;
+            let c = e.take("unit_cost.currency", Currency::parse(m.currency.as_deref().unwrap_or("")))?;
             let money = e.take("unit_cost.amount", Money::parse(&m.amount, c))?;
             if money.is_negative() {
                 e.push("unit_cost.amount", "must not be negative");
             }
             Some(money)
         });
-        let hs_code = self
-            .hs_code
-            .and_then(|h| e.take("hs_code", HsCode::parse(&h)));
-        let origin = self
-            .origin_country
-            .and_then(|c| e.take("origin_country", Country::parse(&c)));
-        let category = self
-            .category
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty());
+        let hs_code = self.hs_code.and_then(|h| e.take("hs_code", HsCode::parse(&h)));
+        let origin = self.origin_country.and_then(|c| e.take("origin_country", Country::parse(&c)));
+        let category = self.category.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
         match (sku, title, weight, cost) {
-            (Some(sku), Some(title), Some(unit_weight_g), Some(unit_cost)) if e.is_empty() => {
-                Ok(Product {
-                    id: ProductId::generate(),
-                    sku,
-                    title,
-                    unit_weight_g,
-                    unit_cost,
-                    hs_code,
-                    origin_country: origin,
-                    category,
-                })
-            }
+            (Some(sku), Some(title), Some(unit_weight_g), Some(unit_cost)) if e.is_empty() => Ok(Product {
+                id: ProductId::generate(),
+                sku,
+                title,
+                unit_weight_g,
+                unit_cost,
+                hs_code,
+                origin_country: origin,
+                category,
+            }),
             _ => Err(Error::Invalid(e)),
         }
     }
 }
 
-fn parse_path<T>(
-    what: &'static str,
-    r: std::result::Result<T, codflow_domain::Error>,
-) -> Result<T> {
+fn parse_path<T>(what: &'static str, r: std::result::Result<T, codflow_domain::Error>) -> Result<T> {
     r.map_err(|_| Error::NotFound(what))
 }
 
@@ -155,10 +133,7 @@ impl App {
         if let Some(body_sku) = &input.sku
             && body_sku != sku
         {
-            return Err(Error::invalid(
-                "sku",
-                format!("the body's SKU {body_sku:?} differs from the path's {sku:?}"),
-            ));
+            return Err(Error::invalid("sku", format!("the body's SKU {body_sku:?} differs from the path's {sku:?}")));
         }
         input.sku = Some(sku.to_owned());
         let mut p = input.validate()?;
@@ -177,9 +152,7 @@ impl App {
 
     pub async fn product(&self, sku: &str) -> Result<Product> {
         let sku = parse_path("product", Sku::parse(sku))?;
-        catalogue::product_by_sku(&mut *self.store.read().await?, &sku)
-            .await?
-            .ok_or(Error::NotFound("product"))
+        catalogue::product_by_sku(&mut *self.store.read().await?, &sku).await?.ok_or(Error::NotFound("product"))
     }
 
     pub async fn products(&self) -> Result<Vec<Product>> {
@@ -190,54 +163,28 @@ impl App {
         let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
         let sku = parse_path("product", Sku::parse(sku))?;
         let mut conn = self.store.read().await?;
-        let w = catalogue::warehouse_by_code(&mut conn, &code)
-            .await?
-            .ok_or(Error::NotFound("warehouse"))?;
-        let p = catalogue::product_by_sku(&mut conn, &sku)
-            .await?
-            .ok_or(Error::NotFound("product"))?;
-        Ok(catalogue::stock_level(&mut conn, &w.id, &p.id)
-            .await?
-            .unwrap_or(StockLevel {
-                on_hand: 0,
-                reserved: 0,
-            }))
+        let w = catalogue::warehouse_by_code(&mut conn, &code).await?.ok_or(Error::NotFound("warehouse"))?;
+        let p = catalogue::product_by_sku(&mut conn, &sku).await?.ok_or(Error::NotFound("product"))?;
+        Ok(catalogue::stock_level(&mut conn, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand: 0, reserved: 0 }))
     }
 
     /// Records a stock count. A count below what orders already hold is refused (409): those units are
     /// promised, and taking them back is a decision (cancel or re-allocate orders), not a side effect.
-    pub async fn set_stock(
-        &self,
-        warehouse: &str,
-        sku: &str,
-        on_hand: Option<i64>,
-    ) -> Result<StockLevel> {
+    pub async fn set_stock(&self, warehouse: &str, sku: &str, on_hand: Option<i64>) -> Result<StockLevel> {
         let on_hand = on_hand.ok_or_else(|| Error::invalid("on_hand", "is required"))?;
         if !(0..=1_000_000_000).contains(&on_hand) {
-            return Err(Error::invalid(
-                "on_hand",
-                "must be between 0 and 1000000000",
-            ));
+            return Err(Error::invalid("on_hand", "must be between 0 and 1000000000"));
         }
         let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
         let sku = parse_path("product", Sku::parse(sku))?;
         let mut tx = self.store.begin().await?;
-        let w = catalogue::warehouse_by_code(&mut tx, &code)
-            .await?
-            .ok_or(Error::NotFound("warehouse"))?;
-        let p = catalogue::product_by_sku(&mut tx, &sku)
-            .await?
-            .ok_or(Error::NotFound("product"))?;
-        let current = catalogue::stock_level(&mut tx, &w.id, &p.id)
-            .await?
-            .unwrap_or(StockLevel {
-                on_hand: 0,
-                reserved: 0,
-            });
-        let next = current.with_on_hand(on_hand).map_err(|e| Error::Conflict {
-            code: "stock_below_reserved",
-            message: e.to_string(),
-        })?;
+        let w = catalogue::warehouse_by_code(&mut tx, &code).await?.ok_or(Error::NotFound("warehouse"))?;
+        let p = catalogue::product_by_sku(&mut tx, &sku).await?.ok_or(Error::NotFound("product"))?;
+        let current =
+            catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand: 0, reserved: 0 });
+        let next = current
+            .with_on_hand(on_hand)
+            .map_err(|e| Error::Conflict { code: "stock_below_reserved", message: e.to_string() })?;
         catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await?;
         commit(tx).await?;
         Ok(next)

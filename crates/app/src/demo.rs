@@ -49,40 +49,23 @@ const MARKETS: &[Market] = &[
             ("Dammam", "Eastern Province", "32241"),
         ],
         phone: "05########",
-        names: &[
-            "Noura Al-Qahtani",
-            "Faisal Al-Harbi",
-            "Reem Al-Otaibi",
-            "Abdullah Al-Shehri",
-        ],
+        names: &["Noura Al-Qahtani", "Faisal Al-Harbi", "Reem Al-Otaibi", "Abdullah Al-Shehri"],
         streets: &["King Fahd Rd", "Prince Sultan St", "Tahlia St"],
     },
     Market {
         country: "AE",
         currency: "AED",
         per_usd: 4,
-        cities: &[
-            ("Dubai", "Dubai", ""),
-            ("Abu Dhabi", "Abu Dhabi", ""),
-            ("Sharjah", "Sharjah", ""),
-        ],
+        cities: &[("Dubai", "Dubai", ""), ("Abu Dhabi", "Abu Dhabi", ""), ("Sharjah", "Sharjah", "")],
         phone: "05########",
-        names: &[
-            "Mariam Al-Mansoori",
-            "Omar Al-Suwaidi",
-            "Aisha Khan",
-            "Rahul Menon",
-        ],
+        names: &["Mariam Al-Mansoori", "Omar Al-Suwaidi", "Aisha Khan", "Rahul Menon"],
         streets: &["Sheikh Zayed Rd", "Al Wasl Rd", "Corniche St"],
     },
     Market {
         country: "KW",
         currency: "KWD",
         per_usd: 1,
-        cities: &[
-            ("Kuwait City", "Al Asimah", "13001"),
-            ("Hawalli", "Hawalli", "32001"),
-        ],
+        cities: &[("Kuwait City", "Al Asimah", "13001"), ("Hawalli", "Hawalli", "32001")],
         phone: "9#######",
         names: &["Fatma Al-Sabah", "Yousef Al-Mutairi"],
         streets: &["Gulf Rd", "Tunis St"],
@@ -118,26 +101,16 @@ const MARKETS: &[Market] = &[
         country: "TH",
         currency: "THB",
         per_usd: 35,
-        cities: &[
-            ("Bangkok", "Bangkok", "10110"),
-            ("Chiang Mai", "Chiang Mai", "50200"),
-        ],
+        cities: &[("Bangkok", "Bangkok", "10110"), ("Chiang Mai", "Chiang Mai", "50200")],
         phone: "08########",
-        names: &[
-            "Somchai Wongsakul",
-            "Pimchanok Srisuk",
-            "Nattapong Chaiyaporn",
-        ],
+        names: &["Somchai Wongsakul", "Pimchanok Srisuk", "Nattapong Chaiyaporn"],
         streets: &["Sukhumvit Rd", "Nimmanhaemin Rd"],
     },
     Market {
         country: "VN",
         currency: "VND",
         per_usd: 25000,
-        cities: &[
-            ("Ho Chi Minh City", "Ho Chi Minh", "700000"),
-            ("Hanoi", "Hanoi", "100000"),
-        ],
+        cities: &[("Ho Chi Minh City", "Ho Chi Minh", "700000"), ("Hanoi", "Hanoi", "100000")],
         phone: "09########",
         names: &["Nguyen Van An", "Tran Thi Mai", "Le Hoang Nam"],
         streets: &["Nguyen Hue", "Le Loi", "Hang Bai"],
@@ -146,10 +119,7 @@ const MARKETS: &[Market] = &[
         country: "MY",
         currency: "MYR",
         per_usd: 4,
-        cities: &[
-            ("Kuala Lumpur", "Wilayah Persekutuan", "50450"),
-            ("Penang", "Pulau Pinang", "10200"),
-        ],
+        cities: &[("Kuala Lumpur", "Wilayah Persekutuan", "50450"), ("Penang", "Pulau Pinang", "10200")],
         phone: "01########",
         names: &["Ahmad Firdaus", "Siti Nurhaliza", "Tan Wei Ming"],
         streets: &["Jalan Bukit Bintang", "Jalan Ampang"],
@@ -158,10 +128,7 @@ const MARKETS: &[Market] = &[
         country: "ID",
         currency: "IDR",
         per_usd: 15500,
-        cities: &[
-            ("Jakarta", "DKI Jakarta", "10110"),
-            ("Surabaya", "Jawa Timur", "60111"),
-        ],
+        cities: &[("Jakarta", "DKI Jakarta", "10110"), ("Surabaya", "Jawa Timur", "60111")],
         phone: "08##########",
         names: &["Budi Santoso", "Dewi Lestari", "Agus Pratama"],
         streets: &["Jl. Sudirman", "Jl. Thamrin"],
@@ -170,10 +137,7 @@ const MARKETS: &[Market] = &[
         country: "PH",
         currency: "PHP",
         per_usd: 56,
-        cities: &[
-            ("Quezon City", "Metro Manila", "1100"),
-            ("Cebu City", "Cebu", "6000"),
-        ],
+        cities: &[("Quezon City", "Metro Manila", "1100"), ("Cebu City", "Cebu", "6000")],
         phone: "09#########",
         names: &["Maria Santos", "Jose Reyes", "Angelica Cruz"],
         streets: &["EDSA", "Osmena Blvd"],
@@ -182,10 +146,7 @@ const MARKETS: &[Market] = &[
         country: "MX",
         currency: "MXN",
         per_usd: 18,
-        cities: &[
-            ("Ciudad de México", "CDMX", "06600"),
-            ("Guadalajara", "Jalisco", "44100"),
-        ],
+        cities: &[("Ciudad de México", "CDMX", "06600"), ("Guadalajara", "Jalisco", "44100")],
         phone: "55########",
         names: &["María Hernández", "Juan García", "Lucía Martínez"],
         streets: &["Av. Reforma", "Av. Insurgentes"],
@@ -194,10 +155,7 @@ const MARKETS: &[Market] = &[
         country: "CO",
         currency: "COP",
         per_usd: 4000,
-        cities: &[
-            ("Bogotá", "Cundinamarca", "110111"),
-            ("Medellín", "Antioquia", "050001"),
-        ],
+        cities: &[("Bogotá", "Cundinamarca", "110111"), ("Medellín", "Antioquia", "050001")],
         phone: "3#########",
         names: &["Carlos Rodríguez", "Valentina Gómez"],
         streets: &["Carrera 7", "Calle 10"],
@@ -206,10 +164,7 @@ const MARKETS: &[Market] = &[
         country: "CL",
         currency: "CLP",
         per_usd: 900,
-        cities: &[
-            ("Santiago", "Región Metropolitana", "8320000"),
-            ("Valparaíso", "Valparaíso", "2340000"),
-        ],
+        cities: &[("Santiago", "Región Metropolitana", "8320000"), ("Valparaíso", "Valparaíso", "2340000")],
         phone: "9########",
         names: &["Camila Muñoz", "Matías González"],
         streets: &["Av. Providencia", "Av. Libertador"],
@@ -218,10 +173,7 @@ const MARKETS: &[Market] = &[
         country: "PL",
         currency: "PLN",
         per_usd: 4,
-        cities: &[
-            ("Warszawa", "Mazowieckie", "00-001"),
-            ("Kraków", "Małopolskie", "30-001"),
-        ],
+        cities: &[("Warszawa", "Mazowieckie", "00-001"), ("Kraków", "Małopolskie", "30-001")],
         phone: "5########",
         names: &["Anna Nowak", "Piotr Kowalski"],
         streets: &["ul. Marszałkowska", "ul. Floriańska"],
@@ -230,10 +182,7 @@ const MARKETS: &[Market] = &[
         country: "RO",
         currency: "RON",
         per_usd: 5,
-        cities: &[
-            ("București", "București", "010011"),
-            ("Cluj-Napoca", "Cluj", "400001"),
-        ],
+        cities: &[("București", "București", "010011"), ("Cluj-Napoca", "Cluj", "400001")],
         phone: "07########",
         names: &["Andreea Popescu", "Mihai Ionescu"],
         streets: &["Calea Victoriei", "Str. Memorandumului"],
@@ -242,211 +191,36 @@ const MARKETS: &[Market] = &[
 
 /// (sku, title, grams, cost in CNY fen, HS code, category)
 const PRODUCTS: &[(&str, &str, i64, i64, &str, &str)] = &[
-    (
-        "LAMP-01",
-        "LED desk lamp, dimmable",
-        420,
-        3800,
-        "940540",
-        "home",
-    ),
-    (
-        "LAMP-02",
-        "Sunset projection lamp",
-        380,
-        2900,
-        "940540",
-        "home",
-    ),
-    (
-        "EARB-01",
-        "Wireless earbuds, ANC",
-        90,
-        6500,
-        "851830",
-        "electronics",
-    ),
-    (
-        "EARB-02",
-        "Sport earbuds, ear hooks",
-        85,
-        4200,
-        "851830",
-        "electronics",
-    ),
-    (
-        "WTCH-01",
-        "Smart watch, 1.9in AMOLED",
-        120,
-        9800,
-        "910212",
-        "electronics",
-    ),
-    (
-        "WTCH-02",
-        "Kids GPS watch",
-        110,
-        7600,
-        "910212",
-        "electronics",
-    ),
-    (
-        "PBNK-01",
-        "Power bank 10000 mAh",
-        230,
-        5200,
-        "850760",
-        "electronics",
-    ),
-    (
-        "CABL-01",
-        "USB-C cable 2 m, braided",
-        60,
-        600,
-        "854442",
-        "electronics",
-    ),
-    (
-        "CHGR-01",
-        "GaN charger 65 W",
-        130,
-        4500,
-        "850440",
-        "electronics",
-    ),
-    (
-        "CASE-01",
-        "Phone case, magnetic",
-        50,
-        500,
-        "392690",
-        "accessories",
-    ),
-    (
-        "BAG-01",
-        "Crossbody bag, vegan leather",
-        450,
-        5500,
-        "420222",
-        "fashion",
-    ),
-    (
-        "BAG-02",
-        "Laptop backpack 15.6in",
-        900,
-        8900,
-        "420292",
-        "fashion",
-    ),
+    ("LAMP-01", "LED desk lamp, dimmable", 420, 3800, "940540", "home"),
+    ("LAMP-02", "Sunset projection lamp", 380, 2900, "940540", "home"),
+    ("EARB-01", "Wireless earbuds, ANC", 90, 6500, "851830", "electronics"),
+    ("EARB-02", "Sport earbuds, ear hooks", 85, 4200, "851830", "electronics"),
+    ("WTCH-01", "Smart watch, 1.9in AMOLED", 120, 9800, "910212", "electronics"),
+    ("WTCH-02", "Kids GPS watch", 110, 7600, "910212", "electronics"),
+    ("PBNK-01", "Power bank 10000 mAh", 230, 5200, "850760", "electronics"),
+    ("CABL-01", "USB-C cable 2 m, braided", 60, 600, "854442", "electronics"),
+    ("CHGR-01", "GaN charger 65 W", 130, 4500, "850440", "electronics"),
+    ("CASE-01", "Phone case, magnetic", 50, 500, "392690", "accessories"),
+    ("BAG-01", "Crossbody bag, vegan leather", 450, 5500, "420222", "fashion"),
+    ("BAG-02", "Laptop backpack 15.6in", 900, 8900, "420292", "fashion"),
     ("SCRF-01", "Silk-feel scarf", 80, 1500, "621420", "fashion"),
-    (
-        "ABAY-01",
-        "Open abaya, crepe",
-        600,
-        9000,
-        "620449",
-        "fashion",
-    ),
-    (
-        "HIJB-01",
-        "Jersey hijab, 3 pack",
-        240,
-        2400,
-        "621710",
-        "fashion",
-    ),
-    (
-        "SHOE-01",
-        "Running shoes, knit",
-        700,
-        11000,
-        "640411",
-        "fashion",
-    ),
-    (
-        "SUNG-01",
-        "Polarised sunglasses",
-        60,
-        1800,
-        "900410",
-        "accessories",
-    ),
-    (
-        "WALL-01",
-        "RFID slim wallet",
-        70,
-        1300,
-        "420232",
-        "accessories",
-    ),
-    (
-        "PERF-01",
-        "Oud perfume oil 12 ml",
-        90,
-        3500,
-        "330300",
-        "beauty",
-    ),
-    (
-        "SKIN-01",
-        "Vitamin C serum 30 ml",
-        110,
-        2200,
-        "330499",
-        "beauty",
-    ),
+    ("ABAY-01", "Open abaya, crepe", 600, 9000, "620449", "fashion"),
+    ("HIJB-01", "Jersey hijab, 3 pack", 240, 2400, "621710", "fashion"),
+    ("SHOE-01", "Running shoes, knit", 700, 11000, "640411", "fashion"),
+    ("SUNG-01", "Polarised sunglasses", 60, 1800, "900410", "accessories"),
+    ("WALL-01", "RFID slim wallet", 70, 1300, "420232", "accessories"),
+    ("PERF-01", "Oud perfume oil 12 ml", 90, 3500, "330300", "beauty"),
+    ("SKIN-01", "Vitamin C serum 30 ml", 110, 2200, "330499", "beauty"),
     ("HAIR-01", "Ionic hair dryer", 650, 9500, "851631", "beauty"),
     ("TRIM-01", "Beard trimmer", 250, 5800, "851020", "beauty"),
-    (
-        "KTCH-01",
-        "Electric milk frother",
-        180,
-        1600,
-        "850940",
-        "home",
-    ),
-    (
-        "KTCH-02",
-        "Silicone spatula set",
-        300,
-        1400,
-        "392410",
-        "home",
-    ),
-    (
-        "BTL-01",
-        "Insulated bottle 750 ml",
-        380,
-        2600,
-        "961700",
-        "home",
-    ),
-    (
-        "TOY-01",
-        "Magnetic building tiles, 60",
-        1200,
-        9000,
-        "950300",
-        "toys",
-    ),
+    ("KTCH-01", "Electric milk frother", 180, 1600, "850940", "home"),
+    ("KTCH-02", "Silicone spatula set", 300, 1400, "392410", "home"),
+    ("BTL-01", "Insulated bottle 750 ml", 380, 2600, "961700", "home"),
+    ("TOY-01", "Magnetic building tiles, 60", 1200, 9000, "950300", "toys"),
     ("TOY-02", "RC stunt car", 800, 7000, "950300", "toys"),
     ("YOGA-01", "Yoga mat 6 mm", 1100, 4800, "950691", "sports"),
-    (
-        "BAND-01",
-        "Resistance bands, 5 pack",
-        350,
-        1900,
-        "950691",
-        "sports",
-    ),
-    (
-        "CAM-01",
-        "Mini dash cam 1080p",
-        150,
-        8200,
-        "852589",
-        "electronics",
-    ),
+    ("BAND-01", "Resistance bands, 5 pack", 350, 1900, "950691", "sports"),
+    ("CAM-01", "Mini dash cam 1080p", 150, 8200, "852589", "electronics"),
 ];
 
 pub struct DemoSummary {
@@ -456,16 +230,7 @@ pub struct DemoSummary {
 }
 
 fn phone(r: &mut Rng, pattern: &str) -> String {
-    pattern
-        .chars()
-        .map(|c| {
-            if c == '#' {
-                char::from(b'0' + r.below(10) as u8)
-            } else {
-                c
-            }
-        })
-        .collect()
+    pattern.chars().map(|c| if c == '#' { char::from(b'0' + r.below(10) as u8) } else { c }).collect()
 }
 
 /// Price in the market's currency for a product costing `cost_fen` CNY fen, rounded to whole units
@@ -481,10 +246,9 @@ impl App {
     /// Seeds the demo shop into an empty database.
     pub async fn seed_demo(&self, orders: usize) -> Result<DemoSummary> {
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
-        for (code, name, country) in [
-            ("SZ1", "Shenzhen main warehouse", "CN"),
-            ("DXB1", "Dubai overseas warehouse", "AE"),
-        ] {
+        for (code, name, country) in
+            [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
+        {
             self.create_warehouse(WarehouseInput {
                 code: Some(code.into()),
                 name: Some(name.into()),
@@ -498,8 +262,7 @@ impl App {
                 title: Some((*title).into()),
                 unit_weight_g: Some(*grams),
                 unit_cost: Some(MoneyInput {
-                    amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?)
-                        .amount_string(),
+                    amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
                     currency: Some("CNY".into()),
                 }),
                 hs_code: Some((*hs).into()),
@@ -508,15 +271,10 @@ impl App {
             })
             .await?;
             // A few SKUs run short so the demo shows backorders.
-            let sz = if i % 9 == 4 {
-                3
-            } else {
-                150 + r.below(400) as i64
-            };
+            let sz = if i % 9 == 4 { 3 } else { 150 + r.below(400) as i64 };
             self.set_stock("SZ1", sku, Some(sz)).await?;
             if i % 3 == 0 {
-                self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64))
-                    .await?;
+                self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64)).await?;
             }
         }
         let start = OffsetDateTime::now_utc() - Duration::days(21);
@@ -527,46 +285,23 @@ impl App {
             let mut lines = Vec::new();
             for _ in 0..1 + r.below(3) {
                 let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
-                if lines
-                    .iter()
-                    .any(|l: &LineInput| l.sku.as_deref() == Some(sku))
-                {
+                if lines.iter().any(|l: &LineInput| l.sku.as_deref() == Some(sku)) {
                     continue;
                 }
                 lines.push(LineInput {
                     sku: Some(sku.into()),
                     quantity: Some(1 + (r.below(10) == 0) as i64),
-                    unit_price: Some(MoneyInput {
-                        amount: price(cost, m)?,
-                        currency: Some(m.currency.into()),
-                    }),
+                    unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
                 });
             }
-            let placed =
-                start + Duration::minutes((n as i64 * 21 * 24 * 60) / orders.max(1) as i64);
+            let placed = start + Duration::minutes((n as i64 * 21 * 24 * 60) / orders.max(1) as i64);
             let input = OrderInput {
-                store: Some(if r.below(3) == 0 {
-                    "shopify-main".into()
-                } else {
-                    "manual".into()
-                }),
+                store: Some(if r.below(3) == 0 { "shopify-main".into() } else { "manual".into() }),
                 external_id: Some(format!("{}", 100_000 + n)),
-                placed_at: Some(
-                    placed
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                ),
+                placed_at: Some(placed.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
                 currency: Some(m.currency.into()),
-                payment_method: Some(if r.below(5) == 0 {
-                    "prepaid".into()
-                } else {
-                    "cod".into()
-                }),
-                buyer: BuyerInput {
-                    name: Some(name.into()),
-                    phone: Some(phone(&mut r, m.phone)),
-                    email: None,
-                },
+                payment_method: Some(if r.below(5) == 0 { "prepaid".into() } else { "cod".into() }),
+                buyer: BuyerInput { name: Some(name.into()), phone: Some(phone(&mut r, m.phone)), email: None },
                 shipping_address: AddressInput {
                     name: Some(name.into()),
                     phone: None,
@@ -578,18 +313,10 @@ impl App {
                     country: Some(m.country.into()),
                 },
                 lines,
-                shipping_fee: Some(MoneyInput {
-                    amount: price(700, m)?,
-                    currency: Some(m.currency.into()),
-                }),
+                shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
             };
-            self.create_order(input, Actor::Worker("demo".into()))
-                .await?;
+            self.create_order(input, Actor::Worker("demo".into())).await?;
         }
-        Ok(DemoSummary {
-            warehouses: 2,
-            products: PRODUCTS.len(),
-            orders,
-        })
+        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders })
     }
 }

@@ -85,10 +85,7 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions {
-            store: "manual".into(),
-            batch_size: 500,
-        }
+        ImportOptions { store: "manual".into(), batch_size: 500 }
     }
 }
 
@@ -102,12 +99,7 @@ fn locate(path: &str, rows: &[Row]) -> (u64, String) {
     let first = rows[0].line;
     if let Some(rest) = path.strip_prefix("lines[") {
         let (idx, field) = rest.split_once(']').unwrap_or((rest, ""));
-        let line = idx
-            .parse::<usize>()
-            .ok()
-            .and_then(|i| rows.get(i))
-            .map(|r| r.line)
-            .unwrap_or(first);
+        let line = idx.parse::<usize>().ok().and_then(|i| rows.get(i)).map(|r| r.line).unwrap_or(first);
         let col = match field.trim_start_matches('.') {
             f if f.starts_with("unit_price") => "unit_price",
             f => f,
@@ -131,57 +123,33 @@ impl App {
         actor: Actor,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<ImportReport> {
-        let mut csv = csv::ReaderBuilder::new()
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(input);
+        let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
         let header: Vec<String> = csv
             .headers()
-            .map_err(|e| {
-                Error::invalid("header", format!("line 1: cannot read the header row: {e}"))
-            })?
+            .map_err(|e| Error::invalid("header", format!("line 1: cannot read the header row: {e}")))?
             .iter()
             .map(str::to_owned)
             .collect();
-        let missing: Vec<&str> = COLUMNS
-            .iter()
-            .copied()
-            .filter(|c| !header.iter().any(|h| h == c))
-            .collect();
-        let unknown: Vec<&str> = header
-            .iter()
-            .map(String::as_str)
-            .filter(|h| !COLUMNS.contains(h))
-            .collect();
+        let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
+        let unknown: Vec<&str> = header.iter().map(String::as_str).filter(|h| !COLUMNS.contains(h)).collect();
         if !missing.is_empty() || !unknown.is_empty() {
             let mut msg = String::from("line 1: ");
             if !missing.is_empty() {
                 msg += &format!("missing column(s) {}", missing.join(", "));
             }
             if !unknown.is_empty() {
-                msg += &format!(
-                    "{}unknown column(s) {}",
-                    if missing.is_empty() { "" } else { "; " },
-                    unknown.join(", ")
-                );
+                msg +=
+                    &format!("{}unknown column(s) {}", if missing.is_empty() { "" } else { "; " }, unknown.join(", "));
             }
-            return Err(Error::invalid(
-                "header",
-                format!("{msg}; expected {}", COLUMNS.join(",")),
-            ));
+            return Err(Error::invalid("header", format!("{msg}; expected {}", COLUMNS.join(","))));
         }
-        let col: HashMap<&str, usize> = COLUMNS
-            .iter()
-            .map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0)))
-            .collect();
+        let col: HashMap<&str, usize> =
+            COLUMNS.iter().map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0))).collect();
 
-        let products: HashMap<Sku, ProductId> = catalogue::products(&mut *self.store.read().await?)
-            .await?
-            .into_iter()
-            .map(|p| (p.sku, p.id))
-            .collect();
-        let store_code = codflow_domain::StoreCode::parse(&opts.store)
-            .map_err(|e| Error::invalid("store", e.to_string()))?;
+        let products: HashMap<Sku, ProductId> =
+            catalogue::products(&mut *self.store.read().await?).await?.into_iter().map(|p| (p.sku, p.id)).collect();
+        let store_code =
+            codflow_domain::StoreCode::parse(&opts.store).map_err(|e| Error::invalid("store", e.to_string()))?;
 
         let now = crate::now();
         let mut report = ImportReport::default();
@@ -203,10 +171,7 @@ impl App {
                         message: format!("unreadable row: {e}"),
                     });
                     // A broken quote or bad UTF-8 leaves the reader unable to find the next row boundary.
-                    if !matches!(
-                        e.kind(),
-                        csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }
-                    ) {
+                    if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
                         break;
                     }
                     continue;
@@ -219,18 +184,11 @@ impl App {
                         line,
                         external_id: None,
                         field: String::new(),
-                        message: format!(
-                            "has {} fields where the header has {}",
-                            record_buf.len(),
-                            header.len()
-                        ),
+                        message: format!("has {} fields where the header has {}", record_buf.len(), header.len()),
                     });
                     continue;
                 }
-                Some(Row {
-                    line,
-                    fields: record_buf.iter().map(str::to_owned).collect(),
-                })
+                Some(Row { line, fields: record_buf.iter().map(str::to_owned).collect() })
             } else {
                 None
             };
@@ -259,20 +217,17 @@ impl App {
                         Ok(_) => {}
                         Err(errs) => {
                             report.rejected += 1;
-                            report
-                                .errors
-                                .extend(errs.into_iter().map(|(line, field, message)| RowError {
-                                    line,
-                                    external_id: Some(ext.clone()),
-                                    field,
-                                    message,
-                                }));
+                            report.errors.extend(errs.into_iter().map(|(line, field, message)| RowError {
+                                line,
+                                external_id: Some(ext.clone()),
+                                field,
+                                message,
+                            }));
                         }
                     }
                 }
                 if batch.len() >= opts.batch_size.max(1) {
-                    self.flush(&mut batch, &store_code, &products, &actor, &mut report)
-                        .await?;
+                    self.flush(&mut batch, &store_code, &products, &actor, &mut report).await?;
                     seen_in_batch.clear();
                     progress(Progress {
                         bytes_read: csv.position().byte(),
@@ -285,8 +240,7 @@ impl App {
                 None => break,
             }
         }
-        self.flush(&mut batch, &store_code, &products, &actor, &mut report)
-            .await?;
+        self.flush(&mut batch, &store_code, &products, &actor, &mut report).await?;
         progress(Progress {
             bytes_read: csv.position().byte(),
             orders_done: report.created + report.already_present + report.rejected,
@@ -311,16 +265,12 @@ impl App {
         let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = batch.iter().map(|n| n.external_id.as_str()).collect();
         let present: HashSet<String> =
-            codflow_store::orders::existing_external_ids(&mut tx, store, &ids)
-                .await?
-                .into_iter()
-                .collect();
-        let (old, news): (Vec<NewOrder>, Vec<NewOrder>) = batch
-            .drain(..)
-            .partition(|n| present.contains(&n.external_id));
+            codflow_store::orders::existing_external_ids(&mut tx, store, &ids).await?.into_iter().collect();
+        let (old, news): (Vec<NewOrder>, Vec<NewOrder>) =
+            batch.drain(..).partition(|n| present.contains(&n.external_id));
         report.already_present += old.len() as u64;
         let statuses: Vec<OrderStatus> =
-            match record_batch(&mut tx, news.clone(), products, actor, now).await? {
+            match record_batch(&mut tx, news.iter().map(|n| (n.clone(), actor)).collect(), products, now).await? {
                 Ok(created) => {
                     commit(tx).await?;
                     created.into_iter().map(|o| o.status).collect()
@@ -330,7 +280,7 @@ impl App {
                     rollback(tx).await?;
                     let mut statuses = Vec::new();
                     for new in news {
-                        match self.record_one(new, products, actor, now).await? {
+                        match crate::orders::record_one(&self.store, new, products, actor, now).await? {
                             Intake::Created(o) => statuses.push(o.status),
                             Intake::Existing(_) => report.already_present += 1,
                         }
@@ -360,18 +310,12 @@ fn parse_group(
     now: OffsetDateTime,
 ) -> std::result::Result<NewOrder, RowProblems> {
     let first = &rows[0];
-    let get = |r: &Row, c: &str| -> Option<String> {
-        Some(r.fields[col[c]].clone()).filter(|s| !s.is_empty())
-    };
+    let get = |r: &Row, c: &str| -> Option<String> { Some(r.fields[col[c]].clone()).filter(|s| !s.is_empty()) };
     let mut problems: RowProblems = Vec::new();
     for r in &rows[1..] {
         for c in ORDER_COLUMNS {
             if get(r, c) != get(first, c) {
-                problems.push((
-                    r.line,
-                    c.into(),
-                    format!("differs from line {} of the same order", first.line),
-                ));
+                problems.push((r.line, c.into(), format!("differs from line {} of the same order", first.line)));
             }
         }
     }
@@ -388,11 +332,7 @@ fn parse_group(
             Some(q) => match q.parse::<i64>() {
                 Ok(q) => Some(q),
                 Err(_) => {
-                    problems.push((
-                        r.line,
-                        "quantity".into(),
-                        format!("{q:?} is not a whole number"),
-                    ));
+                    problems.push((r.line, "quantity".into(), format!("{q:?} is not a whole number")));
                     Some(1)
                 }
             },
@@ -400,10 +340,7 @@ fn parse_group(
         lines.push(LineInput {
             sku: get(r, "sku"),
             quantity,
-            unit_price: get(r, "unit_price").map(|amount| MoneyInput {
-                amount,
-                currency: None,
-            }),
+            unit_price: get(r, "unit_price").map(|amount| MoneyInput { amount, currency: None }),
         });
     }
     let input = OrderInput {
@@ -428,10 +365,7 @@ fn parse_group(
             country: get(first, "country"),
         },
         lines,
-        shipping_fee: get(first, "shipping_fee").map(|amount| MoneyInput {
-            amount,
-            currency: None,
-        }),
+        shipping_fee: get(first, "shipping_fee").map(|amount| MoneyInput { amount, currency: None }),
     };
     let located = |e: FieldError| {
         let (line, field) = locate(&e.path, rows);

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod demo;
 pub mod error;
 pub mod import;
+pub mod intake;
 pub mod orders;
 
 pub use auth::{Principal, hash_token};
@@ -16,21 +17,20 @@ use codflow_store::Store;
 pub struct App {
     pub store: Store,
     tokens: auth::TokenCache,
+    intake: intake::IntakeQueue,
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a use case returns equals
 /// what a later read returns.
 pub fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
 impl App {
+    /// Must be called inside a tokio runtime: it starts the intake writer task.
     pub fn new(store: Store) -> App {
-        App {
-            store,
-            tokens: auth::TokenCache::default(),
-        }
+        let intake = intake::IntakeQueue::start(store.clone());
+        App { store, tokens: auth::TokenCache::default(), intake }
     }
 }

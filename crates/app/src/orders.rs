@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
 use codflow_domain::{
-    Actor, Allocation, AuditRecord, Country, FieldErrors, NewOrder, Order, OrderId, OrderInput,
-    OrderLine, OrderStatus, ProductId, Review, Sku, WarehouseCode, WarehouseId,
+    Actor, Allocation, AuditRecord, Country, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderLine, OrderStatus,
+    ProductId, Review, Sku, WarehouseCode, WarehouseId,
 };
 use codflow_store::orders;
 pub use codflow_store::orders::OrderFilter;
-use codflow_store::{Conn, catalogue, commit, micros, rollback};
+use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use time::OffsetDateTime;
 
 use crate::{App, Error, Result};
@@ -23,10 +23,7 @@ pub enum Intake {
 }
 
 /// The product id of every SKU an order names, or the paths of the lines whose SKU is unknown.
-pub(crate) fn resolve_skus(
-    order: &NewOrder,
-    known: &HashMap<Sku, ProductId>,
-) -> Result<(), FieldErrors> {
+pub(crate) fn resolve_skus(order: &NewOrder, known: &HashMap<Sku, ProductId>) -> Result<(), FieldErrors> {
     let mut e = FieldErrors::default();
     for (i, l) in order.lines.iter().enumerate() {
         if !known.contains_key(&l.sku) {
@@ -44,42 +41,27 @@ struct Plan {
 
 impl Plan {
     async fn load(conn: &mut Conn, products: &[&ProductId]) -> Result<Plan> {
-        let mut plan = Plan {
-            available: HashMap::new(),
-            warehouses: BTreeMap::new(),
-        };
+        let mut plan = Plan { available: HashMap::new(), warehouses: BTreeMap::new() };
         for r in catalogue::availability(conn, products).await? {
-            plan.warehouses
-                .insert(r.warehouse.clone(), (r.code, r.country));
+            plan.warehouses.insert(r.warehouse.clone(), (r.code, r.country));
             plan.available.insert((r.warehouse, r.product), r.available);
         }
         Ok(plan)
     }
 
     /// The warehouse that ships the whole demand, taking the units from the plan; None when none can.
-    fn take(
-        &mut self,
-        demand: &[(ProductId, i64)],
-        destination: Country,
-    ) -> Option<(WarehouseId, WarehouseCode)> {
+    fn take(&mut self, demand: &[(ProductId, i64)], destination: Country) -> Option<(WarehouseId, WarehouseCode)> {
         let stock: Vec<Stocked<WarehouseId, ProductId>> = self
             .warehouses
             .iter()
             .flat_map(|(w, (_, country))| {
                 demand.iter().filter_map(|(p, _)| {
                     let available = *self.available.get(&(w.clone(), p.clone()))?;
-                    Some(Stocked {
-                        warehouse: w.clone(),
-                        country: *country,
-                        product: p.clone(),
-                        available,
-                    })
+                    Some(Stocked { warehouse: w.clone(), country: *country, product: p.clone(), available })
                 })
             })
             .collect();
-        let w = candidate_warehouses(demand, &stock, destination)
-            .into_iter()
-            .next()?;
+        let w = candidate_warehouses(demand, &stock, destination).into_iter().next()?;
         for (p, q) in demand {
             if let Some(a) = self.available.get_mut(&(w.clone(), p.clone())) {
                 *a -= q;
@@ -92,11 +74,7 @@ impl Plan {
 
 /// An order's demand as (product, quantity), sorted by product.
 fn demand_of(order: &Order, products: &HashMap<Sku, ProductId>) -> Vec<(ProductId, i64)> {
-    let mut d: Vec<(ProductId, i64)> = order
-        .demand()
-        .into_iter()
-        .map(|(s, q)| (products[&s].clone(), q))
-        .collect();
+    let mut d: Vec<(ProductId, i64)> = order.demand().into_iter().map(|(s, q)| (products[&s].clone(), q)).collect();
     d.sort();
     d
 }
@@ -118,10 +96,7 @@ fn settle(
                 Some(format!("reserved in warehouse {code}")),
                 now,
             )?);
-            order.allocation = Some(Allocation {
-                warehouse: code,
-                channel: None,
-            });
+            order.allocation = Some(Allocation { warehouse: code, channel: None });
             Some(w)
         }
         None => {
@@ -141,10 +116,7 @@ fn settle(
 /// Takes the planned units from stock, in (warehouse, product) order: every writer locks stock rows in
 /// the same order, so two transactions on PostgreSQL cannot deadlock. False when another writer took
 /// units since the plan was read; the caller must then roll back.
-async fn reserve_all(
-    conn: &mut Conn,
-    taken: &BTreeMap<(WarehouseId, ProductId), i64>,
-) -> Result<bool> {
+async fn reserve_all(conn: &mut Conn, taken: &BTreeMap<(WarehouseId, ProductId), i64>) -> Result<bool> {
     for ((w, p), q) in taken {
         if !catalogue::try_reserve(conn, w, p, *q).await? {
             return Ok(false);
@@ -165,19 +137,13 @@ pub(crate) enum Interference {
 /// in a handful of statements whatever the batch size. On `Err(Interference)` the caller rolls back.
 pub(crate) async fn record_batch(
     conn: &mut Conn,
-    news: Vec<NewOrder>,
+    news: Vec<(NewOrder, &Actor)>,
     products: &HashMap<Sku, ProductId>,
-    actor: &Actor,
     now: OffsetDateTime,
 ) -> Result<std::result::Result<Vec<Order>, Interference>> {
-    let mut orders = news
-        .into_iter()
-        .map(|n| n.into_order(now))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut wanted: Vec<&ProductId> = orders
-        .iter()
-        .flat_map(|o| o.lines.iter().map(|l| &products[&l.sku]))
-        .collect();
+    let actors: Vec<&Actor> = news.iter().map(|(_, a)| *a).collect();
+    let mut orders = news.into_iter().map(|(n, _)| n.into_order(now)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let mut wanted: Vec<&ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| &products[&l.sku])).collect();
     wanted.sort();
     wanted.dedup();
     let mut plan = Plan::load(conn, &wanted).await?;
@@ -186,7 +152,7 @@ pub(crate) async fn record_batch(
     let mut held: Vec<(usize, WarehouseId, ProductId, i64)> = Vec::new();
     let mut shipped_from = Vec::with_capacity(orders.len());
     for (i, order) in orders.iter_mut().enumerate() {
-        audits.push(order.creation_audit(actor.clone()));
+        audits.push(order.creation_audit(actors[i].clone()));
         // Until the review engine exists every order passes review at once; the record says so.
         order.review = Some(Review::auto_approved());
         audits.push(order.transition(
@@ -207,26 +173,18 @@ pub(crate) async fn record_batch(
         shipped_from.push(settle(order, choice, now, &mut audits)?);
     }
     // Orders first: their unique keys decide duplicates before any stock is touched.
-    let rows: Vec<(&Order, Option<&WarehouseId>)> = orders
-        .iter()
-        .zip(&shipped_from)
-        .map(|(o, w)| (o, w.as_ref()))
-        .collect();
+    let rows: Vec<(&Order, Option<&WarehouseId>)> =
+        orders.iter().zip(&shipped_from).map(|(o, w)| (o, w.as_ref())).collect();
     if orders::insert_orders(conn, &rows).await?.len() != orders.len() {
         return Ok(Err(Interference::Duplicate));
     }
     if !reserve_all(conn, &taken).await? {
         return Ok(Err(Interference::StockMoved));
     }
-    let lines: Vec<(&OrderId, &ProductId, &OrderLine)> = orders
-        .iter()
-        .flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l)))
-        .collect();
+    let lines: Vec<(&OrderId, &ProductId, &OrderLine)> =
+        orders.iter().flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l))).collect();
     orders::insert_lines(conn, &lines).await?;
-    let reservations: Vec<_> = held
-        .iter()
-        .map(|(i, w, p, q)| (&orders[*i].id, w, p, *q))
-        .collect();
+    let reservations: Vec<_> = held.iter().map(|(i, w, p, q)| (&orders[*i].id, w, p, *q)).collect();
     orders::insert_reservations(conn, &reservations, micros(now)).await?;
     orders::insert_audit(conn, &audits).await?;
     Ok(Ok(orders))
@@ -236,22 +194,15 @@ pub(crate) async fn record_batch(
 const ATTEMPTS: usize = 20;
 
 fn busy() -> Error {
-    Error::Conflict {
-        code: "busy",
-        message: "stock changed under this request too many times; try again".into(),
-    }
+    Error::Conflict { code: "busy", message: "stock changed under this request too many times; try again".into() }
 }
 
 fn conflict(e: codflow_domain::Error) -> Error {
     match e {
-        codflow_domain::Error::IllegalTransition { .. } => Error::Conflict {
-            code: "illegal_transition",
-            message: e.to_string(),
-        },
-        other => Error::Conflict {
-            code: "conflict",
-            message: other.to_string(),
-        },
+        codflow_domain::Error::IllegalTransition { .. } => {
+            Error::Conflict { code: "illegal_transition", message: e.to_string() }
+        }
+        other => Error::Conflict { code: "conflict", message: other.to_string() },
     }
 }
 
@@ -261,6 +212,32 @@ pub enum Action {
     Cancel,
 }
 
+/// Records one validated order in its own transaction, re-running it if it loses a stock race.
+pub(crate) async fn record_one(
+    store: &Store,
+    new: NewOrder,
+    products: &HashMap<Sku, ProductId>,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<Intake> {
+    for _ in 0..ATTEMPTS {
+        let mut tx = store.begin().await?;
+        match record_batch(&mut tx, vec![(new.clone(), actor)], products, now).await? {
+            Ok(mut created) => {
+                commit(tx).await?;
+                return created.pop().map(Intake::Created).ok_or(Error::NotFound("order"));
+            }
+            Err(Interference::Duplicate) => {
+                rollback(tx).await?;
+                let existing = orders::get_by_external(&mut *store.read().await?, &new.store, &new.external_id).await?;
+                return existing.map(Intake::Existing).ok_or(Error::NotFound("order"));
+            }
+            Err(Interference::StockMoved) => rollback(tx).await?,
+        }
+    }
+    Err(busy())
+}
+
 impl App {
     pub async fn create_order(&self, input: OrderInput, actor: Actor) -> Result<Intake> {
         let now = crate::now();
@@ -268,50 +245,12 @@ impl App {
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
         let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
         resolve_skus(&new, &products).map_err(Error::Invalid)?;
-        self.record_one(new, &products, &actor, now).await
-    }
-
-    /// Records one validated order in its own transaction, re-running it if it loses a stock race.
-    pub(crate) async fn record_one(
-        &self,
-        new: NewOrder,
-        products: &HashMap<Sku, ProductId>,
-        actor: &Actor,
-        now: OffsetDateTime,
-    ) -> Result<Intake> {
-        for _ in 0..ATTEMPTS {
-            let mut tx = self.store.begin().await?;
-            match record_batch(&mut tx, vec![new.clone()], products, actor, now).await? {
-                Ok(mut created) => {
-                    commit(tx).await?;
-                    return created
-                        .pop()
-                        .map(Intake::Created)
-                        .ok_or(Error::NotFound("order"));
-                }
-                Err(Interference::Duplicate) => {
-                    rollback(tx).await?;
-                    let existing = orders::get_by_external(
-                        &mut *self.store.read().await?,
-                        &new.store,
-                        &new.external_id,
-                    )
-                    .await?;
-                    return existing
-                        .map(Intake::Existing)
-                        .ok_or(Error::NotFound("order"));
-                }
-                Err(Interference::StockMoved) => rollback(tx).await?,
-            }
-        }
-        Err(busy())
+        self.intake.submit(new, products, actor, now).await
     }
 
     pub async fn order(&self, id: &str) -> Result<Order> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
-        orders::get(&mut *self.store.read().await?, &id)
-            .await?
-            .ok_or(Error::NotFound("order"))
+        orders::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("order"))
     }
 
     /// A page of orders, newest first, and the cursor of the next page when there is one.
@@ -323,9 +262,7 @@ impl App {
     ) -> Result<(Vec<Order>, Option<String>)> {
         if let Some(c) = cursor {
             filter.before =
-                Some(OrderId::parse(c).map_err(|_| {
-                    Error::invalid("cursor", "is not a cursor from a previous page")
-                })?);
+                Some(OrderId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page"))?);
         }
         let mut page = orders::list(&mut *self.store.read().await?, &filter, limit).await?;
         let next = if page.len() as i64 > limit {
@@ -344,31 +281,19 @@ impl App {
 
     /// Approve, hold or cancel. Holding or cancelling an allocated order gives its stock back in the same
     /// transaction; approving re-runs allocation.
-    pub async fn act_on_order(
-        &self,
-        id: &str,
-        action: Action,
-        actor: Actor,
-        reason: Option<String>,
-    ) -> Result<Order> {
+    pub async fn act_on_order(&self, id: &str, action: Action, actor: Actor, reason: Option<String>) -> Result<Order> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
         for _ in 0..ATTEMPTS {
             let now = crate::now();
             let mut tx = self.store.begin().await?;
-            let mut order = orders::get(&mut tx, &id)
-                .await?
-                .ok_or(Error::NotFound("order"))?;
+            let mut order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
             let (to, name) = match action {
                 Action::Approve => (OrderStatus::Approved, "approve"),
                 Action::Hold => (OrderStatus::OnHold, "hold"),
                 Action::Cancel => (OrderStatus::Cancelled, "cancel"),
             };
             let was_allocated = order.status == OrderStatus::Allocated;
-            let mut audits = vec![
-                order
-                    .transition(to, name, actor.clone(), reason.clone(), now)
-                    .map_err(conflict)?,
-            ];
+            let mut audits = vec![order.transition(to, name, actor.clone(), reason.clone(), now).map_err(conflict)?];
             if was_allocated {
                 orders::release_reservations(&mut tx, &order.id).await?;
                 order.allocation = None;
@@ -379,14 +304,9 @@ impl App {
                 let products = catalogue::product_ids(&mut tx, &skus).await?;
                 let demand = demand_of(&order, &products);
                 let ids: Vec<&ProductId> = demand.iter().map(|(p, _)| p).collect();
-                let choice = Plan::load(&mut tx, &ids)
-                    .await?
-                    .take(&demand, order.shipping_address.country);
+                let choice = Plan::load(&mut tx, &ids).await?.take(&demand, order.shipping_address.country);
                 if let Some((w, _)) = &choice {
-                    let taken = demand
-                        .iter()
-                        .map(|(p, q)| ((w.clone(), p.clone()), *q))
-                        .collect();
+                    let taken = demand.iter().map(|(p, q)| ((w.clone(), p.clone()), *q)).collect();
                     if !reserve_all(&mut tx, &taken).await? {
                         rollback(tx).await?;
                         continue;

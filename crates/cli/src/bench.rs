@@ -43,11 +43,7 @@ fn engine(s: &str) -> Result<Engine> {
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
-        BenchCommand::Intake {
-            concurrency,
-            seconds,
-            engine: e,
-        } => intake(concurrency, seconds, engine(&e)?).await,
+        BenchCommand::Intake { concurrency, seconds, engine: e } => intake(concurrency, seconds, engine(&e)?).await,
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
     }
 }
@@ -60,16 +56,7 @@ fn me() -> Result<std::path::PathBuf> {
 
 async fn admin_token(url: &str) -> Result<String> {
     let out = tokio::process::Command::new(me()?)
-        .args([
-            "token",
-            "create",
-            "--role",
-            "admin",
-            "--name",
-            "bench",
-            "--database-url",
-            url,
-        ])
+        .args(["token", "create", "--role", "admin", "--name", "bench", "--database-url", url])
         .stderr(Stdio::null())
         .output()
         .await?;
@@ -93,15 +80,11 @@ fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
-            c.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-            })
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}")
 }
 
@@ -132,25 +115,15 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> 
         bail!("migrate failed");
     }
     let token = admin_token(&db.url).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut server = tokio::process::Command::new(&exe)
-        .args([
-            "serve",
-            "--database-url",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
+        .args(["serve", "--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
     let pid = server.id();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.get(format!("{base}/healthz")).send().await.is_err() {
         if Instant::now() > deadline {
@@ -160,18 +133,11 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> 
     }
     let auth = format!("Bearer {token}");
     let post = |path: &str, body: serde_json::Value| {
-        client
-            .post(format!("{base}{path}"))
-            .header("authorization", &auth)
-            .json(&body)
-            .send()
+        client.post(format!("{base}{path}")).header("authorization", &auth).json(&body).send()
     };
-    post(
-        "/api/v1/warehouses",
-        json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}),
-    )
-    .await?
-    .error_for_status()?;
+    post("/api/v1/warehouses", json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}))
+        .await?
+        .error_for_status()?;
     for k in 0..SKUS {
         let sku = format!("BENCH-{k:02}");
         post("/api/v1/products", json!({"sku": sku, "title": "Bench item", "unit_weight_g": 300, "unit_cost": {"amount": "12.00", "currency": "CNY"}}))
@@ -243,11 +209,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> 
         percentile(&lat, 0.99),
         percentile(&lat, 1.0)
     );
-    println!(
-        "server peak RSS: {:.1} MiB (after seeding: {:.1} MiB)",
-        rss as f64 / 1024.0,
-        rss_before as f64 / 1024.0
-    );
+    println!("server peak RSS: {:.1} MiB (after seeding: {:.1} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
     Ok(())
 }
 
@@ -276,16 +238,11 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
             })
             .await
             .map_err(|e| anyhow!("{e}"))?;
-            app.set_stock("SZ1", &sku, Some(1_000_000_000))
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            app.set_stock("SZ1", &sku, Some(1_000_000_000)).await.map_err(|e| anyhow!("{e}"))?;
         }
         app.store.close().await;
     }
-    let dir = std::env::temp_dir().join(format!(
-        "codflow-bench-{}",
-        codflow_domain::ids::new_id_body()
-    ));
+    let dir = std::env::temp_dir().join(format!("codflow-bench-{}", codflow_domain::ids::new_id_body()));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("orders.csv");
     {
@@ -322,16 +279,13 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
     };
-    println!(
-        "## CSV import, {name}, {orders} orders ({} lines)",
-        orders * 2
-    );
+    println!("## CSV import, {name}, {orders} orders ({} lines)", orders * 2);
     println!("machine:    {}", machine());
     println!("wall time:  {elapsed:.2} s including process start and migrations");
     println!("throughput: {:.0} orders/s", orders as f64 / elapsed);
-    for l in text.lines().filter(|l| {
-        l.starts_with("created") || l.starts_with("peak memory") || l.starts_with("rejected")
-    }) {
+    for l in
+        text.lines().filter(|l| l.starts_with("created") || l.starts_with("peak memory") || l.starts_with("rejected"))
+    {
         println!("{l}");
     }
     Ok(())

@@ -16,11 +16,7 @@ use codflow_store::Store;
 const DEFAULT_DB: &str = "sqlite://codflow.db";
 
 #[derive(Parser)]
-#[command(
-    name = "codflow",
-    version,
-    about = "Order-to-cash for cross-border DDP + COD sellers"
-)]
+#[command(name = "codflow", version, about = "Order-to-cash for cross-border DDP + COD sellers")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,9 +31,7 @@ struct Db {
 
 impl Db {
     fn url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| DEFAULT_DB.into())
+        self.database_url.clone().unwrap_or_else(|| DEFAULT_DB.into())
     }
 }
 
@@ -105,9 +99,7 @@ enum ImportCommand {
 }
 
 async fn open(url: &str) -> Result<App> {
-    let store = Store::connect(url)
-        .await
-        .with_context(|| format!("cannot open the database {url}"))?;
+    let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
     store.migrate().await.context("migrations failed")?;
     Ok(App::new(store))
 }
@@ -127,11 +119,7 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
 
 async fn serve(db: Db, listen: String, demo: bool) -> Result<()> {
     let url = if demo && db.database_url.is_none() {
-        for f in [
-            "codflow-demo.db",
-            "codflow-demo.db-wal",
-            "codflow-demo.db-shm",
-        ] {
+        for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
             let _ = std::fs::remove_file(f);
         }
         "sqlite://codflow-demo.db".to_owned()
@@ -139,24 +127,15 @@ async fn serve(db: Db, listen: String, demo: bool) -> Result<()> {
         db.url()
     };
     let app = open(&url).await?;
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     if demo {
-        let s = app
-            .seed_demo(400)
-            .await
-            .context("seeding the demo data failed")?;
+        let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
-        println!(
-            "codflow demo: {} warehouses, {} products, {} orders in {url}",
-            s.warehouses, s.products, s.orders
-        );
+        println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
         println!("API docs:     http://{addr}/api/docs");
-        println!(
-            "try:          curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/orders?limit=5"
-        );
+        println!("try:          curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/orders?limit=5");
         println!("admin token:  {token}");
     }
     println!("listening on http://{addr}");
@@ -164,15 +143,9 @@ async fn serve(db: Db, listen: String, demo: bool) -> Result<()> {
     Ok(())
 }
 
-async fn import_orders(
-    file: PathBuf,
-    store: String,
-    batch_size: usize,
-    db: Db,
-) -> Result<ExitCode> {
+async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) -> Result<ExitCode> {
     let app = open(&db.url()).await?;
-    let f =
-        std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let f = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let interactive = std::io::stderr().is_terminal();
     let bar = indicatif::ProgressBar::new(size);
@@ -189,23 +162,13 @@ async fn import_orders(
         bar.set_message(format!("{} orders", p.orders_done));
         if !interactive {
             // One line per committed batch, for logs and for whoever watches the process.
-            eprintln!(
-                "progress: {} orders, {} of {size} bytes",
-                p.orders_done, p.bytes_read
-            );
+            eprintln!("progress: {} orders, {} of {size} bytes", p.orders_done, p.bytes_read);
         }
     };
     let reader = std::io::BufReader::with_capacity(256 * 1024, f);
     let opts = ImportOptions { store, batch_size };
     let started = std::time::Instant::now();
-    let result = app
-        .import_orders(
-            reader,
-            &opts,
-            Actor::Worker("cli-import".into()),
-            &mut progress,
-        )
-        .await;
+    let result = app.import_orders(reader, &opts, Actor::Worker("cli-import".into()), &mut progress).await;
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -225,31 +188,16 @@ async fn import_orders(
     );
     println!("already present: {}", report.already_present);
     println!("rejected:        {}", report.rejected);
-    println!(
-        "elapsed:         {secs:.2} s ({:.0} orders/s)",
-        report.orders_in_file as f64 / secs.max(1e-9)
-    );
+    println!("elapsed:         {secs:.2} s ({:.0} orders/s)", report.orders_in_file as f64 / secs.max(1e-9));
     if let Some(kib) = peak_rss_kib(None) {
         println!("peak memory:     {:.1} MiB", kib as f64 / 1024.0);
     }
     for e in &report.errors {
-        let order = e
-            .external_id
-            .as_deref()
-            .map(|x| format!(" (order {x})"))
-            .unwrap_or_default();
-        let field = if e.field.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", e.field)
-        };
+        let order = e.external_id.as_deref().map(|x| format!(" (order {x})")).unwrap_or_default();
+        let field = if e.field.is_empty() { String::new() } else { format!(", {}", e.field) };
         println!("line {}{field}{order}: {}", e.line, e.message);
     }
-    Ok(if report.errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -259,27 +207,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             open(&db.url()).await?;
             println!("migrations applied to {}", db.url());
         }
-        Command::Token {
-            command: TokenCommand::Create { role, name, db },
-        } => {
+        Command::Token { command: TokenCommand::Create { role, name, db } } => {
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
             let app = open(&db.url()).await?;
-            let (id, secret) = app
-                .create_token(role, &name)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (id, secret) = app.create_token(role, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("created token {id} ({role}, {name}); the secret below is shown only now:");
             println!("{secret}");
         }
-        Command::Import {
-            command:
-                ImportCommand::Orders {
-                    file,
-                    store,
-                    batch_size,
-                    db,
-                },
-        } => {
+        Command::Import { command: ImportCommand::Orders { file, store, batch_size, db } } => {
             return import_orders(file, store, batch_size, db).await;
         }
         Command::Bench { command } => bench::run(command).await?,
@@ -290,17 +225,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CODFLOW_LOG")
-                .unwrap_or_else(|_| "warn,codflow=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CODFLOW_LOG").unwrap_or_else(|_| "warn,codflow=info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

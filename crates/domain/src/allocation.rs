@@ -17,11 +17,7 @@ pub struct Stocked<W, P> {
 
 /// The warehouses that can fill the whole demand, best first: a warehouse in the destination country
 /// (no customs, faster), then the one left with the most slack, then by key for determinism.
-pub fn candidate_warehouses<W, P>(
-    demand: &[(P, i64)],
-    stock: &[Stocked<W, P>],
-    destination: Country,
-) -> Vec<W>
+pub fn candidate_warehouses<W, P>(demand: &[(P, i64)], stock: &[Stocked<W, P>], destination: Country) -> Vec<W>
 where
     W: Clone + Ord + Hash,
     P: Eq + Hash,
@@ -61,46 +57,23 @@ mod tests {
         Country::parse(s).unwrap()
     }
 
-    fn st(
-        w: &'static str,
-        country: &str,
-        p: &'static str,
-        a: i64,
-    ) -> Stocked<&'static str, &'static str> {
-        Stocked {
-            warehouse: w,
-            country: c(country),
-            product: p,
-            available: a,
-        }
+    fn st(w: &'static str, country: &str, p: &'static str, a: i64) -> Stocked<&'static str, &'static str> {
+        Stocked { warehouse: w, country: c(country), product: p, available: a }
     }
 
     #[test]
     fn only_warehouses_holding_every_line_qualify() {
-        let stock = [
-            st("SZ1", "CN", "A", 10),
-            st("SZ1", "CN", "B", 0),
-            st("DXB", "AE", "A", 5),
-            st("DXB", "AE", "B", 5),
-        ];
-        assert_eq!(
-            candidate_warehouses(&[("A", 2), ("B", 1)], &stock, c("SA")),
-            vec!["DXB"]
-        );
+        let stock =
+            [st("SZ1", "CN", "A", 10), st("SZ1", "CN", "B", 0), st("DXB", "AE", "A", 5), st("DXB", "AE", "B", 5)];
+        assert_eq!(candidate_warehouses(&[("A", 2), ("B", 1)], &stock, c("SA")), vec!["DXB"]);
         assert!(candidate_warehouses(&[("A", 6), ("B", 1)], &stock, c("SA")).is_empty());
     }
 
     #[test]
     fn a_warehouse_in_the_destination_country_comes_first() {
         let stock = [st("SZ1", "CN", "A", 1000), st("DXB", "AE", "A", 3)];
-        assert_eq!(
-            candidate_warehouses(&[("A", 1)], &stock, c("AE")),
-            vec!["DXB", "SZ1"]
-        );
-        assert_eq!(
-            candidate_warehouses(&[("A", 1)], &stock, c("SA")),
-            vec!["SZ1", "DXB"]
-        );
+        assert_eq!(candidate_warehouses(&[("A", 1)], &stock, c("AE")), vec!["DXB", "SZ1"]);
+        assert_eq!(candidate_warehouses(&[("A", 1)], &stock, c("SA")), vec!["SZ1", "DXB"]);
     }
 
     proptest! {

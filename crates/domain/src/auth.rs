@@ -13,24 +13,12 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Ops,
-        Role::Warehouse,
-        Role::Finance,
-        Role::Viewer,
-    ];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Ops, Role::Warehouse, Role::Finance, Role::Viewer];
 
     pub fn parse(s: &str) -> Result<Role, Error> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "role",
-                    format!("unknown role {s:?} (admin, ops, warehouse, finance or viewer)"),
-                )
-            })
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            Error::invalid("role", format!("unknown role {s:?} (admin, ops, warehouse, finance or viewer)"))
+        })
     }
 
     pub fn as_str(&self) -> &'static str {

@@ -5,20 +5,13 @@ use serde::Serialize;
 use crate::{Country, Error, Money, ProductId, WarehouseId};
 
 fn code_like(what: &'static str, s: &str, max: usize, extra: &[u8]) -> Result<String, Error> {
-    let ok = !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
+    let ok = !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
     if !ok {
         return Err(Error::invalid(
             what,
             format!(
                 "{s:?} is not a valid {what}: 1–{max} characters of letters, digits{}",
-                if extra.is_empty() {
-                    String::new()
-                } else {
-                    format!(" and {:?}", String::from_utf8_lossy(extra))
-                }
+                if extra.is_empty() { String::new() } else { format!(" and {:?}", String::from_utf8_lossy(extra)) }
             ),
         ));
     }
@@ -68,10 +61,7 @@ impl HsCode {
     pub fn parse(s: &str) -> Result<Self, Error> {
         let digits: String = s.chars().filter(|c| *c != '.' && *c != ' ').collect();
         if !(6..=10).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::invalid(
-                "hs_code",
-                format!("{s:?} is not an HS code (6 to 10 digits)"),
-            ));
+            return Err(Error::invalid("hs_code", format!("{s:?} is not an HS code (6 to 10 digits)")));
         }
         Ok(HsCode(digits))
     }
@@ -87,10 +77,7 @@ pub fn required_text(what: &'static str, s: &str, max: usize) -> Result<String, 
         return Err(Error::invalid(what, format!("{what} must not be empty")));
     }
     if t.chars().count() > max {
-        return Err(Error::invalid(
-            what,
-            format!("{what} is longer than {max} characters"),
-        ));
+        return Err(Error::invalid(what, format!("{what} is longer than {max} characters")));
     }
     Ok(t.to_owned())
 }
@@ -117,10 +104,7 @@ pub struct Product {
 
 pub fn weight_g(w: i64) -> Result<i64, Error> {
     if !(1..=1_000_000).contains(&w) {
-        return Err(Error::invalid(
-            "weight",
-            "a unit weight is 1 to 1,000,000 grams",
-        ));
+        return Err(Error::invalid("weight", "a unit weight is 1 to 1,000,000 grams"));
     }
     Ok(w)
 }
@@ -145,16 +129,10 @@ impl StockLevel {
         if on_hand < self.reserved {
             return Err(Error::invalid(
                 "on_hand",
-                format!(
-                    "on_hand {on_hand} is below the {} units reserved for orders",
-                    self.reserved
-                ),
+                format!("on_hand {on_hand} is below the {} units reserved for orders", self.reserved),
             ));
         }
-        Ok(StockLevel {
-            on_hand,
-            reserved: self.reserved,
-        })
+        Ok(StockLevel { on_hand, reserved: self.reserved })
     }
 }
 
@@ -172,10 +150,7 @@ mod tests {
 
     #[test]
     fn stock_cannot_be_counted_below_what_is_reserved() {
-        let s = StockLevel {
-            on_hand: 10,
-            reserved: 4,
-        };
+        let s = StockLevel { on_hand: 10, reserved: 4 };
         assert_eq!(s.with_on_hand(4).unwrap().available(), 0);
         assert!(s.with_on_hand(3).is_err());
         assert!(s.with_on_hand(-1).is_err());

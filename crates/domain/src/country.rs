@@ -19,15 +19,12 @@ pub struct Country([u8; 2]);
 
 impl Country {
     pub fn parse(code: &str) -> Result<Self, Error> {
-        let known = code.len() == 2
-            && code.bytes().all(|b| b.is_ascii_uppercase())
-            && CODES.split(' ').any(|c| c == code);
+        let known =
+            code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && CODES.split(' ').any(|c| c == code);
         if !known {
             return Err(Error::invalid(
                 "country",
-                format!(
-                    "unknown country {code:?} (expected an ISO 3166-1 alpha-2 code such as \"SA\")"
-                ),
+                format!("unknown country {code:?} (expected an ISO 3166-1 alpha-2 code such as \"SA\")"),
             ));
         }
         let b = code.as_bytes();
@@ -67,10 +64,8 @@ mod tests {
 
     #[test]
     fn all_cod_markets_are_known_countries() {
-        for c in [
-            "SA", "AE", "KW", "OM", "QA", "BH", "TH", "VN", "MY", "ID", "PH", "MX", "CO", "CL",
-            "PL", "RO", "CN",
-        ] {
+        for c in ["SA", "AE", "KW", "OM", "QA", "BH", "TH", "VN", "MY", "ID", "PH", "MX", "CO", "CL", "PL", "RO", "CN"]
+        {
             assert_eq!(Country::parse(c).unwrap().code(), c);
         }
     }

@@ -15,10 +15,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(what: &'static str, message: impl Into<String>) -> Self {
-        Error::Invalid {
-            what,
-            message: message.into(),
-        }
+        Error::Invalid { what, message: message.into() }
     }
 }
 
@@ -41,10 +38,7 @@ pub struct FieldErrors(pub Vec<FieldError>);
 
 impl FieldErrors {
     pub fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.0.push(FieldError {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.0.push(FieldError { path: path.into(), message: message.into() });
     }
 
     /// Keeps the value when `r` is Ok, records the error under `path` otherwise.

@@ -9,11 +9,7 @@ fn encode(v: u128) -> String {
     let mut out = [0u8; 26];
     for (i, slot) in out.iter_mut().enumerate() {
         let shift = 125 - 5 * i as i32;
-        let idx = if shift >= 0 {
-            (v >> shift) & 31
-        } else {
-            (v << 3) & 31
-        };
+        let idx = if shift >= 0 { (v >> shift) & 31 } else { (v << 3) & 31 };
         *slot = CROCKFORD[idx as usize];
     }
     String::from_utf8(out.to_vec()).unwrap_or_default()

@@ -17,7 +17,7 @@ pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{AuditId, ImportId, OrderId, ProductId, TokenId, WarehouseId};
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{
-    Actor, Address, Allocation, AuditRecord, Buyer, Decision, NewOrder, Order, OrderInput,
-    OrderLine, OrderStatus, PaymentMethod, Review,
+    Actor, Address, Allocation, AuditRecord, Buyer, Decision, NewOrder, Order, OrderInput, OrderLine, OrderStatus,
+    PaymentMethod, Review,
 };
 pub use phone::Phone;

@@ -11,23 +11,21 @@ use crate::Error;
 
 /// ISO 4217 active codes with their minor-unit digits. Most currencies have two; these are the others.
 const ZERO_DIGITS: &[&str] = &[
-    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
-    "VUV", "XAF", "XOF", "XPF",
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
+    "XPF",
 ];
 const THREE_DIGITS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 const FOUR_DIGITS: &[&str] = &["CLF", "UYW"];
 const TWO_DIGITS: &[&str] = &[
-    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
-    "BGN", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
-    "CHE", "CHF", "CHW", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD",
-    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GTQ", "GYD",
-    "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR", "KPW",
-    "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT",
-    "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK",
-    "NPR", "NZD", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR",
-    "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP",
-    "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD", "USN", "UYU",
-    "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BMD", "BND",
+    "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHE", "CHF", "CHW", "CNY", "COP", "COU",
+    "CRC", "CUP", "CVE", "CZK", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IRR", "JMD", "KES", "KGS", "KHR",
+    "KPW", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU",
+    "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "PAB", "PEN", "PGK",
+    "PHP", "PKR", "PLN", "QAR", "RON", "RSD", "RUB", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SOS",
+    "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "USD",
+    "USN", "UYU", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
 /// An ISO 4217 currency that codflow knows the minor unit of.
@@ -50,15 +48,10 @@ impl Currency {
         if code.len() != 3 {
             return None;
         }
-        [
-            (ZERO_DIGITS, 0),
-            (TWO_DIGITS, 2),
-            (THREE_DIGITS, 3),
-            (FOUR_DIGITS, 4),
-        ]
-        .iter()
-        .find(|(list, _)| list.contains(&code))
-        .map(|(_, d)| *d)
+        [(ZERO_DIGITS, 0), (TWO_DIGITS, 2), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
+            .iter()
+            .find(|(list, _)| list.contains(&code))
+            .map(|(_, d)| *d)
     }
 
     pub fn code(&self) -> &str {
@@ -140,24 +133,16 @@ impl Money {
         }
         let digits = currency.minor_digits();
         if frac.len() as u32 > digits {
-            return Err(bad(&format!(
-                "{currency} has {digits} decimal digit{}",
-                if digits == 1 { "" } else { "s" }
-            )));
+            return Err(bad(&format!("{currency} has {digits} decimal digit{}", if digits == 1 { "" } else { "s" })));
         }
         let mut minor: i64 = 0;
         let scaled = int_part
             .bytes()
             .chain(frac.bytes())
-            .chain(std::iter::repeat_n(
-                b'0',
-                (digits - frac.len() as u32) as usize,
-            ));
+            .chain(std::iter::repeat_n(b'0', (digits - frac.len() as u32) as usize));
         for b in scaled {
-            minor = minor
-                .checked_mul(10)
-                .and_then(|m| m.checked_add((b - b'0') as i64))
-                .ok_or_else(|| bad("too large"))?;
+            minor =
+                minor.checked_mul(10).and_then(|m| m.checked_add((b - b'0') as i64)).ok_or_else(|| bad("too large"))?;
         }
         Ok(Money::new(if negative { -minor } else { minor }, currency))
     }
@@ -171,12 +156,7 @@ impl Money {
             return format!("{sign}{abs}");
         }
         let scale = 10u64.pow(digits);
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / scale,
-            abs % scale,
-            width = digits as usize
-        )
+        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
     }
 
     fn same_currency(&self, other: &Money) -> Result<(), Error> {
@@ -248,45 +228,24 @@ impl FxRate {
         source: impl Into<String>,
     ) -> Result<Self, Error> {
         if rate <= Decimal::ZERO {
-            return Err(Error::invalid(
-                "fx_rate",
-                "an exchange rate must be positive",
-            ));
+            return Err(Error::invalid("fx_rate", "an exchange rate must be positive"));
         }
-        Ok(FxRate {
-            from,
-            to,
-            rate,
-            as_of,
-            source: source.into(),
-        })
+        Ok(FxRate { from, to, rate, as_of, source: source.into() })
     }
 
     /// Converts exactly, then rounds once to the target's minor unit, halves away from zero (the
     /// commercial convention; banker's rounding would surprise a finance team reading a statement).
     pub fn convert(&self, money: Money) -> Result<Converted, Error> {
         if money.currency != self.from {
-            return Err(Error::CurrencyMismatch {
-                expected: self.from.to_string(),
-                found: money.currency.to_string(),
-            });
+            return Err(Error::CurrencyMismatch { expected: self.from.to_string(), found: money.currency.to_string() });
         }
-        let exact = money
-            .as_decimal()
-            .checked_mul(self.rate)
-            .ok_or(Error::Overflow)?;
+        let exact = money.as_decimal().checked_mul(self.rate).ok_or(Error::Overflow)?;
         let digits = self.to.minor_digits();
         let rounded = exact.round_dp_with_strategy(digits, RoundingStrategy::MidpointAwayFromZero);
-        let minor = rounded
-            .checked_mul(Decimal::from(10i64.pow(digits)))
-            .ok_or(Error::Overflow)?;
-        let minor = i64::try_from(minor.trunc().mantissa() / 10i128.pow(minor.trunc().scale()))
-            .map_err(|_| Error::Overflow)?;
-        Ok(Converted {
-            original: money,
-            value: Money::new(minor, self.to),
-            rate: self.clone(),
-        })
+        let minor = rounded.checked_mul(Decimal::from(10i64.pow(digits))).ok_or(Error::Overflow)?;
+        let minor =
+            i64::try_from(minor.trunc().mantissa() / 10i128.pow(minor.trunc().scale())).map_err(|_| Error::Overflow)?;
+        Ok(Converted { original: money, value: Money::new(minor, self.to), rate: self.clone() })
     }
 }
 
@@ -334,19 +293,7 @@ mod tests {
 
     #[test]
     fn malformed_amounts_are_refused() {
-        for bad in [
-            "",
-            ".5",
-            "1.",
-            "1e3",
-            "+1",
-            " 1",
-            "1,000.00",
-            "abc",
-            "1.2.3",
-            "--1",
-            "99999999999999999999",
-        ] {
+        for bad in ["", ".5", "1.", "1e3", "+1", " 1", "1,000.00", "abc", "1.2.3", "--1", "99999999999999999999"] {
             assert!(Money::parse(bad, cur("USD")).is_err(), "{bad:?} accepted");
         }
     }
@@ -355,99 +302,34 @@ mod tests {
     fn adding_different_currencies_is_refused() {
         let a = Money::new(100, cur("SAR"));
         let b = Money::new(100, cur("AED"));
-        assert!(matches!(
-            a.checked_add(b),
-            Err(Error::CurrencyMismatch { .. })
-        ));
+        assert!(matches!(a.checked_add(b), Err(Error::CurrencyMismatch { .. })));
     }
 
     #[test]
     fn conversion_rounds_half_away_from_zero_once() {
-        let rate = FxRate::new(
-            cur("USD"),
-            cur("SAR"),
-            "3.75".parse().unwrap(),
-            date!(2026 - 11 - 20),
-            "test",
-        )
-        .unwrap();
+        let rate = FxRate::new(cur("USD"), cur("SAR"), "3.75".parse().unwrap(), date!(2026 - 11 - 20), "test").unwrap();
         // 0.01 USD * 3.75 = 0.0375 SAR -> 0.04
-        assert_eq!(
-            rate.convert(Money::new(1, cur("USD"))).unwrap().value.minor,
-            4
-        );
+        assert_eq!(rate.convert(Money::new(1, cur("USD"))).unwrap().value.minor, 4);
         // 0.02 USD * 3.75 = 0.075 -> 0.08 (banker's would give 0.08 too); 0.06*3.75=0.225 -> 0.23
-        assert_eq!(
-            rate.convert(Money::new(6, cur("USD"))).unwrap().value.minor,
-            23
-        );
-        assert_eq!(
-            rate.convert(Money::new(-6, cur("USD")))
-                .unwrap()
-                .value
-                .minor,
-            -23
-        );
-        let to_vnd = FxRate::new(
-            cur("USD"),
-            cur("VND"),
-            "25432.5".parse().unwrap(),
-            date!(2026 - 11 - 20),
-            "test",
-        )
-        .unwrap();
-        assert_eq!(
-            to_vnd
-                .convert(Money::new(100, cur("USD")))
-                .unwrap()
-                .value
-                .minor,
-            25433
-        );
-        let to_kwd = FxRate::new(
-            cur("USD"),
-            cur("KWD"),
-            "0.30712".parse().unwrap(),
-            date!(2026 - 11 - 20),
-            "test",
-        )
-        .unwrap();
-        assert_eq!(
-            to_kwd
-                .convert(Money::new(1000, cur("USD")))
-                .unwrap()
-                .value
-                .minor,
-            3071
-        );
+        assert_eq!(rate.convert(Money::new(6, cur("USD"))).unwrap().value.minor, 23);
+        assert_eq!(rate.convert(Money::new(-6, cur("USD"))).unwrap().value.minor, -23);
+        let to_vnd =
+            FxRate::new(cur("USD"), cur("VND"), "25432.5".parse().unwrap(), date!(2026 - 11 - 20), "test").unwrap();
+        assert_eq!(to_vnd.convert(Money::new(100, cur("USD"))).unwrap().value.minor, 25433);
+        let to_kwd =
+            FxRate::new(cur("USD"), cur("KWD"), "0.30712".parse().unwrap(), date!(2026 - 11 - 20), "test").unwrap();
+        assert_eq!(to_kwd.convert(Money::new(1000, cur("USD"))).unwrap().value.minor, 3071);
     }
 
     #[test]
     fn conversion_refuses_money_in_the_wrong_currency_and_non_positive_rates() {
-        let rate = FxRate::new(
-            cur("USD"),
-            cur("SAR"),
-            Decimal::ONE,
-            date!(2026 - 11 - 20),
-            "t",
-        )
-        .unwrap();
+        let rate = FxRate::new(cur("USD"), cur("SAR"), Decimal::ONE, date!(2026 - 11 - 20), "t").unwrap();
         assert!(rate.convert(Money::new(1, cur("EUR"))).is_err());
-        assert!(
-            FxRate::new(
-                cur("USD"),
-                cur("SAR"),
-                Decimal::ZERO,
-                date!(2026 - 11 - 20),
-                "t"
-            )
-            .is_err()
-        );
+        assert!(FxRate::new(cur("USD"), cur("SAR"), Decimal::ZERO, date!(2026 - 11 - 20), "t").is_err());
     }
 
     fn any_currency() -> impl Strategy<Value = Currency> {
-        prop::sample::select(vec!["SAR", "KWD", "VND", "USD", "CLF", "THB", "BHD", "CLP"])
-            .prop_map(cur)
+        prop::sample::select(vec!["SAR", "KWD", "VND", "USD", "CLF", "THB", "BHD", "CLP"]).prop_map(cur)
     }
 
     proptest! {

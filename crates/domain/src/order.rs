@@ -9,8 +9,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::catalogue::required_text;
 use crate::{
-    AuditId, Country, Currency, Error, FieldErrors, Money, OrderId, Phone, Sku, StoreCode, TokenId,
-    WarehouseCode,
+    AuditId, Country, Currency, Error, FieldErrors, Money, OrderId, Phone, Sku, StoreCode, TokenId, WarehouseCode,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -96,10 +95,7 @@ impl PaymentMethod {
         match s {
             "cod" => Ok(PaymentMethod::Cod),
             "prepaid" => Ok(PaymentMethod::Prepaid),
-            _ => Err(Error::invalid(
-                "payment_method",
-                format!("{s:?} is not a payment method (cod or prepaid)"),
-            )),
+            _ => Err(Error::invalid("payment_method", format!("{s:?} is not a payment method (cod or prepaid)"))),
         }
     }
     pub fn as_str(&self) -> &'static str {
@@ -234,10 +230,7 @@ impl Order {
         at: OffsetDateTime,
     ) -> Result<AuditRecord, Error> {
         if !self.status.can_become(to) {
-            return Err(Error::IllegalTransition {
-                from: self.status.to_string(),
-                to: to.to_string(),
-            });
+            return Err(Error::IllegalTransition { from: self.status.to_string(), to: to.to_string() });
         }
         let from = self.status;
         self.status = to;
@@ -352,12 +345,7 @@ fn required(errs: &mut FieldErrors, path: &str, v: Option<String>, max: usize) -
     }
 }
 
-fn money_in(
-    errs: &mut FieldErrors,
-    path: &str,
-    m: &MoneyInput,
-    order_currency: Option<Currency>,
-) -> Option<Money> {
+fn money_in(errs: &mut FieldErrors, path: &str, m: &MoneyInput, order_currency: Option<Currency>) -> Option<Money> {
     let currency = match &m.currency {
         Some(c) => errs.take(format!("{path}.currency"), Currency::parse(c))?,
         None => order_currency?,
@@ -365,10 +353,7 @@ fn money_in(
     if let Some(oc) = order_currency
         && oc != currency
     {
-        errs.push(
-            format!("{path}.currency"),
-            format!("currency {currency} differs from the order's currency {oc}"),
-        );
+        errs.push(format!("{path}.currency"), format!("currency {currency} differs from the order's currency {oc}"));
         return None;
     }
     let money = errs.take(format!("{path}.amount"), Money::parse(&m.amount, currency))?;
@@ -409,10 +394,7 @@ impl OrderInput {
             Some(s) => match OffsetDateTime::parse(&s, &Rfc3339) {
                 Ok(t) => Some(t.to_offset(time::UtcOffset::UTC)),
                 Err(_) => {
-                    e.push(
-                        "placed_at",
-                        format!("{s:?} is not an RFC 3339 time such as 2026-11-20T10:00:00Z"),
-                    );
+                    e.push("placed_at", format!("{s:?} is not an RFC 3339 time such as 2026-11-20T10:00:00Z"));
                     None
                 }
             },
@@ -454,8 +436,7 @@ impl OrderInput {
             e.push("buyer.email", format!("{m:?} is not an email address"));
         }
         let addr_name = required(&mut e, "shipping_address.name", a.name, 200);
-        let addr_phone = opt_text(a.phone)
-            .and_then(|p| e.take("shipping_address.phone", Phone::parse(&p, country)));
+        let addr_phone = opt_text(a.phone).and_then(|p| e.take("shipping_address.phone", Phone::parse(&p, country)));
         let line1 = required(&mut e, "shipping_address.line1", a.line1, 300);
         let city = required(&mut e, "shipping_address.city", a.city, 120);
         if self.lines.is_empty() {
@@ -497,11 +478,7 @@ impl OrderInput {
                 Some(m) => money_in(&mut e, &format!("{p}.unit_price"), m, currency),
             };
             if let (Some(sku), Some(quantity), Some(unit_price)) = (sku, quantity, price) {
-                lines.push(OrderLine {
-                    sku,
-                    quantity,
-                    unit_price,
-                });
+                lines.push(OrderLine { sku, quantity, unit_price });
             }
         }
         let shipping_fee = match (&self.shipping_fee, currency) {
@@ -516,11 +493,7 @@ impl OrderInput {
                 placed_at: placed_at?,
                 currency: currency?,
                 payment_method: payment_method?,
-                buyer: Buyer {
-                    name: buyer_name?,
-                    phone: buyer_phone?,
-                    email: buyer_email,
-                },
+                buyer: Buyer { name: buyer_name?, phone: buyer_phone?, email: buyer_email },
                 shipping_address: Address {
                     name: addr_name?,
                     phone: addr_phone,
@@ -598,11 +571,7 @@ mod tests {
             placed_at: Some("2026-11-20T10:00:00Z".into()),
             currency: Some("SAR".into()),
             payment_method: Some("cod".into()),
-            buyer: BuyerInput {
-                name: Some("Noura A.".into()),
-                phone: Some("0501234567".into()),
-                email: None,
-            },
+            buyer: BuyerInput { name: Some("Noura A.".into()), phone: Some("0501234567".into()), email: None },
             shipping_address: AddressInput {
                 name: Some("Noura A.".into()),
                 line1: Some("King Fahd Rd 12".into()),
@@ -613,15 +582,9 @@ mod tests {
             lines: vec![LineInput {
                 sku: Some("LAMP-01".into()),
                 quantity: Some(2),
-                unit_price: Some(MoneyInput {
-                    amount: "59.00".into(),
-                    currency: Some("SAR".into()),
-                }),
+                unit_price: Some(MoneyInput { amount: "59.00".into(), currency: Some("SAR".into()) }),
             }],
-            shipping_fee: Some(MoneyInput {
-                amount: "10.00".into(),
-                currency: Some("SAR".into()),
-            }),
+            shipping_fee: Some(MoneyInput { amount: "10.00".into(), currency: Some("SAR".into()) }),
         }
     }
 
@@ -648,12 +611,7 @@ mod tests {
     }
 
     fn paths(i: OrderInput) -> Vec<String> {
-        i.validate(now())
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.path)
-            .collect()
+        i.validate(now()).unwrap_err().0.into_iter().map(|e| e.path).collect()
     }
 
     #[test]
@@ -664,12 +622,7 @@ mod tests {
         i.shipping_address.city = None;
         i.currency = Some("ZZZ".into());
         let p = paths(i);
-        for want in [
-            "lines[0].quantity",
-            "shipping_address.country",
-            "shipping_address.city",
-            "currency",
-        ] {
+        for want in ["lines[0].quantity", "shipping_address.country", "shipping_address.city", "currency"] {
             assert!(p.contains(&want.to_string()), "{want} missing from {p:?}");
         }
     }
@@ -677,20 +630,14 @@ mod tests {
     #[test]
     fn a_line_priced_in_another_currency_is_refused() {
         let mut i = input();
-        i.lines[0].unit_price = Some(MoneyInput {
-            amount: "1.00".into(),
-            currency: Some("AED".into()),
-        });
+        i.lines[0].unit_price = Some(MoneyInput { amount: "1.00".into(), currency: Some("AED".into()) });
         assert_eq!(paths(i), vec!["lines[0].unit_price.currency"]);
     }
 
     #[test]
     fn an_amount_with_too_many_decimals_is_refused() {
         let mut i = input();
-        i.lines[0].unit_price = Some(MoneyInput {
-            amount: "59.001".into(),
-            currency: None,
-        });
+        i.lines[0].unit_price = Some(MoneyInput { amount: "59.001".into(), currency: None });
         assert_eq!(paths(i), vec!["lines[0].unit_price.amount"]);
     }
 
@@ -698,10 +645,7 @@ mod tests {
     fn negative_quantities_and_prices_are_refused() {
         let mut i = input();
         i.lines[0].quantity = Some(-2);
-        i.shipping_fee = Some(MoneyInput {
-            amount: "-1".into(),
-            currency: None,
-        });
+        i.shipping_fee = Some(MoneyInput { amount: "-1".into(), currency: None });
         assert_eq!(paths(i), vec!["lines[0].quantity", "shipping_fee.amount"]);
     }
 
@@ -715,20 +659,11 @@ mod tests {
     #[test]
     fn illegal_transitions_are_refused_and_legal_ones_are_audited() {
         let mut o = input().validate(now()).unwrap().into_order(now()).unwrap();
-        let err = o
-            .transition(OrderStatus::Fulfilled, "fulfil", Actor::System, None, now())
-            .unwrap_err();
+        let err = o.transition(OrderStatus::Fulfilled, "fulfil", Actor::System, None, now()).unwrap_err();
         assert!(matches!(err, Error::IllegalTransition { .. }));
         assert_eq!(o.status, OrderStatus::PendingReview);
-        let a = o
-            .transition(
-                OrderStatus::OnHold,
-                "hold",
-                Actor::Rule("r1".into()),
-                Some("check".into()),
-                now(),
-            )
-            .unwrap();
+        let a =
+            o.transition(OrderStatus::OnHold, "hold", Actor::Rule("r1".into()), Some("check".into()), now()).unwrap();
         assert_eq!(a.from_status.as_deref(), Some("pending_review"));
         assert_eq!(a.to_status.as_deref(), Some("on_hold"));
         assert_eq!(a.actor.to_stored(), "rule:r1");

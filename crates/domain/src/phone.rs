@@ -15,19 +15,8 @@ struct Plan {
     nsn: (usize, usize),
 }
 
-const fn p(
-    country: &'static str,
-    code: &'static str,
-    trunk_zero: bool,
-    min: usize,
-    max: usize,
-) -> Plan {
-    Plan {
-        country,
-        code,
-        trunk_zero,
-        nsn: (min, max),
-    }
+const fn p(country: &'static str, code: &'static str, trunk_zero: bool, min: usize, max: usize) -> Plan {
+    Plan { country, code, trunk_zero, nsn: (min, max) }
 }
 
 const PLANS: &[Plan] = &[
@@ -107,9 +96,7 @@ impl Phone {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' => {}
                 _ => {
-                    return Err(bad(
-                        "only digits, spaces, '-', '.', '(' and ')' may follow an optional '+'",
-                    ));
+                    return Err(bad("only digits, spaces, '-', '.', '(' and ')' may follow an optional '+'"));
                 }
             }
         }
@@ -121,11 +108,8 @@ impl Phone {
             if let Some(plan) = plan {
                 let nsn = &digits[plan.code.len()..];
                 // Some people write the trunk zero after the country code (+966 050...).
-                let nsn = if plan.trunk_zero && nsn.len() > plan.nsn.1 {
-                    nsn.strip_prefix('0').unwrap_or(nsn)
-                } else {
-                    nsn
-                };
+                let nsn =
+                    if plan.trunk_zero && nsn.len() > plan.nsn.1 { nsn.strip_prefix('0').unwrap_or(nsn) } else { nsn };
                 if nsn.len() < plan.nsn.0 || nsn.len() > plan.nsn.1 {
                     return Err(bad(&format!(
                         "a {} number has {}–{} digits after +{}",
@@ -137,27 +121,14 @@ impl Phone {
                 digits
             }
         } else {
-            let country = default_country.ok_or_else(|| {
-                bad("a national number needs a country; write it with +country code")
-            })?;
+            let country =
+                default_country.ok_or_else(|| bad("a national number needs a country; write it with +country code"))?;
             let plan = PLANS
                 .iter()
                 .find(|p| p.country == country.code())
-                .ok_or_else(|| {
-                    bad(&format!(
-                        "write numbers for {country} in international form (+country code)"
-                    ))
-                })?;
-            let nsn = if plan.trunk_zero {
-                digits.strip_prefix('0').unwrap_or(&digits)
-            } else {
-                digits.as_str()
-            };
-            let nsn = if nsn.len() > plan.nsn.1 && nsn.starts_with(plan.code) {
-                &nsn[plan.code.len()..]
-            } else {
-                nsn
-            };
+                .ok_or_else(|| bad(&format!("write numbers for {country} in international form (+country code)")))?;
+            let nsn = if plan.trunk_zero { digits.strip_prefix('0').unwrap_or(&digits) } else { digits.as_str() };
+            let nsn = if nsn.len() > plan.nsn.1 && nsn.starts_with(plan.code) { &nsn[plan.code.len()..] } else { nsn };
             if nsn.len() < plan.nsn.0 || nsn.len() > plan.nsn.1 {
                 return Err(bad(&format!(
                     "a {} number has {}–{} digits without the trunk prefix",
@@ -227,51 +198,23 @@ mod tests {
             "966501234567",
             "+966 050 123 4567",
         ] {
-            assert_eq!(
-                Phone::parse(raw, sa()).unwrap().as_str(),
-                "+966501234567",
-                "{raw}"
-            );
+            assert_eq!(Phone::parse(raw, sa()).unwrap().as_str(), "+966501234567", "{raw}");
         }
     }
 
     #[test]
     fn national_numbers_of_other_markets_normalise() {
         let c = |s| Some(Country::parse(s).unwrap());
-        assert_eq!(
-            Phone::parse("081 234 5678", c("TH")).unwrap().as_str(),
-            "+66812345678"
-        );
-        assert_eq!(
-            Phone::parse("0912345678", c("VN")).unwrap().as_str(),
-            "+84912345678"
-        );
-        assert_eq!(
-            Phone::parse("55 1234 5678", c("MX")).unwrap().as_str(),
-            "+525512345678"
-        );
-        assert_eq!(
-            Phone::parse("512 345 678", c("PL")).unwrap().as_str(),
-            "+48512345678"
-        );
-        assert_eq!(
-            Phone::parse("9999 1234", c("KW")).unwrap().as_str(),
-            "+96599991234"
-        );
+        assert_eq!(Phone::parse("081 234 5678", c("TH")).unwrap().as_str(), "+66812345678");
+        assert_eq!(Phone::parse("0912345678", c("VN")).unwrap().as_str(), "+84912345678");
+        assert_eq!(Phone::parse("55 1234 5678", c("MX")).unwrap().as_str(), "+525512345678");
+        assert_eq!(Phone::parse("512 345 678", c("PL")).unwrap().as_str(), "+48512345678");
+        assert_eq!(Phone::parse("9999 1234", c("KW")).unwrap().as_str(), "+96599991234");
     }
 
     #[test]
     fn garbage_and_wrong_lengths_are_refused() {
-        for raw in [
-            "",
-            "+",
-            "abc",
-            "+966 50",
-            "05012345678901",
-            "+966-50-ABC",
-            "+0123456789",
-            "12345",
-        ] {
+        for raw in ["", "+", "abc", "+966 50", "05012345678901", "+966-50-ABC", "+0123456789", "12345"] {
             assert!(Phone::parse(raw, sa()).is_err(), "{raw} accepted");
         }
     }

@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 
 use codflow_domain::{
-    Country, Currency, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse,
-    WarehouseCode, WarehouseId,
+    Country, Currency, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse, WarehouseCode, WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -14,16 +13,14 @@ use crate::db::{micros, placeholders};
 use crate::{Error, Result};
 
 pub async fn insert_warehouse(conn: &mut AnyConnection, w: &Warehouse) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO warehouses (id, code, name, country, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(w.id.as_str())
-    .bind(w.code.as_str())
-    .bind(&w.name)
-    .bind(w.country.code())
-    .bind(micros(OffsetDateTime::now_utc()))
-    .execute(conn)
-    .await?;
+    sqlx::query("INSERT INTO warehouses (id, code, name, country, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(w.id.as_str())
+        .bind(w.code.as_str())
+        .bind(&w.name)
+        .bind(w.country.code())
+        .bind(micros(OffsetDateTime::now_utc()))
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -36,10 +33,7 @@ fn warehouse_from(row: &AnyRow) -> Result<Warehouse> {
     })
 }
 
-pub async fn warehouse_by_code(
-    conn: &mut AnyConnection,
-    code: &WarehouseCode,
-) -> Result<Option<Warehouse>> {
+pub async fn warehouse_by_code(conn: &mut AnyConnection, code: &WarehouseCode) -> Result<Option<Warehouse>> {
     sqlx::query("SELECT id, code, name, country FROM warehouses WHERE code = $1")
         .bind(code.as_str())
         .fetch_optional(conn)
@@ -57,7 +51,8 @@ pub async fn warehouses(conn: &mut AnyConnection) -> Result<Vec<Warehouse>> {
         .collect()
 }
 
-const PRODUCT_COLS: &str = "id, sku, title, unit_weight_g, unit_cost_minor, unit_cost_currency, hs_code, origin_country, category";
+const PRODUCT_COLS: &str =
+    "id, sku, title, unit_weight_g, unit_cost_minor, unit_cost_currency, hs_code, origin_country, category";
 
 fn product_from(row: &AnyRow) -> Result<Product> {
     let currency = Currency::parse(&row.try_get::<String, _>("unit_cost_currency")?)?;
@@ -67,14 +62,8 @@ fn product_from(row: &AnyRow) -> Result<Product> {
         title: row.try_get("title")?,
         unit_weight_g: row.try_get("unit_weight_g")?,
         unit_cost: Money::new(row.try_get("unit_cost_minor")?, currency),
-        hs_code: row
-            .try_get::<Option<String>, _>("hs_code")?
-            .map(|h| HsCode::parse(&h))
-            .transpose()?,
-        origin_country: row
-            .try_get::<Option<String>, _>("origin_country")?
-            .map(|c| Country::parse(&c))
-            .transpose()?,
+        hs_code: row.try_get::<Option<String>, _>("hs_code")?.map(|h| HsCode::parse(&h)).transpose()?,
+        origin_country: row.try_get::<Option<String>, _>("origin_country")?.map(|c| Country::parse(&c)).transpose()?,
         category: row.try_get("category")?,
     })
 }
@@ -120,14 +109,12 @@ pub async fn update_product(conn: &mut AnyConnection, p: &Product) -> Result<boo
 }
 
 pub async fn product_by_sku(conn: &mut AnyConnection, sku: &Sku) -> Result<Option<Product>> {
-    sqlx::query(&format!(
-        "SELECT {PRODUCT_COLS} FROM products WHERE sku = $1"
-    ))
-    .bind(sku.as_str())
-    .fetch_optional(conn)
-    .await?
-    .map(|r| product_from(&r))
-    .transpose()
+    sqlx::query(&format!("SELECT {PRODUCT_COLS} FROM products WHERE sku = $1"))
+        .bind(sku.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| product_from(&r))
+        .transpose()
 }
 
 pub async fn products(conn: &mut AnyConnection) -> Result<Vec<Product>> {
@@ -140,17 +127,11 @@ pub async fn products(conn: &mut AnyConnection) -> Result<Vec<Product>> {
 }
 
 /// Maps SKUs to product ids; SKUs with no product are absent from the result.
-pub async fn product_ids(
-    conn: &mut AnyConnection,
-    skus: &[&Sku],
-) -> Result<HashMap<Sku, ProductId>> {
+pub async fn product_ids(conn: &mut AnyConnection, skus: &[&Sku]) -> Result<HashMap<Sku, ProductId>> {
     if skus.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT id, sku FROM products WHERE sku IN ({})",
-        placeholders(0, skus.len())
-    );
+    let sql = format!("SELECT id, sku FROM products WHERE sku IN ({})", placeholders(0, skus.len()));
     let mut q = sqlx::query(&sql);
     for s in skus {
         q = q.bind(s.as_str());
@@ -158,44 +139,22 @@ pub async fn product_ids(
     q.fetch_all(conn)
         .await?
         .iter()
-        .map(|r| {
-            Ok((
-                Sku::parse(&r.try_get::<String, _>("sku")?)?,
-                ProductId::parse(&r.try_get::<String, _>("id")?)?,
-            ))
-        })
+        .map(|r| Ok((Sku::parse(&r.try_get::<String, _>("sku")?)?, ProductId::parse(&r.try_get::<String, _>("id")?)?)))
         .collect()
 }
 
-pub async fn stock_level(
-    conn: &mut AnyConnection,
-    w: &WarehouseId,
-    p: &ProductId,
-) -> Result<Option<StockLevel>> {
-    let row = sqlx::query(
-        "SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND product_id = $2",
-    )
-    .bind(w.as_str())
-    .bind(p.as_str())
-    .fetch_optional(conn)
-    .await?;
-    row.map(|r| {
-        Ok(StockLevel {
-            on_hand: r.try_get("on_hand")?,
-            reserved: r.try_get("reserved")?,
-        })
-    })
-    .transpose()
+pub async fn stock_level(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId) -> Result<Option<StockLevel>> {
+    let row = sqlx::query("SELECT on_hand, reserved FROM stock WHERE warehouse_id = $1 AND product_id = $2")
+        .bind(w.as_str())
+        .bind(p.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok(StockLevel { on_hand: r.try_get("on_hand")?, reserved: r.try_get("reserved")? })).transpose()
 }
 
 /// Sets the counted quantity. Refused by the database (check violation) when it would fall below what
 /// is reserved; the caller checks first to give a clear answer.
-pub async fn set_on_hand(
-    conn: &mut AnyConnection,
-    w: &WarehouseId,
-    p: &ProductId,
-    on_hand: i64,
-) -> Result<()> {
+pub async fn set_on_hand(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, on_hand: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at) VALUES ($1, $2, $3, 0, $4) \
          ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
@@ -218,10 +177,7 @@ pub struct Availability {
     pub available: i64,
 }
 
-pub async fn availability(
-    conn: &mut AnyConnection,
-    products: &[&ProductId],
-) -> Result<Vec<Availability>> {
+pub async fn availability(conn: &mut AnyConnection, products: &[&ProductId]) -> Result<Vec<Availability>> {
     if products.is_empty() {
         return Ok(vec![]);
     }
@@ -252,12 +208,7 @@ pub async fn availability(
 /// Takes `quantity` from what is available, only if that much is there. The condition and the increment
 /// are one statement, so two transactions can never both take the last unit (the row is locked on
 /// PostgreSQL; SQLite has one writer). Returns whether the units were reserved.
-pub async fn try_reserve(
-    conn: &mut AnyConnection,
-    w: &WarehouseId,
-    p: &ProductId,
-    quantity: i64,
-) -> Result<bool> {
+pub async fn try_reserve(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, quantity: i64) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE stock SET reserved = reserved + $3, updated_at = $4 \
          WHERE warehouse_id = $1 AND product_id = $2 AND on_hand - reserved >= $3",
@@ -271,12 +222,7 @@ pub async fn try_reserve(
     Ok(r.rows_affected() == 1)
 }
 
-pub async fn unreserve(
-    conn: &mut AnyConnection,
-    w: &WarehouseId,
-    p: &ProductId,
-    quantity: i64,
-) -> Result<()> {
+pub async fn unreserve(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, quantity: i64) -> Result<()> {
     sqlx::query(
         "UPDATE stock SET reserved = reserved - $3, updated_at = $4 WHERE warehouse_id = $1 AND product_id = $2",
     )

@@ -29,11 +29,7 @@ pub struct Store {
 pub type Tx = Transaction<'static, Any>;
 pub type ReadConn = sqlx::pool::PoolConnection<Any>;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
 
 static DRIVERS: Once = Once::new();
 
@@ -85,14 +81,8 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(60))
                     .connect_with(opts.clone())
                     .await?;
-                let read = pragmas(AnyPoolOptions::new().max_connections(4))
-                    .connect_with(opts)
-                    .await?;
-                Ok(Store {
-                    engine,
-                    write,
-                    read,
-                })
+                let read = pragmas(AnyPoolOptions::new().max_connections(4)).connect_with(opts).await?;
+                Ok(Store { engine, write, read })
             }
             Engine::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -100,11 +90,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(60))
                     .connect_with(opts)
                     .await?;
-                Ok(Store {
-                    engine,
-                    write: pool.clone(),
-                    read: pool,
-                })
+                Ok(Store { engine, write: pool.clone(), read: pool })
             }
         }
     }
@@ -186,16 +172,12 @@ pub fn micros(t: OffsetDateTime) -> i64 {
 }
 
 pub fn from_micros(m: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(m as i128 * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// `$1, $2, …` starting after `offset` placeholders, for IN lists built at run time.
 pub fn placeholders(offset: usize, n: usize) -> String {
-    (offset + 1..=offset + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    (offset + 1..=offset + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 pub async fn commit(tx: Tx) -> Result<()> {

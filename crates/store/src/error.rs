@@ -5,11 +5,7 @@ pub enum Error {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration {version} ({name}) failed: {source}")]
-    Migration {
-        version: i64,
-        name: &'static str,
-        source: sqlx::Error,
-    },
+    Migration { version: i64, name: &'static str, source: sqlx::Error },
     #[error("stored row is not valid: {0}")]
     Corrupt(String),
     #[error("unsupported database url {0:?}: use sqlite://PATH or postgres://...")]

@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 
 use codflow_domain::{
-    Address, Allocation, AuditRecord, Buyer, Country, Currency, Decision, Money, Order, OrderId,
-    OrderLine, OrderStatus, PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode,
-    WarehouseId,
+    Address, Allocation, AuditRecord, Buyer, Country, Currency, Decision, Money, Order, OrderId, OrderLine,
+    OrderStatus, PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -58,15 +57,7 @@ pub async fn insert_values(
     let mut out = Vec::new();
     for chunk in vals.chunks(rows_per_stmt * width) {
         let groups = (0..chunk.len() / width)
-            .map(|r| {
-                format!(
-                    "({})",
-                    (1..=width)
-                        .map(|c| format!("${}", r * width + c))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+            .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!("INSERT {head} VALUES {groups} {tail}");
@@ -121,25 +112,14 @@ fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
 
 /// Inserts orders, skipping any whose (store, external_id) exists. Returns the ids actually inserted: under
 /// concurrent duplicates exactly one writer gets each id back (the unique key decides, on both engines).
-pub async fn insert_orders(
-    conn: &mut AnyConnection,
-    orders: &[(&Order, Option<&WarehouseId>)],
-) -> Result<Vec<String>> {
+pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<Vec<String>> {
     let mut vals = Vec::with_capacity(orders.len() * 26);
     for (o, w) in orders {
         order_vals(o, *w, &mut vals);
     }
-    let rows = insert_values(
-        conn,
-        ORDER_INSERT,
-        "ON CONFLICT (store, external_id) DO NOTHING RETURNING id",
-        26,
-        vals,
-    )
-    .await?;
-    rows.iter()
-        .map(|r| Ok(r.try_get::<String, _>("id")?))
-        .collect()
+    let rows =
+        insert_values(conn, ORDER_INSERT, "ON CONFLICT (store, external_id) DO NOTHING RETURNING id", 26, vals).await?;
+    rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
 /// Inserts the order unless its (store, external_id) exists; returns whether it was inserted.
@@ -148,10 +128,7 @@ pub async fn insert_if_new(conn: &mut AnyConnection, o: &Order) -> Result<bool> 
 }
 
 /// Lines of one or many orders: (order, product, line).
-pub async fn insert_lines(
-    conn: &mut AnyConnection,
-    lines: &[(&OrderId, &ProductId, &OrderLine)],
-) -> Result<()> {
+pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &ProductId, &OrderLine)]) -> Result<()> {
     let mut vals = Vec::with_capacity(lines.len() * 6);
     let mut line_no = 0i64;
     let mut last: Option<&OrderId> = None;
@@ -183,16 +160,11 @@ fn review_json(r: &Review) -> String {
 }
 
 fn review_from(s: &str) -> Result<Review> {
-    let v: serde_json::Value =
-        serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))?;
     let strings = |k: &str| -> Vec<String> {
         v.get(k)
             .and_then(|a| a.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
             .unwrap_or_default()
     };
     let decision = match v.get("decision").and_then(|d| d.as_str()) {
@@ -201,19 +173,11 @@ fn review_from(s: &str) -> Result<Review> {
         Some("cancel") => Decision::Cancel,
         other => return Err(Error::Corrupt(format!("review decision {other:?}"))),
     };
-    Ok(Review {
-        decision,
-        rules: strings("rules"),
-        reasons: strings("reasons"),
-    })
+    Ok(Review { decision, rules: strings("rules"), reasons: strings("reasons") })
 }
 
 /// Writes the order's current status, review and allocation.
-pub async fn save_state(
-    conn: &mut AnyConnection,
-    o: &Order,
-    warehouse: Option<&WarehouseId>,
-) -> Result<()> {
+pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&WarehouseId>) -> Result<()> {
     sqlx::query("UPDATE orders SET status = $2, review = $3, warehouse_id = $4, updated_at = $5 WHERE id = $1")
         .bind(o.id.as_str())
         .bind(o.status.as_str())
@@ -233,33 +197,19 @@ pub async fn insert_reservations(
 ) -> Result<()> {
     let mut vals = Vec::with_capacity(rows.len() * 5);
     for (o, w, p, q) in rows {
-        vals.extend([
-            o.as_str().into(),
-            w.as_str().into(),
-            p.as_str().into(),
-            (*q).into(),
-            at.into(),
-        ]);
+        vals.extend([o.as_str().into(), w.as_str().into(), p.as_str().into(), (*q).into(), at.into()]);
     }
-    insert_values(
-        conn,
-        "INTO reservations (order_id, warehouse_id, product_id, quantity, created_at)",
-        "",
-        5,
-        vals,
-    )
-    .await?;
+    insert_values(conn, "INTO reservations (order_id, warehouse_id, product_id, quantity, created_at)", "", 5, vals)
+        .await?;
     Ok(())
 }
 
 /// Gives back everything the order holds and forgets the reservation. Returns the units released.
 pub async fn release_reservations(conn: &mut AnyConnection, order: &OrderId) -> Result<i64> {
-    let rows = sqlx::query(
-        "SELECT warehouse_id, product_id, quantity FROM reservations WHERE order_id = $1",
-    )
-    .bind(order.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query("SELECT warehouse_id, product_id, quantity FROM reservations WHERE order_id = $1")
+        .bind(order.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
     let mut released = 0;
     for r in &rows {
         let w = WarehouseId::parse(&r.try_get::<String, _>("warehouse_id")?)?;
@@ -268,10 +218,7 @@ pub async fn release_reservations(conn: &mut AnyConnection, order: &OrderId) -> 
         crate::catalogue::unreserve(conn, &w, &p, q).await?;
         released += q;
     }
-    sqlx::query("DELETE FROM reservations WHERE order_id = $1")
-        .bind(order.as_str())
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("DELETE FROM reservations WHERE order_id = $1").bind(order.as_str()).execute(&mut *conn).await?;
     Ok(released)
 }
 
@@ -312,11 +259,7 @@ pub struct StoredAudit {
     pub at: time::OffsetDateTime,
 }
 
-pub async fn audit_of(
-    conn: &mut AnyConnection,
-    entity: &str,
-    entity_id: &str,
-) -> Result<Vec<StoredAudit>> {
+pub async fn audit_of(conn: &mut AnyConnection, entity: &str, entity_id: &str) -> Result<Vec<StoredAudit>> {
     sqlx::query(
         "SELECT action, from_status, to_status, actor, reason, at FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id",
     )
@@ -351,10 +294,7 @@ fn order_from(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order> {
     let status = OrderStatus::parse(&s("status")?)?;
     let allocation = os("warehouse_code")?
         .map(|w| -> Result<Allocation> {
-            Ok(Allocation {
-                warehouse: WarehouseCode::parse(&w)?,
-                channel: os("channel")?,
-            })
+            Ok(Allocation { warehouse: WarehouseCode::parse(&w)?, channel: os("channel")? })
         })
         .transpose()?;
     Ok(Order {
@@ -410,9 +350,7 @@ async fn lines_of(
     }
     for r in q.fetch_all(conn).await? {
         let order_id: String = r.try_get("order_id")?;
-        let currency = *currencies
-            .get(&order_id)
-            .ok_or_else(|| Error::Corrupt("line without order".into()))?;
+        let currency = *currencies.get(&order_id).ok_or_else(|| Error::Corrupt("line without order".into()))?;
         out.entry(order_id).or_default().push(OrderLine {
             sku: Sku::parse(&r.try_get::<String, _>("sku")?)?,
             quantity: r.try_get("quantity")?,
@@ -427,17 +365,11 @@ async fn hydrate(conn: &mut AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Orde
     let mut currencies = HashMap::with_capacity(rows.len());
     for r in &rows {
         let id: String = r.try_get("id")?;
-        currencies.insert(
-            id.clone(),
-            Currency::parse(&r.try_get::<String, _>("currency")?)?,
-        );
+        currencies.insert(id.clone(), Currency::parse(&r.try_get::<String, _>("currency")?)?);
         ids.push(id);
     }
     let mut lines = lines_of(conn, &ids, &currencies).await?;
-    rows.iter()
-        .zip(ids)
-        .map(|(r, id)| order_from(r, lines.remove(&id).unwrap_or_default()))
-        .collect()
+    rows.iter().zip(ids).map(|(r, id)| order_from(r, lines.remove(&id).unwrap_or_default())).collect()
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<Order>> {
@@ -450,11 +382,7 @@ pub async fn get(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<Order>
     Ok(hydrate(conn, rows).await?.pop())
 }
 
-pub async fn get_by_external(
-    conn: &mut AnyConnection,
-    store: &StoreCode,
-    external_id: &str,
-) -> Result<Option<Order>> {
+pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, external_id: &str) -> Result<Option<Order>> {
     let rows = sqlx::query(&format!(
         "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id WHERE o.store = $1 AND o.external_id = $2"
     ))
@@ -466,11 +394,7 @@ pub async fn get_by_external(
 }
 
 /// Which of these external ids a store already has.
-pub async fn existing_external_ids(
-    conn: &mut AnyConnection,
-    store: &StoreCode,
-    ids: &[&str],
-) -> Result<Vec<String>> {
+pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, ids: &[&str]) -> Result<Vec<String>> {
     let mut found = Vec::new();
     for chunk in ids.chunks(500) {
         let sql = format!(
@@ -517,11 +441,7 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
     if let Some(b) = &f.before {
         add("o.id <", b.as_str().into());
     }
-    let filter = if conds.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conds.join(" AND "))
-    };
+    let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     let sql = format!(
         "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id {filter} ORDER BY o.id DESC LIMIT ${}",
         args.len() + 1
@@ -535,8 +455,5 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
 }
 
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders")
-        .fetch_one(conn)
-        .await?
-        .try_get("n")?)
+    Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders").fetch_one(conn).await?.try_get("n")?)
 }

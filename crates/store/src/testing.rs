@@ -9,8 +9,7 @@ use crate::Engine;
 
 /// The server tests create their PostgreSQL databases on (`CODFLOW_TEST_PG` overrides it).
 pub fn postgres_admin_url() -> String {
-    std::env::var("CODFLOW_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("CODFLOW_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database that is removed when dropped.
@@ -33,31 +32,16 @@ impl TestDb {
                 let dir = std::env::temp_dir().join(&name);
                 std::fs::create_dir_all(&dir).expect("temp dir");
                 let url = format!("sqlite://{}", dir.join("codflow.db").display());
-                TestDb {
-                    url,
-                    engine,
-                    name,
-                    dir: Some(dir),
-                }
+                TestDb { url, engine, name, dir: Some(dir) }
             }
             Engine::Postgres => {
                 let admin = postgres_admin_url();
-                let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin} is needed for this test: {e}")
-                });
-                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                let mut conn = PgConnection::connect(&admin)
                     .await
-                    .expect("create database");
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_owned())
-                    .unwrap_or(admin);
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    engine,
-                    name,
-                    dir: None,
-                }
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for this test: {e}"));
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+                TestDb { url: format!("{base}/{name}"), engine, name, dir: None }
             }
         }
     }
@@ -72,17 +56,11 @@ impl Drop for TestDb {
             let name = self.name.clone();
             // Drop runs inside the test's runtime; a plain thread with its own runtime avoids blocking it.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(mut c) = PgConnection::connect(&postgres_admin_url()).await {
-                            let _ = c
-                                .execute(
-                                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                                )
-                                .await;
+                            let _ = c.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
                         }
                     });
                 }

@@ -25,19 +25,13 @@ pub struct MoneyDto {
 
 impl From<Money> for MoneyDto {
     fn from(m: Money) -> Self {
-        MoneyDto {
-            amount: m.amount_string(),
-            currency: m.currency.to_string(),
-        }
+        MoneyDto { amount: m.amount_string(), currency: m.currency.to_string() }
     }
 }
 
 impl From<MoneyDto> for MoneyInput {
     fn from(m: MoneyDto) -> Self {
-        MoneyInput {
-            amount: m.amount,
-            currency: Some(m.currency),
-        }
+        MoneyInput { amount: m.amount, currency: Some(m.currency) }
     }
 }
 
@@ -100,11 +94,7 @@ impl From<CreateOrder> for OrderInput {
             placed_at: o.placed_at,
             currency: o.currency,
             payment_method: o.payment_method,
-            buyer: BuyerInput {
-                name: b.name,
-                phone: b.phone,
-                email: b.email,
-            },
+            buyer: BuyerInput { name: b.name, phone: b.phone, email: b.email },
             shipping_address: AddressInput {
                 name: a.name,
                 phone: a.phone,
@@ -119,11 +109,7 @@ impl From<CreateOrder> for OrderInput {
                 .lines
                 .unwrap_or_default()
                 .into_iter()
-                .map(|l| LineInput {
-                    sku: l.sku,
-                    quantity: l.quantity,
-                    unit_price: l.unit_price.map(Into::into),
-                })
+                .map(|l| LineInput { sku: l.sku, quantity: l.quantity, unit_price: l.unit_price.map(Into::into) })
                 .collect(),
             shipping_fee: o.shipping_fee.map(Into::into),
         }
@@ -212,11 +198,7 @@ impl From<Order> for OrderDto {
             payment_method: o.payment_method.as_str().into(),
             placed_at: rfc3339(o.placed_at),
             currency: o.currency.to_string(),
-            buyer: BuyerOut {
-                name: o.buyer.name,
-                phone: o.buyer.phone.to_string(),
-                email: o.buyer.email,
-            },
+            buyer: BuyerOut { name: o.buyer.name, phone: o.buyer.phone.to_string(), email: o.buyer.email },
             shipping_address: AddressOut {
                 name: a.name,
                 phone: a.phone.map(|p| p.to_string()),
@@ -234,11 +216,7 @@ impl From<Order> for OrderDto {
                     sku: l.sku.to_string(),
                     quantity: l.quantity,
                     unit_price: l.unit_price.into(),
-                    line_total: l
-                        .unit_price
-                        .checked_mul(l.quantity)
-                        .unwrap_or(l.unit_price)
-                        .into(),
+                    line_total: l.unit_price.checked_mul(l.quantity).unwrap_or(l.unit_price).into(),
                 })
                 .collect(),
             shipping_fee: o.shipping_fee.into(),
@@ -252,10 +230,7 @@ impl From<Order> for OrderDto {
                 rules: r.rules,
                 reasons: r.reasons,
             }),
-            allocation: o.allocation.map(|a| AllocationDto {
-                warehouse: a.warehouse.to_string(),
-                channel: a.channel,
-            }),
+            allocation: o.allocation.map(|a| AllocationDto { warehouse: a.warehouse.to_string(), channel: a.channel }),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
         }
@@ -291,11 +266,7 @@ pub struct CreateWarehouse {
 
 impl From<CreateWarehouse> for WarehouseInput {
     fn from(w: CreateWarehouse) -> Self {
-        WarehouseInput {
-            code: w.code,
-            name: w.name,
-            country: w.country,
-        }
+        WarehouseInput { code: w.code, name: w.name, country: w.country }
     }
 }
 
@@ -309,12 +280,7 @@ pub struct WarehouseDto {
 
 impl From<Warehouse> for WarehouseDto {
     fn from(w: Warehouse) -> Self {
-        WarehouseDto {
-            id: w.id.to_string(),
-            code: w.code.to_string(),
-            name: w.name,
-            country: w.country.to_string(),
-        }
+        WarehouseDto { id: w.id.to_string(), code: w.code.to_string(), name: w.name, country: w.country.to_string() }
     }
 }
 
@@ -388,11 +354,7 @@ pub struct StockDto {
 
 impl From<StockLevel> for StockDto {
     fn from(s: StockLevel) -> Self {
-        StockDto {
-            on_hand: s.on_hand,
-            reserved: s.reserved,
-            available: s.available(),
-        }
+        StockDto { on_hand: s.on_hand, reserved: s.reserved, available: s.available() }
     }
 }
 

@@ -58,44 +58,26 @@ struct Problem {
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
-            ApiError::MalformedJson { detail } => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "malformed_json",
-                "Malformed JSON",
-                detail.clone(),
-            ),
+            ApiError::MalformedJson { detail } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "malformed_json", "Malformed JSON", detail.clone())
+            }
             ApiError::Invalid(f) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
                 "Invalid input",
-                format!(
-                    "{} field{} failed validation",
-                    f.0.len(),
-                    if f.0.len() == 1 { "" } else { "s" }
-                ),
+                format!("{} field{} failed validation", f.0.len(), if f.0.len() == 1 { "" } else { "s" }),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Unauthorized",
-                "send a valid token as 'Authorization: Bearer <token>' (codflow token create)"
-                    .into(),
+                "send a valid token as 'Authorization: Bearer <token>' (codflow token create)".into(),
             ),
-            ApiError::Forbidden { role } => (
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "Forbidden",
-                format!("the {role} role may not do this"),
-            ),
-            ApiError::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "Not found",
-                format!("no such {what}"),
-            ),
-            ApiError::Conflict { code, message } => {
-                (StatusCode::CONFLICT, code, "Conflict", message.clone())
+            ApiError::Forbidden { role } => {
+                (StatusCode::FORBIDDEN, "forbidden", "Forbidden", format!("the {role} role may not do this"))
             }
+            ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", "Not found", format!("no such {what}")),
+            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, code, "Conflict", message.clone()),
             ApiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -120,14 +102,7 @@ impl IntoResponse for ApiError {
         }
         let (status, code, title, detail) = self.parts();
         let errors = match self {
-            ApiError::Invalid(f) => {
-                f.0.into_iter()
-                    .map(|e| PathError {
-                        path: e.path,
-                        message: e.message,
-                    })
-                    .collect()
-            }
+            ApiError::Invalid(f) => f.0.into_iter().map(|e| PathError { path: e.path, message: e.message }).collect(),
             _ => vec![],
         };
         let body = Problem {
@@ -139,10 +114,7 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut resp = (status, Json(body)).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         resp
     }
 }

@@ -20,9 +20,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut *de) {
         // Anything after the value (`{...}}`) makes the whole body malformed, not just ignorable.
-        Ok(v) => de.end().map(|()| v).map_err(|e| ApiError::MalformedJson {
-            detail: e.to_string(),
-        }),
+        Ok(v) => de.end().map(|()| v).map_err(|e| ApiError::MalformedJson { detail: e.to_string() }),
         Err(e) => {
             let path = e.path().to_string();
             let inner = e.into_inner();
@@ -31,17 +29,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     let mut f = FieldErrors::default();
                     let message = inner.to_string();
                     // serde appends " at line L column C"; the path says where already.
-                    let message = message
-                        .split(" at line ")
-                        .next()
-                        .unwrap_or(&message)
-                        .to_owned();
+                    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
                     f.push(if path == "." { String::new() } else { path }, message);
                     Err(ApiError::Invalid(f))
                 }
-                _ => Err(ApiError::MalformedJson {
-                    detail: inner.to_string(),
-                }),
+                _ => Err(ApiError::MalformedJson { detail: inner.to_string() }),
             }
         }
     }
@@ -55,9 +47,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::TooLarge
             } else {
-                ApiError::MalformedJson {
-                    detail: r.body_text(),
-                }
+                ApiError::MalformedJson { detail: r.body_text() }
             }
         })?;
         parse_json(&bytes).map(ApiJson)
@@ -72,9 +62,7 @@ impl Auth {
         if self.0.role == Role::Admin || roles.contains(&self.0.role) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden {
-                role: self.0.role.as_str(),
-            })
+            Err(ApiError::Forbidden { role: self.0.role.as_str() })
         }
     }
 }
@@ -82,10 +70,7 @@ impl Auth {
 impl FromRequestParts<Arc<AppState>> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)

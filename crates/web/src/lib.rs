@@ -19,9 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use codflow_app::App;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
@@ -39,23 +37,17 @@ struct NewRequestId;
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&format!("req_{}", codflow_domain::ids::new_id_body()))
-            .ok()
-            .map(RequestId::new)
+        HeaderValue::from_str(&format!("req_{}", codflow_domain::ids::new_id_body())).ok().map(RequestId::new)
     }
 }
 
 async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
     let started = Instant::now();
     let resp = next.run(req).await;
-    s.metrics
-        .observe_request(&method, &route, resp.status().as_u16(), started.elapsed());
+    s.metrics.observe_request(&method, &route, resp.status().as_u16(), started.elapsed());
     resp
 }
 
@@ -64,10 +56,7 @@ async fn not_found() -> ApiError {
 }
 
 pub fn router(app: App) -> Router {
-    let state = Arc::new(AppState {
-        app,
-        metrics: Default::default(),
-    });
+    let state = Arc::new(AppState { app, metrics: Default::default() });
     let api = Router::new()
         .route("/orders", post(orders::create).get(orders::list))
         .route("/orders/{id}", get(orders::get))
@@ -75,27 +64,13 @@ pub fn router(app: App) -> Router {
         .route("/orders/{id}/approve", post(orders::approve))
         .route("/orders/{id}/hold", post(orders::hold))
         .route("/orders/{id}/cancel", post(orders::cancel))
-        .route(
-            "/warehouses",
-            post(catalogue::create_warehouse).get(catalogue::list_warehouses),
-        )
-        .route(
-            "/products",
-            post(catalogue::create_product).get(catalogue::list_products),
-        )
-        .route(
-            "/products/{sku}",
-            get(catalogue::get_product).put(catalogue::put_product),
-        )
-        .route(
-            "/stock/{warehouse_code}/{sku}",
-            get(catalogue::get_stock).put(catalogue::put_stock),
-        )
+        .route("/warehouses", post(catalogue::create_warehouse).get(catalogue::list_warehouses))
+        .route("/products", post(catalogue::create_product).get(catalogue::list_products))
+        .route("/products/{sku}", get(catalogue::get_product).put(catalogue::put_product))
+        .route("/stock/{warehouse_code}/{sku}", get(catalogue::get_stock).put(catalogue::put_stock))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
-            Router::new()
-                .route("/imports/orders", post(imports::orders))
-                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+            Router::new().route("/imports/orders", post(imports::orders)).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
     Router::new()
         .nest("/api/v1", api)
@@ -118,9 +93,7 @@ pub fn router(app: App) -> Router {
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(shutdown())
-        .await
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await
 }
 
 async fn shutdown() {
@@ -129,8 +102,7 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -6,9 +6,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
-];
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 #[derive(Default)]
 struct Histogram {
@@ -27,8 +25,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
+            *r.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
         }
         if let Ok(mut l) = self.latency.lock() {
             let h = l.entry(route.to_owned()).or_default();
@@ -52,16 +49,12 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(
-            "# HELP codflow_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP codflow_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE codflow_http_requests_total counter\n");
         if let Ok(r) = self.requests.lock() {
             for ((m, route, s), n) in r.iter() {
-                let _ = writeln!(
-                    out,
-                    "codflow_http_requests_total{{method=\"{m}\",route=\"{route}\",status=\"{s}\"}} {n}"
-                );
+                let _ =
+                    writeln!(out, "codflow_http_requests_total{{method=\"{m}\",route=\"{route}\",status=\"{s}\"}} {n}");
             }
         }
         out.push_str("# HELP codflow_http_request_duration_seconds Request latency by route.\n");
@@ -80,16 +73,8 @@ impl Metrics {
                     "codflow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
                     h.count
                 );
-                let _ = writeln!(
-                    out,
-                    "codflow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                    h.sum
-                );
-                let _ = writeln!(
-                    out,
-                    "codflow_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count
-                );
+                let _ = writeln!(out, "codflow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+                let _ = writeln!(out, "codflow_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
             }
         }
         out.push_str("# HELP codflow_orders_total Orders received, by intake outcome.\n");

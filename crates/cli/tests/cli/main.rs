@@ -56,10 +56,7 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
             sku: Some((*sku).into()),
             title: Some("Lamp".into()),
             unit_weight_g: Some(400),
-            unit_cost: Some(MoneyInput {
-                amount: "10.00".into(),
-                currency: Some("CNY".into()),
-            }),
+            unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
             ..Default::default()
         })
         .await
@@ -76,18 +73,11 @@ fn row(ext: &str, sku: &str, qty: &str) -> String {
 }
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql)
-        .fetch_one(store.reader())
-        .await
-        .unwrap()
-        .get::<i64, _>(0)
+    sqlx::query(sql).fetch_one(store.reader()).await.unwrap().get::<i64, _>(0)
 }
 
 /// Reads the child's stdout until a line containing `needle`, within a deadline.
-async fn read_until(
-    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-    needle: &str,
-) -> Vec<String> {
+async fn read_until(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, needle: &str) -> Vec<String> {
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(l) = lines.next_line().await.unwrap() {
@@ -107,16 +97,7 @@ async fn read_until(
 async fn token_create_prints_a_working_secret_alone_on_the_last_line(engine: Engine) {
     let (db, _store) = seeded(engine, &[]).await;
     let out = Command::new(BIN)
-        .args([
-            "token",
-            "create",
-            "--role",
-            "ops",
-            "--name",
-            "shop bot",
-            "--database-url",
-            &db.url,
-        ])
+        .args(["token", "create", "--role", "ops", "--name", "shop bot", "--database-url", &db.url])
         .output()
         .await
         .unwrap();
@@ -126,16 +107,7 @@ async fn token_create_prints_a_working_secret_alone_on_the_last_line(engine: Eng
     assert!(secret.starts_with("cf_") && secret.len() > 40, "{stdout}");
 
     let bad = Command::new(BIN)
-        .args([
-            "token",
-            "create",
-            "--role",
-            "root",
-            "--name",
-            "x",
-            "--database-url",
-            &db.url,
-        ])
+        .args(["token", "create", "--role", "root", "--name", "x", "--database-url", &db.url])
         .output()
         .await
         .unwrap();
@@ -143,24 +115,14 @@ async fn token_create_prints_a_working_secret_alone_on_the_last_line(engine: Eng
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
 
     let mut server = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db.url,
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url", &db.url])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let seen = read_until(&mut lines, "listening on").await;
-    let url = seen
-        .last()
-        .unwrap()
-        .trim_start_matches("listening on ")
-        .to_owned();
+    let url = seen.last().unwrap().trim_start_matches("listening on ").to_owned();
     let status = |token: String| {
         let url = url.clone();
         async move {
@@ -185,13 +147,7 @@ async fn import_prints_a_summary_and_row_errors_with_line_numbers(engine: Engine
     let file = dir.join("orders.csv");
     std::fs::write(
         &file,
-        [
-            HEADER.to_owned(),
-            row("1", "LAMP-01", "2"),
-            row("2", "LAMP-01", "x"),
-            row("3", "GHOST", "1"),
-        ]
-        .join("\n"),
+        [HEADER.to_owned(), row("1", "LAMP-01", "2"), row("2", "LAMP-01", "x"), row("3", "GHOST", "1")].join("\n"),
     )
     .unwrap();
     let out = Command::new(BIN)
@@ -202,24 +158,11 @@ async fn import_prints_a_summary_and_row_errors_with_line_numbers(engine: Engine
         .await
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "rows in error make the exit code 2: {stdout}"
-    );
-    assert!(
-        stdout.contains("created:         1 (1 allocated, 0 backordered)"),
-        "{stdout}"
-    );
+    assert_eq!(out.status.code(), Some(2), "rows in error make the exit code 2: {stdout}");
+    assert!(stdout.contains("created:         1 (1 allocated, 0 backordered)"), "{stdout}");
     assert!(stdout.contains("rejected:        2"), "{stdout}");
-    assert!(
-        stdout.contains("line 3, quantity (order 2): \"x\" is not a whole number"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("line 4, sku (order 3): unknown SKU GHOST"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("line 3, quantity (order 2): \"x\" is not a whole number"), "{stdout}");
+    assert!(stdout.contains("line 4, sku (order 3): unknown SKU GHOST"), "{stdout}");
     assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 1);
 
     std::fs::write(&file, "external_id,sku\n1,LAMP-01\n").unwrap();
@@ -236,10 +179,7 @@ async fn import_prints_a_summary_and_row_errors_with_line_numbers(engine: Engine
 }
 
 fn tempdir() -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "codflow-cli-{}",
-        codflow_domain::ids::new_id_body()
-    ));
+    let d = std::env::temp_dir().join(format!("codflow-cli-{}", codflow_domain::ids::new_id_body()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -287,15 +227,8 @@ async fn an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once
     assert!(!status.success(), "the import was killed, not finished");
 
     let landed = scalar(&store, "SELECT COUNT(*) FROM orders").await;
-    assert!(
-        landed > 0 && landed < ORDERS as i64,
-        "killed half way: {landed} orders had landed"
-    );
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(*) FROM order_lines").await,
-        2 * landed,
-        "no order is partial"
-    );
+    assert!(landed > 0 && landed < ORDERS as i64, "killed half way: {landed} orders had landed");
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM order_lines").await, 2 * landed, "no order is partial");
 
     let out = Command::new(BIN)
         .args(["import", "orders"])
@@ -306,44 +239,15 @@ async fn an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{stdout}");
-    assert!(
-        stdout.contains(&format!("already present: {landed}")),
-        "{stdout}"
-    );
+    assert!(stdout.contains(&format!("already present: {landed}")), "{stdout}");
 
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(*) FROM orders").await,
-        ORDERS as i64
-    );
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(DISTINCT external_id) FROM orders").await,
-        ORDERS as i64
-    );
-    assert_eq!(
-        scalar(&store, "SELECT COUNT(*) FROM order_lines").await,
-        2 * ORDERS as i64
-    );
-    assert_eq!(
-        scalar(
-            &store,
-            "SELECT COUNT(*) FROM orders WHERE status = 'allocated'"
-        )
-        .await,
-        ORDERS as i64
-    );
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, ORDERS as i64);
+    assert_eq!(scalar(&store, "SELECT COUNT(DISTINCT external_id) FROM orders").await, ORDERS as i64);
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM order_lines").await, 2 * ORDERS as i64);
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders WHERE status = 'allocated'").await, ORDERS as i64);
     // Each order holds 1 + 2 units; nothing reserved twice, nothing lost.
-    assert_eq!(
-        scalar(&store, "SELECT CAST(SUM(reserved) AS BIGINT) FROM stock").await,
-        3 * ORDERS as i64
-    );
-    assert_eq!(
-        scalar(
-            &store,
-            "SELECT CAST(SUM(quantity) AS BIGINT) FROM reservations"
-        )
-        .await,
-        3 * ORDERS as i64
-    );
+    assert_eq!(scalar(&store, "SELECT CAST(SUM(reserved) AS BIGINT) FROM stock").await, 3 * ORDERS as i64);
+    assert_eq!(scalar(&store, "SELECT CAST(SUM(quantity) AS BIGINT) FROM reservations").await, 3 * ORDERS as i64);
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -360,21 +264,9 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
         .unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let seen = read_until(&mut lines, "listening on").await;
-    let token = seen
-        .iter()
-        .find_map(|l| l.strip_prefix("admin token:"))
-        .expect("admin token line")
-        .trim()
-        .to_owned();
-    let url = seen
-        .last()
-        .unwrap()
-        .trim_start_matches("listening on ")
-        .to_owned();
-    assert!(
-        dir.join("codflow-demo.db").exists(),
-        "the demo runs on its own SQLite file"
-    );
+    let token = seen.iter().find_map(|l| l.strip_prefix("admin token:")).expect("admin token line").trim().to_owned();
+    let url = seen.last().unwrap().trim_start_matches("listening on ").to_owned();
+    assert!(dir.join("codflow-demo.db").exists(), "the demo runs on its own SQLite file");
     let client = reqwest::Client::new();
     let mut orders = Vec::new();
     let mut cursor = String::new();
@@ -394,38 +286,18 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
             None => break,
         }
     }
-    assert!(
-        orders.len() >= 200,
-        "a few hundred orders: {}",
-        orders.len()
-    );
-    let mut countries: Vec<&str> = orders
-        .iter()
-        .map(|o| o["shipping_address"]["country"].as_str().unwrap())
-        .collect();
+    assert!(orders.len() >= 200, "a few hundred orders: {}", orders.len());
+    let mut countries: Vec<&str> = orders.iter().map(|o| o["shipping_address"]["country"].as_str().unwrap()).collect();
     countries.sort();
     countries.dedup();
     assert_eq!(countries.len(), 16, "{countries:?}");
-    let currencies: std::collections::HashSet<&str> = orders
-        .iter()
-        .map(|o| o["currency"].as_str().unwrap())
-        .collect();
+    let currencies: std::collections::HashSet<&str> = orders.iter().map(|o| o["currency"].as_str().unwrap()).collect();
     for c in ["SAR", "KWD", "VND", "MXN", "PLN"] {
         assert!(currencies.contains(c), "{c} missing");
     }
-    assert!(
-        orders.iter().any(|o| o["status"] == "backordered")
-            && orders.iter().any(|o| o["status"] == "allocated")
-    );
-    let products: serde_json::Value = client
-        .get(format!("{url}/api/v1/products"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(orders.iter().any(|o| o["status"] == "backordered") && orders.iter().any(|o| o["status"] == "allocated"));
+    let products: serde_json::Value =
+        client.get(format!("{url}/api/v1/products")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert!(products["items"].as_array().unwrap().len() >= 30);
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);

@@ -2,8 +2,8 @@
 
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{
-    Country, Currency, Money, Order, OrderInput, OrderStatus, Product, ProductId, Sku, StoreCode,
-    Warehouse, WarehouseCode, WarehouseId,
+    Country, Currency, Money, Order, OrderInput, OrderStatus, Product, ProductId, Sku, StoreCode, Warehouse,
+    WarehouseCode, WarehouseId,
 };
 use codflow_store::orders::{self, OrderFilter};
 use codflow_store::testing::TestDb;
@@ -68,9 +68,7 @@ async fn seed(store: &Store, on_hand: i64) -> (WarehouseId, ProductId) {
     let mut tx = store.begin().await.unwrap();
     catalogue::insert_warehouse(&mut tx, &w).await.unwrap();
     catalogue::insert_product(&mut tx, &p).await.unwrap();
-    catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand)
-        .await
-        .unwrap();
+    catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await.unwrap();
     commit(tx).await.unwrap();
     (w.id, p.id)
 }
@@ -99,15 +97,9 @@ fn order(external_id: &str, country: &str) -> Order {
         lines: vec![LineInput {
             sku: Some("LAMP-01".into()),
             quantity: Some(2),
-            unit_price: Some(MoneyInput {
-                amount: "59.00".into(),
-                currency: None,
-            }),
+            unit_price: Some(MoneyInput { amount: "59.00".into(), currency: None }),
         }],
-        shipping_fee: Some(MoneyInput {
-            amount: "10.00".into(),
-            currency: None,
-        }),
+        shipping_fee: Some(MoneyInput { amount: "10.00".into(), currency: None }),
     };
     // Whole seconds: stored times keep microseconds, so compare like with like.
     let now = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
@@ -130,12 +122,7 @@ async fn migrations_can_run_again_without_changing_anything(engine: Engine) {
     let (_, p) = seed(&store, 5).await;
     store.migrate().await.expect("second migrate");
     assert!(insert(&store, &order("1", "SA"), &p).await);
-    assert_eq!(
-        orders::count(&mut store.read().await.unwrap())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(orders::count(&mut store.read().await.unwrap()).await.unwrap(), 1);
 }
 
 async fn an_order_reads_back_exactly_as_it_was_written(engine: Engine) {
@@ -144,14 +131,9 @@ async fn an_order_reads_back_exactly_as_it_was_written(engine: Engine) {
     let o = order("1001", "SA");
     assert!(insert(&store, &o, &p).await);
     let mut conn = store.read().await.unwrap();
-    let back = orders::get(&mut conn, &o.id)
-        .await
-        .unwrap()
-        .expect("stored");
+    let back = orders::get(&mut conn, &o.id).await.unwrap().expect("stored");
     assert_eq!(back, o);
-    let by_ext = orders::get_by_external(&mut conn, &StoreCode::parse("manual").unwrap(), "1001")
-        .await
-        .unwrap();
+    let by_ext = orders::get_by_external(&mut conn, &StoreCode::parse("manual").unwrap(), "1001").await.unwrap();
     assert_eq!(by_ext.map(|o| o.id), Some(o.id));
     assert_eq!(back.total, Money::new(12800, sar()));
 }
@@ -170,12 +152,7 @@ async fn concurrent_inserts_of_one_external_id_store_it_once(engine: Engine) {
         inserted += t.await.unwrap() as i32;
     }
     assert_eq!(inserted, 1);
-    assert_eq!(
-        orders::count(&mut store.read().await.unwrap())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(orders::count(&mut store.read().await.unwrap()).await.unwrap(), 1);
 }
 
 async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine) {
@@ -197,14 +174,8 @@ async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine)
         granted += t.await.unwrap() as i64;
     }
     assert_eq!(granted, 50);
-    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (level.on_hand, level.reserved, level.available()),
-        (50, 50, 0)
-    );
+    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved, level.available()), (50, 50, 0));
 }
 
 async fn the_database_refuses_reserving_more_than_is_on_hand(engine: Engine) {
@@ -215,9 +186,7 @@ async fn the_database_refuses_reserving_more_than_is_on_hand(engine: Engine) {
     assert!(!catalogue::try_reserve(&mut tx, &w, &p, 1).await.unwrap());
     commit(tx).await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    let err = catalogue::set_on_hand(&mut tx, &w, &p, 2)
-        .await
-        .unwrap_err();
+    let err = catalogue::set_on_hand(&mut tx, &w, &p, 2).await.unwrap_err();
     assert!(err.is_check_violation(), "{err}");
 }
 
@@ -233,50 +202,24 @@ async fn listing_filters_and_pages_newest_first(engine: Engine) {
     let mut conn = store.read().await.unwrap();
     let sa = orders::list(
         &mut conn,
-        &OrderFilter {
-            country: Some(Country::parse("SA").unwrap()),
-            ..Default::default()
-        },
+        &OrderFilter { country: Some(Country::parse("SA").unwrap()), ..Default::default() },
         50,
     )
     .await
     .unwrap();
     assert_eq!(sa.len(), 4);
     assert!(sa.iter().all(|o| o.shipping_address.country.code() == "SA"));
-    let first = orders::list(&mut conn, &OrderFilter::default(), 3)
-        .await
-        .unwrap();
+    let first = orders::list(&mut conn, &OrderFilter::default(), 3).await.unwrap();
     assert_eq!(first.len(), 4, "one extra row tells there is a next page");
     let newest: Vec<_> = ids.iter().rev().take(3).cloned().collect();
-    assert_eq!(
-        first
-            .iter()
-            .take(3)
-            .map(|o| o.id.clone())
-            .collect::<Vec<_>>(),
-        newest
-    );
-    let rest = orders::list(
-        &mut conn,
-        &OrderFilter {
-            before: Some(first[2].id.clone()),
-            ..Default::default()
-        },
-        50,
-    )
-    .await
-    .unwrap();
+    assert_eq!(first.iter().take(3).map(|o| o.id.clone()).collect::<Vec<_>>(), newest);
+    let rest = orders::list(&mut conn, &OrderFilter { before: Some(first[2].id.clone()), ..Default::default() }, 50)
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 4);
-    let none = orders::list(
-        &mut conn,
-        &OrderFilter {
-            status: Some(OrderStatus::Closed),
-            ..Default::default()
-        },
-        50,
-    )
-    .await
-    .unwrap();
+    let none = orders::list(&mut conn, &OrderFilter { status: Some(OrderStatus::Closed), ..Default::default() }, 50)
+        .await
+        .unwrap();
     assert!(none.is_empty());
 }
 
@@ -287,24 +230,12 @@ async fn releasing_gives_back_exactly_what_was_reserved(engine: Engine) {
     insert(&store, &o, &p).await;
     let mut tx = store.begin().await.unwrap();
     assert!(catalogue::try_reserve(&mut tx, &w, &p, 2).await.unwrap());
-    orders::insert_reservations(&mut tx, &[(&o.id, &w, &p, 2)], 0)
-        .await
-        .unwrap();
+    orders::insert_reservations(&mut tx, &[(&o.id, &w, &p, 2)], 0).await.unwrap();
     commit(tx).await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(
-        orders::release_reservations(&mut tx, &o.id).await.unwrap(),
-        2
-    );
-    assert_eq!(
-        orders::release_reservations(&mut tx, &o.id).await.unwrap(),
-        0,
-        "a second release gives nothing"
-    );
+    assert_eq!(orders::release_reservations(&mut tx, &o.id).await.unwrap(), 2);
+    assert_eq!(orders::release_reservations(&mut tx, &o.id).await.unwrap(), 0, "a second release gives nothing");
     commit(tx).await.unwrap();
-    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p)
-        .await
-        .unwrap()
-        .unwrap();
+    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
     assert_eq!(level.reserved, 0);
 }

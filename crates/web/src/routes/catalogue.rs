@@ -5,9 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use crate::ApiResult;
-use crate::dto::{
-    CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto,
-};
+use crate::dto::{CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS};
 use crate::state::AppState;
 
@@ -19,28 +17,13 @@ pub async fn create_warehouse(
     ApiJson(body): ApiJson<CreateWarehouse>,
 ) -> ApiResult<(StatusCode, Json<WarehouseDto>)> {
     auth.require(OPERATORS)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.create_warehouse(body.into()).await?.into()),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into()).await?.into())))
 }
 
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue", responses((status = 200, body = Page<WarehouseDto>)))]
-pub async fn list_warehouses(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-) -> ApiResult<Json<Page<WarehouseDto>>> {
+pub async fn list_warehouses(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<WarehouseDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page {
-        items: s
-            .app
-            .warehouses()
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-        next_cursor: None,
-    }))
+    Ok(Json(Page { items: s.app.warehouses().await?.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalogue", request_body = ProductBody,
@@ -51,10 +34,7 @@ pub async fn create_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.create_product(body.into()).await?.into()),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.create_product(body.into()).await?.into())))
 }
 
 #[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)), request_body = ProductBody,
@@ -67,14 +47,7 @@ pub async fn put_product(
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
     let (p, created) = s.app.put_product(&sku, body.into()).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(p.into()),
-    ))
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(p.into())))
 }
 
 #[utoipa::path(get, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)),
@@ -89,21 +62,9 @@ pub async fn get_product(
 }
 
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", responses((status = 200, body = Page<ProductDto>)))]
-pub async fn list_products(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-) -> ApiResult<Json<Page<ProductDto>>> {
+pub async fn list_products(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<ProductDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page {
-        items: s
-            .app
-            .products()
-            .await?
-            .into_iter()
-            .map(Into::into)
-            .collect(),
-        next_cursor: None,
-    }))
+    Ok(Json(Page { items: s.app.products().await?.into_iter().map(Into::into).collect(), next_cursor: None }))
 }
 
 #[utoipa::path(put, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",

@@ -33,12 +33,7 @@ impl From<ImportReport> for ImportReportDto {
             errors: r
                 .errors
                 .into_iter()
-                .map(|e| RowErrorDto {
-                    line: e.line,
-                    external_id: e.external_id,
-                    field: e.field,
-                    message: e.message,
-                })
+                .map(|e| RowErrorDto { line: e.line, external_id: e.external_id, field: e.field, message: e.message })
                 .collect(),
         }
     }
@@ -60,14 +55,7 @@ pub async fn orders(
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?),
-            Some("store") => {
-                opts.store = field
-                    .text()
-                    .await
-                    .map_err(multipart_error)?
-                    .trim()
-                    .to_owned()
-            }
+            Some("store") => opts.store = field.text().await.map_err(multipart_error)?.trim().to_owned(),
             _ => {}
         }
     }
@@ -76,10 +64,7 @@ pub async fn orders(
         f.push("file", "send the CSV as the multipart field named file");
         ApiError::Invalid(f)
     })?;
-    let report = s
-        .app
-        .import_orders(&file[..], &opts, Actor::Token(auth.0.token), &mut |_| {})
-        .await?;
+    let report = s.app.import_orders(&file[..], &opts, Actor::Token(auth.0.token), &mut |_| {}).await?;
     s.metrics.order_outcome("imported", report.created);
     Ok(Json(report.into()))
 }

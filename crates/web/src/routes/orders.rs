@@ -27,14 +27,7 @@ pub async fn create(
     let input: OrderInput = body.into();
     match s.app.create_order(input, Actor::Token(auth.0.token)).await {
         Ok(Intake::Created(o)) => {
-            s.metrics.order_outcome(
-                if o.status == OrderStatus::Allocated {
-                    "allocated"
-                } else {
-                    "backordered"
-                },
-                1,
-            );
+            s.metrics.order_outcome(if o.status == OrderStatus::Allocated { "allocated" } else { "backordered" }, 1);
             Ok((StatusCode::CREATED, Json(o.into())))
         }
         Ok(Intake::Existing(o)) => {
@@ -52,11 +45,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = String, Path)),
     responses((status = 200, body = OrderDto), (status = 404)))]
-pub async fn get(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<OrderDto>> {
+pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<OrderDto>> {
     auth.require(READERS)?;
     Ok(Json(s.app.order(&id).await?.into()))
 }
@@ -89,37 +78,17 @@ pub async fn list(
     let mut e = FieldErrors::default();
     let limit = limit_of(&q)?;
     let filter = OrderFilter {
-        status: q
-            .get("status")
-            .filter(|v| !v.is_empty())
-            .and_then(|v| e.take("status", OrderStatus::parse(v))),
-        country: q
-            .get("country")
-            .filter(|v| !v.is_empty())
-            .and_then(|v| e.take("country", Country::parse(v))),
-        store: q
-            .get("store")
-            .filter(|v| !v.is_empty())
-            .and_then(|v| e.take("store", StoreCode::parse(v))),
+        status: q.get("status").filter(|v| !v.is_empty()).and_then(|v| e.take("status", OrderStatus::parse(v))),
+        country: q.get("country").filter(|v| !v.is_empty()).and_then(|v| e.take("country", Country::parse(v))),
+        store: q.get("store").filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
         before: None,
     };
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (orders, next_cursor) = s
-        .app
-        .orders(
-            filter,
-            limit,
-            q.get("cursor")
-                .map(String::as_str)
-                .filter(|c| !c.is_empty()),
-        )
-        .await?;
-    Ok(Json(Page {
-        items: orders.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    let (orders, next_cursor) =
+        s.app.orders(filter, limit, q.get("cursor").map(String::as_str).filter(|c| !c.is_empty())).await?;
+    Ok(Json(Page { items: orders.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/history", tag = "orders", params(("id" = String, Path)),
@@ -146,30 +115,13 @@ pub async fn history(
     ))
 }
 
-async fn act(
-    s: Arc<AppState>,
-    auth: Auth,
-    id: String,
-    body: Bytes,
-    action: Action,
-) -> ApiResult<Json<OrderDto>> {
+async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Action) -> ApiResult<Json<OrderDto>> {
     auth.require(OPERATORS)?;
     // The body is optional: an empty one means no reason given.
-    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionBody::default()
-    } else {
-        parse_json(&body)?
-    };
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    Ok(Json(
-        s.app
-            .act_on_order(&id, action, Actor::Token(auth.0.token), reason)
-            .await?
-            .into(),
-    ))
+    let body: ActionBody =
+        if body.iter().all(u8::is_ascii_whitespace) { ActionBody::default() } else { parse_json(&body)? };
+    let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    Ok(Json(s.app.act_on_order(&id, action, Actor::Token(auth.0.token), reason).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/approve", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,

@@ -13,12 +13,7 @@ crate::on_both_engines!(
 
 async fn requests_without_a_token_are_refused_with_401(engine: Engine) {
     let app = spawn_app(engine).await;
-    let r = app
-        .client
-        .get(app.url("/api/v1/orders"))
-        .send()
-        .await
-        .unwrap();
+    let r = app.client.get(app.url("/api/v1/orders")).send().await.unwrap();
     let p = json_of(r, StatusCode::UNAUTHORIZED).await;
     assert_eq!(p["code"], "unauthorized");
     assert_eq!(p["status"], 401);
@@ -26,12 +21,7 @@ async fn requests_without_a_token_are_refused_with_401(engine: Engine) {
 
 async fn an_unknown_token_is_refused_with_401(engine: Engine) {
     let app = spawn_app(engine).await;
-    let r = app
-        .get_as(
-            "cf_0000000000000000000000000000000000000000000000000000000000000000",
-            "/api/v1/orders",
-        )
-        .await;
+    let r = app.get_as("cf_0000000000000000000000000000000000000000000000000000000000000000", "/api/v1/orders").await;
     json_of(r, StatusCode::UNAUTHORIZED).await;
     let r = app
         .client
@@ -58,13 +48,7 @@ async fn each_role_may_do_only_what_it_is_for(engine: Engine) {
         (Role::Finance, StatusCode::FORBIDDEN),
         (Role::Viewer, StatusCode::FORBIDDEN),
     ] {
-        let r = app
-            .post_as(
-                app.token(role),
-                "/api/v1/orders",
-                &order(&format!("o-{role}"), "LAMP-01", 1),
-            )
-            .await;
+        let r = app.post_as(app.token(role), "/api/v1/orders", &order(&format!("o-{role}"), "LAMP-01", 1)).await;
         let status = r.status();
         if expected == StatusCode::FORBIDDEN {
             let p = json_of(r, expected).await;
@@ -77,24 +61,10 @@ async fn each_role_may_do_only_what_it_is_for(engine: Engine) {
     let put = |token: String| {
         let c = app.client.clone();
         let url = app.url("/api/v1/stock/SZ1/LAMP-01");
-        async move {
-            c.put(url)
-                .bearer_auth(token)
-                .json(&json!({"on_hand": 12}))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+        async move { c.put(url).bearer_auth(token).json(&json!({"on_hand": 12})).send().await.unwrap().status() }
     };
-    assert_eq!(
-        put(app.token(Role::Warehouse).to_owned()).await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        put(app.token(Role::Finance).to_owned()).await,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(put(app.token(Role::Warehouse).to_owned()).await, StatusCode::OK);
+    assert_eq!(put(app.token(Role::Finance).to_owned()).await, StatusCode::FORBIDDEN);
     // Only the ops order exists: forbidden requests wrote nothing.
     assert_eq!(app.all_orders().await.len(), 1);
 }

@@ -15,25 +15,13 @@ crate::on_both_engines!(
 async fn warehouses_are_created_once_per_code(engine: Engine) {
     let app = spawn_app(engine).await;
     let body = json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"});
-    let w = json_of(
-        app.post("/api/v1/warehouses", &body).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let w = json_of(app.post("/api/v1/warehouses", &body).await, StatusCode::CREATED).await;
     assert_eq!(w["code"], "SZ1");
     assert!(w["id"].as_str().unwrap().starts_with("whs_"));
-    let p = json_of(
-        app.post("/api/v1/warehouses", &body).await,
-        StatusCode::CONFLICT,
-    )
-    .await;
+    let p = json_of(app.post("/api/v1/warehouses", &body).await, StatusCode::CONFLICT).await;
     assert_eq!(p["code"], "warehouse_exists");
     let p = json_of(
-        app.post(
-            "/api/v1/warehouses",
-            &json!({"code": "X", "name": "n", "country": "ZZ"}),
-        )
-        .await,
+        app.post("/api/v1/warehouses", &json!({"code": "X", "name": "n", "country": "ZZ"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
@@ -46,111 +34,46 @@ async fn products_are_created_read_and_replaced_by_sku(engine: Engine) {
     let app = spawn_app(engine).await;
     let body = json!({"sku": "LAMP-01", "title": "Lamp", "unit_weight_g": 420, "unit_cost": {"amount": "12.50", "currency": "CNY"},
                       "hs_code": "9405.40", "origin_country": "CN", "category": "home"});
-    let p = json_of(
-        app.post("/api/v1/products", &body).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    assert_eq!(
-        p["unit_cost"],
-        json!({"amount": "12.50", "currency": "CNY"})
-    );
+    let p = json_of(app.post("/api/v1/products", &body).await, StatusCode::CREATED).await;
+    assert_eq!(p["unit_cost"], json!({"amount": "12.50", "currency": "CNY"}));
     assert_eq!(p["hs_code"], "940540");
-    json_of(
-        app.post("/api/v1/products", &body).await,
-        StatusCode::CONFLICT,
-    )
-    .await;
+    json_of(app.post("/api/v1/products", &body).await, StatusCode::CONFLICT).await;
     let mut changed = body.clone();
     changed["title"] = json!("Lamp, warm white");
-    let u = json_of(
-        app.put("/api/v1/products/LAMP-01", &changed).await,
-        StatusCode::OK,
-    )
-    .await;
+    let u = json_of(app.put("/api/v1/products/LAMP-01", &changed).await, StatusCode::OK).await;
     assert_eq!(u["id"], p["id"], "an update keeps the product's id");
-    assert_eq!(
-        json_of(app.get("/api/v1/products/LAMP-01").await, StatusCode::OK).await["title"],
-        "Lamp, warm white"
-    );
+    assert_eq!(json_of(app.get("/api/v1/products/LAMP-01").await, StatusCode::OK).await["title"], "Lamp, warm white");
     let mut other = body.clone();
     other["sku"] = json!("LAMP-02");
-    json_of(
-        app.put("/api/v1/products/LAMP-02", &other).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let p = json_of(
-        app.put("/api/v1/products/LAMP-03", &other).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    json_of(app.put("/api/v1/products/LAMP-02", &other).await, StatusCode::CREATED).await;
+    let p = json_of(app.put("/api/v1/products/LAMP-03", &other).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error_paths(&p), vec!["sku"]);
-    let bad = json!({"sku": "bad sku", "title": "", "unit_weight_g": 0, "unit_cost": {"amount": "1.234", "currency": "CNY"}});
-    let p = json_of(
-        app.post("/api/v1/products", &bad).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert_eq!(
-        error_paths(&p),
-        vec!["sku", "title", "unit_weight_g", "unit_cost.amount"]
-    );
-    assert_eq!(
-        json_of(app.get("/api/v1/products").await, StatusCode::OK).await["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    let bad =
+        json!({"sku": "bad sku", "title": "", "unit_weight_g": 0, "unit_cost": {"amount": "1.234", "currency": "CNY"}});
+    let p = json_of(app.post("/api/v1/products", &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&p), vec!["sku", "title", "unit_weight_g", "unit_cost.amount"]);
+    assert_eq!(json_of(app.get("/api/v1/products").await, StatusCode::OK).await["items"].as_array().unwrap().len(), 2);
 }
 
 async fn stock_reports_on_hand_reserved_and_available(engine: Engine) {
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 10)]).await;
-    assert_eq!(
-        app.stock("LAMP-01").await,
-        json!({"on_hand": 10, "reserved": 0, "available": 10})
-    );
-    json_of(
-        app.post("/api/v1/orders", &order("1", "LAMP-01", 3)).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    assert_eq!(
-        app.stock("LAMP-01").await,
-        json!({"on_hand": 10, "reserved": 3, "available": 7})
-    );
-    let s = json_of(
-        app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": 25}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    assert_eq!(app.stock("LAMP-01").await, json!({"on_hand": 10, "reserved": 0, "available": 10}));
+    json_of(app.post("/api/v1/orders", &order("1", "LAMP-01", 3)).await, StatusCode::CREATED).await;
+    assert_eq!(app.stock("LAMP-01").await, json!({"on_hand": 10, "reserved": 3, "available": 7}));
+    let s = json_of(app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": 25})).await, StatusCode::OK).await;
     assert_eq!(s, json!({"on_hand": 25, "reserved": 3, "available": 22}));
 }
 
 async fn stock_cannot_be_counted_below_what_orders_hold(engine: Engine) {
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 10)]).await;
-    json_of(
-        app.post("/api/v1/orders", &order("1", "LAMP-01", 4)).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let p = json_of(
-        app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": 3}))
-            .await,
-        StatusCode::CONFLICT,
-    )
-    .await;
+    json_of(app.post("/api/v1/orders", &order("1", "LAMP-01", 4)).await, StatusCode::CREATED).await;
+    let p = json_of(app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": 3})).await, StatusCode::CONFLICT).await;
     assert_eq!(p["code"], "stock_below_reserved");
-    let p = json_of(
-        app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": -1}))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    let p =
+        json_of(app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": -1})).await, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
     assert_eq!(error_paths(&p), vec!["on_hand"]);
     assert_eq!(app.stock("LAMP-01").await["on_hand"], 10);
 }
@@ -158,25 +81,8 @@ async fn stock_cannot_be_counted_below_what_orders_hold(engine: Engine) {
 async fn unknown_warehouses_and_skus_are_404(engine: Engine) {
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 1)]).await;
-    json_of(
-        app.get("/api/v1/stock/NOPE/LAMP-01").await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    json_of(
-        app.get("/api/v1/stock/SZ1/NOPE").await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    json_of(
-        app.put("/api/v1/stock/SZ1/NOPE", &json!({"on_hand": 1}))
-            .await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    json_of(
-        app.get("/api/v1/products/NOPE").await,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    json_of(app.get("/api/v1/stock/NOPE/LAMP-01").await, StatusCode::NOT_FOUND).await;
+    json_of(app.get("/api/v1/stock/SZ1/NOPE").await, StatusCode::NOT_FOUND).await;
+    json_of(app.put("/api/v1/stock/SZ1/NOPE", &json!({"on_hand": 1})).await, StatusCode::NOT_FOUND).await;
+    json_of(app.get("/api/v1/products/NOPE").await, StatusCode::NOT_FOUND).await;
 }

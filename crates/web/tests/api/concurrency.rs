@@ -12,31 +12,18 @@ crate::on_both_engines!(
 async fn two_hundred_concurrent_orders_for_fifty_units_allocate_exactly_fifty(engine: Engine) {
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 50)]).await;
-    let bodies: Vec<_> = (0..200)
-        .map(|i| order(&format!("c{i}"), "LAMP-01", 1))
-        .collect();
+    let bodies: Vec<_> = (0..200).map(|i| order(&format!("c{i}"), "LAMP-01", 1)).collect();
     let responses = join_all(bodies.iter().map(|b| app.post("/api/v1/orders", b))).await;
     let mut statuses = Vec::new();
     for r in responses {
-        statuses.push(
-            json_of(r, StatusCode::CREATED).await["status"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        statuses.push(json_of(r, StatusCode::CREATED).await["status"].as_str().unwrap().to_owned());
     }
     assert_eq!(statuses.iter().filter(|s| *s == "allocated").count(), 50);
     assert_eq!(statuses.iter().filter(|s| *s == "backordered").count(), 150);
     let stored = app.all_orders().await;
     assert_eq!(stored.len(), 200);
-    assert_eq!(
-        stored.iter().filter(|o| o["status"] == "allocated").count(),
-        50
-    );
-    assert_eq!(
-        app.stock("LAMP-01").await,
-        serde_json::json!({"on_hand": 50, "reserved": 50, "available": 0})
-    );
+    assert_eq!(stored.iter().filter(|o| o["status"] == "allocated").count(), 50);
+    assert_eq!(app.stock("LAMP-01").await, serde_json::json!({"on_hand": 50, "reserved": 50, "available": 0}));
 }
 
 async fn the_same_order_posted_ten_times_at_once_is_one_order_with_one_reservation(engine: Engine) {
@@ -48,17 +35,9 @@ async fn the_same_order_posted_ten_times_at_once_is_one_order_with_one_reservati
     let mut ids = Vec::new();
     for r in responses {
         let status = r.status();
-        assert!(
-            status == StatusCode::CREATED || status == StatusCode::OK,
-            "{status}"
-        );
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}");
         created += (status == StatusCode::CREATED) as i32;
-        ids.push(
-            r.json::<serde_json::Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(created, 1);
     ids.dedup();

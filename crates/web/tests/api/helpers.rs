@@ -23,25 +23,14 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let app = App::new(store.clone());
     let mut tokens = Vec::new();
     for role in Role::ALL {
-        let (_, secret) = app
-            .create_token(role, &format!("test {role}"))
-            .await
-            .expect("token");
+        let (_, secret) = app.create_token(role, &format!("test {role}")).await.expect("token");
         tokens.push((role, secret));
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, codflow_web::router(app)).await });
     let admin = tokens[0].1.clone();
-    TestApp {
-        addr,
-        client: Client::new(),
-        admin,
-        tokens,
-        _db: db,
-    }
+    TestApp { addr, client: Client::new(), admin, tokens, _db: db }
 }
 
 impl TestApp {
@@ -50,12 +39,7 @@ impl TestApp {
     }
 
     pub fn token(&self, role: Role) -> &str {
-        &self
-            .tokens
-            .iter()
-            .find(|(r, _)| *r == role)
-            .expect("token for role")
-            .1
+        &self.tokens.iter().find(|(r, _)| *r == role).expect("token for role").1
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
@@ -63,13 +47,7 @@ impl TestApp {
     }
 
     pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.client.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request")
     }
 
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Response {
@@ -84,13 +62,7 @@ impl TestApp {
     }
 
     pub async fn put(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .put(self.url(path))
-            .bearer_auth(&self.admin)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.client.put(self.url(path)).bearer_auth(&self.admin).json(body).send().await.expect("request")
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -98,22 +70,12 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
-        self.client
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
     }
 
     /// A warehouse SZ1 in China and the given SKUs with the given stock there.
     pub async fn seed(&self, stock: &[(&str, i64)]) {
-        let r = self
-            .post(
-                "/api/v1/warehouses",
-                &json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}),
-            )
-            .await;
+        let r = self.post("/api/v1/warehouses", &json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"})).await;
         assert_eq!(r.status(), StatusCode::CREATED);
         for (sku, on_hand) in stock {
             let r = self
@@ -124,22 +86,13 @@ impl TestApp {
                 )
                 .await;
             assert_eq!(r.status(), StatusCode::CREATED);
-            let r = self
-                .put(
-                    &format!("/api/v1/stock/SZ1/{sku}"),
-                    &json!({"on_hand": on_hand}),
-                )
-                .await;
+            let r = self.put(&format!("/api/v1/stock/SZ1/{sku}"), &json!({"on_hand": on_hand})).await;
             assert_eq!(r.status(), StatusCode::OK);
         }
     }
 
     pub async fn stock(&self, sku: &str) -> Value {
-        json_of(
-            self.get(&format!("/api/v1/stock/SZ1/{sku}")).await,
-            StatusCode::OK,
-        )
-        .await
+        json_of(self.get(&format!("/api/v1/stock/SZ1/{sku}")).await, StatusCode::OK).await
     }
 
     /// Every order, following cursors.
@@ -147,12 +100,8 @@ impl TestApp {
         let mut out = Vec::new();
         let mut cursor = String::new();
         loop {
-            let page = json_of(
-                self.get(&format!("/api/v1/orders?limit=500&cursor={cursor}"))
-                    .await,
-                StatusCode::OK,
-            )
-            .await;
+            let page =
+                json_of(self.get(&format!("/api/v1/orders?limit=500&cursor={cursor}")).await, StatusCode::OK).await;
             out.extend(page["items"].as_array().expect("items").iter().cloned());
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = c.to_owned(),
@@ -165,12 +114,7 @@ impl TestApp {
 /// Asserts the status and returns the JSON body.
 pub async fn json_of(r: Response, status: StatusCode) -> Value {
     let got = r.status();
-    let ct = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = r.text().await.expect("body");
     assert_eq!(got, status, "body: {text}");
     if !got.is_success() {
@@ -195,10 +139,6 @@ pub fn order(external_id: &str, sku: &str, quantity: i64) -> Value {
 pub fn error_paths(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["path"].as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|e| e["path"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }

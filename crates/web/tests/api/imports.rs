@@ -21,16 +21,8 @@ fn row(ext: &str, sku: &str, qty: &str, price: &str) -> String {
 }
 
 async fn upload(app: &TestApp, csv: String) -> reqwest::Response {
-    let form = Form::new()
-        .part("file", Part::text(csv).file_name("orders.csv"))
-        .text("store", "csv-shop");
-    app.client
-        .post(app.url("/api/v1/imports/orders"))
-        .bearer_auth(&app.admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    let form = Form::new().part("file", Part::text(csv).file_name("orders.csv")).text("store", "csv-shop");
+    app.client.post(app.url("/api/v1/imports/orders")).bearer_auth(&app.admin).multipart(form).send().await.unwrap()
 }
 
 async fn an_import_creates_each_order_once_even_when_run_twice(engine: Engine) {
@@ -45,18 +37,11 @@ async fn an_import_creates_each_order_once_even_when_run_twice(engine: Engine) {
     .join("\n");
     let r = json_of(upload(&app, csv.clone()).await, StatusCode::OK).await;
     assert_eq!(
-        (
-            r["orders_in_file"].as_u64(),
-            r["created"].as_u64(),
-            r["allocated"].as_u64()
-        ),
+        (r["orders_in_file"].as_u64(), r["created"].as_u64(), r["allocated"].as_u64()),
         (Some(2), Some(2), Some(2))
     );
     let again = json_of(upload(&app, csv).await, StatusCode::OK).await;
-    assert_eq!(
-        (again["created"].as_u64(), again["already_present"].as_u64()),
-        (Some(0), Some(2))
-    );
+    assert_eq!((again["created"].as_u64(), again["already_present"].as_u64()), (Some(0), Some(2)));
     let orders = app.all_orders().await;
     assert_eq!(orders.len(), 2);
     let a1 = orders.iter().find(|o| o["external_id"] == "A1").unwrap();
@@ -87,28 +72,11 @@ async fn bad_rows_are_reported_with_line_and_field_while_good_orders_land(engine
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e["line"].as_u64().unwrap(),
-                e["field"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|e| (e["line"].as_u64().unwrap(), e["field"].as_str().unwrap().to_owned()))
         .collect();
-    assert_eq!(
-        errors,
-        vec![
-            (3, "quantity".into()),
-            (5, "unit_price".into()),
-            (6, "sku".into()),
-            (7, String::new())
-        ]
-    );
-    let mut ids: Vec<String> = app
-        .all_orders()
-        .await
-        .iter()
-        .map(|o| o["external_id"].as_str().unwrap().to_owned())
-        .collect();
+    assert_eq!(errors, vec![(3, "quantity".into()), (5, "unit_price".into()), (6, "sku".into()), (7, String::new())]);
+    let mut ids: Vec<String> =
+        app.all_orders().await.iter().map(|o| o["external_id"].as_str().unwrap().to_owned()).collect();
     ids.sort();
     assert_eq!(ids, vec!["G1", "G2", "G3"], "no part of a bad order landed");
 }
@@ -119,13 +87,7 @@ async fn a_file_with_missing_columns_is_refused_whole(engine: Engine) {
     let csv = "external_id,currency,sku,quantity\nA1,SAR,LAMP-01,1\n".to_owned();
     let p: Value = json_of(upload(&app, csv).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error_paths(&p), vec!["header"]);
-    assert!(
-        p["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("missing column(s) placed_at"),
-        "{p}"
-    );
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("missing column(s) placed_at"), "{p}");
     assert!(app.all_orders().await.is_empty());
 }
 

@@ -15,24 +15,13 @@ async fn health_answers_ok_without_a_token(engine: Engine) {
     let app = spawn_app(engine).await;
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers().contains_key("x-request-id"),
-        "every response carries a request id"
-    );
+    assert!(r.headers().contains_key("x-request-id"), "every response carries a request id");
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["status"], "ok");
 }
 
 async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine) {
     let app = spawn_app(engine).await;
-    let doc = json_of(
-        app.client
-            .get(app.url("/api/openapi.json"))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let doc = json_of(app.client.get(app.url("/api/openapi.json")).send().await.unwrap(), StatusCode::OK).await;
     let paths = doc["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/api/v1/orders", "post"),
@@ -50,10 +39,7 @@ async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine
         ("/healthz", "get"),
         ("/metrics", "get"),
     ] {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} missing from OpenAPI"
-        );
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
     }
     let order_schema = &doc["components"]["schemas"]["OrderDto"]["properties"];
     for field in [
@@ -76,23 +62,10 @@ async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine
 
 async fn the_swagger_page_and_its_assets_are_served_from_the_binary(engine: Engine) {
     let app = spawn_app(engine).await;
-    let page = app
-        .client
-        .get(app.url("/api/docs"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.client.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("/api/openapi.json") && page.contains("/api/docs/swagger-ui-bundle.js"));
     assert!(!page.contains("cdn"), "no CDN");
-    let js = app
-        .client
-        .get(app.url("/api/docs/swagger-ui-bundle.js"))
-        .send()
-        .await
-        .unwrap();
+    let js = app.client.get(app.url("/api/docs/swagger-ui-bundle.js")).send().await.unwrap();
     assert_eq!(js.status(), StatusCode::OK);
     assert!(js.text().await.unwrap().len() > 100_000);
 }
@@ -103,37 +76,16 @@ async fn metrics_count_requests_and_orders_by_outcome(engine: Engine) {
     app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
     app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
     app.post("/api/v1/orders", &order("2", "LAMP-01", 1)).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("codflow_orders_total{outcome=\"allocated\"} 1"), "{text}");
+    assert!(text.contains("codflow_orders_total{outcome=\"duplicate\"} 1"), "{text}");
+    assert!(text.contains("codflow_orders_total{outcome=\"backordered\"} 1"), "{text}");
     assert!(
-        text.contains("codflow_orders_total{outcome=\"allocated\"} 1"),
+        text.contains("codflow_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 2"),
         "{text}"
     );
     assert!(
-        text.contains("codflow_orders_total{outcome=\"duplicate\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains("codflow_orders_total{outcome=\"backordered\"} 1"),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "codflow_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 2"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains(
-            "codflow_http_request_duration_seconds_bucket{route=\"/api/v1/orders\",le=\"+Inf\"} 3"
-        ),
+        text.contains("codflow_http_request_duration_seconds_bucket{route=\"/api/v1/orders\",le=\"+Inf\"} 3"),
         "{text}"
     );
 }

@@ -1,0 +1,101 @@
+//! Group commit for order intake. Every order written to SQLite passes through one writer connection, so
+//! the cost per order is its share of a transaction. One task takes every order that arrived while the
+//! previous transaction was committing and records them together with `record_batch`. Under load a batch
+//! holds many orders and the per-order cost falls; when idle a batch holds one and adds no delay. Should a
+//! batch meet interference (a duplicate, another writer's stock change, an error), each of its orders is
+//! recorded alone, so batching never changes an answer.
+
+use std::collections::HashMap;
+
+use codflow_domain::{Actor, NewOrder, ProductId, Sku};
+use codflow_store::{Store, commit, rollback};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::orders::{Intake, record_batch, record_one};
+use crate::{Error, Result};
+
+/// Most orders recorded in one transaction.
+const MAX_BATCH: usize = 256;
+
+struct Job {
+    new: NewOrder,
+    products: HashMap<Sku, ProductId>,
+    actor: Actor,
+    now: OffsetDateTime,
+    reply: oneshot::Sender<Result<Intake>>,
+}
+
+pub struct IntakeQueue {
+    tx: mpsc::Sender<Job>,
+}
+
+impl IntakeQueue {
+    /// Starts the writer task; must be called inside a tokio runtime.
+    pub fn start(store: Store) -> IntakeQueue {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(store, rx));
+        IntakeQueue { tx }
+    }
+
+    pub async fn submit(
+        &self,
+        new: NewOrder,
+        products: HashMap<Sku, ProductId>,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> Result<Intake> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || Error::Conflict { code: "shutting_down", message: "the server is stopping; try again".into() };
+        self.tx.send(Job { new, products, actor, now, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut jobs);
+        let alone = if batch.len() == 1 { batch } else { record_together(&store, batch).await };
+        for job in alone {
+            let result = record_one(&store, job.new, &job.products, &job.actor, job.now).await;
+            // The receiver may be gone (client disconnected); the order stands regardless.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// Records the whole batch in one transaction and answers every job. Gives the jobs back, having written
+/// nothing, when they must be recorded one by one instead.
+async fn record_together(store: &Store, batch: Vec<Job>) -> Vec<Job> {
+    // Orders sharing a (store, external id) in one batch are concurrent duplicates: the single path
+    // answers them correctly (one created, the others told it exists).
+    let mut keys: Vec<(&str, &str)> =
+        batch.iter().map(|j| (j.new.store.as_str(), j.new.external_id.as_str())).collect();
+    keys.sort_unstable();
+    if keys.windows(2).any(|w| w[0] == w[1]) {
+        return batch;
+    }
+    let mut products = HashMap::new();
+    for j in &batch {
+        products.extend(j.products.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let now = batch.iter().map(|j| j.now).max().unwrap_or_else(crate::now);
+    let Ok(mut tx) = store.begin().await else { return batch };
+    let news: Vec<(NewOrder, &Actor)> = batch.iter().map(|j| (j.new.clone(), &j.actor)).collect();
+    match record_batch(&mut tx, news, &products, now).await {
+        Ok(Ok(created)) => {
+            if commit(tx).await.is_err() {
+                return batch;
+            }
+            for (job, order) in batch.into_iter().zip(created) {
+                let _ = job.reply.send(Ok(Intake::Created(order)));
+            }
+            Vec::new()
+        }
+        _ => {
+            let _ = rollback(tx).await;
+            batch
+        }
+    }
+}
