@@ -5,11 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::sync::Arc;
 
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{Actor, FieldError, NewOrder, OrderInput, OrderStatus, ProductId, Sku};
 use codflow_store::{catalogue, commit, rollback};
 use time::OffsetDateTime;
+use tokio::sync::mpsc;
 
 use crate::orders::{Intake, record_batch};
 use crate::{App, Error, Result};
@@ -115,136 +117,174 @@ fn locate(path: &str, rows: &[Row]) -> (u64, String) {
     (first, col)
 }
 
+/// Orders parsed and checked, ready to be written, and where in the file the parser has got to.
+struct Batch {
+    orders: Vec<NewOrder>,
+    bytes_read: u64,
+    rejected_so_far: u64,
+}
+
+/// What the parser learned about the file besides the orders it handed over.
+#[derive(Default)]
+struct Parsed {
+    orders_in_file: u64,
+    rejected: u64,
+    errors: Vec<RowError>,
+}
+
+/// Reads, groups and checks the file on a blocking thread, handing over batches of good orders. Stops
+/// early if the writer has gone (it failed); the writer then reports why.
+fn parse_file<R: Read>(
+    input: R,
+    store: &str,
+    products: &HashMap<Sku, ProductId>,
+    batch_size: usize,
+    out: mpsc::Sender<Batch>,
+) -> Result<Parsed> {
+    let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
+    let header: Vec<String> = csv
+        .headers()
+        .map_err(|e| Error::invalid("header", format!("line 1: cannot read the header row: {e}")))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
+    let unknown: Vec<&str> = header.iter().map(String::as_str).filter(|h| !COLUMNS.contains(h)).collect();
+    if !missing.is_empty() || !unknown.is_empty() {
+        let mut msg = String::from("line 1: ");
+        if !missing.is_empty() {
+            msg += &format!("missing column(s) {}", missing.join(", "));
+        }
+        if !unknown.is_empty() {
+            msg += &format!("{}unknown column(s) {}", if missing.is_empty() { "" } else { "; " }, unknown.join(", "));
+        }
+        return Err(Error::invalid("header", format!("{msg}; expected {}", COLUMNS.join(","))));
+    }
+    let col: HashMap<&str, usize> =
+        COLUMNS.iter().map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0))).collect();
+
+    let now = crate::now();
+    let mut parsed = Parsed::default();
+    let mut group: Vec<Row> = Vec::new();
+    let mut finished: HashMap<String, u64> = HashMap::new();
+    let mut batch: Vec<NewOrder> = Vec::with_capacity(batch_size);
+    let mut record_buf = csv::StringRecord::new();
+    let hand_over = |batch: &mut Vec<NewOrder>, bytes_read: u64, rejected_so_far: u64| -> bool {
+        let orders = std::mem::replace(batch, Vec::with_capacity(batch_size));
+        out.blocking_send(Batch { orders, bytes_read, rejected_so_far }).is_ok()
+    };
+
+    loop {
+        let more = match csv.read_record(&mut record_buf) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                parsed.errors.push(RowError {
+                    line,
+                    external_id: None,
+                    field: String::new(),
+                    message: format!("unreadable row: {e}"),
+                });
+                // A broken quote leaves the reader unable to find the next row boundary.
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
+                    break;
+                }
+                continue;
+            }
+        };
+        let row = if more {
+            let line = record_buf.position().map(|p| p.line()).unwrap_or(0);
+            if record_buf.len() != header.len() {
+                parsed.errors.push(RowError {
+                    line,
+                    external_id: None,
+                    field: String::new(),
+                    message: format!("has {} fields where the header has {}", record_buf.len(), header.len()),
+                });
+                continue;
+            }
+            Some(Row { line, fields: record_buf.iter().map(str::to_owned).collect() })
+        } else {
+            None
+        };
+        let ext_of = |r: &Row| r.fields[col["external_id"]].clone();
+        let closes_group = match (&row, group.first()) {
+            (Some(r), Some(g)) => ext_of(r) != ext_of(g),
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        if closes_group {
+            let rows = std::mem::take(&mut group);
+            let ext = ext_of(&rows[0]);
+            parsed.orders_in_file += 1;
+            if let Some(first) = finished.get(&ext) {
+                parsed.rejected += 1;
+                parsed.errors.push(RowError {
+                    line: rows[0].line,
+                    external_id: Some(ext.clone()),
+                    field: "external_id".into(),
+                    message: format!("rows of order {ext} must be adjacent; its first rows start at line {first}"),
+                });
+            } else {
+                finished.insert(ext.clone(), rows[0].line);
+                match parse_group(&rows, &col, store, products, now) {
+                    Ok(new) => batch.push(new),
+                    Err(errs) => {
+                        parsed.rejected += 1;
+                        parsed.errors.extend(errs.into_iter().map(|(line, field, message)| RowError {
+                            line,
+                            external_id: Some(ext.clone()),
+                            field,
+                            message,
+                        }));
+                    }
+                }
+            }
+            if batch.len() >= batch_size && !hand_over(&mut batch, csv.position().byte(), parsed.rejected) {
+                return Ok(parsed);
+            }
+        }
+        match row {
+            Some(r) => group.push(r),
+            None => break,
+        }
+    }
+    hand_over(&mut batch, csv.position().byte(), parsed.rejected);
+    Ok(parsed)
+}
+
 impl App {
-    pub async fn import_orders<R: Read>(
+    /// Imports an order CSV. Parsing runs on a blocking thread while the previous batch is written, so
+    /// both cores work; each batch commits in one transaction.
+    pub async fn import_orders<R: Read + Send + 'static>(
         &self,
         input: R,
         opts: &ImportOptions,
         actor: Actor,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<ImportReport> {
-        let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
-        let header: Vec<String> = csv
-            .headers()
-            .map_err(|e| Error::invalid("header", format!("line 1: cannot read the header row: {e}")))?
-            .iter()
-            .map(str::to_owned)
-            .collect();
-        let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
-        let unknown: Vec<&str> = header.iter().map(String::as_str).filter(|h| !COLUMNS.contains(h)).collect();
-        if !missing.is_empty() || !unknown.is_empty() {
-            let mut msg = String::from("line 1: ");
-            if !missing.is_empty() {
-                msg += &format!("missing column(s) {}", missing.join(", "));
-            }
-            if !unknown.is_empty() {
-                msg +=
-                    &format!("{}unknown column(s) {}", if missing.is_empty() { "" } else { "; " }, unknown.join(", "));
-            }
-            return Err(Error::invalid("header", format!("{msg}; expected {}", COLUMNS.join(","))));
-        }
-        let col: HashMap<&str, usize> =
-            COLUMNS.iter().map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0))).collect();
-
-        let products: HashMap<Sku, ProductId> =
-            catalogue::products(&mut *self.store.read().await?).await?.into_iter().map(|p| (p.sku, p.id)).collect();
         let store_code =
             codflow_domain::StoreCode::parse(&opts.store).map_err(|e| Error::invalid("store", e.to_string()))?;
-
-        let now = crate::now();
+        let products: HashMap<Sku, ProductId> =
+            catalogue::products(&mut *self.store.read().await?).await?.into_iter().map(|p| (p.sku, p.id)).collect();
+        let products = Arc::new(products);
+        let (tx, mut rx) = mpsc::channel::<Batch>(2);
+        let parser = {
+            let (products, store, batch_size) = (products.clone(), opts.store.clone(), opts.batch_size.max(1));
+            tokio::task::spawn_blocking(move || parse_file(input, &store, &products, batch_size, tx))
+        };
         let mut report = ImportReport::default();
-        let mut group: Vec<Row> = Vec::new();
-        let mut finished: HashMap<String, u64> = HashMap::new();
-        let mut seen_in_batch: HashSet<String> = HashSet::new();
-        let mut batch: Vec<NewOrder> = Vec::new();
-        let mut record_buf = csv::StringRecord::new();
-
-        loop {
-            let more = match csv.read_record(&mut record_buf) {
-                Ok(more) => more,
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    report.errors.push(RowError {
-                        line,
-                        external_id: None,
-                        field: String::new(),
-                        message: format!("unreadable row: {e}"),
-                    });
-                    // A broken quote or bad UTF-8 leaves the reader unable to find the next row boundary.
-                    if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            let row = if more {
-                let line = record_buf.position().map(|p| p.line()).unwrap_or(0);
-                if record_buf.len() != header.len() {
-                    report.errors.push(RowError {
-                        line,
-                        external_id: None,
-                        field: String::new(),
-                        message: format!("has {} fields where the header has {}", record_buf.len(), header.len()),
-                    });
-                    continue;
-                }
-                Some(Row { line, fields: record_buf.iter().map(str::to_owned).collect() })
-            } else {
-                None
-            };
-            let ext_of = |r: &Row| r.fields[col["external_id"]].clone();
-            let closes_group = match (&row, group.first()) {
-                (Some(r), Some(g)) => ext_of(r) != ext_of(g),
-                (None, Some(_)) => true,
-                _ => false,
-            };
-            if closes_group {
-                let rows = std::mem::take(&mut group);
-                let ext = ext_of(&rows[0]);
-                report.orders_in_file += 1;
-                if let Some(first) = finished.get(&ext) {
-                    report.rejected += 1;
-                    report.errors.push(RowError {
-                        line: rows[0].line,
-                        external_id: Some(ext.clone()),
-                        field: "external_id".into(),
-                        message: format!("rows of order {ext} must be adjacent; its first rows start at line {first}"),
-                    });
-                } else {
-                    finished.insert(ext.clone(), rows[0].line);
-                    match parse_group(&rows, &col, &opts.store, &products, now) {
-                        Ok(new) if seen_in_batch.insert(ext.clone()) => batch.push(new),
-                        Ok(_) => {}
-                        Err(errs) => {
-                            report.rejected += 1;
-                            report.errors.extend(errs.into_iter().map(|(line, field, message)| RowError {
-                                line,
-                                external_id: Some(ext.clone()),
-                                field,
-                                message,
-                            }));
-                        }
-                    }
-                }
-                if batch.len() >= opts.batch_size.max(1) {
-                    self.flush(&mut batch, &store_code, &products, &actor, &mut report).await?;
-                    seen_in_batch.clear();
-                    progress(Progress {
-                        bytes_read: csv.position().byte(),
-                        orders_done: report.created + report.already_present + report.rejected,
-                    });
-                }
-            }
-            match row {
-                Some(r) => group.push(r),
-                None => break,
-            }
+        while let Some(batch) = rx.recv().await {
+            self.flush(batch.orders, &store_code, &products, &actor, &mut report).await?;
+            progress(Progress {
+                bytes_read: batch.bytes_read,
+                orders_done: report.created + report.already_present + batch.rejected_so_far,
+            });
         }
-        self.flush(&mut batch, &store_code, &products, &actor, &mut report).await?;
-        progress(Progress {
-            bytes_read: csv.position().byte(),
-            orders_done: report.created + report.already_present + report.rejected,
-        });
+        let parsed = parser.await.map_err(|e| Error::Conflict { code: "import_failed", message: e.to_string() })??;
+        report.orders_in_file = parsed.orders_in_file;
+        report.rejected = parsed.rejected;
+        report.errors = parsed.errors;
         report.errors.sort_by_key(|e| e.line);
         Ok(report)
     }
@@ -252,7 +292,7 @@ impl App {
     /// Writes one batch in one transaction; orders already present are skipped inside it.
     async fn flush(
         &self,
-        batch: &mut Vec<NewOrder>,
+        batch: Vec<NewOrder>,
         store: &codflow_domain::StoreCode,
         products: &HashMap<Sku, ProductId>,
         actor: &Actor,
@@ -267,7 +307,7 @@ impl App {
         let present: HashSet<String> =
             codflow_store::orders::existing_external_ids(&mut tx, store, &ids).await?.into_iter().collect();
         let (old, news): (Vec<NewOrder>, Vec<NewOrder>) =
-            batch.drain(..).partition(|n| present.contains(&n.external_id));
+            batch.into_iter().partition(|n| present.contains(&n.external_id));
         report.already_present += old.len() as u64;
         let statuses: Vec<OrderStatus> =
             match record_batch(&mut tx, news.iter().map(|n| (n.clone(), actor)).collect(), products, now).await? {

@@ -1,5 +1,7 @@
 -- Shared by SQLite and PostgreSQL: only types and syntax both accept. Times are UTC microseconds since the
 -- Unix epoch (BIGINT), money is BIGINT minor units beside its currency code.
+-- The one engine-specific part: the migrator turns the comment /*sqlite:WITHOUT ROWID*/ into that clause on
+-- SQLite, where small high-volume rows then cost one b-tree insert instead of two; elsewhere it stays a comment.
 
 CREATE TABLE warehouses (
     id          TEXT PRIMARY KEY,
@@ -76,7 +78,7 @@ CREATE TABLE order_lines (
     quantity          BIGINT NOT NULL CHECK (quantity > 0),
     unit_price_minor  BIGINT NOT NULL CHECK (unit_price_minor >= 0),
     PRIMARY KEY (order_id, line_no)
-);
+) /*sqlite:WITHOUT ROWID*/;
 
 -- Exactly what each order holds, so releasing gives back what was taken and nothing else.
 CREATE TABLE reservations (
@@ -86,20 +88,22 @@ CREATE TABLE reservations (
     quantity      BIGINT NOT NULL CHECK (quantity > 0),
     created_at    BIGINT NOT NULL,
     PRIMARY KEY (order_id, product_id)
-);
+) /*sqlite:WITHOUT ROWID*/;
 
+-- Keyed by what it is about, so an entity's history is one range scan and no second index is kept up to
+-- date on every write (intake writes three records per order).
 CREATE TABLE audit_log (
-    id           TEXT PRIMARY KEY,
     entity       TEXT NOT NULL,
     entity_id    TEXT NOT NULL,
+    id           TEXT NOT NULL,
     action       TEXT NOT NULL,
     from_status  TEXT,
     to_status    TEXT,
     actor        TEXT NOT NULL,
     reason       TEXT,
-    at           BIGINT NOT NULL
-);
-CREATE INDEX audit_by_entity ON audit_log (entity, entity_id, id);
+    at           BIGINT NOT NULL,
+    PRIMARY KEY (entity, entity_id, id)
+) /*sqlite:WITHOUT ROWID*/;
 
 CREATE TABLE api_tokens (
     id          TEXT PRIMARY KEY,

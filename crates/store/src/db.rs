@@ -70,7 +70,9 @@ impl Store {
                             // process crashes (the case the import must survive) and far faster than FULL.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
+                                 PRAGMA wal_autocheckpoint = 8192;",
                             )
                             .await?;
                             Ok(())
@@ -142,9 +144,13 @@ impl Store {
                 if done.is_some() {
                     continue;
                 }
+                let sql = match self.engine {
+                    Engine::Sqlite => sql.replace("/*sqlite:WITHOUT ROWID*/", "WITHOUT ROWID"),
+                    Engine::Postgres => (*sql).to_owned(),
+                };
                 let mut tx = conn.begin().await?;
                 let applied = async {
-                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::raw_sql(&sql).execute(&mut *tx).await?;
                     sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
                         .bind(*version)
                         .bind(*name)

@@ -54,12 +54,28 @@ pub async fn insert_values(
     vals: Vec<Val>,
 ) -> Result<Vec<AnyRow>> {
     let rows_per_stmt = (MAX_PARAMS / width).max(1);
+    // SQLite keeps numbered (`$N`, `?N`) parameters in a list that binding searches linearly per
+    // parameter, so a statement with thousands of them binds in quadratic time; anonymous `?` are bound
+    // by position and stay linear.
+    let numbered = conn.backend_name() != "SQLite";
     let mut out = Vec::new();
     for chunk in vals.chunks(rows_per_stmt * width) {
-        let groups = (0..chunk.len() / width)
-            .map(|r| format!("({})", (1..=width).map(|c| format!("${}", r * width + c)).collect::<Vec<_>>().join(", ")))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let mut groups = String::with_capacity(chunk.len() * 8);
+        for (i, _) in chunk.iter().enumerate() {
+            let sep = match (i % width, i) {
+                (0, 0) => "(",
+                (0, _) => "), (",
+                _ => ", ",
+            };
+            groups.push_str(sep);
+            if numbered {
+                groups.push('$');
+                groups.push_str(&(i + 1).to_string());
+            } else {
+                groups.push('?');
+            }
+        }
+        groups.push(')');
         let sql = format!("INSERT {head} VALUES {groups} {tail}");
         let mut q = sqlx::query(&sql);
         for v in chunk {
