@@ -417,7 +417,9 @@ pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, 
             "SELECT external_id FROM orders WHERE store = $1 AND external_id IN ({})",
             placeholders(1, chunk.len())
         );
-        let mut q = sqlx::query(&sql).bind(store.as_str());
+        // Not kept as a prepared statement: PostgreSQL would settle on a generic plan made while the table
+        // was small (a scan), and keep scanning as it grows; unprepared, it is planned with the values.
+        let mut q = sqlx::query(&sql).persistent(false).bind(store.as_str());
         for id in chunk {
             q = q.bind(*id);
         }
