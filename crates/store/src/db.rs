@@ -71,8 +71,7 @@ impl Store {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                                  PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; \
-                                 PRAGMA wal_autocheckpoint = 8192;",
+                                 PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                             Ok(())
