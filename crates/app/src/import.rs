@@ -423,3 +423,94 @@ fn parse_group(
         Ok(new) => Ok(new),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn known_products() -> HashMap<Sku, ProductId> {
+        [("LAMP-01", ProductId::generate())].into_iter().map(|(s, id)| (Sku::parse(s).unwrap(), id)).collect()
+    }
+
+    /// Runs the parser over `text`, collecting what it hands over.
+    fn parse(text: String) -> (Result<Parsed>, Vec<NewOrder>) {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let handle =
+            std::thread::spawn(move || parse_file(std::io::Cursor::new(text), "manual", &known_products(), 7, tx));
+        let mut orders = Vec::new();
+        while let Some(b) = rx.blocking_recv() {
+            orders.extend(b.orders);
+        }
+        (handle.join().expect("the parser never panics"), orders)
+    }
+
+    fn header() -> String {
+        COLUMNS.join(",")
+    }
+
+    fn good_row(ext: u32, qty: &str) -> String {
+        format!("{ext},2026-11-20T10:00:00Z,SAR,cod,Noura,0501234567,,Rd 1,,Riyadh,,,SA,LAMP-01,{qty},59.00,10.00")
+    }
+
+    #[test]
+    fn every_good_order_is_handed_over_once_across_batches() {
+        let rows: Vec<String> = (0..20).map(|i| good_row(i, "1")).collect();
+        let (parsed, orders) = parse(format!("{}\n{}\n", header(), rows.join("\n")));
+        let parsed = parsed.unwrap();
+        assert_eq!((parsed.orders_in_file, parsed.rejected, orders.len()), (20, 0, 20));
+    }
+
+    #[test]
+    fn rows_of_one_order_that_are_not_adjacent_are_refused_with_both_lines() {
+        let text = format!("{}\n{}\n{}\n{}\n", header(), good_row(1, "1"), good_row(2, "1"), good_row(1, "1"));
+        let (parsed, orders) = parse(text);
+        let parsed = parsed.unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(parsed.errors.len(), 1);
+        assert_eq!(parsed.errors[0].line, 4);
+        assert!(parsed.errors[0].message.contains("line 2"), "{:?}", parsed.errors[0]);
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_reported_not_swallowed() {
+        let text = format!("{}\n{}\n\"2,unterminated\n", header(), good_row(1, "1"));
+        let (parsed, orders) = parse(text);
+        let parsed = parsed.unwrap();
+        assert_eq!(orders.len(), 1);
+        assert!(!parsed.errors.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(body in ".{0,400}") {
+            let _ = parse(format!("{}\n{body}", header()));
+            let _ = parse(body);
+        }
+
+        #[test]
+        fn mangled_rows_are_reported_on_real_lines_and_good_ones_still_land(
+            rows in prop::collection::vec((0u32..30, prop::sample::select(vec!["1", "0", "-2", "x", "", "3"]), any::<bool>()), 1..40)
+        ) {
+            let mut lines = vec![header()];
+            for (ext, qty, drop_field) in &rows {
+                let mut r = good_row(*ext, qty);
+                if *drop_field {
+                    r = r.rsplit_once(',').map(|(a, _)| a.to_owned()).unwrap_or(r);
+                }
+                lines.push(r);
+            }
+            let total_lines = lines.len() as u64;
+            let (parsed, orders) = parse(lines.join("\n"));
+            let parsed = parsed.unwrap();
+            for e in &parsed.errors {
+                prop_assert!(e.line >= 2 && e.line <= total_lines, "{e:?}");
+            }
+            prop_assert!(orders.len() as u64 <= parsed.orders_in_file);
+            prop_assert_eq!(orders.len() as u64 + parsed.rejected, parsed.orders_in_file);
+            for o in &orders {
+                prop_assert!(o.lines.iter().all(|l| l.quantity >= 1));
+            }
+        }
+    }
+}

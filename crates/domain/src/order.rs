@@ -323,6 +323,22 @@ fn opt_text(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
+/// A field that must be present and must parse: records "is required" or the parse error under `path`.
+fn parsed<T>(
+    e: &mut FieldErrors,
+    path: String,
+    v: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, Error>,
+) -> Option<T> {
+    match opt_text(v) {
+        None => {
+            e.push(path, "is required");
+            None
+        }
+        Some(s) => e.take(path, parse(&s)),
+    }
+}
+
 fn required(errs: &mut FieldErrors, path: &str, v: Option<String>, max: usize) -> Option<String> {
     match v {
         None => {
@@ -399,36 +415,12 @@ impl OrderInput {
                 }
             },
         };
-        let currency = match opt_text(self.currency) {
-            None => {
-                e.push("currency", "is required");
-                None
-            }
-            Some(c) => e.take("currency", Currency::parse(&c)),
-        };
-        let payment_method = match opt_text(self.payment_method) {
-            None => {
-                e.push("payment_method", "is required");
-                None
-            }
-            Some(p) => e.take("payment_method", PaymentMethod::parse(&p)),
-        };
+        let currency = parsed(&mut e, "currency".into(), self.currency, Currency::parse);
+        let payment_method = parsed(&mut e, "payment_method".into(), self.payment_method, PaymentMethod::parse);
         let a = self.shipping_address;
-        let country = match opt_text(a.country) {
-            None => {
-                e.push("shipping_address.country", "is required");
-                None
-            }
-            Some(c) => e.take("shipping_address.country", Country::parse(&c)),
-        };
+        let country = parsed(&mut e, "shipping_address.country".into(), a.country, Country::parse);
         let buyer_name = required(&mut e, "buyer.name", self.buyer.name, 200);
-        let buyer_phone = match opt_text(self.buyer.phone) {
-            None => {
-                e.push("buyer.phone", "is required");
-                None
-            }
-            Some(p) => e.take("buyer.phone", Phone::parse(&p, country)),
-        };
+        let buyer_phone = parsed(&mut e, "buyer.phone".into(), self.buyer.phone, |p| Phone::parse(p, country));
         let buyer_email = opt_text(self.buyer.email);
         if let Some(m) = &buyer_email
             && (!m.contains('@') || m.len() > 254 || m.contains(char::is_whitespace))
@@ -448,13 +440,7 @@ impl OrderInput {
         let mut lines = Vec::with_capacity(self.lines.len());
         for (i, l) in self.lines.into_iter().enumerate() {
             let p = format!("lines[{i}]");
-            let sku = match opt_text(l.sku) {
-                None => {
-                    e.push(format!("{p}.sku"), "is required");
-                    None
-                }
-                Some(s) => e.take(format!("{p}.sku"), Sku::parse(&s)),
-            };
+            let sku = parsed(&mut e, format!("{p}.sku"), l.sku, Sku::parse);
             let quantity = match l.quantity {
                 None => {
                     e.push(format!("{p}.quantity"), "is required");

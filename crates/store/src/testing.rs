@@ -69,3 +69,23 @@ impl Drop for TestDb {
         }
     }
 }
+
+/// Turns each named `async fn(Engine)` of the calling module into two tests, one per engine, each of which
+/// is expected to make its own fresh database.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$name($crate::Engine::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    super::$name($crate::Engine::Postgres).await
+                }
+            }
+        )*
+    };
+}

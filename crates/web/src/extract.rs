@@ -92,3 +92,30 @@ pub const READERS: &[Role] = &[Role::Ops, Role::Warehouse, Role::Finance, Role::
 pub const OPERATORS: &[Role] = &[Role::Ops];
 /// Roles that may count stock.
 pub const STOCK_KEEPERS: &[Role] = &[Role::Ops, Role::Warehouse];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dto::CreateOrder;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_is_either_an_order_or_a_named_problem(body in prop::collection::vec(any::<u8>(), 0..300)) {
+            match parse_json::<CreateOrder>(&body) {
+                Ok(_) | Err(ApiError::MalformedJson { .. }) => {}
+                Err(ApiError::Invalid(f)) => prop_assert!(!f.0.is_empty()),
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+        }
+
+        #[test]
+        fn json_of_the_wrong_shape_names_a_path(v in proptest::arbitrary::any::<(Option<i64>, bool, String)>()) {
+            let body = serde_json::json!({"external_id": v.0, "lines": [{"quantity": v.1, "sku": v.2}]}).to_string();
+            match parse_json::<CreateOrder>(body.as_bytes()) {
+                Err(ApiError::Invalid(f)) => prop_assert!(f.0.iter().all(|e| !e.path.is_empty())),
+                other => prop_assert!(false, "expected a field error, got {:?}", other.err()),
+            }
+        }
+    }
+}

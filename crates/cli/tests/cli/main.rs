@@ -16,24 +16,7 @@ use tokio::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_codflow");
 const HEADER: &str = "external_id,placed_at,currency,payment_method,buyer_name,buyer_phone,buyer_email,line1,line2,city,region,postal_code,country,sku,quantity,unit_price,shipping_fee";
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn on_sqlite() {
-                    super::$name(codflow_store::Engine::Sqlite).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn on_postgres() {
-                    super::$name(codflow_store::Engine::Postgres).await
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+codflow_store::on_both_engines!(
     token_create_prints_a_working_secret_alone_on_the_last_line,
     import_prints_a_summary_and_row_errors_with_line_numbers,
     an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once,

@@ -10,24 +10,7 @@ use codflow_store::testing::TestDb;
 use codflow_store::{Engine, Store, catalogue, commit};
 use time::OffsetDateTime;
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn on_sqlite() {
-                    super::$name(codflow_store::Engine::Sqlite).await
-                }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn on_postgres() {
-                    super::$name(codflow_store::Engine::Postgres).await
-                }
-            }
-        )*
-    };
-}
-
-on_both_engines!(
+codflow_store::on_both_engines!(
     migrations_can_run_again_without_changing_anything,
     an_order_reads_back_exactly_as_it_was_written,
     concurrent_inserts_of_one_external_id_store_it_once,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     requests_without_a_token_are_refused_with_401,
     an_unknown_token_is_refused_with_401,
     each_role_may_do_only_what_it_is_for,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_paths, json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     malformed_json_is_refused,
     wrong_types_name_the_field,
     unknown_fields_are_refused_rather_than_ignored,

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::helpers::{error_paths, json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     warehouses_are_created_once_per_code,
     products_are_created_read_and_replaced_by_sku,
     stock_reports_on_hand_reserved_and_available,

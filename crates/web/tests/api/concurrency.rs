@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     two_hundred_concurrent_orders_for_fifty_units_allocate_exactly_fifty,
     the_same_order_posted_ten_times_at_once_is_one_order_with_one_reservation,
 );

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, error_paths, json_of, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     an_import_creates_each_order_once_even_when_run_twice,
     bad_rows_are_reported_with_line_and_field_while_good_orders_land,
     a_file_with_missing_columns_is_refused_whole,

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::helpers::{json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     a_new_cod_order_is_approved_allocated_and_reserves_its_stock,
     posting_the_same_order_again_returns_it_without_a_second_reservation,
     an_order_no_warehouse_can_fill_is_backordered,

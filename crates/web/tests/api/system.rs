@@ -3,7 +3,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{json_of, order, spawn_app};
 
-crate::on_both_engines!(
+codflow_store::on_both_engines!(
     health_answers_ok_without_a_token,
     the_openapi_document_describes_every_documented_endpoint,
     the_swagger_page_and_its_assets_are_served_from_the_binary,
