@@ -65,10 +65,9 @@ CREATE TABLE orders (
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL,
     UNIQUE (store, external_id)
-);
+) /*sqlite:WITHOUT ROWID*/;
 CREATE INDEX orders_by_status ON orders (status, id);
 CREATE INDEX orders_by_country ON orders (ship_country, id);
-CREATE INDEX orders_by_phone ON orders (buyer_phone);
 
 CREATE TABLE order_lines (
     order_id          TEXT NOT NULL REFERENCES orders (id),

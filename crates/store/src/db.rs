@@ -109,6 +109,27 @@ impl Store {
         })
     }
 
+    /// For a bulk load in a process of its own: no automatic WAL checkpoints on the writer until
+    /// `checkpoint`, so the load does not stop every few megabytes to copy pages back and fsync. Durability
+    /// is unchanged (commits never fsync under synchronous=NORMAL); only the WAL grows meanwhile. No-op on
+    /// PostgreSQL.
+    pub async fn defer_checkpoints(&self) -> Result<()> {
+        if self.engine == Engine::Sqlite {
+            self.write.acquire().await?.execute("PRAGMA wal_autocheckpoint = 0").await?;
+        }
+        Ok(())
+    }
+
+    /// Copies the WAL back into the database file and truncates it; restores automatic checkpoints.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.engine == Engine::Sqlite {
+            let mut conn = self.write.acquire().await?;
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+            conn.execute("PRAGMA wal_autocheckpoint = 1000").await?;
+        }
+        Ok(())
+    }
+
     pub fn reader(&self) -> &AnyPool {
         &self.read
     }

@@ -411,12 +411,21 @@ pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, extern
 
 /// Which of these external ids a store already has.
 pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, ids: &[&str]) -> Result<Vec<String>> {
+    let numbered = conn.backend_name() != "SQLite";
     let mut found = Vec::new();
     for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT external_id FROM orders WHERE store = $1 AND external_id IN ({})",
-            placeholders(1, chunk.len())
-        );
+        let sql = if numbered {
+            format!(
+                "SELECT external_id FROM orders WHERE store = $1 AND external_id IN ({})",
+                placeholders(1, chunk.len())
+            )
+        } else {
+            // Anonymous placeholders bind in linear time on SQLite (see insert_values).
+            format!(
+                "SELECT external_id FROM orders WHERE store = ? AND external_id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            )
+        };
         // Not kept as a prepared statement: PostgreSQL would settle on a generic plan made while the table
         // was small (a scan), and keep scanning as it grows; unprepared, it is planned with the values.
         let mut q = sqlx::query(&sql).persistent(false).bind(store.as_str());
