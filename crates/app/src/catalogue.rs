@@ -3,10 +3,10 @@
 use codflow_domain::catalogue::{required_text, weight_g};
 use codflow_domain::order::MoneyInput;
 use codflow_domain::{
-    Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse, WarehouseCode,
-    WarehouseId,
+    Actor, AuditRecord, Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse,
+    WarehouseCode, WarehouseId,
 };
-use codflow_store::{catalogue, commit};
+use codflow_store::{catalogue, commit, orders};
 
 use crate::{App, Error, Result};
 
@@ -88,8 +88,18 @@ fn parse_path<T>(what: &'static str, r: std::result::Result<T, codflow_domain::E
     r.map_err(|_| Error::NotFound(what))
 }
 
+/// The audit key of a stock level: warehouse code and SKU, as people name it.
+fn stock_key(code: &WarehouseCode, sku: &Sku) -> String {
+    format!("{code}/{sku}")
+}
+
+fn product_audit(p: &Product, action: &str, actor: Actor) -> AuditRecord {
+    let what = format!("{}: {}, {} g, cost {}", p.sku, p.title, p.unit_weight_g, p.unit_cost);
+    AuditRecord::change("product", p.id.to_string(), action, None, Some(what), actor, crate::now())
+}
+
 impl App {
-    pub async fn create_warehouse(&self, input: WarehouseInput) -> Result<Warehouse> {
+    pub async fn create_warehouse(&self, input: WarehouseInput, actor: Actor) -> Result<Warehouse> {
         let w = input.validate()?;
         let mut tx = self.store.begin().await?;
         match catalogue::insert_warehouse(&mut tx, &w).await {
@@ -99,6 +109,10 @@ impl App {
             }),
             Err(e) => Err(e.into()),
             Ok(()) => {
+                let what = format!("{} {} ({})", w.code, w.name, w.country);
+                let audit =
+                    AuditRecord::change("warehouse", w.id.to_string(), "create", None, Some(what), actor, crate::now());
+                orders::insert_audit(&mut tx, &[audit]).await?;
                 commit(tx).await?;
                 Ok(w)
             }
@@ -109,7 +123,7 @@ impl App {
         Ok(catalogue::warehouses(&mut *self.store.read().await?).await?)
     }
 
-    pub async fn create_product(&self, input: ProductInput) -> Result<Product> {
+    pub async fn create_product(&self, input: ProductInput, actor: Actor) -> Result<Product> {
         let p = input.validate()?;
         let mut tx = self.store.begin().await?;
         match catalogue::insert_product(&mut tx, &p).await {
@@ -122,6 +136,7 @@ impl App {
             }),
             Err(e) => Err(e.into()),
             Ok(()) => {
+                orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor)]).await?;
                 commit(tx).await?;
                 Ok(p)
             }
@@ -129,7 +144,7 @@ impl App {
     }
 
     /// Creates or replaces the product with this SKU; the body's SKU, when given, must agree with the path.
-    pub async fn put_product(&self, sku: &str, mut input: ProductInput) -> Result<(Product, bool)> {
+    pub async fn put_product(&self, sku: &str, mut input: ProductInput, actor: Actor) -> Result<(Product, bool)> {
         if let Some(body_sku) = &input.sku
             && body_sku != sku
         {
@@ -141,10 +156,12 @@ impl App {
         if let Some(existing) = catalogue::product_by_sku(&mut tx, &p.sku).await? {
             p.id = existing.id;
             catalogue::update_product(&mut tx, &p).await?;
+            orders::insert_audit(&mut tx, &[product_audit(&p, "update", actor)]).await?;
             commit(tx).await?;
             Ok((p, false))
         } else {
             catalogue::insert_product(&mut tx, &p).await?;
+            orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor)]).await?;
             commit(tx).await?;
             Ok((p, true))
         }
@@ -170,7 +187,13 @@ impl App {
 
     /// Records a stock count. A count below what orders already hold is refused (409): those units are
     /// promised, and taking them back is a decision (cancel or re-allocate orders), not a side effect.
-    pub async fn set_stock(&self, warehouse: &str, sku: &str, on_hand: Option<i64>) -> Result<StockLevel> {
+    pub async fn set_stock(
+        &self,
+        warehouse: &str,
+        sku: &str,
+        on_hand: Option<i64>,
+        actor: Actor,
+    ) -> Result<StockLevel> {
         let on_hand = on_hand.ok_or_else(|| Error::invalid("on_hand", "is required"))?;
         if !(0..=1_000_000_000).contains(&on_hand) {
             return Err(Error::invalid("on_hand", "must be between 0 and 1000000000"));
@@ -186,7 +209,25 @@ impl App {
             .with_on_hand(on_hand)
             .map_err(|e| Error::Conflict { code: "stock_below_reserved", message: e.to_string() })?;
         catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await?;
+        let audit = AuditRecord::change(
+            "stock",
+            stock_key(&code, &sku),
+            "count",
+            Some(current.on_hand.to_string()),
+            Some(on_hand.to_string()),
+            actor,
+            crate::now(),
+        );
+        orders::insert_audit(&mut tx, &[audit]).await?;
         commit(tx).await?;
         Ok(next)
+    }
+
+    /// Every count of one SKU in one warehouse, oldest first: who counted what, and when.
+    pub async fn stock_history(&self, warehouse: &str, sku: &str) -> Result<Vec<orders::StoredAudit>> {
+        self.stock(warehouse, sku).await?;
+        let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
+        let sku = parse_path("product", Sku::parse(sku))?;
+        Ok(orders::audit_of(&mut *self.store.read().await?, "stock", &stock_key(&code, &sku)).await?)
     }
 }

@@ -246,35 +246,38 @@ impl App {
     /// Seeds the demo shop into an empty database.
     pub async fn seed_demo(&self, orders: usize) -> Result<DemoSummary> {
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        let by = Actor::Worker("demo".into());
         for (code, name, country) in
             [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
         {
-            self.create_warehouse(WarehouseInput {
-                code: Some(code.into()),
-                name: Some(name.into()),
-                country: Some(country.into()),
-            })
+            self.create_warehouse(
+                WarehouseInput { code: Some(code.into()), name: Some(name.into()), country: Some(country.into()) },
+                by.clone(),
+            )
             .await?;
         }
         for (i, (sku, title, grams, cost, hs, cat)) in PRODUCTS.iter().enumerate() {
-            self.create_product(ProductInput {
-                sku: Some((*sku).into()),
-                title: Some((*title).into()),
-                unit_weight_g: Some(*grams),
-                unit_cost: Some(MoneyInput {
-                    amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
-                    currency: Some("CNY".into()),
-                }),
-                hs_code: Some((*hs).into()),
-                origin_country: Some("CN".into()),
-                category: Some((*cat).into()),
-            })
+            self.create_product(
+                ProductInput {
+                    sku: Some((*sku).into()),
+                    title: Some((*title).into()),
+                    unit_weight_g: Some(*grams),
+                    unit_cost: Some(MoneyInput {
+                        amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
+                        currency: Some("CNY".into()),
+                    }),
+                    hs_code: Some((*hs).into()),
+                    origin_country: Some("CN".into()),
+                    category: Some((*cat).into()),
+                },
+                by.clone(),
+            )
             .await?;
             // A few SKUs run short so the demo shows backorders.
             let sz = if i % 9 == 4 { 3 } else { 150 + r.below(400) as i64 };
-            self.set_stock("SZ1", sku, Some(sz)).await?;
+            self.set_stock("SZ1", sku, Some(sz), by.clone()).await?;
             if i % 3 == 0 {
-                self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64)).await?;
+                self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64), by.clone()).await?;
             }
         }
         let start = OffsetDateTime::now_utc() - Duration::days(21);
@@ -315,7 +318,7 @@ impl App {
                 lines,
                 shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
             };
-            self.create_order(input, Actor::Worker("demo".into())).await?;
+            self.create_order(input, by.clone()).await?;
         }
         Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders })
     }

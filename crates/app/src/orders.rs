@@ -9,7 +9,7 @@ use codflow_domain::{
     ProductId, Review, Sku, WarehouseCode, WarehouseId,
 };
 use codflow_store::orders;
-pub use codflow_store::orders::OrderFilter;
+pub use codflow_store::orders::{OrderFilter, StoredAudit};
 use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use time::OffsetDateTime;
 

@@ -217,28 +217,36 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
     let db = TestDb::new(engine).await;
     {
         let app = crate::open(&db.url).await?;
-        app.create_warehouse(codflow_app::catalogue::WarehouseInput {
-            code: Some("SZ1".into()),
-            name: Some("Shenzhen".into()),
-            country: Some("CN".into()),
-        })
+        app.create_warehouse(
+            codflow_app::catalogue::WarehouseInput {
+                code: Some("SZ1".into()),
+                name: Some("Shenzhen".into()),
+                country: Some("CN".into()),
+            },
+            codflow_domain::Actor::Worker("bench".into()),
+        )
         .await
         .map_err(|e| anyhow!("{e}"))?;
         for k in 0..SKUS {
             let sku = format!("BENCH-{k:02}");
-            app.create_product(codflow_app::catalogue::ProductInput {
-                sku: Some(sku.clone()),
-                title: Some("Bench item".into()),
-                unit_weight_g: Some(300),
-                unit_cost: Some(codflow_domain::order::MoneyInput {
-                    amount: "12.00".into(),
-                    currency: Some("CNY".into()),
-                }),
-                ..Default::default()
-            })
+            app.create_product(
+                codflow_app::catalogue::ProductInput {
+                    sku: Some(sku.clone()),
+                    title: Some("Bench item".into()),
+                    unit_weight_g: Some(300),
+                    unit_cost: Some(codflow_domain::order::MoneyInput {
+                        amount: "12.00".into(),
+                        currency: Some("CNY".into()),
+                    }),
+                    ..Default::default()
+                },
+                codflow_domain::Actor::Worker("bench".into()),
+            )
             .await
             .map_err(|e| anyhow!("{e}"))?;
-            app.set_stock("SZ1", &sku, Some(1_000_000_000)).await.map_err(|e| anyhow!("{e}"))?;
+            app.set_stock("SZ1", &sku, Some(1_000_000_000), codflow_domain::Actor::Worker("bench".into()))
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
         }
         app.store.close().await;
     }

@@ -140,6 +140,31 @@ pub struct AuditRecord {
     pub at: OffsetDateTime,
 }
 
+impl AuditRecord {
+    /// A change to something other than an order's status: a stock count, a product, a warehouse.
+    pub fn change(
+        entity: &'static str,
+        entity_id: String,
+        action: &str,
+        from: Option<String>,
+        to: Option<String>,
+        actor: Actor,
+        at: OffsetDateTime,
+    ) -> AuditRecord {
+        AuditRecord {
+            id: AuditId::generate(),
+            entity,
+            entity_id,
+            action: action.to_owned(),
+            from_status: from,
+            to_status: to,
+            actor,
+            reason: None,
+            at,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Buyer {
     pub name: String,

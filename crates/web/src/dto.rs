@@ -248,6 +248,19 @@ pub struct AuditDto {
     pub at: String,
 }
 
+impl From<codflow_app::orders::StoredAudit> for AuditDto {
+    fn from(a: codflow_app::orders::StoredAudit) -> Self {
+        AuditDto {
+            action: a.action,
+            from_status: a.from_status,
+            to_status: a.to_status,
+            actor: a.actor,
+            reason: a.reason,
+            at: rfc3339(a.at),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,

@@ -68,6 +68,7 @@ pub fn router(app: App) -> Router {
         .route("/products", post(catalogue::create_product).get(catalogue::list_products))
         .route("/products/{sku}", get(catalogue::get_product).put(catalogue::put_product))
         .route("/stock/{warehouse_code}/{sku}", get(catalogue::get_stock).put(catalogue::put_stock))
+        .route("/stock/{warehouse_code}/{sku}/history", get(catalogue::stock_history))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new().route("/imports/orders", post(imports::orders)).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),

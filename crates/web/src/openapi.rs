@@ -23,7 +23,7 @@ impl Modify for BearerAuth {
     paths(
         orders::create, orders::get, orders::list, orders::history, orders::approve, orders::hold, orders::cancel,
         catalogue::create_warehouse, catalogue::list_warehouses, catalogue::create_product, catalogue::put_product,
-        catalogue::get_product, catalogue::list_products, catalogue::put_stock, catalogue::get_stock,
+        catalogue::get_product, catalogue::list_products, catalogue::put_stock, catalogue::get_stock, catalogue::stock_history,
         imports::orders, system::healthz, system::metrics,
     ),
     components(schemas(MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,

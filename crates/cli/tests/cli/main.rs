@@ -27,24 +27,26 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
     let store = Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     let app = App::new(store.clone());
-    app.create_warehouse(WarehouseInput {
-        code: Some("SZ1".into()),
-        name: Some("Shenzhen".into()),
-        country: Some("CN".into()),
-    })
+    app.create_warehouse(
+        WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
+        codflow_domain::Actor::Worker("test".into()),
+    )
     .await
     .unwrap();
     for sku in skus {
-        app.create_product(ProductInput {
-            sku: Some((*sku).into()),
-            title: Some("Lamp".into()),
-            unit_weight_g: Some(400),
-            unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
-            ..Default::default()
-        })
+        app.create_product(
+            ProductInput {
+                sku: Some((*sku).into()),
+                title: Some("Lamp".into()),
+                unit_weight_g: Some(400),
+                unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
+                ..Default::default()
+            },
+            codflow_domain::Actor::Worker("test".into()),
+        )
         .await
         .unwrap();
-        app.set_stock("SZ1", sku, Some(1_000_000)).await.unwrap();
+        app.set_stock("SZ1", sku, Some(1_000_000), codflow_domain::Actor::Worker("test".into())).await.unwrap();
     }
     (db, store)
 }

@@ -4,8 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
+use codflow_domain::Actor;
+
 use crate::ApiResult;
-use crate::dto::{CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
+use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS};
 use crate::state::AppState;
 
@@ -17,7 +19,7 @@ pub async fn create_warehouse(
     ApiJson(body): ApiJson<CreateWarehouse>,
 ) -> ApiResult<(StatusCode, Json<WarehouseDto>)> {
     auth.require(OPERATORS)?;
-    Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into()).await?.into())))
+    Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into())))
 }
 
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue", responses((status = 200, body = Page<WarehouseDto>)))]
@@ -34,7 +36,7 @@ pub async fn create_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    Ok((StatusCode::CREATED, Json(s.app.create_product(body.into()).await?.into())))
+    Ok((StatusCode::CREATED, Json(s.app.create_product(body.into(), Actor::Token(auth.0.token)).await?.into())))
 }
 
 #[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)), request_body = ProductBody,
@@ -46,7 +48,7 @@ pub async fn put_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    let (p, created) = s.app.put_product(&sku, body.into()).await?;
+    let (p, created) = s.app.put_product(&sku, body.into(), Actor::Token(auth.0.token)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(p.into())))
 }
 
@@ -77,7 +79,7 @@ pub async fn put_stock(
     ApiJson(body): ApiJson<SetStock>,
 ) -> ApiResult<Json<StockDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.set_stock(&w, &sku, body.on_hand).await?.into()))
+    Ok(Json(s.app.set_stock(&w, &sku, body.on_hand, Actor::Token(auth.0.token)).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",
@@ -89,4 +91,16 @@ pub async fn get_stock(
 ) -> ApiResult<Json<StockDto>> {
     auth.require(READERS)?;
     Ok(Json(s.app.stock(&w, &sku).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}/history", tag = "catalogue",
+    params(("warehouse_code" = String, Path), ("sku" = String, Path)),
+    responses((status = 200, body = Vec<AuditDto>, description = "every count: who, from, to, when"), (status = 404)))]
+pub async fn stock_history(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((w, sku)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<AuditDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.stock_history(&w, &sku).await?.into_iter().map(Into::into).collect()))
 }

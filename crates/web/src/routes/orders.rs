@@ -9,7 +9,7 @@ use codflow_app::orders::OrderFilter;
 use codflow_app::orders::{Action, Intake};
 use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
 
-use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page, rfc3339};
+use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
 use crate::extract::{ApiJson, Auth, OPERATORS, READERS, parse_json};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -99,20 +99,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     auth.require(READERS)?;
-    let records = s.app.order_history(&id).await?;
-    Ok(Json(
-        records
-            .into_iter()
-            .map(|a| AuditDto {
-                action: a.action,
-                from_status: a.from_status,
-                to_status: a.to_status,
-                actor: a.actor,
-                reason: a.reason,
-                at: rfc3339(a.at),
-            })
-            .collect(),
-    ))
+    Ok(Json(s.app.order_history(&id).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Action) -> ApiResult<Json<OrderDto>> {

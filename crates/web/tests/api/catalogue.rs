@@ -10,6 +10,7 @@ codflow_store::on_both_engines!(
     stock_reports_on_hand_reserved_and_available,
     stock_cannot_be_counted_below_what_orders_hold,
     unknown_warehouses_and_skus_are_404,
+    every_stock_count_is_kept_with_who_counted_and_the_previous_figure,
 );
 
 async fn warehouses_are_created_once_per_code(engine: Engine) {
@@ -85,4 +86,29 @@ async fn unknown_warehouses_and_skus_are_404(engine: Engine) {
     json_of(app.get("/api/v1/stock/SZ1/NOPE").await, StatusCode::NOT_FOUND).await;
     json_of(app.put("/api/v1/stock/SZ1/NOPE", &json!({"on_hand": 1})).await, StatusCode::NOT_FOUND).await;
     json_of(app.get("/api/v1/products/NOPE").await, StatusCode::NOT_FOUND).await;
+}
+
+async fn every_stock_count_is_kept_with_who_counted_and_the_previous_figure(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    let keeper = app.token(codflow_domain::Role::Warehouse).to_owned();
+    let r = app
+        .client
+        .put(app.url("/api/v1/stock/SZ1/LAMP-01"))
+        .bearer_auth(&keeper)
+        .json(&json!({"on_hand": 7}))
+        .send()
+        .await
+        .unwrap();
+    json_of(r, StatusCode::OK).await;
+    // A refused count leaves no trace.
+    json_of(app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"on_hand": -1})).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    let h = json_of(app.get("/api/v1/stock/SZ1/LAMP-01/history").await, StatusCode::OK).await;
+    let counts: Vec<(Option<&str>, &str)> =
+        h.as_array().unwrap().iter().map(|a| (a["from_status"].as_str(), a["to_status"].as_str().unwrap())).collect();
+    assert_eq!(counts, vec![(Some("0"), "10"), (Some("10"), "7")]);
+    assert!(h[1]["actor"].as_str().unwrap().starts_with("token:tok_"));
+    assert_ne!(h[0]["actor"], h[1]["actor"], "the warehouse token made the second count");
+    json_of(app.get("/api/v1/stock/SZ1/NOPE/history").await, StatusCode::NOT_FOUND).await;
 }

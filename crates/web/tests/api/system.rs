@@ -35,6 +35,8 @@ async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine
         ("/api/v1/products/{sku}", "put"),
         ("/api/v1/stock/{warehouse_code}/{sku}", "put"),
         ("/api/v1/stock/{warehouse_code}/{sku}", "get"),
+        ("/api/v1/stock/{warehouse_code}/{sku}/history", "get"),
+        ("/api/v1/orders/{id}/history", "get"),
         ("/api/v1/imports/orders", "post"),
         ("/healthz", "get"),
         ("/metrics", "get"),
