@@ -287,3 +287,20 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_creates_the_schema_once_and_a_bad_url_is_a_clear_error() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    for _ in 0..2 {
+        let out = Command::new(BIN).args(["migrate", "--database-url", &db.url]).output().await.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let store = Store::connect(&db.url).await.unwrap();
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM schema_migrations").await, 1);
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 0);
+
+    let out = Command::new(BIN).args(["migrate", "--database-url", "mysql://nope"]).output().await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use sqlite://PATH or postgres://"), "{err}");
+}
