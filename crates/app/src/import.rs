@@ -37,7 +37,7 @@ pub const COLUMNS: [&str; 17] = [
 ];
 
 /// Columns that describe the order rather than the line: every row of one order must agree on them.
-const ORDER_COLUMNS: [&str; 14] = [
+const ORDER_COLUMNS: [&str; 13] = [
     "placed_at",
     "currency",
     "payment_method",
@@ -51,7 +51,6 @@ const ORDER_COLUMNS: [&str; 14] = [
     "postal_code",
     "country",
     "shipping_fee",
-    "external_id",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +162,7 @@ fn parse_file<R: Read>(
     let col: HashMap<&str, usize> =
         COLUMNS.iter().map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0))).collect();
 
+    let ext_col = col["external_id"];
     let now = crate::now();
     let mut parsed = Parsed::default();
     let mut group: Vec<Row> = Vec::new();
@@ -207,15 +207,14 @@ fn parse_file<R: Read>(
         } else {
             None
         };
-        let ext_of = |r: &Row| r.fields[col["external_id"]].clone();
         let closes_group = match (&row, group.first()) {
-            (Some(r), Some(g)) => ext_of(r) != ext_of(g),
+            (Some(r), Some(g)) => r.fields[ext_col] != g.fields[ext_col],
             (None, Some(_)) => true,
             _ => false,
         };
         if closes_group {
             let rows = std::mem::take(&mut group);
-            let ext = ext_of(&rows[0]);
+            let ext = rows[0].fields[ext_col].clone();
             parsed.orders_in_file += 1;
             if let Some(first) = finished.get(&ext) {
                 parsed.rejected += 1;

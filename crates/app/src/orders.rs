@@ -22,7 +22,7 @@ pub enum Intake {
     Existing(Order),
 }
 
-/// The product id of every SKU an order names, or the paths of the lines whose SKU is unknown.
+/// The paths of the lines whose SKU is not in `known`, if any.
 pub(crate) fn resolve_skus(order: &NewOrder, known: &HashMap<Sku, ProductId>) -> Result<(), FieldErrors> {
     let mut e = FieldErrors::default();
     for (i, l) in order.lines.iter().enumerate() {
@@ -197,15 +197,6 @@ fn busy() -> Error {
     Error::Conflict { code: "busy", message: "stock changed under this request too many times; try again".into() }
 }
 
-fn conflict(e: codflow_domain::Error) -> Error {
-    match e {
-        codflow_domain::Error::IllegalTransition { .. } => {
-            Error::Conflict { code: "illegal_transition", message: e.to_string() }
-        }
-        other => Error::Conflict { code: "conflict", message: other.to_string() },
-    }
-}
-
 pub enum Action {
     Approve,
     Hold,
@@ -293,7 +284,7 @@ impl App {
                 Action::Cancel => (OrderStatus::Cancelled, "cancel"),
             };
             let was_allocated = order.status == OrderStatus::Allocated;
-            let mut audits = vec![order.transition(to, name, actor.clone(), reason.clone(), now).map_err(conflict)?];
+            let mut audits = vec![order.transition(to, name, actor.clone(), reason.clone(), now)?];
             if was_allocated {
                 orders::release_reservations(&mut tx, &order.id).await?;
                 order.allocation = None;
@@ -328,7 +319,9 @@ impl App {
 impl From<codflow_domain::Error> for Error {
     fn from(e: codflow_domain::Error) -> Self {
         match e {
-            codflow_domain::Error::IllegalTransition { .. } => conflict(e),
+            codflow_domain::Error::IllegalTransition { .. } => {
+                Error::Conflict { code: "illegal_transition", message: e.to_string() }
+            }
             other => Error::invalid("", other.to_string()),
         }
     }

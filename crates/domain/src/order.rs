@@ -3,11 +3,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::catalogue::required_text;
 use crate::{
     AuditId, Country, Currency, Error, FieldErrors, Money, OrderId, Phone, Sku, StoreCode, TokenId, WarehouseCode,
 };
@@ -70,10 +69,6 @@ impl OrderStatus {
                 | (Allocated, Fulfilled | OnHold | Cancelled)
                 | (Fulfilled, Closed)
         )
-    }
-
-    pub fn is_final(self) -> bool {
-        matches!(self, OrderStatus::Cancelled | OrderStatus::Closed)
     }
 }
 
@@ -191,7 +186,7 @@ pub struct OrderLine {
     pub unit_price: Money,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
@@ -199,7 +194,17 @@ pub enum Decision {
     Cancel,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+impl Decision {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Hold => "hold",
+            Decision::Cancel => "cancel",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     pub decision: Decision,
     pub rules: Vec<String>,
@@ -365,24 +370,19 @@ fn parsed<T>(
 }
 
 fn required(errs: &mut FieldErrors, path: &str, v: Option<String>, max: usize) -> Option<String> {
-    match v {
-        None => {
-            errs.push(path, "is required");
-            None
-        }
-        Some(s) => errs.take(
-            path,
-            required_text("value", &s, max).map_err(|_| {
-                Error::invalid(
-                    "value",
-                    if s.trim().is_empty() {
-                        "must not be empty".to_owned()
-                    } else {
-                        format!("is longer than {max} characters")
-                    },
-                )
-            }),
-        ),
+    let Some(s) = v else {
+        errs.push(path, "is required");
+        return None;
+    };
+    let t = s.trim();
+    if t.is_empty() {
+        errs.push(path, "must not be empty");
+        None
+    } else if t.chars().count() > max {
+        errs.push(path, format!("is longer than {max} characters"));
+        None
+    } else {
+        Some(t.to_owned())
     }
 }
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use codflow_domain::{
-    Address, Allocation, AuditRecord, Buyer, Country, Currency, Decision, Money, Order, OrderId, OrderLine,
-    OrderStatus, PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
+    Address, Allocation, AuditRecord, Buyer, Country, Currency, Money, Order, OrderId, OrderLine, OrderStatus,
+    PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -138,11 +138,6 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&
     rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
-/// Inserts the order unless its (store, external_id) exists; returns whether it was inserted.
-pub async fn insert_if_new(conn: &mut AnyConnection, o: &Order) -> Result<bool> {
-    Ok(!insert_orders(conn, &[(o, None)]).await?.is_empty())
-}
-
 /// Lines of one or many orders: (order, product, line).
 pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &ProductId, &OrderLine)]) -> Result<()> {
     let mut vals = Vec::with_capacity(lines.len() * 6);
@@ -176,20 +171,7 @@ fn review_json(r: &Review) -> String {
 }
 
 fn review_from(s: &str) -> Result<Review> {
-    let v: serde_json::Value = serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))?;
-    let strings = |k: &str| -> Vec<String> {
-        v.get(k)
-            .and_then(|a| a.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default()
-    };
-    let decision = match v.get("decision").and_then(|d| d.as_str()) {
-        Some("approve") => Decision::Approve,
-        Some("hold") => Decision::Hold,
-        Some("cancel") => Decision::Cancel,
-        other => return Err(Error::Corrupt(format!("review decision {other:?}"))),
-    };
-    Ok(Review { decision, rules: strings("rules"), reasons: strings("reasons") })
+    serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))
 }
 
 /// Writes the order's current status, review and allocation.

@@ -223,10 +223,7 @@ impl From<Order> for OrderDto {
             total: o.total.into(),
             cod_amount: o.cod_amount.into(),
             review: o.review.map(|r| ReviewDto {
-                decision: serde_json::to_value(r.decision)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                decision: r.decision.as_str().into(),
                 rules: r.rules,
                 reasons: r.reasons,
             }),
