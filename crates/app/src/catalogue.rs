@@ -203,24 +203,30 @@ impl App {
         let mut tx = self.store.begin().await?;
         let w = catalogue::warehouse_by_code(&mut tx, &code).await?.ok_or(Error::NotFound("warehouse"))?;
         let p = catalogue::product_by_sku(&mut tx, &sku).await?.ok_or(Error::NotFound("product"))?;
-        let current =
+        let before =
             catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand: 0, reserved: 0 });
-        let next = current
-            .with_on_hand(on_hand)
-            .map_err(|e| Error::Conflict { code: "stock_below_reserved", message: e.to_string() })?;
-        catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await?;
+        // Units promised to orders are not taken back by a count; that is a decision (cancel or
+        // re-allocate orders), not a side effect. The store makes the comparison with the write.
+        if !catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await? {
+            let held = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.map(|s| s.reserved).unwrap_or(0);
+            return Err(Error::Conflict {
+                code: "stock_below_reserved",
+                message: format!("on_hand {on_hand} is below the {held} units reserved for orders"),
+            });
+        }
+        let after = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand, reserved: 0 });
         let audit = AuditRecord::change(
             "stock",
             stock_key(&code, &sku),
             "count",
-            Some(current.on_hand.to_string()),
+            Some(before.on_hand.to_string()),
             Some(on_hand.to_string()),
             actor,
             crate::now(),
         );
         orders::insert_audit(&mut tx, &[audit]).await?;
         commit(tx).await?;
-        Ok(next)
+        Ok(after)
     }
 
     /// Every count of one SKU in one warehouse, oldest first: who counted what, and when.

@@ -108,6 +108,9 @@ fn locate(path: &str, rows: &[Row]) -> (u64, String) {
         return (line, col.to_owned());
     }
     let col = match path {
+        // The file has one name and one phone: the shipping address takes the buyer's.
+        "shipping_address.name" => "buyer_name".into(),
+        "shipping_address.phone" => "buyer_phone".into(),
         p if p.starts_with("buyer.") => format!("buyer_{}", &p[6..]),
         p if p.starts_with("shipping_address.") => p["shipping_address.".len()..].to_owned(),
         p if p.starts_with("shipping_fee") => "shipping_fee".into(),
@@ -469,6 +472,16 @@ mod tests {
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].line, 4);
         assert!(parsed.errors[0].message.contains("line 2"), "{:?}", parsed.errors[0]);
+    }
+
+    #[test]
+    fn a_bad_phone_is_reported_once_under_the_column_that_holds_it() {
+        let text = format!("{}\n{}\n", header(), good_row(1, "1").replace("0501234567", "12"));
+        let (parsed, orders) = parse(text);
+        let errors = parsed.unwrap().errors;
+        assert!(orders.is_empty());
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["buyer_phone"], "{errors:?}");
     }
 
     #[test]

@@ -120,20 +120,6 @@ impl StockLevel {
     pub fn available(&self) -> i64 {
         self.on_hand - self.reserved
     }
-
-    /// A stock count may not fall below what is already promised to orders.
-    pub fn with_on_hand(self, on_hand: i64) -> Result<StockLevel, Error> {
-        if on_hand < 0 {
-            return Err(Error::invalid("on_hand", "on_hand must not be negative"));
-        }
-        if on_hand < self.reserved {
-            return Err(Error::invalid(
-                "on_hand",
-                format!("on_hand {on_hand} is below the {} units reserved for orders", self.reserved),
-            ));
-        }
-        Ok(StockLevel { on_hand, reserved: self.reserved })
-    }
 }
 
 #[cfg(test)]
@@ -146,14 +132,6 @@ mod tests {
         assert!(Sku::parse("a.b/c_d").is_ok());
         assert!(Sku::parse("LAMP 01").is_err());
         assert!(Sku::parse("").is_err());
-    }
-
-    #[test]
-    fn stock_cannot_be_counted_below_what_is_reserved() {
-        let s = StockLevel { on_hand: 10, reserved: 4 };
-        assert_eq!(s.with_on_hand(4).unwrap().available(), 0);
-        assert!(s.with_on_hand(3).is_err());
-        assert!(s.with_on_hand(-1).is_err());
     }
 
     #[test]

@@ -152,12 +152,14 @@ pub async fn stock_level(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductI
     row.map(|r| Ok(StockLevel { on_hand: r.try_get("on_hand")?, reserved: r.try_get("reserved")? })).transpose()
 }
 
-/// Sets the counted quantity. Refused by the database (check violation) when it would fall below what
-/// is reserved; the caller checks first to give a clear answer.
-pub async fn set_on_hand(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, on_hand: i64) -> Result<()> {
-    sqlx::query(
+/// Sets the counted quantity, unless it is below what orders hold: then nothing changes and the answer
+/// is false. The comparison is in the statement, so an order reserving at the same moment cannot slip
+/// between a check and the write (the row is locked on PostgreSQL; SQLite has one writer).
+pub async fn set_on_hand(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, on_hand: i64) -> Result<bool> {
+    let r = sqlx::query(
         "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at) VALUES ($1, $2, $3, 0, $4) \
-         ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at",
+         ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = excluded.on_hand, updated_at = excluded.updated_at \
+         WHERE stock.reserved <= excluded.on_hand",
     )
     .bind(w.as_str())
     .bind(p.as_str())
@@ -165,7 +167,7 @@ pub async fn set_on_hand(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductI
     .bind(micros(OffsetDateTime::now_utc()))
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Available quantity per (warehouse, product) for the given products, with each warehouse's code and country.

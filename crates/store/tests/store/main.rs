@@ -51,7 +51,7 @@ async fn seed(store: &Store, on_hand: i64) -> (WarehouseId, ProductId) {
     let mut tx = store.begin().await.unwrap();
     catalogue::insert_warehouse(&mut tx, &w).await.unwrap();
     catalogue::insert_product(&mut tx, &p).await.unwrap();
-    catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await.unwrap();
+    assert!(catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await.unwrap());
     commit(tx).await.unwrap();
     (w.id, p.id)
 }
@@ -169,8 +169,13 @@ async fn the_database_refuses_reserving_more_than_is_on_hand(engine: Engine) {
     assert!(!catalogue::try_reserve(&mut tx, &w, &p, 1).await.unwrap());
     commit(tx).await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    let err = catalogue::set_on_hand(&mut tx, &w, &p, 2).await.unwrap_err();
-    assert!(err.is_check_violation(), "{err}");
+    assert!(!catalogue::set_on_hand(&mut tx, &w, &p, 2).await.unwrap(), "a count below the reservations is refused");
+    // And should any code write it anyway, the schema itself refuses.
+    let err = sqlx::query("UPDATE stock SET on_hand = 2").execute(&mut *tx).await.unwrap_err();
+    assert!(codflow_store::Error::from(err).is_check_violation());
+    commit(tx).await.unwrap();
+    let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
+    assert_eq!((level.on_hand, level.reserved), (3, 3));
 }
 
 async fn listing_filters_and_pages_newest_first(engine: Engine) {
