@@ -84,6 +84,10 @@ impl ProductInput {
     }
 }
 
+fn bad_cursor() -> Error {
+    Error::invalid("cursor", "is not a cursor from a previous page")
+}
+
 fn parse_path<T>(what: &'static str, r: std::result::Result<T, codflow_domain::Error>) -> Result<T> {
     r.map_err(|_| Error::NotFound(what))
 }
@@ -119,8 +123,11 @@ impl App {
         }
     }
 
-    pub async fn warehouses(&self) -> Result<Vec<Warehouse>> {
-        Ok(catalogue::warehouses(&mut *self.store.read().await?).await?)
+    /// A page of warehouses by code, and the cursor of the next page when there is one.
+    pub async fn warehouses(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Warehouse>, Option<String>)> {
+        let after = cursor.map(|c| WarehouseCode::parse(c).map_err(|_| bad_cursor())).transpose()?;
+        let rows = catalogue::warehouses(&mut *self.store.read().await?, after.as_ref(), limit).await?;
+        Ok(crate::split_page(rows, limit, |w| w.code.to_string()))
     }
 
     pub async fn create_product(&self, input: ProductInput, actor: Actor) -> Result<Product> {
@@ -172,8 +179,11 @@ impl App {
         catalogue::product_by_sku(&mut *self.store.read().await?, &sku).await?.ok_or(Error::NotFound("product"))
     }
 
-    pub async fn products(&self) -> Result<Vec<Product>> {
-        Ok(catalogue::products(&mut *self.store.read().await?).await?)
+    /// A page of products by SKU, and the cursor of the next page when there is one.
+    pub async fn products(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Product>, Option<String>)> {
+        let after = cursor.map(|c| Sku::parse(c).map_err(|_| bad_cursor())).transpose()?;
+        let rows = catalogue::products_page(&mut *self.store.read().await?, after.as_ref(), limit).await?;
+        Ok(crate::split_page(rows, limit, |p| p.sku.to_string()))
     }
 
     pub async fn stock(&self, warehouse: &str, sku: &str) -> Result<StockLevel> {

@@ -27,6 +27,21 @@ pub fn now() -> time::OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
+/// Cuts a `limit + 1` row result to one page, with the cursor of the next page when there is one.
+pub(crate) fn split_page<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    cursor_of: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        let next = rows.last().map(cursor_of);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
 impl App {
     /// Must be called inside a tokio runtime: it starts the intake writer task.
     pub fn new(store: Store) -> App {

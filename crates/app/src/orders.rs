@@ -255,14 +255,8 @@ impl App {
             filter.before =
                 Some(OrderId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page"))?);
         }
-        let mut page = orders::list(&mut *self.store.read().await?, &filter, limit).await?;
-        let next = if page.len() as i64 > limit {
-            page.truncate(limit as usize);
-            page.last().map(|o| o.id.to_string())
-        } else {
-            None
-        };
-        Ok((page, next))
+        let rows = orders::list(&mut *self.store.read().await?, &filter, limit).await?;
+        Ok(crate::split_page(rows, limit, |o| o.id.to_string()))
     }
 
     pub async fn order_history(&self, id: &str) -> Result<Vec<orders::StoredAudit>> {

@@ -42,8 +42,11 @@ pub async fn warehouse_by_code(conn: &mut AnyConnection, code: &WarehouseCode) -
         .transpose()
 }
 
-pub async fn warehouses(conn: &mut AnyConnection) -> Result<Vec<Warehouse>> {
-    sqlx::query("SELECT id, code, name, country FROM warehouses ORDER BY code")
+/// Warehouses by code, after `after` when given; `limit + 1` rows so the caller can tell a next page exists.
+pub async fn warehouses(conn: &mut AnyConnection, after: Option<&WarehouseCode>, limit: i64) -> Result<Vec<Warehouse>> {
+    sqlx::query("SELECT id, code, name, country FROM warehouses WHERE code > $1 ORDER BY code LIMIT $2")
+        .bind(after.map(|c| c.as_str()).unwrap_or(""))
+        .bind(limit + 1)
         .fetch_all(conn)
         .await?
         .iter()
@@ -117,6 +120,19 @@ pub async fn product_by_sku(conn: &mut AnyConnection, sku: &Sku) -> Result<Optio
         .transpose()
 }
 
+/// Products by SKU, after `after` when given; `limit + 1` rows so the caller can tell a next page exists.
+pub async fn products_page(conn: &mut AnyConnection, after: Option<&Sku>, limit: i64) -> Result<Vec<Product>> {
+    sqlx::query(&format!("SELECT {PRODUCT_COLS} FROM products WHERE sku > $1 ORDER BY sku LIMIT $2"))
+        .bind(after.map(|s| s.as_str()).unwrap_or(""))
+        .bind(limit + 1)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(product_from)
+        .collect()
+}
+
+/// Every product, for work that needs the whole catalogue at once (an import resolving SKUs).
 pub async fn products(conn: &mut AnyConnection) -> Result<Vec<Product>> {
     sqlx::query(&format!("SELECT {PRODUCT_COLS} FROM products ORDER BY sku"))
         .fetch_all(conn)

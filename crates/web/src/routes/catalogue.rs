@@ -1,7 +1,8 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
 use codflow_domain::Actor;
@@ -9,6 +10,7 @@ use codflow_domain::Actor;
 use crate::ApiResult;
 use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS};
+use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 
 #[utoipa::path(post, path = "/api/v1/warehouses", tag = "catalogue", request_body = CreateWarehouse,
@@ -22,10 +24,17 @@ pub async fn create_warehouse(
     Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into())))
 }
 
-#[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue", responses((status = 200, body = Page<WarehouseDto>)))]
-pub async fn list_warehouses(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<WarehouseDto>>> {
+#[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue",
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<WarehouseDto>)))]
+pub async fn list_warehouses(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<WarehouseDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page { items: s.app.warehouses().await?.into_iter().map(Into::into).collect(), next_cursor: None }))
+    let (items, next_cursor) = s.app.warehouses(limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalogue", request_body = ProductBody,
@@ -63,10 +72,17 @@ pub async fn get_product(
     Ok(Json(s.app.product(&sku).await?.into()))
 }
 
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue", responses((status = 200, body = Page<ProductDto>)))]
-pub async fn list_products(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<ProductDto>>> {
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalogue",
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<ProductDto>)))]
+pub async fn list_products(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<ProductDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page { items: s.app.products().await?.into_iter().map(Into::into).collect(), next_cursor: None }))
+    let (items, next_cursor) = s.app.products(limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
 #[utoipa::path(put, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",

@@ -11,6 +11,7 @@ use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, Store
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
 use crate::extract::{ApiJson, Auth, OPERATORS, READERS, parse_json};
+use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -50,21 +51,6 @@ pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<Stri
     Ok(Json(s.app.order(&id).await?.into()))
 }
 
-/// Parses `limit` (default 50, at most 500) for every list endpoint.
-pub fn limit_of(q: &HashMap<String, String>) -> Result<i64, ApiError> {
-    match q.get("limit") {
-        None => Ok(50),
-        Some(l) => match l.parse::<i64>() {
-            Ok(n) if (1..=500).contains(&n) => Ok(n),
-            _ => {
-                let mut e = FieldErrors::default();
-                e.push("limit", "must be a whole number from 1 to 500");
-                Err(ApiError::Invalid(e))
-            }
-        },
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
     params(("status" = Option<String>, Query), ("country" = Option<String>, Query), ("store" = Option<String>, Query),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
@@ -86,8 +72,7 @@ pub async fn list(
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (orders, next_cursor) =
-        s.app.orders(filter, limit, q.get("cursor").map(String::as_str).filter(|c| !c.is_empty())).await?;
+    let (orders, next_cursor) = s.app.orders(filter, limit, cursor_of(&q)).await?;
     Ok(Json(Page { items: orders.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

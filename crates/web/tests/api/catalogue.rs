@@ -11,6 +11,7 @@ codflow_store::on_both_engines!(
     stock_cannot_be_counted_below_what_orders_hold,
     unknown_warehouses_and_skus_are_404,
     every_stock_count_is_kept_with_who_counted_and_the_previous_figure,
+    catalogue_lists_page_by_sku_and_code_with_limit_and_cursor,
 );
 
 async fn warehouses_are_created_once_per_code(engine: Engine) {
@@ -111,4 +112,38 @@ async fn every_stock_count_is_kept_with_who_counted_and_the_previous_figure(engi
     assert!(h[1]["actor"].as_str().unwrap().starts_with("token:tok_"));
     assert_ne!(h[0]["actor"], h[1]["actor"], "the warehouse token made the second count");
     json_of(app.get("/api/v1/stock/SZ1/NOPE/history").await, StatusCode::NOT_FOUND).await;
+}
+
+async fn catalogue_lists_page_by_sku_and_code_with_limit_and_cursor(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("C-3", 1), ("A-1", 1), ("B-2", 1)]).await;
+    json_of(
+        app.post("/api/v1/warehouses", &json!({"code": "DXB1", "name": "Dubai", "country": "AE"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let skus = |page: &serde_json::Value| -> Vec<String> {
+        page["items"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = json_of(app.get("/api/v1/products?limit=2").await, StatusCode::OK).await;
+    assert_eq!(skus(&first), vec!["A-1", "B-2"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = json_of(app.get(&format!("/api/v1/products?limit=2&cursor={cursor}")).await, StatusCode::OK).await;
+    assert_eq!(skus(&second), vec!["C-3"]);
+    assert_eq!(second["next_cursor"], json!(null));
+    let all = json_of(app.get("/api/v1/products").await, StatusCode::OK).await;
+    assert_eq!(skus(&all).len(), 3, "the default limit is 50");
+
+    let w = json_of(app.get("/api/v1/warehouses?limit=1").await, StatusCode::OK).await;
+    assert_eq!(w["items"][0]["code"], "DXB1");
+    let rest = json_of(
+        app.get(&format!("/api/v1/warehouses?cursor={}", w["next_cursor"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rest["items"][0]["code"], "SZ1");
+
+    for bad in ["/api/v1/products?limit=0", "/api/v1/products?cursor=no%20spaces", "/api/v1/warehouses?limit=501"] {
+        json_of(app.get(bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
 }
