@@ -99,6 +99,12 @@ macro_rules! typed_id {
                 s.serialize_str(&self.0)
             }
         }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -112,6 +118,14 @@ typed_id!(WarehouseId, "whs");
 typed_id!(TokenId, "tok");
 typed_id!(AuditId, "aud");
 typed_id!(ImportId, "imp");
+typed_id!(
+    /// A review rule (`rul_…`); it keeps its id across versions of the ruleset.
+    RuleId, "rul"
+);
+typed_id!(
+    /// One outbound buyer message in the outbox (`ntf_…`); senders use it to deduplicate.
+    NotificationId, "ntf"
+);
 
 #[cfg(test)]
 mod tests {

@@ -186,40 +186,67 @@ pub struct OrderLine {
     pub unit_price: Money,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What review decides, and what a rule asks for. Declared from weakest to strongest: when several rules
+/// match, the strongest wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,
+    Flag,
+    BlockCod,
     Hold,
     Cancel,
 }
 
 impl Decision {
+    pub const ALL: [Decision; 5] =
+        [Decision::Approve, Decision::Flag, Decision::BlockCod, Decision::Hold, Decision::Cancel];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Decision::Approve => "approve",
+            Decision::Flag => "flag",
+            Decision::BlockCod => "block_cod",
             Decision::Hold => "hold",
             Decision::Cancel => "cancel",
         }
     }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s).ok_or_else(|| {
+            Error::invalid("action", format!("{s:?} is not an action (approve, hold, cancel, flag or block_cod)"))
+        })
+    }
 }
 
+/// One rule that matched an order, or failed on it, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleMatch {
+    pub rule_id: String,
+    pub name: String,
+    pub action: Decision,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+}
+
+/// The outcome of review, kept on the order so the decision can always be explained.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub decision: Decision,
     pub rules: Vec<String>,
     pub reasons: Vec<String>,
-}
-
-impl Review {
-    /// The decision while no review rules exist: approve, and say so.
-    pub fn auto_approved() -> Review {
-        Review {
-            decision: Decision::Approve,
-            rules: vec![],
-            reasons: vec!["no review rules are configured; approved on intake".into()],
-        }
-    }
+    #[serde(default)]
+    pub ruleset_version: Option<i64>,
+    #[serde(default)]
+    pub matches: Vec<RuleMatch>,
+    #[serde(default)]
+    pub risk: Option<crate::review::risk::RiskScore>,
+    /// Set by `block_cod`: the order stands but must be paid before it ships.
+    #[serde(default)]
+    pub prepayment_required: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -228,7 +255,7 @@ pub struct Allocation {
     pub channel: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Order {
     pub id: OrderId,
     pub store: StoreCode,

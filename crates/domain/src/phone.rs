@@ -73,6 +73,34 @@ const PLANS: &[Plan] = &[
     p("AU", "61", true, 9, 9),
 ];
 
+/// Leading digits and length of mobile numbers (national significant number) in the COD markets, where the
+/// courier must be able to call or message the buyer. Countries not listed accept any number of their plan.
+const MOBILE: &[(&str, &[&str], usize, usize)] = &[
+    ("SA", &["5"], 9, 9),
+    ("AE", &["5"], 9, 9),
+    ("KW", &["5", "6", "9", "4"], 8, 8),
+    ("OM", &["7", "9"], 8, 8),
+    ("QA", &["3", "5", "6", "7"], 8, 8),
+    ("BH", &["3", "6"], 8, 8),
+    ("JO", &["7"], 9, 9),
+    ("EG", &["1"], 10, 10),
+    ("IQ", &["7"], 10, 10),
+    ("TH", &["6", "8", "9"], 9, 9),
+    ("VN", &["3", "5", "7", "8", "9"], 9, 9),
+    ("MY", &["1"], 9, 10),
+    ("ID", &["8"], 9, 12),
+    ("PH", &["9"], 10, 10),
+    ("SG", &["8", "9"], 8, 8),
+    ("MX", &[""], 10, 10),
+    ("CO", &["3"], 10, 10),
+    ("CL", &["9"], 9, 9),
+    ("PE", &["9"], 9, 9),
+    ("BR", &[""], 11, 11),
+    ("PL", &["4", "5", "6", "7", "8"], 9, 9),
+    ("RO", &["7"], 9, 9),
+    ("GR", &["69"], 10, 10),
+];
+
 /// A phone number in E.164 form (`+966501234567`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone(String);
@@ -150,6 +178,19 @@ impl Phone {
         &self.0
     }
 
+    /// Whether this is a mobile number of `country` (the right calling code and, where the plan is known, a
+    /// mobile prefix and length).
+    pub fn is_mobile_of(&self, country: Country) -> bool {
+        let Some(plan) = PLANS.iter().find(|p| p.country == country.code()) else { return false };
+        let Some(nsn) = self.0[1..].strip_prefix(plan.code) else { return false };
+        match MOBILE.iter().find(|m| m.0 == plan.country) {
+            Some((_, prefixes, min, max)) => {
+                (*min..=*max).contains(&nsn.len()) && prefixes.iter().any(|p| nsn.starts_with(p))
+            }
+            None => (plan.nsn.0..=plan.nsn.1).contains(&nsn.len()),
+        }
+    }
+
     /// Rebuilds a value that was normalised before it was stored.
     pub fn from_stored(s: String) -> Self {
         Phone(s)
@@ -217,6 +258,17 @@ mod tests {
         for raw in ["", "+", "abc", "+966 50", "05012345678901", "+966-50-ABC", "+0123456789", "12345"] {
             assert!(Phone::parse(raw, sa()).is_err(), "{raw} accepted");
         }
+    }
+
+    #[test]
+    fn mobile_numbers_are_told_from_landlines_and_foreign_numbers() {
+        let c = |s| Country::parse(s).unwrap();
+        let p = |s| Phone::parse(s, None).unwrap();
+        assert!(p("+966501234567").is_mobile_of(c("SA")));
+        assert!(!p("+966112345678").is_mobile_of(c("SA")), "Riyadh landline");
+        assert!(!p("+971501234567").is_mobile_of(c("SA")), "a UAE number for a Saudi address");
+        assert!(p("+66812345678").is_mobile_of(c("TH")));
+        assert!(!p("+6621234567").is_mobile_of(c("TH")));
     }
 
     #[test]
