@@ -312,9 +312,12 @@ impl App {
             batch.into_iter().partition(|n| present.contains(&n.external_id));
         report.already_present += old.len() as u64;
         let statuses: Vec<OrderStatus> =
-            match record_batch(&mut tx, news.iter().map(|n| (n.clone(), actor)).collect(), products, now).await? {
+            match record_batch(&mut tx, &self.ctx, news.iter().map(|n| (n.clone(), actor)).collect(), products, now)
+                .await?
+            {
                 Ok(created) => {
                     commit(tx).await?;
+                    self.ctx.wake.notify_one();
                     created.into_iter().map(|o| o.status).collect()
                 }
                 Err(_) => {
@@ -322,7 +325,7 @@ impl App {
                     rollback(tx).await?;
                     let mut statuses = Vec::new();
                     for new in news {
-                        match crate::orders::record_one(&self.store, new, products, actor, now).await? {
+                        match crate::orders::record_one(&self.store, &self.ctx, new, products, actor, now).await? {
                             Intake::Created(o) => statuses.push(o.status),
                             Intake::Existing(_) => report.already_present += 1,
                         }

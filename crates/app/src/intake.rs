@@ -12,7 +12,9 @@ use codflow_store::{Store, commit, rollback};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::orders::{Intake, record_batch, record_one};
+use std::sync::Arc;
+
+use crate::orders::{Ctx, Intake, record_batch, record_one};
 use crate::{Error, Result};
 
 /// Most orders recorded in one transaction.
@@ -32,9 +34,9 @@ pub struct IntakeQueue {
 
 impl IntakeQueue {
     /// Starts the writer task; must be called inside a tokio runtime.
-    pub fn start(store: Store) -> IntakeQueue {
+    pub(crate) fn start(store: Store, ctx: Arc<Ctx>) -> IntakeQueue {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(store, rx));
+        tokio::spawn(run(store, ctx, rx));
         IntakeQueue { tx }
     }
 
@@ -52,13 +54,13 @@ impl IntakeQueue {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Store, ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch = std::mem::take(&mut jobs);
-        let alone = if batch.len() == 1 { batch } else { record_together(&store, batch).await };
+        let alone = if batch.len() == 1 { batch } else { record_together(&store, &ctx, batch).await };
         for job in alone {
-            let result = record_one(&store, job.new, &job.products, &job.actor, job.now).await;
+            let result = record_one(&store, &ctx, job.new, &job.products, &job.actor, job.now).await;
             // The receiver may be gone (client disconnected); the order stands regardless.
             let _ = job.reply.send(result);
         }
@@ -67,7 +69,7 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Job>) {
 
 /// Records the whole batch in one transaction and answers every job. Gives the jobs back, having written
 /// nothing, when they must be recorded one by one instead.
-async fn record_together(store: &Store, batch: Vec<Job>) -> Vec<Job> {
+async fn record_together(store: &Store, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> {
     // Orders sharing a (store, external id) in one batch are concurrent duplicates: the single path
     // answers them correctly (one created, the others told it exists).
     let mut keys: Vec<(&str, &str)> =
@@ -83,11 +85,12 @@ async fn record_together(store: &Store, batch: Vec<Job>) -> Vec<Job> {
     let now = batch.iter().map(|j| j.now).max().unwrap_or_else(crate::now);
     let Ok(mut tx) = store.begin().await else { return batch };
     let news: Vec<(NewOrder, &Actor)> = batch.iter().map(|j| (j.new.clone(), &j.actor)).collect();
-    match record_batch(&mut tx, news, &products, now).await {
+    match record_batch(&mut tx, ctx, news, &products, now).await {
         Ok(Ok(created)) => {
             if commit(tx).await.is_err() {
                 return batch;
             }
+            ctx.wake.notify_one();
             for (job, order) in batch.into_iter().zip(created) {
                 let _ = job.reply.send(Ok(Intake::Created(order)));
             }

@@ -7,7 +7,9 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod intake;
+pub mod notify;
 pub mod orders;
+pub mod review;
 
 pub use auth::{Principal, hash_token};
 pub use error::{Error, Result};
@@ -18,6 +20,7 @@ pub struct App {
     pub store: Store,
     tokens: auth::TokenCache,
     intake: intake::IntakeQueue,
+    ctx: std::sync::Arc<orders::Ctx>,
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a use case returns equals
@@ -45,7 +48,15 @@ pub(crate) fn split_page<T>(
 impl App {
     /// Must be called inside a tokio runtime: it starts the intake writer task.
     pub fn new(store: Store) -> App {
-        let intake = intake::IntakeQueue::start(store.clone());
-        App { store, tokens: auth::TokenCache::default(), intake }
+        let ctx = std::sync::Arc::new(orders::Ctx::default());
+        let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
+        App { store, tokens: auth::TokenCache::default(), intake, ctx }
+    }
+
+    /// Starts the worker that sends queued buyer messages; must be called inside a tokio runtime.
+    pub fn start_dispatcher(&self, senders: notify::Senders) {
+        let wake = self.ctx.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move { notify::run_dispatcher(store, senders, wake).await });
     }
 }

@@ -5,15 +5,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
 use codflow_domain::{
-    Actor, Allocation, AuditRecord, Country, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderLine, OrderStatus,
-    ProductId, Review, Sku, WarehouseCode, WarehouseId,
+    Actor, Allocation, AuditRecord, Country, Decision, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderLine,
+    OrderStatus, ProductId, Sku, WarehouseCode, WarehouseId,
 };
-use codflow_store::orders;
+use codflow_store::{orders, outbox};
 pub use codflow_store::orders::{OrderFilter, StoredAudit};
 use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use time::OffsetDateTime;
 
-use crate::{App, Error, Result};
+use crate::{App, Error, Result, review};
 
 /// Whether intake made a new order or found the one already recorded for that (store, external id).
 #[derive(Debug)]
@@ -133,16 +133,27 @@ pub(crate) enum Interference {
     StockMoved,
 }
 
-/// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit,
-/// in a handful of statements whatever the batch size. On `Err(Interference)` the caller rolls back.
+/// What intake shares across transactions: review's in-memory state and the dispatcher's doorbell.
+#[derive(Default)]
+pub(crate) struct Ctx {
+    pub review: crate::review::ReviewCache,
+    pub wake: tokio::sync::Notify,
+}
+
+/// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and
+/// queue buyer messages, in a handful of statements whatever the batch size. On `Err(Interference)` the
+/// caller rolls back. Orders of one batch are reviewed as if they arrived one after another.
 pub(crate) async fn record_batch(
     conn: &mut Conn,
+    ctx: &Ctx,
     news: Vec<(NewOrder, &Actor)>,
     products: &HashMap<Sku, ProductId>,
     now: OffsetDateTime,
 ) -> Result<std::result::Result<Vec<Order>, Interference>> {
     let actors: Vec<&Actor> = news.iter().map(|(_, a)| *a).collect();
     let mut orders = news.into_iter().map(|(n, _)| n.into_order(now)).collect::<std::result::Result<Vec<_>, _>>()?;
+    let snapshot = ctx.review.snapshot(conn).await?;
+    let histories = review::histories(conn, &orders, &snapshot).await?;
     let mut wanted: Vec<&ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| &products[&l.sku])).collect();
     wanted.sort();
     wanted.dedup();
@@ -151,17 +162,35 @@ pub(crate) async fn record_batch(
     let mut taken: BTreeMap<(WarehouseId, ProductId), i64> = BTreeMap::new();
     let mut held: Vec<(usize, WarehouseId, ProductId, i64)> = Vec::new();
     let mut shipped_from = Vec::with_capacity(orders.len());
-    for (i, order) in orders.iter_mut().enumerate() {
+    let mut messages = Vec::new();
+    let mut templates = None;
+    for (i, (order, (history, base))) in orders.iter_mut().zip(histories).enumerate() {
         audits.push(order.creation_audit(actors[i].clone()));
-        // Until the review engine exists every order passes review at once; the record says so.
-        order.review = Some(Review::auto_approved());
-        audits.push(order.transition(
-            OrderStatus::Approved,
-            "approve",
-            Actor::Rule("auto-approve".into()),
-            Some("no review rules are configured".into()),
-            now,
-        )?);
+        let (rv, verdict) = review::decide(order, &history, base, &snapshot);
+        let decisive = verdict.matches.iter().find(|m| m.action == rv.decision);
+        let actor = match decisive {
+            Some(m) => Actor::Rule(m.rule_id.clone()),
+            None => Actor::Rule(format!("ruleset-v{}", snapshot.ruleset().version)),
+        };
+        audits.push(order.transition(review::status_after(&rv), "review", actor, Some(rv.reasons.join("; ")), now)?);
+        let note = match (verdict.notification(), decisive) {
+            (Some((t, m)), _) if m.action == rv.decision => Some((t.to_owned(), m.clone())),
+            (_, Some(m)) if rv.decision == Decision::BlockCod => Some(("prepayment_required".to_owned(), m.clone())),
+            _ => None,
+        };
+        if let Some((template, m)) = note {
+            if templates.is_none() {
+                templates = Some(crate::notify::merged(outbox::templates(conn).await?));
+            }
+            if let Some(t) = &templates {
+                messages.extend(crate::notify::messages_for(order, &template, &m, t, now));
+            }
+        }
+        order.review = Some(rv);
+        if order.status != OrderStatus::Approved {
+            shipped_from.push(None);
+            continue;
+        }
         let demand = demand_of(order, products);
         let choice = plan.take(&demand, order.shipping_address.country);
         if let Some((w, _)) = &choice {
@@ -187,6 +216,7 @@ pub(crate) async fn record_batch(
     let reservations: Vec<_> = held.iter().map(|(i, w, p, q)| (&orders[*i].id, w, p, *q)).collect();
     orders::insert_reservations(conn, &reservations, micros(now)).await?;
     orders::insert_audit(conn, &audits).await?;
+    outbox::enqueue(conn, &messages).await?;
     Ok(Ok(orders))
 }
 
@@ -206,6 +236,7 @@ pub enum Action {
 /// Records one validated order in its own transaction, re-running it if it loses a stock race.
 pub(crate) async fn record_one(
     store: &Store,
+    ctx: &Ctx,
     new: NewOrder,
     products: &HashMap<Sku, ProductId>,
     actor: &Actor,
@@ -213,9 +244,10 @@ pub(crate) async fn record_one(
 ) -> Result<Intake> {
     for _ in 0..ATTEMPTS {
         let mut tx = store.begin().await?;
-        match record_batch(&mut tx, vec![(new.clone(), actor)], products, now).await? {
+        match record_batch(&mut tx, ctx, vec![(new.clone(), actor)], products, now).await? {
             Ok(mut created) => {
                 commit(tx).await?;
+                ctx.wake.notify_one();
                 return created.pop().map(Intake::Created).ok_or(Error::NotFound("order"));
             }
             Err(Interference::Duplicate) => {

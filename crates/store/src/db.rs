@@ -29,7 +29,10 @@ pub struct Store {
 pub type Tx = Transaction<'static, Any>;
 pub type ReadConn = sqlx::pool::PoolConnection<Any>;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "foundation", include_str!("../migrations/0001_foundation.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
+    (2, "review", include_str!("../migrations/0002_review.sql")),
+];
 
 static DRIVERS: Once = Once::new();
 
@@ -204,6 +207,18 @@ pub fn from_micros(m: i64) -> OffsetDateTime {
 /// `$1, $2, …` starting after `offset` placeholders, for IN lists built at run time.
 pub fn placeholders(offset: usize, n: usize) -> String {
     (offset + 1..=offset + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Parameters for a run-time list of `n` values after `offset` others: `$k` on PostgreSQL, bare `?` on
+/// SQLite (where numbered parameters bind in quadratic time; see `orders::insert_values`). A query using
+/// this must use the same style for all its parameters: [`param`] gives the single ones.
+pub fn params(conn: &sqlx::AnyConnection, offset: usize, n: usize) -> String {
+    if conn.backend_name() == "SQLite" { vec!["?"; n].join(", ") } else { placeholders(offset, n) }
+}
+
+/// The `i`-th parameter (1-based) in the style of [`params`].
+pub fn param(conn: &sqlx::AnyConnection, i: usize) -> String {
+    if conn.backend_name() == "SQLite" { "?".into() } else { format!("${i}") }
 }
 
 pub async fn commit(tx: Tx) -> Result<()> {

@@ -6,9 +6,11 @@ pub mod catalogue;
 pub mod db;
 pub mod error;
 pub mod orders;
+pub mod outbox;
+pub mod review;
 pub mod testing;
 pub mod tokens;
 
-pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, rollback};
+pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, param, params, rollback};
 pub use error::{Error, Result};
 pub use sqlx::AnyConnection as Conn;

@@ -18,6 +18,7 @@ pub enum Val {
     Int(i64),
     Text(String),
     OptText(Option<String>),
+    OptInt(Option<i64>),
 }
 
 impl From<i64> for Val {
@@ -83,6 +84,7 @@ pub async fn insert_values(
                 Val::Int(i) => q.bind(*i),
                 Val::Text(t) => q.bind(t.as_str()),
                 Val::OptText(t) => q.bind(t.clone()),
+                Val::OptInt(i) => q.bind(*i),
             };
         }
         out.extend(q.fetch_all(&mut *conn).await?);
@@ -174,14 +176,19 @@ fn review_from(s: &str) -> Result<Review> {
     serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))
 }
 
-/// Writes the order's current status, review and allocation.
+/// Writes the order's current status, review, payment and allocation.
 pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&WarehouseId>) -> Result<()> {
-    sqlx::query("UPDATE orders SET status = $2, review = $3, warehouse_id = $4, updated_at = $5 WHERE id = $1")
-        .bind(o.id.as_str())
-        .bind(o.status.as_str())
-        .bind(o.review.as_ref().map(review_json))
-        .bind(warehouse.map(|w| w.as_str().to_owned()))
-        .bind(micros(o.updated_at))
+    sqlx::query(
+        "UPDATE orders SET status = $2, review = $3, warehouse_id = $4, updated_at = $5, payment_method = $6, \
+         cod_amount_minor = $7 WHERE id = $1",
+    )
+    .bind(o.id.as_str())
+    .bind(o.status.as_str())
+    .bind(o.review.as_ref().map(review_json))
+    .bind(warehouse.map(|w| w.as_str().to_owned()))
+    .bind(micros(o.updated_at))
+    .bind(o.payment_method.as_str())
+    .bind(o.cod_amount.minor)
         .execute(conn)
         .await?;
     Ok(())

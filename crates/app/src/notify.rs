@@ -1,0 +1,364 @@
+//! Buyer notifications: templates per language (built in, editable), rendering into the outbox in the
+//! deciding transaction, and the dispatcher that sends with retries and backoff.
+
+use std::collections::BTreeMap;
+use std::time::Duration as StdDuration;
+
+use codflow_connectors::notify::{EmailSender, HttpSms, Outgoing, SendError, SmsSender, SmtpMailer};
+use codflow_domain::{Country, NotificationId, Order, RuleMatch};
+use codflow_store::outbox::{self, Channel, Notification, Status, StoredTemplate};
+use codflow_store::{Conn, Store};
+use minijinja::{Environment, UndefinedBehavior, context};
+use time::{Duration, OffsetDateTime};
+
+use crate::{App, Error, Result};
+
+pub const LANGUAGES: [&str; 4] = ["en", "ar", "es", "zh"];
+
+/// The language a buyer is written to in, from the destination country.
+pub fn language_for(country: Country) -> &'static str {
+    match country.code() {
+        "SA" | "AE" | "KW" | "QA" | "BH" | "OM" | "EG" | "JO" | "IQ" | "MA" | "DZ" | "TN" | "LB" | "LY" | "YE" => "ar",
+        "MX" | "CO" | "CL" | "PE" | "AR" | "ES" | "EC" | "GT" | "BO" | "UY" | "PY" | "CR" | "PA" | "DO" | "VE" => "es",
+        "CN" | "TW" | "HK" | "MO" => "zh",
+        _ => "en",
+    }
+}
+
+/// (name, language, subject, email body, SMS). Variables: `buyer`, `order` (external id), `store`, `total`,
+/// `reason`.
+const BUILT_IN: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "cod_unavailable",
+        "en",
+        "Your order {{ order }}: cash on delivery is not available",
+        "Hello {{ buyer }},\n\nWe cannot deliver order {{ order }} ({{ total }}) with cash on delivery: {{ reason }}.\nIf you would like to pay in advance instead, reply to this message and we will send a payment link.\n\n{{ store }}",
+        "{{ store }}: order {{ order }} cannot be paid on delivery ({{ reason }}). Reply to pay in advance.",
+    ),
+    (
+        "cod_unavailable",
+        "ar",
+        "طلبك {{ order }}: الدفع عند الاستلام غير متاح",
+        "مرحباً {{ buyer }}،\n\nلا يمكننا توصيل الطلب {{ order }} ({{ total }}) بالدفع عند الاستلام: {{ reason }}.\nإذا رغبت في الدفع مسبقاً، رد على هذه الرسالة وسنرسل لك رابط الدفع.\n\n{{ store }}",
+        "{{ store }}: الطلب {{ order }} لا يمكن دفعه عند الاستلام ({{ reason }}). رد للدفع مسبقاً.",
+    ),
+    (
+        "cod_unavailable",
+        "es",
+        "Tu pedido {{ order }}: el pago contra entrega no está disponible",
+        "Hola {{ buyer }}:\n\nNo podemos entregar el pedido {{ order }} ({{ total }}) con pago contra entrega: {{ reason }}.\nSi prefieres pagar por adelantado, responde a este mensaje y te enviaremos un enlace de pago.\n\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} no admite pago contra entrega ({{ reason }}). Responde para pagar por adelantado.",
+    ),
+    (
+        "cod_unavailable",
+        "zh",
+        "您的订单 {{ order }}：暂不支持货到付款",
+        "{{ buyer }}，您好：\n\n订单 {{ order }}（{{ total }}）无法使用货到付款：{{ reason }}。\n如需预先付款，请回复此消息，我们将发送付款链接。\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 不支持货到付款（{{ reason }}）。回复即可预付。",
+    ),
+    (
+        "confirm_order",
+        "en",
+        "Please confirm your order {{ order }}",
+        "Hello {{ buyer }},\n\nThank you for order {{ order }} ({{ total }}). Before we ship it we will call you to confirm: {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: we will call you to confirm order {{ order }} ({{ total }}) before shipping.",
+    ),
+    (
+        "confirm_order",
+        "ar",
+        "يرجى تأكيد طلبك {{ order }}",
+        "مرحباً {{ buyer }}،\n\nشكراً لطلبك {{ order }} ({{ total }}). سنتصل بك للتأكيد قبل الشحن: {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: سنتصل بك لتأكيد الطلب {{ order }} ({{ total }}) قبل الشحن.",
+    ),
+    (
+        "confirm_order",
+        "es",
+        "Confirma tu pedido {{ order }}",
+        "Hola {{ buyer }}:\n\nGracias por el pedido {{ order }} ({{ total }}). Antes de enviarlo te llamaremos para confirmarlo: {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: te llamaremos para confirmar el pedido {{ order }} ({{ total }}) antes del envío.",
+    ),
+    (
+        "confirm_order",
+        "zh",
+        "请确认您的订单 {{ order }}",
+        "{{ buyer }}，您好：\n\n感谢您的订单 {{ order }}（{{ total }}）。发货前我们会致电与您确认：{{ reason }}。\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }}（{{ total }}）发货前我们会致电确认。",
+    ),
+    (
+        "prepayment_required",
+        "en",
+        "Your order {{ order }} needs payment before shipping",
+        "Hello {{ buyer }},\n\nOrder {{ order }} ({{ total }}) cannot be paid on delivery: {{ reason }}.\nWe keep it for you: pay in advance and we ship it at once.\n\n{{ store }}",
+        "{{ store }}: order {{ order }} must be paid before shipping ({{ reason }}). We keep it for you.",
+    ),
+    (
+        "prepayment_required",
+        "ar",
+        "طلبك {{ order }} يحتاج إلى الدفع قبل الشحن",
+        "مرحباً {{ buyer }}،\n\nلا يمكن دفع الطلب {{ order }} ({{ total }}) عند الاستلام: {{ reason }}.\nنحتفظ به لك: ادفع مسبقاً وسنشحنه فوراً.\n\n{{ store }}",
+        "{{ store }}: يجب دفع الطلب {{ order }} قبل الشحن ({{ reason }}). نحتفظ به لك.",
+    ),
+    (
+        "prepayment_required",
+        "es",
+        "Tu pedido {{ order }} necesita pago antes del envío",
+        "Hola {{ buyer }}:\n\nEl pedido {{ order }} ({{ total }}) no se puede pagar contra entrega: {{ reason }}.\nLo guardamos para ti: paga por adelantado y lo enviamos enseguida.\n\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} debe pagarse antes del envío ({{ reason }}). Lo guardamos para ti.",
+    ),
+    (
+        "prepayment_required",
+        "zh",
+        "您的订单 {{ order }} 需在发货前付款",
+        "{{ buyer }}，您好：\n\n订单 {{ order }}（{{ total }}）无法货到付款：{{ reason }}。\n我们为您保留订单：预付后立即发货。\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 需发货前付款（{{ reason }}）。我们为您保留订单。",
+    ),
+    (
+        "order_cancelled",
+        "en",
+        "Your order {{ order }} was cancelled",
+        "Hello {{ buyer }},\n\nWe are sorry: order {{ order }} ({{ total }}) was cancelled: {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: order {{ order }} was cancelled ({{ reason }}).",
+    ),
+    (
+        "order_cancelled",
+        "ar",
+        "تم إلغاء طلبك {{ order }}",
+        "مرحباً {{ buyer }}،\n\nنعتذر: تم إلغاء الطلب {{ order }} ({{ total }}): {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: تم إلغاء الطلب {{ order }} ({{ reason }}).",
+    ),
+    (
+        "order_cancelled",
+        "es",
+        "Tu pedido {{ order }} fue cancelado",
+        "Hola {{ buyer }}:\n\nLo sentimos: el pedido {{ order }} ({{ total }}) fue cancelado: {{ reason }}.\n\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} fue cancelado ({{ reason }}).",
+    ),
+    (
+        "order_cancelled",
+        "zh",
+        "您的订单 {{ order }} 已取消",
+        "{{ buyer }}，您好：\n\n很抱歉，订单 {{ order }}（{{ total }}）已取消：{{ reason }}。\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 已取消（{{ reason }}）。",
+    ),
+];
+
+/// Every template name and language with its text: the built-ins, overridden by the seller's edits.
+pub fn merged(stored: Vec<StoredTemplate>) -> BTreeMap<(String, String), StoredTemplate> {
+    let mut all: BTreeMap<(String, String), StoredTemplate> = BUILT_IN
+        .iter()
+        .map(|(n, l, s, b, m)| {
+            let t = StoredTemplate {
+                name: (*n).into(),
+                language: (*l).into(),
+                subject: (*s).into(),
+                body: (*b).into(),
+                sms: (*m).into(),
+            };
+            (((*n).into(), (*l).into()), t)
+        })
+        .collect();
+    for t in stored {
+        all.insert((t.name.clone(), t.language.clone()), t);
+    }
+    all
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    // A misspelt variable must fail when the template is saved, not print nothing to a buyer.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env
+}
+
+fn render(env: &Environment<'_>, src: &str, ctx: &minijinja::Value) -> std::result::Result<String, minijinja::Error> {
+    env.render_str(src, ctx.clone())
+}
+
+/// Checks a template's three texts by rendering them with sample values; errors carry the part and line.
+pub fn check_template(t: &StoredTemplate) -> Result<()> {
+    let mut errors = codflow_domain::FieldErrors::default();
+    if !LANGUAGES.contains(&t.language.as_str()) {
+        errors.push("language", format!("must be one of {}", LANGUAGES.join(", ")));
+    }
+    if t.name.is_empty() || t.name.len() > 64 || !t.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()) {
+        errors.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
+    }
+    let env = environment();
+    let sample = context! { buyer => "Noura", order => "1001", store => "manual", total => "129.50 SAR", reason => "sample reason" };
+    for (path, src) in [("subject", &t.subject), ("body", &t.body), ("sms", &t.sms)] {
+        if src.trim().is_empty() {
+            errors.push(path, "must not be empty");
+        } else if let Err(e) = render(&env, src, &sample) {
+            let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
+            errors.push(path, format!("{}{line}", e.kind()).to_owned() + &e.detail().map(|d| format!(": {d}")).unwrap_or_default());
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+}
+
+/// The outbox messages for a decided order: email when the buyer gave an address, and SMS to the phone.
+pub fn messages_for(
+    order: &Order,
+    template: &str,
+    decisive: &RuleMatch,
+    templates: &BTreeMap<(String, String), StoredTemplate>,
+    now: OffsetDateTime,
+) -> Vec<Notification> {
+    let language = language_for(order.shipping_address.country);
+    let t = templates
+        .get(&(template.to_owned(), language.to_owned()))
+        .or_else(|| templates.get(&(template.to_owned(), "en".to_owned())));
+    let Some(t) = t else {
+        tracing::warn!(template, "rule names a template that does not exist; no message queued");
+        return Vec::new();
+    };
+    let env = environment();
+    let ctx = context! {
+        buyer => order.buyer.name,
+        order => order.external_id,
+        store => order.store.as_str(),
+        total => order.total.to_string(),
+        reason => decisive.reason,
+    };
+    let rendered = |src: &str| render(&env, src, &ctx).unwrap_or_else(|e| format!("{src} [{e}]"));
+    let mut out = Vec::new();
+    let mut push = |channel, recipient: String, subject: Option<String>, body: String| {
+        out.push(Notification {
+            id: NotificationId::generate(),
+            order_id: order.id.clone(),
+            template: template.to_owned(),
+            channel,
+            recipient,
+            language: t.language.clone(),
+            subject,
+            body,
+            status: Status::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        })
+    };
+    if let Some(email) = &order.buyer.email {
+        push(Channel::Email, email.clone(), Some(rendered(&t.subject)), rendered(&t.body));
+    }
+    push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&t.sms));
+    out
+}
+
+/// Where messages go; a channel without a sender keeps its messages queued until one is configured.
+#[derive(Clone, Default)]
+pub struct Senders {
+    pub email: Option<SmtpMailer>,
+    pub sms: Option<HttpSms>,
+}
+
+/// Attempts before a message is dead-lettered.
+pub const MAX_ATTEMPTS: i64 = 6;
+/// How long a claimed message is reserved for one dispatcher before another may take it.
+const LEASE: Duration = Duration::seconds(120);
+
+/// Wait before attempt `n + 1` after `n` failures: 30 s doubling, at most an hour.
+pub fn backoff(attempts: i64) -> Duration {
+    let secs = 30i64.saturating_mul(1i64 << attempts.clamp(1, 8).saturating_sub(1));
+    Duration::seconds(secs.min(3600))
+}
+
+/// Sends every message due at `now` and records each result. Returns how many were attempted.
+pub async fn dispatch_once(store: &Store, senders: &Senders, now: OffsetDateTime) -> Result<usize> {
+    let claimed = {
+        let mut tx = store.begin().await?;
+        let mut channels = Vec::new();
+        if senders.email.is_some() {
+            channels.push(Channel::Email);
+        }
+        if senders.sms.is_some() {
+            channels.push(Channel::Sms);
+        }
+        let c = outbox::claim_due(&mut tx, &channels, now, now + LEASE, 20).await?;
+        codflow_store::commit(tx).await?;
+        c
+    };
+    let mut attempted = 0;
+    for n in claimed {
+        let msg = Outgoing { id: n.id.to_string(), to: n.recipient.clone(), subject: n.subject.clone(), body: n.body.clone() };
+        let result = match n.channel {
+            Channel::Email => match &senders.email {
+                Some(s) => s.send_email(&msg).await,
+                None => Err(SendError::Temporary("no SMTP server is configured".into())),
+            },
+            Channel::Sms => match &senders.sms {
+                Some(s) => s.send_sms(&msg).await,
+                None => Err(SendError::Temporary("no SMS provider is configured".into())),
+            },
+        };
+        attempted += 1;
+        let mut tx = store.begin().await?;
+        match result {
+            Ok(()) => outbox::mark_sent(&mut tx, &n.id, now).await?,
+            Err(e) => {
+                let retry = match e {
+                    SendError::Temporary(_) if n.attempts < MAX_ATTEMPTS => Some(now + backoff(n.attempts)),
+                    _ => None,
+                };
+                tracing::warn!(id = %n.id, channel = n.channel.as_str(), error = %e, dead = retry.is_none(), "notification not sent");
+                outbox::mark_failed(&mut tx, &n.id, &e.to_string(), retry, now).await?;
+            }
+        }
+        codflow_store::commit(tx).await?;
+    }
+    Ok(attempted)
+}
+
+/// The dispatcher worker: sends what is due, then waits a little or until intake says something was queued.
+pub(crate) async fn run_dispatcher(store: Store, senders: Senders, ctx: std::sync::Arc<crate::orders::Ctx>) {
+    loop {
+        match dispatch_once(&store, &senders, crate::now()).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "notification dispatcher"),
+        }
+        let _ = tokio::time::timeout(StdDuration::from_secs(2), ctx.wake.notified()).await;
+    }
+}
+
+impl App {
+    pub async fn notification_templates(&self) -> Result<Vec<StoredTemplate>> {
+        let stored = outbox::templates(&mut *self.store.read().await?).await?;
+        Ok(merged(stored).into_values().collect())
+    }
+
+    pub async fn put_notification_template(&self, t: StoredTemplate) -> Result<StoredTemplate> {
+        check_template(&t)?;
+        let mut tx = self.store.begin().await?;
+        outbox::put_template(&mut tx, &t, crate::now()).await?;
+        codflow_store::commit(tx).await?;
+        Ok(t)
+    }
+
+    pub async fn template_exists(conn: &mut Conn, name: &str) -> Result<bool> {
+        Ok(merged(outbox::templates(conn).await?).keys().any(|(n, _)| n == name))
+    }
+
+    pub async fn notifications(
+        &self,
+        filter: outbox::Filter,
+        limit: i64,
+    ) -> Result<(Vec<Notification>, Option<String>)> {
+        let rows = outbox::list(&mut *self.store.read().await?, &filter, limit).await?;
+        Ok(crate::split_page(rows, limit, |n| n.id.to_string()))
+    }
+
+    pub async fn retry_notification(&self, id: &str) -> Result<()> {
+        let id = NotificationId::parse(id).map_err(|_| Error::NotFound("notification"))?;
+        let mut tx = self.store.begin().await?;
+        let ok = outbox::retry(&mut tx, &id, crate::now()).await?;
+        codflow_store::commit(tx).await?;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Conflict { code: "not_dead", message: "only a dead-lettered message can be retried".into() })
+        }
+    }
+}
