@@ -10,6 +10,7 @@ pub mod intake;
 pub mod notify;
 pub mod orders;
 pub mod review;
+pub mod rules;
 
 pub use auth::{Principal, hash_token};
 pub use error::{Error, Result};

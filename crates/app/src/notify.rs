@@ -6,7 +6,8 @@ use std::time::Duration as StdDuration;
 
 use codflow_connectors::notify::{EmailSender, HttpSms, Outgoing, SendError, SmsSender, SmtpMailer};
 use codflow_domain::{Country, NotificationId, Order, RuleMatch};
-use codflow_store::outbox::{self, Channel, Notification, Status, StoredTemplate};
+use codflow_store::outbox::{self, Channel};
+pub use codflow_store::outbox::{Filter, Notification, Status, StoredTemplate};
 use codflow_store::{Conn, Store};
 use minijinja::{Environment, UndefinedBehavior, context};
 use time::{Duration, OffsetDateTime};

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
 use codflow_domain::{
     Actor, Allocation, AuditRecord, Country, Decision, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderLine,
-    OrderStatus, ProductId, Sku, WarehouseCode, WarehouseId,
+    OrderStatus, PaymentMethod, Money, ProductId, Sku, WarehouseCode, WarehouseId,
 };
 use codflow_store::{orders, outbox};
 pub use codflow_store::orders::{OrderFilter, StoredAudit};
@@ -316,6 +316,12 @@ impl App {
                 order.allocation = None;
             }
             let mut warehouse = None;
+            let must_prepay = order.review.as_ref().is_some_and(|r| r.prepayment_required);
+            if to == OrderStatus::Approved && must_prepay && order.payment_method == PaymentMethod::Cod {
+                // Review blocked cash on delivery; approving it means the buyer paid in advance.
+                order.payment_method = PaymentMethod::Prepaid;
+                order.cod_amount = Money::zero(order.currency);
+            }
             if to == OrderStatus::Approved {
                 let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
                 let products = catalogue::product_ids(&mut tx, &skus).await?;

@@ -8,6 +8,7 @@ use codflow_domain::{
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
 
 use crate::db::{from_micros, micros, placeholders};
 use crate::{Error, Result};
@@ -433,8 +434,10 @@ pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub country: Option<Country>,
     pub store: Option<StoreCode>,
-    /// Only orders with an id below this one (newest first paging).
+    /// Paging cursor: orders after this one in the listing order.
     pub before: Option<OrderId>,
+    /// Oldest first (the review queue) instead of newest first.
+    pub oldest_first: bool,
 }
 
 /// Newest first. Fetches `limit + 1` rows so the caller can tell whether another page exists.
@@ -455,11 +458,12 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
         add("o.store =", s.as_str().into());
     }
     if let Some(b) = &f.before {
-        add("o.id <", b.as_str().into());
+        add(if f.oldest_first { "o.id >" } else { "o.id <" }, b.as_str().into());
     }
     let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     let sql = format!(
-        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id {filter} ORDER BY o.id DESC LIMIT ${}",
+        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id {filter} ORDER BY o.id {} LIMIT ${}",
+        if f.oldest_first { "ASC" } else { "DESC" },
         args.len() + 1
     );
     let mut q = sqlx::query(&sql);
@@ -467,6 +471,28 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
         q = q.bind(a.as_str());
     }
     let rows = q.bind(limit + 1).fetch_all(&mut *conn).await?;
+    hydrate(conn, rows).await
+}
+
+/// Orders placed at or after `since`, by (placed_at, id), after the cursor; for replays such as back-tests.
+pub async fn by_placed(
+    conn: &mut AnyConnection,
+    since: OffsetDateTime,
+    after: Option<(OffsetDateTime, &OrderId)>,
+    limit: i64,
+) -> Result<Vec<Order>> {
+    let (t, id) = after.map(|(t, id)| (micros(t), id.as_str())).unwrap_or((micros(since) - 1, ""));
+    let rows = sqlx::query(&format!(
+        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id \
+         WHERE o.placed_at >= $1 AND (o.placed_at > $2 OR (o.placed_at = $2 AND o.id > $3)) \
+         ORDER BY o.placed_at, o.id LIMIT $4"
+    ))
+    .bind(micros(since))
+    .bind(t)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
     hydrate(conn, rows).await
 }
 

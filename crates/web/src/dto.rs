@@ -9,6 +9,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+pub use crate::review_dto::ReviewDto;
+
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
@@ -123,14 +125,6 @@ pub struct ActionBody {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ReviewDto {
-    /// `approve`, `hold` or `cancel`.
-    pub decision: String,
-    pub rules: Vec<String>,
-    pub reasons: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct AllocationDto {
     pub warehouse: String,
     pub channel: Option<String>,
@@ -226,6 +220,10 @@ impl From<Order> for OrderDto {
                 decision: r.decision.as_str().into(),
                 rules: r.rules,
                 reasons: r.reasons,
+                ruleset_version: r.ruleset_version,
+                prepayment_required: r.prepayment_required,
+                matches: r.matches.into_iter().map(Into::into).collect(),
+                risk: r.risk,
             }),
             allocation: o.allocation.map(|a| AllocationDto { warehouse: a.warehouse.to_string(), channel: a.channel }),
             created_at: rfc3339(o.created_at),

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod review_dto;
 pub mod routes;
 pub mod state;
 
@@ -17,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use codflow_app::App;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -25,7 +26,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, imports, orders, system};
+use routes::{catalogue, imports, orders, review, system};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -69,9 +70,37 @@ pub fn router(app: App) -> Router {
         .route("/products/{sku}", get(catalogue::get_product).put(catalogue::put_product))
         .route("/stock/{warehouse_code}/{sku}", get(catalogue::get_stock).put(catalogue::put_stock))
         .route("/stock/{warehouse_code}/{sku}/history", get(catalogue::stock_history))
+        .route("/orders/{id}/outcome", post(review::outcome))
+        .route("/rules", get(review::list_rules).post(review::create_rule))
+        .route("/rules/validate", post(review::validate_rule))
+        .route("/rules/fields", get(review::fields))
+        .route("/rules/templates", get(review::rule_templates))
+        .route("/rules/templates/{key}", post(review::from_template))
+        .route("/rules/export", get(review::export_rules))
+        .route("/rules/import", post(review::import_rules))
+        .route("/rules/versions", get(review::versions))
+        .route("/rules/versions/{version}", get(review::version))
+        .route("/rules/backtest", post(review::backtest))
+        .route("/rules/{id}", get(review::get_rule).put(review::update_rule).delete(review::delete_rule))
+        .route("/lists", get(review::lists).post(review::create_list))
+        .route("/lists/{name}", delete(review::delete_list))
+        .route("/lists/{name}/entries", get(review::entries).post(review::add_entries))
+        .route("/lists/{name}/entries/{value}", delete(review::remove_entry))
+        .route("/review-queue", get(review::queue))
+        .route("/review-queue/approve", post(review::approve_many))
+        .route("/review-queue/cancel", post(review::cancel_many))
+        .route("/settings", get(review::settings).put(review::put_settings))
+        .route("/fx-rates", get(review::fx_rates).put(review::put_fx_rate))
+        .route("/notifications", get(review::notifications))
+        .route("/notifications/{id}/retry", post(review::retry_notification))
+        .route("/notification-templates", get(review::notification_templates))
+        .route("/notification-templates/{name}/{language}", put(review::put_notification_template))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
-            Router::new().route("/imports/orders", post(imports::orders)).layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
+            Router::new()
+                .route("/imports/orders", post(imports::orders))
+                .route("/lists/{name}/import", post(review::import_entries))
+                .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
     Router::new()
         .nest("/api/v1", api)

@@ -2,7 +2,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::*;
-use crate::routes::{catalogue, imports, orders, system};
+use crate::review_dto::*;
+use crate::routes::{catalogue, imports, orders, review, system};
 
 struct BearerAuth;
 
@@ -25,9 +26,19 @@ impl Modify for BearerAuth {
         catalogue::create_warehouse, catalogue::list_warehouses, catalogue::create_product, catalogue::put_product,
         catalogue::get_product, catalogue::list_products, catalogue::put_stock, catalogue::get_stock, catalogue::stock_history,
         imports::orders, system::healthz, system::metrics,
+        review::list_rules, review::create_rule, review::get_rule, review::update_rule, review::delete_rule,
+        review::validate_rule, review::fields, review::rule_templates, review::from_template, review::export_rules,
+        review::import_rules, review::versions, review::version, review::backtest, review::lists, review::create_list,
+        review::delete_list, review::entries, review::add_entries, review::import_entries, review::remove_entry,
+        review::queue, review::approve_many, review::cancel_many, review::outcome, review::settings,
+        review::put_settings, review::fx_rates, review::put_fx_rate, review::notifications, review::retry_notification,
+        review::notification_templates, review::put_notification_template,
     ),
     components(schemas(MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
-        ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health)),
+        ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RuleBody, RuleDto, RulesDto,
+        ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
+        AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,
+        TemplateBody, TemplateDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -1,6 +1,7 @@
 pub mod catalogue;
 pub mod imports;
 pub mod orders;
+pub mod review;
 pub mod system;
 
 use std::collections::HashMap;

@@ -68,6 +68,7 @@ pub async fn list(
         country: q.get("country").filter(|v| !v.is_empty()).and_then(|v| e.take("country", Country::parse(v))),
         store: q.get("store").filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
         before: None,
+        oldest_first: false,
     };
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));

@@ -1,0 +1,505 @@
+//! Review rules, lists, outcomes, the base currency and FX rates, the review queue and back-testing.
+
+use std::collections::BTreeMap;
+
+use codflow_domain::review::backtest::{self, Economics, Outcome, PastOrder, Report};
+use codflow_domain::review::templates::{self, ParamValue};
+use codflow_domain::review::{ListKind, Rule, Ruleset, keys, value_band_of};
+use codflow_domain::{Actor, Currency, Decision, FieldErrors, FxRate, Order, OrderId, OrderStatus, RuleId};
+use codflow_store::review as rstore;
+pub use codflow_store::review::{Entry, ListInfo, Version};
+use codflow_store::{Conn, commit, orders, rollback};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::orders::{Action, OrderFilter};
+use crate::review::{ListSet, to_base};
+use crate::{App, Error, Result};
+
+/// A rule as given to create or update it, before anything is trusted.
+#[derive(Clone, Debug, Default)]
+pub struct RuleInput {
+    pub name: Option<String>,
+    pub priority: Option<i32>,
+    pub enabled: Option<bool>,
+    pub condition: Option<String>,
+    pub action: Option<String>,
+    pub reason: Option<String>,
+    pub notify: Option<String>,
+}
+
+/// The file `codflow rules export` writes and `import` reads.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    #[serde(default)]
+    pub version: Option<i64>,
+    pub rules: Vec<Rule>,
+}
+
+fn actor_name(a: &Actor) -> String {
+    a.to_stored()
+}
+
+/// Checks a rule against the lists and templates that exist in this transaction.
+async fn check(conn: &mut Conn, rule: &Rule) -> Result<()> {
+    let lists = ListSet::load(conn).await?;
+    let mut errors = match rule.check(&lists) {
+        Ok(_) => FieldErrors::default(),
+        Err(e) => e,
+    };
+    if let Some(t) = &rule.notify
+        && !App::template_exists(conn, t).await?
+    {
+        errors.push("notify", format!("no notification template named {t:?}"));
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+}
+
+impl RuleInput {
+    /// Fills a rule from the input; `base` supplies what an update leaves out.
+    fn into_rule(self, id: RuleId, base: Option<&Rule>) -> Result<Rule> {
+        let mut e = FieldErrors::default();
+        let text = |e: &mut FieldErrors, path: &str, v: Option<String>, old: Option<&String>| match v.or(old.cloned()) {
+            Some(v) => v,
+            None => {
+                e.push(path, "is required");
+                String::new()
+            }
+        };
+        let name = text(&mut e, "name", self.name, base.map(|b| &b.name));
+        let condition = text(&mut e, "condition", self.condition, base.map(|b| &b.condition));
+        let reason = text(&mut e, "reason", self.reason, base.map(|b| &b.reason));
+        let action = match (self.action, base) {
+            (Some(a), _) => e.take("action", Decision::parse(&a)),
+            (None, Some(b)) => Some(b.action),
+            (None, None) => {
+                e.push("action", "is required");
+                None
+            }
+        };
+        match action {
+            Some(action) if e.is_empty() => Ok(Rule {
+                id,
+                name,
+                priority: self.priority.or(base.map(|b| b.priority)).unwrap_or(100),
+                enabled: self.enabled.or(base.map(|b| b.enabled)).unwrap_or(true),
+                condition,
+                action,
+                reason,
+                notify: match self.notify {
+                    Some(n) if n.is_empty() => None,
+                    Some(n) => Some(n),
+                    None => base.and_then(|b| b.notify.clone()),
+                },
+            }),
+            _ => Err(Error::Invalid(e)),
+        }
+    }
+}
+
+fn parse_rule_id(id: &str) -> Result<RuleId> {
+    RuleId::parse(id).map_err(|_| Error::NotFound("rule"))
+}
+
+/// How often a change to the rules is retried when another node made a version at the same moment.
+const VERSION_ATTEMPTS: usize = 5;
+
+impl App {
+    /// Runs `change` and records the resulting ruleset as a new version, in one transaction.
+    async fn change_rules<T, F>(&self, actor: &Actor, what: &str, mut change: F) -> Result<(T, i64)>
+    where
+        F: for<'c> FnMut(&'c mut Conn) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>,
+    {
+        for _ in 0..VERSION_ATTEMPTS {
+            let mut tx = self.store.begin().await?;
+            let out = change(&mut tx).await;
+            let out = match out {
+                Ok(v) => v,
+                Err(e) => {
+                    rollback(tx).await?;
+                    return Err(e);
+                }
+            };
+            match rstore::snapshot(&mut tx, &actor_name(actor), what, crate::now()).await {
+                Ok(version) => {
+                    commit(tx).await?;
+                    return Ok((out, version));
+                }
+                Err(e) if e.is_unique_violation() => rollback(tx).await?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Conflict { code: "busy", message: "the rules changed at the same moment; try again".into() })
+    }
+
+    pub async fn rules(&self) -> Result<(Vec<Rule>, i64)> {
+        let mut conn = self.store.read().await?;
+        let version = rstore::latest_version(&mut conn).await?;
+        Ok((rstore::rules(&mut conn).await?, version))
+    }
+
+    pub async fn rule(&self, id: &str) -> Result<Rule> {
+        let id = parse_rule_id(id)?;
+        rstore::rule(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("rule"))
+    }
+
+    /// Checks a rule without saving it.
+    pub async fn validate_rule(&self, input: RuleInput) -> Result<Rule> {
+        let rule = input.into_rule(RuleId::generate(), None)?;
+        check(&mut *self.store.read().await?, &rule).await?;
+        Ok(rule)
+    }
+
+    pub async fn create_rule(&self, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
+        let rule = input.into_rule(RuleId::generate(), None)?;
+        let what = format!("create rule {:?}", rule.name);
+        self.change_rules(&actor, &what, |c| {
+            let rule = rule.clone();
+            Box::pin(async move {
+                check(c, &rule).await?;
+                rstore::put_rule(c, &rule, crate::now()).await?;
+                Ok(rule)
+            })
+        })
+        .await
+    }
+
+    pub async fn update_rule(&self, id: &str, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
+        let id = parse_rule_id(id)?;
+        self.change_rules(&actor, &format!("update rule {id}"), |c| {
+            let (id, input) = (id.clone(), input.clone());
+            Box::pin(async move {
+                let old = rstore::rule(c, &id).await?.ok_or(Error::NotFound("rule"))?;
+                let rule = input.into_rule(id, Some(&old))?;
+                check(c, &rule).await?;
+                rstore::put_rule(c, &rule, crate::now()).await?;
+                Ok(rule)
+            })
+        })
+        .await
+    }
+
+    pub async fn delete_rule(&self, id: &str, actor: Actor) -> Result<i64> {
+        let id = parse_rule_id(id)?;
+        let ((), v) = self
+            .change_rules(&actor, &format!("delete rule {id}"), |c| {
+                let id = id.clone();
+                Box::pin(async move {
+                    if rstore::delete_rule(c, &id).await? { Ok(()) } else { Err(Error::NotFound("rule")) }
+                })
+            })
+            .await?;
+        Ok(v)
+    }
+
+    /// Creates a rule from a ready-made template with the given parameters.
+    pub async fn rule_from_template(
+        &self,
+        key: &str,
+        params: BTreeMap<String, ParamValue>,
+        name: Option<String>,
+        priority: Option<i32>,
+        actor: Actor,
+    ) -> Result<(Rule, i64)> {
+        let t = templates::find(key).ok_or(Error::NotFound("template"))?;
+        let base = self.base_currency().await?;
+        let d = t.draft(&params, base).map_err(Error::Invalid)?;
+        self.create_rule(
+            RuleInput {
+                name: Some(name.unwrap_or_else(|| t.title.to_owned())),
+                priority,
+                enabled: Some(true),
+                condition: Some(d.condition),
+                action: Some(d.action.as_str().to_owned()),
+                reason: Some(d.reason),
+                notify: d.notify,
+            },
+            actor,
+        )
+        .await
+    }
+
+    pub async fn export_rules(&self) -> Result<RulesFile> {
+        let (rules, version) = self.rules().await?;
+        Ok(RulesFile { version: Some(version), rules })
+    }
+
+    /// Replaces every rule with the file's, all or nothing: one bad rule and nothing changes.
+    pub async fn import_rules(&self, file: RulesFile, actor: Actor) -> Result<i64> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, r) in file.rules.iter().enumerate() {
+            if !seen.insert(r.id.clone()) {
+                return Err(Error::invalid(&format!("rules[{i}].id"), "appears twice in the file"));
+            }
+        }
+        let n = file.rules.len();
+        let ((), v) = self
+            .change_rules(&actor, &format!("import {n} rules"), |c| {
+                let rules = file.rules.clone();
+                Box::pin(async move {
+                    let mut errors = FieldErrors::default();
+                    for (i, r) in rules.iter().enumerate() {
+                        if let Err(Error::Invalid(e)) = check(c, r).await {
+                            for fe in e.0 {
+                                errors.push(format!("rules[{i}].{}", fe.path), fe.message);
+                            }
+                        }
+                    }
+                    if !errors.is_empty() {
+                        return Err(Error::Invalid(errors));
+                    }
+                    rstore::delete_all_rules(c).await?;
+                    let now = crate::now();
+                    for r in &rules {
+                        rstore::put_rule(c, r, now).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        Ok(v)
+    }
+
+    pub async fn ruleset_versions(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Version>, Option<String>)> {
+        let before = cursor
+            .map(|c| c.parse::<i64>().map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page")))
+            .transpose()?;
+        let rows = rstore::versions(&mut *self.store.read().await?, before, limit).await?;
+        Ok(crate::split_page(rows, limit, |v| v.version.to_string()))
+    }
+
+    pub async fn ruleset_version(&self, version: i64) -> Result<Vec<Rule>> {
+        rstore::version_rules(&mut *self.store.read().await?, version).await?.ok_or(Error::NotFound("ruleset version"))
+    }
+
+    // ------------------------------------------------------------------------------------------ lists
+
+    pub async fn lists(&self) -> Result<Vec<ListInfo>> {
+        Ok(rstore::lists(&mut *self.store.read().await?).await?)
+    }
+
+    pub async fn create_list(&self, name: &str, kind: &str, description: &str) -> Result<ListInfo> {
+        let mut e = FieldErrors::default();
+        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            e.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
+        }
+        let kind = e.take("kind", ListKind::parse(kind));
+        let Some(kind) = kind.filter(|_| e.is_empty()) else { return Err(Error::Invalid(e)) };
+        let mut tx = self.store.begin().await?;
+        let now = crate::now();
+        if !rstore::create_list(&mut tx, name, kind, description, now).await? {
+            rollback(tx).await?;
+            return Err(Error::Conflict { code: "list_exists", message: format!("a list named {name:?} exists") });
+        }
+        rstore::bump_lists_generation(&mut tx, now).await?;
+        commit(tx).await?;
+        Ok(ListInfo { name: name.into(), kind, description: description.into(), builtin: false, entries: 0 })
+    }
+
+    /// Deletes a seller's list; refused while a rule names it, and for the built-in lists.
+    pub async fn delete_list(&self, name: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let info = rstore::lists(&mut tx).await?.into_iter().find(|l| l.name == name).ok_or(Error::NotFound("list"))?;
+        if info.builtin {
+            rollback(tx).await?;
+            return Err(Error::Conflict { code: "builtin_list", message: "built-in lists cannot be deleted".into() });
+        }
+        let quoted = [format!("\"{name}\""), format!("'{name}'")];
+        if let Some(r) =
+            rstore::rules(&mut tx).await?.into_iter().find(|r| quoted.iter().any(|q| r.condition.contains(q.as_str())))
+        {
+            rollback(tx).await?;
+            return Err(Error::Conflict {
+                code: "list_in_use",
+                message: format!("rule {:?} ({}) uses this list", r.name, r.id),
+            });
+        }
+        rstore::delete_list(&mut tx, name).await?;
+        rstore::bump_lists_generation(&mut tx, crate::now()).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    pub async fn list_entries(&self, name: &str, limit: i64, cursor: Option<&str>) -> Result<(Vec<Entry>, Option<String>)> {
+        let mut conn = self.store.read().await?;
+        rstore::list_kind(&mut conn, name).await?.ok_or(Error::NotFound("list"))?;
+        let rows = rstore::entries(&mut conn, name, cursor, limit).await?;
+        Ok(crate::split_page(rows, limit, |e| e.value.clone()))
+    }
+
+    /// Adds entries, normalised for the list's kind. All or nothing: any bad value is reported by its index
+    /// (`values[3]`) and nothing is added. Returns (added, already present).
+    pub async fn add_list_entries(
+        &self,
+        name: &str,
+        values: Vec<(String, Option<String>)>,
+        path: impl Fn(usize) -> String,
+        actor: Actor,
+    ) -> Result<(usize, usize)> {
+        let mut tx = self.store.begin().await?;
+        let Some(kind) = rstore::list_kind(&mut tx, name).await? else {
+            rollback(tx).await?;
+            return Err(Error::NotFound("list"));
+        };
+        let mut e = FieldErrors::default();
+        let mut normalised = Vec::with_capacity(values.len());
+        for (i, (v, note)) in values.into_iter().enumerate() {
+            if let Some(v) = e.take(path(i), kind.normalise(&v)) {
+                normalised.push((v, note));
+            }
+        }
+        if !e.is_empty() {
+            rollback(tx).await?;
+            return Err(Error::Invalid(e));
+        }
+        normalised.sort();
+        normalised.dedup_by(|a, b| a.0 == b.0);
+        let now = crate::now();
+        let added = rstore::add_entries(&mut tx, name, &normalised, &actor_name(&actor), now).await?;
+        rstore::bump_lists_generation(&mut tx, now).await?;
+        commit(tx).await?;
+        Ok((added, normalised.len() - added))
+    }
+
+    /// A CSV of entries: a header with `value` and optionally `note`, one entry per line.
+    pub async fn import_list_csv(&self, name: &str, bytes: &[u8], actor: Actor) -> Result<(usize, usize)> {
+        let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
+        let headers = r.headers().map_err(|e| Error::invalid("file", format!("line 1: {e}")))?.clone();
+        let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
+        let value = col("value").ok_or_else(|| Error::invalid("file", "line 1: the header needs a 'value' column"))?;
+        let note = col("note");
+        let mut rows = Vec::new();
+        let mut lines = Vec::new();
+        for rec in r.records() {
+            let rec = rec.map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                Error::invalid(&format!("line {line}"), e.to_string())
+            })?;
+            let line = rec.position().map(|p| p.line()).unwrap_or(0);
+            let v = rec.get(value).unwrap_or("").to_owned();
+            let n = note.and_then(|i| rec.get(i)).filter(|s| !s.is_empty()).map(str::to_owned);
+            rows.push((v, n));
+            lines.push(line);
+        }
+        self.add_list_entries(name, rows, |i| format!("line {}: value", lines[i]), actor).await
+    }
+
+    pub async fn remove_list_entry(&self, name: &str, value: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        let Some(kind) = rstore::list_kind(&mut tx, name).await? else {
+            rollback(tx).await?;
+            return Err(Error::NotFound("list"));
+        };
+        let v = kind.normalise(value).unwrap_or_else(|_| value.to_lowercase());
+        if !rstore::remove_entry(&mut tx, name, &v).await? {
+            rollback(tx).await?;
+            return Err(Error::NotFound("list entry"));
+        }
+        rstore::bump_lists_generation(&mut tx, crate::now()).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------------------------------ outcomes, FX
+
+    /// Records what became of an order; once per order, later reports change nothing.
+    pub async fn record_outcome(&self, id: &str, outcome: &str, at: Option<OffsetDateTime>, actor: Actor) -> Result<bool> {
+        let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+        let outcome = rstore::parse_outcome(outcome)
+            .ok_or_else(|| Error::invalid("outcome", format!("{outcome:?} is not an outcome (delivered, refused, returned)")))?;
+        let mut tx = self.store.begin().await?;
+        let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
+        let keys = keys::of_outcome(&order, &value_band_of(order.review.as_ref()));
+        let now = crate::now();
+        let new = rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor_name(&actor), &keys, now).await?;
+        commit(tx).await?;
+        Ok(new)
+    }
+
+    pub async fn base_currency(&self) -> Result<Currency> {
+        let b = rstore::setting(&mut *self.store.read().await?, "base_currency").await?.unwrap_or_else(|| "USD".into());
+        Ok(Currency::parse(&b).map_err(codflow_store::Error::from)?)
+    }
+
+    pub async fn set_base_currency(&self, code: &str) -> Result<Currency> {
+        let c = Currency::parse(code).map_err(|e| Error::invalid("base_currency", e.to_string()))?;
+        let mut tx = self.store.begin().await?;
+        rstore::set_setting(&mut tx, "base_currency", c.code(), crate::now()).await?;
+        commit(tx).await?;
+        Ok(c)
+    }
+
+    pub async fn put_fx_rate(&self, rate: FxRate) -> Result<FxRate> {
+        let mut tx = self.store.begin().await?;
+        rstore::put_rate(&mut tx, &rate, crate::now()).await?;
+        commit(tx).await?;
+        Ok(rate)
+    }
+
+    pub async fn fx_rates(&self) -> Result<Vec<FxRate>> {
+        Ok(rstore::rates(&mut *self.store.read().await?).await?)
+    }
+
+    // ------------------------------------------------------------------------------------------ review queue
+
+    /// Held orders, oldest first.
+    pub async fn review_queue(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Order>, Option<String>)> {
+        let filter = OrderFilter { status: Some(OrderStatus::OnHold), oldest_first: true, ..OrderFilter::default() };
+        self.orders(filter, limit, cursor).await
+    }
+
+    /// Approves or cancels many orders with one reason; each succeeds or fails on its own.
+    pub async fn decide_many(
+        &self,
+        ids: &[String],
+        approve: bool,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> Vec<(String, Result<Order>)> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let action = if approve { Action::Approve } else { Action::Cancel };
+            out.push((id.clone(), self.act_on_order(id, action, actor.clone(), reason.clone()).await));
+        }
+        out
+    }
+
+    // ------------------------------------------------------------------------------------------ back-testing
+
+    /// Replays past orders placed since `since` through `rules` (the current rules when None). `progress`
+    /// hears the number of orders read so far and the total.
+    pub async fn backtest(
+        &self,
+        rules: Option<Vec<Rule>>,
+        since: OffsetDateTime,
+        economics: Economics,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<Report> {
+        let mut conn = self.store.read().await?;
+        let version = rstore::latest_version(&mut conn).await?;
+        let (rules, version) = match rules {
+            Some(r) => (r, 0),
+            None => (rstore::rules(&mut conn).await?, version),
+        };
+        let lists = ListSet::load(&mut conn).await?;
+        let base = self.base_currency().await?;
+        let rates: Vec<FxRate> = rstore::rates(&mut conn).await?.into_iter().filter(|r| r.to == base).collect();
+        let outcomes = rstore::outcomes(&mut conn).await?;
+        let total = orders::count(&mut conn).await? as u64;
+        let ruleset = Ruleset::new(version, rules, &lists);
+        let mut past = Vec::new();
+        let mut after: Option<(OffsetDateTime, OrderId)> = None;
+        loop {
+            let page = orders::by_placed(&mut conn, since, after.as_ref().map(|(t, id)| (*t, id)), 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.placed_at, last.id.clone()));
+            for o in page {
+                let outcome: Option<(Outcome, OffsetDateTime)> = outcomes.get(o.id.as_str()).copied();
+                past.push(PastOrder { base_total: to_base(&o, base, &rates), outcome, order: o });
+            }
+            progress(past.len() as u64, total);
+        }
+        Ok(backtest::run(&ruleset, &lists, base.code(), economics, past, |_| {}))
+    }
+}

@@ -1,0 +1,517 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use codflow_app::notify::{Filter, Status, StoredTemplate};
+use codflow_app::rules::RulesFile;
+use codflow_domain::review::backtest::{Economics, Report};
+use codflow_domain::review::expr::Ty;
+use codflow_domain::review::{FIELDS, templates};
+use codflow_domain::{Actor, Currency, FieldErrors, FxRate, Money, OrderId};
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+use crate::dto::{OrderDto, Page};
+use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
+use crate::review_dto::*;
+use crate::routes::{cursor_of, limit_of};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+fn me(auth: &Auth) -> Actor {
+    Actor::Token(auth.0.token.clone())
+}
+
+#[utoipa::path(get, path = "/api/v1/rules", tag = "review", responses((status = 200, body = RulesDto)))]
+pub async fn list_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesDto>> {
+    auth.require(READERS)?;
+    let (rules, version) = s.app.rules().await?;
+    Ok(Json(RulesDto { items: rules.into_iter().map(|r| RuleDto::of(r, None)).collect(), ruleset_version: version }))
+}
+
+#[utoipa::path(post, path = "/api/v1/rules", tag = "review", request_body = RuleBody,
+    responses((status = 201, body = RuleDto), (status = 422, description = "bad condition (with its line and column), unknown list, field or template")))]
+pub async fn create_rule(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> ApiResult<(StatusCode, Json<RuleDto>)> {
+    auth.require(OPERATORS)?;
+    let (rule, v) = s.app.create_rule(body.into(), me(&auth)).await?;
+    Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 200, body = RuleDto)))]
+pub async fn get_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<RuleDto>> {
+    auth.require(READERS)?;
+    Ok(Json(RuleDto::of(s.app.rule(&id).await?, None)))
+}
+
+#[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), request_body = RuleBody,
+    responses((status = 200, body = RuleDto, description = "fields left out keep their value")))]
+pub async fn update_rule(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> ApiResult<Json<RuleDto>> {
+    auth.require(OPERATORS)?;
+    let (rule, v) = s.app.update_rule(&id, body.into(), me(&auth)).await?;
+    Ok(Json(RuleDto::of(rule, Some(v))))
+}
+
+#[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 204)))]
+pub async fn delete_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.delete_rule(&id, me(&auth)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/rules/validate", tag = "review", request_body = RuleBody,
+    responses((status = 200, body = ValidationDto), (status = 422)))]
+pub async fn validate_rule(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> ApiResult<Json<ValidationDto>> {
+    auth.require(READERS)?;
+    let rule = s.app.validate_rule(body.into()).await?;
+    let lists = s.app.lists().await?;
+    struct Names(Vec<String>);
+    impl codflow_domain::review::Lists for Names {
+        fn exists(&self, name: &str) -> bool {
+            self.0.iter().any(|n| n == name)
+        }
+        fn contains(&self, _: &str, _: &str) -> bool {
+            false
+        }
+    }
+    let names = Names(lists.into_iter().map(|l| l.name).collect());
+    let cost = codflow_domain::review::Condition::compile(&rule.condition, &names).map(|c| c.cost()).unwrap_or(0);
+    Ok(Json(ValidationDto { valid: true, cost }))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/fields", tag = "review", responses((status = 200, body = Vec<FieldDto>)))]
+pub async fn fields(auth: Auth) -> ApiResult<Json<Vec<FieldDto>>> {
+    auth.require(READERS)?;
+    let ty = |t: Ty| t.to_string();
+    Ok(Json(
+        FIELDS.iter().map(|(_, p, t, d)| FieldDto { path: (*p).into(), ty: ty(*t), description: (*d).into() }).collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/templates", tag = "review", responses((status = 200, description = "the ready-made rules and their parameters")))]
+pub async fn rule_templates(auth: Auth) -> ApiResult<Json<&'static [templates::Template]>> {
+    auth.require(READERS)?;
+    Ok(Json(templates::TEMPLATES))
+}
+
+#[utoipa::path(post, path = "/api/v1/rules/templates/{key}", tag = "review", params(("key" = String, Path)), request_body = FromTemplate,
+    responses((status = 201, body = RuleDto), (status = 422, description = "bad parameters, by name")))]
+pub async fn from_template(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(key): Path<String>,
+    ApiJson(body): ApiJson<FromTemplate>,
+) -> ApiResult<(StatusCode, Json<RuleDto>)> {
+    auth.require(OPERATORS)?;
+    let (rule, v) = s.app.rule_from_template(&key, body.params, body.name, body.priority, me(&auth)).await?;
+    Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/export", tag = "review", responses((status = 200, description = "the rules file")))]
+pub async fn export_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesFile>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.export_rules().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/rules/import", tag = "review",
+    responses((status = 200, description = "every rule replaced; the new ruleset version"), (status = 422)))]
+pub async fn import_rules(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(file): ApiJson<RulesFile>,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(OPERATORS)?;
+    let v = s.app.import_rules(file, me(&auth)).await?;
+    Ok(Json(serde_json::json!({ "ruleset_version": v })))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/versions", tag = "review",
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = Page<VersionDto>)))]
+pub async fn versions(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<VersionDto>>> {
+    auth.require(READERS)?;
+    let (items, next_cursor) = s.app.ruleset_versions(limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[utoipa::path(get, path = "/api/v1/rules/versions/{version}", tag = "review", params(("version" = i64, Path)),
+    responses((status = 200, body = VersionRulesDto)))]
+pub async fn version(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(version): Path<String>,
+) -> ApiResult<Json<VersionRulesDto>> {
+    auth.require(READERS)?;
+    let v: i64 = version.parse().map_err(|_| ApiError::NotFound("ruleset version"))?;
+    let rules = s.app.ruleset_version(v).await?;
+    Ok(Json(VersionRulesDto { version: v, rules: rules.into_iter().map(|r| RuleDto::of(r, None)).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/rules/backtest", tag = "review", request_body = BacktestBody,
+    responses((status = 200, description = "per action: orders affected, refusals avoided, delivered revenue forgone, net effect")))]
+pub async fn backtest(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<BacktestBody>,
+) -> ApiResult<Json<Report>> {
+    auth.require(READERS)?;
+    let base = s.app.base_currency().await?;
+    let (since, economics) = backtest_terms(body.since.as_deref(), body.refusal_cost, body.margin_percent.as_deref(), base)?;
+    Ok(Json(s.app.backtest(body.rules, since, economics, |_, _| {}).await?))
+}
+
+/// The day to start from and the economics of a back-test, with defaults: every order, a refusal costing
+/// 15.00 of the base currency, a 40% margin.
+pub fn backtest_terms(
+    since: Option<&str>,
+    refusal_cost: Option<MoneyDto>,
+    margin_percent: Option<&str>,
+    base: Currency,
+) -> ApiResult<(OffsetDateTime, Economics)> {
+    let mut e = FieldErrors::default();
+    let since = match since {
+        None => OffsetDateTime::UNIX_EPOCH,
+        Some(d) => e
+            .take("since", Date::parse(d, format_description!("[year]-[month]-[day]")).map_err(|_| {
+                codflow_domain::Error::invalid("since", format!("{d:?} is not a date (YYYY-MM-DD)"))
+            }))
+            .map(|d| d.midnight().assume_utc())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    };
+    let cost = match refusal_cost {
+        None => Money::new(15 * 10i64.pow(base.minor_digits()), base),
+        Some(m) if m.currency != base.code() => {
+            e.push("refusal_cost.currency", format!("must be the base currency {base}"));
+            Money::zero(base)
+        }
+        Some(m) => e.take("refusal_cost.amount", Money::parse(&m.amount, base)).unwrap_or(Money::zero(base)),
+    };
+    let margin_bp = match margin_percent {
+        None => 4000,
+        Some(p) => match rust_decimal_percent(p) {
+            Some(bp) => bp,
+            None => {
+                e.push("margin_percent", "must be a percentage from 0 to 100, such as \"40\" or \"37.5\"");
+                0
+            }
+        },
+    };
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    Ok((since, Economics { refusal_cost_minor: cost.minor, margin_bp }))
+}
+
+/// "37.5" → 3750 basis points, exactly (no floats for money-like figures).
+fn rust_decimal_percent(p: &str) -> Option<i64> {
+    let (whole, frac) = p.trim().split_once('.').unwrap_or((p.trim(), ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let bp = whole.parse::<i64>().ok()? * 100 + format!("{frac:0<2}").parse::<i64>().ok()?;
+    (0..=10_000).contains(&bp).then_some(bp)
+}
+
+use crate::dto::MoneyDto;
+
+// ---------------------------------------------------------------------------------------------- lists
+
+#[utoipa::path(get, path = "/api/v1/lists", tag = "review", responses((status = 200, body = Vec<ListDto>)))]
+pub async fn lists(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<ListDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.lists().await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/lists", tag = "review", request_body = CreateList, responses((status = 201, body = ListDto)))]
+pub async fn create_list(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<CreateList>,
+) -> ApiResult<(StatusCode, Json<ListDto>)> {
+    auth.require(OPERATORS)?;
+    Ok((StatusCode::CREATED, Json(s.app.create_list(&b.name, &b.kind, &b.description).await?.into())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/lists/{name}", tag = "review", params(("name" = String, Path)),
+    responses((status = 204), (status = 409, description = "built in, or a rule uses it")))]
+pub async fn delete_list(State(s): State<Arc<AppState>>, auth: Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.delete_list(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/lists/{name}/entries", tag = "review", params(("name" = String, Path),
+    ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = Page<EntryDto>)))]
+pub async fn entries(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<EntryDto>>> {
+    auth.require(READERS)?;
+    let (items, next_cursor) = s.app.list_entries(&name, limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{name}/entries", tag = "review", params(("name" = String, Path)), request_body = AddEntries,
+    responses((status = 200, body = AddedDto), (status = 422, description = "a value that does not fit the list's kind, by index")))]
+pub async fn add_entries(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(b): ApiJson<AddEntries>,
+) -> ApiResult<Json<AddedDto>> {
+    auth.require(OPERATORS)?;
+    let values = b.values.into_iter().map(|v| (v, b.note.clone())).collect();
+    let (added, already_present) = s.app.add_list_entries(&name, values, |i| format!("values[{i}]"), me(&auth)).await?;
+    Ok(Json(AddedDto { added, already_present }))
+}
+
+#[utoipa::path(post, path = "/api/v1/lists/{name}/import", tag = "review", params(("name" = String, Path)),
+    request_body(content = String, content_type = "text/csv", description = "header `value[,note]`"),
+    responses((status = 200, body = AddedDto), (status = 422, description = "bad values by line")))]
+pub async fn import_entries(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<AddedDto>> {
+    auth.require(OPERATORS)?;
+    let (added, already_present) = s.app.import_list_csv(&name, &body, me(&auth)).await?;
+    Ok(Json(AddedDto { added, already_present }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/lists/{name}/entries/{value}", tag = "review",
+    params(("name" = String, Path), ("value" = String, Path)), responses((status = 204)))]
+pub async fn remove_entry(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((name, value)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.remove_list_entry(&name, &value).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------------------------------------- queue
+
+#[utoipa::path(get, path = "/api/v1/review-queue", tag = "review",
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<OrderDto>, description = "held orders with their reasons, oldest first")))]
+pub async fn queue(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<OrderDto>>> {
+    auth.require(READERS)?;
+    let (items, next_cursor) = s.app.review_queue(limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+async fn decide(s: Arc<AppState>, auth: Auth, b: QueueDecision, approve: bool) -> ApiResult<Json<Vec<QueueResult>>> {
+    auth.require(OPERATORS)?;
+    if b.order_ids.is_empty() || b.order_ids.len() > 500 {
+        let mut e = FieldErrors::default();
+        e.push("order_ids", "give 1 to 500 order ids");
+        return Err(ApiError::Invalid(e));
+    }
+    let reason = b.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    let results = s.app.decide_many(&b.order_ids, approve, reason, me(&auth)).await;
+    Ok(Json(
+        results
+            .into_iter()
+            .map(|(id, r)| match r {
+                Ok(o) => QueueResult { order_id: id, ok: true, status: Some(o.status.to_string()), error: None },
+                Err(e) => {
+                    let code = match ApiError::from(e) {
+                        ApiError::Conflict { code, .. } => code,
+                        ApiError::NotFound(_) => "not_found",
+                        _ => "internal",
+                    };
+                    QueueResult { order_id: id, ok: false, status: None, error: Some(code.into()) }
+                }
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/review-queue/approve", tag = "review", request_body = QueueDecision,
+    responses((status = 200, body = Vec<QueueResult>, description = "one result per order; approved orders go on to allocation")))]
+pub async fn approve_many(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<QueueDecision>,
+) -> ApiResult<Json<Vec<QueueResult>>> {
+    decide(s, auth, b, true).await
+}
+
+#[utoipa::path(post, path = "/api/v1/review-queue/cancel", tag = "review", request_body = QueueDecision,
+    responses((status = 200, body = Vec<QueueResult>)))]
+pub async fn cancel_many(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<QueueDecision>,
+) -> ApiResult<Json<Vec<QueueResult>>> {
+    decide(s, auth, b, false).await
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/outcome", tag = "review", params(("id" = String, Path)), request_body = OutcomeBody,
+    responses((status = 200, body = OutcomeDto, description = "recorded is false when the order already had an outcome")))]
+pub async fn outcome(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<OutcomeBody>,
+) -> ApiResult<Json<OutcomeDto>> {
+    auth.require(OPERATORS)?;
+    let at = match b.at.as_deref() {
+        None => None,
+        Some(t) => Some(OffsetDateTime::parse(t, &Rfc3339).map_err(|_| {
+            let mut e = FieldErrors::default();
+            e.push("at", "must be an RFC 3339 time such as 2026-11-20T10:00:00Z");
+            ApiError::Invalid(e)
+        })?),
+    };
+    Ok(Json(OutcomeDto { recorded: s.app.record_outcome(&id, &b.outcome, at, me(&auth)).await? }))
+}
+
+// ---------------------------------------------------------------------------------------------- settings
+
+#[utoipa::path(get, path = "/api/v1/settings", tag = "review", responses((status = 200, body = SettingsDto)))]
+pub async fn settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SettingsDto>> {
+    auth.require(READERS)?;
+    Ok(Json(SettingsDto { base_currency: s.app.base_currency().await?.to_string() }))
+}
+
+#[utoipa::path(put, path = "/api/v1/settings", tag = "review", request_body = SettingsDto, responses((status = 200, body = SettingsDto)))]
+pub async fn put_settings(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<SettingsDto>,
+) -> ApiResult<Json<SettingsDto>> {
+    auth.require(&[])?;
+    Ok(Json(SettingsDto { base_currency: s.app.set_base_currency(&b.base_currency).await?.to_string() }))
+}
+
+#[utoipa::path(get, path = "/api/v1/fx-rates", tag = "review", responses((status = 200, body = Vec<FxRateDto>)))]
+pub async fn fx_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<FxRateDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.fx_rates().await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/fx-rates", tag = "review", request_body = FxRateDto, responses((status = 200, body = FxRateDto)))]
+pub async fn put_fx_rate(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<FxRateDto>,
+) -> ApiResult<Json<FxRateDto>> {
+    auth.require(&[codflow_domain::Role::Finance, codflow_domain::Role::Ops])?;
+    let mut e = FieldErrors::default();
+    let from = e.take("from", Currency::parse(&b.from));
+    let to = match b.to.as_deref() {
+        Some(t) => e.take("to", Currency::parse(t)),
+        None => Some(s.app.base_currency().await?),
+    };
+    let rate = b.rate.parse::<rust_decimal::Decimal>().map_err(|_| ()).ok();
+    if rate.is_none() {
+        e.push("rate", "must be a decimal number such as 0.2666");
+    }
+    let as_of = Date::parse(&b.as_of, format_description!("[year]-[month]-[day]")).ok();
+    if as_of.is_none() {
+        e.push("as_of", "must be a date (YYYY-MM-DD)");
+    }
+    if b.source.trim().is_empty() {
+        e.push("source", "must name where the rate comes from");
+    }
+    let (Some(from), Some(to), Some(rate), Some(as_of)) = (from, to, rate, as_of) else {
+        return Err(ApiError::Invalid(e));
+    };
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let r = FxRate::new(from, to, rate, as_of, b.source.trim()).map_err(|err| {
+        let mut e = FieldErrors::default();
+        e.push("rate", err.to_string());
+        ApiError::Invalid(e)
+    })?;
+    Ok(Json(s.app.put_fx_rate(r).await?.into()))
+}
+
+// ---------------------------------------------------------------------------------------------- notifications
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "review",
+    params(("status" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<NotificationDto>, description = "the outbox, newest first")))]
+pub async fn notifications(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<NotificationDto>>> {
+    auth.require(READERS)?;
+    let mut e = FieldErrors::default();
+    let status = q.get("status").filter(|v| !v.is_empty()).and_then(|v| {
+        let s = Status::parse(v);
+        if s.is_none() {
+            e.push("status", "must be pending, sending, sent or dead");
+        }
+        s
+    });
+    let order = q.get("order").filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
+    let before = cursor_of(&q).and_then(|c| e.take("cursor", codflow_domain::NotificationId::parse(c)));
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let (items, next_cursor) = s.app.notifications(Filter { status, order, before }, limit_of(&q)?).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/retry", tag = "review", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, description = "not dead-lettered")))]
+pub async fn retry_notification(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.retry_notification(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/notification-templates", tag = "review", responses((status = 200, body = Vec<TemplateDto>)))]
+pub async fn notification_templates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<TemplateDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.notification_templates().await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/notification-templates/{name}/{language}", tag = "review",
+    params(("name" = String, Path), ("language" = String, Path)), request_body = TemplateBody,
+    responses((status = 200, body = TemplateDto), (status = 422, description = "template syntax error, by part and line")))]
+pub async fn put_notification_template(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((name, language)): Path<(String, String)>,
+    ApiJson(b): ApiJson<TemplateBody>,
+) -> ApiResult<Json<TemplateDto>> {
+    auth.require(OPERATORS)?;
+    let t = StoredTemplate { name, language, subject: b.subject, body: b.body, sms: b.sms };
+    Ok(Json(s.app.put_notification_template(t).await?.into()))
+}
