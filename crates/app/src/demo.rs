@@ -3,7 +3,7 @@
 
 use codflow_domain::Actor;
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
-use codflow_domain::{Money, OrderInput};
+use codflow_domain::{FxRate, Money, OrderInput};
 use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::{ProductInput, WarehouseInput};
@@ -47,6 +47,7 @@ const MARKETS: &[Market] = &[
             ("Riyadh", "Riyadh Province", "12211"),
             ("Jeddah", "Makkah Province", "21442"),
             ("Dammam", "Eastern Province", "32241"),
+            ("Jizan", "Jizan Province", "45142"),
         ],
         phone: "05########",
         names: &["Noura Al-Qahtani", "Faisal Al-Harbi", "Reem Al-Otaibi", "Abdullah Al-Shehri"],
@@ -227,7 +228,22 @@ pub struct DemoSummary {
     pub warehouses: usize,
     pub products: usize,
     pub orders: usize,
+    /// Orders placed after the review rules were switched on, and how many of them review held.
+    pub reviewed: usize,
+    pub held: usize,
 }
+
+/// Share of parcels refused, in percent, by region: most regions pay, a few refuse often.
+fn refusal_percent(region: &str) -> usize {
+    match region {
+        "Eastern Province" | "Dhofar" | "Jawa Timur" | "Jalisco" => 45,
+        "Cebu" | "Antioquia" => 30,
+        _ => 10,
+    }
+}
+
+/// Buyers who order again and again and refuse at the door: the demo's repeat offenders.
+const SERIAL_REFUSERS: &[&str] = &["+966551110001", "+966551110002", "+971551110003", "+6681110004"];
 
 fn phone(r: &mut Rng, pattern: &str) -> String {
     pattern.chars().map(|c| if c == '#' { char::from(b'0' + r.below(10) as u8) } else { c }).collect()
@@ -281,6 +297,7 @@ impl App {
             }
         }
         let start = OffsetDateTime::now_utc() - Duration::days(21);
+        let mut history = Vec::with_capacity(orders);
         for n in 0..orders {
             let m = r.pick(MARKETS);
             let (city, region, postal) = *r.pick(m.cities);
@@ -298,13 +315,16 @@ impl App {
                 });
             }
             let placed = start + Duration::minutes((n as i64 * 21 * 24 * 60) / orders.max(1) as i64);
+            let serial = r.below(12) == 0;
+            let buyer_phone = if serial { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(&mut r, m.phone) };
+            let email = (r.below(2) == 0).then(|| format!("buyer{n}@example.com"));
             let input = OrderInput {
                 store: Some(if r.below(3) == 0 { "shopify-main".into() } else { "manual".into() }),
                 external_id: Some(format!("{}", 100_000 + n)),
                 placed_at: Some(placed.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
                 currency: Some(m.currency.into()),
                 payment_method: Some(if r.below(5) == 0 { "prepaid".into() } else { "cod".into() }),
-                buyer: BuyerInput { name: Some(name.into()), phone: Some(phone(&mut r, m.phone)), email: None },
+                buyer: BuyerInput { name: Some(name.into()), phone: Some(buyer_phone), email },
                 shipping_address: AddressInput {
                     name: Some(name.into()),
                     phone: None,
@@ -318,8 +338,150 @@ impl App {
                 lines,
                 shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
             };
-            self.create_order(input, by.clone()).await?;
+            if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await? {
+                let refused = serial || r.below(100) < refusal_percent(region);
+                history.push((o, refused));
+            }
         }
-        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders })
+        self.seed_review(&mut r, history).await?;
+        let (reviewed, held) = self.seed_reviewed_orders(&mut r, 60).await?;
+        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: orders + reviewed, reviewed, held })
+    }
+
+    /// Outcomes for the older orders, exchange rates, lists, and every ready-made rule switched on.
+    async fn seed_review(&self, _r: &mut Rng, history: Vec<(codflow_domain::Order, bool)>) -> Result<()> {
+        let by = Actor::Worker("demo".into());
+        let usd = codflow_domain::Currency::parse("USD")?;
+        let day = (OffsetDateTime::now_utc() - Duration::days(30)).date();
+        for m in MARKETS {
+            let rate = rust_decimal::Decimal::ONE / rust_decimal::Decimal::from(m.per_usd);
+            let rate = FxRate::new(codflow_domain::Currency::parse(m.currency)?, usd, rate.round_dp(8), day, "demo")?;
+            self.put_fx_rate(rate).await?;
+        }
+        let now = OffsetDateTime::now_utc();
+        for (o, refused) in history {
+            // Parcels take about a week; younger orders have no outcome yet.
+            let at = o.placed_at + Duration::days(7);
+            if at < now {
+                let outcome = if refused { "refused" } else { "delivered" };
+                self.record_outcome(o.id.as_str(), outcome, Some(at), by.clone()).await?;
+            }
+        }
+        let entries: [(&str, &[&str]); 3] = [
+            ("cod_unsupported_regions", &["SA:Jizan Province"]),
+            ("blacklisted_phones", &[SERIAL_REFUSERS[3]]),
+            ("blacklisted_postcodes", &["CO:050001"]),
+        ];
+        for (list, values) in entries {
+            let values = values.iter().map(|v| ((*v).to_owned(), Some("demo".to_owned()))).collect();
+            self.add_list_entries(list, values, |i| format!("values[{i}]"), by.clone()).await?;
+        }
+        use codflow_domain::review::templates::ParamValue as P;
+        let templates: Vec<(&str, Vec<(&str, P)>)> = vec![
+            ("cod_unsupported_region", vec![]),
+            ("blacklisted_destination", vec![]),
+            ("blacklisted_phone", vec![]),
+            ("region_refusal_rate", vec![("max_rate", P::Number(0.3)), ("min_samples", P::Int(10))]),
+            ("high_value", vec![("limit", P::Text("150.00".into()))]),
+            ("large_quantity", vec![("max_items", P::Int(5)), ("max_per_sku", P::Int(2))]),
+            ("refusing_phone", vec![("min_refusals", P::Int(2))]),
+            ("duplicate_24h", vec![]),
+            (
+                "sku_region_block",
+                vec![
+                    ("skus", P::List(vec!["PERF-01".into()])),
+                    ("regions", P::List(vec!["kw".into()])),
+                    ("cod_only", P::Bool(false)),
+                ],
+            ),
+            ("invalid_mobile", vec![]),
+        ];
+        for (i, (key, params)) in templates.into_iter().enumerate() {
+            let params = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            self.rule_from_template(key, params, None, Some(10 * (i as i32 + 1)), by.clone()).await?;
+        }
+        for (name, condition, action, reason) in [
+            (
+                "Risky COD: ask for prepayment",
+                "order.cod && risk.score > 0.45",
+                "block_cod",
+                "the refusal risk of this order is high; please pay in advance",
+            ),
+            (
+                "First order above 80 USD",
+                "buyer.orders == 0 && order.total_base_minor > 8000",
+                "flag",
+                "a new buyer with a large first order",
+            ),
+        ] {
+            self.create_rule(
+                crate::rules::RuleInput {
+                    name: Some(name.into()),
+                    priority: Some(200),
+                    enabled: Some(true),
+                    condition: Some(condition.into()),
+                    action: Some(action.into()),
+                    reason: Some(reason.into()),
+                    notify: None,
+                },
+                by.clone(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Orders of the last day, reviewed by the rules: some pass, some are held or cancelled with reasons.
+    async fn seed_reviewed_orders(&self, r: &mut Rng, n: usize) -> Result<(usize, usize)> {
+        let by = Actor::Worker("demo".into());
+        let now = OffsetDateTime::now_utc();
+        let mut held = 0;
+        for k in 0..n {
+            let m = r.pick(MARKETS);
+            let (city, region, postal) = if k % 10 == 0 { MARKETS[0].cities[3] } else { *r.pick(m.cities) };
+            let m = if k % 10 == 0 { &MARKETS[0] } else { m };
+            let name = *r.pick(m.names);
+            let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
+            let quantity = if k % 13 == 0 { 4 } else { 1 };
+            let phone = if k % 7 == 0 { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
+            let input = OrderInput {
+                store: Some("shopify-main".into()),
+                external_id: Some(format!("{}", 200_000 + k)),
+                placed_at: Some(
+                    (now - Duration::minutes(5 * (n - k) as i64))
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                ),
+                currency: Some(m.currency.into()),
+                payment_method: Some("cod".into()),
+                buyer: BuyerInput {
+                    name: Some(name.into()),
+                    phone: Some(phone),
+                    email: Some(format!("reviewed{k}@example.com")),
+                },
+                shipping_address: AddressInput {
+                    name: Some(name.into()),
+                    phone: None,
+                    line1: Some(format!("{} {}", r.pick(m.streets), 1 + r.below(200))),
+                    line2: None,
+                    city: Some(city.into()),
+                    region: Some(region.into()),
+                    postal_code: Some(postal.into()).filter(|p: &String| !p.is_empty()),
+                    country: Some(m.country.into()),
+                },
+                lines: vec![LineInput {
+                    sku: Some(sku.into()),
+                    quantity: Some(quantity),
+                    unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
+                }],
+                shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
+            };
+            if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await?
+                && o.status == codflow_domain::OrderStatus::OnHold
+            {
+                held += 1;
+            }
+        }
+        Ok((n, held))
     }
 }

@@ -181,7 +181,10 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
     if !LANGUAGES.contains(&t.language.as_str()) {
         errors.push("language", format!("must be one of {}", LANGUAGES.join(", ")));
     }
-    if t.name.is_empty() || t.name.len() > 64 || !t.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()) {
+    if t.name.is_empty()
+        || t.name.len() > 64
+        || !t.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+    {
         errors.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
     }
     let env = environment();
@@ -191,7 +194,10 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
             errors.push(path, "must not be empty");
         } else if let Err(e) = render(&env, src, &sample) {
             let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
-            errors.push(path, format!("{}{line}", e.kind()).to_owned() + &e.detail().map(|d| format!(": {d}")).unwrap_or_default());
+            errors.push(
+                path,
+                format!("{}{line}", e.kind()).to_owned() + &e.detail().map(|d| format!(": {d}")).unwrap_or_default(),
+            );
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
@@ -283,7 +289,12 @@ pub async fn dispatch_once(store: &Store, senders: &Senders, now: OffsetDateTime
     };
     let mut attempted = 0;
     for n in claimed {
-        let msg = Outgoing { id: n.id.to_string(), to: n.recipient.clone(), subject: n.subject.clone(), body: n.body.clone() };
+        let msg = Outgoing {
+            id: n.id.to_string(),
+            to: n.recipient.clone(),
+            subject: n.subject.clone(),
+            body: n.body.clone(),
+        };
         let result = match n.channel {
             Channel::Email => match &senders.email {
                 Some(s) => s.send_email(&msg).await,

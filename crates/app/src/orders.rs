@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
 use codflow_domain::{
-    Actor, Allocation, AuditRecord, Country, Decision, FieldErrors, NewOrder, Order, OrderId, OrderInput, OrderLine,
-    OrderStatus, PaymentMethod, Money, ProductId, Sku, WarehouseCode, WarehouseId,
+    Actor, Allocation, AuditRecord, Country, Decision, FieldErrors, Money, NewOrder, Order, OrderId, OrderInput,
+    OrderLine, OrderStatus, PaymentMethod, ProductId, Sku, WarehouseCode, WarehouseId,
 };
-use codflow_store::{orders, outbox};
 pub use codflow_store::orders::{OrderFilter, StoredAudit};
 use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
+use codflow_store::{orders, outbox};
 use time::OffsetDateTime;
 
 use crate::{App, Error, Result, review};

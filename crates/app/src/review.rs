@@ -46,8 +46,16 @@ impl Lists for ListSet {
 }
 
 /// What review needs in memory, and the store state it was loaded at.
+/// Rules and lists as loaded, with the ruleset version and lists generation they were loaded at.
+struct Loaded {
+    ruleset: Ruleset,
+    lists: ListSet,
+    version: i64,
+    generation: String,
+}
+
 pub struct Snapshot {
-    shared: Arc<(Ruleset, ListSet, i64, String)>,
+    shared: Arc<Loaded>,
     pub base: Currency,
     /// Rates into the base currency; few, so read with every batch rather than cached.
     pub rates: Vec<FxRate>,
@@ -55,16 +63,16 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn ruleset(&self) -> &Ruleset {
-        &self.shared.0
+        &self.shared.ruleset
     }
     pub fn lists(&self) -> &ListSet {
-        &self.shared.1
+        &self.shared.lists
     }
 }
 
 #[derive(Default)]
 pub struct ReviewCache {
-    current: Mutex<Option<Arc<(Ruleset, ListSet, i64, String)>>>,
+    current: Mutex<Option<Arc<Loaded>>>,
 }
 
 impl ReviewCache {
@@ -75,11 +83,11 @@ impl ReviewCache {
         let rates: Vec<FxRate> = rstore::rates(conn).await?.into_iter().filter(|r| r.to == base).collect();
         let cached = self.current.lock().ok().and_then(|c| c.clone());
         let loaded = match cached {
-            Some(c) if c.2 == version && c.3 == generation => c,
+            Some(c) if c.version == version && c.generation == generation => c,
             _ => {
                 let lists = ListSet::load(conn).await?;
                 let ruleset = Ruleset::new(version, rules_of(conn, version).await?, &lists);
-                let fresh = Arc::new((ruleset, lists, version, generation));
+                let fresh = Arc::new(Loaded { ruleset, lists, version, generation });
                 if let Ok(mut c) = self.current.lock() {
                     *c = Some(fresh.clone());
                 }
@@ -110,7 +118,11 @@ pub fn to_base(order: &Order, base: Currency, rates: &[FxRate]) -> std::result::
 
 /// The history of each order of a batch, as if they had arrived one after another: an order sees the
 /// orders before it in the batch as earlier orders of its phone.
-pub async fn histories(conn: &mut Conn, orders: &[Order], snapshot: &Snapshot) -> Result<Vec<(History, Result<Money, String>)>> {
+pub async fn histories(
+    conn: &mut Conn,
+    orders: &[Order],
+    snapshot: &Snapshot,
+) -> Result<Vec<(History, Result<Money, String>)>> {
     let mut phones: Vec<&str> = orders.iter().map(|o| o.buyer.phone.as_str()).collect();
     phones.sort_unstable();
     phones.dedup();

@@ -61,8 +61,8 @@ impl RuleInput {
     fn into_rule(self, id: RuleId, base: Option<&Rule>) -> Result<Rule> {
         let mut e = FieldErrors::default();
         let text = |e: &mut FieldErrors, path: &str, v: Option<String>, old: Option<&String>| match v.or(old.cloned()) {
-            Some(v) => v,
-            None => {
+            Some(v) if !v.trim().is_empty() => v,
+            _ => {
                 e.push(path, "is required");
                 String::new()
             }
@@ -281,7 +281,10 @@ impl App {
 
     pub async fn create_list(&self, name: &str, kind: &str, description: &str) -> Result<ListInfo> {
         let mut e = FieldErrors::default();
-        if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if name.is_empty()
+            || name.len() > 64
+            || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
             e.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
         }
         let kind = e.take("kind", ListKind::parse(kind));
@@ -321,7 +324,12 @@ impl App {
         Ok(())
     }
 
-    pub async fn list_entries(&self, name: &str, limit: i64, cursor: Option<&str>) -> Result<(Vec<Entry>, Option<String>)> {
+    pub async fn list_entries(
+        &self,
+        name: &str,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Entry>, Option<String>)> {
         let mut conn = self.store.read().await?;
         rstore::list_kind(&mut conn, name).await?.ok_or(Error::NotFound("list"))?;
         let rows = rstore::entries(&mut conn, name, cursor, limit).await?;
@@ -404,15 +412,23 @@ impl App {
     // ------------------------------------------------------------------------------------------ outcomes, FX
 
     /// Records what became of an order; once per order, later reports change nothing.
-    pub async fn record_outcome(&self, id: &str, outcome: &str, at: Option<OffsetDateTime>, actor: Actor) -> Result<bool> {
+    pub async fn record_outcome(
+        &self,
+        id: &str,
+        outcome: &str,
+        at: Option<OffsetDateTime>,
+        actor: Actor,
+    ) -> Result<bool> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
-        let outcome = rstore::parse_outcome(outcome)
-            .ok_or_else(|| Error::invalid("outcome", format!("{outcome:?} is not an outcome (delivered, refused, returned)")))?;
+        let outcome = rstore::parse_outcome(outcome).ok_or_else(|| {
+            Error::invalid("outcome", format!("{outcome:?} is not an outcome (delivered, refused, returned)"))
+        })?;
         let mut tx = self.store.begin().await?;
         let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
         let keys = keys::of_outcome(&order, &value_band_of(order.review.as_ref()));
         let now = crate::now();
-        let new = rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor_name(&actor), &keys, now).await?;
+        let new =
+            rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor_name(&actor), &keys, now).await?;
         commit(tx).await?;
         Ok(new)
     }

@@ -47,6 +47,13 @@ enum Command {
         /// realistic warehouses, products, stock and orders.
         #[arg(long)]
         demo: bool,
+        #[command(flatten)]
+        senders: SenderArgs,
+    },
+    /// Review rules: export, import, back-test.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// Apply the database migrations and exit.
     Migrate {
@@ -67,6 +74,73 @@ enum Command {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+}
+
+/// Where buyer notifications go. Without them messages wait in the outbox; `--demo` starts local receivers.
+#[derive(clap::Args, Clone, Default)]
+struct SenderArgs {
+    /// smtp://host:port (plain), smtp://user:pass@host?tls=required (STARTTLS) or smtps://host (TLS)
+    #[arg(long, env = "CODFLOW_SMTP_URL")]
+    smtp_url: Option<String>,
+    #[arg(long, env = "CODFLOW_MAIL_FROM", default_value = "codflow <noreply@codflow.localhost>")]
+    mail_from: String,
+    /// The SMS provider's message endpoint (a Twilio-style form POST of To, From, Body)
+    #[arg(long, env = "CODFLOW_SMS_URL")]
+    sms_url: Option<String>,
+    #[arg(long, env = "CODFLOW_SMS_USER")]
+    sms_user: Option<String>,
+    #[arg(long, env = "CODFLOW_SMS_PASSWORD", hide_env_values = true)]
+    sms_password: Option<String>,
+    #[arg(long, env = "CODFLOW_SMS_FROM", default_value = "codflow")]
+    sms_from: String,
+}
+
+impl SenderArgs {
+    fn senders(&self) -> Result<codflow_app::notify::Senders> {
+        use codflow_connectors::notify::{HttpSms, SmtpMailer};
+        Ok(codflow_app::notify::Senders {
+            email: self.smtp_url.as_deref().map(|u| SmtpMailer::new(u, &self.mail_from)).transpose()?,
+            sms: self
+                .sms_url
+                .as_deref()
+                .map(|u| HttpSms::new(u, self.sms_user.clone(), self.sms_password.clone(), &self.sms_from))
+                .transpose()?,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Write the current rules as a JSON file (stdout when no --output).
+    Export {
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Replace every rule with a file's (all or nothing); makes a new ruleset version.
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Replay past orders with known outcomes through a ruleset and report what it would have changed.
+    Backtest {
+        /// A rules file as written by `rules export`; the current rules when absent.
+        #[arg(long)]
+        ruleset: Option<PathBuf>,
+        /// Only orders placed on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Cost of one refused parcel in the base currency (default 15.00).
+        #[arg(long)]
+        refusal_cost: Option<String>,
+        /// Profit on delivered revenue in percent (default 40).
+        #[arg(long)]
+        margin_percent: Option<String>,
+        #[command(flatten)]
+        db: Db,
     },
 }
 
@@ -117,7 +191,7 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn serve(db: Db, listen: String, demo: bool) -> Result<()> {
+async fn serve(db: Db, listen: String, demo: bool, sender_args: SenderArgs) -> Result<()> {
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
             let _ = std::fs::remove_file(f);
@@ -130,10 +204,25 @@ async fn serve(db: Db, listen: String, demo: bool) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let mut sender_args = sender_args;
+    // The demo delivers its buyer messages to receivers of its own, so the outbox really sends.
+    let _sinks = if demo && sender_args.smtp_url.is_none() && sender_args.sms_url.is_none() {
+        let mail = codflow_connectors::sink::SmtpSink::start().await?;
+        let sms = codflow_connectors::sink::HttpSink::start().await?;
+        sender_args.smtp_url = Some(mail.url());
+        sender_args.sms_url = Some(sms.url("/2010-04-01/Accounts/ACdemo/Messages.json"));
+        println!("demo mail:    {} (local SMTP receiver)", mail.url());
+        println!("demo SMS:     {} (local SMS receiver)", sms.url("/"));
+        Some((mail, sms))
+    } else {
+        None
+    };
+    app.start_dispatcher(sender_args.senders()?);
     if demo {
         let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
         println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
+        println!("review:       {} orders reviewed by the demo rules, {} held for a person", s.reviewed, s.held);
         println!("API docs:     http://{addr}/api/docs");
         println!("try:          curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/orders?limit=5");
         println!("admin token:  {token}");
@@ -202,9 +291,124 @@ async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) 
     Ok(if report.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
+async fn rules(command: RulesCommand) -> Result<ExitCode> {
+    let fail = |e: codflow_app::Error| -> Result<ExitCode> {
+        match e {
+            codflow_app::Error::Invalid(f) => {
+                for e in f.0 {
+                    eprintln!("error: {}: {}", e.path, e.message);
+                }
+                Ok(ExitCode::from(1))
+            }
+            other => Err(anyhow::anyhow!("{other}")),
+        }
+    };
+    let read_file = |path: &PathBuf| -> Result<codflow_app::rules::RulesFile> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let de = &mut serde_json::Deserializer::from_str(&text);
+        serde_path_to_error::deserialize(de)
+            .map_err(|e| anyhow::anyhow!("{}: {} at {}", path.display(), e.inner(), e.path()))
+    };
+    match command {
+        RulesCommand::Export { output, db } => {
+            let app = open(&db.url()).await?;
+            let file = app.export_rules().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let json = serde_json::to_string_pretty(&file)?;
+            match output {
+                Some(p) => {
+                    std::fs::write(&p, json + "\n").with_context(|| format!("cannot write {}", p.display()))?;
+                    eprintln!(
+                        "wrote {} rules (ruleset version {}) to {}",
+                        file.rules.len(),
+                        file.version.unwrap_or(0),
+                        p.display()
+                    );
+                }
+                None => println!("{json}"),
+            }
+        }
+        RulesCommand::Import { file, db } => {
+            let rules = read_file(&file)?;
+            let app = open(&db.url()).await?;
+            let n = rules.rules.len();
+            match app.import_rules(rules, Actor::Worker("cli".into())).await {
+                Ok(v) => println!("imported {n} rules as ruleset version {v}"),
+                Err(e) => return fail(e),
+            }
+        }
+        RulesCommand::Backtest { ruleset, since, refusal_cost, margin_percent, db } => {
+            let rules = ruleset.as_ref().map(read_file).transpose()?.map(|f| f.rules);
+            let app = open(&db.url()).await?;
+            let base = app.base_currency().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let cost = refusal_cost.map(|amount| codflow_web::dto::MoneyDto { amount, currency: base.to_string() });
+            let (since, economics) = match codflow_web::routes::review::backtest_terms(
+                since.as_deref(),
+                cost,
+                margin_percent.as_deref(),
+                base,
+            ) {
+                Ok(t) => t,
+                Err(codflow_web::ApiError::Invalid(f)) => return fail(codflow_app::Error::Invalid(f)),
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            };
+            let bar = indicatif::ProgressBar::new(0);
+            if std::io::stderr().is_terminal() {
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} orders read")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+            } else {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let report = match app
+                .backtest(rules, since, economics, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            bar.finish_and_clear();
+            print_report(&report, base);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_domain::Currency) {
+    let money = |m: i64| codflow_domain::Money::new(m, base).to_string();
+    println!("orders replayed: {} ({} delivered, {} refused)", r.orders_replayed, r.delivered, r.refused);
+    println!(
+        "{:<10} {:>8} {:>9} {:>8} {:>18} {:>22} {:>16}",
+        "action", "orders", "delivered", "refused", "refusals avoided", "revenue forgone", "net effect"
+    );
+    for a in &r.actions {
+        println!(
+            "{:<10} {:>8} {:>9} {:>8} {:>18} {:>22} {:>16}",
+            a.action,
+            a.orders,
+            a.delivered,
+            a.refused,
+            a.refusals_avoided,
+            money(a.delivered_revenue_forgone_minor),
+            money(a.net_effect_minor)
+        );
+    }
+    println!("net effect on profit: {}", money(r.net_effect_minor));
+    if r.without_base_value > 0 {
+        println!(
+            "note: {} delivered orders had no exchange rate to {base} and are left out of revenue",
+            r.without_base_value
+        );
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo } => serve(db, listen, demo).await?,
+        Command::Serve { db, listen, demo, senders } => serve(db, listen, demo, senders).await?,
+        Command::Rules { command } => return rules(command).await,
         Command::Migrate { db } => {
             open(&db.url()).await?;
             println!("migrations applied to {}", db.url());

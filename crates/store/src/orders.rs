@@ -190,8 +190,8 @@ pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&
     .bind(micros(o.updated_at))
     .bind(o.payment_method.as_str())
     .bind(o.cod_amount.minor)
-        .execute(conn)
-        .await?;
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

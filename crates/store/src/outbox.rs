@@ -149,7 +149,8 @@ pub async fn claim_due(
         return Ok(Vec::new());
     }
     let names: Vec<String> = channels.iter().map(|c| format!("'{}'", c.as_str())).collect();
-    let due = format!("status IN ('pending', 'sending') AND next_attempt_at <= $1 AND channel IN ({})", names.join(", "));
+    let due =
+        format!("status IN ('pending', 'sending') AND next_attempt_at <= $1 AND channel IN ({})", names.join(", "));
     let sql = format!(
         "UPDATE notifications SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
          WHERE {due} AND id IN (SELECT id FROM notifications WHERE {due} ORDER BY next_attempt_at LIMIT $3) \
@@ -234,9 +235,10 @@ pub struct StoredTemplate {
 }
 
 pub async fn templates(conn: &mut AnyConnection) -> Result<Vec<StoredTemplate>> {
-    let rows = sqlx::query("SELECT name, language, subject, body, sms FROM notification_templates ORDER BY name, language")
-        .fetch_all(conn)
-        .await?;
+    let rows =
+        sqlx::query("SELECT name, language, subject, body, sms FROM notification_templates ORDER BY name, language")
+            .fetch_all(conn)
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(StoredTemplate {

@@ -125,10 +125,8 @@ pub async fn versions(conn: &mut AnyConnection, before: Option<i64>, limit: i64)
 
 /// The rules of one version as they stood when it was made.
 pub async fn version_rules(conn: &mut AnyConnection, version: i64) -> Result<Option<Vec<Rule>>> {
-    let row = sqlx::query("SELECT rules FROM ruleset_versions WHERE version = $1")
-        .bind(version)
-        .fetch_optional(conn)
-        .await?;
+    let row =
+        sqlx::query("SELECT rules FROM ruleset_versions WHERE version = $1").bind(version).fetch_optional(conn).await?;
     match row {
         None => Ok(None),
         Some(r) => {
@@ -450,13 +448,19 @@ pub async fn outcomes(conn: &mut AnyConnection) -> Result<HashMap<String, (Outco
 pub async fn counts(conn: &mut AnyConnection, keys: &[&str]) -> Result<HashMap<String, Counts>> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
-        let sql = format!("SELECT key, delivered, refused FROM outcome_counts WHERE key IN ({})", params(conn, 0, chunk.len()));
+        let sql = format!(
+            "SELECT key, delivered, refused FROM outcome_counts WHERE key IN ({})",
+            params(conn, 0, chunk.len())
+        );
         let mut q = sqlx::query(&sql).persistent(false);
         for k in chunk {
             q = q.bind(*k);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.insert(r.try_get("key")?, Counts { delivered: r.try_get("delivered")?, refused: r.try_get("refused")? });
+            out.insert(
+                r.try_get("key")?,
+                Counts { delivered: r.try_get("delivered")?, refused: r.try_get("refused")? },
+            );
         }
     }
     Ok(out)

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use codflow_app::notify::{Notification, StoredTemplate};
 use codflow_app::rules::RuleInput;
+use codflow_app::rules::{Entry, ListInfo, Version};
 use codflow_domain::review::Rule;
 use codflow_domain::review::risk::RiskScore;
 use codflow_domain::review::templates::ParamValue;
 use codflow_domain::{FxRate, RuleMatch};
-use codflow_app::notify::{Notification, StoredTemplate};
-use codflow_app::rules::{Entry, ListInfo, Version};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -152,7 +152,13 @@ pub struct ListDto {
 
 impl From<ListInfo> for ListDto {
     fn from(l: ListInfo) -> Self {
-        ListDto { name: l.name, kind: l.kind.as_str().into(), description: l.description, builtin: l.builtin, entries: l.entries }
+        ListDto {
+            name: l.name,
+            kind: l.kind.as_str().into(),
+            description: l.description,
+            builtin: l.builtin,
+            entries: l.entries,
+        }
     }
 }
 
@@ -342,6 +348,12 @@ pub struct MatchDto {
 
 impl From<RuleMatch> for MatchDto {
     fn from(m: RuleMatch) -> Self {
-        MatchDto { rule_id: m.rule_id, name: m.name, action: m.action.as_str().into(), reason: m.reason, error: m.error }
+        MatchDto {
+            rule_id: m.rule_id,
+            name: m.name,
+            action: m.action.as_str().into(),
+            reason: m.reason,
+            error: m.error,
+        }
     }
 }

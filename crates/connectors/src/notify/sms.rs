@@ -35,11 +35,7 @@ impl HttpSms {
 
 impl SmsSender for HttpSms {
     async fn send_sms(&self, m: &Outgoing) -> Result<(), SendError> {
-        let mut req = self
-            .client
-            .post(self.url.clone())
-            .header("Idempotency-Key", &m.id)
-            .form(&form(m, &self.from));
+        let mut req = self.client.post(self.url.clone()).header("Idempotency-Key", &m.id).form(&form(m, &self.from));
         if let Some(user) = &self.user {
             req = req.basic_auth(user, self.password.as_deref());
         }

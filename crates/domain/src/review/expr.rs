@@ -310,7 +310,10 @@ impl Parser {
                 let name = match self.peek().clone() {
                     Tok::Ident(n) => n,
                     _ => {
-                        return Err((self.pos(), format!("expected a field name after '.', found {}", self.describe())));
+                        return Err((
+                            self.pos(),
+                            format!("expected a field name after '.', found {}", self.describe()),
+                        ));
                     }
                 };
                 self.at += 1;

@@ -100,7 +100,10 @@ pub async fn fields(auth: Auth) -> ApiResult<Json<Vec<FieldDto>>> {
     auth.require(READERS)?;
     let ty = |t: Ty| t.to_string();
     Ok(Json(
-        FIELDS.iter().map(|(_, p, t, d)| FieldDto { path: (*p).into(), ty: ty(*t), description: (*d).into() }).collect(),
+        FIELDS
+            .iter()
+            .map(|(_, p, t, d)| FieldDto { path: (*p).into(), ty: ty(*t), description: (*d).into() })
+            .collect(),
     ))
 }
 
@@ -175,7 +178,8 @@ pub async fn backtest(
 ) -> ApiResult<Json<Report>> {
     auth.require(READERS)?;
     let base = s.app.base_currency().await?;
-    let (since, economics) = backtest_terms(body.since.as_deref(), body.refusal_cost, body.margin_percent.as_deref(), base)?;
+    let (since, economics) =
+        backtest_terms(body.since.as_deref(), body.refusal_cost, body.margin_percent.as_deref(), base)?;
     Ok(Json(s.app.backtest(body.rules, since, economics, |_, _| {}).await?))
 }
 
@@ -191,9 +195,11 @@ pub fn backtest_terms(
     let since = match since {
         None => OffsetDateTime::UNIX_EPOCH,
         Some(d) => e
-            .take("since", Date::parse(d, format_description!("[year]-[month]-[day]")).map_err(|_| {
-                codflow_domain::Error::invalid("since", format!("{d:?} is not a date (YYYY-MM-DD)"))
-            }))
+            .take(
+                "since",
+                Date::parse(d, format_description!("[year]-[month]-[day]"))
+                    .map_err(|_| codflow_domain::Error::invalid("since", format!("{d:?} is not a date (YYYY-MM-DD)"))),
+            )
             .map(|d| d.midnight().assume_utc())
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
@@ -253,7 +259,11 @@ pub async fn create_list(
 
 #[utoipa::path(delete, path = "/api/v1/lists/{name}", tag = "review", params(("name" = String, Path)),
     responses((status = 204), (status = 409, description = "built in, or a rule uses it")))]
-pub async fn delete_list(State(s): State<Arc<AppState>>, auth: Auth, Path(name): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_list(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
     s.app.delete_list(&name).await?;
     Ok(StatusCode::NO_CONTENT)

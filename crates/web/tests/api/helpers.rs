@@ -13,6 +13,8 @@ pub struct TestApp {
     pub client: Client,
     pub admin: String,
     pub tokens: Vec<(Role, String)>,
+    /// The app's store, for driving workers (the notification dispatcher) from a test.
+    pub store: Store,
     _db: TestDb,
 }
 
@@ -30,7 +32,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, codflow_web::router(app)).await });
     let admin = tokens[0].1.clone();
-    TestApp { addr, client: Client::new(), admin, tokens, _db: db }
+    TestApp { addr, client: Client::new(), admin, tokens, store, _db: db }
 }
 
 impl TestApp {
@@ -63,6 +65,16 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, body: &Value) -> Response {
         self.client.put(self.url(path)).bearer_auth(&self.admin).json(body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(&self.admin).send().await.expect("request")
+    }
+
+    /// Creates a rule and returns it.
+    pub async fn rule(&self, condition: &str, action: &str, reason: &str) -> Value {
+        let body = json!({"name": reason, "condition": condition, "action": action, "reason": reason});
+        json_of(self.post("/api/v1/rules", &body).await, StatusCode::CREATED).await
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -8,4 +8,6 @@ mod catalogue;
 mod concurrency;
 mod imports;
 mod orders;
+mod outbox;
+mod review;
 mod system;

@@ -135,7 +135,7 @@ async fn every_state_change_is_in_the_order_history(engine: Engine) {
         .collect();
     assert_eq!(
         steps,
-        vec![("create", "pending_review"), ("approve", "approved"), ("allocate", "allocated"), ("hold", "on_hold")]
+        vec![("create", "pending_review"), ("review", "approved"), ("allocate", "allocated"), ("hold", "on_hold")]
     );
     let hold = &h[3];
     assert_eq!(hold["reason"], "call buyer");
