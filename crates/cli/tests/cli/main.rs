@@ -284,6 +284,28 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     let products: serde_json::Value =
         client.get(format!("{url}/api/v1/products")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert!(products["items"].as_array().unwrap().len() >= 30);
+    // Review is switched on with the ready-made rules: held orders wait with their reasons, and the outbox
+    // delivers buyer messages to the demo's own receivers.
+    let get = |path: &str| {
+        let req = client.get(format!("{url}{path}")).bearer_auth(&token);
+        async move { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+    let rules = get("/api/v1/rules").await;
+    assert!(rules["items"].as_array().unwrap().len() >= 10, "every template is switched on");
+    let queue = get("/api/v1/review-queue").await;
+    let held = queue["items"].as_array().unwrap();
+    assert!(!held.is_empty(), "the queue has held orders");
+    assert!(held.iter().all(|o| !o["review"]["reasons"][0].as_str().unwrap_or("").is_empty()));
+    assert!(orders.iter().any(|o| o["status"] == "cancelled" && o["review"]["decision"] == "cancel"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let sent = get("/api/v1/notifications?status=sent").await;
+        if !sent["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no buyer message was sent");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -296,11 +318,101 @@ async fn migrate_creates_the_schema_once_and_a_bad_url_is_a_clear_error() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     let store = Store::connect(&db.url).await.unwrap();
-    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM schema_migrations").await, 1);
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../store/migrations")).unwrap().count();
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM schema_migrations").await, files as i64, "each migration once");
     assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 0);
 
     let out = Command::new(BIN).args(["migrate", "--database-url", "mysql://nope"]).output().await.unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("use sqlite://PATH or postgres://"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_export_import_and_backtest_work_from_the_command_line() {
+    let (db, store) = seeded(Engine::Sqlite, &["LAMP-01"]).await;
+    let app = App::new(store.clone());
+    // Riyadh refused three parcels, Jeddah paid for three.
+    for n in 0..6 {
+        let csv_city = if n % 2 == 0 { ("Riyadh", "Riyadh Province") } else { ("Jeddah", "Makkah Province") };
+        let input = codflow_domain::OrderInput {
+            store: Some("manual".into()),
+            external_id: Some(format!("h{n}")),
+            placed_at: Some(format!("2026-11-0{}T10:00:00Z", n + 1)),
+            currency: Some("SAR".into()),
+            payment_method: Some("cod".into()),
+            buyer: codflow_domain::order::BuyerInput {
+                name: Some("Noura".into()),
+                phone: Some(format!("+96650999200{n}")),
+                email: None,
+            },
+            shipping_address: codflow_domain::order::AddressInput {
+                name: Some("Noura".into()),
+                line1: Some("King Fahd Rd 12".into()),
+                city: Some(csv_city.0.into()),
+                region: Some(csv_city.1.into()),
+                country: Some("SA".into()),
+                ..Default::default()
+            },
+            lines: vec![codflow_domain::order::LineInput {
+                sku: Some("LAMP-01".into()),
+                quantity: Some(1),
+                unit_price: Some(MoneyInput { amount: "59.00".into(), currency: Some("SAR".into()) }),
+            }],
+            shipping_fee: None,
+        };
+        let codflow_app::orders::Intake::Created(o) =
+            app.create_order(input, codflow_domain::Actor::Worker("test".into())).await.unwrap()
+        else {
+            panic!("not created")
+        };
+        let outcome = if n % 2 == 0 { "refused" } else { "delivered" };
+        app.record_outcome(o.id.as_str(), outcome, None, codflow_domain::Actor::Worker("test".into())).await.unwrap();
+    }
+    app.set_base_currency("SAR").await.unwrap();
+    let dir = tempdir();
+    let file = dir.join("rules.json");
+    let run = |args: Vec<String>| {
+        let url = db.url.clone();
+        async move { Command::new(BIN).args(&args).args(["--database-url", &url]).output().await.unwrap() }
+    };
+    let out = run(vec!["rules".into(), "export".into(), "--output".into(), file.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(exported["rules"], serde_json::json!([]));
+    exported["rules"] = serde_json::json!([{"id": "rul_00000000000000000000000001", "name": "Riyadh", "priority": 1,
+        "enabled": true, "condition": "dest.region == 'Riyadh Province'", "action": "cancel", "reason": "Riyadh refuses"}]);
+    std::fs::write(&file, exported.to_string()).unwrap();
+
+    let out = run(vec![
+        "rules".into(),
+        "backtest".into(),
+        "--ruleset".into(),
+        file.display().to_string(),
+        "--refusal-cost".into(),
+        "50.00".into(),
+    ])
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("orders replayed: 6 (3 delivered, 3 refused)"), "{text}");
+    let cancel = text.lines().find(|l| l.starts_with("cancel")).unwrap_or_else(|| panic!("{text}"));
+    let cols: Vec<&str> = cancel.split_whitespace().collect();
+    assert_eq!(&cols[..5], ["cancel", "3", "0", "3", "3"], "{cancel}");
+    assert!(text.contains("net effect on profit: 150.00 SAR"), "{text}");
+
+    let out = run(vec!["rules".into(), "import".into(), file.display().to_string()]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("as ruleset version 1"));
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM rules").await, 1);
+
+    let mut broken = exported.clone();
+    broken["rules"][0]["condition"] = serde_json::json!("dest.region ==");
+    std::fs::write(&file, broken.to_string()).unwrap();
+    let out = run(vec!["rules".into(), "import".into(), file.display().to_string()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rules[0].condition: line 1, column 15"), "{err}");
+    assert_eq!(scalar(&store, "SELECT MAX(version) FROM ruleset_versions").await, 1, "a bad file changes nothing");
+    let _ = std::fs::remove_dir_all(dir);
 }
