@@ -4,9 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use codflow_domain::review::expr::{Fnv, StrSet};
 use codflow_domain::review::{self, History, Lists, RecentOrder, Ruleset, Verdict, keys};
 use codflow_domain::{Currency, Decision, FxRate, Money, Order, Review, Sku};
 use codflow_store::{Conn, review as rstore};
+use std::hash::BuildHasherDefault;
 use time::Duration;
 
 use crate::Result;
@@ -15,7 +17,7 @@ use crate::Result;
 #[derive(Default)]
 pub struct ListSet {
     names: HashSet<String>,
-    entries: HashMap<String, HashSet<String>>,
+    entries: HashMap<String, StrSet, BuildHasherDefault<Fnv>>,
 }
 
 impl ListSet {

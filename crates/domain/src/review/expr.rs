@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::facts::{FactValue, Facts, Field, Unavailable};
 
@@ -20,6 +21,30 @@ pub const MAX_STATIC_COST: u64 = 100_000;
 const ASSUMED_LIST_LEN: u64 = 100;
 const MAX_DEPTH: usize = 64;
 const MAX_SOURCE_LEN: usize = 4_000;
+/// Nested `exists`/`all` a condition may have; the evaluator keeps their items on a fixed stack.
+const MAX_MACRO_DEPTH: usize = 8;
+
+/// FNV-1a: short keys (phones, region keys, SKUs) hash several times faster than with SipHash, and list
+/// contents are the seller's own data, not an attacker's choice of collisions.
+#[derive(Default, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A set of strings for look-ups in review.
+pub type StrSet = HashSet<String, BuildHasherDefault<Fnv>>;
 
 /// A problem with a condition's text, at a 1-based line and column.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -412,13 +437,14 @@ enum Node {
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Cond(Box<Node>, Box<Node>, Box<Node>),
+    CmpInt(Cmp, Box<Node>, Box<Node>),
     CmpNum(Cmp, Box<Node>, Box<Node>),
     CmpStr(Cmp, Box<Node>, Box<Node>),
     CmpBool(Cmp, Box<Node>, Box<Node>),
     IntOp(Arith, Box<Node>, Box<Node>),
     DoubleOp(Arith, Box<Node>, Box<Node>),
     Concat(Box<Node>, Box<Node>),
-    InSet(Box<Node>, HashSet<String>),
+    InSet(Box<Node>, StrSet),
     InStrList(Box<Node>, Box<Node>),
     InIntList(Box<Node>, Box<Node>),
     InNamed(String, Box<Node>),
@@ -575,6 +601,7 @@ impl Checker<'_> {
         if let Some(c) = cmp {
             let ordered = !matches!(c, Cmp::Eq | Cmp::Ne);
             return match (lt, rt) {
+                (Ty::Int, Ty::Int) => Ok((Node::CmpInt(c, l, r), Ty::Bool, cost)),
                 (a, b) if numeric(a) && numeric(b) => Ok((Node::CmpNum(c, l, r), Ty::Bool, cost)),
                 (Ty::Str, Ty::Str) => Ok((Node::CmpStr(c, l, r), Ty::Bool, cost)),
                 (Ty::Bool, Ty::Bool) if !ordered => Ok((Node::CmpBool(c, l, r), Ty::Bool, cost)),
@@ -624,6 +651,9 @@ impl Checker<'_> {
                 let (ln, lt, lc) = self.check(list)?;
                 if lt != Ty::StrList || !matches!(ln, Node::Field(_)) {
                     return Err((list.1, format!("{name}() runs over a list field of the order, such as order.skus")));
+                }
+                if self.vars.len() >= MAX_MACRO_DEPTH {
+                    return Err((pos, format!("at most {MAX_MACRO_DEPTH} nested exists()/all()")));
                 }
                 self.vars.push(var);
                 let body = self.check(&args[1]);
@@ -774,7 +804,7 @@ impl Condition {
     }
 
     pub fn eval(&self, facts: &Facts, lists: &dyn Lists) -> Result<bool, EvalError> {
-        let mut ev = Eval { facts, lists, steps: 0, vars: Vec::new() };
+        let mut ev = Eval { facts, lists, steps: 0, vars: [""; MAX_MACRO_DEPTH], depth: 0 };
         match ev.eval(&self.root)? {
             V::Bool(b) => Ok(b),
             _ => Err(EvalError("condition did not yield a bool".into())),
@@ -798,7 +828,8 @@ struct Eval<'a, 'l> {
     facts: &'a Facts,
     lists: &'l dyn Lists,
     steps: u32,
-    vars: Vec<&'a str>,
+    vars: [&'a str; MAX_MACRO_DEPTH],
+    depth: usize,
 }
 
 fn overflow() -> EvalError {
@@ -817,29 +848,78 @@ fn compare<T: PartialOrd>(c: Cmp, a: T, b: T) -> bool {
 }
 
 impl<'a> Eval<'a, '_> {
+    fn field(&self, f: Field) -> Result<FactValue<'a>, EvalError> {
+        self.facts.get(f).map_err(|Unavailable(why)| EvalError(format!("{} is not available: {why}", f.path())))
+    }
+
+    // The typed readers below take the common nodes directly, without building a `V`: the checker has
+    // already proven the types, and this is where review spends its time.
     fn bool(&mut self, n: &'a Node) -> Result<bool, EvalError> {
-        match self.eval(n)? {
-            V::Bool(b) => Ok(b),
-            _ => Err(EvalError("expected a bool".into())),
+        match n {
+            Node::Bool(b) => Ok(*b),
+            Node::Field(f) => match self.field(*f)? {
+                FactValue::Bool(b) => Ok(b),
+                _ => Err(EvalError("expected a bool".into())),
+            },
+            Node::Not(a) => Ok(!self.bool(a)?),
+            Node::CmpInt(c, a, b) => Ok(compare(*c, self.int(a)?, self.int(b)?)),
+            Node::CmpNum(c, a, b) => Ok(compare(*c, self.num(a)?, self.num(b)?)),
+            Node::InSet(a, set) => {
+                let s = self.str(a)?;
+                Ok(set.contains(s.as_ref()))
+            }
+            Node::InNamed(list, a) => {
+                let s = self.str(a)?;
+                Ok(self.lists.contains(list, &s))
+            }
+            _ => match self.eval(n)? {
+                V::Bool(b) => Ok(b),
+                _ => Err(EvalError("expected a bool".into())),
+            },
         }
     }
     fn int(&mut self, n: &'a Node) -> Result<i64, EvalError> {
-        match self.eval(n)? {
-            V::Int(i) => Ok(i),
-            _ => Err(EvalError("expected an int".into())),
+        match n {
+            Node::Int(i) => Ok(*i),
+            Node::Field(f) => match self.field(*f)? {
+                FactValue::Int(i) => Ok(i),
+                _ => Err(EvalError("expected an int".into())),
+            },
+            _ => match self.eval(n)? {
+                V::Int(i) => Ok(i),
+                _ => Err(EvalError("expected an int".into())),
+            },
         }
     }
     fn num(&mut self, n: &'a Node) -> Result<f64, EvalError> {
-        match self.eval(n)? {
-            V::Int(i) => Ok(i as f64),
-            V::Double(d) => Ok(d),
-            _ => Err(EvalError("expected a number".into())),
+        match n {
+            Node::Double(d) => Ok(*d),
+            Node::Int(i) => Ok(*i as f64),
+            Node::ToDouble(a) => self.num(a),
+            Node::Field(f) => match self.field(*f)? {
+                FactValue::Int(i) => Ok(i as f64),
+                FactValue::Double(d) => Ok(d),
+                _ => Err(EvalError("expected a number".into())),
+            },
+            _ => match self.eval(n)? {
+                V::Int(i) => Ok(i as f64),
+                V::Double(d) => Ok(d),
+                _ => Err(EvalError("expected a number".into())),
+            },
         }
     }
     fn str(&mut self, n: &'a Node) -> Result<Cow<'a, str>, EvalError> {
-        match self.eval(n)? {
-            V::Str(s) => Ok(s),
-            _ => Err(EvalError("expected a string".into())),
+        match n {
+            Node::Str(s) => Ok(Cow::Borrowed(s)),
+            Node::Var(i) => Ok(Cow::Borrowed(self.vars[*i])),
+            Node::Field(f) => match self.field(*f)? {
+                FactValue::Str(s) => Ok(s),
+                _ => Err(EvalError("expected a string".into())),
+            },
+            _ => match self.eval(n)? {
+                V::Str(s) => Ok(s),
+                _ => Err(EvalError("expected a string".into())),
+            },
         }
     }
     fn strs(&mut self, n: &'a Node) -> Result<Cow<'a, [String]>, EvalError> {
@@ -849,11 +929,17 @@ impl<'a> Eval<'a, '_> {
         }
     }
 
-    fn eval(&mut self, n: &'a Node) -> Result<V<'a>, EvalError> {
-        self.steps += 1;
+    /// Counts work that depends on the data (macro iterations, list scans); everything else is bounded by
+    /// the condition's size, which the checker limits.
+    fn step(&mut self, n: u32) -> Result<(), EvalError> {
+        self.steps = self.steps.saturating_add(n);
         if self.steps > STEP_BUDGET {
             return Err(EvalError(format!("evaluation exceeded its budget of {STEP_BUDGET} steps")));
         }
+        Ok(())
+    }
+
+    fn eval(&mut self, n: &'a Node) -> Result<V<'a>, EvalError> {
         Ok(match n {
             Node::Bool(b) => V::Bool(*b),
             Node::Int(i) => V::Int(*i),
@@ -909,6 +995,7 @@ impl<'a> Eval<'a, '_> {
                     self.eval(b)?
                 }
             }
+            Node::CmpInt(c, a, b) => V::Bool(compare(*c, self.int(a)?, self.int(b)?)),
             Node::CmpNum(c, a, b) => match (self.eval(a)?, self.eval(b)?) {
                 (V::Int(x), V::Int(y)) => V::Bool(compare(*c, x, y)),
                 (V::Int(x), V::Double(y)) => V::Bool(compare(*c, x as f64, y)),
@@ -958,6 +1045,7 @@ impl<'a> Eval<'a, '_> {
             Node::InStrList(a, l) => {
                 let s = self.str(a)?;
                 let l = self.strs(l)?;
+                self.step(l.len() as u32)?;
                 V::Bool(l.iter().any(|x| *x == *s))
             }
             Node::InIntList(a, l) => {
@@ -1015,9 +1103,12 @@ impl<'a> Eval<'a, '_> {
                 };
                 let mut found = !want_any;
                 for item in items {
-                    self.vars.push(item);
+                    self.step(1)?;
+                    // The checker bounds the nesting, so the slot exists.
+                    self.vars[self.depth] = item;
+                    self.depth += 1;
                     let r = self.bool(body);
-                    self.vars.pop();
+                    self.depth -= 1;
                     if r? == want_any {
                         found = want_any;
                         break;
