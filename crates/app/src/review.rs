@@ -48,19 +48,19 @@ impl Lists for ListSet {
 }
 
 /// What review needs in memory, and the store state it was loaded at.
-/// Rules and lists as loaded, with the ruleset version and lists generation they were loaded at.
+/// Rules, lists and rates as loaded, with the ruleset version, review generation and base currency they
+/// were loaded at.
 struct Loaded {
     ruleset: Ruleset,
     lists: ListSet,
+    rates: Vec<FxRate>,
+    base: Currency,
     version: i64,
     generation: String,
 }
 
 pub struct Snapshot {
     shared: Arc<Loaded>,
-    pub base: Currency,
-    /// Rates into the base currency; few, so read with every batch rather than cached.
-    pub rates: Vec<FxRate>,
 }
 
 impl Snapshot {
@@ -70,6 +70,13 @@ impl Snapshot {
     pub fn lists(&self) -> &ListSet {
         &self.shared.lists
     }
+    pub fn base(&self) -> Currency {
+        self.shared.base
+    }
+    /// Rates into the base currency.
+    pub fn rates(&self) -> &[FxRate] {
+        &self.shared.rates
+    }
 }
 
 #[derive(Default)]
@@ -78,25 +85,26 @@ pub struct ReviewCache {
 }
 
 impl ReviewCache {
-    /// The state valid for the caller's transaction: rules and lists are reused while neither changed.
+    /// The state valid for the caller's transaction, reused while nothing it depends on changed: one query
+    /// per batch in the common case.
     pub async fn snapshot(&self, conn: &mut Conn) -> Result<Snapshot> {
         let (version, generation, base) = rstore::review_state(conn).await?;
         let base = Currency::parse(&base).map_err(codflow_store::Error::from)?;
-        let rates: Vec<FxRate> = rstore::rates(conn).await?.into_iter().filter(|r| r.to == base).collect();
         let cached = self.current.lock().ok().and_then(|c| c.clone());
         let loaded = match cached {
-            Some(c) if c.version == version && c.generation == generation => c,
+            Some(c) if c.version == version && c.generation == generation && c.base == base => c,
             _ => {
                 let lists = ListSet::load(conn).await?;
                 let ruleset = Ruleset::new(version, rules_of(conn, version).await?, &lists);
-                let fresh = Arc::new(Loaded { ruleset, lists, version, generation });
+                let rates: Vec<FxRate> = rstore::rates(conn).await?.into_iter().filter(|r| r.to == base).collect();
+                let fresh = Arc::new(Loaded { ruleset, lists, rates, base, version, generation });
                 if let Ok(mut c) = self.current.lock() {
                     *c = Some(fresh.clone());
                 }
                 fresh
             }
         };
-        Ok(Snapshot { shared: loaded, base, rates })
+        Ok(Snapshot { shared: loaded })
     }
 }
 
@@ -130,7 +138,8 @@ pub async fn histories(
     phones.dedup();
     let since = orders.iter().map(|o| o.placed_at).min().map(|t| t - Duration::hours(24)).unwrap_or_else(crate::now);
     let mut buyers = rstore::buyer_history(conn, &phones, since).await?;
-    let bases: Vec<Result<Money, String>> = orders.iter().map(|o| to_base(o, snapshot.base, &snapshot.rates)).collect();
+    let bases: Vec<Result<Money, String>> =
+        orders.iter().map(|o| to_base(o, snapshot.base(), snapshot.rates())).collect();
     let order_keys: Vec<Vec<String>> = orders
         .iter()
         .zip(&bases)
@@ -158,7 +167,7 @@ pub async fn histories(
 
 /// Reviews one order: its review record and the verdict (for the buyer message).
 pub fn decide(order: &Order, history: &History, base: Result<Money, String>, snapshot: &Snapshot) -> (Review, Verdict) {
-    let (facts, risk) = review::facts(order, base, snapshot.base.code(), history);
+    let (facts, risk) = review::facts(order, base, snapshot.base().code(), history);
     let verdict = snapshot.ruleset().decide(&facts, snapshot.lists());
     let review = verdict.clone().into_review(snapshot.ruleset().version, risk, order.payment_method);
     (review, verdict)

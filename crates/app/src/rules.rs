@@ -295,7 +295,7 @@ impl App {
             rollback(tx).await?;
             return Err(Error::Conflict { code: "list_exists", message: format!("a list named {name:?} exists") });
         }
-        rstore::bump_lists_generation(&mut tx, now).await?;
+        rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
         Ok(ListInfo { name: name.into(), kind, description: description.into(), builtin: false, entries: 0 })
     }
@@ -319,7 +319,7 @@ impl App {
             });
         }
         rstore::delete_list(&mut tx, name).await?;
-        rstore::bump_lists_generation(&mut tx, crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
         Ok(())
     }
@@ -365,7 +365,7 @@ impl App {
         normalised.dedup_by(|a, b| a.0 == b.0);
         let now = crate::now();
         let added = rstore::add_entries(&mut tx, name, &normalised, &actor_name(&actor), now).await?;
-        rstore::bump_lists_generation(&mut tx, now).await?;
+        rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
         Ok((added, normalised.len() - added))
     }
@@ -393,6 +393,29 @@ impl App {
         self.add_list_entries(name, rows, |i| format!("line {}: value", lines[i]), actor).await
     }
 
+    /// Every entry of a list as CSV (`value,note,added_by,created_at`), the same shape `import` reads.
+    pub async fn export_list_csv(&self, name: &str) -> Result<Vec<u8>> {
+        let mut conn = self.store.read().await?;
+        rstore::list_kind(&mut conn, name).await?.ok_or(Error::NotFound("list"))?;
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let csv_err = |e: csv::Error| Error::Internal(codflow_store::Error::Corrupt(e.to_string()));
+        w.write_record(["value", "note", "added_by", "created_at"]).map_err(csv_err)?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = rstore::entries(&mut conn, name, after.as_deref(), 1000).await?;
+            for e in page.iter().take(1000) {
+                let at = e.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                w.write_record([e.value.as_str(), e.note.as_deref().unwrap_or(""), e.actor.as_str(), at.as_str()])
+                    .map_err(csv_err)?;
+            }
+            if page.len() <= 1000 {
+                break;
+            }
+            after = page.get(999).map(|e| e.value.clone());
+        }
+        w.into_inner().map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))
+    }
+
     pub async fn remove_list_entry(&self, name: &str, value: &str) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let Some(kind) = rstore::list_kind(&mut tx, name).await? else {
@@ -404,7 +427,7 @@ impl App {
             rollback(tx).await?;
             return Err(Error::NotFound("list entry"));
         }
-        rstore::bump_lists_generation(&mut tx, crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
         Ok(())
     }
@@ -442,6 +465,7 @@ impl App {
         let c = Currency::parse(code).map_err(|e| Error::invalid("base_currency", e.to_string()))?;
         let mut tx = self.store.begin().await?;
         rstore::set_setting(&mut tx, "base_currency", c.code(), crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
         Ok(c)
     }
@@ -449,6 +473,7 @@ impl App {
     pub async fn put_fx_rate(&self, rate: FxRate) -> Result<FxRate> {
         let mut tx = self.store.begin().await?;
         rstore::put_rate(&mut tx, &rate, crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
         Ok(rate)
     }

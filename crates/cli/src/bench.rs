@@ -23,6 +23,10 @@ pub enum BenchCommand {
         /// sqlite, or postgres (a fresh database on CODFLOW_TEST_PG, default the local server).
         #[arg(long, default_value = "sqlite")]
         engine: String,
+        /// Run without review rules (the foundation's intake); by default the demo's twelve rules review
+        /// every order.
+        #[arg(long)]
+        no_rules: bool,
     },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
@@ -43,7 +47,9 @@ fn engine(s: &str) -> Result<Engine> {
 
 pub async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
-        BenchCommand::Intake { concurrency, seconds, engine: e } => intake(concurrency, seconds, engine(&e)?).await,
+        BenchCommand::Intake { concurrency, seconds, engine: e, no_rules } => {
+            intake(concurrency, seconds, engine(&e)?, !no_rules).await
+        }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
     }
 }
@@ -103,7 +109,51 @@ fn order_body(worker: usize, i: usize) -> serde_json::Value {
     })
 }
 
-async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> {
+/// The review set-up of the demo: every template plus a prepayment and a flag rule, an exchange rate.
+async fn seed_rules(client: &reqwest::Client, base: &str, auth: &str) -> Result<usize> {
+    let post = |path: String, body: serde_json::Value| {
+        client.post(format!("{base}{path}")).header("authorization", auth).json(&body).send()
+    };
+    client
+        .put(format!("{base}/api/v1/fx-rates"))
+        .header("authorization", auth)
+        .json(&json!({"from": "SAR", "rate": "0.2666", "as_of": "2026-01-01", "source": "bench"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    post("/api/v1/lists/cod_unsupported_regions/entries".into(), json!({"values": ["SA:Jizan Province"]}))
+        .await?
+        .error_for_status()?;
+    let templates = [
+        ("cod_unsupported_region", json!({})),
+        ("blacklisted_destination", json!({})),
+        ("blacklisted_phone", json!({})),
+        ("region_refusal_rate", json!({"max_rate": 0.3, "min_samples": 10})),
+        ("high_value", json!({"limit": "150.00"})),
+        ("large_quantity", json!({"max_items": 5, "max_per_sku": 3})),
+        ("refusing_phone", json!({"min_refusals": 2})),
+        ("duplicate_24h", json!({})),
+        ("sku_region_block", json!({"skus": ["BENCH-19"], "regions": ["kw"], "cod_only": false})),
+        ("invalid_mobile", json!({})),
+    ];
+    for (key, params) in &templates {
+        post(format!("/api/v1/rules/templates/{key}"), json!({"params": params})).await?.error_for_status()?;
+    }
+    for (condition, action) in [
+        ("order.cod && risk.score > 0.45", "block_cod"),
+        ("buyer.orders == 0 && order.total_base_minor > 8000", "flag"),
+    ] {
+        post(
+            "/api/v1/rules".into(),
+            json!({"name": action, "condition": condition, "action": action, "reason": "bench"}),
+        )
+        .await?
+        .error_for_status()?;
+    }
+    Ok(templates.len() + 2)
+}
+
+async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -> Result<()> {
     let db = TestDb::new(engine).await;
     let exe = me()?;
     let status = tokio::process::Command::new(&exe)
@@ -151,6 +201,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> 
             .await?
             .error_for_status()?;
     }
+    let rule_count = if rules { seed_rules(&client, &base, &auth).await? } else { 0 };
     let rss_before = peak_rss_kib(pid).unwrap_or(0);
     let started = Instant::now();
     let stop = started + Duration::from_secs(seconds);
@@ -198,7 +249,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine) -> Result<()> 
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
     };
-    println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s");
+    println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s, {rule_count} review rules");
     println!("machine:        {}", machine());
     println!("orders created: {} ({failures} failed)", lat.len());
     println!("throughput:     {:.0} orders/s", lat.len() as f64 / elapsed);

@@ -50,13 +50,14 @@ CREATE TABLE list_entries (
     PRIMARY KEY (list_name, value)
 ) /*sqlite:WITHOUT ROWID*/;
 
--- One counter bumped whenever either changes, so workers know when to reload their in-memory copy.
+-- `review_generation` is bumped whenever lists, FX rates or the base currency change, so every worker knows when
+-- to reload its in-memory copy.
 CREATE TABLE settings (
     key         TEXT PRIMARY KEY,
     value       TEXT NOT NULL,
     updated_at  BIGINT NOT NULL
 );
-INSERT INTO settings (key, value, updated_at) VALUES ('lists_generation', '0', 0), ('base_currency', 'USD', 0);
+INSERT INTO settings (key, value, updated_at) VALUES ('review_generation', '0', 0), ('base_currency', 'USD', 0);
 
 -- What became of an order: delivered, or refused/returned. The tracking issue feeds it from shipments;
 -- until then integrators post outcomes they learn from their couriers.

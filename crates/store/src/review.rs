@@ -287,21 +287,21 @@ pub async fn set_setting(conn: &mut AnyConnection, key: &str, value: &str, at: O
     Ok(())
 }
 
-/// Marks the lists changed, so every worker reloads them before its next decision.
-pub async fn bump_lists_generation(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<()> {
-    sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT), updated_at = $1 WHERE key = 'lists_generation'")
+/// Marks lists, FX rates or the base currency changed, so every worker reloads them before its next decision.
+pub async fn bump_review_generation(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<()> {
+    sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT), updated_at = $1 WHERE key = 'review_generation'")
         .bind(micros(at))
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// What review's in-memory state depends on: the latest ruleset version, the lists generation and the base
-/// currency. Read once per batch, in the batch's transaction.
+/// What review's in-memory state depends on: the latest ruleset version, the review generation (lists, FX
+/// rates) and the base currency. Read once per batch, in the batch's transaction.
 pub async fn review_state(conn: &mut AnyConnection) -> Result<(i64, String, String)> {
     let r = sqlx::query(
         "SELECT (SELECT MAX(version) FROM ruleset_versions) AS v, \
-         (SELECT value FROM settings WHERE key = 'lists_generation') AS g, \
+         (SELECT value FROM settings WHERE key = 'review_generation') AS g, \
          (SELECT value FROM settings WHERE key = 'base_currency') AS b",
     )
     .fetch_one(conn)
@@ -466,7 +466,8 @@ pub async fn counts(conn: &mut AnyConnection, keys: &[&str]) -> Result<HashMap<S
     Ok(out)
 }
 
-/// Per phone: how many orders it has placed, and its orders placed since `since` with their SKUs.
+/// Per phone: how many orders it has placed, and its orders placed since `since` with their SKUs. One query:
+/// every order of the phones, with lines joined only for the recent ones.
 pub async fn buyer_history(
     conn: &mut AnyConnection,
     phones: &[&str],
@@ -475,38 +476,34 @@ pub async fn buyer_history(
     let mut out: HashMap<String, (i64, Vec<RecentOrder>)> = HashMap::new();
     for chunk in phones.chunks(500) {
         let sql = format!(
-            "SELECT buyer_phone, COUNT(*) AS n FROM orders WHERE buyer_phone IN ({}) GROUP BY buyer_phone",
-            params(conn, 0, chunk.len())
+            "SELECT o.id, o.buyer_phone, o.placed_at, l.sku FROM orders o \
+             LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >= {} \
+             WHERE o.buyer_phone IN ({}) ORDER BY o.id",
+            param(conn, 1),
+            params(conn, 1, chunk.len())
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
         for p in chunk {
             q = q.bind(*p);
         }
-        for r in q.fetch_all(&mut *conn).await? {
-            out.entry(r.try_get("buyer_phone")?).or_default().0 = r.try_get("n")?;
-        }
-        let sql = format!(
-            "SELECT o.id, o.buyer_phone, o.placed_at, l.sku FROM orders o JOIN order_lines l ON l.order_id = o.id \
-             WHERE o.buyer_phone IN ({}) AND o.placed_at >= {} ORDER BY o.id",
-            params(conn, 0, chunk.len()),
-            param(conn, chunk.len() + 1)
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        let rows = q.bind(micros(since)).fetch_all(&mut *conn).await?;
+        let rows = q.fetch_all(&mut *conn).await?;
         let mut last_id = String::new();
         for r in rows {
             let id: String = r.try_get("id")?;
             let phone: String = r.try_get("buyer_phone")?;
-            let sku = Sku::parse(&r.try_get::<String, _>("sku")?)?;
-            let recent = &mut out.entry(phone).or_default().1;
-            if id != last_id || recent.is_empty() {
-                recent.push(RecentOrder { placed_at: from_micros(r.try_get("placed_at")?), skus: Vec::new() });
+            let sku: Option<String> = r.try_get("sku")?;
+            let entry = out.entry(phone).or_default();
+            let new_order = id != last_id;
+            if new_order {
+                entry.0 += 1;
                 last_id = id;
             }
-            if let Some(o) = recent.last_mut() {
+            let Some(sku) = sku else { continue };
+            let sku = Sku::parse(&sku)?;
+            if new_order {
+                entry.1.push(RecentOrder { placed_at: from_micros(r.try_get("placed_at")?), skus: Vec::new() });
+            }
+            if let Some(o) = entry.1.last_mut() {
                 o.skus.push(sku);
                 o.skus.sort();
                 o.skus.dedup();

@@ -223,7 +223,7 @@ impl From<Order> for OrderDto {
                 ruleset_version: r.ruleset_version,
                 prepayment_required: r.prepayment_required,
                 matches: r.matches.into_iter().map(Into::into).collect(),
-                risk: r.risk,
+                risk: r.risk.map(Into::into),
             }),
             allocation: o.allocation.map(|a| AllocationDto { warehouse: a.warehouse.to_string(), channel: a.channel }),
             created_at: rfc3339(o.created_at),

@@ -86,6 +86,7 @@ pub fn router(app: App) -> Router {
         .route("/lists/{name}", delete(review::delete_list))
         .route("/lists/{name}/entries", get(review::entries).post(review::add_entries))
         .route("/lists/{name}/entries/{value}", delete(review::remove_entry))
+        .route("/lists/{name}/export", get(review::export_entries))
         .route("/review-queue", get(review::queue))
         .route("/review-queue/approve", post(review::approve_many))
         .route("/review-queue/cancel", post(review::cancel_many))

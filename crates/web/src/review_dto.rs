@@ -333,8 +333,49 @@ pub struct ReviewDto {
     pub ruleset_version: Option<i64>,
     pub prepayment_required: bool,
     pub matches: Vec<MatchDto>,
-    #[schema(value_type = Option<Object>)]
-    pub risk: Option<RiskScore>,
+    pub risk: Option<RiskDto>,
+}
+
+/// The refusal risk in [0, 1] and what made it: each component's history (smoothed toward the prior) and
+/// what it added to the log-odds.
+#[derive(Serialize, ToSchema)]
+pub struct RiskDto {
+    pub score: f64,
+    pub prior: f64,
+    pub components: Vec<RiskComponentDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RiskComponentDto {
+    pub name: String,
+    pub key: String,
+    pub samples: i64,
+    pub refusals: i64,
+    pub rate: f64,
+    pub weight: f64,
+    pub contribution: f64,
+}
+
+impl From<RiskScore> for RiskDto {
+    fn from(r: RiskScore) -> Self {
+        RiskDto {
+            score: r.score,
+            prior: r.prior,
+            components: r
+                .components
+                .into_iter()
+                .map(|c| RiskComponentDto {
+                    name: c.name,
+                    key: c.key,
+                    samples: c.samples,
+                    refusals: c.refusals,
+                    rate: c.rate,
+                    weight: c.weight,
+                    contribution: c.contribution,
+                })
+                .collect(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]

@@ -353,11 +353,26 @@ pub fn facts(
     let region = history.count(&region_key);
     let payment_key = keys::payment(order.payment_method);
     let evidence = [
-        risk::Evidence { name: "buyer_phone", weight: 1.0, key: &phone_key, counts: buyer },
-        risk::Evidence { name: "region", weight: 0.6, key: &region_key, counts: region },
-        risk::Evidence { name: "sku_region", weight: 0.6, key: &worst_sku.0, counts: worst_sku.1 },
-        risk::Evidence { name: "value_band", weight: 0.4, key: &value_band, counts: history.count(&value_band) },
-        risk::Evidence { name: "payment_method", weight: 0.4, key: &payment_key, counts: history.count(&payment_key) },
+        risk::Evidence { name: "buyer_phone", weight: risk::weight_of("buyer_phone"), key: &phone_key, counts: buyer },
+        risk::Evidence { name: "region", weight: risk::weight_of("region"), key: &region_key, counts: region },
+        risk::Evidence {
+            name: "sku_region",
+            weight: risk::weight_of("sku_region"),
+            key: &worst_sku.0,
+            counts: worst_sku.1,
+        },
+        risk::Evidence {
+            name: "value_band",
+            weight: risk::weight_of("value_band"),
+            key: &value_band,
+            counts: history.count(&value_band),
+        },
+        risk::Evidence {
+            name: "payment_method",
+            weight: risk::weight_of("payment_method"),
+            key: &payment_key,
+            counts: history.count(&payment_key),
+        },
     ];
     let risk = risk::score(history.count(keys::ALL), &evidence);
     let day_before = order.placed_at - Duration::hours(24);

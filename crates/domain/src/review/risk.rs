@@ -25,11 +25,64 @@ pub struct RiskComponent {
     pub contribution: f64,
 }
 
+/// Stored with each order in a compact form (the counts behind each component); rates and contributions
+/// are recomputed from them when read, so the explanation costs a few bytes per order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "StoredRisk", from = "StoredRisk")]
 pub struct RiskScore {
     pub score: f64,
     pub prior: f64,
     pub components: Vec<RiskComponent>,
+}
+
+/// How much each kind of evidence counts; the buyer's own history most.
+pub fn weight_of(name: &str) -> f64 {
+    match name {
+        "buyer_phone" => 1.0,
+        "region" | "sku_region" => 0.6,
+        _ => 0.4,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRisk {
+    s: f64,
+    p: f64,
+    /// (name, key, samples, refusals)
+    c: Vec<(String, String, i64, i64)>,
+}
+
+impl From<RiskScore> for StoredRisk {
+    fn from(r: RiskScore) -> Self {
+        StoredRisk {
+            s: r.score,
+            p: r.prior,
+            c: r.components.into_iter().map(|c| (c.name, c.key, c.samples, c.refusals)).collect(),
+        }
+    }
+}
+
+impl From<StoredRisk> for RiskScore {
+    fn from(s: StoredRisk) -> Self {
+        let base = logit(s.p);
+        let components =
+            s.c.into_iter()
+                .map(|(name, key, samples, refusals)| {
+                    let rate = (refusals as f64 + s.p * SMOOTHING) / (samples as f64 + SMOOTHING);
+                    let weight = weight_of(&name);
+                    RiskComponent {
+                        contribution: weight * (logit(rate) - base),
+                        name,
+                        key,
+                        samples,
+                        refusals,
+                        rate,
+                        weight,
+                    }
+                })
+                .collect();
+        RiskScore { score: s.s, prior: s.p, components }
+    }
 }
 
 /// One component's history: its name, weight, the key it was counted under and the counts.
@@ -77,7 +130,25 @@ mod tests {
     use proptest::prelude::*;
 
     fn ev(key: &str, delivered: i64, refused: i64) -> Evidence<'_> {
-        Evidence { name: "phone", weight: 1.0, key, counts: Counts { delivered, refused } }
+        Evidence { name: "buyer_phone", weight: 1.0, key, counts: Counts { delivered, refused } }
+    }
+
+    #[test]
+    fn the_stored_form_round_trips_to_the_same_explanation() {
+        let all = Counts { delivered: 800, refused: 200 };
+        let r = score(
+            all,
+            &[
+                ev("bad", 1, 6),
+                Evidence { name: "region", weight: 0.6, key: "r", counts: Counts { delivered: 9, refused: 3 } },
+            ],
+        );
+        let back: RiskScore = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.score, r.score);
+        for (a, b) in back.components.iter().zip(&r.components) {
+            assert_eq!((&a.name, &a.key, a.samples, a.refusals), (&b.name, &b.key, b.samples, b.refusals));
+            assert!((a.rate - b.rate).abs() < 1e-12 && (a.contribution - b.contribution).abs() < 1e-12);
+        }
     }
 
     #[test]

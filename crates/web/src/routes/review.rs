@@ -310,6 +310,24 @@ pub async fn import_entries(
     Ok(Json(AddedDto { added, already_present }))
 }
 
+#[utoipa::path(get, path = "/api/v1/lists/{name}/export", tag = "review", params(("name" = String, Path)),
+    responses((status = 200, content_type = "text/csv", description = "value,note,added_by,created_at")))]
+pub async fn export_entries(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<([(axum::http::HeaderName, String); 2], Vec<u8>)> {
+    auth.require(READERS)?;
+    let csv = s.app.export_list_csv(&name).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+        ],
+        csv,
+    ))
+}
+
 #[utoipa::path(delete, path = "/api/v1/lists/{name}/entries/{value}", tag = "review",
     params(("name" = String, Path), ("value" = String, Path)), responses((status = 204)))]
 pub async fn remove_entry(

@@ -367,6 +367,13 @@ async fn lists_normalise_entries_import_csv_by_line_and_protect_builtins_and_lis
     app.rule("in_list('vip_phones', buyer.phone)", "approve", "VIP").await;
     let p = json_of(app.delete("/api/v1/lists/vip_phones").await, StatusCode::CONFLICT).await;
     assert_eq!(p["code"], "list_in_use");
+    let csv = app.get("/api/v1/lists/blacklisted_phones/export").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "value,note,added_by,created_at");
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[2].starts_with("+966509990002,refused twice,token:tok_"), "{text}");
     let r = app.delete("/api/v1/lists/blacklisted_phones/entries/+966509990002").await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let lists = json_of(app.get("/api/v1/lists").await, StatusCode::OK).await;
