@@ -79,31 +79,47 @@ impl Snapshot {
     }
 }
 
+/// How long a worker trusts its copy of the rules without asking the store. Changes made through this process
+/// invalidate the copy at once; changes made by another process (another node, `codflow rules import`) apply
+/// within this long.
+const RECHECK: std::time::Duration = std::time::Duration::from_millis(500);
+
 #[derive(Default)]
 pub struct ReviewCache {
-    current: Mutex<Option<Arc<Loaded>>>,
+    current: Mutex<Option<(Arc<Loaded>, std::time::Instant)>>,
 }
 
 impl ReviewCache {
+    /// Forgets the copy, so the next decision reads the rules, lists and rates again.
+    pub fn invalidate(&self) {
+        if let Ok(mut c) = self.current.lock() {
+            *c = None;
+        }
+    }
+
     /// The state valid for the caller's transaction, reused while nothing it depends on changed: one query
     /// per batch in the common case.
     pub async fn snapshot(&self, conn: &mut Conn) -> Result<Snapshot> {
+        let cached = self.current.lock().ok().and_then(|c| c.clone());
+        if let Some((c, at)) = &cached
+            && at.elapsed() < RECHECK
+        {
+            return Ok(Snapshot { shared: c.clone() });
+        }
         let (version, generation, base) = rstore::review_state(conn).await?;
         let base = Currency::parse(&base).map_err(codflow_store::Error::from)?;
-        let cached = self.current.lock().ok().and_then(|c| c.clone());
-        let loaded = match cached {
+        let loaded = match cached.map(|c| c.0) {
             Some(c) if c.version == version && c.generation == generation && c.base == base => c,
             _ => {
                 let lists = ListSet::load(conn).await?;
                 let ruleset = Ruleset::new(version, rules_of(conn, version).await?, &lists);
                 let rates: Vec<FxRate> = rstore::rates(conn).await?.into_iter().filter(|r| r.to == base).collect();
-                let fresh = Arc::new(Loaded { ruleset, lists, rates, base, version, generation });
-                if let Ok(mut c) = self.current.lock() {
-                    *c = Some(fresh.clone());
-                }
-                fresh
+                Arc::new(Loaded { ruleset, lists, rates, base, version, generation })
             }
         };
+        if let Ok(mut c) = self.current.lock() {
+            *c = Some((loaded.clone(), std::time::Instant::now()));
+        }
         Ok(Snapshot { shared: loaded })
     }
 }
@@ -137,7 +153,6 @@ pub async fn histories(
     phones.sort_unstable();
     phones.dedup();
     let since = orders.iter().map(|o| o.placed_at).min().map(|t| t - Duration::hours(24)).unwrap_or_else(crate::now);
-    let mut buyers = rstore::buyer_history(conn, &phones, since).await?;
     let bases: Vec<Result<Money, String>> =
         orders.iter().map(|o| to_base(o, snapshot.base(), snapshot.rates())).collect();
     let order_keys: Vec<Vec<String>> = orders
@@ -148,7 +163,7 @@ pub async fn histories(
     let mut wanted: Vec<&str> = order_keys.iter().flatten().map(String::as_str).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let counts = rstore::counts(conn, &wanted).await?;
+    let (mut buyers, counts) = rstore::batch_history(conn, &phones, since, &wanted).await?;
     let mut out = Vec::with_capacity(orders.len());
     for ((o, ks), base) in orders.iter().zip(order_keys).zip(bases) {
         let (n, recent) = buyers.get(o.buyer.phone.as_str()).cloned().unwrap_or_default();

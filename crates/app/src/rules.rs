@@ -124,6 +124,7 @@ impl App {
             match rstore::snapshot(&mut tx, &actor_name(actor), what, crate::now()).await {
                 Ok(version) => {
                     commit(tx).await?;
+                    self.ctx.review.invalidate();
                     return Ok((out, version));
                 }
                 Err(e) if e.is_unique_violation() => rollback(tx).await?,
@@ -297,6 +298,7 @@ impl App {
         }
         rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(ListInfo { name: name.into(), kind, description: description.into(), builtin: false, entries: 0 })
     }
 
@@ -321,6 +323,7 @@ impl App {
         rstore::delete_list(&mut tx, name).await?;
         rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(())
     }
 
@@ -367,6 +370,7 @@ impl App {
         let added = rstore::add_entries(&mut tx, name, &normalised, &actor_name(&actor), now).await?;
         rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok((added, normalised.len() - added))
     }
 
@@ -429,6 +433,7 @@ impl App {
         }
         rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(())
     }
 
@@ -453,6 +458,7 @@ impl App {
         let new =
             rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor_name(&actor), &keys, now).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(new)
     }
 
@@ -467,6 +473,7 @@ impl App {
         rstore::set_setting(&mut tx, "base_currency", c.code(), crate::now()).await?;
         rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(c)
     }
 
@@ -475,6 +482,7 @@ impl App {
         rstore::put_rate(&mut tx, &rate, crate::now()).await?;
         rstore::bump_review_generation(&mut tx, crate::now()).await?;
         commit(tx).await?;
+        self.ctx.review.invalidate();
         Ok(rate)
     }
 

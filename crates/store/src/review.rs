@@ -512,3 +512,62 @@ pub async fn buyer_history(
     }
     Ok(out)
 }
+
+/// The buyer history of some phones and the outcome counts of some keys in one round trip (what reviewing a
+/// batch needs); falls back to two queries for very large batches.
+pub async fn batch_history(
+    conn: &mut AnyConnection,
+    phones: &[&str],
+    since: OffsetDateTime,
+    keys: &[&str],
+) -> Result<(HashMap<String, (i64, Vec<RecentOrder>)>, HashMap<String, Counts>)> {
+    if phones.len() > 500 || keys.len() > 2000 || phones.is_empty() || keys.is_empty() {
+        return Ok((buyer_history(conn, phones, since).await?, counts(conn, keys).await?));
+    }
+    let sql = format!(
+        "SELECT CAST(0 AS BIGINT) AS kind, o.id AS k, o.buyer_phone AS phone, o.placed_at AS n1, l.sku AS sku, \
+         CAST(0 AS BIGINT) AS n2 FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >= {} \
+         WHERE o.buyer_phone IN ({}) \
+         UNION ALL SELECT CAST(1 AS BIGINT), key, NULL, delivered, NULL, refused FROM outcome_counts WHERE key IN ({}) \
+         ORDER BY 1, 2",
+        param(conn, 1),
+        params(conn, 1, phones.len()),
+        params(conn, 1 + phones.len(), keys.len())
+    );
+    let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
+    for p in phones {
+        q = q.bind(*p);
+    }
+    for k in keys {
+        q = q.bind(*k);
+    }
+    let mut buyers: HashMap<String, (i64, Vec<RecentOrder>)> = HashMap::new();
+    let mut counts = HashMap::new();
+    let mut last_id = String::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        let key: String = r.try_get("k")?;
+        if r.try_get::<i64, _>("kind")? == 1 {
+            counts.insert(key, Counts { delivered: r.try_get("n1")?, refused: r.try_get("n2")? });
+            continue;
+        }
+        let phone: String = r.try_get::<Option<String>, _>("phone")?.unwrap_or_default();
+        let sku: Option<String> = r.try_get("sku")?;
+        let entry = buyers.entry(phone).or_default();
+        let new_order = key != last_id;
+        if new_order {
+            entry.0 += 1;
+            last_id = key;
+        }
+        let Some(sku) = sku else { continue };
+        let sku = Sku::parse(&sku)?;
+        if new_order {
+            entry.1.push(RecentOrder { placed_at: from_micros(r.try_get("n1")?), skus: Vec::new() });
+        }
+        if let Some(o) = entry.1.last_mut() {
+            o.skus.push(sku);
+            o.skus.sort();
+            o.skus.dedup();
+        }
+    }
+    Ok((buyers, counts))
+}
