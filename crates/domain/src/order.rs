@@ -236,16 +236,17 @@ pub struct RuleMatch {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub decision: Decision,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
     pub reasons: Vec<String>,
     #[serde(default)]
     pub ruleset_version: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<RuleMatch>,
     #[serde(default)]
     pub risk: Option<crate::review::risk::RiskScore>,
     /// Set by `block_cod`: the order stands but must be paid before it ships.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prepayment_required: bool,
 }
 
