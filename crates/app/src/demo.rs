@@ -258,6 +258,47 @@ fn price(cost_fen: i64, m: &Market) -> Result<String> {
     Ok(Money::new(whole * 10i64.pow(currency.minor_digits()), currency).amount_string())
 }
 
+/// One demo order before the street is drawn: what differs between the history and the fresh orders.
+struct DemoOrder<'a> {
+    market: &'a Market,
+    place: (&'a str, &'a str, &'a str),
+    name: &'a str,
+    store: &'a str,
+    external_id: String,
+    placed: OffsetDateTime,
+    payment: &'a str,
+    phone: String,
+    email: Option<String>,
+    lines: Vec<LineInput>,
+}
+
+impl DemoOrder<'_> {
+    fn input(self, r: &mut Rng) -> Result<OrderInput> {
+        let m = self.market;
+        let (city, region, postal) = self.place;
+        Ok(OrderInput {
+            store: Some(self.store.into()),
+            external_id: Some(self.external_id),
+            placed_at: Some(self.placed.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+            currency: Some(m.currency.into()),
+            payment_method: Some(self.payment.into()),
+            buyer: BuyerInput { name: Some(self.name.into()), phone: Some(self.phone), email: self.email },
+            shipping_address: AddressInput {
+                name: Some(self.name.into()),
+                phone: None,
+                line1: Some(format!("{} {}", r.pick(m.streets), 1 + r.below(200))),
+                line2: None,
+                city: Some(city.into()),
+                region: Some(region.into()),
+                postal_code: Some(postal.into()).filter(|p: &String| !p.is_empty()),
+                country: Some(m.country.into()),
+            },
+            lines: self.lines,
+            shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
+        })
+    }
+}
+
 impl App {
     /// Seeds the demo shop into an empty database.
     pub async fn seed_demo(&self, orders: usize) -> Result<DemoSummary> {
@@ -318,38 +359,33 @@ impl App {
             let serial = r.below(12) == 0;
             let buyer_phone = if serial { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(&mut r, m.phone) };
             let email = (r.below(2) == 0).then(|| format!("buyer{n}@example.com"));
-            let input = OrderInput {
-                store: Some(if r.below(3) == 0 { "shopify-main".into() } else { "manual".into() }),
-                external_id: Some(format!("{}", 100_000 + n)),
-                placed_at: Some(placed.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
-                currency: Some(m.currency.into()),
-                payment_method: Some(if r.below(5) == 0 { "prepaid".into() } else { "cod".into() }),
-                buyer: BuyerInput { name: Some(name.into()), phone: Some(buyer_phone), email },
-                shipping_address: AddressInput {
-                    name: Some(name.into()),
-                    phone: None,
-                    line1: Some(format!("{} {}", r.pick(m.streets), 1 + r.below(200))),
-                    line2: None,
-                    city: Some(city.into()),
-                    region: Some(region.into()),
-                    postal_code: Some(postal.into()).filter(|p: &String| !p.is_empty()),
-                    country: Some(m.country.into()),
-                },
+            let store = if r.below(3) == 0 { "shopify-main" } else { "manual" };
+            let payment = if r.below(5) == 0 { "prepaid" } else { "cod" };
+            let order = DemoOrder {
+                market: m,
+                place: (city, region, postal),
+                name,
+                store,
+                external_id: format!("{}", 100_000 + n),
+                placed,
+                payment,
+                phone: buyer_phone,
+                email,
                 lines,
-                shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
             };
+            let input = order.input(&mut r)?;
             if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await? {
                 let refused = serial || r.below(100) < refusal_percent(region);
                 history.push((o, refused));
             }
         }
-        self.seed_review(&mut r, history).await?;
+        self.seed_review(history).await?;
         let (reviewed, held) = self.seed_reviewed_orders(&mut r, 60).await?;
         Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: orders + reviewed, reviewed, held })
     }
 
     /// Outcomes for the older orders, exchange rates, lists, and every ready-made rule switched on.
-    async fn seed_review(&self, _r: &mut Rng, history: Vec<(codflow_domain::Order, bool)>) -> Result<()> {
+    async fn seed_review(&self, history: Vec<(codflow_domain::Order, bool)>) -> Result<()> {
         let by = Actor::Worker("demo".into());
         let usd = codflow_domain::Currency::parse("USD")?;
         let day = (OffsetDateTime::now_utc() - Duration::days(30)).date();
@@ -444,38 +480,23 @@ impl App {
             let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
             let quantity = if k % 13 == 0 { 4 } else { 1 };
             let phone = if k % 7 == 0 { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
-            let input = OrderInput {
-                store: Some("shopify-main".into()),
-                external_id: Some(format!("{}", 200_000 + k)),
-                placed_at: Some(
-                    (now - Duration::minutes(5 * (n - k) as i64))
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                ),
-                currency: Some(m.currency.into()),
-                payment_method: Some("cod".into()),
-                buyer: BuyerInput {
-                    name: Some(name.into()),
-                    phone: Some(phone),
-                    email: Some(format!("reviewed{k}@example.com")),
-                },
-                shipping_address: AddressInput {
-                    name: Some(name.into()),
-                    phone: None,
-                    line1: Some(format!("{} {}", r.pick(m.streets), 1 + r.below(200))),
-                    line2: None,
-                    city: Some(city.into()),
-                    region: Some(region.into()),
-                    postal_code: Some(postal.into()).filter(|p: &String| !p.is_empty()),
-                    country: Some(m.country.into()),
-                },
+            let order = DemoOrder {
+                market: m,
+                place: (city, region, postal),
+                name,
+                store: "shopify-main",
+                external_id: format!("{}", 200_000 + k),
+                placed: now - Duration::minutes(5 * (n - k) as i64),
+                payment: "cod",
+                phone,
+                email: Some(format!("reviewed{k}@example.com")),
                 lines: vec![LineInput {
                     sku: Some(sku.into()),
                     quantity: Some(quantity),
                     unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
                 }],
-                shipping_fee: Some(MoneyInput { amount: price(700, m)?, currency: Some(m.currency.into()) }),
             };
+            let input = order.input(r)?;
             if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await?
                 && o.status == codflow_domain::OrderStatus::OnHold
             {

@@ -254,6 +254,11 @@ pub fn messages_for(
     out
 }
 
+/// Whether a template of that name exists in any language (built in or the seller's).
+pub async fn template_exists(conn: &mut Conn, name: &str) -> Result<bool> {
+    Ok(merged(outbox::templates(conn).await?).keys().any(|(n, _)| n == name))
+}
+
 /// Where messages go; a channel without a sender keeps its messages queued until one is configured.
 #[derive(Clone, Default)]
 pub struct Senders {
@@ -347,10 +352,6 @@ impl App {
         outbox::put_template(&mut tx, &t, crate::now()).await?;
         codflow_store::commit(tx).await?;
         Ok(t)
-    }
-
-    pub async fn template_exists(conn: &mut Conn, name: &str) -> Result<bool> {
-        Ok(merged(outbox::templates(conn).await?).keys().any(|(n, _)| n == name))
     }
 
     pub async fn notifications(

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use codflow_domain::review::backtest::{self, Economics, Outcome, PastOrder, Report};
+use codflow_domain::review::backtest::{Economics, Outcome, PastOrder, Replay, Report};
 use codflow_domain::review::templates::{self, ParamValue};
-use codflow_domain::review::{ListKind, Rule, Ruleset, keys, value_band_of};
+use codflow_domain::review::{Condition, ListKind, Rule, Ruleset, keys, value_band_of};
 use codflow_domain::{Actor, Currency, Decision, FieldErrors, FxRate, Order, OrderId, OrderStatus, RuleId};
 use codflow_store::review as rstore;
 pub use codflow_store::review::{Entry, ListInfo, Version};
@@ -37,23 +37,21 @@ pub struct RulesFile {
     pub rules: Vec<Rule>,
 }
 
-fn actor_name(a: &Actor) -> String {
-    a.to_stored()
-}
-
-/// Checks a rule against the lists and templates that exist in this transaction.
-async fn check(conn: &mut Conn, rule: &Rule) -> Result<()> {
-    let lists = ListSet::load(conn).await?;
-    let mut errors = match rule.check(&lists) {
-        Ok(_) => FieldErrors::default(),
-        Err(e) => e,
+/// Checks a rule against the lists and the templates that exist in this transaction; returns its condition.
+async fn check(conn: &mut Conn, lists: &ListSet, rule: &Rule) -> Result<Condition> {
+    let (cond, mut errors) = match rule.check(lists) {
+        Ok(c) => (Some(c), FieldErrors::default()),
+        Err(e) => (None, e),
     };
     if let Some(t) = &rule.notify
-        && !App::template_exists(conn, t).await?
+        && !crate::notify::template_exists(conn, t).await?
     {
         errors.push("notify", format!("no notification template named {t:?}"));
     }
-    if errors.is_empty() { Ok(()) } else { Err(Error::Invalid(errors)) }
+    match cond {
+        Some(c) if errors.is_empty() => Ok(c),
+        _ => Err(Error::Invalid(errors)),
+    }
 }
 
 impl RuleInput {
@@ -121,7 +119,7 @@ impl App {
                     return Err(e);
                 }
             };
-            match rstore::snapshot(&mut tx, &actor_name(actor), what, crate::now()).await {
+            match rstore::snapshot(&mut tx, &actor.to_stored(), what, crate::now()).await {
                 Ok(version) => {
                     commit(tx).await?;
                     self.ctx.review.invalidate();
@@ -145,11 +143,12 @@ impl App {
         rstore::rule(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("rule"))
     }
 
-    /// Checks a rule without saving it.
-    pub async fn validate_rule(&self, input: RuleInput) -> Result<Rule> {
+    /// Checks a rule without saving it; returns the worst-case cost of its condition.
+    pub async fn validate_rule(&self, input: RuleInput) -> Result<u64> {
         let rule = input.into_rule(RuleId::generate(), None)?;
-        check(&mut *self.store.read().await?, &rule).await?;
-        Ok(rule)
+        let mut conn = self.store.read().await?;
+        let lists = ListSet::load(&mut conn).await?;
+        Ok(check(&mut conn, &lists, &rule).await?.cost())
     }
 
     pub async fn create_rule(&self, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
@@ -158,7 +157,8 @@ impl App {
         self.change_rules(&actor, &what, |c| {
             let rule = rule.clone();
             Box::pin(async move {
-                check(c, &rule).await?;
+                let lists = ListSet::load(c).await?;
+                check(c, &lists, &rule).await?;
                 rstore::put_rule(c, &rule, crate::now()).await?;
                 Ok(rule)
             })
@@ -173,7 +173,8 @@ impl App {
             Box::pin(async move {
                 let old = rstore::rule(c, &id).await?.ok_or(Error::NotFound("rule"))?;
                 let rule = input.into_rule(id, Some(&old))?;
-                check(c, &rule).await?;
+                let lists = ListSet::load(c).await?;
+                check(c, &lists, &rule).await?;
                 rstore::put_rule(c, &rule, crate::now()).await?;
                 Ok(rule)
             })
@@ -240,11 +241,16 @@ impl App {
                 let rules = file.rules.clone();
                 Box::pin(async move {
                     let mut errors = FieldErrors::default();
+                    let lists = ListSet::load(c).await?;
                     for (i, r) in rules.iter().enumerate() {
-                        if let Err(Error::Invalid(e)) = check(c, r).await {
-                            for fe in e.0 {
-                                errors.push(format!("rules[{i}].{}", fe.path), fe.message);
+                        match check(c, &lists, r).await {
+                            Ok(_) => {}
+                            Err(Error::Invalid(e)) => {
+                                for fe in e.0 {
+                                    errors.push(format!("rules[{i}].{}", fe.path), fe.message);
+                                }
                             }
+                            Err(other) => return Err(other),
                         }
                     }
                     if !errors.is_empty() {
@@ -367,7 +373,7 @@ impl App {
         normalised.sort();
         normalised.dedup_by(|a, b| a.0 == b.0);
         let now = crate::now();
-        let added = rstore::add_entries(&mut tx, name, &normalised, &actor_name(&actor), now).await?;
+        let added = rstore::add_entries(&mut tx, name, &normalised, &actor.to_stored(), now).await?;
         rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
@@ -456,7 +462,7 @@ impl App {
         let keys = keys::of_outcome(&order, &value_band_of(order.review.as_ref()));
         let now = crate::now();
         let new =
-            rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor_name(&actor), &keys, now).await?;
+            rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor.to_stored(), &keys, now).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
         Ok(new)
@@ -537,18 +543,22 @@ impl App {
         let outcomes = rstore::outcomes(&mut conn).await?;
         let total = orders::count(&mut conn).await? as u64;
         let ruleset = Ruleset::new(version, rules, &lists);
-        let mut past = Vec::new();
+        // Orders are replayed a page at a time, so memory holds one page and the replay's history, not the
+        // whole order table.
+        let mut replay = Replay::new(&ruleset, &lists, base.code(), economics);
+        let mut read = 0u64;
         let mut after: Option<(OffsetDateTime, OrderId)> = None;
         loop {
             let page = orders::by_placed(&mut conn, since, after.as_ref().map(|(t, id)| (*t, id)), 1000).await?;
             let Some(last) = page.last() else { break };
             after = Some((last.placed_at, last.id.clone()));
+            read += page.len() as u64;
             for o in page {
                 let outcome: Option<(Outcome, OffsetDateTime)> = outcomes.get(o.id.as_str()).copied();
-                past.push(PastOrder { base_total: to_base(&o, base, &rates), outcome, order: o });
+                replay.feed(PastOrder { base_total: to_base(&o, base, &rates), outcome, order: o });
             }
-            progress(past.len() as u64, total);
+            progress(read, total);
         }
-        Ok(backtest::run(&ruleset, &lists, base.code(), economics, past, |_| {}))
+        Ok(replay.finish())
     }
 }

@@ -4,6 +4,7 @@
 //! demo's outbox is delivered somewhere without anything to install. Either can be told to fail the next N
 //! deliveries with a temporary error.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -93,6 +94,30 @@ impl<T> Shared<T> {
     }
 }
 
+/// Listens on 127.0.0.1 on a free port and runs `session` for each connection.
+async fn listen<T, F, Fut>(session: F) -> std::io::Result<(SocketAddr, Arc<Shared<T>>, JoinHandle<()>)>
+where
+    T: Send + 'static,
+    F: Fn(TcpStream, Arc<Shared<T>>) -> Fut + Send + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let shared = Shared::new();
+    let s = shared.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let session = session(conn, s.clone());
+            tokio::spawn(async move {
+                if let Err(e) = session.await {
+                    tracing::debug!(error = %e, "sink connection ended");
+                }
+            });
+        }
+    });
+    Ok((addr, shared, task))
+}
+
 pub struct SmtpSink {
     addr: SocketAddr,
     shared: Arc<Shared<Mail>>,
@@ -100,22 +125,8 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// Listens on 127.0.0.1 on a free port.
     pub async fn start() -> std::io::Result<SmtpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = Shared::new();
-        let s = shared.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let s = s.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = smtp_session(conn, &s).await {
-                        tracing::debug!(error = %e, "smtp sink session ended");
-                    }
-                });
-            }
-        });
+        let (addr, shared, task) = listen(|conn, s| async move { smtp_session(conn, &s).await }).await?;
         Ok(SmtpSink { addr, shared, task })
     }
 
@@ -215,20 +226,7 @@ pub struct HttpSink {
 
 impl HttpSink {
     pub async fn start() -> std::io::Result<HttpSink> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let shared = Shared::new();
-        let s = shared.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let s = s.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = http_exchange(conn, &s).await {
-                        tracing::debug!(error = %e, "http sink exchange failed");
-                    }
-                });
-            }
-        });
+        let (addr, shared, task) = listen(|conn, s| async move { http_exchange(conn, &s).await }).await?;
         Ok(HttpSink { addr, shared, task })
     }
 

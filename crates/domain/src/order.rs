@@ -598,10 +598,10 @@ impl NewOrder {
     }
 }
 
+/// A valid COD order to Riyadh, for tests to start from and change.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use proptest::prelude::*;
 
     pub(crate) fn input() -> OrderInput {
         OrderInput {
@@ -626,6 +626,13 @@ mod tests {
             shipping_fee: Some(MoneyInput { amount: "10.00".into(), currency: Some("SAR".into()) }),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::input;
+    use super::*;
+    use proptest::prelude::*;
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::UNIX_EPOCH

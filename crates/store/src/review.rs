@@ -466,88 +466,63 @@ pub async fn counts(conn: &mut AnyConnection, keys: &[&str]) -> Result<HashMap<S
     Ok(out)
 }
 
-/// Per phone: how many orders it has placed, and its orders placed since `since` with their SKUs. One query:
-/// every order of the phones, with lines joined only for the recent ones.
-pub async fn buyer_history(
-    conn: &mut AnyConnection,
-    phones: &[&str],
-    since: OffsetDateTime,
-) -> Result<HashMap<String, (i64, Vec<RecentOrder>)>> {
-    let mut out: HashMap<String, (i64, Vec<RecentOrder>)> = HashMap::new();
-    for chunk in phones.chunks(500) {
-        let sql = format!(
-            "SELECT o.id, o.buyer_phone, o.placed_at, l.sku FROM orders o \
-             LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >= {} \
-             WHERE o.buyer_phone IN ({}) ORDER BY o.id",
-            param(conn, 1),
-            params(conn, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        let rows = q.fetch_all(&mut *conn).await?;
-        let mut last_id = String::new();
-        for r in rows {
-            let id: String = r.try_get("id")?;
-            let phone: String = r.try_get("buyer_phone")?;
-            let sku: Option<String> = r.try_get("sku")?;
-            let entry = out.entry(phone).or_default();
-            let new_order = id != last_id;
-            if new_order {
-                entry.0 += 1;
-                last_id = id;
-            }
-            let Some(sku) = sku else { continue };
-            let sku = Sku::parse(&sku)?;
-            if new_order {
-                entry.1.push(RecentOrder { placed_at: from_micros(r.try_get("placed_at")?), skus: Vec::new() });
-            }
-            if let Some(o) = entry.1.last_mut() {
-                o.skus.push(sku);
-                o.skus.sort();
-                o.skus.dedup();
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The buyer history of some phones and the outcome counts of some keys in one round trip (what reviewing a
-/// batch needs); falls back to two queries for very large batches.
+/// Per phone, how many orders it has placed and its orders placed since `since` with their SKUs; and the
+/// outcome counts of `keys`. What reviewing a batch needs, in one round trip for a batch of ordinary size.
 pub async fn batch_history(
     conn: &mut AnyConnection,
     phones: &[&str],
     since: OffsetDateTime,
     keys: &[&str],
 ) -> Result<(HashMap<String, (i64, Vec<RecentOrder>)>, HashMap<String, Counts>)> {
-    if phones.len() > 500 || keys.len() > 2000 || phones.is_empty() || keys.is_empty() {
-        return Ok((buyer_history(conn, phones, since).await?, counts(conn, keys).await?));
+    const KEYS_ALONG: usize = 2000;
+    let mut buyers = HashMap::new();
+    let mut counted = HashMap::new();
+    // The keys ride along with the first chunk of phones when there are few enough of them.
+    let along = !phones.is_empty() && keys.len() <= KEYS_ALONG;
+    for (i, chunk) in phones.chunks(500).enumerate() {
+        let with: &[&str] = if along && i == 0 { keys } else { &[] };
+        history_query(conn, chunk, since, with, &mut buyers, &mut counted).await?;
     }
+    if !along {
+        counted = counts(conn, keys).await?;
+    }
+    Ok((buyers, counted))
+}
+
+/// Every order of `phones` (lines joined only for those placed since `since`), followed by the counts of
+/// `keys` when there are any.
+async fn history_query(
+    conn: &mut AnyConnection,
+    phones: &[&str],
+    since: OffsetDateTime,
+    keys: &[&str],
+    buyers: &mut HashMap<String, (i64, Vec<RecentOrder>)>,
+    counted: &mut HashMap<String, Counts>,
+) -> Result<()> {
+    let counts_part = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "UNION ALL SELECT CAST(1 AS BIGINT), key, NULL, delivered, NULL, refused FROM outcome_counts WHERE key IN ({})",
+            params(conn, 1 + phones.len(), keys.len())
+        )
+    };
     let sql = format!(
         "SELECT CAST(0 AS BIGINT) AS kind, o.id AS k, o.buyer_phone AS phone, o.placed_at AS n1, l.sku AS sku, \
          CAST(0 AS BIGINT) AS n2 FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >= {} \
-         WHERE o.buyer_phone IN ({}) \
-         UNION ALL SELECT CAST(1 AS BIGINT), key, NULL, delivered, NULL, refused FROM outcome_counts WHERE key IN ({}) \
-         ORDER BY 1, 2",
+         WHERE o.buyer_phone IN ({}) {counts_part} ORDER BY 1, 2",
         param(conn, 1),
         params(conn, 1, phones.len()),
-        params(conn, 1 + phones.len(), keys.len())
     );
     let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
-    for p in phones {
+    for p in phones.iter().chain(keys) {
         q = q.bind(*p);
     }
-    for k in keys {
-        q = q.bind(*k);
-    }
-    let mut buyers: HashMap<String, (i64, Vec<RecentOrder>)> = HashMap::new();
-    let mut counts = HashMap::new();
     let mut last_id = String::new();
     for r in q.fetch_all(&mut *conn).await? {
         let key: String = r.try_get("k")?;
         if r.try_get::<i64, _>("kind")? == 1 {
-            counts.insert(key, Counts { delivered: r.try_get("n1")?, refused: r.try_get("n2")? });
+            counted.insert(key, Counts { delivered: r.try_get("n1")?, refused: r.try_get("n2")? });
             continue;
         }
         let phone: String = r.try_get::<Option<String>, _>("phone")?.unwrap_or_default();
@@ -569,5 +544,5 @@ pub async fn batch_history(
             o.skus.dedup();
         }
     }
-    Ok((buyers, counts))
+    Ok(())
 }

@@ -66,35 +66,52 @@ fn stops_parcel(d: Decision) -> bool {
     matches!(d, Decision::Cancel | Decision::Hold | Decision::BlockCod)
 }
 
-/// Past orders are replayed in the order given (oldest first); only orders with an outcome are reported.
-pub fn run(
-    ruleset: &Ruleset,
-    lists: &dyn Lists,
-    base_currency: &str,
+/// A replay in progress: feed past orders oldest first, page by page, then `finish`. Only orders with an
+/// outcome are reported; every order counts toward its buyer's history.
+pub struct Replay<'a> {
+    ruleset: &'a Ruleset,
+    lists: &'a dyn Lists,
+    base_currency: String,
     economics: Economics,
-    past: impl IntoIterator<Item = PastOrder>,
-    mut progress: impl FnMut(u64),
-) -> Report {
-    let mut counts: HashMap<String, super::Counts> = HashMap::new();
-    let mut known: BinaryHeap<Reverse<(OffsetDateTime, usize)>> = BinaryHeap::new();
-    let mut pending: Vec<Option<(Vec<String>, Outcome)>> = Vec::new();
-    let mut phones: HashMap<String, (i64, Vec<RecentOrder>)> = HashMap::new();
-    let mut by_action: HashMap<Decision, ActionReport> = HashMap::new();
-    let mut report =
-        Report { ruleset_version: ruleset.version, base_currency: base_currency.into(), ..Report::default() };
-    let mut seen = 0u64;
-    for p in past {
-        seen += 1;
-        progress(seen);
+    counts: HashMap<String, super::Counts>,
+    /// Outcomes not yet known at the current order's time: when each becomes known, and what it counts.
+    known: BinaryHeap<Reverse<(OffsetDateTime, usize)>>,
+    pending: Vec<Option<(Vec<String>, Outcome)>>,
+    phones: HashMap<String, (i64, Vec<RecentOrder>)>,
+    by_action: HashMap<Decision, ActionReport>,
+    report: Report,
+}
+
+impl<'a> Replay<'a> {
+    pub fn new(ruleset: &'a Ruleset, lists: &'a dyn Lists, base_currency: &str, economics: Economics) -> Replay<'a> {
+        Replay {
+            ruleset,
+            lists,
+            base_currency: base_currency.into(),
+            economics,
+            counts: HashMap::new(),
+            known: BinaryHeap::new(),
+            pending: Vec::new(),
+            phones: HashMap::new(),
+            by_action: HashMap::new(),
+            report: Report {
+                ruleset_version: ruleset.version,
+                base_currency: base_currency.into(),
+                ..Report::default()
+            },
+        }
+    }
+
+    pub fn feed(&mut self, p: PastOrder) {
         // Outcomes known by the time this order was placed join the history.
-        while let Some(Reverse((at, i))) = known.peek().copied() {
+        while let Some(Reverse((at, i))) = self.known.peek().copied() {
             if at > p.order.placed_at {
                 break;
             }
-            known.pop();
-            if let Some((ks, outcome)) = pending[i].take() {
+            self.known.pop();
+            if let Some((ks, outcome)) = self.pending[i].take() {
                 for k in ks {
-                    let c = counts.entry(k).or_default();
+                    let c = self.counts.entry(k).or_default();
                     match outcome {
                         Outcome::Delivered => c.delivered += 1,
                         Outcome::Refused => c.refused += 1,
@@ -103,18 +120,18 @@ pub fn run(
             }
         }
         let phone = p.order.buyer.phone.as_str().to_owned();
-        let (orders_before, recent) = phones.get(&phone).cloned().unwrap_or_default();
+        let (orders_before, recent) = self.phones.get(&phone).cloned().unwrap_or_default();
         let mut history = History { buyer_orders: orders_before, recent, counts: HashMap::new() };
         let value_band = keys::value_band(p.base_total.as_ref().ok().copied());
         for k in keys::of_outcome(&p.order, &value_band) {
-            if let Some(c) = counts.get(&k) {
+            if let Some(c) = self.counts.get(&k) {
                 history.counts.insert(k, *c);
             }
         }
-        let (f, _) = facts(&p.order, p.base_total.clone(), base_currency, &history);
-        let verdict = ruleset.decide(&f, lists);
+        let (f, _) = facts(&p.order, p.base_total.clone(), &self.base_currency, &history);
+        let verdict = self.ruleset.decide(&f, self.lists);
 
-        let entry = phones.entry(phone).or_default();
+        let entry = self.phones.entry(phone).or_default();
         entry.0 += 1;
         let day_ago = p.order.placed_at - Duration::hours(24);
         entry.1.retain(|r| r.placed_at >= day_ago);
@@ -123,9 +140,10 @@ pub fn run(
             skus: p.order.demand().into_keys().collect::<Vec<Sku>>(),
         });
 
-        let Some((outcome, at)) = p.outcome else { continue };
-        pending.push(Some((keys::of_outcome(&p.order, &value_band), outcome)));
-        known.push(Reverse((at, pending.len() - 1)));
+        let Some((outcome, at)) = p.outcome else { return };
+        self.pending.push(Some((keys::of_outcome(&p.order, &value_band), outcome)));
+        self.known.push(Reverse((at, self.pending.len() - 1)));
+        let report = &mut self.report;
         report.orders_replayed += 1;
         match outcome {
             Outcome::Delivered => report.delivered += 1,
@@ -135,7 +153,8 @@ pub fn run(
             (Decision::BlockCod, crate::PaymentMethod::Prepaid) => Decision::Approve,
             (d, _) => d,
         };
-        let a = by_action
+        let a = self
+            .by_action
             .entry(decision)
             .or_insert_with(|| ActionReport { action: decision.as_str().into(), ..Default::default() });
         a.orders += 1;
@@ -151,14 +170,19 @@ pub fn run(
             }
         }
     }
-    let mut actions: Vec<ActionReport> = by_action.into_values().collect();
-    for a in &mut actions {
-        let saved = i128::from(a.refusals_avoided) * i128::from(economics.refusal_cost_minor);
-        let lost = (i128::from(a.delivered_revenue_forgone_minor) * i128::from(economics.margin_bp) + 5_000) / 10_000;
-        a.net_effect_minor = i64::try_from(saved - lost).unwrap_or(i64::MAX);
-        report.net_effect_minor = report.net_effect_minor.saturating_add(a.net_effect_minor);
+
+    pub fn finish(self) -> Report {
+        let mut report = self.report;
+        let mut actions: Vec<ActionReport> = self.by_action.into_values().collect();
+        for a in &mut actions {
+            let saved = i128::from(a.refusals_avoided) * i128::from(self.economics.refusal_cost_minor);
+            let lost =
+                (i128::from(a.delivered_revenue_forgone_minor) * i128::from(self.economics.margin_bp) + 5_000) / 10_000;
+            a.net_effect_minor = i64::try_from(saved - lost).unwrap_or(i64::MAX);
+            report.net_effect_minor = report.net_effect_minor.saturating_add(a.net_effect_minor);
+        }
+        actions.sort_by_key(|a| Reverse(Decision::parse(&a.action).unwrap_or(Decision::Approve)));
+        report.actions = actions;
+        report
     }
-    actions.sort_by_key(|a| Reverse(Decision::parse(&a.action).unwrap_or(Decision::Approve)));
-    report.actions = actions;
-    report
 }

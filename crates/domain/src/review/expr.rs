@@ -71,7 +71,7 @@ impl fmt::Display for EvalError {
 }
 
 /// The named lists a condition may consult, and the lookup used at evaluation.
-pub trait Lists {
+pub trait Lists: Sync {
     fn exists(&self, name: &str) -> bool;
     /// Whether `value` is on the list; entries and probes compare without regard to ASCII case.
     fn contains(&self, name: &str, value: &str) -> bool;
@@ -945,13 +945,12 @@ impl<'a> Eval<'a, '_> {
             Node::Int(i) => V::Int(*i),
             Node::Double(d) => V::Double(*d),
             Node::Str(s) => V::Str(Cow::Borrowed(s)),
-            Node::Field(f) => match self.facts.get(*f) {
-                Ok(FactValue::Bool(b)) => V::Bool(b),
-                Ok(FactValue::Int(i)) => V::Int(i),
-                Ok(FactValue::Double(d)) => V::Double(d),
-                Ok(FactValue::Str(s)) => V::Str(s),
-                Ok(FactValue::StrList(l)) => V::StrList(Cow::Borrowed(l)),
-                Err(Unavailable(why)) => return Err(EvalError(format!("{} is not available: {why}", f.path()))),
+            Node::Field(f) => match self.field(*f)? {
+                FactValue::Bool(b) => V::Bool(b),
+                FactValue::Int(i) => V::Int(i),
+                FactValue::Double(d) => V::Double(d),
+                FactValue::Str(s) => V::Str(s),
+                FactValue::StrList(l) => V::StrList(Cow::Borrowed(l)),
             },
             Node::Var(i) => V::Str(Cow::Borrowed(self.vars[*i])),
             Node::StrList(items) => {

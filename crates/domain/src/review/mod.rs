@@ -321,11 +321,6 @@ impl History {
     fn count(&self, key: &str) -> Counts {
         self.counts.get(key).copied().unwrap_or_default()
     }
-
-    /// The keys whose counts `facts` will read for this order.
-    pub fn keys_for(order: &Order, value_band: &str) -> Vec<String> {
-        keys::of_outcome(order, value_band)
-    }
 }
 
 /// The facts of an order for review. `base` is the total in the seller's base currency, or why there is none.

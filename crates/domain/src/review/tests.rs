@@ -5,7 +5,7 @@ use time::macros::datetime;
 
 use super::templates::{self, ParamValue};
 use super::*;
-use crate::order::{AddressInput, BuyerInput, LineInput, MoneyInput, OrderInput};
+use crate::order::{LineInput, MoneyInput, OrderInput};
 use crate::{Currency, Decision};
 
 #[derive(Default)]
@@ -28,30 +28,11 @@ fn lists(entries: &[(&str, &str)]) -> TestLists {
     l
 }
 
+/// The fixture order, to a Riyadh address with region and postcode, changed by `f`.
 fn order_with(f: impl FnOnce(&mut OrderInput)) -> Order {
-    let mut i = OrderInput {
-        store: Some("manual".into()),
-        external_id: Some("1001".into()),
-        placed_at: Some("2026-11-20T10:00:00Z".into()),
-        currency: Some("SAR".into()),
-        payment_method: Some("cod".into()),
-        buyer: BuyerInput { name: Some("Noura".into()), phone: Some("+966501234567".into()), email: None },
-        shipping_address: AddressInput {
-            name: Some("Noura".into()),
-            line1: Some("King Fahd Rd 12".into()),
-            city: Some("Riyadh".into()),
-            region: Some("Riyadh Province".into()),
-            postal_code: Some("12211".into()),
-            country: Some("SA".into()),
-            ..Default::default()
-        },
-        lines: vec![LineInput {
-            sku: Some("LAMP-01".into()),
-            quantity: Some(2),
-            unit_price: Some(MoneyInput { amount: "59.00".into(), currency: Some("SAR".into()) }),
-        }],
-        shipping_fee: Some(MoneyInput { amount: "10.00".into(), currency: Some("SAR".into()) }),
-    };
+    let mut i = crate::order::fixtures::input();
+    i.shipping_address.region = Some("Riyadh Province".into());
+    i.shipping_address.postal_code = Some("12211".into());
     f(&mut i);
     i.validate(datetime!(2026-11-20 10:00 UTC)).unwrap().into_order(datetime!(2026-11-20 10:00 UTC)).unwrap()
 }

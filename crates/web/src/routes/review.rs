@@ -79,19 +79,7 @@ pub async fn validate_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<ValidationDto>> {
     auth.require(READERS)?;
-    let rule = s.app.validate_rule(body.into()).await?;
-    let lists = s.app.lists().await?;
-    struct Names(Vec<String>);
-    impl codflow_domain::review::Lists for Names {
-        fn exists(&self, name: &str) -> bool {
-            self.0.iter().any(|n| n == name)
-        }
-        fn contains(&self, _: &str, _: &str) -> bool {
-            false
-        }
-    }
-    let names = Names(lists.into_iter().map(|l| l.name).collect());
-    let cost = codflow_domain::review::Condition::compile(&rule.condition, &names).map(|c| c.cost()).unwrap_or(0);
+    let cost = s.app.validate_rule(body.into()).await?;
     Ok(Json(ValidationDto { valid: true, cost }))
 }
 
