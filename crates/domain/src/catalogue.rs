@@ -49,6 +49,10 @@ code_type!(
     WarehouseCode, "warehouse code", 32, b"-_"
 );
 code_type!(
+    /// A logistics channel: one carrier service on one lane (`SBX-SA-STD`).
+    ChannelCode, "channel code", 64, b"-_."
+);
+code_type!(
     /// The sales channel store an order came from (`manual`, `shopify-sa`).
     StoreCode, "store code", 64, b"-_."
 );

@@ -123,6 +123,10 @@ typed_id!(
     RuleId, "rul"
 );
 typed_id!(
+    /// A parcel booked (or to be booked) with a carrier (`shp_…`).
+    ShipmentId, "shp"
+);
+typed_id!(
     /// One outbound buyer message in the outbox (`ntf_…`); senders use it to deduplicate.
     NotificationId, "ntf"
 );

@@ -9,13 +9,14 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod phone;
+pub mod rating;
 pub mod review;
 
 pub use auth::Role;
-pub use catalogue::{HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
+pub use catalogue::{ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
-pub use ids::{AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, TokenId, WarehouseId};
+pub use ids::{AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TokenId, WarehouseId};
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{
     Actor, Address, Allocation, AuditRecord, Buyer, Decision, NewOrder, Order, OrderInput, OrderLine, OrderStatus,
