@@ -2,11 +2,13 @@
 //! audit trail with the change.
 
 pub mod auth;
+pub mod booking;
 pub mod catalogue;
 pub mod demo;
 pub mod error;
 pub mod import;
 pub mod intake;
+pub mod logistics;
 pub mod notify;
 pub mod orders;
 pub mod review;
@@ -22,6 +24,7 @@ pub struct App {
     tokens: auth::TokenCache,
     intake: intake::IntakeQueue,
     ctx: std::sync::Arc<orders::Ctx>,
+    carriers: std::sync::RwLock<std::sync::Arc<booking::Carriers>>,
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a use case returns equals
@@ -51,7 +54,7 @@ impl App {
     pub fn new(store: Store) -> App {
         let ctx = std::sync::Arc::new(orders::Ctx::default());
         let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
-        App { store, tokens: auth::TokenCache::default(), intake, ctx }
+        App { store, tokens: auth::TokenCache::default(), intake, ctx, carriers: Default::default() }
     }
 
     /// Starts the worker that sends queued buyer messages; must be called inside a tokio runtime.

@@ -4,16 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
+use codflow_domain::rating::LaneStats;
+use codflow_domain::review::{Counts, keys};
 use codflow_domain::{
-    Actor, Allocation, AuditRecord, Country, Decision, FieldErrors, Money, NewOrder, Order, OrderId, OrderInput,
-    OrderLine, OrderStatus, PaymentMethod, ProductId, Sku, WarehouseCode, WarehouseId,
+    Actor, Allocation, AuditRecord, ChannelCode, Country, Decision, FieldErrors, Money, NewOrder, Order, OrderId,
+    OrderInput, OrderLine, OrderStatus, PaymentMethod, Product, ProductId, Sku, WarehouseCode, WarehouseId,
 };
 pub use codflow_store::orders::{OrderFilter, StoredAudit};
 use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use codflow_store::{orders, outbox};
 use time::OffsetDateTime;
 
-use crate::{App, Error, Result, review};
+use crate::{App, Error, Result, logistics, review};
 
 /// Whether intake made a new order or found the one already recorded for that (store, external id).
 #[derive(Debug)]
@@ -96,7 +98,7 @@ fn settle(
                 Some(format!("reserved in warehouse {code}")),
                 now,
             )?);
-            order.allocation = Some(Allocation { warehouse: code, channel: None });
+            order.allocation = Some(Allocation { warehouse: code, channel: None, choice: None });
             Some(w)
         }
         None => {
@@ -111,6 +113,40 @@ fn settle(
             None
         }
     })
+}
+
+/// Chooses the allocated order's channel by the configured strategy and records the ranking and why.
+fn pick_channel(
+    order: &mut Order,
+    products: &HashMap<Sku, Product>,
+    counts: &HashMap<String, Counts>,
+    revenue: Option<Money>,
+    snapshot: &review::Snapshot,
+    audits: &mut [AuditRecord],
+) -> Option<i64> {
+    let lg = snapshot.logistics();
+    let base = snapshot.base();
+    let req = logistics::request_for(order, products, lg.settings.incoterm);
+    let cost = logistics::goods_cost(order, products, base, &lg.rates);
+    let country = order.shipping_address.country;
+    let stats = |c: &ChannelCode| {
+        counts.get(&keys::lane(c.as_str(), country)).map_or(LaneStats::default(), |c| LaneStats {
+            delivered: c.delivered.max(0) as u64,
+            failed: c.refused.max(0) as u64,
+        })
+    };
+    let (ranking, ineligible) = lg.choose(&req, base, revenue, cost, lg.settings.strategy, stats);
+    let choice = logistics::choice_of(&ranking, &ineligible);
+    if let Some(a) = order.allocation.as_mut() {
+        a.channel = ranking.ranked.first().map(|r| r.quote.channel.clone());
+        a.choice = Some(choice);
+    }
+    if let Some(last) = audits.last_mut() {
+        let reason = last.reason.get_or_insert_with(String::new);
+        reason.push_str("; ");
+        reason.push_str(&ranking.why);
+    }
+    ranking.ranked.first().map(|_| req.parcels.iter().map(|p| p.weight_g).sum())
 }
 
 /// Takes the planned units from stock, in (warehouse, product) order: every writer locks stock rows in
@@ -138,6 +174,8 @@ pub(crate) enum Interference {
 pub(crate) struct Ctx {
     pub review: crate::review::ReviewCache,
     pub wake: tokio::sync::Notify,
+    /// Rings the booking worker when bookings are queued.
+    pub book: tokio::sync::Notify,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and
@@ -164,9 +202,15 @@ pub(crate) async fn record_batch(
     let mut shipped_from = Vec::with_capacity(orders.len());
     let mut messages = Vec::new();
     let mut templates = None;
+    let mut details: Option<HashMap<Sku, Product>> = None;
+    let mut to_book = Vec::new();
+    let mut history_counts = Vec::with_capacity(orders.len());
+    let mut base_totals = Vec::with_capacity(orders.len());
     for (i, (order, (history, base))) in orders.iter_mut().zip(histories).enumerate() {
+        base_totals.push(base.as_ref().ok().copied());
         audits.push(order.creation_audit(actors[i].clone()));
         let (rv, verdict) = review::decide(order, &history, base, &snapshot);
+        history_counts.push(history.counts);
         let decisive = verdict.matches.iter().find(|m| m.action == rv.decision);
         let actor = match decisive {
             Some(m) => Actor::Rule(m.rule_id.clone()),
@@ -200,6 +244,23 @@ pub(crate) async fn record_batch(
             }
         }
         shipped_from.push(settle(order, choice, now, &mut audits)?);
+        if order.allocation.is_some() && !snapshot.logistics().channels.is_empty() {
+            if details.is_none() {
+                let ids: Vec<&ProductId> = products.values().collect();
+                details = Some(
+                    catalogue::products_by_id(conn, &ids).await?.into_iter().map(|p| (p.sku.clone(), p)).collect(),
+                );
+            }
+            let details = details.as_ref().expect("loaded above");
+            let weight = pick_channel(order, details, &history_counts[i], base_totals[i], &snapshot, &mut audits);
+            let lg = snapshot.logistics();
+            if let (true, Some(w), Some(code)) =
+                (lg.settings.auto_book, weight, order.allocation.as_ref().and_then(|a| a.channel.as_ref()))
+                && let Some(ch) = lg.channels.iter().find(|c| c.code == *code)
+            {
+                to_book.push(crate::booking::new_shipment(order, ch, w, now));
+            }
+        }
     }
     // Orders first: their unique keys decide duplicates before any stock is touched.
     let rows: Vec<(&Order, Option<&WarehouseId>)> =
@@ -217,6 +278,12 @@ pub(crate) async fn record_batch(
     orders::insert_reservations(conn, &reservations, micros(now)).await?;
     orders::insert_audit(conn, &audits).await?;
     outbox::enqueue(conn, &messages).await?;
+    for s in &to_book {
+        codflow_store::logistics::insert_shipment(conn, s).await?;
+    }
+    if !to_book.is_empty() {
+        ctx.book.notify_one();
+    }
     Ok(Ok(orders))
 }
 
@@ -338,6 +405,27 @@ impl App {
                     orders::insert_reservations(&mut tx, &rows, micros(now)).await?;
                 }
                 warehouse = settle(&mut order, choice, now, &mut audits)?;
+                if order.allocation.is_some() {
+                    let snapshot = self.ctx.review.snapshot(&mut tx).await?;
+                    if !snapshot.logistics().channels.is_empty() {
+                        let ids: Vec<&ProductId> = products.values().collect();
+                        let details: HashMap<Sku, Product> = catalogue::products_by_id(&mut tx, &ids)
+                            .await?
+                            .into_iter()
+                            .map(|p| (p.sku.clone(), p))
+                            .collect();
+                        let wanted: Vec<String> =
+                            snapshot.logistics().lane_keys(order.shipping_address.country).collect();
+                        let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                        let counts = codflow_store::review::counts(&mut tx, &refs).await?;
+                        let revenue = review::to_base(&order, snapshot.base(), snapshot.rates()).ok();
+                        pick_channel(&mut order, &details, &counts, revenue, &snapshot, &mut audits);
+                        // Auto-booking applies to intake; an order approved by hand is booked by hand or in bulk.
+                    }
+                }
+            }
+            if was_allocated && to != OrderStatus::Approved {
+                crate::booking::release_for(&mut tx, &order, now).await?;
             }
             orders::save_state(&mut tx, &order, warehouse.as_ref()).await?;
             orders::insert_audit(&mut tx, &audits).await?;

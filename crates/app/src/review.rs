@@ -57,6 +57,7 @@ struct Loaded {
     base: Currency,
     version: i64,
     generation: String,
+    logistics: crate::logistics::Logistics,
 }
 
 pub struct Snapshot {
@@ -76,6 +77,10 @@ impl Snapshot {
     /// Rates into the base currency.
     pub fn rates(&self) -> &[FxRate] {
         &self.shared.rates
+    }
+    /// Channels, duty rules, every rate and the allocation settings.
+    pub fn logistics(&self) -> &crate::logistics::Logistics {
+        &self.shared.logistics
     }
 }
 
@@ -113,8 +118,10 @@ impl ReviewCache {
             _ => {
                 let lists = ListSet::load(conn).await?;
                 let ruleset = Ruleset::new(version, rules_of(conn, version).await?, &lists);
-                let rates: Vec<FxRate> = rstore::rates(conn).await?.into_iter().filter(|r| r.to == base).collect();
-                Arc::new(Loaded { ruleset, lists, rates, base, version, generation })
+                let all = rstore::rates(conn).await?;
+                let rates: Vec<FxRate> = all.iter().filter(|r| r.to == base).cloned().collect();
+                let logistics = crate::logistics::Logistics::load(conn, all).await?;
+                Arc::new(Loaded { ruleset, lists, rates, base, version, generation, logistics })
             }
         };
         if let Ok(mut c) = self.current.lock() {
@@ -158,7 +165,11 @@ pub async fn histories(
     let order_keys: Vec<Vec<String>> = orders
         .iter()
         .zip(&bases)
-        .map(|(o, b)| keys::of_outcome(o, &keys::value_band(b.as_ref().ok().copied())))
+        .map(|(o, b)| {
+            let mut k = keys::of_outcome(o, &keys::value_band(b.as_ref().ok().copied()));
+            k.extend(snapshot.logistics().lane_keys(o.shipping_address.country));
+            k
+        })
         .collect();
     let mut wanted: Vec<&str> = order_keys.iter().flatten().map(String::as_str).collect();
     wanted.sort_unstable();

@@ -19,7 +19,7 @@ pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TokenId, WarehouseId};
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{
-    Actor, Address, Allocation, AuditRecord, Buyer, Decision, NewOrder, Order, OrderInput, OrderLine, OrderStatus,
-    PaymentMethod, Review, RuleMatch,
+    Actor, Address, Allocation, AuditRecord, Buyer, ChannelChoice, Decision, IneligibleChannel, NewOrder, Order,
+    OrderInput, OrderLine, OrderStatus, PaymentMethod, RankedChannel, Review, RuleMatch,
 };
 pub use phone::Phone;

@@ -253,7 +253,43 @@ pub struct Review {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Allocation {
     pub warehouse: WarehouseCode,
-    pub channel: Option<String>,
+    pub channel: Option<crate::ChannelCode>,
+    /// How the channel was chosen; None for orders allocated before channels existed.
+    pub choice: Option<ChannelChoice>,
+}
+
+/// The ranking behind an order's channel, kept so that "why this channel?" always has an answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelChoice {
+    pub strategy: String,
+    pub why: String,
+    pub ranking: Vec<RankedChannel>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ineligible: Vec<IneligibleChannel>,
+}
+
+/// One eligible channel's figures, amounts in minor units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RankedChannel {
+    pub channel: String,
+    pub zone: String,
+    pub currency: String,
+    pub total_minor: i64,
+    pub base_currency: String,
+    pub total_base_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_profit_minor: Option<i64>,
+    pub p_delivered_ppm: u64,
+    pub samples: u64,
+    pub transit_days: i64,
+    pub billable_weight_g: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IneligibleChannel {
+    pub channel: String,
+    pub reason: String,
+    pub message: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -142,6 +142,19 @@ pub async fn products(conn: &mut AnyConnection) -> Result<Vec<Product>> {
         .collect()
 }
 
+/// Products by id; unknown ids are left out.
+pub async fn products_by_id(conn: &mut AnyConnection, ids: &[&ProductId]) -> Result<Vec<Product>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({})", placeholders(0, ids.len()));
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(product_from).collect()
+}
+
 /// Maps SKUs to product ids; SKUs with no product are absent from the result.
 pub async fn product_ids(conn: &mut AnyConnection, skus: &[&Sku]) -> Result<HashMap<Sku, ProductId>> {
     if skus.is_empty() {

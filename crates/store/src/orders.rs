@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use codflow_domain::{
-    Address, Allocation, AuditRecord, Buyer, Country, Currency, Money, Order, OrderId, OrderLine, OrderStatus,
-    PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
+    Address, Allocation, AuditRecord, Buyer, ChannelChoice, ChannelCode, Country, Currency, Money, Order, OrderId,
+    OrderLine, OrderStatus, PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -95,7 +95,7 @@ pub async fn insert_values(
 
 const ORDER_INSERT: &str = "INTO orders (id, store, external_id, status, placed_at, currency, payment_method, buyer_name, \
     buyer_phone, buyer_email, ship_name, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
-    ship_country, shipping_fee_minor, total_minor, cod_amount_minor, review, warehouse_id, channel, created_at, updated_at)";
+    ship_country, shipping_fee_minor, total_minor, cod_amount_minor, review, warehouse_id, channel, allocation, created_at, updated_at)";
 
 fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
     let a = &o.shipping_address;
@@ -123,7 +123,8 @@ fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
         o.cod_amount.minor.into(),
         o.review.as_ref().map(review_json).into(),
         warehouse.map(|w| w.as_str().to_owned()).into(),
-        o.allocation.as_ref().and_then(|a| a.channel.clone()).into(),
+        o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())).into(),
+        o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json).into(),
         micros(o.created_at).into(),
         micros(o.updated_at).into(),
     ]);
@@ -132,12 +133,12 @@ fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
 /// Inserts orders, skipping any whose (store, external_id) exists. Returns the ids actually inserted: under
 /// concurrent duplicates exactly one writer gets each id back (the unique key decides, on both engines).
 pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<Vec<String>> {
-    let mut vals = Vec::with_capacity(orders.len() * 26);
+    let mut vals = Vec::with_capacity(orders.len() * 27);
     for (o, w) in orders {
         order_vals(o, *w, &mut vals);
     }
     let rows =
-        insert_values(conn, ORDER_INSERT, "ON CONFLICT (store, external_id) DO NOTHING RETURNING id", 26, vals).await?;
+        insert_values(conn, ORDER_INSERT, "ON CONFLICT (store, external_id) DO NOTHING RETURNING id", 27, vals).await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
@@ -173,6 +174,10 @@ fn review_json(r: &Review) -> String {
     serde_json::to_string(r).unwrap_or_else(|_| "null".into())
 }
 
+fn choice_json(c: &ChannelChoice) -> String {
+    serde_json::to_string(c).unwrap_or_else(|_| "null".into())
+}
+
 fn review_from(s: &str) -> Result<Review> {
     serde_json::from_str(s).map_err(|e| Error::Corrupt(format!("review: {e}")))
 }
@@ -181,7 +186,7 @@ fn review_from(s: &str) -> Result<Review> {
 pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&WarehouseId>) -> Result<()> {
     sqlx::query(
         "UPDATE orders SET status = $2, review = $3, warehouse_id = $4, updated_at = $5, payment_method = $6, \
-         cod_amount_minor = $7 WHERE id = $1",
+         cod_amount_minor = $7, channel = $8, allocation = $9 WHERE id = $1",
     )
     .bind(o.id.as_str())
     .bind(o.status.as_str())
@@ -190,6 +195,8 @@ pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&
     .bind(micros(o.updated_at))
     .bind(o.payment_method.as_str())
     .bind(o.cod_amount.minor)
+    .bind(o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())))
+    .bind(o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json))
     .execute(conn)
     .await?;
     Ok(())
@@ -290,7 +297,7 @@ pub async fn audit_of(conn: &mut AnyConnection, entity: &str, entity_id: &str) -
 const ORDER_COLS: &str = "o.id, o.store, o.external_id, o.status, o.placed_at, o.currency, o.payment_method, \
     o.buyer_name, o.buyer_phone, o.buyer_email, o.ship_name, o.ship_phone, o.ship_line1, o.ship_line2, o.ship_city, \
     o.ship_region, o.ship_postal_code, o.ship_country, o.shipping_fee_minor, o.total_minor, o.cod_amount_minor, \
-    o.review, o.channel, o.created_at, o.updated_at, w.code AS warehouse_code";
+    o.review, o.channel, o.allocation, o.created_at, o.updated_at, w.code AS warehouse_code";
 
 fn order_from(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order> {
     let s = |c: &str| row.try_get::<String, _>(c);
@@ -300,7 +307,11 @@ fn order_from(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order> {
     let status = OrderStatus::parse(&s("status")?)?;
     let allocation = os("warehouse_code")?
         .map(|w| -> Result<Allocation> {
-            Ok(Allocation { warehouse: WarehouseCode::parse(&w)?, channel: os("channel")? })
+            let choice = os("allocation")?
+                .map(|c| serde_json::from_str(&c).map_err(|e| Error::Corrupt(format!("allocation: {e}"))))
+                .transpose()?;
+            let channel = os("channel")?.map(|c| ChannelCode::parse(&c)).transpose()?;
+            Ok(Allocation { warehouse: WarehouseCode::parse(&w)?, channel, choice })
         })
         .transpose()?;
     Ok(Order {

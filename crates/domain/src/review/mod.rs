@@ -253,6 +253,10 @@ pub mod keys {
     pub fn sku_region(sku: &str, region_key: &str) -> String {
         format!("sku_region:{sku}@{region_key}")
     }
+    /// A channel's outcomes on one destination country: its measured sign-in rate for allocation.
+    pub fn lane(channel: &str, country: crate::Country) -> String {
+        format!("lane:{channel}@{country}")
+    }
     pub fn payment(m: PaymentMethod) -> String {
         format!("payment:{}", m.as_str())
     }
@@ -294,6 +298,9 @@ pub mod keys {
         k.push(value_band.to_owned());
         for sku in order.demand().keys() {
             k.push(sku_region(sku.as_str(), &rk));
+        }
+        if let Some(ch) = order.allocation.as_ref().and_then(|a| a.channel.as_ref()) {
+            k.push(lane(ch.as_str(), order.shipping_address.country));
         }
         k
     }

@@ -1,0 +1,471 @@
+//! Booking allocated orders with their channel's carrier. A booking is first a `pending` shipment row
+//! (committed with nothing else depending on the network), then a carrier call made outside any
+//! transaction, then the answer recorded. The shipment id is the idempotency key, so a retry after a crash
+//! or a timeout gets the booking the carrier already made. Pending rows are claimed with a lease, so any
+//! number of workers (on any number of nodes) never book one shipment twice.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use codflow_connectors::carriers::{
+    Amount, Booking, BookingRequest, Carrier, CarrierError, CustomsItem, Party, ShipmentBooker,
+};
+use codflow_domain::rating::Channel;
+use codflow_domain::{Actor, AuditRecord, ChannelCode, Money, Order, OrderId, OrderStatus, Product, ShipmentId, Sku};
+use codflow_store::logistics::{self as lstore, Booked, BookingStatus, Shipment, ShipmentFilter};
+use codflow_store::{Conn, Store, catalogue, commit, orders};
+use futures::future::join_all;
+use time::{Duration, OffsetDateTime};
+
+use crate::{App, Error, Result};
+
+/// The carriers this process can book with, by the name channels use.
+#[derive(Clone, Default)]
+pub struct Carriers {
+    pub sandbox: Option<Carrier>,
+    pub aramex: Option<Carrier>,
+}
+
+impl Carriers {
+    fn of(&self, name: &str) -> Option<&Carrier> {
+        match name {
+            "sandbox" => self.sandbox.as_ref(),
+            "aramex" => self.aramex.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// How long a worker may hold a booking before another may take it over.
+const LEASE: Duration = Duration::seconds(60);
+/// Retryable failures are tried this many times in all, then left for a person.
+pub const MAX_ATTEMPTS: i64 = 5;
+/// How many bookings one worker has in flight at once.
+const CONCURRENCY: i64 = 20;
+
+fn backoff(attempts: i64) -> Duration {
+    Duration::seconds(5 * (1 << attempts.clamp(1, 6)))
+}
+
+/// Releases the booking side of an order being held or cancelled: a pending or failed booking is
+/// cancelled with it; a booked one must be voided with the carrier first.
+pub(crate) async fn release_for(conn: &mut Conn, order: &Order, now: OffsetDateTime) -> Result<()> {
+    if let Some(s) = lstore::live_shipment(conn, &order.id).await? {
+        if s.status == BookingStatus::Booked {
+            return Err(Error::Conflict {
+                code: "shipment_booked",
+                message: format!(
+                    "shipment {} is booked as {}; cancel the shipment first",
+                    s.id,
+                    s.tracking_number.unwrap_or_default()
+                ),
+            });
+        }
+        lstore::mark_cancelled(conn, &s.id, now).await?;
+    }
+    Ok(())
+}
+
+/// A new pending shipment for an allocated order with a channel.
+pub(crate) fn new_shipment(order: &Order, channel: &Channel, weight_g: i64, now: OffsetDateTime) -> Shipment {
+    Shipment {
+        id: ShipmentId::generate(),
+        order_id: order.id.clone(),
+        channel: channel.code.clone(),
+        carrier: channel.carrier.clone(),
+        status: BookingStatus::Pending,
+        attempts: 0,
+        tracking_number: None,
+        carrier_ref: None,
+        label: None,
+        last_error: None,
+        weight_g,
+        pieces: 1,
+        cod: order.cod_amount,
+        sort_code: None,
+        created_at: now,
+        updated_at: now,
+        booked_at: None,
+    }
+}
+
+fn order_audit(order: &OrderId, action: &str, actor: Actor, reason: String, at: OffsetDateTime) -> AuditRecord {
+    let mut a = AuditRecord::change("order", order.to_string(), action, None, None, actor, at);
+    a.reason = Some(reason);
+    a
+}
+
+fn amount(m: Money) -> Amount {
+    Amount { amount: m.amount_string(), currency: m.currency.to_string() }
+}
+
+/// What the carrier is told, from the order, its warehouse and its products.
+async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Channel) -> Result<BookingRequest> {
+    let wh_code = order.allocation.as_ref().map(|a| a.warehouse.clone()).ok_or(Error::NotFound("allocation"))?;
+    let wh = catalogue::warehouse_by_code(conn, &wh_code).await?.ok_or(Error::NotFound("warehouse"))?;
+    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
+    let ids = catalogue::product_ids(conn, &skus).await?;
+    let id_refs: Vec<_> = ids.values().collect();
+    let products: std::collections::HashMap<Sku, Product> =
+        catalogue::products_by_id(conn, &id_refs).await?.into_iter().map(|p| (p.sku.clone(), p)).collect();
+    let a = &order.shipping_address;
+    let items = order
+        .lines
+        .iter()
+        .map(|l| {
+            let p = products.get(&l.sku);
+            CustomsItem {
+                description: p.map_or_else(|| l.sku.to_string(), |p| p.title.clone()),
+                sku: l.sku.to_string(),
+                hs_code: p.and_then(|p| p.hs_code.as_ref().map(|h| h.as_str().to_owned())),
+                origin_country: p.and_then(|p| p.origin_country.map(|c| c.to_string())),
+                quantity: l.quantity,
+                unit_value: l.unit_price.amount_string(),
+                weight_g: p.map_or(0, |p| p.unit_weight_g),
+            }
+        })
+        .collect();
+    let goods: i64 = order.lines.iter().map(|l| l.unit_price.minor * l.quantity).sum();
+    Ok(BookingRequest {
+        idempotency_key: s.id.to_string(),
+        reference: order.id.to_string(),
+        service: channel.service.clone(),
+        shipper: Party {
+            name: wh.name.clone(),
+            line1: wh.name.clone(),
+            city: wh.name.clone(),
+            country: wh.country.to_string(),
+            ..Party::default()
+        },
+        consignee: Party {
+            name: a.name.clone(),
+            phone: Some(a.phone.as_ref().unwrap_or(&order.buyer.phone).as_str().to_owned()),
+            email: order.buyer.email.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.to_string(),
+        },
+        pieces: vec![s.weight_g],
+        cod: (s.cod.minor > 0).then(|| amount(s.cod)),
+        declared_value: amount(Money::new(goods, order.currency)),
+        incoterm: "DDP".into(),
+        items,
+    })
+}
+
+/// The message an order shows for a carrier error, saying what to do about it.
+fn actionable(e: &CarrierError, attempts: i64, will_retry: bool) -> String {
+    let what = match e {
+        CarrierError::Rejected { field: Some(f), .. } => {
+            format!("{e} (field {f}); correct the order and retry the booking")
+        }
+        CarrierError::Rejected { .. } => format!("{e}; correct the order or choose another channel, then retry"),
+        CarrierError::Unauthorized => format!("{e}; check the carrier account settings, then retry"),
+        CarrierError::Config(_) => format!("{e}; configure the carrier, then retry"),
+        _ => e.to_string(),
+    };
+    if will_retry {
+        format!("{what}; attempt {attempts} of {MAX_ATTEMPTS}, retrying automatically")
+    } else if e.retryable() {
+        format!("{what}; gave up after {attempts} attempts, retry the booking when the carrier is back")
+    } else {
+        what
+    }
+}
+
+/// Makes the carrier call for a claimed shipment and records the answer. Never holds a transaction
+/// across the call.
+async fn perform(store: &Store, carriers: &Carriers, s: Shipment) -> Result<Shipment> {
+    let (order, channel, req) = {
+        let mut conn = store.read().await?;
+        let order = orders::get(&mut conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
+        let channel = lstore::channel(&mut conn, &s.channel).await?.ok_or(Error::NotFound("channel"))?;
+        let req = request_of(&mut conn, &s, &order, &channel).await?;
+        (order, channel, req)
+    };
+    let result = match carriers.of(&channel.carrier) {
+        Some(c) => c.book(&req).await,
+        None => Err(CarrierError::Config(format!("no {} carrier is configured in this process", channel.carrier))),
+    };
+    let now = crate::now();
+    let worker = Actor::Worker("booking".into());
+    let mut tx = store.begin().await?;
+    match result {
+        Ok(b) => {
+            let label = serde_json::to_string(&b.label_data).unwrap_or_default();
+            let booked = Booked {
+                tracking_number: &b.tracking_number,
+                carrier_ref: &b.carrier_ref,
+                label: &label,
+                sort_code: b.sort_code.as_deref(),
+            };
+            if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
+                let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
+                orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
+            }
+        }
+        Err(e) => {
+            let sticky = channel.carrier == "aramex" && !matches!(e, CarrierError::Unavailable(_));
+            let will_retry = e.retryable() && !sticky && s.attempts < MAX_ATTEMPTS;
+            let msg = actionable(&e, s.attempts, will_retry);
+            let retry_at = will_retry.then(|| now + backoff(s.attempts));
+            lstore::mark_attempt_failed(&mut tx, &s.id, &msg, retry_at, now).await?;
+            orders::insert_audit(&mut tx, &[order_audit(&order.id, "booking_failed", worker, msg, now)]).await?;
+        }
+    }
+    let after = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
+    commit(tx).await?;
+    Ok(after)
+}
+
+/// Claims due bookings and performs them, up to [`CONCURRENCY`] at once. Returns how many it took.
+pub async fn book_due(store: &Store, carriers: &Carriers, now: OffsetDateTime) -> Result<usize> {
+    let claimed = {
+        let mut tx = store.begin().await?;
+        let c = lstore::claim_bookings(&mut tx, now, now + LEASE, CONCURRENCY).await?;
+        commit(tx).await?;
+        c
+    };
+    let n = claimed.len();
+    for r in join_all(claimed.into_iter().map(|s| perform(store, carriers, s))).await {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "booking");
+        }
+    }
+    Ok(n)
+}
+
+pub(crate) async fn run_worker(store: Store, carriers: Arc<Carriers>, ctx: Arc<crate::orders::Ctx>) {
+    loop {
+        match book_due(&store, &carriers, crate::now()).await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "booking worker"),
+        }
+        let _ = tokio::time::timeout(StdDuration::from_secs(2), ctx.book.notified()).await;
+    }
+}
+
+/// What one booking request of a selection came to.
+#[derive(Debug)]
+pub enum BookOutcome {
+    Done(Shipment),
+    Refused { order: String, code: &'static str, message: String },
+}
+
+impl App {
+    fn carriers(&self) -> Arc<Carriers> {
+        self.carriers.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Sets the carriers this process books with; must be called inside a tokio runtime when
+    /// `worker` is true (it starts the background booking worker).
+    pub fn set_carriers(&self, carriers: Carriers, worker: bool) {
+        let carriers = Arc::new(carriers);
+        if let Ok(mut c) = self.carriers.write() {
+            *c = carriers.clone();
+        }
+        if worker {
+            let (store, ctx) = (self.store.clone(), self.ctx.clone());
+            tokio::spawn(async move { run_worker(store, carriers, ctx).await });
+        }
+    }
+
+    /// The order's live shipment, queued now if it has none.
+    async fn queue(&self, order_id: &str, actor: &Actor) -> Result<Shipment> {
+        let id = OrderId::parse(order_id).map_err(|_| Error::NotFound("order"))?;
+        let mut tx = self.store.begin().await?;
+        if let Some(s) = lstore::live_shipment(&mut tx, &id).await? {
+            return Ok(s);
+        }
+        let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
+        if order.status != OrderStatus::Allocated {
+            return Err(Error::Conflict {
+                code: "not_allocated",
+                message: format!("order {id} is {}; only allocated orders are booked", order.status.as_str()),
+            });
+        }
+        let code = order.allocation.as_ref().and_then(|a| a.channel.clone()).ok_or_else(|| Error::Conflict {
+            code: "no_channel",
+            message: format!(
+                "order {id} has no channel: no channel could take it; add or widen a channel and reallocate"
+            ),
+        })?;
+        let channel = lstore::channel(&mut tx, &code).await?.ok_or(Error::NotFound("channel"))?;
+        let weight = order_weight(&mut tx, &order).await?;
+        let s = new_shipment(&order, &channel, weight, crate::now());
+        if !lstore::insert_shipment(&mut tx, &s).await? {
+            // Another request queued it meanwhile.
+            codflow_store::rollback(tx).await?;
+            let mut conn = self.store.read().await?;
+            return lstore::live_shipment(&mut conn, &id).await?.ok_or(Error::NotFound("shipment"));
+        }
+        let why = format!("queued booking {} with {}", s.id, code);
+        orders::insert_audit(&mut tx, &[order_audit(&id, "queue_booking", actor.clone(), why, crate::now())]).await?;
+        commit(tx).await?;
+        Ok(s)
+    }
+
+    /// Books one order now and waits for the carrier's answer. An order already booked answers with its
+    /// shipment; a carrier error is recorded on the shipment (failed or pending a retry) and returned in it.
+    pub async fn book_order(&self, order_id: &str, actor: Actor) -> Result<Shipment> {
+        let s = self.queue(order_id, &actor).await?;
+        if s.status != BookingStatus::Pending {
+            return Ok(s);
+        }
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        let claimed = lstore::claim_one(&mut tx, &s.id, now, now + LEASE).await?;
+        let s = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
+        commit(tx).await?;
+        if !claimed {
+            // A worker has it in hand; report where it stands.
+            return Ok(s);
+        }
+        perform(&self.store, &self.carriers(), s).await
+    }
+
+    /// Books a selection, several at once; each order's outcome is reported on its own.
+    pub async fn book_orders(&self, ids: &[String], actor: Actor) -> Vec<BookOutcome> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CONCURRENCY as usize) {
+            let results = join_all(chunk.iter().map(|id| self.book_order(id, actor.clone()))).await;
+            for (id, r) in chunk.iter().zip(results) {
+                out.push(match r {
+                    Ok(s) => BookOutcome::Done(s),
+                    Err(Error::Conflict { code, message }) => BookOutcome::Refused { order: id.clone(), code, message },
+                    Err(Error::NotFound(what)) => BookOutcome::Refused {
+                        order: id.clone(),
+                        code: "not_found",
+                        message: format!("{what} not found"),
+                    },
+                    Err(e) => BookOutcome::Refused { order: id.clone(), code: "error", message: e.to_string() },
+                });
+            }
+        }
+        out
+    }
+
+    /// Queues bookings for the background worker and wakes it.
+    pub async fn queue_bookings(&self, ids: &[String], actor: Actor) -> Vec<Result<Shipment>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.queue(id, &actor).await);
+        }
+        self.ctx.book.notify_one();
+        out
+    }
+
+    /// Puts a failed booking back in the queue.
+    pub async fn retry_booking(&self, shipment: &str, actor: Actor) -> Result<Shipment> {
+        let id = ShipmentId::parse(shipment).map_err(|_| Error::NotFound("shipment"))?;
+        let mut tx = self.store.begin().await?;
+        let s = lstore::shipment(&mut tx, &id).await?.ok_or(Error::NotFound("shipment"))?;
+        if !lstore::requeue(&mut tx, &id, crate::now()).await? {
+            return Err(Error::Conflict {
+                code: "not_failed",
+                message: format!("shipment {id} is {}; only failed bookings are retried", s.status.as_str()),
+            });
+        }
+        let why = format!("retry booking {id}");
+        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "retry_booking", actor, why, crate::now())]).await?;
+        commit(tx).await?;
+        self.ctx.book.notify_one();
+        self.shipment(shipment).await
+    }
+
+    /// Cancels a shipment: a booked label is voided with the carrier first (outside any transaction); if the
+    /// carrier refuses, nothing changes here and its reason is returned.
+    pub async fn cancel_shipment(&self, shipment: &str, actor: Actor) -> Result<Shipment> {
+        let s = self.shipment(shipment).await?;
+        match s.status {
+            BookingStatus::Cancelled => return Ok(s),
+            BookingStatus::Booked => {
+                let carriers = self.carriers();
+                let carrier = carriers.of(&s.carrier).ok_or_else(|| Error::Conflict {
+                    code: "carrier_unavailable",
+                    message: format!("no {} carrier is configured in this process", s.carrier),
+                })?;
+                let booking = Booking {
+                    tracking_number: s.tracking_number.clone().unwrap_or_default(),
+                    carrier_ref: s.carrier_ref.clone().unwrap_or_default(),
+                    sort_code: s.sort_code.clone(),
+                    label_data: serde_json::Value::Null,
+                };
+                carrier.cancel(&booking).await.map_err(|e| Error::Conflict {
+                    code: "carrier_refused_cancel",
+                    message: format!("the carrier did not void {}: {e}", booking.tracking_number),
+                })?;
+            }
+            BookingStatus::Pending | BookingStatus::Failed => {}
+        }
+        let mut tx = self.store.begin().await?;
+        lstore::mark_cancelled(&mut tx, &s.id, crate::now()).await?;
+        let why = format!(
+            "cancelled shipment {}{}",
+            s.id,
+            s.tracking_number.as_ref().map(|t| format!(" ({t})")).unwrap_or_default()
+        );
+        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "cancel_shipment", actor, why, crate::now())]).await?;
+        commit(tx).await?;
+        self.shipment(shipment).await
+    }
+
+    pub async fn shipment(&self, id: &str) -> Result<Shipment> {
+        let id = ShipmentId::parse(id).map_err(|_| Error::NotFound("shipment"))?;
+        lstore::shipment(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("shipment"))
+    }
+
+    pub async fn shipments_of_order(&self, order: &str) -> Result<Vec<Shipment>> {
+        let id = OrderId::parse(order).map_err(|_| Error::NotFound("order"))?;
+        Ok(lstore::shipments_of(&mut *self.store.read().await?, &id).await?)
+    }
+
+    pub async fn shipments(
+        &self,
+        mut filter: ShipmentFilter,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Shipment>, Option<String>)> {
+        if let Some(c) = cursor {
+            filter.before = Some(
+                ShipmentId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page"))?,
+            );
+        }
+        let rows = lstore::list_shipments(&mut *self.store.read().await?, &filter, limit + 1).await?;
+        Ok(crate::split_page(rows, limit, |s| s.id.to_string()))
+    }
+
+    /// Shipments by id for batch documents, in the order given; any unknown id is an error naming it.
+    pub async fn shipments_by_id(&self, ids: &[String]) -> Result<Vec<Shipment>> {
+        let mut parsed = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            parsed.push(ShipmentId::parse(id).map_err(|e| Error::invalid(&format!("shipments[{i}]"), e.to_string()))?);
+        }
+        let found = lstore::shipments_by_id(&mut *self.store.read().await?, &parsed).await?;
+        if let Some((i, missing)) = parsed.iter().enumerate().find(|(_, id)| !found.iter().any(|s| s.id == **id)) {
+            return Err(Error::invalid(&format!("shipments[{i}]"), format!("no shipment {missing}")));
+        }
+        Ok(found)
+    }
+
+    pub fn channel_code(code: &str) -> Result<ChannelCode> {
+        ChannelCode::parse(code).map_err(|e| Error::invalid("channel", e.to_string()))
+    }
+}
+
+/// The order's shipping weight: its units' weights.
+pub(crate) async fn order_weight(conn: &mut Conn, order: &Order) -> Result<i64> {
+    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
+    let ids = catalogue::product_ids(conn, &skus).await?;
+    let refs: Vec<_> = ids.values().collect();
+    let products = catalogue::products_by_id(conn, &refs).await?;
+    Ok(order
+        .lines
+        .iter()
+        .map(|l| products.iter().find(|p| p.sku == l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity)
+        .sum())
+}

@@ -1,0 +1,261 @@
+//! Aramex's JSON shapes: PascalCase fields, weights in KG, amounts as numbers with a currency code, and
+//! dates in the WCF form `/Date(1737018820000+0300)/`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::AramexAccount;
+use crate::carriers::{Booking, BookingRequest, CarrierError, CarrierEvent, Party};
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ClientInfo<'a> {
+    user_name: &'a str,
+    password: &'a str,
+    version: &'static str,
+    account_number: &'a str,
+    account_pin: &'a str,
+    account_entity: &'a str,
+    account_country_code: &'a str,
+    source: i64,
+}
+
+impl<'a> From<&'a AramexAccount> for ClientInfo<'a> {
+    fn from(a: &'a AramexAccount) -> Self {
+        ClientInfo {
+            user_name: &a.user_name,
+            password: &a.password,
+            version: "v1.0",
+            account_number: &a.account_number,
+            account_pin: &a.account_pin,
+            account_entity: &a.account_entity,
+            account_country_code: &a.account_country_code,
+            source: 24,
+        }
+    }
+}
+
+fn party(p: &Party, reference: &str, account: Option<&str>) -> Value {
+    json!({
+        "Reference1": reference,
+        "AccountNumber": account.unwrap_or(""),
+        "PartyAddress": {
+            "Line1": p.line1, "Line2": p.line2.clone().unwrap_or_default(), "City": p.city,
+            "StateOrProvinceCode": p.region.clone().unwrap_or_default(),
+            "PostCode": p.postal_code.clone().unwrap_or_default(), "CountryCode": p.country
+        },
+        "Contact": {
+            "PersonName": p.name, "CompanyName": p.name, "PhoneNumber1": p.phone.clone().unwrap_or_default(),
+            "CellPhone": p.phone.clone().unwrap_or_default(), "EmailAddress": p.email.clone().unwrap_or_default()
+        }
+    })
+}
+
+/// Amounts go as JSON numbers; the decimal string is converted without floats' surprises for the
+/// magnitudes a parcel has (JSON numbers are exact to 15 significant digits).
+fn number(s: &str) -> Value {
+    s.parse::<f64>().map(|f| json!(f)).unwrap_or(json!(0))
+}
+
+/// `CreateShipments` for one parcel; COD parcels use the `CODS` service.
+pub fn create_body(info: &ClientInfo<'_>, r: &BookingRequest) -> Value {
+    let weight_kg: f64 = r.pieces.iter().sum::<i64>() as f64 / 1000.0;
+    let international = r.shipper.country != r.consignee.country;
+    let items: Vec<Value> = r
+        .items
+        .iter()
+        .map(|i| {
+            json!({"PackageType": "Box", "Quantity": i.quantity, "Weight": {"Unit": "KG", "Value": i.weight_g as f64 / 1000.0},
+                   "Comments": i.description, "Reference": i.sku,
+                   "CustomsValue": {"CurrencyCode": r.declared_value.currency, "Value": number(&i.unit_value)},
+                   "CommodityCode": i.hs_code.clone().unwrap_or_default(),
+                   "GoodsOriginCountry": i.origin_country.clone().unwrap_or_default()})
+        })
+        .collect();
+    let cod = r.cod.as_ref().map(|c| json!({"CurrencyCode": c.currency, "Value": number(&c.amount)}));
+    json!({
+        "ClientInfo": info,
+        "LabelInfo": {"ReportID": 9201, "ReportType": "URL"},
+        "Shipments": [{
+            "Reference1": r.idempotency_key,
+            "Reference2": r.reference,
+            "Shipper": party(&r.shipper, &r.reference, Some(info.account_number)),
+            "Consignee": party(&r.consignee, &r.reference, None),
+            "ShippingDateTime": format!("/Date({})/", OffsetDateTime::now_utc().unix_timestamp() * 1000),
+            "Details": {
+                "ActualWeight": {"Unit": "KG", "Value": weight_kg},
+                "ChargeableWeight": {"Unit": "KG", "Value": weight_kg},
+                "DescriptionOfGoods": r.items.first().map(|i| i.description.clone()).unwrap_or_else(|| "Goods".into()),
+                "GoodsOriginCountry": r.items.first().and_then(|i| i.origin_country.clone()).unwrap_or_else(|| r.shipper.country.clone()),
+                "NumberOfPieces": r.pieces.len(),
+                "ProductGroup": if international { "EXP" } else { "DOM" },
+                "ProductType": r.service,
+                "PaymentType": "P",
+                "PaymentOptions": "",
+                "Services": if cod.is_some() { "CODS" } else { "" },
+                "CashOnDeliveryAmount": cod,
+                "CustomsValueAmount": {"CurrencyCode": r.declared_value.currency, "Value": number(&r.declared_value.amount)},
+                "Items": items
+            }
+        }],
+        "Transaction": {"Reference1": r.idempotency_key, "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}
+    })
+}
+
+pub fn track_body(info: &ClientInfo<'_>, waybill: &str) -> Value {
+    json!({"ClientInfo": info, "Shipments": [waybill], "GetLastTrackingUpdateOnly": false,
+           "Transaction": {"Reference1": "", "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}})
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct Notification {
+    pub code: String,
+    pub message: String,
+}
+
+fn refused(n: &[Notification]) -> CarrierError {
+    let first = n.first();
+    CarrierError::Rejected {
+        code: first.map_or_else(|| "HasErrors".into(), |n| n.code.clone()),
+        message: if n.is_empty() {
+            "Aramex reported errors without details".into()
+        } else {
+            n.iter().map(|n| format!("{}: {}", n.code, n.message)).collect::<Vec<_>>().join("; ")
+        },
+        field: None,
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct ShipmentLabel {
+    #[serde(rename = "LabelURL")]
+    pub label_url: Option<String>,
+    pub label_file_contents: Option<Value>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessedShipment {
+    #[serde(rename = "ID")]
+    pub id: Option<String>,
+    pub has_errors: bool,
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    pub shipment_label: Option<ShipmentLabel>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateReply {
+    pub has_errors: bool,
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    #[serde(default)]
+    pub shipments: Vec<ProcessedShipment>,
+}
+
+impl CreateReply {
+    pub fn into_booking(self) -> Result<Booking, CarrierError> {
+        let s = self.shipments.into_iter().next();
+        match s {
+            Some(s) if !s.has_errors => {
+                let id =
+                    s.id.filter(|i| !i.trim().is_empty())
+                        .ok_or_else(|| CarrierError::Malformed("shipment without ID".into()))?;
+                let url = s.shipment_label.and_then(|l| l.label_url);
+                Ok(Booking {
+                    tracking_number: id.clone(),
+                    carrier_ref: id,
+                    sort_code: None,
+                    label_data: json!({"label_url": url}),
+                })
+            }
+            Some(s) => Err(refused(&s.notifications)),
+            None if self.has_errors => Err(refused(&self.notifications)),
+            None => Err(CarrierError::Malformed("no shipment in the reply".into())),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrackingUpdate {
+    pub waybill_number: String,
+    pub update_code: String,
+    pub update_description: String,
+    pub update_date_time: String,
+    #[serde(default)]
+    pub update_location: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrackingResult {
+    pub key: String,
+    pub value: Vec<TrackingUpdate>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct TrackReply {
+    pub has_errors: bool,
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    #[serde(default)]
+    pub tracking_results: Vec<TrackingResult>,
+}
+
+/// `/Date(1737018820000)/` or `/Date(1737018820000+0300)/`: milliseconds since the epoch (UTC); the
+/// offset only says where the scan happened.
+pub fn wcf_date(s: &str) -> Option<OffsetDateTime> {
+    let inner = s.strip_prefix("/Date(")?.strip_suffix(")/")?;
+    let end = inner[1..].find(['+', '-']).map_or(inner.len(), |i| i + 1);
+    let ms: i64 = inner[..end].parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
+}
+
+impl TrackReply {
+    pub fn into_events(self) -> Result<Vec<CarrierEvent>, CarrierError> {
+        if self.has_errors {
+            return Err(refused(&self.notifications));
+        }
+        let mut out = Vec::new();
+        for r in self.tracking_results {
+            for (i, u) in r.value.into_iter().enumerate() {
+                let at = wcf_date(&u.update_date_time).ok_or_else(|| {
+                    CarrierError::Malformed(format!(
+                        "{}[{i}].UpdateDateTime: {:?} is not a /Date(ms)/ value",
+                        r.key, u.update_date_time
+                    ))
+                })?;
+                out.push(CarrierEvent {
+                    tracking_number: u.waybill_number,
+                    code: u.update_code,
+                    description: u.update_description,
+                    location: u.update_location,
+                    at,
+                });
+            }
+        }
+        out.sort_by_key(|e| e.at);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wcf_dates_read_with_and_without_an_offset() {
+        assert_eq!(wcf_date("/Date(1737018820000)/").unwrap().unix_timestamp(), 1737018820);
+        assert_eq!(wcf_date("/Date(1737018820000+0300)/").unwrap().unix_timestamp(), 1737018820);
+        assert_eq!(wcf_date("/Date(-1000)/").unwrap().unix_timestamp(), -1);
+        for bad in ["", "/Date()/", "/Date(abc)/", "1737018820000", "/Date(1+)/"] {
+            assert!(wcf_date(bad).is_none(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Carriers behind small capabilities: booking (with cancel), tracking by pull, and webhook parsing. A
+//! carrier declares the ones it has; [`Carrier`] picks the implementation for a channel's carrier name.
+
+pub mod aramex;
+pub mod sandbox;
+
+use std::future::Future;
+
+pub use aramex::Aramex;
+pub use sandbox::Sandbox;
+
+/// A postal party as carriers want it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Party {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+/// One line of the customs declaration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomsItem {
+    pub description: String,
+    pub sku: String,
+    pub hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub quantity: i64,
+    /// Decimal string in `currency`.
+    pub unit_value: String,
+    pub weight_g: i64,
+}
+
+/// An amount as carriers take it: a decimal string and an ISO 4217 code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Amount {
+    pub amount: String,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BookingRequest {
+    /// Stable across retries: the carrier uses it to return the booking it already made.
+    pub idempotency_key: String,
+    pub reference: String,
+    pub service: String,
+    pub shipper: Party,
+    pub consignee: Party,
+    /// Weight of each piece, grams.
+    pub pieces: Vec<i64>,
+    pub cod: Option<Amount>,
+    pub declared_value: Amount,
+    pub incoterm: String,
+    pub items: Vec<CustomsItem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Booking {
+    pub tracking_number: String,
+    /// The carrier's own id for the shipment, for cancel and support calls.
+    pub carrier_ref: String,
+    pub sort_code: Option<String>,
+    /// What the carrier returned about the label, kept verbatim to reprint and audit.
+    pub label_data: serde_json::Value,
+}
+
+/// A scan as the carrier reports it, before normalisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierEvent {
+    pub tracking_number: String,
+    pub code: String,
+    pub description: String,
+    pub location: Option<String>,
+    pub at: time::OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CarrierError {
+    /// No answer in time. The carrier may have acted; retry with the same idempotency key.
+    #[error("the carrier did not answer within {0} s")]
+    Timeout(u64),
+    /// The carrier is down or failing (5xx, connection refused): retry later.
+    #[error("the carrier is unavailable: {0}")]
+    Unavailable(String),
+    /// The carrier refused the request; someone must fix the data (the field when the carrier names it).
+    #[error("the carrier refused the shipment: {message}")]
+    Rejected { code: String, message: String, field: Option<String> },
+    /// The carrier answered something we cannot read. It may have acted; retry with the same key.
+    #[error("the carrier's reply could not be read: {0}")]
+    Malformed(String),
+    #[error("the carrier's credentials were refused")]
+    Unauthorized,
+    #[error("{0}")]
+    Config(String),
+}
+
+impl CarrierError {
+    /// Whether trying again (with the same idempotency key) may succeed without anyone changing anything.
+    pub fn retryable(&self) -> bool {
+        matches!(self, CarrierError::Timeout(_) | CarrierError::Unavailable(_) | CarrierError::Malformed(_))
+    }
+}
+
+pub trait ShipmentBooker: Send + Sync {
+    fn book(&self, req: &BookingRequest) -> impl Future<Output = Result<Booking, CarrierError>> + Send;
+    /// Voids a booked label. Carriers refuse once the parcel is picked up.
+    fn cancel(&self, booking: &Booking) -> impl Future<Output = Result<(), CarrierError>> + Send;
+}
+
+pub trait TrackingSource: Send + Sync {
+    fn track(&self, tracking_number: &str) -> impl Future<Output = Result<Vec<CarrierEvent>, CarrierError>> + Send;
+}
+
+/// Turns a verified push into events; `Err` when the body is not the carrier's event shape.
+pub trait WebhookParser {
+    fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool;
+    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<CarrierEvent>, CarrierError>;
+}
+
+/// Maps transport failures of reqwest to what callers act on.
+pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> CarrierError {
+    if e.is_timeout() {
+        CarrierError::Timeout(timeout_s)
+    } else if e.is_decode() || e.is_body() {
+        CarrierError::Malformed(e.to_string())
+    } else {
+        CarrierError::Unavailable(e.to_string())
+    }
+}
+
+/// The carrier of a channel, by name.
+#[derive(Clone)]
+pub enum Carrier {
+    Sandbox(Sandbox),
+    Aramex(Aramex),
+}
+
+impl ShipmentBooker for Carrier {
+    async fn book(&self, req: &BookingRequest) -> Result<Booking, CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.book(req).await,
+            Carrier::Aramex(c) => c.book(req).await,
+        }
+    }
+    async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.cancel(booking).await,
+            Carrier::Aramex(c) => c.cancel(booking).await,
+        }
+    }
+}
+
+impl TrackingSource for Carrier {
+    async fn track(&self, tracking_number: &str) -> Result<Vec<CarrierEvent>, CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.track(tracking_number).await,
+            Carrier::Aramex(c) => c.track(tracking_number).await,
+        }
+    }
+}

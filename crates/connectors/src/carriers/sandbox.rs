@@ -1,0 +1,127 @@
+//! The sandbox carrier's JSON API (docs/SANDBOX_CARRIER.md): `POST /v1/shipments` with an
+//! `Idempotency-Key`, `POST /v1/shipments/{tracking}/cancel`, `GET /v1/shipments/{tracking}/events`, and
+//! event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+
+pub mod transformers;
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::{
+    Booking, BookingRequest, CarrierError, CarrierEvent, ShipmentBooker, TrackingSource, WebhookParser, transport,
+};
+use transformers::{CreateShipment, ErrorReply, EventsReply, Push, ShipmentReply};
+
+#[derive(Clone)]
+pub struct Sandbox {
+    client: reqwest::Client,
+    base: reqwest::Url,
+    api_key: Option<String>,
+    timeout_s: u64,
+}
+
+impl Sandbox {
+    pub fn new(base: &str, api_key: Option<String>, timeout: Duration) -> Result<Sandbox, CarrierError> {
+        let base = reqwest::Url::parse(base)
+            .map_err(|e| CarrierError::Config(format!("sandbox carrier url {base:?}: {e}")))?;
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| CarrierError::Config(format!("HTTP client: {e}")))?;
+        Ok(Sandbox { client, base, api_key, timeout_s: timeout.as_secs().max(1) })
+    }
+
+    fn url(&self, path: &str) -> reqwest::Url {
+        let mut u = self.base.clone();
+        u.set_path(path);
+        u
+    }
+
+    fn auth(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(k) => r.header("X-Api-Key", k),
+            None => r,
+        }
+    }
+
+    /// Reads a reply: the body on 2xx, the carrier's error otherwise.
+    async fn reply<T: serde::de::DeserializeOwned>(&self, r: reqwest::Response) -> Result<T, CarrierError> {
+        let status = r.status();
+        let body = r.bytes().await.map_err(|e| transport(e, self.timeout_s))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body)
+                .map_err(|e| CarrierError::Malformed(format!("{e} in {}", snippet(&body))));
+        }
+        if status.as_u16() == 401 {
+            return Err(CarrierError::Unauthorized);
+        }
+        if status.is_server_error() {
+            return Err(CarrierError::Unavailable(format!("HTTP {status}")));
+        }
+        match serde_json::from_slice::<ErrorReply>(&body) {
+            Ok(e) => Err(CarrierError::Rejected { code: e.error.code, message: e.error.message, field: e.error.field }),
+            Err(_) => {
+                Err(CarrierError::Rejected { code: status.as_u16().to_string(), message: snippet(&body), field: None })
+            }
+        }
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+impl ShipmentBooker for Sandbox {
+    async fn book(&self, req: &BookingRequest) -> Result<Booking, CarrierError> {
+        let r = self
+            .auth(self.client.post(self.url("/v1/shipments")))
+            .header("Idempotency-Key", &req.idempotency_key)
+            .json(&CreateShipment::from(req))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let reply: ShipmentReply = self.reply(r).await?;
+        reply.try_into()
+    }
+
+    async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
+        let path = format!("/v1/shipments/{}/cancel", booking.tracking_number);
+        let r = self.auth(self.client.post(self.url(&path))).send().await.map_err(|e| transport(e, self.timeout_s))?;
+        let _: ShipmentReply = self.reply(r).await?;
+        Ok(())
+    }
+}
+
+impl TrackingSource for Sandbox {
+    async fn track(&self, tracking_number: &str) -> Result<Vec<CarrierEvent>, CarrierError> {
+        let path = format!("/v1/shipments/{tracking_number}/events");
+        let r = self.auth(self.client.get(self.url(&path))).send().await.map_err(|e| transport(e, self.timeout_s))?;
+        let reply: EventsReply = self.reply(r).await?;
+        reply.into_events()
+    }
+}
+
+impl WebhookParser for Sandbox {
+    fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool {
+        let Some(hex) = signature.strip_prefix("sha256=") else { return false };
+        let Some(expected) = decode_hex(hex) else { return false };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
+        mac.update(body);
+        // Constant-time comparison.
+        mac.verify_slice(&expected).is_ok()
+    }
+
+    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<CarrierEvent>, CarrierError> {
+        let push: Push = serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(e.to_string()))?;
+        push.into_events()
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}

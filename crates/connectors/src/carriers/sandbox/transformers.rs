@@ -1,0 +1,173 @@
+//! The sandbox carrier's wire shapes and their conversions.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::carriers::{Booking, BookingRequest, CarrierError, CarrierEvent, Party};
+
+#[derive(Serialize)]
+pub struct WireAmount<'a> {
+    amount: &'a str,
+    currency: &'a str,
+}
+
+#[derive(Serialize)]
+pub struct WireParty<'a> {
+    name: &'a str,
+    phone: Option<&'a str>,
+    line1: &'a str,
+    line2: Option<&'a str>,
+    city: &'a str,
+    region: Option<&'a str>,
+    postal_code: Option<&'a str>,
+    country: &'a str,
+}
+
+impl<'a> From<&'a Party> for WireParty<'a> {
+    fn from(p: &'a Party) -> Self {
+        WireParty {
+            name: &p.name,
+            phone: p.phone.as_deref(),
+            line1: &p.line1,
+            line2: p.line2.as_deref(),
+            city: &p.city,
+            region: p.region.as_deref(),
+            postal_code: p.postal_code.as_deref(),
+            country: &p.country,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct WirePiece {
+    weight_g: i64,
+}
+
+#[derive(Serialize)]
+pub struct CreateShipment<'a> {
+    reference: &'a str,
+    service: &'a str,
+    shipper: WireParty<'a>,
+    consignee: WireParty<'a>,
+    pieces: Vec<WirePiece>,
+    cod: Option<WireAmount<'a>>,
+    declared_value: WireAmount<'a>,
+    incoterm: &'a str,
+}
+
+impl<'a> From<&'a BookingRequest> for CreateShipment<'a> {
+    fn from(r: &'a BookingRequest) -> Self {
+        CreateShipment {
+            reference: &r.reference,
+            service: &r.service,
+            shipper: (&r.shipper).into(),
+            consignee: (&r.consignee).into(),
+            pieces: r.pieces.iter().map(|w| WirePiece { weight_g: *w }).collect(),
+            cod: r.cod.as_ref().map(|c| WireAmount { amount: &c.amount, currency: &c.currency }),
+            declared_value: WireAmount { amount: &r.declared_value.amount, currency: &r.declared_value.currency },
+            incoterm: &r.incoterm,
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+pub struct WireLabel {
+    pub sort_code: String,
+    pub route: String,
+    pub service: String,
+    pub barcode: String,
+}
+
+#[derive(Deserialize)]
+pub struct ShipmentReply {
+    pub tracking_number: String,
+    pub status: String,
+    pub label: WireLabel,
+}
+
+impl TryFrom<ShipmentReply> for Booking {
+    type Error = CarrierError;
+    fn try_from(r: ShipmentReply) -> Result<Booking, CarrierError> {
+        if r.tracking_number.trim().is_empty() || r.label.barcode != r.tracking_number {
+            return Err(CarrierError::Malformed(format!(
+                "tracking number {:?} and barcode {:?} disagree",
+                r.tracking_number, r.label.barcode
+            )));
+        }
+        let _ = r.status;
+        Ok(Booking {
+            carrier_ref: r.tracking_number.clone(),
+            tracking_number: r.tracking_number,
+            sort_code: Some(r.label.sort_code.clone()),
+            label_data: serde_json::to_value(&r.label).map_err(|e| CarrierError::Malformed(e.to_string()))?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ErrorReply {
+    pub error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+pub struct WireEvent {
+    code: String,
+    description: String,
+    #[serde(default)]
+    location: Option<String>,
+    at: String,
+}
+
+fn events(tracking: &str, evs: Vec<WireEvent>) -> Result<Vec<CarrierEvent>, CarrierError> {
+    evs.into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let at = OffsetDateTime::parse(&e.at, &Rfc3339)
+                .map_err(|_| CarrierError::Malformed(format!("events[{i}].at: {:?} is not an RFC 3339 time", e.at)))?;
+            Ok(CarrierEvent {
+                tracking_number: tracking.to_owned(),
+                code: e.code,
+                description: e.description,
+                location: e.location,
+                at,
+            })
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct EventsReply {
+    tracking_number: String,
+    events: Vec<WireEvent>,
+}
+
+impl EventsReply {
+    pub fn into_events(self) -> Result<Vec<CarrierEvent>, CarrierError> {
+        events(&self.tracking_number, self.events)
+    }
+}
+
+/// A webhook push: one parcel's new events.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Push {
+    tracking_number: String,
+    #[allow(dead_code)]
+    reference: String,
+    events: Vec<WireEvent>,
+}
+
+impl Push {
+    pub fn into_events(self) -> Result<Vec<CarrierEvent>, CarrierError> {
+        events(&self.tracking_number, self.events)
+    }
+}

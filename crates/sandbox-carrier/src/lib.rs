@@ -1,0 +1,721 @@
+//! The sandbox carrier: a carrier with a documented JSON API (docs/SANDBOX_CARRIER.md) that runs as its own
+//! process (`codflow sandbox-carrier --listen ADDR`). It books parcels with S10-style tracking numbers,
+//! plays out each parcel's journey from a seeded outcome model on a clock that can run faster than real
+//! time, pushes HMAC-signed events to registered webhooks, takes NDR instructions, and writes the COD
+//! remittance and freight invoice files a real carrier sends. Faults (timeouts, 500s, malformed replies)
+//! can be switched on for the next requests, so clients are tested against misbehaviour too.
+
+pub mod model;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::Sha256;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use model::{Attempt, Event, Model, Rng};
+
+/// How the carrier is started.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub seed: u64,
+    pub model: Model,
+    /// Simulated seconds per real second.
+    pub time_scale: f64,
+    /// When set, every request must carry `X-Api-Key` with this value.
+    pub api_key: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { seed: 1, model: Model::default(), time_scale: 1.0, api_key: None }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Amount {
+    pub amount: String,
+    pub currency: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Party {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub line1: Option<String>,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    pub country: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Piece {
+    pub weight_g: i64,
+    #[serde(default)]
+    pub length_cm: Option<i64>,
+    #[serde(default)]
+    pub width_cm: Option<i64>,
+    #[serde(default)]
+    pub height_cm: Option<i64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateShipment {
+    pub reference: String,
+    pub service: String,
+    pub shipper: Party,
+    pub consignee: Party,
+    pub pieces: Vec<Piece>,
+    #[serde(default)]
+    pub cod: Option<Amount>,
+    pub declared_value: Amount,
+    #[serde(default)]
+    pub incoterm: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct Label {
+    sort_code: String,
+    route: String,
+    service: String,
+    barcode: String,
+}
+
+struct Shipment {
+    tracking_number: String,
+    key: String,
+    request: CreateShipment,
+    created_at: OffsetDateTime,
+    cancelled: bool,
+    events: Vec<Event>,
+    label: Label,
+    ndr: Vec<String>,
+}
+
+impl Shipment {
+    fn visible(&self, now: OffsetDateTime) -> impl Iterator<Item = &Event> {
+        self.events.iter().filter(move |e| e.at <= now)
+    }
+    fn view(&self, now: OffsetDateTime) -> serde_json::Value {
+        let last = self.visible(now).last();
+        json!({
+            "tracking_number": self.tracking_number,
+            "reference": self.request.reference,
+            "idempotency_key": self.key,
+            "status": if self.cancelled { "cancelled" } else { last.map_or("created", |e| e.code) },
+            "label": self.label,
+            "created_at": fmt(self.created_at),
+        })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultSpec {
+    /// `timeout` (book, then answer only after `delay_ms`), `error` (500, nothing booked) or
+    /// `malformed` (book, then answer with broken JSON).
+    kind: String,
+    #[serde(default = "one")]
+    count: u32,
+    #[serde(default = "five_seconds")]
+    delay_ms: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+fn five_seconds() -> u64 {
+    5000
+}
+
+struct Hook {
+    url: String,
+    secret: String,
+    /// Events already delivered, per tracking number.
+    sent: HashMap<String, usize>,
+}
+
+#[derive(Default)]
+struct Book {
+    by_key: HashMap<String, String>,
+    shipments: HashMap<String, Shipment>,
+    order: Vec<String>,
+    serial: u64,
+    hooks: Vec<Hook>,
+    faults: VecDeque<FaultSpec>,
+    create_calls: u64,
+}
+
+struct Carrier {
+    config: Config,
+    started: Instant,
+    epoch: OffsetDateTime,
+    book: Mutex<Book>,
+    http: reqwest::Client,
+}
+
+impl Carrier {
+    fn now(&self) -> OffsetDateTime {
+        let secs = self.started.elapsed().as_secs_f64() * self.config.time_scale;
+        self.epoch + Duration::seconds_f64(secs)
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn fmt(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+fn problem(status: StatusCode, code: &str, message: impl Into<String>, field: Option<&str>) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message.into(), "field": field}}))).into_response()
+}
+
+/// UPU S10: two letters, eight digits, a check digit, the origin country.
+fn s10(serial: u64, country: &str) -> String {
+    let digits = format!("{:08}", serial % 100_000_000);
+    let weights = [8, 6, 4, 2, 3, 5, 9, 7];
+    let sum: u32 = digits.bytes().zip(weights).map(|(d, w)| (d - b'0') as u32 * w).sum();
+    let check = match 11 - sum % 11 {
+        10 => 0,
+        11 => 5,
+        c => c,
+    };
+    format!("SB{digits}{check}{country}")
+}
+
+fn minor_digits(currency: &str) -> u32 {
+    match currency {
+        "KWD" | "BHD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
+        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" => 0,
+        _ => 2,
+    }
+}
+
+fn parse_amount(a: &Amount) -> Option<i64> {
+    let d = minor_digits(&a.currency);
+    let (w, f) = a.amount.split_once('.').unwrap_or((&a.amount, ""));
+    if w.is_empty()
+        || f.len() > d as usize
+        || !w.bytes().all(|b| b.is_ascii_digit())
+        || !f.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac = if d == 0 { 0 } else { format!("{f:0<width$}", width = d as usize).parse::<i64>().ok()? };
+    w.parse::<i64>().ok()?.checked_mul(10i64.pow(d))?.checked_add(frac)
+}
+
+fn amount_str(minor: i64, currency: &str) -> String {
+    let d = minor_digits(currency);
+    if d == 0 {
+        return minor.to_string();
+    }
+    let p = 10i64.pow(d);
+    format!("{}.{:0width$}", minor / p, minor % p, width = d as usize)
+}
+
+fn validate(r: &CreateShipment) -> Result<(), (String, &'static str)> {
+    let need = |s: &str, field: &'static str| {
+        if s.trim().is_empty() { Err((format!("{field} is required"), field)) } else { Ok(()) }
+    };
+    need(&r.reference, "reference")?;
+    need(&r.consignee.name, "consignee.name")?;
+    need(&r.consignee.city, "consignee.city")?;
+    if r.consignee.country.len() != 2 {
+        return Err(("a two-letter country code".into(), "consignee.country"));
+    }
+    if r.consignee.phone.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        return Err(("a phone number is required for delivery".into(), "consignee.phone"));
+    }
+    if r.pieces.is_empty() || r.pieces.iter().any(|p| !(1..=70_000).contains(&p.weight_g)) {
+        return Err(("one or more pieces of 1 g to 70 kg".into(), "pieces"));
+    }
+    if let Some(c) = &r.cod
+        && parse_amount(c).is_none()
+    {
+        return Err((format!("{:?} is not an amount in {}", c.amount, c.currency), "cod.amount"));
+    }
+    Ok(())
+}
+
+async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        return problem(StatusCode::BAD_REQUEST, "idempotency_key_required", "send an Idempotency-Key header", None);
+    };
+    let req: CreateShipment = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.to_string(), None),
+    };
+    if let Err((m, field)) = validate(&req) {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m, Some(field));
+    }
+    let now = c.now();
+    let (fault, view, created) = {
+        let mut b = c.lock();
+        b.create_calls += 1;
+        let fault = b.faults.pop_front();
+        if let Some(f) = &fault
+            && f.kind == "error"
+        {
+            if f.count > 1 {
+                b.faults.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
+            }
+            return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
+        }
+        if let Some(f) = &fault
+            && f.count > 1
+        {
+            b.faults.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
+        }
+        let (tracking, created) = match b.by_key.get(&key) {
+            Some(t) => (t.clone(), false),
+            None => {
+                b.serial += 1;
+                let tracking = s10(b.serial, &req.shipper.country);
+                let lane = c.config.model.lane(&req.consignee.country);
+                let mut rng = Rng::new(c.config.seed, &tracking);
+                let international = req.shipper.country != req.consignee.country;
+                let events = model::plan(
+                    &mut rng,
+                    lane,
+                    now,
+                    &req.shipper.city,
+                    &req.consignee.city,
+                    international,
+                    req.cod.is_some(),
+                );
+                let city: String = req.consignee.city.chars().filter(|c| c.is_ascii_alphabetic()).take(3).collect();
+                let pc: String = req.consignee.postal_code.clone().unwrap_or_default().chars().take(2).collect();
+                let label = Label {
+                    sort_code: format!(
+                        "{}-{}",
+                        city.to_ascii_uppercase(),
+                        if pc.is_empty() { "00".into() } else { pc }
+                    ),
+                    route: format!("{}-{}", req.shipper.country, req.consignee.country),
+                    service: req.service.clone(),
+                    barcode: tracking.clone(),
+                };
+                let s = Shipment {
+                    tracking_number: tracking.clone(),
+                    key: key.clone(),
+                    request: req,
+                    created_at: now,
+                    cancelled: false,
+                    events,
+                    label,
+                    ndr: Vec::new(),
+                };
+                b.by_key.insert(key, tracking.clone());
+                b.order.push(tracking.clone());
+                b.shipments.insert(tracking.clone(), s);
+                (tracking, true)
+            }
+        };
+        let view = b.shipments[&tracking].view(now);
+        (fault, view, created)
+    };
+    match fault.map(|f| (f.kind, f.delay_ms)) {
+        Some((k, delay)) if k == "timeout" => tokio::time::sleep(std::time::Duration::from_millis(delay)).await,
+        Some((k, _)) if k == "malformed" => {
+            return (StatusCode::CREATED, [("content-type", "application/json")], "{\"tracking_number\": ")
+                .into_response();
+        }
+        _ => {}
+    }
+    (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)).into_response()
+}
+
+fn as_of(c: &Carrier, q: &HashMap<String, String>) -> Result<OffsetDateTime, Response> {
+    match q.get("as_of") {
+        None => Ok(c.now()),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
+            .map_err(|_| problem(StatusCode::BAD_REQUEST, "invalid", "as_of is an RFC 3339 time", Some("as_of"))),
+    }
+}
+
+async fn show(State(c): State<Arc<Carrier>>, Path(t): Path<String>) -> Response {
+    let b = c.lock();
+    match b.shipments.get(&t) {
+        Some(s) => Json(s.view(c.now())).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None),
+    }
+}
+
+async fn events(
+    State(c): State<Arc<Carrier>>,
+    Path(t): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let now = match as_of(&c, &q) {
+        Ok(n) => n,
+        Err(r) => return r,
+    };
+    let b = c.lock();
+    match b.shipments.get(&t) {
+        Some(s) => Json(json!({"tracking_number": t, "events": s.visible(now).collect::<Vec<_>>()})).into_response(),
+        None => problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None),
+    }
+}
+
+async fn cancel(State(c): State<Arc<Carrier>>, Path(t): Path<String>) -> Response {
+    let now = c.now();
+    let mut b = c.lock();
+    let Some(s) = b.shipments.get_mut(&t) else {
+        return problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None);
+    };
+    if s.visible(now).any(|e| e.code == "PKP") {
+        return problem(
+            StatusCode::CONFLICT,
+            "already_picked_up",
+            "the parcel was picked up; ask for a return instead",
+            None,
+        );
+    }
+    if !s.cancelled {
+        s.cancelled = true;
+        s.events.retain(|e| e.at <= now);
+        s.events.push(Event {
+            code: "CAN",
+            description: "Shipment cancelled",
+            location: s.request.shipper.city.clone(),
+            at: now,
+        });
+    }
+    Json(s.view(now)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NdrAction {
+    action: String,
+    #[serde(default)]
+    address: Option<Party>,
+}
+
+async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json<NdrAction>) -> Response {
+    let now = c.now();
+    let mut b = c.lock();
+    let seed = c.config.seed;
+    let Some(s) = b.shipments.get_mut(&t) else {
+        return problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None);
+    };
+    let failed = s.visible(now).last().is_some_and(|e| e.code.starts_with("NDR"));
+    if !failed {
+        return problem(StatusCode::CONFLICT, "no_failed_delivery", "NDR actions apply after a failed delivery", None);
+    }
+    let origin = s.request.shipper.city.clone();
+    s.events.retain(|e| e.at <= now);
+    let mut city = s.request.consignee.city.clone();
+    match a.action.as_str() {
+        "return" => s.events.extend(model::return_events(&city, &origin, now + Duration::hours(2))),
+        "reattempt" | "change_address" => {
+            if a.action == "change_address" {
+                match a.address {
+                    Some(addr) => {
+                        city = addr.city.clone();
+                        s.request.consignee = addr;
+                    }
+                    None => {
+                        return problem(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid",
+                            "give the new address",
+                            Some("address"),
+                        );
+                    }
+                }
+            }
+            let mut rng = Rng::new(seed, &format!("{t}/ndr{}", s.ndr.len()));
+            let lane = c.config.model.lane(&s.request.consignee.country).clone();
+            let attempt = model::draw_attempt(&mut rng, &lane);
+            let mut evs =
+                model::attempt_events(attempt, &city, &origin, now + Duration::days(1), s.request.cod.is_some());
+            if attempt == Attempt::NotHome {
+                evs.extend(model::return_events(&city, &origin, now + Duration::days(2)));
+            }
+            s.events.extend(evs);
+        }
+        other => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("unknown action {other:?} (reattempt, change_address, return)"),
+                Some("action"),
+            );
+        }
+    }
+    s.ndr.push(a.action);
+    Json(s.view(now)).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HookSpec {
+    url: String,
+    secret: String,
+}
+
+async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -> Response {
+    if reqwest::Url::parse(&h.url).is_err() || h.secret.len() < 8 {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "a URL and a secret of at least 8 characters",
+            None,
+        );
+    }
+    let mut b = c.lock();
+    b.hooks.push(Hook { url: h.url.clone(), secret: h.secret, sent: HashMap::new() });
+    (StatusCode::CREATED, Json(json!({"id": b.hooks.len(), "url": h.url}))).into_response()
+}
+
+async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Response {
+    if !["timeout", "error", "malformed"].contains(&f.kind.as_str()) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "kind is timeout, error or malformed",
+            Some("kind"),
+        );
+    }
+    c.lock().faults.push_back(f);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// What tests and operators check: shipments made, create calls received, shipments per reference.
+async fn stats(State(c): State<Arc<Carrier>>) -> Response {
+    let b = c.lock();
+    let mut per_ref: HashMap<&str, usize> = HashMap::new();
+    for s in b.shipments.values() {
+        *per_ref.entry(s.request.reference.as_str()).or_default() += 1;
+    }
+    Json(json!({"shipments": b.shipments.len(), "create_calls": b.create_calls, "per_reference": per_ref, "now": fmt(c.now())})).into_response()
+}
+
+fn period(q: &HashMap<String, String>) -> Result<(OffsetDateTime, OffsetDateTime), Response> {
+    let p = |k: &str| {
+        q.get(k)
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+            .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "invalid", format!("{k} is an RFC 3339 time"), Some(k)))
+    };
+    Ok((p("from")?, p("to")?))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+}
+
+/// COD collected in [from, to): one line per parcel with the fee the carrier keeps and what it remits.
+async fn cod_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (from, to) = match period(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let b = c.lock();
+    let mut out =
+        String::from("remittance_ref,tracking_number,reference,collected_at,cod_amount,currency,cod_fee,net_amount\n");
+    for t in &b.order {
+        let s = &b.shipments[t];
+        let (Some(cod), Some(e)) =
+            (&s.request.cod, s.events.iter().find(|e| e.code == "COD" && e.at >= from && e.at < to))
+        else {
+            continue;
+        };
+        let Some(minor) = parse_amount(cod) else { continue };
+        let pct = c.config.model.lane(&s.request.consignee.country).cod_fee_pct;
+        let fee = (minor as f64 * pct / 100.0).round() as i64;
+        let cur = cod.currency.as_str();
+        out.push_str(&format!(
+            "SBR-{}-{},{},{},{},{},{},{},{}\n",
+            from.date(),
+            to.date(),
+            s.tracking_number,
+            csv_field(&s.request.reference),
+            fmt(e.at),
+            amount_str(minor, cur),
+            cur,
+            amount_str(fee, cur),
+            amount_str(minor - fee, cur)
+        ));
+    }
+    ([("content-type", "text/csv")], out).into_response()
+}
+
+/// Freight for parcels booked in [from, to) and not cancelled.
+async fn freight_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (from, to) = match period(&q) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let b = c.lock();
+    let mut out =
+        String::from("invoice_ref,tracking_number,reference,booked_at,weight_g,billable_kg,freight,currency\n");
+    for t in &b.order {
+        let s = &b.shipments[t];
+        if s.cancelled || s.created_at < from || s.created_at >= to {
+            continue;
+        }
+        let weight: i64 = s.request.pieces.iter().map(|p| p.weight_g).sum();
+        let kg = (weight + 999) / 1000;
+        let lane = c.config.model.lane(&s.request.consignee.country);
+        let cur = s.request.cod.as_ref().map_or("USD", |c| c.currency.as_str());
+        out.push_str(&format!(
+            "SBI-{}-{},{},{},{},{},{},{},{}\n",
+            from.date(),
+            to.date(),
+            s.tracking_number,
+            csv_field(&s.request.reference),
+            fmt(s.created_at),
+            weight,
+            kg,
+            amount_str(lane.freight_base_minor + kg * lane.freight_per_kg_minor, cur),
+            cur
+        ));
+    }
+    ([("content-type", "text/csv")], out).into_response()
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// `sha256=<hex>` of the body under the webhook's secret, as sent in `X-Sandbox-Signature`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// Delivers due events to every hook, oldest first; a failed delivery is tried again on the next round.
+async fn push_round(c: &Carrier) {
+    let now = c.now();
+    let mut jobs = Vec::new();
+    {
+        let b = c.lock();
+        for (h, hook) in b.hooks.iter().enumerate() {
+            for t in &b.order {
+                let s = &b.shipments[t];
+                let sent = hook.sent.get(t).copied().unwrap_or(0);
+                let due: Vec<&Event> = s.visible(now).skip(sent).collect();
+                if due.is_empty() {
+                    continue;
+                }
+                let body = json!({"tracking_number": t, "reference": s.request.reference, "events": due});
+                jobs.push((h, t.clone(), sent + due.len(), hook.url.clone(), hook.secret.clone(), body.to_string()));
+            }
+        }
+    }
+    for (h, t, upto, url, secret, body) in jobs {
+        let sig = signature(&secret, body.as_bytes());
+        let delivery = format!("{t}:{upto}");
+        let r = c
+            .http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("X-Sandbox-Signature", sig)
+            .header("X-Sandbox-Delivery", delivery)
+            .body(body)
+            .send()
+            .await;
+        if r.is_ok_and(|r| r.status().is_success()) {
+            c.lock().hooks[h].sent.insert(t, upto);
+        }
+    }
+}
+
+async fn require_key(
+    State(c): State<Arc<Carrier>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(k) = &c.config.api_key
+        && req.headers().get("x-api-key").and_then(|v| v.to_str().ok()) != Some(k.as_str())
+    {
+        return problem(StatusCode::UNAUTHORIZED, "unauthorized", "send the account's X-Api-Key", None);
+    }
+    next.run(req).await
+}
+
+pub fn router(config: Config) -> Router {
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
+    let carrier = Arc::new(Carrier {
+        config,
+        started: Instant::now(),
+        epoch: OffsetDateTime::now_utc(),
+        book: Mutex::new(Book::default()),
+        http,
+    });
+    let pusher = Arc::downgrade(&carrier);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            match pusher.upgrade() {
+                Some(c) => push_round(&c).await,
+                None => break,
+            }
+        }
+    });
+    Router::new()
+        .route("/v1/shipments", post(create))
+        .route("/v1/shipments/{tracking}", get(show))
+        .route("/v1/shipments/{tracking}/events", get(events))
+        .route("/v1/shipments/{tracking}/cancel", post(cancel))
+        .route("/v1/shipments/{tracking}/ndr", post(ndr))
+        .route("/v1/webhooks", post(register_hook))
+        .route("/v1/reports/cod-remittance", get(cod_report))
+        .route("/v1/reports/freight-invoice", get(freight_report))
+        .route("/v1/_faults", post(faults))
+        .route("/v1/_stats", get(stats))
+        .layer(axum::middleware::from_fn_with_state(carrier.clone(), require_key))
+        .with_state(carrier)
+}
+
+/// Serves until the process ends; prints the bound address first so a parent process can read it.
+pub async fn serve(listen: SocketAddr, config: Config) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    println!("sandbox carrier listening on {}", listener.local_addr()?);
+    axum::serve(listener, router(config)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_numbers_carry_a_valid_s10_check_digit() {
+        // 4·8 + 7·6 + 3·4 + 1·2 + 2·3 + 4·5 + 8·9 + 2·7 = 200; 11 − 200 mod 11 = 9.
+        assert_eq!(s10(47312482, "CN"), "SB473124829CN");
+        assert_eq!(s10(1, "CN").len(), 13);
+    }
+
+    #[test]
+    fn amounts_parse_to_minor_units_of_their_currency() {
+        let a = |s: &str, c: &str| parse_amount(&Amount { amount: s.into(), currency: c.into() });
+        assert_eq!(a("129.50", "SAR"), Some(12950));
+        assert_eq!(a("1.125", "KWD"), Some(1125));
+        assert_eq!(a("1.5", "JPY"), None);
+        assert_eq!(amount_str(12950, "SAR"), "129.50");
+    }
+}
