@@ -11,8 +11,9 @@ use codflow_connectors::carriers::{
     Amount, Booking, BookingRequest, Carrier, CarrierError, CustomsItem, Party, ShipmentBooker,
 };
 use codflow_domain::rating::Channel;
-use codflow_domain::{Actor, AuditRecord, ChannelCode, Money, Order, OrderId, OrderStatus, Product, ShipmentId, Sku};
-use codflow_store::logistics::{self as lstore, Booked, BookingStatus, Shipment, ShipmentFilter};
+use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, OrderStatus, Product, ShipmentId, Sku};
+use codflow_store::logistics::{self as lstore, Booked};
+pub use codflow_store::logistics::{BookingStatus, Shipment, ShipmentFilter};
 use codflow_store::{Conn, Store, catalogue, commit, orders};
 use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
@@ -452,8 +453,10 @@ impl App {
         Ok(found)
     }
 
-    pub fn channel_code(code: &str) -> Result<ChannelCode> {
-        ChannelCode::parse(code).map_err(|e| Error::invalid("channel", e.to_string()))
+    /// Allocated orders with a channel that have no live shipment, oldest first.
+    pub async fn bookable_orders(&self) -> Result<Vec<String>> {
+        let ids = lstore::bookable_orders(&mut *self.store.read().await?, 1_000_000).await?;
+        Ok(ids.into_iter().map(|i| i.to_string()).collect())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use codflow_domain::Actor;
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
-use codflow_domain::{FxRate, Money, OrderInput};
+use codflow_domain::{Money, OrderInput};
 use time::{Duration, OffsetDateTime};
 
 use crate::catalogue::{ProductInput, WarehouseInput};
@@ -337,6 +337,8 @@ impl App {
                 self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64), by.clone()).await?;
             }
         }
+        let currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
+        self.seed_logistics(&currencies).await?;
         let start = OffsetDateTime::now_utc() - Duration::days(21);
         let mut history = Vec::with_capacity(orders);
         for n in 0..orders {
@@ -387,13 +389,6 @@ impl App {
     /// Outcomes for the older orders, exchange rates, lists, and every ready-made rule switched on.
     async fn seed_review(&self, history: Vec<(codflow_domain::Order, bool)>) -> Result<()> {
         let by = Actor::Worker("demo".into());
-        let usd = codflow_domain::Currency::parse("USD")?;
-        let day = (OffsetDateTime::now_utc() - Duration::days(30)).date();
-        for m in MARKETS {
-            let rate = rust_decimal::Decimal::ONE / rust_decimal::Decimal::from(m.per_usd);
-            let rate = FxRate::new(codflow_domain::Currency::parse(m.currency)?, usd, rate.round_dp(8), day, "demo")?;
-            self.put_fx_rate(rate).await?;
-        }
         let now = OffsetDateTime::now_utc();
         for (o, refused) in history {
             // Parcels take about a week; younger orders have no outcome yet.

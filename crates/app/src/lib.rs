@@ -5,6 +5,8 @@ pub mod auth;
 pub mod booking;
 pub mod catalogue;
 pub mod demo;
+mod demo_logistics;
+pub mod documents;
 pub mod error;
 pub mod import;
 pub mod intake;

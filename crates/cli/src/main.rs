@@ -1,6 +1,7 @@
 //! The `codflow` binary (API.md "CLI").
 
 mod bench;
+mod logistics;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -49,6 +50,42 @@ enum Command {
         demo: bool,
         #[command(flatten)]
         senders: SenderArgs,
+        #[command(flatten)]
+        carriers: logistics::CarrierArgs,
+    },
+    /// Run the sandbox carrier (docs/SANDBOX_CARRIER.md) until stopped.
+    SandboxCarrier {
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        listen: std::net::SocketAddr,
+        /// Outcomes are a function of the seed and the bookings made.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per real second (3600 plays an hour of parcel life per second).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        /// Outcome figures per destination country (JSON); built-in defaults otherwise.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Require this X-Api-Key on every request.
+        #[arg(long, env = "SANDBOX_CARRIER_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+    },
+    /// Quote a shipment on every channel: costs, duties, transit days, and why channels are ineligible.
+    Quote {
+        #[command(flatten)]
+        args: logistics::QuoteArgs,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Book orders with their channel's carrier (the given orders, or --all allocated ones).
+    Book {
+        orders: Vec<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        carriers: logistics::CarrierArgs,
+        #[command(flatten)]
+        db: Db,
     },
     /// Review rules: export, import, back-test.
     Rules {
@@ -191,7 +228,13 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn serve(db: Db, listen: String, demo: bool, sender_args: SenderArgs) -> Result<()> {
+async fn serve(
+    db: Db,
+    listen: String,
+    demo: bool,
+    sender_args: SenderArgs,
+    carrier_args: logistics::CarrierArgs,
+) -> Result<()> {
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
             let _ = std::fs::remove_file(f);
@@ -218,8 +261,29 @@ async fn serve(db: Db, listen: String, demo: bool, sender_args: SenderArgs) -> R
         None
     };
     app.start_dispatcher(sender_args.senders()?);
+    let mut carrier_args = carrier_args;
+    // The demo books against a sandbox carrier process of its own, at an hour of parcel life per second.
+    let _sandbox = if demo && carrier_args.sandbox_carrier_url.is_none() {
+        let sb = logistics::spawn_sandbox(3600.0).await?;
+        carrier_args.sandbox_carrier_url = Some(sb.url.clone());
+        println!("demo carrier: {} (sandbox carrier process)", sb.url);
+        Some(sb)
+    } else {
+        None
+    };
+    app.set_carriers(carrier_args.carriers()?, true);
     if demo {
         let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
+        let to_book: Vec<String> = app.bookable_orders().await?.into_iter().take(40).collect();
+        let booked = app
+            .book_orders(&to_book, Actor::Worker("demo".into()))
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, codflow_app::booking::BookOutcome::Done(s) if s.tracking_number.is_some()))
+            .count();
+        println!(
+            "logistics:    {booked} orders booked with the sandbox carrier; labels at /api/v1/shipments/{{id}}/label"
+        );
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
         println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
         println!("review:       {} orders reviewed by the demo rules, {} held for a person", s.reviewed, s.held);
@@ -407,7 +471,16 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo, senders } => serve(db, listen, demo, senders).await?,
+        Command::Serve { db, listen, demo, senders, carriers } => serve(db, listen, demo, senders, carriers).await?,
+        Command::SandboxCarrier { listen, seed, time_scale, model, api_key } => {
+            logistics::sandbox_carrier(listen, seed, time_scale, model, api_key).await?
+        }
+        Command::Quote { args, db } => return logistics::quote(&open(&db.url()).await?, args).await,
+        Command::Book { orders, all, carriers, db } => {
+            let app = open(&db.url()).await?;
+            app.set_carriers(carriers.carriers()?, false);
+            return logistics::book(&app, orders, all).await;
+        }
         Command::Rules { command } => return rules(command).await,
         Command::Migrate { db } => {
             open(&db.url()).await?;

@@ -384,3 +384,15 @@ pub async fn mark_cancelled(conn: &mut AnyConnection, id: &ShipmentId, at: Offse
     .await?;
     Ok(n.rows_affected() > 0)
 }
+
+/// Allocated orders with a channel and no live shipment, oldest first.
+pub async fn bookable_orders(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OrderId>> {
+    let rows = sqlx::query(
+        "SELECT o.id FROM orders o WHERE o.status = 'allocated' AND o.channel IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM shipments s WHERE s.order_id = o.id AND s.status <> 'cancelled') ORDER BY o.id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("id")?)?)).collect()
+}

@@ -128,6 +128,14 @@ pub struct ActionBody {
 pub struct AllocationDto {
     pub warehouse: String,
     pub channel: Option<String>,
+    /// The strategy that chose the channel (`expected_profit`, `cheapest`, `fastest`, `priority`).
+    pub strategy: Option<String>,
+    /// Why the channel won, in words.
+    pub why: Option<String>,
+    /// Every eligible channel, best first.
+    pub ranking: Vec<crate::logistics_dto::RankedDto>,
+    /// Channels that could not take the order, with the reason.
+    pub ineligible: Vec<crate::logistics_dto::IneligibleDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -225,7 +233,7 @@ impl From<Order> for OrderDto {
                 matches: r.matches.into_iter().map(Into::into).collect(),
                 risk: r.risk.map(Into::into),
             }),
-            allocation: o.allocation.map(|a| AllocationDto { warehouse: a.warehouse.to_string(), channel: a.channel }),
+            allocation: o.allocation.map(crate::logistics_dto::allocation_dto),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
         }

@@ -56,6 +56,16 @@ struct Problem {
 }
 
 impl ApiError {
+    /// The stable machine code, as in the problem document.
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
+    /// The human explanation, as in the problem document.
+    pub fn detail(&self) -> String {
+        self.parts().3
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
             ApiError::MalformedJson { detail } => {

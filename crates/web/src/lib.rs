@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod logistics_dto;
 pub mod metrics;
 pub mod openapi;
 pub mod review_dto;
@@ -26,7 +27,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, imports, orders, review, system};
+use routes::{catalogue, imports, logistics, orders, review, system};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -95,12 +96,32 @@ pub fn router(app: App) -> Router {
         .route("/notifications", get(review::notifications))
         .route("/notifications/{id}/retry", post(review::retry_notification))
         .route("/notification-templates", get(review::notification_templates))
+        .route("/channels", get(logistics::list_channels).post(logistics::create_channel))
+        .route("/channels/export", get(logistics::export_channels))
+        .route(
+            "/channels/{code}",
+            get(logistics::get_channel).put(logistics::put_channel).delete(logistics::delete_channel),
+        )
+        .route("/duty-rules", get(logistics::duty_rules).put(logistics::put_duty_rule))
+        .route("/duty-rules/{country}/{effective_from}", delete(logistics::delete_duty_rule))
+        .route("/rates", post(logistics::rates))
+        .route("/settings/logistics", get(logistics::logistics_settings).put(logistics::put_logistics_settings))
+        .route("/orders/{id}/book", post(logistics::book_order))
+        .route("/orders/{id}/shipments", get(logistics::order_shipments))
+        .route("/shipments", get(logistics::list_shipments))
+        .route("/shipments/book", post(logistics::book_many))
+        .route("/shipments/labels", post(logistics::labels))
+        .route("/shipments/{id}", get(logistics::get_shipment))
+        .route("/shipments/{id}/cancel", post(logistics::cancel_shipment))
+        .route("/shipments/{id}/retry", post(logistics::retry_shipment))
+        .route("/shipments/{id}/label", get(logistics::label))
         .route("/notification-templates/{name}/{language}", put(review::put_notification_template))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
                 .route("/imports/orders", post(imports::orders))
                 .route("/lists/{name}/import", post(review::import_entries))
+                .route("/channels/import", post(logistics::import_channels))
                 .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
     Router::new()

@@ -2,8 +2,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::*;
+use crate::logistics_dto::*;
 use crate::review_dto::*;
-use crate::routes::{catalogue, imports, orders, review, system};
+use crate::routes::{catalogue, imports, logistics, orders, review, system};
 
 struct BearerAuth;
 
@@ -33,12 +34,19 @@ impl Modify for BearerAuth {
         review::queue, review::approve_many, review::cancel_many, review::outcome, review::settings,
         review::put_settings, review::fx_rates, review::put_fx_rate, review::notifications, review::retry_notification,
         review::notification_templates, review::put_notification_template,
+        logistics::list_channels, logistics::create_channel, logistics::get_channel, logistics::put_channel,
+        logistics::delete_channel, logistics::export_channels, logistics::import_channels, logistics::duty_rules,
+        logistics::put_duty_rule, logistics::delete_duty_rule, logistics::rates, logistics::logistics_settings,
+        logistics::put_logistics_settings, logistics::book_order, logistics::order_shipments, logistics::book_many,
+        logistics::list_shipments, logistics::get_shipment, logistics::cancel_shipment, logistics::retry_shipment,
+        logistics::label, logistics::labels,
     ),
     components(schemas(MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,
-        TemplateBody, TemplateDto)),
+        TemplateBody, TemplateDto, AllocationDto, RankedDto, IneligibleDto, BreakdownDto, QuoteLineDto, QuoteDto,
+        LogisticsSettingsDto, ShipmentDto, BookMany, BookResultDto, BookErrorDto, LabelBatch)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -1,5 +1,6 @@
 pub mod catalogue;
 pub mod imports;
+pub mod logistics;
 pub mod orders;
 pub mod review;
 pub mod system;

@@ -1,0 +1,388 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use codflow_app::booking::BookOutcome;
+use codflow_app::booking::{BookingStatus, ShipmentFilter};
+use codflow_app::logistics::{LogisticsSettings, QuoteInput};
+use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};
+use codflow_domain::{Actor, FieldErrors};
+
+use crate::dto::Page;
+use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
+use crate::logistics_dto::*;
+use crate::routes::{cursor_of, limit_of};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+fn me(auth: &Auth) -> Actor {
+    Actor::Token(auth.0.token.clone())
+}
+
+type Download = ([(HeaderName, String); 2], Vec<u8>);
+
+fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Download {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
+        body,
+    )
+}
+
+#[utoipa::path(get, path = "/api/v1/channels", tag = "logistics",
+    responses((status = 200, description = "every channel in its written form (see docs/LOGISTICS.md)")))]
+pub async fn list_channels(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(READERS)?;
+    let items: Vec<ChannelSpec> = s.app.channels().await?.iter().map(|c| c.to_spec()).collect();
+    Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
+}
+
+#[utoipa::path(post, path = "/api/v1/channels", tag = "logistics",
+    responses((status = 201, description = "created"), (status = 409, description = "a channel with this code exists"), (status = 422)))]
+pub async fn create_channel(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(spec): ApiJson<ChannelSpec>,
+) -> ApiResult<(StatusCode, Json<ChannelSpec>)> {
+    auth.require(OPERATORS)?;
+    if s.app.channel(&spec.code).await.is_ok() {
+        return Err(ApiError::Conflict {
+            code: "channel_exists",
+            message: format!("channel {} exists; PUT /api/v1/channels/{} replaces it", spec.code, spec.code),
+        });
+    }
+    let mut out = s.app.put_channels(std::slice::from_ref(&spec), me(&auth)).await?;
+    Ok((StatusCode::CREATED, Json(out.remove(0).0.to_spec())))
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)),
+    responses((status = 200, description = "the channel"), (status = 404)))]
+pub async fn get_channel(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(code): Path<String>,
+) -> ApiResult<Json<ChannelSpec>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.channel(&code).await?.to_spec()))
+}
+
+#[utoipa::path(put, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)),
+    responses((status = 200, description = "replaced"), (status = 201, description = "created"), (status = 422)))]
+pub async fn put_channel(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(code): Path<String>,
+    ApiJson(spec): ApiJson<ChannelSpec>,
+) -> ApiResult<(StatusCode, Json<ChannelSpec>)> {
+    auth.require(OPERATORS)?;
+    if spec.code != code {
+        let mut e = FieldErrors::default();
+        e.push("code", format!("the body's code {:?} differs from the path's {code:?}", spec.code));
+        return Err(ApiError::Invalid(e));
+    }
+    let (ch, created) = s.app.put_channels(std::slice::from_ref(&spec), me(&auth)).await?.remove(0);
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(ch.to_spec())))
+}
+
+#[utoipa::path(delete, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)),
+    responses((status = 204), (status = 409, description = "the channel has shipments; disable it instead")))]
+pub async fn delete_channel(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(code): Path<String>,
+) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.delete_channel(&code, me(&auth)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/channels/export", tag = "logistics", params(("format" = Option<String>, Query, description = "json (default): whole channels; csv: rate-card rows")),
+    responses((status = 200, description = "a file")))]
+pub async fn export_channels(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Download> {
+    auth.require(READERS)?;
+    match q.get("format").map(String::as_str).unwrap_or("json") {
+        "json" => {
+            let specs: Vec<ChannelSpec> = s.app.channels().await?.iter().map(|c| c.to_spec()).collect();
+            let body = serde_json::to_vec_pretty(&specs).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(download("application/json", "channels.json", body))
+        }
+        "csv" => Ok(download("text/csv; charset=utf-8", "rate-cards.csv", s.app.export_rate_csv().await?.into_bytes())),
+        other => {
+            let mut e = FieldErrors::default();
+            e.push("format", format!("{other:?} is not json or csv"));
+            Err(ApiError::Invalid(e))
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/channels/import", tag = "logistics",
+    responses((status = 200, description = "JSON (an array of channels, created or replaced) or CSV (rate-card rows replacing the zones of existing channels), all or nothing"), (status = 422)))]
+pub async fn import_channels(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(OPERATORS)?;
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("text/csv") {
+        let r = s.app.import_rate_csv(&body, me(&auth)).await?;
+        return Ok(Json(serde_json::json!({"channels": r.channels, "zones": r.zones, "rows": r.rows})));
+    }
+    let specs: Vec<ChannelSpec> = parse_json(&body)?;
+    let out = s.app.put_channels(&specs, me(&auth)).await?;
+    let created = out.iter().filter(|(_, c)| *c).count();
+    Ok(Json(serde_json::json!({"channels": out.len(), "created": created, "updated": out.len() - created})))
+}
+
+#[utoipa::path(get, path = "/api/v1/duty-rules", tag = "logistics", responses((status = 200, description = "every country's dated duty and VAT rules")))]
+pub async fn duty_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
+    auth.require(READERS)?;
+    let items: Vec<DutyRuleSpec> = s.app.duty_rules().await?.iter().map(|r| r.to_spec()).collect();
+    Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
+}
+
+#[utoipa::path(put, path = "/api/v1/duty-rules", tag = "logistics",
+    responses((status = 200, description = "created or replaced by (country, effective_from)"), (status = 422)))]
+pub async fn put_duty_rule(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(spec): ApiJson<DutyRuleSpec>,
+) -> ApiResult<Json<DutyRuleSpec>> {
+    auth.require(OPERATORS)?;
+    let r = s.app.put_duty_rules(std::slice::from_ref(&spec), me(&auth)).await?;
+    Ok(Json(r[0].to_spec()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/duty-rules/{country}/{effective_from}", tag = "logistics",
+    params(("country" = String, Path), ("effective_from" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_duty_rule(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((country, from)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.delete_duty_rule(&country, &from, me(&auth)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/rates", tag = "logistics",
+    responses((status = 200, body = QuoteDto), (status = 422)))]
+pub async fn rates(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(input): ApiJson<QuoteInput>,
+) -> ApiResult<Json<QuoteDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.quote(&input).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/logistics", tag = "logistics", responses((status = 200, body = LogisticsSettingsDto)))]
+pub async fn logistics_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<LogisticsSettingsDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.logistics_settings().await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/settings/logistics", tag = "logistics", request_body = LogisticsSettingsDto,
+    responses((status = 200, body = LogisticsSettingsDto), (status = 422)))]
+pub async fn put_logistics_settings(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<LogisticsSettingsDto>,
+) -> ApiResult<Json<LogisticsSettingsDto>> {
+    auth.require(OPERATORS)?;
+    let mut e = FieldErrors::default();
+    let strategy = e.take("strategy", Strategy::parse(&body.strategy));
+    let incoterm = e.take("incoterm", Incoterm::parse(&body.incoterm));
+    let (Some(strategy), Some(incoterm)) = (strategy, incoterm) else { return Err(ApiError::Invalid(e)) };
+    let settings = LogisticsSettings {
+        strategy,
+        incoterm,
+        auto_book: body.auto_book,
+        delivery_prior_pct: body.delivery_prior_pct,
+    };
+    s.app.set_logistics_settings(&settings, me(&auth)).await?;
+    Ok(Json(settings.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/orders/{id}/book", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = ShipmentDto, description = "the order's shipment: booked, or failed/pending with the carrier's error in last_error"),
+        (status = 409, description = "the order is not allocated or has no channel")))]
+pub async fn book_order(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShipmentDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok(Json(s.app.book_order(&id, me(&auth)).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<ShipmentDto>)))]
+pub async fn order_shipments(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ShipmentDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.shipments_of_order(&id).await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/shipments/book", tag = "logistics", request_body = BookMany,
+    responses((status = 200, body = Vec<BookResultDto>)))]
+pub async fn book_many(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<BookMany>,
+) -> ApiResult<Json<Vec<BookResultDto>>> {
+    auth.require(STOCK_KEEPERS)?;
+    if body.orders.len() > 10_000 {
+        let mut e = FieldErrors::default();
+        e.push("orders", "at most 10,000 orders per request");
+        return Err(ApiError::Invalid(e));
+    }
+    let results = if body.wait {
+        s.app
+            .book_orders(&body.orders, me(&auth))
+            .await
+            .into_iter()
+            .zip(&body.orders)
+            .map(|(r, id)| match r {
+                BookOutcome::Done(sh) => BookResultDto { order_id: id.clone(), shipment: Some(sh.into()), error: None },
+                BookOutcome::Refused { order, code, message } => BookResultDto {
+                    order_id: order,
+                    shipment: None,
+                    error: Some(BookErrorDto { code: code.into(), message }),
+                },
+            })
+            .collect()
+    } else {
+        s.app
+            .queue_bookings(&body.orders, me(&auth))
+            .await
+            .into_iter()
+            .zip(&body.orders)
+            .map(|(r, id)| match r {
+                Ok(sh) => BookResultDto { order_id: id.clone(), shipment: Some(sh.into()), error: None },
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    BookResultDto {
+                        order_id: id.clone(),
+                        shipment: None,
+                        error: Some(BookErrorDto { code: e.code().into(), message: e.detail() }),
+                    }
+                }
+            })
+            .collect()
+    };
+    Ok(Json(results))
+}
+
+#[utoipa::path(get, path = "/api/v1/shipments", tag = "logistics",
+    params(("status" = Option<String>, Query), ("channel" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<ShipmentDto>)))]
+pub async fn list_shipments(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<ShipmentDto>>> {
+    auth.require(READERS)?;
+    let mut f = ShipmentFilter::default();
+    let mut e = FieldErrors::default();
+    if let Some(st) = q.get("status") {
+        f.status = BookingStatus::parse(st).map_err(|_| e.push("status", "pending, booked, failed or cancelled")).ok();
+    }
+    if let Some(c) = q.get("channel") {
+        f.channel = e.take("channel", codflow_domain::ChannelCode::parse(c));
+    }
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let (items, next_cursor) = s.app.shipments(f, limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[utoipa::path(get, path = "/api/v1/shipments/{id}", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = ShipmentDto), (status = 404)))]
+pub async fn get_shipment(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShipmentDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.shipment(&id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/cancel", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = ShipmentDto), (status = 409, description = "the carrier refused to void the label")))]
+pub async fn cancel_shipment(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShipmentDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok(Json(s.app.cancel_shipment(&id, me(&auth)).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/shipments/{id}/retry", tag = "logistics", params(("id" = String, Path)),
+    responses((status = 200, body = ShipmentDto), (status = 409, description = "only failed bookings are retried")))]
+pub async fn retry_shipment(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShipmentDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok(Json(s.app.retry_booking(&id, me(&auth)).await?.into()))
+}
+
+fn label_format(q: Option<&str>) -> Result<&'static str, ApiError> {
+    match q.unwrap_or("zpl") {
+        "zpl" => Ok("zpl"),
+        "pdf" => Err(ApiError::Conflict {
+            code: "not_implemented",
+            message: "PDF labels are not available yet; use format=zpl".into(),
+        }),
+        other => {
+            let mut e = FieldErrors::default();
+            e.push("format", format!("{other:?} is not zpl or pdf"));
+            Err(ApiError::Invalid(e))
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/label", tag = "logistics",
+    params(("id" = String, Path), ("format" = Option<String>, Query, description = "zpl (203 dpi, 4x6)")),
+    responses((status = 200, description = "the label"), (status = 409, description = "not booked")))]
+pub async fn label(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Download> {
+    auth.require(READERS)?;
+    label_format(q.get("format").map(String::as_str))?;
+    let zpl = s.app.labels_zpl(std::slice::from_ref(&id)).await?;
+    Ok(download("application/zpl", &format!("{id}.zpl"), zpl.into_bytes()))
+}
+
+#[utoipa::path(post, path = "/api/v1/shipments/labels", tag = "logistics", request_body = LabelBatch,
+    responses((status = 200, description = "one ZPL stream for the selection, in its order"), (status = 409), (status = 422)))]
+pub async fn labels(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<LabelBatch>,
+) -> ApiResult<Download> {
+    auth.require(READERS)?;
+    label_format(body.format.as_deref())?;
+    let zpl = s.app.labels_zpl(&body.shipments).await?;
+    Ok(download("application/zpl", "labels.zpl", zpl.into_bytes()))
+}
