@@ -515,7 +515,7 @@ impl App {
 
     /// Every channel's rate card as CSV rows (see the header).
     pub async fn export_rate_csv(&self) -> Result<String> {
-        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         let csv_err = |e: csv::Error| Error::invalid("csv", e.to_string());
         w.write_record(RATE_HEADER).map_err(csv_err)?;
         for ch in self.channels().await? {
