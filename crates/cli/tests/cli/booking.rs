@@ -1,0 +1,202 @@
+//! Booking end to end against the sandbox carrier running as its own process, including a carrier that
+//! times out, fails with 500 or answers malformed JSON, and a crash between the carrier's booking and
+//! our commit.
+
+use std::time::Duration;
+
+use codflow_app::App;
+use codflow_app::booking::{BookingStatus, Carriers};
+use codflow_connectors::carriers::{Carrier, Sandbox};
+use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
+use codflow_domain::rating::{ChannelSpec, DutyRuleSpec};
+use codflow_domain::{Actor, OrderInput};
+use codflow_store::Engine;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::{BIN, seeded};
+
+codflow_store::on_both_engines!(
+    an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier,
+    a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_booking,
+    a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice,
+);
+
+pub struct SandboxProc {
+    _child: tokio::process::Child,
+    pub url: String,
+}
+
+pub async fn sandbox() -> SandboxProc {
+    let mut child = Command::new(BIN)
+        .args(["sandbox-carrier", "--listen", "127.0.0.1:0", "--seed", "7"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let addr = line.rsplit(' ').next().unwrap().to_owned();
+    SandboxProc { _child: child, url: format!("http://{addr}") }
+}
+
+async fn carrier_stats(url: &str) -> Value {
+    reqwest::get(format!("{url}/v1/_stats")).await.unwrap().json().await.unwrap()
+}
+
+async fn fault(url: &str, kind: &str, delay_ms: u64) {
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v1/_faults"))
+        .json(&json!({"kind": kind, "count": 1, "delay_ms": delay_ms}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+fn worker() -> Actor {
+    Actor::Worker("test".into())
+}
+
+/// An app with a SAR channel on the sandbox carrier and one allocated order per external id.
+async fn ready(
+    engine: Engine,
+    carrier_url: &str,
+    externals: &[&str],
+) -> (codflow_store::testing::TestDb, App, Vec<String>) {
+    let (db, store) = seeded(engine, &["LAMP-01"]).await;
+    let app = App::new(store);
+    app.set_base_currency("SAR").await.unwrap();
+    let ch: ChannelSpec = serde_json::from_value(json!({
+        "code": "SBX-SA", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
+    }))
+    .unwrap();
+    app.put_channels(&[ch], worker()).await.unwrap();
+    let duty: DutyRuleSpec = serde_json::from_value(
+        json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15"}),
+    )
+    .unwrap();
+    app.put_duty_rules(&[duty], worker()).await.unwrap();
+    let sandbox = Sandbox::new(carrier_url, None, Duration::from_secs(1)).unwrap();
+    app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), aramex: None }, false);
+    let mut ids = Vec::new();
+    for ext in externals {
+        let input = OrderInput {
+            store: Some("manual".into()),
+            external_id: Some((*ext).into()),
+            placed_at: Some("2026-11-20T10:00:00Z".into()),
+            currency: Some("SAR".into()),
+            payment_method: Some("cod".into()),
+            buyer: BuyerInput { name: Some("Noura".into()), phone: Some("+966501234567".into()), email: None },
+            shipping_address: AddressInput {
+                name: Some("Noura".into()),
+                line1: Some("King Fahd Rd 12".into()),
+                city: Some("Riyadh".into()),
+                region: Some("Riyadh Province".into()),
+                postal_code: Some("12211".into()),
+                country: Some("SA".into()),
+                ..Default::default()
+            },
+            lines: vec![LineInput {
+                sku: Some("LAMP-01".into()),
+                quantity: Some(2),
+                unit_price: Some(MoneyInput { amount: "59.00".into(), currency: None }),
+            }],
+            shipping_fee: None,
+        };
+        let o = match app.create_order(input, worker()).await.unwrap() {
+            codflow_app::orders::Intake::Created(o) => o,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(o.allocation.as_ref().and_then(|a| a.channel.as_ref()).map(|c| c.as_str()), Some("SBX-SA"));
+        ids.push(o.id.to_string());
+    }
+    (db, app, ids)
+}
+
+async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["E-1"]).await;
+    let s = app.book_order(&ids[0], worker()).await.unwrap();
+    assert_eq!(s.status, BookingStatus::Booked, "{s:?}");
+    let tracking = s.tracking_number.clone().unwrap();
+    assert!(tracking.starts_with("SB") && tracking.ends_with("CN") && tracking.len() == 13, "{tracking}");
+    assert_eq!(s.weight_g, 800);
+    // Booking the same order again answers with the same shipment.
+    let again = app.book_order(&ids[0], worker()).await.unwrap();
+    assert_eq!((again.id, again.tracking_number.clone()), (s.id.clone(), Some(tracking.clone())));
+    let zpl = app.labels_zpl(&[s.id.to_string()]).await.unwrap();
+    assert!(zpl.contains(&format!("^BCN,200,Y,N,N^FD{tracking}^FS")), "{zpl}");
+    assert!(zpl.contains("COD SAR 118.00"), "{zpl}");
+    assert!(zpl.contains("DDP"));
+    let events: Value =
+        reqwest::get(format!("{}/v1/shipments/{tracking}/events", sb.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(events["events"][0]["code"], "LBL");
+    let c = app.cancel_shipment(&s.id.to_string(), worker()).await.unwrap();
+    assert_eq!(c.status, BookingStatus::Cancelled);
+    let at_carrier: Value =
+        reqwest::get(format!("{}/v1/shipments/{tracking}", sb.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(at_carrier["status"], "cancelled");
+    assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
+}
+
+async fn a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_booking(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["T-1", "T-2", "T-3"]).await;
+    for (id, kind) in ids.iter().zip(["timeout", "error", "malformed"]) {
+        fault(&sb.url, kind, 3000).await;
+        let s = app.book_order(id, worker()).await.unwrap();
+        assert_eq!(s.status, BookingStatus::Pending, "{kind}: {s:?}");
+        assert!(s.last_error.as_deref().unwrap_or("").contains("retrying automatically"), "{kind}: {s:?}");
+        let o = app.order(id).await.unwrap();
+        assert_eq!(o.status.as_str(), "allocated");
+        // The worker retries with the same idempotency key once the backoff has passed.
+        let later = codflow_app::now() + time::Duration::minutes(10);
+        let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), later).await.unwrap();
+        assert_eq!(n, 1, "{kind}");
+        let s = app.shipment(&s.id.to_string()).await.unwrap();
+        assert_eq!(s.status, BookingStatus::Booked, "{kind}: {s:?}");
+    }
+    let stats = carrier_stats(&sb.url).await;
+    // The timeout and the malformed reply each booked on the first call; the 500 booked nothing.
+    assert_eq!(stats["shipments"], 3, "{stats}");
+    for id in &ids {
+        assert_eq!(stats["per_reference"][id], 1, "{stats}");
+    }
+}
+
+fn test_carriers(url: &str) -> Carriers {
+    Carriers { sandbox: Some(Carrier::Sandbox(Sandbox::new(url, None, Duration::from_secs(1)).unwrap())), aramex: None }
+}
+
+async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["C-1"]).await;
+    // Queue the booking, then play the part of a worker that made the carrier call and died before
+    // recording the answer: the carrier has the booking, we do not.
+    let queued = app.queue_bookings(&ids, worker()).await.remove(0).unwrap();
+    let key = queued.id.to_string();
+    let made: Value = reqwest::Client::new()
+        .post(format!("{}/v1/shipments", sb.url))
+        .header("Idempotency-Key", &key)
+        .json(&json!({"reference": ids[0], "service": "standard",
+            "shipper": {"name": "Shenzhen", "city": "Shenzhen", "country": "CN"},
+            "consignee": {"name": "Noura", "phone": "+966501234567", "city": "Riyadh", "country": "SA"},
+            "pieces": [{"weight_g": 800}], "declared_value": {"amount": "118.00", "currency": "SAR"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), codflow_app::now()).await.unwrap();
+    assert_eq!(n, 1);
+    let s = app.shipment(&key).await.unwrap();
+    assert_eq!(s.status, BookingStatus::Booked);
+    assert_eq!(s.tracking_number.as_deref(), made["tracking_number"].as_str());
+    assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
+}
