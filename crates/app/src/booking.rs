@@ -253,7 +253,7 @@ pub(crate) async fn run_worker(store: Store, carriers: Arc<Carriers>, ctx: Arc<c
 /// What one booking request of a selection came to.
 #[derive(Debug)]
 pub enum BookOutcome {
-    Done(Shipment),
+    Done(Box<Shipment>),
     Refused { order: String, code: &'static str, message: String },
 }
 
@@ -336,7 +336,7 @@ impl App {
             let results = join_all(chunk.iter().map(|id| self.book_order(id, actor.clone()))).await;
             for (id, r) in chunk.iter().zip(results) {
                 out.push(match r {
-                    Ok(s) => BookOutcome::Done(s),
+                    Ok(s) => BookOutcome::Done(Box::new(s)),
                     Err(Error::Conflict { code, message }) => BookOutcome::Refused { order: id.clone(), code, message },
                     Err(Error::NotFound(what)) => BookOutcome::Refused {
                         order: id.clone(),

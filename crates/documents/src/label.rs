@@ -96,7 +96,6 @@ pub fn zpl(l: &LabelData) -> String {
     if let Some(s) = &l.sort_code {
         text(560, 140, 60, s);
     }
-    let mut z = z;
     z.insert_str(0, "^XA\n^CI28\n^PW812\n^LL1218\n^LH0,0\n");
     z.push_str("^FO20,560^GB772,3,3^FS\n");
     match &l.cod {

@@ -347,11 +347,17 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)).into_response()
 }
 
-fn as_of(c: &Carrier, q: &HashMap<String, String>) -> Result<OffsetDateTime, Response> {
+/// A query parameter that did not parse: (message, parameter).
+type BadParam = (String, &'static str);
+
+fn bad_param((m, field): BadParam) -> Response {
+    problem(StatusCode::BAD_REQUEST, "invalid", m, Some(field))
+}
+
+fn as_of(c: &Carrier, q: &HashMap<String, String>) -> Result<OffsetDateTime, BadParam> {
     match q.get("as_of") {
         None => Ok(c.now()),
-        Some(s) => OffsetDateTime::parse(s, &Rfc3339)
-            .map_err(|_| problem(StatusCode::BAD_REQUEST, "invalid", "as_of is an RFC 3339 time", Some("as_of"))),
+        Some(s) => OffsetDateTime::parse(s, &Rfc3339).map_err(|_| ("as_of is an RFC 3339 time".into(), "as_of")),
     }
 }
 
@@ -370,7 +376,7 @@ async fn events(
 ) -> Response {
     let now = match as_of(&c, &q) {
         Ok(n) => n,
-        Err(r) => return r,
+        Err(e) => return bad_param(e),
     };
     let b = c.lock();
     match b.shipments.get(&t) {
@@ -514,11 +520,9 @@ async fn stats(State(c): State<Arc<Carrier>>) -> Response {
     Json(json!({"shipments": b.shipments.len(), "create_calls": b.create_calls, "per_reference": per_ref, "now": fmt(c.now())})).into_response()
 }
 
-fn period(q: &HashMap<String, String>) -> Result<(OffsetDateTime, OffsetDateTime), Response> {
-    let p = |k: &str| {
-        q.get(k)
-            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
-            .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "invalid", format!("{k} is an RFC 3339 time"), Some(k)))
+fn period(q: &HashMap<String, String>) -> Result<(OffsetDateTime, OffsetDateTime), BadParam> {
+    let p = |k: &'static str| {
+        q.get(k).and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()).ok_or_else(|| (format!("{k} is an RFC 3339 time"), k))
     };
     Ok((p("from")?, p("to")?))
 }
@@ -531,7 +535,7 @@ fn csv_field(s: &str) -> String {
 async fn cod_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let (from, to) = match period(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_param(e),
     };
     let b = c.lock();
     let mut out =
@@ -567,7 +571,7 @@ async fn cod_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<Strin
 async fn freight_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let (from, to) = match period(&q) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(e) => return bad_param(e),
     };
     let b = c.lock();
     let mut out =

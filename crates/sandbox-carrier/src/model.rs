@@ -66,7 +66,7 @@ impl Rng {
         }
         Rng(seed ^ h)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -75,10 +75,10 @@ impl Rng {
     }
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
     pub fn hours(&mut self, lo: i64, hi: i64) -> Duration {
-        Duration::minutes(lo * 60 + (self.next() % ((hi - lo).max(1) as u64 * 60)) as i64)
+        Duration::minutes(lo * 60 + (self.next_u64() % ((hi - lo).max(1) as u64 * 60)) as i64)
     }
 }
 
@@ -162,7 +162,7 @@ pub fn plan(
         t += rng.hours(12, 36);
         out.push(ev("ARR-CUS", "Arrived at destination customs", city, t));
         if rng.unit() < lane.customs_hold_probability {
-            let (code, why) = match rng.next() % 3 {
+            let (code, why) = match rng.next_u64() % 3 {
                 0 => ("CUS-HLD-DOC", "Held by customs: documents required"),
                 1 => ("CUS-HLD-DTY", "Held by customs: duties unpaid"),
                 _ => ("CUS-HLD-INS", "Held by customs: inspection"),
