@@ -78,11 +78,13 @@ fn percent_decode(s: &str) -> String {
 struct Shared<T> {
     received: Mutex<Vec<T>>,
     fail_next: AtomicUsize,
+    /// Answers to give, in order, before falling back to the default one: (status line, JSON body).
+    scripted: Mutex<std::collections::VecDeque<(String, String)>>,
 }
 
 impl<T> Shared<T> {
     fn new() -> Arc<Self> {
-        Arc::new(Shared { received: Mutex::new(Vec::new()), fail_next: AtomicUsize::new(0) })
+        Arc::new(Shared { received: Mutex::new(Vec::new()), fail_next: AtomicUsize::new(0), scripted: Mutex::default() })
     }
     fn should_fail(&self) -> bool {
         self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
@@ -242,6 +244,14 @@ impl HttpSink {
     pub fn fail_next(&self, n: usize) {
         self.shared.fail_next.store(n, Ordering::SeqCst);
     }
+
+    /// Answers the next request with this status line (`200 OK`) and body, after earlier scripted ones;
+    /// the request is recorded as usual. This is how a test stands in for a third party's documented replies.
+    pub fn reply_next(&self, status: &str, body: &str) {
+        if let Ok(mut q) = self.shared.scripted.lock() {
+            q.push_back((status.to_owned(), body.to_owned()));
+        }
+    }
 }
 
 impl Drop for HttpSink {
@@ -282,11 +292,12 @@ async fn http_exchange(conn: TcpStream, shared: &Shared<Request>) -> std::io::Re
     let mut body = vec![0; len];
     r.read_exact(&mut body).await?;
     let (status, reply) = if shared.should_fail() {
-        ("503 Service Unavailable", r#"{"code":20503,"message":"sink told to fail"}"#.to_owned())
+        ("503 Service Unavailable".to_owned(), r#"{"code":20503,"message":"sink told to fail"}"#.to_owned())
     } else {
         let n = shared.received.lock().map(|v| v.len()).unwrap_or(0);
         shared.push(Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() });
-        ("201 Created", format!(r#"{{"sid":"SM{n:032}","status":"queued"}}"#))
+        let scripted = shared.scripted.lock().ok().and_then(|mut q| q.pop_front());
+        scripted.unwrap_or_else(|| ("201 Created".to_owned(), format!(r#"{{"sid":"SM{n:032}","status":"queued"}}"#)))
     };
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

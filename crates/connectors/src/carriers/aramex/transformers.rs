@@ -212,8 +212,13 @@ pub struct TrackReply {
 /// offset only says where the scan happened.
 pub fn wcf_date(s: &str) -> Option<OffsetDateTime> {
     let inner = s.strip_prefix("/Date(")?.strip_suffix(")/")?;
-    let end = inner[1..].find(['+', '-']).map_or(inner.len(), |i| i + 1);
-    let ms: i64 = inner[..end].parse().ok()?;
+    // A leading minus is the sign of the milliseconds; a later + or - starts the offset.
+    let end = inner.get(1..)?.find(['+', '-']).map_or(inner.len(), |i| i + 1);
+    let ms: i64 = inner.get(..end)?.parse().ok()?;
+    let offset = inner.get(end..)?;
+    if !offset.is_empty() && !(offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
 }
 
@@ -248,6 +253,14 @@ impl TrackReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn wcf_date_parsing_never_panics(s in "\\PC{0,30}") {
+            let _ = wcf_date(&s);
+            let _ = wcf_date(&format!("/Date({s})/"));
+        }
+    }
 
     #[test]
     fn wcf_dates_read_with_and_without_an_offset() {

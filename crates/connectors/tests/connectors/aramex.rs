@@ -1,0 +1,159 @@
+//! The Aramex connector against a local server answering with the shapes of Aramex's Shipping and Tracking
+//! services manuals, including their error replies.
+
+use std::time::Duration;
+
+use codflow_connectors::carriers::aramex::AramexAccount;
+use codflow_connectors::carriers::{
+    Amount, Aramex, BookingRequest, CarrierError, CustomsItem, Party, ShipmentBooker, TrackingSource,
+};
+use codflow_connectors::sink::HttpSink;
+use serde_json::Value;
+
+fn account() -> AramexAccount {
+    AramexAccount {
+        user_name: "testingapi@aramex.com".into(),
+        password: "secret".into(),
+        account_number: "20016".into(),
+        account_pin: "331421".into(),
+        account_entity: "AMM".into(),
+        account_country_code: "JO".into(),
+    }
+}
+
+fn request() -> BookingRequest {
+    BookingRequest {
+        idempotency_key: "shp_01jd0000000000000000000000".into(),
+        reference: "ord_01jd0000000000000000000000".into(),
+        service: "PDX".into(),
+        shipper: Party { name: "Dubai DC".into(), line1: "JAFZA".into(), city: "Dubai".into(), country: "AE".into(), ..Party::default() },
+        consignee: Party {
+            name: "Noura".into(),
+            phone: Some("+966501234567".into()),
+            line1: "King Fahd Rd 12".into(),
+            city: "Riyadh".into(),
+            postal_code: Some("12211".into()),
+            country: "SA".into(),
+            ..Party::default()
+        },
+        pieces: vec![1250],
+        cod: Some(Amount { amount: "129.50".into(), currency: "SAR".into() }),
+        declared_value: Amount { amount: "129.50".into(), currency: "SAR".into() },
+        incoterm: "DDP".into(),
+        items: vec![CustomsItem {
+            description: "Desk lamp".into(),
+            sku: "LAMP-01".into(),
+            hs_code: Some("940540".into()),
+            origin_country: Some("CN".into()),
+            quantity: 1,
+            unit_value: "129.50".into(),
+            weight_g: 1250,
+        }],
+    }
+}
+
+async fn aramex(sink: &HttpSink) -> Aramex {
+    Aramex::new(&sink.url("/ShippingAPI.V2"), account(), Duration::from_secs(2)).unwrap()
+}
+
+const CREATED: &str = r#"{"Transaction":{"Reference1":"shp_01jd0000000000000000000000","Reference2":"","Reference3":"","Reference4":"","Reference5":""},
+ "Notifications":[],"HasErrors":false,
+ "Shipments":[{"ID":"46032800516","Reference1":"shp_01jd0000000000000000000000","Reference2":"ord_01jd0000000000000000000000","Reference3":"",
+   "ForeignHAWB":"","HasErrors":false,"Notifications":[],
+   "ShipmentLabel":{"LabelURL":"https://ws.aramex.net/content/rpt_cache/46032800516.pdf","LabelFileContents":null},
+   "ShipmentDetails":null,"ShipmentAttachments":[]}]}"#;
+
+#[tokio::test]
+async fn a_booking_sends_the_documented_request_and_reads_the_waybill() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.reply_next("200 OK", CREATED);
+    let b = aramex(&sink).await.book(&request()).await.unwrap();
+    assert_eq!(b.tracking_number, "46032800516");
+    assert_eq!(b.label_data["label_url"], "https://ws.aramex.net/content/rpt_cache/46032800516.pdf");
+    let req = &sink.requests()[0];
+    assert_eq!(req.path, "/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreateShipments");
+    let body: Value = serde_json::from_str(&req.body).unwrap();
+    assert_eq!(body["ClientInfo"]["AccountNumber"], "20016");
+    assert_eq!(body["ClientInfo"]["Version"], "v1.0");
+    let s = &body["Shipments"][0];
+    assert_eq!(s["Reference1"], "shp_01jd0000000000000000000000");
+    assert_eq!(s["Details"]["ProductGroup"], "EXP");
+    assert_eq!(s["Details"]["Services"], "CODS");
+    assert_eq!(s["Details"]["CashOnDeliveryAmount"]["CurrencyCode"], "SAR");
+    assert_eq!(s["Details"]["CashOnDeliveryAmount"]["Value"], 129.5);
+    assert_eq!(s["Details"]["ActualWeight"]["Value"], 1.25);
+    assert_eq!(s["Consignee"]["PartyAddress"]["CountryCode"], "SA");
+    assert_eq!(s["Details"]["Items"][0]["CommodityCode"], "940540");
+    assert!(s["ShippingDateTime"].as_str().unwrap().starts_with("/Date("));
+}
+
+#[tokio::test]
+async fn a_refusal_in_the_notifications_becomes_a_rejection_with_aramexs_codes() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.reply_next(
+        "200 OK",
+        r#"{"Transaction":null,"Notifications":[],"HasErrors":true,
+            "Shipments":[{"ID":null,"HasErrors":true,"ShipmentLabel":null,
+              "Notifications":[{"Code":"ERR52","Message":"Consignee - Phone Number 1 is required"},
+                               {"Code":"ERR06","Message":"City is invalid"}]}]}"#,
+    );
+    let e = aramex(&sink).await.book(&request()).await.unwrap_err();
+    match &e {
+        CarrierError::Rejected { code, message, .. } => {
+            assert_eq!(code, "ERR52");
+            assert!(message.contains("Phone Number 1 is required") && message.contains("ERR06"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!e.retryable());
+    // A top-level error with no shipment (bad credentials are reported this way).
+    sink.reply_next(
+        "200 OK",
+        r#"{"Transaction":null,"HasErrors":true,"Shipments":[],
+            "Notifications":[{"Code":"ERR01","Message":"Invalid username or password"}]}"#,
+    );
+    let e = aramex(&sink).await.book(&request()).await.unwrap_err();
+    assert!(matches!(&e, CarrierError::Rejected { code, .. } if code == "ERR01"), "{e:?}");
+}
+
+#[tokio::test]
+async fn server_errors_and_garbage_are_told_apart_from_refusals() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.fail_next(1);
+    let e = aramex(&sink).await.book(&request()).await.unwrap_err();
+    assert!(matches!(e, CarrierError::Unavailable(_)), "{e:?}");
+    sink.reply_next("200 OK", r#"{"HasErrors": false, "Shipments": [{"#);
+    let e = aramex(&sink).await.book(&request()).await.unwrap_err();
+    assert!(matches!(e, CarrierError::Malformed(_)), "{e:?}");
+    sink.reply_next("200 OK", r#"{"HasErrors": false, "Notifications": [], "Shipments": []}"#);
+    let e = aramex(&sink).await.book(&request()).await.unwrap_err();
+    assert!(matches!(e, CarrierError::Malformed(_)), "{e:?}");
+    // Aramex gives no idempotency key, so its bookings are never retried blindly.
+    assert!(!aramex(&sink).await.retryable_bookings());
+}
+
+#[tokio::test]
+async fn tracking_reads_wcf_dates_in_time_order_and_refuses_bad_ones() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.reply_next(
+        "200 OK",
+        r#"{"Transaction":null,"Notifications":[],"HasErrors":false,"NonExistingWaybills":[],
+            "TrackingResults":[{"Key":"46032800516","Value":[
+              {"WaybillNumber":"46032800516","UpdateCode":"SH005","UpdateDescription":"Delivered","UpdateDateTime":"/Date(1737400000000+0300)/",
+               "UpdateLocation":"Riyadh, Saudi Arabia","Comments":"","ProblemCode":"","GrossWeight":"1.25","ChargeableWeight":"1.25","WeightUnit":"KG"},
+              {"WaybillNumber":"46032800516","UpdateCode":"SH014","UpdateDescription":"Record created.","UpdateDateTime":"/Date(1737018820000+0400)/",
+               "UpdateLocation":"Dubai, United Arab Emirates","Comments":"","ProblemCode":"","GrossWeight":"1.25","ChargeableWeight":"1.25","WeightUnit":"KG"}]}]}"#,
+    );
+    let events = aramex(&sink).await.track("46032800516").await.unwrap();
+    assert_eq!(events.iter().map(|e| e.code.as_str()).collect::<Vec<_>>(), ["SH014", "SH005"]);
+    assert_eq!(events[0].at.unix_timestamp(), 1737018820);
+    let body: Value = serde_json::from_str(&sink.requests()[0].body).unwrap();
+    assert_eq!(body["Shipments"][0], "46032800516");
+    sink.reply_next(
+        "200 OK",
+        r#"{"HasErrors":false,"Notifications":[],"TrackingResults":[{"Key":"1","Value":[
+            {"WaybillNumber":"1","UpdateCode":"SH005","UpdateDescription":"Delivered","UpdateDateTime":"yesterday"}]}]}"#,
+    );
+    let e = aramex(&sink).await.track("1").await.unwrap_err();
+    assert!(matches!(&e, CarrierError::Malformed(m) if m.contains("UpdateDateTime")), "{e:?}");
+}

@@ -1,0 +1,3 @@
+//! Connectors against local servers that answer as the real services document.
+
+mod aramex;
