@@ -11,7 +11,15 @@ use time::{Duration, OffsetDateTime};
 use crate::{App, Result};
 
 /// (country, currency, duty %, VAT %, duty de minimis, VAT de minimis, HS overrides)
-type DutyRow = (&'static str, &'static str, &'static str, &'static str, Option<&'static str>, Option<&'static str>, &'static [(&'static str, &'static str)]);
+type DutyRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static [(&'static str, &'static str)],
+);
 
 const DUTIES: &[DutyRow] = &[
     ("SA", "SAR", "5", "15", Some("1000"), None, &[("61", "12"), ("85", "5")]),

@@ -28,6 +28,20 @@ pub enum BenchCommand {
         #[arg(long)]
         no_rules: bool,
     },
+    /// Booking: order → tracking number + label against a sandbox carrier process, at a concurrency, then
+    /// bulk booking of many orders.
+    Booking {
+        #[arg(long, default_value_t = 20)]
+        concurrency: usize,
+        /// Orders per concurrent client.
+        #[arg(long, default_value_t = 50)]
+        per_client: usize,
+        /// Orders for the bulk booking run.
+        #[arg(long, default_value_t = 10_000)]
+        bulk: usize,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -51,6 +65,9 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
             intake(concurrency, seconds, engine(&e)?, !no_rules).await
         }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
+        BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
+            crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await
+        }
     }
 }
 
@@ -82,7 +99,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[idx] as f64 / 1000.0
 }
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {

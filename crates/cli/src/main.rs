@@ -1,6 +1,7 @@
 //! The `codflow` binary (API.md "CLI").
 
 mod bench;
+mod bench_booking;
 mod logistics;
 
 use std::io::IsTerminal;

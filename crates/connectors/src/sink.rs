@@ -84,7 +84,11 @@ struct Shared<T> {
 
 impl<T> Shared<T> {
     fn new() -> Arc<Self> {
-        Arc::new(Shared { received: Mutex::new(Vec::new()), fail_next: AtomicUsize::new(0), scripted: Mutex::default() })
+        Arc::new(Shared {
+            received: Mutex::new(Vec::new()),
+            fail_next: AtomicUsize::new(0),
+            scripted: Mutex::default(),
+        })
     }
     fn should_fail(&self) -> bool {
         self.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()

@@ -522,7 +522,9 @@ async fn stats(State(c): State<Arc<Carrier>>) -> Response {
 
 fn period(q: &HashMap<String, String>) -> Result<(OffsetDateTime, OffsetDateTime), BadParam> {
     let p = |k: &'static str| {
-        q.get(k).and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()).ok_or_else(|| (format!("{k} is an RFC 3339 time"), k))
+        q.get(k)
+            .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok())
+            .ok_or_else(|| (format!("{k} is an RFC 3339 time"), k))
     };
     Ok((p("from")?, p("to")?))
 }

@@ -26,7 +26,13 @@ fn request() -> BookingRequest {
         idempotency_key: "shp_01jd0000000000000000000000".into(),
         reference: "ord_01jd0000000000000000000000".into(),
         service: "PDX".into(),
-        shipper: Party { name: "Dubai DC".into(), line1: "JAFZA".into(), city: "Dubai".into(), country: "AE".into(), ..Party::default() },
+        shipper: Party {
+            name: "Dubai DC".into(),
+            line1: "JAFZA".into(),
+            city: "Dubai".into(),
+            country: "AE".into(),
+            ..Party::default()
+        },
         consignee: Party {
             name: "Noura".into(),
             phone: Some("+966501234567".into()),

@@ -257,7 +257,9 @@ pub async fn book_many(
             .into_iter()
             .zip(&body.orders)
             .map(|(r, id)| match r {
-                BookOutcome::Done(sh) => BookResultDto { order_id: id.clone(), shipment: Some((*sh).into()), error: None },
+                BookOutcome::Done(sh) => {
+                    BookResultDto { order_id: id.clone(), shipment: Some((*sh).into()), error: None }
+                }
                 BookOutcome::Refused { order, code, message } => BookResultDto {
                     order_id: order,
                     shipment: None,
