@@ -216,7 +216,8 @@ pub fn wcf_date(s: &str) -> Option<OffsetDateTime> {
     let end = inner.get(1..)?.find(['+', '-']).map_or(inner.len(), |i| i + 1);
     let ms: i64 = inner.get(..end)?.parse().ok()?;
     let offset = inner.get(end..)?;
-    if !offset.is_empty() && !(offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit())) {
+    let valid_offset = offset.is_empty() || (offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()));
+    if !valid_offset {
         return None;
     }
     OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).ok()
