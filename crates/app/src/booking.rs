@@ -11,7 +11,7 @@ use codflow_connectors::carriers::{
     Amount, Booking, BookingRequest, Carrier, CarrierError, CustomsItem, Party, ShipmentBooker,
 };
 use codflow_domain::rating::Channel;
-use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, OrderStatus, Product, ShipmentId, Sku};
+use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, OrderStatus, ShipmentId};
 use codflow_store::logistics::{self as lstore, Booked};
 pub use codflow_store::logistics::{BookingStatus, Shipment, ShipmentFilter};
 use codflow_store::{Conn, Store, catalogue, commit, orders};
@@ -104,11 +104,7 @@ fn amount(m: Money) -> Amount {
 async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Channel) -> Result<BookingRequest> {
     let wh_code = order.allocation.as_ref().map(|a| a.warehouse.clone()).ok_or(Error::NotFound("allocation"))?;
     let wh = catalogue::warehouse_by_code(conn, &wh_code).await?.ok_or(Error::NotFound("warehouse"))?;
-    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
-    let ids = catalogue::product_ids(conn, &skus).await?;
-    let id_refs: Vec<_> = ids.values().collect();
-    let products: std::collections::HashMap<Sku, Product> =
-        catalogue::products_by_id(conn, &id_refs).await?.into_iter().map(|p| (p.sku.clone(), p)).collect();
+    let products = crate::logistics::products_of(conn, order).await?;
     let a = &order.shipping_address;
     let items = order
         .lines
@@ -462,13 +458,6 @@ impl App {
 
 /// The order's shipping weight: its units' weights.
 pub(crate) async fn order_weight(conn: &mut Conn, order: &Order) -> Result<i64> {
-    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
-    let ids = catalogue::product_ids(conn, &skus).await?;
-    let refs: Vec<_> = ids.values().collect();
-    let products = catalogue::products_by_id(conn, &refs).await?;
-    Ok(order
-        .lines
-        .iter()
-        .map(|l| products.iter().find(|p| p.sku == l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity)
-        .sum())
+    let products = crate::logistics::products_of(conn, order).await?;
+    Ok(order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum())
 }

@@ -7,7 +7,7 @@ use codflow_domain::rating::{
     Candidate, Channel, ChannelSpec, Contents, Destination, DutyRule, DutyRuleSpec, DutyTable, Fx, Incoterm,
     Ineligible, Item, LaneStats, MoneySpec, Parcel, Quote, QuoteRequest, Ranking, Strategy, apply_bp, rank,
 };
-use codflow_domain::review::keys;
+use codflow_domain::review::{Counts, keys};
 use codflow_domain::{
     Actor, AuditRecord, ChannelChoice, ChannelCode, Country, Currency, FieldErrors, FxRate, HsCode, IneligibleChannel,
     Money, Order, Product, RankedChannel, Sku,
@@ -106,6 +106,20 @@ async fn settings(conn: &mut Conn) -> Result<LogisticsSettings> {
             .await?
             .and_then(|s| s.parse().ok())
             .unwrap_or(d.delivery_prior_pct),
+    })
+}
+
+/// The order's products by SKU, in one query.
+pub async fn products_of(conn: &mut Conn, order: &Order) -> Result<HashMap<Sku, Product>> {
+    let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
+    Ok(codflow_store::catalogue::products_by_sku(conn, &skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect())
+}
+
+/// A channel's recorded outcomes on the lane to `country`, from outcome counts keyed by [`keys::lane`].
+pub fn lane_stats(counts: &HashMap<String, Counts>, channel: &ChannelCode, country: Country) -> LaneStats {
+    counts.get(&keys::lane(channel.as_str(), country)).map_or(LaneStats::default(), |c| LaneStats {
+        delivered: c.delivered.max(0) as u64,
+        failed: c.refused.max(0) as u64,
     })
 }
 
@@ -755,12 +769,7 @@ impl App {
         let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
         let counts = rstore::counts(&mut conn, &refs).await?;
         let country = req.destination.country;
-        let stats = |c: &ChannelCode| {
-            counts.get(&keys::lane(c.as_str(), country)).map_or(LaneStats::default(), |c| LaneStats {
-                delivered: c.delivered.max(0) as u64,
-                failed: c.refused.max(0) as u64,
-            })
-        };
+        let stats = |c: &ChannelCode| lane_stats(&counts, c, country);
         let strategy = strategy.unwrap_or(lg.settings.strategy);
         let (ranking, inel) = lg.choose(&req, base, revenue, Money::zero(base), strategy, stats);
         let names = lg.channels.iter().map(|c| (c.code.clone(), c.name.clone())).collect();

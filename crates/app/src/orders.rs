@@ -4,8 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::allocation::{Stocked, candidate_warehouses};
-use codflow_domain::rating::LaneStats;
-use codflow_domain::review::{Counts, keys};
+use codflow_domain::review::Counts;
 use codflow_domain::{
     Actor, Allocation, AuditRecord, ChannelCode, Country, Decision, FieldErrors, Money, NewOrder, Order, OrderId,
     OrderInput, OrderLine, OrderStatus, PaymentMethod, Product, ProductId, Sku, WarehouseCode, WarehouseId,
@@ -129,12 +128,7 @@ fn pick_channel(
     let req = logistics::request_for(order, products, lg.settings.incoterm);
     let cost = logistics::goods_cost(order, products, base, &lg.rates);
     let country = order.shipping_address.country;
-    let stats = |c: &ChannelCode| {
-        counts.get(&keys::lane(c.as_str(), country)).map_or(LaneStats::default(), |c| LaneStats {
-            delivered: c.delivered.max(0) as u64,
-            failed: c.refused.max(0) as u64,
-        })
-    };
+    let stats = |c: &ChannelCode| logistics::lane_stats(counts, c, country);
     let (ranking, ineligible) = lg.choose(&req, base, revenue, cost, lg.settings.strategy, stats);
     let choice = logistics::choice_of(&ranking, &ineligible);
     if let Some(a) = order.allocation.as_mut() {

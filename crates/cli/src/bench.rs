@@ -91,7 +91,7 @@ async fn admin_token(url: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("token create failed"))
 }
 
-fn percentile(sorted: &[u64], p: f64) -> f64 {
+pub fn percentile(sorted: &[u64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

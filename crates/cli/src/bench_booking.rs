@@ -111,13 +111,6 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
     Ok(app)
 }
 
-fn pct(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
-}
-
 pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine: codflow_store::Engine) -> Result<()> {
     let sb = spawn_sandbox(1.0).await?;
     println!("machine: {}; engine {engine:?}; sandbox carrier {} (own process)", crate::bench::machine(), sb.url);
@@ -154,10 +147,10 @@ pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine:
     );
     println!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        pct(&lat, 0.5),
-        pct(&lat, 0.9),
-        pct(&lat, 0.99),
-        pct(&lat, 1.0)
+        crate::bench::percentile(&lat, 0.5),
+        crate::bench::percentile(&lat, 0.9),
+        crate::bench::percentile(&lat, 0.99),
+        crate::bench::percentile(&lat, 1.0)
     );
     // Bulk: accept the orders first, then book them all the way `codflow book --all` does.
     let base = 10_000_000;

@@ -76,7 +76,15 @@ pub struct SandboxProcess {
 pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
     let exe = std::env::current_exe().context("cannot find this program to start the sandbox carrier")?;
     let mut child = tokio::process::Command::new(exe)
-        .args(["sandbox-carrier", "--listen", "127.0.0.1:0", "--time-scale", &time_scale.to_string()])
+        .args([
+            "sandbox-carrier",
+            "--listen",
+            "127.0.0.1:0",
+            "--exit-with-stdin",
+            "--time-scale",
+            &time_scale.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

@@ -70,6 +70,10 @@ enum Command {
         /// Require this X-Api-Key on every request.
         #[arg(long, env = "SANDBOX_CARRIER_API_KEY", hide_env_values = true)]
         api_key: Option<String>,
+        /// Stop when standard input closes: a parent that starts the carrier and dies (even by SIGKILL)
+        /// takes it along instead of leaving it running.
+        #[arg(long)]
+        exit_with_stdin: bool,
     },
     /// Quote a shipment on every channel: costs, duties, transit days, and why channels are ineligible.
     Quote {
@@ -473,7 +477,14 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve { db, listen, demo, senders, carriers } => serve(db, listen, demo, senders, carriers).await?,
-        Command::SandboxCarrier { listen, seed, time_scale, model, api_key } => {
+        Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin } => {
+            if exit_with_stdin {
+                tokio::spawn(async {
+                    let mut sink = tokio::io::sink();
+                    let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut sink).await;
+                    std::process::exit(0);
+                });
+            }
             logistics::sandbox_carrier(listen, seed, time_scale, model, api_key).await?
         }
         Command::Quote { args, db } => return logistics::quote(&open(&db.url()).await?, args).await,

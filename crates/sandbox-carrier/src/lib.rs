@@ -275,18 +275,11 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
         let mut b = c.lock();
         b.create_calls += 1;
         let fault = b.faults.pop_front();
-        if let Some(f) = &fault
-            && f.kind == "error"
-        {
-            if f.count > 1 {
-                b.faults.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
-            }
-            return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
-        }
-        if let Some(f) = &fault
-            && f.count > 1
-        {
+        if let Some(f) = fault.as_ref().filter(|f| f.count > 1) {
             b.faults.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
+        }
+        if fault.as_ref().is_some_and(|f| f.kind == "error") {
+            return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
         }
         let (tracking, created) = match b.by_key.get(&key) {
             Some(t) => (t.clone(), false),

@@ -155,6 +155,19 @@ pub async fn products_by_id(conn: &mut AnyConnection, ids: &[&ProductId]) -> Res
     q.fetch_all(conn).await?.iter().map(product_from).collect()
 }
 
+/// Products by SKU; unknown SKUs are left out.
+pub async fn products_by_sku(conn: &mut AnyConnection, skus: &[&Sku]) -> Result<Vec<Product>> {
+    if skus.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE sku IN ({})", placeholders(0, skus.len()));
+    let mut q = sqlx::query(&sql);
+    for s in skus {
+        q = q.bind(s.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(product_from).collect()
+}
+
 /// Maps SKUs to product ids; SKUs with no product are absent from the result.
 pub async fn product_ids(conn: &mut AnyConnection, skus: &[&Sku]) -> Result<HashMap<Sku, ProductId>> {
     if skus.is_empty() {

@@ -30,7 +30,8 @@ pub struct SandboxProc {
 
 pub async fn sandbox() -> SandboxProc {
     let mut child = Command::new(BIN)
-        .args(["sandbox-carrier", "--listen", "127.0.0.1:0", "--seed", "7"])
+        .args(["sandbox-carrier", "--listen", "127.0.0.1:0", "--seed", "7", "--exit-with-stdin"])
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()

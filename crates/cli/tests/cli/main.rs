@@ -308,6 +308,20 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
         assert!(std::time::Instant::now() < deadline, "no buyer message was sent");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The demo books orders with the sandbox carrier process it started, and their labels print.
+    let booked = get("/api/v1/shipments?status=booked").await;
+    let first = booked["items"].as_array().unwrap().first().cloned().expect("the demo booked shipments");
+    let tracking = first["tracking_number"].as_str().unwrap().to_owned();
+    let label = client
+        .get(format!("{url}/api/v1/shipments/{}/label", first["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(label.contains(&format!("^FD{tracking}^FS")), "{label}");
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }
