@@ -21,6 +21,7 @@ codflow_store::on_both_engines!(
     an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier,
     a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_booking,
     a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice,
+    two_booking_workers_on_one_database_never_book_a_shipment_twice,
 );
 
 pub struct SandboxProc {
@@ -200,4 +201,40 @@ async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice
     assert_eq!(s.status, BookingStatus::Booked);
     assert_eq!(s.tracking_number.as_deref(), made["tracking_number"].as_str());
     assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
+}
+
+async fn two_booking_workers_on_one_database_never_book_a_shipment_twice(engine: Engine) {
+    let sb = sandbox().await;
+    let externals: Vec<String> = (0..30).map(|i| format!("W-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
+    for r in app.queue_bookings(&ids, worker()).await {
+        assert_eq!(r.unwrap().status, BookingStatus::Pending);
+    }
+    // A second node: its own connection pool on the same database, its own worker.
+    let other = codflow_store::Store::connect(&db.url).await.unwrap();
+    let carriers = test_carriers(&sb.url);
+    let now = codflow_app::now();
+    let (mut a, mut b) = (0, 0);
+    loop {
+        let (x, y) = tokio::join!(
+            codflow_app::booking::book_due(&app.store, &carriers, now),
+            codflow_app::booking::book_due(&other, &carriers, now)
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        if x + y == 0 {
+            break;
+        }
+        a += x;
+        b += y;
+    }
+    assert_eq!(a + b, ids.len(), "each booking claimed exactly once ({a} + {b})");
+    let stats = carrier_stats(&sb.url).await;
+    assert_eq!(stats["shipments"], ids.len(), "{stats}");
+    for id in &ids {
+        assert_eq!(stats["per_reference"][id], 1, "{stats}");
+        let s = app.shipments_of_order(id).await.unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].status, BookingStatus::Booked);
+    }
 }
