@@ -3,12 +3,26 @@
 use codflow_domain::catalogue::{required_text, weight_g};
 use codflow_domain::order::MoneyInput;
 use codflow_domain::{
-    Actor, AuditRecord, Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse,
-    WarehouseCode, WarehouseId,
+    Actor, AuditRecord, BinLocation, Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku,
+    StockLevel, Warehouse, WarehouseCode, WarehouseId,
 };
 use codflow_store::{catalogue, commit, orders};
 
 use crate::{App, Error, Result};
+
+/// A SKU in one warehouse: how many, and in which bin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stock {
+    pub level: StockLevel,
+    pub location: Option<BinLocation>,
+}
+
+/// What a stock update changes; `location: Some("")` clears the bin.
+#[derive(Clone, Debug, Default)]
+pub struct StockChange {
+    pub on_hand: Option<i64>,
+    pub location: Option<String>,
+}
 
 #[derive(Clone, Debug, Default)]
 pub struct WarehouseInput {
@@ -186,27 +200,41 @@ impl App {
         Ok(crate::split_page(rows, limit, |p| p.sku.to_string()))
     }
 
-    pub async fn stock(&self, warehouse: &str, sku: &str) -> Result<StockLevel> {
+    pub async fn stock(&self, warehouse: &str, sku: &str) -> Result<Stock> {
         let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
         let sku = parse_path("product", Sku::parse(sku))?;
         let mut conn = self.store.read().await?;
         let w = catalogue::warehouse_by_code(&mut conn, &code).await?.ok_or(Error::NotFound("warehouse"))?;
         let p = catalogue::product_by_sku(&mut conn, &sku).await?.ok_or(Error::NotFound("product"))?;
-        Ok(catalogue::stock_level(&mut conn, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand: 0, reserved: 0 }))
+        Ok(Stock {
+            level: catalogue::stock_level(&mut conn, &w.id, &p.id)
+                .await?
+                .unwrap_or(StockLevel { on_hand: 0, reserved: 0 }),
+            location: catalogue::stock_location(&mut conn, &w.id, &p.id).await?,
+        })
     }
 
-    /// Records a stock count. A count below what orders already hold is refused (409): those units are
-    /// promised, and taking them back is a decision (cancel or re-allocate orders), not a side effect.
-    pub async fn set_stock(
-        &self,
-        warehouse: &str,
-        sku: &str,
-        on_hand: Option<i64>,
-        actor: Actor,
-    ) -> Result<StockLevel> {
-        let on_hand = on_hand.ok_or_else(|| Error::invalid("on_hand", "is required"))?;
-        if !(0..=1_000_000_000).contains(&on_hand) {
-            return Err(Error::invalid("on_hand", "must be between 0 and 1000000000"));
+    /// Records a stock count, a bin location, or both. A count below what orders already hold is refused
+    /// (409): those units are promised, and taking them back is a decision (cancel or re-allocate orders),
+    /// not a side effect.
+    pub async fn set_stock(&self, warehouse: &str, sku: &str, change: StockChange, actor: Actor) -> Result<Stock> {
+        let mut errors = FieldErrors::default();
+        if change.on_hand.is_none() && change.location.is_none() {
+            errors.push("on_hand", "on_hand, location or both are required");
+        }
+        if let Some(n) = change.on_hand
+            && !(0..=1_000_000_000).contains(&n)
+        {
+            errors.push("on_hand", "must be between 0 and 1000000000");
+        }
+        // An empty location takes the SKU out of its bin.
+        let location = match change.location.as_deref().map(str::trim) {
+            None => None,
+            Some("") => Some(None),
+            Some(l) => errors.take("location", BinLocation::parse(l)).map(Some),
+        };
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
         }
         let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
         let sku = parse_path("product", Sku::parse(sku))?;
@@ -215,26 +243,44 @@ impl App {
         let p = catalogue::product_by_sku(&mut tx, &sku).await?.ok_or(Error::NotFound("product"))?;
         let before =
             catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand: 0, reserved: 0 });
-        // Units promised to orders are not taken back by a count; that is a decision (cancel or
-        // re-allocate orders), not a side effect. The store makes the comparison with the write.
-        if !catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await? {
-            let held = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.map(|s| s.reserved).unwrap_or(0);
-            return Err(Error::Conflict {
-                code: "stock_below_reserved",
-                message: format!("on_hand {on_hand} is below the {held} units reserved for orders"),
-            });
+        let mut audits = Vec::with_capacity(2);
+        if let Some(on_hand) = change.on_hand {
+            // The store makes the comparison with the write, so a reservation cannot slip in between.
+            if !catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await? {
+                let held = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.map(|s| s.reserved).unwrap_or(0);
+                return Err(Error::Conflict {
+                    code: "stock_below_reserved",
+                    message: format!("on_hand {on_hand} is below the {held} units reserved for orders"),
+                });
+            }
+            audits.push(AuditRecord::change(
+                "stock",
+                stock_key(&code, &sku),
+                "count",
+                Some(before.on_hand.to_string()),
+                Some(on_hand.to_string()),
+                actor.clone(),
+                crate::now(),
+            ));
         }
-        let after = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(StockLevel { on_hand, reserved: 0 });
-        let audit = AuditRecord::change(
-            "stock",
-            stock_key(&code, &sku),
-            "count",
-            Some(before.on_hand.to_string()),
-            Some(on_hand.to_string()),
-            actor,
-            crate::now(),
-        );
-        orders::insert_audit(&mut tx, &[audit]).await?;
+        if let Some(location) = location {
+            let old = catalogue::stock_location(&mut tx, &w.id, &p.id).await?;
+            catalogue::set_location(&mut tx, &w.id, &p.id, location.as_ref()).await?;
+            audits.push(AuditRecord::change(
+                "stock",
+                stock_key(&code, &sku),
+                "locate",
+                old.map(|l| l.as_str().to_owned()),
+                location.map(|l| l.as_str().to_owned()),
+                actor,
+                crate::now(),
+            ));
+        }
+        orders::insert_audit(&mut tx, &audits).await?;
+        let after = Stock {
+            level: catalogue::stock_level(&mut tx, &w.id, &p.id).await?.unwrap_or(before),
+            location: catalogue::stock_location(&mut tx, &w.id, &p.id).await?,
+        };
         commit(tx).await?;
         Ok(after)
     }

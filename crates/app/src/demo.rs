@@ -6,7 +6,7 @@ use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{Money, OrderInput};
 use time::{Duration, OffsetDateTime};
 
-use crate::catalogue::{ProductInput, WarehouseInput};
+use crate::catalogue::{ProductInput, StockChange, WarehouseInput};
 use crate::{App, Result};
 
 /// Small xorshift generator: demo data needs variety, not cryptographic quality.
@@ -332,9 +332,12 @@ impl App {
             .await?;
             // A few SKUs run short so the demo shows backorders.
             let sz = if i % 9 == 4 { 3 } else { 150 + r.below(400) as i64 };
-            self.set_stock("SZ1", sku, Some(sz), by.clone()).await?;
+            // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
+            let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
+            let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
+            self.set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
             if i % 3 == 0 {
-                self.set_stock("DXB1", sku, Some(20 + r.below(60) as i64), by.clone()).await?;
+                self.set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
             }
         }
         let currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();

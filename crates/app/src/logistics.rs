@@ -95,7 +95,7 @@ impl Logistics {
     }
 }
 
-async fn settings(conn: &mut Conn) -> Result<LogisticsSettings> {
+pub(crate) async fn settings(conn: &mut Conn) -> Result<LogisticsSettings> {
     let d = LogisticsSettings::default();
     let get = async |conn: &mut Conn, k: &str| rstore::setting(conn, k).await;
     Ok(LogisticsSettings {

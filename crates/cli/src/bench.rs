@@ -312,9 +312,14 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
             )
             .await
             .map_err(|e| anyhow!("{e}"))?;
-            app.set_stock("SZ1", &sku, Some(1_000_000_000), codflow_domain::Actor::Worker("bench".into()))
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            app.set_stock(
+                "SZ1",
+                &sku,
+                codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
+                codflow_domain::Actor::Worker("bench".into()),
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
         }
         app.store.close().await;
     }

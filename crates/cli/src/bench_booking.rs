@@ -82,7 +82,13 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
             by(),
         )
         .await?;
-        app.set_stock("SZ1", &sku, Some(10_000_000), by()).await?;
+        app.set_stock(
+            "SZ1",
+            &sku,
+            codflow_app::catalogue::StockChange { on_hand: Some(10_000_000), location: None },
+            by(),
+        )
+        .await?;
     }
     let channels: Vec<ChannelSpec> = ["STD", "EXP", "ECO"]
         .iter()

@@ -1,6 +1,12 @@
 //! The 4×6 inch shipping label. ZPL II for thermal printers at 203 dpi (8 dots/mm: 812 × 1218 dots),
 //! following Zebra's ZPL II programming guide: `^BC` draws the Code 128 barcode of the tracking number and
-//! `^BQ` the QR code of the public tracking URL, so the printer renders both exactly.
+//! `^BQ` the QR code of the public tracking URL, so the printer renders both exactly. The PDF draws the same
+//! layout with our own Code 128 bars and the `qrcode` crate's modules, for office printers.
+
+use qrcode::{Color, EcLevel, QrCode};
+
+use crate::code128;
+use crate::pdf::{Font, LABEL_4X6, Page, render};
 
 /// One side of the parcel.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,10 +78,51 @@ fn address_lines(a: &Address) -> Vec<String> {
     v
 }
 
-/// One label as a ZPL II program (`^XA … ^XZ`).
-pub fn zpl(l: &LabelData) -> String {
-    let mut z = String::with_capacity(1600);
-    let mut text = |x: u32, y: u32, h: u32, s: &str| z.push_str(&format!("^FO{x},{y}^A0N,{h},{h}^FD{}^FS\n", clean(s)));
+/// What a label is made of, in printer dots from the top-left; both the ZPL and the PDF are drawn from it,
+/// so the two never disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Mark {
+    Text {
+        x: u32,
+        y: u32,
+        h: u32,
+        s: String,
+    },
+    /// White text on a filled box.
+    Reversed {
+        x: u32,
+        y: u32,
+        h: u32,
+        s: String,
+    },
+    Fill {
+        x: u32,
+        y: u32,
+        w: u32,
+        h: u32,
+    },
+    /// Code 128 with `module` dots per module, the text printed below.
+    Barcode {
+        x: u32,
+        y: u32,
+        module: u32,
+        h: u32,
+        data: String,
+    },
+    /// QR code at error-correction level M with `module` dots per module.
+    Qr {
+        x: u32,
+        y: u32,
+        module: u32,
+        data: String,
+    },
+}
+
+const DOTS: (u32, u32) = (812, 1218);
+
+fn layout(l: &LabelData) -> Vec<Mark> {
+    let mut m = Vec::with_capacity(32);
+    let mut text = |x: u32, y: u32, h: u32, s: &str| m.push(Mark::Text { x, y, h, s: clean(s) });
     text(30, 30, 34, &format!("{} {}", l.carrier.to_uppercase(), l.service));
     text(30, 70, 24, &format!("Channel {}", l.channel));
     text(560, 30, 24, &l.date);
@@ -96,20 +143,43 @@ pub fn zpl(l: &LabelData) -> String {
     if let Some(s) = &l.sort_code {
         text(560, 140, 60, s);
     }
-    z.insert_str(0, "^XA\n^CI28\n^PW812\n^LL1218\n^LH0,0\n");
-    z.push_str("^FO20,560^GB772,3,3^FS\n");
+    m.push(Mark::Fill { x: 20, y: 560, w: 772, h: 3 });
     match &l.cod {
-        Some(c) => z.push_str(&format!("^FO30,580^A0N,70,70^FDCOD {}^FS\n", clean(c))),
-        None => z.push_str("^FO30,590^A0N,50,50^FDPREPAID^FS\n"),
+        Some(c) => {
+            // As large as fits left of the DDP box (font 0 averages about 0.55 of its height per character).
+            let s = format!("COD {}", clean(c));
+            let h = (580.0 / (s.len() as f32 * 0.55)).clamp(36.0, 70.0) as u32;
+            m.push(Mark::Text { x: 30, y: 580 + (70 - h) / 2, h, s })
+        }
+        None => m.push(Mark::Text { x: 30, y: 590, h: 50, s: "PREPAID".into() }),
     }
     if l.ddp {
-        z.push_str("^FO620,575^GB160,80,80^FS\n^FO645,590^A0N,56,56^FR^FDDDP^FS\n");
+        m.push(Mark::Fill { x: 620, y: 575, w: 160, h: 80 });
+        m.push(Mark::Reversed { x: 645, y: 590, h: 56, s: "DDP".into() });
     }
-    z.push_str("^FO20,670^GB772,3,3^FS\n");
-    z.push_str(&format!("^FO60,700^BY3,3,200^BCN,200,Y,N,N^FD{}^FS\n", clean(&l.tracking_number)));
-    z.push_str(&format!("^FO30,990^BQN,2,5^FDMA,{}^FS\n", clean(&l.tracking_url)));
-    z.push_str(&format!("^FO300,1010^A0N,28,28^FDOrder {}^FS\n", clean(&l.order_ref)));
-    z.push_str(&format!("^FO300,1050^A0N,22,22^FD{}^FS\n", clean(&l.tracking_url)));
+    m.push(Mark::Fill { x: 20, y: 670, w: 772, h: 3 });
+    m.push(Mark::Barcode { x: 60, y: 700, module: 3, h: 200, data: clean(&l.tracking_number) });
+    m.push(Mark::Qr { x: 30, y: 990, module: 5, data: clean(&l.tracking_url) });
+    m.push(Mark::Text { x: 300, y: 1010, h: 28, s: format!("Order {}", clean(&l.order_ref)) });
+    m.push(Mark::Text { x: 300, y: 1050, h: 22, s: clean(&l.tracking_url) });
+    m
+}
+
+/// One label as a ZPL II program (`^XA … ^XZ`).
+pub fn zpl(l: &LabelData) -> String {
+    let mut z = String::with_capacity(1600);
+    z.push_str(&format!("^XA\n^CI28\n^PW{}\n^LL{}\n^LH0,0\n", DOTS.0, DOTS.1));
+    for mark in layout(l) {
+        z.push_str(&match mark {
+            Mark::Text { x, y, h, s } => format!("^FO{x},{y}^A0N,{h},{h}^FD{s}^FS\n"),
+            Mark::Reversed { x, y, h, s } => format!("^FO{x},{y}^A0N,{h},{h}^FR^FD{s}^FS\n"),
+            Mark::Fill { x, y, w, h } => format!("^FO{x},{y}^GB{w},{h},{}^FS\n", w.min(h)),
+            Mark::Barcode { x, y, module, h, data } => {
+                format!("^FO{x},{y}^BY{module},3,{h}^BCN,{h},Y,N,N^FD{data}^FS\n")
+            }
+            Mark::Qr { x, y, module, data } => format!("^FO{x},{y}^BQN,2,{module}^FDMA,{data}^FS\n"),
+        });
+    }
     z.push_str("^XZ\n");
     z
 }
@@ -117,6 +187,87 @@ pub fn zpl(l: &LabelData) -> String {
 /// Several labels as one stream, in the order given.
 pub fn zpl_batch(labels: &[LabelData]) -> String {
     labels.iter().map(zpl).collect()
+}
+
+/// Draws one label on a 4×6 page. The barcode's bars sit in a `/Barcode` marked-content block and the QR
+/// code's modules in a `/QR` block.
+fn draw(l: &LabelData, page: &mut Page) {
+    let k = LABEL_4X6.0 / DOTS.0 as f32;
+    let pt = |d: u32| d as f32 * k;
+    for mark in layout(l) {
+        match mark {
+            // ZPL's font height is the cell; Helvetica's capitals fill about 70% of its size.
+            Mark::Text { x, y, h, s } => page.text(pt(x), pt(y), pt(h) * 1.05, Font::Regular, &s),
+            Mark::Reversed { x, y, h, s } => page.text_reversed(pt(x), pt(y), pt(h) * 1.05, Font::Bold, &s),
+            Mark::Fill { x, y, w, h } => page.fill(pt(x), pt(y), pt(w), pt(h)),
+            Mark::Barcode { x, y, module, h, data } => {
+                let Ok(widths) = code128::widths(&data) else {
+                    page.text(pt(x), pt(y), 14.0, Font::Bold, &format!("NO BARCODE: {data}"));
+                    continue;
+                };
+                page.marked("Barcode", |p| {
+                    let mut at = x;
+                    for (i, w) in widths.iter().enumerate() {
+                        let w = *w as u32 * module;
+                        if i % 2 == 0 {
+                            p.fill(pt(at), pt(y), pt(w), pt(h));
+                        }
+                        at += w;
+                    }
+                });
+                let centre = pt(x) + pt(widths.iter().map(|w| *w as u32).sum::<u32>() * module) / 2.0;
+                page.text_centered(centre, pt(y + h + 8), 10.0, Font::Regular, &data);
+            }
+            Mark::Qr { x, y, module, data } => {
+                let Ok(code) = QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M) else {
+                    continue;
+                };
+                let n = code.width();
+                let colors = code.to_colors();
+                page.marked("QR", |p| {
+                    for row in 0..n {
+                        // One rectangle per run of dark modules keeps the page small.
+                        let mut col = 0;
+                        while col < n {
+                            if colors[row * n + col] == Color::Dark {
+                                let start = col;
+                                while col < n && colors[row * n + col] == Color::Dark {
+                                    col += 1;
+                                }
+                                let m = module as usize;
+                                p.fill(
+                                    pt(x + (start * m) as u32),
+                                    pt(y + (row * m) as u32),
+                                    pt(((col - start) * m) as u32),
+                                    pt(module),
+                                );
+                            } else {
+                                col += 1;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// One label as a one-page PDF.
+pub fn pdf(l: &LabelData) -> Vec<u8> {
+    pdf_batch(std::slice::from_ref(l))
+}
+
+/// Several labels as one PDF, a page each, in the order given.
+pub fn pdf_batch(labels: &[LabelData]) -> Vec<u8> {
+    let pages: Vec<Page> = labels
+        .iter()
+        .map(|l| {
+            let mut p = Page::new(LABEL_4X6);
+            draw(l, &mut p);
+            p
+        })
+        .collect();
+    render(&pages, "Shipping labels")
 }
 
 #[cfg(test)]

@@ -1,5 +1,15 @@
 //! Shipping documents, pure functions from data to bytes: no I/O, no knowledge of the store.
 
+pub mod code128;
+pub mod customs;
+pub mod inspect;
 pub mod label;
+pub mod pdf;
+pub mod picking;
+mod table;
 
-pub use label::{Address, LabelData, zpl, zpl_batch};
+pub use customs::{
+    CustomsDocument, CustomsLine, Party, commercial_invoice, commercial_invoices, packing_list, packing_lists,
+};
+pub use label::{Address, LabelData, pdf as label_pdf, pdf_batch as labels_pdf, zpl, zpl_batch};
+pub use picking::{PickLine, PickingList, picking_list, picking_lists};

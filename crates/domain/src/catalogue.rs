@@ -74,6 +74,30 @@ impl HsCode {
     }
 }
 
+/// Where a SKU sits in a warehouse ("A-01-03"): what a picker walks to. Letters, digits, space and
+/// `-._/`, up to 32 characters, kept as written so it matches the signs on the shelves.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize)]
+#[serde(transparent)]
+pub struct BinLocation(String);
+impl BinLocation {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let t = s.trim();
+        if t.is_empty() || t.len() > 32 {
+            return Err(Error::invalid("location", "a bin location is 1 to 32 characters"));
+        }
+        if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || " -._/".contains(*c))) {
+            return Err(Error::invalid(
+                "location",
+                format!("{c:?} is not allowed in a bin location (letters, digits, space, - . _ /)"),
+            ));
+        }
+        Ok(BinLocation(t.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A non-empty line of text with a maximum length, trimmed.
 pub fn required_text(what: &'static str, s: &str, max: usize) -> Result<String, Error> {
     let t = s.trim();
@@ -129,6 +153,14 @@ impl StockLevel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bin_locations_are_shelf_labels_not_free_text() {
+        assert_eq!(BinLocation::parse(" A-01-03 ").unwrap().as_str(), "A-01-03");
+        assert!(BinLocation::parse("").is_err());
+        assert!(BinLocation::parse("A;DROP").is_err());
+        assert!(BinLocation::parse(&"A".repeat(33)).is_err());
+    }
 
     #[test]
     fn skus_allow_the_usual_punctuation_but_not_spaces() {

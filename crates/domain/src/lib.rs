@@ -13,7 +13,7 @@ pub mod rating;
 pub mod review;
 
 pub use auth::Role;
-pub use catalogue::{ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
+pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TokenId, WarehouseId};

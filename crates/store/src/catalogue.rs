@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use codflow_domain::{
-    Country, Currency, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse, WarehouseCode, WarehouseId,
+    BinLocation, Country, Currency, HsCode, Money, Product, ProductId, Sku, StockLevel, Warehouse, WarehouseCode,
+    WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -192,6 +193,65 @@ pub async fn stock_level(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductI
         .fetch_optional(conn)
         .await?;
     row.map(|r| Ok(StockLevel { on_hand: r.try_get("on_hand")?, reserved: r.try_get("reserved")? })).transpose()
+}
+
+pub async fn stock_location(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId) -> Result<Option<BinLocation>> {
+    let row = sqlx::query("SELECT location FROM stock WHERE warehouse_id = $1 AND product_id = $2")
+        .bind(w.as_str())
+        .bind(p.as_str())
+        .fetch_optional(conn)
+        .await?;
+    match row.map(|r| r.try_get::<Option<String>, _>("location")).transpose()?.flatten() {
+        Some(l) => Ok(Some(BinLocation::parse(&l)?)),
+        None => Ok(None),
+    }
+}
+
+/// Puts a SKU in a bin (or takes it out of one); a SKU not yet counted gets a stock row of zero.
+pub async fn set_location(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    p: &ProductId,
+    location: Option<&BinLocation>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at, location) VALUES ($1, $2, 0, 0, $3, $4) \
+         ON CONFLICT (warehouse_id, product_id) DO UPDATE SET location = excluded.location, updated_at = excluded.updated_at",
+    )
+    .bind(w.as_str())
+    .bind(p.as_str())
+    .bind(micros(OffsetDateTime::now_utc()))
+    .bind(location.map(BinLocation::as_str))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The bins of the given products in one warehouse; products without one are absent.
+pub async fn locations(
+    conn: &mut AnyConnection,
+    w: &WarehouseId,
+    products: &[ProductId],
+) -> Result<HashMap<ProductId, BinLocation>> {
+    if products.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT product_id, location FROM stock WHERE warehouse_id = $1 AND location IS NOT NULL AND product_id IN ({})",
+        placeholders(1, products.len())
+    );
+    let mut q = sqlx::query(&sql).bind(w.as_str());
+    for p in products {
+        q = q.bind(p.as_str());
+    }
+    let mut out = HashMap::with_capacity(products.len());
+    for r in q.fetch_all(conn).await? {
+        let id: String = r.try_get("product_id")?;
+        let loc: String = r.try_get("location")?;
+        let id = ProductId::parse(&id)?;
+        out.insert(id, BinLocation::parse(&loc)?);
+    }
+    Ok(out)
 }
 
 /// Sets the counted quantity, unless it is below what orders hold: then nothing changes and the answer

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
     (2, "review", include_str!("../migrations/0002_review.sql")),
     (3, "logistics", include_str!("../migrations/0003_logistics.sql")),
+    (4, "documents", include_str!("../migrations/0004_documents.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

@@ -1,9 +1,10 @@
 //! The wire shapes of API v1. Requests are strict (unknown fields are refused, so a typo cannot silently
 //! drop data); they convert into the domain's input types, which do the checking.
 
+use codflow_app::catalogue::Stock;
 use codflow_app::catalogue::{ProductInput, WarehouseInput};
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
-use codflow_domain::{Money, Order, OrderInput, Product, StockLevel, Warehouse};
+use codflow_domain::{Money, Order, OrderInput, Product, Warehouse};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -359,6 +360,8 @@ impl From<Product> for ProductDto {
 #[serde(deny_unknown_fields)]
 pub struct SetStock {
     pub on_hand: Option<i64>,
+    /// Bin location ("A-01-03"); an empty string clears it.
+    pub location: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -366,11 +369,19 @@ pub struct StockDto {
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
+    /// Present once the SKU has a bin in this warehouse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
-impl From<StockLevel> for StockDto {
-    fn from(s: StockLevel) -> Self {
-        StockDto { on_hand: s.on_hand, reserved: s.reserved, available: s.available() }
+impl From<Stock> for StockDto {
+    fn from(s: Stock) -> Self {
+        StockDto {
+            on_hand: s.level.on_hand,
+            reserved: s.level.reserved,
+            available: s.level.available(),
+            location: s.location.map(|l| l.as_str().to_owned()),
+        }
     }
 }
 

@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, imports, logistics, orders, review, system};
+use routes::{catalogue, documents, imports, logistics, orders, review, system};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -110,11 +110,17 @@ pub fn router(app: App) -> Router {
         .route("/orders/{id}/shipments", get(logistics::order_shipments))
         .route("/shipments", get(logistics::list_shipments))
         .route("/shipments/book", post(logistics::book_many))
-        .route("/shipments/labels", post(logistics::labels))
+        .route("/shipments/labels", post(documents::labels))
+        .route("/shipments/commercial-invoices", post(documents::commercial_invoices))
+        .route("/shipments/packing-lists", post(documents::packing_lists))
+        .route("/picking-lists", post(documents::picking_list))
+        .route("/settings/documents", get(documents::settings).put(documents::put_settings))
         .route("/shipments/{id}", get(logistics::get_shipment))
         .route("/shipments/{id}/cancel", post(logistics::cancel_shipment))
         .route("/shipments/{id}/retry", post(logistics::retry_shipment))
-        .route("/shipments/{id}/label", get(logistics::label))
+        .route("/shipments/{id}/label", get(documents::label))
+        .route("/shipments/{id}/commercial-invoice", get(documents::commercial_invoice))
+        .route("/shipments/{id}/packing-list", get(documents::packing_list))
         .route("/notification-templates/{name}/{language}", put(review::put_notification_template))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(

@@ -266,12 +266,3 @@ pub struct BookErrorDto {
     pub code: String,
     pub message: String,
 }
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabelBatch {
-    pub shipments: Vec<String>,
-    /// `zpl` (default) or `pdf`.
-    #[serde(default)]
-    pub format: Option<String>,
-}

@@ -4,7 +4,8 @@ use utoipa::{Modify, OpenApi};
 use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
-use crate::routes::{catalogue, imports, logistics, orders, review, system};
+use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
+use crate::routes::{catalogue, documents, imports, logistics, orders, review, system};
 
 struct BearerAuth;
 
@@ -39,14 +40,17 @@ impl Modify for BearerAuth {
         logistics::put_duty_rule, logistics::delete_duty_rule, logistics::rates, logistics::logistics_settings,
         logistics::put_logistics_settings, logistics::book_order, logistics::order_shipments, logistics::book_many,
         logistics::list_shipments, logistics::get_shipment, logistics::cancel_shipment, logistics::retry_shipment,
-        logistics::label, logistics::labels,
+        documents::label, documents::labels, documents::commercial_invoice, documents::packing_list,
+        documents::commercial_invoices, documents::packing_lists, documents::picking_list, documents::settings,
+        documents::put_settings,
     ),
     components(schemas(MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,
         TemplateBody, TemplateDto, AllocationDto, RankedDto, IneligibleDto, BreakdownDto, QuoteLineDto, QuoteDto,
-        LogisticsSettingsDto, ShipmentDto, BookMany, BookResultDto, BookErrorDto, LabelBatch)),
+        LogisticsSettingsDto, ShipmentDto, BookMany, BookResultDto, BookErrorDto, LabelBatch, ShipmentSelection,
+        OrderSelection, DocumentSettingsDto)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

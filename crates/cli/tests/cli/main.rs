@@ -48,7 +48,14 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
         )
         .await
         .unwrap();
-        app.set_stock("SZ1", sku, Some(1_000_000), codflow_domain::Actor::Worker("test".into())).await.unwrap();
+        app.set_stock(
+            "SZ1",
+            sku,
+            codflow_app::catalogue::StockChange { on_hand: Some(1_000_000), location: None },
+            codflow_domain::Actor::Worker("test".into()),
+        )
+        .await
+        .unwrap();
     }
     (db, store)
 }

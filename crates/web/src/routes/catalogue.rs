@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 
+use codflow_app::catalogue::StockChange;
 use codflow_domain::Actor;
 
 use crate::ApiResult;
@@ -95,7 +96,17 @@ pub async fn put_stock(
     ApiJson(body): ApiJson<SetStock>,
 ) -> ApiResult<Json<StockDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.set_stock(&w, &sku, body.on_hand, Actor::Token(auth.0.token)).await?.into()))
+    Ok(Json(
+        s.app
+            .set_stock(
+                &w,
+                &sku,
+                StockChange { on_hand: body.on_hand, location: body.location },
+                Actor::Token(auth.0.token),
+            )
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}", tag = "catalogue",

@@ -22,9 +22,9 @@ fn me(auth: &Auth) -> Actor {
     Actor::Token(auth.0.token.clone())
 }
 
-type Download = ([(HeaderName, String); 2], Vec<u8>);
+pub(crate) type Download = ([(HeaderName, String); 2], Vec<u8>);
 
-fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Download {
+pub(crate) fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Download {
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
@@ -344,47 +344,4 @@ pub async fn retry_shipment(
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
     Ok(Json(s.app.retry_booking(&id, me(&auth)).await?.into()))
-}
-
-fn label_format(q: Option<&str>) -> Result<&'static str, ApiError> {
-    match q.unwrap_or("zpl") {
-        "zpl" => Ok("zpl"),
-        "pdf" => Err(ApiError::Conflict {
-            code: "not_implemented",
-            message: "PDF labels are not available yet; use format=zpl".into(),
-        }),
-        other => {
-            let mut e = FieldErrors::default();
-            e.push("format", format!("{other:?} is not zpl or pdf"));
-            Err(ApiError::Invalid(e))
-        }
-    }
-}
-
-#[utoipa::path(get, path = "/api/v1/shipments/{id}/label", tag = "logistics",
-    params(("id" = String, Path), ("format" = Option<String>, Query, description = "zpl (203 dpi, 4x6)")),
-    responses((status = 200, description = "the label"), (status = 409, description = "not booked")))]
-pub async fn label(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Download> {
-    auth.require(READERS)?;
-    label_format(q.get("format").map(String::as_str))?;
-    let zpl = s.app.labels_zpl(std::slice::from_ref(&id)).await?;
-    Ok(download("application/zpl", &format!("{id}.zpl"), zpl.into_bytes()))
-}
-
-#[utoipa::path(post, path = "/api/v1/shipments/labels", tag = "logistics", request_body = LabelBatch,
-    responses((status = 200, description = "one ZPL stream for the selection, in its order"), (status = 409), (status = 422)))]
-pub async fn labels(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    ApiJson(body): ApiJson<LabelBatch>,
-) -> ApiResult<Download> {
-    auth.require(READERS)?;
-    label_format(body.format.as_deref())?;
-    let zpl = s.app.labels_zpl(&body.shipments).await?;
-    Ok(download("application/zpl", "labels.zpl", zpl.into_bytes()))
 }

@@ -1,4 +1,5 @@
 pub mod catalogue;
+pub mod documents;
 pub mod imports;
 pub mod logistics;
 pub mod orders;
