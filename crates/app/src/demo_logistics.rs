@@ -3,7 +3,7 @@
 //! seller confirms duty and de minimis values with a customs broker before relying on them.
 
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec};
-use codflow_domain::{Actor, Currency, FxRate};
+use codflow_domain::{Actor, Country, Currency, FxRate};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -211,7 +211,18 @@ impl App {
             self.put_fx_rate(FxRate::new(usd, c, Decimal::from(*per_usd), day, "demo")?).await?;
         }
         self.put_channels(&channels(), by.clone()).await?;
-        self.put_duty_rules(&duty_rules(), by).await?;
+        self.put_duty_rules(&duty_rules(), by.clone()).await?;
+        // Made-up registrations in the shape of the real ones, so commercial invoices show an importer.
+        let vat = [("SA", "300000000000003"), ("AE", "100000000000003"), ("GB", "GB123456789"), ("MX", "DTC200101AB1")];
+        let docs = crate::documents::DocumentSettings {
+            seller_name: "Demo Trading Co., Ltd.".into(),
+            seller_address: vec!["8 Keyuan Road, Nanshan".into(), "Shenzhen 518057, CN".into()],
+            eori_number: Some("NL823456789".into()),
+            ioss_number: Some("IM5280000001".into()),
+            vat_numbers: vat.iter().map(|(c, n)| Ok((Country::parse(c)?, (*n).to_owned()))).collect::<Result<_>>()?,
+            public_base_url: String::new(),
+        };
+        self.set_document_settings(docs, by).await?;
         Ok(())
     }
 }

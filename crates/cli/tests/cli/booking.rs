@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use codflow_app::App;
 use codflow_app::booking::{BookingStatus, Carriers};
+use codflow_app::documents::{CustomsKind, DocumentSettings, LabelFormat};
 use codflow_connectors::carriers::{Carrier, Sandbox};
+use codflow_documents::inspect;
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec};
-use codflow_domain::{Actor, OrderInput};
+use codflow_domain::{Actor, Country, OrderInput};
 use codflow_store::Engine;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -22,6 +24,7 @@ codflow_store::on_both_engines!(
     a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_booking,
     a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice,
     two_booking_workers_on_one_database_never_book_a_shipment_twice,
+    a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_importer,
 );
 
 pub struct SandboxProc {
@@ -237,4 +240,40 @@ async fn two_booking_workers_on_one_database_never_book_a_shipment_twice(engine:
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].status, BookingStatus::Booked);
     }
+}
+
+async fn a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_importer(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["F-1", "F-2"]).await;
+    let settings = DocumentSettings {
+        seller_name: "Acme Trading".into(),
+        vat_numbers: [(Country::parse("SA").unwrap(), "300000000000003".into())].into(),
+        ioss_number: Some("IM5280000001".into()),
+        ..DocumentSettings::default()
+    };
+    app.set_document_settings(settings, worker()).await.unwrap();
+    let mut shipments = Vec::new();
+    let mut numbers = Vec::new();
+    for id in &ids {
+        let s = app.book_order(id, worker()).await.unwrap();
+        numbers.push(Some(s.tracking_number.clone().unwrap()));
+        shipments.push(s.id.to_string());
+    }
+    let one = app.labels(&shipments[..1], LabelFormat::Pdf).await.unwrap();
+    assert_eq!(one.content_type, "application/pdf");
+    let page = &inspect::pages(&one.bytes).unwrap()[0];
+    assert_eq!(inspect::barcode(page), numbers[0], "the bars scan as the carrier's tracking number");
+    assert!(inspect::texts(page).contains(&"COD SAR 118.00".to_owned()));
+    let batch = app.labels(&shipments, LabelFormat::Pdf).await.unwrap();
+    let read: Vec<Option<String>> = inspect::pages(&batch.bytes).unwrap().iter().map(|p| inspect::barcode(p)).collect();
+    assert_eq!(read, numbers, "a page per label, in the order asked");
+    let invoice = app.customs_documents(&shipments[..1], CustomsKind::CommercialInvoice).await.unwrap();
+    let shown: Vec<String> = inspect::pages(&invoice.bytes).unwrap().iter().flat_map(|p| inspect::texts(p)).collect();
+    for needle in ["VAT: 300000000000003", "940540", "59.00", "118.00", "Acme Trading"] {
+        assert!(shown.iter().any(|t| t.contains(needle)), "{needle} not in {shown:?}");
+    }
+    assert!(!shown.iter().any(|t| t.contains("IOSS")), "IOSS is for EU destinations only");
+    assert!(shown.iter().any(|t| t.starts_with("Terms of delivery: DDP")));
+    let packing = app.customs_documents(&shipments, CustomsKind::PackingList).await.unwrap();
+    assert_eq!(inspect::pages(&packing.bytes).unwrap().len(), 2, "one packing list per shipment");
 }

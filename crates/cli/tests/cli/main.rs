@@ -42,6 +42,8 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
                 title: Some("Lamp".into()),
                 unit_weight_g: Some(400),
                 unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
+                hs_code: Some("940540".into()),
+                origin_country: Some("CN".into()),
                 ..Default::default()
             },
             codflow_domain::Actor::Worker("test".into()),
@@ -329,6 +331,46 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
         .await
         .unwrap();
     assert!(label.contains(&format!("^FD{tracking}^FS")), "{label}");
+    let bytes = |path: String| {
+        let req = client.get(format!("{url}{path}")).bearer_auth(&token);
+        async move {
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    let sid = first["id"].as_str().unwrap();
+    let pdf = bytes(format!("/api/v1/shipments/{sid}/label?format=pdf")).await;
+    let page = &codflow_documents::inspect::pages(&pdf).unwrap()[0];
+    assert_eq!(codflow_documents::inspect::barcode(page), Some(tracking.clone()));
+    let invoice = bytes(format!("/api/v1/shipments/{sid}/commercial-invoice")).await;
+    let shown: Vec<String> = codflow_documents::inspect::pages(&invoice)
+        .unwrap()
+        .iter()
+        .flat_map(|p| codflow_documents::inspect::texts(p))
+        .collect();
+    assert!(shown.iter().any(|t| t == "Demo Trading Co., Ltd."), "{shown:?}");
+    // The demo's stock has bins, so its picking list walks them.
+    let allocated: Vec<&str> =
+        orders.iter().filter(|o| o["status"] == "allocated").filter_map(|o| o["id"].as_str()).take(20).collect();
+    let r = client
+        .post(format!("{url}/api/v1/picking-lists"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"orders": allocated}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let pick = r.bytes().await.unwrap();
+    let shown: Vec<String> = codflow_documents::inspect::pages(&pick)
+        .unwrap()
+        .iter()
+        .flat_map(|p| codflow_documents::inspect::texts(p))
+        .collect();
+    assert!(
+        shown.iter().any(|t| t.starts_with("A-") || t.starts_with("B-") || t.starts_with("C-") || t.starts_with("D-")),
+        "{shown:?}"
+    );
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

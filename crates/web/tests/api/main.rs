@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod catalogue;
 mod concurrency;
+mod documents;
 mod imports;
 mod logistics;
 mod orders;
