@@ -259,6 +259,98 @@ fn validate(r: &CreateShipment) -> Result<(), (String, &'static str)> {
     Ok(())
 }
 
+/// Started kilograms billed for the pieces: each piece's actual weight or its volume at 5,000 cm³ per kg,
+/// whichever is more. The freight invoice bills the same weight a rate quote prices.
+fn billable_kg(pieces: &[Piece]) -> i64 {
+    let grams: i64 = pieces
+        .iter()
+        .map(|p| {
+            let volume = match (p.length_cm, p.width_cm, p.height_cm) {
+                (Some(l), Some(w), Some(h)) => l.saturating_mul(w).saturating_mul(h) / 5,
+                _ => 0,
+            };
+            p.weight_g.max(volume)
+        })
+        .sum();
+    (grams + 999) / 1000
+}
+
+/// City, postcode and service are accepted as a real carrier's rate request has them; the sandbox prices
+/// by destination country only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RateDestination {
+    country: String,
+    #[serde(default)]
+    city: Option<String>,
+    #[serde(default)]
+    postal_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct RateQuery {
+    service: String,
+    destination: RateDestination,
+    pieces: Vec<Piece>,
+    #[serde(default)]
+    cod: Option<Amount>,
+}
+
+/// The price the freight invoice will charge: base plus a rate per started kilogram, in the COD
+/// currency (USD for prepaid parcels), plus the COD fee.
+async fn rates(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
+    let q: RateQuery = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.to_string(), None),
+    };
+    if q.destination.country.len() != 2 {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "a two-letter country code",
+            Some("destination.country"),
+        );
+    }
+    if q.pieces.is_empty() || q.pieces.iter().any(|p| !(1..=70_000).contains(&p.weight_g)) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "one or more pieces of 1 g to 70 kg",
+            Some("pieces"),
+        );
+    }
+    let cod = match &q.cod {
+        Some(a) => match parse_amount(a) {
+            Some(m) => Some((m, a.currency.as_str())),
+            None => {
+                let m = format!("{:?} is not an amount in {}", a.amount, a.currency);
+                return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m, Some("cod.amount"));
+            }
+        },
+        None => None,
+    };
+    let lane = c.config.model.lane(&q.destination.country);
+    let kg = billable_kg(&q.pieces);
+    let cur = cod.map_or("USD", |(_, c)| c);
+    let freight = lane.freight_base_minor + kg * lane.freight_per_kg_minor;
+    let fee = cod.map_or(0, |(m, _)| (m as f64 * lane.cod_fee_pct / 100.0).round() as i64);
+    let mut charges = vec![serde_json::json!({"name": "freight", "amount": amount_str(freight, cur)})];
+    if cod.is_some() {
+        charges.push(serde_json::json!({"name": "cod_fee", "amount": amount_str(fee, cur)}));
+    }
+    Json(serde_json::json!({
+        "currency": cur,
+        "billable_kg": kg,
+        "charges": charges,
+        "total": amount_str(freight + fee, cur),
+        "transit_days": lane.transit_days,
+    }))
+    .into_response()
+}
+
 async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
         return problem(StatusCode::BAD_REQUEST, "idempotency_key_required", "send an Idempotency-Key header", None);
@@ -577,7 +669,7 @@ async fn freight_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<S
             continue;
         }
         let weight: i64 = s.request.pieces.iter().map(|p| p.weight_g).sum();
-        let kg = (weight + 999) / 1000;
+        let kg = billable_kg(&s.request.pieces);
         let lane = c.config.model.lane(&s.request.consignee.country);
         let cur = s.request.cod.as_ref().map_or("USD", |c| c.currency.as_str());
         out.push_str(&format!(
@@ -677,6 +769,7 @@ pub fn router(config: Config) -> Router {
         }
     });
     Router::new()
+        .route("/v1/rates", post(rates))
         .route("/v1/shipments", post(create))
         .route("/v1/shipments/{tracking}", get(show))
         .route("/v1/shipments/{tracking}/events", get(events))

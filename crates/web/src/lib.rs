@@ -105,6 +105,7 @@ pub fn router(app: App) -> Router {
         .route("/duty-rules", get(logistics::duty_rules).put(logistics::put_duty_rule))
         .route("/duty-rules/{country}/{effective_from}", delete(logistics::delete_duty_rule))
         .route("/rates", post(logistics::rates))
+        .route("/rates/{channel}/carrier", post(logistics::carrier_rate))
         .route("/settings/logistics", get(logistics::logistics_settings).put(logistics::put_logistics_settings))
         .route("/orders/{id}/book", post(logistics::book_order))
         .route("/orders/{id}/shipments", get(logistics::order_shipments))

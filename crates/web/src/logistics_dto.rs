@@ -266,3 +266,51 @@ pub struct BookErrorDto {
     pub code: String,
     pub message: String,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct ChargeDto {
+    pub name: String,
+    pub amount: MoneyDto,
+}
+
+/// The carrier's own price for the parcel beside the rate card's.
+#[derive(Serialize, ToSchema)]
+pub struct CarrierQuoteDto {
+    pub channel: String,
+    pub carrier: String,
+    pub total: MoneyDto,
+    pub charges: Vec<ChargeDto>,
+    pub billable_weight_g: Option<i64>,
+    pub transit_days: Option<u32>,
+    /// The card's shipping charges (without duties and taxes); null when the channel cannot take the parcel.
+    pub card_shipping: Option<MoneyDto>,
+    /// Carrier total minus card shipping, when both are in one currency: positive means the card undercharges.
+    pub difference: Option<MoneyDto>,
+}
+
+impl From<codflow_app::booking::CarrierQuote> for CarrierQuoteDto {
+    fn from(q: codflow_app::booking::CarrierQuote) -> Self {
+        let dto = |a: &codflow_app::booking::CarrierAmount| MoneyDto {
+            amount: a.amount.clone(),
+            currency: a.currency.clone(),
+        };
+        let carrier_money =
+            Currency::parse(&q.rate.total.currency).ok().and_then(|c| Money::parse(&q.rate.total.amount, c).ok());
+        let difference = match (carrier_money, q.card_shipping) {
+            (Some(c), Some(card)) if c.currency == card.currency => {
+                Some(Money::new(c.minor - card.minor, c.currency).into())
+            }
+            _ => None,
+        };
+        CarrierQuoteDto {
+            channel: q.channel.to_string(),
+            carrier: q.carrier,
+            total: dto(&q.rate.total),
+            charges: q.rate.charges.iter().map(|(n, a)| ChargeDto { name: n.clone(), amount: dto(a) }).collect(),
+            billable_weight_g: q.rate.billable_weight_g,
+            transit_days: q.rate.transit_days,
+            card_shipping: q.card_shipping.map(Into::into),
+            difference,
+        }
+    }
+}

@@ -25,6 +25,7 @@ codflow_store::on_both_engines!(
     a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice,
     two_booking_workers_on_one_database_never_book_a_shipment_twice,
     a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_importer,
+    the_carriers_live_rate_is_compared_with_the_rate_card,
 );
 
 pub struct SandboxProc {
@@ -276,4 +277,33 @@ async fn a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_impo
     assert!(shown.iter().any(|t| t.starts_with("Terms of delivery: DDP")));
     let packing = app.customs_documents(&shipments, CustomsKind::PackingList).await.unwrap();
     assert_eq!(inspect::pages(&packing.bytes).unwrap().len(), 2, "one packing list per shipment");
+}
+
+async fn the_carriers_live_rate_is_compared_with_the_rate_card(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, _) = ready(engine, &sb.url, &[]).await;
+    let input: codflow_app::logistics::QuoteInput = serde_json::from_value(json!({
+        "destination": {"country": "SA", "city": "Riyadh", "postal_code": "12211"},
+        "parcels": [{"weight_g": 1250, "length_cm": 30, "width_cm": 20, "height_cm": 10}],
+        "goods_value": {"amount": "118.00", "currency": "SAR"},
+        "cod_amount": {"amount": "118.00", "currency": "SAR"}
+    }))
+    .unwrap();
+    let q = app.carrier_quote("SBX-SA", None, &input).await.unwrap();
+    // The sandbox's default lane: 15.00 + 5.00 per started kg (1.25 kg actual beats 1.2 kg volumetric, so
+    // 2 kg), and a 2% COD fee on 118.00.
+    assert_eq!((q.rate.total.amount.as_str(), q.rate.total.currency.as_str()), ("27.36", "SAR"));
+    assert_eq!(q.rate.billable_weight_g, Some(2000));
+    let names: Vec<&str> = q.rate.charges.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["freight", "cod_fee"]);
+    assert_eq!(q.card_shipping.map(|m| m.amount_string()), Some("20.00".into()), "the card's one band");
+    let e = app.carrier_quote("NOPE", None, &input).await.unwrap_err();
+    assert!(matches!(e, codflow_app::Error::NotFound("channel")), "{e:?}");
+    let mut far = input.clone();
+    far.parcels[0].weight_g = 80_000;
+    let e = app.carrier_quote("SBX-SA", None, &far).await.unwrap_err();
+    assert!(
+        matches!(&e, codflow_app::Error::Conflict { code: "carrier_refused", message } if message.contains("70 kg")),
+        "{e:?}"
+    );
 }

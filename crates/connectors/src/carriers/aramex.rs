@@ -1,7 +1,8 @@
 //! Aramex Shipping and Tracking JSON services, v1.0
 //! (https://www.aramex.com/docs/default-source/resourses/resourcesdata/shipping-services-api-manual.pdf and
 //! the Shipments Tracking API manual): `POST {base}/Shipping/Service_1_0.svc/json/CreateShipments` and
-//! `POST {base}/Tracking/Service_1_0.svc/json/TrackShipments`, each carrying `ClientInfo` credentials.
+//! `POST {base}/Tracking/Service_1_0.svc/json/TrackShipments`, each carrying `ClientInfo` credentials; and the
+//! Rate Calculator service, `POST {base}/RateCalculator/Service_1_0.svc/json/CalculateRate`.
 //! Aramex answers HTTP 200 with `HasErrors` and `Notifications` for refusals, so those are read first.
 //!
 //! Aramex has no idempotency key: the shipment id goes in `Reference1` and `Transaction.Reference1` so a
@@ -12,8 +13,11 @@ pub mod transformers;
 
 use std::time::Duration;
 
-use super::{Booking, BookingRequest, CarrierError, CarrierEvent, ShipmentBooker, TrackingSource, transport};
-use transformers::{ClientInfo, CreateReply, TrackReply};
+use super::{
+    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateQuoter, RateRequest, ShipmentBooker,
+    TrackingSource, transport,
+};
+use transformers::{ClientInfo, CreateReply, RateReply, TrackReply};
 
 #[derive(Clone, Debug)]
 pub struct AramexAccount {
@@ -79,6 +83,14 @@ impl Aramex {
             return Err(CarrierError::Rejected { code: status.as_u16().to_string(), message: text, field: None });
         }
         serde_json::from_slice(&bytes).map_err(|e| CarrierError::Malformed(e.to_string()))
+    }
+}
+
+impl RateQuoter for Aramex {
+    async fn rate(&self, req: &RateRequest) -> Result<CarrierRate, CarrierError> {
+        let body = transformers::rate_body(&self.info(), req);
+        let reply: RateReply = self.call("/RateCalculator/Service_1_0.svc/json/CalculateRate", &body).await?;
+        reply.into_rate()
     }
 }
 

@@ -1,4 +1,4 @@
-//! Carriers behind small capabilities: booking (with cancel), tracking by pull, and webhook parsing. A
+//! Carriers behind small capabilities: live rates, booking (with cancel), tracking by pull, and webhook parsing. A
 //! carrier declares the ones it has; [`Carrier`] picks the implementation for a channel's carrier name.
 
 pub mod aramex;
@@ -69,6 +69,36 @@ pub struct Booking {
     pub label_data: serde_json::Value,
 }
 
+/// One parcel of a rate request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Piece {
+    pub weight_g: i64,
+    /// Length, width, height in millimetres, when measured.
+    pub dims_mm: Option<[i64; 3]>,
+}
+
+/// What a carrier needs to price a shipment before it exists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateRequest {
+    pub service: String,
+    pub origin: Party,
+    pub destination: Party,
+    pub pieces: Vec<Piece>,
+    pub cod: Option<Amount>,
+    /// The currency the price is wanted in; the carrier may answer in another.
+    pub currency: String,
+}
+
+/// The carrier's own price: what its invoice will say, to compare with the rate card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierRate {
+    pub total: Amount,
+    /// Named parts of the total as the carrier lists them.
+    pub charges: Vec<(String, Amount)>,
+    pub billable_weight_g: Option<i64>,
+    pub transit_days: Option<u32>,
+}
+
 /// A scan as the carrier reports it, before normalisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarrierEvent {
@@ -106,6 +136,10 @@ impl CarrierError {
     }
 }
 
+pub trait RateQuoter: Send + Sync {
+    fn rate(&self, req: &RateRequest) -> impl Future<Output = Result<CarrierRate, CarrierError>> + Send;
+}
+
 pub trait ShipmentBooker: Send + Sync {
     fn book(&self, req: &BookingRequest) -> impl Future<Output = Result<Booking, CarrierError>> + Send;
     /// Voids a booked label. Carriers refuse once the parcel is picked up.
@@ -138,6 +172,15 @@ pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> CarrierError {
 pub enum Carrier {
     Sandbox(Sandbox),
     Aramex(Aramex),
+}
+
+impl RateQuoter for Carrier {
+    async fn rate(&self, req: &RateRequest) -> Result<CarrierRate, CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.rate(req).await,
+            Carrier::Aramex(c) => c.rate(req).await,
+        }
+    }
 }
 
 impl ShipmentBooker for Carrier {

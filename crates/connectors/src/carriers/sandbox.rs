@@ -1,4 +1,4 @@
-//! The sandbox carrier's JSON API (docs/SANDBOX_CARRIER.md): `POST /v1/shipments` with an
+//! The sandbox carrier's JSON API (docs/SANDBOX_CARRIER.md): `POST /v1/rates`, `POST /v1/shipments` with an
 //! `Idempotency-Key`, `POST /v1/shipments/{tracking}/cancel`, `GET /v1/shipments/{tracking}/events`, and
 //! event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 
@@ -10,9 +10,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{
-    Booking, BookingRequest, CarrierError, CarrierEvent, ShipmentBooker, TrackingSource, WebhookParser, transport,
+    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateQuoter, RateRequest, ShipmentBooker,
+    TrackingSource, WebhookParser, transport,
 };
-use transformers::{CreateShipment, ErrorReply, EventsReply, Push, ShipmentReply};
+use transformers::{CreateShipment, ErrorReply, EventsReply, Push, RateQuery, RateReply, ShipmentReply};
 
 #[derive(Clone)]
 pub struct Sandbox {
@@ -71,6 +72,19 @@ impl Sandbox {
 
 fn snippet(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}
+
+impl RateQuoter for Sandbox {
+    async fn rate(&self, req: &RateRequest) -> Result<CarrierRate, CarrierError> {
+        let r = self
+            .auth(self.client.post(self.url("/v1/rates")))
+            .json(&RateQuery::from(req))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let reply: RateReply = self.reply(r).await?;
+        reply.try_into()
+    }
 }
 
 impl ShipmentBooker for Sandbox {

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::{
-    Amount, Aramex, BookingRequest, CarrierError, CustomsItem, Party, ShipmentBooker, TrackingSource,
+    Amount, Aramex, BookingRequest, CarrierError, CustomsItem, Party, Piece, RateQuoter, RateRequest, ShipmentBooker,
+    TrackingSource,
 };
 use codflow_connectors::sink::HttpSink;
 use serde_json::Value;
@@ -162,4 +163,65 @@ async fn tracking_reads_wcf_dates_in_time_order_and_refuses_bad_ones() {
     );
     let e = aramex(&sink).await.track("1").await.unwrap_err();
     assert!(matches!(&e, CarrierError::Malformed(m) if m.contains("UpdateDateTime")), "{e:?}");
+}
+
+fn rate_request() -> RateRequest {
+    let r = request();
+    RateRequest {
+        service: "PDX".into(),
+        origin: r.shipper,
+        destination: r.consignee,
+        pieces: vec![Piece { weight_g: 1250, dims_mm: Some([300, 200, 105]) }, Piece { weight_g: 400, dims_mm: None }],
+        cod: r.cod,
+        currency: "SAR".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_rate_request_prices_the_parcel_with_the_rate_calculator() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.reply_next(
+        "200 OK",
+        r#"{"Transaction":{"Reference1":"","Reference2":"","Reference3":"","Reference4":"","Reference5":""},
+            "Notifications":[],"HasErrors":false,"TotalAmount":{"CurrencyCode":"SAR","Value":118.35},
+            "RateDetails":{"Amount":95.0,"OtherAmount1":0,"OtherAmount2":0,"OtherAmount3":8.35,"OtherAmount4":0,
+                           "OtherAmount5":15.0,"TotalAmountBeforeTax":118.35,"TaxAmount":0}}"#,
+    );
+    let rate = aramex(&sink).await.rate(&rate_request()).await.unwrap();
+    assert_eq!(rate.total, Amount { amount: "118.35".into(), currency: "SAR".into() });
+    let req = &sink.requests()[0];
+    assert_eq!(req.path, "/ShippingAPI.V2/RateCalculator/Service_1_0.svc/json/CalculateRate");
+    let body: Value = serde_json::from_str(&req.body).unwrap();
+    let d = &body["ShipmentDetails"];
+    assert_eq!(d["ActualWeight"]["Value"], 1.65, "both pieces");
+    assert_eq!(d["NumberOfPieces"], 2);
+    assert_eq!(d["ProductGroup"], "EXP");
+    assert_eq!(d["Dimensions"]["Length"], 30.0);
+    assert_eq!(d["Services"], "CODS");
+    assert_eq!(body["DestinationAddress"]["CountryCode"], "SA");
+    assert_eq!(body["PreferredCurrencyCode"], "SAR");
+}
+
+#[tokio::test]
+async fn a_rate_refusal_or_a_reply_without_a_total_is_reported_as_such() {
+    let sink = HttpSink::start().await.unwrap();
+    sink.reply_next(
+        "200 OK",
+        r#"{"Transaction":null,"HasErrors":true,"TotalAmount":null,
+            "Notifications":[{"Code":"ERR61","Message":"Destination City is not covered"}]}"#,
+    );
+    let e = aramex(&sink).await.rate(&rate_request()).await.unwrap_err();
+    assert!(
+        matches!(&e, CarrierError::Rejected { code, message, .. } if code == "ERR61" && message.contains("not covered")),
+        "{e:?}"
+    );
+    sink.reply_next("200 OK", r#"{"HasErrors":false,"Notifications":[]}"#);
+    let e = aramex(&sink).await.rate(&rate_request()).await.unwrap_err();
+    assert!(matches!(&e, CarrierError::Malformed(m) if m.contains("TotalAmount")), "{e:?}");
+    sink.reply_next(
+        "200 OK",
+        r#"{"HasErrors":false,"Notifications":[],"TotalAmount":{"CurrencyCode":"SAR","Value":-3}}"#,
+    );
+    let e = aramex(&sink).await.rate(&rate_request()).await.unwrap_err();
+    assert!(matches!(e, CarrierError::Malformed(_)), "{e:?}");
 }

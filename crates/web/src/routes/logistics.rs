@@ -186,6 +186,22 @@ pub async fn rates(
     Ok(Json(s.app.quote(&input).await?.into()))
 }
 
+#[utoipa::path(post, path = "/api/v1/rates/{channel}/carrier", tag = "logistics",
+    params(("channel" = String, Path), ("warehouse" = Option<String>, Query, description = "ship from (default: the first warehouse by code)")),
+    request_body(description = "the same body as POST /api/v1/rates"),
+    responses((status = 200, body = CarrierQuoteDto), (status = 404, description = "no such channel"),
+        (status = 409, description = "the carrier is not configured, refused or is unavailable"), (status = 422)))]
+pub async fn carrier_rate(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(channel): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    ApiJson(input): ApiJson<QuoteInput>,
+) -> ApiResult<Json<CarrierQuoteDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.carrier_quote(&channel, q.get("warehouse").map(String::as_str), &input).await?.into()))
+}
+
 #[utoipa::path(get, path = "/api/v1/settings/logistics", tag = "logistics", responses((status = 200, body = LogisticsSettingsDto)))]
 pub async fn logistics_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<LogisticsSettingsDto>> {
     auth.require(READERS)?;

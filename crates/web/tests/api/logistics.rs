@@ -255,6 +255,11 @@ async fn a_booking_with_no_carrier_configured_fails_with_an_actionable_message_a
     let sid = s["id"].as_str().unwrap();
     let label = json_of(app.get(&format!("/api/v1/shipments/{sid}/label")).await, StatusCode::CONFLICT).await;
     assert_eq!(label["code"], "not_booked");
+    let q = json!({"destination": {"country": "SA"}, "parcels": [{"weight_g": 800}],
+                   "goods_value": {"amount": "59.00", "currency": "SAR"}});
+    let live = json_of(app.post("/api/v1/rates/CHEAP/carrier", &q).await, StatusCode::CONFLICT).await;
+    assert_eq!(live["code"], "carrier_not_configured", "{live}");
+    json_of(app.post("/api/v1/rates/NOPE/carrier", &q).await, StatusCode::NOT_FOUND).await;
     let again = json_of(app.post(&format!("/api/v1/shipments/{sid}/retry"), &json!({})).await, StatusCode::OK).await;
     assert_eq!(again["status"], "pending");
     let twice =

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::AramexAccount;
-use crate::carriers::{Booking, BookingRequest, CarrierError, CarrierEvent, Party};
+use crate::carriers::{Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, Party, RateRequest};
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -100,6 +100,39 @@ pub fn create_body(info: &ClientInfo<'_>, r: &BookingRequest) -> Value {
             }
         }],
         "Transaction": {"Reference1": r.idempotency_key, "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}
+    })
+}
+
+/// `CalculateRate`: the same shipment details as a booking, priced before it exists.
+pub fn rate_body(info: &ClientInfo<'_>, r: &RateRequest) -> Value {
+    let weight_kg: f64 = r.pieces.iter().map(|p| p.weight_g).sum::<i64>() as f64 / 1000.0;
+    let international = r.origin.country != r.destination.country;
+    let address = |p: &Party| {
+        json!({"Line1": p.line1, "City": p.city, "PostCode": p.postal_code.clone().unwrap_or_default(),
+               "StateOrProvinceCode": p.region.clone().unwrap_or_default(), "CountryCode": p.country})
+    };
+    // Aramex takes one set of dimensions per shipment: the largest piece's, in centimetres.
+    let dims = r.pieces.iter().filter_map(|p| p.dims_mm).max_by_key(|d| d[0] * d[1] * d[2]).map(|d| {
+        json!({"Length": d[0] as f64 / 10.0, "Width": d[1] as f64 / 10.0, "Height": d[2] as f64 / 10.0, "Unit": "CM"})
+    });
+    let cod = r.cod.as_ref().map(|c| json!({"CurrencyCode": c.currency, "Value": number(&c.amount)}));
+    json!({
+        "ClientInfo": info,
+        "OriginAddress": address(&r.origin),
+        "DestinationAddress": address(&r.destination),
+        "ShipmentDetails": {
+            "PaymentType": "P",
+            "ProductGroup": if international { "EXP" } else { "DOM" },
+            "ProductType": r.service,
+            "ActualWeight": {"Unit": "KG", "Value": weight_kg},
+            "ChargeableWeight": {"Unit": "KG", "Value": weight_kg},
+            "NumberOfPieces": r.pieces.len(),
+            "Dimensions": dims,
+            "Services": if cod.is_some() { "CODS" } else { "" },
+            "CashOnDeliveryAmount": cod
+        },
+        "PreferredCurrencyCode": r.currency,
+        "Transaction": {"Reference1": "", "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}
     })
 }
 
@@ -271,5 +304,42 @@ mod tests {
         for bad in ["", "/Date()/", "/Date(abc)/", "1737018820000", "/Date(1+)/"] {
             assert!(wcf_date(bad).is_none(), "{bad:?}");
         }
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct Money {
+    pub currency_code: String,
+    /// Kept as JSON wrote it, so no float rounding creeps into the amount.
+    pub value: serde_json::Number,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "PascalCase")]
+pub struct RateReply {
+    pub has_errors: bool,
+    #[serde(default)]
+    pub notifications: Vec<Notification>,
+    pub total_amount: Option<Money>,
+}
+
+impl RateReply {
+    pub fn into_rate(self) -> Result<CarrierRate, CarrierError> {
+        if self.has_errors {
+            return Err(refused(&self.notifications));
+        }
+        let total =
+            self.total_amount.ok_or_else(|| CarrierError::Malformed("CalculateRate without TotalAmount".into()))?;
+        let amount = total.value.to_string();
+        if total.currency_code.len() != 3 || amount.starts_with('-') || amount.contains(['e', 'E']) {
+            return Err(CarrierError::Malformed(format!("TotalAmount {amount} {:?}", total.currency_code)));
+        }
+        Ok(CarrierRate {
+            total: Amount { amount, currency: total.currency_code },
+            charges: Vec::new(),
+            billable_weight_g: None,
+            transit_days: None,
+        })
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::carriers::{Booking, BookingRequest, CarrierError, CarrierEvent, Party};
+use crate::carriers::{Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, Party, RateRequest};
 
 #[derive(Serialize)]
 pub struct WireAmount<'a> {
@@ -169,5 +169,93 @@ pub struct Push {
 impl Push {
     pub fn into_events(self) -> Result<Vec<CarrierEvent>, CarrierError> {
         events(&self.tracking_number, self.events)
+    }
+}
+
+#[derive(Serialize)]
+pub struct RateDestination<'a> {
+    country: &'a str,
+    city: &'a str,
+    postal_code: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+pub struct RatePiece {
+    weight_g: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length_cm: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width_cm: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height_cm: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct RateQuery<'a> {
+    service: &'a str,
+    destination: RateDestination<'a>,
+    pieces: Vec<RatePiece>,
+    cod: Option<WireAmount<'a>>,
+}
+
+/// Millimetres up to whole centimetres, as the sandbox measures.
+fn cm(mm: i64) -> i64 {
+    (mm + 9) / 10
+}
+
+impl<'a> From<&'a RateRequest> for RateQuery<'a> {
+    fn from(r: &'a RateRequest) -> Self {
+        RateQuery {
+            service: &r.service,
+            destination: RateDestination {
+                country: &r.destination.country,
+                city: &r.destination.city,
+                postal_code: r.destination.postal_code.as_deref(),
+            },
+            pieces: r
+                .pieces
+                .iter()
+                .map(|p| RatePiece {
+                    weight_g: p.weight_g,
+                    length_cm: p.dims_mm.map(|d| cm(d[0])),
+                    width_cm: p.dims_mm.map(|d| cm(d[1])),
+                    height_cm: p.dims_mm.map(|d| cm(d[2])),
+                })
+                .collect(),
+            cod: r.cod.as_ref().map(|c| WireAmount { amount: &c.amount, currency: &c.currency }),
+        }
+    }
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Charge {
+    name: String,
+    amount: String,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RateReply {
+    currency: String,
+    billable_kg: i64,
+    charges: Vec<Charge>,
+    total: String,
+    transit_days: i64,
+}
+
+impl TryFrom<RateReply> for CarrierRate {
+    type Error = CarrierError;
+    fn try_from(r: RateReply) -> Result<Self, CarrierError> {
+        if r.currency.len() != 3 || r.total.parse::<f64>().is_err() || r.billable_kg < 0 {
+            return Err(CarrierError::Malformed(format!("rate reply with total {:?} {:?}", r.total, r.currency)));
+        }
+        let amount = |a: String| Amount { amount: a, currency: r.currency.clone() };
+        Ok(CarrierRate {
+            charges: r.charges.into_iter().map(|c| (c.name, amount(c.amount))).collect(),
+            total: amount(r.total.clone()),
+            billable_weight_g: Some(r.billable_kg * 1000),
+            transit_days: u32::try_from(r.transit_days).ok(),
+        })
     }
 }
