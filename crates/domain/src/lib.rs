@@ -11,6 +11,7 @@ pub mod order;
 pub mod phone;
 pub mod rating;
 pub mod review;
+pub mod tracking;
 
 pub use auth::Role;
 pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
