@@ -8,7 +8,7 @@ use codflow_documents::{
     packing_lists, picking_lists, zpl_batch,
 };
 use codflow_domain::rating::Incoterm;
-use codflow_domain::{Actor, Country, Money, Order, OrderId, WarehouseId};
+use codflow_domain::{Actor, Country, Money, Order, OrderId, Product, Sku, WarehouseId};
 use codflow_store::logistics::{self as lstore, BookingStatus, Shipment};
 use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 
@@ -69,9 +69,22 @@ pub struct DocumentSettings {
     pub public_base_url: String,
 }
 
-fn tax_id(what: &str, s: &str, ok: impl Fn(&str) -> bool, shape: &str) -> Result<String> {
-    let t = s.trim().to_ascii_uppercase();
-    if ok(&t) { Ok(t) } else { Err(Error::invalid(what, format!("{s:?} is not {shape}"))) }
+/// An optional registration number, upper-cased; blank means none. A malformed one is recorded in `e`.
+fn tax_id(
+    e: &mut codflow_domain::FieldErrors,
+    what: &str,
+    s: Option<&str>,
+    ok: impl Fn(&str) -> bool,
+    shape: &str,
+) -> Option<String> {
+    let t = s?.trim().to_ascii_uppercase();
+    if t.is_empty() {
+        return None;
+    }
+    if !ok(&t) {
+        e.push(what, format!("{:?} is not {shape}", s.unwrap_or_default()));
+    }
+    Some(t)
 }
 
 impl DocumentSettings {
@@ -88,27 +101,13 @@ impl DocumentSettings {
             e.push("seller_address", "is at most 4 lines of at most 100 characters");
         }
         let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
-        if let Some(n) = self.eori_number.as_deref().filter(|n| !n.trim().is_empty()) {
-            let eori =
-                |s: &str| s.len() >= 3 && s.len() <= 17 && s[..2].bytes().all(|b| b.is_ascii_uppercase()) && alnum(s);
-            match tax_id("eori_number", n, eori, "an EORI number (country code and up to 15 letters or digits)") {
-                Ok(v) => self.eori_number = Some(v),
-                Err(Error::Invalid(f)) => e.0.extend(f.0),
-                Err(other) => return Err(other),
-            }
-        } else {
-            self.eori_number = None;
-        }
-        if let Some(n) = self.ioss_number.as_deref().filter(|n| !n.trim().is_empty()) {
-            let ioss = |s: &str| s.len() == 12 && s.starts_with("IM") && s[2..].bytes().all(|b| b.is_ascii_digit());
-            match tax_id("ioss_number", n, ioss, "an IOSS number (IM and 10 digits)") {
-                Ok(v) => self.ioss_number = Some(v),
-                Err(Error::Invalid(f)) => e.0.extend(f.0),
-                Err(other) => return Err(other),
-            }
-        } else {
-            self.ioss_number = None;
-        }
+        let eori =
+            |s: &str| s.len() >= 3 && s.len() <= 17 && s[..2].bytes().all(|b| b.is_ascii_uppercase()) && alnum(s);
+        let shape = "an EORI number (country code and up to 15 letters or digits)";
+        self.eori_number = tax_id(&mut e, "eori_number", self.eori_number.as_deref(), eori, shape);
+        let ioss = |s: &str| s.len() == 12 && s.starts_with("IM") && s[2..].bytes().all(|b| b.is_ascii_digit());
+        let shape = "an IOSS number (IM and 10 digits)";
+        self.ioss_number = tax_id(&mut e, "ioss_number", self.ioss_number.as_deref(), ioss, shape);
         for (c, n) in self.vat_numbers.iter_mut() {
             let t = n.trim().to_ascii_uppercase();
             if !(2..=20).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b' ') {
@@ -126,11 +125,11 @@ impl DocumentSettings {
     }
 
     async fn load(conn: &mut Conn) -> Result<DocumentSettings> {
-        let get = async |conn: &mut Conn, k: &str| -> Result<String> {
-            Ok(rstore::setting(conn, k).await?.unwrap_or_default())
-        };
+        let keys = ["seller_name", "seller_address", "eori_number", "ioss_number", "vat_numbers", "public_base_url"];
+        let mut found = rstore::settings_of(conn, &keys).await?;
+        let mut get = |k: &str| found.remove(k).unwrap_or_default();
         let non_empty = |s: String| (!s.is_empty()).then_some(s);
-        let vat = get(conn, "vat_numbers").await?;
+        let vat = get("vat_numbers");
         let vat_numbers: BTreeMap<String, String> = if vat.is_empty() {
             BTreeMap::new()
         } else {
@@ -138,13 +137,12 @@ impl DocumentSettings {
                 .map_err(|e| Error::Internal(codflow_store::Error::Corrupt(format!("setting vat_numbers: {e}"))))?
         };
         Ok(DocumentSettings {
-            seller_name: get(conn, "seller_name").await?,
-            seller_address: get(conn, "seller_address").await?.lines().map(str::to_owned).collect(),
-            eori_number: non_empty(get(conn, "eori_number").await?),
-            ioss_number: non_empty(get(conn, "ioss_number").await?),
+            seller_name: get("seller_name"),
+            seller_address: get("seller_address").lines().map(str::to_owned).collect(),
+            eori_number: non_empty(get("eori_number")),
+            ioss_number: non_empty(get("ioss_number")),
             vat_numbers: vat_numbers.into_iter().filter_map(|(c, n)| Country::parse(&c).ok().map(|c| (c, n))).collect(),
-            public_base_url: non_empty(get(conn, "public_base_url").await?)
-                .unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
+            public_base_url: non_empty(get("public_base_url")).unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
         })
     }
 }
@@ -154,7 +152,6 @@ struct Booked {
     shipment: Shipment,
     tracking: String,
     order: Order,
-    products: HashMap<codflow_domain::Sku, codflow_domain::Product>,
     warehouse: Option<codflow_domain::Warehouse>,
     service: String,
 }
@@ -208,13 +205,12 @@ impl App {
             }
         };
         let order = orders::get(conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
-        let products = crate::logistics::products_of(conn, &order).await?;
         let warehouse = match order.allocation.as_ref() {
             Some(a) => catalogue::warehouse_by_code(conn, &a.warehouse).await?,
             None => None,
         };
         let service = lstore::channel(conn, &s.channel).await?.map_or_else(String::new, |c| c.service);
-        Ok(Booked { shipment: s, tracking, order, products, warehouse, service })
+        Ok(Booked { shipment: s, tracking, order, warehouse, service })
     }
 
     async fn booked_many(&self, ids: &[String]) -> Result<(Vec<Booked>, DocumentSettings, Incoterm)> {
@@ -257,7 +253,12 @@ impl App {
     /// Commercial invoices or packing lists for the shipments, one PDF, each document on its own pages.
     pub async fn customs_documents(&self, ids: &[String], kind: CustomsKind) -> Result<Document> {
         let (booked, settings, incoterm) = self.booked_many(ids).await?;
-        let docs: Vec<CustomsDocument> = booked.iter().map(|b| customs_of(b, &settings, incoterm)).collect();
+        let mut docs: Vec<CustomsDocument> = Vec::with_capacity(booked.len());
+        let mut conn = self.store.read().await?;
+        for b in &booked {
+            let products = crate::logistics::products_of(&mut conn, &b.order).await?;
+            docs.push(customs_of(b, &products, &settings, incoterm));
+        }
         let one = if ids.len() == 1 { format!("-{}", ids[0]) } else { "s".into() };
         Ok(match kind {
             CustomsKind::CommercialInvoice => Document {
@@ -299,10 +300,11 @@ impl App {
         let mut lists = Vec::with_capacity(by_warehouse.len());
         for (code, (wid, batch)) in by_warehouse {
             let mut lines = Vec::new();
-            let mut products = HashMap::new();
-            for o in &batch {
-                products.extend(crate::logistics::products_of(&mut conn, o).await?);
-            }
+            let mut skus: Vec<&Sku> = batch.iter().flat_map(|o| o.lines.iter().map(|l| &l.sku)).collect();
+            skus.sort();
+            skus.dedup();
+            let products: HashMap<Sku, Product> =
+                catalogue::products_by_sku(&mut conn, &skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect();
             let ids: Vec<_> = products.values().map(|p| p.id.clone()).collect();
             let bins = catalogue::locations(&mut conn, &wid, &ids).await?;
             for o in &batch {
@@ -333,22 +335,27 @@ impl App {
     }
 }
 
+/// The seller's name as set, or the shipping warehouse's until one is.
+fn seller_name(b: &Booked, settings: &DocumentSettings) -> String {
+    if settings.seller_name.is_empty() {
+        b.warehouse.as_ref().map_or_else(|| "Seller".into(), |w| w.name.clone())
+    } else {
+        settings.seller_name.clone()
+    }
+}
+
+/// The delivery phone, or the buyer's when the address has none.
+fn recipient_phone(order: &Order) -> String {
+    order.shipping_address.phone.as_ref().unwrap_or(&order.buyer.phone).as_str().to_owned()
+}
+
 fn warehouse_party(b: &Booked, settings: &DocumentSettings) -> Party {
     let wh = b.warehouse.as_ref();
     let mut address = settings.seller_address.clone();
     if let Some(w) = wh {
         address.push(format!("Ships from {} ({}), {}", w.name, w.code, w.country));
     }
-    Party {
-        name: if settings.seller_name.is_empty() {
-            wh.map_or_else(|| "Seller".into(), |w| w.name.clone())
-        } else {
-            settings.seller_name.clone()
-        },
-        address,
-        phone: None,
-        tax_ids: Vec::new(),
-    }
+    Party { name: seller_name(b, settings), address, phone: None, tax_ids: Vec::new() }
 }
 
 fn label_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> LabelData {
@@ -359,11 +366,7 @@ fn label_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Labe
         tracking_url: format!("{}/t/{}", settings.public_base_url.trim_end_matches('/'), b.tracking),
         tracking_number: b.tracking.clone(),
         sender: Address {
-            name: if settings.seller_name.is_empty() {
-                wh.map_or_else(|| "Warehouse".into(), |w| w.name.clone())
-            } else {
-                settings.seller_name.clone()
-            },
+            name: seller_name(b, settings),
             line1: wh.map_or_else(String::new, |w| format!("{} {}", w.code, w.name)),
             city: settings.seller_address.first().cloned().unwrap_or_default(),
             country: wh.map_or_else(String::new, |w| w.country.to_string()),
@@ -371,7 +374,7 @@ fn label_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Labe
         },
         recipient: Address {
             name: a.name.clone(),
-            phone: Some(a.phone.as_ref().unwrap_or(&order.buyer.phone).as_str().to_owned()),
+            phone: Some(recipient_phone(order)),
             line1: a.line1.clone(),
             line2: a.line2.clone(),
             city: a.city.clone(),
@@ -392,7 +395,12 @@ fn label_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Labe
     }
 }
 
-fn customs_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> CustomsDocument {
+fn customs_of(
+    b: &Booked,
+    products: &HashMap<Sku, Product>,
+    settings: &DocumentSettings,
+    incoterm: Incoterm,
+) -> CustomsDocument {
     let (s, order) = (&b.shipment, &b.order);
     let dest = order.shipping_address.country;
     let a = &order.shipping_address;
@@ -408,7 +416,7 @@ fn customs_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Cu
     let consignee = Party {
         name: a.name.clone(),
         address: consignee_address,
-        phone: Some(a.phone.as_ref().unwrap_or(&order.buyer.phone).as_str().to_owned()),
+        phone: Some(recipient_phone(order)),
         tax_ids: Vec::new(),
     };
     let mut exporter = warehouse_party(b, settings);
@@ -454,7 +462,7 @@ fn customs_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Cu
             .lines
             .iter()
             .map(|l| {
-                let p = b.products.get(&l.sku);
+                let p = products.get(&l.sku);
                 CustomsLine {
                     sku: l.sku.to_string(),
                     description: p.map_or_else(String::new, |p| p.title.clone()),

@@ -97,15 +97,14 @@ impl Logistics {
 
 pub(crate) async fn settings(conn: &mut Conn) -> Result<LogisticsSettings> {
     let d = LogisticsSettings::default();
-    let get = async |conn: &mut Conn, k: &str| rstore::setting(conn, k).await;
+    let found =
+        rstore::settings_of(conn, &["allocation_strategy", "incoterm", "auto_book", "delivery_prior_pct"]).await?;
+    let get = |k: &str| found.get(k);
     Ok(LogisticsSettings {
-        strategy: get(conn, "allocation_strategy").await?.and_then(|s| Strategy::parse(&s).ok()).unwrap_or(d.strategy),
-        incoterm: get(conn, "incoterm").await?.and_then(|s| Incoterm::parse(&s).ok()).unwrap_or(d.incoterm),
-        auto_book: get(conn, "auto_book").await?.map(|s| s == "true").unwrap_or(d.auto_book),
-        delivery_prior_pct: get(conn, "delivery_prior_pct")
-            .await?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(d.delivery_prior_pct),
+        strategy: get("allocation_strategy").and_then(|s| Strategy::parse(s).ok()).unwrap_or(d.strategy),
+        incoterm: get("incoterm").and_then(|s| Incoterm::parse(s).ok()).unwrap_or(d.incoterm),
+        auto_book: get("auto_book").map(|s| s == "true").unwrap_or(d.auto_book),
+        delivery_prior_pct: get("delivery_prior_pct").and_then(|s| s.parse().ok()).unwrap_or(d.delivery_prior_pct),
     })
 }
 

@@ -110,11 +110,16 @@ pub fn commercial_invoice(d: &CustomsDocument) -> Vec<u8> {
 
 /// Several invoices in one file, each on its own pages.
 pub fn commercial_invoices(docs: &[CustomsDocument]) -> Vec<u8> {
+    one_file(docs, "Commercial invoice", invoice_pages)
+}
+
+/// Each document's pages one after another, titled by the document when there is one.
+fn one_file(docs: &[CustomsDocument], kind: &str, pages: fn(&CustomsDocument) -> Vec<Page>) -> Vec<u8> {
     let title = match docs {
-        [one] => format!("Commercial invoice {}", one.number),
-        _ => "Commercial invoices".into(),
+        [one] => format!("{kind} {}", one.number),
+        _ => format!("{kind}s"),
     };
-    render(&docs.iter().flat_map(invoice_pages).collect::<Vec<_>>(), &title)
+    render(&docs.iter().flat_map(pages).collect::<Vec<_>>(), &title)
 }
 
 fn invoice_pages(d: &CustomsDocument) -> Vec<Page> {
@@ -187,11 +192,7 @@ pub fn packing_list(d: &CustomsDocument) -> Vec<u8> {
 }
 
 pub fn packing_lists(docs: &[CustomsDocument]) -> Vec<u8> {
-    let title = match docs {
-        [one] => format!("Packing list {}", one.number),
-        _ => "Packing lists".into(),
-    };
-    render(&docs.iter().flat_map(packing_pages).collect::<Vec<_>>(), &title)
+    one_file(docs, "Packing list", packing_pages)
 }
 
 fn packing_pages(d: &CustomsDocument) -> Vec<Page> {

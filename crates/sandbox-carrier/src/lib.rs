@@ -335,8 +335,8 @@ async fn rates(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Respon
     let lane = c.config.model.lane(&q.destination.country);
     let kg = billable_kg(&q.pieces);
     let cur = cod.map_or("USD", |(_, c)| c);
-    let freight = lane.freight_base_minor + kg * lane.freight_per_kg_minor;
-    let fee = cod.map_or(0, |(m, _)| (m as f64 * lane.cod_fee_pct / 100.0).round() as i64);
+    let freight = lane.freight_minor(kg);
+    let fee = cod.map_or(0, |(m, _)| lane.cod_fee_minor(m));
     let mut charges = vec![serde_json::json!({"name": "freight", "amount": amount_str(freight, cur)})];
     if cod.is_some() {
         charges.push(serde_json::json!({"name": "cod_fee", "amount": amount_str(fee, cur)}));
@@ -635,8 +635,7 @@ async fn cod_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<Strin
             continue;
         };
         let Some(minor) = parse_amount(cod) else { continue };
-        let pct = c.config.model.lane(&s.request.consignee.country).cod_fee_pct;
-        let fee = (minor as f64 * pct / 100.0).round() as i64;
+        let fee = c.config.model.lane(&s.request.consignee.country).cod_fee_minor(minor);
         let cur = cod.currency.as_str();
         out.push_str(&format!(
             "SBR-{}-{},{},{},{},{},{},{},{}\n",
@@ -681,7 +680,7 @@ async fn freight_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<S
             fmt(s.created_at),
             weight,
             kg,
-            amount_str(lane.freight_base_minor + kg * lane.freight_per_kg_minor, cur),
+            amount_str(lane.freight_minor(kg), cur),
             cur
         ));
     }

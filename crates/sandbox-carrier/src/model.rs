@@ -41,6 +41,20 @@ impl Default for Lane {
     }
 }
 
+impl Lane {
+    /// Base plus the per-kilogram rate for `kg` started kilograms: what quotes and freight invoices charge.
+    pub fn freight_minor(&self, kg: i64) -> i64 {
+        self.freight_base_minor + kg * self.freight_per_kg_minor
+    }
+
+    /// The COD fee on an amount collected, rounded half up in integer minor units (the percentage is read to
+    /// hundredths of a percent).
+    pub fn cod_fee_minor(&self, collected_minor: i64) -> i64 {
+        let bp = (self.cod_fee_pct * 100.0).round() as i64;
+        (collected_minor * bp + 5_000).div_euclid(10_000)
+    }
+}
+
 /// Lanes by destination country, with a default for the rest.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -195,6 +209,15 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cod_fee_is_whole_minor_units_rounded_half_up() {
+        let lane = Lane { cod_fee_pct: 2.5, ..Lane::default() };
+        assert_eq!(lane.cod_fee_minor(11_800), 295);
+        assert_eq!(lane.cod_fee_minor(20), 1, "0.5 rounds up");
+        assert_eq!(lane.cod_fee_minor(19), 0);
+        assert_eq!(Lane::default().freight_minor(2), 2_500);
+    }
 
     #[test]
     fn the_same_seed_and_parcel_give_the_same_events() {

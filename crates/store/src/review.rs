@@ -274,6 +274,19 @@ pub async fn setting(conn: &mut AnyConnection, key: &str) -> Result<Option<Strin
     Ok(row.map(|r| r.try_get("value")).transpose()?)
 }
 
+/// Several settings in one query; keys never set are absent.
+pub async fn settings_of(conn: &mut AnyConnection, keys: &[&str]) -> Result<HashMap<String, String>> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!("SELECT key, value FROM settings WHERE key IN ({})", params(conn, 0, keys.len()));
+    let mut q = sqlx::query(&sql);
+    for k in keys {
+        q = q.bind(*k);
+    }
+    q.fetch_all(conn).await?.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
+}
+
 pub async fn set_setting(conn: &mut AnyConnection, key: &str, value: &str, at: OffsetDateTime) -> Result<()> {
     sqlx::query(
         "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \

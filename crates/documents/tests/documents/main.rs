@@ -11,10 +11,6 @@ fn pages(pdf: &[u8]) -> Vec<String> {
     inspect::pages(pdf).expect("one of our PDFs")
 }
 
-fn scan_barcode(page: &str) -> Option<String> {
-    inspect::barcode(page)
-}
-
 fn scan_qr(page: &str) -> String {
     let cells = rects(page, "QR");
     let module = cells.iter().map(|c| c.3).fold(f32::MAX, f32::min);
@@ -78,7 +74,7 @@ fn the_label_pdf_barcode_decodes_to_the_tracking_number() {
     let pdf = label_pdf(&label("SB000000017CN"));
     let pages = pages(&pdf);
     assert_eq!(pages.len(), 1);
-    assert_eq!(scan_barcode(&pages[0]).as_deref(), Some("SB000000017CN"));
+    assert_eq!(inspect::barcode(&pages[0]).as_deref(), Some("SB000000017CN"));
 }
 
 #[test]
@@ -120,7 +116,7 @@ fn the_cod_amount_is_the_largest_type_on_the_label() {
 fn a_batch_pdf_has_a_page_per_label_in_order() {
     let numbers = ["SB000000017CN", "SB000000025CN", "AX4432100019"];
     let pdf = labels_pdf(&numbers.iter().map(|n| label(n)).collect::<Vec<_>>());
-    let read: Vec<Option<String>> = pages(&pdf).iter().map(|p| scan_barcode(p)).collect();
+    let read: Vec<Option<String>> = pages(&pdf).iter().map(|p| inspect::barcode(p)).collect();
     assert_eq!(read, numbers.iter().map(|n| Some(n.to_string())).collect::<Vec<_>>());
 }
 
