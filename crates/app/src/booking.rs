@@ -26,10 +26,19 @@ use crate::{App, Error, Result};
 pub struct Carriers {
     pub sandbox: Option<Carrier>,
     pub aramex: Option<Carrier>,
+    /// The secret the sandbox carrier signs its event pushes with.
+    pub sandbox_webhook_secret: Option<String>,
 }
 
 impl Carriers {
-    fn of(&self, name: &str) -> Option<&Carrier> {
+    pub(crate) fn webhook_secret(&self, name: &str) -> Option<&str> {
+        match name {
+            "sandbox" => self.sandbox_webhook_secret.as_deref(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn of(&self, name: &str) -> Option<&Carrier> {
         match name {
             "sandbox" => self.sandbox.as_ref(),
             "aramex" => self.aramex.as_ref(),
@@ -176,7 +185,7 @@ fn actionable(e: &CarrierError, attempts: i64, will_retry: bool) -> String {
 
 /// Makes the carrier call for a claimed shipment and records the answer. Never holds a transaction
 /// across the call.
-async fn perform(store: &Store, carriers: &Carriers, s: Shipment) -> Result<Shipment> {
+async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Shipment) -> Result<Shipment> {
     let (order, channel, req) = {
         let mut conn = store.read().await?;
         let order = orders::get(&mut conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
@@ -201,6 +210,7 @@ async fn perform(store: &Store, carriers: &Carriers, s: Shipment) -> Result<Ship
                 sort_code: b.sort_code.as_deref(),
             };
             if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
+                crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, clock.now()).await?;
                 let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
                 orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
             }
@@ -221,6 +231,10 @@ async fn perform(store: &Store, carriers: &Carriers, s: Shipment) -> Result<Ship
 
 /// Claims due bookings and performs them, up to [`CONCURRENCY`] at once. Returns how many it took.
 pub async fn book_due(store: &Store, carriers: &Carriers, now: OffsetDateTime) -> Result<usize> {
+    book_due_at(store, carriers, &crate::Clock::default(), now).await
+}
+
+async fn book_due_at(store: &Store, carriers: &Carriers, clock: &crate::Clock, now: OffsetDateTime) -> Result<usize> {
     let claimed = {
         let mut tx = store.begin().await?;
         let c = lstore::claim_bookings(&mut tx, now, now + LEASE, CONCURRENCY).await?;
@@ -228,7 +242,7 @@ pub async fn book_due(store: &Store, carriers: &Carriers, now: OffsetDateTime) -
         c
     };
     let n = claimed.len();
-    for r in join_all(claimed.into_iter().map(|s| perform(store, carriers, s))).await {
+    for r in join_all(claimed.into_iter().map(|s| perform(store, carriers, clock, s))).await {
         if let Err(e) = r {
             tracing::error!(error = %e, "booking");
         }
@@ -238,7 +252,7 @@ pub async fn book_due(store: &Store, carriers: &Carriers, now: OffsetDateTime) -
 
 pub(crate) async fn run_worker(store: Store, carriers: Arc<Carriers>, ctx: Arc<crate::orders::Ctx>) {
     loop {
-        match book_due(&store, &carriers, crate::now()).await {
+        match book_due_at(&store, &carriers, &ctx.clock, crate::now()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "booking worker"),
@@ -255,7 +269,7 @@ pub enum BookOutcome {
 }
 
 impl App {
-    fn carriers(&self) -> Arc<Carriers> {
+    pub(crate) fn carriers(&self) -> Arc<Carriers> {
         self.carriers.read().map(|c| c.clone()).unwrap_or_default()
     }
 
@@ -323,7 +337,7 @@ impl App {
             // A worker has it in hand; report where it stands.
             return Ok(s);
         }
-        perform(&self.store, &self.carriers(), s).await
+        perform(&self.store, &self.carriers(), &self.ctx.clock, s).await
     }
 
     /// Books a selection, several at once; each order's outcome is reported on its own.

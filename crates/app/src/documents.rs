@@ -15,7 +15,7 @@ use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 use crate::{App, Error, Result};
 
 /// Where the public tracking page lives until a deployment sets `public_base_url`.
-const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
+pub(crate) const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
 
 /// The European Union's members, where an IOSS number lets the seller collect import VAT at checkout.
 const EU: [&str; 27] = [

@@ -7,6 +7,9 @@ pub enum Error {
     Invalid(FieldErrors),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A signature or signed link that does not verify.
+    #[error("the signature does not match")]
+    Unauthorized,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
     #[error("internal error: {0}")]

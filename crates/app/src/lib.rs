@@ -11,10 +11,14 @@ pub mod error;
 pub mod import;
 pub mod intake;
 pub mod logistics;
+pub mod ndr;
 pub mod notify;
 pub mod orders;
 pub mod review;
 pub mod rules;
+pub mod tasks;
+pub mod tracking;
+mod tracking_messages;
 
 pub use auth::{Principal, hash_token};
 pub use error::{Error, Result};
@@ -34,6 +38,60 @@ pub struct App {
 pub fn now() -> time::OffsetDateTime {
     let t = time::OffsetDateTime::now_utc();
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+/// The time tracking, tasks and their workers go by. The system clock in production; tests freeze and
+/// advance it to put anomalies at their thresholds; the demo runs it as fast as its sandbox carrier.
+#[derive(Debug)]
+pub struct Clock(std::sync::RwLock<ClockMode>);
+
+#[derive(Clone, Copy, Debug)]
+enum ClockMode {
+    System,
+    Frozen(time::OffsetDateTime),
+    Scaled { start: std::time::Instant, epoch: time::OffsetDateTime, scale: f64 },
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock(std::sync::RwLock::new(ClockMode::System))
+    }
+}
+
+impl Clock {
+    pub fn now(&self) -> time::OffsetDateTime {
+        let mode = self.0.read().map(|m| *m).unwrap_or(ClockMode::System);
+        let t = match mode {
+            ClockMode::System => return now(),
+            ClockMode::Frozen(t) => t,
+            ClockMode::Scaled { start, epoch, scale } => {
+                epoch + time::Duration::seconds_f64(start.elapsed().as_secs_f64() * scale)
+            }
+        };
+        t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+    }
+
+    fn set(&self, m: ClockMode) {
+        if let Ok(mut g) = self.0.write() {
+            *g = m;
+        }
+    }
+
+    /// Stops the clock at `t`.
+    pub fn freeze(&self, t: time::OffsetDateTime) {
+        self.set(ClockMode::Frozen(t));
+    }
+
+    /// Moves the clock on (freezing it where it lands).
+    pub fn advance(&self, by: time::Duration) {
+        let t = self.now() + by;
+        self.freeze(t);
+    }
+
+    /// Runs `scale` times faster than real time from now on.
+    pub fn speed_up(&self, scale: f64) {
+        self.set(ClockMode::Scaled { start: std::time::Instant::now(), epoch: now(), scale });
+    }
 }
 
 /// Cuts a `limit + 1` row result to one page, with the cursor of the next page when there is one.
@@ -57,6 +115,10 @@ impl App {
         let ctx = std::sync::Arc::new(orders::Ctx::default());
         let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
         App { store, tokens: auth::TokenCache::default(), intake, ctx, carriers: Default::default() }
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.ctx.clock
     }
 
     /// Starts the worker that sends queued buyer messages; must be called inside a tokio runtime.

@@ -141,10 +141,122 @@ const BUILT_IN: &[(&str, &str, &str, &str, &str)] = &[
         "{{ buyer }}，您好：\n\n很抱歉，订单 {{ order }}（{{ total }}）已取消：{{ reason }}。\n\n{{ store }}",
         "{{ store }}：订单 {{ order }} 已取消（{{ reason }}）。",
     ),
+    (
+        "shipment_shipped",
+        "en",
+        "Your order {{ order }} is on its way",
+        "Hello {{ buyer }},\n\nOrder {{ order }} has left our warehouse. Tracking number {{ tracking }}, expected by {{ eta }}.\nFollow it here: {{ link }}\n{% if cod %}Please have {{ cod }} ready in cash when it arrives.\n{% endif %}\n{{ store }}",
+        "{{ store }}: order {{ order }} shipped, tracking {{ tracking }}, expected by {{ eta }}. {{ link }}",
+    ),
+    (
+        "shipment_shipped",
+        "ar",
+        "طلبك {{ order }} في الطريق إليك",
+        "مرحباً {{ buyer }}،\n\nغادر الطلب {{ order }} مستودعنا. رقم التتبع {{ tracking }}، ويتوقع وصوله بحلول {{ eta }}.\nتابعه هنا: {{ link }}\n{% if cod %}يرجى تجهيز {{ cod }} نقداً عند الاستلام.\n{% endif %}\n{{ store }}",
+        "{{ store }}: تم شحن الطلب {{ order }}، رقم التتبع {{ tracking }}، الوصول المتوقع {{ eta }}. {{ link }}",
+    ),
+    (
+        "shipment_shipped",
+        "es",
+        "Tu pedido {{ order }} está en camino",
+        "Hola {{ buyer }}:\n\nEl pedido {{ order }} salió de nuestro almacén. Número de seguimiento {{ tracking }}, llegada prevista antes del {{ eta }}.\nSíguelo aquí: {{ link }}\n{% if cod %}Ten listos {{ cod }} en efectivo para la entrega.\n{% endif %}\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} fue enviado, seguimiento {{ tracking }}, llegada prevista {{ eta }}. {{ link }}",
+    ),
+    (
+        "shipment_shipped",
+        "zh",
+        "您的订单 {{ order }} 已发货",
+        "{{ buyer }}，您好：\n\n订单 {{ order }} 已从仓库发出。运单号 {{ tracking }}，预计 {{ eta }} 前送达。\n查看物流：{{ link }}\n{% if cod %}请在收货时准备好现金 {{ cod }}。\n{% endif %}\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 已发货，运单号 {{ tracking }}，预计 {{ eta }} 送达。{{ link }}",
+    ),
+    (
+        "shipment_out_for_delivery",
+        "en",
+        "Your order {{ order }} arrives today",
+        "Hello {{ buyer }},\n\nOrder {{ order }} is out for delivery today.{% if cod %} Please have exactly {{ cod }} ready in cash for the courier.{% endif %}\n{{ link }}\n\n{{ store }}",
+        "{{ store }}: order {{ order }} arrives today.{% if cod %} Please have exactly {{ cod }} ready in cash.{% endif %}",
+    ),
+    (
+        "shipment_out_for_delivery",
+        "ar",
+        "طلبك {{ order }} يصل اليوم",
+        "مرحباً {{ buyer }}،\n\nالطلب {{ order }} خرج للتوصيل اليوم.{% if cod %} يرجى تجهيز المبلغ {{ cod }} نقداً للمندوب.{% endif %}\n{{ link }}\n\n{{ store }}",
+        "{{ store }}: الطلب {{ order }} يصل اليوم.{% if cod %} يرجى تجهيز {{ cod }} نقداً.{% endif %}",
+    ),
+    (
+        "shipment_out_for_delivery",
+        "es",
+        "Tu pedido {{ order }} llega hoy",
+        "Hola {{ buyer }}:\n\nEl pedido {{ order }} sale hoy a reparto.{% if cod %} Ten listos exactamente {{ cod }} en efectivo para el repartidor.{% endif %}\n{{ link }}\n\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} llega hoy.{% if cod %} Ten listos exactamente {{ cod }} en efectivo.{% endif %}",
+    ),
+    (
+        "shipment_out_for_delivery",
+        "zh",
+        "您的订单 {{ order }} 今天送达",
+        "{{ buyer }}，您好：\n\n订单 {{ order }} 今天派送。{% if cod %}请为快递员准备好现金 {{ cod }}。{% endif %}\n{{ link }}\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 今天送达。{% if cod %}请准备好现金 {{ cod }}。{% endif %}",
+    ),
+    (
+        "shipment_delivery_failed",
+        "en",
+        "We could not deliver your order {{ order }}",
+        "Hello {{ buyer }},\n\nThe courier could not deliver order {{ order }} ({{ reason }}).\nTell us when and where to deliver it, or give us another number to call: {{ link }}\n\n{{ store }}",
+        "{{ store }}: we could not deliver order {{ order }}. Choose a new day or address: {{ link }}",
+    ),
+    (
+        "shipment_delivery_failed",
+        "ar",
+        "تعذر توصيل طلبك {{ order }}",
+        "مرحباً {{ buyer }}،\n\nلم يتمكن المندوب من توصيل الطلب {{ order }} ({{ reason }}).\nأخبرنا متى وأين نوصله، أو أعطنا رقماً آخر للاتصال: {{ link }}\n\n{{ store }}",
+        "{{ store }}: تعذر توصيل الطلب {{ order }}. اختر يوماً أو عنواناً جديداً: {{ link }}",
+    ),
+    (
+        "shipment_delivery_failed",
+        "es",
+        "No pudimos entregar tu pedido {{ order }}",
+        "Hola {{ buyer }}:\n\nEl repartidor no pudo entregar el pedido {{ order }} ({{ reason }}).\nDinos cuándo y dónde entregarlo, o danos otro número de contacto: {{ link }}\n\n{{ store }}",
+        "{{ store }}: no pudimos entregar el pedido {{ order }}. Elige otro día o dirección: {{ link }}",
+    ),
+    (
+        "shipment_delivery_failed",
+        "zh",
+        "您的订单 {{ order }} 派送未成功",
+        "{{ buyer }}，您好：\n\n快递员未能送达订单 {{ order }}（{{ reason }}）。\n请告诉我们何时何地重新派送，或留下其他联系电话：{{ link }}\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 派送未成功。请选择新的日期或地址：{{ link }}",
+    ),
+    (
+        "shipment_delivered",
+        "en",
+        "Your order {{ order }} was delivered",
+        "Hello {{ buyer }},\n\nOrder {{ order }} was delivered. Thank you for your purchase!\n\n{{ store }}",
+        "{{ store }}: order {{ order }} was delivered. Thank you!",
+    ),
+    (
+        "shipment_delivered",
+        "ar",
+        "تم توصيل طلبك {{ order }}",
+        "مرحباً {{ buyer }}،\n\nتم توصيل الطلب {{ order }}. شكراً لتسوقك معنا!\n\n{{ store }}",
+        "{{ store }}: تم توصيل الطلب {{ order }}. شكراً لك!",
+    ),
+    (
+        "shipment_delivered",
+        "es",
+        "Tu pedido {{ order }} fue entregado",
+        "Hola {{ buyer }}:\n\nEl pedido {{ order }} fue entregado. ¡Gracias por tu compra!\n\n{{ store }}",
+        "{{ store }}: el pedido {{ order }} fue entregado. ¡Gracias!",
+    ),
+    (
+        "shipment_delivered",
+        "zh",
+        "您的订单 {{ order }} 已送达",
+        "{{ buyer }}，您好：\n\n订单 {{ order }} 已送达。感谢您的购买！\n\n{{ store }}",
+        "{{ store }}：订单 {{ order }} 已送达。谢谢！",
+    ),
 ];
 
 /// Every template name and language with its text: the built-ins, overridden by the seller's edits.
-pub fn merged(stored: Vec<StoredTemplate>) -> BTreeMap<(String, String), StoredTemplate> {
+pub(crate) fn merged(stored: Vec<StoredTemplate>) -> BTreeMap<(String, String), StoredTemplate> {
     let mut all: BTreeMap<(String, String), StoredTemplate> = BUILT_IN
         .iter()
         .map(|(n, l, s, b, m)| {
@@ -164,18 +276,24 @@ pub fn merged(stored: Vec<StoredTemplate>) -> BTreeMap<(String, String), StoredT
     all
 }
 
-fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     // A misspelt variable must fail when the template is saved, not print nothing to a buyer.
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env
 }
 
-fn render(env: &Environment<'_>, src: &str, ctx: &minijinja::Value) -> std::result::Result<String, minijinja::Error> {
+pub(crate) fn render(
+    env: &Environment<'_>,
+    src: &str,
+    ctx: &minijinja::Value,
+) -> std::result::Result<String, minijinja::Error> {
     env.render_str(src, ctx.clone())
 }
 
 /// Checks a template's three texts by rendering them with sample values; errors carry the part and line.
+/// Variables: `buyer`, `order`, `store`, `total`, `reason`, and for shipment messages `tracking`, `eta`,
+/// `link` and `cod` (empty when prepaid).
 pub fn check_template(t: &StoredTemplate) -> Result<()> {
     let mut errors = codflow_domain::FieldErrors::default();
     if !LANGUAGES.contains(&t.language.as_str()) {
@@ -188,7 +306,11 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
         errors.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
     }
     let env = environment();
-    let sample = context! { buyer => "Noura", order => "1001", store => "manual", total => "129.50 SAR", reason => "sample reason" };
+    let sample = context! {
+        buyer => "Noura", order => "1001", store => "manual", total => "129.50 SAR", reason => "sample reason",
+        tracking => "SB000000000CN", eta => "2026-12-01", link => "https://example.com/track/SB000000000CN",
+        cod => "129.50 SAR",
+    };
     for (path, src) in [("subject", &t.subject), ("body", &t.body), ("sms", &t.sms)] {
         if src.trim().is_empty() {
             errors.push(path, "must not be empty");
@@ -235,6 +357,7 @@ pub fn messages_for(
             order_id: order.id.clone(),
             template: template.to_owned(),
             channel,
+            event_key: String::new(),
             recipient,
             language: t.language.clone(),
             subject,

@@ -170,6 +170,9 @@ pub(crate) struct Ctx {
     pub wake: tokio::sync::Notify,
     /// Rings the booking worker when bookings are queued.
     pub book: tokio::sync::Notify,
+    pub clock: crate::Clock,
+    /// Rings the tracking worker (poll and sweep) when something is due sooner than it planned.
+    pub track: tokio::sync::Notify,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

@@ -30,6 +30,12 @@ pub struct CarrierArgs {
     /// user:password:account_number:account_pin:account_entity:account_country_code
     #[arg(long, env = "CODFLOW_ARAMEX_ACCOUNT", hide_env_values = true)]
     pub aramex_account: Option<String>,
+    /// The secret the sandbox carrier signs event pushes with; with it, `serve` registers its webhook.
+    #[arg(long, env = "CODFLOW_SANDBOX_WEBHOOK_SECRET", hide_env_values = true)]
+    pub sandbox_webhook_secret: Option<String>,
+    /// The address carriers reach this server at (for webhook registration); default http://LISTEN.
+    #[arg(long, env = "CODFLOW_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Seconds to wait for a carrier's answer.
     #[arg(long, env = "CODFLOW_CARRIER_TIMEOUT", default_value_t = 10)]
     pub carrier_timeout: u64,
@@ -62,7 +68,7 @@ impl CarrierArgs {
             (Some(_), None) | (None, Some(_)) => bail!("give both --aramex-url and --aramex-account"),
             (None, None) => None,
         };
-        Ok(Carriers { sandbox, aramex })
+        Ok(Carriers { sandbox, aramex, sandbox_webhook_secret: self.sandbox_webhook_secret.clone() })
     }
 }
 

@@ -272,11 +272,30 @@ async fn serve(
         let sb = logistics::spawn_sandbox(3600.0).await?;
         carrier_args.sandbox_carrier_url = Some(sb.url.clone());
         println!("demo carrier: {} (sandbox carrier process)", sb.url);
+        // Tracking runs on the sandbox's accelerated time, so parcels move and anomalies fire in minutes.
+        app.clock().speed_up(3600.0);
+        if carrier_args.sandbox_webhook_secret.is_none() {
+            carrier_args.sandbox_webhook_secret = Some(format!("demo-{}", codflow_domain::TaskId::generate()));
+        }
         Some(sb)
     } else {
         None
     };
-    app.set_carriers(carrier_args.carriers()?, true);
+    let carriers = carrier_args.carriers()?;
+    if let (Some(codflow_connectors::carriers::Carrier::Sandbox(sb)), Some(secret)) =
+        (&carriers.sandbox, &carriers.sandbox_webhook_secret)
+    {
+        let base = carrier_args.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let hook = format!("{}/api/v1/webhooks/carriers/sandbox", base.trim_end_matches('/'));
+        match sb.register_webhook(&hook, secret).await {
+            Ok(()) => println!("tracking:     sandbox carrier pushes events to {hook}"),
+            Err(e) => {
+                eprintln!("warning: could not register the sandbox webhook ({e}); tracking falls back to polling")
+            }
+        }
+    }
+    app.set_carriers(carriers, true);
+    app.start_tracking_worker();
     if demo {
         let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
         let to_book: Vec<String> = app.bookable_orders().await?.into_iter().take(40).collect();

@@ -131,6 +131,11 @@ typed_id!(
     NotificationId, "ntf"
 );
 
+typed_id!(
+    /// A piece of work for a person (`tsk_…`), opened by an anomaly or by hand.
+    TaskId, "tsk"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

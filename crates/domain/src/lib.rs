@@ -1,6 +1,7 @@
 //! The pure core of codflow: values that cannot be built invalid, and the rules over them. No I/O here.
 
 pub mod allocation;
+pub mod anomaly;
 pub mod auth;
 pub mod catalogue;
 pub mod country;
@@ -17,10 +18,13 @@ pub use auth::Role;
 pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
-pub use ids::{AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TokenId, WarehouseId};
+pub use ids::{
+    AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TaskId, TokenId, WarehouseId,
+};
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{
     Actor, Address, Allocation, AuditRecord, Buyer, ChannelChoice, Decision, IneligibleChannel, NewOrder, Order,
     OrderInput, OrderLine, OrderStatus, PaymentMethod, RankedChannel, Review, RuleMatch,
 };
 pub use phone::Phone;
+pub use tracking::{CodStatus, ShipmentStatus};

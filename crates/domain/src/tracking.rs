@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::anomaly::Progress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -204,6 +205,126 @@ pub fn fold(start: ShipmentStatus, events: &[TrackingEvent]) -> ShipmentStatus {
     sorted.iter().fold(start, |s, e| if s.may_follow(e.status) { e.status } else { s })
 }
 
+/// Where the cash of a shipment is (DESIGN.md §4, the COD machine). `pending` is a COD parcel not yet
+/// delivered; `void` one that will never be paid for (refused, returned, lost, cancelled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CodStatus {
+    NotApplicable,
+    Pending,
+    Expected,
+    Collected,
+    Remitted,
+    PaidOut,
+    ShortPaid,
+    Disputed,
+    WrittenOff,
+    Void,
+}
+
+impl CodStatus {
+    const ALL: [CodStatus; 10] = [
+        CodStatus::NotApplicable,
+        CodStatus::Pending,
+        CodStatus::Expected,
+        CodStatus::Collected,
+        CodStatus::Remitted,
+        CodStatus::PaidOut,
+        CodStatus::ShortPaid,
+        CodStatus::Disputed,
+        CodStatus::WrittenOff,
+        CodStatus::Void,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CodStatus::NotApplicable => "not_applicable",
+            CodStatus::Pending => "pending",
+            CodStatus::Expected => "expected",
+            CodStatus::Collected => "collected",
+            CodStatus::Remitted => "remitted",
+            CodStatus::PaidOut => "paid_out",
+            CodStatus::ShortPaid => "short_paid",
+            CodStatus::Disputed => "disputed",
+            CodStatus::WrittenOff => "written_off",
+            CodStatus::Void => "void",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<CodStatus, Error> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Error::invalid("cod_status", format!("{s:?} is not a COD status")))
+    }
+
+    /// Cash the carrier holds or owes and has not remitted yet.
+    pub fn is_open(&self) -> bool {
+        matches!(self, CodStatus::Expected | CodStatus::Collected)
+    }
+
+    /// Where the cash goes when the shipment reaches `status`; None when it does not change.
+    pub fn follow(self, status: ShipmentStatus) -> Option<CodStatus> {
+        use ShipmentStatus::*;
+        match (self, status) {
+            // A parcel given up for lost (or refused once) can still be delivered and paid for.
+            (CodStatus::Pending | CodStatus::Void, Delivered) => Some(CodStatus::Expected),
+            (CodStatus::Pending, Returning | Returned | Lost | Damaged | Cancelled) => Some(CodStatus::Void),
+            (CodStatus::Pending, DeliveryFailed(FailReason::Refused)) => Some(CodStatus::Void),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a scan in this status shows the parcel has left the seller.
+pub fn shows_movement(s: ShipmentStatus) -> bool {
+    s.stage() >= ShipmentStatus::PickedUp.stage() && s != ShipmentStatus::Cancelled
+}
+
+/// Everything the events establish, from a shipment booked at `booked_at`.
+pub fn progress_of(booked_at: OffsetDateTime, events: &[TrackingEvent]) -> Progress {
+    let mut sorted: Vec<&TrackingEvent> = events.iter().collect();
+    sorted.sort_by(|a, b| (a.at, &a.carrier_code).cmp(&(b.at, &b.carrier_code)));
+    sorted.dedup_by(|a, b| a.at == b.at && a.carrier_code == b.carrier_code);
+    let mut p = Progress::booked(booked_at);
+    for e in sorted {
+        step(&mut p, e);
+    }
+    p
+}
+
+fn step(p: &mut Progress, e: &TrackingEvent) {
+    p.last_scan_at = Some(p.last_scan_at.map_or(e.at, |t| t.max(e.at)));
+    if shows_movement(e.status) {
+        p.picked_up_at = Some(p.picked_up_at.map_or(e.at, |t| t.min(e.at)));
+    }
+    if matches!(e.status, ShipmentStatus::DeliveryFailed(_)) {
+        p.failed_attempts += 1;
+    }
+    if p.status.may_follow(e.status) {
+        p.status = e.status;
+        p.status_at = e.at;
+        if e.status == ShipmentStatus::Delivered {
+            p.delivered_at = Some(e.at);
+        }
+    }
+}
+
+/// Applies events not seen before to `p`. None when one of them is not newer than every scan seen so far:
+/// it could change the path taken, and an earlier event skipped then might apply now, so the caller folds
+/// every event again with [`progress_of`]. Events arriving in order take the fast path.
+pub fn advance(mut p: Progress, new: &[TrackingEvent]) -> Option<Progress> {
+    let latest = p.last_scan_at.unwrap_or(p.status_at).max(p.status_at);
+    if new.iter().any(|e| e.at <= latest && e.status != ShipmentStatus::Unknown) {
+        return None;
+    }
+    let mut sorted: Vec<&TrackingEvent> = new.iter().collect();
+    sorted.sort_by(|a, b| (a.at, &a.carrier_code).cmp(&(b.at, &b.carrier_code)));
+    for e in sorted {
+        step(&mut p, e);
+    }
+    Some(p)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ShipmentStatus::*;
@@ -295,7 +416,40 @@ mod tests {
         (0i64..50, 0usize..names.len()).prop_map(move |(m, i)| ev(m, &format!("C{i}"), names[i]))
     }
 
+    #[test]
+    fn progress_counts_failures_and_remembers_pickup_and_delivery() {
+        let events = [
+            ev(1, "PKP", "picked_up"),
+            ev(2, "OFD", "out_for_delivery"),
+            ev(3, "NH", "delivery_failed:not_home"),
+            ev(4, "OFD2", "out_for_delivery"),
+            ev(5, "DLV", "delivered"),
+        ];
+        let p = progress_of(OffsetDateTime::UNIX_EPOCH, &events);
+        assert_eq!(p.status, Delivered);
+        assert_eq!(p.failed_attempts, 1);
+        assert_eq!(p.picked_up_at, Some(events[0].at));
+        assert_eq!(p.delivered_at, Some(events[4].at));
+        assert_eq!(p.last_scan_at, Some(events[4].at));
+    }
+
     proptest! {
+        #[test]
+        fn advancing_in_batches_agrees_with_folding_everything(events in prop::collection::vec(any_event(), 0..30), cut in 0usize..30) {
+            let cut = cut.min(events.len());
+            let start = OffsetDateTime::UNIX_EPOCH;
+            let mut seen: Vec<TrackingEvent> = Vec::new();
+            let mut p = Progress::booked(start);
+            for batch in [&events[..cut], &events[cut..]] {
+                let fresh: Vec<TrackingEvent> = batch.iter().filter(|e| !seen.iter().any(|s| s.at == e.at && s.carrier_code == e.carrier_code)).cloned().collect();
+                let mut uniq: Vec<TrackingEvent> = Vec::new();
+                for e in fresh { if !uniq.iter().any(|u| u.at == e.at && u.carrier_code == e.carrier_code) { uniq.push(e); } }
+                seen.extend(uniq.iter().cloned());
+                p = advance(p, &uniq).unwrap_or_else(|| progress_of(start, &seen));
+            }
+            prop_assert_eq!(p, progress_of(start, &events));
+        }
+
         #[test]
         fn the_result_does_not_depend_on_arrival_order_or_repeats(events in prop::collection::vec(any_event(), 0..30), seed in any::<u64>()) {
             let first = fold(LabelCreated, &events);

@@ -108,7 +108,8 @@ struct Shipment {
     cancelled: bool,
     events: Vec<Event>,
     label: Label,
-    ndr: Vec<String>,
+    /// The instructions received after failed deliveries, as received.
+    ndr: Vec<serde_json::Value>,
 }
 
 impl Shipment {
@@ -124,6 +125,7 @@ impl Shipment {
             "status": if self.cancelled { "cancelled" } else { last.map_or("created", |e| e.code) },
             "label": self.label,
             "created_at": fmt(self.created_at),
+            "ndr": self.ndr,
         })
     }
 }
@@ -503,6 +505,14 @@ struct NdrAction {
     action: String,
     #[serde(default)]
     address: Option<Party>,
+    /// Another number to call on the next attempt.
+    #[serde(default)]
+    phone: Option<String>,
+    /// The day the buyer will be in (YYYY-MM-DD); the next attempt is made that day when it is later.
+    #[serde(default)]
+    preferred_date: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json<NdrAction>) -> Response {
@@ -516,6 +526,23 @@ async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json
     if !failed {
         return problem(StatusCode::CONFLICT, "no_failed_delivery", "NDR actions apply after a failed delivery", None);
     }
+    let preferred = match a
+        .preferred_date
+        .as_deref()
+        .map(|d| time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")))
+    {
+        None => None,
+        Some(Ok(d)) => Some(d.with_hms(10, 0, 0).map(|t| t.assume_utc()).unwrap_or(now)),
+        Some(Err(_)) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "preferred_date is YYYY-MM-DD",
+                Some("preferred_date"),
+            );
+        }
+    };
+    let next_attempt = preferred.map_or(now + Duration::days(1), |p| p.max(now + Duration::hours(2)));
     let origin = s.request.shipper.city.clone();
     s.events.retain(|e| e.at <= now);
     let mut city = s.request.consignee.city.clone();
@@ -541,10 +568,9 @@ async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json
             let mut rng = Rng::new(seed, &format!("{t}/ndr{}", s.ndr.len()));
             let lane = c.config.model.lane(&s.request.consignee.country).clone();
             let attempt = model::draw_attempt(&mut rng, &lane);
-            let mut evs =
-                model::attempt_events(attempt, &city, &origin, now + Duration::days(1), s.request.cod.is_some());
+            let mut evs = model::attempt_events(attempt, &city, &origin, next_attempt, s.request.cod.is_some());
             if attempt == Attempt::NotHome {
-                evs.extend(model::return_events(&city, &origin, now + Duration::days(2)));
+                evs.extend(model::return_events(&city, &origin, next_attempt + Duration::days(1)));
             }
             s.events.extend(evs);
         }
@@ -557,7 +583,9 @@ async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json
             );
         }
     }
-    s.ndr.push(a.action);
+    s.ndr.push(json!({
+        "action": a.action, "phone": a.phone, "preferred_date": a.preferred_date, "note": a.note, "at": fmt(now)
+    }));
     Json(s.view(now)).into_response()
 }
 

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "review", include_str!("../migrations/0002_review.sql")),
     (3, "logistics", include_str!("../migrations/0003_logistics.sql")),
     (4, "documents", include_str!("../migrations/0004_documents.sql")),
+    (5, "tracking", include_str!("../migrations/0005_tracking.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

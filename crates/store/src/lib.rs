@@ -9,8 +9,10 @@ pub mod logistics;
 pub mod orders;
 pub mod outbox;
 pub mod review;
+pub mod tasks;
 pub mod testing;
 pub mod tokens;
+pub mod tracking;
 
 pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, param, params, rollback};
 pub use error::{Error, Result};

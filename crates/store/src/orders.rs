@@ -235,6 +235,57 @@ pub async fn release_reservations(conn: &mut AnyConnection, order: &OrderId) -> 
     Ok(released)
 }
 
+/// The parcel left the warehouse: what the order held is taken off the shelf (on hand and reserved both
+/// drop) and the reservation is done. Returns the units shipped.
+pub async fn ship_reservations(conn: &mut AnyConnection, order: &OrderId, at: i64) -> Result<i64> {
+    let rows = sqlx::query("SELECT warehouse_id, product_id, quantity FROM reservations WHERE order_id = $1")
+        .bind(order.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut shipped = 0;
+    for r in &rows {
+        let q: i64 = r.try_get("quantity")?;
+        sqlx::query(
+            "UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = $4 \
+             WHERE warehouse_id = $1 AND product_id = $2",
+        )
+        .bind(r.try_get::<String, _>("warehouse_id")?)
+        .bind(r.try_get::<String, _>("product_id")?)
+        .bind(q)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        shipped += q;
+    }
+    sqlx::query("DELETE FROM reservations WHERE order_id = $1").bind(order.as_str()).execute(&mut *conn).await?;
+    Ok(shipped)
+}
+
+/// A returned parcel's units go back on the shelf of the warehouse that shipped them. Returns the units.
+pub async fn restock_lines(conn: &mut AnyConnection, order: &OrderId, warehouse: &WarehouseId, at: i64) -> Result<i64> {
+    let rows = sqlx::query("SELECT product_id, quantity FROM order_lines WHERE order_id = $1")
+        .bind(order.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut units = 0;
+    for r in &rows {
+        let q: i64 = r.try_get("quantity")?;
+        sqlx::query(
+            "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at) VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(warehouse.as_str())
+        .bind(r.try_get::<String, _>("product_id")?)
+        .bind(q)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
+        units += q;
+    }
+    Ok(units)
+}
+
 pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<()> {
     let mut vals = Vec::with_capacity(records.len() * 9);
     for a in records {

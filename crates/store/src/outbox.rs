@@ -62,6 +62,9 @@ pub struct Notification {
     pub order_id: OrderId,
     pub template: String,
     pub channel: Channel,
+    /// Which event of the order the message is about (empty for one-off messages): one message per
+    /// (order, template, channel, event) whatever is replayed.
+    pub event_key: String,
     pub recipient: String,
     pub language: String,
     pub subject: Option<String>,
@@ -74,7 +77,7 @@ pub struct Notification {
     pub sent_at: Option<OffsetDateTime>,
 }
 
-const COLS: &str = "id, order_id, template, channel, recipient, language, subject, body, status, attempts, \
+const COLS: &str = "id, order_id, template, channel, event_key, recipient, language, subject, body, status, attempts, \
     next_attempt_at, last_error, created_at, sent_at";
 
 fn from_row(r: &AnyRow) -> Result<Notification> {
@@ -86,6 +89,7 @@ fn from_row(r: &AnyRow) -> Result<Notification> {
         order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
         template: r.try_get("template")?,
         channel: Channel::parse(&channel).ok_or_else(|| bad("channel", channel.clone()))?,
+        event_key: r.try_get("event_key")?,
         recipient: r.try_get("recipient")?,
         language: r.try_get("language")?,
         subject: r.try_get("subject")?,
@@ -105,13 +109,14 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Notification]) -> Result
     if items.is_empty() {
         return Ok(());
     }
-    let mut vals = Vec::with_capacity(items.len() * 14);
+    let mut vals = Vec::with_capacity(items.len() * 15);
     for n in items {
         vals.extend([
             Val::from(n.id.as_str()),
             n.order_id.as_str().into(),
             n.template.as_str().into(),
             n.channel.as_str().into(),
+            n.event_key.as_str().into(),
             n.recipient.as_str().into(),
             n.language.as_str().into(),
             n.subject.clone().into(),
@@ -127,8 +132,8 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Notification]) -> Result
     insert_values(
         conn,
         &format!("INTO notifications ({COLS})"),
-        "ON CONFLICT (order_id, template, channel) DO NOTHING",
-        14,
+        "ON CONFLICT (order_id, template, channel, event_key) DO NOTHING",
+        15,
         vals,
     )
     .await?;

@@ -301,6 +301,30 @@ pub async fn set_setting(conn: &mut AnyConnection, key: &str, value: &str, at: O
 }
 
 /// Marks lists, FX rates or the base currency changed, so every worker reloads them before its next decision.
+pub async fn insert_setting_if_absent(
+    conn: &mut AnyConnection,
+    key: &str,
+    value: &str,
+    at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .bind(micros(at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn list_contains(conn: &mut AnyConnection, list: &str, value: &str) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 AS one FROM list_entries WHERE list_name = $1 AND value = $2")
+        .bind(list)
+        .bind(value)
+        .fetch_optional(conn)
+        .await?
+        .is_some())
+}
+
 pub async fn bump_review_generation(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<()> {
     sqlx::query("UPDATE settings SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT), updated_at = $1 WHERE key = 'review_generation'")
         .bind(micros(at))

@@ -14,6 +14,8 @@ pub enum ApiError {
     Invalid(FieldErrors),
     #[error("missing or unknown token")]
     Unauthorized,
+    #[error("bad signature")]
+    BadSignature,
     #[error("role not allowed")]
     Forbidden { role: &'static str },
     #[error("not found")]
@@ -31,6 +33,7 @@ impl From<codflow_app::Error> for ApiError {
         match e {
             codflow_app::Error::Invalid(f) => ApiError::Invalid(f),
             codflow_app::Error::NotFound(what) => ApiError::NotFound(what),
+            codflow_app::Error::Unauthorized => ApiError::BadSignature,
             codflow_app::Error::Conflict { code, message } => ApiError::Conflict { code, message },
             codflow_app::Error::Internal(e) => ApiError::Internal(e.to_string()),
         }
@@ -82,6 +85,12 @@ impl ApiError {
                 "unauthorized",
                 "Unauthorized",
                 "send a valid token as 'Authorization: Bearer <token>' (codflow token create)".into(),
+            ),
+            ApiError::BadSignature => (
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                "Unauthorized",
+                "the signature does not match the body; nothing was stored".into(),
             ),
             ApiError::Forbidden { role } => {
                 (StatusCode::FORBIDDEN, "forbidden", "Forbidden", format!("the {role} role may not do this"))

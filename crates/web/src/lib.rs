@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, documents, imports, logistics, orders, review, system};
+use routes::{catalogue, documents, imports, logistics, orders, public, review, system, tracking};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -123,6 +123,18 @@ pub fn router(app: App) -> Router {
         .route("/shipments/{id}/commercial-invoice", get(documents::commercial_invoice))
         .route("/shipments/{id}/packing-list", get(documents::packing_list))
         .route("/notification-templates/{name}/{language}", put(review::put_notification_template))
+        .route("/shipments/{id}/tracking", get(tracking::shipment_tracking))
+        .route("/tracking/events", post(tracking::post_events))
+        .route("/tracking/mappings", get(tracking::mappings))
+        .route("/tracking/mappings/{carrier}/{code}", put(tracking::put_mapping).delete(tracking::delete_mapping))
+        .route("/tracking/unmapped", get(tracking::unmapped))
+        .route("/tracking/thresholds", get(tracking::thresholds).put(tracking::put_thresholds))
+        .route("/tracking/sweep", post(tracking::sweep))
+        .route("/tracking/poll", post(tracking::poll))
+        .route("/tasks", get(tracking::list_tasks))
+        .route("/tasks/{id}", get(tracking::get_task).patch(tracking::patch_task))
+        .route("/tasks/{id}/notes", post(tracking::add_note))
+        .route("/webhooks/carriers/{carrier}", post(tracking::carrier_webhook))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
@@ -133,6 +145,8 @@ pub fn router(app: App) -> Router {
         );
     Router::new()
         .nest("/api/v1", api)
+        .route("/track/{tracking_number}", get(public::track))
+        .route("/ndr/{token}", get(public::ndr_form).post(public::ndr_submit))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(system::openapi))

@@ -5,7 +5,11 @@ use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
-use crate::routes::{catalogue, documents, imports, logistics, orders, review, system};
+use crate::routes::tracking::{
+    EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
+    NoteDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
+};
+use crate::routes::{catalogue, documents, imports, logistics, orders, review, system, tracking};
 
 struct BearerAuth;
 
@@ -43,8 +47,13 @@ impl Modify for BearerAuth {
         documents::label, documents::labels, documents::commercial_invoice, documents::packing_list,
         documents::commercial_invoices, documents::packing_lists, documents::picking_list, documents::settings,
         documents::put_settings,
+        tracking::post_events, tracking::carrier_webhook, tracking::shipment_tracking, tracking::mappings,
+        tracking::put_mapping, tracking::delete_mapping, tracking::unmapped, tracking::thresholds,
+        tracking::put_thresholds, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
+        tracking::patch_task, tracking::add_note,
     ),
-    components(schemas(MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
+    components(schemas(EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
+        NoteBody, NoteDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,

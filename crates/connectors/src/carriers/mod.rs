@@ -150,6 +150,28 @@ pub trait TrackingSource: Send + Sync {
     fn track(&self, tracking_number: &str) -> impl Future<Output = Result<Vec<CarrierEvent>, CarrierError>> + Send;
 }
 
+/// What to do after a failed delivery (a non-delivery report, NDR).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NdrAction {
+    /// Try again, optionally with a phone to call and a day the buyer will be in.
+    Reattempt {
+        phone: Option<String>,
+        day: Option<time::Date>,
+        note: Option<String>,
+    },
+    ChangeAddress(Party),
+    Return,
+}
+
+/// Sends delivery instructions after a failed attempt.
+pub trait DeliveryInstructions: Send + Sync {
+    fn instruct(
+        &self,
+        tracking_number: &str,
+        action: &NdrAction,
+    ) -> impl Future<Output = Result<(), CarrierError>> + Send;
+}
+
 /// Turns a verified push into events; `Err` when the body is not the carrier's event shape.
 pub trait WebhookParser {
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool;
@@ -194,6 +216,17 @@ impl ShipmentBooker for Carrier {
         match self {
             Carrier::Sandbox(c) => c.cancel(booking).await,
             Carrier::Aramex(c) => c.cancel(booking).await,
+        }
+    }
+}
+
+impl DeliveryInstructions for Carrier {
+    async fn instruct(&self, tracking_number: &str, action: &NdrAction) -> Result<(), CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.instruct(tracking_number, action).await,
+            Carrier::Aramex(_) => Err(CarrierError::Config(
+                "Aramex takes delivery instructions through its portal; record them there".into(),
+            )),
         }
     }
 }

@@ -10,10 +10,12 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{
-    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateQuoter, RateRequest, ShipmentBooker,
-    TrackingSource, WebhookParser, transport,
+    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, DeliveryInstructions, NdrAction, RateQuoter,
+    RateRequest, ShipmentBooker, TrackingSource, WebhookParser, transport,
 };
-use transformers::{CreateShipment, ErrorReply, EventsReply, Push, RateQuery, RateReply, ShipmentReply};
+use transformers::{
+    CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, NdrBody, Push, RateQuery, RateReply, ShipmentReply,
+};
 
 #[derive(Clone)]
 pub struct Sandbox {
@@ -114,6 +116,34 @@ impl TrackingSource for Sandbox {
         let r = self.auth(self.client.get(self.url(&path))).send().await.map_err(|e| transport(e, self.timeout_s))?;
         let reply: EventsReply = self.reply(r).await?;
         reply.into_events()
+    }
+}
+
+impl DeliveryInstructions for Sandbox {
+    async fn instruct(&self, tracking_number: &str, action: &NdrAction) -> Result<(), CarrierError> {
+        let path = format!("/v1/shipments/{tracking_number}/ndr");
+        let r = self
+            .auth(self.client.post(self.url(&path)))
+            .json(&NdrBody::from(action))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let _: ShipmentReply = self.reply(r).await?;
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    /// Asks the carrier to push every event to `url`, signed with `secret`.
+    pub async fn register_webhook(&self, url: &str, secret: &str) -> Result<(), CarrierError> {
+        let r = self
+            .auth(self.client.post(self.url("/v1/webhooks")))
+            .json(&HookSpec { url, secret })
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let _: HookReply = self.reply(r).await?;
+        Ok(())
     }
 }
 

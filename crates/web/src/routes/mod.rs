@@ -3,8 +3,10 @@ pub mod documents;
 pub mod imports;
 pub mod logistics;
 pub mod orders;
+pub mod public;
 pub mod review;
 pub mod system;
+pub mod tracking;
 
 use std::collections::HashMap;
 

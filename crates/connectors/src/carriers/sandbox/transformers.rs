@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::carriers::{Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, Party, RateRequest};
+use crate::carriers::{
+    Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, NdrAction, Party, RateRequest,
+};
 
 #[derive(Serialize)]
 pub struct WireAmount<'a> {
@@ -258,4 +260,46 @@ impl TryFrom<RateReply> for CarrierRate {
             transit_days: u32::try_from(r.transit_days).ok(),
         })
     }
+}
+
+#[derive(Serialize)]
+pub struct NdrBody<'a> {
+    action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<WireParty<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+impl<'a> From<&'a NdrAction> for NdrBody<'a> {
+    fn from(a: &'a NdrAction) -> Self {
+        let none = NdrBody { action: "return", address: None, phone: None, preferred_date: None, note: None };
+        match a {
+            NdrAction::Return => none,
+            NdrAction::ChangeAddress(p) => NdrBody { action: "change_address", address: Some(p.into()), ..none },
+            NdrAction::Reattempt { phone, day, note } => NdrBody {
+                action: "reattempt",
+                phone: phone.as_deref(),
+                preferred_date: day.map(|d| d.to_string()),
+                note: note.as_deref(),
+                ..none
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct HookSpec<'a> {
+    pub url: &'a str,
+    pub secret: &'a str,
+}
+
+#[derive(Deserialize)]
+pub struct HookReply {
+    #[allow(dead_code)]
+    pub id: i64,
 }

@@ -1,0 +1,248 @@
+//! Buyer messages about a shipment (shipped, out for delivery, delivery failed, delivered), queued in the
+//! outbox in the transaction that applies the event, once per (order, template, channel, event), held back
+//! over the destination's quiet hours and never sent to a buyer who opted out. The failed-delivery message
+//! carries a signed, expiring self-service link.
+
+use codflow_domain::tracking::FailReason;
+use codflow_domain::{Country, NotificationId, Order, ShipmentId, ShipmentStatus};
+use codflow_store::outbox::{self, Channel};
+use codflow_store::tracking::Tracked;
+use codflow_store::{Conn, review as rstore};
+use hmac::{Hmac, Mac};
+use minijinja::context;
+use sha2::Sha256;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::Result;
+use crate::notify::{Notification, Status, environment, language_for, merged, render as render_str};
+
+pub(crate) struct MessageCtx<'a> {
+    pub order: &'a Order,
+    pub tracked: &'a Tracked,
+    pub eta: OffsetDateTime,
+    pub public_url: &'a str,
+}
+
+/// How long a self-service link works.
+pub const LINK_DAYS: i64 = 7;
+const QUIET_FROM_HOUR: u8 = 21;
+const QUIET_UNTIL_HOUR: u8 = 9;
+
+/// Standard UTC offsets of the markets codflow ships to (hours); daylight saving is ignored, which moves
+/// the quiet hours by at most one hour for the few markets that keep it.
+pub fn utc_offset(c: Country) -> UtcOffset {
+    let h: i8 = match c.code() {
+        "SA" | "KW" | "QA" | "BH" | "IQ" | "JO" | "YE" | "TR" => 3,
+        "AE" | "OM" => 4,
+        "EG" | "LY" | "ZA" => 2,
+        "MA" | "GB" | "PT" => 0,
+        "PL" | "DE" | "FR" | "ES" | "IT" | "NL" | "BE" | "AT" | "CZ" | "SE" | "DZ" | "TN" => 1,
+        "TH" | "VN" | "ID" => 7,
+        "MY" | "PH" | "CN" | "HK" | "TW" | "SG" => 8,
+        "PK" => 5,
+        "IN" => return UtcOffset::from_hms(5, 30, 0).unwrap_or(UtcOffset::UTC),
+        "MX" => -6,
+        "CO" | "PE" | "EC" => -5,
+        "CL" | "BO" | "VE" => -4,
+        "AR" | "BR" | "UY" => -3,
+        _ => 0,
+    };
+    UtcOffset::from_hms(h, 0, 0).unwrap_or(UtcOffset::UTC)
+}
+
+/// `now`, or the end of the destination's quiet hours when `now` falls inside them.
+pub fn send_at(country: Country, now: OffsetDateTime) -> OffsetDateTime {
+    let local = now.to_offset(utc_offset(country));
+    let hour = local.hour();
+    if (QUIET_UNTIL_HOUR..QUIET_FROM_HOUR).contains(&hour) {
+        return now;
+    }
+    let day = if hour >= QUIET_FROM_HOUR { local.date().next_day().unwrap_or(local.date()) } else { local.date() };
+    let wake = day.with_hms(QUIET_UNTIL_HOUR, 0, 0).map(|t| t.assume_offset(local.offset()));
+    wake.map(|t| t.to_offset(time::UtcOffset::UTC)).unwrap_or(now)
+}
+
+fn reason_text(status: ShipmentStatus, language: &str) -> &'static str {
+    let ShipmentStatus::DeliveryFailed(r) = status else { return "" };
+    let i = match r {
+        FailReason::NotHome => 0,
+        FailReason::AddressIssue => 1,
+        FailReason::CodNotReady => 2,
+        FailReason::Refused | FailReason::Other => 3,
+    };
+    let table: [&str; 4] = match language {
+        "ar" => ["لم نجد أحداً في العنوان", "مشكلة في العنوان", "المبلغ النقدي لم يكن جاهزاً", "سبب آخر"],
+        "es" => ["no había nadie en casa", "problema con la dirección", "el efectivo no estaba listo", "otro motivo"],
+        "zh" => ["无人在家", "地址有误", "现金未准备好", "其他原因"],
+        _ => ["nobody was home", "a problem with the address", "the cash was not ready", "another reason"],
+    };
+    table[i]
+}
+
+// ------------------------------------------------------------------------------------------- signed links
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The secret self-service links are signed with, made on first use and kept in settings.
+pub(crate) async fn link_secret(conn: &mut Conn) -> Result<String> {
+    if let Some(s) = rstore::setting(conn, "link_secret").await? {
+        return Ok(s);
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| codflow_store::Error::Corrupt(format!("no randomness: {e}")))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Two nodes making one at once keep the first.
+    rstore::insert_setting_if_absent(conn, "link_secret", &secret, crate::now()).await?;
+    Ok(rstore::setting(conn, "link_secret").await?.unwrap_or(secret))
+}
+
+fn mac(secret: &str, payload: &str) -> HmacSha256 {
+    let mut m = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    m.update(payload.as_bytes());
+    m
+}
+
+/// `shipment.attempt.expires.signature`: which failed attempt the buyer answers, until when.
+pub fn sign_link(secret: &str, shipment: &ShipmentId, attempt: i64, expires: OffsetDateTime) -> String {
+    let payload = format!("{shipment}.{attempt}.{}", expires.unix_timestamp());
+    let sig = mac(secret, &payload).finalize().into_bytes();
+    let hex: String = sig[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{payload}.{hex}")
+}
+
+/// Why a link is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkError {
+    Invalid,
+    Expired,
+}
+
+/// The shipment and attempt a link is for, if its signature holds (compared in constant time) and it has
+/// not expired at `now`.
+pub fn verify_link(secret: &str, token: &str, now: OffsetDateTime) -> Result<(ShipmentId, i64), LinkError> {
+    let mut parts = token.rsplitn(2, '.');
+    let (Some(sig), Some(payload)) = (parts.next(), parts.next()) else { return Err(LinkError::Invalid) };
+    let sig = decode_hex(sig).filter(|s| s.len() == 16).ok_or(LinkError::Invalid)?;
+    mac(secret, payload).verify_truncated_left(&sig).map_err(|_| LinkError::Invalid)?;
+    let mut fields = payload.split('.');
+    let (Some(id), Some(attempt), Some(expires), None) = (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(LinkError::Invalid);
+    };
+    let id = ShipmentId::parse(id).map_err(|_| LinkError::Invalid)?;
+    let attempt: i64 = attempt.parse().map_err(|_| LinkError::Invalid)?;
+    let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
+    if now.unix_timestamp() > expires {
+        return Err(LinkError::Expired);
+    }
+    Ok((id, attempt))
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+// ------------------------------------------------------------------------------------------- rendering
+
+/// The messages for one shipment event: email when the buyer gave one, and SMS; none after an opt-out.
+pub(crate) async fn render(
+    conn: &mut Conn,
+    ctx: &MessageCtx<'_>,
+    template: &str,
+    event_key: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Notification>> {
+    let order = ctx.order;
+    if rstore::list_contains(conn, "notify_opt_out", order.buyer.phone.as_str()).await? {
+        return Ok(Vec::new());
+    }
+    let language = language_for(order.shipping_address.country);
+    let templates = merged(outbox::templates(conn).await?);
+    let t = ctx.tracked;
+    let link = if template == "shipment_delivery_failed" {
+        let secret = link_secret(conn).await?;
+        let token = sign_link(&secret, &t.shipment_id, t.progress.failed_attempts, now + Duration::days(LINK_DAYS));
+        format!("{}/ndr/{token}", ctx.public_url)
+    } else {
+        format!("{}/track/{}", ctx.public_url, t.tracking_number)
+    };
+    let cod = if t.cod.minor > 0 { t.cod.to_string() } else { String::new() };
+    let env = environment();
+    let vars = context! {
+        buyer => order.buyer.name,
+        order => order.external_id,
+        store => order.store.as_str(),
+        total => order.total.to_string(),
+        reason => reason_text(t.progress.status, language),
+        tracking => t.tracking_number,
+        eta => ctx.eta.date().to_string(),
+        link => link,
+        cod => cod,
+    };
+    let tpl = templates
+        .get(&(template.to_owned(), language.to_owned()))
+        .or_else(|| templates.get(&(template.to_owned(), "en".to_owned())))
+        .cloned();
+    let Some(tpl) = tpl else { return Ok(Vec::new()) };
+    let rendered = |src: &str| render_str(&env, src, &vars).unwrap_or_else(|e| format!("{src} [{e}]"));
+    let due = send_at(order.shipping_address.country, now);
+    let key = format!("{}:{event_key}", t.shipment_id);
+    let mut out = Vec::new();
+    let mut push = |channel, recipient: String, subject: Option<String>, body: String| {
+        out.push(Notification {
+            id: NotificationId::generate(),
+            order_id: order.id.clone(),
+            template: template.to_owned(),
+            channel,
+            event_key: key.clone(),
+            recipient,
+            language: tpl.language.clone(),
+            subject,
+            body,
+            status: Status::Pending,
+            attempts: 0,
+            next_attempt_at: due,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        })
+    };
+    if let Some(email) = &order.buyer.email {
+        push(Channel::Email, email.clone(), Some(rendered(&tpl.subject)), rendered(&tpl.body));
+    }
+    push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&tpl.sms));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_message_in_the_riyadh_night_waits_for_nine_in_the_morning() {
+        let sa = Country::parse("SA").unwrap();
+        // 19:30 UTC is 22:30 in Riyadh.
+        assert_eq!(send_at(sa, datetime!(2026-11-20 19:30 UTC)), datetime!(2026-11-21 06:00 UTC));
+        // 02:00 UTC is 05:00 in Riyadh, the same morning.
+        assert_eq!(send_at(sa, datetime!(2026-11-21 02:00 UTC)), datetime!(2026-11-21 06:00 UTC));
+        let noon = datetime!(2026-11-21 09:00 UTC);
+        assert_eq!(send_at(sa, noon), noon);
+    }
+
+    #[test]
+    fn a_link_verifies_until_it_expires_and_not_once_tampered_with() {
+        let id = ShipmentId::generate();
+        let now = datetime!(2026-11-21 10:00 UTC);
+        let token = sign_link("s3cret-s3cret", &id, 2, now + Duration::days(7));
+        assert_eq!(verify_link("s3cret-s3cret", &token, now), Ok((id.clone(), 2)));
+        assert_eq!(verify_link("s3cret-s3cret", &token, now + Duration::days(8)), Err(LinkError::Expired));
+        assert_eq!(verify_link("other-secret", &token, now), Err(LinkError::Invalid));
+        let tampered = token.replacen(".2.", ".3.", 1);
+        assert_eq!(verify_link("s3cret-s3cret", &tampered, now), Err(LinkError::Invalid));
+        assert_eq!(verify_link("s3cret-s3cret", "garbage", now), Err(LinkError::Invalid));
+    }
+}

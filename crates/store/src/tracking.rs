@@ -1,0 +1,562 @@
+//! Tracking: carrier code mappings, events, each booked shipment's progress, and the claims the poller and
+//! the anomaly sweep make on it. Claims follow the booking queue's pattern (a lease written in one
+//! conditional UPDATE), so any number of nodes run each poll and each evaluation once.
+
+use std::collections::HashMap;
+
+use codflow_domain::anomaly::{AnomalyKind, Progress};
+use codflow_domain::{CodStatus, Currency, Money, OrderId, ShipmentId, ShipmentStatus};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::db::{from_micros, micros};
+use crate::orders::{Val, insert_values};
+use crate::{Error, Result};
+
+// ------------------------------------------------------------------------------------------------ mappings
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    pub carrier: String,
+    pub code: String,
+    pub status: ShipmentStatus,
+    pub description: String,
+}
+
+fn status_of(s: &str) -> Result<ShipmentStatus> {
+    ShipmentStatus::parse(s).map_err(|_| Error::Corrupt(format!("shipment status {s:?}")))
+}
+
+pub async fn mappings(conn: &mut AnyConnection, carrier: Option<&str>) -> Result<Vec<Mapping>> {
+    let rows = sqlx::query(
+        "SELECT carrier, code, status, description FROM carrier_codes WHERE ($1 = '' OR carrier = $1) \
+         ORDER BY carrier, code",
+    )
+    .bind(carrier.unwrap_or(""))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Mapping {
+                carrier: r.try_get("carrier")?,
+                code: r.try_get("code")?,
+                status: status_of(&r.try_get::<String, _>("status")?)?,
+                description: r.try_get("description")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn put_mapping(conn: &mut AnyConnection, m: &Mapping, at: OffsetDateTime) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO carrier_codes (carrier, code, status, description, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (carrier, code) DO UPDATE SET status = excluded.status, description = excluded.description, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(&m.carrier)
+    .bind(&m.code)
+    .bind(m.status.to_string())
+    .bind(&m.description)
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_mapping(conn: &mut AnyConnection, carrier: &str, code: &str) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM carrier_codes WHERE carrier = $1 AND code = $2")
+        .bind(carrier)
+        .bind(code)
+        .execute(conn)
+        .await?;
+    Ok(n.rows_affected() > 0)
+}
+
+/// A code seen but not mapped: how often, when last, and what the carrier called it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unmapped {
+    pub carrier: String,
+    pub code: String,
+    pub count: i64,
+    pub last_seen: OffsetDateTime,
+    pub description: String,
+}
+
+pub async fn unmapped(conn: &mut AnyConnection) -> Result<Vec<Unmapped>> {
+    let rows = sqlx::query(
+        "SELECT carrier, code, COUNT(*) AS n, MAX(at) AS last_at, MAX(description) AS description \
+         FROM tracking_events WHERE status = 'unknown' GROUP BY carrier, code ORDER BY carrier, code",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Unmapped {
+                carrier: r.try_get("carrier")?,
+                code: r.try_get("code")?,
+                count: r.try_get("n")?,
+                last_seen: from_micros(r.try_get("last_at")?),
+                description: r.try_get("description")?,
+            })
+        })
+        .collect()
+}
+
+/// Gives the stored events of a code that was unknown their status; returns the shipments to fold again.
+pub async fn renormalise(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    code: &str,
+    status: ShipmentStatus,
+) -> Result<Vec<ShipmentId>> {
+    let rows = sqlx::query(
+        "UPDATE tracking_events SET status = $3 WHERE carrier = $1 AND code = $2 AND status = 'unknown' \
+         RETURNING shipment_id",
+    )
+    .bind(carrier)
+    .bind(code)
+    .bind(status.to_string())
+    .fetch_all(conn)
+    .await?;
+    let mut ids: Vec<ShipmentId> =
+        rows.iter().map(|r| Ok(ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?)).collect::<Result<_>>()?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+// ------------------------------------------------------------------------------------------------ progress
+
+/// A booked shipment as tracking sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub shipment_id: ShipmentId,
+    pub order_id: OrderId,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub country: String,
+    pub channel: String,
+    pub booked_at: OffsetDateTime,
+    pub progress: Progress,
+    pub cod: Money,
+    pub cod_status: CodStatus,
+    /// Anomalies that fired and still hold.
+    pub fired: Vec<AnomalyKind>,
+    pub due_at: Option<OffsetDateTime>,
+    pub poll_at: Option<OffsetDateTime>,
+    pub poll_errors: i64,
+}
+
+const COLS: &str = "shipment_id, order_id, tracking_number, carrier, lane_country, lane_channel, booked_at, status, \
+    status_at, last_scan_at, picked_up_at, delivered_at, failed_attempts, cod_minor, cod_currency, cod_status, fired, \
+    due_at, poll_at, poll_errors";
+
+fn opt_time(r: &AnyRow, c: &str) -> Result<Option<OffsetDateTime>> {
+    Ok(r.try_get::<Option<i64>, _>(c)?.map(from_micros))
+}
+
+fn fired_str(f: &[AnomalyKind]) -> String {
+    f.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// `FOR UPDATE` on PostgreSQL, so two nodes applying events to one shipment take turns (SQLite has one
+/// writer already).
+fn lock(conn: &AnyConnection) -> &'static str {
+    if conn.backend_name() == "SQLite" { "" } else { " ORDER BY shipment_id FOR UPDATE" }
+}
+
+fn from_row(r: &AnyRow) -> Result<Tracked> {
+    let s = |c: &str| r.try_get::<String, _>(c);
+    let cod_status = s("cod_status")?;
+    Ok(Tracked {
+        shipment_id: ShipmentId::parse(&s("shipment_id")?)?,
+        order_id: OrderId::parse(&s("order_id")?)?,
+        tracking_number: s("tracking_number")?,
+        carrier: s("carrier")?,
+        country: s("lane_country")?,
+        channel: s("lane_channel")?,
+        booked_at: from_micros(r.try_get("booked_at")?),
+        progress: Progress {
+            status: status_of(&s("status")?)?,
+            status_at: from_micros(r.try_get("status_at")?),
+            last_scan_at: opt_time(r, "last_scan_at")?,
+            picked_up_at: opt_time(r, "picked_up_at")?,
+            delivered_at: opt_time(r, "delivered_at")?,
+            failed_attempts: r.try_get("failed_attempts")?,
+        },
+        cod: Money::new(r.try_get("cod_minor")?, Currency::parse(&s("cod_currency")?)?),
+        cod_status: CodStatus::parse(&cod_status).map_err(|_| Error::Corrupt(format!("cod status {cod_status:?}")))?,
+        fired: s("fired")?
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| AnomalyKind::parse(k).map_err(|_| Error::Corrupt(format!("anomaly kind {k:?}"))))
+            .collect::<Result<_>>()?,
+        due_at: opt_time(r, "due_at")?,
+        poll_at: opt_time(r, "poll_at")?,
+        poll_errors: r.try_get("poll_errors")?,
+    })
+}
+
+/// Starts tracking a shipment the carrier has just booked.
+pub async fn start(conn: &mut AnyConnection, t: &Tracked, at: OffsetDateTime) -> Result<()> {
+    let p = &t.progress;
+    sqlx::query(&format!(
+        "INSERT INTO tracking ({COLS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+         $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT (shipment_id) DO NOTHING"
+    ))
+    .bind(t.shipment_id.as_str())
+    .bind(t.order_id.as_str())
+    .bind(&t.tracking_number)
+    .bind(&t.carrier)
+    .bind(&t.country)
+    .bind(&t.channel)
+    .bind(micros(t.booked_at))
+    .bind(p.status.to_string())
+    .bind(micros(p.status_at))
+    .bind(p.last_scan_at.map(micros))
+    .bind(p.picked_up_at.map(micros))
+    .bind(p.delivered_at.map(micros))
+    .bind(p.failed_attempts)
+    .bind(t.cod.minor)
+    .bind(t.cod.currency.code())
+    .bind(t.cod_status.as_str())
+    .bind(fired_str(&t.fired))
+    .bind(t.due_at.map(micros))
+    .bind(t.poll_at.map(micros))
+    .bind(t.poll_errors)
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn by_shipment(conn: &mut AnyConnection, id: &ShipmentId) -> Result<Option<Tracked>> {
+    let sql = format!("SELECT {COLS} FROM tracking WHERE shipment_id = $1");
+    sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_number(conn: &mut AnyConnection, number: &str) -> Result<Option<Tracked>> {
+    let sql = format!("SELECT {COLS} FROM tracking WHERE tracking_number = $1");
+    sqlx::query(&sql).bind(number).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
+/// The shipments with these tracking numbers, locked for the caller's transaction; unknown numbers are
+/// left out.
+pub async fn by_numbers(conn: &mut AnyConnection, numbers: &[&str]) -> Result<HashMap<String, Tracked>> {
+    let mut out = HashMap::with_capacity(numbers.len());
+    for chunk in numbers.chunks(500) {
+        let sql = format!(
+            "SELECT {COLS} FROM tracking WHERE tracking_number IN ({}){}",
+            crate::params(conn, 0, chunk.len()),
+            lock(conn)
+        );
+        let mut q = sqlx::query(&sql);
+        for n in chunk {
+            q = q.bind(*n);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let t = from_row(&r)?;
+            out.insert(t.tracking_number.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
+/// Locked like [`by_numbers`].
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[ShipmentId]) -> Result<Vec<Tracked>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {COLS} FROM tracking WHERE shipment_id IN ({}){}",
+            crate::params(conn, 0, chunk.len()),
+            lock(conn)
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push(from_row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes back what events and the sweep changed; the poll schedule is the poller's ([`set_poll`]).
+pub async fn save(conn: &mut AnyConnection, t: &Tracked, at: OffsetDateTime) -> Result<()> {
+    let p = &t.progress;
+    sqlx::query(
+        "UPDATE tracking SET status = $2, status_at = $3, last_scan_at = $4, picked_up_at = $5, delivered_at = $6, \
+         failed_attempts = $7, cod_status = $8, fired = $9, due_at = $10, updated_at = $11 WHERE shipment_id = $1",
+    )
+    .bind(t.shipment_id.as_str())
+    .bind(p.status.to_string())
+    .bind(micros(p.status_at))
+    .bind(p.last_scan_at.map(micros))
+    .bind(p.picked_up_at.map(micros))
+    .bind(p.delivered_at.map(micros))
+    .bind(p.failed_attempts)
+    .bind(t.cod_status.as_str())
+    .bind(fired_str(&t.fired))
+    .bind(t.due_at.map(micros))
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The next poll (None: stop polling) and the run of failed polls so far.
+pub async fn set_poll(
+    conn: &mut AnyConnection,
+    id: &ShipmentId,
+    poll_at: Option<OffsetDateTime>,
+    errors: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE tracking SET poll_at = $2, poll_errors = $3 WHERE shipment_id = $1")
+        .bind(id.as_str())
+        .bind(poll_at.map(micros))
+        .bind(errors)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` rows whose `column` time has come by moving it to `lease_until`; the caller writes
+/// the real next time when done, and a caller that dies leaves the row due again when the lease ends.
+async fn claim(
+    conn: &mut AnyConnection,
+    column: &str,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Tracked>> {
+    let due = format!("{column} IS NOT NULL AND {column} <= $1");
+    let sql = format!(
+        "UPDATE tracking SET {column} = $2 WHERE {due} AND shipment_id IN \
+         (SELECT shipment_id FROM tracking WHERE {due} ORDER BY {column} LIMIT $3) RETURNING {COLS}"
+    );
+    let rows = sqlx::query(&sql).bind(micros(now)).bind(micros(lease_until)).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Shipments whose next anomaly deadline has passed.
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Tracked>> {
+    claim(conn, "due_at", now, lease_until, limit).await
+}
+
+/// Shipments whose next poll is due.
+pub async fn claim_polls(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Tracked>> {
+    claim(conn, "poll_at", now, lease_until, limit).await
+}
+
+/// Sets every active shipment due now, so the next sweeps re-evaluate them (after thresholds change).
+pub async fn reschedule_all(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<u64> {
+    let n = sqlx::query(
+        "UPDATE tracking SET due_at = $1 WHERE status NOT IN ('returned', 'cancelled') \
+         AND (status <> 'delivered' OR cod_status IN ('expected', 'collected'))",
+    )
+    .bind(micros(now))
+    .execute(conn)
+    .await?;
+    Ok(n.rows_affected())
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TrackedFilter {
+    pub status: Option<String>,
+    pub country: Option<String>,
+    pub channel: Option<String>,
+    /// Newest first, strictly before this shipment id.
+    pub before: Option<ShipmentId>,
+}
+
+pub async fn list(conn: &mut AnyConnection, f: &TrackedFilter, limit: i64) -> Result<Vec<Tracked>> {
+    let mut sql = format!("SELECT {COLS} FROM tracking WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    for (col, v) in [
+        ("status", f.status.clone()),
+        ("lane_country", f.country.clone()),
+        ("lane_channel", f.channel.clone()),
+        ("shipment_id <", f.before.as_ref().map(|b| b.to_string())),
+    ] {
+        if let Some(v) = v {
+            binds.push(v);
+            let op = if col.ends_with('<') { "" } else { " =" };
+            sql.push_str(&format!(" AND {col}{op} ${}", binds.len()));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY shipment_id DESC LIMIT {}", limit.clamp(1, 10_000)));
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+// ------------------------------------------------------------------------------------------------ events
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub shipment_id: ShipmentId,
+    pub at: OffsetDateTime,
+    pub code: String,
+    pub carrier: String,
+    pub status: ShipmentStatus,
+    pub description: String,
+    pub location: Option<String>,
+    /// `webhook`, `poll` or `api`.
+    pub source: String,
+    pub received_at: OffsetDateTime,
+}
+
+/// Stores events; returns the (shipment, time, code) of those that were new. Replays return nothing.
+pub async fn insert_events(
+    conn: &mut AnyConnection,
+    events: &[StoredEvent],
+) -> Result<Vec<(ShipmentId, OffsetDateTime, String)>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut vals = Vec::with_capacity(events.len() * 9);
+    for e in events {
+        vals.extend([
+            Val::from(e.shipment_id.as_str()),
+            micros(e.at).into(),
+            e.code.as_str().into(),
+            e.carrier.as_str().into(),
+            Val::Text(e.status.to_string()),
+            e.description.as_str().into(),
+            e.location.clone().into(),
+            e.source.as_str().into(),
+            micros(e.received_at).into(),
+        ]);
+    }
+    let rows = insert_values(
+        conn,
+        "INTO tracking_events (shipment_id, at, code, carrier, status, description, location, source, received_at)",
+        "ON CONFLICT (shipment_id, at, code) DO NOTHING RETURNING shipment_id, at, code",
+        9,
+        vals,
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+                from_micros(r.try_get("at")?),
+                r.try_get("code")?,
+            ))
+        })
+        .collect()
+}
+
+/// A shipment's events in event time.
+pub async fn events_of(conn: &mut AnyConnection, id: &ShipmentId) -> Result<Vec<StoredEvent>> {
+    let rows = sqlx::query(
+        "SELECT shipment_id, at, code, carrier, status, description, location, source, received_at \
+         FROM tracking_events WHERE shipment_id = $1 ORDER BY at, code",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredEvent {
+                shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+                at: from_micros(r.try_get("at")?),
+                code: r.try_get("code")?,
+                carrier: r.try_get("carrier")?,
+                status: status_of(&r.try_get::<String, _>("status")?)?,
+                description: r.try_get("description")?,
+                location: r.try_get("location")?,
+                source: r.try_get("source")?,
+                received_at: from_micros(r.try_get("received_at")?),
+            })
+        })
+        .collect()
+}
+
+// ------------------------------------------------------------------------------------------------ NDR
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NdrRequest {
+    pub shipment_id: ShipmentId,
+    /// Which failed attempt it answers (1 for the first).
+    pub attempt: i64,
+    pub action: String,
+    /// What the buyer gave, as JSON (address, phone, day, cash ready).
+    pub details: String,
+    /// `sent` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+/// Records an answer; false when that attempt was answered already.
+pub async fn insert_ndr(conn: &mut AnyConnection, n: &NdrRequest) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO ndr_requests (shipment_id, attempt, action, details, status, error, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (shipment_id, attempt) DO NOTHING",
+    )
+    .bind(n.shipment_id.as_str())
+    .bind(n.attempt)
+    .bind(&n.action)
+    .bind(&n.details)
+    .bind(&n.status)
+    .bind(n.error.as_deref())
+    .bind(micros(n.created_at))
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+pub async fn set_ndr_result(
+    conn: &mut AnyConnection,
+    id: &ShipmentId,
+    attempt: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE ndr_requests SET status = $3, error = $4 WHERE shipment_id = $1 AND attempt = $2")
+        .bind(id.as_str())
+        .bind(attempt)
+        .bind(status)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn ndr_of(conn: &mut AnyConnection, id: &ShipmentId) -> Result<Vec<NdrRequest>> {
+    let rows = sqlx::query(
+        "SELECT shipment_id, attempt, action, details, status, error, created_at FROM ndr_requests \
+         WHERE shipment_id = $1 ORDER BY attempt",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(NdrRequest {
+                shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+                attempt: r.try_get("attempt")?,
+                action: r.try_get("action")?,
+                details: r.try_get("details")?,
+                status: r.try_get("status")?,
+                error: r.try_get("error")?,
+                created_at: from_micros(r.try_get("created_at")?),
+            })
+        })
+        .collect()
+}

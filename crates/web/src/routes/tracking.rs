@@ -1,0 +1,571 @@
+//! Tracking API: the batch event endpoint for integrators, carrier webhooks, a shipment's timeline, the
+//! carrier code mappings and the codes still unmapped, anomaly thresholds, the sweep and poll on demand,
+//! and tasks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
+use codflow_app::tracking::Mapping;
+use codflow_app::tracking::{IncomingEvent, IngestReport, TrackingView};
+use codflow_domain::anomaly::AnomalySettings;
+use codflow_domain::{Actor, FieldErrors, Role, ShipmentStatus};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::dto::{MoneyDto, Page};
+use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
+use crate::routes::{cursor_of, limit_of};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+const TASK_WORKERS: &[Role] = &[Role::Ops, Role::Finance, Role::Warehouse];
+
+fn me(auth: &Auth) -> Actor {
+    Actor::Token(auth.0.token.clone())
+}
+
+fn ts(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    pub tracking_number: String,
+    /// When given, must be the shipment's carrier.
+    #[serde(default)]
+    pub carrier: Option<String>,
+    /// The carrier's own event code.
+    pub code: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    /// RFC 3339.
+    pub at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    pub events: Vec<EventIn>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RejectedDto {
+    pub index: usize,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IngestDto {
+    pub received: usize,
+    pub new: usize,
+    pub duplicates: usize,
+    pub unmapped: usize,
+    pub rejected: Vec<RejectedDto>,
+    pub tasks_opened: usize,
+    pub tasks_closed: usize,
+}
+
+impl From<IngestReport> for IngestDto {
+    fn from(r: IngestReport) -> Self {
+        IngestDto {
+            received: r.received,
+            new: r.new,
+            duplicates: r.duplicates,
+            unmapped: r.unmapped,
+            rejected: r.rejected.into_iter().map(|(index, message)| RejectedDto { index, message }).collect(),
+            tasks_opened: r.tasks_opened,
+            tasks_closed: r.tasks_closed,
+        }
+    }
+}
+
+const MAX_BATCH: usize = 5000;
+
+/// Every field of every event is checked before anything is stored; one bad event refuses the batch with
+/// its path (`events[3].at`), so a client fixes and resends the whole batch (replays are harmless).
+fn parse_batch(b: EventBatch) -> Result<Vec<IncomingEvent>, ApiError> {
+    let mut e = FieldErrors::default();
+    if b.events.len() > MAX_BATCH {
+        e.push("events", format!("at most {MAX_BATCH} events per request"));
+        return Err(ApiError::Invalid(e));
+    }
+    let mut out = Vec::with_capacity(b.events.len());
+    for (i, ev) in b.events.into_iter().enumerate() {
+        let p = |f: &str| format!("events[{i}].{f}");
+        let tn = ev.tracking_number.trim();
+        if tn.is_empty() || tn.len() > 64 {
+            e.push(p("tracking_number"), "must be 1 to 64 characters");
+        }
+        let code = ev.code.trim();
+        if code.is_empty() || code.len() > 64 {
+            e.push(p("code"), "must be 1 to 64 characters");
+        }
+        let at = match OffsetDateTime::parse(&ev.at, &Rfc3339) {
+            Ok(t) => Some(t.to_offset(time::UtcOffset::UTC)),
+            Err(_) => {
+                e.push(p("at"), "must be an RFC 3339 time with its offset");
+                None
+            }
+        };
+        if ev.description.as_ref().is_some_and(|d| d.len() > 500) {
+            e.push(p("description"), "must be at most 500 characters");
+        }
+        if let Some(at) = at {
+            let at = at.replace_nanosecond(at.nanosecond() / 1000 * 1000).unwrap_or(at);
+            out.push(IncomingEvent {
+                tracking_number: tn.to_owned(),
+                carrier: ev.carrier.filter(|c| !c.is_empty()),
+                code: code.to_owned(),
+                description: ev.description.unwrap_or_default(),
+                location: ev.location.filter(|l| !l.is_empty()),
+                at,
+            });
+        }
+    }
+    if e.is_empty() { Ok(out) } else { Err(ApiError::Invalid(e)) }
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/events", tag = "tracking", request_body = EventBatch,
+    responses((status = 200, body = IngestDto), (status = 422, description = "a field of an event is invalid; nothing stored")))]
+pub async fn post_events(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<EventBatch>,
+) -> ApiResult<Json<IngestDto>> {
+    auth.require(OPERATORS)?;
+    let events = parse_batch(b)?;
+    Ok(Json(s.app.ingest_events(&events, "api").await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/webhooks/carriers/{carrier}", tag = "tracking", params(("carrier" = String, Path)),
+    responses((status = 200, body = IngestDto), (status = 401, description = "bad signature; nothing stored"), (status = 404)))]
+pub async fn carrier_webhook(
+    State(s): State<Arc<AppState>>,
+    Path(carrier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<IngestDto>> {
+    let sig = headers.get("x-sandbox-signature").and_then(|v| v.to_str().ok());
+    Ok(Json(s.app.carrier_webhook(&carrier, sig, &body).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventDto {
+    pub at: String,
+    pub code: String,
+    pub status: String,
+    pub description: String,
+    pub location: Option<String>,
+    pub source: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NdrDto {
+    pub attempt: i64,
+    pub action: String,
+    pub details: serde_json::Value,
+    pub status: String,
+    pub error: Option<String>,
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackingDto {
+    pub shipment_id: String,
+    pub order_id: String,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub lane: String,
+    pub status: String,
+    pub status_at: String,
+    pub eta: String,
+    pub picked_up_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub failed_attempts: i64,
+    pub cod: MoneyDto,
+    pub cod_status: String,
+    pub next_check_at: Option<String>,
+    pub events: Vec<EventDto>,
+    pub tasks: Vec<TaskDto>,
+    pub ndr: Vec<NdrDto>,
+}
+
+impl From<TrackingView> for TrackingDto {
+    fn from(v: TrackingView) -> Self {
+        let t = v.tracked;
+        TrackingDto {
+            shipment_id: t.shipment_id.to_string(),
+            order_id: t.order_id.to_string(),
+            tracking_number: t.tracking_number,
+            carrier: t.carrier,
+            lane: format!("{}/{}", t.country, t.channel),
+            status: t.progress.status.to_string(),
+            status_at: ts(t.progress.status_at),
+            eta: ts(v.eta),
+            picked_up_at: t.progress.picked_up_at.map(ts),
+            delivered_at: t.progress.delivered_at.map(ts),
+            failed_attempts: t.progress.failed_attempts,
+            cod: t.cod.into(),
+            cod_status: t.cod_status.as_str().into(),
+            next_check_at: t.due_at.map(ts),
+            events: v
+                .events
+                .into_iter()
+                .map(|e| EventDto {
+                    at: ts(e.at),
+                    code: e.code,
+                    status: e.status.to_string(),
+                    description: e.description,
+                    location: e.location,
+                    source: e.source,
+                })
+                .collect(),
+            tasks: v.tasks.into_iter().map(Into::into).collect(),
+            ndr: v
+                .ndr
+                .into_iter()
+                .map(|n| NdrDto {
+                    attempt: n.attempt,
+                    action: n.action,
+                    details: serde_json::from_str(&n.details).unwrap_or(serde_json::Value::Null),
+                    status: n.status,
+                    error: n.error,
+                    at: ts(n.created_at),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/tracking", tag = "tracking", params(("id" = String, Path)),
+    responses((status = 200, body = TrackingDto), (status = 404, description = "unknown or not booked")))]
+pub async fn shipment_tracking(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TrackingDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.tracking(&id).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MappingDto {
+    pub carrier: String,
+    pub code: String,
+    pub status: String,
+    pub description: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingBody {
+    /// `status` or `status:reason` of the taxonomy (`customs_held:documentation`).
+    pub status: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MappedDto {
+    pub mapping: MappingDto,
+    /// Shipments whose stored events took the new status.
+    pub shipments_updated: usize,
+}
+
+fn mapping_dto(m: Mapping) -> MappingDto {
+    MappingDto { carrier: m.carrier, code: m.code, status: m.status.to_string(), description: m.description }
+}
+
+#[utoipa::path(get, path = "/api/v1/tracking/mappings", tag = "tracking", params(("carrier" = Option<String>, Query)),
+    responses((status = 200, body = [MappingDto])))]
+pub async fn mappings(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Vec<MappingDto>>> {
+    auth.require(READERS)?;
+    let list = s.app.carrier_mappings(q.get("carrier").map(String::as_str)).await?;
+    Ok(Json(list.into_iter().map(mapping_dto).collect()))
+}
+
+#[utoipa::path(put, path = "/api/v1/tracking/mappings/{carrier}/{code}", tag = "tracking",
+    params(("carrier" = String, Path), ("code" = String, Path)), request_body = MappingBody,
+    responses((status = 200, body = MappedDto), (status = 422)))]
+pub async fn put_mapping(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((carrier, code)): Path<(String, String)>,
+    ApiJson(b): ApiJson<MappingBody>,
+) -> ApiResult<Json<MappedDto>> {
+    auth.require(OPERATORS)?;
+    let status = ShipmentStatus::parse(&b.status).map_err(|e| {
+        let mut f = FieldErrors::default();
+        f.push("status", e.to_string());
+        ApiError::Invalid(f)
+    })?;
+    let m = Mapping { carrier, code, status, description: b.description.unwrap_or_default() };
+    let n = s.app.put_carrier_mapping(m.clone(), me(&auth)).await?;
+    Ok(Json(MappedDto { mapping: mapping_dto(m), shipments_updated: n }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tracking/mappings/{carrier}/{code}", tag = "tracking",
+    params(("carrier" = String, Path), ("code" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn delete_mapping(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((carrier, code)): Path<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    auth.require(OPERATORS)?;
+    s.app.delete_carrier_mapping(&carrier, &code).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnmappedDto {
+    pub carrier: String,
+    pub code: String,
+    pub count: i64,
+    pub last_seen: String,
+    pub description: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/tracking/unmapped", tag = "tracking", responses((status = 200, body = [UnmappedDto])))]
+pub async fn unmapped(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<UnmappedDto>>> {
+    auth.require(READERS)?;
+    let list = s.app.unmapped_codes().await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|u| UnmappedDto {
+                carrier: u.carrier,
+                code: u.code,
+                count: u.count,
+                last_seen: ts(u.last_seen),
+                description: u.description,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/tracking/thresholds", tag = "tracking",
+    responses((status = 200, description = "default thresholds and lane overrides")))]
+pub async fn thresholds(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<AnomalySettings>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.anomaly_settings().await?))
+}
+
+#[utoipa::path(put, path = "/api/v1/tracking/thresholds", tag = "tracking",
+    responses((status = 200, description = "saved; every active shipment is evaluated again"), (status = 422)))]
+pub async fn put_thresholds(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<AnomalySettings>,
+) -> ApiResult<Json<AnomalySettings>> {
+    auth.require(OPERATORS)?;
+    Ok(Json(s.app.set_anomaly_settings(b).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SweepDto {
+    pub shipments_evaluated: usize,
+    pub tasks_opened: usize,
+    pub tasks_closed: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/sweep", tag = "tracking", responses((status = 200, body = SweepDto)))]
+pub async fn sweep(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SweepDto>> {
+    auth.require(OPERATORS)?;
+    let r = s.app.sweep().await?;
+    Ok(Json(SweepDto { shipments_evaluated: r.received, tasks_opened: r.tasks_opened, tasks_closed: r.tasks_closed }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PollDto {
+    pub shipments_polled: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/tracking/poll", tag = "tracking", responses((status = 200, body = PollDto)))]
+pub async fn poll(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<PollDto>> {
+    auth.require(OPERATORS)?;
+    Ok(Json(PollDto { shipments_polled: s.app.poll_tracking().await? }))
+}
+
+// ------------------------------------------------------------------------------------------- tasks
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskDto {
+    pub id: String,
+    pub kind: String,
+    pub shipment_id: Option<String>,
+    pub order_id: Option<String>,
+    pub role: String,
+    pub status: String,
+    pub title: String,
+    pub due_at: String,
+    pub assignee: Option<String>,
+    pub opened_by: String,
+    pub resolution: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
+impl From<Task> for TaskDto {
+    fn from(t: Task) -> Self {
+        TaskDto {
+            id: t.id.to_string(),
+            kind: t.kind.as_str().into(),
+            shipment_id: t.shipment_id.map(|s| s.to_string()),
+            order_id: t.order_id.map(|s| s.to_string()),
+            role: t.role.as_str().into(),
+            status: t.status.as_str().into(),
+            title: t.title,
+            due_at: ts(t.due_at),
+            assignee: t.assignee,
+            opened_by: t.opened_by,
+            resolution: t.resolution,
+            created_at: ts(t.created_at),
+            updated_at: ts(t.updated_at),
+            closed_at: t.closed_at.map(ts),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoteDto {
+    pub id: String,
+    pub author: String,
+    pub body: String,
+    pub at: String,
+}
+
+impl From<Note> for NoteDto {
+    fn from(n: Note) -> Self {
+        NoteDto { id: n.id, author: n.author, body: n.body, at: ts(n.at) }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryDto {
+    pub action: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TaskDetailDto {
+    #[serde(flatten)]
+    pub task: TaskDto,
+    pub notes: Vec<NoteDto>,
+    pub history: Vec<HistoryDto>,
+}
+
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
+    params(("status" = Option<String>, Query, description = "open, in_progress, done, or active (not done)"),
+        ("role" = Option<String>, Query), ("kind" = Option<String>, Query), ("assignee" = Option<String>, Query),
+        ("shipment" = Option<String>, Query), ("order" = Option<String>, Query),
+        ("overdue" = Option<bool>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<TaskDto>), (status = 422)))]
+pub async fn list_tasks(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<TaskDto>>> {
+    auth.require(READERS)?;
+    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let query = TaskQuery {
+        status: get("status"),
+        role: get("role"),
+        kind: get("kind"),
+        assignee: get("assignee"),
+        shipment: get("shipment"),
+        order: get("order"),
+        overdue: q.get("overdue").is_some_and(|v| v == "true"),
+    };
+    let (items, next_cursor) = s.app.tasks(&query, limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
+    responses((status = 200, body = TaskDetailDto), (status = 404)))]
+pub async fn get_task(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TaskDetailDto>> {
+    auth.require(READERS)?;
+    let (t, notes, history) = s.app.task(&id).await?;
+    Ok(Json(TaskDetailDto {
+        task: t.into(),
+        notes: notes.into_iter().map(Into::into).collect(),
+        history: history
+            .into_iter()
+            .map(|h| HistoryDto {
+                action: h.action,
+                from: h.from_status,
+                to: h.to_status,
+                actor: h.actor,
+                reason: h.reason,
+                at: ts(h.at),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    /// open, in_progress or done.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Who works on it; "" unassigns.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Why it is done.
+    #[serde(default)]
+    pub resolution: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), request_body = TaskPatch,
+    responses((status = 200, body = TaskDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn patch_task(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<TaskPatch>,
+) -> ApiResult<Json<TaskDto>> {
+    auth.require(TASK_WORKERS)?;
+    let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution };
+    Ok(Json(s.app.update_task(&id, change, me(&auth)).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/notes", tag = "tasks", params(("id" = String, Path)), request_body = NoteBody,
+    responses((status = 201, body = NoteDto), (status = 404), (status = 422)))]
+pub async fn add_note(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<NoteBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<NoteDto>)> {
+    auth.require(TASK_WORKERS)?;
+    let n = s.app.add_task_note(&id, &b.body, me(&auth)).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(n.into())))
+}
