@@ -387,14 +387,16 @@ pub(crate) async fn ingest_in(
             report.rejected.push((i, format!("{} is a {} shipment, not {c}", e.tracking_number, t.carrier)));
             continue;
         }
-        if !seen.insert((t.shipment_id.clone(), e.at, e.code.clone())) {
+        // The store keeps microseconds; an event's identity must be what a later read returns.
+        let at = e.at.replace_nanosecond(e.at.nanosecond() / 1000 * 1000).unwrap_or(e.at);
+        if !seen.insert((t.shipment_id.clone(), at, e.code.clone())) {
             report.duplicates += 1;
             continue;
         }
         let status = mapping.get(&(t.carrier.clone(), e.code.clone())).copied().unwrap_or(ShipmentStatus::Unknown);
         rows.push(StoredEvent {
             shipment_id: t.shipment_id.clone(),
-            at: e.at,
+            at,
             code: e.code.clone(),
             carrier: t.carrier.clone(),
             status,

@@ -33,6 +33,12 @@ pub struct SandboxProc {
     pub url: String,
 }
 
+impl SandboxProc {
+    pub fn new(child: tokio::process::Child, url: String) -> SandboxProc {
+        SandboxProc { _child: child, url }
+    }
+}
+
 pub async fn sandbox() -> SandboxProc {
     let mut child = Command::new(BIN)
         .args(["sandbox-carrier", "--listen", "127.0.0.1:0", "--seed", "7", "--exit-with-stdin"])
@@ -61,12 +67,12 @@ async fn fault(url: &str, kind: &str, delay_ms: u64) {
     assert_eq!(r.status(), 204);
 }
 
-fn worker() -> Actor {
+pub(crate) fn worker() -> Actor {
     Actor::Worker("test".into())
 }
 
 /// An app with a SAR channel on the sandbox carrier and one allocated order per external id.
-async fn ready(
+pub(crate) async fn ready(
     engine: Engine,
     carrier_url: &str,
     externals: &[&str],
@@ -88,7 +94,7 @@ async fn ready(
     .unwrap();
     app.put_duty_rules(&[duty], worker()).await.unwrap();
     let sandbox = Sandbox::new(carrier_url, None, Duration::from_secs(1)).unwrap();
-    app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), aramex: None }, false);
+    app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() }, false);
     let mut ids = Vec::new();
     for ext in externals {
         let input = OrderInput {
@@ -176,7 +182,10 @@ async fn a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_b
 }
 
 fn test_carriers(url: &str) -> Carriers {
-    Carriers { sandbox: Some(Carrier::Sandbox(Sandbox::new(url, None, Duration::from_secs(1)).unwrap())), aramex: None }
+    Carriers {
+        sandbox: Some(Carrier::Sandbox(Sandbox::new(url, None, Duration::from_secs(1)).unwrap())),
+        ..Default::default()
+    }
 }
 
 async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice(engine: Engine) {

@@ -1,0 +1,442 @@
+//! Tracking end to end against the sandbox carrier as its own process: every parcel's journey polled and
+//! pushed, with the order, its cash and its stock following; a bad webhook signature; the failed-delivery
+//! link reaching the carrier as an NDR instruction; and each anomaly at its threshold on a frozen clock.
+
+use std::time::Duration as StdDuration;
+
+use codflow_app::App;
+use codflow_app::booking::Carriers;
+use codflow_app::tracking::IncomingEvent;
+use codflow_connectors::carriers::{Carrier, Sandbox};
+use codflow_store::Engine;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::BIN;
+use crate::booking::{SandboxProc, ready, worker};
+
+codflow_store::on_both_engines!(
+    every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_stock,
+    pushed_events_arrive_signed_and_a_bad_signature_stores_nothing,
+    the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry,
+    each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery,
+    duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_shipment_back,
+);
+
+async fn sandbox_with(time_scale: &str, model: Option<Value>) -> SandboxProc {
+    let mut args = vec![
+        "sandbox-carrier",
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        "11",
+        "--exit-with-stdin",
+        "--time-scale",
+        time_scale,
+    ];
+    let path = std::env::temp_dir().join(format!("codflow-model-{}.json", codflow_domain::TaskId::generate()));
+    let path_str = path.to_string_lossy().into_owned();
+    if let Some(m) = model {
+        std::fs::write(&path, m.to_string()).unwrap();
+        args.extend(["--model", &path_str]);
+    }
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(StdDuration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let addr = line.rsplit(' ').next().unwrap().to_owned();
+    SandboxProc::new(child, format!("http://{addr}"))
+}
+
+async fn carrier_view(url: &str, tracking: &str) -> Value {
+    reqwest::get(format!("{url}/v1/shipments/{tracking}")).await.unwrap().json().await.unwrap()
+}
+
+/// What the carrier's last code means in our taxonomy, for the codes a finished journey ends on.
+fn final_status(code: &str) -> &'static str {
+    match code {
+        "DLV" | "COD" => "delivered",
+        "RTD" => "returned",
+        "LST" => "lost",
+        other => panic!("journey not finished at the carrier: {other}"),
+    }
+}
+
+async fn book_all(app: &App, ids: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for id in ids {
+        let s = app.book_order(id, worker()).await.unwrap();
+        out.push((s.id.to_string(), s.tracking_number.clone().expect("booked")));
+    }
+    out
+}
+
+/// Checks that each shipment ended where the carrier says it did, and that the order, cash and stock
+/// followed.
+async fn assert_followed(app: &App, carrier_url: &str, shipments: &[(String, String)], ids: &[String]) {
+    for ((shp, tn), order) in shipments.iter().zip(ids) {
+        let at_carrier = carrier_view(carrier_url, tn).await;
+        let expected = final_status(at_carrier["status"].as_str().unwrap());
+        let t = app.tracking(shp).await.unwrap();
+        assert_eq!(t.tracked.progress.status.status_str(), expected, "{tn}: {:?}", t.events);
+        let o = app.order(order).await.unwrap();
+        match expected {
+            "delivered" => {
+                assert_eq!(o.status.as_str(), "fulfilled", "{tn}");
+                assert_eq!(t.tracked.cod_status.as_str(), "expected", "{tn}");
+            }
+            "returned" => {
+                assert_eq!(o.status.as_str(), "closed", "{tn}");
+                assert_eq!(t.tracked.cod_status.as_str(), "void", "{tn}");
+            }
+            _ => assert!(t.tasks.iter().any(|k| k.kind.as_str() == "lost"), "{tn}: {:?}", t.tasks),
+        }
+        // Every event the carrier has is stored once.
+        let evs: Value =
+            reqwest::get(format!("{carrier_url}/v1/shipments/{tn}/events")).await.unwrap().json().await.unwrap();
+        assert_eq!(t.events.len(), evs["events"].as_array().unwrap().len(), "{tn}");
+    }
+}
+
+async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_stock(engine: Engine) {
+    // A million times real time: a parcel's whole journey is visible within a second of booking.
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..8).map(|i| format!("P-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let before = app.stock("SZ1", "LAMP-01").await.unwrap().level;
+    let shipments = book_all(&app, &ids).await;
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
+    loop {
+        app.clock().advance(Duration::hours(6));
+        app.poll_tracking().await.unwrap();
+        let mut done = true;
+        for (shp, _) in &shipments {
+            let s = app.tracking(shp).await.unwrap().tracked.progress.status;
+            done &= s.is_final() || s == codflow_domain::ShipmentStatus::Lost;
+        }
+        if done {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            for (shp, _) in &shipments {
+                let t = app.tracking(shp).await.unwrap();
+                eprintln!("{:?} {:?}", t.tracked, t.events.iter().map(|e| &e.code).collect::<Vec<_>>());
+            }
+            panic!("journeys did not finish");
+        }
+    }
+    assert_followed(&app, &sb.url, &shipments, &ids).await;
+    // Units of returned parcels are back on the shelf; delivered ones left for good.
+    let returned = {
+        let mut n = 0;
+        for (shp, _) in &shipments {
+            n += (app.tracking(shp).await.unwrap().tracked.progress.status.status_str() == "returned") as i64;
+        }
+        n
+    };
+    let after = app.stock("SZ1", "LAMP-01").await.unwrap().level;
+    let shipped = shipments.len() as i64 - returned;
+    assert_eq!(after.on_hand, before.on_hand - 2 * shipped, "{before:?} → {after:?}");
+    assert_eq!(after.reserved, 0);
+    // Polling again changes nothing.
+    app.clock().advance(Duration::days(1));
+    let again = app.ingest_events(&[], "poll").await.unwrap();
+    assert_eq!(again.new, 0);
+}
+
+async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: Engine) {
+    let sb = sandbox_with("1000000", None).await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["W-1", "W-2", "W-3"]).await;
+    let secret = "push-secret-123";
+    let sandbox = Sandbox::new(&sb.url, None, StdDuration::from_secs(2)).unwrap();
+    app.set_carriers(
+        Carriers {
+            sandbox: Some(Carrier::Sandbox(sandbox.clone())),
+            sandbox_webhook_secret: Some(secret.into()),
+            ..Default::default()
+        },
+        false,
+    );
+    let shipments = book_all(&app, &ids).await;
+
+    // A forged push: 401 and nothing stored.
+    let body = json!({"tracking_number": shipments[0].1, "reference": "x", "events": [
+        {"code": "DLV", "description": "Delivered", "at": "2030-01-01T00:00:00Z"}]})
+    .to_string();
+    let forged = app.carrier_webhook("sandbox", Some("sha256=00"), body.as_bytes()).await;
+    assert!(matches!(forged, Err(codflow_app::Error::Unauthorized)), "{forged:?}");
+    assert!(app.tracking(&shipments[0].0).await.unwrap().events.is_empty());
+
+    // The carrier pushes to a server on the same database.
+    let hook_app = App::new(app.store.clone());
+    hook_app.set_carriers(
+        Carriers {
+            sandbox: Some(Carrier::Sandbox(sandbox.clone())),
+            sandbox_webhook_secret: Some(secret.into()),
+            ..Default::default()
+        },
+        false,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { codflow_web::serve(listener, hook_app).await });
+    // A forged push over HTTP is refused the same way.
+    let r = reqwest::Client::new()
+        .post(format!("http://{hook_addr}/api/v1/webhooks/carriers/sandbox"))
+        .header("X-Sandbox-Signature", codflow_sandbox_carrier::signature("wrong-secret", body.as_bytes()))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    sandbox.register_webhook(&format!("http://{hook_addr}/api/v1/webhooks/carriers/sandbox"), secret).await.unwrap();
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
+    loop {
+        let mut done = true;
+        for (shp, _) in &shipments {
+            let t = app.tracking(shp).await.unwrap();
+            done &= t.tracked.progress.status.is_final() || t.tracked.progress.status.status_str() == "lost";
+            done &= t.events.iter().all(|e| e.source == "webhook");
+        }
+        if done {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "pushes did not finish the journeys");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert_followed(&app, &sb.url, &shipments, &ids).await;
+}
+
+async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry(engine: Engine) {
+    // Nobody is ever home, so every parcel fails at the door; six simulated hours per second.
+    let model = json!({"default": {"delivery_rate": 0.0, "refusal_share": 0.0, "customs_hold_probability": 0.0,
+        "loss_rate": 0.0, "transit_days": 1}});
+    let sb = sandbox_with("21600", Some(model)).await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["N-1"]).await;
+    let shipments = book_all(&app, &ids).await;
+    let (shp, tn) = &shipments[0];
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
+    loop {
+        app.clock().advance(Duration::hours(1));
+        app.poll_tracking().await.unwrap();
+        let t = app.tracking(shp).await.unwrap();
+        if t.tracked.progress.status.status_str() == "delivery_failed" {
+            assert!(t.tasks.iter().any(|k| k.kind.as_str() == "delivery_failed"), "{:?}", t.tasks);
+            break;
+        }
+        assert!(!t.tracked.progress.status.is_final(), "the parcel finished before failing: {:?}", t.events);
+        assert!(std::time::Instant::now() < deadline, "no failed delivery");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    let token = app.ndr_link(shp).await.unwrap();
+    // The buyer's message carries the self-service link.
+    let msgs = app.notifications(Default::default(), 100).await.unwrap().0;
+    assert!(msgs.iter().any(|m| m.template == "shipment_delivery_failed" && m.body.contains("/ndr/")), "{msgs:?}");
+    let tampered = token.replacen(".1.", ".2.", 1);
+    assert!(matches!(app.ndr_page(&tampered).await, Err(codflow_app::Error::Unauthorized)));
+    let page = app.ndr_page(&token).await.unwrap();
+    assert_eq!((page.language, page.cod.map(|m| m.to_string())), ("ar", Some("118.00 SAR".into())));
+    let answer = codflow_app::ndr::NdrAnswer {
+        action: "reattempt".into(),
+        phone: Some("+966 50 765 4321".into()),
+        cash_ready: true,
+        ..Default::default()
+    };
+    let r = app.ndr_answer(&token, answer.clone()).await.unwrap();
+    assert_eq!(r.status, "sent", "{r:?}");
+    let at_carrier = carrier_view(&sb.url, tn).await;
+    assert_eq!(at_carrier["ndr"][0]["action"], "reattempt", "{at_carrier}");
+    assert_eq!(at_carrier["ndr"][0]["phone"], "+966 50 765 4321");
+    // One answer per failed attempt.
+    assert!(matches!(
+        app.ndr_answer(&token, answer).await,
+        Err(codflow_app::Error::Conflict { code: "already_answered", .. })
+    ));
+    assert_eq!(app.tracking(shp).await.unwrap().ndr.len(), 1);
+    // A week later the link has expired.
+    app.clock().advance(Duration::days(8));
+    assert!(matches!(app.ndr_page(&token).await, Err(codflow_app::Error::Conflict { code: "link_expired", .. })));
+}
+
+fn ev(tn: &str, code: &str, at: OffsetDateTime) -> IncomingEvent {
+    IncomingEvent {
+        tracking_number: tn.into(),
+        carrier: None,
+        code: code.into(),
+        description: code.into(),
+        location: Some("Riyadh".into()),
+        at,
+    }
+}
+
+async fn open_kinds(app: &App, shp: &str) -> Vec<String> {
+    let t = app.tracking(shp).await.unwrap();
+    let mut k: Vec<String> =
+        t.tasks.iter().filter(|t| t.status.as_str() != "done").map(|t| t.kind.as_str().to_owned()).collect();
+    k.sort();
+    k
+}
+
+async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(engine: Engine) {
+    // Real time: the carrier's own events stay in the future, so only what the test sends arrives.
+    let sb = sandbox_with("1", None).await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["A-1", "A-2", "A-3"]).await;
+    let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    app.clock().freeze(t0);
+    let shipments = book_all(&app, &ids).await;
+    let (s1, n1) = &shipments[0];
+
+    // Stuck before pickup: 72 h without a scan.
+    app.clock().freeze(t0 + Duration::hours(72) - Duration::seconds(1));
+    app.sweep().await.unwrap();
+    assert!(open_kinds(&app, s1).await.is_empty());
+    app.clock().freeze(t0 + Duration::hours(72));
+    app.sweep().await.unwrap();
+    assert_eq!(open_kinds(&app, s1).await, ["stuck"]);
+
+    // A scan recovers it; then customs holds it.
+    let t1 = t0 + Duration::hours(73);
+    app.clock().freeze(t1);
+    app.ingest_events(&[ev(n1, "PKP", t1 - Duration::minutes(30)), ev(n1, "CUS-HLD-DOC", t1)], "api").await.unwrap();
+    assert!(open_kinds(&app, s1).await.is_empty(), "a scan closes the stuck task");
+    app.clock().freeze(t1 + Duration::hours(48) - Duration::seconds(1));
+    app.sweep().await.unwrap();
+    assert!(open_kinds(&app, s1).await.is_empty());
+    app.clock().freeze(t1 + Duration::hours(48));
+    app.sweep().await.unwrap();
+    assert_eq!(open_kinds(&app, s1).await, ["customs_held"]);
+    let task = app.tracking(s1).await.unwrap().tasks.into_iter().find(|t| t.kind.as_str() == "customs_held").unwrap();
+    assert_eq!((task.role.as_str(), task.due_at), ("ops", t1 + Duration::hours(48) + Duration::hours(24)));
+    // Released: the task closes itself.
+    let t2 = t1 + Duration::hours(50);
+    app.clock().freeze(t2);
+    app.ingest_events(&[ev(n1, "CUS-REL", t2)], "api").await.unwrap();
+    assert!(open_kinds(&app, s1).await.is_empty());
+    let (closed, _, history) = app.task(&task.id.to_string()).await.unwrap();
+    assert_eq!((closed.status.as_str(), closed.resolution.as_deref()), ("done", Some("recovered")));
+    assert!(history.iter().any(|h| h.action == "close"));
+
+    // Late: past pickup + 7 transit days.
+    let late_at = t1 - Duration::minutes(30) + Duration::days(7);
+    app.clock().freeze(late_at - Duration::seconds(1));
+    app.sweep().await.unwrap();
+    assert!(!open_kinds(&app, s1).await.contains(&"late".to_owned()));
+    app.clock().freeze(late_at);
+    app.sweep().await.unwrap();
+    assert!(open_kinds(&app, s1).await.contains(&"late".to_owned()));
+
+    // Three failed deliveries: two NDR tasks, then a return is expected and finance is told.
+    let (s2, n2) = &shipments[1];
+    let t3 = late_at + Duration::hours(1);
+    app.clock().freeze(t3);
+    app.ingest_events(
+        &[
+            ev(n2, "PKP", t3 - Duration::hours(5)),
+            ev(n2, "OFD", t3 - Duration::hours(4)),
+            ev(n2, "NDR-NH", t3 - Duration::hours(3)),
+        ],
+        "api",
+    )
+    .await
+    .unwrap();
+    assert!(open_kinds(&app, s2).await.contains(&"delivery_failed".to_owned()));
+    app.ingest_events(
+        &[ev(n2, "OFD", t3 - Duration::hours(2)), ev(n2, "NDR-NH", t3 - Duration::hours(1) - Duration::minutes(30))],
+        "api",
+    )
+    .await
+    .unwrap();
+    app.ingest_events(&[ev(n2, "OFD", t3 - Duration::hours(1)), ev(n2, "NDR-NH", t3)], "api").await.unwrap();
+    let kinds = open_kinds(&app, s2).await;
+    assert!(
+        kinds.contains(&"return_expected".to_owned()) && !kinds.contains(&"delivery_failed".to_owned()),
+        "{kinds:?}"
+    );
+    let finance = app
+        .tasks(&codflow_app::tasks::TaskQuery { role: Some("finance".into()), ..Default::default() }, 50, None)
+        .await
+        .unwrap()
+        .0;
+    assert!(finance.iter().any(|t| t.shipment_id.as_ref().map(|s| s.to_string()) == Some(s2.clone())));
+
+    // Delivered COD not remitted: the channel's 7-day cycle + 3 days grace.
+    let (s3, n3) = &shipments[2];
+    let t4 = t3 + Duration::hours(1);
+    app.clock().freeze(t4);
+    app.ingest_events(&[ev(n3, "PKP", t4 - Duration::hours(2)), ev(n3, "DLV", t4)], "api").await.unwrap();
+    app.clock().freeze(t4 + Duration::days(10) - Duration::seconds(1));
+    app.sweep().await.unwrap();
+    let k = open_kinds(&app, s3).await;
+    assert!(k.is_empty(), "{k:?} {:?}", app.tracking(s3).await.unwrap().tracked);
+    app.clock().freeze(t4 + Duration::days(10));
+    app.sweep().await.unwrap();
+    assert_eq!(open_kinds(&app, s3).await, ["cod_not_remitted"]);
+
+    // A person takes a task, notes it and closes it; the sweep does not reopen it.
+    let t = app.tracking(s3).await.unwrap().tasks.remove(0);
+    let change = codflow_app::tasks::TaskChange {
+        status: Some("in_progress".into()),
+        assignee: Some("mona".into()),
+        ..Default::default()
+    };
+    app.update_task(&t.id.to_string(), change, worker()).await.unwrap();
+    app.add_task_note(&t.id.to_string(), "called the carrier", worker()).await.unwrap();
+    let done = codflow_app::tasks::TaskChange {
+        status: Some("done".into()),
+        resolution: Some("claim filed".into()),
+        ..Default::default()
+    };
+    app.update_task(&t.id.to_string(), done, worker()).await.unwrap();
+    app.clock().advance(Duration::days(1));
+    app.sweep().await.unwrap();
+    assert!(open_kinds(&app, s3).await.is_empty());
+    let (_, notes, history) = app.task(&t.id.to_string()).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(
+        history.iter().any(|h| h.action == "assign") && history.iter().any(|h| h.to_status.as_deref() == Some("done"))
+    );
+}
+
+async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_shipment_back(engine: Engine) {
+    let sb = sandbox_with("1", None).await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["D-1"]).await;
+    let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    app.clock().freeze(t0);
+    let shipments = book_all(&app, &ids).await;
+    let (shp, tn) = &shipments[0];
+    let at = |h: i64| t0 + Duration::hours(h);
+    let batch = [ev(tn, "PKP", at(1)), ev(tn, "DLV", at(30)), ev(tn, "PKP", at(1)), ev(tn, "ZZ-WEIRD", at(20))];
+    let r = app.ingest_events(&batch, "api").await.unwrap();
+    assert_eq!((r.new, r.duplicates, r.unmapped), (3, 1, 1), "{r:?}");
+    // A late in-transit scan, older than the delivery, does not undo it; a replay adds nothing.
+    let r = app.ingest_events(&[ev(tn, "ARR-HUB", at(10)), ev(tn, "DLV", at(30))], "api").await.unwrap();
+    assert_eq!((r.new, r.duplicates), (1, 1));
+    let t = app.tracking(shp).await.unwrap();
+    assert_eq!(t.tracked.progress.status.status_str(), "delivered");
+    assert_eq!(t.events.len(), 4);
+    // The unknown code is listed, and mapping it re-normalises the stored event.
+    let unmapped = app.unmapped_codes().await.unwrap();
+    assert_eq!((unmapped[0].code.as_str(), unmapped[0].count), ("ZZ-WEIRD", 1));
+    let m = codflow_app::tracking::Mapping {
+        carrier: "sandbox".into(),
+        code: "ZZ-WEIRD".into(),
+        status: codflow_domain::ShipmentStatus::parse("in_transit").unwrap(),
+        description: "Sorted at hub".into(),
+    };
+    assert_eq!(app.put_carrier_mapping(m, worker()).await.unwrap(), 1);
+    assert!(app.unmapped_codes().await.unwrap().is_empty());
+    let t = app.tracking(shp).await.unwrap();
+    assert_eq!(t.tracked.progress.status.status_str(), "delivered");
+    assert!(t.events.iter().any(|e| e.code == "ZZ-WEIRD" && e.status.status_str() == "in_transit"));
+    // An event for a tracking number nobody has is reported, not stored.
+    let r = app.ingest_events(&[ev("XX000000000XX", "DLV", at(2))], "api").await.unwrap();
+    assert_eq!((r.new, r.rejected.len()), (0, 1));
+}
