@@ -257,6 +257,13 @@ async fn evaluate(
     Ok(())
 }
 
+/// What applying events writes besides the shipment: audit records and outbox messages.
+#[derive(Default)]
+struct Changes {
+    audits: Vec<AuditRecord>,
+    messages: Vec<Notification>,
+}
+
 /// Moves the order and its cash along with the shipment, and queues the buyer's messages.
 async fn follow(
     conn: &mut Conn,
@@ -265,10 +272,10 @@ async fn follow(
     settings: &Settings,
     actor: &Actor,
     now: OffsetDateTime,
-    audits: &mut Vec<AuditRecord>,
-    messages: &mut Vec<Notification>,
+    out: &mut Changes,
 ) -> Result<()> {
     use ShipmentStatus::*;
+    let Changes { audits, messages } = out;
     let (old, new) = (before.progress.status, t.progress.status);
     let changed = old != new;
     if changed {
@@ -317,8 +324,8 @@ async fn follow(
         rstore::record_outcome(conn, &order.id, outcome, at, &actor.to_stored(), &keys, now).await?;
     }
     let close = (delivered && order.payment_method == codflow_domain::PaymentMethod::Prepaid) || returned;
-    if returned {
-        if let Some(w) = order_warehouse(conn, &order).await? {
+    if returned && let Some(w) = order_warehouse(conn, &order).await? {
+        {
             let units = orders::restock_lines(conn, &order.id, &w, codflow_store::micros(now)).await?;
             let mut a =
                 AuditRecord::change("order", order.id.to_string(), "restock", None, None, order_actor.clone(), now);
@@ -424,8 +431,7 @@ pub(crate) async fn ingest_in(
             status: r.status,
         });
     }
-    let mut audits = Vec::new();
-    let mut messages = Vec::new();
+    let mut out = Changes::default();
     let actor = Actor::Worker(format!("tracking:{source}"));
     let mut outcomes = false;
     let by_id: HashMap<ShipmentId, String> =
@@ -444,17 +450,17 @@ pub(crate) async fn ingest_in(
                 domain::progress_of(t.booked_at, &all)
             }
         };
-        follow(conn, &before, t, &settings, &actor, now, &mut audits, &mut messages).await?;
+        follow(conn, &before, t, &settings, &actor, now, &mut out).await?;
         outcomes |= before.progress.status != t.progress.status
             && matches!(
                 t.progress.status,
                 ShipmentStatus::Delivered | ShipmentStatus::Returning | ShipmentStatus::DeliveryFailed(_)
             );
-        evaluate(conn, t, &settings, now, &mut audits, &mut report).await?;
+        evaluate(conn, t, &settings, now, &mut out.audits, &mut report).await?;
         store::save(conn, t, now).await?;
     }
-    orders::insert_audit(conn, &audits).await?;
-    codflow_store::outbox::enqueue(conn, &messages).await?;
+    orders::insert_audit(conn, &out.audits).await?;
+    codflow_store::outbox::enqueue(conn, &out.messages).await?;
     Ok((report, outcomes))
 }
 
@@ -685,7 +691,8 @@ impl App {
         store::put_mapping(&mut tx, &m, now).await?;
         let affected = store::renormalise(&mut tx, &m.carrier, &m.code, m.status).await?;
         let settings = settings(&mut tx).await?;
-        let mut audits = vec![{
+        let mut out = Changes::default();
+        out.audits.push({
             let mut a = AuditRecord::change(
                 "carrier_code",
                 format!("{}/{}", m.carrier, m.code),
@@ -697,8 +704,7 @@ impl App {
             );
             a.reason = Some(format!("{} events re-normalised", affected.len()));
             a
-        }];
-        let mut messages = Vec::new();
+        });
         let mut report = IngestReport::default();
         for mut t in store::by_ids(&mut tx, &affected).await? {
             let before = t.clone();
@@ -708,12 +714,12 @@ impl App {
                 .map(|e| TrackingEvent { at: e.at, carrier_code: e.code, status: e.status })
                 .collect();
             t.progress = domain::progress_of(t.booked_at, &all);
-            follow(&mut tx, &before, &mut t, &settings, &actor, now, &mut audits, &mut messages).await?;
-            evaluate(&mut tx, &mut t, &settings, now, &mut audits, &mut report).await?;
+            follow(&mut tx, &before, &mut t, &settings, &actor, now, &mut out).await?;
+            evaluate(&mut tx, &mut t, &settings, now, &mut out.audits, &mut report).await?;
             store::save(&mut tx, &t, now).await?;
         }
-        orders::insert_audit(&mut tx, &audits).await?;
-        codflow_store::outbox::enqueue(&mut tx, &messages).await?;
+        orders::insert_audit(&mut tx, &out.audits).await?;
+        codflow_store::outbox::enqueue(&mut tx, &out.messages).await?;
         commit(tx).await?;
         Ok(affected.len())
     }
