@@ -210,7 +210,8 @@ async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Sh
                 sort_code: b.sort_code.as_deref(),
             };
             if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
-                crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, clock.now()).await?;
+                let cycle = channel.settlement_cycle_days;
+                crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, cycle, clock.now()).await?;
                 let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
                 orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
             }

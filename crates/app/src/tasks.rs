@@ -104,14 +104,13 @@ impl App {
                 t.resolution = None;
             }
             if from == TaskStatus::Done && t.shipment_id.is_some() {
-                let mut tx_check = tstore::TaskFilter {
+                let same_open = tstore::TaskFilter {
                     shipment: t.shipment_id.clone(),
                     kind: Some(t.kind),
                     active: true,
                     ..Default::default()
                 };
-                tx_check.before = None;
-                if !tstore::list(&mut tx, &tx_check, 1).await?.is_empty() {
+                if !tstore::list(&mut tx, &same_open, 1).await?.is_empty() {
                     return Err(Error::Conflict {
                         code: "task_already_open",
                         message: "another task of this kind is open for the shipment; work on that one".into(),

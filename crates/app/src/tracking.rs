@@ -64,6 +64,14 @@ pub struct IngestReport {
     pub tasks_closed: usize,
 }
 
+/// What a sweep did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub evaluated: usize,
+    pub tasks_opened: usize,
+    pub tasks_closed: usize,
+}
+
 /// Tracking settings, read in one query per batch.
 pub(crate) struct Settings {
     pub anomaly: AnomalySettings,
@@ -86,6 +94,15 @@ const KEYS: [&str; 5] = [
 ];
 
 pub(crate) async fn settings(conn: &mut Conn) -> Result<Settings> {
+    let mut s = settings_without_cycles(conn).await?;
+    s.cycles =
+        lstore::channels(conn).await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
+    Ok(s)
+}
+
+/// The settings alone, for a caller that knows the one settlement cycle it needs (booking) and should not
+/// parse every channel for it.
+async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
     let found = rstore::settings_of(conn, &KEYS).await?;
     let anomaly = match found.get("anomaly_thresholds") {
         Some(json) => serde_json::from_str(json)
@@ -93,8 +110,6 @@ pub(crate) async fn settings(conn: &mut Conn) -> Result<Settings> {
         None => AnomalySettings::default(),
     };
     let int = |k: &str, default: i64| found.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default);
-    let cycles =
-        lstore::channels(conn).await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
     Ok(Settings {
         anomaly,
         poll_every: Duration::seconds(int("tracking_poll_seconds", 3600).max(1)),
@@ -111,7 +126,7 @@ pub(crate) async fn settings(conn: &mut Conn) -> Result<Settings> {
             .filter(|u| !u.is_empty())
             .cloned()
             .unwrap_or_else(|| crate::documents::DEFAULT_PUBLIC_URL.into()),
-        cycles,
+        cycles: HashMap::new(),
     })
 }
 
@@ -155,9 +170,11 @@ pub(crate) async fn start(
     s: &lstore::Shipment,
     order: &Order,
     tracking_number: &str,
+    settlement_cycle_days: i64,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let settings = settings(conn).await?;
+    let mut settings = settings_without_cycles(conn).await?;
+    settings.cycles.insert(s.channel.to_string(), settlement_cycle_days);
     let mut t = Tracked {
         shipment_id: s.id.clone(),
         order_id: order.id.clone(),
@@ -262,6 +279,8 @@ async fn evaluate(
 struct Changes {
     audits: Vec<AuditRecord>,
     messages: Vec<Notification>,
+    /// The message templates, read once per batch when a first message is due.
+    templates: Option<BTreeMap<(String, String), crate::notify::StoredTemplate>>,
 }
 
 /// Moves the order and its cash along with the shipment, and queues the buyer's messages.
@@ -275,7 +294,7 @@ async fn follow(
     out: &mut Changes,
 ) -> Result<()> {
     use ShipmentStatus::*;
-    let Changes { audits, messages } = out;
+    let Changes { audits, messages, templates } = out;
     let (old, new) = (before.progress.status, t.progress.status);
     let changed = old != new;
     if changed {
@@ -307,11 +326,12 @@ async fn follow(
         return Err(codflow_store::Error::Corrupt(format!("shipment {} has no order", t.shipment_id)).into());
     };
     let order_actor = Actor::Worker("tracking".into());
+    let warehouse = order_warehouse(conn, &order).await?;
     if moved && order.status == OrderStatus::Allocated {
         let units = orders::ship_reservations(conn, &order.id, codflow_store::micros(now)).await?;
         let why = format!("picked up as {} ({units} units left the warehouse)", t.tracking_number);
         audits.push(order.transition(OrderStatus::Fulfilled, "fulfil", order_actor.clone(), Some(why), now)?);
-        set_status(conn, &order).await?;
+        orders::save_state(conn, &order, warehouse.as_ref()).await?;
     }
     if delivered || refused {
         let outcome = if delivered {
@@ -324,42 +344,40 @@ async fn follow(
         rstore::record_outcome(conn, &order.id, outcome, at, &actor.to_stored(), &keys, now).await?;
     }
     let close = (delivered && order.payment_method == codflow_domain::PaymentMethod::Prepaid) || returned;
-    if returned && let Some(w) = order_warehouse(conn, &order).await? {
-        {
-            let units = orders::restock_lines(conn, &order.id, &w, codflow_store::micros(now)).await?;
-            let mut a =
-                AuditRecord::change("order", order.id.to_string(), "restock", None, None, order_actor.clone(), now);
-            a.reason = Some(format!("{units} units back on the shelf from return {}", t.tracking_number));
-            audits.push(a);
-        }
+    if returned && let Some(w) = &warehouse {
+        let units = orders::restock_lines(conn, &order.id, w, codflow_store::micros(now)).await?;
+        let mut a = AuditRecord::change("order", order.id.to_string(), "restock", None, None, order_actor.clone(), now);
+        a.reason = Some(format!("{units} units back on the shelf from return {}", t.tracking_number));
+        audits.push(a);
     }
     if close && order.status == OrderStatus::Fulfilled {
         let why = if returned { "returned to the warehouse" } else { "delivered, paid in advance" };
         audits.push(order.transition(OrderStatus::Closed, "close", order_actor, Some(why.into()), now)?);
-        set_status(conn, &order).await?;
+        orders::save_state(conn, &order, warehouse.as_ref()).await?;
     }
-    let eta = settings.eta(t);
-    let ctx = crate::tracking_messages::MessageCtx { order: &order, tracked: t, eta, public_url: &settings.public_url };
+    let mut wanted: Vec<(&str, String)> = Vec::new();
     if moved {
-        messages.extend(crate::tracking_messages::render(conn, &ctx, "shipment_shipped", "", now).await?);
+        wanted.push(("shipment_shipped", String::new()));
     }
     if at_door {
-        let key = t.progress.status_at.unix_timestamp().to_string();
-        messages.extend(crate::tracking_messages::render(conn, &ctx, "shipment_out_for_delivery", &key, now).await?);
+        wanted.push(("shipment_out_for_delivery", t.progress.status_at.unix_timestamp().to_string()));
     }
     if failed && !matches!(new, DeliveryFailed(codflow_domain::tracking::FailReason::Refused)) {
-        let key = t.progress.failed_attempts.to_string();
-        messages.extend(crate::tracking_messages::render(conn, &ctx, "shipment_delivery_failed", &key, now).await?);
+        wanted.push(("shipment_delivery_failed", t.progress.failed_attempts.to_string()));
     }
     if delivered {
-        messages.extend(crate::tracking_messages::render(conn, &ctx, "shipment_delivered", "", now).await?);
+        wanted.push(("shipment_delivered", String::new()));
     }
-    Ok(())
-}
-
-async fn set_status(conn: &mut Conn, order: &Order) -> Result<()> {
-    let w = order_warehouse(conn, order).await?;
-    orders::save_state(conn, order, w.as_ref()).await?;
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let templates = match templates {
+        Some(t) => t,
+        None => templates.insert(crate::notify::merged(codflow_store::outbox::templates(conn).await?)),
+    };
+    let eta = settings.eta(t);
+    let ctx = crate::tracking_messages::MessageCtx { order: &order, tracked: t, eta, public_url: &settings.public_url };
+    messages.extend(crate::tracking_messages::render(conn, &ctx, templates, &wanted, now).await?);
     Ok(())
 }
 
@@ -371,11 +389,11 @@ async fn order_warehouse(conn: &mut Conn, order: &Order) -> Result<Option<codflo
 /// Applies a batch in the caller's transaction.
 pub(crate) async fn ingest_in(
     conn: &mut Conn,
+    settings: &Settings,
     events: &[IncomingEvent],
     source: &str,
     now: OffsetDateTime,
 ) -> Result<(IngestReport, bool)> {
-    let settings = settings(conn).await?;
     let mapping: HashMap<(String, String), ShipmentStatus> =
         store::mappings(conn, None).await?.into_iter().map(|m| ((m.carrier, m.code), m.status)).collect();
     let mut numbers: Vec<&str> = events.iter().map(|e| e.tracking_number.as_str()).collect();
@@ -450,13 +468,13 @@ pub(crate) async fn ingest_in(
                 domain::progress_of(t.booked_at, &all)
             }
         };
-        follow(conn, &before, t, &settings, &actor, now, &mut out).await?;
+        follow(conn, &before, t, settings, &actor, now, &mut out).await?;
         outcomes |= before.progress.status != t.progress.status
             && matches!(
                 t.progress.status,
                 ShipmentStatus::Delivered | ShipmentStatus::Returning | ShipmentStatus::DeliveryFailed(_)
             );
-        evaluate(conn, t, &settings, now, &mut out.audits, &mut report).await?;
+        evaluate(conn, t, settings, now, &mut out.audits, &mut report).await?;
         store::save(conn, t, now).await?;
     }
     orders::insert_audit(conn, &out.audits).await?;
@@ -515,8 +533,8 @@ pub(crate) async fn poll_once(
         }
     }
     let mut tx = store.begin().await?;
-    ingest_in(&mut tx, &events, "poll", now).await?;
     let settings = settings(&mut tx).await?;
+    ingest_in(&mut tx, &settings, &events, "poll", now).await?;
     let ids: Vec<ShipmentId> = claimed.iter().map(|t| t.shipment_id.clone()).collect();
     for t in store::by_ids(&mut tx, &ids).await? {
         let (next, errors) = if failed.contains(&t.shipment_id) {
@@ -566,7 +584,8 @@ impl App {
     pub async fn ingest_events(&self, events: &[IncomingEvent], source: &str) -> Result<IngestReport> {
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
-        let (report, outcomes) = ingest_in(&mut tx, events, source, now).await?;
+        let settings = settings(&mut tx).await?;
+        let (report, outcomes) = ingest_in(&mut tx, &settings, events, source, now).await?;
         commit(tx).await?;
         if outcomes {
             self.ctx.review.invalidate();
@@ -592,13 +611,13 @@ impl App {
         self.ingest_events(&events, "webhook").await
     }
 
-    /// Runs the anomaly sweep now at the app's clock, until nothing is due. Returns shipments evaluated.
-    pub async fn sweep(&self) -> Result<IngestReport> {
+    /// Runs the anomaly sweep now at the app's clock, until nothing is due.
+    pub async fn sweep(&self) -> Result<SweepReport> {
         let now = self.clock().now();
-        let mut total = IngestReport::default();
+        let mut total = SweepReport::default();
         loop {
             let (n, r) = sweep_once(&self.store, now, 1000).await?;
-            total.received += n;
+            total.evaluated += n;
             total.tasks_opened += r.tasks_opened;
             total.tasks_closed += r.tasks_closed;
             if n == 0 {

@@ -3,9 +3,11 @@
 //! over the destination's quiet hours and never sent to a buyer who opted out. The failed-delivery message
 //! carries a signed, expiring self-service link.
 
+use std::collections::BTreeMap;
+
 use codflow_domain::tracking::FailReason;
 use codflow_domain::{Country, NotificationId, Order, ShipmentId, ShipmentStatus};
-use codflow_store::outbox::{self, Channel};
+use codflow_store::outbox::Channel;
 use codflow_store::tracking::Tracked;
 use codflow_store::{Conn, review as rstore};
 use hmac::{Hmac, Mac};
@@ -14,7 +16,8 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::Result;
-use crate::notify::{Notification, Status, environment, language_for, merged, render as render_str};
+
+use crate::notify::{Notification, Status, StoredTemplate, environment, language_for, render as render_str};
 
 pub(crate) struct MessageCtx<'a> {
     pub order: &'a Order,
@@ -147,12 +150,13 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 // ------------------------------------------------------------------------------------------- rendering
 
-/// The messages for one shipment event: email when the buyer gave one, and SMS; none after an opt-out.
+/// The messages for a shipment's events, one per wanted (template, event key): email when the buyer gave
+/// one, and SMS; none after an opt-out.
 pub(crate) async fn render(
     conn: &mut Conn,
     ctx: &MessageCtx<'_>,
-    template: &str,
-    event_key: &str,
+    templates: &BTreeMap<(String, String), StoredTemplate>,
+    wanted: &[(&str, String)],
     now: OffsetDateTime,
 ) -> Result<Vec<Notification>> {
     let order = ctx.order;
@@ -160,60 +164,61 @@ pub(crate) async fn render(
         return Ok(Vec::new());
     }
     let language = language_for(order.shipping_address.country);
-    let templates = merged(outbox::templates(conn).await?);
     let t = ctx.tracked;
-    let link = if template == "shipment_delivery_failed" {
-        let secret = link_secret(conn).await?;
-        let token = sign_link(&secret, &t.shipment_id, t.progress.failed_attempts, now + Duration::days(LINK_DAYS));
-        format!("{}/ndr/{token}", ctx.public_url)
-    } else {
-        format!("{}/track/{}", ctx.public_url, t.tracking_number)
-    };
-    let cod = if t.cod.minor > 0 { t.cod.to_string() } else { String::new() };
     let env = environment();
-    let vars = context! {
-        buyer => order.buyer.name,
-        order => order.external_id,
-        store => order.store.as_str(),
-        total => order.total.to_string(),
-        reason => reason_text(t.progress.status, language),
-        tracking => t.tracking_number,
-        eta => ctx.eta.date().to_string(),
-        link => link,
-        cod => cod,
-    };
-    let tpl = templates
-        .get(&(template.to_owned(), language.to_owned()))
-        .or_else(|| templates.get(&(template.to_owned(), "en".to_owned())))
-        .cloned();
-    let Some(tpl) = tpl else { return Ok(Vec::new()) };
-    let rendered = |src: &str| render_str(&env, src, &vars).unwrap_or_else(|e| format!("{src} [{e}]"));
     let due = send_at(order.shipping_address.country, now);
-    let key = format!("{}:{event_key}", t.shipment_id);
     let mut out = Vec::new();
-    let mut push = |channel, recipient: String, subject: Option<String>, body: String| {
-        out.push(Notification {
-            id: NotificationId::generate(),
-            order_id: order.id.clone(),
-            template: template.to_owned(),
-            channel,
-            event_key: key.clone(),
-            recipient,
-            language: tpl.language.clone(),
-            subject,
-            body,
-            status: Status::Pending,
-            attempts: 0,
-            next_attempt_at: due,
-            last_error: None,
-            created_at: now,
-            sent_at: None,
-        })
-    };
-    if let Some(email) = &order.buyer.email {
-        push(Channel::Email, email.clone(), Some(rendered(&tpl.subject)), rendered(&tpl.body));
+    for (template, event_key) in wanted {
+        let Some(tpl) = templates
+            .get(&((*template).to_owned(), language.to_owned()))
+            .or_else(|| templates.get(&((*template).to_owned(), "en".to_owned())))
+        else {
+            continue;
+        };
+        let link = if *template == "shipment_delivery_failed" {
+            let secret = link_secret(conn).await?;
+            let token = sign_link(&secret, &t.shipment_id, t.progress.failed_attempts, now + Duration::days(LINK_DAYS));
+            format!("{}/ndr/{token}", ctx.public_url)
+        } else {
+            format!("{}/track/{}", ctx.public_url, t.tracking_number)
+        };
+        let vars = context! {
+            buyer => order.buyer.name,
+            order => order.external_id,
+            store => order.store.as_str(),
+            total => order.total.to_string(),
+            reason => reason_text(t.progress.status, language),
+            tracking => t.tracking_number,
+            eta => ctx.eta.date().to_string(),
+            link => link,
+            cod => if t.cod.minor > 0 { t.cod.to_string() } else { String::new() },
+        };
+        let rendered = |src: &str| render_str(&env, src, &vars).unwrap_or_else(|e| format!("{src} [{e}]"));
+        let key = format!("{}:{event_key}", t.shipment_id);
+        let mut push = |channel, recipient: String, subject: Option<String>, body: String| {
+            out.push(Notification {
+                id: NotificationId::generate(),
+                order_id: order.id.clone(),
+                template: (*template).to_owned(),
+                channel,
+                event_key: key.clone(),
+                recipient,
+                language: tpl.language.clone(),
+                subject,
+                body,
+                status: Status::Pending,
+                attempts: 0,
+                next_attempt_at: due,
+                last_error: None,
+                created_at: now,
+                sent_at: None,
+            })
+        };
+        if let Some(email) = &order.buyer.email {
+            push(Channel::Email, email.clone(), Some(rendered(&tpl.subject)), rendered(&tpl.body));
+        }
+        push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&tpl.sms));
     }
-    push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&tpl.sms));
     Ok(out)
 }
 

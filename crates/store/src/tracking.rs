@@ -241,46 +241,37 @@ pub async fn by_number(conn: &mut AnyConnection, number: &str) -> Result<Option<
     sqlx::query(&sql).bind(number).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
-/// The shipments with these tracking numbers, locked for the caller's transaction; unknown numbers are
-/// left out.
-pub async fn by_numbers(conn: &mut AnyConnection, numbers: &[&str]) -> Result<HashMap<String, Tracked>> {
-    let mut out = HashMap::with_capacity(numbers.len());
-    for chunk in numbers.chunks(500) {
+/// The rows whose `column` is one of `values`, locked for the caller's transaction.
+async fn locked_in(conn: &mut AnyConnection, column: &str, values: &[&str]) -> Result<Vec<Tracked>> {
+    let mut out = Vec::with_capacity(values.len());
+    for chunk in values.chunks(500) {
         let sql = format!(
-            "SELECT {COLS} FROM tracking WHERE tracking_number IN ({}){}",
+            "SELECT {COLS} FROM tracking WHERE {column} IN ({}){}",
             crate::params(conn, 0, chunk.len()),
             lock(conn)
         );
         let mut q = sqlx::query(&sql);
-        for n in chunk {
-            q = q.bind(*n);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
-            let t = from_row(&r)?;
-            out.insert(t.tracking_number.clone(), t);
-        }
-    }
-    Ok(out)
-}
-
-/// Locked like [`by_numbers`].
-pub async fn by_ids(conn: &mut AnyConnection, ids: &[ShipmentId]) -> Result<Vec<Tracked>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT {COLS} FROM tracking WHERE shipment_id IN ({}){}",
-            crate::params(conn, 0, chunk.len()),
-            lock(conn)
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.as_str());
+        for v in chunk {
+            q = q.bind(*v);
         }
         for r in q.fetch_all(&mut *conn).await? {
             out.push(from_row(&r)?);
         }
     }
     Ok(out)
+}
+
+/// The shipments with these tracking numbers, locked for the caller's transaction; unknown numbers are
+/// left out.
+pub async fn by_numbers(conn: &mut AnyConnection, numbers: &[&str]) -> Result<HashMap<String, Tracked>> {
+    let rows = locked_in(conn, "tracking_number", numbers).await?;
+    Ok(rows.into_iter().map(|t| (t.tracking_number.clone(), t)).collect())
+}
+
+/// Locked like [`by_numbers`].
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[ShipmentId]) -> Result<Vec<Tracked>> {
+    let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
+    locked_in(conn, "shipment_id", &ids).await
 }
 
 /// Writes back what events and the sweep changed; the poll schedule is the poller's ([`set_poll`]).

@@ -385,7 +385,7 @@ pub struct SweepDto {
 pub async fn sweep(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SweepDto>> {
     auth.require(OPERATORS)?;
     let r = s.app.sweep().await?;
-    Ok(Json(SweepDto { shipments_evaluated: r.received, tasks_opened: r.tasks_opened, tasks_closed: r.tasks_closed }))
+    Ok(Json(SweepDto { shipments_evaluated: r.evaluated, tasks_opened: r.tasks_opened, tasks_closed: r.tasks_closed }))
 }
 
 #[derive(Serialize, ToSchema)]
