@@ -4,7 +4,7 @@
 //! shipment; anomaly rules open and close tasks; buyer messages go to the outbox. Everything for one batch
 //! happens in one transaction, so a replay or a crash half-way leaves nothing half-applied.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -70,6 +70,17 @@ pub struct SweepReport {
     pub evaluated: usize,
     pub tasks_opened: usize,
     pub tasks_closed: usize,
+}
+
+/// How the poller works, as ops set it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Poll interval while a parcel is at the door; twice that in customs, four times otherwise.
+    pub poll_seconds: i64,
+    /// Carriers that are polled (a carrier that pushes need not be).
+    pub poll_carriers: Vec<String>,
+    /// A parcel still not final this long after booking is no longer polled.
+    pub max_age_days: i64,
 }
 
 /// Tracking settings, read in one query per batch.
@@ -197,16 +208,9 @@ pub(crate) async fn start(
     Ok(())
 }
 
-/// Opens tasks for anomalies that now hold and closes those whose condition went away; sets when to look
-/// again.
-async fn evaluate(
-    conn: &mut Conn,
-    t: &mut Tracked,
-    settings: &Settings,
-    now: OffsetDateTime,
-    audits: &mut Vec<AuditRecord>,
-    report: &mut IngestReport,
-) -> Result<()> {
+/// Decides which anomalies now hold and which went away, in memory: tasks to open and kinds recovered go
+/// to `out`, to be written with the rest of the batch; sets when to look again.
+fn evaluate(t: &mut Tracked, settings: &Settings, now: OffsetDateTime, out: &mut Changes) {
     let th = settings.thresholds(t);
     let w = settings.watch(t);
     let active = anomaly::active(&w, th, now);
@@ -215,7 +219,7 @@ async fn evaluate(
             continue;
         }
         t.fired.push(*kind);
-        let task = Task {
+        out.open.push(Task {
             id: TaskId::generate(),
             kind: *kind,
             shipment_id: Some(t.shipment_id.clone()),
@@ -230,8 +234,112 @@ async fn evaluate(
             created_at: now,
             updated_at: now,
             closed_at: None,
-        };
-        if tstore::open(conn, &task).await? {
+        });
+    }
+    let recovered: Vec<AnomalyKind> = t.fired.iter().filter(|k| !active.contains(k)).copied().collect();
+    for kind in recovered {
+        t.fired.retain(|k| *k != kind);
+        out.recovered.push((t.shipment_id.clone(), kind, t.progress.status));
+    }
+    t.due_at = anomaly::next_check(&w, th, now);
+}
+
+/// What applying events changes besides the events themselves, gathered while shipments are followed in
+/// memory and written together by [`Changes::write`]: a statement per kind of change, not per shipment.
+#[derive(Default)]
+struct Changes {
+    audits: Vec<AuditRecord>,
+    messages: Vec<Notification>,
+    /// The message templates, read once per batch when a first message is due.
+    templates: Option<crate::tracking_messages::Compiled>,
+    link_secret: Option<String>,
+    /// The orders the batch needs (loaded up front), and which of them changed.
+    orders: HashMap<codflow_domain::OrderId, Order>,
+    dirty: BTreeSet<codflow_domain::OrderId>,
+    warehouses: HashMap<codflow_domain::WarehouseCode, codflow_domain::WarehouseId>,
+    opted_out: HashSet<String>,
+    /// Orders whose reservations left the warehouse.
+    ship: Vec<codflow_domain::OrderId>,
+    restock: Vec<(codflow_domain::OrderId, codflow_domain::WarehouseId, String)>,
+    outcomes: Vec<rstore::NewOutcome>,
+    open: Vec<Task>,
+    recovered: Vec<(ShipmentId, AnomalyKind, ShipmentStatus)>,
+    tracked: Vec<Tracked>,
+    /// Only anomalies and deadlines changed (a sweep): the progress columns are left alone.
+    deadlines_only: bool,
+}
+
+/// Whether a change of progress touches the order (and so needs it loaded).
+fn touches_order(before: &Tracked, t: &Tracked) -> bool {
+    use ShipmentStatus::*;
+    let (old, new) = (before.progress.status, t.progress.status);
+    (before.progress.picked_up_at.is_none() && t.progress.picked_up_at.is_some())
+        || (old != new && matches!(new, Delivered | Returning | Returned | OutForDelivery | DeliveryFailed(_)))
+        || t.progress.failed_attempts > before.progress.failed_attempts
+}
+
+impl Changes {
+    /// Loads, in a few queries, what following these shipments will read: their orders, the warehouses
+    /// and which buyers opted out of messages.
+    async fn load(&mut self, conn: &mut Conn, pairs: &[(Tracked, Tracked)]) -> Result<()> {
+        let ids: Vec<codflow_domain::OrderId> = pairs
+            .iter()
+            .filter(|(before, t)| touches_order(before, t))
+            .map(|(_, t)| t.order_id.clone())
+            .filter(|id| !self.orders.contains_key(id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for o in orders::get_many(conn, &ids).await? {
+            self.orders.insert(o.id.clone(), o);
+        }
+        if self.warehouses.is_empty() {
+            self.warehouses = codflow_store::catalogue::warehouses(conn, None, 10_000)
+                .await?
+                .into_iter()
+                .map(|w| (w.code, w.id))
+                .collect();
+        }
+        let phones: Vec<&str> = self.orders.values().map(|o| o.buyer.phone.as_str()).collect();
+        self.opted_out = rstore::list_members(conn, "notify_opt_out", &phones).await?;
+        Ok(())
+    }
+
+    /// Writes everything gathered, then the shipments themselves.
+    async fn write(mut self, conn: &mut Conn, now: OffsetDateTime, report: &mut IngestReport) -> Result<()> {
+        let at = codflow_store::micros(now);
+        if !self.ship.is_empty() {
+            orders::ship_reservations_many(conn, &self.ship, at).await?;
+        }
+        for (order, warehouse, tn) in &self.restock {
+            let units = orders::restock_lines(conn, order, warehouse, at).await?;
+            let mut a = AuditRecord::change(
+                "order",
+                order.to_string(),
+                "restock",
+                None,
+                None,
+                Actor::Worker("tracking".into()),
+                now,
+            );
+            a.reason = Some(format!("{units} units back on the shelf from return {tn}"));
+            self.audits.push(a);
+        }
+        if !self.dirty.is_empty() {
+            let saved: Vec<(&Order, Option<&codflow_domain::WarehouseId>)> = self
+                .dirty
+                .iter()
+                .filter_map(|id| self.orders.get(id))
+                .map(|o| (o, o.allocation.as_ref().and_then(|a| self.warehouses.get(&a.warehouse))))
+                .collect();
+            orders::save_states(conn, &saved).await?;
+        }
+        if !self.outcomes.is_empty() {
+            rstore::record_outcomes(conn, &self.outcomes, "tracking", now).await?;
+        }
+        let opened = tstore::open_many(conn, &self.open).await?;
+        for task in self.open.iter().filter(|t| opened.contains(&t.id)) {
             report.tasks_opened += 1;
             let mut a = AuditRecord::change(
                 "task",
@@ -242,48 +350,54 @@ async fn evaluate(
                 Actor::Worker("anomaly".into()),
                 now,
             );
-            a.reason = Some(format!("{} on {}", kind.as_str(), t.shipment_id));
-            audits.push(a);
+            a.reason = Some(format!(
+                "{} on {}",
+                task.kind.as_str(),
+                task.shipment_id.as_ref().map(|s| s.as_str()).unwrap_or("")
+            ));
+            self.audits.push(a);
         }
-    }
-    let recovered: Vec<AnomalyKind> = t.fired.iter().filter(|k| !active.contains(k)).copied().collect();
-    for kind in recovered {
-        t.fired.retain(|k| *k != kind);
-        for mut task in tstore::open_for(conn, &t.shipment_id).await?.into_iter().filter(|x| x.kind == kind) {
-            let from = task.status;
-            task.status = TaskStatus::Done;
-            task.resolution = Some("recovered".into());
-            task.closed_at = Some(now);
-            task.updated_at = now;
-            tstore::update(conn, &task).await?;
-            report.tasks_closed += 1;
-            let mut a = AuditRecord::change(
-                "task",
-                task.id.to_string(),
-                "close",
-                Some(from.as_str().into()),
-                Some("done".into()),
-                Actor::Worker("anomaly".into()),
-                now,
-            );
-            a.reason = Some(format!("the shipment recovered ({})", t.progress.status));
-            audits.push(a);
+        if !self.recovered.is_empty() {
+            let ships: Vec<ShipmentId> = self.recovered.iter().map(|(s, _, _)| s.clone()).collect();
+            let why: HashMap<(&ShipmentId, AnomalyKind), ShipmentStatus> =
+                self.recovered.iter().map(|(s, k, st)| ((s, *k), *st)).collect();
+            let mut closed = Vec::new();
+            for mut task in tstore::open_for_many(conn, &ships).await? {
+                let Some(status) = task.shipment_id.as_ref().and_then(|s| why.get(&(s, task.kind))) else { continue };
+                let from = task.status;
+                task.status = TaskStatus::Done;
+                task.resolution = Some("recovered".into());
+                task.closed_at = Some(now);
+                task.updated_at = now;
+                let mut a = AuditRecord::change(
+                    "task",
+                    task.id.to_string(),
+                    "close",
+                    Some(from.as_str().into()),
+                    Some("done".into()),
+                    Actor::Worker("anomaly".into()),
+                    now,
+                );
+                a.reason = Some(format!("the shipment recovered ({status})"));
+                self.audits.push(a);
+                closed.push(task);
+            }
+            report.tasks_closed += closed.len();
+            tstore::update_many(conn, &closed).await?;
         }
+        if self.deadlines_only {
+            store::save_deadlines(conn, &self.tracked).await?;
+        } else {
+            store::save_many(conn, &self.tracked, now).await?;
+        }
+        orders::insert_audit(conn, &self.audits).await?;
+        codflow_store::outbox::enqueue(conn, &self.messages).await?;
+        Ok(())
     }
-    t.due_at = anomaly::next_check(&w, th, now);
-    Ok(())
 }
 
-/// What applying events writes besides the shipment: audit records and outbox messages.
-#[derive(Default)]
-struct Changes {
-    audits: Vec<AuditRecord>,
-    messages: Vec<Notification>,
-    /// The message templates, read once per batch when a first message is due.
-    templates: Option<BTreeMap<(String, String), crate::notify::StoredTemplate>>,
-}
-
-/// Moves the order and its cash along with the shipment, and queues the buyer's messages.
+/// Moves the order and its cash along with the shipment, and queues the buyer's messages. The order must
+/// have been loaded by [`Changes::load`].
 async fn follow(
     conn: &mut Conn,
     before: &Tracked,
@@ -294,7 +408,6 @@ async fn follow(
     out: &mut Changes,
 ) -> Result<()> {
     use ShipmentStatus::*;
-    let Changes { audits, messages, templates } = out;
     let (old, new) = (before.progress.status, t.progress.status);
     let changed = old != new;
     if changed {
@@ -308,10 +421,13 @@ async fn follow(
             now,
         );
         a.reason = Some(format!("carrier event at {}", t.progress.status_at));
-        audits.push(a);
+        out.audits.push(a);
     }
     if let Some(c) = t.cod_status.follow(new).filter(|_| changed) {
         t.cod_status = c;
+    }
+    if !touches_order(before, t) {
+        return Ok(());
     }
     let moved = before.progress.picked_up_at.is_none() && t.progress.picked_up_at.is_some();
     let delivered = changed && new == Delivered;
@@ -319,19 +435,17 @@ async fn follow(
     let returned = changed && new == Returned;
     let at_door = changed && new == OutForDelivery;
     let failed = t.progress.failed_attempts > before.progress.failed_attempts && matches!(new, DeliveryFailed(_));
-    if !(moved || delivered || refused || returned || at_door || failed) {
-        return Ok(());
-    }
-    let Some(mut order) = orders::get(conn, &t.order_id).await? else {
+    let Some(order) = out.orders.get_mut(&t.order_id) else {
         return Err(codflow_store::Error::Corrupt(format!("shipment {} has no order", t.shipment_id)).into());
     };
     let order_actor = Actor::Worker("tracking".into());
-    let warehouse = order_warehouse(conn, &order).await?;
+    let warehouse = order.allocation.as_ref().and_then(|a| out.warehouses.get(&a.warehouse)).cloned();
     if moved && order.status == OrderStatus::Allocated {
-        let units = orders::ship_reservations(conn, &order.id, codflow_store::micros(now)).await?;
+        out.ship.push(order.id.clone());
+        let units: i64 = order.lines.iter().map(|l| l.quantity).sum();
         let why = format!("picked up as {} ({units} units left the warehouse)", t.tracking_number);
-        audits.push(order.transition(OrderStatus::Fulfilled, "fulfil", order_actor.clone(), Some(why), now)?);
-        orders::save_state(conn, &order, warehouse.as_ref()).await?;
+        out.audits.push(order.transition(OrderStatus::Fulfilled, "fulfil", order_actor.clone(), Some(why), now)?);
+        out.dirty.insert(order.id.clone());
     }
     if delivered || refused {
         let outcome = if delivered {
@@ -339,21 +453,17 @@ async fn follow(
         } else {
             codflow_domain::review::backtest::Outcome::Refused
         };
-        let keys = keys::of_outcome(&order, &value_band_of(order.review.as_ref()));
-        let at = t.progress.status_at;
-        rstore::record_outcome(conn, &order.id, outcome, at, &actor.to_stored(), &keys, now).await?;
+        let keys = keys::of_outcome(order, &value_band_of(order.review.as_ref()));
+        out.outcomes.push(rstore::NewOutcome { order: order.id.clone(), outcome, at: t.progress.status_at, keys });
     }
     let close = (delivered && order.payment_method == codflow_domain::PaymentMethod::Prepaid) || returned;
     if returned && let Some(w) = &warehouse {
-        let units = orders::restock_lines(conn, &order.id, w, codflow_store::micros(now)).await?;
-        let mut a = AuditRecord::change("order", order.id.to_string(), "restock", None, None, order_actor.clone(), now);
-        a.reason = Some(format!("{units} units back on the shelf from return {}", t.tracking_number));
-        audits.push(a);
+        out.restock.push((order.id.clone(), w.clone(), t.tracking_number.clone()));
     }
     if close && order.status == OrderStatus::Fulfilled {
         let why = if returned { "returned to the warehouse" } else { "delivered, paid in advance" };
-        audits.push(order.transition(OrderStatus::Closed, "close", order_actor, Some(why.into()), now)?);
-        orders::save_state(conn, &order, warehouse.as_ref()).await?;
+        out.audits.push(order.transition(OrderStatus::Closed, "close", order_actor, Some(why.into()), now)?);
+        out.dirty.insert(order.id.clone());
     }
     let mut wanted: Vec<(&str, String)> = Vec::new();
     if moved {
@@ -368,22 +478,24 @@ async fn follow(
     if delivered {
         wanted.push(("shipment_delivered", String::new()));
     }
-    if wanted.is_empty() {
+    if wanted.is_empty() || out.opted_out.contains(order.buyer.phone.as_str()) {
         return Ok(());
     }
-    let templates = match templates {
-        Some(t) => t,
-        None => templates.insert(crate::notify::merged(codflow_store::outbox::templates(conn).await?)),
+    if out.templates.is_none() {
+        let merged = crate::notify::merged(codflow_store::outbox::templates(conn).await?);
+        out.templates = Some(crate::tracking_messages::Compiled::new(merged));
+    }
+    if out.link_secret.is_none() && wanted.iter().any(|(w, _)| *w == "shipment_delivery_failed") {
+        out.link_secret = Some(crate::tracking_messages::link_secret(conn).await?);
+    }
+    let (Some(order), Some(templates)) = (out.orders.get(&t.order_id), out.templates.as_ref()) else {
+        return Ok(());
     };
     let eta = settings.eta(t);
-    let ctx = crate::tracking_messages::MessageCtx { order: &order, tracked: t, eta, public_url: &settings.public_url };
-    messages.extend(crate::tracking_messages::render(conn, &ctx, templates, &wanted, now).await?);
+    let ctx = crate::tracking_messages::MessageCtx { order, tracked: t, eta, public_url: &settings.public_url };
+    let rendered = crate::tracking_messages::render(&ctx, templates, &wanted, out.link_secret.as_deref(), now);
+    out.messages.extend(rendered);
     Ok(())
-}
-
-async fn order_warehouse(conn: &mut Conn, order: &Order) -> Result<Option<codflow_domain::WarehouseId>> {
-    let Some(code) = order.allocation.as_ref().map(|a| a.warehouse.clone()) else { return Ok(None) };
-    Ok(codflow_store::catalogue::warehouse_by_code(conn, &code).await?.map(|w| w.id))
 }
 
 /// Applies a batch in the caller's transaction.
@@ -449,53 +561,83 @@ pub(crate) async fn ingest_in(
             status: r.status,
         });
     }
-    let mut out = Changes::default();
-    let actor = Actor::Worker(format!("tracking:{source}"));
-    let mut outcomes = false;
-    let by_id: HashMap<ShipmentId, String> =
-        tracked.values().map(|t| (t.shipment_id.clone(), t.tracking_number.clone())).collect();
+    let mut by_id: HashMap<ShipmentId, Tracked> = tracked.drain().map(|(_, t)| (t.shipment_id.clone(), t)).collect();
+    let mut pairs = Vec::with_capacity(by_shipment.len());
     for (id, new) in by_shipment {
-        let Some(t) = by_id.get(&id).and_then(|n| tracked.get_mut(n)) else { continue };
+        let Some(mut t) = by_id.remove(&id) else { continue };
         let before = t.clone();
         t.progress = match domain::advance(t.progress, &new) {
             Some(p) => p,
-            None => {
-                let all: Vec<TrackingEvent> = store::events_of(conn, &id)
-                    .await?
-                    .into_iter()
-                    .map(|e| TrackingEvent { at: e.at, carrier_code: e.code, status: e.status })
-                    .collect();
-                domain::progress_of(t.booked_at, &all)
-            }
+            None => domain::progress_of(t.booked_at, &all_events(conn, &id).await?),
         };
-        follow(conn, &before, t, settings, &actor, now, &mut out).await?;
-        outcomes |= before.progress.status != t.progress.status
+        pairs.push((before, t));
+    }
+    let outcomes = pairs.iter().any(|(before, t)| {
+        before.progress.status != t.progress.status
             && matches!(
                 t.progress.status,
                 ShipmentStatus::Delivered | ShipmentStatus::Returning | ShipmentStatus::DeliveryFailed(_)
-            );
-        evaluate(conn, t, settings, now, &mut out.audits, &mut report).await?;
-        store::save(conn, t, now).await?;
-    }
-    orders::insert_audit(conn, &out.audits).await?;
-    codflow_store::outbox::enqueue(conn, &out.messages).await?;
+            )
+    });
+    let actor = Actor::Worker(format!("tracking:{source}"));
+    apply(conn, pairs, settings, &actor, now, &mut report).await?;
     Ok((report, outcomes))
 }
 
-/// Evaluates up to `limit` shipments whose next deadline has passed. Returns how many it looked at.
+async fn all_events(conn: &mut Conn, id: &ShipmentId) -> Result<Vec<TrackingEvent>> {
+    Ok(store::events_of(conn, id)
+        .await?
+        .into_iter()
+        .map(|e| TrackingEvent { at: e.at, carrier_code: e.code, status: e.status })
+        .collect())
+}
+
+/// Follows and evaluates shipments whose progress moved from `before` to the new one, and writes it all.
+async fn apply(
+    conn: &mut Conn,
+    pairs: Vec<(Tracked, Tracked)>,
+    settings: &Settings,
+    actor: &Actor,
+    now: OffsetDateTime,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let mut out = Changes::default();
+    out.load(conn, &pairs).await?;
+    for (before, mut t) in pairs {
+        follow(conn, &before, &mut t, settings, actor, now, &mut out).await?;
+        evaluate(&mut t, settings, now, &mut out);
+        out.tracked.push(t);
+    }
+    out.write(conn, now, report).await
+}
+
+/// Shipments a sweep evaluates per transaction.
+const SWEEP_CHUNK: i64 = 2000;
+
+/// Evaluates up to `limit` shipments whose next deadline has passed, then up to `limit` more of a pending
+/// re-evaluation pass. Returns how many it looked at.
 pub(crate) async fn sweep_once(store: &Store, now: OffsetDateTime, limit: i64) -> Result<(usize, IngestReport)> {
     let mut tx = store.begin().await?;
     let settings = settings(&mut tx).await?;
-    let claimed = store::claim_due(&mut tx, now, now + Duration::minutes(5), limit).await?;
+    let mut due = store::due_locked(&mut tx, now, limit).await?;
+    let seen: HashSet<ShipmentId> = due.iter().map(|t| t.shipment_id.clone()).collect();
+    due.extend(
+        store::next_reevaluation(&mut tx, limit, now).await?.into_iter().filter(|t| !seen.contains(&t.shipment_id)),
+    );
+    let n = due.len();
     let mut report = IngestReport::default();
-    let mut audits = Vec::new();
-    for mut t in claimed.iter().cloned() {
-        evaluate(&mut tx, &mut t, &settings, now, &mut audits, &mut report).await?;
-        store::save(&mut tx, &t, now).await?;
+    let mut out = Changes { deadlines_only: true, ..Changes::default() };
+    for mut t in due {
+        let before = (t.fired.clone(), t.due_at);
+        evaluate(&mut t, &settings, now, &mut out);
+        // Most of a re-evaluation pass finds nothing new; those rows are not written at all.
+        if (&t.fired, t.due_at) != (&before.0, before.1) {
+            out.tracked.push(t);
+        }
     }
-    orders::insert_audit(&mut tx, &audits).await?;
+    out.write(&mut tx, now, &mut report).await?;
     commit(tx).await?;
-    Ok((claimed.len(), report))
+    Ok((n, report))
 }
 
 /// Polls up to `limit` shipments that are due, through their carriers, and applies what they report.
@@ -555,7 +697,7 @@ pub(crate) async fn run_worker(store: Store, carriers: Arc<crate::booking::Carri
     loop {
         let now = ctx.clock.now();
         let polled = poll_once(&store, &carriers, now, 50).await;
-        let swept = sweep_once(&store, now, 1000).await;
+        let swept = sweep_once(&store, now, SWEEP_CHUNK).await;
         if let Err(e) = &polled {
             tracing::error!(error = %e, "tracking poller");
         }
@@ -616,7 +758,7 @@ impl App {
         let now = self.clock().now();
         let mut total = SweepReport::default();
         loop {
-            let (n, r) = sweep_once(&self.store, now, 1000).await?;
+            let (n, r) = sweep_once(&self.store, now, SWEEP_CHUNK).await?;
             total.evaluated += n;
             total.tasks_opened += r.tasks_opened;
             total.tasks_closed += r.tasks_closed;
@@ -710,8 +852,7 @@ impl App {
         store::put_mapping(&mut tx, &m, now).await?;
         let affected = store::renormalise(&mut tx, &m.carrier, &m.code, m.status).await?;
         let settings = settings(&mut tx).await?;
-        let mut out = Changes::default();
-        out.audits.push({
+        let audit = {
             let mut a = AuditRecord::change(
                 "carrier_code",
                 format!("{}/{}", m.carrier, m.code),
@@ -723,22 +864,15 @@ impl App {
             );
             a.reason = Some(format!("{} events re-normalised", affected.len()));
             a
-        });
-        let mut report = IngestReport::default();
+        };
+        orders::insert_audit(&mut tx, &[audit]).await?;
+        let mut pairs = Vec::new();
         for mut t in store::by_ids(&mut tx, &affected).await? {
             let before = t.clone();
-            let all: Vec<TrackingEvent> = store::events_of(&mut tx, &t.shipment_id)
-                .await?
-                .into_iter()
-                .map(|e| TrackingEvent { at: e.at, carrier_code: e.code, status: e.status })
-                .collect();
-            t.progress = domain::progress_of(t.booked_at, &all);
-            follow(&mut tx, &before, &mut t, &settings, &actor, now, &mut out).await?;
-            evaluate(&mut tx, &mut t, &settings, now, &mut out.audits, &mut report).await?;
-            store::save(&mut tx, &t, now).await?;
+            t.progress = domain::progress_of(t.booked_at, &all_events(&mut tx, &t.shipment_id).await?);
+            pairs.push((before, t));
         }
-        orders::insert_audit(&mut tx, &out.audits).await?;
-        codflow_store::outbox::enqueue(&mut tx, &out.messages).await?;
+        apply(&mut tx, pairs, &settings, &actor, now, &mut IngestReport::default()).await?;
         commit(tx).await?;
         Ok(affected.len())
     }
@@ -754,6 +888,59 @@ impl App {
         Ok(store::unmapped(&mut *self.store.read().await?).await?)
     }
 
+    // -------------------------------------------------------------------------------------- poller settings
+
+    pub async fn tracking_settings(&self) -> Result<PollSettings> {
+        let s = settings_without_cycles(&mut *self.store.read().await?).await?;
+        Ok(PollSettings {
+            poll_seconds: s.poll_every.whole_seconds(),
+            poll_carriers: s.poll_carriers,
+            max_age_days: s.max_age.whole_days(),
+        })
+    }
+
+    /// Saves how the poller works; shipments already scheduled keep their next poll, later ones follow
+    /// the new settings.
+    pub async fn set_tracking_settings(&self, p: PollSettings, actor: Actor) -> Result<PollSettings> {
+        let mut e = codflow_domain::FieldErrors::default();
+        if !(60..=7 * 86_400).contains(&p.poll_seconds) {
+            e.push("poll_seconds", "must be between 60 (a minute) and 604800 (a week)");
+        }
+        if !(1..=365).contains(&p.max_age_days) {
+            e.push("max_age_days", "must be between 1 and 365");
+        }
+        for (i, c) in p.poll_carriers.iter().enumerate() {
+            if c.is_empty()
+                || c.len() > 32
+                || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            {
+                e.push(format!("poll_carriers[{i}]"), "must be a carrier code (lower-case letters, digits, _)");
+            }
+        }
+        if !e.is_empty() {
+            return Err(Error::Invalid(e));
+        }
+        let now = self.clock().now();
+        let mut tx = self.store.begin().await?;
+        for (k, v) in [
+            ("tracking_poll_seconds", p.poll_seconds.to_string()),
+            ("tracking_poll_carriers", p.poll_carriers.join(",")),
+            ("tracking_max_age_days", p.max_age_days.to_string()),
+        ] {
+            rstore::set_setting(&mut tx, k, &v, now).await?;
+        }
+        let what = format!(
+            "poll every {} s: {}; stop after {} days",
+            p.poll_seconds,
+            p.poll_carriers.join(", "),
+            p.max_age_days
+        );
+        let record = AuditRecord::change("settings", "tracking".into(), "update", None, Some(what), actor, now);
+        orders::insert_audit(&mut tx, &[record]).await?;
+        commit(tx).await?;
+        Ok(p)
+    }
+
     // -------------------------------------------------------------------------------------- thresholds
 
     pub async fn anomaly_settings(&self) -> Result<AnomalySettings> {
@@ -767,7 +954,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         rstore::set_setting(&mut tx, "anomaly_thresholds", &json, now).await?;
-        store::reschedule_all(&mut tx, now).await?;
+        store::start_reevaluation(&mut tx, now).await?;
         commit(tx).await?;
         self.ctx.track.notify_one();
         Ok(s)

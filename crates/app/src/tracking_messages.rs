@@ -150,34 +150,59 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 // ------------------------------------------------------------------------------------------- rendering
 
-/// The messages for a shipment's events, one per wanted (template, event key): email when the buyer gave
-/// one, and SMS; none after an opt-out.
-pub(crate) async fn render(
-    conn: &mut Conn,
-    ctx: &MessageCtx<'_>,
-    templates: &BTreeMap<(String, String), StoredTemplate>,
-    wanted: &[(&str, String)],
-    now: OffsetDateTime,
-) -> Result<Vec<Notification>> {
-    let order = ctx.order;
-    if rstore::list_contains(conn, "notify_opt_out", order.buyer.phone.as_str()).await? {
-        return Ok(Vec::new());
+/// The shipment message templates of one batch, each compiled once (a batch renders hundreds of messages
+/// from a handful of templates).
+pub(crate) struct Compiled {
+    templates: BTreeMap<(String, String), StoredTemplate>,
+    env: minijinja::Environment<'static>,
+}
+
+impl Compiled {
+    pub(crate) fn new(templates: BTreeMap<(String, String), StoredTemplate>) -> Compiled {
+        let mut env = environment();
+        for ((name, lang), t) in templates.iter().filter(|((n, _), _)| n.starts_with("shipment_")) {
+            for (part, src) in [("subject", &t.subject), ("body", &t.body), ("sms", &t.sms)] {
+                // A template that does not compile is rendered from its source below, error and all.
+                let _ = env.add_template_owned(format!("{name}/{lang}/{part}"), src.clone());
+            }
+        }
+        Compiled { templates, env }
     }
+
+    fn render(&self, name: &str, lang: &str, part: &str, src: &str, vars: &minijinja::Value) -> String {
+        let compiled = self.env.get_template(&format!("{name}/{lang}/{part}"));
+        let out = match compiled {
+            Ok(t) => t.render(vars),
+            Err(_) => render_str(&self.env, src, vars),
+        };
+        out.unwrap_or_else(|e| format!("{src} [{e}]"))
+    }
+}
+
+/// The buyer's messages for `wanted` (template, event key); `link_secret` signs the self-service link of a
+/// failed delivery. The caller has checked the buyer has not opted out.
+pub(crate) fn render(
+    ctx: &MessageCtx<'_>,
+    compiled: &Compiled,
+    wanted: &[(&str, String)],
+    link_secret: Option<&str>,
+    now: OffsetDateTime,
+) -> Vec<Notification> {
+    let order = ctx.order;
     let language = language_for(order.shipping_address.country);
     let t = ctx.tracked;
-    let env = environment();
     let due = send_at(order.shipping_address.country, now);
     let mut out = Vec::new();
     for (template, event_key) in wanted {
-        let Some(tpl) = templates
+        let Some(tpl) = compiled
+            .templates
             .get(&((*template).to_owned(), language.to_owned()))
-            .or_else(|| templates.get(&((*template).to_owned(), "en".to_owned())))
+            .or_else(|| compiled.templates.get(&((*template).to_owned(), "en".to_owned())))
         else {
             continue;
         };
-        let link = if *template == "shipment_delivery_failed" {
-            let secret = link_secret(conn).await?;
-            let token = sign_link(&secret, &t.shipment_id, t.progress.failed_attempts, now + Duration::days(LINK_DAYS));
+        let link = if let Some(secret) = link_secret.filter(|_| *template == "shipment_delivery_failed") {
+            let token = sign_link(secret, &t.shipment_id, t.progress.failed_attempts, now + Duration::days(LINK_DAYS));
             format!("{}/ndr/{token}", ctx.public_url)
         } else {
             format!("{}/track/{}", ctx.public_url, t.tracking_number)
@@ -193,7 +218,7 @@ pub(crate) async fn render(
             link => link,
             cod => if t.cod.minor > 0 { t.cod.to_string() } else { String::new() },
         };
-        let rendered = |src: &str| render_str(&env, src, &vars).unwrap_or_else(|e| format!("{src} [{e}]"));
+        let rendered = |part: &str, src: &str| compiled.render(template, &tpl.language, part, src, &vars);
         let key = format!("{}:{event_key}", t.shipment_id);
         let mut push = |channel, recipient: String, subject: Option<String>, body: String| {
             out.push(Notification {
@@ -215,11 +240,11 @@ pub(crate) async fn render(
             })
         };
         if let Some(email) = &order.buyer.email {
-            push(Channel::Email, email.clone(), Some(rendered(&tpl.subject)), rendered(&tpl.body));
+            push(Channel::Email, email.clone(), Some(rendered("subject", &tpl.subject)), rendered("body", &tpl.body));
         }
-        push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&tpl.sms));
+        push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered("sms", &tpl.sms));
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -42,6 +42,21 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         engine: String,
     },
+    /// Tracking: carrier events through the batch API of a server on SQLite, then the anomaly sweep over
+    /// a large book of active shipments.
+    Tracking {
+        /// Shipments whose journeys are sent as events (0 skips the ingestion run).
+        #[arg(long, default_value_t = 20_000)]
+        shipments: usize,
+        /// Active shipments for the sweep run (0 skips it).
+        #[arg(long, default_value_t = 1_000_000)]
+        sweep_shipments: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Events per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -65,13 +80,16 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
             intake(concurrency, seconds, engine(&e)?, !no_rules).await
         }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
+        BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
+            crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
+        }
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await
         }
     }
 }
 
-const SKUS: usize = 20;
+pub(crate) const SKUS: usize = 20;
 
 fn me() -> Result<std::path::PathBuf> {
     std::env::current_exe().context("cannot find the codflow executable")
@@ -172,32 +190,10 @@ async fn seed_rules(client: &reqwest::Client, base: &str, auth: &str) -> Result<
 
 async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -> Result<()> {
     let db = TestDb::new(engine).await;
-    let exe = me()?;
-    let status = tokio::process::Command::new(&exe)
-        .args(["migrate", "--database-url", &db.url])
-        .stdout(Stdio::null())
-        .status()
-        .await?;
-    if !status.success() {
-        bail!("migrate failed");
-    }
-    let token = admin_token(&db.url).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut server = tokio::process::Command::new(&exe)
-        .args(["serve", "--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = server.id();
-    let base = format!("http://127.0.0.1:{port}");
+    let server = Server::start(&db.url).await?;
+    let (base, pid) = (server.base.clone(), server.pid);
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        if Instant::now() > deadline {
-            bail!("the server did not come up within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let token = server.token.clone();
     let auth = format!("Bearer {token}");
     let post = |path: &str, body: serde_json::Value| {
         client.post(format!("{base}{path}")).header("authorization", &auth).json(&body).send()
@@ -260,7 +256,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     }
     let elapsed = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib(pid).unwrap_or(0);
-    let _ = server.kill().await;
+    server.stop().await;
     lat.sort_unstable();
     let name = match engine {
         Engine::Sqlite => "SQLite",
@@ -285,42 +281,7 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
     let db = TestDb::new(engine).await;
     {
         let app = crate::open(&db.url).await?;
-        app.create_warehouse(
-            codflow_app::catalogue::WarehouseInput {
-                code: Some("SZ1".into()),
-                name: Some("Shenzhen".into()),
-                country: Some("CN".into()),
-            },
-            codflow_domain::Actor::Worker("bench".into()),
-        )
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-        for k in 0..SKUS {
-            let sku = format!("BENCH-{k:02}");
-            app.create_product(
-                codflow_app::catalogue::ProductInput {
-                    sku: Some(sku.clone()),
-                    title: Some("Bench item".into()),
-                    unit_weight_g: Some(300),
-                    unit_cost: Some(codflow_domain::order::MoneyInput {
-                        amount: "12.00".into(),
-                        currency: Some("CNY".into()),
-                    }),
-                    ..Default::default()
-                },
-                codflow_domain::Actor::Worker("bench".into()),
-            )
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-            app.set_stock(
-                "SZ1",
-                &sku,
-                codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
-                codflow_domain::Actor::Worker("bench".into()),
-            )
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        }
+        seed_catalogue(&app).await?;
         app.store.close().await;
     }
     let dir = std::env::temp_dir().join(format!("codflow-bench-{}", codflow_domain::ids::new_id_body()));
@@ -370,4 +331,89 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
         println!("{l}");
     }
     Ok(())
+}
+
+/// The bench warehouse and its SKUs, each with plenty of stock.
+pub(crate) async fn seed_catalogue(app: &codflow_app::App) -> Result<()> {
+    let by = || codflow_domain::Actor::Worker("bench".into());
+    app.create_warehouse(
+        codflow_app::catalogue::WarehouseInput {
+            code: Some("SZ1".into()),
+            name: Some("Shenzhen".into()),
+            country: Some("CN".into()),
+        },
+        by(),
+    )
+    .await
+    .map_err(|e| anyhow!("{e}"))?;
+    for k in 0..SKUS {
+        let sku = format!("BENCH-{k:02}");
+        app.create_product(
+            codflow_app::catalogue::ProductInput {
+                sku: Some(sku.clone()),
+                title: Some("Bench item".into()),
+                unit_weight_g: Some(300),
+                unit_cost: Some(codflow_domain::order::MoneyInput {
+                    amount: "12.00".into(),
+                    currency: Some("CNY".into()),
+                }),
+                ..Default::default()
+            },
+            by(),
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+        app.set_stock(
+            "SZ1",
+            &sku,
+            codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
+            by(),
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    }
+    Ok(())
+}
+
+/// A `codflow serve` of its own on a free port, killed when dropped.
+pub(crate) struct Server {
+    pub base: String,
+    pub pid: Option<u32>,
+    pub token: String,
+    child: tokio::process::Child,
+}
+
+impl Server {
+    pub async fn start(db_url: &str) -> Result<Server> {
+        let exe = me()?;
+        let status = tokio::process::Command::new(&exe)
+            .args(["migrate", "--database-url", db_url])
+            .stdout(Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("migrate failed");
+        }
+        let token = admin_token(db_url).await?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = tokio::process::Command::new(&exe)
+            .args(["serve", "--database-url", db_url, "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        let server = Server { base: format!("http://127.0.0.1:{port}"), pid: child.id(), token, child };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while client.get(format!("{}/healthz", server.base)).send().await.is_err() {
+            if Instant::now() > deadline {
+                bail!("the server did not come up within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(server)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
 }

@@ -1,7 +1,11 @@
 //! The `codflow` binary (API.md "CLI").
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod bench_booking;
+mod bench_tracking;
 mod logistics;
 
 use std::io::IsTerminal;

@@ -110,6 +110,8 @@ struct Shipment {
     label: Label,
     /// The instructions received after failed deliveries, as received.
     ndr: Vec<serde_json::Value>,
+    /// How often the shipper asked for the events: a shipper polling twice for one change is visible.
+    tracking_requests: u32,
 }
 
 impl Shipment {
@@ -126,6 +128,7 @@ impl Shipment {
             "label": self.label,
             "created_at": fmt(self.created_at),
             "ndr": self.ndr,
+            "tracking_requests": self.tracking_requests,
         })
     }
 }
@@ -413,6 +416,7 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
                     events,
                     label,
                     ndr: Vec::new(),
+                    tracking_requests: 0,
                 };
                 b.by_key.insert(key, tracking.clone());
                 b.order.push(tracking.clone());
@@ -465,9 +469,12 @@ async fn events(
         Ok(n) => n,
         Err(e) => return bad_param(e),
     };
-    let b = c.lock();
-    match b.shipments.get(&t) {
-        Some(s) => Json(json!({"tracking_number": t, "events": s.visible(now).collect::<Vec<_>>()})).into_response(),
+    let mut b = c.lock();
+    match b.shipments.get_mut(&t) {
+        Some(s) => {
+            s.tracking_requests += 1;
+            Json(json!({"tracking_number": t, "events": s.visible(now).collect::<Vec<_>>()})).into_response()
+        }
         None => problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None),
     }
 }

@@ -199,6 +199,24 @@ impl Store {
     }
 }
 
+/// Splits `items` into pieces whose lengths are powers of two (at most `max`, which should be one too).
+/// Bulk statements are built for the rows at hand and preparing one with thousands of parameters costs
+/// milliseconds; with power-of-two shapes only a dozen or so per statement ever exist, so they all stay
+/// in the connection's statement cache and are prepared once.
+pub fn pow2_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let max = if max.is_power_of_two() { max } else { max.next_power_of_two() / 2 }.max(1);
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = rest.len().min(max);
+        let n = if n.is_power_of_two() { n } else { n.next_power_of_two() / 2 };
+        let (piece, tail) = rest.split_at(n);
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
 pub fn micros(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1000) as i64
 }
@@ -230,4 +248,20 @@ pub async fn commit(tx: Tx) -> Result<()> {
 
 pub async fn rollback(tx: Tx) -> Result<()> {
     Ok(tx.rollback().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pow2_chunks;
+
+    #[test]
+    fn bulk_statements_come_in_power_of_two_shapes_that_cover_every_item_once() {
+        for n in 0..3000usize {
+            let items: Vec<usize> = (0..n).collect();
+            let pieces = pow2_chunks(&items, 1000);
+            assert!(pieces.iter().all(|p| p.len().is_power_of_two() && p.len() <= 512), "{n}");
+            let joined: Vec<usize> = pieces.concat();
+            assert_eq!(joined, items);
+        }
+    }
 }

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::db::{from_micros, micros, placeholders};
+use crate::db::{from_micros, micros, placeholders, pow2_chunks};
 use crate::{Error, Result};
 
 /// A value for a multi-row insert: the few column types the schema uses.
@@ -37,6 +37,11 @@ impl From<String> for Val {
         Val::Text(v)
     }
 }
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::OptInt(v)
+    }
+}
 impl From<Option<String>> for Val {
     fn from(v: Option<String>) -> Self {
         Val::OptText(v)
@@ -55,42 +60,86 @@ pub async fn insert_values(
     width: usize,
     vals: Vec<Val>,
 ) -> Result<Vec<AnyRow>> {
-    let rows_per_stmt = (MAX_PARAMS / width).max(1);
+    let mut out = Vec::new();
+    for chunk in row_chunks(&vals, width) {
+        let sql = format!("INSERT {head} VALUES {} {tail}", value_groups(conn, chunk.len(), width));
+        out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Sets `cols` of many rows of `table`, each found by `key`, in as few statements as the parameter limit
+/// allows: each row is `width = 1 + cols.len()` values, the key first. Returns the rows changed.
+pub async fn update_values(
+    conn: &mut AnyConnection,
+    table: &str,
+    key: &str,
+    cols: &[&str],
+    vals: Vec<Val>,
+) -> Result<u64> {
+    let width = cols.len() + 1;
+    let names = std::iter::once(key).chain(cols.iter().copied()).collect::<Vec<_>>().join(", ");
+    let set = cols.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
+    let mut changed = 0;
+    for chunk in row_chunks(&vals, width) {
+        let sql = format!(
+            "WITH v ({names}) AS (VALUES {}) UPDATE {table} SET {set} FROM v WHERE {table}.{key} = v.{key}",
+            value_groups(conn, chunk.len(), width)
+        );
+        changed += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// `vals` (rows of `width`) in statements of power-of-two rows within the parameter limit.
+fn row_chunks(vals: &[Val], width: usize) -> Vec<&[Val]> {
+    let rows = vals.len() / width;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for piece in pow2_chunks(&vals[..rows], (MAX_PARAMS / width).max(1)) {
+        out.push(&vals[start * width..(start + piece.len()) * width]);
+        start += piece.len();
+    }
+    out
+}
+
+/// `(p, p), (p, p)` for `n` values in rows of `width`.
+fn value_groups(conn: &AnyConnection, n: usize, width: usize) -> String {
     // SQLite keeps numbered (`$N`, `?N`) parameters in a list that binding searches linearly per
     // parameter, so a statement with thousands of them binds in quadratic time; anonymous `?` are bound
     // by position and stay linear.
     let numbered = conn.backend_name() != "SQLite";
-    let mut out = Vec::new();
-    for chunk in vals.chunks(rows_per_stmt * width) {
-        let mut groups = String::with_capacity(chunk.len() * 8);
-        for (i, _) in chunk.iter().enumerate() {
-            let sep = match (i % width, i) {
-                (0, 0) => "(",
-                (0, _) => "), (",
-                _ => ", ",
-            };
-            groups.push_str(sep);
-            if numbered {
-                groups.push('$');
-                groups.push_str(&(i + 1).to_string());
-            } else {
-                groups.push('?');
-            }
+    let mut groups = String::with_capacity(n * 8);
+    for i in 0..n {
+        groups.push_str(match (i % width, i) {
+            (0, 0) => "(",
+            (0, _) => "), (",
+            _ => ", ",
+        });
+        if numbered {
+            groups.push('$');
+            groups.push_str(&(i + 1).to_string());
+        } else {
+            groups.push('?');
         }
-        groups.push(')');
-        let sql = format!("INSERT {head} VALUES {groups} {tail}");
-        let mut q = sqlx::query(&sql);
-        for v in chunk {
-            q = match v {
-                Val::Int(i) => q.bind(*i),
-                Val::Text(t) => q.bind(t.as_str()),
-                Val::OptText(t) => q.bind(t.clone()),
-                Val::OptInt(i) => q.bind(*i),
-            };
-        }
-        out.extend(q.fetch_all(&mut *conn).await?);
     }
-    Ok(out)
+    groups.push(')');
+    groups
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    vals: &'q [Val],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for v in vals {
+        q = match v {
+            Val::Int(i) => q.bind(*i),
+            Val::Text(t) => q.bind(t.as_str()),
+            Val::OptText(t) => q.bind(t.as_deref()),
+            Val::OptInt(i) => q.bind(*i),
+        };
+    }
+    q
 }
 
 const ORDER_INSERT: &str = "INTO orders (id, store, external_id, status, placed_at, currency, payment_method, buyer_name, \
@@ -202,6 +251,36 @@ pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&
     Ok(())
 }
 
+/// [`save_state`] for many orders in a few statements.
+pub async fn save_states(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<()> {
+    let mut vals = Vec::with_capacity(orders.len() * 9);
+    for (o, w) in orders {
+        vals.extend([
+            Val::from(o.id.as_str()),
+            o.status.as_str().into(),
+            o.review.as_ref().map(review_json).into(),
+            w.map(|w| w.as_str().to_owned()).into(),
+            micros(o.updated_at).into(),
+            o.payment_method.as_str().into(),
+            o.cod_amount.minor.into(),
+            o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())).into(),
+            o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json).into(),
+        ]);
+    }
+    let cols = [
+        "status",
+        "review",
+        "warehouse_id",
+        "updated_at",
+        "payment_method",
+        "cod_amount_minor",
+        "channel",
+        "allocation",
+    ];
+    update_values(conn, "orders", "id", &cols, vals).await?;
+    Ok(())
+}
+
 /// What each order holds: (order, warehouse, product, quantity).
 pub async fn insert_reservations(
     conn: &mut AnyConnection,
@@ -235,29 +314,42 @@ pub async fn release_reservations(conn: &mut AnyConnection, order: &OrderId) -> 
     Ok(released)
 }
 
-/// The parcel left the warehouse: what the order held is taken off the shelf (on hand and reserved both
-/// drop) and the reservation is done. Returns the units shipped.
-pub async fn ship_reservations(conn: &mut AnyConnection, order: &OrderId, at: i64) -> Result<i64> {
-    let rows = sqlx::query("SELECT warehouse_id, product_id, quantity FROM reservations WHERE order_id = $1")
-        .bind(order.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
+/// [`ship_reservations`] for many orders at once: one stock update per (warehouse, product) however many
+/// orders hold it. Returns the units shipped.
+pub async fn ship_reservations_many(conn: &mut AnyConnection, orders: &[OrderId], at: i64) -> Result<i64> {
+    let mut per_item: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for chunk in pow2_chunks(orders, 512) {
+        let list = placeholders(0, chunk.len());
+        let sql = format!("SELECT warehouse_id, product_id, quantity FROM reservations WHERE order_id IN ({list})");
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            *per_item.entry((r.try_get("warehouse_id")?, r.try_get("product_id")?)).or_default() +=
+                r.try_get::<i64, _>("quantity")?;
+        }
+        let sql = format!("DELETE FROM reservations WHERE order_id IN ({list})");
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
     let mut shipped = 0;
-    for r in &rows {
-        let q: i64 = r.try_get("quantity")?;
+    for ((w, p), q) in per_item {
         sqlx::query(
             "UPDATE stock SET on_hand = on_hand - $3, reserved = reserved - $3, updated_at = $4 \
              WHERE warehouse_id = $1 AND product_id = $2",
         )
-        .bind(r.try_get::<String, _>("warehouse_id")?)
-        .bind(r.try_get::<String, _>("product_id")?)
+        .bind(w)
+        .bind(p)
         .bind(q)
         .bind(at)
         .execute(&mut *conn)
         .await?;
         shipped += q;
     }
-    sqlx::query("DELETE FROM reservations WHERE order_id = $1").bind(order.as_str()).execute(&mut *conn).await?;
     Ok(shipped)
 }
 
@@ -408,22 +500,25 @@ async fn lines_of(
     if ids.is_empty() {
         return Ok(out);
     }
-    let sql = format!(
-        "SELECT order_id, sku, quantity, unit_price_minor FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, line_no",
-        placeholders(0, ids.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(id.as_str());
-    }
-    for r in q.fetch_all(conn).await? {
-        let order_id: String = r.try_get("order_id")?;
-        let currency = *currencies.get(&order_id).ok_or_else(|| Error::Corrupt("line without order".into()))?;
-        out.entry(order_id).or_default().push(OrderLine {
-            sku: Sku::parse(&r.try_get::<String, _>("sku")?)?,
-            quantity: r.try_get("quantity")?,
-            unit_price: Money::new(r.try_get("unit_price_minor")?, currency),
-        });
+    for chunk in pow2_chunks(ids, 512) {
+        let sql = format!(
+            "SELECT order_id, sku, quantity, unit_price_minor FROM order_lines WHERE order_id IN ({}) \
+             ORDER BY order_id, line_no",
+            placeholders(0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let order_id: String = r.try_get("order_id")?;
+            let currency = *currencies.get(&order_id).ok_or_else(|| Error::Corrupt("line without order".into()))?;
+            out.entry(order_id).or_default().push(OrderLine {
+                sku: Sku::parse(&r.try_get::<String, _>("sku")?)?,
+                quantity: r.try_get("quantity")?,
+                unit_price: Money::new(r.try_get("unit_price_minor")?, currency),
+            });
+        }
     }
     Ok(out)
 }
@@ -448,6 +543,24 @@ pub async fn get(conn: &mut AnyConnection, id: &OrderId) -> Result<Option<Order>
     .fetch_all(&mut *conn)
     .await?;
     Ok(hydrate(conn, rows).await?.pop())
+}
+
+/// Orders by id with their lines, a few hundred per query; ids not found are left out.
+pub async fn get_many(conn: &mut AnyConnection, ids: &[OrderId]) -> Result<Vec<Order>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in pow2_chunks(ids, 512) {
+        let sql = format!(
+            "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id WHERE o.id IN ({})",
+            placeholders(0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        out.extend(hydrate(conn, rows).await?);
+    }
+    Ok(out)
 }
 
 pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, external_id: &str) -> Result<Option<Order>> {

@@ -316,13 +316,28 @@ pub async fn insert_setting_if_absent(
     Ok(())
 }
 
-pub async fn list_contains(conn: &mut AnyConnection, list: &str, value: &str) -> Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM list_entries WHERE list_name = $1 AND value = $2")
-        .bind(list)
-        .bind(value)
-        .fetch_optional(conn)
-        .await?
-        .is_some())
+/// Which of `values` are on the list.
+pub async fn list_members(
+    conn: &mut AnyConnection,
+    list: &str,
+    values: &[&str],
+) -> Result<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in crate::db::pow2_chunks(values, 512) {
+        let sql = format!(
+            "SELECT value FROM list_entries WHERE list_name = {} AND value IN ({})",
+            param(conn, 1),
+            params(conn, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).bind(list);
+        for v in chunk {
+            q = q.bind(*v);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            found.insert(r.try_get::<String, _>("value")?);
+        }
+    }
+    Ok(found)
 }
 
 pub async fn bump_review_generation(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<()> {
@@ -452,6 +467,79 @@ pub async fn record_outcome(
     )
     .await?;
     Ok(true)
+}
+
+/// One order's outcome for [`record_outcomes`].
+pub struct NewOutcome {
+    pub order: OrderId,
+    pub outcome: Outcome,
+    pub at: OffsetDateTime,
+    pub keys: Vec<String>,
+}
+
+/// [`record_outcome`] for many orders: the outcomes are inserted together and the counts of every key
+/// bumped once by their sums. Returns the orders that had no outcome before.
+pub async fn record_outcomes(
+    conn: &mut AnyConnection,
+    outcomes: &[NewOutcome],
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<std::collections::HashSet<OrderId>> {
+    let mut vals = Vec::with_capacity(outcomes.len() * 5);
+    let mut seen = std::collections::HashSet::new();
+    for o in outcomes.iter().filter(|o| seen.insert(o.order.clone())) {
+        vals.extend([
+            Val::from(o.order.as_str()),
+            outcome_str(o.outcome).into(),
+            micros(o.at).into(),
+            actor.into(),
+            micros(now).into(),
+        ]);
+    }
+    if vals.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = insert_values(
+        conn,
+        "INTO order_outcomes (order_id, outcome, at, actor, recorded_at)",
+        "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+        5,
+        vals,
+    )
+    .await?;
+    let mut fresh = std::collections::HashSet::new();
+    for r in rows {
+        fresh.insert(OrderId::parse(&r.try_get::<String, _>("order_id")?)?);
+    }
+    let mut counts: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+    for o in outcomes.iter().filter(|o| fresh.contains(&o.order)) {
+        let mut keys: Vec<&String> = o.keys.iter().collect();
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            let c = counts.entry(k.as_str()).or_default();
+            match o.outcome {
+                Outcome::Delivered => c.0 += 1,
+                Outcome::Refused => c.1 += 1,
+            }
+        }
+    }
+    let mut vals = Vec::with_capacity(counts.len() * 3);
+    for (k, (d, r)) in counts {
+        vals.extend([Val::from(k), d.into(), r.into()]);
+    }
+    if !vals.is_empty() {
+        insert_values(
+            conn,
+            "INTO outcome_counts (key, delivered, refused)",
+            "ON CONFLICT (key) DO UPDATE SET delivered = outcome_counts.delivered + excluded.delivered, \
+             refused = outcome_counts.refused + excluded.refused",
+            3,
+            vals,
+        )
+        .await?;
+    }
+    Ok(fresh)
 }
 
 pub async fn outcome_of(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<(Outcome, OffsetDateTime)>> {

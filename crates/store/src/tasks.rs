@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use crate::db::{from_micros, micros};
+use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,40 +75,77 @@ fn from_row(r: &AnyRow) -> Result<Task> {
     })
 }
 
-/// Opens a task; false when one of that kind is already open for the shipment.
-pub async fn open(conn: &mut AnyConnection, t: &Task) -> Result<bool> {
-    let n = sqlx::query(&format!(
-        "INSERT INTO tasks ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(t.id.as_str())
-    .bind(t.kind.as_str())
-    .bind(t.shipment_id.as_ref().map(|s| s.as_str().to_owned()))
-    .bind(t.order_id.as_ref().map(|s| s.as_str().to_owned()))
-    .bind(t.role.as_str())
-    .bind(t.status.as_str())
-    .bind(&t.title)
-    .bind(micros(t.due_at))
-    .bind(t.assignee.as_deref())
-    .bind(&t.opened_by)
-    .bind(t.resolution.as_deref())
-    .bind(micros(t.created_at))
-    .bind(micros(t.updated_at))
-    .bind(t.closed_at.map(micros))
-    .execute(conn)
-    .await?;
-    Ok(n.rows_affected() > 0)
+/// Opens many tasks at once; a task whose shipment already has one of its kind open is skipped. Returns
+/// the ids that were opened.
+pub async fn open_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<std::collections::HashSet<TaskId>> {
+    let mut vals = Vec::with_capacity(tasks.len() * 14);
+    for t in tasks {
+        vals.extend([
+            Val::from(t.id.as_str()),
+            t.kind.as_str().into(),
+            t.shipment_id.as_ref().map(|s| s.as_str().to_owned()).into(),
+            t.order_id.as_ref().map(|s| s.as_str().to_owned()).into(),
+            t.role.as_str().into(),
+            t.status.as_str().into(),
+            t.title.as_str().into(),
+            micros(t.due_at).into(),
+            t.assignee.clone().into(),
+            t.opened_by.as_str().into(),
+            t.resolution.clone().into(),
+            micros(t.created_at).into(),
+            micros(t.updated_at).into(),
+            t.closed_at.map(micros).into(),
+        ]);
+    }
+    if vals.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows =
+        insert_values(conn, &format!("INTO tasks ({COLS})"), "ON CONFLICT DO NOTHING RETURNING id", 14, vals).await?;
+    rows.iter().map(|r| Ok(TaskId::parse(&r.try_get::<String, _>("id")?)?)).collect()
+}
+
+/// The tasks not done of any of these shipments.
+pub async fn open_for_many(conn: &mut AnyConnection, shipments: &[ShipmentId]) -> Result<Vec<Task>> {
+    let mut out = Vec::new();
+    for chunk in crate::db::pow2_chunks(shipments, 512) {
+        let sql = format!(
+            "SELECT {COLS} FROM tasks WHERE shipment_id IN ({}) AND status <> 'done' ORDER BY id",
+            crate::db::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q.bind(s.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push(from_row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`update`] for many tasks.
+pub async fn update_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<()> {
+    let mut vals = Vec::with_capacity(tasks.len() * 7);
+    for t in tasks {
+        vals.extend([
+            Val::from(t.id.as_str()),
+            t.status.as_str().into(),
+            t.assignee.clone().into(),
+            t.resolution.clone().into(),
+            micros(t.updated_at).into(),
+            t.closed_at.map(micros).into(),
+            micros(t.due_at).into(),
+        ]);
+    }
+    let cols = ["status", "assignee", "resolution", "updated_at", "closed_at", "due_at"];
+    crate::orders::update_values(conn, "tasks", "id", &cols, vals).await?;
+    Ok(())
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &TaskId) -> Result<Option<Task>> {
     let sql = format!("SELECT {COLS} FROM tasks WHERE id = $1");
     sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
-}
-
-/// The shipment's tasks that are not done.
-pub async fn open_for(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Vec<Task>> {
-    let sql = format!("SELECT {COLS} FROM tasks WHERE shipment_id = $1 AND status <> 'done' ORDER BY id");
-    sqlx::query(&sql).bind(shipment.as_str()).fetch_all(conn).await?.iter().map(from_row).collect()
 }
 
 /// Writes status, assignee and resolution back.

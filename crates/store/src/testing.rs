@@ -89,3 +89,84 @@ macro_rules! on_both_engines {
         )*
     };
 }
+
+/// Books every allocated order that has no shipment yet straight in the database, leaving what a carrier
+/// booking leaves (a booked shipment with tracking number `prefix` + the order's external id, and its
+/// tracking row due for evaluation): for benchmarks that need many tracked shipments without a carrier.
+pub async fn book_allocated(
+    conn: &mut sqlx::AnyConnection,
+    carrier: &str,
+    channel: &str,
+    prefix: &str,
+    booked_at: time::OffsetDateTime,
+) -> crate::Result<u64> {
+    let at = crate::micros(booked_at);
+    let n = sqlx::query(
+        "INSERT INTO shipments (id, order_id, channel, carrier, status, attempts, lease_until, tracking_number, \
+         weight_g, pieces, cod_minor, cod_currency, created_at, updated_at, booked_at) \
+         SELECT 'shp_' || substr(o.id, 5), o.id, $1, $2, 'booked', 1, 0, $3 || o.external_id, 500, 1, \
+         o.cod_amount_minor, o.currency, $4, $4, $4 FROM orders o \
+         WHERE o.status = 'allocated' AND NOT EXISTS (SELECT 1 FROM shipments s WHERE s.order_id = o.id)",
+    )
+    .bind(channel)
+    .bind(carrier)
+    .bind(prefix)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "INSERT INTO tracking (shipment_id, order_id, tracking_number, carrier, lane_country, lane_channel, \
+         booked_at, status, status_at, failed_attempts, cod_minor, cod_currency, cod_status, fired, due_at, \
+         poll_errors, updated_at) \
+         SELECT s.id, s.order_id, s.tracking_number, s.carrier, o.ship_country, s.channel, s.booked_at, \
+         'label_created', s.booked_at, 0, s.cod_minor, s.cod_currency, \
+         CASE WHEN s.cod_minor > 0 THEN 'pending' ELSE 'not_applicable' END, '', s.booked_at, 0, s.booked_at \
+         FROM shipments s JOIN orders o ON o.id = s.order_id \
+         WHERE s.carrier = $1 AND NOT EXISTS (SELECT 1 FROM tracking t WHERE t.shipment_id = s.id)",
+    )
+    .bind(carrier)
+    .execute(&mut *conn)
+    .await?;
+    Ok(n)
+}
+
+/// Spreads tracking rows booked by [`book_allocated`] (numeric external ids after `prefix`) over the
+/// states a live book of parcels is in — waiting for pickup, in transit, in customs, at the door, failed
+/// once, delivered with cash expected — with scan times that make some of each overdue, and makes every
+/// one due for evaluation at `now`.
+pub async fn spread_progress(
+    conn: &mut sqlx::AnyConnection,
+    prefix: &str,
+    now: time::OffsetDateTime,
+) -> crate::Result<u64> {
+    const H: i64 = 3_600_000_000;
+    const D: i64 = 24 * H;
+    let now = crate::micros(now);
+    // b = 0..19 picks the state; j (0..24 h) spreads the times so deadlines keep falling due.
+    let sql = format!(
+        "UPDATE tracking SET \
+           booked_at = CASE WHEN x.b < 4 THEN {now} - (x.b + 1) * {D} ELSE {now} - 5 * {D} END - x.j, \
+           status = CASE WHEN x.b < 4 THEN 'label_created' WHEN x.b < 10 THEN 'in_transit' \
+             WHEN x.b = 10 THEN 'customs_processing' WHEN x.b = 11 THEN 'customs_held:documentation' \
+             WHEN x.b < 14 THEN 'out_for_delivery' WHEN x.b = 14 THEN 'delivery_failed:not_home' \
+             ELSE 'delivered' END, \
+           status_at = x.scan, \
+           last_scan_at = CASE WHEN x.b < 4 THEN NULL ELSE x.scan END, \
+           picked_up_at = CASE WHEN x.b < 4 THEN NULL ELSE {now} - 4 * {D} - x.j END, \
+           delivered_at = CASE WHEN x.b < 15 THEN NULL ELSE x.scan END, \
+           failed_attempts = CASE WHEN x.b = 14 THEN 1 ELSE 0 END, \
+           cod_status = CASE WHEN x.b >= 15 AND tracking.cod_minor > 0 THEN 'expected' ELSE tracking.cod_status END, \
+           fired = '', due_at = {now} \
+         FROM (SELECT y.shipment_id, y.b, y.j, \
+                 CASE WHEN y.b < 4 THEN {now} - (y.b + 1) * {D} WHEN y.b < 10 THEN {now} - (y.b - 4) * {D} \
+                   WHEN y.b < 12 THEN {now} - 2 * {D} WHEN y.b < 15 THEN {now} - 3 * {H} \
+                   ELSE {now} - (y.b - 15) * 5 * {D} END - y.j AS scan \
+               FROM (SELECT shipment_id, CAST(substr(tracking_number, {start}) AS BIGINT) % 20 AS b, \
+                       (CAST(substr(tracking_number, {start}) AS BIGINT) / 20 % 1440) * 60000000 AS j \
+                     FROM tracking WHERE tracking_number LIKE $1) y) x \
+         WHERE tracking.shipment_id = x.shipment_id",
+        start = prefix.len() + 1
+    );
+    Ok(sqlx::query(&sql).bind(format!("{prefix}%")).execute(conn).await?.rows_affected())
+}

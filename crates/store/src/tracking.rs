@@ -152,10 +152,6 @@ const COLS: &str = "shipment_id, order_id, tracking_number, carrier, lane_countr
     status_at, last_scan_at, picked_up_at, delivered_at, failed_attempts, cod_minor, cod_currency, cod_status, fired, \
     due_at, poll_at, poll_errors";
 
-fn opt_time(r: &AnyRow, c: &str) -> Result<Option<OffsetDateTime>> {
-    Ok(r.try_get::<Option<i64>, _>(c)?.map(from_micros))
-}
-
 fn fired_str(f: &[AnomalyKind]) -> String {
     f.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(",")
 }
@@ -166,35 +162,72 @@ fn lock(conn: &AnyConnection) -> &'static str {
     if conn.backend_name() == "SQLite" { "" } else { " ORDER BY shipment_id FOR UPDATE" }
 }
 
+/// The columns of [`COLS`] as one JSON array. SQLite hands every column of every row across threads as
+/// an allocation of its own, so rows read in bulk (the sweep, a batch of events) come as one text value
+/// each and are parsed here.
+fn packed(conn: &AnyConnection) -> String {
+    if conn.backend_name() == "SQLite" {
+        format!("json_array({COLS}) AS packed")
+    } else {
+        format!("json_build_array({COLS})::text AS packed")
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Packed(
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+
 fn from_row(r: &AnyRow) -> Result<Tracked> {
-    let s = |c: &str| r.try_get::<String, _>(c);
-    let cod_status = s("cod_status")?;
+    let text: &str = r.try_get("packed")?;
+    let p: Packed = serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("tracking row: {e}")))?;
+    let t = |m: Option<i64>| m.map(from_micros);
     Ok(Tracked {
-        shipment_id: ShipmentId::parse(&s("shipment_id")?)?,
-        order_id: OrderId::parse(&s("order_id")?)?,
-        tracking_number: s("tracking_number")?,
-        carrier: s("carrier")?,
-        country: s("lane_country")?,
-        channel: s("lane_channel")?,
-        booked_at: from_micros(r.try_get("booked_at")?),
+        shipment_id: ShipmentId::parse(&p.0)?,
+        order_id: OrderId::parse(&p.1)?,
+        tracking_number: p.2,
+        carrier: p.3,
+        country: p.4,
+        channel: p.5,
+        booked_at: from_micros(p.6),
         progress: Progress {
-            status: status_of(&s("status")?)?,
-            status_at: from_micros(r.try_get("status_at")?),
-            last_scan_at: opt_time(r, "last_scan_at")?,
-            picked_up_at: opt_time(r, "picked_up_at")?,
-            delivered_at: opt_time(r, "delivered_at")?,
-            failed_attempts: r.try_get("failed_attempts")?,
+            status: status_of(&p.7)?,
+            status_at: from_micros(p.8),
+            last_scan_at: t(p.9),
+            picked_up_at: t(p.10),
+            delivered_at: t(p.11),
+            failed_attempts: p.12,
         },
-        cod: Money::new(r.try_get("cod_minor")?, Currency::parse(&s("cod_currency")?)?),
-        cod_status: CodStatus::parse(&cod_status).map_err(|_| Error::Corrupt(format!("cod status {cod_status:?}")))?,
-        fired: s("fired")?
+        cod: Money::new(p.13, Currency::parse(&p.14)?),
+        cod_status: CodStatus::parse(&p.15).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.15)))?,
+        fired: p
+            .16
             .split(',')
             .filter(|k| !k.is_empty())
             .map(|k| AnomalyKind::parse(k).map_err(|_| Error::Corrupt(format!("anomaly kind {k:?}"))))
             .collect::<Result<_>>()?,
-        due_at: opt_time(r, "due_at")?,
-        poll_at: opt_time(r, "poll_at")?,
-        poll_errors: r.try_get("poll_errors")?,
+        due_at: t(p.17),
+        poll_at: t(p.18),
+        poll_errors: p.19,
     })
 }
 
@@ -232,21 +265,22 @@ pub async fn start(conn: &mut AnyConnection, t: &Tracked, at: OffsetDateTime) ->
 }
 
 pub async fn by_shipment(conn: &mut AnyConnection, id: &ShipmentId) -> Result<Option<Tracked>> {
-    let sql = format!("SELECT {COLS} FROM tracking WHERE shipment_id = $1");
+    let sql = format!("SELECT {} FROM tracking WHERE shipment_id = $1", packed(conn));
     sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_number(conn: &mut AnyConnection, number: &str) -> Result<Option<Tracked>> {
-    let sql = format!("SELECT {COLS} FROM tracking WHERE tracking_number = $1");
+    let sql = format!("SELECT {} FROM tracking WHERE tracking_number = $1", packed(conn));
     sqlx::query(&sql).bind(number).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
 /// The rows whose `column` is one of `values`, locked for the caller's transaction.
 async fn locked_in(conn: &mut AnyConnection, column: &str, values: &[&str]) -> Result<Vec<Tracked>> {
     let mut out = Vec::with_capacity(values.len());
-    for chunk in values.chunks(500) {
+    for chunk in crate::db::pow2_chunks(values, 512) {
         let sql = format!(
-            "SELECT {COLS} FROM tracking WHERE {column} IN ({}){}",
+            "SELECT {} FROM tracking WHERE {column} IN ({}){}",
+            packed(conn),
             crate::params(conn, 0, chunk.len()),
             lock(conn)
         );
@@ -274,26 +308,49 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[ShipmentId]) -> Result<Vec<
     locked_in(conn, "shipment_id", &ids).await
 }
 
-/// Writes back what events and the sweep changed; the poll schedule is the poller's ([`set_poll`]).
-pub async fn save(conn: &mut AnyConnection, t: &Tracked, at: OffsetDateTime) -> Result<()> {
-    let p = &t.progress;
-    sqlx::query(
-        "UPDATE tracking SET status = $2, status_at = $3, last_scan_at = $4, picked_up_at = $5, delivered_at = $6, \
-         failed_attempts = $7, cod_status = $8, fired = $9, due_at = $10, updated_at = $11 WHERE shipment_id = $1",
-    )
-    .bind(t.shipment_id.as_str())
-    .bind(p.status.to_string())
-    .bind(micros(p.status_at))
-    .bind(p.last_scan_at.map(micros))
-    .bind(p.picked_up_at.map(micros))
-    .bind(p.delivered_at.map(micros))
-    .bind(p.failed_attempts)
-    .bind(t.cod_status.as_str())
-    .bind(fired_str(&t.fired))
-    .bind(t.due_at.map(micros))
-    .bind(micros(at))
-    .execute(conn)
-    .await?;
+/// [`save`] for many shipments in a few statements.
+pub async fn save_many(conn: &mut AnyConnection, rows: &[Tracked], at: OffsetDateTime) -> Result<()> {
+    let mut vals = Vec::with_capacity(rows.len() * 11);
+    for t in rows {
+        let p = &t.progress;
+        vals.extend([
+            Val::from(t.shipment_id.as_str()),
+            Val::Text(p.status.to_string()),
+            micros(p.status_at).into(),
+            p.last_scan_at.map(micros).into(),
+            p.picked_up_at.map(micros).into(),
+            p.delivered_at.map(micros).into(),
+            p.failed_attempts.into(),
+            t.cod_status.as_str().into(),
+            Val::Text(fired_str(&t.fired)),
+            t.due_at.map(micros).into(),
+            micros(at).into(),
+        ]);
+    }
+    let cols = [
+        "status",
+        "status_at",
+        "last_scan_at",
+        "picked_up_at",
+        "delivered_at",
+        "failed_attempts",
+        "cod_status",
+        "fired",
+        "due_at",
+        "updated_at",
+    ];
+    crate::orders::update_values(conn, "tracking", "shipment_id", &cols, vals).await?;
+    Ok(())
+}
+
+/// Writes only what an evaluation changes (the anomalies that hold and the next deadline), for many
+/// shipments at once.
+pub async fn save_deadlines(conn: &mut AnyConnection, rows: &[Tracked]) -> Result<()> {
+    let mut vals = Vec::with_capacity(rows.len() * 3);
+    for t in rows {
+        vals.extend([Val::from(t.shipment_id.as_str()), Val::Text(fired_str(&t.fired)), t.due_at.map(micros).into()]);
+    }
+    crate::orders::update_values(conn, "tracking", "shipment_id", &["fired", "due_at"], vals).await?;
     Ok(())
 }
 
@@ -325,20 +382,24 @@ async fn claim(
     let due = format!("{column} IS NOT NULL AND {column} <= $1");
     let sql = format!(
         "UPDATE tracking SET {column} = $2 WHERE {due} AND shipment_id IN \
-         (SELECT shipment_id FROM tracking WHERE {due} ORDER BY {column} LIMIT $3) RETURNING {COLS}"
+         (SELECT shipment_id FROM tracking WHERE {due} ORDER BY {column} LIMIT $3) RETURNING {}",
+        packed(conn)
     );
     let rows = sqlx::query(&sql).bind(micros(now)).bind(micros(lease_until)).bind(limit).fetch_all(conn).await?;
     rows.iter().map(from_row).collect()
 }
 
-/// Shipments whose next anomaly deadline has passed.
-pub async fn claim_due(
-    conn: &mut AnyConnection,
-    now: OffsetDateTime,
-    lease_until: OffsetDateTime,
-    limit: i64,
-) -> Result<Vec<Tracked>> {
-    claim(conn, "due_at", now, lease_until, limit).await
+/// Up to `limit` shipments whose next anomaly deadline has passed, locked for the caller's transaction (on
+/// PostgreSQL another node's sweep skips them; SQLite has one writer at a time). The caller writes each
+/// row's next deadline before it commits.
+pub async fn due_locked(conn: &mut AnyConnection, now: OffsetDateTime, limit: i64) -> Result<Vec<Tracked>> {
+    let lock = if conn.backend_name() == "SQLite" { "" } else { " FOR UPDATE SKIP LOCKED" };
+    let sql = format!(
+        "SELECT {} FROM tracking WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{lock}",
+        packed(conn)
+    );
+    let rows = sqlx::query(&sql).bind(micros(now)).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(from_row).collect()
 }
 
 /// Shipments whose next poll is due.
@@ -351,16 +412,49 @@ pub async fn claim_polls(
     claim(conn, "poll_at", now, lease_until, limit).await
 }
 
-/// Sets every active shipment due now, so the next sweeps re-evaluate them (after thresholds change).
-pub async fn reschedule_all(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<u64> {
-    let n = sqlx::query(
-        "UPDATE tracking SET due_at = $1 WHERE status NOT IN ('returned', 'cancelled') \
-         AND (status <> 'delivered' OR cod_status IN ('expected', 'collected'))",
-    )
-    .bind(micros(now))
-    .execute(conn)
-    .await?;
-    Ok(n.rows_affected())
+/// Shipments that can still raise an anomaly: not finished, or delivered with the cash still to come.
+const ACTIVE: &str = "status NOT IN ('returned', 'cancelled') \
+    AND (status <> 'delivered' OR cod_status IN ('expected', 'collected'))";
+
+/// The settings key holding how far a re-evaluation pass has got (the last shipment id done).
+const REEVALUATION: &str = "anomaly_reevaluation_after";
+
+/// Starts a pass that evaluates every active shipment again, in shipment order, a chunk per sweep (after
+/// thresholds change). Walking the table in key order reads it sequentially, where making every row due
+/// would rewrite the deadline index twice per row.
+pub async fn start_reevaluation(conn: &mut AnyConnection, at: OffsetDateTime) -> Result<()> {
+    crate::review::set_setting(conn, REEVALUATION, "", at).await
+}
+
+/// The next `limit` shipments of a pending re-evaluation pass, locked for the caller's transaction; the
+/// pass moves on (and ends after its last chunk). Empty when no pass is pending, or another node holds it.
+pub async fn next_reevaluation(conn: &mut AnyConnection, limit: i64, at: OffsetDateTime) -> Result<Vec<Tracked>> {
+    let (skip, lock) =
+        if conn.backend_name() == "SQLite" { ("", "") } else { (" FOR UPDATE SKIP LOCKED", " FOR UPDATE") };
+    let sql = format!("SELECT value FROM settings WHERE key = $1{skip}");
+    let Some(after) = sqlx::query(&sql).bind(REEVALUATION).fetch_optional(&mut *conn).await? else {
+        return Ok(Vec::new());
+    };
+    let after: String = after.try_get("value")?;
+    let sql = format!(
+        "SELECT {} FROM tracking WHERE shipment_id > $1 AND {ACTIVE} ORDER BY shipment_id LIMIT $2{lock}",
+        packed(conn)
+    );
+    let rows: Vec<Tracked> = sqlx::query(&sql)
+        .bind(&after)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect::<Result<_>>()?;
+    match rows.last().filter(|_| rows.len() as i64 == limit) {
+        Some(last) => crate::review::set_setting(conn, REEVALUATION, last.shipment_id.as_str(), at).await?,
+        None => {
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(REEVALUATION).execute(&mut *conn).await?;
+        }
+    }
+    Ok(rows)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -373,7 +467,7 @@ pub struct TrackedFilter {
 }
 
 pub async fn list(conn: &mut AnyConnection, f: &TrackedFilter, limit: i64) -> Result<Vec<Tracked>> {
-    let mut sql = format!("SELECT {COLS} FROM tracking WHERE 1 = 1");
+    let mut sql = format!("SELECT {} FROM tracking WHERE 1 = 1", packed(conn));
     let mut binds: Vec<String> = Vec::new();
     for (col, v) in [
         ("status", f.status.clone()),

@@ -130,6 +130,7 @@ pub fn router(app: App) -> Router {
         .route("/tracking/unmapped", get(tracking::unmapped))
         .route("/tracking/thresholds", get(tracking::thresholds).put(tracking::put_thresholds))
         .route("/tracking/sweep", post(tracking::sweep))
+        .route("/settings/tracking", get(tracking::tracking_settings).put(tracking::put_tracking_settings))
         .route("/tracking/poll", post(tracking::poll))
         .route("/tasks", get(tracking::list_tasks))
         .route("/tasks/{id}", get(tracking::get_task).patch(tracking::patch_task))

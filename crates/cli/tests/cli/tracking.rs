@@ -440,3 +440,85 @@ async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_sh
     let r = app.ingest_events(&[ev("XX000000000XX", "DLV", at(2))], "api").await.unwrap();
     assert_eq!((r.new, r.rejected.len()), (0, 1));
 }
+
+/// A `codflow serve` of its own on the test's database, with the sandbox carrier and an SMS receiver.
+async fn serve_process(db_url: &str, carrier_url: &str, sms_url: &str) -> tokio::process::Child {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--database-url", db_url, "--listen", "127.0.0.1:0"])
+        .args(["--sandbox-carrier-url", carrier_url, "--sms-url", sms_url])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    crate::read_until(&mut lines, "listening on").await;
+    // Keep draining what the server prints so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    child
+}
+
+async fn wait_for(store: &codflow_store::Store, what: &str, sql: &str) {
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
+    while crate::scalar(store, sql).await != 0 {
+        assert!(std::time::Instant::now() < deadline, "still waiting for {what}: {sql}");
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message_once() {
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..12).map(|i| format!("TWO-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (db, app, ids) = ready(Engine::Postgres, &sb.url, &refs).await;
+    // One poll per parcel is due now; the next one would be a week away, so a second poll of any parcel
+    // during this test can only be a poll run twice.
+    let week = codflow_app::tracking::PollSettings {
+        poll_seconds: 7 * 86_400,
+        poll_carriers: vec!["sandbox".into()],
+        max_age_days: 60,
+    };
+    app.set_tracking_settings(week, worker()).await.unwrap();
+    let shipments = book_all(&app, &ids).await;
+    sqlx::query("UPDATE tracking SET poll_at = 0").execute(app.store.reader()).await.unwrap();
+    let sms = codflow_connectors::sink::HttpSink::start().await.unwrap();
+    let sms_url = sms.url("/sms");
+    let _a = serve_process(&db.url, &sb.url, &sms_url).await;
+    let _b = serve_process(&db.url, &sb.url, &sms_url).await;
+
+    let soon = codflow_store::micros(OffsetDateTime::now_utc() + Duration::days(1));
+    wait_for(
+        &app.store,
+        "every parcel polled",
+        &format!("SELECT COUNT(*) FROM tracking WHERE poll_at IS NOT NULL AND poll_at < {soon}"),
+    )
+    .await;
+    for (shp, tn) in &shipments {
+        let at_carrier = carrier_view(&sb.url, tn).await;
+        assert_eq!(at_carrier["tracking_requests"], 1, "{tn} polled more than once");
+        let t = app.tracking(shp).await.unwrap();
+        assert!(!t.events.is_empty(), "{tn}: nothing applied");
+        // Both nodes sweep the same shipments: each anomaly has one task, opened once.
+        let mut kinds: Vec<&str> = t.tasks.iter().map(|k| k.kind.as_str()).collect();
+        let n = kinds.len();
+        kinds.dedup();
+        assert_eq!(kinds.len(), n, "{tn}: {:?}", t.tasks);
+    }
+    let tasks = crate::scalar(&app.store, "SELECT COUNT(*) FROM tasks").await;
+    let opened =
+        crate::scalar(&app.store, "SELECT COUNT(*) FROM audit_log WHERE entity = 'task' AND action = 'open'").await;
+    assert_eq!(opened, tasks);
+
+    // The buyer messages wait for the morning in Riyadh when the test runs at night; send them now.
+    let queued = crate::scalar(&app.store, "SELECT COUNT(*) FROM notifications WHERE channel = 'sms'").await;
+    assert!(queued >= shipments.len() as i64, "at least a shipped message per parcel: {queued}");
+    sqlx::query("UPDATE notifications SET next_attempt_at = 0").execute(app.store.reader()).await.unwrap();
+    wait_for(&app.store, "every message sent", "SELECT COUNT(*) FROM notifications WHERE status <> 'sent'").await;
+    let received = sms.requests();
+    let mut keys: Vec<String> =
+        received.iter().map(|r| r.header("idempotency-key").unwrap_or_default().to_owned()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(received.len() as i64, queued, "each message reaches the provider once");
+    assert_eq!(keys.len(), received.len(), "no message sent twice");
+}

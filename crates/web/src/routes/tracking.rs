@@ -374,6 +374,50 @@ pub async fn put_thresholds(
     Ok(Json(s.app.set_anomaly_settings(b).await?))
 }
 
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingSettingsDto {
+    /// Poll interval while a parcel is at the door (out for delivery, failed); twice that in customs, four
+    /// times otherwise. 60 to 604800.
+    pub poll_seconds: i64,
+    /// Carriers that are polled; a carrier that pushes its events need not be.
+    pub poll_carriers: Vec<String>,
+    /// A parcel still not final this many days after booking is no longer polled.
+    pub max_age_days: i64,
+}
+
+impl From<codflow_app::tracking::PollSettings> for TrackingSettingsDto {
+    fn from(p: codflow_app::tracking::PollSettings) -> Self {
+        TrackingSettingsDto {
+            poll_seconds: p.poll_seconds,
+            poll_carriers: p.poll_carriers,
+            max_age_days: p.max_age_days,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/tracking", tag = "tracking", responses((status = 200, body = TrackingSettingsDto)))]
+pub async fn tracking_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<TrackingSettingsDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.tracking_settings().await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/settings/tracking", tag = "tracking", request_body = TrackingSettingsDto,
+    responses((status = 200, body = TrackingSettingsDto), (status = 422)))]
+pub async fn put_tracking_settings(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<TrackingSettingsDto>,
+) -> ApiResult<Json<TrackingSettingsDto>> {
+    auth.require(OPERATORS)?;
+    let p = codflow_app::tracking::PollSettings {
+        poll_seconds: b.poll_seconds,
+        poll_carriers: b.poll_carriers.into_iter().map(|c| c.trim().to_owned()).collect(),
+        max_age_days: b.max_age_days,
+    };
+    Ok(Json(s.app.set_tracking_settings(p, me(&auth)).await?.into()))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct SweepDto {
     pub shipments_evaluated: usize,
