@@ -454,7 +454,9 @@ pub async fn dispatch_once(store: &Store, senders: &Senders, now: OffsetDateTime
 /// The dispatcher worker: sends what is due, then waits a little or until intake says something was queued.
 pub(crate) async fn run_dispatcher(store: Store, senders: Senders, ctx: std::sync::Arc<crate::orders::Ctx>) {
     loop {
-        match dispatch_once(&store, &senders, crate::now()).await {
+        // The app's clock, like tracking: a message held for the morning waits for the morning of the clock
+        // that scheduled it (the demo's runs a day per second).
+        match dispatch_once(&store, &senders, ctx.clock.now()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "notification dispatcher"),

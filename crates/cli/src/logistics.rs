@@ -80,16 +80,29 @@ pub struct SandboxProcess {
 
 /// Starts `codflow sandbox-carrier` on a free loopback port and waits until it says where it listens.
 pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
+    spawn_sandbox_with(time_scale, None).await
+}
+
+/// A sandbox carrier process whose parcels follow `model` (its JSON file format), with a fixed seed so the
+/// same bookings meet the same fates.
+pub async fn spawn_sandbox_with(time_scale: f64, model: Option<serde_json::Value>) -> Result<SandboxProcess> {
     let exe = std::env::current_exe().context("cannot find this program to start the sandbox carrier")?;
+    let mut args: Vec<String> = ["sandbox-carrier", "--listen", "127.0.0.1:0", "--exit-with-stdin", "--time-scale"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    args.push(time_scale.to_string());
+    let model_file = match model {
+        Some(m) => {
+            let path = std::env::temp_dir().join(format!("codflow-sandbox-model-{}.json", std::process::id()));
+            std::fs::write(&path, m.to_string()).context("cannot write the sandbox carrier's model")?;
+            args.extend(["--seed".into(), "7".into(), "--model".into(), path.to_string_lossy().into_owned()]);
+            Some(path)
+        }
+        None => None,
+    };
     let mut child = tokio::process::Command::new(exe)
-        .args([
-            "sandbox-carrier",
-            "--listen",
-            "127.0.0.1:0",
-            "--exit-with-stdin",
-            "--time-scale",
-            &time_scale.to_string(),
-        ])
+        .args(&args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -102,6 +115,10 @@ pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
         .context("the sandbox carrier did not start within 20 s")??
         .context("the sandbox carrier exited at start")?;
     let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
+    // The carrier has read its model by the time it listens.
+    if let Some(p) = model_file {
+        let _ = std::fs::remove_file(p);
+    }
     Ok(SandboxProcess { _child: child, url: format!("http://{addr}") })
 }
 

@@ -1,5 +1,8 @@
 //! The `codflow` binary (API.md "CLI").
 
+/// How much faster than real time the demo's parcels live: a day per second.
+const DEMO_SPEED: f64 = 86_400.0;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -271,13 +274,17 @@ async fn serve(
     };
     app.start_dispatcher(sender_args.senders()?);
     let mut carrier_args = carrier_args;
-    // The demo books against a sandbox carrier process of its own, at an hour of parcel life per second.
+    // The demo books against a sandbox carrier process of its own, at a day of parcel life per second, with
+    // rougher lanes than real ones so that every path (delivered, refused, held in customs, not home then
+    // delivered, lost) happens among the demo's parcels within a minute.
     let _sandbox = if demo && carrier_args.sandbox_carrier_url.is_none() {
-        let sb = logistics::spawn_sandbox(3600.0).await?;
+        let model = serde_json::json!({"default": {"delivery_rate": 0.7, "refusal_share": 0.5,
+            "customs_hold_probability": 0.3, "customs_hold_hours": 60, "transit_days": 3, "loss_rate": 0.06}});
+        let sb = logistics::spawn_sandbox_with(DEMO_SPEED, Some(model)).await?;
         carrier_args.sandbox_carrier_url = Some(sb.url.clone());
-        println!("demo carrier: {} (sandbox carrier process)", sb.url);
-        // Tracking runs on the sandbox's accelerated time, so parcels move and anomalies fire in minutes.
-        app.clock().speed_up(3600.0);
+        println!("demo carrier: {} (sandbox carrier process, a day per second)", sb.url);
+        // Tracking and the outbox run on the sandbox's time, so parcels move and anomalies fire in seconds.
+        app.clock().speed_up(DEMO_SPEED);
         if carrier_args.sandbox_webhook_secret.is_none() {
             carrier_args.sandbox_webhook_secret = Some(format!("demo-{}", codflow_domain::TaskId::generate()));
         }
@@ -302,7 +309,14 @@ async fn serve(
     app.start_tracking_worker();
     if demo {
         let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
-        let to_book: Vec<String> = app.bookable_orders().await?.into_iter().take(40).collect();
+        // Polling backs up the carrier's pushes; every six hours of parcel time is plenty.
+        let poll = codflow_app::tracking::PollSettings {
+            poll_seconds: 6 * 3600,
+            poll_carriers: vec!["sandbox".into()],
+            max_age_days: 60,
+        };
+        app.set_tracking_settings(poll, Actor::Worker("demo".into())).await?;
+        let to_book: Vec<String> = app.bookable_orders().await?.into_iter().take(60).collect();
         let booked = app
             .book_orders(&to_book, Actor::Worker("demo".into()))
             .await

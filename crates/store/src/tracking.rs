@@ -469,8 +469,13 @@ pub struct TrackedFilter {
 pub async fn list(conn: &mut AnyConnection, f: &TrackedFilter, limit: i64) -> Result<Vec<Tracked>> {
     let mut sql = format!("SELECT {} FROM tracking WHERE 1 = 1", packed(conn));
     let mut binds: Vec<String> = Vec::new();
+    // A status without its reason (`delivery_failed`) matches every reason.
+    if let Some(s) = &f.status {
+        binds.push(s.clone());
+        binds.push(format!("{s}:%"));
+        sql.push_str(&format!(" AND (status = ${} OR status LIKE ${})", binds.len() - 1, binds.len()));
+    }
     for (col, v) in [
-        ("status", f.status.clone()),
         ("lane_country", f.country.clone()),
         ("lane_channel", f.channel.clone()),
         ("shipment_id <", f.before.as_ref().map(|b| b.to_string())),

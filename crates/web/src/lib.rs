@@ -125,6 +125,7 @@ pub fn router(app: App) -> Router {
         .route("/notification-templates/{name}/{language}", put(review::put_notification_template))
         .route("/shipments/{id}/tracking", get(tracking::shipment_tracking))
         .route("/tracking/events", post(tracking::post_events))
+        .route("/tracking/shipments", get(tracking::tracked_shipments))
         .route("/tracking/mappings", get(tracking::mappings))
         .route("/tracking/mappings/{carrier}/{code}", put(tracking::put_mapping).delete(tracking::delete_mapping))
         .route("/tracking/unmapped", get(tracking::unmapped))

@@ -49,7 +49,7 @@ impl Modify for BearerAuth {
         documents::put_settings,
         tracking::post_events, tracking::carrier_webhook, tracking::shipment_tracking, tracking::mappings,
         tracking::put_mapping, tracking::delete_mapping, tracking::unmapped, tracking::thresholds,
-        tracking::put_thresholds, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
+        tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
         tracking::patch_task, tracking::add_note,
     ),
     components(schemas(EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,

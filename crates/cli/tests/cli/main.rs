@@ -372,6 +372,31 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
         shown.iter().any(|t| t.starts_with("A-") || t.starts_with("B-") || t.starts_with("C-") || t.starts_with("D-")),
         "{shown:?}"
     );
+    // Parcels live a day per second in the demo: within a minute every path has happened, tasks are open,
+    // and the public page shows a real timeline.
+    let items = |v: serde_json::Value| v["items"].as_array().cloned().unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let delivered = loop {
+        let delivered = items(get("/api/v1/tracking/shipments?status=delivered&limit=500").await);
+        let refused = items(get("/api/v1/tracking/shipments?status=returning&limit=500").await).len()
+            + items(get("/api/v1/tracking/shipments?status=returned&limit=500").await).len();
+        let lost = items(get("/api/v1/tracking/shipments?status=lost&limit=500").await).len();
+        let held = items(get("/api/v1/tasks?kind=customs_held&limit=500").await).len();
+        let retried = delivered.iter().filter(|s| s["failed_attempts"].as_i64().unwrap_or(0) > 0).count();
+        let seen = [delivered.len(), refused, lost, held, retried];
+        if seen.iter().all(|n| *n > 0) {
+            break delivered;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every path yet (delivered, refused, lost, held in customs, failed then delivered): {seen:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert!(!items(get("/api/v1/tasks?status=open").await).is_empty(), "tasks wait for people");
+    let tn = delivered[0]["tracking_number"].as_str().unwrap();
+    let page = client.get(format!("{url}/track/{tn}")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Delivered") && page.matches("<li><time").count() >= 6, "{page}");
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -247,6 +247,76 @@ impl From<TrackingView> for TrackingDto {
     }
 }
 
+/// A tracked shipment without its timeline, for lists.
+#[derive(Serialize, ToSchema)]
+pub struct TrackedDto {
+    pub shipment_id: String,
+    pub order_id: String,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub lane: String,
+    pub status: String,
+    pub status_at: String,
+    pub picked_up_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub failed_attempts: i64,
+    pub cod: MoneyDto,
+    pub cod_status: String,
+    /// The anomalies that hold now.
+    pub anomalies: Vec<String>,
+    pub next_check_at: Option<String>,
+}
+
+impl From<codflow_app::tracking::Tracked> for TrackedDto {
+    fn from(t: codflow_app::tracking::Tracked) -> Self {
+        TrackedDto {
+            shipment_id: t.shipment_id.to_string(),
+            order_id: t.order_id.to_string(),
+            tracking_number: t.tracking_number,
+            carrier: t.carrier,
+            lane: format!("{}/{}", t.country, t.channel),
+            status: t.progress.status.to_string(),
+            status_at: ts(t.progress.status_at),
+            picked_up_at: t.progress.picked_up_at.map(ts),
+            delivered_at: t.progress.delivered_at.map(ts),
+            failed_attempts: t.progress.failed_attempts,
+            cod: t.cod.into(),
+            cod_status: t.cod_status.as_str().into(),
+            anomalies: t.fired.iter().map(|k| k.as_str().to_owned()).collect(),
+            next_check_at: t.due_at.map(ts),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/tracking/shipments", tag = "tracking",
+    params(("status" = Option<String>, Query, description = "e.g. delivered, or delivery_failed for every reason"),
+        ("country" = Option<String>, Query), ("channel" = Option<String>, Query),
+        ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<TrackedDto>), (status = 422)))]
+pub async fn tracked_shipments(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<TrackedDto>>> {
+    auth.require(READERS)?;
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let mut e = FieldErrors::default();
+    if let Some(st) = get("status").filter(|st| ShipmentStatus::parse(st).is_err()) {
+        e.push("status", format!("{st:?} is not a shipment status"));
+    }
+    if !e.is_empty() {
+        return Err(ApiError::Invalid(e));
+    }
+    let filter = codflow_app::tracking::TrackedFilter {
+        status: get("status"),
+        country: get("country").map(|c| c.to_uppercase()),
+        channel: get("channel"),
+        before: None,
+    };
+    let (items, next_cursor) = s.app.tracked_shipments(filter, limit_of(&q)?, cursor_of(&q)).await?;
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/tracking", tag = "tracking", params(("id" = String, Path)),
     responses((status = 200, body = TrackingDto), (status = 404, description = "unknown or not booked")))]
 pub async fn shipment_tracking(

@@ -13,3 +13,4 @@ mod orders;
 mod outbox;
 mod review;
 mod system;
+mod tracking;
