@@ -15,6 +15,8 @@ use minijinja::context;
 use sha2::Sha256;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use codflow_connectors::decode_hex;
+
 use crate::Result;
 
 use crate::notify::{Notification, Status, StoredTemplate, environment, language_for, render as render_str};
@@ -139,13 +141,6 @@ pub fn verify_link(secret: &str, token: &str, now: OffsetDateTime) -> Result<(Sh
         return Err(LinkError::Expired);
     }
     Ok((id, attempt))
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 // ------------------------------------------------------------------------------------------- rendering

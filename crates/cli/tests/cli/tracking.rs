@@ -481,6 +481,14 @@ async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message
     app.set_tracking_settings(week, worker()).await.unwrap();
     let shipments = book_all(&app, &ids).await;
     sqlx::query("UPDATE tracking SET poll_at = 0").execute(app.store.reader()).await.unwrap();
+    // Let every journey finish at the carrier first, so the one poll each parcel gets sees all of it.
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
+    for (_, tn) in &shipments {
+        while !matches!(carrier_view(&sb.url, tn).await["status"].as_str(), Some("DLV" | "COD" | "RTD" | "LST")) {
+            assert!(std::time::Instant::now() < deadline, "{tn} did not finish at the carrier");
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+    }
     let sms = codflow_connectors::sink::HttpSink::start().await.unwrap();
     let sms_url = sms.url("/sms");
     let _a = serve_process(&db.url, &sb.url, &sms_url).await;

@@ -7,6 +7,8 @@ pub mod transformers;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+
+use crate::decode_hex;
 use sha2::Sha256;
 
 use super::{
@@ -161,11 +163,4 @@ impl WebhookParser for Sandbox {
         let push: Push = serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(e.to_string()))?;
         push.into_events()
     }
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }

@@ -179,22 +179,12 @@ pub struct NdrDto {
     pub at: String,
 }
 
+/// A tracked shipment with its timeline, tasks and the buyer's answers to failed deliveries.
 #[derive(Serialize, ToSchema)]
 pub struct TrackingDto {
-    pub shipment_id: String,
-    pub order_id: String,
-    pub tracking_number: String,
-    pub carrier: String,
-    pub lane: String,
-    pub status: String,
-    pub status_at: String,
+    #[serde(flatten)]
+    pub shipment: TrackedDto,
     pub eta: String,
-    pub picked_up_at: Option<String>,
-    pub delivered_at: Option<String>,
-    pub failed_attempts: i64,
-    pub cod: MoneyDto,
-    pub cod_status: String,
-    pub next_check_at: Option<String>,
     pub events: Vec<EventDto>,
     pub tasks: Vec<TaskDto>,
     pub ndr: Vec<NdrDto>,
@@ -202,22 +192,9 @@ pub struct TrackingDto {
 
 impl From<TrackingView> for TrackingDto {
     fn from(v: TrackingView) -> Self {
-        let t = v.tracked;
         TrackingDto {
-            shipment_id: t.shipment_id.to_string(),
-            order_id: t.order_id.to_string(),
-            tracking_number: t.tracking_number,
-            carrier: t.carrier,
-            lane: format!("{}/{}", t.country, t.channel),
-            status: t.progress.status.to_string(),
-            status_at: ts(t.progress.status_at),
+            shipment: v.tracked.into(),
             eta: ts(v.eta),
-            picked_up_at: t.progress.picked_up_at.map(ts),
-            delivered_at: t.progress.delivered_at.map(ts),
-            failed_attempts: t.progress.failed_attempts,
-            cod: t.cod.into(),
-            cod_status: t.cod_status.as_str().into(),
-            next_check_at: t.due_at.map(ts),
             events: v
                 .events
                 .into_iter()
