@@ -212,6 +212,7 @@ async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Sh
             if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
                 let cycle = channel.settlement_cycle_days;
                 crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, cycle, clock.now()).await?;
+                crate::stores::queue_shipped(&mut tx, &order, &s.id, clock.now()).await?;
                 let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
                 orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
             }

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod orders;
 pub mod review;
 pub mod rules;
+pub mod stores;
 pub mod tasks;
 pub mod tracking;
 mod tracking_messages;
@@ -31,6 +32,7 @@ pub struct App {
     intake: intake::IntakeQueue,
     ctx: std::sync::Arc<orders::Ctx>,
     carriers: std::sync::RwLock<std::sync::Arc<booking::Carriers>>,
+    sealer: std::sync::RwLock<Option<std::sync::Arc<stores::Sealer>>>,
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a use case returns equals
@@ -114,7 +116,14 @@ impl App {
     pub fn new(store: Store) -> App {
         let ctx = std::sync::Arc::new(orders::Ctx::default());
         let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
-        App { store, tokens: auth::TokenCache::default(), intake, ctx, carriers: Default::default() }
+        App {
+            store,
+            tokens: auth::TokenCache::default(),
+            intake,
+            ctx,
+            carriers: Default::default(),
+            sealer: Default::default(),
+        }
     }
 
     pub fn clock(&self) -> &Clock {

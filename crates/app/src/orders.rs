@@ -173,6 +173,8 @@ pub(crate) struct Ctx {
     pub clock: crate::Clock,
     /// Rings the tracking worker (poll and sweep) when something is due sooner than it planned.
     pub track: tokio::sync::Notify,
+    /// Rings the sales-channel pusher when updates are queued.
+    pub push: tokio::sync::Notify,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

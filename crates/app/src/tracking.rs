@@ -15,7 +15,7 @@ use codflow_domain::tracking::{self as domain, TrackingEvent};
 use codflow_domain::{Actor, AuditRecord, CodStatus, Order, OrderStatus, ShipmentId, ShipmentStatus, TaskId};
 use codflow_store::tasks::{self as tstore, Task, TaskStatus};
 use codflow_store::tracking::{self as store, StoredEvent};
-pub use codflow_store::tracking::{Mapping, Tracked, TrackedFilter, Unmapped};
+pub use codflow_store::tracking::{Mapping, NdrRequest, Tracked, TrackedFilter, Unmapped};
 use codflow_store::{Conn, Store, commit, logistics as lstore, orders, review as rstore};
 use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
@@ -109,6 +109,16 @@ pub(crate) async fn settings(conn: &mut Conn) -> Result<Settings> {
     s.cycles =
         lstore::channels(conn).await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
     Ok(s)
+}
+
+/// Where the public tracking page lives.
+pub(crate) async fn public_url(conn: &mut Conn) -> Result<String> {
+    let found = rstore::settings_of(conn, &["public_base_url"]).await?;
+    Ok(found
+        .get("public_base_url")
+        .filter(|u| !u.is_empty())
+        .cloned()
+        .unwrap_or_else(|| crate::documents::DEFAULT_PUBLIC_URL.into()))
 }
 
 /// The settings alone, for a caller that knows the one settlement cycle it needs (booking) and should not
@@ -265,6 +275,8 @@ struct Changes {
     open: Vec<Task>,
     recovered: Vec<(ShipmentId, AnomalyKind, ShipmentStatus)>,
     tracked: Vec<Tracked>,
+    /// Parcels delivered in this batch, for their shops to hear about.
+    delivered: Vec<(codflow_domain::OrderId, ShipmentId, OffsetDateTime)>,
     /// Only anomalies and deadlines changed (a sweep): the progress columns are left alone.
     deadlines_only: bool,
 }
@@ -390,6 +402,11 @@ impl Changes {
         } else {
             store::save_many(conn, &self.tracked, now).await?;
         }
+        if !self.delivered.is_empty() {
+            let delivered: Vec<_> =
+                self.delivered.iter().filter_map(|(o, s, at)| self.orders.get(o).map(|o| (o, s, *at))).collect();
+            crate::stores::queue_delivered(conn, &delivered).await?;
+        }
         orders::insert_audit(conn, &self.audits).await?;
         codflow_store::outbox::enqueue(conn, &self.messages).await?;
         Ok(())
@@ -446,6 +463,9 @@ async fn follow(
         let why = format!("picked up as {} ({units} units left the warehouse)", t.tracking_number);
         out.audits.push(order.transition(OrderStatus::Fulfilled, "fulfil", order_actor.clone(), Some(why), now)?);
         out.dirty.insert(order.id.clone());
+    }
+    if delivered {
+        out.delivered.push((order.id.clone(), t.shipment_id.clone(), t.progress.status_at));
     }
     if delivered || refused {
         let outcome = if delivered {

@@ -60,6 +60,8 @@ enum Command {
         senders: SenderArgs,
         #[command(flatten)]
         carriers: logistics::CarrierArgs,
+        #[command(flatten)]
+        secrets: SecretArgs,
     },
     /// Run the sandbox carrier (docs/SANDBOX_CARRIER.md) until stopped.
     SandboxCarrier {
@@ -159,6 +161,48 @@ impl SenderArgs {
     }
 }
 
+/// The key that seals shop credentials at rest. Every node of one database needs the same key.
+#[derive(clap::Args, Clone, Default)]
+struct SecretArgs {
+    /// 64 hex characters (32 bytes).
+    #[arg(long, env = "CODFLOW_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// A file holding the key as 64 hex characters; created with a new random key when missing. Default
+    /// for a SQLite database: the database file's path plus `.key`.
+    #[arg(long, env = "CODFLOW_SECRET_KEY_FILE")]
+    secret_key_file: Option<PathBuf>,
+}
+
+impl SecretArgs {
+    fn sealer(&self, database_url: &str) -> Result<Option<codflow_app::stores::Sealer>> {
+        use codflow_app::stores::Sealer;
+        if let Some(k) = &self.secret_key {
+            return Sealer::from_hex(k).map(Some).context("CODFLOW_SECRET_KEY must be 64 hex characters");
+        }
+        let path = match (&self.secret_key_file, database_url.strip_prefix("sqlite://")) {
+            (Some(p), _) => p.clone(),
+            (None, Some(db)) => PathBuf::from(format!("{}.key", db.split('?').next().unwrap_or(db))),
+            (None, None) => return Ok(None),
+        };
+        if !path.exists() {
+            write_private(&path, &Sealer::generate_hex())
+                .with_context(|| format!("cannot create the key file {}", path.display()))?;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Sealer::from_hex(&text).map(Some).with_context(|| format!("{} must hold 64 hex characters", path.display()))
+    }
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    o.open(path)?.write_all(text.as_bytes())
+}
+
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Write the current rules as a JSON file (stdout when no --output).
@@ -246,6 +290,7 @@ async fn serve(
     demo: bool,
     sender_args: SenderArgs,
     carrier_args: logistics::CarrierArgs,
+    secrets: SecretArgs,
 ) -> Result<()> {
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
@@ -256,6 +301,13 @@ async fn serve(
         db.url()
     };
     let app = open(&url).await?;
+    match secrets.sealer(&url)? {
+        Some(k) => app.set_secret_key(k),
+        None => eprintln!(
+            "warning: no secret key (CODFLOW_SECRET_KEY or --secret-key-file): shops with credentials cannot be saved"
+        ),
+    }
+    app.start_channel_pusher();
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -513,7 +565,9 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo, senders, carriers } => serve(db, listen, demo, senders, carriers).await?,
+        Command::Serve { db, listen, demo, senders, carriers, secrets } => {
+            serve(db, listen, demo, senders, carriers, secrets).await?
+        }
         Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin } => {
             if exit_with_stdin {
                 tokio::spawn(async {

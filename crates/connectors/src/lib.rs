@@ -3,6 +3,7 @@
 
 pub mod carriers;
 pub mod notify;
+pub mod sales;
 pub mod sink;
 
 /// Hex text as bytes (signatures arrive as hex); None unless every pair is a hex byte.

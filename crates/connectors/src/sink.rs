@@ -75,11 +75,14 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A scripted answer: status line (`200 OK`), extra header lines, JSON body.
+type Scripted = (String, Vec<(String, String)>, String);
+
 struct Shared<T> {
     received: Mutex<Vec<T>>,
     fail_next: AtomicUsize,
-    /// Answers to give, in order, before falling back to the default one: (status line, JSON body).
-    scripted: Mutex<std::collections::VecDeque<(String, String)>>,
+    /// Answers to give, in order, before falling back to the default one.
+    scripted: Mutex<std::collections::VecDeque<Scripted>>,
 }
 
 impl<T> Shared<T> {
@@ -252,9 +255,20 @@ impl HttpSink {
     /// Answers the next request with this status line (`200 OK`) and body, after earlier scripted ones;
     /// the request is recorded as usual. This is how a test stands in for a third party's documented replies.
     pub fn reply_next(&self, status: &str, body: &str) {
+        self.reply_next_with(status, &[], body);
+    }
+
+    /// As [`HttpSink::reply_next`], with extra response headers (`Retry-After` on a 429, say).
+    pub fn reply_next_with(&self, status: &str, headers: &[(&str, &str)], body: &str) {
         if let Ok(mut q) = self.shared.scripted.lock() {
-            q.push_back((status.to_owned(), body.to_owned()));
+            let headers = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            q.push_back((status.to_owned(), headers, body.to_owned()));
         }
+    }
+
+    /// How many scripted answers are still to be given.
+    pub fn scripted_left(&self) -> usize {
+        self.shared.scripted.lock().map(|q| q.len()).unwrap_or(0)
     }
 }
 
@@ -295,16 +309,19 @@ async fn http_exchange(conn: TcpStream, shared: &Shared<Request>) -> std::io::Re
         .min(MAX_HTTP_BODY);
     let mut body = vec![0; len];
     r.read_exact(&mut body).await?;
-    let (status, reply) = if shared.should_fail() {
-        ("503 Service Unavailable".to_owned(), r#"{"code":20503,"message":"sink told to fail"}"#.to_owned())
+    let (status, extra, reply) = if shared.should_fail() {
+        ("503 Service Unavailable".to_owned(), Vec::new(), r#"{"code":20503,"message":"sink told to fail"}"#.to_owned())
     } else {
         let n = shared.received.lock().map(|v| v.len()).unwrap_or(0);
         shared.push(Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() });
         let scripted = shared.scripted.lock().ok().and_then(|mut q| q.pop_front());
-        scripted.unwrap_or_else(|| ("201 Created".to_owned(), format!(r#"{{"sid":"SM{n:032}","status":"queued"}}"#)))
+        scripted.unwrap_or_else(|| {
+            ("201 Created".to_owned(), Vec::new(), format!(r#"{{"sid":"SM{n:032}","status":"queued"}}"#))
+        })
     };
+    let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
         reply.len()
     );
     w.write_all(head.as_bytes()).await?;

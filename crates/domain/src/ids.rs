@@ -132,6 +132,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// One update for a sales channel in its outbox (`psh_…`): a parcel shipped or delivered.
+    PushId, "psh"
+);
+
+typed_id!(
     /// A piece of work for a person (`tsk_…`), opened by an anomaly or by hand.
     TaskId, "tsk"
 );

@@ -12,6 +12,7 @@ pub mod order;
 pub mod phone;
 pub mod rating;
 pub mod review;
+pub mod shop;
 pub mod tracking;
 
 pub use auth::Role;
@@ -19,7 +20,7 @@ pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, 
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, ImportId, NotificationId, OrderId, ProductId, RuleId, ShipmentId, TaskId, TokenId, WarehouseId,
+    AuditId, ImportId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, TaskId, TokenId, WarehouseId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

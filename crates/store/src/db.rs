@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "logistics", include_str!("../migrations/0003_logistics.sql")),
     (4, "documents", include_str!("../migrations/0004_documents.sql")),
     (5, "tracking", include_str!("../migrations/0005_tracking.sql")),
+    (6, "stores", include_str!("../migrations/0006_stores.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

@@ -9,6 +9,7 @@ pub mod logistics;
 pub mod orders;
 pub mod outbox;
 pub mod review;
+pub mod stores;
 pub mod tasks;
 pub mod testing;
 pub mod tokens;

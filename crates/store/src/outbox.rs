@@ -182,12 +182,24 @@ pub async fn mark_failed(
     retry_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<()> {
+    mark_failed_in(conn, "notifications", id.as_str(), error, retry_at, now).await
+}
+
+/// A failed attempt in any outbox table of this shape (`status`, `last_error`, `next_attempt_at`, `attempts`).
+pub(crate) async fn mark_failed_in(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    id: &str,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<()> {
     let (status, next) = match retry_at {
         Some(t) => (Status::Pending, t),
         None => (Status::Dead, now),
     };
-    sqlx::query("UPDATE notifications SET status = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1")
-        .bind(id.as_str())
+    sqlx::query(&format!("UPDATE {table} SET status = $2, last_error = $3, next_attempt_at = $4 WHERE id = $1"))
+        .bind(id)
         .bind(status.as_str())
         .bind(error)
         .bind(micros(next))
@@ -198,10 +210,19 @@ pub async fn mark_failed(
 
 /// Puts a dead message back in the queue for one more round of attempts.
 pub async fn retry(conn: &mut AnyConnection, id: &NotificationId, now: OffsetDateTime) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'dead'",
-    )
-    .bind(id.as_str())
+    retry_in(conn, "notifications", id.as_str(), now).await
+}
+
+pub(crate) async fn retry_in(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let n = sqlx::query(&format!(
+        "UPDATE {table} SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'dead'"
+    ))
+    .bind(id)
     .bind(micros(now))
     .execute(conn)
     .await?;

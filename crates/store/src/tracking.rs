@@ -636,6 +636,22 @@ pub async fn ndr_of(conn: &mut AnyConnection, id: &ShipmentId) -> Result<Vec<Ndr
     .bind(id.as_str())
     .fetch_all(conn)
     .await?;
+    ndr_rows(&rows)
+}
+
+/// The buyer's answers for every shipment of an order, oldest first.
+pub async fn ndr_of_order(conn: &mut AnyConnection, order: &OrderId) -> Result<Vec<NdrRequest>> {
+    let rows = sqlx::query(
+        "SELECT n.shipment_id, n.attempt, n.action, n.details, n.status, n.error, n.created_at FROM ndr_requests n \
+         JOIN shipments s ON s.id = n.shipment_id WHERE s.order_id = $1 ORDER BY n.created_at, n.attempt",
+    )
+    .bind(order.as_str())
+    .fetch_all(conn)
+    .await?;
+    ndr_rows(&rows)
+}
+
+fn ndr_rows(rows: &[AnyRow]) -> Result<Vec<NdrRequest>> {
     rows.iter()
         .map(|r| {
             Ok(NdrRequest {

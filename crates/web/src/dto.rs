@@ -188,6 +188,12 @@ pub struct OrderDto {
     pub allocation: Option<AllocationDto>,
     pub created_at: String,
     pub updated_at: String,
+    /// On a single order only: the buyer's answers to failed deliveries, as sent to the carrier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_instructions: Option<Vec<crate::routes::tracking::OrderNdrDto>>,
+    /// On a single order only: what its shop was told (shipped, delivered) and whether it arrived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_updates: Option<Vec<crate::routes::stores::PushDto>>,
 }
 
 impl From<Order> for OrderDto {
@@ -237,6 +243,8 @@ impl From<Order> for OrderDto {
             allocation: o.allocation.map(crate::logistics_dto::allocation_dto),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
+            delivery_instructions: None,
+            channel_updates: None,
         }
     }
 }

@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, documents, imports, logistics, orders, public, review, system, tracking};
+use routes::{catalogue, documents, imports, logistics, orders, public, review, stores, system, tracking};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -137,6 +137,10 @@ pub fn router(app: App) -> Router {
         .route("/tasks/{id}", get(tracking::get_task).patch(tracking::patch_task))
         .route("/tasks/{id}/notes", post(tracking::add_note))
         .route("/webhooks/carriers/{carrier}", post(tracking::carrier_webhook))
+        .route("/stores", get(stores::list).post(stores::create))
+        .route("/stores/{code}", get(stores::get).put(stores::put))
+        .route("/channel-pushes", get(stores::pushes))
+        .route("/channel-pushes/{id}/retry", post(stores::retry))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()

@@ -5,11 +5,12 @@ use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
+use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
-    NoteDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
+    NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
-use crate::routes::{catalogue, documents, imports, logistics, orders, review, system, tracking};
+use crate::routes::{catalogue, documents, imports, logistics, orders, review, stores, system, tracking};
 
 struct BearerAuth;
 
@@ -51,9 +52,10 @@ impl Modify for BearerAuth {
         tracking::put_mapping, tracking::delete_mapping, tracking::unmapped, tracking::thresholds,
         tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
         tracking::patch_task, tracking::add_note,
+        stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
     ),
-    components(schemas(EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
-        NoteBody, NoteDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
+    components(schemas(StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
+        NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,

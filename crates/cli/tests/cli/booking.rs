@@ -77,6 +77,16 @@ pub(crate) async fn ready(
     carrier_url: &str,
     externals: &[&str],
 ) -> (codflow_store::testing::TestDb, App, Vec<String>) {
+    let from_manual: Vec<(&str, &str)> = externals.iter().map(|e| ("manual", *e)).collect();
+    ready_in(engine, carrier_url, &from_manual).await
+}
+
+/// As [`ready`], with each order's (store, external id).
+pub(crate) async fn ready_in(
+    engine: Engine,
+    carrier_url: &str,
+    orders: &[(&str, &str)],
+) -> (codflow_store::testing::TestDb, App, Vec<String>) {
     let (db, store) = seeded(engine, &["LAMP-01"]).await;
     let app = App::new(store);
     app.set_base_currency("SAR").await.unwrap();
@@ -96,9 +106,9 @@ pub(crate) async fn ready(
     let sandbox = Sandbox::new(carrier_url, None, Duration::from_secs(1)).unwrap();
     app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() }, false);
     let mut ids = Vec::new();
-    for ext in externals {
+    for (store, ext) in orders {
         let input = OrderInput {
-            store: Some("manual".into()),
+            store: Some((*store).into()),
             external_id: Some((*ext).into()),
             placed_at: Some("2026-11-20T10:00:00Z".into()),
             currency: Some("SAR".into()),

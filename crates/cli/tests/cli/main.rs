@@ -17,6 +17,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_codflow");
 const HEADER: &str = "external_id,placed_at,currency,payment_method,buyer_name,buyer_phone,buyer_email,line1,line2,city,region,postal_code,country,sku,quantity,unit_price,shipping_fee";
 
 mod booking;
+mod channel_push;
 mod tracking;
 
 codflow_store::on_both_engines!(

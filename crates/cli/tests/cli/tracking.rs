@@ -25,7 +25,7 @@ codflow_store::on_both_engines!(
     duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_shipment_back,
 );
 
-async fn sandbox_with(time_scale: &str, model: Option<Value>) -> SandboxProc {
+pub(crate) async fn sandbox_with(time_scale: &str, model: Option<Value>) -> SandboxProc {
     let mut args = vec![
         "sandbox-carrier",
         "--listen",
@@ -261,6 +261,11 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
         Err(codflow_app::Error::Conflict { code: "already_answered", .. })
     ));
     assert_eq!(app.tracking(shp).await.unwrap().ndr.len(), 1);
+    // The order shows the answer and what the carrier made of it.
+    let on_order = app.order_follow_up(&ids[0]).await.unwrap().ndr;
+    assert_eq!(on_order.len(), 1);
+    assert_eq!((on_order[0].shipment_id.as_str(), on_order[0].action.as_str()), (shp.as_str(), "reattempt"));
+    assert!(on_order[0].details.contains("+966507654321") || on_order[0].details.contains("765 4321"), "{on_order:?}");
     // A week later the link has expired.
     app.clock().advance(Duration::days(8));
     assert!(matches!(app.ndr_page(&token).await, Err(codflow_app::Error::Conflict { code: "link_expired", .. })));

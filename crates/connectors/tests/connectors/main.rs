@@ -1,3 +1,4 @@
 //! Connectors against local servers that answer as the real services document.
 
 mod aramex;
+mod sales;

@@ -5,6 +5,7 @@ pub mod logistics;
 pub mod orders;
 pub mod public;
 pub mod review;
+pub mod stores;
 pub mod system;
 pub mod tracking;
 

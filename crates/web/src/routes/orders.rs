@@ -48,7 +48,11 @@ pub async fn create(
     responses((status = 200, body = OrderDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<OrderDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.order(&id).await?.into()))
+    let mut dto: OrderDto = s.app.order(&id).await?.into();
+    let follow = s.app.order_follow_up(&id).await?;
+    dto.delivery_instructions = Some(follow.ndr.into_iter().map(Into::into).collect());
+    dto.channel_updates = Some(follow.pushes.into_iter().map(Into::into).collect());
+    Ok(Json(dto))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders",

@@ -179,6 +179,33 @@ pub struct NdrDto {
     pub at: String,
 }
 
+/// A buyer's answer to a failed delivery of one of the order's shipments.
+#[derive(Serialize, ToSchema)]
+pub struct OrderNdrDto {
+    pub shipment_id: String,
+    #[serde(flatten)]
+    pub answer: NdrDto,
+}
+
+impl From<codflow_app::tracking::NdrRequest> for NdrDto {
+    fn from(n: codflow_app::tracking::NdrRequest) -> Self {
+        NdrDto {
+            attempt: n.attempt,
+            action: n.action,
+            details: serde_json::from_str(&n.details).unwrap_or(serde_json::Value::Null),
+            status: n.status,
+            error: n.error,
+            at: ts(n.created_at),
+        }
+    }
+}
+
+impl From<codflow_app::tracking::NdrRequest> for OrderNdrDto {
+    fn from(n: codflow_app::tracking::NdrRequest) -> Self {
+        OrderNdrDto { shipment_id: n.shipment_id.to_string(), answer: n.into() }
+    }
+}
+
 /// A tracked shipment with its timeline, tasks and the buyer's answers to failed deliveries.
 #[derive(Serialize, ToSchema)]
 pub struct TrackingDto {
@@ -208,18 +235,7 @@ impl From<TrackingView> for TrackingDto {
                 })
                 .collect(),
             tasks: v.tasks.into_iter().map(Into::into).collect(),
-            ndr: v
-                .ndr
-                .into_iter()
-                .map(|n| NdrDto {
-                    attempt: n.attempt,
-                    action: n.action,
-                    details: serde_json::from_str(&n.details).unwrap_or(serde_json::Value::Null),
-                    status: n.status,
-                    error: n.error,
-                    at: ts(n.created_at),
-                })
-                .collect(),
+            ndr: v.ndr.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -12,5 +12,6 @@ mod logistics;
 mod orders;
 mod outbox;
 mod review;
+mod stores;
 mod system;
 mod tracking;

@@ -1,0 +1,231 @@
+//! The Shopify and WooCommerce fulfilment adapters against a local server answering with the shapes of
+//! Shopify's Admin REST fulfilment resources and WooCommerce's REST v3 order notes and orders.
+
+use std::time::Duration;
+
+use codflow_connectors::sales::{Fulfilment, FulfilmentPush, SalesError, Shopify, WooCommerce};
+use codflow_connectors::sink::HttpSink;
+use serde_json::{Value, json};
+use time::macros::datetime;
+
+fn parcel() -> Fulfilment {
+    Fulfilment {
+        order_ref: "450789469".into(),
+        tracking_number: "SBX000123".into(),
+        tracking_url: "https://track.example.com/track/SBX000123".into(),
+        company: "Sandbox Express".into(),
+        at: datetime!(2026-11-21 09:30 UTC),
+    }
+}
+
+fn shopify(sink: &HttpSink) -> Shopify {
+    Shopify::new(&sink.url(""), "shpat_test", Duration::from_secs(5)).unwrap()
+}
+
+fn body(r: &codflow_connectors::sink::Request) -> Value {
+    serde_json::from_str(&r.body).unwrap()
+}
+
+const NO_FULFILLMENTS: &str = r#"{"fulfillments": []}"#;
+
+fn fulfillments_with(shipment_status: &str) -> String {
+    json!({"fulfillments": [
+        {"id": 1022782888, "order_id": 450789469, "status": "cancelled", "tracking_number": "SBX000123",
+         "tracking_numbers": ["SBX000123"], "shipment_status": null},
+        {"id": 255858046, "order_id": 450789469, "status": "success", "created_at": "2026-11-20T10:00:00-05:00",
+         "service": "manual", "tracking_company": "Sandbox Express", "shipment_status": shipment_status,
+         "tracking_number": "SBX000123", "tracking_numbers": ["SBX000123"],
+         "tracking_url": "https://track.example.com/track/SBX000123", "line_items": []}
+    ]})
+    .to_string()
+}
+
+#[tokio::test]
+async fn shopify_ships_the_open_fulfilment_orders_with_the_tracking_number_and_link() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next("200 OK", NO_FULFILLMENTS);
+    shop.reply_next(
+        "200 OK",
+        &json!({"fulfillment_orders": [
+            {"id": 1046000778, "shop_id": 548380009, "order_id": 450789469, "assigned_location_id": 24826418,
+             "request_status": "unsubmitted", "status": "open", "supported_actions": ["create_fulfillment"]},
+            {"id": 1046000779, "shop_id": 548380009, "order_id": 450789469, "status": "closed", "supported_actions": []}
+        ]})
+        .to_string(),
+    );
+    shop.reply_next(
+        "201 Created",
+        &json!({"fulfillment": {"id": 255858046, "order_id": 450789469, "status": "success",
+            "tracking_company": "Sandbox Express", "tracking_number": "SBX000123"}})
+        .to_string(),
+    );
+    let r = shopify(&shop).shipped(&parcel()).await.unwrap();
+    assert_eq!(r.remote_ref.as_deref(), Some("255858046"));
+    assert!(!r.already_there);
+    let reqs = shop.requests();
+    let calls: Vec<(&str, &str)> = reqs.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
+    assert_eq!(
+        calls,
+        [
+            ("GET", "/admin/api/2025-01/orders/450789469/fulfillments.json"),
+            ("GET", "/admin/api/2025-01/orders/450789469/fulfillment_orders.json"),
+            ("POST", "/admin/api/2025-01/fulfillments.json"),
+        ]
+    );
+    assert!(reqs.iter().all(|r| r.header("X-Shopify-Access-Token") == Some("shpat_test")));
+    let sent = body(&reqs[2]);
+    assert_eq!(
+        sent,
+        json!({"fulfillment": {
+            "line_items_by_fulfillment_order": [{"fulfillment_order_id": 1046000778}],
+            "tracking_info": {"number": "SBX000123", "url": "https://track.example.com/track/SBX000123",
+                              "company": "Sandbox Express"},
+            "notify_customer": false}})
+    );
+}
+
+#[tokio::test]
+async fn shopify_replayed_shipping_finds_the_fulfilment_it_made_and_creates_nothing() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next("200 OK", &fulfillments_with("confirmed"));
+    let r = shopify(&shop).shipped(&parcel()).await.unwrap();
+    assert!(r.already_there);
+    assert_eq!(r.remote_ref.as_deref(), Some("255858046"), "the live fulfilment, not the cancelled one");
+    assert_eq!(shop.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn shopify_delivery_is_a_delivered_event_on_the_parcels_fulfilment_once() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next("200 OK", &fulfillments_with("in_transit"));
+    shop.reply_next(
+        "201 Created",
+        r#"{"fulfillment_event": {"id": 944956395, "fulfillment_id": 255858046, "status": "delivered"}}"#,
+    );
+    let r = shopify(&shop).delivered(&parcel()).await.unwrap();
+    assert_eq!(r.remote_ref.as_deref(), Some("944956395"));
+    let reqs = shop.requests();
+    assert_eq!(reqs[1].path, "/admin/api/2025-01/orders/450789469/fulfillments/255858046/events.json");
+    assert_eq!(body(&reqs[1]), json!({"event": {"status": "delivered", "happened_at": "2026-11-21T09:30:00Z"}}));
+
+    // Shopify already shows it delivered: nothing is posted again.
+    shop.reply_next("200 OK", &fulfillments_with("delivered"));
+    assert!(shopify(&shop).delivered(&parcel()).await.unwrap().already_there);
+    assert_eq!(shop.requests().len(), 3);
+
+    // Delivered before the shipped update reached Shopify: retry later.
+    shop.reply_next("200 OK", NO_FULFILLMENTS);
+    let e = shopify(&shop).delivered(&parcel()).await.unwrap_err();
+    assert!(matches!(e, SalesError::NotYet(_)) && e.retryable(), "{e:?}");
+}
+
+#[tokio::test]
+async fn shopify_rate_limits_refused_tokens_outages_and_garbage_are_told_apart() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next_with("429 Too Many Requests", &[("Retry-After", "2.0")], r#"{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}"#);
+    let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
+    assert_eq!(e, SalesError::RateLimited { retry_after: Some(Duration::from_secs(2)) });
+    assert!(e.retryable());
+
+    shop.reply_next(
+        "401 Unauthorized",
+        r#"{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}"#,
+    );
+    let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
+    assert_eq!(e, SalesError::Unauthorized(401));
+    assert!(!e.retryable());
+
+    shop.reply_next("404 Not Found", r#"{"errors":"Not Found"}"#);
+    assert_eq!(shopify(&shop).shipped(&parcel()).await.unwrap_err(), SalesError::UnknownOrder("450789469".into()));
+
+    shop.reply_next("502 Bad Gateway", "<html>bad gateway</html>");
+    assert!(matches!(shopify(&shop).shipped(&parcel()).await.unwrap_err(), SalesError::Unavailable(_)));
+
+    shop.reply_next("200 OK", r#"{"fulfillments": [{"id": "not a number"}]}"#);
+    let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
+    assert!(matches!(e, SalesError::Malformed(_)) && e.retryable(), "{e:?}");
+
+    shop.reply_next("200 OK", NO_FULFILLMENTS);
+    shop.reply_next("200 OK", r#"{"fulfillment_orders": [{"id": 1046000778, "status": "open"}]}"#);
+    shop.reply_next(
+        "422 Unprocessable Entity",
+        r#"{"errors":["Fulfillment order 1046000778 has an unfulfillable status= closed."]}"#,
+    );
+    let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
+    assert!(matches!(&e, SalesError::Rejected { status: 422, message } if message.contains("unfulfillable")), "{e:?}");
+    assert!(!e.retryable());
+    assert_eq!(shop.scripted_left(), 0);
+
+    let before = shop.requests().len();
+    let not_shopify = Fulfilment { order_ref: "W-1001".into(), ..parcel() };
+    let e = shopify(&shop).shipped(&not_shopify).await.unwrap_err();
+    assert!(matches!(e, SalesError::Rejected { .. }) && !e.retryable(), "{e:?}");
+    assert_eq!(shop.requests().len(), before, "nothing is sent for an order that cannot be Shopify's");
+}
+
+fn woo(sink: &HttpSink) -> WooCommerce {
+    WooCommerce::new(&sink.url("/shop"), "ck_test", "cs_test", Duration::from_secs(5)).unwrap()
+}
+
+const SHIPPED_NOTE: &str =
+    "Shipped with Sandbox Express, tracking number SBX000123: https://track.example.com/track/SBX000123";
+
+#[tokio::test]
+async fn woocommerce_shipping_is_one_customer_note_with_the_tracking_link() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next("200 OK", r#"[{"id": 280, "author": "system", "note": "Order status changed from Pending payment to Processing.", "customer_note": false}]"#);
+    shop.reply_next(
+        "201 Created",
+        &json!({"id": 281, "author": "system", "date_created": "2026-11-21T09:30:00", "note": SHIPPED_NOTE,
+                "customer_note": true})
+        .to_string(),
+    );
+    let r = woo(&shop).shipped(&parcel()).await.unwrap();
+    assert_eq!(r.remote_ref.as_deref(), Some("281"));
+    let reqs = shop.requests();
+    assert_eq!((reqs[0].method.as_str(), reqs[0].path.as_str()), ("GET", "/shop/wp-json/wc/v3/orders/450789469/notes"));
+    assert_eq!(
+        (reqs[1].method.as_str(), reqs[1].path.as_str()),
+        ("POST", "/shop/wp-json/wc/v3/orders/450789469/notes")
+    );
+    assert_eq!(body(&reqs[1]), json!({"note": SHIPPED_NOTE, "customer_note": true}));
+    assert!(reqs.iter().all(|r| r.header("Authorization") == Some("Basic Y2tfdGVzdDpjc190ZXN0")));
+
+    // A retry after a lost answer sees its note and adds no second one (the buyer would get two emails).
+    shop.reply_next("200 OK", &json!([{"id": 281, "note": SHIPPED_NOTE, "customer_note": true}]).to_string());
+    let again = woo(&shop).shipped(&parcel()).await.unwrap();
+    assert!(again.already_there);
+    assert_eq!(shop.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn woocommerce_delivery_adds_a_private_note_and_completes_the_order() {
+    let shop = HttpSink::start().await.unwrap();
+    shop.reply_next("200 OK", "[]");
+    shop.reply_next(
+        "201 Created",
+        r#"{"id": 290, "note": "Delivered by Sandbox Express, tracking number SBX000123", "customer_note": false}"#,
+    );
+    shop.reply_next("200 OK", r#"{"id": 450789469, "status": "processing", "currency": "SAR", "total": "128.00"}"#);
+    shop.reply_next("200 OK", r#"{"id": 450789469, "status": "completed", "currency": "SAR", "total": "128.00"}"#);
+    let r = woo(&shop).delivered(&parcel()).await.unwrap();
+    assert_eq!(r.remote_ref.as_deref(), Some("290"));
+    let reqs = shop.requests();
+    assert_eq!(body(&reqs[1])["customer_note"], false);
+    assert_eq!((reqs[3].method.as_str(), reqs[3].path.as_str()), ("PUT", "/shop/wp-json/wc/v3/orders/450789469"));
+    assert_eq!(body(&reqs[3]), json!({"status": "completed"}));
+
+    // A shop whose status hook refuses the change is reported, not taken as done.
+    shop.reply_next("200 OK", r#"[{"id": 290, "note": "Delivered by Sandbox Express, tracking number SBX000123"}]"#);
+    shop.reply_next("200 OK", r#"{"id": 450789469, "status": "on-hold"}"#);
+    shop.reply_next("200 OK", r#"{"id": 450789469, "status": "on-hold"}"#);
+    let e = woo(&shop).delivered(&parcel()).await.unwrap_err();
+    assert!(matches!(e, SalesError::Rejected { .. }), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_shop_without_credentials_or_with_a_bad_address_is_refused_before_any_call() {
+    assert!(matches!(Shopify::new("https://x.myshopify.com", "", Duration::from_secs(1)), Err(SalesError::Config(_))));
+    assert!(matches!(Shopify::new("ftp://x", "t", Duration::from_secs(1)), Err(SalesError::Config(_))));
+    assert!(matches!(WooCommerce::new("https://x", "ck", "", Duration::from_secs(1)), Err(SalesError::Config(_))));
+}

@@ -1,0 +1,259 @@
+//! The seller's shops on sales platforms: which platform, where it lives, what it needs to be talked to.
+
+use std::collections::BTreeMap;
+
+use crate::{Error, FieldErrors, StoreCode, WarehouseCode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// Orders keyed in or imported by hand; nothing to tell back.
+    Manual,
+    Shopify,
+    WooCommerce,
+}
+
+impl Platform {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Platform::Manual => "manual",
+            Platform::Shopify => "shopify",
+            Platform::WooCommerce => "woocommerce",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Platform, Error> {
+        match s {
+            "manual" => Ok(Platform::Manual),
+            "shopify" => Ok(Platform::Shopify),
+            "woocommerce" => Ok(Platform::WooCommerce),
+            _ => Err(Error::invalid("platform", format!("{s:?} is not one of manual, shopify, woocommerce"))),
+        }
+    }
+
+    /// The credential fields the platform's API needs.
+    pub fn credential_fields(&self) -> &'static [&'static str] {
+        match self {
+            Platform::Manual => &[],
+            Platform::Shopify => &["access_token"],
+            Platform::WooCommerce => &["consumer_key", "consumer_secret"],
+        }
+    }
+
+    /// Gateway names that mean cash on delivery when a platform order arrives.
+    pub fn default_cod_gateways(&self) -> Vec<String> {
+        let names: &[&str] = match self {
+            Platform::Manual => &[],
+            Platform::Shopify => &["Cash on Delivery (COD)", "cash_on_delivery"],
+            Platform::WooCommerce => &["cod"],
+        };
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
+
+/// A shop as the seller describes it. Secrets travel in and are never given back.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreInput {
+    pub code: Option<String>,
+    pub platform: Option<String>,
+    pub name: Option<String>,
+    pub base_url: Option<String>,
+    /// Replaces the stored credentials when given; absent keeps them.
+    pub credentials: Option<BTreeMap<String, String>>,
+    pub webhook_secret: Option<String>,
+    pub cod_gateways: Option<Vec<String>>,
+    pub default_warehouse: Option<String>,
+    /// Tell the shop when a parcel ships and when it is delivered (default true for platforms that can).
+    pub push_fulfilment: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+/// A shop's settings without its secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    pub code: StoreCode,
+    pub platform: Platform,
+    pub name: String,
+    pub base_url: Option<String>,
+    pub cod_gateways: Vec<String>,
+    pub default_warehouse: Option<WarehouseCode>,
+    pub push_fulfilment: bool,
+    pub enabled: bool,
+}
+
+/// A validated input: the settings, and the secrets to seal when they were given.
+#[derive(Clone, Debug)]
+pub struct StoreChange {
+    pub config: StoreConfig,
+    pub credentials: Option<BTreeMap<String, String>>,
+    pub webhook_secret: Option<String>,
+}
+
+fn text(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl StoreInput {
+    /// `code` comes from the path on update (`existing` then holds what is stored); every problem is reported
+    /// at once. `has_credentials` says whether the stored shop already has credentials.
+    pub fn validate(
+        self,
+        code: Option<&str>,
+        existing: Option<&StoreConfig>,
+        has_credentials: bool,
+    ) -> Result<StoreChange, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let code = match (code, text(self.code.clone())) {
+            (Some(path), Some(body)) if path != body => {
+                e.push("code", format!("{body:?} differs from the store in the path ({path:?})"));
+                None
+            }
+            (Some(c), _) => e.take("code", StoreCode::parse(c)),
+            (None, Some(c)) => e.take("code", StoreCode::parse(&c)),
+            (None, None) => {
+                e.push("code", "required");
+                None
+            }
+        };
+        let platform = match text(self.platform) {
+            Some(p) => e.take("platform", Platform::parse(&p)),
+            None => match existing {
+                Some(x) => Some(x.platform),
+                None => {
+                    e.push("platform", "required: manual, shopify or woocommerce");
+                    None
+                }
+            },
+        };
+        let name = text(self.name).or_else(|| existing.map(|x| x.name.clone()));
+        if name.as_ref().is_none_or(|n| n.chars().count() > 200) {
+            e.push("name", "required, at most 200 characters");
+        }
+        let base_url = match text(self.base_url) {
+            Some(u) => {
+                let ok = (u.starts_with("https://") || u.starts_with("http://"))
+                    && u.len() <= 500
+                    && !u.contains(char::is_whitespace)
+                    && u.split("://").nth(1).is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+                if !ok {
+                    e.push("base_url", format!("{u:?} is not an http(s) URL such as https://myshop.myshopify.com"));
+                }
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            None => existing.and_then(|x| x.base_url.clone()),
+        };
+        let credentials = self.credentials;
+        if let (Some(p), Some(c)) = (platform, &credentials) {
+            for k in c.keys() {
+                if !p.credential_fields().contains(&k.as_str()) {
+                    e.push(
+                        format!("credentials.{k}"),
+                        format!("not a {} credential (expected {})", p.as_str(), p.credential_fields().join(", ")),
+                    );
+                }
+            }
+            for k in p.credential_fields() {
+                if c.get(*k).is_none_or(|v| v.trim().is_empty()) {
+                    e.push(format!("credentials.{k}"), "required");
+                }
+            }
+        }
+        let cod_gateways = match self.cod_gateways {
+            Some(g) => {
+                let g: Vec<String> = g.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+                if g.len() > 50 || g.iter().any(|s| s.len() > 100) {
+                    e.push("cod_gateways", "at most 50 names of at most 100 characters");
+                }
+                Some(g)
+            }
+            None => existing.map(|x| x.cod_gateways.clone()),
+        };
+        let default_warehouse = match text(self.default_warehouse) {
+            Some(w) => e.take("default_warehouse", WarehouseCode::parse(&w)),
+            None => existing.and_then(|x| x.default_warehouse.clone()),
+        };
+        let webhook_secret = text(self.webhook_secret);
+        if webhook_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            e.push("webhook_secret", "at least 16 characters");
+        }
+        if let Some(p) = platform
+            && p != Platform::Manual
+        {
+            if base_url.is_none() {
+                e.push("base_url", format!("required for a {} store", p.as_str()));
+            }
+            if credentials.is_none() && !has_credentials {
+                e.push("credentials", format!("required: {}", p.credential_fields().join(", ")));
+            }
+        }
+        let (Some(code), Some(platform), Some(name)) = (code, platform, name) else { return Err(e) };
+        if !e.is_empty() {
+            return Err(e);
+        }
+        let push_fulfilment = platform != Platform::Manual
+            && self.push_fulfilment.unwrap_or_else(|| existing.is_none_or(|x| x.push_fulfilment));
+        Ok(StoreChange {
+            config: StoreConfig {
+                code,
+                cod_gateways: cod_gateways.unwrap_or_else(|| platform.default_cod_gateways()),
+                platform,
+                name,
+                base_url,
+                default_warehouse,
+                push_fulfilment,
+                enabled: self.enabled.unwrap_or_else(|| existing.is_none_or(|x| x.enabled)),
+            },
+            credentials,
+            webhook_secret,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(platform: &str) -> StoreInput {
+        StoreInput {
+            code: Some("shop-sa".into()),
+            platform: Some(platform.into()),
+            name: Some("Saudi shop".into()),
+            base_url: Some("https://shop-sa.myshopify.com/".into()),
+            credentials: Some([("access_token".to_owned(), "shpat_x".to_owned())].into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_shopify_store_gets_the_default_cod_gateways_and_pushes_fulfilments() {
+        let c = input("shopify").validate(None, None, false).unwrap();
+        assert_eq!(c.config.base_url.as_deref(), Some("https://shop-sa.myshopify.com"));
+        assert!(c.config.cod_gateways.contains(&"cash_on_delivery".to_owned()));
+        assert!(c.config.push_fulfilment && c.config.enabled);
+    }
+
+    #[test]
+    fn wrong_or_missing_credentials_are_reported_by_field() {
+        let e = input("woocommerce").validate(None, None, false).unwrap_err();
+        let paths: Vec<&str> = e.0.iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.contains(&"credentials.access_token"), "{paths:?}");
+        assert!(paths.contains(&"credentials.consumer_key"), "{paths:?}");
+        assert!(paths.contains(&"credentials.consumer_secret"), "{paths:?}");
+    }
+
+    #[test]
+    fn an_update_keeps_what_it_does_not_name() {
+        let first = input("shopify").validate(None, None, false).unwrap().config;
+        let upd = StoreInput { name: Some("Renamed".into()), ..Default::default() };
+        let c = upd.validate(Some("shop-sa"), Some(&first), true).unwrap();
+        assert_eq!(c.config.name, "Renamed");
+        assert_eq!(c.config.base_url, first.base_url);
+        assert!(c.credentials.is_none());
+    }
+
+    #[test]
+    fn a_code_in_the_body_must_match_the_path() {
+        let e = input("shopify").validate(Some("other"), None, false).unwrap_err();
+        assert_eq!(e.0[0].path, "code");
+    }
+}

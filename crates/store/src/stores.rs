@@ -1,0 +1,303 @@
+//! Shops (sales channel stores) and the outbox of updates owed to them.
+
+use std::collections::HashSet;
+
+use codflow_domain::shop::{Platform, StoreConfig};
+use codflow_domain::{OrderId, PushId, ShipmentId, StoreCode, WarehouseCode};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::db::{from_micros, micros};
+use crate::orders::{Val, insert_values};
+pub use crate::outbox::Status;
+use crate::{Error, Result};
+
+/// A shop as stored: its settings and its secrets, sealed by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreRow {
+    pub config: StoreConfig,
+    pub credentials: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const STORE_COLS: &str = "code, platform, name, base_url, credentials, webhook_secret, cod_gateways, \
+    default_warehouse, push_fulfilment, enabled, created_at, updated_at";
+
+fn store_from(r: &AnyRow) -> Result<StoreRow> {
+    let gateways: String = r.try_get("cod_gateways")?;
+    Ok(StoreRow {
+        config: StoreConfig {
+            code: StoreCode::parse(&r.try_get::<String, _>("code")?)?,
+            platform: Platform::parse(&r.try_get::<String, _>("platform")?)?,
+            name: r.try_get("name")?,
+            base_url: r.try_get("base_url")?,
+            cod_gateways: serde_json::from_str(&gateways)
+                .map_err(|e| Error::Corrupt(format!("store cod_gateways {gateways:?}: {e}")))?,
+            default_warehouse: r
+                .try_get::<Option<String>, _>("default_warehouse")?
+                .map(|w| WarehouseCode::parse(&w))
+                .transpose()?,
+            push_fulfilment: r.try_get::<i64, _>("push_fulfilment")? != 0,
+            enabled: r.try_get::<i64, _>("enabled")? != 0,
+        },
+        credentials: r.try_get("credentials")?,
+        webhook_secret: r.try_get("webhook_secret")?,
+        created_at: from_micros(r.try_get("created_at")?),
+        updated_at: from_micros(r.try_get("updated_at")?),
+    })
+}
+
+pub async fn get(conn: &mut AnyConnection, code: &StoreCode) -> Result<Option<StoreRow>> {
+    let r = sqlx::query(&format!("SELECT {STORE_COLS} FROM stores WHERE code = $1"))
+        .bind(code.as_str())
+        .fetch_optional(conn)
+        .await?;
+    r.as_ref().map(store_from).transpose()
+}
+
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<StoreRow>> {
+    let rows = sqlx::query(&format!("SELECT {STORE_COLS} FROM stores ORDER BY code")).fetch_all(conn).await?;
+    rows.iter().map(store_from).collect()
+}
+
+/// Inserts or replaces a shop; secrets left `None` keep what is stored.
+pub async fn put(conn: &mut AnyConnection, s: &StoreRow) -> Result<()> {
+    let c = &s.config;
+    let gateways = serde_json::to_string(&c.cod_gateways).map_err(|e| Error::Corrupt(e.to_string()))?;
+    sqlx::query(&format!(
+        "INSERT INTO stores ({STORE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (code) DO UPDATE SET platform = excluded.platform, name = excluded.name, \
+         base_url = excluded.base_url, credentials = COALESCE(excluded.credentials, stores.credentials), \
+         webhook_secret = COALESCE(excluded.webhook_secret, stores.webhook_secret), \
+         cod_gateways = excluded.cod_gateways, default_warehouse = excluded.default_warehouse, \
+         push_fulfilment = excluded.push_fulfilment, enabled = excluded.enabled, updated_at = excluded.updated_at"
+    ))
+    .bind(c.code.as_str())
+    .bind(c.platform.as_str())
+    .bind(c.name.as_str())
+    .bind(c.base_url.clone())
+    .bind(s.credentials.clone())
+    .bind(s.webhook_secret.clone())
+    .bind(gateways)
+    .bind(c.default_warehouse.as_ref().map(|w| w.as_str().to_owned()))
+    .bind(i64::from(c.push_fulfilment))
+    .bind(i64::from(c.enabled))
+    .bind(micros(s.created_at))
+    .bind(micros(s.updated_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Codes of the shops that want to hear about their parcels.
+pub async fn pushing(conn: &mut AnyConnection) -> Result<HashSet<String>> {
+    let rows = sqlx::query(
+        "SELECT code FROM stores WHERE enabled = 1 AND push_fulfilment = 1 AND platform IN ('shopify', 'woocommerce')",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PushEvent {
+    /// The label exists: the shop gets the tracking number and link.
+    Shipped,
+    Delivered,
+}
+
+impl PushEvent {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PushEvent::Shipped => "shipped",
+            PushEvent::Delivered => "delivered",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PushEvent> {
+        [PushEvent::Shipped, PushEvent::Delivered].into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Push {
+    pub id: PushId,
+    pub store: StoreCode,
+    pub order_id: OrderId,
+    pub shipment_id: ShipmentId,
+    pub event: PushEvent,
+    pub event_at: OffsetDateTime,
+    pub status: Status,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    /// The shop's id of what the update created (a Shopify fulfilment or event, a WooCommerce note).
+    pub remote_ref: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl Push {
+    pub fn new(
+        store: StoreCode,
+        order_id: OrderId,
+        shipment_id: ShipmentId,
+        event: PushEvent,
+        at: OffsetDateTime,
+    ) -> Push {
+        Push {
+            id: PushId::generate(),
+            store,
+            order_id,
+            shipment_id,
+            event,
+            event_at: at,
+            status: Status::Pending,
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: None,
+            remote_ref: None,
+            created_at: at,
+            sent_at: None,
+        }
+    }
+}
+
+const PUSH_COLS: &str = "id, store_code, order_id, shipment_id, event, event_at, status, attempts, next_attempt_at, \
+    last_error, remote_ref, created_at, sent_at";
+
+fn push_from(r: &AnyRow) -> Result<Push> {
+    let bad = |what: &str, v: String| Error::Corrupt(format!("channel push {what} {v:?}"));
+    let event: String = r.try_get("event")?;
+    let status: String = r.try_get("status")?;
+    Ok(Push {
+        id: PushId::parse(&r.try_get::<String, _>("id")?)?,
+        store: StoreCode::parse(&r.try_get::<String, _>("store_code")?)?,
+        order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
+        shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+        event: PushEvent::parse(&event).ok_or_else(|| bad("event", event.clone()))?,
+        event_at: from_micros(r.try_get("event_at")?),
+        status: Status::parse(&status).ok_or_else(|| bad("status", status.clone()))?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: from_micros(r.try_get("next_attempt_at")?),
+        last_error: r.try_get("last_error")?,
+        remote_ref: r.try_get("remote_ref")?,
+        created_at: from_micros(r.try_get("created_at")?),
+        sent_at: r.try_get::<Option<i64>, _>("sent_at")?.map(from_micros),
+    })
+}
+
+/// Queues updates in the caller's transaction; one already queued for its (shipment, event) is kept.
+pub async fn enqueue(conn: &mut AnyConnection, items: &[Push]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut vals = Vec::with_capacity(items.len() * 13);
+    for p in items {
+        vals.extend([
+            Val::from(p.id.as_str()),
+            p.store.as_str().into(),
+            p.order_id.as_str().into(),
+            p.shipment_id.as_str().into(),
+            p.event.as_str().into(),
+            micros(p.event_at).into(),
+            p.status.as_str().into(),
+            p.attempts.into(),
+            micros(p.next_attempt_at).into(),
+            p.last_error.clone().into(),
+            p.remote_ref.clone().into(),
+            micros(p.created_at).into(),
+            Val::OptInt(p.sent_at.map(micros)),
+        ]);
+    }
+    insert_values(
+        conn,
+        &format!("INTO channel_pushes ({PUSH_COLS})"),
+        "ON CONFLICT (shipment_id, event) DO NOTHING",
+        13,
+        vals,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due updates until `lease_until` and counts the attempt; a lease that ran out (its
+/// sender died) is due again. The outer status test re-checks rows another node claimed meanwhile.
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+    lease_until: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Push>> {
+    let due = "status IN ('pending', 'sending') AND next_attempt_at <= $1";
+    let rows = sqlx::query(&format!(
+        "UPDATE channel_pushes SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
+         WHERE {due} AND id IN (SELECT id FROM channel_pushes WHERE {due} ORDER BY next_attempt_at LIMIT $3) \
+         RETURNING {PUSH_COLS}"
+    ))
+    .bind(micros(now))
+    .bind(micros(lease_until))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(push_from).collect()
+}
+
+pub async fn mark_sent(
+    conn: &mut AnyConnection,
+    id: &PushId,
+    remote_ref: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE channel_pushes SET status = 'sent', sent_at = $2, remote_ref = $3, last_error = NULL WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .bind(micros(at))
+    .bind(remote_ref)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt: due again at `retry_at`, or dead when that is None.
+pub async fn mark_failed(
+    conn: &mut AnyConnection,
+    id: &PushId,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    crate::outbox::mark_failed_in(conn, "channel_pushes", id.as_str(), error, retry_at, now).await
+}
+
+/// Puts a dead update back in the queue for another round of attempts.
+pub async fn retry(conn: &mut AnyConnection, id: &PushId, now: OffsetDateTime) -> Result<bool> {
+    crate::outbox::retry_in(conn, "channel_pushes", id.as_str(), now).await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct PushFilter {
+    pub status: Option<Status>,
+    pub store: Option<StoreCode>,
+    pub order: Option<OrderId>,
+    pub before: Option<PushId>,
+}
+
+/// Newest first, `limit + 1` rows.
+pub async fn list_pushes(conn: &mut AnyConnection, f: &PushFilter, limit: i64) -> Result<Vec<Push>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PUSH_COLS} FROM channel_pushes WHERE ($1 = '' OR status = $1) AND ($2 = '' OR store_code = $2) \
+         AND ($3 = '' OR order_id = $3) AND ($4 = '' OR id < $4) ORDER BY id DESC LIMIT $5"
+    ))
+    .bind(f.status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(f.store.as_ref().map(|o| o.as_str()).unwrap_or(""))
+    .bind(f.order.as_ref().map(|o| o.as_str()).unwrap_or(""))
+    .bind(f.before.as_ref().map(|o| o.as_str()).unwrap_or(""))
+    .bind(limit + 1)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(push_from).collect()
+}
