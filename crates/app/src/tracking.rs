@@ -745,10 +745,24 @@ impl App {
     /// Applies a batch of events from `source` (`api`, `webhook`, `poll`).
     pub async fn ingest_events(&self, events: &[IncomingEvent], source: &str) -> Result<IngestReport> {
         let now = self.clock().now();
-        let mut tx = self.store.begin().await?;
-        let settings = settings(&mut tx).await?;
-        let (report, outcomes) = ingest_in(&mut tx, &settings, events, source, now).await?;
-        commit(tx).await?;
+        let mut attempt = 0;
+        let (report, outcomes) = loop {
+            attempt += 1;
+            let mut tx = self.store.begin().await?;
+            let settings = settings(&mut tx).await?;
+            match ingest_in(&mut tx, &settings, events, source, now).await {
+                Ok(r) => {
+                    commit(tx).await?;
+                    break r;
+                }
+                // Another node stored one of these events between our look-up and our insert: the next
+                // attempt sees it as a replay.
+                Err(Error::Internal(e)) if e.is_unique_violation() && attempt < 3 => {
+                    codflow_store::rollback(tx).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         if outcomes {
             self.ctx.review.invalidate();
         }

@@ -70,26 +70,31 @@ impl Store {
         let opts = AnyConnectOptions::from_str(&url)?;
         match engine {
             Engine::Sqlite => {
-                let pragmas = |pool: AnyPoolOptions| {
-                    pool.after_connect(|conn, _| {
+                // The one writer keeps a larger page cache: it touches the indexes of every table a batch
+                // writes, and a miss is a read system call copying the page in.
+                let pragmas = |pool: AnyPoolOptions, cache_kib: i64| {
+                    pool.after_connect(move |conn, _| {
                         Box::pin(async move {
                             // WAL lets readers proceed during a write; NORMAL sync is durable across
                             // process crashes (the case the import must survive) and far faster than FULL.
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
+                                format!(
+                                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                                     PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
+                                )
+                                .as_str(),
                             )
                             .await?;
                             Ok(())
                         })
                     })
                 };
-                let write = pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1))
+                let write = pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1), 65_536)
                     .acquire_timeout(Duration::from_secs(60))
                     .connect_with(opts.clone())
                     .await?;
-                let read = pragmas(AnyPoolOptions::new().max_connections(4)).connect_with(opts).await?;
+                let read = pragmas(AnyPoolOptions::new().max_connections(4), 16_384).connect_with(opts).await?;
                 Ok(Store { engine, write, read })
             }
             Engine::Postgres => {

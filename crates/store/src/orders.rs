@@ -68,6 +68,39 @@ pub async fn insert_values(
     Ok(out)
 }
 
+/// As [`insert_values`] without reading anything back: returns the rows inserted.
+pub async fn insert_values_counted(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<u64> {
+    let mut n = 0;
+    for chunk in row_chunks(&vals, width) {
+        let sql = format!("INSERT {head} VALUES {} {tail}", value_groups(conn, chunk.len(), width));
+        n += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// `WITH {cte} AS (VALUES (...), (...)) {select}` over rows of `width` values, in as few statements as the
+/// parameter limit allows: a lookup of many keys at once.
+pub async fn select_values(
+    conn: &mut AnyConnection,
+    cte: &str,
+    select: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for chunk in row_chunks(&vals, width) {
+        let sql = format!("WITH {cte} AS (VALUES {}) {select}", value_groups(conn, chunk.len(), width));
+        out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// Sets `cols` of many rows of `table`, each found by `key`, in as few statements as the parameter limit
 /// allows: each row is `width = 1 + cols.len()` values, the key first. Returns the rows changed.
 pub async fn update_values(

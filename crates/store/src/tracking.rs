@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values};
+use crate::orders::{Val, insert_values_counted, select_values};
 use crate::{Error, Result};
 
 // ------------------------------------------------------------------------------------------------ mappings
@@ -518,8 +518,37 @@ pub async fn insert_events(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let mut vals = Vec::with_capacity(events.len() * 9);
+    // Replays are found first (usually none, so nothing comes back), and only new events are inserted:
+    // reading back every inserted key costs a row hand-over per event. A concurrent writer inserting one of
+    // them meanwhile (PostgreSQL) makes the insert fail on the key instead of folding it twice; the caller
+    // retries the batch.
+    let mut keys = Vec::with_capacity(events.len() * 3);
     for e in events {
+        keys.extend([Val::from(e.shipment_id.as_str()), micros(e.at).into(), e.code.as_str().into()]);
+    }
+    let seen = select_values(
+        conn,
+        "v (s, a, c)",
+        "SELECT t.shipment_id, t.at, t.code FROM v JOIN tracking_events t ON t.shipment_id = v.s AND t.at = v.a \
+         AND t.code = v.c",
+        3,
+        keys,
+    )
+    .await?;
+    let mut stored = std::collections::HashSet::with_capacity(seen.len());
+    for r in &seen {
+        stored.insert((
+            r.try_get::<String, _>("shipment_id")?,
+            r.try_get::<i64, _>("at")?,
+            r.try_get::<String, _>("code")?,
+        ));
+    }
+    let fresh: Vec<&StoredEvent> = events
+        .iter()
+        .filter(|e| !stored.contains(&(e.shipment_id.as_str().to_owned(), micros(e.at), e.code.clone())))
+        .collect();
+    let mut vals = Vec::with_capacity(fresh.len() * 9);
+    for e in &fresh {
         vals.extend([
             Val::from(e.shipment_id.as_str()),
             micros(e.at).into(),
@@ -532,23 +561,17 @@ pub async fn insert_events(
             micros(e.received_at).into(),
         ]);
     }
-    let rows = insert_values(
-        conn,
-        "INTO tracking_events (shipment_id, at, code, carrier, status, description, location, source, received_at)",
-        "ON CONFLICT (shipment_id, at, code) DO NOTHING RETURNING shipment_id, at, code",
-        9,
-        vals,
-    )
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
-                from_micros(r.try_get("at")?),
-                r.try_get("code")?,
-            ))
-        })
-        .collect()
+    if !fresh.is_empty() {
+        insert_values_counted(
+            conn,
+            "INTO tracking_events (shipment_id, at, code, carrier, status, description, location, source, received_at)",
+            "",
+            9,
+            vals,
+        )
+        .await?;
+    }
+    Ok(fresh.into_iter().map(|e| (e.shipment_id.clone(), e.at, e.code.clone())).collect())
 }
 
 /// A shipment's events in event time.
