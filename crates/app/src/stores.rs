@@ -126,7 +126,7 @@ pub(crate) async fn queue_shipped(
     shipment: &ShipmentId,
     at: OffsetDateTime,
 ) -> Result<bool> {
-    if !sstore::pushing(conn).await?.contains(order.store.as_str()) {
+    if !sstore::is_pushing(conn, &order.store).await? {
         return Ok(false);
     }
     let p = Push::new(order.store.clone(), order.id.clone(), shipment.clone(), PushEvent::Shipped, at);
@@ -207,13 +207,10 @@ pub(crate) async fn push_due(store: &Store, sealer: Option<&Sealer>, now: Offset
     if claimed.is_empty() {
         return Ok(0);
     }
-    let (public_url, shops) = {
-        let mut conn = store.read().await?;
-        let url = crate::tracking::public_url(&mut conn).await?;
-        let shops: HashMap<String, StoreRow> =
-            sstore::list(&mut conn).await?.into_iter().map(|r| (r.config.code.to_string(), r)).collect();
-        (url, shops)
-    };
+    let mut conn = store.read().await?;
+    let public_url = crate::tracking::public_url(&mut conn).await?;
+    let shops: HashMap<String, StoreRow> =
+        sstore::list(&mut conn).await?.into_iter().map(|r| (r.config.code.to_string(), r)).collect();
     let mut clients: HashMap<String, std::result::Result<SalesChannel, SalesError>> = HashMap::new();
     let mut work = Vec::with_capacity(claimed.len());
     for p in claimed {
@@ -224,12 +221,10 @@ pub(crate) async fn push_due(store: &Store, sealer: Option<&Sealer>, now: Offset
                 None => Err(SalesError::Config(format!("store {} no longer exists", p.store))),
             })
             .clone();
-        let f = {
-            let mut conn = store.read().await?;
-            fulfilment(&mut conn, &p, &public_url).await?
-        };
+        let f = fulfilment(&mut conn, &p, &public_url).await?;
         work.push((p, client, f));
     }
+    drop(conn);
     let n = work.len();
     let attempts = work.into_iter().map(|(p, client, f)| async move {
         let out = match (client, f) {

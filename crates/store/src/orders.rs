@@ -61,11 +61,20 @@ pub async fn insert_values(
     vals: Vec<Val>,
 ) -> Result<Vec<AnyRow>> {
     let mut out = Vec::new();
-    for chunk in row_chunks(&vals, width) {
-        let sql = format!("INSERT {head} VALUES {} {tail}", value_groups(conn, chunk.len(), width));
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
         out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
     }
     Ok(out)
+}
+
+/// One statement per power-of-two chunk of `vals` (rows of `width`), `sql` given the chunk's value groups.
+fn statements<'v>(
+    conn: &AnyConnection,
+    vals: &'v [Val],
+    width: usize,
+    sql: impl Fn(&str) -> String,
+) -> Vec<(String, &'v [Val])> {
+    row_chunks(vals, width).into_iter().map(|c| (sql(&value_groups(conn, c.len(), width)), c)).collect()
 }
 
 /// As [`insert_values`] without reading anything back: returns the rows inserted.
@@ -77,8 +86,7 @@ pub async fn insert_values_counted(
     vals: Vec<Val>,
 ) -> Result<u64> {
     let mut n = 0;
-    for chunk in row_chunks(&vals, width) {
-        let sql = format!("INSERT {head} VALUES {} {tail}", value_groups(conn, chunk.len(), width));
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
         n += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
     }
     Ok(n)
@@ -94,8 +102,7 @@ pub async fn select_values(
     vals: Vec<Val>,
 ) -> Result<Vec<AnyRow>> {
     let mut out = Vec::new();
-    for chunk in row_chunks(&vals, width) {
-        let sql = format!("WITH {cte} AS (VALUES {}) {select}", value_groups(conn, chunk.len(), width));
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("WITH {cte} AS (VALUES {g}) {select}")) {
         out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
     }
     Ok(out)
@@ -114,11 +121,10 @@ pub async fn update_values(
     let names = std::iter::once(key).chain(cols.iter().copied()).collect::<Vec<_>>().join(", ");
     let set = cols.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
     let mut changed = 0;
-    for chunk in row_chunks(&vals, width) {
-        let sql = format!(
-            "WITH v ({names}) AS (VALUES {}) UPDATE {table} SET {set} FROM v WHERE {table}.{key} = v.{key}",
-            value_groups(conn, chunk.len(), width)
-        );
+    let sql = |g: &str| {
+        format!("WITH v ({names}) AS (VALUES {g}) UPDATE {table} SET {set} FROM v WHERE {table}.{key} = v.{key}")
+    };
+    for (sql, chunk) in statements(conn, &vals, width, sql) {
         changed += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
     }
     Ok(changed)

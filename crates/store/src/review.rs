@@ -432,41 +432,8 @@ pub async fn record_outcome(
     keys: &[String],
     now: OffsetDateTime,
 ) -> Result<bool> {
-    let n = sqlx::query(
-        "INSERT INTO order_outcomes (order_id, outcome, at, actor, recorded_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (order_id) DO NOTHING",
-    )
-    .bind(order.as_str())
-    .bind(outcome_str(outcome))
-    .bind(micros(at))
-    .bind(actor)
-    .bind(micros(now))
-    .execute(&mut *conn)
-    .await?;
-    if n.rows_affected() == 0 {
-        return Ok(false);
-    }
-    let (d, r) = match outcome {
-        Outcome::Delivered => (1i64, 0i64),
-        Outcome::Refused => (0, 1),
-    };
-    let mut keys: Vec<&String> = keys.iter().collect();
-    keys.sort();
-    keys.dedup();
-    let mut vals = Vec::with_capacity(keys.len() * 3);
-    for k in keys {
-        vals.extend([Val::from(k.as_str()), d.into(), r.into()]);
-    }
-    insert_values(
-        conn,
-        "INTO outcome_counts (key, delivered, refused)",
-        "ON CONFLICT (key) DO UPDATE SET delivered = outcome_counts.delivered + excluded.delivered, \
-         refused = outcome_counts.refused + excluded.refused",
-        3,
-        vals,
-    )
-    .await?;
-    Ok(true)
+    let one = NewOutcome { order: order.clone(), outcome, at, keys: keys.to_vec() };
+    Ok(record_outcomes(conn, std::slice::from_ref(&one), actor, now).await?.contains(order))
 }
 
 /// One order's outcome for [`record_outcomes`].

@@ -92,13 +92,20 @@ pub async fn put(conn: &mut AnyConnection, s: &StoreRow) -> Result<()> {
     Ok(())
 }
 
+/// Whether this shop wants to hear about its parcels.
+pub async fn is_pushing(conn: &mut AnyConnection, code: &StoreCode) -> Result<bool> {
+    let r = sqlx::query(&format!("SELECT 1 FROM stores WHERE code = $1 AND {PUSHING}"))
+        .bind(code.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(r.is_some())
+}
+
+const PUSHING: &str = "enabled = 1 AND push_fulfilment = 1 AND platform IN ('shopify', 'woocommerce')";
+
 /// Codes of the shops that want to hear about their parcels.
 pub async fn pushing(conn: &mut AnyConnection) -> Result<HashSet<String>> {
-    let rows = sqlx::query(
-        "SELECT code FROM stores WHERE enabled = 1 AND push_fulfilment = 1 AND platform IN ('shopify', 'woocommerce')",
-    )
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(&format!("SELECT code FROM stores WHERE {PUSHING}")).fetch_all(conn).await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
 }
 
