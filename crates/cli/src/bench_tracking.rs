@@ -54,7 +54,7 @@ async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Result<App> {
             )?;
         }
     }
-    app.store.defer_checkpoints().await?;
+    app.store.defer_checkpoints();
     let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
     let opts = ImportOptions { store: "bench".into(), batch_size: 2000 };
     let report = app.import_orders(reader, &opts, by(), &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;

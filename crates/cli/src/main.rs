@@ -415,7 +415,7 @@ async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) 
     let reader = std::io::BufReader::with_capacity(256 * 1024, f);
     let opts = ImportOptions { store, batch_size };
     let started = std::time::Instant::now();
-    app.store.defer_checkpoints().await?;
+    app.store.defer_checkpoints();
     let result = app.import_orders(reader, &opts, Actor::Worker("cli-import".into()), &mut progress).await;
     app.store.checkpoint().await?;
     bar.finish_and_clear();

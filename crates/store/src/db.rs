@@ -1,11 +1,12 @@
 //! Connecting to either engine and running the embedded migrations.
 
 use std::str::FromStr;
-use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 use time::OffsetDateTime;
 
 use crate::{Error, Result};
@@ -24,6 +25,54 @@ pub struct Store {
     engine: Engine,
     write: AnyPool,
     read: AnyPool,
+    /// SQLite: the background checkpointer's switch (see [`checkpointer`]).
+    checkpoints: Option<Arc<Checkpoints>>,
+}
+
+#[derive(Debug, Default)]
+struct Checkpoints {
+    paused: AtomicBool,
+    closed: AtomicBool,
+}
+
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copies committed pages from the WAL back into the SQLite file from a connection of its own, so the one
+/// writer never stops to do it (SQLite's automatic checkpoint runs inside the commit that crosses the
+/// threshold, and with its fsync it was an eighth of the writer's time under load). A passive checkpoint
+/// never blocks the writer or the readers; once it has caught up the writer starts the WAL over. Ends when
+/// the store is closed or dropped.
+fn checkpointer(opts: AnyConnectOptions, state: Weak<Checkpoints>) {
+    tokio::spawn(async move {
+        let mut conn: Option<AnyConnection> = None;
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            match state.upgrade() {
+                None => return,
+                Some(s) if s.closed.load(Ordering::Relaxed) => return,
+                Some(s) if s.paused.load(Ordering::Relaxed) => continue,
+                Some(_) => {}
+            }
+            if conn.is_none() {
+                match AnyConnection::connect_with(&opts).await {
+                    Ok(mut c) => match c.execute("PRAGMA busy_timeout = 10000").await {
+                        Ok(_) => conn = Some(c),
+                        Err(e) => tracing::warn!(error = %e, "checkpointer: cannot set up its connection"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "checkpointer: cannot connect"),
+                }
+            }
+            if let Some(c) = conn.as_mut()
+                && let Err(e) = c.execute("PRAGMA wal_checkpoint(PASSIVE)").await
+            {
+                tracing::warn!(error = %e, "checkpointer: checkpoint failed");
+                conn = None;
+            }
+        }
+    });
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -72,7 +121,7 @@ impl Store {
             Engine::Sqlite => {
                 // The one writer keeps a larger page cache: it touches the indexes of every table a batch
                 // writes, and a miss is a read system call copying the page in.
-                let pragmas = |pool: AnyPoolOptions, cache_kib: i64| {
+                let pragmas = |pool: AnyPoolOptions, cache_kib: i64, autocheckpoint: i64| {
                     pool.after_connect(move |conn, _| {
                         Box::pin(async move {
                             // WAL lets readers proceed during a write; NORMAL sync is durable across
@@ -81,7 +130,8 @@ impl Store {
                                 format!(
                                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                                      PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY;"
+                                     PRAGMA cache_size = -{cache_kib}; PRAGMA temp_store = MEMORY; \
+                                     PRAGMA wal_autocheckpoint = {autocheckpoint};"
                                 )
                                 .as_str(),
                             )
@@ -90,12 +140,15 @@ impl Store {
                         })
                     })
                 };
-                let write = pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1), 65_536)
+                let write = pragmas(AnyPoolOptions::new().max_connections(1).min_connections(1), 65_536, 0)
                     .acquire_timeout(Duration::from_secs(60))
                     .connect_with(opts.clone())
                     .await?;
-                let read = pragmas(AnyPoolOptions::new().max_connections(4), 16_384).connect_with(opts).await?;
-                Ok(Store { engine, write, read })
+                let read =
+                    pragmas(AnyPoolOptions::new().max_connections(4), 16_384, 1000).connect_with(opts.clone()).await?;
+                let checkpoints = Arc::new(Checkpoints::default());
+                checkpointer(opts, Arc::downgrade(&checkpoints));
+                Ok(Store { engine, write, read, checkpoints: Some(checkpoints) })
             }
             Engine::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -103,7 +156,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(60))
                     .connect_with(opts)
                     .await?;
-                Ok(Store { engine, write: pool.clone(), read: pool })
+                Ok(Store { engine, write: pool.clone(), read: pool, checkpoints: None })
             }
         }
     }
@@ -121,23 +174,20 @@ impl Store {
         })
     }
 
-    /// For a bulk load in a process of its own: no automatic WAL checkpoints on the writer until
-    /// `checkpoint`, so the load does not stop every few megabytes to copy pages back and fsync. Durability
-    /// is unchanged (commits never fsync under synchronous=NORMAL); only the WAL grows meanwhile. No-op on
-    /// PostgreSQL.
-    pub async fn defer_checkpoints(&self) -> Result<()> {
-        if self.engine == Engine::Sqlite {
-            self.write.acquire().await?.execute("PRAGMA wal_autocheckpoint = 0").await?;
+    /// For a bulk load in a process of its own: no WAL checkpoints until `checkpoint`, so the load keeps
+    /// both cores. Durability is unchanged (commits never fsync under synchronous=NORMAL); only the WAL grows
+    /// meanwhile. No-op on PostgreSQL.
+    pub fn defer_checkpoints(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.paused.store(true, Ordering::Relaxed);
         }
-        Ok(())
     }
 
-    /// Copies the WAL back into the database file and truncates it; restores automatic checkpoints.
+    /// Copies the WAL back into the database file and truncates it; resumes background checkpoints.
     pub async fn checkpoint(&self) -> Result<()> {
-        if self.engine == Engine::Sqlite {
-            let mut conn = self.write.acquire().await?;
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
-            conn.execute("PRAGMA wal_autocheckpoint = 1000").await?;
+        if let Some(c) = &self.checkpoints {
+            self.write.acquire().await?.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+            c.paused.store(false, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -152,6 +202,9 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        if let Some(c) = &self.checkpoints {
+            c.closed.store(true, Ordering::Relaxed);
+        }
         self.write.close().await;
         self.read.close().await;
     }

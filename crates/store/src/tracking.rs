@@ -199,7 +199,35 @@ struct Packed(
 
 fn from_row(r: &AnyRow) -> Result<Tracked> {
     let text: &str = r.try_get("packed")?;
-    let p: Packed = serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("tracking row: {e}")))?;
+    unpack(serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("tracking row: {e}")))?)
+}
+
+/// `SELECT` of packed rows in bulk, `rest` being what follows `FROM tracking`. On SQLite the rows come
+/// back as one text value (a JSON array of rows): its worker thread hands each row to the runtime through a
+/// channel, a wake-up per row that cost more than reading the row.
+fn select_bulk(conn: &AnyConnection, rest: &str) -> String {
+    if conn.backend_name() == "SQLite" {
+        format!(
+            "SELECT '[' || group_concat(p, ',') || ']' AS packed FROM (SELECT json_array({COLS}) AS p FROM tracking {rest})"
+        )
+    } else {
+        format!("SELECT json_build_array({COLS})::text AS packed FROM tracking {rest}")
+    }
+}
+
+/// Reads what [`select_bulk`] returned, in the query's order.
+fn from_bulk(conn: &AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Tracked>> {
+    if conn.backend_name() != "SQLite" {
+        return rows.iter().map(from_row).collect();
+    }
+    let Some(text) = rows.first().map(|r| r.try_get::<Option<&str>, _>("packed")).transpose()?.flatten() else {
+        return Ok(Vec::new());
+    };
+    let all: Vec<Packed> = serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("tracking rows: {e}")))?;
+    all.into_iter().map(unpack).collect()
+}
+
+fn unpack(p: Packed) -> Result<Tracked> {
     let t = |m: Option<i64>| m.map(from_micros);
     Ok(Tracked {
         shipment_id: ShipmentId::parse(&p.0)?,
@@ -278,19 +306,14 @@ pub async fn by_number(conn: &mut AnyConnection, number: &str) -> Result<Option<
 async fn locked_in(conn: &mut AnyConnection, column: &str, values: &[&str]) -> Result<Vec<Tracked>> {
     let mut out = Vec::with_capacity(values.len());
     for chunk in crate::db::pow2_chunks(values, 512) {
-        let sql = format!(
-            "SELECT {} FROM tracking WHERE {column} IN ({}){}",
-            packed(conn),
-            crate::params(conn, 0, chunk.len()),
-            lock(conn)
-        );
+        let sql =
+            select_bulk(conn, &format!("WHERE {column} IN ({}){}", crate::params(conn, 0, chunk.len()), lock(conn)));
         let mut q = sqlx::query(&sql);
         for v in chunk {
             q = q.bind(*v);
         }
-        for r in q.fetch_all(&mut *conn).await? {
-            out.push(from_row(&r)?);
-        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        out.extend(from_bulk(conn, rows)?);
     }
     Ok(out)
 }
@@ -394,12 +417,9 @@ async fn claim(
 /// row's next deadline before it commits.
 pub async fn due_locked(conn: &mut AnyConnection, now: OffsetDateTime, limit: i64) -> Result<Vec<Tracked>> {
     let lock = if conn.backend_name() == "SQLite" { "" } else { " FOR UPDATE SKIP LOCKED" };
-    let sql = format!(
-        "SELECT {} FROM tracking WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{lock}",
-        packed(conn)
-    );
-    let rows = sqlx::query(&sql).bind(micros(now)).bind(limit).fetch_all(conn).await?;
-    rows.iter().map(from_row).collect()
+    let sql = select_bulk(conn, &format!("WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{lock}"));
+    let rows = sqlx::query(&sql).bind(micros(now)).bind(limit).fetch_all(&mut *conn).await?;
+    from_bulk(conn, rows)
 }
 
 /// Shipments whose next poll is due.
@@ -436,20 +456,19 @@ pub async fn next_reevaluation(conn: &mut AnyConnection, limit: i64, at: OffsetD
         return Ok(Vec::new());
     };
     let after: String = after.try_get("value")?;
-    let sql = format!(
-        "SELECT {} FROM tracking WHERE shipment_id > $1 AND {ACTIVE} ORDER BY shipment_id LIMIT $2{lock}",
-        packed(conn)
-    );
-    let rows: Vec<Tracked> = sqlx::query(&sql)
-        .bind(&after)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect::<Result<_>>()?;
-    match rows.last().filter(|_| rows.len() as i64 == limit) {
-        Some(last) => crate::review::set_setting(conn, REEVALUATION, last.shipment_id.as_str(), at).await?,
+    let sql = select_bulk(conn, &format!("WHERE shipment_id > $1 AND {ACTIVE} ORDER BY shipment_id LIMIT $2{lock}"));
+    let rows = sqlx::query(&sql).bind(&after).bind(limit).fetch_all(&mut *conn).await?;
+    let rows = from_bulk(conn, rows)?;
+    // SQLite's group_concat does not promise the subquery's order, so there the pass moves on from the
+    // largest id read (ids compare bytewise there as in Rust); PostgreSQL's collation may not, so there it
+    // moves on from the last row.
+    let last = if conn.backend_name() == "SQLite" {
+        rows.iter().map(|t| &t.shipment_id).max()
+    } else {
+        rows.last().map(|t| &t.shipment_id)
+    };
+    match last.filter(|_| rows.len() as i64 == limit) {
+        Some(last) => crate::review::set_setting(conn, REEVALUATION, last.as_str(), at).await?,
         None => {
             sqlx::query("DELETE FROM settings WHERE key = $1").bind(REEVALUATION).execute(&mut *conn).await?;
         }
