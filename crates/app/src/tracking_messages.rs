@@ -33,38 +33,71 @@ pub const LINK_DAYS: i64 = 7;
 const QUIET_FROM_HOUR: u8 = 21;
 const QUIET_UNTIL_HOUR: u8 = 9;
 
-/// Standard UTC offsets of the markets codflow ships to (hours); daylight saving is ignored, which moves
-/// the quiet hours by at most one hour for the few markets that keep it.
-pub fn utc_offset(c: Country) -> UtcOffset {
-    let h: i8 = match c.code() {
-        "SA" | "KW" | "QA" | "BH" | "IQ" | "JO" | "YE" | "TR" => 3,
-        "AE" | "OM" => 4,
-        "EG" | "LY" | "ZA" => 2,
-        "MA" | "GB" | "PT" => 0,
-        "PL" | "DE" | "FR" | "ES" | "IT" | "NL" | "BE" | "AT" | "CZ" | "SE" | "DZ" | "TN" => 1,
-        "TH" | "VN" | "ID" => 7,
-        "MY" | "PH" | "CN" | "HK" | "TW" | "SG" => 8,
-        "PK" => 5,
-        "IN" => return UtcOffset::from_hms(5, 30, 0).unwrap_or(UtcOffset::UTC),
-        "MX" => -6,
-        "CO" | "PE" | "EC" => -5,
-        "CL" | "BO" | "VE" => -4,
-        "AR" | "BR" | "UY" => -3,
-        _ => 0,
+/// The local UTC offset at `at` in the destination's (main) time zone. Summer time follows the rules the
+/// markets keep today: the EU's (last Sunday of March to last Sunday of October, 01:00 UTC), Egypt's (last
+/// Friday of April to last Thursday of October), continental Chile's (first Sunday of September to first
+/// Sunday of April); elsewhere the offset is fixed. Countries spanning zones get their most populous one.
+pub fn utc_offset(c: Country, at: OffsetDateTime) -> UtcOffset {
+    use time::Weekday::{Friday, Sunday, Thursday};
+    use time::{Date, Month};
+    let y = at.year();
+    let utc = |d: Option<Date>, hour: u8| d.and_then(|d| d.with_hms(hour, 0, 0).ok()).map(|t| t.assume_utc());
+    let between = |from: Option<OffsetDateTime>, to: Option<OffsetDateTime>| {
+        from.zip(to).is_some_and(|(from, to)| at >= from && at < to)
     };
-    UtcOffset::from_hms(h, 0, 0).unwrap_or(UtcOffset::UTC)
+    let last = |m: Month, w: time::Weekday| {
+        let next = if m == Month::December { None } else { Date::from_calendar_date(y, m.next(), 1).ok() };
+        next.map(|d| d.prev_occurrence(w))
+    };
+    let first = |m: Month, w: time::Weekday| Date::from_calendar_date(y, m, 1).ok().map(|d| d.next_occurrence(w));
+    let eu = || between(utc(last(Month::March, Sunday), 1), utc(last(Month::October, Sunday), 1));
+    let (h, m): (i8, i8) = match c.code() {
+        "SA" | "KW" | "QA" | "BH" | "IQ" | "JO" | "YE" | "TR" => (3, 0),
+        "AE" | "OM" => (4, 0),
+        "LY" | "ZA" => (2, 0),
+        // Midnight local is 22:00 UTC the day before in winter, 21:00 in summer.
+        "EG" => {
+            let from = utc(last(Month::April, Friday).and_then(|d| d.previous_day()), 22);
+            let to = utc(last(Month::October, Thursday), 21);
+            (if between(from, to) { 3 } else { 2 }, 0)
+        }
+        // Morocco keeps UTC+1 all year (save a month around Ramadan, not modelled).
+        "MA" => (1, 0),
+        "GB" | "PT" | "IE" => (i8::from(eu()), 0),
+        "PL" | "DE" | "FR" | "ES" | "IT" | "NL" | "BE" | "AT" | "CZ" | "SE" => (1 + i8::from(eu()), 0),
+        "DZ" | "TN" => (1, 0),
+        "TH" | "VN" | "ID" => (7, 0),
+        "MY" | "PH" | "CN" | "HK" | "TW" | "SG" => (8, 0),
+        "PK" => (5, 0),
+        "IN" => (5, 30),
+        "MX" => (-6, 0),
+        "CO" | "PE" | "EC" => (-5, 0),
+        // Summer runs over New Year: on from September's first Sunday, off until April's.
+        "CL" => {
+            let off = utc(first(Month::April, Sunday), 3);
+            let on = utc(first(Month::September, Sunday), 4);
+            let summer = off.is_some_and(|t| at < t) || on.is_some_and(|t| at >= t);
+            (if summer { -3 } else { -4 }, 0)
+        }
+        "BO" | "VE" => (-4, 0),
+        "AR" | "BR" | "UY" => (-3, 0),
+        _ => (0, 0),
+    };
+    UtcOffset::from_hms(h, m, 0).unwrap_or(UtcOffset::UTC)
 }
 
 /// `now`, or the end of the destination's quiet hours when `now` falls inside them.
 pub fn send_at(country: Country, now: OffsetDateTime) -> OffsetDateTime {
-    let local = now.to_offset(utc_offset(country));
+    let local = now.to_offset(utc_offset(country, now));
     let hour = local.hour();
     if (QUIET_UNTIL_HOUR..QUIET_FROM_HOUR).contains(&hour) {
         return now;
     }
     let day = if hour >= QUIET_FROM_HOUR { local.date().next_day().unwrap_or(local.date()) } else { local.date() };
-    let wake = day.with_hms(QUIET_UNTIL_HOUR, 0, 0).map(|t| t.assume_offset(local.offset()));
-    wake.map(|t| t.to_offset(time::UtcOffset::UTC)).unwrap_or(now)
+    let Ok(wake) = day.with_hms(QUIET_UNTIL_HOUR, 0, 0) else { return now };
+    // The clocks may change overnight: take the offset in force at the wake-up itself.
+    let guess = wake.assume_offset(local.offset());
+    wake.assume_offset(utc_offset(country, guess)).to_offset(UtcOffset::UTC)
 }
 
 fn reason_text(status: ShipmentStatus, language: &str) -> &'static str {
@@ -256,6 +289,27 @@ mod tests {
         assert_eq!(send_at(sa, datetime!(2026-11-21 02:00 UTC)), datetime!(2026-11-21 06:00 UTC));
         let noon = datetime!(2026-11-21 09:00 UTC);
         assert_eq!(send_at(sa, noon), noon);
+    }
+
+    #[test]
+    fn quiet_hours_follow_summer_time_where_the_destination_keeps_it() {
+        let c = |code: &str| Country::parse(code).unwrap();
+        // 19:30 UTC: 21:30 in Madrid in summer (quiet), 20:30 in winter (not).
+        assert_eq!(send_at(c("ES"), datetime!(2026-07-15 19:30 UTC)), datetime!(2026-07-16 07:00 UTC));
+        let winter = datetime!(2026-01-15 19:30 UTC);
+        assert_eq!(send_at(c("ES"), winter), winter);
+        // The night the clocks go forward (29 March 2026): 22:30 CET waits for 09:00 CEST, 07:00 UTC.
+        assert_eq!(send_at(c("ES"), datetime!(2026-03-28 21:30 UTC)), datetime!(2026-03-29 07:00 UTC));
+        // Cairo at 18:30 UTC: 21:30 in summer, 20:30 in winter.
+        assert_eq!(send_at(c("EG"), datetime!(2026-07-01 18:30 UTC)), datetime!(2026-07-02 06:00 UTC));
+        let cairo_winter = datetime!(2026-01-15 18:30 UTC);
+        assert_eq!(send_at(c("EG"), cairo_winter), cairo_winter);
+        // Santiago at 00:30 UTC: 21:30 in the southern summer, 20:30 in winter.
+        assert_eq!(send_at(c("CL"), datetime!(2026-01-10 00:30 UTC)), datetime!(2026-01-10 12:00 UTC));
+        let santiago_winter = datetime!(2026-07-10 00:30 UTC);
+        assert_eq!(send_at(c("CL"), santiago_winter), santiago_winter);
+        // Morocco keeps UTC+1: 20:30 UTC is 21:30 there.
+        assert_eq!(send_at(c("MA"), datetime!(2026-11-20 20:30 UTC)), datetime!(2026-11-21 08:00 UTC));
     }
 
     #[test]
