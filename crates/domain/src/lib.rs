@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod country;
 pub mod error;
+pub mod finance;
 pub mod ids;
 pub mod money;
 pub mod order;
