@@ -8,6 +8,7 @@ pub mod demo;
 mod demo_logistics;
 pub mod documents;
 pub mod error;
+pub mod finance;
 pub mod import;
 pub mod intake;
 pub mod logistics;

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod bench_booking;
 mod bench_tracking;
+mod finance;
 mod logistics;
 
 use std::io::IsTerminal;
@@ -116,6 +117,8 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Reconcile a settlement file (a COD remittance or a payout) against the shipments.
+    Reconcile(finance::ReconcileArgs),
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -599,6 +602,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import { command: ImportCommand::Orders { file, store, batch_size, db } } => {
             return import_orders(file, store, batch_size, db).await;
         }
+        Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Bench { command } => bench::run(command).await?,
     }
     Ok(ExitCode::SUCCESS)

@@ -61,10 +61,12 @@ pub enum AnomalyKind {
     ReturnExpected,
     Lost,
     CodNotRemitted,
+    /// A settlement line that does not match what was expected (opened by reconciliation, not by events).
+    SettlementDifference,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 7] = [
+    pub const ALL: [AnomalyKind; 8] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -72,6 +74,7 @@ impl AnomalyKind {
         AnomalyKind::ReturnExpected,
         AnomalyKind::Lost,
         AnomalyKind::CodNotRemitted,
+        AnomalyKind::SettlementDifference,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -83,6 +86,7 @@ impl AnomalyKind {
             AnomalyKind::ReturnExpected => "return_expected",
             AnomalyKind::Lost => "lost",
             AnomalyKind::CodNotRemitted => "cod_not_remitted",
+            AnomalyKind::SettlementDifference => "settlement_difference",
         }
     }
 
@@ -96,7 +100,9 @@ impl AnomalyKind {
     /// Who deals with it.
     pub fn role(&self) -> Role {
         match self {
-            AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted => Role::Finance,
+            AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => {
+                Role::Finance
+            }
             _ => Role::Ops,
         }
     }
@@ -111,6 +117,7 @@ impl AnomalyKind {
             AnomalyKind::ReturnExpected => "The parcel is coming back: expect the return and no COD for it",
             AnomalyKind::Lost => "Lost or damaged: file a claim with the carrier",
             AnomalyKind::CodNotRemitted => "Delivered COD not remitted after the settlement cycle: claim it",
+            AnomalyKind::SettlementDifference => "A settlement differs from what was expected: dispute or accept it",
         }
     }
 }
@@ -153,7 +160,7 @@ impl Thresholds {
             AnomalyKind::DeliveryFailed => 4,
             AnomalyKind::CustomsHeld | AnomalyKind::Stuck => 24,
             AnomalyKind::Late | AnomalyKind::Lost => 48,
-            AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted => 72,
+            AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
         };
         Duration::hours(self.sla_hours.get(&kind).copied().unwrap_or(default))
     }
@@ -257,6 +264,7 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
             (true, Some(d)) => Some(d + Duration::days(w.settlement_cycle_days + th.remit_grace_days)),
             _ => None,
         },
+        AnomalyKind::SettlementDifference => None,
     }
 }
 

@@ -148,6 +148,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// A settlement statement imported (`stl_…`): a remittance, a payout or a freight invoice.
+    StatementId, "stl"
+);
+
+typed_id!(
     /// A piece of work for a person (`tsk_…`), opened by an anomaly or by hand.
     TaskId, "tsk"
 );

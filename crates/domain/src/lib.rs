@@ -21,7 +21,8 @@ pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, 
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, ImportId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, TaskId, TokenId, WarehouseId,
+    AuditId, ImportId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId, TokenId,
+    WarehouseId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

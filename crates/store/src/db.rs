@@ -85,6 +85,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "documents", include_str!("../migrations/0004_documents.sql")),
     (5, "tracking", include_str!("../migrations/0005_tracking.sql")),
     (6, "stores", include_str!("../migrations/0006_stores.sql")),
+    (7, "finance", include_str!("../migrations/0007_finance.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod db;
 pub mod error;
+pub mod finance;
 pub mod logistics;
 pub mod orders;
 pub mod outbox;

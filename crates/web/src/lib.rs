@@ -27,7 +27,7 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, documents, imports, logistics, orders, public, review, stores, system, tracking};
+use routes::{catalogue, documents, finance, imports, logistics, orders, public, review, stores, system, tracking};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -141,10 +141,21 @@ pub fn router(app: App) -> Router {
         .route("/stores/{code}", get(stores::get).put(stores::put))
         .route("/channel-pushes", get(stores::pushes))
         .route("/channel-pushes/{id}/retry", post(stores::retry))
+        .route("/settlement-profiles", get(finance::profiles))
+        .route(
+            "/settlement-profiles/{name}",
+            get(finance::profile).put(finance::put_profile).delete(finance::delete_profile),
+        )
+        .route("/statements", get(finance::list))
+        .route("/statements/{id}", get(finance::get))
+        .route("/statements/{id}/lines", get(finance::lines))
+        .route("/ledger/balances", get(finance::balances))
+        .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
                 .route("/imports/orders", post(imports::orders))
+                .route("/statements", post(finance::import))
                 .route("/lists/{name}/import", post(review::import_entries))
                 .route("/channels/import", post(logistics::import_channels))
                 .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),

@@ -5,12 +5,16 @@ use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
+use crate::routes::finance::{
+    BalanceDto, ClassTotalDto, DiscrepancyDto, LineDto, LineErrorDto, MissingDto, PostingDto, ProfileDto, ReportDto,
+    StatementDto,
+};
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
     NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
-use crate::routes::{catalogue, documents, imports, logistics, orders, review, stores, system, tracking};
+use crate::routes::{catalogue, documents, finance, imports, logistics, orders, review, stores, system, tracking};
 
 struct BearerAuth;
 
@@ -53,8 +57,11 @@ impl Modify for BearerAuth {
         tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
         tracking::patch_task, tracking::add_note,
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
+        finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
+        finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger,
     ),
-    components(schemas(StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
+    components(schemas(ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto,
+        LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,

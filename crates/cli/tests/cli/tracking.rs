@@ -69,7 +69,7 @@ fn final_status(code: &str) -> &'static str {
     }
 }
 
-async fn book_all(app: &App, ids: &[String]) -> Vec<(String, String)> {
+pub(crate) async fn book_all(app: &App, ids: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for id in ids {
         let s = app.book_order(id, worker()).await.unwrap();
@@ -105,19 +105,13 @@ async fn assert_followed(app: &App, carrier_url: &str, shipments: &[(String, Str
     }
 }
 
-async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_stock(engine: Engine) {
-    // A million times real time: a parcel's whole journey is visible within a second of booking.
-    let sb = sandbox_with("1000000", None).await;
-    let externals: Vec<String> = (0..8).map(|i| format!("P-{i}")).collect();
-    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
-    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
-    let before = app.stock("SZ1", "LAMP-01").await.unwrap().level;
-    let shipments = book_all(&app, &ids).await;
-    // Every journey ends at the carrier first (its last scan, cash collected, comes a minute after delivery),
-    // so polling never stops at a delivery the carrier has not finished reporting.
+/// Waits until every journey has ended at the carrier (its last scan, cash collected, comes a minute
+/// after delivery, so polling never stops at a delivery the carrier has not finished reporting), then polls
+/// until every shipment is final here too.
+pub(crate) async fn finish_journeys(app: &App, carrier_url: &str, shipments: &[(String, String)]) {
     let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
-    for (_, tn) in &shipments {
-        while !matches!(carrier_view(&sb.url, tn).await["status"].as_str(), Some("COD" | "RTD" | "LST")) {
+    for (_, tn) in shipments {
+        while !matches!(carrier_view(carrier_url, tn).await["status"].as_str(), Some("COD" | "RTD" | "LST")) {
             assert!(std::time::Instant::now() < deadline, "{tn}: the carrier did not finish the journey");
             tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
@@ -126,7 +120,7 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
         app.clock().advance(Duration::hours(6));
         app.poll_tracking().await.unwrap();
         let mut done = true;
-        for (shp, _) in &shipments {
+        for (shp, _) in shipments {
             let s = app.tracking(shp).await.unwrap().tracked.progress.status;
             done &= s.is_final() || s == codflow_domain::ShipmentStatus::Lost;
         }
@@ -134,13 +128,24 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
             break;
         }
         if std::time::Instant::now() > deadline {
-            for (shp, _) in &shipments {
+            for (shp, _) in shipments {
                 let t = app.tracking(shp).await.unwrap();
                 eprintln!("{:?} {:?}", t.tracked, t.events.iter().map(|e| &e.code).collect::<Vec<_>>());
             }
             panic!("journeys did not finish");
         }
     }
+}
+
+async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_stock(engine: Engine) {
+    // A million times real time: a parcel's whole journey is visible within a second of booking.
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..8).map(|i| format!("P-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let before = app.stock("SZ1", "LAMP-01").await.unwrap().level;
+    let shipments = book_all(&app, &ids).await;
+    finish_journeys(&app, &sb.url, &shipments).await;
     assert_followed(&app, &sb.url, &shipments, &ids).await;
     // Units of returned parcels are back on the shelf; delivered ones left for good.
     let returned = {

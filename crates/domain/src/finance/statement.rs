@@ -274,6 +274,7 @@ where
     let norm = |s: &str| s.trim().trim_start_matches('\u{feff}').to_lowercase();
     let headers: Vec<String> = header.iter().map(|h| norm(h)).collect();
     let mut at: BTreeMap<Field, usize> = BTreeMap::new();
+    let mut absent = Vec::new();
     for (field, name) in &profile.columns {
         let want = norm(name);
         let mut found = headers.iter().enumerate().filter(|(_, h)| **h == want);
@@ -284,17 +285,18 @@ where
             (Some(_), Some(_)) => {
                 return Err(HeaderError { line: header_line, message: format!("column {name:?} appears twice") });
             }
-            (None, _) => {
-                return Err(HeaderError {
-                    line: header_line,
-                    message: format!(
-                        "no column {name:?} (for {}); the header has {}",
-                        field.as_str(),
-                        header.iter().map(|h| format!("{:?}", h.trim())).collect::<Vec<_>>().join(", ")
-                    ),
-                });
-            }
+            (None, _) => absent.push(format!("{name:?} ({})", field.as_str())),
         }
+    }
+    if !absent.is_empty() {
+        return Err(HeaderError {
+            line: header_line,
+            message: format!(
+                "the header lacks {}; it has {}",
+                absent.join(", "),
+                header.iter().map(|h| format!("{:?}", h.trim())).collect::<Vec<_>>().join(", ")
+            ),
+        });
     }
     let patterns: Vec<Vec<Token>> = profile.date_formats.iter().filter_map(|f| pattern(f).ok()).collect();
     let mut out = Parsed::default();

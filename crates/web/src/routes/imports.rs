@@ -11,7 +11,7 @@ use crate::extract::{Auth, OPERATORS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge
     } else {

@@ -1,5 +1,6 @@
 pub mod catalogue;
 pub mod documents;
+pub mod finance;
 pub mod imports;
 pub mod logistics;
 pub mod orders;

@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod concurrency;
 mod documents;
+mod finance;
 mod imports;
 mod logistics;
 mod orders;

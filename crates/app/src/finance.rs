@@ -1,0 +1,636 @@
+//! COD finance use cases: settlement profiles, importing a statement (read, matched, previewed or
+//! committed with its ledger entries, cash states and finance tasks), and the ledger's balances.
+
+use std::collections::{BTreeMap, HashMap};
+
+use codflow_domain::anomaly::AnomalyKind;
+use codflow_domain::finance::ledger::{Account, Entry};
+use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
+use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
+use codflow_domain::money::{Currency, Money};
+use codflow_domain::tracking::CodStatus;
+use codflow_domain::{Actor, AuditRecord, Role, ShipmentId, StatementId, TaskId};
+use codflow_store::finance::{self as fstore, CodShipment, Posted};
+pub use codflow_store::finance::{StatementRow, StoredLine, StoredPosting};
+use codflow_store::logistics as lstore;
+use codflow_store::review as rstore;
+use codflow_store::tasks::{self as tstore, Task, TaskStatus};
+use codflow_store::{Conn, commit, orders};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::{App, Error, Result};
+
+/// How much of a long list a report shows; the rest is paged through the statement's lines.
+const REPORT_LIMIT: usize = 100;
+
+/// The profiles every installation has: the sandbox carrier's reports and generic layouts.
+pub fn builtin_profiles() -> Vec<Profile> {
+    let p = |name: &str, kind, cols: &[(Field, &str)], dates: &[&str], currency: Option<&str>| Profile {
+        name: name.into(),
+        kind,
+        columns: cols.iter().map(|(f, h)| (*f, (*h).to_owned())).collect(),
+        date_formats: dates.iter().map(|d| (*d).to_owned()).collect(),
+        number: NumberFormat::default(),
+        currency: currency.and_then(|c| codflow_domain::Currency::parse(c).ok()),
+        deductions_negative: false,
+        delimiter: None,
+        skip_rows: 0,
+        weight_in_kg: false,
+    };
+    use Field::*;
+    vec![
+        p(
+            "sandbox-cod",
+            StatementKind::CodRemittance,
+            &[
+                (Reference, "remittance_ref"),
+                (TrackingNumber, "tracking_number"),
+                (OrderRef, "reference"),
+                (Date, "collected_at"),
+                (Amount, "cod_amount"),
+                (Currency, "currency"),
+                (Fee, "cod_fee"),
+                (Net, "net_amount"),
+            ],
+            &["YYYY-MM-DD"],
+            None,
+        ),
+        p(
+            "generic-cod",
+            StatementKind::CodRemittance,
+            &[
+                (Reference, "remittance"),
+                (TrackingNumber, "tracking_number"),
+                (OrderRef, "order_ref"),
+                (Date, "date"),
+                (Currency, "currency"),
+                (Amount, "collected"),
+                (Fee, "cod_fee"),
+                (Freight, "freight"),
+                (Other, "other_fees"),
+                (Net, "net"),
+            ],
+            &["YYYY-MM-DD", "DD/MM/YYYY", "DD.MM.YYYY"],
+            None,
+        ),
+        p(
+            "generic-payout",
+            StatementKind::Payout,
+            &[
+                (Reference, "remittance"),
+                (Date, "date"),
+                (Currency, "currency"),
+                (Amount, "gross"),
+                (Fee, "fee"),
+                (FxRate, "fx_rate"),
+                (Settled, "settled"),
+                (SettledCurrency, "settled_currency"),
+            ],
+            &["YYYY-MM-DD", "DD/MM/YYYY"],
+            None,
+        ),
+    ]
+}
+
+/// The carrier a built-in profile's statements come from.
+fn builtin_carrier(profile: &str) -> Option<&'static str> {
+    profile.starts_with("sandbox-").then_some("sandbox")
+}
+
+/// What an import is asked to do.
+#[derive(Clone, Debug)]
+pub struct ImportRequest {
+    pub file_name: String,
+    pub profile: String,
+    /// The carrier a remittance comes from (a built-in sandbox profile implies it).
+    pub carrier: Option<String>,
+    /// Match and report without recording anything.
+    pub preview: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassTotal {
+    pub class: LineClass,
+    pub currency: Currency,
+    pub lines: i64,
+    pub amount_minor: i64,
+}
+
+/// What an import found (or, for a file imported before, what it found then).
+#[derive(Clone, Debug)]
+pub struct StatementReport {
+    /// None for a preview.
+    pub statement: Option<StatementRow>,
+    pub already_imported: bool,
+    pub kind: StatementKind,
+    pub profile: String,
+    pub carrier: Option<String>,
+    pub lines: i64,
+    pub error_count: i64,
+    pub errors: Vec<LineError>,
+    pub classes: Vec<ClassTotal>,
+    /// The first lines that are not a clean match.
+    pub discrepancies: Vec<LineMatch>,
+    pub missing_count: i64,
+    pub missing: Vec<(ShipmentId, Money, String)>,
+    pub tasks_opened: usize,
+}
+
+impl App {
+    /// Built-in profiles first, then the seller's own.
+    pub async fn settlement_profiles(&self) -> Result<Vec<(Profile, bool)>> {
+        let mut conn = self.store.read().await?;
+        let mut out: Vec<(Profile, bool)> = builtin_profiles().into_iter().map(|p| (p, true)).collect();
+        out.extend(fstore::profiles(&mut conn).await?.into_iter().map(|p| (p, false)));
+        Ok(out)
+    }
+
+    pub async fn settlement_profile(&self, name: &str) -> Result<(Profile, bool)> {
+        if let Some(p) = builtin_profiles().into_iter().find(|p| p.name == name) {
+            return Ok((p, true));
+        }
+        let mut conn = self.store.read().await?;
+        fstore::profile(&mut conn, name).await?.map(|p| (p, false)).ok_or(Error::NotFound("settlement profile"))
+    }
+
+    /// Saves a seller's profile (created or replaced); built-in names are reserved.
+    pub async fn put_settlement_profile(&self, p: Profile, actor: Actor) -> Result<bool> {
+        p.validate().map_err(Error::Invalid)?;
+        if builtin_profiles().iter().any(|b| b.name == p.name) {
+            return Err(Error::Conflict {
+                code: "builtin_profile",
+                message: format!("{} is a built-in profile; save yours under another name", p.name),
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        let now = crate::now();
+        let created = fstore::put_profile(&mut tx, &p, now).await?;
+        let a = AuditRecord::change(
+            "settlement_profile",
+            p.name.clone(),
+            if created { "create" } else { "update" },
+            None,
+            None,
+            actor,
+            now,
+        );
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(created)
+    }
+
+    pub async fn delete_settlement_profile(&self, name: &str, actor: Actor) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        if !fstore::delete_profile(&mut tx, name).await? {
+            return Err(Error::NotFound("settlement profile"));
+        }
+        let now = crate::now();
+        let a = AuditRecord::change("settlement_profile", name.to_owned(), "delete", None, None, actor, now);
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Reads a statement file through a profile, matches it, and (unless previewing) records it once:
+    /// the lines with their verdicts, the ledger entries, the shipments' cash states and a finance task per
+    /// difference. A file imported before returns what it found then.
+    pub async fn import_statement(&self, body: &[u8], req: ImportRequest, actor: Actor) -> Result<StatementReport> {
+        let (profile, _) = self.settlement_profile(&req.profile).await?;
+        let hash = hex(&Sha256::digest(body));
+        if let Some(done) = fstore::statement_by_hash(&mut *self.store.read().await?, &hash).await? {
+            return self.report_of(done, true).await;
+        }
+        let carrier = req.carrier.clone().or_else(|| builtin_carrier(&profile.name).map(str::to_owned));
+        if profile.kind != StatementKind::Payout && carrier.is_none() {
+            return Err(Error::invalid("carrier", "name the carrier this statement comes from"));
+        }
+        if profile.kind == StatementKind::FreightInvoice {
+            return Err(Error::Conflict {
+                code: "not_supported",
+                message: "freight invoices cannot be audited yet; only COD remittances and payouts are reconciled"
+                    .into(),
+            });
+        }
+        let parsed = read_file(&profile, body)?;
+        let now = self.clock().now();
+        let as_of = now.date();
+        let mut tx = self.store.begin().await?;
+        let tol = tolerances(&mut tx).await?;
+        let (matches, missing, shipments) = match profile.kind {
+            StatementKind::CodRemittance => {
+                let carrier = carrier.as_deref().unwrap_or_default();
+                let (expected, shipments) = expected_of(&mut tx, carrier).await?;
+                let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
+                (out.lines, out.missing, shipments)
+            }
+            _ => {
+                let refs: Vec<&str> = parsed.lines.iter().filter_map(|l| l.reference.as_deref()).collect();
+                let remitted: Vec<Remitted> = fstore::remitted_by_reference(&mut tx, &refs)
+                    .await?
+                    .into_iter()
+                    .map(|(reference, net, paid_out)| Remitted { reference, net, paid_out })
+                    .collect();
+                (reconcile::payouts(&parsed.lines, &remitted, tol), Vec::new(), Vec::new())
+            }
+        };
+        let (ledger, cash) = remittance_plan(&parsed.lines, &matches, &shipments);
+        let id = StatementId::generate();
+        let row = StatementRow {
+            id: id.clone(),
+            kind: profile.kind,
+            profile: profile.name.clone(),
+            carrier: carrier.clone(),
+            file_name: req.file_name.clone(),
+            content_hash: hash,
+            lines: parsed.lines.len() as i64,
+            errors: parsed.errors.len() as i64,
+            as_of,
+            imported_at: now,
+            imported_by: actor.to_stored(),
+        };
+        let mut report = StatementReport {
+            statement: None,
+            already_imported: false,
+            kind: profile.kind,
+            profile: profile.name.clone(),
+            carrier: carrier.clone(),
+            lines: row.lines,
+            error_count: row.errors,
+            errors: parsed.errors.iter().take(REPORT_LIMIT).cloned().collect(),
+            classes: class_totals(&parsed.lines, &matches),
+            discrepancies: matches.iter().filter(|m| m.class.is_discrepancy()).take(REPORT_LIMIT).cloned().collect(),
+            missing_count: missing.len() as i64,
+            missing: missing
+                .iter()
+                .take(REPORT_LIMIT)
+                .map(|m| (m.shipment.clone(), m.expected, m.due_on.to_string()))
+                .collect(),
+            tasks_opened: 0,
+        };
+        if req.preview {
+            return Ok(report);
+        }
+        if !fstore::insert_statement(&mut tx, &row).await? {
+            // The same file was committed meanwhile by another request.
+            drop(tx);
+            let done = fstore::statement_by_hash(&mut *self.store.read().await?, &row.content_hash).await?;
+            return self.report_of(done.ok_or(Error::NotFound("statement"))?, true).await;
+        }
+        let by_line: HashMap<u32, &StatementLine> = parsed.lines.iter().map(|l| (l.line, l)).collect();
+        let pairs: Vec<(&StatementLine, &LineMatch)> =
+            matches.iter().filter_map(|m| by_line.get(&m.line).map(|l| (*l, m))).collect();
+        fstore::insert_lines(&mut tx, &id, &pairs).await?;
+        fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;
+        fstore::insert_missing(&mut tx, &id, &missing).await?;
+        let posted: Vec<Posted> = ledger
+            .iter()
+            .map(|(key, shipment, entry)| Posted {
+                key: key.replace("{stl}", id.as_str()),
+                entry,
+                shipment: Some(*shipment),
+                statement: (!key.starts_with("dlv:")).then_some(&id),
+                carrier: carrier.as_deref(),
+            })
+            .collect();
+        fstore::post(&mut tx, &posted, now).await?;
+        let payout_entries = payout_plan(&parsed.lines, &matches)?;
+        let posted: Vec<Posted> = payout_entries
+            .iter()
+            .map(|(line, entry)| Posted {
+                key: format!("pay:{id}:{line}"),
+                entry,
+                shipment: None,
+                statement: Some(&id),
+                carrier: None,
+            })
+            .collect();
+        fstore::post(&mut tx, &posted, now).await?;
+        let cash: Vec<(&ShipmentId, CodStatus)> = cash.iter().map(|(s, c)| (*s, *c)).collect();
+        fstore::set_cod_status(&mut tx, &cash, now).await?;
+        let tasks = difference_tasks(&id, &matches, &by_line, now);
+        let opened = tstore::open_many(&mut tx, &tasks).await?;
+        report.tasks_opened = opened.len();
+        let mut a = AuditRecord::change(
+            "statement",
+            id.to_string(),
+            "import",
+            None,
+            Some(profile.kind.as_str().into()),
+            actor,
+            crate::now(),
+        );
+        a.reason = Some(format!(
+            "{} ({} lines, {} refused, {} differences, {} missing)",
+            req.file_name,
+            row.lines,
+            row.errors,
+            matches.iter().filter(|m| m.class.is_discrepancy()).count(),
+            missing.len()
+        ));
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        report.statement = Some(row);
+        Ok(report)
+    }
+
+    async fn report_of(&self, row: StatementRow, already: bool) -> Result<StatementReport> {
+        let mut conn = self.store.read().await?;
+        let classes = fstore::class_totals(&mut conn, &row.id)
+            .await?
+            .into_iter()
+            .map(|(class, currency, lines, amount_minor)| ClassTotal { class, currency, lines, amount_minor })
+            .collect();
+        let mut discrepancies = Vec::new();
+        for class in LineClass::ALL.into_iter().filter(|c| c.is_discrepancy()) {
+            let left = REPORT_LIMIT.saturating_sub(discrepancies.len()) as i64;
+            for l in fstore::lines(&mut conn, &row.id, Some(class), 0, left).await? {
+                discrepancies.push(LineMatch {
+                    line: u32::try_from(l.line).unwrap_or(u32::MAX),
+                    class: l.class,
+                    shipment: l.shipment_id,
+                    expected: l.expected,
+                    difference: l.difference,
+                    contract_fee: l.contract_fee,
+                });
+            }
+        }
+        discrepancies.sort_by_key(|m| m.line);
+        let missing = fstore::missing_of(&mut conn, &row.id, REPORT_LIMIT as i64).await?;
+        Ok(StatementReport {
+            already_imported: already,
+            kind: row.kind,
+            profile: row.profile.clone(),
+            carrier: row.carrier.clone(),
+            lines: row.lines,
+            error_count: row.errors,
+            errors: fstore::errors_of(&mut conn, &row.id, REPORT_LIMIT as i64).await?,
+            classes,
+            discrepancies,
+            missing_count: fstore::missing_count(&mut conn, &row.id).await?,
+            missing,
+            tasks_opened: 0,
+            statement: Some(row),
+        })
+    }
+
+    pub async fn statements(&self, before: Option<&StatementId>, limit: i64) -> Result<Vec<StatementRow>> {
+        Ok(fstore::statements(&mut *self.store.read().await?, before, limit).await?)
+    }
+
+    pub async fn statement(&self, id: &StatementId) -> Result<StatementReport> {
+        let row = fstore::statement(&mut *self.store.read().await?, id).await?.ok_or(Error::NotFound("statement"))?;
+        self.report_of(row, false).await
+    }
+
+    pub async fn statement_lines(
+        &self,
+        id: &StatementId,
+        class: Option<LineClass>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredLine>> {
+        let mut conn = self.store.read().await?;
+        fstore::statement(&mut conn, id).await?.ok_or(Error::NotFound("statement"))?;
+        Ok(fstore::lines(&mut conn, id, class, after, limit).await?)
+    }
+
+    /// Balances per account, carrier and currency.
+    pub async fn ledger_balances(&self) -> Result<Vec<(Account, String, Currency, i64)>> {
+        Ok(fstore::balances(&mut *self.store.read().await?).await?)
+    }
+
+    pub async fn shipment_ledger(&self, id: &ShipmentId) -> Result<Vec<StoredPosting>> {
+        Ok(fstore::postings_of(&mut *self.store.read().await?, id).await?)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Tolerances from the settings (minor units and days), with defaults.
+async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
+    let keys = ["reconcile_amount_tolerance_minor", "reconcile_fee_tolerance_minor", "reconcile_grace_days"];
+    let found = rstore::settings_of(conn, &keys).await?;
+    let d = Tolerances::default();
+    let int = |k: &str, default: i64| found.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default).max(0);
+    Ok(Tolerances {
+        amount_minor: int(keys[0], d.amount_minor),
+        fee_minor: int(keys[1], d.fee_minor),
+        grace_days: int(keys[2], d.grace_days),
+    })
+}
+
+/// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels.
+async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<(Vec<Expected>, Vec<CodShipment>)> {
+    let terms: HashMap<String, CodTerms> = lstore::channels(conn)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let fee = c.card.cod_fee;
+            let t = CodTerms {
+                fee_bp: fee.map_or(0, |f| f.bp),
+                fee_min_minor: fee.map_or(0, |f| f.min_minor),
+                fee_max_minor: fee.and_then(|f| f.max_minor),
+                cycle_days: c.settlement_cycle_days,
+            };
+            (c.code.to_string(), t)
+        })
+        .collect();
+    let default = CodTerms { fee_bp: 0, fee_min_minor: 0, fee_max_minor: None, cycle_days: 14 };
+    let shipments = fstore::cod_shipments(conn, carrier).await?;
+    let expected = shipments
+        .iter()
+        .map(|s| Expected {
+            shipment: s.shipment_id.clone(),
+            tracking_number: s.tracking_number.clone(),
+            order_ref: s.order_ref.clone(),
+            cod: s.cod,
+            delivered_on: s.delivered_at.map(|d| d.date()),
+            terms: terms.get(&s.channel).copied().unwrap_or(default),
+            remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut | CodStatus::ShortPaid),
+        })
+        .collect();
+    Ok((expected, shipments))
+}
+
+type LedgerPlan<'a> = Vec<(String, &'a ShipmentId, Entry)>;
+type CashPlan<'a> = Vec<(&'a ShipmentId, CodStatus)>;
+
+/// The entries and cash states a remittance's paying lines make: the delivery's receivable (once per
+/// shipment, whoever posts it first) and the remittance itself. `{stl}` in a key is the statement id.
+fn remittance_plan<'a>(
+    lines: &[StatementLine],
+    matches: &'a [LineMatch],
+    shipments: &[CodShipment],
+) -> (LedgerPlan<'a>, CashPlan<'a>) {
+    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+    let cod: HashMap<&ShipmentId, Money> = shipments.iter().map(|s| (&s.shipment_id, s.cod)).collect();
+    let mut ledger = Vec::new();
+    let mut cash = Vec::new();
+    for m in matches {
+        let paying = matches!(
+            m.class,
+            LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid | LineClass::FeeAboveContract
+        );
+        let (Some(shipment), Some(l), true) = (m.shipment.as_ref(), by_line.get(&m.line), paying) else { continue };
+        if let Some(Ok(e)) = cod.get(shipment).map(|c| Entry::delivered(*c)) {
+            ledger.push((format!("dlv:{shipment}"), shipment, e));
+        }
+        if let Ok(e) = Entry::remitted(l) {
+            ledger.push((format!("rem:{{stl}}:{}", m.line), shipment, e));
+        }
+        cash.push((shipment, if m.class == LineClass::ShortPaid { CodStatus::ShortPaid } else { CodStatus::Remitted }));
+    }
+    (ledger, cash)
+}
+
+/// A payout's entries: each line that pays a known remittance moves its cash to the bank.
+fn payout_plan(lines: &[StatementLine], matches: &[LineMatch]) -> Result<Vec<(u32, Entry)>> {
+    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+    let mut out = Vec::new();
+    for m in matches.iter().filter(|m| m.expected.is_some() && m.shipment.is_none()) {
+        if !matches!(m.class, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid) {
+            continue;
+        }
+        let Some(l) = by_line.get(&m.line) else { continue };
+        let settled = l.settled.unwrap_or(l.net);
+        let e = Entry::paid_out(l.amount, l.fee, settled, None)
+            .map_err(|e| Error::invalid(&format!("lines[{}]", l.line), e.to_string()))?;
+        out.push((l.line, e));
+    }
+    Ok(out)
+}
+
+fn class_totals(lines: &[StatementLine], matches: &[LineMatch]) -> Vec<ClassTotal> {
+    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+    let mut sums: BTreeMap<(LineClass, String), (i64, i64)> = BTreeMap::new();
+    for m in matches {
+        if let Some(l) = by_line.get(&m.line) {
+            let e = sums.entry((m.class, l.amount.currency.code().to_owned())).or_insert((0, 0));
+            e.0 += 1;
+            e.1 += l.amount.minor;
+        }
+    }
+    sums.into_iter()
+        .filter_map(|((class, c), (n, total))| {
+            Currency::parse(&c).ok().map(|currency| ClassTotal { class, currency, lines: n, amount_minor: total })
+        })
+        .collect()
+}
+
+/// A finance task per line that needs a decision (one per shipment at a time), and one for the lines that
+/// name no shipment of ours.
+fn difference_tasks(
+    id: &StatementId,
+    matches: &[LineMatch],
+    lines: &HashMap<u32, &StatementLine>,
+    now: OffsetDateTime,
+) -> Vec<Task> {
+    let task = |shipment: Option<ShipmentId>, title: String| Task {
+        id: TaskId::generate(),
+        kind: AnomalyKind::SettlementDifference,
+        shipment_id: shipment,
+        order_id: None,
+        role: Role::Finance,
+        status: TaskStatus::Open,
+        title,
+        due_at: now + Duration::hours(72),
+        assignee: None,
+        opened_by: "reconciliation".into(),
+        resolution: None,
+        created_at: now,
+        updated_at: now,
+        closed_at: None,
+    };
+    let mut out = Vec::new();
+    let mut unknown = 0;
+    for m in matches.iter().filter(|m| m.class.is_discrepancy()) {
+        let Some(l) = lines.get(&m.line) else { continue };
+        let Some(shipment) = m.shipment.clone() else {
+            unknown += 1;
+            continue;
+        };
+        let what = match (m.class, m.expected) {
+            (LineClass::ShortPaid, Some(e)) => format!("short paid: {} of {}", l.amount, e),
+            (LineClass::OverPaid, Some(e)) => format!("over paid: {} for {}", l.amount, e),
+            (LineClass::FeeAboveContract, _) => format!(
+                "COD fee {} above the contract's {}",
+                l.fee,
+                m.contract_fee.map_or_else(String::new, |f| f.to_string())
+            ),
+            (LineClass::CurrencyMismatch, Some(e)) => format!("paid in {} for {}", l.amount, e),
+            (LineClass::Duplicate, _) => format!("paid again: {}", l.amount),
+            (c, _) => c.as_str().to_owned(),
+        };
+        let tn = l.tracking_number.as_deref().or(l.order_ref.as_deref()).unwrap_or("");
+        out.push(task(Some(shipment), format!("Settlement {id} line {}: {what} ({tn})", m.line)));
+    }
+    if unknown > 0 {
+        out.push(task(None, format!("Settlement {id}: {unknown} lines name no shipment of ours")));
+    }
+    out
+}
+
+/// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests) and reads it
+/// through the profile. An XLSX file is refused with a clear message until its reader lands.
+pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
+    if body.starts_with(b"PK\x03\x04") {
+        return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV (XLSX is not read yet)"));
+    }
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    let delimiter = match profile.delimiter {
+        Some(d) => d as u8,
+        None => detect_delimiter(body, profile.skip_rows),
+    };
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
+    let mut refused: Vec<LineError> = Vec::new();
+    let mut skip = profile.skip_rows;
+    let rows = reader.byte_records().filter_map(|r| {
+        let rec = match r {
+            Ok(rec) => rec,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as u32);
+                refused.push(LineError { line, field: "file".into(), message: e.to_string() });
+                return None;
+            }
+        };
+        let line = rec.position().map_or(0, |p| p.line() as u32);
+        if skip > 0 {
+            skip -= 1;
+            return None;
+        }
+        let mut cells = Vec::with_capacity(rec.len());
+        for c in rec.iter() {
+            match std::str::from_utf8(c) {
+                Ok(s) => cells.push(s.to_owned()),
+                Err(_) => {
+                    refused.push(LineError { line, field: "file".into(), message: "not UTF-8 text".into() });
+                    return None;
+                }
+            }
+        }
+        Some((line, cells))
+    });
+    let mut parsed = statement::read(profile, rows).map_err(|e| Error::invalid("file", e.to_string()))?;
+    parsed.errors.extend(refused);
+    parsed.errors.sort_by_key(|e| e.line);
+    Ok(parsed)
+}
+
+/// The candidate that splits the header line into the most cells.
+fn detect_delimiter(body: &[u8], skip_rows: usize) -> u8 {
+    let header = body.split(|b| *b == b'\n').nth(skip_rows).unwrap_or(body);
+    [b',', b';', b'\t', b'|'].into_iter().max_by_key(|d| header.iter().filter(|b| *b == d).count()).unwrap_or(b',')
+}
+
+/// Used by tests and the demo: what a shipment's postings add up to per account.
+pub fn totals(postings: &[StoredPosting]) -> BTreeMap<(Account, Currency), i64> {
+    let mut out = BTreeMap::new();
+    for p in postings {
+        *out.entry((p.account, p.amount.currency)).or_insert(0) += p.amount.minor;
+    }
+    out.retain(|_, v| *v != 0);
+    out
+}

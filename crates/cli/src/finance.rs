@@ -1,0 +1,118 @@
+//! `codflow reconcile`: a settlement file matched against the shipments, with a summary table.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use codflow_app::finance::{ImportRequest, StatementReport};
+use codflow_domain::Actor;
+use codflow_domain::money::Money;
+
+use crate::Db;
+
+#[derive(clap::Args)]
+pub struct ReconcileArgs {
+    /// A CSV statement: a carrier's COD remittance or a payment platform's payout.
+    file: PathBuf,
+    /// The mapping profile (built in: sandbox-cod, generic-cod, generic-payout; or one of yours).
+    #[arg(long)]
+    profile: String,
+    /// The carrier a remittance comes from (implied by the sandbox profiles).
+    #[arg(long)]
+    carrier: Option<String>,
+    /// Show what would match without recording anything.
+    #[arg(long)]
+    preview: bool,
+    #[command(flatten)]
+    db: Db,
+}
+
+pub async fn reconcile(args: ReconcileArgs) -> Result<ExitCode> {
+    let app = crate::open(&args.db.url()).await?;
+    let body = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message(format!("reconciling {} ({} bytes)", args.file.display(), body.len()));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let started = std::time::Instant::now();
+    let req = ImportRequest {
+        file_name: args.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        profile: args.profile,
+        carrier: args.carrier,
+        preview: args.preview,
+    };
+    let result = app.import_statement(&body, req, Actor::Worker("cli-reconcile".into())).await;
+    bar.finish_and_clear();
+    let report = match result {
+        Ok(r) => r,
+        Err(codflow_app::Error::Invalid(e)) => {
+            for f in e.0 {
+                eprintln!("error: {}: {}", f.path, f.message);
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(codflow_app::Error::NotFound(what)) => {
+            eprintln!("error: {what} not found");
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    print!("{}", summary(&report));
+    println!("elapsed: {:.2} s", started.elapsed().as_secs_f64());
+    if let Some(kib) = crate::peak_rss_kib(None) {
+        println!("peak memory: {:.1} MiB", kib as f64 / 1024.0);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report as a person reads it at a terminal.
+pub fn summary(r: &StatementReport) -> String {
+    let mut out = String::new();
+    let head = match (&r.statement, r.already_imported) {
+        (Some(s), true) => {
+            format!("statement {} was imported before ({}); nothing changed", s.id, s.imported_at.date())
+        }
+        (Some(s), false) => format!("statement {} recorded", s.id),
+        (None, _) => "preview: nothing recorded".to_owned(),
+    };
+    out.push_str(&format!(
+        "{head}\n{} {} · profile {}",
+        r.kind.as_str(),
+        r.carrier.as_deref().unwrap_or("-"),
+        r.profile
+    ));
+    out.push_str(&format!(" · {} lines read, {} refused\n\n", r.lines, r.error_count));
+    out.push_str(&format!("{:<20} {:>8} {:>10} {:>18}\n", "class", "currency", "lines", "amount"));
+    for c in &r.classes {
+        let amount = Money::new(c.amount_minor, c.currency).amount_string();
+        out.push_str(&format!("{:<20} {:>8} {:>10} {:>18}\n", c.class.as_str(), c.currency.code(), c.lines, amount));
+    }
+    if !r.discrepancies.is_empty() {
+        out.push_str("\ndifferences (first ones):\n");
+        for d in r.discrepancies.iter().take(20) {
+            let diff = d.difference.map(|m| format!(" ({})", m)).unwrap_or_default();
+            let ship = d.shipment.as_ref().map_or("-".to_owned(), |s| s.to_string());
+            out.push_str(&format!("  line {:>7}  {:<20} {}{diff}\n", d.line, d.class.as_str(), ship));
+        }
+    }
+    if r.missing_count > 0 {
+        out.push_str(&format!("\ndelivered and missing past their cycle: {}\n", r.missing_count));
+        for (s, m, due) in r.missing.iter().take(10) {
+            out.push_str(&format!("  {s}  {m}  due {due}\n"));
+        }
+    }
+    if !r.errors.is_empty() {
+        out.push_str("\nrefused lines (first ones):\n");
+        for e in r.errors.iter().take(20) {
+            out.push_str(&format!("  line {:>7}  {}: {}\n", e.line, e.field, e.message));
+        }
+    }
+    if r.tasks_opened > 0 {
+        out.push_str(&format!("\nfinance tasks opened: {}\n", r.tasks_opened));
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! COD reconciliation end to end: parcels delivered by the sandbox carrier (its own process), its COD
+//! remittance report turned into a statement with one difference of each kind, matched in preview and for
+//! real, posted to the ledger, imported once whatever is replayed, and closed by a payment platform's payout
+//! through the `codflow reconcile` command.
+
+use std::collections::HashMap;
+
+use codflow_app::finance::ImportRequest;
+use codflow_domain::finance::ledger::Account;
+use codflow_domain::finance::reconcile::LineClass;
+use codflow_domain::money::{Currency, Money};
+use codflow_domain::rating::ChannelSpec;
+use codflow_domain::{ShipmentId, StatementId};
+use codflow_store::Engine;
+use serde_json::json;
+use time::Duration;
+use tokio::process::Command;
+
+use crate::BIN;
+use crate::booking::{ready, worker};
+use crate::tracking::{book_all, finish_journeys, sandbox_with};
+
+codflow_store::on_both_engines!(a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli,);
+
+/// A line of the sandbox's remittance report, `remittance` its reference.
+fn row(remittance: &str, tn: &str, reference: &str, amount_minor: i64, fee_minor: i64) -> String {
+    let m = |v: i64| Money::new(v, Currency::parse("SAR").unwrap()).amount_string();
+    format!(
+        "{remittance},{tn},{reference},2026-12-01T10:00:00Z,{},SAR,{},{}",
+        m(amount_minor),
+        m(fee_minor),
+        m(amount_minor - fee_minor)
+    )
+}
+
+async fn reconcile_cli(url: &str, file: &std::path::Path, profile: &str) -> (bool, String, String) {
+    let out = Command::new(BIN)
+        .args(["reconcile", &file.to_string_lossy(), "--profile", profile, "--database-url", url])
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli(engine: Engine) {
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..14).map(|i| format!("F-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
+    // The contract: the sandbox's own 2% COD fee.
+    let ch: ChannelSpec = serde_json::from_value(json!({
+        "code": "SBX-SA", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true}, "settlement_cycle_days": 7,
+        "rate_card": {"currency": "SAR", "cod_fee": {"pct": "2"}, "zones": [{"name": "sa", "countries": ["SA"],
+            "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
+    }))
+    .unwrap();
+    app.put_channels(&[ch], worker()).await.unwrap();
+    let shipments = book_all(&app, &ids).await;
+    finish_journeys(&app, &sb.url, &shipments).await;
+    let mut delivered = Vec::new();
+    for (shp, tn) in &shipments {
+        let t = app.tracking(shp).await.unwrap().tracked;
+        if t.cod_status.as_str() == "expected" {
+            delivered.push((
+                ShipmentId::parse(shp).unwrap(),
+                tn.clone(),
+                t.cod.minor,
+                t.progress.delivered_at.unwrap(),
+            ));
+        }
+    }
+    assert!(delivered.len() >= 5, "only {} of 14 parcels delivered", delivered.len());
+
+    // The carrier's own report, as it would be downloaded: one line per parcel whose cash it collected.
+    let report =
+        reqwest::get(format!("{}/v1/reports/cod-remittance?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", sb.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    let mut by_tn: HashMap<String, String> = HashMap::new();
+    for l in report.lines().skip(1) {
+        by_tn.insert(l.split(',').nth(1).unwrap().to_owned(), l.to_owned());
+    }
+    let header = report.lines().next().unwrap();
+    let remittance = report.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+    assert!(delivered.iter().all(|(_, tn, _, _)| by_tn.contains_key(tn)), "{report}");
+    // One difference of each kind: a line paid twice, a short payment, a parcel left out, a tracking number
+    // that is not ours, an amount that does not parse.
+    let short = &delivered[2];
+    let short_fee = (short.2 - 1_000) * 2 / 100;
+    let mut lines = vec![header.to_owned(), by_tn[&delivered[0].1].clone(), by_tn[&delivered[1].1].clone()];
+    lines.push(by_tn[&delivered[1].1].clone());
+    lines.push(row(&remittance, &short.1, "F-short", short.2 - 1_000, short_fee));
+    lines.push(row(&remittance, "SBXNOTOURS1", "X-1", 5_000, 100));
+    lines.push("SBR-1,SBX-BAD,F-bad,2026-12-01,12.3.4,SAR,0.10,1.00".to_owned());
+    for d in &delivered[4..] {
+        lines.push(by_tn[&d.1].clone());
+    }
+    let file = std::env::temp_dir().join(format!("remittance-{}.csv", StatementId::generate()));
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let body = std::fs::read(&file).unwrap();
+    // Past every parcel's cycle (7 days) and grace (3): the one left out is missing.
+    let last = delivered.iter().map(|d| d.3).max().unwrap();
+    app.clock().freeze(last + Duration::days(11));
+    let req = |preview| ImportRequest {
+        file_name: "remittance.csv".into(),
+        profile: "sandbox-cod".into(),
+        carrier: None,
+        preview,
+    };
+
+    let preview = app.import_statement(&body, req(true), worker()).await.unwrap();
+    assert!(preview.statement.is_none());
+    assert!(app.statements(None, 10).await.unwrap().is_empty(), "a preview records nothing");
+    let count = |r: &codflow_app::finance::StatementReport, class: LineClass| {
+        r.classes.iter().filter(|c| c.class == class).map(|c| c.lines).sum::<i64>()
+    };
+    let n = delivered.len() as i64;
+    let r = &preview;
+    assert_eq!(count(r, LineClass::Matched), n - 2, "{:?}", r.classes);
+    assert_eq!(count(r, LineClass::Duplicate), 1);
+    assert_eq!(count(r, LineClass::ShortPaid), 1);
+    assert_eq!(count(r, LineClass::UnknownReference), 1);
+    assert_eq!(r.error_count, 1);
+    assert_eq!((r.errors[0].line, r.errors[0].field.as_str()), (7, "amount"), "{:?}", r.errors);
+    assert_eq!(r.missing_count, 1);
+    assert_eq!(r.missing[0].0, delivered[3].0);
+
+    let done = app.import_statement(&body, req(false), worker()).await.unwrap();
+    let stl = done.statement.clone().expect("recorded").id;
+    assert_eq!(done.classes, preview.classes);
+    assert!(done.tasks_opened >= 3, "short, duplicate and unknown lines each need a decision: {}", done.tasks_opened);
+    let cod = |i: usize| {
+        let app = &app;
+        let s = delivered[i].0.to_string();
+        async move { app.tracking(&s).await.unwrap().tracked.cod_status.as_str().to_owned() }
+    };
+    assert_eq!(cod(0).await, "remitted");
+    assert_eq!(cod(2).await, "short_paid");
+    assert_eq!(cod(3).await, "expected", "left out of the statement");
+    // The short parcel's ledger explains the difference: 10.00 still owed by the carrier.
+    let sar = Currency::parse("SAR").unwrap();
+    let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
+    assert_eq!(totals.get(&(Account::CarrierReceivable, sar)), Some(&1_000), "{totals:?}");
+    assert_eq!(totals.get(&(Account::CodFees, sar)), Some(&short_fee));
+    assert_eq!(totals.get(&(Account::CodSales, sar)), Some(&-short.2));
+    // The same file again, in process and through the CLI: nothing changes.
+    let again = app.import_statement(&body, req(false), worker()).await.unwrap();
+    assert!(again.already_imported);
+    assert_eq!(again.statement.as_ref().map(|s| &s.id), Some(&stl));
+    let (ok, stdout, stderr) = reconcile_cli(&db.url, &file, "sandbox-cod").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("was imported before"), "{stdout}");
+    assert_eq!(app.statements(None, 10).await.unwrap().len(), 1);
+    let posted = app.shipment_ledger(&delivered[0].0).await.unwrap().len();
+
+    // The platform pays the remittance out in dollars, less its fee: cash in transit is cleared to the bank.
+    let paid: i64 = app
+        .statement_lines(&stl, None, 0, 500)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|l| matches!(l.class, LineClass::Matched | LineClass::ShortPaid))
+        .map(|l| l.net.minor)
+        .sum();
+    let fee = 500;
+    let settled = ((paid - fee) as i128 * 2666 / 10_000) as i64;
+    let payout = format!(
+        "remittance,date,currency,gross,fee,fx_rate,settled,settled_currency\n{remittance},2026-12-20,SAR,{},{},0.2666,{},USD\n",
+        Money::new(paid, sar).amount_string(),
+        Money::new(fee, sar).amount_string(),
+        Money::new(settled, Currency::parse("USD").unwrap()).amount_string(),
+    );
+    let payout_file = std::env::temp_dir().join(format!("payout-{}.csv", StatementId::generate()));
+    std::fs::write(&payout_file, payout).unwrap();
+    let (ok, stdout, stderr) = reconcile_cli(&db.url, &payout_file, "generic-payout").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("matched"), "{stdout}");
+    let balances = app.ledger_balances().await.unwrap();
+    let balance = |account: Account, currency: &str| {
+        balances.iter().filter(|(a, _, c, _)| *a == account && c.code() == currency).map(|(_, _, _, v)| *v).sum::<i64>()
+    };
+    assert_eq!(balance(Account::CashInTransit, "SAR"), 0, "{balances:?}");
+    assert_eq!(balance(Account::Bank, "USD"), settled);
+    assert_eq!(balance(Account::PlatformFees, "SAR"), fee);
+    // Every currency balances over the whole ledger.
+    let mut per_currency: HashMap<String, i64> = HashMap::new();
+    for (_, _, c, v) in &balances {
+        *per_currency.entry(c.code().to_owned()).or_default() += v;
+    }
+    assert!(per_currency.values().all(|v| *v == 0), "{per_currency:?}");
+    assert_eq!(app.shipment_ledger(&delivered[0].0).await.unwrap().len(), posted, "nothing posted twice");
+
+    // A profile that does not exist is a clear error.
+    let (ok, _, stderr) = reconcile_cli(&db.url, &payout_file, "no-such-profile").await;
+    assert!(!ok);
+    assert!(stderr.contains("settlement profile not found"), "{stderr}");
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&payout_file);
+}

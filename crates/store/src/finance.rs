@@ -1,0 +1,573 @@
+//! Settlement profiles, imported statements with their lines as matched, and the COD ledger.
+
+use codflow_domain::finance::ledger::{Account, Entry, EntryKind};
+use codflow_domain::finance::reconcile::{LineClass, LineMatch, Missing};
+use codflow_domain::finance::statement::{LineError, Profile, StatementKind, StatementLine};
+use codflow_domain::money::{Currency, Money};
+use codflow_domain::tracking::CodStatus;
+use codflow_domain::{OrderId, ShipmentId, StatementId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::{Date, OffsetDateTime};
+
+use crate::db::{from_micros, micros};
+use crate::orders::{Val, insert_values_counted, update_values};
+use crate::{Error, Result};
+
+pub async fn put_profile(conn: &mut AnyConnection, p: &Profile, at: OffsetDateTime) -> Result<bool> {
+    let config = serde_json::to_string(p).map_err(|e| Error::Corrupt(format!("profile: {e}")))?;
+    let updated = sqlx::query("UPDATE settlement_profiles SET kind = $2, config = $3, updated_at = $4 WHERE name = $1")
+        .bind(&p.name)
+        .bind(p.kind.as_str())
+        .bind(&config)
+        .bind(micros(at))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        sqlx::query(
+            "INSERT INTO settlement_profiles (name, kind, config, builtin, updated_at) VALUES ($1, $2, $3, 0, $4)",
+        )
+        .bind(&p.name)
+        .bind(p.kind.as_str())
+        .bind(&config)
+        .bind(micros(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(updated == 0)
+}
+
+fn profile_of(r: &AnyRow) -> Result<Profile> {
+    let config: &str = r.try_get("config")?;
+    serde_json::from_str(config).map_err(|e| Error::Corrupt(format!("settlement profile: {e}")))
+}
+
+pub async fn profile(conn: &mut AnyConnection, name: &str) -> Result<Option<Profile>> {
+    sqlx::query("SELECT config FROM settlement_profiles WHERE name = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await?
+        .as_ref()
+        .map(profile_of)
+        .transpose()
+}
+
+pub async fn profiles(conn: &mut AnyConnection) -> Result<Vec<Profile>> {
+    sqlx::query("SELECT config FROM settlement_profiles ORDER BY name")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(profile_of)
+        .collect()
+}
+
+pub async fn delete_profile(conn: &mut AnyConnection, name: &str) -> Result<bool> {
+    let n = sqlx::query("DELETE FROM settlement_profiles WHERE name = $1").bind(name).execute(conn).await?;
+    Ok(n.rows_affected() > 0)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementRow {
+    pub id: StatementId,
+    pub kind: StatementKind,
+    pub profile: String,
+    pub carrier: Option<String>,
+    pub file_name: String,
+    pub content_hash: String,
+    pub lines: i64,
+    pub errors: i64,
+    pub as_of: Date,
+    pub imported_at: OffsetDateTime,
+    pub imported_by: String,
+}
+
+const STATEMENT_COLS: &str =
+    "id, kind, profile, carrier, file_name, content_hash, lines, errors, as_of, imported_at, imported_by";
+
+fn statement_of(r: &AnyRow) -> Result<StatementRow> {
+    let kind: &str = r.try_get("kind")?;
+    Ok(StatementRow {
+        id: StatementId::parse(r.try_get("id")?)?,
+        kind: StatementKind::parse(kind)?,
+        profile: r.try_get("profile")?,
+        carrier: r.try_get("carrier")?,
+        file_name: r.try_get("file_name")?,
+        content_hash: r.try_get("content_hash")?,
+        lines: r.try_get("lines")?,
+        errors: r.try_get("errors")?,
+        as_of: from_micros(r.try_get("as_of")?).date(),
+        imported_at: from_micros(r.try_get("imported_at")?),
+        imported_by: r.try_get("imported_by")?,
+    })
+}
+
+pub async fn statement_by_hash(conn: &mut AnyConnection, hash: &str) -> Result<Option<StatementRow>> {
+    let sql = format!("SELECT {STATEMENT_COLS} FROM statements WHERE content_hash = $1");
+    sqlx::query(&sql).bind(hash).fetch_optional(conn).await?.as_ref().map(statement_of).transpose()
+}
+
+pub async fn statement(conn: &mut AnyConnection, id: &StatementId) -> Result<Option<StatementRow>> {
+    let sql = format!("SELECT {STATEMENT_COLS} FROM statements WHERE id = $1");
+    sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?.as_ref().map(statement_of).transpose()
+}
+
+/// Newest first, strictly before `before` when given.
+pub async fn statements(
+    conn: &mut AnyConnection,
+    before: Option<&StatementId>,
+    limit: i64,
+) -> Result<Vec<StatementRow>> {
+    let sql = format!("SELECT {STATEMENT_COLS} FROM statements WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2");
+    let rows = sqlx::query(&sql).bind(before.map_or("", |b| b.as_str())).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(statement_of).collect()
+}
+
+/// Records a statement; false when one with the same content is already there (a concurrent import).
+pub async fn insert_statement(conn: &mut AnyConnection, s: &StatementRow) -> Result<bool> {
+    let sql = format!(
+        "INSERT INTO statements ({STATEMENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (content_hash) DO NOTHING"
+    );
+    let n = sqlx::query(&sql)
+        .bind(s.id.as_str())
+        .bind(s.kind.as_str())
+        .bind(&s.profile)
+        .bind(s.carrier.as_deref())
+        .bind(&s.file_name)
+        .bind(&s.content_hash)
+        .bind(s.lines)
+        .bind(s.errors)
+        .bind(micros(s.as_of.midnight().assume_utc()))
+        .bind(micros(s.imported_at))
+        .bind(&s.imported_by)
+        .execute(conn)
+        .await?;
+    Ok(n.rows_affected() == 1)
+}
+
+const LINE_COLS: [&str; 20] = [
+    "statement_id",
+    "line",
+    "tracking_number",
+    "order_ref",
+    "reference",
+    "line_date",
+    "currency",
+    "amount_minor",
+    "fee_minor",
+    "freight_minor",
+    "other_minor",
+    "net_minor",
+    "fx_rate",
+    "settled_minor",
+    "settled_currency",
+    "class",
+    "shipment_id",
+    "expected_minor",
+    "difference_minor",
+    "contract_fee_minor",
+];
+
+pub async fn insert_lines(
+    conn: &mut AnyConnection,
+    id: &StatementId,
+    lines: &[(&StatementLine, &LineMatch)],
+) -> Result<()> {
+    let mut vals = Vec::with_capacity(lines.len() * LINE_COLS.len());
+    for (l, m) in lines {
+        vals.extend([
+            Val::from(id.as_str()),
+            i64::from(l.line).into(),
+            Val::OptText(l.tracking_number.clone()),
+            Val::OptText(l.order_ref.clone()),
+            Val::OptText(l.reference.clone()),
+            Val::OptText(l.date.map(|d| d.to_string())),
+            l.amount.currency.code().into(),
+            l.amount.minor.into(),
+            l.fee.minor.into(),
+            l.freight.minor.into(),
+            l.other.minor.into(),
+            l.net.minor.into(),
+            Val::OptText(l.fx_rate.map(|r| r.to_string())),
+            Val::OptInt(l.settled.map(|s| s.minor)),
+            Val::OptText(l.settled.map(|s| s.currency.code().to_owned())),
+            m.class.as_str().into(),
+            Val::OptText(m.shipment.as_ref().map(|s| s.to_string())),
+            Val::OptInt(m.expected.map(|e| e.minor)),
+            Val::OptInt(m.difference.map(|d| d.minor)),
+            Val::OptInt(m.contract_fee.map(|f| f.minor)),
+        ]);
+    }
+    let head = format!("INTO statement_lines ({})", LINE_COLS.join(", "));
+    insert_values_counted(conn, &head, "", LINE_COLS.len(), vals).await?;
+    Ok(())
+}
+
+pub async fn insert_errors(conn: &mut AnyConnection, id: &StatementId, errors: &[LineError]) -> Result<()> {
+    let mut vals = Vec::with_capacity(errors.len() * 4);
+    for e in errors {
+        vals.extend([
+            Val::from(id.as_str()),
+            i64::from(e.line).into(),
+            e.field.as_str().into(),
+            e.message.as_str().into(),
+        ]);
+    }
+    insert_values_counted(conn, "INTO statement_errors (statement_id, line, field, message)", "", 4, vals).await?;
+    Ok(())
+}
+
+pub async fn insert_missing(conn: &mut AnyConnection, id: &StatementId, missing: &[Missing]) -> Result<()> {
+    let mut vals = Vec::with_capacity(missing.len() * 5);
+    for m in missing {
+        vals.extend([
+            Val::from(id.as_str()),
+            m.shipment.as_str().into(),
+            m.expected.currency.code().into(),
+            m.expected.minor.into(),
+            Val::Text(m.due_on.to_string()),
+        ]);
+    }
+    let head = "INTO statement_missing (statement_id, shipment_id, currency, expected_minor, due_on)";
+    insert_values_counted(conn, head, "", 5, vals).await?;
+    Ok(())
+}
+
+/// A stored line with its verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredLine {
+    pub line: i64,
+    pub tracking_number: Option<String>,
+    pub order_ref: Option<String>,
+    pub reference: Option<String>,
+    pub date: Option<String>,
+    pub amount: Money,
+    pub fee: Money,
+    pub freight: Money,
+    pub other: Money,
+    pub net: Money,
+    pub class: LineClass,
+    pub shipment_id: Option<ShipmentId>,
+    pub expected: Option<Money>,
+    pub difference: Option<Money>,
+    pub contract_fee: Option<Money>,
+}
+
+fn stored_line(r: &AnyRow) -> Result<StoredLine> {
+    let c = Currency::parse(r.try_get("currency")?)?;
+    let m = |col: &str| -> Result<Money> { Ok(Money::new(r.try_get(col)?, c)) };
+    let om = |col: &str| -> Result<Option<Money>> { Ok(r.try_get::<Option<i64>, _>(col)?.map(|v| Money::new(v, c))) };
+    let class: &str = r.try_get("class")?;
+    Ok(StoredLine {
+        line: r.try_get("line")?,
+        tracking_number: r.try_get("tracking_number")?,
+        order_ref: r.try_get("order_ref")?,
+        reference: r.try_get("reference")?,
+        date: r.try_get("line_date")?,
+        amount: m("amount_minor")?,
+        fee: m("fee_minor")?,
+        freight: m("freight_minor")?,
+        other: m("other_minor")?,
+        net: m("net_minor")?,
+        class: LineClass::parse(class).ok_or_else(|| Error::Corrupt(format!("line class {class:?}")))?,
+        shipment_id: r.try_get::<Option<&str>, _>("shipment_id")?.map(ShipmentId::parse).transpose()?,
+        expected: om("expected_minor")?,
+        difference: om("difference_minor")?,
+        contract_fee: om("contract_fee_minor")?,
+    })
+}
+
+/// A statement's lines in line order after `after`, only of `class` when given.
+pub async fn lines(
+    conn: &mut AnyConnection,
+    id: &StatementId,
+    class: Option<LineClass>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredLine>> {
+    let sql = format!(
+        "SELECT {} FROM statement_lines WHERE statement_id = $1 AND line > $2 AND ($3 = '' OR class = $3) \
+         ORDER BY line LIMIT $4",
+        LINE_COLS.join(", ")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(id.as_str())
+        .bind(after)
+        .bind(class.map_or("", |c| c.as_str()))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(stored_line).collect()
+}
+
+/// Lines, amounts and currency per class of a statement.
+pub async fn class_totals(conn: &mut AnyConnection, id: &StatementId) -> Result<Vec<(LineClass, Currency, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT class, currency, COUNT(*) AS n, CAST(SUM(amount_minor) AS BIGINT) AS total FROM statement_lines \
+         WHERE statement_id = $1 GROUP BY class, currency ORDER BY class, currency",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let class: &str = r.try_get("class")?;
+            Ok((
+                LineClass::parse(class).ok_or_else(|| Error::Corrupt(format!("line class {class:?}")))?,
+                Currency::parse(r.try_get("currency")?)?,
+                r.try_get("n")?,
+                r.try_get("total")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn errors_of(conn: &mut AnyConnection, id: &StatementId, limit: i64) -> Result<Vec<LineError>> {
+    let rows =
+        sqlx::query("SELECT line, field, message FROM statement_errors WHERE statement_id = $1 ORDER BY line LIMIT $2")
+            .bind(id.as_str())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(LineError {
+                line: u32::try_from(r.try_get::<i64, _>("line")?).unwrap_or(u32::MAX),
+                field: r.try_get("field")?,
+                message: r.try_get("message")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn missing_of(
+    conn: &mut AnyConnection,
+    id: &StatementId,
+    limit: i64,
+) -> Result<Vec<(ShipmentId, Money, String)>> {
+    let rows = sqlx::query(
+        "SELECT shipment_id, currency, expected_minor, due_on FROM statement_missing WHERE statement_id = $1 \
+         ORDER BY shipment_id LIMIT $2",
+    )
+    .bind(id.as_str())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                ShipmentId::parse(r.try_get("shipment_id")?)?,
+                Money::new(r.try_get("expected_minor")?, Currency::parse(r.try_get("currency")?)?),
+                r.try_get("due_on")?,
+            ))
+        })
+        .collect()
+}
+
+/// A COD shipment as reconciliation needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodShipment {
+    pub shipment_id: ShipmentId,
+    pub order_id: OrderId,
+    pub tracking_number: String,
+    pub order_ref: String,
+    pub channel: String,
+    pub cod: Money,
+    pub cod_status: CodStatus,
+    pub delivered_at: Option<OffsetDateTime>,
+}
+
+#[derive(serde::Deserialize)]
+struct PackedCod(String, String, String, String, String, i64, String, String, Option<i64>);
+
+/// Every COD shipment of `carrier` that can still be paid for, read in key order a page at a time (each
+/// page one JSON value, on both engines).
+pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Vec<CodShipment>> {
+    const PAGE: i64 = 50_000;
+    let row = "t.shipment_id, t.order_id, t.tracking_number, o.external_id, t.lane_channel, t.cod_minor, \
+               t.cod_currency, t.cod_status, t.delivered_at";
+    let sql = if conn.backend_name() == "SQLite" {
+        format!(
+            "SELECT '[' || group_concat(p, ',') || ']' AS page FROM (SELECT json_array({row}) AS p FROM tracking t \
+             JOIN orders o ON o.id = t.order_id WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 \
+             ORDER BY t.shipment_id LIMIT $3)"
+        )
+    } else {
+        format!(
+            "SELECT COALESCE(json_agg(p), '[]')::text AS page FROM (SELECT json_build_array({row}) AS p FROM tracking t \
+             JOIN orders o ON o.id = t.order_id WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 \
+             ORDER BY t.shipment_id LIMIT $3) s"
+        )
+    };
+    let mut out = Vec::new();
+    let mut after = String::new();
+    loop {
+        let r = sqlx::query(&sql).bind(carrier).bind(&after).bind(PAGE).fetch_one(&mut *conn).await?;
+        let Some(page) = r.try_get::<Option<&str>, _>("page")? else { break };
+        let rows: Vec<PackedCod> =
+            serde_json::from_str(page).map_err(|e| Error::Corrupt(format!("cod shipments: {e}")))?;
+        let n = rows.len();
+        for p in rows {
+            let currency = Currency::parse(&p.6)?;
+            out.push(CodShipment {
+                shipment_id: ShipmentId::parse(&p.0)?,
+                order_id: OrderId::parse(&p.1)?,
+                tracking_number: p.2,
+                order_ref: p.3,
+                channel: p.4,
+                cod: Money::new(p.5, currency),
+                cod_status: CodStatus::parse(&p.7).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.7)))?,
+                delivered_at: p.8.map(from_micros),
+            });
+        }
+        // The largest id read: the page's order is not promised by the aggregate.
+        match out.iter().rev().take(n).map(|c| c.shipment_id.as_str()).max() {
+            Some(last) if n as i64 == PAGE => after = last.to_owned(),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Moves shipments' cash on (remitted, short paid) and makes each due for an anomaly check now, so a
+/// "COD not remitted" task closes itself.
+pub async fn set_cod_status(
+    conn: &mut AnyConnection,
+    changes: &[(&ShipmentId, CodStatus)],
+    at: OffsetDateTime,
+) -> Result<()> {
+    let mut vals = Vec::with_capacity(changes.len() * 3);
+    for (id, status) in changes {
+        vals.extend([Val::from(id.as_str()), status.as_str().into(), micros(at).into()]);
+    }
+    update_values(conn, "tracking", "shipment_id", &["cod_status", "due_at"], vals).await?;
+    Ok(())
+}
+
+/// A ledger entry with where it came from; its key makes posting it again a no-op.
+pub struct Posted<'a> {
+    pub key: String,
+    pub entry: &'a Entry,
+    pub shipment: Option<&'a ShipmentId>,
+    pub statement: Option<&'a StatementId>,
+    pub carrier: Option<&'a str>,
+}
+
+pub async fn post(conn: &mut AnyConnection, entries: &[Posted<'_>], at: OffsetDateTime) -> Result<u64> {
+    const WIDTH: usize = 10;
+    let mut vals = Vec::with_capacity(entries.len() * 3 * WIDTH);
+    for e in entries {
+        for (leg, p) in e.entry.postings.iter().enumerate() {
+            vals.extend([
+                Val::from(e.key.as_str()),
+                (leg as i64).into(),
+                e.entry.kind.as_str().into(),
+                Val::OptText(e.shipment.map(|s| s.to_string())),
+                Val::OptText(e.statement.map(|s| s.to_string())),
+                Val::OptText(e.carrier.map(str::to_owned)),
+                p.account.as_str().into(),
+                p.amount.currency.code().into(),
+                p.amount.minor.into(),
+                micros(at).into(),
+            ]);
+        }
+    }
+    let head = "INTO ledger_postings (entry_key, leg, kind, shipment_id, statement_id, carrier, account, currency, \
+                amount_minor, posted_at)";
+    insert_values_counted(conn, head, "ON CONFLICT (entry_key, leg) DO NOTHING", WIDTH, vals).await
+}
+
+/// One leg as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPosting {
+    pub entry_key: String,
+    pub kind: EntryKind,
+    pub account: Account,
+    pub amount: Money,
+    pub statement_id: Option<String>,
+    pub posted_at: OffsetDateTime,
+}
+
+pub async fn postings_of(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Vec<StoredPosting>> {
+    let rows = sqlx::query(
+        "SELECT entry_key, kind, account, currency, amount_minor, statement_id, posted_at FROM ledger_postings \
+         WHERE shipment_id = $1 ORDER BY posted_at, entry_key, leg",
+    )
+    .bind(shipment.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredPosting {
+                entry_key: r.try_get("entry_key")?,
+                kind: EntryKind::parse(r.try_get("kind")?)?,
+                account: Account::parse(r.try_get("account")?)?,
+                amount: Money::new(r.try_get("amount_minor")?, Currency::parse(r.try_get("currency")?)?),
+                statement_id: r.try_get("statement_id")?,
+                posted_at: from_micros(r.try_get("posted_at")?),
+            })
+        })
+        .collect()
+}
+
+/// Balance per account, carrier and currency (carrier empty for legs without one).
+pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<(Account, String, Currency, i64)>> {
+    let rows = sqlx::query(
+        "SELECT account, COALESCE(carrier, '') AS carrier, currency, CAST(SUM(amount_minor) AS BIGINT) AS total FROM ledger_postings \
+         GROUP BY account, COALESCE(carrier, ''), currency ORDER BY account, carrier, currency",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Account::parse(r.try_get("account")?)?,
+                r.try_get("carrier")?,
+                Currency::parse(r.try_get("currency")?)?,
+                r.try_get("total")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn missing_count(conn: &mut AnyConnection, id: &StatementId) -> Result<i64> {
+    let r = sqlx::query("SELECT COUNT(*) AS n FROM statement_missing WHERE statement_id = $1")
+        .bind(id.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(r.try_get("n")?)
+}
+
+/// For each reference, what the carrier's remittances under it paid (lines that paid a shipment of ours),
+/// and whether a payout already carried it.
+pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> Result<Vec<(String, Money, bool)>> {
+    let mut out = Vec::new();
+    let mut refs: Vec<&str> = refs.to_vec();
+    refs.sort_unstable();
+    refs.dedup();
+    for chunk in crate::db::pow2_chunks(&refs, 512) {
+        let sql = format!(
+            "SELECT l.reference, l.currency, CAST(SUM(l.net_minor) AS BIGINT) AS net, \
+             MAX(CASE WHEN EXISTS (SELECT 1 FROM statement_lines p JOIN statements ps ON ps.id = p.statement_id \
+               WHERE ps.kind = 'payout' AND p.reference = l.reference \
+               AND p.class IN ('matched', 'short_paid', 'over_paid')) THEN 1 ELSE 0 END) AS paid \
+             FROM statement_lines l JOIN statements s ON s.id = l.statement_id \
+             WHERE s.kind = 'cod_remittance' AND l.class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
+             AND l.reference IN ({}) GROUP BY l.reference, l.currency",
+            crate::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q.bind(*r);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((
+                r.try_get("reference")?,
+                Money::new(r.try_get("net")?, Currency::parse(r.try_get("currency")?)?),
+                r.try_get::<i64, _>("paid")? == 1,
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,428 @@
+//! COD finance: settlement profiles, statements imported and reconciled, the ledger.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine, StoredPosting};
+use codflow_domain::finance::reconcile::LineClass;
+use codflow_domain::finance::statement::Profile;
+use codflow_domain::money::Money;
+use codflow_domain::{Actor, FieldErrors, Role, ShipmentId, StatementId};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::dto::{MoneyDto, Page, rfc3339};
+use crate::extract::{ApiJson, Auth, READERS};
+use crate::routes::imports::multipart_error;
+use crate::routes::{cursor_of, limit_of};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+/// Statements and profiles are finance's (and the admin's).
+const FINANCE: &[Role] = &[Role::Finance];
+
+fn invalid(path: &str, message: &str) -> ApiError {
+    let mut f = FieldErrors::default();
+    f.push(path, message);
+    ApiError::Invalid(f)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileDto {
+    /// The profile as stored (columns, date_formats, number, currency, ...).
+    #[schema(value_type = Object)]
+    pub profile: serde_json::Value,
+    pub builtin: bool,
+}
+
+fn profile_dto(p: Profile, builtin: bool) -> ProfileDto {
+    ProfileDto { profile: serde_json::to_value(p).unwrap_or_default(), builtin }
+}
+
+#[utoipa::path(get, path = "/api/v1/settlement-profiles", tag = "finance", responses((status = 200, body = Vec<ProfileDto>)))]
+pub async fn profiles(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<ProfileDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.settlement_profiles().await?.into_iter().map(|(p, b)| profile_dto(p, b)).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/settlement-profiles/{name}", tag = "finance", params(("name" = String, Path)),
+    responses((status = 200, body = ProfileDto), (status = 404)))]
+pub async fn profile(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<ProfileDto>> {
+    auth.require(READERS)?;
+    let (p, b) = s.app.settlement_profile(&name).await?;
+    Ok(Json(profile_dto(p, b)))
+}
+
+#[utoipa::path(put, path = "/api/v1/settlement-profiles/{name}", tag = "finance", params(("name" = String, Path)),
+    request_body(content = Object, description = "kind, columns (field → header), date_formats, number {decimal, thousands}, currency, deductions_negative, delimiter, skip_rows, weight_in_kg"),
+    responses((status = 201, body = ProfileDto), (status = 200, body = ProfileDto), (status = 409, description = "a built-in name"), (status = 422)))]
+pub async fn put_profile(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+    ApiJson(mut body): ApiJson<serde_json::Value>,
+) -> ApiResult<(StatusCode, Json<ProfileDto>)> {
+    auth.require(FINANCE)?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert("name".into(), serde_json::Value::String(name));
+    }
+    let p: Profile =
+        serde_path_to_error::deserialize(body).map_err(|e| invalid(&e.path().to_string(), &e.inner().to_string()))?;
+    let created = s.app.put_settlement_profile(p.clone(), Actor::Token(auth.0.token)).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(profile_dto(p, false))))
+}
+
+#[utoipa::path(delete, path = "/api/v1/settlement-profiles/{name}", tag = "finance", params(("name" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn delete_profile(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    auth.require(FINANCE)?;
+    s.app.delete_settlement_profile(&name, Actor::Token(auth.0.token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementDto {
+    pub id: String,
+    /// `cod_remittance` or `payout`.
+    pub kind: String,
+    pub profile: String,
+    pub carrier: Option<String>,
+    pub file_name: String,
+    /// SHA-256 of the file: the same file is imported once.
+    pub content_hash: String,
+    pub lines: i64,
+    pub errors: i64,
+    pub as_of: String,
+    pub imported_at: String,
+    pub imported_by: String,
+}
+
+impl From<StatementRow> for StatementDto {
+    fn from(r: StatementRow) -> Self {
+        StatementDto {
+            id: r.id.to_string(),
+            kind: r.kind.as_str().into(),
+            profile: r.profile,
+            carrier: r.carrier,
+            file_name: r.file_name,
+            content_hash: r.content_hash,
+            lines: r.lines,
+            errors: r.errors,
+            as_of: r.as_of.to_string(),
+            imported_at: rfc3339(r.imported_at),
+            imported_by: r.imported_by,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineErrorDto {
+    pub line: u32,
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ClassTotalDto {
+    pub class: String,
+    pub lines: i64,
+    pub amount: MoneyDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DiscrepancyDto {
+    pub line: u32,
+    pub class: String,
+    pub shipment_id: Option<String>,
+    pub expected: Option<MoneyDto>,
+    pub difference: Option<MoneyDto>,
+    pub contract_fee: Option<MoneyDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MissingDto {
+    pub shipment_id: String,
+    pub expected: MoneyDto,
+    pub due_on: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportDto {
+    /// Absent for a preview.
+    pub statement: Option<StatementDto>,
+    pub already_imported: bool,
+    pub preview: bool,
+    pub kind: String,
+    pub profile: String,
+    pub carrier: Option<String>,
+    pub lines: i64,
+    pub error_count: i64,
+    /// The first lines refused, with line and field.
+    pub errors: Vec<LineErrorDto>,
+    /// Lines and amounts per class and currency: they add up to the statement's total.
+    pub classes: Vec<ClassTotalDto>,
+    pub discrepancies: Vec<DiscrepancyDto>,
+    pub missing_count: i64,
+    pub missing: Vec<MissingDto>,
+    pub tasks_opened: usize,
+}
+
+fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
+    ReportDto {
+        preview,
+        already_imported: r.already_imported,
+        kind: r.kind.as_str().into(),
+        profile: r.profile,
+        carrier: r.carrier,
+        lines: r.lines,
+        error_count: r.error_count,
+        errors: r
+            .errors
+            .into_iter()
+            .map(|e| LineErrorDto { line: e.line, field: e.field, message: e.message })
+            .collect(),
+        classes: r
+            .classes
+            .into_iter()
+            .map(|c| ClassTotalDto {
+                class: c.class.as_str().into(),
+                lines: c.lines,
+                amount: Money::new(c.amount_minor, c.currency).into(),
+            })
+            .collect(),
+        discrepancies: r
+            .discrepancies
+            .into_iter()
+            .map(|d| DiscrepancyDto {
+                line: d.line,
+                class: d.class.as_str().into(),
+                shipment_id: d.shipment.map(|s| s.to_string()),
+                expected: d.expected.map(Into::into),
+                difference: d.difference.map(Into::into),
+                contract_fee: d.contract_fee.map(Into::into),
+            })
+            .collect(),
+        missing_count: r.missing_count,
+        missing: r
+            .missing
+            .into_iter()
+            .map(|(s, m, due)| MissingDto { shipment_id: s.to_string(), expected: m.into(), due_on: due })
+            .collect(),
+        tasks_opened: r.tasks_opened,
+        statement: r.statement.map(Into::into),
+    }
+}
+
+/// Imports a statement (multipart: `file`, `profile`, optionally `carrier` and `preview=true`). The same
+/// file twice records nothing the second time and answers what the first import found.
+#[utoipa::path(post, path = "/api/v1/statements", tag = "finance",
+    request_body(content_type = "multipart/form-data", description = "fields: file (CSV), profile, carrier, preview"),
+    responses((status = 201, body = ReportDto, description = "recorded"), (status = 200, body = ReportDto, description = "a preview, or a file imported before"),
+        (status = 404, description = "no such profile"), (status = 422, description = "the header does not fit the profile"), (status = 413)))]
+pub async fn import(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    mut form: Multipart,
+) -> ApiResult<(StatusCode, Json<ReportDto>)> {
+    auth.require(FINANCE)?;
+    let mut file = None;
+    let mut file_name = String::new();
+    let (mut profile, mut carrier, mut preview) = (None, None, false);
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") => {
+                file_name = field.file_name().unwrap_or("statement.csv").to_owned();
+                file = Some(field.bytes().await.map_err(multipart_error)?);
+            }
+            Some("profile") => profile = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()),
+            Some("carrier") => {
+                carrier = Some(field.text().await.map_err(multipart_error)?.trim().to_owned()).filter(|c| !c.is_empty())
+            }
+            Some("preview") => {
+                preview = match field.text().await.map_err(multipart_error)?.trim() {
+                    "true" | "1" => true,
+                    "false" | "0" | "" => false,
+                    _ => return Err(invalid("preview", "true or false")),
+                }
+            }
+            _ => {}
+        }
+    }
+    let file = file.ok_or_else(|| invalid("file", "send the statement as the multipart field named file"))?;
+    let profile = profile.ok_or_else(|| invalid("profile", "name the profile to read the file with"))?;
+    let req = ImportRequest { file_name, profile, carrier, preview };
+    let r = s.app.import_statement(&file, req, Actor::Token(auth.0.token)).await?;
+    let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(report_dto(r, preview))))
+}
+
+#[utoipa::path(get, path = "/api/v1/statements", tag = "finance",
+    params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
+    responses((status = 200, body = Page<StatementDto>)))]
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<StatementDto>>> {
+    auth.require(READERS)?;
+    let limit = limit_of(&q)?;
+    let before =
+        cursor_of(&q).map(StatementId::parse).transpose().map_err(|_| invalid("cursor", "not a statement id"))?;
+    let items = s.app.statements(before.as_ref(), limit).await?;
+    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id.to_string())).flatten();
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+fn statement_id(id: &str) -> Result<StatementId, ApiError> {
+    StatementId::parse(id).map_err(|_| ApiError::NotFound("statement"))
+}
+
+#[utoipa::path(get, path = "/api/v1/statements/{id}", tag = "finance", params(("id" = String, Path)),
+    responses((status = 200, body = ReportDto), (status = 404)))]
+pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ReportDto>> {
+    auth.require(READERS)?;
+    Ok(Json(report_dto(s.app.statement(&statement_id(&id)?).await?, false)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineDto {
+    pub line: i64,
+    pub class: String,
+    pub tracking_number: Option<String>,
+    pub order_ref: Option<String>,
+    pub reference: Option<String>,
+    pub date: Option<String>,
+    pub amount: MoneyDto,
+    pub fee: MoneyDto,
+    pub freight: MoneyDto,
+    pub other: MoneyDto,
+    pub net: MoneyDto,
+    pub shipment_id: Option<String>,
+    pub expected: Option<MoneyDto>,
+    pub difference: Option<MoneyDto>,
+    pub contract_fee: Option<MoneyDto>,
+}
+
+impl From<StoredLine> for LineDto {
+    fn from(l: StoredLine) -> Self {
+        LineDto {
+            line: l.line,
+            class: l.class.as_str().into(),
+            tracking_number: l.tracking_number,
+            order_ref: l.order_ref,
+            reference: l.reference,
+            date: l.date,
+            amount: l.amount.into(),
+            fee: l.fee.into(),
+            freight: l.freight.into(),
+            other: l.other.into(),
+            net: l.net.into(),
+            shipment_id: l.shipment_id.map(|s| s.to_string()),
+            expected: l.expected.map(Into::into),
+            difference: l.difference.map(Into::into),
+            contract_fee: l.contract_fee.map(Into::into),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/statements/{id}/lines", tag = "finance",
+    params(("id" = String, Path), ("class" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "the last line number of the previous page")),
+    responses((status = 200, body = Page<LineDto>), (status = 404)))]
+pub async fn lines(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Page<LineDto>>> {
+    auth.require(READERS)?;
+    let limit = limit_of(&q)?;
+    let class = match q.get("class").filter(|c| !c.is_empty()) {
+        Some(c) => Some(LineClass::parse(c).ok_or_else(|| {
+            invalid(
+                "class",
+                "matched, short_paid, over_paid, fee_above_contract, duplicate, unknown_reference or currency_mismatch",
+            )
+        })?),
+        None => None,
+    };
+    let after = match cursor_of(&q) {
+        Some(c) => c.parse::<i64>().map_err(|_| invalid("cursor", "a line number"))?,
+        None => 0,
+    };
+    let items = s.app.statement_lines(&statement_id(&id)?, class, after, limit).await?;
+    let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|l| l.line.to_string())).flatten();
+    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BalanceDto {
+    pub account: String,
+    /// Empty for legs that belong to no carrier (payouts).
+    pub carrier: String,
+    /// Debit positive.
+    pub balance: MoneyDto,
+}
+
+#[utoipa::path(get, path = "/api/v1/ledger/balances", tag = "finance", responses((status = 200, body = Vec<BalanceDto>)))]
+pub async fn balances(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<BalanceDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(
+        s.app
+            .ledger_balances()
+            .await?
+            .into_iter()
+            .map(|(a, carrier, c, v)| BalanceDto {
+                account: a.as_str().into(),
+                carrier,
+                balance: Money::new(v, c).into(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostingDto {
+    pub entry: String,
+    pub kind: String,
+    pub account: String,
+    /// Debit positive.
+    pub amount: MoneyDto,
+    pub statement_id: Option<String>,
+    pub posted_at: String,
+}
+
+impl From<StoredPosting> for PostingDto {
+    fn from(p: StoredPosting) -> Self {
+        PostingDto {
+            entry: p.entry_key,
+            kind: p.kind.as_str().into(),
+            account: p.account.as_str().into(),
+            amount: p.amount.into(),
+            statement_id: p.statement_id,
+            posted_at: rfc3339(p.posted_at),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/shipments/{id}/ledger", tag = "finance", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<PostingDto>)))]
+pub async fn shipment_ledger(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<PostingDto>>> {
+    auth.require(READERS)?;
+    let id = ShipmentId::parse(&id).map_err(|_| ApiError::NotFound("shipment"))?;
+    Ok(Json(s.app.shipment_ledger(&id).await?.into_iter().map(Into::into).collect()))
+}

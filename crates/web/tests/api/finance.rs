@@ -1,0 +1,173 @@
+use codflow_domain::Role;
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_paths, json_of, spawn_app};
+
+codflow_store::on_both_engines!(
+    a_sellers_profile_is_validated_saved_and_listed_after_the_builtin_ones,
+    a_statement_is_previewed_then_recorded_once_and_paged_by_class,
+    statements_that_do_not_fit_their_profile_are_refused_with_the_reason,
+);
+
+async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = Form::new().part("file", Part::text(csv.to_owned()).file_name("remit.csv"));
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    app.client.post(app.url("/api/v1/statements")).bearer_auth(token).multipart(form).send().await.unwrap()
+}
+
+fn my_profile() -> Value {
+    json!({
+        "kind": "cod_remittance",
+        "columns": {"tracking_number": "AWB", "amount": "Collected", "fee": "Fee", "net": "Paid", "date": "Date"},
+        "date_formats": ["DD/MM/YYYY"],
+        "number": {"decimal": ",", "thousands": "."},
+        "currency": "SAR",
+        "deductions_negative": true,
+        "delimiter": ";",
+        "skip_rows": 1,
+        "weight_in_kg": false
+    })
+}
+
+async fn a_sellers_profile_is_validated_saved_and_listed_after_the_builtin_ones(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let put = |token: String, name: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .put(app.url(&format!("/api/v1/settlement-profiles/{name}")))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let finance = app.token(Role::Finance).to_owned();
+    json_of(put(finance.clone(), "my-courier", my_profile()).await, StatusCode::CREATED).await;
+    json_of(put(finance.clone(), "my-courier", my_profile()).await, StatusCode::OK).await;
+    let r = put(app.token(Role::Ops).to_owned(), "my-courier", my_profile()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = put(finance.clone(), "sandbox-cod", my_profile()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let mut bad = my_profile();
+    bad["columns"] = json!({"amount": "Collected"});
+    bad["number"]["thousands"] = json!(",");
+    bad["number"]["decimal"] = json!(",");
+    let problem = json_of(put(finance.clone(), "broken", bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let paths = error_paths(&problem);
+    for p in ["columns.net", "columns", "number.thousands"] {
+        assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
+    }
+    let list = json_of(app.get("/api/v1/settlement-profiles").await, StatusCode::OK).await;
+    let names: Vec<(&str, bool)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["profile"]["name"].as_str().unwrap(), p["builtin"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("sandbox-cod", true), ("generic-cod", true), ("generic-payout", true), ("my-courier", false)]
+    );
+    let r = app
+        .client
+        .delete(app.url("/api/v1/settlement-profiles/my-courier"))
+        .bearer_auth(&finance)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/api/v1/settlement-profiles/my-courier").await.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_statement_is_previewed_then_recorded_once_and_paged_by_class(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    json_of(
+        app.client
+            .put(app.url("/api/v1/settlement-profiles/my-courier"))
+            .bearer_auth(&finance)
+            .json(&my_profile())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    // A title row, a BOM, European numbers and negative deductions; no shipment is ours.
+    let csv = "\u{feff}My Courier remittance week 48\nAWB;Date;Collected;Fee;Paid\nMC1;01/12/2026;1.250,00;-25,00;1.225,00\n\
+               MC2;02/12/2026;99,50;-2,00;97,50\nMC3;31/02/2026;10,00;0;10,00\n";
+    let fields = [("profile", "my-courier"), ("carrier", "mycourier"), ("preview", "true")];
+    let preview = json_of(upload(&app, &finance, csv, &fields).await, StatusCode::OK).await;
+    assert_eq!(preview["preview"], json!(true));
+    assert!(preview["statement"].is_null());
+    assert_eq!(
+        preview["classes"],
+        json!([{"class": "unknown_reference", "lines": 2, "amount": {"amount": "1349.50", "currency": "SAR"}}])
+    );
+    assert_eq!(
+        preview["errors"],
+        json!([{"line": 5, "field": "date", "message": "\"31/02/2026\" matches none of DD/MM/YYYY"}])
+    );
+    let listed = json_of(app.get("/api/v1/statements").await, StatusCode::OK).await;
+    assert_eq!(listed["items"], json!([]));
+
+    let fields = [("profile", "my-courier"), ("carrier", "mycourier")];
+    let done = json_of(upload(&app, &finance, csv, &fields).await, StatusCode::CREATED).await;
+    let id = done["statement"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(done["tasks_opened"], json!(1), "one task for the lines that name no shipment");
+    let again = json_of(upload(&app, &finance, csv, &fields).await, StatusCode::OK).await;
+    assert_eq!(again["already_imported"], json!(true));
+    assert_eq!(again["statement"]["id"], json!(id));
+    assert_eq!(again["classes"], done["classes"]);
+    let one = json_of(app.get(&format!("/api/v1/statements/{id}")).await, StatusCode::OK).await;
+    assert_eq!(one["error_count"], json!(1));
+    let page = json_of(
+        app.get(&format!("/api/v1/statements/{id}/lines?class=unknown_reference&limit=1")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["items"][0]["tracking_number"], json!("MC1"));
+    assert_eq!(page["items"][0]["fee"], json!({"amount": "25.00", "currency": "SAR"}));
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = json_of(
+        app.get(&format!("/api/v1/statements/{id}/lines?class=unknown_reference&limit=1&cursor={cursor}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(next["items"][0]["tracking_number"], json!("MC2"));
+    let r = app.get(&format!("/api/v1/statements/{id}/lines?class=lost")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Nothing of ours was paid, so the ledger holds nothing.
+    assert_eq!(json_of(app.get("/api/v1/ledger/balances").await, StatusCode::OK).await, json!([]));
+}
+
+async fn statements_that_do_not_fit_their_profile_are_refused_with_the_reason(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    let wrong_header = "tracking,amount\nX,1.00\n";
+    let problem = json_of(
+        upload(&app, &finance, wrong_header, &[("profile", "sandbox-cod")]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&problem), vec!["file"]);
+    assert!(problem.to_string().contains("remittance_ref"), "{problem}");
+    let r = upload(&app, &finance, wrong_header, &[("profile", "nope")]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = upload(&app, &finance, wrong_header, &[("profile", "generic-cod")]).await;
+    assert_eq!(error_paths(&json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["carrier"]);
+    let xlsx = "PK\u{3}\u{4}rest of a workbook";
+    let r = upload(&app, &finance, xlsx, &[("profile", "sandbox-cod")]).await;
+    assert!(json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await.to_string().contains("XLSX"));
+    let r = upload(&app, app.token(Role::Warehouse), wrong_header, &[("profile", "sandbox-cod")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = upload(&app, &finance, wrong_header, &[]).await;
+    assert_eq!(error_paths(&json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["profile"]);
+}
