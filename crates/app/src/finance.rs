@@ -10,7 +10,7 @@ use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, P
 use codflow_domain::money::{Currency, Money};
 use codflow_domain::tracking::CodStatus;
 use codflow_domain::{Actor, AuditRecord, Role, ShipmentId, StatementId, TaskId};
-use codflow_store::finance::{self as fstore, CodShipment, Posted};
+use codflow_store::finance::{self as fstore, Posted};
 pub use codflow_store::finance::{StatementRow, StoredLine, StoredPosting};
 use codflow_store::logistics as lstore;
 use codflow_store::review as rstore;
@@ -212,17 +212,19 @@ impl App {
                     .into(),
             });
         }
+        let clock = std::time::Instant::now();
         let parsed = read_file(&profile, body)?;
+        tracing::debug!(phase = "read", ms = clock.elapsed().as_millis() as u64, "statement import");
         let now = self.clock().now();
         let as_of = now.date();
         let mut tx = self.store.begin().await?;
         let tol = tolerances(&mut tx).await?;
-        let (matches, missing, shipments) = match profile.kind {
+        let (matches, missing) = match profile.kind {
             StatementKind::CodRemittance => {
                 let carrier = carrier.as_deref().unwrap_or_default();
-                let (expected, shipments) = expected_of(&mut tx, carrier).await?;
+                let expected = expected_of(&mut tx, carrier).await?;
                 let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
-                (out.lines, out.missing, shipments)
+                (out.lines, out.missing)
             }
             _ => {
                 let refs: Vec<&str> = parsed.lines.iter().filter_map(|l| l.reference.as_deref()).collect();
@@ -231,10 +233,10 @@ impl App {
                     .into_iter()
                     .map(|(reference, net, paid_out)| Remitted { reference, net, paid_out })
                     .collect();
-                (reconcile::payouts(&parsed.lines, &remitted, tol), Vec::new(), Vec::new())
+                (reconcile::payouts(&parsed.lines, &remitted, tol), Vec::new())
             }
         };
-        let (ledger, cash) = remittance_plan(&parsed.lines, &matches, &shipments);
+        tracing::debug!(phase = "matched", ms = clock.elapsed().as_millis() as u64, "statement import");
         let id = StatementId::generate();
         let row = StatementRow {
             id: id.clone(),
@@ -281,19 +283,9 @@ impl App {
         let pairs: Vec<(&StatementLine, &LineMatch)> =
             matches.iter().filter_map(|m| by_line.get(&m.line).map(|l| (*l, m))).collect();
         fstore::insert_lines(&mut tx, &id, &pairs).await?;
+        tracing::debug!(phase = "lines written", ms = clock.elapsed().as_millis() as u64, "statement import");
         fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;
         fstore::insert_missing(&mut tx, &id, &missing).await?;
-        let posted: Vec<Posted> = ledger
-            .iter()
-            .map(|(key, shipment, entry)| Posted {
-                key: key.replace("{stl}", id.as_str()),
-                entry,
-                shipment: Some(*shipment),
-                statement: (!key.starts_with("dlv:")).then_some(&id),
-                carrier: carrier.as_deref(),
-            })
-            .collect();
-        fstore::post(&mut tx, &posted, now).await?;
         let payout_entries = payout_plan(&parsed.lines, &matches)?;
         let posted: Vec<Posted> = payout_entries
             .iter()
@@ -306,8 +298,9 @@ impl App {
             })
             .collect();
         fstore::post(&mut tx, &posted, now).await?;
-        let cash: Vec<(&ShipmentId, CodStatus)> = cash.iter().map(|(s, c)| (*s, *c)).collect();
-        fstore::set_cod_status(&mut tx, &cash, now).await?;
+        tracing::debug!(phase = "ledger written", ms = clock.elapsed().as_millis() as u64, "statement import");
+        fstore::settle_from_lines(&mut tx, &id, now).await?;
+        tracing::debug!(phase = "cash states written", ms = clock.elapsed().as_millis() as u64, "statement import");
         let tasks = difference_tasks(&id, &matches, &by_line, now);
         let opened = tstore::open_many(&mut tx, &tasks).await?;
         report.tasks_opened = opened.len();
@@ -330,6 +323,7 @@ impl App {
         ));
         orders::insert_audit(&mut tx, &[a]).await?;
         commit(tx).await?;
+        tracing::debug!(phase = "committed", ms = clock.elapsed().as_millis() as u64, "statement import");
         report.statement = Some(row);
         Ok(report)
     }
@@ -423,7 +417,7 @@ async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
 }
 
 /// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels.
-async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<(Vec<Expected>, Vec<CodShipment>)> {
+async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<Vec<Expected>> {
     let terms: HashMap<String, CodTerms> = lstore::channels(conn)
         .await?
         .into_iter()
@@ -439,51 +433,20 @@ async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<(Vec<Expected>, V
         })
         .collect();
     let default = CodTerms { fee_bp: 0, fee_min_minor: 0, fee_max_minor: None, cycle_days: 14 };
-    let shipments = fstore::cod_shipments(conn, carrier).await?;
-    let expected = shipments
-        .iter()
+    let expected = fstore::cod_shipments(conn, carrier)
+        .await?
+        .into_iter()
         .map(|s| Expected {
-            shipment: s.shipment_id.clone(),
-            tracking_number: s.tracking_number.clone(),
-            order_ref: s.order_ref.clone(),
-            cod: s.cod,
-            delivered_on: s.delivered_at.map(|d| d.date()),
             terms: terms.get(&s.channel).copied().unwrap_or(default),
             remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut | CodStatus::ShortPaid),
+            shipment: s.shipment_id,
+            tracking_number: s.tracking_number,
+            order_ref: s.order_ref,
+            cod: s.cod,
+            delivered_on: s.delivered_at.map(|d| d.date()),
         })
         .collect();
-    Ok((expected, shipments))
-}
-
-type LedgerPlan<'a> = Vec<(String, &'a ShipmentId, Entry)>;
-type CashPlan<'a> = Vec<(&'a ShipmentId, CodStatus)>;
-
-/// The entries and cash states a remittance's paying lines make: the delivery's receivable (once per
-/// shipment, whoever posts it first) and the remittance itself. `{stl}` in a key is the statement id.
-fn remittance_plan<'a>(
-    lines: &[StatementLine],
-    matches: &'a [LineMatch],
-    shipments: &[CodShipment],
-) -> (LedgerPlan<'a>, CashPlan<'a>) {
-    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
-    let cod: HashMap<&ShipmentId, Money> = shipments.iter().map(|s| (&s.shipment_id, s.cod)).collect();
-    let mut ledger = Vec::new();
-    let mut cash = Vec::new();
-    for m in matches {
-        let paying = matches!(
-            m.class,
-            LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid | LineClass::FeeAboveContract
-        );
-        let (Some(shipment), Some(l), true) = (m.shipment.as_ref(), by_line.get(&m.line), paying) else { continue };
-        if let Some(Ok(e)) = cod.get(shipment).map(|c| Entry::delivered(*c)) {
-            ledger.push((format!("dlv:{shipment}"), shipment, e));
-        }
-        if let Ok(e) = Entry::remitted(l) {
-            ledger.push((format!("rem:{{stl}}:{}", m.line), shipment, e));
-        }
-        cash.push((shipment, if m.class == LineClass::ShortPaid { CodStatus::ShortPaid } else { CodStatus::Remitted }));
-    }
-    (ledger, cash)
+    Ok(expected)
 }
 
 /// A payout's entries: each line that pays a known remittance moves its cash to the bank.

@@ -57,6 +57,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         batch: usize,
     },
+    /// Reconciliation: a COD remittance of one line per parcel against as many delivered shipments (SQLite).
+    Reconcile {
+        #[arg(long, default_value_t = 1_000_000)]
+        shipments: usize,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -83,6 +88,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
             crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
+        BenchCommand::Reconcile { shipments } => crate::bench_reconcile::reconcile(shipments).await,
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await
         }

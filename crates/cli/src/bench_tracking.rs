@@ -32,7 +32,7 @@ fn by() -> Actor {
 
 /// A database with `n` allocated COD orders (external ids 0..n), each booked with the sandbox carrier at
 /// `booked_at` and tracked. Polling is off: the events come from the benchmark.
-async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Result<App> {
+pub(crate) async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Result<App> {
     let app = crate::open(url).await?;
     seed_catalogue(&app).await?;
     app.set_tracking_settings(PollSettings { poll_seconds: 3600, poll_carriers: vec![], max_age_days: 60 }, by())

@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod bench_booking;
+mod bench_reconcile;
 mod bench_tracking;
 mod finance;
 mod logistics;

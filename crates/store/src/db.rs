@@ -86,6 +86,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "tracking", include_str!("../migrations/0005_tracking.sql")),
     (6, "stores", include_str!("../migrations/0006_stores.sql")),
     (7, "finance", include_str!("../migrations/0007_finance.sql")),
+    (8, "ledger_view", include_str!("../migrations/0008_ledger_view.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 use time::{Date, OffsetDateTime};
 
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values_counted, update_values};
+use crate::orders::{Val, insert_values_counted};
 use crate::{Error, Result};
 
 pub async fn put_profile(conn: &mut AnyConnection, p: &Profile, at: OffsetDateTime) -> Result<bool> {
@@ -169,11 +169,23 @@ const LINE_COLS: [&str; 20] = [
     "contract_fee_minor",
 ];
 
+/// Rows bound per round of bulk inserts.
+const BULK_CHUNK: usize = 20_000;
+
 pub async fn insert_lines(
     conn: &mut AnyConnection,
     id: &StatementId,
     lines: &[(&StatementLine, &LineMatch)],
 ) -> Result<()> {
+    let head = format!("INTO statement_lines ({})", LINE_COLS.join(", "));
+    // A chunk at a time: a million lines' values at once would hold a gigabyte.
+    for chunk in lines.chunks(BULK_CHUNK) {
+        insert_values_counted(conn, &head, "", LINE_COLS.len(), line_values(id, chunk)).await?;
+    }
+    Ok(())
+}
+
+fn line_values(id: &StatementId, lines: &[(&StatementLine, &LineMatch)]) -> Vec<Val> {
     let mut vals = Vec::with_capacity(lines.len() * LINE_COLS.len());
     for (l, m) in lines {
         vals.extend([
@@ -199,9 +211,7 @@ pub async fn insert_lines(
             Val::OptInt(m.contract_fee.map(|f| f.minor)),
         ]);
     }
-    let head = format!("INTO statement_lines ({})", LINE_COLS.join(", "));
-    insert_values_counted(conn, &head, "", LINE_COLS.len(), vals).await?;
-    Ok(())
+    vals
 }
 
 pub async fn insert_errors(conn: &mut AnyConnection, id: &StatementId, errors: &[LineError]) -> Result<()> {
@@ -430,22 +440,27 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
     Ok(out)
 }
 
-/// Moves shipments' cash on (remitted, short paid) and makes each due for an anomaly check now, so a
-/// "COD not remitted" task closes itself.
-pub async fn set_cod_status(
-    conn: &mut AnyConnection,
-    changes: &[(&ShipmentId, CodStatus)],
-    at: OffsetDateTime,
-) -> Result<()> {
-    let mut vals = Vec::with_capacity(changes.len() * 3);
-    for (id, status) in changes {
-        vals.extend([Val::from(id.as_str()), status.as_str().into(), micros(at).into()]);
-    }
-    update_values(conn, "tracking", "shipment_id", &["cod_status", "due_at"], vals).await?;
-    Ok(())
+/// Moves the cash of the shipments a remittance's lines paid on (short paid, or remitted) and makes each
+/// due for an anomaly check now, so a "COD not remitted" task closes itself. One statement over the lines
+/// just written: a million shipments' keys are not sent back to the database.
+pub async fn settle_from_lines(conn: &mut AnyConnection, id: &StatementId, at: OffsetDateTime) -> Result<u64> {
+    let n = sqlx::query(
+        "UPDATE tracking SET due_at = $2, cod_status = CASE WHEN EXISTS (SELECT 1 FROM statement_lines s \
+           WHERE s.statement_id = $1 AND s.shipment_id = tracking.shipment_id AND s.class = 'short_paid') \
+           THEN 'short_paid' ELSE 'remitted' END \
+         WHERE shipment_id IN (SELECT shipment_id FROM statement_lines WHERE statement_id = $1 \
+           AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract'))",
+    )
+    .bind(id.as_str())
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(n.rows_affected())
 }
 
-/// A ledger entry with where it came from; its key makes posting it again a no-op.
+/// A ledger entry stored for want of another record of it (a payout, a write-off); deliveries and
+/// remittance lines are posted by the `ledger` view from their own rows. Its key makes posting it again a
+/// no-op.
 pub struct Posted<'a> {
     pub key: String,
     pub entry: &'a Entry,
@@ -491,7 +506,7 @@ pub struct StoredPosting {
 
 pub async fn postings_of(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Vec<StoredPosting>> {
     let rows = sqlx::query(
-        "SELECT entry_key, kind, account, currency, amount_minor, statement_id, posted_at FROM ledger_postings \
+        "SELECT entry_key, kind, account, currency, amount_minor, statement_id, posted_at FROM ledger \
          WHERE shipment_id = $1 ORDER BY posted_at, entry_key, leg",
     )
     .bind(shipment.as_str())
@@ -514,7 +529,7 @@ pub async fn postings_of(conn: &mut AnyConnection, shipment: &ShipmentId) -> Res
 /// Balance per account, carrier and currency (carrier empty for legs without one).
 pub async fn balances(conn: &mut AnyConnection) -> Result<Vec<(Account, String, Currency, i64)>> {
     let rows = sqlx::query(
-        "SELECT account, COALESCE(carrier, '') AS carrier, currency, CAST(SUM(amount_minor) AS BIGINT) AS total FROM ledger_postings \
+        "SELECT account, COALESCE(carrier, '') AS carrier, currency, CAST(SUM(amount_minor) AS BIGINT) AS total FROM ledger \
          GROUP BY account, COALESCE(carrier, ''), currency ORDER BY account, carrier, currency",
     )
     .fetch_all(conn)

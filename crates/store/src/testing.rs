@@ -170,3 +170,18 @@ pub async fn spread_progress(
     );
     Ok(sqlx::query(&sql).bind(format!("{prefix}%")).execute(conn).await?.rows_affected())
 }
+
+/// Benchmarks: every tracked shipment delivered three days after booking with its cash expected; returns
+/// each one's (tracking number, COD in minor units) in shipment order.
+pub async fn deliver_all(conn: &mut sqlx::AnyConnection) -> crate::Result<Vec<(String, i64)>> {
+    use sqlx::Row;
+    sqlx::query(
+        "UPDATE tracking SET status = 'delivered', status_at = booked_at + 259200000000, \
+         delivered_at = booked_at + 259200000000, picked_up_at = booked_at, cod_status = 'expected', due_at = NULL",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let rows =
+        sqlx::query("SELECT tracking_number, cod_minor FROM tracking ORDER BY shipment_id").fetch_all(conn).await?;
+    rows.iter().map(|r| Ok((r.try_get("tracking_number")?, r.try_get("cod_minor")?))).collect()
+}
