@@ -440,21 +440,26 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
     Ok(out)
 }
 
-/// Moves the cash of the shipments a remittance's lines paid on (short paid, or remitted) and makes each
-/// due for an anomaly check now, so a "COD not remitted" task closes itself. One statement over the lines
-/// just written: a million shipments' keys are not sent back to the database.
+/// Moves the cash of the shipments a remittance's lines paid on (short paid, or remitted), by statements over
+/// the lines just written: a million shipments' keys are not sent back to the database.
 pub async fn settle_from_lines(conn: &mut AnyConnection, id: &StatementId, at: OffsetDateTime) -> Result<u64> {
+    const PAID: &str = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 \
+        AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
     let n = sqlx::query(
-        "UPDATE tracking SET due_at = $2, cod_status = CASE WHEN EXISTS (SELECT 1 FROM statement_lines s \
-           WHERE s.statement_id = $1 AND s.shipment_id = tracking.shipment_id AND s.class = 'short_paid') \
-           THEN 'short_paid' ELSE 'remitted' END \
-         WHERE shipment_id IN (SELECT shipment_id FROM statement_lines WHERE statement_id = $1 \
-           AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract'))",
+        "UPDATE tracking SET cod_status = v.cod_status \
+         FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
+               FROM statement_lines WHERE statement_id = $1 \
+               AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')) v \
+         WHERE tracking.shipment_id = v.shipment_id",
     )
     .bind(id.as_str())
-    .bind(micros(at))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    // Only shipments with an open "COD not remitted" task need looking at again (it closes itself); making a
+    // million settled shipments due would hand the sweep a million evaluations for nothing.
+    let sql =
+        format!("UPDATE tracking SET due_at = $2 WHERE fired LIKE '%cod_not_remitted%' AND shipment_id IN ({PAID})");
+    sqlx::query(&sql).bind(id.as_str()).bind(micros(at)).execute(conn).await?;
     Ok(n.rows_affected())
 }
 

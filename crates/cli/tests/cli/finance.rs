@@ -109,6 +109,21 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     // Past every parcel's cycle (7 days) and grace (3): the one left out is missing.
     let last = delivered.iter().map(|d| d.3).max().unwrap();
     app.clock().freeze(last + Duration::days(11));
+    // The sweep has claimed the cash of every delivered parcel by now.
+    app.sweep().await.unwrap();
+    let claim_open = |i: usize| {
+        let app = &app;
+        let s = delivered[i].0.to_string();
+        async move {
+            app.tracking(&s)
+                .await
+                .unwrap()
+                .tasks
+                .iter()
+                .any(|t| t.kind.as_str() == "cod_not_remitted" && t.status.as_str() != "done")
+        }
+    };
+    assert!(claim_open(0).await && claim_open(3).await);
     let req = |preview| ImportRequest {
         file_name: "remittance.csv".into(),
         profile: "sandbox-cod".into(),
@@ -145,6 +160,10 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(cod(0).await, "remitted");
     assert_eq!(cod(2).await, "short_paid");
     assert_eq!(cod(3).await, "expected", "left out of the statement");
+    // Paid parcels' claims close themselves at the next sweep; the one left out stays claimed.
+    app.sweep().await.unwrap();
+    assert!(!claim_open(0).await, "paid, its claim closed");
+    assert!(claim_open(3).await, "still unpaid, still claimed");
     // The short parcel's ledger explains the difference: 10.00 still owed by the carrier.
     let sar = Currency::parse("SAR").unwrap();
     let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
