@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::anomaly::AnomalyKind;
+use codflow_domain::finance::aging::{self, AgingRow};
 use codflow_domain::finance::ledger::{Account, Entry};
 use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
 use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
@@ -596,4 +597,19 @@ pub fn totals(postings: &[StoredPosting]) -> BTreeMap<(Account, Currency), i64> 
     }
     out.retain(|_, v| *v != 0);
     out
+}
+
+impl App {
+    /// Delivered cash not yet remitted, by carrier and currency, in age buckets, with what is past each
+    /// channel's settlement cycle.
+    pub async fn receivables_aging(&self) -> Result<Vec<AgingRow>> {
+        let mut conn = self.store.read().await?;
+        let cycles: HashMap<String, i64> = lstore::channels(&mut conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.code.to_string(), c.settlement_cycle_days))
+            .collect();
+        let open = fstore::open_receivables(&mut conn, self.clock().now()).await?;
+        Ok(aging::age(&open, |c| cycles.get(c).copied()))
+    }
 }

@@ -1,5 +1,6 @@
 //! Settlement profiles, imported statements with their lines as matched, and the COD ledger.
 
+use codflow_domain::finance::aging::Open;
 use codflow_domain::finance::ledger::{Account, Entry, EntryKind};
 use codflow_domain::finance::reconcile::{LineClass, LineMatch, Missing};
 use codflow_domain::finance::statement::{LineError, Profile, StatementKind, StatementLine};
@@ -590,4 +591,30 @@ pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> R
         }
     }
     Ok(out)
+}
+
+/// Delivered COD parcels whose cash is still due, grouped by carrier, currency, channel and whole days since
+/// delivery as of `now`.
+pub async fn open_receivables(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<Open>> {
+    let rows = sqlx::query(
+        "SELECT carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000 AS days, \
+         COUNT(*) AS parcels, CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
+         WHERE cod_status IN ('expected', 'collected') AND delivered_at IS NOT NULL AND cod_minor > 0 \
+         GROUP BY carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000",
+    )
+    .bind(micros(now))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Open {
+                carrier: r.try_get("carrier")?,
+                currency: Currency::parse(r.try_get("cod_currency")?)?,
+                channel: r.try_get("lane_channel")?,
+                days: r.try_get("days")?,
+                parcels: r.try_get("parcels")?,
+                amount_minor: r.try_get("amount")?,
+            })
+        })
+        .collect()
 }

@@ -150,6 +150,7 @@ pub fn router(app: App) -> Router {
         .route("/statements/{id}", get(finance::get))
         .route("/statements/{id}/lines", get(finance::lines))
         .route("/ledger/balances", get(finance::balances))
+        .route("/finance/aging", get(finance::aging))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(

@@ -124,6 +124,12 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         }
     };
     assert!(claim_open(0).await && claim_open(3).await);
+    // Every delivered parcel's cash is open and, eleven days on, past the 7-day cycle.
+    let aging = app.receivables_aging().await.unwrap();
+    let total_cod: i64 = delivered.iter().map(|d| d.2).sum();
+    assert_eq!(aging.len(), 1, "{aging:?}");
+    assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (delivered.len() as i64, total_cod));
+    assert_eq!(aging[0].overdue, aging[0].total);
     let req = |preview| ImportRequest {
         file_name: "remittance.csv".into(),
         profile: "sandbox-cod".into(),
@@ -164,6 +170,9 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     app.sweep().await.unwrap();
     assert!(!claim_open(0).await, "paid, its claim closed");
     assert!(claim_open(3).await, "still unpaid, still claimed");
+    // Only the parcel left out is still receivable (a short payment is settled, its difference disputed).
+    let aging = app.receivables_aging().await.unwrap();
+    assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (1, delivered[3].2), "{aging:?}");
     // The short parcel's ledger explains the difference: 10.00 still owed by the carrier.
     let sar = Currency::parse("SAR").unwrap();
     let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());

@@ -426,3 +426,52 @@ pub async fn shipment_ledger(
     let id = ShipmentId::parse(&id).map_err(|_| ApiError::NotFound("shipment"))?;
     Ok(Json(s.app.shipment_ledger(&id).await?.into_iter().map(Into::into).collect()))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct BucketDto {
+    /// Days since delivery: `0-7`, `8-14`, `15-30`, `31-60`, `61+`.
+    pub days: String,
+    pub parcels: i64,
+    pub amount: MoneyDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgingDto {
+    pub carrier: String,
+    pub buckets: Vec<BucketDto>,
+    /// Past the channel's settlement cycle.
+    pub overdue_parcels: i64,
+    pub overdue: MoneyDto,
+    pub parcels: i64,
+    pub total: MoneyDto,
+}
+
+/// Delivered COD not yet remitted, by carrier and currency, in age buckets.
+#[utoipa::path(get, path = "/api/v1/finance/aging", tag = "finance", responses((status = 200, body = Vec<AgingDto>)))]
+pub async fn aging(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<AgingDto>>> {
+    auth.require(READERS)?;
+    let rows = s.app.receivables_aging().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| {
+                let c = r.currency;
+                AgingDto {
+                    carrier: r.carrier,
+                    buckets: codflow_domain::finance::aging::BUCKETS
+                        .iter()
+                        .zip(r.buckets)
+                        .map(|((name, _, _), b)| BucketDto {
+                            days: (*name).into(),
+                            parcels: b.parcels,
+                            amount: Money::new(b.amount_minor, c).into(),
+                        })
+                        .collect(),
+                    overdue_parcels: r.overdue.parcels,
+                    overdue: Money::new(r.overdue.amount_minor, c).into(),
+                    parcels: r.total.parcels,
+                    total: Money::new(r.total.amount_minor, c).into(),
+                }
+            })
+            .collect(),
+    ))
+}

@@ -144,8 +144,9 @@ async fn a_statement_is_previewed_then_recorded_once_and_paged_by_class(engine: 
     assert_eq!(next["items"][0]["tracking_number"], json!("MC2"));
     let r = app.get(&format!("/api/v1/statements/{id}/lines?class=lost")).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    // Nothing of ours was paid, so the ledger holds nothing.
+    // Nothing of ours was paid or is owed, so the ledger and the receivables are empty.
     assert_eq!(json_of(app.get("/api/v1/ledger/balances").await, StatusCode::OK).await, json!([]));
+    assert_eq!(json_of(app.get("/api/v1/finance/aging").await, StatusCode::OK).await, json!([]));
 }
 
 async fn statements_that_do_not_fit_their_profile_are_refused_with_the_reason(engine: Engine) {
