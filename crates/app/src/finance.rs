@@ -214,20 +214,31 @@ impl App {
             });
         }
         let clock = std::time::Instant::now();
-        let parsed = read_file(&profile, body)?;
-        tracing::debug!(phase = "read", ms = clock.elapsed().as_millis() as u64, "statement import");
         let now = self.clock().now();
         let as_of = now.date();
         let mut tx = self.store.begin().await?;
         let tol = tolerances(&mut tx).await?;
-        let (matches, missing) = match profile.kind {
-            StatementKind::CodRemittance => {
-                let carrier = carrier.as_deref().unwrap_or_default();
-                let expected = expected_of(&mut tx, carrier).await?;
+        // The file is parsed on a blocking thread while the database loads the carrier's shipments: the two
+        // take about as long and use different cores.
+        let parsing = {
+            let (profile, body) = (profile.clone(), body.to_vec());
+            tokio::task::spawn_blocking(move || read_file(&profile, &body))
+        };
+        let expected = match (profile.kind, carrier.as_deref()) {
+            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c).await?),
+            _ => None,
+        };
+        let parsed = match parsing.await {
+            Ok(parsed) => parsed?,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        tracing::debug!(phase = "read and loaded", ms = clock.elapsed().as_millis() as u64, "statement import");
+        let (matches, missing) = match expected {
+            Some(expected) => {
                 let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
                 (out.lines, out.missing)
             }
-            _ => {
+            None => {
                 let refs: Vec<&str> = parsed.lines.iter().filter_map(|l| l.reference.as_deref()).collect();
                 let remitted: Vec<Remitted> = fstore::remitted_by_reference(&mut tx, &refs)
                     .await?
