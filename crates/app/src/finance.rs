@@ -272,7 +272,7 @@ impl App {
             lines: row.lines,
             error_count: row.errors,
             errors: parsed.errors.iter().take(REPORT_LIMIT).cloned().collect(),
-            classes: class_totals(&parsed.lines, &matches),
+            classes: class_totals(&paired(&parsed.lines, &matches)),
             discrepancies: matches.iter().filter(|m| m.class.is_discrepancy()).take(REPORT_LIMIT).cloned().collect(),
             missing_count: missing.len() as i64,
             missing: missing
@@ -291,14 +291,12 @@ impl App {
             let done = fstore::statement_by_hash(&mut *self.store.read().await?, &row.content_hash).await?;
             return self.report_of(done.ok_or(Error::NotFound("statement"))?, true).await;
         }
-        let by_line: HashMap<u32, &StatementLine> = parsed.lines.iter().map(|l| (l.line, l)).collect();
-        let pairs: Vec<(&StatementLine, &LineMatch)> =
-            matches.iter().filter_map(|m| by_line.get(&m.line).map(|l| (*l, m))).collect();
+        let pairs = paired(&parsed.lines, &matches);
         fstore::insert_lines(&mut tx, &id, &pairs).await?;
         tracing::debug!(phase = "lines written", ms = clock.elapsed().as_millis() as u64, "statement import");
         fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;
         fstore::insert_missing(&mut tx, &id, &missing).await?;
-        let payout_entries = payout_plan(&parsed.lines, &matches)?;
+        let payout_entries = payout_plan(&pairs)?;
         let posted: Vec<Posted> = payout_entries
             .iter()
             .map(|(line, entry)| Posted {
@@ -313,7 +311,7 @@ impl App {
         tracing::debug!(phase = "ledger written", ms = clock.elapsed().as_millis() as u64, "statement import");
         fstore::settle_from_lines(&mut tx, &id, now).await?;
         tracing::debug!(phase = "cash states written", ms = clock.elapsed().as_millis() as u64, "statement import");
-        let tasks = difference_tasks(&id, &matches, &by_line, now);
+        let tasks = difference_tasks(&id, &pairs, now);
         let opened = tstore::open_many(&mut tx, &tasks).await?;
         report.tasks_opened = opened.len();
         let mut a = AuditRecord::change(
@@ -461,15 +459,33 @@ async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<Vec<Expected>> {
     Ok(expected)
 }
 
+/// Each verdict beside its line. Both come in line order (the file's lines ascend; matching returns its
+/// verdicts sorted by line), one verdict per line, so a merge pairs them without an index of a million lines.
+fn paired<'a>(lines: &'a [StatementLine], matches: &'a [LineMatch]) -> Vec<(&'a StatementLine, &'a LineMatch)> {
+    let ascending =
+        lines.windows(2).all(|w| w[0].line < w[1].line) && matches.windows(2).all(|w| w[0].line < w[1].line);
+    if !ascending {
+        let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+        return matches.iter().filter_map(|m| by_line.get(&m.line).map(|l| (*l, m))).collect();
+    }
+    let mut out = Vec::with_capacity(matches.len());
+    let mut lines = lines.iter().peekable();
+    for m in matches {
+        while lines.next_if(|l| l.line < m.line).is_some() {}
+        if let Some(l) = lines.next_if(|l| l.line == m.line) {
+            out.push((l, m));
+        }
+    }
+    out
+}
+
 /// A payout's entries: each line that pays a known remittance moves its cash to the bank.
-fn payout_plan(lines: &[StatementLine], matches: &[LineMatch]) -> Result<Vec<(u32, Entry)>> {
-    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+fn payout_plan(pairs: &[(&StatementLine, &LineMatch)]) -> Result<Vec<(u32, Entry)>> {
     let mut out = Vec::new();
-    for m in matches.iter().filter(|m| m.expected.is_some() && m.shipment.is_none()) {
+    for (l, m) in pairs.iter().filter(|(_, m)| m.expected.is_some() && m.shipment.is_none()) {
         if !matches!(m.class, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid) {
             continue;
         }
-        let Some(l) = by_line.get(&m.line) else { continue };
         let settled = l.settled.unwrap_or(l.net);
         let e = Entry::paid_out(l.amount, l.fee, settled, None)
             .map_err(|e| Error::invalid(&format!("lines[{}]", l.line), e.to_string()))?;
@@ -478,15 +494,12 @@ fn payout_plan(lines: &[StatementLine], matches: &[LineMatch]) -> Result<Vec<(u3
     Ok(out)
 }
 
-fn class_totals(lines: &[StatementLine], matches: &[LineMatch]) -> Vec<ClassTotal> {
-    let by_line: HashMap<u32, &StatementLine> = lines.iter().map(|l| (l.line, l)).collect();
+fn class_totals(pairs: &[(&StatementLine, &LineMatch)]) -> Vec<ClassTotal> {
     let mut sums: BTreeMap<(LineClass, String), (i64, i64)> = BTreeMap::new();
-    for m in matches {
-        if let Some(l) = by_line.get(&m.line) {
-            let e = sums.entry((m.class, l.amount.currency.code().to_owned())).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += l.amount.minor;
-        }
+    for (l, m) in pairs {
+        let e = sums.entry((m.class, l.amount.currency.code().to_owned())).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += l.amount.minor;
     }
     sums.into_iter()
         .filter_map(|((class, c), (n, total))| {
@@ -497,12 +510,7 @@ fn class_totals(lines: &[StatementLine], matches: &[LineMatch]) -> Vec<ClassTota
 
 /// A finance task per line that needs a decision (one per shipment at a time), and one for the lines that
 /// name no shipment of ours.
-fn difference_tasks(
-    id: &StatementId,
-    matches: &[LineMatch],
-    lines: &HashMap<u32, &StatementLine>,
-    now: OffsetDateTime,
-) -> Vec<Task> {
+fn difference_tasks(id: &StatementId, pairs: &[(&StatementLine, &LineMatch)], now: OffsetDateTime) -> Vec<Task> {
     let task = |shipment: Option<ShipmentId>, title: String| Task {
         id: TaskId::generate(),
         kind: AnomalyKind::SettlementDifference,
@@ -521,8 +529,7 @@ fn difference_tasks(
     };
     let mut out = Vec::new();
     let mut unknown = 0;
-    for m in matches.iter().filter(|m| m.class.is_discrepancy()) {
-        let Some(l) = lines.get(&m.line) else { continue };
+    for (l, m) in pairs.iter().filter(|(_, m)| m.class.is_discrepancy()) {
         let Some(shipment) = m.shipment.clone() else {
             unknown += 1;
             continue;
@@ -622,5 +629,53 @@ impl App {
             .collect();
         let open = fstore::open_receivables(&mut conn, self.clock().now()).await?;
         Ok(aging::age(&open, |c| cycles.get(c).copied()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: u32) -> StatementLine {
+        let sar = Currency::parse("SAR").unwrap();
+        StatementLine {
+            line: n,
+            tracking_number: Some(format!("T{n}")),
+            order_ref: None,
+            reference: None,
+            date: None,
+            amount: Money::new(100, sar),
+            fee: Money::zero(sar),
+            freight: Money::zero(sar),
+            other: Money::zero(sar),
+            net: Money::new(100, sar),
+            fx_rate: None,
+            settled: None,
+            billed_weight_g: None,
+            zone: None,
+        }
+    }
+
+    fn verdict(n: u32) -> LineMatch {
+        LineMatch {
+            line: n,
+            class: LineClass::UnknownReference,
+            shipment: None,
+            expected: None,
+            difference: None,
+            contract_fee: None,
+        }
+    }
+
+    #[test]
+    fn every_verdict_is_paired_with_its_own_line_in_order_or_not() {
+        let lines: Vec<StatementLine> = [2, 3, 5, 8].map(line).to_vec();
+        let verdicts: Vec<LineMatch> = [2, 3, 5, 8].map(verdict).to_vec();
+        let got: Vec<(u32, u32)> = paired(&lines, &verdicts).iter().map(|(l, m)| (l.line, m.line)).collect();
+        assert_eq!(got, vec![(2, 2), (3, 3), (5, 5), (8, 8)]);
+        // Lines out of order (never from a file, but not assumed): still each with its own.
+        let shuffled: Vec<StatementLine> = [5, 2, 8, 3].map(line).to_vec();
+        let got: Vec<(u32, u32)> = paired(&shuffled, &verdicts).iter().map(|(l, m)| (l.line, m.line)).collect();
+        assert_eq!(got, vec![(2, 2), (3, 3), (5, 5), (8, 8)]);
     }
 }
