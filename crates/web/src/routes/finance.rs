@@ -438,6 +438,7 @@ pub struct BucketDto {
 #[derive(Serialize, ToSchema)]
 pub struct AgingDto {
     pub carrier: String,
+    pub currency: String,
     pub buckets: Vec<BucketDto>,
     /// Past the channel's settlement cycle.
     pub overdue_parcels: i64,
@@ -457,6 +458,7 @@ pub async fn aging(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json
                 let c = r.currency;
                 AgingDto {
                     carrier: r.carrier,
+                    currency: c.code().to_owned(),
                     buckets: codflow_domain::finance::aging::BUCKETS
                         .iter()
                         .zip(r.buckets)
