@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::finance::aging::{self, AgingRow};
-use codflow_domain::finance::ledger::{Account, Entry};
+use codflow_domain::finance::ledger::{self, Account, Entry, Posting};
 use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
 use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
 use codflow_domain::money::{Currency, Money};
@@ -198,7 +198,7 @@ impl App {
     /// difference. A file imported before returns what it found then.
     pub async fn import_statement(&self, body: &[u8], req: ImportRequest, actor: Actor) -> Result<StatementReport> {
         let (profile, _) = self.settlement_profile(&req.profile).await?;
-        let hash = hex(&Sha256::digest(body));
+        let hash = crate::stores::hex(&Sha256::digest(body));
         if let Some(done) = fstore::statement_by_hash(&mut *self.store.read().await?, &hash).await? {
             return self.report_of(done, true).await;
         }
@@ -409,10 +409,6 @@ impl App {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Tolerances from the settings (minor units and days), with defaults.
 async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
     let keys = ["reconcile_amount_tolerance_minor", "reconcile_fee_tolerance_minor", "reconcile_grace_days"];
@@ -607,14 +603,10 @@ fn detect_delimiter(body: &[u8], skip_rows: usize) -> u8 {
     [b',', b';', b'\t', b'|'].into_iter().max_by_key(|d| header.iter().filter(|b| *b == d).count()).unwrap_or(b',')
 }
 
-/// Used by tests and the demo: what a shipment's postings add up to per account.
+/// What stored postings (a shipment's, say) add up to per account and currency.
 pub fn totals(postings: &[StoredPosting]) -> BTreeMap<(Account, Currency), i64> {
-    let mut out = BTreeMap::new();
-    for p in postings {
-        *out.entry((p.account, p.amount.currency)).or_insert(0) += p.amount.minor;
-    }
-    out.retain(|_, v| *v != 0);
-    out
+    let legs: Vec<Posting> = postings.iter().map(|p| Posting { account: p.account, amount: p.amount }).collect();
+    ledger::balances(&legs)
 }
 
 impl App {

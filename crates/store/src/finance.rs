@@ -563,34 +563,48 @@ pub async fn missing_count(conn: &mut AnyConnection, id: &StatementId) -> Result
 /// For each reference, what the carrier's remittances under it paid (lines that paid a shipment of ours),
 /// and whether a payout already carried it.
 pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> Result<Vec<(String, Money, bool)>> {
-    let mut out = Vec::new();
     let mut refs: Vec<&str> = refs.to_vec();
     refs.sort_unstable();
     refs.dedup();
+    let mut remitted = Vec::new();
+    let mut paid_out = std::collections::HashSet::new();
     for chunk in crate::db::pow2_chunks(&refs, 512) {
-        let sql = format!(
-            "SELECT l.reference, l.currency, CAST(SUM(l.net_minor) AS BIGINT) AS net, \
-             MAX(CASE WHEN EXISTS (SELECT 1 FROM statement_lines p JOIN statements ps ON ps.id = p.statement_id \
-               WHERE ps.kind = 'payout' AND p.reference = l.reference \
-               AND p.class IN ('matched', 'short_paid', 'over_paid')) THEN 1 ELSE 0 END) AS paid \
-             FROM statement_lines l JOIN statements s ON s.id = l.statement_id \
-             WHERE s.kind = 'cod_remittance' AND l.class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
-             AND l.reference IN ({}) GROUP BY l.reference, l.currency",
+        let from = format!(
+            "FROM statement_lines l JOIN statements s ON s.id = l.statement_id WHERE l.reference IN ({})",
             crate::params(conn, 0, chunk.len())
         );
-        let mut q = sqlx::query(&sql);
+        let sums = format!(
+            "SELECT l.reference, l.currency, CAST(SUM(l.net_minor) AS BIGINT) AS net {from} \
+             AND s.kind = 'cod_remittance' AND l.class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
+             GROUP BY l.reference, l.currency"
+        );
+        // Which of them a payout already carried: one pass, not a subquery per remittance line.
+        let paid = format!(
+            "SELECT DISTINCT l.reference {from} AND s.kind = 'payout' AND l.class IN ('matched', 'short_paid', 'over_paid')"
+        );
+        let mut q = sqlx::query(&sums);
         for r in chunk {
             q = q.bind(*r);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            out.push((
-                r.try_get("reference")?,
-                Money::new(r.try_get("net")?, Currency::parse(r.try_get("currency")?)?),
-                r.try_get::<i64, _>("paid")? == 1,
-            ));
+            let reference: String = r.try_get("reference")?;
+            remitted.push((reference, Money::new(r.try_get("net")?, Currency::parse(r.try_get("currency")?)?)));
+        }
+        let mut q = sqlx::query(&paid);
+        for r in chunk {
+            q = q.bind(*r);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            paid_out.insert(r.try_get::<String, _>("reference")?);
         }
     }
-    Ok(out)
+    Ok(remitted
+        .into_iter()
+        .map(|(r, net)| {
+            let paid = paid_out.contains(&r);
+            (r, net, paid)
+        })
+        .collect())
 }
 
 /// Delivered COD parcels whose cash is still due, grouped by carrier, currency, channel and whole days since

@@ -207,7 +207,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         Money::new(settled, Currency::parse("USD").unwrap()).amount_string(),
     );
     let payout_file = std::env::temp_dir().join(format!("payout-{}.csv", StatementId::generate()));
-    std::fs::write(&payout_file, payout).unwrap();
+    std::fs::write(&payout_file, &payout).unwrap();
     let (ok, stdout, stderr) = reconcile_cli(&db.url, &payout_file, "generic-payout").await;
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("matched"), "{stdout}");
@@ -218,6 +218,17 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(balance(Account::CashInTransit, "SAR"), 0, "{balances:?}");
     assert_eq!(balance(Account::Bank, "USD"), settled);
     assert_eq!(balance(Account::PlatformFees, "SAR"), fee);
+    // The platform reports the same transfer again in its next statement: a duplicate, nothing moves.
+    let again = payout.replace("2026-12-20", "2026-12-27").into_bytes();
+    let req = ImportRequest {
+        file_name: "payout-2.csv".into(),
+        profile: "generic-payout".into(),
+        carrier: None,
+        preview: false,
+    };
+    let r = app.import_statement(&again, req, worker()).await.unwrap();
+    assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Duplicate, 1)]);
+    assert_eq!(app.ledger_balances().await.unwrap(), balances);
     // Every currency balances over the whole ledger.
     let mut per_currency: HashMap<String, i64> = HashMap::new();
     for (_, _, c, v) in &balances {
