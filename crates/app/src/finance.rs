@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::finance::aging::{self, AgingRow};
+use codflow_domain::finance::fx;
 use codflow_domain::finance::ledger::{self, Account, Entry, Posting};
 use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
 use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
-use codflow_domain::money::{Currency, Money};
+use codflow_domain::money::{Currency, FxRate, Money};
 use codflow_domain::tracking::CodStatus;
 use codflow_domain::{Actor, AuditRecord, Role, ShipmentId, StatementId, TaskId};
 use codflow_store::finance::{self as fstore, Posted};
@@ -18,7 +19,7 @@ use codflow_store::review as rstore;
 use codflow_store::tasks::{self as tstore, Task, TaskStatus};
 use codflow_store::{Conn, commit, orders};
 use sha2::{Digest, Sha256};
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use crate::{App, Error, Result};
 
@@ -296,7 +297,9 @@ impl App {
         tracing::debug!(phase = "lines written", ms = clock.elapsed().as_millis() as u64, "statement import");
         fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;
         fstore::insert_missing(&mut tx, &id, &missing).await?;
-        let payout_entries = payout_plan(&pairs)?;
+        let booked =
+            if profile.kind == StatementKind::Payout { delivery_rates(&mut tx, &pairs).await? } else { HashMap::new() };
+        let payout_entries = payout_plan(&pairs, &booked)?;
         let posted: Vec<Posted> = payout_entries
             .iter()
             .map(|(line, entry)| Posted {
@@ -475,15 +478,50 @@ fn paired<'a>(lines: &'a [StatementLine], matches: &'a [LineMatch]) -> Vec<(&'a 
     out
 }
 
-/// A payout's entries: each line that pays a known remittance moves its cash to the bank.
-fn payout_plan(pairs: &[(&StatementLine, &LineMatch)]) -> Result<Vec<(u32, Entry)>> {
-    let mut out = Vec::new();
-    for (l, m) in pairs.iter().filter(|(_, m)| m.expected.is_some() && m.shipment.is_none()) {
-        if !matches!(m.class, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid) {
-            continue;
+fn pays_out(m: &LineMatch) -> bool {
+    m.expected.is_some()
+        && m.shipment.is_none()
+        && matches!(m.class, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid)
+}
+
+/// For each payout line converted into another currency, the rate its remittance was worth on its parcels'
+/// delivery days (the ledger books the payout's gain or loss against it).
+async fn delivery_rates(conn: &mut Conn, pairs: &[(&StatementLine, &LineMatch)]) -> Result<HashMap<String, FxRate>> {
+    let converted: Vec<(&str, Currency)> = pairs
+        .iter()
+        .filter(|(_, m)| pays_out(m))
+        .filter_map(|(l, _)| {
+            let to = l.settled?.currency;
+            (to != l.amount.currency).then_some((l.reference.as_deref()?, to))
+        })
+        .collect();
+    if converted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let refs: Vec<&str> = converted.iter().map(|(r, _)| *r).collect();
+    let mut parts: HashMap<String, Vec<(Money, Date)>> = HashMap::new();
+    for (reference, net, day) in fstore::remitted_by_delivery_day(conn, &refs).await? {
+        parts.entry(reference).or_default().push((net, day));
+    }
+    let rates = rstore::rates(conn).await?;
+    let mut out = HashMap::new();
+    for (reference, to) in converted {
+        let Some(parts) = parts.get(reference) else { continue };
+        if let Some(rate) = ledger::delivery_rate(parts, to, &rates[..])? {
+            out.insert(reference.to_owned(), rate);
         }
+    }
+    Ok(out)
+}
+
+/// A payout's entries: each line that pays a known remittance moves its cash to the bank, with the exchange
+/// valued at the delivery days' rates when there are any.
+fn payout_plan(pairs: &[(&StatementLine, &LineMatch)], booked: &HashMap<String, FxRate>) -> Result<Vec<(u32, Entry)>> {
+    let mut out = Vec::new();
+    for (l, _) in pairs.iter().filter(|(_, m)| pays_out(m)) {
         let settled = l.settled.unwrap_or(l.net);
-        let e = Entry::paid_out(l.amount, l.fee, settled, None)
+        let rate = l.reference.as_deref().and_then(|r| booked.get(r));
+        let e = Entry::paid_out(l.amount, l.fee, settled, rate)
             .map_err(|e| Error::invalid(&format!("lines[{}]", l.line), e.to_string()))?;
         out.push((l.line, e));
     }
@@ -553,19 +591,78 @@ fn difference_tasks(id: &StatementId, pairs: &[(&StatementLine, &LineMatch)], no
 
 /// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests) and reads it
 /// through the profile. An XLSX file is refused with a clear message until its reader lands.
+/// What an exchange-rate file did: the rates written (a pair's rate for a day is replaced) and the lines
+/// refused.
+#[derive(Clone, Debug)]
+pub struct FxImport {
+    pub imported: usize,
+    pub errors: Vec<LineError>,
+}
+
+impl App {
+    /// Imports exchange rates from a CSV file (`from,to,as_of,rate[,source]`); good lines land even when
+    /// others are refused, and importing the same file again changes nothing.
+    pub async fn import_fx_rates(&self, body: &[u8], file_name: &str, actor: Actor) -> Result<FxImport> {
+        if body.starts_with(b"PK\x03\x04") {
+            return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV"));
+        }
+        let mut refused = Vec::new();
+        let read = fx::read_rates(csv_rows(body, None, 0, &mut refused), file_name);
+        let (rates, mut errors) = read.map_err(|e| Error::invalid("file", e.to_string()))?;
+        errors.extend(refused);
+        errors.sort_by_key(|e| e.line);
+        if rates.is_empty() {
+            let mut e = codflow_domain::FieldErrors::default();
+            e.push("file", "no exchange rate could be read");
+            for l in errors.iter().take(REPORT_LIMIT) {
+                e.push(format!("line {}: {}", l.line, l.field), &l.message);
+            }
+            return Err(Error::Invalid(e));
+        }
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        for r in &rates {
+            rstore::put_rate(&mut tx, r, now).await?;
+        }
+        rstore::bump_review_generation(&mut tx, now).await?;
+        let mut a = AuditRecord::change("fx_rates", file_name.to_owned(), "import", None, None, actor, now);
+        a.reason = Some(format!("{} rates, {} lines refused", rates.len(), errors.len()));
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        self.ctx.review.invalidate();
+        Ok(FxImport { imported: rates.len(), errors })
+    }
+}
+
 pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
     if body.starts_with(b"PK\x03\x04") {
         return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV (XLSX is not read yet)"));
     }
-    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    let delimiter = match profile.delimiter {
-        Some(d) => d as u8,
-        None => detect_delimiter(body, profile.skip_rows),
-    };
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
     let mut refused: Vec<LineError> = Vec::new();
-    let mut skip = profile.skip_rows;
-    let rows = reader.byte_records().filter_map(|r| {
+    let rows = csv_rows(body, profile.delimiter, profile.skip_rows, &mut refused);
+    let mut parsed = statement::read(profile, rows).map_err(|e| Error::invalid("file", e.to_string()))?;
+    parsed.errors.extend(refused);
+    parsed.errors.sort_by_key(|e| e.line);
+    Ok(parsed)
+}
+
+/// The rows of a CSV file with their line numbers, as they are read: no BOM, the delimiter given or the
+/// one that splits the header best, the first `skip` rows dropped. Rows that are not CSV or not UTF-8 go
+/// to `refused` with their line.
+fn csv_rows<'a>(
+    body: &'a [u8],
+    delimiter: Option<char>,
+    skip: usize,
+    refused: &'a mut Vec<LineError>,
+) -> impl Iterator<Item = (u32, Vec<String>)> + 'a {
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    let delimiter = match delimiter {
+        Some(d) => d as u8,
+        None => detect_delimiter(body, skip),
+    };
+    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
+    let mut skip = skip;
+    reader.into_byte_records().filter_map(move |r| {
         let rec = match r {
             Ok(rec) => rec,
             Err(e) => {
@@ -590,11 +687,7 @@ pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
             }
         }
         Some((line, cells))
-    });
-    let mut parsed = statement::read(profile, rows).map_err(|e| Error::invalid("file", e.to_string()))?;
-    parsed.errors.extend(refused);
-    parsed.errors.sort_by_key(|e| e.line);
-    Ok(parsed)
+    })
 }
 
 /// The candidate that splits the header line into the most cells.

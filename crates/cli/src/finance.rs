@@ -116,3 +116,25 @@ pub fn summary(r: &StatementReport) -> String {
     }
     out
 }
+
+pub async fn import_fx_rates(file: PathBuf, db: Db) -> Result<ExitCode> {
+    let app = crate::open(&db.url()).await?;
+    let body = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    match app.import_fx_rates(&body, &name, Actor::Worker("cli-import".into())).await {
+        Ok(r) => {
+            for e in &r.errors {
+                eprintln!("line {}: {}: {}", e.line, e.field, e.message);
+            }
+            println!("{} rates imported, {} lines refused", r.imported, r.errors.len());
+            Ok(if r.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Err(codflow_app::Error::Invalid(e)) => {
+            for f in e.0 {
+                eprintln!("error: {}: {}", f.path, f.message);
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -267,6 +267,12 @@ enum ImportCommand {
         #[command(flatten)]
         db: Db,
     },
+    /// Import exchange rates (CSV: from,to,as_of,rate[,source]); a pair's rate for a day is replaced.
+    FxRates {
+        file: PathBuf,
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 async fn open(url: &str) -> Result<App> {
@@ -602,6 +608,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Import { command: ImportCommand::Orders { file, store, batch_size, db } } => {
             return import_orders(file, store, batch_size, db).await;
+        }
+        Command::Import { command: ImportCommand::FxRates { file, db } } => {
+            return finance::import_fx_rates(file, db).await;
         }
         Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Bench { command } => bench::run(command).await?,

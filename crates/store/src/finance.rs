@@ -607,6 +607,37 @@ pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> R
         .collect())
 }
 
+/// What each remittance reference paid, per currency and day its parcels were delivered: a payout converts
+/// it at once, and the ledger values it at each day's rate.
+pub async fn remitted_by_delivery_day(conn: &mut AnyConnection, refs: &[&str]) -> Result<Vec<(String, Money, Date)>> {
+    let mut refs: Vec<&str> = refs.to_vec();
+    refs.sort_unstable();
+    refs.dedup();
+    let mut out = Vec::new();
+    for chunk in crate::db::pow2_chunks(&refs, 512) {
+        let sql = format!(
+            "SELECT l.reference, l.currency, t.delivered_at / 86400000000 AS day, CAST(SUM(l.net_minor) AS BIGINT) AS net \
+             FROM statement_lines l JOIN statements s ON s.id = l.statement_id \
+             JOIN tracking t ON t.shipment_id = l.shipment_id \
+             WHERE l.reference IN ({}) AND s.kind = 'cod_remittance' AND t.delivered_at IS NOT NULL \
+             AND l.class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
+             GROUP BY l.reference, l.currency, t.delivered_at / 86400000000",
+            crate::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q.bind(*r);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let day: i64 = r.try_get("day")?;
+            let day = from_micros(day * 86_400_000_000).date();
+            let net = Money::new(r.try_get("net")?, Currency::parse(r.try_get("currency")?)?);
+            out.push((r.try_get("reference")?, net, day));
+        }
+    }
+    Ok(out)
+}
+
 /// Delivered COD parcels whose cash is still due, grouped by carrier, currency, channel and whole days since
 /// delivery as of `now`.
 pub async fn open_receivables(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<Open>> {

@@ -157,6 +157,7 @@ pub fn router(app: App) -> Router {
             Router::new()
                 .route("/imports/orders", post(imports::orders))
                 .route("/statements", post(finance::import))
+                .route("/fx-rates/import", post(finance::import_fx_rates))
                 .route("/lists/{name}/import", post(review::import_entries))
                 .route("/channels/import", post(logistics::import_channels))
                 .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),

@@ -206,6 +206,31 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         Money::new(fee, sar).amount_string(),
         Money::new(settled, Currency::parse("USD").unwrap()).amount_string(),
     );
+    // Finance keeps the bank's rates: the one in force on the delivery day values the payout; a later one
+    // (nearer the payout) must not, and a bad line is named and skipped.
+    let mut delivered_on = Vec::new();
+    for d in &delivered {
+        let ledger = app.shipment_ledger(&d.0).await.unwrap();
+        delivered_on
+            .extend(ledger.iter().find(|p| p.account == Account::CarrierReceivable).map(|p| p.posted_at.date()));
+    }
+    let rates = format!(
+        "from,to,as_of,rate,source\nSAR,USD,{},0.2650,bank\nSAR,USD,{},0.3000,bank\nSAR,USD,tomorrow,0.3,bank\n",
+        delivered_on.iter().min().unwrap().previous_day().unwrap(),
+        delivered_on.iter().max().unwrap().next_day().unwrap(),
+    );
+    let rates_file = std::env::temp_dir().join(format!("rates-{}.csv", StatementId::generate()));
+    std::fs::write(&rates_file, rates).unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "fx-rates", &rates_file.to_string_lossy(), "--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "some lines were refused: {stdout}{stderr}");
+    assert!(stdout.contains("2 rates imported, 1 lines refused"), "{stdout}");
+    assert!(stderr.contains("line 4: as_of"), "{stderr}");
+    let _ = std::fs::remove_file(&rates_file);
     let payout_file = std::env::temp_dir().join(format!("payout-{}.csv", StatementId::generate()));
     std::fs::write(&payout_file, &payout).unwrap();
     let (ok, stdout, stderr) = reconcile_cli(&db.url, &payout_file, "generic-payout").await;
@@ -218,6 +243,11 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(balance(Account::CashInTransit, "SAR"), 0, "{balances:?}");
     assert_eq!(balance(Account::Bank, "USD"), settled);
     assert_eq!(balance(Account::PlatformFees, "SAR"), fee);
+    // Worth 0.2650 a riyal when delivered, paid at 0.2666: the difference is a gain (a credit).
+    let at_delivery = ((paid - fee) as i128 * 2650 + 5_000) / 10_000;
+    assert_eq!(balance(Account::FxGainLoss, "USD"), at_delivery as i64 - settled, "{balances:?}");
+    assert_eq!(balance(Account::FxExchange, "SAR"), paid - fee);
+    assert_eq!(balance(Account::FxExchange, "USD"), -(at_delivery as i64));
     // The platform reports the same transfer again in its next statement: a duplicate, nothing moves.
     let again = payout.replace("2026-12-20", "2026-12-27").into_bytes();
     let req = ImportRequest {

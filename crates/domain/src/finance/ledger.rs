@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::statement::StatementLine;
 use crate::error::Error;
+use time::Date;
+
 use crate::money::{Currency, FxRate, Money};
+use crate::rating::Fx;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -231,6 +234,41 @@ pub fn balances<'a>(postings: impl IntoIterator<Item = &'a Posting>) -> BTreeMap
     out
 }
 
+/// The rate a payout's cash was worth when it was earned: each part (a remitted net and its parcel's
+/// delivery day) at the rate of that day, averaged by amount. None when a day has no rate or nothing was
+/// remitted, so the payout books no gain or loss rather than one against a rate nobody entered.
+pub fn delivery_rate(parts: &[(Money, Date)], to: Currency, fx: &(impl Fx + ?Sized)) -> Result<Option<FxRate>, Error> {
+    let Some(&(first, _)) = parts.first() else {
+        return Ok(None);
+    };
+    let (mut total, mut weighted) = (Decimal::ZERO, Decimal::ZERO);
+    let mut latest = None;
+    for &(net, day) in parts {
+        if net.currency != first.currency {
+            return Err(Error::CurrencyMismatch {
+                expected: first.currency.to_string(),
+                found: net.currency.to_string(),
+            });
+        }
+        let Some(rate) = fx.rate(net.currency, to, day) else {
+            return Ok(None);
+        };
+        let amount = Decimal::new(net.minor, net.currency.minor_digits());
+        total = total.checked_add(amount).ok_or(Error::Overflow)?;
+        weighted =
+            weighted.checked_add(amount.checked_mul(rate.rate).ok_or(Error::Overflow)?).ok_or(Error::Overflow)?;
+        latest = latest.max(Some(day));
+    }
+    let (Some(day), false) = (latest, total.is_zero()) else {
+        return Ok(None);
+    };
+    let rate = weighted.checked_div(total).ok_or(Error::Overflow)?;
+    if rate <= Decimal::ZERO {
+        return Ok(None);
+    }
+    FxRate::new(first.currency, to, rate, day, "delivery dates").map(Some)
+}
+
 /// The rate implied by a payout line (settled ÷ converted), when the statement does not give one.
 pub fn implied_rate(converted: Money, settled: Money) -> Option<Decimal> {
     if converted.minor == 0 {
@@ -302,6 +340,27 @@ mod tests {
             Entry::paid_out(Money::new(100_000, sar), Money::new(0, sar), Money::new(26_500, usd), Some(&wrong))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_batch_is_worth_each_parcels_delivery_day_rate_weighted_by_its_cash() {
+        let (sar, usd) = (cur("SAR"), cur("USD"));
+        let rates = [
+            FxRate::new(sar, usd, Decimal::new(2600, 4), date!(2026 - 07 - 01), "m").unwrap(),
+            FxRate::new(sar, usd, Decimal::new(2700, 4), date!(2026 - 07 - 10), "m").unwrap(),
+        ];
+        // 300 SAR delivered on the 5th (0.26) and 100 SAR on the 12th (0.27): (78 + 27) / 400 = 0.2625.
+        let parts =
+            [(Money::new(30_000, sar), date!(2026 - 07 - 05)), (Money::new(10_000, sar), date!(2026 - 07 - 12))];
+        let r = delivery_rate(&parts, usd, &rates[..]).unwrap().unwrap();
+        assert_eq!(r.rate, Decimal::new(2625, 4));
+        assert_eq!((r.from, r.to, r.as_of), (sar, usd, date!(2026 - 07 - 12)));
+        // A parcel delivered before any rate: no booked rate at all.
+        let early = [(Money::new(100, sar), date!(2026 - 06 - 30))];
+        assert_eq!(delivery_rate(&early, usd, &rates[..]).unwrap(), None);
+        assert_eq!(delivery_rate(&[], usd, &rates[..]).unwrap(), None);
+        let mixed = [(Money::new(100, sar), date!(2026 - 07 - 05)), (Money::new(100, usd), date!(2026 - 07 - 05))];
+        assert!(delivery_rate(&mixed, usd, &rates[..]).is_err());
     }
 
     proptest! {

@@ -267,6 +267,39 @@ pub async fn import(
     Ok((status, Json(report_dto(r, preview))))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct FxImportDto {
+    pub imported: usize,
+    /// Lines refused, with line and field; the other lines were imported.
+    pub errors: Vec<LineErrorDto>,
+}
+
+/// Imports exchange rates from a CSV file (multipart field `file`; columns `from,to,as_of,rate[,source]`).
+/// A pair's rate for a day is replaced, so importing the same file twice changes nothing.
+#[utoipa::path(post, path = "/api/v1/fx-rates/import", tag = "finance",
+    request_body(content_type = "multipart/form-data", description = "field: file (CSV)"),
+    responses((status = 200, body = FxImportDto), (status = 422, description = "no rate could be read"), (status = 413)))]
+pub async fn import_fx_rates(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    mut form: Multipart,
+) -> ApiResult<Json<FxImportDto>> {
+    auth.require(&[Role::Finance, Role::Ops])?;
+    let mut file = None;
+    let mut file_name = String::new();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some("file") {
+            file_name = field.file_name().unwrap_or("rates.csv").to_owned();
+            file = Some(field.bytes().await.map_err(multipart_error)?);
+        }
+    }
+    let file = file.ok_or_else(|| invalid("file", "send the rates as the multipart field named file"))?;
+    let r = s.app.import_fx_rates(&file, &file_name, Actor::Token(auth.0.token)).await?;
+    let errors =
+        r.errors.into_iter().map(|e| LineErrorDto { line: e.line, field: e.field, message: e.message }).collect();
+    Ok(Json(FxImportDto { imported: r.imported, errors }))
+}
+
 #[utoipa::path(get, path = "/api/v1/statements", tag = "finance",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<StatementDto>)))]

@@ -10,6 +10,7 @@ codflow_store::on_both_engines!(
     a_sellers_profile_is_validated_saved_and_listed_after_the_builtin_ones,
     a_statement_is_previewed_then_recorded_once_and_paged_by_class,
     statements_that_do_not_fit_their_profile_are_refused_with_the_reason,
+    exchange_rates_are_imported_from_a_file_once_with_bad_lines_named,
 );
 
 async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -171,4 +172,42 @@ async fn statements_that_do_not_fit_their_profile_are_refused_with_the_reason(en
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = upload(&app, &finance, wrong_header, &[]).await;
     assert_eq!(error_paths(&json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["profile"]);
+}
+
+async fn exchange_rates_are_imported_from_a_file_once_with_bad_lines_named(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    let send = |csv: &'static str, token: String| {
+        let form = Form::new().part("file", Part::text(csv).file_name("ecb.csv"));
+        app.client.post(app.url("/api/v1/fx-rates/import")).bearer_auth(token).multipart(form).send()
+    };
+    let csv =
+        "\u{feff}from;to;date;rate\nSAR;USD;2026-07-01;0,2666\nSAR;USD;2026-07-02;0.2667\nAED;USD;2026-07-01;0.2723\n";
+    let r = json_of(send(csv, finance.clone()).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(r["imported"], 2, "{r}");
+    assert_eq!((r["errors"][0]["line"].as_i64(), r["errors"][0]["field"].as_str()), (Some(2), Some("rate")), "{r}");
+    let listed = json_of(
+        app.client.get(app.url("/api/v1/fx-rates")).bearer_auth(&finance).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let rates = listed.as_array().unwrap();
+    assert_eq!(rates.len(), 2, "{listed}");
+    assert!(rates.iter().all(|r| r["source"] == "ecb.csv"), "{listed}");
+    // The same file again replaces the same days: still two rates.
+    json_of(send(csv, finance.clone()).await.unwrap(), StatusCode::OK).await;
+    let again = json_of(
+        app.client.get(app.url("/api/v1/fx-rates")).bearer_auth(&finance).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again, listed);
+    let none = json_of(
+        send("from,to,as_of,rate\nSAR,USD,soon,1\n", finance.clone()).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(none.to_string().contains("line 2: as_of"), "{none}");
+    let r = send(csv, app.token(Role::Warehouse).to_owned()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
