@@ -5,11 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::finance::aging::{self, AgingRow};
-use codflow_domain::finance::fx;
 use codflow_domain::finance::ledger::{self, Account, Entry, Posting};
 use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
 use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
+use codflow_domain::finance::{fx, invoice};
 use codflow_domain::money::{Currency, FxRate, Money};
+use codflow_domain::order::ChannelChoice;
 use codflow_domain::tracking::CodStatus;
 use codflow_domain::{Actor, AuditRecord, Role, ShipmentId, StatementId, TaskId};
 use codflow_store::finance::{self as fstore, Posted};
@@ -92,6 +93,43 @@ pub fn builtin_profiles() -> Vec<Profile> {
             &["YYYY-MM-DD", "DD/MM/YYYY"],
             None,
         ),
+        Profile {
+            weight_in_kg: true,
+            ..p(
+                "sandbox-freight",
+                StatementKind::FreightInvoice,
+                &[
+                    (Reference, "invoice_ref"),
+                    (TrackingNumber, "tracking_number"),
+                    (OrderRef, "reference"),
+                    (Date, "booked_at"),
+                    (BilledWeight, "billable_kg"),
+                    (Amount, "freight"),
+                    (Currency, "currency"),
+                ],
+                &["YYYY-MM-DD"],
+                None,
+            )
+        },
+        Profile {
+            weight_in_kg: true,
+            ..p(
+                "generic-freight",
+                StatementKind::FreightInvoice,
+                &[
+                    (Reference, "invoice"),
+                    (TrackingNumber, "tracking_number"),
+                    (OrderRef, "order_ref"),
+                    (Date, "date"),
+                    (BilledWeight, "billed_kg"),
+                    (Zone, "zone"),
+                    (Currency, "currency"),
+                    (Amount, "total"),
+                ],
+                &["YYYY-MM-DD", "DD/MM/YYYY", "DD.MM.YYYY"],
+                None,
+            )
+        },
     ]
 }
 
@@ -207,13 +245,6 @@ impl App {
         if profile.kind != StatementKind::Payout && carrier.is_none() {
             return Err(Error::invalid("carrier", "name the carrier this statement comes from"));
         }
-        if profile.kind == StatementKind::FreightInvoice {
-            return Err(Error::Conflict {
-                code: "not_supported",
-                message: "freight invoices cannot be audited yet; only COD remittances and payouts are reconciled"
-                    .into(),
-            });
-        }
         let clock = std::time::Instant::now();
         let now = self.clock().now();
         let as_of = now.date();
@@ -234,12 +265,24 @@ impl App {
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
         tracing::debug!(phase = "read and loaded", ms = clock.elapsed().as_millis() as u64, "statement import");
-        let (matches, missing) = match expected {
-            Some(expected) => {
+        let mut evidence = Vec::new();
+        let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
+            (Some(expected), _, _) => {
                 let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
                 (out.lines, out.missing)
             }
-            None => {
+            (None, StatementKind::FreightInvoice, Some(carrier)) => {
+                let booked = booked_of(&mut tx, carrier, &parsed.lines).await?;
+                let mut matches = Vec::with_capacity(parsed.lines.len());
+                for (m, e) in invoice::audit(&parsed.lines, &booked, tol) {
+                    if let (Some(e), Some(s)) = (e, m.shipment.clone()) {
+                        evidence.push((m.line, s, e));
+                    }
+                    matches.push(m);
+                }
+                (matches, Vec::new())
+            }
+            _ => {
                 let refs: Vec<&str> = parsed.lines.iter().filter_map(|l| l.reference.as_deref()).collect();
                 let remitted: Vec<Remitted> = fstore::remitted_by_reference(&mut tx, &refs)
                     .await?
@@ -312,7 +355,11 @@ impl App {
             .collect();
         fstore::post(&mut tx, &posted, now).await?;
         tracing::debug!(phase = "ledger written", ms = clock.elapsed().as_millis() as u64, "statement import");
-        fstore::settle_from_lines(&mut tx, &id, now).await?;
+        if profile.kind == StatementKind::CodRemittance {
+            fstore::settle_from_lines(&mut tx, &id, now).await?;
+        }
+        let checks: Vec<(u32, &ShipmentId, &invoice::Evidence)> = evidence.iter().map(|(l, s, e)| (*l, s, e)).collect();
+        fstore::insert_checks(&mut tx, &id, &checks).await?;
         tracing::debug!(phase = "cash states written", ms = clock.elapsed().as_millis() as u64, "statement import");
         let tasks = difference_tasks(&id, &pairs, now);
         let opened = tstore::open_many(&mut tx, &tasks).await?;
@@ -458,6 +505,38 @@ async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<Vec<Expected>> {
     Ok(expected)
 }
 
+/// The shipments an invoice names, each with the quote it was booked on (the booked channel's entry in the
+/// order's ranking).
+async fn booked_of(conn: &mut Conn, carrier: &str, lines: &[StatementLine]) -> Result<Vec<invoice::Booked>> {
+    let tns: Vec<&str> = lines.iter().filter_map(|l| l.tracking_number.as_deref()).collect();
+    let refs: Vec<&str> =
+        lines.iter().filter(|l| l.tracking_number.is_none()).filter_map(|l| l.order_ref.as_deref()).collect();
+    let rows = fstore::invoiced_shipments(conn, carrier, &tns, &refs).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| {
+            let choice: Option<ChannelChoice> = s.choice.as_deref().and_then(|c| serde_json::from_str(c).ok());
+            let quote = choice.and_then(|c| {
+                let r = c.ranking.into_iter().find(|r| r.channel == s.channel)?;
+                Some(invoice::BookedQuote {
+                    zone: r.zone,
+                    billable_weight_g: r.billable_weight_g,
+                    breakdown: r.breakdown?,
+                    currency: Currency::parse(&r.currency).ok()?,
+                })
+            });
+            invoice::Booked {
+                shipment: s.shipment_id,
+                tracking_number: s.tracking_number,
+                order_ref: s.order_ref,
+                declared_weight_g: s.weight_g,
+                quote,
+                invoiced: s.invoiced,
+            }
+        })
+        .collect())
+}
+
 /// Each verdict beside its line. Both come in line order (the file's lines ascend; matching returns its
 /// verdicts sorted by line), one verdict per line, so a merge pairs them without an index of a million lines.
 fn paired<'a>(lines: &'a [StatementLine], matches: &'a [LineMatch]) -> Vec<(&'a StatementLine, &'a LineMatch)> {
@@ -563,7 +642,7 @@ fn difference_tasks(id: &StatementId, pairs: &[(&StatementLine, &LineMatch)], no
     };
     let mut out = Vec::new();
     let mut unknown = 0;
-    for (l, m) in pairs.iter().filter(|(_, m)| m.class.is_discrepancy()) {
+    for (l, m) in pairs.iter().filter(|(_, m)| m.class.needs_decision()) {
         let Some(shipment) = m.shipment.clone() else {
             unknown += 1;
             continue;
@@ -577,7 +656,8 @@ fn difference_tasks(id: &StatementId, pairs: &[(&StatementLine, &LineMatch)], no
                 m.contract_fee.map_or_else(String::new, |f| f.to_string())
             ),
             (LineClass::CurrencyMismatch, Some(e)) => format!("paid in {} for {}", l.amount, e),
-            (LineClass::Duplicate, _) => format!("paid again: {}", l.amount),
+            (LineClass::Duplicate, _) => format!("paid or billed again: {}", l.amount),
+            (LineClass::Overcharged, Some(e)) => format!("billed {} for a quote of {}", l.amount, e),
             (c, _) => c.as_str().to_owned(),
         };
         let tn = l.tracking_number.as_deref().or(l.order_ref.as_deref()).unwrap_or("");
@@ -589,8 +669,6 @@ fn difference_tasks(id: &StatementId, pairs: &[(&StatementLine, &LineMatch)], no
     out
 }
 
-/// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests) and reads it
-/// through the profile. An XLSX file is refused with a clear message until its reader lands.
 /// What an exchange-rate file did: the rates written (a pair's rate for a day is replaced) and the lines
 /// refused.
 #[derive(Clone, Debug)]
@@ -634,6 +712,8 @@ impl App {
     }
 }
 
+/// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests) and reads it
+/// through the profile. An XLSX file is refused with a clear message until its reader lands.
 pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
     if body.starts_with(b"PK\x03\x04") {
         return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV (XLSX is not read yet)"));

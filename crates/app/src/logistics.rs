@@ -195,6 +195,7 @@ pub fn choice_of(ranking: &Ranking, ineligible: &[(&Channel, Ineligible)]) -> Ch
                 samples: r.samples,
                 transit_days: r.quote.transit_days,
                 billable_weight_g: r.quote.billable_weight_g,
+                breakdown: Some(r.quote.breakdown),
             })
             .collect(),
         ineligible: ineligible

@@ -283,6 +283,10 @@ pub struct RankedChannel {
     pub samples: u64,
     pub transit_days: i64,
     pub billable_weight_g: i64,
+    /// The quote's parts (freight, surcharges, fees, duties): what a freight invoice is audited against and
+    /// an order's profit is figured from. Absent on orders allocated before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakdown: Option<crate::rating::Breakdown>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

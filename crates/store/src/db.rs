@@ -87,6 +87,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "stores", include_str!("../migrations/0006_stores.sql")),
     (7, "finance", include_str!("../migrations/0007_finance.sql")),
     (8, "ledger_view", include_str!("../migrations/0008_ledger_view.sql")),
+    (9, "invoice_audit", include_str!("../migrations/0009_invoice_audit.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

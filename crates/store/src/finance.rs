@@ -1,6 +1,7 @@
 //! Settlement profiles, imported statements with their lines as matched, and the COD ledger.
 
 use codflow_domain::finance::aging::Open;
+use codflow_domain::finance::invoice::Evidence;
 use codflow_domain::finance::ledger::{Account, Entry, EntryKind};
 use codflow_domain::finance::reconcile::{LineClass, LineMatch, Missing};
 use codflow_domain::finance::statement::{LineError, Profile, StatementKind, StatementLine};
@@ -439,6 +440,116 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
         }
     }
     Ok(out)
+}
+
+/// A shipment a freight invoice names, with what it was booked at.
+#[derive(Clone, Debug)]
+pub struct InvoicedShipment {
+    pub shipment_id: ShipmentId,
+    pub tracking_number: String,
+    pub order_ref: String,
+    pub channel: String,
+    pub weight_g: i64,
+    /// The order's channel choice as stored (JSON), with the quote of each channel ranked.
+    pub choice: Option<String>,
+    /// Billed by an earlier invoice.
+    pub invoiced: bool,
+}
+
+/// The carrier's shipments named by an invoice, by tracking number or by the order's reference.
+pub async fn invoiced_shipments(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    tracking_numbers: &[&str],
+    order_refs: &[&str],
+) -> Result<Vec<InvoicedShipment>> {
+    let mut out: Vec<InvoicedShipment> = Vec::new();
+    for (column, keys) in [("s.tracking_number", tracking_numbers), ("o.external_id", order_refs)] {
+        for chunk in crate::db::pow2_chunks(keys, 512) {
+            let sql = format!(
+                "SELECT s.id, s.tracking_number, o.external_id, s.channel, s.weight_g, o.allocation, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM statement_lines l JOIN statements st ON st.id = l.statement_id \
+                   WHERE l.shipment_id = s.id AND st.kind = 'freight_invoice' \
+                   AND l.class NOT IN ('duplicate', 'unknown_reference')) THEN 1 ELSE 0 END AS BIGINT) AS invoiced \
+                 FROM shipments s JOIN orders o ON o.id = s.order_id \
+                 WHERE s.carrier = {} AND s.tracking_number IS NOT NULL AND {column} IN ({})",
+                crate::param(conn, 1),
+                crate::params(conn, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(carrier);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&mut *conn).await? {
+                out.push(InvoicedShipment {
+                    shipment_id: ShipmentId::parse(r.try_get::<&str, _>("id")?)?,
+                    tracking_number: r.try_get("tracking_number")?,
+                    order_ref: r.try_get("external_id")?,
+                    channel: r.try_get("channel")?,
+                    weight_g: r.try_get("weight_g")?,
+                    choice: r.try_get("allocation")?,
+                    invoiced: r.try_get::<i64, _>("invoiced")? != 0,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.shipment_id.as_str().cmp(b.shipment_id.as_str()));
+    out.dedup_by(|a, b| a.shipment_id == b.shipment_id);
+    Ok(out)
+}
+
+/// The evidence of an invoice's lines.
+pub async fn insert_checks(
+    conn: &mut AnyConnection,
+    id: &StatementId,
+    checks: &[(u32, &ShipmentId, &Evidence)],
+) -> Result<()> {
+    const COLS: usize = 8;
+    for chunk in checks.chunks(BULK_CHUNK) {
+        let mut vals = Vec::with_capacity(chunk.len() * COLS);
+        for (line, shipment, e) in chunk {
+            vals.extend([
+                Val::from(id.as_str()),
+                i64::from(*line).into(),
+                shipment.as_str().into(),
+                e.declared_weight_g.into(),
+                Val::OptInt(e.quoted_weight_g),
+                Val::OptInt(e.billed_weight_g),
+                Val::OptText(e.quoted_zone.clone()),
+                Val::OptText(e.billed_zone.clone()),
+            ]);
+        }
+        let head = "INTO invoice_checks (statement_id, line, shipment_id, declared_weight_g, quoted_weight_g, \
+                    billed_weight_g, quoted_zone, billed_zone)";
+        insert_values_counted(conn, head, "", COLS, vals).await?;
+    }
+    Ok(())
+}
+
+/// The evidence kept for one invoice line.
+pub async fn check_of(
+    conn: &mut AnyConnection,
+    id: &StatementId,
+    line: i64,
+) -> Result<Option<(i64, Option<i64>, Option<i64>, Option<String>, Option<String>)>> {
+    let r = sqlx::query(
+        "SELECT declared_weight_g, quoted_weight_g, billed_weight_g, quoted_zone, billed_zone FROM invoice_checks \
+         WHERE statement_id = $1 AND line = $2",
+    )
+    .bind(id.as_str())
+    .bind(line)
+    .fetch_optional(conn)
+    .await?;
+    r.map(|r| {
+        Ok((
+            r.try_get("declared_weight_g")?,
+            r.try_get("quoted_weight_g")?,
+            r.try_get("billed_weight_g")?,
+            r.try_get("quoted_zone")?,
+            r.try_get("billed_zone")?,
+        ))
+    })
+    .transpose()
 }
 
 /// Moves the cash of the shipments a remittance's lines paid on (short paid, or remitted), by statements over

@@ -20,7 +20,10 @@ use crate::BIN;
 use crate::booking::{ready, worker};
 use crate::tracking::{book_all, finish_journeys, sandbox_with};
 
-codflow_store::on_both_engines!(a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli,);
+codflow_store::on_both_engines!(
+    a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli,
+    a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on,
+);
 
 /// A line of the sandbox's remittance report, `remittance` its reference.
 fn row(remittance: &str, tn: &str, reference: &str, amount_minor: i64, fee_minor: i64) -> String {
@@ -273,4 +276,85 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert!(stderr.contains("settlement profile not found"), "{stderr}");
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(&payout_file);
+}
+
+async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on(engine: Engine) {
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..6).map(|i| format!("V-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let shipments = book_all(&app, &ids).await;
+    // The carrier's own invoice, as downloaded: one line per parcel booked, at its own price list.
+    let invoice = reqwest::get(format!(
+        "{}/v1/reports/freight-invoice?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z",
+        sb.url
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    let header = invoice.lines().next().unwrap().to_owned();
+    let by_tn: HashMap<String, String> =
+        invoice.lines().skip(1).map(|l| (l.split(',').nth(1).unwrap().to_owned(), l.to_owned())).collect();
+    assert_eq!(by_tn.len(), shipments.len(), "{invoice}");
+    let tn = |i: usize| shipments[i].1.clone();
+    // The sandbox bills 15.00 + 5.00 a started kilogram: 20.00 for these parcels, as the channel's card
+    // quoted them. One line of each kind: as quoted, billed at three kilograms, billed twice, not ours,
+    // in dollars, below the quote.
+    let with = |line: &str, kg: &str, freight: &str, currency: &str| {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        cells[5] = kg.into();
+        cells[6] = freight.into();
+        cells[7] = currency.into();
+        cells.join(",")
+    };
+    assert!(by_tn[&tn(0)].ends_with(",1,20.00,SAR"), "{}", by_tn[&tn(0)]);
+    let lines = [
+        header.clone(),
+        by_tn[&tn(0)].clone(),
+        with(&by_tn[&tn(1)], "3", "30.00", "SAR"),
+        by_tn[&tn(2)].clone(),
+        by_tn[&tn(2)].clone(),
+        with(&by_tn[&tn(2)], "1", "20.00", "SAR").replace(&tn(2), "SBXNOTOURS9"),
+        with(&by_tn[&tn(3)], "1", "5.33", "USD"),
+        with(&by_tn[&tn(4)], "1", "18.00", "SAR"),
+    ];
+    let body = (lines.join("\n") + "\n").into_bytes();
+    let req = |preview| ImportRequest {
+        file_name: "invoice.csv".into(),
+        profile: "sandbox-freight".into(),
+        carrier: None,
+        preview,
+    };
+    let preview = app.import_statement(&body, req(true), worker()).await.unwrap();
+    assert!(preview.statement.is_none());
+    let done = app.import_statement(&body, req(false), worker()).await.unwrap();
+    assert_eq!(done.classes, preview.classes);
+    let count = |c: LineClass| done.classes.iter().filter(|t| t.class == c).map(|t| t.lines).sum::<i64>();
+    use LineClass::*;
+    let counts: Vec<i64> =
+        [Matched, Overcharged, Duplicate, UnknownReference, CurrencyMismatch, Undercharged].map(count).to_vec();
+    assert_eq!(counts, vec![2, 1, 1, 1, 1, 1], "{:?}", done.classes);
+    // Overcharge, double billing, the wrong currency and the unknown line each need a decision; a carrier
+    // billing less than quoted does not.
+    assert_eq!(done.tasks_opened, 4);
+    let stl = done.statement.clone().unwrap().id;
+    let over = app.statement_lines(&stl, Some(Overcharged), 0, 10).await.unwrap();
+    assert_eq!(over.len(), 1);
+    assert_eq!(over[0].shipment_id.as_ref().map(|s| s.to_string()), Some(shipments[1].0.clone()));
+    assert_eq!(over[0].expected.map(|m| m.minor), Some(2_000));
+    assert_eq!(over[0].difference.map(|m| m.minor), Some(1_000));
+    // An invoice moves no COD cash.
+    let cod = app.tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
+    assert_eq!(cod, "pending");
+    // Imported once; a later invoice billing a parcel again is caught.
+    assert!(app.import_statement(&body, req(false), worker()).await.unwrap().already_imported);
+    let again = format!("{header}\n{}\n", by_tn[&tn(0)].replace("SBI-", "SBI2-"));
+    let file = std::env::temp_dir().join(format!("invoice-{}.csv", StatementId::generate()));
+    std::fs::write(&file, again).unwrap();
+    let (ok, stdout, stderr) = reconcile_cli(&db.url, &file, "sandbox-freight").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("duplicate"), "{stdout}");
+    let _ = std::fs::remove_file(&file);
 }

@@ -3,6 +3,7 @@
 
 pub mod aging;
 pub mod fx;
+pub mod invoice;
 pub mod ledger;
 pub mod reconcile;
 pub mod statement;

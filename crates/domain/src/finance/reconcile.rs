@@ -25,10 +25,16 @@ pub enum LineClass {
     /// Neither the tracking number nor the order reference is a shipment of ours.
     UnknownReference,
     CurrencyMismatch,
+    /// Invoice: billed above the booked quote.
+    Overcharged,
+    /// Invoice: billed below the booked quote.
+    Undercharged,
+    /// Invoice: a shipment of ours with no booked quote to check against.
+    Unquoted,
 }
 
 impl LineClass {
-    pub const ALL: [LineClass; 7] = [
+    pub const ALL: [LineClass; 10] = [
         LineClass::Matched,
         LineClass::ShortPaid,
         LineClass::OverPaid,
@@ -36,6 +42,9 @@ impl LineClass {
         LineClass::Duplicate,
         LineClass::UnknownReference,
         LineClass::CurrencyMismatch,
+        LineClass::Overcharged,
+        LineClass::Undercharged,
+        LineClass::Unquoted,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -47,6 +56,9 @@ impl LineClass {
             LineClass::Duplicate => "duplicate",
             LineClass::UnknownReference => "unknown_reference",
             LineClass::CurrencyMismatch => "currency_mismatch",
+            LineClass::Overcharged => "overcharged",
+            LineClass::Undercharged => "undercharged",
+            LineClass::Unquoted => "unquoted",
         }
     }
 
@@ -57,6 +69,12 @@ impl LineClass {
     /// Whether finance has to look at it.
     pub fn is_discrepancy(&self) -> bool {
         *self != LineClass::Matched
+    }
+
+    /// Whether it needs a decision (a claim or a dispute), not only a look: a carrier billing less than
+    /// quoted, or a parcel booked before quotes were kept, is listed but opens no task.
+    pub fn needs_decision(&self) -> bool {
+        self.is_discrepancy() && !matches!(self, LineClass::Undercharged | LineClass::Unquoted)
     }
 }
 

@@ -338,7 +338,7 @@ impl fmt::Display for Ineligible {
 }
 
 /// What a shipment costs on one channel, in the card's currency; `total()` is the sum of the parts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Breakdown {
     /// The weight charge, raised to the minimum charge when below it.
     pub base: i64,
