@@ -6,6 +6,7 @@ pub mod booking;
 pub mod catalogue;
 pub mod demo;
 mod demo_logistics;
+pub mod disputes;
 pub mod documents;
 pub mod error;
 pub mod finance;

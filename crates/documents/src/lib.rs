@@ -2,6 +2,7 @@
 
 pub mod code128;
 pub mod customs;
+pub mod dispute;
 pub mod inspect;
 pub mod label;
 pub mod pdf;
@@ -11,5 +12,6 @@ mod table;
 pub use customs::{
     CustomsDocument, CustomsLine, Party, commercial_invoice, commercial_invoices, packing_list, packing_lists,
 };
+pub use dispute::{DisputePacket, TimelineEntry, dispute_csv, dispute_pdf, disputes_pdf};
 pub use label::{Address, LabelData, pdf as label_pdf, pdf_batch as labels_pdf, zpl, zpl_batch};
 pub use picking::{PickLine, PickingList, picking_list, picking_lists};

@@ -149,6 +149,8 @@ pub fn router(app: App) -> Router {
         .route("/statements", get(finance::list))
         .route("/statements/{id}", get(finance::get))
         .route("/statements/{id}/lines", get(finance::lines))
+        .route("/statements/{id}/lines/{line}/dispute", get(finance::dispute))
+        .route("/statements/{id}/disputes", get(finance::disputes))
         .route("/ledger/balances", get(finance::balances))
         .route("/finance/aging", get(finance::aging))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))

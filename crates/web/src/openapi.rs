@@ -58,7 +58,7 @@ impl Modify for BearerAuth {
         tracking::patch_task, tracking::add_note,
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
-        finance::import_fx_rates, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
+        finance::import_fx_rates, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
     ),
     components(schemas(AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,

@@ -182,6 +182,12 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(totals.get(&(Account::CarrierReceivable, sar)), Some(&1_000), "{totals:?}");
     assert_eq!(totals.get(&(Account::CodFees, sar)), Some(&short_fee));
     assert_eq!(totals.get(&(Account::CodSales, sar)), Some(&-short.2));
+    // The short line's dispute packet: expected and received, the contract, and the parcel's journey.
+    let short_line = app.statement_lines(&stl, Some(LineClass::ShortPaid), 0, 1).await.unwrap()[0].line;
+    let csv = String::from_utf8(app.dispute_packet(&stl, short_line, true).await.unwrap().bytes).unwrap();
+    assert!(csv.contains(&format!("claim,expected,{}", Money::new(short.2, sar))), "{csv}");
+    assert!(csv.contains("terms,,COD fee 2.00% of the cash collected"), "{csv}");
+    assert!(csv.contains(",delivered | Delivered |"), "the timeline reaches the delivery: {csv}");
     // The same file again, in process and through the CLI: nothing changes.
     let again = app.import_statement(&body, req(false), worker()).await.unwrap();
     assert!(again.already_imported);
@@ -345,6 +351,15 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     assert_eq!(over[0].shipment_id.as_ref().map(|s| s.to_string()), Some(shipments[1].0.clone()));
     assert_eq!(over[0].expected.map(|m| m.minor), Some(2_000));
     assert_eq!(over[0].difference.map(|m| m.minor), Some(1_000));
+    // Its dispute packet carries the evidence: weights declared, booked and billed, and the amounts.
+    let pdf = app.dispute_packet(&stl, over[0].line, false).await.unwrap();
+    let pages = codflow_documents::inspect::pages(&pdf.bytes).unwrap();
+    let text = codflow_documents::inspect::texts(&pages[0]).join(" ");
+    assert!(text.contains("billed weight 3000 g above the booked billable weight"), "{text}");
+    assert!(text.contains("billed 30.00 SAR for a quote of 20.00 SAR"), "{text}");
+    let csv = String::from_utf8(app.dispute_packet(&stl, over[0].line, true).await.unwrap().bytes).unwrap();
+    assert!(csv.contains("claim,billed weight,3000 g"), "{csv}");
+    assert!(csv.contains(&format!("dispute,tracking_number,{}", tn(1))), "{csv}");
     // An invoice moves no COD cash.
     let cod = app.tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
     assert_eq!(cod, "pending");

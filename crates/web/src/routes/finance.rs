@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use crate::dto::{MoneyDto, Page, rfc3339};
 use crate::extract::{ApiJson, Auth, READERS};
 use crate::routes::imports::multipart_error;
+use crate::routes::logistics::{Download, download};
 use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -315,6 +316,36 @@ pub async fn list(
     let items = s.app.statements(before.as_ref(), limit).await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// The dispute packet of one statement line: the line, the expected amount and the contract's terms, the
+/// invoice evidence and the parcel's tracking timeline.
+#[utoipa::path(get, path = "/api/v1/statements/{id}/lines/{line}/dispute", tag = "finance",
+    params(("id" = String, Path), ("line" = i64, Path), ("format" = Option<String>, Query, description = "pdf (default) or csv")),
+    responses((status = 200, description = "PDF or CSV"), (status = 404), (status = 422, description = "unknown format")))]
+pub async fn dispute(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((id, line)): Path<(String, i64)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Download> {
+    auth.require(READERS)?;
+    let csv = match q.get("format").map(String::as_str) {
+        None | Some("pdf") => false,
+        Some("csv") => true,
+        Some(_) => return Err(invalid("format", "pdf or csv")),
+    };
+    let d = s.app.dispute_packet(&statement_id(&id)?, line, csv).await?;
+    Ok(download(d.content_type, &d.filename, d.bytes))
+}
+
+/// Every line of a statement that needs a decision, a packet each, in one PDF.
+#[utoipa::path(get, path = "/api/v1/statements/{id}/disputes", tag = "finance", params(("id" = String, Path)),
+    responses((status = 200, description = "PDF"), (status = 404), (status = 409, description = "nothing to dispute")))]
+pub async fn disputes(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Download> {
+    auth.require(READERS)?;
+    let d = s.app.dispute_packets(&statement_id(&id)?).await?;
+    Ok(download(d.content_type, &d.filename, d.bytes))
 }
 
 fn statement_id(id: &str) -> Result<StatementId, ApiError> {

@@ -145,6 +145,22 @@ async fn a_statement_is_previewed_then_recorded_once_and_paged_by_class(engine: 
     assert_eq!(next["items"][0]["tracking_number"], json!("MC2"));
     let r = app.get(&format!("/api/v1/statements/{id}/lines?class=lost")).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Each contested line has a dispute packet, as CSV and as PDF, and the statement's packets come in one PDF.
+    let r = app.get(&format!("/api/v1/statements/{id}/lines/4/dispute?format=csv")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/csv");
+    let packet = r.text().await.unwrap();
+    assert!(packet.contains("line,tracking number,MC2\r\n"), "{packet}");
+    assert!(packet.contains("finding,,the line names no shipment of ours"), "{packet}");
+    let r = app.get(&format!("/api/v1/statements/{id}/disputes")).await;
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pages = codflow_documents::inspect::pages(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(pages.len(), 2, "one page for each of the two unknown lines");
+    assert!(codflow_documents::inspect::texts(&pages[1]).join(" ").contains("MC2"));
+    let r = app.get(&format!("/api/v1/statements/{id}/lines/99/dispute")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app.get(&format!("/api/v1/statements/{id}/lines/3/dispute?format=doc")).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Nothing of ours was paid or is owed, so the ledger and the receivables are empty.
     assert_eq!(json_of(app.get("/api/v1/ledger/balances").await, StatusCode::OK).await, json!([]));
     assert_eq!(json_of(app.get("/api/v1/finance/aging").await, StatusCode::OK).await, json!([]));
