@@ -681,11 +681,13 @@ impl App {
     /// Imports exchange rates from a CSV file (`from,to,as_of,rate[,source]`); good lines land even when
     /// others are refused, and importing the same file again changes nothing.
     pub async fn import_fx_rates(&self, body: &[u8], file_name: &str, actor: Actor) -> Result<FxImport> {
-        if body.starts_with(b"PK\x03\x04") {
-            return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV"));
-        }
         let mut refused = Vec::new();
-        let read = fx::read_rates(csv_rows(body, None, 0, &mut refused), file_name);
+        let read = if codflow_sheets::is_xlsx(body) {
+            let rows = codflow_sheets::xlsx_rows(body, '.').map_err(|e| Error::invalid("file", e.to_string()))?;
+            fx::read_rates(rows, file_name)
+        } else {
+            fx::read_rates(csv_rows(body, None, 0, &mut refused), file_name)
+        };
         let (rates, mut errors) = read.map_err(|e| Error::invalid("file", e.to_string()))?;
         errors.extend(refused);
         errors.sort_by_key(|e| e.line);
@@ -712,11 +714,19 @@ impl App {
     }
 }
 
-/// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests) and reads it
-/// through the profile. An XLSX file is refused with a clear message until its reader lands.
+/// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests), or an XLSX
+/// workbook's first sheet, and reads it through the profile.
 pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
-    if body.starts_with(b"PK\x03\x04") {
-        return Err(Error::invalid("file", "this is an XLSX workbook; save the sheet as CSV (XLSX is not read yet)"));
+    if codflow_sheets::is_xlsx(body) {
+        let rows = codflow_sheets::xlsx_rows(body, profile.number.decimal)
+            .map_err(|e| Error::invalid("file", e.to_string()))?;
+        // Date cells come as YYYY-MM-DD whatever the sheet displays.
+        let mut profile = profile.clone();
+        if !profile.date_formats.iter().any(|f| f == "YYYY-MM-DD") {
+            profile.date_formats.push("YYYY-MM-DD".into());
+        }
+        let rows = rows.into_iter().skip(profile.skip_rows);
+        return statement::read(&profile, rows).map_err(|e| Error::invalid("file", e.to_string()));
     }
     let mut refused: Vec<LineError> = Vec::new();
     let rows = csv_rows(body, profile.delimiter, profile.skip_rows, &mut refused);

@@ -11,6 +11,7 @@ codflow_store::on_both_engines!(
     a_statement_is_previewed_then_recorded_once_and_paged_by_class,
     statements_that_do_not_fit_their_profile_are_refused_with_the_reason,
     exchange_rates_are_imported_from_a_file_once_with_bad_lines_named,
+    an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv,
 );
 
 async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -228,4 +229,43 @@ async fn exchange_rates_are_imported_from_a_file_once_with_bad_lines_named(engin
     assert!(none.to_string().contains("line 2: as_of"), "{none}");
     let r = send(csv, app.token(Role::Warehouse).to_owned()).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv(engine: Engine) {
+    use codflow_sheets::testing::{Cell::*, workbook};
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    let mut profile = my_profile();
+    profile["skip_rows"] = json!(2);
+    let r = app.client.put(app.url("/api/v1/settlement-profiles/courier-x")).bearer_auth(&finance).json(&profile);
+    json_of(r.send().await.unwrap(), StatusCode::CREATED).await;
+    // A title over the width, a two-row header ("AWB" and "Date" merged down, "Amounts" over three columns),
+    // real date cells and numbers, one amount typed as text that does not parse.
+    let book = workbook(
+        &[
+            vec![Text("Courier X remittance, week 48"), Empty, Empty, Empty, Empty],
+            vec![Text("AWB"), Text("Date"), Text("Amounts"), Empty, Empty],
+            vec![Empty, Empty, Text("Collected"), Text("Fee"), Text("Paid")],
+            vec![Text("CX1"), Date(46357.0), Number("1250.5"), Number("-25"), Number("1225.5")],
+            vec![Text("CX2"), Date(46358.0), Text("12,3,4"), Number("-2"), Number("97.5")],
+            vec![Text("CX3"), Text("03/12/2026"), Number("99.5"), Number("-2"), Number("97.5")],
+        ],
+        &["A1:E1", "A2:A3", "B2:B3", "C2:E2"],
+    );
+    let form = Form::new()
+        .part("file", Part::bytes(book).file_name("week48.xlsx"))
+        .text("profile", "courier-x")
+        .text("carrier", "courierx")
+        .text("preview", "true");
+    let r = app.client.post(app.url("/api/v1/statements")).bearer_auth(&finance).multipart(form).send().await.unwrap();
+    let report = json_of(r, StatusCode::OK).await;
+    assert_eq!(report["lines"], 2, "{report}");
+    assert_eq!(
+        report["classes"],
+        json!([{"class": "unknown_reference", "lines": 2, "amount": {"amount": "1350.00", "currency": "SAR"}}])
+    );
+    assert_eq!(
+        (report["errors"][0]["line"].as_i64(), report["errors"][0]["field"].as_str()),
+        (Some(5), Some("amount"))
+    );
 }
