@@ -565,29 +565,32 @@ fn pays_out(m: &LineMatch) -> bool {
 
 /// For each payout line converted into another currency, the rate its remittance was worth on its parcels'
 /// delivery days (the ledger books the payout's gain or loss against it).
-async fn delivery_rates(conn: &mut Conn, pairs: &[(&StatementLine, &LineMatch)]) -> Result<HashMap<String, FxRate>> {
-    let converted: Vec<(&str, Currency)> = pairs
+async fn delivery_rates(
+    conn: &mut Conn,
+    pairs: &[(&StatementLine, &LineMatch)],
+) -> Result<HashMap<(String, Currency), FxRate>> {
+    let converted: Vec<(&str, Currency, Currency)> = pairs
         .iter()
         .filter(|(_, m)| pays_out(m))
         .filter_map(|(l, _)| {
             let to = l.settled?.currency;
-            (to != l.amount.currency).then_some((l.reference.as_deref()?, to))
+            (to != l.amount.currency).then_some((l.reference.as_deref()?, l.amount.currency, to))
         })
         .collect();
     if converted.is_empty() {
         return Ok(HashMap::new());
     }
-    let refs: Vec<&str> = converted.iter().map(|(r, _)| *r).collect();
-    let mut parts: HashMap<String, Vec<(Money, Date)>> = HashMap::new();
+    let refs: Vec<&str> = converted.iter().map(|(r, _, _)| *r).collect();
+    let mut parts: HashMap<(String, Currency), Vec<(Money, Date)>> = HashMap::new();
     for (reference, net, day) in fstore::remitted_by_delivery_day(conn, &refs).await? {
-        parts.entry(reference).or_default().push((net, day));
+        parts.entry((reference, net.currency)).or_default().push((net, day));
     }
     let rates = rstore::rates(conn).await?;
     let mut out = HashMap::new();
-    for (reference, to) in converted {
-        let Some(parts) = parts.get(reference) else { continue };
+    for (reference, from, to) in converted {
+        let Some(parts) = parts.get(&(reference.to_owned(), from)) else { continue };
         if let Some(rate) = ledger::delivery_rate(parts, to, &rates[..])? {
-            out.insert(reference.to_owned(), rate);
+            out.insert((reference.to_owned(), from), rate);
         }
     }
     Ok(out)
@@ -595,11 +598,14 @@ async fn delivery_rates(conn: &mut Conn, pairs: &[(&StatementLine, &LineMatch)])
 
 /// A payout's entries: each line that pays a known remittance moves its cash to the bank, with the exchange
 /// valued at the delivery days' rates when there are any.
-fn payout_plan(pairs: &[(&StatementLine, &LineMatch)], booked: &HashMap<String, FxRate>) -> Result<Vec<(u32, Entry)>> {
+fn payout_plan(
+    pairs: &[(&StatementLine, &LineMatch)],
+    booked: &HashMap<(String, Currency), FxRate>,
+) -> Result<Vec<(u32, Entry)>> {
     let mut out = Vec::new();
     for (l, _) in pairs.iter().filter(|(_, m)| pays_out(m)) {
         let settled = l.settled.unwrap_or(l.net);
-        let rate = l.reference.as_deref().and_then(|r| booked.get(r));
+        let rate = l.reference.as_ref().and_then(|r| booked.get(&(r.clone(), l.amount.currency)));
         let e = Entry::paid_out(l.amount, l.fee, settled, rate)
             .map_err(|e| Error::invalid(&format!("lines[{}]", l.line), e.to_string()))?;
         out.push((l.line, e));

@@ -691,7 +691,7 @@ pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> R
         );
         // Which of them a payout already carried: one pass, not a subquery per remittance line.
         let paid = format!(
-            "SELECT DISTINCT l.reference {from} AND s.kind = 'payout' AND l.class IN ('matched', 'short_paid', 'over_paid')"
+            "SELECT DISTINCT l.reference, l.currency {from} AND s.kind = 'payout' AND l.class IN ('matched', 'short_paid', 'over_paid')"
         );
         let mut q = sqlx::query(&sums);
         for r in chunk {
@@ -706,13 +706,13 @@ pub async fn remitted_by_reference(conn: &mut AnyConnection, refs: &[&str]) -> R
             q = q.bind(*r);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            paid_out.insert(r.try_get::<String, _>("reference")?);
+            paid_out.insert((r.try_get::<String, _>("reference")?, r.try_get::<String, _>("currency")?));
         }
     }
     Ok(remitted
         .into_iter()
         .map(|(r, net)| {
-            let paid = paid_out.contains(&r);
+            let paid = paid_out.contains(&(r.clone(), net.currency.code().to_owned()));
             (r, net, paid)
         })
         .collect())

@@ -262,14 +262,21 @@ pub struct Remitted {
 /// (delivered → remitted by the carrier → paid out by the platform). A payout's gross is what the
 /// remittance said; its fee and rate are the platform's.
 pub fn payouts(lines: &[StatementLine], remitted: &[Remitted], tol: Tolerances) -> Vec<LineMatch> {
-    let by_ref: HashMap<&str, &Remitted> = remitted.iter().map(|r| (r.reference.as_str(), r)).collect();
+    // A remittance in several currencies is paid out once per currency.
+    let mut by_ref: HashMap<&str, Vec<&Remitted>> = HashMap::new();
+    for r in remitted {
+        by_ref.entry(r.reference.as_str()).or_default().push(r);
+    }
     let mut order: Vec<&StatementLine> = lines.iter().collect();
     order.sort_by_key(|l| l.line);
-    let mut seen: HashMap<&str, ()> = HashMap::new();
+    let mut seen: HashMap<(&str, Currency), ()> = HashMap::new();
     order
         .into_iter()
         .map(|l| {
-            let r = l.reference.as_deref().and_then(|x| by_ref.get(x));
+            let r =
+                l.reference.as_deref().and_then(|x| by_ref.get(x)).and_then(|rs| {
+                    rs.iter().find(|r| r.net.currency == l.amount.currency).or_else(|| rs.first()).copied()
+                });
             let mut m = LineMatch {
                 line: l.line,
                 class: LineClass::UnknownReference,
@@ -279,10 +286,10 @@ pub fn payouts(lines: &[StatementLine], remitted: &[Remitted], tol: Tolerances) 
                 contract_fee: None,
             };
             let Some(r) = r else { return m };
-            m.class = if r.paid_out || seen.insert(r.reference.as_str(), ()).is_some() {
-                LineClass::Duplicate
-            } else if r.net.currency != l.amount.currency {
+            m.class = if r.net.currency != l.amount.currency {
                 LineClass::CurrencyMismatch
+            } else if r.paid_out || seen.insert((r.reference.as_str(), r.net.currency), ()).is_some() {
+                LineClass::Duplicate
             } else {
                 let diff = l.amount.minor - r.net.minor;
                 m.difference = Some(Money::new(diff, r.net.currency));
@@ -410,6 +417,24 @@ mod tests {
         );
         let classes: Vec<&str> = out.iter().map(|m| m.class.as_str()).collect();
         assert_eq!(classes, vec!["matched", "duplicate", "short_paid", "unknown_reference"]);
+    }
+
+    #[test]
+    fn a_remittance_in_several_currencies_is_paid_out_once_per_currency() {
+        let aed = |m: i64| Money::new(m, Currency::parse("AED").unwrap());
+        let usd = Money::new(100, Currency::parse("USD").unwrap());
+        let remitted = vec![
+            Remitted { reference: "R1".into(), net: sar(100_000), paid_out: false },
+            Remitted { reference: "R1".into(), net: aed(40_000), paid_out: false },
+        ];
+        let p = |n: u32, m: Money| StatementLine { reference: Some("R1".into()), ..line(n, "", m, 0) };
+        let out = payouts(
+            &[p(2, aed(40_000)), p(3, sar(100_000)), p(4, sar(100_000)), p(5, usd)],
+            &remitted,
+            Tolerances::default(),
+        );
+        let classes: Vec<&str> = out.iter().map(|m| m.class.as_str()).collect();
+        assert_eq!(classes, vec!["matched", "matched", "duplicate", "currency_mismatch"]);
     }
 
     fn arb_lines() -> impl Strategy<Value = Vec<StatementLine>> {
