@@ -460,8 +460,53 @@ impl App {
 }
 
 /// Tolerances from the settings (minor units and days), with defaults.
+impl App {
+    /// The slack reconciliation allows before a difference counts.
+    pub async fn reconcile_tolerances(&self) -> Result<Tolerances> {
+        tolerances(&mut *self.store.read().await?).await
+    }
+
+    /// Sets the tolerances (non-negative; a grace of at most a year), audited.
+    pub async fn set_reconcile_tolerances(&self, t: Tolerances, actor: Actor) -> Result<Tolerances> {
+        let mut e = codflow_domain::FieldErrors::default();
+        for (path, v, max) in [
+            ("amount_tolerance_minor", t.amount_minor, i64::MAX),
+            ("fee_tolerance_minor", t.fee_minor, i64::MAX),
+            ("grace_days", t.grace_days, 365),
+        ] {
+            if !(0..=max).contains(&v) {
+                e.push(path, if max == 365 { "must be 0 to 365 days" } else { "must not be negative" });
+            }
+        }
+        if !e.is_empty() {
+            return Err(Error::Invalid(e));
+        }
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        let before = tolerances(&mut tx).await?;
+        for (k, v) in TOLERANCE_KEYS.iter().zip([t.amount_minor, t.fee_minor, t.grace_days]) {
+            rstore::set_setting(&mut tx, k, &v.to_string(), now).await?;
+        }
+        let a = AuditRecord::change(
+            "settings",
+            "reconcile_tolerances".to_owned(),
+            "update",
+            Some(format!("{before:?}")),
+            Some(format!("{t:?}")),
+            actor,
+            now,
+        );
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(t)
+    }
+}
+
+const TOLERANCE_KEYS: [&str; 3] =
+    ["reconcile_amount_tolerance_minor", "reconcile_fee_tolerance_minor", "reconcile_grace_days"];
+
 async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
-    let keys = ["reconcile_amount_tolerance_minor", "reconcile_fee_tolerance_minor", "reconcile_grace_days"];
+    let keys = TOLERANCE_KEYS;
     let found = rstore::settings_of(conn, &keys).await?;
     let d = Tolerances::default();
     let int = |k: &str, default: i64| found.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default).max(0);

@@ -153,6 +153,7 @@ pub fn router(app: App) -> Router {
         .route("/statements/{id}/disputes", get(finance::disputes))
         .route("/ledger/balances", get(finance::balances))
         .route("/finance/aging", get(finance::aging))
+        .route("/finance/tolerances", get(finance::tolerances).put(finance::put_tolerances))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(

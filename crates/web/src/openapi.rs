@@ -7,7 +7,7 @@ use crate::review_dto::*;
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{
     AgingDto, BalanceDto, BucketDto, ClassTotalDto, DiscrepancyDto, FxImportDto, LineDto, LineErrorDto, MissingDto,
-    PostingDto, ProfileDto, ReportDto, StatementDto,
+    PostingDto, ProfileDto, ReportDto, StatementDto, TolerancesDto,
 };
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
@@ -58,9 +58,9 @@ impl Modify for BearerAuth {
         tracking::patch_task, tracking::add_note,
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
-        finance::import_fx_rates, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
+        finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
     ),
-    components(schemas(AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto,
+    components(schemas(AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

@@ -7,11 +7,11 @@ use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine, StoredPosting};
-use codflow_domain::finance::reconcile::LineClass;
+use codflow_domain::finance::reconcile::{LineClass, Tolerances};
 use codflow_domain::finance::statement::Profile;
 use codflow_domain::money::Money;
 use codflow_domain::{Actor, FieldErrors, Role, ShipmentId, StatementId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, Page, rfc3339};
@@ -346,6 +346,49 @@ pub async fn disputes(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path
     auth.require(READERS)?;
     let d = s.app.dispute_packets(&statement_id(&id)?).await?;
     Ok(download(d.content_type, &d.filename, d.bytes))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TolerancesDto {
+    /// Cash short or over by at most this (minor units) still matches.
+    pub amount_tolerance_minor: i64,
+    /// A COD fee above the contract by at most this still matches.
+    pub fee_tolerance_minor: i64,
+    /// Days after a channel's settlement cycle before a delivered parcel counts as missing.
+    pub grace_days: i64,
+}
+
+impl From<Tolerances> for TolerancesDto {
+    fn from(t: Tolerances) -> Self {
+        TolerancesDto {
+            amount_tolerance_minor: t.amount_minor,
+            fee_tolerance_minor: t.fee_minor,
+            grace_days: t.grace_days,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/finance/tolerances", tag = "finance", responses((status = 200, body = TolerancesDto)))]
+pub async fn tolerances(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<TolerancesDto>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.reconcile_tolerances().await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/finance/tolerances", tag = "finance", request_body = TolerancesDto,
+    responses((status = 200, body = TolerancesDto), (status = 422)))]
+pub async fn put_tolerances(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<TolerancesDto>,
+) -> ApiResult<Json<TolerancesDto>> {
+    auth.require(FINANCE)?;
+    let t = Tolerances {
+        amount_minor: b.amount_tolerance_minor,
+        fee_minor: b.fee_tolerance_minor,
+        grace_days: b.grace_days,
+    };
+    Ok(Json(s.app.set_reconcile_tolerances(t, Actor::Token(auth.0.token)).await?.into()))
 }
 
 fn statement_id(id: &str) -> Result<StatementId, ApiError> {

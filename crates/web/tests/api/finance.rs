@@ -12,6 +12,7 @@ codflow_store::on_both_engines!(
     statements_that_do_not_fit_their_profile_are_refused_with_the_reason,
     exchange_rates_are_imported_from_a_file_once_with_bad_lines_named,
     an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv,
+    reconciliation_tolerances_are_settings_finance_changes_within_bounds,
 );
 
 async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -268,4 +269,23 @@ async fn an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv(engine: E
         (report["errors"][0]["line"].as_i64(), report["errors"][0]["field"].as_str()),
         (Some(5), Some("amount"))
     );
+}
+
+async fn reconciliation_tolerances_are_settings_finance_changes_within_bounds(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    let defaults = json_of(app.get("/api/v1/finance/tolerances").await, StatusCode::OK).await;
+    assert_eq!(defaults, json!({"amount_tolerance_minor": 0, "fee_tolerance_minor": 0, "grace_days": 3}));
+    let put = |body: Value, token: String| {
+        app.client.put(app.url("/api/v1/finance/tolerances")).bearer_auth(token).json(&body).send()
+    };
+    let want = json!({"amount_tolerance_minor": 50, "fee_tolerance_minor": 10, "grace_days": 5});
+    assert_eq!(json_of(put(want.clone(), finance.clone()).await.unwrap(), StatusCode::OK).await, want);
+    assert_eq!(json_of(app.get("/api/v1/finance/tolerances").await, StatusCode::OK).await, want);
+    let bad = json!({"amount_tolerance_minor": -1, "fee_tolerance_minor": 0, "grace_days": 400});
+    let problem = json_of(put(bad, finance.clone()).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&problem), vec!["amount_tolerance_minor", "grace_days"]);
+    assert_eq!(json_of(app.get("/api/v1/finance/tolerances").await, StatusCode::OK).await, want, "nothing changed");
+    let r = put(want, app.token(Role::Ops).to_owned()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
