@@ -164,11 +164,11 @@ async fn packet(conn: &mut Conn, row: &StatementRow, l: &StoredLine) -> Result<D
         && let Some(c) = fstore::check_of(conn, &row.id, l.line).await?
     {
         let e = Evidence {
-            declared_weight_g: c.0,
-            quoted_weight_g: c.1,
-            billed_weight_g: c.2,
-            quoted_zone: c.3,
-            billed_zone: c.4,
+            declared_weight_g: c.declared_weight_g,
+            quoted_weight_g: c.quoted_weight_g,
+            billed_weight_g: c.billed_weight_g,
+            quoted_zone: c.quoted_zone,
+            billed_zone: c.billed_zone,
             expected: l.expected,
             billed: l.amount,
         };

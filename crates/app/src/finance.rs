@@ -307,6 +307,7 @@ impl App {
             imported_at: now,
             imported_by: actor.to_stored(),
         };
+        let pairs = paired(&parsed.lines, &matches);
         let mut report = StatementReport {
             statement: None,
             already_imported: false,
@@ -316,7 +317,7 @@ impl App {
             lines: row.lines,
             error_count: row.errors,
             errors: parsed.errors.iter().take(REPORT_LIMIT).cloned().collect(),
-            classes: class_totals(&paired(&parsed.lines, &matches)),
+            classes: class_totals(&pairs),
             discrepancies: matches.iter().filter(|m| m.class.is_discrepancy()).take(REPORT_LIMIT).cloned().collect(),
             missing_count: missing.len() as i64,
             missing: missing
@@ -335,7 +336,6 @@ impl App {
             let done = fstore::statement_by_hash(&mut *self.store.read().await?, &row.content_hash).await?;
             return self.report_of(done.ok_or(Error::NotFound("statement"))?, true).await;
         }
-        let pairs = paired(&parsed.lines, &matches);
         fstore::insert_lines(&mut tx, &id, &pairs).await?;
         tracing::debug!(phase = "lines written", ms = clock.elapsed().as_millis() as u64, "statement import");
         fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;

@@ -526,12 +526,17 @@ pub async fn insert_checks(
     Ok(())
 }
 
-/// The evidence kept for one invoice line.
-pub async fn check_of(
-    conn: &mut AnyConnection,
-    id: &StatementId,
-    line: i64,
-) -> Result<Option<(i64, Option<i64>, Option<i64>, Option<String>, Option<String>)>> {
+/// The evidence kept for one invoice line (its amounts are on the statement line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvoiceCheck {
+    pub declared_weight_g: i64,
+    pub quoted_weight_g: Option<i64>,
+    pub billed_weight_g: Option<i64>,
+    pub quoted_zone: Option<String>,
+    pub billed_zone: Option<String>,
+}
+
+pub async fn check_of(conn: &mut AnyConnection, id: &StatementId, line: i64) -> Result<Option<InvoiceCheck>> {
     let r = sqlx::query(
         "SELECT declared_weight_g, quoted_weight_g, billed_weight_g, quoted_zone, billed_zone FROM invoice_checks \
          WHERE statement_id = $1 AND line = $2",
@@ -541,13 +546,13 @@ pub async fn check_of(
     .fetch_optional(conn)
     .await?;
     r.map(|r| {
-        Ok((
-            r.try_get("declared_weight_g")?,
-            r.try_get("quoted_weight_g")?,
-            r.try_get("billed_weight_g")?,
-            r.try_get("quoted_zone")?,
-            r.try_get("billed_zone")?,
-        ))
+        Ok(InvoiceCheck {
+            declared_weight_g: r.try_get("declared_weight_g")?,
+            quoted_weight_g: r.try_get("quoted_weight_g")?,
+            billed_weight_g: r.try_get("billed_weight_g")?,
+            quoted_zone: r.try_get("quoted_zone")?,
+            billed_zone: r.try_get("billed_zone")?,
+        })
     })
     .transpose()
 }

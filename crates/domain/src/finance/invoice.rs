@@ -2,9 +2,7 @@
 //! billed against the weight declared and the quote's billable weight, the zone, and the amount against
 //! the quote's freight and surcharges. An overcharge comes with its evidence, ready for a dispute.
 
-use std::collections::HashMap;
-
-use super::reconcile::{LineClass, LineMatch, Tolerances};
+use super::reconcile::{LineClass, LineMatch, ShipmentIndex, Tolerances};
 use super::statement::StatementLine;
 use crate::ids::ShipmentId;
 use crate::money::Money;
@@ -85,24 +83,14 @@ impl Evidence {
 /// overcharged, undercharged, billed twice, unknown, in another currency than the quote, or unquoted. The
 /// verdicts depend on the line numbers, not on the order the lines are handed in.
 pub fn audit(lines: &[StatementLine], booked: &[Booked], tol: Tolerances) -> Vec<(LineMatch, Option<Evidence>)> {
-    let mut by_tracking: HashMap<&str, usize> = HashMap::with_capacity(booked.len());
-    let mut by_ref: HashMap<&str, usize> = HashMap::with_capacity(booked.len());
-    for (i, b) in booked.iter().enumerate() {
-        by_tracking.insert(b.tracking_number.as_str(), i);
-        by_ref.insert(b.order_ref.as_str(), i);
-    }
+    let index = ShipmentIndex::new(booked.iter().map(|b| (b.tracking_number.as_str(), b.order_ref.as_str())));
     let mut order: Vec<&StatementLine> = lines.iter().collect();
     order.sort_by_key(|l| l.line);
     let mut billed = vec![false; booked.len()];
     order
         .into_iter()
         .map(|l| {
-            let at = l
-                .tracking_number
-                .as_deref()
-                .and_then(|t| by_tracking.get(t))
-                .or_else(|| l.order_ref.as_deref().and_then(|r| by_ref.get(r)))
-                .copied();
+            let at = index.find(l);
             let mut m = LineMatch {
                 line: l.line,
                 class: LineClass::UnknownReference,

@@ -172,30 +172,49 @@ impl Outcome {
     }
 }
 
+/// Where a statement line's shipment stands among candidates: by tracking number, else by the order's
+/// reference (carriers that lose the tracking number keep the seller's order number).
+pub(crate) struct ShipmentIndex<'a> {
+    tracking: HashMap<&'a str, usize>,
+    order_ref: HashMap<&'a str, usize>,
+}
+
+impl<'a> ShipmentIndex<'a> {
+    /// From each candidate's (tracking number, order reference), in candidate order.
+    pub(crate) fn new(keys: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut index = ShipmentIndex {
+            tracking: HashMap::with_capacity(keys.len()),
+            order_ref: HashMap::with_capacity(keys.len()),
+        };
+        for (i, (tracking, order_ref)) in keys.enumerate() {
+            index.tracking.insert(tracking, i);
+            index.order_ref.insert(order_ref, i);
+        }
+        index
+    }
+
+    pub(crate) fn find(&self, l: &StatementLine) -> Option<usize> {
+        l.tracking_number
+            .as_deref()
+            .and_then(|t| self.tracking.get(t))
+            .or_else(|| l.order_ref.as_deref().and_then(|r| self.order_ref.get(r)))
+            .copied()
+    }
+}
+
 /// Classifies every line of a remittance against the shipments expected, and lists the delivered shipments
 /// it leaves unpaid past their cycle as of `as_of`. The result depends on the lines' numbers, not on the
 /// order they are handed in: of two lines for one shipment the earlier line is paid and the later one a
 /// duplicate.
 pub fn remittance(lines: &[StatementLine], expected: &[Expected], tol: Tolerances, as_of: Date) -> Outcome {
-    let mut by_tracking: HashMap<&str, usize> = HashMap::with_capacity(expected.len());
-    let mut by_ref: HashMap<&str, usize> = HashMap::with_capacity(expected.len());
-    for (i, e) in expected.iter().enumerate() {
-        by_tracking.insert(e.tracking_number.as_str(), i);
-        by_ref.insert(e.order_ref.as_str(), i);
-    }
+    let index = ShipmentIndex::new(expected.iter().map(|e| (e.tracking_number.as_str(), e.order_ref.as_str())));
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|i| lines[*i].line);
     let mut paid = vec![false; expected.len()];
     let mut out = Vec::with_capacity(lines.len());
     for i in order {
         let l = &lines[i];
-        let found = l
-            .tracking_number
-            .as_deref()
-            .and_then(|t| by_tracking.get(t))
-            .or_else(|| l.order_ref.as_deref().and_then(|r| by_ref.get(r)))
-            .copied();
-        let Some(at) = found else {
+        let Some(at) = index.find(l) else {
             out.push(LineMatch {
                 line: l.line,
                 class: LineClass::UnknownReference,

@@ -8,7 +8,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine, StoredPosting};
 use codflow_domain::finance::reconcile::{LineClass, Tolerances};
-use codflow_domain::finance::statement::Profile;
+use codflow_domain::finance::statement::{LineError, Profile};
 use codflow_domain::money::Money;
 use codflow_domain::{Actor, FieldErrors, Role, ShipmentId, StatementId};
 use serde::{Deserialize, Serialize};
@@ -134,6 +134,12 @@ pub struct LineErrorDto {
     pub message: String,
 }
 
+impl From<LineError> for LineErrorDto {
+    fn from(e: LineError) -> Self {
+        LineErrorDto { line: e.line, field: e.field, message: e.message }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ClassTotalDto {
     pub class: String,
@@ -188,11 +194,7 @@ fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
         carrier: r.carrier,
         lines: r.lines,
         error_count: r.error_count,
-        errors: r
-            .errors
-            .into_iter()
-            .map(|e| LineErrorDto { line: e.line, field: e.field, message: e.message })
-            .collect(),
+        errors: r.errors.into_iter().map(Into::into).collect(),
         classes: r
             .classes
             .into_iter()
@@ -296,8 +298,7 @@ pub async fn import_fx_rates(
     }
     let file = file.ok_or_else(|| invalid("file", "send the rates as the multipart field named file"))?;
     let r = s.app.import_fx_rates(&file, &file_name, Actor::Token(auth.0.token)).await?;
-    let errors =
-        r.errors.into_iter().map(|e| LineErrorDto { line: e.line, field: e.field, message: e.message }).collect();
+    let errors = r.errors.into_iter().map(Into::into).collect();
     Ok(Json(FxImportDto { imported: r.imported, errors }))
 }
 
