@@ -16,6 +16,7 @@ pub mod logistics;
 pub mod ndr;
 pub mod notify;
 pub mod orders;
+pub mod profit;
 pub mod review;
 pub mod rules;
 pub mod stores;

@@ -233,6 +233,12 @@ impl FxRate {
         Ok(FxRate { from, to, rate, as_of, source: source.into() })
     }
 
+    /// The same rate read the other way (to → from), for converting back where only one direction is quoted.
+    pub fn inverse(&self) -> Result<Self, Error> {
+        let rate = Decimal::ONE.checked_div(self.rate).ok_or(Error::Overflow)?;
+        FxRate::new(self.to, self.from, rate, self.as_of, format!("{} (inverse)", self.source))
+    }
+
     /// Converts exactly, then rounds once to the target's minor unit, halves away from zero (the
     /// commercial convention; banker's rounding would surprise a finance team reading a statement).
     pub fn convert(&self, money: Money) -> Result<Converted, Error> {

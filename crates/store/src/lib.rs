@@ -9,6 +9,7 @@ pub mod finance;
 pub mod logistics;
 pub mod orders;
 pub mod outbox;
+pub mod profit;
 pub mod review;
 pub mod stores;
 pub mod tasks;

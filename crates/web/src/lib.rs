@@ -27,7 +27,9 @@ use tower_http::trace::TraceLayer;
 pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
-use routes::{catalogue, documents, finance, imports, logistics, orders, public, review, stores, system, tracking};
+use routes::{
+    catalogue, documents, finance, imports, logistics, orders, profit, public, review, stores, system, tracking,
+};
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -154,6 +156,10 @@ pub fn router(app: App) -> Router {
         .route("/ledger/balances", get(finance::balances))
         .route("/finance/aging", get(finance::aging))
         .route("/finance/tolerances", get(finance::tolerances).put(finance::put_tolerances))
+        .route("/finance/profit", get(profit::report))
+        .route("/finance/profit/orders", get(profit::orders_csv))
+        .route("/finance/first-leg", get(profit::first_leg).put(profit::put_first_leg))
+        .route("/orders/{id}/profit", get(profit::order_profit))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(

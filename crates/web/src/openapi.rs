@@ -9,12 +9,15 @@ use crate::routes::finance::{
     AgingDto, BalanceDto, BucketDto, ClassTotalDto, DiscrepancyDto, FxImportDto, LineDto, LineErrorDto, MissingDto,
     PostingDto, ProfileDto, ReportDto, StatementDto, TolerancesDto,
 };
+use crate::routes::profit::{ComponentsDto, FirstLegDto, GroupDto, OrderProfitDto, ProfitReportDto, SkippedDto};
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
     NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
-use crate::routes::{catalogue, documents, finance, imports, logistics, orders, review, stores, system, tracking};
+use crate::routes::{
+    catalogue, documents, finance, imports, logistics, orders, profit, review, stores, system, tracking,
+};
 
 struct BearerAuth;
 
@@ -59,8 +62,9 @@ impl Modify for BearerAuth {
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
         finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
+        profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg,
     ),
-    components(schemas(AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

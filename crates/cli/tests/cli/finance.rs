@@ -223,8 +223,18 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         delivered_on
             .extend(ledger.iter().find(|p| p.account == Account::CarrierReceivable).map(|p| p.posted_at.date()));
     }
+    // Without a yuan rate the lamps cannot be valued in riyals: the order is left out of profit, and says why.
+    let all = codflow_app::profit::ProfitFilter::default();
+    let skipped = app.profit_report(&all, codflow_domain::finance::profit::Dimension::Sku, |_| {}).await.unwrap();
+    assert_eq!((skipped.orders, skipped.skipped), (0, ids.len() as i64));
+    assert!(
+        skipped.skipped_orders[0].1.contains("no exchange rate between CNY and SAR"),
+        "{:?}",
+        skipped.skipped_orders
+    );
     let rates = format!(
-        "from,to,as_of,rate,source\nSAR,USD,{},0.2650,bank\nSAR,USD,{},0.3000,bank\nSAR,USD,tomorrow,0.3,bank\n",
+        "from,to,as_of,rate,source\nSAR,USD,{},0.2650,bank\nSAR,USD,{},0.3000,bank\nSAR,USD,tomorrow,0.3,bank\n\
+         CNY,SAR,2026-01-01,0.5200,bank\n",
         delivered_on.iter().min().unwrap().previous_day().unwrap(),
         delivered_on.iter().max().unwrap().next_day().unwrap(),
     );
@@ -237,7 +247,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "some lines were refused: {stdout}{stderr}");
-    assert!(stdout.contains("2 rates imported, 1 lines refused"), "{stdout}");
+    assert!(stdout.contains("3 rates imported, 1 lines refused"), "{stdout}");
     assert!(stderr.contains("line 4: as_of"), "{stderr}");
     let _ = std::fs::remove_file(&rates_file);
     let payout_file = std::env::temp_dir().join(format!("payout-{}.csv", StatementId::generate()));
@@ -275,6 +285,55 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     }
     assert!(per_currency.values().all(|v| *v == 0), "{per_currency:?}");
     assert_eq!(app.shipment_ledger(&delivered[0].0).await.unwrap().len(), posted, "nothing posted twice");
+
+    // Profit per order, in riyals (the base currency): the lamps' cost at the bank's yuan rate, a first leg
+    // of 2.00 a kilogram out of Shenzhen, the quote's freight and duties, and what the carrier collected.
+    app.set_first_leg_costs(HashMap::from([("SZ1".to_owned(), 200)]), worker()).await.unwrap();
+    let order_of = |i: usize| {
+        let ids = &ids;
+        let shipments = &shipments;
+        let s = delivered[i].0.to_string();
+        ids[shipments.iter().position(|(shp, _)| *shp == s).unwrap()].clone()
+    };
+    let paid_line = app.statement_lines(&stl, Some(LineClass::Matched), 0, 500).await.unwrap();
+    let line0 = paid_line.iter().find(|l| l.shipment_id.as_ref() == Some(&delivered[0].0)).unwrap();
+    let p = app.order_profit(&order_of(0)).await.unwrap();
+    let order = app.order(&order_of(0)).await.unwrap();
+    let quote = order.allocation.unwrap().choice.unwrap().ranking[0].breakdown.unwrap();
+    let a = p.actual.expect("settled");
+    assert_eq!(serde_json::to_value(p.stage).unwrap(), "settled");
+    assert_eq!(a.revenue, delivered[0].2, "the cash collected");
+    assert_eq!(a.product_cost, 1_040, "2 × 10.00 CNY at 0.52");
+    assert_eq!(a.first_leg, 160, "800 g at 2.00 a kilogram");
+    assert_eq!(a.last_mile, quote.base + quote.fuel, "no invoice yet: the quote's freight");
+    assert_eq!(a.duties_taxes, quote.duties + quote.taxes);
+    assert!(a.duties_taxes > 0, "DDP: duties paid for the buyer");
+    // The carrier's fee on the line and this parcel's share of the platform's 5.00, by its cash.
+    let platform_share = codflow_domain::finance::profit::allocate(fee, &[line0.net.minor, paid - line0.net.minor])[0];
+    assert_eq!(a.cod_fee, line0.fee.minor + platform_share);
+    assert!(a.fx > 0, "its share of the payout's gain: {a:?}");
+    assert_eq!(a.profit, a.revenue - 1_040 - 160 - a.last_mile - a.duties_taxes - a.cod_fee + a.fx);
+    let e = p.expected.expect("allocated with a quote");
+    assert_eq!((e.first_leg, e.last_mile), (160, a.last_mile));
+    assert!(e.revenue < order.total.minor, "weighed by the chance of delivery");
+    // Short paid: revenue is what arrived. Left out of the statement: no actual profit yet.
+    assert_eq!(app.order_profit(&order_of(2)).await.unwrap().actual.unwrap().revenue, short.2 - 1_000);
+    let pending = app.order_profit(&order_of(3)).await.unwrap();
+    assert_eq!(serde_json::to_value(pending.stage).unwrap(), "delivered");
+    assert!(pending.actual.is_none() && pending.expected.is_some());
+    // The report adds up the orders it exports; every order has a row.
+    let mut each = Vec::new();
+    let by = codflow_domain::finance::profit::Dimension::Country;
+    let report = app.profit_report(&Default::default(), by, |p| each.push(p.clone())).await.unwrap();
+    assert_eq!((report.orders, report.skipped), (ids.len() as i64, 0), "{:?}", report.skipped_orders);
+    assert_eq!(report.groups.len(), 1);
+    let sa = &report.groups[0];
+    assert_eq!(sa.key, "SA");
+    assert_eq!(sa.actual.profit, each.iter().filter_map(|p| p.actual.map(|a| a.profit)).sum::<i64>());
+    assert_eq!(sa.settled, each.iter().filter(|p| p.actual.is_some()).count() as i64);
+    let mut csv = codflow_app::profit::OrderProfitCsv::default();
+    each.iter().for_each(|p| csv.push(p));
+    assert_eq!(String::from_utf8(csv.finish().unwrap()).unwrap().lines().count(), ids.len() + 1);
 
     // A profile that does not exist is a clear error.
     let (ok, _, stderr) = reconcile_cli(&db.url, &payout_file, "no-such-profile").await;

@@ -5,5 +5,6 @@ pub mod aging;
 pub mod fx;
 pub mod invoice;
 pub mod ledger;
+pub mod profit;
 pub mod reconcile;
 pub mod statement;

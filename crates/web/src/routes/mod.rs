@@ -4,6 +4,7 @@ pub mod finance;
 pub mod imports;
 pub mod logistics;
 pub mod orders;
+pub mod profit;
 pub mod public;
 pub mod review;
 pub mod stores;

@@ -13,6 +13,7 @@ codflow_store::on_both_engines!(
     exchange_rates_are_imported_from_a_file_once_with_bad_lines_named,
     an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv,
     reconciliation_tolerances_are_settings_finance_changes_within_bounds,
+    profit_reports_name_bad_filters_and_first_leg_costs_belong_to_known_warehouses,
 );
 
 async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
@@ -287,5 +288,40 @@ async fn reconciliation_tolerances_are_settings_finance_changes_within_bounds(en
     assert_eq!(error_paths(&problem), vec!["amount_tolerance_minor", "grace_days"]);
     assert_eq!(json_of(app.get("/api/v1/finance/tolerances").await, StatusCode::OK).await, want, "nothing changed");
     let r = put(want, app.token(Role::Ops).to_owned()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn profit_reports_name_bad_filters_and_first_leg_costs_belong_to_known_warehouses(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let body = json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"});
+    json_of(app.post("/api/v1/warehouses", &body).await, StatusCode::CREATED).await;
+    assert_eq!(json_of(app.get("/api/v1/finance/first-leg").await, StatusCode::OK).await, json!({"per_kg_minor": {}}));
+    let bad = json!({"per_kg_minor": {"SZ1": -5, "NOPE": 100}});
+    let problem = json_of(app.put("/api/v1/finance/first-leg", &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let mut paths = error_paths(&problem);
+    paths.sort();
+    assert_eq!(paths, vec!["costs.NOPE", "costs.SZ1"]);
+    let good = json!({"per_kg_minor": {"SZ1": 350}});
+    assert_eq!(json_of(app.put("/api/v1/finance/first-leg", &good).await, StatusCode::OK).await, good);
+    assert_eq!(json_of(app.get("/api/v1/finance/first-leg").await, StatusCode::OK).await, good);
+
+    let problem = json_of(
+        app.get("/api/v1/finance/profit?group_by=planet&from=yesterday").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&problem), vec!["group_by"]);
+    let problem =
+        json_of(app.get("/api/v1/finance/profit?from=yesterday").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&problem), vec!["from"]);
+    let empty = json_of(app.get("/api/v1/finance/profit?group_by=sku").await, StatusCode::OK).await;
+    assert_eq!((empty["group_by"].as_str(), empty["orders"].as_i64()), (Some("sku"), Some(0)));
+    let csv = app.get("/api/v1/finance/profit?group_by=month&format=csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("month,orders,settled,loss_making,currency,expected_revenue,"), "{text}");
+    let orders = app.get("/api/v1/finance/profit/orders").await.text().await.unwrap();
+    assert!(orders.starts_with("order_id,external_id,placed_at,country,region,channel,stage,currency,"), "{orders}");
+    let r = app.get_as(app.token(Role::Warehouse), "/api/v1/finance/profit").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

@@ -1,0 +1,255 @@
+//! Profit per order and its aggregates, and the first-leg costs they are figured with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use codflow_app::profit::{OrderProfit, OrderProfitCsv, ProfitFilter, ProfitReport, groups_csv};
+use codflow_domain::finance::profit::{Components, Dimension, Group};
+use codflow_domain::money::{Currency, Money};
+use codflow_domain::{Actor, FieldErrors, Role};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use time::macros::format_description;
+use utoipa::ToSchema;
+
+use crate::dto::{MoneyDto, rfc3339};
+use crate::extract::{ApiJson, Auth};
+use crate::routes::logistics::download;
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
+
+/// Profit is finance's (and the admin's) and the viewer's to read.
+const PROFIT_READERS: &[Role] = &[Role::Finance, Role::Viewer];
+
+#[derive(Serialize, ToSchema)]
+pub struct ComponentsDto {
+    /// Revenue: expected, the order total × P(delivered); actual, what the carrier collected.
+    pub revenue: MoneyDto,
+    pub product_cost: MoneyDto,
+    pub first_leg: MoneyDto,
+    /// Last-mile freight: invoiced if known, else deducted by the carrier, else quoted.
+    pub last_mile: MoneyDto,
+    pub duties_taxes: MoneyDto,
+    /// The carrier's COD fee and the payment platform's share of fees.
+    pub cod_fee: MoneyDto,
+    pub return_cost: MoneyDto,
+    /// Gain (positive) or loss on exchange at payout against the delivery day's rate.
+    pub fx: MoneyDto,
+    pub profit: MoneyDto,
+}
+
+fn components(c: &Components, base: Currency) -> ComponentsDto {
+    let m = |v: i64| Money::new(v, base).into();
+    ComponentsDto {
+        revenue: m(c.revenue),
+        product_cost: m(c.product_cost),
+        first_leg: m(c.first_leg),
+        last_mile: m(c.last_mile),
+        duties_taxes: m(c.duties_taxes),
+        cod_fee: m(c.cod_fee),
+        return_cost: m(c.return_cost),
+        fx: m(c.fx),
+        profit: m(c.profit),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OrderProfitDto {
+    pub order_id: String,
+    pub external_id: String,
+    pub placed_at: String,
+    pub country: String,
+    pub region: String,
+    pub channel: String,
+    /// open | delivered | settled | returned | lost
+    pub stage: String,
+    pub base_currency: String,
+    /// On allocation, from the chosen channel's quote; absent for orders allocated without one.
+    pub expected: Option<ComponentsDto>,
+    /// Once the outcome is final and its cash (if any) arrived.
+    pub actual: Option<ComponentsDto>,
+}
+
+fn stage_str<T: Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl From<OrderProfit> for OrderProfitDto {
+    fn from(p: OrderProfit) -> Self {
+        let b = p.base_currency;
+        OrderProfitDto {
+            order_id: p.order_id.to_string(),
+            external_id: p.external_id,
+            placed_at: rfc3339(p.placed_at),
+            country: p.country,
+            region: p.region,
+            channel: p.channel,
+            stage: stage_str(p.stage),
+            base_currency: b.code().to_owned(),
+            expected: p.expected.as_ref().map(|c| components(c, b)),
+            actual: p.actual.as_ref().map(|c| components(c, b)),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GroupDto {
+    pub key: String,
+    pub orders: i64,
+    /// Orders with an actual profit, and how many of them lost money.
+    pub settled: i64,
+    pub loss_making: i64,
+    pub expected: ComponentsDto,
+    pub actual: ComponentsDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SkippedDto {
+    pub order_id: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfitReportDto {
+    pub base_currency: String,
+    pub group_by: String,
+    pub orders: i64,
+    pub groups: Vec<GroupDto>,
+    pub skipped: i64,
+    /// The first 50 orders left out, with why.
+    pub skipped_orders: Vec<SkippedDto>,
+}
+
+fn report_dto(r: ProfitReport) -> ProfitReportDto {
+    let b = r.base_currency;
+    let group = |g: &Group| GroupDto {
+        key: g.key.clone(),
+        orders: g.orders,
+        settled: g.settled,
+        loss_making: g.loss_making,
+        expected: components(&g.expected, b),
+        actual: components(&g.actual, b),
+    };
+    ProfitReportDto {
+        base_currency: b.code().to_owned(),
+        group_by: r.group_by.as_str().to_owned(),
+        orders: r.orders,
+        groups: r.groups.iter().map(group).collect(),
+        skipped: r.skipped,
+        skipped_orders: r
+            .skipped_orders
+            .into_iter()
+            .map(|(id, reason)| SkippedDto { order_id: id.to_string(), reason })
+            .collect(),
+    }
+}
+
+fn filter_of(q: &HashMap<String, String>) -> Result<ProfitFilter, ApiError> {
+    let mut e = FieldErrors::default();
+    let mut day = |k: &str| {
+        q.get(k).and_then(|d| match Date::parse(d, format_description!("[year]-[month]-[day]")) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                e.push(k, "must be a date YYYY-MM-DD");
+                None
+            }
+        })
+    };
+    let f = ProfitFilter {
+        from: day("from"),
+        to: day("to"),
+        country: q.get("country").map(|c| c.to_uppercase()),
+        channel: q.get("channel").cloned(),
+    };
+    if e.is_empty() { Ok(f) } else { Err(ApiError::Invalid(e)) }
+}
+
+/// One order's expected and actual profit in the base currency.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/profit", tag = "finance", params(("id" = String, Path)),
+    responses((status = 200, body = OrderProfitDto), (status = 404)))]
+pub async fn order_profit(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<OrderProfitDto>> {
+    auth.require(PROFIT_READERS)?;
+    Ok(Json(s.app.order_profit(&id).await?.into()))
+}
+
+/// Profit of allocated orders grouped by SKU, country, region, channel or month; `format=csv` for the
+/// groups as CSV.
+#[utoipa::path(get, path = "/api/v1/finance/profit", tag = "finance",
+    params(("group_by" = String, Query, description = "sku | country | region | channel | month (default country)"),
+        ("from" = Option<String>, Query, description = "placed on or after, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "placed before, YYYY-MM-DD"),
+        ("country" = Option<String>, Query), ("channel" = Option<String>, Query),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = ProfitReportDto), (status = 422)))]
+pub async fn report(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    auth.require(PROFIT_READERS)?;
+    let by = Dimension::parse(q.get("group_by").map(String::as_str).unwrap_or("country"))
+        .map_err(|e| codflow_app::Error::invalid("group_by", e.to_string()))?;
+    let r = s.app.profit_report(&filter_of(&q)?, by, |_| {}).await?;
+    match q.get("format").map(String::as_str) {
+        Some("csv") => {
+            Ok(download("text/csv", &format!("profit-by-{}.csv", by.as_str()), groups_csv(&r)?).into_response())
+        }
+        None | Some("json") => Ok(Json(report_dto(r)).into_response()),
+        Some(_) => Err(invalid_format()),
+    }
+}
+
+fn invalid_format() -> ApiError {
+    let mut e = FieldErrors::default();
+    e.push("format", "must be json or csv");
+    ApiError::Invalid(e)
+}
+
+/// Every order's profit in the filter as CSV, expected and actual side by side.
+#[utoipa::path(get, path = "/api/v1/finance/profit/orders", tag = "finance",
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query), ("country" = Option<String>, Query),
+        ("channel" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 422)))]
+pub async fn orders_csv(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    auth.require(PROFIT_READERS)?;
+    let mut csv = OrderProfitCsv::default();
+    s.app.profit_report(&filter_of(&q)?, Dimension::Country, |p| csv.push(p)).await?;
+    Ok(download("text/csv", "profit-by-order.csv", csv.finish()?).into_response())
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirstLegDto {
+    /// Per warehouse code: what the first leg (line haul, sea or air freight into the warehouse) costs per
+    /// kilogram, in base-currency minor units. Each order's share is its parcel weight × this.
+    pub per_kg_minor: HashMap<String, i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/finance/first-leg", tag = "finance", responses((status = 200, body = FirstLegDto)))]
+pub async fn first_leg(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<FirstLegDto>> {
+    auth.require(PROFIT_READERS)?;
+    Ok(Json(FirstLegDto { per_kg_minor: s.app.first_leg_costs().await? }))
+}
+
+#[utoipa::path(put, path = "/api/v1/finance/first-leg", tag = "finance", request_body = FirstLegDto,
+    responses((status = 200, body = FirstLegDto), (status = 422)))]
+pub async fn put_first_leg(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<FirstLegDto>,
+) -> ApiResult<Json<FirstLegDto>> {
+    auth.require(&[Role::Finance])?;
+    let costs = s.app.set_first_leg_costs(b.per_kg_minor, Actor::Token(auth.0.token)).await?;
+    Ok(Json(FirstLegDto { per_kg_minor: costs }))
+}
