@@ -88,6 +88,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "finance", include_str!("../migrations/0007_finance.sql")),
     (8, "ledger_view", include_str!("../migrations/0008_ledger_view.sql")),
     (9, "invoice_audit", include_str!("../migrations/0009_invoice_audit.sql")),
+    (10, "forecast", include_str!("../migrations/0010_forecast.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

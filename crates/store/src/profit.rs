@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use codflow_domain::money::{Currency, Money};
 use codflow_domain::{OrderId, ShipmentId};
 use sqlx::{AnyConnection, Row};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::Result;
 use crate::db::from_micros;
@@ -147,4 +147,100 @@ pub async fn payout_shares(conn: &mut AnyConnection) -> Result<HashMap<(String, 
         out.entry(key).or_default().push(share);
     }
     Ok(out)
+}
+
+/// COD on parcels still on their way (not delivered, not coming back), per currency, channel, country and
+/// day booked: (currency, channel, country, booked day, amount).
+pub async fn cod_in_transit(conn: &mut AnyConnection) -> Result<Vec<(Currency, String, String, Date, i64)>> {
+    let rows = sqlx::query(
+        "SELECT cod_currency, lane_channel, lane_country, booked_at / 86400000000 AS day, \
+                CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
+          WHERE cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
+            AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
+          GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                Currency::parse(r.try_get("cod_currency")?)?,
+                r.try_get("lane_channel")?,
+                r.try_get("lane_country")?,
+                epoch_day(r.try_get("day")?)?,
+                r.try_get("amount")?,
+            ))
+        })
+        .collect()
+}
+
+fn epoch_day(day: i64) -> Result<Date> {
+    Ok((OffsetDateTime::UNIX_EPOCH + time::Duration::days(day)).date())
+}
+
+/// Each lane's history: parcels delivered, parcels that came back or were lost, and the mean days from
+/// booking to delivery.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LaneHistory {
+    pub delivered: i64,
+    pub failed: i64,
+    pub mean_transit_days: Option<i64>,
+}
+
+pub async fn lane_history(conn: &mut AnyConnection) -> Result<HashMap<(String, String), LaneHistory>> {
+    let rows = sqlx::query(
+        "SELECT lane_channel, lane_country, \
+                CAST(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS delivered, \
+                CAST(SUM(CASE WHEN delivered_at IS NULL AND status IN ('returned', 'lost', 'damaged') THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+                CAST(AVG(CASE WHEN delivered_at IS NOT NULL THEN delivered_at - booked_at END) AS BIGINT) AS transit \
+           FROM tracking GROUP BY lane_channel, lane_country",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let transit: Option<i64> = r.try_get("transit")?;
+            Ok((
+                (r.try_get("lane_channel")?, r.try_get("lane_country")?),
+                LaneHistory {
+                    delivered: r.try_get("delivered")?,
+                    failed: r.try_get("failed")?,
+                    mean_transit_days: transit.map(|t| (t + 43_200_000_000) / 86_400_000_000),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Freight invoices not marked paid: (statement, carrier, imported day, currency, amount billed).
+pub async fn unpaid_invoices(conn: &mut AnyConnection) -> Result<Vec<(String, String, Date, Currency, i64)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT s.id, COALESCE(s.carrier, '') AS carrier, s.as_of, l.currency, CAST(SUM(l.amount_minor) AS BIGINT) AS amount \
+           FROM statements s JOIN statement_lines l ON l.statement_id = s.id \
+          WHERE s.kind = 'freight_invoice' AND s.paid_on IS NULL AND l.class IN {BILLED} \
+          GROUP BY s.id, s.carrier, s.as_of, l.currency"
+    ))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("carrier")?,
+                from_micros(r.try_get("as_of")?).date(),
+                Currency::parse(r.try_get("currency")?)?,
+                r.try_get("amount")?,
+            ))
+        })
+        .collect()
+}
+
+/// Records the day a freight invoice was paid, or clears it; false when there is no such invoice.
+pub async fn set_invoice_paid(conn: &mut AnyConnection, id: &str, paid_on: Option<Date>) -> Result<bool> {
+    let r = sqlx::query("UPDATE statements SET paid_on = $1 WHERE id = $2 AND kind = 'freight_invoice'")
+        .bind(paid_on.map(|d| d.to_string()))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }

@@ -159,6 +159,8 @@ pub fn router(app: App) -> Router {
         .route("/finance/profit", get(profit::report))
         .route("/finance/profit/orders", get(profit::orders_csv))
         .route("/finance/first-leg", get(profit::first_leg).put(profit::put_first_leg))
+        .route("/finance/forecast", get(profit::forecast))
+        .route("/statements/{id}/paid", put(profit::put_paid))
         .route("/orders/{id}/profit", get(profit::order_profit))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -9,7 +9,10 @@ use crate::routes::finance::{
     AgingDto, BalanceDto, BucketDto, ClassTotalDto, DiscrepancyDto, FxImportDto, LineDto, LineErrorDto, MissingDto,
     PostingDto, ProfileDto, ReportDto, StatementDto, TolerancesDto,
 };
-use crate::routes::profit::{ComponentsDto, FirstLegDto, GroupDto, OrderProfitDto, ProfitReportDto, SkippedDto};
+use crate::routes::profit::{
+    ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, OrderProfitDto, PaidBody, ProfitReportDto, SkippedDto,
+    WeekDto,
+};
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
@@ -62,9 +65,9 @@ impl Modify for BearerAuth {
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
         finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
-        profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg,
+        profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, profit::put_paid,
     ),
-    components(schemas(ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

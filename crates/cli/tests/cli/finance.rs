@@ -133,6 +133,10 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(aging.len(), 1, "{aging:?}");
     assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (delivered.len() as i64, total_cod));
     assert_eq!(aging[0].overdue, aging[0].total);
+    // The forecast expects that cash now, and flags it late.
+    let forecast = app.cash_forecast(4, 30).await.unwrap();
+    assert_eq!(forecast.overdue.values().map(|f| f.delivered_in).sum::<i64>(), total_cod);
+    assert_eq!(forecast.weeks[0].flows.delivered_in, total_cod, "{forecast:?}");
     let req = |preview| ImportRequest {
         file_name: "remittance.csv".into(),
         profile: "sandbox-cod".into(),
@@ -422,6 +426,31 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     // An invoice moves no COD cash.
     let cod = app.tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
     assert_eq!(cod, "pending");
+    // The cash forecast: the riyals billed (not the duplicate, the stranger's or the dollar line) fall due
+    // 30 days after the invoice came in; the parcels' COD, still in transit, counts at the 85% prior.
+    let forecast = app.cash_forecast(12, 30).await.unwrap();
+    let sum = |f: &dyn Fn(&codflow_domain::finance::forecast::Flows) -> i64| {
+        forecast.weeks.iter().map(|w| f(&w.flows)).sum::<i64>() + forecast.later.values().map(f).sum::<i64>()
+    };
+    assert_eq!(sum(&|f| f.freight_out), 2_000 + 3_000 + 2_000 + 1_800, "{forecast:?}");
+    let due = app.clock().now().date() + Duration::days(30);
+    let week = forecast.weeks.iter().find(|w| w.flows.freight_out > 0).unwrap();
+    assert!(week.starts <= due && due < week.starts + Duration::days(7), "{forecast:?}");
+    let mut cod_total = 0;
+    for (shp, _) in &shipments {
+        cod_total += app.tracking(shp).await.unwrap().tracked.cod.minor;
+    }
+    assert_eq!(sum(&|f| f.in_transit_in), cod_total * 85 / 100);
+    assert_eq!(sum(&|f| f.delivered_in), 0, "nothing delivered yet");
+    // Paid: it leaves the outflows; marked unpaid again (a mistake undone), it is back.
+    app.set_invoice_paid(&stl, Some(app.clock().now().date()), worker()).await.unwrap();
+    let paid = app.cash_forecast(12, 30).await.unwrap();
+    let still_due = paid.weeks.iter().map(|w| w.flows.freight_out).sum::<i64>()
+        + paid.later.values().map(|f| f.freight_out).sum::<i64>();
+    assert_eq!(still_due, 0, "{paid:?}");
+    assert_eq!(sum(&|f| f.in_transit_in), paid.weeks.iter().map(|w| w.flows.in_transit_in).sum::<i64>());
+    app.set_invoice_paid(&stl, None, worker()).await.unwrap();
+    assert_eq!(app.cash_forecast(12, 30).await.unwrap(), forecast);
     // Imported once; a later invoice billing a parcel again is caught.
     assert!(app.import_statement(&body, req(false), worker()).await.unwrap().already_imported);
     let again = format!("{header}\n{}\n", by_tn[&tn(0)].replace("SBI-", "SBI2-"));

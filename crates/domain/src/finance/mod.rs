@@ -2,6 +2,7 @@
 //! profiles, the matching of their lines to shipments and payouts, and the ledger of the cash.
 
 pub mod aging;
+pub mod forecast;
 pub mod fx;
 pub mod invoice;
 pub mod ledger;

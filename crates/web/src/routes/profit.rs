@@ -253,3 +253,124 @@ pub async fn put_first_leg(
     let costs = s.app.set_first_leg_costs(b.per_kg_minor, Actor::Token(auth.0.token)).await?;
     Ok(Json(FirstLegDto { per_kg_minor: costs }))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct FlowsDto {
+    pub currency: String,
+    /// Delivered COD expected from carriers (one settlement cycle after delivery).
+    pub delivered_in: MoneyDto,
+    /// COD on parcels in transit × the lane's P(delivered), a transit time and a cycle later.
+    pub in_transit_in: MoneyDto,
+    /// Freight invoices falling due.
+    pub freight_out: MoneyDto,
+    pub net: MoneyDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WeekDto {
+    /// The Monday the week starts on.
+    pub week_start: String,
+    #[serde(flatten)]
+    pub flows: FlowsDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ForecastDto {
+    pub weeks: Vec<WeekDto>,
+    /// Already late today (also inside the first week's figures).
+    pub overdue: Vec<FlowsDto>,
+    /// Due after the last week shown.
+    pub later: Vec<FlowsDto>,
+}
+
+fn flows(c: Currency, f: &codflow_domain::finance::forecast::Flows) -> FlowsDto {
+    let m = |v: i64| Money::new(v, c).into();
+    FlowsDto {
+        currency: c.code().to_owned(),
+        delivered_in: m(f.delivered_in),
+        in_transit_in: m(f.in_transit_in),
+        freight_out: m(f.freight_out),
+        net: m(f.net()),
+    }
+}
+
+fn number<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str, default: T) -> Result<T, ApiError> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            let mut e = FieldErrors::default();
+            e.push(key, "must be a whole number");
+            ApiError::Invalid(e)
+        }),
+    }
+}
+
+/// Expected COD inflows and freight outflows by week and currency; `format=csv` for a table.
+#[utoipa::path(get, path = "/api/v1/finance/forecast", tag = "finance",
+    params(("weeks" = Option<u32>, Query, description = "1 to 104, default 12"),
+        ("payment_terms_days" = Option<i64>, Query, description = "days after receipt a freight invoice is due, default 30"),
+        ("format" = Option<String>, Query, description = "json (default) or csv")),
+    responses((status = 200, body = ForecastDto), (status = 422)))]
+pub async fn forecast(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    auth.require(PROFIT_READERS)?;
+    let f = s.app.cash_forecast(number(&q, "weeks", 12)?, number(&q, "payment_terms_days", 30)?).await?;
+    let dto = ForecastDto {
+        weeks: f
+            .weeks
+            .iter()
+            .map(|w| WeekDto { week_start: w.starts.to_string(), flows: flows(w.currency, &w.flows) })
+            .collect(),
+        overdue: f.overdue.iter().map(|(c, fl)| flows(*c, fl)).collect(),
+        later: f.later.iter().map(|(c, fl)| flows(*c, fl)).collect(),
+    };
+    match q.get("format").map(String::as_str) {
+        None | Some("json") => Ok(Json(dto).into_response()),
+        Some("csv") => {
+            let mut out = String::from("period,currency,delivered_in,in_transit_in,freight_out,net\n");
+            let rows = dto.weeks.iter().map(|w| (w.week_start.as_str(), &w.flows));
+            let rest = dto.overdue.iter().map(|f| ("overdue", f)).chain(dto.later.iter().map(|f| ("later", f)));
+            for (period, f) in rows.chain(rest) {
+                out.push_str(&format!(
+                    "{period},{},{},{},{},{}\n",
+                    f.currency, f.delivered_in.amount, f.in_transit_in.amount, f.freight_out.amount, f.net.amount
+                ));
+            }
+            Ok(download("text/csv", "cash-forecast.csv", out.into_bytes()).into_response())
+        }
+        Some(_) => Err(invalid_format()),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaidBody {
+    /// The day the invoice was paid (YYYY-MM-DD), or null to mark it unpaid again.
+    pub paid_on: Option<String>,
+}
+
+/// Marks a freight invoice paid (it leaves the forecast's outflows) or unpaid again.
+#[utoipa::path(put, path = "/api/v1/statements/{id}/paid", tag = "finance", params(("id" = String, Path)),
+    request_body = PaidBody, responses((status = 204), (status = 404), (status = 422)))]
+pub async fn put_paid(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<PaidBody>,
+) -> ApiResult<axum::http::StatusCode> {
+    auth.require(&[Role::Finance])?;
+    let id = codflow_domain::StatementId::parse(&id).map_err(|_| ApiError::NotFound("freight invoice"))?;
+    let paid_on = match b.paid_on {
+        None => None,
+        Some(d) => Some(Date::parse(&d, format_description!("[year]-[month]-[day]")).map_err(|_| {
+            let mut e = FieldErrors::default();
+            e.push("paid_on", "must be a date YYYY-MM-DD or null");
+            ApiError::Invalid(e)
+        })?),
+    };
+    s.app.set_invoice_paid(&id, paid_on, Actor::Token(auth.0.token)).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

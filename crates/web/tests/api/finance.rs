@@ -322,6 +322,20 @@ async fn profit_reports_name_bad_filters_and_first_leg_costs_belong_to_known_war
     assert!(text.starts_with("month,orders,settled,loss_making,currency,expected_revenue,"), "{text}");
     let orders = app.get("/api/v1/finance/profit/orders").await.text().await.unwrap();
     assert!(orders.starts_with("order_id,external_id,placed_at,country,region,channel,stage,currency,"), "{orders}");
+    let forecast = json_of(app.get("/api/v1/finance/forecast").await, StatusCode::OK).await;
+    assert_eq!(forecast, json!({"weeks": [], "overdue": [], "later": []}));
+    let problem = json_of(app.get("/api/v1/finance/forecast?weeks=0").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&problem), vec!["weeks"]);
+    let problem =
+        json_of(app.get("/api/v1/finance/forecast?payment_terms_days=soon").await, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    assert_eq!(error_paths(&problem), vec!["payment_terms_days"]);
+    let csv = app.get("/api/v1/finance/forecast?format=csv").await.text().await.unwrap();
+    assert_eq!(csv, "period,currency,delivered_in,in_transit_in,freight_out,net\n");
+    let unknown = format!("/api/v1/statements/{}/paid", codflow_domain::StatementId::generate());
+    assert_eq!(app.put(&unknown, &json!({"paid_on": "2026-12-01"})).await.status(), StatusCode::NOT_FOUND);
+    let problem = json_of(app.put(&unknown, &json!({"paid_on": "soon"})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&problem), vec!["paid_on"]);
     let r = app.get_as(app.token(Role::Warehouse), "/api/v1/finance/profit").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

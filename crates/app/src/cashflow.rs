@@ -1,0 +1,99 @@
+//! The cash-flow forecast and the freight payables it counts.
+
+use std::collections::HashMap;
+
+use codflow_domain::finance::forecast::{self, Forecast, InTransit, Payable, Receivable};
+use codflow_domain::rating::LaneStats;
+use codflow_domain::{Actor, AuditRecord, StatementId};
+use codflow_store::profit as pstore;
+use codflow_store::{commit, finance as fstore, logistics as lstore, orders};
+use time::{Date, Duration};
+
+use crate::{App, Error, Result};
+
+/// Settlement cycle assumed for a channel that no longer exists.
+const DEFAULT_CYCLE_DAYS: i64 = 14;
+/// Days from booking to delivery assumed on a lane with no delivery yet.
+const DEFAULT_TRANSIT_DAYS: i64 = 7;
+
+impl App {
+    /// Inflows from delivered-not-remitted COD (one settlement cycle after delivery) and in-transit COD
+    /// (× the lane's P(delivered), a transit and a cycle later), outflows for freight invoices due
+    /// `payment_terms_days` after they arrived, over `weeks` weeks from today.
+    pub async fn cash_forecast(&self, weeks: u32, payment_terms_days: i64) -> Result<Forecast> {
+        if !(1..=104).contains(&weeks) {
+            return Err(Error::invalid("weeks", "must be 1 to 104"));
+        }
+        if !(0..=365).contains(&payment_terms_days) {
+            return Err(Error::invalid("payment_terms_days", "must be 0 to 365"));
+        }
+        let now = self.clock().now();
+        let today = now.date();
+        let prior = (self.logistics_settings().await?.delivery_prior_pct.clamp(0, 100) * 10_000) as u64;
+        let mut conn = self.store.read().await?;
+        let cycles: HashMap<String, i64> = lstore::channels(&mut conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.code.to_string(), c.settlement_cycle_days))
+            .collect();
+        let cycle = |ch: &str| cycles.get(ch).copied().unwrap_or(DEFAULT_CYCLE_DAYS);
+        let receivables: Vec<Receivable> = fstore::open_receivables(&mut conn, now)
+            .await?
+            .into_iter()
+            .map(|o| Receivable {
+                currency: o.currency,
+                delivered_on: today - Duration::days(o.days),
+                cycle_days: cycle(&o.channel),
+                amount_minor: o.amount_minor,
+            })
+            .collect();
+        let history = pstore::lane_history(&mut conn).await?;
+        let in_transit: Vec<InTransit> = pstore::cod_in_transit(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(currency, channel, country, booked_on, amount_minor)| {
+                let h = history.get(&(channel.clone(), country)).cloned().unwrap_or_default();
+                let stats = LaneStats { delivered: h.delivered.max(0) as u64, failed: h.failed.max(0) as u64 };
+                InTransit {
+                    currency,
+                    booked_on,
+                    transit_days: h.mean_transit_days.unwrap_or(DEFAULT_TRANSIT_DAYS),
+                    cycle_days: cycle(&channel),
+                    p_delivered_ppm: stats.p_delivered_ppm(prior),
+                    amount_minor,
+                }
+            })
+            .collect();
+        let payables: Vec<Payable> = pstore::unpaid_invoices(&mut conn)
+            .await?
+            .into_iter()
+            .map(|(_, _, received, currency, amount_minor)| Payable {
+                currency,
+                due_on: received + Duration::days(payment_terms_days),
+                amount_minor,
+            })
+            .collect();
+        Ok(forecast::forecast(today, weeks, &receivables, &in_transit, &payables))
+    }
+
+    /// Marks a freight invoice paid on `paid_on`, or unpaid again with None; audited.
+    pub async fn set_invoice_paid(&self, id: &StatementId, paid_on: Option<Date>, actor: Actor) -> Result<()> {
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        if !pstore::set_invoice_paid(&mut tx, id.as_str(), paid_on).await? {
+            return Err(Error::NotFound("freight invoice"));
+        }
+        let a = AuditRecord::change(
+            "statement",
+            id.to_string(),
+            if paid_on.is_some() { "paid" } else { "unpaid" },
+            None,
+            paid_on.map(|d| d.to_string()),
+            actor,
+            now,
+        );
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}
