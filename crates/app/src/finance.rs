@@ -257,7 +257,7 @@ impl App {
             tokio::task::spawn_blocking(move || read_file(&profile, &body))
         };
         let expected = match (profile.kind, carrier.as_deref()) {
-            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c).await?),
+            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of).await?),
             _ => None,
         };
         let parsed = match parsing.await {
@@ -517,28 +517,32 @@ async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
     })
 }
 
-/// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels.
-async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<Vec<Expected>> {
-    let terms: HashMap<String, CodTerms> = lstore::channels(conn)
+/// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels. A
+/// card's fee floor and cap are in the card's currency; each parcel's are in its COD currency at `day`'s
+/// rate (without a rate, no floor or cap is assumed rather than a wrong one).
+async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<Vec<Expected>> {
+    let rates = rstore::rates(conn).await?;
+    let cards: HashMap<String, (Currency, Option<codflow_domain::rating::CodFee>, i64)> = lstore::channels(conn)
         .await?
         .into_iter()
-        .map(|c| {
-            let fee = c.card.cod_fee;
-            let t = CodTerms {
-                fee_bp: fee.map_or(0, |f| f.bp),
-                fee_min_minor: fee.map_or(0, |f| f.min_minor),
-                fee_max_minor: fee.and_then(|f| f.max_minor),
-                cycle_days: c.settlement_cycle_days,
-            };
-            (c.code.to_string(), t)
-        })
+        .map(|c| (c.code.to_string(), (c.card.currency, c.card.cod_fee, c.settlement_cycle_days)))
         .collect();
     let default = CodTerms { fee_bp: 0, fee_min_minor: 0, fee_max_minor: None, cycle_days: 14 };
+    let terms = |channel: &str, currency: Currency| {
+        let Some(&(card, fee, cycle_days)) = cards.get(channel) else { return default };
+        let conv = |minor: i64| convert_either(&rates, Money::new(minor, card), currency, day).map(|m| m.minor);
+        CodTerms {
+            fee_bp: fee.map_or(0, |f| f.bp),
+            fee_min_minor: fee.and_then(|f| conv(f.min_minor)).unwrap_or(0),
+            fee_max_minor: fee.and_then(|f| f.max_minor).and_then(conv),
+            cycle_days,
+        }
+    };
     let expected = fstore::cod_shipments(conn, carrier)
         .await?
         .into_iter()
         .map(|s| Expected {
-            terms: terms.get(&s.channel).copied().unwrap_or(default),
+            terms: terms(&s.channel, s.cod.currency),
             remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut | CodStatus::ShortPaid),
             shipment: s.shipment_id,
             tracking_number: s.tracking_number,
@@ -548,6 +552,19 @@ async fn expected_of(conn: &mut Conn, carrier: &str) -> Result<Vec<Expected>> {
         })
         .collect();
     Ok(expected)
+}
+
+/// `m` in `to` at the latest rate on or before `day`, quoted either way round; None without one.
+pub(crate) fn convert_either(rates: &[FxRate], m: Money, to: Currency, day: Date) -> Option<Money> {
+    use codflow_domain::rating::Fx;
+    if m.currency == to || m.minor == 0 {
+        return Some(Money::new(m.minor, to));
+    }
+    let rate = match rates.rate(m.currency, to, day) {
+        Some(r) => r.clone(),
+        None => rates.rate(to, m.currency, day)?.inverse().ok()?,
+    };
+    rate.convert(m).ok().map(|c| c.value)
 }
 
 /// The shipments an invoice names, each with the quote it was booked on (the booked channel's entry in the

@@ -28,6 +28,7 @@ struct Job {
     reply: oneshot::Sender<Result<Intake>>,
 }
 
+#[derive(Clone)]
 pub struct IntakeQueue {
     tx: mpsc::Sender<Job>,
 }

@@ -6,6 +6,7 @@ pub mod booking;
 pub mod cashflow;
 pub mod catalogue;
 pub mod demo;
+pub mod demo_finance;
 mod demo_logistics;
 pub mod disputes;
 pub mod documents;
@@ -132,6 +133,19 @@ impl App {
 
     pub fn clock(&self) -> &Clock {
         &self.ctx.clock
+    }
+
+    /// Another handle on the same application (store, clock, caches, intake, carriers and sealer as set
+    /// now), for a background task while the first is being served.
+    pub fn handle(&self) -> App {
+        App {
+            store: self.store.clone(),
+            tokens: auth::TokenCache::default(),
+            intake: self.intake.clone(),
+            ctx: self.ctx.clone(),
+            carriers: std::sync::RwLock::new(self.carriers()),
+            sealer: std::sync::RwLock::new(self.sealer.read().ok().and_then(|s| s.clone())),
+        }
     }
 
     /// Starts the worker that sends queued buyer messages; must be called inside a tokio runtime.

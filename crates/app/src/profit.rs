@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use codflow_domain::finance::profit::{self, Components, Dimension, Facts, Group, Quoted, Reported, Stage};
 use codflow_domain::money::{Currency, FxRate, Money};
 use codflow_domain::order::{Order, PaymentMethod, RankedChannel};
-use codflow_domain::rating::{Fx, apply_bp};
+use codflow_domain::rating::apply_bp;
 use codflow_domain::{Actor, AuditRecord, OrderId};
 use codflow_store::profit::{self as pstore, PayoutShare, ShipmentMoney};
 use codflow_store::{catalogue, commit, logistics as lstore, orders, review as rstore};
@@ -72,19 +72,9 @@ struct Context {
 impl Context {
     /// Converts at the latest rate on or before `day`, quoted either way round.
     fn to_base(&self, m: Money, day: Date) -> std::result::Result<i64, String> {
-        if m.currency == self.base || m.minor == 0 {
-            return Ok(m.minor);
-        }
-        let rate = match self.rates.rate(m.currency, self.base, day) {
-            Some(r) => r.clone(),
-            None => self
-                .rates
-                .rate(self.base, m.currency, day)
-                .ok_or_else(|| format!("no exchange rate between {} and {} on {day}", m.currency, self.base))?
-                .inverse()
-                .map_err(|e| e.to_string())?,
-        };
-        rate.convert(m).map(|c| c.value.minor).map_err(|e| e.to_string())
+        crate::finance::convert_either(&self.rates, m, self.base, day)
+            .map(|c| c.minor)
+            .ok_or_else(|| format!("no exchange rate between {} and {} on {day}", m.currency, self.base))
     }
 }
 

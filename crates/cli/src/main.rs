@@ -341,7 +341,7 @@ async fn serve(
     // delivered, lost) happens among the demo's parcels within a minute.
     let _sandbox = if demo && carrier_args.sandbox_carrier_url.is_none() {
         let model = serde_json::json!({"default": {"delivery_rate": 0.7, "refusal_share": 0.5,
-            "customs_hold_probability": 0.3, "customs_hold_hours": 60, "transit_days": 3, "loss_rate": 0.06}});
+            "customs_hold_probability": 0.3, "customs_hold_hours": 60, "transit_days": 3, "loss_rate": 0.06, "cod_fee_pct": 1.5}});
         let sb = logistics::spawn_sandbox_with(DEMO_SPEED, Some(model)).await?;
         carrier_args.sandbox_carrier_url = Some(sb.url.clone());
         println!("demo carrier: {} (sandbox carrier process, a day per second)", sb.url);
@@ -388,6 +388,21 @@ async fn serve(
         println!(
             "logistics:    {booked} orders booked with the sandbox carrier; labels at /api/v1/shipments/{{id}}/label"
         );
+        // The carrier's statements arrive once the parcels have reached their outcomes (about a minute).
+        let demo_app = app.handle();
+        tokio::spawn(async move {
+            match demo_app.demo_finance(std::time::Duration::from_secs(120)).await {
+                Ok(f) => println!(
+                    "finance:      carrier remittance ({} lines, {} finance tasks), {} and a freight invoice ({} lines) \
+                     imported; see /api/v1/statements",
+                    f.remittance.lines,
+                    f.remittance.tasks_opened,
+                    if f.payout.is_some() { "a USD payout" } else { "no payout" },
+                    f.invoice.lines
+                ),
+                Err(e) => eprintln!("warning: the demo's settlement statements were not imported: {e}"),
+            }
+        });
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
         println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
         println!("review:       {} orders reviewed by the demo rules, {} held for a person", s.reviewed, s.held);

@@ -399,6 +399,51 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     let tn = delivered[0]["tracking_number"].as_str().unwrap();
     let page = client.get(format!("{url}/track/{tn}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Delivered") && page.matches("<li><time").count() >= 6, "{page}");
+    // Once the parcels have settled, the carrier's statements arrive with a mistake of each kind.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    let statements = loop {
+        let s = items(get("/api/v1/statements").await);
+        if s.len() >= 3 {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "the demo's statements did not arrive: {s:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let classes = |kind: &'static str| {
+        let id = statements.iter().find(|s| s["kind"] == kind).map(|s| s["id"].as_str().unwrap().to_owned());
+        let get = &get;
+        async move {
+            let r = get(&format!("/api/v1/statements/{}", id.expect(kind))).await;
+            let found: Vec<String> =
+                r["classes"].as_array().unwrap().iter().map(|c| c["class"].as_str().unwrap().to_owned()).collect();
+            (found, r)
+        }
+    };
+    let (remitted, r) = classes("cod_remittance").await;
+    for c in ["matched", "short_paid", "duplicate", "unknown_reference", "currency_mismatch"] {
+        assert!(remitted.contains(&c.to_owned()), "{c} missing from {r}");
+    }
+    assert!(r["missing_count"].as_i64().unwrap() >= 1, "a parcel left out: {r}");
+    // The carrier's clean lines match its contract: only the planted mistakes stand out.
+    let lines_of = |class: &str| {
+        r["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["class"] == class)
+            .map(|c| c["lines"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!([lines_of("short_paid"), lines_of("fee_above_contract"), lines_of("duplicate")], [1, 1, 1], "{r}");
+    assert_eq!(r["error_count"], 0, "{r}");
+    let (paid, r) = classes("payout").await;
+    assert!(!paid.is_empty() && paid.iter().all(|c| c == "matched"), "{r}");
+    let (billed, r) = classes("freight_invoice").await;
+    for c in ["overcharged", "duplicate", "unknown_reference"] {
+        assert!(billed.contains(&c.to_owned()), "{c} missing from {r}");
+    }
+    let gain = get("/api/v1/ledger/balances").await;
+    assert!(gain.to_string().contains("fx_gain_loss"), "the payout booked its exchange: {gain}");
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

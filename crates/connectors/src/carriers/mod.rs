@@ -172,6 +172,25 @@ pub trait DeliveryInstructions: Send + Sync {
     ) -> impl Future<Output = Result<(), CarrierError>> + Send;
 }
 
+/// The settlement files a carrier publishes, as bytes for a settlement profile to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SettlementReport {
+    /// The COD cash collected and what is remitted of it.
+    CodRemittance,
+    /// The freight billed for the parcels booked.
+    FreightInvoice,
+}
+
+pub trait SettlementReports: Send + Sync {
+    /// The report for events in `[from, to)`.
+    fn settlement_report(
+        &self,
+        report: SettlementReport,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<u8>, CarrierError>> + Send;
+}
+
 /// Turns a verified push into events; `Err` when the body is not the carrier's event shape.
 pub trait WebhookParser {
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool;

@@ -1,6 +1,6 @@
 //! The sandbox carrier's JSON API (docs/SANDBOX_CARRIER.md): `POST /v1/rates`, `POST /v1/shipments` with an
-//! `Idempotency-Key`, `POST /v1/shipments/{tracking}/cancel`, `GET /v1/shipments/{tracking}/events`, and
-//! event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+//! `Idempotency-Key`, `POST /v1/shipments/{tracking}/cancel`, `GET /v1/shipments/{tracking}/events`,
+//! `GET /v1/reports/cod-remittance` and `/v1/reports/freight-invoice` (CSV), and event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 
 pub mod transformers;
 
@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use super::{
     Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, DeliveryInstructions, NdrAction, RateQuoter,
-    RateRequest, ShipmentBooker, TrackingSource, WebhookParser, transport,
+    RateRequest, SettlementReport, SettlementReports, ShipmentBooker, TrackingSource, WebhookParser, transport,
 };
 use transformers::{
     CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, NdrBody, Push, RateQuery, RateReply, ShipmentReply,
@@ -146,6 +146,35 @@ impl Sandbox {
             .map_err(|e| transport(e, self.timeout_s))?;
         let _: HookReply = self.reply(r).await?;
         Ok(())
+    }
+}
+
+impl SettlementReports for Sandbox {
+    async fn settlement_report(
+        &self,
+        report: SettlementReport,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<u8>, CarrierError> {
+        let path = match report {
+            SettlementReport::CodRemittance => "/v1/reports/cod-remittance",
+            SettlementReport::FreightInvoice => "/v1/reports/freight-invoice",
+        };
+        let rfc = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| CarrierError::Config(format!("report period: {e}")))
+        };
+        let mut url = self.url(path);
+        url.query_pairs_mut().append_pair("from", &rfc(from)?).append_pair("to", &rfc(to)?);
+        let r = self.auth(self.client.get(url)).send().await.map_err(|e| transport(e, self.timeout_s))?;
+        let status = r.status();
+        let body = r.bytes().await.map_err(|e| transport(e, self.timeout_s))?;
+        match status.as_u16() {
+            200..=299 => Ok(body.to_vec()),
+            401 | 403 => Err(CarrierError::Unauthorized),
+            500..=599 => Err(CarrierError::Unavailable(format!("{status}: {}", snippet(&body)))),
+            _ => Err(CarrierError::Malformed(format!("{status}: {}", snippet(&body)))),
+        }
     }
 }
 
