@@ -221,6 +221,12 @@ impl App {
     }
 
     pub async fn delete_settlement_profile(&self, name: &str, actor: Actor) -> Result<()> {
+        if builtin_profiles().iter().any(|b| b.name == name) {
+            return Err(Error::Conflict {
+                code: "builtin_profile",
+                message: format!("{name} is a built-in profile and cannot be deleted"),
+            });
+        }
         let mut tx = self.store.begin().await?;
         if !fstore::delete_profile(&mut tx, name).await? {
             return Err(Error::NotFound("settlement profile"));

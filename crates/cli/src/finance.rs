@@ -138,3 +138,111 @@ pub async fn import_fx_rates(file: PathBuf, db: Db) -> Result<ExitCode> {
         Err(e) => Err(e.into()),
     }
 }
+
+#[derive(clap::Subcommand)]
+pub enum ProfilesCommand {
+    /// List the settlement profiles, built-in ones first.
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Print a profile as JSON (the shape `put` reads back).
+    Show {
+        name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Add or replace one of your profiles from a JSON file (its `name` inside; `--name` overrides it).
+    Put {
+        file: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Delete one of your profiles (built-in ones stay).
+    Delete {
+        name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+fn refused(e: codflow_app::Error) -> Result<ExitCode> {
+    match e {
+        codflow_app::Error::Invalid(e) => {
+            for f in e.0 {
+                eprintln!("error: {}: {}", f.path, f.message);
+            }
+            Ok(ExitCode::from(1))
+        }
+        codflow_app::Error::NotFound(what) => {
+            eprintln!("error: {what} not found");
+            Ok(ExitCode::from(1))
+        }
+        codflow_app::Error::Conflict { message, .. } => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::from(1))
+        }
+        e => Err(anyhow::anyhow!("{e}")),
+    }
+}
+
+pub async fn profiles(command: ProfilesCommand) -> Result<ExitCode> {
+    let worker = || Actor::Worker("cli-profiles".into());
+    match command {
+        ProfilesCommand::List { db } => {
+            let app = crate::open(&db.url()).await?;
+            let all = match app.settlement_profiles().await {
+                Ok(p) => p,
+                Err(e) => return refused(e),
+            };
+            println!("{:<24} {:<16} {:<8} columns", "name", "kind", "builtin");
+            for (p, builtin) in all {
+                let cols: Vec<&str> = p.columns.values().map(String::as_str).collect();
+                println!("{:<24} {:<16} {:<8} {}", p.name, p.kind.as_str(), builtin, cols.join(", "));
+            }
+        }
+        ProfilesCommand::Show { name, db } => {
+            let app = crate::open(&db.url()).await?;
+            match app.settlement_profile(&name).await {
+                Ok((p, _)) => println!("{}", serde_json::to_string_pretty(&p)?),
+                Err(e) => return refused(e),
+            }
+        }
+        ProfilesCommand::Put { file, name, db } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut v: serde_json::Value = match serde_json::from_str(&text) {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("error: {} line {} column {}: {e}", file.display(), e.line(), e.column());
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            if let (Some(o), Some(n)) = (v.as_object_mut(), name) {
+                o.insert("name".into(), serde_json::Value::String(n));
+            }
+            let p: codflow_domain::finance::statement::Profile = match serde_path_to_error::deserialize(v) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {}: {}", e.path(), e.inner());
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            let app = crate::open(&db.url()).await?;
+            let name = p.name.clone();
+            match app.put_settlement_profile(p, worker()).await {
+                Ok(created) => println!("profile {name} {}", if created { "created" } else { "replaced" }),
+                Err(e) => return refused(e),
+            }
+        }
+        ProfilesCommand::Delete { name, db } => {
+            let app = crate::open(&db.url()).await?;
+            match app.delete_settlement_profile(&name, worker()).await {
+                Ok(()) => println!("profile {name} deleted"),
+                Err(e) => return refused(e),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

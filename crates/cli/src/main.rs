@@ -120,6 +120,11 @@ enum Command {
     },
     /// Reconcile a settlement file (a COD remittance or a payout) against the shipments.
     Reconcile(finance::ReconcileArgs),
+    /// Settlement profiles: how a carrier's or platform's files are read.
+    Profiles {
+        #[command(subcommand)]
+        command: finance::ProfilesCommand,
+    },
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -628,6 +633,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             return finance::import_fx_rates(file, db).await;
         }
         Command::Reconcile(args) => return finance::reconcile(args).await,
+        Command::Profiles { command } => return finance::profiles(command).await,
         Command::Bench { command } => bench::run(command).await?,
     }
     Ok(ExitCode::SUCCESS)

@@ -23,6 +23,7 @@ use crate::tracking::{book_all, finish_journeys, sandbox_with};
 codflow_store::on_both_engines!(
     a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli,
     a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on,
+    a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layout,
 );
 
 /// A line of the sandbox's remittance report, `remittance` its reference.
@@ -460,4 +461,94 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("duplicate"), "{stdout}");
     let _ = std::fs::remove_file(&file);
+}
+
+async fn cli(args: &[&str], url: &str) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).args(args).args(["--database-url", url]).output().await.unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layout(engine: Engine) {
+    let db = codflow_store::testing::TestDb::new(engine).await;
+    let dir = std::env::temp_dir().join(format!("profiles-{}", StatementId::generate()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, body: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    // A courier's export: semicolons, decimal commas, thousands dots, deductions as negative numbers,
+    // day-first dates with dots or slashes, and a byte-order mark.
+    let profile = json!({
+        "name": "courier-eu", "kind": "cod_remittance",
+        "columns": {"reference": "Batch", "tracking_number": "AWB", "amount": "Collected", "fee": "Fee",
+            "net": "Paid", "date": "Date", "currency": "Cur"},
+        "date_formats": ["DD.MM.YYYY", "DD/MM/YYYY"],
+        "number": {"decimal": ",", "thousands": "."},
+        "deductions_negative": true, "delimiter": ";", "skip_rows": 0, "weight_in_kg": false
+    });
+    let broken = file("broken.json", b"{\"name\": \"x\",\n  \"kind\": }");
+    let (code, _, stderr) = cli(&["profiles", "put", &broken], &db.url).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("line 2 column"), "{stderr}");
+    let mut unknown = profile.clone();
+    unknown["columns"]["weight"] = json!("Kg");
+    let (code, _, stderr) =
+        cli(&["profiles", "put", &file("unknown.json", unknown.to_string().as_bytes())], &db.url).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("columns"), "the field is named: {stderr}");
+    let good = file("courier.json", profile.to_string().as_bytes());
+    let (code, stdout, stderr) = cli(&["profiles", "put", &good], &db.url).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("profile courier-eu created"), "{stdout}");
+    assert!(cli(&["profiles", "put", &good], &db.url).await.1.contains("replaced"));
+    let (_, listed, _) = cli(&["profiles", "list"], &db.url).await;
+    let names: Vec<&str> = listed.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(names.contains(&"sandbox-cod") && names.contains(&"courier-eu"), "{listed}");
+    let (_, shown, _) = cli(&["profiles", "show", "courier-eu"], &db.url).await;
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["number"], profile["number"]);
+    assert_eq!(shown["columns"]["amount"], "Collected");
+    let (code, _, stderr) = cli(
+        &["profiles", "put", &file("builtin.json", json!({"name": "sandbox-cod"}).to_string().as_bytes())],
+        &db.url,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stderr}");
+    let (code, _, stderr) = cli(&["profiles", "delete", "sandbox-cod"], &db.url).await;
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("built-in"), "{stderr}");
+
+    // The layout read through the profile: every number and date understood; none of these parcels is
+    // ours, so each line is an unknown reference, with its amount as the courier meant it.
+    let statement = "\u{feff}Batch;AWB;Date;Cur;Collected;Fee;Paid\n\
+                     B-7;AWB001;03.12.2026;SAR;1.234,50;-24,69;1.209,81\n\
+                     B-7;AWB002;04/12/2026;SAR;99,00;-1,98;97,02\n";
+    let (code, stdout, stderr) = cli(
+        &["reconcile", &file("eu.csv", statement.as_bytes()), "--profile", "courier-eu", "--carrier", "courier"],
+        &db.url,
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let row: Vec<&str> =
+        stdout.lines().find(|l| l.starts_with("unknown_reference")).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(row, vec!["unknown_reference", "SAR", "2", "1333.50"], "1,234.50 + 99.00: {stdout}");
+    // The same layout with commas: the profile's delimiter does not fit, and says so.
+    let commas = statement.replace(';', ",");
+    let (code, stdout, stderr) = cli(
+        &["reconcile", &file("commas.csv", commas.as_bytes()), "--profile", "courier-eu", "--carrier", "courier"],
+        &db.url,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("column") || stderr.contains("header"), "{stderr}");
+    let (code, stdout, _) = cli(&["profiles", "delete", "courier-eu"], &db.url).await;
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("deleted"));
+    assert_eq!(cli(&["profiles", "show", "courier-eu"], &db.url).await.0, Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
 }
