@@ -168,7 +168,7 @@ impl App {
         let import = |body: Vec<u8>, file: &str, profile: &str| {
             let req = ImportRequest { file_name: file.into(), profile: profile.into(), carrier: None, preview: false };
             let actor = actor.clone();
-            async move { self.import_statement(&body, req, actor).await }
+            async move { self.import_statement_owned(body, req, actor).await }
         };
         let cod = sandbox.settlement_report(SettlementReport::CodRemittance, from, to).await.map_err(carrier_error)?;
         let remittance = import(remittance_with_mistakes(&cod)?, "sandbox-remittance.csv", "sandbox-cod").await?;

@@ -242,8 +242,19 @@ impl App {
     /// the lines with their verdicts, the ledger entries, the shipments' cash states and a finance task per
     /// difference. A file imported before returns what it found then.
     pub async fn import_statement(&self, body: &[u8], req: ImportRequest, actor: Actor) -> Result<StatementReport> {
+        self.import_statement_owned(body.to_vec(), req, actor).await
+    }
+
+    /// As [`App::import_statement`], taking the file: it is let go once parsed, so a large statement is
+    /// not held twice while its lines are matched and written.
+    pub async fn import_statement_owned(
+        &self,
+        body: Vec<u8>,
+        req: ImportRequest,
+        actor: Actor,
+    ) -> Result<StatementReport> {
         let (profile, _) = self.settlement_profile(&req.profile).await?;
-        let hash = crate::stores::hex(&Sha256::digest(body));
+        let hash = crate::stores::hex(&Sha256::digest(&body));
         if let Some(done) = fstore::statement_by_hash(&mut *self.store.read().await?, &hash).await? {
             return self.report_of(done, true).await;
         }
@@ -252,6 +263,7 @@ impl App {
             return Err(Error::invalid("carrier", "name the carrier this statement comes from"));
         }
         let clock = std::time::Instant::now();
+        tracing::debug!(phase = "start", rss_mib = rss_mib(), "statement import");
         let now = self.clock().now();
         let as_of = now.date();
         let mut tx = self.store.begin().await?;
@@ -259,7 +271,7 @@ impl App {
         // The file is parsed on a blocking thread while the database loads the carrier's shipments: the two
         // take about as long and use different cores.
         let parsing = {
-            let (profile, body) = (profile.clone(), body.to_vec());
+            let profile = profile.clone();
             tokio::task::spawn_blocking(move || read_file(&profile, &body))
         };
         let expected = match (profile.kind, carrier.as_deref()) {
@@ -270,7 +282,12 @@ impl App {
             Ok(parsed) => parsed?,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        tracing::debug!(phase = "read and loaded", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "read and loaded",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         let mut evidence = Vec::new();
         let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
             (Some(expected), _, _) => {
@@ -298,7 +315,12 @@ impl App {
                 (reconcile::payouts(&parsed.lines, &remitted, tol), Vec::new())
             }
         };
-        tracing::debug!(phase = "matched", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "matched",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         let id = StatementId::generate();
         let row = StatementRow {
             id: id.clone(),
@@ -343,7 +365,12 @@ impl App {
             return self.report_of(done.ok_or(Error::NotFound("statement"))?, true).await;
         }
         fstore::insert_lines(&mut tx, &id, &pairs).await?;
-        tracing::debug!(phase = "lines written", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "lines written",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         fstore::insert_errors(&mut tx, &id, &parsed.errors).await?;
         fstore::insert_missing(&mut tx, &id, &missing).await?;
         let booked =
@@ -360,13 +387,23 @@ impl App {
             })
             .collect();
         fstore::post(&mut tx, &posted, now).await?;
-        tracing::debug!(phase = "ledger written", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "ledger written",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         if profile.kind == StatementKind::CodRemittance {
             fstore::settle_from_lines(&mut tx, &id, now).await?;
         }
         let checks: Vec<(u32, &ShipmentId, &invoice::Evidence)> = evidence.iter().map(|(l, s, e)| (*l, s, e)).collect();
         fstore::insert_checks(&mut tx, &id, &checks).await?;
-        tracing::debug!(phase = "cash states written", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "cash states written",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         let tasks = difference_tasks(&id, &pairs, now);
         let opened = tstore::open_many(&mut tx, &tasks).await?;
         report.tasks_opened = opened.len();
@@ -389,7 +426,12 @@ impl App {
         ));
         orders::insert_audit(&mut tx, &[a]).await?;
         commit(tx).await?;
-        tracing::debug!(phase = "committed", ms = clock.elapsed().as_millis() as u64, "statement import");
+        tracing::debug!(
+            phase = "committed",
+            ms = clock.elapsed().as_millis() as u64,
+            rss_mib = rss_mib(),
+            "statement import"
+        );
         report.statement = Some(row);
         Ok(report)
     }
@@ -858,6 +900,14 @@ fn csv_rows<'a>(
 fn detect_delimiter(body: &[u8], skip_rows: usize) -> u8 {
     let header = body.split(|b| *b == b'\n').nth(skip_rows).unwrap_or(body);
     [b',', b';', b'\t', b'|'].into_iter().max_by_key(|d| header.iter().filter(|b| *b == d).count()).unwrap_or(b',')
+}
+
+/// Resident memory now, for the import's phase log (Linux; 0 elsewhere).
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096 / 1_048_576)
 }
 
 /// What stored postings (a shipment's, say) add up to per account and currency.

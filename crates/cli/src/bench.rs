@@ -61,6 +61,10 @@ pub enum BenchCommand {
     Reconcile {
         #[arg(long, default_value_t = 1_000_000)]
         shipments: usize,
+        /// Run `codflow reconcile` as its own process on the seeded database (what a user runs) instead of
+        /// importing in this process, and report that process's time and peak memory.
+        #[arg(long)]
+        cli: bool,
     },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
@@ -88,7 +92,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
             crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
-        BenchCommand::Reconcile { shipments } => crate::bench_reconcile::reconcile(shipments).await,
+        BenchCommand::Reconcile { shipments, cli } => crate::bench_reconcile::reconcile(shipments, cli).await,
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await
         }

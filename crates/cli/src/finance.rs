@@ -45,7 +45,7 @@ pub async fn reconcile(args: ReconcileArgs) -> Result<ExitCode> {
         carrier: args.carrier,
         preview: args.preview,
     };
-    let result = app.import_statement(&body, req, Actor::Worker("cli-reconcile".into())).await;
+    let result = app.import_statement_owned(body, req, Actor::Worker("cli-reconcile".into())).await;
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,

@@ -562,22 +562,40 @@ pub async fn check_of(conn: &mut AnyConnection, id: &StatementId, line: i64) -> 
 pub async fn settle_from_lines(conn: &mut AnyConnection, id: &StatementId, at: OffsetDateTime) -> Result<u64> {
     const PAID: &str = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 \
         AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
-    let n = sqlx::query(
-        "UPDATE tracking SET cod_status = v.cod_status \
-         FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
-               FROM statement_lines WHERE statement_id = $1 \
-               AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')) v \
-         WHERE tracking.shipment_id = v.shipment_id",
-    )
-    .bind(id.as_str())
-    .execute(&mut *conn)
-    .await?;
+    // A range of lines per statement: SQLite journals every page a statement changes until the statement
+    // ends (in memory, as `temp_store` is), so one UPDATE over a million parcels held ~350 MiB of page
+    // images; a slice at a time holds a slice's.
+    const SLICE: i64 = 100_000;
+    let last: Option<i64> =
+        sqlx::query("SELECT CAST(MAX(line) AS BIGINT) AS last FROM statement_lines WHERE statement_id = $1")
+            .bind(id.as_str())
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("last")?;
+    let mut n = 0;
+    let mut from = 0;
+    while from <= last.unwrap_or(-1) {
+        n += sqlx::query(
+            "UPDATE tracking SET cod_status = v.cod_status \
+             FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
+                   FROM statement_lines WHERE statement_id = $1 AND line >= $2 AND line < $3 \
+                   AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')) v \
+             WHERE tracking.shipment_id = v.shipment_id",
+        )
+        .bind(id.as_str())
+        .bind(from)
+        .bind(from + SLICE)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        from += SLICE;
+    }
     // Only shipments with an open "COD not remitted" task need looking at again (it closes itself); making a
     // million settled shipments due would hand the sweep a million evaluations for nothing.
     let sql =
         format!("UPDATE tracking SET due_at = $2 WHERE fired LIKE '%cod_not_remitted%' AND shipment_id IN ({PAID})");
     sqlx::query(&sql).bind(id.as_str()).bind(micros(at)).execute(conn).await?;
-    Ok(n.rows_affected())
+    Ok(n)
 }
 
 /// A ledger entry stored for want of another record of it (a payout, a write-off); deliveries and

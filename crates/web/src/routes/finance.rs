@@ -265,7 +265,7 @@ pub async fn import(
     let file = file.ok_or_else(|| invalid("file", "send the statement as the multipart field named file"))?;
     let profile = profile.ok_or_else(|| invalid("profile", "name the profile to read the file with"))?;
     let req = ImportRequest { file_name, profile, carrier, preview };
-    let r = s.app.import_statement(&file, req, Actor::Token(auth.0.token)).await?;
+    let r = s.app.import_statement_owned(Vec::from(file), req, Actor::Token(auth.0.token)).await?;
     let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(report_dto(r, preview))))
 }
