@@ -187,6 +187,17 @@ impl Store {
         }
     }
 
+    /// Sets the writer's page cache (KiB) for this process, for a bulk load with a memory budget: appends
+    /// need few cached pages, the default is sized for the random index updates of tracking. No-op on
+    /// PostgreSQL.
+    pub async fn set_writer_cache_kib(&self, kib: i64) -> Result<()> {
+        if self.engine == Engine::Sqlite {
+            let sql = format!("PRAGMA cache_size = -{}", kib.max(1_024));
+            self.write.acquire().await?.execute(sql.as_str()).await?;
+        }
+        Ok(())
+    }
+
     /// Copies the WAL back into the database file and truncates it; resumes background checkpoints.
     pub async fn checkpoint(&self) -> Result<()> {
         if let Some(c) = &self.checkpoints {
