@@ -25,6 +25,7 @@ pub mod stores;
 pub mod tasks;
 pub mod tracking;
 mod tracking_messages;
+pub mod users;
 
 pub use auth::{Principal, hash_token};
 pub use error::{Error, Result};

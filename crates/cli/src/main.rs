@@ -113,6 +113,11 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -254,6 +259,20 @@ enum TokenCommand {
         role: String,
         #[arg(long)]
         name: String,
+        #[command(flatten)]
+        db: Db,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a console user; the password is read from the first line of standard input (at least ten
+    /// characters), so it never appears in the shell's history or the process list.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
         #[command(flatten)]
         db: Db,
     },
@@ -409,6 +428,10 @@ async fn serve(
             }
         });
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
+        // A console login for the demo; the password is as random as the token and shown only here.
+        let password: String = token.chars().rev().take(20).collect();
+        app.create_user("admin", &password, Role::Admin, Actor::Worker("demo".into())).await?;
+        println!("console:      http://{addr}/ (user admin, password {password})");
         println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
         println!("review:       {} orders reviewed by the demo rules, {} held for a person", s.reviewed, s.held);
         println!("API docs:     http://{addr}/api/docs");
@@ -627,6 +650,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (id, secret) = app.create_token(role, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("created token {id} ({role}, {name}); the secret below is shown only now:");
             println!("{secret}");
+        }
+        Command::User { command: UserCommand::Create { username, role, db } } => {
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let app = open(&db.url()).await?;
+            match app.create_user(&username, password, role, Actor::Worker("cli".into())).await {
+                Ok(id) => println!("created user {username} ({role}), {id}"),
+                Err(codflow_app::Error::Invalid(e)) => {
+                    for f in e.0 {
+                        eprintln!("error: {}: {}", f.path, f.message);
+                    }
+                    return Ok(ExitCode::from(1));
+                }
+                Err(codflow_app::Error::Conflict { message, .. }) => {
+                    eprintln!("error: {message}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            }
         }
         Command::Import { command: ImportCommand::Orders { file, store, batch_size, db } } => {
             return import_orders(file, store, batch_size, db).await;

@@ -37,3 +37,42 @@ impl fmt::Display for Role {
         f.write_str(self.as_str())
     }
 }
+
+/// A console login name: 3 to 64 characters of lowercase letters, digits, `.`, `_` and `-`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Username, Error> {
+        let s = s.trim();
+        let ok = (3..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            return Err(Error::invalid("username", "3 to 64 of a-z, 0-9, '.', '_' and '-'"));
+        }
+        Ok(Username(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_short_lowercase_words() {
+        assert_eq!(Username::parse(" amina.k ").unwrap().as_str(), "amina.k");
+        for bad in ["ab", "Amina", "a b", "x".repeat(65).as_str(), "amina@shop"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

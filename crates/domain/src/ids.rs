@@ -127,6 +127,10 @@ typed_id!(OrderLineId, "oln");
 typed_id!(ProductId, "prd");
 typed_id!(WarehouseId, "whs");
 typed_id!(TokenId, "tok");
+typed_id!(
+    /// A person who signs in to the console (`usr_…`).
+    UserId, "usr"
+);
 typed_id!(AuditId, "aud");
 typed_id!(ImportId, "imp");
 typed_id!(

@@ -16,13 +16,13 @@ pub mod review;
 pub mod shop;
 pub mod tracking;
 
-pub use auth::Role;
+pub use auth::{Role, Username};
 pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
     AuditId, ImportId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId, TokenId,
-    WarehouseId,
+    UserId, WarehouseId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

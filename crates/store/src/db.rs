@@ -89,6 +89,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "ledger_view", include_str!("../migrations/0008_ledger_view.sql")),
     (9, "invoice_audit", include_str!("../migrations/0009_invoice_audit.sql")),
     (10, "forecast", include_str!("../migrations/0010_forecast.sql")),
+    (11, "console", include_str!("../migrations/0011_console.sql")),
 ];
 
 static DRIVERS: Once = Once::new();

@@ -16,6 +16,7 @@ pub mod tasks;
 pub mod testing;
 pub mod tokens;
 pub mod tracking;
+pub mod users;
 
 pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, param, params, rollback};
 pub use error::{Error, Result};

@@ -652,6 +652,8 @@ pub struct OrderFilter {
     pub before: Option<OrderId>,
     /// Oldest first (the review queue) instead of newest first.
     pub oldest_first: bool,
+    /// An external id, a buyer phone (E.164) or a tracking number, matched exactly.
+    pub search: Option<String>,
 }
 
 /// Newest first. Fetches `limit + 1` rows so the caller can tell whether another page exists.
@@ -673,6 +675,16 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
     }
     if let Some(b) = &f.before {
         add(if f.oldest_first { "o.id >" } else { "o.id <" }, b.as_str().into());
+    }
+    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let n = args.len();
+        args.extend([q.to_owned(), q.to_owned(), q.to_owned()]);
+        conds.push(format!(
+            "(o.external_id = ${} OR o.buyer_phone = ${} OR o.id IN (SELECT order_id FROM shipments WHERE tracking_number = ${}))",
+            n + 1,
+            n + 2,
+            n + 3
+        ));
     }
     let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
     let sql = format!(

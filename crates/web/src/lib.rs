@@ -1,6 +1,7 @@
 //! The HTTP edge: REST API v1, OpenAPI and Swagger UI, health and metrics. Wire types live here and
 //! convert into the domain's; every failure leaves as problem+json through `ApiError`.
 
+pub mod console;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -183,6 +184,7 @@ pub fn router(app: App) -> Router {
         .route("/api/docs", get(system::docs))
         .route("/api/docs/swagger-ui-bundle.js", get(system::swagger_js))
         .route("/api/docs/swagger-ui.css", get(system::swagger_css))
+        .merge(console::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::x_request_id())

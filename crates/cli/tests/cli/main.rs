@@ -554,3 +554,36 @@ async fn rules_export_import_and_backtest_work_from_the_command_line() {
     assert_eq!(scalar(&store, "SELECT MAX(version) FROM ruleset_versions").await, 1, "a bad file changes nothing");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_user_is_created_with_a_password_from_standard_input_once() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new(Engine::Sqlite).await;
+    let create = |password: &'static str| {
+        let url = db.url.clone();
+        async move {
+            let mut child = Command::new(BIN)
+                .args(["user", "create", "--username", "amina", "--role", "ops", "--database-url", &url])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(password.as_bytes()).await.unwrap();
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let short = create("short\n").await;
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"), "{short:?}");
+    let out = create("a long enough password\n").await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user amina (ops)"));
+    let store = Store::connect(&db.url).await.unwrap();
+    let app = App::new(store);
+    assert!(app.login("amina", "a long enough password").await.unwrap().is_some());
+    assert!(app.login("amina", "short").await.unwrap().is_none());
+    let again = create("a long enough password\n").await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("amina is taken"));
+}

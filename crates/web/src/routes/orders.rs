@@ -73,6 +73,7 @@ pub async fn list(
         store: q.get("store").filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
         before: None,
         oldest_first: false,
+        search: q.get("q").filter(|v| !v.trim().is_empty()).cloned(),
     };
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod catalogue;
 mod concurrency;
+mod console;
 mod documents;
 mod finance;
 mod imports;

@@ -1,0 +1,152 @@
+//! Console users: Argon2id password hashes, sessions behind an HttpOnly cookie, a CSRF token per session.
+//! A session's cookie holds a random secret; only its SHA-256 is stored, as for API tokens.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use codflow_domain::{Actor, AuditRecord, Role, UserId, Username};
+use codflow_store::users::{self as ustore, StoredUser};
+use codflow_store::{commit, orders};
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::hash_token;
+use crate::{App, Error, Result};
+
+/// How long a session lives after login.
+pub const SESSION_TTL: Duration = Duration::hours(12);
+const MIN_PASSWORD: usize = 10;
+
+/// Who is signed in to the console.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleUser {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    /// The session's CSRF token: every form carries it, every POST must match it.
+    pub csrf: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A new session: the cookie's secret (shown to the browser only) and who it is for.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub secret: String,
+    pub user: ConsoleUser,
+}
+
+fn argon() -> Argon2<'static> {
+    // OWASP's minimum for Argon2id: 19 MiB, two passes, one lane.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::invalid("password", e.to_string()))?;
+    Ok(argon()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| Error::invalid("password", e.to_string()))?
+        .to_string())
+}
+
+fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| argon().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Hashed once per process and verified against when a username is unknown, so a wrong username takes as
+/// long as a wrong password.
+fn decoy() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy password never used").unwrap_or_default())
+}
+
+impl App {
+    /// Adds a console user with a password of at least ten characters.
+    pub async fn create_user(&self, username: &str, password: &str, role: Role, actor: Actor) -> Result<UserId> {
+        let username = Username::parse(username).map_err(|e| Error::invalid("username", e.to_string()))?;
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD} characters")));
+        }
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| Error::Conflict { code: "hashing_failed", message: e.to_string() })??;
+        let user = StoredUser {
+            id: UserId::generate(),
+            username: username.as_str().to_owned(),
+            password_hash: hash,
+            role,
+            disabled: false,
+        };
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        if !ustore::insert(&mut tx, &user, now).await? {
+            return Err(Error::Conflict { code: "username_taken", message: format!("{username} is taken") });
+        }
+        let a = AuditRecord::change("user", user.id.to_string(), "create", None, Some(role.to_string()), actor, now);
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(user.id)
+    }
+
+    /// Checks a username and password; a session on success, None otherwise (which of the two was wrong
+    /// is not told).
+    pub async fn login(&self, username: &str, password: &str) -> Result<Option<Login>> {
+        let user = ustore::by_username(&mut *self.store.read().await?, username.trim()).await?;
+        let (phc, password) =
+            (user.as_ref().map_or_else(|| decoy().to_owned(), |u| u.password_hash.clone()), password.to_owned());
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
+        let Some(user) = user.filter(|u| ok && !u.disabled) else { return Ok(None) };
+        let (secret, csrf) = (random_hex(32)?, random_hex(16)?);
+        let now = self.clock().now();
+        let expires_at = now + SESSION_TTL;
+        let mut tx = self.store.begin().await?;
+        ustore::delete_expired(&mut tx, now).await?;
+        ustore::insert_session(&mut tx, &hash_token(&secret), &user.id, &csrf, now, expires_at).await?;
+        commit(tx).await?;
+        Ok(Some(Login {
+            secret,
+            user: ConsoleUser { id: user.id, username: user.username, role: user.role, csrf, expires_at },
+        }))
+    }
+
+    /// The user behind a session cookie, while the session lives.
+    pub async fn console_session(&self, secret: &str) -> Result<Option<ConsoleUser>> {
+        let found = ustore::session(&mut *self.store.read().await?, &hash_token(secret), self.clock().now()).await?;
+        Ok(found.map(|(u, csrf, expires_at)| ConsoleUser {
+            id: u.id,
+            username: u.username,
+            role: u.role,
+            csrf,
+            expires_at,
+        }))
+    }
+
+    pub async fn logout(&self, secret: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        ustore::delete_session(&mut tx, &hash_token(secret)).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_own_argon2id_hash_only() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse battery!", &h));
+        assert!(!verify_password("anything", "not a hash"));
+        assert_ne!(h, hash_password("correct horse battery").unwrap(), "salted");
+    }
+}

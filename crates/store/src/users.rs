@@ -1,0 +1,104 @@
+//! Console users and their sessions.
+
+use codflow_domain::{Role, UserId};
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::Result;
+use crate::db::{from_micros, micros};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredUser {
+    pub id: UserId,
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub disabled: bool,
+}
+
+/// Adds a user; false when the username is taken.
+pub async fn insert(conn: &mut AnyConnection, u: &StoredUser, at: OffsetDateTime) -> Result<bool> {
+    let r = sqlx::query(
+        "INSERT INTO users (id, username, password_hash, role, disabled, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(u.id.as_str())
+    .bind(&u.username)
+    .bind(&u.password_hash)
+    .bind(u.role.as_str())
+    .bind(i64::from(u.disabled))
+    .bind(micros(at))
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+fn user_of(r: &sqlx::any::AnyRow) -> Result<StoredUser> {
+    Ok(StoredUser {
+        id: UserId::parse(r.try_get::<&str, _>("id")?)?,
+        username: r.try_get("username")?,
+        password_hash: r.try_get("password_hash")?,
+        role: Role::parse(r.try_get::<&str, _>("role")?)?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<StoredUser>> {
+    let r = sqlx::query("SELECT id, username, password_hash, role, disabled FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(conn)
+        .await?;
+    r.as_ref().map(user_of).transpose()
+}
+
+pub async fn insert_session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    user: &UserId,
+    csrf: &str,
+    at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_hash)
+        .bind(user.as_str())
+        .bind(csrf)
+        .bind(micros(at))
+        .bind(micros(expires_at))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The user of a live session (not expired at `now`, user not disabled), with the session's CSRF token
+/// and expiry.
+pub async fn session(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: OffsetDateTime,
+) -> Result<Option<(StoredUser, String, OffsetDateTime)>> {
+    let r = sqlx::query(
+        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, s.csrf, s.expires_at \
+           FROM sessions s JOIN users u ON u.id = s.user_id \
+          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+    )
+    .bind(token_hash)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    r.map(|r| Ok((user_of(&r)?, r.try_get("csrf")?, from_micros(r.try_get("expires_at")?)))).transpose()
+}
+
+pub async fn delete_session(conn: &mut AnyConnection, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(conn).await?;
+    Ok(())
+}
+
+/// Forgets sessions expired before `now`.
+pub async fn delete_expired(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        .bind(micros(now))
+        .execute(conn)
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,89 @@
+//! The console: server-rendered pages behind a login, no JavaScript needed. Sessions live in an HttpOnly,
+//! SameSite=Strict cookie; every form carries the session's CSRF token (the login form a token of its own,
+//! double-submitted in a cookie), and a POST without the right one is refused.
+
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use codflow_app::users::{ConsoleUser, SESSION_TTL};
+use codflow_domain::Role;
+
+use crate::state::AppState;
+
+const SESSION_COOKIE: &str = "codflow_session";
+const LOGIN_CSRF_COOKIE: &str = "codflow_login_csrf";
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(|| async { redirect("/orders") }))
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", axum::routing::post(pages::logout))
+        .route("/orders", get(pages::orders))
+        .route("/orders.csv", get(pages::orders_csv))
+        .route("/finance", get(pages::finance))
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+fn set_cookie(name: &str, value: &str, max_age: i64) -> (axum::http::HeaderName, HeaderValue) {
+    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    (SET_COOKIE, HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("")))
+}
+
+fn session_cookie(secret: &str) -> (axum::http::HeaderName, HeaderValue) {
+    set_cookie(SESSION_COOKIE, secret, SESSION_TTL.whole_seconds())
+}
+
+/// Compares two tokens in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// A signed-in user; a request without a live session is sent to the login page.
+pub struct Signed(pub ConsoleUser, pub String);
+
+impl FromRequestParts<Arc<AppState>> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(redirect("/login")) };
+        match s.app.console_session(&secret).await {
+            Ok(Some(u)) => Ok(Signed(u, secret)),
+            Ok(None) => Err(redirect("/login?expired=1")),
+            Err(e) => Err(crate::ApiError::from(e).into_response()),
+        }
+    }
+}
+
+impl Signed {
+    /// The 403 page when the page is not for this user's role (admin may see every page).
+    fn refused(&self, roles: &[Role]) -> Option<Response> {
+        (self.0.role != Role::Admin && !roles.contains(&self.0.role))
+            .then(|| html(StatusCode::FORBIDDEN, pages::forbidden(&self.0)))
+    }
+}

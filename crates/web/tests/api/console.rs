@@ -1,0 +1,149 @@
+use codflow_app::App;
+use codflow_domain::{Actor, Role};
+use codflow_store::Engine;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Client, StatusCode, redirect};
+
+use crate::helpers::{TestApp, spawn_app};
+
+codflow_store::on_both_engines!(
+    a_user_logs_in_searches_orders_exports_them_and_logs_out,
+    forms_without_their_csrf_token_are_refused_and_an_expired_session_asks_for_a_new_login,
+    a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_apart,
+);
+
+fn browser() -> Client {
+    Client::builder().redirect(redirect::Policy::none()).build().unwrap()
+}
+
+/// The value a response sets for a cookie.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn user(app: &TestApp, name: &str, role: Role) {
+    let admin = App::new(app.store.clone());
+    admin.create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
+}
+
+/// Logs in through the form; the session cookie.
+async fn log_in(app: &TestApp, c: &Client, name: &str, password: &str) -> (StatusCode, Option<String>) {
+    let form = c.get(app.url("/login")).send().await.unwrap();
+    let login_csrf = set_cookie(&form, "codflow_login_csrf").expect("login csrf cookie");
+    let page = form.text().await.unwrap();
+    assert_eq!(hidden_csrf(&page), login_csrf, "double-submitted");
+    let r = c
+        .post(app.url("/login"))
+        .header(COOKIE, format!("codflow_login_csrf={login_csrf}"))
+        .form(&[("username", name), ("password", password), ("csrf", &login_csrf)])
+        .send()
+        .await
+        .unwrap();
+    (r.status(), set_cookie(&r, "codflow_session"))
+}
+
+async fn a_user_logs_in_searches_orders_exports_them_and_logs_out(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 100)]).await;
+    for (ext, phone) in [("SHOP-1001", "+966501234567"), ("SHOP-1002", "+966501234999")] {
+        let mut body = crate::helpers::order(ext, "LAMP-1", 1);
+        body["buyer"]["phone"] = phone.into();
+        body["buyer"]["name"] = "Noura <b>".into();
+        assert_eq!(app.post("/api/v1/orders", &body).await.status(), StatusCode::CREATED);
+    }
+    user(&app, "amina", Role::Ops).await;
+    let c = browser();
+    // Not signed in: sent to the login page.
+    let r = c.get(app.url("/orders")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login");
+    let (status, session) = log_in(&app, &c, "amina", "long enough secret").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = session.expect("a session cookie");
+    let cookie = format!("codflow_session={session}");
+    let page = c.get(app.url("/orders")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("SHOP-1001") && page.contains("SHOP-1002"), "{page}");
+    assert!(page.contains("amina (ops)"));
+    assert!(!page.contains("href=\"/finance\""), "ops has no finance link");
+    // Search by phone: one order.
+    let found = c.get(app.url("/orders?q=%2B966501234999")).header(COOKIE, &cookie).send().await.unwrap();
+    let found = found.text().await.unwrap();
+    assert!(found.contains("SHOP-1002") && !found.contains("SHOP-1001"), "{found}");
+    // The export carries the same filter.
+    assert!(found.contains("href=\"/orders.csv?q=%2B966501234999\""), "{found}");
+    let csv = c.get(app.url("/orders.csv?q=SHOP-1001")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    let csv = csv.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().contains(",SHOP-1001,2026-11-20,+966501234567,SA,"), "{csv}");
+    // Log out with the page's token: the cookie stops working.
+    let r =
+        c.post(app.url("/logout")).header(COOKIE, &cookie).form(&[("csrf", hidden_csrf(&page))]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(set_cookie(&r, "codflow_session").as_deref(), Some(""));
+    let r = c.get(app.url("/orders")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(r.headers()[LOCATION], "/login?expired=1");
+}
+
+async fn forms_without_their_csrf_token_are_refused_and_an_expired_session_asks_for_a_new_login(engine: Engine) {
+    let app = spawn_app(engine).await;
+    user(&app, "omar", Role::Finance).await;
+    let c = browser();
+    // A login posted without the form's token (a cross-site form) is refused.
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("username", "omar"), ("password", "long enough secret"), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&r, "codflow_session").is_none());
+    let (_, session) = log_in(&app, &c, "omar", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    // Logging out with a wrong token does nothing.
+    let r = c.post(app.url("/logout")).header(COOKIE, &cookie).form(&[("csrf", "forged")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(c.get(app.url("/finance")).header(COOKIE, &cookie).send().await.unwrap().status(), StatusCode::OK);
+    // Past its expiry the session is gone.
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE sessions SET expires_at = 0").execute(&mut *tx).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    let r = c.get(app.url("/finance")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/login?expired=1");
+    let page = c.get(app.url("/login?expired=1")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Your session has ended"), "{page}");
+}
+
+async fn a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_apart(engine: Engine) {
+    let app = spawn_app(engine).await;
+    user(&app, "view.only", Role::Viewer).await;
+    let c = browser();
+    let (wrong_password, s1) = log_in(&app, &c, "view.only", "not the password").await;
+    let (no_such_user, s2) = log_in(&app, &c, "nobody", "long enough secret").await;
+    assert_eq!((wrong_password, no_such_user), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
+    assert!(s1.is_none() && s2.is_none());
+    let (_, session) = log_in(&app, &c, "view.only", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    assert_eq!(c.get(app.url("/orders")).header(COOKIE, &cookie).send().await.unwrap().status(), StatusCode::OK);
+    let r = c.get(app.url("/finance")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r.text().await.unwrap().contains("not open to your role"));
+    // Short passwords and bad usernames are refused when the user is made.
+    let admin = App::new(app.store.clone());
+    assert!(admin.create_user("someone", "short", Role::Ops, Actor::Worker("t".into())).await.is_err());
+    assert!(admin.create_user("Bad Name", "long enough secret", Role::Ops, Actor::Worker("t".into())).await.is_err());
+    let again = admin.create_user("view.only", "long enough secret", Role::Ops, Actor::Worker("t".into())).await;
+    assert!(matches!(again, Err(codflow_app::Error::Conflict { code: "username_taken", .. })), "{again:?}");
+}
