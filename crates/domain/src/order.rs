@@ -105,6 +105,8 @@ impl PaymentMethod {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     Token(TokenId),
+    /// A person signed in to the console.
+    User(crate::UserId),
     Rule(String),
     Worker(String),
     System,
@@ -114,6 +116,7 @@ impl Actor {
     pub fn to_stored(&self) -> String {
         match self {
             Actor::Token(t) => format!("token:{t}"),
+            Actor::User(u) => format!("user:{u}"),
             Actor::Rule(r) => format!("rule:{r}"),
             Actor::Worker(w) => format!("worker:{w}"),
             Actor::System => "system".into(),

@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/orders", get(pages::orders))
         .route("/orders.csv", get(pages::orders_csv))
         .route("/finance", get(pages::finance))
+        .route("/review", get(pages::review_queue).post(pages::decide))
 }
 
 fn redirect(to: &str) -> Response {

@@ -60,6 +60,9 @@ td.num{text-align:right}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margi
 
 fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
     let mut nav = String::from("<a href=\"/orders\">Orders</a>");
+    if matches!(user.role, Role::Admin | Role::Ops) {
+        nav.push_str("<a href=\"/review\">Review queue</a>");
+    }
     if matches!(user.role, Role::Admin | Role::Finance) {
         nav.push_str("<a href=\"/finance\">Finance</a>");
     }
@@ -317,4 +320,90 @@ pub async fn finance(State(s): State<Arc<AppState>>, signed: Signed) -> Response
     }
     body.push_str("</tbody></table>");
     html(StatusCode::OK, layout(&signed.0, "Finance", &body))
+}
+
+/// Held orders are ops' (and the admin's) to decide.
+const REVIEWERS: &[Role] = &[Role::Ops];
+
+pub async fn review_queue(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(REVIEWERS) {
+        return r;
+    }
+    let (held, _) = match s.app.review_queue(200, None).await {
+        Ok(r) => r,
+        Err(e) => return crate::ApiError::from(e).into_response(),
+    };
+    let mut body = String::new();
+    if let Some(n) = q.get("done") {
+        let failed = q.get("failed").map(String::as_str).unwrap_or("0");
+        let _ = write!(body, "<p>{} decided, {} refused (already decided elsewhere).</p>", esc(n), esc(failed));
+    }
+    if held.is_empty() {
+        body.push_str("<p class=\"muted\">No order is waiting for review.</p>");
+        return html(StatusCode::OK, layout(&signed.0, "Review queue", &body));
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/review\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <table><thead><tr><th></th><th>Order</th><th>Placed</th><th>Country</th><th class=\"num\">Total</th>\
+         <th>Why it is held</th></tr></thead><tbody>",
+        esc(&signed.0.csrf)
+    );
+    for o in &held {
+        let reasons = o.review.as_ref().map(|r| r.reasons.join("; ")).unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr><td><input type=\"checkbox\" name=\"ids\" value=\"{id}\"></td><td>{id}<br><span class=\"muted\">{ext}</span></td>\
+             <td>{placed}</td><td>{country}</td><td class=\"num\">{total}</td><td>{reasons}</td></tr>",
+            id = esc(o.id.as_str()),
+            ext = esc(&o.external_id),
+            placed = o.placed_at.date(),
+            country = o.shipping_address.country.code(),
+            total = esc(&o.total.to_string()),
+            reasons = esc(&reasons),
+        );
+    }
+    body.push_str(
+        "</tbody></table><p><label>Reason <input name=\"reason\" size=\"40\" required></label> \
+         <button name=\"action\" value=\"approve\">Approve selected</button> \
+         <button name=\"action\" value=\"cancel\">Cancel selected</button></p></form>",
+    );
+    html(StatusCode::OK, layout(&signed.0, "Review queue", &body))
+}
+
+/// Approves or cancels the ticked orders with one reason; each is decided on its own.
+pub async fn decide(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<Vec<(String, String)>>) -> Response {
+    if let Some(r) = signed.refused(REVIEWERS) {
+        return r;
+    }
+    let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    if !same(&signed.0.csrf, field("csrf")) {
+        return html(StatusCode::FORBIDDEN, forbidden(&signed.0));
+    }
+    let approve = match field("action") {
+        "approve" => true,
+        "cancel" => false,
+        _ => {
+            return html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(&signed.0, "Review queue", "<p class=\"err\">Choose approve or cancel.</p>"),
+            );
+        }
+    };
+    let reason = field("reason").trim();
+    if reason.is_empty() {
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(&signed.0, "Review queue", "<p class=\"err\">Give a reason.</p>"),
+        );
+    }
+    let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
+    let actor = codflow_domain::Actor::User(signed.0.id.clone());
+    let results = s.app.decide_many(&ids, approve, Some(reason.to_owned()), actor).await;
+    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
+    redirect(&format!("/review?done={}&failed={failed}", results.len() - failed))
 }

@@ -10,6 +10,7 @@ codflow_store::on_both_engines!(
     a_user_logs_in_searches_orders_exports_them_and_logs_out,
     forms_without_their_csrf_token_are_refused_and_an_expired_session_asks_for_a_new_login,
     a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_apart,
+    ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page,
 );
 
 fn browser() -> Client {
@@ -146,4 +147,74 @@ async fn a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_a
     assert!(admin.create_user("Bad Name", "long enough secret", Role::Ops, Actor::Worker("t".into())).await.is_err());
     let again = admin.create_user("view.only", "long enough secret", Role::Ops, Actor::Worker("t".into())).await;
     assert!(matches!(again, Err(codflow_app::Error::Conflict { code: "username_taken", .. })), "{again:?}");
+}
+
+async fn ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 10)]).await;
+    app.rule("true", "hold", "everything is checked").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let o = app.post("/api/v1/orders", &crate::helpers::order(&format!("R-{n}"), "LAMP-1", 1)).await;
+        let o: serde_json::Value = o.json().await.unwrap();
+        assert_eq!(o["status"], "on_hold");
+        ids.push(o["id"].as_str().unwrap().to_owned());
+    }
+    user(&app, "ops.one", Role::Ops).await;
+    user(&app, "fin.one", Role::Finance).await;
+    let c = browser();
+    let (_, finance) = log_in(&app, &c, "fin.one", "long enough secret").await;
+    let r =
+        c.get(app.url("/review")).header(COOKIE, format!("codflow_session={}", finance.unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "finance does not decide held orders");
+    let (_, session) = log_in(&app, &c, "ops.one", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    let page = c.get(app.url("/review")).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(ids.iter().all(|id| page.contains(id.as_str())) && page.contains("everything is checked"), "{page}");
+    let csrf = hidden_csrf(&page);
+    let post =
+        |form: Vec<(&'static str, String)>| c.post(app.url("/review")).header(COOKIE, &cookie).form(&form).send();
+    // A forged form changes nothing.
+    let r = post(vec![
+        ("csrf", "forged".into()),
+        ("ids", ids[0].clone()),
+        ("action", "approve".into()),
+        ("reason", "ok".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("ids", ids[0].clone()),
+        ("ids", ids[1].clone()),
+        ("action", "approve".into()),
+        ("reason", "called the buyer".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/review?done=2&failed=0");
+    let r = post(vec![
+        ("csrf", csrf),
+        ("ids", ids[2].clone()),
+        ("action", "cancel".into()),
+        ("reason", "fake address".into()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/review?done=1&failed=0");
+    let status = |id: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/orders/{id}")).await.json::<serde_json::Value>().await.unwrap()["status"].clone()
+        }
+    };
+    assert_eq!(status(ids[0].clone()).await, "allocated");
+    assert_eq!(status(ids[2].clone()).await, "cancelled");
+    // Audited as the person who decided.
+    let history: serde_json::Value = app.get(&format!("/api/v1/orders/{}/history", ids[2])).await.json().await.unwrap();
+    assert!(history.to_string().contains("user:usr_"), "{history}");
+    let page = c.get(app.url("/review")).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("No order is waiting for review"), "{page}");
 }
