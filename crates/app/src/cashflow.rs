@@ -1,12 +1,10 @@
 //! The cash-flow forecast and the freight payables it counts.
 
-use std::collections::HashMap;
-
 use codflow_domain::finance::forecast::{self, Forecast, InTransit, Payable, Receivable};
 use codflow_domain::rating::LaneStats;
 use codflow_domain::{Actor, AuditRecord, StatementId};
 use codflow_store::profit as pstore;
-use codflow_store::{commit, finance as fstore, logistics as lstore, orders};
+use codflow_store::{commit, finance as fstore, orders};
 use time::{Date, Duration};
 
 use crate::{App, Error, Result};
@@ -29,13 +27,9 @@ impl App {
         }
         let now = self.clock().now();
         let today = now.date();
-        let prior = (self.logistics_settings().await?.delivery_prior_pct.clamp(0, 100) * 10_000) as u64;
+        let prior = self.logistics_settings().await?.delivery_prior_ppm();
         let mut conn = self.store.read().await?;
-        let cycles: HashMap<String, i64> = lstore::channels(&mut conn)
-            .await?
-            .into_iter()
-            .map(|c| (c.code.to_string(), c.settlement_cycle_days))
-            .collect();
+        let cycles = crate::finance::settlement_cycles(&mut conn).await?;
         let cycle = |ch: &str| cycles.get(ch).copied().unwrap_or(DEFAULT_CYCLE_DAYS);
         let receivables: Vec<Receivable> = fstore::open_receivables(&mut conn, now)
             .await?

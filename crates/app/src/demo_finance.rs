@@ -145,16 +145,19 @@ impl App {
         // carrier leaves out counts as missing.
         let deadline = tokio::time::Instant::now() + wait;
         let grace = self.reconcile_tolerances().await?.grace_days;
+        let longest_cycle =
+            crate::finance::settlement_cycles(&mut *self.store.read().await?).await?.into_values().max().unwrap_or(0);
         loop {
-            let travelling = pstore::cod_in_transit(&mut *self.store.read().await?).await?.len();
-            let overdue: i64 = self.receivables_aging().await?.iter().map(|r| r.overdue.parcels).sum();
-            let oldest = fstore::open_receivables(&mut *self.store.read().await?, self.clock().now())
+            let mut conn = self.store.read().await?;
+            let travelling = pstore::cod_in_transit(&mut conn).await?.len();
+            let oldest = fstore::open_receivables(&mut conn, self.clock().now())
                 .await?
                 .iter()
                 .map(|o| o.days)
                 .max()
                 .unwrap_or(0);
-            if (travelling == 0 && overdue > 0 && oldest > 21 + grace) || tokio::time::Instant::now() >= deadline {
+            drop(conn);
+            if (travelling == 0 && oldest > longest_cycle + grace) || tokio::time::Instant::now() >= deadline {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -189,7 +192,7 @@ impl App {
     /// A payment platform's statement paying the remittance out in dollars, a 1% fee kept and a rate a
     /// little better than the day's (so the ledger books an FX gain).
     async fn demo_payout(&self, remittance: &StatementId) -> Result<Option<Vec<u8>>> {
-        let lines = self.statement_lines(remittance, None, 0, 10_000).await?;
+        let lines = self.statement_lines(remittance, None, 0, 100).await?;
         let Some(reference) = lines.iter().find_map(|l| l.reference.clone()) else { return Ok(None) };
         let usd = Currency::parse("USD").map_err(|e| Error::invalid("currency", e.to_string()))?;
         let rates = self.fx_rates().await?;

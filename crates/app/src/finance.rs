@@ -608,11 +608,7 @@ pub(crate) fn convert_either(rates: &[FxRate], m: Money, to: Currency, day: Date
     if m.currency == to || m.minor == 0 {
         return Some(Money::new(m.minor, to));
     }
-    let rate = match rates.rate(m.currency, to, day) {
-        Some(r) => r.clone(),
-        None => rates.rate(to, m.currency, day)?.inverse().ok()?,
-    };
-    rate.convert(m).ok().map(|c| c.value)
+    rates.rate_either(m.currency, to, day)?.convert(m).ok().map(|c| c.value)
 }
 
 /// The shipments an invoice names, each with the quote it was booked on (the booked channel's entry in the
@@ -910,6 +906,11 @@ fn rss_mib() -> u64 {
         .map_or(0, |pages| pages * 4096 / 1_048_576)
 }
 
+/// Each channel's settlement cycle in days, by channel code.
+pub(crate) async fn settlement_cycles(conn: &mut Conn) -> Result<HashMap<String, i64>> {
+    Ok(lstore::channels(conn).await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect())
+}
+
 /// What stored postings (a shipment's, say) add up to per account and currency.
 pub fn totals(postings: &[StoredPosting]) -> BTreeMap<(Account, Currency), i64> {
     let legs: Vec<Posting> = postings.iter().map(|p| Posting { account: p.account, amount: p.amount }).collect();
@@ -921,11 +922,7 @@ impl App {
     /// channel's settlement cycle.
     pub async fn receivables_aging(&self) -> Result<Vec<AgingRow>> {
         let mut conn = self.store.read().await?;
-        let cycles: HashMap<String, i64> = lstore::channels(&mut conn)
-            .await?
-            .into_iter()
-            .map(|c| (c.code.to_string(), c.settlement_cycle_days))
-            .collect();
+        let cycles = settlement_cycles(&mut conn).await?;
         let open = fstore::open_receivables(&mut conn, self.clock().now()).await?;
         Ok(aging::age(&open, |c| cycles.get(c).copied()))
     }

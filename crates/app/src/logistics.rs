@@ -29,6 +29,13 @@ pub struct LogisticsSettings {
     pub delivery_prior_pct: i64,
 }
 
+impl LogisticsSettings {
+    /// The delivery prior in parts per million, as ranking and forecasts use it.
+    pub fn delivery_prior_ppm(&self) -> u64 {
+        (self.delivery_prior_pct.clamp(0, 100) * 10_000) as u64
+    }
+}
+
 impl Default for LogisticsSettings {
     fn default() -> Self {
         LogisticsSettings {
@@ -90,7 +97,7 @@ impl Logistics {
                 Err(e) => ineligible.push((ch, e)),
             }
         }
-        let prior = (self.settings.delivery_prior_pct.clamp(0, 100) * 10_000) as u64;
+        let prior = self.settings.delivery_prior_ppm();
         (rank(candidates, strategy, revenue, goods_cost, prior), ineligible)
     }
 }

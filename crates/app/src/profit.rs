@@ -389,7 +389,6 @@ impl OrderProfitCsv {
         if self.error.is_some() {
             return;
         }
-        let stage = serde_json::to_value(p.stage).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
         let mut row = vec![
             p.order_id.to_string(),
             p.external_id.clone(),
@@ -397,7 +396,7 @@ impl OrderProfitCsv {
             p.country.clone(),
             p.region.clone(),
             p.channel.clone(),
-            stage,
+            p.stage.as_str().to_owned(),
             p.base_currency.code().to_owned(),
         ];
         row.extend(amounts(p.expected.as_ref(), p.base_currency));

@@ -39,7 +39,8 @@ fn argon() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-fn random_hex(bytes: usize) -> Result<String> {
+/// `bytes` random bytes as hex: session secrets, CSRF tokens, generated passwords.
+pub fn random_hex(bytes: usize) -> Result<String> {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())

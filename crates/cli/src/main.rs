@@ -429,7 +429,7 @@ async fn serve(
         });
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
         // A console login for the demo; the password is as random as the token and shown only here.
-        let password: String = token.chars().rev().take(20).collect();
+        let password = codflow_app::users::random_hex(10)?;
         app.create_user("admin", &password, Role::Admin, Actor::Worker("demo".into())).await?;
         println!("console:      http://{addr}/ (user admin, password {password})");
         println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);

@@ -22,6 +22,18 @@ pub enum Stage {
     Lost,
 }
 
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Open => "open",
+            Stage::Delivered => "delivered",
+            Stage::Settled => "settled",
+            Stage::Returned => "returned",
+            Stage::Lost => "lost",
+        }
+    }
+}
+
 /// What the allocation's quote said a parcel would cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Quoted {

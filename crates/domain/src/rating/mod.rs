@@ -128,6 +128,14 @@ pub trait Fx {
     /// The latest rate from → to dated on or before `day`.
     fn rate(&self, from: Currency, to: Currency, day: Date) -> Option<&FxRate>;
 
+    /// As [`Fx::rate`], or the inverse of the `to → from` rate when only that direction is quoted.
+    fn rate_either(&self, from: Currency, to: Currency, day: Date) -> Option<FxRate> {
+        match self.rate(from, to, day) {
+            Some(r) => Some(r.clone()),
+            None => self.rate(to, from, day)?.inverse().ok(),
+        }
+    }
+
     fn convert(&self, m: Money, to: Currency, day: Date) -> Result<Money, Ineligible> {
         if m.currency == to {
             return Ok(m);

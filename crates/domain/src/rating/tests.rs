@@ -467,3 +467,14 @@ proptest! {
         let _ = serde_json::from_value::<ChannelSpec>(j).map(|s| s.parse());
     }
 }
+
+#[test]
+fn a_rate_quoted_only_the_other_way_round_is_used_inverted() {
+    let rates = [FxRate::new(cur("SAR"), cur("USD"), Decimal::new(25, 2), date!(2026 - 01 - 01), "bank").unwrap()];
+    let direct = rates.rate_either(cur("SAR"), cur("USD"), date!(2026 - 02 - 01)).unwrap();
+    assert_eq!(direct.rate, Decimal::new(25, 2));
+    let back = rates.rate_either(cur("USD"), cur("SAR"), date!(2026 - 02 - 01)).unwrap();
+    assert_eq!((back.from, back.to, back.rate), (cur("USD"), cur("SAR"), Decimal::from(4)));
+    assert_eq!(back.convert(Money::new(1_000, cur("USD"))).unwrap().value, Money::new(4_000, cur("SAR")));
+    assert!(rates.rate_either(cur("USD"), cur("SAR"), date!(2025 - 12 - 31)).is_none(), "not yet quoted");
+}

@@ -98,14 +98,11 @@ fn login_page(csrf: &str, message: Option<&str>) -> String {
     )
 }
 
-fn new_csrf() -> String {
-    let mut b = [0u8; 16];
-    let _ = getrandom::fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 pub async fn login_form(Query(q): Query<HashMap<String, String>>) -> Response {
-    let csrf = new_csrf();
+    let csrf = match codflow_app::users::random_hex(16) {
+        Ok(c) => c,
+        Err(e) => return crate::ApiError::from(e).into_response(),
+    };
     let message = q.contains_key("expired").then_some("Your session has ended; log in again.");
     let mut r = html(StatusCode::OK, login_page(&csrf, message));
     let (k, v) = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600);

@@ -73,10 +73,6 @@ pub struct OrderProfitDto {
     pub actual: Option<ComponentsDto>,
 }
 
-fn stage_str<T: Serialize>(v: T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
-
 impl From<OrderProfit> for OrderProfitDto {
     fn from(p: OrderProfit) -> Self {
         let b = p.base_currency;
@@ -87,7 +83,7 @@ impl From<OrderProfit> for OrderProfitDto {
             country: p.country,
             region: p.region,
             channel: p.channel,
-            stage: stage_str(p.stage),
+            stage: p.stage.as_str().to_owned(),
             base_currency: b.code().to_owned(),
             expected: p.expected.as_ref().map(|c| components(c, b)),
             actual: p.actual.as_ref().map(|c| components(c, b)),
