@@ -14,6 +14,7 @@ pub mod error;
 pub mod finance;
 pub mod import;
 pub mod intake;
+pub mod kpi;
 pub mod logistics;
 pub mod ndr;
 pub mod notify;

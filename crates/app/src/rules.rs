@@ -56,6 +56,11 @@ async fn check(conn: &mut Conn, lists: &ListSet, rule: &Rule) -> Result<Conditio
 
 impl RuleInput {
     /// Fills a rule from the input; `base` supplies what an update leaves out.
+    /// The rule this input makes, with a new id (checked for form only; the condition is checked on save).
+    pub fn into_new_rule(self) -> Result<Rule> {
+        self.into_rule(RuleId::generate(), None)
+    }
+
     fn into_rule(self, id: RuleId, base: Option<&Rule>) -> Result<Rule> {
         let mut e = FieldErrors::default();
         let text = |e: &mut FieldErrors, path: &str, v: Option<String>, old: Option<&String>| match v.or(old.cloned()) {

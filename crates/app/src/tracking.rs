@@ -988,6 +988,8 @@ impl App {
         let mut tx = self.store.begin().await?;
         rstore::set_setting(&mut tx, "anomaly_thresholds", &json, now).await?;
         store::start_reevaluation(&mut tx, now).await?;
+        // Customs limits decide which parcels the dashboards count as delayed.
+        codflow_store::kpi::mark_all_dirty(&mut tx).await?;
         commit(tx).await?;
         self.ctx.track.notify_one();
         Ok(s)

@@ -393,6 +393,7 @@ async fn serve(
     }
     app.set_carriers(carriers, true);
     app.start_tracking_worker();
+    app.start_kpi_refresher();
     if demo {
         let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
         // Polling backs up the carrier's pushes; every six hours of parcel time is plenty.

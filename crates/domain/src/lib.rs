@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod country;
 pub mod error;
 pub mod finance;
+pub mod kpi;
 pub mod ids;
 pub mod money;
 pub mod order;

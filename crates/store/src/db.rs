@@ -90,7 +90,35 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "invoice_audit", include_str!("../migrations/0009_invoice_audit.sql")),
     (10, "forecast", include_str!("../migrations/0010_forecast.sql")),
     (11, "console", include_str!("../migrations/0011_console.sql")),
+    (12, "kpi", include_str!("../migrations/0012_kpi.sql")),
 ];
+
+/// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the
+/// same for `postgres`) is for that engine alone.
+fn for_engine(sql: &str, engine: Engine) -> String {
+    let mine = match engine {
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut skipping = false;
+    for line in sql.lines() {
+        let t = line.trim();
+        if let Some(tag) = t.strip_prefix("-- ").and_then(|t| t.strip_suffix(":begin")) {
+            skipping = tag != mine;
+            continue;
+        }
+        if t.strip_prefix("-- ").and_then(|t| t.strip_suffix(":end")).is_some() {
+            skipping = false;
+            continue;
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
 
 static DRIVERS: Once = Once::new();
 
@@ -245,9 +273,10 @@ impl Store {
                 if done.is_some() {
                     continue;
                 }
+                let sql = for_engine(sql, self.engine);
                 let sql = match self.engine {
                     Engine::Sqlite => sql.replace("/*sqlite:WITHOUT ROWID*/", "WITHOUT ROWID"),
-                    Engine::Postgres => (*sql).to_owned(),
+                    Engine::Postgres => sql,
                 };
                 let mut tx = conn.begin().await?;
                 let applied = async {

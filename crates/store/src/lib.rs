@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod db;
 pub mod error;
 pub mod finance;
+pub mod kpi;
 pub mod logistics;
 pub mod orders;
 pub mod outbox;

@@ -1,0 +1,487 @@
+//! Dashboards: the refresher that keeps their sums up to date with every order change, the figures they
+//! show, the carrier scorecard and the recommendations that turn figures into changes (with a preview of
+//! each change before it is made).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration as StdDuration;
+
+use codflow_domain::anomaly::AnomalyKind;
+use codflow_domain::kpi::{self, Metrics, Ratio, RecommendationThresholds, ScoreInput, ScoreWeights};
+use codflow_domain::review::backtest::{Economics, Report};
+use codflow_domain::{Actor, Order, OrderId, OrderStatus, PaymentMethod, Role, TaskId};
+use codflow_store::kpi::{self as kstore, Filter};
+use codflow_store::review as rstore;
+use codflow_store::{Store, commit};
+use serde::{Deserialize, Serialize};
+
+use crate::{App, Error, Result};
+
+/// Orders refreshed per transaction: small enough that intake waits at most a few milliseconds for the
+/// writer, large enough that the per-statement cost is spread.
+const BATCH: i64 = 500;
+
+async fn refresh_batch(store: &Store, now: time::OffsetDateTime, batch: i64) -> Result<usize> {
+    let mut tx = store.begin().await?;
+    let ids = kstore::take_dirty(&mut tx, batch).await?;
+    if ids.is_empty() {
+        codflow_store::rollback(tx).await?;
+        return Ok(0);
+    }
+    let settings = crate::tracking::settings(&mut tx).await?;
+    let orders = codflow_store::orders::get_many(&mut tx, &ids).await?;
+    let mut extras = kstore::extras(&mut tx, &ids).await?;
+    let old = kstore::facts(&mut tx, &ids).await?;
+    let mut delta = kpi::Delta::default();
+    let mut new = Vec::with_capacity(orders.len());
+    for o in &orders {
+        let extra = extras.remove(o.id.as_str()).unwrap_or_default();
+        let snap = snapshot(o, extra);
+        let limit = settings.anomaly.for_lane(&snap.country, snap.channel.as_deref().unwrap_or("")).customs_held_hours;
+        let f = kpi::fact(&snap, limit, now);
+        delta.apply(old.get(o.id.as_str()), &f);
+        new.push((o.id.clone(), f));
+    }
+    delta.prune();
+    kstore::apply(&mut tx, &delta, &new).await?;
+    // An id queued for an order that no longer exists has nothing to count.
+    let gone: Vec<OrderId> = ids.iter().filter(|id| !orders.iter().any(|o| &o.id == *id)).cloned().collect();
+    kstore::clear_dirty(&mut tx, &gone).await?;
+    commit(tx).await?;
+    Ok(ids.len())
+}
+
+fn snapshot(o: &Order, extra: kstore::Extra) -> kpi::Snapshot {
+    let channel = o.allocation.as_ref().and_then(|a| a.channel.as_ref()).map(|c| c.to_string());
+    let chosen = o
+        .allocation
+        .as_ref()
+        .and_then(|a| a.choice.as_ref())
+        .and_then(|c| c.ranking.iter().find(|r| Some(&r.channel) == channel.as_ref()));
+    kpi::Snapshot {
+        placed_at: o.placed_at,
+        store: o.store.to_string(),
+        country: o.shipping_address.country.code().to_owned(),
+        region: o.shipping_address.region.clone().unwrap_or_default(),
+        carrier: extra.parcel.as_ref().map(|p| p.carrier.clone()),
+        channel,
+        cod: o.payment_method == PaymentMethod::Cod,
+        cancelled: o.status == OrderStatus::Cancelled,
+        skus: o.lines.iter().map(|l| l.sku.to_string()).collect(),
+        parcel: extra.parcel.map(|p| kpi::Parcel {
+            status: p.status,
+            booked_at: p.booked_at,
+            picked_up_at: p.picked_up_at,
+            delivered_at: p.delivered_at,
+            customs: p.customs,
+        }),
+        delivered: extra.outcome,
+        cost_minor: chosen.map(|c| c.total_base_minor).unwrap_or(0),
+        profit_minor: chosen.and_then(|c| c.expected_profit_minor).unwrap_or(0),
+        tasks: extra.tasks,
+    }
+}
+
+/// One recommendation: what the figures say, and the change that acts on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Recommendation {
+    /// Refusals of a SKU in a region above the threshold: stop offering COD for it there.
+    BlockCod { sku: String, country: String, region: String, refusal: Ratio },
+    /// A channel's customs trouble on a lane is a multiple of its peers': demote it.
+    LowerPriority { channel: String, country: String, abnormal: Ratio, peers: Ratio },
+    /// Delivered COD past the carrier's settlement cycle: dispute it.
+    Dispute { carrier: String, currency: String, parcels: i64, amount_minor: i64 },
+}
+
+impl Recommendation {
+    pub fn title(&self) -> String {
+        match self {
+            Recommendation::BlockCod { sku, country, region, refusal } => format!(
+                "{sku} is refused {} in {region} ({country}) over {} parcels: stop COD for it there",
+                refusal.percent(),
+                refusal.n
+            ),
+            Recommendation::LowerPriority { channel, country, abnormal, peers } => format!(
+                "{channel} has customs trouble on {} of its parcels to {country}, against {} for the other channels: lower its priority",
+                abnormal.percent(),
+                peers.percent()
+            ),
+            Recommendation::Dispute { carrier, currency, parcels, amount_minor } => {
+                let amount = codflow_domain::Currency::parse(currency)
+                    .map(|c| codflow_domain::Money::new(*amount_minor, c).to_string())
+                    .unwrap_or_else(|_| format!("{amount_minor} {currency}"));
+                format!("{carrier} owes {amount} for {parcels} delivered parcels past its settlement cycle: open a dispute")
+            }
+        }
+    }
+
+    fn rule_input(&self) -> Option<crate::rules::RuleInput> {
+        let Recommendation::BlockCod { sku, country, region, .. } = self else { return None };
+        let key = format!("{}:{}", country, region.trim()).to_lowercase();
+        let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        Some(crate::rules::RuleInput {
+            name: Some(format!("Block COD: {sku} in {region} ({country})")),
+            priority: Some(50),
+            enabled: Some(true),
+            condition: Some(format!("order.cod && order.skus.exists(s, s == {}) && dest.region_key == {}", q(sku), q(&key))),
+            action: Some("block_cod".into()),
+            reason: Some(format!("{sku} is refused too often in {region} to offer cash on delivery")),
+            notify: None,
+        })
+    }
+}
+
+/// What acting on a recommendation would do, shown before it is done.
+#[derive(Clone, Debug)]
+pub enum Preview {
+    /// The rules with the new one, replayed over past orders, against the rules as they are.
+    Rule { before: Report, after: Report },
+    /// The channel's priority now and after.
+    Priority { channel: String, from: i64, to: i64 },
+    /// The finance task that would be opened.
+    Task { title: String },
+}
+
+/// A carrier's (or channel's) line on the scorecard.
+#[derive(Clone, Debug)]
+pub struct ScoreRow {
+    pub key: String,
+    pub metrics: Metrics,
+    pub settlement_days: Option<i64>,
+    pub score: i64,
+}
+
+/// The main and backup channel of each lane, by score.
+#[derive(Clone, Debug)]
+pub struct LaneChoice {
+    pub country: String,
+    pub main: String,
+    pub backup: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Scorecard {
+    pub weights: ScoreWeights,
+    pub carriers: Vec<ScoreRow>,
+    pub channels: Vec<ScoreRow>,
+    pub lanes: Vec<LaneChoice>,
+}
+
+impl App {
+    /// Refreshes the sums of every order changed since the last refresh; returns how many were refreshed.
+    pub async fn refresh_kpis(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let n = refresh_batch(&self.store, self.clock().now(), BATCH).await?;
+            total += n;
+            if n == 0 {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Starts the refresher; call inside a tokio runtime.
+    pub fn start_kpi_refresher(&self) {
+        let store = self.store.clone();
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            loop {
+                match refresh_batch(&store, ctx.clock.now(), BATCH).await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "dashboard refresher"),
+                }
+                tokio::time::sleep(StdDuration::from_millis(500)).await;
+            }
+        });
+    }
+
+    /// Orders changed but not yet counted in the dashboards.
+    pub async fn kpi_backlog(&self) -> Result<i64> {
+        Ok(kstore::dirty_count(&mut *self.store.read().await?).await?)
+    }
+
+    pub async fn kpi_sums(&self, f: &Filter, group: &[&str], by_sku: bool) -> Result<Vec<(Vec<String>, Metrics)>> {
+        Ok(kstore::sums(&mut *self.store.read().await?, f, group, by_sku).await?)
+    }
+
+    /// Median clearance hours and parcels cleared per group.
+    pub async fn kpi_clearance(&self, f: &Filter, group: &[&str]) -> Result<HashMap<Vec<String>, (i64, i64)>> {
+        let hist = kstore::clearance(&mut *self.store.read().await?, f, group).await?;
+        Ok(hist
+            .into_iter()
+            .filter_map(|(k, h)| Some((k, (kpi::median(&h)?, h.values().sum()))))
+            .collect())
+    }
+
+    /// The orders behind a figure, newest first, a page at a time.
+    pub async fn orders_behind(
+        &self,
+        f: &Filter,
+        flag: Option<&str>,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<Order>, Option<String>)> {
+        if let Some(flag) = flag.filter(|f| !kstore::FLAGS.contains(f)) {
+            return Err(Error::invalid("figure", format!("{flag:?} is not a figure orders can be listed by")));
+        }
+        let mut conn = self.store.read().await?;
+        let ids = kstore::orders_behind(&mut conn, f, flag, cursor, limit + 1).await?;
+        let mut orders = codflow_store::orders::get_many(&mut conn, &ids).await?;
+        orders.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(crate::split_page(orders, limit, |o| o.id.to_string()))
+    }
+
+    pub async fn score_weights(&self) -> Result<ScoreWeights> {
+        self.json_setting("scorecard_weights").await
+    }
+
+    pub async fn set_score_weights(&self, w: ScoreWeights, actor: &Actor) -> Result<ScoreWeights> {
+        let errors = w.check();
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        self.put_json_setting("scorecard_weights", &w, actor).await?;
+        Ok(w)
+    }
+
+    pub async fn recommendation_thresholds(&self) -> Result<RecommendationThresholds> {
+        self.json_setting("recommendation_thresholds").await
+    }
+
+    pub async fn set_recommendation_thresholds(
+        &self,
+        t: RecommendationThresholds,
+        actor: &Actor,
+    ) -> Result<RecommendationThresholds> {
+        let mut errors = codflow_domain::FieldErrors::default();
+        for (name, v, lo, hi) in [
+            ("refusal_pct", t.refusal_pct, 1, 100),
+            ("min_parcels", t.min_parcels, 1, 1_000_000),
+            ("customs_factor", t.customs_factor, 1, 100),
+            ("min_shipped", t.min_shipped, 1, 1_000_000),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                errors.push(name, format!("must be between {lo} and {hi}"));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
+        self.put_json_setting("recommendation_thresholds", &t, actor).await?;
+        Ok(t)
+    }
+
+    async fn json_setting<T: Default + for<'de> Deserialize<'de>>(&self, key: &str) -> Result<T> {
+        match rstore::setting(&mut *self.store.read().await?, key).await? {
+            Some(json) => Ok(serde_json::from_str(&json)
+                .map_err(|e| codflow_store::Error::Corrupt(format!("setting {key}: {e}")))?),
+            None => Ok(T::default()),
+        }
+    }
+
+    async fn put_json_setting<T: Serialize>(&self, key: &str, v: &T, actor: &Actor) -> Result<()> {
+        let json = serde_json::to_string(v).map_err(|e| codflow_store::Error::Corrupt(e.to_string()))?;
+        let now = crate::now();
+        let mut tx = self.store.begin().await?;
+        rstore::set_setting(&mut tx, key, &json, now).await?;
+        let audit = codflow_domain::AuditRecord {
+            id: codflow_domain::AuditId::generate(),
+            entity: "setting",
+            entity_id: key.to_owned(),
+            action: "update".into(),
+            from_status: None,
+            to_status: None,
+            actor: actor.clone(),
+            reason: Some(json),
+            at: now,
+        };
+        codflow_store::orders::insert_audit(&mut tx, &[audit]).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    pub async fn scorecard(&self, f: &Filter) -> Result<Scorecard> {
+        let weights = self.score_weights().await?;
+        let cycles: HashMap<String, i64> =
+            self.channels().await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
+        let by_channel = self.kpi_sums(f, &["carrier", "channel", "country"], false).await?;
+        let mut carriers: BTreeMap<String, (Metrics, Vec<i64>)> = BTreeMap::new();
+        let mut channels: BTreeMap<String, Metrics> = BTreeMap::new();
+        let mut lanes: BTreeMap<String, BTreeMap<String, Metrics>> = BTreeMap::new();
+        for (k, m) in &by_channel {
+            let (carrier, channel, country) = (&k[0], &k[1], &k[2]);
+            if channel.is_empty() || m.shipped() == 0 {
+                continue;
+            }
+            let c = carriers.entry(carrier.clone()).or_default();
+            c.0.add(m);
+            if let Some(d) = cycles.get(channel) {
+                c.1.push(*d);
+            }
+            channels.entry(channel.clone()).or_default().add(m);
+            lanes.entry(country.clone()).or_default().entry(channel.clone()).or_default().add(m);
+        }
+        let score_rows = |rows: Vec<(String, Metrics, Option<i64>)>| {
+            let inputs: Vec<ScoreInput> =
+                rows.iter().map(|(_, m, d)| ScoreInput { metrics: *m, settlement_days: *d }).collect();
+            let scores = kpi::scores(&inputs, &weights);
+            let mut out: Vec<ScoreRow> = rows
+                .into_iter()
+                .zip(scores)
+                .map(|((key, metrics, settlement_days), score)| ScoreRow { key, metrics, settlement_days, score })
+                .collect();
+            out.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
+            out
+        };
+        let carriers = score_rows(
+            carriers
+                .into_iter()
+                .map(|(k, (m, d))| {
+                    let days = (!d.is_empty()).then(|| d.iter().sum::<i64>() / d.len() as i64);
+                    (k, m, days)
+                })
+                .collect(),
+        );
+        let channels =
+            score_rows(channels.into_iter().map(|(k, m)| (k.clone(), m, cycles.get(&k).copied())).collect());
+        let lanes = lanes
+            .into_iter()
+            .filter_map(|(country, chans)| {
+                let ranked =
+                    score_rows(chans.into_iter().map(|(k, m)| (k.clone(), m, cycles.get(&k).copied())).collect());
+                let main = ranked.first()?.key.clone();
+                Some(LaneChoice { country, main, backup: ranked.get(1).map(|r| r.key.clone()) })
+            })
+            .collect();
+        Ok(Scorecard { weights, carriers, channels, lanes })
+    }
+
+    pub async fn recommendations(&self, f: &Filter) -> Result<Vec<Recommendation>> {
+        let t = self.recommendation_thresholds().await?;
+        let mut out = Vec::new();
+        let skus = self.kpi_sums(f, &["sku", "country", "region"], true).await?;
+        let rows: Vec<_> = skus.into_iter().map(|(k, m)| ((k[0].clone(), k[1].clone(), k[2].clone()), m)).collect();
+        let existing: Vec<String> = self.rules().await?.0.into_iter().map(|r| r.name).collect();
+        for ((sku, country, region), refusal) in kpi::refusal_hotspots(&rows, &t) {
+            let r = Recommendation::BlockCod { sku, country, region, refusal };
+            // A recommendation already acted on is not made again.
+            if r.rule_input().and_then(|i| i.name).is_some_and(|n| existing.contains(&n)) {
+                continue;
+            }
+            out.push(r);
+        }
+        let lanes = self.kpi_sums(f, &["country", "channel"], false).await?;
+        let rows: Vec<_> = lanes
+            .into_iter()
+            .filter(|(k, _)| !k[1].is_empty())
+            .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
+            .collect();
+        for (country, channel, abnormal, peers) in kpi::customs_laggards(&rows, &t) {
+            out.push(Recommendation::LowerPriority { channel, country, abnormal, peers });
+        }
+        let open_disputes = self.open_dispute_titles().await?;
+        for row in self.receivables_aging().await? {
+            if row.overdue.parcels == 0 {
+                continue;
+            }
+            let r = Recommendation::Dispute {
+                carrier: row.carrier.clone(),
+                currency: row.currency.code().to_owned(),
+                parcels: row.overdue.parcels,
+                amount_minor: row.overdue.amount_minor,
+            };
+            if open_disputes.iter().any(|t| t.starts_with(&dispute_prefix(&row.carrier, row.currency.code()))) {
+                continue;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    async fn open_dispute_titles(&self) -> Result<Vec<String>> {
+        let q = crate::tasks::TaskQuery { role: Some(Role::Finance.as_str().to_owned()), ..Default::default() };
+        let (tasks, _) = self.tasks(&q, 500, None).await?;
+        Ok(tasks
+            .into_iter()
+            .filter(|t| t.kind == AnomalyKind::SettlementDifference && t.status != codflow_store::tasks::TaskStatus::Done)
+            .map(|t| t.title)
+            .collect())
+    }
+
+    /// What acting on `r` would change, without changing it.
+    pub async fn preview(&self, r: &Recommendation) -> Result<Preview> {
+        match r {
+            Recommendation::BlockCod { .. } => {
+                let input = r.rule_input().ok_or(Error::NotFound("rule"))?;
+                let rule = input.into_new_rule()?;
+                let current = self.rules().await?.0;
+                let mut with = current.clone();
+                with.push(rule);
+                let since = self.clock().now() - time::Duration::days(365);
+                let economics = Economics { refusal_cost_minor: 0, margin_bp: 3000 };
+                let before = self.backtest(Some(current), since, economics.clone(), |_, _| {}).await?;
+                let after = self.backtest(Some(with), since, economics, |_, _| {}).await?;
+                Ok(Preview::Rule { before, after })
+            }
+            Recommendation::LowerPriority { channel, .. } => {
+                let c = self.channel(channel).await?;
+                Ok(Preview::Priority { channel: channel.clone(), from: c.priority, to: c.priority - 10 })
+            }
+            Recommendation::Dispute { .. } => Ok(Preview::Task { title: dispute_title(r) }),
+        }
+    }
+
+    /// Makes the change `r` recommends; returns what was made (a rule id, a channel code or a task id).
+    pub async fn act_on(&self, r: &Recommendation, actor: Actor) -> Result<String> {
+        match r {
+            Recommendation::BlockCod { .. } => {
+                let input = r.rule_input().ok_or(Error::NotFound("rule"))?;
+                let (rule, _) = self.create_rule(input, actor).await?;
+                Ok(rule.id.to_string())
+            }
+            Recommendation::LowerPriority { channel, .. } => {
+                let mut spec = self.channel(channel).await?.to_spec();
+                spec.priority -= 10;
+                self.put_channels(&[spec], actor).await?;
+                Ok(channel.clone())
+            }
+            Recommendation::Dispute { .. } => {
+                let now = self.clock().now();
+                let task = codflow_store::tasks::Task {
+                    id: TaskId::generate(),
+                    kind: AnomalyKind::SettlementDifference,
+                    shipment_id: None,
+                    order_id: None,
+                    role: Role::Finance,
+                    status: codflow_store::tasks::TaskStatus::Open,
+                    title: dispute_title(r),
+                    due_at: now + time::Duration::hours(72),
+                    assignee: None,
+                    opened_by: actor.to_stored(),
+                    resolution: None,
+                    created_at: now,
+                    updated_at: now,
+                    closed_at: None,
+                };
+                let mut tx = self.store.begin().await?;
+                codflow_store::tasks::open_many(&mut tx, std::slice::from_ref(&task)).await?;
+                commit(tx).await?;
+                Ok(task.id.to_string())
+            }
+        }
+    }
+}
+
+fn dispute_prefix(carrier: &str, currency: &str) -> String {
+    format!("Dispute overdue COD remittances: {carrier} {currency}")
+}
+
+fn dispute_title(r: &Recommendation) -> String {
+    match r {
+        Recommendation::Dispute { carrier, currency, parcels, .. } => {
+            format!("{} ({parcels} parcels past the settlement cycle)", dispute_prefix(carrier, currency))
+        }
+        other => other.title(),
+    }
+}
