@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::ShipmentStatus;
 
 /// The counters, in the order of [`METRICS`].
-pub const METRICS: [&str; 17] = [
+pub const METRICS: [&str; 18] = [
     "orders",
     "cod_orders",
     "shipped",
@@ -32,6 +32,7 @@ pub const METRICS: [&str; 17] = [
     "profit_minor",
     "tasks_closed",
     "task_h",
+    "loss_orders",
 ];
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +63,7 @@ const fn konst_eq(a: &str, b: &str) -> bool {
 metric! {
     orders = 0, cod_orders = 1, shipped = 2, delivered = 3, refused = 4, returned = 5, lost = 6,
     customs_held = 7, customs_delayed = 8, cleared = 9, clearance_h = 10, transit_n = 11, transit_h = 12,
-    cost_minor = 13, profit_minor = 14, tasks_closed = 15, task_h = 16,
+    cost_minor = 13, profit_minor = 14, tasks_closed = 15, task_h = 16, loss_orders = 17,
 }
 
 impl Metrics {
@@ -221,6 +222,7 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
         m[13] = if m[2] == 1 { s.cost_minor } else { 0 };
     }
     m[14] = if s.cancelled { 0 } else { s.profit_minor };
+    m[17] = i64::from(m[14] < 0);
     for (opened, closed) in &s.tasks {
         if let Some(c) = closed {
             m[15] += 1;
@@ -252,6 +254,13 @@ pub fn sku_metrics(m: &Metrics) -> Metrics {
         out.0[i] = 0;
     }
     out
+}
+
+impl Metrics {
+    /// Mean expected profit per order that was not cancelled, in minor units of the base currency.
+    pub fn profit_per_order(&self) -> Option<i64> {
+        (self.orders() > 0).then(|| self.profit_minor() / self.orders())
+    }
 }
 
 /// The changes to the summed rows that replacing `old` by `new` makes: per lane, per SKU and lane, and per

@@ -16,6 +16,8 @@ pub enum SheetError {
     Unreadable(String),
     #[error("the workbook has no sheet")]
     NoSheet,
+    #[error("the workbook could not be written: {0}")]
+    Write(String),
     #[error("cell {cell}: {message}")]
     Cell { cell: String, message: String },
 }
@@ -104,10 +106,106 @@ fn cell_name(row: u32, col: u32) -> String {
     letters.iter().rev().collect::<String>() + &(row + 1).to_string()
 }
 
+/// A cell of a workbook being written.
+pub enum Out<'a> {
+    Text(&'a str),
+    /// A number as text in the file's form (`129.50`): written as given, never through a float.
+    Number(&'a str),
+}
+
+/// Text safe inside an XML element: escaped, and without the control characters XML 1.0 cannot carry.
+fn xml_text(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A one-sheet workbook of `rows` from A1, the first row frozen as the header: what every console table
+/// exports as. Numbers must be plain decimals; anything else is written as text.
+pub fn write_xlsx(sheet_name: &str, rows: &[Vec<Out>]) -> Result<Vec<u8>, SheetError> {
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews><sheetData>"#,
+    );
+    let plain_number = |n: &str| {
+        let digits = n.strip_prefix('-').unwrap_or(n);
+        !digits.is_empty()
+            && digits.len() <= 15
+            && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && digits.matches('.').count() <= 1
+            && !digits.starts_with('.')
+            && !digits.ends_with('.')
+    };
+    for (r, row) in rows.iter().enumerate() {
+        sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
+        for (c, cell) in row.iter().enumerate() {
+            let at = cell_name(r as u32, c as u32);
+            match cell {
+                Out::Number(n) if plain_number(n) => sheet.push_str(&format!(r#"<c r="{at}"><v>{n}</v></c>"#)),
+                Out::Number(t) | Out::Text(t) => {
+                    sheet.push_str(&format!(r#"<c r="{at}" t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>"#, xml_text(t)))
+                }
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    package(&sheet, sheet_name)
+}
+
+/// Zips one worksheet into a workbook.
+fn package(sheet: &str, sheet_name: &str) -> Result<Vec<u8>, SheetError> {
+    use std::io::Write;
+    let name: String = xml_text(sheet_name).chars().filter(|c| !"[]:*?/\\".contains(*c)).take(31).collect();
+    let workbook = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let files = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#.to_owned(),
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned(),
+        ),
+        ("xl/workbook.xml", workbook),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#.to_owned(),
+        ),
+        (
+            "xl/styles.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_owned(),
+        ),
+        ("xl/worksheets/sheet1.xml", sheet.to_owned()),
+    ];
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default();
+        let fail = |e: &dyn std::fmt::Display| SheetError::Write(e.to_string());
+        for (name, body) in files {
+            zip.start_file(name, opts).map_err(|e| fail(&e))?;
+            zip.write_all(body.as_bytes()).map_err(|e| fail(&e))?;
+        }
+        zip.finish().map_err(|e| fail(&e))?;
+    }
+    Ok(out.into_inner())
+}
+
 /// Builds small workbooks for tests: inline strings, numbers, date serials and merged regions.
 #[doc(hidden)]
 pub mod testing {
-    use std::io::Write;
 
     pub enum Cell<'a> {
         Text(&'a str),
@@ -147,40 +245,7 @@ pub mod testing {
             sheet.push_str("</mergeCells>");
         }
         sheet.push_str("</worksheet>");
-        let files = [
-            (
-                "[Content_Types].xml",
-                r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#.to_owned(),
-            ),
-            (
-                "_rels/.rels",
-                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned(),
-            ),
-            (
-                "xl/workbook.xml",
-                r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Remittance" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned(),
-            ),
-            (
-                "xl/_rels/workbook.xml.rels",
-                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#.to_owned(),
-            ),
-            (
-                "xl/styles.xml",
-                r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_owned(),
-            ),
-            ("xl/worksheets/sheet1.xml", sheet),
-        ];
-        let mut out = std::io::Cursor::new(Vec::new());
-        {
-            let mut zip = zip::ZipWriter::new(&mut out);
-            let opts = zip::write::SimpleFileOptions::default();
-            for (name, body) in files {
-                zip.start_file(name, opts).expect("zip entry");
-                zip.write_all(body.as_bytes()).expect("zip write");
-            }
-            zip.finish().expect("zip finish");
-        }
-        out.into_inner()
+        super::package(&sheet, "Remittance").expect("zip")
     }
 }
 
@@ -188,6 +253,32 @@ pub mod testing {
 mod tests {
     use super::testing::{Cell, workbook};
     use super::*;
+
+    #[test]
+    fn a_written_workbook_reads_back_cell_for_cell() {
+        let rows = vec![
+            vec![Out::Text("order"), Out::Text("total"), Out::Text("note")],
+            vec![Out::Text("ord_1"), Out::Number("129.50"), Out::Text("a <b> & \"c\"\u{1}")],
+            vec![Out::Text("ord_2"), Out::Number("-7"), Out::Number("1e9")],
+        ];
+        let book = write_xlsx("Orders", &rows).unwrap();
+        let back = xlsx_rows(&book, '.').unwrap();
+        let cells: Vec<Vec<String>> = back.into_iter().map(|(_, r)| r).collect();
+        assert_eq!(cells[0], vec!["order", "total", "note"]);
+        assert_eq!(cells[1], vec!["ord_1", "129.5", "a <b> & \"c\""]);
+        assert_eq!(cells[2], vec!["ord_2", "-7", "1e9"], "text that is not a plain decimal stays text");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_written_reads_back_without_its_control_characters(t in "\\PC{0,40}") {
+            let book = write_xlsx("S", &[vec![Out::Text("h")], vec![Out::Text(&t)]]).unwrap();
+            let back = xlsx_rows(&book, '.').unwrap();
+            let expected: String = t.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).collect();
+            let got = back.get(1).map(|(_, r)| r[0].clone()).unwrap_or_default();
+            proptest::prop_assert_eq!(got.trim(), expected.trim());
+        }
+    }
 
     #[test]
     fn merged_header_cells_name_every_column_they_cover() {

@@ -47,6 +47,7 @@ CREATE TABLE kpi_daily (
     profit_minor     BIGINT NOT NULL,
     tasks_closed     BIGINT NOT NULL,
     task_h           BIGINT NOT NULL,
+    loss_orders      BIGINT NOT NULL,
     PRIMARY KEY (day, store, country, region, channel, carrier)
 ) /*sqlite:WITHOUT ROWID*/;
 
@@ -75,6 +76,7 @@ CREATE TABLE kpi_sku_daily (
     profit_minor     BIGINT NOT NULL,
     tasks_closed     BIGINT NOT NULL,
     task_h           BIGINT NOT NULL,
+    loss_orders      BIGINT NOT NULL,
     PRIMARY KEY (day, store, country, region, channel, carrier, sku)
 ) /*sqlite:WITHOUT ROWID*/;
 

@@ -406,8 +406,17 @@ pub async fn clearance(
 }
 
 /// The figures an order's fact can be listed by, each a bit of `kpi_facts.flags`.
-pub const FLAGS: [&str; 8] =
-    ["shipped", "delivered", "refused", "returned", "lost", "customs_held", "customs_delayed", "cod_orders"];
+pub const FLAGS: [&str; 9] = [
+    "shipped",
+    "delivered",
+    "refused",
+    "returned",
+    "lost",
+    "customs_held",
+    "customs_delayed",
+    "cod_orders",
+    "loss_orders",
+];
 
 fn flags_of(m: &Metrics) -> i64 {
     FLAGS.iter().enumerate().fold(0, |acc, (bit, name)| {

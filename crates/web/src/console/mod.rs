@@ -2,6 +2,8 @@
 //! SameSite=Strict cookie; every form carries the session's CSRF token (the login form a token of its own,
 //! double-submitted in a cookie), and a POST without the right one is refused.
 
+mod chart;
+mod dash;
 mod pages;
 
 use std::sync::Arc;
@@ -28,8 +30,18 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/logout", axum::routing::post(pages::logout))
         .route("/orders", get(pages::orders))
         .route("/orders.csv", get(pages::orders_csv))
+        .route("/orders.xlsx", get(pages::orders_xlsx))
         .route("/finance", get(pages::finance))
         .route("/review", get(pages::review_queue).post(pages::decide))
+        .route("/dashboards/cash", get(dash::cash))
+        .route("/dashboards/rejections", get(dash::rejections))
+        .route("/dashboards/profit", get(dash::profit))
+        .route("/dashboards/customs", get(dash::customs))
+        .route("/dashboards/carriers", get(dash::carriers))
+        .route("/dashboards/carriers/weights", axum::routing::post(dash::save_weights))
+        .route("/recommendations", get(dash::recommendations))
+        .route("/recommendations/preview", get(dash::preview))
+        .route("/recommendations/act", axum::routing::post(dash::act))
 }
 
 fn redirect(to: &str) -> Response {

@@ -23,7 +23,7 @@ const PAGE: i64 = 50;
 /// The most rows one CSV export holds.
 const EXPORT_MAX: usize = 100_000;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -38,7 +38,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn query_string(pairs: &[(&str, &str)]) -> String {
+pub(super) fn query_string(pairs: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -56,15 +56,25 @@ nav a,nav button{color:#fff;text-decoration:none;background:none;border:0;font:i
 nav .who{margin-left:auto;color:#aab}main{padding:1rem;max-width:1200px}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}\
 td.num{text-align:right}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}\
-.err{color:#b00020}.muted{color:#667}@media(max-width:600px){td:nth-child(3),th:nth-child(3){display:none}}";
+.err{color:#b00020}.muted{color:#667}.ok{color:#1e7b34}\
+.alert{border-left:4px solid #c0392b;background:#fdf0ee;padding:.4rem .8rem;margin:.5rem 0}\
+svg.chart{max-width:760px;display:block;margin:.5rem 0}svg.chart a:hover rect,svg.chart a:hover circle{opacity:.7}\
+ul.recs li{border-bottom:1px solid #e3e6ea;padding:.3rem 0}ul.recs form{display:inline}@media(max-width:600px){td:nth-child(3),th:nth-child(3){display:none}}";
 
-fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
+pub(super) fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
     let mut nav = String::from("<a href=\"/orders\">Orders</a>");
     if matches!(user.role, Role::Admin | Role::Ops) {
         nav.push_str("<a href=\"/review\">Review queue</a>");
     }
     if matches!(user.role, Role::Admin | Role::Finance) {
-        nav.push_str("<a href=\"/finance\">Finance</a>");
+        nav.push_str("<a href=\"/finance\">Finance</a><a href=\"/dashboards/cash\">Cash flow</a>\
+            <a href=\"/dashboards/profit\">Profit</a>");
+    }
+    if user.role != Role::Warehouse {
+        nav.push_str(
+            "<a href=\"/dashboards/rejections\">Rejections</a><a href=\"/dashboards/customs\">Customs</a>\
+             <a href=\"/dashboards/carriers\">Carriers</a><a href=\"/recommendations\">Recommendations</a>",
+        );
     }
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -163,17 +173,42 @@ fn order_filter(q: &HashMap<String, String>) -> OrderFilter {
     }
 }
 
+/// A page of the orders a request selects: by the plain filters, or the orders behind a dashboard figure.
+async fn select_orders(
+    s: &AppState,
+    q: &HashMap<String, String>,
+    limit: i64,
+    cursor: Option<&str>,
+) -> codflow_app::Result<(Vec<codflow_domain::Order>, Option<String>)> {
+    if super::dash::names_a_figure(q) {
+        let f = super::dash::exact_filter_of(q);
+        s.app.orders_behind(&f, q.get("figure").map(String::as_str).filter(|v| !v.is_empty()), cursor, limit).await
+    } else {
+        s.app.orders(order_filter(q), limit, cursor).await
+    }
+}
+
 pub async fn orders(
     State(s): State<Arc<AppState>>,
     signed: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
-    let (list, next) = match s.app.orders(order_filter(&q), PAGE, q.get("cursor").map(String::as_str)).await {
+    let (list, next) = match select_orders(&s, &q, PAGE, q.get("cursor").map(String::as_str)).await {
         Ok(r) => r,
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
+    let figure = super::dash::figure_pairs(&q);
+    let figure_refs: Vec<(&str, &str)> = figure.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut body = String::new();
+    if !figure.is_empty() {
+        let named: Vec<String> = figure.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = write!(
+            body,
+            "<p id=\"behind\">The orders behind a figure: {}. <a href=\"/orders\">All orders</a></p>",
+            esc(&named.join(", "))
+        );
+    }
     let statuses = ["", "on_hold", "allocated", "backordered", "shipped", "delivered", "cancelled", "returned"];
     let options: String = statuses
         .iter()
@@ -189,10 +224,16 @@ pub async fn orders(
          <select name=\"status\">{options}</select>\
          <input name=\"country\" placeholder=\"country (SA)\" value=\"{c}\" size=\"8\">\
          <button type=\"submit\">Filter</button>\
-         <a href=\"/orders.csv?{export}\">Export CSV</a></form>",
+         <a href=\"/orders.csv?{export}\" id=\"export-csv\">Export CSV</a> \
+         <a href=\"/orders.xlsx?{export}\" id=\"export-xlsx\">Export XLSX</a></form>",
         q = esc(get("q")),
         c = esc(get("country")),
-        export = esc(&query_string(&[("q", get("q")), ("status", get("status")), ("country", get("country"))])),
+        export = esc(&query_string(
+            &[("q", get("q")), ("status", get("status")), ("country", get("country"))]
+                .into_iter()
+                .chain(figure_refs.iter().copied().filter(|(k, _)| *k != "country"))
+                .collect::<Vec<_>>()
+        )),
     );
     if list.is_empty() {
         body.push_str("<p class=\"muted\">No orders match.</p>");
@@ -217,56 +258,84 @@ pub async fn orders(
         body.push_str("</tbody></table>");
     }
     if let Some(c) = next {
-        let more =
-            query_string(&[("q", get("q")), ("status", get("status")), ("country", get("country")), ("cursor", &c)]);
+        let more = query_string(
+            &[("q", get("q")), ("status", get("status")), ("country", get("country")), ("cursor", &c)]
+                .into_iter()
+                .chain(figure_refs.iter().copied().filter(|(k, _)| *k != "country"))
+                .collect::<Vec<_>>(),
+        );
         let _ = write!(body, "<p><a href=\"/orders?{}\">Next page</a></p>", esc(&more));
     }
     html(StatusCode::OK, layout(&signed.0, "Orders", &body))
 }
 
-/// The orders the page's filters select, as CSV (at most 100,000 rows).
-pub async fn orders_csv(
-    State(s): State<Arc<AppState>>,
-    _signed: Signed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+/// A table as a download: CSV, or XLSX when `xlsx`; the header first.
+pub(super) fn table_download(name: &str, xlsx: bool, header: &[&str], rows: &[Vec<String>]) -> Response {
+    if xlsx {
+        use codflow_sheets::Out;
+        let mut all: Vec<Vec<Out>> = vec![header.iter().map(|h| Out::Text(h)).collect()];
+        for r in rows {
+            all.push(r.iter().map(|v| Out::Text(v)).collect());
+        }
+        return match codflow_sheets::write_xlsx(name, &all) {
+            Ok(bytes) => crate::routes::logistics::download(
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                &format!("{name}.xlsx"),
+                bytes,
+            )
+            .into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "writing an XLSX export");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        };
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record([
-        "order_id",
-        "external_id",
-        "placed_at",
-        "buyer_phone",
-        "country",
-        "status",
-        "total",
-        "currency",
-    ]);
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(r);
+    }
+    crate::routes::logistics::download("text/csv", &format!("{name}.csv"), w.into_inner().unwrap_or_default())
+        .into_response()
+}
+
+/// The orders the page's filters select (at most 100,000 rows), as CSV or XLSX.
+async fn orders_export(s: &AppState, q: &HashMap<String, String>, xlsx: bool) -> Response {
+    let header = ["order_id", "external_id", "placed_at", "buyer_phone", "country", "region", "status", "total", "currency"];
+    let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut rows = 0usize;
     loop {
-        let (list, next) = match s.app.orders(order_filter(&q), 500, cursor.as_deref()).await {
+        let (list, next) = match select_orders(s, q, 500, cursor.as_deref()).await {
             Ok(r) => r,
             Err(e) => return crate::ApiError::from(e).into_response(),
         };
         for o in &list {
-            let _ = w.write_record([
-                o.id.as_str(),
-                &o.external_id,
-                &o.placed_at.date().to_string(),
-                o.buyer.phone.as_str(),
-                o.shipping_address.country.code(),
-                o.status.as_str(),
-                &o.total.amount_string(),
-                o.total.currency.code(),
+            rows.push(vec![
+                o.id.to_string(),
+                o.external_id.clone(),
+                o.placed_at.date().to_string(),
+                o.buyer.phone.to_string(),
+                o.shipping_address.country.code().to_owned(),
+                o.shipping_address.region.clone().unwrap_or_default(),
+                o.status.as_str().to_owned(),
+                o.total.amount_string(),
+                o.total.currency.code().to_owned(),
             ]);
         }
-        rows += list.len();
         match next {
-            Some(c) if rows < EXPORT_MAX => cursor = Some(c),
+            Some(c) if rows.len() < EXPORT_MAX => cursor = Some(c),
             _ => break,
         }
     }
-    crate::routes::logistics::download("text/csv", "orders.csv", w.into_inner().unwrap_or_default()).into_response()
+    table_download("orders", xlsx, &header, &rows)
+}
+
+pub async fn orders_csv(State(s): State<Arc<AppState>>, _signed: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
+    orders_export(&s, &q, false).await
+}
+
+pub async fn orders_xlsx(State(s): State<Arc<AppState>>, _signed: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
+    orders_export(&s, &q, true).await
 }
 
 pub async fn finance(State(s): State<Arc<AppState>>, signed: Signed) -> Response {

@@ -1,0 +1,752 @@
+//! The dashboards: cash flow, rejections, profit, customs, the carrier scorecard and recommendations. Every
+//! figure is read from the sums kept with the data and links to the orders behind it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use codflow_app::kpi::{Preview, Recommendation};
+use codflow_domain::kpi::{Metrics, Ratio, ScoreWeights};
+use codflow_domain::{Currency, Money, Role};
+use codflow_store::kpi::Filter;
+use time::Date;
+
+use super::chart::{self, Mark};
+use super::pages::{esc, layout, query_string};
+use super::{Signed, html, redirect, same};
+use crate::state::AppState;
+
+/// Who may read the operational dashboards (every role but warehouse); the money ones are finance's.
+pub const DASHBOARD_READERS: &[Role] = &[Role::Ops, Role::Finance, Role::Viewer];
+pub const MONEY_READERS: &[Role] = &[Role::Finance];
+
+const DIMENSIONS: [&str; 8] = ["from", "to", "store", "country", "region", "channel", "carrier", "sku"];
+
+fn day_of(d: Date) -> i64 {
+    d.to_julian_day() as i64 - 2_440_588
+}
+
+fn date_of(day: i64) -> Option<Date> {
+    Date::from_julian_day((day + 2_440_588) as i32).ok()
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
+}
+
+/// The filter a dashboard request names, with the last 90 days when it names no dates.
+pub fn filter_of(q: &HashMap<String, String>, today: Date) -> Filter {
+    let mut f = exact_filter_of(q);
+    let to = f.to_day.unwrap_or(day_of(today));
+    f.to_day = Some(to);
+    f.from_day = Some(f.from_day.unwrap_or(to - 90));
+    f
+}
+
+/// The filter exactly as a request names it: no dates, no bound.
+pub fn exact_filter_of(q: &HashMap<String, String>) -> Filter {
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    Filter {
+        from_day: get("from").and_then(|d| parse_date(&d)).map(day_of),
+        to_day: get("to").and_then(|d| parse_date(&d)).map(day_of),
+        store: get("store"),
+        country: get("country").map(|c| c.to_uppercase()),
+        region: get("region"),
+        channel: get("channel"),
+        carrier: get("carrier"),
+        sku: get("sku"),
+    }
+}
+
+/// The filter as query pairs, so links keep it.
+fn pairs(f: &Filter) -> Vec<(&'static str, String)> {
+    let d = |v: Option<i64>| v.and_then(date_of).map(|d| d.to_string()).unwrap_or_default();
+    vec![
+        ("from", d(f.from_day)),
+        ("to", d(f.to_day)),
+        ("store", f.store.clone().unwrap_or_default()),
+        ("country", f.country.clone().unwrap_or_default()),
+        ("region", f.region.clone().unwrap_or_default()),
+        ("channel", f.channel.clone().unwrap_or_default()),
+        ("carrier", f.carrier.clone().unwrap_or_default()),
+        ("sku", f.sku.clone().unwrap_or_default()),
+    ]
+}
+
+/// The orders behind a figure: the filter, narrowed by `narrow` (dimension, value), counting in `figure`.
+pub fn orders_href(f: &Filter, narrow: &[(&str, &str)], figure: Option<&str>) -> String {
+    let mut p = pairs(f);
+    for (k, v) in narrow {
+        if let Some(slot) = p.iter_mut().find(|(name, _)| name == k) {
+            slot.1 = (*v).to_owned();
+        }
+    }
+    let mut refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if let Some(fig) = figure {
+        refs.push(("figure", fig));
+    }
+    format!("/orders?{}", query_string(&refs))
+}
+
+fn filter_form(action: &str, f: &Filter, extra: &str) -> String {
+    let p = pairs(f);
+    let v = |k: &str| p.iter().find(|(n, _)| *n == k).map(|(_, v)| esc(v)).unwrap_or_default();
+    format!(
+        "<form class=\"filters\" method=\"get\" action=\"{action}\">\
+         <label>From <input type=\"date\" name=\"from\" value=\"{}\"></label>\
+         <label>To <input type=\"date\" name=\"to\" value=\"{}\"></label>\
+         <input name=\"store\" placeholder=\"store\" value=\"{}\" size=\"8\">\
+         <input name=\"country\" placeholder=\"country\" value=\"{}\" size=\"6\">\
+         <input name=\"channel\" placeholder=\"channel\" value=\"{}\" size=\"10\">{extra}\
+         <button type=\"submit\">Apply</button></form>",
+        v("from"),
+        v("to"),
+        v("store"),
+        v("country"),
+        v("channel"),
+    )
+}
+
+fn pct(r: Option<Ratio>) -> String {
+    r.map(|r| r.percent()).unwrap_or_else(|| "–".into())
+}
+
+fn link(href: &str, text: impl std::fmt::Display) -> String {
+    format!("<a href=\"{}\">{}</a>", esc(href), esc(&text.to_string()))
+}
+
+fn today(s: &AppState) -> Date {
+    s.app.clock().now().date()
+}
+
+fn fail(e: impl Into<crate::ApiError>) -> Response {
+    e.into().into_response()
+}
+
+/// The dimension a rejections table is grouped by, and the key columns it reads.
+fn grouping(by: &str) -> (&'static str, &'static [&'static str], bool) {
+    match by {
+        "region" => ("region", &["country", "region"], false),
+        "sku" => ("sku", &["sku"], true),
+        "channel" => ("channel", &["channel"], false),
+        _ => ("country", &["country"], false),
+    }
+}
+
+fn narrow_of<'a>(cols: &[&'a str], key: &'a [String]) -> Vec<(&'a str, &'a str)> {
+    cols.iter().copied().zip(key.iter().map(String::as_str)).collect()
+}
+
+fn weekly(rows: &[(Vec<String>, Metrics)]) -> BTreeMap<i64, Metrics> {
+    let mut weeks: BTreeMap<i64, Metrics> = BTreeMap::new();
+    for (k, m) in rows {
+        if let Some(day) = k.first().and_then(|d| d.parse::<i64>().ok()) {
+            // Weeks start on Monday; 1970-01-01 was a Thursday.
+            weeks.entry(day - (day + 3).rem_euclid(7)).or_default().add(m);
+        }
+    }
+    weeks
+}
+
+pub async fn rejections(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(DASHBOARD_READERS) {
+        return r;
+    }
+    let f = filter_of(&q, today(&s));
+    let (by, cols, by_sku) = grouping(q.get("by").map(String::as_str).unwrap_or("country"));
+    let rows = match s.app.kpi_sums(&f, cols, by_sku).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let trend = match s.app.kpi_sums(&f, &["day"], false).await {
+        Ok(r) => weekly(&r),
+        Err(e) => return fail(e),
+    };
+    let mut rows: Vec<_> = rows.into_iter().filter(|(_, m)| m.shipped() > 0).collect();
+    rows.sort_by(|a, b| {
+        let rate = |m: &Metrics| m.refusal_rate().map(|r| r.ppm).unwrap_or(-1);
+        rate(&b.1).cmp(&rate(&a.1)).then_with(|| a.0.cmp(&b.0))
+    });
+    let options: String = ["country", "region", "sku", "channel"]
+        .iter()
+        .map(|o| format!("<option value=\"{o}\"{}>by {o}</option>", if *o == by { " selected" } else { "" }))
+        .collect();
+    let mut body = filter_form("/dashboards/rejections", &f, &format!("<select name=\"by\">{options}</select>"));
+    let marks: Vec<Mark> = rows
+        .iter()
+        .filter_map(|(k, m)| {
+            let r = m.refusal_rate()?;
+            Some(Mark {
+                label: k.join(" / "),
+                value: r.ppm,
+                text: format!("{} refused of {} finished", r.percent(), r.n),
+                href: Some(orders_href(&f, &narrow_of(cols, k), Some("refused"))),
+            })
+        })
+        .take(25)
+        .collect();
+    body.push_str("<h2>Refusal rate</h2>");
+    body.push_str(&chart::bars("Refusal rate", &marks));
+    let trend_marks: Vec<Mark> = trend
+        .iter()
+        .filter_map(|(week, m)| {
+            let r = m.refusal_rate()?;
+            let start = date_of(*week)?;
+            let mut wf = f.clone();
+            wf.from_day = Some((*week).max(f.from_day.unwrap_or(*week)));
+            wf.to_day = Some((week + 6).min(f.to_day.unwrap_or(week + 6)));
+            Some(Mark {
+                label: start.to_string(),
+                value: r.ppm,
+                text: format!("{} of {}", r.percent(), r.n),
+                href: Some(orders_href(&wf, &[], Some("refused"))),
+            })
+        })
+        .collect();
+    body.push_str("<h2>Trend by week</h2>");
+    body.push_str(&chart::line("Refusal rate by week", &trend_marks));
+    let _ = write!(
+        body,
+        "<h2>By {by}</h2><table id=\"rejections\"><thead><tr><th>{by}</th><th class=\"num\">Shipped</th>\
+         <th class=\"num\">Delivered</th><th class=\"num\">Refused</th><th class=\"num\">Returned</th>\
+         <th class=\"num\">Refusal rate</th><th class=\"num\">Return rate</th></tr></thead><tbody>"
+    );
+    for (k, m) in &rows {
+        let n = narrow_of(cols, k);
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&k.join(" / ")),
+            link(&orders_href(&f, &n, Some("shipped")), m.shipped()),
+            link(&orders_href(&f, &n, Some("delivered")), m.delivered()),
+            link(&orders_href(&f, &n, Some("refused")), m.refused()),
+            link(&orders_href(&f, &n, Some("returned")), m.returned()),
+            pct(m.refusal_rate()),
+            pct(m.return_rate()),
+        );
+    }
+    body.push_str("</tbody></table><p class=\"muted\">Refusal rate: refused out of parcels whose COD ended (delivered or refused). Return rate: returned out of shipped.</p>");
+    html(StatusCode::OK, layout(&signed.0, "Rejections", &body))
+}
+
+pub async fn customs(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(DASHBOARD_READERS) {
+        return r;
+    }
+    let f = filter_of(&q, today(&s));
+    let cols: &[&str] = &["country", "channel"];
+    let rows = match s.app.kpi_sums(&f, cols, false).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let clearance = match s.app.kpi_clearance(&f, cols).await {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let rows: Vec<_> = rows.into_iter().filter(|(k, m)| m.shipped() > 0 && !k[1].is_empty()).collect();
+    let mut body = filter_form("/dashboards/customs", &f, "");
+    let marks: Vec<Mark> = rows
+        .iter()
+        .filter_map(|(k, m)| {
+            let r = m.customs_abnormal_rate()?;
+            Some(Mark {
+                label: k.join(" / "),
+                value: r.ppm,
+                text: format!("{} of {} shipped", r.percent(), r.n),
+                href: Some(orders_href(&f, &narrow_of(cols, k), Some("customs_held"))),
+            })
+        })
+        .collect();
+    body.push_str("<h2>Customs abnormality rate by lane and channel</h2>");
+    body.push_str(&chart::bars("Customs abnormality rate", &marks));
+    body.push_str(
+        "<table id=\"customs\"><thead><tr><th>Country</th><th>Channel</th><th class=\"num\">Shipped</th>\
+         <th class=\"num\">Held</th><th class=\"num\">Delayed</th><th class=\"num\">Abnormality rate</th>\
+         <th class=\"num\">Cleared</th><th class=\"num\">Median clearance</th></tr></thead><tbody>",
+    );
+    for (k, m) in &rows {
+        let n = narrow_of(cols, k);
+        let median = clearance.get(k).map(|(h, _)| format!("{h} h")).unwrap_or_else(|| "–".into());
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&k[0]),
+            esc(&k[1]),
+            link(&orders_href(&f, &n, Some("shipped")), m.shipped()),
+            link(&orders_href(&f, &n, Some("customs_held")), m.customs_held()),
+            link(&orders_href(&f, &n, Some("customs_delayed")), m.customs_delayed()),
+            pct(m.customs_abnormal_rate()),
+            m.cleared(),
+            median,
+        );
+    }
+    body.push_str("</tbody></table><p class=\"muted\">Abnormal: held by customs, or in customs longer than the lane's limit (tracking thresholds). Clearance: first customs scan to release.</p>");
+    html(StatusCode::OK, layout(&signed.0, "Customs", &body))
+}
+
+pub async fn carriers(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(DASHBOARD_READERS) {
+        return r;
+    }
+    let f = filter_of(&q, today(&s));
+    let card = match s.app.scorecard(&f).await {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let base = match s.app.base_currency().await {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let mut body = filter_form("/dashboards/carriers", &f, "");
+    let marks: Vec<Mark> = card
+        .carriers
+        .iter()
+        .map(|r| Mark {
+            label: r.key.clone(),
+            value: r.score,
+            text: format!("score {}", r.score),
+            href: Some(orders_href(&f, &[("carrier", &r.key)], Some("shipped"))),
+        })
+        .collect();
+    body.push_str("<h2>Score</h2>");
+    body.push_str(&chart::bars("Carrier score", &marks));
+    for (title, rows, dim) in [("Carriers", &card.carriers, "carrier"), ("Channels", &card.channels, "channel")] {
+        let _ = write!(
+            body,
+            "<h2>{title}</h2><table id=\"{dim}s\"><thead><tr><th>{dim}</th><th class=\"num\">Shipped</th>\
+             <th class=\"num\">Sign-in rate</th><th class=\"num\">Transit days</th><th class=\"num\">Refusal rate</th>\
+             <th class=\"num\">Customs abnormal</th><th class=\"num\">Exception handling</th>\
+             <th class=\"num\">Settlement cycle</th><th class=\"num\">Cost per parcel</th><th class=\"num\">Score</th>\
+             </tr></thead><tbody>"
+        );
+        for r in rows.iter() {
+            let m = &r.metrics;
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\"><strong>{}</strong></td></tr>",
+                esc(&r.key),
+                link(&orders_href(&f, &[(dim, &r.key)], Some("shipped")), m.shipped()),
+                pct(m.sign_in_rate()),
+                m.mean_transit_days_x10().map(|d| format!("{}.{}", d / 10, d % 10)).unwrap_or_else(|| "–".into()),
+                pct(m.refusal_rate()),
+                pct(m.customs_abnormal_rate()),
+                m.mean_task_hours().map(|h| format!("{h} h")).unwrap_or_else(|| "–".into()),
+                r.settlement_days.map(|d| format!("{d} d")).unwrap_or_else(|| "–".into()),
+                m.cost_per_parcel_minor().map(|c| Money::new(c, base).to_string()).unwrap_or_else(|| "–".into()),
+                r.score,
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str("<h2>Main and backup per lane</h2><table id=\"lanes\"><thead><tr><th>Country</th><th>Main</th><th>Backup</th></tr></thead><tbody>");
+    for l in &card.lanes {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&l.country),
+            esc(&l.main),
+            esc(l.backup.as_deref().unwrap_or("–"))
+        );
+    }
+    body.push_str("</tbody></table>");
+    let w = &card.weights;
+    let fields = [
+        ("sign_in", w.sign_in),
+        ("transit", w.transit),
+        ("refusal", w.refusal),
+        ("customs", w.customs),
+        ("exceptions", w.exceptions),
+        ("settlement", w.settlement),
+        ("cost", w.cost),
+    ];
+    let _ = write!(
+        body,
+        "<h2>Weights</h2><form method=\"post\" action=\"/dashboards/carriers/weights\" class=\"filters\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        esc(&signed.0.csrf)
+    );
+    for (name, v) in fields {
+        let _ = write!(body, "<label>{name} <input name=\"{name}\" type=\"number\" min=\"0\" max=\"100\" value=\"{v}\" size=\"4\"></label>");
+    }
+    body.push_str("<button type=\"submit\">Save weights</button></form>");
+    html(StatusCode::OK, layout(&signed.0, "Carrier scorecard", &body))
+}
+
+pub async fn save_weights(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(&[Role::Ops]) {
+        return r;
+    }
+    if !same(&signed.0.csrf, form.get("csrf").map(String::as_str).unwrap_or("")) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
+    let w = ScoreWeights {
+        sign_in: n("sign_in"),
+        transit: n("transit"),
+        refusal: n("refusal"),
+        customs: n("customs"),
+        exceptions: n("exceptions"),
+        settlement: n("settlement"),
+        cost: n("cost"),
+    };
+    match s.app.set_score_weights(w, &codflow_domain::Actor::User(signed.0.id.clone())).await {
+        Ok(_) => redirect("/dashboards/carriers"),
+        Err(codflow_app::Error::Invalid(errors)) => {
+            let list: String = errors.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(&signed.0, "Carrier scorecard", &format!("<ul class=\"err\">{list}</ul>")),
+            )
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub async fn profit(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(MONEY_READERS) {
+        return r;
+    }
+    let f = filter_of(&q, today(&s));
+    let by = match q.get("by").map(String::as_str) {
+        Some(b @ ("channel" | "store" | "month")) => b,
+        _ => "country",
+    };
+    let cols: &[&str] = if by == "month" { &["day"] } else { std::slice::from_ref(&by) };
+    let raw = match s.app.kpi_sums(&f, cols, false).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let base = match s.app.base_currency().await {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    // Months fold the daily rows; their links cover the month's days inside the filter.
+    let rows: Vec<(String, Metrics, Filter)> = if by == "month" {
+        let mut months: BTreeMap<String, (Metrics, i64, i64)> = BTreeMap::new();
+        for (k, m) in &raw {
+            let Some(day) = k[0].parse::<i64>().ok() else { continue };
+            let Some(d) = date_of(day) else { continue };
+            let e = months.entry(format!("{}-{:02}", d.year(), d.month() as u8)).or_insert((Metrics::default(), day, day));
+            e.0.add(m);
+            e.1 = e.1.min(day);
+            e.2 = e.2.max(day);
+        }
+        months
+            .into_iter()
+            .map(|(k, (m, lo, hi))| (k, m, Filter { from_day: Some(lo), to_day: Some(hi), ..f.clone() }))
+            .collect()
+    } else {
+        raw.into_iter()
+            .map(|(k, m)| {
+                let mut nf = f.clone();
+                let v = Some(k[0].clone());
+                match by {
+                    "channel" => nf.channel = v,
+                    "store" => nf.store = v,
+                    _ => nf.country = v,
+                }
+                (k[0].clone(), m, nf)
+            })
+            .collect()
+    };
+    let money = |v: i64| Money::new(v, base).to_string();
+    let options: String = ["country", "channel", "store", "month"]
+        .iter()
+        .map(|o| format!("<option value=\"{o}\"{}>by {o}</option>", if *o == by { " selected" } else { "" }))
+        .collect();
+    let mut body = filter_form("/dashboards/profit", &f, &format!("<select name=\"by\">{options}</select>"));
+    let marks: Vec<Mark> = rows
+        .iter()
+        .map(|(k, m, nf)| Mark {
+            label: k.clone(),
+            value: m.profit_minor(),
+            text: money(m.profit_minor()),
+            href: Some(orders_href(nf, &[], None)),
+        })
+        .collect();
+    let _ = write!(body, "<h2>Expected profit by {by} ({base})</h2>");
+    body.push_str(&chart::bars("Expected profit", &marks));
+    let _ = write!(
+        body,
+        "<table id=\"profit\"><thead><tr><th>{by}</th><th class=\"num\">Orders</th><th class=\"num\">Landed cost</th>\
+         <th class=\"num\">Expected profit</th><th class=\"num\">Per order</th><th class=\"num\">Loss-makers</th></tr></thead><tbody>"
+    );
+    for (k, m, nf) in &rows {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(k),
+            link(&orders_href(nf, &[], None), m.orders()),
+            esc(&money(m.cost_minor())),
+            esc(&money(m.profit_minor())),
+            m.profit_per_order().map(|p| esc(&money(p))).unwrap_or_default(),
+            link(&orders_href(nf, &[], Some("loss_orders")), m.loss_orders()),
+        );
+    }
+    body.push_str(
+        "</tbody></table><p class=\"muted\">Expected profit at allocation (P(delivered) × margin less freight, \
+         duties and returns), in the base currency. Actual profit per settled order: <a href=\"/finance\">Finance</a>.</p>",
+    );
+    html(StatusCode::OK, layout(&signed.0, "Profit", &body))
+}
+
+pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
+    if let Some(r) = signed.refused(MONEY_READERS) {
+        return r;
+    }
+    let aging = match s.app.receivables_aging().await {
+        Ok(a) => a,
+        Err(e) => return fail(e),
+    };
+    let forecast = match s.app.cash_forecast(12, 30).await {
+        Ok(f) => f,
+        Err(e) => return fail(e),
+    };
+    let balances = match s.app.ledger_balances().await {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let mut body = String::new();
+    let overdue: Vec<_> = aging.iter().filter(|r| r.overdue.parcels > 0).collect();
+    if !overdue.is_empty() {
+        body.push_str("<div class=\"alert\"><strong>Overdue remittances</strong><ul>");
+        for r in &overdue {
+            let _ = write!(
+                body,
+                "<li>{}: {} on {} parcels past the settlement cycle — <a href=\"/recommendations\">dispute</a></li>",
+                esc(&r.carrier),
+                esc(&Money::new(r.overdue.amount_minor, r.currency).to_string()),
+                r.overdue.parcels
+            );
+        }
+        body.push_str("</ul></div>");
+    }
+    body.push_str("<h2>COD receivable by carrier and age</h2><table id=\"aging\"><thead><tr><th>Carrier</th><th>Currency</th>");
+    for b in codflow_domain::finance::aging::BUCKETS {
+        let _ = write!(body, "<th class=\"num\">{}</th>", esc(b.0));
+    }
+    body.push_str("<th class=\"num\">Past cycle</th><th class=\"num\">Total</th></tr></thead><tbody>");
+    for r in &aging {
+        let m = |v: i64| esc(&Money::new(v, r.currency).to_string());
+        let _ = write!(body, "<tr><td>{}</td><td>{}</td>", esc(&r.carrier), r.currency);
+        for b in &r.buckets {
+            let _ = write!(body, "<td class=\"num\">{}</td>", m(b.amount_minor));
+        }
+        let _ = write!(
+            body,
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            m(r.overdue.amount_minor),
+            link(&format!("/orders?carrier={}&figure=delivered", r.carrier), Money::new(r.total.amount_minor, r.currency))
+        );
+    }
+    body.push_str("</tbody></table>");
+    let mut by_currency: BTreeMap<Currency, Vec<(Mark, Mark)>> = BTreeMap::new();
+    for w in &forecast.weeks {
+        let m = |v: i64| Money::new(v, w.currency).to_string();
+        let inflow = w.flows.delivered_in + w.flows.in_transit_in;
+        by_currency.entry(w.currency).or_default().push((
+            Mark { label: w.starts.to_string(), value: inflow, text: format!("in {}", m(inflow)), href: None },
+            Mark {
+                label: w.starts.to_string(),
+                value: w.flows.freight_out,
+                text: format!("out {}", m(w.flows.freight_out)),
+                href: None,
+            },
+        ));
+    }
+    body.push_str("<h2>Forecast by week</h2><p class=\"muted\">Green: COD expected in (delivered, and in transit × P(delivered)); red: freight invoices falling due.</p>");
+    for (c, pairs) in &by_currency {
+        let _ = write!(body, "<h3>{c}</h3>");
+        body.push_str(&chart::columns(&format!("Cash forecast in {c}"), pairs));
+    }
+    body.push_str("<h2>Ledger balances</h2><table id=\"balances\"><thead><tr><th>Account</th><th>Carrier</th><th class=\"num\">Balance</th></tr></thead><tbody>");
+    for (account, carrier, currency, minor) in &balances {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(account.as_str()),
+            esc(carrier),
+            esc(&Money::new(*minor, *currency).to_string())
+        );
+    }
+    body.push_str("</tbody></table>");
+    html(StatusCode::OK, layout(&signed.0, "Cash flow", &body))
+}
+
+fn rec_field(r: &Recommendation) -> String {
+    esc(&serde_json::to_string(r).unwrap_or_default())
+}
+
+fn rec_of(form: &HashMap<String, String>) -> Option<Recommendation> {
+    serde_json::from_str(form.get("rec")?).ok()
+}
+
+fn may_act(role: Role, r: &Recommendation) -> bool {
+    match r {
+        Recommendation::Dispute { .. } => matches!(role, Role::Admin | Role::Finance),
+        _ => matches!(role, Role::Admin | Role::Ops),
+    }
+}
+
+pub async fn recommendations(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(DASHBOARD_READERS) {
+        return r;
+    }
+    let f = filter_of(&q, today(&s));
+    let recs = match s.app.recommendations(&f).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let mut body = filter_form("/recommendations", &f, "");
+    if let Some(done) = q.get("done") {
+        let _ = write!(body, "<p class=\"ok\">Done: {}</p>", esc(done));
+    }
+    if recs.is_empty() {
+        body.push_str("<p class=\"muted\">Nothing to recommend for this period.</p>");
+    }
+    body.push_str("<ul class=\"recs\">");
+    for r in &recs {
+        let evidence = match r {
+            Recommendation::BlockCod { sku, country, region, .. } => {
+                orders_href(&f, &[("sku", sku), ("country", country), ("region", region)], Some("refused"))
+            }
+            Recommendation::LowerPriority { channel, country, .. } => {
+                orders_href(&f, &[("channel", channel), ("country", country)], Some("customs_held"))
+            }
+            Recommendation::Dispute { carrier, .. } => format!("/orders?carrier={}&figure=delivered", carrier),
+        };
+        let act = if may_act(signed.0.role, r) {
+            format!(
+                "<form method=\"get\" action=\"/recommendations/preview\"><input type=\"hidden\" name=\"rec\" value=\"{}\">\
+                 <button type=\"submit\">Review and act</button></form>",
+                rec_field(r)
+            )
+        } else {
+            String::new()
+        };
+        let _ = write!(body, "<li><p>{}</p><p>{} {act}</p></li>", esc(&r.title()), link(&evidence, "the orders behind it"));
+    }
+    body.push_str("</ul>");
+    html(StatusCode::OK, layout(&signed.0, "Recommendations", &body))
+}
+
+pub async fn preview(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(r) = rec_of(&q) else {
+        return html(StatusCode::UNPROCESSABLE_ENTITY, layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"));
+    };
+    if !may_act(signed.0.role, &r) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    let p = match s.app.preview(&r).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut body = format!("<p>{}</p>", esc(&r.title()));
+    match &p {
+        Preview::Rule { before, after } => {
+            let row = |name: &str, rep: &codflow_domain::review::backtest::Report| {
+                let stopped: i64 = rep.actions.iter().filter(|a| a.action != "approve").map(|a| a.orders).sum();
+                let refused: i64 = rep.actions.iter().filter(|a| a.action != "approve").map(|a| a.refused).sum();
+                format!(
+                    "<tr><td>{name}</td><td class=\"num\">{}</td><td class=\"num\">{stopped}</td><td class=\"num\">{refused}</td>\
+                     <td class=\"num\">{}</td></tr>",
+                    rep.orders_replayed,
+                    esc(&codflow_domain::Currency::parse(&rep.base_currency)
+                        .map(|c| Money::new(rep.net_effect_minor, c).to_string())
+                        .unwrap_or_default())
+                )
+            };
+            let _ = write!(
+                body,
+                "<h2>Back-test over the last year</h2><table id=\"backtest\"><thead><tr><th>Rules</th>\
+                 <th class=\"num\">Orders replayed</th><th class=\"num\">Held, blocked or cancelled</th>\
+                 <th class=\"num\">of which refused</th><th class=\"num\">Net effect</th></tr></thead><tbody>{}{}</tbody></table>",
+                row("as they are", before),
+                row("with the new rule", after)
+            );
+        }
+        Preview::Priority { channel, from, to } => {
+            let _ = write!(body, "<p>The priority of {} goes from {from} to {to}.</p>", esc(channel));
+        }
+        Preview::Task { title } => {
+            let _ = write!(body, "<p>A finance task is opened: {}</p>", esc(title));
+        }
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/recommendations/act\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <input type=\"hidden\" name=\"rec\" value=\"{}\"><button type=\"submit\" id=\"confirm\">Make this change</button> \
+         <a href=\"/recommendations\">Back</a></form>",
+        esc(&signed.0.csrf),
+        rec_field(&r)
+    );
+    html(StatusCode::OK, layout(&signed.0, "Review the change", &body))
+}
+
+pub async fn act(State(s): State<Arc<AppState>>, signed: Signed, Form(form): Form<HashMap<String, String>>) -> Response {
+    if !same(&signed.0.csrf, form.get("csrf").map(String::as_str).unwrap_or("")) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    let Some(r) = rec_of(&form) else {
+        return html(StatusCode::UNPROCESSABLE_ENTITY, layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"));
+    };
+    if !may_act(signed.0.role, &r) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    match s.app.act_on(&r, codflow_domain::Actor::User(signed.0.id.clone())).await {
+        Ok(made) => redirect(&format!("/recommendations?{}", query_string(&[("done", &made)]))),
+        Err(e) => fail(e),
+    }
+}
+
+/// Whether a request for the orders page names a dashboard figure or dimension beyond what the plain
+/// order filters know (status, country, search), and so lists the orders behind a figure.
+pub fn names_a_figure(q: &HashMap<String, String>) -> bool {
+    q.iter().any(|(k, v)| !v.trim().is_empty() && k != "country" && (DIMENSIONS.contains(&k.as_str()) || k == "figure"))
+}
+
+/// The dashboard keys of a request, for links and exports that must keep them.
+pub fn figure_pairs(q: &HashMap<String, String>) -> Vec<(&'static str, String)> {
+    DIMENSIONS
+        .iter()
+        .chain(["figure"].iter())
+        .filter_map(|k| q.get(*k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v.clone())))
+        .collect()
+}
