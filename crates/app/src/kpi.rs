@@ -110,7 +110,9 @@ impl Recommendation {
                 let amount = codflow_domain::Currency::parse(currency)
                     .map(|c| codflow_domain::Money::new(*amount_minor, c).to_string())
                     .unwrap_or_else(|_| format!("{amount_minor} {currency}"));
-                format!("{carrier} owes {amount} for {parcels} delivered parcels past its settlement cycle: open a dispute")
+                format!(
+                    "{carrier} owes {amount} for {parcels} delivered parcels past its settlement cycle: open a dispute"
+                )
             }
         }
     }
@@ -123,7 +125,11 @@ impl Recommendation {
             name: Some(format!("Block COD: {sku} in {region} ({country})")),
             priority: Some(50),
             enabled: Some(true),
-            condition: Some(format!("order.cod && order.skus.exists(s, s == {}) && dest.region_key == {}", q(sku), q(&key))),
+            condition: Some(format!(
+                "order.cod && order.skus.exists(s, s == {}) && dest.region_key == {}",
+                q(sku),
+                q(&key)
+            )),
             action: Some("block_cod".into()),
             reason: Some(format!("{sku} is refused too often in {region} to offer cash on delivery")),
             notify: None,
@@ -208,10 +214,7 @@ impl App {
     /// Median clearance hours and parcels cleared per group.
     pub async fn kpi_clearance(&self, f: &Filter, group: &[&str]) -> Result<HashMap<Vec<String>, (i64, i64)>> {
         let hist = kstore::clearance(&mut *self.store.read().await?, f, group).await?;
-        Ok(hist
-            .into_iter()
-            .filter_map(|(k, h)| Some((k, (kpi::median(&h)?, h.values().sum()))))
-            .collect())
+        Ok(hist.into_iter().filter_map(|(k, h)| Some((k, (kpi::median(&h)?, h.values().sum())))).collect())
     }
 
     /// The orders behind a figure, newest first, a page at a time.
@@ -343,8 +346,7 @@ impl App {
                 })
                 .collect(),
         );
-        let channels =
-            score_rows(channels.into_iter().map(|(k, m)| (k.clone(), m, cycles.get(&k).copied())).collect());
+        let channels = score_rows(channels.into_iter().map(|(k, m)| (k.clone(), m, cycles.get(&k).copied())).collect());
         let lanes = lanes
             .into_iter()
             .filter_map(|(country, chans)| {
@@ -404,7 +406,9 @@ impl App {
         let (tasks, _) = self.tasks(&q, 500, None).await?;
         Ok(tasks
             .into_iter()
-            .filter(|t| t.kind == AnomalyKind::SettlementDifference && t.status != codflow_store::tasks::TaskStatus::Done)
+            .filter(|t| {
+                t.kind == AnomalyKind::SettlementDifference && t.status != codflow_store::tasks::TaskStatus::Done
+            })
             .map(|t| t.title)
             .collect())
     }

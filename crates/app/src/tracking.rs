@@ -447,7 +447,10 @@ async fn follow(
     }
     let moved = before.progress.picked_up_at.is_none() && t.progress.picked_up_at.is_some();
     let delivered = changed && new == Delivered;
-    let refused = changed && matches!(new, DeliveryFailed(codflow_domain::tracking::FailReason::Refused) | Returning);
+    // A parcel that came back counts as refused even when its refusal and return arrive in one batch (a poll
+    // can see a whole journey at once, and the status folds straight to `returned`).
+    let refused =
+        changed && matches!(new, DeliveryFailed(codflow_domain::tracking::FailReason::Refused) | Returning | Returned);
     let returned = changed && new == Returned;
     let at_door = changed && new == OutForDelivery;
     let failed = t.progress.failed_attempts > before.progress.failed_attempts && matches!(new, DeliveryFailed(_));

@@ -151,9 +151,10 @@ pub fn write_xlsx(sheet_name: &str, rows: &[Vec<Out>]) -> Result<Vec<u8>, SheetE
             let at = cell_name(r as u32, c as u32);
             match cell {
                 Out::Number(n) if plain_number(n) => sheet.push_str(&format!(r#"<c r="{at}"><v>{n}</v></c>"#)),
-                Out::Number(t) | Out::Text(t) => {
-                    sheet.push_str(&format!(r#"<c r="{at}" t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>"#, xml_text(t)))
-                }
+                Out::Number(t) | Out::Text(t) => sheet.push_str(&format!(
+                    r#"<c r="{at}" t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>"#,
+                    xml_text(t)
+                )),
             }
         }
         sheet.push_str("</row>");

@@ -206,8 +206,7 @@ pub async fn apply(conn: &mut AnyConnection, delta: &Delta, new: &[(OrderId, Fac
     }
     if !vals.is_empty() {
         let head = format!("INTO kpi_daily ({})", lane_cols.join(", "));
-        insert_values_counted(conn, &head, &additive("kpi_daily", &DIMS, &metric_cols), lane_cols.len(), vals)
-            .await?;
+        insert_values_counted(conn, &head, &additive("kpi_daily", &DIMS, &metric_cols), lane_cols.len(), vals).await?;
     }
     let sku_keys: Vec<&str> = DIMS.iter().copied().chain(["sku"]).collect();
     let sku_cols: Vec<&str> = sku_keys.iter().chain(METRICS.iter()).copied().collect();
@@ -389,7 +388,8 @@ pub async fn clearance(
     }
     let (w, vals) = f.conds(conn, false, false);
     let keys: Vec<String> = group.iter().map(|g| format!("CAST({g} AS TEXT)")).collect();
-    let select = keys.iter().cloned().chain(["hours".into(), "CAST(SUM(parcels) AS BIGINT)".into()]).collect::<Vec<_>>();
+    let select =
+        keys.iter().cloned().chain(["hours".into(), "CAST(SUM(parcels) AS BIGINT)".into()]).collect::<Vec<_>>();
     let group_by = group.iter().copied().chain(["hours"]).collect::<Vec<_>>().join(", ");
     let sql = format!("SELECT {} FROM kpi_clearance {w} GROUP BY {group_by}", select.join(", "));
     let rows = bind(sqlx::query(&sql), vals).fetch_all(&mut *conn).await?;

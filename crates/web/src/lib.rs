@@ -29,7 +29,8 @@ pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
 use routes::{
-    catalogue, documents, finance, imports, logistics, orders, profit, public, review, stores, system, tracking,
+    catalogue, dashboards, documents, finance, imports, logistics, orders, profit, public, review, stores, system,
+    tracking,
 };
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
@@ -158,6 +159,14 @@ pub fn router(app: App) -> Router {
         .route("/finance/aging", get(finance::aging))
         .route("/finance/tolerances", get(finance::tolerances).put(finance::put_tolerances))
         .route("/finance/profit", get(profit::report))
+        .route("/dashboards/sums", get(dashboards::sums))
+        .route("/dashboards/clearance", get(dashboards::clearance))
+        .route("/dashboards/scorecard", get(dashboards::scorecard))
+        .route("/dashboards/refresh", post(dashboards::refresh))
+        .route("/recommendations", get(dashboards::recommendations))
+        .route("/recommendations/act", post(dashboards::act))
+        .route("/settings/scorecard", get(dashboards::weights).put(dashboards::put_weights))
+        .route("/settings/recommendations", get(dashboards::thresholds).put(dashboards::put_thresholds))
         .route("/finance/profit/orders", get(profit::orders_csv))
         .route("/finance/first-leg", get(profit::first_leg).put(profit::put_first_leg))
         .route("/finance/forecast", get(profit::forecast))

@@ -4,6 +4,10 @@ use utoipa::{Modify, OpenApi};
 use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
+use crate::routes::dashboards::{
+    ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
+    SumsDto,
+};
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{
     AgingDto, BalanceDto, BucketDto, ClassTotalDto, DiscrepancyDto, FxImportDto, LineDto, LineErrorDto, MissingDto,
@@ -19,7 +23,7 @@ use crate::routes::tracking::{
     NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    catalogue, documents, finance, imports, logistics, orders, profit, review, stores, system, tracking,
+    catalogue, dashboards, documents, finance, imports, logistics, orders, profit, review, stores, system, tracking,
 };
 
 struct BearerAuth;
@@ -65,9 +69,12 @@ impl Modify for BearerAuth {
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
         finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
+        dashboards::sums, dashboards::clearance, dashboards::scorecard, dashboards::refresh,
+        dashboards::recommendations, dashboards::act, dashboards::weights, dashboards::put_weights,
+        dashboards::thresholds, dashboards::put_thresholds,
         profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, profit::put_paid,
     ),
-    components(schemas(FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

@@ -107,29 +107,7 @@ pub(crate) async fn ready_in(
     app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() }, false);
     let mut ids = Vec::new();
     for (store, ext) in orders {
-        let input = OrderInput {
-            store: Some((*store).into()),
-            external_id: Some((*ext).into()),
-            placed_at: Some("2026-11-20T10:00:00Z".into()),
-            currency: Some("SAR".into()),
-            payment_method: Some("cod".into()),
-            buyer: BuyerInput { name: Some("Noura".into()), phone: Some("+966501234567".into()), email: None },
-            shipping_address: AddressInput {
-                name: Some("Noura".into()),
-                line1: Some("King Fahd Rd 12".into()),
-                city: Some("Riyadh".into()),
-                region: Some("Riyadh Province".into()),
-                postal_code: Some("12211".into()),
-                country: Some("SA".into()),
-                ..Default::default()
-            },
-            lines: vec![LineInput {
-                sku: Some("LAMP-01".into()),
-                quantity: Some(2),
-                unit_price: Some(MoneyInput { amount: "59.00".into(), currency: None }),
-            }],
-            shipping_fee: None,
-        };
+        let input = order_input(store, ext);
         let o = match app.create_order(input, worker()).await.unwrap() {
             codflow_app::orders::Intake::Created(o) => o,
             other => panic!("{other:?}"),
@@ -138,6 +116,33 @@ pub(crate) async fn ready_in(
         ids.push(o.id.to_string());
     }
     (db, app, ids)
+}
+
+/// A COD order of two lamps to Riyadh from `store` with `ext` as its external id.
+pub(crate) fn order_input(store: &str, ext: &str) -> OrderInput {
+    OrderInput {
+        store: Some((*store).into()),
+        external_id: Some((*ext).into()),
+        placed_at: Some("2026-11-20T10:00:00Z".into()),
+        currency: Some("SAR".into()),
+        payment_method: Some("cod".into()),
+        buyer: BuyerInput { name: Some("Noura".into()), phone: Some("+966501234567".into()), email: None },
+        shipping_address: AddressInput {
+            name: Some("Noura".into()),
+            line1: Some("King Fahd Rd 12".into()),
+            city: Some("Riyadh".into()),
+            region: Some("Riyadh Province".into()),
+            postal_code: Some("12211".into()),
+            country: Some("SA".into()),
+            ..Default::default()
+        },
+        lines: vec![LineInput {
+            sku: Some("LAMP-01".into()),
+            quantity: Some(2),
+            unit_price: Some(MoneyInput { amount: "59.00".into(), currency: None }),
+        }],
+        shipping_fee: None,
+    }
 }
 
 async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engine: Engine) {

@@ -18,6 +18,7 @@ const HEADER: &str = "external_id,placed_at,currency,payment_method,buyer_name,b
 
 mod booking;
 mod channel_push;
+mod dashboards;
 mod finance;
 mod tracking;
 

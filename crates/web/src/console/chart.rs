@@ -84,7 +84,11 @@ pub fn line(title: &str, marks: &[Mark]) -> String {
             format!("{x},{y}")
         })
         .collect();
-    let _ = write!(svg, "<polyline fill=\"none\" stroke=\"#3b6ea8\" stroke-width=\"2\" points=\"{}\"></polyline>", path.join(" "));
+    let _ = write!(
+        svg,
+        "<polyline fill=\"none\" stroke=\"#3b6ea8\" stroke-width=\"2\" points=\"{}\"></polyline>",
+        path.join(" ")
+    );
     let every = (marks.len() / 8).max(1);
     for (i, m) in marks.iter().enumerate() {
         let (x, y) = pt(i, m.value);

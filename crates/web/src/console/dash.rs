@@ -386,7 +386,10 @@ pub async fn carriers(
         esc(&signed.0.csrf)
     );
     for (name, v) in fields {
-        let _ = write!(body, "<label>{name} <input name=\"{name}\" type=\"number\" min=\"0\" max=\"100\" value=\"{v}\" size=\"4\"></label>");
+        let _ = write!(
+            body,
+            "<label>{name} <input name=\"{name}\" type=\"number\" min=\"0\" max=\"100\" value=\"{v}\" size=\"4\"></label>"
+        );
     }
     body.push_str("<button type=\"submit\">Save weights</button></form>");
     html(StatusCode::OK, layout(&signed.0, "Carrier scorecard", &body))
@@ -454,7 +457,8 @@ pub async fn profit(
         for (k, m) in &raw {
             let Some(day) = k[0].parse::<i64>().ok() else { continue };
             let Some(d) = date_of(day) else { continue };
-            let e = months.entry(format!("{}-{:02}", d.year(), d.month() as u8)).or_insert((Metrics::default(), day, day));
+            let e =
+                months.entry(format!("{}-{:02}", d.year(), d.month() as u8)).or_insert((Metrics::default(), day, day));
             e.0.add(m);
             e.1 = e.1.min(day);
             e.2 = e.2.max(day);
@@ -550,7 +554,9 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
         }
         body.push_str("</ul></div>");
     }
-    body.push_str("<h2>COD receivable by carrier and age</h2><table id=\"aging\"><thead><tr><th>Carrier</th><th>Currency</th>");
+    body.push_str(
+        "<h2>COD receivable by carrier and age</h2><table id=\"aging\"><thead><tr><th>Carrier</th><th>Currency</th>",
+    );
     for b in codflow_domain::finance::aging::BUCKETS {
         let _ = write!(body, "<th class=\"num\">{}</th>", esc(b.0));
     }
@@ -565,7 +571,10 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
             body,
             "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
             m(r.overdue.amount_minor),
-            link(&format!("/orders?carrier={}&figure=delivered", r.carrier), Money::new(r.total.amount_minor, r.currency))
+            link(
+                &format!("/orders?carrier={}&figure=delivered", r.carrier),
+                Money::new(r.total.amount_minor, r.currency)
+            )
         );
     }
     body.push_str("</tbody></table>");
@@ -657,7 +666,8 @@ pub async fn recommendations(
         } else {
             String::new()
         };
-        let _ = write!(body, "<li><p>{}</p><p>{} {act}</p></li>", esc(&r.title()), link(&evidence, "the orders behind it"));
+        let _ =
+            write!(body, "<li><p>{}</p><p>{} {act}</p></li>", esc(&r.title()), link(&evidence, "the orders behind it"));
     }
     body.push_str("</ul>");
     html(StatusCode::OK, layout(&signed.0, "Recommendations", &body))
@@ -669,7 +679,10 @@ pub async fn preview(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(r) = rec_of(&q) else {
-        return html(StatusCode::UNPROCESSABLE_ENTITY, layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"));
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
+        );
     };
     if !may_act(signed.0.role, &r) {
         return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
@@ -720,12 +733,19 @@ pub async fn preview(
     html(StatusCode::OK, layout(&signed.0, "Review the change", &body))
 }
 
-pub async fn act(State(s): State<Arc<AppState>>, signed: Signed, Form(form): Form<HashMap<String, String>>) -> Response {
+pub async fn act(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     if !same(&signed.0.csrf, form.get("csrf").map(String::as_str).unwrap_or("")) {
         return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
     }
     let Some(r) = rec_of(&form) else {
-        return html(StatusCode::UNPROCESSABLE_ENTITY, layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"));
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
+        );
     };
     if !may_act(signed.0.role, &r) {
         return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));

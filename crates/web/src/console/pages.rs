@@ -67,8 +67,10 @@ pub(super) fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
         nav.push_str("<a href=\"/review\">Review queue</a>");
     }
     if matches!(user.role, Role::Admin | Role::Finance) {
-        nav.push_str("<a href=\"/finance\">Finance</a><a href=\"/dashboards/cash\">Cash flow</a>\
-            <a href=\"/dashboards/profit\">Profit</a>");
+        nav.push_str(
+            "<a href=\"/finance\">Finance</a><a href=\"/dashboards/cash\">Cash flow</a>\
+            <a href=\"/dashboards/profit\">Profit</a>",
+        );
     }
     if user.role != Role::Warehouse {
         nav.push_str(
@@ -301,7 +303,8 @@ pub(super) fn table_download(name: &str, xlsx: bool, header: &[&str], rows: &[Ve
 
 /// The orders the page's filters select (at most 100,000 rows), as CSV or XLSX.
 async fn orders_export(s: &AppState, q: &HashMap<String, String>, xlsx: bool) -> Response {
-    let header = ["order_id", "external_id", "placed_at", "buyer_phone", "country", "region", "status", "total", "currency"];
+    let header =
+        ["order_id", "external_id", "placed_at", "buyer_phone", "country", "region", "status", "total", "currency"];
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -330,11 +333,19 @@ async fn orders_export(s: &AppState, q: &HashMap<String, String>, xlsx: bool) ->
     table_download("orders", xlsx, &header, &rows)
 }
 
-pub async fn orders_csv(State(s): State<Arc<AppState>>, _signed: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn orders_csv(
+    State(s): State<Arc<AppState>>,
+    _signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     orders_export(&s, &q, false).await
 }
 
-pub async fn orders_xlsx(State(s): State<Arc<AppState>>, _signed: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn orders_xlsx(
+    State(s): State<Arc<AppState>>,
+    _signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     orders_export(&s, &q, true).await
 }
 

@@ -1,4 +1,5 @@
 pub mod catalogue;
+pub mod dashboards;
 pub mod documents;
 pub mod finance;
 pub mod imports;

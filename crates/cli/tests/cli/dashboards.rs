@@ -1,0 +1,137 @@
+//! The dashboards' sums against independent SQL over the same data, after real journeys with the sandbox
+//! carrier process (deliveries, refusals, customs holds), and kept true as orders keep changing.
+
+use std::collections::BTreeMap;
+
+use codflow_domain::kpi::Metrics;
+use codflow_store::kpi::Filter;
+use codflow_store::{Engine, Store};
+use serde_json::json;
+use sqlx::Row;
+
+use crate::booking::{order_input, ready, worker};
+use crate::tracking::{book_all, finish_journeys, sandbox_with};
+
+codflow_store::on_both_engines!(dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events,);
+
+async fn rows(store: &Store, sql: &str) -> Vec<(String, i64)> {
+    let mut conn = store.read().await.unwrap();
+    sqlx::query(sql)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.try_get::<String, _>(0).unwrap(), r.try_get::<i64, _>(1).unwrap()))
+        .collect()
+}
+
+fn by_key(sums: &[(Vec<String>, Metrics)], f: impl Fn(&Metrics) -> i64) -> BTreeMap<String, i64> {
+    sums.iter().map(|(k, m)| (k.join("/"), f(m))).filter(|(_, v)| *v != 0).collect()
+}
+
+async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine: Engine) {
+    // Half the parcels held in customs for a day and a half; a third of failed attempts end in refusal.
+    let lane = json!({"delivery_rate": 0.55, "refusal_share": 0.9, "customs_hold_probability": 0.5,
+        "customs_hold_hours": 36, "transit_days": 3, "loss_rate": 0.0});
+    let model = json!({"default": lane, "countries": {"SA": lane}});
+    let sb = sandbox_with("1000000", Some(model)).await;
+    let externals: Vec<String> = (0..24).map(|i| format!("D-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let shipments = book_all(&app, &ids).await;
+    finish_journeys(&app, &sb.url, &shipments).await;
+
+    let refreshed = app.refresh_kpis().await.unwrap();
+    assert!(refreshed >= ids.len(), "every order counted once at least: {refreshed}");
+    assert_eq!(app.kpi_backlog().await.unwrap(), 0);
+    let all = Filter::default();
+    let sums = app.kpi_sums(&all, &["country", "channel"], false).await.unwrap();
+    let store = &app.store;
+
+    let orders = rows(
+        store,
+        "SELECT ship_country || '/' || COALESCE(channel, ''), COUNT(*) FROM orders GROUP BY ship_country, channel",
+    )
+    .await;
+    assert_eq!(by_key(&sums, Metrics::orders), orders.into_iter().collect());
+    let shipped = rows(
+        store,
+        "SELECT o.ship_country || '/' || t.lane_channel, COUNT(*) FROM tracking t JOIN orders o ON o.id = t.order_id \
+         WHERE t.status <> 'cancelled' GROUP BY o.ship_country, t.lane_channel",
+    )
+    .await;
+    assert_eq!(by_key(&sums, Metrics::shipped), shipped.into_iter().collect());
+    for (outcome, metric) in [("delivered", Metrics::delivered as fn(&Metrics) -> i64), ("refused", Metrics::refused)] {
+        let sql = format!(
+            "SELECT o.ship_country || '/' || o.channel, COUNT(*) FROM order_outcomes x JOIN orders o ON o.id = x.order_id \
+             WHERE x.outcome = '{outcome}' GROUP BY o.ship_country, o.channel"
+        );
+        let expected: BTreeMap<String, i64> = rows(store, &sql).await.into_iter().collect();
+        assert_eq!(by_key(&sums, metric), expected, "{outcome}");
+    }
+    let held = rows(
+        store,
+        "SELECT o.ship_country || '/' || t.lane_channel, COUNT(DISTINCT t.shipment_id) FROM tracking t \
+         JOIN orders o ON o.id = t.order_id JOIN tracking_events e ON e.shipment_id = t.shipment_id \
+         WHERE e.status LIKE 'customs_held%' GROUP BY o.ship_country, t.lane_channel",
+    )
+    .await;
+    let held: BTreeMap<String, i64> = held.into_iter().collect();
+    assert!(held.values().sum::<i64>() > 0, "the model held some parcels in customs");
+    assert_eq!(by_key(&sums, Metrics::customs_held), held);
+    let refused: i64 = by_key(&sums, Metrics::refused).values().sum();
+    assert!(refused > 0, "some parcels were refused");
+
+    // Clearance: first customs scan to release, per parcel, computed here from the events.
+    let mut conn = store.read().await.unwrap();
+    let evs = sqlx::query(
+        "SELECT shipment_id, at, status FROM tracking_events WHERE status LIKE 'customs%' ORDER BY shipment_id, at",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let mut per: BTreeMap<String, (i64, Option<i64>)> = BTreeMap::new();
+    for r in &evs {
+        let (id, at, status): (String, i64, String) = (r.get(0), r.get(1), r.get(2));
+        let e = per.entry(id).or_insert((at, None));
+        if status == "customs_released" && e.1.is_none() {
+            e.1 = Some(at);
+        }
+    }
+    let mut hours: Vec<i64> =
+        per.values().filter_map(|(start, end)| end.map(|e| ((e - start) / 60_000_000 + 30) / 60)).collect();
+    hours.sort();
+    let median = hours[(hours.len() + 1) / 2 - 1];
+    let clearance = app.kpi_clearance(&all, &["country"]).await.unwrap();
+    assert_eq!(clearance.get(&vec!["SA".to_string()]), Some(&(median, hours.len() as i64)));
+
+    // The same sums by SKU and region, and a date range that excludes every order, agree too.
+    let by_sku = app.kpi_sums(&all, &["sku", "region"], true).await.unwrap();
+    assert_eq!(by_sku.len(), 1);
+    assert_eq!(by_sku[0].0, vec!["LAMP-01".to_string(), "Riyadh Province".to_string()]);
+    assert_eq!(by_sku[0].1.refused(), refused);
+    let nov20 = codflow_domain::kpi::day_of(time::macros::datetime!(2026-11-20 00:00 UTC));
+    let before = Filter { to_day: Some(nov20 - 1), ..Filter::default() };
+    assert!(app.kpi_sums(&before, &["country"], false).await.unwrap().is_empty());
+
+    // Refreshing again changes nothing; a new order moves exactly its own counts.
+    app.refresh_kpis().await.unwrap();
+    let again = app.kpi_sums(&all, &["country", "channel"], false).await.unwrap();
+    assert_eq!(again, sums);
+    let created = app.create_order(order_input("manual", "D-extra"), worker()).await.unwrap();
+    app.refresh_kpis().await.unwrap();
+    let after = app.kpi_sums(&all, &["country"], false).await.unwrap();
+    let total = |s: &[(Vec<String>, Metrics)]| s.iter().map(|(_, m)| m.orders()).sum::<i64>();
+    assert_eq!(total(&after), total(&sums) + 1, "{created:?}");
+
+    // The figures list their orders: every refused order, and nothing else.
+    let (behind, _) = app.orders_behind(&all, Some("refused"), None, 500).await.unwrap();
+    assert_eq!(behind.len() as i64, refused);
+    let refused_ids: Vec<String> = rows(store, "SELECT order_id, 0 FROM order_outcomes WHERE outcome = 'refused'")
+        .await
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert!(behind.iter().all(|o| refused_ids.contains(&o.id.to_string())));
+}
