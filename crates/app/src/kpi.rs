@@ -423,7 +423,7 @@ impl App {
                 let mut with = current.clone();
                 with.push(rule);
                 let since = self.clock().now() - time::Duration::days(365);
-                let economics = Economics { refusal_cost_minor: 0, margin_bp: 3000 };
+                let economics = Economics::usual(self.base_currency().await?);
                 let before = self.backtest(Some(current), since, economics.clone(), |_, _| {}).await?;
                 let after = self.backtest(Some(with), since, economics, |_, _| {}).await?;
                 Ok(Preview::Rule { before, after })

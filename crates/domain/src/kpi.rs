@@ -196,11 +196,13 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
     let mut clearance = None;
     m[0] = 1;
     m[1] = i64::from(s.cod && !s.cancelled);
+    // Outcomes count whether codflow tracked the parcel or an integrator reported them.
+    m[3] = i64::from(s.delivered == Some(true));
+    m[4] = i64::from(s.delivered == Some(false));
+    m[2] = i64::from(s.delivered.is_some());
     if let Some(p) = &s.parcel {
         use ShipmentStatus::*;
-        m[2] = i64::from(!matches!(p.status, Cancelled));
-        m[3] = i64::from(s.delivered == Some(true));
-        m[4] = i64::from(s.delivered == Some(false));
+        m[2] = i64::from(!matches!(p.status, Cancelled) || s.delivered.is_some());
         m[5] = i64::from(matches!(p.status, Returning | Returned));
         m[6] = i64::from(matches!(p.status, Lost | Damaged));
         let first = p.customs.first().map(|c| c.0);
@@ -546,6 +548,14 @@ mod tests {
         let early = fact(&s, 48, datetime!(2026-11-04 00:00 UTC)).metrics;
         let late = fact(&s, 48, datetime!(2026-11-06 00:00 UTC)).metrics;
         assert_eq!((early.customs_delayed(), late.customs_delayed(), late.cleared()), (0, 1, 0));
+    }
+
+    #[test]
+    fn an_outcome_reported_without_a_parcel_counts_as_shipped_and_refused() {
+        let mut s = snapshot();
+        s.delivered = Some(false);
+        let m = fact(&s, 48, datetime!(2026-11-04 00:00 UTC)).metrics;
+        assert_eq!((m.shipped(), m.refused(), m.delivered(), m.cost_minor()), (1, 1, 0, 0));
     }
 
     #[test]

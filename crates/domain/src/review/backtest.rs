@@ -36,6 +36,14 @@ pub struct Economics {
     pub margin_bp: i64,
 }
 
+impl Economics {
+    /// What a back-test assumes when not told: a refused parcel costs 15.00 of the base currency, and
+    /// delivered revenue carries a 40% margin.
+    pub fn usual(base: crate::Currency) -> Economics {
+        Economics { refusal_cost_minor: 15 * 10i64.pow(base.minor_digits()), margin_bp: 4000 }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ActionReport {
     pub action: String,

@@ -40,7 +40,7 @@ pub fn bars(title: &str, marks: &[Mark]) -> String {
     );
     for (i, m) in marks.iter().enumerate() {
         let y = i as i64 * row + 4;
-        let bw = (m.value.max(0) * (W - label_w - 90) / max).max(1);
+        let bw = (m.value.max(0) * (W - label_w - 200) / max).max(1);
         let bar = format!(
             "<g class=\"mark\"><title>{label}: {text}</title>\
              <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{label}</text>\

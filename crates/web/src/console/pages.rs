@@ -52,7 +52,7 @@ pub(super) fn query_string(pairs: &[(&str, &str)]) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2430}\
 nav{display:flex;gap:1rem;align-items:center;padding:.6rem 1rem;background:#1d2430;flex-wrap:wrap}\
-nav a,nav button{color:#fff;text-decoration:none;background:none;border:0;font:inherit;cursor:pointer}\
+nav a,nav button,nav strong{color:#fff;text-decoration:none;background:none;border:0;font:inherit;cursor:pointer}\
 nav .who{margin-left:auto;color:#aab}main{padding:1rem;max-width:1200px}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}\
 td.num{text-align:right}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}\

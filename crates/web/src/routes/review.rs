@@ -192,7 +192,7 @@ pub fn backtest_terms(
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
     let cost = match refusal_cost {
-        None => Money::new(15 * 10i64.pow(base.minor_digits()), base),
+        None => Money::new(Economics::usual(base).refusal_cost_minor, base),
         Some(m) if m.currency != base.code() => {
             e.push("refusal_cost.currency", format!("must be the base currency {base}"));
             Money::zero(base)
@@ -200,7 +200,7 @@ pub fn backtest_terms(
         Some(m) => e.take("refusal_cost.amount", Money::parse(&m.amount, base)).unwrap_or(Money::zero(base)),
     };
     let margin_bp = match margin_percent {
-        None => 4000,
+        None => Economics::usual(base).margin_bp,
         Some(p) => match rust_decimal_percent(p) {
             Some(bp) => bp,
             None => {

@@ -1,5 +1,6 @@
 //! API tests: each spawns the app on port 0 with a fresh database, on SQLite and on PostgreSQL.
 
+mod browser;
 mod helpers;
 
 mod auth;
@@ -7,6 +8,7 @@ mod bad_input;
 mod catalogue;
 mod concurrency;
 mod console;
+mod console_browser;
 mod documents;
 mod finance;
 mod imports;

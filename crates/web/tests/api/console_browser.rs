@@ -1,0 +1,136 @@
+//! The console in headless Chromium, as people use it: log in, approve a held order, open every dashboard,
+//! follow a chart to its orders, export them, act on a recommendation after its back-test; a viewer kept
+//! out of the money pages. Screenshots land in target/tmp/screenshots.
+
+use codflow_app::App;
+use codflow_domain::{Actor, Role};
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::helpers::{TestApp, json_of, order, spawn_app};
+
+#[tokio::test]
+async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_recommendation() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let data = seed(&app).await;
+    let admin = App::new(app.store.clone());
+    for (name, role) in [("ada.admin", Role::Admin), ("victor.viewer", Role::Viewer)] {
+        admin.create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
+    }
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "ada.admin", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    assert!(b.source().await.contains(&data.held), "the new order is listed");
+    b.screenshot("01-orders").await;
+
+    // Approve the held order from the review queue.
+    b.goto(&format!("{base}/review")).await;
+    b.click(&b.find(&format!("input[name=ids][value='{}']", data.held)).await).await;
+    b.type_into(&b.find("input[name=reason]").await, "called the buyer, address confirmed").await;
+    b.screenshot("02-review-queue").await;
+    b.click(&b.find("button[value=approve]").await).await;
+    b.wait_for_url("done=1").await;
+    let held = json_of(app.get(&format!("/api/v1/orders/{}", data.held)).await, StatusCode::OK).await;
+    assert_ne!(held["status"], "on_hold", "{held}");
+    let history = json_of(app.get(&format!("/api/v1/orders/{}/history", data.held)).await, StatusCode::OK).await;
+    assert!(history.to_string().contains("called the buyer"), "audited with the reason: {history}");
+
+    // Every dashboard opens with its figures.
+    app.post("/api/v1/dashboards/refresh", &json!({})).await;
+    for (path, needle) in [
+        ("/dashboards/cash", "COD receivable"),
+        ("/dashboards/rejections?by=region", "Jazan"),
+        ("/dashboards/profit", "Expected profit"),
+        ("/dashboards/customs", "Customs abnormality"),
+        ("/dashboards/carriers", "Weights"),
+        ("/recommendations", "stop COD"),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        let page = b.source().await;
+        assert!(page.contains(needle), "{path}: {needle} missing");
+        let name = path.trim_start_matches('/').replace(['/', '?', '='], "-");
+        b.screenshot(&format!("03-{name}")).await;
+    }
+
+    // Follow the worst region's bar to its orders: the refused parcels to Jazan, and only those.
+    b.goto(&format!("{base}/dashboards/rejections?by=region&from=2026-11-01&to=2026-11-30")).await;
+    let first = b.find("svg.chart a").await;
+    let href = b.attr(&first, "href").await.unwrap_or_default();
+    assert!(href.contains("region=Jazan") && href.contains("figure=refused"), "{href}");
+    b.click(&b.find("svg.chart a rect").await).await;
+    b.wait_for_url("figure=refused").await;
+    assert_eq!(b.count("table tbody tr").await, data.refused_in_jazan);
+    b.screenshot("04-orders-behind-a-bar").await;
+
+    // Export the same orders as CSV with the page's own session.
+    let csv = b.run("return fetch(document.getElementById('export-csv').href).then(r => r.text());", json!([])).await;
+    let csv = csv.as_str().unwrap_or_default();
+    assert_eq!(csv.lines().count(), data.refused_in_jazan + 1, "{csv}");
+    assert!(csv.lines().skip(1).all(|l| l.contains(",Jazan,")), "{csv}");
+
+    // Act on the recommendation: the back-test first, then the rule.
+    b.goto(&format!("{base}/recommendations")).await;
+    b.click(&b.find("ul.recs button").await).await;
+    b.wait_for_url("/recommendations/preview").await;
+    let preview = b.text(&b.find("#backtest").await).await;
+    assert!(preview.contains("with the new rule"), "{preview}");
+    b.screenshot("05-recommendation-backtest").await;
+    b.click(&b.find("#confirm").await).await;
+    b.wait_for_url("done=rul_").await;
+    let rules = json_of(app.get("/api/v1/rules").await, StatusCode::OK).await;
+    let made = rules.to_string();
+    assert!(made.contains("Block COD: LAMP-1 in Jazan (SA)") && made.contains("block_cod"), "{made}");
+    b.goto(&format!("{base}/recommendations")).await;
+    assert!(!b.source().await.contains("LAMP-1 is refused"), "a recommendation acted on is not made again");
+
+    // Log out; a viewer sees the operational dashboards but not the money pages.
+    b.click(&b.find("nav form button").await).await;
+    b.wait_for_url("/login").await;
+    b.log_in(&base, "victor.viewer", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    let nav = b.text(&b.find("nav").await).await;
+    assert!(nav.contains("Rejections") && !nav.contains("Cash flow") && !nav.contains("Finance"), "{nav}");
+    b.goto(&format!("{base}/dashboards/cash")).await;
+    assert!(b.source().await.contains("not open to your role"));
+    b.screenshot("06-viewer-refused").await;
+    b.quit().await;
+}
+
+struct Seeded {
+    held: String,
+    refused_in_jazan: usize,
+}
+
+/// Orders to two Saudi regions with known outcomes (Jazan refuses most), one held for review.
+async fn seed(app: &TestApp) -> Seeded {
+    app.seed(&[("LAMP-1", 500)]).await;
+    app.rule("dest.city == \"Hold City\"", "hold", "address to check").await;
+    let thresholds = json!({"refusal_pct": 30, "min_parcels": 5, "customs_factor": 2, "min_shipped": 20});
+    json_of(app.put("/api/v1/settings/recommendations", &thresholds).await, StatusCode::OK).await;
+    let mut refused_in_jazan = 0;
+    for i in 0..20 {
+        let mut body = order(&format!("B-{i}"), "LAMP-1", 1);
+        let jazan = i < 12;
+        if jazan {
+            body["shipping_address"]["region"] = "Jazan".into();
+            body["shipping_address"]["city"] = "Jizan".into();
+        }
+        body["buyer"]["phone"] = format!("+9665012300{i:02}").into();
+        let o = json_of(app.post("/api/v1/orders", &body).await, StatusCode::CREATED).await;
+        let refused = jazan && i < 9;
+        refused_in_jazan += usize::from(refused);
+        let outcome = if refused { "refused" } else { "delivered" };
+        let id = o["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/orders/{id}/outcome"), &json!({"outcome": outcome})).await;
+    }
+    let mut body = order("B-HOLD", "LAMP-1", 1);
+    body["shipping_address"]["city"] = "Hold City".into();
+    let o = json_of(app.post("/api/v1/orders", &body).await, StatusCode::CREATED).await;
+    assert_eq!(o["status"], "on_hold");
+    let r = app.post("/api/v1/dashboards/refresh", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    Seeded { held: o["id"].as_str().unwrap().to_owned(), refused_in_jazan }
+}
