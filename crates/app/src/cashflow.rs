@@ -41,17 +41,24 @@ impl App {
                 amount_minor: o.amount_minor,
             })
             .collect();
-        let history = pstore::lane_history(&mut conn).await?;
+        // Each lane's record so far, from the dashboards' sums rather than a pass over every parcel.
+        let history: std::collections::HashMap<(String, String), codflow_domain::kpi::Metrics> =
+            codflow_store::kpi::sums(&mut conn, &Default::default(), &["channel", "country"], false)
+                .await?
+                .into_iter()
+                .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
+                .collect();
         let in_transit: Vec<InTransit> = pstore::cod_in_transit(&mut conn)
             .await?
             .into_iter()
             .map(|(currency, channel, country, booked_on, amount_minor)| {
-                let h = history.get(&(channel.clone(), country)).cloned().unwrap_or_default();
-                let stats = LaneStats { delivered: h.delivered.max(0) as u64, failed: h.failed.max(0) as u64 };
+                let h = history.get(&(channel.clone(), country)).copied().unwrap_or_default();
+                let failed = h.refused() + h.lost();
+                let stats = LaneStats { delivered: h.delivered().max(0) as u64, failed: failed.max(0) as u64 };
                 InTransit {
                     currency,
                     booked_on,
-                    transit_days: h.mean_transit_days.unwrap_or(DEFAULT_TRANSIT_DAYS),
+                    transit_days: h.mean_transit_days_x10().map(|d| (d + 5) / 10).unwrap_or(DEFAULT_TRANSIT_DAYS),
                     cycle_days: cycle(&channel),
                     p_delivered_ppm: stats.p_delivered_ppm(prior),
                     amount_minor,

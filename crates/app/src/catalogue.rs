@@ -286,6 +286,16 @@ impl App {
     }
 
     /// Every count of one SKU in one warehouse, oldest first: who counted what, and when.
+    /// Stock rows a page at a time (at most `limit`), optionally only those with at most `low` available.
+    pub async fn stock_rows(
+        &self,
+        after: Option<(&str, &str)>,
+        low: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<codflow_store::catalogue::StockRow>> {
+        Ok(codflow_store::catalogue::stock_rows(&mut *self.store.read().await?, after, low, limit).await?)
+    }
+
     pub async fn stock_history(&self, warehouse: &str, sku: &str) -> Result<Vec<orders::StoredAudit>> {
         self.stock(warehouse, sku).await?;
         let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;

@@ -258,6 +258,56 @@ fn price(cost_fen: i64, m: &Market) -> Result<String> {
     Ok(Money::new(whole * 10i64.pow(currency.minor_digits()), currency).amount_string())
 }
 
+/// One order of the demo's markets: market, place, one to three SKUs, a buyer (now and then one of the
+/// serial refusers), store and payment drawn from `r`. Returns the order, whether its buyer is a serial
+/// refuser, and its region.
+fn draw(r: &mut Rng, external_id: String, placed: OffsetDateTime) -> Result<(OrderInput, bool, &'static str)> {
+    let m = r.pick(MARKETS);
+    let (city, region, postal) = *r.pick(m.cities);
+    let name = *r.pick(m.names);
+    let mut lines = Vec::new();
+    for _ in 0..1 + r.below(3) {
+        let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
+        if lines.iter().any(|l: &LineInput| l.sku.as_deref() == Some(sku)) {
+            continue;
+        }
+        lines.push(LineInput {
+            sku: Some(sku.into()),
+            quantity: Some(1 + (r.below(10) == 0) as i64),
+            unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
+        });
+    }
+    let serial = r.below(12) == 0;
+    let buyer_phone = if serial { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
+    let email = (r.below(2) == 0).then(|| format!("buyer{external_id}@example.com"));
+    let store = if r.below(3) == 0 { "shopify-main" } else { "manual" };
+    let payment = if r.below(5) == 0 { "prepaid" } else { "cod" };
+    let order = DemoOrder {
+        market: m,
+        place: (city, region, postal),
+        name,
+        store,
+        external_id,
+        placed,
+        payment,
+        phone: buyer_phone,
+        email,
+        lines,
+    };
+    Ok((order.input(r)?, serial, region))
+}
+
+/// The regions the demo's buyers refuse in most, as `COUNTRY:Region` with the share they take
+/// (for the sandbox carrier's model in a simulation).
+pub fn refusing_regions() -> Vec<(String, f64)> {
+    MARKETS
+        .iter()
+        .flat_map(|m| m.cities.iter().map(move |c| (m.country, c.1)))
+        .filter(|(_, region)| refusal_percent(region) > 10)
+        .map(|(country, region)| (format!("{country}:{region}"), 1.0 - refusal_percent(region) as f64 / 100.0))
+        .collect()
+}
+
 /// One demo order before the street is drawn: what differs between the history and the fresh orders.
 struct DemoOrder<'a> {
     market: &'a Market,
@@ -345,40 +395,8 @@ impl App {
         let start = OffsetDateTime::now_utc() - Duration::days(21);
         let mut history = Vec::with_capacity(orders);
         for n in 0..orders {
-            let m = r.pick(MARKETS);
-            let (city, region, postal) = *r.pick(m.cities);
-            let name = *r.pick(m.names);
-            let mut lines = Vec::new();
-            for _ in 0..1 + r.below(3) {
-                let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
-                if lines.iter().any(|l: &LineInput| l.sku.as_deref() == Some(sku)) {
-                    continue;
-                }
-                lines.push(LineInput {
-                    sku: Some(sku.into()),
-                    quantity: Some(1 + (r.below(10) == 0) as i64),
-                    unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
-                });
-            }
             let placed = start + Duration::minutes((n as i64 * 21 * 24 * 60) / orders.max(1) as i64);
-            let serial = r.below(12) == 0;
-            let buyer_phone = if serial { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(&mut r, m.phone) };
-            let email = (r.below(2) == 0).then(|| format!("buyer{n}@example.com"));
-            let store = if r.below(3) == 0 { "shopify-main" } else { "manual" };
-            let payment = if r.below(5) == 0 { "prepaid" } else { "cod" };
-            let order = DemoOrder {
-                market: m,
-                place: (city, region, postal),
-                name,
-                store,
-                external_id: format!("{}", 100_000 + n),
-                placed,
-                payment,
-                phone: buyer_phone,
-                email,
-                lines,
-            };
-            let input = order.input(&mut r)?;
+            let (input, serial, region) = draw(&mut r, format!("{}", 100_000 + n), placed)?;
             if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await? {
                 let refused = serial || r.below(100) < refusal_percent(region);
                 history.push((o, refused));
@@ -387,6 +405,32 @@ impl App {
         self.seed_review(history).await?;
         let (reviewed, held) = self.seed_reviewed_orders(&mut r, 60).await?;
         Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: orders + reviewed, reviewed, held })
+    }
+
+    /// A simulated day's orders: `n` of the demo's markets placed through the day starting at `day`, external
+    /// ids from `first`, through the ordinary intake (review, allocation, reservation), 32 at a time. Returns
+    /// the ids of the orders created.
+    pub async fn simulate_orders(&self, seed: u64, first: usize, day: OffsetDateTime, n: usize) -> Result<Vec<String>> {
+        use futures::StreamExt;
+        let mut r = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(first as u64) | 1);
+        let by = Actor::Worker("simulation".into());
+        let mut inputs = Vec::with_capacity(n);
+        for k in 0..n {
+            let placed = day + Duration::seconds(k as i64 * 86_400 / n.max(1) as i64);
+            inputs.push(draw(&mut r, format!("S{}", first + k), placed)?.0);
+        }
+        let created: Vec<Result<crate::orders::Intake>> = futures::stream::iter(inputs)
+            .map(|i| self.create_order(i, by.clone()))
+            .buffer_unordered(32)
+            .collect()
+            .await;
+        let mut ids = Vec::with_capacity(n);
+        for c in created {
+            if let crate::orders::Intake::Created(o) = c? {
+                ids.push(o.id.to_string());
+            }
+        }
+        Ok(ids)
     }
 
     /// Outcomes for the older orders, exchange rates, lists, and every ready-made rule switched on.

@@ -424,7 +424,7 @@ impl App {
                 with.push(rule);
                 let since = self.clock().now() - time::Duration::days(365);
                 let economics = Economics::usual(self.base_currency().await?);
-                let before = self.backtest(Some(current), since, economics.clone(), |_, _| {}).await?;
+                let before = self.backtest(Some(current), since, economics, |_, _| {}).await?;
                 let after = self.backtest(Some(with), since, economics, |_, _| {}).await?;
                 Ok(Preview::Rule { before, after })
             }

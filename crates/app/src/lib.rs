@@ -99,7 +99,13 @@ impl Clock {
 
     /// Runs `scale` times faster than real time from now on.
     pub fn speed_up(&self, scale: f64) {
-        self.set(ClockMode::Scaled { start: std::time::Instant::now(), epoch: now(), scale });
+        self.run_from(now(), scale);
+    }
+
+    /// Reads `epoch` now and runs `scale` times faster than real time from there (a simulation replaying
+    /// past days).
+    pub fn run_from(&self, epoch: time::OffsetDateTime, scale: f64) {
+        self.set(ClockMode::Scaled { start: std::time::Instant::now(), epoch, scale });
     }
 }
 

@@ -66,6 +66,15 @@ pub enum BenchCommand {
         #[arg(long)]
         cli: bool,
     },
+    /// Dashboards: a book of orders over 90 days with outcomes and customs events, counted by the refresher
+    /// from cold, then every dashboard page of a separate server timed over repeated requests (SQLite).
+    Dashboards {
+        #[arg(long, default_value_t = 1_000_000)]
+        orders: usize,
+        /// Timed requests per page (after three warm-up requests).
+        #[arg(long, default_value_t = 30)]
+        requests: usize,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -92,6 +101,7 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
             crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
+        BenchCommand::Dashboards { orders, requests } => crate::bench_dashboards::dashboards(orders, requests).await,
         BenchCommand::Reconcile { shipments, cli } => crate::bench_reconcile::reconcile(shipments, cli).await,
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await

@@ -86,17 +86,31 @@ pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
 /// A sandbox carrier process whose parcels follow `model` (its JSON file format), with a fixed seed so the
 /// same bookings meet the same fates.
 pub async fn spawn_sandbox_with(time_scale: f64, model: Option<serde_json::Value>) -> Result<SandboxProcess> {
+    spawn_sandbox_from(time_scale, model, 7, None).await
+}
+
+/// A sandbox carrier process whose clock starts at `start` (now when None) and runs `time_scale` times
+/// faster than real time.
+pub async fn spawn_sandbox_from(
+    time_scale: f64,
+    model: Option<serde_json::Value>,
+    seed: u64,
+    start: Option<time::OffsetDateTime>,
+) -> Result<SandboxProcess> {
     let exe = std::env::current_exe().context("cannot find this program to start the sandbox carrier")?;
     let mut args: Vec<String> = ["sandbox-carrier", "--listen", "127.0.0.1:0", "--exit-with-stdin", "--time-scale"]
         .into_iter()
         .map(String::from)
         .collect();
     args.push(time_scale.to_string());
+    if let Some(t) = start {
+        args.extend(["--start".into(), t.format(&time::format_description::well_known::Rfc3339)?]);
+    }
     let model_file = match model {
         Some(m) => {
             let path = std::env::temp_dir().join(format!("codflow-sandbox-model-{}.json", std::process::id()));
             std::fs::write(&path, m.to_string()).context("cannot write the sandbox carrier's model")?;
-            args.extend(["--seed".into(), "7".into(), "--model".into(), path.to_string_lossy().into_owned()]);
+            args.extend(["--seed".into(), seed.to_string(), "--model".into(), path.to_string_lossy().into_owned()]);
             Some(path)
         }
         None => None,
@@ -128,6 +142,7 @@ pub async fn sandbox_carrier(
     time_scale: f64,
     model: Option<PathBuf>,
     api_key: Option<String>,
+    start: Option<time::OffsetDateTime>,
 ) -> Result<()> {
     let model = match model {
         Some(p) => {
@@ -136,7 +151,7 @@ pub async fn sandbox_carrier(
         }
         None => Default::default(),
     };
-    let config = codflow_sandbox_carrier::Config { seed, model, time_scale, api_key };
+    let config = codflow_sandbox_carrier::Config { seed, model, time_scale, api_key, start };
     codflow_sandbox_carrier::serve(listen, config).await?;
     Ok(())
 }

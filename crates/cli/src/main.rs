@@ -8,10 +8,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod bench;
 mod bench_booking;
+mod bench_dashboards;
 mod bench_reconcile;
 mod bench_tracking;
 mod finance;
 mod logistics;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -85,6 +87,9 @@ enum Command {
         /// takes it along instead of leaving it running.
         #[arg(long)]
         exit_with_stdin: bool,
+        /// The carrier's clock at start (RFC 3339); now by default.
+        #[arg(long, value_parser = parse_rfc3339)]
+        start: Option<time::OffsetDateTime>,
     },
     /// Quote a shipment on every channel: costs, duties, transit days, and why channels are ineligible.
     Quote {
@@ -136,6 +141,21 @@ enum Command {
         command: ImportCommand,
     },
     /// Measure throughput, latency and memory (see docs/BENCHMARKS.md).
+    /// Replays the last days of a seller's business through the real pipeline: orders of sixteen markets,
+    /// review, allocation, booking with a sandbox carrier process, tracking, tasks, remittances and payouts.
+    Simulate {
+        #[arg(long, default_value_t = 90)]
+        days: u32,
+        #[arg(long, default_value_t = 2000)]
+        orders_per_day: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Real seconds one simulated day takes (at least as long as booking a day's orders).
+        #[arg(long, default_value_t = 2.0)]
+        seconds_per_day: f64,
+        #[command(flatten)]
+        db: Db,
+    },
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
@@ -306,6 +326,25 @@ async fn open(url: &str) -> Result<App> {
 }
 
 /// Peak resident memory of this process, from the kernel's own accounting.
+/// A progress bar on a terminal, nothing otherwise (logs and CI stay clean).
+pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
 pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
     let path = match pid {
         Some(p) => format!("/proc/{p}/status"),
@@ -624,7 +663,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve { db, listen, demo, senders, carriers, secrets } => {
             serve(db, listen, demo, senders, carriers, secrets).await?
         }
-        Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin } => {
+        Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin, start } => {
             if exit_with_stdin {
                 tokio::spawn(async {
                     let mut sink = tokio::io::sink();
@@ -632,7 +671,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     std::process::exit(0);
                 });
             }
-            logistics::sandbox_carrier(listen, seed, time_scale, model, api_key).await?
+            logistics::sandbox_carrier(listen, seed, time_scale, model, api_key, start).await?
         }
         Command::Quote { args, db } => return logistics::quote(&open(&db.url()).await?, args).await,
         Command::Book { orders, all, carriers, db } => {
@@ -682,6 +721,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Profiles { command } => return finance::profiles(command).await,
         Command::Bench { command } => bench::run(command).await?,
+        Command::Simulate { days, orders_per_day, seed, seconds_per_day, db } => {
+            if !(0.05..=3600.0).contains(&seconds_per_day) || days == 0 || orders_per_day == 0 {
+                anyhow::bail!("--days and --orders-per-day must be above 0, --seconds-per-day between 0.05 and 3600");
+            }
+            let s = simulate::simulate(&db.url(), days, orders_per_day, seed, seconds_per_day).await?;
+            println!(
+                "simulated:    {days} days, {} orders ({} booked) in {:.1} s: {:.0} simulated orders/s",
+                s.orders,
+                s.booked,
+                s.seconds,
+                s.orders as f64 / s.seconds
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

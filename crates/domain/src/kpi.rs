@@ -451,13 +451,13 @@ pub fn refusal_hotspots(
     out
 }
 
+/// Sums keyed by (country, channel).
+pub type LaneRow = ((String, String), Metrics);
+
 /// A channel on a lane (country) whose customs trouble is at least `customs_factor` times that of the other
 /// channels on the lane together. Returns (country, channel, its rate, the peers' rate).
-pub fn customs_laggards(
-    rows: &[((String, String), Metrics)],
-    t: &RecommendationThresholds,
-) -> Vec<(String, String, Ratio, Ratio)> {
-    let mut by_lane: BTreeMap<&str, Vec<&((String, String), Metrics)>> = BTreeMap::new();
+pub fn customs_laggards(rows: &[LaneRow], t: &RecommendationThresholds) -> Vec<(String, String, Ratio, Ratio)> {
+    let mut by_lane: BTreeMap<&str, Vec<&LaneRow>> = BTreeMap::new();
     for r in rows {
         by_lane.entry(r.0.0.as_str()).or_default().push(r);
     }

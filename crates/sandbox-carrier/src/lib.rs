@@ -35,11 +35,13 @@ pub struct Config {
     pub time_scale: f64,
     /// When set, every request must carry `X-Api-Key` with this value.
     pub api_key: Option<String>,
+    /// The carrier's clock at start; now when absent. A simulation starts it in the past and runs it fast.
+    pub start: Option<OffsetDateTime>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { seed: 1, model: Model::default(), time_scale: 1.0, api_key: None }
+        Config { seed: 1, model: Model::default(), time_scale: 1.0, api_key: None, start: None }
     }
 }
 
@@ -383,7 +385,9 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
             None => {
                 b.serial += 1;
                 let tracking = s10(b.serial, &req.shipper.country);
-                let lane = c.config.model.lane(&req.consignee.country);
+                let lane =
+                    c.config.model.lane_for(&req.consignee.country, req.consignee.region.as_deref(), &req.service);
+                let lane = &lane;
                 let mut rng = Rng::new(c.config.seed, &tracking);
                 let international = req.shipper.country != req.consignee.country;
                 let events = model::plan(
@@ -785,13 +789,8 @@ async fn require_key(
 
 pub fn router(config: Config) -> Router {
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
-    let carrier = Arc::new(Carrier {
-        config,
-        started: Instant::now(),
-        epoch: OffsetDateTime::now_utc(),
-        book: Mutex::new(Book::default()),
-        http,
-    });
+    let epoch = config.start.unwrap_or_else(OffsetDateTime::now_utc);
+    let carrier = Arc::new(Carrier { config, started: Instant::now(), epoch, book: Mutex::new(Book::default()), http });
     let pusher = Arc::downgrade(&carrier);
     tokio::spawn(async move {
         loop {

@@ -61,11 +61,26 @@ impl Lane {
 pub struct Model {
     pub default: Lane,
     pub countries: HashMap<String, Lane>,
+    /// A service on one lane that behaves unlike the country's others, keyed `COUNTRY/service`
+    /// (`"SA/express"`): a channel that misbehaves.
+    pub services: HashMap<String, Lane>,
+    /// The delivery rate of a region, keyed `COUNTRY:Region` (`"SA:Eastern Province"`), over its lane's.
+    pub regions: HashMap<String, f64>,
 }
 
 impl Model {
     pub fn lane(&self, country: &str) -> &Lane {
         self.countries.get(country).unwrap_or(&self.default)
+    }
+
+    /// The lane a booking plays out on: the service's own on that lane if it has one, else the country's,
+    /// with the region's delivery rate when the model names one.
+    pub fn lane_for(&self, country: &str, region: Option<&str>, service: &str) -> Lane {
+        let mut lane = self.services.get(&format!("{country}/{service}")).unwrap_or_else(|| self.lane(country)).clone();
+        if let Some(rate) = region.and_then(|r| self.regions.get(&format!("{country}:{r}"))) {
+            lane.delivery_rate = rate.clamp(0.0, 1.0);
+        }
+        lane
     }
 }
 
@@ -204,6 +219,25 @@ pub fn plan(
         break;
     }
     out
+}
+
+#[cfg(test)]
+mod lane_tests {
+    use super::*;
+
+    #[test]
+    fn a_service_and_a_region_override_their_country() {
+        let m: Model = serde_json::from_str(
+            r#"{"countries": {"SA": {"delivery_rate": 0.7}},
+                "services": {"SA/express": {"customs_hold_probability": 0.5}},
+                "regions": {"SA:Jazan": 0.4}}"#,
+        )
+        .unwrap();
+        assert_eq!(m.lane_for("SA", None, "standard").delivery_rate, 0.7);
+        assert_eq!(m.lane_for("SA", Some("Jazan"), "standard").delivery_rate, 0.4);
+        assert_eq!(m.lane_for("SA", None, "express").customs_hold_probability, 0.5);
+        assert_eq!(m.lane_for("AE", Some("Jazan"), "express").delivery_rate, Lane::default().delivery_rate);
+    }
 }
 
 #[cfg(test)]

@@ -338,3 +338,47 @@ pub async fn unreserve(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId,
     .await?;
     Ok(())
 }
+
+/// One counted SKU in one warehouse, as the stock page lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StockRow {
+    pub warehouse: String,
+    pub sku: String,
+    pub title: String,
+    pub level: StockLevel,
+    pub location: Option<String>,
+}
+
+/// Every stock row, by warehouse code then SKU, after `(warehouse, sku)`; `low` keeps only rows with at
+/// most that many available.
+pub async fn stock_rows(
+    conn: &mut AnyConnection,
+    after: Option<(&str, &str)>,
+    low: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StockRow>> {
+    let (aw, asku) = after.unwrap_or(("", ""));
+    let rows = sqlx::query(
+        "SELECT w.code, p.sku, p.title, s.on_hand, s.reserved, s.location FROM stock s \
+         JOIN warehouses w ON w.id = s.warehouse_id JOIN products p ON p.id = s.product_id \
+         WHERE (w.code > $1 OR (w.code = $1 AND p.sku > $2)) AND ($3 < 0 OR s.on_hand - s.reserved <= $3) \
+         ORDER BY w.code, p.sku LIMIT $4",
+    )
+    .bind(aw)
+    .bind(asku)
+    .bind(low.unwrap_or(-1))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StockRow {
+                warehouse: r.try_get(0)?,
+                sku: r.try_get(1)?,
+                title: r.try_get(2)?,
+                level: StockLevel { on_hand: r.try_get(3)?, reserved: r.try_get(4)? },
+                location: r.try_get(5)?,
+            })
+        })
+        .collect()
+}

@@ -178,40 +178,6 @@ fn epoch_day(day: i64) -> Result<Date> {
     Ok((OffsetDateTime::UNIX_EPOCH + time::Duration::days(day)).date())
 }
 
-/// Each lane's history: parcels delivered, parcels that came back or were lost, and the mean days from
-/// booking to delivery.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LaneHistory {
-    pub delivered: i64,
-    pub failed: i64,
-    pub mean_transit_days: Option<i64>,
-}
-
-pub async fn lane_history(conn: &mut AnyConnection) -> Result<HashMap<(String, String), LaneHistory>> {
-    let rows = sqlx::query(
-        "SELECT lane_channel, lane_country, \
-                CAST(SUM(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS delivered, \
-                CAST(SUM(CASE WHEN delivered_at IS NULL AND status IN ('returned', 'lost', 'damaged') THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
-                CAST(AVG(CASE WHEN delivered_at IS NOT NULL THEN delivered_at - booked_at END) AS BIGINT) AS transit \
-           FROM tracking GROUP BY lane_channel, lane_country",
-    )
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let transit: Option<i64> = r.try_get("transit")?;
-            Ok((
-                (r.try_get("lane_channel")?, r.try_get("lane_country")?),
-                LaneHistory {
-                    delivered: r.try_get("delivered")?,
-                    failed: r.try_get("failed")?,
-                    mean_transit_days: transit.map(|t| (t + 43_200_000_000) / 86_400_000_000),
-                },
-            ))
-        })
-        .collect()
-}
-
 /// Freight invoices not marked paid: (statement, carrier, imported day, currency, amount billed).
 pub async fn unpaid_invoices(conn: &mut AnyConnection) -> Result<Vec<(String, String, Date, Currency, i64)>> {
     let rows = sqlx::query(&format!(

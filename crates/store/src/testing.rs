@@ -185,3 +185,8 @@ pub async fn deliver_all(conn: &mut sqlx::AnyConnection) -> crate::Result<Vec<(S
         sqlx::query("SELECT tracking_number, cod_minor FROM tracking ORDER BY shipment_id").fetch_all(conn).await?;
     rows.iter().map(|r| Ok((r.try_get("tracking_number")?, r.try_get("cod_minor")?))).collect()
 }
+
+/// Runs one statement of a benchmark's or test's own making; returns the rows it changed.
+pub async fn exec(conn: &mut sqlx::AnyConnection, sql: &str) -> crate::Result<u64> {
+    Ok(sqlx::query(sql).execute(&mut *conn).await?.rows_affected())
+}

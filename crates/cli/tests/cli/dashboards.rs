@@ -102,7 +102,7 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     let mut hours: Vec<i64> =
         per.values().filter_map(|(start, end)| end.map(|e| ((e - start) / 60_000_000 + 30) / 60)).collect();
     hours.sort();
-    let median = hours[(hours.len() + 1) / 2 - 1];
+    let median = hours[hours.len().div_ceil(2) - 1];
     let clearance = app.kpi_clearance(&all, &["country"]).await.unwrap();
     assert_eq!(clearance.get(&vec!["SA".to_string()]), Some(&(median, hours.len() as i64)));
 
@@ -134,4 +134,38 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
         .map(|r| r.0)
         .collect();
     assert!(behind.iter().all(|o| refused_ids.contains(&o.id.to_string())));
+}
+
+/// A short simulation through the real pipeline and a sandbox carrier process of its own fills every
+/// dashboard: orders reviewed and booked, parcels delivered and refused, customs holds, statements imported,
+/// and the sums agree with the orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
+    let db = codflow_store::testing::TestDb::new(Engine::Sqlite).await;
+    let out = tokio::process::Command::new(crate::BIN)
+        .args(["simulate", "--days", "4", "--orders-per-day", "40", "--seconds-per-day", "1", "--seed", "3"])
+        .args(["--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("simulated:    4 days, 160 orders"), "{stdout}");
+    let store = Store::connect(&db.url).await.unwrap();
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move { rows(&store, sql).await.first().map(|r| r.1).unwrap_or(0) }
+    };
+    assert_eq!(count("SELECT 'n', COUNT(*) FROM orders WHERE external_id LIKE 'S%'").await, 160);
+    assert!(count("SELECT 'n', COUNT(*) FROM tracking").await >= 100, "most orders were booked");
+    assert!(count("SELECT 'n', COUNT(*) FROM order_outcomes WHERE outcome = 'delivered'").await > 0);
+    assert!(count("SELECT 'n', COUNT(*) FROM order_outcomes WHERE outcome = 'refused'").await > 0);
+    assert!(
+        count("SELECT 'n', COUNT(DISTINCT shipment_id) FROM tracking_events WHERE status LIKE 'customs_held%'").await
+            > 0
+    );
+    assert!(count("SELECT 'n', COUNT(*) FROM statements").await >= 2, "remittance and invoice imported: {stdout}");
+    assert_eq!(count("SELECT 'n', COUNT(*) FROM kpi_dirty").await, 0, "the dashboards caught up");
+    let counted = count("SELECT 'n', CAST(SUM(orders) AS BIGINT) FROM kpi_daily").await;
+    assert_eq!(counted, count("SELECT 'n', COUNT(*) FROM orders").await);
 }

@@ -438,10 +438,8 @@ pub async fn profit(
         return r;
     }
     let f = filter_of(&q, today(&s));
-    let by = match q.get("by").map(String::as_str) {
-        Some(b @ ("channel" | "store" | "month")) => b,
-        _ => "country",
-    };
+    let asked = q.get("by").map(String::as_str);
+    let by = ["channel", "store", "month"].into_iter().find(|b| asked == Some(*b)).unwrap_or("country");
     let cols: &[&str] = if by == "month" { &["day"] } else { std::slice::from_ref(&by) };
     let raw = match s.app.kpi_sums(&f, cols, false).await {
         Ok(r) => r,
@@ -535,10 +533,6 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
         Ok(f) => f,
         Err(e) => return fail(e),
     };
-    let balances = match s.app.ledger_balances().await {
-        Ok(b) => b,
-        Err(e) => return fail(e),
-    };
     let mut body = String::new();
     let overdue: Vec<_> = aging.iter().filter(|r| r.overdue.parcels > 0).collect();
     if !overdue.is_empty() {
@@ -597,17 +591,9 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
         let _ = write!(body, "<h3>{c}</h3>");
         body.push_str(&chart::columns(&format!("Cash forecast in {c}"), pairs));
     }
-    body.push_str("<h2>Ledger balances</h2><table id=\"balances\"><thead><tr><th>Account</th><th>Carrier</th><th class=\"num\">Balance</th></tr></thead><tbody>");
-    for (account, carrier, currency, minor) in &balances {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-            esc(account.as_str()),
-            esc(carrier),
-            esc(&Money::new(*minor, *currency).to_string())
-        );
-    }
-    body.push_str("</tbody></table>");
+    // Ledger balances sum every posting of every parcel (a pass over the whole book), so they are not shown
+    // here; the API serves them (/api/v1/ledger/balances).
+    body.push_str("<p class=\"muted\">Statements and their differences: <a href=\"/settlements\">Settlements</a>.</p>");
     html(StatusCode::OK, layout(&signed.0, "Cash flow", &body))
 }
 

@@ -4,6 +4,8 @@
 
 mod chart;
 mod dash;
+mod detail;
+mod ops;
 mod pages;
 
 use std::sync::Arc;
@@ -31,6 +33,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/orders", get(pages::orders))
         .route("/orders.csv", get(pages::orders_csv))
         .route("/orders.xlsx", get(pages::orders_xlsx))
+        .route("/orders/{id}", get(detail::order))
+        .route("/tasks", get(detail::tasks))
+        .route("/stock", get(ops::stock))
+        .route("/shipments", get(ops::shipments))
+        .route("/shipments/labels", axum::routing::post(ops::labels))
+        .route("/settlements", get(ops::settlements))
+        .route("/settlements/{id}", get(ops::settlement))
+        .route("/settlements/{id}/disputes", get(ops::disputes))
+        .route("/settlements/{id}/lines/{line}/dispute", get(ops::dispute))
+        .route("/rules", get(ops::rules).post(ops::rule_form))
+        .route("/channels", get(ops::channels))
         .route("/finance", get(pages::finance))
         .route("/review", get(pages::review_queue).post(pages::decide))
         .route("/dashboards/cash", get(dash::cash))

@@ -57,12 +57,16 @@ nav .who{margin-left:auto;color:#aab}main{padding:1rem;max-width:1200px}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}\
 td.num{text-align:right}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}\
 .err{color:#b00020}.muted{color:#667}.ok{color:#1e7b34}\
-.alert{border-left:4px solid #c0392b;background:#fdf0ee;padding:.4rem .8rem;margin:.5rem 0}\
+tr.sla-overdue td:first-child{color:#b00020;font-weight:bold}tr.sla-due_soon td:first-child{color:#b26a00;font-weight:bold}\
+table.facts th{width:12rem;color:#556}.alert{border-left:4px solid #c0392b;background:#fdf0ee;padding:.4rem .8rem;margin:.5rem 0}\
 svg.chart{max-width:760px;display:block;margin:.5rem 0}svg.chart a:hover rect,svg.chart a:hover circle{opacity:.7}\
 ul.recs li{border-bottom:1px solid #e3e6ea;padding:.3rem 0}ul.recs form{display:inline}@media(max-width:600px){td:nth-child(3),th:nth-child(3){display:none}}";
 
 pub(super) fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
-    let mut nav = String::from("<a href=\"/orders\">Orders</a>");
+    let mut nav = String::from(
+        "<a href=\"/orders\">Orders</a><a href=\"/tasks\">Tasks</a><a href=\"/shipments\">Shipments</a>\
+         <a href=\"/stock\">Stock</a><a href=\"/channels\">Channels</a><a href=\"/rules\">Rules</a>",
+    );
     if matches!(user.role, Role::Admin | Role::Ops) {
         nav.push_str("<a href=\"/review\">Review queue</a>");
     }
@@ -247,14 +251,14 @@ pub async fn orders(
         for o in &list {
             let _ = write!(
                 body,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                esc(o.id.as_str()),
+                "<tr><td><a href=\"/orders/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
                 esc(&o.external_id),
                 o.placed_at.date(),
                 esc(o.buyer.phone.as_str()),
                 o.shipping_address.country.code(),
                 o.status.as_str(),
                 esc(&o.total.to_string()),
+                id = esc(o.id.as_str()),
             );
         }
         body.push_str("</tbody></table>");

@@ -11,6 +11,8 @@ codflow_store::on_both_engines!(
     forms_without_their_csrf_token_are_refused_and_an_expired_session_asks_for_a_new_login,
     a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_apart,
     ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page,
+    the_working_pages_show_their_tables_and_export_them_as_csv_and_xlsx,
+    an_orders_page_tells_its_whole_story_and_rules_are_validated_and_back_tested_from_the_console,
 );
 
 fn browser() -> Client {
@@ -217,4 +219,122 @@ async fn ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page(e
     assert!(history.to_string().contains("user:usr_"), "{history}");
     let page = c.get(app.url("/review")).header(COOKIE, &cookie).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("No order is waiting for review"), "{page}");
+}
+
+async fn page(c: &Client, app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+    let r = c.get(app.url(path)).header(COOKIE, cookie).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+async fn the_working_pages_show_their_tables_and_export_them_as_csv_and_xlsx(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 40), ("MUG-2", 3)]).await;
+    user(&app, "ada", Role::Admin).await;
+    user(&app, "wendy", Role::Warehouse).await;
+    let c = browser();
+    let (_, session) = log_in(&app, &c, "ada", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    for (path, needle) in [
+        ("/stock", "MUG-2"),
+        ("/shipments", "Shipments"),
+        ("/tasks", "Tasks"),
+        ("/settlements", "Settlements"),
+        ("/rules", "New rule"),
+        ("/channels", "Quote tester"),
+    ] {
+        let (status, body) = page(&c, &app, &cookie, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        assert!(body.contains(needle), "{path}: {needle} missing");
+    }
+    // Low stock only, as CSV and as XLSX with the same rows.
+    let (_, low) = page(&c, &app, &cookie, "/stock?low=5").await;
+    assert!(low.contains("MUG-2") && !low.contains("LAMP-1"), "{low}");
+    let (status, csv) = page(&c, &app, &cookie, "/stock?low=5&format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["warehouse,sku,title,on_hand,reserved,available,bin", "SZ1,MUG-2,Lamp,3,0,3,"]
+    );
+    let xlsx = c.get(app.url("/stock?low=5&format=xlsx")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(xlsx.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    let rows = codflow_sheets::xlsx_rows(&xlsx.bytes().await.unwrap(), '.').unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].1[..3], ["SZ1".to_string(), "MUG-2".into(), "Lamp".into()]);
+    // The orders export as XLSX too, with the page's filter.
+    assert_eq!(
+        app.post("/api/v1/orders", &crate::helpers::order("X-1", "LAMP-1", 1)).await.status(),
+        StatusCode::CREATED
+    );
+    let xlsx = c.get(app.url("/orders.xlsx?q=X-1")).header(COOKIE, &cookie).send().await.unwrap();
+    let rows = codflow_sheets::xlsx_rows(&xlsx.bytes().await.unwrap(), '.').unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].1[1], "X-1");
+    // The quote tester explains itself when there is nothing to quote with.
+    let (status, quote) =
+        page(&c, &app, &cookie, "/channels?country=SA&weight_g=500&goods=100.00&currency=SAR&quote=1").await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    // Finance pages are not the warehouse's; printing labels needs the form's token.
+    let (_, session) = log_in(&app, &c, "wendy", "long enough secret").await;
+    let wendy = format!("codflow_session={}", session.unwrap());
+    assert_eq!(page(&c, &app, &wendy, "/settlements").await.0, StatusCode::FORBIDDEN);
+    let r = c
+        .post(app.url("/shipments/labels"))
+        .header(COOKIE, &wendy)
+        .form(&[("csrf", "forged"), ("ids", "shp_x"), ("format", "pdf")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn an_orders_page_tells_its_whole_story_and_rules_are_validated_and_back_tested_from_the_console(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 40)]).await;
+    app.rule("true", "hold", "everything is checked").await;
+    let o = app.post("/api/v1/orders", &crate::helpers::order("T-1", "LAMP-1", 2)).await;
+    let o: serde_json::Value = o.json().await.unwrap();
+    let id = o["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(&format!("/api/v1/orders/{id}/approve"), &serde_json::json!({"reason": "buyer confirmed by phone"}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    user(&app, "olga", Role::Ops).await;
+    let c = browser();
+    let (_, session) = log_in(&app, &c, "olga", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    let (status, detail) = page(&c, &app, &cookie, &format!("/orders/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    for needle in ["T-1", "everything is checked", "buyer confirmed by phone", "id=\"timeline\"", "LAMP-1"] {
+        assert!(detail.contains(needle), "{needle} missing from {detail}");
+    }
+    let timeline = &detail[detail.find("id=\"timeline\"").unwrap()..];
+    assert!(timeline.find("hold").unwrap() < timeline.find("buyer confirmed").unwrap(), "in time order");
+    assert_eq!(page(&c, &app, &cookie, "/orders/ord_nothere").await.0, StatusCode::NOT_FOUND);
+    // A rule with a mistake is refused with where it is; a good one is back-tested, then saved.
+    let (_, rules) = page(&c, &app, &cookie, "/rules").await;
+    let csrf = hidden_csrf(&rules);
+    let post = |op: &'static str, condition: &'static str| {
+        c.post(app.url("/rules"))
+            .header(COOKIE, &cookie)
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("op", op),
+                ("name", "big orders"),
+                ("priority", "10"),
+                ("action", "flag"),
+                ("condition", condition),
+                ("reason", "large order"),
+            ])
+            .send()
+    };
+    let bad = post("validate", "order.total_base >").await.unwrap().text().await.unwrap();
+    assert!(bad.contains("rule-errors") && bad.contains("condition"), "{bad}");
+    let good = post("validate", "order.item_count > 5").await.unwrap().text().await.unwrap();
+    assert!(good.contains("rule-ok"), "{good}");
+    let tested = post("backtest", "order.item_count > 5").await.unwrap().text().await.unwrap();
+    assert!(tested.contains("id=\"backtest\""), "{tested}");
+    let saved = post("save", "order.item_count > 5").await.unwrap().text().await.unwrap();
+    assert!(saved.contains("Saved big orders"), "{saved}");
+    let rules = app.get("/api/v1/rules").await.text().await.unwrap();
+    assert!(rules.contains("big orders"));
 }

@@ -1,0 +1,196 @@
+//! `codflow bench dashboards`: a book of orders placed over 90 days to 80 regions, 20 SKUs and three
+//! channels of three carriers, booked, with outcomes, customs holds and clearance times spread over them; the
+//! refresher counting every order from cold; then each dashboard page and API call of a separate server,
+//! timed over repeated requests.
+
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{Result, anyhow, ensure};
+use codflow_app::import::ImportOptions;
+use codflow_domain::{Actor, Role};
+use codflow_store::testing::{TestDb, book_allocated, exec};
+use codflow_store::{Engine, commit};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::bench::{SKUS, Server, machine, percentile, seed_catalogue};
+use crate::peak_rss_kib;
+
+const PREFIX: &str = "DSH";
+const REGIONS: usize = 80;
+const DAYS: i64 = 90;
+
+fn by() -> Actor {
+    Actor::Worker("bench".into())
+}
+
+async fn seed(url: &str, n: usize, now: OffsetDateTime) -> Result<codflow_app::App> {
+    let app = crate::open(url).await?;
+    seed_catalogue(&app).await?;
+    let dir = std::env::temp_dir().join(format!("codflow-bench-{}", codflow_domain::ids::new_id_body()));
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("orders.csv");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(w, "{}", codflow_app::import::COLUMNS.join(","))?;
+        for i in 0..n {
+            let placed = (now - Duration::days(1 + (i as i64 % DAYS)) - Duration::minutes((i % 1440) as i64))
+                .format(&Rfc3339)?;
+            writeln!(
+                w,
+                "{i},{placed},SAR,cod,Noura Al-Qahtani,05{:08},,King Fahd Rd 12,,City {r},Region {r:02},12211,SA,BENCH-{:02},1,59.00,10.00",
+                i % 100_000_000,
+                (i / 7) % SKUS,
+                r = (i / 3) % REGIONS,
+            )?;
+        }
+    }
+    app.store.defer_checkpoints();
+    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
+    let opts = ImportOptions { store: "bench".into(), batch_size: 2000 };
+    let report = app.import_orders(reader, &opts, by(), &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    ensure!(report.created as usize == n, "imported {} of {n} orders", report.created);
+    let mut tx = app.store.begin().await?;
+    // Three channels of three carriers; then every parcel's fate by its number: 72% delivered, 18% refused
+    // and returned, the rest in transit (their COD still travelling); delivered cash of the last two weeks still
+    // owed, older cash remitted; one in six held by customs, clearance times from 6 to 120 hours.
+    exec(
+        &mut tx,
+        "UPDATE orders SET channel = CASE CAST(external_id AS BIGINT) % 3 WHEN 0 THEN 'SBX-SA-STD' \
+         WHEN 1 THEN 'ARX-SA-EXP' ELSE 'SMS-SA-ECO' END",
+    )
+    .await?;
+    let booked = book_allocated(&mut tx, "sandbox", "SBX-SA-STD", PREFIX, now - Duration::days(DAYS + 1)).await?;
+    ensure!(booked as usize == n, "booked {booked} of {n} orders");
+    let h = 3_600_000_000i64;
+    let at = codflow_store::micros(now - Duration::days(DAYS + 1));
+    let now_us = codflow_store::micros(now);
+    exec(&mut tx, &format!(
+        "UPDATE tracking SET \
+           carrier = CASE CAST(substr(tracking_number, 4) AS BIGINT) % 3 WHEN 0 THEN 'sandbox' WHEN 1 THEN 'aramex' ELSE 'smsa' END, \
+           lane_channel = CASE CAST(substr(tracking_number, 4) AS BIGINT) % 3 WHEN 0 THEN 'SBX-SA-STD' WHEN 1 THEN 'ARX-SA-EXP' ELSE 'SMS-SA-ECO' END, \
+           status = CASE WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 < 36 THEN 'delivered' \
+                         WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 < 45 THEN 'returned' ELSE 'in_transit' END, \
+           picked_up_at = {at} + {h}, \
+           delivered_at = CASE WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 < 36 \
+                               THEN {now_us} - (CAST(substr(tracking_number, 4) AS BIGINT) % 88 + 1) * 24 * {h} END, \
+           cod_status = CASE WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 >= 45 THEN 'pending' \
+                             WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 >= 36 THEN 'void' \
+                             WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 88 < 14 THEN 'expected' ELSE 'remitted' END, \
+           due_at = NULL, poll_at = NULL"
+    )).await?;
+    exec(
+        &mut tx,
+        "INSERT INTO order_outcomes (order_id, outcome, at, actor, recorded_at) \
+         SELECT order_id, CASE WHEN status = 'delivered' THEN 'delivered' ELSE 'refused' END, status_at, 'bench', status_at \
+         FROM tracking WHERE status IN ('delivered', 'returned')",
+    )
+    .await?;
+    for (offset, status) in [(0, "customs_processing"), (1, "customs_held:inspection"), (2, "customs_released")] {
+        let when = if offset == 2 {
+            format!("(CAST(substr(tracking_number, 4) AS BIGINT) % 115 + 6) * {h}")
+        } else {
+            format!("{offset} * {h}")
+        };
+        let held = if offset == 1 { "CAST(substr(tracking_number, 4) AS BIGINT) % 6 = 0" } else { "1 = 1" };
+        exec(&mut tx, &format!(
+            "INSERT INTO tracking_events (shipment_id, at, code, carrier, status, description, location, source, received_at) \
+             SELECT shipment_id, {at} + 24 * {h} + {when}, 'C{offset}', carrier, '{status}', 'customs', NULL, 'bench', {at} \
+             FROM tracking WHERE {held}"
+        )).await?;
+    }
+    commit(tx).await?;
+    app.store.checkpoint().await?;
+    Ok(app)
+}
+
+/// A console session cookie for `user`.
+async fn console_cookie(base: &str, user: &str, password: &str) -> Result<String> {
+    let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let form = c.get(format!("{base}/login")).send().await?;
+    let csrf = cookie_of(&form, "codflow_login_csrf").ok_or_else(|| anyhow!("no login csrf"))?;
+    let r = c
+        .post(format!("{base}/login"))
+        .header("cookie", format!("codflow_login_csrf={csrf}"))
+        .form(&[("username", user), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await?;
+    let session = cookie_of(&r, "codflow_session").ok_or_else(|| anyhow!("login failed: {}", r.status()))?;
+    Ok(format!("codflow_session={session}"))
+}
+
+fn cookie_of(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
+}
+
+pub async fn dashboards(orders: usize, requests: usize) -> Result<()> {
+    println!("machine: {}", machine());
+    let db = TestDb::new(Engine::Sqlite).await;
+    let now = OffsetDateTime::now_utc();
+    let t = Instant::now();
+    let app = seed(&db.url, orders, now).await?;
+    println!("seeded {orders} booked orders with outcomes and customs events in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let refreshed = app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "refresher from cold: {refreshed} orders in {secs:.1} s ({:.0} orders/s), peak RSS {} MiB",
+        refreshed as f64 / secs,
+        peak_rss_kib(None).unwrap_or(0) / 1024
+    );
+    app.create_user("bench.admin", "bench password 1", Role::Admin, by()).await.map_err(|e| anyhow!("{e}"))?;
+    app.store.checkpoint().await?;
+    app.store.close().await;
+    drop(app);
+    let server = Server::start(&db.url).await?;
+    let cookie = console_cookie(&server.base, "bench.admin", "bench password 1").await?;
+    let client = reqwest::Client::new();
+    let pages = [
+        ("console", "/dashboards/rejections?by=country"),
+        ("console", "/dashboards/rejections?by=region"),
+        ("console", "/dashboards/rejections?by=sku"),
+        ("console", "/dashboards/rejections?by=channel"),
+        ("console", "/dashboards/customs"),
+        ("console", "/dashboards/carriers"),
+        ("console", "/dashboards/profit?by=channel"),
+        ("console", "/dashboards/profit?by=month"),
+        ("console", "/dashboards/cash"),
+        ("console", "/recommendations"),
+        ("console", "/orders?figure=refused&country=SA&region=Region%2007&channel=SBX-SA-STD"),
+        ("api", "/api/v1/dashboards/sums?group=sku,region"),
+        ("api", "/api/v1/dashboards/clearance?group=country,channel"),
+    ];
+    println!("| page | p50 ms | p95 ms | max ms | bytes |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (kind, path) in pages {
+        let mut lat = Vec::with_capacity(requests);
+        let mut bytes = 0;
+        for i in 0..requests + 3 {
+            let req = client.get(format!("{}{path}", server.base));
+            let req = if kind == "console" { req.header("cookie", &cookie) } else { req.bearer_auth(&server.token) };
+            let t = Instant::now();
+            let r = req.send().await?;
+            ensure!(r.status().is_success(), "{path}: {}", r.status());
+            bytes = r.bytes().await?.len();
+            if i >= 3 {
+                lat.push(t.elapsed().as_micros() as u64);
+            }
+        }
+        lat.sort_unstable();
+        println!(
+            "| `{path}` | {:.1} | {:.1} | {:.1} | {bytes} |",
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.95),
+            percentile(&lat, 1.0)
+        );
+    }
+    println!("server peak RSS: {} MiB", peak_rss_kib(server.pid).unwrap_or(0) / 1024);
+    server.stop().await;
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! `codflow simulate`: replays the last N days of a seller's business through the real pipeline. Orders of
+//! the demo's sixteen markets arrive every simulated day through intake (review, allocation, reservation),
+//! are booked with a sandbox carrier process whose clock runs from N days ago, travel (its events pushed to a
+//! webhook receiver of this process, and polled), open and close tasks, and are finally settled by the
+//! carrier's remittance and invoice and a platform payout. Some regions refuse often, and the Gulf's express
+//! channel is held in customs far more than its peers: what the dashboards and recommendations should find.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use codflow_app::App;
+use codflow_app::booking::BookOutcome;
+use codflow_app::catalogue::StockChange;
+use codflow_domain::Actor;
+use time::{Duration, OffsetDateTime};
+
+fn by() -> Actor {
+    Actor::Worker("simulation".into())
+}
+
+/// The sandbox carrier's model: the demo's lanes, refusing regions, and one misbehaving channel.
+fn model() -> serde_json::Value {
+    let regions: serde_json::Map<String, serde_json::Value> =
+        codflow_app::demo::refusing_regions().into_iter().map(|(k, v)| (k, serde_json::json!(v))).collect();
+    serde_json::json!({
+        "default": {"delivery_rate": 0.82, "refusal_share": 0.7, "customs_hold_probability": 0.06,
+                    "customs_hold_hours": 40, "transit_days": 5, "loss_rate": 0.004, "cod_fee_pct": 1.5},
+        "countries": {
+            "SA": {"delivery_rate": 0.8, "refusal_share": 0.7, "customs_hold_probability": 0.06, "customs_hold_hours": 36,
+                   "transit_days": 5, "loss_rate": 0.004, "cod_fee_pct": 1.5},
+            "AE": {"delivery_rate": 0.86, "refusal_share": 0.6, "customs_hold_probability": 0.05, "customs_hold_hours": 30,
+                   "transit_days": 4, "loss_rate": 0.003, "cod_fee_pct": 1.5}
+        },
+        "services": {
+            "SA/express": {"delivery_rate": 0.8, "refusal_share": 0.7, "customs_hold_probability": 0.4,
+                           "customs_hold_hours": 110, "transit_days": 3, "loss_rate": 0.004, "cod_fee_pct": 1.5},
+            "AE/express": {"delivery_rate": 0.86, "refusal_share": 0.6, "customs_hold_probability": 0.35,
+                           "customs_hold_hours": 100, "transit_days": 3, "loss_rate": 0.003, "cod_fee_pct": 1.5}
+        },
+        "regions": regions
+    })
+}
+
+pub struct Summary {
+    pub orders: usize,
+    pub booked: usize,
+    pub seconds: f64,
+}
+
+pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_per_day: f64) -> Result<Summary> {
+    let started = Instant::now();
+    let app = crate::open(url).await?;
+    if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
+        app.seed_demo(0).await.context("seeding the shop's catalogue, channels and rules failed")?;
+    }
+    // Stock is topped up every day in a real shop; here the warehouse simply never runs dry.
+    let (products, _) = app.products(500, None).await.map_err(|e| anyhow!("{e}"))?;
+    for p in &products {
+        let change = StockChange { on_hand: Some(100_000_000), location: None };
+        app.set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
+    }
+    let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
+    let epoch = today - Duration::days(days as i64);
+    let scale = 86_400.0 / seconds_per_day;
+    let sb = crate::logistics::spawn_sandbox_from(scale, Some(model()), seed, Some(epoch)).await?;
+    app.clock().run_from(epoch, scale);
+    // A receiver for the carrier's pushes: this process serves the API on a port of its own.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server_app = app.handle();
+    tokio::spawn(async move { codflow_web::serve(listener, server_app).await });
+    let secret = format!("sim-{}", codflow_domain::TaskId::generate());
+    let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
+        .map_err(|e| anyhow!("{e}"))?;
+    sandbox
+        .register_webhook(&format!("http://{addr}/api/v1/webhooks/carriers/sandbox"), &secret)
+        .await
+        .map_err(|e| anyhow!("cannot register the webhook with the sandbox carrier: {e}"))?;
+    app.set_carriers(
+        codflow_app::booking::Carriers {
+            sandbox: Some(codflow_connectors::carriers::Carrier::Sandbox(sandbox)),
+            sandbox_webhook_secret: Some(secret),
+            ..Default::default()
+        },
+        false,
+    );
+    let poll = codflow_app::tracking::PollSettings {
+        poll_seconds: 12 * 3600,
+        poll_carriers: vec!["sandbox".into()],
+        max_age_days: 60,
+    };
+    app.set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
+    app.start_tracking_worker();
+    app.start_kpi_refresher();
+    let bar = crate::progress_bar(days as u64, "{bar:40} day {pos}/{len} {msg} ({eta})");
+    let (mut orders, mut booked) = (0usize, 0usize);
+    for d in 0..days as i64 {
+        let day = epoch + Duration::days(d);
+        // Each day's orders were placed the day before they are handled, so they are never in the future.
+        while app.clock().now() < day + Duration::days(1) {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        let ids = app
+            .simulate_orders(seed, d as usize * per_day, day, per_day)
+            .await
+            .with_context(|| format!("day {d}: orders"))?;
+        orders += ids.len();
+        let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
+        booked += app
+            .book_orders(&bookable, by())
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, BookOutcome::Done(s) if s.tracking_number.is_some()))
+            .count();
+        bar.inc(1);
+        bar.set_message(format!("{orders} orders, {booked} booked"));
+    }
+    bar.finish_and_clear();
+    let flow = started.elapsed().as_secs_f64();
+    println!(
+        "orders:       {orders} placed and {booked} booked over {days} simulated days in {flow:.1} s ({:.0} orders/s)",
+        orders as f64 / flow
+    );
+    // The carrier's statements, once the last parcels have settled (at most a few simulated weeks).
+    let finance = app.demo_finance(StdDuration::from_secs_f64((seconds_per_day * 40.0).max(20.0))).await;
+    match finance {
+        Ok(f) => println!(
+            "settlements:  remittance of {} lines ({} finance tasks), {} and a freight invoice of {} lines",
+            f.remittance.lines,
+            f.remittance.tasks_opened,
+            if f.payout.is_some() { "a USD payout" } else { "no payout" },
+            f.invoice.lines
+        ),
+        Err(e) => eprintln!("warning: the carrier's statements were not imported: {e}"),
+    }
+    app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+    println!("{}", report(&app).await?);
+    Ok(Summary { orders, booked, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The figures a finished simulation prints, read back from the dashboards' own sums.
+async fn report(app: &App) -> Result<String> {
+    let sums = app.kpi_sums(&Default::default(), &[], false).await.map_err(|e| anyhow!("{e}"))?;
+    let m = sums.first().map(|(_, m)| *m).unwrap_or_default();
+    let recs = app.recommendations(&Default::default()).await.map_err(|e| anyhow!("{e}"))?;
+    Ok(format!(
+        "dashboards:   {} orders, {} shipped, {} delivered, {} refused ({}), {} held in customs; {} recommendations",
+        m.orders(),
+        m.shipped(),
+        m.delivered(),
+        m.refused(),
+        m.refusal_rate().map(|r| r.percent()).unwrap_or_else(|| "–".into()),
+        m.customs_held(),
+        recs.len()
+    ))
+}

@@ -1,0 +1,661 @@
+//! The working pages: stock, shipments and label batches, settlements and their discrepancies, rules with
+//! validation and back-testing, channels with a quote tester. Every table exports as CSV or XLSX with the
+//! page's own filters (`format=csv|xlsx`).
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use codflow_domain::{Money, Role, StatementId};
+
+use super::pages::{esc, layout, query_string, table_download};
+use super::{Signed, html, same};
+use crate::state::AppState;
+
+fn fail(e: impl Into<crate::ApiError>) -> Response {
+    e.into().into_response()
+}
+
+/// A table shown on a page and exported with the same rows.
+struct Table {
+    name: &'static str,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    /// Per row, a link for its first cell.
+    links: Vec<Option<String>>,
+}
+
+impl Table {
+    fn html(&self) -> String {
+        if self.rows.is_empty() {
+            return "<p class=\"muted\">Nothing here yet.</p>".into();
+        }
+        let mut out = format!("<table id=\"{}\"><thead><tr>", self.name);
+        for h in &self.header {
+            let _ = write!(out, "<th>{}</th>", esc(h));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for (row, link) in self.rows.iter().zip(&self.links) {
+            out.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                match (i, link) {
+                    (0, Some(href)) => {
+                        let _ = write!(out, "<td><a href=\"{}\">{}</a></td>", esc(href), esc(cell));
+                    }
+                    _ => {
+                        let _ = write!(out, "<td>{}</td>", esc(cell));
+                    }
+                }
+            }
+            out.push_str("</tr>");
+        }
+        out.push_str("</tbody></table>");
+        out
+    }
+
+    /// The page's export links, keeping its query.
+    fn exports(&self, path: &str, q: &HashMap<String, String>) -> String {
+        let mut keep: Vec<(&str, &str)> =
+            q.iter().filter(|(k, _)| *k != "format").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        keep.sort();
+        let link = |f: &'static str| {
+            let mut p = keep.clone();
+            p.push(("format", f));
+            format!("{path}?{}", query_string(&p))
+        };
+        format!(
+            "<p class=\"exports\"><a href=\"{}\">Export CSV</a> · <a href=\"{}\">Export XLSX</a></p>",
+            esc(&link("csv")),
+            esc(&link("xlsx"))
+        )
+    }
+
+    /// The download the request asks for, if it asks for one.
+    fn download(&self, q: &HashMap<String, String>) -> Option<Response> {
+        match q.get("format").map(String::as_str) {
+            Some("csv") => Some(table_download(self.name, false, &self.header, &self.rows)),
+            Some("xlsx") => Some(table_download(self.name, true, &self.header, &self.rows)),
+            _ => None,
+        }
+    }
+}
+
+const STOCK_PAGE: i64 = 500;
+
+pub async fn stock(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let low = q.get("low").and_then(|v| v.trim().parse::<i64>().ok());
+    let after = q.get("after").and_then(|a| a.split_once('/'));
+    let list = match s.app.stock_rows(after, low, STOCK_PAGE).await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "stock",
+        header: vec!["warehouse", "sku", "title", "on_hand", "reserved", "available", "bin"],
+        links: list.iter().map(|_| None).collect(),
+        rows: list
+            .iter()
+            .map(|r| {
+                vec![
+                    r.warehouse.clone(),
+                    r.sku.clone(),
+                    r.title.clone(),
+                    r.level.on_hand.to_string(),
+                    r.level.reserved.to_string(),
+                    r.level.available().to_string(),
+                    r.location.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(&q) {
+        return d;
+    }
+    let mut body = format!(
+        "<form class=\"filters\" method=\"get\" action=\"/stock\"><label>At most <input name=\"low\" type=\"number\" \
+         value=\"{}\" size=\"6\"> available</label><button type=\"submit\">Filter</button></form>",
+        low.map(|l| l.to_string()).unwrap_or_default()
+    );
+    body.push_str(&t.exports("/stock", &q));
+    body.push_str(&t.html());
+    if list.len() as i64 == STOCK_PAGE
+        && let Some(last) = list.last()
+    {
+        let next = format!("{}/{}", last.warehouse, last.sku);
+        let low = low.map(|l| l.to_string()).unwrap_or_default();
+        let _ = write!(
+            body,
+            "<p><a href=\"/stock?{}\">Next page</a></p>",
+            esc(&query_string(&[("after", &next), ("low", &low)]))
+        );
+    }
+    html(StatusCode::OK, layout(&signed.0, "Stock", &body))
+}
+
+pub async fn shipments(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    let filter = codflow_store::tracking::TrackedFilter {
+        status: get("status"),
+        country: get("country").map(|c| c.to_uppercase()),
+        channel: get("channel"),
+        before: None,
+    };
+    let (list, next) = match s.app.tracked_shipments(filter, 200, get("cursor").as_deref()).await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "shipments",
+        header: vec!["tracking_number", "order", "carrier", "channel", "country", "status", "cod", "cash", "booked"],
+        links: list.iter().map(|r| Some(format!("/orders/{}", r.order_id))).collect(),
+        rows: list
+            .iter()
+            .map(|r| {
+                vec![
+                    r.tracking_number.clone(),
+                    r.order_id.to_string(),
+                    r.carrier.clone(),
+                    r.channel.clone(),
+                    r.country.clone(),
+                    r.progress.status.to_string(),
+                    r.cod.to_string(),
+                    r.cod_status.as_str().to_owned(),
+                    r.booked_at.date().to_string(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(&q) {
+        return d;
+    }
+    let v = |k: &str| esc(&get(k).unwrap_or_default());
+    let mut body = format!(
+        "<form class=\"filters\" method=\"get\" action=\"/shipments\">\
+         <input name=\"status\" placeholder=\"status (in_transit)\" value=\"{}\" size=\"14\">\
+         <input name=\"country\" placeholder=\"country\" value=\"{}\" size=\"6\">\
+         <input name=\"channel\" placeholder=\"channel\" value=\"{}\" size=\"10\"><button type=\"submit\">Filter</button></form>",
+        v("status"),
+        v("country"),
+        v("channel"),
+    );
+    body.push_str(&t.exports("/shipments", &q));
+    if !list.is_empty() {
+        let _ = write!(
+            body,
+            "<form method=\"post\" action=\"/shipments/labels\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <p>Print the labels of the ticked shipments as one batch: \
+             <button name=\"format\" value=\"pdf\">PDF</button> <button name=\"format\" value=\"zpl\">ZPL</button></p>\
+             <table id=\"batch\"><thead><tr><th></th><th>Tracking number</th><th>Status</th><th>Channel</th></tr></thead><tbody>",
+            esc(&signed.0.csrf)
+        );
+        for r in &list {
+            let _ = write!(
+                body,
+                "<tr><td><input type=\"checkbox\" name=\"ids\" value=\"{}\" checked></td><td><a href=\"/orders/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+                esc(r.shipment_id.as_str()),
+                esc(r.order_id.as_str()),
+                esc(&r.tracking_number),
+                r.progress.status,
+                esc(&r.channel)
+            );
+        }
+        body.push_str("</tbody></table></form>");
+    } else {
+        body.push_str(&t.html());
+    }
+    if let Some(c) = next {
+        let mut keep: Vec<(&str, &str)> =
+            q.iter().filter(|(k, _)| *k != "cursor").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        keep.push(("cursor", &c));
+        let _ = write!(body, "<p><a href=\"/shipments?{}\">Next page</a></p>", esc(&query_string(&keep)));
+    }
+    html(StatusCode::OK, layout(&signed.0, "Shipments", &body))
+}
+
+/// Prints the ticked shipments' labels as one file (warehouse, ops and the admin).
+pub async fn labels(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<Vec<(String, String)>>) -> Response {
+    if let Some(r) = signed.refused(&[Role::Warehouse, Role::Ops]) {
+        return r;
+    }
+    let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    if !same(&signed.0.csrf, field("csrf")) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
+    if ids.is_empty() {
+        return html(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            layout(&signed.0, "Labels", "<p class=\"err\">Tick at least one shipment.</p>"),
+        );
+    }
+    let format = if field("format") == "zpl" {
+        codflow_app::documents::LabelFormat::Zpl
+    } else {
+        codflow_app::documents::LabelFormat::Pdf
+    };
+    match s.app.labels(&ids, format).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+const SETTLEMENT_READERS: &[Role] = &[Role::Finance];
+
+pub async fn settlements(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(SETTLEMENT_READERS) {
+        return r;
+    }
+    let list = match s.app.statements(None, 200).await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "statements",
+        header: vec!["statement", "kind", "carrier", "file", "as_of", "lines", "errors", "imported"],
+        links: list.iter().map(|r| Some(format!("/settlements/{}", r.id))).collect(),
+        rows: list
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.kind.as_str().to_owned(),
+                    r.carrier.clone().unwrap_or_default(),
+                    r.file_name.clone(),
+                    r.as_of.to_string(),
+                    r.lines.to_string(),
+                    r.errors.to_string(),
+                    r.imported_at.date().to_string(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(&q) {
+        return d;
+    }
+    let body = format!("{}{}", t.exports("/settlements", &q), t.html());
+    html(StatusCode::OK, layout(&signed.0, "Settlements", &body))
+}
+
+pub async fn settlement(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(SETTLEMENT_READERS) {
+        return r;
+    }
+    let Ok(sid) = StatementId::parse(&id) else {
+        return html(StatusCode::NOT_FOUND, layout(&signed.0, "Settlement", "<p class=\"err\">No such statement.</p>"));
+    };
+    let class =
+        q.get("class").filter(|c| !c.is_empty()).and_then(|c| codflow_domain::finance::reconcile::LineClass::parse(c));
+    let lines = match s.app.statement_lines(&sid, class, 0, 5000).await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "lines",
+        header: vec!["line", "tracking_number", "order_ref", "class", "amount", "fee", "net", "expected", "difference"],
+        links: lines
+            .iter()
+            .map(|l| l.class.needs_decision().then(|| format!("/settlements/{id}/lines/{}/dispute?format=pdf", l.line)))
+            .collect(),
+        rows: lines
+            .iter()
+            .map(|l| {
+                vec![
+                    l.line.to_string(),
+                    l.tracking_number.clone().unwrap_or_default(),
+                    l.order_ref.clone().unwrap_or_default(),
+                    l.class.as_str().to_owned(),
+                    l.amount.to_string(),
+                    l.fee.to_string(),
+                    l.net.to_string(),
+                    l.expected.map(|m| m.to_string()).unwrap_or_default(),
+                    l.difference.map(|m| m.to_string()).unwrap_or_default(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(&q) {
+        return d;
+    }
+    let mut body = String::from(
+        "<form class=\"filters\" method=\"get\"><select name=\"class\"><option value=\"\">every line</option>",
+    );
+    for c in codflow_domain::finance::reconcile::LineClass::ALL {
+        let sel = if Some(c) == class { " selected" } else { "" };
+        let _ = write!(body, "<option value=\"{0}\"{sel}>{0}</option>", c.as_str());
+    }
+    let _ = write!(
+        body,
+        "</select><button type=\"submit\">Filter</button></form><p>Lines needing a decision link to their dispute packet. \
+         <a href=\"/settlements/{}/disputes\">Every dispute packet as one PDF</a></p>",
+        esc(&id)
+    );
+    body.push_str(&t.exports(&format!("/settlements/{id}"), &q));
+    body.push_str(&t.html());
+    html(StatusCode::OK, layout(&signed.0, &format!("Settlement {id}"), &body))
+}
+
+pub async fn dispute(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Path((id, line)): Path<(String, i64)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(SETTLEMENT_READERS) {
+        return r;
+    }
+    let Ok(sid) = StatementId::parse(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    match s.app.dispute_packet(&sid, line, q.get("format").is_some_and(|f| f == "csv")).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+pub async fn disputes(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path<String>) -> Response {
+    if let Some(r) = signed.refused(SETTLEMENT_READERS) {
+        return r;
+    }
+    let Ok(sid) = StatementId::parse(&id) else { return StatusCode::NOT_FOUND.into_response() };
+    match s.app.dispute_packets(&sid).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => fail(e),
+    }
+}
+
+const RULE_EDITORS: &[Role] = &[Role::Ops];
+
+pub async fn rules(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    rules_page(&s, &signed, &q, None).await
+}
+
+async fn rules_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, note: Option<String>) -> Response {
+    let (list, version) = match s.app.rules().await {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "rules",
+        header: vec!["name", "priority", "enabled", "action", "condition", "reason"],
+        links: list.iter().map(|_| None).collect(),
+        rows: list
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.priority.to_string(),
+                    r.enabled.to_string(),
+                    r.action.as_str().to_owned(),
+                    r.condition.clone(),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(q) {
+        return d;
+    }
+    let mut body = format!("<p class=\"muted\">Ruleset version {version}.</p>");
+    if let Some(n) = note {
+        body.push_str(&n);
+    }
+    body.push_str(&t.exports("/rules", q));
+    body.push_str(&t.html());
+    if signed.0.role == Role::Admin || RULE_EDITORS.contains(&signed.0.role) {
+        let _ = write!(
+            body,
+            "<h2>New rule</h2><form method=\"post\" action=\"/rules\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\">\
+             <p><label>Name <input name=\"name\" size=\"40\"></label> <label>Priority <input name=\"priority\" type=\"number\" value=\"100\" size=\"5\"></label>\
+             <label>Action <select name=\"action\"><option>hold</option><option>flag</option><option>block_cod</option>\
+             <option>cancel</option><option>approve</option></select></label></p>\
+             <p><label>Condition <textarea name=\"condition\" rows=\"3\" cols=\"80\"></textarea></label></p>\
+             <p><label>Reason <input name=\"reason\" size=\"60\"></label></p>\
+             <p><button name=\"op\" value=\"validate\">Validate</button> <button name=\"op\" value=\"backtest\">Back-test with this rule</button> \
+             <button name=\"op\" value=\"save\">Save</button></p></form>",
+            c = esc(&signed.0.csrf)
+        );
+    }
+    html(StatusCode::OK, layout(&signed.0, "Rules", &body))
+}
+
+/// Validates, back-tests or saves a rule written in the form.
+pub async fn rule_form(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(RULE_EDITORS) {
+        return r;
+    }
+    if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+    }
+    let text = |k: &str| f.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let input = || codflow_app::rules::RuleInput {
+        name: text("name"),
+        priority: text("priority").and_then(|p| p.parse().ok()),
+        enabled: Some(true),
+        condition: text("condition"),
+        action: text("action"),
+        reason: text("reason"),
+        notify: None,
+    };
+    let errors = |e: codflow_app::Error| match e {
+        codflow_app::Error::Invalid(list) => {
+            let items: String = list.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
+            Ok(format!("<ul class=\"err\" id=\"rule-errors\">{items}</ul>"))
+        }
+        other => Err(other),
+    };
+    let q = HashMap::new();
+    let note = match f.get("op").map(String::as_str) {
+        Some("validate") => match s.app.validate_rule(input()).await {
+            Ok(cost) => format!("<p class=\"ok\" id=\"rule-ok\">The condition is valid (cost {cost}).</p>"),
+            Err(e) => match errors(e) {
+                Ok(n) => n,
+                Err(e) => return fail(e),
+            },
+        },
+        Some("backtest") => {
+            let rule = match input().into_new_rule() {
+                Ok(r) => r,
+                Err(e) => {
+                    return match errors(e) {
+                        Ok(n) => rules_page(&s, &signed, &q, Some(n)).await,
+                        Err(e) => fail(e),
+                    };
+                }
+            };
+            let mut with = match s.app.rules().await {
+                Ok(r) => r.0,
+                Err(e) => return fail(e),
+            };
+            with.push(rule);
+            let base = match s.app.base_currency().await {
+                Ok(b) => b,
+                Err(e) => return fail(e),
+            };
+            let since = s.app.clock().now() - time::Duration::days(365);
+            let econ = codflow_domain::review::backtest::Economics::usual(base);
+            match s.app.backtest(Some(with), since, econ, |_, _| {}).await {
+                Ok(r) => {
+                    let mut n = format!(
+                        "<h2>Back-test</h2><p id=\"backtest\">{} orders replayed ({} delivered, {} refused); net effect {}.</p><ul>",
+                        r.orders_replayed,
+                        r.delivered,
+                        r.refused,
+                        esc(&Money::new(r.net_effect_minor, base).to_string())
+                    );
+                    for a in &r.actions {
+                        let _ = write!(
+                            n,
+                            "<li>{}: {} orders, {} refused, {} delivered</li>",
+                            esc(&a.action),
+                            a.orders,
+                            a.refused,
+                            a.delivered
+                        );
+                    }
+                    n.push_str("</ul>");
+                    n
+                }
+                Err(e) => match errors(e) {
+                    Ok(n) => n,
+                    Err(e) => return fail(e),
+                },
+            }
+        }
+        _ => match s.app.create_rule(input(), codflow_domain::Actor::User(signed.0.id.clone())).await {
+            Ok((r, v)) => format!("<p class=\"ok\">Saved {} as ruleset version {v}.</p>", esc(&r.name)),
+            Err(e) => match errors(e) {
+                Ok(n) => n,
+                Err(e) => return fail(e),
+            },
+        },
+    };
+    rules_page(&s, &signed, &q, Some(note)).await
+}
+
+pub async fn channels(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let list = match s.app.channels().await {
+        Ok(l) => l,
+        Err(e) => return fail(e),
+    };
+    let t = Table {
+        name: "channels",
+        header: vec!["code", "name", "carrier", "enabled", "priority", "settlement_cycle_days", "card_currency"],
+        links: list.iter().map(|_| None).collect(),
+        rows: list
+            .iter()
+            .map(|c| {
+                vec![
+                    c.code.to_string(),
+                    c.name.clone(),
+                    c.carrier.clone(),
+                    c.enabled.to_string(),
+                    c.priority.to_string(),
+                    c.settlement_cycle_days.to_string(),
+                    c.card.currency.to_string(),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(d) = t.download(&q) {
+        return d;
+    }
+    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let mut body = t.exports("/channels", &q);
+    body.push_str(&t.html());
+    let v = |k: &str, d: &str| esc(&get(k).unwrap_or_else(|| d.to_owned()));
+    let _ = write!(
+        body,
+        "<h2>Quote tester</h2><form class=\"filters\" method=\"get\" action=\"/channels\">\
+         <input name=\"country\" placeholder=\"country\" value=\"{}\" size=\"5\">\
+         <input name=\"region\" placeholder=\"region\" value=\"{}\" size=\"12\">\
+         <input name=\"postal_code\" placeholder=\"postcode\" value=\"{}\" size=\"8\">\
+         <label>Weight g <input name=\"weight_g\" type=\"number\" value=\"{}\" size=\"6\"></label>\
+         <label>Goods <input name=\"goods\" value=\"{}\" size=\"8\"></label>\
+         <label>COD <input name=\"cod\" value=\"{}\" size=\"8\"></label>\
+         <input name=\"currency\" placeholder=\"currency\" value=\"{}\" size=\"5\">\
+         <button type=\"submit\" name=\"quote\" value=\"1\">Quote</button></form>",
+        v("country", ""),
+        v("region", ""),
+        v("postal_code", ""),
+        v("weight_g", "500"),
+        v("goods", "100.00"),
+        v("cod", ""),
+        v("currency", "USD"),
+    );
+    if q.contains_key("quote") {
+        let currency = get("currency").unwrap_or_else(|| "USD".into()).to_uppercase();
+        let input = codflow_app::logistics::QuoteInput {
+            destination: codflow_app::logistics::DestinationInput {
+                country: get("country").unwrap_or_default().to_uppercase(),
+                region: get("region"),
+                city: None,
+                postal_code: get("postal_code"),
+            },
+            parcels: vec![codflow_app::logistics::ParcelInput {
+                weight_g: get("weight_g").and_then(|w| w.parse().ok()).unwrap_or(0),
+                length_cm: None,
+                width_cm: None,
+                height_cm: None,
+            }],
+            goods_value: codflow_domain::rating::MoneySpec {
+                amount: get("goods").unwrap_or_else(|| "0".into()),
+                currency: currency.clone(),
+            },
+            cod_amount: get("cod").map(|a| codflow_domain::rating::MoneySpec { amount: a, currency: currency.clone() }),
+            incoterm: None,
+            items: vec![],
+            contents: None,
+            date: None,
+            strategy: None,
+        };
+        match s.app.quote(&input).await {
+            Ok(r) => {
+                let _ = write!(
+                    body,
+                    "<p id=\"quote-why\">{}</p><table id=\"quotes\"><thead><tr><th>Channel</th><th>Zone</th><th class=\"num\">Billable g</th><th class=\"num\">Card total</th><th class=\"num\">Base total</th><th class=\"num\">Transit days</th><th>Tags</th></tr></thead><tbody>",
+                    esc(&r.ranking.why)
+                );
+                for x in &r.ranking.ranked {
+                    let qt = &x.quote;
+                    let _ = write!(
+                        body,
+                        "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                        esc(qt.channel.as_str()),
+                        esc(&qt.zone),
+                        qt.billable_weight_g,
+                        esc(&qt.total().to_string()),
+                        esc(&qt.total_base.to_string()),
+                        qt.transit_days,
+                        r.tags(qt).join(", ")
+                    );
+                }
+                body.push_str("</tbody></table>");
+                for (code, _, why) in &r.ineligible {
+                    let _ = write!(
+                        body,
+                        "<p class=\"muted\">{} cannot ship it: {}</p>",
+                        esc(code.as_str()),
+                        esc(&why.to_string())
+                    );
+                }
+            }
+            Err(codflow_app::Error::Invalid(list)) => {
+                let items: String = list.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
+                let _ = write!(body, "<ul class=\"err\">{items}</ul>");
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    html(StatusCode::OK, layout(&signed.0, "Channels and rates", &body))
+}
