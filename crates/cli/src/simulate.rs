@@ -61,6 +61,15 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     }
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let epoch = today - Duration::days(days as i64);
+    // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
+    // the first simulated day, or review holds every order it cannot value.
+    let first_day = (epoch - Duration::days(1)).date();
+    for rate in app.fx_rates().await.map_err(|e| anyhow!("{e}"))? {
+        if rate.as_of > first_day {
+            let back = codflow_domain::FxRate { as_of: first_day, source: "simulation".into(), ..rate };
+            app.put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
+        }
+    }
     let scale = 86_400.0 / seconds_per_day;
     let sb = crate::logistics::spawn_sandbox_from(scale, Some(model()), seed, Some(epoch)).await?;
     app.clock().run_from(epoch, scale);

@@ -111,6 +111,40 @@ fn filter_form(action: &str, f: &Filter, extra: &str) -> String {
     )
 }
 
+/// The table as a download when the request asks for `format=csv|xlsx`.
+fn export(q: &HashMap<String, String>, name: &str, header: &[&str], rows: Vec<Vec<String>>) -> Option<Response> {
+    match q.get("format").map(String::as_str) {
+        Some("csv") => Some(super::pages::table_download(name, false, header, &rows)),
+        Some("xlsx") => Some(super::pages::table_download(name, true, header, &rows)),
+        _ => None,
+    }
+}
+
+/// Links to the page's table as CSV and XLSX, with the page's filter and grouping.
+fn export_links(path: &str, f: &Filter, by: Option<&str>) -> String {
+    let p = pairs(f);
+    let link = |format: &str| {
+        let mut refs: Vec<(&str, &str)> = p.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        if let Some(b) = by {
+            refs.push(("by", b));
+        }
+        refs.push(("format", format));
+        format!("{path}?{}", query_string(&refs))
+    };
+    format!(
+        "<p class=\"exports\"><a href=\"{}\">Export CSV</a> · <a href=\"{}\">Export XLSX</a></p>",
+        esc(&link("csv")),
+        esc(&link("xlsx"))
+    )
+}
+
+fn ratio_cells(r: Option<Ratio>) -> [String; 2] {
+    match r {
+        Some(r) => [format!("{}.{:04}", r.ppm / 10_000, r.ppm % 10_000), r.n.to_string()],
+        None => [String::new(), "0".into()],
+    }
+}
+
 fn pct(r: Option<Ratio>) -> String {
     r.map(|r| r.percent()).unwrap_or_else(|| "–".into())
 }
@@ -175,11 +209,33 @@ pub async fn rejections(
         let rate = |m: &Metrics| m.refusal_rate().map(|r| r.ppm).unwrap_or(-1);
         rate(&b.1).cmp(&rate(&a.1)).then_with(|| a.0.cmp(&b.0))
     });
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(k, m)| {
+            let [rr, rn] = ratio_cells(m.refusal_rate());
+            let [tr, _] = ratio_cells(m.return_rate());
+            vec![
+                k.join(" / "),
+                m.shipped().to_string(),
+                m.delivered().to_string(),
+                m.refused().to_string(),
+                m.returned().to_string(),
+                rr,
+                rn,
+                tr,
+            ]
+        })
+        .collect();
+    let header = [by, "shipped", "delivered", "refused", "returned", "refusal_rate_pct", "finished", "return_rate_pct"];
+    if let Some(r) = export(&q, "rejections", &header, table) {
+        return r;
+    }
     let options: String = ["country", "region", "sku", "channel"]
         .iter()
         .map(|o| format!("<option value=\"{o}\"{}>by {o}</option>", if *o == by { " selected" } else { "" }))
         .collect();
     let mut body = filter_form("/dashboards/rejections", &f, &format!("<select name=\"by\">{options}</select>"));
+    body.push_str(&export_links("/dashboards/rejections", &f, Some(by)));
     let marks: Vec<Mark> = rows
         .iter()
         .filter_map(|(k, m)| {
@@ -257,7 +313,30 @@ pub async fn customs(
         Err(e) => return fail(e),
     };
     let rows: Vec<_> = rows.into_iter().filter(|(k, m)| m.shipped() > 0 && !k[1].is_empty()).collect();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(k, m)| {
+            let [ar, _] = ratio_cells(m.customs_abnormal_rate());
+            let median = clearance.get(k).map(|(h, _)| h.to_string()).unwrap_or_default();
+            vec![
+                k[0].clone(),
+                k[1].clone(),
+                m.shipped().to_string(),
+                m.customs_held().to_string(),
+                m.customs_delayed().to_string(),
+                ar,
+                m.cleared().to_string(),
+                median,
+            ]
+        })
+        .collect();
+    let header =
+        ["country", "channel", "shipped", "held", "delayed", "abnormal_rate_pct", "cleared", "median_clearance_h"];
+    if let Some(r) = export(&q, "customs", &header, table) {
+        return r;
+    }
     let mut body = filter_form("/dashboards/customs", &f, "");
+    body.push_str(&export_links("/dashboards/customs", &f, None));
     let marks: Vec<Mark> = rows
         .iter()
         .filter_map(|(k, m)| {
@@ -315,7 +394,46 @@ pub async fn carriers(
         Ok(b) => b,
         Err(e) => return fail(e),
     };
+    let table: Vec<Vec<String>> = card
+        .carriers
+        .iter()
+        .map(|r| ("carrier", r))
+        .chain(card.channels.iter().map(|r| ("channel", r)))
+        .map(|(kind, r)| {
+            let m = &r.metrics;
+            vec![
+                kind.to_owned(),
+                r.key.clone(),
+                m.shipped().to_string(),
+                ratio_cells(m.sign_in_rate())[0].clone(),
+                m.mean_transit_days_x10().map(|d| format!("{}.{}", d / 10, d % 10)).unwrap_or_default(),
+                ratio_cells(m.refusal_rate())[0].clone(),
+                ratio_cells(m.customs_abnormal_rate())[0].clone(),
+                m.mean_task_hours().map(|h| h.to_string()).unwrap_or_default(),
+                r.settlement_days.map(|d| d.to_string()).unwrap_or_default(),
+                m.cost_per_parcel_minor().map(|c| Money::new(c, base).amount_string()).unwrap_or_default(),
+                r.score.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "kind",
+        "key",
+        "shipped",
+        "sign_in_rate_pct",
+        "transit_days",
+        "refusal_rate_pct",
+        "customs_abnormal_pct",
+        "exception_hours",
+        "settlement_days",
+        "cost_per_parcel",
+        "score",
+    ];
+    if let Some(r) = export(&q, "scorecard", &header, table) {
+        return r;
+    }
     let mut body = filter_form("/dashboards/carriers", &f, "");
+    body.push_str(&export_links("/dashboards/carriers", &f, None));
     let marks: Vec<Mark> = card
         .carriers
         .iter()
@@ -480,11 +598,28 @@ pub async fn profit(
             .collect()
     };
     let money = |v: i64| Money::new(v, base).to_string();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(k, m, _)| {
+            vec![
+                k.clone(),
+                m.orders().to_string(),
+                Money::new(m.cost_minor(), base).amount_string(),
+                Money::new(m.profit_minor(), base).amount_string(),
+                m.loss_orders().to_string(),
+            ]
+        })
+        .collect();
+    let header = [by, "orders", "landed_cost", "expected_profit", "loss_makers"];
+    if let Some(r) = export(&q, "profit", &header, table) {
+        return r;
+    }
     let options: String = ["country", "channel", "store", "month"]
         .iter()
         .map(|o| format!("<option value=\"{o}\"{}>by {o}</option>", if *o == by { " selected" } else { "" }))
         .collect();
     let mut body = filter_form("/dashboards/profit", &f, &format!("<select name=\"by\">{options}</select>"));
+    body.push_str(&export_links("/dashboards/profit", &f, Some(by)));
     let marks: Vec<Mark> = rows
         .iter()
         .map(|(k, m, nf)| Mark {

@@ -71,6 +71,13 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
     assert_eq!(csv.lines().count(), data.refused_in_jazan + 1, "{csv}");
     assert!(csv.lines().skip(1).all(|l| l.contains(",Jazan,")), "{csv}");
 
+    // The dashboard's own table exports with its filter and grouping.
+    b.goto(&format!("{base}/dashboards/rejections?by=region&from=2026-11-01&to=2026-11-30")).await;
+    let table = b.run("return fetch(document.querySelector('p.exports a').href).then(r => r.text());", json!([])).await;
+    let table = table.as_str().unwrap_or_default();
+    assert!(table.starts_with("region,shipped,delivered,refused"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("SA / Jazan,12,3,9,0,75.0000,12,")), "{table}");
+
     // Act on the recommendation: the back-test first, then the rule.
     b.goto(&format!("{base}/recommendations")).await;
     b.click(&b.find("ul.recs button").await).await;
