@@ -27,8 +27,11 @@ impl Browser {
     pub async fn start() -> Browser {
         let driver = std::env::var("CODFLOW_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let port = free_port();
+        // chromedriver and the browsers it starts share a process group of their own, so a test that fails
+        // half-way takes the whole browser down with it (see Drop).
         let child = tokio::process::Command::new(&driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -176,6 +179,14 @@ impl Browser {
     pub async fn quit(self) {
         let _ = self.client.delete(format!("{}/session/{}", self.base, self.session)).send().await;
         let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        }
     }
 }
 
