@@ -34,10 +34,6 @@ fn date_of(day: i64) -> Option<Date> {
     Date::from_julian_day((day + 2_440_588) as i32).ok()
 }
 
-fn parse_date(s: &str) -> Option<Date> {
-    Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
-}
-
 /// The filter a dashboard request names, with the last 90 days when it names no dates.
 pub fn filter_of(q: &HashMap<String, String>, today: Date) -> Filter {
     let mut f = exact_filter_of(q);
@@ -47,19 +43,9 @@ pub fn filter_of(q: &HashMap<String, String>, today: Date) -> Filter {
     f
 }
 
-/// The filter exactly as a request names it: no dates, no bound.
+/// The filter exactly as a request names it (no dates, no bound; a date that does not parse is ignored).
 pub fn exact_filter_of(q: &HashMap<String, String>) -> Filter {
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    Filter {
-        from_day: get("from").and_then(|d| parse_date(&d)).map(day_of),
-        to_day: get("to").and_then(|d| parse_date(&d)).map(day_of),
-        store: get("store"),
-        country: get("country").map(|c| c.to_uppercase()),
-        region: get("region"),
-        channel: get("channel"),
-        carrier: get("carrier"),
-        sku: get("sku"),
-    }
+    crate::routes::dashboards::parse_filter(q).0
 }
 
 /// The filter as query pairs, so links keep it.

@@ -78,8 +78,8 @@ fn sum_dto(group: &[&str], key: &[String], m: &Metrics) -> SumDto {
     }
 }
 
-/// The filter of a request, strictly: a bad date is an error, not ignored.
-fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
+/// The filter a request names, and what was wrong with it (bad dates are left out of the filter).
+pub(crate) fn parse_filter(q: &HashMap<String, String>) -> (Filter, FieldErrors) {
     let mut errors = FieldErrors::default();
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -94,10 +94,7 @@ fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
         }
     };
     let (from_day, to_day) = (day("from"), day("to"));
-    if !errors.is_empty() {
-        return Err(ApiError::Invalid(errors));
-    }
-    Ok(Filter {
+    let filter = Filter {
         from_day,
         to_day,
         store: get("store"),
@@ -106,7 +103,14 @@ fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
         channel: get("channel"),
         carrier: get("carrier"),
         sku: get("sku"),
-    })
+    };
+    (filter, errors)
+}
+
+/// The filter of an API request, strictly: a bad date is an error, not ignored.
+fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
+    let (filter, errors) = parse_filter(q);
+    if errors.is_empty() { Ok(filter) } else { Err(ApiError::Invalid(errors)) }
 }
 
 fn group_of<'a>(q: &'a HashMap<String, String>, allowed: &[&str]) -> Result<Vec<&'a str>, ApiError> {

@@ -9,6 +9,7 @@ mod catalogue;
 mod concurrency;
 mod console;
 mod console_browser;
+mod dashboards;
 mod documents;
 mod finance;
 mod imports;
