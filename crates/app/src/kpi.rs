@@ -44,7 +44,8 @@ async fn refresh_batch(store: &Store, now: time::OffsetDateTime, batch: i64) -> 
     delta.prune();
     kstore::apply(&mut tx, &delta, &new).await?;
     // An id queued for an order that no longer exists has nothing to count.
-    let gone: Vec<OrderId> = ids.iter().filter(|id| !orders.iter().any(|o| &o.id == *id)).cloned().collect();
+    let found: std::collections::HashSet<&OrderId> = orders.iter().map(|o| &o.id).collect();
+    let gone: Vec<OrderId> = ids.iter().filter(|id| !found.contains(id)).cloned().collect();
     kstore::clear_dirty(&mut tx, &gone).await?;
     commit(tx).await?;
     Ok(ids.len())

@@ -353,6 +353,24 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
     Ok(())
 }
 
+/// Imports a benchmark's order file as the store `bench` (checkpoints deferred, as a bulk load does), makes
+/// sure all `n` orders landed, and removes the file's folder.
+pub(crate) async fn import_orders_file(
+    app: &codflow_app::App,
+    dir: &std::path::Path,
+    file: &std::path::Path,
+    n: usize,
+) -> Result<()> {
+    app.store.defer_checkpoints();
+    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(file)?);
+    let opts = codflow_app::import::ImportOptions { store: "bench".into(), batch_size: 2000 };
+    let by = codflow_domain::Actor::Worker("bench".into());
+    let report = app.import_orders(reader, &opts, by, &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
+    let _ = std::fs::remove_dir_all(dir);
+    anyhow::ensure!(report.created as usize == n, "imported {} of {n} orders", report.created);
+    Ok(())
+}
+
 /// The bench warehouse and its SKUs, each with plenty of stock.
 pub(crate) async fn seed_catalogue(app: &codflow_app::App) -> Result<()> {
     let by = || codflow_domain::Actor::Worker("bench".into());

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::time::Instant;
 
 use anyhow::{Result, anyhow, ensure};
-use codflow_app::import::ImportOptions;
 use codflow_domain::{Actor, Role};
 use codflow_store::testing::{TestDb, book_allocated, exec};
 use codflow_store::{Engine, commit};
@@ -46,12 +45,7 @@ async fn seed(url: &str, n: usize, now: OffsetDateTime) -> Result<codflow_app::A
             )?;
         }
     }
-    app.store.defer_checkpoints();
-    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
-    let opts = ImportOptions { store: "bench".into(), batch_size: 2000 };
-    let report = app.import_orders(reader, &opts, by(), &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    ensure!(report.created as usize == n, "imported {} of {n} orders", report.created);
+    crate::bench::import_orders_file(&app, &dir, &file, n).await?;
     let mut tx = app.store.begin().await?;
     // Three channels of three carriers; then every parcel's fate by its number: 72% delivered, 18% refused
     // and returned, the rest in transit (their COD still travelling); delivered cash of the last two weeks still

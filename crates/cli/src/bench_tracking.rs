@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use anyhow::{Result, anyhow, bail, ensure};
 use codflow_app::App;
-use codflow_app::import::ImportOptions;
 use codflow_app::tracking::PollSettings;
 use codflow_domain::Actor;
 use codflow_store::testing::{TestDb, book_allocated, spread_progress};
@@ -54,12 +53,7 @@ pub(crate) async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Resu
             )?;
         }
     }
-    app.store.defer_checkpoints();
-    let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
-    let opts = ImportOptions { store: "bench".into(), batch_size: 2000 };
-    let report = app.import_orders(reader, &opts, by(), &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    ensure!(report.created as usize == n, "imported {} of {n} orders", report.created);
+    crate::bench::import_orders_file(&app, &dir, &file, n).await?;
     let mut tx = app.store.begin().await?;
     let booked = book_allocated(&mut tx, "sandbox", "SBX-SA-STD", PREFIX, booked_at).await?;
     commit(tx).await?;
