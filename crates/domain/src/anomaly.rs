@@ -63,10 +63,12 @@ pub enum AnomalyKind {
     CodNotRemitted,
     /// A settlement line that does not match what was expected (opened by reconciliation, not by events).
     SettlementDifference,
+    /// The buyer cancelled in the shop after the parcel was booked: stop it before it leaves, or expect it back.
+    CancelledAtShop,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 8] = [
+    pub const ALL: [AnomalyKind; 9] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -75,6 +77,7 @@ impl AnomalyKind {
         AnomalyKind::Lost,
         AnomalyKind::CodNotRemitted,
         AnomalyKind::SettlementDifference,
+        AnomalyKind::CancelledAtShop,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -87,6 +90,7 @@ impl AnomalyKind {
             AnomalyKind::Lost => "lost",
             AnomalyKind::CodNotRemitted => "cod_not_remitted",
             AnomalyKind::SettlementDifference => "settlement_difference",
+            AnomalyKind::CancelledAtShop => "cancelled_at_shop",
         }
     }
 
@@ -118,6 +122,9 @@ impl AnomalyKind {
             AnomalyKind::Lost => "Lost or damaged: file a claim with the carrier",
             AnomalyKind::CodNotRemitted => "Delivered COD not remitted after the settlement cycle: claim it",
             AnomalyKind::SettlementDifference => "A settlement differs from what was expected: dispute or accept it",
+            AnomalyKind::CancelledAtShop => {
+                "Cancelled in the shop after booking: stop the parcel with the carrier or expect it back"
+            }
         }
     }
 }
@@ -157,7 +164,7 @@ impl Default for Thresholds {
 impl Thresholds {
     pub fn sla(&self, kind: AnomalyKind) -> Duration {
         let default = match kind {
-            AnomalyKind::DeliveryFailed => 4,
+            AnomalyKind::DeliveryFailed | AnomalyKind::CancelledAtShop => 4,
             AnomalyKind::CustomsHeld | AnomalyKind::Stuck => 24,
             AnomalyKind::Late | AnomalyKind::Lost => 48,
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
@@ -264,7 +271,7 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
             (true, Some(d)) => Some(d + Duration::days(w.settlement_cycle_days + th.remit_grace_days)),
             _ => None,
         },
-        AnomalyKind::SettlementDifference => None,
+        AnomalyKind::SettlementDifference | AnomalyKind::CancelledAtShop => None,
     }
 }
 

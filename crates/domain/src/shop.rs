@@ -10,6 +10,12 @@ pub enum Platform {
     Manual,
     Shopify,
     WooCommerce,
+    /// Magento 2 / Adobe Commerce, pulled through its REST API.
+    Magento,
+    /// Amazon Seller Partner API, merchant-fulfilled orders, pulled.
+    Amazon,
+    /// eBay Sell Fulfillment API, pulled.
+    Ebay,
 }
 
 impl Platform {
@@ -18,16 +24,19 @@ impl Platform {
             Platform::Manual => "manual",
             Platform::Shopify => "shopify",
             Platform::WooCommerce => "woocommerce",
+            Platform::Magento => "magento",
+            Platform::Amazon => "amazon",
+            Platform::Ebay => "ebay",
         }
     }
 
+    pub const ALL: [Platform; 6] =
+        [Platform::Manual, Platform::Shopify, Platform::WooCommerce, Platform::Magento, Platform::Amazon, Platform::Ebay];
+
     pub fn parse(s: &str) -> Result<Platform, Error> {
-        match s {
-            "manual" => Ok(Platform::Manual),
-            "shopify" => Ok(Platform::Shopify),
-            "woocommerce" => Ok(Platform::WooCommerce),
-            _ => Err(Error::invalid("platform", format!("{s:?} is not one of manual, shopify, woocommerce"))),
-        }
+        Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            Error::invalid("platform", format!("{s:?} is not one of manual, shopify, woocommerce, magento, amazon, ebay"))
+        })
     }
 
     /// The credential fields the platform's API needs.
@@ -36,7 +45,32 @@ impl Platform {
             Platform::Manual => &[],
             Platform::Shopify => &["access_token"],
             Platform::WooCommerce => &["consumer_key", "consumer_secret"],
+            Platform::Magento => &["access_token"],
+            // Login with Amazon exchanges the refresh token for the short-lived access token each call needs.
+            Platform::Amazon => &["refresh_token", "client_id", "client_secret", "marketplace_id"],
+            Platform::Ebay => &["refresh_token", "client_id", "client_secret"],
         }
+    }
+
+    /// Credential fields a store may give but need not.
+    pub fn optional_credential_fields(&self) -> &'static [&'static str] {
+        match self {
+            // Where the OAuth token exchange lives, for a regional or test endpoint.
+            Platform::Amazon | Platform::Ebay => &["token_url"],
+            // Which Shopify location stock levels are pushed to (default: the shop's first active one).
+            Platform::Shopify => &["location_id"],
+            _ => &[],
+        }
+    }
+
+    /// Whether codflow tells this platform about parcels (shipped, delivered).
+    pub fn pushes_fulfilment(&self) -> bool {
+        matches!(self, Platform::Shopify | Platform::WooCommerce)
+    }
+
+    /// Whether the platform signs webhooks codflow receives.
+    pub fn has_webhooks(&self) -> bool {
+        matches!(self, Platform::Shopify | Platform::WooCommerce)
     }
 
     /// Gateway names that mean cash on delivery when a platform order arrives.
@@ -45,6 +79,9 @@ impl Platform {
             Platform::Manual => &[],
             Platform::Shopify => &["Cash on Delivery (COD)", "cash_on_delivery"],
             Platform::WooCommerce => &["cod"],
+            Platform::Magento => &["cashondelivery"],
+            Platform::Amazon => &["COD"],
+            Platform::Ebay => &["CASH_ON_DELIVERY"],
         };
         names.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -145,7 +182,7 @@ impl StoreInput {
         let credentials = self.credentials;
         if let (Some(p), Some(c)) = (platform, &credentials) {
             for k in c.keys() {
-                if !p.credential_fields().contains(&k.as_str()) {
+                if !p.credential_fields().contains(&k.as_str()) && !p.optional_credential_fields().contains(&k.as_str()) {
                     e.push(
                         format!("credentials.{k}"),
                         format!("not a {} credential (expected {})", p.as_str(), p.credential_fields().join(", ")),
@@ -190,7 +227,7 @@ impl StoreInput {
         if !e.is_empty() {
             return Err(e);
         }
-        let push_fulfilment = platform != Platform::Manual
+        let push_fulfilment = platform.pushes_fulfilment()
             && self.push_fulfilment.unwrap_or_else(|| existing.is_none_or(|x| x.push_fulfilment));
         Ok(StoreChange {
             config: StoreConfig {

@@ -1,8 +1,19 @@
-//! Sales channels, outbound: telling the shop a parcel left (with its tracking number and link) and that it
-//! arrived. Each platform is its plumbing (`<name>.rs`) and its wire types (`<name>/transformers.rs`).
+//! Sales channels: orders in (webhook payloads and pulls through each platform's API, mapped to codflow's
+//! intake), and out: telling the shop a parcel left (with its tracking number and link), that it arrived, and
+//! how much stock is left. Each platform is its plumbing (`<name>.rs`) and its wire types
+//! (`<name>/transformers.rs`).
 
+pub mod amazon;
+pub mod ebay;
+pub mod inbound;
+pub mod magento;
+mod oauth;
 pub mod shopify;
 pub mod woocommerce;
+
+use codflow_domain::FieldErrors;
+use codflow_domain::shop::Platform;
+pub use inbound::{ChannelOrder, ShopState};
 
 use std::future::Future;
 use std::time::Duration;
@@ -109,6 +120,116 @@ impl FulfilmentPush for SalesChannel {
     }
 }
 
+/// One order as a pull found it: the platform's own JSON, kept whole so a failed mapping can be looked at
+/// and replayed later.
+#[derive(Clone, Debug)]
+pub struct Pulled {
+    pub external_id: String,
+    pub updated_at: Option<time::OffsetDateTime>,
+    pub body: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PullPage {
+    pub orders: Vec<Pulled>,
+    /// Where the next page starts; None on the last page.
+    pub next: Option<String>,
+}
+
+/// Pulls the orders a shop changed, page by page, oldest change first where the platform can sort.
+pub trait OrderPull: Send + Sync {
+    /// The page at `cursor` (None: the first) of the orders changed after `since`.
+    fn orders_page(
+        &self,
+        since: time::OffsetDateTime,
+        cursor: Option<&str>,
+    ) -> impl Future<Output = Result<PullPage, SalesError>> + Send;
+}
+
+/// Sets a product's sellable quantity in the shop, so an item sold on another channel stops selling here.
+pub trait StockPush: Send + Sync {
+    /// Returns false when the shop has no product with this SKU.
+    fn set_stock(&self, sku: &str, available: i64) -> impl Future<Output = Result<bool, SalesError>> + Send;
+}
+
+/// Maps one order payload of `platform` (a webhook body or one pulled order) to codflow's intake.
+pub fn parse_order(platform: Platform, body: &[u8], cod_names: &[String]) -> Result<ChannelOrder, FieldErrors> {
+    match platform {
+        Platform::Shopify => shopify::transformers::parse_order(body, cod_names),
+        Platform::WooCommerce => woocommerce::transformers::parse_order(body, cod_names),
+        Platform::Magento => magento::transformers::parse_order(body, cod_names),
+        Platform::Amazon => amazon::transformers::parse_order(body, cod_names),
+        Platform::Ebay => ebay::transformers::parse_order(body, cod_names),
+        Platform::Manual => {
+            let mut e = FieldErrors::default();
+            e.push("platform", "a manual store receives no platform orders");
+            Err(e)
+        }
+    }
+}
+
+/// A shop to pull orders from, by platform.
+pub enum Puller {
+    Shopify(Shopify),
+    WooCommerce(WooCommerce),
+    Magento(magento::Magento),
+    Amazon(amazon::Amazon),
+    Ebay(ebay::Ebay),
+}
+
+impl OrderPull for Puller {
+    async fn orders_page(&self, since: time::OffsetDateTime, cursor: Option<&str>) -> Result<PullPage, SalesError> {
+        match self {
+            Puller::Shopify(s) => s.orders_page(since, cursor).await,
+            Puller::WooCommerce(s) => s.orders_page(since, cursor).await,
+            Puller::Magento(s) => s.orders_page(since, cursor).await,
+            Puller::Amazon(s) => s.orders_page(since, cursor).await,
+            Puller::Ebay(s) => s.orders_page(since, cursor).await,
+        }
+    }
+}
+
+impl StockPush for SalesChannel {
+    async fn set_stock(&self, sku: &str, available: i64) -> Result<bool, SalesError> {
+        match self {
+            SalesChannel::Shopify(s) => s.set_stock(sku, available).await,
+            SalesChannel::WooCommerce(s) => s.set_stock(sku, available).await,
+        }
+    }
+}
+
+/// Splits a page of orders (JSON objects) into pulled orders, reading each one's id and change time.
+pub(crate) fn pulled(
+    orders: Vec<serde_json::Value>,
+    id_of: impl Fn(&serde_json::Value) -> Option<String>,
+    updated_of: impl Fn(&serde_json::Value) -> Option<time::OffsetDateTime>,
+) -> Result<Vec<Pulled>, SalesError> {
+    orders
+        .into_iter()
+        .map(|o| {
+            let external_id =
+                id_of(&o).ok_or_else(|| SalesError::Malformed(format!("an order without an id: {}", short(&o))))?;
+            let updated_at = updated_of(&o);
+            let body = serde_json::to_vec(&o).map_err(|e| SalesError::Malformed(e.to_string()))?;
+            Ok(Pulled { external_id, updated_at, body })
+        })
+        .collect()
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = v.to_string();
+    s.chars().take(200).collect()
+}
+
+/// A JSON value as an id: numbers and strings both occur.
+pub(crate) fn id_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
 pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> SalesError {
     if e.is_timeout() {
         SalesError::Timeout(timeout_s)
@@ -131,13 +252,26 @@ pub(crate) async fn reply<T: serde::de::DeserializeOwned>(
     order_ref: &str,
     timeout_s: u64,
 ) -> Result<T, SalesError> {
+    let (_, body) = fetch(r, order_ref, timeout_s).await?;
+    json(&body)
+}
+
+pub(crate) fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, SalesError> {
+    serde_json::from_slice(body).map_err(|e| SalesError::Malformed(format!("{e} in {}", snippet(body))))
+}
+
+/// Reads a reply's headers and body on 2xx, the error the status means otherwise.
+pub(crate) async fn fetch(
+    r: reqwest::Response,
+    order_ref: &str,
+    timeout_s: u64,
+) -> Result<(reqwest::header::HeaderMap, Vec<u8>), SalesError> {
     let status = r.status();
-    let wait = retry_after(r.headers());
-    let body = r.bytes().await.map_err(|e| transport(e, timeout_s))?;
+    let headers = r.headers().clone();
+    let wait = retry_after(&headers);
+    let body = r.bytes().await.map_err(|e| transport(e, timeout_s))?.to_vec();
     match status.as_u16() {
-        200..=299 => {
-            serde_json::from_slice(&body).map_err(|e| SalesError::Malformed(format!("{e} in {}", snippet(&body))))
-        }
+        200..=299 => Ok((headers, body)),
         401 | 403 => Err(SalesError::Unauthorized(status.as_u16())),
         404 => Err(SalesError::UnknownOrder(order_ref.to_owned())),
         429 => Err(SalesError::RateLimited { retry_after: wait }),
