@@ -5,6 +5,7 @@ pub mod auth;
 pub mod booking;
 pub mod cashflow;
 pub mod catalogue;
+pub mod channel_sync;
 pub mod demo;
 pub mod demo_finance;
 mod demo_logistics;
@@ -40,6 +41,7 @@ pub struct App {
     ctx: std::sync::Arc<orders::Ctx>,
     carriers: std::sync::RwLock<std::sync::Arc<booking::Carriers>>,
     sealer: std::sync::RwLock<Option<std::sync::Arc<stores::Sealer>>>,
+    inbox: channel_sync::InboxWriter,
 }
 
 /// The current time at the precision the store keeps (microseconds), so what a use case returns equals
@@ -129,7 +131,9 @@ impl App {
     pub fn new(store: Store) -> App {
         let ctx = std::sync::Arc::new(orders::Ctx::default());
         let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
+        let inbox = channel_sync::InboxWriter::start(store.clone());
         App {
+            inbox,
             store,
             tokens: auth::TokenCache::default(),
             intake,
@@ -150,6 +154,7 @@ impl App {
             store: self.store.clone(),
             tokens: auth::TokenCache::default(),
             intake: self.intake.clone(),
+            inbox: self.inbox.clone(),
             ctx: self.ctx.clone(),
             carriers: std::sync::RwLock::new(self.carriers()),
             sealer: std::sync::RwLock::new(self.sealer.read().ok().and_then(|s| s.clone())),

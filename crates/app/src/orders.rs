@@ -175,6 +175,8 @@ pub(crate) struct Ctx {
     pub track: tokio::sync::Notify,
     /// Rings the sales-channel pusher when updates are queued.
     pub push: tokio::sync::Notify,
+    /// Rings the shop-order processor when deliveries are stored.
+    pub inbox: tokio::sync::Notify,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

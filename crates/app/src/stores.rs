@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use codflow_connectors::sales::{Fulfilment, FulfilmentPush, SalesChannel, SalesError, Shopify, WooCommerce};
+use codflow_connectors::sales::amazon::{Amazon, AmazonCredentials};
+use codflow_connectors::sales::ebay::Ebay;
+use codflow_connectors::sales::magento::Magento;
+use codflow_connectors::sales::{Fulfilment, FulfilmentPush, Puller, SalesChannel, SalesError, Shopify, WooCommerce};
 use codflow_domain::shop::{Platform, StoreConfig, StoreInput};
 use codflow_domain::{Actor, AuditRecord, Order, PushId, ShipmentId, StoreCode};
 use codflow_store::logistics as lstore;
@@ -74,7 +77,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn context(code: &StoreCode, field: &str) -> String {
+pub(crate) fn context(code: &StoreCode, field: &str) -> String {
     format!("store:{code}:{field}")
 }
 
@@ -162,8 +165,11 @@ fn company(carrier: &str) -> String {
     }
 }
 
-/// Builds the platform client of a shop, opening its credentials.
-fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<SalesChannel, SalesError> {
+/// A shop's credentials, opened.
+pub(crate) fn open_credentials(
+    row: &StoreRow,
+    sealer: Option<&Sealer>,
+) -> std::result::Result<BTreeMap<String, String>, SalesError> {
     let c = &row.config;
     if !c.enabled {
         return Err(SalesError::Config(format!("store {} is disabled", c.code)));
@@ -176,18 +182,66 @@ fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<Sa
     let plain = sealer.open(sealed, &context(&c.code, "credentials")).ok_or_else(|| {
         SalesError::Config(format!("store {}'s credentials do not open with this process's secret key", c.code))
     })?;
-    let creds: BTreeMap<String, String> =
-        serde_json::from_str(&plain).map_err(|e| SalesError::Config(format!("store {} credentials: {e}", c.code)))?;
+    serde_json::from_str(&plain).map_err(|e| SalesError::Config(format!("store {} credentials: {e}", c.code)))
+}
+
+const SHOP_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+
+/// Builds the platform client of a shop, opening its credentials.
+pub(crate) fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<SalesChannel, SalesError> {
+    let c = &row.config;
+    let creds = open_credentials(row, sealer)?;
     let get = |k: &str| creds.get(k).map(String::as_str).unwrap_or("");
     let base = c.base_url.as_deref().unwrap_or("");
-    let timeout = StdDuration::from_secs(20);
     match c.platform {
-        Platform::Shopify => Ok(SalesChannel::Shopify(Shopify::new(base, get("access_token"), timeout)?)),
-        Platform::WooCommerce => {
-            Ok(SalesChannel::WooCommerce(WooCommerce::new(base, get("consumer_key"), get("consumer_secret"), timeout)?))
+        Platform::Shopify => {
+            let location = creds.get("location_id").and_then(|l| l.trim().parse().ok());
+            Ok(SalesChannel::Shopify(Shopify::new(base, get("access_token"), SHOP_TIMEOUT)?.at_location(location)))
         }
-        Platform::Manual => Err(SalesError::Config(format!("store {} is a manual store", c.code))),
+        Platform::WooCommerce => Ok(SalesChannel::WooCommerce(WooCommerce::new(
+            base,
+            get("consumer_key"),
+            get("consumer_secret"),
+            SHOP_TIMEOUT,
+        )?)),
+        p => Err(SalesError::Config(format!("store {} is a {} store: codflow does not write to it", c.code, p.as_str()))),
     }
+}
+
+/// Builds the client that pulls a shop's orders.
+pub(crate) fn puller_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<Puller, SalesError> {
+    let c = &row.config;
+    let creds = open_credentials(row, sealer)?;
+    let get = |k: &str| creds.get(k).map(String::as_str).unwrap_or("");
+    let opt = |k: &str| creds.get(k).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let base = c.base_url.as_deref().unwrap_or("");
+    Ok(match c.platform {
+        Platform::Shopify | Platform::WooCommerce => match channel_of(row, sealer)? {
+            SalesChannel::Shopify(s) => Puller::Shopify(s),
+            SalesChannel::WooCommerce(w) => Puller::WooCommerce(w),
+        },
+        Platform::Magento => Puller::Magento(Magento::new(base, get("access_token"), SHOP_TIMEOUT)?),
+        Platform::Amazon => Puller::Amazon(Amazon::new(
+            base,
+            AmazonCredentials {
+                refresh_token: get("refresh_token"),
+                client_id: get("client_id"),
+                client_secret: get("client_secret"),
+                marketplace_id: get("marketplace_id"),
+                token_url: opt("token_url"),
+            },
+            SHOP_TIMEOUT,
+        )?),
+        Platform::Ebay => Puller::Ebay(Ebay::new(
+            base,
+            get("refresh_token"),
+            get("client_id"),
+            get("client_secret"),
+            opt("token_url"),
+            SHOP_TIMEOUT,
+        )?),
+        Platform::Manual => return Err(SalesError::Config(format!("store {} is a manual store", c.code))),
+    })
 }
 
 /// What one update's attempt came to.
@@ -331,7 +385,7 @@ impl App {
         }
     }
 
-    fn sealer(&self) -> Option<Arc<Sealer>> {
+    pub(crate) fn sealer(&self) -> Option<Arc<Sealer>> {
         self.sealer.read().ok().and_then(|s| s.clone())
     }
 

@@ -152,6 +152,11 @@ typed_id!(
 );
 
 typed_id!(
+    /// One order payload received from a shop (`inb_…`): a webhook delivery or an order a pull found.
+    InboxId, "inb"
+);
+
+typed_id!(
     /// A settlement statement imported (`stl_…`): a remittance, a payout or a freight invoice.
     StatementId, "stl"
 );

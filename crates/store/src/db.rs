@@ -91,6 +91,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "forecast", include_str!("../migrations/0010_forecast.sql")),
     (11, "console", include_str!("../migrations/0011_console.sql")),
     (12, "kpi", include_str!("../migrations/0012_kpi.sql")),
+    (13, "channel_sync", include_str!("../migrations/0013_channel_sync.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -29,7 +29,7 @@ pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
 use routes::{
-    catalogue, dashboards, documents, finance, imports, logistics, orders, profit, public, review, stores, system,
+    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public, review, stores, system,
     tracking,
 };
 
@@ -143,6 +143,13 @@ pub fn router(app: App) -> Router {
         .route("/webhooks/carriers/{carrier}", post(tracking::carrier_webhook))
         .route("/stores", get(stores::list).post(stores::create))
         .route("/stores/{code}", get(stores::get).put(stores::put))
+        .route("/stores/{code}/sync", get(channel_sync::status).post(channel_sync::pull))
+        .route("/stores/{code}/inbox", get(channel_sync::inbox))
+        .route("/stores/stock-push", post(channel_sync::push_stock))
+        .route("/inbox/{id}", get(channel_sync::get_delivery))
+        .route("/inbox/{id}/retry", post(channel_sync::retry))
+        .route("/webhooks/shopify/{store_code}", post(channel_sync::shopify))
+        .route("/webhooks/woocommerce/{store_code}", post(channel_sync::woocommerce))
         .route("/channel-pushes", get(stores::pushes))
         .route("/channel-pushes/{id}/retry", post(stores::retry))
         .route("/settlement-profiles", get(finance::profiles))

@@ -1,4 +1,5 @@
 pub mod catalogue;
+pub mod channel_sync;
 pub mod dashboards;
 pub mod documents;
 pub mod finance;

@@ -1,0 +1,603 @@
+//! Orders in from the seller's shops, exactly once, whatever order they arrive in.
+//!
+//! A webhook delivery is verified and stored raw in the inbox in the request, and acknowledged; a processor
+//! turns inbox rows into orders. Pulls put every order a shop changed since the last pull in the same inbox,
+//! so a webhook that never came is caught by the next pull and one that came twice is recognised by its
+//! delivery id (or, across webhook and pull, by the shop's change time). A version older than one already
+//! applied is ignored; an `updated` that arrives before its `create` creates the order from its full payload;
+//! a cancellation releases the stock, or opens a task when the parcel is already booked; an order that cannot
+//! be used (unknown SKU, bad field) is kept with its error and stalls nothing else.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration as StdDuration;
+
+use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, StockPush, parse_order};
+use codflow_domain::anomaly::AnomalyKind;
+use codflow_domain::shop::{Platform, StoreConfig};
+use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, StoreCode, TaskId};
+use codflow_store::channel_sync::{self as cs, Delivery, InboxCounts, InboxStatus, SyncState};
+use codflow_store::stores as sstore;
+use codflow_store::{Store, commit, logistics as lstore, orders as ostore, tasks as tstore};
+use sha2::{Digest, Sha256};
+use time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::orders::{Action, Intake};
+use crate::stores::{channel_of, context, hex, puller_of};
+use crate::{App, Error, Result};
+
+/// A webhook request as the web layer hands it over.
+pub struct WebhookDelivery<'a> {
+    pub topic: Option<&'a str>,
+    pub delivery_id: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Received {
+    Stored,
+    /// The same delivery was stored before (the platform retried, or someone replayed it).
+    Duplicate,
+    /// WooCommerce's test delivery when a webhook is saved: answered, nothing stored.
+    Ping,
+}
+
+/// Most deliveries written in one transaction.
+const MAX_BATCH: usize = 512;
+/// Deliveries taken per processing round.
+const PROCESS_BATCH: i64 = 256;
+/// A pull starts this long before the newest change it saw, so changes made while it ran are not missed.
+const PULL_OVERLAP: Duration = Duration::minutes(10);
+/// The first pull of a shop reaches this far back.
+const FIRST_PULL: Duration = Duration::days(7);
+/// Tries of one page while the shop rate-limits.
+const RATE_LIMIT_TRIES: u32 = 6;
+const MAX_PAGES: usize = 10_000;
+/// After this many failed attempts at storing its order (database trouble), a delivery waits for a person.
+const MAX_ATTEMPTS: i64 = 5;
+
+struct Job {
+    delivery: Delivery,
+    reply: oneshot::Sender<Result<bool>>,
+}
+
+/// Group commit for the inbox: every delivery that arrives while the previous batch commits goes in the next
+/// transaction, so a burst of webhooks costs a few transactions, not one each.
+#[derive(Clone)]
+pub(crate) struct InboxWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl InboxWriter {
+    pub(crate) fn start(store: Store) -> InboxWriter {
+        let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(write_inbox(store, rx));
+        InboxWriter { tx }
+    }
+
+    /// Stores the delivery; false when that (store, delivery id) was already stored.
+    async fn submit(&self, delivery: Delivery) -> Result<bool> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || Error::Conflict { code: "shutting_down", message: "the server is stopping; try again".into() };
+        self.tx.send(Job { delivery, reply }).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_inbox(store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut jobs);
+        // Two copies of one delivery in a batch: the first is stored, the others are its duplicates.
+        let mut seen = std::collections::HashSet::new();
+        let (firsts, repeats): (Vec<Job>, Vec<Job>) = batch
+            .into_iter()
+            .partition(|j| seen.insert((j.delivery.store.clone(), j.delivery.delivery_id.clone())));
+        let rows: Vec<Delivery> = firsts.iter().map(|j| j.delivery.clone()).collect();
+        let stored = async {
+            let mut tx = store.begin().await?;
+            let new = cs::receive(&mut tx, &rows).await?;
+            commit(tx).await?;
+            Ok::<_, codflow_store::Error>(new)
+        }
+        .await;
+        match stored {
+            Ok(new) => {
+                let new: std::collections::HashSet<String> = new.into_iter().collect();
+                for j in firsts {
+                    let _ = j.reply.send(Ok(new.contains(&j.delivery.delivery_id)));
+                }
+                for j in repeats {
+                    let _ = j.reply.send(Ok(false));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "storing shop deliveries");
+                for j in firsts.into_iter().chain(repeats) {
+                    let _ = j.reply.send(Err(Error::Conflict {
+                        code: "not_stored",
+                        message: "the delivery could not be stored; the shop will retry it".into(),
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// What processing one delivery came to.
+#[derive(Debug)]
+enum Applied {
+    Done { outcome: &'static str, order: Option<codflow_domain::OrderId> },
+    Failed(String),
+    /// Could not be tried (database trouble): left pending for the next round.
+    Later(String),
+}
+
+fn describe(e: &FieldErrors) -> String {
+    e.0.iter().map(|f| format!("{}: {}", f.path, f.message)).collect::<Vec<_>>().join("; ")
+}
+
+/// One shop's pull: how many orders it saw, how many were new, and the error it stopped on, if any.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullReport {
+    pub pages: usize,
+    pub orders: usize,
+    pub new: usize,
+    pub rate_limited: u32,
+    pub error: Option<String>,
+}
+
+/// What a stock push did for one shop.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StockReport {
+    pub pushed: usize,
+    pub unknown: usize,
+    pub failed: usize,
+}
+
+/// How a shop's order sync stands, for its status page and API.
+#[derive(Clone, Debug)]
+pub struct SyncStatus {
+    pub store: StoreConfig,
+    pub inbox: InboxCounts,
+    pub pull: SyncState,
+    /// How long the oldest delivery not yet processed has waited (zero when none waits).
+    pub lag: Duration,
+    /// The newest failed deliveries, for a person to fix and replay.
+    pub errors: Vec<Delivery>,
+}
+
+impl App {
+    /// Verifies and stores one webhook delivery of a shop (`platform` names the endpoint it came to).
+    pub async fn receive_shop_webhook(&self, platform: Platform, code: &str, d: WebhookDelivery<'_>) -> Result<Received> {
+        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
+        if row.config.platform != platform {
+            return Err(Error::NotFound("store"));
+        }
+        let secret = match (row.webhook_secret.as_deref(), self.sealer()) {
+            (Some(sealed), Some(k)) => k.open(sealed, &context(&code, "webhook_secret")),
+            _ => None,
+        };
+        // Without a secret nothing can be verified, so nothing is accepted.
+        let Some(secret) = secret else { return Err(Error::Unauthorized) };
+        if !d.signature.is_some_and(|s| codflow_connectors::sales::inbound::verify_signature(secret.as_bytes(), d.body, s)) {
+            return Err(Error::Unauthorized);
+        }
+        if platform == Platform::WooCommerce && d.body.starts_with(b"webhook_id=") {
+            return Ok(Received::Ping);
+        }
+        if !row.config.enabled {
+            return Err(Error::Conflict { code: "store_disabled", message: format!("store {code} is disabled") });
+        }
+        let delivery_id = d
+            .delivery_id
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.chars().take(200).collect::<String>())
+            .unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(d.body))));
+        let topic = d.topic.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("unknown");
+        let body = String::from_utf8_lossy(d.body).into_owned();
+        let delivery = Delivery::new(code, "webhook", &topic.chars().take(100).collect::<String>(), &delivery_id, body, self.ctx.clock.now());
+        let new = self.inbox.submit(delivery).await?;
+        if new {
+            self.ctx.inbox.notify_one();
+        }
+        Ok(if new { Received::Stored } else { Received::Duplicate })
+    }
+
+    /// Starts the worker that turns stored deliveries into orders, pulls every shop that can be pulled
+    /// every `pull_every`, and pushes stock levels; must be called inside a tokio runtime.
+    pub fn start_channel_sync(&self, pull_every: StdDuration) {
+        let app = self.handle();
+        tokio::spawn(async move {
+            let mut last_pull: Option<tokio::time::Instant> = None;
+            let mut last_stock: Option<tokio::time::Instant> = None;
+            loop {
+                if let Err(e) = app.process_inbox().await {
+                    tracing::error!(error = %e, "shop order processor");
+                }
+                if last_pull.is_none_or(|t| t.elapsed() >= pull_every) {
+                    last_pull = Some(tokio::time::Instant::now());
+                    if let Err(e) = app.pull_all().await {
+                        tracing::error!(error = %e, "shop order pulls");
+                    }
+                }
+                if last_stock.is_none_or(|t| t.elapsed() >= StdDuration::from_secs(60)) {
+                    last_stock = Some(tokio::time::Instant::now());
+                    if let Err(e) = app.push_stock_levels().await {
+                        tracing::error!(error = %e, "shop stock push");
+                    }
+                }
+                let _ = tokio::time::timeout(StdDuration::from_secs(2), app.ctx.inbox.notified()).await;
+            }
+        });
+    }
+
+    /// Processes every pending delivery; returns how many it finished (done or failed).
+    pub async fn process_inbox(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let batch = cs::pending(&mut *self.store.read().await?, PROCESS_BATCH).await?;
+            if batch.is_empty() {
+                return Ok(total);
+            }
+            let configs: HashMap<StoreCode, StoreConfig> =
+                sstore::list(&mut *self.store.read().await?).await?.into_iter().map(|r| (r.config.code.clone(), r.config)).collect();
+            // One shop order's deliveries in arrival order, one after another; different orders side by side,
+            // so intake can commit them together.
+            let mut groups: BTreeMap<(StoreCode, String), Vec<(Delivery, ChannelOrder)>> = BTreeMap::new();
+            let mut finished = 0;
+            let mut stuck = 0;
+            for mut d in batch {
+                let Some(cfg) = configs.get(&d.store) else { continue };
+                match parse_order(cfg.platform, d.body.as_bytes(), &cfg.cod_gateways) {
+                    Ok(co) => groups.entry((d.store.clone(), co.external_id.clone())).or_default().push((d, co)),
+                    Err(e) => {
+                        d.external_id = external_id_guess(&d.body);
+                        self.finish(d, Applied::Failed(describe(&e))).await?;
+                        finished += 1;
+                    }
+                }
+            }
+            let runs = groups.into_values().map(|deliveries| async move {
+                let mut n = (0usize, 0usize);
+                for (d, co) in deliveries {
+                    let platform = configs_platform(&d);
+                    let applied = self.apply(&d, co, &platform).await;
+                    let later = matches!(applied, Applied::Later(_));
+                    if self.finish(d, applied).await.is_err() || later {
+                        n.1 += 1;
+                        // Later deliveries of this order wait, so they are never applied out of order.
+                        break;
+                    }
+                    n.0 += 1;
+                }
+                n
+            });
+            for (done, later) in futures::future::join_all(runs).await {
+                finished += done;
+                stuck += later;
+            }
+            total += finished;
+            if finished == 0 && stuck > 0 {
+                // Everything left hit database trouble; the worker tries again on its next round.
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn apply(&self, d: &Delivery, co: ChannelOrder, actor_name: &str) -> Applied {
+        match self.apply_inner(d, co, actor_name).await {
+            Ok(a) => a,
+            Err(Error::Invalid(e)) => Applied::Failed(describe(&e)),
+            Err(Error::NotFound(what)) => Applied::Failed(format!("{what} not found")),
+            Err(Error::Conflict { message, .. }) => Applied::Later(message),
+            Err(e) => Applied::Later(e.to_string()),
+        }
+    }
+
+    async fn apply_inner(&self, d: &Delivery, co: ChannelOrder, actor_name: &str) -> Result<Applied> {
+        let newest = cs::newest_applied(&mut *self.store.read().await?, &d.store, &co.external_id).await?;
+        if let (Some(newest), Some(this)) = (newest, co.updated_at)
+            && this <= newest
+        {
+            return Ok(Applied::Done { outcome: if this < newest { "stale" } else { "unchanged" }, order: None });
+        }
+        let existing = ostore::get_by_external(&mut *self.store.read().await?, &d.store, &co.external_id).await?;
+        let actor = Actor::Worker(actor_name.to_owned());
+        match (existing, co.state) {
+            (None, ShopState::Cancelled) => Ok(Applied::Done { outcome: "cancelled_before_intake", order: None }),
+            (None, ShopState::NotReady(_)) => Ok(Applied::Done { outcome: "not_ready", order: None }),
+            (None, ShopState::Open) => {
+                let mut input = co.input;
+                input.store = Some(d.store.to_string());
+                match self.create_order(input, actor).await? {
+                    Intake::Created(o) => Ok(Applied::Done { outcome: "created", order: Some(o.id) }),
+                    Intake::Existing(o) => Ok(Applied::Done { outcome: "existing", order: Some(o.id) }),
+                }
+            }
+            (Some(o), ShopState::Cancelled) => {
+                if o.status == OrderStatus::Cancelled {
+                    return Ok(Applied::Done { outcome: "already_cancelled", order: Some(o.id) });
+                }
+                let live = lstore::live_shipment(&mut *self.store.read().await?, &o.id).await?;
+                let shipped = matches!(o.status, OrderStatus::Fulfilled | OrderStatus::Closed);
+                if live.is_some() || shipped {
+                    self.open_cancel_task(&o, live.map(|s| s.id)).await?;
+                    return Ok(Applied::Done { outcome: "cancel_task_opened", order: Some(o.id) });
+                }
+                let id = o.id.to_string();
+                self.act_on_order(&id, Action::Cancel, actor, Some("cancelled in the shop".into())).await?;
+                Ok(Applied::Done { outcome: "cancelled", order: Some(o.id) })
+            }
+            // Changes other than a cancellation (an edited address, a note) are not carried over once the
+            // order is in codflow: it may already be reviewed, allocated or booked on what it said.
+            (Some(o), _) => Ok(Applied::Done { outcome: "seen", order: Some(o.id) }),
+        }
+    }
+
+    async fn open_cancel_task(&self, o: &codflow_domain::Order, shipment: Option<codflow_domain::ShipmentId>) -> Result<()> {
+        let now = self.ctx.clock.now();
+        let kind = AnomalyKind::CancelledAtShop;
+        let th = codflow_domain::anomaly::Thresholds::default();
+        let task = tstore::Task {
+            id: TaskId::generate(),
+            kind,
+            shipment_id: shipment,
+            order_id: Some(o.id.clone()),
+            role: kind.role(),
+            status: tstore::TaskStatus::Open,
+            title: kind.title().to_owned(),
+            due_at: now + th.sla(kind),
+            assignee: None,
+            opened_by: "channel-sync".into(),
+            resolution: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+        };
+        let mut tx = self.store.begin().await?;
+        tstore::open_many(&mut tx, &[task]).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    async fn finish(&self, d: Delivery, applied: Applied) -> Result<()> {
+        self.finish_with(d, applied).await.map(|_| ())
+    }
+
+    async fn finish_with(&self, mut d: Delivery, applied: Applied) -> Result<Delivery> {
+        d.attempts += 1;
+        d.processed_at = Some(self.ctx.clock.now());
+        match applied {
+            Applied::Done { outcome, order } => {
+                d.status = InboxStatus::Done;
+                d.outcome = Some(outcome.to_owned());
+                d.order_id = order;
+                d.error = None;
+            }
+            Applied::Failed(e) => {
+                d.status = InboxStatus::Failed;
+                d.error = Some(e);
+            }
+            Applied::Later(e) => {
+                d.status = if d.attempts >= MAX_ATTEMPTS { InboxStatus::Failed } else { InboxStatus::Pending };
+                d.error = Some(e);
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        cs::finish(&mut tx, &d).await?;
+        commit(tx).await?;
+        Ok(d)
+    }
+
+    /// Pulls every enabled shop that has credentials and a platform that can be pulled.
+    pub async fn pull_all(&self) -> Result<BTreeMap<String, PullReport>> {
+        let rows = sstore::list(&mut *self.store.read().await?).await?;
+        let mut out = BTreeMap::new();
+        for r in rows.into_iter().filter(|r| r.config.enabled && r.credentials.is_some() && r.config.platform != Platform::Manual) {
+            let code = r.config.code.to_string();
+            out.insert(code.clone(), self.pull_store(&code).await?);
+        }
+        Ok(out)
+    }
+
+    /// Pulls the orders a shop changed since its last pull into the inbox, then processes them.
+    pub async fn pull_store(&self, code: &str) -> Result<PullReport> {
+        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
+        let puller = puller_of(&row, self.sealer().as_deref())
+            .map_err(|e| Error::Conflict { code: "store_not_pullable", message: e.to_string() })?;
+        let mut state = cs::sync_state(&mut *self.store.read().await?, &code).await?;
+        let now = self.ctx.clock.now();
+        let since = state.pulled_until.map(|t| t - PULL_OVERLAP).unwrap_or(now - FIRST_PULL);
+        let mut report = PullReport::default();
+        let mut newest = state.pulled_until;
+        let mut cursor: Option<String> = None;
+        let mut tries = 0u32;
+        let outcome: std::result::Result<(), SalesError> = loop {
+            if report.pages >= MAX_PAGES {
+                break Err(SalesError::Rejected { status: 0, message: format!("stopped after {MAX_PAGES} pages") });
+            }
+            match puller.orders_page(since, cursor.as_deref()).await {
+                Ok(page) => {
+                    tries = 0;
+                    report.pages += 1;
+                    report.orders += page.orders.len();
+                    let deliveries: Vec<Delivery> = page
+                        .orders
+                        .into_iter()
+                        .map(|p| {
+                            newest = newest.max(p.updated_at);
+                            let version = match p.updated_at {
+                                Some(t) => (t.unix_timestamp_nanos() / 1000).to_string(),
+                                None => hex(&Sha256::digest(&p.body)),
+                            };
+                            let body = String::from_utf8_lossy(&p.body).into_owned();
+                            Delivery::new(code.clone(), "pull", "pull", &format!("pull:{}:{version}", p.external_id), body, now)
+                        })
+                        .collect();
+                    let mut tx = self.store.begin().await?;
+                    report.new += cs::receive(&mut tx, &deliveries).await?.len();
+                    commit(tx).await?;
+                    match page.next {
+                        Some(n) => cursor = Some(n),
+                        None => break Ok(()),
+                    }
+                }
+                Err(SalesError::RateLimited { retry_after }) if tries < RATE_LIMIT_TRIES => {
+                    tries += 1;
+                    report.rate_limited += 1;
+                    // The shop said when; otherwise back off 1, 2, 4… seconds.
+                    let wait = retry_after.unwrap_or(StdDuration::from_secs(1 << (tries - 1))).min(StdDuration::from_secs(60));
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        state.last_pull_at = Some(now);
+        state.pulled_total += report.new as i64;
+        match outcome {
+            Ok(()) => {
+                state.pulled_until = newest;
+                state.last_success_at = Some(now);
+            }
+            Err(e) => {
+                // What was stored stands; the next pull starts from the same place.
+                state.last_error = Some(e.to_string());
+                state.last_error_at = Some(now);
+                report.error = Some(e.to_string());
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        cs::save_sync(&mut tx, &code, &state).await?;
+        commit(tx).await?;
+        if report.new > 0 {
+            self.process_inbox().await?;
+        }
+        Ok(report)
+    }
+
+    /// Tells each shop that keeps stock in step (Shopify, WooCommerce with updates on) every SKU whose
+    /// free quantity changed since it was last told.
+    pub async fn push_stock_levels(&self) -> Result<BTreeMap<String, StockReport>> {
+        let rows = sstore::list(&mut *self.store.read().await?).await?;
+        let mut out = BTreeMap::new();
+        let now = self.ctx.clock.now();
+        for r in rows.into_iter().filter(|r| r.config.enabled && r.config.push_fulfilment && r.credentials.is_some()) {
+            let Ok(channel) = channel_of(&r, self.sealer().as_deref()) else { continue };
+            let code = r.config.code.clone();
+            let warehouse = r.config.default_warehouse.as_ref().map(|w| w.to_string());
+            let (levels, told) = {
+                let mut conn = self.store.read().await?;
+                (cs::available_by_sku(&mut conn, warehouse.as_deref()).await?, cs::pushed_stock(&mut conn, &code).await?)
+            };
+            let told: HashMap<String, (Option<i64>, String)> = told.into_iter().map(|(s, p, st)| (s, (p, st))).collect();
+            let mut rep = StockReport::default();
+            for (sku, available) in levels {
+                let known = told.get(&sku);
+                if known.is_some_and(|(p, st)| *p == Some(available) && st != "failed") {
+                    continue;
+                }
+                let result = channel.set_stock(&sku, available).await;
+                let mut tx = self.store.begin().await?;
+                let stop = match &result {
+                    Ok(true) => {
+                        rep.pushed += 1;
+                        cs::save_stock(&mut tx, &code, &sku, Some(available), "ok", None, now).await?;
+                        false
+                    }
+                    Ok(false) => {
+                        rep.unknown += 1;
+                        cs::save_stock(&mut tx, &code, &sku, Some(available), "unknown_sku", None, now).await?;
+                        false
+                    }
+                    Err(e) => {
+                        rep.failed += 1;
+                        let prev = known.and_then(|(p, _)| *p);
+                        cs::save_stock(&mut tx, &code, &sku, prev, "failed", Some(&e.to_string()), now).await?;
+                        // A shop that rate-limits or is down gets the rest next round.
+                        matches!(e, SalesError::RateLimited { .. } | SalesError::Unavailable(_) | SalesError::Timeout(_))
+                    }
+                };
+                commit(tx).await?;
+                if stop {
+                    break;
+                }
+            }
+            out.insert(code.to_string(), rep);
+        }
+        Ok(out)
+    }
+
+    pub async fn sync_status(&self, code: &str) -> Result<SyncStatus> {
+        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let mut conn = self.store.read().await?;
+        let row = sstore::get(&mut conn, &code).await?.ok_or(Error::NotFound("store"))?;
+        let inbox = cs::counts(&mut conn, &code).await?;
+        let pull = cs::sync_state(&mut conn, &code).await?;
+        let errors = cs::list(&mut conn, &code, Some(InboxStatus::Failed), None, 20).await?;
+        let now = self.ctx.clock.now();
+        let lag = inbox.oldest_pending_at.map(|t| (now - t).max(Duration::ZERO)).unwrap_or(Duration::ZERO);
+        Ok(SyncStatus { store: row.config, inbox, pull, lag, errors })
+    }
+
+    /// A shop's deliveries, newest first.
+    pub async fn inbox(
+        &self,
+        code: &str,
+        status: Option<&str>,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Delivery>, Option<String>)> {
+        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let status = status
+            .map(|s| InboxStatus::parse(s).ok_or_else(|| Error::invalid("status", format!("{s:?} is not pending, done or failed"))))
+            .transpose()?;
+        let before = cursor
+            .map(|c| InboxId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page")))
+            .transpose()?;
+        let mut conn = self.store.read().await?;
+        sstore::get(&mut conn, &code).await?.ok_or(Error::NotFound("store"))?;
+        let rows = cs::list(&mut conn, &code, status, before.as_ref(), limit + 1).await?;
+        Ok(crate::split_page(rows, limit, |d| d.id.to_string()))
+    }
+
+    pub async fn inbox_delivery(&self, id: &str) -> Result<Delivery> {
+        let id = InboxId::parse(id).map_err(|_| Error::NotFound("delivery"))?;
+        cs::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("delivery"))
+    }
+
+    /// Puts a failed delivery back in the queue (after the SKU was added, say) and processes it now.
+    pub async fn retry_delivery(&self, id: &str) -> Result<Delivery> {
+        let id = InboxId::parse(id).map_err(|_| Error::NotFound("delivery"))?;
+        let mut tx = self.store.begin().await?;
+        let ok = cs::retry(&mut tx, &id).await?;
+        commit(tx).await?;
+        if !ok {
+            cs::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("delivery"))?;
+            return Err(Error::Conflict { code: "not_failed", message: "only a failed delivery can be retried".into() });
+        }
+        self.process_inbox().await?;
+        self.inbox_delivery(id.as_str()).await
+    }
+}
+
+/// Who a delivery's changes are recorded as: the shop's worker.
+fn configs_platform(d: &Delivery) -> String {
+    format!("shop:{}", d.store)
+}
+
+/// The order id of a payload that did not map, when one can be read, so its errors show against it.
+fn external_id_guess(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    ["id", "entity_id", "orderId", "AmazonOrderId"]
+        .iter()
+        .find_map(|k| match v.get(*k).or_else(|| v.get("order").and_then(|o| o.get(*k)))? {
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::String(s) => Some(s.chars().take(100).collect()),
+            _ => None,
+        })
+}
