@@ -91,9 +91,8 @@ async fn write_inbox(store: Store, mut rx: mpsc::Receiver<Job>) {
         let batch = std::mem::take(&mut jobs);
         // Two copies of one delivery in a batch: the first is stored, the others are its duplicates.
         let mut seen = std::collections::HashSet::new();
-        let (firsts, repeats): (Vec<Job>, Vec<Job>) = batch
-            .into_iter()
-            .partition(|j| seen.insert((j.delivery.store.clone(), j.delivery.delivery_id.clone())));
+        let (firsts, repeats): (Vec<Job>, Vec<Job>) =
+            batch.into_iter().partition(|j| seen.insert((j.delivery.store.clone(), j.delivery.delivery_id.clone())));
         let rows: Vec<Delivery> = firsts.iter().map(|j| j.delivery.clone()).collect();
         let stored = async {
             let mut tx = store.begin().await?;
@@ -128,7 +127,10 @@ async fn write_inbox(store: Store, mut rx: mpsc::Receiver<Job>) {
 /// What processing one delivery came to.
 #[derive(Debug)]
 enum Applied {
-    Done { outcome: &'static str, order: Option<codflow_domain::OrderId> },
+    Done {
+        outcome: &'static str,
+        order: Option<codflow_domain::OrderId>,
+    },
     Failed(String),
     /// Could not be tried (database trouble): left pending for the next round.
     Later(String),
@@ -170,7 +172,12 @@ pub struct SyncStatus {
 
 impl App {
     /// Verifies and stores one webhook delivery of a shop (`platform` names the endpoint it came to).
-    pub async fn receive_shop_webhook(&self, platform: Platform, code: &str, d: WebhookDelivery<'_>) -> Result<Received> {
+    pub async fn receive_shop_webhook(
+        &self,
+        platform: Platform,
+        code: &str,
+        d: WebhookDelivery<'_>,
+    ) -> Result<Received> {
         let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         if row.config.platform != platform {
@@ -182,7 +189,10 @@ impl App {
         };
         // Without a secret nothing can be verified, so nothing is accepted.
         let Some(secret) = secret else { return Err(Error::Unauthorized) };
-        if !d.signature.is_some_and(|s| codflow_connectors::sales::inbound::verify_signature(secret.as_bytes(), d.body, s)) {
+        if !d
+            .signature
+            .is_some_and(|s| codflow_connectors::sales::inbound::verify_signature(secret.as_bytes(), d.body, s))
+        {
             return Err(Error::Unauthorized);
         }
         if platform == Platform::WooCommerce && d.body.starts_with(b"webhook_id=") {
@@ -199,7 +209,14 @@ impl App {
             .unwrap_or_else(|| format!("sha256:{}", hex(&Sha256::digest(d.body))));
         let topic = d.topic.map(str::trim).filter(|t| !t.is_empty()).unwrap_or("unknown");
         let body = String::from_utf8_lossy(d.body).into_owned();
-        let delivery = Delivery::new(code, "webhook", &topic.chars().take(100).collect::<String>(), &delivery_id, body, self.ctx.clock.now());
+        let delivery = Delivery::new(
+            code,
+            "webhook",
+            &topic.chars().take(100).collect::<String>(),
+            &delivery_id,
+            body,
+            self.ctx.clock.now(),
+        );
         let new = self.inbox.submit(delivery).await?;
         if new {
             self.ctx.inbox.notify_one();
@@ -208,8 +225,9 @@ impl App {
     }
 
     /// Starts the worker that turns stored deliveries into orders, pulls every shop that can be pulled
-    /// every `pull_every`, and pushes stock levels; must be called inside a tokio runtime.
-    pub fn start_channel_sync(&self, pull_every: StdDuration) {
+    /// every `pull_every`, and pushes changed stock levels every `stock_every`; must be called inside a tokio
+    /// runtime.
+    pub fn start_channel_sync(&self, pull_every: StdDuration, stock_every: StdDuration) {
         let app = self.handle();
         tokio::spawn(async move {
             let mut last_pull: Option<tokio::time::Instant> = None;
@@ -224,7 +242,7 @@ impl App {
                         tracing::error!(error = %e, "shop order pulls");
                     }
                 }
-                if last_stock.is_none_or(|t| t.elapsed() >= StdDuration::from_secs(60)) {
+                if last_stock.is_none_or(|t| t.elapsed() >= stock_every) {
                     last_stock = Some(tokio::time::Instant::now());
                     if let Err(e) = app.push_stock_levels().await {
                         tracing::error!(error = %e, "shop stock push");
@@ -237,14 +255,18 @@ impl App {
 
     /// Processes every pending delivery; returns how many it finished (done or failed).
     pub async fn process_inbox(&self) -> Result<usize> {
+        let _round = self.ctx.inbox_round.lock().await;
         let mut total = 0;
         loop {
             let batch = cs::pending(&mut *self.store.read().await?, PROCESS_BATCH).await?;
             if batch.is_empty() {
                 return Ok(total);
             }
-            let configs: HashMap<StoreCode, StoreConfig> =
-                sstore::list(&mut *self.store.read().await?).await?.into_iter().map(|r| (r.config.code.clone(), r.config)).collect();
+            let configs: HashMap<StoreCode, StoreConfig> = sstore::list(&mut *self.store.read().await?)
+                .await?
+                .into_iter()
+                .map(|r| (r.config.code.clone(), r.config))
+                .collect();
             // One shop order's deliveries in arrival order, one after another; different orders side by side,
             // so intake can commit them together.
             let mut groups: BTreeMap<(StoreCode, String), Vec<(Delivery, ChannelOrder)>> = BTreeMap::new();
@@ -253,7 +275,11 @@ impl App {
             for mut d in batch {
                 let Some(cfg) = configs.get(&d.store) else { continue };
                 match parse_order(cfg.platform, d.body.as_bytes(), &cfg.cod_gateways) {
-                    Ok(co) => groups.entry((d.store.clone(), co.external_id.clone())).or_default().push((d, co)),
+                    Ok(co) => {
+                        d.external_id = Some(co.external_id.clone());
+                        d.remote_updated_at = co.updated_at;
+                        groups.entry((d.store.clone(), co.external_id.clone())).or_default().push((d, co))
+                    }
                     Err(e) => {
                         d.external_id = external_id_guess(&d.body);
                         self.finish(d, Applied::Failed(describe(&e))).await?;
@@ -338,7 +364,11 @@ impl App {
         }
     }
 
-    async fn open_cancel_task(&self, o: &codflow_domain::Order, shipment: Option<codflow_domain::ShipmentId>) -> Result<()> {
+    async fn open_cancel_task(
+        &self,
+        o: &codflow_domain::Order,
+        shipment: Option<codflow_domain::ShipmentId>,
+    ) -> Result<()> {
         let now = self.ctx.clock.now();
         let kind = AnomalyKind::CancelledAtShop;
         let th = codflow_domain::anomaly::Thresholds::default();
@@ -397,7 +427,10 @@ impl App {
     pub async fn pull_all(&self) -> Result<BTreeMap<String, PullReport>> {
         let rows = sstore::list(&mut *self.store.read().await?).await?;
         let mut out = BTreeMap::new();
-        for r in rows.into_iter().filter(|r| r.config.enabled && r.credentials.is_some() && r.config.platform != Platform::Manual) {
+        for r in rows
+            .into_iter()
+            .filter(|r| r.config.enabled && r.credentials.is_some() && r.config.platform != Platform::Manual)
+        {
             let code = r.config.code.to_string();
             out.insert(code.clone(), self.pull_store(&code).await?);
         }
@@ -436,7 +469,14 @@ impl App {
                                 None => hex(&Sha256::digest(&p.body)),
                             };
                             let body = String::from_utf8_lossy(&p.body).into_owned();
-                            Delivery::new(code.clone(), "pull", "pull", &format!("pull:{}:{version}", p.external_id), body, now)
+                            Delivery::new(
+                                code.clone(),
+                                "pull",
+                                "pull",
+                                &format!("pull:{}:{version}", p.external_id),
+                                body,
+                                now,
+                            )
                         })
                         .collect();
                     let mut tx = self.store.begin().await?;
@@ -451,7 +491,8 @@ impl App {
                     tries += 1;
                     report.rate_limited += 1;
                     // The shop said when; otherwise back off 1, 2, 4… seconds.
-                    let wait = retry_after.unwrap_or(StdDuration::from_secs(1 << (tries - 1))).min(StdDuration::from_secs(60));
+                    let wait =
+                        retry_after.unwrap_or(StdDuration::from_secs(1 << (tries - 1))).min(StdDuration::from_secs(60));
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => break Err(e),
@@ -492,9 +533,13 @@ impl App {
             let warehouse = r.config.default_warehouse.as_ref().map(|w| w.to_string());
             let (levels, told) = {
                 let mut conn = self.store.read().await?;
-                (cs::available_by_sku(&mut conn, warehouse.as_deref()).await?, cs::pushed_stock(&mut conn, &code).await?)
+                (
+                    cs::available_by_sku(&mut conn, warehouse.as_deref()).await?,
+                    cs::pushed_stock(&mut conn, &code).await?,
+                )
             };
-            let told: HashMap<String, (Option<i64>, String)> = told.into_iter().map(|(s, p, st)| (s, (p, st))).collect();
+            let told: HashMap<String, (Option<i64>, String)> =
+                told.into_iter().map(|(s, p, st)| (s, (p, st))).collect();
             let mut rep = StockReport::default();
             for (sku, available) in levels {
                 let known = told.get(&sku);
@@ -519,7 +564,10 @@ impl App {
                         let prev = known.and_then(|(p, _)| *p);
                         cs::save_stock(&mut tx, &code, &sku, prev, "failed", Some(&e.to_string()), now).await?;
                         // A shop that rate-limits or is down gets the rest next round.
-                        matches!(e, SalesError::RateLimited { .. } | SalesError::Unavailable(_) | SalesError::Timeout(_))
+                        matches!(
+                            e,
+                            SalesError::RateLimited { .. } | SalesError::Unavailable(_) | SalesError::Timeout(_)
+                        )
                     }
                 };
                 commit(tx).await?;
@@ -554,7 +602,10 @@ impl App {
     ) -> Result<(Vec<Delivery>, Option<String>)> {
         let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let status = status
-            .map(|s| InboxStatus::parse(s).ok_or_else(|| Error::invalid("status", format!("{s:?} is not pending, done or failed"))))
+            .map(|s| {
+                InboxStatus::parse(s)
+                    .ok_or_else(|| Error::invalid("status", format!("{s:?} is not pending, done or failed")))
+            })
             .transpose()?;
         let before = cursor
             .map(|c| InboxId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page")))
@@ -578,7 +629,10 @@ impl App {
         commit(tx).await?;
         if !ok {
             cs::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("delivery"))?;
-            return Err(Error::Conflict { code: "not_failed", message: "only a failed delivery can be retried".into() });
+            return Err(Error::Conflict {
+                code: "not_failed",
+                message: "only a failed delivery can be retried".into(),
+            });
         }
         self.process_inbox().await?;
         self.inbox_delivery(id.as_str()).await
@@ -593,11 +647,11 @@ fn configs_platform(d: &Delivery) -> String {
 /// The order id of a payload that did not map, when one can be read, so its errors show against it.
 fn external_id_guess(body: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    ["id", "entity_id", "orderId", "AmazonOrderId"]
-        .iter()
-        .find_map(|k| match v.get(*k).or_else(|| v.get("order").and_then(|o| o.get(*k)))? {
+    ["id", "entity_id", "orderId", "AmazonOrderId"].iter().find_map(|k| {
+        match v.get(*k).or_else(|| v.get("order").and_then(|o| o.get(*k)))? {
             serde_json::Value::Number(n) => Some(n.to_string()),
             serde_json::Value::String(s) => Some(s.chars().take(100).collect()),
             _ => None,
-        })
+        }
+    })
 }

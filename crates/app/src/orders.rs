@@ -177,6 +177,8 @@ pub(crate) struct Ctx {
     pub push: tokio::sync::Notify,
     /// Rings the shop-order processor when deliveries are stored.
     pub inbox: tokio::sync::Notify,
+    /// One processing round at a time in this process, so a delivery is never applied twice at once.
+    pub inbox_round: tokio::sync::Mutex<()>,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

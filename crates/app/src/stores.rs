@@ -204,7 +204,9 @@ pub(crate) fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result
             get("consumer_secret"),
             SHOP_TIMEOUT,
         )?)),
-        p => Err(SalesError::Config(format!("store {} is a {} store: codflow does not write to it", c.code, p.as_str()))),
+        p => {
+            Err(SalesError::Config(format!("store {} is a {} store: codflow does not write to it", c.code, p.as_str())))
+        }
     }
 }
 

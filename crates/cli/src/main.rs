@@ -381,7 +381,7 @@ async fn serve(
         ),
     }
     app.start_channel_pusher();
-    app.start_channel_sync(std::time::Duration::from_secs(300));
+    app.start_channel_sync(std::time::Duration::from_secs(300), std::time::Duration::from_secs(60));
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

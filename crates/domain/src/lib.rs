@@ -22,8 +22,8 @@ pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, 
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, ImportId, InboxId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId, TokenId,
-    UserId, WarehouseId,
+    AuditId, ImportId, InboxId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId,
+    TokenId, UserId, WarehouseId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

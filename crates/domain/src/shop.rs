@@ -30,12 +30,21 @@ impl Platform {
         }
     }
 
-    pub const ALL: [Platform; 6] =
-        [Platform::Manual, Platform::Shopify, Platform::WooCommerce, Platform::Magento, Platform::Amazon, Platform::Ebay];
+    pub const ALL: [Platform; 6] = [
+        Platform::Manual,
+        Platform::Shopify,
+        Platform::WooCommerce,
+        Platform::Magento,
+        Platform::Amazon,
+        Platform::Ebay,
+    ];
 
     pub fn parse(s: &str) -> Result<Platform, Error> {
         Self::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-            Error::invalid("platform", format!("{s:?} is not one of manual, shopify, woocommerce, magento, amazon, ebay"))
+            Error::invalid(
+                "platform",
+                format!("{s:?} is not one of manual, shopify, woocommerce, magento, amazon, ebay"),
+            )
         })
     }
 
@@ -182,7 +191,8 @@ impl StoreInput {
         let credentials = self.credentials;
         if let (Some(p), Some(c)) = (platform, &credentials) {
             for k in c.keys() {
-                if !p.credential_fields().contains(&k.as_str()) && !p.optional_credential_fields().contains(&k.as_str()) {
+                if !p.credential_fields().contains(&k.as_str()) && !p.optional_credential_fields().contains(&k.as_str())
+                {
                     e.push(
                         format!("credentials.{k}"),
                         format!("not a {} credential (expected {})", p.as_str(), p.credential_fields().join(", ")),

@@ -54,7 +54,14 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn new(store: StoreCode, source: &str, topic: &str, delivery_id: &str, body: String, at: OffsetDateTime) -> Self {
+    pub fn new(
+        store: StoreCode,
+        source: &str,
+        topic: &str,
+        delivery_id: &str,
+        body: String,
+        at: OffsetDateTime,
+    ) -> Self {
         Delivery {
             id: InboxId::generate(),
             store,
@@ -174,7 +181,11 @@ pub async fn finish(conn: &mut AnyConnection, d: &Delivery) -> Result<()> {
 }
 
 /// The newest version of a shop order already applied (its remote change time), if any.
-pub async fn newest_applied(conn: &mut AnyConnection, store: &StoreCode, external_id: &str) -> Result<Option<OffsetDateTime>> {
+pub async fn newest_applied(
+    conn: &mut AnyConnection,
+    store: &StoreCode,
+    external_id: &str,
+) -> Result<Option<OffsetDateTime>> {
     let v: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(remote_updated_at) FROM channel_inbox WHERE store_code = $1 AND external_id = $2 \
          AND status = 'done' AND outcome <> 'stale'",
@@ -188,11 +199,12 @@ pub async fn newest_applied(conn: &mut AnyConnection, store: &StoreCode, externa
 
 /// Puts a failed delivery back in the queue; false when it is not failed.
 pub async fn retry(conn: &mut AnyConnection, id: &InboxId) -> Result<bool> {
-    let n = sqlx::query("UPDATE channel_inbox SET status = 'pending', error = NULL WHERE id = $1 AND status = 'failed'")
-        .bind(id.as_str())
-        .execute(conn)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE channel_inbox SET status = 'pending', error = NULL WHERE id = $1 AND status = 'failed'")
+            .bind(id.as_str())
+            .execute(conn)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
@@ -339,7 +351,7 @@ pub async fn save_stock(
 /// Units free to sell per SKU: in one warehouse, or summed over all of them when `warehouse` is None.
 pub async fn available_by_sku(conn: &mut AnyConnection, warehouse: Option<&str>) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query(
-        "SELECT p.sku, SUM(s.on_hand - s.reserved) AS available FROM stock s \
+        "SELECT p.sku, CAST(SUM(s.on_hand - s.reserved) AS BIGINT) AS available FROM stock s \
          JOIN warehouses w ON w.id = s.warehouse_id JOIN products p ON p.id = s.product_id \
          WHERE ($1 = '' OR w.code = $1) GROUP BY p.sku ORDER BY p.sku",
     )

@@ -29,8 +29,8 @@ pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
 use routes::{
-    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public, review, stores, system,
-    tracking,
+    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public, review,
+    stores, system, tracking,
 };
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
@@ -146,6 +146,7 @@ pub fn router(app: App) -> Router {
         .route("/stores/{code}/sync", get(channel_sync::status).post(channel_sync::pull))
         .route("/stores/{code}/inbox", get(channel_sync::inbox))
         .route("/stores/stock-push", post(channel_sync::push_stock))
+        .route("/inbox/process", post(channel_sync::process))
         .route("/inbox/{id}", get(channel_sync::get_delivery))
         .route("/inbox/{id}/retry", post(channel_sync::retry))
         .route("/webhooks/shopify/{store_code}", post(channel_sync::shopify))

@@ -4,6 +4,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
+use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::dashboards::{
     ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
     SumsDto,
@@ -17,14 +18,14 @@ use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, OrderProfitDto, PaidBody, ProfitReportDto, SkippedDto,
     WeekDto,
 };
-use crate::routes::channel_sync::{DeliveryDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
     NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, review, stores, system, tracking,
+    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, review, stores,
+    system, tracking,
 };
 
 struct BearerAuth;
@@ -69,7 +70,7 @@ impl Modify for BearerAuth {
         tracking::patch_task, tracking::add_note,
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         channel_sync::shopify, channel_sync::woocommerce, channel_sync::status, channel_sync::pull, channel_sync::inbox,
-        channel_sync::get_delivery, channel_sync::retry, channel_sync::push_stock,
+        channel_sync::get_delivery, channel_sync::retry, channel_sync::push_stock, channel_sync::process,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
         finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
         dashboards::sums, dashboards::clearance, dashboards::scorecard, dashboards::refresh,
@@ -78,7 +79,7 @@ impl Modify for BearerAuth {
         profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, profit::put_paid,
     ),
     components(schemas(ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
-        LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
+        LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,

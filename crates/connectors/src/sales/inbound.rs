@@ -227,10 +227,7 @@ impl Draft {
         };
         let rest = total - goods;
         if rest < 0 {
-            e.push(
-                "total",
-                format!("{} is less than the lines' {}", render(total, digits), render(goods, digits)),
-            );
+            e.push("total", format!("{} is less than the lines' {}", render(total, digits), render(goods, digits)));
             return (lines, None);
         }
         if rest > 0 {
@@ -312,7 +309,12 @@ mod tests {
     fn a_discount_that_does_not_split_into_units_keeps_the_total_exact() {
         let d = Draft {
             currency: Some("SAR".into()),
-            lines: vec![DraftLine { path: "l[0]".into(), sku: Some("A".into()), quantity: 3, total: Decimal::new(1000, 2) }],
+            lines: vec![DraftLine {
+                path: "l[0]".into(),
+                sku: Some("A".into()),
+                quantity: 3,
+                total: Decimal::new(1000, 2),
+            }],
             total: Decimal::new(1500, 2),
         };
         let (mut e, mut notes) = (FieldErrors::default(), Vec::new());

@@ -6,8 +6,8 @@ pub mod transformers;
 
 use std::time::Duration;
 
-use super::{OrderPull, PullPage, SalesError, base_url, client, fetch, id_text, json, pulled, transport};
 use super::inbound::utc_naive;
+use super::{OrderPull, PullPage, SalesError, base_url, client, fetch, id_text, json, pulled, transport};
 use transformers::SearchResult;
 
 const PAGE_SIZE: u32 = 100;
@@ -24,7 +24,12 @@ impl Magento {
         if access_token.is_empty() {
             return Err(SalesError::Config("a Magento store needs an access_token".into()));
         }
-        Ok(Magento { client: client(timeout)?, base: base_url(base)?, token: access_token.to_owned(), timeout_s: timeout.as_secs().max(1) })
+        Ok(Magento {
+            client: client(timeout)?,
+            base: base_url(base)?,
+            token: access_token.to_owned(),
+            timeout_s: timeout.as_secs().max(1),
+        })
     }
 }
 
@@ -54,7 +59,8 @@ impl OrderPull for Magento {
         // Magento answers a page past the end with the last page again: stop on the count, not on emptiness.
         let seen = u64::from(page) * u64::from(PAGE_SIZE);
         let next = (seen < result.total_count && !result.items.is_empty()).then(|| (page + 1).to_string());
-        let orders = pulled(result.items, |o| id_text(&o["entity_id"]), |o| o["updated_at"].as_str().and_then(utc_naive))?;
+        let orders =
+            pulled(result.items, |o| id_text(&o["entity_id"]), |o| o["updated_at"].as_str().and_then(utc_naive))?;
         Ok(PullPage { orders, next })
     }
 }

@@ -208,7 +208,9 @@ impl OrderPull for Shopify {
                 }
                 None => {
                     let since = since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                    q.append_pair("status", "any").append_pair("updated_at_min", &since).append_pair("order", "updated_at asc");
+                    q.append_pair("status", "any")
+                        .append_pair("updated_at_min", &since)
+                        .append_pair("order", "updated_at asc");
                 }
             }
         }

@@ -121,12 +121,14 @@ impl OrderPull for WooCommerce {
             .await
             .map_err(|e| transport(e, self.timeout_s))?;
         let (headers, body) = fetch(r, "orders", self.timeout_s).await?;
-        let total_pages: u32 =
-            headers.get("x-wp-totalpages").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()).unwrap_or(1);
+        let total_pages: u32 = headers
+            .get("x-wp-totalpages")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1);
         let orders: Vec<serde_json::Value> = json(&body)?;
         let next = (page < total_pages && !orders.is_empty()).then(|| (page + 1).to_string());
-        let orders =
-            pulled(orders, |o| id_text(&o["id"]), |o| o["date_modified_gmt"].as_str().and_then(utc_naive))?;
+        let orders = pulled(orders, |o| id_text(&o["id"]), |o| o["date_modified_gmt"].as_str().and_then(utc_naive))?;
         Ok(PullPage { orders, next })
     }
 }
@@ -138,7 +140,8 @@ impl StockPush for WooCommerce {
         let found: Vec<ProductRef> = self.send(self.client.get(u), sku).await?;
         let Some(p) = found.into_iter().next() else { return Ok(false) };
         let body = StockBody { manage_stock: true, stock_quantity: available };
-        let _: ProductRef = self.send(self.client.put(self.url(&format!("products/{}", p.id))).json(&body), sku).await?;
+        let _: ProductRef =
+            self.send(self.client.put(self.url(&format!("products/{}", p.id))).json(&body), sku).await?;
         Ok(true)
     }
 }

@@ -220,7 +220,11 @@ pub async fn inbox(
 
 #[utoipa::path(get, path = "/api/v1/inbox/{id}", tag = "stores", params(("id" = String, Path)),
     responses((status = 200, body = DeliveryDto, description = "one delivery with its payload"), (status = 404)))]
-pub async fn get_delivery(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<DeliveryDto>> {
+pub async fn get_delivery(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryDto>> {
     auth.require(READERS)?;
     Ok(Json(delivery(s.app.inbox_delivery(&id).await?, true)))
 }
@@ -250,4 +254,16 @@ pub async fn push_stock(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
             .map(|(k, StockReport { pushed, unknown, failed })| (k, StockPushDto { pushed, unknown, failed }))
             .collect(),
     ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProcessedDto {
+    pub processed: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/inbox/process", tag = "stores",
+    responses((status = 200, body = ProcessedDto, description = "processed every waiting delivery now (the worker does it on its own within seconds)")))]
+pub async fn process(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ProcessedDto>> {
+    auth.require(OPERATORS)?;
+    Ok(Json(ProcessedDto { processed: s.app.process_inbox().await? }))
 }

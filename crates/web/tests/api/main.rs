@@ -2,10 +2,12 @@
 
 mod browser;
 mod helpers;
+mod shop_fake;
 
 mod auth;
 mod bad_input;
 mod catalogue;
+mod channels;
 mod concurrency;
 mod console;
 mod console_browser;

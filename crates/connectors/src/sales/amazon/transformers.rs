@@ -70,7 +70,7 @@ pub struct Address {
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "PascalCase")]
 pub struct Item {
-    #[serde(default)]
+    #[serde(default, rename = "SellerSKU")]
     pub seller_sku: Option<String>,
     pub quantity_ordered: i64,
     /// The price of the whole line (unit price × quantity).
@@ -172,7 +172,11 @@ impl Whole {
             external_id: o.amazon_order_id.trim().to_owned(),
             placed_at: placed,
             cod,
-            buyer: BuyerInput { name: first(&[&buyer.buyer_name, &to.name]), phone: text(&to.phone), email: text(&buyer.buyer_email) },
+            buyer: BuyerInput {
+                name: first(&[&buyer.buyer_name, &to.name]),
+                phone: text(&to.phone),
+                email: text(&buyer.buyer_email),
+            },
             address: AddressInput {
                 name: text(&to.name),
                 phone: text(&to.phone),

@@ -161,10 +161,12 @@ impl Order {
                 path: format!("lineItems[{i}]"),
                 sku: l.sku.clone(),
                 quantity: l.quantity,
-                total: l.line_item_cost.value.0 - l.applied_promotions.iter().map(|p| p.discount_amount.value.0).sum::<Decimal>(),
+                total: l.line_item_cost.value.0
+                    - l.applied_promotions.iter().map(|p| p.discount_amount.value.0).sum::<Decimal>(),
             })
             .collect();
-        let methods: Vec<String> = self.payment_summary.payments.iter().filter_map(|p| text(&p.payment_method)).collect();
+        let methods: Vec<String> =
+            self.payment_summary.payments.iter().filter_map(|p| text(&p.payment_method)).collect();
         let cod = is_cod(&methods, cod_methods);
         let payment = self.order_payment_status.as_deref().unwrap_or("");
         let state = if self.cancel_status.cancel_state.as_deref() == Some("CANCELED") {

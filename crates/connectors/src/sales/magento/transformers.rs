@@ -5,8 +5,8 @@ use codflow_domain::order::{AddressInput, BuyerInput};
 use serde::Deserialize;
 
 use crate::sales::inbound::{
-    Amount, Assembled, ChannelOrder, Draft, DraftLine, ShopState, assemble, first, is_cod, join_name, parse_json,
-    text, timestamp, utc_naive,
+    Amount, Assembled, ChannelOrder, Draft, DraftLine, ShopState, assemble, first, is_cod, join_name, parse_json, text,
+    timestamp, utc_naive,
 };
 
 #[derive(Deserialize, Debug)]
@@ -124,7 +124,9 @@ impl Order {
         let cod = is_cod(&method, cod_methods);
         let state = match self.state.as_deref().unwrap_or("") {
             "canceled" | "closed" => ShopState::Cancelled,
-            "pending_payment" | "payment_review" if !cod => ShopState::NotReady("prepaid order awaiting payment".into()),
+            "pending_payment" | "payment_review" if !cod => {
+                ShopState::NotReady("prepaid order awaiting payment".into())
+            }
             _ => ShopState::Open,
         };
         let bill = self.billing_address.unwrap_or_default();

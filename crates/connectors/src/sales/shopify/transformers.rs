@@ -296,7 +296,8 @@ impl Order {
         let mut duties = Decimal::ZERO;
         for (i, l) in self.line_items.iter().enumerate() {
             let price = pick(l.price, &l.price_set, presentment);
-            let discount: Decimal = l.discount_allocations.iter().map(|a| pick(a.amount, &a.amount_set, presentment)).sum();
+            let discount: Decimal =
+                l.discount_allocations.iter().map(|a| pick(a.amount, &a.amount_set, presentment)).sum();
             let line_total = price * Decimal::from(l.quantity) - discount;
             duties += l
                 .duties
@@ -309,7 +310,12 @@ impl Order {
                 continue;
             }
             goods += line_total;
-            lines.push(DraftLine { path: format!("line_items[{i}]"), sku: l.sku.clone(), quantity: l.quantity, total: line_total });
+            lines.push(DraftLine {
+                path: format!("line_items[{i}]"),
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                total: line_total,
+            });
         }
         let total = match (&self.current_total_price, &self.current_total_price_set) {
             (Some(p), s) => pick(*p, s, presentment),
@@ -318,7 +324,8 @@ impl Order {
                 (Some(p), s) => pick(*p, s, presentment),
                 (None, Some(s)) => set_amount(s, presentment),
                 (None, None) => {
-                    let shipping: Decimal = self.shipping_lines.iter().map(|s| pick(s.price, &s.price_set, presentment)).sum();
+                    let shipping: Decimal =
+                        self.shipping_lines.iter().map(|s| pick(s.price, &s.price_set, presentment)).sum();
                     goods + shipping + duties
                 }
             },
@@ -364,7 +371,9 @@ impl Order {
         };
         let mut out = assemble(a, Draft { currency, lines, total }, updated, state, e)?;
         if duties > Decimal::ZERO {
-            out.notes.push(format!("the buyer paid {duties} in duties at checkout (DDP); they are part of the total collected"));
+            out.notes.push(format!(
+                "the buyer paid {duties} in duties at checkout (DDP); they are part of the total collected"
+            ));
         }
         if let Some(n) = text(&self.name) {
             out.notes.push(format!("Shopify order {n}"));

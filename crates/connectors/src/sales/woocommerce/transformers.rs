@@ -44,8 +44,8 @@ use codflow_domain::order::{AddressInput, BuyerInput};
 use rust_decimal::Decimal;
 
 use crate::sales::inbound::{
-    Amount, Assembled, ChannelOrder, Draft, DraftLine, ShopState, assemble, first, is_cod, join_name, parse_json,
-    text, timestamp, utc_naive,
+    Amount, Assembled, ChannelOrder, Draft, DraftLine, ShopState, assemble, first, is_cod, join_name, parse_json, text,
+    timestamp, utc_naive,
 };
 
 #[derive(Deserialize, Debug, Default)]
@@ -139,7 +139,8 @@ impl Order {
             placed_at: placed,
             cod,
             buyer: BuyerInput {
-                name: join_name(&bill.first_name, &bill.last_name).or_else(|| join_name(&ship.first_name, &ship.last_name)),
+                name: join_name(&bill.first_name, &bill.last_name)
+                    .or_else(|| join_name(&ship.first_name, &ship.last_name)),
                 phone: first(&[&ship.phone, &bill.phone]),
                 email: text(&bill.email),
             },

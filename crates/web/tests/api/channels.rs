@@ -1,0 +1,608 @@
+//! Orders in from shops: signed webhooks, the inbox and its replays, the sync rules, pulls from every platform
+//! against a local server answering as the platform documents, and the stock push.
+
+use std::time::{Duration, Instant};
+
+use codflow_connectors::sales::inbound::sign;
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json_of, spawn_app};
+use crate::shop_fake::{Fake, Reply};
+
+codflow_store::on_both_engines!(
+    a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total,
+    an_update_before_its_create_makes_one_order_and_a_cancellation_gives_the_stock_back,
+    a_bad_order_is_kept_with_its_error_and_holds_up_nothing,
+    woocommerce_orders_arrive_once_paid_or_cash_on_delivery,
+    a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit,
+    woocommerce_magento_amazon_and_ebay_pulls_read_every_page,
+    stock_levels_are_pushed_to_shops_only_when_they_change,
+);
+
+const SECRET: &str = "whsec_test_0123456789";
+
+async fn shop(app: &TestApp, code: &str, platform: &str, base: &str, credentials: Value) {
+    let body = json!({"code": code, "platform": platform, "name": code, "base_url": base,
+        "credentials": credentials, "webhook_secret": SECRET, "push_fulfilment": false});
+    json_of(app.post("/api/v1/stores", &body).await, StatusCode::CREATED).await;
+}
+
+async fn shopify_shop(app: &TestApp, base: &str) {
+    shop(app, "shop-sa", "shopify", base, json!({"access_token": "shpat_test"})).await;
+}
+
+/// An order as Shopify's `orders/create` webhook and `orders.json` give it (Admin REST 2025-01).
+fn shopify_order(id: u64, updated_at: &str, sku: &str, quantity: i64) -> Value {
+    let money = |a: &str| json!({"shop_money": {"amount": a, "currency_code": "SAR"}, "presentment_money": {"amount": a, "currency_code": "SAR"}});
+    json!({
+        "id": id, "name": format!("#{}", id % 10000), "order_number": id % 10000,
+        "created_at": "2026-11-20T10:00:00+03:00", "processed_at": "2026-11-20T10:00:00+03:00",
+        "updated_at": updated_at, "cancelled_at": null, "cancel_reason": null,
+        "currency": "SAR", "presentment_currency": "SAR", "financial_status": "pending",
+        "payment_gateway_names": ["Cash on Delivery (COD)"], "test": false,
+        "email": "noura@example.com", "contact_email": "noura@example.com", "phone": null,
+        "customer": {"id": 207119551, "first_name": "Noura", "last_name": "Al-Qahtani", "email": "noura@example.com", "phone": "+966501234567"},
+        "shipping_address": {"first_name": "Noura", "last_name": "Al-Qahtani", "name": "Noura Al-Qahtani",
+            "address1": "King Fahd Rd 12", "address2": null, "city": "Riyadh", "province": "Riyadh Province",
+            "province_code": "01", "zip": "12211", "country": "Saudi Arabia", "country_code": "SA", "phone": "0501234567"},
+        "line_items": [{"id": 466157049, "variant_id": 39072856, "title": "Lamp", "sku": sku, "quantity": quantity,
+            "price": "59.00", "price_set": money("59.00"), "grams": 420, "requires_shipping": true,
+            "total_discount": "0.00", "discount_allocations": [{"amount": "10.00", "amount_set": money("10.00"), "discount_application_index": 0}],
+            "duties": [], "tax_lines": []}],
+        "shipping_lines": [{"id": 369256396, "title": "Standard", "price": "25.00", "price_set": money("25.00")}],
+        "total_price": format!("{}.00", 59 * quantity - 10 + 25), "current_total_price": format!("{}.00", 59 * quantity - 10 + 25),
+        "total_tax": "0.00", "taxes_included": false
+    })
+}
+
+async fn hook(app: &TestApp, platform: &str, topic: &str, id: &str, body: &Value) -> reqwest::Response {
+    let raw = serde_json::to_vec(body).unwrap();
+    let sig = sign(SECRET.as_bytes(), &raw);
+    let (t, i, s) = match platform {
+        "shopify" => ("x-shopify-topic", "x-shopify-webhook-id", "x-shopify-hmac-sha256"),
+        _ => ("x-wc-webhook-topic", "x-wc-webhook-delivery-id", "x-wc-webhook-signature"),
+    };
+    let code = if platform == "shopify" { "shop-sa" } else { "woo-ae" };
+    app.client
+        .post(app.url(&format!("/api/v1/webhooks/{platform}/{code}")))
+        .header(t, topic)
+        .header(i, id)
+        .header(s, sig)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn process(app: &TestApp) -> u64 {
+    let r = json_of(app.post("/api/v1/inbox/process", &json!({})).await, StatusCode::OK).await;
+    r["processed"].as_u64().unwrap()
+}
+
+async fn orders_of(app: &TestApp, store: &str) -> Vec<Value> {
+    let page = json_of(app.get(&format!("/api/v1/orders?store={store}&limit=500")).await, StatusCode::OK).await;
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn inbox(app: &TestApp, store: &str) -> Vec<Value> {
+    let page = json_of(app.get(&format!("/api/v1/stores/{store}/inbox?limit=500")).await, StatusCode::OK).await;
+    page["items"].as_array().unwrap().clone()
+}
+
+async fn a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    shopify_shop(&app, "https://shop-sa.myshopify.com").await;
+    let order = shopify_order(450789469, "2026-11-20T10:00:05+03:00", "LAMP-01", 2);
+    let r = json_of(hook(&app, "shopify", "orders/create", "wh-1", &order).await, StatusCode::OK).await;
+    assert_eq!(r["status"], "stored");
+    // The worker needs no prompting: the order appears within the deadline.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let made = loop {
+        let o = orders_of(&app, "shop-sa").await;
+        if !o.is_empty() {
+            break o;
+        }
+        assert!(Instant::now() < deadline, "the delivery was not processed: {:?}", inbox(&app, "shop-sa").await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(made.len(), 1);
+    let o = &made[0];
+    assert_eq!(o["external_id"], "450789469");
+    assert_eq!(o["payment_method"], "cod");
+    // 2 × 59.00 less a 10.00 discount, plus 25.00 shipping: what the buyer owes and the courier collects.
+    assert_eq!(o["total"], json!({"amount": "133.00", "currency": "SAR"}));
+    assert_eq!(o["cod_amount"], json!({"amount": "133.00", "currency": "SAR"}));
+    assert_eq!(o["lines"][0]["unit_price"]["amount"], "54.00");
+    assert_eq!(o["shipping_address"]["country"], "SA");
+    assert_eq!(o["shipping_address"]["city"], "Riyadh");
+    assert_eq!(o["status"], "allocated");
+    assert_eq!(app.stock("LAMP-01").await["reserved"], 2);
+
+    // The same delivery again (Shopify retries on a slow answer): recognised, nothing stored twice.
+    let r = json_of(hook(&app, "shopify", "orders/create", "wh-1", &order).await, StatusCode::OK).await;
+    assert_eq!(r["status"], "duplicate");
+    assert_eq!(inbox(&app, "shop-sa").await.len(), 1);
+    // A replay under a new delivery id: stored, seen to be the version already applied.
+    json_of(hook(&app, "shopify", "orders/updated", "wh-2", &order).await, StatusCode::OK).await;
+    process(&app).await;
+    let rows = inbox(&app, "shop-sa").await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["outcome"], "unchanged", "{rows:?}");
+    assert_eq!(rows[1]["outcome"], "created");
+    assert_eq!(orders_of(&app, "shop-sa").await.len(), 1);
+    assert_eq!(app.stock("LAMP-01").await["reserved"], 2, "no second reservation");
+
+    // A wrong signature, or none: 401 and nothing stored.
+    let raw = serde_json::to_vec(&shopify_order(9, "2026-11-21T10:00:00Z", "LAMP-01", 1)).unwrap();
+    for sig in [Some(sign(b"another-secret-entirely", &raw)), None] {
+        let mut rq = app
+            .client
+            .post(app.url("/api/v1/webhooks/shopify/shop-sa"))
+            .header("x-shopify-webhook-id", "wh-forged")
+            .body(raw.clone());
+        if let Some(s) = sig {
+            rq = rq.header("x-shopify-hmac-sha256", s);
+        }
+        json_of(rq.send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+    }
+    assert_eq!(inbox(&app, "shop-sa").await.len(), 2);
+    // The WooCommerce endpoint does not take a Shopify shop's deliveries.
+    let r = app.client.post(app.url("/api/v1/webhooks/woocommerce/shop-sa")).body(raw).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let status = json_of(app.get("/api/v1/stores/shop-sa/sync").await, StatusCode::OK).await;
+    assert_eq!(
+        (status["pending"].as_i64(), status["done"].as_i64(), status["failed"].as_i64()),
+        (Some(0), Some(2), Some(0))
+    );
+    assert_eq!(status["lag_seconds"], 0);
+}
+
+async fn an_update_before_its_create_makes_one_order_and_a_cancellation_gives_the_stock_back(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    shopify_shop(&app, "https://shop-sa.myshopify.com").await;
+    let created = shopify_order(1001, "2026-11-20T10:00:05Z", "LAMP-01", 1);
+    let mut updated = shopify_order(1001, "2026-11-20T10:30:00Z", "LAMP-01", 3);
+    updated["note"] = json!("buyer asked for three");
+    // The update overtakes the create.
+    json_of(hook(&app, "shopify", "orders/updated", "u-1", &updated).await, StatusCode::OK).await;
+    json_of(hook(&app, "shopify", "orders/create", "c-1", &created).await, StatusCode::OK).await;
+    process(&app).await;
+    let orders = orders_of(&app, "shop-sa").await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["lines"][0]["quantity"], 3, "the newer version wins");
+    let rows = inbox(&app, "shop-sa").await;
+    let outcome = |id: &str| rows.iter().find(|r| r["delivery_id"] == id).unwrap()["outcome"].clone();
+    assert_eq!((outcome("u-1"), outcome("c-1")), (json!("created"), json!("stale")));
+    assert_eq!(app.stock("LAMP-01").await["reserved"], 3);
+
+    let mut cancelled = updated.clone();
+    cancelled["updated_at"] = json!("2026-11-20T11:00:00Z");
+    cancelled["cancelled_at"] = json!("2026-11-20T11:00:00Z");
+    cancelled["cancel_reason"] = json!("customer");
+    json_of(hook(&app, "shopify", "orders/cancelled", "x-1", &cancelled).await, StatusCode::OK).await;
+    process(&app).await;
+    let o = &orders_of(&app, "shop-sa").await[0];
+    assert_eq!(o["status"], "cancelled");
+    assert_eq!(app.stock("LAMP-01").await["reserved"], 0, "the reservation is released");
+    let history =
+        json_of(app.get(&format!("/api/v1/orders/{}/history", o["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    let text = history.to_string();
+    assert!(text.contains("cancelled in the shop") && text.contains("shop:shop-sa"), "{text}");
+}
+
+async fn a_bad_order_is_kept_with_its_error_and_holds_up_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    shopify_shop(&app, "https://shop-sa.myshopify.com").await;
+    // Signed but not JSON.
+    let raw = b"{\"id\": 77, \"line_items\": [".to_vec();
+    let r = app
+        .client
+        .post(app.url("/api/v1/webhooks/shopify/shop-sa"))
+        .header("x-shopify-webhook-id", "bad-1")
+        .header("x-shopify-hmac-sha256", sign(SECRET.as_bytes(), &raw))
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    json_of(r, StatusCode::OK).await;
+    json_of(
+        hook(&app, "shopify", "orders/create", "unk-1", &shopify_order(2002, "2026-11-20T10:00:00Z", "NEW-SKU", 1))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        hook(&app, "shopify", "orders/create", "ok-1", &shopify_order(2003, "2026-11-20T10:00:00Z", "LAMP-01", 1))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    process(&app).await;
+    let orders = orders_of(&app, "shop-sa").await;
+    assert_eq!(orders.len(), 1, "the good order went through");
+    assert_eq!(orders[0]["external_id"], "2003");
+    let status = json_of(app.get("/api/v1/stores/shop-sa/sync").await, StatusCode::OK).await;
+    assert_eq!(status["failed"], 2);
+    let errors = status["errors"].as_array().unwrap();
+    let unknown = errors.iter().find(|e| e["delivery_id"] == "unk-1").unwrap();
+    assert!(unknown["error"].as_str().unwrap().contains("lines[0].sku: unknown SKU NEW-SKU"), "{unknown}");
+    assert_eq!(unknown["external_id"], "2002");
+    let broken = errors.iter().find(|e| e["delivery_id"] == "bad-1").unwrap();
+    assert!(broken["error"].as_str().unwrap().contains("EOF"), "{broken}");
+    // The payload is kept as it came.
+    let one =
+        json_of(app.get(&format!("/api/v1/inbox/{}", broken["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    assert_eq!(one["body"], "{\"id\": 77, \"line_items\": [");
+
+    // Once the product exists, a replay of the failed delivery makes the order.
+    app.post(
+        "/api/v1/products",
+        &json!({"sku": "NEW-SKU", "title": "Lamp", "unit_weight_g": 420, "unit_cost": {"amount": "12.00", "currency": "CNY"},
+                "hs_code": "940540", "origin_country": "CN", "category": "home"}),
+    )
+    .await;
+    let again = json_of(
+        app.post(&format!("/api/v1/inbox/{}/retry", unknown["id"].as_str().unwrap()), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((again["status"].as_str(), again["outcome"].as_str()), (Some("done"), Some("created")), "{again}");
+    assert_eq!(orders_of(&app, "shop-sa").await.len(), 2);
+    // A delivery that is not failed cannot be retried.
+    let e = json_of(
+        app.post(&format!("/api/v1/inbox/{}/retry", unknown["id"].as_str().unwrap()), &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "not_failed");
+    let bad =
+        json_of(app.get("/api/v1/stores/shop-sa/inbox?status=maybe").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(bad["errors"][0]["path"], "status");
+}
+
+/// An order as WooCommerce's `order.created` webhook and `GET /wp-json/wc/v3/orders` give it.
+fn woo_order(id: u64, status: &str, method: &str, modified: &str, sku: &str) -> Value {
+    json!({
+        "id": id, "parent_id": 0, "number": id.to_string(), "order_key": "wc_order_58d2d042d1d", "created_via": "checkout",
+        "status": status, "currency": "AED", "date_created": "2026-11-20T14:00:00", "date_created_gmt": "2026-11-20T10:00:00",
+        "date_modified": modified, "date_modified_gmt": modified, "discount_total": "0.00", "shipping_total": "15.00",
+        "total": "114.50", "total_tax": "4.50", "prices_include_tax": false, "customer_id": 0,
+        "billing": {"first_name": "Omar", "last_name": "Haddad", "company": "", "address_1": "Sheikh Zayed Rd 1",
+            "address_2": "", "city": "Dubai", "state": "DU", "postcode": "", "country": "AE", "email": "omar@example.com", "phone": "+971501234567"},
+        "shipping": {"first_name": "Omar", "last_name": "Haddad", "company": "", "address_1": "Sheikh Zayed Rd 1",
+            "address_2": "Apt 4", "city": "Dubai", "state": "DU", "postcode": "", "country": "AE", "phone": ""},
+        "payment_method": method, "payment_method_title": if method == "cod" { "Cash on delivery" } else { "Credit card" },
+        "line_items": [{"id": 315, "name": "Lamp", "product_id": 93, "variation_id": 0, "quantity": 2, "tax_class": "",
+            "subtotal": "90.00", "subtotal_tax": "4.50", "total": "90.00", "total_tax": "4.50", "sku": sku, "price": 45}],
+        "shipping_lines": [{"id": 316, "method_title": "Flat rate", "method_id": "flat_rate", "total": "15.00", "total_tax": "0.00"}],
+        "fee_lines": [], "coupon_lines": []
+    })
+}
+
+async fn woocommerce_orders_arrive_once_paid_or_cash_on_delivery(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    shop(
+        &app,
+        "woo-ae",
+        "woocommerce",
+        "https://woo.example.com",
+        json!({"consumer_key": "ck_x", "consumer_secret": "cs_x"}),
+    )
+    .await;
+    // Saving a webhook in WooCommerce sends a form-encoded ping first.
+    let ping = b"webhook_id=12".to_vec();
+    let r = app
+        .client
+        .post(app.url("/api/v1/webhooks/woocommerce/woo-ae"))
+        .header("x-wc-webhook-signature", sign(SECRET.as_bytes(), &ping))
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(r, StatusCode::OK).await["status"], "ping");
+    json_of(
+        hook(
+            &app,
+            "woocommerce",
+            "order.created",
+            "d-1",
+            &woo_order(727, "processing", "cod", "2026-11-20T10:00:00", "LAMP-01"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // A card order not paid yet waits; once paid it comes in.
+    json_of(
+        hook(
+            &app,
+            "woocommerce",
+            "order.created",
+            "d-2",
+            &woo_order(728, "pending", "stripe", "2026-11-20T10:00:00", "LAMP-01"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    process(&app).await;
+    let orders = orders_of(&app, "woo-ae").await;
+    assert_eq!(orders.len(), 1);
+    let o = &orders[0];
+    assert_eq!((o["external_id"].as_str(), o["payment_method"].as_str()), (Some("727"), Some("cod")));
+    assert_eq!(o["cod_amount"], json!({"amount": "114.50", "currency": "AED"}));
+    // Line totals with their tax: 2 × 47.25; the 15.00 shipping becomes the fee.
+    assert_eq!(o["lines"][0]["unit_price"]["amount"], "47.25");
+    assert_eq!(o["shipping_address"]["line2"], "Apt 4");
+    json_of(
+        hook(
+            &app,
+            "woocommerce",
+            "order.updated",
+            "d-3",
+            &woo_order(728, "processing", "stripe", "2026-11-20T10:05:00", "LAMP-01"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    process(&app).await;
+    let orders = orders_of(&app, "woo-ae").await;
+    assert_eq!(orders.len(), 2);
+    let paid = orders.iter().find(|o| o["external_id"] == "728").unwrap();
+    assert_eq!(
+        (paid["payment_method"].as_str(), paid["cod_amount"]["amount"].as_str()),
+        (Some("prepaid"), Some("0.00"))
+    );
+    let rows = inbox(&app, "woo-ae").await;
+    assert_eq!(rows.len(), 3, "the ping is not stored");
+    assert!(rows.iter().any(|r| r["delivery_id"] == "d-2" && r["outcome"] == "not_ready"), "{rows:?}");
+}
+
+fn page_info(q: &std::collections::HashMap<String, String>) -> Option<&str> {
+    q.get("page_info").map(String::as_str)
+}
+
+async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 20)]).await;
+    let fake = Fake::start(|r| {
+        if r.headers.get("x-shopify-access-token").and_then(|v| v.to_str().ok()) != Some("shpat_test") {
+            return Reply::status(401);
+        }
+        if r.path != "/admin/api/2025-01/orders.json" {
+            return Reply::status(404);
+        }
+        // The first call is refused: Shopify's leaky bucket is full.
+        if r.seen == 0 {
+            return Reply::json(json!({"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}))
+                .header("retry-after", "0.1")
+                .with_status(429);
+        }
+        match page_info(&r.query) {
+            None => Reply::json(json!({"orders": [shopify_order(5001, "2026-11-20T10:00:00Z", "LAMP-01", 1), shopify_order(5002, "2026-11-20T11:00:00Z", "LAMP-01", 1)]}))
+                .header("link", format!("<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p2>; rel=\"next\"")),
+            Some("p2") => Reply::json(json!({"orders": [shopify_order(5003, "2026-11-20T12:00:00Z", "LAMP-01", 2)]}))
+                .header("link", "<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p1>; rel=\"previous\""),
+            Some(_) => Reply::status(400),
+        }
+    })
+    .await;
+    shopify_shop(&app, &fake.url).await;
+    let r = json_of(app.post("/api/v1/stores/shop-sa/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r, json!({"pages": 2, "orders": 3, "new": 3, "rate_limited": 1, "error": null}));
+    let orders = orders_of(&app, "shop-sa").await;
+    let mut ids: Vec<&str> = orders.iter().map(|o| o["external_id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, ["5001", "5002", "5003"]);
+    let calls = fake.calls();
+    let first = &calls[1].2;
+    assert_eq!(
+        (first.get("status").map(String::as_str), first.get("order").map(String::as_str)),
+        (Some("any"), Some("updated_at asc"))
+    );
+    assert!(first.contains_key("updated_at_min"));
+    // With page_info, Shopify refuses any other filter.
+    let second = &calls[2].2;
+    assert_eq!(second.get("page_info").map(String::as_str), Some("p2"));
+    assert!(!second.contains_key("status") && !second.contains_key("updated_at_min"), "{second:?}");
+
+    // A second pull finds the same versions: nothing new, nothing twice.
+    let r = json_of(app.post("/api/v1/stores/shop-sa/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["new"], 0);
+    assert_eq!(orders_of(&app, "shop-sa").await.len(), 3);
+    let s = json_of(app.get("/api/v1/stores/shop-sa/sync").await, StatusCode::OK).await;
+    assert_eq!(s["pulled_until"], "2026-11-20T12:00:00Z");
+    assert_eq!(s["pulled_total"], 3);
+    assert!(s["last_success_at"].is_string() && s["last_error"].is_null(), "{s}");
+    // The next pull starts ten minutes before the newest change seen.
+    let third = &fake.calls().iter().filter(|c| c.2.contains_key("updated_at_min")).last().unwrap().2.clone();
+    assert_eq!(third["updated_at_min"], "2026-11-20T11:50:00Z");
+}
+
+async fn woocommerce_magento_amazon_and_ebay_pulls_read_every_page(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 50)]).await;
+    let fake = Fake::start(|r| match r.path.as_str() {
+        "/wp-json/wc/v3/orders" => {
+            let page: u32 = r.query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let o = woo_order(800 + u64::from(page), "processing", "cod", "2026-11-20T10:00:00", "LAMP-01");
+            Reply::json(json!([o])).header("x-wp-total", "2").header("x-wp-totalpages", "2")
+        }
+        "/rest/V1/orders" => {
+            let page: u64 = r.query.get("searchCriteria[currentPage]").and_then(|p| p.parse().ok()).unwrap_or(1);
+            let items: Vec<Value> = (0..if page == 1 { 100 } else { 1 }).map(|i| magento_order(3000 + page * 1000 + i)).collect();
+            Reply::json(json!({"items": items, "search_criteria": {}, "total_count": 101}))
+        }
+        "/auth/o2/token" => {
+            assert!(r.body.contains("grant_type=refresh_token") && r.body.contains("client_id=amzn-client"), "{}", r.body);
+            Reply::json(json!({"access_token": "Atza|token", "token_type": "bearer", "expires_in": 3600}))
+        }
+        "/orders/v0/orders" => {
+            assert_eq!(r.headers.get("x-amz-access-token").unwrap(), "Atza|token");
+            match r.query.get("NextToken") {
+                None => Reply::json(json!({"payload": {"Orders": [amazon_order("402-0000001-0000001")], "NextToken": "tok2"}})),
+                Some(_) => Reply::json(json!({"payload": {"Orders": [amazon_order("402-0000002-0000002")]}})),
+            }
+        }
+        p if p.starts_with("/orders/v0/orders/") && p.ends_with("/orderItems") => Reply::json(json!({"payload": {
+            "AmazonOrderId": "x", "OrderItems": [{"ASIN": "B00TEST", "SellerSKU": "LAMP-01", "OrderItemId": "1", "Title": "Lamp",
+                "QuantityOrdered": 2, "QuantityShipped": 0, "ItemPrice": {"CurrencyCode": "SAR", "Amount": "118.00"},
+                "ItemTax": {"CurrencyCode": "SAR", "Amount": "0.00"}, "PromotionDiscount": {"CurrencyCode": "SAR", "Amount": "8.00"}}]}})),
+        p if p.starts_with("/orders/v0/orders/") && p.ends_with("/address") => Reply::json(json!({"payload": {"AmazonOrderId": "x",
+            "ShippingAddress": {"Name": "Faisal", "AddressLine1": "Olaya St 5", "City": "Riyadh", "StateOrRegion": "Riyadh",
+                "PostalCode": "12211", "CountryCode": "SA", "Phone": "+966501112222"}}})),
+        "/identity/v1/oauth2/token" => {
+            assert!(r.headers.get("authorization").unwrap().to_str().unwrap().starts_with("Basic "));
+            Reply::json(json!({"access_token": "v^1.1#ebay", "expires_in": 7200, "token_type": "User Access Token"}))
+        }
+        "/sell/fulfillment/v1/order" => {
+            assert!(r.query["filter"].starts_with("lastmodifieddate:["), "{:?}", r.query);
+            let offset: u64 = r.query.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+            Reply::json(json!({"href": "...", "total": 2, "limit": 200, "offset": offset,
+                "orders": [ebay_order(&format!("12-0000{offset}-00001"))]}))
+        }
+        _ => Reply::status(404),
+    })
+    .await;
+    shop(&app, "woo-ae", "woocommerce", &fake.url, json!({"consumer_key": "ck_x", "consumer_secret": "cs_x"})).await;
+    shop(&app, "mage", "magento", &fake.url, json!({"access_token": "mage-token"})).await;
+    let amazon_creds = json!({"refresh_token": "Atzr|r", "client_id": "amzn-client", "client_secret": "s",
+        "marketplace_id": "A17E79C6D8DWNP", "token_url": format!("{}/auth/o2/token", fake.url)});
+    shop(&app, "amz-sa", "amazon", &fake.url, amazon_creds).await;
+    let ebay_creds = json!({"refresh_token": "v^1.1#r", "client_id": "ebay-client", "client_secret": "s",
+        "token_url": format!("{}/identity/v1/oauth2/token", fake.url)});
+    shop(&app, "ebay-sa", "ebay", &fake.url, ebay_creds).await;
+
+    let woo = json_of(app.post("/api/v1/stores/woo-ae/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!((woo["pages"].as_u64(), woo["new"].as_u64()), (Some(2), Some(2)), "{woo}");
+    let mage = json_of(app.post("/api/v1/stores/mage/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!((mage["pages"].as_u64(), mage["orders"].as_u64()), (Some(2), Some(101)), "{mage}");
+    let amz = json_of(app.post("/api/v1/stores/amz-sa/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!((amz["pages"].as_u64(), amz["new"].as_u64()), (Some(2), Some(2)), "{amz}");
+    let ebay = json_of(app.post("/api/v1/stores/ebay-sa/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!((ebay["pages"].as_u64(), ebay["new"].as_u64()), (Some(2), Some(2)), "{ebay}");
+
+    assert_eq!(orders_of(&app, "woo-ae").await.len(), 2, "{:?}", inbox(&app, "woo-ae").await);
+    let mage_orders = orders_of(&app, "mage").await;
+    assert_eq!(mage_orders.len(), 101);
+    let m = mage_orders.iter().find(|o| o["external_id"] == "4000").unwrap();
+    assert_eq!((m["payment_method"].as_str(), m["cod_amount"]["amount"].as_str()), (Some("cod"), Some("79.90")));
+    let amz_orders = orders_of(&app, "amz-sa").await;
+    assert_eq!(amz_orders.len(), 2, "{:?}", inbox(&app, "amz-sa").await);
+    let a = &amz_orders[0];
+    assert_eq!((a["payment_method"].as_str(), a["total"]["amount"].as_str()), (Some("cod"), Some("125.00")));
+    assert_eq!(a["lines"][0]["unit_price"]["amount"], "55.00");
+    assert_eq!(a["shipping_address"]["line1"], "Olaya St 5");
+    let ebay_orders = orders_of(&app, "ebay-sa").await;
+    assert_eq!(ebay_orders.len(), 2);
+    assert_eq!(ebay_orders[0]["cod_amount"], json!({"amount": "64.00", "currency": "SAR"}));
+    // Magento's pages are numbered; the second request asked for page 2.
+    let pages: Vec<String> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.1 == "/rest/V1/orders")
+        .map(|c| c.2["searchCriteria[currentPage]"].clone())
+        .collect();
+    assert_eq!(pages, ["1", "2"]);
+}
+
+/// An order as Magento's `GET /rest/V1/orders` lists it.
+fn magento_order(id: u64) -> Value {
+    json!({
+        "entity_id": id, "increment_id": format!("0000{id}"), "state": "processing", "status": "processing",
+        "created_at": "2026-11-20 10:00:00", "updated_at": "2026-11-20 10:05:00",
+        "order_currency_code": "SAR", "base_currency_code": "SAR", "grand_total": 79.9, "base_grand_total": 79.9,
+        "shipping_amount": 20, "customer_email": "sara@example.com", "customer_firstname": "Sara", "customer_lastname": "Ali",
+        "payment": {"method": "cashondelivery", "amount_ordered": 79.9},
+        "items": [
+            {"item_id": 1, "sku": "LAMP-01", "qty_ordered": 1, "price": 59.9, "row_total": 59.9, "discount_amount": 0, "tax_amount": 0, "product_type": "configurable"},
+            {"item_id": 2, "sku": "LAMP-01", "qty_ordered": 1, "price": 0, "row_total": 0, "discount_amount": 0, "tax_amount": 0, "product_type": "simple", "parent_item_id": 1}
+        ],
+        "billing_address": {"firstname": "Sara", "lastname": "Ali", "street": ["Tahlia St 3"], "city": "Jeddah", "region": "Makkah",
+            "postcode": "23435", "country_id": "SA", "telephone": "+966502223333", "email": "sara@example.com"},
+        "extension_attributes": {"shipping_assignments": [{"shipping": {"address": {"firstname": "Sara", "lastname": "Ali",
+            "street": ["Tahlia St 3", "Floor 2"], "city": "Jeddah", "region": "Makkah", "postcode": "23435", "country_id": "SA",
+            "telephone": "+966502223333"}, "method": "flatrate_flatrate"}}]}
+    })
+}
+
+/// A merchant-fulfilled order as SP-API getOrders lists it.
+fn amazon_order(id: &str) -> Value {
+    json!({"AmazonOrderId": id, "PurchaseDate": "2026-11-20T10:00:00Z", "LastUpdateDate": "2026-11-20T10:10:00Z",
+        "OrderStatus": "Unshipped", "FulfillmentChannel": "MFN", "SalesChannel": "Amazon.sa", "ShipServiceLevel": "Std",
+        "OrderTotal": {"CurrencyCode": "SAR", "Amount": "125.00"}, "NumberOfItemsShipped": 0, "NumberOfItemsUnshipped": 2,
+        "PaymentMethod": "COD", "PaymentMethodDetails": ["COD"], "MarketplaceId": "A17E79C6D8DWNP", "OrderType": "StandardOrder",
+        "IsPrime": false, "ShippingAddress": {"City": "Riyadh", "StateOrRegion": "Riyadh", "CountryCode": "SA", "PostalCode": "12211"}})
+}
+
+/// An order as eBay's getOrders lists it.
+fn ebay_order(id: &str) -> Value {
+    json!({"orderId": id, "legacyOrderId": "1234", "creationDate": "2026-11-20T10:00:00.000Z", "lastModifiedDate": "2026-11-20T10:01:00.000Z",
+        "orderFulfillmentStatus": "NOT_STARTED", "orderPaymentStatus": "PENDING", "sellerId": "seller",
+        "buyer": {"username": "buyer1", "buyerRegistrationAddress": {"fullName": "Khalid", "email": "k@example.com", "primaryPhone": {"phoneNumber": "+966503334444"}}},
+        "pricingSummary": {"priceSubtotal": {"value": "54.00", "currency": "SAR"}, "deliveryCost": {"value": "10.00", "currency": "SAR"}, "total": {"value": "64.00", "currency": "SAR"}},
+        "cancelStatus": {"cancelState": "NONE_REQUESTED", "cancelRequests": []},
+        "paymentSummary": {"payments": [{"paymentMethod": "CASH_ON_DELIVERY", "paymentStatus": "PENDING"}], "totalDueSeller": {"value": "64.00", "currency": "SAR"}},
+        "fulfillmentStartInstructions": [{"fulfillmentInstructionsType": "SHIP_TO", "shippingStep": {"shipTo": {"fullName": "Khalid",
+            "contactAddress": {"addressLine1": "Prince Sultan Rd 9", "city": "Jeddah", "stateOrProvince": "Makkah", "postalCode": "23435", "countryCode": "SA"},
+            "primaryPhone": {"phoneNumber": "+966503334444"}, "email": "k@example.com"}, "shippingServiceCode": "Standard"}}],
+        "lineItems": [{"lineItemId": "1", "legacyItemId": "9", "sku": "LAMP-01", "title": "Lamp", "quantity": 1,
+            "lineItemCost": {"value": "59.00", "currency": "SAR"}, "appliedPromotions": [{"discountAmount": {"value": "5.00", "currency": "SAR"}, "promotionId": "p"}],
+            "total": {"value": "64.00", "currency": "SAR"}}]})
+}
+
+async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10), ("MUG-02", 4)]).await;
+    let fake = Fake::start(|r| match (r.method.as_str(), r.path.as_str()) {
+        ("GET", "/admin/api/2025-01/products.json") => Reply::json(json!({"products": [{"id": 1, "variants": [
+            {"id": 11, "sku": "LAMP-01", "inventory_item_id": 808950810}, {"id": 12, "sku": "OTHER", "inventory_item_id": 808950811}]}]})),
+        ("GET", "/admin/api/2025-01/locations.json") => Reply::json(json!({"locations": [{"id": 655441491, "name": "Main", "active": true}]})),
+        ("POST", "/admin/api/2025-01/inventory_levels/set.json") => Reply::json(json!({"inventory_level": {"inventory_item_id": 808950810, "location_id": 655441491, "available": 10}})),
+        ("GET", "/wp-json/wc/v3/products") => match r.query.get("sku").map(String::as_str) {
+            Some("MUG-02") => Reply::json(json!([{"id": 794, "sku": "MUG-02", "manage_stock": true, "stock_quantity": 0}])),
+            _ => Reply::json(json!([])),
+        },
+        ("PUT", "/wp-json/wc/v3/products/794") => Reply::json(json!({"id": 794, "stock_quantity": 4})),
+        _ => Reply::status(404),
+    })
+    .await;
+    for (code, platform, creds) in [
+        ("shop-sa", "shopify", json!({"access_token": "shpat_test"})),
+        ("woo-ae", "woocommerce", json!({"consumer_key": "ck_x", "consumer_secret": "cs_x"})),
+    ] {
+        let body =
+            json!({"code": code, "platform": platform, "name": code, "base_url": fake.url, "credentials": creds});
+        json_of(app.post("/api/v1/stores", &body).await, StatusCode::CREATED).await;
+    }
+    let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["shop-sa"], json!({"pushed": 1, "unknown": 1, "failed": 0}));
+    assert_eq!(r["woo-ae"], json!({"pushed": 1, "unknown": 1, "failed": 0}));
+    let sets: Vec<Value> = fake
+        .calls()
+        .iter()
+        .filter(|c| c.1.ends_with("inventory_levels/set.json") || c.0 == "PUT")
+        .map(|c| serde_json::from_str(&c.3).unwrap())
+        .collect();
+    assert_eq!(sets[0], json!({"location_id": 655441491, "inventory_item_id": 808950810, "available": 10}));
+    assert_eq!(sets[1], json!({"manage_stock": true, "stock_quantity": 4}));
+    // Nothing changed: nothing sent.
+    let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["shop-sa"]["pushed"], 0);
+    // An order reserves two lamps: the shops hear of the eight left.
+    let mut o = crate::helpers::order("S-1", "LAMP-01", 2);
+    o["store"] = json!("manual");
+    json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(r["shop-sa"]["pushed"], 1);
+    let last = fake.calls().iter().filter(|c| c.1.ends_with("inventory_levels/set.json")).last().unwrap().3.clone();
+    assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["available"], 8);
+}
