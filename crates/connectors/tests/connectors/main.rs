@@ -1,4 +1,5 @@
 //! Connectors against local servers that answer as the real services document.
 
 mod aramex;
+mod order_payloads;
 mod sales;
