@@ -75,6 +75,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         requests: usize,
     },
+    /// Shop webhooks: signed Shopify orders/create deliveries from N concurrent clients for a fixed time
+    /// (acceptance rate), then a paced run measuring the lag from receipt until the order is reviewed and
+    /// allocated.
+    Webhooks {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Deliveries per second of the paced run.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -98,6 +112,9 @@ pub async fn run(cmd: BenchCommand) -> Result<()> {
             intake(concurrency, seconds, engine(&e)?, !no_rules).await
         }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
+        BenchCommand::Webhooks { concurrency, seconds, rate, engine: e } => {
+            crate::bench_webhooks::webhooks(concurrency, seconds, rate, engine(&e)?).await
+        }
         BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
             crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
@@ -164,6 +181,30 @@ fn order_body(worker: usize, i: usize) -> serde_json::Value {
     })
 }
 
+/// The bench warehouse and its SKUs, each with plenty of stock, through a server's API.
+pub(crate) async fn seed_catalogue_http(client: &reqwest::Client, base: &str, auth: &str) -> Result<()> {
+    let post = |path: &str, body: serde_json::Value| {
+        client.post(format!("{base}{path}")).header("authorization", auth).json(&body).send()
+    };
+    post("/api/v1/warehouses", json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}))
+        .await?
+        .error_for_status()?;
+    for k in 0..SKUS {
+        let sku = format!("BENCH-{k:02}");
+        post("/api/v1/products", json!({"sku": sku, "title": "Bench item", "unit_weight_g": 300, "unit_cost": {"amount": "12.00", "currency": "CNY"}}))
+            .await?
+            .error_for_status()?;
+        client
+            .put(format!("{base}/api/v1/stock/SZ1/{sku}"))
+            .header("authorization", auth)
+            .json(&json!({"on_hand": 1_000_000_000}))
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    Ok(())
+}
+
 /// The review set-up of the demo: every template plus a prepayment and a flag rule, an exchange rate.
 async fn seed_rules(client: &reqwest::Client, base: &str, auth: &str) -> Result<usize> {
     let post = |path: String, body: serde_json::Value| {
@@ -215,25 +256,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let token = server.token.clone();
     let auth = format!("Bearer {token}");
-    let post = |path: &str, body: serde_json::Value| {
-        client.post(format!("{base}{path}")).header("authorization", &auth).json(&body).send()
-    };
-    post("/api/v1/warehouses", json!({"code": "SZ1", "name": "Shenzhen", "country": "CN"}))
-        .await?
-        .error_for_status()?;
-    for k in 0..SKUS {
-        let sku = format!("BENCH-{k:02}");
-        post("/api/v1/products", json!({"sku": sku, "title": "Bench item", "unit_weight_g": 300, "unit_cost": {"amount": "12.00", "currency": "CNY"}}))
-            .await?
-            .error_for_status()?;
-        client
-            .put(format!("{base}/api/v1/stock/SZ1/{sku}"))
-            .header("authorization", &auth)
-            .json(&json!({"on_hand": 1_000_000_000}))
-            .send()
-            .await?
-            .error_for_status()?;
-    }
+    seed_catalogue_http(&client, &base, &auth).await?;
     let rule_count = if rules { seed_rules(&client, &base, &auth).await? } else { 0 };
     let rss_before = peak_rss_kib(pid).unwrap_or(0);
     let started = Instant::now();
@@ -436,6 +459,8 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = tokio::process::Command::new(&exe)
             .args(["serve", "--database-url", db_url, "--listen", &format!("127.0.0.1:{port}")])
+            // A key of its own, so shops with secrets can be set up.
+            .env("CODFLOW_SECRET_KEY", codflow_app::stores::Sealer::generate_hex())
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()?;

@@ -11,6 +11,7 @@ mod bench_booking;
 mod bench_dashboards;
 mod bench_reconcile;
 mod bench_tracking;
+mod bench_webhooks;
 mod finance;
 mod logistics;
 mod simulate;

@@ -190,3 +190,15 @@ pub async fn deliver_all(conn: &mut sqlx::AnyConnection) -> crate::Result<Vec<(S
 pub async fn exec(conn: &mut sqlx::AnyConnection, sql: &str) -> crate::Result<u64> {
     Ok(sqlx::query(sql).execute(&mut *conn).await?.rows_affected())
 }
+
+/// Every webhook delivery's id, the microseconds from receipt to the end of its processing, and its outcome:
+/// for the webhook benchmark.
+pub async fn webhook_lags(conn: &mut sqlx::AnyConnection) -> crate::Result<Vec<(String, Option<i64>, Option<String>)>> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT delivery_id, processed_at - received_at AS lag, outcome FROM channel_inbox WHERE source = 'webhook'",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
