@@ -436,6 +436,14 @@ pub(crate) async fn seed_catalogue(app: &codflow_app::App) -> Result<()> {
     Ok(())
 }
 
+/// The admin token made for each database, so a second server on it reuses it.
+static TOKENS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The secret key of each database's servers, so a second server opens what the first sealed.
+static KEYS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// A `codflow serve` of its own on a free port, killed when dropped.
 pub(crate) struct Server {
     pub base: String,
@@ -446,6 +454,11 @@ pub(crate) struct Server {
 
 impl Server {
     pub async fn start(db_url: &str) -> Result<Server> {
+        Server::start_with(db_url, &[]).await
+    }
+
+    /// A server with extra `serve` arguments.
+    pub async fn start_with(db_url: &str, extra: &[&str]) -> Result<Server> {
         let exe = me()?;
         let status = tokio::process::Command::new(&exe)
             .args(["migrate", "--database-url", db_url])
@@ -455,12 +468,26 @@ impl Server {
         if !status.success() {
             bail!("migrate failed");
         }
-        let token = admin_token(db_url).await?;
+        let token = match TOKENS.lock().ok().and_then(|t| t.get(db_url).cloned()) {
+            Some(t) => t,
+            None => admin_token(db_url).await?,
+        };
+        if let Ok(mut t) = TOKENS.lock() {
+            t.insert(db_url.to_owned(), token.clone());
+        }
+        let key = match KEYS.lock().ok().and_then(|k| k.get(db_url).cloned()) {
+            Some(k) => k,
+            None => codflow_app::stores::Sealer::generate_hex(),
+        };
+        if let Ok(mut k) = KEYS.lock() {
+            k.insert(db_url.to_owned(), key.clone());
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = tokio::process::Command::new(&exe)
             .args(["serve", "--database-url", db_url, "--listen", &format!("127.0.0.1:{port}")])
+            .args(extra)
             // A key of its own, so shops with secrets can be set up.
-            .env("CODFLOW_SECRET_KEY", codflow_app::stores::Sealer::generate_hex())
+            .env("CODFLOW_SECRET_KEY", key)
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()?;

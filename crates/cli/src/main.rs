@@ -67,6 +67,10 @@ enum Command {
         carriers: logistics::CarrierArgs,
         #[command(flatten)]
         secrets: SecretArgs,
+        /// Receive shop webhooks into the inbox but leave processing and pulls to another `codflow serve` on
+        /// the same database (a receiver in front of a busy processor).
+        #[arg(long)]
+        no_shop_sync: bool,
     },
     /// Run the sandbox carrier (docs/SANDBOX_CARRIER.md) until stopped.
     SandboxCarrier {
@@ -365,6 +369,7 @@ async fn serve(
     sender_args: SenderArgs,
     carrier_args: logistics::CarrierArgs,
     secrets: SecretArgs,
+    shop_sync: bool,
 ) -> Result<()> {
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
@@ -382,7 +387,9 @@ async fn serve(
         ),
     }
     app.start_channel_pusher();
-    app.start_channel_sync(std::time::Duration::from_secs(300), std::time::Duration::from_secs(60));
+    if shop_sync {
+        app.start_channel_sync(std::time::Duration::from_secs(300), std::time::Duration::from_secs(60));
+    }
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -662,8 +669,8 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo, senders, carriers, secrets } => {
-            serve(db, listen, demo, senders, carriers, secrets).await?
+        Command::Serve { db, listen, demo, senders, carriers, secrets, no_shop_sync } => {
+            serve(db, listen, demo, senders, carriers, secrets, !no_shop_sync).await?
         }
         Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin, start } => {
             if exit_with_stdin {
