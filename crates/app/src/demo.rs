@@ -280,7 +280,11 @@ fn draw(r: &mut Rng, external_id: String, placed: OffsetDateTime) -> Result<(Ord
     let serial = r.below(12) == 0;
     let buyer_phone = if serial { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
     let email = (r.below(2) == 0).then(|| format!("buyer{external_id}@example.com"));
-    let store = if r.below(3) == 0 { "shopify-main" } else { "manual" };
+    let store = match r.below(6) {
+        0 | 1 => "shopify-main",
+        2 => "woo-gulf",
+        _ => "manual",
+    };
     let payment = if r.below(5) == 0 { "prepaid" } else { "cod" };
     let order = DemoOrder {
         market: m,
@@ -295,6 +299,18 @@ fn draw(r: &mut Rng, external_id: String, placed: OffsetDateTime) -> Result<(Ord
         lines,
     };
     Ok((order.input(r)?, serial, region))
+}
+
+/// `n` orders of the demo's markets placed over `day`, numbered from `first`; the same seed gives the same
+/// orders. A third come from the Shopify shop and a sixth from the WooCommerce shop (`demo_shops`).
+pub fn simulated_orders(seed: u64, first: usize, day: OffsetDateTime, n: usize) -> Result<Vec<OrderInput>> {
+    let mut r = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(first as u64) | 1);
+    let mut inputs = Vec::with_capacity(n);
+    for k in 0..n {
+        let placed = day + Duration::seconds(k as i64 * 86_400 / n.max(1) as i64);
+        inputs.push(draw(&mut r, format!("S{}", first + k), placed)?.0);
+    }
+    Ok(inputs)
 }
 
 /// The regions the demo's buyers refuse in most, as `COUNTRY:Region` with the share they take
@@ -411,14 +427,14 @@ impl App {
     /// ids from `first`, through the ordinary intake (review, allocation, reservation), 32 at a time. Returns
     /// the ids of the orders created.
     pub async fn simulate_orders(&self, seed: u64, first: usize, day: OffsetDateTime, n: usize) -> Result<Vec<String>> {
+        self.create_simulated(simulated_orders(seed, first, day, n)?).await
+    }
+
+    /// Records simulated orders through intake, as keyed in or imported; returns the ids created.
+    pub async fn create_simulated(&self, inputs: Vec<OrderInput>) -> Result<Vec<String>> {
         use futures::StreamExt;
-        let mut r = Rng(seed.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(first as u64) | 1);
+        let n = inputs.len();
         let by = Actor::Worker("simulation".into());
-        let mut inputs = Vec::with_capacity(n);
-        for k in 0..n {
-            let placed = day + Duration::seconds(k as i64 * 86_400 / n.max(1) as i64);
-            inputs.push(draw(&mut r, format!("S{}", first + k), placed)?.0);
-        }
         let created: Vec<Result<crate::orders::Intake>> = futures::stream::iter(inputs)
             .map(|i| self.create_order(i, by.clone()))
             .buffer_unordered(32)

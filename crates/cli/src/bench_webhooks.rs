@@ -139,6 +139,7 @@ pub async fn webhooks(concurrency: usize, seconds: u64, rate: u64, engine: Engin
     // Then a full server on the same database works the backlog off and takes the paced stream.
     let server = Server::start(&db.url).await?;
     let pid = server.pid;
+    let url = Arc::new(format!("{}/api/v1/webhooks/shopify/bench-shop", server.base));
     let backlog_started = Instant::now();
     let drained = drain(&store).await?;
     let backlog_rate = lat.len() as f64 / backlog_started.elapsed().as_secs_f64();

@@ -15,6 +15,7 @@ mod bench_webhooks;
 mod finance;
 mod logistics;
 mod simulate;
+mod simulate_shops;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

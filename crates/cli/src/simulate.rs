@@ -50,6 +50,11 @@ pub struct Summary {
 pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_per_day: f64) -> Result<Summary> {
     let started = Instant::now();
     let app = crate::open(url).await?;
+    // The shops' webhook secrets are sealed under the configured key, or one for this run only.
+    let key = std::env::var("CODFLOW_SECRET_KEY").ok().and_then(|k| codflow_app::stores::Sealer::from_hex(&k));
+    app.set_secret_key(key.unwrap_or_else(|| {
+        codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key")
+    }));
     if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
         app.seed_demo(0).await.context("seeding the shop's catalogue, channels and rules failed")?;
     }
@@ -78,6 +83,8 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     let addr = listener.local_addr()?;
     let server_app = app.handle();
     tokio::spawn(async move { codflow_web::serve(listener, server_app).await });
+    let shop_secret = crate::simulate_shops::setup(&app).await?;
+    let (client, base) = (reqwest::Client::new(), format!("http://{addr}"));
     let secret = format!("sim-{}", codflow_domain::TaskId::generate());
     let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
         .map_err(|e| anyhow!("{e}"))?;
@@ -109,11 +116,16 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         while app.clock().now() < day + Duration::days(1) {
             tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
-        let ids = app
-            .simulate_orders(seed, d as usize * per_day, day, per_day)
+        let inputs = codflow_app::demo::simulated_orders(seed, d as usize * per_day, day, per_day)
+            .map_err(|e| anyhow!("day {d}: orders: {e}"))?;
+        // The shops' orders arrive as their webhooks; the rest are keyed in or imported.
+        let first_id = 1_000_000 + (d as u64) * per_day as u64;
+        let (direct, hooked) = crate::simulate_shops::deliver(&client, &base, &shop_secret, inputs, first_id)
             .await
-            .with_context(|| format!("day {d}: orders"))?;
-        orders += ids.len();
+            .with_context(|| format!("day {d}: shop webhooks"))?;
+        let ids = app.create_simulated(direct).await.with_context(|| format!("day {d}: orders"))?;
+        app.process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
+        orders += ids.len() + hooked;
         let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
         booked += app
             .book_orders(&bookable, by())
