@@ -173,7 +173,10 @@ pub async fn webhooks(concurrency: usize, seconds: u64, rate: u64, engine: Engin
     println!("## Shop webhook intake, {name}, {concurrency} clients, {seconds} s");
     println!("machine:           {}", machine());
     println!("accepted:          {} deliveries ({failed} failed) in {accept_s:.1} s", lat.len());
-    println!("acceptance rate:   {:.0} deliveries/s (signature checked, stored, acknowledged)", lat.len() as f64 / accept_s);
+    println!(
+        "acceptance rate:   {:.0} deliveries/s (signature checked, stored, acknowledged)",
+        lat.len() as f64 / accept_s
+    );
     println!(
         "answer ms:         p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
         percentile(&lat, 0.5),

@@ -383,6 +383,10 @@ async fn serve(
     let app = open(&url).await?;
     match secrets.sealer(&url)? {
         Some(k) => app.set_secret_key(k),
+        // The demo's shops have webhook secrets; a key for this run seals them.
+        None if demo => app.set_secret_key(
+            codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key"),
+        ),
         None => eprintln!(
             "warning: no secret key (CODFLOW_SECRET_KEY or --secret-key-file): shops with credentials cannot be saved"
         ),
@@ -475,6 +479,17 @@ async fn serve(
                     f.invoice.lines
                 ),
                 Err(e) => eprintln!("warning: the demo's settlement statements were not imported: {e}"),
+            }
+        });
+        let shops_app = app.handle();
+        let base = format!("http://{addr}");
+        tokio::spawn(async move {
+            match simulate_shops::demo(&shops_app, &base).await {
+                Ok(n) => println!(
+                    "shops:        {n} orders from the demo's Shopify and WooCommerce shops arrived as signed webhooks; \
+                     see /api/v1/stores/shopify-main/sync"
+                ),
+                Err(e) => eprintln!("warning: the demo shops' webhooks failed: {e}"),
             }
         });
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;

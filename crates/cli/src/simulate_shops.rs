@@ -7,7 +7,6 @@ use codflow_connectors::sales::inbound::sign;
 use codflow_domain::order::MoneyInput;
 use codflow_domain::shop::StoreInput;
 use codflow_domain::{Actor, Currency, Money, OrderInput};
-use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub const SHOPIFY: &str = "shopify-main";
@@ -17,7 +16,9 @@ pub const WOO: &str = "woo-gulf";
 /// webhook secret.
 pub async fn setup(app: &App) -> Result<String> {
     let secret = format!("sim-shop-{}", codflow_domain::TaskId::generate());
-    for (code, platform, name) in [(SHOPIFY, "shopify", "Main Shopify shop"), (WOO, "woocommerce", "Gulf WooCommerce shop")] {
+    for (code, platform, name) in
+        [(SHOPIFY, "shopify", "Main Shopify shop"), (WOO, "woocommerce", "Gulf WooCommerce shop")]
+    {
         let input = StoreInput {
             platform: Some(platform.into()),
             name: Some(name.into()),
@@ -26,7 +27,9 @@ pub async fn setup(app: &App) -> Result<String> {
             push_fulfilment: Some(false),
             ..Default::default()
         };
-        app.put_store(Some(code), input, Actor::Worker("simulation".into())).await.map_err(|e| anyhow!("store {code}: {e:?}"))?;
+        app.put_store(Some(code), input, Actor::Worker("simulation".into()))
+            .await
+            .map_err(|e| anyhow!("store {code}: {e:?}"))?;
     }
     Ok(secret)
 }
@@ -103,7 +106,7 @@ pub async fn deliver(
     first_id: u64,
 ) -> Result<(Vec<OrderInput>, usize)> {
     let mut rest = Vec::new();
-    let mut hooks = Vec::new();
+    let mut hooks: Vec<(&'static str, &'static str, Value)> = Vec::new();
     for (k, o) in inputs.into_iter().enumerate() {
         let Some(currency) = o.currency.as_deref().and_then(|c| Currency::parse(c).ok()) else {
             rest.push(o);
@@ -117,28 +120,61 @@ pub async fn deliver(
         }
     }
     let sent = hooks.len();
-    let results: Vec<Result<()>> = futures::stream::iter(hooks)
-        .map(|(platform, code, body)| async move {
-            let raw = serde_json::to_vec(&body)?;
-            let (topic, id, sig) = match platform {
-                "shopify" => ("x-shopify-topic", "x-shopify-webhook-id", "x-shopify-hmac-sha256"),
-                _ => ("x-wc-webhook-topic", "x-wc-webhook-delivery-id", "x-wc-webhook-signature"),
-            };
-            let r = client
-                .post(format!("{base}/api/v1/webhooks/{platform}/{code}"))
-                .header(topic, if platform == "shopify" { "orders/create" } else { "order.created" })
-                .header(id, format!("sim-{}", body["id"]))
-                .header(sig, sign(secret.as_bytes(), &raw))
-                .header("content-type", "application/json")
-                .body(raw)
-                .send()
-                .await?;
-            anyhow::ensure!(r.status().is_success(), "webhook to {code}: HTTP {}", r.status());
-            Ok(())
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
+    // Sixteen at a time, as a shop's webhook queue sends them.
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut results = Vec::with_capacity(sent);
+    for (platform, code, body) in hooks {
+        if tasks.len() >= 16
+            && let Some(r) = tasks.join_next().await
+        {
+            results.push(r?);
+        }
+        tasks.spawn(post(client.clone(), base.to_owned(), secret.to_owned(), platform, code, body));
+    }
+    while let Some(r) = tasks.join_next().await {
+        results.push(r?);
+    }
     results.into_iter().collect::<Result<Vec<()>>>()?;
     Ok((rest, sent))
+}
+
+async fn post(
+    client: reqwest::Client,
+    base: String,
+    secret: String,
+    platform: &'static str,
+    code: &'static str,
+    body: Value,
+) -> Result<()> {
+    let raw = serde_json::to_vec(&body)?;
+    let (topic, id, sig) = match platform {
+        "shopify" => ("x-shopify-topic", "x-shopify-webhook-id", "x-shopify-hmac-sha256"),
+        _ => ("x-wc-webhook-topic", "x-wc-webhook-delivery-id", "x-wc-webhook-signature"),
+    };
+    let r = client
+        .post(format!("{base}/api/v1/webhooks/{platform}/{code}"))
+        .header(topic, if platform == "shopify" { "orders/create" } else { "order.created" })
+        .header(id, format!("sim-{}", body["id"]))
+        .header(sig, sign(secret.as_bytes(), &raw))
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "webhook to {code}: HTTP {}", r.status());
+    Ok(())
+}
+
+/// The demo server's shops: once the server answers, a day's worth of their orders arrive as webhooks.
+pub async fn demo(app: &App, base: &str) -> Result<usize> {
+    let secret = setup(app).await?;
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "the server did not come up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let day = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let inputs = codflow_app::demo::simulated_orders(7, 0, day, 150).map_err(|e| anyhow!("{e}"))?;
+    let (_, sent) = deliver(&client, base, &secret, inputs, 7_000_000).await?;
+    Ok(sent)
 }

@@ -231,7 +231,8 @@ impl StoreInput {
             }
             // A shop that only sends webhooks needs no credentials; one that is pulled or told about parcels
             // does.
-            let pushes = p.pushes_fulfilment() && self.push_fulfilment.unwrap_or_else(|| existing.is_none_or(|x| x.push_fulfilment));
+            let pushes = p.pushes_fulfilment()
+                && self.push_fulfilment.unwrap_or_else(|| existing.is_none_or(|x| x.push_fulfilment));
             let receives_only = webhook_secret.is_some() && !pushes;
             if credentials.is_none() && !has_credentials && !receives_only {
                 e.push("credentials", format!("required: {}", p.credential_fields().join(", ")));

@@ -11,7 +11,13 @@ const PLATFORMS: [Platform; 5] =
     [Platform::Shopify, Platform::WooCommerce, Platform::Magento, Platform::Amazon, Platform::Ebay];
 
 fn cod() -> Vec<String> {
-    vec!["Cash on Delivery (COD)".into(), "cod".into(), "cashondelivery".into(), "COD".into(), "CASH_ON_DELIVERY".into()]
+    vec![
+        "Cash on Delivery (COD)".into(),
+        "cod".into(),
+        "cashondelivery".into(),
+        "COD".into(),
+        "CASH_ON_DELIVERY".into(),
+    ]
 }
 
 fn any_json() -> impl Strategy<Value = Value> {

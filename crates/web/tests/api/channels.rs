@@ -195,10 +195,22 @@ async fn an_update_before_its_create_makes_one_order_and_a_cancellation_gives_th
     assert!(text.contains("cancelled in the shop") && text.contains("shop:shop-sa"), "{text}");
 
     // Once the parcel is booked, a cancellation cannot simply release stock: a person must stop the parcel.
-    json_of(hook(&app, "shopify", "orders/create", "c-2", &shopify_order(1002, "2026-11-20T10:00:00Z", "LAMP-01", 1)).await, StatusCode::OK).await;
+    json_of(
+        hook(&app, "shopify", "orders/create", "c-2", &shopify_order(1002, "2026-11-20T10:00:00Z", "LAMP-01", 1)).await,
+        StatusCode::OK,
+    )
+    .await;
     process(&app).await;
     let mut tx = app.store.begin().await.unwrap();
-    let booked = codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA-STD", "SBX", time::OffsetDateTime::now_utc()).await.unwrap();
+    let booked = codflow_store::testing::book_allocated(
+        &mut tx,
+        "sandbox",
+        "SBX-SA-STD",
+        "SBX",
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
     codflow_store::commit(tx).await.unwrap();
     assert_eq!(booked, 1);
     let mut gone = shopify_order(1002, "2026-11-20T12:00:00Z", "LAMP-01", 1);
@@ -207,7 +219,8 @@ async fn an_update_before_its_create_makes_one_order_and_a_cancellation_gives_th
     process(&app).await;
     let o = orders_of(&app, "shop-sa").await.into_iter().find(|o| o["external_id"] == "1002").unwrap();
     assert_eq!(o["status"], "allocated", "a booked order is not cancelled behind the carrier's back");
-    let tasks = json_of(app.get(&format!("/api/v1/tasks?order={}", o["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    let tasks =
+        json_of(app.get(&format!("/api/v1/tasks?order={}", o["id"].as_str().unwrap())).await, StatusCode::OK).await;
     let kinds: Vec<&str> = tasks["items"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["cancelled_at_shop"], "{tasks}");
     let rows = inbox(&app, "shop-sa").await;
