@@ -156,7 +156,20 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
         let store = store.clone();
         async move { rows(&store, sql).await.first().map(|r| r.1).unwrap_or(0) }
     };
-    assert_eq!(count("SELECT 'n', COUNT(*) FROM orders WHERE external_id LIKE 'S%'").await, 160);
+    // The simulated days' orders: keyed-in ones numbered S…, the shops' numbered from 1,000,000 as platforms do
+    // (the seeded review examples are numbered from 200,000).
+    let from_shops = count(
+        "SELECT 'n', COUNT(*) FROM orders WHERE store IN ('shopify-main', 'woo-gulf') AND LENGTH(external_id) = 7",
+    )
+    .await;
+    assert_eq!(count("SELECT 'n', COUNT(*) FROM orders WHERE external_id LIKE 'S%'").await + from_shops, 160);
+    // The shops' orders came as signed webhooks, each made into its order exactly once.
+    assert!(from_shops > 20, "{from_shops}");
+    assert_eq!(
+        count("SELECT 'n', COUNT(*) FROM channel_inbox WHERE source = 'webhook' AND outcome = 'created'").await,
+        from_shops
+    );
+    assert_eq!(count("SELECT 'n', COUNT(DISTINCT store_code) FROM channel_inbox").await, 2);
     assert!(count("SELECT 'n', COUNT(*) FROM tracking").await >= 100, "most orders were booked");
     assert!(count("SELECT 'n', COUNT(*) FROM order_outcomes WHERE outcome = 'delivered'").await > 0);
     assert!(count("SELECT 'n', COUNT(*) FROM order_outcomes WHERE outcome = 'refused'").await > 0);

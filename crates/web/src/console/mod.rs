@@ -7,6 +7,7 @@ mod dash;
 mod detail;
 mod ops;
 mod pages;
+mod shops;
 
 use std::sync::Arc;
 
@@ -44,6 +45,10 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settlements/{id}/lines/{line}/dispute", get(ops::dispute))
         .route("/rules", get(ops::rules).post(ops::rule_form))
         .route("/channels", get(ops::channels))
+        .route("/shops", get(shops::shops))
+        .route("/shops/{code}", get(shops::shop))
+        .route("/shops/{code}/retry", axum::routing::post(shops::retry))
+        .route("/shops/{code}/pull", axum::routing::post(shops::pull))
         .route("/finance", get(pages::finance))
         .route("/review", get(pages::review_queue).post(pages::decide))
         .route("/dashboards/cash", get(dash::cash))

@@ -16,21 +16,21 @@ use super::pages::{esc, layout, query_string, table_download};
 use super::{Signed, html, same};
 use crate::state::AppState;
 
-fn fail(e: impl Into<crate::ApiError>) -> Response {
+pub(super) fn fail(e: impl Into<crate::ApiError>) -> Response {
     e.into().into_response()
 }
 
 /// A table shown on a page and exported with the same rows.
-struct Table {
-    name: &'static str,
-    header: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+pub(super) struct Table {
+    pub name: &'static str,
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
     /// Per row, a link for its first cell.
-    links: Vec<Option<String>>,
+    pub links: Vec<Option<String>>,
 }
 
 impl Table {
-    fn html(&self) -> String {
+    pub fn html(&self) -> String {
         if self.rows.is_empty() {
             return "<p class=\"muted\">Nothing here yet.</p>".into();
         }
@@ -58,7 +58,7 @@ impl Table {
     }
 
     /// The page's export links, keeping its query.
-    fn exports(&self, path: &str, q: &HashMap<String, String>) -> String {
+    pub fn exports(&self, path: &str, q: &HashMap<String, String>) -> String {
         let mut keep: Vec<(&str, &str)> =
             q.iter().filter(|(k, _)| *k != "format").map(|(k, v)| (k.as_str(), v.as_str())).collect();
         keep.sort();
@@ -75,7 +75,7 @@ impl Table {
     }
 
     /// The download the request asks for, if it asks for one.
-    fn download(&self, q: &HashMap<String, String>) -> Option<Response> {
+    pub fn download(&self, q: &HashMap<String, String>) -> Option<Response> {
         match q.get("format").map(String::as_str) {
             Some("csv") => Some(table_download(self.name, false, &self.header, &self.rows)),
             Some("xlsx") => Some(table_download(self.name, true, &self.header, &self.rows)),

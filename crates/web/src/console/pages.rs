@@ -65,7 +65,7 @@ ul.recs li{border-bottom:1px solid #e3e6ea;padding:.3rem 0}ul.recs form{display:
 pub(super) fn layout(user: &ConsoleUser, title: &str, body: &str) -> String {
     let mut nav = String::from(
         "<a href=\"/orders\">Orders</a><a href=\"/tasks\">Tasks</a><a href=\"/shipments\">Shipments</a>\
-         <a href=\"/stock\">Stock</a><a href=\"/channels\">Channels</a><a href=\"/rules\">Rules</a>",
+         <a href=\"/stock\">Stock</a><a href=\"/channels\">Channels</a><a href=\"/shops\">Shops</a><a href=\"/rules\">Rules</a>",
     );
     if matches!(user.role, Role::Admin | Role::Ops) {
         nav.push_str("<a href=\"/review\">Review queue</a>");

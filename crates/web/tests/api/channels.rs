@@ -19,6 +19,7 @@ codflow_store::on_both_engines!(
     a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit,
     woocommerce_magento_amazon_and_ebay_pulls_read_every_page,
     stock_levels_are_pushed_to_shops_only_when_they_change,
+    the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_token,
 );
 
 const SECRET: &str = "whsec_test_0123456789";
@@ -637,4 +638,57 @@ async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) 
     assert_eq!(r["shop-sa"]["pushed"], 1);
     let last = fake.calls().iter().filter(|c| c.1.ends_with("inventory_levels/set.json")).last().unwrap().3.clone();
     assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["available"], 8);
+}
+
+async fn the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_token(engine: Engine) {
+    use crate::console::{browser, hidden_csrf, log_in, page, user};
+    use reqwest::header::COOKIE;
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    shopify_shop(&app, "https://shop-sa.myshopify.com").await;
+    json_of(
+        hook(&app, "shopify", "orders/create", "unk-1", &shopify_order(3001, "2026-11-20T10:00:00Z", "MUG-9", 1)).await,
+        StatusCode::OK,
+    )
+    .await;
+    process(&app).await;
+    user(&app, "olga", codflow_domain::Role::Ops).await;
+    let c = browser();
+    let (_, session) = log_in(&app, &c, "olga", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    let (status, list) = page(&c, &app, &cookie, "/shops").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("href=\"/shops/shop-sa\""), "{list}");
+    let (_, csv) = page(&c, &app, &cookie, "/shops?format=csv").await;
+    assert!(csv.lines().nth(1).unwrap().starts_with("shop-sa,shopify,true,0,1,0,"), "{csv}");
+    let (_, one) = page(&c, &app, &cookie, "/shops/shop-sa?status=failed").await;
+    assert!(one.contains("unknown SKU MUG-9") && one.contains("Replay inb_"), "{one}");
+    let id = one.split("name=\"id\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    // Without the form's token: refused.
+    let r = c
+        .post(app.url("/shops/shop-sa/retry"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", "forged"), ("id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    app.post(
+        "/api/v1/products",
+        &json!({"sku": "MUG-9", "title": "Mug", "unit_weight_g": 300, "unit_cost": {"amount": "5.00", "currency": "CNY"},
+                "hs_code": "691200", "origin_country": "CN", "category": "home"}),
+    )
+    .await;
+    let csrf = hidden_csrf(&one);
+    let r = c
+        .post(app.url("/shops/shop-sa/retry"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str()), ("id", id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(orders_of(&app, "shop-sa").await.len(), 1);
+    let (_, after) = page(&c, &app, &cookie, "/shops/shop-sa").await;
+    assert!(after.contains("0 failed") && after.contains("created"), "{after}");
 }

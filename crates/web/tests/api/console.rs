@@ -15,7 +15,7 @@ codflow_store::on_both_engines!(
     an_orders_page_tells_its_whole_story_and_rules_are_validated_and_back_tested_from_the_console,
 );
 
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().redirect(redirect::Policy::none()).build().unwrap()
 }
 
@@ -28,18 +28,18 @@ fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
         .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_owned()))
 }
 
-fn hidden_csrf(page: &str) -> String {
+pub(crate) fn hidden_csrf(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
     page[at..].split('"').next().unwrap().to_owned()
 }
 
-async fn user(app: &TestApp, name: &str, role: Role) {
+pub(crate) async fn user(app: &TestApp, name: &str, role: Role) {
     let admin = App::new(app.store.clone());
     admin.create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
 }
 
 /// Logs in through the form; the session cookie.
-async fn log_in(app: &TestApp, c: &Client, name: &str, password: &str) -> (StatusCode, Option<String>) {
+pub(crate) async fn log_in(app: &TestApp, c: &Client, name: &str, password: &str) -> (StatusCode, Option<String>) {
     let form = c.get(app.url("/login")).send().await.unwrap();
     let login_csrf = set_cookie(&form, "codflow_login_csrf").expect("login csrf cookie");
     let page = form.text().await.unwrap();
@@ -221,7 +221,7 @@ async fn ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page(e
     assert!(page.contains("No order is waiting for review"), "{page}");
 }
 
-async fn page(c: &Client, app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(c: &Client, app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let r = c.get(app.url(path)).header(COOKIE, cookie).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
