@@ -147,7 +147,7 @@ pub(crate) fn utc_naive(s: &str) -> Option<OffsetDateTime> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let s = s.replacen(' ', "T", 1);
     let s = s.split('.').next().unwrap_or("");
-    time::PrimitiveDateTime::parse(s, fmt).ok().map(|t| t.assume_utc()).or_else(|| rfc3339(&s))
+    time::PrimitiveDateTime::parse(s, fmt).ok().map(|t| t.assume_utc()).or_else(|| rfc3339(s))
 }
 
 /// One line of the order before prices are split into units.

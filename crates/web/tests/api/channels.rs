@@ -421,7 +421,7 @@ async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engin
         }
         match page_info(&r.query) {
             None => Reply::json(json!({"orders": [shopify_order(5001, "2026-11-20T10:00:00Z", "LAMP-01", 1), shopify_order(5002, "2026-11-20T11:00:00Z", "LAMP-01", 1)]}))
-                .header("link", format!("<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p2>; rel=\"next\"")),
+                .header("link", "<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p2>; rel=\"next\""),
             Some("p2") => Reply::json(json!({"orders": [shopify_order(5003, "2026-11-20T12:00:00Z", "LAMP-01", 2)]}))
                 .header("link", "<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p1>; rel=\"previous\""),
             Some(_) => Reply::status(400),
@@ -456,7 +456,7 @@ async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engin
     assert_eq!(s["pulled_total"], 3);
     assert!(s["last_success_at"].is_string() && s["last_error"].is_null(), "{s}");
     // The next pull starts ten minutes before the newest change seen.
-    let third = &fake.calls().iter().filter(|c| c.2.contains_key("updated_at_min")).last().unwrap().2.clone();
+    let third = &fake.calls().iter().rfind(|c| c.2.contains_key("updated_at_min")).unwrap().2.clone();
     assert_eq!(third["updated_at_min"], "2026-11-20T11:50:00Z");
 }
 
@@ -636,7 +636,7 @@ async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) 
     json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
     let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
     assert_eq!(r["shop-sa"]["pushed"], 1);
-    let last = fake.calls().iter().filter(|c| c.1.ends_with("inventory_levels/set.json")).last().unwrap().3.clone();
+    let last = fake.calls().iter().rfind(|c| c.1.ends_with("inventory_levels/set.json")).unwrap().3.clone();
     assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["available"], 8);
 }
 

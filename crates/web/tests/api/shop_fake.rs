@@ -43,9 +43,12 @@ impl Reply {
 
 type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
 
+/// (method, path, query, body) of one request.
+pub type Call = (String, String, HashMap<String, String>, String);
+
 pub struct Fake {
     pub url: String,
-    calls: Arc<Mutex<Vec<(String, String, HashMap<String, String>, String)>>>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Fake {
@@ -90,7 +93,7 @@ impl Fake {
     }
 
     /// (method, path, query, body) of every request so far.
-    pub fn calls(&self) -> Vec<(String, String, HashMap<String, String>, String)> {
+    pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().unwrap().clone()
     }
 }
@@ -101,12 +104,13 @@ fn decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
