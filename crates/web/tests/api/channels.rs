@@ -20,6 +20,7 @@ codflow_store::on_both_engines!(
     woocommerce_magento_amazon_and_ebay_pulls_read_every_page,
     stock_levels_are_pushed_to_shops_only_when_they_change,
     the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_token,
+    a_pull_that_meets_garbage_or_refused_credentials_keeps_what_it_stored_and_says_why,
 );
 
 const SECRET: &str = "whsec_test_0123456789";
@@ -691,4 +692,42 @@ async fn the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_to
     assert_eq!(orders_of(&app, "shop-sa").await.len(), 1);
     let (_, after) = page(&c, &app, &cookie, "/shops/shop-sa").await;
     assert!(after.contains("0 failed") && after.contains("created"), "{after}");
+}
+
+async fn a_pull_that_meets_garbage_or_refused_credentials_keeps_what_it_stored_and_says_why(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    let fake = Fake::start(|r| match (r.path.as_str(), r.query.get("page").map(String::as_str)) {
+        ("/wp-json/wc/v3/orders", Some("1")) if r.seen == 0 => Reply::status(429).header("retry-after", "0"),
+        ("/wp-json/wc/v3/orders", Some("1")) => {
+            Reply::json(json!([woo_order(901, "processing", "cod", "2026-11-20T10:00:00", "LAMP-01")]))
+                .header("x-wp-totalpages", "2")
+        }
+        // The second page is cut off mid-answer.
+        ("/wp-json/wc/v3/orders", Some("2")) => Reply::json(json!([])).with_body("[{\"id\": 902, \"status\""),
+        ("/admin/api/2025-01/orders.json", _) => Reply::status(401),
+        _ => Reply::status(404),
+    })
+    .await;
+    shop(&app, "woo-ae", "woocommerce", &fake.url, json!({"consumer_key": "ck_x", "consumer_secret": "cs_x"})).await;
+    shopify_shop(&app, &fake.url).await;
+    let r = json_of(app.post("/api/v1/stores/woo-ae/sync", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(
+        (r["pages"].as_u64(), r["new"].as_u64(), r["rate_limited"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{r}"
+    );
+    assert!(r["error"].as_str().unwrap().contains("could not be read"), "{r}");
+    // What the first page brought is kept and made into its order; the shop's status says what went wrong.
+    assert_eq!(orders_of(&app, "woo-ae").await.len(), 1);
+    let s = json_of(app.get("/api/v1/stores/woo-ae/sync").await, StatusCode::OK).await;
+    assert!(s["last_error"].as_str().unwrap().contains("could not be read") && s["last_success_at"].is_null(), "{s}");
+    let r = json_of(app.post("/api/v1/stores/shop-sa/sync", &json!({})).await, StatusCode::OK).await;
+    assert!(r["error"].as_str().unwrap().contains("refused our credentials (HTTP 401)"), "{r}");
+    // A shop without credentials cannot be pulled: a clear conflict.
+    let body = json!({"code": "hooks-only", "platform": "shopify", "name": "Hooks only", "base_url": "https://h.example.com",
+        "webhook_secret": SECRET, "push_fulfilment": false});
+    json_of(app.post("/api/v1/stores", &body).await, StatusCode::CREATED).await;
+    let e = json_of(app.post("/api/v1/stores/hooks-only/sync", &json!({})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "store_not_pullable");
 }

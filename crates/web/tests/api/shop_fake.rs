@@ -35,6 +35,10 @@ impl Reply {
         self.status = status;
         self
     }
+    pub fn with_body(mut self, body: &str) -> Reply {
+        self.body = body.to_owned();
+        self
+    }
     pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Reply {
         self.headers.push((k, v.into()));
         self
