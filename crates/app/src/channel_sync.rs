@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration as StdDuration;
 
-use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, StockPush, parse_order};
+use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, StockPush, parse_delivery};
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::shop::{Platform, StoreConfig};
 use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, StoreCode, TaskId};
@@ -158,6 +158,15 @@ pub struct StockReport {
     pub failed: usize,
 }
 
+/// When the sync worker pulls shops and pushes stock.
+#[derive(Clone, Copy, Debug)]
+pub struct SyncSchedule {
+    /// The first pull and stock push after start (catching up on what was missed while down).
+    pub first_pull_after: StdDuration,
+    pub pull_every: StdDuration,
+    pub stock_every: StdDuration,
+}
+
 /// How a shop's order sync stands, for its status page and API.
 #[derive(Clone, Debug)]
 pub struct SyncStatus {
@@ -224,26 +233,27 @@ impl App {
         Ok(if new { Received::Stored } else { Received::Duplicate })
     }
 
-    /// Starts the worker that turns stored deliveries into orders, pulls every shop that can be pulled
-    /// every `pull_every`, and pushes changed stock levels every `stock_every`; must be called inside a tokio
-    /// runtime.
-    pub fn start_channel_sync(&self, pull_every: StdDuration, stock_every: StdDuration) {
+    /// Starts the worker that turns stored deliveries into orders, pulls every shop that can be pulled and
+    /// pushes changed stock levels on `schedule`; must be called inside a tokio runtime.
+    pub fn start_channel_sync(&self, schedule: SyncSchedule) {
         let app = self.handle();
         tokio::spawn(async move {
-            let mut last_pull: Option<tokio::time::Instant> = None;
-            let mut last_stock: Option<tokio::time::Instant> = None;
+            let start = tokio::time::Instant::now();
+            let mut next_pull = start + schedule.first_pull_after;
+            let mut next_stock = start + schedule.first_pull_after;
             loop {
                 if let Err(e) = app.process_inbox().await {
                     tracing::error!(error = %e, "shop order processor");
                 }
-                if last_pull.is_none_or(|t| t.elapsed() >= pull_every) {
-                    last_pull = Some(tokio::time::Instant::now());
+                let now = tokio::time::Instant::now();
+                if now >= next_pull {
+                    next_pull = now + schedule.pull_every;
                     if let Err(e) = app.pull_all().await {
                         tracing::error!(error = %e, "shop order pulls");
                     }
                 }
-                if last_stock.is_none_or(|t| t.elapsed() >= stock_every) {
-                    last_stock = Some(tokio::time::Instant::now());
+                if now >= next_stock {
+                    next_stock = now + schedule.stock_every;
                     if let Err(e) = app.push_stock_levels().await {
                         tracing::error!(error = %e, "shop stock push");
                     }
@@ -274,7 +284,7 @@ impl App {
             let mut stuck = 0;
             for mut d in batch {
                 let Some(cfg) = configs.get(&d.store) else { continue };
-                match parse_order(cfg.platform, d.body.as_bytes(), &cfg.cod_gateways) {
+                match parse_delivery(cfg.platform, &d.topic, d.body.as_bytes(), &cfg.cod_gateways) {
                     Ok(co) => {
                         d.external_id = Some(co.external_id.clone());
                         d.remote_updated_at = co.updated_at;
@@ -439,6 +449,8 @@ impl App {
 
     /// Pulls the orders a shop changed since its last pull into the inbox, then processes them.
     pub async fn pull_store(&self, code: &str) -> Result<PullReport> {
+        // One pull at a time in this process: two would fetch the same pages and race on the shop's position.
+        let _round = self.ctx.pull_round.lock().await;
         let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let puller = puller_of(&row, self.sealer().as_deref())

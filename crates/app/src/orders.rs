@@ -179,6 +179,7 @@ pub(crate) struct Ctx {
     pub inbox: tokio::sync::Notify,
     /// One processing round at a time in this process, so a delivery is never applied twice at once.
     pub inbox_round: tokio::sync::Mutex<()>,
+    pub pull_round: tokio::sync::Mutex<()>,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

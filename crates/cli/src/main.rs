@@ -393,7 +393,11 @@ async fn serve(
     }
     app.start_channel_pusher();
     if shop_sync {
-        app.start_channel_sync(std::time::Duration::from_secs(300), std::time::Duration::from_secs(60));
+        app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
+            first_pull_after: std::time::Duration::from_secs(30),
+            pull_every: std::time::Duration::from_secs(300),
+            stock_every: std::time::Duration::from_secs(60),
+        });
     }
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;

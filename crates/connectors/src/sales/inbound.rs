@@ -292,6 +292,31 @@ pub(crate) fn assemble(
     })
 }
 
+/// A deletion notice: `{"id": …}` and nothing else worth reading.
+pub(crate) fn deleted(body: &[u8]) -> Result<ChannelOrder, FieldErrors> {
+    #[derive(serde::Deserialize)]
+    struct Deleted {
+        id: serde_json::Value,
+    }
+    let d: Deleted = parse_json(body)?;
+    let id = match d.id {
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
+        _ => {
+            let mut e = FieldErrors::default();
+            e.push("id", "is not an order id");
+            return Err(e);
+        }
+    };
+    Ok(ChannelOrder {
+        external_id: id,
+        updated_at: None,
+        state: ShopState::Cancelled,
+        input: OrderInput::default(),
+        notes: vec!["deleted in the shop".into()],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -168,6 +168,26 @@ pub fn parse_order(platform: Platform, body: &[u8], cod_names: &[String]) -> Res
     }
 }
 
+/// Maps one stored delivery: as [`parse_order`], except that a deletion (WooCommerce `order.deleted`,
+/// Shopify `orders/delete`) carries only the order's id and means the order is gone: a cancellation.
+pub fn parse_delivery(
+    platform: Platform,
+    topic: &str,
+    body: &[u8],
+    cod_names: &[String],
+) -> Result<ChannelOrder, FieldErrors> {
+    let deletion =
+        matches!((platform, topic), (Platform::WooCommerce, "order.deleted") | (Platform::Shopify, "orders/delete"));
+    match parse_order(platform, body, cod_names) {
+        Err(_) if deletion => inbound::deleted(body),
+        Ok(mut o) if deletion => {
+            o.state = ShopState::Cancelled;
+            Ok(o)
+        }
+        other => other,
+    }
+}
+
 /// A shop to pull orders from, by platform.
 pub enum Puller {
     Shopify(Shopify),

@@ -171,18 +171,23 @@ fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
     f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
-/// Replays one failed delivery (ops and the admin).
+/// Ops and the admin only, and only with the form's token.
+fn refused(signed: &Signed, f: &[(String, String)]) -> Option<Response> {
+    if let Some(r) = signed.refused(&[Role::Ops]) {
+        return Some(r);
+    }
+    (!same(&signed.0.csrf, field(f, "csrf"))).then(|| html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0)))
+}
+
+/// Replays one failed delivery.
 pub async fn retry(
     State(s): State<Arc<AppState>>,
     signed: Signed,
     Path(code): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = signed.refused(&[Role::Ops]) {
+    if let Some(r) = refused(&signed, &f) {
         return r;
-    }
-    if !same(&signed.0.csrf, field(&f, "csrf")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
     }
     match s.app.retry_delivery(field(&f, "id")).await {
         Ok(_) | Err(codflow_app::Error::Conflict { .. }) => super::redirect(&format!("/shops/{code}")),
@@ -190,18 +195,15 @@ pub async fn retry(
     }
 }
 
-/// Pulls the shop now (ops and the admin).
+/// Pulls the shop now.
 pub async fn pull(
     State(s): State<Arc<AppState>>,
     signed: Signed,
     Path(code): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Some(r) = signed.refused(&[Role::Ops]) {
+    if let Some(r) = refused(&signed, &f) {
         return r;
-    }
-    if !same(&signed.0.csrf, field(&f, "csrf")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
     }
     match s.app.pull_store(&code).await {
         Ok(_) => super::redirect(&format!("/shops/{code}")),

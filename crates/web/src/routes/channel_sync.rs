@@ -31,17 +31,42 @@ pub struct ReceivedDto {
     pub status: String,
 }
 
-fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    h.get(name).and_then(|v| v.to_str().ok())
+/// The header names a platform puts its topic, delivery id and signature under.
+struct Headers {
+    topic: &'static str,
+    delivery_id: &'static str,
+    signature: &'static str,
 }
 
-fn received(r: Received) -> Json<ReceivedDto> {
-    let status = match r {
+const SHOPIFY: Headers =
+    Headers { topic: "x-shopify-topic", delivery_id: "x-shopify-webhook-id", signature: "x-shopify-hmac-sha256" };
+const WOOCOMMERCE: Headers = Headers {
+    topic: "x-wc-webhook-topic",
+    delivery_id: "x-wc-webhook-delivery-id",
+    signature: "x-wc-webhook-signature",
+};
+
+async fn receive(
+    s: &AppState,
+    platform: Platform,
+    names: &Headers,
+    code: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Json<ReceivedDto>> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let d = WebhookDelivery {
+        topic: header(names.topic),
+        delivery_id: header(names.delivery_id),
+        signature: header(names.signature),
+        body,
+    };
+    let status = match s.app.receive_shop_webhook(platform, code, d).await? {
         Received::Stored => "stored",
         Received::Duplicate => "duplicate",
         Received::Ping => "ping",
     };
-    Json(ReceivedDto { status: status.into() })
+    Ok(Json(ReceivedDto { status: status.into() }))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/shopify/{store_code}", tag = "stores", params(("store_code" = String, Path)),
@@ -54,13 +79,7 @@ pub async fn shopify(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ReceivedDto>> {
-    let d = WebhookDelivery {
-        topic: header(&headers, "x-shopify-topic"),
-        delivery_id: header(&headers, "x-shopify-webhook-id"),
-        signature: header(&headers, "x-shopify-hmac-sha256"),
-        body: &body,
-    };
-    Ok(received(s.app.receive_shop_webhook(Platform::Shopify, &code, d).await?))
+    receive(&s, Platform::Shopify, &SHOPIFY, &code, &headers, &body).await
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/woocommerce/{store_code}", tag = "stores", params(("store_code" = String, Path)),
@@ -73,13 +92,7 @@ pub async fn woocommerce(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ReceivedDto>> {
-    let d = WebhookDelivery {
-        topic: header(&headers, "x-wc-webhook-topic"),
-        delivery_id: header(&headers, "x-wc-webhook-delivery-id"),
-        signature: header(&headers, "x-wc-webhook-signature"),
-        body: &body,
-    };
-    Ok(received(s.app.receive_shop_webhook(Platform::WooCommerce, &code, d).await?))
+    receive(&s, Platform::WooCommerce, &WOOCOMMERCE, &code, &headers, &body).await
 }
 
 #[derive(Serialize, ToSchema)]

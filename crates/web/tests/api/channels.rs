@@ -398,6 +398,13 @@ async fn woocommerce_orders_arrive_once_paid_or_cash_on_delivery(engine: Engine)
     let rows = inbox(&app, "woo-ae").await;
     assert_eq!(rows.len(), 3, "the ping is not stored");
     assert!(rows.iter().any(|r| r["delivery_id"] == "d-2" && r["outcome"] == "not_ready"), "{rows:?}");
+    // Deleting an order in WooCommerce sends its id alone: the order is cancelled and its stock released.
+    let reserved = app.stock("LAMP-01").await["reserved"].as_i64().unwrap();
+    json_of(hook(&app, "woocommerce", "order.deleted", "d-4", &json!({"id": 727})).await, StatusCode::OK).await;
+    process(&app).await;
+    let gone = orders_of(&app, "woo-ae").await.into_iter().find(|o| o["external_id"] == "727").unwrap();
+    assert_eq!(gone["status"], "cancelled");
+    assert_eq!(app.stock("LAMP-01").await["reserved"].as_i64().unwrap(), reserved - 2);
 }
 
 fn page_info(q: &std::collections::HashMap<String, String>) -> Option<&str> {

@@ -31,7 +31,11 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     }
     // Shop orders are processed as in production; pulls only when a test asks.
     let day = std::time::Duration::from_secs(24 * 3600);
-    app.start_channel_sync(day, day);
+    app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
+        first_pull_after: day,
+        pull_every: day,
+        stock_every: day,
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, codflow_web::router(app)).await });
