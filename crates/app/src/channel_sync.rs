@@ -54,6 +54,8 @@ const FIRST_PULL: Duration = Duration::days(7);
 /// Tries of one page while the shop rate-limits.
 const RATE_LIMIT_TRIES: u32 = 6;
 const MAX_PAGES: usize = 10_000;
+/// How long a done delivery is kept: long past any platform's retries (Shopify retries for 48 hours).
+pub const INBOX_KEEP: Duration = Duration::days(30);
 /// After this many failed attempts at storing its order (database trouble), a delivery waits for a person.
 const MAX_ATTEMPTS: i64 = 5;
 
@@ -257,6 +259,9 @@ impl App {
                     if let Err(e) = app.push_stock_levels().await {
                         tracing::error!(error = %e, "shop stock push");
                     }
+                    if let Err(e) = app.prune_inbox().await {
+                        tracing::error!(error = %e, "pruning the shop inbox");
+                    }
                 }
                 let _ = tokio::time::timeout(StdDuration::from_secs(2), app.ctx.inbox.notified()).await;
             }
@@ -283,7 +288,11 @@ impl App {
             let mut finished = 0;
             let mut stuck = 0;
             for mut d in batch {
-                let Some(cfg) = configs.get(&d.store) else { continue };
+                let Some(cfg) = configs.get(&d.store) else {
+                    self.finish(d, Applied::Failed("the store is gone".into())).await?;
+                    finished += 1;
+                    continue;
+                };
                 match parse_delivery(cfg.platform, &d.topic, d.body.as_bytes(), &cfg.cod_gateways) {
                     Ok(co) => {
                         d.external_id = Some(co.external_id.clone());
@@ -329,7 +338,9 @@ impl App {
             Ok(a) => a,
             Err(Error::Invalid(e)) => Applied::Failed(describe(&e)),
             Err(Error::NotFound(what)) => Applied::Failed(format!("{what} not found")),
-            Err(Error::Conflict { message, .. }) => Applied::Later(message),
+            // Contention passes; anything else (a transition the order's state refuses) will not.
+            Err(Error::Conflict { code: "busy" | "shutting_down" | "not_stored", message }) => Applied::Later(message),
+            Err(Error::Conflict { message, .. }) => Applied::Failed(message),
             Err(e) => Applied::Later(e.to_string()),
         }
     }
@@ -590,6 +601,15 @@ impl App {
             out.insert(code.to_string(), rep);
         }
         Ok(out)
+    }
+
+    /// Forgets the payloads of deliveries done more than [`INBOX_KEEP`] ago; failed ones stay until replayed.
+    pub async fn prune_inbox(&self) -> Result<u64> {
+        let before = self.ctx.clock.now() - INBOX_KEEP;
+        let mut tx = self.store.begin().await?;
+        let n = cs::prune_done(&mut tx, before).await?;
+        commit(tx).await?;
+        Ok(n)
     }
 
     pub async fn sync_status(&self, code: &str) -> Result<SyncStatus> {

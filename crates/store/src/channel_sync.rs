@@ -197,6 +197,15 @@ pub async fn newest_applied(
     Ok(v.map(from_micros))
 }
 
+/// Deletes the deliveries done before `before`; returns how many.
+pub async fn prune_done(conn: &mut AnyConnection, before: OffsetDateTime) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM channel_inbox WHERE status = 'done' AND processed_at < $1")
+        .bind(micros(before))
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
 /// Puts a failed delivery back in the queue; false when it is not failed.
 pub async fn retry(conn: &mut AnyConnection, id: &InboxId) -> Result<bool> {
     let n =

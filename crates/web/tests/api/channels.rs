@@ -161,6 +161,23 @@ async fn a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total(engine
         (Some(0), Some(2), Some(0))
     );
     assert_eq!(status["lag_seconds"], 0);
+
+    // Done deliveries are forgotten after 30 days; the order stays.
+    let mut tx = app.store.begin().await.unwrap();
+    let aged = codflow_store::testing::exec(
+        &mut tx,
+        "UPDATE channel_inbox SET processed_at = processed_at - 31 * 86400000000 WHERE delivery_id = 'wh-1'",
+    )
+    .await
+    .unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    assert_eq!(aged, 1);
+    let pruned = codflow_app::App::new(app.store.clone()).prune_inbox().await.unwrap();
+    assert_eq!(pruned, 1);
+    let rows = inbox(&app, "shop-sa").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["delivery_id"], "wh-2");
+    assert_eq!(orders_of(&app, "shop-sa").await.len(), 1);
 }
 
 async fn an_update_before_its_create_makes_one_order_and_a_cancellation_gives_the_stock_back(engine: Engine) {
