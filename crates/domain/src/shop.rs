@@ -166,7 +166,7 @@ impl StoreInput {
             None => match existing {
                 Some(x) => Some(x.platform),
                 None => {
-                    e.push("platform", "required: manual, shopify or woocommerce");
+                    e.push("platform", "required: manual, shopify, woocommerce, magento, amazon or ebay");
                     None
                 }
             },

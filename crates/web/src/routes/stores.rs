@@ -26,17 +26,23 @@ const NOBODY_BUT_ADMIN: &[Role] = &[];
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
     pub code: Option<String>,
-    /// `manual`, `shopify` or `woocommerce`.
+    /// `manual`, `shopify`, `woocommerce`, `magento`, `amazon` or `ebay`.
     pub platform: Option<String>,
     pub name: Option<String>,
     /// The shop's address, e.g. `https://my-shop.myshopify.com`.
     pub base_url: Option<String>,
-    /// Shopify: `access_token`; WooCommerce: `consumer_key`, `consumer_secret`. Stored sealed; never returned.
+    /// Shopify: `access_token` (optional `location_id`); WooCommerce: `consumer_key`, `consumer_secret`;
+    /// Magento: `access_token`; Amazon: `refresh_token`, `client_id`, `client_secret`, `marketplace_id` (optional
+    /// `token_url`); eBay: `refresh_token`, `client_id`, `client_secret` (optional `token_url`). Not needed by a
+    /// shop that only sends webhooks. Stored sealed; never returned.
     pub credentials: Option<BTreeMap<String, String>>,
     /// The secret the platform signs its webhooks with. Stored sealed; never returned.
     pub webhook_secret: Option<String>,
+    /// Payment names that mean cash on delivery (default per platform, e.g. Shopify's "Cash on Delivery (COD)").
     pub cod_gateways: Option<Vec<String>>,
+    /// The warehouse whose free stock is pushed to the shop (default: the sum over all warehouses).
     pub default_warehouse: Option<String>,
+    /// Tell the shop when parcels ship and arrive, and push stock levels (Shopify and WooCommerce).
     pub push_fulfilment: Option<bool>,
     pub enabled: Option<bool>,
 }
