@@ -67,7 +67,7 @@ fn snapshot(o: &Order, extra: kstore::Extra) -> kpi::Snapshot {
         channel,
         cod: o.payment_method == PaymentMethod::Cod,
         cancelled: o.status == OrderStatus::Cancelled,
-        skus: o.lines.iter().map(|l| l.sku.to_string()).collect(),
+        skus: o.lines.iter().map(|l| (l.sku.to_string(), l.unit_price.minor.saturating_mul(l.quantity))).collect(),
         parcel: extra.parcel.map(|p| kpi::Parcel {
             status: p.status,
             booked_at: p.booked_at,

@@ -154,6 +154,11 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         ),
         Err(e) => eprintln!("warning: the carrier's statements were not imported: {e}"),
     }
+    // The end of the simulated time: the carrier stops, the clock stops, the last anomalies are swept, and the
+    // dashboards count what is left, so the figures printed are the final ones.
+    drop(sb);
+    app.clock().freeze(app.clock().now());
+    app.sweep().await.map_err(|e| anyhow!("{e}"))?;
     app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     println!("{}", report(&app).await?);
     Ok(Summary { orders, booked, seconds: started.elapsed().as_secs_f64() })

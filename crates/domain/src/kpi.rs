@@ -146,6 +146,10 @@ pub struct Fact {
     pub dims: Dims,
     pub metrics: Metrics,
     pub skus: Vec<String>,
+    /// Each SKU's share of the order's landed cost and expected profit (parallel to `skus`), split by the
+    /// value of its lines. Empty in facts written before the split, which put no money on SKUs.
+    #[serde(default)]
+    pub sku_money: Vec<(i64, i64)>,
     /// Hours from the parcel's first customs scan to its release, once released.
     pub clearance_hours: Option<i64>,
 }
@@ -161,7 +165,8 @@ pub struct Snapshot {
     pub carrier: Option<String>,
     pub cod: bool,
     pub cancelled: bool,
-    pub skus: Vec<String>,
+    /// The order's lines as (SKU, line value in minor units of the order's currency).
+    pub skus: Vec<(String, i64)>,
     pub parcel: Option<Parcel>,
     /// The recorded outcome: `Some(true)` delivered, `Some(false)` refused or returned.
     pub delivered: Option<bool>,
@@ -231,9 +236,15 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
             m[16] += hours(*opened, *c);
         }
     }
-    let mut skus = s.skus.clone();
-    skus.sort();
-    skus.dedup();
+    // One entry per SKU with the value of all its lines.
+    let mut by_sku: BTreeMap<&str, i64> = BTreeMap::new();
+    for (sku, value) in &s.skus {
+        *by_sku.entry(sku.as_str()).or_default() += (*value).max(0);
+    }
+    let skus: Vec<String> = by_sku.keys().map(|k| (*k).to_owned()).collect();
+    let weights: Vec<i64> = by_sku.values().copied().collect();
+    let costs = split(m[13], &weights);
+    let profits = split(m[14], &weights);
     Fact {
         dims: Dims {
             day: day_of(s.placed_at),
@@ -245,11 +256,41 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
         },
         metrics: Metrics(m),
         skus,
+        sku_money: costs.into_iter().zip(profits).collect(),
         clearance_hours: clearance,
     }
 }
 
-/// The counters per SKU: every order-level counter except money and tasks, which belong to the order.
+/// `total` split in proportion to `weights` (equally when they are all zero), to the unit, largest remainders
+/// first: the parts always add up to `total`.
+pub fn split(total: i64, weights: &[i64]) -> Vec<i64> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let sum: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
+    let w = |i: usize| if sum == 0 { 1 } else { i128::from(weights[i].max(0)) };
+    let denom = if sum == 0 { weights.len() as i128 } else { sum };
+    let mut parts: Vec<i64> = Vec::with_capacity(weights.len());
+    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for i in 0..weights.len() {
+        let exact = i128::from(total) * w(i);
+        parts.push(exact.div_euclid(denom) as i64);
+        rems.push((exact.rem_euclid(denom), i));
+    }
+    let mut left = total - parts.iter().sum::<i64>();
+    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in rems {
+        if left == 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+}
+
+/// The counters per SKU: every order-level counter except money and tasks, which belong to the order (an
+/// order's money is put on its SKUs by [`Fact::sku_money`]).
 pub fn sku_metrics(m: &Metrics) -> Metrics {
     let mut out = *m;
     for i in 13..METRICS.len() {
@@ -293,8 +334,15 @@ impl Delta {
         let m = signed(&f.metrics);
         self.lanes.entry(f.dims.clone()).or_default().add(&m);
         let per_sku = sku_metrics(&m);
-        for s in &f.skus {
-            self.skus.entry((f.dims.clone(), s.clone())).or_default().add(&per_sku);
+        for (i, s) in f.skus.iter().enumerate() {
+            let mut mine = per_sku;
+            if let Some((cost, profit)) = f.sku_money.get(i) {
+                mine.0[13] = cost * sign;
+                mine.0[14] = profit * sign;
+                // A loss-making order is a loss-maker under each of its SKUs.
+                mine.0[17] = m.0[17];
+            }
+            self.skus.entry((f.dims.clone(), s.clone())).or_default().add(&mine);
         }
         if let Some(h) = f.clearance_hours {
             *self.clearance.entry((clearance_dims(&f.dims), h)).or_default() += sign;
@@ -501,7 +549,7 @@ mod tests {
             carrier: Some("sandbox".into()),
             cod: true,
             cancelled: false,
-            skus: vec!["B".into(), "A".into(), "B".into()],
+            skus: vec![("B".into(), 1_000), ("A".into(), 500), ("B".into(), 500)],
             parcel: None,
             delivered: None,
             cost_minor: 1_500,
@@ -532,6 +580,8 @@ mod tests {
         assert_eq!(f.clearance_hours, Some(72));
         assert_eq!(f.skus, vec!["A".to_string(), "B".to_string()]);
         assert_eq!(m.cost_minor(), 1_500);
+        // A's lines are worth 5.00 of 20.00: a quarter of the cost and of the profit.
+        assert_eq!(f.sku_money, vec![(375, 500), (1_125, 1_500)]);
         assert_eq!(f.dims.day, day_of(datetime!(2026-11-01 00:00 UTC)));
     }
 
@@ -556,6 +606,39 @@ mod tests {
         s.delivered = Some(false);
         let m = fact(&s, 48, datetime!(2026-11-04 00:00 UTC)).metrics;
         assert_eq!((m.shipped(), m.refused(), m.delivered(), m.cost_minor()), (1, 1, 0, 0));
+    }
+
+    #[test]
+    fn an_orders_money_is_put_on_its_skus_and_a_fact_without_the_split_puts_none() {
+        let f = fact(&snapshot(), 48, datetime!(2026-11-04 00:00 UTC));
+        let mut d = Delta::default();
+        d.apply(None, &f);
+        let on = |sku: &str| d.skus.iter().find(|((_, s), _)| s == sku).map(|(_, m)| m.profit_minor()).unwrap();
+        assert_eq!((on("A"), on("B")), (500, 1_500));
+        // A fact stored before the split is replaced by one with it: the SKUs gain exactly their share.
+        let old = Fact { sku_money: vec![], ..f.clone() };
+        let mut d = Delta::default();
+        d.apply(Some(&old), &f);
+        d.prune();
+        let on = |sku: &str| d.skus.iter().find(|((_, s), _)| s == sku).map(|(_, m)| m.profit_minor()).unwrap();
+        assert_eq!((on("A"), on("B")), (500, 1_500));
+        assert!(d.lanes.is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn a_split_always_adds_up_and_follows_the_weights(total in -1_000_000i64..1_000_000, weights in prop::collection::vec(0i64..10_000, 1..6)) {
+            let parts = split(total, &weights);
+            prop_assert_eq!(parts.len(), weights.len());
+            prop_assert_eq!(parts.iter().sum::<i64>(), total);
+            let sum: i64 = weights.iter().sum();
+            if sum > 0 {
+                for (p, w) in parts.iter().zip(&weights) {
+                    let exact = total as f64 * *w as f64 / sum as f64;
+                    prop_assert!((*p as f64 - exact).abs() < 1.0 + 1e-9, "{p} vs {exact}");
+                }
+            }
+        }
     }
 
     #[test]

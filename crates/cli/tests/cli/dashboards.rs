@@ -111,6 +111,11 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     assert_eq!(by_sku.len(), 1);
     assert_eq!(by_sku[0].0, vec!["LAMP-01".to_string(), "Riyadh Province".to_string()]);
     assert_eq!(by_sku[0].1.refused(), refused);
+    // One SKU carries all of its orders' money: the SKU's cost and profit are the lanes' together.
+    let lanes_profit: i64 = sums.iter().map(|s| s.1.profit_minor()).sum();
+    let lanes_cost: i64 = sums.iter().map(|s| s.1.cost_minor()).sum();
+    assert!(lanes_cost > 0, "booked parcels have a landed cost");
+    assert_eq!((by_sku[0].1.cost_minor(), by_sku[0].1.profit_minor()), (lanes_cost, lanes_profit));
     let nov20 = codflow_domain::kpi::day_of(time::macros::datetime!(2026-11-20 00:00 UTC));
     let before = Filter { to_day: Some(nov20 - 1), ..Filter::default() };
     assert!(app.kpi_sums(&before, &["country"], false).await.unwrap().is_empty());

@@ -543,9 +543,10 @@ pub async fn profit(
     }
     let f = filter_of(&q, today(&s));
     let asked = q.get("by").map(String::as_str);
-    let by = ["channel", "store", "month"].into_iter().find(|b| asked == Some(*b)).unwrap_or("country");
+    let by = ["channel", "store", "month", "sku"].into_iter().find(|b| asked == Some(*b)).unwrap_or("country");
     let cols: &[&str] = if by == "month" { &["day"] } else { std::slice::from_ref(&by) };
-    let raw = match s.app.kpi_sums(&f, cols, false).await {
+    // By SKU, each order's money is split over its SKUs by line value; the order counts once per SKU.
+    let raw = match s.app.kpi_sums(&f, cols, by == "sku").await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -577,6 +578,7 @@ pub async fn profit(
                 match by {
                     "channel" => nf.channel = v,
                     "store" => nf.store = v,
+                    "sku" => nf.sku = v,
                     _ => nf.country = v,
                 }
                 (k[0].clone(), m, nf)
@@ -600,7 +602,7 @@ pub async fn profit(
     if let Some(r) = export(&q, "profit", &header, table) {
         return r;
     }
-    let options: String = ["country", "channel", "store", "month"]
+    let options: String = ["country", "channel", "store", "month", "sku"]
         .iter()
         .map(|o| format!("<option value=\"{o}\"{}>by {o}</option>", if *o == by { " selected" } else { "" }))
         .collect();
