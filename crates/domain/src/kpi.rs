@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use crate::ShipmentStatus;
 
 /// The counters, in the order of [`METRICS`].
-pub const METRICS: [&str; 18] = [
+pub const METRICS: [&str; 26] = [
     "orders",
     "cod_orders",
     "shipped",
@@ -33,10 +33,41 @@ pub const METRICS: [&str; 18] = [
     "tasks_closed",
     "task_h",
     "loss_orders",
+    "profit_b0",
+    "profit_b1",
+    "profit_b2",
+    "profit_b3",
+    "profit_b4",
+    "profit_b5",
+    "profit_b6",
+    "profit_b7",
 ];
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where the per-order distribution of expected profit is cut, in minor units of the base currency: orders
+/// below the first bound count in `profit_b0`, at or above the last in `profit_b7`.
+pub const PROFIT_BOUNDS: [i64; 7] = [-2_000, -500, 0, 500, 1_000, 2_000, 5_000];
+const FIRST_BUCKET: usize = 18;
+
+/// The bucket of [`PROFIT_BOUNDS`] an order's expected profit falls in.
+pub fn profit_bucket(profit_minor: i64) -> usize {
+    PROFIT_BOUNDS.iter().filter(|b| profit_minor >= **b).count()
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metrics(pub [i64; METRICS.len()]);
+
+/// Facts stored before a counter was added have fewer: the missing ones are zero.
+impl<'de> Deserialize<'de> for Metrics {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Vec::<i64>::deserialize(d)?;
+        if v.len() > METRICS.len() {
+            return Err(serde::de::Error::custom(format!("{} counters, at most {}", v.len(), METRICS.len())));
+        }
+        let mut m = [0i64; METRICS.len()];
+        m[..v.len()].copy_from_slice(&v);
+        Ok(Metrics(m))
+    }
+}
 
 macro_rules! metric {
     ($($name:ident = $i:expr),* $(,)?) => {
@@ -108,6 +139,12 @@ impl Metrics {
     }
     pub fn cost_per_parcel_minor(&self) -> Option<i64> {
         (self.shipped() > 0).then(|| self.cost_minor() / self.shipped())
+    }
+    /// Orders (not cancelled) per bucket of [`PROFIT_BOUNDS`].
+    pub fn profit_distribution(&self) -> [i64; 8] {
+        let mut out = [0; 8];
+        out.copy_from_slice(&self.0[FIRST_BUCKET..FIRST_BUCKET + 8]);
+        out
     }
 }
 
@@ -230,6 +267,9 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
     }
     m[14] = if s.cancelled { 0 } else { s.profit_minor };
     m[17] = i64::from(m[14] < 0);
+    if !s.cancelled {
+        m[FIRST_BUCKET + profit_bucket(s.profit_minor)] = 1;
+    }
     for (opened, closed) in &s.tasks {
         if let Some(c) = closed {
             m[15] += 1;
@@ -293,7 +333,7 @@ pub fn split(total: i64, weights: &[i64]) -> Vec<i64> {
 /// order's money is put on its SKUs by [`Fact::sku_money`]).
 pub fn sku_metrics(m: &Metrics) -> Metrics {
     let mut out = *m;
-    for i in 13..METRICS.len() {
+    for i in 13..FIRST_BUCKET {
         out.0[i] = 0;
     }
     out
@@ -639,6 +679,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_order_counts_once_in_its_profit_bucket_and_old_facts_read_with_empty_buckets() {
+        assert_eq!(
+            (profit_bucket(-2_001), profit_bucket(-2_000), profit_bucket(0), profit_bucket(5_000)),
+            (0, 1, 3, 7)
+        );
+        let f = fact(&snapshot(), 48, datetime!(2026-11-04 00:00 UTC));
+        // 20.00 of expected profit: the 20–50 bucket.
+        assert_eq!(f.metrics.profit_distribution(), [0, 0, 0, 0, 0, 0, 1, 0]);
+        let mut cancelled = snapshot();
+        cancelled.cancelled = true;
+        assert_eq!(fact(&cancelled, 48, datetime!(2026-11-04 00:00 UTC)).metrics.profit_distribution(), [0; 8]);
+        let old: Metrics = serde_json::from_str(&format!("{:?}", [1i64; 18])).unwrap();
+        assert_eq!((old.orders(), old.loss_orders(), old.profit_distribution()), (1, 1, [0; 8]));
+        assert!(serde_json::from_str::<Metrics>(&format!("{:?}", [0i64; 27])).is_err());
     }
 
     #[test]

@@ -406,7 +406,7 @@ pub async fn clearance(
 }
 
 /// The figures an order's fact can be listed by, each a bit of `kpi_facts.flags`.
-pub const FLAGS: [&str; 9] = [
+pub const FLAGS: [&str; 17] = [
     "shipped",
     "delivered",
     "refused",
@@ -416,6 +416,14 @@ pub const FLAGS: [&str; 9] = [
     "customs_delayed",
     "cod_orders",
     "loss_orders",
+    "profit_b0",
+    "profit_b1",
+    "profit_b2",
+    "profit_b3",
+    "profit_b4",
+    "profit_b5",
+    "profit_b6",
+    "profit_b7",
 ];
 
 fn flags_of(m: &Metrics) -> i64 {

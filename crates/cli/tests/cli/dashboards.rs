@@ -111,6 +111,18 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     assert_eq!(by_sku.len(), 1);
     assert_eq!(by_sku[0].0, vec!["LAMP-01".to_string(), "Riyadh Province".to_string()]);
     assert_eq!(by_sku[0].1.refused(), refused);
+    // Every order not cancelled counts once in the profit distribution; the buckets below zero are the
+    // loss-makers.
+    let mut dist = [0i64; 8];
+    for (_, m) in &sums {
+        for (d, v) in dist.iter_mut().zip(m.profit_distribution()) {
+            *d += v;
+        }
+    }
+    let live = count_sql(store, "SELECT 'n', COUNT(*) FROM orders WHERE status <> 'cancelled'").await;
+    assert_eq!(dist.iter().sum::<i64>(), live);
+    let losses: i64 = sums.iter().map(|s| s.1.loss_orders()).sum();
+    assert_eq!(dist[..3].iter().sum::<i64>(), losses);
     // One SKU carries all of its orders' money: the SKU's cost and profit are the lanes' together.
     let lanes_profit: i64 = sums.iter().map(|s| s.1.profit_minor()).sum();
     let lanes_cost: i64 = sums.iter().map(|s| s.1.cost_minor()).sum();
@@ -139,6 +151,10 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
         .map(|r| r.0)
         .collect();
     assert!(behind.iter().all(|o| refused_ids.contains(&o.id.to_string())));
+}
+
+async fn count_sql(store: &Store, sql: &str) -> i64 {
+    rows(store, sql).await.first().map(|r| r.1).unwrap_or(0)
 }
 
 /// A short simulation through the real pipeline and a sandbox carrier process of its own fills every

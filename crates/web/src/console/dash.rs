@@ -619,6 +619,38 @@ pub async fn profit(
         .collect();
     let _ = write!(body, "<h2>Expected profit by {by} ({base})</h2>");
     body.push_str(&chart::bars("Expected profit", &marks));
+    // Each order counts once in the distribution; by SKU an order is under several rows, so it is read by lane.
+    let mut dist = [0i64; 8];
+    let lanes = if by == "sku" {
+        match s.app.kpi_sums(&f, &["country"], false).await {
+            Ok(r) => r.into_iter().map(|(_, m)| m).collect(),
+            Err(e) => return fail(e),
+        }
+    } else {
+        rows.iter().map(|(_, m, _)| *m).collect::<Vec<Metrics>>()
+    };
+    for m in &lanes {
+        for (d, v) in dist.iter_mut().zip(m.profit_distribution()) {
+            *d += v;
+        }
+    }
+    let bound = |i: usize| Money::new(codflow_domain::kpi::PROFIT_BOUNDS[i], base).amount_string();
+    let dist_marks: Vec<Mark> = dist
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Mark {
+            label: match i {
+                0 => format!("below {}", bound(0)),
+                7 => format!("{} or more", bound(6)),
+                _ => format!("{} to {}", bound(i - 1), bound(i)),
+            },
+            value: *n,
+            text: format!("{n} orders"),
+            href: Some(orders_href(&f, &[], Some(&format!("profit_b{i}")))),
+        })
+        .collect();
+    let _ = write!(body, "<h2 id=\"distribution\">Orders by expected profit per order ({base})</h2>");
+    body.push_str(&chart::bars("Orders by expected profit", &dist_marks));
     let _ = write!(
         body,
         "<table id=\"profit\"><thead><tr><th>{by}</th><th class=\"num\">Orders</th><th class=\"num\">Landed cost</th>\

@@ -44,7 +44,7 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
         ("/dashboards/cash", "COD receivable"),
         ("/dashboards/rejections?by=region", "Jazan"),
         ("/dashboards/profit", "Expected profit"),
-        ("/dashboards/profit?by=sku", "Expected profit by sku"),
+        ("/dashboards/profit?by=sku", "Orders by expected profit per order"),
         ("/dashboards/customs", "Customs abnormality"),
         ("/dashboards/carriers", "Weights"),
         ("/recommendations", "stop COD"),
