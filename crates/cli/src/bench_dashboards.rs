@@ -154,6 +154,7 @@ pub async fn dashboards(orders: usize, requests: usize) -> Result<()> {
         ("console", "/dashboards/carriers"),
         ("console", "/dashboards/profit?by=channel"),
         ("console", "/dashboards/profit?by=month"),
+        ("console", "/dashboards/profit?by=sku"),
         ("console", "/dashboards/cash"),
         ("console", "/recommendations"),
         ("console", "/orders?figure=refused&country=SA&region=Region%2007&channel=SBX-SA-STD"),
