@@ -297,6 +297,7 @@ impl App {
                     Ok(co) => {
                         d.external_id = Some(co.external_id.clone());
                         d.remote_updated_at = co.updated_at;
+                        d.notes = (!co.notes.is_empty()).then(|| co.notes.join("\n"));
                         groups.entry((d.store.clone(), co.external_id.clone())).or_default().push((d, co))
                     }
                     Err(e) => {

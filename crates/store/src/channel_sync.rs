@@ -51,6 +51,8 @@ pub struct Delivery {
     pub outcome: Option<String>,
     pub error: Option<String>,
     pub processed_at: Option<OffsetDateTime>,
+    /// What the mapping decided, one line each.
+    pub notes: Option<String>,
 }
 
 impl Delivery {
@@ -78,12 +80,13 @@ impl Delivery {
             outcome: None,
             error: None,
             processed_at: None,
+            notes: None,
         }
     }
 }
 
 const COLS: &str = "id, store_code, source, topic, delivery_id, body, received_at, status, attempts, external_id, \
-    remote_updated_at, order_id, outcome, error, processed_at";
+    remote_updated_at, order_id, outcome, error, processed_at, notes";
 
 fn from_row(r: &AnyRow) -> Result<Delivery> {
     let status: String = r.try_get("status")?;
@@ -103,13 +106,14 @@ fn from_row(r: &AnyRow) -> Result<Delivery> {
         outcome: r.try_get("outcome")?,
         error: r.try_get("error")?,
         processed_at: r.try_get::<Option<i64>, _>("processed_at")?.map(from_micros),
+        notes: r.try_get("notes")?,
     })
 }
 
 /// Stores deliveries; one whose (store, delivery id) is already here is left alone. Returns the delivery
 /// ids that were new.
 pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec<String>> {
-    let mut vals = Vec::with_capacity(items.len() * 15);
+    let mut vals = Vec::with_capacity(items.len() * 16);
     for d in items {
         vals.extend([
             Val::from(d.id.as_str()),
@@ -127,6 +131,7 @@ pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec
             d.outcome.clone().into(),
             d.error.clone().into(),
             Val::OptInt(d.processed_at.map(micros)),
+            d.notes.clone().into(),
         ]);
     }
     if vals.is_empty() {
@@ -136,7 +141,7 @@ pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec
         conn,
         &format!("INTO channel_inbox ({COLS})"),
         "ON CONFLICT (store_code, delivery_id) DO NOTHING RETURNING delivery_id",
-        15,
+        16,
         vals,
     )
     .await?;
@@ -164,7 +169,7 @@ pub async fn get(conn: &mut AnyConnection, id: &InboxId) -> Result<Option<Delive
 pub async fn finish(conn: &mut AnyConnection, d: &Delivery) -> Result<()> {
     sqlx::query(
         "UPDATE channel_inbox SET status = $2, attempts = $3, external_id = $4, remote_updated_at = $5, \
-         order_id = $6, outcome = $7, error = $8, processed_at = $9 WHERE id = $1",
+         order_id = $6, outcome = $7, error = $8, processed_at = $9, notes = $10 WHERE id = $1",
     )
     .bind(d.id.as_str())
     .bind(d.status.as_str())
@@ -175,6 +180,7 @@ pub async fn finish(conn: &mut AnyConnection, d: &Delivery) -> Result<()> {
     .bind(d.outcome.clone())
     .bind(d.error.clone())
     .bind(d.processed_at.map(micros))
+    .bind(d.notes.clone())
     .execute(conn)
     .await?;
     Ok(())

@@ -115,6 +115,8 @@ pub struct DeliveryDto {
     pub outcome: Option<String>,
     pub error: Option<String>,
     pub processed_at: Option<String>,
+    /// What the mapping decided (duties folded into the fee, leftover cents, the shop's order name), a line each.
+    pub notes: Option<String>,
     /// The payload as received; only on the single-delivery endpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
@@ -136,6 +138,7 @@ fn delivery(d: Delivery, with_body: bool) -> DeliveryDto {
         outcome: d.outcome,
         error: d.error,
         processed_at: d.processed_at.map(ts),
+        notes: d.notes,
         body: with_body.then_some(d.body),
     }
 }

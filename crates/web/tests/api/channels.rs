@@ -135,6 +135,9 @@ async fn a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total(engine
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["outcome"], "unchanged", "{rows:?}");
     assert_eq!(rows[1]["outcome"], "created");
+    // What the mapping decided is kept with the delivery.
+    let notes = rows[1]["notes"].as_str().unwrap();
+    assert!(notes.contains("25.00 SAR beyond the lines") && notes.contains("Shopify order #9469"), "{notes}");
     assert_eq!(orders_of(&app, "shop-sa").await.len(), 1);
     assert_eq!(app.stock("LAMP-01").await["reserved"], 2, "no second reservation");
 
