@@ -301,7 +301,7 @@ impl App {
                         groups.entry((d.store.clone(), co.external_id.clone())).or_default().push((d, co))
                     }
                     Err(e) => {
-                        d.external_id = external_id_guess(&d.body);
+                        d.external_id = codflow_connectors::sales::order_id_of(d.body.as_bytes());
                         self.finish(d, Applied::Failed(describe(&e))).await?;
                         finished += 1;
                     }
@@ -310,8 +310,7 @@ impl App {
             let runs = groups.into_values().map(|deliveries| async move {
                 let mut n = (0usize, 0usize);
                 for (d, co) in deliveries {
-                    let platform = configs_platform(&d);
-                    let applied = self.apply(&d, co, &platform).await;
+                    let applied = self.apply(&d, co).await;
                     let later = matches!(applied, Applied::Later(_));
                     if self.finish(d, applied).await.is_err() || later {
                         n.1 += 1;
@@ -334,8 +333,8 @@ impl App {
         }
     }
 
-    async fn apply(&self, d: &Delivery, co: ChannelOrder, actor_name: &str) -> Applied {
-        match self.apply_inner(d, co, actor_name).await {
+    async fn apply(&self, d: &Delivery, co: ChannelOrder) -> Applied {
+        match self.apply_inner(d, co).await {
             Ok(a) => a,
             Err(Error::Invalid(e)) => Applied::Failed(describe(&e)),
             Err(Error::NotFound(what)) => Applied::Failed(format!("{what} not found")),
@@ -346,7 +345,7 @@ impl App {
         }
     }
 
-    async fn apply_inner(&self, d: &Delivery, co: ChannelOrder, actor_name: &str) -> Result<Applied> {
+    async fn apply_inner(&self, d: &Delivery, co: ChannelOrder) -> Result<Applied> {
         let newest = cs::newest_applied(&mut *self.store.read().await?, &d.store, &co.external_id).await?;
         if let (Some(newest), Some(this)) = (newest, co.updated_at)
             && this <= newest
@@ -354,7 +353,8 @@ impl App {
             return Ok(Applied::Done { outcome: if this < newest { "stale" } else { "unchanged" }, order: None });
         }
         let existing = ostore::get_by_external(&mut *self.store.read().await?, &d.store, &co.external_id).await?;
-        let actor = Actor::Worker(actor_name.to_owned());
+        // A shop's changes are recorded as its worker's.
+        let actor = Actor::Worker(format!("shop:{}", d.store));
         match (existing, co.state) {
             (None, ShopState::Cancelled) => Ok(Applied::Done { outcome: "cancelled_before_intake", order: None }),
             (None, ShopState::NotReady(_)) => Ok(Applied::Done { outcome: "not_ready", order: None }),
@@ -416,11 +416,7 @@ impl App {
         Ok(())
     }
 
-    async fn finish(&self, d: Delivery, applied: Applied) -> Result<()> {
-        self.finish_with(d, applied).await.map(|_| ())
-    }
-
-    async fn finish_with(&self, mut d: Delivery, applied: Applied) -> Result<Delivery> {
+    async fn finish(&self, mut d: Delivery, applied: Applied) -> Result<()> {
         d.attempts += 1;
         d.processed_at = Some(self.ctx.clock.now());
         match applied {
@@ -442,7 +438,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         cs::finish(&mut tx, &d).await?;
         commit(tx).await?;
-        Ok(d)
+        Ok(())
     }
 
     /// Pulls every enabled shop that has credentials and a platform that can be pulled.
@@ -670,21 +666,4 @@ impl App {
         self.process_inbox().await?;
         self.inbox_delivery(id.as_str()).await
     }
-}
-
-/// Who a delivery's changes are recorded as: the shop's worker.
-fn configs_platform(d: &Delivery) -> String {
-    format!("shop:{}", d.store)
-}
-
-/// The order id of a payload that did not map, when one can be read, so its errors show against it.
-fn external_id_guess(body: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    ["id", "entity_id", "orderId", "AmazonOrderId"].iter().find_map(|k| {
-        match v.get(*k).or_else(|| v.get("order").and_then(|o| o.get(*k)))? {
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            serde_json::Value::String(s) => Some(s.chars().take(100).collect()),
-            _ => None,
-        }
-    })
 }

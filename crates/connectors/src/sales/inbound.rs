@@ -299,14 +299,10 @@ pub(crate) fn deleted(body: &[u8]) -> Result<ChannelOrder, FieldErrors> {
         id: serde_json::Value,
     }
     let d: Deleted = parse_json(body)?;
-    let id = match d.id {
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) if !s.trim().is_empty() => s.trim().to_owned(),
-        _ => {
-            let mut e = FieldErrors::default();
-            e.push("id", "is not an order id");
-            return Err(e);
-        }
+    let Some(id) = super::id_text(&d.id) else {
+        let mut e = FieldErrors::default();
+        e.push("id", "is not an order id");
+        return Err(e);
     };
     Ok(ChannelOrder {
         external_id: id,

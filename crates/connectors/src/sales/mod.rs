@@ -241,6 +241,16 @@ fn short(v: &serde_json::Value) -> String {
     s.chars().take(200).collect()
 }
 
+/// The order id of a payload that did not map, when one can be read (any platform's id field, also inside a
+/// pulled Amazon order), so its errors show against it.
+pub fn order_id_of(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["id", "entity_id", "orderId", "AmazonOrderId"]
+        .iter()
+        .find_map(|k| id_text(v.get(*k).or_else(|| v.get("order").and_then(|o| o.get(*k)))?))
+        .map(|id| id.chars().take(100).collect())
+}
+
 /// A JSON value as an id: numbers and strings both occur.
 pub(crate) fn id_text(v: &serde_json::Value) -> Option<String> {
     match v {
