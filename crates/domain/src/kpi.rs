@@ -283,8 +283,8 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
     }
     let skus: Vec<String> = by_sku.keys().map(|k| (*k).to_owned()).collect();
     let weights: Vec<i64> = by_sku.values().copied().collect();
-    let costs = split(m[13], &weights);
-    let profits = split(m[14], &weights);
+    let costs = crate::finance::profit::allocate(m[13], &weights);
+    let profits = crate::finance::profit::allocate(m[14], &weights);
     Fact {
         dims: Dims {
             day: day_of(s.placed_at),
@@ -299,34 +299,6 @@ pub fn fact(s: &Snapshot, customs_limit_hours: i64, now: OffsetDateTime) -> Fact
         sku_money: costs.into_iter().zip(profits).collect(),
         clearance_hours: clearance,
     }
-}
-
-/// `total` split in proportion to `weights` (equally when they are all zero), to the unit, largest remainders
-/// first: the parts always add up to `total`.
-pub fn split(total: i64, weights: &[i64]) -> Vec<i64> {
-    if weights.is_empty() {
-        return Vec::new();
-    }
-    let sum: i128 = weights.iter().map(|w| i128::from((*w).max(0))).sum();
-    let w = |i: usize| if sum == 0 { 1 } else { i128::from(weights[i].max(0)) };
-    let denom = if sum == 0 { weights.len() as i128 } else { sum };
-    let mut parts: Vec<i64> = Vec::with_capacity(weights.len());
-    let mut rems: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
-    for i in 0..weights.len() {
-        let exact = i128::from(total) * w(i);
-        parts.push(exact.div_euclid(denom) as i64);
-        rems.push((exact.rem_euclid(denom), i));
-    }
-    let mut left = total - parts.iter().sum::<i64>();
-    rems.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (_, i) in rems {
-        if left == 0 {
-            break;
-        }
-        parts[i] += 1;
-        left -= 1;
-    }
-    parts
 }
 
 /// The counters per SKU: every order-level counter except money and tasks, which belong to the order (an
@@ -668,7 +640,7 @@ mod tests {
     proptest! {
         #[test]
         fn a_split_always_adds_up_and_follows_the_weights(total in -1_000_000i64..1_000_000, weights in prop::collection::vec(0i64..10_000, 1..6)) {
-            let parts = split(total, &weights);
+            let parts = crate::finance::profit::allocate(total, &weights);
             prop_assert_eq!(parts.len(), weights.len());
             prop_assert_eq!(parts.iter().sum::<i64>(), total);
             let sum: i64 = weights.iter().sum();

@@ -268,6 +268,29 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     let url = seen.last().unwrap().trim_start_matches("listening on ").to_owned();
     assert!(dir.join("codflow-demo.db").exists(), "the demo runs on its own SQLite file");
     let client = reqwest::Client::new();
+    // Once up, the demo's two shops send their orders as signed webhooks, and they become orders.
+    let shops = read_until(&mut lines, "shops:").await;
+    assert!(shops.last().unwrap().contains("Shopify and WooCommerce"), "{shops:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for shop in ["shopify-main", "woo-gulf"] {
+        loop {
+            let sync: serde_json::Value = client
+                .get(format!("{url}/api/v1/stores/{shop}/sync"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if sync["pending"] == 0 && sync["done"].as_i64().unwrap_or(0) > 0 {
+                assert_eq!(sync["failed"], 0, "{sync}");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{shop}'s webhooks were not processed: {sync}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     let mut orders = Vec::new();
     let mut cursor = String::new();
     loop {
