@@ -224,6 +224,13 @@ const PRODUCTS: &[(&str, &str, i64, i64, &str, &str)] = &[
     ("CAM-01", "Mini dash cam 1080p", 150, 8200, "852589", "electronics"),
 ];
 
+const DEMO_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// The SKUs the demo keeps short of stock, so backorders show.
+fn runs_short(product: usize) -> bool {
+    product % 9 == 4
+}
+
 pub struct DemoSummary {
     pub warehouses: usize,
     pub products: usize,
@@ -366,9 +373,30 @@ impl DemoOrder<'_> {
 }
 
 impl App {
-    /// Seeds the demo shop into an empty database.
-    pub async fn seed_demo(&self, orders: usize) -> Result<DemoSummary> {
-        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    /// The demo shop without orders: warehouses, catalogue and stock, carriers and rate cards, lists and
+    /// every ready-made rule switched on. A simulation's days bring the orders.
+    pub async fn seed_demo_shop(&self) -> Result<()> {
+        self.seed_catalogue(&mut Rng(DEMO_SEED)).await?;
+        self.seed_demo_rules().await
+    }
+
+    /// The demo's today after a simulated past: the SKUs it keeps short have run out, and a last hour of
+    /// orders waits, reviewed by the rules (some held or cancelled with reasons, some backordered), not yet
+    /// booked.
+    pub async fn seed_demo_today(&self) -> Result<DemoSummary> {
+        let by = Actor::Worker("demo".into());
+        for (i, p) in PRODUCTS.iter().enumerate() {
+            if runs_short(i) {
+                let level = self.stock("SZ1", p.0).await?;
+                let change = StockChange { on_hand: Some(level.level.reserved), location: None };
+                self.set_stock("SZ1", p.0, change, by.clone()).await?;
+            }
+        }
+        let (reviewed, held) = self.seed_reviewed_orders(&mut Rng(DEMO_SEED ^ 0x5eed), 60).await?;
+        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: reviewed, reviewed, held })
+    }
+
+    async fn seed_catalogue(&self, r: &mut Rng) -> Result<()> {
         let by = Actor::Worker("demo".into());
         for (code, name, country) in
             [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
@@ -397,7 +425,7 @@ impl App {
             )
             .await?;
             // A few SKUs run short so the demo shows backorders.
-            let sz = if i % 9 == 4 { 3 } else { 150 + r.below(400) as i64 };
+            let sz = if runs_short(i) { 3 } else { 150 + r.below(400) as i64 };
             // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
             let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
             let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
@@ -407,20 +435,7 @@ impl App {
             }
         }
         let currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
-        self.seed_logistics(&currencies).await?;
-        let start = OffsetDateTime::now_utc() - Duration::days(21);
-        let mut history = Vec::with_capacity(orders);
-        for n in 0..orders {
-            let placed = start + Duration::minutes((n as i64 * 21 * 24 * 60) / orders.max(1) as i64);
-            let (input, serial, region) = draw(&mut r, format!("{}", 100_000 + n), placed)?;
-            if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await? {
-                let refused = serial || r.below(100) < refusal_percent(region);
-                history.push((o, refused));
-            }
-        }
-        self.seed_review(history).await?;
-        let (reviewed, held) = self.seed_reviewed_orders(&mut r, 60).await?;
-        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: orders + reviewed, reviewed, held })
+        self.seed_logistics(&currencies).await
     }
 
     /// A simulated day's orders: `n` of the demo's markets placed through the day starting at `day`, external
@@ -449,18 +464,9 @@ impl App {
         Ok(ids)
     }
 
-    /// Outcomes for the older orders, exchange rates, lists, and every ready-made rule switched on.
-    async fn seed_review(&self, history: Vec<(codflow_domain::Order, bool)>) -> Result<()> {
+    /// Lists, and every ready-made rule switched on.
+    async fn seed_demo_rules(&self) -> Result<()> {
         let by = Actor::Worker("demo".into());
-        let now = OffsetDateTime::now_utc();
-        for (o, refused) in history {
-            // Parcels take about a week; younger orders have no outcome yet.
-            let at = o.placed_at + Duration::days(7);
-            if at < now {
-                let outcome = if refused { "refused" } else { "delivered" };
-                self.record_outcome(o.id.as_str(), outcome, Some(at), by.clone()).await?;
-            }
-        }
         let entries: [(&str, &[&str]); 3] = [
             ("cod_unsupported_regions", &["SA:Jizan Province"]),
             ("blacklisted_phones", &[SERIAL_REFUSERS[3]]),
@@ -525,10 +531,11 @@ impl App {
         Ok(())
     }
 
-    /// Orders of the last day, reviewed by the rules: some pass, some are held or cancelled with reasons.
+    /// Orders of the last hours (by the app's clock), reviewed by the rules: some pass, some are held or
+    /// cancelled with reasons.
     async fn seed_reviewed_orders(&self, r: &mut Rng, n: usize) -> Result<(usize, usize)> {
         let by = Actor::Worker("demo".into());
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock().now();
         let mut held = 0;
         for k in 0..n {
             let m = r.pick(MARKETS);

@@ -1,8 +1,5 @@
 //! The `codflow` binary (API.md "CLI").
 
-/// How much faster than real time the demo's parcels live: a day per second.
-const DEMO_SPEED: f64 = 86_400.0;
-
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -12,6 +9,7 @@ mod bench_dashboards;
 mod bench_reconcile;
 mod bench_tracking;
 mod bench_webhooks;
+mod demo;
 mod finance;
 mod logistics;
 mod simulate;
@@ -58,10 +56,8 @@ enum Command {
         db: Db,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Start on a fresh demo database (./codflow-demo.db unless --database-url is given) full of
-        /// realistic warehouses, products, stock and orders.
-        #[arg(long)]
-        demo: bool,
+        #[command(flatten)]
+        demo: demo::DemoArgs,
         #[command(flatten)]
         senders: SenderArgs,
         #[command(flatten)]
@@ -366,12 +362,13 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
 async fn serve(
     db: Db,
     listen: String,
-    demo: bool,
+    demo_args: &demo::DemoArgs,
     sender_args: SenderArgs,
     carrier_args: logistics::CarrierArgs,
     secrets: SecretArgs,
     shop_sync: bool,
 ) -> Result<()> {
+    let demo = demo_args.demo;
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
             let _ = std::fs::remove_file(f);
@@ -417,21 +414,20 @@ async fn serve(
     };
     app.start_dispatcher(sender_args.senders()?);
     let mut carrier_args = carrier_args;
-    // The demo books against a sandbox carrier process of its own, at a day of parcel life per second, with
-    // rougher lanes than real ones so that every path (delivered, refused, held in customs, not home then
-    // delivered, lost) happens among the demo's parcels within a minute.
-    let _sandbox = if demo && carrier_args.sandbox_carrier_url.is_none() {
-        let model = serde_json::json!({"default": {"delivery_rate": 0.7, "refusal_share": 0.5,
-            "customs_hold_probability": 0.3, "customs_hold_hours": 60, "transit_days": 3, "loss_rate": 0.06, "cod_fee_pct": 1.5}});
-        let sb = logistics::spawn_sandbox_with(DEMO_SPEED, Some(model)).await?;
-        carrier_args.sandbox_carrier_url = Some(sb.url.clone());
-        println!("demo carrier: {} (sandbox carrier process, a day per second)", sb.url);
-        // Tracking and the outbox run on the sandbox's time, so parcels move and anomalies fire in seconds.
-        app.clock().speed_up(DEMO_SPEED);
+    // The demo books against a sandbox carrier process of its own, whose clock starts where the demo's past
+    // does and runs a day per second until the past has been lived.
+    let demo_run = if demo {
+        anyhow::ensure!(
+            carrier_args.sandbox_carrier_url.is_none(),
+            "--demo starts a sandbox carrier of its own; leave out --sandbox-carrier-url"
+        );
+        let (sandbox, d) = demo::Demo::start(&app, demo_args).await.context("starting the demo failed")?;
+        carrier_args.sandbox_carrier_url = Some(sandbox.url.clone());
+        println!("demo carrier: {} (sandbox carrier process)", sandbox.url);
         if carrier_args.sandbox_webhook_secret.is_none() {
             carrier_args.sandbox_webhook_secret = Some(format!("demo-{}", codflow_domain::TaskId::generate()));
         }
-        Some(sb)
+        Some((sandbox, d))
     } else {
         None
     };
@@ -451,49 +447,17 @@ async fn serve(
     app.set_carriers(carriers, true);
     app.start_tracking_worker();
     app.start_kpi_refresher();
-    if demo {
-        let s = app.seed_demo(400).await.context("seeding the demo data failed")?;
-        // Polling backs up the carrier's pushes; every six hours of parcel time is plenty.
-        let poll = codflow_app::tracking::PollSettings {
-            poll_seconds: 6 * 3600,
-            poll_carriers: vec!["sandbox".into()],
-            max_age_days: 60,
-        };
-        app.set_tracking_settings(poll, Actor::Worker("demo".into())).await?;
-        let to_book: Vec<String> = app.bookable_orders().await?.into_iter().take(60).collect();
-        let booked = app
-            .book_orders(&to_book, Actor::Worker("demo".into()))
-            .await
-            .into_iter()
-            .filter(|r| matches!(r, codflow_app::booking::BookOutcome::Done(s) if s.tracking_number.is_some()))
-            .count();
-        println!(
-            "logistics:    {booked} orders booked with the sandbox carrier; labels at /api/v1/shipments/{{id}}/label"
-        );
-        // The carrier's statements arrive once the parcels have reached their outcomes (about a minute).
-        let demo_app = app.handle();
-        tokio::spawn(async move {
-            match demo_app.demo_finance(std::time::Duration::from_secs(120)).await {
-                Ok(f) => println!(
-                    "finance:      carrier remittance ({} lines, {} finance tasks), {} and a freight invoice ({} lines) \
-                     imported; see /api/v1/statements",
-                    f.remittance.lines,
-                    f.remittance.tasks_opened,
-                    if f.payout.is_some() { "a USD payout" } else { "no payout" },
-                    f.invoice.lines
-                ),
-                Err(e) => eprintln!("warning: the demo's settlement statements were not imported: {e}"),
-            }
-        });
-        let shops_app = app.handle();
+    if let Some((_, demo)) = &demo_run {
         let base = format!("http://{addr}");
+        let demo_app = app.handle();
+        println!(
+            "demo:         living the last {} days at a day per second, {} orders a day (dashboards fill as it goes)",
+            demo_args.demo_days, demo_args.demo_orders_per_day
+        );
+        let demo = demo.clone();
         tokio::spawn(async move {
-            match simulate_shops::demo(&shops_app, &base).await {
-                Ok(n) => println!(
-                    "shops:        {n} orders from the demo's Shopify and WooCommerce shops arrived as signed webhooks; \
-                     see /api/v1/stores/shopify-main/sync"
-                ),
-                Err(e) => eprintln!("warning: the demo shops' webhooks failed: {e}"),
+            if let Err(e) = demo.run(&demo_app, base).await {
+                eprintln!("warning: the demo's simulated past stopped: {e:#}");
             }
         });
         let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
@@ -501,8 +465,7 @@ async fn serve(
         let password = codflow_app::users::random_hex(10)?;
         app.create_user("admin", &password, Role::Admin, Actor::Worker("demo".into())).await?;
         println!("console:      http://{addr}/ (user admin, password {password})");
-        println!("codflow demo: {} warehouses, {} products, {} orders in {url}", s.warehouses, s.products, s.orders);
-        println!("review:       {} orders reviewed by the demo rules, {} held for a person", s.reviewed, s.held);
+        println!("codflow demo: {url}");
         println!("API docs:     http://{addr}/api/docs");
         println!("try:          curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/orders?limit=5");
         println!("admin token:  {token}");
@@ -690,7 +653,7 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve { db, listen, demo, senders, carriers, secrets, no_shop_sync } => {
-            serve(db, listen, demo, senders, carriers, secrets, !no_shop_sync).await?
+            serve(db, listen, &demo, senders, carriers, secrets, !no_shop_sync).await?
         }
         Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin, start } => {
             if exit_with_stdin {

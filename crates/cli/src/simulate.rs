@@ -19,7 +19,7 @@ fn by() -> Actor {
 }
 
 /// The sandbox carrier's model: the demo's lanes, refusing regions, and one misbehaving channel.
-fn model() -> serde_json::Value {
+pub fn model() -> serde_json::Value {
     let regions: serde_json::Map<String, serde_json::Value> =
         codflow_app::demo::refusing_regions().into_iter().map(|(k, v)| (k, serde_json::json!(v))).collect();
     serde_json::json!({
@@ -55,26 +55,9 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     app.set_secret_key(key.unwrap_or_else(|| {
         codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key")
     }));
-    if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
-        app.seed_demo(0).await.context("seeding the shop's catalogue, channels and rules failed")?;
-    }
-    // Stock is topped up every day in a real shop; here the warehouse simply never runs dry.
-    let (products, _) = app.products(500, None).await.map_err(|e| anyhow!("{e}"))?;
-    for p in &products {
-        let change = StockChange { on_hand: Some(100_000_000), location: None };
-        app.set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
-    }
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let epoch = today - Duration::days(days as i64);
-    // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
-    // the first simulated day, or review holds every order it cannot value.
-    let first_day = (epoch - Duration::days(1)).date();
-    for rate in app.fx_rates().await.map_err(|e| anyhow!("{e}"))? {
-        if rate.as_of > first_day {
-            let back = codflow_domain::FxRate { as_of: first_day, source: "simulation".into(), ..rate };
-            app.put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
-        }
-    }
+    prepare(&app, epoch).await?;
     let scale = 86_400.0 / seconds_per_day;
     let sb = crate::logistics::spawn_sandbox_from(scale, Some(model()), seed, Some(epoch)).await?;
     app.clock().run_from(epoch, scale);
@@ -84,7 +67,7 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     let server_app = app.handle();
     tokio::spawn(async move { codflow_web::serve(listener, server_app).await });
     let shop_secret = crate::simulate_shops::setup(&app).await?;
-    let (client, base) = (reqwest::Client::new(), format!("http://{addr}"));
+    let feed = Feed { client: reqwest::Client::new(), base: format!("http://{addr}"), shop_secret, seed, per_day };
     let secret = format!("sim-{}", codflow_domain::TaskId::generate());
     let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
         .map_err(|e| anyhow!("{e}"))?;
@@ -100,42 +83,15 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         },
         false,
     );
-    let poll = codflow_app::tracking::PollSettings {
-        poll_seconds: 12 * 3600,
-        poll_carriers: vec!["sandbox".into()],
-        max_age_days: 60,
-    };
-    app.set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
+    track_every(&app, 12).await?;
     app.start_tracking_worker();
     app.start_kpi_refresher();
     let bar = crate::progress_bar(days as u64, "{bar:40} day {pos}/{len} {msg} ({eta})");
-    let (mut orders, mut booked) = (0usize, 0usize);
-    for d in 0..days as i64 {
-        let day = epoch + Duration::days(d);
-        // Each day's orders were placed the day before they are handled, so they are never in the future.
-        while app.clock().now() < day + Duration::days(1) {
-            tokio::time::sleep(StdDuration::from_millis(20)).await;
-        }
-        let inputs = codflow_app::demo::simulated_orders(seed, d as usize * per_day, day, per_day)
-            .map_err(|e| anyhow!("day {d}: orders: {e}"))?;
-        // The shops' orders arrive as their webhooks; the rest are keyed in or imported.
-        let first_id = 1_000_000 + (d as u64) * per_day as u64;
-        let (direct, hooked) = crate::simulate_shops::deliver(&client, &base, &shop_secret, inputs, first_id)
-            .await
-            .with_context(|| format!("day {d}: shop webhooks"))?;
-        let ids = app.create_simulated(direct).await.with_context(|| format!("day {d}: orders"))?;
-        app.process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
-        orders += ids.len() + hooked;
-        let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
-        booked += app
-            .book_orders(&bookable, by())
-            .await
-            .into_iter()
-            .filter(|r| matches!(r, BookOutcome::Done(s) if s.tracking_number.is_some()))
-            .count();
+    let (orders, booked) = run_days(&app, &feed, epoch, days, |orders, booked| {
         bar.inc(1);
         bar.set_message(format!("{orders} orders, {booked} booked"));
-    }
+    })
+    .await?;
     bar.finish_and_clear();
     let flow = started.elapsed().as_secs_f64();
     println!(
@@ -162,6 +118,92 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     println!("{}", report(&app).await?);
     Ok(Summary { orders, booked, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The shop ready for simulated days from `epoch`: the demo's catalogue, channels and rules when the
+/// database is empty, stock that never runs dry, and exchange rates reaching back to the first day.
+pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<()> {
+    if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
+        app.seed_demo_shop().await.context("seeding the shop's catalogue, channels and rules failed")?;
+    }
+    // Stock is topped up every day in a real shop; here the warehouse simply never runs dry.
+    let (products, _) = app.products(500, None).await.map_err(|e| anyhow!("{e}"))?;
+    for p in &products {
+        let change = StockChange { on_hand: Some(100_000_000), location: None };
+        app.set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
+    }
+    // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
+    // the first simulated day, or review holds every order it cannot value.
+    let first_day = (epoch - Duration::days(1)).date();
+    for rate in app.fx_rates().await.map_err(|e| anyhow!("{e}"))? {
+        if rate.as_of > first_day {
+            let back = codflow_domain::FxRate { as_of: first_day, source: "simulation".into(), ..rate };
+            app.put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Polls the sandbox carrier every `hours` of parcel time, backing up its pushes.
+pub async fn track_every(app: &App, hours: i64) -> Result<()> {
+    let poll = codflow_app::tracking::PollSettings {
+        poll_seconds: hours * 3600,
+        poll_carriers: vec!["sandbox".into()],
+        max_age_days: 60,
+    };
+    app.set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Where simulated days send their orders: the shops' webhooks at `base` (a server of this app), the rest
+/// through intake.
+pub struct Feed {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub shop_secret: String,
+    pub seed: u64,
+    pub per_day: usize,
+}
+
+/// Runs `days` simulated days from `epoch` as the app's clock reaches them: each day's orders arrive (shop
+/// webhooks and intake), are reviewed and allocated, and whatever can be booked is. `on_day` hears the
+/// running totals of orders placed and booked after each day; returns the same totals.
+pub async fn run_days(
+    app: &App,
+    feed: &Feed,
+    epoch: OffsetDateTime,
+    days: u32,
+    mut on_day: impl FnMut(usize, usize),
+) -> Result<(usize, usize)> {
+    let (mut orders, mut booked) = (0usize, 0usize);
+    let per_day = feed.per_day;
+    for d in 0..days as i64 {
+        let day = epoch + Duration::days(d);
+        // Each day's orders were placed the day before they are handled, so they are never in the future.
+        while app.clock().now() < day + Duration::days(1) {
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        let inputs = codflow_app::demo::simulated_orders(feed.seed, d as usize * per_day, day, per_day)
+            .map_err(|e| anyhow!("day {d}: orders: {e}"))?;
+        // The shops' orders arrive as their webhooks; the rest are keyed in or imported.
+        let first_id = 1_000_000 + (d as u64) * per_day as u64;
+        let (direct, hooked) =
+            crate::simulate_shops::deliver(&feed.client, &feed.base, &feed.shop_secret, inputs, first_id)
+                .await
+                .with_context(|| format!("day {d}: shop webhooks"))?;
+        let ids = app.create_simulated(direct).await.with_context(|| format!("day {d}: orders"))?;
+        app.process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
+        orders += ids.len() + hooked;
+        let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
+        booked += app
+            .book_orders(&bookable, by())
+            .await
+            .into_iter()
+            .filter(|r| matches!(r, BookOutcome::Done(s) if s.tracking_number.is_some()))
+            .count();
+        on_day(orders, booked);
+    }
+    Ok((orders, booked))
 }
 
 /// The figures a finished simulation prints, read back from the dashboards' own sums.

@@ -163,18 +163,3 @@ async fn post(
     anyhow::ensure!(r.status().is_success(), "webhook to {code}: HTTP {}", r.status());
     Ok(())
 }
-
-/// The demo server's shops: once the server answers, a day's worth of their orders arrive as webhooks.
-pub async fn demo(app: &App, base: &str) -> Result<usize> {
-    let secret = setup(app).await?;
-    let client = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let day = time::OffsetDateTime::now_utc() - time::Duration::days(1);
-    let inputs = codflow_app::demo::simulated_orders(7, 0, day, 150).map_err(|e| anyhow!("{e}"))?;
-    let (_, sent) = deliver(&client, base, &secret, inputs, 7_000_000).await?;
-    Ok(sent)
-}

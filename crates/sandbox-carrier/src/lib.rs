@@ -174,16 +174,23 @@ struct Book {
 
 struct Carrier {
     config: Config,
-    started: Instant,
-    epoch: OffsetDateTime,
+    clock: Mutex<Clock>,
     book: Mutex<Book>,
     http: reqwest::Client,
 }
 
+/// The carrier's time: `epoch` when `started`, running `scale` times faster than real time since.
+#[derive(Clone, Copy, Debug)]
+struct Clock {
+    started: Instant,
+    epoch: OffsetDateTime,
+    scale: f64,
+}
+
 impl Carrier {
     fn now(&self) -> OffsetDateTime {
-        let secs = self.started.elapsed().as_secs_f64() * self.config.time_scale;
-        self.epoch + Duration::seconds_f64(secs)
+        let c = *self.clock.lock().unwrap_or_else(|p| p.into_inner());
+        c.epoch + Duration::seconds_f64(c.started.elapsed().as_secs_f64() * c.scale)
     }
     fn lock(&self) -> std::sync::MutexGuard<'_, Book> {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
@@ -634,6 +641,37 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     StatusCode::NO_CONTENT.into_response()
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockSpec {
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    scale: f64,
+}
+
+/// Sets the carrier's clock to `at` from now on, running `scale` times faster than real time: a demo that
+/// replayed its past at a day per second goes on at the pace of the real world. Parcels keep their plans.
+async fn set_clock(
+    State(c): State<Arc<Carrier>>,
+    spec: Result<Json<ClockSpec>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let spec = match spec {
+        Ok(Json(s)) => s,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.body_text(), None),
+    };
+    if !(spec.scale.is_finite() && spec.scale > 0.0 && spec.scale <= 1e7) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "scale is a number above 0 and at most 1e7",
+            Some("scale"),
+        );
+    }
+    *c.clock.lock().unwrap_or_else(|p| p.into_inner()) =
+        Clock { started: Instant::now(), epoch: spec.at, scale: spec.scale };
+    Json(json!({"now": fmt(c.now()), "scale": spec.scale})).into_response()
+}
+
 /// What tests and operators check: shipments made, create calls received, shipments per reference.
 async fn stats(State(c): State<Arc<Carrier>>) -> Response {
     let b = c.lock();
@@ -790,7 +828,8 @@ async fn require_key(
 pub fn router(config: Config) -> Router {
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap_or_default();
     let epoch = config.start.unwrap_or_else(OffsetDateTime::now_utc);
-    let carrier = Arc::new(Carrier { config, started: Instant::now(), epoch, book: Mutex::new(Book::default()), http });
+    let clock = Mutex::new(Clock { started: Instant::now(), epoch, scale: config.time_scale });
+    let carrier = Arc::new(Carrier { config, clock, book: Mutex::new(Book::default()), http });
     let pusher = Arc::downgrade(&carrier);
     tokio::spawn(async move {
         loop {
@@ -813,6 +852,7 @@ pub fn router(config: Config) -> Router {
         .route("/v1/reports/freight-invoice", get(freight_report))
         .route("/v1/_faults", post(faults))
         .route("/v1/_stats", get(stats))
+        .route("/v1/_clock", post(set_clock))
         .layer(axum::middleware::from_fn_with_state(carrier.clone(), require_key))
         .with_state(carrier)
 }

@@ -78,8 +78,16 @@ async fn scalar(store: &Store, sql: &str) -> i64 {
 
 /// Reads the child's stdout until a line containing `needle`, within a deadline.
 async fn read_until(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, needle: &str) -> Vec<String> {
+    read_until_within(lines, needle, Duration::from_secs(60)).await
+}
+
+async fn read_until_within(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    needle: &str,
+    within: Duration,
+) -> Vec<String> {
     let mut seen = Vec::new();
-    tokio::time::timeout(Duration::from_secs(60), async {
+    tokio::time::timeout(within, async {
         while let Some(l) = lines.next_line().await.unwrap() {
             let done = l.contains(needle);
             seen.push(l);
@@ -252,7 +260,7 @@ async fn an_import_killed_half_way_and_run_again_leaves_every_order_exactly_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token() {
+async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_screen_filled() {
     let dir = tempdir();
     let mut server = Command::new(BIN)
         .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
@@ -265,32 +273,69 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let seen = read_until(&mut lines, "listening on").await;
     let token = seen.iter().find_map(|l| l.strip_prefix("admin token:")).expect("admin token line").trim().to_owned();
+    let carrier =
+        seen.iter().find_map(|l| l.strip_prefix("demo carrier:")).expect("carrier line").split_whitespace().next();
+    let carrier = carrier.unwrap().to_owned();
     let url = seen.last().unwrap().trim_start_matches("listening on ").to_owned();
     assert!(dir.join("codflow-demo.db").exists(), "the demo runs on its own SQLite file");
     let client = reqwest::Client::new();
-    // Once up, the demo's two shops send their orders as signed webhooks, and they become orders.
-    let shops = read_until(&mut lines, "shops:").await;
-    assert!(shops.last().unwrap().contains("Shopify and WooCommerce"), "{shops:?}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // The console answers while the past is being lived.
+    let r = client.get(format!("{url}/login")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // A simulated month at a day per second (slower in a debug build on a small machine), then the present.
+    let past = read_until_within(&mut lines, "demo ready:", Duration::from_secs(300)).await;
+    let simulated = past.iter().find_map(|l| l.strip_prefix("simulation:")).expect("a simulation line");
+    let placed: usize = simulated.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(placed, 30 * 80, "{simulated}");
+    let shops = past.iter().find(|l| l.starts_with("shops:")).expect("a shops line");
+    assert!(shops.contains("Shopify and WooCommerce"), "{shops}");
     for shop in ["shopify-main", "woo-gulf"] {
-        loop {
-            let sync: serde_json::Value = client
-                .get(format!("{url}/api/v1/stores/{shop}/sync"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if sync["pending"] == 0 && sync["done"].as_i64().unwrap_or(0) > 0 {
-                assert_eq!(sync["failed"], 0, "{sync}");
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{shop}'s webhooks were not processed: {sync}");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
+        let sync: serde_json::Value = client
+            .get(format!("{url}/api/v1/stores/{shop}/sync"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(sync["done"].as_i64().unwrap() > 100 && sync["pending"] == 0, "{shop}: {sync}");
+        assert_eq!(sync["failed"], 0, "{sync}");
     }
+    // From here the carrier's clock (and the demo's) keep the real world's pace, from the real now on.
+    let carrier_now = || {
+        let carrier = carrier.clone();
+        async move {
+            let stats: serde_json::Value =
+                reqwest::get(format!("{carrier}/v1/_stats")).await.unwrap().json().await.unwrap();
+            let at = stats["now"].as_str().unwrap();
+            (
+                time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap(),
+                std::time::Instant::now(),
+            )
+        }
+    };
+    let (present, since) = carrier_now().await;
+    let lead = present - time::OffsetDateTime::now_utc();
+    assert!(
+        lead > -time::Duration::minutes(1) && lead < time::Duration::days(1),
+        "the carrier's clock is {lead} from now"
+    );
+    // Every day of the month has its orders on the dashboards.
+    let days: serde_json::Value = client
+        .get(format!("{url}/api/v1/dashboards/sums?group=day"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let days = days["items"].as_array().unwrap();
+    assert!(days.len() >= 30, "{} days", days.len());
+    let total = |k: &str| days.iter().map(|d| d["metrics"][k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(total("orders"), (30 * 80 + 60) as i64, "the month's orders and today's hour");
+    assert!(total("delivered") > 1000 && total("refused") > 100 && total("customs_held") > 20, "{days:?}");
     let mut orders = Vec::new();
     let mut cursor = String::new();
     loop {
@@ -468,6 +513,10 @@ async fn serve_demo_seeds_a_realistic_shop_and_prints_the_url_and_an_admin_token
     }
     let gain = get("/api/v1/ledger/balances").await;
     assert!(gain.to_string().contains("fx_gain_loss"), "the payout booked its exchange: {gain}");
+    // All the above took seconds of real time, and as much passed on the carrier's clock (not days).
+    let (later, until) = carrier_now().await;
+    let real = time::Duration::try_from(until - since).unwrap();
+    assert!(later - present < real + time::Duration::minutes(1), "{} passed in {real}", later - present);
     server.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -16,7 +16,8 @@ use super::{
     RateRequest, SettlementReport, SettlementReports, ShipmentBooker, TrackingSource, WebhookParser, transport,
 };
 use transformers::{
-    CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, NdrBody, Push, RateQuery, RateReply, ShipmentReply,
+    ClockReply, ClockSpec, CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, NdrBody, Push, RateQuery,
+    RateReply, ShipmentReply,
 };
 
 #[derive(Clone)]
@@ -145,6 +146,20 @@ impl Sandbox {
             .await
             .map_err(|e| transport(e, self.timeout_s))?;
         let _: HookReply = self.reply(r).await?;
+        Ok(())
+    }
+}
+
+impl Sandbox {
+    /// Sets the sandbox's clock to `at`, running `scale` times faster than real time from now on.
+    pub async fn set_clock(&self, at: time::OffsetDateTime, scale: f64) -> Result<(), CarrierError> {
+        let r = self
+            .auth(self.client.post(self.url("/v1/_clock")))
+            .json(&ClockSpec { at, scale })
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let _: ClockReply = self.reply(r).await?;
         Ok(())
     }
 }

@@ -298,6 +298,20 @@ pub struct HookSpec<'a> {
     pub secret: &'a str,
 }
 
+/// The sandbox's clock control (`POST /v1/_clock`).
+#[derive(Serialize)]
+pub struct ClockSpec {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: time::OffsetDateTime,
+    pub scale: f64,
+}
+
+#[derive(Deserialize)]
+pub struct ClockReply {
+    #[allow(dead_code)]
+    pub scale: f64,
+}
+
 #[derive(Deserialize)]
 pub struct HookReply {
     #[allow(dead_code)]

@@ -1,0 +1,124 @@
+//! `codflow serve --demo`: a fresh shop whose last month is first lived through the real pipeline at a day
+//! per second (the simulation's markets, shops, sandbox carrier and refusing regions, at a smaller size),
+//! so a newcomer lands on dashboards with a past within a minute. Then the carrier's statements arrive and
+//! the demo's time, and its carrier's, slow to the real world's pace: a last hour of orders waits for
+//! review and booking, parcels still on their way arrive over the next days.
+
+use anyhow::{Context, Result, anyhow};
+use codflow_app::App;
+use codflow_connectors::carriers::Sandbox;
+use time::{Duration, OffsetDateTime};
+
+use crate::logistics::SandboxProcess;
+use crate::simulate::{Feed, model, prepare, run_days};
+
+/// How much faster than real time the demo's past is lived: a day per second.
+const SPEED: f64 = 86_400.0;
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Start on a fresh demo database (./codflow-demo.db unless --database-url is given) with a simulated
+    /// past: warehouses, products, shops, carriers, rules, and a month of orders through the real pipeline.
+    #[arg(long)]
+    pub demo: bool,
+    /// Simulated days the demo lives through before it opens (a second each).
+    #[arg(long, default_value_t = 30, requires = "demo", value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub demo_days: u32,
+    /// Orders a simulated day brings.
+    #[arg(long, default_value_t = 80, requires = "demo", value_parser = clap::value_parser!(u64).range(1..=5000))]
+    pub demo_orders_per_day: u64,
+}
+
+/// The demo once its shop is seeded and its carrier runs, before its past is lived.
+#[derive(Clone)]
+pub struct Demo {
+    carrier: Sandbox,
+    epoch: OffsetDateTime,
+    days: u32,
+    per_day: usize,
+}
+
+impl Demo {
+    /// Seeds the shop and starts the sandbox carrier, both clocks at the start of the past. The carrier runs
+    /// as long as the process returned is kept.
+    pub async fn start(app: &App, args: &DemoArgs) -> Result<(SandboxProcess, Demo)> {
+        // The past ends a day before now: time for the last days' orders to be handled while the clock races
+        // on, so the demo's present can start at the real now rather than ahead of it.
+        let epoch = OffsetDateTime::now_utc() - Duration::days(args.demo_days as i64 + 1);
+        prepare(app, epoch).await?;
+        let sandbox = crate::logistics::spawn_sandbox_from(SPEED, Some(model()), 7, Some(epoch)).await?;
+        // Time stands still until the server answers and the past begins.
+        app.clock().freeze(epoch);
+        crate::simulate::track_every(app, 12).await?;
+        let carrier =
+            Sandbox::new(&sandbox.url, None, std::time::Duration::from_secs(10)).map_err(|e| anyhow!("{e}"))?;
+        Ok((sandbox, Demo { carrier, epoch, days: args.demo_days, per_day: args.demo_orders_per_day as usize }))
+    }
+
+    /// Lives the demo's past through the server at `base` (which must be serving `app`), then brings it to
+    /// the present; prints what happened as it goes.
+    pub async fn run(self, app: &App, base: String) -> Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "the server did not come up");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let shop_secret = crate::simulate_shops::setup(app).await?;
+        self.carrier
+            .set_clock(self.epoch, SPEED)
+            .await
+            .map_err(|e| anyhow!("cannot start the sandbox's clock: {e}"))?;
+        app.clock().run_from(self.epoch, SPEED);
+        let feed = Feed { client, base, shop_secret, seed: 7, per_day: self.per_day };
+        let (orders, booked) = run_days(app, &feed, self.epoch, self.days, |_, _| {}).await?;
+        let hooked = shop_orders(app).await?;
+        println!(
+            "simulation:   {orders} orders over {} simulated days, {booked} booked with the sandbox carrier",
+            self.days
+        );
+        println!(
+            "shops:        {hooked} of them from the demo's Shopify and WooCommerce shops, as signed webhooks; \
+             see /api/v1/stores/shopify-main/sync"
+        );
+        // From here on the demo lives at the real world's pace, from wherever its past ended.
+        let at = app.clock().now().max(OffsetDateTime::now_utc());
+        present(app, &self.carrier, at).await?;
+        let today = app.seed_demo_today().await.context("the demo's last hour of orders")?;
+        println!(
+            "review:       {} new orders reviewed by the demo rules, {} held for a person",
+            today.reviewed, today.held
+        );
+        // The carrier's statements cover what it collected in the simulated month.
+        match app.demo_finance(std::time::Duration::ZERO).await {
+            Ok(f) => println!(
+                "finance:      carrier remittance ({} lines, {} finance tasks), {} and a freight invoice ({} lines) \
+                 imported; see /api/v1/statements",
+                f.remittance.lines,
+                f.remittance.tasks_opened,
+                if f.payout.is_some() { "a USD payout" } else { "no payout" },
+                f.invoice.lines
+            ),
+            Err(e) => eprintln!("warning: the demo's settlement statements were not imported: {e}"),
+        }
+        app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+        println!("demo ready:   dashboards at {}/dashboards/cash; the demo's clock now runs in real time", feed.base);
+        Ok(())
+    }
+}
+
+/// The carrier's clock and the app's, both at `at` and at real speed, set together so they stay agreed.
+async fn present(app: &App, sandbox: &Sandbox, at: OffsetDateTime) -> Result<()> {
+    sandbox.set_clock(at, 1.0).await.map_err(|e| anyhow!("cannot slow the sandbox carrier's clock: {e}"))?;
+    app.clock().run_from(at, 1.0);
+    // Polling backs up the carrier's pushes; every six hours of real time.
+    crate::simulate::track_every(app, 6).await
+}
+
+async fn shop_orders(app: &App) -> Result<i64> {
+    let mut n = 0;
+    for shop in [crate::simulate_shops::SHOPIFY, crate::simulate_shops::WOO] {
+        n += app.sync_status(shop).await.map_err(|e| anyhow!("{e}"))?.inbox.done;
+    }
+    Ok(n)
+}
