@@ -331,3 +331,30 @@ async fn the_carriers_live_rate_is_compared_with_the_rate_card(engine: Engine) {
         "{e:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_carriers_clock_is_set_to_an_instant_and_pace_and_a_bad_scale_is_refused() {
+    let sb = sandbox().await;
+    let client = Sandbox::new(&sb.url, None, Duration::from_secs(5)).unwrap();
+    let at = time::macros::datetime!(2026-01-15 08:00 UTC);
+    // A day per second would be thousands of seconds past `at` by the time the stats answer; real time is not.
+    client.set_clock(at, 1.0).await.unwrap();
+    let now = carrier_stats(&sb.url).await["now"].as_str().unwrap().to_owned();
+    let now = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(now >= at && now - at < time::Duration::minutes(1), "{now}");
+    let post = |body: Value| {
+        let url = format!("{}/v1/_clock", sb.url);
+        async move { reqwest::Client::new().post(url).json(&body).send().await.unwrap() }
+    };
+    for bad in [json!({"at": "2026-01-15T08:00:00Z", "scale": 0}), json!({"at": "2026-01-15T08:00:00Z", "scale": -2})] {
+        let r = post(bad).await;
+        assert_eq!(r.status(), 422);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["field"], "scale");
+    }
+    assert_eq!(post(json!({"at": "yesterday", "scale": 1})).await.status(), 422);
+    assert_eq!(post(json!({"at": "2026-01-15T08:00:00Z", "scale": 1, "extra": true})).await.status(), 422);
+    // Nothing refused moved the clock.
+    let again = carrier_stats(&sb.url).await["now"].as_str().unwrap().to_owned();
+    let again = time::OffsetDateTime::parse(&again, &time::format_description::well_known::Rfc3339).unwrap();
+    assert!(again >= now && again - at < time::Duration::minutes(1), "{again}");
+}

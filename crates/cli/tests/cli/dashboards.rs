@@ -177,13 +177,13 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
         let store = store.clone();
         async move { rows(&store, sql).await.first().map(|r| r.1).unwrap_or(0) }
     };
-    // The simulated days' orders: keyed-in ones numbered S…, the shops' numbered from 1,000,000 as platforms do
-    // (the seeded review examples are numbered from 200,000).
+    // The simulated days' orders: keyed-in ones numbered S…, the shops' numbered from 1,000,000 as platforms do.
     let from_shops = count(
         "SELECT 'n', COUNT(*) FROM orders WHERE store IN ('shopify-main', 'woo-gulf') AND LENGTH(external_id) = 7",
     )
     .await;
     assert_eq!(count("SELECT 'n', COUNT(*) FROM orders WHERE external_id LIKE 'S%'").await + from_shops, 160);
+    assert_eq!(count("SELECT 'n', COUNT(*) FROM orders").await, 160, "nothing but the simulated days' orders");
     // The shops' orders came as signed webhooks, each made into its order exactly once.
     assert!(from_shops > 20, "{from_shops}");
     assert_eq!(
