@@ -1,5 +1,6 @@
 //! The cash-flow forecast and the freight payables it counts.
 
+use codflow_domain::finance::aging::{self, AgingRow};
 use codflow_domain::finance::forecast::{self, Forecast, InTransit, Payable, Receivable};
 use codflow_domain::rating::LaneStats;
 use codflow_domain::{Actor, AuditRecord, StatementId};
@@ -9,8 +10,6 @@ use time::{Date, Duration};
 
 use crate::{App, Error, Result};
 
-/// Settlement cycle assumed for a channel that no longer exists.
-const DEFAULT_CYCLE_DAYS: i64 = 14;
 /// Days from booking to delivery assumed on a lane with no delivery yet.
 const DEFAULT_TRANSIT_DAYS: i64 = 7;
 
@@ -19,6 +18,12 @@ impl App {
     /// (× the lane's P(delivered), a transit and a cycle later), outflows for freight invoices due
     /// `payment_terms_days` after they arrived, over `weeks` weeks from today.
     pub async fn cash_forecast(&self, weeks: u32, payment_terms_days: i64) -> Result<Forecast> {
+        Ok(self.cash_position(weeks, payment_terms_days).await?.1)
+    }
+
+    /// The receivables' aging and the forecast together, from one read of the open receivables; the COD in
+    /// transit and the payables are read at the same time on a second connection.
+    pub async fn cash_position(&self, weeks: u32, payment_terms_days: i64) -> Result<(Vec<AgingRow>, Forecast)> {
         if !(1..=104).contains(&weeks) {
             return Err(Error::invalid("weeks", "must be 1 to 104"));
         }
@@ -28,12 +33,28 @@ impl App {
         let now = self.clock().now();
         let today = now.date();
         let prior = self.logistics_settings().await?.delivery_prior_ppm();
-        let mut conn = self.store.read().await?;
-        let cycles = crate::finance::settlement_cycles(&mut conn).await?;
-        let cycle = |ch: &str| cycles.get(ch).copied().unwrap_or(DEFAULT_CYCLE_DAYS);
-        let receivables: Vec<Receivable> = fstore::open_receivables(&mut conn, now)
-            .await?
-            .into_iter()
+        let owed = async {
+            let mut conn = self.store.read().await?;
+            let cycles = crate::finance::settlement_cycles(&mut conn).await?;
+            let open = fstore::open_receivables(&mut conn, now, None).await?;
+            Ok::<_, Error>((cycles, open))
+        };
+        let flowing = async {
+            let mut conn = self.store.read().await?;
+            // Each lane's record so far, from the dashboards' sums rather than a pass over every parcel.
+            let history = codflow_store::kpi::sums(&mut conn, &Default::default(), &["channel", "country"], false)
+                .await?
+                .into_iter()
+                .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
+                .collect::<std::collections::HashMap<(String, String), codflow_domain::kpi::Metrics>>();
+            let travelling = pstore::cod_in_transit(&mut conn).await?;
+            let unpaid = pstore::unpaid_invoices(&mut conn).await?;
+            Ok::<_, Error>((history, travelling, unpaid))
+        };
+        let ((cycles, open), (history, travelling, unpaid)) = tokio::try_join!(owed, flowing)?;
+        let cycle = |ch: &str| cycles.get(ch).copied().unwrap_or(aging::DEFAULT_CYCLE_DAYS);
+        let receivables: Vec<Receivable> = open
+            .iter()
             .map(|o| Receivable {
                 currency: o.currency,
                 delivered_on: today - Duration::days(o.days),
@@ -41,15 +62,7 @@ impl App {
                 amount_minor: o.amount_minor,
             })
             .collect();
-        // Each lane's record so far, from the dashboards' sums rather than a pass over every parcel.
-        let history: std::collections::HashMap<(String, String), codflow_domain::kpi::Metrics> =
-            codflow_store::kpi::sums(&mut conn, &Default::default(), &["channel", "country"], false)
-                .await?
-                .into_iter()
-                .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
-                .collect();
-        let in_transit: Vec<InTransit> = pstore::cod_in_transit(&mut conn)
-            .await?
+        let in_transit: Vec<InTransit> = travelling
             .into_iter()
             .map(|(currency, channel, country, booked_on, amount_minor)| {
                 let h = history.get(&(channel.clone(), country)).copied().unwrap_or_default();
@@ -65,8 +78,7 @@ impl App {
                 }
             })
             .collect();
-        let payables: Vec<Payable> = pstore::unpaid_invoices(&mut conn)
-            .await?
+        let payables: Vec<Payable> = unpaid
             .into_iter()
             .map(|(_, _, received, currency, amount_minor)| Payable {
                 currency,
@@ -74,7 +86,8 @@ impl App {
                 amount_minor,
             })
             .collect();
-        Ok(forecast::forecast(today, weeks, &receivables, &in_transit, &payables))
+        let aged = aging::age(&open, |c| cycles.get(c).copied());
+        Ok((aged, forecast::forecast(today, weeks, &receivables, &in_transit, &payables)))
     }
 
     /// Marks a freight invoice paid on `paid_on`, or unpaid again with None; audited.

@@ -150,7 +150,7 @@ impl App {
         loop {
             let mut conn = self.store.read().await?;
             let travelling = pstore::cod_in_transit(&mut conn).await?.len();
-            let oldest = fstore::open_receivables(&mut conn, self.clock().now())
+            let oldest = fstore::open_receivables(&mut conn, self.clock().now(), None)
                 .await?
                 .iter()
                 .map(|o| o.days)

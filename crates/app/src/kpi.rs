@@ -384,10 +384,7 @@ impl App {
             out.push(Recommendation::LowerPriority { channel, country, abnormal, peers });
         }
         let open_disputes = self.open_dispute_titles().await?;
-        for row in self.receivables_aging().await? {
-            if row.overdue.parcels == 0 {
-                continue;
-            }
+        for row in self.overdue_receivables().await? {
             let r = Recommendation::Dispute {
                 carrier: row.carrier.clone(),
                 currency: row.currency.code().to_owned(),

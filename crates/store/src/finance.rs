@@ -774,14 +774,22 @@ pub async fn remitted_by_delivery_day(conn: &mut AnyConnection, refs: &[&str]) -
 
 /// Delivered COD parcels whose cash is still due, grouped by carrier, currency, channel and whole days since
 /// delivery as of `now`.
-pub async fn open_receivables(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<Open>> {
+pub async fn open_receivables(
+    conn: &mut AnyConnection,
+    now: OffsetDateTime,
+    at_least_days: Option<i64>,
+) -> Result<Vec<Open>> {
+    // Only parcels at least `at_least_days` old when asked: what may be overdue is a thin, old slice.
+    let before = at_least_days.map(|d| micros(now) - d * 86_400_000_000).unwrap_or(i64::MAX);
     let rows = sqlx::query(
         "SELECT carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000 AS days, \
          COUNT(*) AS parcels, CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
          WHERE cod_status IN ('expected', 'collected') AND delivered_at IS NOT NULL AND cod_minor > 0 \
+           AND delivered_at <= $2 \
          GROUP BY carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000",
     )
     .bind(micros(now))
+    .bind(before)
     .fetch_all(conn)
     .await?;
     rows.iter()

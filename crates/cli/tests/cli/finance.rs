@@ -138,6 +138,26 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let forecast = app.cash_forecast(4, 30).await.unwrap();
     assert_eq!(forecast.overdue.values().map(|f| f.delivered_in).sum::<i64>(), total_cod);
     assert_eq!(forecast.weeks[0].flows.delivered_in, total_cod, "{forecast:?}");
+    // The cash page reads both at once, and the same.
+    assert_eq!(app.cash_position(4, 30).await.unwrap(), (aging.clone(), forecast.clone()));
+    // The overdue slice the recommendations read agrees with the full aging, also a microsecond either side
+    // of the day a parcel passes its cycle (overdue from 8 whole days after delivery on a 7-day cycle).
+    let first = delivered.iter().map(|d| d.3).min().unwrap();
+    let mut seen = Vec::new();
+    for at in [first + Duration::days(8) - Duration::microseconds(1), first + Duration::days(8)] {
+        app.clock().freeze(at);
+        let full = app.receivables_aging().await.unwrap();
+        let overdue = |rows: &[codflow_domain::finance::aging::AgingRow]| {
+            rows.iter()
+                .filter(|r| r.overdue.parcels > 0)
+                .map(|r| (r.carrier.clone(), r.overdue.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(overdue(&app.overdue_receivables().await.unwrap()), overdue(&full), "at {at}");
+        seen.push(full.iter().map(|r| r.overdue.parcels).sum::<i64>());
+    }
+    assert!(seen[0] < seen[1], "the first parcel became overdue at the boundary: {seen:?}");
+    app.clock().freeze(last + Duration::days(11));
     let req = |preview| ImportRequest {
         file_name: "remittance.csv".into(),
         profile: "sandbox-cod".into(),

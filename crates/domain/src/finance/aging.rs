@@ -36,6 +36,9 @@ pub struct AgingRow {
     pub total: Bucket,
 }
 
+/// The settlement cycle of a channel that is not known (any more).
+pub const DEFAULT_CYCLE_DAYS: i64 = 14;
+
 /// Buckets the open receivables; `cycle_days` gives each channel's settlement cycle (unknown channels: 14).
 pub fn age(open: &[Open], cycle_days: impl Fn(&str) -> Option<i64>) -> Vec<AgingRow> {
     let mut rows: BTreeMap<(String, Currency), AgingRow> = BTreeMap::new();
@@ -55,7 +58,7 @@ pub fn age(open: &[Open], cycle_days: impl Fn(&str) -> Option<i64>) -> Vec<Aging
         };
         add(&mut row.buckets[i]);
         add(&mut row.total);
-        if days > cycle_days(&o.channel).unwrap_or(14) {
+        if days > cycle_days(&o.channel).unwrap_or(DEFAULT_CYCLE_DAYS) {
             add(&mut row.overdue);
         }
     }

@@ -680,12 +680,8 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
     if let Some(r) = signed.refused(MONEY_READERS) {
         return r;
     }
-    let aging = match s.app.receivables_aging().await {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
-    let forecast = match s.app.cash_forecast(12, 30).await {
-        Ok(f) => f,
+    let (aging, forecast) = match s.app.cash_position(12, 30).await {
+        Ok(p) => p,
         Err(e) => return fail(e),
     };
     let mut body = String::new();
