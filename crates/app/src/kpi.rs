@@ -20,6 +20,14 @@ use crate::{App, Error, Result};
 /// writer, large enough that the per-statement cost is spread.
 const BATCH: i64 = 500;
 
+/// Folds the open-COD deltas the tracking triggers appended into their sums (see store `fold_cod_open`).
+async fn fold_cod(store: &Store) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let n = codflow_store::finance::fold_cod_open(&mut tx).await?;
+    commit(tx).await?;
+    Ok(n)
+}
+
 async fn refresh_batch(store: &Store, now: time::OffsetDateTime, batch: i64) -> Result<usize> {
     let mut tx = store.begin().await?;
     let ids = kstore::take_dirty(&mut tx, batch).await?;
@@ -182,6 +190,7 @@ impl App {
             let n = refresh_batch(&self.store, self.clock().now(), BATCH).await?;
             total += n;
             if n == 0 {
+                fold_cod(&self.store).await?;
                 return Ok(total);
             }
         }
@@ -193,7 +202,11 @@ impl App {
         let ctx = self.ctx.clone();
         tokio::spawn(async move {
             loop {
-                match refresh_batch(&store, ctx.clock.now(), BATCH).await {
+                let counted = refresh_batch(&store, ctx.clock.now(), BATCH).await;
+                if let Err(e) = fold_cod(&store).await {
+                    tracing::error!(error = %e, "open COD sums");
+                }
+                match counted {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "dashboard refresher"),

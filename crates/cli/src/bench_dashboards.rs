@@ -47,9 +47,9 @@ async fn seed(url: &str, n: usize, now: OffsetDateTime) -> Result<codflow_app::A
     }
     crate::bench::import_orders_file(&app, &dir, &file, n).await?;
     let mut tx = app.store.begin().await?;
-    // Three channels of three carriers; then every parcel's fate by its number: 72% delivered, 18% refused
-    // and returned, the rest in transit (their COD still travelling); delivered cash of the last two weeks still
-    // owed, older cash remitted; one in six held by customs, clearance times from 6 to 120 hours.
+    // Three channels of three carriers; then every parcel's fate by its number: 72% delivered (at every time
+    // of day), 18% refused and returned, the rest in transit (their COD still travelling); delivered cash of the
+    // last two weeks still owed, older cash remitted; one in six held by customs, clearance times from 6 to 120 hours.
     exec(
         &mut tx,
         "UPDATE orders SET channel = CASE CAST(external_id AS BIGINT) % 3 WHEN 0 THEN 'SBX-SA-STD' \
@@ -69,7 +69,8 @@ async fn seed(url: &str, n: usize, now: OffsetDateTime) -> Result<codflow_app::A
                          WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 < 45 THEN 'returned' ELSE 'in_transit' END, \
            picked_up_at = {at} + {h}, \
            delivered_at = CASE WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 < 36 \
-                               THEN {now_us} - (CAST(substr(tracking_number, 4) AS BIGINT) % 88 + 1) * 24 * {h} END, \
+                               THEN {now_us} - (CAST(substr(tracking_number, 4) AS BIGINT) % 88 + 1) * 24 * {h} \
+                                    - (CAST(substr(tracking_number, 4) AS BIGINT) % 1440) * 60000000 END, \
            cod_status = CASE WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 >= 45 THEN 'pending' \
                              WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 50 >= 36 THEN 'void' \
                              WHEN CAST(substr(tracking_number, 4) AS BIGINT) % 88 < 14 THEN 'expected' ELSE 'remitted' END, \

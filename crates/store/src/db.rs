@@ -95,6 +95,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "kpi_sku_money", include_str!("../migrations/0014_kpi_sku_money.sql")),
     (15, "kpi_profit_distribution", include_str!("../migrations/0015_kpi_profit_distribution.sql")),
     (16, "inbox_notes", include_str!("../migrations/0016_inbox_notes.sql")),
+    (17, "cod_open", include_str!("../migrations/0017_cod_open.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -772,36 +772,99 @@ pub async fn remitted_by_delivery_day(conn: &mut AnyConnection, refs: &[&str]) -
     Ok(out)
 }
 
+const HOUR_US: i64 = 3_600_000_000;
+const DAY_US: i64 = 86_400_000_000;
+
 /// Delivered COD parcels whose cash is still due, grouped by carrier, currency, channel and whole days since
-/// delivery as of `now`.
+/// delivery as of `now` (only those at least `at_least_days` old when given). Read from the sums kept by
+/// hour of delivery (migration 0017), except the hours at now's time of day, whose parcels straddle a day
+/// boundary and are read one by one through their index.
 pub async fn open_receivables(
     conn: &mut AnyConnection,
     now: OffsetDateTime,
     at_least_days: Option<i64>,
 ) -> Result<Vec<Open>> {
-    // Only parcels at least `at_least_days` old when asked: what may be overdue is a thin, old slice.
-    let before = at_least_days.map(|d| micros(now) - d * 86_400_000_000).unwrap_or(i64::MAX);
-    let rows = sqlx::query(
-        "SELECT carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000 AS days, \
-         COUNT(*) AS parcels, CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
-         WHERE cod_status IN ('expected', 'collected') AND delivered_at IS NOT NULL AND cod_minor > 0 \
-           AND delivered_at <= $2 \
-         GROUP BY carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000",
+    let now_us = micros(now);
+    let before = at_least_days.map(|d| now_us - d * DAY_US).unwrap_or(i64::MAX);
+    let hour_of_day = (now_us / HOUR_US) % 24;
+    let mut open: std::collections::BTreeMap<(String, String, String, i64), (i64, i64)> = Default::default();
+    let hours = sqlx::query(
+        "SELECT carrier, currency, channel, bucket, CAST(SUM(parcels) AS BIGINT) AS parcels, \
+                CAST(SUM(amount) AS BIGINT) AS amount \
+           FROM (SELECT carrier, currency, channel, bucket, parcels, amount FROM cod_open WHERE kind = 'owed' \
+                 UNION ALL \
+                 SELECT carrier, currency, channel, bucket, parcels, amount FROM cod_open_delta WHERE kind = 'owed') u \
+          WHERE bucket % 24 <> $1 AND bucket <= $2 \
+          GROUP BY carrier, currency, channel, bucket",
     )
-    .bind(micros(now))
-    .bind(before)
-    .fetch_all(conn)
+    .bind(hour_of_day)
+    .bind(before.div_euclid(HOUR_US))
+    .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Open {
-                carrier: r.try_get("carrier")?,
-                currency: Currency::parse(r.try_get("cod_currency")?)?,
-                channel: r.try_get("lane_channel")?,
-                days: r.try_get("days")?,
-                parcels: r.try_get("parcels")?,
-                amount_minor: r.try_get("amount")?,
-            })
+    for r in &hours {
+        // Every parcel of an hour at another time of day than now is the same whole number of days old.
+        let days = (now_us - r.try_get::<i64, _>("bucket")? * HOUR_US) / DAY_US;
+        if at_least_days.is_some_and(|d| days < d) {
+            continue;
+        }
+        let key = (r.try_get("carrier")?, r.try_get("currency")?, r.try_get("channel")?, days);
+        let e = open.entry(key).or_default();
+        e.0 += r.try_get::<i64, _>("parcels")?;
+        e.1 += r.try_get::<i64, _>("amount")?;
+    }
+    let straddling = sqlx::query(
+        "SELECT carrier, cod_currency AS currency, lane_channel AS channel, \
+                (CAST($1 AS BIGINT) - delivered_at) / 86400000000 AS days, \
+                COUNT(*) AS parcels, CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
+          WHERE cod_status IN ('expected', 'collected') AND delivered_at IS NOT NULL AND cod_minor > 0 \
+            AND ((delivered_at / 3600000000) % 24) = $2 AND delivered_at <= $3 \
+          GROUP BY carrier, cod_currency, lane_channel, (CAST($1 AS BIGINT) - delivered_at) / 86400000000",
+    )
+    .bind(now_us)
+    .bind(hour_of_day)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &straddling {
+        let key = (r.try_get("carrier")?, r.try_get("currency")?, r.try_get("channel")?, r.try_get("days")?);
+        let e = open.entry(key).or_default();
+        e.0 += r.try_get::<i64, _>("parcels")?;
+        e.1 += r.try_get::<i64, _>("amount")?;
+    }
+    open.into_iter()
+        .filter(|(_, (parcels, _))| *parcels != 0)
+        .map(|((carrier, currency, channel, days), (parcels, amount_minor))| {
+            Ok(Open { carrier, currency: Currency::parse(&currency)?, channel, days, parcels, amount_minor })
         })
         .collect()
+}
+
+/// Folds the open-COD deltas the tracking triggers appended into the sums; returns 0 when there were none
+/// (otherwise the deltas folded on SQLite, the sum rows moved on PostgreSQL).
+/// One folder at a time (an advisory lock on PostgreSQL; SQLite has one writer).
+pub async fn fold_cod_open(conn: &mut AnyConnection) -> Result<u64> {
+    const COLUMNS: &str = "kind, carrier, currency, channel, country, bucket";
+    let upsert = format!(
+        "INSERT INTO cod_open ({COLUMNS}, parcels, amount) \
+         SELECT {COLUMNS}, CAST(SUM(parcels) AS BIGINT), CAST(SUM(amount) AS BIGINT) FROM {{source}} GROUP BY {COLUMNS} \
+         ON CONFLICT ({COLUMNS}) DO UPDATE SET parcels = cod_open.parcels + excluded.parcels, \
+                                             amount = cod_open.amount + excluded.amount"
+    );
+    let folded = if conn.backend_name() == "SQLite" {
+        let n = sqlx::query("SELECT COUNT(*) FROM cod_open_delta").fetch_one(&mut *conn).await?.try_get::<i64, _>(0)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        sqlx::query(&upsert.replace("{source}", "cod_open_delta")).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM cod_open_delta").execute(&mut *conn).await?;
+        n as u64
+    } else {
+        sqlx::query("SELECT pg_advisory_xact_lock(73017)").execute(&mut *conn).await?;
+        // The rows deleted are exactly the rows summed: a delta committed meanwhile waits for the next fold.
+        let sql =
+            format!("WITH moved AS (DELETE FROM cod_open_delta RETURNING *) {}", upsert.replace("{source}", "moved"));
+        sqlx::query(&sql).execute(&mut *conn).await?.rows_affected()
+    };
+    sqlx::query("DELETE FROM cod_open WHERE parcels = 0 AND amount = 0").execute(&mut *conn).await?;
+    Ok(folded)
 }

@@ -152,12 +152,15 @@ pub async fn payout_shares(conn: &mut AnyConnection) -> Result<HashMap<(String, 
 /// COD on parcels still on their way (not delivered, not coming back), per currency, channel, country and
 /// day booked: (currency, channel, country, booked day, amount).
 pub async fn cod_in_transit(conn: &mut AnyConnection) -> Result<Vec<(Currency, String, String, Date, i64)>> {
+    // From the sums the tracking triggers keep (migration 0017), with the deltas not yet folded in.
     let rows = sqlx::query(
-        "SELECT cod_currency, lane_channel, lane_country, booked_at / 86400000000 AS day, \
-                CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
-          WHERE cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
-            AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
-          GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000",
+        "SELECT currency AS cod_currency, channel AS lane_channel, country AS lane_country, bucket AS day, \
+                CAST(SUM(amount) AS BIGINT) AS amount \
+           FROM (SELECT currency, channel, country, bucket, parcels, amount FROM cod_open WHERE kind = 'travelling' \
+                 UNION ALL \
+                 SELECT currency, channel, country, bucket, parcels, amount FROM cod_open_delta WHERE kind = 'travelling') u \
+          GROUP BY currency, channel, country, bucket \
+         HAVING SUM(parcels) <> 0",
     )
     .fetch_all(conn)
     .await?;

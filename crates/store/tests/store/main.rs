@@ -18,6 +18,7 @@ codflow_store::on_both_engines!(
     the_database_refuses_reserving_more_than_is_on_hand,
     listing_filters_and_pages_newest_first,
     releasing_gives_back_exactly_what_was_reserved,
+    open_cod_sums_agree_with_the_parcels_at_every_instant_folded_or_not,
 );
 
 async fn fresh(engine: Engine) -> (TestDb, Store) {
@@ -226,4 +227,140 @@ async fn releasing_gives_back_exactly_what_was_reserved(engine: Engine) {
     commit(tx).await.unwrap();
     let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
     assert_eq!(level.reserved, 0);
+}
+
+/// The open receivables straight from the parcel rows, as the cash page read them before the sums.
+async fn owed_from_parcels(store: &Store, now: i64, before: i64) -> Vec<(String, String, String, i64, i64, i64)> {
+    let rows = sqlx::query(
+        "SELECT carrier, cod_currency, lane_channel, ($1 - delivered_at) / 86400000000 AS days, COUNT(*) AS n, \
+                CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
+          WHERE cod_status IN ('expected', 'collected') AND delivered_at IS NOT NULL AND cod_minor > 0 \
+            AND delivered_at <= $2 \
+          GROUP BY carrier, cod_currency, lane_channel, ($1 - delivered_at) / 86400000000 \
+          ORDER BY carrier, cod_currency, lane_channel, days",
+    )
+    .bind(now)
+    .bind(before)
+    .fetch_all(&mut *store.read().await.unwrap())
+    .await
+    .unwrap();
+    use sqlx::Row;
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5))).collect()
+}
+
+async fn travelling_from_parcels(store: &Store) -> Vec<(String, String, String, i64, i64)> {
+    let rows = sqlx::query(
+        "SELECT cod_currency, lane_channel, lane_country, booked_at / 86400000000 AS day, \
+                CAST(SUM(cod_minor) AS BIGINT) AS amount FROM tracking \
+          WHERE cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
+            AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
+          GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000 \
+          ORDER BY cod_currency, lane_channel, lane_country, day",
+    )
+    .fetch_all(&mut *store.read().await.unwrap())
+    .await
+    .unwrap();
+    use sqlx::Row;
+    rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect()
+}
+
+async fn assert_sums_agree(store: &Store, instants: &[i64]) {
+    use codflow_store::{finance, profit};
+    for &now in instants {
+        for at_least in [None, Some(3), Some(8)] {
+            let before = at_least.map(|d: i64| now - d * 86_400_000_000).unwrap_or(i64::MAX);
+            let t = codflow_store::from_micros(now);
+            let mut sums: Vec<_> = finance::open_receivables(&mut store.read().await.unwrap(), t, at_least)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.carrier, o.currency.code().to_owned(), o.channel, o.days, o.parcels, o.amount_minor))
+                .collect();
+            sums.sort();
+            assert_eq!(sums, owed_from_parcels(store, now, before).await, "owed at {t}, at least {at_least:?} days");
+        }
+    }
+    let mut travelling: Vec<_> = profit::cod_in_transit(&mut store.read().await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(c, ch, co, day, amount)| {
+            (
+                c.code().to_owned(),
+                ch,
+                co,
+                (day - time::Date::from_calendar_date(1970, time::Month::January, 1).unwrap()).whole_days(),
+                amount,
+            )
+        })
+        .collect();
+    travelling.sort();
+    assert_eq!(travelling, travelling_from_parcels(store).await);
+}
+
+async fn open_cod_sums_agree_with_the_parcels_at_every_instant_folded_or_not(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (_, product) = seed(&store, 1_000).await;
+    for i in 0..60 {
+        insert(&store, &order(&format!("{i}"), if i % 4 == 0 { "AE" } else { "SA" }), &product).await;
+    }
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query("UPDATE orders SET status = 'allocated'").execute(&mut *tx).await.unwrap();
+    let booked_at = OffsetDateTime::from_unix_timestamp(1_790_000_000).unwrap();
+    codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA", "T", booked_at).await.unwrap();
+    commit(tx).await.unwrap();
+    const H: i64 = 3_600_000_000;
+    let base = codflow_store::micros(booked_at) + 3 * 24 * H;
+    // Parcels delivered at scattered times of day over two weeks, some remitted, some returned, some moved to
+    // another carrier and channel; checked before and after the deltas are folded into the sums.
+    let mut delivered = Vec::new();
+    for round in 0..3 {
+        let mut tx = store.begin().await.unwrap();
+        for k in 0..20i64 {
+            let n = round * 20 + k;
+            let tn = format!("T{n}");
+            let at = base + ((n * 7_919) % 14) * 24 * H + ((n * 104_729) % (24 * H));
+            let (status, cod, delivered_at) = match (n * 31 + round) % 7 {
+                0 => ("returned", "pending", None),
+                1 => ("in_transit", "pending", None),
+                2 => ("delivered", "remitted", Some(at)),
+                3 => ("delivered", "collected", Some(at)),
+                _ => ("delivered", "expected", Some(at)),
+            };
+            let carrier = if n % 5 == 0 { "aramex" } else { "sandbox" };
+            sqlx::query(
+                "UPDATE tracking SET status = $1, cod_status = $2, delivered_at = $3, carrier = $4, \
+                 lane_channel = $5, booked_at = booked_at + $6 WHERE tracking_number = $7",
+            )
+            .bind(status)
+            .bind(cod)
+            .bind(delivered_at)
+            .bind(carrier)
+            .bind(if n % 5 == 0 { "ARX-SA" } else { "SBX-SA" })
+            .bind((n % 3) * 24 * H)
+            .bind(&tn)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            if let Some(at) = delivered_at {
+                delivered.push(at);
+            }
+        }
+        commit(tx).await.unwrap();
+        // Instants at and a microsecond either side of whole days after deliveries, at other times of day too.
+        let mut instants = vec![base + 20 * 24 * H, base + 20 * 24 * H + 17 * 60_000_000];
+        for &d in delivered.iter().take(6) {
+            for days in [3, 8, 11] {
+                let at = d + days * 24 * H;
+                instants.extend([at - 1, at, at + 1]);
+            }
+        }
+        assert_sums_agree(&store, &instants).await;
+        if round != 1 {
+            let mut tx = store.begin().await.unwrap();
+            assert!(codflow_store::finance::fold_cod_open(&mut tx).await.unwrap() > 0, "deltas to fold");
+            commit(tx).await.unwrap();
+            assert_sums_agree(&store, &instants).await;
+        }
+    }
 }
