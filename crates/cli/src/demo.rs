@@ -42,9 +42,9 @@ impl Demo {
     /// Seeds the shop and starts the sandbox carrier, both clocks at the start of the past. The carrier runs
     /// as long as the process returned is kept.
     pub async fn start(app: &App, args: &DemoArgs) -> Result<(SandboxProcess, Demo)> {
-        // The past ends a day before now: time for the last days' orders to be handled while the clock races
-        // on, so the demo's present can start at the real now rather than ahead of it.
-        let epoch = OffsetDateTime::now_utc() - Duration::days(args.demo_days as i64 + 1);
+        // The past ends when the demo starts; living it takes a little longer (time stands still while each
+        // day's orders are handled), so the present begins at the real now, never ahead of it.
+        let epoch = OffsetDateTime::now_utc() - Duration::days(args.demo_days as i64);
         prepare(app, epoch).await?;
         let sandbox = crate::logistics::spawn_sandbox_from(SPEED, Some(model()), 7, Some(epoch)).await?;
         // Time stands still until the server answers and the past begins.
@@ -65,12 +65,8 @@ impl Demo {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         let shop_secret = crate::simulate_shops::setup(app).await?;
-        self.carrier
-            .set_clock(self.epoch, SPEED)
-            .await
-            .map_err(|e| anyhow!("cannot start the sandbox's clock: {e}"))?;
-        app.clock().run_from(self.epoch, SPEED);
-        let feed = Feed { client, base, shop_secret, seed: 7, per_day: self.per_day };
+        let stepped = Some((self.carrier.clone(), SPEED));
+        let feed = Feed { client, base, shop_secret, seed: 7, per_day: self.per_day, stepped };
         let (orders, booked) = run_days(app, &feed, self.epoch, self.days, |_, _| {}).await?;
         let hooked = shop_orders(app).await?;
         println!(

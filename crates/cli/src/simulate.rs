@@ -67,7 +67,14 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     let server_app = app.handle();
     tokio::spawn(async move { codflow_web::serve(listener, server_app).await });
     let shop_secret = crate::simulate_shops::setup(&app).await?;
-    let feed = Feed { client: reqwest::Client::new(), base: format!("http://{addr}"), shop_secret, seed, per_day };
+    let feed = Feed {
+        client: reqwest::Client::new(),
+        base: format!("http://{addr}"),
+        shop_secret,
+        seed,
+        per_day,
+        stepped: None,
+    };
     let secret = format!("sim-{}", codflow_domain::TaskId::generate());
     let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
         .map_err(|e| anyhow!("{e}"))?;
@@ -163,6 +170,10 @@ pub struct Feed {
     pub shop_secret: String,
     pub seed: u64,
     pub per_day: usize,
+    /// When set, time stands still while a day's orders are handled: the app's clock and this carrier's are
+    /// stopped at the day's end and run on (at `scale`) only when the work is done, so a slow machine makes
+    /// the past take longer rather than run ahead of its orders.
+    pub stepped: Option<(codflow_connectors::carriers::Sandbox, f64)>,
 }
 
 /// Runs `days` simulated days from `epoch` as the app's clock reaches them: each day's orders arrive (shop
@@ -180,8 +191,19 @@ pub async fn run_days(
     for d in 0..days as i64 {
         let day = epoch + Duration::days(d);
         // Each day's orders were placed the day before they are handled, so they are never in the future.
-        while app.clock().now() < day + Duration::days(1) {
+        let end = day + Duration::days(1);
+        if let Some((carrier, scale)) = &feed.stepped {
+            let from = app.clock().now();
+            carrier.set_clock(from, *scale).await.map_err(|e| anyhow!("the carrier's clock: {e}"))?;
+            app.clock().run_from(from, *scale);
+        }
+        while app.clock().now() < end {
             tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
+        if let Some((carrier, _)) = &feed.stepped {
+            app.clock().freeze(end);
+            // The carrier's clock creeps at real speed while the day's orders are handled: seconds, not days.
+            carrier.set_clock(end, 1.0).await.map_err(|e| anyhow!("the carrier's clock: {e}"))?;
         }
         let inputs = codflow_app::demo::simulated_orders(feed.seed, d as usize * per_day, day, per_day)
             .map_err(|e| anyhow!("day {d}: orders: {e}"))?;
