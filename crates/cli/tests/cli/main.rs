@@ -279,6 +279,10 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     let url = seen.last().unwrap().trim_start_matches("listening on ").to_owned();
     assert!(dir.join("codflow-demo.db").exists(), "the demo runs on its own SQLite file");
     let client = reqwest::Client::new();
+    let get = |path: &str| {
+        let req = client.get(format!("{url}{path}")).bearer_auth(&token);
+        async move { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
     // The console answers while the past is being lived.
     let r = client.get(format!("{url}/login")).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -290,15 +294,7 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     let shops = past.iter().find(|l| l.starts_with("shops:")).expect("a shops line");
     assert!(shops.contains("Shopify and WooCommerce"), "{shops}");
     for shop in ["shopify-main", "woo-gulf"] {
-        let sync: serde_json::Value = client
-            .get(format!("{url}/api/v1/stores/{shop}/sync"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sync = get(&format!("/api/v1/stores/{shop}/sync")).await;
         assert!(sync["done"].as_i64().unwrap() > 100 && sync["pending"] == 0, "{shop}: {sync}");
         assert_eq!(sync["failed"], 0, "{sync}");
     }
@@ -322,15 +318,7 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
         "the carrier's clock is {lead} from now"
     );
     // Every day of the month has its orders on the dashboards.
-    let days: serde_json::Value = client
-        .get(format!("{url}/api/v1/dashboards/sums?group=day"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let days = get("/api/v1/dashboards/sums?group=day").await;
     let days = days["items"].as_array().unwrap();
     assert!(days.len() >= 30, "{} days", days.len());
     let total = |k: &str| days.iter().map(|d| d["metrics"][k].as_i64().unwrap()).sum::<i64>();
@@ -339,15 +327,7 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     let mut orders = Vec::new();
     let mut cursor = String::new();
     loop {
-        let page: serde_json::Value = client
-            .get(format!("{url}/api/v1/orders?limit=500&cursor={cursor}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get(&format!("/api/v1/orders?limit=500&cursor={cursor}")).await;
         orders.extend(page["items"].as_array().unwrap().clone());
         match page["next_cursor"].as_str() {
             Some(c) => cursor = c.to_owned(),
@@ -364,15 +344,10 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
         assert!(currencies.contains(c), "{c} missing");
     }
     assert!(orders.iter().any(|o| o["status"] == "backordered") && orders.iter().any(|o| o["status"] == "allocated"));
-    let products: serde_json::Value =
-        client.get(format!("{url}/api/v1/products")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let products = get("/api/v1/products").await;
     assert!(products["items"].as_array().unwrap().len() >= 30);
     // Review is switched on with the ready-made rules: held orders wait with their reasons, and the outbox
     // delivers buyer messages to the demo's own receivers.
-    let get = |path: &str| {
-        let req = client.get(format!("{url}{path}")).bearer_auth(&token);
-        async move { req.send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
-    };
     let rules = get("/api/v1/rules").await;
     assert!(rules["items"].as_array().unwrap().len() >= 10, "every template is switched on");
     let queue = get("/api/v1/review-queue").await;
