@@ -231,15 +231,6 @@ fn runs_short(product: usize) -> bool {
     product % 9 == 4
 }
 
-pub struct DemoSummary {
-    pub warehouses: usize,
-    pub products: usize,
-    pub orders: usize,
-    /// Orders placed after the review rules were switched on, and how many of them review held.
-    pub reviewed: usize,
-    pub held: usize,
-}
-
 /// Share of parcels refused, in percent, by region: most regions pay, a few refuse often.
 fn refusal_percent(region: &str) -> usize {
     match region {
@@ -382,8 +373,8 @@ impl App {
 
     /// The demo's today after a simulated past: the SKUs it keeps short have run out, and a last hour of
     /// orders waits, reviewed by the rules (some held or cancelled with reasons, some backordered), not yet
-    /// booked.
-    pub async fn seed_demo_today(&self) -> Result<DemoSummary> {
+    /// booked. Returns how many orders were placed and how many of them review held.
+    pub async fn seed_demo_today(&self) -> Result<(usize, usize)> {
         let by = Actor::Worker("demo".into());
         for (i, p) in PRODUCTS.iter().enumerate() {
             if runs_short(i) {
@@ -392,8 +383,7 @@ impl App {
                 self.set_stock("SZ1", p.0, change, by.clone()).await?;
             }
         }
-        let (reviewed, held) = self.seed_reviewed_orders(&mut Rng(DEMO_SEED ^ 0x5eed), 60).await?;
-        Ok(DemoSummary { warehouses: 2, products: PRODUCTS.len(), orders: reviewed, reviewed, held })
+        self.seed_reviewed_orders(&mut Rng(DEMO_SEED ^ 0x5eed), 60).await
     }
 
     async fn seed_catalogue(&self, r: &mut Rng) -> Result<()> {

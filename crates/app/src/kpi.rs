@@ -22,6 +22,9 @@ const BATCH: i64 = 500;
 
 /// Folds the open-COD deltas the tracking triggers appended into their sums (see store `fold_cod_open`).
 async fn fold_cod(store: &Store) -> Result<u64> {
+    if !codflow_store::finance::cod_deltas_waiting(&mut *store.read().await?).await? {
+        return Ok(0);
+    }
     let mut tx = store.begin().await?;
     let n = codflow_store::finance::fold_cod_open(&mut tx).await?;
     commit(tx).await?;

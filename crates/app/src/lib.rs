@@ -99,11 +99,6 @@ impl Clock {
         self.freeze(t);
     }
 
-    /// Runs `scale` times faster than real time from now on.
-    pub fn speed_up(&self, scale: f64) {
-        self.run_from(now(), scale);
-    }
-
     /// Reads `epoch` now and runs `scale` times faster than real time from there (a simulation replaying
     /// past days).
     pub fn run_from(&self, epoch: time::OffsetDateTime, scale: f64) {

@@ -30,7 +30,6 @@ pub struct DemoArgs {
 }
 
 /// The demo once its shop is seeded and its carrier runs, before its past is lived.
-#[derive(Clone)]
 pub struct Demo {
     carrier: Sandbox,
     epoch: OffsetDateTime,
@@ -80,11 +79,8 @@ impl Demo {
         // From here on the demo lives at the real world's pace, from wherever its past ended.
         let at = app.clock().now().max(OffsetDateTime::now_utc());
         present(app, &self.carrier, at).await?;
-        let today = app.seed_demo_today().await.context("the demo's last hour of orders")?;
-        println!(
-            "review:       {} new orders reviewed by the demo rules, {} held for a person",
-            today.reviewed, today.held
-        );
+        let (reviewed, held) = app.seed_demo_today().await.context("the demo's last hour of orders")?;
+        println!("review:       {reviewed} new orders reviewed by the demo rules, {held} held for a person");
         // The carrier's statements cover what it collected in the simulated month.
         match app.demo_finance(std::time::Duration::ZERO).await {
             Ok(f) => println!(

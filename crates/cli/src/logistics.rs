@@ -80,13 +80,7 @@ pub struct SandboxProcess {
 
 /// Starts `codflow sandbox-carrier` on a free loopback port and waits until it says where it listens.
 pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
-    spawn_sandbox_with(time_scale, None).await
-}
-
-/// A sandbox carrier process whose parcels follow `model` (its JSON file format), with a fixed seed so the
-/// same bookings meet the same fates.
-pub async fn spawn_sandbox_with(time_scale: f64, model: Option<serde_json::Value>) -> Result<SandboxProcess> {
-    spawn_sandbox_from(time_scale, model, 7, None).await
+    spawn_sandbox_from(time_scale, None, 7, None).await
 }
 
 /// A sandbox carrier process whose clock starts at `start` (now when None) and runs `time_scale` times

@@ -447,14 +447,15 @@ async fn serve(
     app.set_carriers(carriers, true);
     app.start_tracking_worker();
     app.start_kpi_refresher();
-    if let Some((_, demo)) = &demo_run {
+    // The demo's carrier process lives as long as the server; its past runs beside it.
+    let (_demo_carrier, demo) = demo_run.unzip();
+    if let Some(demo) = demo {
         let base = format!("http://{addr}");
         let demo_app = app.handle();
         println!(
             "demo:         living the last {} days at a day per second, {} orders a day (dashboards fill as it goes)",
             demo_args.demo_days, demo_args.demo_orders_per_day
         );
-        let demo = demo.clone();
         tokio::spawn(async move {
             if let Err(e) = demo.run(&demo_app, base).await {
                 eprintln!("warning: the demo's simulated past stopped: {e:#}");

@@ -839,6 +839,12 @@ pub async fn open_receivables(
         .collect()
 }
 
+/// Whether the tracking triggers have appended open-COD deltas not yet folded (a read, so an idle refresher
+/// need not take the writer).
+pub async fn cod_deltas_waiting(conn: &mut AnyConnection) -> Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM cod_open_delta LIMIT 1").fetch_optional(conn).await?.is_some())
+}
+
 /// Folds the open-COD deltas the tracking triggers appended into the sums; returns 0 when there were none
 /// (otherwise the deltas folded on SQLite, the sum rows moved on PostgreSQL).
 /// One folder at a time (an advisory lock on PostgreSQL; SQLite has one writer).
@@ -851,13 +857,8 @@ pub async fn fold_cod_open(conn: &mut AnyConnection) -> Result<u64> {
                                              amount = cod_open.amount + excluded.amount"
     );
     let folded = if conn.backend_name() == "SQLite" {
-        let n = sqlx::query("SELECT COUNT(*) FROM cod_open_delta").fetch_one(&mut *conn).await?.try_get::<i64, _>(0)?;
-        if n == 0 {
-            return Ok(0);
-        }
         sqlx::query(&upsert.replace("{source}", "cod_open_delta")).execute(&mut *conn).await?;
-        sqlx::query("DELETE FROM cod_open_delta").execute(&mut *conn).await?;
-        n as u64
+        sqlx::query("DELETE FROM cod_open_delta").execute(&mut *conn).await?.rows_affected()
     } else {
         sqlx::query("SELECT pg_advisory_xact_lock(73017)").execute(&mut *conn).await?;
         // The rows deleted are exactly the rows summed: a delta committed meanwhile waits for the next fold.
@@ -865,6 +866,8 @@ pub async fn fold_cod_open(conn: &mut AnyConnection) -> Result<u64> {
             format!("WITH moved AS (DELETE FROM cod_open_delta RETURNING *) {}", upsert.replace("{source}", "moved"));
         sqlx::query(&sql).execute(&mut *conn).await?.rows_affected()
     };
-    sqlx::query("DELETE FROM cod_open WHERE parcels = 0 AND amount = 0").execute(&mut *conn).await?;
+    if folded > 0 {
+        sqlx::query("DELETE FROM cod_open WHERE parcels = 0 AND amount = 0").execute(&mut *conn).await?;
+    }
     Ok(folded)
 }

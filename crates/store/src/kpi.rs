@@ -426,11 +426,12 @@ pub const FLAGS: [&str; 17] = [
     "profit_b7",
 ];
 
+/// Where each of [`FLAGS`] stands in [`METRICS`], looked up once rather than for every fact.
+static FLAG_METRICS: std::sync::LazyLock<[usize; FLAGS.len()]> =
+    std::sync::LazyLock::new(|| FLAGS.map(|name| METRICS.iter().position(|m| *m == name).unwrap_or(0)));
+
 fn flags_of(m: &Metrics) -> i64 {
-    FLAGS.iter().enumerate().fold(0, |acc, (bit, name)| {
-        let i = METRICS.iter().position(|m| m == name).unwrap_or(0);
-        if m.0[i] != 0 { acc | (1 << bit) } else { acc }
-    })
+    FLAG_METRICS.iter().enumerate().fold(0, |acc, (bit, &i)| if m.0[i] != 0 { acc | (1 << bit) } else { acc })
 }
 
 /// The ids of the orders behind a figure: those whose fact matches the filter and, when given, counts in

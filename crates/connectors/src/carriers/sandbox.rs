@@ -148,9 +148,7 @@ impl Sandbox {
         let _: HookReply = self.reply(r).await?;
         Ok(())
     }
-}
 
-impl Sandbox {
     /// Sets the sandbox's clock to `at`, running `scale` times faster than real time from now on.
     pub async fn set_clock(&self, at: time::OffsetDateTime, scale: f64) -> Result<(), CarrierError> {
         let r = self
