@@ -266,21 +266,24 @@ impl App {
         tracing::debug!(phase = "start", rss_mib = rss_mib(), "statement import");
         let now = self.clock().now();
         let as_of = now.date();
-        let mut tx = self.store.begin().await?;
-        let tol = tolerances(&mut tx).await?;
-        // The file is parsed on a blocking thread while the database loads the carrier's shipments: the two
-        // take about as long and use different cores.
-        let parsing = {
+        // A CSV is parsed on a blocking thread while the database loads the carrier's shipments: the two take
+        // about as long and use different cores. A workbook is read whole before the write transaction opens:
+        // inflating it and filling merged regions must never hold every other writer.
+        let xlsx = codflow_sheets::is_xlsx(&body);
+        let handle = {
             let profile = profile.clone();
             tokio::task::spawn_blocking(move || read_file(&profile, &body))
         };
+        let parsing = if xlsx { Parsing::Done(joined(handle).await?) } else { Parsing::Running(handle) };
+        let mut tx = self.store.begin().await?;
+        let tol = tolerances(&mut tx).await?;
         let expected = match (profile.kind, carrier.as_deref()) {
             (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of).await?),
             _ => None,
         };
-        let parsed = match parsing.await {
-            Ok(parsed) => parsed?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        let parsed = match parsing {
+            Parsing::Done(parsed) => parsed,
+            Parsing::Running(handle) => joined(handle).await?,
         };
         tracing::debug!(
             phase = "read and loaded",
@@ -552,6 +555,19 @@ impl App {
 
 const TOLERANCE_KEYS: [&str; 3] =
     ["reconcile_amount_tolerance_minor", "reconcile_fee_tolerance_minor", "reconcile_grace_days"];
+
+enum Parsing {
+    Done(statement::Parsed),
+    Running(tokio::task::JoinHandle<Result<statement::Parsed>>),
+}
+
+/// The result of work on a blocking thread; its panic goes on in the caller.
+async fn joined<T>(h: tokio::task::JoinHandle<Result<T>>) -> Result<T> {
+    match h.await {
+        Ok(r) => r,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
 
 async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
     let keys = TOLERANCE_KEYS;
@@ -862,33 +878,21 @@ fn csv_rows<'a>(
         Some(d) => d as u8,
         None => detect_delimiter(body, skip),
     };
-    let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(body);
     let mut skip = skip;
-    reader.into_byte_records().filter_map(move |r| {
+    codflow_sheets::csv::Reader::new(body, delimiter).filter_map(move |r| {
         let rec = match r {
             Ok(rec) => rec,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as u32);
-                refused.push(LineError { line, field: "file".into(), message: e.to_string() });
+                let field = e.column.map_or_else(|| "file".to_owned(), |c| format!("column {c}"));
+                refused.push(LineError { line: e.line as u32, field, message: e.message });
                 return None;
             }
         };
-        let line = rec.position().map_or(0, |p| p.line() as u32);
         if skip > 0 {
             skip -= 1;
             return None;
         }
-        let mut cells = Vec::with_capacity(rec.len());
-        for c in rec.iter() {
-            match std::str::from_utf8(c) {
-                Ok(s) => cells.push(s.to_owned()),
-                Err(_) => {
-                    refused.push(LineError { line, field: "file".into(), message: "not UTF-8 text".into() });
-                    return None;
-                }
-            }
-        }
-        Some((line, cells))
+        Some((rec.line as u32, rec.fields))
     })
 }
 

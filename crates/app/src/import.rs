@@ -143,13 +143,12 @@ fn parse_file<R: Read>(
     batch_size: usize,
     out: mpsc::Sender<Batch>,
 ) -> Result<Parsed> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(input);
-    let header: Vec<String> = csv
-        .headers()
-        .map_err(|e| Error::invalid("header", format!("line 1: cannot read the header row: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let mut csv = codflow_sheets::csv::Reader::new(std::io::BufReader::new(input), b',').trim(true);
+    let header: Vec<String> = match csv.next_record() {
+        Some(Ok(h)) => h.fields,
+        Some(Err(e)) => return Err(Error::invalid("header", format!("cannot read the header row: {e}"))),
+        None => return Err(Error::invalid("header", "line 1: the file is empty")),
+    };
     let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
     let unknown: Vec<&str> = header.iter().map(String::as_str).filter(|h| !COLUMNS.contains(h)).collect();
     if !missing.is_empty() || !unknown.is_empty() {
@@ -158,7 +157,8 @@ fn parse_file<R: Read>(
             msg += &format!("missing column(s) {}", missing.join(", "));
         }
         if !unknown.is_empty() {
-            msg += &format!("{}unknown column(s) {}", if missing.is_empty() { "" } else { "; " }, unknown.join(", "));
+            let sep = if missing.is_empty() { "" } else { "; " };
+            msg += &format!("{sep}unknown column(s) {}", codflow_sheets::csv::name_list(unknown, 10));
         }
         return Err(Error::invalid("header", format!("{msg}; expected {}", COLUMNS.join(","))));
     }
@@ -171,44 +171,34 @@ fn parse_file<R: Read>(
     let mut group: Vec<Row> = Vec::new();
     let mut finished: HashMap<String, u64> = HashMap::new();
     let mut batch: Vec<NewOrder> = Vec::with_capacity(batch_size);
-    let mut record_buf = csv::StringRecord::new();
     let hand_over = |batch: &mut Vec<NewOrder>, bytes_read: u64, rejected_so_far: u64| -> bool {
         let orders = std::mem::replace(batch, Vec::with_capacity(batch_size));
         out.blocking_send(Batch { orders, bytes_read, rejected_so_far }).is_ok()
     };
 
     loop {
-        let more = match csv.read_record(&mut record_buf) {
-            Ok(more) => more,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                parsed.errors.push(RowError {
-                    line,
-                    external_id: None,
-                    field: String::new(),
-                    message: format!("unreadable row: {e}"),
-                });
-                // A broken quote leaves the reader unable to find the next row boundary.
-                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
+        let row = match csv.next_record() {
+            Some(Err(e)) => {
+                let field = e.column.and_then(|c| header.get(c - 1)).cloned().unwrap_or_default();
+                parsed.errors.push(RowError { line: e.line, external_id: None, field, message: e.message });
+                if e.fatal {
                     break;
                 }
                 continue;
             }
-        };
-        let row = if more {
-            let line = record_buf.position().map(|p| p.line()).unwrap_or(0);
-            if record_buf.len() != header.len() {
-                parsed.errors.push(RowError {
-                    line,
-                    external_id: None,
-                    field: String::new(),
-                    message: format!("has {} fields where the header has {}", record_buf.len(), header.len()),
-                });
-                continue;
+            Some(Ok(rec)) => {
+                if rec.fields.len() != header.len() {
+                    parsed.errors.push(RowError {
+                        line: rec.line,
+                        external_id: None,
+                        field: String::new(),
+                        message: format!("has {} fields where the header has {}", rec.fields.len(), header.len()),
+                    });
+                    continue;
+                }
+                Some(Row { line: rec.line, fields: rec.fields })
             }
-            Some(Row { line, fields: record_buf.iter().map(str::to_owned).collect() })
-        } else {
-            None
+            None => None,
         };
         let closes_group = match (&row, group.first()) {
             (Some(r), Some(g)) => r.fields[ext_col] != g.fields[ext_col],
@@ -242,7 +232,7 @@ fn parse_file<R: Read>(
                     }
                 }
             }
-            if batch.len() >= batch_size && !hand_over(&mut batch, csv.position().byte(), parsed.rejected) {
+            if batch.len() >= batch_size && !hand_over(&mut batch, csv.bytes_read(), parsed.rejected) {
                 return Ok(parsed);
             }
         }
@@ -251,7 +241,7 @@ fn parse_file<R: Read>(
             None => break,
         }
     }
-    hand_over(&mut batch, csv.position().byte(), parsed.rejected);
+    hand_over(&mut batch, csv.bytes_read(), parsed.rejected);
     Ok(parsed)
 }
 

@@ -589,8 +589,12 @@ impl App {
     /// Replaces the zones of the channels named in a rate-card CSV, all or nothing. Errors name the line
     /// (`line 3.price`); the header must be exactly the exported one.
     pub async fn import_rate_csv(&self, data: &[u8], actor: Actor) -> Result<RateImport> {
-        let mut r = csv::ReaderBuilder::new().has_headers(true).from_reader(data);
-        let header = r.headers().map_err(|e| Error::invalid("header", e.to_string()))?.clone();
+        let mut r = codflow_sheets::csv::Reader::new(data, b',');
+        let header = match r.next_record() {
+            Some(Ok(h)) => csv::StringRecord::from(h.fields),
+            Some(Err(e)) => return Err(Error::invalid("header", e.to_string())),
+            None => return Err(Error::invalid("header", "line 1: the file is empty")),
+        };
         if header.iter().collect::<Vec<_>>() != RATE_HEADER {
             return Err(Error::invalid("header", format!("expected the columns {}", RATE_HEADER.join(","))));
         }
@@ -598,9 +602,15 @@ impl App {
         // channel → zone → (zone spec, band rows)
         let mut by_channel: BTreeMap<String, Vec<codflow_domain::rating::ZoneSpec>> = BTreeMap::new();
         let mut rows = 0;
-        for (i, rec) in r.deserialize::<RateRow>().enumerate() {
-            let line = i + 2;
-            let row = match rec {
+        for rec in r {
+            let (line, row) = match rec {
+                Ok(rec) => (rec.line, csv::StringRecord::from(rec.fields).deserialize::<RateRow>(Some(&header))),
+                Err(err) => {
+                    e.push(format!("line {}", err.line), err.message);
+                    continue;
+                }
+            };
+            let row = match row {
                 Ok(row) => row,
                 Err(err) => {
                     e.push(format!("line {line}"), err.to_string());

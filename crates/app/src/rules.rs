@@ -387,23 +387,23 @@ impl App {
 
     /// A CSV of entries: a header with `value` and optionally `note`, one entry per line.
     pub async fn import_list_csv(&self, name: &str, bytes: &[u8], actor: Actor) -> Result<(usize, usize)> {
-        let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
-        let headers = r.headers().map_err(|e| Error::invalid("file", format!("line 1: {e}")))?.clone();
+        let mut r = codflow_sheets::csv::Reader::new(bytes, b',').trim(true);
+        let headers = match r.next_record() {
+            Some(Ok(h)) => h.fields,
+            Some(Err(e)) => return Err(Error::invalid("file", e.to_string())),
+            None => return Err(Error::invalid("file", "line 1: the file is empty")),
+        };
         let col = |n: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(n));
         let value = col("value").ok_or_else(|| Error::invalid("file", "line 1: the header needs a 'value' column"))?;
         let note = col("note");
         let mut rows = Vec::new();
         let mut lines = Vec::new();
-        for rec in r.records() {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                Error::invalid(&format!("line {line}"), e.to_string())
-            })?;
-            let line = rec.position().map(|p| p.line()).unwrap_or(0);
-            let v = rec.get(value).unwrap_or("").to_owned();
-            let n = note.and_then(|i| rec.get(i)).filter(|s| !s.is_empty()).map(str::to_owned);
+        for rec in r {
+            let rec = rec.map_err(|e| Error::invalid(&format!("line {}", e.line), e.message))?;
+            let v = rec.fields.get(value).cloned().unwrap_or_default();
+            let n = note.and_then(|i| rec.fields.get(i)).filter(|s| !s.is_empty()).cloned();
             rows.push((v, n));
-            lines.push(line);
+            lines.push(rec.line);
         }
         self.add_list_entries(name, rows, |i| format!("line {}: value", lines[i]), actor).await
     }

@@ -6,6 +6,9 @@
 //! are written with the decimal mark asked for and no thousands separator; dates as `YYYY-MM-DD`, with
 //! `THH:MM:SS` when they carry a time.
 
+pub mod csv;
+
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
@@ -20,6 +23,8 @@ pub enum SheetError {
     Write(String),
     #[error("cell {cell}: {message}")]
     Cell { cell: String, message: String },
+    #[error("the workbook is past what is read: {0}")]
+    TooLarge(String),
 }
 
 /// Whether the bytes look like an XLSX (a ZIP archive).
@@ -27,43 +32,173 @@ pub fn is_xlsx(body: &[u8]) -> bool {
     body.starts_with(b"PK\x03\x04")
 }
 
+/// What a workbook may hold before it is refused: memory follows the cells present (never the sheet's
+/// declared dimension), and the archive is checked before anything is inflated. Documented in
+/// docs/SECURITY.md.
+pub mod limits {
+    /// Files inside the ZIP archive (a workbook has about ten).
+    pub const ZIP_ENTRIES: usize = 1_000;
+    /// Inflated size of all the archive's files together.
+    pub const UNCOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+    /// Inflated size over stored size, for any file larger than `RATIO_FLOOR_BYTES` inflated. Sheet XML
+    /// compresses 5-30×; a ZIP bomb 1,000× and more.
+    pub const COMPRESSION_RATIO: u64 = 200;
+    pub const RATIO_FLOOR_BYTES: u64 = 1024 * 1024;
+    /// Cells with a value.
+    pub const CELLS: usize = 4_000_000;
+    /// Cells filled from a merged region's top-left value (merges are for headers and titles).
+    pub const MERGED_CELLS: usize = 100_000;
+    /// Columns from the leftmost to the rightmost cell with a value.
+    pub const COLUMNS: u32 = 1_000;
+    /// Rows read (rows with a value; a row is addressed up to Excel's 1,048,576).
+    pub const ROWS: usize = 1_048_576;
+    /// Cells handed back: rows read × the columns they span.
+    pub const GRID: usize = 4_000_000;
+}
+
+/// Refuses an archive that would inflate past the limits, from its central directory alone (the ZIP
+/// reader stops at each file's declared size, so a file cannot inflate past what it declares).
+fn check_archive(body: &[u8]) -> Result<(), SheetError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(body)).map_err(|e| SheetError::Unreadable(e.to_string()))?;
+    if zip.len() > limits::ZIP_ENTRIES {
+        return Err(SheetError::TooLarge(format!(
+            "the archive holds {} files; at most {} are read",
+            zip.len(),
+            limits::ZIP_ENTRIES
+        )));
+    }
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let Some(meta) =
+            zip.by_index_raw(i).ok().map(|f| (f.name().map(|n| n.into_owned()).unwrap_or_default(), f.size(), f.compressed_size()))
+        else {
+            return Err(SheetError::Unreadable(format!("file {i} of the archive cannot be read")));
+        };
+        let (name, size, stored) = meta;
+        let name: String = name.chars().take(80).collect();
+        total = total.saturating_add(size);
+        if total > limits::UNCOMPRESSED_BYTES {
+            return Err(SheetError::TooLarge(format!(
+                "the archive inflates to more than {} MiB",
+                limits::UNCOMPRESSED_BYTES / (1024 * 1024)
+            )));
+        }
+        if size > limits::RATIO_FLOOR_BYTES && size / stored.max(1) > limits::COMPRESSION_RATIO {
+            return Err(SheetError::TooLarge(format!(
+                "{name} inflates {}× (at most {}× is read)",
+                size / stored.max(1),
+                limits::COMPRESSION_RATIO
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The first sheet's rows, each with its 1-based row number as the spreadsheet shows it, empty rows left
 /// out. `decimal` is the mark numbers are written with ('.' or ',').
+///
+/// The sheet is read cell by cell, so a workbook with one cell at A1 and one at XFD1048576 costs two cells,
+/// not the rectangle between them (it is then refused for its width).
 pub fn xlsx_rows(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, SheetError> {
+    check_archive(body)?;
     let mut book: Xlsx<Cursor<&[u8]>> = open_workbook_from_rs(Cursor::new(body))
         .map_err(|e: calamine::XlsxError| SheetError::Unreadable(e.to_string()))?;
-    let range =
-        book.worksheet_range_at(0).ok_or(SheetError::NoSheet)?.map_err(|e| SheetError::Unreadable(e.to_string()))?;
-    let merged = book.merge_cells_by_sheet_id(0).map_err(|e| SheetError::Unreadable(e.to_string()))?;
-    let Some((top, left)) = range.start() else { return Ok(Vec::new()) };
-    let (height, width) = range.get_size();
-    let mut grid: Vec<Vec<String>> = Vec::with_capacity(height);
-    for (r, row) in range.rows().enumerate() {
-        let mut cells = Vec::with_capacity(width);
-        for (c, cell) in row.iter().enumerate() {
-            let at = || cell_name(top + r as u32, left + c as u32);
-            cells.push(text(cell, decimal).map_err(|message| SheetError::Cell { cell: at(), message })?);
-        }
-        grid.push(cells);
-    }
-    for m in merged {
-        let value = range.get_value(m.start).map(|v| text(v, decimal)).transpose();
-        let value = value.map_err(|message| SheetError::Cell { cell: cell_name(m.start.0, m.start.1), message })?;
-        let Some(value) = value else { continue };
-        for r in m.start.0..=m.end.0 {
-            for c in m.start.1..=m.end.1 {
-                let (Some(rr), Some(cc)) = (r.checked_sub(top), c.checked_sub(left)) else { continue };
-                if let Some(slot) = grid.get_mut(rr as usize).and_then(|row| row.get_mut(cc as usize)) {
-                    slot.clone_from(&value);
-                }
+    let name = book.sheet_names().first().cloned().ok_or(SheetError::NoSheet)?;
+    // Sparse: row → (column, text), only for cells with a value.
+    let mut rows: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
+    let mut cells = 0usize;
+    let (mut left, mut right) = (u32::MAX, 0u32);
+    {
+        let mut reader = book.worksheet_cells_reader(&name).map_err(|e| SheetError::Unreadable(e.to_string()))?;
+        while let Some(cell) = reader.next_cell().map_err(|e| SheetError::Unreadable(e.to_string()))? {
+            let (r, c) = cell.get_position();
+            let value = Data::from(cell.get_value().clone());
+            if value == Data::Empty {
+                continue;
+            }
+            let value =
+                text(&value, decimal).map_err(|message| SheetError::Cell { cell: cell_name(r, c), message })?;
+            cells += 1;
+            if cells > limits::CELLS {
+                return Err(SheetError::TooLarge(format!("the sheet holds more than {} cells", limits::CELLS)));
+            }
+            left = left.min(c);
+            right = right.max(c);
+            if right - left >= limits::COLUMNS {
+                return Err(SheetError::TooLarge(format!(
+                    "cells {} and {} are more than {} columns apart",
+                    cell_name(r, left),
+                    cell_name(r, right),
+                    limits::COLUMNS
+                )));
+            }
+            rows.entry(r).or_default().push((c, value));
+            if rows.len() > limits::ROWS {
+                return Err(SheetError::TooLarge(format!("the sheet holds more than {} rows", limits::ROWS)));
             }
         }
     }
-    Ok(grid
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (top, bottom) = (*rows.keys().next().unwrap_or(&0), *rows.keys().next_back().unwrap_or(&0));
+    for row in rows.values_mut() {
+        row.sort_by_key(|(c, _)| *c);
+    }
+    let merged = book.merge_cells_by_sheet_id(0).map_err(|e| SheetError::Unreadable(e.to_string()))?;
+    let mut filled = 0usize;
+    for m in merged {
+        let Some(value) = rows.get(&m.start.0).and_then(|r| {
+            r.binary_search_by_key(&m.start.1, |(c, _)| *c).ok().map(|i| r[i].1.clone())
+        }) else {
+            continue;
+        };
+        // A region fills only what lies among the cells read; past them it names nothing.
+        let (r0, r1) = (m.start.0.max(top), m.end.0.min(bottom));
+        let (c0, c1) = (m.start.1.max(left), m.end.1.min(right));
+        if r0 > r1 || c0 > c1 {
+            continue;
+        }
+        let area = (u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1);
+        if area > (limits::MERGED_CELLS - filled) as u64 {
+            return Err(SheetError::TooLarge(format!(
+                "the merged region {}:{} would fill more than {} cells",
+                cell_name(m.start.0, m.start.1),
+                cell_name(m.end.0, m.end.1),
+                limits::MERGED_CELLS
+            )));
+        }
+        filled += area as usize;
+        for r in r0..=r1 {
+            let row = rows.entry(r).or_default();
+            for c in c0..=c1 {
+                match row.binary_search_by_key(&c, |(cc, _)| *cc) {
+                    Ok(i) => row[i].1.clone_from(&value),
+                    Err(i) => row.insert(i, (c, value.clone())),
+                }
+            }
+        }
+        if rows.len() > limits::ROWS {
+            return Err(SheetError::TooLarge(format!("the sheet holds more than {} rows", limits::ROWS)));
+        }
+    }
+    let width = (right - left + 1) as usize;
+    if rows.len().saturating_mul(width) > limits::GRID {
+        return Err(SheetError::TooLarge(format!(
+            "{} rows × {width} columns is more than {} cells",
+            rows.len(),
+            limits::GRID
+        )));
+    }
+    Ok(rows
         .into_iter()
-        .enumerate()
-        .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
-        .map(|(i, cells)| (top + i as u32 + 1, cells))
+        .filter_map(|(r, present)| {
+            let mut cells = vec![String::new(); width];
+            for (c, v) in present {
+                cells[(c - left) as usize] = v;
+            }
+            cells.iter().any(|c| !c.trim().is_empty()).then_some((r + 1, cells))
+        })
         .collect())
 }
 
@@ -216,6 +351,11 @@ pub mod testing {
         Empty,
     }
 
+    /// A one-sheet workbook around the given worksheet XML, as hostile files are made.
+    pub fn raw_workbook(sheet_xml: &str) -> Vec<u8> {
+        super::package(sheet_xml, "Sheet1").expect("zip")
+    }
+
     /// A one-sheet workbook with `rows` from A1 and the `merged` ranges ("A1:A2").
     pub fn workbook(rows: &[Vec<Cell>], merged: &[&str]) -> Vec<u8> {
         let mut sheet = String::from(
@@ -316,6 +456,66 @@ mod tests {
             }
             let _ = xlsx_rows(&book, '.');
         }
+    }
+
+    const HEAD: &str = r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+
+    fn too_large(r: Result<Vec<(u32, Vec<String>)>, SheetError>) -> String {
+        match r {
+            Err(SheetError::TooLarge(m)) => m,
+            other => panic!("expected a refusal for size, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cells_at_the_sheets_two_far_corners_are_refused_without_allocating_the_rectangle() {
+        let sheet = format!(
+            r#"{HEAD}<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>"#
+        );
+        let m = too_large(xlsx_rows(&testing::raw_workbook(&sheet), '.'));
+        assert!(m.contains("XFD1048576") && m.contains("1000 columns"), "{m}");
+    }
+
+    #[test]
+    fn a_huge_declared_dimension_costs_only_the_cells_present() {
+        let sheet = format!(
+            r#"{HEAD}<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="B1048576"><v>2</v></c></row></sheetData></worksheet>"#
+        );
+        let rows = xlsx_rows(&testing::raw_workbook(&sheet), '.').unwrap();
+        assert_eq!(rows, vec![(1, vec!["1".into(), String::new()]), (1048576, vec![String::new(), "2".into()])]);
+    }
+
+    #[test]
+    fn a_merged_region_over_the_whole_sheet_is_refused() {
+        let sheet = format!(
+            r#"{HEAD}<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="J1"><v>1</v></c></row><row r="1048576"><c r="A1048576"><v>2</v></c></row></sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells></worksheet>"#
+        );
+        let m = too_large(xlsx_rows(&testing::raw_workbook(&sheet), '.'));
+        assert!(m.contains("A1:XFD1048576"), "{m}");
+    }
+
+    #[test]
+    fn an_archive_that_inflates_far_beyond_its_size_is_refused_before_it_is_read() {
+        let padding = " ".repeat(4 * 1024 * 1024);
+        let sheet = format!(r#"{HEAD}<sheetData>{padding}</sheetData></worksheet>"#);
+        let book = testing::raw_workbook(&sheet);
+        assert!(book.len() < 64 * 1024, "the bomb is small: {}", book.len());
+        let m = too_large(xlsx_rows(&book, '.'));
+        assert!(m.contains("sheet1.xml") && m.contains("inflates"), "{m}");
+    }
+
+    #[test]
+    fn an_archive_of_too_many_files_is_refused() {
+        use std::io::Write;
+        let mut out = Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut out);
+        for i in 0..=limits::ZIP_ENTRIES {
+            zip.start_file(format!("f{i}"), zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(b"x").unwrap();
+        }
+        zip.finish().unwrap();
+        let m = too_large(xlsx_rows(&out.into_inner(), '.'));
+        assert!(m.contains("1001 files"), "{m}");
     }
 
     #[test]
