@@ -101,11 +101,13 @@ impl DocumentSettings {
             e.push("seller_address", "is at most 4 lines of at most 100 characters");
         }
         let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
-        let eori =
-            |s: &str| s.len() >= 3 && s.len() <= 17 && s[..2].bytes().all(|b| b.is_ascii_uppercase()) && alnum(s);
+        let eori = |s: &str| {
+            s.len() >= 3 && s.len() <= 17 && s.as_bytes()[..2].iter().all(|b| b.is_ascii_uppercase()) && alnum(s)
+        };
         let shape = "an EORI number (country code and up to 15 letters or digits)";
         self.eori_number = tax_id(&mut e, "eori_number", self.eori_number.as_deref(), eori, shape);
-        let ioss = |s: &str| s.len() == 12 && s.starts_with("IM") && s[2..].bytes().all(|b| b.is_ascii_digit());
+        let ioss =
+            |s: &str| s.len() == 12 && s.starts_with("IM") && s.as_bytes()[2..].iter().all(|b| b.is_ascii_digit());
         let shape = "an IOSS number (IM and 10 digits)";
         self.ioss_number = tax_id(&mut e, "ioss_number", self.ioss_number.as_deref(), ioss, shape);
         for (c, n) in self.vat_numbers.iter_mut() {

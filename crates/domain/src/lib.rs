@@ -15,6 +15,7 @@ pub mod phone;
 pub mod rating;
 pub mod review;
 pub mod shop;
+pub mod text;
 pub mod tracking;
 
 pub use auth::{Role, Username};

@@ -1,5 +1,6 @@
 //! The commercial order: validated intake, totals, COD amount and the status machine of API.md.
 
+use crate::text::max;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -406,6 +407,31 @@ pub struct AddressInput {
     pub country: Option<String>,
 }
 
+impl BuyerInput {
+    /// As sent by a shop platform: control characters in its text become spaces (see [`crate::text::cleaned`]).
+    pub fn cleaned(self) -> Self {
+        let c = |o: Option<String>| o.map(|s| crate::text::cleaned(&s));
+        Self { name: c(self.name), phone: c(self.phone), email: c(self.email) }
+    }
+}
+
+impl AddressInput {
+    /// As sent by a shop platform: control characters in its text become spaces (see [`crate::text::cleaned`]).
+    pub fn cleaned(self) -> Self {
+        let c = |o: Option<String>| o.map(|s| crate::text::cleaned(&s));
+        Self {
+            name: c(self.name),
+            phone: c(self.phone),
+            line1: c(self.line1),
+            line2: c(self.line2),
+            city: c(self.city),
+            region: c(self.region),
+            postal_code: c(self.postal_code),
+            country: c(self.country),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct LineInput {
     pub sku: Option<String>,
@@ -449,12 +475,15 @@ fn required(errs: &mut FieldErrors, path: &str, v: Option<String>, max: usize) -
     if t.is_empty() {
         errs.push(path, "must not be empty");
         None
-    } else if t.chars().count() > max {
-        errs.push(path, format!("is longer than {max} characters"));
-        None
     } else {
-        Some(t.to_owned())
+        errs.take(path, crate::text::line(t, max)).map(|()| t.to_owned())
     }
+}
+
+/// Text that may be left out; when given, one line of at most `max` characters.
+fn optional(errs: &mut FieldErrors, path: &str, v: Option<String>, max: usize) -> Option<String> {
+    let t = opt_text(v)?;
+    errs.take(path, crate::text::line(&t, max)).map(|()| t)
 }
 
 fn money_in(errs: &mut FieldErrors, path: &str, m: &MoneyInput, order_currency: Option<Currency>) -> Option<Money> {
@@ -500,11 +529,11 @@ impl OrderInput {
             None => e.take("store", StoreCode::parse("manual")),
             Some(s) => e.take("store", StoreCode::parse(&s)),
         };
-        let external_id = required(&mut e, "external_id", self.external_id, 128);
+        let external_id = required(&mut e, "external_id", self.external_id, max::EXTERNAL_ID);
         let placed_at = match opt_text(self.placed_at) {
             None => Some(now),
             Some(s) => match OffsetDateTime::parse(&s, &Rfc3339) {
-                Ok(t) => Some(t.to_offset(time::UtcOffset::UTC)),
+                Ok(t) => e.take("placed_at", crate::text::time(t.to_offset(time::UtcOffset::UTC))),
                 Err(_) => {
                     e.push("placed_at", format!("{s:?} is not an RFC 3339 time such as 2026-11-20T10:00:00Z"));
                     None
@@ -515,18 +544,21 @@ impl OrderInput {
         let payment_method = parsed(&mut e, "payment_method".into(), self.payment_method, PaymentMethod::parse);
         let a = self.shipping_address;
         let country = parsed(&mut e, "shipping_address.country".into(), a.country, Country::parse);
-        let buyer_name = required(&mut e, "buyer.name", self.buyer.name, 200);
+        let buyer_name = required(&mut e, "buyer.name", self.buyer.name, max::NAME);
         let buyer_phone = parsed(&mut e, "buyer.phone".into(), self.buyer.phone, |p| Phone::parse(p, country));
-        let buyer_email = opt_text(self.buyer.email);
+        let buyer_email = optional(&mut e, "buyer.email", self.buyer.email, max::EMAIL);
         if let Some(m) = &buyer_email
-            && (!m.contains('@') || m.len() > 254 || m.contains(char::is_whitespace))
+            && (!m.contains('@') || m.contains(char::is_whitespace))
         {
             e.push("buyer.email", format!("{m:?} is not an email address"));
         }
-        let addr_name = required(&mut e, "shipping_address.name", a.name, 200);
+        let addr_name = required(&mut e, "shipping_address.name", a.name, max::NAME);
         let addr_phone = opt_text(a.phone).and_then(|p| e.take("shipping_address.phone", Phone::parse(&p, country)));
-        let line1 = required(&mut e, "shipping_address.line1", a.line1, 300);
-        let city = required(&mut e, "shipping_address.city", a.city, 120);
+        let line1 = required(&mut e, "shipping_address.line1", a.line1, max::ADDRESS_LINE);
+        let line2 = optional(&mut e, "shipping_address.line2", a.line2, max::ADDRESS_LINE);
+        let city = required(&mut e, "shipping_address.city", a.city, max::CITY);
+        let region = optional(&mut e, "shipping_address.region", a.region, max::REGION);
+        let postal_code = optional(&mut e, "shipping_address.postal_code", a.postal_code, max::POSTAL_CODE);
         if self.lines.is_empty() {
             e.push("lines", "an order needs at least one line");
         }
@@ -580,10 +612,10 @@ impl OrderInput {
                     name: addr_name?,
                     phone: addr_phone,
                     line1: line1?,
-                    line2: opt_text(a.line2),
+                    line2,
                     city: city?,
-                    region: opt_text(a.region),
-                    postal_code: opt_text(a.postal_code),
+                    region,
+                    postal_code,
                     country: country?,
                 },
                 lines,

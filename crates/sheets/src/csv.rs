@@ -216,6 +216,10 @@ impl<R: BufRead> Reader<R> {
             let Some(mut s) = field else {
                 return Parse::Refused(column, "not UTF-8 text".into());
             };
+            // No file of ours has a use for NUL, and PostgreSQL cannot store it: refused on both engines.
+            if s.as_bytes().contains(&0) {
+                return Parse::Refused(column, "holds a NUL byte".into());
+            }
             if self.trim {
                 let t = s.trim();
                 if t.len() != s.len() {
@@ -266,7 +270,8 @@ impl<R: BufRead> Reader<R> {
                     }
                     Parse::LongQuote(column) => {
                         let max = self.limits.field_bytes;
-                        let message = format!("column {column}: the quote opened here is not closed within {max} bytes");
+                        let message =
+                            format!("column {column}: the quote opened here is not closed within {max} bytes");
                         return Some(Err(self.read_again(taken, line, column, message)));
                     }
                     Parse::OpenQuote(column) => {
@@ -357,7 +362,15 @@ mod tests {
     #[test]
     fn quoted_fields_may_hold_delimiters_quotes_and_line_breaks() {
         let got = read("\u{feff}a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",z\n\n3,\n");
-        assert_eq!(got, vec![rec(1, &["a", "b"]), rec(2, &["x, y", "say \"hi\""]), rec(3, &["two\nlines", "z"]), rec(6, &["3", ""])]);
+        assert_eq!(
+            got,
+            vec![
+                rec(1, &["a", "b"]),
+                rec(2, &["x, y", "say \"hi\""]),
+                rec(3, &["two\nlines", "z"]),
+                rec(6, &["3", ""])
+            ]
+        );
     }
 
     #[test]

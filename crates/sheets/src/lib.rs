@@ -69,8 +69,10 @@ fn check_archive(body: &[u8]) -> Result<(), SheetError> {
     }
     let mut total: u64 = 0;
     for i in 0..zip.len() {
-        let Some(meta) =
-            zip.by_index_raw(i).ok().map(|f| (f.name().map(|n| n.into_owned()).unwrap_or_default(), f.size(), f.compressed_size()))
+        let Some(meta) = zip
+            .by_index_raw(i)
+            .ok()
+            .map(|f| (f.name().map(|n| n.into_owned()).unwrap_or_default(), f.size(), f.compressed_size()))
         else {
             return Err(SheetError::Unreadable(format!("file {i} of the archive cannot be read")));
         };
@@ -116,8 +118,7 @@ pub fn xlsx_rows(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, 
             if value == Data::Empty {
                 continue;
             }
-            let value =
-                text(&value, decimal).map_err(|message| SheetError::Cell { cell: cell_name(r, c), message })?;
+            let value = text(&value, decimal).map_err(|message| SheetError::Cell { cell: cell_name(r, c), message })?;
             cells += 1;
             if cells > limits::CELLS {
                 return Err(SheetError::TooLarge(format!("the sheet holds more than {} cells", limits::CELLS)));
@@ -148,9 +149,10 @@ pub fn xlsx_rows(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, 
     let merged = book.merge_cells_by_sheet_id(0).map_err(|e| SheetError::Unreadable(e.to_string()))?;
     let mut filled = 0usize;
     for m in merged {
-        let Some(value) = rows.get(&m.start.0).and_then(|r| {
-            r.binary_search_by_key(&m.start.1, |(c, _)| *c).ok().map(|i| r[i].1.clone())
-        }) else {
+        let Some(value) = rows
+            .get(&m.start.0)
+            .and_then(|r| r.binary_search_by_key(&m.start.1, |(c, _)| *c).ok().map(|i| r[i].1.clone()))
+        else {
             continue;
         };
         // A region fills only what lies among the cells read; past them it names nothing.
@@ -205,7 +207,12 @@ pub fn xlsx_rows(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, 
 fn text(cell: &Data, decimal: char) -> Result<String, String> {
     Ok(match cell {
         Data::Empty => String::new(),
-        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            if let Some(c) = s.chars().find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                return Err(format!("holds the control character U+{:04X}", c as u32));
+            }
+            s.clone()
+        }
         Data::Int(i) => i.to_string(),
         Data::Float(f) => {
             if !f.is_finite() {
@@ -458,7 +465,8 @@ mod tests {
         }
     }
 
-    const HEAD: &str = r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+    const HEAD: &str =
+        r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
 
     fn too_large(r: Result<Vec<(u32, Vec<String>)>, SheetError>) -> String {
         match r {

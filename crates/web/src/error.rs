@@ -24,6 +24,12 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("body too large")]
     TooLarge,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A request the framework refused before a handler saw it (undecodable path or query, wrong method,
+    /// bad multipart, wrong content type), kept with its status.
+    #[error("request refused")]
+    Rejected { status: StatusCode, detail: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -103,6 +109,27 @@ impl ApiError {
                 "Payload too large",
                 "the request body is larger than this endpoint accepts".into(),
             ),
+            ApiError::TooManyRequests { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
+                format!("too many attempts; try again in {retry_after_secs} s"),
+            ),
+            ApiError::Rejected { status, detail } => {
+                let (code, title) = match status.as_u16() {
+                    404 => ("not_found", "Not found"),
+                    405 => ("method_not_allowed", "Method not allowed"),
+                    406 => ("not_acceptable", "Not acceptable"),
+                    408 => ("request_timeout", "Request timeout"),
+                    411 => ("length_required", "Length required"),
+                    413 => ("payload_too_large", "Payload too large"),
+                    415 => ("unsupported_media_type", "Unsupported media type"),
+                    422 => ("invalid_input", "Invalid input"),
+                    429 => ("too_many_requests", "Too many requests"),
+                    _ => ("bad_request", "Bad request"),
+                };
+                (*status, code, title, detail.clone())
+            }
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -120,6 +147,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %e, "internal error");
         }
         let (status, code, title, detail) = self.parts();
+        let retry_after = match self {
+            ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+            _ => None,
+        };
         let errors = match self {
             ApiError::Invalid(f) => f.0.into_iter().map(|e| PathError { path: e.path, message: e.message }).collect(),
             _ => vec![],
@@ -134,6 +165,9 @@ impl IntoResponse for ApiError {
         };
         let mut resp = (status, Json(body)).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

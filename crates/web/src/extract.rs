@@ -17,6 +17,11 @@ use crate::state::AppState;
 pub struct ApiJson<T>(pub T);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some((path, c)) = control_character(bytes) {
+        let mut f = FieldErrors::default();
+        f.push(path, format!("holds the control character U+{:04X}", c as u32));
+        return Err(ApiError::Invalid(f));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut *de) {
         // Anything after the value (`{...}}`) makes the whole body malformed, not just ignorable.
@@ -30,13 +35,72 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     let message = inner.to_string();
                     // serde appends " at line L column C"; the path says where already.
                     let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-                    f.push(if path == "." { String::new() } else { path }, message);
+                    let mut path = if path == "." { String::new() } else { path };
+                    // A missing field is named by its own path, not its parent's.
+                    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+                        path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+                    }
+                    f.push(path, plain_message(&message));
                     Err(ApiError::Invalid(f))
                 }
                 _ => Err(ApiError::MalformedJson { detail: inner.to_string() }),
             }
         }
     }
+}
+
+/// The path of the first string (or key) that carries a control character other than tab, line feed and
+/// carriage return, which JSON can only spell as an escape (`\u0000`). One rule for every body on both
+/// engines: PostgreSQL cannot store NUL, and no field of ours has a use for the others.
+fn control_character(bytes: &[u8]) -> Option<(String, char)> {
+    let suspicious = bytes.windows(6).any(|w| {
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && w[2] == b'0'
+            && w[3] == b'0'
+            && (matches!(w[4], b'0' | b'1') && !(w[4] == b'0' && matches!(w[5], b'9' | b'a' | b'A' | b'd' | b'D')))
+    });
+    if !suspicious {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    fn bad(s: &str) -> Option<char> {
+        s.chars().find(|c| (*c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+    }
+    fn walk(v: &serde_json::Value, path: &str) -> Option<(String, char)> {
+        match v {
+            serde_json::Value::String(s) => bad(s).map(|c| (path.to_owned(), c)),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| walk(item, &format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let at = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match bad(k) {
+                    Some(c) => Some((at, c)),
+                    None => walk(item, &at),
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&value, "")
+}
+
+/// serde's message without the Rust type names it carries ("expected struct MoneySpec").
+fn plain_message(m: &str) -> String {
+    let mut out = String::with_capacity(m.len());
+    let mut rest = m;
+    while let Some(at) = rest.find("struct ").or_else(|| rest.find("enum ")) {
+        let (before, after) = rest.split_at(at);
+        out.push_str(before);
+        let word = if after.starts_with("struct ") { "struct " } else { "enum " };
+        let name_len =
+            after[word.len()..].find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len() - word.len());
+        out.push_str(if word == "struct " { "an object" } else { "one of the allowed values" });
+        rest = &after[word.len() + name_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -117,5 +181,30 @@ mod tests {
                 other => prop_assert!(false, "expected a field error, got {:?}", other.err()),
             }
         }
+    }
+
+    fn field_errors(body: &str) -> Vec<(String, String)> {
+        match parse_json::<CreateOrder>(body.as_bytes()) {
+            Err(ApiError::Invalid(f)) => f.0.into_iter().map(|e| (e.path, e.message)).collect(),
+            other => panic!("expected field errors, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_control_character_anywhere_is_refused_under_its_path() {
+        let e = field_errors(r#"{"buyer": {"name": "ok"}, "lines": [{"sku": "A\u0000"}]}"#);
+        assert_eq!(e, vec![("lines[0].sku".to_owned(), "holds the control character U+0000".to_owned())]);
+        let e = field_errors(r#"{"shipping_address": {"line1": "x\u001b"}}"#);
+        assert_eq!(e[0].0, "shipping_address.line1");
+        // Tabs and line breaks are ordinary text at this layer.
+        assert!(control_character(br#"{"a": "x\t\n\r", "b": "\\u0000"}"#).is_none());
+    }
+
+    #[test]
+    fn a_missing_field_is_named_by_its_own_path_without_type_names() {
+        let e = field_errors(r#"{"shipping_fee": {"currency": "SAR"}}"#);
+        assert_eq!(e[0].0, "shipping_fee.amount", "{e:?}");
+        let e = field_errors(r#"{"shipping_fee": 5}"#);
+        assert!(!e[0].1.contains("struct") && e[0].1.contains("an object"), "{e:?}");
     }
 }

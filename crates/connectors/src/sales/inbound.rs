@@ -280,8 +280,9 @@ pub(crate) fn assemble(
             placed_at: placed.and_then(Result::ok),
             currency,
             payment_method: Some(if a.cod { "cod" } else { "prepaid" }.to_owned()),
-            buyer: a.buyer,
-            shipping_address: a.address,
+            // Shops pass on what buyers paste, control characters included; cleaned rather than refused.
+            buyer: a.buyer.cleaned(),
+            shipping_address: a.address.cleaned(),
             lines,
             shipping_fee,
         },

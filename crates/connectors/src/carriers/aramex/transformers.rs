@@ -249,7 +249,8 @@ pub fn wcf_date(s: &str) -> Option<OffsetDateTime> {
     let end = inner.get(1..)?.find(['+', '-']).map_or(inner.len(), |i| i + 1);
     let ms: i64 = inner.get(..end)?.parse().ok()?;
     let offset = inner.get(end..)?;
-    let valid_offset = offset.is_empty() || (offset.len() == 5 && offset[1..].bytes().all(|b| b.is_ascii_digit()));
+    let valid_offset =
+        offset.is_empty() || (offset.len() == 5 && offset.as_bytes()[1..].iter().all(|b| b.is_ascii_digit()));
     if !valid_offset {
         return None;
     }
