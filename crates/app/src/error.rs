@@ -12,6 +12,9 @@ pub enum Error {
     Unauthorized,
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many attempts (logins): try again after the given seconds.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(#[from] codflow_store::Error),
 }

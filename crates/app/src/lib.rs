@@ -25,6 +25,7 @@ pub mod review;
 pub mod rules;
 pub mod stores;
 pub mod tasks;
+pub mod throttle;
 pub mod tracking;
 mod tracking_messages;
 pub mod users;
@@ -36,7 +37,8 @@ use codflow_store::Store;
 
 pub struct App {
     pub store: Store,
-    tokens: auth::TokenCache,
+    tokens: std::sync::Arc<auth::TokenCache>,
+    logins: std::sync::Arc<throttle::LoginGuard>,
     intake: intake::IntakeQueue,
     ctx: std::sync::Arc<orders::Ctx>,
     carriers: std::sync::RwLock<std::sync::Arc<booking::Carriers>>,
@@ -130,7 +132,8 @@ impl App {
         App {
             inbox,
             store,
-            tokens: auth::TokenCache::default(),
+            tokens: Default::default(),
+            logins: Default::default(),
             intake,
             ctx,
             carriers: Default::default(),
@@ -147,7 +150,8 @@ impl App {
     pub fn handle(&self) -> App {
         App {
             store: self.store.clone(),
-            tokens: auth::TokenCache::default(),
+            tokens: self.tokens.clone(),
+            logins: self.logins.clone(),
             intake: self.intake.clone(),
             inbox: self.inbox.clone(),
             ctx: self.ctx.clone(),

@@ -6,6 +6,8 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use codflow_domain::{Actor, AuditRecord, Role, UserId, Username};
 use codflow_store::users::{self as ustore, StoredUser};
 use codflow_store::{commit, orders};
+use std::net::IpAddr;
+
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::hash_token;
@@ -14,6 +16,8 @@ use crate::{App, Error, Result};
 /// How long a session lives after login.
 pub const SESSION_TTL: Duration = Duration::hours(12);
 const MIN_PASSWORD: usize = 10;
+/// Longer passwords are refused before they are hashed.
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Who is signed in to the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,9 +79,11 @@ impl App {
             return Err(Error::invalid("password", format!("must be at least {MIN_PASSWORD} characters")));
         }
         let password = password.to_owned();
+        let turn = self.logins.hashing_turn().await?;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| Error::Conflict { code: "hashing_failed", message: e.to_string() })??;
+        drop(turn);
         let user = StoredUser {
             id: UserId::generate(),
             username: username.as_str().to_owned(),
@@ -97,13 +103,26 @@ impl App {
     }
 
     /// Checks a username and password; a session on success, None otherwise (which of the two was wrong
-    /// is not told).
-    pub async fn login(&self, username: &str, password: &str) -> Result<Option<Login>> {
+    /// is not told). Failures are counted per username and per client address `from`; past the limits
+    /// the answer is `RateLimited` until the lock ends (see [`crate::throttle`]).
+    pub async fn login(&self, username: &str, password: &str, from: Option<IpAddr>) -> Result<Option<Login>> {
+        let started = std::time::Instant::now();
+        self.logins.check(username, from, started)?;
+        if password.len() > MAX_PASSWORD_BYTES {
+            self.logins.failed(username, from, started);
+            return Ok(None);
+        }
         let user = ustore::by_username(&mut *self.store.read().await?, username.trim()).await?;
         let (phc, password) =
             (user.as_ref().map_or_else(|| decoy().to_owned(), |u| u.password_hash.clone()), password.to_owned());
+        let turn = self.logins.hashing_turn().await?;
         let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false);
-        let Some(user) = user.filter(|u| ok && !u.disabled) else { return Ok(None) };
+        drop(turn);
+        let Some(user) = user.filter(|u| ok && !u.disabled) else {
+            self.logins.failed(username, from, std::time::Instant::now());
+            return Ok(None);
+        };
+        self.logins.succeeded(username);
         let (secret, csrf) = (random_hex(32)?, random_hex(16)?);
         let now = self.clock().now();
         let expires_at = now + SESSION_TTL;
@@ -127,6 +146,24 @@ impl App {
             csrf,
             expires_at,
         }))
+    }
+
+    /// Disables a user (every session ends at once; logins are refused) or enables one again.
+    pub async fn set_user_disabled(&self, username: &str, disabled: bool, actor: Actor) -> Result<UserId> {
+        let now = self.clock().now();
+        let mut tx = self.store.begin().await?;
+        let id = ustore::set_disabled(&mut tx, username.trim(), disabled, now).await?.ok_or(Error::NotFound("user"))?;
+        let what = if disabled { "disable" } else { "enable" };
+        let a = AuditRecord::change("user", id.to_string(), what, None, None, actor, now);
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(id)
+    }
+
+    /// Every console user, by name (without password hashes).
+    pub async fn users(&self) -> Result<Vec<(UserId, String, Role, bool)>> {
+        let all = ustore::list(&mut *self.store.read().await?).await?;
+        Ok(all.into_iter().map(|u| (u.id, u.username, u.role, u.disabled)).collect())
     }
 
     pub async fn logout(&self, secret: &str) -> Result<()> {

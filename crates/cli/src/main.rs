@@ -284,10 +284,33 @@ enum TokenCommand {
         #[command(flatten)]
         db: Db,
     },
+    /// List tokens (id, role, name, created, revoked); secrets are never shown again.
+    List {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Revoke a token: it stops working at once (a running server sees it within half a second).
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
+    /// Disable a console user: every session ends at once and logins are refused.
+    Disable {
+        username: String,
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Enable a disabled console user again.
+    Enable {
+        username: String,
+        #[command(flatten)]
+        db: Db,
+    },
     /// Create a console user; the password is read from the first line of standard input (at least ten
     /// characters), so it never appears in the shell's history or the process list.
     Create {
@@ -683,6 +706,42 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (id, secret) = app.create_token(role, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("created token {id} ({role}, {name}); the secret below is shown only now:");
             println!("{secret}");
+        }
+        Command::Token { command: TokenCommand::List { db } } => {
+            let app = open(&db.url()).await?;
+            for t in app.tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                let revoked = t.revoked_at.map_or_else(|| "live".to_owned(), |r| format!("revoked {r}"));
+                println!("{}\t{}\t{}\t{}\t{revoked}", t.id, t.role, t.name, t.created_at);
+            }
+        }
+        Command::Token { command: TokenCommand::Revoke { id, db } } => {
+            let id = codflow_domain::TokenId::parse(&id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let app = open(&db.url()).await?;
+            match app.revoke_token(&id, Actor::Worker("cli".into())).await {
+                Ok(()) => println!("revoked token {id}"),
+                Err(codflow_app::Error::NotFound(_)) => {
+                    eprintln!("error: no live token {id}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            }
+        }
+        Command::User { command: c @ (UserCommand::Disable { .. } | UserCommand::Enable { .. }) } => {
+            let (username, db, disabled) = match c {
+                UserCommand::Disable { username, db } => (username, db, true),
+                UserCommand::Enable { username, db } | UserCommand::Create { username, db, .. } => {
+                    (username, db, false)
+                }
+            };
+            let app = open(&db.url()).await?;
+            match app.set_user_disabled(&username, disabled, Actor::Worker("cli".into())).await {
+                Ok(_) => println!("{} user {username}", if disabled { "disabled" } else { "enabled" }),
+                Err(codflow_app::Error::NotFound(_)) => {
+                    eprintln!("error: no user {username}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(anyhow::anyhow!("{e}")),
+            }
         }
         Command::User { command: UserCommand::Create { username, role, db } } => {
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -102,3 +102,32 @@ pub async fn delete_expired(conn: &mut AnyConnection, now: OffsetDateTime) -> Re
         .await?
         .rows_affected())
 }
+
+/// Disables or enables a user by name, ending every session of a disabled one; the user's id when found.
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    username: &str,
+    disabled: bool,
+    at: OffsetDateTime,
+) -> Result<Option<UserId>> {
+    let r = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE username = $3 RETURNING id")
+        .bind(i64::from(disabled))
+        .bind(micros(at))
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(r) = r else { return Ok(None) };
+    let id = UserId::parse(&r.try_get::<String, _>("id")?)?;
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id.as_str()).execute(conn).await?;
+    }
+    Ok(Some(id))
+}
+
+/// Every user, by name.
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<StoredUser>> {
+    let rows = sqlx::query("SELECT id, username, password_hash, role, disabled FROM users ORDER BY username")
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(user_of).collect()
+}

@@ -41,6 +41,7 @@ impl From<codflow_app::Error> for ApiError {
             codflow_app::Error::NotFound(what) => ApiError::NotFound(what),
             codflow_app::Error::Unauthorized => ApiError::BadSignature,
             codflow_app::Error::Conflict { code, message } => ApiError::Conflict { code, message },
+            codflow_app::Error::RateLimited { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
             codflow_app::Error::Internal(e) => ApiError::Internal(e.to_string()),
         }
     }

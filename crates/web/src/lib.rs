@@ -29,8 +29,8 @@ pub use error::{ApiError, ApiResult};
 pub use state::AppState;
 
 use routes::{
-    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public, review,
-    stores, system, tracking,
+    access, catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public,
+    review, stores, system, tracking,
 };
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
@@ -294,6 +294,11 @@ pub fn router(app: App) -> Router {
         .route("/statements/{id}/paid", put(profit::put_paid))
         .route("/orders/{id}/profit", get(profit::order_profit))
         .route("/shipments/{id}/ledger", get(finance::shipment_ledger))
+        .route("/tokens", get(access::tokens))
+        .route("/tokens/{id}", delete(access::revoke))
+        .route("/users", get(access::users))
+        .route("/users/{username}/disable", post(access::disable))
+        .route("/users/{username}/enable", post(access::enable))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
@@ -329,7 +334,8 @@ pub fn router(app: App) -> Router {
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown()).await
+    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await
 }
 
 async fn shutdown() {

@@ -4,6 +4,7 @@ use utoipa::{Modify, OpenApi};
 use crate::dto::*;
 use crate::logistics_dto::*;
 use crate::review_dto::*;
+use crate::routes::access::{TokenDto, UserDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::dashboards::{
     ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
@@ -24,8 +25,8 @@ use crate::routes::tracking::{
     NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, review, stores,
-    system, tracking,
+    access, catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, review,
+    stores, system, tracking,
 };
 
 struct BearerAuth;
@@ -76,9 +77,10 @@ impl Modify for BearerAuth {
         dashboards::sums, dashboards::clearance, dashboards::scorecard, dashboards::refresh,
         dashboards::recommendations, dashboards::act, dashboards::weights, dashboards::put_weights,
         dashboards::thresholds, dashboards::put_thresholds,
+        access::tokens, access::revoke, access::users, access::disable, access::enable,
         profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, profit::put_paid,
     ),
-    components(schemas(ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

@@ -629,8 +629,8 @@ async fn a_console_user_is_created_with_a_password_from_standard_input_once() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user amina (ops)"));
     let store = Store::connect(&db.url).await.unwrap();
     let app = App::new(store);
-    assert!(app.login("amina", "a long enough password").await.unwrap().is_some());
-    assert!(app.login("amina", "short").await.unwrap().is_none());
+    assert!(app.login("amina", "a long enough password", None).await.unwrap().is_some());
+    assert!(app.login("amina", "short", None).await.unwrap().is_none());
     let again = create("a long enough password\n").await;
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("amina is taken"));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use codflow_app::users::ConsoleUser;
 use codflow_domain::finance::profit::Dimension;
@@ -15,6 +15,7 @@ use codflow_store::orders::OrderFilter;
 use serde::Deserialize;
 
 use super::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Signed, cookie, html, redirect, same, session_cookie, set_cookie};
+use crate::extract::ClientAddr;
 use crate::state::AppState;
 
 /// Finance pages are finance's (and the admin's); a viewer sees orders only.
@@ -133,12 +134,17 @@ pub struct LoginForm {
     csrf: String,
 }
 
-pub async fn login(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(s): State<Arc<AppState>>,
+    ClientAddr(from): ClientAddr,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same(&expected, &f.csrf) {
         return html(StatusCode::FORBIDDEN, login_page(&expected, Some("The form expired; try again.")));
     }
-    match s.app.login(&f.username, &f.password).await {
+    match s.app.login(&f.username, &f.password, from).await {
         Ok(Some(l)) => {
             let mut r = redirect("/orders");
             let (k, v) = session_cookie(&l.secret);
@@ -148,6 +154,12 @@ pub async fn login(State(s): State<Arc<AppState>>, headers: HeaderMap, Form(f): 
             r
         }
         Ok(None) => html(StatusCode::UNAUTHORIZED, login_page(&expected, Some("Wrong username or password."))),
+        Err(codflow_app::Error::RateLimited { retry_after_secs }) => {
+            let message = format!("Too many failed logins; try again in {retry_after_secs} seconds.");
+            let mut r = html(StatusCode::TOO_MANY_REQUESTS, login_page(&expected, Some(&message)));
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            r
+        }
         Err(e) => crate::ApiError::from(e).into_response(),
     }
 }

@@ -4,6 +4,7 @@ mod browser;
 mod helpers;
 mod shop_fake;
 
+mod access;
 mod auth;
 mod bad_input;
 mod catalogue;
