@@ -189,10 +189,17 @@ impl App {
         code: &str,
         d: WebhookDelivery<'_>,
     ) -> Result<Received> {
-        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
-        let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
+        // WooCommerce pings a new hook with `webhook_id=N`, form-encoded and unsigned, and disables the hook
+        // if it is not answered 200. It stores nothing, so it is answered for any code: a ping cannot tell
+        // a shop that exists from one that does not.
+        if platform == Platform::WooCommerce && d.body.starts_with(b"webhook_id=") && d.body.len() <= 64 {
+            return Ok(Received::Ping);
+        }
+        // An unknown shop is answered exactly as a bad signature, so shop codes cannot be probed.
+        let code = StoreCode::parse(code).map_err(|_| Error::Unauthorized)?;
+        let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::Unauthorized)?;
         if row.config.platform != platform {
-            return Err(Error::NotFound("store"));
+            return Err(Error::Unauthorized);
         }
         let secret = match (row.webhook_secret.as_deref(), self.sealer()) {
             (Some(sealed), Some(k)) => k.open(sealed, &context(&code, "webhook_secret")),
@@ -205,9 +212,6 @@ impl App {
             .is_some_and(|s| codflow_connectors::sales::inbound::verify_signature(secret.as_bytes(), d.body, s))
         {
             return Err(Error::Unauthorized);
-        }
-        if platform == Platform::WooCommerce && d.body.starts_with(b"webhook_id=") {
-            return Ok(Received::Ping);
         }
         if !row.config.enabled {
             return Err(Error::Conflict { code: "store_disabled", message: format!("store {code} is disabled") });

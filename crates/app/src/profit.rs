@@ -401,7 +401,7 @@ impl OrderProfitCsv {
         ];
         row.extend(amounts(p.expected.as_ref(), p.base_currency));
         row.extend(amounts(p.actual.as_ref(), p.base_currency));
-        self.error = self.w.write_record(row).err();
+        self.error = self.w.write_record(row.iter().map(|c| codflow_sheets::csv::neutralised(c).into_owned())).err();
     }
 
     pub fn finish(self) -> Result<Vec<u8>> {
@@ -428,7 +428,7 @@ pub fn groups_csv(r: &ProfitReport) -> Result<Vec<u8>> {
         ];
         row.extend(amounts(Some(&g.expected), r.base_currency));
         row.extend(amounts(Some(&g.actual), r.base_currency));
-        w.write_record(row).map_err(corrupt)?;
+        w.write_record(row.iter().map(|c| codflow_sheets::csv::neutralised(c).into_owned())).map_err(corrupt)?;
     }
     w.into_inner().map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))
 }

@@ -400,8 +400,10 @@ impl App {
         let mut lines = Vec::new();
         for rec in r {
             let rec = rec.map_err(|e| Error::invalid(&format!("line {}", e.line), e.message))?;
-            let v = rec.fields.get(value).cloned().unwrap_or_default();
-            let n = note.and_then(|i| rec.fields.get(i)).filter(|s| !s.is_empty()).cloned();
+            // A file exported here carries formula-like text with a leading quote; read it as it was.
+            let cell = |i: usize| rec.fields.get(i).map(|c| codflow_sheets::csv::unneutralised(c).to_owned());
+            let v = cell(value).unwrap_or_default();
+            let n = note.and_then(cell).filter(|s| !s.is_empty());
             rows.push((v, n));
             lines.push(rec.line);
         }
@@ -420,8 +422,8 @@ impl App {
             let page = rstore::entries(&mut conn, name, after.as_deref(), 1000).await?;
             for e in page.iter().take(1000) {
                 let at = e.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                w.write_record([e.value.as_str(), e.note.as_deref().unwrap_or(""), e.actor.as_str(), at.as_str()])
-                    .map_err(csv_err)?;
+                let cells = [e.value.as_str(), e.note.as_deref().unwrap_or(""), e.actor.as_str(), at.as_str()];
+                w.write_record(cells.map(|c| codflow_sheets::csv::neutralised(c).into_owned())).map_err(csv_err)?;
             }
             if page.len() <= 1000 {
                 break;

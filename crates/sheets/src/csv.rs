@@ -320,6 +320,30 @@ impl<R: BufRead> Iterator for Reader<R> {
     }
 }
 
+/// A cell of a CSV export as a spreadsheet may open it: text that a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, which spreadsheets
+/// show as text. A plain signed number (`-12.50`, `+966501234567`) is left alone: it is no formula.
+pub fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let Some(first) = cell.chars().next() else { return cell.into() };
+    if !matches!(first, '=' | '+' | '-' | '@' | '\t' | '\r') {
+        return cell.into();
+    }
+    let rest = &cell[first.len_utf8()..];
+    let number = matches!(first, '+' | '-')
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && rest.bytes().filter(|b| *b == b'.').count() <= 1;
+    if number { cell.into() } else { format!("'{cell}").into() }
+}
+
+/// Undoes [`neutralised`] for a file of ours read back: a leading `'` before a formula character.
+pub fn unneutralised(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
 /// Text for a message that names what a file held: at most `max` characters, marked when cut.
 pub fn excerpt(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max).collect();
@@ -431,6 +455,24 @@ mod tests {
     fn trimming_drops_spaces_around_fields_and_other_delimiters_work() {
         let got: Vec<_> = Reader::new(&b" a ; \"b \" \n"[..], b';').trim(true).collect();
         assert_eq!(got, vec![rec(1, &["a", "b"])]);
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_exported_as_text_and_read_back_as_they_were() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("+", "'+"),
+            ("\tx", "'\tx"),
+            ("-12.50", "-12.50"),
+            ("+966501234567", "+966501234567"),
+            ("Riyadh", "Riyadh"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralised(cell), out, "{cell}");
+            assert_eq!(unneutralised(&neutralised(cell)), cell);
+        }
     }
 
     #[test]

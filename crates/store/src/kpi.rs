@@ -29,7 +29,7 @@ pub async fn dirty_count(conn: &mut AnyConnection) -> Result<i64> {
 
 /// Marks every order dirty: what a change of the lanes' customs limits needs.
 pub async fn mark_all_dirty(conn: &mut AnyConnection) -> Result<()> {
-    sqlx::query("INSERT INTO kpi_dirty (order_id) SELECT id FROM orders ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO kpi_dirty (order_id) SELECT id FROM orders WHERE true ON CONFLICT DO NOTHING")
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -311,7 +311,7 @@ pub(super) fn table_download(name: &str, xlsx: bool, header: &[&str], rows: &[Ve
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(header);
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|c| codflow_sheets::csv::neutralised(c).into_owned()));
     }
     crate::routes::logistics::download("text/csv", &format!("{name}.csv"), w.into_inner().unwrap_or_default())
         .into_response()

@@ -72,7 +72,7 @@ async fn receive(
 #[utoipa::path(post, path = "/api/v1/webhooks/shopify/{store_code}", tag = "stores", params(("store_code" = String, Path)),
     request_body(content = String, description = "the Shopify order JSON (orders/create, orders/updated, orders/cancelled)"),
     responses((status = 200, body = ReceivedDto, description = "stored (or recognised as a duplicate by X-Shopify-Webhook-Id); processed from the inbox"),
-        (status = 401, description = "X-Shopify-Hmac-Sha256 does not verify; nothing stored"), (status = 404)))]
+        (status = 401, description = "X-Shopify-Hmac-Sha256 does not verify, or there is no such Shopify shop (the same answer); nothing stored"), (status = 409, description = "the shop is disabled"), (status = 413)), security(()))]
 pub async fn shopify(
     State(s): State<Arc<AppState>>,
     Path(code): Path<String>,
@@ -85,7 +85,7 @@ pub async fn shopify(
 #[utoipa::path(post, path = "/api/v1/webhooks/woocommerce/{store_code}", tag = "stores", params(("store_code" = String, Path)),
     request_body(content = String, description = "the WooCommerce order JSON (order.created, order.updated, order.deleted)"),
     responses((status = 200, body = ReceivedDto, description = "stored (or recognised as a duplicate by X-WC-Webhook-Delivery-ID)"),
-        (status = 401, description = "X-WC-Webhook-Signature does not verify; nothing stored"), (status = 404)))]
+        (status = 401, description = "X-WC-Webhook-Signature does not verify, or there is no such WooCommerce shop (the same answer); nothing stored. WooCommerce's unsigned ping (`webhook_id=N`) is answered 200 `ping`"), (status = 409, description = "the shop is disabled"), (status = 413)), security(()))]
 pub async fn woocommerce(
     State(s): State<Arc<AppState>>,
     Path(code): Path<String>,

@@ -155,9 +155,34 @@ async fn a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total(engine
         json_of(rq.send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
     }
     assert_eq!(inbox(&app, "shop-sa").await.len(), 2);
-    // The WooCommerce endpoint does not take a Shopify shop's deliveries.
-    let r = app.client.post(app.url("/api/v1/webhooks/woocommerce/shop-sa")).body(raw).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // The WooCommerce endpoint does not take a Shopify shop's deliveries, and a shop that does not exist is
+    // answered exactly as a bad signature is, so codes cannot be probed.
+    let forged = json_of(
+        app.client
+            .post(app.url("/api/v1/webhooks/shopify/shop-sa"))
+            .header("x-shopify-hmac-sha256", sign(b"another-secret-entirely", &raw))
+            .body(raw.clone())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    for path in [
+        "/api/v1/webhooks/woocommerce/shop-sa",
+        "/api/v1/webhooks/shopify/no-such-shop",
+        "/api/v1/webhooks/shopify/BAD%20CODE",
+    ] {
+        let r = app
+            .client
+            .post(app.url(path))
+            .header("x-shopify-hmac-sha256", sign(b"another-secret-entirely", &raw))
+            .body(raw.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(r, StatusCode::UNAUTHORIZED).await, forged, "{path}");
+    }
     let status = json_of(app.get("/api/v1/stores/shop-sa/sync").await, StatusCode::OK).await;
     assert_eq!(
         (status["pending"].as_i64(), status["done"].as_i64(), status["failed"].as_i64()),
@@ -350,12 +375,12 @@ async fn woocommerce_orders_arrive_once_paid_or_cash_on_delivery(engine: Engine)
         json!({"consumer_key": "ck_x", "consumer_secret": "cs_x"}),
     )
     .await;
-    // Saving a webhook in WooCommerce sends a form-encoded ping first.
+    // Saving a webhook in WooCommerce sends a form-encoded ping first, unsigned as WooCommerce sends it.
     let ping = b"webhook_id=12".to_vec();
     let r = app
         .client
         .post(app.url("/api/v1/webhooks/woocommerce/woo-ae"))
-        .header("x-wc-webhook-signature", sign(SECRET.as_bytes(), &ping))
+        .header("content-type", "application/x-www-form-urlencoded")
         .body(ping)
         .send()
         .await

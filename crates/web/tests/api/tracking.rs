@@ -6,10 +6,27 @@ use serde_json::{Value, json};
 use crate::helpers::{error_paths, json_of, spawn_app};
 
 codflow_store::on_both_engines!(
+    per_lane_thresholds_are_saved_and_read_back_on_every_engine,
     tracking_settings_are_validated_saved_and_read_back,
     a_batch_of_events_is_checked_field_by_field_before_anything_is_stored,
     the_tracked_shipments_list_filters_by_status_and_refuses_unknown_ones,
 );
+
+async fn per_lane_thresholds_are_saved_and_read_back_on_every_engine(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    // An order exists, so saving thresholds has dashboard sums to mark for recounting.
+    json_of(app.post("/api/v1/orders", &crate::helpers::order("t-1", "LAMP-01", 1)).await, StatusCode::CREATED).await;
+    let mut t = json_of(app.get("/api/v1/tracking/thresholds").await, StatusCode::OK).await;
+    t["lanes"]["SA"] = t["default"].clone();
+    t["lanes"]["SA"]["customs_held_hours"] = json!(96);
+    let saved = json_of(app.put("/api/v1/tracking/thresholds", &t).await, StatusCode::OK).await;
+    assert_eq!(saved["lanes"]["SA"]["customs_held_hours"], 96);
+    assert_eq!(json_of(app.get("/api/v1/tracking/thresholds").await, StatusCode::OK).await, saved);
+    t["lanes"]["Saudi"] = t["default"].clone();
+    let e = json_of(app.put("/api/v1/tracking/thresholds", &t).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["lanes.Saudi"]);
+}
 
 async fn tracking_settings_are_validated_saved_and_read_back(engine: Engine) {
     let app = spawn_app(engine).await;
