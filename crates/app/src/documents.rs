@@ -14,8 +14,22 @@ use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 
 use crate::{App, Error, Result};
 
-/// Where the public tracking page lives until a deployment sets `public_base_url`.
-pub(crate) const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
+/// Where the public tracking page lives until a deployment sets `public_base_url` and `serve` has said
+/// where it is reachable.
+const FALLBACK_PUBLIC_URL: &str = "http://localhost:8080";
+
+static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The address this process is reached at from outside (`serve --public-url`, or its listen address),
+/// used for tracking links and label QR codes until the seller sets `public_base_url`. Set once per
+/// process, at start; later calls change nothing.
+pub fn set_public_url_default(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim().trim_end_matches('/').to_owned());
+}
+
+pub(crate) fn default_public_url() -> String {
+    PUBLIC_URL.get().cloned().unwrap_or_else(|| FALLBACK_PUBLIC_URL.into())
+}
 
 /// The European Union's members, where an IOSS number lets the seller collect import VAT at checkout.
 const EU: [&str; 27] = [
@@ -122,7 +136,7 @@ impl DocumentSettings {
         if !(url.is_empty() || http) || url.len() > 200 {
             e.push("public_base_url", "must be an http:// or https:// address of at most 200 characters");
         }
-        self.public_base_url = if url.is_empty() { DEFAULT_PUBLIC_URL.into() } else { url };
+        self.public_base_url = if url.is_empty() { default_public_url() } else { url };
         if e.is_empty() { Ok(self) } else { Err(Error::Invalid(e)) }
     }
 
@@ -144,7 +158,7 @@ impl DocumentSettings {
             eori_number: non_empty(get("eori_number")),
             ioss_number: non_empty(get("ioss_number")),
             vat_numbers: vat_numbers.into_iter().filter_map(|(c, n)| Country::parse(&c).ok().map(|c| (c, n))).collect(),
-            public_base_url: non_empty(get("public_base_url")).unwrap_or_else(|| DEFAULT_PUBLIC_URL.into()),
+            public_base_url: non_empty(get("public_base_url")).unwrap_or_else(default_public_url),
         })
     }
 }
@@ -365,7 +379,7 @@ fn label_of(b: &Booked, settings: &DocumentSettings, incoterm: Incoterm) -> Labe
     let wh = b.warehouse.as_ref();
     let a = &order.shipping_address;
     LabelData {
-        tracking_url: format!("{}/t/{}", settings.public_base_url.trim_end_matches('/'), b.tracking),
+        tracking_url: format!("{}/track/{}", settings.public_base_url.trim_end_matches('/'), b.tracking),
         tracking_number: b.tracking.clone(),
         sender: Address {
             name: seller_name(b, settings),

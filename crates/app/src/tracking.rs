@@ -117,11 +117,7 @@ pub(crate) async fn public_url(conn: &mut Conn) -> Result<String> {
 }
 
 fn public_url_of(found: &HashMap<String, String>) -> String {
-    found
-        .get("public_base_url")
-        .filter(|u| !u.is_empty())
-        .cloned()
-        .unwrap_or_else(|| crate::documents::DEFAULT_PUBLIC_URL.into())
+    found.get("public_base_url").filter(|u| !u.is_empty()).cloned().unwrap_or_else(crate::documents::default_public_url)
 }
 
 /// The settings alone, for a caller that knows the one settlement cycle it needs (booking) and should not

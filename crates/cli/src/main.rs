@@ -68,6 +68,8 @@ enum Command {
         /// the same database (a receiver in front of a busy processor).
         #[arg(long)]
         no_shop_sync: bool,
+        #[command(flatten)]
+        metrics: MetricsArgs,
     },
     /// Run the sandbox carrier (docs/SANDBOX_CARRIER.md) until stopped.
     SandboxCarrier {
@@ -273,6 +275,18 @@ enum RulesCommand {
     },
 }
 
+/// Who may read `/metrics`: any API token does; so does this token; and a listener of its own serves it
+/// without one.
+#[derive(clap::Args)]
+struct MetricsArgs {
+    /// A bearer token that may read /metrics (for a Prometheus scrape job).
+    #[arg(long, env = "CODFLOW_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Also serve /metrics, without a token, on this address (one only the monitoring network reaches).
+    #[arg(long, env = "CODFLOW_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Create a token; the secret is printed once, alone on the last line.
@@ -390,6 +404,7 @@ async fn serve(
     carrier_args: logistics::CarrierArgs,
     secrets: SecretArgs,
     shop_sync: bool,
+    metrics: MetricsArgs,
 ) -> Result<()> {
     let demo = demo_args.demo;
     let url = if demo && db.database_url.is_none() {
@@ -422,6 +437,8 @@ async fn serve(
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let public_url = public_url(carrier_args.public_url.as_deref(), addr)?;
+    codflow_app::documents::set_public_url_default(&public_url);
     let mut sender_args = sender_args;
     // The demo delivers its buyer messages to receivers of its own, so the outbox really sends.
     let _sinks = if demo && sender_args.smtp_url.is_none() && sender_args.sms_url.is_none() {
@@ -494,9 +511,38 @@ async fn serve(
         println!("try:          curl -H 'Authorization: Bearer {token}' http://{addr}/api/v1/orders?limit=5");
         println!("admin token:  {token}");
     }
+    let edge = codflow_web::Edge { public_url: Some(public_url), metrics_token: metrics.metrics_token };
+    let metrics_listener = match metrics.metrics_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(&at).await.with_context(|| format!("cannot listen on {at}"))?;
+            println!("metrics on:   http://{}/metrics (no token needed there)", l.local_addr()?);
+            Some(l)
+        }
+        None => None,
+    };
     println!("listening on http://{addr}");
-    codflow_web::serve(listener, app).await?;
+    codflow_web::serve_with(listener, app, edge, metrics_listener).await?;
     Ok(())
+}
+
+/// The address buyers and carriers reach this server at: `--public-url`, or the listen address. Refused
+/// when it is not an http(s) address; a warning when nobody outside this machine can reach it.
+fn public_url(given: Option<&str>, addr: std::net::SocketAddr) -> Result<String> {
+    let url = given.map(|u| u.trim().trim_end_matches('/').to_owned()).unwrap_or_else(|| format!("http://{addr}"));
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest.filter(|r| !r.is_empty()) else {
+        anyhow::bail!("--public-url {url:?} must be an http:// or https:// address");
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').filter(|(h, p)| !h.ends_with(']') || !p.is_empty()).map_or(host, |(h, _)| h);
+    let local = ["localhost", "127.", "[::1]", "0.0.0.0", "[::]", "::1"].iter().any(|l| host.starts_with(l));
+    if local {
+        eprintln!(
+            "warning: tracking links, label QR codes and buyer messages point at {url}, which nobody outside this \
+             machine can reach; set --public-url (CODFLOW_PUBLIC_URL) to the address buyers and carriers use"
+        );
+    }
+    Ok(url)
 }
 
 async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) -> Result<ExitCode> {
@@ -676,8 +722,8 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo, senders, carriers, secrets, no_shop_sync } => {
-            serve(db, listen, &demo, senders, carriers, secrets, !no_shop_sync).await?
+        Command::Serve { db, listen, demo, senders, carriers, secrets, no_shop_sync, metrics } => {
+            serve(db, listen, &demo, senders, carriers, secrets, !no_shop_sync, metrics).await?
         }
         Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin, start } => {
             if exit_with_stdin {

@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 fn label(n: usize) -> LabelData {
     LabelData {
         tracking_number: format!("SB{:08}5CN", n),
-        tracking_url: format!("https://track.example.com/t/SB{:08}5CN", n),
+        tracking_url: format!("https://track.example.com/track/SB{:08}5CN", n),
         sender: Address {
             name: "Shenzhen DC".into(),
             line1: "Bao'an".into(),

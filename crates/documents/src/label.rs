@@ -277,7 +277,7 @@ mod tests {
     pub(crate) fn sample() -> LabelData {
         LabelData {
             tracking_number: "SB000000017CN".into(),
-            tracking_url: "https://track.example.com/t/SB000000017CN".into(),
+            tracking_url: "https://track.example.com/track/SB000000017CN".into(),
             sender: Address {
                 name: "Shenzhen DC".into(),
                 line1: "Bao'an".into(),

@@ -26,7 +26,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
-pub use state::AppState;
+pub use state::{AppState, Edge};
 
 use routes::{
     access, catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, public,
@@ -175,7 +175,19 @@ fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 pub fn router(app: App) -> Router {
-    let state = Arc::new(AppState { app, metrics: Default::default() });
+    router_with(app, Edge::default())
+}
+
+pub fn router_with(app: App, edge: Edge) -> Router {
+    routes_with(Arc::new(AppState { app, metrics: Default::default(), edge }))
+}
+
+/// `/metrics` alone and without a token, over the same counters, for a listener of its own.
+fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", get(system::open_metrics)).with_state(state)
+}
+
+fn routes_with(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/orders", post(orders::create).get(orders::list))
         .route("/orders/{id}", get(orders::get))
@@ -319,9 +331,11 @@ pub fn router(app: App) -> Router {
         .route("/api/docs", get(system::docs))
         .route("/api/docs/swagger-ui-bundle.js", get(system::swagger_js))
         .route("/api/docs/swagger-ui.css", get(system::swagger_css))
+        .route("/api/docs/init.js", get(system::swagger_init))
         .merge(console::routes())
         .fallback(not_found);
     hardened(routes)
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -334,8 +348,45 @@ pub fn router(app: App) -> Router {
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing requests in flight.
 pub async fn serve(listener: tokio::net::TcpListener, app: App) -> std::io::Result<()> {
-    let service = router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    serve_with(listener, app, Edge::default(), None).await
+}
+
+/// As [`serve`], meeting the outside as `edge` says, and serving `/metrics` without a token on
+/// `metrics` when given.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    app: App,
+    edge: Edge,
+    metrics: Option<tokio::net::TcpListener>,
+) -> std::io::Result<()> {
+    let state = Arc::new(AppState { app, metrics: Default::default(), edge });
+    if let Some(m) = metrics {
+        let router = metrics_router(state.clone());
+        tokio::spawn(async move { axum::serve(m, router).with_graceful_shutdown(shutdown()).await });
+    }
+    let service = routes_with(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await
+}
+
+/// What every response carries: no sniffing, no framing, no referrer (signed buyer links live in paths),
+/// and a content policy that runs only our own scripts.
+async fn security_headers(req: Request, next: Next) -> Response {
+    use axum::http::header;
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    resp
 }
 
 async fn shutdown() {

@@ -378,6 +378,11 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
         .await
         .unwrap();
     assert!(label.contains(&format!("^FD{tracking}^FS")), "{label}");
+    // The label's QR code and printed address lead to the public tracking page of this server.
+    let qr = label.split("^FDMA,").nth(1).and_then(|r| r.split("^FS").next()).expect("a QR code").to_owned();
+    assert_eq!(qr, format!("{url}/track/{tracking}"));
+    let page = client.get(&qr).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{qr}");
     let bytes = |path: String| {
         let req = client.get(format!("{url}{path}")).bearer_auth(&token);
         async move {

@@ -39,7 +39,7 @@ fn scan_qr(page: &str) -> String {
 fn label(tracking: &str) -> LabelData {
     LabelData {
         tracking_number: tracking.into(),
-        tracking_url: format!("https://track.example.com/t/{tracking}"),
+        tracking_url: format!("https://track.example.com/track/{tracking}"),
         sender: Address {
             name: "Dubai DC".into(),
             line1: "JAFZA".into(),
@@ -80,7 +80,7 @@ fn the_label_pdf_barcode_decodes_to_the_tracking_number() {
 #[test]
 fn the_label_pdf_qr_code_decodes_to_the_tracking_url() {
     let pdf = label_pdf(&label("SB000000017CN"));
-    assert_eq!(scan_qr(&pages(&pdf)[0]), "https://track.example.com/t/SB000000017CN");
+    assert_eq!(scan_qr(&pages(&pdf)[0]), "https://track.example.com/track/SB000000017CN");
 }
 
 #[test]

@@ -77,17 +77,20 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-fn set_cookie(name: &str, value: &str, max_age: i64) -> (axum::http::HeaderName, HeaderValue) {
-    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+/// A console cookie: HttpOnly and SameSite=Strict always, Secure when the server is reached over HTTPS
+/// (`--public-url https://…`).
+fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> (axum::http::HeaderName, HeaderValue) {
+    let secure = if secure { "; Secure" } else { "" };
+    let v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     (SET_COOKIE, HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("")))
 }
 
-fn session_cookie(secret: &str) -> (axum::http::HeaderName, HeaderValue) {
-    set_cookie(SESSION_COOKIE, secret, SESSION_TTL.whole_seconds())
+fn session_cookie(secret: &str, secure: bool) -> (axum::http::HeaderName, HeaderValue) {
+    set_cookie(SESSION_COOKIE, secret, SESSION_TTL.whole_seconds(), secure)
 }
 
 /// Compares two tokens in time that does not depend on where they differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -116,5 +119,25 @@ impl Signed {
     fn refused(&self, roles: &[Role]) -> Option<Response> {
         (self.0.role != Role::Admin && !roles.contains(&self.0.role))
             .then(|| html(StatusCode::FORBIDDEN, pages::forbidden(&self.0)))
+    }
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+    use crate::Edge;
+
+    #[test]
+    fn cookies_are_secure_exactly_when_the_server_is_reached_over_https() {
+        let edge = |u: &str| Edge { public_url: Some(u.into()), metrics_token: None };
+        assert!(edge("https://cod.example.com").secure_cookies());
+        assert!(edge(" HTTPS://cod.example.com").secure_cookies());
+        assert!(!edge("http://10.0.0.5:8080").secure_cookies());
+        assert!(!Edge::default().secure_cookies());
+        let (_, v) = session_cookie("s3cret", true);
+        let v = v.to_str().unwrap();
+        assert!(v.contains("HttpOnly") && v.contains("SameSite=Strict") && v.ends_with("; Secure"), "{v}");
+        let (_, v) = session_cookie("s3cret", false);
+        assert!(!v.to_str().unwrap().contains("Secure"));
     }
 }

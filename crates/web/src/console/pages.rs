@@ -115,14 +115,14 @@ fn login_page(csrf: &str, message: Option<&str>) -> String {
     )
 }
 
-pub async fn login_form(Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn login_form(State(s): State<Arc<AppState>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let csrf = match codflow_app::users::random_hex(16) {
         Ok(c) => c,
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
     let message = q.contains_key("expired").then_some("Your session has ended; log in again.");
     let mut r = html(StatusCode::OK, login_page(&csrf, message));
-    let (k, v) = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600);
+    let (k, v) = set_cookie(LOGIN_CSRF_COOKIE, &csrf, 3600, s.edge.secure_cookies());
     r.headers_mut().append(k, v);
     r
 }
@@ -147,9 +147,9 @@ pub async fn login(
     match s.app.login(&f.username, &f.password, from).await {
         Ok(Some(l)) => {
             let mut r = redirect("/orders");
-            let (k, v) = session_cookie(&l.secret);
+            let (k, v) = session_cookie(&l.secret, s.edge.secure_cookies());
             r.headers_mut().append(k, v);
-            let (k, v) = set_cookie(LOGIN_CSRF_COOKIE, "", 0);
+            let (k, v) = set_cookie(LOGIN_CSRF_COOKIE, "", 0, s.edge.secure_cookies());
             r.headers_mut().append(k, v);
             r
         }
@@ -177,7 +177,7 @@ pub async fn logout(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
         return crate::ApiError::from(e).into_response();
     }
     let mut r = redirect("/login");
-    let (k, v) = set_cookie(SESSION_COOKIE, "", 0);
+    let (k, v) = set_cookie(SESSION_COOKIE, "", 0, s.edge.secure_cookies());
     r.headers_mut().append(k, v);
     r
 }

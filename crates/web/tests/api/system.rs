@@ -8,8 +8,40 @@ codflow_store::on_both_engines!(
     the_openapi_document_describes_every_documented_endpoint,
     the_swagger_page_and_its_assets_are_served_from_the_binary,
     metrics_count_requests_and_orders_by_outcome,
+    metrics_need_a_token_on_the_public_listener,
+    every_response_carries_the_security_headers,
     unknown_routes_are_problem_json_404,
 );
+
+async fn metrics_need_a_token_on_the_public_listener(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let p = json_of(app.client.get(app.url("/metrics")).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
+    assert_eq!(p["code"], "unauthorized");
+    let r = app.client.get(app.url("/metrics")).bearer_auth("cf_not_a_token").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let viewer = app.token(codflow_domain::Role::Viewer).to_owned();
+    let r = app.client.get(app.url("/metrics")).bearer_auth(&viewer).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+async fn every_response_carries_the_security_headers(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for path in ["/healthz", "/login", "/api/docs", "/api/v1/orders", "/nowhere", "/track/NOPE"] {
+        let r = app.client.get(app.url(path)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{path}: {csp}");
+    }
+    // The API docs run no inline script, so the policy does not break them.
+    let docs = app.client.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
+    assert!(!docs.contains("<script>"), "{docs}");
+    let init = app.client.get(app.url("/api/docs/init.js")).send().await.unwrap();
+    assert_eq!(init.status(), StatusCode::OK);
+    assert!(init.text().await.unwrap().contains("SwaggerUIBundle"));
+}
 
 async fn health_answers_ok_without_a_token(engine: Engine) {
     let app = spawn_app(engine).await;
@@ -78,7 +110,7 @@ async fn metrics_count_requests_and_orders_by_outcome(engine: Engine) {
     app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
     app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await;
     app.post("/api/v1/orders", &order("2", "LAMP-01", 1)).await;
-    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app.client.get(app.url("/metrics")).bearer_auth(&app.admin).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("codflow_orders_total{outcome=\"allocated\"} 1"), "{text}");
     assert!(text.contains("codflow_orders_total{outcome=\"duplicate\"} 1"), "{text}");
     assert!(text.contains("codflow_orders_total{outcome=\"backordered\"} 1"), "{text}");
