@@ -51,26 +51,7 @@ impl Db {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server (migrations run first).
-    Serve {
-        #[command(flatten)]
-        db: Db,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
-        #[command(flatten)]
-        demo: demo::DemoArgs,
-        #[command(flatten)]
-        senders: SenderArgs,
-        #[command(flatten)]
-        carriers: logistics::CarrierArgs,
-        #[command(flatten)]
-        secrets: SecretArgs,
-        /// Receive shop webhooks into the inbox but leave processing and pulls to another `codflow serve` on
-        /// the same database (a receiver in front of a busy processor).
-        #[arg(long)]
-        no_shop_sync: bool,
-        #[command(flatten)]
-        metrics: MetricsArgs,
-    },
+    Serve(Box<ServeArgs>),
     /// Run the sandbox carrier (docs/SANDBOX_CARRIER.md) until stopped.
     SandboxCarrier {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -275,6 +256,28 @@ enum RulesCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: Db,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    demo: demo::DemoArgs,
+    #[command(flatten)]
+    senders: SenderArgs,
+    #[command(flatten)]
+    carriers: logistics::CarrierArgs,
+    #[command(flatten)]
+    secrets: SecretArgs,
+    /// Receive shop webhooks into the inbox but leave processing and pulls to another `codflow serve` on
+    /// the same database (a receiver in front of a busy processor).
+    #[arg(long)]
+    no_shop_sync: bool,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+}
+
 /// Who may read `/metrics`: any API token does; so does this token; and a listener of its own serves it
 /// without one.
 #[derive(clap::Args)]
@@ -396,16 +399,19 @@ pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-async fn serve(
-    db: Db,
-    listen: String,
-    demo_args: &demo::DemoArgs,
-    sender_args: SenderArgs,
-    carrier_args: logistics::CarrierArgs,
-    secrets: SecretArgs,
-    shop_sync: bool,
-    metrics: MetricsArgs,
-) -> Result<()> {
+async fn serve(args: ServeArgs) -> Result<()> {
+    let ServeArgs {
+        db,
+        listen,
+        demo: demo_args,
+        senders: sender_args,
+        carriers: carrier_args,
+        secrets,
+        no_shop_sync,
+        metrics,
+    } = args;
+    let demo_args = &demo_args;
+    let shop_sync = !no_shop_sync;
     let demo = demo_args.demo;
     let url = if demo && db.database_url.is_none() {
         for f in ["codflow-demo.db", "codflow-demo.db-wal", "codflow-demo.db-shm"] {
@@ -722,9 +728,7 @@ fn print_report(r: &codflow_domain::review::backtest::Report, base: codflow_doma
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { db, listen, demo, senders, carriers, secrets, no_shop_sync, metrics } => {
-            serve(db, listen, &demo, senders, carriers, secrets, !no_shop_sync, metrics).await?
-        }
+        Command::Serve(args) => serve(*args).await?,
         Command::SandboxCarrier { listen, seed, time_scale, model, api_key, exit_with_stdin, start } => {
             if exit_with_stdin {
                 tokio::spawn(async {
