@@ -276,10 +276,25 @@ pub(crate) fn merged(stored: Vec<StoredTemplate>) -> BTreeMap<(String, String), 
     all
 }
 
+/// What a template may be and cost (documented in docs/SECURITY.md): its texts' lengths in characters,
+/// the instructions one rendering may run, how deep it may nest, and the length of what it renders.
+pub mod limits {
+    pub const SUBJECT: usize = 200;
+    pub const BODY: usize = 10_000;
+    pub const SMS: usize = 1_000;
+    pub const FUEL: u64 = 50_000;
+    pub const RECURSION: usize = 20;
+    pub const OUTPUT: usize = 20_000;
+}
+
 pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     // A misspelt variable must fail when the template is saved, not print nothing to a buyer.
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A template is the seller's text, rendered for every order: loops over `range(9000)` inside each
+    // other must stop, not stall the server.
+    env.set_fuel(Some(limits::FUEL));
+    env.set_recursion_limit(limits::RECURSION);
     env
 }
 
@@ -288,7 +303,14 @@ pub(crate) fn render(
     src: &str,
     ctx: &minijinja::Value,
 ) -> std::result::Result<String, minijinja::Error> {
-    env.render_str(src, ctx.clone())
+    let out = env.render_str(src, ctx.clone())?;
+    if out.chars().count() > limits::OUTPUT {
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("renders to more than {} characters", limits::OUTPUT),
+        ));
+    }
+    Ok(out)
 }
 
 /// Checks a template's three texts by rendering them with sample values; errors carry the part and line.
@@ -311,9 +333,12 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
         tracking => "SB000000000CN", eta => "2026-12-01", link => "https://example.com/track/SB000000000CN",
         cod => "129.50 SAR",
     };
-    for (path, src) in [("subject", &t.subject), ("body", &t.body), ("sms", &t.sms)] {
+    let parts = [("subject", &t.subject, limits::SUBJECT), ("body", &t.body, limits::BODY), ("sms", &t.sms, limits::SMS)];
+    for (path, src, max) in parts {
         if src.trim().is_empty() {
             errors.push(path, "must not be empty");
+        } else if let Err(e) = codflow_domain::text::block(src, max) {
+            errors.push(path, e.to_string());
         } else if let Err(e) = render(&env, src, &sample) {
             let line = e.line().map(|l| format!(" (line {l})")).unwrap_or_default();
             errors.push(
@@ -498,5 +523,47 @@ impl App {
         } else {
             Err(Error::Conflict { code: "not_dead", message: "only a dead-lettered message can be retried".into() })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(body: &str) -> StoredTemplate {
+        StoredTemplate {
+            name: "held".into(),
+            language: "en".into(),
+            subject: "Your order {{ order }}".into(),
+            body: body.into(),
+            sms: "Order {{ order }}".into(),
+        }
+    }
+
+    fn refused_paths(t: &StoredTemplate) -> Vec<(String, String)> {
+        match check_template(t) {
+            Err(Error::Invalid(e)) => e.0.into_iter().map(|f| (f.path, f.message)).collect(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn nested_loops_run_out_of_fuel_quickly_instead_of_stalling() {
+        let started = std::time::Instant::now();
+        let e = refused_paths(&template("{% for a in range(9000) %}{% for b in range(9000) %}x{% endfor %}{% endfor %}"));
+        assert_eq!(e[0].0, "body");
+        assert!(e[0].1.contains("fuel") || e[0].1.contains("characters"), "{e:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_template_that_renders_too_much_or_is_too_long_or_holds_controls_is_refused() {
+        let e = refused_paths(&template("{% for a in range(3000) %}0123456789{% endfor %}"));
+        assert_eq!(e[0].0, "body", "{e:?}");
+        let e = refused_paths(&template(&"x".repeat(limits::BODY + 1)));
+        assert!(e[0].1.contains("longer than 10000"), "{e:?}");
+        let e = refused_paths(&template("Hello\u{0}{{ buyer }}"));
+        assert!(e[0].1.contains("U+0000"), "{e:?}");
+        assert!(check_template(&template("Dear {{ buyer }},\n\tyour order {{ order }} is held.")).is_ok());
     }
 }
