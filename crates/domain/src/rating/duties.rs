@@ -49,8 +49,40 @@ pub struct DutyRule {
     pub vat_bp: i64,
     pub duty_de_minimis: Option<Threshold>,
     pub vat_de_minimis: Option<Threshold>,
+    /// What VAT is charged on besides goods, transport and duty.
+    pub vat_base: VatBase,
     /// Where the figures come from, for whoever checks them.
     pub source: String,
+}
+
+/// The value VAT/GST is charged on. The customs value is the goods plus their transport (and insurance,
+/// which codflow's quotes do not carry); VAT is charged on it plus the duty. A few countries also tax the
+/// carrier's service fees (COD collection, DDP handling); a rule says so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VatBase {
+    #[default]
+    CustomsValueAndDuty,
+    CustomsValueDutyAndFees,
+}
+
+impl VatBase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VatBase::CustomsValueAndDuty => "customs_value_and_duty",
+            VatBase::CustomsValueDutyAndFees => "customs_value_duty_and_fees",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, crate::Error> {
+        match s {
+            "customs_value_and_duty" => Ok(VatBase::CustomsValueAndDuty),
+            "customs_value_duty_and_fees" => Ok(VatBase::CustomsValueDutyAndFees),
+            _ => Err(crate::Error::invalid(
+                "vat_base",
+                format!("unknown VAT base {s:?} (customs_value_and_duty or customs_value_duty_and_fees)"),
+            )),
+        }
+    }
 }
 
 /// Every country's rules, each possibly in several dated versions.
@@ -101,12 +133,14 @@ impl DutyRule {
         Ok(value <= limit.minor)
     }
 
-    /// Duty on each item at its rate, then VAT on goods + freight + duty, each skipped under its de minimis.
-    /// `freight` is in the goods' currency.
+    /// Duty on each item at its rate, then VAT on goods + transport + duty (+ the carrier's service fees
+    /// where the rule says), each skipped under its de minimis. `freight` (the transport) and `fees` are in
+    /// the goods' currency.
     pub(super) fn assess(
         &self,
         req: &QuoteRequest,
         freight: Money,
+        fees: Money,
         fx: &(impl Fx + ?Sized),
     ) -> Result<Assessed, Ineligible> {
         let goods = req.goods_value;
@@ -156,8 +190,17 @@ impl DutyRule {
         let tax = if tax_exempt {
             0
         } else {
-            notes.push(format!("VAT {} on goods, freight and duty", pct(self.vat_bp)));
-            apply_bp(goods.minor + freight.minor + duty, self.vat_bp)
+            let base = goods.minor + freight.minor + duty;
+            match self.vat_base {
+                VatBase::CustomsValueAndDuty => {
+                    notes.push(format!("VAT {} on goods, transport and duty", pct(self.vat_bp)));
+                    apply_bp(base, self.vat_bp)
+                }
+                VatBase::CustomsValueDutyAndFees => {
+                    notes.push(format!("VAT {} on goods, transport, duty and service fees", pct(self.vat_bp)));
+                    apply_bp(base + fees.minor, self.vat_bp)
+                }
+            }
         };
         Ok(Assessed { duty: Money::new(duty, cur), tax: Money::new(tax, cur), notes })
     }

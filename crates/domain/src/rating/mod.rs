@@ -19,7 +19,7 @@ use time::Date;
 
 use crate::{ChannelCode, Country, Currency, FxRate, HsCode, Money};
 
-pub use duties::{Basis, DutyRule, DutyTable, Threshold};
+pub use duties::{Basis, DutyRule, DutyTable, Threshold, VatBase};
 pub use postcode::PostcodeRule;
 pub use rank::{Candidate, DEFAULT_PRIOR_PPM, LaneStats, Ranked, Ranking, Strategy, rank};
 pub use spec::{
@@ -374,6 +374,15 @@ impl Breakdown {
     pub fn freight(&self) -> i64 {
         self.total() - self.duties - self.taxes
     }
+    /// The transport of the goods alone (weight charge and its surcharges): what customs adds to the
+    /// goods' value. The carrier's service fees (COD, DDP handling) are not transport.
+    pub fn transport(&self) -> i64 {
+        self.base + self.fuel + self.remote_area + self.oversize
+    }
+    /// The carrier's service fees: collecting the cash and handling the duties.
+    pub fn service_fees(&self) -> i64 {
+        self.cod_fee + self.ddp_fee
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -570,8 +579,10 @@ impl Channel {
                 let m = format!("no duty and tax rates for {} on {}", d.country, req.date);
                 Ineligible::new(Reason::NoDutyRules, m)
             })?;
-            let freight = fx.convert(Money::new(b.freight(), card.currency), req.goods_value.currency, req.date)?;
-            let assessed = rule.assess(req, freight, fx)?;
+            let goods_cur = req.goods_value.currency;
+            let transport = fx.convert(Money::new(b.transport(), card.currency), goods_cur, req.date)?;
+            let fees = fx.convert(Money::new(b.service_fees(), card.currency), goods_cur, req.date)?;
+            let assessed = rule.assess(req, transport, fees, fx)?;
             b.duties = fx.convert(assessed.duty, card.currency, req.date)?.minor;
             b.taxes = fx.convert(assessed.tax, card.currency, req.date)?.minor;
             duty_notes = assessed.notes;

@@ -209,6 +209,10 @@ pub struct DutyRuleSpec {
     pub duty_de_minimis: Option<ThresholdSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat_de_minimis: Option<ThresholdSpec>,
+    /// `customs_value_and_duty` (the default: goods + transport + duty) or `customs_value_duty_and_fees`
+    /// (the carrier's COD and DDP fees taxed too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vat_base: Option<String>,
     #[serde(default)]
     pub source: String,
 }
@@ -616,8 +620,12 @@ impl DutyRuleSpec {
         }
         let duty_de_minimis = self.duty_de_minimis.as_ref().and_then(|t| threshold(&mut e, "duty_de_minimis", t));
         let vat_de_minimis = self.vat_de_minimis.as_ref().and_then(|t| threshold(&mut e, "vat_de_minimis", t));
-        match (country, effective_from, duty_bp, vat_bp) {
-            (Some(country), Some(effective_from), Some(duty_bp), Some(vat_bp)) if e.is_empty() => Ok(DutyRule {
+        let vat_base = match &self.vat_base {
+            None => Some(super::duties::VatBase::default()),
+            Some(b) => e.take("vat_base", super::duties::VatBase::parse(b)),
+        };
+        match (country, effective_from, duty_bp, vat_bp, vat_base) {
+            (Some(country), Some(effective_from), Some(duty_bp), Some(vat_bp), Some(vat_base)) if e.is_empty() => Ok(DutyRule {
                 country,
                 effective_from,
                 duty_bp,
@@ -625,6 +633,7 @@ impl DutyRuleSpec {
                 vat_bp,
                 duty_de_minimis,
                 vat_de_minimis,
+                vat_base,
                 source: self.source.clone(),
             }),
             _ => Err(e),
@@ -651,6 +660,7 @@ impl DutyRule {
             vat_pct: pct_string(self.vat_bp),
             duty_de_minimis: self.duty_de_minimis.as_ref().map(th),
             vat_de_minimis: self.vat_de_minimis.as_ref().map(th),
+            vat_base: (self.vat_base != super::duties::VatBase::default()).then(|| self.vat_base.as_str().to_owned()),
             source: self.source.clone(),
         }
     }

@@ -179,14 +179,43 @@ fn duties_are_waived_at_the_de_minimis_and_charged_just_above_it() {
     let mut r = req(450, None, Incoterm::Ddp);
     r.goods_value = sar(100_000);
     let at = quote(&ch, &r).unwrap();
-    // Freight = 16.00 base + 1.60 fuel + 4.00 DDP fee = 21.60; VAT 15 % of (1000 + 21.60) = 153.24.
-    assert_eq!((at.breakdown.duties, at.breakdown.ddp_fee, at.breakdown.taxes), (0, 400, 15324));
+    // Transport = 16.00 base + 1.60 fuel = 17.60 (the 4.00 DDP fee is a service, not transport);
+    // VAT 15 % of (1000 + 17.60) = 152.64.
+    assert_eq!((at.breakdown.duties, at.breakdown.ddp_fee, at.breakdown.taxes), (0, 400, 15264));
     assert!(at.duty_notes.iter().any(|n| n.contains("at or below")), "{:?}", at.duty_notes);
     r.goods_value = sar(100_001);
     let above = quote(&ch, &r).unwrap();
-    // 5 % of 1000.01 = 50.0005 → 50.00; VAT 15 % of (1000.01 + 21.60 + 50.00) = 160.7415 → 160.74.
-    assert_eq!((above.breakdown.duties, above.breakdown.taxes), (5000, 16074));
+    // 5 % of 1000.01 = 50.0005 → 50.00; VAT 15 % of (1000.01 + 17.60 + 50.00) = 160.1415 → 160.14.
+    assert_eq!((above.breakdown.duties, above.breakdown.taxes), (5000, 16014));
     assert!(above.duty_notes.iter().any(|n| n.contains("above, duty due")));
+}
+
+#[test]
+fn vat_is_charged_on_the_customs_value_and_duty_and_on_service_fees_only_where_the_rule_says() {
+    let ch = band_channel();
+    // 450 g to Riyadh, 1,000.01 SAR of goods, 500.00 SAR collected on delivery, DDP.
+    let mut r = req(450, Some(50_000), Incoterm::Ddp);
+    r.goods_value = sar(100_001);
+    let q = quote(&ch, &r).unwrap();
+    // Base 16.00 (minimum), fuel 10 % = 1.60, COD fee 2 % of 500.00 = 10.00 (the maximum), DDP fee 4.00,
+    // duty 5 % of 1000.01 = 50.00; VAT 15 % of (1000.01 + 17.60 + 50.00) = 160.1415 → 160.14. The COD and
+    // DDP fees are not in it.
+    let b = q.breakdown;
+    assert_eq!((b.base, b.fuel, b.cod_fee, b.ddp_fee, b.duties, b.taxes), (1600, 160, 1000, 400, 5000, 16014));
+    // A country whose rule taxes the service fees: VAT 15 % of (1067.61 + 10.00 + 4.00) = 162.2415 → 162.24.
+    let mut table = duties();
+    for rule in &mut table.0 {
+        rule.vat_base = duties::VatBase::CustomsValueDutyAndFees;
+    }
+    let q = ch.quote(&r, &table, rates().as_slice(), cur("USD")).unwrap();
+    assert_eq!(q.breakdown.taxes, 16224);
+    assert!(q.duty_notes.iter().any(|n| n.contains("service fees")), "{:?}", q.duty_notes);
+    let spec = table.0[1].to_spec();
+    assert_eq!(spec.vat_base.as_deref(), Some("customs_value_duty_and_fees"));
+    assert_eq!(spec.parse().unwrap(), table.0[1], "the base round-trips");
+    let mut bad = spec;
+    bad.vat_base = Some("everything".into());
+    assert_eq!(bad.parse().unwrap_err().0[0].path, "vat_base");
 }
 
 #[test]
