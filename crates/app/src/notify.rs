@@ -333,7 +333,8 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
         tracking => "SB000000000CN", eta => "2026-12-01", link => "https://example.com/track/SB000000000CN",
         cod => "129.50 SAR",
     };
-    let parts = [("subject", &t.subject, limits::SUBJECT), ("body", &t.body, limits::BODY), ("sms", &t.sms, limits::SMS)];
+    let parts =
+        [("subject", &t.subject, limits::SUBJECT), ("body", &t.body, limits::BODY), ("sms", &t.sms, limits::SMS)];
     for (path, src, max) in parts {
         if src.trim().is_empty() {
             errors.push(path, "must not be empty");
@@ -550,7 +551,8 @@ mod tests {
     #[test]
     fn nested_loops_run_out_of_fuel_quickly_instead_of_stalling() {
         let started = std::time::Instant::now();
-        let e = refused_paths(&template("{% for a in range(9000) %}{% for b in range(9000) %}x{% endfor %}{% endfor %}"));
+        let e =
+            refused_paths(&template("{% for a in range(9000) %}{% for b in range(9000) %}x{% endfor %}{% endfor %}"));
         assert_eq!(e[0].0, "body");
         assert!(e[0].1.contains("fuel") || e[0].1.contains("characters"), "{e:?}");
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "took {:?}", started.elapsed());

@@ -146,10 +146,11 @@ fn layout(l: &LabelData) -> Vec<Mark> {
     m.push(Mark::Fill { x: 20, y: 560, w: 772, h: 3 });
     match &l.cod {
         Some(c) => {
-            // As large as fits left of the DDP box (font 0 averages about 0.55 of its height per character).
+            // As large as fits left of the DDP box (or the label's edge): the amount is never cut.
             let s = format!("COD {}", clean(c));
-            let h = (580.0 / (s.len() as f32 * 0.55)).clamp(36.0, 70.0) as u32;
-            m.push(Mark::Text { x: 30, y: 580 + (70 - h) / 2, h, s })
+            let room = if l.ddp { 620 - 30 - 10 } else { DOTS.0 - 30 - 20 };
+            let h = fitting_height(&s, room, 70).max(16);
+            m.push(Mark::Text { x: 30, y: 580 + (70 - h.min(70)) / 2, h, s })
         }
         None => m.push(Mark::Text { x: 30, y: 590, h: 50, s: "PREPAID".into() }),
     }
@@ -160,9 +161,28 @@ fn layout(l: &LabelData) -> Vec<Mark> {
     m.push(Mark::Fill { x: 20, y: 670, w: 772, h: 3 });
     m.push(Mark::Barcode { x: 60, y: 700, module: 3, h: 200, data: clean(&l.tracking_number) });
     m.push(Mark::Qr { x: 30, y: 990, module: 5, data: clean(&l.tracking_url) });
-    m.push(Mark::Text { x: 300, y: 1010, h: 28, s: format!("Order {}", clean(&l.order_ref)) });
-    m.push(Mark::Text { x: 300, y: 1050, h: 22, s: clean(&l.tracking_url) });
+    // Beside the QR code to the label's right edge: shrunk to fit, then cut (the QR code holds the full
+    // address; the order reference is on the packing list too).
+    let room = DOTS.0 - 300 - 20;
+    for (y, max, s) in [(1010, 28, format!("Order {}", clean(&l.order_ref))), (1050, 22, clean(&l.tracking_url))] {
+        let h = fitting_height(&s, room, max).max(18);
+        let s = crate::pdf::fit(&s, room as f32, h as f32 * TEXT_SCALE, crate::pdf::Font::Regular);
+        m.push(Mark::Text { x: 300, y, h, s });
+    }
     m
+}
+
+/// Text is drawn at its ZPL height times this (see `draw`); widths are measured at it, and font 0 of a ZPL
+/// printer is no wider than Helvetica at that size.
+const TEXT_SCALE: f32 = 1.05;
+
+/// The largest height up to `max` dots at which `s` fits in `room` dots.
+fn fitting_height(s: &str, room: u32, max: u32) -> u32 {
+    let per_dot = crate::pdf::text_width(s, TEXT_SCALE, crate::pdf::Font::Regular);
+    if per_dot <= 0.0 {
+        return max;
+    }
+    ((room as f32 / per_dot).floor() as u32).min(max)
 }
 
 /// One label as a ZPL II program (`^XA … ^XZ`).
@@ -197,7 +217,7 @@ fn draw(l: &LabelData, page: &mut Page) {
     for mark in layout(l) {
         match mark {
             // ZPL's font height is the cell; Helvetica's capitals fill about 70% of its size.
-            Mark::Text { x, y, h, s } => page.text(pt(x), pt(y), pt(h) * 1.05, Font::Regular, &s),
+            Mark::Text { x, y, h, s } => page.text(pt(x), pt(y), pt(h) * TEXT_SCALE, Font::Regular, &s),
             Mark::Reversed { x, y, h, s } => page.text_reversed(pt(x), pt(y), pt(h) * 1.05, Font::Bold, &s),
             Mark::Fill { x, y, w, h } => page.fill(pt(x), pt(y), pt(w), pt(h)),
             Mark::Barcode { x, y, module, h, data } => {
@@ -312,6 +332,40 @@ mod tests {
     fn the_zpl_label_matches_its_snapshot() {
         let expected = include_str!("../tests/snapshots/label.zpl");
         assert_eq!(zpl(&sample()), expected);
+    }
+
+    /// The right edge of each text mark, measured as it is drawn.
+    fn right_edges(l: &LabelData) -> Vec<(String, f32)> {
+        layout(l)
+            .into_iter()
+            .filter_map(|m| match m {
+                Mark::Text { x, h, s, .. } => {
+                    let w = crate::pdf::text_width(&s, h as f32 * TEXT_SCALE, crate::pdf::Font::Regular);
+                    Some((s, x as f32 + w))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_three_decimal_cod_stays_left_of_the_ddp_badge_and_long_references_stay_on_the_label() {
+        let mut l = sample();
+        l.cod = Some("KWD 12,345.678".into());
+        l.order_ref = "shopify-main-#1000234567-RETRY-2026-11-21T10:00:00Z-abcdefghijklmnop".into();
+        l.tracking_url = format!("https://tracking.a-very-long-seller-domain.example.com/track/{}", "X".repeat(40));
+        let edges = right_edges(&l);
+        let cod = edges.iter().find(|(s, _)| s.starts_with("COD ")).unwrap();
+        assert!(cod.1 <= 620.0, "{cod:?} runs into the DDP badge at 620");
+        assert_eq!(cod.0, "COD KWD 12,345.678", "the amount is never cut");
+        for (s, right) in &edges {
+            assert!(*right <= 792.0, "{s:?} runs off the label at {right}");
+        }
+        let order = edges.iter().find(|(s, _)| s.starts_with("Order ")).unwrap();
+        assert!(order.0.ends_with("..."), "{order:?}");
+        // A usual amount still prints large.
+        let usual = layout(&sample());
+        assert!(usual.iter().any(|m| matches!(m, Mark::Text { h, s, .. } if *h >= 60 && s == "COD SAR 129.50")));
     }
 
     #[test]

@@ -625,17 +625,19 @@ impl DutyRuleSpec {
             Some(b) => e.take("vat_base", super::duties::VatBase::parse(b)),
         };
         match (country, effective_from, duty_bp, vat_bp, vat_base) {
-            (Some(country), Some(effective_from), Some(duty_bp), Some(vat_bp), Some(vat_base)) if e.is_empty() => Ok(DutyRule {
-                country,
-                effective_from,
-                duty_bp,
-                hs_overrides,
-                vat_bp,
-                duty_de_minimis,
-                vat_de_minimis,
-                vat_base,
-                source: self.source.clone(),
-            }),
+            (Some(country), Some(effective_from), Some(duty_bp), Some(vat_bp), Some(vat_base)) if e.is_empty() => {
+                Ok(DutyRule {
+                    country,
+                    effective_from,
+                    duty_bp,
+                    hs_overrides,
+                    vat_bp,
+                    duty_de_minimis,
+                    vat_de_minimis,
+                    vat_base,
+                    source: self.source.clone(),
+                })
+            }
             _ => Err(e),
         }
     }
