@@ -285,6 +285,15 @@ impl App {
             Parsing::Done(parsed) => parsed,
             Parsing::Running(handle) => joined(handle).await?,
         };
+        // A file none of whose lines could be read records nothing: it is refused with its lines' reasons.
+        if parsed.lines.is_empty() {
+            let mut e = codflow_domain::FieldErrors::default();
+            e.push("file", "no line of the file could be read");
+            for l in parsed.errors.iter().take(REPORT_LIMIT) {
+                e.push(format!("line {}: {}", l.line, l.field), &l.message);
+            }
+            return Err(Error::Invalid(e));
+        }
         tracing::debug!(
             phase = "read and loaded",
             ms = clock.elapsed().as_millis() as u64,
@@ -602,12 +611,19 @@ async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<Vec<Ex
             cycle_days,
         }
     };
-    let expected = fstore::cod_shipments(conn, carrier)
-        .await?
+    let shipments = fstore::cod_shipments(conn, carrier).await?;
+    let short: Vec<(&ShipmentId, Currency)> = shipments
+        .iter()
+        .filter(|s| s.cod_status == CodStatus::ShortPaid)
+        .map(|s| (&s.shipment_id, s.cod.currency))
+        .collect();
+    let received = fstore::received_toward(conn, &short).await?;
+    let expected = shipments
         .into_iter()
         .map(|s| Expected {
             terms: terms(&s.channel, s.cod.currency),
-            remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut | CodStatus::ShortPaid),
+            remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut),
+            received_minor: received.get(&s.shipment_id).copied().unwrap_or(0),
             shipment: s.shipment_id,
             tracking_number: s.tracking_number,
             order_ref: s.order_ref,

@@ -21,6 +21,7 @@ fn data() -> (Vec<StatementLine>, Vec<Expected>) {
             delivered_on: Some(date!(2026 - 11 - 01)),
             terms,
             remitted: false,
+            received_minor: 0,
         })
         .collect();
     let mut lines = Vec::with_capacity(N + N / 100);

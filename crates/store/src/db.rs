@@ -96,6 +96,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "kpi_profit_distribution", include_str!("../migrations/0015_kpi_profit_distribution.sql")),
     (16, "inbox_notes", include_str!("../migrations/0016_inbox_notes.sql")),
     (17, "cod_open", include_str!("../migrations/0017_cod_open.sql")),
+    (18, "expected_currency", include_str!("../migrations/0018_expected_currency.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

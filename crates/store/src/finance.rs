@@ -1,5 +1,7 @@
 //! Settlement profiles, imported statements with their lines as matched, and the COD ledger.
 
+use std::collections::HashMap;
+
 use codflow_domain::finance::aging::Open;
 use codflow_domain::finance::invoice::Evidence;
 use codflow_domain::finance::ledger::{Account, Entry, EntryKind};
@@ -148,7 +150,7 @@ pub async fn insert_statement(conn: &mut AnyConnection, s: &StatementRow) -> Res
     Ok(n.rows_affected() == 1)
 }
 
-const LINE_COLS: [&str; 20] = [
+const LINE_COLS: [&str; 21] = [
     "statement_id",
     "line",
     "tracking_number",
@@ -167,6 +169,7 @@ const LINE_COLS: [&str; 20] = [
     "class",
     "shipment_id",
     "expected_minor",
+    "expected_currency",
     "difference_minor",
     "contract_fee_minor",
 ];
@@ -209,6 +212,7 @@ fn line_values(id: &StatementId, lines: &[(&StatementLine, &LineMatch)]) -> Vec<
             m.class.as_str().into(),
             Val::OptText(m.shipment.as_ref().map(|s| s.to_string())),
             Val::OptInt(m.expected.map(|e| e.minor)),
+            Val::OptText(m.expected.map(|e| e.currency.code().to_owned())),
             Val::OptInt(m.difference.map(|d| d.minor)),
             Val::OptInt(m.contract_fee.map(|f| f.minor)),
         ]);
@@ -284,7 +288,13 @@ fn stored_line(r: &AnyRow) -> Result<StoredLine> {
         net: m("net_minor")?,
         class: LineClass::parse(class).ok_or_else(|| Error::Corrupt(format!("line class {class:?}")))?,
         shipment_id: r.try_get::<Option<&str>, _>("shipment_id")?.map(ShipmentId::parse).transpose()?,
-        expected: om("expected_minor")?,
+        expected: match r.try_get::<Option<&str>, _>("expected_currency")? {
+            Some(ec) => {
+                let ec = Currency::parse(ec)?;
+                r.try_get::<Option<i64>, _>("expected_minor")?.map(|v| Money::new(v, ec))
+            }
+            None => om("expected_minor")?,
+        },
         difference: om("difference_minor")?,
         contract_fee: om("contract_fee_minor")?,
     })
@@ -392,6 +402,35 @@ pub struct CodShipment {
 
 #[derive(serde::Deserialize)]
 struct PackedCod(String, String, String, String, String, i64, String, String, Option<i64>);
+
+/// What earlier statements paid toward each of `shipments` (parcels paid short), in the parcel's COD
+/// currency's minor units.
+pub async fn received_toward(
+    conn: &mut AnyConnection,
+    shipments: &[(&ShipmentId, Currency)],
+) -> Result<HashMap<ShipmentId, i64>> {
+    let mut out = HashMap::new();
+    for chunk in shipments.chunks(500) {
+        let sql = format!(
+            "SELECT shipment_id, currency, CAST(SUM(amount_minor) AS BIGINT) AS received FROM statement_lines \
+              WHERE shipment_id IN ({}) AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
+              GROUP BY shipment_id, currency",
+            crate::db::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, _) in chunk {
+            q = q.bind(id.as_str());
+        }
+        let wanted: HashMap<&str, Currency> = chunk.iter().map(|(id, c)| (id.as_str(), *c)).collect();
+        for r in q.fetch_all(&mut *conn).await? {
+            let id: &str = r.try_get("shipment_id")?;
+            if wanted.get(id).is_some_and(|c| c.code() == r.try_get::<&str, _>("currency").unwrap_or("")) {
+                *out.entry(ShipmentId::parse(id)?).or_insert(0) += r.try_get::<i64, _>("received")?;
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// Every COD shipment of `carrier` that can still be paid for, read in key order a page at a time (each
 /// page one JSON value, on both engines).

@@ -366,6 +366,23 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert!(stderr.contains("settlement profile not found"), "{stderr}");
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(&payout_file);
+
+    // The carrier tops up the short parcel's missing 10.00 on its next remittance: that completes it (it is
+    // no duplicate), the parcel is remitted and nothing is owed on it any more.
+    let topup = format!("{header}\n{}\n", row("SBR-TOPUP", &short.1, "F-short", 1_000, 0));
+    let req =
+        ImportRequest { file_name: "topup.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: false };
+    let r = app.import_statement(topup.as_bytes(), req, worker()).await.unwrap();
+    assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Matched, 1)]);
+    assert_eq!(cod(2).await, "remitted");
+    let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
+    assert_eq!(totals.get(&(Account::CarrierReceivable, sar)).copied().unwrap_or(0), 0, "{totals:?}");
+    // The same top-up again is a duplicate: the parcel is paid in full.
+    let again = topup.replace("SBR-TOPUP", "SBR-TOPUP-2");
+    let req =
+        ImportRequest { file_name: "topup-2.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: true };
+    let r = app.import_statement(again.as_bytes(), req, worker()).await.unwrap();
+    assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Duplicate, 1)]);
 }
 
 async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on(engine: Engine) {

@@ -108,8 +108,11 @@ pub struct Expected {
     /// None while not delivered (a line for it is still matched: the carrier may report later).
     pub delivered_on: Option<Date>,
     pub terms: CodTerms,
-    /// Already paid for by an earlier statement.
+    /// Already paid in full by an earlier statement.
     pub remitted: bool,
+    /// Cash already received for it by earlier statements that paid short (in the COD currency's minor
+    /// units): a later line for it is a top-up, not a duplicate.
+    pub received_minor: i64,
 }
 
 /// Slack before a difference counts, from the settings.
@@ -137,7 +140,9 @@ pub struct LineMatch {
     /// The shipment it was matched to (also for a duplicate or a mismatch).
     pub shipment: Option<ShipmentId>,
     pub expected: Option<Money>,
-    /// Line amount − expected, when both are in one currency.
+    /// What is wrong, when it can be said in one currency: for cash, what the line (with what earlier
+    /// statements paid toward it) brings less the expected; for a fee above the contract, the fee less what
+    /// the contract allows.
     pub difference: Option<Money>,
     /// The fee the contract allows, when the line's fee is above it.
     pub contract_fee: Option<Money>,
@@ -240,17 +245,20 @@ pub fn remittance(lines: &[StatementLine], expected: &[Expected], tol: Tolerance
             m.class = LineClass::CurrencyMismatch;
         } else {
             paid[at] = true;
-            let diff = l.amount.minor - e.cod.minor;
+            // A top-up for a parcel paid short before counts with what came then.
+            let diff = e.received_minor + l.amount.minor - e.cod.minor;
             m.difference = Some(Money::new(diff, e.cod.currency));
             let allowed = e.terms.fee(l.amount);
+            let fee_above = l.fee.minor > allowed.minor + tol.fee_minor;
             if diff < -tol.amount_minor {
                 m.class = LineClass::ShortPaid;
             } else if diff > tol.amount_minor {
                 m.class = LineClass::OverPaid;
-            } else if l.fee.minor > allowed.minor + tol.fee_minor {
+            } else if fee_above {
                 m.class = LineClass::FeeAboveContract;
+                m.difference = Some(Money::new(l.fee.minor - allowed.minor, e.cod.currency));
             }
-            if l.fee.minor > allowed.minor + tol.fee_minor {
+            if fee_above {
                 m.contract_fee = Some(allowed);
             }
         }
@@ -347,6 +355,7 @@ mod tests {
                 delivered_on: Some(date!(2026 - 07 - 01)),
                 terms: TERMS,
                 remitted: false,
+                received_minor: 0,
             })
             .collect()
     }
@@ -403,14 +412,38 @@ mod tests {
             ]
         );
         assert_eq!(out.lines[1].difference, Some(sar(-1_100)));
-        // 2% of 103.00 is 2.06, under the floor of 5.00; a fee of 9.00 is above the contract.
+        // 2% of 103.00 is 2.06, under the floor of 5.00; a fee of 9.00 is 4.00 above the contract.
         assert_eq!(out.lines[3].contract_fee, Some(sar(500)));
+        assert_eq!(out.lines[3].difference, Some(sar(400)));
+        // The mismatch keeps the parcel's expected amount in the parcel's own currency.
+        assert_eq!(out.lines[6].expected, Some(sar(10_400)));
+        assert_eq!(out.lines[6].difference, None);
         // SBX4 was paid in the wrong currency and SBX7 not at all: both are missing past 1 July + 7 + 3 days.
         let missing: Vec<&ShipmentId> = out.missing.iter().map(|m| &m.shipment).collect();
         assert_eq!(missing, vec![&exp[4].shipment, &exp[7].shipment]);
         assert_eq!(out.missing[0].due_on, date!(2026 - 07 - 11));
         let early = remittance(&lines, &exp, Tolerances::default(), date!(2026 - 07 - 11));
         assert!(early.missing.is_empty(), "nothing is missing until its cycle and grace have passed");
+    }
+
+    #[test]
+    fn a_top_up_for_a_parcel_paid_short_before_completes_it_instead_of_being_a_duplicate() {
+        let mut exp = expected(3);
+        // 100.00 owed, 89.00 came on an earlier statement.
+        exp[0].received_minor = 8_900;
+        // 101.00 owed, paid in full before.
+        exp[1].remitted = true;
+        exp[1].received_minor = 10_100;
+        // 102.00 owed, 50.00 came before.
+        exp[2].received_minor = 5_000;
+        let lines =
+            vec![line(2, "SBX0", sar(1_100), 500), line(3, "SBX1", sar(100), 500), line(4, "SBX2", sar(2_000), 500)];
+        let out = remittance(&lines, &exp, Tolerances::default(), date!(2026 - 07 - 05));
+        let classes: Vec<&str> = out.lines.iter().map(|m| m.class.as_str()).collect();
+        assert_eq!(classes, ["matched", "duplicate", "short_paid"]);
+        assert_eq!(out.lines[0].difference, Some(sar(0)));
+        // 50.00 + 20.00 of 102.00: still 32.00 short.
+        assert_eq!(out.lines[2].difference, Some(sar(-3_200)));
     }
 
     #[test]

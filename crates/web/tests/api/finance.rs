@@ -10,6 +10,7 @@ codflow_store::on_both_engines!(
     a_sellers_profile_is_validated_saved_and_listed_after_the_builtin_ones,
     a_statement_is_previewed_then_recorded_once_and_paged_by_class,
     statements_that_do_not_fit_their_profile_are_refused_with_the_reason,
+    hostile_or_wholly_unreadable_statement_files_are_refused_and_record_nothing,
     exchange_rates_are_imported_from_a_file_once_with_bad_lines_named,
     an_xlsx_statement_with_merged_header_cells_is_read_like_a_csv,
     reconciliation_tolerances_are_settings_finance_changes_within_bounds,
@@ -193,6 +194,72 @@ async fn statements_that_do_not_fit_their_profile_are_refused_with_the_reason(en
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = upload(&app, &finance, wrong_header, &[]).await;
     assert_eq!(error_paths(&json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["profile"]);
+}
+
+async fn upload_bytes(
+    app: &TestApp,
+    token: &str,
+    body: Vec<u8>,
+    name: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = Form::new().part("file", Part::bytes(body).file_name(name.to_owned()));
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    app.client.post(app.url("/api/v1/statements")).bearer_auth(token).multipart(form).send().await.unwrap()
+}
+
+async fn hostile_or_wholly_unreadable_statement_files_are_refused_and_record_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let finance = app.token(Role::Finance).to_owned();
+    let fields = [("profile", "my-courier"), ("carrier", "mycourier")];
+    app.client
+        .put(app.url("/api/v1/settlement-profiles/my-courier"))
+        .bearer_auth(&finance)
+        .json(&my_profile())
+        .send()
+        .await
+        .unwrap();
+    // Every line refused: 422 with each line's reason, not an empty statement.
+    let csv = "title\nAWB;Date;Collected;Fee;Paid\nMC1;31/02/2026;10,00;0;10,00\nMC2;01/12/2026;ten;0;10,00\n";
+    let p = json_of(upload(&app, &finance, csv, &fields).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let paths = error_paths(&p);
+    assert_eq!(paths[0], "file");
+    assert!(paths.iter().any(|p| p.starts_with("line 3")) && paths.iter().any(|p| p.starts_with("line 4")), "{p}");
+    // A quote never closed is named at its line; the lines after it are still read.
+    let csv = "title\nAWB;Date;Collected;Fee;Paid\nMC1;01/12/2026;\"10,00;0;10,00\nMC2;01/12/2026;10,00;0;10,00\n";
+    let r = json_of(
+        upload(&app, &finance, csv, &[("profile", "my-courier"), ("carrier", "mycourier"), ("preview", "true")]).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(r["errors"][0]["line"], 3, "{r}");
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("never closed"), "{r}");
+    assert_eq!(r["lines"], 1, "{r}");
+    // A 1 KB workbook with cells at A1 and XFD1048576 is refused without reading the rectangle.
+    let sheet = r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>"#;
+    let book = codflow_sheets::testing::raw_workbook(sheet);
+    let p =
+        json_of(upload_bytes(&app, &finance, book, "bomb.xlsx", &fields).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(p.to_string().contains("columns apart"), "{p}");
+    // A NUL inside a CSV field is named by its line.
+    let csv = "title\nAWB;Date;Collected;Fee;Paid\nMC\u{0}1;01/12/2026;10,00;0;10,00\n";
+    let p = json_of(upload(&app, &finance, csv, &fields).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(p.to_string().contains("NUL"), "{p}");
+    let listed = json_of(app.get("/api/v1/statements").await, StatusCode::OK).await;
+    assert_eq!(listed["items"], json!([]), "nothing was recorded");
+    // JSON sent where a file is expected is a problem too.
+    let r = app
+        .client
+        .post(app.url("/api/v1/statements"))
+        .bearer_auth(&finance)
+        .json(&json!({"profile": "my-courier"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert!(r.status().is_client_error());
 }
 
 async fn exchange_rates_are_imported_from_a_file_once_with_bad_lines_named(engine: Engine) {
