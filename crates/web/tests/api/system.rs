@@ -97,7 +97,9 @@ async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine
 async fn the_swagger_page_and_its_assets_are_served_from_the_binary(engine: Engine) {
     let app = spawn_app(engine).await;
     let page = app.client.get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("/api/openapi.json") && page.contains("/api/docs/swagger-ui-bundle.js"));
+    assert!(page.contains("/api/docs/init.js") && page.contains("/api/docs/swagger-ui-bundle.js"));
+    let init = app.client.get(app.url("/api/docs/init.js")).send().await.unwrap().text().await.unwrap();
+    assert!(init.contains("/api/openapi.json"), "{init}");
     assert!(!page.contains("cdn"), "no CDN");
     let js = app.client.get(app.url("/api/docs/swagger-ui-bundle.js")).send().await.unwrap();
     assert_eq!(js.status(), StatusCode::OK);
