@@ -279,6 +279,13 @@ pub struct Page<T: ToSchema> {
     pub next_cursor: Option<String>,
 }
 
+impl<T: ToSchema> Page<T> {
+    /// A list short enough to come whole: the list shape, with no next page.
+    pub fn whole(items: Vec<T>) -> Self {
+        Page { items, next_cursor: None }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWarehouse {

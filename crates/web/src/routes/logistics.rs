@@ -243,14 +243,14 @@ pub async fn book_order(
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", tag = "logistics", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<ShipmentDto>)))]
+    responses((status = 200, body = Page<ShipmentDto>), (status = 401), (status = 404)))]
 pub async fn order_shipments(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<ShipmentDto>>> {
+) -> ApiResult<Json<Page<ShipmentDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.shipments_of_order(&id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(Page::whole(s.app.shipments_of_order(&id).await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/book", tag = "logistics", request_body = BookMany,

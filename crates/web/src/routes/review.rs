@@ -428,10 +428,10 @@ pub async fn put_settings(
     Ok(Json(SettingsDto { base_currency: s.app.set_base_currency(&b.base_currency).await?.to_string() }))
 }
 
-#[utoipa::path(get, path = "/api/v1/fx-rates", tag = "review", responses((status = 200, body = Vec<FxRateDto>)))]
-pub async fn fx_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<FxRateDto>>> {
+#[utoipa::path(get, path = "/api/v1/fx-rates", tag = "review", responses((status = 200, body = Page<FxRateDto>), (status = 401)))]
+pub async fn fx_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<FxRateDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.fx_rates().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(Page::whole(s.app.fx_rates().await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(put, path = "/api/v1/fx-rates", tag = "review", request_body = FxRateDto, responses((status = 200, body = FxRateDto)))]

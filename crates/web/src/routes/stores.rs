@@ -100,10 +100,10 @@ impl From<StoreView> for StoreDto {
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", responses((status = 200, body = Vec<StoreDto>)))]
-pub async fn list(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<StoreDto>>> {
+#[utoipa::path(get, path = "/api/v1/stores", tag = "stores", responses((status = 200, body = Page<StoreDto>), (status = 401)))]
+pub async fn list(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<StoreDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.stores().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(Page::whole(s.app.stores().await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = StoreBody,

@@ -279,7 +279,7 @@ async fn exchange_rates_are_imported_from_a_file_once_with_bad_lines_named(engin
         StatusCode::OK,
     )
     .await;
-    let rates = listed.as_array().unwrap();
+    let rates = listed["items"].as_array().unwrap();
     assert_eq!(rates.len(), 2, "{listed}");
     assert!(rates.iter().all(|r| r["source"] == "ecb.csv"), "{listed}");
     // The same file again replaces the same days: still two rates.

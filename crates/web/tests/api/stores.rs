@@ -85,7 +85,8 @@ async fn a_store_is_checked_field_by_field_and_only_an_admin_may_change_it(engin
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{role:?}");
     }
     let listed = json_of(app.get_as(app.token(Role::Viewer), "/api/v1/stores").await, StatusCode::OK).await;
-    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1), "{listed}");
+    assert!(listed["next_cursor"].is_null());
 }
 
 async fn the_channel_push_list_filters_and_refuses_unknown_statuses(engine: Engine) {
