@@ -52,6 +52,7 @@ pub struct Watch {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyKind {
     CustomsHeld,
@@ -131,6 +132,7 @@ impl AnomalyKind {
 
 /// Thresholds for one lane (destination country × channel). Hours unless named otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
     pub customs_held_hours: i64,
@@ -200,6 +202,7 @@ impl Thresholds {
 /// The default thresholds and the lanes that differ, keyed `CC` (every channel to a country) or
 /// `CC/channel-code`. A lane entry is complete: it replaces the default for that lane.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct AnomalySettings {
     pub default: Thresholds,

@@ -42,7 +42,7 @@ pub async fn list_channels(State(s): State<Arc<AppState>>, auth: Auth) -> ApiRes
     Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
-#[utoipa::path(post, path = "/api/v1/channels", tag = "logistics",
+#[utoipa::path(post, path = "/api/v1/channels", tag = "logistics", request_body = ChannelSpec,
     responses((status = 201, description = "created"), (status = 409, description = "a channel with this code exists"), (status = 422)))]
 pub async fn create_channel(
     State(s): State<Arc<AppState>>,
@@ -71,7 +71,7 @@ pub async fn get_channel(
     Ok(Json(s.app.channel(&code).await?.to_spec()))
 }
 
-#[utoipa::path(put, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)), request_body = ChannelSpec,
     responses((status = 200, description = "replaced"), (status = 201, description = "created"), (status = 422)))]
 pub async fn put_channel(
     State(s): State<Arc<AppState>>,
@@ -151,7 +151,7 @@ pub async fn duty_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
     Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
-#[utoipa::path(put, path = "/api/v1/duty-rules", tag = "logistics",
+#[utoipa::path(put, path = "/api/v1/duty-rules", tag = "logistics", request_body = DutyRuleSpec,
     responses((status = 200, description = "created or replaced by (country, effective_from)"), (status = 422)))]
 pub async fn put_duty_rule(
     State(s): State<Arc<AppState>>,

@@ -148,7 +148,8 @@ pub async fn post_events(
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/carriers/{carrier}", tag = "tracking", params(("carrier" = String, Path)),
-    responses((status = 200, body = IngestDto), (status = 401, description = "bad signature; nothing stored"), (status = 404)))]
+    request_body(content = String, description = "the carrier's signed event push, as its protocol sends it"),
+    responses((status = 200, body = IngestDto), (status = 401, description = "bad signature; nothing stored"), (status = 404)), security(()))]
 pub async fn carrier_webhook(
     State(s): State<Arc<AppState>>,
     Path(carrier): Path<String>,
@@ -420,13 +421,13 @@ pub async fn unmapped(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
 }
 
 #[utoipa::path(get, path = "/api/v1/tracking/thresholds", tag = "tracking",
-    responses((status = 200, description = "default thresholds and lane overrides")))]
+    responses((status = 200, body = AnomalySettings, description = "default thresholds and lane overrides")))]
 pub async fn thresholds(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<AnomalySettings>> {
     auth.require(READERS)?;
     Ok(Json(s.app.anomaly_settings().await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/tracking/thresholds", tag = "tracking",
+#[utoipa::path(put, path = "/api/v1/tracking/thresholds", tag = "tracking", request_body = AnomalySettings,
     responses((status = 200, description = "saved; every active shipment is evaluated again"), (status = 422)))]
 pub async fn put_thresholds(
     State(s): State<Arc<AppState>>,

@@ -15,6 +15,7 @@ mod console_browser;
 mod dashboards;
 mod documents;
 mod finance;
+mod generated;
 mod imports;
 mod logistics;
 mod orders;
