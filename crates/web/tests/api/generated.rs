@@ -104,7 +104,7 @@ fn sample(doc: &Value, schema: &Value, rng: &mut Rng, depth: u32) -> Value {
         }
         "integer" => json!(*rng.pick(&[0i64, 1, 2, 50, 500, -1, i64::MAX, i64::MIN])),
         "number" => json!(*rng.pick(&[0.0f64, 1.5, -2.25, 1e300])),
-        "boolean" => json!(rng.next() % 2 == 0),
+        "boolean" => json!(rng.next().is_multiple_of(2)),
         _ => json!(rng.pick(STRINGS)),
     }
 }
@@ -130,7 +130,7 @@ fn mutate(v: &Value, rng: &mut Rng) -> Value {
             m.insert(k, mutate(&inner, rng));
             Value::Object(m)
         }
-        (Value::Array(items), _) if !items.is_empty() && rng.next() % 2 == 0 => {
+        (Value::Array(items), _) if !items.is_empty() && rng.next().is_multiple_of(2) => {
             Value::Array(items.iter().map(|i| mutate(i, rng)).collect())
         }
         (_, 2) => json!("x".repeat(70_000)),
@@ -189,7 +189,9 @@ async fn no_generated_request_gets_a_5xx_from_any_documented_operation(engine: E
                             let enc: String = t.bytes().map(|b| format!("%{b:02X}")).collect();
                             url = url.replace(&format!("{{{name}}}"), &enc);
                         }
-                        Some("query") if case == 0 || rng.next() % 2 == 0 => query.push((name.to_owned(), text)),
+                        Some("query") if case == 0 || rng.next().is_multiple_of(2) => {
+                            query.push((name.to_owned(), text))
+                        }
                         _ => {}
                     }
                 }
