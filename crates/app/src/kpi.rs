@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::kpi::{self, Metrics, Ratio, RecommendationThresholds, ScoreInput, ScoreWeights};
 use codflow_domain::review::backtest::{Economics, Report};
-use codflow_domain::{Actor, Order, OrderId, OrderStatus, PaymentMethod, Role, TaskId};
+use codflow_domain::{Actor, AuditRecord, Order, OrderId, OrderStatus, PaymentMethod, Role, TaskId};
 use codflow_store::kpi::{self as kstore, Filter};
 use codflow_store::review as rstore;
 use codflow_store::{Store, commit};
@@ -105,7 +105,19 @@ pub enum Recommendation {
     Dispute { carrier: String, currency: String, parcels: i64, amount_minor: i64 },
 }
 
+/// How long a recommendation acted on stays off the list: its effect needs that long to show in the figures.
+const ACTED_QUIET_DAYS: i64 = 30;
+
 impl Recommendation {
+    /// What the recommendation is about, whatever its figures: acting on it twice is acting once.
+    pub fn key(&self) -> String {
+        match self {
+            Recommendation::BlockCod { sku, country, region, .. } => format!("block_cod:{sku}:{country}:{region}"),
+            Recommendation::LowerPriority { channel, country, .. } => format!("lower_priority:{country}:{channel}"),
+            Recommendation::Dispute { carrier, currency, .. } => format!("dispute:{carrier}:{currency}"),
+        }
+    }
+
     pub fn title(&self) -> String {
         match self {
             Recommendation::BlockCod { sku, country, region, refusal } => format!(
@@ -377,6 +389,15 @@ impl App {
     }
 
     pub async fn recommendations(&self, f: &Filter) -> Result<Vec<Recommendation>> {
+        let out = self.recommendations_unfiltered(f).await?;
+        let since = self.clock().now() - time::Duration::days(ACTED_QUIET_DAYS);
+        let acted =
+            codflow_store::orders::audited_since(&mut *self.store.read().await?, "recommendation", "act", since)
+                .await?;
+        Ok(out.into_iter().filter(|r| !acted.contains(&r.key())).collect())
+    }
+
+    async fn recommendations_unfiltered(&self, f: &Filter) -> Result<Vec<Recommendation>> {
         let t = self.recommendation_thresholds().await?;
         let mut out = Vec::new();
         let skus = self.kpi_sums(f, &["sku", "country", "region"], true).await?;
@@ -451,7 +472,26 @@ impl App {
     }
 
     /// Makes the change `r` recommends; returns what was made (a rule id, a channel code or a task id).
+    /// Acting again on what was acted on (a second click, a retried request) changes nothing and answers
+    /// what the first act made.
     pub async fn act_on(&self, r: &Recommendation, actor: Actor) -> Result<String> {
+        let key = r.key();
+        let before = codflow_store::orders::audit_of(&mut *self.store.read().await?, "recommendation", &key).await?;
+        let since = self.clock().now() - time::Duration::days(ACTED_QUIET_DAYS);
+        if let Some(done) = before.iter().rev().find(|a| a.action == "act" && a.at >= since) {
+            return Ok(done.reason.clone().unwrap_or_default());
+        }
+        let made = self.act_once(r, actor.clone()).await?;
+        let now = self.clock().now();
+        let mut a = AuditRecord::change("recommendation", key, "act", None, None, actor, now);
+        a.reason = Some(made.clone());
+        let mut tx = self.store.begin().await?;
+        codflow_store::orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(made)
+    }
+
+    async fn act_once(&self, r: &Recommendation, actor: Actor) -> Result<String> {
         match r {
             Recommendation::BlockCod { .. } => {
                 let input = r.rule_input().ok_or(Error::NotFound("rule"))?;

@@ -454,6 +454,24 @@ pub struct StoredAudit {
     pub at: time::OffsetDateTime,
 }
 
+/// The ids of `entity` with an audit record of `action` at or after `since`.
+pub async fn audited_since(
+    conn: &mut AnyConnection,
+    entity: &str,
+    action: &str,
+    since: time::OffsetDateTime,
+) -> Result<Vec<String>> {
+    sqlx::query("SELECT DISTINCT entity_id FROM audit_log WHERE entity = $1 AND action = $2 AND at >= $3")
+        .bind(entity)
+        .bind(action)
+        .bind(crate::db::micros(since))
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|r| Ok(r.try_get("entity_id")?))
+        .collect()
+}
+
 pub async fn audit_of(conn: &mut AnyConnection, entity: &str, entity_id: &str) -> Result<Vec<StoredAudit>> {
     sqlx::query(
         "SELECT action, from_status, to_status, actor, reason, at FROM audit_log WHERE entity = $1 AND entity_id = $2 ORDER BY id",

@@ -140,6 +140,21 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(forecast.weeks[0].flows.delivered_in, total_cod, "{forecast:?}");
     // The cash page reads both at once, and the same.
     assert_eq!(app.cash_position(4, 30).await.unwrap(), (aging.clone(), forecast.clone()));
+    // The overdue cash is recommended for a dispute; acting twice (a double click) opens one task, and the
+    // recommendation leaves the list.
+    let all = codflow_store::kpi::Filter::default();
+    let dispute = app
+        .recommendations(&all)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| matches!(r, codflow_app::kpi::Recommendation::Dispute { .. }))
+        .expect("a dispute is recommended");
+    let first = app.act_on(&dispute, worker()).await.unwrap();
+    let second = app.act_on(&dispute, worker()).await.unwrap();
+    assert_eq!(first, second, "acting again answers what the first act made");
+    let rec_left = app.recommendations(&all).await.unwrap();
+    assert!(rec_left.iter().all(|r| r.key() != dispute.key()), "{rec_left:?}");
     // The overdue slice the recommendations read agrees with the full aging, also a microsecond either side
     // of the day a parcel passes its cycle (overdue from 8 whole days after delivery on a 7-day cycle).
     let first = delivered.iter().map(|d| d.3).min().unwrap();
