@@ -308,8 +308,12 @@ impl App {
             }
             (None, StatementKind::FreightInvoice, Some(carrier)) => {
                 let booked = booked_of(&mut tx, carrier, &parsed.lines).await?;
+                let rates = rstore::rates(&mut tx).await?;
+                // A carrier invoicing in another currency than its card: each quote at the line's day's rate.
+                let convert =
+                    |m: Money, to: Currency, day: Option<Date>| convert_either(&rates, m, to, day.unwrap_or(as_of));
                 let mut matches = Vec::with_capacity(parsed.lines.len());
-                for (m, e) in invoice::audit(&parsed.lines, &booked, tol) {
+                for (m, e) in invoice::audit_converting(&parsed.lines, &booked, tol, convert) {
                     if let (Some(e), Some(s)) = (e, m.shipment.clone()) {
                         evidence.push((m.line, s, e));
                     }

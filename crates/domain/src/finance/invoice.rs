@@ -5,7 +5,7 @@
 use super::reconcile::{LineClass, LineMatch, ShipmentIndex, Tolerances};
 use super::statement::StatementLine;
 use crate::ids::ShipmentId;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::rating::Breakdown;
 
 /// The quote a parcel was booked on.
@@ -83,6 +83,19 @@ impl Evidence {
 /// overcharged, undercharged, billed twice, unknown, in another currency than the quote, or unquoted. The
 /// verdicts depend on the line numbers, not on the order the lines are handed in.
 pub fn audit(lines: &[StatementLine], booked: &[Booked], tol: Tolerances) -> Vec<(LineMatch, Option<Evidence>)> {
+    audit_converting(lines, booked, tol, |_, _, _| None)
+}
+
+/// As [`audit`], for a carrier that invoices in another currency than its rate card: `convert(quote, to,
+/// day)` gives the quote in the invoice's currency at the rate of the line's day (None without a rate, and
+/// the line stays a currency mismatch). A converted quote is compared within the tolerance and one minor
+/// unit more, the most the conversion's rounding can move it.
+pub fn audit_converting(
+    lines: &[StatementLine],
+    booked: &[Booked],
+    tol: Tolerances,
+    convert: impl Fn(Money, Currency, Option<time::Date>) -> Option<Money>,
+) -> Vec<(LineMatch, Option<Evidence>)> {
     let index = ShipmentIndex::new(booked.iter().map(|b| (b.tracking_number.as_str(), b.order_ref.as_str())));
     let mut order: Vec<&StatementLine> = lines.iter().collect();
     order.sort_by_key(|l| l.line);
@@ -103,7 +116,11 @@ pub fn audit(lines: &[StatementLine], booked: &[Booked], tol: Tolerances) -> Vec
             let b = &booked[at];
             m.shipment = Some(b.shipment.clone());
             let q = b.quote.as_ref();
-            m.expected = q.map(BookedQuote::invoiced);
+            let quoted = q.map(BookedQuote::invoiced);
+            let converted =
+                quoted.filter(|e| e.currency != l.amount.currency).and_then(|e| convert(e, l.amount.currency, l.date));
+            let rounding = i64::from(converted.is_some());
+            m.expected = converted.or(quoted);
             let evidence = Evidence {
                 declared_weight_g: b.declared_weight_g,
                 quoted_weight_g: q.map(|q| q.billable_weight_g),
@@ -122,9 +139,9 @@ pub fn audit(lines: &[StatementLine], booked: &[Booked], tol: Tolerances) -> Vec
                     Some(e) => {
                         let diff = l.amount.minor - e.minor;
                         m.difference = Some(Money::new(diff, e.currency));
-                        if diff > tol.amount_minor {
+                        if diff > tol.amount_minor + rounding {
                             LineClass::Overcharged
-                        } else if diff < -tol.amount_minor {
+                        } else if diff < -(tol.amount_minor + rounding) {
                             LineClass::Undercharged
                         } else {
                             LineClass::Matched
@@ -140,7 +157,6 @@ pub fn audit(lines: &[StatementLine], booked: &[Booked], tol: Tolerances) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Currency;
     use proptest::prelude::*;
 
     fn sar(minor: i64) -> Money {
@@ -220,6 +236,21 @@ mod tests {
         );
         let (m, e) = &out[1];
         assert_eq!(m.expected, Some(sar(2_000)), "freight and fuel; not the COD fee nor duties");
+        // The same invoice from a carrier billing in dollars: each quote is converted at the line's day's rate
+        // (1 SAR = 0.2666 USD: 20.00 SAR is 5.33 USD, half up) and only a difference beyond the tolerance and
+        // the rounding counts.
+        let usd = |minor| Money::new(minor, Currency::parse("USD").unwrap());
+        let at_rate = |m: Money, to: Currency, _day: Option<time::Date>| {
+            (to.code() == "USD").then(|| Money::new((m.minor * 2666 + 5_000) / 10_000, to))
+        };
+        let dollars = vec![line(2, "SBX0", usd(533), 1), line(3, "SBX1", usd(534), 1), line(4, "SBX2", usd(600), 1)];
+        let out = audit_converting(&dollars, &booked(3), Tolerances::default(), at_rate);
+        let classes: Vec<LineClass> = out.iter().map(|(m, _)| m.class).collect();
+        assert_eq!(classes, vec![Matched, Matched, Overcharged], "a cent of rounding is no overcharge");
+        assert_eq!(out[2].0.expected, Some(usd(533)), "the quote in the invoice's currency");
+        assert_eq!(out[2].0.difference, Some(usd(67)));
+        let none = audit_converting(&dollars, &booked(3), Tolerances::default(), |_, _, _| None);
+        assert!(none.iter().all(|(m, _)| m.class == CurrencyMismatch), "no rate: still a mismatch");
         assert_eq!(m.difference, Some(sar(500)));
         let findings = e.as_ref().unwrap().findings();
         assert_eq!(findings.len(), 2, "{findings:?}");
