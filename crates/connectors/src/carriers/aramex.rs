@@ -88,7 +88,7 @@ impl Aramex {
 
 impl RateQuoter for Aramex {
     async fn rate(&self, req: &RateRequest) -> Result<CarrierRate, CarrierError> {
-        let body = transformers::rate_body(&self.info(), req);
+        let body = transformers::rate_body(&self.info(), req)?;
         let reply: RateReply = self.call("/RateCalculator/Service_1_0.svc/json/CalculateRate", &body).await?;
         reply.into_rate()
     }
@@ -96,7 +96,7 @@ impl RateQuoter for Aramex {
 
 impl ShipmentBooker for Aramex {
     async fn book(&self, req: &BookingRequest) -> Result<Booking, CarrierError> {
-        let body = transformers::create_body(&self.info(), req);
+        let body = transformers::create_body(&self.info(), req)?;
         let reply: CreateReply = self.call("/Shipping/Service_1_0.svc/json/CreateShipments", &body).await?;
         reply.into_booking()
     }

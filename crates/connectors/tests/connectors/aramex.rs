@@ -95,6 +95,26 @@ async fn a_booking_sends_the_documented_request_and_reads_the_waybill() {
 }
 
 #[tokio::test]
+async fn an_amount_that_is_not_a_decimal_is_refused_before_anything_is_sent() {
+    let sink = HttpSink::start().await.unwrap();
+    for (bad, field) in [("12,50", "cod.amount"), ("", "cod.amount"), ("1e3", "cod.amount"), ("NaN", "cod.amount")] {
+        let mut r = request();
+        r.cod = Some(Amount { amount: bad.into(), currency: "SAR".into() });
+        match aramex(&sink).await.book(&r).await {
+            Err(CarrierError::Rejected { code, field: Some(f), .. }) => {
+                assert_eq!((code.as_str(), f.as_str()), ("invalid_amount", field), "{bad:?}");
+            }
+            other => panic!("{bad:?}: expected a refusal, got {other:?}"),
+        }
+    }
+    let mut r = request();
+    r.items[0].unit_value = "abc".into();
+    let e = aramex(&sink).await.book(&r).await.unwrap_err();
+    assert!(matches!(e, CarrierError::Rejected { field: Some(ref f), .. } if f == "items[0].unit_value"), "{e:?}");
+    assert!(sink.requests().is_empty(), "nothing reached the carrier");
+}
+
+#[tokio::test]
 async fn a_refusal_in_the_notifications_becomes_a_rejection_with_aramexs_codes() {
     let sink = HttpSink::start().await.unwrap();
     sink.reply_next(

@@ -54,27 +54,50 @@ fn party(p: &Party, reference: &str, account: Option<&str>) -> Value {
 
 /// Amounts go as JSON numbers; the decimal string is converted without floats' surprises for the
 /// magnitudes a parcel has (JSON numbers are exact to 15 significant digits).
-fn number(s: &str) -> Value {
-    s.parse::<f64>().map(|f| json!(f)).unwrap_or(json!(0))
+/// An amount that does not read as a plain decimal is refused: sent as 0, a COD parcel would be booked with
+/// nothing to collect.
+fn number(s: &str, field: &str) -> Result<Value, CarrierError> {
+    let t = s.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let plain = !whole.is_empty()
+        && !frac.is_empty()
+        && whole.len() <= 12
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit());
+    match t.parse::<f64>() {
+        Ok(f) if plain && f.is_finite() => Ok(json!(f)),
+        _ => Err(CarrierError::Rejected {
+            code: "invalid_amount".into(),
+            message: format!("{field} {s:?} is not an amount"),
+            field: Some(field.into()),
+        }),
+    }
 }
 
 /// `CreateShipments` for one parcel; COD parcels use the `CODS` service.
-pub fn create_body(info: &ClientInfo<'_>, r: &BookingRequest) -> Value {
+pub fn create_body(info: &ClientInfo<'_>, r: &BookingRequest) -> Result<Value, CarrierError> {
     let weight_kg: f64 = r.pieces.iter().sum::<i64>() as f64 / 1000.0;
     let international = r.shipper.country != r.consignee.country;
     let items: Vec<Value> = r
         .items
         .iter()
-        .map(|i| {
-            json!({"PackageType": "Box", "Quantity": i.quantity, "Weight": {"Unit": "KG", "Value": i.weight_g as f64 / 1000.0},
+        .enumerate()
+        .map(|(n, i)| {
+            let value = number(&i.unit_value, &format!("items[{n}].unit_value"))?;
+            Ok(json!({"PackageType": "Box", "Quantity": i.quantity, "Weight": {"Unit": "KG", "Value": i.weight_g as f64 / 1000.0},
                    "Comments": i.description, "Reference": i.sku,
-                   "CustomsValue": {"CurrencyCode": r.declared_value.currency, "Value": number(&i.unit_value)},
+                   "CustomsValue": {"CurrencyCode": r.declared_value.currency, "Value": value},
                    "CommodityCode": i.hs_code.clone().unwrap_or_default(),
-                   "GoodsOriginCountry": i.origin_country.clone().unwrap_or_default()})
+                   "GoodsOriginCountry": i.origin_country.clone().unwrap_or_default()}))
         })
-        .collect();
-    let cod = r.cod.as_ref().map(|c| json!({"CurrencyCode": c.currency, "Value": number(&c.amount)}));
-    json!({
+        .collect::<Result<_, CarrierError>>()?;
+    let cod = match r.cod.as_ref() {
+        Some(c) => Some(json!({"CurrencyCode": c.currency, "Value": number(&c.amount, "cod.amount")?})),
+        None => None,
+    };
+    let declared = number(&r.declared_value.amount, "declared_value.amount")?;
+    Ok(json!({
         "ClientInfo": info,
         "LabelInfo": {"ReportID": 9201, "ReportType": "URL"},
         "Shipments": [{
@@ -95,16 +118,16 @@ pub fn create_body(info: &ClientInfo<'_>, r: &BookingRequest) -> Value {
                 "PaymentOptions": "",
                 "Services": if cod.is_some() { "CODS" } else { "" },
                 "CashOnDeliveryAmount": cod,
-                "CustomsValueAmount": {"CurrencyCode": r.declared_value.currency, "Value": number(&r.declared_value.amount)},
+                "CustomsValueAmount": {"CurrencyCode": r.declared_value.currency, "Value": declared},
                 "Items": items
             }
         }],
         "Transaction": {"Reference1": r.idempotency_key, "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}
-    })
+    }))
 }
 
 /// `CalculateRate`: the same shipment details as a booking, priced before it exists.
-pub fn rate_body(info: &ClientInfo<'_>, r: &RateRequest) -> Value {
+pub fn rate_body(info: &ClientInfo<'_>, r: &RateRequest) -> Result<Value, CarrierError> {
     let weight_kg: f64 = r.pieces.iter().map(|p| p.weight_g).sum::<i64>() as f64 / 1000.0;
     let international = r.origin.country != r.destination.country;
     let address = |p: &Party| {
@@ -115,8 +138,11 @@ pub fn rate_body(info: &ClientInfo<'_>, r: &RateRequest) -> Value {
     let dims = r.pieces.iter().filter_map(|p| p.dims_mm).max_by_key(|d| d[0] * d[1] * d[2]).map(|d| {
         json!({"Length": d[0] as f64 / 10.0, "Width": d[1] as f64 / 10.0, "Height": d[2] as f64 / 10.0, "Unit": "CM"})
     });
-    let cod = r.cod.as_ref().map(|c| json!({"CurrencyCode": c.currency, "Value": number(&c.amount)}));
-    json!({
+    let cod = match r.cod.as_ref() {
+        Some(c) => Some(json!({"CurrencyCode": c.currency, "Value": number(&c.amount, "cod.amount")?})),
+        None => None,
+    };
+    Ok(json!({
         "ClientInfo": info,
         "OriginAddress": address(&r.origin),
         "DestinationAddress": address(&r.destination),
@@ -133,7 +159,7 @@ pub fn rate_body(info: &ClientInfo<'_>, r: &RateRequest) -> Value {
         },
         "PreferredCurrencyCode": r.currency,
         "Transaction": {"Reference1": "", "Reference2": "", "Reference3": "", "Reference4": "", "Reference5": ""}
-    })
+    }))
 }
 
 pub fn track_body(info: &ClientInfo<'_>, waybill: &str) -> Value {
