@@ -116,6 +116,13 @@ const WORDS: &[(&str, &str, &str, &str, &str)] = &[
         "谢谢，快递员已收到您的答复。",
     ),
     (
+        "kept",
+        "Thank you: we have your answer. The courier could not be reached just now; our team will pass it on.",
+        "شكراً: وصلنا ردك. تعذّر الوصول إلى شركة الشحن الآن، وسينقله فريقنا إليها.",
+        "Gracias: tenemos tu respuesta. No pudimos contactar al repartidor ahora; nuestro equipo se la hará llegar.",
+        "谢谢，我们已收到您的答复。暂时无法联系快递公司，我们的团队会转达。",
+    ),
+    (
         "answered",
         "This delivery was already answered.",
         "تم الرد على هذه المحاولة مسبقاً.",
@@ -302,8 +309,10 @@ pub async fn ndr_submit(
     };
     let title = word(lang, "ndr_title");
     match s.app.ndr_answer(&token, answer).await {
-        Ok(_) => {
-            html(StatusCode::OK, lang, page(lang, title, &format!("<h1>{title}</h1><p>{}</p>", word(lang, "thanks"))))
+        Ok(req) => {
+            // Thanked for what really happened: the carrier has it, or we keep it to pass on.
+            let said = if req.status == "sent" { word(lang, "thanks") } else { word(lang, "kept") };
+            html(StatusCode::OK, lang, page(lang, title, &format!("<h1>{title}</h1><p>{said}</p>")))
         }
         Err(codflow_app::Error::Invalid(errs)) => {
             let list: String =
