@@ -336,10 +336,34 @@ impl App {
         let s = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
         commit(tx).await?;
         if !claimed {
-            // A worker has it in hand; report where it stands.
-            return Ok(s);
+            return self.await_booking(s).await;
         }
         perform(&self.store, &self.carriers(), &self.ctx.clock, s).await
+    }
+
+    /// Another caller (a request, the worker) is booking this shipment: wait for its result, as long as a
+    /// carrier call may take, so every caller answers with the tracking number or the failure. Past that,
+    /// 409 `booking_in_progress` says where to look.
+    async fn await_booking(&self, s: Shipment) -> Result<Shipment> {
+        let deadline = tokio::time::Instant::now() + LEASE.unsigned_abs();
+        let attempts = s.attempts;
+        let mut current = s;
+        // Pending with one more attempt counted is a result too: the carrier failed and a retry is planned.
+        while current.status == BookingStatus::Pending && current.attempts == attempts {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Conflict {
+                    code: "booking_in_progress",
+                    message: format!(
+                        "shipment {} is being booked by another request; GET /api/v1/shipments/{} shows the result",
+                        current.id, current.id
+                    ),
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let mut conn = self.store.read().await?;
+            current = lstore::shipment(&mut conn, &current.id).await?.ok_or(Error::NotFound("shipment"))?;
+        }
+        Ok(current)
     }
 
     /// Books a selection, several at once; each order's outcome is reported on its own.
@@ -356,7 +380,20 @@ impl App {
                         code: "not_found",
                         message: format!("{what} not found"),
                     },
-                    Err(e) => BookOutcome::Refused { order: id.clone(), code: "error", message: e.to_string() },
+                    Err(Error::Invalid(f)) => BookOutcome::Refused {
+                        order: id.clone(),
+                        code: "invalid_input",
+                        message: f.0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                    },
+                    // The cause (a database's words) goes to the log, never to the caller.
+                    Err(e) => {
+                        tracing::error!(order = %id, error = %e, "booking failed");
+                        BookOutcome::Refused {
+                            order: id.clone(),
+                            code: "internal",
+                            message: "something went wrong on our side; it has been logged".into(),
+                        }
+                    }
                 });
             }
         }

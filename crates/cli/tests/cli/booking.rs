@@ -22,6 +22,7 @@ use crate::{BIN, seeded};
 codflow_store::on_both_engines!(
     an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier,
     a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_booking,
+    callers_booking_one_order_at_once_all_get_the_tracking_number,
     a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice,
     two_booking_workers_on_one_database_never_book_a_shipment_twice,
     a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_importer,
@@ -168,6 +169,24 @@ async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engi
     let at_carrier: Value =
         reqwest::get(format!("{}/v1/shipments/{tracking}", sb.url)).await.unwrap().json().await.unwrap();
     assert_eq!(at_carrier["status"], "cancelled");
+    assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
+}
+
+async fn callers_booking_one_order_at_once_all_get_the_tracking_number(engine: Engine) {
+    let sb = sandbox().await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["C-1"]).await;
+    // A slow carrier (0.8 s) and four callers at once: one books, the others wait for its answer.
+    fault(&sb.url, "timeout", 800).await;
+    let book = || app.book_order(&ids[0], worker());
+    let (a, b, c, d) = tokio::join!(book(), book(), book(), book());
+    let mut tracking = Vec::new();
+    for r in [a, b, c, d] {
+        let s = r.unwrap();
+        assert_eq!(s.status, BookingStatus::Booked, "{s:?}");
+        tracking.push(s.tracking_number.clone().unwrap());
+    }
+    tracking.dedup();
+    assert_eq!(tracking.len(), 1, "one parcel, one tracking number: {tracking:?}");
     assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
 }
 
