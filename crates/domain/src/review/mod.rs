@@ -61,7 +61,8 @@ impl ListKind {
         }
         let keyed = |what: &str| -> Result<String, crate::Error> {
             let (country, rest) = raw.split_once(':').unwrap_or((raw, ""));
-            let country = crate::Country::parse(country.trim()).map_err(|_| {
+            // `sa:jizan` (the form the field guide shows and lists store) and `SA:Jizan` are one key.
+            let country = crate::Country::parse(&country.trim().to_ascii_uppercase()).map_err(|_| {
                 crate::Error::invalid("value", format!("{raw:?}: write {what} as COUNTRY:{what}, e.g. SA:Jizan"))
             })?;
             let rest = if what == "postcode" {

@@ -433,3 +433,13 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn region_and_postcode_entries_take_either_case_and_store_one_form() {
+    for raw in ["sa:jizan", "SA:Jizan", " Sa : Jizan "] {
+        assert_eq!(ListKind::Region.normalise(raw).unwrap(), "sa:jizan", "{raw:?}");
+    }
+    assert_eq!(ListKind::Region.normalise("ae").unwrap(), "ae");
+    assert_eq!(ListKind::Postcode.normalise("sa:12 211").unwrap(), "sa:12211");
+    assert!(ListKind::Region.normalise("xx:somewhere").is_err());
+}
