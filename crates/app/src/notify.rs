@@ -354,6 +354,7 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
 /// The outbox messages for a decided order: email when the buyer gave an address, and SMS to the phone.
 pub fn messages_for(
     order: &Order,
+    shop: &str,
     template: &str,
     decisive: &RuleMatch,
     templates: &BTreeMap<(String, String), StoredTemplate>,
@@ -371,9 +372,9 @@ pub fn messages_for(
     let ctx = context! {
         buyer => order.buyer.name,
         order => order.external_id,
-        store => order.store.as_str(),
+        store => shop,
         total => order.total.to_string(),
-        reason => decisive.reason,
+        reason => reason_in(&t.language, &decisive.reason),
     };
     let rendered = |src: &str| render(&env, src, &ctx).unwrap_or_else(|e| format!("{src} [{e}]"));
     let mut out = Vec::new();
@@ -401,6 +402,17 @@ pub fn messages_for(
     }
     push(Channel::Sms, order.buyer.phone.as_str().to_owned(), None, rendered(&t.sms));
     out
+}
+
+/// A rule's reason as the buyer reads it. The seller writes reasons in English for their staff; a message in
+/// another language says why in the buyer's language instead of quoting English into it.
+fn reason_in<'a>(language: &str, reason: &'a str) -> &'a str {
+    match language {
+        "ar" => "وفقاً لسياسة المتجر",
+        "es" => "por la política de la tienda",
+        "zh" => "根据店铺政策",
+        _ => reason,
+    }
 }
 
 /// Whether a template of that name exists in any language (built in or the seller's).

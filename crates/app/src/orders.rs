@@ -231,7 +231,10 @@ pub(crate) async fn record_batch(
                 templates = Some(crate::notify::merged(outbox::templates(conn).await?));
             }
             if let Some(t) = &templates {
-                messages.extend(crate::notify::messages_for(order, &template, &m, t, now));
+                // Buyers know the shop by its name, not its code.
+                let shop = codflow_store::stores::get(conn, &order.store).await?.map(|r| r.config.name);
+                let shop = shop.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| order.store.to_string());
+                messages.extend(crate::notify::messages_for(order, &shop, &template, &m, t, now));
             }
         }
         order.review = Some(rv);

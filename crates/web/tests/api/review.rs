@@ -109,6 +109,8 @@ async fn block_cod_holds_for_prepayment_and_approving_makes_the_order_prepaid(en
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 10)]).await;
     app.rule("order.total_minor > 10000", "block_cod", "orders above 100 SAR are paid in advance").await;
+    let shop = json!({"code": "manual", "platform": "manual", "name": "Acme Gulf Store"});
+    json_of(app.post("/api/v1/stores", &shop).await, StatusCode::CREATED).await;
     let o = create(&app, &order("1", "LAMP-01", 2)).await;
     assert_eq!(o["status"], "on_hold");
     assert_eq!(o["review"]["decision"], "block_cod");
@@ -120,7 +122,11 @@ async fn block_cod_holds_for_prepayment_and_approving_makes_the_order_prepaid(en
         outbox["items"].as_array().unwrap().iter().map(|n| n["template"].as_str().unwrap()).collect();
     assert_eq!(templates, ["prepayment_required", "prepayment_required"], "email and SMS tell the buyer why");
     let body = outbox["items"].as_array().unwrap().iter().find(|n| n["channel"] == "sms").unwrap()["body"].clone();
-    assert!(body.as_str().unwrap().contains("orders above 100 SAR are paid in advance"), "{body}");
+    // A Saudi buyer reads Arabic: the seller's English reason is not quoted into it, the why is said in Arabic.
+    let body = body.as_str().unwrap();
+    assert!(!body.contains("orders above 100 SAR"), "{body}");
+    assert!(body.contains("وفقاً لسياسة المتجر"), "{body}");
+    assert!(body.contains("Acme Gulf Store") && !body.contains("manual"), "the shop by its name: {body}");
     let approved = json_of(
         app.post(&format!("/api/v1/orders/{id}/approve"), &json!({"reason": "paid by card"})).await,
         StatusCode::OK,
