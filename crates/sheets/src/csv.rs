@@ -163,83 +163,130 @@ impl<R: BufRead> Reader<R> {
 
     /// The fields of `text` (one or more physical lines joined by '\n').
     fn parse(&self, text: &[u8]) -> Parse {
-        let d = self.delimiter;
-        let mut fields: Vec<String> = Vec::new();
-        let mut i = 0;
-        loop {
-            let column = fields.len() + 1;
-            if column > self.limits.columns {
-                return Parse::Refused(column, format!("more than {} columns", self.limits.columns));
-            }
-            let start = i;
-            let lead = text[i..].iter().take_while(|b| **b == b' ').count();
-            let field = if text.get(i + lead) == Some(&b'"') {
-                let mut field: Vec<u8> = Vec::new();
-                i += lead + 1;
-                loop {
-                    match text.get(i) {
-                        None => return Parse::OpenQuote(column),
-                        Some(b'"') if text.get(i + 1) == Some(&b'"') => {
-                            field.push(b'"');
-                            i += 2;
-                        }
-                        Some(b'"') => {
-                            i += 1;
-                            let trail = text[i..].iter().take_while(|b| **b == b' ').count();
-                            i += trail;
-                            match text.get(i) {
-                                None => {}
-                                Some(b) if *b == d => {}
-                                Some(_) => {
-                                    return Parse::Refused(column, "text after the closing quote".into());
-                                }
-                            }
-                            break;
-                        }
-                        Some(b) => {
-                            field.push(*b);
-                            i += 1;
-                        }
-                    }
-                    if field.len() > self.limits.field_bytes {
-                        return Parse::LongQuote(column);
-                    }
-                }
-                String::from_utf8(field).ok()
-            } else {
-                i += text[i..].iter().position(|b| *b == d).unwrap_or(text.len() - i);
-                if i - start > self.limits.field_bytes {
-                    return Parse::Refused(column, format!("a field longer than {} bytes", self.limits.field_bytes));
-                }
-                std::str::from_utf8(&text[start..i]).ok().map(str::to_owned)
-            };
-            let Some(mut s) = field else {
-                return Parse::Refused(column, "not UTF-8 text".into());
-            };
-            // No file of ours has a use for NUL, and PostgreSQL cannot store it: refused on both engines.
-            if s.as_bytes().contains(&0) {
-                return Parse::Refused(column, "holds a NUL byte".into());
-            }
-            if self.trim {
-                let t = s.trim();
-                if t.len() != s.len() {
-                    s = t.to_owned();
-                }
-            }
-            fields.push(s);
-            match text.get(i) {
-                Some(b) if *b == d => i += 1,
-                _ => return Parse::Done(fields),
-            }
-        }
+        parse(self.delimiter, self.trim, self.limits, text)
     }
 
+    /// A line that lies whole in the input's buffer and closes every quote it opens is parsed where it lies,
+    /// without being copied first (most lines of most files); anything else takes the general path.
+    fn fast_line(&mut self) -> Fast {
+        let (d, trim, limits) = (self.delimiter, self.trim, self.limits);
+        let Ok(buf) = self.input.fill_buf() else { return Fast::Slow };
+        let Some(nl) = buf.iter().position(|b| *b == b'\n') else { return Fast::Slow };
+        if nl >= limits.record_bytes {
+            return Fast::Slow;
+        }
+        let line = &buf[..nl];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let parsed = if line.is_empty() { None } else { Some(parse(d, trim, limits, line)) };
+        let result = match parsed {
+            None => Fast::Skip,
+            Some(Parse::Done(fields)) => Fast::Done(Ok(Record { line: self.next_line, fields })),
+            Some(Parse::Refused(column, message)) => Fast::Done(Err(CsvError {
+                line: self.next_line,
+                column: Some(column),
+                message: format!("column {column}: {message}"),
+                fatal: false,
+            })),
+            Some(Parse::OpenQuote(_) | Parse::LongQuote(_)) => return Fast::Slow,
+        };
+        self.input.consume(nl + 1);
+        self.bytes_read += nl as u64 + 1;
+        self.next_line += 1;
+        result
+    }
+}
+
+enum Fast {
+    Skip,
+    Done(Result<Record, CsvError>),
+    Slow,
+}
+
+fn parse(d: u8, trim: bool, limits: Limits, text: &[u8]) -> Parse {
+    let mut fields: Vec<String> = Vec::with_capacity(16);
+    let mut i = 0;
+    loop {
+        let column = fields.len() + 1;
+        if column > limits.columns {
+            return Parse::Refused(column, format!("more than {} columns", limits.columns));
+        }
+        let start = i;
+        let lead = text[i..].iter().take_while(|b| **b == b' ').count();
+        let field = if text.get(i + lead) == Some(&b'"') {
+            let mut field: Vec<u8> = Vec::new();
+            i += lead + 1;
+            loop {
+                match text.get(i) {
+                    None => return Parse::OpenQuote(column),
+                    Some(b'"') if text.get(i + 1) == Some(&b'"') => {
+                        field.push(b'"');
+                        i += 2;
+                    }
+                    Some(b'"') => {
+                        i += 1;
+                        let trail = text[i..].iter().take_while(|b| **b == b' ').count();
+                        i += trail;
+                        match text.get(i) {
+                            None => {}
+                            Some(b) if *b == d => {}
+                            Some(_) => {
+                                return Parse::Refused(column, "text after the closing quote".into());
+                            }
+                        }
+                        break;
+                    }
+                    Some(b) => {
+                        field.push(*b);
+                        i += 1;
+                    }
+                }
+                if field.len() > limits.field_bytes {
+                    return Parse::LongQuote(column);
+                }
+            }
+            String::from_utf8(field).ok()
+        } else {
+            i += text[i..].iter().position(|b| *b == d).unwrap_or(text.len() - i);
+            if i - start > limits.field_bytes {
+                return Parse::Refused(column, format!("a field longer than {} bytes", limits.field_bytes));
+            }
+            std::str::from_utf8(&text[start..i]).ok().map(str::to_owned)
+        };
+        let Some(mut s) = field else {
+            return Parse::Refused(column, "not UTF-8 text".into());
+        };
+        // No file of ours has a use for NUL, and PostgreSQL cannot store it: refused on both engines.
+        if s.as_bytes().contains(&0) {
+            return Parse::Refused(column, "holds a NUL byte".into());
+        }
+        if trim {
+            let t = s.trim();
+            if t.len() != s.len() {
+                s = t.to_owned();
+            }
+        }
+        fields.push(s);
+        match text.get(i) {
+            Some(b) if *b == d => i += 1,
+            _ => return Parse::Done(fields),
+        }
+    }
+}
+
+impl<R: BufRead> Reader<R> {
     pub fn next_record(&mut self) -> Option<Result<Record, CsvError>> {
         if self.done {
             return None;
         }
         let fail = |line: u64, column: Option<usize>, message: String| CsvError { line, column, message, fatal: false };
         loop {
+            if self.again.is_empty() && !self.at_start {
+                match self.fast_line() {
+                    Fast::Skip => continue,
+                    Fast::Done(r) => return Some(r),
+                    Fast::Slow => {}
+                }
+            }
             let first = match self.physical_line() {
                 Ok(Some(l)) => l,
                 Ok(None) => {
