@@ -114,8 +114,9 @@ pub const MAX_PUSH_ATTEMPTS: i64 = 10;
 const PUSH_LEASE: Duration = Duration::seconds(120);
 const PUSH_BATCH: i64 = 20;
 
+/// The wait after the `attempts`-th failed attempt (counted from 1): 30 s, then doubling, at most 6 h.
 fn push_backoff(attempts: i64) -> Duration {
-    Duration::seconds((30 * (1i64 << attempts.clamp(0, 10))).min(6 * 3600))
+    Duration::seconds((30 * (1i64 << (attempts - 1).clamp(0, 10))).min(6 * 3600))
 }
 
 fn store_code(code: &str) -> Result<StoreCode> {
@@ -543,6 +544,15 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_update_is_retried_after_30_s_doubling_up_to_6_hours() {
+        let waits: Vec<i64> = (1..=5).map(|a| push_backoff(a).whole_seconds()).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480]);
+        assert_eq!(push_backoff(9).whole_seconds(), 7_680);
+        assert_eq!(push_backoff(12).whole_seconds(), 6 * 3600);
+        assert_eq!(push_backoff(0).whole_seconds(), 30);
+    }
 
     #[test]
     fn a_sealed_secret_opens_only_with_its_key_and_its_context() {
