@@ -38,9 +38,13 @@ where
         let mut refuse = |field: &str, message: String| errors.push(LineError { line, field: field.into(), message });
         let f = Currency::parse(cell(from)).map_err(|e| refuse("from", e.to_string())).ok();
         let t = Currency::parse(cell(to)).map_err(|e| refuse("to", e.to_string())).ok();
-        let d = Date::parse(cell(as_of), fmt)
-            .map_err(|_| refuse("as_of", format!("{:?} is not a date (YYYY-MM-DD)", cell(as_of))))
-            .ok();
+        let d = match Date::parse(cell(as_of), fmt) {
+            Ok(d) => crate::text::date(d).map_err(|e| refuse("as_of", e.to_string())).ok(),
+            Err(_) => {
+                refuse("as_of", format!("{:?} is not a date (YYYY-MM-DD)", cell(as_of)));
+                None
+            }
+        };
         let r = cell(rate)
             .parse::<Decimal>()
             .ok()
@@ -76,7 +80,7 @@ mod tests {
     #[test]
     fn good_lines_are_read_and_bad_ones_name_their_line_and_field() {
         let (rates, errors) = read_rates(
-            rows("From,To,Date,Rate,Source\nSAR,USD,2026-07-01,0.2666,bank\nAED,USD,2026-07-01,0.2723,\nSAR,usd,2026-07-01,0.1,x\nSAR,USD,01/07/2026,0.1,x\nSAR,USD,2026-07-02,-1,x\nSAR,SAR,2026-07-02,1,x"),
+            rows("From,To,Date,Rate,Source\nSAR,USD,2026-07-01,0.2666,bank\nAED,USD,2026-07-01,0.2723,\nSAR,usd,2026-07-01,0.1,x\nSAR,USD,01/07/2026,0.1,x\nSAR,USD,2026-07-02,-1,x\nSAR,SAR,2026-07-02,1,x\nSAR,USD,0000-01-01,0.3,x"),
             "rates.csv",
         )
         .unwrap();
@@ -87,7 +91,7 @@ mod tests {
         );
         assert_eq!(rates[1].source, "rates.csv", "an empty source falls back to the file's");
         let at: Vec<(u32, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-        assert_eq!(at, vec![(4, "to"), (5, "as_of"), (6, "rate"), (7, "to")]);
+        assert_eq!(at, vec![(4, "to"), (5, "as_of"), (6, "rate"), (7, "to"), (8, "as_of")]);
     }
 
     #[test]

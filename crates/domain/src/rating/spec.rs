@@ -617,9 +617,13 @@ impl DutyRuleSpec {
         let mut e = FieldErrors::default();
         let country = e.take("country", Country::parse(&self.country));
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let effective_from = Date::parse(&self.effective_from, fmt)
-            .map_err(|_| e.push("effective_from", format!("{:?} is not a date (YYYY-MM-DD)", self.effective_from)))
-            .ok();
+        let effective_from = match Date::parse(&self.effective_from, fmt) {
+            Ok(d) => e.take("effective_from", crate::text::date(d)),
+            Err(_) => {
+                e.push("effective_from", format!("{:?} is not a date (YYYY-MM-DD)", self.effective_from));
+                None
+            }
+        };
         let duty_bp = e.take("duty_pct", parse_pct(&self.duty_pct));
         let vat_bp = e.take("vat_pct", parse_pct(&self.vat_pct));
         let mut hs_overrides = Vec::new();

@@ -507,3 +507,12 @@ fn a_rate_quoted_only_the_other_way_round_is_used_inverted() {
     assert_eq!(back.convert(Money::new(1_000, cur("USD"))).unwrap().value, Money::new(4_000, cur("SAR")));
     assert!(rates.rate_either(cur("USD"), cur("SAR"), date!(2025 - 12 - 31)).is_none(), "not yet quoted");
 }
+
+#[test]
+fn a_duty_rule_dated_outside_the_business_years_is_refused() {
+    let mut spec = duties().0[1].to_spec();
+    spec.effective_from = "0000-01-01".into();
+    let e = spec.parse().unwrap_err();
+    assert_eq!(e.0[0].path, "effective_from");
+    assert!(e.0[0].message.contains("between 2000 and 2100"), "{e:?}");
+}
