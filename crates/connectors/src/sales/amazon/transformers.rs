@@ -157,6 +157,22 @@ impl Whole {
             "Pending" | "PendingAvailability" => ShopState::NotReady(format!("Amazon order status {status}")),
             _ => ShopState::Open,
         };
+        // A Pending order normally lacks its total (and often its address) until Amazon has the payment: it
+        // waits as not ready for its next update, whatever it still lacks.
+        if let ShopState::NotReady(_) = state {
+            let external_id = o.amazon_order_id.trim().to_owned();
+            if !external_id.is_empty() {
+                let updated =
+                    timestamp(&mut FieldErrors::default(), "order.LastUpdateDate", &o.last_update_date, rfc3339);
+                return Ok(ChannelOrder {
+                    external_id,
+                    updated_at: updated,
+                    state,
+                    input: codflow_domain::OrderInput::default(),
+                    notes: Vec::new(),
+                });
+            }
+        }
         let (currency, total) = match &o.order_total {
             Some(t) => (t.currency_code.clone(), t.amount.0),
             None => {
@@ -194,4 +210,22 @@ impl Whole {
 
 pub fn parse_order(body: &[u8], cod_methods: &[String]) -> Result<ChannelOrder, FieldErrors> {
     parse_json::<Whole>(body)?.map(cod_methods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_order_without_its_total_waits_as_not_ready_instead_of_failing() {
+        let body = br#"{"order": {"AmazonOrderId": "408-1", "OrderStatus": "Pending", "PaymentMethod": "COD",
+            "LastUpdateDate": "2026-12-01T10:00:00Z"}, "items": [], "address": null}"#;
+        let o = parse_order(body, &["COD".to_owned()]).expect("not an error");
+        assert_eq!(o.external_id, "408-1");
+        assert!(matches!(o.state, ShopState::NotReady(ref why) if why.contains("Pending")), "{:?}", o.state);
+        // Once Unshipped, the same order without a total is an error again, naming the field.
+        let unshipped = br#"{"order": {"AmazonOrderId": "408-1", "OrderStatus": "Unshipped"}, "items": []}"#;
+        let e = parse_order(unshipped, &[]).unwrap_err();
+        assert!(e.0.iter().any(|f| f.path == "order.OrderTotal"), "{e:?}");
+    }
 }
