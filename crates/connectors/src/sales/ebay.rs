@@ -47,13 +47,21 @@ impl Ebay {
     }
 }
 
+/// A time as eBay's filters take it: UTC with exactly three fractional digits (`2016-03-21T08:25:43.511Z`);
+/// RFC 3339 with microseconds is not what the Fulfillment API documents.
+fn ebay_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.format(&fmt).unwrap_or_default()
+}
+
 impl OrderPull for Ebay {
     async fn orders_page(&self, since: time::OffsetDateTime, cursor: Option<&str>) -> Result<PullPage, SalesError> {
         let offset: u32 = match cursor {
             Some(c) => c.parse().map_err(|_| SalesError::Config(format!("{c:?} is not an eBay offset")))?,
             None => 0,
         };
-        let since = since.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+        let since = ebay_time(since);
         let mut u = self.base.clone();
         let prefix = self.base.path().trim_end_matches('/').to_owned();
         u.set_path(&format!("{prefix}/sell/fulfillment/v1/order"));
@@ -73,5 +81,15 @@ impl OrderPull for Ebay {
             |o| o["lastModifiedDate"].as_str().and_then(super::inbound::rfc3339),
         )?;
         Ok(PullPage { orders, next })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filter_times_are_utc_with_milliseconds() {
+        let t = time::macros::datetime!(2026-12-01 13:25:43.511_987 +03:00);
+        assert_eq!(super::ebay_time(t), "2026-12-01T10:25:43.511Z");
+        assert_eq!(super::ebay_time(time::macros::datetime!(2026-12-01 10:00 UTC)), "2026-12-01T10:00:00.000Z");
     }
 }

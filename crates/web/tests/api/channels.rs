@@ -550,7 +550,10 @@ async fn woocommerce_magento_amazon_and_ebay_pulls_read_every_page(engine: Engin
             Reply::json(json!({"access_token": "v^1.1#ebay", "expires_in": 7200, "token_type": "User Access Token"}))
         }
         "/sell/fulfillment/v1/order" => {
-            assert!(r.query["filter"].starts_with("lastmodifieddate:["), "{:?}", r.query);
+            // eBay documents UTC with milliseconds: `lastmodifieddate:[2016-03-21T08:25:43.511Z..]`.
+            let f = &r.query["filter"];
+            let since = f.strip_prefix("lastmodifieddate:[").and_then(|x| x.strip_suffix("..]")).unwrap_or("");
+            assert!(since.len() == 24 && since.ends_with('Z') && since.as_bytes()[19] == b'.', "{f}");
             let offset: u64 = r.query.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
             Reply::json(json!({"href": "...", "total": 2, "limit": 200, "offset": offset,
                 "orders": [ebay_order(&format!("12-0000{offset}-00001"))]}))
