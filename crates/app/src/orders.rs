@@ -206,6 +206,7 @@ pub(crate) async fn record_batch(
     let mut shipped_from = Vec::with_capacity(orders.len());
     let mut messages = Vec::new();
     let mut templates = None;
+    let mut shop_names: HashMap<codflow_domain::StoreCode, String> = HashMap::new();
     let mut details: Option<HashMap<Sku, Product>> = None;
     let mut to_book = Vec::new();
     let mut history_counts = Vec::with_capacity(orders.len());
@@ -231,10 +232,14 @@ pub(crate) async fn record_batch(
                 templates = Some(crate::notify::merged(outbox::templates(conn).await?));
             }
             if let Some(t) = &templates {
-                // Buyers know the shop by its name, not its code.
-                let shop = codflow_store::stores::get(conn, &order.store).await?.map(|r| r.config.name);
-                let shop = shop.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| order.store.to_string());
-                messages.extend(crate::notify::messages_for(order, &shop, &template, &m, t, now));
+                // Buyers know the shop by its name, not its code; read once per shop in a batch.
+                if !shop_names.contains_key(&order.store) {
+                    let name = codflow_store::stores::get(conn, &order.store).await?.map(|r| r.config.name);
+                    let name = name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| order.store.to_string());
+                    shop_names.insert(order.store.clone(), name);
+                }
+                let shop = shop_names.get(&order.store).map_or("", String::as_str);
+                messages.extend(crate::notify::messages_for(order, shop, &template, &m, t, now));
             }
         }
         order.review = Some(rv);

@@ -18,11 +18,7 @@ codflow_store::on_both_engines!(
 );
 
 async fn upload(app: &TestApp, token: &str, csv: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-    let mut form = Form::new().part("file", Part::text(csv.to_owned()).file_name("remit.csv"));
-    for (k, v) in fields {
-        form = form.text(k.to_string(), v.to_string());
-    }
-    app.client.post(app.url("/api/v1/statements")).bearer_auth(token).multipart(form).send().await.unwrap()
+    upload_bytes(app, token, csv.as_bytes().to_vec(), "remit.csv", fields).await
 }
 
 fn my_profile() -> Value {

@@ -1,0 +1,216 @@
+//! The layers every route sits behind: control characters refused before any handler runs, every error
+//! made problem+json, a panic answered as a 500, and the security headers on every response.
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+
+use crate::{ApiError, BODY_LIMIT};
+
+/// Every error leaves as problem+json: what the framework refuses before a handler runs (a path or query
+/// that does not decode, a method the route does not take, a bad multipart body) comes as plain text or
+/// nothing, and is rewritten here with its status kept.
+async fn problems_only(req: Request, next: Next) -> Response {
+    use axum::http::header::{ALLOW, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ["application/problem+json", "application/json", "text/html"].iter().any(|t| ct.starts_with(t)) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text =
+        axum::body::to_bytes(body, 2048).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let err = if status.is_server_error() {
+        ApiError::Internal(text)
+    } else {
+        let detail = match (status.as_u16(), text.trim()) {
+            (405, _) => format!("this path does not take {method}"),
+            (_, "") => status.canonical_reason().unwrap_or("bad request").to_lowercase(),
+            (_, t) => t.chars().take(500).collect(),
+        };
+        ApiError::Rejected { status, detail }
+    };
+    let mut out = err.into_response();
+    if let Some(allow) = parts.headers.get(ALLOW) {
+        out.headers_mut().insert(ALLOW, allow.clone());
+    }
+    out
+}
+
+/// Whether percent-encoded text spells a control character other than tab, line feed or carriage return.
+fn encodes_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.windows(3).any(|w| {
+        w[0] == b'%'
+            && match (w[1], w[2].to_ascii_lowercase()) {
+                (b'0', c) => !matches!(c, b'9' | b'a' | b'd') && c.is_ascii_hexdigit(),
+                (b'1', c) => c.is_ascii_hexdigit(),
+                (b'7', b'f') => true,
+                _ => false,
+            }
+    })
+}
+
+/// The name of the first `name=value` pair of a query or form whose name or value encodes a control
+/// character.
+fn control_in_pairs(pairs: &str) -> Option<String> {
+    pairs.split('&').find(|p| encodes_control(p)).map(|p| {
+        let name = p.split('=').next().unwrap_or("");
+        if encodes_control(name) { "(a parameter's name)".to_owned() } else { name.chars().take(60).collect() }
+    })
+}
+
+/// Control characters in a path, a query or a form are refused before any handler runs, the same on both
+/// engines (see `extract::parse_json` for JSON bodies).
+async fn refuse_control_characters(req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let refuse = |path: String| {
+        let mut f = codflow_domain::FieldErrors::default();
+        f.push(path, "holds a control character");
+        ApiError::Invalid(f).into_response()
+    };
+    if encodes_control(req.uri().path()) {
+        return refuse("path".into());
+    }
+    if let Some(name) = req.uri().query().and_then(control_in_pairs) {
+        return refuse(format!("query.{name}"));
+    }
+    let form = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return ApiError::TooLarge.into_response();
+    };
+    if let Some(name) = std::str::from_utf8(&bytes).ok().and_then(control_in_pairs) {
+        return refuse(name);
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// The layers every route sits behind: control characters refused, every error made problem+json, a
+/// panic answered as a 500.
+pub(crate) fn hardened<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
+    routes
+        .layer(middleware::from_fn(refuse_control_characters))
+        .layer(middleware::from_fn(problems_only))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+/// A panic in a handler is a bug: it is logged and answered as any internal error, never as a dropped
+/// connection.
+fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    use axum::response::IntoResponse;
+    let what = cause
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ApiError::Internal(format!("handler panicked: {what}")).into_response()
+}
+
+/// What every response carries: no sniffing, no framing, no referrer (signed buyer links live in paths),
+/// and a content policy that runs only our own scripts.
+pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
+    use axum::http::header;
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    async fn not_found() -> ApiError {
+        ApiError::NotFound("route")
+    }
+
+    async fn problem(r: Router, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let resp = r.oneshot(req).await.unwrap();
+        let status = resp.status();
+        let ct = resp.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+        assert_eq!(ct, "application/problem+json");
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    fn app() -> Router {
+        async fn boom() -> &'static str {
+            let s = "é";
+            // The kind of bug the EORI check had: a byte slice inside a character.
+            let cut = std::hint::black_box(1);
+            &s[..cut]
+        }
+        async fn echo(axum::extract::Path(n): axum::extract::Path<u32>) -> String {
+            n.to_string()
+        }
+        hardened(Router::new().route("/boom", get(boom)).route("/n/{n}", get(echo).post(echo)).fallback(not_found))
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_problem_json_without_its_cause() {
+        let (status, p) = problem(app(), Request::get("/boom").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(p["code"], "internal");
+        assert!(!p["detail"].as_str().unwrap().contains("byte index"), "{p}");
+    }
+
+    #[tokio::test]
+    async fn refusals_before_any_handler_are_problem_json_too() {
+        let (status, p) = problem(app(), Request::delete("/n/1").body(Body::empty()).unwrap()).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+        let (status, p) = problem(app(), Request::get("/n/notanumber").body(Body::empty()).unwrap()).await;
+        assert_eq!((status, p["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+        assert!(p["detail"].as_str().unwrap().contains("parse"), "{p}");
+        let (status, p) = problem(app(), Request::get("/n/%FF%FE").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+        let (status, _) = problem(app(), Request::get("/nowhere").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn control_characters_in_paths_queries_and_forms_are_refused_naming_where() {
+        let (status, p) = problem(app(), Request::get("/n/1?q=ok&name=a%00b").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(p["errors"][0]["path"], "query.name");
+        let (_, p) = problem(app(), Request::get("/n/%001").body(Body::empty()).unwrap()).await;
+        assert_eq!(p["errors"][0]["path"], "path");
+        let form = Request::post("/n/1")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from("note=line%0D%0Aok&reason=x%1By"))
+            .unwrap();
+        let (_, p) = problem(app(), form).await;
+        assert_eq!(p["errors"][0]["path"], "reason");
+        assert!(encodes_control("%7f") && !encodes_control("%09%0A%0d%20%41"));
+    }
+}
