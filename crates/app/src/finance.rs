@@ -12,7 +12,7 @@ use codflow_domain::finance::{fx, invoice};
 use codflow_domain::money::{Currency, FxRate, Money};
 use codflow_domain::order::ChannelChoice;
 use codflow_domain::tracking::CodStatus;
-use codflow_domain::{Actor, AuditRecord, Role, ShipmentId, StatementId, TaskId};
+use codflow_domain::{Actor, AuditRecord, OrderId, Role, ShipmentId, StatementId, TaskId};
 use codflow_store::finance::{self as fstore, Posted};
 pub use codflow_store::finance::{StatementRow, StoredLine, StoredPosting};
 use codflow_store::logistics as lstore;
@@ -949,6 +949,27 @@ impl App {
         let cycles = settlement_cycles(&mut conn).await?;
         let open = fstore::open_receivables(&mut conn, self.clock().now(), None).await?;
         Ok(aging::age(&open, |c| cycles.get(c).copied()))
+    }
+
+    /// The orders behind an aging row: `carrier`'s delivered COD parcels in `currency` whose cash is still
+    /// owed, or with `past_cycle` only those aging counts overdue; newest first, a page at a time.
+    pub async fn owed_orders(
+        &self,
+        carrier: &str,
+        currency: Currency,
+        past_cycle: bool,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<(Vec<codflow_domain::Order>, Option<String>)> {
+        let before = cursor.map(OrderId::parse).transpose().map_err(|_| Error::invalid("cursor", "not a cursor"))?;
+        let mut conn = self.store.read().await?;
+        let cycles = if past_cycle { Some(settlement_cycles(&mut conn).await?) } else { None };
+        let cycles = cycles.as_ref().map(|c| (c, aging::DEFAULT_CYCLE_DAYS));
+        let now = self.clock().now();
+        let ids = fstore::owed_orders(&mut conn, carrier, currency, now, cycles, before.as_ref(), limit + 1).await?;
+        let mut orders = orders::get_many(&mut conn, &ids).await?;
+        orders.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(crate::split_page(orders, limit, |o| o.id.to_string()))
     }
 
     /// What is past its channel's settlement cycle, by carrier and currency (`overdue` of each row; the

@@ -90,7 +90,7 @@ impl Platform {
             Platform::WooCommerce => &["cod"],
             Platform::Magento => &["cashondelivery"],
             Platform::Amazon => &["COD"],
-            Platform::Ebay => &["CASH_ON_DELIVERY"],
+            Platform::Ebay => &[],
         };
         names.iter().map(|s| (*s).to_owned()).collect()
     }

@@ -864,11 +864,29 @@ pub async fn open_receivables(
     .bind(before)
     .fetch_all(&mut *conn)
     .await?;
-    for r in &straddling {
+    // A parcel paid short is owed what was not paid, as the ledger's receivable has it.
+    let short = sqlx::query(
+        "SELECT t.carrier, t.cod_currency AS currency, t.lane_channel AS channel, \
+                (CAST($1 AS BIGINT) - t.delivered_at) / 86400000000 AS days, CAST(1 AS BIGINT) AS parcels, \
+                t.cod_minor - CAST(COALESCE(SUM(l.amount_minor), 0) AS BIGINT) AS amount \
+           FROM tracking t LEFT JOIN statement_lines l ON l.shipment_id = t.shipment_id \
+                AND l.currency = t.cod_currency AND l.class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract') \
+          WHERE t.cod_status = 'short_paid' AND t.delivered_at IS NOT NULL AND t.delivered_at <= $2 \
+          GROUP BY t.shipment_id, t.carrier, t.cod_currency, t.lane_channel, t.delivered_at, t.cod_minor",
+    )
+    .bind(now_us)
+    .bind(before)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in straddling.iter().chain(&short) {
         let key = (r.try_get("carrier")?, r.try_get("currency")?, r.try_get("channel")?, r.try_get("days")?);
+        let amount = r.try_get::<i64, _>("amount")?;
+        if amount <= 0 {
+            continue;
+        }
         let e = open.entry(key).or_default();
         e.0 += r.try_get::<i64, _>("parcels")?;
-        e.1 += r.try_get::<i64, _>("amount")?;
+        e.1 += amount;
     }
     open.into_iter()
         .filter(|(_, (parcels, _))| *parcels != 0)
@@ -876,6 +894,54 @@ pub async fn open_receivables(
             Ok(Open { carrier, currency: Currency::parse(&currency)?, channel, days, parcels, amount_minor })
         })
         .collect()
+}
+
+/// The orders of `carrier`'s delivered COD parcels in `currency` whose cash is still owed (a short payment's
+/// rest included), newest first before `before`; with `cycles`, only those past their channel's settlement
+/// cycle (whole days since delivery above the cycle, `default_cycle` for channels not listed), as aging
+/// counts them overdue.
+#[allow(clippy::too_many_arguments)]
+pub async fn owed_orders(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    currency: Currency,
+    now: OffsetDateTime,
+    cycles: Option<(&HashMap<String, i64>, i64)>,
+    before: Option<&OrderId>,
+    limit: i64,
+) -> Result<Vec<OrderId>> {
+    let mut vals: Vec<Val> = vec![carrier.into(), currency.code().into()];
+    let mut sql = format!(
+        "SELECT DISTINCT order_id FROM tracking WHERE carrier = {} AND cod_currency = {} \
+           AND cod_status IN ('expected', 'collected', 'short_paid') AND delivered_at IS NOT NULL AND cod_minor > 0",
+        crate::db::param(conn, 1),
+        crate::db::param(conn, 2)
+    );
+    if let Some((cycles, default_cycle)) = cycles {
+        vals.push(micros(now).into());
+        let now_at = crate::db::param(conn, vals.len());
+        let mut case = String::from("CASE");
+        for (channel, days) in cycles {
+            vals.push(channel.as_str().into());
+            let c = crate::db::param(conn, vals.len());
+            vals.push((*days).into());
+            let _ = std::fmt::Write::write_fmt(
+                &mut case,
+                format_args!(" WHEN lane_channel = {c} THEN {}", crate::db::param(conn, vals.len())),
+            );
+        }
+        vals.push(default_cycle.into());
+        let _ = std::fmt::Write::write_fmt(&mut case, format_args!(" ELSE {} END", crate::db::param(conn, vals.len())));
+        sql.push_str(&format!(" AND delivered_at <= {now_at} - ({case} + 1) * {DAY_US}"));
+    }
+    if let Some(b) = before {
+        vals.push(b.as_str().into());
+        sql.push_str(&format!(" AND order_id < {}", crate::db::param(conn, vals.len())));
+    }
+    vals.push(limit.max(1).into());
+    sql.push_str(&format!(" ORDER BY order_id DESC LIMIT {}", crate::db::param(conn, vals.len())));
+    let rows = crate::kpi::bind(sqlx::query(&sql), vals).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>(0)?)?)).collect()
 }
 
 /// Whether the tracking triggers have appended open-COD deltas not yet folded (a read, so an idle refresher

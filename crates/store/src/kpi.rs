@@ -325,7 +325,7 @@ impl Filter {
     }
 }
 
-fn bind<'q>(
+pub(crate) fn bind<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     vals: Vec<Val>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {

@@ -63,7 +63,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
             "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
     }))
     .unwrap();
-    app.put_channels(&[ch], worker()).await.unwrap();
+    app.put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
     let mut delivered = Vec::new();
@@ -213,9 +213,9 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     app.sweep().await.unwrap();
     assert!(!claim_open(0).await, "paid, its claim closed");
     assert!(claim_open(3).await, "still unpaid, still claimed");
-    // Only the parcel left out is still receivable (a short payment is settled, its difference disputed).
+    // Still owed: the parcel left out, and the 10.00 the short payment left, as the ledger's receivable has it.
     let aging = app.receivables_aging().await.unwrap();
-    assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (1, delivered[3].2), "{aging:?}");
+    assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (2, delivered[3].2 + 1_000), "{aging:?}");
     // The short parcel's ledger explains the difference: 10.00 still owed by the carrier.
     let sar = Currency::parse("SAR").unwrap();
     let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
@@ -382,6 +382,29 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let _ = std::fs::remove_file(&file);
     let _ = std::fs::remove_file(&payout_file);
 
+    // Aging owes what the ledger's receivable holds, the short parcel's missing 10.00 included.
+    // The orders behind the aging row are the two still owing, past the cycle as aging counts them.
+    let mut owing = vec![order_of(2), order_of(3)];
+    owing.sort_by(|a, b| b.cmp(a));
+    for past_cycle in [false, true] {
+        let (page, next) = app.owed_orders("sandbox", sar, past_cycle, None, 50).await.unwrap();
+        assert_eq!(page.iter().map(|o| o.id.to_string()).collect::<Vec<_>>(), owing, "past cycle {past_cycle}");
+        assert!(next.is_none());
+    }
+    let (first, next) = app.owed_orders("sandbox", sar, true, None, 1).await.unwrap();
+    let (second, _) = app.owed_orders("sandbox", sar, true, next.as_deref(), 1).await.unwrap();
+    assert_eq!([first[0].id.to_string(), second[0].id.to_string()], [owing[0].clone(), owing[1].clone()]);
+    assert!(app.owed_orders("other", sar, false, None, 50).await.unwrap().0.is_empty());
+    // On a year's settlement cycle nothing is overdue yet, though all of it is still owed.
+    let mut yearly = ch.clone();
+    yearly.settlement_cycle_days = 365;
+    app.put_channels(&[yearly], worker()).await.unwrap();
+    assert!(app.owed_orders("sandbox", sar, true, None, 50).await.unwrap().0.is_empty());
+    assert_eq!(app.owed_orders("sandbox", sar, false, None, 50).await.unwrap().0.len(), 2);
+    app.put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
+    let (aging, ledger) = owed(&app, sar).await;
+    assert_eq!(aging, ledger);
+    assert!(aging >= 1_000, "{aging}");
     // The carrier tops up the short parcel's missing 10.00 on its next remittance: that completes it (it is
     // no duplicate), the parcel is remitted and nothing is owed on it any more.
     let topup = format!("{header}\n{}\n", row("SBR-TOPUP", &short.1, "F-short", 1_000, 0));
@@ -392,12 +415,23 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(cod(2).await, "remitted");
     let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
     assert_eq!(totals.get(&(Account::CarrierReceivable, sar)).copied().unwrap_or(0), 0, "{totals:?}");
+    assert_eq!(owed(&app, sar).await, (aging - 1_000, ledger - 1_000));
     // The same top-up again is a duplicate: the parcel is paid in full.
     let again = topup.replace("SBR-TOPUP", "SBR-TOPUP-2");
     let req =
         ImportRequest { file_name: "topup-2.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: true };
     let r = app.import_statement(again.as_bytes(), req, worker()).await.unwrap();
     assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Duplicate, 1)]);
+}
+
+/// What aging says the carriers owe in `currency`, and what the ledger's receivable holds.
+async fn owed(app: &codflow_app::App, currency: Currency) -> (i64, i64) {
+    let aging = app.receivables_aging().await.unwrap();
+    let ledger = app.ledger_balances().await.unwrap();
+    (
+        aging.iter().filter(|r| r.currency == currency).map(|r| r.total.amount_minor).sum(),
+        ledger.iter().filter(|b| b.0 == Account::CarrierReceivable && b.2 == currency).map(|b| b.3).sum(),
+    )
 }
 
 async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on(engine: Engine) {

@@ -11,13 +11,7 @@ const PLATFORMS: [Platform; 5] =
     [Platform::Shopify, Platform::WooCommerce, Platform::Magento, Platform::Amazon, Platform::Ebay];
 
 fn cod() -> Vec<String> {
-    vec![
-        "Cash on Delivery (COD)".into(),
-        "cod".into(),
-        "cashondelivery".into(),
-        "COD".into(),
-        "CASH_ON_DELIVERY".into(),
-    ]
+    vec!["Cash on Delivery (COD)".into(), "cod".into(), "cashondelivery".into(), "COD".into()]
 }
 
 fn any_json() -> impl Strategy<Value = Value> {
@@ -81,8 +75,9 @@ fn samples() -> Vec<(Platform, Value)> {
         ),
         (
             Platform::Ebay,
-            json!({"orderId": "1", "pricingSummary": {"total": {"value": "20.00", "currency": "SAR"}},
-                "paymentSummary": {"payments": [{"paymentMethod": "CASH_ON_DELIVERY"}]},
+            json!({"orderId": "1", "orderPaymentStatus": "PENDING", "pricingSummary": {"total": {"value": "20.00", "currency": "SAR"}},
+                "paymentSummary": {"payments": []},
+                "fulfillmentStartInstructions": [{"shippingStep": {"shipTo": {"fullName": "A"}}}],
                 "lineItems": [{"sku": "A", "quantity": 1, "lineItemCost": {"value": "15.00", "currency": "SAR"}}]}),
         ),
     ]

@@ -715,11 +715,8 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
         let _ = write!(
             body,
             "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            m(r.overdue.amount_minor),
-            link(
-                &format!("/orders?carrier={}&figure=delivered", r.carrier),
-                Money::new(r.total.amount_minor, r.currency)
-            )
+            link(&owed_href(&r.carrier, r.currency, true), Money::new(r.overdue.amount_minor, r.currency)),
+            link(&owed_href(&r.carrier, r.currency, false), Money::new(r.total.amount_minor, r.currency))
         );
     }
     body.push_str("</tbody></table>");
@@ -792,7 +789,10 @@ pub async fn recommendations(
             Recommendation::LowerPriority { channel, country, .. } => {
                 orders_href(&f, &[("channel", channel), ("country", country)], Some("customs_held"))
             }
-            Recommendation::Dispute { carrier, .. } => format!("/orders?carrier={}&figure=delivered", carrier),
+            Recommendation::Dispute { carrier, currency, .. } => match codflow_domain::Currency::parse(currency) {
+                Ok(c) => owed_href(carrier, c, true),
+                Err(_) => "/finance".to_owned(),
+            },
         };
         let act = if may_act(signed.0.role, r) {
             format!(
@@ -895,8 +895,20 @@ pub async fn act(
 
 /// Whether a request for the orders page names a dashboard figure or dimension beyond what the plain
 /// order filters know (status, country, search), and so lists the orders behind a figure.
+/// The keys naming an aging row's orders: the carrier owing, the currency and whether only past the cycle.
+pub const OWED_KEYS: [&str; 3] = ["owed_by", "owed_currency", "past_cycle"];
+
+/// The orders behind an aging row (all that is owed, or what is past the settlement cycle).
+pub fn owed_href(carrier: &str, currency: codflow_domain::Currency, past_cycle: bool) -> String {
+    let pairs =
+        [("owed_by", carrier), ("owed_currency", currency.code()), ("past_cycle", if past_cycle { "1" } else { "" })];
+    format!("/orders?{}", super::pages::query_string(&pairs))
+}
+
 pub fn names_a_figure(q: &HashMap<String, String>) -> bool {
-    q.iter().any(|(k, v)| !v.trim().is_empty() && k != "country" && (DIMENSIONS.contains(&k.as_str()) || k == "figure"))
+    q.get("owed_by").is_some_and(|v| !v.trim().is_empty())
+        || q.iter()
+            .any(|(k, v)| !v.trim().is_empty() && k != "country" && (DIMENSIONS.contains(&k.as_str()) || k == "figure"))
 }
 
 /// The dashboard keys of a request, for links and exports that must keep them.
@@ -904,6 +916,7 @@ pub fn figure_pairs(q: &HashMap<String, String>) -> Vec<(&'static str, String)> 
     DIMENSIONS
         .iter()
         .chain(["figure"].iter())
+        .chain(OWED_KEYS.iter())
         .filter_map(|k| q.get(*k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v.clone())))
         .collect()
 }

@@ -198,7 +198,12 @@ async fn select_orders(
     limit: i64,
     cursor: Option<&str>,
 ) -> codflow_app::Result<(Vec<codflow_domain::Order>, Option<String>)> {
-    if super::dash::names_a_figure(q) {
+    if let Some(carrier) = q.get("owed_by").filter(|v| !v.trim().is_empty()) {
+        let currency = codflow_domain::Currency::parse(q.get("owed_currency").map(String::as_str).unwrap_or(""))
+            .map_err(|_| codflow_app::Error::invalid("owed_currency", "a currency code (SAR) is needed"))?;
+        let past_cycle = q.get("past_cycle").is_some_and(|v| !v.is_empty());
+        s.app.owed_orders(carrier, currency, past_cycle, cursor, limit).await
+    } else if super::dash::names_a_figure(q) {
         let f = super::dash::exact_filter_of(q);
         s.app.orders_behind(&f, q.get("figure").map(String::as_str).filter(|v| !v.is_empty()), cursor, limit).await
     } else {
@@ -219,7 +224,15 @@ pub async fn orders(
     let figure = super::dash::figure_pairs(&q);
     let figure_refs: Vec<(&str, &str)> = figure.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut body = String::new();
-    if !figure.is_empty() {
+    if let Some(carrier) = q.get("owed_by").filter(|v| !v.trim().is_empty()) {
+        let _ = write!(
+            body,
+            "<p id=\"behind\">Delivered COD parcels whose cash {} still owes in {}{}. <a href=\"/orders\">All orders</a></p>",
+            esc(carrier),
+            esc(get("owed_currency")),
+            if get("past_cycle").is_empty() { "" } else { ", past their settlement cycle" }
+        );
+    } else if !figure.is_empty() {
         let named: Vec<String> = figure.iter().map(|(k, v)| format!("{k} {v}")).collect();
         let _ = write!(
             body,

@@ -639,7 +639,7 @@ fn ebay_order(id: &str) -> Value {
         "buyer": {"username": "buyer1", "buyerRegistrationAddress": {"fullName": "Khalid", "email": "k@example.com", "primaryPhone": {"phoneNumber": "+966503334444"}}},
         "pricingSummary": {"priceSubtotal": {"value": "54.00", "currency": "SAR"}, "deliveryCost": {"value": "10.00", "currency": "SAR"}, "total": {"value": "64.00", "currency": "SAR"}},
         "cancelStatus": {"cancelState": "NONE_REQUESTED", "cancelRequests": []},
-        "paymentSummary": {"payments": [{"paymentMethod": "CASH_ON_DELIVERY", "paymentStatus": "PENDING"}], "totalDueSeller": {"value": "64.00", "currency": "SAR"}},
+        "paymentSummary": {"payments": [], "totalDueSeller": {"value": "64.00", "currency": "SAR"}},
         "fulfillmentStartInstructions": [{"fulfillmentInstructionsType": "SHIP_TO", "shippingStep": {"shipTo": {"fullName": "Khalid",
             "contactAddress": {"addressLine1": "Prince Sultan Rd 9", "city": "Jeddah", "stateOrProvince": "Makkah", "postalCode": "23435", "countryCode": "SA"},
             "primaryPhone": {"phoneNumber": "+966503334444"}, "email": "k@example.com"}, "shippingServiceCode": "Standard"}}],

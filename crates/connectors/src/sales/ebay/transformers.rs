@@ -91,6 +91,8 @@ pub struct LineItem {
 pub struct Payment {
     #[serde(default)]
     pub payment_method: Option<String>,
+    #[serde(default)]
+    pub payment_status: Option<String>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -167,8 +169,18 @@ impl Order {
             .collect();
         let methods: Vec<String> =
             self.payment_summary.payments.iter().filter_map(|p| text(&p.payment_method)).collect();
-        let cod = is_cod(&methods, cod_methods);
         let payment = self.order_payment_status.as_deref().unwrap_or("");
+        // eBay has no cash-on-delivery payment method: it takes every online payment itself (method `EBAY`), and
+        // getOrders leaves out purchases awaiting an upfront payment. An unpaid order it does list, for shipping,
+        // with no payment eBay took, is therefore paid offline: on these lanes, collected at the door.
+        let paid_through_ebay = self
+            .payment_summary
+            .payments
+            .iter()
+            .any(|p| p.payment_method.as_deref() == Some("EBAY") && p.payment_status.as_deref() != Some("FAILED"));
+        let shipped_to_buyer = self.fulfillment_start_instructions.iter().any(|i| i.shipping_step.is_some());
+        let unpaid_offline = payment == "PENDING" && !paid_through_ebay && shipped_to_buyer;
+        let cod = unpaid_offline || is_cod(&methods, cod_methods);
         let state = if self.cancel_status.cancel_state.as_deref() == Some("CANCELED") {
             ShopState::Cancelled
         } else if !cod && matches!(payment, "PENDING" | "FAILED") {
@@ -213,4 +225,45 @@ impl Order {
 
 pub fn parse_order(body: &[u8], cod_methods: &[String]) -> Result<ChannelOrder, FieldErrors> {
     parse_json::<Order>(body)?.map(cod_methods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_order;
+    use crate::sales::inbound::ShopState;
+
+    fn order(status: &str, payments: serde_json::Value, ship: bool) -> Vec<u8> {
+        let mut o = serde_json::json!({"orderId": "O-1", "orderPaymentStatus": status,
+            "creationDate": "2026-11-20T10:00:00.000Z", "lastModifiedDate": "2026-11-20T10:01:00.000Z",
+            "pricingSummary": {"total": {"value": "20.00", "currency": "SAR"}},
+            "paymentSummary": {"payments": payments},
+            "lineItems": [{"sku": "A", "quantity": 1, "lineItemCost": {"value": "20.00", "currency": "SAR"}}]});
+        if ship {
+            o["fulfillmentStartInstructions"] = serde_json::json!([{"shippingStep": {"shipTo": {"fullName": "A", "contactAddress": {"countryCode": "SA"}}}}]);
+        }
+        o.to_string().into_bytes()
+    }
+
+    #[test]
+    fn an_unpaid_order_to_ship_with_no_payment_taken_by_ebay_is_cash_on_delivery() {
+        let o = parse_order(&order("PENDING", serde_json::json!([]), true), &[]).unwrap();
+        assert_eq!(o.input.payment_method.as_deref(), Some("cod"));
+        assert!(matches!(o.state, ShopState::Open));
+    }
+
+    #[test]
+    fn an_order_paid_through_ebay_is_prepaid_and_one_still_being_paid_waits() {
+        let paid = serde_json::json!([{"paymentMethod": "EBAY", "paymentStatus": "PAID"}]);
+        let o = parse_order(&order("PAID", paid, true), &[]).unwrap();
+        assert_eq!(o.input.payment_method.as_deref(), Some("prepaid"));
+        let pending = serde_json::json!([{"paymentMethod": "EBAY", "paymentStatus": "PENDING"}]);
+        let o = parse_order(&order("PENDING", pending, true), &[]).unwrap();
+        assert!(matches!(o.state, ShopState::NotReady(_)), "{:?}", o.state);
+    }
+
+    #[test]
+    fn an_unpaid_order_for_pickup_is_not_taken_for_cash_on_delivery() {
+        let o = parse_order(&order("PENDING", serde_json::json!([]), false), &[]).unwrap();
+        assert_ne!(o.input.payment_method.as_deref(), Some("cod"));
+    }
 }
