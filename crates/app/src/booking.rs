@@ -197,7 +197,7 @@ async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Sh
         Some(c) => c.book(&req).await,
         None => Err(CarrierError::Config(format!("no {} carrier is configured in this process", channel.carrier))),
     };
-    let now = crate::now();
+    let now = clock.now();
     let worker = Actor::Worker("booking".into());
     let mut tx = store.begin().await?;
     match result {
@@ -254,7 +254,7 @@ async fn book_due_at(store: &Store, carriers: &Carriers, clock: &crate::Clock, n
 
 pub(crate) async fn run_worker(store: Store, carriers: Arc<Carriers>, ctx: Arc<crate::orders::Ctx>) {
     loop {
-        match book_due_at(&store, &carriers, &ctx.clock, crate::now()).await {
+        match book_due_at(&store, &carriers, &ctx.clock, ctx.clock.now()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "booking worker"),
@@ -310,7 +310,7 @@ impl App {
         })?;
         let channel = lstore::channel(&mut tx, &code).await?.ok_or(Error::NotFound("channel"))?;
         let weight = order_weight(&mut tx, &order).await?;
-        let s = new_shipment(&order, &channel, weight, crate::now());
+        let s = new_shipment(&order, &channel, weight, self.clock().now());
         if !lstore::insert_shipment(&mut tx, &s).await? {
             // Another request queued it meanwhile.
             codflow_store::rollback(tx).await?;
@@ -318,7 +318,8 @@ impl App {
             return lstore::live_shipment(&mut conn, &id).await?.ok_or(Error::NotFound("shipment"));
         }
         let why = format!("queued booking {} with {}", s.id, code);
-        orders::insert_audit(&mut tx, &[order_audit(&id, "queue_booking", actor.clone(), why, crate::now())]).await?;
+        orders::insert_audit(&mut tx, &[order_audit(&id, "queue_booking", actor.clone(), why, self.clock().now())])
+            .await?;
         commit(tx).await?;
         Ok(s)
     }
@@ -330,7 +331,7 @@ impl App {
         if s.status != BookingStatus::Pending {
             return Ok(s);
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let claimed = lstore::claim_one(&mut tx, &s.id, now, now + LEASE).await?;
         let s = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
@@ -415,14 +416,15 @@ impl App {
         let id = ShipmentId::parse(shipment).map_err(|_| Error::NotFound("shipment"))?;
         let mut tx = self.store.begin().await?;
         let s = lstore::shipment(&mut tx, &id).await?.ok_or(Error::NotFound("shipment"))?;
-        if !lstore::requeue(&mut tx, &id, crate::now()).await? {
+        if !lstore::requeue(&mut tx, &id, self.clock().now()).await? {
             return Err(Error::Conflict {
                 code: "not_failed",
                 message: format!("shipment {id} is {}; only failed bookings are retried", s.status.as_str()),
             });
         }
         let why = format!("retry booking {id}");
-        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "retry_booking", actor, why, crate::now())]).await?;
+        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "retry_booking", actor, why, self.clock().now())])
+            .await?;
         commit(tx).await?;
         self.ctx.book.notify_one();
         self.shipment(shipment).await
@@ -454,13 +456,14 @@ impl App {
             BookingStatus::Pending | BookingStatus::Failed => {}
         }
         let mut tx = self.store.begin().await?;
-        lstore::mark_cancelled(&mut tx, &s.id, crate::now()).await?;
+        lstore::mark_cancelled(&mut tx, &s.id, self.clock().now()).await?;
         let why = format!(
             "cancelled shipment {}{}",
             s.id,
             s.tracking_number.as_ref().map(|t| format!(" ({t})")).unwrap_or_default()
         );
-        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "cancel_shipment", actor, why, crate::now())]).await?;
+        orders::insert_audit(&mut tx, &[order_audit(&s.order_id, "cancel_shipment", actor, why, self.clock().now())])
+            .await?;
         commit(tx).await?;
         self.shipment(shipment).await
     }
@@ -541,7 +544,9 @@ impl App {
         let ours = self.quote(input).await?;
         let mut conn = self.store.read().await?;
         let ch = lstore::channel(&mut conn, &code).await?.ok_or(Error::NotFound("channel"))?;
-        let (req, _) = input.parse(crate::logistics::settings(&mut conn).await?.incoterm).map_err(Error::Invalid)?;
+        let (req, _) = input
+            .parse(crate::logistics::settings(&mut conn).await?.incoterm, self.clock().now().date())
+            .map_err(Error::Invalid)?;
         let wh = match warehouse {
             Some(w) => {
                 let w =

@@ -92,7 +92,7 @@ impl App {
 
     /// Marks a freight invoice paid on `paid_on`, or unpaid again with None; audited.
     pub async fn set_invoice_paid(&self, id: &StatementId, paid_on: Option<Date>, actor: Actor) -> Result<()> {
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         if !pstore::set_invoice_paid(&mut tx, id.as_str(), paid_on).await? {
             return Err(Error::NotFound("freight invoice"));

@@ -8,6 +8,8 @@ use codflow_domain::{
 };
 use codflow_store::{catalogue, commit, orders};
 
+use time::OffsetDateTime;
+
 use crate::{App, Error, Result};
 
 /// A SKU in one warehouse: how many, and in which bin.
@@ -111,9 +113,9 @@ fn stock_key(code: &WarehouseCode, sku: &Sku) -> String {
     format!("{code}/{sku}")
 }
 
-fn product_audit(p: &Product, action: &str, actor: Actor) -> AuditRecord {
+fn product_audit(p: &Product, action: &str, actor: Actor, at: OffsetDateTime) -> AuditRecord {
     let what = format!("{}: {}, {} g, cost {}", p.sku, p.title, p.unit_weight_g, p.unit_cost);
-    AuditRecord::change("product", p.id.to_string(), action, None, Some(what), actor, crate::now())
+    AuditRecord::change("product", p.id.to_string(), action, None, Some(what), actor, at)
 }
 
 impl App {
@@ -128,8 +130,15 @@ impl App {
             Err(e) => Err(e.into()),
             Ok(()) => {
                 let what = format!("{} {} ({})", w.code, w.name, w.country);
-                let audit =
-                    AuditRecord::change("warehouse", w.id.to_string(), "create", None, Some(what), actor, crate::now());
+                let audit = AuditRecord::change(
+                    "warehouse",
+                    w.id.to_string(),
+                    "create",
+                    None,
+                    Some(what),
+                    actor,
+                    self.clock().now(),
+                );
                 orders::insert_audit(&mut tx, &[audit]).await?;
                 commit(tx).await?;
                 Ok(w)
@@ -157,7 +166,7 @@ impl App {
             }),
             Err(e) => Err(e.into()),
             Ok(()) => {
-                orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor)]).await?;
+                orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor, self.clock().now())]).await?;
                 commit(tx).await?;
                 Ok(p)
             }
@@ -177,12 +186,12 @@ impl App {
         if let Some(existing) = catalogue::product_by_sku(&mut tx, &p.sku).await? {
             p.id = existing.id;
             catalogue::update_product(&mut tx, &p).await?;
-            orders::insert_audit(&mut tx, &[product_audit(&p, "update", actor)]).await?;
+            orders::insert_audit(&mut tx, &[product_audit(&p, "update", actor, self.clock().now())]).await?;
             commit(tx).await?;
             Ok((p, false))
         } else {
             catalogue::insert_product(&mut tx, &p).await?;
-            orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor)]).await?;
+            orders::insert_audit(&mut tx, &[product_audit(&p, "create", actor, self.clock().now())]).await?;
             commit(tx).await?;
             Ok((p, true))
         }
@@ -260,7 +269,7 @@ impl App {
                 Some(before.on_hand.to_string()),
                 Some(on_hand.to_string()),
                 actor.clone(),
-                crate::now(),
+                self.clock().now(),
             ));
         }
         if let Some(location) = location {
@@ -273,7 +282,7 @@ impl App {
                 old.map(|l| l.as_str().to_owned()),
                 location.map(|l| l.as_str().to_owned()),
                 actor,
-                crate::now(),
+                self.clock().now(),
             ));
         }
         orders::insert_audit(&mut tx, &audits).await?;

@@ -184,7 +184,7 @@ impl App {
     pub async fn set_document_settings(&self, s: DocumentSettings, actor: Actor) -> Result<DocumentSettings> {
         let s = s.validate()?;
         let mut tx = self.store.begin().await?;
-        let now = crate::now();
+        let now = self.clock().now();
         let vat: BTreeMap<&str, &str> = s.vat_numbers.iter().map(|(c, n)| (c.code(), n.as_str())).collect();
         let vat =
             serde_json::to_string(&vat).map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))?;
@@ -312,7 +312,7 @@ impl App {
                 catalogue::warehouse_by_code(&mut conn, &alloc.warehouse).await?.ok_or(Error::NotFound("warehouse"))?;
             by_warehouse.entry(w.code.to_string()).or_insert_with(|| (w.id.clone(), Vec::new())).1.push(order);
         }
-        let date = crate::now().date().to_string();
+        let date = self.clock().now().date().to_string();
         let mut lists = Vec::with_capacity(by_warehouse.len());
         for (code, (wid, batch)) in by_warehouse {
             let mut lines = Vec::new();
@@ -336,7 +336,7 @@ impl App {
                 }
             }
             lists.push(PickingList {
-                reference: format!("{code}-{}", crate::now().unix_timestamp()),
+                reference: format!("{code}-{}", self.clock().now().unix_timestamp()),
                 date: date.clone(),
                 warehouse: code,
                 orders: batch.len(),

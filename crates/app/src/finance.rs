@@ -204,7 +204,7 @@ impl App {
             });
         }
         let mut tx = self.store.begin().await?;
-        let now = crate::now();
+        let now = self.clock().now();
         let created = fstore::put_profile(&mut tx, &p, now).await?;
         let a = AuditRecord::change(
             "settlement_profile",
@@ -231,7 +231,7 @@ impl App {
         if !fstore::delete_profile(&mut tx, name).await? {
             return Err(Error::NotFound("settlement profile"));
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let a = AuditRecord::change("settlement_profile", name.to_owned(), "delete", None, None, actor, now);
         orders::insert_audit(&mut tx, &[a]).await?;
         commit(tx).await?;
@@ -430,7 +430,7 @@ impl App {
             None,
             Some(profile.kind.as_str().into()),
             actor,
-            crate::now(),
+            self.clock().now(),
         );
         a.reason = Some(format!(
             "{} ({} lines, {} refused, {} differences, {} missing)",
@@ -545,7 +545,7 @@ impl App {
         if !e.is_empty() {
             return Err(Error::Invalid(e));
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let before = tolerances(&mut tx).await?;
         for (k, v) in TOLERANCE_KEYS.iter().zip([t.amount_minor, t.fee_minor, t.grace_days]) {
@@ -847,7 +847,7 @@ impl App {
             }
             return Err(Error::Invalid(e));
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         for r in &rates {
             rstore::put_rate(&mut tx, r, now).await?;

@@ -142,6 +142,7 @@ fn parse_file<R: Read>(
     products: &HashMap<Sku, ProductId>,
     batch_size: usize,
     out: mpsc::Sender<Batch>,
+    now: OffsetDateTime,
 ) -> Result<Parsed> {
     let mut csv = codflow_sheets::csv::Reader::new(std::io::BufReader::new(input), b',').trim(true);
     let header: Vec<String> = match csv.next_record() {
@@ -166,7 +167,6 @@ fn parse_file<R: Read>(
         COLUMNS.iter().map(|c| (*c, header.iter().position(|h| h == c).unwrap_or(0))).collect();
 
     let ext_col = col["external_id"];
-    let now = crate::now();
     let mut parsed = Parsed::default();
     let mut group: Vec<Row> = Vec::new();
     let mut finished: HashMap<String, u64> = HashMap::new();
@@ -263,7 +263,8 @@ impl App {
         let (tx, mut rx) = mpsc::channel::<Batch>(2);
         let parser = {
             let (products, store, batch_size) = (products.clone(), opts.store.clone(), opts.batch_size.max(1));
-            tokio::task::spawn_blocking(move || parse_file(input, &store, &products, batch_size, tx))
+            let now = self.clock().now();
+            tokio::task::spawn_blocking(move || parse_file(input, &store, &products, batch_size, tx, now))
         };
         let mut report = ImportReport::default();
         while let Some(batch) = rx.recv().await {
@@ -293,7 +294,7 @@ impl App {
         if batch.is_empty() {
             return Ok(());
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let ids: Vec<&str> = batch.iter().map(|n| n.external_id.as_str()).collect();
         let present: HashSet<String> =
@@ -431,8 +432,9 @@ mod tests {
     /// Runs the parser over `text`, collecting what it hands over.
     fn parse(text: String) -> (Result<Parsed>, Vec<NewOrder>) {
         let (tx, mut rx) = mpsc::channel(1024);
-        let handle =
-            std::thread::spawn(move || parse_file(std::io::Cursor::new(text), "manual", &known_products(), 7, tx));
+        let handle = std::thread::spawn(move || {
+            parse_file(std::io::Cursor::new(text), "manual", &known_products(), 7, tx, crate::now())
+        });
         let mut orders = Vec::new();
         while let Some(b) = rx.blocking_recv() {
             orders.extend(b.orders);

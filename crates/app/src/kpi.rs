@@ -314,7 +314,7 @@ impl App {
 
     async fn put_json_setting<T: Serialize>(&self, key: &str, v: &T, actor: &Actor) -> Result<()> {
         let json = serde_json::to_string(v).map_err(|e| codflow_store::Error::Corrupt(e.to_string()))?;
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         rstore::set_setting(&mut tx, key, &json, now).await?;
         let audit = codflow_domain::AuditRecord {

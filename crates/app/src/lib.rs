@@ -53,8 +53,9 @@ pub fn now() -> time::OffsetDateTime {
     t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-/// The time tracking, tasks and their workers go by. The system clock in production; tests freeze and
-/// advance it to put anomalies at their thresholds; the demo runs it as fast as its sandbox carrier.
+/// The time every use case writes and decides by (orders, audit records, bookings, tracking, tasks and their
+/// workers), so timelines stay in order. The system clock in production; tests freeze and advance it to put
+/// anomalies at their thresholds; the demo runs it as fast as its sandbox carrier.
 #[derive(Debug)]
 pub struct Clock(std::sync::RwLock<ClockMode>);
 

@@ -14,7 +14,7 @@ use codflow_domain::{
 };
 use codflow_store::{Conn, commit, logistics as lstore, orders, review as rstore};
 use serde::{Deserialize, Serialize};
-use time::Date;
+use time::{Date, OffsetDateTime};
 
 use crate::{App, Error, Result};
 
@@ -218,6 +218,7 @@ pub fn choice_of(ranking: &Ranking, ineligible: &[(&Channel, Ineligible)]) -> Ch
 
 /// A quote request as the API and `codflow quote` take it.
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QuoteInput {
     pub destination: DestinationInput,
@@ -239,6 +240,7 @@ pub struct QuoteInput {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DestinationInput {
     pub country: String,
@@ -251,6 +253,7 @@ pub struct DestinationInput {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ParcelInput {
     pub weight_g: i64,
@@ -263,6 +266,7 @@ pub struct ParcelInput {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
     #[serde(default)]
@@ -271,6 +275,7 @@ pub struct ItemInput {
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ContentsInput {
     #[serde(default)]
@@ -293,7 +298,11 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 impl QuoteInput {
-    pub fn parse(&self, default_incoterm: Incoterm) -> Result<(QuoteRequest, Option<Strategy>), FieldErrors> {
+    pub fn parse(
+        &self,
+        default_incoterm: Incoterm,
+        today: Date,
+    ) -> Result<(QuoteRequest, Option<Strategy>), FieldErrors> {
         let mut e = FieldErrors::default();
         let d = &self.destination;
         let country = e.take("destination.country", Country::parse(&d.country));
@@ -341,7 +350,7 @@ impl QuoteInput {
                 e.push("date", format!("{s:?} is not a date (YYYY-MM-DD)"));
                 None
             }),
-            None => Some(crate::now().date()),
+            None => Some(today),
         };
         let strategy = self.strategy.as_ref().and_then(|s| e.take("strategy", Strategy::parse(s)));
         let c = self.contents.unwrap_or_default();
@@ -450,13 +459,20 @@ pub struct RateImport {
     pub rows: usize,
 }
 
-fn audit(entity: &'static str, id: &str, action: &str, to: Option<String>, actor: Actor) -> AuditRecord {
-    AuditRecord::change(entity, id.to_owned(), action, None, to, actor, crate::now())
+fn audit(
+    entity: &'static str,
+    id: &str,
+    action: &str,
+    to: Option<String>,
+    actor: Actor,
+    at: OffsetDateTime,
+) -> AuditRecord {
+    AuditRecord::change(entity, id.to_owned(), action, None, to, actor, at)
 }
 
 impl App {
     async fn logistics_changed(&self, conn: &mut Conn) -> Result<()> {
-        rstore::bump_review_generation(conn, crate::now()).await?;
+        rstore::bump_review_generation(conn, self.clock().now()).await?;
         Ok(())
     }
 
@@ -497,7 +513,7 @@ impl App {
         let mut out = Vec::with_capacity(parsed.len());
         let mut audits = Vec::new();
         for c in parsed {
-            let created = lstore::put_channel(&mut tx, &c, crate::now()).await?;
+            let created = lstore::put_channel(&mut tx, &c, self.clock().now()).await?;
             let what = format!("{} via {} {}, {} zones", c.name, c.carrier, c.service, c.card.zones.len());
             audits.push(audit(
                 "channel",
@@ -505,6 +521,7 @@ impl App {
                 if created { "create" } else { "update" },
                 Some(what),
                 actor.clone(),
+                self.clock().now(),
             ));
             out.push((c, created));
         }
@@ -527,7 +544,8 @@ impl App {
         if !lstore::delete_channel(&mut tx, &code).await? {
             return Err(Error::NotFound("channel"));
         }
-        orders::insert_audit(&mut tx, &[audit("channel", code.as_str(), "delete", None, actor)]).await?;
+        orders::insert_audit(&mut tx, &[audit("channel", code.as_str(), "delete", None, actor, self.clock().now())])
+            .await?;
         self.logistics_changed(&mut tx).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
@@ -713,7 +731,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut audits = Vec::new();
         for r in &parsed {
-            lstore::put_duty_rule(&mut tx, r, crate::now()).await?;
+            lstore::put_duty_rule(&mut tx, r, self.clock().now()).await?;
             let s = r.to_spec();
             let what = format!("duty {}%, VAT {}% from {}", s.duty_pct, s.vat_pct, s.effective_from);
             audits.push(audit(
@@ -722,6 +740,7 @@ impl App {
                 "put",
                 Some(what),
                 actor.clone(),
+                self.clock().now(),
             ));
         }
         orders::insert_audit(&mut tx, &audits).await?;
@@ -737,7 +756,7 @@ impl App {
             return Err(Error::NotFound("duty rule"));
         }
         let id = format!("{country}@{effective_from}");
-        orders::insert_audit(&mut tx, &[audit("duty_rule", &id, "delete", None, actor)]).await?;
+        orders::insert_audit(&mut tx, &[audit("duty_rule", &id, "delete", None, actor, self.clock().now())]).await?;
         self.logistics_changed(&mut tx).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
@@ -753,7 +772,7 @@ impl App {
             return Err(Error::invalid("delivery_prior_pct", "must be 0 to 100"));
         }
         let mut tx = self.store.begin().await?;
-        let now = crate::now();
+        let now = self.clock().now();
         rstore::set_setting(&mut tx, "allocation_strategy", s.strategy.as_str(), now).await?;
         rstore::set_setting(&mut tx, "incoterm", s.incoterm.as_str(), now).await?;
         rstore::set_setting(&mut tx, "auto_book", if s.auto_book { "true" } else { "false" }, now).await?;
@@ -765,7 +784,11 @@ impl App {
             s.auto_book,
             s.delivery_prior_pct
         );
-        orders::insert_audit(&mut tx, &[audit("settings", "logistics", "update", Some(what), actor)]).await?;
+        orders::insert_audit(
+            &mut tx,
+            &[audit("settings", "logistics", "update", Some(what), actor, self.clock().now())],
+        )
+        .await?;
         self.logistics_changed(&mut tx).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
@@ -778,7 +801,7 @@ impl App {
         let mut conn = self.store.read().await?;
         let snap = self.ctx.review.snapshot(&mut conn).await?;
         let lg = snap.logistics();
-        let (req, strategy) = input.parse(lg.settings.incoterm).map_err(Error::Invalid)?;
+        let (req, strategy) = input.parse(lg.settings.incoterm, self.clock().now().date()).map_err(Error::Invalid)?;
         let base = snap.base();
         let fx = lg.rates.as_slice();
         let revenue = fx.convert(req.goods_value, base, req.date).ok();

@@ -512,7 +512,7 @@ impl App {
     pub async fn put_notification_template(&self, t: StoredTemplate) -> Result<StoredTemplate> {
         check_template(&t)?;
         let mut tx = self.store.begin().await?;
-        outbox::put_template(&mut tx, &t, crate::now()).await?;
+        outbox::put_template(&mut tx, &t, self.clock().now()).await?;
         codflow_store::commit(tx).await?;
         Ok(t)
     }
@@ -529,7 +529,7 @@ impl App {
     pub async fn retry_notification(&self, id: &str) -> Result<()> {
         let id = NotificationId::parse(id).map_err(|_| Error::NotFound("notification"))?;
         let mut tx = self.store.begin().await?;
-        let ok = outbox::retry(&mut tx, &id, crate::now()).await?;
+        let ok = outbox::retry(&mut tx, &id, self.clock().now()).await?;
         codflow_store::commit(tx).await?;
         if ok {
             Ok(())

@@ -342,7 +342,7 @@ pub(crate) async fn record_one(
 
 impl App {
     pub async fn create_order(&self, input: OrderInput, actor: Actor) -> Result<Intake> {
-        let now = crate::now();
+        let now = self.clock().now();
         let new = input.validate(now).map_err(Error::Invalid)?;
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
         let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
@@ -380,7 +380,7 @@ impl App {
     pub async fn act_on_order(&self, id: &str, action: Action, actor: Actor, reason: Option<String>) -> Result<Order> {
         let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
         for _ in 0..ATTEMPTS {
-            let now = crate::now();
+            let now = self.clock().now();
             let mut tx = self.store.begin().await?;
             let mut order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
             let (to, name) = match action {

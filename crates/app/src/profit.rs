@@ -56,6 +56,17 @@ pub struct ProfitReport {
     /// Orders left out because a fact could not be valued (no exchange rate, say), with why.
     pub skipped: i64,
     pub skipped_orders: Vec<(OrderId, String)>,
+    /// The exchange rates that were missing, each with the earliest day an order needed it: adding a rate
+    /// for that day (or before) brings those orders in.
+    pub missing_rates: Vec<MissingRate>,
+}
+
+/// An exchange rate a report needed and did not find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct MissingRate {
+    pub from: Currency,
+    pub to: Currency,
+    pub earliest: Date,
 }
 
 /// Everything a report needs besides the orders, read once.
@@ -67,14 +78,25 @@ struct Context {
     first_leg: HashMap<String, i64>,
     return_bp: HashMap<String, i64>,
     payouts: HashMap<(String, Currency), Vec<PayoutShare>>,
+    /// Rates looked for in vain, by pair, with the earliest day needed.
+    missing: std::sync::Mutex<std::collections::BTreeMap<(Currency, Currency), Date>>,
 }
 
 impl Context {
     /// Converts at the latest rate on or before `day`, quoted either way round.
     fn to_base(&self, m: Money, day: Date) -> std::result::Result<i64, String> {
-        crate::finance::convert_either(&self.rates, m, self.base, day)
-            .map(|c| c.minor)
-            .ok_or_else(|| format!("no exchange rate between {} and {} on {day}", m.currency, self.base))
+        crate::finance::convert_either(&self.rates, m, self.base, day).map(|c| c.minor).ok_or_else(|| {
+            if let Ok(mut missing) = self.missing.lock() {
+                let earliest = missing.entry((m.currency, self.base)).or_insert(day);
+                *earliest = (*earliest).min(day);
+            }
+            format!("no exchange rate between {} and {} on {day}", m.currency, self.base)
+        })
+    }
+
+    fn missing_rates(&self) -> Vec<MissingRate> {
+        let missing = self.missing.lock().map(|m| m.clone()).unwrap_or_default();
+        missing.into_iter().map(|((from, to), earliest)| MissingRate { from, to, earliest }).collect()
     }
 }
 
@@ -191,6 +213,7 @@ impl App {
                 .map(|c| (c.code.to_string(), c.card.return_bp))
                 .collect(),
             payouts: pstore::payout_shares(&mut conn).await?,
+            missing: Default::default(),
         })
     }
 
@@ -222,6 +245,7 @@ impl App {
             orders: 0,
             skipped: 0,
             skipped_orders: Vec::new(),
+            missing_rates: Vec::new(),
         };
         let mut reported: Vec<Reported> = Vec::new();
         let mut after: Option<(OffsetDateTime, OrderId)> = None;
@@ -269,6 +293,7 @@ impl App {
             }
         }
         report.groups = profit::aggregate(&reported, by);
+        report.missing_rates = cx.missing_rates();
         Ok(report)
     }
 
@@ -294,7 +319,7 @@ impl App {
         if !e.is_empty() {
             return Err(Error::Invalid(e));
         }
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let before = first_leg(&mut tx).await?;
         let json = serde_json::to_string(&costs.iter().collect::<std::collections::BTreeMap<_, _>>())

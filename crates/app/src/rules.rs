@@ -30,6 +30,7 @@ pub struct RuleInput {
 
 /// The file `codflow rules export` writes and `import` reads.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RulesFile {
     #[serde(default)]
@@ -124,7 +125,7 @@ impl App {
                     return Err(e);
                 }
             };
-            match rstore::snapshot(&mut tx, &actor.to_stored(), what, crate::now()).await {
+            match rstore::snapshot(&mut tx, &actor.to_stored(), what, self.clock().now()).await {
                 Ok(version) => {
                     commit(tx).await?;
                     self.ctx.review.invalidate();
@@ -159,12 +160,13 @@ impl App {
     pub async fn create_rule(&self, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
         let rule = input.into_rule(RuleId::generate(), None)?;
         let what = format!("create rule {:?}", rule.name);
+        let now = self.clock().now();
         self.change_rules(&actor, &what, |c| {
             let rule = rule.clone();
             Box::pin(async move {
                 let lists = ListSet::load(c).await?;
                 check(c, &lists, &rule).await?;
-                rstore::put_rule(c, &rule, crate::now()).await?;
+                rstore::put_rule(c, &rule, now).await?;
                 Ok(rule)
             })
         })
@@ -173,6 +175,7 @@ impl App {
 
     pub async fn update_rule(&self, id: &str, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
         let id = parse_rule_id(id)?;
+        let now = self.clock().now();
         self.change_rules(&actor, &format!("update rule {id}"), |c| {
             let (id, input) = (id.clone(), input.clone());
             Box::pin(async move {
@@ -180,7 +183,7 @@ impl App {
                 let rule = input.into_rule(id, Some(&old))?;
                 let lists = ListSet::load(c).await?;
                 check(c, &lists, &rule).await?;
-                rstore::put_rule(c, &rule, crate::now()).await?;
+                rstore::put_rule(c, &rule, now).await?;
                 Ok(rule)
             })
         })
@@ -241,6 +244,7 @@ impl App {
             }
         }
         let n = file.rules.len();
+        let now = self.clock().now();
         let ((), v) = self
             .change_rules(&actor, &format!("import {n} rules"), |c| {
                 let rules = file.rules.clone();
@@ -262,7 +266,6 @@ impl App {
                         return Err(Error::Invalid(errors));
                     }
                     rstore::delete_all_rules(c).await?;
-                    let now = crate::now();
                     for r in &rules {
                         rstore::put_rule(c, r, now).await?;
                     }
@@ -302,7 +305,7 @@ impl App {
         let kind = e.take("kind", ListKind::parse(kind));
         let Some(kind) = kind.filter(|_| e.is_empty()) else { return Err(Error::Invalid(e)) };
         let mut tx = self.store.begin().await?;
-        let now = crate::now();
+        let now = self.clock().now();
         if !rstore::create_list(&mut tx, name, kind, description, now).await? {
             rollback(tx).await?;
             return Err(Error::Conflict { code: "list_exists", message: format!("a list named {name:?} exists") });
@@ -332,7 +335,7 @@ impl App {
             });
         }
         rstore::delete_list(&mut tx, name).await?;
-        rstore::bump_review_generation(&mut tx, crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, self.clock().now()).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
         Ok(())
@@ -377,7 +380,7 @@ impl App {
         }
         normalised.sort();
         normalised.dedup_by(|a, b| a.0 == b.0);
-        let now = crate::now();
+        let now = self.clock().now();
         let added = rstore::add_entries(&mut tx, name, &normalised, &actor.to_stored(), now).await?;
         rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
@@ -444,7 +447,7 @@ impl App {
             rollback(tx).await?;
             return Err(Error::NotFound("list entry"));
         }
-        rstore::bump_review_generation(&mut tx, crate::now()).await?;
+        rstore::bump_review_generation(&mut tx, self.clock().now()).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
         Ok(())
@@ -467,7 +470,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
         let keys = keys::of_outcome(&order, &value_band_of(order.review.as_ref()));
-        let now = crate::now();
+        let now = self.clock().now();
         let new =
             rstore::record_outcome(&mut tx, &id, outcome, at.unwrap_or(now), &actor.to_stored(), &keys, now).await?;
         commit(tx).await?;
@@ -483,8 +486,8 @@ impl App {
     pub async fn set_base_currency(&self, code: &str) -> Result<Currency> {
         let c = Currency::parse(code).map_err(|e| Error::invalid("base_currency", e.to_string()))?;
         let mut tx = self.store.begin().await?;
-        rstore::set_setting(&mut tx, "base_currency", c.code(), crate::now()).await?;
-        rstore::bump_review_generation(&mut tx, crate::now()).await?;
+        rstore::set_setting(&mut tx, "base_currency", c.code(), self.clock().now()).await?;
+        rstore::bump_review_generation(&mut tx, self.clock().now()).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
         Ok(c)
@@ -492,8 +495,8 @@ impl App {
 
     pub async fn put_fx_rate(&self, rate: FxRate) -> Result<FxRate> {
         let mut tx = self.store.begin().await?;
-        rstore::put_rate(&mut tx, &rate, crate::now()).await?;
-        rstore::bump_review_generation(&mut tx, crate::now()).await?;
+        rstore::put_rate(&mut tx, &rate, self.clock().now()).await?;
+        rstore::bump_review_generation(&mut tx, self.clock().now()).await?;
         commit(tx).await?;
         self.ctx.review.invalidate();
         Ok(rate)

@@ -302,7 +302,7 @@ pub(crate) async fn push_due(store: &Store, sealer: Option<&Sealer>, now: Offset
     });
     let results = futures::future::join_all(attempts).await;
     let mut tx = store.begin().await?;
-    let at = crate::now();
+    let at = now;
     let mut audits = Vec::with_capacity(results.len());
     for (p, out) in results {
         let worker = Actor::Worker("channel-push".into());
@@ -456,7 +456,7 @@ impl App {
             (Some(s), Some(k)) => Some(k.seal(s, &context(&code, "webhook_secret"))),
             _ => None,
         };
-        let now = crate::now();
+        let now = self.clock().now();
         let row = StoreRow {
             config: change.config,
             credentials,

@@ -91,7 +91,7 @@ impl App {
             role,
             disabled: false,
         };
-        let now = crate::now();
+        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         if !ustore::insert(&mut tx, &user, now).await? {
             return Err(Error::Conflict { code: "username_taken", message: format!("{username} is taken") });

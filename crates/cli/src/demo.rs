@@ -35,6 +35,7 @@ pub struct Demo {
     epoch: OffsetDateTime,
     days: u32,
     per_day: usize,
+    shelf: crate::simulate::Shelf,
 }
 
 impl Demo {
@@ -44,14 +45,14 @@ impl Demo {
         // The past ends when the demo starts; living it takes a little longer (time stands still while each
         // day's orders are handled), so the present begins at the real now, never ahead of it.
         let epoch = OffsetDateTime::now_utc() - Duration::days(args.demo_days as i64);
-        prepare(app, epoch).await?;
+        let shelf = prepare(app, epoch).await?;
         let sandbox = crate::logistics::spawn_sandbox_from(SPEED, Some(model()), 7, Some(epoch)).await?;
         // Time stands still until the server answers and the past begins.
         app.clock().freeze(epoch);
         crate::simulate::track_every(app, 12).await?;
         let carrier =
             Sandbox::new(&sandbox.url, None, std::time::Duration::from_secs(10)).map_err(|e| anyhow!("{e}"))?;
-        Ok((sandbox, Demo { carrier, epoch, days: args.demo_days, per_day: args.demo_orders_per_day as usize }))
+        Ok((sandbox, Demo { carrier, epoch, days: args.demo_days, per_day: args.demo_orders_per_day as usize, shelf }))
     }
 
     /// Lives the demo's past through the server at `base` (which must be serving `app`), then brings it to
@@ -79,6 +80,7 @@ impl Demo {
         // From here on the demo lives at the real world's pace, from wherever its past ended.
         let at = app.clock().now().max(OffsetDateTime::now_utc());
         present(app, &self.carrier, at).await?;
+        self.shelf.restore(app).await?;
         let (reviewed, held) = app.seed_demo_today().await.context("the demo's last hour of orders")?;
         println!("review:       {reviewed} new orders reviewed by the demo rules, {held} held for a person");
         // The carrier's statements cover what it collected in the simulated month.

@@ -57,7 +57,7 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     }));
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let epoch = today - Duration::days(days as i64);
-    prepare(&app, epoch).await?;
+    let shelf = prepare(&app, epoch).await?;
     let scale = 86_400.0 / seconds_per_day;
     let sb = crate::logistics::spawn_sandbox_from(scale, Some(model()), seed, Some(epoch)).await?;
     app.clock().run_from(epoch, scale);
@@ -121,6 +121,7 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     // dashboards count what is left, so the figures printed are the final ones.
     drop(sb);
     app.clock().freeze(app.clock().now());
+    shelf.restore(&app).await?;
     app.sweep().await.map_err(|e| anyhow!("{e}"))?;
     app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     println!("{}", report(&app).await?);
@@ -128,15 +129,22 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
 }
 
 /// The shop ready for simulated days from `epoch`: the demo's catalogue, channels and rules when the
-/// database is empty, stock that never runs dry, and exchange rates reaching back to the first day.
-pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<()> {
+/// database is empty, stock that never runs dry, and exchange rates reaching back to the first day. Returns
+/// the shelf as it was, to put back once the past is lived.
+pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
     if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
         app.seed_demo_shop().await.context("seeding the shop's catalogue, channels and rules failed")?;
     }
-    // Stock is topped up every day in a real shop; here the warehouse simply never runs dry.
+    // Stock is topped up every day in a real shop; here the warehouse simply never runs dry while the past is
+    // lived, and gets its own levels back afterwards.
     let (products, _) = app.products(500, None).await.map_err(|e| anyhow!("{e}"))?;
+    let mut shelf = Shelf(Vec::with_capacity(products.len()));
     for p in &products {
-        let change = StockChange { on_hand: Some(100_000_000), location: None };
+        let level = app.stock("SZ1", p.sku.as_str()).await.map_err(|e| anyhow!("{e}"))?.level;
+        // A database a previous run left topped up keeps a shelf of the demo's usual size.
+        let free = if level.on_hand >= NEVER_DRY / 2 { SHELF_AFTER_TOP_UP } else { level.available().max(0) };
+        shelf.0.push((p.sku.to_string(), free));
+        let change = StockChange { on_hand: Some(NEVER_DRY), location: None };
         app.set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
     }
     // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
@@ -148,7 +156,26 @@ pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<()> {
             app.put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
         }
     }
-    Ok(())
+    Ok(shelf)
+}
+
+const NEVER_DRY: i64 = 100_000_000;
+const SHELF_AFTER_TOP_UP: i64 = 300;
+
+/// What each SKU had free in the main warehouse before the simulation's top-up.
+pub struct Shelf(Vec<(String, i64)>);
+
+impl Shelf {
+    /// Gives every SKU its own free stock back (beside what open orders hold), so the present shows the
+    /// shop's shelves, not the simulation's bottomless ones.
+    pub async fn restore(&self, app: &App) -> Result<()> {
+        for (sku, free) in &self.0 {
+            let level = app.stock("SZ1", sku).await.map_err(|e| anyhow!("{e}"))?.level;
+            let change = StockChange { on_hand: Some(level.reserved + free), location: None };
+            app.set_stock("SZ1", sku, change, by()).await.map_err(|e| anyhow!("{e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Polls the sandbox carrier every `hours` of parcel time, backing up its pushes.

@@ -193,6 +193,7 @@ pub struct OrderLine {
 /// What review decides, and what a rule asks for. Declared from weakest to strongest: when several rules
 /// match, the strongest wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Approve,

@@ -16,8 +16,8 @@ use crate::routes::finance::{
     PostingDto, ProfileDto, ReportDto, StatementDto, TolerancesDto,
 };
 use crate::routes::profit::{
-    ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, OrderProfitDto, PaidBody, ProfitReportDto, SkippedDto,
-    WeekDto,
+    ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, PaidBody,
+    ProfitReportDto, SkippedDto, WeekDto,
 };
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tracking::{
@@ -38,6 +38,34 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Every operation behind a token answers 401 without a valid one and 403 when the token's role may not use
+/// it; the public ones (marked with an empty security requirement) answer neither.
+struct AccessResponses;
+
+impl Modify for AccessResponses {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::SecurityRequirement;
+        use utoipa::openapi::{RefOr, Response};
+        for item in doc.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let public =
+                    op.security.as_ref().is_some_and(|s| s.iter().all(|r| *r == SecurityRequirement::default()));
+                if public {
+                    continue;
+                }
+                let responses = &mut op.responses.responses;
+                responses.entry("401".into()).or_insert_with(|| {
+                    RefOr::T(Response::new("no bearer token or session, or one that is unknown, expired or revoked"))
+                });
+                responses.entry("403".into()).or_insert_with(|| {
+                    RefOr::T(Response::new("the token's role may not use this operation (API.md, roles)"))
+                });
+            }
+        }
     }
 }
 
@@ -88,8 +116,11 @@ impl Modify for BearerAuth {
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,
         TemplateBody, TemplateDto, AllocationDto, RankedDto, IneligibleDto, BreakdownDto, QuoteLineDto, QuoteDto,
         LogisticsSettingsDto, CarrierQuoteDto, ChargeDto, ShipmentDto, BookMany, BookResultDto, BookErrorDto, LabelBatch, ShipmentSelection,
-        OrderSelection, DocumentSettingsDto)),
-    modifiers(&BearerAuth),
+        OrderSelection, DocumentSettingsDto, MissingRateDto, codflow_app::logistics::QuoteInput,
+        codflow_app::logistics::DestinationInput, codflow_app::logistics::ParcelInput, codflow_app::logistics::ItemInput,
+        codflow_app::logistics::ContentsInput, codflow_app::rules::RulesFile, codflow_domain::review::Rule,
+        codflow_domain::Decision)),
+    modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;

@@ -272,6 +272,12 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         "{:?}",
         skipped.skipped_orders
     );
+    // The rate missing is named once, with the earliest day an order needed it.
+    let cny = Currency::parse("CNY").unwrap();
+    assert_eq!(skipped.missing_rates.len(), 1, "{:?}", skipped.missing_rates);
+    let missing = skipped.missing_rates[0];
+    assert_eq!((missing.from, missing.to), (cny, sar));
+    assert!(missing.earliest <= *delivered_on.iter().min().unwrap(), "{missing:?}");
     let rates = format!(
         "from,to,as_of,rate,source\nSAR,USD,{},0.2650,bank\nSAR,USD,{},0.3000,bank\nSAR,USD,tomorrow,0.3,bank\n\
          CNY,SAR,2026-01-01,0.5200,bank\n",
@@ -366,6 +372,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let by = codflow_domain::finance::profit::Dimension::Country;
     let report = app.profit_report(&Default::default(), by, |p| each.push(p.clone())).await.unwrap();
     assert_eq!((report.orders, report.skipped), (ids.len() as i64, 0), "{:?}", report.skipped_orders);
+    assert!(report.missing_rates.is_empty(), "{:?}", report.missing_rates);
     assert_eq!(report.groups.len(), 1);
     let sa = &report.groups[0];
     assert_eq!(sa.key, "SA");

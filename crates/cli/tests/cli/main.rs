@@ -346,6 +346,12 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     assert!(orders.iter().any(|o| o["status"] == "backordered") && orders.iter().any(|o| o["status"] == "allocated"));
     let products = get("/api/v1/products").await;
     assert!(products["items"].as_array().unwrap().len() >= 30);
+    // The shelves are the shop's own again once the past is lived, not the simulation's bottomless ones.
+    for p in products["items"].as_array().unwrap().iter().take(5) {
+        let stock = get(&format!("/api/v1/stock/SZ1/{}", p["sku"].as_str().unwrap())).await;
+        let (on_hand, reserved) = (stock["on_hand"].as_i64().unwrap(), stock["reserved"].as_i64().unwrap());
+        assert!(on_hand >= reserved && on_hand - reserved <= 1_000, "{p}: {stock}");
+    }
     // Review is switched on with the ready-made rules: held orders wait with their reasons, and the outbox
     // delivers buyer messages to the demo's own receivers.
     let rules = get("/api/v1/rules").await;
@@ -446,6 +452,15 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     };
     assert!(!items(get("/api/v1/tasks?status=open").await).is_empty(), "tasks wait for people");
     let tn = delivered[0]["tracking_number"].as_str().unwrap();
+    // One clock: the order's own history (intake, review, booking, delivery) runs in order, and ends no later
+    // than its parcel's delivery.
+    let history = get(&format!("/api/v1/orders/{}/history", delivered[0]["order_id"].as_str().unwrap())).await;
+    let at = |v: &serde_json::Value| {
+        time::OffsetDateTime::parse(v.as_str().unwrap(), &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let times: Vec<time::OffsetDateTime> = history.as_array().unwrap().iter().map(|h| at(&h["at"])).collect();
+    assert!(times.len() >= 3 && times.windows(2).all(|w| w[0] <= w[1]), "{history}");
+    assert!(times[0] <= at(&delivered[0]["delivered_at"]), "{history} {}", delivered[0]);
     let page = client.get(format!("{url}/track/{tn}")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Delivered") && page.matches("<li><time").count() >= 6, "{page}");
     // Once the parcels have settled, the carrier's statements arrive with a mistake of each kind.

@@ -21,6 +21,7 @@ codflow_store::on_both_engines!(
     every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_stock,
     pushed_events_arrive_signed_and_a_bad_signature_stores_nothing,
     the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry,
+    a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so,
     each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery,
     duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_shipment_back,
 );
@@ -228,19 +229,23 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     assert_followed(&app, &sb.url, &shipments, &ids).await;
 }
 
-async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry(engine: Engine) {
-    // Nobody is ever home, so every parcel fails at the door; six simulated hours per second.
+/// A sandbox where nobody is ever home, an order booked with it and polled until its parcel fails at the door.
+#[allow(clippy::type_complexity)]
+async fn failed_at_the_door(
+    engine: Engine,
+) -> (SandboxProc, codflow_store::testing::TestDb, App, Vec<String>, (String, String)) {
+    // Every parcel fails at the door; six simulated hours per second.
     let model = json!({"default": {"delivery_rate": 0.0, "refusal_share": 0.0, "customs_hold_probability": 0.0,
         "loss_rate": 0.0, "transit_days": 1}});
     let sb = sandbox_with("21600", Some(model)).await;
-    let (_db, app, ids) = ready(engine, &sb.url, &["N-1"]).await;
+    let (db, app, ids) = ready(engine, &sb.url, &["N-1"]).await;
     let shipments = book_all(&app, &ids).await;
-    let (shp, tn) = &shipments[0];
+    let (shp, tn) = shipments[0].clone();
     let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
     loop {
         app.clock().advance(Duration::hours(1));
         app.poll_tracking().await.unwrap();
-        let t = app.tracking(shp).await.unwrap();
+        let t = app.tracking(&shp).await.unwrap();
         if t.tracked.progress.status.status_str() == "delivery_failed" {
             assert!(t.tasks.iter().any(|k| k.kind.as_str() == "delivery_failed"), "{:?}", t.tasks);
             break;
@@ -249,6 +254,37 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
         assert!(std::time::Instant::now() < deadline, "no failed delivery");
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
+    (sb, db, app, ids, (shp, tn))
+}
+
+async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(engine: Engine) {
+    let (sb, _db, app, _ids, (shp, _)) = failed_at_the_door(engine).await;
+    let token = app.ndr_link(&shp).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let web = app.handle();
+    tokio::spawn(async move { codflow_web::serve(listener, web).await });
+    // The carrier goes away before the buyer answers.
+    drop(sb);
+    let r = reqwest::Client::new()
+        .post(format!("http://{addr}/ndr/{token}"))
+        .form(&[("action", "reattempt"), ("phone", "+966 50 765 4321"), ("cash_ready", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    // The buyer reads Arabic: thanked for an answer kept to pass on, not told the courier has it.
+    assert!(page.contains("وصلنا ردك") && page.contains("سينقله فريقنا"), "{page}");
+    assert!(!page.contains("وصل ردك إلى شركة الشحن"), "{page}");
+    let kept = app.tracking(&shp).await.unwrap().ndr;
+    assert_eq!(kept.len(), 1);
+    assert_ne!(kept[0].status, "sent", "{kept:?}");
+}
+
+async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry(engine: Engine) {
+    let (sb, _db, app, ids, (shp, tn)) = failed_at_the_door(engine).await;
+    let (shp, tn) = (&shp, &tn);
     let token = app.ndr_link(shp).await.unwrap();
     // The buyer's message carries the self-service link.
     let msgs = app.notifications(Default::default(), 100).await.unwrap().0;

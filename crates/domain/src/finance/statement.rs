@@ -362,7 +362,8 @@ fn read_line(
             patterns
                 .iter()
                 .find_map(|pat| date(raw, pat))
-                .ok_or_else(|| ("date", format!("{raw:?} matches none of {}", p.date_formats.join(", "))))?,
+                .ok_or_else(|| ("date", format!("{raw:?} matches none of {}", p.date_formats.join(", "))))
+                .and_then(|d| crate::text::date(d).map_err(|e| ("date", e.to_string())))?,
         ),
         None => None,
     };
@@ -641,6 +642,7 @@ mod tests {
                 &["SBX5", "03/07/2026", "100", "2", "97"],
                 &["", "", "", "", ""],
                 &["", "03/07/2026", "100", "2", "98"],
+                &["SBX6", "03/07/1026", "100", "2", "98"],
             ]),
         )
         .unwrap();
@@ -651,7 +653,8 @@ mod tests {
         assert_eq!(first.date, Some(date!(2026 - 07 - 01)));
         assert_eq!(parsed.lines[1].date, Some(date!(2026 - 07 - 02)));
         let errs: Vec<(u32, &str)> = parsed.errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-        assert_eq!(errs, vec![(4, "date"), (5, "amount"), (6, "net"), (8, "tracking_number")]);
+        assert_eq!(errs, vec![(4, "date"), (5, "amount"), (6, "net"), (8, "tracking_number"), (9, "date")]);
+        assert!(parsed.errors[4].message.contains("not between 2000 and 2100"), "{:?}", parsed.errors[4]);
     }
 
     #[test]

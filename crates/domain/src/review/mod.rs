@@ -86,8 +86,10 @@ impl ListKind {
 
 /// A review rule as the seller writes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "rul_01J..."))]
     pub id: RuleId,
     pub name: String,
     /// Lower runs first; among matches of equal strength the first gives the buyer message.

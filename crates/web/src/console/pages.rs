@@ -57,7 +57,7 @@ nav a,nav button,nav strong{color:#fff;text-decoration:none;background:none;bord
 nav .who{margin-left:auto;color:#aab}main{padding:1rem;max-width:1200px}\
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}\
 td.num{text-align:right}form.filters{display:flex;gap:.5rem;flex-wrap:wrap;margin-bottom:1rem}\
-.err{color:#b00020}.muted{color:#667}.ok{color:#1e7b34}\
+.err{color:#b00020}.warn{background:#fff4e0;border-left:4px solid #e09000;padding:.5em .8em}.muted{color:#667}.ok{color:#1e7b34}\
 tr.sla-overdue td:first-child{color:#b00020;font-weight:bold}tr.sla-due_soon td:first-child{color:#b26a00;font-weight:bold}\
 table.facts th{width:12rem;color:#556}.alert{border-left:4px solid #c0392b;background:#fdf0ee;padding:.4rem .8rem;margin:.5rem 0}\
 svg.chart{max-width:760px;display:block;margin:.5rem 0}svg.chart a:hover rect,svg.chart a:hover circle{opacity:.7}\
@@ -392,7 +392,24 @@ pub async fn finance(State(s): State<Arc<AppState>>, signed: Signed) -> Response
     };
     let base = report.base_currency;
     let m = |v: i64| esc(&codflow_domain::Money::new(v, base).to_string());
-    let mut body = format!(
+    let mut body = String::new();
+    if report.skipped > 0 {
+        let rates: Vec<String> = report
+            .missing_rates
+            .iter()
+            .map(|r| format!("{} to {} dated {} or earlier", r.from, r.to, r.earliest))
+            .collect();
+        let _ = write!(
+            body,
+            "<p class=\"warn\" id=\"missing-rates\">{} orders are left out of these figures: no exchange rate{}. \
+             Add the rates (API <code>PUT /api/v1/fx-rates</code> or <code>POST /api/v1/fx-rates/import</code>) \
+             and they are counted.</p>",
+            report.skipped,
+            if rates.is_empty() { String::new() } else { format!(" {}", esc(&rates.join("; "))) }
+        );
+    }
+    let _ = write!(
+        body,
         "<h2>Profit by country</h2><p class=\"muted\">{} orders; amounts in {base}.</p>\
          <table><thead><tr><th>Country</th><th class=\"num\">Orders</th><th class=\"num\">Settled</th>\
          <th class=\"num\">Loss-making</th><th class=\"num\">Expected profit</th><th class=\"num\">Actual profit</th></tr></thead><tbody>",

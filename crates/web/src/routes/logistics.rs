@@ -175,7 +175,7 @@ pub async fn delete_duty_rule(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/v1/rates", tag = "logistics",
+#[utoipa::path(post, path = "/api/v1/rates", tag = "logistics", request_body = QuoteInput,
     responses((status = 200, body = QuoteDto), (status = 422)))]
 pub async fn rates(
     State(s): State<Arc<AppState>>,
@@ -188,7 +188,7 @@ pub async fn rates(
 
 #[utoipa::path(post, path = "/api/v1/rates/{channel}/carrier", tag = "logistics",
     params(("channel" = String, Path), ("warehouse" = Option<String>, Query, description = "ship from (default: the first warehouse by code)")),
-    request_body(description = "the same body as POST /api/v1/rates"),
+    request_body(content = QuoteInput, description = "the same body as POST /api/v1/rates"),
     responses((status = 200, body = CarrierQuoteDto), (status = 404, description = "no such channel"),
         (status = 409, description = "the carrier is not configured, refused or is unavailable"), (status = 422)))]
 pub async fn carrier_rate(

@@ -117,6 +117,16 @@ pub struct ProfitReportDto {
     pub skipped: i64,
     /// The first 50 orders left out, with why.
     pub skipped_orders: Vec<SkippedDto>,
+    /// Exchange rates the report needed and did not find, each with the earliest day an order needed it.
+    pub missing_rates: Vec<MissingRateDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MissingRateDto {
+    pub from: String,
+    pub to: String,
+    /// A rate dated this day or earlier brings the orders in.
+    pub earliest: String,
 }
 
 fn report_dto(r: ProfitReport) -> ProfitReportDto {
@@ -139,6 +149,15 @@ fn report_dto(r: ProfitReport) -> ProfitReportDto {
             .skipped_orders
             .into_iter()
             .map(|(id, reason)| SkippedDto { order_id: id.to_string(), reason })
+            .collect(),
+        missing_rates: r
+            .missing_rates
+            .iter()
+            .map(|m| MissingRateDto {
+                from: m.from.code().to_owned(),
+                to: m.to.code().to_owned(),
+                earliest: m.earliest.to_string(),
+            })
             .collect(),
     }
 }

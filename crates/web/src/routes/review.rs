@@ -120,7 +120,7 @@ pub async fn export_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResu
     Ok(Json(s.app.export_rules().await?))
 }
 
-#[utoipa::path(post, path = "/api/v1/rules/import", tag = "review",
+#[utoipa::path(post, path = "/api/v1/rules/import", tag = "review", request_body = RulesFile,
     responses((status = 200, description = "every rule replaced; the new ruleset version"), (status = 422)))]
 pub async fn import_rules(
     State(s): State<Arc<AppState>>,

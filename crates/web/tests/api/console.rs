@@ -13,6 +13,7 @@ codflow_store::on_both_engines!(
     ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page,
     the_working_pages_show_their_tables_and_export_them_as_csv_and_xlsx,
     an_orders_page_tells_its_whole_story_and_rules_are_validated_and_back_tested_from_the_console,
+    the_finance_page_names_the_exchange_rate_it_is_missing_until_it_is_added,
 );
 
 pub(crate) fn browser() -> Client {
@@ -97,6 +98,45 @@ async fn a_user_logs_in_searches_orders_exports_them_and_logs_out(engine: Engine
     assert_eq!(set_cookie(&r, "codflow_session").as_deref(), Some(""));
     let r = c.get(app.url("/orders")).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!(r.headers()[LOCATION], "/login?expired=1");
+}
+
+async fn the_finance_page_names_the_exchange_rate_it_is_missing_until_it_is_added(engine: Engine) {
+    use serde_json::json;
+    let app = spawn_app(engine).await;
+    app.put("/api/v1/settings", &json!({"base_currency": "SAR"})).await;
+    let duty =
+        json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15", "source": "test"});
+    assert_eq!(app.put("/api/v1/duty-rules", &duty).await.status(), StatusCode::OK);
+    app.seed(&[("LAMP-01", 50)]).await;
+    let channel = json!({"code": "SBX-SA", "name": "Sandbox", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}});
+    assert_eq!(app.post("/api/v1/channels", &channel).await.status(), StatusCode::CREATED);
+    let o = crate::helpers::order("FX-1", "LAMP-01", 1);
+    let o = crate::helpers::json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    assert_eq!(o["status"], "allocated", "{o}");
+    user(&app, "omar", Role::Finance).await;
+    let c = browser();
+    let (_, session) = crate::console::log_in(&app, &c, "omar", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.unwrap());
+    let page = |c: &Client| {
+        let req = c.get(app.url("/finance")).header(COOKIE, &cookie);
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    // The lamp costs yuan and the shop counts in riyals: without a rate the order is left out, and the page says
+    // which rate to add and from which day.
+    let shown = page(&c).await;
+    let at = shown.find("id=\"missing-rates\"").unwrap_or_else(|| panic!("{shown}"));
+    let notice = &shown[at..at + shown[at..].find("</p>").unwrap()];
+    assert!(
+        notice.contains("1 orders are left out") && notice.contains("CNY to SAR dated 2026-11-20 or earlier"),
+        "{notice}"
+    );
+    let rate = json!({"from": "CNY", "to": "SAR", "rate": "0.52", "as_of": "2026-11-01", "source": "bank"});
+    assert_eq!(app.put("/api/v1/fx-rates", &rate).await.status(), StatusCode::OK);
+    let shown = page(&c).await;
+    assert!(!shown.contains("missing-rates") && shown.contains("1 orders; amounts in SAR"), "{shown}");
 }
 
 async fn forms_without_their_csrf_token_are_refused_and_an_expired_session_asks_for_a_new_login(engine: Engine) {
