@@ -95,6 +95,7 @@ fn snapshot(o: &Order, extra: kstore::Extra) -> kpi::Snapshot {
 
 /// One recommendation: what the figures say, and the change that acts on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Recommendation {
     /// Refusals of a SKU in a region above the threshold: stop offering COD for it there.

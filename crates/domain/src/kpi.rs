@@ -151,6 +151,7 @@ impl Metrics {
 /// A share as parts per million, with the count it was taken over: a rate without its sample size says
 /// nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ratio {
     pub ppm: i64,
     pub n: i64,
@@ -393,6 +394,7 @@ pub fn median(hist: &BTreeMap<i64, i64>) -> Option<i64> {
 
 /// How much each measure counts in a carrier's score, in whole points (they need not add up to 100).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct ScoreWeights {
     pub sign_in: i64,
@@ -477,6 +479,7 @@ pub fn scores(inputs: &[ScoreInput], w: &ScoreWeights) -> Vec<i64> {
 
 /// When a figure becomes a recommendation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields, default)]
 pub struct RecommendationThresholds {
     /// A SKU × region refusal rate above this (percent) …

@@ -119,7 +119,8 @@ impl Modify for AccessResponses {
         OrderSelection, DocumentSettingsDto, MissingRateDto, codflow_app::logistics::QuoteInput,
         codflow_app::logistics::DestinationInput, codflow_app::logistics::ParcelInput, codflow_app::logistics::ItemInput,
         codflow_app::logistics::ContentsInput, codflow_app::rules::RulesFile, codflow_domain::review::Rule,
-        codflow_domain::Decision)),
+        codflow_domain::Decision, codflow_app::kpi::Recommendation, codflow_domain::kpi::ScoreWeights,
+        codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),
 )]

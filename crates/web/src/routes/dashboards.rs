@@ -278,7 +278,7 @@ pub struct ActedDto {
 }
 
 /// Makes the change a recommendation names (a block-COD rule, a channel's lower priority, a dispute task).
-#[utoipa::path(post, path = "/api/v1/recommendations/act", tag = "dashboards", request_body(content = Object),
+#[utoipa::path(post, path = "/api/v1/recommendations/act", tag = "dashboards", request_body = Recommendation,
     responses((status = 200, body = ActedDto), (status = 403), (status = 422)))]
 pub async fn act(
     State(s): State<Arc<AppState>>,
@@ -313,7 +313,7 @@ pub async fn weights(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Js
     Ok(Json(s.app.score_weights().await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/settings/scorecard", tag = "dashboards", request_body(content = Object),
+#[utoipa::path(put, path = "/api/v1/settings/scorecard", tag = "dashboards", request_body = ScoreWeights,
     responses((status = 200, body = Object), (status = 422)))]
 pub async fn put_weights(
     State(s): State<Arc<AppState>>,
@@ -330,7 +330,7 @@ pub async fn thresholds(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
     Ok(Json(s.app.recommendation_thresholds().await?))
 }
 
-#[utoipa::path(put, path = "/api/v1/settings/recommendations", tag = "dashboards", request_body(content = Object),
+#[utoipa::path(put, path = "/api/v1/settings/recommendations", tag = "dashboards", request_body = RecommendationThresholds,
     responses((status = 200, body = Object), (status = 422)))]
 pub async fn put_thresholds(
     State(s): State<Arc<AppState>>,

@@ -125,6 +125,8 @@ pub async fn export_channels(
 }
 
 #[utoipa::path(post, path = "/api/v1/channels/import", tag = "logistics",
+    request_body(content((Vec<codflow_domain::rating::ChannelSpec> = "application/json"), (String = "text/csv")),
+        description = "an array of channels as GET /api/v1/channels/export gives them, or rate-card rows as CSV"),
     responses((status = 200, description = "JSON (an array of channels, created or replaced) or CSV (rate-card rows replacing the zones of existing channels), all or nothing"), (status = 422)))]
 pub async fn import_channels(
     State(s): State<Arc<AppState>>,

@@ -92,6 +92,32 @@ async fn the_openapi_document_describes_every_documented_endpoint(engine: Engine
     ] {
         assert!(order_schema.get(field).is_some(), "OrderDto lacks {field}");
     }
+    // Bodies are described by their schema, not left open.
+    for (path, method, schema) in [
+        ("/api/v1/rates", "post", "QuoteInput"),
+        ("/api/v1/rates/{channel}/carrier", "post", "QuoteInput"),
+        ("/api/v1/rules/import", "post", "RulesFile"),
+        ("/api/v1/recommendations/act", "post", "Recommendation"),
+        ("/api/v1/settings/scorecard", "put", "ScoreWeights"),
+        ("/api/v1/settings/recommendations", "put", "RecommendationThresholds"),
+    ] {
+        let body = &paths[path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(body, &format!("#/components/schemas/{schema}"), "{method} {path}");
+        assert!(doc["components"]["schemas"].get(schema).is_some(), "{schema} is not in the document");
+    }
+    // Every operation behind a token says it answers 401 and 403; the public ones say they need none.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let public = op["security"] == serde_json::json!([{}]);
+            for code in ["401", "403"] {
+                let documented = op["responses"].get(code).is_some();
+                assert!(public || documented, "{method} {path} does not document {code}");
+            }
+        }
+    }
+    for (path, method) in [("/healthz", "get"), ("/api/v1/webhooks/shopify/{store_code}", "post")] {
+        assert_eq!(paths[path][method]["security"], serde_json::json!([{}]), "{method} {path} is public");
+    }
 }
 
 async fn the_swagger_page_and_its_assets_are_served_from_the_binary(engine: Engine) {
