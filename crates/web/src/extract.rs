@@ -118,6 +118,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A file upload: multipart/form-data, or a 415 that says so (a JSON body sent to an upload endpoint is told
+/// what to send instead of being refused for a missing boundary).
+pub struct Upload(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !ct.trim_start().to_ascii_lowercase().starts_with("multipart/form-data") {
+            let got = if ct.is_empty() { "no content type".to_owned() } else { format!("{:.60}", ct) };
+            return Err(ApiError::Rejected {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail: format!("send the file as multipart/form-data with a `file` field; got {got}"),
+            });
+        }
+        axum::extract::Multipart::from_request(req, state).await.map(Upload).map_err(|r| ApiError::Rejected {
+            status: r.status(),
+            detail: format!("multipart/form-data: {}", r.body_text()),
+        })
+    }
+}
+
 /// The address the connection came from, where the server was started with connection info (`serve`);
 /// tests that serve the router bare have none.
 pub struct ClientAddr(pub Option<std::net::IpAddr>);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine, StoredPosting};
 use codflow_domain::finance::reconcile::{LineClass, Tolerances};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, Page, rfc3339};
-use crate::extract::{ApiJson, Auth, READERS};
+use crate::extract::{ApiJson, Auth, READERS, Upload};
 use crate::routes::imports::multipart_error;
 use crate::routes::logistics::{Download, download};
 use crate::routes::{cursor_of, limit_of};
@@ -236,7 +236,7 @@ fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
 pub async fn import(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> ApiResult<(StatusCode, Json<ReportDto>)> {
     auth.require(FINANCE)?;
     let mut file = None;
@@ -285,7 +285,7 @@ pub struct FxImportDto {
 pub async fn import_fx_rates(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> ApiResult<Json<FxImportDto>> {
     auth.require(&[Role::Finance, Role::Ops])?;
     let mut file = None;

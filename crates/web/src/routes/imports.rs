@@ -1,13 +1,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use codflow_app::import::{ImportOptions, ImportReport};
 use codflow_domain::{Actor, FieldErrors};
 
 use crate::dto::{ImportReportDto, RowErrorDto};
-use crate::extract::{Auth, OPERATORS};
+use crate::extract::{Auth, OPERATORS, Upload};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -47,7 +47,7 @@ impl From<ImportReport> for ImportReportDto {
 pub async fn orders(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    mut form: Multipart,
+    Upload(mut form): Upload,
 ) -> ApiResult<Json<ImportReportDto>> {
     auth.require(OPERATORS)?;
     let mut file = None;

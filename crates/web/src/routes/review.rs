@@ -451,10 +451,13 @@ pub async fn put_fx_rate(
     if rate.is_none() {
         e.push("rate", "must be a decimal number such as 0.2666");
     }
-    let as_of = Date::parse(&b.as_of, format_description!("[year]-[month]-[day]")).ok();
-    if as_of.is_none() {
-        e.push("as_of", "must be a date (YYYY-MM-DD)");
-    }
+    let as_of = match Date::parse(&b.as_of, format_description!("[year]-[month]-[day]")) {
+        Ok(d) => e.take("as_of", codflow_domain::text::date(d)),
+        Err(_) => {
+            e.push("as_of", "must be a date (YYYY-MM-DD)");
+            None
+        }
+    };
     if b.source.trim().is_empty() {
         e.push("source", "must name where the rate comes from");
     }
