@@ -1,5 +1,5 @@
 //! The Shopify and WooCommerce fulfilment adapters against a local server answering with the shapes of
-//! Shopify's Admin REST fulfilment resources and WooCommerce's REST v3 order notes and orders.
+//! Shopify's GraphQL Admin API (2026-10) fulfilment queries and mutations and WooCommerce's REST v3 order notes and orders.
 
 use std::time::Duration;
 
@@ -26,68 +26,59 @@ fn body(r: &codflow_connectors::sink::Request) -> Value {
     serde_json::from_str(&r.body).unwrap()
 }
 
-const NO_FULFILLMENTS: &str = r#"{"fulfillments": []}"#;
+const GRAPHQL: &str = "/admin/api/2026-10/graphql.json";
 
-fn fulfillments_with(shipment_status: &str) -> String {
-    json!({"fulfillments": [
-        {"id": 1022782888, "order_id": 450789469, "status": "cancelled", "tracking_number": "SBX000123",
-         "tracking_numbers": ["SBX000123"], "shipment_status": null},
-        {"id": 255858046, "order_id": 450789469, "status": "success", "created_at": "2026-11-20T10:00:00-05:00",
-         "service": "manual", "tracking_company": "Sandbox Express", "shipment_status": shipment_status,
-         "tracking_number": "SBX000123", "tracking_numbers": ["SBX000123"],
-         "tracking_url": "https://track.example.com/track/SBX000123", "line_items": []}
-    ]})
+/// An order's fulfilments and fulfilment orders as the GraphQL Admin API answers `order(id:)`: a cancelled
+/// fulfilment with the tracking number, and a live one whose display status is given (none: no fulfilment).
+fn order_fulfilments(display_status: Option<&str>) -> String {
+    let fulfillments = match display_status {
+        None => json!([]),
+        Some(d) => json!([
+            {"id": "gid://shopify/Fulfillment/1022782888", "status": "CANCELLED", "displayStatus": "CANCELED",
+             "trackingInfo": [{"number": "SBX000123"}]},
+            {"id": "gid://shopify/Fulfillment/255858046", "status": "SUCCESS", "displayStatus": d,
+             "trackingInfo": [{"number": "SBX000123"}]}
+        ]),
+    };
+    json!({"data": {"order": {"fulfillments": fulfillments, "fulfillmentOrders": {"nodes": [
+        {"id": "gid://shopify/FulfillmentOrder/1046000778", "status": "OPEN"},
+        {"id": "gid://shopify/FulfillmentOrder/1046000779", "status": "CLOSED"}
+    ]}}}, "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": 6}}})
     .to_string()
 }
 
 #[tokio::test]
 async fn shopify_ships_the_open_fulfilment_orders_with_the_tracking_number_and_link() {
     let shop = HttpSink::start().await.unwrap();
-    shop.reply_next("200 OK", NO_FULFILLMENTS);
+    shop.reply_next("200 OK", &order_fulfilments(None));
     shop.reply_next(
         "200 OK",
-        &json!({"fulfillment_orders": [
-            {"id": 1046000778, "shop_id": 548380009, "order_id": 450789469, "assigned_location_id": 24826418,
-             "request_status": "unsubmitted", "status": "open", "supported_actions": ["create_fulfillment"]},
-            {"id": 1046000779, "shop_id": 548380009, "order_id": 450789469, "status": "closed", "supported_actions": []}
-        ]})
-        .to_string(),
-    );
-    shop.reply_next(
-        "201 Created",
-        &json!({"fulfillment": {"id": 255858046, "order_id": 450789469, "status": "success",
-            "tracking_company": "Sandbox Express", "tracking_number": "SBX000123"}})
-        .to_string(),
+        r#"{"data": {"fulfillmentCreate": {"fulfillment": {"id": "gid://shopify/Fulfillment/255858046"}, "userErrors": []}}}"#,
     );
     let r = shopify(&shop).shipped(&parcel()).await.unwrap();
     assert_eq!(r.remote_ref.as_deref(), Some("255858046"));
     assert!(!r.already_there);
     let reqs = shop.requests();
     let calls: Vec<(&str, &str)> = reqs.iter().map(|r| (r.method.as_str(), r.path.as_str())).collect();
-    assert_eq!(
-        calls,
-        [
-            ("GET", "/admin/api/2025-01/orders/450789469/fulfillments.json"),
-            ("GET", "/admin/api/2025-01/orders/450789469/fulfillment_orders.json"),
-            ("POST", "/admin/api/2025-01/fulfillments.json"),
-        ]
-    );
+    assert_eq!(calls, [("POST", GRAPHQL), ("POST", GRAPHQL)]);
     assert!(reqs.iter().all(|r| r.header("X-Shopify-Access-Token") == Some("shpat_test")));
-    let sent = body(&reqs[2]);
+    assert_eq!(body(&reqs[0])["variables"], json!({"id": "gid://shopify/Order/450789469"}));
+    let sent = body(&reqs[1]);
+    assert!(sent["query"].as_str().unwrap().contains("fulfillmentCreate(fulfillment: $fulfillment)"));
     assert_eq!(
-        sent,
+        sent["variables"],
         json!({"fulfillment": {
-            "line_items_by_fulfillment_order": [{"fulfillment_order_id": 1046000778}],
-            "tracking_info": {"number": "SBX000123", "url": "https://track.example.com/track/SBX000123",
-                              "company": "Sandbox Express"},
-            "notify_customer": false}})
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": "gid://shopify/FulfillmentOrder/1046000778"}],
+            "trackingInfo": {"number": "SBX000123", "url": "https://track.example.com/track/SBX000123",
+                             "company": "Sandbox Express"},
+            "notifyCustomer": false}})
     );
 }
 
 #[tokio::test]
 async fn shopify_replayed_shipping_finds_the_fulfilment_it_made_and_creates_nothing() {
     let shop = HttpSink::start().await.unwrap();
-    shop.reply_next("200 OK", &fulfillments_with("confirmed"));
+    shop.reply_next("200 OK", &order_fulfilments(Some("FULFILLED")));
     let r = shopify(&shop).shipped(&parcel()).await.unwrap();
     assert!(r.already_there);
     assert_eq!(r.remote_ref.as_deref(), Some("255858046"), "the live fulfilment, not the cancelled one");
@@ -97,24 +88,27 @@ async fn shopify_replayed_shipping_finds_the_fulfilment_it_made_and_creates_noth
 #[tokio::test]
 async fn shopify_delivery_is_a_delivered_event_on_the_parcels_fulfilment_once() {
     let shop = HttpSink::start().await.unwrap();
-    shop.reply_next("200 OK", &fulfillments_with("in_transit"));
+    shop.reply_next("200 OK", &order_fulfilments(Some("IN_TRANSIT")));
     shop.reply_next(
-        "201 Created",
-        r#"{"fulfillment_event": {"id": 944956395, "fulfillment_id": 255858046, "status": "delivered"}}"#,
+        "200 OK",
+        r#"{"data": {"fulfillmentEventCreate": {"fulfillmentEvent": {"id": "gid://shopify/FulfillmentEvent/944956395", "status": "DELIVERED"}, "userErrors": []}}}"#,
     );
     let r = shopify(&shop).delivered(&parcel()).await.unwrap();
     assert_eq!(r.remote_ref.as_deref(), Some("944956395"));
     let reqs = shop.requests();
-    assert_eq!(reqs[1].path, "/admin/api/2025-01/orders/450789469/fulfillments/255858046/events.json");
-    assert_eq!(body(&reqs[1]), json!({"event": {"status": "delivered", "happened_at": "2026-11-21T09:30:00Z"}}));
+    assert_eq!(
+        body(&reqs[1])["variables"],
+        json!({"fulfillmentEvent": {"fulfillmentId": "gid://shopify/Fulfillment/255858046", "status": "DELIVERED",
+            "happenedAt": "2026-11-21T09:30:00Z"}})
+    );
 
     // Shopify already shows it delivered: nothing is posted again.
-    shop.reply_next("200 OK", &fulfillments_with("delivered"));
+    shop.reply_next("200 OK", &order_fulfilments(Some("DELIVERED")));
     assert!(shopify(&shop).delivered(&parcel()).await.unwrap().already_there);
     assert_eq!(shop.requests().len(), 3);
 
     // Delivered before the shipped update reached Shopify: retry later.
-    shop.reply_next("200 OK", NO_FULFILLMENTS);
+    shop.reply_next("200 OK", &order_fulfilments(None));
     let e = shopify(&shop).delivered(&parcel()).await.unwrap_err();
     assert!(matches!(e, SalesError::NotYet(_)) && e.retryable(), "{e:?}");
 }
@@ -122,10 +116,20 @@ async fn shopify_delivery_is_a_delivered_event_on_the_parcels_fulfilment_once() 
 #[tokio::test]
 async fn shopify_rate_limits_refused_tokens_outages_and_garbage_are_told_apart() {
     let shop = HttpSink::start().await.unwrap();
-    shop.reply_next_with("429 Too Many Requests", &[("Retry-After", "2.0")], r#"{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}"#);
+    // GraphQL's cost bucket is empty: HTTP 200 with a THROTTLED error.
+    shop.reply_next(
+        "200 OK",
+        r#"{"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}], "extensions": {"cost": {"requestedQueryCost": 12, "actualQueryCost": null, "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 4, "restoreRate": 100.0}}}}"#,
+    );
+    let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
+    // 12 points asked, 4 left, 100 restored a second: 80 ms until the query fits.
+    let SalesError::RateLimited { retry_after: Some(wait) } = e.clone() else { panic!("{e:?}") };
+    assert_eq!(wait.as_millis(), 80);
+    assert!(e.retryable());
+
+    shop.reply_next_with("429 Too Many Requests", &[("Retry-After", "2.0")], r#"{"errors":"Exceeded the rate limit"}"#);
     let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
     assert_eq!(e, SalesError::RateLimited { retry_after: Some(Duration::from_secs(2)) });
-    assert!(e.retryable());
 
     shop.reply_next(
         "401 Unauthorized",
@@ -135,24 +139,34 @@ async fn shopify_rate_limits_refused_tokens_outages_and_garbage_are_told_apart()
     assert_eq!(e, SalesError::Unauthorized(401));
     assert!(!e.retryable());
 
-    shop.reply_next("404 Not Found", r#"{"errors":"Not Found"}"#);
+    shop.reply_next(
+        "200 OK",
+        r#"{"errors": [{"message": "Access denied for order field. Required access: `read_orders` access scope.", "extensions": {"code": "ACCESS_DENIED"}}]}"#,
+    );
+    assert_eq!(shopify(&shop).shipped(&parcel()).await.unwrap_err(), SalesError::Unauthorized(403));
+
+    // An order the shop does not have comes back as null.
+    shop.reply_next("200 OK", r#"{"data": {"order": null}}"#);
     assert_eq!(shopify(&shop).shipped(&parcel()).await.unwrap_err(), SalesError::UnknownOrder("450789469".into()));
 
     shop.reply_next("502 Bad Gateway", "<html>bad gateway</html>");
     assert!(matches!(shopify(&shop).shipped(&parcel()).await.unwrap_err(), SalesError::Unavailable(_)));
 
-    shop.reply_next("200 OK", r#"{"fulfillments": [{"id": "not a number"}]}"#);
+    shop.reply_next("200 OK", r#"{"data": {"order": {"fulfillments": [{"id": 7}]}}}"#);
     let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
     assert!(matches!(e, SalesError::Malformed(_)) && e.retryable(), "{e:?}");
 
-    shop.reply_next("200 OK", NO_FULFILLMENTS);
-    shop.reply_next("200 OK", r#"{"fulfillment_orders": [{"id": 1046000778, "status": "open"}]}"#);
+    shop.reply_next("200 OK", &order_fulfilments(None));
     shop.reply_next(
-        "422 Unprocessable Entity",
-        r#"{"errors":["Fulfillment order 1046000778 has an unfulfillable status= closed."]}"#,
+        "200 OK",
+        r#"{"data": {"fulfillmentCreate": {"fulfillment": null, "userErrors": [{"field": ["fulfillment", "lineItemsByFulfillmentOrder"], "message": "Fulfillment order 1046000778 has an unfulfillable status= closed."}]}}}"#,
     );
     let e = shopify(&shop).shipped(&parcel()).await.unwrap_err();
-    assert!(matches!(&e, SalesError::Rejected { status: 422, message } if message.contains("unfulfillable")), "{e:?}");
+    assert!(
+        matches!(&e, SalesError::Rejected { status: 422, message }
+            if message == "fulfillment.lineItemsByFulfillmentOrder: Fulfillment order 1046000778 has an unfulfillable status= closed."),
+        "{e:?}"
+    );
     assert!(!e.retryable());
     assert_eq!(shop.scripted_left(), 0);
 

@@ -16,7 +16,7 @@ codflow_store::on_both_engines!(
     an_update_before_its_create_makes_one_order_and_a_cancellation_gives_the_stock_back,
     a_bad_order_is_kept_with_its_error_and_holds_up_nothing,
     woocommerce_orders_arrive_once_paid_or_cash_on_delivery,
-    a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit,
+    a_shopify_pull_follows_the_cursor_and_waits_out_a_throttle,
     woocommerce_magento_amazon_and_ebay_pulls_read_every_page,
     stock_levels_are_pushed_to_shops_only_when_they_change,
     the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_token,
@@ -35,7 +35,7 @@ async fn shopify_shop(app: &TestApp, base: &str) {
     shop(app, "shop-sa", "shopify", base, json!({"access_token": "shpat_test"})).await;
 }
 
-/// An order as Shopify's `orders/create` webhook and `orders.json` give it (Admin REST 2025-01).
+/// An order as Shopify's `orders/create` webhook delivers it (the REST resource's shape).
 fn shopify_order(id: u64, updated_at: &str, sku: &str, quantity: i64) -> Value {
     let money = |a: &str| json!({"shop_money": {"amount": a, "currency_code": "SAR"}, "presentment_money": {"amount": a, "currency_code": "SAR"}});
     json!({
@@ -57,6 +57,34 @@ fn shopify_order(id: u64, updated_at: &str, sku: &str, quantity: i64) -> Value {
         "total_price": format!("{}.00", 59 * quantity - 10 + 25), "current_total_price": format!("{}.00", 59 * quantity - 10 + 25),
         "total_tax": "0.00", "taxes_included": false
     })
+}
+
+/// The same order as the GraphQL Admin API's `orders` query (2026-10) answers it.
+fn shopify_gql_order(id: u64, updated_at: &str, sku: &str, quantity: i64) -> Value {
+    let money = |a: &str| json!({"shopMoney": {"amount": a, "currencyCode": "SAR"}, "presentmentMoney": {"amount": a, "currencyCode": "SAR"}});
+    let total = format!("{}.00", 59 * quantity - 10 + 25);
+    json!({
+        "legacyResourceId": id.to_string(), "name": format!("#{}", id % 10000),
+        "createdAt": "2026-11-20T07:00:00Z", "processedAt": "2026-11-20T07:00:00Z", "updatedAt": updated_at,
+        "cancelledAt": null, "currencyCode": "SAR", "presentmentCurrencyCode": "SAR", "displayFinancialStatus": "PENDING",
+        "paymentGatewayNames": ["Cash on Delivery (COD)"], "email": "noura@example.com", "phone": null,
+        "customer": {"firstName": "Noura", "lastName": "Al-Qahtani"},
+        "shippingAddress": {"firstName": "Noura", "lastName": "Al-Qahtani", "name": "Noura Al-Qahtani",
+            "address1": "King Fahd Rd 12", "address2": null, "city": "Riyadh", "province": "Riyadh Province",
+            "zip": "12211", "countryCodeV2": "SA", "phone": "0501234567"},
+        "billingAddress": null,
+        "shippingLines": {"nodes": [{"originalPriceSet": money("25.00")}]},
+        "totalPriceSet": money(&total), "currentTotalPriceSet": money(&total),
+        "lineItems": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": [
+            {"sku": sku, "quantity": quantity, "requiresShipping": true, "originalUnitPriceSet": money("59.00"),
+             "discountAllocations": [{"allocatedAmountSet": money("10.00")}], "duties": []}]}
+    })
+}
+
+/// The GraphQL request a fake Shopify received: its query and variables.
+fn graphql_of(body: &str) -> (String, Value) {
+    let v: Value = serde_json::from_str(body).unwrap_or_default();
+    (v["query"].as_str().unwrap_or("").to_owned(), v["variables"].clone())
 }
 
 async fn hook(app: &TestApp, platform: &str, topic: &str, id: &str, body: &Value) -> reqwest::Response {
@@ -452,32 +480,32 @@ async fn woocommerce_orders_arrive_once_paid_or_cash_on_delivery(engine: Engine)
     assert_eq!(app.stock("LAMP-01").await["reserved"].as_i64().unwrap(), reserved - 2);
 }
 
-fn page_info(q: &std::collections::HashMap<String, String>) -> Option<&str> {
-    q.get("page_info").map(String::as_str)
-}
-
-async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engine: Engine) {
+async fn a_shopify_pull_follows_the_cursor_and_waits_out_a_throttle(engine: Engine) {
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 20)]).await;
     let fake = Fake::start(|r| {
         if r.headers.get("x-shopify-access-token").and_then(|v| v.to_str().ok()) != Some("shpat_test") {
             return Reply::status(401);
         }
-        if r.path != "/admin/api/2025-01/orders.json" {
+        if (r.method.as_str(), r.path.as_str()) != ("POST", "/admin/api/2026-10/graphql.json") {
             return Reply::status(404);
         }
-        // The first call is refused: Shopify's leaky bucket is full.
-        if r.seen == 0 {
-            return Reply::json(json!({"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}))
-                .header("retry-after", "0.1")
-                .with_status(429);
+        let (query, vars) = graphql_of(&r.body);
+        if !query.contains("orders(first: 15, after: $after, query: $query, sortKey: UPDATED_AT)") {
+            return Reply::json(json!({"errors": [{"message": "Field 'orderz' doesn't exist on type 'QueryRoot'"}]}));
         }
-        match page_info(&r.query) {
-            None => Reply::json(json!({"orders": [shopify_order(5001, "2026-11-20T10:00:00Z", "LAMP-01", 1), shopify_order(5002, "2026-11-20T11:00:00Z", "LAMP-01", 1)]}))
-                .header("link", "<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p2>; rel=\"next\""),
-            Some("p2") => Reply::json(json!({"orders": [shopify_order(5003, "2026-11-20T12:00:00Z", "LAMP-01", 2)]}))
-                .header("link", "<https://shop-sa.myshopify.com/admin/api/2025-01/orders.json?limit=250&page_info=p1>; rel=\"previous\""),
-            Some(_) => Reply::status(400),
+        // The first call is refused: the cost bucket is empty.
+        if r.seen == 0 {
+            return Reply::json(json!({"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                "extensions": {"cost": {"requestedQueryCost": 752, "actualQueryCost": null,
+                    "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 742, "restoreRate": 100.0}}}}));
+        }
+        match vars["after"].as_str() {
+            None => Reply::json(json!({"data": {"orders": {"pageInfo": {"hasNextPage": true, "endCursor": "eyJsYXN0X2lkIjo1MDAyfQ"},
+                "nodes": [shopify_gql_order(5001, "2026-11-20T10:00:00Z", "LAMP-01", 1), shopify_gql_order(5002, "2026-11-20T11:00:00Z", "LAMP-01", 1)]}}})),
+            Some("eyJsYXN0X2lkIjo1MDAyfQ") => Reply::json(json!({"data": {"orders": {"pageInfo": {"hasNextPage": false, "endCursor": "eyJsYXN0X2lkIjo1MDAzfQ"},
+                "nodes": [shopify_gql_order(5003, "2026-11-20T12:00:00Z", "LAMP-01", 2)]}}})),
+            Some(_) => Reply::json(json!({"errors": [{"message": "Invalid cursor"}]})),
         }
     })
     .await;
@@ -488,17 +516,15 @@ async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engin
     let mut ids: Vec<&str> = orders.iter().map(|o| o["external_id"].as_str().unwrap()).collect();
     ids.sort();
     assert_eq!(ids, ["5001", "5002", "5003"]);
+    // Pulled orders read as their webhooks would: the buyer, the COD amount after the discount and shipping.
+    let two = orders.iter().find(|o| o["external_id"] == "5003").unwrap();
+    assert_eq!((two["payment_method"].as_str(), two["cod_amount"]["amount"].as_str()), (Some("cod"), Some("133.00")));
     let calls = fake.calls();
-    let first = &calls[1].2;
-    assert_eq!(
-        (first.get("status").map(String::as_str), first.get("order").map(String::as_str)),
-        (Some("any"), Some("updated_at asc"))
-    );
-    assert!(first.contains_key("updated_at_min"));
-    // With page_info, Shopify refuses any other filter.
-    let second = &calls[2].2;
-    assert_eq!(second.get("page_info").map(String::as_str), Some("p2"));
-    assert!(!second.contains_key("status") && !second.contains_key("updated_at_min"), "{second:?}");
+    let (_, first) = graphql_of(&calls[1].3);
+    assert!(first["query"].as_str().unwrap().starts_with("updated_at:>='"), "{first}");
+    assert!(first["after"].is_null());
+    let (_, second) = graphql_of(&calls[2].3);
+    assert_eq!(second["after"], "eyJsYXN0X2lkIjo1MDAyfQ");
 
     // A second pull finds the same versions: nothing new, nothing twice.
     let r = json_of(app.post("/api/v1/stores/shop-sa/sync", &json!({})).await, StatusCode::OK).await;
@@ -509,8 +535,8 @@ async fn a_shopify_pull_follows_the_link_header_and_waits_out_a_rate_limit(engin
     assert_eq!(s["pulled_total"], 3);
     assert!(s["last_success_at"].is_string() && s["last_error"].is_null(), "{s}");
     // The next pull starts ten minutes before the newest change seen.
-    let third = &fake.calls().iter().rfind(|c| c.2.contains_key("updated_at_min")).unwrap().2.clone();
-    assert_eq!(third["updated_at_min"], "2026-11-20T11:50:00Z");
+    let (_, third) = graphql_of(&fake.calls().last().unwrap().3);
+    assert_eq!(third["query"], "updated_at:>='2026-11-20T11:50:00Z'");
 }
 
 async fn woocommerce_magento_amazon_and_ebay_pulls_read_every_page(engine: Engine) {
@@ -652,10 +678,22 @@ async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) 
     let app = spawn_app(engine).await;
     app.seed(&[("LAMP-01", 10), ("MUG-02", 4)]).await;
     let fake = Fake::start(|r| match (r.method.as_str(), r.path.as_str()) {
-        ("GET", "/admin/api/2025-01/products.json") => Reply::json(json!({"products": [{"id": 1, "variants": [
-            {"id": 11, "sku": "LAMP-01", "inventory_item_id": 808950810}, {"id": 12, "sku": "OTHER", "inventory_item_id": 808950811}]}]})),
-        ("GET", "/admin/api/2025-01/locations.json") => Reply::json(json!({"locations": [{"id": 655441491, "name": "Main", "active": true}]})),
-        ("POST", "/admin/api/2025-01/inventory_levels/set.json") => Reply::json(json!({"inventory_level": {"inventory_item_id": 808950810, "location_id": 655441491, "available": 10}})),
+        ("POST", "/admin/api/2026-10/graphql.json") => {
+            let (query, _) = graphql_of(&r.body);
+            if query.contains("productVariants(first: 250") {
+                Reply::json(json!({"data": {"productVariants": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": [
+                    {"sku": "LAMP-01", "inventoryItem": {"id": "gid://shopify/InventoryItem/808950810"}},
+                    {"sku": "OTHER", "inventoryItem": {"id": "gid://shopify/InventoryItem/808950811"}}]}}}))
+            } else if query.contains("locations(first: 50)") {
+                Reply::json(json!({"data": {"locations": {"nodes": [
+                    {"id": "gid://shopify/Location/655441490", "isActive": false},
+                    {"id": "gid://shopify/Location/655441491", "isActive": true}]}}}))
+            } else if query.contains("inventorySetQuantities(input: $input) @idempotent(key: $key)") {
+                Reply::json(json!({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": {"id": "gid://shopify/InventoryAdjustmentGroup/1"}, "userErrors": []}}}))
+            } else {
+                Reply::json(json!({"errors": [{"message": "unexpected query"}]}))
+            }
+        }
         ("GET", "/wp-json/wc/v3/products") => match r.query.get("sku").map(String::as_str) {
             Some("MUG-02") => Reply::json(json!([{"id": 794, "sku": "MUG-02", "manage_stock": true, "stock_quantity": 0}])),
             _ => Reply::json(json!([])),
@@ -675,13 +713,21 @@ async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) 
     let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
     assert_eq!(r["shop-sa"], json!({"pushed": 1, "unknown": 1, "failed": 0}));
     assert_eq!(r["woo-ae"], json!({"pushed": 1, "unknown": 1, "failed": 0}));
+    let is_set = |c: &crate::shop_fake::Call| graphql_of(&c.3).0.contains("inventorySetQuantities");
     let sets: Vec<Value> = fake
         .calls()
         .iter()
-        .filter(|c| c.1.ends_with("inventory_levels/set.json") || c.0 == "PUT")
+        .filter(|c| is_set(c) || c.0 == "PUT")
         .map(|c| serde_json::from_str(&c.3).unwrap())
         .collect();
-    assert_eq!(sets[0], json!({"location_id": 655441491, "inventory_item_id": 808950810, "available": 10}));
+    // Shopify: the available quantity at the active location, absolute, under a fresh idempotency key.
+    let vars = &sets[0]["variables"];
+    assert_eq!(
+        vars["input"],
+        json!({"name": "available", "reason": "correction", "quantities": [{"inventoryItemId": "gid://shopify/InventoryItem/808950810",
+            "locationId": "gid://shopify/Location/655441491", "quantity": 10, "changeFromQuantity": null}]})
+    );
+    assert!(vars["key"].as_str().is_some_and(|k| k.starts_with("codflow-808950810-655441491-10-")), "{vars}");
     assert_eq!(sets[1], json!({"manage_stock": true, "stock_quantity": 4}));
     // Nothing changed: nothing sent.
     let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
@@ -692,8 +738,8 @@ async fn stock_levels_are_pushed_to_shops_only_when_they_change(engine: Engine) 
     json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
     let r = json_of(app.post("/api/v1/stores/stock-push", &json!({})).await, StatusCode::OK).await;
     assert_eq!(r["shop-sa"]["pushed"], 1);
-    let last = fake.calls().iter().rfind(|c| c.1.ends_with("inventory_levels/set.json")).unwrap().3.clone();
-    assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["available"], 8);
+    let last = fake.calls().into_iter().rfind(is_set).unwrap().3;
+    assert_eq!(graphql_of(&last).1["input"]["quantities"][0]["quantity"], 8);
 }
 
 async fn the_shops_page_shows_failed_deliveries_and_replays_one_with_its_form_token(engine: Engine) {
@@ -760,7 +806,7 @@ async fn a_pull_that_meets_garbage_or_refused_credentials_keeps_what_it_stored_a
         }
         // The second page is cut off mid-answer.
         ("/wp-json/wc/v3/orders", Some("2")) => Reply::json(json!([])).with_body("[{\"id\": 902, \"status\""),
-        ("/admin/api/2025-01/orders.json", _) => Reply::status(401),
+        ("/admin/api/2026-10/graphql.json", _) => Reply::status(401),
         _ => Reply::status(404),
     })
     .await;

@@ -31,10 +31,6 @@ impl Reply {
     pub fn status(status: u16) -> Reply {
         Reply { status, headers: vec![], body: String::new() }
     }
-    pub fn with_status(mut self, status: u16) -> Reply {
-        self.status = status;
-        self
-    }
     pub fn with_body(mut self, body: &str) -> Reply {
         self.body = body.to_owned();
         self
