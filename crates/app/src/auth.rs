@@ -61,7 +61,7 @@ pub fn hash_token(secret: &str) -> String {
 
 fn random_secret() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::Unavailable(e.to_string()))?;
     Ok(format!("cf_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 

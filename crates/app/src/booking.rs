@@ -19,6 +19,7 @@ use codflow_store::{Conn, Store, catalogue, commit, orders};
 use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// The carriers this process can book with, by the name channels use.
@@ -64,7 +65,7 @@ pub(crate) async fn release_for(conn: &mut Conn, order: &Order, now: OffsetDateT
     if let Some(s) = lstore::live_shipment(conn, &order.id).await? {
         if s.status == BookingStatus::Booked {
             return Err(Error::Conflict {
-                code: "shipment_booked",
+                kind: ConflictKind::ShipmentBooked,
                 message: format!(
                     "shipment {} is booked as {}; cancel the shipment first",
                     s.id,
@@ -298,12 +299,12 @@ impl App {
         let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
         if order.status != OrderStatus::Allocated {
             return Err(Error::Conflict {
-                code: "not_allocated",
+                kind: ConflictKind::NotAllocated,
                 message: format!("order {id} is {}; only allocated orders are booked", order.status.as_str()),
             });
         }
         let code = order.allocation.as_ref().and_then(|a| a.channel.clone()).ok_or_else(|| Error::Conflict {
-            code: "no_channel",
+            kind: ConflictKind::NoChannel,
             message: format!(
                 "order {id} has no channel: no channel could take it; add or widen a channel and reallocate"
             ),
@@ -353,7 +354,7 @@ impl App {
         while current.status == BookingStatus::Pending && current.attempts == attempts {
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::Conflict {
-                    code: "booking_in_progress",
+                    kind: ConflictKind::BookingInProgress,
                     message: format!(
                         "shipment {} is being booked by another request; GET /api/v1/shipments/{} shows the result",
                         current.id, current.id
@@ -375,7 +376,9 @@ impl App {
             for (id, r) in chunk.iter().zip(results) {
                 out.push(match r {
                     Ok(s) => BookOutcome::Done(Box::new(s)),
-                    Err(Error::Conflict { code, message }) => BookOutcome::Refused { order: id.clone(), code, message },
+                    Err(Error::Conflict { kind, message }) => {
+                        BookOutcome::Refused { order: id.clone(), code: kind.code(), message }
+                    }
                     Err(Error::NotFound(what)) => BookOutcome::Refused {
                         order: id.clone(),
                         code: "not_found",
@@ -418,7 +421,7 @@ impl App {
         let s = lstore::shipment(&mut tx, &id).await?.ok_or(Error::NotFound("shipment"))?;
         if !lstore::requeue(&mut tx, &id, self.clock().now()).await? {
             return Err(Error::Conflict {
-                code: "not_failed",
+                kind: ConflictKind::NotFailed,
                 message: format!("shipment {id} is {}; only failed bookings are retried", s.status.as_str()),
             });
         }
@@ -439,7 +442,7 @@ impl App {
             BookingStatus::Booked => {
                 let carriers = self.carriers();
                 let carrier = carriers.of(&s.carrier).ok_or_else(|| Error::Conflict {
-                    code: "carrier_unavailable",
+                    kind: ConflictKind::CarrierUnavailable,
                     message: format!("no {} carrier is configured in this process", s.carrier),
                 })?;
                 let booking = Booking {
@@ -449,7 +452,7 @@ impl App {
                     label_data: serde_json::Value::Null,
                 };
                 carrier.cancel(&booking).await.map_err(|e| Error::Conflict {
-                    code: "carrier_refused_cancel",
+                    kind: ConflictKind::CarrierRefusedCancel,
                     message: format!("the carrier did not void {}: {e}", booking.tracking_number),
                 })?;
             }
@@ -553,15 +556,18 @@ impl App {
                     codflow_domain::WarehouseCode::parse(w).map_err(|e| Error::invalid("warehouse", e.to_string()))?;
                 catalogue::warehouse_by_code(&mut conn, &w).await?.ok_or(Error::NotFound("warehouse"))?
             }
-            None => catalogue::warehouses(&mut conn, None, 1).await?.into_iter().next().ok_or_else(|| {
-                Error::Conflict { code: "no_warehouse", message: "create a warehouse to ship from first".into() }
-            })?,
+            None => {
+                catalogue::warehouses(&mut conn, None, 1).await?.into_iter().next().ok_or_else(|| Error::Conflict {
+                    kind: ConflictKind::NoWarehouse,
+                    message: "create a warehouse to ship from first".into(),
+                })?
+            }
         };
         drop(conn);
         let carriers = self.carriers();
         let Some(carrier) = carriers.of(&ch.carrier) else {
             return Err(Error::Conflict {
-                code: "carrier_not_configured",
+                kind: ConflictKind::CarrierNotConfigured,
                 message: format!("carrier {} of channel {code} is not configured in this process", ch.carrier),
             });
         };
@@ -594,7 +600,7 @@ impl App {
             currency: ch.card.currency.to_string(),
         };
         let rate = carrier.rate(&rate_req).await.map_err(|e| Error::Conflict {
-            code: if e.retryable() { "carrier_unavailable" } else { "carrier_refused" },
+            kind: if e.retryable() { ConflictKind::CarrierUnavailable } else { ConflictKind::CarrierRefused },
             message: e.to_string(),
         })?;
         let card_shipping = ours.ranking.ranked.iter().find(|r| r.quote.channel == code).map(|r| {

@@ -10,6 +10,7 @@ use codflow_store::{catalogue, commit, orders};
 
 use time::OffsetDateTime;
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// A SKU in one warehouse: how many, and in which bin.
@@ -124,7 +125,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         match catalogue::insert_warehouse(&mut tx, &w).await {
             Err(e) if e.is_unique_violation() => Err(Error::Conflict {
-                code: "warehouse_exists",
+                kind: ConflictKind::WarehouseExists,
                 message: format!("a warehouse with code {} already exists", w.code),
             }),
             Err(e) => Err(e.into()),
@@ -158,7 +159,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         match catalogue::insert_product(&mut tx, &p).await {
             Err(e) if e.is_unique_violation() => Err(Error::Conflict {
-                code: "product_exists",
+                kind: ConflictKind::ProductExists,
                 message: format!(
                     "a product with SKU {} already exists; PUT /api/v1/products/{} updates it",
                     p.sku, p.sku
@@ -258,7 +259,7 @@ impl App {
             if !catalogue::set_on_hand(&mut tx, &w.id, &p.id, on_hand).await? {
                 let held = catalogue::stock_level(&mut tx, &w.id, &p.id).await?.map(|s| s.reserved).unwrap_or(0);
                 return Err(Error::Conflict {
-                    code: "stock_below_reserved",
+                    kind: ConflictKind::StockBelowReserved,
                     message: format!("on_hand {on_hand} is below the {held} units reserved for orders"),
                 });
             }

@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 use time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::ConflictKind;
 use crate::orders::{Action, Intake};
 use crate::stores::{channel_of, context, hex, puller_of};
 use crate::{App, Error, Result};
@@ -81,7 +82,7 @@ impl InboxWriter {
     /// Stores the delivery; false when that (store, delivery id) was already stored.
     async fn submit(&self, delivery: Delivery) -> Result<bool> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || Error::Conflict { code: "shutting_down", message: "the server is stopping; try again".into() };
+        let stopped = || Error::Unavailable("the server is stopping; try again".into());
         self.tx.send(Job { delivery, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
@@ -117,7 +118,7 @@ async fn write_inbox(store: Store, mut rx: mpsc::Receiver<Job>) {
                 tracing::error!(error = %e, "storing shop deliveries");
                 for j in firsts.into_iter().chain(repeats) {
                     let _ = j.reply.send(Err(Error::Conflict {
-                        code: "not_stored",
+                        kind: ConflictKind::NotStored,
                         message: "the delivery could not be stored; the shop will retry it".into(),
                     }));
                 }
@@ -214,7 +215,10 @@ impl App {
             return Err(Error::Unauthorized);
         }
         if !row.config.enabled {
-            return Err(Error::Conflict { code: "store_disabled", message: format!("store {code} is disabled") });
+            return Err(Error::Conflict {
+                kind: ConflictKind::StoreDisabled,
+                message: format!("store {code} is disabled"),
+            });
         }
         let delivery_id = d
             .delivery_id
@@ -343,7 +347,10 @@ impl App {
             Err(Error::Invalid(e)) => Applied::Failed(describe(&e)),
             Err(Error::NotFound(what)) => Applied::Failed(format!("{what} not found")),
             // Contention passes; anything else (a transition the order's state refuses) will not.
-            Err(Error::Conflict { code: "busy" | "shutting_down" | "not_stored", message }) => Applied::Later(message),
+            Err(
+                Error::Conflict { kind: ConflictKind::Busy | ConflictKind::NotStored, message }
+                | Error::Unavailable(message),
+            ) => Applied::Later(message),
             Err(Error::Conflict { message, .. }) => Applied::Failed(message),
             Err(e) => Applied::Later(e.to_string()),
         }
@@ -466,7 +473,7 @@ impl App {
         let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let puller = puller_of(&row, self.sealer().as_deref())
-            .map_err(|e| Error::Conflict { code: "store_not_pullable", message: e.to_string() })?;
+            .map_err(|e| Error::Conflict { kind: ConflictKind::StoreNotPullable, message: e.to_string() })?;
         let mut state = cs::sync_state(&mut *self.store.read().await?, &code).await?;
         let now = self.ctx.clock.now();
         let since = state.pulled_until.map(|t| t - PULL_OVERLAP).unwrap_or(now - FIRST_PULL);
@@ -663,7 +670,7 @@ impl App {
         if !ok {
             cs::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("delivery"))?;
             return Err(Error::Conflict {
-                code: "not_failed",
+                kind: ConflictKind::NotFailed,
                 message: "only a failed delivery can be retried".into(),
             });
         }

@@ -14,6 +14,7 @@ use codflow_store::profit as pstore;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
+use crate::error::ConflictKind;
 use crate::finance::{ImportRequest, StatementReport};
 use crate::{App, Error, Result};
 
@@ -175,7 +176,7 @@ impl App {
         }
         let (from, to) = (OffsetDateTime::UNIX_EPOCH, OffsetDateTime::now_utc() + time::Duration::days(36_500));
         let carrier_error = |e: codflow_connectors::carriers::CarrierError| Error::Conflict {
-            code: "carrier_unavailable",
+            kind: ConflictKind::CarrierUnavailable,
             message: format!("the sandbox carrier's report: {e}"),
         };
         let actor = Actor::Worker("demo".into());

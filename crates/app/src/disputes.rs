@@ -14,6 +14,7 @@ use codflow_store::logistics as lstore;
 use codflow_store::tracking as trstore;
 
 use crate::documents::Document;
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// The most lines one statement's packet file carries; the rest are fetched line by line.
@@ -51,7 +52,7 @@ impl App {
         }
         if packets.is_empty() {
             return Err(Error::Conflict {
-                code: "nothing_to_dispute",
+                kind: ConflictKind::NothingToDispute,
                 message: format!("statement {id} has no line that needs a decision"),
             });
         }

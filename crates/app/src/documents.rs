@@ -12,6 +12,7 @@ use codflow_domain::{Actor, Country, Money, Order, OrderId, Product, Sku, Wareho
 use codflow_store::logistics::{self as lstore, BookingStatus, Shipment};
 use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// Where the public tracking page lives until a deployment sets `public_base_url` and `serve` has said
@@ -211,7 +212,7 @@ impl App {
             (BookingStatus::Booked, Some(t)) => t.clone(),
             _ => {
                 return Err(Error::Conflict {
-                    code: "not_booked",
+                    kind: ConflictKind::NotBooked,
                     message: format!(
                         "shipment {} is {}; only booked shipments have documents",
                         s.id,
@@ -304,7 +305,7 @@ impl App {
                 .ok_or_else(|| Error::invalid(&format!("orders[{i}]"), format!("no order {id}")))?;
             let Some(alloc) = order.allocation.as_ref() else {
                 return Err(Error::Conflict {
-                    code: "not_allocated",
+                    kind: ConflictKind::NotAllocated,
                     message: format!("order {id} has no warehouse yet, so it cannot be picked"),
                 });
             };

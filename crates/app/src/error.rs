@@ -11,7 +11,14 @@ pub enum Error {
     #[error("the signature does not match")]
     Unauthorized,
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { kind: ConflictKind, message: String },
+    /// Cannot be done right now, through no fault of the request (the server is stopping, the system's
+    /// randomness failed): try again later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Something inside failed that the caller cannot fix (a worker thread died, hashing failed).
+    #[error("failed: {0}")]
+    Failed(String),
     /// Too many attempts (logins): try again after the given seconds.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
@@ -19,7 +26,91 @@ pub enum Error {
     Internal(#[from] codflow_store::Error),
 }
 
+/// Why a request conflicts with the state it met. Each kind has one stable code in the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConflictKind {
+    AlreadyAnswered,
+    BookingInProgress,
+    BuiltinList,
+    BuiltinProfile,
+    Busy,
+    CarrierNotConfigured,
+    CarrierRefused,
+    CarrierRefusedCancel,
+    CarrierUnavailable,
+    ChannelExists,
+    ChannelInUse,
+    IllegalTransition,
+    LinkExpired,
+    ListExists,
+    ListInUse,
+    NoChannel,
+    NoSecretKey,
+    NoWarehouse,
+    NotAllocated,
+    NotAwaitingAnswer,
+    NotBooked,
+    NotDead,
+    NotFailed,
+    NotStored,
+    NothingToDispute,
+    ProductExists,
+    ShipmentBooked,
+    StockBelowReserved,
+    StoreDisabled,
+    StoreExists,
+    StoreNotPullable,
+    TaskAlreadyOpen,
+    UsernameTaken,
+    WarehouseExists,
+}
+
+impl ConflictKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ConflictKind::AlreadyAnswered => "already_answered",
+            ConflictKind::BookingInProgress => "booking_in_progress",
+            ConflictKind::BuiltinList => "builtin_list",
+            ConflictKind::BuiltinProfile => "builtin_profile",
+            ConflictKind::Busy => "busy",
+            ConflictKind::CarrierNotConfigured => "carrier_not_configured",
+            ConflictKind::CarrierRefused => "carrier_refused",
+            ConflictKind::CarrierRefusedCancel => "carrier_refused_cancel",
+            ConflictKind::CarrierUnavailable => "carrier_unavailable",
+            ConflictKind::ChannelExists => "channel_exists",
+            ConflictKind::ChannelInUse => "channel_in_use",
+            ConflictKind::IllegalTransition => "illegal_transition",
+            ConflictKind::LinkExpired => "link_expired",
+            ConflictKind::ListExists => "list_exists",
+            ConflictKind::ListInUse => "list_in_use",
+            ConflictKind::NoChannel => "no_channel",
+            ConflictKind::NoSecretKey => "no_secret_key",
+            ConflictKind::NoWarehouse => "no_warehouse",
+            ConflictKind::NotAllocated => "not_allocated",
+            ConflictKind::NotAwaitingAnswer => "not_awaiting_answer",
+            ConflictKind::NotBooked => "not_booked",
+            ConflictKind::NotDead => "not_dead",
+            ConflictKind::NotFailed => "not_failed",
+            ConflictKind::NotStored => "not_stored",
+            ConflictKind::NothingToDispute => "nothing_to_dispute",
+            ConflictKind::ProductExists => "product_exists",
+            ConflictKind::ShipmentBooked => "shipment_booked",
+            ConflictKind::StockBelowReserved => "stock_below_reserved",
+            ConflictKind::StoreDisabled => "store_disabled",
+            ConflictKind::StoreExists => "store_exists",
+            ConflictKind::StoreNotPullable => "store_not_pullable",
+            ConflictKind::TaskAlreadyOpen => "task_already_open",
+            ConflictKind::UsernameTaken => "username_taken",
+            ConflictKind::WarehouseExists => "warehouse_exists",
+        }
+    }
+}
+
 impl Error {
+    pub fn conflict(kind: ConflictKind, message: impl Into<String>) -> Self {
+        Error::Conflict { kind, message: message.into() }
+    }
+
     pub fn invalid(path: &str, message: impl Into<String>) -> Self {
         let mut e = FieldErrors::default();
         e.push(path, message);

@@ -22,6 +22,7 @@ use codflow_store::{Conn, commit, orders};
 use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// How much of a long list a report shows; the rest is paged through the statement's lines.
@@ -199,7 +200,7 @@ impl App {
         p.validate().map_err(Error::Invalid)?;
         if builtin_profiles().iter().any(|b| b.name == p.name) {
             return Err(Error::Conflict {
-                code: "builtin_profile",
+                kind: ConflictKind::BuiltinProfile,
                 message: format!("{} is a built-in profile; save yours under another name", p.name),
             });
         }
@@ -223,7 +224,7 @@ impl App {
     pub async fn delete_settlement_profile(&self, name: &str, actor: Actor) -> Result<()> {
         if builtin_profiles().iter().any(|b| b.name == name) {
             return Err(Error::Conflict {
-                code: "builtin_profile",
+                kind: ConflictKind::BuiltinProfile,
                 message: format!("{name} is a built-in profile and cannot be deleted"),
             });
         }

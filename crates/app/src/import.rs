@@ -274,7 +274,7 @@ impl App {
                 orders_done: report.created + report.already_present + batch.rejected_so_far,
             });
         }
-        let parsed = parser.await.map_err(|e| Error::Conflict { code: "import_failed", message: e.to_string() })??;
+        let parsed = parser.await.map_err(|e| Error::Failed(e.to_string()))??;
         report.orders_in_file = parsed.orders_in_file;
         report.rejected = parsed.rejected;
         report.errors = parsed.errors;

@@ -49,7 +49,7 @@ impl IntakeQueue {
         now: OffsetDateTime,
     ) -> Result<Intake> {
         let (reply, answer) = oneshot::channel();
-        let stopped = || Error::Conflict { code: "shutting_down", message: "the server is stopping; try again".into() };
+        let stopped = || Error::Unavailable("the server is stopping; try again".into());
         self.tx.send(Job { new, products, actor, now, reply }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }

@@ -31,7 +31,7 @@ mod tracking_messages;
 pub mod users;
 
 pub use auth::{Principal, hash_token};
-pub use error::{Error, Result};
+pub use error::{ConflictKind, Error, Result};
 
 use codflow_store::Store;
 

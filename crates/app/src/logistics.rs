@@ -16,6 +16,7 @@ use codflow_store::{Conn, commit, logistics as lstore, orders, review as rstore}
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// How allocation chooses and what it assumes.
@@ -537,7 +538,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         if lstore::channel_in_use(&mut tx, &code).await? {
             return Err(Error::Conflict {
-                code: "channel_in_use",
+                kind: ConflictKind::ChannelInUse,
                 message: format!("channel {code} has shipments; disable it instead of deleting it"),
             });
         }

@@ -9,6 +9,7 @@ use codflow_store::tracking::{self as store, NdrRequest};
 use codflow_store::{commit, orders};
 use serde_json::json;
 
+use crate::error::ConflictKind;
 use crate::tracking_messages::{LinkError, link_secret, verify_link};
 use crate::{App, Error, Result};
 
@@ -44,7 +45,9 @@ pub struct NdrAnswer {
 fn link_error(e: LinkError) -> Error {
     match e {
         LinkError::Invalid => Error::Unauthorized,
-        LinkError::Expired => Error::Conflict { code: "link_expired", message: "this link has expired".into() },
+        LinkError::Expired => {
+            Error::Conflict { kind: ConflictKind::LinkExpired, message: "this link has expired".into() }
+        }
     }
 }
 
@@ -136,7 +139,7 @@ impl App {
         }
         if !matches!(t.progress.status, ShipmentStatus::DeliveryFailed(_)) || t.progress.failed_attempts != attempt {
             return Err(Error::Conflict {
-                code: "not_awaiting_answer",
+                kind: ConflictKind::NotAwaitingAnswer,
                 message: "the courier has moved on since this message; nothing more is needed".into(),
             });
         }
@@ -155,7 +158,7 @@ impl App {
         };
         if !store::insert_ndr(&mut conn, &req).await? {
             return Err(Error::Conflict {
-                code: "already_answered",
+                kind: ConflictKind::AlreadyAnswered,
                 message: "this delivery was already answered".into(),
             });
         }

@@ -12,6 +12,7 @@ use codflow_store::{Conn, Store};
 use minijinja::{Environment, UndefinedBehavior, context};
 use time::{Duration, OffsetDateTime};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 pub const LANGUAGES: [&str; 4] = ["en", "ar", "es", "zh"];
@@ -534,7 +535,10 @@ impl App {
         if ok {
             Ok(())
         } else {
-            Err(Error::Conflict { code: "not_dead", message: "only a dead-lettered message can be retried".into() })
+            Err(Error::Conflict {
+                kind: ConflictKind::NotDead,
+                message: "only a dead-lettered message can be retried".into(),
+            })
         }
     }
 }

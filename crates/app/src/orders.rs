@@ -14,6 +14,7 @@ use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use codflow_store::{orders, outbox};
 use time::OffsetDateTime;
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result, logistics, review};
 
 /// Whether intake made a new order or found the one already recorded for that (store, external id).
@@ -303,7 +304,10 @@ pub(crate) async fn record_batch(
 const ATTEMPTS: usize = 20;
 
 fn busy() -> Error {
-    Error::Conflict { code: "busy", message: "stock changed under this request too many times; try again".into() }
+    Error::Conflict {
+        kind: ConflictKind::Busy,
+        message: "stock changed under this request too many times; try again".into(),
+    }
 }
 
 pub enum Action {
@@ -452,7 +456,7 @@ impl From<codflow_domain::Error> for Error {
     fn from(e: codflow_domain::Error) -> Self {
         match e {
             codflow_domain::Error::IllegalTransition { .. } => {
-                Error::Conflict { code: "illegal_transition", message: e.to_string() }
+                Error::Conflict { kind: ConflictKind::IllegalTransition, message: e.to_string() }
             }
             other => Error::invalid("", other.to_string()),
         }

@@ -12,6 +12,7 @@ use codflow_store::{Conn, commit, orders, rollback};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::error::ConflictKind;
 use crate::orders::{Action, OrderFilter};
 use crate::review::{ListSet, to_base};
 use crate::{App, Error, Result};
@@ -135,7 +136,10 @@ impl App {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(Error::Conflict { code: "busy", message: "the rules changed at the same moment; try again".into() })
+        Err(Error::Conflict {
+            kind: ConflictKind::Busy,
+            message: "the rules changed at the same moment; try again".into(),
+        })
     }
 
     pub async fn rules(&self) -> Result<(Vec<Rule>, i64)> {
@@ -308,7 +312,10 @@ impl App {
         let now = self.clock().now();
         if !rstore::create_list(&mut tx, name, kind, description, now).await? {
             rollback(tx).await?;
-            return Err(Error::Conflict { code: "list_exists", message: format!("a list named {name:?} exists") });
+            return Err(Error::Conflict {
+                kind: ConflictKind::ListExists,
+                message: format!("a list named {name:?} exists"),
+            });
         }
         rstore::bump_review_generation(&mut tx, now).await?;
         commit(tx).await?;
@@ -322,7 +329,10 @@ impl App {
         let info = rstore::lists(&mut tx).await?.into_iter().find(|l| l.name == name).ok_or(Error::NotFound("list"))?;
         if info.builtin {
             rollback(tx).await?;
-            return Err(Error::Conflict { code: "builtin_list", message: "built-in lists cannot be deleted".into() });
+            return Err(Error::Conflict {
+                kind: ConflictKind::BuiltinList,
+                message: "built-in lists cannot be deleted".into(),
+            });
         }
         let quoted = [format!("\"{name}\""), format!("'{name}'")];
         if let Some(r) =
@@ -330,7 +340,7 @@ impl App {
         {
             rollback(tx).await?;
             return Err(Error::Conflict {
-                code: "list_in_use",
+                kind: ConflictKind::ListInUse,
                 message: format!("rule {:?} ({}) uses this list", r.name, r.id),
             });
         }

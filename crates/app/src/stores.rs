@@ -19,6 +19,7 @@ use codflow_store::{Conn, Store, commit, orders};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::{Duration, OffsetDateTime};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// Seals secrets at rest with AES-256-GCM under a key the database never holds. The associated data binds
@@ -421,7 +422,7 @@ impl App {
             && let Some(x) = &existing
         {
             return Err(Error::Conflict {
-                code: "store_exists",
+                kind: ConflictKind::StoreExists,
                 message: format!("store {} exists; PUT /api/v1/stores/{} to change it", x.config.code, x.config.code),
             });
         }
@@ -437,7 +438,7 @@ impl App {
         let sealer = match (needs_key, sealer.as_deref()) {
             (true, None) => {
                 return Err(Error::Conflict {
-                    code: "no_secret_key",
+                    kind: ConflictKind::NoSecretKey,
                     message: "this server has no secret key to seal credentials with; set CODFLOW_SECRET_KEY or \
                               --secret-key-file"
                         .into(),
@@ -532,7 +533,7 @@ impl App {
         commit(tx).await?;
         if !ok {
             return Err(Error::Conflict {
-                code: "not_dead",
+                kind: ConflictKind::NotDead,
                 message: "only an update that gave up can be retried".into(),
             });
         }

@@ -7,6 +7,7 @@ use codflow_store::tasks as tstore;
 pub use codflow_store::tasks::{Note, Task, TaskFilter, TaskStatus};
 use codflow_store::{commit, orders};
 
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// What a person changes on a task; absent fields stay.
@@ -112,7 +113,7 @@ impl App {
                 };
                 if !tstore::list(&mut tx, &same_open, 1).await?.is_empty() {
                     return Err(Error::Conflict {
-                        code: "task_already_open",
+                        kind: ConflictKind::TaskAlreadyOpen,
                         message: "another task of this kind is open for the shipment; work on that one".into(),
                     });
                 }

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::hash_token;
+use crate::error::ConflictKind;
 use crate::{App, Error, Result};
 
 /// How long a session lives after login.
@@ -46,13 +47,13 @@ fn argon() -> Argon2<'static> {
 /// `bytes` random bytes as hex: session secrets, CSRF tokens, generated passwords.
 pub fn random_hex(bytes: usize) -> Result<String> {
     let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    getrandom::fill(&mut b).map_err(|e| Error::Unavailable(e.to_string()))?;
     Ok(b.iter().map(|x| format!("{x:02x}")).collect())
 }
 
 fn hash_password(password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| Error::Conflict { code: "no_entropy", message: e.to_string() })?;
+    getrandom::fill(&mut salt).map_err(|e| Error::Unavailable(e.to_string()))?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| Error::invalid("password", e.to_string()))?;
     Ok(argon()
         .hash_password(password.as_bytes(), &salt)
@@ -82,7 +83,7 @@ impl App {
         let turn = self.logins.hashing_turn().await?;
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
-            .map_err(|e| Error::Conflict { code: "hashing_failed", message: e.to_string() })??;
+            .map_err(|e| Error::Failed(e.to_string()))??;
         drop(turn);
         let user = StoredUser {
             id: UserId::generate(),
@@ -94,7 +95,7 @@ impl App {
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         if !ustore::insert(&mut tx, &user, now).await? {
-            return Err(Error::Conflict { code: "username_taken", message: format!("{username} is taken") });
+            return Err(Error::Conflict { kind: ConflictKind::UsernameTaken, message: format!("{username} is taken") });
         }
         let a = AuditRecord::change("user", user.id.to_string(), "create", None, Some(role.to_string()), actor, now);
         orders::insert_audit(&mut tx, &[a]).await?;

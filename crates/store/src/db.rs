@@ -17,6 +17,17 @@ pub enum Engine {
     Postgres,
 }
 
+impl Engine {
+    /// The engine behind a connection: the one place the driver's name is read, so every dialect choice
+    /// elsewhere matches on this enum.
+    pub fn of(conn: &sqlx::AnyConnection) -> Engine {
+        match conn.backend_name() {
+            "SQLite" => Engine::Sqlite,
+            _ => Engine::Postgres,
+        }
+    }
+}
+
 /// The persistence handle. On SQLite all writes go through one connection, so write transactions queue
 /// in the pool instead of failing with SQLITE_BUSY, while reads run in parallel on the others (WAL).
 /// On PostgreSQL both handles are the same pool.
@@ -345,12 +356,18 @@ pub fn placeholders(offset: usize, n: usize) -> String {
 /// SQLite (where numbered parameters bind in quadratic time; see `orders::insert_values`). A query using
 /// this must use the same style for all its parameters: [`param`] gives the single ones.
 pub fn params(conn: &sqlx::AnyConnection, offset: usize, n: usize) -> String {
-    if conn.backend_name() == "SQLite" { vec!["?"; n].join(", ") } else { placeholders(offset, n) }
+    match Engine::of(conn) {
+        Engine::Sqlite => vec!["?"; n].join(", "),
+        Engine::Postgres => placeholders(offset, n),
+    }
 }
 
 /// The `i`-th parameter (1-based) in the style of [`params`].
 pub fn param(conn: &sqlx::AnyConnection, i: usize) -> String {
-    if conn.backend_name() == "SQLite" { "?".into() } else { format!("${i}") }
+    match Engine::of(conn) {
+        Engine::Sqlite => "?".into(),
+        Engine::Postgres => format!("${i}"),
+    }
 }
 
 pub async fn commit(tx: Tx) -> Result<()> {

@@ -438,7 +438,7 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
     const PAGE: i64 = 50_000;
     let row = "t.shipment_id, t.order_id, t.tracking_number, o.external_id, t.lane_channel, t.cod_minor, \
                t.cod_currency, t.cod_status, t.delivered_at";
-    let sql = if conn.backend_name() == "SQLite" {
+    let sql = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         format!(
             "SELECT '[' || group_concat(p, ',') || ']' AS page FROM (SELECT json_array({row}) AS p FROM tracking t \
              JOIN orders o ON o.id = t.order_id WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 \
@@ -961,7 +961,7 @@ pub async fn fold_cod_open(conn: &mut AnyConnection) -> Result<u64> {
          ON CONFLICT ({COLUMNS}) DO UPDATE SET parcels = cod_open.parcels + excluded.parcels, \
                                              amount = cod_open.amount + excluded.amount"
     );
-    let folded = if conn.backend_name() == "SQLite" {
+    let folded = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         sqlx::query(&upsert.replace("{source}", "cod_open_delta")).execute(&mut *conn).await?;
         sqlx::query("DELETE FROM cod_open_delta").execute(&mut *conn).await?.rows_affected()
     } else {

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 /// Up to `limit` dirty orders, oldest id first. On PostgreSQL the rows stay locked until the caller's
 /// transaction ends, so two nodes never refresh the same order at once.
 pub async fn take_dirty(conn: &mut AnyConnection, limit: i64) -> Result<Vec<OrderId>> {
-    let lock = if conn.backend_name() == "SQLite" { "" } else { " FOR UPDATE SKIP LOCKED" };
+    let lock = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite { "" } else { " FOR UPDATE SKIP LOCKED" };
     let rows = sqlx::query(&format!("SELECT order_id FROM kpi_dirty ORDER BY order_id LIMIT $1{lock}"))
         .bind(limit)
         .fetch_all(&mut *conn)

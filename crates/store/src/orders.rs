@@ -147,7 +147,7 @@ fn value_groups(conn: &AnyConnection, n: usize, width: usize) -> String {
     // SQLite keeps numbered (`$N`, `?N`) parameters in a list that binding searches linearly per
     // parameter, so a statement with thousands of them binds in quadratic time; anonymous `?` are bound
     // by position and stay linear.
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = crate::db::Engine::of(conn) != crate::db::Engine::Sqlite;
     let mut groups = String::with_capacity(n * 8);
     for i in 0..n {
         groups.push_str(match (i % width, i) {
@@ -633,7 +633,7 @@ pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, extern
 
 /// Which of these external ids a store already has.
 pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, ids: &[&str]) -> Result<Vec<String>> {
-    let numbered = conn.backend_name() != "SQLite";
+    let numbered = crate::db::Engine::of(conn) != crate::db::Engine::Sqlite;
     let mut found = Vec::new();
     for chunk in ids.chunks(500) {
         let sql = if numbered {

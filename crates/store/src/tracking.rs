@@ -159,14 +159,14 @@ fn fired_str(f: &[AnomalyKind]) -> String {
 /// `FOR UPDATE` on PostgreSQL, so two nodes applying events to one shipment take turns (SQLite has one
 /// writer already).
 fn lock(conn: &AnyConnection) -> &'static str {
-    if conn.backend_name() == "SQLite" { "" } else { " ORDER BY shipment_id FOR UPDATE" }
+    if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite { "" } else { " ORDER BY shipment_id FOR UPDATE" }
 }
 
 /// The columns of [`COLS`] as one JSON array. SQLite hands every column of every row across threads as
 /// an allocation of its own, so rows read in bulk (the sweep, a batch of events) come as one text value
 /// each and are parsed here.
 fn packed(conn: &AnyConnection) -> String {
-    if conn.backend_name() == "SQLite" {
+    if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         format!("json_array({COLS}) AS packed")
     } else {
         format!("json_build_array({COLS})::text AS packed")
@@ -206,7 +206,7 @@ fn from_row(r: &AnyRow) -> Result<Tracked> {
 /// back as one text value (a JSON array of rows): its worker thread hands each row to the runtime through a
 /// channel, a wake-up per row that cost more than reading the row.
 fn select_bulk(conn: &AnyConnection, rest: &str) -> String {
-    if conn.backend_name() == "SQLite" {
+    if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         format!(
             "SELECT '[' || group_concat(p, ',') || ']' AS packed FROM (SELECT json_array({COLS}) AS p FROM tracking {rest})"
         )
@@ -217,7 +217,7 @@ fn select_bulk(conn: &AnyConnection, rest: &str) -> String {
 
 /// Reads what [`select_bulk`] returned, in the query's order.
 fn from_bulk(conn: &AnyConnection, rows: Vec<AnyRow>) -> Result<Vec<Tracked>> {
-    if conn.backend_name() != "SQLite" {
+    if crate::db::Engine::of(conn) != crate::db::Engine::Sqlite {
         return rows.iter().map(from_row).collect();
     }
     let Some(text) = rows.first().map(|r| r.try_get::<Option<&str>, _>("packed")).transpose()?.flatten() else {
@@ -416,7 +416,7 @@ async fn claim(
 /// PostgreSQL another node's sweep skips them; SQLite has one writer at a time). The caller writes each
 /// row's next deadline before it commits.
 pub async fn due_locked(conn: &mut AnyConnection, now: OffsetDateTime, limit: i64) -> Result<Vec<Tracked>> {
-    let lock = if conn.backend_name() == "SQLite" { "" } else { " FOR UPDATE SKIP LOCKED" };
+    let lock = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite { "" } else { " FOR UPDATE SKIP LOCKED" };
     let sql = select_bulk(conn, &format!("WHERE due_at IS NOT NULL AND due_at <= $1 ORDER BY due_at LIMIT $2{lock}"));
     let rows = sqlx::query(&sql).bind(micros(now)).bind(limit).fetch_all(&mut *conn).await?;
     from_bulk(conn, rows)
@@ -449,8 +449,11 @@ pub async fn start_reevaluation(conn: &mut AnyConnection, at: OffsetDateTime) ->
 /// The next `limit` shipments of a pending re-evaluation pass, locked for the caller's transaction; the
 /// pass moves on (and ends after its last chunk). Empty when no pass is pending, or another node holds it.
 pub async fn next_reevaluation(conn: &mut AnyConnection, limit: i64, at: OffsetDateTime) -> Result<Vec<Tracked>> {
-    let (skip, lock) =
-        if conn.backend_name() == "SQLite" { ("", "") } else { (" FOR UPDATE SKIP LOCKED", " FOR UPDATE") };
+    let (skip, lock) = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
+        ("", "")
+    } else {
+        (" FOR UPDATE SKIP LOCKED", " FOR UPDATE")
+    };
     let sql = format!("SELECT value FROM settings WHERE key = $1{skip}");
     let Some(after) = sqlx::query(&sql).bind(REEVALUATION).fetch_optional(&mut *conn).await? else {
         return Ok(Vec::new());
@@ -462,7 +465,7 @@ pub async fn next_reevaluation(conn: &mut AnyConnection, limit: i64, at: OffsetD
     // SQLite's group_concat does not promise the subquery's order, so there the pass moves on from the
     // largest id read (ids compare bytewise there as in Rust); PostgreSQL's collation may not, so there it
     // moves on from the last row.
-    let last = if conn.backend_name() == "SQLite" {
+    let last = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         rows.iter().map(|t| &t.shipment_id).max()
     } else {
         rows.last().map(|t| &t.shipment_id)

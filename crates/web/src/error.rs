@@ -21,7 +21,10 @@ pub enum ApiError {
     #[error("not found")]
     NotFound(&'static str),
     #[error("conflict")]
-    Conflict { code: &'static str, message: String },
+    Conflict { kind: codflow_app::ConflictKind, message: String },
+    /// Not now, through no fault of the request: 503 with a Retry-After.
+    #[error("unavailable")]
+    Unavailable(String),
     #[error("body too large")]
     TooLarge,
     #[error("too many requests")]
@@ -40,7 +43,9 @@ impl From<codflow_app::Error> for ApiError {
             codflow_app::Error::Invalid(f) => ApiError::Invalid(f),
             codflow_app::Error::NotFound(what) => ApiError::NotFound(what),
             codflow_app::Error::Unauthorized => ApiError::BadSignature,
-            codflow_app::Error::Conflict { code, message } => ApiError::Conflict { code, message },
+            codflow_app::Error::Conflict { kind, message } => ApiError::Conflict { kind, message },
+            codflow_app::Error::Unavailable(why) => ApiError::Unavailable(why),
+            codflow_app::Error::Failed(why) => ApiError::Internal(why),
             codflow_app::Error::RateLimited { retry_after_secs } => ApiError::TooManyRequests { retry_after_secs },
             codflow_app::Error::Internal(e) => ApiError::Internal(e.to_string()),
         }
@@ -103,7 +108,13 @@ impl ApiError {
                 (StatusCode::FORBIDDEN, "forbidden", "Forbidden", format!("the {role} role may not do this"))
             }
             ApiError::NotFound(what) => (StatusCode::NOT_FOUND, "not_found", "Not found", format!("no such {what}")),
-            ApiError::Conflict { code, message } => (StatusCode::CONFLICT, code, "Conflict", message.clone()),
+            ApiError::Conflict { kind, message } => (StatusCode::CONFLICT, kind.code(), "Conflict", message.clone()),
+            ApiError::Unavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                format!("{why}; try again shortly"),
+            ),
             ApiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -150,6 +161,7 @@ impl IntoResponse for ApiError {
         let (status, code, title, detail) = self.parts();
         let retry_after = match self {
             ApiError::TooManyRequests { retry_after_secs } => Some(retry_after_secs.max(1)),
+            ApiError::Unavailable(_) => Some(5),
             _ => None,
         };
         let errors = match self {

@@ -346,7 +346,7 @@ async fn the_carriers_live_rate_is_compared_with_the_rate_card(engine: Engine) {
     far.parcels[0].weight_g = 80_000;
     let e = app.carrier_quote("SBX-SA", None, &far).await.unwrap_err();
     assert!(
-        matches!(&e, codflow_app::Error::Conflict { code: "carrier_refused", message } if message.contains("70 kg")),
+        matches!(&e, codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::CarrierRefused, message } if message.contains("70 kg")),
         "{e:?}"
     );
 }

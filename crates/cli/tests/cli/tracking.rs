@@ -307,7 +307,7 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
     // One answer per failed attempt.
     assert!(matches!(
         app.ndr_answer(&token, answer).await,
-        Err(codflow_app::Error::Conflict { code: "already_answered", .. })
+        Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::AlreadyAnswered, .. })
     ));
     assert_eq!(app.tracking(shp).await.unwrap().ndr.len(), 1);
     // The order shows the answer and what the carrier made of it.
@@ -317,7 +317,10 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
     assert!(on_order[0].details.contains("+966507654321") || on_order[0].details.contains("765 4321"), "{on_order:?}");
     // A week later the link has expired.
     app.clock().advance(Duration::days(8));
-    assert!(matches!(app.ndr_page(&token).await, Err(codflow_app::Error::Conflict { code: "link_expired", .. })));
+    assert!(matches!(
+        app.ndr_page(&token).await,
+        Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::LinkExpired, .. })
+    ));
 }
 
 fn ev(tn: &str, code: &str, at: OffsetDateTime) -> IncomingEvent {

@@ -52,7 +52,7 @@ pub async fn create_channel(
     auth.require(OPERATORS)?;
     if s.app.channel(&spec.code).await.is_ok() {
         return Err(ApiError::Conflict {
-            code: "channel_exists",
+            kind: codflow_app::ConflictKind::ChannelExists,
             message: format!("channel {} exists; PUT /api/v1/channels/{} replaces it", spec.code, spec.code),
         });
     }

@@ -231,8 +231,12 @@ pub async fn track(State(s): State<Arc<AppState>>, Path(number): Path<String>, h
 fn ndr_error(lang: &str, e: codflow_app::Error) -> Response {
     let (status, key) = match &e {
         codflow_app::Error::Unauthorized => (StatusCode::FORBIDDEN, "invalid"),
-        codflow_app::Error::Conflict { code: "link_expired", .. } => (StatusCode::GONE, "expired"),
-        codflow_app::Error::Conflict { code: "already_answered", .. } => (StatusCode::CONFLICT, "answered"),
+        codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::LinkExpired, .. } => {
+            (StatusCode::GONE, "expired")
+        }
+        codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::AlreadyAnswered, .. } => {
+            (StatusCode::CONFLICT, "answered")
+        }
         codflow_app::Error::Conflict { .. } => (StatusCode::CONFLICT, "moved_on"),
         codflow_app::Error::NotFound(_) => (StatusCode::NOT_FOUND, "invalid"),
         _ => return crate::ApiError::from(e).into_response(),

@@ -359,7 +359,7 @@ async fn decide(s: Arc<AppState>, auth: Auth, b: QueueDecision, approve: bool) -
                 Ok(o) => QueueResult { order_id: id, ok: true, status: Some(o.status.to_string()), error: None },
                 Err(e) => {
                     let code = match ApiError::from(e) {
-                        ApiError::Conflict { code, .. } => code,
+                        ApiError::Conflict { kind, .. } => kind.code(),
                         ApiError::NotFound(_) => "not_found",
                         _ => "internal",
                     };

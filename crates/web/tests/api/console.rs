@@ -188,7 +188,10 @@ async fn a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_a
     assert!(admin.create_user("someone", "short", Role::Ops, Actor::Worker("t".into())).await.is_err());
     assert!(admin.create_user("Bad Name", "long enough secret", Role::Ops, Actor::Worker("t".into())).await.is_err());
     let again = admin.create_user("view.only", "long enough secret", Role::Ops, Actor::Worker("t".into())).await;
-    assert!(matches!(again, Err(codflow_app::Error::Conflict { code: "username_taken", .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::UsernameTaken, .. })),
+        "{again:?}"
+    );
 }
 
 async fn ops_approve_and_cancel_held_orders_in_bulk_from_the_review_queue_page(engine: Engine) {
