@@ -424,7 +424,9 @@ impl App {
                 self.set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
             }
         }
-        let currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
+        let mut currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
+        // The goods are bought in yuan: profit needs the yuan's rate as much as the markets'.
+        currencies.push(("CNY", 7));
         self.seed_logistics(&currencies).await
     }
 

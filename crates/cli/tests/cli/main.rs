@@ -346,6 +346,10 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     assert!(orders.iter().any(|o| o["status"] == "backordered") && orders.iter().any(|o| o["status"] == "allocated"));
     let products = get("/api/v1/products").await;
     assert!(products["items"].as_array().unwrap().len() >= 30);
+    // Every rate profit needs is there, the yuan the goods were bought in included: nothing is left out for it.
+    let profit = get("/api/v1/finance/profit").await;
+    assert_eq!(profit["missing_rates"], serde_json::json!([]), "{}", profit["skipped_orders"]);
+    assert!(profit["orders"].as_i64().unwrap() > 1000, "{}", profit["orders"]);
     // The shelves are the shop's own again once the past is lived, not the simulation's bottomless ones.
     for p in products["items"].as_array().unwrap().iter().take(5) {
         let stock = get(&format!("/api/v1/stock/SZ1/{}", p["sku"].as_str().unwrap())).await;
