@@ -120,7 +120,9 @@ impl Modify for AccessResponses {
         codflow_app::logistics::DestinationInput, codflow_app::logistics::ParcelInput, codflow_app::logistics::ItemInput,
         codflow_app::logistics::ContentsInput, codflow_app::rules::RulesFile, codflow_domain::review::Rule,
         codflow_domain::Decision, codflow_app::kpi::Recommendation, codflow_domain::kpi::ScoreWeights,
-        codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio)),
+        codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio, crate::routes::finance::ProfileBody,
+        crate::routes::finance::NumberFormatBody, crate::routes::finance::StatementUpload, crate::routes::finance::RatesUpload,
+        crate::routes::imports::OrdersUpload)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),
 )]

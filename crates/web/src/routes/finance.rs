@@ -31,6 +31,70 @@ fn invalid(path: &str, message: &str) -> ApiError {
     ApiError::Invalid(f)
 }
 
+/// A settlement profile as `PUT /api/v1/settlement-profiles/{name}` takes it (the name comes from the path).
+/// Documents the body; the handler reads it into the domain's `Profile`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ProfileBody {
+    /// `cod_remittance`, `payout` or `freight_invoice`.
+    #[schema(example = "cod_remittance")]
+    kind: String,
+    /// Field → the header text of its column (compared trimmed, without case). Fields: tracking_number,
+    /// order_ref, reference, date, currency, amount, fee, freight, other, net, fx_rate, settled,
+    /// settled_currency, billed_weight, zone.
+    #[schema(value_type = Object, example = json!({"tracking_number": "AWB", "date": "Delivered", "amount": "COD Amount", "fee": "COD Fee", "net": "Net"}))]
+    columns: std::collections::BTreeMap<String, String>,
+    /// Patterns tried in order, from `YYYY`, `MM`, `DD`, `HH`, `mm`, `ss` and separators.
+    #[schema(example = json!(["DD/MM/YYYY", "YYYY-MM-DD"]))]
+    date_formats: Vec<String>,
+    number: NumberFormatBody,
+    /// The currency of every amount when the file has no currency column.
+    #[schema(example = "SAR")]
+    currency: Option<String>,
+    /// Deductions (fee, freight, other) are written as negative numbers.
+    deductions_negative: bool,
+    /// One character; absent: detected from the header.
+    delimiter: Option<String>,
+    /// Rows before the header.
+    skip_rows: u32,
+    /// Invoice weights in kilograms (else grams).
+    weight_in_kg: bool,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NumberFormatBody {
+    /// `.` or `,`.
+    #[schema(example = ".")]
+    decimal: String,
+    /// None, or one of `,` `.` ` ` `'` (not the decimal mark).
+    thousands: Option<String>,
+}
+
+/// A statement upload (multipart/form-data).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StatementUpload {
+    /// The carrier's or platform's file: CSV or XLSX.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The settlement profile that reads it.
+    profile: String,
+    /// The carrier it is from, when the profile does not say.
+    carrier: Option<String>,
+    /// `true`: classify and report, record nothing.
+    preview: Option<bool>,
+}
+
+/// An exchange-rate file (multipart/form-data).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RatesUpload {
+    /// CSV with columns `from,to,as_of,rate[,source]`.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ProfileDto {
     /// The profile as stored (columns, date_formats, number, currency, ...).
@@ -62,7 +126,7 @@ pub async fn profile(
 }
 
 #[utoipa::path(put, path = "/api/v1/settlement-profiles/{name}", tag = "finance", params(("name" = String, Path)),
-    request_body(content = Object, description = "kind, columns (field → header), date_formats, number {decimal, thousands}, currency, deductions_negative, delimiter, skip_rows, weight_in_kg"),
+    request_body = ProfileBody,
     responses((status = 201, body = ProfileDto), (status = 200, body = ProfileDto), (status = 409, description = "a built-in name"), (status = 422)))]
 pub async fn put_profile(
     State(s): State<Arc<AppState>>,
@@ -230,7 +294,7 @@ fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
 /// Imports a statement (multipart: `file`, `profile`, optionally `carrier` and `preview=true`). The same
 /// file twice records nothing the second time and answers what the first import found.
 #[utoipa::path(post, path = "/api/v1/statements", tag = "finance",
-    request_body(content_type = "multipart/form-data", description = "fields: file (CSV), profile, carrier, preview"),
+    request_body(content = StatementUpload, content_type = "multipart/form-data"),
     responses((status = 201, body = ReportDto, description = "recorded"), (status = 200, body = ReportDto, description = "a preview, or a file imported before"),
         (status = 404, description = "no such profile"), (status = 422, description = "the header does not fit the profile"), (status = 413)))]
 pub async fn import(
@@ -280,7 +344,7 @@ pub struct FxImportDto {
 /// Imports exchange rates from a CSV file (multipart field `file`; columns `from,to,as_of,rate[,source]`).
 /// A pair's rate for a day is replaced, so importing the same file twice changes nothing.
 #[utoipa::path(post, path = "/api/v1/fx-rates/import", tag = "finance",
-    request_body(content_type = "multipart/form-data", description = "field: file (CSV)"),
+    request_body(content = RatesUpload, content_type = "multipart/form-data"),
     responses((status = 200, body = FxImportDto), (status = 422, description = "no rate could be read"), (status = 413)))]
 pub async fn import_fx_rates(
     State(s): State<Arc<AppState>>,

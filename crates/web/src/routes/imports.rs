@@ -21,6 +21,18 @@ pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> Ap
     }
 }
 
+/// An order file upload (multipart/form-data).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OrdersUpload {
+    /// CSV, one row per order line, with the header `external_id,placed_at,currency,payment_method,buyer_name,
+    /// buyer_phone,buyer_email,line1,line2,city,region,postal_code,country,sku,quantity,unit_price,shipping_fee`.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The store the orders belong to (default `manual`).
+    store: Option<String>,
+}
+
 impl From<ImportReport> for ImportReportDto {
     fn from(r: ImportReport) -> Self {
         ImportReportDto {
@@ -42,7 +54,7 @@ impl From<ImportReport> for ImportReportDto {
 /// Imports an order CSV sent as multipart/form-data (`file`, and optionally `store`). Rows in error are
 /// reported in the body; the good orders of the file are imported regardless.
 #[utoipa::path(post, path = "/api/v1/imports/orders", tag = "imports",
-    request_body(content_type = "multipart/form-data", description = "field `file`: the CSV; field `store`: the store code (default manual)"),
+    request_body(content = OrdersUpload, content_type = "multipart/form-data"),
     responses((status = 200, body = ImportReportDto), (status = 422, description = "the header is wrong or no file was sent"), (status = 413)))]
 pub async fn orders(
     State(s): State<Arc<AppState>>,
