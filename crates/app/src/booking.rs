@@ -253,14 +253,21 @@ async fn book_due_at(store: &Store, carriers: &Carriers, clock: &crate::Clock, n
     Ok(n)
 }
 
-pub(crate) async fn run_worker(store: Store, carriers: Arc<Carriers>, ctx: Arc<crate::orders::Ctx>) {
-    loop {
+pub(crate) async fn run_worker(
+    store: Store,
+    carriers: Arc<Carriers>,
+    ctx: Arc<crate::orders::Ctx>,
+    mut stop: crate::workers::Stop,
+) {
+    while !stop.requested() {
         match book_due_at(&store, &carriers, &ctx.clock, ctx.clock.now()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "booking worker"),
         }
-        let _ = tokio::time::timeout(StdDuration::from_secs(2), ctx.book.notified()).await;
+        if stop.pause(StdDuration::from_secs(2), Some(&ctx.book)).await {
+            break;
+        }
     }
 }
 
@@ -285,7 +292,7 @@ impl App {
         }
         if worker {
             let (store, ctx) = (self.store.clone(), self.ctx.clone());
-            tokio::spawn(async move { run_worker(store, carriers, ctx).await });
+            self.ctx.workers.spawn("booking", move |stop| run_worker(store, carriers, ctx, stop));
         }
     }
 

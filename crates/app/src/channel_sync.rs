@@ -247,11 +247,11 @@ impl App {
     /// pushes changed stock levels on `schedule`; must be called inside a tokio runtime.
     pub fn start_channel_sync(&self, schedule: SyncSchedule) {
         let app = self.handle();
-        tokio::spawn(async move {
+        self.ctx.workers.spawn("shop sync", move |mut stop| async move {
             let start = tokio::time::Instant::now();
             let mut next_pull = start + schedule.first_pull_after;
             let mut next_stock = start + schedule.first_pull_after;
-            loop {
+            while !stop.requested() {
                 if let Err(e) = app.process_inbox().await {
                     tracing::error!(error = %e, "shop order processor");
                 }
@@ -271,7 +271,9 @@ impl App {
                         tracing::error!(error = %e, "pruning the shop inbox");
                     }
                 }
-                let _ = tokio::time::timeout(StdDuration::from_secs(2), app.ctx.inbox.notified()).await;
+                if stop.pause(StdDuration::from_secs(2), Some(&app.ctx.inbox)).await {
+                    break;
+                }
             }
         });
     }

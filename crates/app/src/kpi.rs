@@ -216,8 +216,8 @@ impl App {
     pub fn start_kpi_refresher(&self) {
         let store = self.store.clone();
         let ctx = self.ctx.clone();
-        tokio::spawn(async move {
-            loop {
+        self.ctx.workers.spawn("dashboards", move |mut stop| async move {
+            while !stop.requested() {
                 let counted = refresh_batch(&store, ctx.clock.now(), BATCH).await;
                 if let Err(e) = fold_cod(&store).await {
                     tracing::error!(error = %e, "open COD sums");
@@ -227,7 +227,9 @@ impl App {
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "dashboard refresher"),
                 }
-                tokio::time::sleep(StdDuration::from_millis(500)).await;
+                if stop.pause(StdDuration::from_millis(500), None).await {
+                    break;
+                }
             }
         });
     }

@@ -29,6 +29,7 @@ pub mod throttle;
 pub mod tracking;
 mod tracking_messages;
 pub mod users;
+pub mod workers;
 
 pub use auth::{Principal, hash_token};
 pub use error::{ConflictKind, Error, Result};
@@ -165,6 +166,15 @@ impl App {
     pub fn start_dispatcher(&self, senders: notify::Senders) {
         let wake = self.ctx.clone();
         let store = self.store.clone();
-        tokio::spawn(async move { notify::run_dispatcher(store, senders, wake).await });
+        self.ctx.workers.spawn("outbox", move |stop| notify::run_dispatcher(store, senders, wake, stop));
+    }
+
+    /// Stops the background workers (each finishes the round it is in), waiting up to `deadline`, then
+    /// closes the database (on SQLite, the last connection's close checkpoints the WAL into the file).
+    /// Returns the workers that were still running at the deadline.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> Vec<&'static str> {
+        let left = self.ctx.workers.stop(deadline).await;
+        self.store.close().await;
+        left
     }
 }

@@ -491,8 +491,13 @@ pub async fn dispatch_once(store: &Store, senders: &Senders, now: OffsetDateTime
 }
 
 /// The dispatcher worker: sends what is due, then waits a little or until intake says something was queued.
-pub(crate) async fn run_dispatcher(store: Store, senders: Senders, ctx: std::sync::Arc<crate::orders::Ctx>) {
-    loop {
+pub(crate) async fn run_dispatcher(
+    store: Store,
+    senders: Senders,
+    ctx: std::sync::Arc<crate::orders::Ctx>,
+    mut stop: crate::workers::Stop,
+) {
+    while !stop.requested() {
         // The app's clock, like tracking: a message held for the morning waits for the morning of the clock
         // that scheduled it (the demo's runs a day per second).
         match dispatch_once(&store, &senders, ctx.clock.now()).await {
@@ -500,7 +505,9 @@ pub(crate) async fn run_dispatcher(store: Store, senders: Senders, ctx: std::syn
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "notification dispatcher"),
         }
-        let _ = tokio::time::timeout(StdDuration::from_secs(2), ctx.wake.notified()).await;
+        if stop.pause(StdDuration::from_secs(2), Some(&ctx.wake)).await {
+            break;
+        }
     }
 }
 

@@ -181,6 +181,8 @@ pub(crate) struct Ctx {
     /// One processing round at a time in this process, so a delivery is never applied twice at once.
     pub inbox_round: tokio::sync::Mutex<()>,
     pub pull_round: tokio::sync::Mutex<()>,
+    /// The background workers, stopped together at shutdown.
+    pub workers: crate::workers::Workers,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

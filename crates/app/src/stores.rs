@@ -370,14 +370,21 @@ async fn fulfilment(
     }))
 }
 
-pub(crate) async fn run_pusher(store: Store, sealer: Option<Arc<Sealer>>, ctx: Arc<crate::orders::Ctx>) {
-    loop {
+pub(crate) async fn run_pusher(
+    store: Store,
+    sealer: Option<Arc<Sealer>>,
+    ctx: Arc<crate::orders::Ctx>,
+    mut stop: crate::workers::Stop,
+) {
+    while !stop.requested() {
         match push_due(&store, sealer.as_deref(), ctx.clock.now()).await {
             Ok(n) if n > 0 => continue,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "sales channel pusher"),
         }
-        let _ = tokio::time::timeout(StdDuration::from_secs(2), ctx.push.notified()).await;
+        if stop.pause(StdDuration::from_secs(2), Some(&ctx.push)).await {
+            break;
+        }
     }
 }
 
@@ -396,7 +403,7 @@ impl App {
     /// Starts the worker that sends queued sales-channel updates; must be called inside a tokio runtime.
     pub fn start_channel_pusher(&self) {
         let (store, sealer, ctx) = (self.store.clone(), self.sealer(), self.ctx.clone());
-        tokio::spawn(async move { run_pusher(store, sealer, ctx).await });
+        self.ctx.workers.spawn("shop updates", move |stop| run_pusher(store, sealer, ctx, stop));
     }
 
     /// Sends what is due now, once (tests and the CLI drive the pusher with it).

@@ -711,8 +711,13 @@ pub(crate) async fn poll_once(
 }
 
 /// The tracking worker: polls and sweeps what is due, then waits a little or until rung.
-pub(crate) async fn run_worker(store: Store, carriers: Arc<crate::booking::Carriers>, ctx: Arc<crate::orders::Ctx>) {
-    loop {
+pub(crate) async fn run_worker(
+    store: Store,
+    carriers: Arc<crate::booking::Carriers>,
+    ctx: Arc<crate::orders::Ctx>,
+    mut stop: crate::workers::Stop,
+) {
+    while !stop.requested() {
         let now = ctx.clock.now();
         let polled = poll_once(&store, &carriers, now, 50).await;
         let swept = sweep_once(&store, now, SWEEP_CHUNK).await;
@@ -725,7 +730,9 @@ pub(crate) async fn run_worker(store: Store, carriers: Arc<crate::booking::Carri
         if matches!(polled, Ok(n) if n > 0) || matches!(swept, Ok((n, _)) if n > 0) {
             continue;
         }
-        let _ = tokio::time::timeout(StdDuration::from_secs(1), ctx.track.notified()).await;
+        if stop.pause(StdDuration::from_secs(1), Some(&ctx.track)).await {
+            break;
+        }
     }
 }
 
@@ -817,7 +824,7 @@ impl App {
     /// Starts the tracking worker (poller and anomaly sweep); call inside a tokio runtime.
     pub fn start_tracking_worker(&self) {
         let (store, ctx, carriers) = (self.store.clone(), self.ctx.clone(), self.carriers());
-        tokio::spawn(async move { run_worker(store, carriers, ctx).await });
+        self.ctx.workers.spawn("tracking", move |stop| run_worker(store, carriers, ctx, stop));
     }
 
     pub async fn tracking(&self, shipment: &str) -> Result<TrackingView> {

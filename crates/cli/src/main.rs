@@ -527,9 +527,22 @@ async fn serve(args: ServeArgs) -> Result<()> {
         None => None,
     };
     println!("listening on http://{addr}");
+    let workers = app.handle();
+    // On SIGTERM or Ctrl-C the listener stops accepting and in-flight requests finish; then the workers finish
+    // the round they are in (a booking at the carrier is recorded) and the database is closed.
     codflow_web::serve_with(listener, app, edge, metrics_listener).await?;
+    println!("stopping:     requests done; letting the workers finish their round");
+    let left = workers.shutdown(SHUTDOWN_DEADLINE).await;
+    if left.is_empty() {
+        println!("stopped");
+    } else {
+        eprintln!("warning: stopped with workers cut off at the deadline: {}", left.join(", "));
+    }
     Ok(())
 }
+
+/// How long a stopping server waits for its workers' rounds (a carrier call is bounded by its own timeout).
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The address buyers and carriers reach this server at: `--public-url`, or the listen address. Refused
 /// when it is not an http(s) address; a warning when nobody outside this machine can reach it.

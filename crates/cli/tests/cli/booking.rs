@@ -27,6 +27,7 @@ codflow_store::on_both_engines!(
     two_booking_workers_on_one_database_never_book_a_shipment_twice,
     a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_importer,
     the_carriers_live_rate_is_compared_with_the_rate_card,
+    a_stopping_server_records_the_booking_it_has_at_the_carrier_and_exits_in_time,
 );
 
 pub struct SandboxProc {
@@ -376,4 +377,44 @@ async fn the_sandbox_carriers_clock_is_set_to_an_instant_and_pace_and_a_bad_scal
     let again = carrier_stats(&sb.url).await["now"].as_str().unwrap().to_owned();
     let again = time::OffsetDateTime::parse(&again, &time::format_description::well_known::Rfc3339).unwrap();
     assert!(again >= now && again - at < time::Duration::minutes(1), "{again}");
+}
+
+async fn a_stopping_server_records_the_booking_it_has_at_the_carrier_and_exits_in_time(engine: Engine) {
+    let sb = sandbox().await;
+    let (db, app, ids) = ready(engine, &sb.url, &["Z-1"]).await;
+    // The carrier books at once and answers three seconds later.
+    fault(&sb.url, "timeout", 3_000).await;
+    let mut server = Command::new(BIN)
+        .args(["serve", "--database-url", &db.url, "--listen", "127.0.0.1:0", "--sandbox-carrier-url", &sb.url])
+        .args(["--no-shop-sync"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    crate::read_until(&mut lines, "listening on").await;
+    // Queued here; the server's booking worker takes it to the carrier.
+    for r in app.queue_bookings(&ids, worker()).await {
+        assert_eq!(r.unwrap().status, BookingStatus::Pending);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while carrier_stats(&sb.url).await["create_calls"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "the server's worker never called the carrier");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Stopped while the carrier has the booking and has not answered yet.
+    let pid = server.id().unwrap().to_string();
+    let stopped_at = std::time::Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let said = crate::read_until_within(&mut lines, "stopped", Duration::from_secs(20)).await;
+    let status = tokio::time::timeout(Duration::from_secs(20), server.wait()).await.expect("exits").unwrap();
+    assert!(status.success(), "{status:?} {said:?}");
+    assert!(stopped_at.elapsed() < Duration::from_secs(15), "took {:?}", stopped_at.elapsed());
+    assert!(said.iter().any(|l| l == "stopped"), "no worker was cut off: {said:?}");
+    // The answer that came after the stop was recorded: one booking, with its tracking number.
+    let s = app.shipments_of_order(&ids[0]).await.unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].status, BookingStatus::Booked, "{:?}", s[0]);
+    assert!(s[0].tracking_number.is_some());
+    assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
 }
