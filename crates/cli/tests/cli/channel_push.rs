@@ -73,13 +73,14 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
         r#"{"errors":"Exceeded 2 calls per second for api client."}"#,
     );
     shopify.reply_next("503 Service Unavailable", r#"{"errors":"Service Unavailable"}"#);
-    shopify.reply_next("200 OK", r#"{"fulfillments": []}"#);
     shopify.reply_next(
         "200 OK",
-        r#"{"fulfillment_orders": [{"id": 1046000778, "order_id": 450789469, "status": "open"}]}"#,
+        r#"{"data": {"order": {"fulfillments": [], "fulfillmentOrders": {"nodes": [{"id": "gid://shopify/FulfillmentOrder/1046000778", "status": "OPEN"}]}}}}"#,
     );
-    shopify
-        .reply_next("201 Created", r#"{"fulfillment": {"id": 255858046, "order_id": 450789469, "status": "success"}}"#);
+    shopify.reply_next(
+        "200 OK",
+        r#"{"data": {"fulfillmentCreate": {"fulfillment": {"id": "gid://shopify/Fulfillment/255858046"}, "userErrors": []}}}"#,
+    );
     // WooCommerce refuses the keys it was given.
     woo.reply_next("401 Unauthorized", r#"{"code":"woocommerce_rest_cannot_view","message":"Sorry, you cannot list resources.","data":{"status":401}}"#);
 
@@ -97,11 +98,13 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let shipped = &pushes_of(&app, &ids[0]).await[0];
     assert_eq!((shipped.attempts, shipped.remote_ref.as_deref()), (3, Some("255858046")));
     let reqs = shopify.requests();
-    let create = reqs.iter().find(|r| r.method == "POST").unwrap();
+    let create =
+        reqs.iter().find(|r| body(r)["query"].as_str().is_some_and(|q| q.contains("fulfillmentCreate("))).unwrap();
     let (shp, tn) = &tracking[0];
     assert_eq!(shipped.shipment_id.to_string(), *shp);
-    assert_eq!(body(create)["fulfillment"]["tracking_info"]["number"], tn.as_str());
-    assert_eq!(body(create)["fulfillment"]["tracking_info"]["url"], format!("http://localhost:8080/track/{tn}"));
+    let info = &body(create)["variables"]["fulfillment"]["trackingInfo"];
+    assert_eq!(info["number"], tn.as_str());
+    assert_eq!(info["url"], format!("http://localhost:8080/track/{tn}"));
     assert_eq!(create.header("X-Shopify-Access-Token"), Some("shpat_live"));
 
     // Refused credentials are not retried blindly: the update waits for a person.
@@ -144,10 +147,14 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     // The parcels arrive; each shop hears it once.
     shopify.reply_next(
         "200 OK",
-        &json!({"fulfillments": [{"id": 255858046, "status": "success", "tracking_number": tn, "shipment_status": "confirmed"}]})
-            .to_string(),
+        &json!({"data": {"order": {"fulfillments": [{"id": "gid://shopify/Fulfillment/255858046", "status": "SUCCESS",
+            "displayStatus": "FULFILLED", "trackingInfo": [{"number": tn}]}], "fulfillmentOrders": {"nodes": []}}}})
+        .to_string(),
     );
-    shopify.reply_next("201 Created", r#"{"fulfillment_event": {"id": 944956395, "status": "delivered"}}"#);
+    shopify.reply_next(
+        "200 OK",
+        r#"{"data": {"fulfillmentEventCreate": {"fulfillmentEvent": {"id": "gid://shopify/FulfillmentEvent/944956395", "status": "DELIVERED"}, "userErrors": []}}}"#,
+    );
     woo.reply_next("200 OK", "[]");
     woo.reply_next("201 Created", r#"{"id": 290, "note": "delivered", "customer_note": false}"#);
     woo.reply_next("200 OK", r#"{"id": 727, "status": "processing"}"#);
@@ -176,8 +183,12 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     })
     .await;
     let event = shopify.requests().pop().unwrap();
-    assert!(event.path.ends_with("/orders/450789469/fulfillments/255858046/events.json"), "{}", event.path);
-    assert_eq!(body(&event)["event"]["status"], "delivered");
+    assert!(event.path.ends_with("/admin/api/2026-10/graphql.json"), "{}", event.path);
+    let delivered = &body(&event)["variables"]["fulfillmentEvent"];
+    assert_eq!(
+        (delivered["fulfillmentId"].as_str(), delivered["status"].as_str()),
+        (Some("gid://shopify/Fulfillment/255858046"), Some("DELIVERED"))
+    );
     let complete = woo.requests().pop().unwrap();
     assert_eq!((complete.method.as_str(), body(&complete)), ("PUT", json!({"status": "completed"})));
     assert_eq!((shopify.scripted_left(), woo.scripted_left()), (0, 0));
