@@ -587,11 +587,11 @@ async fn tolerances(conn: &mut Conn) -> Result<Tolerances> {
     let keys = TOLERANCE_KEYS;
     let found = rstore::settings_of(conn, &keys).await?;
     let d = Tolerances::default();
-    let int = |k: &str, default: i64| found.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default).max(0);
+    let int = |k: &str, default: i64| crate::settings::int(&found, k, default).map(|v| v.max(0));
     Ok(Tolerances {
-        amount_minor: int(keys[0], d.amount_minor),
-        fee_minor: int(keys[1], d.fee_minor),
-        grace_days: int(keys[2], d.grace_days),
+        amount_minor: int(keys[0], d.amount_minor)?,
+        fee_minor: int(keys[1], d.fee_minor)?,
+        grace_days: int(keys[2], d.grace_days)?,
     })
 }
 

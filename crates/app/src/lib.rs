@@ -23,6 +23,7 @@ pub mod orders;
 pub mod profit;
 pub mod review;
 pub mod rules;
+mod settings;
 pub mod stores;
 pub mod tasks;
 pub mod throttle;

@@ -107,12 +107,12 @@ pub(crate) async fn settings(conn: &mut Conn) -> Result<LogisticsSettings> {
     let d = LogisticsSettings::default();
     let found =
         rstore::settings_of(conn, &["allocation_strategy", "incoterm", "auto_book", "delivery_prior_pct"]).await?;
-    let get = |k: &str| found.get(k);
+    use crate::settings::stored;
     Ok(LogisticsSettings {
-        strategy: get("allocation_strategy").and_then(|s| Strategy::parse(s).ok()).unwrap_or(d.strategy),
-        incoterm: get("incoterm").and_then(|s| Incoterm::parse(s).ok()).unwrap_or(d.incoterm),
-        auto_book: get("auto_book").map(|s| s == "true").unwrap_or(d.auto_book),
-        delivery_prior_pct: get("delivery_prior_pct").and_then(|s| s.parse().ok()).unwrap_or(d.delivery_prior_pct),
+        strategy: stored(&found, "allocation_strategy", d.strategy, |s| Strategy::parse(s).ok())?,
+        incoterm: stored(&found, "incoterm", d.incoterm, |s| Incoterm::parse(s).ok())?,
+        auto_book: stored(&found, "auto_book", d.auto_book, |s| s.parse().ok())?,
+        delivery_prior_pct: stored(&found, "delivery_prior_pct", d.delivery_prior_pct, |s| s.parse().ok())?,
     })
 }
 

@@ -129,10 +129,10 @@ async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
             .map_err(|e| codflow_store::Error::Corrupt(format!("setting anomaly_thresholds: {e}")))?,
         None => AnomalySettings::default(),
     };
-    let int = |k: &str, default: i64| found.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default);
+    let int = |k: &str, default: i64| crate::settings::int(&found, k, default);
     Ok(Settings {
         anomaly,
-        poll_every: Duration::seconds(int("tracking_poll_seconds", 3600).max(1)),
+        poll_every: Duration::seconds(int("tracking_poll_seconds", 3600)?.max(1)),
         poll_carriers: found
             .get("tracking_poll_carriers")
             .map_or("aramex,sandbox", |v| v.as_str())
@@ -140,7 +140,7 @@ async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty())
             .collect(),
-        max_age: Duration::days(int("tracking_max_age_days", 60).max(1)),
+        max_age: Duration::days(int("tracking_max_age_days", 60)?.max(1)),
         public_url: public_url_of(&found),
         cycles: HashMap::new(),
     })

@@ -11,6 +11,7 @@ codflow_store::on_both_engines!(
     a_quote_prices_every_channel_tags_the_best_and_says_why_others_cannot_ship,
     an_allocated_order_records_its_channel_ranking_and_why_it_won,
     a_booking_with_no_carrier_configured_fails_with_an_actionable_message_and_can_be_retried,
+    a_setting_stored_wrong_is_an_error_not_a_silent_default,
 );
 
 /// A SAR card with bands, a remote postcode, a COD fee with minimum and maximum, DDP.
@@ -276,4 +277,22 @@ async fn a_booking_with_no_carrier_configured_fails_with_an_actionable_message_a
     let unallocated =
         json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::CONFLICT).await;
     assert_eq!(unallocated["code"], "not_allocated");
+}
+
+async fn a_setting_stored_wrong_is_an_error_not_a_silent_default(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let before = json_of(app.get("/api/v1/settings/logistics").await, StatusCode::OK).await;
+    assert_eq!(before["auto_book"], false);
+    // A hand edit leaves a value nothing writes: reading it does not quietly turn it into the default.
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE settings SET value = 'sometimes' WHERE key = 'auto_book'").execute(&mut *tx).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    let p = json_of(app.get("/api/v1/settings/logistics").await, StatusCode::INTERNAL_SERVER_ERROR).await;
+    assert_eq!(p["code"], "internal");
+    assert!(!p.to_string().contains("sometimes"), "the stored text stays in the log: {p}");
+    // Writing it through the API puts it right.
+    let fixed = json!({"strategy": before["strategy"], "incoterm": before["incoterm"], "auto_book": true,
+        "delivery_prior_pct": before["delivery_prior_pct"]});
+    json_of(app.put("/api/v1/settings/logistics", &fixed).await, StatusCode::OK).await;
+    assert_eq!(json_of(app.get("/api/v1/settings/logistics").await, StatusCode::OK).await["auto_book"], true);
 }
