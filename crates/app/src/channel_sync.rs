@@ -35,6 +35,22 @@ pub struct WebhookDelivery<'a> {
     pub body: &'a [u8],
 }
 
+impl<'a> WebhookDelivery<'a> {
+    /// A delivery as `platform` sends it: its topic, id and signature read from the headers it uses
+    /// (`header` looks one up by its lower-case name).
+    pub fn from_headers(platform: Platform, header: impl Fn(&str) -> Option<&'a str>, body: &'a [u8]) -> Self {
+        match codflow_connectors::sales::webhook_headers(platform) {
+            Some(h) => WebhookDelivery {
+                topic: header(h.topic),
+                delivery_id: header(h.delivery_id),
+                signature: header(h.signature),
+                body,
+            },
+            None => WebhookDelivery { topic: None, delivery_id: None, signature: None, body },
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Received {
     Stored,
@@ -190,10 +206,9 @@ impl App {
         code: &str,
         d: WebhookDelivery<'_>,
     ) -> Result<Received> {
-        // WooCommerce pings a new hook with `webhook_id=N`, form-encoded and unsigned, and disables the hook
-        // if it is not answered 200. It stores nothing, so it is answered for any code: a ping cannot tell
-        // a shop that exists from one that does not.
-        if platform == Platform::WooCommerce && d.body.starts_with(b"webhook_id=") && d.body.len() <= 64 {
+        // A platform's ping stores nothing, so it is answered for any code: a ping cannot tell a shop that
+        // exists from one that does not.
+        if codflow_connectors::sales::is_ping(platform, d.body) {
             return Ok(Received::Ping);
         }
         // An unknown shop is answered exactly as a bad signature, so shop codes cannot be probed.

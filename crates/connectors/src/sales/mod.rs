@@ -15,6 +15,29 @@ use codflow_domain::FieldErrors;
 use codflow_domain::shop::Platform;
 pub use inbound::{ChannelOrder, ShopState};
 
+/// Where a platform puts a webhook's topic, delivery id and signature (header names, lower case).
+#[derive(Debug)]
+pub struct WebhookHeaders {
+    pub topic: &'static str,
+    pub delivery_id: &'static str,
+    pub signature: &'static str,
+}
+
+/// The headers of the webhooks `platform` sends; None for platforms that are pulled only.
+pub fn webhook_headers(platform: codflow_domain::shop::Platform) -> Option<&'static WebhookHeaders> {
+    use codflow_domain::shop::Platform;
+    match platform {
+        Platform::Shopify => Some(&shopify::WEBHOOK),
+        Platform::WooCommerce => Some(&woocommerce::WEBHOOK),
+        _ => None,
+    }
+}
+
+/// Whether a delivery is the platform's unsigned check that a new hook answers (stored nowhere).
+pub fn is_ping(platform: codflow_domain::shop::Platform, body: &[u8]) -> bool {
+    platform == codflow_domain::shop::Platform::WooCommerce && woocommerce::is_ping(body)
+}
+
 use std::future::Future;
 use std::time::Duration;
 

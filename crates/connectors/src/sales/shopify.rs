@@ -32,6 +32,13 @@ use transformers::{
 
 pub const API_VERSION: &str = "2026-10";
 
+/// Webhooks: https://shopify.dev/docs/apps/build/webhooks/subscribe/https (HMAC-SHA256 of the body, base64).
+pub const WEBHOOK: super::WebhookHeaders = super::WebhookHeaders {
+    topic: "x-shopify-topic",
+    delivery_id: "x-shopify-webhook-id",
+    signature: "x-shopify-hmac-sha256",
+};
+
 #[derive(Clone)]
 pub struct Shopify {
     client: reqwest::Client,

@@ -71,6 +71,19 @@ fn oauth1_sign(method: &str, url: &mut reqwest::Url, key: &str, secret: &str, ti
     url.query_pairs_mut().append_pair("oauth_signature", &signature);
 }
 
+/// Webhooks: `X-WC-Webhook-*` headers, the signature an HMAC-SHA256 of the body, base64.
+pub const WEBHOOK: super::WebhookHeaders = super::WebhookHeaders {
+    topic: "x-wc-webhook-topic",
+    delivery_id: "x-wc-webhook-delivery-id",
+    signature: "x-wc-webhook-signature",
+};
+
+/// WooCommerce pings a new hook with `webhook_id=N`, form-encoded and unsigned, and disables the hook if it is
+/// not answered 200.
+pub fn is_ping(body: &[u8]) -> bool {
+    body.starts_with(b"webhook_id=") && body.len() <= 64
+}
+
 #[derive(Clone)]
 pub struct WooCommerce {
     client: reqwest::Client,

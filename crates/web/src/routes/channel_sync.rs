@@ -31,36 +31,14 @@ pub struct ReceivedDto {
     pub status: String,
 }
 
-/// The header names a platform puts its topic, delivery id and signature under.
-struct Headers {
-    topic: &'static str,
-    delivery_id: &'static str,
-    signature: &'static str,
-}
-
-const SHOPIFY: Headers =
-    Headers { topic: "x-shopify-topic", delivery_id: "x-shopify-webhook-id", signature: "x-shopify-hmac-sha256" };
-const WOOCOMMERCE: Headers = Headers {
-    topic: "x-wc-webhook-topic",
-    delivery_id: "x-wc-webhook-delivery-id",
-    signature: "x-wc-webhook-signature",
-};
-
 async fn receive(
     s: &AppState,
     platform: Platform,
-    names: &Headers,
     code: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<Json<ReceivedDto>> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let d = WebhookDelivery {
-        topic: header(names.topic),
-        delivery_id: header(names.delivery_id),
-        signature: header(names.signature),
-        body,
-    };
+    let d = WebhookDelivery::from_headers(platform, |name| headers.get(name).and_then(|v| v.to_str().ok()), body);
     let status = match s.app.receive_shop_webhook(platform, code, d).await? {
         Received::Stored => "stored",
         Received::Duplicate => "duplicate",
@@ -79,7 +57,7 @@ pub async fn shopify(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ReceivedDto>> {
-    receive(&s, Platform::Shopify, &SHOPIFY, &code, &headers, &body).await
+    receive(&s, Platform::Shopify, &code, &headers, &body).await
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/woocommerce/{store_code}", tag = "stores", params(("store_code" = String, Path)),
@@ -92,7 +70,7 @@ pub async fn woocommerce(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ReceivedDto>> {
-    receive(&s, Platform::WooCommerce, &WOOCOMMERCE, &code, &headers, &body).await
+    receive(&s, Platform::WooCommerce, &code, &headers, &body).await
 }
 
 #[derive(Serialize, ToSchema)]
