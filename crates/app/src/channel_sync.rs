@@ -15,7 +15,8 @@ use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, 
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::shop::{Platform, StoreConfig};
 use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, StoreCode, TaskId};
-use codflow_store::channel_sync::{self as cs, Delivery, InboxCounts, InboxStatus, SyncState};
+pub use codflow_store::channel_sync::Delivery;
+use codflow_store::channel_sync::{self as cs, InboxCounts, InboxStatus, SyncState};
 use codflow_store::stores as sstore;
 use codflow_store::{Store, commit, logistics as lstore, orders as ostore, tasks as tstore};
 use sha2::{Digest, Sha256};

@@ -244,7 +244,7 @@ pub async fn tasks(
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|t| {
-            let sla = if t.status == codflow_store::tasks::TaskStatus::Done {
+            let sla = if t.status == codflow_app::tasks::TaskStatus::Done {
                 "done"
             } else if t.due_at < now {
                 "overdue"

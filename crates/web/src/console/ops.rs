@@ -146,7 +146,7 @@ pub async fn shipments(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    let filter = codflow_store::tracking::TrackedFilter {
+    let filter = codflow_app::tracking::TrackedFilter {
         status: get("status"),
         country: get("country").map(|c| c.to_uppercase()),
         channel: get("channel"),
