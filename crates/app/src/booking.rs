@@ -219,7 +219,8 @@ async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Sh
             }
         }
         Err(e) => {
-            let sticky = channel.carrier == "aramex" && !matches!(e, CarrierError::Unavailable(_));
+            let idempotent = carriers.of(&channel.carrier).is_some_and(|c| c.books_idempotently());
+            let sticky = !idempotent && !matches!(e, CarrierError::Unavailable(_));
             let will_retry = e.retryable() && !sticky && s.attempts < MAX_ATTEMPTS;
             let msg = actionable(&e, s.attempts, will_retry);
             let retry_at = will_retry.then(|| now + backoff(s.attempts));

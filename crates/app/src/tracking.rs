@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use codflow_connectors::carriers::{CarrierError, CarrierEvent, TrackingSource, WebhookParser};
+use codflow_connectors::carriers::{CarrierError, CarrierEvent, TrackingSource};
 use codflow_domain::anomaly::{self, AnomalyKind, AnomalySettings, Watch};
 use codflow_domain::review::{keys, value_band_of};
 use codflow_domain::tracking::{self as domain, TrackingEvent};
@@ -781,13 +781,13 @@ impl App {
         let (Some(c), Some(secret)) = (carriers.of(carrier), carriers.webhook_secret(carrier)) else {
             return Err(Error::NotFound("carrier webhook"));
         };
-        let codflow_connectors::carriers::Carrier::Sandbox(sb) = c else {
+        let Some(hooks) = c.webhooks() else {
             return Err(Error::NotFound("carrier webhook"));
         };
-        if !signature.is_some_and(|s| sb.verify(secret, body, s)) {
+        if !signature.is_some_and(|s| hooks.verify(secret, body, s)) {
             return Err(Error::Unauthorized);
         }
-        let events = sb.parse_webhook(body).map_err(|e| Error::invalid("body", e.to_string()))?;
+        let events = hooks.parse_webhook(body).map_err(|e| Error::invalid("body", e.to_string()))?;
         let events: Vec<IncomingEvent> = events.into_iter().map(IncomingEvent::from).collect();
         self.ingest_events(&events, "webhook").await
     }

@@ -215,6 +215,27 @@ pub enum Carrier {
     Aramex(Aramex),
 }
 
+impl Carrier {
+    /// Whether the carrier returns the booking it already made when a request is repeated with the same
+    /// idempotency key. One that does not could book twice on a retry after an unclear failure, so such
+    /// failures wait for a person.
+    pub fn books_idempotently(&self) -> bool {
+        match self {
+            Carrier::Sandbox(_) => true,
+            // Aramex's CreateShipments takes no idempotency key.
+            Carrier::Aramex(_) => false,
+        }
+    }
+
+    /// How the carrier's pushed events are verified and read, when it pushes any.
+    pub fn webhooks(&self) -> Option<&dyn WebhookParser> {
+        match self {
+            Carrier::Sandbox(c) => Some(c),
+            Carrier::Aramex(_) => None,
+        }
+    }
+}
+
 impl RateQuoter for Carrier {
     async fn rate(&self, req: &RateRequest) -> Result<CarrierRate, CarrierError> {
         match self {

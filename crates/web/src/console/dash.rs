@@ -9,10 +9,10 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use codflow_app::kpi::Filter;
 use codflow_app::kpi::{Preview, Recommendation};
 use codflow_domain::kpi::{Metrics, Ratio, ScoreWeights};
 use codflow_domain::{Currency, Money, Role};
-use codflow_app::kpi::Filter;
 use time::Date;
 
 use super::chart::{self, Mark};

@@ -8,10 +8,10 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use codflow_app::orders::OrderFilter;
 use codflow_app::users::ConsoleUser;
 use codflow_domain::finance::profit::Dimension;
 use codflow_domain::{Country, OrderStatus, Role};
-use codflow_app::orders::OrderFilter;
 use serde::Deserialize;
 
 use super::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Signed, cookie, html, redirect, same, session_cookie, set_cookie};

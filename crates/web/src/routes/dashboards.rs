@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Query, State};
+use codflow_app::kpi::Filter;
 use codflow_app::kpi::Recommendation;
 use codflow_domain::kpi::{METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
 use codflow_domain::{Actor, FieldErrors, Role};
-use codflow_app::kpi::Filter;
 use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
