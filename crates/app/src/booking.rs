@@ -280,7 +280,8 @@ pub enum BookOutcome {
 }
 
 impl App {
-    pub(crate) fn carriers(&self) -> Arc<Carriers> {
+    /// The carriers this process talks to, as set at start.
+    pub fn carriers(&self) -> Arc<Carriers> {
         self.carriers.read().map(|c| c.clone()).unwrap_or_default()
     }
 

@@ -81,10 +81,11 @@ impl Demo {
         let at = app.clock().now().max(OffsetDateTime::now_utc());
         present(app, &self.carrier, at).await?;
         self.shelf.restore(app).await?;
-        let (reviewed, held) = app.seed_demo_today().await.context("the demo's last hour of orders")?;
+        let (reviewed, held) =
+            crate::seed::shop::seed_demo_today(app).await.context("the demo's last hour of orders")?;
         println!("review:       {reviewed} new orders reviewed by the demo rules, {held} held for a person");
         // The carrier's statements cover what it collected in the simulated month.
-        match app.demo_finance(std::time::Duration::ZERO).await {
+        match crate::seed::finance::demo_finance(app, std::time::Duration::ZERO).await {
             Ok(f) => println!(
                 "finance:      carrier remittance ({} lines, {} finance tasks), {} and a freight invoice ({} lines) \
                  imported; see /api/v1/statements",

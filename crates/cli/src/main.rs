@@ -12,6 +12,7 @@ mod bench_webhooks;
 mod demo;
 mod finance;
 mod logistics;
+mod seed;
 mod simulate;
 mod simulate_shops;
 

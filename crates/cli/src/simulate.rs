@@ -21,7 +21,7 @@ fn by() -> Actor {
 /// The sandbox carrier's model: the demo's lanes, refusing regions, and one misbehaving channel.
 pub fn model() -> serde_json::Value {
     let regions: serde_json::Map<String, serde_json::Value> =
-        codflow_app::demo::refusing_regions().into_iter().map(|(k, v)| (k, serde_json::json!(v))).collect();
+        crate::seed::shop::refusing_regions().into_iter().map(|(k, v)| (k, serde_json::json!(v))).collect();
     serde_json::json!({
         "default": {"delivery_rate": 0.82, "refusal_share": 0.7, "customs_hold_probability": 0.06,
                     "customs_hold_hours": 40, "transit_days": 5, "loss_rate": 0.004, "cod_fee_pct": 1.5},
@@ -106,7 +106,8 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         orders as f64 / flow
     );
     // The carrier's statements, once the last parcels have settled (at most a few simulated weeks).
-    let finance = app.demo_finance(StdDuration::from_secs_f64((seconds_per_day * 40.0).max(20.0))).await;
+    let finance =
+        crate::seed::finance::demo_finance(&app, StdDuration::from_secs_f64((seconds_per_day * 40.0).max(20.0))).await;
     match finance {
         Ok(f) => println!(
             "settlements:  remittance of {} lines ({} finance tasks), {} and a freight invoice of {} lines",
@@ -133,7 +134,9 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
 /// the shelf as it was, to put back once the past is lived.
 pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
     if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
-        app.seed_demo_shop().await.context("seeding the shop's catalogue, channels and rules failed")?;
+        crate::seed::shop::seed_demo_shop(app)
+            .await
+            .context("seeding the shop's catalogue, channels and rules failed")?;
     }
     // Stock is topped up every day in a real shop; here the warehouse simply never runs dry while the past is
     // lived, and gets its own levels back afterwards.
@@ -232,7 +235,7 @@ pub async fn run_days(
             // The carrier's clock creeps at real speed while the day's orders are handled: seconds, not days.
             carrier.set_clock(end, 1.0).await.map_err(|e| anyhow!("the carrier's clock: {e}"))?;
         }
-        let inputs = codflow_app::demo::simulated_orders(feed.seed, d as usize * per_day, day, per_day)
+        let inputs = crate::seed::shop::simulated_orders(feed.seed, d as usize * per_day, day, per_day)
             .map_err(|e| anyhow!("day {d}: orders: {e}"))?;
         // The shops' orders arrive as their webhooks; the rest are keyed in or imported.
         let first_id = 1_000_000 + (d as u64) * per_day as u64;
@@ -240,7 +243,7 @@ pub async fn run_days(
             crate::simulate_shops::deliver(&feed.client, &feed.base, &feed.shop_secret, inputs, first_id)
                 .await
                 .with_context(|| format!("day {d}: shop webhooks"))?;
-        let ids = app.create_simulated(direct).await.with_context(|| format!("day {d}: orders"))?;
+        let ids = crate::seed::shop::create_simulated(app, direct).await.with_context(|| format!("day {d}: orders"))?;
         app.process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
         orders += ids.len() + hooked;
         let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;

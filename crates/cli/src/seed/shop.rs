@@ -6,8 +6,10 @@ use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{Money, OrderInput};
 use time::{Duration, OffsetDateTime};
 
-use crate::catalogue::{ProductInput, StockChange, WarehouseInput};
-use crate::{App, Result};
+use codflow_app::catalogue::{ProductInput, StockChange, WarehouseInput};
+use codflow_app::{App, Result};
+
+use super::logistics::seed_logistics;
 
 /// Small xorshift generator: demo data needs variety, not cryptographic quality.
 struct Rng(u64);
@@ -363,203 +365,190 @@ impl DemoOrder<'_> {
     }
 }
 
-impl App {
-    /// The demo shop without orders: warehouses, catalogue and stock, carriers and rate cards, lists and
-    /// every ready-made rule switched on. A simulation's days bring the orders.
-    pub async fn seed_demo_shop(&self) -> Result<()> {
-        self.seed_catalogue(&mut Rng(DEMO_SEED)).await?;
-        self.seed_demo_rules().await
-    }
+/// The demo shop without orders: warehouses, catalogue and stock, carriers and rate cards, lists and
+/// every ready-made rule switched on. A simulation's days bring the orders.
+pub async fn seed_demo_shop(app: &App) -> Result<()> {
+    seed_catalogue(app, &mut Rng(DEMO_SEED)).await?;
+    seed_demo_rules(app).await
+}
 
-    /// The demo's today after a simulated past: the SKUs it keeps short have run out, and a last hour of
-    /// orders waits, reviewed by the rules (some held or cancelled with reasons, some backordered), not yet
-    /// booked. Returns how many orders were placed and how many of them review held.
-    pub async fn seed_demo_today(&self) -> Result<(usize, usize)> {
-        let by = Actor::Worker("demo".into());
-        for (i, p) in PRODUCTS.iter().enumerate() {
-            if runs_short(i) {
-                let level = self.stock("SZ1", p.0).await?;
-                let change = StockChange { on_hand: Some(level.level.reserved), location: None };
-                self.set_stock("SZ1", p.0, change, by.clone()).await?;
-            }
+/// The demo's today after a simulated past: the SKUs it keeps short have run out, and a last hour of
+/// orders waits, reviewed by the rules (some held or cancelled with reasons, some backordered), not yet
+/// booked. Returns how many orders were placed and how many of them review held.
+pub async fn seed_demo_today(app: &App) -> Result<(usize, usize)> {
+    let by = Actor::Worker("demo".into());
+    for (i, p) in PRODUCTS.iter().enumerate() {
+        if runs_short(i) {
+            let level = app.stock("SZ1", p.0).await?;
+            let change = StockChange { on_hand: Some(level.level.reserved), location: None };
+            app.set_stock("SZ1", p.0, change, by.clone()).await?;
         }
-        self.seed_reviewed_orders(&mut Rng(DEMO_SEED ^ 0x5eed), 60).await
     }
+    seed_reviewed_orders(app, &mut Rng(DEMO_SEED ^ 0x5eed), 60).await
+}
 
-    async fn seed_catalogue(&self, r: &mut Rng) -> Result<()> {
-        let by = Actor::Worker("demo".into());
-        for (code, name, country) in
-            [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
+async fn seed_catalogue(app: &App, r: &mut Rng) -> Result<()> {
+    let by = Actor::Worker("demo".into());
+    for (code, name, country) in [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
+    {
+        app.create_warehouse(
+            WarehouseInput { code: Some(code.into()), name: Some(name.into()), country: Some(country.into()) },
+            by.clone(),
+        )
+        .await?;
+    }
+    for (i, (sku, title, grams, cost, hs, cat)) in PRODUCTS.iter().enumerate() {
+        app.create_product(
+            ProductInput {
+                sku: Some((*sku).into()),
+                title: Some((*title).into()),
+                unit_weight_g: Some(*grams),
+                unit_cost: Some(MoneyInput {
+                    amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
+                    currency: Some("CNY".into()),
+                }),
+                hs_code: Some((*hs).into()),
+                origin_country: Some("CN".into()),
+                category: Some((*cat).into()),
+            },
+            by.clone(),
+        )
+        .await?;
+        // A few SKUs run short so the demo shows backorders.
+        let sz = if runs_short(i) { 3 } else { 150 + r.below(400) as i64 };
+        // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
+        let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
+        let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
+        app.set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
+        if i % 3 == 0 {
+            app.set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
+        }
+    }
+    let mut currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
+    // The goods are bought in yuan: profit needs the yuan's rate as much as the markets'.
+    currencies.push(("CNY", 7));
+    seed_logistics(app, &currencies).await
+}
+
+/// Records simulated orders through intake, as keyed in or imported; returns the ids created.
+pub async fn create_simulated(app: &App, inputs: Vec<OrderInput>) -> Result<Vec<String>> {
+    use futures::StreamExt;
+    let n = inputs.len();
+    let by = Actor::Worker("simulation".into());
+    let created: Vec<Result<codflow_app::orders::Intake>> =
+        futures::stream::iter(inputs).map(|i| app.create_order(i, by.clone())).buffer_unordered(32).collect().await;
+    let mut ids = Vec::with_capacity(n);
+    for c in created {
+        if let codflow_app::orders::Intake::Created(o) = c? {
+            ids.push(o.id.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+/// Lists, and every ready-made rule switched on.
+async fn seed_demo_rules(app: &App) -> Result<()> {
+    let by = Actor::Worker("demo".into());
+    let entries: [(&str, &[&str]); 3] = [
+        ("cod_unsupported_regions", &["SA:Jizan Province"]),
+        ("blacklisted_phones", &[SERIAL_REFUSERS[3]]),
+        ("blacklisted_postcodes", &["CO:050001"]),
+    ];
+    for (list, values) in entries {
+        let values = values.iter().map(|v| ((*v).to_owned(), Some("demo".to_owned()))).collect();
+        app.add_list_entries(list, values, |i| format!("values[{i}]"), by.clone()).await?;
+    }
+    use codflow_domain::review::templates::ParamValue as P;
+    let templates: Vec<(&str, Vec<(&str, P)>)> = vec![
+        ("cod_unsupported_region", vec![]),
+        ("blacklisted_destination", vec![]),
+        ("blacklisted_phone", vec![]),
+        ("region_refusal_rate", vec![("max_rate", P::Number(0.3)), ("min_samples", P::Int(10))]),
+        ("high_value", vec![("limit", P::Text("150.00".into()))]),
+        ("large_quantity", vec![("max_items", P::Int(5)), ("max_per_sku", P::Int(2))]),
+        ("refusing_phone", vec![("min_refusals", P::Int(2))]),
+        ("duplicate_24h", vec![]),
+        (
+            "sku_region_block",
+            vec![
+                ("skus", P::List(vec!["PERF-01".into()])),
+                ("regions", P::List(vec!["kw".into()])),
+                ("cod_only", P::Bool(false)),
+            ],
+        ),
+        ("invalid_mobile", vec![]),
+    ];
+    for (i, (key, params)) in templates.into_iter().enumerate() {
+        let params = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        app.rule_from_template(key, params, None, Some(10 * (i as i32 + 1)), by.clone()).await?;
+    }
+    for (name, condition, action, reason) in [
+        (
+            "Risky COD: ask for prepayment",
+            "order.cod && risk.score > 0.45",
+            "block_cod",
+            "the refusal risk of this order is high; please pay in advance",
+        ),
+        (
+            "First order above 80 USD",
+            "buyer.orders == 0 && order.total_base_minor > 8000",
+            "flag",
+            "a new buyer with a large first order",
+        ),
+    ] {
+        app.create_rule(
+            codflow_app::rules::RuleInput {
+                name: Some(name.into()),
+                priority: Some(200),
+                enabled: Some(true),
+                condition: Some(condition.into()),
+                action: Some(action.into()),
+                reason: Some(reason.into()),
+                notify: None,
+            },
+            by.clone(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Orders of the last hours (by the app's clock), reviewed by the rules: some pass, some are held or
+/// cancelled with reasons.
+async fn seed_reviewed_orders(app: &App, r: &mut Rng, n: usize) -> Result<(usize, usize)> {
+    let by = Actor::Worker("demo".into());
+    let now = app.clock().now();
+    let mut held = 0;
+    for k in 0..n {
+        let m = r.pick(MARKETS);
+        let (city, region, postal) = if k % 10 == 0 { MARKETS[0].cities[3] } else { *r.pick(m.cities) };
+        let m = if k % 10 == 0 { &MARKETS[0] } else { m };
+        let name = *r.pick(m.names);
+        let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
+        let quantity = if k % 13 == 0 { 4 } else { 1 };
+        let phone = if k % 7 == 0 { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
+        let order = DemoOrder {
+            market: m,
+            place: (city, region, postal),
+            name,
+            store: "shopify-main",
+            external_id: format!("{}", 200_000 + k),
+            placed: now - Duration::minutes(5 * (n - k) as i64),
+            payment: "cod",
+            phone,
+            email: Some(format!("reviewed{k}@example.com")),
+            lines: vec![LineInput {
+                sku: Some(sku.into()),
+                quantity: Some(quantity),
+                unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
+            }],
+        };
+        let input = order.input(r)?;
+        if let codflow_app::orders::Intake::Created(o) = app.create_order(input, by.clone()).await?
+            && o.status == codflow_domain::OrderStatus::OnHold
         {
-            self.create_warehouse(
-                WarehouseInput { code: Some(code.into()), name: Some(name.into()), country: Some(country.into()) },
-                by.clone(),
-            )
-            .await?;
+            held += 1;
         }
-        for (i, (sku, title, grams, cost, hs, cat)) in PRODUCTS.iter().enumerate() {
-            self.create_product(
-                ProductInput {
-                    sku: Some((*sku).into()),
-                    title: Some((*title).into()),
-                    unit_weight_g: Some(*grams),
-                    unit_cost: Some(MoneyInput {
-                        amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
-                        currency: Some("CNY".into()),
-                    }),
-                    hs_code: Some((*hs).into()),
-                    origin_country: Some("CN".into()),
-                    category: Some((*cat).into()),
-                },
-                by.clone(),
-            )
-            .await?;
-            // A few SKUs run short so the demo shows backorders.
-            let sz = if runs_short(i) { 3 } else { 150 + r.below(400) as i64 };
-            // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
-            let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
-            let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
-            self.set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
-            if i % 3 == 0 {
-                self.set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
-            }
-        }
-        let mut currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
-        // The goods are bought in yuan: profit needs the yuan's rate as much as the markets'.
-        currencies.push(("CNY", 7));
-        self.seed_logistics(&currencies).await
     }
-
-    /// A simulated day's orders: `n` of the demo's markets placed through the day starting at `day`, external
-    /// ids from `first`, through the ordinary intake (review, allocation, reservation), 32 at a time. Returns
-    /// the ids of the orders created.
-    pub async fn simulate_orders(&self, seed: u64, first: usize, day: OffsetDateTime, n: usize) -> Result<Vec<String>> {
-        self.create_simulated(simulated_orders(seed, first, day, n)?).await
-    }
-
-    /// Records simulated orders through intake, as keyed in or imported; returns the ids created.
-    pub async fn create_simulated(&self, inputs: Vec<OrderInput>) -> Result<Vec<String>> {
-        use futures::StreamExt;
-        let n = inputs.len();
-        let by = Actor::Worker("simulation".into());
-        let created: Vec<Result<crate::orders::Intake>> = futures::stream::iter(inputs)
-            .map(|i| self.create_order(i, by.clone()))
-            .buffer_unordered(32)
-            .collect()
-            .await;
-        let mut ids = Vec::with_capacity(n);
-        for c in created {
-            if let crate::orders::Intake::Created(o) = c? {
-                ids.push(o.id.to_string());
-            }
-        }
-        Ok(ids)
-    }
-
-    /// Lists, and every ready-made rule switched on.
-    async fn seed_demo_rules(&self) -> Result<()> {
-        let by = Actor::Worker("demo".into());
-        let entries: [(&str, &[&str]); 3] = [
-            ("cod_unsupported_regions", &["SA:Jizan Province"]),
-            ("blacklisted_phones", &[SERIAL_REFUSERS[3]]),
-            ("blacklisted_postcodes", &["CO:050001"]),
-        ];
-        for (list, values) in entries {
-            let values = values.iter().map(|v| ((*v).to_owned(), Some("demo".to_owned()))).collect();
-            self.add_list_entries(list, values, |i| format!("values[{i}]"), by.clone()).await?;
-        }
-        use codflow_domain::review::templates::ParamValue as P;
-        let templates: Vec<(&str, Vec<(&str, P)>)> = vec![
-            ("cod_unsupported_region", vec![]),
-            ("blacklisted_destination", vec![]),
-            ("blacklisted_phone", vec![]),
-            ("region_refusal_rate", vec![("max_rate", P::Number(0.3)), ("min_samples", P::Int(10))]),
-            ("high_value", vec![("limit", P::Text("150.00".into()))]),
-            ("large_quantity", vec![("max_items", P::Int(5)), ("max_per_sku", P::Int(2))]),
-            ("refusing_phone", vec![("min_refusals", P::Int(2))]),
-            ("duplicate_24h", vec![]),
-            (
-                "sku_region_block",
-                vec![
-                    ("skus", P::List(vec!["PERF-01".into()])),
-                    ("regions", P::List(vec!["kw".into()])),
-                    ("cod_only", P::Bool(false)),
-                ],
-            ),
-            ("invalid_mobile", vec![]),
-        ];
-        for (i, (key, params)) in templates.into_iter().enumerate() {
-            let params = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-            self.rule_from_template(key, params, None, Some(10 * (i as i32 + 1)), by.clone()).await?;
-        }
-        for (name, condition, action, reason) in [
-            (
-                "Risky COD: ask for prepayment",
-                "order.cod && risk.score > 0.45",
-                "block_cod",
-                "the refusal risk of this order is high; please pay in advance",
-            ),
-            (
-                "First order above 80 USD",
-                "buyer.orders == 0 && order.total_base_minor > 8000",
-                "flag",
-                "a new buyer with a large first order",
-            ),
-        ] {
-            self.create_rule(
-                crate::rules::RuleInput {
-                    name: Some(name.into()),
-                    priority: Some(200),
-                    enabled: Some(true),
-                    condition: Some(condition.into()),
-                    action: Some(action.into()),
-                    reason: Some(reason.into()),
-                    notify: None,
-                },
-                by.clone(),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Orders of the last hours (by the app's clock), reviewed by the rules: some pass, some are held or
-    /// cancelled with reasons.
-    async fn seed_reviewed_orders(&self, r: &mut Rng, n: usize) -> Result<(usize, usize)> {
-        let by = Actor::Worker("demo".into());
-        let now = self.clock().now();
-        let mut held = 0;
-        for k in 0..n {
-            let m = r.pick(MARKETS);
-            let (city, region, postal) = if k % 10 == 0 { MARKETS[0].cities[3] } else { *r.pick(m.cities) };
-            let m = if k % 10 == 0 { &MARKETS[0] } else { m };
-            let name = *r.pick(m.names);
-            let (sku, _, _, cost, _, _) = *r.pick(PRODUCTS);
-            let quantity = if k % 13 == 0 { 4 } else { 1 };
-            let phone = if k % 7 == 0 { (*r.pick(SERIAL_REFUSERS)).to_owned() } else { phone(r, m.phone) };
-            let order = DemoOrder {
-                market: m,
-                place: (city, region, postal),
-                name,
-                store: "shopify-main",
-                external_id: format!("{}", 200_000 + k),
-                placed: now - Duration::minutes(5 * (n - k) as i64),
-                payment: "cod",
-                phone,
-                email: Some(format!("reviewed{k}@example.com")),
-                lines: vec![LineInput {
-                    sku: Some(sku.into()),
-                    quantity: Some(quantity),
-                    unit_price: Some(MoneyInput { amount: price(cost, m)?, currency: Some(m.currency.into()) }),
-                }],
-            };
-            let input = order.input(r)?;
-            if let crate::orders::Intake::Created(o) = self.create_order(input, by.clone()).await?
-                && o.status == codflow_domain::OrderStatus::OnHold
-            {
-                held += 1;
-            }
-        }
-        Ok((n, held))
-    }
+    Ok((n, held))
 }

@@ -14,9 +14,9 @@ use codflow_store::profit as pstore;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
-use crate::error::ConflictKind;
-use crate::finance::{ImportRequest, StatementReport};
-use crate::{App, Error, Result};
+use codflow_app::ConflictKind;
+use codflow_app::finance::{ImportRequest, StatementReport};
+use codflow_app::{App, Error, Result};
 
 /// What the demo's statements came to.
 #[derive(Debug)]
@@ -145,92 +145,88 @@ pub fn invoice_with_mistakes(body: &[u8]) -> Result<Vec<u8>> {
     Ok(write_csv(&header, &rows))
 }
 
-impl App {
-    /// Waits (up to `wait`) for the demo's COD parcels to stop travelling, then imports the carrier's
-    /// remittance and invoice with their mistakes and a payout of the remittance in dollars.
-    pub async fn demo_finance(&self, wait: Duration) -> Result<DemoFinance> {
-        let carriers = self.carriers();
-        let Some(Carrier::Sandbox(sandbox)) = carriers.sandbox.as_ref() else {
-            return Err(Error::invalid("carrier", "the demo's money needs the sandbox carrier"));
-        };
-        // Until nothing travels and the first parcels' cash is past its cycle and grace, so the one the
-        // carrier leaves out counts as missing.
-        let deadline = tokio::time::Instant::now() + wait;
-        let grace = self.reconcile_tolerances().await?.grace_days;
-        let longest_cycle =
-            crate::finance::settlement_cycles(&mut *self.store.read().await?).await?.into_values().max().unwrap_or(0);
-        loop {
-            let mut conn = self.store.read().await?;
-            let travelling = pstore::cod_in_transit(&mut conn).await?.len();
-            let oldest = fstore::open_receivables(&mut conn, self.clock().now(), None)
-                .await?
-                .iter()
-                .map(|o| o.days)
-                .max()
-                .unwrap_or(0);
-            drop(conn);
-            if (travelling == 0 && oldest > longest_cycle + grace) || tokio::time::Instant::now() >= deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+/// Waits (up to `wait`) for the demo's COD parcels to stop travelling, then imports the carrier's
+/// remittance and invoice with their mistakes and a payout of the remittance in dollars.
+pub async fn demo_finance(app: &App, wait: Duration) -> Result<DemoFinance> {
+    let carriers = app.carriers();
+    let Some(Carrier::Sandbox(sandbox)) = carriers.sandbox.as_ref() else {
+        return Err(Error::invalid("carrier", "the demo's money needs the sandbox carrier"));
+    };
+    // Until nothing travels and the first parcels' cash is past its cycle and grace, so the one the
+    // carrier leaves out counts as missing.
+    let deadline = tokio::time::Instant::now() + wait;
+    let grace = app.reconcile_tolerances().await?.grace_days;
+    let longest_cycle = app.channels().await?.iter().map(|c| c.settlement_cycle_days).max().unwrap_or(0);
+    loop {
+        let mut conn = app.store.read().await?;
+        let travelling = pstore::cod_in_transit(&mut conn).await?.len();
+        let oldest = fstore::open_receivables(&mut conn, app.clock().now(), None)
+            .await?
+            .iter()
+            .map(|o| o.days)
+            .max()
+            .unwrap_or(0);
+        drop(conn);
+        if (travelling == 0 && oldest > longest_cycle + grace) || tokio::time::Instant::now() >= deadline {
+            break;
         }
-        let (from, to) = (OffsetDateTime::UNIX_EPOCH, OffsetDateTime::now_utc() + time::Duration::days(36_500));
-        let carrier_error = |e: codflow_connectors::carriers::CarrierError| Error::Conflict {
-            kind: ConflictKind::CarrierUnavailable,
-            message: format!("the sandbox carrier's report: {e}"),
-        };
-        let actor = Actor::Worker("demo".into());
-        let import = |body: Vec<u8>, file: &str, profile: &str| {
-            let req = ImportRequest { file_name: file.into(), profile: profile.into(), carrier: None, preview: false };
-            let actor = actor.clone();
-            async move { self.import_statement_owned(body, req, actor).await }
-        };
-        let cod = sandbox.settlement_report(SettlementReport::CodRemittance, from, to).await.map_err(carrier_error)?;
-        let remittance = import(remittance_with_mistakes(&cod)?, "sandbox-remittance.csv", "sandbox-cod").await?;
-        let payout = match remittance.statement.as_ref() {
-            Some(s) => self.demo_payout(&s.id).await?,
-            None => None,
-        };
-        let payout = match payout {
-            Some(body) => Some(import(body, "platform-payout.csv", "generic-payout").await?),
-            None => None,
-        };
-        let bill =
-            sandbox.settlement_report(SettlementReport::FreightInvoice, from, to).await.map_err(carrier_error)?;
-        let invoice = import(invoice_with_mistakes(&bill)?, "sandbox-invoice.csv", "sandbox-freight").await?;
-        Ok(DemoFinance { remittance, payout, invoice })
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let (from, to) = (OffsetDateTime::UNIX_EPOCH, OffsetDateTime::now_utc() + time::Duration::days(36_500));
+    let carrier_error = |e: codflow_connectors::carriers::CarrierError| Error::Conflict {
+        kind: ConflictKind::CarrierUnavailable,
+        message: format!("the sandbox carrier's report: {e}"),
+    };
+    let actor = Actor::Worker("demo".into());
+    let import = |body: Vec<u8>, file: &str, profile: &str| {
+        let req = ImportRequest { file_name: file.into(), profile: profile.into(), carrier: None, preview: false };
+        let actor = actor.clone();
+        async move { app.import_statement_owned(body, req, actor).await }
+    };
+    let cod = sandbox.settlement_report(SettlementReport::CodRemittance, from, to).await.map_err(carrier_error)?;
+    let remittance = import(remittance_with_mistakes(&cod)?, "sandbox-remittance.csv", "sandbox-cod").await?;
+    let payout = match remittance.statement.as_ref() {
+        Some(s) => demo_payout(app, &s.id).await?,
+        None => None,
+    };
+    let payout = match payout {
+        Some(body) => Some(import(body, "platform-payout.csv", "generic-payout").await?),
+        None => None,
+    };
+    let bill = sandbox.settlement_report(SettlementReport::FreightInvoice, from, to).await.map_err(carrier_error)?;
+    let invoice = import(invoice_with_mistakes(&bill)?, "sandbox-invoice.csv", "sandbox-freight").await?;
+    Ok(DemoFinance { remittance, payout, invoice })
+}
 
-    /// A payment platform's statement paying the remittance out in dollars, a 1% fee kept and a rate a
-    /// little better than the day's (so the ledger books an FX gain).
-    async fn demo_payout(&self, remittance: &StatementId) -> Result<Option<Vec<u8>>> {
-        let lines = self.statement_lines(remittance, None, 0, 100).await?;
-        let Some(reference) = lines.iter().find_map(|l| l.reference.clone()) else { return Ok(None) };
-        let usd = Currency::parse("USD").map_err(|e| Error::invalid("currency", e.to_string()))?;
-        let rates = self.fx_rates().await?;
-        let today = self.clock().now().date();
-        let mut out = String::from("remittance,date,currency,gross,fee,fx_rate,settled,settled_currency\n");
-        let mut any = false;
-        let paid = fstore::remitted_by_reference(&mut *self.store.read().await?, &[reference.as_str()]).await?;
-        for (_, net, _) in paid {
-            let rate = rates.iter().filter(|r| r.from == net.currency && r.to == usd).max_by_key(|r| r.as_of);
-            let Some(rate) = rate else { continue };
-            let fee = Money::new(net.minor / 100, net.currency);
-            let applied = (rate.rate * Decimal::new(1004, 3)).round_dp(6);
-            let converted = Money::new(net.minor - fee.minor, net.currency);
-            let settled = codflow_domain::money::FxRate::new(net.currency, usd, applied, today, "platform")
-                .and_then(|r| r.convert(converted))
-                .map_err(|e| Error::invalid("fx_rate", e.to_string()))?
-                .value;
-            out.push_str(&format!(
-                "{reference},{today},{},{},{},{applied},{},USD\n",
-                net.currency,
-                net.amount_string(),
-                fee.amount_string(),
-                settled.amount_string()
-            ));
-            any = true;
-        }
-        Ok(any.then(|| out.into_bytes()))
+/// A payment platform's statement paying the remittance out in dollars, a 1% fee kept and a rate a
+/// little better than the day's (so the ledger books an FX gain).
+async fn demo_payout(app: &App, remittance: &StatementId) -> Result<Option<Vec<u8>>> {
+    let lines = app.statement_lines(remittance, None, 0, 100).await?;
+    let Some(reference) = lines.iter().find_map(|l| l.reference.clone()) else { return Ok(None) };
+    let usd = Currency::parse("USD").map_err(|e| Error::invalid("currency", e.to_string()))?;
+    let rates = app.fx_rates().await?;
+    let today = app.clock().now().date();
+    let mut out = String::from("remittance,date,currency,gross,fee,fx_rate,settled,settled_currency\n");
+    let mut any = false;
+    let paid = fstore::remitted_by_reference(&mut *app.store.read().await?, &[reference.as_str()]).await?;
+    for (_, net, _) in paid {
+        let rate = rates.iter().filter(|r| r.from == net.currency && r.to == usd).max_by_key(|r| r.as_of);
+        let Some(rate) = rate else { continue };
+        let fee = Money::new(net.minor / 100, net.currency);
+        let applied = (rate.rate * Decimal::new(1004, 3)).round_dp(6);
+        let converted = Money::new(net.minor - fee.minor, net.currency);
+        let settled = codflow_domain::money::FxRate::new(net.currency, usd, applied, today, "platform")
+            .and_then(|r| r.convert(converted))
+            .map_err(|e| Error::invalid("fx_rate", e.to_string()))?
+            .value;
+        out.push_str(&format!(
+            "{reference},{today},{},{},{},{applied},{},USD\n",
+            net.currency,
+            net.amount_string(),
+            fee.amount_string(),
+            settled.amount_string()
+        ));
+        any = true;
     }
+    Ok(any.then(|| out.into_bytes()))
 }

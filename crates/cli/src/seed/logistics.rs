@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::{App, Result};
+use codflow_app::{App, Result};
 
 /// (country, currency, duty %, VAT %, duty de minimis, VAT de minimis, HS overrides)
 type DutyRow = (
@@ -198,33 +198,31 @@ pub fn duty_rules() -> Vec<DutyRuleSpec> {
     out
 }
 
-impl App {
-    /// Channels, duty rules and exchange rates (market currency ↔ USD) for the demo markets.
-    pub(crate) async fn seed_logistics(&self, markets: &[(&str, i64)]) -> Result<()> {
-        let by = Actor::Worker("demo".into());
-        let usd = Currency::parse("USD")?;
-        let day = (OffsetDateTime::now_utc() - Duration::days(30)).date();
-        for (currency, per_usd) in markets {
-            let c = Currency::parse(currency)?;
-            let to_usd = (Decimal::ONE / Decimal::from(*per_usd)).round_dp(8);
-            self.put_fx_rate(FxRate::new(c, usd, to_usd, day, "demo")?).await?;
-            self.put_fx_rate(FxRate::new(usd, c, Decimal::from(*per_usd), day, "demo")?).await?;
-        }
-        self.put_channels(&channels(), by.clone()).await?;
-        self.put_duty_rules(&duty_rules(), by.clone()).await?;
-        // Made-up registrations in the shape of the real ones, so commercial invoices show an importer.
-        let vat = [("SA", "300000000000003"), ("AE", "100000000000003"), ("GB", "GB123456789"), ("MX", "DTC200101AB1")];
-        let docs = crate::documents::DocumentSettings {
-            seller_name: "Demo Trading Co., Ltd.".into(),
-            seller_address: vec!["8 Keyuan Road, Nanshan".into(), "Shenzhen 518057, CN".into()],
-            eori_number: Some("NL823456789".into()),
-            ioss_number: Some("IM5280000001".into()),
-            vat_numbers: vat.iter().map(|(c, n)| Ok((Country::parse(c)?, (*n).to_owned()))).collect::<Result<_>>()?,
-            public_base_url: String::new(),
-        };
-        self.set_document_settings(docs, by).await?;
-        Ok(())
+/// Channels, duty rules and exchange rates (market currency ↔ USD) for the demo markets.
+pub async fn seed_logistics(app: &App, markets: &[(&str, i64)]) -> Result<()> {
+    let by = Actor::Worker("demo".into());
+    let usd = Currency::parse("USD")?;
+    let day = (OffsetDateTime::now_utc() - Duration::days(30)).date();
+    for (currency, per_usd) in markets {
+        let c = Currency::parse(currency)?;
+        let to_usd = (Decimal::ONE / Decimal::from(*per_usd)).round_dp(8);
+        app.put_fx_rate(FxRate::new(c, usd, to_usd, day, "demo")?).await?;
+        app.put_fx_rate(FxRate::new(usd, c, Decimal::from(*per_usd), day, "demo")?).await?;
     }
+    app.put_channels(&channels(), by.clone()).await?;
+    app.put_duty_rules(&duty_rules(), by.clone()).await?;
+    // Made-up registrations in the shape of the real ones, so commercial invoices show an importer.
+    let vat = [("SA", "300000000000003"), ("AE", "100000000000003"), ("GB", "GB123456789"), ("MX", "DTC200101AB1")];
+    let docs = codflow_app::documents::DocumentSettings {
+        seller_name: "Demo Trading Co., Ltd.".into(),
+        seller_address: vec!["8 Keyuan Road, Nanshan".into(), "Shenzhen 518057, CN".into()],
+        eori_number: Some("NL823456789".into()),
+        ioss_number: Some("IM5280000001".into()),
+        vat_numbers: vat.iter().map(|(c, n)| Ok((Country::parse(c)?, (*n).to_owned()))).collect::<Result<_>>()?,
+        public_base_url: String::new(),
+    };
+    app.set_document_settings(docs, by).await?;
+    Ok(())
 }
 
 #[cfg(test)]
