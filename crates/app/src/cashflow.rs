@@ -42,11 +42,16 @@ impl App {
         let flowing = async {
             let mut conn = self.store.read().await?;
             // Each lane's record so far, from the dashboards' sums rather than a pass over every parcel.
-            let history = codflow_store::kpi::sums(&mut conn, &Default::default(), &["channel", "country"], false)
-                .await?
-                .into_iter()
-                .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
-                .collect::<std::collections::HashMap<(String, String), codflow_domain::kpi::Metrics>>();
+            let history = codflow_store::kpi::sums(
+                &mut conn,
+                &Default::default(),
+                &[codflow_domain::kpi::Dim::Channel, codflow_domain::kpi::Dim::Country],
+                false,
+            )
+            .await?
+            .into_iter()
+            .map(|(k, m)| ((k[0].clone(), k[1].clone()), m))
+            .collect::<std::collections::HashMap<(String, String), codflow_domain::kpi::Metrics>>();
             let travelling = pstore::cod_in_transit(&mut conn).await?;
             let unpaid = pstore::unpaid_invoices(&mut conn).await?;
             Ok::<_, Error>((history, travelling, unpaid))

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration as StdDuration;
 
 use codflow_domain::anomaly::AnomalyKind;
-use codflow_domain::kpi::{self, Metrics, Ratio, RecommendationThresholds, ScoreInput, ScoreWeights};
+use codflow_domain::kpi::{self, Dim, Metrics, Ratio, RecommendationThresholds, ScoreInput, ScoreWeights};
 use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::{Actor, AuditRecord, Order, OrderId, OrderStatus, PaymentMethod, Role, TaskId};
-pub use codflow_store::kpi::Filter;
 use codflow_store::kpi::{self as kstore};
+pub use codflow_store::kpi::{CLEARANCE_DIMS, Filter};
 use codflow_store::review as rstore;
 use codflow_store::{Store, commit};
 use serde::{Deserialize, Serialize};
@@ -240,12 +240,12 @@ impl App {
         Ok(kstore::dirty_count(&mut *self.store.read().await?).await?)
     }
 
-    pub async fn kpi_sums(&self, f: &Filter, group: &[&str], by_sku: bool) -> Result<Vec<(Vec<String>, Metrics)>> {
+    pub async fn kpi_sums(&self, f: &Filter, group: &[Dim], by_sku: bool) -> Result<Vec<(Vec<String>, Metrics)>> {
         Ok(kstore::sums(&mut *self.store.read().await?, f, group, by_sku).await?)
     }
 
     /// Median clearance hours and parcels cleared per group.
-    pub async fn kpi_clearance(&self, f: &Filter, group: &[&str]) -> Result<HashMap<Vec<String>, (i64, i64)>> {
+    pub async fn kpi_clearance(&self, f: &Filter, group: &[Dim]) -> Result<HashMap<Vec<String>, (i64, i64)>> {
         let hist = kstore::clearance(&mut *self.store.read().await?, f, group).await?;
         Ok(hist.into_iter().filter_map(|(k, h)| Some((k, (kpi::median(&h)?, h.values().sum())))).collect())
     }
@@ -341,7 +341,7 @@ impl App {
         let weights = self.score_weights().await?;
         let cycles: HashMap<String, i64> =
             self.channels().await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
-        let by_channel = self.kpi_sums(f, &["carrier", "channel", "country"], false).await?;
+        let by_channel = self.kpi_sums(f, &[Dim::Carrier, Dim::Channel, Dim::Country], false).await?;
         let mut carriers: BTreeMap<String, (Metrics, Vec<i64>)> = BTreeMap::new();
         let mut channels: BTreeMap<String, Metrics> = BTreeMap::new();
         let mut lanes: BTreeMap<String, BTreeMap<String, Metrics>> = BTreeMap::new();
@@ -404,7 +404,7 @@ impl App {
     async fn recommendations_unfiltered(&self, f: &Filter) -> Result<Vec<Recommendation>> {
         let t = self.recommendation_thresholds().await?;
         let mut out = Vec::new();
-        let skus = self.kpi_sums(f, &["sku", "country", "region"], true).await?;
+        let skus = self.kpi_sums(f, &[Dim::Sku, Dim::Country, Dim::Region], true).await?;
         let rows: Vec<_> = skus.into_iter().map(|(k, m)| ((k[0].clone(), k[1].clone(), k[2].clone()), m)).collect();
         let existing: Vec<String> = self.rules().await?.0.into_iter().map(|r| r.name).collect();
         for ((sku, country, region), refusal) in kpi::refusal_hotspots(&rows, &t) {
@@ -415,7 +415,7 @@ impl App {
             }
             out.push(r);
         }
-        let lanes = self.kpi_sums(f, &["country", "channel"], false).await?;
+        let lanes = self.kpi_sums(f, &[Dim::Country, Dim::Channel], false).await?;
         let rows: Vec<_> = lanes
             .into_iter()
             .filter(|(k, _)| !k[1].is_empty())

@@ -13,6 +13,38 @@ use time::OffsetDateTime;
 
 use crate::ShipmentStatus;
 
+/// What dashboard figures are grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dim {
+    Day,
+    Store,
+    Country,
+    Region,
+    Channel,
+    Carrier,
+    Sku,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 7] = [Dim::Day, Dim::Store, Dim::Country, Dim::Region, Dim::Channel, Dim::Carrier, Dim::Sku];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dim::Day => "day",
+            Dim::Store => "store",
+            Dim::Country => "country",
+            Dim::Region => "region",
+            Dim::Channel => "channel",
+            Dim::Carrier => "carrier",
+            Dim::Sku => "sku",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dim> {
+        Dim::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
 /// The counters, in the order of [`METRICS`].
 pub const METRICS: [&str; 26] = [
     "orders",

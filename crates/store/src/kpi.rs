@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use codflow_domain::kpi::{Delta, Dims, Fact, METRICS, Metrics};
+use codflow_domain::kpi::{Delta, Dim, Dims, Fact, METRICS, Metrics};
 use codflow_domain::{OrderId, ShipmentStatus};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -340,18 +340,34 @@ pub(crate) fn bind<'q>(
     q
 }
 
+/// What clearance times can be grouped by (the columns `kpi_clearance` keeps).
+pub const CLEARANCE_DIMS: [Dim; 4] = [Dim::Day, Dim::Store, Dim::Country, Dim::Channel];
+
+/// The column of the dashboard tables holding a dimension.
+fn column(d: Dim) -> &'static str {
+    match d {
+        Dim::Day => "day",
+        Dim::Store => "store",
+        Dim::Country => "country",
+        Dim::Region => "region",
+        Dim::Channel => "channel",
+        Dim::Carrier => "carrier",
+        Dim::Sku => "sku",
+    }
+}
+
 /// Sums of every counter grouped by `group` (dimension columns, plus `sku` when `by_sku`), over the rows
 /// the filter selects. The SKU sums are read from the per-SKU table, where an order counts once per SKU.
 pub async fn sums(
     conn: &mut AnyConnection,
     f: &Filter,
-    group: &[&str],
+    group: &[Dim],
     by_sku: bool,
 ) -> Result<Vec<(Vec<String>, Metrics)>> {
-    let allowed = ["day", "store", "country", "region", "channel", "carrier", "sku"];
-    if let Some(bad) = group.iter().find(|g| !allowed.contains(g) || (**g == "sku" && !by_sku)) {
-        return Err(Error::Corrupt(format!("cannot group dashboard sums by {bad}")));
+    if group.contains(&Dim::Sku) && !by_sku {
+        return Err(Error::Corrupt("dashboard sums are grouped by SKU from the per-SKU table only".into()));
     }
+    let group: Vec<&str> = group.iter().map(|g| column(*g)).collect();
     let by_sku = by_sku || f.sku.is_some();
     let table = if by_sku { "kpi_sku_daily" } else { "kpi_daily" };
     let (w, vals) = f.conds(conn, by_sku, true);
@@ -380,12 +396,12 @@ pub async fn sums(
 pub async fn clearance(
     conn: &mut AnyConnection,
     f: &Filter,
-    group: &[&str],
+    group: &[Dim],
 ) -> Result<Vec<(Vec<String>, BTreeMap<i64, i64>)>> {
-    let allowed = ["day", "store", "country", "channel"];
-    if let Some(bad) = group.iter().find(|g| !allowed.contains(g)) {
-        return Err(Error::Corrupt(format!("cannot group clearance times by {bad}")));
+    if let Some(bad) = group.iter().find(|g| !CLEARANCE_DIMS.contains(g)) {
+        return Err(Error::Corrupt(format!("cannot group clearance times by {}", bad.as_str())));
     }
+    let group: Vec<&str> = group.iter().map(|g| column(*g)).collect();
     let (w, vals) = f.conds(conn, false, false);
     let keys: Vec<String> = group.iter().map(|g| format!("CAST({g} AS TEXT)")).collect();
     let select =

@@ -45,7 +45,10 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     assert!(refreshed >= ids.len(), "every order counted once at least: {refreshed}");
     assert_eq!(app.kpi_backlog().await.unwrap(), 0);
     let all = Filter::default();
-    let sums = app.kpi_sums(&all, &["country", "channel"], false).await.unwrap();
+    let sums = app
+        .kpi_sums(&all, &[codflow_domain::kpi::Dim::Country, codflow_domain::kpi::Dim::Channel], false)
+        .await
+        .unwrap();
     let store = &app.store;
 
     let orders = rows(
@@ -103,11 +106,12 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
         per.values().filter_map(|(start, end)| end.map(|e| ((e - start) / 60_000_000 + 30) / 60)).collect();
     hours.sort();
     let median = hours[hours.len().div_ceil(2) - 1];
-    let clearance = app.kpi_clearance(&all, &["country"]).await.unwrap();
+    let clearance = app.kpi_clearance(&all, &[codflow_domain::kpi::Dim::Country]).await.unwrap();
     assert_eq!(clearance.get(&vec!["SA".to_string()]), Some(&(median, hours.len() as i64)));
 
     // The same sums by SKU and region, and a date range that excludes every order, agree too.
-    let by_sku = app.kpi_sums(&all, &["sku", "region"], true).await.unwrap();
+    let by_sku =
+        app.kpi_sums(&all, &[codflow_domain::kpi::Dim::Sku, codflow_domain::kpi::Dim::Region], true).await.unwrap();
     assert_eq!(by_sku.len(), 1);
     assert_eq!(by_sku[0].0, vec!["LAMP-01".to_string(), "Riyadh Province".to_string()]);
     assert_eq!(by_sku[0].1.refused(), refused);
@@ -130,15 +134,18 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     assert_eq!((by_sku[0].1.cost_minor(), by_sku[0].1.profit_minor()), (lanes_cost, lanes_profit));
     let nov20 = codflow_domain::kpi::day_of(time::macros::datetime!(2026-11-20 00:00 UTC));
     let before = Filter { to_day: Some(nov20 - 1), ..Filter::default() };
-    assert!(app.kpi_sums(&before, &["country"], false).await.unwrap().is_empty());
+    assert!(app.kpi_sums(&before, &[codflow_domain::kpi::Dim::Country], false).await.unwrap().is_empty());
 
     // Refreshing again changes nothing; a new order moves exactly its own counts.
     app.refresh_kpis().await.unwrap();
-    let again = app.kpi_sums(&all, &["country", "channel"], false).await.unwrap();
+    let again = app
+        .kpi_sums(&all, &[codflow_domain::kpi::Dim::Country, codflow_domain::kpi::Dim::Channel], false)
+        .await
+        .unwrap();
     assert_eq!(again, sums);
     let created = app.create_order(order_input("manual", "D-extra"), worker()).await.unwrap();
     app.refresh_kpis().await.unwrap();
-    let after = app.kpi_sums(&all, &["country"], false).await.unwrap();
+    let after = app.kpi_sums(&all, &[codflow_domain::kpi::Dim::Country], false).await.unwrap();
     let total = |s: &[(Vec<String>, Metrics)]| s.iter().map(|(_, m)| m.orders()).sum::<i64>();
     assert_eq!(total(&after), total(&sums) + 1, "{created:?}");
 

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use codflow_app::kpi::Filter;
 use codflow_app::kpi::{Preview, Recommendation};
-use codflow_domain::kpi::{Metrics, Ratio, ScoreWeights};
+use codflow_domain::kpi::{Dim, Metrics, Ratio, ScoreWeights};
 use codflow_domain::{Currency, Money, Role};
 use time::Date;
 
@@ -148,17 +148,17 @@ fn fail(e: impl Into<crate::ApiError>) -> Response {
 }
 
 /// The dimension a rejections table is grouped by, and the key columns it reads.
-fn grouping(by: &str) -> (&'static str, &'static [&'static str], bool) {
+fn grouping(by: &str) -> (&'static str, &'static [Dim], bool) {
     match by {
-        "region" => ("region", &["country", "region"], false),
-        "sku" => ("sku", &["sku"], true),
-        "channel" => ("channel", &["channel"], false),
-        _ => ("country", &["country"], false),
+        "region" => ("region", &[Dim::Country, Dim::Region], false),
+        "sku" => ("sku", &[Dim::Sku], true),
+        "channel" => ("channel", &[Dim::Channel], false),
+        _ => ("country", &[Dim::Country], false),
     }
 }
 
-fn narrow_of<'a>(cols: &[&'a str], key: &'a [String]) -> Vec<(&'a str, &'a str)> {
-    cols.iter().copied().zip(key.iter().map(String::as_str)).collect()
+fn narrow_of<'a>(cols: &[Dim], key: &'a [String]) -> Vec<(&'static str, &'a str)> {
+    cols.iter().map(|d| d.as_str()).zip(key.iter().map(String::as_str)).collect()
 }
 
 fn weekly(rows: &[(Vec<String>, Metrics)]) -> BTreeMap<i64, Metrics> {
@@ -186,7 +186,7 @@ pub async fn rejections(
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let trend = match s.app.kpi_sums(&f, &["day"], false).await {
+    let trend = match s.app.kpi_sums(&f, &[Dim::Day], false).await {
         Ok(r) => weekly(&r),
         Err(e) => return fail(e),
     };
@@ -289,7 +289,7 @@ pub async fn customs(
         return r;
     }
     let f = filter_of(&q, today(&s));
-    let cols: &[&str] = &["country", "channel"];
+    let cols: &[Dim] = &[Dim::Country, Dim::Channel];
     let rows = match s.app.kpi_sums(&f, cols, false).await {
         Ok(r) => r,
         Err(e) => return fail(e),
@@ -544,7 +544,8 @@ pub async fn profit(
     let f = filter_of(&q, today(&s));
     let asked = q.get("by").map(String::as_str);
     let by = ["channel", "store", "month", "sku"].into_iter().find(|b| asked == Some(*b)).unwrap_or("country");
-    let cols: &[&str] = if by == "month" { &["day"] } else { std::slice::from_ref(&by) };
+    let dim = Dim::parse(by).unwrap_or(Dim::Country);
+    let cols: &[Dim] = if by == "month" { &[Dim::Day] } else { std::slice::from_ref(&dim) };
     // By SKU, each order's money is split over its SKUs by line value; the order counts once per SKU.
     let raw = match s.app.kpi_sums(&f, cols, by == "sku").await {
         Ok(r) => r,
@@ -622,7 +623,7 @@ pub async fn profit(
     // Each order counts once in the distribution; by SKU an order is under several rows, so it is read by lane.
     let mut dist = [0i64; 8];
     let lanes = if by == "sku" {
-        match s.app.kpi_sums(&f, &["country"], false).await {
+        match s.app.kpi_sums(&f, &[Dim::Country], false).await {
             Ok(r) => r.into_iter().map(|(_, m)| m).collect(),
             Err(e) => return fail(e),
         }

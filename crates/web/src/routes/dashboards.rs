@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use codflow_app::kpi::Filter;
 use codflow_app::kpi::Recommendation;
-use codflow_domain::kpi::{METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
+use codflow_domain::kpi::{Dim, METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
 use codflow_domain::{Actor, FieldErrors, Role};
 use serde::Serialize;
 use time::Date;
@@ -63,12 +63,12 @@ fn day_text(day: &str) -> String {
         .unwrap_or_else(|| day.to_owned())
 }
 
-fn sum_dto(group: &[&str], key: &[String], m: &Metrics) -> SumDto {
+fn sum_dto(group: &[Dim], key: &[String], m: &Metrics) -> SumDto {
     SumDto {
         key: group
             .iter()
             .zip(key)
-            .map(|(g, v)| (g.to_string(), if *g == "day" { day_text(v) } else { v.clone() }))
+            .map(|(g, v)| (g.as_str().to_owned(), if *g == Dim::Day { day_text(v) } else { v.clone() }))
             .collect(),
         metrics: METRICS.iter().copied().zip(m.0).collect(),
         refusal_rate: ratio(m.refusal_rate()),
@@ -113,13 +113,19 @@ fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
     if errors.is_empty() { Ok(filter) } else { Err(ApiError::Invalid(errors)) }
 }
 
-fn group_of<'a>(q: &'a HashMap<String, String>, allowed: &[&str]) -> Result<Vec<&'a str>, ApiError> {
-    let group: Vec<&str> =
-        q.get("group").map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect()).unwrap_or_default();
-    if let Some(bad) = group.iter().find(|g| !allowed.contains(g)) {
-        let mut e = FieldErrors::default();
-        e.push("group", format!("{bad:?} is not one of {}", allowed.join(", ")));
-        return Err(ApiError::Invalid(e));
+fn group_of(q: &HashMap<String, String>, allowed: &[Dim]) -> Result<Vec<Dim>, ApiError> {
+    let asked = q.get("group").map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect::<Vec<_>>());
+    let mut group = Vec::new();
+    for name in asked.unwrap_or_default() {
+        match Dim::parse(name).filter(|d| allowed.contains(d)) {
+            Some(d) => group.push(d),
+            None => {
+                let names: Vec<&str> = allowed.iter().map(|d| d.as_str()).collect();
+                let mut e = FieldErrors::default();
+                e.push("group", format!("{name:?} is not one of {}", names.join(", ")));
+                return Err(ApiError::Invalid(e));
+            }
+        }
     }
     Ok(group)
 }
@@ -139,8 +145,8 @@ pub async fn sums(
 ) -> ApiResult<Json<SumsDto>> {
     auth.require(READERS)?;
     let f = filter_of(&q)?;
-    let group = group_of(&q, &["day", "store", "country", "region", "channel", "carrier", "sku"])?;
-    let by_sku = group.contains(&"sku");
+    let group = group_of(&q, &Dim::ALL)?;
+    let by_sku = group.contains(&Dim::Sku);
     let rows = s.app.kpi_sums(&f, &group, by_sku).await?;
     let items = rows.iter().map(|(k, m)| sum_dto(&group, k, m)).collect();
     Ok(Json(SumsDto { items, backlog: s.app.kpi_backlog().await? }))
@@ -167,14 +173,14 @@ pub async fn clearance(
 ) -> ApiResult<Json<Vec<ClearanceDto>>> {
     auth.require(READERS)?;
     let f = filter_of(&q)?;
-    let group = group_of(&q, &["day", "store", "country", "channel"])?;
+    let group = group_of(&q, &codflow_app::kpi::CLEARANCE_DIMS)?;
     let mut out: Vec<ClearanceDto> = s
         .app
         .kpi_clearance(&f, &group)
         .await?
         .into_iter()
         .map(|(k, (median, cleared))| ClearanceDto {
-            key: group.iter().zip(&k).map(|(g, v)| (g.to_string(), v.clone())).collect(),
+            key: group.iter().zip(&k).map(|(g, v)| (g.as_str().to_owned(), v.clone())).collect(),
             median_hours: median,
             cleared,
         })
