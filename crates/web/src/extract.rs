@@ -118,6 +118,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A query string read into `T` (a struct naming every parameter it takes): a value of the wrong shape,
+/// or a parameter given twice, is a 422 naming the parameter. Parameters `T` does not name are ignored.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let path = e.path().to_string();
+            let mut f = FieldErrors::default();
+            f.push(if path == "." { "query".to_owned() } else { path }, e.into_inner().to_string());
+            ApiError::Invalid(f)
+        })
+    }
+}
+
 /// A file upload: multipart/form-data, or a 415 that says so (a JSON body sent to an upload endpoint is told
 /// what to send instead of being refused for a missing boundary).
 pub struct Upload(pub axum::extract::Multipart);

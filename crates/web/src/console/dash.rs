@@ -45,7 +45,7 @@ pub fn filter_of(q: &HashMap<String, String>, today: Date) -> Filter {
 
 /// The filter exactly as a request names it (no dates, no bound; a date that does not parse is ignored).
 pub fn exact_filter_of(q: &HashMap<String, String>) -> Filter {
-    crate::routes::dashboards::parse_filter(q).0
+    crate::routes::dashboards::parse_filter(&crate::routes::dashboards::DashQuery::of_form(q)).0
 }
 
 /// The filter as query pairs, so links keep it.

@@ -1,8 +1,7 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
 use codflow_app::catalogue::StockChange;
@@ -10,8 +9,7 @@ use codflow_domain::Actor;
 
 use crate::ApiResult;
 use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS};
-use crate::routes::{cursor_of, limit_of};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS};
 use crate::state::AppState;
 
 #[utoipa::path(post, path = "/api/v1/warehouses", tag = "catalogue", request_body = CreateWarehouse,
@@ -25,16 +23,23 @@ pub async fn create_warehouse(
     Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into())))
 }
 
+/// The query parameters of [`list_warehouses`].
+#[derive(serde::Deserialize, Default)]
+pub struct ListWarehousesQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/warehouses", tag = "catalogue",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<WarehouseDto>)))]
 pub async fn list_warehouses(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListWarehousesQuery>,
 ) -> ApiResult<Json<Page<WarehouseDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.warehouses(limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.warehouses(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -73,16 +78,23 @@ pub async fn get_product(
     Ok(Json(s.app.product(&sku).await?.into()))
 }
 
+/// The query parameters of [`list_products`].
+#[derive(serde::Deserialize, Default)]
+pub struct ListProductsQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalogue",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<ProductDto>)))]
 pub async fn list_products(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListProductsQuery>,
 ) -> ApiResult<Json<Page<ProductDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.products(limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.products(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -1,12 +1,12 @@
 //! Orders in from shops: the signed webhook endpoints of API.md, each shop's sync status, its inbox of
 //! deliveries (with replay), a pull on demand, and the stock push.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use codflow_app::channel_sync::{Delivery, PullReport, Received, StockReport, SyncStatus, WebhookDelivery};
 use codflow_domain::shop::Platform;
@@ -16,8 +16,7 @@ use utoipa::ToSchema;
 
 use crate::ApiResult;
 use crate::dto::Page;
-use crate::extract::{Auth, OPERATORS, READERS};
-use crate::routes::{cursor_of, limit_of};
+use crate::extract::{ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 
 fn ts(t: time::OffsetDateTime) -> String {
@@ -196,6 +195,15 @@ pub async fn pull(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<S
     Ok(Json(s.app.pull_store(&code).await?.into()))
 }
 
+/// The query parameters of [`inbox`].
+#[derive(serde::Deserialize, Default)]
+pub struct InboxQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/stores/{code}/inbox", tag = "stores",
     params(("code" = String, Path), ("status" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<DeliveryDto>, description = "the shop's deliveries, newest first"), (status = 404), (status = 422)))]
@@ -203,11 +211,11 @@ pub async fn inbox(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(code): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<InboxQuery>,
 ) -> ApiResult<Json<Page<DeliveryDto>>> {
     auth.require(READERS)?;
-    let status = q.get("status").map(String::as_str).filter(|v| !v.is_empty());
-    let (items, next_cursor) = s.app.inbox(&code, status, limit_of(&q)?, cursor_of(&q)).await?;
+    let status = q.status.as_deref().filter(|v| !v.is_empty());
+    let (items, next_cursor) = s.app.inbox(&code, status, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(|d| delivery(d, false)).collect(), next_cursor }))
 }
 

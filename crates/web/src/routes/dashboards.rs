@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use codflow_app::kpi::Filter;
 use codflow_app::kpi::Recommendation;
 use codflow_domain::kpi::{Dim, METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
@@ -14,7 +14,7 @@ use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
 
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -78,11 +78,66 @@ fn sum_dto(group: &[Dim], key: &[String], m: &Metrics) -> SumDto {
     }
 }
 
+/// The query parameters of the dashboards: the filter, and for the sums and clearance times the grouping.
+#[derive(serde::Deserialize, Default)]
+pub struct DashQuery {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub store: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub sku: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+}
+
+impl DashQuery {
+    /// The console's form fields, read the same way.
+    pub(crate) fn of_form(q: &HashMap<String, String>) -> DashQuery {
+        let get = |k: &str| q.get(k).cloned();
+        DashQuery {
+            from: get("from"),
+            to: get("to"),
+            store: get("store"),
+            country: get("country"),
+            region: get("region"),
+            channel: get("channel"),
+            carrier: get("carrier"),
+            sku: get("sku"),
+            group: get("group"),
+        }
+    }
+
+    fn field(&self, k: &str) -> Option<&String> {
+        match k {
+            "from" => self.from.as_ref(),
+            "to" => self.to.as_ref(),
+            "store" => self.store.as_ref(),
+            "country" => self.country.as_ref(),
+            "region" => self.region.as_ref(),
+            "channel" => self.channel.as_ref(),
+            "carrier" => self.carrier.as_ref(),
+            "sku" => self.sku.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// The filter a request names, and what was wrong with it (bad dates are left out of the filter).
-pub(crate) fn parse_filter(q: &HashMap<String, String>) -> (Filter, FieldErrors) {
+pub(crate) fn parse_filter(q: &DashQuery) -> (Filter, FieldErrors) {
     let mut errors = FieldErrors::default();
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |k: &str| q.field(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let mut day = |k: &str| {
         let v = get(k)?;
         match Date::parse(&v, fmt) {
@@ -108,13 +163,13 @@ pub(crate) fn parse_filter(q: &HashMap<String, String>) -> (Filter, FieldErrors)
 }
 
 /// The filter of an API request, strictly: a bad date is an error, not ignored.
-fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
+fn filter_of(q: &DashQuery) -> Result<Filter, ApiError> {
     let (filter, errors) = parse_filter(q);
     if errors.is_empty() { Ok(filter) } else { Err(ApiError::Invalid(errors)) }
 }
 
-fn group_of(q: &HashMap<String, String>, allowed: &[Dim]) -> Result<Vec<Dim>, ApiError> {
-    let asked = q.get("group").map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect::<Vec<_>>());
+fn group_of(q: &DashQuery, allowed: &[Dim]) -> Result<Vec<Dim>, ApiError> {
+    let asked = q.group.as_ref().map(|g| g.split(',').map(str::trim).filter(|g| !g.is_empty()).collect::<Vec<_>>());
     let mut group = Vec::new();
     for name in asked.unwrap_or_default() {
         match Dim::parse(name).filter(|d| allowed.contains(d)) {
@@ -141,7 +196,7 @@ fn group_of(q: &HashMap<String, String>, allowed: &[Dim]) -> Result<Vec<Dim>, Ap
 pub async fn sums(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<SumsDto>> {
     auth.require(READERS)?;
     let f = filter_of(&q)?;
@@ -169,7 +224,7 @@ pub struct ClearanceDto {
 pub async fn clearance(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<Vec<ClearanceDto>>> {
     auth.require(READERS)?;
     let f = filter_of(&q)?;
@@ -244,7 +299,7 @@ fn score_row(r: codflow_app::kpi::ScoreRow) -> ScoreRowDto {
 pub async fn scorecard(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<ScorecardDto>> {
     auth.require(READERS)?;
     let c = s.app.scorecard(&filter_of(&q)?).await?;
@@ -270,7 +325,7 @@ pub struct RecommendationDto {
 pub async fn recommendations(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<Vec<RecommendationDto>>> {
     auth.require(READERS)?;
     let recs = s.app.recommendations(&filter_of(&q)?).await?;

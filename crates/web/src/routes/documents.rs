@@ -1,16 +1,16 @@
 //! Labels, customs documents, picking lists and the seller settings they print.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use codflow_app::documents::{CustomsKind, Document, DocumentSettings, LabelFormat};
 use codflow_domain::{Actor, Country, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::routes::logistics::{Download, download};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -37,6 +37,13 @@ pub struct OrderSelection {
     pub orders: Vec<String>,
 }
 
+/// The query parameters of [`label`].
+#[derive(serde::Deserialize, Default)]
+pub struct LabelQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/label", tag = "documents",
     params(("id" = String, Path), ("format" = Option<String>, Query, description = "zpl (203 dpi, default) or pdf, both 4x6 inches")),
     responses((status = 200, description = "the label"), (status = 409, description = "not booked"), (status = 422, description = "unknown format")))]
@@ -44,10 +51,10 @@ pub async fn label(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<LabelQuery>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    let format = LabelFormat::parse(q.get("format").map(String::as_str))?;
+    let format = LabelFormat::parse(q.format.as_deref())?;
     Ok(file(s.app.labels(std::slice::from_ref(&id), format).await?))
 }
 

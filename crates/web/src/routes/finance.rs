@@ -1,10 +1,9 @@
 //! COD finance: settlement profiles, statements imported and reconciled, the ledger.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine, StoredPosting};
 use codflow_domain::finance::reconcile::{LineClass, Tolerances};
@@ -15,10 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, Page, rfc3339};
-use crate::extract::{ApiJson, Auth, READERS, Upload};
+use crate::extract::{ApiJson, ApiQuery, Auth, READERS, Upload};
 use crate::routes::imports::multipart_error;
 use crate::routes::logistics::{Download, download};
-use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -366,18 +364,25 @@ pub async fn import_fx_rates(
     Ok(Json(FxImportDto { imported: r.imported, errors }))
 }
 
+/// The query parameters of [`list`].
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/statements", tag = "finance",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<StatementDto>)))]
 pub async fn list(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<StatementDto>>> {
     auth.require(READERS)?;
-    let limit = limit_of(&q)?;
+    let limit = q.page.limit()?;
     let before =
-        cursor_of(&q).map(StatementId::parse).transpose().map_err(|_| invalid("cursor", "not a statement id"))?;
+        q.page.cursor().map(StatementId::parse).transpose().map_err(|_| invalid("cursor", "not a statement id"))?;
     let items = s.app.statements(before.as_ref(), limit).await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
@@ -385,6 +390,13 @@ pub async fn list(
 
 /// The dispute packet of one statement line: the line, the expected amount and the contract's terms, the
 /// invoice evidence and the parcel's tracking timeline.
+/// The query parameters of [`dispute`].
+#[derive(serde::Deserialize, Default)]
+pub struct DisputeQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/statements/{id}/lines/{line}/dispute", tag = "finance",
     params(("id" = String, Path), ("line" = i64, Path), ("format" = Option<String>, Query, description = "pdf (default) or csv")),
     responses((status = 200, description = "PDF or CSV"), (status = 404), (status = 422, description = "unknown format")))]
@@ -392,10 +404,10 @@ pub async fn dispute(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path((id, line)): Path<(String, i64)>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<DisputeQuery>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    let csv = match q.get("format").map(String::as_str) {
+    let csv = match q.format.as_deref() {
         None | Some("pdf") => false,
         Some("csv") => true,
         Some(_) => return Err(invalid("format", "pdf or csv")),
@@ -508,6 +520,15 @@ impl From<StoredLine> for LineDto {
     }
 }
 
+/// The query parameters of [`lines`].
+#[derive(serde::Deserialize, Default)]
+pub struct LinesQuery {
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/statements/{id}/lines", tag = "finance",
     params(("id" = String, Path), ("class" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query, description = "the last line number of the previous page")),
     responses((status = 200, body = Page<LineDto>), (status = 404)))]
@@ -515,11 +536,11 @@ pub async fn lines(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<LinesQuery>,
 ) -> ApiResult<Json<Page<LineDto>>> {
     auth.require(READERS)?;
-    let limit = limit_of(&q)?;
-    let class = match q.get("class").filter(|c| !c.is_empty()) {
+    let limit = q.page.limit()?;
+    let class = match q.class.as_ref().filter(|c| !c.is_empty()) {
         Some(c) => Some(LineClass::parse(c).ok_or_else(|| {
             invalid(
                 "class",
@@ -528,7 +549,7 @@ pub async fn lines(
         })?),
         None => None,
     };
-    let after = match cursor_of(&q) {
+    let after = match q.page.cursor() {
         Some(c) => c.parse::<i64>().map_err(|_| invalid("cursor", "a line number"))?,
         None => 0,
     };

@@ -1,9 +1,8 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use codflow_app::booking::BookOutcome;
 use codflow_app::booking::{BookingStatus, ShipmentFilter};
@@ -12,9 +11,8 @@ use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};
 use codflow_domain::{Actor, FieldErrors};
 
 use crate::dto::Page;
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
 use crate::logistics_dto::*;
-use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -101,15 +99,22 @@ pub async fn delete_channel(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query parameters of [`export_channels`].
+#[derive(serde::Deserialize, Default)]
+pub struct ExportChannelsQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/channels/export", tag = "logistics", params(("format" = Option<String>, Query, description = "json (default): whole channels; csv: rate-card rows")),
     responses((status = 200, description = "a file")))]
 pub async fn export_channels(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ExportChannelsQuery>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    match q.get("format").map(String::as_str).unwrap_or("json") {
+    match q.format.as_deref().unwrap_or("json") {
         "json" => {
             let specs: Vec<ChannelSpec> = s.app.channels().await?.iter().map(|c| c.to_spec()).collect();
             let body = serde_json::to_vec_pretty(&specs).map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -188,6 +193,13 @@ pub async fn rates(
     Ok(Json(s.app.quote(&input).await?.into()))
 }
 
+/// The query parameters of [`carrier_rate`].
+#[derive(serde::Deserialize, Default)]
+pub struct CarrierRateQuery {
+    #[serde(default)]
+    warehouse: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/v1/rates/{channel}/carrier", tag = "logistics",
     params(("channel" = String, Path), ("warehouse" = Option<String>, Query, description = "ship from (default: the first warehouse by code)")),
     request_body(content = QuoteInput, description = "the same body as POST /api/v1/rates"),
@@ -197,11 +209,11 @@ pub async fn carrier_rate(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(channel): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<CarrierRateQuery>,
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> ApiResult<Json<CarrierQuoteDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.carrier_quote(&channel, q.get("warehouse").map(String::as_str), &input).await?.into()))
+    Ok(Json(s.app.carrier_quote(&channel, q.warehouse.as_deref(), &input).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/logistics", tag = "logistics", responses((status = 200, body = LogisticsSettingsDto)))]
@@ -307,27 +319,38 @@ pub async fn book_many(
     Ok(Json(results))
 }
 
+/// The query parameters of [`list_shipments`].
+#[derive(serde::Deserialize, Default)]
+pub struct ListShipmentsQuery {
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/shipments", tag = "logistics",
     params(("status" = Option<String>, Query), ("channel" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<ShipmentDto>)))]
 pub async fn list_shipments(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListShipmentsQuery>,
 ) -> ApiResult<Json<Page<ShipmentDto>>> {
     auth.require(READERS)?;
     let mut f = ShipmentFilter::default();
     let mut e = FieldErrors::default();
-    if let Some(st) = q.get("status") {
+    if let Some(st) = q.status.as_ref() {
         f.status = BookingStatus::parse(st).map_err(|_| e.push("status", "pending, booked, failed or cancelled")).ok();
     }
-    if let Some(c) = q.get("channel") {
+    if let Some(c) = q.channel.as_ref() {
         f.channel = e.take("channel", codflow_domain::ChannelCode::parse(c));
     }
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (items, next_cursor) = s.app.shipments(f, limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.shipments(f, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

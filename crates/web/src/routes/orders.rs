@@ -1,17 +1,15 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::orders::OrderFilter;
 use codflow_app::orders::{Action, Intake};
 use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS, parse_json};
-use crate::routes::{cursor_of, limit_of};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, parse_json};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -55,6 +53,21 @@ pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<Stri
     Ok(Json(dto))
 }
 
+/// The query parameters of [`list`].
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    store: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders",
     params(("status" = Option<String>, Query), ("country" = Option<String>, Query), ("store" = Option<String>, Query),
            ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
@@ -62,23 +75,23 @@ pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<Stri
 pub async fn list(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<OrderDto>>> {
     auth.require(READERS)?;
     let mut e = FieldErrors::default();
-    let limit = limit_of(&q)?;
+    let limit = q.page.limit()?;
     let filter = OrderFilter {
-        status: q.get("status").filter(|v| !v.is_empty()).and_then(|v| e.take("status", OrderStatus::parse(v))),
-        country: q.get("country").filter(|v| !v.is_empty()).and_then(|v| e.take("country", Country::parse(v))),
-        store: q.get("store").filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
+        status: q.status.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("status", OrderStatus::parse(v))),
+        country: q.country.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("country", Country::parse(v))),
+        store: q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
         before: None,
         oldest_first: false,
-        search: q.get("q").filter(|v| !v.trim().is_empty()).cloned(),
+        search: q.q.as_ref().filter(|v| !v.trim().is_empty()).cloned(),
     };
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (orders, next_cursor) = s.app.orders(filter, limit, cursor_of(&q)).await?;
+    let (orders, next_cursor) = s.app.orders(filter, limit, q.page.cursor()).await?;
     Ok(Json(Page { items: orders.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use codflow_app::profit::{OrderProfit, OrderProfitCsv, ProfitFilter, ProfitReport, groups_csv};
 use codflow_domain::finance::profit::{Components, Dimension, Group};
@@ -16,7 +16,7 @@ use time::macros::format_description;
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, rfc3339};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::routes::logistics::download;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -162,10 +162,38 @@ fn report_dto(r: ProfitReport) -> ProfitReportDto {
     }
 }
 
-fn filter_of(q: &HashMap<String, String>) -> Result<ProfitFilter, ApiError> {
+/// The query parameters of the profit report and its order export.
+#[derive(serde::Deserialize, Default)]
+pub struct ProfitQuery {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    group_by: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// The query parameters of the cash forecast.
+#[derive(serde::Deserialize, Default)]
+pub struct ForecastQuery {
+    #[serde(default)]
+    weeks: Option<String>,
+    #[serde(default)]
+    payment_terms_days: Option<String>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn filter_of(q: &ProfitQuery) -> Result<ProfitFilter, ApiError> {
     let mut e = FieldErrors::default();
-    let mut day = |k: &str| {
-        q.get(k).and_then(|d| match Date::parse(d, format_description!("[year]-[month]-[day]")) {
+    let mut day = |k: &str, v: &Option<String>| {
+        v.as_ref().and_then(|d| match Date::parse(d, format_description!("[year]-[month]-[day]")) {
             Ok(d) => Some(d),
             Err(_) => {
                 e.push(k, "must be a date YYYY-MM-DD");
@@ -174,10 +202,10 @@ fn filter_of(q: &HashMap<String, String>) -> Result<ProfitFilter, ApiError> {
         })
     };
     let f = ProfitFilter {
-        from: day("from"),
-        to: day("to"),
-        country: q.get("country").map(|c| c.to_uppercase()),
-        channel: q.get("channel").cloned(),
+        from: day("from", &q.from),
+        to: day("to", &q.to),
+        country: q.country.as_ref().map(|c| c.to_uppercase()),
+        channel: q.channel.clone(),
     };
     if e.is_empty() { Ok(f) } else { Err(ApiError::Invalid(e)) }
 }
@@ -206,13 +234,13 @@ pub async fn order_profit(
 pub async fn report(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ProfitQuery>,
 ) -> ApiResult<Response> {
     auth.require(PROFIT_READERS)?;
-    let by = Dimension::parse(q.get("group_by").map(String::as_str).unwrap_or("country"))
+    let by = Dimension::parse(q.group_by.as_deref().unwrap_or("country"))
         .map_err(|e| codflow_app::Error::invalid("group_by", e.to_string()))?;
     let r = s.app.profit_report(&filter_of(&q)?, by, |_| {}).await?;
-    match q.get("format").map(String::as_str) {
+    match q.format.as_deref() {
         Some("csv") => {
             Ok(download("text/csv", &format!("profit-by-{}.csv", by.as_str()), groups_csv(&r)?).into_response())
         }
@@ -235,7 +263,7 @@ fn invalid_format() -> ApiError {
 pub async fn orders_csv(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ProfitQuery>,
 ) -> ApiResult<Response> {
     auth.require(PROFIT_READERS)?;
     let mut csv = OrderProfitCsv::default();
@@ -309,8 +337,8 @@ fn flows(c: Currency, f: &codflow_domain::finance::forecast::Flows) -> FlowsDto 
     }
 }
 
-fn number<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str, default: T) -> Result<T, ApiError> {
-    match q.get(key) {
+fn number<T: std::str::FromStr>(value: &Option<String>, key: &str, default: T) -> Result<T, ApiError> {
+    match value {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| {
             let mut e = FieldErrors::default();
@@ -329,10 +357,13 @@ fn number<T: std::str::FromStr>(q: &HashMap<String, String>, key: &str, default:
 pub async fn forecast(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<ForecastQuery>,
 ) -> ApiResult<Response> {
     auth.require(PROFIT_READERS)?;
-    let f = s.app.cash_forecast(number(&q, "weeks", 12)?, number(&q, "payment_terms_days", 30)?).await?;
+    let f = s
+        .app
+        .cash_forecast(number(&q.weeks, "weeks", 12)?, number(&q.payment_terms_days, "payment_terms_days", 30)?)
+        .await?;
     let dto = ForecastDto {
         weeks: f
             .weeks
@@ -342,7 +373,7 @@ pub async fn forecast(
         overdue: f.overdue.iter().map(|(c, fl)| flows(*c, fl)).collect(),
         later: f.later.iter().map(|(c, fl)| flows(*c, fl)).collect(),
     };
-    match q.get("format").map(String::as_str) {
+    match q.format.as_deref() {
         None | Some("json") => Ok(Json(dto).into_response()),
         Some("csv") => {
             let mut out = String::from("period,currency,delivered_in,in_transit_in,freight_out,net\n");

@@ -1,9 +1,8 @@
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::notify::{Filter, Status, StoredTemplate};
 use codflow_app::rules::RulesFile;
@@ -16,9 +15,8 @@ use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 use crate::dto::{OrderDto, Page};
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::review_dto::*;
-use crate::routes::{cursor_of, limit_of};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -132,15 +130,22 @@ pub async fn import_rules(
     Ok(Json(serde_json::json!({ "ruleset_version": v })))
 }
 
+/// The query parameters of [`versions`].
+#[derive(serde::Deserialize, Default)]
+pub struct VersionsQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/rules/versions", tag = "review",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = Page<VersionDto>)))]
 pub async fn versions(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<VersionsQuery>,
 ) -> ApiResult<Json<Page<VersionDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.ruleset_versions(limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.ruleset_versions(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -257,16 +262,23 @@ pub async fn delete_list(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The query parameters of [`entries`].
+#[derive(serde::Deserialize, Default)]
+pub struct EntriesQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/lists/{name}/entries", tag = "review", params(("name" = String, Path),
     ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)), responses((status = 200, body = Page<EntryDto>)))]
 pub async fn entries(
     State(s): State<Arc<AppState>>,
     auth: Auth,
     Path(name): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<EntriesQuery>,
 ) -> ApiResult<Json<Page<EntryDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.list_entries(&name, limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.list_entries(&name, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -330,16 +342,23 @@ pub async fn remove_entry(
 
 // ---------------------------------------------------------------------------------------------- queue
 
+/// The query parameters of [`queue`].
+#[derive(serde::Deserialize, Default)]
+pub struct QueueQuery {
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/review-queue", tag = "review",
     params(("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<OrderDto>, description = "held orders with their reasons, oldest first")))]
 pub async fn queue(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Page<OrderDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.review_queue(limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.review_queue(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -477,29 +496,40 @@ pub async fn put_fx_rate(
 
 // ---------------------------------------------------------------------------------------------- notifications
 
+/// The query parameters of [`notifications`].
+#[derive(serde::Deserialize, Default)]
+pub struct NotificationsQuery {
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/notifications", tag = "review",
     params(("status" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
     responses((status = 200, body = Page<NotificationDto>, description = "the outbox, newest first")))]
 pub async fn notifications(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<NotificationsQuery>,
 ) -> ApiResult<Json<Page<NotificationDto>>> {
     auth.require(READERS)?;
     let mut e = FieldErrors::default();
-    let status = q.get("status").filter(|v| !v.is_empty()).and_then(|v| {
+    let status = q.status.as_ref().filter(|v| !v.is_empty()).and_then(|v| {
         let s = Status::parse(v);
         if s.is_none() {
             e.push("status", "must be pending, sending, sent or dead");
         }
         s
     });
-    let order = q.get("order").filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
-    let before = cursor_of(&q).and_then(|c| e.take("cursor", codflow_domain::NotificationId::parse(c)));
+    let order = q.order.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
+    let before = q.page.cursor().and_then(|c| e.take("cursor", codflow_domain::NotificationId::parse(c)));
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (items, next_cursor) = s.app.notifications(Filter { status, order, before }, limit_of(&q)?).await?;
+    let (items, next_cursor) = s.app.notifications(Filter { status, order, before }, q.page.limit()?).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

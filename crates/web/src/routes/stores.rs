@@ -1,10 +1,10 @@
 //! Shops on sales platforms (secrets go in, never out) and the outbox of updates owed to them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::stores::{Push, PushFilter, PushStatus, StoreView};
 use codflow_domain::shop::StoreInput;
@@ -14,8 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::dto::Page;
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
-use crate::routes::{cursor_of, limit_of};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -179,6 +178,19 @@ impl From<Push> for PushDto {
     }
 }
 
+/// The query parameters of [`pushes`].
+#[derive(serde::Deserialize, Default)]
+pub struct PushesQuery {
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    store: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/channel-pushes", tag = "stores",
     params(("status" = Option<String>, Query), ("store" = Option<String>, Query), ("order" = Option<String>, Query),
         ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
@@ -186,24 +198,25 @@ impl From<Push> for PushDto {
 pub async fn pushes(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<PushesQuery>,
 ) -> ApiResult<Json<Page<PushDto>>> {
     auth.require(READERS)?;
     let mut e = FieldErrors::default();
-    let status = q.get("status").filter(|v| !v.is_empty()).and_then(|v| {
+    let status = q.status.as_ref().filter(|v| !v.is_empty()).and_then(|v| {
         let s = PushStatus::parse(v);
         if s.is_none() {
             e.push("status", "must be pending, sending, sent or dead");
         }
         s
     });
-    let store = q.get("store").filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v)));
-    let order = q.get("order").filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
-    let before = cursor_of(&q).and_then(|c| e.take("cursor", PushId::parse(c)));
+    let store = q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v)));
+    let order = q.order.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
+    let before = q.page.cursor().and_then(|c| e.take("cursor", PushId::parse(c)));
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (items, next_cursor) = s.app.channel_pushes(PushFilter { status, store, order, before }, limit_of(&q)?).await?;
+    let (items, next_cursor) =
+        s.app.channel_pushes(PushFilter { status, store, order, before }, q.page.limit()?).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

@@ -2,12 +2,11 @@
 //! carrier code mappings and the codes still unmapped, anomaly thresholds, the sweep and poll on demand,
 //! and tasks.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
 use codflow_app::tracking::Mapping;
@@ -20,8 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, Page};
-use crate::extract::{ApiJson, Auth, OPERATORS, READERS};
-use crate::routes::{cursor_of, limit_of};
+use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
@@ -282,6 +280,19 @@ impl From<codflow_app::tracking::Tracked> for TrackedDto {
     }
 }
 
+/// The query parameters of [`tracked_shipments`].
+#[derive(serde::Deserialize, Default)]
+pub struct TrackedQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    country: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/tracking/shipments", tag = "tracking",
     params(("status" = Option<String>, Query, description = "e.g. delivered, or delivery_failed for every reason"),
         ("country" = Option<String>, Query), ("channel" = Option<String>, Query),
@@ -290,24 +301,24 @@ impl From<codflow_app::tracking::Tracked> for TrackedDto {
 pub async fn tracked_shipments(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<TrackedQuery>,
 ) -> ApiResult<Json<Page<TrackedDto>>> {
     auth.require(READERS)?;
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let mut e = FieldErrors::default();
-    if let Some(st) = get("status").filter(|st| ShipmentStatus::parse(st).is_err()) {
+    if let Some(st) = text(&q.status).filter(|st| ShipmentStatus::parse(st).is_err()) {
         e.push("status", format!("{st:?} is not a shipment status"));
     }
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
     let filter = codflow_app::tracking::TrackedFilter {
-        status: get("status"),
-        country: get("country").map(|c| c.to_uppercase()),
-        channel: get("channel"),
+        status: text(&q.status),
+        country: text(&q.country).map(|c| c.to_uppercase()),
+        channel: text(&q.channel),
         before: None,
     };
-    let (items, next_cursor) = s.app.tracked_shipments(filter, limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.tracked_shipments(filter, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -350,15 +361,22 @@ fn mapping_dto(m: Mapping) -> MappingDto {
     MappingDto { carrier: m.carrier, code: m.code, status: m.status.to_string(), description: m.description }
 }
 
+/// The query parameters of [`mappings`].
+#[derive(serde::Deserialize, Default)]
+pub struct MappingsQuery {
+    #[serde(default)]
+    carrier: Option<String>,
+}
+
 #[utoipa::path(get, path = "/api/v1/tracking/mappings", tag = "tracking", params(("carrier" = Option<String>, Query)),
     responses((status = 200, body = [MappingDto])))]
 pub async fn mappings(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<MappingsQuery>,
 ) -> ApiResult<Json<Vec<MappingDto>>> {
     auth.require(READERS)?;
-    let list = s.app.carrier_mappings(q.get("carrier").map(String::as_str)).await?;
+    let list = s.app.carrier_mappings(q.carrier.as_deref()).await?;
     Ok(Json(list.into_iter().map(mapping_dto).collect()))
 }
 
@@ -580,6 +598,27 @@ pub struct TaskDetailDto {
     pub history: Vec<HistoryDto>,
 }
 
+/// The query parameters of [`list_tasks`].
+#[derive(serde::Deserialize, Default)]
+pub struct TasksQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
+    #[serde(default)]
+    shipment: Option<String>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    overdue: Option<String>,
+    #[serde(flatten)]
+    page: crate::routes::PageQuery,
+}
+
 #[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
     params(("status" = Option<String>, Query, description = "open, in_progress, done, or active (not done)"),
         ("role" = Option<String>, Query), ("kind" = Option<String>, Query), ("assignee" = Option<String>, Query),
@@ -589,20 +628,20 @@ pub struct TaskDetailDto {
 pub async fn list_tasks(
     State(s): State<Arc<AppState>>,
     auth: Auth,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<TasksQuery>,
 ) -> ApiResult<Json<Page<TaskDto>>> {
     auth.require(READERS)?;
-    let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
     let query = TaskQuery {
-        status: get("status"),
-        role: get("role"),
-        kind: get("kind"),
-        assignee: get("assignee"),
-        shipment: get("shipment"),
-        order: get("order"),
-        overdue: q.get("overdue").is_some_and(|v| v == "true"),
+        status: text(&q.status),
+        role: text(&q.role),
+        kind: text(&q.kind),
+        assignee: text(&q.assignee),
+        shipment: text(&q.shipment),
+        order: text(&q.order),
+        overdue: q.overdue.as_deref() == Some("true"),
     };
-    let (items, next_cursor) = s.app.tasks(&query, limit_of(&q)?, cursor_of(&q)).await?;
+    let (items, next_cursor) = s.app.tasks(&query, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 

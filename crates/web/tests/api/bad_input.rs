@@ -222,6 +222,17 @@ async fn every_class_of_hostile_input_is_refused_naming_where_and_writes_nothing
             "placed_at",
         ),
         case("text", "GET", "/api/v1/orders?q=%00", Body::None, 422, "q"),
+        // Query strings are read into each endpoint's parameters: a bad value or one given twice is named.
+        case("query", "GET", "/api/v1/orders?limit=lots", Body::None, 422, "\"path\":\"limit\""),
+        case(
+            "query",
+            "GET",
+            "/api/v1/orders?status=held&status=allocated",
+            Body::None,
+            422,
+            "duplicate field `status`",
+        ),
+        case("query", "GET", "/api/v1/dashboards/sums?group=planet", Body::None, 422, "\"path\":\"group\""),
         case(
             "text",
             "PUT",
