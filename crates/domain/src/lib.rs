@@ -17,6 +17,7 @@ pub mod review;
 pub mod shop;
 pub mod text;
 pub mod tracking;
+pub mod work;
 
 pub use auth::{Role, Username};
 pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, Sku, StockLevel, StoreCode, Warehouse, WarehouseCode};

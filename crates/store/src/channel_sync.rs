@@ -10,28 +10,7 @@ use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InboxStatus {
-    /// Stored, not yet turned into an order.
-    Pending,
-    /// Turned into an order, or recognised as nothing to do (see `outcome`).
-    Done,
-    /// Could not be used as it stands (its error says why); kept for a person to fix and replay.
-    Failed,
-}
-
-impl InboxStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            InboxStatus::Pending => "pending",
-            InboxStatus::Done => "done",
-            InboxStatus::Failed => "failed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<InboxStatus> {
-        [InboxStatus::Pending, InboxStatus::Done, InboxStatus::Failed].into_iter().find(|x| x.as_str() == s)
-    }
-}
+pub use codflow_domain::work::InboxStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {

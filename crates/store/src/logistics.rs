@@ -101,36 +101,7 @@ pub async fn delete_duty_rule(conn: &mut AnyConnection, country: &str, effective
         > 0)
 }
 
-/// Where a shipment is in booking.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BookingStatus {
-    /// Waiting for a booking worker (or an explicit booking call).
-    Pending,
-    Booked,
-    /// The carrier refused it; the order stays allocated and the booking can be retried.
-    Failed,
-    Cancelled,
-}
-
-impl BookingStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BookingStatus::Pending => "pending",
-            BookingStatus::Booked => "booked",
-            BookingStatus::Failed => "failed",
-            BookingStatus::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "pending" => BookingStatus::Pending,
-            "booked" => BookingStatus::Booked,
-            "failed" => BookingStatus::Failed,
-            "cancelled" => BookingStatus::Cancelled,
-            _ => return Err(Error::Corrupt(format!("booking status {s:?}"))),
-        })
-    }
-}
+pub use codflow_domain::work::BookingStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shipment {
@@ -165,7 +136,10 @@ fn from_row(r: &AnyRow) -> Result<Shipment> {
         order_id: OrderId::parse(&s("order_id")?)?,
         channel: ChannelCode::parse(&s("channel")?)?,
         carrier: s("carrier")?,
-        status: BookingStatus::parse(&s("status")?)?,
+        status: {
+            let st = s("status")?;
+            BookingStatus::parse(&st).ok_or_else(|| Error::Corrupt(format!("booking status {st:?}")))?
+        },
         attempts: r.try_get("attempts")?,
         tracking_number: os("tracking_number")?,
         carrier_ref: os("carrier_ref")?,

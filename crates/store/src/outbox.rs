@@ -9,52 +9,9 @@ use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
+pub use codflow_domain::work::MessageChannel as Channel;
 
-impl Channel {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Channel> {
-        match s {
-            "email" => Some(Channel::Email),
-            "sms" => Some(Channel::Sms),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    /// Waiting for its next attempt.
-    Pending,
-    /// Claimed by a dispatcher until `next_attempt_at`; if that passes, the dispatcher died and it is due again.
-    Sending,
-    Sent,
-    /// Gave up after the last attempt; a person has to look.
-    Dead,
-}
-
-impl Status {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Status::Pending => "pending",
-            Status::Sending => "sending",
-            Status::Sent => "sent",
-            Status::Dead => "dead",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Status> {
-        [Status::Pending, Status::Sending, Status::Sent, Status::Dead].into_iter().find(|st| st.as_str() == s)
-    }
-}
+pub use codflow_domain::work::SendStatus as Status;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {

@@ -109,24 +109,7 @@ pub async fn pushing(conn: &mut AnyConnection) -> Result<HashSet<String>> {
     rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PushEvent {
-    /// The label exists: the shop gets the tracking number and link.
-    Shipped,
-    Delivered,
-}
-
-impl PushEvent {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            PushEvent::Shipped => "shipped",
-            PushEvent::Delivered => "delivered",
-        }
-    }
-    pub fn parse(s: &str) -> Option<PushEvent> {
-        [PushEvent::Shipped, PushEvent::Delivered].into_iter().find(|e| e.as_str() == s)
-    }
-}
+pub use codflow_domain::work::PushEvent;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Push {

@@ -11,25 +11,7 @@ use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskStatus {
-    Open,
-    InProgress,
-    Done,
-}
-
-impl TaskStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TaskStatus::Open => "open",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Done => "done",
-        }
-    }
-    pub fn parse(s: &str) -> Option<TaskStatus> {
-        [TaskStatus::Open, TaskStatus::InProgress, TaskStatus::Done].into_iter().find(|t| t.as_str() == s)
-    }
-}
+pub use codflow_domain::work::TaskStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Task {

@@ -342,7 +342,10 @@ pub async fn list_shipments(
     let mut f = ShipmentFilter::default();
     let mut e = FieldErrors::default();
     if let Some(st) = q.status.as_ref() {
-        f.status = BookingStatus::parse(st).map_err(|_| e.push("status", "pending, booked, failed or cancelled")).ok();
+        f.status = BookingStatus::parse(st);
+        if f.status.is_none() {
+            e.push("status", "pending, booked, failed or cancelled");
+        }
     }
     if let Some(c) = q.channel.as_ref() {
         f.channel = e.take("channel", codflow_domain::ChannelCode::parse(c));
