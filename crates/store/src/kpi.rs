@@ -343,19 +343,6 @@ pub(crate) fn bind<'q>(
 /// What clearance times can be grouped by (the columns `kpi_clearance` keeps).
 pub const CLEARANCE_DIMS: [Dim; 4] = [Dim::Day, Dim::Store, Dim::Country, Dim::Channel];
 
-/// The column of the dashboard tables holding a dimension.
-fn column(d: Dim) -> &'static str {
-    match d {
-        Dim::Day => "day",
-        Dim::Store => "store",
-        Dim::Country => "country",
-        Dim::Region => "region",
-        Dim::Channel => "channel",
-        Dim::Carrier => "carrier",
-        Dim::Sku => "sku",
-    }
-}
-
 /// Sums of every counter grouped by `group` (dimension columns, plus `sku` when `by_sku`), over the rows
 /// the filter selects. The SKU sums are read from the per-SKU table, where an order counts once per SKU.
 pub async fn sums(
@@ -367,7 +354,8 @@ pub async fn sums(
     if group.contains(&Dim::Sku) && !by_sku {
         return Err(Error::Corrupt("dashboard sums are grouped by SKU from the per-SKU table only".into()));
     }
-    let group: Vec<&str> = group.iter().map(|g| column(*g)).collect();
+    // The dashboard tables name their columns after the dimensions.
+    let group: Vec<&str> = group.iter().map(|g| g.as_str()).collect();
     let by_sku = by_sku || f.sku.is_some();
     let table = if by_sku { "kpi_sku_daily" } else { "kpi_daily" };
     let (w, vals) = f.conds(conn, by_sku, true);
@@ -401,7 +389,8 @@ pub async fn clearance(
     if let Some(bad) = group.iter().find(|g| !CLEARANCE_DIMS.contains(g)) {
         return Err(Error::Corrupt(format!("cannot group clearance times by {}", bad.as_str())));
     }
-    let group: Vec<&str> = group.iter().map(|g| column(*g)).collect();
+    // The dashboard tables name their columns after the dimensions.
+    let group: Vec<&str> = group.iter().map(|g| g.as_str()).collect();
     let (w, vals) = f.conds(conn, false, false);
     let keys: Vec<String> = group.iter().map(|g| format!("CAST({g} AS TEXT)")).collect();
     let select =

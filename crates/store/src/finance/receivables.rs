@@ -1,5 +1,7 @@
 //! Open COD kept as sums with the data (migration 0017): what carriers owe, aged, and the orders behind it.
 
+use std::fmt::Write as _;
+
 use super::*;
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -116,13 +118,10 @@ pub async fn owed_orders(
             vals.push(channel.as_str().into());
             let c = crate::db::param(conn, vals.len());
             vals.push((*days).into());
-            let _ = std::fmt::Write::write_fmt(
-                &mut case,
-                format_args!(" WHEN lane_channel = {c} THEN {}", crate::db::param(conn, vals.len())),
-            );
+            let _ = write!(case, " WHEN lane_channel = {c} THEN {}", crate::db::param(conn, vals.len()));
         }
         vals.push(default_cycle.into());
-        let _ = std::fmt::Write::write_fmt(&mut case, format_args!(" ELSE {} END", crate::db::param(conn, vals.len())));
+        let _ = write!(case, " ELSE {} END", crate::db::param(conn, vals.len()));
         sql.push_str(&format!(" AND delivered_at <= {now_at} - ({case} + 1) * {DAY_US}"));
     }
     if let Some(b) = before {
