@@ -31,17 +31,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let inner = e.into_inner();
             match inner.classify() {
                 serde_json::error::Category::Data => {
-                    let mut f = FieldErrors::default();
                     let message = inner.to_string();
                     // serde appends " at line L column C"; the path says where already.
-                    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-                    let mut path = if path == "." { String::new() } else { path };
-                    // A missing field is named by its own path, not its parent's.
-                    if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-                        path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
-                    }
-                    f.push(path, plain_message(&message));
-                    Err(ApiError::Invalid(f))
+                    Err(field_error(&path, message.split(" at line ").next().unwrap_or(&message)))
                 }
                 _ => Err(ApiError::MalformedJson { detail: inner.to_string() }),
             }
@@ -87,6 +79,22 @@ fn control_character(bytes: &[u8]) -> Option<(String, char)> {
 }
 
 /// serde's message without the Rust type names it carries ("expected struct MoneySpec").
+/// A deserialisation error at `path` (serde_path_to_error's, `.` for the root) as the field it is about: a
+/// missing or repeated field is named by its own path, not its parent's, and no Rust type names are shown.
+pub(crate) fn field_error(path: &str, message: &str) -> ApiError {
+    let mut path = if path == "." { String::new() } else { path.to_owned() };
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|p| message.strip_prefix(p))
+        .and_then(|m| m.split('`').next());
+    if let Some(name) = named {
+        path = if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") };
+    }
+    let mut f = FieldErrors::default();
+    f.push(if path.is_empty() { "body".to_owned() } else { path }, plain_message(message));
+    ApiError::Invalid(f)
+}
+
 fn plain_message(m: &str) -> String {
     let mut out = String::with_capacity(m.len());
     let mut rest = m;
@@ -128,12 +136,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
-            let path = e.path().to_string();
-            let mut f = FieldErrors::default();
-            f.push(if path == "." { "query".to_owned() } else { path }, e.into_inner().to_string());
-            ApiError::Invalid(f)
-        })
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| field_error(&e.path().to_string(), &e.into_inner().to_string()))
     }
 }
 

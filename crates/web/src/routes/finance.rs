@@ -136,8 +136,8 @@ pub async fn put_profile(
     if let Some(o) = body.as_object_mut() {
         o.insert("name".into(), serde_json::Value::String(name));
     }
-    let p: Profile =
-        serde_path_to_error::deserialize(body).map_err(|e| invalid(&e.path().to_string(), &e.inner().to_string()))?;
+    let p: Profile = serde_path_to_error::deserialize(body)
+        .map_err(|e| crate::extract::field_error(&e.path().to_string(), &e.inner().to_string()))?;
     let created = s.app.put_settlement_profile(p.clone(), Actor::Token(auth.0.token)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(profile_dto(p, false))))
 }

@@ -230,7 +230,16 @@ async fn every_class_of_hostile_input_is_refused_naming_where_and_writes_nothing
             "/api/v1/orders?status=held&status=allocated",
             Body::None,
             422,
-            "duplicate field `status`",
+            r#""path":"status","message":"duplicate field `status`""#,
+        ),
+        // A body missing a field names the field itself.
+        case(
+            "json",
+            "PUT",
+            "/api/v1/settlement-profiles/mine",
+            Body::Json(json!({"kind": "cod_remittance"})),
+            422,
+            r#""path":"columns","message":"missing field `columns`""#,
         ),
         case("query", "GET", "/api/v1/dashboards/sums?group=planet", Body::None, 422, "\"path\":\"group\""),
         case(
