@@ -12,9 +12,10 @@ use codflow_connectors::carriers::{
 };
 pub use codflow_connectors::carriers::{Amount as CarrierAmount, CarrierRate};
 use codflow_domain::rating::Channel;
+pub use codflow_domain::work::{BookingStatus, Shipment};
 use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, OrderStatus, ShipmentId};
+pub use codflow_store::logistics::ShipmentFilter;
 use codflow_store::logistics::{self as lstore, Booked};
-pub use codflow_store::logistics::{BookingStatus, Shipment, ShipmentFilter};
 use codflow_store::{Conn, Store, catalogue, commit, orders};
 use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
@@ -213,7 +214,7 @@ async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Sh
             if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
                 let cycle = channel.settlement_cycle_days;
                 crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, cycle, clock.now()).await?;
-                crate::stores::queue_shipped(&mut tx, &order, &s.id, clock.now()).await?;
+                crate::shop_push::queue_shipped(&mut tx, &order, &s.id, clock.now()).await?;
                 let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
                 orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
             }
@@ -257,7 +258,7 @@ async fn book_due_at(store: &Store, carriers: &Carriers, clock: &crate::Clock, n
 pub(crate) async fn run_worker(
     store: Store,
     carriers: Arc<Carriers>,
-    ctx: Arc<crate::orders::Ctx>,
+    ctx: Arc<crate::runtime::Ctx>,
     mut stop: crate::workers::Stop,
 ) {
     while !stop.requested() {
@@ -280,22 +281,15 @@ pub enum BookOutcome {
 }
 
 impl App {
-    /// The carriers this process talks to, as set at start.
+    /// The carriers this process talks to, as it was built with.
     pub fn carriers(&self) -> Arc<Carriers> {
-        self.carriers.read().map(|c| c.clone()).unwrap_or_default()
+        self.carriers.clone()
     }
 
-    /// Sets the carriers this process books with; must be called inside a tokio runtime when
-    /// `worker` is true (it starts the background booking worker).
-    pub fn set_carriers(&self, carriers: Carriers, worker: bool) {
-        let carriers = Arc::new(carriers);
-        if let Ok(mut c) = self.carriers.write() {
-            *c = carriers.clone();
-        }
-        if worker {
-            let (store, ctx) = (self.store.clone(), self.ctx.clone());
-            self.ctx.workers.spawn("booking", move |stop| run_worker(store, carriers, ctx, stop));
-        }
+    /// Starts the background booking worker; must be called inside a tokio runtime.
+    pub fn start_booking_worker(&self) {
+        let (store, ctx, carriers) = (self.store.clone(), self.ctx.clone(), self.carriers.clone());
+        self.ctx.workers.spawn("booking", move |stop| run_worker(store, carriers, ctx, stop));
     }
 
     /// The order's live shipment, queued now if it has none.

@@ -14,8 +14,8 @@ use std::time::Duration as StdDuration;
 use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, StockPush, parse_delivery};
 use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::shop::{Platform, StoreConfig};
+pub use codflow_domain::work::Delivery;
 use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, StoreCode, TaskId};
-pub use codflow_store::channel_sync::Delivery;
 use codflow_store::channel_sync::{self as cs, InboxCounts, InboxStatus, SyncState};
 use codflow_store::stores as sstore;
 use codflow_store::{Store, commit, logistics as lstore, orders as ostore, tasks as tstore};
@@ -262,7 +262,7 @@ impl App {
     /// Starts the worker that turns stored deliveries into orders, pulls every shop that can be pulled and
     /// pushes changed stock levels on `schedule`; must be called inside a tokio runtime.
     pub fn start_channel_sync(&self, schedule: SyncSchedule) {
-        let app = self.handle();
+        let app = self.clone();
         self.ctx.workers.spawn("shop sync", move |mut stop| async move {
             let start = tokio::time::Instant::now();
             let mut next_pull = start + schedule.first_pull_after;

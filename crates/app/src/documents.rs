@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+pub use crate::settings::set_public_url_default;
+
 use codflow_documents::{
     Address, CustomsDocument, CustomsLine, LabelData, Party, PickLine, PickingList, commercial_invoices, labels_pdf,
     packing_lists, picking_lists, zpl_batch,
@@ -14,23 +16,6 @@ use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 
 use crate::error::ConflictKind;
 use crate::{App, Error, Result};
-
-/// Where the public tracking page lives until a deployment sets `public_base_url` and `serve` has said
-/// where it is reachable.
-const FALLBACK_PUBLIC_URL: &str = "http://localhost:8080";
-
-static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// The address this process is reached at from outside (`serve --public-url`, or its listen address),
-/// used for tracking links and label QR codes until the seller sets `public_base_url`. Set once per
-/// process, at start; later calls change nothing.
-pub fn set_public_url_default(url: &str) {
-    let _ = PUBLIC_URL.set(url.trim().trim_end_matches('/').to_owned());
-}
-
-pub(crate) fn default_public_url() -> String {
-    PUBLIC_URL.get().cloned().unwrap_or_else(|| FALLBACK_PUBLIC_URL.into())
-}
 
 /// The European Union's members, where an IOSS number lets the seller collect import VAT at checkout.
 const EU: [&str; 27] = [
@@ -137,7 +122,7 @@ impl DocumentSettings {
         if !(url.is_empty() || http) || url.len() > 200 {
             e.push("public_base_url", "must be an http:// or https:// address of at most 200 characters");
         }
-        self.public_base_url = if url.is_empty() { default_public_url() } else { url };
+        self.public_base_url = if url.is_empty() { crate::settings::default_public_url() } else { url };
         if e.is_empty() { Ok(self) } else { Err(Error::Invalid(e)) }
     }
 
@@ -159,7 +144,7 @@ impl DocumentSettings {
             eori_number: non_empty(get("eori_number")),
             ioss_number: non_empty(get("ioss_number")),
             vat_numbers: vat_numbers.into_iter().filter_map(|(c, n)| Country::parse(&c).ok().map(|c| (c, n))).collect(),
-            public_base_url: non_empty(get("public_base_url")).unwrap_or_else(default_public_url),
+            public_base_url: non_empty(get("public_base_url")).unwrap_or_else(crate::settings::default_public_url),
         })
     }
 }

@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use std::sync::Arc;
 
-use crate::orders::{Ctx, Intake, record_batch, record_one};
+use crate::orders::{Intake, record_batch, record_one};
+use crate::runtime::Ctx;
 use crate::{Error, Result};
 
 /// Most orders recorded in one transaction.

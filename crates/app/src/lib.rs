@@ -20,7 +20,9 @@ pub mod orders;
 pub mod profit;
 pub mod review;
 pub mod rules;
+mod runtime;
 mod settings;
+mod shop_push;
 pub mod stores;
 pub mod tasks;
 pub mod throttle;
@@ -31,80 +33,78 @@ pub mod workers;
 
 pub use auth::{Principal, hash_token};
 pub use error::{ConflictKind, Error, Result};
+pub use runtime::{Clock, now};
+
+use std::sync::Arc;
 
 use codflow_store::Store;
 
+/// One running application: the use cases over its store, the carriers and keys it was built with, and the
+/// workers it has started. Cloning gives another handle on the same application (a background task's, a
+/// server's); nothing in it is replaced after [`Builder::build`].
+#[derive(Clone)]
 pub struct App {
     pub store: Store,
-    tokens: std::sync::Arc<auth::TokenCache>,
-    logins: std::sync::Arc<throttle::LoginGuard>,
+    tokens: Arc<auth::TokenCache>,
+    logins: Arc<throttle::LoginGuard>,
     intake: intake::IntakeQueue,
-    ctx: std::sync::Arc<orders::Ctx>,
-    carriers: std::sync::RwLock<std::sync::Arc<booking::Carriers>>,
-    sealer: std::sync::RwLock<Option<std::sync::Arc<stores::Sealer>>>,
+    ctx: Arc<runtime::Ctx>,
+    carriers: Arc<booking::Carriers>,
+    sealer: Option<Arc<stores::Sealer>>,
+    senders: notify::Senders,
     inbox: channel_sync::InboxWriter,
 }
 
-/// The current time at the precision the store keeps (microseconds), so what a use case returns equals
-/// what a later read returns.
-pub fn now() -> time::OffsetDateTime {
-    let t = time::OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+/// Everything an [`App`] depends on, given before it starts: the carriers it books with, the key that seals
+/// shop credentials, the senders of buyer messages and the clock.
+pub struct Builder {
+    store: Store,
+    carriers: booking::Carriers,
+    sealer: Option<stores::Sealer>,
+    senders: notify::Senders,
+    clock: Clock,
 }
 
-/// The time every use case writes and decides by (orders, audit records, bookings, tracking, tasks and their
-/// workers), so timelines stay in order. The system clock in production; tests freeze and advance it to put
-/// anomalies at their thresholds; the demo runs it as fast as its sandbox carrier.
-#[derive(Debug)]
-pub struct Clock(std::sync::RwLock<ClockMode>);
-
-#[derive(Clone, Copy, Debug)]
-enum ClockMode {
-    System,
-    Frozen(time::OffsetDateTime),
-    Scaled { start: std::time::Instant, epoch: time::OffsetDateTime, scale: f64 },
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock(std::sync::RwLock::new(ClockMode::System))
-    }
-}
-
-impl Clock {
-    pub fn now(&self) -> time::OffsetDateTime {
-        let mode = self.0.read().map(|m| *m).unwrap_or(ClockMode::System);
-        let t = match mode {
-            ClockMode::System => return now(),
-            ClockMode::Frozen(t) => t,
-            ClockMode::Scaled { start, epoch, scale } => {
-                epoch + time::Duration::seconds_f64(start.elapsed().as_secs_f64() * scale)
-            }
-        };
-        t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
+impl Builder {
+    pub fn carriers(mut self, carriers: booking::Carriers) -> Builder {
+        self.carriers = carriers;
+        self
     }
 
-    fn set(&self, m: ClockMode) {
-        if let Ok(mut g) = self.0.write() {
-            *g = m;
+    /// Without a key, shops with credentials cannot be saved.
+    pub fn secret_key(mut self, sealer: Option<stores::Sealer>) -> Builder {
+        self.sealer = sealer;
+        self
+    }
+
+    /// A channel without a sender keeps its messages queued.
+    pub fn senders(mut self, senders: notify::Senders) -> Builder {
+        self.senders = senders;
+        self
+    }
+
+    pub fn clock(mut self, clock: Clock) -> Builder {
+        self.clock = clock;
+        self
+    }
+
+    /// Must be called inside a tokio runtime: it starts the intake and shop-inbox writer tasks. Workers are
+    /// started separately (`start_*`), so a test or a one-shot command runs only those it needs.
+    pub fn build(self) -> App {
+        let ctx = Arc::new(runtime::Ctx::new(self.clock));
+        let intake = intake::IntakeQueue::start(self.store.clone(), ctx.clone());
+        let inbox = channel_sync::InboxWriter::start(self.store.clone());
+        App {
+            inbox,
+            store: self.store,
+            tokens: Default::default(),
+            logins: Default::default(),
+            intake,
+            ctx,
+            carriers: Arc::new(self.carriers),
+            sealer: self.sealer.map(Arc::new),
+            senders: self.senders,
         }
-    }
-
-    /// Stops the clock at `t`.
-    pub fn freeze(&self, t: time::OffsetDateTime) {
-        self.set(ClockMode::Frozen(t));
-    }
-
-    /// Moves the clock on (freezing it where it lands).
-    pub fn advance(&self, by: time::Duration) {
-        let t = self.now() + by;
-        self.freeze(t);
-    }
-
-    /// Reads `epoch` now and runs `scale` times faster than real time from there (a simulation replaying
-    /// past days).
-    pub fn run_from(&self, epoch: time::OffsetDateTime, scale: f64) {
-        self.set(ClockMode::Scaled { start: std::time::Instant::now(), epoch, scale });
     }
 }
 
@@ -124,46 +124,31 @@ pub(crate) fn split_page<T>(
 }
 
 impl App {
-    /// Must be called inside a tokio runtime: it starts the intake writer task.
-    pub fn new(store: Store) -> App {
-        let ctx = std::sync::Arc::new(orders::Ctx::default());
-        let intake = intake::IntakeQueue::start(store.clone(), ctx.clone());
-        let inbox = channel_sync::InboxWriter::start(store.clone());
-        App {
-            inbox,
+    pub fn builder(store: Store) -> Builder {
+        Builder {
             store,
-            tokens: Default::default(),
-            logins: Default::default(),
-            intake,
-            ctx,
             carriers: Default::default(),
-            sealer: Default::default(),
+            sealer: None,
+            senders: Default::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// An application with no carriers, no key and no senders (one-shot commands, tests); must be called
+    /// inside a tokio runtime.
+    pub fn new(store: Store) -> App {
+        App::builder(store).build()
     }
 
     pub fn clock(&self) -> &Clock {
         &self.ctx.clock
     }
 
-    /// Another handle on the same application (store, clock, caches, intake, carriers and sealer as set
-    /// now), for a background task while the first is being served.
-    pub fn handle(&self) -> App {
-        App {
-            store: self.store.clone(),
-            tokens: self.tokens.clone(),
-            logins: self.logins.clone(),
-            intake: self.intake.clone(),
-            inbox: self.inbox.clone(),
-            ctx: self.ctx.clone(),
-            carriers: std::sync::RwLock::new(self.carriers()),
-            sealer: std::sync::RwLock::new(self.sealer.read().ok().and_then(|s| s.clone())),
-        }
-    }
-
-    /// Starts the worker that sends queued buyer messages; must be called inside a tokio runtime.
-    pub fn start_dispatcher(&self, senders: notify::Senders) {
+    /// Starts the worker that sends queued buyer messages with the senders it was built with; must be called
+    /// inside a tokio runtime.
+    pub fn start_dispatcher(&self) {
         let wake = self.ctx.clone();
-        let store = self.store.clone();
+        let (store, senders) = (self.store.clone(), self.senders.clone());
         self.ctx.workers.spawn("outbox", move |stop| notify::run_dispatcher(store, senders, wake, stop));
     }
 

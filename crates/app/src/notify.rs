@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 use std::time::Duration as StdDuration;
 
 use codflow_connectors::notify::{EmailSender, HttpSms, Outgoing, SendError, SmsSender, SmtpMailer};
+pub use codflow_domain::work::{Notification, SendStatus as Status};
 use codflow_domain::{Country, NotificationId, Order, RuleMatch};
 use codflow_store::outbox::{self, Channel};
-pub use codflow_store::outbox::{Filter, Notification, Status, StoredTemplate};
+pub use codflow_store::outbox::{Filter, StoredTemplate};
 use codflow_store::{Conn, Store};
 use minijinja::{Environment, UndefinedBehavior, context};
 use time::{Duration, OffsetDateTime};
@@ -494,7 +495,7 @@ pub async fn dispatch_once(store: &Store, senders: &Senders, now: OffsetDateTime
 pub(crate) async fn run_dispatcher(
     store: Store,
     senders: Senders,
-    ctx: std::sync::Arc<crate::orders::Ctx>,
+    ctx: std::sync::Arc<crate::runtime::Ctx>,
     mut stop: crate::workers::Stop,
 ) {
     while !stop.requested() {

@@ -15,6 +15,7 @@ use codflow_store::{orders, outbox};
 use time::OffsetDateTime;
 
 use crate::error::ConflictKind;
+use crate::runtime::Ctx;
 use crate::{App, Error, Result, logistics, review};
 
 /// Whether intake made a new order or found the one already recorded for that (store, external id).
@@ -162,27 +163,6 @@ pub(crate) enum Interference {
     Duplicate,
     /// Another writer took stock since the plan was read; a fresh attempt will see it.
     StockMoved,
-}
-
-/// What intake shares across transactions: review's in-memory state and the dispatcher's doorbell.
-#[derive(Default)]
-pub(crate) struct Ctx {
-    pub review: crate::review::ReviewCache,
-    pub wake: tokio::sync::Notify,
-    /// Rings the booking worker when bookings are queued.
-    pub book: tokio::sync::Notify,
-    pub clock: crate::Clock,
-    /// Rings the tracking worker (poll and sweep) when something is due sooner than it planned.
-    pub track: tokio::sync::Notify,
-    /// Rings the sales-channel pusher when updates are queued.
-    pub push: tokio::sync::Notify,
-    /// Rings the shop-order processor when deliveries are stored.
-    pub inbox: tokio::sync::Notify,
-    /// One processing round at a time in this process, so a delivery is never applied twice at once.
-    pub inbox_round: tokio::sync::Mutex<()>,
-    pub pull_round: tokio::sync::Mutex<()>,
-    /// The background workers, stopped together at shutdown.
-    pub workers: crate::workers::Workers,
 }
 
 /// Records validated orders with known SKUs in the caller's transaction: insert, review, allocate, audit and

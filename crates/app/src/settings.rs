@@ -3,7 +3,35 @@
 
 use std::collections::HashMap;
 
+use codflow_store::Conn;
+
 use crate::Result;
+
+/// Where the public tracking page lives until a deployment sets `public_base_url` and `serve` has said
+/// where it is reachable.
+const FALLBACK_PUBLIC_URL: &str = "http://localhost:8080";
+
+static PUBLIC_URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// The address this process is reached at from outside (`serve --public-url`, or its listen address),
+/// used for tracking links and label QR codes until the seller sets `public_base_url`. Set once per
+/// process, at start; later calls change nothing.
+pub fn set_public_url_default(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim().trim_end_matches('/').to_owned());
+}
+
+pub(crate) fn default_public_url() -> String {
+    PUBLIC_URL.get().cloned().unwrap_or_else(|| FALLBACK_PUBLIC_URL.into())
+}
+
+/// Where the public tracking page lives.
+pub(crate) async fn public_url(conn: &mut Conn) -> Result<String> {
+    Ok(public_url_of(&codflow_store::review::settings_of(conn, &["public_base_url"]).await?))
+}
+
+pub(crate) fn public_url_of(found: &HashMap<String, String>) -> String {
+    found.get("public_base_url").filter(|u| !u.is_empty()).cloned().unwrap_or_else(default_public_url)
+}
 
 /// The value under `key`, `default` when the key was never written.
 pub(crate) fn stored<T>(

@@ -11,10 +11,11 @@ use codflow_connectors::sales::ebay::Ebay;
 use codflow_connectors::sales::magento::Magento;
 use codflow_connectors::sales::{Fulfilment, FulfilmentPush, Puller, SalesChannel, SalesError, Shopify, WooCommerce};
 use codflow_domain::shop::{Platform, StoreConfig, StoreInput};
-use codflow_domain::{Actor, AuditRecord, Order, PushId, ShipmentId, StoreCode};
+pub use codflow_domain::work::{Push, PushEvent, SendStatus as PushStatus};
+use codflow_domain::{Actor, AuditRecord, PushId, StoreCode};
 use codflow_store::logistics as lstore;
+pub use codflow_store::stores::PushFilter;
 use codflow_store::stores::{self as sstore, StoreRow};
-pub use codflow_store::stores::{Push, PushEvent, PushFilter, Status as PushStatus};
 use codflow_store::{Conn, Store, commit, orders};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::{Duration, OffsetDateTime};
@@ -105,7 +106,7 @@ impl From<StoreRow> for StoreView {
 }
 
 pub struct OrderFollowUp {
-    pub ndr: Vec<crate::tracking::NdrRequest>,
+    pub ndr: Vec<codflow_store::tracking::NdrRequest>,
     /// Oldest first.
     pub pushes: Vec<Push>,
 }
@@ -122,40 +123,6 @@ fn push_backoff(attempts: i64) -> Duration {
 
 fn store_code(code: &str) -> Result<StoreCode> {
     StoreCode::parse(code).map_err(|_| Error::NotFound("store"))
-}
-
-/// Queues a "shipped" update for the order's shop when it wants one, in the caller's transaction.
-pub(crate) async fn queue_shipped(
-    conn: &mut Conn,
-    order: &Order,
-    shipment: &ShipmentId,
-    at: OffsetDateTime,
-) -> Result<bool> {
-    if !sstore::is_pushing(conn, &order.store).await? {
-        return Ok(false);
-    }
-    let p = Push::new(order.store.clone(), order.id.clone(), shipment.clone(), PushEvent::Shipped, at);
-    sstore::enqueue(conn, &[p]).await?;
-    Ok(true)
-}
-
-/// Queues "delivered" updates for the orders whose shops want them; `delivered` holds each order with its
-/// shipment and the time of delivery.
-pub(crate) async fn queue_delivered(
-    conn: &mut Conn,
-    delivered: &[(&Order, &ShipmentId, OffsetDateTime)],
-) -> Result<bool> {
-    if delivered.is_empty() {
-        return Ok(false);
-    }
-    let pushing = sstore::pushing(conn).await?;
-    let items: Vec<Push> = delivered
-        .iter()
-        .filter(|(o, _, _)| pushing.contains(o.store.as_str()))
-        .map(|(o, s, at)| Push::new(o.store.clone(), o.id.clone(), (*s).clone(), PushEvent::Delivered, *at))
-        .collect();
-    sstore::enqueue(conn, &items).await?;
-    Ok(!items.is_empty())
 }
 
 /// The carrier's name as a shop shows it to the buyer.
@@ -266,7 +233,7 @@ pub(crate) async fn push_due(store: &Store, sealer: Option<&Sealer>, now: Offset
         return Ok(0);
     }
     let mut conn = store.read().await?;
-    let public_url = crate::tracking::public_url(&mut conn).await?;
+    let public_url = crate::settings::public_url(&mut conn).await?;
     let shops: HashMap<String, StoreRow> =
         sstore::list(&mut conn).await?.into_iter().map(|r| (r.config.code.to_string(), r)).collect();
     let mut clients: HashMap<String, std::result::Result<SalesChannel, SalesError>> = HashMap::new();
@@ -373,7 +340,7 @@ async fn fulfilment(
 pub(crate) async fn run_pusher(
     store: Store,
     sealer: Option<Arc<Sealer>>,
-    ctx: Arc<crate::orders::Ctx>,
+    ctx: Arc<crate::runtime::Ctx>,
     mut stop: crate::workers::Stop,
 ) {
     while !stop.requested() {
@@ -389,15 +356,8 @@ pub(crate) async fn run_pusher(
 }
 
 impl App {
-    /// Sets the key that seals shop credentials; without one, shops with credentials cannot be saved.
-    pub fn set_secret_key(&self, sealer: Sealer) {
-        if let Ok(mut s) = self.sealer.write() {
-            *s = Some(Arc::new(sealer));
-        }
-    }
-
     pub(crate) fn sealer(&self) -> Option<Arc<Sealer>> {
-        self.sealer.read().ok().and_then(|s| s.clone())
+        self.sealer.clone()
     }
 
     /// Starts the worker that sends queued sales-channel updates; must be called inside a tokio runtime.

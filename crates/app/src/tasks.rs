@@ -2,9 +2,10 @@
 //! the task's history (the audit log) with who and why.
 
 use codflow_domain::anomaly::AnomalyKind;
+pub use codflow_domain::work::{Note, Task, TaskStatus};
 use codflow_domain::{Actor, AuditRecord, OrderId, Role, ShipmentId, TaskId};
 use codflow_store::tasks as tstore;
-pub use codflow_store::tasks::{Note, Task, TaskFilter, TaskStatus};
+pub use codflow_store::tasks::TaskFilter;
 use codflow_store::{commit, orders};
 
 use crate::error::ConflictKind;

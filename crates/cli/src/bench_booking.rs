@@ -60,7 +60,8 @@ fn order(n: usize) -> OrderInput {
 async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
     let store = Store::connect(&db.url).await?;
     store.migrate().await?;
-    let app = App::new(store);
+    let args = CarrierArgs { sandbox_carrier_url: Some(carrier_url.into()), carrier_timeout: 10, ..Default::default() };
+    let app = App::builder(store).carriers(args.carriers()?).build();
     app.set_base_currency("SAR").await?;
     app.create_warehouse(
         WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
@@ -112,8 +113,6 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
         "duty_de_minimis": {"amount": {"amount": "1000", "currency": "SAR"}, "basis": "goods"}}),
     )?;
     app.put_duty_rules(&[duty], by()).await?;
-    let args = CarrierArgs { sandbox_carrier_url: Some(carrier_url.into()), carrier_timeout: 10, ..Default::default() };
-    app.set_carriers(args.carriers()?, false);
     Ok(app)
 }
 

@@ -29,6 +29,12 @@ pub struct DemoArgs {
     pub demo_orders_per_day: u64,
 }
 
+/// The demo's carrier started, before the shop is seeded: the application is built with this carrier.
+pub struct DemoCarrier {
+    pub carrier: Sandbox,
+    epoch: OffsetDateTime,
+}
+
 /// The demo once its shop is seeded and its carrier runs, before its past is lived.
 pub struct Demo {
     carrier: Sandbox,
@@ -38,23 +44,40 @@ pub struct Demo {
     shelf: crate::simulate::Shelf,
 }
 
-impl Demo {
-    /// Seeds the shop and starts the sandbox carrier, both clocks at the start of the past. The carrier runs
-    /// as long as the process returned is kept.
-    pub async fn start(app: &App, args: &DemoArgs) -> Result<(SandboxProcess, Demo)> {
+impl DemoCarrier {
+    /// Starts the sandbox carrier at the start of the past. The carrier runs as long as the process returned
+    /// is kept.
+    pub async fn start(args: &DemoArgs) -> Result<(SandboxProcess, DemoCarrier)> {
         // The past ends when the demo starts; living it takes a little longer (time stands still while each
         // day's orders are handled), so the present begins at the real now, never ahead of it.
         let epoch = OffsetDateTime::now_utc() - Duration::days(args.demo_days as i64);
-        let shelf = prepare(app, epoch).await?;
         let sandbox = crate::logistics::spawn_sandbox_from(SPEED, Some(model()), 7, Some(epoch)).await?;
-        // Time stands still until the server answers and the past begins.
-        app.clock().freeze(epoch);
-        crate::simulate::track_every(app, 12).await?;
         let carrier =
             Sandbox::new(&sandbox.url, None, std::time::Duration::from_secs(10)).map_err(|e| anyhow!("{e}"))?;
-        Ok((sandbox, Demo { carrier, epoch, days: args.demo_days, per_day: args.demo_orders_per_day as usize, shelf }))
+        Ok((sandbox, DemoCarrier { carrier, epoch }))
     }
 
+    /// The application's clock: standing at the start of the past until the server answers and it begins.
+    pub fn clock(&self) -> codflow_app::Clock {
+        codflow_app::Clock::frozen(self.epoch)
+    }
+
+    /// Seeds the shop; the carrier's clock is put back to the start of the past, where the app's stands.
+    pub async fn prepare(self, app: &App, args: &DemoArgs) -> Result<Demo> {
+        let shelf = prepare(app, self.epoch).await?;
+        crate::simulate::track_every(app, 12).await?;
+        self.carrier.set_clock(self.epoch, SPEED).await.map_err(|e| anyhow!("{e}"))?;
+        Ok(Demo {
+            carrier: self.carrier,
+            epoch: self.epoch,
+            days: args.demo_days,
+            per_day: args.demo_orders_per_day as usize,
+            shelf,
+        })
+    }
+}
+
+impl Demo {
     /// Lives the demo's past through the server at `base` (which must be serving `app`), then brings it to
     /// the present; prints what happened as it goes.
     pub async fn run(self, app: &App, base: String) -> Result<()> {

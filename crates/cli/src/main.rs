@@ -362,10 +362,16 @@ enum ImportCommand {
     },
 }
 
-async fn open(url: &str) -> Result<App> {
+/// The database at `url`, migrated.
+async fn connect(url: &str) -> Result<Store> {
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
     store.migrate().await.context("migrations failed")?;
-    Ok(App::new(store))
+    Ok(store)
+}
+
+/// An application over the database at `url` with no carriers, key or senders (one-shot commands).
+async fn open(url: &str) -> Result<App> {
+    Ok(App::new(connect(url).await?))
 }
 
 /// Peak resident memory of this process, from the kernel's own accounting.
@@ -422,25 +428,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         db.url()
     };
-    let app = open(&url).await?;
-    match secrets.sealer(&url)? {
-        Some(k) => app.set_secret_key(k),
+    let store = connect(&url).await?;
+    let sealer = match secrets.sealer(&url)? {
+        Some(k) => Some(k),
         // The demo's shops have webhook secrets; a key for this run seals them.
-        None if demo => app.set_secret_key(
+        None if demo => Some(
             codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key"),
         ),
-        None => eprintln!(
-            "warning: no secret key (CODFLOW_SECRET_KEY or --secret-key-file): shops with credentials cannot be saved"
-        ),
-    }
-    app.start_channel_pusher();
-    if shop_sync {
-        app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
-            first_pull_after: std::time::Duration::from_secs(30),
-            pull_every: std::time::Duration::from_secs(300),
-            stock_every: std::time::Duration::from_secs(60),
-        });
-    }
+        None => {
+            eprintln!(
+                "warning: no secret key (CODFLOW_SECRET_KEY or --secret-key-file): shops with credentials cannot be saved"
+            );
+            None
+        }
+    };
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
@@ -459,16 +460,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         None
     };
-    app.start_dispatcher(sender_args.senders()?);
     let mut carrier_args = carrier_args;
     // The demo books against a sandbox carrier process of its own, whose clock starts where the demo's past
     // does and runs a day per second until the past has been lived.
-    let demo_run = if demo {
+    let demo_carrier = if demo {
         anyhow::ensure!(
             carrier_args.sandbox_carrier_url.is_none(),
             "--demo starts a sandbox carrier of its own; leave out --sandbox-carrier-url"
         );
-        let (sandbox, d) = demo::Demo::start(&app, demo_args).await.context("starting the demo failed")?;
+        let (sandbox, d) = demo::DemoCarrier::start(demo_args).await.context("starting the demo's carrier failed")?;
         carrier_args.sandbox_carrier_url = Some(sandbox.url.clone());
         println!("demo carrier: {} (sandbox carrier process)", sandbox.url);
         if carrier_args.sandbox_webhook_secret.is_none() {
@@ -491,14 +491,32 @@ async fn serve(args: ServeArgs) -> Result<()> {
             }
         }
     }
-    app.set_carriers(carriers, true);
+    let mut builder = App::builder(store).carriers(carriers).secret_key(sealer).senders(sender_args.senders()?);
+    if let Some((_, d)) = &demo_carrier {
+        builder = builder.clock(d.clock());
+    }
+    let app = builder.build();
+    let demo_run = match demo_carrier {
+        Some((sandbox, d)) => Some((sandbox, d.prepare(&app, demo_args).await.context("starting the demo failed")?)),
+        None => None,
+    };
+    app.start_channel_pusher();
+    if shop_sync {
+        app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
+            first_pull_after: std::time::Duration::from_secs(30),
+            pull_every: std::time::Duration::from_secs(300),
+            stock_every: std::time::Duration::from_secs(60),
+        });
+    }
+    app.start_dispatcher();
+    app.start_booking_worker();
     app.start_tracking_worker();
     app.start_kpi_refresher();
     // The demo's carrier process lives as long as the server; its past runs beside it.
     let (_demo_carrier, demo) = demo_run.unzip();
     if let Some(demo) = demo {
         let base = format!("http://{addr}");
-        let demo_app = app.handle();
+        let demo_app = app.clone();
         println!(
             "demo:         living the last {} days at a day per second, {} orders a day (dashboards fill as it goes)",
             demo_args.demo_days, demo_args.demo_orders_per_day
@@ -528,7 +546,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         None => None,
     };
     println!("listening on http://{addr}");
-    let workers = app.handle();
+    let workers = app.clone();
     // On SIGTERM or Ctrl-C the listener stops accepting and in-flight requests finish; then the workers finish
     // the round they are in (a booking at the carrier is recorded) and the database is closed.
     codflow_web::serve_with(listener, app, edge, metrics_listener).await?;
@@ -755,8 +773,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Quote { args, db } => return logistics::quote(&open(&db.url()).await?, args).await,
         Command::Book { orders, all, carriers, db } => {
-            let app = open(&db.url()).await?;
-            app.set_carriers(carriers.carriers()?, false);
+            let app = App::builder(connect(&db.url()).await?).carriers(carriers.carriers()?).build();
             return logistics::book(&app, orders, all).await;
         }
         Command::Rules { command } => return rules(command).await,

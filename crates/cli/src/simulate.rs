@@ -8,9 +8,9 @@
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use codflow_app::App;
 use codflow_app::booking::BookOutcome;
 use codflow_app::catalogue::StockChange;
+use codflow_app::{App, Clock};
 use codflow_domain::Actor;
 use time::{Duration, OffsetDateTime};
 
@@ -49,22 +49,33 @@ pub struct Summary {
 
 pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_per_day: f64) -> Result<Summary> {
     let started = Instant::now();
-    let app = crate::open(url).await?;
+    let store = crate::connect(url).await?;
     // The shops' webhook secrets are sealed under the configured key, or one for this run only.
     let key = std::env::var("CODFLOW_SECRET_KEY").ok().and_then(|k| codflow_app::stores::Sealer::from_hex(&k));
-    app.set_secret_key(key.unwrap_or_else(|| {
+    let key = key.unwrap_or_else(|| {
         codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key")
-    }));
+    });
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let epoch = today - Duration::days(days as i64);
-    let shelf = prepare(&app, epoch).await?;
     let scale = 86_400.0 / seconds_per_day;
     let sb = crate::logistics::spawn_sandbox_from(scale, Some(model()), seed, Some(epoch)).await?;
+    let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
+        .map_err(|e| anyhow!("{e}"))?;
+    let secret = format!("sim-{}", codflow_domain::TaskId::generate());
+    let carriers = codflow_app::booking::Carriers {
+        sandbox: Some(codflow_connectors::carriers::Carrier::Sandbox(sandbox.clone())),
+        sandbox_webhook_secret: Some(secret.clone()),
+        ..Default::default()
+    };
+    let app = App::builder(store).carriers(carriers).secret_key(Some(key)).clock(Clock::frozen(epoch)).build();
+    let shelf = prepare(&app, epoch).await?;
+    // Both clocks start the past together, once the shop is seeded.
+    sandbox.set_clock(epoch, scale).await.map_err(|e| anyhow!("{e}"))?;
     app.clock().run_from(epoch, scale);
     // A receiver for the carrier's pushes: this process serves the API on a port of its own.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let server_app = app.handle();
+    let server_app = app.clone();
     tokio::spawn(async move { codflow_web::serve(listener, server_app).await });
     let shop_secret = crate::simulate_shops::setup(&app).await?;
     let feed = Feed {
@@ -75,21 +86,10 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         per_day,
         stepped: None,
     };
-    let secret = format!("sim-{}", codflow_domain::TaskId::generate());
-    let sandbox = codflow_connectors::carriers::Sandbox::new(&sb.url, None, StdDuration::from_secs(10))
-        .map_err(|e| anyhow!("{e}"))?;
     sandbox
         .register_webhook(&format!("http://{addr}/api/v1/webhooks/carriers/sandbox"), &secret)
         .await
         .map_err(|e| anyhow!("cannot register the webhook with the sandbox carrier: {e}"))?;
-    app.set_carriers(
-        codflow_app::booking::Carriers {
-            sandbox: Some(codflow_connectors::carriers::Carrier::Sandbox(sandbox)),
-            sandbox_webhook_secret: Some(secret),
-            ..Default::default()
-        },
-        false,
-    );
     track_every(&app, 12).await?;
     app.start_tracking_worker();
     app.start_kpi_refresher();

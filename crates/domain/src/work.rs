@@ -1,5 +1,11 @@
-//! The states of the work codflow queues for itself and for people: a booking with the carrier, a task, a
-//! message to a buyer, a delivery from a shop, an update owed to a shop. Stored by their `as_str` names.
+//! The work codflow queues for itself and for people, and its states: a shipment to book with the carrier,
+//! a task, a message to a buyer, a delivery from a shop, an update owed to a shop. Statuses are stored by
+//! their `as_str` names.
+
+use time::OffsetDateTime;
+
+use crate::anomaly::AnomalyKind;
+use crate::{ChannelCode, InboxId, Money, NotificationId, OrderId, PushId, Role, ShipmentId, StoreCode, TaskId};
 
 /// Where a shipment is in booking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,5 +171,171 @@ mod tests {
         assert_eq!(MessageChannel::parse("sms"), Some(MessageChannel::Sms));
         assert_eq!(BookingStatus::parse("Booked"), None);
         assert_eq!(TaskStatus::parse(""), None);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shipment {
+    pub id: ShipmentId,
+    pub order_id: OrderId,
+    pub channel: ChannelCode,
+    pub carrier: String,
+    pub status: BookingStatus,
+    pub attempts: i64,
+    pub tracking_number: Option<String>,
+    pub carrier_ref: Option<String>,
+    /// The carrier's label data as it returned it (JSON), kept to reprint.
+    pub label: Option<String>,
+    pub last_error: Option<String>,
+    pub weight_g: i64,
+    pub pieces: i64,
+    pub cod: Money,
+    pub sort_code: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub booked_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub id: TaskId,
+    pub kind: AnomalyKind,
+    pub shipment_id: Option<ShipmentId>,
+    pub order_id: Option<OrderId>,
+    pub role: Role,
+    pub status: TaskStatus,
+    pub title: String,
+    pub due_at: OffsetDateTime,
+    pub assignee: Option<String>,
+    pub opened_by: String,
+    /// Why it was closed: `recovered` when the shipment recovered by itself, or a person's words.
+    pub resolution: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub id: String,
+    pub author: String,
+    pub body: String,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub order_id: OrderId,
+    pub template: String,
+    pub channel: MessageChannel,
+    /// Which event of the order the message is about (empty for one-off messages): one message per
+    /// (order, template, channel, event) whatever is replayed.
+    pub event_key: String,
+    pub recipient: String,
+    pub language: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: SendStatus,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: InboxId,
+    pub store: StoreCode,
+    /// `webhook` or `pull`.
+    pub source: String,
+    pub topic: String,
+    pub delivery_id: String,
+    pub body: String,
+    pub received_at: OffsetDateTime,
+    pub status: InboxStatus,
+    pub attempts: i64,
+    pub external_id: Option<String>,
+    pub remote_updated_at: Option<OffsetDateTime>,
+    pub order_id: Option<OrderId>,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+    pub processed_at: Option<OffsetDateTime>,
+    /// What the mapping decided, one line each.
+    pub notes: Option<String>,
+}
+
+impl Delivery {
+    pub fn new(
+        store: StoreCode,
+        source: &str,
+        topic: &str,
+        delivery_id: &str,
+        body: String,
+        at: OffsetDateTime,
+    ) -> Self {
+        Delivery {
+            id: InboxId::generate(),
+            store,
+            source: source.to_owned(),
+            topic: topic.to_owned(),
+            delivery_id: delivery_id.to_owned(),
+            body,
+            received_at: at,
+            status: InboxStatus::Pending,
+            attempts: 0,
+            external_id: None,
+            remote_updated_at: None,
+            order_id: None,
+            outcome: None,
+            error: None,
+            processed_at: None,
+            notes: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Push {
+    pub id: PushId,
+    pub store: StoreCode,
+    pub order_id: OrderId,
+    pub shipment_id: ShipmentId,
+    pub event: PushEvent,
+    pub event_at: OffsetDateTime,
+    pub status: SendStatus,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    /// The shop's id of what the update created (a Shopify fulfilment or event, a WooCommerce note).
+    pub remote_ref: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl Push {
+    pub fn new(
+        store: StoreCode,
+        order_id: OrderId,
+        shipment_id: ShipmentId,
+        event: PushEvent,
+        at: OffsetDateTime,
+    ) -> Push {
+        Push {
+            id: PushId::generate(),
+            store,
+            order_id,
+            shipment_id,
+            event,
+            event_at: at,
+            status: SendStatus::Pending,
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: None,
+            remote_ref: None,
+            created_at: at,
+            sent_at: None,
+        }
     }
 }

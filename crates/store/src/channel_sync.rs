@@ -1,6 +1,7 @@
 //! The inbox of shop orders (webhook deliveries and pulled orders, raw), each shop's pull position, and the
 //! stock levels last told to each shop.
 
+pub use codflow_domain::work::{Delivery, InboxStatus};
 use codflow_domain::{InboxId, OrderId, StoreCode};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -9,60 +10,6 @@ use time::OffsetDateTime;
 use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
-
-pub use codflow_domain::work::InboxStatus;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: InboxId,
-    pub store: StoreCode,
-    /// `webhook` or `pull`.
-    pub source: String,
-    pub topic: String,
-    pub delivery_id: String,
-    pub body: String,
-    pub received_at: OffsetDateTime,
-    pub status: InboxStatus,
-    pub attempts: i64,
-    pub external_id: Option<String>,
-    pub remote_updated_at: Option<OffsetDateTime>,
-    pub order_id: Option<OrderId>,
-    pub outcome: Option<String>,
-    pub error: Option<String>,
-    pub processed_at: Option<OffsetDateTime>,
-    /// What the mapping decided, one line each.
-    pub notes: Option<String>,
-}
-
-impl Delivery {
-    pub fn new(
-        store: StoreCode,
-        source: &str,
-        topic: &str,
-        delivery_id: &str,
-        body: String,
-        at: OffsetDateTime,
-    ) -> Self {
-        Delivery {
-            id: InboxId::generate(),
-            store,
-            source: source.to_owned(),
-            topic: topic.to_owned(),
-            delivery_id: delivery_id.to_owned(),
-            body,
-            received_at: at,
-            status: InboxStatus::Pending,
-            attempts: 0,
-            external_id: None,
-            remote_updated_at: None,
-            order_id: None,
-            outcome: None,
-            error: None,
-            processed_at: None,
-            notes: None,
-        }
-    }
-}
 
 const COLS: &str = "id, store_code, source, topic, delivery_id, body, received_at, status, attempts, external_id, \
     remote_updated_at, order_id, outcome, error, processed_at, notes";

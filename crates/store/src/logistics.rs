@@ -3,6 +3,7 @@
 //! as corrupt rather than skipped.
 
 use codflow_domain::rating::{Channel, ChannelSpec, DutyRule, DutyRuleSpec};
+pub use codflow_domain::work::{BookingStatus, Shipment};
 use codflow_domain::{ChannelCode, Currency, Money, OrderId, ShipmentId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -99,30 +100,6 @@ pub async fn delete_duty_rule(conn: &mut AnyConnection, country: &str, effective
         .await?
         .rows_affected()
         > 0)
-}
-
-pub use codflow_domain::work::BookingStatus;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shipment {
-    pub id: ShipmentId,
-    pub order_id: OrderId,
-    pub channel: ChannelCode,
-    pub carrier: String,
-    pub status: BookingStatus,
-    pub attempts: i64,
-    pub tracking_number: Option<String>,
-    pub carrier_ref: Option<String>,
-    /// The carrier's label data as it returned it (JSON), kept to reprint.
-    pub label: Option<String>,
-    pub last_error: Option<String>,
-    pub weight_g: i64,
-    pub pieces: i64,
-    pub cod: Money,
-    pub sort_code: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub booked_at: Option<OffsetDateTime>,
 }
 
 const COLS: &str = "id, order_id, channel, carrier, status, attempts, tracking_number, carrier_ref, label, last_error, \

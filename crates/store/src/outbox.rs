@@ -1,5 +1,6 @@
 //! The notification outbox and the seller's template edits.
 
+pub use codflow_domain::work::{MessageChannel as Channel, Notification, SendStatus as Status};
 use codflow_domain::{NotificationId, OrderId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -8,31 +9,6 @@ use time::OffsetDateTime;
 use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
-
-pub use codflow_domain::work::MessageChannel as Channel;
-
-pub use codflow_domain::work::SendStatus as Status;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notification {
-    pub id: NotificationId,
-    pub order_id: OrderId,
-    pub template: String,
-    pub channel: Channel,
-    /// Which event of the order the message is about (empty for one-off messages): one message per
-    /// (order, template, channel, event) whatever is replayed.
-    pub event_key: String,
-    pub recipient: String,
-    pub language: String,
-    pub subject: Option<String>,
-    pub body: String,
-    pub status: Status,
-    pub attempts: i64,
-    pub next_attempt_at: OffsetDateTime,
-    pub last_error: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub sent_at: Option<OffsetDateTime>,
-}
 
 const COLS: &str = "id, order_id, template, channel, event_key, recipient, language, subject, body, status, attempts, \
     next_attempt_at, last_error, created_at, sent_at";

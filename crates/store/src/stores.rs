@@ -1,5 +1,6 @@
 //! Shops (sales channel stores) and the outbox of updates owed to them.
 
+pub use codflow_domain::work::{Push, PushEvent};
 use std::collections::HashSet;
 
 use codflow_domain::shop::{Platform, StoreConfig};
@@ -107,52 +108,6 @@ const PUSHING: &str = "enabled = 1 AND push_fulfilment = 1 AND platform IN ('sho
 pub async fn pushing(conn: &mut AnyConnection) -> Result<HashSet<String>> {
     let rows = sqlx::query(&format!("SELECT code FROM stores WHERE {PUSHING}")).fetch_all(conn).await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
-}
-
-pub use codflow_domain::work::PushEvent;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Push {
-    pub id: PushId,
-    pub store: StoreCode,
-    pub order_id: OrderId,
-    pub shipment_id: ShipmentId,
-    pub event: PushEvent,
-    pub event_at: OffsetDateTime,
-    pub status: Status,
-    pub attempts: i64,
-    pub next_attempt_at: OffsetDateTime,
-    pub last_error: Option<String>,
-    /// The shop's id of what the update created (a Shopify fulfilment or event, a WooCommerce note).
-    pub remote_ref: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub sent_at: Option<OffsetDateTime>,
-}
-
-impl Push {
-    pub fn new(
-        store: StoreCode,
-        order_id: OrderId,
-        shipment_id: ShipmentId,
-        event: PushEvent,
-        at: OffsetDateTime,
-    ) -> Push {
-        Push {
-            id: PushId::generate(),
-            store,
-            order_id,
-            shipment_id,
-            event,
-            event_at: at,
-            status: Status::Pending,
-            attempts: 0,
-            next_attempt_at: at,
-            last_error: None,
-            remote_ref: None,
-            created_at: at,
-            sent_at: None,
-        }
-    }
 }
 
 const PUSH_COLS: &str = "id, store_code, order_id, shipment_id, event, event_at, status, attempts, next_attempt_at, \

@@ -2,6 +2,7 @@
 //! unique index so concurrent nodes cannot open two) or by hand, worked through open → in progress → done.
 
 use codflow_domain::anomaly::AnomalyKind;
+pub use codflow_domain::work::{Note, Task, TaskStatus};
 use codflow_domain::{OrderId, Role, ShipmentId, TaskId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -10,27 +11,6 @@ use time::OffsetDateTime;
 use crate::db::{from_micros, micros};
 use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
-
-pub use codflow_domain::work::TaskStatus;
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Task {
-    pub id: TaskId,
-    pub kind: AnomalyKind,
-    pub shipment_id: Option<ShipmentId>,
-    pub order_id: Option<OrderId>,
-    pub role: Role,
-    pub status: TaskStatus,
-    pub title: String,
-    pub due_at: OffsetDateTime,
-    pub assignee: Option<String>,
-    pub opened_by: String,
-    /// Why it was closed: `recovered` when the shipment recovered by itself, or a person's words.
-    pub resolution: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-    pub closed_at: Option<OffsetDateTime>,
-}
 
 const COLS: &str = "id, kind, shipment_id, order_id, role, status, title, due_at, assignee, opened_by, resolution, \
     created_at, updated_at, closed_at";
@@ -203,14 +183,6 @@ pub async fn list(conn: &mut AnyConnection, f: &TaskFilter, limit: i64) -> Resul
         q = q.bind(t.as_str());
     }
     q.fetch_all(conn).await?.iter().map(from_row).collect()
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    pub id: String,
-    pub author: String,
-    pub body: String,
-    pub at: OffsetDateTime,
 }
 
 pub async fn add_note(conn: &mut AnyConnection, task: &TaskId, n: &Note) -> Result<()> {

@@ -223,7 +223,7 @@ impl Changes {
         if !self.delivered.is_empty() {
             let delivered: Vec<_> =
                 self.delivered.iter().filter_map(|(o, s, at)| self.orders.get(o).map(|o| (o, s, *at))).collect();
-            crate::stores::queue_delivered(conn, &delivered).await?;
+            crate::shop_push::queue_delivered(conn, &delivered).await?;
         }
         orders::insert_audit(conn, &self.audits).await?;
         codflow_store::outbox::enqueue(conn, &self.messages).await?;

@@ -118,15 +118,6 @@ pub(crate) async fn settings(conn: &mut Conn) -> Result<Settings> {
     Ok(s)
 }
 
-/// Where the public tracking page lives.
-pub(crate) async fn public_url(conn: &mut Conn) -> Result<String> {
-    Ok(public_url_of(&rstore::settings_of(conn, &["public_base_url"]).await?))
-}
-
-fn public_url_of(found: &HashMap<String, String>) -> String {
-    found.get("public_base_url").filter(|u| !u.is_empty()).cloned().unwrap_or_else(crate::documents::default_public_url)
-}
-
 /// The settings alone, for a caller that knows the one settlement cycle it needs (booking) and should not
 /// parse every channel for it.
 async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
@@ -148,7 +139,7 @@ async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
             .filter(|c| !c.is_empty())
             .collect(),
         max_age: Duration::days(int("tracking_max_age_days", 60)?.max(1)),
-        public_url: public_url_of(&found),
+        public_url: crate::settings::public_url_of(&found),
         cycles: HashMap::new(),
     })
 }

@@ -87,7 +87,7 @@ pub(crate) async fn poll_once(
 pub(crate) async fn run_worker(
     store: Store,
     carriers: Arc<crate::booking::Carriers>,
-    ctx: Arc<crate::orders::Ctx>,
+    ctx: Arc<crate::runtime::Ctx>,
     mut stop: crate::workers::Stop,
 ) {
     while !stop.requested() {

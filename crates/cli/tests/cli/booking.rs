@@ -90,7 +90,12 @@ pub(crate) async fn ready_in(
     orders: &[(&str, &str)],
 ) -> (codflow_store::testing::TestDb, App, Vec<String>) {
     let (db, store) = seeded(engine, &["LAMP-01"]).await;
-    let app = App::new(store);
+    let sandbox = Sandbox::new(carrier_url, None, Duration::from_secs(1)).unwrap();
+    // Shops with credentials are saved sealed under a fixed test key.
+    let app = App::builder(store)
+        .carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() })
+        .secret_key(Some(codflow_app::stores::Sealer::new(&[9; 32])))
+        .build();
     app.set_base_currency("SAR").await.unwrap();
     let ch: ChannelSpec = serde_json::from_value(json!({
         "code": "SBX-SA", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
@@ -105,8 +110,6 @@ pub(crate) async fn ready_in(
     )
     .unwrap();
     app.put_duty_rules(&[duty], worker()).await.unwrap();
-    let sandbox = Sandbox::new(carrier_url, None, Duration::from_secs(1)).unwrap();
-    app.set_carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() }, false);
     let mut ids = Vec::new();
     for (store, ext) in orders {
         let input = order_input(store, ext);

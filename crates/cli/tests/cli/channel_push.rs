@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use codflow_app::App;
-use codflow_app::stores::{Push, PushFilter, PushStatus, Sealer};
+use codflow_app::stores::{Push, PushFilter, PushStatus};
 use codflow_connectors::sink::HttpSink;
 use codflow_domain::shop::StoreInput;
 use codflow_domain::{OrderId, StoreCode};
@@ -58,7 +58,6 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let sb = sandbox_with("1000000", Some(model)).await;
     let (_db, app, ids) =
         ready_in(engine, &sb.url, &[("shop-sa", "450789469"), ("woo-sa", "727"), ("manual", "M-1")]).await;
-    app.set_secret_key(Sealer::new(&[9; 32]));
     let shopify = HttpSink::start().await.unwrap();
     let woo = HttpSink::start().await.unwrap();
     let s = store("shop-sa", "shopify", shopify.url(""), &[("access_token", "shpat_live")]);

@@ -171,14 +171,13 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     let (_db, app, ids) = ready(engine, &sb.url, &["W-1", "W-2", "W-3"]).await;
     let secret = "push-secret-123";
     let sandbox = Sandbox::new(&sb.url, None, StdDuration::from_secs(2)).unwrap();
-    app.set_carriers(
-        Carriers {
+    let app = App::builder(app.store.clone())
+        .carriers(Carriers {
             sandbox: Some(Carrier::Sandbox(sandbox.clone())),
             sandbox_webhook_secret: Some(secret.into()),
             ..Default::default()
-        },
-        false,
-    );
+        })
+        .build();
     let shipments = book_all(&app, &ids).await;
 
     // A forged push: 401 and nothing stored.
@@ -190,15 +189,13 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     assert!(app.tracking(&shipments[0].0).await.unwrap().events.is_empty());
 
     // The carrier pushes to a server on the same database.
-    let hook_app = App::new(app.store.clone());
-    hook_app.set_carriers(
-        Carriers {
+    let hook_app = App::builder(app.store.clone())
+        .carriers(Carriers {
             sandbox: Some(Carrier::Sandbox(sandbox.clone())),
             sandbox_webhook_secret: Some(secret.into()),
             ..Default::default()
-        },
-        false,
-    );
+        })
+        .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_addr = listener.local_addr().unwrap();
     tokio::spawn(async move { codflow_web::serve(listener, hook_app).await });
@@ -262,7 +259,7 @@ async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(en
     let token = app.ndr_link(&shp).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let web = app.handle();
+    let web = app.clone();
     tokio::spawn(async move { codflow_web::serve(listener, web).await });
     // The carrier goes away before the buyer answers.
     drop(sb);

@@ -22,8 +22,8 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let db = TestDb::new(engine).await;
     let store = Store::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let app = App::new(store.clone());
-    app.set_secret_key(codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).unwrap());
+    let key = codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).unwrap();
+    let app = App::builder(store.clone()).secret_key(Some(key)).build();
     let mut tokens = Vec::new();
     for role in Role::ALL {
         let (_, secret) = app.create_token(role, &format!("test {role}")).await.expect("token");
