@@ -33,7 +33,7 @@ pub mod workers;
 
 pub use auth::{Principal, hash_token};
 pub use error::{ConflictKind, Error, Result};
-pub use runtime::{Clock, now};
+pub use runtime::{Clock, now, peak_rss_kib};
 
 use std::sync::Arc;
 

@@ -106,3 +106,17 @@ impl Ctx {
         }
     }
 }
+
+/// Peak resident memory of a process (this one when `pid` is None) in KiB, from the kernel's own
+/// accounting; None where there is no /proc.
+pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
+    let path = match pid {
+        Some(p) => format!("/proc/{p}/status"),
+        None => "/proc/self/status".into(),
+    };
+    let status = std::fs::read_to_string(path).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -63,7 +63,7 @@ pub async fn reconcile(args: ReconcileArgs) -> Result<ExitCode> {
     };
     print!("{}", summary(&report));
     println!("elapsed: {:.2} s", started.elapsed().as_secs_f64());
-    if let Some(kib) = crate::peak_rss_kib(None) {
+    if let Some(kib) = codflow_app::peak_rss_kib(None) {
         println!("peak memory: {:.1} MiB", kib as f64 / 1024.0);
     }
     Ok(ExitCode::SUCCESS)

@@ -14,7 +14,6 @@ use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::{Aramex, Carrier, Sandbox};
 use codflow_domain::Actor;
 use codflow_domain::rating::MoneySpec;
-use tokio::io::AsyncBufReadExt;
 
 /// Where carriers are reached. Without them bookings wait in the queue; `--demo` starts a sandbox carrier.
 #[derive(clap::Args, Clone, Default)]
@@ -72,19 +71,10 @@ impl CarrierArgs {
     }
 }
 
-/// A sandbox carrier started as a child process of this one; it stops when this is dropped.
-pub struct SandboxProcess {
-    _child: tokio::process::Child,
-    pub url: String,
-}
+pub use codflow_sandbox_carrier::process::SandboxProcess;
 
-/// Starts `codflow sandbox-carrier` on a free loopback port and waits until it says where it listens.
-pub async fn spawn_sandbox(time_scale: f64) -> Result<SandboxProcess> {
-    spawn_sandbox_from(time_scale, None, 7, None).await
-}
-
-/// A sandbox carrier process whose clock starts at `start` (now when None) and runs `time_scale` times
-/// faster than real time.
+/// A sandbox carrier process (this program's `sandbox-carrier` command) whose clock starts at `start` (now
+/// when None) and runs `time_scale` times faster than real time.
 pub async fn spawn_sandbox_from(
     time_scale: f64,
     model: Option<serde_json::Value>,
@@ -92,42 +82,7 @@ pub async fn spawn_sandbox_from(
     start: Option<time::OffsetDateTime>,
 ) -> Result<SandboxProcess> {
     let exe = std::env::current_exe().context("cannot find this program to start the sandbox carrier")?;
-    let mut args: Vec<String> = ["sandbox-carrier", "--listen", "127.0.0.1:0", "--exit-with-stdin", "--time-scale"]
-        .into_iter()
-        .map(String::from)
-        .collect();
-    args.push(time_scale.to_string());
-    if let Some(t) = start {
-        args.extend(["--start".into(), t.format(&time::format_description::well_known::Rfc3339)?]);
-    }
-    let model_file = match model {
-        Some(m) => {
-            let path = std::env::temp_dir().join(format!("codflow-sandbox-model-{}.json", std::process::id()));
-            std::fs::write(&path, m.to_string()).context("cannot write the sandbox carrier's model")?;
-            args.extend(["--seed".into(), seed.to_string(), "--model".into(), path.to_string_lossy().into_owned()]);
-            Some(path)
-        }
-        None => None,
-    };
-    let mut child = tokio::process::Command::new(exe)
-        .args(&args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("cannot start the sandbox carrier")?;
-    let out = child.stdout.take().context("no stdout from the sandbox carrier")?;
-    let mut lines = tokio::io::BufReader::new(out).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .context("the sandbox carrier did not start within 20 s")??
-        .context("the sandbox carrier exited at start")?;
-    let addr = line.rsplit(' ').next().unwrap_or_default().to_owned();
-    // The carrier has read its model by the time it listens.
-    if let Some(p) = model_file {
-        let _ = std::fs::remove_file(p);
-    }
-    Ok(SandboxProcess { _child: child, url: format!("http://{addr}") })
+    Ok(SandboxProcess::spawn(&exe, time_scale, model, seed, start).await?)
 }
 
 pub async fn sandbox_carrier(

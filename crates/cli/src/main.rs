@@ -3,12 +3,6 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-mod bench;
-mod bench_booking;
-mod bench_dashboards;
-mod bench_reconcile;
-mod bench_tracking;
-mod bench_webhooks;
 mod demo;
 mod finance;
 mod logistics;
@@ -141,10 +135,6 @@ enum Command {
         seconds_per_day: f64,
         #[command(flatten)]
         db: Db,
-    },
-    Bench {
-        #[command(subcommand)]
-        command: bench::BenchCommand,
     },
 }
 
@@ -374,7 +364,6 @@ async fn open(url: &str) -> Result<App> {
     Ok(App::new(connect(url).await?))
 }
 
-/// Peak resident memory of this process, from the kernel's own accounting.
 /// A progress bar on a terminal, nothing otherwise (logs and CI stay clean).
 pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
@@ -392,18 +381,6 @@ pub fn progress_bar(len: u64, template: &str) -> indicatif::ProgressBar {
 fn parse_rfc3339(s: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
-}
-
-pub fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
-    let path = match pid {
-        Some(p) => format!("/proc/{p}/status"),
-        None => "/proc/self/status".into(),
-    };
-    let status = std::fs::read_to_string(path).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
@@ -633,7 +610,7 @@ async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) 
     println!("already present: {}", report.already_present);
     println!("rejected:        {}", report.rejected);
     println!("elapsed:         {secs:.2} s ({:.0} orders/s)", report.orders_in_file as f64 / secs.max(1e-9));
-    if let Some(kib) = peak_rss_kib(None) {
+    if let Some(kib) = codflow_app::peak_rss_kib(None) {
         println!("peak memory:     {:.1} MiB", kib as f64 / 1024.0);
     }
     for e in &report.errors {
@@ -853,7 +830,6 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Profiles { command } => return finance::profiles(command).await,
-        Command::Bench { command } => bench::run(command).await?,
         Command::Simulate { days, orders_per_day, seed, seconds_per_day, db } => {
             if !(0.05..=3600.0).contains(&seconds_per_day) || days == 0 || orders_per_day == 0 {
                 anyhow::bail!("--days and --orders-per-day must be above 0, --seconds-per-day between 0.05 and 3600");

@@ -7,6 +7,8 @@
 
 pub mod model;
 
+pub mod process;
+
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

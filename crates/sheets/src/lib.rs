@@ -347,7 +347,7 @@ fn package(sheet: &str, sheet_name: &str) -> Result<Vec<u8>, SheetError> {
 }
 
 /// Builds small workbooks for tests: inline strings, numbers, date serials and merged regions.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing {
 
     pub enum Cell<'a> {

@@ -15,6 +15,7 @@ pub mod profit;
 pub mod review;
 pub mod stores;
 pub mod tasks;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod tokens;
 pub mod tracking;

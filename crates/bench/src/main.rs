@@ -1,16 +1,26 @@
-//! The load driver behind docs/BENCHMARKS.md. Each run starts from a fresh database and a separate server
-//! or import process, so the figures include everything a real deployment pays for.
+//! `codflow-bench`, the load driver behind docs/BENCHMARKS.md. Each run starts from a fresh database and a
+//! separate `codflow` server or import process, so the figures include everything a real deployment pays
+//! for. It lives outside the `codflow` binary: it needs the test databases of `codflow-store`'s `testing`
+//! feature, which production builds leave out.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+mod booking;
+mod dashboards;
+mod reconcile;
+mod tracking;
+mod webhooks;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::Subcommand;
+use clap::{Parser, Subcommand};
+use codflow_app::{App, peak_rss_kib};
 use codflow_store::Engine;
 use codflow_store::testing::TestDb;
 use serde_json::json;
-
-use crate::peak_rss_kib;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -106,30 +116,71 @@ fn engine(s: &str) -> Result<Engine> {
     }
 }
 
-pub async fn run(cmd: BenchCommand) -> Result<()> {
+#[derive(Parser)]
+#[command(name = "codflow-bench", version, about = "Load driver for codflow: fresh databases, real server processes")]
+struct Cli {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CODFLOW_LOG").unwrap_or_else(|_| "warn,codflow=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command))
+}
+
+async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Intake { concurrency, seconds, engine: e, no_rules } => {
             intake(concurrency, seconds, engine(&e)?, !no_rules).await
         }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
         BenchCommand::Webhooks { concurrency, seconds, rate, engine: e } => {
-            crate::bench_webhooks::webhooks(concurrency, seconds, rate, engine(&e)?).await
+            crate::webhooks::webhooks(concurrency, seconds, rate, engine(&e)?).await
         }
         BenchCommand::Tracking { shipments, sweep_shipments, concurrency, batch } => {
-            crate::bench_tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
+            crate::tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
-        BenchCommand::Dashboards { orders, requests } => crate::bench_dashboards::dashboards(orders, requests).await,
-        BenchCommand::Reconcile { shipments, cli } => crate::bench_reconcile::reconcile(shipments, cli).await,
+        BenchCommand::Dashboards { orders, requests } => crate::dashboards::dashboards(orders, requests).await,
+        BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
-            crate::bench_booking::booking(concurrency, per_client, bulk, engine(&e)?).await
+            crate::booking::booking(concurrency, per_client, bulk, engine(&e)?).await
         }
     }
 }
 
-pub(crate) const SKUS: usize = 20;
+const SKUS: usize = 20;
 
+/// The `codflow` binary the runs start: `CODFLOW_BIN`, or the one built beside this program.
 fn me() -> Result<std::path::PathBuf> {
-    std::env::current_exe().context("cannot find the codflow executable")
+    if let Some(p) = std::env::var_os("CODFLOW_BIN") {
+        return Ok(p.into());
+    }
+    let here = std::env::current_exe().context("cannot find this program")?;
+    let bin = here.with_file_name(format!("codflow{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        bin.exists(),
+        "no codflow binary beside {} (build it with `cargo build --release -p codflow`, or set CODFLOW_BIN)",
+        here.display()
+    );
+    Ok(bin)
+}
+
+/// The database at `url`, migrated, with an application over it.
+async fn open(url: &str) -> Result<App> {
+    let store = codflow_store::Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
+    store.migrate().await.context("migrations failed")?;
+    Ok(App::new(store))
+}
+
+/// A sandbox carrier process served by the `codflow` binary.
+async fn spawn_sandbox(time_scale: f64) -> Result<codflow_sandbox_carrier::process::SandboxProcess> {
+    Ok(codflow_sandbox_carrier::process::SandboxProcess::spawn(&me()?, time_scale, None, 7, None).await?)
 }
 
 async fn admin_token(url: &str) -> Result<String> {

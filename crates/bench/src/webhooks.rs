@@ -10,8 +10,8 @@ use codflow_store::testing::TestDb;
 use codflow_store::{Engine, Store};
 use serde_json::json;
 
-use crate::bench::{SKUS, Server, machine, percentile, seed_catalogue_http};
-use crate::peak_rss_kib;
+use crate::{SKUS, Server, machine, percentile, seed_catalogue_http};
+use codflow_app::peak_rss_kib;
 
 const SECRET: &str = "bench-webhook-secret-0123456789";
 

@@ -20,8 +20,8 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Mutex;
 
-use crate::bench::{SKUS, Server, machine, percentile, seed_catalogue};
-use crate::peak_rss_kib;
+use crate::{SKUS, Server, machine, percentile, seed_catalogue};
+use codflow_app::peak_rss_kib;
 
 const PREFIX: &str = "SBX";
 
@@ -53,7 +53,7 @@ pub(crate) async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Resu
             )?;
         }
     }
-    crate::bench::import_orders_file(&app, &dir, &file, n).await?;
+    crate::import_orders_file(&app, &dir, &file, n).await?;
     let mut tx = app.store.begin().await?;
     let booked = book_allocated(&mut tx, "sandbox", "SBX-SA-STD", PREFIX, booked_at).await?;
     commit(tx).await?;

@@ -16,13 +16,13 @@ use codflow_store::{Engine, commit};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use crate::peak_rss_kib;
+use codflow_app::peak_rss_kib;
 
 pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
     let db = TestDb::new(Engine::Sqlite).await;
     let now = OffsetDateTime::now_utc();
     let t = Instant::now();
-    let app = crate::bench_tracking::seed(&db.url, n, now - Duration::days(30)).await?;
+    let app = crate::tracking::seed(&db.url, n, now - Duration::days(30)).await?;
     let ch: ChannelSpec = serde_json::from_value(json!({
         "code": "SBX-SA-STD", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
         "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true}, "settlement_cycle_days": 7,
@@ -74,7 +74,7 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
     if cli {
         // The seeding process lets go of the database first, as a user's shell would not hold it.
         drop(app);
-        let exe = std::env::current_exe()?;
+        let exe = crate::me()?;
         let started = Instant::now();
         let out = tokio::process::Command::new(exe)
             .args(["reconcile", &file.to_string_lossy(), "--profile", "sandbox-cod", "--database-url", &db.url])

@@ -13,8 +13,8 @@ use codflow_store::{Engine, commit};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::bench::{SKUS, Server, machine, percentile, seed_catalogue};
-use crate::peak_rss_kib;
+use crate::{SKUS, Server, machine, percentile, seed_catalogue};
+use codflow_app::peak_rss_kib;
 
 const PREFIX: &str = "DSH";
 const REGIONS: usize = 80;
@@ -45,7 +45,7 @@ async fn seed(url: &str, n: usize, now: OffsetDateTime) -> Result<codflow_app::A
             )?;
         }
     }
-    crate::bench::import_orders_file(&app, &dir, &file, n).await?;
+    crate::import_orders_file(&app, &dir, &file, n).await?;
     let mut tx = app.store.begin().await?;
     // Three channels of three carriers; then every parcel's fate by its number: 72% delivered (at every time
     // of day), 18% refused and returned, the rest in transit (their COD still travelling); delivered cash of the

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use codflow_app::App;
-use codflow_app::booking::{BookOutcome, BookingStatus};
+use codflow_app::booking::{BookOutcome, BookingStatus, Carriers};
 use codflow_app::catalogue::{ProductInput, WarehouseInput};
+use codflow_connectors::carriers::{Carrier, Sandbox};
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec};
 use codflow_domain::{Actor, OrderInput};
@@ -15,7 +16,7 @@ use codflow_store::Store;
 use codflow_store::testing::TestDb;
 use serde_json::json;
 
-use crate::logistics::{CarrierArgs, spawn_sandbox};
+use crate::spawn_sandbox;
 
 fn by() -> Actor {
     Actor::Worker("bench".into())
@@ -60,8 +61,9 @@ fn order(n: usize) -> OrderInput {
 async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
     let store = Store::connect(&db.url).await?;
     store.migrate().await?;
-    let args = CarrierArgs { sandbox_carrier_url: Some(carrier_url.into()), carrier_timeout: 10, ..Default::default() };
-    let app = App::builder(store).carriers(args.carriers()?).build();
+    let sandbox = Sandbox::new(carrier_url, None, std::time::Duration::from_secs(10))?;
+    let carriers = Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() };
+    let app = App::builder(store).carriers(carriers).build();
     app.set_base_currency("SAR").await?;
     app.create_warehouse(
         WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
@@ -118,7 +120,7 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
 
 pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine: codflow_store::Engine) -> Result<()> {
     let sb = spawn_sandbox(1.0).await?;
-    println!("machine: {}; engine {engine:?}; sandbox carrier {} (own process)", crate::bench::machine(), sb.url);
+    println!("machine: {}; engine {engine:?}; sandbox carrier {} (own process)", crate::machine(), sb.url);
     let db = TestDb::new(engine).await;
     let app = Arc::new(setup(&db, &sb.url).await?);
     // Warm-up: caches, connections, the carrier's first booking.
@@ -152,10 +154,10 @@ pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine:
     );
     println!(
         "latency ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        crate::bench::percentile(&lat, 0.5),
-        crate::bench::percentile(&lat, 0.9),
-        crate::bench::percentile(&lat, 0.99),
-        crate::bench::percentile(&lat, 1.0)
+        crate::percentile(&lat, 0.5),
+        crate::percentile(&lat, 0.9),
+        crate::percentile(&lat, 0.99),
+        crate::percentile(&lat, 1.0)
     );
     // Bulk: accept the orders first, then book them all the way `codflow book --all` does.
     let base = 10_000_000;
@@ -181,7 +183,7 @@ pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine:
         ids.len(),
         ids.len() as f64 / secs
     );
-    println!("peak RSS: {} MiB (codflow, in-process app)", crate::peak_rss_kib(None).unwrap_or(0) / 1024);
+    println!("peak RSS: {} MiB (codflow, in-process app)", codflow_app::peak_rss_kib(None).unwrap_or(0) / 1024);
     Ok(())
 }
 
