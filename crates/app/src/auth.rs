@@ -9,7 +9,7 @@ use codflow_domain::{Actor, AuditRecord, Role, TokenId};
 use codflow_store::tokens;
 use sha2::{Digest, Sha256};
 
-use crate::{App, Error, Result};
+use crate::{Admin, Error, Result};
 
 /// Who is calling, as proven by a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,7 +65,7 @@ fn random_secret() -> Result<String> {
     Ok(format!("cf_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
-impl App {
+impl Admin {
     /// Creates a token and returns its secret: the only time the secret is ever visible.
     pub async fn create_token(&self, role: Role, name: &str) -> Result<(TokenId, String)> {
         let name = name.trim();
@@ -105,7 +105,7 @@ impl App {
     }
 }
 
-impl App {
+impl Admin {
     /// Every token, newest last, without secrets.
     pub async fn tokens(&self) -> Result<Vec<tokens::StoredToken>> {
         Ok(tokens::list(&mut *self.store.read().await?).await?)

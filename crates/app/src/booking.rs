@@ -21,7 +21,7 @@ use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Fulfilment, Result};
 
 /// The carriers this process can book with, by the name channels use.
 #[derive(Clone, Default)]
@@ -280,7 +280,7 @@ pub enum BookOutcome {
     Refused { order: String, code: &'static str, message: String },
 }
 
-impl App {
+impl Fulfilment {
     /// The carriers this process talks to, as it was built with.
     pub fn carriers(&self) -> Arc<Carriers> {
         self.carriers.clone()
@@ -536,7 +536,7 @@ pub struct CarrierQuote {
     pub card_shipping: Option<Money>,
 }
 
-impl App {
+impl Fulfilment {
     /// Asks the channel's carrier to price the quote request, shipping from `warehouse` (or the first
     /// warehouse by code).
     pub async fn carrier_quote(

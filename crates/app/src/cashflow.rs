@@ -8,12 +8,12 @@ use codflow_store::profit as pstore;
 use codflow_store::{commit, finance as fstore, orders};
 use time::{Date, Duration};
 
-use crate::{App, Error, Result};
+use crate::{Error, Finance, Result};
 
 /// Days from booking to delivery assumed on a lane with no delivery yet.
 const DEFAULT_TRANSIT_DAYS: i64 = 7;
 
-impl App {
+impl Finance {
     /// Inflows from delivered-not-remitted COD (one settlement cycle after delivery) and in-transit COD
     /// (× the lane's P(delivered), a transit and a cycle later), outflows for freight invoices due
     /// `payment_terms_days` after they arrived, over `weeks` weeks from today.
@@ -32,7 +32,7 @@ impl App {
         }
         let now = self.clock().now();
         let today = now.date();
-        let prior = self.logistics_settings().await?.delivery_prior_ppm();
+        let prior = self.fulfilment.logistics_settings().await?.delivery_prior_ppm();
         let owed = async {
             let mut conn = self.store.read().await?;
             let cycles = crate::finance::settlement_cycles(&mut conn).await?;

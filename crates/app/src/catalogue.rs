@@ -11,7 +11,7 @@ use codflow_store::{catalogue, commit, orders};
 use time::OffsetDateTime;
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Catalogue, Error, Result};
 
 /// A SKU in one warehouse: how many, and in which bin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,7 +119,7 @@ fn product_audit(p: &Product, action: &str, actor: Actor, at: OffsetDateTime) ->
     AuditRecord::change("product", p.id.to_string(), action, None, Some(what), actor, at)
 }
 
-impl App {
+impl Catalogue {
     pub async fn create_warehouse(&self, input: WarehouseInput, actor: Actor) -> Result<Warehouse> {
         let w = input.validate()?;
         let mut tx = self.store.begin().await?;

@@ -24,9 +24,9 @@ use time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ConflictKind;
-use crate::orders::{Action, Intake};
+use crate::orders::{Action, IntakeOutcome};
 use crate::stores::{channel_of, context, hex, puller_of};
-use crate::{App, Error, Result};
+use crate::{Channels, Error, Result};
 
 /// A webhook request as the web layer hands it over.
 pub struct WebhookDelivery<'a> {
@@ -199,7 +199,7 @@ pub struct SyncStatus {
     pub errors: Vec<Delivery>,
 }
 
-impl App {
+impl Channels {
     /// Verifies and stores one webhook delivery of a shop (`platform` names the endpoint it came to).
     pub async fn receive_shop_webhook(
         &self,
@@ -390,9 +390,9 @@ impl App {
             (None, ShopState::Open) => {
                 let mut input = co.input;
                 input.store = Some(d.store.to_string());
-                match self.create_order(input, actor).await? {
-                    Intake::Created(o) => Ok(Applied::Done { outcome: "created", order: Some(o.id) }),
-                    Intake::Existing(o) => Ok(Applied::Done { outcome: "existing", order: Some(o.id) }),
+                match self.intake.create_order(input, actor).await? {
+                    IntakeOutcome::Created(o) => Ok(Applied::Done { outcome: "created", order: Some(o.id) }),
+                    IntakeOutcome::Existing(o) => Ok(Applied::Done { outcome: "existing", order: Some(o.id) }),
                 }
             }
             (Some(o), ShopState::Cancelled) => {
@@ -406,7 +406,7 @@ impl App {
                     return Ok(Applied::Done { outcome: "cancel_task_opened", order: Some(o.id) });
                 }
                 let id = o.id.to_string();
-                self.act_on_order(&id, Action::Cancel, actor, Some("cancelled in the shop".into())).await?;
+                self.intake.act_on_order(&id, Action::Cancel, actor, Some("cancelled in the shop".into())).await?;
                 Ok(Applied::Done { outcome: "cancelled", order: Some(o.id) })
             }
             // Changes other than a cancellation (an edited address, a note) are not carried over once the

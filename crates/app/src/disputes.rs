@@ -15,12 +15,12 @@ use codflow_store::tracking as trstore;
 
 use crate::documents::Document;
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Finance, Result};
 
 /// The most lines one statement's packet file carries; the rest are fetched line by line.
 const PACKET_LIMIT: i64 = 500;
 
-impl App {
+impl Finance {
     /// The dispute packet of one statement line, as `pdf` or `csv`.
     pub async fn dispute_packet(&self, id: &StatementId, line: i64, csv: bool) -> Result<Document> {
         let mut conn = self.store.read().await?;

@@ -15,7 +15,7 @@ use codflow_store::logistics::{self as lstore, BookingStatus, Shipment};
 use codflow_store::{Conn, catalogue, commit, orders, review as rstore};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Fulfilment, Result};
 
 /// The European Union's members, where an IOSS number lets the seller collect import VAT at checkout.
 const EU: [&str; 27] = [
@@ -162,7 +162,7 @@ fn money(m: Money) -> String {
     m.amount_string()
 }
 
-impl App {
+impl Fulfilment {
     pub async fn document_settings(&self) -> Result<DocumentSettings> {
         DocumentSettings::load(&mut *self.store.read().await?).await
     }

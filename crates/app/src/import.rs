@@ -13,8 +13,8 @@ use codflow_store::{catalogue, commit, rollback};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::orders::{Intake, record_batch};
-use crate::{App, Error, Result};
+use crate::orders::{IntakeOutcome, record_batch};
+use crate::{Error, Intake, Result};
 
 pub const COLUMNS: [&str; 17] = [
     "external_id",
@@ -245,7 +245,7 @@ fn parse_file<R: Read>(
     Ok(parsed)
 }
 
-impl App {
+impl Intake {
     /// Imports an order CSV. Parsing runs on a blocking thread while the previous batch is written, so
     /// both cores work; each batch commits in one transaction.
     pub async fn import_orders<R: Read + Send + 'static>(
@@ -317,8 +317,8 @@ impl App {
                     let mut statuses = Vec::new();
                     for new in news {
                         match crate::orders::record_one(&self.store, &self.ctx, new, products, actor, now).await? {
-                            Intake::Created(o) => statuses.push(o.status),
-                            Intake::Existing(_) => report.already_present += 1,
+                            IntakeOutcome::Created(o) => statuses.push(o.status),
+                            IntakeOutcome::Existing(_) => report.already_present += 1,
                         }
                     }
                     statuses

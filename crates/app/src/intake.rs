@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use std::sync::Arc;
 
-use crate::orders::{Intake, record_batch, record_one};
+use crate::orders::{IntakeOutcome, record_batch, record_one};
 use crate::runtime::Ctx;
 use crate::{Error, Result};
 
@@ -26,7 +26,7 @@ struct Job {
     products: HashMap<Sku, ProductId>,
     actor: Actor,
     now: OffsetDateTime,
-    reply: oneshot::Sender<Result<Intake>>,
+    reply: oneshot::Sender<Result<IntakeOutcome>>,
 }
 
 #[derive(Clone)]
@@ -48,7 +48,7 @@ impl IntakeQueue {
         products: HashMap<Sku, ProductId>,
         actor: Actor,
         now: OffsetDateTime,
-    ) -> Result<Intake> {
+    ) -> Result<IntakeOutcome> {
         let (reply, answer) = oneshot::channel();
         let stopped = || Error::Unavailable("the server is stopping; try again".into());
         self.tx.send(Job { new, products, actor, now, reply }).await.map_err(|_| stopped())?;
@@ -94,7 +94,7 @@ async fn record_together(store: &Store, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> 
             }
             ctx.wake.notify_one();
             for (job, order) in batch.into_iter().zip(created) {
-                let _ = job.reply.send(Ok(Intake::Created(order)));
+                let _ = job.reply.send(Ok(IntakeOutcome::Created(order)));
             }
             Vec::new()
         }

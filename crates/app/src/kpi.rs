@@ -15,7 +15,7 @@ use codflow_store::review as rstore;
 use codflow_store::{Store, commit};
 use serde::{Deserialize, Serialize};
 
-use crate::{App, Error, Result};
+use crate::{Error, Insights, Result};
 
 /// Orders refreshed per transaction: small enough that intake waits at most a few milliseconds for the
 /// writer, large enough that the per-statement cost is spread.
@@ -199,7 +199,7 @@ pub struct Scorecard {
     pub lanes: Vec<LaneChoice>,
 }
 
-impl App {
+impl Insights {
     /// Refreshes the sums of every order changed since the last refresh; returns how many were refreshed.
     pub async fn refresh_kpis(&self) -> Result<usize> {
         let mut total = 0;
@@ -339,8 +339,13 @@ impl App {
 
     pub async fn scorecard(&self, f: &Filter) -> Result<Scorecard> {
         let weights = self.score_weights().await?;
-        let cycles: HashMap<String, i64> =
-            self.channels().await?.into_iter().map(|c| (c.code.to_string(), c.settlement_cycle_days)).collect();
+        let cycles: HashMap<String, i64> = self
+            .fulfilment
+            .channels()
+            .await?
+            .into_iter()
+            .map(|c| (c.code.to_string(), c.settlement_cycle_days))
+            .collect();
         let by_channel = self.kpi_sums(f, &[Dim::Carrier, Dim::Channel, Dim::Country], false).await?;
         let mut carriers: BTreeMap<String, (Metrics, Vec<i64>)> = BTreeMap::new();
         let mut channels: BTreeMap<String, Metrics> = BTreeMap::new();
@@ -406,7 +411,7 @@ impl App {
         let mut out = Vec::new();
         let skus = self.kpi_sums(f, &[Dim::Sku, Dim::Country, Dim::Region], true).await?;
         let rows: Vec<_> = skus.into_iter().map(|(k, m)| ((k[0].clone(), k[1].clone(), k[2].clone()), m)).collect();
-        let existing: Vec<String> = self.rules().await?.0.into_iter().map(|r| r.name).collect();
+        let existing: Vec<String> = self.review.rules().await?.0.into_iter().map(|r| r.name).collect();
         for ((sku, country, region), refusal) in kpi::refusal_hotspots(&rows, &t) {
             let r = Recommendation::BlockCod { sku, country, region, refusal };
             // A recommendation already acted on is not made again.
@@ -425,7 +430,7 @@ impl App {
             out.push(Recommendation::LowerPriority { channel, country, abnormal, peers });
         }
         let open_disputes = self.open_dispute_titles().await?;
-        for row in self.overdue_receivables().await? {
+        for row in self.finance.overdue_receivables().await? {
             let r = Recommendation::Dispute {
                 carrier: row.carrier.clone(),
                 currency: row.currency.code().to_owned(),
@@ -442,7 +447,7 @@ impl App {
 
     async fn open_dispute_titles(&self) -> Result<Vec<String>> {
         let q = crate::tasks::TaskQuery { role: Some(Role::Finance.as_str().to_owned()), ..Default::default() };
-        let (tasks, _) = self.tasks(&q, 500, None).await?;
+        let (tasks, _) = self.tracking.tasks(&q, 500, None).await?;
         Ok(tasks
             .into_iter()
             .filter(|t| {
@@ -458,17 +463,17 @@ impl App {
             Recommendation::BlockCod { .. } => {
                 let input = r.rule_input().ok_or(Error::NotFound("rule"))?;
                 let rule = input.into_new_rule()?;
-                let current = self.rules().await?.0;
+                let current = self.review.rules().await?.0;
                 let mut with = current.clone();
                 with.push(rule);
                 let since = self.clock().now() - time::Duration::days(365);
-                let economics = Economics::usual(self.base_currency().await?);
-                let before = self.backtest(Some(current), since, economics, |_, _| {}).await?;
-                let after = self.backtest(Some(with), since, economics, |_, _| {}).await?;
+                let economics = Economics::usual(self.review.base_currency().await?);
+                let before = self.review.backtest(Some(current), since, economics, |_, _| {}).await?;
+                let after = self.review.backtest(Some(with), since, economics, |_, _| {}).await?;
                 Ok(Preview::Rule { before, after })
             }
             Recommendation::LowerPriority { channel, .. } => {
-                let c = self.channel(channel).await?;
+                let c = self.fulfilment.channel(channel).await?;
                 Ok(Preview::Priority { channel: channel.clone(), from: c.priority, to: c.priority - 10 })
             }
             Recommendation::Dispute { .. } => Ok(Preview::Task { title: dispute_title(r) }),
@@ -499,13 +504,13 @@ impl App {
         match r {
             Recommendation::BlockCod { .. } => {
                 let input = r.rule_input().ok_or(Error::NotFound("rule"))?;
-                let (rule, _) = self.create_rule(input, actor).await?;
+                let (rule, _) = self.review.create_rule(input, actor).await?;
                 Ok(rule.id.to_string())
             }
             Recommendation::LowerPriority { channel, .. } => {
-                let mut spec = self.channel(channel).await?.to_spec();
+                let mut spec = self.fulfilment.channel(channel).await?.to_spec();
                 spec.priority -= 10;
-                self.put_channels(&[spec], actor).await?;
+                self.fulfilment.put_channels(&[spec], actor).await?;
                 Ok(channel.clone())
             }
             Recommendation::Dispute { .. } => {

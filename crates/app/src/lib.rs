@@ -21,6 +21,7 @@ pub mod profit;
 pub mod review;
 pub mod rules;
 mod runtime;
+mod services;
 mod settings;
 mod shop_push;
 pub mod stores;
@@ -34,25 +35,29 @@ pub mod workers;
 pub use auth::{Principal, hash_token};
 pub use error::{ConflictKind, Error, Result};
 pub use runtime::{Clock, now, peak_rss_kib};
+pub use services::{Admin, Catalogue, Channels, Finance, Fulfilment, Insights, Intake, Review, Tracking};
 
 use std::sync::Arc;
 
 use codflow_store::Store;
 
-/// One running application: the use cases over its store, the carriers and keys it was built with, and the
+/// One running application: its services over one store, the carriers and keys it was built with, and the
 /// workers it has started. Cloning gives another handle on the same application (a background task's, a
 /// server's); nothing in it is replaced after [`Builder::build`].
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
-    tokens: Arc<auth::TokenCache>,
-    logins: Arc<throttle::LoginGuard>,
-    intake: intake::IntakeQueue,
     ctx: Arc<runtime::Ctx>,
-    carriers: Arc<booking::Carriers>,
-    sealer: Option<Arc<stores::Sealer>>,
     senders: notify::Senders,
-    inbox: channel_sync::InboxWriter,
+    admin: Admin,
+    catalogue: Catalogue,
+    intake: Intake,
+    review: Review,
+    fulfilment: Fulfilment,
+    tracking: Tracking,
+    finance: Finance,
+    channels: Channels,
+    insights: Insights,
 }
 
 /// Everything an [`App`] depends on, given before it starts: the carriers it books with, the key that seals
@@ -92,17 +97,47 @@ impl Builder {
     /// started separately (`start_*`), so a test or a one-shot command runs only those it needs.
     pub fn build(self) -> App {
         let ctx = Arc::new(runtime::Ctx::new(self.clock));
-        let intake = intake::IntakeQueue::start(self.store.clone(), ctx.clone());
-        let inbox = channel_sync::InboxWriter::start(self.store.clone());
+        let store = self.store;
+        let queue = intake::IntakeQueue::start(store.clone(), ctx.clone());
+        let inbox = channel_sync::InboxWriter::start(store.clone());
+        let carriers = Arc::new(self.carriers);
+        let (s, c) = (store.clone(), ctx.clone());
+        let intake = Intake { store: s.clone(), ctx: c.clone(), queue };
+        let review = Review { store: s.clone(), ctx: c.clone(), intake: intake.clone() };
+        let fulfilment = Fulfilment { store: s.clone(), ctx: c.clone(), carriers: carriers.clone() };
+        let tracking = Tracking { store: s.clone(), ctx: c.clone(), carriers };
+        let finance = Finance {
+            store: s.clone(),
+            ctx: c.clone(),
+            intake: intake.clone(),
+            fulfilment: fulfilment.clone(),
+            review: review.clone(),
+        };
         App {
-            inbox,
-            store: self.store,
-            tokens: Default::default(),
-            logins: Default::default(),
+            admin: Admin { store: s.clone(), ctx: c.clone(), tokens: Default::default(), logins: Default::default() },
+            catalogue: Catalogue { store: s.clone(), ctx: c.clone() },
+            channels: Channels {
+                store: s.clone(),
+                ctx: c.clone(),
+                sealer: self.sealer.map(Arc::new),
+                inbox,
+                intake: intake.clone(),
+            },
+            insights: Insights {
+                store: s,
+                ctx: c,
+                tracking: tracking.clone(),
+                review: review.clone(),
+                fulfilment: fulfilment.clone(),
+                finance: finance.clone(),
+            },
             intake,
+            review,
+            fulfilment,
+            tracking,
+            finance,
+            store,
             ctx,
-            carriers: Arc::new(self.carriers),
-            sealer: self.sealer.map(Arc::new),
             senders: self.senders,
         }
     }
@@ -142,6 +177,42 @@ impl App {
 
     pub fn clock(&self) -> &Clock {
         &self.ctx.clock
+    }
+
+    pub fn admin(&self) -> &Admin {
+        &self.admin
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub fn intake(&self) -> &Intake {
+        &self.intake
+    }
+
+    pub fn review(&self) -> &Review {
+        &self.review
+    }
+
+    pub fn fulfilment(&self) -> &Fulfilment {
+        &self.fulfilment
+    }
+
+    pub fn tracking(&self) -> &Tracking {
+        &self.tracking
+    }
+
+    pub fn finance(&self) -> &Finance {
+        &self.finance
+    }
+
+    pub fn channels(&self) -> &Channels {
+        &self.channels
+    }
+
+    pub fn insights(&self) -> &Insights {
+        &self.insights
     }
 
     /// Starts the worker that sends queued buyer messages with the senders it was built with; must be called

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Fulfilment, Result};
 
 /// How allocation chooses and what it assumes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -471,7 +471,7 @@ fn audit(
     AuditRecord::change(entity, id.to_owned(), action, None, to, actor, at)
 }
 
-impl App {
+impl Fulfilment {
     async fn logistics_changed(&self, conn: &mut Conn) -> Result<()> {
         rstore::bump_review_generation(conn, self.clock().now()).await?;
         Ok(())

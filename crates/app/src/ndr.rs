@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::error::ConflictKind;
 use crate::tracking_messages::{LinkError, link_secret, verify_link};
-use crate::{App, Error, Result};
+use crate::{Error, Result, Tracking};
 
 pub use crate::tracking_messages::{LINK_DAYS, sign_link};
 
@@ -51,7 +51,7 @@ fn link_error(e: LinkError) -> Error {
     }
 }
 
-impl App {
+impl Tracking {
     pub async fn ndr_page(&self, token: &str) -> Result<NdrPage> {
         let mut conn = self.store.read().await?;
         // No secret yet means no link was ever signed.
@@ -169,7 +169,7 @@ impl App {
         commit(conn).await?;
 
         // The carrier call is made outside the transaction; its result is recorded after.
-        let carriers = self.carriers();
+        let carriers = self.carriers.clone();
         let result = match carriers.of(&t.carrier) {
             Some(c) => c.instruct(&t.tracking_number, &action).await.map_err(|e| e.to_string()),
             None => Err(format!("no {} carrier is configured in this process", t.carrier)),

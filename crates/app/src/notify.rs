@@ -14,7 +14,7 @@ use minijinja::{Environment, UndefinedBehavior, context};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Result, Tracking};
 
 pub const LANGUAGES: [&str; 4] = ["en", "ar", "es", "zh"];
 
@@ -512,7 +512,7 @@ pub(crate) async fn run_dispatcher(
     }
 }
 
-impl App {
+impl Tracking {
     pub async fn notification_templates(&self) -> Result<Vec<StoredTemplate>> {
         let stored = outbox::templates(&mut *self.store.read().await?).await?;
         Ok(merged(stored).into_values().collect())

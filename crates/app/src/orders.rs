@@ -16,11 +16,11 @@ use time::OffsetDateTime;
 
 use crate::error::ConflictKind;
 use crate::runtime::Ctx;
-use crate::{App, Error, Result, logistics, review};
+use crate::{Error, Intake, Result, logistics, review};
 
 /// Whether intake made a new order or found the one already recorded for that (store, external id).
 #[derive(Debug)]
-pub enum Intake {
+pub enum IntakeOutcome {
     Created(Order),
     Existing(Order),
 }
@@ -306,19 +306,19 @@ pub(crate) async fn record_one(
     products: &HashMap<Sku, ProductId>,
     actor: &Actor,
     now: OffsetDateTime,
-) -> Result<Intake> {
+) -> Result<IntakeOutcome> {
     for _ in 0..ATTEMPTS {
         let mut tx = store.begin().await?;
         match record_batch(&mut tx, ctx, vec![(new.clone(), actor)], products, now).await? {
             Ok(mut created) => {
                 commit(tx).await?;
                 ctx.wake.notify_one();
-                return created.pop().map(Intake::Created).ok_or(Error::NotFound("order"));
+                return created.pop().map(IntakeOutcome::Created).ok_or(Error::NotFound("order"));
             }
             Err(Interference::Duplicate) => {
                 rollback(tx).await?;
                 let existing = orders::get_by_external(&mut *store.read().await?, &new.store, &new.external_id).await?;
-                return existing.map(Intake::Existing).ok_or(Error::NotFound("order"));
+                return existing.map(IntakeOutcome::Existing).ok_or(Error::NotFound("order"));
             }
             Err(Interference::StockMoved) => rollback(tx).await?,
         }
@@ -326,14 +326,14 @@ pub(crate) async fn record_one(
     Err(busy())
 }
 
-impl App {
-    pub async fn create_order(&self, input: OrderInput, actor: Actor) -> Result<Intake> {
+impl Intake {
+    pub async fn create_order(&self, input: OrderInput, actor: Actor) -> Result<IntakeOutcome> {
         let now = self.clock().now();
         let new = input.validate(now).map_err(Error::Invalid)?;
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
         let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
         resolve_skus(&new, &products).map_err(Error::Invalid)?;
-        self.intake.submit(new, products, actor, now).await
+        self.queue.submit(new, products, actor, now).await
     }
 
     pub async fn order(&self, id: &str) -> Result<Order> {

@@ -13,7 +13,7 @@ use codflow_store::{catalogue, commit, logistics as lstore, orders, review as rs
 use serde::Serialize;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::{App, Error, Result};
+use crate::{Error, Finance, Result};
 
 /// The setting holding the first leg's cost per kilogram by warehouse code, in base-currency minor units.
 const FIRST_LEG_KEY: &str = "first_leg_per_kg";
@@ -194,10 +194,10 @@ fn month(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}", t.year(), u8::from(t.month()))
 }
 
-impl App {
+impl Finance {
     async fn profit_context(&self) -> Result<Context> {
         let mut conn = self.store.read().await?;
-        let base = self.base_currency().await?;
+        let base = self.review.base_currency().await?;
         Ok(Context {
             base,
             rates: rstore::rates(&mut conn).await?,
@@ -219,7 +219,7 @@ impl App {
 
     /// One order's expected and (once known) actual profit.
     pub async fn order_profit(&self, id: &str) -> Result<OrderProfit> {
-        let order = self.order(id).await?;
+        let order = self.intake.order(id).await?;
         let cx = self.profit_context().await?;
         let money = pstore::shipment_money(&mut *self.store.read().await?, &[&order.id]).await?;
         let f = facts(&cx, &order, money.first()).map_err(|e| Error::invalid("order", e))?;

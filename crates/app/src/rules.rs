@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use crate::error::ConflictKind;
 use crate::orders::{Action, OrderFilter};
 use crate::review::{ListSet, to_base};
-use crate::{App, Error, Result};
+use crate::{Error, Result, Review};
 
 /// A rule as given to create or update it, before anything is trusted.
 #[derive(Clone, Debug, Default)]
@@ -110,7 +110,7 @@ fn parse_rule_id(id: &str) -> Result<RuleId> {
 /// How often a change to the rules is retried when another node made a version at the same moment.
 const VERSION_ATTEMPTS: usize = 5;
 
-impl App {
+impl Review {
     /// Runs `change` and records the resulting ruleset as a new version, in one transaction.
     async fn change_rules<T, F>(&self, actor: &Actor, what: &str, mut change: F) -> Result<(T, i64)>
     where
@@ -521,7 +521,7 @@ impl App {
     /// Held orders, oldest first.
     pub async fn review_queue(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Order>, Option<String>)> {
         let filter = OrderFilter { status: Some(OrderStatus::OnHold), oldest_first: true, ..OrderFilter::default() };
-        self.orders(filter, limit, cursor).await
+        self.intake.orders(filter, limit, cursor).await
     }
 
     /// Approves or cancels many orders with one reason; each succeeds or fails on its own.
@@ -535,7 +535,7 @@ impl App {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let action = if approve { Action::Approve } else { Action::Cancel };
-            out.push((id.clone(), self.act_on_order(id, action, actor.clone(), reason.clone()).await));
+            out.push((id.clone(), self.intake.act_on_order(id, action, actor.clone(), reason.clone()).await));
         }
         out
     }

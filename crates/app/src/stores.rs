@@ -21,7 +21,7 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Channels, Error, Result};
 
 /// Seals secrets at rest with AES-256-GCM under a key the database never holds. The associated data binds
 /// a sealed value to its store and field, so a value copied onto another row does not open.
@@ -355,7 +355,7 @@ pub(crate) async fn run_pusher(
     }
 }
 
-impl App {
+impl Channels {
     pub(crate) fn sealer(&self) -> Option<Arc<Sealer>> {
         self.sealer.clone()
     }

@@ -9,7 +9,7 @@ pub use codflow_store::tasks::TaskFilter;
 use codflow_store::{commit, orders};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Result, Tracking};
 
 /// What a person changes on a task; absent fields stay.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +32,7 @@ pub struct TaskQuery {
     pub overdue: bool,
 }
 
-impl App {
+impl Tracking {
     pub async fn tasks(&self, q: &TaskQuery, limit: i64, cursor: Option<&str>) -> Result<(Vec<Task>, Option<String>)> {
         let mut e = codflow_domain::FieldErrors::default();
         let mut f = TaskFilter::default();

@@ -12,7 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::hash_token;
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Admin, Error, Result};
 
 /// How long a session lives after login.
 pub const SESSION_TTL: Duration = Duration::hours(12);
@@ -72,7 +72,7 @@ fn decoy() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password never used").unwrap_or_default())
 }
 
-impl App {
+impl Admin {
     /// Adds a console user with a password of at least ten characters.
     pub async fn create_user(&self, username: &str, password: &str, role: Role, actor: Actor) -> Result<UserId> {
         let username = Username::parse(username).map_err(|e| Error::invalid("username", e.to_string()))?;

@@ -64,34 +64,37 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
     let sandbox = Sandbox::new(carrier_url, None, std::time::Duration::from_secs(10))?;
     let carriers = Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() };
     let app = App::builder(store).carriers(carriers).build();
-    app.set_base_currency("SAR").await?;
-    app.create_warehouse(
-        WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
-        by(),
-    )
-    .await?;
+    app.review().set_base_currency("SAR").await?;
+    app.catalogue()
+        .create_warehouse(
+            WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
+            by(),
+        )
+        .await?;
     for k in 0..10 {
         let sku = format!("BK-{k:02}");
-        app.create_product(
-            ProductInput {
-                sku: Some(sku.clone()),
-                title: Some("Lamp".into()),
-                unit_weight_g: Some(300 + k * 150),
-                unit_cost: Some(MoneyInput { amount: "40.00".into(), currency: Some("SAR".into()) }),
-                hs_code: Some("940540".into()),
-                origin_country: Some("CN".into()),
-                category: Some("home".into()),
-            },
-            by(),
-        )
-        .await?;
-        app.set_stock(
-            "SZ1",
-            &sku,
-            codflow_app::catalogue::StockChange { on_hand: Some(10_000_000), location: None },
-            by(),
-        )
-        .await?;
+        app.catalogue()
+            .create_product(
+                ProductInput {
+                    sku: Some(sku.clone()),
+                    title: Some("Lamp".into()),
+                    unit_weight_g: Some(300 + k * 150),
+                    unit_cost: Some(MoneyInput { amount: "40.00".into(), currency: Some("SAR".into()) }),
+                    hs_code: Some("940540".into()),
+                    origin_country: Some("CN".into()),
+                    category: Some("home".into()),
+                },
+                by(),
+            )
+            .await?;
+        app.catalogue()
+            .set_stock(
+                "SZ1",
+                &sku,
+                codflow_app::catalogue::StockChange { on_hand: Some(10_000_000), location: None },
+                by(),
+            )
+            .await?;
     }
     let channels: Vec<ChannelSpec> = ["STD", "EXP", "ECO"]
         .iter()
@@ -109,12 +112,12 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
             .expect("bench channels are well-formed")
         })
         .collect();
-    app.put_channels(&channels, by()).await?;
+    app.fulfilment().put_channels(&channels, by()).await?;
     let duty: DutyRuleSpec = serde_json::from_value(
         json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15",
         "duty_de_minimis": {"amount": {"amount": "1000", "currency": "SAR"}, "basis": "goods"}}),
     )?;
-    app.put_duty_rules(&[duty], by()).await?;
+    app.fulfilment().put_duty_rules(&[duty], by()).await?;
     Ok(app)
 }
 
@@ -163,14 +166,15 @@ pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine:
     let base = 10_000_000;
     for chunk in (0..bulk).collect::<Vec<_>>().chunks(500) {
         for n in chunk {
-            app.create_order(order(base + n), by()).await?;
+            app.intake().create_order(order(base + n), by()).await?;
         }
     }
-    let ids = app.bookable_orders().await?;
+    let ids = app.fulfilment().bookable_orders().await?;
     let t = Instant::now();
     let mut booked = 0;
     for chunk in ids.chunks(200) {
         booked += app
+            .fulfilment()
             .book_orders(chunk, by())
             .await
             .into_iter()
@@ -189,11 +193,11 @@ pub async fn booking(concurrency: usize, per_worker: usize, bulk: usize, engine:
 
 /// One order from acceptance to its label.
 async fn one(app: &App, n: usize) -> Result<()> {
-    let o = match app.create_order(order(n), by()).await? {
-        codflow_app::orders::Intake::Created(o) | codflow_app::orders::Intake::Existing(o) => o,
+    let o = match app.intake().create_order(order(n), by()).await? {
+        codflow_app::orders::IntakeOutcome::Created(o) | codflow_app::orders::IntakeOutcome::Existing(o) => o,
     };
-    let s = app.book_order(o.id.as_str(), by()).await?;
-    let zpl = app.labels_zpl(&[s.id.to_string()]).await.context("label")?;
+    let s = app.fulfilment().book_order(o.id.as_str(), by()).await?;
+    let zpl = app.fulfilment().labels_zpl(&[s.id.to_string()]).await.context("label")?;
     anyhow::ensure!(zpl.contains("^BC"), "no barcode on the label");
     Ok(())
 }

@@ -132,14 +132,14 @@ pub async fn dashboards(orders: usize, requests: usize) -> Result<()> {
     let app = seed(&db.url, orders, now).await?;
     println!("seeded {orders} booked orders with outcomes and customs events in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let refreshed = app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+    let refreshed = app.insights().refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "refresher from cold: {refreshed} orders in {secs:.1} s ({:.0} orders/s), peak RSS {} MiB",
         refreshed as f64 / secs,
         peak_rss_kib(None).unwrap_or(0) / 1024
     );
-    app.create_user("bench.admin", "bench password 1", Role::Admin, by()).await.map_err(|e| anyhow!("{e}"))?;
+    app.admin().create_user("bench.admin", "bench password 1", Role::Admin, by()).await.map_err(|e| anyhow!("{e}"))?;
     app.store.checkpoint().await?;
     app.store.close().await;
     drop(app);

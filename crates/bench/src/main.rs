@@ -439,7 +439,7 @@ pub(crate) async fn import_orders_file(
     let reader = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(file)?);
     let opts = codflow_app::import::ImportOptions { store: "bench".into(), batch_size: 2000 };
     let by = codflow_domain::Actor::Worker("bench".into());
-    let report = app.import_orders(reader, &opts, by, &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
+    let report = app.intake().import_orders(reader, &opts, by, &mut |_| {}).await.map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_dir_all(dir);
     anyhow::ensure!(report.created as usize == n, "imported {} of {n} orders", report.created);
     Ok(())
@@ -448,41 +448,44 @@ pub(crate) async fn import_orders_file(
 /// The bench warehouse and its SKUs, each with plenty of stock.
 pub(crate) async fn seed_catalogue(app: &codflow_app::App) -> Result<()> {
     let by = || codflow_domain::Actor::Worker("bench".into());
-    app.create_warehouse(
-        codflow_app::catalogue::WarehouseInput {
-            code: Some("SZ1".into()),
-            name: Some("Shenzhen".into()),
-            country: Some("CN".into()),
-        },
-        by(),
-    )
-    .await
-    .map_err(|e| anyhow!("{e}"))?;
-    for k in 0..SKUS {
-        let sku = format!("BENCH-{k:02}");
-        app.create_product(
-            codflow_app::catalogue::ProductInput {
-                sku: Some(sku.clone()),
-                title: Some("Bench item".into()),
-                unit_weight_g: Some(300),
-                unit_cost: Some(codflow_domain::order::MoneyInput {
-                    amount: "12.00".into(),
-                    currency: Some("CNY".into()),
-                }),
-                ..Default::default()
+    app.catalogue()
+        .create_warehouse(
+            codflow_app::catalogue::WarehouseInput {
+                code: Some("SZ1".into()),
+                name: Some("Shenzhen".into()),
+                country: Some("CN".into()),
             },
             by(),
         )
         .await
         .map_err(|e| anyhow!("{e}"))?;
-        app.set_stock(
-            "SZ1",
-            &sku,
-            codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
-            by(),
-        )
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    for k in 0..SKUS {
+        let sku = format!("BENCH-{k:02}");
+        app.catalogue()
+            .create_product(
+                codflow_app::catalogue::ProductInput {
+                    sku: Some(sku.clone()),
+                    title: Some("Bench item".into()),
+                    unit_weight_g: Some(300),
+                    unit_cost: Some(codflow_domain::order::MoneyInput {
+                        amount: "12.00".into(),
+                        currency: Some("CNY".into()),
+                    }),
+                    ..Default::default()
+                },
+                by(),
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        app.catalogue()
+            .set_stock(
+                "SZ1",
+                &sku,
+                codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
+                by(),
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
     }
     Ok(())
 }

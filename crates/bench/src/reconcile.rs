@@ -29,7 +29,7 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
         "rate_card": {"currency": "SAR", "cod_fee": {"pct": "2"}, "zones": [{"name": "sa", "countries": ["SA"],
             "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
     }))?;
-    app.put_channels(&[ch], Actor::Worker("bench".into())).await.map_err(|e| anyhow!("{e}"))?;
+    app.fulfilment().put_channels(&[ch], Actor::Worker("bench".into())).await.map_err(|e| anyhow!("{e}"))?;
     // Every parcel delivered three days after booking, its cash expected.
     let mut tx = app.store.begin().await?;
     let rows = deliver_all(&mut tx).await?;
@@ -99,8 +99,11 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
         carrier: None,
         preview: false,
     };
-    let report =
-        app.import_statement_owned(body, req, Actor::Worker("bench".into())).await.map_err(|e| anyhow!("{e}"))?;
+    let report = app
+        .finance()
+        .import_statement_owned(body, req, Actor::Worker("bench".into()))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     let secs = started.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&file);
     println!("## Reconciliation, SQLite, {} lines against {n} delivered shipments", report.lines);

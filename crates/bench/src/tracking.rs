@@ -34,7 +34,8 @@ fn by() -> Actor {
 pub(crate) async fn seed(url: &str, n: usize, booked_at: OffsetDateTime) -> Result<App> {
     let app = crate::open(url).await?;
     seed_catalogue(&app).await?;
-    app.set_tracking_settings(PollSettings { poll_seconds: 3600, poll_carriers: vec![], max_age_days: 60 }, by())
+    app.tracking()
+        .set_tracking_settings(PollSettings { poll_seconds: 3600, poll_carriers: vec![], max_age_days: 60 }, by())
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let dir = std::env::temp_dir().join(format!("codflow-bench-{}", codflow_domain::ids::new_id_body()));
@@ -180,8 +181,8 @@ async fn ingest(n: usize, concurrency: usize, batch: usize) -> Result<()> {
     // The last parcel is read back, so a run that stored events without applying them cannot pass.
     let last = n - 1;
     let app = crate::open(&db.url).await?;
-    let view = app.tracking_by_number(&format!("{PREFIX}{last}")).await.map_err(|e| anyhow!("{e}"))?;
-    let order = app.order(view.tracked.order_id.as_str()).await.map_err(|e| anyhow!("{e}"))?;
+    let view = app.tracking().tracking_by_number(&format!("{PREFIX}{last}")).await.map_err(|e| anyhow!("{e}"))?;
+    let order = app.intake().order(view.tracked.order_id.as_str()).await.map_err(|e| anyhow!("{e}"))?;
     tot.latencies_us.sort_unstable();
     let lat = &tot.latencies_us;
     println!("## Tracking event ingestion, SQLite, batch API, {concurrency} clients, {batch} events per request");
@@ -227,10 +228,10 @@ async fn sweep(n: usize) -> Result<()> {
     ensure!(first.evaluated == n, "the first sweep evaluated {} of {n}", first.evaluated);
     app.clock().advance(Duration::hours(1));
     timed("an hour later (what fell due)", &app).await?;
-    let mut s = app.anomaly_settings().await.map_err(|e| anyhow!("{e}"))?;
+    let mut s = app.tracking().anomaly_settings().await.map_err(|e| anyhow!("{e}"))?;
     s.default.no_scan_in_transit_hours = 96;
     let t = Instant::now();
-    app.set_anomaly_settings(s).await.map_err(|e| anyhow!("{e}"))?;
+    app.tracking().set_anomaly_settings(s).await.map_err(|e| anyhow!("{e}"))?;
     println!("threshold change saved (a re-evaluation pass started) in {:.2} s", t.elapsed().as_secs_f64());
     timed("re-evaluation of every active shipment after the change", &app).await?;
     println!("peak RSS during the sweeps: {:.1} MiB", peak_rss_kib(None).unwrap_or(0) as f64 / 1024.0);
@@ -239,7 +240,7 @@ async fn sweep(n: usize) -> Result<()> {
 
 async fn timed(label: &str, app: &App) -> Result<codflow_app::tracking::SweepReport> {
     let t = Instant::now();
-    let r = app.sweep().await.map_err(|e| anyhow!("{e}"))?;
+    let r = app.tracking().sweep().await.map_err(|e| anyhow!("{e}"))?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "{label}: {} evaluated in {secs:.2} s ({:.0}/s), {} tasks opened, {} closed",

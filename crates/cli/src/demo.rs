@@ -119,7 +119,7 @@ impl Demo {
             ),
             Err(e) => eprintln!("warning: the demo's settlement statements were not imported: {e}"),
         }
-        app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+        app.insights().refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
         println!("demo ready:   dashboards at {}/dashboards/cash; the demo's clock now runs in real time", feed.base);
         Ok(())
     }
@@ -136,7 +136,7 @@ async fn present(app: &App, sandbox: &Sandbox, at: OffsetDateTime) -> Result<()>
 async fn shop_orders(app: &App) -> Result<i64> {
     let mut n = 0;
     for shop in [crate::simulate_shops::SHOPIFY, crate::simulate_shops::WOO] {
-        n += app.sync_status(shop).await.map_err(|e| anyhow!("{e}"))?.inbox.done;
+        n += app.channels().sync_status(shop).await.map_err(|e| anyhow!("{e}"))?.inbox.done;
     }
     Ok(n)
 }

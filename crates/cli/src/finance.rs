@@ -45,7 +45,7 @@ pub async fn reconcile(args: ReconcileArgs) -> Result<ExitCode> {
         carrier: args.carrier,
         preview: args.preview,
     };
-    let result = app.import_statement_owned(body, req, Actor::Worker("cli-reconcile".into())).await;
+    let result = app.finance().import_statement_owned(body, req, Actor::Worker("cli-reconcile".into())).await;
     bar.finish_and_clear();
     let report = match result {
         Ok(r) => r,
@@ -121,7 +121,7 @@ pub async fn import_fx_rates(file: PathBuf, db: Db) -> Result<ExitCode> {
     let app = crate::open(&db.url()).await?;
     let body = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let name = file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    match app.import_fx_rates(&body, &name, Actor::Worker("cli-import".into())).await {
+    match app.finance().import_fx_rates(&body, &name, Actor::Worker("cli-import".into())).await {
         Ok(r) => {
             for e in &r.errors {
                 eprintln!("line {}: {}: {}", e.line, e.field, e.message);
@@ -193,7 +193,7 @@ pub async fn profiles(command: ProfilesCommand) -> Result<ExitCode> {
     match command {
         ProfilesCommand::List { db } => {
             let app = crate::open(&db.url()).await?;
-            let all = match app.settlement_profiles().await {
+            let all = match app.finance().settlement_profiles().await {
                 Ok(p) => p,
                 Err(e) => return refused(e),
             };
@@ -205,7 +205,7 @@ pub async fn profiles(command: ProfilesCommand) -> Result<ExitCode> {
         }
         ProfilesCommand::Show { name, db } => {
             let app = crate::open(&db.url()).await?;
-            match app.settlement_profile(&name).await {
+            match app.finance().settlement_profile(&name).await {
                 Ok((p, _)) => println!("{}", serde_json::to_string_pretty(&p)?),
                 Err(e) => return refused(e),
             }
@@ -231,14 +231,14 @@ pub async fn profiles(command: ProfilesCommand) -> Result<ExitCode> {
             };
             let app = crate::open(&db.url()).await?;
             let name = p.name.clone();
-            match app.put_settlement_profile(p, worker()).await {
+            match app.finance().put_settlement_profile(p, worker()).await {
                 Ok(created) => println!("profile {name} {}", if created { "created" } else { "replaced" }),
                 Err(e) => return refused(e),
             }
         }
         ProfilesCommand::Delete { name, db } => {
             let app = crate::open(&db.url()).await?;
-            match app.delete_settlement_profile(&name, worker()).await {
+            match app.finance().delete_settlement_profile(&name, worker()).await {
                 Ok(()) => println!("profile {name} deleted"),
                 Err(e) => return refused(e),
             }

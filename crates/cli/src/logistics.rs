@@ -199,7 +199,7 @@ impl QuoteArgs {
 
 pub async fn quote(app: &App, args: QuoteArgs) -> Result<ExitCode> {
     let input = args.input()?;
-    let r = match app.quote(&input).await {
+    let r = match app.fulfilment().quote(&input).await {
         Ok(r) => r,
         Err(codflow_app::Error::Invalid(e)) => {
             for f in e.0 {
@@ -277,7 +277,7 @@ pub async fn quote(app: &App, args: QuoteArgs) -> Result<ExitCode> {
 
 /// Books orders (the given ones, or every allocated order without a shipment) with a progress bar.
 pub async fn book(app: &App, orders: Vec<String>, all: bool) -> Result<ExitCode> {
-    let ids = if all { app.bookable_orders().await? } else { orders };
+    let ids = if all { app.fulfilment().bookable_orders().await? } else { orders };
     if ids.is_empty() {
         println!("nothing to book");
         return Ok(ExitCode::SUCCESS);
@@ -295,7 +295,7 @@ pub async fn book(app: &App, orders: Vec<String>, all: bool) -> Result<ExitCode>
     let started = std::time::Instant::now();
     let (mut booked, mut failed, mut refused) = (0usize, 0usize, 0usize);
     for chunk in ids.chunks(200) {
-        for r in app.book_orders(chunk, Actor::Worker("cli".into())).await {
+        for r in app.fulfilment().book_orders(chunk, Actor::Worker("cli".into())).await {
             match r {
                 BookOutcome::Done(s) if s.status == BookingStatus::Booked => booked += 1,
                 BookOutcome::Done(s) => {

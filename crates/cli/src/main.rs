@@ -477,18 +477,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Some((sandbox, d)) => Some((sandbox, d.prepare(&app, demo_args).await.context("starting the demo failed")?)),
         None => None,
     };
-    app.start_channel_pusher();
+    app.channels().start_channel_pusher();
     if shop_sync {
-        app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
+        app.channels().start_channel_sync(codflow_app::channel_sync::SyncSchedule {
             first_pull_after: std::time::Duration::from_secs(30),
             pull_every: std::time::Duration::from_secs(300),
             stock_every: std::time::Duration::from_secs(60),
         });
     }
     app.start_dispatcher();
-    app.start_booking_worker();
-    app.start_tracking_worker();
-    app.start_kpi_refresher();
+    app.fulfilment().start_booking_worker();
+    app.tracking().start_tracking_worker();
+    app.insights().start_kpi_refresher();
     // The demo's carrier process lives as long as the server; its past runs beside it.
     let (_demo_carrier, demo) = demo_run.unzip();
     if let Some(demo) = demo {
@@ -503,10 +503,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
                 eprintln!("warning: the demo's simulated past stopped: {e:#}");
             }
         });
-        let (_, token) = app.create_token(Role::Admin, "demo admin").await?;
+        let (_, token) = app.admin().create_token(Role::Admin, "demo admin").await?;
         // A console login for the demo; the password is as random as the token and shown only here.
         let password = codflow_app::users::random_hex(10)?;
-        app.create_user("admin", &password, Role::Admin, Actor::Worker("demo".into())).await?;
+        app.admin().create_user("admin", &password, Role::Admin, Actor::Worker("demo".into())).await?;
         println!("console:      http://{addr}/ (user admin, password {password})");
         println!("codflow demo: {url}");
         println!("API docs:     http://{addr}/api/docs");
@@ -588,7 +588,7 @@ async fn import_orders(file: PathBuf, store: String, batch_size: usize, db: Db) 
     app.store.defer_checkpoints();
     // The import appends; a 16 MiB page cache keeps its pace and its peak memory well under 200 MB.
     app.store.set_writer_cache_kib(16_384).await?;
-    let result = app.import_orders(reader, &opts, Actor::Worker("cli-import".into()), &mut progress).await;
+    let result = app.intake().import_orders(reader, &opts, Actor::Worker("cli-import".into()), &mut progress).await;
     app.store.checkpoint().await?;
     bar.finish_and_clear();
     let report = match result {
@@ -642,7 +642,7 @@ async fn rules(command: RulesCommand) -> Result<ExitCode> {
     match command {
         RulesCommand::Export { output, db } => {
             let app = open(&db.url()).await?;
-            let file = app.export_rules().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let file = app.review().export_rules().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let json = serde_json::to_string_pretty(&file)?;
             match output {
                 Some(p) => {
@@ -661,7 +661,7 @@ async fn rules(command: RulesCommand) -> Result<ExitCode> {
             let rules = read_file(&file)?;
             let app = open(&db.url()).await?;
             let n = rules.rules.len();
-            match app.import_rules(rules, Actor::Worker("cli".into())).await {
+            match app.review().import_rules(rules, Actor::Worker("cli".into())).await {
                 Ok(v) => println!("imported {n} rules as ruleset version {v}"),
                 Err(e) => return fail(e),
             }
@@ -669,7 +669,7 @@ async fn rules(command: RulesCommand) -> Result<ExitCode> {
         RulesCommand::Backtest { ruleset, since, refusal_cost, margin_percent, db } => {
             let rules = ruleset.as_ref().map(read_file).transpose()?.map(|f| f.rules);
             let app = open(&db.url()).await?;
-            let base = app.base_currency().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let base = app.review().base_currency().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let cost = refusal_cost.map(|amount| codflow_web::dto::MoneyDto { amount, currency: base.to_string() });
             let (since, economics) = match codflow_web::routes::review::backtest_terms(
                 since.as_deref(),
@@ -691,6 +691,7 @@ async fn rules(command: RulesCommand) -> Result<ExitCode> {
                 bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             }
             let report = match app
+                .review()
                 .backtest(rules, since, economics, |done, total| {
                     bar.set_length(total);
                     bar.set_position(done);
@@ -761,13 +762,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command: TokenCommand::Create { role, name, db } } => {
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
             let app = open(&db.url()).await?;
-            let (id, secret) = app.create_token(role, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (id, secret) = app.admin().create_token(role, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!("created token {id} ({role}, {name}); the secret below is shown only now:");
             println!("{secret}");
         }
         Command::Token { command: TokenCommand::List { db } } => {
             let app = open(&db.url()).await?;
-            for t in app.tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+            for t in app.admin().tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 let revoked = t.revoked_at.map_or_else(|| "live".to_owned(), |r| format!("revoked {r}"));
                 println!("{}\t{}\t{}\t{}\t{revoked}", t.id, t.role, t.name, t.created_at);
             }
@@ -775,7 +776,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Token { command: TokenCommand::Revoke { id, db } } => {
             let id = codflow_domain::TokenId::parse(&id).map_err(|e| anyhow::anyhow!("{e}"))?;
             let app = open(&db.url()).await?;
-            match app.revoke_token(&id, Actor::Worker("cli".into())).await {
+            match app.admin().revoke_token(&id, Actor::Worker("cli".into())).await {
                 Ok(()) => println!("revoked token {id}"),
                 Err(codflow_app::Error::NotFound(_)) => {
                     eprintln!("error: no live token {id}");
@@ -792,7 +793,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             };
             let app = open(&db.url()).await?;
-            match app.set_user_disabled(&username, disabled, Actor::Worker("cli".into())).await {
+            match app.admin().set_user_disabled(&username, disabled, Actor::Worker("cli".into())).await {
                 Ok(_) => println!("{} user {username}", if disabled { "disabled" } else { "enabled" }),
                 Err(codflow_app::Error::NotFound(_)) => {
                     eprintln!("error: no user {username}");
@@ -807,7 +808,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             std::io::stdin().read_line(&mut password).context("cannot read the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
             let app = open(&db.url()).await?;
-            match app.create_user(&username, password, role, Actor::Worker("cli".into())).await {
+            match app.admin().create_user(&username, password, role, Actor::Worker("cli".into())).await {
                 Ok(id) => println!("created user {username} ({role}), {id}"),
                 Err(codflow_app::Error::Invalid(e)) => {
                     for f in e.0 {

@@ -91,8 +91,8 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         .await
         .map_err(|e| anyhow!("cannot register the webhook with the sandbox carrier: {e}"))?;
     track_every(&app, 12).await?;
-    app.start_tracking_worker();
-    app.start_kpi_refresher();
+    app.tracking().start_tracking_worker();
+    app.insights().start_kpi_refresher();
     let bar = crate::progress_bar(days as u64, "{bar:40} day {pos}/{len} {msg} ({eta})");
     let (orders, booked) = run_days(&app, &feed, epoch, days, |orders, booked| {
         bar.inc(1);
@@ -123,8 +123,8 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     drop(sb);
     app.clock().freeze(app.clock().now());
     shelf.restore(&app).await?;
-    app.sweep().await.map_err(|e| anyhow!("{e}"))?;
-    app.refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
+    app.tracking().sweep().await.map_err(|e| anyhow!("{e}"))?;
+    app.insights().refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     println!("{}", report(&app).await?);
     Ok(Summary { orders, booked, seconds: started.elapsed().as_secs_f64() })
 }
@@ -133,30 +133,30 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
 /// database is empty, stock that never runs dry, and exchange rates reaching back to the first day. Returns
 /// the shelf as it was, to put back once the past is lived.
 pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
-    if app.warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
+    if app.catalogue().warehouses(1, None).await.map_err(|e| anyhow!("{e}"))?.0.is_empty() {
         crate::seed::shop::seed_demo_shop(app)
             .await
             .context("seeding the shop's catalogue, channels and rules failed")?;
     }
     // Stock is topped up every day in a real shop; here the warehouse simply never runs dry while the past is
     // lived, and gets its own levels back afterwards.
-    let (products, _) = app.products(500, None).await.map_err(|e| anyhow!("{e}"))?;
+    let (products, _) = app.catalogue().products(500, None).await.map_err(|e| anyhow!("{e}"))?;
     let mut shelf = Shelf(Vec::with_capacity(products.len()));
     for p in &products {
-        let level = app.stock("SZ1", p.sku.as_str()).await.map_err(|e| anyhow!("{e}"))?.level;
+        let level = app.catalogue().stock("SZ1", p.sku.as_str()).await.map_err(|e| anyhow!("{e}"))?.level;
         // A database a previous run left topped up keeps a shelf of the demo's usual size.
         let free = if level.on_hand >= NEVER_DRY / 2 { SHELF_AFTER_TOP_UP } else { level.available().max(0) };
         shelf.0.push((p.sku.to_string(), free));
         let change = StockChange { on_hand: Some(NEVER_DRY), location: None };
-        app.set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
+        app.catalogue().set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
     }
     // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
     // the first simulated day, or review holds every order it cannot value.
     let first_day = (epoch - Duration::days(1)).date();
-    for rate in app.fx_rates().await.map_err(|e| anyhow!("{e}"))? {
+    for rate in app.review().fx_rates().await.map_err(|e| anyhow!("{e}"))? {
         if rate.as_of > first_day {
             let back = codflow_domain::FxRate { as_of: first_day, source: "simulation".into(), ..rate };
-            app.put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
+            app.review().put_fx_rate(back).await.map_err(|e| anyhow!("{e}"))?;
         }
     }
     Ok(shelf)
@@ -173,9 +173,9 @@ impl Shelf {
     /// shop's shelves, not the simulation's bottomless ones.
     pub async fn restore(&self, app: &App) -> Result<()> {
         for (sku, free) in &self.0 {
-            let level = app.stock("SZ1", sku).await.map_err(|e| anyhow!("{e}"))?.level;
+            let level = app.catalogue().stock("SZ1", sku).await.map_err(|e| anyhow!("{e}"))?.level;
             let change = StockChange { on_hand: Some(level.reserved + free), location: None };
-            app.set_stock("SZ1", sku, change, by()).await.map_err(|e| anyhow!("{e}"))?;
+            app.catalogue().set_stock("SZ1", sku, change, by()).await.map_err(|e| anyhow!("{e}"))?;
         }
         Ok(())
     }
@@ -188,7 +188,7 @@ pub async fn track_every(app: &App, hours: i64) -> Result<()> {
         poll_carriers: vec!["sandbox".into()],
         max_age_days: 60,
     };
-    app.set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
+    app.tracking().set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }
 
@@ -244,10 +244,11 @@ pub async fn run_days(
                 .await
                 .with_context(|| format!("day {d}: shop webhooks"))?;
         let ids = crate::seed::shop::create_simulated(app, direct).await.with_context(|| format!("day {d}: orders"))?;
-        app.process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
+        app.channels().process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
         orders += ids.len() + hooked;
-        let bookable = app.bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
+        let bookable = app.fulfilment().bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
         booked += app
+            .fulfilment()
             .book_orders(&bookable, by())
             .await
             .into_iter()
@@ -260,9 +261,9 @@ pub async fn run_days(
 
 /// The figures a finished simulation prints, read back from the dashboards' own sums.
 async fn report(app: &App) -> Result<String> {
-    let sums = app.kpi_sums(&Default::default(), &[], false).await.map_err(|e| anyhow!("{e}"))?;
+    let sums = app.insights().kpi_sums(&Default::default(), &[], false).await.map_err(|e| anyhow!("{e}"))?;
     let m = sums.first().map(|(_, m)| *m).unwrap_or_default();
-    let recs = app.recommendations(&Default::default()).await.map_err(|e| anyhow!("{e}"))?;
+    let recs = app.insights().recommendations(&Default::default()).await.map_err(|e| anyhow!("{e}"))?;
     Ok(format!(
         "dashboards:   {} orders, {} shipped, {} delivered, {} refused ({}), {} held in customs; {} recommendations",
         m.orders(),

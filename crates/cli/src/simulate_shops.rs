@@ -27,7 +27,8 @@ pub async fn setup(app: &App) -> Result<String> {
             push_fulfilment: Some(false),
             ..Default::default()
         };
-        app.put_store(Some(code), input, Actor::Worker("simulation".into()))
+        app.channels()
+            .put_store(Some(code), input, Actor::Worker("simulation".into()))
             .await
             .map_err(|e| anyhow!("store {code}: {e:?}"))?;
     }

@@ -203,7 +203,7 @@ impl FromRequestParts<Arc<AppState>> for Auth {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        match state.app.authenticate(secret).await? {
+        match state.app.admin().authenticate(secret).await? {
             Some(p) => Ok(Auth(p)),
             None => Err(ApiError::Unauthorized),
         }

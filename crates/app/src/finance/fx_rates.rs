@@ -11,7 +11,7 @@ pub struct FxImport {
     pub errors: Vec<LineError>,
 }
 
-impl App {
+impl Finance {
     /// Imports exchange rates from a CSV file (`from,to,as_of,rate[,source]`); good lines land even when
     /// others are refused, and importing the same file again changes nothing.
     pub async fn import_fx_rates(&self, body: &[u8], file_name: &str, actor: Actor) -> Result<FxImport> {

@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl App {
+impl Finance {
     /// Reads a statement file through a profile, matches it, and (unless previewing) records it once:
     /// the lines with their verdicts, the ledger entries, the shipments' cash states and a finance task per
     /// difference. A file imported before returns what it found then.

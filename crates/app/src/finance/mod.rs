@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use time::{Date, Duration, OffsetDateTime};
 
 use crate::error::ConflictKind;
-use crate::{App, Error, Result};
+use crate::{Error, Finance, Result};
 
 mod files;
 mod fx_rates;
@@ -186,7 +186,7 @@ pub struct StatementReport {
     pub tasks_opened: usize,
 }
 
-impl App {
+impl Finance {
     /// Built-in profiles first, then the seller's own.
     pub async fn settlement_profiles(&self) -> Result<Vec<(Profile, bool)>> {
         let mut conn = self.store.read().await?;
@@ -319,7 +319,7 @@ impl App {
 }
 
 /// Tolerances from the settings (minor units and days), with defaults.
-impl App {
+impl Finance {
     /// The slack reconciliation allows before a difference counts.
     pub async fn reconcile_tolerances(&self) -> Result<Tolerances> {
         tolerances(&mut *self.store.read().await?).await

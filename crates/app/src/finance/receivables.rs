@@ -2,7 +2,7 @@
 
 use super::*;
 
-impl App {
+impl Finance {
     /// Delivered cash not yet remitted, by carrier and currency, in age buckets, with what is past each
     /// channel's settlement cycle.
     pub async fn receivables_aging(&self) -> Result<Vec<AgingRow>> {

@@ -21,7 +21,7 @@ use futures::future::join_all;
 use time::{Duration, OffsetDateTime};
 
 use crate::notify::Notification;
-use crate::{App, Error, Result};
+use crate::{Error, Result, Tracking};
 
 mod fold;
 mod worker;
@@ -188,7 +188,7 @@ pub struct TrackingView {
     pub ndr: Vec<store::NdrRequest>,
 }
 
-impl App {
+impl Tracking {
     /// Applies a batch of events from `source` (`api`, `webhook`, `poll`).
     pub async fn ingest_events(&self, events: &[IncomingEvent], source: &str) -> Result<IngestReport> {
         let now = self.clock().now();
@@ -219,7 +219,7 @@ impl App {
 
     /// A signed push from a carrier: verified on the raw body, then applied. A bad signature stores nothing.
     pub async fn carrier_webhook(&self, carrier: &str, signature: Option<&str>, body: &[u8]) -> Result<IngestReport> {
-        let carriers = self.carriers();
+        let carriers = self.carriers.clone();
         let (Some(c), Some(secret)) = (carriers.of(carrier), carriers.webhook_secret(carrier)) else {
             return Err(Error::NotFound("carrier webhook"));
         };
@@ -252,7 +252,7 @@ impl App {
     /// Polls every shipment due now (at the app's clock). Returns how many were polled.
     pub async fn poll_tracking(&self) -> Result<usize> {
         let now = self.clock().now();
-        let carriers = self.carriers();
+        let carriers = self.carriers.clone();
         let mut total = 0;
         loop {
             let n = poll_once(&self.store, &carriers, now, 50).await?;
@@ -265,7 +265,7 @@ impl App {
 
     /// Starts the tracking worker (poller and anomaly sweep); call inside a tokio runtime.
     pub fn start_tracking_worker(&self) {
-        let (store, ctx, carriers) = (self.store.clone(), self.ctx.clone(), self.carriers());
+        let (store, ctx, carriers) = (self.store.clone(), self.ctx.clone(), self.carriers.clone());
         self.ctx.workers.spawn("tracking", move |stop| run_worker(store, carriers, ctx, stop));
     }
 

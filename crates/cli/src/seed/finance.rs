@@ -148,15 +148,15 @@ pub fn invoice_with_mistakes(body: &[u8]) -> Result<Vec<u8>> {
 /// Waits (up to `wait`) for the demo's COD parcels to stop travelling, then imports the carrier's
 /// remittance and invoice with their mistakes and a payout of the remittance in dollars.
 pub async fn demo_finance(app: &App, wait: Duration) -> Result<DemoFinance> {
-    let carriers = app.carriers();
+    let carriers = app.fulfilment().carriers();
     let Some(Carrier::Sandbox(sandbox)) = carriers.sandbox.as_ref() else {
         return Err(Error::invalid("carrier", "the demo's money needs the sandbox carrier"));
     };
     // Until nothing travels and the first parcels' cash is past its cycle and grace, so the one the
     // carrier leaves out counts as missing.
     let deadline = tokio::time::Instant::now() + wait;
-    let grace = app.reconcile_tolerances().await?.grace_days;
-    let longest_cycle = app.channels().await?.iter().map(|c| c.settlement_cycle_days).max().unwrap_or(0);
+    let grace = app.finance().reconcile_tolerances().await?.grace_days;
+    let longest_cycle = app.fulfilment().channels().await?.iter().map(|c| c.settlement_cycle_days).max().unwrap_or(0);
     loop {
         let mut conn = app.store.read().await?;
         let travelling = pstore::cod_in_transit(&mut conn).await?.len();
@@ -181,7 +181,7 @@ pub async fn demo_finance(app: &App, wait: Duration) -> Result<DemoFinance> {
     let import = |body: Vec<u8>, file: &str, profile: &str| {
         let req = ImportRequest { file_name: file.into(), profile: profile.into(), carrier: None, preview: false };
         let actor = actor.clone();
-        async move { app.import_statement_owned(body, req, actor).await }
+        async move { app.finance().import_statement_owned(body, req, actor).await }
     };
     let cod = sandbox.settlement_report(SettlementReport::CodRemittance, from, to).await.map_err(carrier_error)?;
     let remittance = import(remittance_with_mistakes(&cod)?, "sandbox-remittance.csv", "sandbox-cod").await?;
@@ -201,10 +201,10 @@ pub async fn demo_finance(app: &App, wait: Duration) -> Result<DemoFinance> {
 /// A payment platform's statement paying the remittance out in dollars, a 1% fee kept and a rate a
 /// little better than the day's (so the ledger books an FX gain).
 async fn demo_payout(app: &App, remittance: &StatementId) -> Result<Option<Vec<u8>>> {
-    let lines = app.statement_lines(remittance, None, 0, 100).await?;
+    let lines = app.finance().statement_lines(remittance, None, 0, 100).await?;
     let Some(reference) = lines.iter().find_map(|l| l.reference.clone()) else { return Ok(None) };
     let usd = Currency::parse("USD").map_err(|e| Error::invalid("currency", e.to_string()))?;
-    let rates = app.fx_rates().await?;
+    let rates = app.review().fx_rates().await?;
     let today = app.clock().now().date();
     let mut out = String::from("remittance,date,currency,gross,fee,fx_rate,settled,settled_currency\n");
     let mut any = false;

@@ -206,11 +206,11 @@ pub async fn seed_logistics(app: &App, markets: &[(&str, i64)]) -> Result<()> {
     for (currency, per_usd) in markets {
         let c = Currency::parse(currency)?;
         let to_usd = (Decimal::ONE / Decimal::from(*per_usd)).round_dp(8);
-        app.put_fx_rate(FxRate::new(c, usd, to_usd, day, "demo")?).await?;
-        app.put_fx_rate(FxRate::new(usd, c, Decimal::from(*per_usd), day, "demo")?).await?;
+        app.review().put_fx_rate(FxRate::new(c, usd, to_usd, day, "demo")?).await?;
+        app.review().put_fx_rate(FxRate::new(usd, c, Decimal::from(*per_usd), day, "demo")?).await?;
     }
-    app.put_channels(&channels(), by.clone()).await?;
-    app.put_duty_rules(&duty_rules(), by.clone()).await?;
+    app.fulfilment().put_channels(&channels(), by.clone()).await?;
+    app.fulfilment().put_duty_rules(&duty_rules(), by.clone()).await?;
     // Made-up registrations in the shape of the real ones, so commercial invoices show an importer.
     let vat = [("SA", "300000000000003"), ("AE", "100000000000003"), ("GB", "GB123456789"), ("MX", "DTC200101AB1")];
     let docs = codflow_app::documents::DocumentSettings {
@@ -221,7 +221,7 @@ pub async fn seed_logistics(app: &App, markets: &[(&str, i64)]) -> Result<()> {
         vat_numbers: vat.iter().map(|(c, n)| Ok((Country::parse(c)?, (*n).to_owned()))).collect::<Result<_>>()?,
         public_base_url: String::new(),
     };
-    app.set_document_settings(docs, by).await?;
+    app.fulfilment().set_document_settings(docs, by).await?;
     Ok(())
 }
 

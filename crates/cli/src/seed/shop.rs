@@ -379,9 +379,9 @@ pub async fn seed_demo_today(app: &App) -> Result<(usize, usize)> {
     let by = Actor::Worker("demo".into());
     for (i, p) in PRODUCTS.iter().enumerate() {
         if runs_short(i) {
-            let level = app.stock("SZ1", p.0).await?;
+            let level = app.catalogue().stock("SZ1", p.0).await?;
             let change = StockChange { on_hand: Some(level.level.reserved), location: None };
-            app.set_stock("SZ1", p.0, change, by.clone()).await?;
+            app.catalogue().set_stock("SZ1", p.0, change, by.clone()).await?;
         }
     }
     seed_reviewed_orders(app, &mut Rng(DEMO_SEED ^ 0x5eed), 60).await
@@ -391,37 +391,39 @@ async fn seed_catalogue(app: &App, r: &mut Rng) -> Result<()> {
     let by = Actor::Worker("demo".into());
     for (code, name, country) in [("SZ1", "Shenzhen main warehouse", "CN"), ("DXB1", "Dubai overseas warehouse", "AE")]
     {
-        app.create_warehouse(
-            WarehouseInput { code: Some(code.into()), name: Some(name.into()), country: Some(country.into()) },
-            by.clone(),
-        )
-        .await?;
+        app.catalogue()
+            .create_warehouse(
+                WarehouseInput { code: Some(code.into()), name: Some(name.into()), country: Some(country.into()) },
+                by.clone(),
+            )
+            .await?;
     }
     for (i, (sku, title, grams, cost, hs, cat)) in PRODUCTS.iter().enumerate() {
-        app.create_product(
-            ProductInput {
-                sku: Some((*sku).into()),
-                title: Some((*title).into()),
-                unit_weight_g: Some(*grams),
-                unit_cost: Some(MoneyInput {
-                    amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
-                    currency: Some("CNY".into()),
-                }),
-                hs_code: Some((*hs).into()),
-                origin_country: Some("CN".into()),
-                category: Some((*cat).into()),
-            },
-            by.clone(),
-        )
-        .await?;
+        app.catalogue()
+            .create_product(
+                ProductInput {
+                    sku: Some((*sku).into()),
+                    title: Some((*title).into()),
+                    unit_weight_g: Some(*grams),
+                    unit_cost: Some(MoneyInput {
+                        amount: Money::new(*cost, codflow_domain::Currency::parse("CNY")?).amount_string(),
+                        currency: Some("CNY".into()),
+                    }),
+                    hs_code: Some((*hs).into()),
+                    origin_country: Some("CN".into()),
+                    category: Some((*cat).into()),
+                },
+                by.clone(),
+            )
+            .await?;
         // A few SKUs run short so the demo shows backorders.
         let sz = if runs_short(i) { 3 } else { 150 + r.below(400) as i64 };
         // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
         let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
         let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
-        app.set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
+        app.catalogue().set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
         if i % 3 == 0 {
-            app.set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
+            app.catalogue().set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
         }
     }
     let mut currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();
@@ -435,11 +437,14 @@ pub async fn create_simulated(app: &App, inputs: Vec<OrderInput>) -> Result<Vec<
     use futures::StreamExt;
     let n = inputs.len();
     let by = Actor::Worker("simulation".into());
-    let created: Vec<Result<codflow_app::orders::Intake>> =
-        futures::stream::iter(inputs).map(|i| app.create_order(i, by.clone())).buffer_unordered(32).collect().await;
+    let created: Vec<Result<codflow_app::orders::IntakeOutcome>> = futures::stream::iter(inputs)
+        .map(|i| app.intake().create_order(i, by.clone()))
+        .buffer_unordered(32)
+        .collect()
+        .await;
     let mut ids = Vec::with_capacity(n);
     for c in created {
-        if let codflow_app::orders::Intake::Created(o) = c? {
+        if let codflow_app::orders::IntakeOutcome::Created(o) = c? {
             ids.push(o.id.to_string());
         }
     }
@@ -456,7 +461,7 @@ async fn seed_demo_rules(app: &App) -> Result<()> {
     ];
     for (list, values) in entries {
         let values = values.iter().map(|v| ((*v).to_owned(), Some("demo".to_owned()))).collect();
-        app.add_list_entries(list, values, |i| format!("values[{i}]"), by.clone()).await?;
+        app.review().add_list_entries(list, values, |i| format!("values[{i}]"), by.clone()).await?;
     }
     use codflow_domain::review::templates::ParamValue as P;
     let templates: Vec<(&str, Vec<(&str, P)>)> = vec![
@@ -480,7 +485,7 @@ async fn seed_demo_rules(app: &App) -> Result<()> {
     ];
     for (i, (key, params)) in templates.into_iter().enumerate() {
         let params = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        app.rule_from_template(key, params, None, Some(10 * (i as i32 + 1)), by.clone()).await?;
+        app.review().rule_from_template(key, params, None, Some(10 * (i as i32 + 1)), by.clone()).await?;
     }
     for (name, condition, action, reason) in [
         (
@@ -496,19 +501,20 @@ async fn seed_demo_rules(app: &App) -> Result<()> {
             "a new buyer with a large first order",
         ),
     ] {
-        app.create_rule(
-            codflow_app::rules::RuleInput {
-                name: Some(name.into()),
-                priority: Some(200),
-                enabled: Some(true),
-                condition: Some(condition.into()),
-                action: Some(action.into()),
-                reason: Some(reason.into()),
-                notify: None,
-            },
-            by.clone(),
-        )
-        .await?;
+        app.review()
+            .create_rule(
+                codflow_app::rules::RuleInput {
+                    name: Some(name.into()),
+                    priority: Some(200),
+                    enabled: Some(true),
+                    condition: Some(condition.into()),
+                    action: Some(action.into()),
+                    reason: Some(reason.into()),
+                    notify: None,
+                },
+                by.clone(),
+            )
+            .await?;
     }
     Ok(())
 }
@@ -544,7 +550,7 @@ async fn seed_reviewed_orders(app: &App, r: &mut Rng, n: usize) -> Result<(usize
             }],
         };
         let input = order.input(r)?;
-        if let codflow_app::orders::Intake::Created(o) = app.create_order(input, by.clone()).await?
+        if let codflow_app::orders::IntakeOutcome::Created(o) = app.intake().create_order(input, by.clone()).await?
             && o.status == codflow_domain::OrderStatus::OnHold
         {
             held += 1;

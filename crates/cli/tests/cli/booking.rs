@@ -96,7 +96,7 @@ pub(crate) async fn ready_in(
         .carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() })
         .secret_key(Some(codflow_app::stores::Sealer::new(&[9; 32])))
         .build();
-    app.set_base_currency("SAR").await.unwrap();
+    app.review().set_base_currency("SAR").await.unwrap();
     let ch: ChannelSpec = serde_json::from_value(json!({
         "code": "SBX-SA", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
         "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
@@ -104,17 +104,17 @@ pub(crate) async fn ready_in(
             "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
     }))
     .unwrap();
-    app.put_channels(&[ch], worker()).await.unwrap();
+    app.fulfilment().put_channels(&[ch], worker()).await.unwrap();
     let duty: DutyRuleSpec = serde_json::from_value(
         json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15"}),
     )
     .unwrap();
-    app.put_duty_rules(&[duty], worker()).await.unwrap();
+    app.fulfilment().put_duty_rules(&[duty], worker()).await.unwrap();
     let mut ids = Vec::new();
     for (store, ext) in orders {
         let input = order_input(store, ext);
-        let o = match app.create_order(input, worker()).await.unwrap() {
-            codflow_app::orders::Intake::Created(o) => o,
+        let o = match app.intake().create_order(input, worker()).await.unwrap() {
+            codflow_app::orders::IntakeOutcome::Created(o) => o,
             other => panic!("{other:?}"),
         };
         assert_eq!(o.allocation.as_ref().and_then(|a| a.channel.as_ref()).map(|c| c.as_str()), Some("SBX-SA"));
@@ -153,22 +153,22 @@ pub(crate) fn order_input(store: &str, ext: &str) -> OrderInput {
 async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engine: Engine) {
     let sb = sandbox().await;
     let (_db, app, ids) = ready(engine, &sb.url, &["E-1"]).await;
-    let s = app.book_order(&ids[0], worker()).await.unwrap();
+    let s = app.fulfilment().book_order(&ids[0], worker()).await.unwrap();
     assert_eq!(s.status, BookingStatus::Booked, "{s:?}");
     let tracking = s.tracking_number.clone().unwrap();
     assert!(tracking.starts_with("SB") && tracking.ends_with("CN") && tracking.len() == 13, "{tracking}");
     assert_eq!(s.weight_g, 800);
     // Booking the same order again answers with the same shipment.
-    let again = app.book_order(&ids[0], worker()).await.unwrap();
+    let again = app.fulfilment().book_order(&ids[0], worker()).await.unwrap();
     assert_eq!((again.id, again.tracking_number.clone()), (s.id.clone(), Some(tracking.clone())));
-    let zpl = app.labels_zpl(&[s.id.to_string()]).await.unwrap();
+    let zpl = app.fulfilment().labels_zpl(&[s.id.to_string()]).await.unwrap();
     assert!(zpl.contains(&format!("^BCN,200,Y,N,N^FD{tracking}^FS")), "{zpl}");
     assert!(zpl.contains("COD SAR 118.00"), "{zpl}");
     assert!(zpl.contains("DDP"));
     let events: Value =
         reqwest::get(format!("{}/v1/shipments/{tracking}/events", sb.url)).await.unwrap().json().await.unwrap();
     assert_eq!(events["events"][0]["code"], "LBL");
-    let c = app.cancel_shipment(&s.id.to_string(), worker()).await.unwrap();
+    let c = app.fulfilment().cancel_shipment(&s.id.to_string(), worker()).await.unwrap();
     assert_eq!(c.status, BookingStatus::Cancelled);
     let at_carrier: Value =
         reqwest::get(format!("{}/v1/shipments/{tracking}", sb.url)).await.unwrap().json().await.unwrap();
@@ -181,7 +181,7 @@ async fn callers_booking_one_order_at_once_all_get_the_tracking_number(engine: E
     let (_db, app, ids) = ready(engine, &sb.url, &["C-1"]).await;
     // A slow carrier (0.8 s) and four callers at once: one books, the others wait for its answer.
     fault(&sb.url, "timeout", 800).await;
-    let book = || app.book_order(&ids[0], worker());
+    let book = || app.fulfilment().book_order(&ids[0], worker());
     let (a, b, c, d) = tokio::join!(book(), book(), book(), book());
     let mut tracking = Vec::new();
     for r in [a, b, c, d] {
@@ -199,16 +199,16 @@ async fn a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_b
     let (_db, app, ids) = ready(engine, &sb.url, &["T-1", "T-2", "T-3"]).await;
     for (id, kind) in ids.iter().zip(["timeout", "error", "malformed"]) {
         fault(&sb.url, kind, 3000).await;
-        let s = app.book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
         assert_eq!(s.status, BookingStatus::Pending, "{kind}: {s:?}");
         assert!(s.last_error.as_deref().unwrap_or("").contains("retrying automatically"), "{kind}: {s:?}");
-        let o = app.order(id).await.unwrap();
+        let o = app.intake().order(id).await.unwrap();
         assert_eq!(o.status.as_str(), "allocated");
         // The worker retries with the same idempotency key once the backoff has passed.
         let later = codflow_app::now() + time::Duration::minutes(10);
         let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), later).await.unwrap();
         assert_eq!(n, 1, "{kind}");
-        let s = app.shipment(&s.id.to_string()).await.unwrap();
+        let s = app.fulfilment().shipment(&s.id.to_string()).await.unwrap();
         assert_eq!(s.status, BookingStatus::Booked, "{kind}: {s:?}");
     }
     let stats = carrier_stats(&sb.url).await;
@@ -231,7 +231,7 @@ async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice
     let (_db, app, ids) = ready(engine, &sb.url, &["C-1"]).await;
     // Queue the booking, then play the part of a worker that made the carrier call and died before
     // recording the answer: the carrier has the booking, we do not.
-    let queued = app.queue_bookings(&ids, worker()).await.remove(0).unwrap();
+    let queued = app.fulfilment().queue_bookings(&ids, worker()).await.remove(0).unwrap();
     let key = queued.id.to_string();
     let made: Value = reqwest::Client::new()
         .post(format!("{}/v1/shipments", sb.url))
@@ -248,7 +248,7 @@ async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice
         .unwrap();
     let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), codflow_app::now()).await.unwrap();
     assert_eq!(n, 1);
-    let s = app.shipment(&key).await.unwrap();
+    let s = app.fulfilment().shipment(&key).await.unwrap();
     assert_eq!(s.status, BookingStatus::Booked);
     assert_eq!(s.tracking_number.as_deref(), made["tracking_number"].as_str());
     assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
@@ -259,7 +259,7 @@ async fn two_booking_workers_on_one_database_never_book_a_shipment_twice(engine:
     let externals: Vec<String> = (0..30).map(|i| format!("W-{i}")).collect();
     let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
     let (db, app, ids) = ready(engine, &sb.url, &refs).await;
-    for r in app.queue_bookings(&ids, worker()).await {
+    for r in app.fulfilment().queue_bookings(&ids, worker()).await {
         assert_eq!(r.unwrap().status, BookingStatus::Pending);
     }
     // A second node: its own connection pool on the same database, its own worker.
@@ -284,7 +284,7 @@ async fn two_booking_workers_on_one_database_never_book_a_shipment_twice(engine:
     assert_eq!(stats["shipments"], ids.len(), "{stats}");
     for id in &ids {
         assert_eq!(stats["per_reference"][id], 1, "{stats}");
-        let s = app.shipments_of_order(id).await.unwrap();
+        let s = app.fulfilment().shipments_of_order(id).await.unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].status, BookingStatus::Booked);
     }
@@ -299,30 +299,30 @@ async fn a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_impo
         ioss_number: Some("IM5280000001".into()),
         ..DocumentSettings::default()
     };
-    app.set_document_settings(settings, worker()).await.unwrap();
+    app.fulfilment().set_document_settings(settings, worker()).await.unwrap();
     let mut shipments = Vec::new();
     let mut numbers = Vec::new();
     for id in &ids {
-        let s = app.book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
         numbers.push(Some(s.tracking_number.clone().unwrap()));
         shipments.push(s.id.to_string());
     }
-    let one = app.labels(&shipments[..1], LabelFormat::Pdf).await.unwrap();
+    let one = app.fulfilment().labels(&shipments[..1], LabelFormat::Pdf).await.unwrap();
     assert_eq!(one.content_type, "application/pdf");
     let page = &inspect::pages(&one.bytes).unwrap()[0];
     assert_eq!(inspect::barcode(page), numbers[0], "the bars scan as the carrier's tracking number");
     assert!(inspect::texts(page).contains(&"COD SAR 118.00".to_owned()));
-    let batch = app.labels(&shipments, LabelFormat::Pdf).await.unwrap();
+    let batch = app.fulfilment().labels(&shipments, LabelFormat::Pdf).await.unwrap();
     let read: Vec<Option<String>> = inspect::pages(&batch.bytes).unwrap().iter().map(|p| inspect::barcode(p)).collect();
     assert_eq!(read, numbers, "a page per label, in the order asked");
-    let invoice = app.customs_documents(&shipments[..1], CustomsKind::CommercialInvoice).await.unwrap();
+    let invoice = app.fulfilment().customs_documents(&shipments[..1], CustomsKind::CommercialInvoice).await.unwrap();
     let shown: Vec<String> = inspect::pages(&invoice.bytes).unwrap().iter().flat_map(|p| inspect::texts(p)).collect();
     for needle in ["VAT: 300000000000003", "940540", "59.00", "118.00", "Acme Trading"] {
         assert!(shown.iter().any(|t| t.contains(needle)), "{needle} not in {shown:?}");
     }
     assert!(!shown.iter().any(|t| t.contains("IOSS")), "IOSS is for EU destinations only");
     assert!(shown.iter().any(|t| t.starts_with("Terms of delivery: DDP")));
-    let packing = app.customs_documents(&shipments, CustomsKind::PackingList).await.unwrap();
+    let packing = app.fulfilment().customs_documents(&shipments, CustomsKind::PackingList).await.unwrap();
     assert_eq!(inspect::pages(&packing.bytes).unwrap().len(), 2, "one packing list per shipment");
 }
 
@@ -336,7 +336,7 @@ async fn the_carriers_live_rate_is_compared_with_the_rate_card(engine: Engine) {
         "cod_amount": {"amount": "118.00", "currency": "SAR"}
     }))
     .unwrap();
-    let q = app.carrier_quote("SBX-SA", None, &input).await.unwrap();
+    let q = app.fulfilment().carrier_quote("SBX-SA", None, &input).await.unwrap();
     // The sandbox's default lane: 15.00 + 5.00 per started kg (1.25 kg actual beats 1.2 kg volumetric, so
     // 2 kg), and a 2% COD fee on 118.00.
     assert_eq!((q.rate.total.amount.as_str(), q.rate.total.currency.as_str()), ("27.36", "SAR"));
@@ -344,11 +344,11 @@ async fn the_carriers_live_rate_is_compared_with_the_rate_card(engine: Engine) {
     let names: Vec<&str> = q.rate.charges.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["freight", "cod_fee"]);
     assert_eq!(q.card_shipping.map(|m| m.amount_string()), Some("20.00".into()), "the card's one band");
-    let e = app.carrier_quote("NOPE", None, &input).await.unwrap_err();
+    let e = app.fulfilment().carrier_quote("NOPE", None, &input).await.unwrap_err();
     assert!(matches!(e, codflow_app::Error::NotFound("channel")), "{e:?}");
     let mut far = input.clone();
     far.parcels[0].weight_g = 80_000;
-    let e = app.carrier_quote("SBX-SA", None, &far).await.unwrap_err();
+    let e = app.fulfilment().carrier_quote("SBX-SA", None, &far).await.unwrap_err();
     assert!(
         matches!(&e, codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::CarrierRefused, message } if message.contains("70 kg")),
         "{e:?}"
@@ -397,7 +397,7 @@ async fn a_stopping_server_records_the_booking_it_has_at_the_carrier_and_exits_i
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     crate::read_until(&mut lines, "listening on").await;
     // Queued here; the server's booking worker takes it to the carrier.
-    for r in app.queue_bookings(&ids, worker()).await {
+    for r in app.fulfilment().queue_bookings(&ids, worker()).await {
         assert_eq!(r.unwrap().status, BookingStatus::Pending);
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -415,7 +415,7 @@ async fn a_stopping_server_records_the_booking_it_has_at_the_carrier_and_exits_i
     assert!(stopped_at.elapsed() < Duration::from_secs(15), "took {:?}", stopped_at.elapsed());
     assert!(said.iter().any(|l| l == "stopped"), "no worker was cut off: {said:?}");
     // The answer that came after the stop was recorded: one booking, with its tracking number.
-    let s = app.shipments_of_order(&ids[0]).await.unwrap();
+    let s = app.fulfilment().shipments_of_order(&ids[0]).await.unwrap();
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].status, BookingStatus::Booked, "{:?}", s[0]);
     assert!(s[0].tracking_number.is_some());

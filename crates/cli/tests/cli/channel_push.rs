@@ -33,7 +33,7 @@ fn store(code: &str, platform: &str, url: String, credentials: &[(&str, &str)]) 
 
 async fn pushes_of(app: &App, order: &str) -> Vec<Push> {
     let f = PushFilter { order: Some(OrderId::parse(order).unwrap()), ..Default::default() };
-    let (mut items, _) = app.channel_pushes(f, 100).await.unwrap();
+    let (mut items, _) = app.channels().channel_pushes(f, 100).await.unwrap();
     items.sort_by_key(|p| p.created_at);
     items
 }
@@ -44,7 +44,7 @@ async fn push_until(app: &App, what: &str, done: impl AsyncFn() -> bool) {
     while !done().await {
         assert!(std::time::Instant::now() < deadline, "{what} within the deadline");
         app.clock().advance(Duration::minutes(30));
-        app.push_channel_updates().await.unwrap();
+        app.channels().push_channel_updates().await.unwrap();
     }
 }
 
@@ -61,9 +61,9 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let shopify = HttpSink::start().await.unwrap();
     let woo = HttpSink::start().await.unwrap();
     let s = store("shop-sa", "shopify", shopify.url(""), &[("access_token", "shpat_live")]);
-    app.put_store(None, s, worker()).await.unwrap();
+    app.channels().put_store(None, s, worker()).await.unwrap();
     let w = store("woo-sa", "woocommerce", woo.url(""), &[("consumer_key", "ck_old"), ("consumer_secret", "cs_old")]);
-    app.put_store(None, w, worker()).await.unwrap();
+    app.channels().put_store(None, w, worker()).await.unwrap();
 
     // Shopify rate-limits the first attempt and is down for the second; the third goes through.
     shopify.reply_next_with(
@@ -85,7 +85,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
 
     let mut tracking = Vec::new();
     for id in &ids {
-        let s = app.book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
         tracking.push((s.id.to_string(), s.tracking_number.clone().expect("booked")));
     }
     assert!(pushes_of(&app, &ids[2]).await.is_empty(), "a manual store's order has no shop to tell");
@@ -113,7 +113,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     .await;
     let dead = pushes_of(&app, &ids[1]).await.remove(0);
     assert!(dead.last_error.as_deref().is_some_and(|e| e.contains("credentials")), "{dead:?}");
-    let history = app.order_history(&ids[1]).await.unwrap();
+    let history = app.intake().order_history(&ids[1]).await.unwrap();
     assert!(history.iter().any(|a| a.action == "channel_push_failed"), "{history:?}");
     // The seller puts in the right keys and retries.
     let fix = StoreInput {
@@ -124,10 +124,10 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
         ),
         ..Default::default()
     };
-    app.put_store(Some("woo-sa"), fix, worker()).await.unwrap();
+    app.channels().put_store(Some("woo-sa"), fix, worker()).await.unwrap();
     woo.reply_next("200 OK", "[]");
     woo.reply_next("201 Created", r#"{"id": 281, "note": "shipped", "customer_note": true}"#);
-    app.retry_channel_push(&dead.id.to_string()).await.unwrap();
+    app.channels().retry_channel_push(&dead.id.to_string()).await.unwrap();
     push_until(&app, "WooCommerce hears the parcel shipped", async || {
         pushes_of(&app, &ids[1]).await.first().is_some_and(|p| p.status == PushStatus::Sent)
     })
@@ -161,11 +161,12 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let deadline = std::time::Instant::now() + StdDuration::from_secs(60);
     loop {
         app.clock().advance(Duration::hours(6));
-        app.poll_tracking().await.unwrap();
+        app.tracking().poll_tracking().await.unwrap();
         let mut delivered = 0;
         for (shp, _) in &tracking {
-            delivered +=
-                usize::from(app.tracking(shp).await.unwrap().tracked.progress.status.status_str() == "delivered");
+            delivered += usize::from(
+                app.tracking().tracking(shp).await.unwrap().tracked.progress.status.status_str() == "delivered",
+            );
         }
         if delivered == tracking.len() {
             break;
@@ -195,16 +196,17 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     // Polling again and running the pusher again tells nobody anything twice.
     let (before_s, before_w) = (shopify.requests().len(), woo.requests().len());
     app.clock().advance(Duration::hours(6));
-    app.poll_tracking().await.unwrap();
-    assert_eq!(app.push_channel_updates().await.unwrap(), 0);
+    app.tracking().poll_tracking().await.unwrap();
+    assert_eq!(app.channels().push_channel_updates().await.unwrap(), 0);
     assert_eq!((shopify.requests().len(), woo.requests().len()), (before_s, before_w));
     let all = app
+        .channels()
         .channel_pushes(PushFilter { store: Some(StoreCode::parse("shop-sa").unwrap()), ..Default::default() }, 100)
         .await
         .unwrap()
         .0;
     assert_eq!(all.len(), 2, "one shipped and one delivered update for the Shopify order");
     let shown: Vec<&str> =
-        app.order_follow_up(&ids[0]).await.unwrap().pushes.iter().map(|p| p.event.as_str()).collect();
+        app.channels().order_follow_up(&ids[0]).await.unwrap().pushes.iter().map(|p| p.event.as_str()).collect();
     assert_eq!(shown, ["shipped", "delivered"], "the order shows what its shop was told, in order");
 }

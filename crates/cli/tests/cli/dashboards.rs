@@ -41,11 +41,12 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
 
-    let refreshed = app.refresh_kpis().await.unwrap();
+    let refreshed = app.insights().refresh_kpis().await.unwrap();
     assert!(refreshed >= ids.len(), "every order counted once at least: {refreshed}");
-    assert_eq!(app.kpi_backlog().await.unwrap(), 0);
+    assert_eq!(app.insights().kpi_backlog().await.unwrap(), 0);
     let all = Filter::default();
     let sums = app
+        .insights()
         .kpi_sums(&all, &[codflow_domain::kpi::Dim::Country, codflow_domain::kpi::Dim::Channel], false)
         .await
         .unwrap();
@@ -106,12 +107,15 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
         per.values().filter_map(|(start, end)| end.map(|e| ((e - start) / 60_000_000 + 30) / 60)).collect();
     hours.sort();
     let median = hours[hours.len().div_ceil(2) - 1];
-    let clearance = app.kpi_clearance(&all, &[codflow_domain::kpi::Dim::Country]).await.unwrap();
+    let clearance = app.insights().kpi_clearance(&all, &[codflow_domain::kpi::Dim::Country]).await.unwrap();
     assert_eq!(clearance.get(&vec!["SA".to_string()]), Some(&(median, hours.len() as i64)));
 
     // The same sums by SKU and region, and a date range that excludes every order, agree too.
-    let by_sku =
-        app.kpi_sums(&all, &[codflow_domain::kpi::Dim::Sku, codflow_domain::kpi::Dim::Region], true).await.unwrap();
+    let by_sku = app
+        .insights()
+        .kpi_sums(&all, &[codflow_domain::kpi::Dim::Sku, codflow_domain::kpi::Dim::Region], true)
+        .await
+        .unwrap();
     assert_eq!(by_sku.len(), 1);
     assert_eq!(by_sku[0].0, vec!["LAMP-01".to_string(), "Riyadh Province".to_string()]);
     assert_eq!(by_sku[0].1.refused(), refused);
@@ -134,23 +138,24 @@ async fn dashboard_sums_agree_with_sql_over_the_orders_parcels_and_events(engine
     assert_eq!((by_sku[0].1.cost_minor(), by_sku[0].1.profit_minor()), (lanes_cost, lanes_profit));
     let nov20 = codflow_domain::kpi::day_of(time::macros::datetime!(2026-11-20 00:00 UTC));
     let before = Filter { to_day: Some(nov20 - 1), ..Filter::default() };
-    assert!(app.kpi_sums(&before, &[codflow_domain::kpi::Dim::Country], false).await.unwrap().is_empty());
+    assert!(app.insights().kpi_sums(&before, &[codflow_domain::kpi::Dim::Country], false).await.unwrap().is_empty());
 
     // Refreshing again changes nothing; a new order moves exactly its own counts.
-    app.refresh_kpis().await.unwrap();
+    app.insights().refresh_kpis().await.unwrap();
     let again = app
+        .insights()
         .kpi_sums(&all, &[codflow_domain::kpi::Dim::Country, codflow_domain::kpi::Dim::Channel], false)
         .await
         .unwrap();
     assert_eq!(again, sums);
-    let created = app.create_order(order_input("manual", "D-extra"), worker()).await.unwrap();
-    app.refresh_kpis().await.unwrap();
-    let after = app.kpi_sums(&all, &[codflow_domain::kpi::Dim::Country], false).await.unwrap();
+    let created = app.intake().create_order(order_input("manual", "D-extra"), worker()).await.unwrap();
+    app.insights().refresh_kpis().await.unwrap();
+    let after = app.insights().kpi_sums(&all, &[codflow_domain::kpi::Dim::Country], false).await.unwrap();
     let total = |s: &[(Vec<String>, Metrics)]| s.iter().map(|(_, m)| m.orders()).sum::<i64>();
     assert_eq!(total(&after), total(&sums) + 1, "{created:?}");
 
     // The figures list their orders: every refused order, and nothing else.
-    let (behind, _) = app.orders_behind(&all, Some("refused"), None, 500).await.unwrap();
+    let (behind, _) = app.insights().orders_behind(&all, Some("refused"), None, 500).await.unwrap();
     assert_eq!(behind.len() as i64, refused);
     let refused_ids: Vec<String> = rows(store, "SELECT order_id, 0 FROM order_outcomes WHERE outcome = 'refused'")
         .await

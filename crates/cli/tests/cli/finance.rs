@@ -63,12 +63,12 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
             "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
     }))
     .unwrap();
-    app.put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
+    app.fulfilment().put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
     let mut delivered = Vec::new();
     for (shp, tn) in &shipments {
-        let t = app.tracking(shp).await.unwrap().tracked;
+        let t = app.tracking().tracking(shp).await.unwrap().tracked;
         if t.cod_status.as_str() == "expected" {
             delivered.push((
                 ShipmentId::parse(shp).unwrap(),
@@ -114,12 +114,13 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let last = delivered.iter().map(|d| d.3).max().unwrap();
     app.clock().freeze(last + Duration::days(11));
     // The sweep has claimed the cash of every delivered parcel by now.
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     let claim_open = |i: usize| {
         let app = &app;
         let s = delivered[i].0.to_string();
         async move {
-            app.tracking(&s)
+            app.tracking()
+                .tracking(&s)
                 .await
                 .unwrap()
                 .tasks
@@ -129,31 +130,32 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     };
     assert!(claim_open(0).await && claim_open(3).await);
     // Every delivered parcel's cash is open and, eleven days on, past the 7-day cycle.
-    let aging = app.receivables_aging().await.unwrap();
+    let aging = app.finance().receivables_aging().await.unwrap();
     let total_cod: i64 = delivered.iter().map(|d| d.2).sum();
     assert_eq!(aging.len(), 1, "{aging:?}");
     assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (delivered.len() as i64, total_cod));
     assert_eq!(aging[0].overdue, aging[0].total);
     // The forecast expects that cash now, and flags it late.
-    let forecast = app.cash_forecast(4, 30).await.unwrap();
+    let forecast = app.finance().cash_forecast(4, 30).await.unwrap();
     assert_eq!(forecast.overdue.values().map(|f| f.delivered_in).sum::<i64>(), total_cod);
     assert_eq!(forecast.weeks[0].flows.delivered_in, total_cod, "{forecast:?}");
     // The cash page reads both at once, and the same.
-    assert_eq!(app.cash_position(4, 30).await.unwrap(), (aging.clone(), forecast.clone()));
+    assert_eq!(app.finance().cash_position(4, 30).await.unwrap(), (aging.clone(), forecast.clone()));
     // The overdue cash is recommended for a dispute; acting twice (a double click) opens one task, and the
     // recommendation leaves the list.
     let all = codflow_store::kpi::Filter::default();
     let dispute = app
+        .insights()
         .recommendations(&all)
         .await
         .unwrap()
         .into_iter()
         .find(|r| matches!(r, codflow_app::kpi::Recommendation::Dispute { .. }))
         .expect("a dispute is recommended");
-    let first = app.act_on(&dispute, worker()).await.unwrap();
-    let second = app.act_on(&dispute, worker()).await.unwrap();
+    let first = app.insights().act_on(&dispute, worker()).await.unwrap();
+    let second = app.insights().act_on(&dispute, worker()).await.unwrap();
     assert_eq!(first, second, "acting again answers what the first act made");
-    let rec_left = app.recommendations(&all).await.unwrap();
+    let rec_left = app.insights().recommendations(&all).await.unwrap();
     assert!(rec_left.iter().all(|r| r.key() != dispute.key()), "{rec_left:?}");
     // The overdue slice the recommendations read agrees with the full aging, also a microsecond either side
     // of the day a parcel passes its cycle (overdue from 8 whole days after delivery on a 7-day cycle).
@@ -161,14 +163,14 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let mut seen = Vec::new();
     for at in [first + Duration::days(8) - Duration::microseconds(1), first + Duration::days(8)] {
         app.clock().freeze(at);
-        let full = app.receivables_aging().await.unwrap();
+        let full = app.finance().receivables_aging().await.unwrap();
         let overdue = |rows: &[codflow_domain::finance::aging::AgingRow]| {
             rows.iter()
                 .filter(|r| r.overdue.parcels > 0)
                 .map(|r| (r.carrier.clone(), r.overdue.clone()))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(overdue(&app.overdue_receivables().await.unwrap()), overdue(&full), "at {at}");
+        assert_eq!(overdue(&app.finance().overdue_receivables().await.unwrap()), overdue(&full), "at {at}");
         seen.push(full.iter().map(|r| r.overdue.parcels).sum::<i64>());
     }
     assert!(seen[0] < seen[1], "the first parcel became overdue at the boundary: {seen:?}");
@@ -180,9 +182,9 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         preview,
     };
 
-    let preview = app.import_statement(&body, req(true), worker()).await.unwrap();
+    let preview = app.finance().import_statement(&body, req(true), worker()).await.unwrap();
     assert!(preview.statement.is_none());
-    assert!(app.statements(None, 10).await.unwrap().is_empty(), "a preview records nothing");
+    assert!(app.finance().statements(None, 10).await.unwrap().is_empty(), "a preview records nothing");
     let count = |r: &codflow_app::finance::StatementReport, class: LineClass| {
         r.classes.iter().filter(|c| c.class == class).map(|c| c.lines).sum::<i64>()
     };
@@ -197,49 +199,50 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!(r.missing_count, 1);
     assert_eq!(r.missing[0].0, delivered[3].0);
 
-    let done = app.import_statement(&body, req(false), worker()).await.unwrap();
+    let done = app.finance().import_statement(&body, req(false), worker()).await.unwrap();
     let stl = done.statement.clone().expect("recorded").id;
     assert_eq!(done.classes, preview.classes);
     assert!(done.tasks_opened >= 3, "short, duplicate and unknown lines each need a decision: {}", done.tasks_opened);
     let cod = |i: usize| {
         let app = &app;
         let s = delivered[i].0.to_string();
-        async move { app.tracking(&s).await.unwrap().tracked.cod_status.as_str().to_owned() }
+        async move { app.tracking().tracking(&s).await.unwrap().tracked.cod_status.as_str().to_owned() }
     };
     assert_eq!(cod(0).await, "remitted");
     assert_eq!(cod(2).await, "short_paid");
     assert_eq!(cod(3).await, "expected", "left out of the statement");
     // Paid parcels' claims close themselves at the next sweep; the one left out stays claimed.
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(!claim_open(0).await, "paid, its claim closed");
     assert!(claim_open(3).await, "still unpaid, still claimed");
     // Still owed: the parcel left out, and the 10.00 the short payment left, as the ledger's receivable has it.
-    let aging = app.receivables_aging().await.unwrap();
+    let aging = app.finance().receivables_aging().await.unwrap();
     assert_eq!((aging[0].total.parcels, aging[0].total.amount_minor), (2, delivered[3].2 + 1_000), "{aging:?}");
     // The short parcel's ledger explains the difference: 10.00 still owed by the carrier.
     let sar = Currency::parse("SAR").unwrap();
-    let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
+    let totals = codflow_app::finance::totals(&app.finance().shipment_ledger(&short.0).await.unwrap());
     assert_eq!(totals.get(&(Account::CarrierReceivable, sar)), Some(&1_000), "{totals:?}");
     assert_eq!(totals.get(&(Account::CodFees, sar)), Some(&short_fee));
     assert_eq!(totals.get(&(Account::CodSales, sar)), Some(&-short.2));
     // The short line's dispute packet: expected and received, the contract, and the parcel's journey.
-    let short_line = app.statement_lines(&stl, Some(LineClass::ShortPaid), 0, 1).await.unwrap()[0].line;
-    let csv = String::from_utf8(app.dispute_packet(&stl, short_line, true).await.unwrap().bytes).unwrap();
+    let short_line = app.finance().statement_lines(&stl, Some(LineClass::ShortPaid), 0, 1).await.unwrap()[0].line;
+    let csv = String::from_utf8(app.finance().dispute_packet(&stl, short_line, true).await.unwrap().bytes).unwrap();
     assert!(csv.contains(&format!("claim,expected,{}", Money::new(short.2, sar))), "{csv}");
     assert!(csv.contains("terms,,COD fee 2.00% of the cash collected"), "{csv}");
     assert!(csv.contains(",delivered | Delivered |"), "the timeline reaches the delivery: {csv}");
     // The same file again, in process and through the CLI: nothing changes.
-    let again = app.import_statement(&body, req(false), worker()).await.unwrap();
+    let again = app.finance().import_statement(&body, req(false), worker()).await.unwrap();
     assert!(again.already_imported);
     assert_eq!(again.statement.as_ref().map(|s| &s.id), Some(&stl));
     let (ok, stdout, stderr) = reconcile_cli(&db.url, &file, "sandbox-cod").await;
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("was imported before"), "{stdout}");
-    assert_eq!(app.statements(None, 10).await.unwrap().len(), 1);
-    let posted = app.shipment_ledger(&delivered[0].0).await.unwrap().len();
+    assert_eq!(app.finance().statements(None, 10).await.unwrap().len(), 1);
+    let posted = app.finance().shipment_ledger(&delivered[0].0).await.unwrap().len();
 
     // The platform pays the remittance out in dollars, less its fee: cash in transit is cleared to the bank.
     let paid: i64 = app
+        .finance()
         .statement_lines(&stl, None, 0, 500)
         .await
         .unwrap()
@@ -259,13 +262,14 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     // (nearer the payout) must not, and a bad line is named and skipped.
     let mut delivered_on = Vec::new();
     for d in &delivered {
-        let ledger = app.shipment_ledger(&d.0).await.unwrap();
+        let ledger = app.finance().shipment_ledger(&d.0).await.unwrap();
         delivered_on
             .extend(ledger.iter().find(|p| p.account == Account::CarrierReceivable).map(|p| p.posted_at.date()));
     }
     // Without a yuan rate the lamps cannot be valued in riyals: the order is left out of profit, and says why.
     let all = codflow_app::profit::ProfitFilter::default();
-    let skipped = app.profit_report(&all, codflow_domain::finance::profit::Dimension::Sku, |_| {}).await.unwrap();
+    let skipped =
+        app.finance().profit_report(&all, codflow_domain::finance::profit::Dimension::Sku, |_| {}).await.unwrap();
     assert_eq!((skipped.orders, skipped.skipped), (0, ids.len() as i64));
     assert!(
         skipped.skipped_orders[0].1.contains("no exchange rate between CNY and SAR"),
@@ -301,7 +305,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let (ok, stdout, stderr) = reconcile_cli(&db.url, &payout_file, "generic-payout").await;
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.contains("matched"), "{stdout}");
-    let balances = app.ledger_balances().await.unwrap();
+    let balances = app.finance().ledger_balances().await.unwrap();
     let balance = |account: Account, currency: &str| {
         balances.iter().filter(|(a, _, c, _)| *a == account && c.code() == currency).map(|(_, _, _, v)| *v).sum::<i64>()
     };
@@ -321,30 +325,30 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         carrier: None,
         preview: false,
     };
-    let r = app.import_statement(&again, req, worker()).await.unwrap();
+    let r = app.finance().import_statement(&again, req, worker()).await.unwrap();
     assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Duplicate, 1)]);
-    assert_eq!(app.ledger_balances().await.unwrap(), balances);
+    assert_eq!(app.finance().ledger_balances().await.unwrap(), balances);
     // Every currency balances over the whole ledger.
     let mut per_currency: HashMap<String, i64> = HashMap::new();
     for (_, _, c, v) in &balances {
         *per_currency.entry(c.code().to_owned()).or_default() += v;
     }
     assert!(per_currency.values().all(|v| *v == 0), "{per_currency:?}");
-    assert_eq!(app.shipment_ledger(&delivered[0].0).await.unwrap().len(), posted, "nothing posted twice");
+    assert_eq!(app.finance().shipment_ledger(&delivered[0].0).await.unwrap().len(), posted, "nothing posted twice");
 
     // Profit per order, in riyals (the base currency): the lamps' cost at the bank's yuan rate, a first leg
     // of 2.00 a kilogram out of Shenzhen, the quote's freight and duties, and what the carrier collected.
-    app.set_first_leg_costs(HashMap::from([("SZ1".to_owned(), 200)]), worker()).await.unwrap();
+    app.finance().set_first_leg_costs(HashMap::from([("SZ1".to_owned(), 200)]), worker()).await.unwrap();
     let order_of = |i: usize| {
         let ids = &ids;
         let shipments = &shipments;
         let s = delivered[i].0.to_string();
         ids[shipments.iter().position(|(shp, _)| *shp == s).unwrap()].clone()
     };
-    let paid_line = app.statement_lines(&stl, Some(LineClass::Matched), 0, 500).await.unwrap();
+    let paid_line = app.finance().statement_lines(&stl, Some(LineClass::Matched), 0, 500).await.unwrap();
     let line0 = paid_line.iter().find(|l| l.shipment_id.as_ref() == Some(&delivered[0].0)).unwrap();
-    let p = app.order_profit(&order_of(0)).await.unwrap();
-    let order = app.order(&order_of(0)).await.unwrap();
+    let p = app.finance().order_profit(&order_of(0)).await.unwrap();
+    let order = app.intake().order(&order_of(0)).await.unwrap();
     let quote = order.allocation.unwrap().choice.unwrap().ranking[0].breakdown.unwrap();
     let a = p.actual.expect("settled");
     assert_eq!(serde_json::to_value(p.stage).unwrap(), "settled");
@@ -363,14 +367,14 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!((e.first_leg, e.last_mile), (160, a.last_mile));
     assert!(e.revenue < order.total.minor, "weighed by the chance of delivery");
     // Short paid: revenue is what arrived. Left out of the statement: no actual profit yet.
-    assert_eq!(app.order_profit(&order_of(2)).await.unwrap().actual.unwrap().revenue, short.2 - 1_000);
-    let pending = app.order_profit(&order_of(3)).await.unwrap();
+    assert_eq!(app.finance().order_profit(&order_of(2)).await.unwrap().actual.unwrap().revenue, short.2 - 1_000);
+    let pending = app.finance().order_profit(&order_of(3)).await.unwrap();
     assert_eq!(serde_json::to_value(pending.stage).unwrap(), "delivered");
     assert!(pending.actual.is_none() && pending.expected.is_some());
     // The report adds up the orders it exports; every order has a row.
     let mut each = Vec::new();
     let by = codflow_domain::finance::profit::Dimension::Country;
-    let report = app.profit_report(&Default::default(), by, |p| each.push(p.clone())).await.unwrap();
+    let report = app.finance().profit_report(&Default::default(), by, |p| each.push(p.clone())).await.unwrap();
     assert_eq!((report.orders, report.skipped), (ids.len() as i64, 0), "{:?}", report.skipped_orders);
     assert!(report.missing_rates.is_empty(), "{:?}", report.missing_rates);
     assert_eq!(report.groups.len(), 1);
@@ -394,21 +398,21 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let mut owing = vec![order_of(2), order_of(3)];
     owing.sort_by(|a, b| b.cmp(a));
     for past_cycle in [false, true] {
-        let (page, next) = app.owed_orders("sandbox", sar, past_cycle, None, 50).await.unwrap();
+        let (page, next) = app.finance().owed_orders("sandbox", sar, past_cycle, None, 50).await.unwrap();
         assert_eq!(page.iter().map(|o| o.id.to_string()).collect::<Vec<_>>(), owing, "past cycle {past_cycle}");
         assert!(next.is_none());
     }
-    let (first, next) = app.owed_orders("sandbox", sar, true, None, 1).await.unwrap();
-    let (second, _) = app.owed_orders("sandbox", sar, true, next.as_deref(), 1).await.unwrap();
+    let (first, next) = app.finance().owed_orders("sandbox", sar, true, None, 1).await.unwrap();
+    let (second, _) = app.finance().owed_orders("sandbox", sar, true, next.as_deref(), 1).await.unwrap();
     assert_eq!([first[0].id.to_string(), second[0].id.to_string()], [owing[0].clone(), owing[1].clone()]);
-    assert!(app.owed_orders("other", sar, false, None, 50).await.unwrap().0.is_empty());
+    assert!(app.finance().owed_orders("other", sar, false, None, 50).await.unwrap().0.is_empty());
     // On a year's settlement cycle nothing is overdue yet, though all of it is still owed.
     let mut yearly = ch.clone();
     yearly.settlement_cycle_days = 365;
-    app.put_channels(&[yearly], worker()).await.unwrap();
-    assert!(app.owed_orders("sandbox", sar, true, None, 50).await.unwrap().0.is_empty());
-    assert_eq!(app.owed_orders("sandbox", sar, false, None, 50).await.unwrap().0.len(), 2);
-    app.put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
+    app.fulfilment().put_channels(&[yearly], worker()).await.unwrap();
+    assert!(app.finance().owed_orders("sandbox", sar, true, None, 50).await.unwrap().0.is_empty());
+    assert_eq!(app.finance().owed_orders("sandbox", sar, false, None, 50).await.unwrap().0.len(), 2);
+    app.fulfilment().put_channels(std::slice::from_ref(&ch), worker()).await.unwrap();
     let (aging, ledger) = owed(&app, sar).await;
     assert_eq!(aging, ledger);
     assert!(aging >= 1_000, "{aging}");
@@ -417,24 +421,24 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let topup = format!("{header}\n{}\n", row("SBR-TOPUP", &short.1, "F-short", 1_000, 0));
     let req =
         ImportRequest { file_name: "topup.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: false };
-    let r = app.import_statement(topup.as_bytes(), req, worker()).await.unwrap();
+    let r = app.finance().import_statement(topup.as_bytes(), req, worker()).await.unwrap();
     assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Matched, 1)]);
     assert_eq!(cod(2).await, "remitted");
-    let totals = codflow_app::finance::totals(&app.shipment_ledger(&short.0).await.unwrap());
+    let totals = codflow_app::finance::totals(&app.finance().shipment_ledger(&short.0).await.unwrap());
     assert_eq!(totals.get(&(Account::CarrierReceivable, sar)).copied().unwrap_or(0), 0, "{totals:?}");
     assert_eq!(owed(&app, sar).await, (aging - 1_000, ledger - 1_000));
     // The same top-up again is a duplicate: the parcel is paid in full.
     let again = topup.replace("SBR-TOPUP", "SBR-TOPUP-2");
     let req =
         ImportRequest { file_name: "topup-2.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: true };
-    let r = app.import_statement(again.as_bytes(), req, worker()).await.unwrap();
+    let r = app.finance().import_statement(again.as_bytes(), req, worker()).await.unwrap();
     assert_eq!(r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(), vec![(LineClass::Duplicate, 1)]);
 }
 
 /// What aging says the carriers owe in `currency`, and what the ledger's receivable holds.
 async fn owed(app: &codflow_app::App, currency: Currency) -> (i64, i64) {
-    let aging = app.receivables_aging().await.unwrap();
-    let ledger = app.ledger_balances().await.unwrap();
+    let aging = app.finance().receivables_aging().await.unwrap();
+    let ledger = app.finance().ledger_balances().await.unwrap();
     (
         aging.iter().filter(|r| r.currency == currency).map(|r| r.total.amount_minor).sum(),
         ledger.iter().filter(|b| b.0 == Account::CarrierReceivable && b.2 == currency).map(|b| b.3).sum(),
@@ -490,9 +494,9 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
         carrier: None,
         preview,
     };
-    let preview = app.import_statement(&body, req(true), worker()).await.unwrap();
+    let preview = app.finance().import_statement(&body, req(true), worker()).await.unwrap();
     assert!(preview.statement.is_none());
-    let done = app.import_statement(&body, req(false), worker()).await.unwrap();
+    let done = app.finance().import_statement(&body, req(false), worker()).await.unwrap();
     assert_eq!(done.classes, preview.classes);
     let count = |c: LineClass| done.classes.iter().filter(|t| t.class == c).map(|t| t.lines).sum::<i64>();
     use LineClass::*;
@@ -503,26 +507,26 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     // billing less than quoted does not.
     assert_eq!(done.tasks_opened, 4);
     let stl = done.statement.clone().unwrap().id;
-    let over = app.statement_lines(&stl, Some(Overcharged), 0, 10).await.unwrap();
+    let over = app.finance().statement_lines(&stl, Some(Overcharged), 0, 10).await.unwrap();
     assert_eq!(over.len(), 1);
     assert_eq!(over[0].shipment_id.as_ref().map(|s| s.to_string()), Some(shipments[1].0.clone()));
     assert_eq!(over[0].expected.map(|m| m.minor), Some(2_000));
     assert_eq!(over[0].difference.map(|m| m.minor), Some(1_000));
     // Its dispute packet carries the evidence: weights declared, booked and billed, and the amounts.
-    let pdf = app.dispute_packet(&stl, over[0].line, false).await.unwrap();
+    let pdf = app.finance().dispute_packet(&stl, over[0].line, false).await.unwrap();
     let pages = codflow_documents::inspect::pages(&pdf.bytes).unwrap();
     let text = codflow_documents::inspect::texts(&pages[0]).join(" ");
     assert!(text.contains("billed weight 3000 g above the booked billable weight"), "{text}");
     assert!(text.contains("billed 30.00 SAR for a quote of 20.00 SAR"), "{text}");
-    let csv = String::from_utf8(app.dispute_packet(&stl, over[0].line, true).await.unwrap().bytes).unwrap();
+    let csv = String::from_utf8(app.finance().dispute_packet(&stl, over[0].line, true).await.unwrap().bytes).unwrap();
     assert!(csv.contains("claim,billed weight,3000 g"), "{csv}");
     assert!(csv.contains(&format!("dispute,tracking_number,{}", tn(1))), "{csv}");
     // An invoice moves no COD cash.
-    let cod = app.tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
+    let cod = app.tracking().tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
     assert_eq!(cod, "pending");
     // The cash forecast: the riyals billed (not the duplicate, the stranger's or the dollar line) fall due
     // 30 days after the invoice came in; the parcels' COD, still in transit, counts at the 85% prior.
-    let forecast = app.cash_forecast(12, 30).await.unwrap();
+    let forecast = app.finance().cash_forecast(12, 30).await.unwrap();
     let sum = |f: &dyn Fn(&codflow_domain::finance::forecast::Flows) -> i64| {
         forecast.weeks.iter().map(|w| f(&w.flows)).sum::<i64>() + forecast.later.values().map(f).sum::<i64>()
     };
@@ -532,21 +536,21 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     assert!(week.starts <= due && due < week.starts + Duration::days(7), "{forecast:?}");
     let mut cod_total = 0;
     for (shp, _) in &shipments {
-        cod_total += app.tracking(shp).await.unwrap().tracked.cod.minor;
+        cod_total += app.tracking().tracking(shp).await.unwrap().tracked.cod.minor;
     }
     assert_eq!(sum(&|f| f.in_transit_in), cod_total * 85 / 100);
     assert_eq!(sum(&|f| f.delivered_in), 0, "nothing delivered yet");
     // Paid: it leaves the outflows; marked unpaid again (a mistake undone), it is back.
-    app.set_invoice_paid(&stl, Some(app.clock().now().date()), worker()).await.unwrap();
-    let paid = app.cash_forecast(12, 30).await.unwrap();
+    app.finance().set_invoice_paid(&stl, Some(app.clock().now().date()), worker()).await.unwrap();
+    let paid = app.finance().cash_forecast(12, 30).await.unwrap();
     let still_due = paid.weeks.iter().map(|w| w.flows.freight_out).sum::<i64>()
         + paid.later.values().map(|f| f.freight_out).sum::<i64>();
     assert_eq!(still_due, 0, "{paid:?}");
     assert_eq!(sum(&|f| f.in_transit_in), paid.weeks.iter().map(|w| w.flows.in_transit_in).sum::<i64>());
-    app.set_invoice_paid(&stl, None, worker()).await.unwrap();
-    assert_eq!(app.cash_forecast(12, 30).await.unwrap(), forecast);
+    app.finance().set_invoice_paid(&stl, None, worker()).await.unwrap();
+    assert_eq!(app.finance().cash_forecast(12, 30).await.unwrap(), forecast);
     // Imported once; a later invoice billing a parcel again is caught.
-    assert!(app.import_statement(&body, req(false), worker()).await.unwrap().already_imported);
+    assert!(app.finance().import_statement(&body, req(false), worker()).await.unwrap().already_imported);
     let again = format!("{header}\n{}\n", by_tn[&tn(0)].replace("SBI-", "SBI2-"));
     let file = std::env::temp_dir().join(format!("invoice-{}.csv", StatementId::generate()));
     std::fs::write(&file, again).unwrap();

@@ -33,35 +33,38 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
     let store = Store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     let app = App::new(store.clone());
-    app.create_warehouse(
-        WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
-        codflow_domain::Actor::Worker("test".into()),
-    )
-    .await
-    .unwrap();
+    app.catalogue()
+        .create_warehouse(
+            WarehouseInput { code: Some("SZ1".into()), name: Some("Shenzhen".into()), country: Some("CN".into()) },
+            codflow_domain::Actor::Worker("test".into()),
+        )
+        .await
+        .unwrap();
     for sku in skus {
-        app.create_product(
-            ProductInput {
-                sku: Some((*sku).into()),
-                title: Some("Lamp".into()),
-                unit_weight_g: Some(400),
-                unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
-                hs_code: Some("940540".into()),
-                origin_country: Some("CN".into()),
-                ..Default::default()
-            },
-            codflow_domain::Actor::Worker("test".into()),
-        )
-        .await
-        .unwrap();
-        app.set_stock(
-            "SZ1",
-            sku,
-            codflow_app::catalogue::StockChange { on_hand: Some(1_000_000), location: None },
-            codflow_domain::Actor::Worker("test".into()),
-        )
-        .await
-        .unwrap();
+        app.catalogue()
+            .create_product(
+                ProductInput {
+                    sku: Some((*sku).into()),
+                    title: Some("Lamp".into()),
+                    unit_weight_g: Some(400),
+                    unit_cost: Some(MoneyInput { amount: "10.00".into(), currency: Some("CNY".into()) }),
+                    hs_code: Some("940540".into()),
+                    origin_country: Some("CN".into()),
+                    ..Default::default()
+                },
+                codflow_domain::Actor::Worker("test".into()),
+            )
+            .await
+            .unwrap();
+        app.catalogue()
+            .set_stock(
+                "SZ1",
+                sku,
+                codflow_app::catalogue::StockChange { on_hand: Some(1_000_000), location: None },
+                codflow_domain::Actor::Worker("test".into()),
+            )
+            .await
+            .unwrap();
     }
     (db, store)
 }
@@ -571,15 +574,18 @@ async fn rules_export_import_and_backtest_work_from_the_command_line() {
             }],
             shipping_fee: None,
         };
-        let codflow_app::orders::Intake::Created(o) =
-            app.create_order(input, codflow_domain::Actor::Worker("test".into())).await.unwrap()
+        let codflow_app::orders::IntakeOutcome::Created(o) =
+            app.intake().create_order(input, codflow_domain::Actor::Worker("test".into())).await.unwrap()
         else {
             panic!("not created")
         };
         let outcome = if n % 2 == 0 { "refused" } else { "delivered" };
-        app.record_outcome(o.id.as_str(), outcome, None, codflow_domain::Actor::Worker("test".into())).await.unwrap();
+        app.review()
+            .record_outcome(o.id.as_str(), outcome, None, codflow_domain::Actor::Worker("test".into()))
+            .await
+            .unwrap();
     }
-    app.set_base_currency("SAR").await.unwrap();
+    app.review().set_base_currency("SAR").await.unwrap();
     let dir = tempdir();
     let file = dir.join("rules.json");
     let run = |args: Vec<String>| {
@@ -653,8 +659,8 @@ async fn a_console_user_is_created_with_a_password_from_standard_input_once() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user amina (ops)"));
     let store = Store::connect(&db.url).await.unwrap();
     let app = App::new(store);
-    assert!(app.login("amina", "a long enough password", None).await.unwrap().is_some());
-    assert!(app.login("amina", "short", None).await.unwrap().is_none());
+    assert!(app.admin().login("amina", "a long enough password", None).await.unwrap().is_some());
+    assert!(app.admin().login("amina", "short", None).await.unwrap().is_none());
     let again = create("a long enough password\n").await;
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("amina is taken"));

@@ -73,7 +73,7 @@ fn final_status(code: &str) -> &'static str {
 pub(crate) async fn book_all(app: &App, ids: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for id in ids {
-        let s = app.book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
         out.push((s.id.to_string(), s.tracking_number.clone().expect("booked")));
     }
     out
@@ -85,9 +85,9 @@ async fn assert_followed(app: &App, carrier_url: &str, shipments: &[(String, Str
     for ((shp, tn), order) in shipments.iter().zip(ids) {
         let at_carrier = carrier_view(carrier_url, tn).await;
         let expected = final_status(at_carrier["status"].as_str().unwrap());
-        let t = app.tracking(shp).await.unwrap();
+        let t = app.tracking().tracking(shp).await.unwrap();
         assert_eq!(t.tracked.progress.status.status_str(), expected, "{tn}: {:?}", t.events);
-        let o = app.order(order).await.unwrap();
+        let o = app.intake().order(order).await.unwrap();
         match expected {
             "delivered" => {
                 assert_eq!(o.status.as_str(), "fulfilled", "{tn}");
@@ -119,10 +119,10 @@ pub(crate) async fn finish_journeys(app: &App, carrier_url: &str, shipments: &[(
     }
     loop {
         app.clock().advance(Duration::hours(6));
-        app.poll_tracking().await.unwrap();
+        app.tracking().poll_tracking().await.unwrap();
         let mut done = true;
         for (shp, _) in shipments {
-            let s = app.tracking(shp).await.unwrap().tracked.progress.status;
+            let s = app.tracking().tracking(shp).await.unwrap().tracked.progress.status;
             done &= s.is_final() || s == codflow_domain::ShipmentStatus::Lost;
         }
         if done {
@@ -130,7 +130,7 @@ pub(crate) async fn finish_journeys(app: &App, carrier_url: &str, shipments: &[(
         }
         if std::time::Instant::now() > deadline {
             for (shp, _) in shipments {
-                let t = app.tracking(shp).await.unwrap();
+                let t = app.tracking().tracking(shp).await.unwrap();
                 eprintln!("{:?} {:?}", t.tracked, t.events.iter().map(|e| &e.code).collect::<Vec<_>>());
             }
             panic!("journeys did not finish");
@@ -144,7 +144,7 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
     let externals: Vec<String> = (0..8).map(|i| format!("P-{i}")).collect();
     let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
     let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
-    let before = app.stock("SZ1", "LAMP-01").await.unwrap().level;
+    let before = app.catalogue().stock("SZ1", "LAMP-01").await.unwrap().level;
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
     assert_followed(&app, &sb.url, &shipments, &ids).await;
@@ -152,17 +152,18 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
     let returned = {
         let mut n = 0;
         for (shp, _) in &shipments {
-            n += (app.tracking(shp).await.unwrap().tracked.progress.status.status_str() == "returned") as i64;
+            n +=
+                (app.tracking().tracking(shp).await.unwrap().tracked.progress.status.status_str() == "returned") as i64;
         }
         n
     };
-    let after = app.stock("SZ1", "LAMP-01").await.unwrap().level;
+    let after = app.catalogue().stock("SZ1", "LAMP-01").await.unwrap().level;
     let shipped = shipments.len() as i64 - returned;
     assert_eq!(after.on_hand, before.on_hand - 2 * shipped, "{before:?} → {after:?}");
     assert_eq!(after.reserved, 0);
     // Polling again changes nothing.
     app.clock().advance(Duration::days(1));
-    let again = app.ingest_events(&[], "poll").await.unwrap();
+    let again = app.tracking().ingest_events(&[], "poll").await.unwrap();
     assert_eq!(again.new, 0);
 }
 
@@ -184,9 +185,9 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     let body = json!({"tracking_number": shipments[0].1, "reference": "x", "events": [
         {"code": "DLV", "description": "Delivered", "at": "2030-01-01T00:00:00Z"}]})
     .to_string();
-    let forged = app.carrier_webhook("sandbox", Some("sha256=00"), body.as_bytes()).await;
+    let forged = app.tracking().carrier_webhook("sandbox", Some("sha256=00"), body.as_bytes()).await;
     assert!(matches!(forged, Err(codflow_app::Error::Unauthorized)), "{forged:?}");
-    assert!(app.tracking(&shipments[0].0).await.unwrap().events.is_empty());
+    assert!(app.tracking().tracking(&shipments[0].0).await.unwrap().events.is_empty());
 
     // The carrier pushes to a server on the same database.
     let hook_app = App::builder(app.store.clone())
@@ -213,7 +214,7 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     loop {
         let mut done = true;
         for (shp, _) in &shipments {
-            let t = app.tracking(shp).await.unwrap();
+            let t = app.tracking().tracking(shp).await.unwrap();
             done &= t.tracked.progress.status.is_final() || t.tracked.progress.status.status_str() == "lost";
             done &= t.events.iter().all(|e| e.source == "webhook");
         }
@@ -241,8 +242,8 @@ async fn failed_at_the_door(
     let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
     loop {
         app.clock().advance(Duration::hours(1));
-        app.poll_tracking().await.unwrap();
-        let t = app.tracking(&shp).await.unwrap();
+        app.tracking().poll_tracking().await.unwrap();
+        let t = app.tracking().tracking(&shp).await.unwrap();
         if t.tracked.progress.status.status_str() == "delivery_failed" {
             assert!(t.tasks.iter().any(|k| k.kind.as_str() == "delivery_failed"), "{:?}", t.tasks);
             break;
@@ -256,7 +257,7 @@ async fn failed_at_the_door(
 
 async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(engine: Engine) {
     let (sb, _db, app, _ids, (shp, _)) = failed_at_the_door(engine).await;
-    let token = app.ndr_link(&shp).await.unwrap();
+    let token = app.tracking().ndr_link(&shp).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let web = app.clone();
@@ -274,7 +275,7 @@ async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(en
     // The buyer reads Arabic: thanked for an answer kept to pass on, not told the courier has it.
     assert!(page.contains("وصلنا ردك") && page.contains("سينقله فريقنا"), "{page}");
     assert!(!page.contains("وصل ردك إلى شركة الشحن"), "{page}");
-    let kept = app.tracking(&shp).await.unwrap().ndr;
+    let kept = app.tracking().tracking(&shp).await.unwrap().ndr;
     assert_eq!(kept.len(), 1);
     assert_ne!(kept[0].status, "sent", "{kept:?}");
 }
@@ -282,13 +283,13 @@ async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(en
 async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry(engine: Engine) {
     let (sb, _db, app, ids, (shp, tn)) = failed_at_the_door(engine).await;
     let (shp, tn) = (&shp, &tn);
-    let token = app.ndr_link(shp).await.unwrap();
+    let token = app.tracking().ndr_link(shp).await.unwrap();
     // The buyer's message carries the self-service link.
-    let msgs = app.notifications(Default::default(), 100).await.unwrap().0;
+    let msgs = app.tracking().notifications(Default::default(), 100).await.unwrap().0;
     assert!(msgs.iter().any(|m| m.template == "shipment_delivery_failed" && m.body.contains("/ndr/")), "{msgs:?}");
     let tampered = token.replacen(".1.", ".2.", 1);
-    assert!(matches!(app.ndr_page(&tampered).await, Err(codflow_app::Error::Unauthorized)));
-    let page = app.ndr_page(&token).await.unwrap();
+    assert!(matches!(app.tracking().ndr_page(&tampered).await, Err(codflow_app::Error::Unauthorized)));
+    let page = app.tracking().ndr_page(&token).await.unwrap();
     assert_eq!((page.language, page.cod.map(|m| m.to_string())), ("ar", Some("118.00 SAR".into())));
     let answer = codflow_app::ndr::NdrAnswer {
         action: "reattempt".into(),
@@ -296,26 +297,26 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
         cash_ready: true,
         ..Default::default()
     };
-    let r = app.ndr_answer(&token, answer.clone()).await.unwrap();
+    let r = app.tracking().ndr_answer(&token, answer.clone()).await.unwrap();
     assert_eq!(r.status, "sent", "{r:?}");
     let at_carrier = carrier_view(&sb.url, tn).await;
     assert_eq!(at_carrier["ndr"][0]["action"], "reattempt", "{at_carrier}");
     assert_eq!(at_carrier["ndr"][0]["phone"], "+966 50 765 4321");
     // One answer per failed attempt.
     assert!(matches!(
-        app.ndr_answer(&token, answer).await,
+        app.tracking().ndr_answer(&token, answer).await,
         Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::AlreadyAnswered, .. })
     ));
-    assert_eq!(app.tracking(shp).await.unwrap().ndr.len(), 1);
+    assert_eq!(app.tracking().tracking(shp).await.unwrap().ndr.len(), 1);
     // The order shows the answer and what the carrier made of it.
-    let on_order = app.order_follow_up(&ids[0]).await.unwrap().ndr;
+    let on_order = app.channels().order_follow_up(&ids[0]).await.unwrap().ndr;
     assert_eq!(on_order.len(), 1);
     assert_eq!((on_order[0].shipment_id.as_str(), on_order[0].action.as_str()), (shp.as_str(), "reattempt"));
     assert!(on_order[0].details.contains("+966507654321") || on_order[0].details.contains("765 4321"), "{on_order:?}");
     // A week later the link has expired.
     app.clock().advance(Duration::days(8));
     assert!(matches!(
-        app.ndr_page(&token).await,
+        app.tracking().ndr_page(&token).await,
         Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::LinkExpired, .. })
     ));
 }
@@ -332,7 +333,7 @@ fn ev(tn: &str, code: &str, at: OffsetDateTime) -> IncomingEvent {
 }
 
 async fn open_kinds(app: &App, shp: &str) -> Vec<String> {
-    let t = app.tracking(shp).await.unwrap();
+    let t = app.tracking().tracking(shp).await.unwrap();
     let mut k: Vec<String> =
         t.tasks.iter().filter(|t| t.status.as_str() != "done").map(|t| t.kind.as_str().to_owned()).collect();
     k.sort();
@@ -350,71 +351,88 @@ async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(en
 
     // Stuck before pickup: 72 h without a scan.
     app.clock().freeze(t0 + Duration::hours(72) - Duration::seconds(1));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(open_kinds(&app, s1).await.is_empty());
     app.clock().freeze(t0 + Duration::hours(72));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert_eq!(open_kinds(&app, s1).await, ["stuck"]);
 
     // A scan recovers it; then customs holds it.
     let t1 = t0 + Duration::hours(73);
     app.clock().freeze(t1);
-    app.ingest_events(&[ev(n1, "PKP", t1 - Duration::minutes(30)), ev(n1, "CUS-HLD-DOC", t1)], "api").await.unwrap();
+    app.tracking()
+        .ingest_events(&[ev(n1, "PKP", t1 - Duration::minutes(30)), ev(n1, "CUS-HLD-DOC", t1)], "api")
+        .await
+        .unwrap();
     assert!(open_kinds(&app, s1).await.is_empty(), "a scan closes the stuck task");
     app.clock().freeze(t1 + Duration::hours(48) - Duration::seconds(1));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(open_kinds(&app, s1).await.is_empty());
     app.clock().freeze(t1 + Duration::hours(48));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert_eq!(open_kinds(&app, s1).await, ["customs_held"]);
-    let task = app.tracking(s1).await.unwrap().tasks.into_iter().find(|t| t.kind.as_str() == "customs_held").unwrap();
+    let task = app
+        .tracking()
+        .tracking(s1)
+        .await
+        .unwrap()
+        .tasks
+        .into_iter()
+        .find(|t| t.kind.as_str() == "customs_held")
+        .unwrap();
     assert_eq!((task.role.as_str(), task.due_at), ("ops", t1 + Duration::hours(48) + Duration::hours(24)));
     // Released: the task closes itself.
     let t2 = t1 + Duration::hours(50);
     app.clock().freeze(t2);
-    app.ingest_events(&[ev(n1, "CUS-REL", t2)], "api").await.unwrap();
+    app.tracking().ingest_events(&[ev(n1, "CUS-REL", t2)], "api").await.unwrap();
     assert!(open_kinds(&app, s1).await.is_empty());
-    let (closed, _, history) = app.task(&task.id.to_string()).await.unwrap();
+    let (closed, _, history) = app.tracking().task(&task.id.to_string()).await.unwrap();
     assert_eq!((closed.status.as_str(), closed.resolution.as_deref()), ("done", Some("recovered")));
     assert!(history.iter().any(|h| h.action == "close"));
 
     // Late: past pickup + 7 transit days.
     let late_at = t1 - Duration::minutes(30) + Duration::days(7);
     app.clock().freeze(late_at - Duration::seconds(1));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(!open_kinds(&app, s1).await.contains(&"late".to_owned()));
     app.clock().freeze(late_at);
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(open_kinds(&app, s1).await.contains(&"late".to_owned()));
 
     // Three failed deliveries: two NDR tasks, then a return is expected and finance is told.
     let (s2, n2) = &shipments[1];
     let t3 = late_at + Duration::hours(1);
     app.clock().freeze(t3);
-    app.ingest_events(
-        &[
-            ev(n2, "PKP", t3 - Duration::hours(5)),
-            ev(n2, "OFD", t3 - Duration::hours(4)),
-            ev(n2, "NDR-NH", t3 - Duration::hours(3)),
-        ],
-        "api",
-    )
-    .await
-    .unwrap();
+    app.tracking()
+        .ingest_events(
+            &[
+                ev(n2, "PKP", t3 - Duration::hours(5)),
+                ev(n2, "OFD", t3 - Duration::hours(4)),
+                ev(n2, "NDR-NH", t3 - Duration::hours(3)),
+            ],
+            "api",
+        )
+        .await
+        .unwrap();
     assert!(open_kinds(&app, s2).await.contains(&"delivery_failed".to_owned()));
-    app.ingest_events(
-        &[ev(n2, "OFD", t3 - Duration::hours(2)), ev(n2, "NDR-NH", t3 - Duration::hours(1) - Duration::minutes(30))],
-        "api",
-    )
-    .await
-    .unwrap();
-    app.ingest_events(&[ev(n2, "OFD", t3 - Duration::hours(1)), ev(n2, "NDR-NH", t3)], "api").await.unwrap();
+    app.tracking()
+        .ingest_events(
+            &[
+                ev(n2, "OFD", t3 - Duration::hours(2)),
+                ev(n2, "NDR-NH", t3 - Duration::hours(1) - Duration::minutes(30)),
+            ],
+            "api",
+        )
+        .await
+        .unwrap();
+    app.tracking().ingest_events(&[ev(n2, "OFD", t3 - Duration::hours(1)), ev(n2, "NDR-NH", t3)], "api").await.unwrap();
     let kinds = open_kinds(&app, s2).await;
     assert!(
         kinds.contains(&"return_expected".to_owned()) && !kinds.contains(&"delivery_failed".to_owned()),
         "{kinds:?}"
     );
     let finance = app
+        .tracking()
         .tasks(&codflow_app::tasks::TaskQuery { role: Some("finance".into()), ..Default::default() }, 50, None)
         .await
         .unwrap()
@@ -425,34 +443,34 @@ async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(en
     let (s3, n3) = &shipments[2];
     let t4 = t3 + Duration::hours(1);
     app.clock().freeze(t4);
-    app.ingest_events(&[ev(n3, "PKP", t4 - Duration::hours(2)), ev(n3, "DLV", t4)], "api").await.unwrap();
+    app.tracking().ingest_events(&[ev(n3, "PKP", t4 - Duration::hours(2)), ev(n3, "DLV", t4)], "api").await.unwrap();
     app.clock().freeze(t4 + Duration::days(10) - Duration::seconds(1));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     let k = open_kinds(&app, s3).await;
-    assert!(k.is_empty(), "{k:?} {:?}", app.tracking(s3).await.unwrap().tracked);
+    assert!(k.is_empty(), "{k:?} {:?}", app.tracking().tracking(s3).await.unwrap().tracked);
     app.clock().freeze(t4 + Duration::days(10));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert_eq!(open_kinds(&app, s3).await, ["cod_not_remitted"]);
 
     // A person takes a task, notes it and closes it; the sweep does not reopen it.
-    let t = app.tracking(s3).await.unwrap().tasks.remove(0);
+    let t = app.tracking().tracking(s3).await.unwrap().tasks.remove(0);
     let change = codflow_app::tasks::TaskChange {
         status: Some("in_progress".into()),
         assignee: Some("mona".into()),
         ..Default::default()
     };
-    app.update_task(&t.id.to_string(), change, worker()).await.unwrap();
-    app.add_task_note(&t.id.to_string(), "called the carrier", worker()).await.unwrap();
+    app.tracking().update_task(&t.id.to_string(), change, worker()).await.unwrap();
+    app.tracking().add_task_note(&t.id.to_string(), "called the carrier", worker()).await.unwrap();
     let done = codflow_app::tasks::TaskChange {
         status: Some("done".into()),
         resolution: Some("claim filed".into()),
         ..Default::default()
     };
-    app.update_task(&t.id.to_string(), done, worker()).await.unwrap();
+    app.tracking().update_task(&t.id.to_string(), done, worker()).await.unwrap();
     app.clock().advance(Duration::days(1));
-    app.sweep().await.unwrap();
+    app.tracking().sweep().await.unwrap();
     assert!(open_kinds(&app, s3).await.is_empty());
-    let (_, notes, history) = app.task(&t.id.to_string()).await.unwrap();
+    let (_, notes, history) = app.tracking().task(&t.id.to_string()).await.unwrap();
     assert_eq!(notes.len(), 1);
     assert!(
         history.iter().any(|h| h.action == "assign") && history.iter().any(|h| h.to_status.as_deref() == Some("done"))
@@ -468,16 +486,16 @@ async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_sh
     let (shp, tn) = &shipments[0];
     let at = |h: i64| t0 + Duration::hours(h);
     let batch = [ev(tn, "PKP", at(1)), ev(tn, "DLV", at(30)), ev(tn, "PKP", at(1)), ev(tn, "ZZ-WEIRD", at(20))];
-    let r = app.ingest_events(&batch, "api").await.unwrap();
+    let r = app.tracking().ingest_events(&batch, "api").await.unwrap();
     assert_eq!((r.new, r.duplicates, r.unmapped), (3, 1, 1), "{r:?}");
     // A late in-transit scan, older than the delivery, does not undo it; a replay adds nothing.
-    let r = app.ingest_events(&[ev(tn, "ARR-HUB", at(10)), ev(tn, "DLV", at(30))], "api").await.unwrap();
+    let r = app.tracking().ingest_events(&[ev(tn, "ARR-HUB", at(10)), ev(tn, "DLV", at(30))], "api").await.unwrap();
     assert_eq!((r.new, r.duplicates), (1, 1));
-    let t = app.tracking(shp).await.unwrap();
+    let t = app.tracking().tracking(shp).await.unwrap();
     assert_eq!(t.tracked.progress.status.status_str(), "delivered");
     assert_eq!(t.events.len(), 4);
     // The unknown code is listed, and mapping it re-normalises the stored event.
-    let unmapped = app.unmapped_codes().await.unwrap();
+    let unmapped = app.tracking().unmapped_codes().await.unwrap();
     assert_eq!((unmapped[0].code.as_str(), unmapped[0].count), ("ZZ-WEIRD", 1));
     let m = codflow_app::tracking::Mapping {
         carrier: "sandbox".into(),
@@ -485,13 +503,13 @@ async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_sh
         status: codflow_domain::ShipmentStatus::parse("in_transit").unwrap(),
         description: "Sorted at hub".into(),
     };
-    assert_eq!(app.put_carrier_mapping(m, worker()).await.unwrap(), 1);
-    assert!(app.unmapped_codes().await.unwrap().is_empty());
-    let t = app.tracking(shp).await.unwrap();
+    assert_eq!(app.tracking().put_carrier_mapping(m, worker()).await.unwrap(), 1);
+    assert!(app.tracking().unmapped_codes().await.unwrap().is_empty());
+    let t = app.tracking().tracking(shp).await.unwrap();
     assert_eq!(t.tracked.progress.status.status_str(), "delivered");
     assert!(t.events.iter().any(|e| e.code == "ZZ-WEIRD" && e.status.status_str() == "in_transit"));
     // An event for a tracking number nobody has is reported, not stored.
-    let r = app.ingest_events(&[ev("XX000000000XX", "DLV", at(2))], "api").await.unwrap();
+    let r = app.tracking().ingest_events(&[ev("XX000000000XX", "DLV", at(2))], "api").await.unwrap();
     assert_eq!((r.new, r.rejected.len()), (0, 1));
 }
 
@@ -532,7 +550,7 @@ async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message
         poll_carriers: vec!["sandbox".into()],
         max_age_days: 60,
     };
-    app.set_tracking_settings(week, worker()).await.unwrap();
+    app.tracking().set_tracking_settings(week, worker()).await.unwrap();
     let shipments = book_all(&app, &ids).await;
     sqlx::query("UPDATE tracking SET poll_at = 0").execute(app.store.reader()).await.unwrap();
     // Let every journey finish at the carrier first, so the one poll each parcel gets sees all of it.
@@ -558,7 +576,7 @@ async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message
     for (shp, tn) in &shipments {
         let at_carrier = carrier_view(&sb.url, tn).await;
         assert_eq!(at_carrier["tracking_requests"], 1, "{tn} polled more than once");
-        let t = app.tracking(shp).await.unwrap();
+        let t = app.tracking().tracking(shp).await.unwrap();
         assert!(!t.events.is_empty(), "{tn}: nothing applied");
         // Both nodes sweep the same shipments: each anomaly has one task, opened once.
         let mut kinds: Vec<&str> = t.tasks.iter().map(|k| k.kind.as_str()).collect();

@@ -182,11 +182,11 @@ pub async fn rejections(
     }
     let f = filter_of(&q, today(&s));
     let (by, cols, by_sku) = grouping(q.get("by").map(String::as_str).unwrap_or("country"));
-    let rows = match s.app.kpi_sums(&f, cols, by_sku).await {
+    let rows = match s.app.insights().kpi_sums(&f, cols, by_sku).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let trend = match s.app.kpi_sums(&f, &[Dim::Day], false).await {
+    let trend = match s.app.insights().kpi_sums(&f, &[Dim::Day], false).await {
         Ok(r) => weekly(&r),
         Err(e) => return fail(e),
     };
@@ -290,11 +290,11 @@ pub async fn customs(
     }
     let f = filter_of(&q, today(&s));
     let cols: &[Dim] = &[Dim::Country, Dim::Channel];
-    let rows = match s.app.kpi_sums(&f, cols, false).await {
+    let rows = match s.app.insights().kpi_sums(&f, cols, false).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let clearance = match s.app.kpi_clearance(&f, cols).await {
+    let clearance = match s.app.insights().kpi_clearance(&f, cols).await {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
@@ -372,11 +372,11 @@ pub async fn carriers(
         return r;
     }
     let f = filter_of(&q, today(&s));
-    let card = match s.app.scorecard(&f).await {
+    let card = match s.app.insights().scorecard(&f).await {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
-    let base = match s.app.base_currency().await {
+    let base = match s.app.review().base_currency().await {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -520,7 +520,7 @@ pub async fn save_weights(
         settlement: n("settlement"),
         cost: n("cost"),
     };
-    match s.app.set_score_weights(w, &codflow_domain::Actor::User(signed.0.id.clone())).await {
+    match s.app.insights().set_score_weights(w, &codflow_domain::Actor::User(signed.0.id.clone())).await {
         Ok(_) => redirect("/dashboards/carriers"),
         Err(codflow_app::Error::Invalid(errors)) => {
             let list: String = errors.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
@@ -547,11 +547,11 @@ pub async fn profit(
     let dim = Dim::parse(by).unwrap_or(Dim::Country);
     let cols: &[Dim] = if by == "month" { &[Dim::Day] } else { std::slice::from_ref(&dim) };
     // By SKU, each order's money is split over its SKUs by line value; the order counts once per SKU.
-    let raw = match s.app.kpi_sums(&f, cols, by == "sku").await {
+    let raw = match s.app.insights().kpi_sums(&f, cols, by == "sku").await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let base = match s.app.base_currency().await {
+    let base = match s.app.review().base_currency().await {
         Ok(b) => b,
         Err(e) => return fail(e),
     };
@@ -623,7 +623,7 @@ pub async fn profit(
     // Each order counts once in the distribution; by SKU an order is under several rows, so it is read by lane.
     let mut dist = [0i64; 8];
     let lanes = if by == "sku" {
-        match s.app.kpi_sums(&f, &[Dim::Country], false).await {
+        match s.app.insights().kpi_sums(&f, &[Dim::Country], false).await {
             Ok(r) => r.into_iter().map(|(_, m)| m).collect(),
             Err(e) => return fail(e),
         }
@@ -681,7 +681,7 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
     if let Some(r) = signed.refused(MONEY_READERS) {
         return r;
     }
-    let (aging, forecast) = match s.app.cash_position(12, 30).await {
+    let (aging, forecast) = match s.app.finance().cash_position(12, 30).await {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -770,7 +770,7 @@ pub async fn recommendations(
         return r;
     }
     let f = filter_of(&q, today(&s));
-    let recs = match s.app.recommendations(&f).await {
+    let recs = match s.app.insights().recommendations(&f).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -825,7 +825,7 @@ pub async fn preview(
     if !may_act(signed.0.role, &r) {
         return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
     }
-    let p = match s.app.preview(&r).await {
+    let p = match s.app.insights().preview(&r).await {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
@@ -888,7 +888,7 @@ pub async fn act(
     if !may_act(signed.0.role, &r) {
         return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
     }
-    match s.app.act_on(&r, codflow_domain::Actor::User(signed.0.id.clone())).await {
+    match s.app.insights().act_on(&r, codflow_domain::Actor::User(signed.0.id.clone())).await {
         Ok(made) => redirect(&format!("/recommendations?{}", query_string(&[("done", &made)]))),
         Err(e) => fail(e),
     }

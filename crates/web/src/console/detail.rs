@@ -32,18 +32,18 @@ struct Step {
 }
 
 pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path<String>) -> Response {
-    let o = match s.app.order(&id).await {
+    let o = match s.app.intake().order(&id).await {
         Ok(o) => o,
         Err(codflow_app::Error::NotFound(_)) => {
             return html(StatusCode::NOT_FOUND, layout(&signed.0, "Order", "<p class=\"err\">No such order.</p>"));
         }
         Err(e) => return fail(e),
     };
-    let history = match s.app.order_history(&id).await {
+    let history = match s.app.intake().order_history(&id).await {
         Ok(h) => h,
         Err(e) => return fail(e),
     };
-    let shipments = match s.app.shipments_of_order(&id).await {
+    let shipments = match s.app.fulfilment().shipments_of_order(&id).await {
         Ok(v) => v,
         Err(e) => return fail(e),
     };
@@ -154,7 +154,7 @@ pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Pat
             ),
             who: "booking".into(),
         });
-        if let Ok(t) = s.app.tracking(sh.id.as_str()).await {
+        if let Ok(t) = s.app.tracking().tracking(sh.id.as_str()).await {
             for e in &t.events {
                 steps.push(Step {
                     at: e.at,
@@ -186,7 +186,7 @@ pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Pat
                 t.eta.date()
             );
         }
-        if let Ok(postings) = s.app.shipment_ledger(&sh.id).await {
+        if let Ok(postings) = s.app.finance().shipment_ledger(&sh.id).await {
             for p in postings {
                 steps.push(Step {
                     at: p.posted_at,
@@ -197,7 +197,7 @@ pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Pat
             }
         }
     }
-    if let Ok(p) = s.app.order_profit(&id).await {
+    if let Ok(p) = s.app.finance().order_profit(&id).await {
         let m = |v: i64| Money::new(v, p.base_currency).to_string();
         let _ = write!(
             body,
@@ -235,7 +235,7 @@ pub async fn tasks(
     };
     let status = q.get("status").filter(|v| !v.is_empty()).cloned();
     let query = codflow_app::tasks::TaskQuery { role: role.clone(), status: status.clone(), ..Default::default() };
-    let (list, _) = match s.app.tasks(&query, 500, None).await {
+    let (list, _) = match s.app.tracking().tasks(&query, 500, None).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

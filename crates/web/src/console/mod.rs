@@ -106,7 +106,7 @@ impl FromRequestParts<Arc<AppState>> for Signed {
 
     async fn from_request_parts(parts: &mut Parts, s: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(redirect("/login")) };
-        match s.app.console_session(&secret).await {
+        match s.app.admin().console_session(&secret).await {
             Ok(Some(u)) => Ok(Signed(u, secret)),
             Ok(None) => Err(redirect("/login?expired=1")),
             Err(e) => Err(crate::ApiError::from(e).into_response()),

@@ -93,7 +93,7 @@ pub async fn stock(
 ) -> Response {
     let low = q.get("low").and_then(|v| v.trim().parse::<i64>().ok());
     let after = q.get("after").and_then(|a| a.split_once('/'));
-    let list = match s.app.stock_rows(after, low, STOCK_PAGE).await {
+    let list = match s.app.catalogue().stock_rows(after, low, STOCK_PAGE).await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -152,7 +152,7 @@ pub async fn shipments(
         channel: get("channel"),
         before: None,
     };
-    let (list, next) = match s.app.tracked_shipments(filter, 200, get("cursor").as_deref()).await {
+    let (list, next) = match s.app.tracking().tracked_shipments(filter, 200, get("cursor").as_deref()).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -245,7 +245,7 @@ pub async fn labels(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     } else {
         codflow_app::documents::LabelFormat::Pdf
     };
-    match s.app.labels(&ids, format).await {
+    match s.app.fulfilment().labels(&ids, format).await {
         Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
         Err(e) => fail(e),
     }
@@ -261,7 +261,7 @@ pub async fn settlements(
     if let Some(r) = signed.refused(SETTLEMENT_READERS) {
         return r;
     }
-    let list = match s.app.statements(None, 200).await {
+    let list = match s.app.finance().statements(None, 200).await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -306,7 +306,7 @@ pub async fn settlement(
     };
     let class =
         q.get("class").filter(|c| !c.is_empty()).and_then(|c| codflow_domain::finance::reconcile::LineClass::parse(c));
-    let lines = match s.app.statement_lines(&sid, class, 0, 5000).await {
+    let lines = match s.app.finance().statement_lines(&sid, class, 0, 5000).await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -365,7 +365,7 @@ pub async fn dispute(
         return r;
     }
     let Ok(sid) = StatementId::parse(&id) else { return StatusCode::NOT_FOUND.into_response() };
-    match s.app.dispute_packet(&sid, line, q.get("format").is_some_and(|f| f == "csv")).await {
+    match s.app.finance().dispute_packet(&sid, line, q.get("format").is_some_and(|f| f == "csv")).await {
         Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
         Err(e) => fail(e),
     }
@@ -376,7 +376,7 @@ pub async fn disputes(State(s): State<Arc<AppState>>, signed: Signed, Path(id): 
         return r;
     }
     let Ok(sid) = StatementId::parse(&id) else { return StatusCode::NOT_FOUND.into_response() };
-    match s.app.dispute_packets(&sid).await {
+    match s.app.finance().dispute_packets(&sid).await {
         Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
         Err(e) => fail(e),
     }
@@ -393,7 +393,7 @@ pub async fn rules(
 }
 
 async fn rules_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, note: Option<String>) -> Response {
-    let (list, version) = match s.app.rules().await {
+    let (list, version) = match s.app.review().rules().await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -472,7 +472,7 @@ pub async fn rule_form(
     };
     let q = HashMap::new();
     let note = match f.get("op").map(String::as_str) {
-        Some("validate") => match s.app.validate_rule(input()).await {
+        Some("validate") => match s.app.review().validate_rule(input()).await {
             Ok(cost) => format!("<p class=\"ok\" id=\"rule-ok\">The condition is valid (cost {cost}).</p>"),
             Err(e) => match errors(e) {
                 Ok(n) => n,
@@ -489,18 +489,18 @@ pub async fn rule_form(
                     };
                 }
             };
-            let mut with = match s.app.rules().await {
+            let mut with = match s.app.review().rules().await {
                 Ok(r) => r.0,
                 Err(e) => return fail(e),
             };
             with.push(rule);
-            let base = match s.app.base_currency().await {
+            let base = match s.app.review().base_currency().await {
                 Ok(b) => b,
                 Err(e) => return fail(e),
             };
             let since = s.app.clock().now() - time::Duration::days(365);
             let econ = codflow_domain::review::backtest::Economics::usual(base);
-            match s.app.backtest(Some(with), since, econ, |_, _| {}).await {
+            match s.app.review().backtest(Some(with), since, econ, |_, _| {}).await {
                 Ok(r) => {
                     let mut n = format!(
                         "<h2>Back-test</h2><p id=\"backtest\">{} orders replayed ({} delivered, {} refused); net effect {}.</p><ul>",
@@ -528,7 +528,7 @@ pub async fn rule_form(
                 },
             }
         }
-        _ => match s.app.create_rule(input(), codflow_domain::Actor::User(signed.0.id.clone())).await {
+        _ => match s.app.review().create_rule(input(), codflow_domain::Actor::User(signed.0.id.clone())).await {
             Ok((r, v)) => format!("<p class=\"ok\">Saved {} as ruleset version {v}.</p>", esc(&r.name)),
             Err(e) => match errors(e) {
                 Ok(n) => n,
@@ -544,7 +544,7 @@ pub async fn channels(
     signed: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let list = match s.app.channels().await {
+    let list = match s.app.fulfilment().channels().await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -619,7 +619,7 @@ pub async fn channels(
             date: None,
             strategy: None,
         };
-        match s.app.quote(&input).await {
+        match s.app.fulfilment().quote(&input).await {
             Ok(r) => {
                 let _ = write!(
                     body,

@@ -144,7 +144,7 @@ pub async fn login(
     if expected.is_empty() || !same(&expected, &f.csrf) {
         return html(StatusCode::FORBIDDEN, login_page(&expected, Some("The form expired; try again.")));
     }
-    match s.app.login(&f.username, &f.password, from).await {
+    match s.app.admin().login(&f.username, &f.password, from).await {
         Ok(Some(l)) => {
             let mut r = redirect("/orders");
             let (k, v) = session_cookie(&l.secret, s.edge.secure_cookies());
@@ -173,7 +173,7 @@ pub async fn logout(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     if !same(&signed.0.csrf, &f.csrf) {
         return html(StatusCode::FORBIDDEN, forbidden(&signed.0));
     }
-    if let Err(e) = s.app.logout(&signed.1).await {
+    if let Err(e) = s.app.admin().logout(&signed.1).await {
         return crate::ApiError::from(e).into_response();
     }
     let mut r = redirect("/login");
@@ -202,12 +202,15 @@ async fn select_orders(
         let currency = codflow_domain::Currency::parse(q.get("owed_currency").map(String::as_str).unwrap_or(""))
             .map_err(|_| codflow_app::Error::invalid("owed_currency", "a currency code (SAR) is needed"))?;
         let past_cycle = q.get("past_cycle").is_some_and(|v| !v.is_empty());
-        s.app.owed_orders(carrier, currency, past_cycle, cursor, limit).await
+        s.app.finance().owed_orders(carrier, currency, past_cycle, cursor, limit).await
     } else if super::dash::names_a_figure(q) {
         let f = super::dash::exact_filter_of(q);
-        s.app.orders_behind(&f, q.get("figure").map(String::as_str).filter(|v| !v.is_empty()), cursor, limit).await
+        s.app
+            .insights()
+            .orders_behind(&f, q.get("figure").map(String::as_str).filter(|v| !v.is_empty()), cursor, limit)
+            .await
     } else {
-        s.app.orders(order_filter(q), limit, cursor).await
+        s.app.intake().orders(order_filter(q), limit, cursor).await
     }
 }
 
@@ -382,11 +385,11 @@ pub async fn finance(State(s): State<Arc<AppState>>, signed: Signed) -> Response
     if let Some(r) = signed.refused(FINANCE) {
         return r;
     }
-    let report = match s.app.profit_report(&Default::default(), Dimension::Country, |_| {}).await {
+    let report = match s.app.finance().profit_report(&Default::default(), Dimension::Country, |_| {}).await {
         Ok(r) => r,
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
-    let aging = match s.app.receivables_aging().await {
+    let aging = match s.app.finance().receivables_aging().await {
         Ok(a) => a,
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
@@ -456,7 +459,7 @@ pub async fn review_queue(
     if let Some(r) = signed.refused(REVIEWERS) {
         return r;
     }
-    let (held, _) = match s.app.review_queue(200, None).await {
+    let (held, _) = match s.app.review().review_queue(200, None).await {
         Ok(r) => r,
         Err(e) => return crate::ApiError::from(e).into_response(),
     };
@@ -526,7 +529,7 @@ pub async fn decide(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     }
     let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
     let actor = codflow_domain::Actor::User(signed.0.id.clone());
-    let results = s.app.decide_many(&ids, approve, Some(reason.to_owned()), actor).await;
+    let results = s.app.review().decide_many(&ids, approve, Some(reason.to_owned()), actor).await;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     redirect(&format!("/review?done={}&failed={failed}", results.len() - failed))
 }

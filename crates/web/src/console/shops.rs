@@ -26,7 +26,7 @@ pub async fn shops(
     signed: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let stores = match s.app.stores().await {
+    let stores = match s.app.channels().stores().await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -34,7 +34,7 @@ pub async fn shops(
     let mut links = Vec::new();
     for st in &stores {
         let code = st.config.code.to_string();
-        let status = match s.app.sync_status(&code).await {
+        let status = match s.app.channels().sync_status(&code).await {
             Ok(x) => x,
             Err(e) => return fail(e),
         };
@@ -83,12 +83,12 @@ pub async fn shop(
     Path(code): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let status = match s.app.sync_status(&code).await {
+    let status = match s.app.channels().sync_status(&code).await {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
     let filter = q.get("status").map(String::as_str).filter(|v| !v.is_empty());
-    let (items, _) = match s.app.inbox(&code, filter, 500, None).await {
+    let (items, _) = match s.app.channels().inbox(&code, filter, 500, None).await {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
@@ -189,7 +189,7 @@ pub async fn retry(
     if let Some(r) = refused(&signed, &f) {
         return r;
     }
-    match s.app.retry_delivery(field(&f, "id")).await {
+    match s.app.channels().retry_delivery(field(&f, "id")).await {
         Ok(_) | Err(codflow_app::Error::Conflict { .. }) => super::redirect(&format!("/shops/{code}")),
         Err(e) => fail(e),
     }
@@ -205,7 +205,7 @@ pub async fn pull(
     if let Some(r) = refused(&signed, &f) {
         return r;
     }
-    match s.app.pull_store(&code).await {
+    match s.app.channels().pull_store(&code).await {
         Ok(_) => super::redirect(&format!("/shops/{code}")),
         Err(codflow_app::Error::Conflict { message, .. }) => html(
             StatusCode::CONFLICT,

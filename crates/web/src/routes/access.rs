@@ -46,6 +46,7 @@ pub async fn tokens(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Jso
     auth.require(NOBODY_BUT_ADMIN)?;
     let items = s
         .app
+        .admin()
         .tokens()
         .await?
         .into_iter()
@@ -70,7 +71,7 @@ pub async fn revoke(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<S
         f.push("id", e.to_string());
         ApiError::Invalid(f)
     })?;
-    s.app.revoke_token(&id, Actor::Token(auth.0.token)).await?;
+    s.app.admin().revoke_token(&id, Actor::Token(auth.0.token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -80,6 +81,7 @@ pub async fn users(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json
     auth.require(NOBODY_BUT_ADMIN)?;
     let items = s
         .app
+        .admin()
         .users()
         .await?
         .into_iter()
@@ -95,7 +97,7 @@ pub async fn users(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json
 
 async fn set_disabled(s: &AppState, auth: Auth, username: &str, disabled: bool) -> ApiResult<StatusCode> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    s.app.set_user_disabled(username, disabled, Actor::Token(auth.0.token)).await?;
+    s.app.admin().set_user_disabled(username, disabled, Actor::Token(auth.0.token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -20,7 +20,10 @@ pub async fn create_warehouse(
     ApiJson(body): ApiJson<CreateWarehouse>,
 ) -> ApiResult<(StatusCode, Json<WarehouseDto>)> {
     auth.require(OPERATORS)?;
-    Ok((StatusCode::CREATED, Json(s.app.create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.catalogue().create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into()),
+    ))
 }
 
 /// The query parameters of [`list_warehouses`].
@@ -39,7 +42,7 @@ pub async fn list_warehouses(
     ApiQuery(q): ApiQuery<ListWarehousesQuery>,
 ) -> ApiResult<Json<Page<WarehouseDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.warehouses(q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.catalogue().warehouses(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -51,7 +54,10 @@ pub async fn create_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    Ok((StatusCode::CREATED, Json(s.app.create_product(body.into(), Actor::Token(auth.0.token)).await?.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.catalogue().create_product(body.into(), Actor::Token(auth.0.token)).await?.into()),
+    ))
 }
 
 #[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)), request_body = ProductBody,
@@ -63,7 +69,7 @@ pub async fn put_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    let (p, created) = s.app.put_product(&sku, body.into(), Actor::Token(auth.0.token)).await?;
+    let (p, created) = s.app.catalogue().put_product(&sku, body.into(), Actor::Token(auth.0.token)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(p.into())))
 }
 
@@ -75,7 +81,7 @@ pub async fn get_product(
     Path(sku): Path<String>,
 ) -> ApiResult<Json<ProductDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.product(&sku).await?.into()))
+    Ok(Json(s.app.catalogue().product(&sku).await?.into()))
 }
 
 /// The query parameters of [`list_products`].
@@ -94,7 +100,7 @@ pub async fn list_products(
     ApiQuery(q): ApiQuery<ListProductsQuery>,
 ) -> ApiResult<Json<Page<ProductDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.products(q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.catalogue().products(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -110,6 +116,7 @@ pub async fn put_stock(
     auth.require(STOCK_KEEPERS)?;
     Ok(Json(
         s.app
+            .catalogue()
             .set_stock(
                 &w,
                 &sku,
@@ -129,7 +136,7 @@ pub async fn get_stock(
     Path((w, sku)): Path<(String, String)>,
 ) -> ApiResult<Json<StockDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.stock(&w, &sku).await?.into()))
+    Ok(Json(s.app.catalogue().stock(&w, &sku).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}/history", tag = "catalogue",
@@ -141,5 +148,5 @@ pub async fn stock_history(
     Path((w, sku)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.stock_history(&w, &sku).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.catalogue().stock_history(&w, &sku).await?.into_iter().map(Into::into).collect()))
 }

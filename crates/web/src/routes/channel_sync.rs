@@ -37,7 +37,7 @@ async fn receive(
     body: &[u8],
 ) -> ApiResult<Json<ReceivedDto>> {
     let d = WebhookDelivery::from_headers(platform, |name| headers.get(name).and_then(|v| v.to_str().ok()), body);
-    let status = match s.app.receive_shop_webhook(platform, code, d).await? {
+    let status = match s.app.channels().receive_shop_webhook(platform, code, d).await? {
         Received::Stored => "stored",
         Received::Duplicate => "duplicate",
         Received::Ping => "ping",
@@ -167,7 +167,7 @@ impl From<SyncStatus> for SyncDto {
     responses((status = 200, body = SyncDto, description = "how the shop's orders are coming in"), (status = 404)))]
 pub async fn status(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<SyncDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.sync_status(&code).await?.into()))
+    Ok(Json(s.app.channels().sync_status(&code).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -192,7 +192,7 @@ impl From<PullReport> for PullDto {
         (status = 409, description = "the shop cannot be pulled (manual, no credentials, disabled)"), (status = 404)))]
 pub async fn pull(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<PullDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(s.app.pull_store(&code).await?.into()))
+    Ok(Json(s.app.channels().pull_store(&code).await?.into()))
 }
 
 /// The query parameters of [`inbox`].
@@ -215,7 +215,7 @@ pub async fn inbox(
 ) -> ApiResult<Json<Page<DeliveryDto>>> {
     auth.require(READERS)?;
     let status = q.status.as_deref().filter(|v| !v.is_empty());
-    let (items, next_cursor) = s.app.inbox(&code, status, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.channels().inbox(&code, status, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(|d| delivery(d, false)).collect(), next_cursor }))
 }
 
@@ -227,14 +227,14 @@ pub async fn get_delivery(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeliveryDto>> {
     auth.require(READERS)?;
-    Ok(Json(delivery(s.app.inbox_delivery(&id).await?, true)))
+    Ok(Json(delivery(s.app.channels().inbox_delivery(&id).await?, true)))
 }
 
 #[utoipa::path(post, path = "/api/v1/inbox/{id}/retry", tag = "stores", params(("id" = String, Path)),
     responses((status = 200, body = DeliveryDto, description = "processed again"), (status = 409, description = "not failed"), (status = 404)))]
 pub async fn retry(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<DeliveryDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(delivery(s.app.retry_delivery(&id).await?, false)))
+    Ok(Json(delivery(s.app.channels().retry_delivery(&id).await?, false)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -249,7 +249,7 @@ pub struct StockPushDto {
     responses((status = 200, body = BTreeMap<String, StockPushDto>, description = "per shop: stock levels sent now")))]
 pub async fn push_stock(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<BTreeMap<String, StockPushDto>>> {
     auth.require(OPERATORS)?;
-    let out = s.app.push_stock_levels().await?;
+    let out = s.app.channels().push_stock_levels().await?;
     Ok(Json(
         out.into_iter()
             .map(|(k, StockReport { pushed, unknown, failed })| (k, StockPushDto { pushed, unknown, failed }))
@@ -266,5 +266,5 @@ pub struct ProcessedDto {
     responses((status = 200, body = ProcessedDto, description = "processed every waiting delivery now (the worker does it on its own within seconds)")))]
 pub async fn process(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ProcessedDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(ProcessedDto { processed: s.app.process_inbox().await? }))
+    Ok(Json(ProcessedDto { processed: s.app.channels().process_inbox().await? }))
 }

@@ -202,9 +202,9 @@ pub async fn sums(
     let f = filter_of(&q)?;
     let group = group_of(&q, &Dim::ALL)?;
     let by_sku = group.contains(&Dim::Sku);
-    let rows = s.app.kpi_sums(&f, &group, by_sku).await?;
+    let rows = s.app.insights().kpi_sums(&f, &group, by_sku).await?;
     let items = rows.iter().map(|(k, m)| sum_dto(&group, k, m)).collect();
-    Ok(Json(SumsDto { items, backlog: s.app.kpi_backlog().await? }))
+    Ok(Json(SumsDto { items, backlog: s.app.insights().kpi_backlog().await? }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -231,6 +231,7 @@ pub async fn clearance(
     let group = group_of(&q, &codflow_app::kpi::CLEARANCE_DIMS)?;
     let mut out: Vec<ClearanceDto> = s
         .app
+        .insights()
         .kpi_clearance(&f, &group)
         .await?
         .into_iter()
@@ -302,7 +303,7 @@ pub async fn scorecard(
     ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<ScorecardDto>> {
     auth.require(READERS)?;
-    let c = s.app.scorecard(&filter_of(&q)?).await?;
+    let c = s.app.insights().scorecard(&filter_of(&q)?).await?;
     Ok(Json(ScorecardDto {
         weights: c.weights,
         carriers: c.carriers.into_iter().map(score_row).collect(),
@@ -328,7 +329,7 @@ pub async fn recommendations(
     ApiQuery(q): ApiQuery<DashQuery>,
 ) -> ApiResult<Json<Vec<RecommendationDto>>> {
     auth.require(READERS)?;
-    let recs = s.app.recommendations(&filter_of(&q)?).await?;
+    let recs = s.app.insights().recommendations(&filter_of(&q)?).await?;
     Ok(Json(recs.into_iter().map(|r| RecommendationDto { title: r.title(), change: r }).collect()))
 }
 
@@ -350,7 +351,7 @@ pub async fn act(
         Recommendation::Dispute { .. } => auth.require(&[Role::Finance])?,
         _ => auth.require(&[Role::Ops])?,
     }
-    let made = s.app.act_on(&r, actor_of(&auth)).await?;
+    let made = s.app.insights().act_on(&r, actor_of(&auth)).await?;
     Ok(Json(ActedDto { made }))
 }
 
@@ -364,14 +365,14 @@ pub struct RefreshDto {
 #[utoipa::path(post, path = "/api/v1/dashboards/refresh", tag = "dashboards", responses((status = 200, body = RefreshDto)))]
 pub async fn refresh(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RefreshDto>> {
     auth.require(&[Role::Ops, Role::Finance])?;
-    let refreshed = s.app.refresh_kpis().await?;
-    Ok(Json(RefreshDto { refreshed, backlog: s.app.kpi_backlog().await? }))
+    let refreshed = s.app.insights().refresh_kpis().await?;
+    Ok(Json(RefreshDto { refreshed, backlog: s.app.insights().kpi_backlog().await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/scorecard", tag = "dashboards", responses((status = 200, body = Object)))]
 pub async fn weights(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<ScoreWeights>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.score_weights().await?))
+    Ok(Json(s.app.insights().score_weights().await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/scorecard", tag = "dashboards", request_body = ScoreWeights,
@@ -382,13 +383,13 @@ pub async fn put_weights(
     ApiJson(w): ApiJson<ScoreWeights>,
 ) -> ApiResult<Json<ScoreWeights>> {
     auth.require(&[Role::Ops])?;
-    Ok(Json(s.app.set_score_weights(w, &actor_of(&auth)).await?))
+    Ok(Json(s.app.insights().set_score_weights(w, &actor_of(&auth)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/recommendations", tag = "dashboards", responses((status = 200, body = Object)))]
 pub async fn thresholds(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RecommendationThresholds>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.recommendation_thresholds().await?))
+    Ok(Json(s.app.insights().recommendation_thresholds().await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/recommendations", tag = "dashboards", request_body = RecommendationThresholds,
@@ -399,7 +400,7 @@ pub async fn put_thresholds(
     ApiJson(t): ApiJson<RecommendationThresholds>,
 ) -> ApiResult<Json<RecommendationThresholds>> {
     auth.require(&[Role::Ops])?;
-    Ok(Json(s.app.set_recommendation_thresholds(t, &actor_of(&auth)).await?))
+    Ok(Json(s.app.insights().set_recommendation_thresholds(t, &actor_of(&auth)).await?))
 }
 
 pub fn actor_of(a: &Auth) -> Actor {

@@ -55,7 +55,7 @@ pub async fn label(
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
     let format = LabelFormat::parse(q.format.as_deref())?;
-    Ok(file(s.app.labels(std::slice::from_ref(&id), format).await?))
+    Ok(file(s.app.fulfilment().labels(std::slice::from_ref(&id), format).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/labels", tag = "documents", request_body = LabelBatch,
@@ -68,7 +68,7 @@ pub async fn labels(
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
     let format = LabelFormat::parse(body.format.as_deref())?;
-    Ok(file(s.app.labels(&body.shipments, format).await?))
+    Ok(file(s.app.fulfilment().labels(&body.shipments, format).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/commercial-invoice", tag = "documents", params(("id" = String, Path)),
@@ -79,14 +79,14 @@ pub async fn commercial_invoice(
     Path(id): Path<String>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    Ok(file(s.app.customs_documents(std::slice::from_ref(&id), CustomsKind::CommercialInvoice).await?))
+    Ok(file(s.app.fulfilment().customs_documents(std::slice::from_ref(&id), CustomsKind::CommercialInvoice).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/shipments/{id}/packing-list", tag = "documents", params(("id" = String, Path)),
     responses((status = 200, description = "PDF"), (status = 409, description = "not booked")))]
 pub async fn packing_list(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Download> {
     auth.require(READERS)?;
-    Ok(file(s.app.customs_documents(std::slice::from_ref(&id), CustomsKind::PackingList).await?))
+    Ok(file(s.app.fulfilment().customs_documents(std::slice::from_ref(&id), CustomsKind::PackingList).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/commercial-invoices", tag = "documents", request_body = ShipmentSelection,
@@ -97,7 +97,7 @@ pub async fn commercial_invoices(
     ApiJson(body): ApiJson<ShipmentSelection>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    Ok(file(s.app.customs_documents(&body.shipments, CustomsKind::CommercialInvoice).await?))
+    Ok(file(s.app.fulfilment().customs_documents(&body.shipments, CustomsKind::CommercialInvoice).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/packing-lists", tag = "documents", request_body = ShipmentSelection,
@@ -108,7 +108,7 @@ pub async fn packing_lists(
     ApiJson(body): ApiJson<ShipmentSelection>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    Ok(file(s.app.customs_documents(&body.shipments, CustomsKind::PackingList).await?))
+    Ok(file(s.app.fulfilment().customs_documents(&body.shipments, CustomsKind::PackingList).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/picking-lists", tag = "documents", request_body = OrderSelection,
@@ -120,7 +120,7 @@ pub async fn picking_list(
     ApiJson(body): ApiJson<OrderSelection>,
 ) -> ApiResult<Download> {
     auth.require(READERS)?;
-    Ok(file(s.app.picking_list(&body.orders).await?))
+    Ok(file(s.app.fulfilment().picking_list(&body.orders).await?))
 }
 
 /// The seller's identity on customs documents, and the public tracking address on labels.
@@ -159,7 +159,7 @@ impl From<DocumentSettings> for DocumentSettingsDto {
 #[utoipa::path(get, path = "/api/v1/settings/documents", tag = "documents", responses((status = 200, body = DocumentSettingsDto)))]
 pub async fn settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<DocumentSettingsDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.document_settings().await?.into()))
+    Ok(Json(s.app.fulfilment().document_settings().await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/documents", tag = "documents", request_body = DocumentSettingsDto,
@@ -188,6 +188,6 @@ pub async fn put_settings(
         vat_numbers,
         public_base_url: body.public_base_url,
     };
-    let saved = s.app.set_document_settings(settings, Actor::Token(auth.0.token)).await?;
+    let saved = s.app.fulfilment().set_document_settings(settings, Actor::Token(auth.0.token)).await?;
     Ok(Json(saved.into()))
 }

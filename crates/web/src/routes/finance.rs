@@ -108,7 +108,7 @@ fn profile_dto(p: Profile, builtin: bool) -> ProfileDto {
 #[utoipa::path(get, path = "/api/v1/settlement-profiles", tag = "finance", responses((status = 200, body = Vec<ProfileDto>)))]
 pub async fn profiles(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<ProfileDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.settlement_profiles().await?.into_iter().map(|(p, b)| profile_dto(p, b)).collect()))
+    Ok(Json(s.app.finance().settlement_profiles().await?.into_iter().map(|(p, b)| profile_dto(p, b)).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/settlement-profiles/{name}", tag = "finance", params(("name" = String, Path)),
@@ -119,7 +119,7 @@ pub async fn profile(
     Path(name): Path<String>,
 ) -> ApiResult<Json<ProfileDto>> {
     auth.require(READERS)?;
-    let (p, b) = s.app.settlement_profile(&name).await?;
+    let (p, b) = s.app.finance().settlement_profile(&name).await?;
     Ok(Json(profile_dto(p, b)))
 }
 
@@ -138,7 +138,7 @@ pub async fn put_profile(
     }
     let p: Profile = serde_path_to_error::deserialize(body)
         .map_err(|e| crate::extract::field_error(&e.path().to_string(), &e.inner().to_string()))?;
-    let created = s.app.put_settlement_profile(p.clone(), Actor::Token(auth.0.token)).await?;
+    let created = s.app.finance().put_settlement_profile(p.clone(), Actor::Token(auth.0.token)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(profile_dto(p, false))))
 }
 
@@ -150,7 +150,7 @@ pub async fn delete_profile(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(FINANCE)?;
-    s.app.delete_settlement_profile(&name, Actor::Token(auth.0.token)).await?;
+    s.app.finance().delete_settlement_profile(&name, Actor::Token(auth.0.token)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -327,7 +327,7 @@ pub async fn import(
     let file = file.ok_or_else(|| invalid("file", "send the statement as the multipart field named file"))?;
     let profile = profile.ok_or_else(|| invalid("profile", "name the profile to read the file with"))?;
     let req = ImportRequest { file_name, profile, carrier, preview };
-    let r = s.app.import_statement_owned(Vec::from(file), req, Actor::Token(auth.0.token)).await?;
+    let r = s.app.finance().import_statement_owned(Vec::from(file), req, Actor::Token(auth.0.token)).await?;
     let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(report_dto(r, preview))))
 }
@@ -359,7 +359,7 @@ pub async fn import_fx_rates(
         }
     }
     let file = file.ok_or_else(|| invalid("file", "send the rates as the multipart field named file"))?;
-    let r = s.app.import_fx_rates(&file, &file_name, Actor::Token(auth.0.token)).await?;
+    let r = s.app.finance().import_fx_rates(&file, &file_name, Actor::Token(auth.0.token)).await?;
     let errors = r.errors.into_iter().map(Into::into).collect();
     Ok(Json(FxImportDto { imported: r.imported, errors }))
 }
@@ -383,7 +383,7 @@ pub async fn list(
     let limit = q.page.limit()?;
     let before =
         q.page.cursor().map(StatementId::parse).transpose().map_err(|_| invalid("cursor", "not a statement id"))?;
-    let items = s.app.statements(before.as_ref(), limit).await?;
+    let items = s.app.finance().statements(before.as_ref(), limit).await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|r| r.id.to_string())).flatten();
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
@@ -412,7 +412,7 @@ pub async fn dispute(
         Some("csv") => true,
         Some(_) => return Err(invalid("format", "pdf or csv")),
     };
-    let d = s.app.dispute_packet(&statement_id(&id)?, line, csv).await?;
+    let d = s.app.finance().dispute_packet(&statement_id(&id)?, line, csv).await?;
     Ok(download(d.content_type, &d.filename, d.bytes))
 }
 
@@ -421,7 +421,7 @@ pub async fn dispute(
     responses((status = 200, description = "PDF"), (status = 404), (status = 409, description = "nothing to dispute")))]
 pub async fn disputes(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Download> {
     auth.require(READERS)?;
-    let d = s.app.dispute_packets(&statement_id(&id)?).await?;
+    let d = s.app.finance().dispute_packets(&statement_id(&id)?).await?;
     Ok(download(d.content_type, &d.filename, d.bytes))
 }
 
@@ -449,7 +449,7 @@ impl From<Tolerances> for TolerancesDto {
 #[utoipa::path(get, path = "/api/v1/finance/tolerances", tag = "finance", responses((status = 200, body = TolerancesDto)))]
 pub async fn tolerances(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<TolerancesDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.reconcile_tolerances().await?.into()))
+    Ok(Json(s.app.finance().reconcile_tolerances().await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/finance/tolerances", tag = "finance", request_body = TolerancesDto,
@@ -465,7 +465,7 @@ pub async fn put_tolerances(
         fee_minor: b.fee_tolerance_minor,
         grace_days: b.grace_days,
     };
-    Ok(Json(s.app.set_reconcile_tolerances(t, Actor::Token(auth.0.token)).await?.into()))
+    Ok(Json(s.app.finance().set_reconcile_tolerances(t, Actor::Token(auth.0.token)).await?.into()))
 }
 
 fn statement_id(id: &str) -> Result<StatementId, ApiError> {
@@ -476,7 +476,7 @@ fn statement_id(id: &str) -> Result<StatementId, ApiError> {
     responses((status = 200, body = ReportDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<ReportDto>> {
     auth.require(READERS)?;
-    Ok(Json(report_dto(s.app.statement(&statement_id(&id)?).await?, false)))
+    Ok(Json(report_dto(s.app.finance().statement(&statement_id(&id)?).await?, false)))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -553,7 +553,7 @@ pub async fn lines(
         Some(c) => c.parse::<i64>().map_err(|_| invalid("cursor", "a line number"))?,
         None => 0,
     };
-    let items = s.app.statement_lines(&statement_id(&id)?, class, after, limit).await?;
+    let items = s.app.finance().statement_lines(&statement_id(&id)?, class, after, limit).await?;
     let next_cursor = (items.len() as i64 == limit).then(|| items.last().map(|l| l.line.to_string())).flatten();
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
@@ -572,6 +572,7 @@ pub async fn balances(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
     auth.require(READERS)?;
     Ok(Json(
         s.app
+            .finance()
             .ledger_balances()
             .await?
             .into_iter()
@@ -617,7 +618,7 @@ pub async fn shipment_ledger(
 ) -> ApiResult<Json<Vec<PostingDto>>> {
     auth.require(READERS)?;
     let id = ShipmentId::parse(&id).map_err(|_| ApiError::NotFound("shipment"))?;
-    Ok(Json(s.app.shipment_ledger(&id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.finance().shipment_ledger(&id).await?.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -644,7 +645,7 @@ pub struct AgingDto {
 #[utoipa::path(get, path = "/api/v1/finance/aging", tag = "finance", responses((status = 200, body = Vec<AgingDto>)))]
 pub async fn aging(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<AgingDto>>> {
     auth.require(READERS)?;
-    let rows = s.app.receivables_aging().await?;
+    let rows = s.app.finance().receivables_aging().await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| {

@@ -76,8 +76,11 @@ pub async fn orders(
         f.push("file", "send the CSV as the multipart field named file");
         ApiError::Invalid(f)
     })?;
-    let report =
-        s.app.import_orders(std::io::Cursor::new(file), &opts, Actor::Token(auth.0.token), &mut |_| {}).await?;
+    let report = s
+        .app
+        .intake()
+        .import_orders(std::io::Cursor::new(file), &opts, Actor::Token(auth.0.token), &mut |_| {})
+        .await?;
     s.metrics.order_outcome("imported", report.created);
     Ok(Json(report.into()))
 }

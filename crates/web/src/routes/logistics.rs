@@ -36,7 +36,7 @@ pub(crate) fn download(content_type: &str, filename: &str, body: Vec<u8>) -> Dow
     responses((status = 200, description = "every channel in its written form (see docs/LOGISTICS.md)")))]
 pub async fn list_channels(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
     auth.require(READERS)?;
-    let items: Vec<ChannelSpec> = s.app.channels().await?.iter().map(|c| c.to_spec()).collect();
+    let items: Vec<ChannelSpec> = s.app.fulfilment().channels().await?.iter().map(|c| c.to_spec()).collect();
     Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
@@ -48,13 +48,13 @@ pub async fn create_channel(
     ApiJson(spec): ApiJson<ChannelSpec>,
 ) -> ApiResult<(StatusCode, Json<ChannelSpec>)> {
     auth.require(OPERATORS)?;
-    if s.app.channel(&spec.code).await.is_ok() {
+    if s.app.fulfilment().channel(&spec.code).await.is_ok() {
         return Err(ApiError::Conflict {
             kind: codflow_app::ConflictKind::ChannelExists,
             message: format!("channel {} exists; PUT /api/v1/channels/{} replaces it", spec.code, spec.code),
         });
     }
-    let mut out = s.app.put_channels(std::slice::from_ref(&spec), me(&auth)).await?;
+    let mut out = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), me(&auth)).await?;
     Ok((StatusCode::CREATED, Json(out.remove(0).0.to_spec())))
 }
 
@@ -66,7 +66,7 @@ pub async fn get_channel(
     Path(code): Path<String>,
 ) -> ApiResult<Json<ChannelSpec>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.channel(&code).await?.to_spec()))
+    Ok(Json(s.app.fulfilment().channel(&code).await?.to_spec()))
 }
 
 #[utoipa::path(put, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)), request_body = ChannelSpec,
@@ -83,7 +83,7 @@ pub async fn put_channel(
         e.push("code", format!("the body's code {:?} differs from the path's {code:?}", spec.code));
         return Err(ApiError::Invalid(e));
     }
-    let (ch, created) = s.app.put_channels(std::slice::from_ref(&spec), me(&auth)).await?.remove(0);
+    let (ch, created) = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), me(&auth)).await?.remove(0);
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(ch.to_spec())))
 }
 
@@ -95,7 +95,7 @@ pub async fn delete_channel(
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.delete_channel(&code, me(&auth)).await?;
+    s.app.fulfilment().delete_channel(&code, me(&auth)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -116,11 +116,15 @@ pub async fn export_channels(
     auth.require(READERS)?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
-            let specs: Vec<ChannelSpec> = s.app.channels().await?.iter().map(|c| c.to_spec()).collect();
+            let specs: Vec<ChannelSpec> = s.app.fulfilment().channels().await?.iter().map(|c| c.to_spec()).collect();
             let body = serde_json::to_vec_pretty(&specs).map_err(|e| ApiError::Internal(e.to_string()))?;
             Ok(download("application/json", "channels.json", body))
         }
-        "csv" => Ok(download("text/csv; charset=utf-8", "rate-cards.csv", s.app.export_rate_csv().await?.into_bytes())),
+        "csv" => Ok(download(
+            "text/csv; charset=utf-8",
+            "rate-cards.csv",
+            s.app.fulfilment().export_rate_csv().await?.into_bytes(),
+        )),
         other => {
             let mut e = FieldErrors::default();
             e.push("format", format!("{other:?} is not json or csv"));
@@ -142,11 +146,11 @@ pub async fn import_channels(
     auth.require(OPERATORS)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("text/csv") {
-        let r = s.app.import_rate_csv(&body, me(&auth)).await?;
+        let r = s.app.fulfilment().import_rate_csv(&body, me(&auth)).await?;
         return Ok(Json(serde_json::json!({"channels": r.channels, "zones": r.zones, "rows": r.rows})));
     }
     let specs: Vec<ChannelSpec> = parse_json(&body)?;
-    let out = s.app.put_channels(&specs, me(&auth)).await?;
+    let out = s.app.fulfilment().put_channels(&specs, me(&auth)).await?;
     let created = out.iter().filter(|(_, c)| *c).count();
     Ok(Json(serde_json::json!({"channels": out.len(), "created": created, "updated": out.len() - created})))
 }
@@ -154,7 +158,7 @@ pub async fn import_channels(
 #[utoipa::path(get, path = "/api/v1/duty-rules", tag = "logistics", responses((status = 200, description = "every country's dated duty and VAT rules")))]
 pub async fn duty_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<serde_json::Value>> {
     auth.require(READERS)?;
-    let items: Vec<DutyRuleSpec> = s.app.duty_rules().await?.iter().map(|r| r.to_spec()).collect();
+    let items: Vec<DutyRuleSpec> = s.app.fulfilment().duty_rules().await?.iter().map(|r| r.to_spec()).collect();
     Ok(Json(serde_json::json!({ "items": items, "next_cursor": null })))
 }
 
@@ -166,7 +170,7 @@ pub async fn put_duty_rule(
     ApiJson(spec): ApiJson<DutyRuleSpec>,
 ) -> ApiResult<Json<DutyRuleSpec>> {
     auth.require(OPERATORS)?;
-    let r = s.app.put_duty_rules(std::slice::from_ref(&spec), me(&auth)).await?;
+    let r = s.app.fulfilment().put_duty_rules(std::slice::from_ref(&spec), me(&auth)).await?;
     Ok(Json(r[0].to_spec()))
 }
 
@@ -178,7 +182,7 @@ pub async fn delete_duty_rule(
     Path((country, from)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.delete_duty_rule(&country, &from, me(&auth)).await?;
+    s.app.fulfilment().delete_duty_rule(&country, &from, me(&auth)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -190,7 +194,7 @@ pub async fn rates(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> ApiResult<Json<QuoteDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.quote(&input).await?.into()))
+    Ok(Json(s.app.fulfilment().quote(&input).await?.into()))
 }
 
 /// The query parameters of [`carrier_rate`].
@@ -213,13 +217,13 @@ pub async fn carrier_rate(
     ApiJson(input): ApiJson<QuoteInput>,
 ) -> ApiResult<Json<CarrierQuoteDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.carrier_quote(&channel, q.warehouse.as_deref(), &input).await?.into()))
+    Ok(Json(s.app.fulfilment().carrier_quote(&channel, q.warehouse.as_deref(), &input).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/logistics", tag = "logistics", responses((status = 200, body = LogisticsSettingsDto)))]
 pub async fn logistics_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<LogisticsSettingsDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.logistics_settings().await?.into()))
+    Ok(Json(s.app.fulfilment().logistics_settings().await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/logistics", tag = "logistics", request_body = LogisticsSettingsDto,
@@ -240,7 +244,7 @@ pub async fn put_logistics_settings(
         auto_book: body.auto_book,
         delivery_prior_pct: body.delivery_prior_pct,
     };
-    s.app.set_logistics_settings(&settings, me(&auth)).await?;
+    s.app.fulfilment().set_logistics_settings(&settings, me(&auth)).await?;
     Ok(Json(settings.into()))
 }
 
@@ -253,7 +257,7 @@ pub async fn book_order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.book_order(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().book_order(&id, me(&auth)).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", tag = "logistics", params(("id" = String, Path)),
@@ -264,7 +268,7 @@ pub async fn order_shipments(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Page<ShipmentDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.shipments_of_order(&id).await?.into_iter().map(Into::into).collect())))
+    Ok(Json(Page::whole(s.app.fulfilment().shipments_of_order(&id).await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/book", tag = "logistics", request_body = BookMany,
@@ -282,6 +286,7 @@ pub async fn book_many(
     }
     let results = if body.wait {
         s.app
+            .fulfilment()
             .book_orders(&body.orders, me(&auth))
             .await
             .into_iter()
@@ -299,6 +304,7 @@ pub async fn book_many(
             .collect()
     } else {
         s.app
+            .fulfilment()
             .queue_bookings(&body.orders, me(&auth))
             .await
             .into_iter()
@@ -353,7 +359,7 @@ pub async fn list_shipments(
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (items, next_cursor) = s.app.shipments(f, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.fulfilment().shipments(f, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -365,7 +371,7 @@ pub async fn get_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.shipment(&id).await?.into()))
+    Ok(Json(s.app.fulfilment().shipment(&id).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/cancel", tag = "logistics", params(("id" = String, Path)),
@@ -376,7 +382,7 @@ pub async fn cancel_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.cancel_shipment(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().cancel_shipment(&id, me(&auth)).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/retry", tag = "logistics", params(("id" = String, Path)),
@@ -387,5 +393,5 @@ pub async fn retry_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.retry_booking(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().retry_booking(&id, me(&auth)).await?.into()))
 }

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::orders::OrderFilter;
-use codflow_app::orders::{Action, Intake};
+use codflow_app::orders::{Action, IntakeOutcome};
 use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
@@ -24,12 +24,12 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<OrderDto>)> {
     auth.require(OPERATORS)?;
     let input: OrderInput = body.into();
-    match s.app.create_order(input, Actor::Token(auth.0.token)).await {
-        Ok(Intake::Created(o)) => {
+    match s.app.intake().create_order(input, Actor::Token(auth.0.token)).await {
+        Ok(IntakeOutcome::Created(o)) => {
             s.metrics.order_outcome(if o.status == OrderStatus::Allocated { "allocated" } else { "backordered" }, 1);
             Ok((StatusCode::CREATED, Json(o.into())))
         }
-        Ok(Intake::Existing(o)) => {
+        Ok(IntakeOutcome::Existing(o)) => {
             s.metrics.order_outcome("duplicate", 1);
             Ok((StatusCode::OK, Json(o.into())))
         }
@@ -46,8 +46,8 @@ pub async fn create(
     responses((status = 200, body = OrderDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<OrderDto>> {
     auth.require(READERS)?;
-    let mut dto: OrderDto = s.app.order(&id).await?.into();
-    let follow = s.app.order_follow_up(&id).await?;
+    let mut dto: OrderDto = s.app.intake().order(&id).await?.into();
+    let follow = s.app.channels().order_follow_up(&id).await?;
     dto.delivery_instructions = Some(follow.ndr.into_iter().map(Into::into).collect());
     dto.channel_updates = Some(follow.pushes.into_iter().map(Into::into).collect());
     Ok(Json(dto))
@@ -91,7 +91,7 @@ pub async fn list(
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (orders, next_cursor) = s.app.orders(filter, limit, q.page.cursor()).await?;
+    let (orders, next_cursor) = s.app.intake().orders(filter, limit, q.page.cursor()).await?;
     Ok(Json(Page { items: orders.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -103,7 +103,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.order_history(&id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.intake().order_history(&id).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Action) -> ApiResult<Json<OrderDto>> {
@@ -112,7 +112,7 @@ async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Acti
     let body: ActionBody =
         if body.iter().all(u8::is_ascii_whitespace) { ActionBody::default() } else { parse_json(&body)? };
     let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    Ok(Json(s.app.act_on_order(&id, action, Actor::Token(auth.0.token), reason).await?.into()))
+    Ok(Json(s.app.intake().act_on_order(&id, action, Actor::Token(auth.0.token), reason).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/approve", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,

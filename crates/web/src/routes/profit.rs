@@ -219,7 +219,7 @@ pub async fn order_profit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderProfitDto>> {
     auth.require(PROFIT_READERS)?;
-    Ok(Json(s.app.order_profit(&id).await?.into()))
+    Ok(Json(s.app.finance().order_profit(&id).await?.into()))
 }
 
 /// Profit of allocated orders grouped by SKU, country, region, channel or month; `format=csv` for the
@@ -239,7 +239,7 @@ pub async fn report(
     auth.require(PROFIT_READERS)?;
     let by = Dimension::parse(q.group_by.as_deref().unwrap_or("country"))
         .map_err(|e| codflow_app::Error::invalid("group_by", e.to_string()))?;
-    let r = s.app.profit_report(&filter_of(&q)?, by, |_| {}).await?;
+    let r = s.app.finance().profit_report(&filter_of(&q)?, by, |_| {}).await?;
     match q.format.as_deref() {
         Some("csv") => {
             Ok(download("text/csv", &format!("profit-by-{}.csv", by.as_str()), groups_csv(&r)?).into_response())
@@ -267,7 +267,7 @@ pub async fn orders_csv(
 ) -> ApiResult<Response> {
     auth.require(PROFIT_READERS)?;
     let mut csv = OrderProfitCsv::default();
-    s.app.profit_report(&filter_of(&q)?, Dimension::Country, |p| csv.push(p)).await?;
+    s.app.finance().profit_report(&filter_of(&q)?, Dimension::Country, |p| csv.push(p)).await?;
     Ok(download("text/csv", "profit-by-order.csv", csv.finish()?).into_response())
 }
 
@@ -282,7 +282,7 @@ pub struct FirstLegDto {
 #[utoipa::path(get, path = "/api/v1/finance/first-leg", tag = "finance", responses((status = 200, body = FirstLegDto)))]
 pub async fn first_leg(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<FirstLegDto>> {
     auth.require(PROFIT_READERS)?;
-    Ok(Json(FirstLegDto { per_kg_minor: s.app.first_leg_costs().await? }))
+    Ok(Json(FirstLegDto { per_kg_minor: s.app.finance().first_leg_costs().await? }))
 }
 
 #[utoipa::path(put, path = "/api/v1/finance/first-leg", tag = "finance", request_body = FirstLegDto,
@@ -293,7 +293,7 @@ pub async fn put_first_leg(
     ApiJson(b): ApiJson<FirstLegDto>,
 ) -> ApiResult<Json<FirstLegDto>> {
     auth.require(&[Role::Finance])?;
-    let costs = s.app.set_first_leg_costs(b.per_kg_minor, Actor::Token(auth.0.token)).await?;
+    let costs = s.app.finance().set_first_leg_costs(b.per_kg_minor, Actor::Token(auth.0.token)).await?;
     Ok(Json(FirstLegDto { per_kg_minor: costs }))
 }
 
@@ -362,6 +362,7 @@ pub async fn forecast(
     auth.require(PROFIT_READERS)?;
     let f = s
         .app
+        .finance()
         .cash_forecast(number(&q.weeks, "weeks", 12)?, number(&q.payment_terms_days, "payment_terms_days", 30)?)
         .await?;
     let dto = ForecastDto {
@@ -417,6 +418,6 @@ pub async fn put_paid(
             ApiError::Invalid(e)
         })?),
     };
-    s.app.set_invoice_paid(&id, paid_on, Actor::Token(auth.0.token)).await?;
+    s.app.finance().set_invoice_paid(&id, paid_on, Actor::Token(auth.0.token)).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }

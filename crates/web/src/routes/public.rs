@@ -192,7 +192,7 @@ fn html(status: StatusCode, lang: &str, body: String) -> Response {
 pub async fn track(State(s): State<Arc<AppState>>, Path(number): Path<String>, headers: HeaderMap) -> Response {
     let lang = language_of(&headers);
     let title = word(lang, "title");
-    let view = match s.app.tracking_by_number(&number).await {
+    let view = match s.app.tracking().tracking_by_number(&number).await {
         Ok(v) => v,
         Err(codflow_app::Error::NotFound(_)) => {
             let body = format!("<h1>{title}</h1><p>{}</p>", word(lang, "not_found"));
@@ -247,7 +247,7 @@ fn ndr_error(lang: &str, e: codflow_app::Error) -> Response {
 
 pub async fn ndr_form(State(s): State<Arc<AppState>>, Path(token): Path<String>, headers: HeaderMap) -> Response {
     let asked = headers.contains_key(header::ACCEPT_LANGUAGE);
-    let p = match s.app.ndr_page(&token).await {
+    let p = match s.app.tracking().ndr_page(&token).await {
         Ok(p) => p,
         Err(e) => return ndr_error(language_of(&headers), e),
     };
@@ -297,7 +297,7 @@ pub async fn ndr_submit(
     headers: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    let lang = match s.app.ndr_page(&token).await {
+    let lang = match s.app.tracking().ndr_page(&token).await {
         Ok(p) => p.language,
         Err(e) => return ndr_error(language_of(&headers), e),
     };
@@ -312,7 +312,7 @@ pub async fn ndr_submit(
         city: get("city"),
     };
     let title = word(lang, "ndr_title");
-    match s.app.ndr_answer(&token, answer).await {
+    match s.app.tracking().ndr_answer(&token, answer).await {
         Ok(req) => {
             // Thanked for what really happened: the carrier has it, or we keep it to pass on.
             let said = if req.status == "sent" { word(lang, "thanks") } else { word(lang, "kept") };

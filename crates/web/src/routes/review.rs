@@ -27,7 +27,7 @@ fn me(auth: &Auth) -> Actor {
 #[utoipa::path(get, path = "/api/v1/rules", tag = "review", responses((status = 200, body = RulesDto)))]
 pub async fn list_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesDto>> {
     auth.require(READERS)?;
-    let (rules, version) = s.app.rules().await?;
+    let (rules, version) = s.app.review().rules().await?;
     Ok(Json(RulesDto { items: rules.into_iter().map(|r| RuleDto::of(r, None)).collect(), ruleset_version: version }))
 }
 
@@ -39,14 +39,14 @@ pub async fn create_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<(StatusCode, Json<RuleDto>)> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.create_rule(body.into(), me(&auth)).await?;
+    let (rule, v) = s.app.review().create_rule(body.into(), me(&auth)).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
 }
 
 #[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 200, body = RuleDto)))]
 pub async fn get_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<RuleDto>> {
     auth.require(READERS)?;
-    Ok(Json(RuleDto::of(s.app.rule(&id).await?, None)))
+    Ok(Json(RuleDto::of(s.app.review().rule(&id).await?, None)))
 }
 
 #[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), request_body = RuleBody,
@@ -58,14 +58,14 @@ pub async fn update_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<RuleDto>> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.update_rule(&id, body.into(), me(&auth)).await?;
+    let (rule, v) = s.app.review().update_rule(&id, body.into(), me(&auth)).await?;
     Ok(Json(RuleDto::of(rule, Some(v))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 204)))]
 pub async fn delete_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.delete_rule(&id, me(&auth)).await?;
+    s.app.review().delete_rule(&id, me(&auth)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -77,7 +77,7 @@ pub async fn validate_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<ValidationDto>> {
     auth.require(READERS)?;
-    let cost = s.app.validate_rule(body.into()).await?;
+    let cost = s.app.review().validate_rule(body.into()).await?;
     Ok(Json(ValidationDto { valid: true, cost }))
 }
 
@@ -108,14 +108,14 @@ pub async fn from_template(
     ApiJson(body): ApiJson<FromTemplate>,
 ) -> ApiResult<(StatusCode, Json<RuleDto>)> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.rule_from_template(&key, body.params, body.name, body.priority, me(&auth)).await?;
+    let (rule, v) = s.app.review().rule_from_template(&key, body.params, body.name, body.priority, me(&auth)).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
 }
 
 #[utoipa::path(get, path = "/api/v1/rules/export", tag = "review", responses((status = 200, description = "the rules file")))]
 pub async fn export_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesFile>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.export_rules().await?))
+    Ok(Json(s.app.review().export_rules().await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/rules/import", tag = "review", request_body = RulesFile,
@@ -126,7 +126,7 @@ pub async fn import_rules(
     ApiJson(file): ApiJson<RulesFile>,
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(OPERATORS)?;
-    let v = s.app.import_rules(file, me(&auth)).await?;
+    let v = s.app.review().import_rules(file, me(&auth)).await?;
     Ok(Json(serde_json::json!({ "ruleset_version": v })))
 }
 
@@ -145,7 +145,7 @@ pub async fn versions(
     ApiQuery(q): ApiQuery<VersionsQuery>,
 ) -> ApiResult<Json<Page<VersionDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.ruleset_versions(q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.review().ruleset_versions(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -158,7 +158,7 @@ pub async fn version(
 ) -> ApiResult<Json<VersionRulesDto>> {
     auth.require(READERS)?;
     let v: i64 = version.parse().map_err(|_| ApiError::NotFound("ruleset version"))?;
-    let rules = s.app.ruleset_version(v).await?;
+    let rules = s.app.review().ruleset_version(v).await?;
     Ok(Json(VersionRulesDto { version: v, rules: rules.into_iter().map(|r| RuleDto::of(r, None)).collect() }))
 }
 
@@ -170,10 +170,10 @@ pub async fn backtest(
     ApiJson(body): ApiJson<BacktestBody>,
 ) -> ApiResult<Json<Report>> {
     auth.require(READERS)?;
-    let base = s.app.base_currency().await?;
+    let base = s.app.review().base_currency().await?;
     let (since, economics) =
         backtest_terms(body.since.as_deref(), body.refusal_cost, body.margin_percent.as_deref(), base)?;
-    Ok(Json(s.app.backtest(body.rules, since, economics, |_, _| {}).await?))
+    Ok(Json(s.app.review().backtest(body.rules, since, economics, |_, _| {}).await?))
 }
 
 /// The day to start from and the economics of a back-test, with defaults: every order, a refusal costing
@@ -237,7 +237,7 @@ use crate::dto::MoneyDto;
 #[utoipa::path(get, path = "/api/v1/lists", tag = "review", responses((status = 200, body = Vec<ListDto>)))]
 pub async fn lists(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<ListDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.lists().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.review().lists().await?.into_iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(post, path = "/api/v1/lists", tag = "review", request_body = CreateList, responses((status = 201, body = ListDto)))]
@@ -247,7 +247,7 @@ pub async fn create_list(
     ApiJson(b): ApiJson<CreateList>,
 ) -> ApiResult<(StatusCode, Json<ListDto>)> {
     auth.require(OPERATORS)?;
-    Ok((StatusCode::CREATED, Json(s.app.create_list(&b.name, &b.kind, &b.description).await?.into())))
+    Ok((StatusCode::CREATED, Json(s.app.review().create_list(&b.name, &b.kind, &b.description).await?.into())))
 }
 
 #[utoipa::path(delete, path = "/api/v1/lists/{name}", tag = "review", params(("name" = String, Path)),
@@ -258,7 +258,7 @@ pub async fn delete_list(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.delete_list(&name).await?;
+    s.app.review().delete_list(&name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -278,7 +278,7 @@ pub async fn entries(
     ApiQuery(q): ApiQuery<EntriesQuery>,
 ) -> ApiResult<Json<Page<EntryDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.list_entries(&name, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.review().list_entries(&name, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -292,7 +292,8 @@ pub async fn add_entries(
 ) -> ApiResult<Json<AddedDto>> {
     auth.require(OPERATORS)?;
     let values = b.values.into_iter().map(|v| (v, b.note.clone())).collect();
-    let (added, already_present) = s.app.add_list_entries(&name, values, |i| format!("values[{i}]"), me(&auth)).await?;
+    let (added, already_present) =
+        s.app.review().add_list_entries(&name, values, |i| format!("values[{i}]"), me(&auth)).await?;
     Ok(Json(AddedDto { added, already_present }))
 }
 
@@ -306,7 +307,7 @@ pub async fn import_entries(
     body: Bytes,
 ) -> ApiResult<Json<AddedDto>> {
     auth.require(OPERATORS)?;
-    let (added, already_present) = s.app.import_list_csv(&name, &body, me(&auth)).await?;
+    let (added, already_present) = s.app.review().import_list_csv(&name, &body, me(&auth)).await?;
     Ok(Json(AddedDto { added, already_present }))
 }
 
@@ -318,7 +319,7 @@ pub async fn export_entries(
     Path(name): Path<String>,
 ) -> ApiResult<([(axum::http::HeaderName, String); 2], Vec<u8>)> {
     auth.require(READERS)?;
-    let csv = s.app.export_list_csv(&name).await?;
+    let csv = s.app.review().export_list_csv(&name).await?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -336,7 +337,7 @@ pub async fn remove_entry(
     Path((name, value)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.remove_list_entry(&name, &value).await?;
+    s.app.review().remove_list_entry(&name, &value).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -358,7 +359,7 @@ pub async fn queue(
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Page<OrderDto>>> {
     auth.require(READERS)?;
-    let (items, next_cursor) = s.app.review_queue(q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.review().review_queue(q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -370,7 +371,7 @@ async fn decide(s: Arc<AppState>, auth: Auth, b: QueueDecision, approve: bool) -
         return Err(ApiError::Invalid(e));
     }
     let reason = b.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    let results = s.app.decide_many(&b.order_ids, approve, reason, me(&auth)).await;
+    let results = s.app.review().decide_many(&b.order_ids, approve, reason, me(&auth)).await;
     Ok(Json(
         results
             .into_iter()
@@ -426,7 +427,7 @@ pub async fn outcome(
             ApiError::Invalid(e)
         })?),
     };
-    Ok(Json(OutcomeDto { recorded: s.app.record_outcome(&id, &b.outcome, at, me(&auth)).await? }))
+    Ok(Json(OutcomeDto { recorded: s.app.review().record_outcome(&id, &b.outcome, at, me(&auth)).await? }))
 }
 
 // ---------------------------------------------------------------------------------------------- settings
@@ -434,7 +435,7 @@ pub async fn outcome(
 #[utoipa::path(get, path = "/api/v1/settings", tag = "review", responses((status = 200, body = SettingsDto)))]
 pub async fn settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SettingsDto>> {
     auth.require(READERS)?;
-    Ok(Json(SettingsDto { base_currency: s.app.base_currency().await?.to_string() }))
+    Ok(Json(SettingsDto { base_currency: s.app.review().base_currency().await?.to_string() }))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings", tag = "review", request_body = SettingsDto, responses((status = 200, body = SettingsDto)))]
@@ -444,13 +445,13 @@ pub async fn put_settings(
     ApiJson(b): ApiJson<SettingsDto>,
 ) -> ApiResult<Json<SettingsDto>> {
     auth.require(&[])?;
-    Ok(Json(SettingsDto { base_currency: s.app.set_base_currency(&b.base_currency).await?.to_string() }))
+    Ok(Json(SettingsDto { base_currency: s.app.review().set_base_currency(&b.base_currency).await?.to_string() }))
 }
 
 #[utoipa::path(get, path = "/api/v1/fx-rates", tag = "review", responses((status = 200, body = Page<FxRateDto>), (status = 401)))]
 pub async fn fx_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<FxRateDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.fx_rates().await?.into_iter().map(Into::into).collect())))
+    Ok(Json(Page::whole(s.app.review().fx_rates().await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(put, path = "/api/v1/fx-rates", tag = "review", request_body = FxRateDto, responses((status = 200, body = FxRateDto)))]
@@ -464,7 +465,7 @@ pub async fn put_fx_rate(
     let from = e.take("from", Currency::parse(&b.from));
     let to = match b.to.as_deref() {
         Some(t) => e.take("to", Currency::parse(t)),
-        None => Some(s.app.base_currency().await?),
+        None => Some(s.app.review().base_currency().await?),
     };
     let rate = b.rate.parse::<rust_decimal::Decimal>().map_err(|_| ()).ok();
     if rate.is_none() {
@@ -491,7 +492,7 @@ pub async fn put_fx_rate(
         e.push("rate", err.to_string());
         ApiError::Invalid(e)
     })?;
-    Ok(Json(s.app.put_fx_rate(r).await?.into()))
+    Ok(Json(s.app.review().put_fx_rate(r).await?.into()))
 }
 
 // ---------------------------------------------------------------------------------------------- notifications
@@ -529,7 +530,8 @@ pub async fn notifications(
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
     }
-    let (items, next_cursor) = s.app.notifications(Filter { status, order, before }, q.page.limit()?).await?;
+    let (items, next_cursor) =
+        s.app.tracking().notifications(Filter { status, order, before }, q.page.limit()?).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -541,14 +543,14 @@ pub async fn retry_notification(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.retry_notification(&id).await?;
+    s.app.tracking().retry_notification(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/notification-templates", tag = "review", responses((status = 200, body = Vec<TemplateDto>)))]
 pub async fn notification_templates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<TemplateDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.notification_templates().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.tracking().notification_templates().await?.into_iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(put, path = "/api/v1/notification-templates/{name}/{language}", tag = "review",
@@ -562,5 +564,5 @@ pub async fn put_notification_template(
 ) -> ApiResult<Json<TemplateDto>> {
     auth.require(OPERATORS)?;
     let t = StoredTemplate { name, language, subject: b.subject, body: b.body, sms: b.sms };
-    Ok(Json(s.app.put_notification_template(t).await?.into()))
+    Ok(Json(s.app.tracking().put_notification_template(t).await?.into()))
 }

@@ -102,7 +102,7 @@ impl From<StoreView> for StoreDto {
 #[utoipa::path(get, path = "/api/v1/stores", tag = "stores", responses((status = 200, body = Page<StoreDto>), (status = 401)))]
 pub async fn list(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<StoreDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.stores().await?.into_iter().map(Into::into).collect())))
+    Ok(Json(Page::whole(s.app.channels().stores().await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = StoreBody,
@@ -113,7 +113,7 @@ pub async fn create(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, _) = s.app.put_store(None, body.into(), Actor::Token(auth.0.token)).await?;
+    let (view, _) = s.app.channels().put_store(None, body.into(), Actor::Token(auth.0.token)).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -121,7 +121,7 @@ pub async fn create(
     responses((status = 200, body = StoreDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<StoreDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.store_view(&code).await?.into()))
+    Ok(Json(s.app.channels().store_view(&code).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/stores/{code}", tag = "stores", params(("code" = String, Path)), request_body = StoreBody,
@@ -133,7 +133,7 @@ pub async fn put(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, created) = s.app.put_store(Some(&code), body.into(), Actor::Token(auth.0.token)).await?;
+    let (view, created) = s.app.channels().put_store(Some(&code), body.into(), Actor::Token(auth.0.token)).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view.into())))
 }
 
@@ -216,7 +216,7 @@ pub async fn pushes(
         return Err(ApiError::Invalid(e));
     }
     let (items, next_cursor) =
-        s.app.channel_pushes(PushFilter { status, store, order, before }, q.page.limit()?).await?;
+        s.app.channels().channel_pushes(PushFilter { status, store, order, before }, q.page.limit()?).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -224,6 +224,6 @@ pub async fn pushes(
     responses((status = 204), (status = 409, description = "not given up")))]
 pub async fn retry(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.retry_channel_push(&id).await?;
+    s.app.channels().retry_channel_push(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

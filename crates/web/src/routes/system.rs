@@ -28,7 +28,7 @@ pub async fn metrics(State(s): State<Arc<AppState>>, headers: HeaderMap) -> ApiR
         .unwrap_or("");
     let metrics_token =
         s.edge.metrics_token.as_deref().is_some_and(|t| !t.is_empty() && crate::console::same(t, bearer));
-    if !metrics_token && (bearer.is_empty() || s.app.authenticate(bearer).await?.is_none()) {
+    if !metrics_token && (bearer.is_empty() || s.app.admin().authenticate(bearer).await?.is_none()) {
         return Err(ApiError::Unauthorized);
     }
     Ok(open_metrics(State(s)).await)

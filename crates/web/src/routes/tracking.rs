@@ -142,7 +142,7 @@ pub async fn post_events(
 ) -> ApiResult<Json<IngestDto>> {
     auth.require(OPERATORS)?;
     let events = parse_batch(b)?;
-    Ok(Json(s.app.ingest_events(&events, "api").await?.into()))
+    Ok(Json(s.app.tracking().ingest_events(&events, "api").await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/webhooks/carriers/{carrier}", tag = "tracking", params(("carrier" = String, Path)),
@@ -155,7 +155,7 @@ pub async fn carrier_webhook(
     body: Bytes,
 ) -> ApiResult<Json<IngestDto>> {
     let sig = headers.get("x-sandbox-signature").and_then(|v| v.to_str().ok());
-    Ok(Json(s.app.carrier_webhook(&carrier, sig, &body).await?.into()))
+    Ok(Json(s.app.tracking().carrier_webhook(&carrier, sig, &body).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -318,7 +318,7 @@ pub async fn tracked_shipments(
         channel: text(&q.channel),
         before: None,
     };
-    let (items, next_cursor) = s.app.tracked_shipments(filter, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.tracking().tracked_shipments(filter, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -330,7 +330,7 @@ pub async fn shipment_tracking(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TrackingDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.tracking(&id).await?.into()))
+    Ok(Json(s.app.tracking().tracking(&id).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -376,7 +376,7 @@ pub async fn mappings(
     ApiQuery(q): ApiQuery<MappingsQuery>,
 ) -> ApiResult<Json<Vec<MappingDto>>> {
     auth.require(READERS)?;
-    let list = s.app.carrier_mappings(q.carrier.as_deref()).await?;
+    let list = s.app.tracking().carrier_mappings(q.carrier.as_deref()).await?;
     Ok(Json(list.into_iter().map(mapping_dto).collect()))
 }
 
@@ -396,7 +396,7 @@ pub async fn put_mapping(
         ApiError::Invalid(f)
     })?;
     let m = Mapping { carrier, code, status, description: b.description.unwrap_or_default() };
-    let n = s.app.put_carrier_mapping(m.clone(), me(&auth)).await?;
+    let n = s.app.tracking().put_carrier_mapping(m.clone(), me(&auth)).await?;
     Ok(Json(MappedDto { mapping: mapping_dto(m), shipments_updated: n }))
 }
 
@@ -408,7 +408,7 @@ pub async fn delete_mapping(
     Path((carrier, code)): Path<(String, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.delete_carrier_mapping(&carrier, &code).await?;
+    s.app.tracking().delete_carrier_mapping(&carrier, &code).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -424,7 +424,7 @@ pub struct UnmappedDto {
 #[utoipa::path(get, path = "/api/v1/tracking/unmapped", tag = "tracking", responses((status = 200, body = [UnmappedDto])))]
 pub async fn unmapped(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<UnmappedDto>>> {
     auth.require(READERS)?;
-    let list = s.app.unmapped_codes().await?;
+    let list = s.app.tracking().unmapped_codes().await?;
     Ok(Json(
         list.into_iter()
             .map(|u| UnmappedDto {
@@ -442,7 +442,7 @@ pub async fn unmapped(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
     responses((status = 200, body = AnomalySettings, description = "default thresholds and lane overrides")))]
 pub async fn thresholds(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<AnomalySettings>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.anomaly_settings().await?))
+    Ok(Json(s.app.tracking().anomaly_settings().await?))
 }
 
 #[utoipa::path(put, path = "/api/v1/tracking/thresholds", tag = "tracking", request_body = AnomalySettings,
@@ -453,7 +453,7 @@ pub async fn put_thresholds(
     ApiJson(b): ApiJson<AnomalySettings>,
 ) -> ApiResult<Json<AnomalySettings>> {
     auth.require(OPERATORS)?;
-    Ok(Json(s.app.set_anomaly_settings(b).await?))
+    Ok(Json(s.app.tracking().set_anomaly_settings(b).await?))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -481,7 +481,7 @@ impl From<codflow_app::tracking::PollSettings> for TrackingSettingsDto {
 #[utoipa::path(get, path = "/api/v1/settings/tracking", tag = "tracking", responses((status = 200, body = TrackingSettingsDto)))]
 pub async fn tracking_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<TrackingSettingsDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.tracking_settings().await?.into()))
+    Ok(Json(s.app.tracking().tracking_settings().await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/settings/tracking", tag = "tracking", request_body = TrackingSettingsDto,
@@ -497,7 +497,7 @@ pub async fn put_tracking_settings(
         poll_carriers: b.poll_carriers.into_iter().map(|c| c.trim().to_owned()).collect(),
         max_age_days: b.max_age_days,
     };
-    Ok(Json(s.app.set_tracking_settings(p, me(&auth)).await?.into()))
+    Ok(Json(s.app.tracking().set_tracking_settings(p, me(&auth)).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -510,7 +510,7 @@ pub struct SweepDto {
 #[utoipa::path(post, path = "/api/v1/tracking/sweep", tag = "tracking", responses((status = 200, body = SweepDto)))]
 pub async fn sweep(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SweepDto>> {
     auth.require(OPERATORS)?;
-    let r = s.app.sweep().await?;
+    let r = s.app.tracking().sweep().await?;
     Ok(Json(SweepDto { shipments_evaluated: r.evaluated, tasks_opened: r.tasks_opened, tasks_closed: r.tasks_closed }))
 }
 
@@ -522,7 +522,7 @@ pub struct PollDto {
 #[utoipa::path(post, path = "/api/v1/tracking/poll", tag = "tracking", responses((status = 200, body = PollDto)))]
 pub async fn poll(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<PollDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(PollDto { shipments_polled: s.app.poll_tracking().await? }))
+    Ok(Json(PollDto { shipments_polled: s.app.tracking().poll_tracking().await? }))
 }
 
 // ------------------------------------------------------------------------------------------- tasks
@@ -641,7 +641,7 @@ pub async fn list_tasks(
         order: text(&q.order),
         overdue: q.overdue.as_deref() == Some("true"),
     };
-    let (items, next_cursor) = s.app.tasks(&query, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) = s.app.tracking().tasks(&query, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
 }
 
@@ -653,7 +653,7 @@ pub async fn get_task(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskDetailDto>> {
     auth.require(READERS)?;
-    let (t, notes, history) = s.app.task(&id).await?;
+    let (t, notes, history) = s.app.tracking().task(&id).await?;
     Ok(Json(TaskDetailDto {
         task: t.into(),
         notes: notes.into_iter().map(Into::into).collect(),
@@ -695,7 +695,7 @@ pub async fn patch_task(
 ) -> ApiResult<Json<TaskDto>> {
     auth.require(TASK_WORKERS)?;
     let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution };
-    Ok(Json(s.app.update_task(&id, change, me(&auth)).await?.into()))
+    Ok(Json(s.app.tracking().update_task(&id, change, me(&auth)).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -713,6 +713,6 @@ pub async fn add_note(
     ApiJson(b): ApiJson<NoteBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<NoteDto>)> {
     auth.require(TASK_WORKERS)?;
-    let n = s.app.add_task_note(&id, &b.body, me(&auth)).await?;
+    let n = s.app.tracking().add_task_note(&id, &b.body, me(&auth)).await?;
     Ok((axum::http::StatusCode::CREATED, Json(n.into())))
 }

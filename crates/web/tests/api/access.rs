@@ -41,8 +41,8 @@ async fn a_token_revoked_by_another_process_stops_working_within_half_a_second(e
     assert_eq!(app.get_as(&finance, "/api/v1/orders").await.status(), StatusCode::OK);
     // Another process over the same database (as `codflow token revoke` is).
     let other = App::new(app.store.clone());
-    let id = other.tokens().await.unwrap().into_iter().find(|t| t.role == Role::Finance).unwrap().id;
-    other.revoke_token(&id, Actor::Worker("cli".into())).await.unwrap();
+    let id = other.admin().tokens().await.unwrap().into_iter().find(|t| t.role == Role::Finance).unwrap().id;
+    other.admin().revoke_token(&id, Actor::Worker("cli".into())).await.unwrap();
     let revoked_at = Instant::now();
     let deadline = revoked_at + Duration::from_secs(5);
     loop {

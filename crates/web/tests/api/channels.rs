@@ -228,7 +228,7 @@ async fn a_signed_shopify_order_becomes_one_cod_order_for_the_shops_total(engine
     .unwrap();
     codflow_store::commit(tx).await.unwrap();
     assert_eq!(aged, 1);
-    let pruned = codflow_app::App::new(app.store.clone()).prune_inbox().await.unwrap();
+    let pruned = codflow_app::App::new(app.store.clone()).channels().prune_inbox().await.unwrap();
     assert_eq!(pruned, 1);
     let rows = inbox(&app, "shop-sa").await;
     assert_eq!(rows.len(), 1);

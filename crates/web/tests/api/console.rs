@@ -36,7 +36,7 @@ pub(crate) fn hidden_csrf(page: &str) -> String {
 
 pub(crate) async fn user(app: &TestApp, name: &str, role: Role) {
     let admin = App::new(app.store.clone());
-    admin.create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
+    admin.admin().create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
 }
 
 /// Logs in through the form; the session cookie.
@@ -185,9 +185,16 @@ async fn a_viewer_sees_orders_but_not_finance_and_a_wrong_password_is_not_told_a
     assert!(r.text().await.unwrap().contains("not open to your role"));
     // Short passwords and bad usernames are refused when the user is made.
     let admin = App::new(app.store.clone());
-    assert!(admin.create_user("someone", "short", Role::Ops, Actor::Worker("t".into())).await.is_err());
-    assert!(admin.create_user("Bad Name", "long enough secret", Role::Ops, Actor::Worker("t".into())).await.is_err());
-    let again = admin.create_user("view.only", "long enough secret", Role::Ops, Actor::Worker("t".into())).await;
+    assert!(admin.admin().create_user("someone", "short", Role::Ops, Actor::Worker("t".into())).await.is_err());
+    assert!(
+        admin
+            .admin()
+            .create_user("Bad Name", "long enough secret", Role::Ops, Actor::Worker("t".into()))
+            .await
+            .is_err()
+    );
+    let again =
+        admin.admin().create_user("view.only", "long enough secret", Role::Ops, Actor::Worker("t".into())).await;
     assert!(
         matches!(again, Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::UsernameTaken, .. })),
         "{again:?}"

@@ -17,7 +17,7 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
     let data = seed(&app).await;
     let admin = App::new(app.store.clone());
     for (name, role) in [("ada.admin", Role::Admin), ("victor.viewer", Role::Viewer)] {
-        admin.create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
+        admin.admin().create_user(name, "long enough secret", role, Actor::Worker("test".into())).await.unwrap();
     }
     let base = app.url("");
     let b = Browser::start().await;

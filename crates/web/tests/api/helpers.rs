@@ -26,12 +26,12 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let app = App::builder(store.clone()).secret_key(Some(key)).build();
     let mut tokens = Vec::new();
     for role in Role::ALL {
-        let (_, secret) = app.create_token(role, &format!("test {role}")).await.expect("token");
+        let (_, secret) = app.admin().create_token(role, &format!("test {role}")).await.expect("token");
         tokens.push((role, secret));
     }
     // Shop orders are processed as in production; pulls only when a test asks.
     let day = std::time::Duration::from_secs(24 * 3600);
-    app.start_channel_sync(codflow_app::channel_sync::SyncSchedule {
+    app.channels().start_channel_sync(codflow_app::channel_sync::SyncSchedule {
         first_pull_after: day,
         pull_every: day,
         stock_every: day,
