@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
 const COLS: &str = "id, store_code, source, topic, delivery_id, body, received_at, status, attempts, external_id, \

@@ -353,7 +353,7 @@ pub fn placeholders(offset: usize, n: usize) -> String {
 }
 
 /// Parameters for a run-time list of `n` values after `offset` others: `$k` on PostgreSQL, bare `?` on
-/// SQLite (where numbered parameters bind in quadratic time; see `orders::insert_values`). A query using
+/// SQLite (where numbered parameters bind in quadratic time; see `bulk::insert_values`). A query using
 /// this must use the same style for all its parameters: [`param`] gives the single ones.
 pub fn params(conn: &sqlx::AnyConnection, offset: usize, n: usize) -> String {
     match Engine::of(conn) {

@@ -8,8 +8,8 @@ use codflow_domain::{OrderId, ShipmentStatus};
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values_counted};
 use crate::db::{from_micros, params, pow2_chunks};
-use crate::orders::{Val, insert_values_counted};
 use crate::{Error, Result};
 
 /// Up to `limit` dirty orders, oldest id first. On PostgreSQL the rows stay locked until the caller's

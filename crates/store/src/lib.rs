@@ -2,6 +2,7 @@
 //! and PostgreSQL: the SQL is kept to what both engines (and PostgreSQL-compatible distributed engines)
 //! accept. Functions take a connection or transaction; the use case owns begin and commit.
 
+pub mod bulk;
 pub mod catalogue;
 pub mod channel_sync;
 pub mod db;

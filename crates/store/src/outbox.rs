@@ -6,8 +6,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
 const COLS: &str = "id, order_id, template, channel, event_key, recipient, language, subject, body, status, attempts, \

@@ -9,8 +9,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values};
 use crate::db::{from_micros, micros, param, params};
-use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
 const RULE_COLS: &str = "id, name, priority, enabled, condition, action, reason, notify";

@@ -9,8 +9,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values};
 pub use crate::outbox::Status;
 use crate::{Error, Result};
 

@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values};
 use crate::{Error, Result};
 
 const COLS: &str = "id, kind, shipment_id, order_id, role, status, title, due_at, assignee, opened_by, resolution, \
@@ -101,7 +101,7 @@ pub async fn update_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<()>
         ]);
     }
     let cols = ["status", "assignee", "resolution", "updated_at", "closed_at", "due_at"];
-    crate::orders::update_values(conn, "tasks", "id", &cols, vals).await?;
+    crate::bulk::update_values(conn, "tasks", "id", &cols, vals).await?;
     Ok(())
 }
 

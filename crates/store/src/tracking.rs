@@ -10,8 +10,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::{Val, insert_values_counted, select_values};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values_counted, select_values};
 use crate::{Error, Result};
 
 // ------------------------------------------------------------------------------------------------ mappings
@@ -362,7 +362,7 @@ pub async fn save_many(conn: &mut AnyConnection, rows: &[Tracked], at: OffsetDat
         "due_at",
         "updated_at",
     ];
-    crate::orders::update_values(conn, "tracking", "shipment_id", &cols, vals).await?;
+    crate::bulk::update_values(conn, "tracking", "shipment_id", &cols, vals).await?;
     Ok(())
 }
 
@@ -373,7 +373,7 @@ pub async fn save_deadlines(conn: &mut AnyConnection, rows: &[Tracked]) -> Resul
     for t in rows {
         vals.extend([Val::from(t.shipment_id.as_str()), Val::Text(fired_str(&t.fired)), t.due_at.map(micros).into()]);
     }
-    crate::orders::update_values(conn, "tracking", "shipment_id", &["fired", "due_at"], vals).await?;
+    crate::bulk::update_values(conn, "tracking", "shipment_id", &["fired", "due_at"], vals).await?;
     Ok(())
 }
 

@@ -14,8 +14,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::{Date, OffsetDateTime};
 
+use crate::bulk::{Val, insert_values_counted};
 use crate::db::{from_micros, micros};
-use crate::orders::{Val, insert_values_counted};
 use crate::{Error, Result};
 
 mod ledger;

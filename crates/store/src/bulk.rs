@@ -1,0 +1,177 @@
+//! Many rows in few statements: multi-row inserts, keyed multi-row updates and lookups of many keys, chunked
+//! under both engines' parameter limits, with the placeholders each engine reads. Every store module that
+//! writes in bulk goes through here.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::Result;
+use crate::db::pow2_chunks;
+
+/// A value for a multi-row insert: the few column types the schema uses.
+#[derive(Clone, Debug)]
+pub enum Val {
+    Int(i64),
+    Text(String),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_owned())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::OptInt(v)
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Self {
+        Val::OptText(v)
+    }
+}
+
+/// Both engines cap the parameters of one statement (SQLite at 32766); stay well under.
+const MAX_PARAMS: usize = 30_000;
+
+/// `INSERT {head} VALUES (...), (...) {tail}` over rows of `width` values, in as few statements as the
+/// parameter limit allows. Returns the rows of a RETURNING clause, if `tail` has one.
+pub async fn insert_values(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
+        out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// One statement per power-of-two chunk of `vals` (rows of `width`), `sql` given the chunk's value groups.
+fn statements<'v>(
+    conn: &AnyConnection,
+    vals: &'v [Val],
+    width: usize,
+    sql: impl Fn(&str) -> String,
+) -> Vec<(String, &'v [Val])> {
+    row_chunks(vals, width).into_iter().map(|c| (sql(&value_groups(conn, c.len(), width)), c)).collect()
+}
+
+/// As [`insert_values`] without reading anything back: returns the rows inserted.
+pub async fn insert_values_counted(
+    conn: &mut AnyConnection,
+    head: &str,
+    tail: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<u64> {
+    let mut n = 0;
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
+        n += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(n)
+}
+
+/// `WITH {cte} AS (VALUES (...), (...)) {select}` over rows of `width` values, in as few statements as the
+/// parameter limit allows: a lookup of many keys at once.
+pub async fn select_values(
+    conn: &mut AnyConnection,
+    cte: &str,
+    select: &str,
+    width: usize,
+    vals: Vec<Val>,
+) -> Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    for (sql, chunk) in statements(conn, &vals, width, |g| format!("WITH {cte} AS (VALUES {g}) {select}")) {
+        out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Sets `cols` of many rows of `table`, each found by `key`, in as few statements as the parameter limit
+/// allows: each row is `width = 1 + cols.len()` values, the key first. Returns the rows changed.
+pub async fn update_values(
+    conn: &mut AnyConnection,
+    table: &str,
+    key: &str,
+    cols: &[&str],
+    vals: Vec<Val>,
+) -> Result<u64> {
+    let width = cols.len() + 1;
+    let names = std::iter::once(key).chain(cols.iter().copied()).collect::<Vec<_>>().join(", ");
+    let set = cols.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
+    let mut changed = 0;
+    let sql = |g: &str| {
+        format!("WITH v ({names}) AS (VALUES {g}) UPDATE {table} SET {set} FROM v WHERE {table}.{key} = v.{key}")
+    };
+    for (sql, chunk) in statements(conn, &vals, width, sql) {
+        changed += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// `vals` (rows of `width`) in statements of power-of-two rows within the parameter limit.
+fn row_chunks(vals: &[Val], width: usize) -> Vec<&[Val]> {
+    let rows = vals.len() / width;
+    let mut out = Vec::new();
+    let mut start = 0;
+    for piece in pow2_chunks(&vals[..rows], (MAX_PARAMS / width).max(1)) {
+        out.push(&vals[start * width..(start + piece.len()) * width]);
+        start += piece.len();
+    }
+    out
+}
+
+/// `(p, p), (p, p)` for `n` values in rows of `width`.
+fn value_groups(conn: &AnyConnection, n: usize, width: usize) -> String {
+    // SQLite keeps numbered (`$N`, `?N`) parameters in a list that binding searches linearly per
+    // parameter, so a statement with thousands of them binds in quadratic time; anonymous `?` are bound
+    // by position and stay linear.
+    let numbered = crate::db::Engine::of(conn) != crate::db::Engine::Sqlite;
+    let mut groups = String::with_capacity(n * 8);
+    for i in 0..n {
+        groups.push_str(match (i % width, i) {
+            (0, 0) => "(",
+            (0, _) => "), (",
+            _ => ", ",
+        });
+        if numbered {
+            groups.push('$');
+            groups.push_str(&(i + 1).to_string());
+        } else {
+            groups.push('?');
+        }
+    }
+    groups.push(')');
+    groups
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    vals: &'q [Val],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for v in vals {
+        q = match v {
+            Val::Int(i) => q.bind(*i),
+            Val::Text(t) => q.bind(t.as_str()),
+            Val::OptText(t) => q.bind(t.as_deref()),
+            Val::OptInt(i) => q.bind(*i),
+        };
+    }
+    q
+}
