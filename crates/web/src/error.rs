@@ -71,6 +71,13 @@ struct Problem {
 }
 
 impl ApiError {
+    /// A 422 naming one field.
+    pub fn field(path: &str, message: &str) -> ApiError {
+        let mut f = FieldErrors::default();
+        f.push(path, message);
+        ApiError::Invalid(f)
+    }
+
     /// The stable machine code, as in the problem document.
     pub fn code(&self) -> &'static str {
         self.parts().1

@@ -182,6 +182,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 pub struct Auth(pub Principal);
 
 impl Auth {
+    /// Who acts, as the audit trail records it.
+    pub fn actor(&self) -> codflow_domain::Actor {
+        codflow_domain::Actor::Token(self.0.token.clone())
+    }
+
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if self.0.role == Role::Admin || roles.contains(&self.0.role) {
             Ok(())
@@ -214,6 +219,10 @@ impl FromRequestParts<Arc<AppState>> for Auth {
 pub const READERS: &[Role] = &[Role::Ops, Role::Warehouse, Role::Finance, Role::Viewer];
 /// Roles that may change orders and the catalogue.
 pub const OPERATORS: &[Role] = &[Role::Ops];
+/// Who works the task lists.
+pub const TASK_WORKERS: &[Role] = &[Role::Ops, Role::Finance, Role::Warehouse];
+/// Statements, profiles and exchange rates are finance's (and the admin's).
+pub const FINANCE: &[Role] = &[Role::Finance];
 /// Roles that may count stock.
 pub const STOCK_KEEPERS: &[Role] = &[Role::Ops, Role::Warehouse];
 

@@ -11,22 +11,26 @@ use crate::routes::dashboards::{
     SumsDto,
 };
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
-use crate::routes::finance::{
-    AgingDto, BalanceDto, BucketDto, ClassTotalDto, DiscrepancyDto, FxImportDto, LineDto, LineErrorDto, MissingDto,
-    PostingDto, ProfileDto, ReportDto, StatementDto, TolerancesDto,
-};
+use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
+use crate::routes::fx_rates::{FxImportDto, FxRateDto};
+use crate::routes::notifications::{NotificationDto, TemplateDto};
 use crate::routes::profit::{
-    ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, PaidBody,
-    ProfitReportDto, SkippedDto, WeekDto,
+    ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
+    SkippedDto, WeekDto,
+};
+use crate::routes::settings::SettingsDto;
+use crate::routes::statements::{
+    ClassTotalDto, DiscrepancyDto, LineDto, LineErrorDto, MissingDto, PaidBody, ReportDto, StatementDto,
 };
 use crate::routes::stores::{PushDto, StoreBody, StoreDto};
+use crate::routes::tasks::{HistoryDto, NoteBody, NoteDto, TaskDetailDto, TaskDto, TaskPatch};
 use crate::routes::tracking::{
-    EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, NoteBody,
-    NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto,
+    EventBatch, EventDto, EventIn, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, OrderNdrDto, PollDto,
+    RejectedDto, SweepDto, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    access, catalogue, channel_sync, dashboards, documents, finance, imports, logistics, orders, profit, review,
-    stores, system, tracking,
+    access, catalogue, channel_sync, dashboards, documents, finance, fx_rates, imports, logistics, notifications,
+    orders, profit, review, settings, statements, stores, system, tasks, tracking,
 };
 
 struct BearerAuth;
@@ -82,9 +86,9 @@ impl Modify for AccessResponses {
         review::validate_rule, review::fields, review::rule_templates, review::from_template, review::export_rules,
         review::import_rules, review::versions, review::version, review::backtest, review::lists, review::create_list,
         review::delete_list, review::entries, review::add_entries, review::import_entries, review::export_entries, review::remove_entry,
-        review::queue, review::approve_many, review::cancel_many, review::outcome, review::settings,
-        review::put_settings, review::fx_rates, review::put_fx_rate, review::notifications, review::retry_notification,
-        review::notification_templates, review::put_notification_template,
+        review::queue, review::approve_many, review::cancel_many, review::outcome, settings::settings,
+        settings::put_settings, fx_rates::fx_rates, fx_rates::put_fx_rate, notifications::notifications, notifications::retry_notification,
+        notifications::notification_templates, notifications::put_notification_template,
         logistics::list_channels, logistics::create_channel, logistics::get_channel, logistics::put_channel,
         logistics::delete_channel, logistics::export_channels, logistics::import_channels, logistics::duty_rules,
         logistics::put_duty_rule, logistics::delete_duty_rule, logistics::rates, logistics::carrier_rate, logistics::logistics_settings,
@@ -95,18 +99,18 @@ impl Modify for AccessResponses {
         documents::put_settings,
         tracking::post_events, tracking::carrier_webhook, tracking::shipment_tracking, tracking::mappings,
         tracking::put_mapping, tracking::delete_mapping, tracking::unmapped, tracking::thresholds,
-        tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tracking::list_tasks, tracking::get_task,
-        tracking::patch_task, tracking::add_note,
+        tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tasks::list_tasks, tasks::get_task,
+        tasks::patch_task, tasks::add_note,
         stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
         channel_sync::shopify, channel_sync::woocommerce, channel_sync::status, channel_sync::pull, channel_sync::inbox,
         channel_sync::get_delivery, channel_sync::retry, channel_sync::push_stock, channel_sync::process,
-        finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, finance::import,
-        finance::import_fx_rates, finance::tolerances, finance::put_tolerances, finance::dispute, finance::disputes, finance::list, finance::get, finance::lines, finance::balances, finance::shipment_ledger, finance::aging,
+        finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, statements::import,
+        fx_rates::import_fx_rates, finance::tolerances, finance::put_tolerances, statements::dispute, statements::disputes, statements::list, statements::get, statements::lines, finance::balances, finance::shipment_ledger, finance::aging,
         dashboards::sums, dashboards::clearance, dashboards::scorecard, dashboards::refresh,
         dashboards::recommendations, dashboards::act, dashboards::weights, dashboards::put_weights,
         dashboards::thresholds, dashboards::put_thresholds,
         access::tokens, access::revoke, access::users, access::disable, access::enable,
-        profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, profit::put_paid,
+        profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, statements::put_paid,
     ),
     components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
@@ -121,7 +125,7 @@ impl Modify for AccessResponses {
         codflow_app::logistics::ContentsInput, codflow_app::rules::RulesFile, codflow_domain::review::Rule,
         codflow_domain::Decision, codflow_app::kpi::Recommendation, codflow_domain::kpi::ScoreWeights,
         codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio, crate::routes::finance::ProfileBody,
-        crate::routes::finance::NumberFormatBody, crate::routes::finance::StatementUpload, crate::routes::finance::RatesUpload,
+        crate::routes::finance::NumberFormatBody, crate::routes::statements::StatementUpload, crate::routes::fx_rates::RatesUpload,
         crate::routes::imports::OrdersUpload)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),

@@ -2,13 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use codflow_app::notify::{Notification, StoredTemplate};
 use codflow_app::rules::RuleInput;
 use codflow_app::rules::{Entry, ListInfo, Version};
+use codflow_domain::RuleMatch;
 use codflow_domain::review::Rule;
 use codflow_domain::review::risk::RiskScore;
 use codflow_domain::review::templates::ParamValue;
-use codflow_domain::{FxRate, RuleMatch};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -229,98 +228,12 @@ pub struct OutcomeDto {
     pub recorded: bool,
 }
 
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsDto {
-    pub base_currency: String,
-}
-
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FxRateDto {
-    pub from: String,
-    /// The base currency when absent.
-    pub to: Option<String>,
-    #[schema(example = "0.2666")]
-    pub rate: String,
-    #[schema(example = "2026-11-20")]
-    pub as_of: String,
-    pub source: String,
-}
-
-impl From<FxRate> for FxRateDto {
-    fn from(r: FxRate) -> Self {
-        FxRateDto {
-            from: r.from.to_string(),
-            to: Some(r.to.to_string()),
-            rate: r.rate.to_string(),
-            as_of: r.as_of.to_string(),
-            source: r.source,
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NotificationDto {
-    pub id: String,
-    pub order_id: String,
-    pub template: String,
-    pub channel: String,
-    pub recipient: String,
-    pub language: String,
-    pub subject: Option<String>,
-    pub body: String,
-    /// pending, sending, sent or dead.
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: String,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
-}
-
-impl From<Notification> for NotificationDto {
-    fn from(n: Notification) -> Self {
-        NotificationDto {
-            id: n.id.to_string(),
-            order_id: n.order_id.to_string(),
-            template: n.template,
-            channel: n.channel.as_str().into(),
-            recipient: n.recipient,
-            language: n.language,
-            subject: n.subject,
-            body: n.body,
-            status: n.status.as_str().into(),
-            attempts: n.attempts,
-            next_attempt_at: rfc3339(n.next_attempt_at),
-            last_error: n.last_error,
-            created_at: rfc3339(n.created_at),
-            sent_at: n.sent_at.map(rfc3339),
-        }
-    }
-}
-
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateBody {
     pub subject: String,
     pub body: String,
     pub sms: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TemplateDto {
-    pub name: String,
-    pub language: String,
-    pub subject: String,
-    pub body: String,
-    pub sms: String,
-}
-
-impl From<StoredTemplate> for TemplateDto {
-    fn from(t: StoredTemplate) -> Self {
-        TemplateDto { name: t.name, language: t.language, subject: t.subject, body: t.body, sms: t.sms }
-    }
 }
 
 /// The review record of an order on the wire.

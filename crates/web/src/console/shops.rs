@@ -17,7 +17,7 @@ use super::pages::{esc, layout};
 use super::{Signed, html, same};
 use crate::state::AppState;
 
-fn ts(t: Option<time::OffsetDateTime>) -> String {
+fn rfc3339(t: Option<time::OffsetDateTime>) -> String {
     t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
@@ -47,8 +47,8 @@ pub async fn shops(
             status.inbox.failed.to_string(),
             status.inbox.done.to_string(),
             status.lag.whole_seconds().to_string(),
-            ts(status.inbox.last_received_at),
-            ts(status.pull.last_success_at),
+            rfc3339(status.inbox.last_received_at),
+            rfc3339(status.pull.last_success_at),
             status.pull.last_error.unwrap_or_default(),
         ]);
     }
@@ -103,7 +103,7 @@ pub async fn shop(
                     d.id.to_string(),
                     d.source.clone(),
                     d.topic.clone(),
-                    ts(Some(d.received_at)),
+                    rfc3339(Some(d.received_at)),
                     d.status.as_str().to_owned(),
                     d.external_id.clone().unwrap_or_default(),
                     d.outcome.clone().unwrap_or_default(),
@@ -126,8 +126,8 @@ pub async fn shop(
         status.inbox.failed,
         status.inbox.done,
         status.lag.whole_seconds(),
-        esc(&ts(status.inbox.last_received_at)),
-        esc(&ts(status.pull.last_success_at)),
+        esc(&rfc3339(status.inbox.last_received_at)),
+        esc(&rfc3339(status.pull.last_success_at)),
         status
             .pull
             .last_error

@@ -1,12 +1,14 @@
 //! Who may call: API tokens (listed without secrets, revoked at once) and console users (disabled at
 //! once, every session ended). Admins only.
 
+use axum::Router;
+use axum::routing::{delete, get, post};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use codflow_domain::{Actor, FieldErrors, Role, TokenId};
+use codflow_domain::{FieldErrors, Role, TokenId};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -15,6 +17,16 @@ use crate::dto::Page;
 use crate::extract::Auth;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tokens", get(tokens))
+        .route("/tokens/{id}", delete(revoke))
+        .route("/users", get(users))
+        .route("/users/{username}/disable", post(disable))
+        .route("/users/{username}/enable", post(enable))
+}
 
 const NOBODY_BUT_ADMIN: &[Role] = &[];
 
@@ -71,7 +83,7 @@ pub async fn revoke(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<S
         f.push("id", e.to_string());
         ApiError::Invalid(f)
     })?;
-    s.app.admin().revoke_token(&id, Actor::Token(auth.0.token)).await?;
+    s.app.admin().revoke_token(&id, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -97,7 +109,7 @@ pub async fn users(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json
 
 async fn set_disabled(s: &AppState, auth: Auth, username: &str, disabled: bool) -> ApiResult<StatusCode> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    s.app.admin().set_user_disabled(username, disabled, Actor::Token(auth.0.token)).await?;
+    s.app.admin().set_user_disabled(username, disabled, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,16 +1,27 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::routing::{get, post};
 
 use codflow_app::catalogue::StockChange;
-use codflow_domain::Actor;
 
 use crate::ApiResult;
 use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS};
 use crate::state::AppState;
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/warehouses", post(create_warehouse).get(list_warehouses))
+        .route("/products", post(create_product).get(list_products))
+        .route("/products/{sku}", get(get_product).put(put_product))
+        .route("/stock/{warehouse_code}/{sku}", get(get_stock).put(put_stock))
+        .route("/stock/{warehouse_code}/{sku}/history", get(stock_history))
+}
 
 #[utoipa::path(post, path = "/api/v1/warehouses", tag = "catalogue", request_body = CreateWarehouse,
     responses((status = 201, body = WarehouseDto), (status = 409, description = "code already used"), (status = 422)))]
@@ -20,10 +31,7 @@ pub async fn create_warehouse(
     ApiJson(body): ApiJson<CreateWarehouse>,
 ) -> ApiResult<(StatusCode, Json<WarehouseDto>)> {
     auth.require(OPERATORS)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.catalogue().create_warehouse(body.into(), Actor::Token(auth.0.token)).await?.into()),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.catalogue().create_warehouse(body.into(), auth.actor()).await?.into())))
 }
 
 /// The query parameters of [`list_warehouses`].
@@ -54,10 +62,7 @@ pub async fn create_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.catalogue().create_product(body.into(), Actor::Token(auth.0.token)).await?.into()),
-    ))
+    Ok((StatusCode::CREATED, Json(s.app.catalogue().create_product(body.into(), auth.actor()).await?.into())))
 }
 
 #[utoipa::path(put, path = "/api/v1/products/{sku}", tag = "catalogue", params(("sku" = String, Path)), request_body = ProductBody,
@@ -69,7 +74,7 @@ pub async fn put_product(
     ApiJson(body): ApiJson<ProductBody>,
 ) -> ApiResult<(StatusCode, Json<ProductDto>)> {
     auth.require(OPERATORS)?;
-    let (p, created) = s.app.catalogue().put_product(&sku, body.into(), Actor::Token(auth.0.token)).await?;
+    let (p, created) = s.app.catalogue().put_product(&sku, body.into(), auth.actor()).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(p.into())))
 }
 
@@ -117,12 +122,7 @@ pub async fn put_stock(
     Ok(Json(
         s.app
             .catalogue()
-            .set_stock(
-                &w,
-                &sku,
-                StockChange { on_hand: body.on_hand, location: body.location },
-                Actor::Token(auth.0.token),
-            )
+            .set_stock(&w, &sku, StockChange { on_hand: body.on_hand, location: body.location }, auth.actor())
             .await?
             .into(),
     ))

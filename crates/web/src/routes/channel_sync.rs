@@ -1,6 +1,8 @@
 //! Orders in from shops: the signed webhook endpoints of API.md, each shop's sync status, its inbox of
 //! deliveries (with replay), a pull on demand, and the stock push.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -11,16 +13,24 @@ use axum::http::HeaderMap;
 use codflow_app::channel_sync::{Delivery, PullReport, Received, StockReport, SyncStatus, WebhookDelivery};
 use codflow_domain::shop::Platform;
 use serde::Serialize;
-use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::ApiResult;
-use crate::dto::Page;
+use crate::dto::{Page, rfc3339};
 use crate::extract::{ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 
-fn ts(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/stores/{code}/sync", get(status).post(pull))
+        .route("/stores/{code}/inbox", get(inbox))
+        .route("/stores/stock-push", post(push_stock))
+        .route("/inbox/process", post(process))
+        .route("/inbox/{id}", get(get_delivery))
+        .route("/inbox/{id}/retry", post(retry))
+        .route("/webhooks/shopify/{store_code}", post(shopify))
+        .route("/webhooks/woocommerce/{store_code}", post(woocommerce))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -105,15 +115,15 @@ fn delivery(d: Delivery, with_body: bool) -> DeliveryDto {
         source: d.source,
         topic: d.topic,
         delivery_id: d.delivery_id,
-        received_at: ts(d.received_at),
+        received_at: rfc3339(d.received_at),
         status: d.status.as_str().into(),
         attempts: d.attempts,
         external_id: d.external_id,
-        remote_updated_at: d.remote_updated_at.map(ts),
+        remote_updated_at: d.remote_updated_at.map(rfc3339),
         order_id: d.order_id.map(|o| o.to_string()),
         outcome: d.outcome,
         error: d.error,
-        processed_at: d.processed_at.map(ts),
+        processed_at: d.processed_at.map(rfc3339),
         notes: d.notes,
         body: with_body.then_some(d.body),
     }
@@ -150,14 +160,14 @@ impl From<SyncStatus> for SyncDto {
             failed: s.inbox.failed,
             done: s.inbox.done,
             lag_seconds: s.lag.whole_seconds(),
-            last_received_at: s.inbox.last_received_at.map(ts),
-            last_processed_at: s.inbox.last_processed_at.map(ts),
-            last_pull_at: s.pull.last_pull_at.map(ts),
-            last_success_at: s.pull.last_success_at.map(ts),
-            pulled_until: s.pull.pulled_until.map(ts),
+            last_received_at: s.inbox.last_received_at.map(rfc3339),
+            last_processed_at: s.inbox.last_processed_at.map(rfc3339),
+            last_pull_at: s.pull.last_pull_at.map(rfc3339),
+            last_success_at: s.pull.last_success_at.map(rfc3339),
+            pulled_until: s.pull.pulled_until.map(rfc3339),
             pulled_total: s.pull.pulled_total,
             last_error: s.pull.last_error,
-            last_error_at: s.pull.last_error_at.map(ts),
+            last_error_at: s.pull.last_error_at.map(rfc3339),
             errors: s.errors.into_iter().map(|d| delivery(d, false)).collect(),
         }
     }

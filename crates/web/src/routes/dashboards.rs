@@ -1,6 +1,8 @@
 //! The dashboards' figures as JSON: sums by any dimension, clearance medians, the carrier scorecard and the
 //! recommendations, plus their settings and a refresh that brings the sums up to date at once.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use axum::extract::State;
 use codflow_app::kpi::Filter;
 use codflow_app::kpi::Recommendation;
 use codflow_domain::kpi::{Dim, METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
-use codflow_domain::{Actor, FieldErrors, Role};
+use codflow_domain::{FieldErrors, Role};
 use serde::Serialize;
 use time::Date;
 use utoipa::ToSchema;
@@ -17,6 +19,19 @@ use utoipa::ToSchema;
 use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/dashboards/sums", get(sums))
+        .route("/dashboards/clearance", get(clearance))
+        .route("/dashboards/scorecard", get(scorecard))
+        .route("/dashboards/refresh", post(refresh))
+        .route("/recommendations", get(recommendations))
+        .route("/recommendations/act", post(act))
+        .route("/settings/scorecard", get(weights).put(put_weights))
+        .route("/settings/recommendations", get(thresholds).put(put_thresholds))
+}
 
 const READERS: &[Role] = &[Role::Ops, Role::Finance, Role::Viewer];
 
@@ -351,7 +366,7 @@ pub async fn act(
         Recommendation::Dispute { .. } => auth.require(&[Role::Finance])?,
         _ => auth.require(&[Role::Ops])?,
     }
-    let made = s.app.insights().act_on(&r, actor_of(&auth)).await?;
+    let made = s.app.insights().act_on(&r, auth.actor()).await?;
     Ok(Json(ActedDto { made }))
 }
 
@@ -383,7 +398,7 @@ pub async fn put_weights(
     ApiJson(w): ApiJson<ScoreWeights>,
 ) -> ApiResult<Json<ScoreWeights>> {
     auth.require(&[Role::Ops])?;
-    Ok(Json(s.app.insights().set_score_weights(w, &actor_of(&auth)).await?))
+    Ok(Json(s.app.insights().set_score_weights(w, &auth.actor()).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/settings/recommendations", tag = "dashboards", responses((status = 200, body = Object)))]
@@ -400,9 +415,5 @@ pub async fn put_thresholds(
     ApiJson(t): ApiJson<RecommendationThresholds>,
 ) -> ApiResult<Json<RecommendationThresholds>> {
     auth.require(&[Role::Ops])?;
-    Ok(Json(s.app.insights().set_recommendation_thresholds(t, &actor_of(&auth)).await?))
-}
-
-pub fn actor_of(a: &Auth) -> Actor {
-    Actor::Token(a.0.token.clone())
+    Ok(Json(s.app.insights().set_recommendation_thresholds(t, &auth.actor()).await?))
 }

@@ -1,12 +1,14 @@
 //! Labels, customs documents, picking lists and the seller settings they print.
 
+use axum::Router;
+use axum::routing::{get, post};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use codflow_app::documents::{CustomsKind, Document, DocumentSettings, LabelFormat};
-use codflow_domain::{Actor, Country, FieldErrors};
+use codflow_domain::{Country, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,6 +16,19 @@ use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::routes::logistics::{Download, download};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/shipments/labels", post(labels))
+        .route("/shipments/commercial-invoices", post(commercial_invoices))
+        .route("/shipments/packing-lists", post(packing_lists))
+        .route("/picking-lists", post(picking_list))
+        .route("/settings/documents", get(settings).put(put_settings))
+        .route("/shipments/{id}/label", get(label))
+        .route("/shipments/{id}/commercial-invoice", get(commercial_invoice))
+        .route("/shipments/{id}/packing-list", get(packing_list))
+}
 
 fn file(d: Document) -> Download {
     download(d.content_type, &d.filename, d.bytes)
@@ -188,6 +203,6 @@ pub async fn put_settings(
         vat_numbers,
         public_base_url: body.public_base_url,
     };
-    let saved = s.app.fulfilment().set_document_settings(settings, Actor::Token(auth.0.token)).await?;
+    let saved = s.app.fulfilment().set_document_settings(settings, auth.actor()).await?;
     Ok(Json(saved.into()))
 }

@@ -1,15 +1,22 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::post;
 use codflow_app::import::{ImportOptions, ImportReport};
-use codflow_domain::{Actor, FieldErrors};
+use codflow_domain::FieldErrors;
 
 use crate::dto::{ImportReportDto, RowErrorDto};
 use crate::extract::{Auth, OPERATORS, Upload};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The upload routes of this resource, under `/api/v1` with the larger body limit.
+pub fn uploads() -> Router<Arc<AppState>> {
+    Router::new().route("/imports/orders", post(orders))
+}
 
 pub(crate) fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -76,11 +83,7 @@ pub async fn orders(
         f.push("file", "send the CSV as the multipart field named file");
         ApiError::Invalid(f)
     })?;
-    let report = s
-        .app
-        .intake()
-        .import_orders(std::io::Cursor::new(file), &opts, Actor::Token(auth.0.token), &mut |_| {})
-        .await?;
+    let report = s.app.intake().import_orders(std::io::Cursor::new(file), &opts, auth.actor(), &mut |_| {}).await?;
     s.metrics.order_outcome("imported", report.created);
     Ok(Json(report.into()))
 }

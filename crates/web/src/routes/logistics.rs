@@ -1,14 +1,16 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::routing::{delete, get, post};
 use codflow_app::booking::BookOutcome;
 use codflow_app::booking::{BookingStatus, ShipmentFilter};
 use codflow_app::logistics::{LogisticsSettings, QuoteInput};
+use codflow_domain::FieldErrors;
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};
-use codflow_domain::{Actor, FieldErrors};
 
 use crate::dto::Page;
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
@@ -16,8 +18,29 @@ use crate::logistics_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
-fn me(auth: &Auth) -> Actor {
-    Actor::Token(auth.0.token.clone())
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/channels", get(list_channels).post(create_channel))
+        .route("/channels/export", get(export_channels))
+        .route("/channels/{code}", get(get_channel).put(put_channel).delete(delete_channel))
+        .route("/duty-rules", get(duty_rules).put(put_duty_rule))
+        .route("/duty-rules/{country}/{effective_from}", delete(delete_duty_rule))
+        .route("/rates", post(rates))
+        .route("/rates/{channel}/carrier", post(carrier_rate))
+        .route("/settings/logistics", get(logistics_settings).put(put_logistics_settings))
+        .route("/orders/{id}/book", post(book_order))
+        .route("/orders/{id}/shipments", get(order_shipments))
+        .route("/shipments", get(list_shipments))
+        .route("/shipments/book", post(book_many))
+        .route("/shipments/{id}", get(get_shipment))
+        .route("/shipments/{id}/cancel", post(cancel_shipment))
+        .route("/shipments/{id}/retry", post(retry_shipment))
+}
+
+/// The upload routes of this resource, under `/api/v1` with the larger body limit.
+pub fn uploads() -> Router<Arc<AppState>> {
+    Router::new().route("/channels/import", post(import_channels))
 }
 
 pub(crate) type Download = ([(HeaderName, String); 2], Vec<u8>);
@@ -54,7 +77,7 @@ pub async fn create_channel(
             message: format!("channel {} exists; PUT /api/v1/channels/{} replaces it", spec.code, spec.code),
         });
     }
-    let mut out = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), me(&auth)).await?;
+    let mut out = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(out.remove(0).0.to_spec())))
 }
 
@@ -83,7 +106,7 @@ pub async fn put_channel(
         e.push("code", format!("the body's code {:?} differs from the path's {code:?}", spec.code));
         return Err(ApiError::Invalid(e));
     }
-    let (ch, created) = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), me(&auth)).await?.remove(0);
+    let (ch, created) = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), auth.actor()).await?.remove(0);
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(ch.to_spec())))
 }
 
@@ -95,7 +118,7 @@ pub async fn delete_channel(
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.fulfilment().delete_channel(&code, me(&auth)).await?;
+    s.app.fulfilment().delete_channel(&code, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,11 +169,11 @@ pub async fn import_channels(
     auth.require(OPERATORS)?;
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ct.starts_with("text/csv") {
-        let r = s.app.fulfilment().import_rate_csv(&body, me(&auth)).await?;
+        let r = s.app.fulfilment().import_rate_csv(&body, auth.actor()).await?;
         return Ok(Json(serde_json::json!({"channels": r.channels, "zones": r.zones, "rows": r.rows})));
     }
     let specs: Vec<ChannelSpec> = parse_json(&body)?;
-    let out = s.app.fulfilment().put_channels(&specs, me(&auth)).await?;
+    let out = s.app.fulfilment().put_channels(&specs, auth.actor()).await?;
     let created = out.iter().filter(|(_, c)| *c).count();
     Ok(Json(serde_json::json!({"channels": out.len(), "created": created, "updated": out.len() - created})))
 }
@@ -170,7 +193,7 @@ pub async fn put_duty_rule(
     ApiJson(spec): ApiJson<DutyRuleSpec>,
 ) -> ApiResult<Json<DutyRuleSpec>> {
     auth.require(OPERATORS)?;
-    let r = s.app.fulfilment().put_duty_rules(std::slice::from_ref(&spec), me(&auth)).await?;
+    let r = s.app.fulfilment().put_duty_rules(std::slice::from_ref(&spec), auth.actor()).await?;
     Ok(Json(r[0].to_spec()))
 }
 
@@ -182,7 +205,7 @@ pub async fn delete_duty_rule(
     Path((country, from)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.fulfilment().delete_duty_rule(&country, &from, me(&auth)).await?;
+    s.app.fulfilment().delete_duty_rule(&country, &from, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -244,7 +267,7 @@ pub async fn put_logistics_settings(
         auto_book: body.auto_book,
         delivery_prior_pct: body.delivery_prior_pct,
     };
-    s.app.fulfilment().set_logistics_settings(&settings, me(&auth)).await?;
+    s.app.fulfilment().set_logistics_settings(&settings, auth.actor()).await?;
     Ok(Json(settings.into()))
 }
 
@@ -257,7 +280,7 @@ pub async fn book_order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().book_order(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().book_order(&id, auth.actor()).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", tag = "logistics", params(("id" = String, Path)),
@@ -287,7 +310,7 @@ pub async fn book_many(
     let results = if body.wait {
         s.app
             .fulfilment()
-            .book_orders(&body.orders, me(&auth))
+            .book_orders(&body.orders, auth.actor())
             .await
             .into_iter()
             .zip(&body.orders)
@@ -305,7 +328,7 @@ pub async fn book_many(
     } else {
         s.app
             .fulfilment()
-            .queue_bookings(&body.orders, me(&auth))
+            .queue_bookings(&body.orders, auth.actor())
             .await
             .into_iter()
             .zip(&body.orders)
@@ -382,7 +405,7 @@ pub async fn cancel_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().cancel_shipment(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().cancel_shipment(&id, auth.actor()).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/retry", tag = "logistics", params(("id" = String, Path)),
@@ -393,5 +416,5 @@ pub async fn retry_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().retry_booking(&id, me(&auth)).await?.into()))
+    Ok(Json(s.app.fulfilment().retry_booking(&id, auth.actor()).await?.into()))
 }

@@ -1,17 +1,30 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::routing;
 use codflow_app::orders::OrderFilter;
 use codflow_app::orders::{Action, IntakeOutcome};
-use codflow_domain::{Actor, Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
+use codflow_domain::{Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, parse_json};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/orders", routing::post(create).get(list))
+        .route("/orders/{id}", routing::get(get))
+        .route("/orders/{id}/history", routing::get(history))
+        .route("/orders/{id}/approve", routing::post(approve))
+        .route("/orders/{id}/hold", routing::post(hold))
+        .route("/orders/{id}/cancel", routing::post(cancel))
+}
 
 /// Creates an order, or returns the one already recorded for this (store, external_id).
 #[utoipa::path(post, path = "/api/v1/orders", request_body = CreateOrder, tag = "orders",
@@ -24,7 +37,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<OrderDto>)> {
     auth.require(OPERATORS)?;
     let input: OrderInput = body.into();
-    match s.app.intake().create_order(input, Actor::Token(auth.0.token)).await {
+    match s.app.intake().create_order(input, auth.actor()).await {
         Ok(IntakeOutcome::Created(o)) => {
             s.metrics.order_outcome(if o.status == OrderStatus::Allocated { "allocated" } else { "backordered" }, 1);
             Ok((StatusCode::CREATED, Json(o.into())))
@@ -112,7 +125,7 @@ async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Acti
     let body: ActionBody =
         if body.iter().all(u8::is_ascii_whitespace) { ActionBody::default() } else { parse_json(&body)? };
     let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    Ok(Json(s.app.intake().act_on_order(&id, action, Actor::Token(auth.0.token), reason).await?.into()))
+    Ok(Json(s.app.intake().act_on_order(&id, action, auth.actor(), reason).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/approve", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,

@@ -1,5 +1,7 @@
 //! Profit per order and its aggregates, and the first-leg costs they are figured with.
 
+use axum::Router;
+use axum::routing::get;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use codflow_app::profit::{OrderProfit, OrderProfitCsv, ProfitFilter, ProfitReport, groups_csv};
 use codflow_domain::finance::profit::{Components, Dimension, Group};
 use codflow_domain::money::{Currency, Money};
-use codflow_domain::{Actor, FieldErrors, Role};
+use codflow_domain::{FieldErrors, Role};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
@@ -20,6 +22,16 @@ use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::routes::logistics::download;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/finance/profit", get(report))
+        .route("/finance/profit/orders", get(orders_csv))
+        .route("/finance/first-leg", get(first_leg).put(put_first_leg))
+        .route("/finance/forecast", get(forecast))
+        .route("/orders/{id}/profit", get(order_profit))
+}
 
 /// Profit is finance's (and the admin's) and the viewer's to read.
 const PROFIT_READERS: &[Role] = &[Role::Finance, Role::Viewer];
@@ -293,7 +305,7 @@ pub async fn put_first_leg(
     ApiJson(b): ApiJson<FirstLegDto>,
 ) -> ApiResult<Json<FirstLegDto>> {
     auth.require(&[Role::Finance])?;
-    let costs = s.app.finance().set_first_leg_costs(b.per_kg_minor, Actor::Token(auth.0.token)).await?;
+    let costs = s.app.finance().set_first_leg_costs(b.per_kg_minor, auth.actor()).await?;
     Ok(Json(FirstLegDto { per_kg_minor: costs }))
 }
 
@@ -390,34 +402,4 @@ pub async fn forecast(
         }
         Some(_) => Err(invalid_format()),
     }
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PaidBody {
-    /// The day the invoice was paid (YYYY-MM-DD), or null to mark it unpaid again.
-    pub paid_on: Option<String>,
-}
-
-/// Marks a freight invoice paid (it leaves the forecast's outflows) or unpaid again.
-#[utoipa::path(put, path = "/api/v1/statements/{id}/paid", tag = "finance", params(("id" = String, Path)),
-    request_body = PaidBody, responses((status = 204), (status = 404), (status = 422)))]
-pub async fn put_paid(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<PaidBody>,
-) -> ApiResult<axum::http::StatusCode> {
-    auth.require(&[Role::Finance])?;
-    let id = codflow_domain::StatementId::parse(&id).map_err(|_| ApiError::NotFound("freight invoice"))?;
-    let paid_on = match b.paid_on {
-        None => None,
-        Some(d) => Some(Date::parse(&d, format_description!("[year]-[month]-[day]")).map_err(|_| {
-            let mut e = FieldErrors::default();
-            e.push("paid_on", "must be a date YYYY-MM-DD or null");
-            ApiError::Invalid(e)
-        })?),
-    };
-    s.app.finance().set_invoice_paid(&id, paid_on, Actor::Token(auth.0.token)).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
 }

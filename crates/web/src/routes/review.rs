@@ -1,15 +1,16 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use codflow_app::notify::{Filter, Status, StoredTemplate};
+use axum::routing::{delete, get, post};
 use codflow_app::rules::RulesFile;
 use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::review::expr::Ty;
 use codflow_domain::review::{FIELDS, templates};
-use codflow_domain::{Actor, Currency, FieldErrors, FxRate, Money, OrderId};
+use codflow_domain::{Currency, FieldErrors, Money};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
@@ -19,10 +20,6 @@ use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::review_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
-
-fn me(auth: &Auth) -> Actor {
-    Actor::Token(auth.0.token.clone())
-}
 
 #[utoipa::path(get, path = "/api/v1/rules", tag = "review", responses((status = 200, body = RulesDto)))]
 pub async fn list_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesDto>> {
@@ -39,7 +36,7 @@ pub async fn create_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<(StatusCode, Json<RuleDto>)> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.review().create_rule(body.into(), me(&auth)).await?;
+    let (rule, v) = s.app.review().create_rule(body.into(), auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
 }
 
@@ -58,14 +55,14 @@ pub async fn update_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<RuleDto>> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.review().update_rule(&id, body.into(), me(&auth)).await?;
+    let (rule, v) = s.app.review().update_rule(&id, body.into(), auth.actor()).await?;
     Ok(Json(RuleDto::of(rule, Some(v))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 204)))]
 pub async fn delete_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.review().delete_rule(&id, me(&auth)).await?;
+    s.app.review().delete_rule(&id, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,7 +105,8 @@ pub async fn from_template(
     ApiJson(body): ApiJson<FromTemplate>,
 ) -> ApiResult<(StatusCode, Json<RuleDto>)> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.review().rule_from_template(&key, body.params, body.name, body.priority, me(&auth)).await?;
+    let (rule, v) =
+        s.app.review().rule_from_template(&key, body.params, body.name, body.priority, auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::of(rule, Some(v)))))
 }
 
@@ -126,7 +124,7 @@ pub async fn import_rules(
     ApiJson(file): ApiJson<RulesFile>,
 ) -> ApiResult<Json<serde_json::Value>> {
     auth.require(OPERATORS)?;
-    let v = s.app.review().import_rules(file, me(&auth)).await?;
+    let v = s.app.review().import_rules(file, auth.actor()).await?;
     Ok(Json(serde_json::json!({ "ruleset_version": v })))
 }
 
@@ -232,6 +230,36 @@ fn rust_decimal_percent(p: &str) -> Option<i64> {
 
 use crate::dto::MoneyDto;
 
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/orders/{id}/outcome", post(outcome))
+        .route("/rules", get(list_rules).post(create_rule))
+        .route("/rules/validate", post(validate_rule))
+        .route("/rules/fields", get(fields))
+        .route("/rules/templates", get(rule_templates))
+        .route("/rules/templates/{key}", post(from_template))
+        .route("/rules/export", get(export_rules))
+        .route("/rules/import", post(import_rules))
+        .route("/rules/versions", get(versions))
+        .route("/rules/versions/{version}", get(version))
+        .route("/rules/backtest", post(backtest))
+        .route("/rules/{id}", get(get_rule).put(update_rule).delete(delete_rule))
+        .route("/lists", get(lists).post(create_list))
+        .route("/lists/{name}", delete(delete_list))
+        .route("/lists/{name}/entries", get(entries).post(add_entries))
+        .route("/lists/{name}/entries/{value}", delete(remove_entry))
+        .route("/lists/{name}/export", get(export_entries))
+        .route("/review-queue", get(queue))
+        .route("/review-queue/approve", post(approve_many))
+        .route("/review-queue/cancel", post(cancel_many))
+}
+
+/// The upload routes of this resource, under `/api/v1` with the larger body limit.
+pub fn uploads() -> Router<Arc<AppState>> {
+    Router::new().route("/lists/{name}/import", post(import_entries))
+}
+
 // ---------------------------------------------------------------------------------------------- lists
 
 #[utoipa::path(get, path = "/api/v1/lists", tag = "review", responses((status = 200, body = Vec<ListDto>)))]
@@ -293,7 +321,7 @@ pub async fn add_entries(
     auth.require(OPERATORS)?;
     let values = b.values.into_iter().map(|v| (v, b.note.clone())).collect();
     let (added, already_present) =
-        s.app.review().add_list_entries(&name, values, |i| format!("values[{i}]"), me(&auth)).await?;
+        s.app.review().add_list_entries(&name, values, |i| format!("values[{i}]"), auth.actor()).await?;
     Ok(Json(AddedDto { added, already_present }))
 }
 
@@ -307,7 +335,7 @@ pub async fn import_entries(
     body: Bytes,
 ) -> ApiResult<Json<AddedDto>> {
     auth.require(OPERATORS)?;
-    let (added, already_present) = s.app.review().import_list_csv(&name, &body, me(&auth)).await?;
+    let (added, already_present) = s.app.review().import_list_csv(&name, &body, auth.actor()).await?;
     Ok(Json(AddedDto { added, already_present }))
 }
 
@@ -371,7 +399,7 @@ async fn decide(s: Arc<AppState>, auth: Auth, b: QueueDecision, approve: bool) -
         return Err(ApiError::Invalid(e));
     }
     let reason = b.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    let results = s.app.review().decide_many(&b.order_ids, approve, reason, me(&auth)).await;
+    let results = s.app.review().decide_many(&b.order_ids, approve, reason, auth.actor()).await;
     Ok(Json(
         results
             .into_iter()
@@ -427,142 +455,9 @@ pub async fn outcome(
             ApiError::Invalid(e)
         })?),
     };
-    Ok(Json(OutcomeDto { recorded: s.app.review().record_outcome(&id, &b.outcome, at, me(&auth)).await? }))
+    Ok(Json(OutcomeDto { recorded: s.app.review().record_outcome(&id, &b.outcome, at, auth.actor()).await? }))
 }
 
 // ---------------------------------------------------------------------------------------------- settings
 
-#[utoipa::path(get, path = "/api/v1/settings", tag = "review", responses((status = 200, body = SettingsDto)))]
-pub async fn settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<SettingsDto>> {
-    auth.require(READERS)?;
-    Ok(Json(SettingsDto { base_currency: s.app.review().base_currency().await?.to_string() }))
-}
-
-#[utoipa::path(put, path = "/api/v1/settings", tag = "review", request_body = SettingsDto, responses((status = 200, body = SettingsDto)))]
-pub async fn put_settings(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    ApiJson(b): ApiJson<SettingsDto>,
-) -> ApiResult<Json<SettingsDto>> {
-    auth.require(&[])?;
-    Ok(Json(SettingsDto { base_currency: s.app.review().set_base_currency(&b.base_currency).await?.to_string() }))
-}
-
-#[utoipa::path(get, path = "/api/v1/fx-rates", tag = "review", responses((status = 200, body = Page<FxRateDto>), (status = 401)))]
-pub async fn fx_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<FxRateDto>>> {
-    auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.review().fx_rates().await?.into_iter().map(Into::into).collect())))
-}
-
-#[utoipa::path(put, path = "/api/v1/fx-rates", tag = "review", request_body = FxRateDto, responses((status = 200, body = FxRateDto)))]
-pub async fn put_fx_rate(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    ApiJson(b): ApiJson<FxRateDto>,
-) -> ApiResult<Json<FxRateDto>> {
-    auth.require(&[codflow_domain::Role::Finance, codflow_domain::Role::Ops])?;
-    let mut e = FieldErrors::default();
-    let from = e.take("from", Currency::parse(&b.from));
-    let to = match b.to.as_deref() {
-        Some(t) => e.take("to", Currency::parse(t)),
-        None => Some(s.app.review().base_currency().await?),
-    };
-    let rate = b.rate.parse::<rust_decimal::Decimal>().map_err(|_| ()).ok();
-    if rate.is_none() {
-        e.push("rate", "must be a decimal number such as 0.2666");
-    }
-    let as_of = match Date::parse(&b.as_of, format_description!("[year]-[month]-[day]")) {
-        Ok(d) => e.take("as_of", codflow_domain::text::date(d)),
-        Err(_) => {
-            e.push("as_of", "must be a date (YYYY-MM-DD)");
-            None
-        }
-    };
-    if b.source.trim().is_empty() {
-        e.push("source", "must name where the rate comes from");
-    }
-    let (Some(from), Some(to), Some(rate), Some(as_of)) = (from, to, rate, as_of) else {
-        return Err(ApiError::Invalid(e));
-    };
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    let r = FxRate::new(from, to, rate, as_of, b.source.trim()).map_err(|err| {
-        let mut e = FieldErrors::default();
-        e.push("rate", err.to_string());
-        ApiError::Invalid(e)
-    })?;
-    Ok(Json(s.app.review().put_fx_rate(r).await?.into()))
-}
-
 // ---------------------------------------------------------------------------------------------- notifications
-
-/// The query parameters of [`notifications`].
-#[derive(serde::Deserialize, Default)]
-pub struct NotificationsQuery {
-    #[serde(default)]
-    order: Option<String>,
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(flatten)]
-    page: crate::routes::PageQuery,
-}
-
-#[utoipa::path(get, path = "/api/v1/notifications", tag = "review",
-    params(("status" = Option<String>, Query), ("order" = Option<String>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page<NotificationDto>, description = "the outbox, newest first")))]
-pub async fn notifications(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    ApiQuery(q): ApiQuery<NotificationsQuery>,
-) -> ApiResult<Json<Page<NotificationDto>>> {
-    auth.require(READERS)?;
-    let mut e = FieldErrors::default();
-    let status = q.status.as_ref().filter(|v| !v.is_empty()).and_then(|v| {
-        let s = Status::parse(v);
-        if s.is_none() {
-            e.push("status", "must be pending, sending, sent or dead");
-        }
-        s
-    });
-    let order = q.order.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
-    let before = q.page.cursor().and_then(|c| e.take("cursor", codflow_domain::NotificationId::parse(c)));
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    let (items, next_cursor) =
-        s.app.tracking().notifications(Filter { status, order, before }, q.page.limit()?).await?;
-    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
-}
-
-#[utoipa::path(post, path = "/api/v1/notifications/{id}/retry", tag = "review", params(("id" = String, Path)),
-    responses((status = 204), (status = 409, description = "not dead-lettered")))]
-pub async fn retry_notification(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    auth.require(OPERATORS)?;
-    s.app.tracking().retry_notification(&id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(get, path = "/api/v1/notification-templates", tag = "review", responses((status = 200, body = Vec<TemplateDto>)))]
-pub async fn notification_templates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<TemplateDto>>> {
-    auth.require(READERS)?;
-    Ok(Json(s.app.tracking().notification_templates().await?.into_iter().map(Into::into).collect()))
-}
-
-#[utoipa::path(put, path = "/api/v1/notification-templates/{name}/{language}", tag = "review",
-    params(("name" = String, Path), ("language" = String, Path)), request_body = TemplateBody,
-    responses((status = 200, body = TemplateDto), (status = 422, description = "template syntax error, by part and line")))]
-pub async fn put_notification_template(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path((name, language)): Path<(String, String)>,
-    ApiJson(b): ApiJson<TemplateBody>,
-) -> ApiResult<Json<TemplateDto>> {
-    auth.require(OPERATORS)?;
-    let t = StoredTemplate { name, language, subject: b.subject, body: b.body, sms: b.sms };
-    Ok(Json(s.app.tracking().put_notification_template(t).await?.into()))
-}

@@ -1,5 +1,7 @@
 //! Shops on sales platforms (secrets go in, never out) and the outbox of updates owed to them.
 
+use axum::Router;
+use axum::routing;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -8,15 +10,24 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use codflow_app::stores::{Push, PushFilter, PushStatus, StoreView};
 use codflow_domain::shop::StoreInput;
-use codflow_domain::{Actor, FieldErrors, OrderId, PushId, Role, StoreCode};
+use codflow_domain::{FieldErrors, OrderId, PushId, Role, StoreCode};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-use crate::dto::Page;
+use crate::dto::{Page, rfc3339};
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/stores", routing::get(list).post(create))
+        .route("/stores/{code}", routing::get(get).put(put))
+        .route("/channel-pushes", routing::get(pushes))
+        .route("/channel-pushes/{id}/retry", routing::post(retry))
+}
 
 /// Only admins change shops: their credentials can act on the seller's storefront.
 const NOBODY_BUT_ADMIN: &[Role] = &[];
@@ -113,7 +124,7 @@ pub async fn create(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, _) = s.app.channels().put_store(None, body.into(), Actor::Token(auth.0.token)).await?;
+    let (view, _) = s.app.channels().put_store(None, body.into(), auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -133,7 +144,7 @@ pub async fn put(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, created) = s.app.channels().put_store(Some(&code), body.into(), Actor::Token(auth.0.token)).await?;
+    let (view, created) = s.app.channels().put_store(Some(&code), body.into(), auth.actor()).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view.into())))
 }
 
@@ -166,13 +177,13 @@ impl From<Push> for PushDto {
             order_id: p.order_id.to_string(),
             shipment_id: p.shipment_id.to_string(),
             event: p.event.as_str().into(),
-            event_at: ts(p.event_at),
+            event_at: rfc3339(p.event_at),
             status: p.status.as_str().into(),
             attempts: p.attempts,
-            next_attempt_at: ts(p.next_attempt_at),
+            next_attempt_at: rfc3339(p.next_attempt_at),
             last_error: p.last_error,
             remote_ref: p.remote_ref,
-            created_at: ts(p.created_at),
+            created_at: rfc3339(p.created_at),
             sent_at: p.sent_at.map(ts),
         }
     }

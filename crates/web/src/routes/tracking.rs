@@ -2,35 +2,42 @@
 //! carrier code mappings and the codes still unmapped, anomaly thresholds, the sweep and poll on demand,
 //! and tasks.
 
+use axum::Router;
+use axum::routing::{get, post, put};
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
 use codflow_app::tracking::Mapping;
 use codflow_app::tracking::{IncomingEvent, IngestReport, TrackingView};
 use codflow_domain::anomaly::AnomalySettings;
-use codflow_domain::{Actor, FieldErrors, Role, ShipmentStatus};
+use codflow_domain::{FieldErrors, ShipmentStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-use crate::dto::{MoneyDto, Page};
+use crate::dto::{MoneyDto, Page, rfc3339};
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 
-const TASK_WORKERS: &[Role] = &[Role::Ops, Role::Finance, Role::Warehouse];
-
-fn me(auth: &Auth) -> Actor {
-    Actor::Token(auth.0.token.clone())
-}
-
-fn ts(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+/// The JSON routes of this resource, under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/shipments/{id}/tracking", get(shipment_tracking))
+        .route("/tracking/events", post(post_events))
+        .route("/tracking/shipments", get(tracked_shipments))
+        .route("/tracking/mappings", get(mappings))
+        .route("/tracking/mappings/{carrier}/{code}", put(put_mapping).delete(delete_mapping))
+        .route("/tracking/unmapped", get(unmapped))
+        .route("/tracking/thresholds", get(thresholds).put(put_thresholds))
+        .route("/tracking/sweep", post(sweep))
+        .route("/settings/tracking", get(tracking_settings).put(put_tracking_settings))
+        .route("/tracking/poll", post(poll))
+        .route("/webhooks/carriers/{carrier}", post(carrier_webhook))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -194,7 +201,7 @@ impl From<codflow_app::tracking::NdrRequest> for NdrDto {
             details: serde_json::from_str(&n.details).unwrap_or(serde_json::Value::Null),
             status: n.status,
             error: n.error,
-            at: ts(n.created_at),
+            at: rfc3339(n.created_at),
         }
     }
 }
@@ -212,7 +219,7 @@ pub struct TrackingDto {
     pub shipment: TrackedDto,
     pub eta: String,
     pub events: Vec<EventDto>,
-    pub tasks: Vec<TaskDto>,
+    pub tasks: Vec<crate::routes::tasks::TaskDto>,
     pub ndr: Vec<NdrDto>,
 }
 
@@ -220,12 +227,12 @@ impl From<TrackingView> for TrackingDto {
     fn from(v: TrackingView) -> Self {
         TrackingDto {
             shipment: v.tracked.into(),
-            eta: ts(v.eta),
+            eta: rfc3339(v.eta),
             events: v
                 .events
                 .into_iter()
                 .map(|e| EventDto {
-                    at: ts(e.at),
+                    at: rfc3339(e.at),
                     code: e.code,
                     status: e.status.to_string(),
                     description: e.description,
@@ -268,14 +275,14 @@ impl From<codflow_app::tracking::Tracked> for TrackedDto {
             carrier: t.carrier,
             lane: format!("{}/{}", t.country, t.channel),
             status: t.progress.status.to_string(),
-            status_at: ts(t.progress.status_at),
-            picked_up_at: t.progress.picked_up_at.map(ts),
-            delivered_at: t.progress.delivered_at.map(ts),
+            status_at: rfc3339(t.progress.status_at),
+            picked_up_at: t.progress.picked_up_at.map(rfc3339),
+            delivered_at: t.progress.delivered_at.map(rfc3339),
             failed_attempts: t.progress.failed_attempts,
             cod: t.cod.into(),
             cod_status: t.cod_status.as_str().into(),
             anomalies: t.fired.iter().map(|k| k.as_str().to_owned()).collect(),
-            next_check_at: t.due_at.map(ts),
+            next_check_at: t.due_at.map(rfc3339),
         }
     }
 }
@@ -396,7 +403,7 @@ pub async fn put_mapping(
         ApiError::Invalid(f)
     })?;
     let m = Mapping { carrier, code, status, description: b.description.unwrap_or_default() };
-    let n = s.app.tracking().put_carrier_mapping(m.clone(), me(&auth)).await?;
+    let n = s.app.tracking().put_carrier_mapping(m.clone(), auth.actor()).await?;
     Ok(Json(MappedDto { mapping: mapping_dto(m), shipments_updated: n }))
 }
 
@@ -431,7 +438,7 @@ pub async fn unmapped(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<J
                 carrier: u.carrier,
                 code: u.code,
                 count: u.count,
-                last_seen: ts(u.last_seen),
+                last_seen: rfc3339(u.last_seen),
                 description: u.description,
             })
             .collect(),
@@ -497,7 +504,7 @@ pub async fn put_tracking_settings(
         poll_carriers: b.poll_carriers.into_iter().map(|c| c.trim().to_owned()).collect(),
         max_age_days: b.max_age_days,
     };
-    Ok(Json(s.app.tracking().set_tracking_settings(p, me(&auth)).await?.into()))
+    Ok(Json(s.app.tracking().set_tracking_settings(p, auth.actor()).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -523,196 +530,4 @@ pub struct PollDto {
 pub async fn poll(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<PollDto>> {
     auth.require(OPERATORS)?;
     Ok(Json(PollDto { shipments_polled: s.app.tracking().poll_tracking().await? }))
-}
-
-// ------------------------------------------------------------------------------------------- tasks
-
-#[derive(Serialize, ToSchema)]
-pub struct TaskDto {
-    pub id: String,
-    pub kind: String,
-    pub shipment_id: Option<String>,
-    pub order_id: Option<String>,
-    pub role: String,
-    pub status: String,
-    pub title: String,
-    pub due_at: String,
-    pub assignee: Option<String>,
-    pub opened_by: String,
-    pub resolution: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub closed_at: Option<String>,
-}
-
-impl From<Task> for TaskDto {
-    fn from(t: Task) -> Self {
-        TaskDto {
-            id: t.id.to_string(),
-            kind: t.kind.as_str().into(),
-            shipment_id: t.shipment_id.map(|s| s.to_string()),
-            order_id: t.order_id.map(|s| s.to_string()),
-            role: t.role.as_str().into(),
-            status: t.status.as_str().into(),
-            title: t.title,
-            due_at: ts(t.due_at),
-            assignee: t.assignee,
-            opened_by: t.opened_by,
-            resolution: t.resolution,
-            created_at: ts(t.created_at),
-            updated_at: ts(t.updated_at),
-            closed_at: t.closed_at.map(ts),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NoteDto {
-    pub id: String,
-    pub author: String,
-    pub body: String,
-    pub at: String,
-}
-
-impl From<Note> for NoteDto {
-    fn from(n: Note) -> Self {
-        NoteDto { id: n.id, author: n.author, body: n.body, at: ts(n.at) }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct HistoryDto {
-    pub action: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub actor: String,
-    pub reason: Option<String>,
-    pub at: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TaskDetailDto {
-    #[serde(flatten)]
-    pub task: TaskDto,
-    pub notes: Vec<NoteDto>,
-    pub history: Vec<HistoryDto>,
-}
-
-/// The query parameters of [`list_tasks`].
-#[derive(serde::Deserialize, Default)]
-pub struct TasksQuery {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
-    assignee: Option<String>,
-    #[serde(default)]
-    shipment: Option<String>,
-    #[serde(default)]
-    order: Option<String>,
-    #[serde(default)]
-    overdue: Option<String>,
-    #[serde(flatten)]
-    page: crate::routes::PageQuery,
-}
-
-#[utoipa::path(get, path = "/api/v1/tasks", tag = "tasks",
-    params(("status" = Option<String>, Query, description = "open, in_progress, done, or active (not done)"),
-        ("role" = Option<String>, Query), ("kind" = Option<String>, Query), ("assignee" = Option<String>, Query),
-        ("shipment" = Option<String>, Query), ("order" = Option<String>, Query),
-        ("overdue" = Option<bool>, Query), ("limit" = Option<i64>, Query), ("cursor" = Option<String>, Query)),
-    responses((status = 200, body = Page<TaskDto>), (status = 422)))]
-pub async fn list_tasks(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    ApiQuery(q): ApiQuery<TasksQuery>,
-) -> ApiResult<Json<Page<TaskDto>>> {
-    auth.require(READERS)?;
-    let text = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
-    let query = TaskQuery {
-        status: text(&q.status),
-        role: text(&q.role),
-        kind: text(&q.kind),
-        assignee: text(&q.assignee),
-        shipment: text(&q.shipment),
-        order: text(&q.order),
-        overdue: q.overdue.as_deref() == Some("true"),
-    };
-    let (items, next_cursor) = s.app.tracking().tasks(&query, q.page.limit()?, q.page.cursor()).await?;
-    Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
-}
-
-#[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)),
-    responses((status = 200, body = TaskDetailDto), (status = 404)))]
-pub async fn get_task(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<TaskDetailDto>> {
-    auth.require(READERS)?;
-    let (t, notes, history) = s.app.tracking().task(&id).await?;
-    Ok(Json(TaskDetailDto {
-        task: t.into(),
-        notes: notes.into_iter().map(Into::into).collect(),
-        history: history
-            .into_iter()
-            .map(|h| HistoryDto {
-                action: h.action,
-                from: h.from_status,
-                to: h.to_status,
-                actor: h.actor,
-                reason: h.reason,
-                at: ts(h.at),
-            })
-            .collect(),
-    }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskPatch {
-    /// open, in_progress or done.
-    #[serde(default)]
-    pub status: Option<String>,
-    /// Who works on it; "" unassigns.
-    #[serde(default)]
-    pub assignee: Option<String>,
-    /// Why it is done.
-    #[serde(default)]
-    pub resolution: Option<String>,
-}
-
-#[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), request_body = TaskPatch,
-    responses((status = 200, body = TaskDto), (status = 404), (status = 409), (status = 422)))]
-pub async fn patch_task(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<TaskPatch>,
-) -> ApiResult<Json<TaskDto>> {
-    auth.require(TASK_WORKERS)?;
-    let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution };
-    Ok(Json(s.app.tracking().update_task(&id, change, me(&auth)).await?.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoteBody {
-    pub body: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/notes", tag = "tasks", params(("id" = String, Path)), request_body = NoteBody,
-    responses((status = 201, body = NoteDto), (status = 404), (status = 422)))]
-pub async fn add_note(
-    State(s): State<Arc<AppState>>,
-    auth: Auth,
-    Path(id): Path<String>,
-    ApiJson(b): ApiJson<NoteBody>,
-) -> ApiResult<(axum::http::StatusCode, Json<NoteDto>)> {
-    auth.require(TASK_WORKERS)?;
-    let n = s.app.tracking().add_task_note(&id, &b.body, me(&auth)).await?;
-    Ok((axum::http::StatusCode::CREATED, Json(n.into())))
 }
