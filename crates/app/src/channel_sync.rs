@@ -13,11 +13,11 @@ use std::time::Duration as StdDuration;
 
 use codflow_connectors::sales::{ChannelOrder, OrderPull, SalesError, ShopState, StockPush, parse_delivery};
 use codflow_domain::anomaly::AnomalyKind;
-use codflow_domain::shop::{Platform, StoreConfig};
+use codflow_domain::shop::{Platform, ShopConfig};
 pub use codflow_domain::work::Delivery;
-use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, StoreCode, TaskId};
+use codflow_domain::{Actor, FieldErrors, InboxId, OrderStatus, ShopCode, TaskId};
 use codflow_store::channel_sync::{self as cs, InboxCounts, InboxStatus, SyncState};
-use codflow_store::stores as sstore;
+use codflow_store::shops as sstore;
 use codflow_store::{Store, commit, logistics as lstore, orders as ostore, tasks as tstore};
 use sha2::{Digest, Sha256};
 use time::Duration;
@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ConflictKind;
 use crate::orders::{Action, IntakeOutcome};
-use crate::stores::{channel_of, context, hex, puller_of};
+use crate::shops::{channel_of, context, hex, puller_of};
 use crate::{Channels, Error, Result};
 
 /// A webhook request as the web layer hands it over.
@@ -190,7 +190,7 @@ pub struct SyncSchedule {
 /// How a shop's order sync stands, for its status page and API.
 #[derive(Clone, Debug)]
 pub struct SyncStatus {
-    pub store: StoreConfig,
+    pub store: ShopConfig,
     pub inbox: InboxCounts,
     pub pull: SyncState,
     /// How long the oldest delivery not yet processed has waited (zero when none waits).
@@ -213,7 +213,7 @@ impl Channels {
             return Ok(Received::Ping);
         }
         // An unknown shop is answered exactly as a bad signature, so shop codes cannot be probed.
-        let code = StoreCode::parse(code).map_err(|_| Error::Unauthorized)?;
+        let code = ShopCode::parse(code).map_err(|_| Error::Unauthorized)?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::Unauthorized)?;
         if row.config.platform != platform {
             return Err(Error::Unauthorized);
@@ -232,7 +232,7 @@ impl Channels {
         }
         if !row.config.enabled {
             return Err(Error::Conflict {
-                kind: ConflictKind::StoreDisabled,
+                kind: ConflictKind::ShopDisabled,
                 message: format!("store {code} is disabled"),
             });
         }
@@ -303,14 +303,14 @@ impl Channels {
             if batch.is_empty() {
                 return Ok(total);
             }
-            let configs: HashMap<StoreCode, StoreConfig> = sstore::list(&mut *self.store.read().await?)
+            let configs: HashMap<ShopCode, ShopConfig> = sstore::list(&mut *self.store.read().await?)
                 .await?
                 .into_iter()
                 .map(|r| (r.config.code.clone(), r.config))
                 .collect();
             // One shop order's deliveries in arrival order, one after another; different orders side by side,
             // so intake can commit them together.
-            let mut groups: BTreeMap<(StoreCode, String), Vec<(Delivery, ChannelOrder)>> = BTreeMap::new();
+            let mut groups: BTreeMap<(ShopCode, String), Vec<(Delivery, ChannelOrder)>> = BTreeMap::new();
             let mut finished = 0;
             let mut stuck = 0;
             for mut d in batch {
@@ -479,19 +479,19 @@ impl Channels {
             .filter(|r| r.config.enabled && r.credentials.is_some() && r.config.platform != Platform::Manual)
         {
             let code = r.config.code.to_string();
-            out.insert(code.clone(), self.pull_store(&code).await?);
+            out.insert(code.clone(), self.pull_shop(&code).await?);
         }
         Ok(out)
     }
 
     /// Pulls the orders a shop changed since its last pull into the inbox, then processes them.
-    pub async fn pull_store(&self, code: &str) -> Result<PullReport> {
+    pub async fn pull_shop(&self, code: &str) -> Result<PullReport> {
         // One pull at a time in this process: two would fetch the same pages and race on the shop's position.
         let _round = self.ctx.pull_round.lock().await;
-        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let puller = puller_of(&row, self.sealer().as_deref())
-            .map_err(|e| Error::Conflict { kind: ConflictKind::StoreNotPullable, message: e.to_string() })?;
+            .map_err(|e| Error::Conflict { kind: ConflictKind::ShopNotPullable, message: e.to_string() })?;
         let mut state = cs::sync_state(&mut *self.store.read().await?, &code).await?;
         let now = self.ctx.clock.now();
         let since = state.pulled_until.map(|t| t - PULL_OVERLAP).unwrap_or(now - FIRST_PULL);
@@ -639,7 +639,7 @@ impl Channels {
     }
 
     pub async fn sync_status(&self, code: &str) -> Result<SyncStatus> {
-        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let mut conn = self.store.read().await?;
         let row = sstore::get(&mut conn, &code).await?.ok_or(Error::NotFound("store"))?;
         let inbox = cs::counts(&mut conn, &code).await?;
@@ -658,7 +658,7 @@ impl Channels {
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<(Vec<Delivery>, Option<String>)> {
-        let code = StoreCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
         let status = status
             .map(|s| {
                 InboxStatus::parse(s)

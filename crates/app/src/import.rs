@@ -256,7 +256,7 @@ impl Intake {
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<ImportReport> {
         let store_code =
-            codflow_domain::StoreCode::parse(&opts.store).map_err(|e| Error::invalid("store", e.to_string()))?;
+            codflow_domain::ShopCode::parse(&opts.store).map_err(|e| Error::invalid("store", e.to_string()))?;
         let products: HashMap<Sku, ProductId> =
             catalogue::products(&mut *self.store.read().await?).await?.into_iter().map(|p| (p.sku, p.id)).collect();
         let products = Arc::new(products);
@@ -286,7 +286,7 @@ impl Intake {
     async fn flush(
         &self,
         batch: Vec<NewOrder>,
-        store: &codflow_domain::StoreCode,
+        store: &codflow_domain::ShopCode,
         products: &HashMap<Sku, ProductId>,
         actor: &Actor,
         report: &mut ImportReport,

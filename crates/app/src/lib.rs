@@ -24,7 +24,7 @@ mod runtime;
 mod services;
 mod settings;
 mod shop_push;
-pub mod stores;
+pub mod shops;
 pub mod tasks;
 pub mod throttle;
 pub mod tracking;
@@ -65,7 +65,7 @@ pub struct App {
 pub struct Builder {
     store: Store,
     carriers: booking::Carriers,
-    sealer: Option<stores::Sealer>,
+    sealer: Option<shops::Sealer>,
     senders: notify::Senders,
     clock: Clock,
 }
@@ -77,7 +77,7 @@ impl Builder {
     }
 
     /// Without a key, shops with credentials cannot be saved.
-    pub fn secret_key(mut self, sealer: Option<stores::Sealer>) -> Builder {
+    pub fn secret_key(mut self, sealer: Option<shops::Sealer>) -> Builder {
         self.sealer = sealer;
         self
     }

@@ -189,7 +189,7 @@ pub(crate) async fn record_batch(
     let mut shipped_from = Vec::with_capacity(orders.len());
     let mut messages = Vec::new();
     let mut templates = None;
-    let mut shop_names: HashMap<codflow_domain::StoreCode, String> = HashMap::new();
+    let mut shop_names: HashMap<codflow_domain::ShopCode, String> = HashMap::new();
     let mut details: Option<HashMap<Sku, Product>> = None;
     let mut to_book = Vec::new();
     let mut history_counts = Vec::with_capacity(orders.len());
@@ -217,7 +217,7 @@ pub(crate) async fn record_batch(
             if let Some(t) = &templates {
                 // Buyers know the shop by its name, not its code; read once per shop in a batch.
                 if !shop_names.contains_key(&order.store) {
-                    let name = codflow_store::stores::get(conn, &order.store).await?.map(|r| r.config.name);
+                    let name = codflow_store::shops::get(conn, &order.store).await?.map(|r| r.config.name);
                     let name = name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| order.store.to_string());
                     shop_names.insert(order.store.clone(), name);
                 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codflow_store::Store;
 
 use crate::runtime::{Clock, Ctx};
-use crate::{auth, booking, channel_sync, intake, stores, throttle};
+use crate::{auth, booking, channel_sync, intake, shops, throttle};
 
 macro_rules! service {
     ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
@@ -61,7 +61,7 @@ service!(
     /// Shops: their settings and sealed credentials, inbound orders (webhooks and pulls), stock levels and
     /// updates pushed back.
     Channels {
-        sealer: Option<Arc<stores::Sealer>>,
+        sealer: Option<Arc<shops::Sealer>>,
         inbox: channel_sync::InboxWriter,
         intake: Intake,
     }

@@ -3,7 +3,7 @@
 
 use codflow_domain::{Order, ShipmentId};
 use codflow_store::Conn;
-use codflow_store::stores::{self as sstore, Push, PushEvent};
+use codflow_store::shops::{self as sstore, Push, PushEvent};
 use time::OffsetDateTime;
 
 use crate::Result;

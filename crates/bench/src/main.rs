@@ -531,7 +531,7 @@ impl Server {
         }
         let key = match KEYS.lock().ok().and_then(|k| k.get(db_url).cloned()) {
             Some(k) => k,
-            None => codflow_app::stores::Sealer::generate_hex(),
+            None => codflow_app::shops::Sealer::generate_hex(),
         };
         if let Ok(mut k) = KEYS.lock() {
             k.insert(db_url.to_owned(), key.clone());

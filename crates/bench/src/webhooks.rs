@@ -55,7 +55,7 @@ async fn post(client: &reqwest::Client, url: &str, n: u64) -> Result<u64> {
 async fn drain(store: &Store) -> Result<Duration> {
     let t = Instant::now();
     loop {
-        let shop = codflow_domain::StoreCode::parse("bench-shop").map_err(|e| anyhow::anyhow!("{e}"))?;
+        let shop = codflow_domain::ShopCode::parse("bench-shop").map_err(|e| anyhow::anyhow!("{e}"))?;
         let pending = codflow_store::channel_sync::counts(&mut *store.read().await?, &shop).await?.pending;
         if pending == 0 {
             return Ok(t.elapsed());

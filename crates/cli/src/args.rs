@@ -170,8 +170,8 @@ pub(crate) struct SecretArgs {
 }
 
 impl SecretArgs {
-    pub(crate) fn sealer(&self, database_url: &str) -> Result<Option<codflow_app::stores::Sealer>> {
-        use codflow_app::stores::Sealer;
+    pub(crate) fn sealer(&self, database_url: &str) -> Result<Option<codflow_app::shops::Sealer>> {
+        use codflow_app::shops::Sealer;
         if let Some(k) = &self.secret_key {
             return Sealer::from_hex(k).map(Some).context("CODFLOW_SECRET_KEY must be 64 hex characters");
         }

@@ -82,7 +82,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Some(k) => Some(k),
         // The demo's shops have webhook secrets; a key for this run seals them.
         None if demo => Some(
-            codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key"),
+            codflow_app::shops::Sealer::from_hex(&codflow_app::shops::Sealer::generate_hex()).expect("a fresh key"),
         ),
         None => {
             eprintln!(

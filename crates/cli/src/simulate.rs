@@ -51,9 +51,9 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     let started = Instant::now();
     let store = crate::connect(url).await?;
     // The shops' webhook secrets are sealed under the configured key, or one for this run only.
-    let key = std::env::var("CODFLOW_SECRET_KEY").ok().and_then(|k| codflow_app::stores::Sealer::from_hex(&k));
+    let key = std::env::var("CODFLOW_SECRET_KEY").ok().and_then(|k| codflow_app::shops::Sealer::from_hex(&k));
     let key = key.unwrap_or_else(|| {
-        codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).expect("a fresh key")
+        codflow_app::shops::Sealer::from_hex(&codflow_app::shops::Sealer::generate_hex()).expect("a fresh key")
     });
     let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
     let epoch = today - Duration::days(days as i64);

@@ -5,7 +5,7 @@ use anyhow::{Result, anyhow};
 use codflow_app::App;
 use codflow_connectors::sales::inbound::sign;
 use codflow_domain::order::MoneyInput;
-use codflow_domain::shop::StoreInput;
+use codflow_domain::shop::ShopInput;
 use codflow_domain::{Actor, Currency, Money, OrderInput};
 use serde_json::{Value, json};
 
@@ -19,7 +19,7 @@ pub async fn setup(app: &App) -> Result<String> {
     for (code, platform, name) in
         [(SHOPIFY, "shopify", "Main Shopify shop"), (WOO, "woocommerce", "Gulf WooCommerce shop")]
     {
-        let input = StoreInput {
+        let input = ShopInput {
             platform: Some(platform.into()),
             name: Some(name.into()),
             base_url: Some(format!("https://{code}.example.com")),
@@ -28,7 +28,7 @@ pub async fn setup(app: &App) -> Result<String> {
             ..Default::default()
         };
         app.channels()
-            .put_store(Some(code), input, Actor::Worker("simulation".into()))
+            .put_shop(Some(code), input, Actor::Worker("simulation".into()))
             .await
             .map_err(|e| anyhow!("store {code}: {e:?}"))?;
     }

@@ -54,7 +54,7 @@ code_type!(
 );
 code_type!(
     /// The sales channel store an order came from (`manual`, `shopify-sa`).
-    StoreCode, "store code", 64, b"-_."
+    ShopCode, "store code", 64, b"-_."
 );
 
 /// A harmonized system code: 6 to 10 digits, dots and spaces ignored.

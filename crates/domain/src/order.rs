@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    AuditId, Country, Currency, Error, FieldErrors, Money, OrderId, Phone, Sku, StoreCode, TokenId, WarehouseCode,
+    AuditId, Country, Currency, Error, FieldErrors, Money, OrderId, Phone, ShopCode, Sku, TokenId, WarehouseCode,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -304,7 +304,7 @@ pub struct IneligibleChannel {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Order {
     pub id: OrderId,
-    pub store: StoreCode,
+    pub store: ShopCode,
     pub external_id: String,
     pub placed_at: OffsetDateTime,
     pub currency: Currency,
@@ -509,7 +509,7 @@ fn money_in(errs: &mut FieldErrors, path: &str, m: &MoneyInput, order_currency: 
 /// What intake needs to create an order; everything in it has been checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewOrder {
-    pub store: StoreCode,
+    pub store: ShopCode,
     pub external_id: String,
     pub placed_at: OffsetDateTime,
     pub currency: Currency,
@@ -527,8 +527,8 @@ impl OrderInput {
     pub fn validate(self, now: OffsetDateTime) -> Result<NewOrder, FieldErrors> {
         let mut e = FieldErrors::default();
         let store = match opt_text(self.store) {
-            None => e.take("store", StoreCode::parse("manual")),
-            Some(s) => e.take("store", StoreCode::parse(&s)),
+            None => e.take("store", ShopCode::parse("manual")),
+            Some(s) => e.take("store", ShopCode::parse(&s)),
         };
         let external_id = required(&mut e, "external_id", self.external_id, max::EXTERNAL_ID);
         let placed_at = match opt_text(self.placed_at) {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Error, FieldErrors, StoreCode, WarehouseCode};
+use crate::{Error, FieldErrors, ShopCode, WarehouseCode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Platform {
@@ -99,7 +99,7 @@ impl Platform {
 /// A shop as the seller describes it. Secrets travel in and are never given back.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StoreInput {
+pub struct ShopInput {
     pub code: Option<String>,
     pub platform: Option<String>,
     pub name: Option<String>,
@@ -116,8 +116,8 @@ pub struct StoreInput {
 
 /// A shop's settings without its secrets.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreConfig {
-    pub code: StoreCode,
+pub struct ShopConfig {
+    pub code: ShopCode,
     pub platform: Platform,
     pub name: String,
     pub base_url: Option<String>,
@@ -129,8 +129,8 @@ pub struct StoreConfig {
 
 /// A validated input: the settings, and the secrets to seal when they were given.
 #[derive(Clone, Debug)]
-pub struct StoreChange {
-    pub config: StoreConfig,
+pub struct ShopChange {
+    pub config: ShopConfig,
     pub credentials: Option<BTreeMap<String, String>>,
     pub webhook_secret: Option<String>,
 }
@@ -139,23 +139,23 @@ fn text(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-impl StoreInput {
+impl ShopInput {
     /// `code` comes from the path on update (`existing` then holds what is stored); every problem is reported
     /// at once. `has_credentials` says whether the stored shop already has credentials.
     pub fn validate(
         self,
         code: Option<&str>,
-        existing: Option<&StoreConfig>,
+        existing: Option<&ShopConfig>,
         has_credentials: bool,
-    ) -> Result<StoreChange, FieldErrors> {
+    ) -> Result<ShopChange, FieldErrors> {
         let mut e = FieldErrors::default();
         let code = match (code, text(self.code.clone())) {
             (Some(path), Some(body)) if path != body => {
                 e.push("code", format!("{body:?} differs from the store in the path ({path:?})"));
                 None
             }
-            (Some(c), _) => e.take("code", StoreCode::parse(c)),
-            (None, Some(c)) => e.take("code", StoreCode::parse(&c)),
+            (Some(c), _) => e.take("code", ShopCode::parse(c)),
+            (None, Some(c)) => e.take("code", ShopCode::parse(&c)),
             (None, None) => {
                 e.push("code", "required");
                 None
@@ -244,8 +244,8 @@ impl StoreInput {
         }
         let push_fulfilment = platform.pushes_fulfilment()
             && self.push_fulfilment.unwrap_or_else(|| existing.is_none_or(|x| x.push_fulfilment));
-        Ok(StoreChange {
-            config: StoreConfig {
+        Ok(ShopChange {
+            config: ShopConfig {
                 code,
                 cod_gateways: cod_gateways.unwrap_or_else(|| platform.default_cod_gateways()),
                 platform,
@@ -265,8 +265,8 @@ impl StoreInput {
 mod tests {
     use super::*;
 
-    fn input(platform: &str) -> StoreInput {
-        StoreInput {
+    fn input(platform: &str) -> ShopInput {
+        ShopInput {
             code: Some("shop-sa".into()),
             platform: Some(platform.into()),
             name: Some("Saudi shop".into()),
@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn an_update_keeps_what_it_does_not_name() {
         let first = input("shopify").validate(None, None, false).unwrap().config;
-        let upd = StoreInput { name: Some("Renamed".into()), ..Default::default() };
+        let upd = ShopInput { name: Some("Renamed".into()), ..Default::default() };
         let c = upd.validate(Some("shop-sa"), Some(&first), true).unwrap();
         assert_eq!(c.config.name, "Renamed");
         assert_eq!(c.config.base_url, first.base_url);

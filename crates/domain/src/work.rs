@@ -5,7 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::anomaly::AnomalyKind;
-use crate::{ChannelCode, InboxId, Money, NotificationId, OrderId, PushId, Role, ShipmentId, StoreCode, TaskId};
+use crate::{ChannelCode, InboxId, Money, NotificationId, OrderId, PushId, Role, ShipmentId, ShopCode, TaskId};
 
 /// Where a shipment is in booking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,7 +247,7 @@ pub struct Notification {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
     pub id: InboxId,
-    pub store: StoreCode,
+    pub store: ShopCode,
     /// `webhook` or `pull`.
     pub source: String,
     pub topic: String,
@@ -268,7 +268,7 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn new(
-        store: StoreCode,
+        store: ShopCode,
         source: &str,
         topic: &str,
         delivery_id: &str,
@@ -299,7 +299,7 @@ impl Delivery {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Push {
     pub id: PushId,
-    pub store: StoreCode,
+    pub store: ShopCode,
     pub order_id: OrderId,
     pub shipment_id: ShipmentId,
     pub event: PushEvent,
@@ -316,7 +316,7 @@ pub struct Push {
 
 impl Push {
     pub fn new(
-        store: StoreCode,
+        store: ShopCode,
         order_id: OrderId,
         shipment_id: ShipmentId,
         event: PushEvent,

@@ -2,7 +2,7 @@
 //! stock levels last told to each shop.
 
 pub use codflow_domain::work::{Delivery, InboxStatus};
-use codflow_domain::{InboxId, OrderId, StoreCode};
+use codflow_domain::{InboxId, OrderId, ShopCode};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -18,7 +18,7 @@ fn from_row(r: &AnyRow) -> Result<Delivery> {
     let status: String = r.try_get("status")?;
     Ok(Delivery {
         id: InboxId::parse(&r.try_get::<String, _>("id")?)?,
-        store: StoreCode::parse(&r.try_get::<String, _>("store_code")?)?,
+        store: ShopCode::parse(&r.try_get::<String, _>("store_code")?)?,
         source: r.try_get("source")?,
         topic: r.try_get("topic")?,
         delivery_id: r.try_get("delivery_id")?,
@@ -115,7 +115,7 @@ pub async fn finish(conn: &mut AnyConnection, d: &Delivery) -> Result<()> {
 /// The newest version of a shop order already applied (its remote change time), if any.
 pub async fn newest_applied(
     conn: &mut AnyConnection,
-    store: &StoreCode,
+    store: &ShopCode,
     external_id: &str,
 ) -> Result<Option<OffsetDateTime>> {
     let v: Option<i64> = sqlx::query_scalar(
@@ -152,7 +152,7 @@ pub async fn retry(conn: &mut AnyConnection, id: &InboxId) -> Result<bool> {
 /// A shop's deliveries, newest first, optionally of one status, before a cursor id.
 pub async fn list(
     conn: &mut AnyConnection,
-    store: &StoreCode,
+    store: &ShopCode,
     status: Option<InboxStatus>,
     before: Option<&InboxId>,
     limit: i64,
@@ -181,7 +181,7 @@ pub struct InboxCounts {
     pub last_processed_at: Option<OffsetDateTime>,
 }
 
-pub async fn counts(conn: &mut AnyConnection, store: &StoreCode) -> Result<InboxCounts> {
+pub async fn counts(conn: &mut AnyConnection, store: &ShopCode) -> Result<InboxCounts> {
     let r = sqlx::query(
         "SELECT \
            SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending, \
@@ -215,7 +215,7 @@ pub struct SyncState {
     pub pulled_total: i64,
 }
 
-pub async fn sync_state(conn: &mut AnyConnection, store: &StoreCode) -> Result<SyncState> {
+pub async fn sync_state(conn: &mut AnyConnection, store: &ShopCode) -> Result<SyncState> {
     let r = sqlx::query(
         "SELECT pulled_until, last_pull_at, last_success_at, last_error, last_error_at, pulled_total \
          FROM channel_sync WHERE store_code = $1",
@@ -235,7 +235,7 @@ pub async fn sync_state(conn: &mut AnyConnection, store: &StoreCode) -> Result<S
     })
 }
 
-pub async fn save_sync(conn: &mut AnyConnection, store: &StoreCode, s: &SyncState) -> Result<()> {
+pub async fn save_sync(conn: &mut AnyConnection, store: &ShopCode, s: &SyncState) -> Result<()> {
     sqlx::query(
         "INSERT INTO channel_sync (store_code, pulled_until, last_pull_at, last_success_at, last_error, last_error_at, \
          pulled_total) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (store_code) DO UPDATE SET \
@@ -256,7 +256,7 @@ pub async fn save_sync(conn: &mut AnyConnection, store: &StoreCode, s: &SyncStat
 }
 
 /// The stock level a shop was last told for each SKU.
-pub async fn pushed_stock(conn: &mut AnyConnection, store: &StoreCode) -> Result<Vec<(String, Option<i64>, String)>> {
+pub async fn pushed_stock(conn: &mut AnyConnection, store: &ShopCode) -> Result<Vec<(String, Option<i64>, String)>> {
     let rows = sqlx::query("SELECT sku, pushed, status FROM channel_stock WHERE store_code = $1")
         .bind(store.as_str())
         .fetch_all(conn)
@@ -266,7 +266,7 @@ pub async fn pushed_stock(conn: &mut AnyConnection, store: &StoreCode) -> Result
 
 pub async fn save_stock(
     conn: &mut AnyConnection,
-    store: &StoreCode,
+    store: &ShopCode,
     sku: &str,
     pushed: Option<i64>,
     status: &str,

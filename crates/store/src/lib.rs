@@ -14,7 +14,7 @@ pub mod orders;
 pub mod outbox;
 pub mod profit;
 pub mod review;
-pub mod stores;
+pub mod shops;
 pub mod tasks;
 #[cfg(feature = "testing")]
 pub mod testing;

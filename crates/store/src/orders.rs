@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use codflow_domain::{
     Address, Allocation, AuditRecord, Buyer, ChannelChoice, ChannelCode, Country, Currency, Money, Order, OrderId,
-    OrderLine, OrderStatus, PaymentMethod, Phone, ProductId, Review, Sku, StoreCode, WarehouseCode, WarehouseId,
+    OrderLine, OrderStatus, PaymentMethod, Phone, ProductId, Review, ShopCode, Sku, WarehouseCode, WarehouseId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -349,7 +349,7 @@ fn order_from(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order> {
         .transpose()?;
     Ok(Order {
         id: OrderId::parse(&s("id")?)?,
-        store: StoreCode::parse(&s("store")?)?,
+        store: ShopCode::parse(&s("store")?)?,
         external_id: s("external_id")?,
         placed_at: from_micros(row.try_get("placed_at")?),
         currency,
@@ -453,7 +453,7 @@ pub async fn get_many(conn: &mut AnyConnection, ids: &[OrderId]) -> Result<Vec<O
     Ok(out)
 }
 
-pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, external_id: &str) -> Result<Option<Order>> {
+pub async fn get_by_external(conn: &mut AnyConnection, store: &ShopCode, external_id: &str) -> Result<Option<Order>> {
     let rows = sqlx::query(&format!(
         "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id WHERE o.store = $1 AND o.external_id = $2"
     ))
@@ -465,7 +465,7 @@ pub async fn get_by_external(conn: &mut AnyConnection, store: &StoreCode, extern
 }
 
 /// Which of these external ids a store already has.
-pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, ids: &[&str]) -> Result<Vec<String>> {
+pub async fn existing_external_ids(conn: &mut AnyConnection, store: &ShopCode, ids: &[&str]) -> Result<Vec<String>> {
     let numbered = crate::db::Engine::of(conn) != crate::db::Engine::Sqlite;
     let mut found = Vec::new();
     for chunk in ids.chunks(500) {
@@ -498,7 +498,7 @@ pub async fn existing_external_ids(conn: &mut AnyConnection, store: &StoreCode, 
 pub struct OrderFilter {
     pub status: Option<OrderStatus>,
     pub country: Option<Country>,
-    pub store: Option<StoreCode>,
+    pub store: Option<ShopCode>,
     /// Paging cursor: orders after this one in the listing order.
     pub before: Option<OrderId>,
     /// Oldest first (the review queue) instead of newest first.

@@ -193,7 +193,7 @@ pub struct OrderDto {
     pub delivery_instructions: Option<Vec<crate::routes::tracking::OrderNdrDto>>,
     /// On a single order only: what its shop was told (shipped, delivered) and whether it arrived.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_updates: Option<Vec<crate::routes::stores::PushDto>>,
+    pub channel_updates: Option<Vec<crate::routes::shops::PushDto>>,
 }
 
 impl From<Order> for OrderDto {

@@ -31,7 +31,7 @@ pub use state::{AppState, Edge};
 
 use routes::{
     access, catalogue, channel_sync, dashboards, documents, finance, fx_rates, imports, logistics, notifications,
-    orders, profit, public, review, settings, statements, stores, system, tasks, tracking,
+    orders, profit, public, review, settings, shops, statements, system, tasks, tracking,
 };
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
@@ -87,7 +87,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(documents::router())
         .merge(tracking::router())
         .merge(tasks::router())
-        .merge(stores::router())
+        .merge(shops::router())
         .merge(channel_sync::router())
         .merge(finance::router())
         .merge(statements::router())

@@ -19,10 +19,10 @@ use crate::routes::profit::{
     SkippedDto, WeekDto,
 };
 use crate::routes::settings::SettingsDto;
+use crate::routes::shops::{PushDto, StoreBody, StoreDto};
 use crate::routes::statements::{
     ClassTotalDto, DiscrepancyDto, LineDto, LineErrorDto, MissingDto, PaidBody, ReportDto, StatementDto,
 };
-use crate::routes::stores::{PushDto, StoreBody, StoreDto};
 use crate::routes::tasks::{HistoryDto, NoteBody, NoteDto, TaskDetailDto, TaskDto, TaskPatch};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, OrderNdrDto, PollDto,
@@ -30,7 +30,7 @@ use crate::routes::tracking::{
 };
 use crate::routes::{
     access, catalogue, channel_sync, dashboards, documents, finance, fx_rates, imports, logistics, notifications,
-    orders, profit, review, settings, statements, stores, system, tasks, tracking,
+    orders, profit, review, settings, shops, statements, system, tasks, tracking,
 };
 
 struct BearerAuth;
@@ -101,7 +101,7 @@ impl Modify for AccessResponses {
         tracking::put_mapping, tracking::delete_mapping, tracking::unmapped, tracking::thresholds,
         tracking::put_thresholds, tracking::tracked_shipments, tracking::tracking_settings, tracking::put_tracking_settings, tracking::sweep, tracking::poll, tasks::list_tasks, tasks::get_task,
         tasks::patch_task, tasks::add_note,
-        stores::list, stores::create, stores::get, stores::put, stores::pushes, stores::retry,
+        shops::list, shops::create, shops::get, shops::put, shops::pushes, shops::retry,
         channel_sync::shopify, channel_sync::woocommerce, channel_sync::status, channel_sync::pull, channel_sync::inbox,
         channel_sync::get_delivery, channel_sync::retry, channel_sync::push_stock, channel_sync::process,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, statements::import,

@@ -19,7 +19,7 @@ impl Finance {
         actor: Actor,
     ) -> Result<StatementReport> {
         let (profile, _) = self.settlement_profile(&req.profile).await?;
-        let hash = crate::stores::hex(&Sha256::digest(&body));
+        let hash = crate::shops::hex(&Sha256::digest(&body));
         if let Some(done) = fstore::statement_by_hash(&mut *self.store.read().await?, &hash).await? {
             return self.report_of(done, true).await;
         }

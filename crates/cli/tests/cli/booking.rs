@@ -94,7 +94,7 @@ pub(crate) async fn ready_in(
     // Shops with credentials are saved sealed under a fixed test key.
     let app = App::builder(store)
         .carriers(Carriers { sandbox: Some(Carrier::Sandbox(sandbox)), ..Default::default() })
-        .secret_key(Some(codflow_app::stores::Sealer::new(&[9; 32])))
+        .secret_key(Some(codflow_app::shops::Sealer::new(&[9; 32])))
         .build();
     app.review().set_base_currency("SAR").await.unwrap();
     let ch: ChannelSpec = serde_json::from_value(json!({

@@ -5,10 +5,10 @@
 use std::time::Duration as StdDuration;
 
 use codflow_app::App;
-use codflow_app::stores::{Push, PushFilter, PushStatus};
+use codflow_app::shops::{Push, PushFilter, PushStatus};
 use codflow_connectors::sink::HttpSink;
-use codflow_domain::shop::StoreInput;
-use codflow_domain::{OrderId, StoreCode};
+use codflow_domain::shop::ShopInput;
+use codflow_domain::{OrderId, ShopCode};
 use codflow_store::Engine;
 use serde_json::{Value, json};
 use time::Duration;
@@ -20,8 +20,8 @@ codflow_store::on_both_engines!(
     shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_outages_and_bad_keys,
 );
 
-fn store(code: &str, platform: &str, url: String, credentials: &[(&str, &str)]) -> StoreInput {
-    StoreInput {
+fn store(code: &str, platform: &str, url: String, credentials: &[(&str, &str)]) -> ShopInput {
+    ShopInput {
         code: Some(code.into()),
         platform: Some(platform.into()),
         name: Some(format!("{platform} shop")),
@@ -61,9 +61,9 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let shopify = HttpSink::start().await.unwrap();
     let woo = HttpSink::start().await.unwrap();
     let s = store("shop-sa", "shopify", shopify.url(""), &[("access_token", "shpat_live")]);
-    app.channels().put_store(None, s, worker()).await.unwrap();
+    app.channels().put_shop(None, s, worker()).await.unwrap();
     let w = store("woo-sa", "woocommerce", woo.url(""), &[("consumer_key", "ck_old"), ("consumer_secret", "cs_old")]);
-    app.channels().put_store(None, w, worker()).await.unwrap();
+    app.channels().put_shop(None, w, worker()).await.unwrap();
 
     // Shopify rate-limits the first attempt and is down for the second; the third goes through.
     shopify.reply_next_with(
@@ -116,7 +116,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     let history = app.intake().order_history(&ids[1]).await.unwrap();
     assert!(history.iter().any(|a| a.action == "channel_push_failed"), "{history:?}");
     // The seller puts in the right keys and retries.
-    let fix = StoreInput {
+    let fix = ShopInput {
         credentials: Some(
             [("consumer_key", "ck_new"), ("consumer_secret", "cs_new")]
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -124,7 +124,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
         ),
         ..Default::default()
     };
-    app.channels().put_store(Some("woo-sa"), fix, worker()).await.unwrap();
+    app.channels().put_shop(Some("woo-sa"), fix, worker()).await.unwrap();
     woo.reply_next("200 OK", "[]");
     woo.reply_next("201 Created", r#"{"id": 281, "note": "shipped", "customer_note": true}"#);
     app.channels().retry_channel_push(&dead.id.to_string()).await.unwrap();
@@ -201,7 +201,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     assert_eq!((shopify.requests().len(), woo.requests().len()), (before_s, before_w));
     let all = app
         .channels()
-        .channel_pushes(PushFilter { store: Some(StoreCode::parse("shop-sa").unwrap()), ..Default::default() }, 100)
+        .channel_pushes(PushFilter { store: Some(ShopCode::parse("shop-sa").unwrap()), ..Default::default() }, 100)
         .await
         .unwrap()
         .0;

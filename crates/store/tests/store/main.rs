@@ -2,7 +2,7 @@
 
 use codflow_domain::order::{AddressInput, BuyerInput, LineInput, MoneyInput};
 use codflow_domain::{
-    Country, Currency, Money, Order, OrderInput, OrderStatus, Product, ProductId, Sku, StoreCode, Warehouse,
+    Country, Currency, Money, Order, OrderInput, OrderStatus, Product, ProductId, ShopCode, Sku, Warehouse,
     WarehouseCode, WarehouseId,
 };
 use codflow_store::orders::{self, OrderFilter};
@@ -117,7 +117,7 @@ async fn an_order_reads_back_exactly_as_it_was_written(engine: Engine) {
     let mut conn = store.read().await.unwrap();
     let back = orders::get(&mut conn, &o.id).await.unwrap().expect("stored");
     assert_eq!(back, o);
-    let by_ext = orders::get_by_external(&mut conn, &StoreCode::parse("manual").unwrap(), "1001").await.unwrap();
+    let by_ext = orders::get_by_external(&mut conn, &ShopCode::parse("manual").unwrap(), "1001").await.unwrap();
     assert_eq!(by_ext.map(|o| o.id), Some(o.id));
     assert_eq!(back.total, Money::new(12800, sar()));
 }

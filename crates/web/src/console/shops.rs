@@ -26,7 +26,7 @@ pub async fn shops(
     signed: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let stores = match s.app.channels().stores().await {
+    let stores = match s.app.channels().shops().await {
         Ok(l) => l,
         Err(e) => return fail(e),
     };
@@ -205,7 +205,7 @@ pub async fn pull(
     if let Some(r) = refused(&signed, &f) {
         return r;
     }
-    match s.app.channels().pull_store(&code).await {
+    match s.app.channels().pull_shop(&code).await {
         Ok(_) => super::redirect(&format!("/shops/{code}")),
         Err(codflow_app::Error::Conflict { message, .. }) => html(
             StatusCode::CONFLICT,

@@ -202,7 +202,7 @@ impl From<PullReport> for PullDto {
         (status = 409, description = "the shop cannot be pulled (manual, no credentials, disabled)"), (status = 404)))]
 pub async fn pull(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<PullDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(s.app.channels().pull_store(&code).await?.into()))
+    Ok(Json(s.app.channels().pull_shop(&code).await?.into()))
 }
 
 /// The query parameters of [`inbox`].

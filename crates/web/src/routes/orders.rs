@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::routing;
 use codflow_app::orders::OrderFilter;
 use codflow_app::orders::{Action, IntakeOutcome};
-use codflow_domain::{Country, FieldErrors, OrderInput, OrderStatus, StoreCode};
+use codflow_domain::{Country, FieldErrors, OrderInput, OrderStatus, ShopCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, parse_json};
@@ -96,7 +96,7 @@ pub async fn list(
     let filter = OrderFilter {
         status: q.status.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("status", OrderStatus::parse(v))),
         country: q.country.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("country", Country::parse(v))),
-        store: q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v))),
+        store: q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", ShopCode::parse(v))),
         before: None,
         oldest_first: false,
         search: q.q.as_ref().filter(|v| !v.trim().is_empty()).cloned(),

@@ -22,7 +22,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     let db = TestDb::new(engine).await;
     let store = Store::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let key = codflow_app::stores::Sealer::from_hex(&codflow_app::stores::Sealer::generate_hex()).unwrap();
+    let key = codflow_app::shops::Sealer::from_hex(&codflow_app::shops::Sealer::generate_hex()).unwrap();
     let app = App::builder(store.clone()).secret_key(Some(key)).build();
     let mut tokens = Vec::new();
     for role in Role::ALL {

@@ -21,6 +21,6 @@ mod logistics;
 mod orders;
 mod outbox;
 mod review;
-mod stores;
+mod shops;
 mod system;
 mod tracking;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use codflow_app::stores::{Push, PushFilter, PushStatus, StoreView};
-use codflow_domain::shop::StoreInput;
-use codflow_domain::{FieldErrors, OrderId, PushId, Role, StoreCode};
+use codflow_app::shops::{Push, PushFilter, PushStatus, ShopView};
+use codflow_domain::shop::ShopInput;
+use codflow_domain::{FieldErrors, OrderId, PushId, Role, ShopCode};
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
@@ -57,9 +57,9 @@ pub struct StoreBody {
     pub enabled: Option<bool>,
 }
 
-impl From<StoreBody> for StoreInput {
+impl From<StoreBody> for ShopInput {
     fn from(b: StoreBody) -> Self {
-        StoreInput {
+        ShopInput {
             code: b.code,
             platform: b.platform,
             name: b.name,
@@ -90,8 +90,8 @@ pub struct StoreDto {
     pub updated_at: String,
 }
 
-impl From<StoreView> for StoreDto {
-    fn from(v: StoreView) -> Self {
+impl From<ShopView> for StoreDto {
+    fn from(v: ShopView) -> Self {
         let c = v.config;
         StoreDto {
             code: c.code.to_string(),
@@ -113,7 +113,7 @@ impl From<StoreView> for StoreDto {
 #[utoipa::path(get, path = "/api/v1/stores", tag = "stores", responses((status = 200, body = Page<StoreDto>), (status = 401)))]
 pub async fn list(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Page<StoreDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.channels().stores().await?.into_iter().map(Into::into).collect())))
+    Ok(Json(Page::whole(s.app.channels().shops().await?.into_iter().map(Into::into).collect())))
 }
 
 #[utoipa::path(post, path = "/api/v1/stores", tag = "stores", request_body = StoreBody,
@@ -124,7 +124,7 @@ pub async fn create(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, _) = s.app.channels().put_store(None, body.into(), auth.actor()).await?;
+    let (view, _) = s.app.channels().put_shop(None, body.into(), auth.actor()).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -132,7 +132,7 @@ pub async fn create(
     responses((status = 200, body = StoreDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<StoreDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.channels().store_view(&code).await?.into()))
+    Ok(Json(s.app.channels().shop_view(&code).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/stores/{code}", tag = "stores", params(("code" = String, Path)), request_body = StoreBody,
@@ -144,7 +144,7 @@ pub async fn put(
     ApiJson(body): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<StoreDto>)> {
     auth.require(NOBODY_BUT_ADMIN)?;
-    let (view, created) = s.app.channels().put_store(Some(&code), body.into(), auth.actor()).await?;
+    let (view, created) = s.app.channels().put_shop(Some(&code), body.into(), auth.actor()).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view.into())))
 }
 
@@ -220,7 +220,7 @@ pub async fn pushes(
         }
         s
     });
-    let store = q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", StoreCode::parse(v)));
+    let store = q.store.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("store", ShopCode::parse(v)));
     let order = q.order.as_ref().filter(|v| !v.is_empty()).and_then(|v| e.take("order", OrderId::parse(v)));
     let before = q.page.cursor().and_then(|c| e.take("cursor", PushId::parse(c)));
     if !e.is_empty() {

@@ -10,12 +10,12 @@ use codflow_connectors::sales::amazon::{Amazon, AmazonCredentials};
 use codflow_connectors::sales::ebay::Ebay;
 use codflow_connectors::sales::magento::Magento;
 use codflow_connectors::sales::{Fulfilment, FulfilmentPush, Puller, SalesChannel, SalesError, Shopify, WooCommerce};
-use codflow_domain::shop::{Platform, StoreConfig, StoreInput};
+use codflow_domain::shop::{Platform, ShopConfig, ShopInput};
 pub use codflow_domain::work::{Push, PushEvent, SendStatus as PushStatus};
-use codflow_domain::{Actor, AuditRecord, PushId, StoreCode};
+use codflow_domain::{Actor, AuditRecord, PushId, ShopCode};
 use codflow_store::logistics as lstore;
-pub use codflow_store::stores::PushFilter;
-use codflow_store::stores::{self as sstore, StoreRow};
+pub use codflow_store::shops::PushFilter;
+use codflow_store::shops::{self as sstore, ShopRow};
 use codflow_store::{Conn, Store, commit, orders};
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use time::{Duration, OffsetDateTime};
@@ -79,23 +79,23 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub(crate) fn context(code: &StoreCode, field: &str) -> String {
+pub(crate) fn context(code: &ShopCode, field: &str) -> String {
     format!("store:{code}:{field}")
 }
 
 /// A shop as the API shows it: whether it has secrets, never what they are.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreView {
-    pub config: StoreConfig,
+pub struct ShopView {
+    pub config: ShopConfig,
     pub has_credentials: bool,
     pub has_webhook_secret: bool,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
 
-impl From<StoreRow> for StoreView {
-    fn from(r: StoreRow) -> Self {
-        StoreView {
+impl From<ShopRow> for ShopView {
+    fn from(r: ShopRow) -> Self {
+        ShopView {
             has_credentials: r.credentials.is_some(),
             has_webhook_secret: r.webhook_secret.is_some(),
             config: r.config,
@@ -121,8 +121,8 @@ fn push_backoff(attempts: i64) -> Duration {
     Duration::seconds((30 * (1i64 << (attempts - 1).clamp(0, 10))).min(6 * 3600))
 }
 
-fn store_code(code: &str) -> Result<StoreCode> {
-    StoreCode::parse(code).map_err(|_| Error::NotFound("store"))
+fn shop_code(code: &str) -> Result<ShopCode> {
+    ShopCode::parse(code).map_err(|_| Error::NotFound("store"))
 }
 
 /// The carrier's name as a shop shows it to the buyer.
@@ -136,7 +136,7 @@ fn company(carrier: &str) -> String {
 
 /// A shop's credentials, opened.
 pub(crate) fn open_credentials(
-    row: &StoreRow,
+    row: &ShopRow,
     sealer: Option<&Sealer>,
 ) -> std::result::Result<BTreeMap<String, String>, SalesError> {
     let c = &row.config;
@@ -157,7 +157,7 @@ pub(crate) fn open_credentials(
 const SHOP_TIMEOUT: StdDuration = StdDuration::from_secs(20);
 
 /// Builds the platform client of a shop, opening its credentials.
-pub(crate) fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<SalesChannel, SalesError> {
+pub(crate) fn channel_of(row: &ShopRow, sealer: Option<&Sealer>) -> std::result::Result<SalesChannel, SalesError> {
     let c = &row.config;
     let creds = open_credentials(row, sealer)?;
     let get = |k: &str| creds.get(k).map(String::as_str).unwrap_or("");
@@ -180,7 +180,7 @@ pub(crate) fn channel_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result
 }
 
 /// Builds the client that pulls a shop's orders.
-pub(crate) fn puller_of(row: &StoreRow, sealer: Option<&Sealer>) -> std::result::Result<Puller, SalesError> {
+pub(crate) fn puller_of(row: &ShopRow, sealer: Option<&Sealer>) -> std::result::Result<Puller, SalesError> {
     let c = &row.config;
     let creds = open_credentials(row, sealer)?;
     let get = |k: &str| creds.get(k).map(String::as_str).unwrap_or("");
@@ -234,7 +234,7 @@ pub(crate) async fn push_due(store: &Store, sealer: Option<&Sealer>, now: Offset
     }
     let mut conn = store.read().await?;
     let public_url = crate::settings::public_url(&mut conn).await?;
-    let shops: HashMap<String, StoreRow> =
+    let shops: HashMap<String, ShopRow> =
         sstore::list(&mut conn).await?.into_iter().map(|r| (r.config.code.to_string(), r)).collect();
     let mut clients: HashMap<String, std::result::Result<SalesChannel, SalesError>> = HashMap::new();
     let mut work = Vec::with_capacity(claimed.len());
@@ -373,15 +373,10 @@ impl Channels {
 
     /// Creates a shop (`path_code` None: 409 when the code exists) or creates/updates the one in the path.
     /// Returns the shop and whether it was created.
-    pub async fn put_store(
-        &self,
-        path_code: Option<&str>,
-        input: StoreInput,
-        actor: Actor,
-    ) -> Result<(StoreView, bool)> {
+    pub async fn put_shop(&self, path_code: Option<&str>, input: ShopInput, actor: Actor) -> Result<(ShopView, bool)> {
         let mut tx = self.store.begin().await?;
         let wanted = path_code.map(str::to_owned).or_else(|| input.code.clone()).unwrap_or_default();
-        let existing = match StoreCode::parse(wanted.trim()) {
+        let existing = match ShopCode::parse(wanted.trim()) {
             Ok(c) => sstore::get(&mut tx, &c).await?,
             Err(_) => None,
         };
@@ -389,7 +384,7 @@ impl Channels {
             && let Some(x) = &existing
         {
             return Err(Error::Conflict {
-                kind: ConflictKind::StoreExists,
+                kind: ConflictKind::ShopExists,
                 message: format!("store {} exists; PUT /api/v1/stores/{} to change it", x.config.code, x.config.code),
             });
         }
@@ -425,7 +420,7 @@ impl Channels {
             _ => None,
         };
         let now = self.clock().now();
-        let row = StoreRow {
+        let row = ShopRow {
             config: change.config,
             credentials,
             webhook_secret,
@@ -458,19 +453,19 @@ impl Channels {
         Ok((stored.into(), created))
     }
 
-    pub async fn stores(&self) -> Result<Vec<StoreView>> {
-        Ok(sstore::list(&mut *self.store.read().await?).await?.into_iter().map(StoreView::from).collect())
+    pub async fn shops(&self) -> Result<Vec<ShopView>> {
+        Ok(sstore::list(&mut *self.store.read().await?).await?.into_iter().map(ShopView::from).collect())
     }
 
-    pub async fn store_view(&self, code: &str) -> Result<StoreView> {
-        let code = store_code(code)?;
+    pub async fn shop_view(&self, code: &str) -> Result<ShopView> {
+        let code = shop_code(code)?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         Ok(row.into())
     }
 
     /// The shop's webhook secret, opened (for the webhook receivers).
-    pub async fn store_webhook_secret(&self, code: &str) -> Result<Option<String>> {
-        let code = store_code(code)?;
+    pub async fn shop_webhook_secret(&self, code: &str) -> Result<Option<String>> {
+        let code = shop_code(code)?;
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let (Some(sealed), Some(k)) = (row.webhook_secret, self.sealer()) else { return Ok(None) };
         Ok(k.open(&sealed, &context(&code, "webhook_secret")))

@@ -3,8 +3,8 @@
 pub use codflow_domain::work::{Push, PushEvent};
 use std::collections::HashSet;
 
-use codflow_domain::shop::{Platform, StoreConfig};
-use codflow_domain::{OrderId, PushId, ShipmentId, StoreCode, WarehouseCode};
+use codflow_domain::shop::{Platform, ShopConfig};
+use codflow_domain::{OrderId, PushId, ShipmentId, ShopCode, WarehouseCode};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -16,8 +16,8 @@ use crate::{Error, Result};
 
 /// A shop as stored: its settings and its secrets, sealed by the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoreRow {
-    pub config: StoreConfig,
+pub struct ShopRow {
+    pub config: ShopConfig,
     pub credentials: Option<String>,
     pub webhook_secret: Option<String>,
     pub created_at: OffsetDateTime,
@@ -27,11 +27,11 @@ pub struct StoreRow {
 const STORE_COLS: &str = "code, platform, name, base_url, credentials, webhook_secret, cod_gateways, \
     default_warehouse, push_fulfilment, enabled, created_at, updated_at";
 
-fn store_from(r: &AnyRow) -> Result<StoreRow> {
+fn store_from(r: &AnyRow) -> Result<ShopRow> {
     let gateways: String = r.try_get("cod_gateways")?;
-    Ok(StoreRow {
-        config: StoreConfig {
-            code: StoreCode::parse(&r.try_get::<String, _>("code")?)?,
+    Ok(ShopRow {
+        config: ShopConfig {
+            code: ShopCode::parse(&r.try_get::<String, _>("code")?)?,
             platform: Platform::parse(&r.try_get::<String, _>("platform")?)?,
             name: r.try_get("name")?,
             base_url: r.try_get("base_url")?,
@@ -51,7 +51,7 @@ fn store_from(r: &AnyRow) -> Result<StoreRow> {
     })
 }
 
-pub async fn get(conn: &mut AnyConnection, code: &StoreCode) -> Result<Option<StoreRow>> {
+pub async fn get(conn: &mut AnyConnection, code: &ShopCode) -> Result<Option<ShopRow>> {
     let r = sqlx::query(&format!("SELECT {STORE_COLS} FROM stores WHERE code = $1"))
         .bind(code.as_str())
         .fetch_optional(conn)
@@ -59,13 +59,13 @@ pub async fn get(conn: &mut AnyConnection, code: &StoreCode) -> Result<Option<St
     r.as_ref().map(store_from).transpose()
 }
 
-pub async fn list(conn: &mut AnyConnection) -> Result<Vec<StoreRow>> {
+pub async fn list(conn: &mut AnyConnection) -> Result<Vec<ShopRow>> {
     let rows = sqlx::query(&format!("SELECT {STORE_COLS} FROM stores ORDER BY code")).fetch_all(conn).await?;
     rows.iter().map(store_from).collect()
 }
 
 /// Inserts or replaces a shop; secrets left `None` keep what is stored.
-pub async fn put(conn: &mut AnyConnection, s: &StoreRow) -> Result<()> {
+pub async fn put(conn: &mut AnyConnection, s: &ShopRow) -> Result<()> {
     let c = &s.config;
     let gateways = serde_json::to_string(&c.cod_gateways).map_err(|e| Error::Corrupt(e.to_string()))?;
     sqlx::query(&format!(
@@ -94,7 +94,7 @@ pub async fn put(conn: &mut AnyConnection, s: &StoreRow) -> Result<()> {
 }
 
 /// Whether this shop wants to hear about its parcels.
-pub async fn is_pushing(conn: &mut AnyConnection, code: &StoreCode) -> Result<bool> {
+pub async fn is_pushing(conn: &mut AnyConnection, code: &ShopCode) -> Result<bool> {
     let r = sqlx::query(&format!("SELECT 1 FROM stores WHERE code = $1 AND {PUSHING}"))
         .bind(code.as_str())
         .fetch_optional(conn)
@@ -119,7 +119,7 @@ fn push_from(r: &AnyRow) -> Result<Push> {
     let status: String = r.try_get("status")?;
     Ok(Push {
         id: PushId::parse(&r.try_get::<String, _>("id")?)?,
-        store: StoreCode::parse(&r.try_get::<String, _>("store_code")?)?,
+        store: ShopCode::parse(&r.try_get::<String, _>("store_code")?)?,
         order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
         shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
         event: PushEvent::parse(&event).ok_or_else(|| bad("event", event.clone()))?,
@@ -226,7 +226,7 @@ pub async fn retry(conn: &mut AnyConnection, id: &PushId, now: OffsetDateTime) -
 #[derive(Debug, Default, Clone)]
 pub struct PushFilter {
     pub status: Option<Status>,
-    pub store: Option<StoreCode>,
+    pub store: Option<ShopCode>,
     pub order: Option<OrderId>,
     pub before: Option<PushId>,
 }
