@@ -293,13 +293,12 @@ impl Fulfilment {
     }
 
     /// The order's live shipment, queued now if it has none.
-    async fn queue(&self, order_id: &str, actor: &Actor) -> Result<Shipment> {
-        let id = OrderId::parse(order_id).map_err(|_| Error::NotFound("order"))?;
+    async fn queue(&self, id: &OrderId, actor: &Actor) -> Result<Shipment> {
         let mut tx = self.store.begin().await?;
-        if let Some(s) = lstore::live_shipment(&mut tx, &id).await? {
+        if let Some(s) = lstore::live_shipment(&mut tx, id).await? {
             return Ok(s);
         }
-        let order = orders::get(&mut tx, &id).await?.ok_or(Error::NotFound("order"))?;
+        let order = orders::get(&mut tx, id).await?.ok_or(Error::NotFound("order"))?;
         if order.status != OrderStatus::Allocated {
             return Err(Error::Conflict {
                 kind: ConflictKind::NotAllocated,
@@ -319,10 +318,10 @@ impl Fulfilment {
             // Another request queued it meanwhile.
             codflow_store::rollback(tx).await?;
             let mut conn = self.store.read().await?;
-            return lstore::live_shipment(&mut conn, &id).await?.ok_or(Error::NotFound("shipment"));
+            return lstore::live_shipment(&mut conn, id).await?.ok_or(Error::NotFound("shipment"));
         }
         let why = format!("queued booking {} with {}", s.id, code);
-        orders::insert_audit(&mut tx, &[order_audit(&id, "queue_booking", actor.clone(), why, self.clock().now())])
+        orders::insert_audit(&mut tx, &[order_audit(id, "queue_booking", actor.clone(), why, self.clock().now())])
             .await?;
         commit(tx).await?;
         Ok(s)
@@ -330,7 +329,7 @@ impl Fulfilment {
 
     /// Books one order now and waits for the carrier's answer. An order already booked answers with its
     /// shipment; a carrier error is recorded on the shipment (failed or pending a retry) and returned in it.
-    pub async fn book_order(&self, order_id: &str, actor: Actor) -> Result<Shipment> {
+    pub async fn book_order(&self, order_id: &OrderId, actor: Actor) -> Result<Shipment> {
         let s = self.queue(order_id, &actor).await?;
         if s.status != BookingStatus::Pending {
             return Ok(s);
@@ -375,7 +374,11 @@ impl Fulfilment {
     pub async fn book_orders(&self, ids: &[String], actor: Actor) -> Vec<BookOutcome> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(CONCURRENCY as usize) {
-            let results = join_all(chunk.iter().map(|id| self.book_order(id, actor.clone()))).await;
+            let results = join_all(chunk.iter().map(|id| async {
+                let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+                self.book_order(&id, actor.clone()).await
+            }))
+            .await;
             for (id, r) in chunk.iter().zip(results) {
                 out.push(match r {
                     Ok(s) => BookOutcome::Done(Box::new(s)),
@@ -411,15 +414,18 @@ impl Fulfilment {
     pub async fn queue_bookings(&self, ids: &[String], actor: Actor) -> Vec<Result<Shipment>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            out.push(self.queue(id, &actor).await);
+            out.push(match OrderId::parse(id) {
+                Ok(id) => self.queue(&id, &actor).await,
+                Err(_) => Err(Error::NotFound("order")),
+            });
         }
         self.ctx.book.notify_one();
         out
     }
 
     /// Puts a failed booking back in the queue.
-    pub async fn retry_booking(&self, shipment: &str, actor: Actor) -> Result<Shipment> {
-        let id = ShipmentId::parse(shipment).map_err(|_| Error::NotFound("shipment"))?;
+    pub async fn retry_booking(&self, shipment: &ShipmentId, actor: Actor) -> Result<Shipment> {
+        let id = shipment.clone();
         let mut tx = self.store.begin().await?;
         let s = lstore::shipment(&mut tx, &id).await?.ok_or(Error::NotFound("shipment"))?;
         if !lstore::requeue(&mut tx, &id, self.clock().now()).await? {
@@ -438,7 +444,7 @@ impl Fulfilment {
 
     /// Cancels a shipment: a booked label is voided with the carrier first (outside any transaction); if the
     /// carrier refuses, nothing changes here and its reason is returned.
-    pub async fn cancel_shipment(&self, shipment: &str, actor: Actor) -> Result<Shipment> {
+    pub async fn cancel_shipment(&self, shipment: &ShipmentId, actor: Actor) -> Result<Shipment> {
         let s = self.shipment(shipment).await?;
         match s.status {
             BookingStatus::Cancelled => return Ok(s),
@@ -474,13 +480,13 @@ impl Fulfilment {
         self.shipment(shipment).await
     }
 
-    pub async fn shipment(&self, id: &str) -> Result<Shipment> {
-        let id = ShipmentId::parse(id).map_err(|_| Error::NotFound("shipment"))?;
+    pub async fn shipment(&self, id: &ShipmentId) -> Result<Shipment> {
+        let id = id.clone();
         lstore::shipment(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("shipment"))
     }
 
-    pub async fn shipments_of_order(&self, order: &str) -> Result<Vec<Shipment>> {
-        let id = OrderId::parse(order).map_err(|_| Error::NotFound("order"))?;
+    pub async fn shipments_of_order(&self, order: &OrderId) -> Result<Vec<Shipment>> {
+        let id = order.clone();
         Ok(lstore::shipments_of(&mut *self.store.read().await?, &id).await?)
     }
 

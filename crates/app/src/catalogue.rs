@@ -105,10 +105,6 @@ fn bad_cursor() -> Error {
     Error::invalid("cursor", "is not a cursor from a previous page")
 }
 
-fn parse_path<T>(what: &'static str, r: std::result::Result<T, codflow_domain::Error>) -> Result<T> {
-    r.map_err(|_| Error::NotFound(what))
-}
-
 /// The audit key of a stock level: warehouse code and SKU, as people name it.
 fn stock_key(code: &WarehouseCode, sku: &Sku) -> String {
     format!("{code}/{sku}")
@@ -198,8 +194,8 @@ impl Catalogue {
         }
     }
 
-    pub async fn product(&self, sku: &str) -> Result<Product> {
-        let sku = parse_path("product", Sku::parse(sku))?;
+    pub async fn product(&self, sku: &Sku) -> Result<Product> {
+        let sku = sku.clone();
         catalogue::product_by_sku(&mut *self.store.read().await?, &sku).await?.ok_or(Error::NotFound("product"))
     }
 
@@ -210,9 +206,9 @@ impl Catalogue {
         Ok(crate::split_page(rows, limit, |p| p.sku.to_string()))
     }
 
-    pub async fn stock(&self, warehouse: &str, sku: &str) -> Result<Stock> {
-        let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
-        let sku = parse_path("product", Sku::parse(sku))?;
+    pub async fn stock(&self, warehouse: &WarehouseCode, sku: &Sku) -> Result<Stock> {
+        let code = warehouse.clone();
+        let sku = sku.clone();
         let mut conn = self.store.read().await?;
         let w = catalogue::warehouse_by_code(&mut conn, &code).await?.ok_or(Error::NotFound("warehouse"))?;
         let p = catalogue::product_by_sku(&mut conn, &sku).await?.ok_or(Error::NotFound("product"))?;
@@ -227,7 +223,13 @@ impl Catalogue {
     /// Records a stock count, a bin location, or both. A count below what orders already hold is refused
     /// (409): those units are promised, and taking them back is a decision (cancel or re-allocate orders),
     /// not a side effect.
-    pub async fn set_stock(&self, warehouse: &str, sku: &str, change: StockChange, actor: Actor) -> Result<Stock> {
+    pub async fn set_stock(
+        &self,
+        warehouse: &WarehouseCode,
+        sku: &Sku,
+        change: StockChange,
+        actor: Actor,
+    ) -> Result<Stock> {
         let mut errors = FieldErrors::default();
         if change.on_hand.is_none() && change.location.is_none() {
             errors.push("on_hand", "on_hand, location or both are required");
@@ -246,8 +248,8 @@ impl Catalogue {
         if !errors.is_empty() {
             return Err(Error::Invalid(errors));
         }
-        let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
-        let sku = parse_path("product", Sku::parse(sku))?;
+        let code = warehouse.clone();
+        let sku = sku.clone();
         let mut tx = self.store.begin().await?;
         let w = catalogue::warehouse_by_code(&mut tx, &code).await?.ok_or(Error::NotFound("warehouse"))?;
         let p = catalogue::product_by_sku(&mut tx, &sku).await?.ok_or(Error::NotFound("product"))?;
@@ -306,10 +308,10 @@ impl Catalogue {
         Ok(codflow_store::catalogue::stock_rows(&mut *self.store.read().await?, after, low, limit).await?)
     }
 
-    pub async fn stock_history(&self, warehouse: &str, sku: &str) -> Result<Vec<orders::StoredAudit>> {
+    pub async fn stock_history(&self, warehouse: &WarehouseCode, sku: &Sku) -> Result<Vec<orders::StoredAudit>> {
         self.stock(warehouse, sku).await?;
-        let code = parse_path("warehouse", WarehouseCode::parse(warehouse))?;
-        let sku = parse_path("product", Sku::parse(sku))?;
+        let code = warehouse.clone();
+        let sku = sku.clone();
         Ok(orders::audit_of(&mut *self.store.read().await?, "stock", &stock_key(&code, &sku)).await?)
     }
 }

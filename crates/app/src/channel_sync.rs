@@ -405,8 +405,7 @@ impl Channels {
                     self.open_cancel_task(&o, live.map(|s| s.id)).await?;
                     return Ok(Applied::Done { outcome: "cancel_task_opened", order: Some(o.id) });
                 }
-                let id = o.id.to_string();
-                self.intake.act_on_order(&id, Action::Cancel, actor, Some("cancelled in the shop".into())).await?;
+                self.intake.act_on_order(&o.id, Action::Cancel, actor, Some("cancelled in the shop".into())).await?;
                 Ok(Applied::Done { outcome: "cancelled", order: Some(o.id) })
             }
             // Changes other than a cancellation (an edited address, a note) are not carried over once the
@@ -478,17 +477,16 @@ impl Channels {
             .into_iter()
             .filter(|r| r.config.enabled && r.credentials.is_some() && r.config.platform != Platform::Manual)
         {
-            let code = r.config.code.to_string();
-            out.insert(code.clone(), self.pull_shop(&code).await?);
+            out.insert(r.config.code.to_string(), self.pull_shop(&r.config.code).await?);
         }
         Ok(out)
     }
 
     /// Pulls the orders a shop changed since its last pull into the inbox, then processes them.
-    pub async fn pull_shop(&self, code: &str) -> Result<PullReport> {
+    pub async fn pull_shop(&self, code: &ShopCode) -> Result<PullReport> {
         // One pull at a time in this process: two would fetch the same pages and race on the shop's position.
         let _round = self.ctx.pull_round.lock().await;
-        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let code = code.clone();
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let puller = puller_of(&row, self.sealer().as_deref())
             .map_err(|e| Error::Conflict { kind: ConflictKind::ShopNotPullable, message: e.to_string() })?;
@@ -638,8 +636,8 @@ impl Channels {
         Ok(n)
     }
 
-    pub async fn sync_status(&self, code: &str) -> Result<SyncStatus> {
-        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+    pub async fn sync_status(&self, code: &ShopCode) -> Result<SyncStatus> {
+        let code = code.clone();
         let mut conn = self.store.read().await?;
         let row = sstore::get(&mut conn, &code).await?.ok_or(Error::NotFound("store"))?;
         let inbox = cs::counts(&mut conn, &code).await?;
@@ -653,12 +651,12 @@ impl Channels {
     /// A shop's deliveries, newest first.
     pub async fn inbox(
         &self,
-        code: &str,
+        code: &ShopCode,
         status: Option<&str>,
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<(Vec<Delivery>, Option<String>)> {
-        let code = ShopCode::parse(code).map_err(|_| Error::NotFound("store"))?;
+        let code = code.clone();
         let status = status
             .map(|s| {
                 InboxStatus::parse(s)
@@ -674,14 +672,14 @@ impl Channels {
         Ok(crate::split_page(rows, limit, |d| d.id.to_string()))
     }
 
-    pub async fn inbox_delivery(&self, id: &str) -> Result<Delivery> {
-        let id = InboxId::parse(id).map_err(|_| Error::NotFound("delivery"))?;
+    pub async fn inbox_delivery(&self, id: &InboxId) -> Result<Delivery> {
+        let id = id.clone();
         cs::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("delivery"))
     }
 
     /// Puts a failed delivery back in the queue (after the SKU was added, say) and processes it now.
-    pub async fn retry_delivery(&self, id: &str) -> Result<Delivery> {
-        let id = InboxId::parse(id).map_err(|_| Error::NotFound("delivery"))?;
+    pub async fn retry_delivery(&self, id: &InboxId) -> Result<Delivery> {
+        let id = id.clone();
         let mut tx = self.store.begin().await?;
         let ok = cs::retry(&mut tx, &id).await?;
         commit(tx).await?;
@@ -693,6 +691,6 @@ impl Channels {
             });
         }
         self.process_inbox().await?;
-        self.inbox_delivery(id.as_str()).await
+        self.inbox_delivery(&id).await
     }
 }

@@ -473,7 +473,7 @@ impl Insights {
                 Ok(Preview::Rule { before, after })
             }
             Recommendation::LowerPriority { channel, .. } => {
-                let c = self.fulfilment.channel(channel).await?;
+                let c = self.fulfilment.channel(&channel_code(channel)?).await?;
                 Ok(Preview::Priority { channel: channel.clone(), from: c.priority, to: c.priority - 10 })
             }
             Recommendation::Dispute { .. } => Ok(Preview::Task { title: dispute_title(r) }),
@@ -508,7 +508,7 @@ impl Insights {
                 Ok(rule.id.to_string())
             }
             Recommendation::LowerPriority { channel, .. } => {
-                let mut spec = self.fulfilment.channel(channel).await?.to_spec();
+                let mut spec = self.fulfilment.channel(&channel_code(channel)?).await?.to_spec();
                 spec.priority -= 10;
                 self.fulfilment.put_channels(&[spec], actor).await?;
                 Ok(channel.clone())
@@ -551,4 +551,9 @@ fn dispute_title(r: &Recommendation) -> String {
         }
         other => other.title(),
     }
+}
+
+/// A recommendation names its channel as text; one that no longer reads names no channel.
+fn channel_code(code: &str) -> Result<codflow_domain::ChannelCode> {
+    codflow_domain::ChannelCode::parse(code).map_err(|_| Error::NotFound("channel"))
 }

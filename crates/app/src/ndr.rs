@@ -187,8 +187,8 @@ impl Tracking {
     }
 
     /// A signed self-service link for the shipment's latest failed attempt (what the message carries).
-    pub async fn ndr_link(&self, shipment: &str) -> Result<String> {
-        let id = codflow_domain::ShipmentId::parse(shipment).map_err(|_| Error::NotFound("shipment"))?;
+    pub async fn ndr_link(&self, shipment: &codflow_domain::ShipmentId) -> Result<String> {
+        let id = shipment.clone();
         let mut tx = self.store.begin().await?;
         let t = store::by_shipment(&mut tx, &id).await?.ok_or(Error::NotFound("shipment"))?;
         let secret = link_secret(&mut tx).await?;

@@ -535,8 +535,8 @@ impl Tracking {
         Ok(crate::split_page(rows, limit, |n| n.id.to_string()))
     }
 
-    pub async fn retry_notification(&self, id: &str) -> Result<()> {
-        let id = NotificationId::parse(id).map_err(|_| Error::NotFound("notification"))?;
+    pub async fn retry_notification(&self, id: &NotificationId) -> Result<()> {
+        let id = id.clone();
         let mut tx = self.store.begin().await?;
         let ok = outbox::retry(&mut tx, &id, self.clock().now()).await?;
         codflow_store::commit(tx).await?;

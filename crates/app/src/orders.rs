@@ -336,8 +336,8 @@ impl Intake {
         self.queue.submit(new, products, actor, now).await
     }
 
-    pub async fn order(&self, id: &str) -> Result<Order> {
-        let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+    pub async fn order(&self, id: &OrderId) -> Result<Order> {
+        let id = id.clone();
         orders::get(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("order"))
     }
 
@@ -356,15 +356,21 @@ impl Intake {
         Ok(crate::split_page(rows, limit, |o| o.id.to_string()))
     }
 
-    pub async fn order_history(&self, id: &str) -> Result<Vec<orders::StoredAudit>> {
+    pub async fn order_history(&self, id: &OrderId) -> Result<Vec<orders::StoredAudit>> {
         let order = self.order(id).await?;
         Ok(orders::audit_of(&mut *self.store.read().await?, "order", order.id.as_str()).await?)
     }
 
     /// Approve, hold or cancel. Holding or cancelling an allocated order gives its stock back in the same
     /// transaction; approving re-runs allocation.
-    pub async fn act_on_order(&self, id: &str, action: Action, actor: Actor, reason: Option<String>) -> Result<Order> {
-        let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+    pub async fn act_on_order(
+        &self,
+        id: &OrderId,
+        action: Action,
+        actor: Actor,
+        reason: Option<String>,
+    ) -> Result<Order> {
+        let id = id.clone();
         for _ in 0..ATTEMPTS {
             let now = self.clock().now();
             let mut tx = self.store.begin().await?;

@@ -218,7 +218,7 @@ impl Finance {
     }
 
     /// One order's expected and (once known) actual profit.
-    pub async fn order_profit(&self, id: &str) -> Result<OrderProfit> {
+    pub async fn order_profit(&self, id: &codflow_domain::OrderId) -> Result<OrderProfit> {
         let order = self.intake.order(id).await?;
         let cx = self.profit_context().await?;
         let money = pstore::shipment_money(&mut *self.store.read().await?, &[&order.id]).await?;

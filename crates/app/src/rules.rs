@@ -103,10 +103,6 @@ impl RuleInput {
     }
 }
 
-fn parse_rule_id(id: &str) -> Result<RuleId> {
-    RuleId::parse(id).map_err(|_| Error::NotFound("rule"))
-}
-
 /// How often a change to the rules is retried when another node made a version at the same moment.
 const VERSION_ATTEMPTS: usize = 5;
 
@@ -148,8 +144,8 @@ impl Review {
         Ok((rstore::rules(&mut conn).await?, version))
     }
 
-    pub async fn rule(&self, id: &str) -> Result<Rule> {
-        let id = parse_rule_id(id)?;
+    pub async fn rule(&self, id: &RuleId) -> Result<Rule> {
+        let id = id.clone();
         rstore::rule(&mut *self.store.read().await?, &id).await?.ok_or(Error::NotFound("rule"))
     }
 
@@ -177,8 +173,8 @@ impl Review {
         .await
     }
 
-    pub async fn update_rule(&self, id: &str, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
-        let id = parse_rule_id(id)?;
+    pub async fn update_rule(&self, id: &RuleId, input: RuleInput, actor: Actor) -> Result<(Rule, i64)> {
+        let id = id.clone();
         let now = self.clock().now();
         self.change_rules(&actor, &format!("update rule {id}"), |c| {
             let (id, input) = (id.clone(), input.clone());
@@ -194,8 +190,8 @@ impl Review {
         .await
     }
 
-    pub async fn delete_rule(&self, id: &str, actor: Actor) -> Result<i64> {
-        let id = parse_rule_id(id)?;
+    pub async fn delete_rule(&self, id: &RuleId, actor: Actor) -> Result<i64> {
+        let id = id.clone();
         let ((), v) = self
             .change_rules(&actor, &format!("delete rule {id}"), |c| {
                 let id = id.clone();
@@ -468,12 +464,12 @@ impl Review {
     /// Records what became of an order; once per order, later reports change nothing.
     pub async fn record_outcome(
         &self,
-        id: &str,
+        id: &OrderId,
         outcome: &str,
         at: Option<OffsetDateTime>,
         actor: Actor,
     ) -> Result<bool> {
-        let id = OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+        let id = id.clone();
         let outcome = rstore::parse_outcome(outcome).ok_or_else(|| {
             Error::invalid("outcome", format!("{outcome:?} is not an outcome (delivered, refused, returned)"))
         })?;
@@ -535,7 +531,11 @@ impl Review {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let action = if approve { Action::Approve } else { Action::Cancel };
-            out.push((id.clone(), self.intake.act_on_order(id, action, actor.clone(), reason.clone()).await));
+            let acted = match OrderId::parse(id) {
+                Ok(order) => self.intake.act_on_order(&order, action, actor.clone(), reason.clone()).await,
+                Err(_) => Err(Error::NotFound("order")),
+            };
+            out.push((id.clone(), acted));
         }
         out
     }

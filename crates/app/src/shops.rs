@@ -121,10 +121,6 @@ fn push_backoff(attempts: i64) -> Duration {
     Duration::seconds((30 * (1i64 << (attempts - 1).clamp(0, 10))).min(6 * 3600))
 }
 
-fn shop_code(code: &str) -> Result<ShopCode> {
-    ShopCode::parse(code).map_err(|_| Error::NotFound("store"))
-}
-
 /// The carrier's name as a shop shows it to the buyer.
 fn company(carrier: &str) -> String {
     match carrier {
@@ -457,15 +453,15 @@ impl Channels {
         Ok(sstore::list(&mut *self.store.read().await?).await?.into_iter().map(ShopView::from).collect())
     }
 
-    pub async fn shop_view(&self, code: &str) -> Result<ShopView> {
-        let code = shop_code(code)?;
+    pub async fn shop_view(&self, code: &ShopCode) -> Result<ShopView> {
+        let code = code.clone();
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         Ok(row.into())
     }
 
     /// The shop's webhook secret, opened (for the webhook receivers).
-    pub async fn shop_webhook_secret(&self, code: &str) -> Result<Option<String>> {
-        let code = shop_code(code)?;
+    pub async fn shop_webhook_secret(&self, code: &ShopCode) -> Result<Option<String>> {
+        let code = code.clone();
         let row = sstore::get(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("store"))?;
         let (Some(sealed), Some(k)) = (row.webhook_secret, self.sealer()) else { return Ok(None) };
         Ok(k.open(&sealed, &context(&code, "webhook_secret")))
@@ -478,8 +474,8 @@ impl Channels {
 
     /// What happened to an order after it shipped, beside its timeline: the buyer's answers to failed
     /// deliveries (and what the carrier said to them) and the updates owed or made to its shop.
-    pub async fn order_follow_up(&self, id: &str) -> Result<OrderFollowUp> {
-        let id = codflow_domain::OrderId::parse(id).map_err(|_| Error::NotFound("order"))?;
+    pub async fn order_follow_up(&self, id: &codflow_domain::OrderId) -> Result<OrderFollowUp> {
+        let id = id.clone();
         let mut conn = self.store.read().await?;
         let ndr = codflow_store::tracking::ndr_of_order(&mut conn, &id).await?;
         let f = PushFilter { order: Some(id), ..Default::default() };
@@ -488,8 +484,8 @@ impl Channels {
         Ok(OrderFollowUp { ndr, pushes })
     }
 
-    pub async fn retry_channel_push(&self, id: &str) -> Result<()> {
-        let id = PushId::parse(id).map_err(|_| Error::NotFound("channel push"))?;
+    pub async fn retry_channel_push(&self, id: &PushId) -> Result<()> {
+        let id = id.clone();
         let mut tx = self.store.begin().await?;
         let ok = sstore::retry(&mut tx, &id, self.ctx.clock.now()).await?;
         commit(tx).await?;

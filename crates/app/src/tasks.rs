@@ -58,8 +58,8 @@ impl Tracking {
     }
 
     /// A task with its notes and history.
-    pub async fn task(&self, id: &str) -> Result<(Task, Vec<Note>, Vec<codflow_store::orders::StoredAudit>)> {
-        let id = TaskId::parse(id).map_err(|_| Error::NotFound("task"))?;
+    pub async fn task(&self, id: &TaskId) -> Result<(Task, Vec<Note>, Vec<codflow_store::orders::StoredAudit>)> {
+        let id = id.clone();
         let mut conn = self.store.read().await?;
         let t = tstore::get(&mut conn, &id).await?.ok_or(Error::NotFound("task"))?;
         let notes = tstore::notes(&mut conn, &id).await?;
@@ -67,8 +67,8 @@ impl Tracking {
         Ok((t, notes, history))
     }
 
-    pub async fn update_task(&self, id: &str, change: TaskChange, actor: Actor) -> Result<Task> {
-        let id = TaskId::parse(id).map_err(|_| Error::NotFound("task"))?;
+    pub async fn update_task(&self, id: &TaskId, change: TaskChange, actor: Actor) -> Result<Task> {
+        let id = id.clone();
         let mut e = codflow_domain::FieldErrors::default();
         let status =
             change.status.as_deref().and_then(|s| e.take("status", TaskStatus::parse(s).ok_or_else(|| bad_status(s))));
@@ -139,8 +139,8 @@ impl Tracking {
         Ok(t)
     }
 
-    pub async fn add_task_note(&self, id: &str, body: &str, actor: Actor) -> Result<Note> {
-        let id = TaskId::parse(id).map_err(|_| Error::NotFound("task"))?;
+    pub async fn add_task_note(&self, id: &TaskId, body: &str, actor: Actor) -> Result<Note> {
+        let id = id.clone();
         let body = body.trim();
         if body.is_empty() || body.chars().count() > 4000 {
             return Err(Error::invalid("body", "must be 1 to 4000 characters"));

@@ -89,8 +89,8 @@ async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
             .await?;
         app.catalogue()
             .set_stock(
-                "SZ1",
-                &sku,
+                &codflow_domain::WarehouseCode::parse("SZ1")?,
+                &codflow_domain::Sku::parse(&sku)?,
                 codflow_app::catalogue::StockChange { on_hand: Some(10_000_000), location: None },
                 by(),
             )
@@ -196,7 +196,7 @@ async fn one(app: &App, n: usize) -> Result<()> {
     let o = match app.intake().create_order(order(n), by()).await? {
         codflow_app::orders::IntakeOutcome::Created(o) | codflow_app::orders::IntakeOutcome::Existing(o) => o,
     };
-    let s = app.fulfilment().book_order(o.id.as_str(), by()).await?;
+    let s = app.fulfilment().book_order(&o.id, by()).await?;
     let zpl = app.fulfilment().labels_zpl(&[s.id.to_string()]).await.context("label")?;
     anyhow::ensure!(zpl.contains("^BC"), "no barcode on the label");
     Ok(())

@@ -479,8 +479,8 @@ pub(crate) async fn seed_catalogue(app: &codflow_app::App) -> Result<()> {
             .map_err(|e| anyhow!("{e}"))?;
         app.catalogue()
             .set_stock(
-                "SZ1",
-                &sku,
+                &codflow_domain::WarehouseCode::parse("SZ1")?,
+                &codflow_domain::Sku::parse(&sku)?,
                 codflow_app::catalogue::StockChange { on_hand: Some(1_000_000_000), location: None },
                 by(),
             )

@@ -182,7 +182,7 @@ async fn ingest(n: usize, concurrency: usize, batch: usize) -> Result<()> {
     let last = n - 1;
     let app = crate::open(&db.url).await?;
     let view = app.tracking().tracking_by_number(&format!("{PREFIX}{last}")).await.map_err(|e| anyhow!("{e}"))?;
-    let order = app.intake().order(view.tracked.order_id.as_str()).await.map_err(|e| anyhow!("{e}"))?;
+    let order = app.intake().order(&view.tracked.order_id).await.map_err(|e| anyhow!("{e}"))?;
     tot.latencies_us.sort_unstable();
     let lat = &tot.latencies_us;
     println!("## Tracking event ingestion, SQLite, batch API, {concurrency} clients, {batch} events per request");

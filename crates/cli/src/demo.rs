@@ -136,7 +136,13 @@ async fn present(app: &App, sandbox: &Sandbox, at: OffsetDateTime) -> Result<()>
 async fn shop_orders(app: &App) -> Result<i64> {
     let mut n = 0;
     for shop in [crate::simulate_shops::SHOPIFY, crate::simulate_shops::WOO] {
-        n += app.channels().sync_status(shop).await.map_err(|e| anyhow!("{e}"))?.inbox.done;
+        n += app
+            .channels()
+            .sync_status(&codflow_domain::ShopCode::parse(shop)?)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .inbox
+            .done;
     }
     Ok(n)
 }

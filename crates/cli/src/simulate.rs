@@ -143,12 +143,25 @@ pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
     let (products, _) = app.catalogue().products(500, None).await.map_err(|e| anyhow!("{e}"))?;
     let mut shelf = Shelf(Vec::with_capacity(products.len()));
     for p in &products {
-        let level = app.catalogue().stock("SZ1", p.sku.as_str()).await.map_err(|e| anyhow!("{e}"))?.level;
+        let level = app
+            .catalogue()
+            .stock(&codflow_domain::WarehouseCode::parse("SZ1")?, &codflow_domain::Sku::parse(p.sku.as_str())?)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .level;
         // A database a previous run left topped up keeps a shelf of the demo's usual size.
         let free = if level.on_hand >= NEVER_DRY / 2 { SHELF_AFTER_TOP_UP } else { level.available().max(0) };
         shelf.0.push((p.sku.to_string(), free));
         let change = StockChange { on_hand: Some(NEVER_DRY), location: None };
-        app.catalogue().set_stock("SZ1", p.sku.as_str(), change, by()).await.map_err(|e| anyhow!("{e}"))?;
+        app.catalogue()
+            .set_stock(
+                &codflow_domain::WarehouseCode::parse("SZ1")?,
+                &codflow_domain::Sku::parse(p.sku.as_str())?,
+                change,
+                by(),
+            )
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
     }
     // Orders are valued in the base currency at the rate of their day: the shop's rates must reach back to
     // the first simulated day, or review holds every order it cannot value.
@@ -173,9 +186,22 @@ impl Shelf {
     /// shop's shelves, not the simulation's bottomless ones.
     pub async fn restore(&self, app: &App) -> Result<()> {
         for (sku, free) in &self.0 {
-            let level = app.catalogue().stock("SZ1", sku).await.map_err(|e| anyhow!("{e}"))?.level;
+            let level = app
+                .catalogue()
+                .stock(&codflow_domain::WarehouseCode::parse("SZ1")?, &codflow_domain::Sku::parse(sku)?)
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .level;
             let change = StockChange { on_hand: Some(level.reserved + free), location: None };
-            app.catalogue().set_stock("SZ1", sku, change, by()).await.map_err(|e| anyhow!("{e}"))?;
+            app.catalogue()
+                .set_stock(
+                    &codflow_domain::WarehouseCode::parse("SZ1")?,
+                    &codflow_domain::Sku::parse(sku)?,
+                    change,
+                    by(),
+                )
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
         }
         Ok(())
     }

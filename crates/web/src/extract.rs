@@ -181,6 +181,36 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
 /// The authenticated caller. Handlers say which roles they admit with `require`.
 pub struct Auth(pub Principal);
 
+/// An id or code from the request path read into its type; one that does not read names nothing that exists
+/// (404, as an unknown one would).
+pub trait FromPath: Sized {
+    fn from_path(raw: &str) -> Result<Self, ApiError>;
+}
+
+macro_rules! from_path {
+    ($($t:ident => $what:literal),* $(,)?) => {
+        $(impl FromPath for codflow_domain::$t {
+            fn from_path(raw: &str) -> Result<Self, ApiError> {
+                codflow_domain::$t::parse(raw).map_err(|_| ApiError::NotFound($what))
+            }
+        })*
+    };
+}
+
+from_path!(
+    OrderId => "order",
+    ShipmentId => "shipment",
+    TaskId => "task",
+    NotificationId => "notification",
+    InboxId => "delivery",
+    PushId => "channel push",
+    RuleId => "rule",
+    ShopCode => "store",
+    ChannelCode => "channel",
+    Sku => "product",
+    WarehouseCode => "warehouse",
+);
+
 impl Auth {
     /// Who acts, as the audit trail records it.
     pub fn actor(&self) -> codflow_domain::Actor {

@@ -243,8 +243,8 @@ impl Fulfilment {
         Ok(lstore::channels(&mut *self.store.read().await?).await?)
     }
 
-    pub async fn channel(&self, code: &str) -> Result<Channel> {
-        let code = ChannelCode::parse(code).map_err(|_| Error::NotFound("channel"))?;
+    pub async fn channel(&self, code: &ChannelCode) -> Result<Channel> {
+        let code = code.clone();
         lstore::channel(&mut *self.store.read().await?, &code).await?.ok_or(Error::NotFound("channel"))
     }
 
@@ -295,8 +295,8 @@ impl Fulfilment {
         Ok(out)
     }
 
-    pub async fn delete_channel(&self, code: &str, actor: Actor) -> Result<()> {
-        let code = ChannelCode::parse(code).map_err(|_| Error::NotFound("channel"))?;
+    pub async fn delete_channel(&self, code: &ChannelCode, actor: Actor) -> Result<()> {
+        let code = code.clone();
         let mut tx = self.store.begin().await?;
         if lstore::channel_in_use(&mut tx, &code).await? {
             return Err(Error::Conflict {

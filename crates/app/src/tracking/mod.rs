@@ -269,8 +269,8 @@ impl Tracking {
         self.ctx.workers.spawn("tracking", move |stop| run_worker(store, carriers, ctx, stop));
     }
 
-    pub async fn tracking(&self, shipment: &str) -> Result<TrackingView> {
-        let id = ShipmentId::parse(shipment).map_err(|_| Error::NotFound("shipment"))?;
+    pub async fn tracking(&self, shipment: &ShipmentId) -> Result<TrackingView> {
+        let id = shipment.clone();
         let mut conn = self.store.read().await?;
         let tracked = store::by_shipment(&mut conn, &id).await?.ok_or(Error::NotFound("tracking"))?;
         self.view(&mut conn, tracked).await

@@ -379,9 +379,19 @@ pub async fn seed_demo_today(app: &App) -> Result<(usize, usize)> {
     let by = Actor::Worker("demo".into());
     for (i, p) in PRODUCTS.iter().enumerate() {
         if runs_short(i) {
-            let level = app.catalogue().stock("SZ1", p.0).await?;
+            let level = app
+                .catalogue()
+                .stock(&codflow_domain::WarehouseCode::parse("SZ1")?, &codflow_domain::Sku::parse(p.0)?)
+                .await?;
             let change = StockChange { on_hand: Some(level.level.reserved), location: None };
-            app.catalogue().set_stock("SZ1", p.0, change, by.clone()).await?;
+            app.catalogue()
+                .set_stock(
+                    &codflow_domain::WarehouseCode::parse("SZ1")?,
+                    &codflow_domain::Sku::parse(p.0)?,
+                    change,
+                    by.clone(),
+                )
+                .await?;
         }
     }
     seed_reviewed_orders(app, &mut Rng(DEMO_SEED ^ 0x5eed), 60).await
@@ -421,9 +431,23 @@ async fn seed_catalogue(app: &App, r: &mut Rng) -> Result<()> {
         // Bins by aisle, bay and shelf, so picking lists have a walk to follow.
         let bin = |aisle: &str| format!("{aisle}-{:02}-{}", i / 4 + 1, i % 4 + 1);
         let at = |on_hand: i64, location: String| StockChange { on_hand: Some(on_hand), location: Some(location) };
-        app.catalogue().set_stock("SZ1", sku, at(sz, bin(["A", "B", "C"][i % 3])), by.clone()).await?;
+        app.catalogue()
+            .set_stock(
+                &codflow_domain::WarehouseCode::parse("SZ1")?,
+                &codflow_domain::Sku::parse(sku)?,
+                at(sz, bin(["A", "B", "C"][i % 3])),
+                by.clone(),
+            )
+            .await?;
         if i % 3 == 0 {
-            app.catalogue().set_stock("DXB1", sku, at(20 + r.below(60) as i64, bin("D")), by.clone()).await?;
+            app.catalogue()
+                .set_stock(
+                    &codflow_domain::WarehouseCode::parse("DXB1")?,
+                    &codflow_domain::Sku::parse(sku)?,
+                    at(20 + r.below(60) as i64, bin("D")),
+                    by.clone(),
+                )
+                .await?;
         }
     }
     let mut currencies: Vec<(&str, i64)> = MARKETS.iter().map(|m| (m.currency, m.per_usd)).collect();

@@ -153,13 +153,13 @@ pub(crate) fn order_input(store: &str, ext: &str) -> OrderInput {
 async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engine: Engine) {
     let sb = sandbox().await;
     let (_db, app, ids) = ready(engine, &sb.url, &["E-1"]).await;
-    let s = app.fulfilment().book_order(&ids[0], worker()).await.unwrap();
+    let s = app.fulfilment().book_order(&codflow_domain::OrderId::parse(&ids[0]).unwrap(), worker()).await.unwrap();
     assert_eq!(s.status, BookingStatus::Booked, "{s:?}");
     let tracking = s.tracking_number.clone().unwrap();
     assert!(tracking.starts_with("SB") && tracking.ends_with("CN") && tracking.len() == 13, "{tracking}");
     assert_eq!(s.weight_g, 800);
     // Booking the same order again answers with the same shipment.
-    let again = app.fulfilment().book_order(&ids[0], worker()).await.unwrap();
+    let again = app.fulfilment().book_order(&codflow_domain::OrderId::parse(&ids[0]).unwrap(), worker()).await.unwrap();
     assert_eq!((again.id, again.tracking_number.clone()), (s.id.clone(), Some(tracking.clone())));
     let zpl = app.fulfilment().labels_zpl(&[s.id.to_string()]).await.unwrap();
     assert!(zpl.contains(&format!("^BCN,200,Y,N,N^FD{tracking}^FS")), "{zpl}");
@@ -168,7 +168,7 @@ async fn an_order_is_booked_labelled_and_cancelled_with_the_sandbox_carrier(engi
     let events: Value =
         reqwest::get(format!("{}/v1/shipments/{tracking}/events", sb.url)).await.unwrap().json().await.unwrap();
     assert_eq!(events["events"][0]["code"], "LBL");
-    let c = app.fulfilment().cancel_shipment(&s.id.to_string(), worker()).await.unwrap();
+    let c = app.fulfilment().cancel_shipment(&s.id, worker()).await.unwrap();
     assert_eq!(c.status, BookingStatus::Cancelled);
     let at_carrier: Value =
         reqwest::get(format!("{}/v1/shipments/{tracking}", sb.url)).await.unwrap().json().await.unwrap();
@@ -181,7 +181,8 @@ async fn callers_booking_one_order_at_once_all_get_the_tracking_number(engine: E
     let (_db, app, ids) = ready(engine, &sb.url, &["C-1"]).await;
     // A slow carrier (0.8 s) and four callers at once: one books, the others wait for its answer.
     fault(&sb.url, "timeout", 800).await;
-    let book = || app.fulfilment().book_order(&ids[0], worker());
+    let id = codflow_domain::OrderId::parse(&ids[0]).unwrap();
+    let book = || app.fulfilment().book_order(&id, worker());
     let (a, b, c, d) = tokio::join!(book(), book(), book(), book());
     let mut tracking = Vec::new();
     for r in [a, b, c, d] {
@@ -199,16 +200,16 @@ async fn a_carrier_that_times_out_fails_or_answers_garbage_never_gets_a_second_b
     let (_db, app, ids) = ready(engine, &sb.url, &["T-1", "T-2", "T-3"]).await;
     for (id, kind) in ids.iter().zip(["timeout", "error", "malformed"]) {
         fault(&sb.url, kind, 3000).await;
-        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(&codflow_domain::OrderId::parse(id).unwrap(), worker()).await.unwrap();
         assert_eq!(s.status, BookingStatus::Pending, "{kind}: {s:?}");
         assert!(s.last_error.as_deref().unwrap_or("").contains("retrying automatically"), "{kind}: {s:?}");
-        let o = app.intake().order(id).await.unwrap();
+        let o = app.intake().order(&codflow_domain::OrderId::parse(id).unwrap()).await.unwrap();
         assert_eq!(o.status.as_str(), "allocated");
         // The worker retries with the same idempotency key once the backoff has passed.
         let later = codflow_app::now() + time::Duration::minutes(10);
         let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), later).await.unwrap();
         assert_eq!(n, 1, "{kind}");
-        let s = app.fulfilment().shipment(&s.id.to_string()).await.unwrap();
+        let s = app.fulfilment().shipment(&s.id).await.unwrap();
         assert_eq!(s.status, BookingStatus::Booked, "{kind}: {s:?}");
     }
     let stats = carrier_stats(&sb.url).await;
@@ -248,7 +249,7 @@ async fn a_crash_between_the_carriers_booking_and_our_commit_does_not_book_twice
         .unwrap();
     let n = codflow_app::booking::book_due(&app.store, &test_carriers(&sb.url), codflow_app::now()).await.unwrap();
     assert_eq!(n, 1);
-    let s = app.fulfilment().shipment(&key).await.unwrap();
+    let s = app.fulfilment().shipment(&codflow_domain::ShipmentId::parse(&key).unwrap()).await.unwrap();
     assert_eq!(s.status, BookingStatus::Booked);
     assert_eq!(s.tracking_number.as_deref(), made["tracking_number"].as_str());
     assert_eq!(carrier_stats(&sb.url).await["shipments"], 1);
@@ -284,7 +285,7 @@ async fn two_booking_workers_on_one_database_never_book_a_shipment_twice(engine:
     assert_eq!(stats["shipments"], ids.len(), "{stats}");
     for id in &ids {
         assert_eq!(stats["per_reference"][id], 1, "{stats}");
-        let s = app.fulfilment().shipments_of_order(id).await.unwrap();
+        let s = app.fulfilment().shipments_of_order(&codflow_domain::OrderId::parse(id).unwrap()).await.unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].status, BookingStatus::Booked);
     }
@@ -303,7 +304,7 @@ async fn a_booked_shipments_pdf_label_scans_and_its_customs_papers_name_the_impo
     let mut shipments = Vec::new();
     let mut numbers = Vec::new();
     for id in &ids {
-        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(&codflow_domain::OrderId::parse(id).unwrap(), worker()).await.unwrap();
         numbers.push(Some(s.tracking_number.clone().unwrap()));
         shipments.push(s.id.to_string());
     }
@@ -415,7 +416,7 @@ async fn a_stopping_server_records_the_booking_it_has_at_the_carrier_and_exits_i
     assert!(stopped_at.elapsed() < Duration::from_secs(15), "took {:?}", stopped_at.elapsed());
     assert!(said.iter().any(|l| l == "stopped"), "no worker was cut off: {said:?}");
     // The answer that came after the stop was recorded: one booking, with its tracking number.
-    let s = app.fulfilment().shipments_of_order(&ids[0]).await.unwrap();
+    let s = app.fulfilment().shipments_of_order(&codflow_domain::OrderId::parse(&ids[0]).unwrap()).await.unwrap();
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].status, BookingStatus::Booked, "{:?}", s[0]);
     assert!(s[0].tracking_number.is_some());

@@ -85,7 +85,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
 
     let mut tracking = Vec::new();
     for id in &ids {
-        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(&codflow_domain::OrderId::parse(id).unwrap(), worker()).await.unwrap();
         tracking.push((s.id.to_string(), s.tracking_number.clone().expect("booked")));
     }
     assert!(pushes_of(&app, &ids[2]).await.is_empty(), "a manual store's order has no shop to tell");
@@ -113,7 +113,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     .await;
     let dead = pushes_of(&app, &ids[1]).await.remove(0);
     assert!(dead.last_error.as_deref().is_some_and(|e| e.contains("credentials")), "{dead:?}");
-    let history = app.intake().order_history(&ids[1]).await.unwrap();
+    let history = app.intake().order_history(&codflow_domain::OrderId::parse(&ids[1]).unwrap()).await.unwrap();
     assert!(history.iter().any(|a| a.action == "channel_push_failed"), "{history:?}");
     // The seller puts in the right keys and retries.
     let fix = ShopInput {
@@ -127,7 +127,7 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
     app.channels().put_shop(Some("woo-sa"), fix, worker()).await.unwrap();
     woo.reply_next("200 OK", "[]");
     woo.reply_next("201 Created", r#"{"id": 281, "note": "shipped", "customer_note": true}"#);
-    app.channels().retry_channel_push(&dead.id.to_string()).await.unwrap();
+    app.channels().retry_channel_push(&dead.id).await.unwrap();
     push_until(&app, "WooCommerce hears the parcel shipped", async || {
         pushes_of(&app, &ids[1]).await.first().is_some_and(|p| p.status == PushStatus::Sent)
     })
@@ -165,7 +165,15 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
         let mut delivered = 0;
         for (shp, _) in &tracking {
             delivered += usize::from(
-                app.tracking().tracking(shp).await.unwrap().tracked.progress.status.status_str() == "delivered",
+                app.tracking()
+                    .tracking(&codflow_domain::ShipmentId::parse(shp).unwrap())
+                    .await
+                    .unwrap()
+                    .tracked
+                    .progress
+                    .status
+                    .status_str()
+                    == "delivered",
             );
         }
         if delivered == tracking.len() {
@@ -206,7 +214,14 @@ async fn shop_orders_are_told_shipped_and_delivered_once_through_rate_limits_out
         .unwrap()
         .0;
     assert_eq!(all.len(), 2, "one shipped and one delivered update for the Shopify order");
-    let shown: Vec<&str> =
-        app.channels().order_follow_up(&ids[0]).await.unwrap().pushes.iter().map(|p| p.event.as_str()).collect();
+    let shown: Vec<&str> = app
+        .channels()
+        .order_follow_up(&codflow_domain::OrderId::parse(&ids[0]).unwrap())
+        .await
+        .unwrap()
+        .pushes
+        .iter()
+        .map(|p| p.event.as_str())
+        .collect();
     assert_eq!(shown, ["shipped", "delivered"], "the order shows what its shop was told, in order");
 }

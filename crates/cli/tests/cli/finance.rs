@@ -68,7 +68,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     finish_journeys(&app, &sb.url, &shipments).await;
     let mut delivered = Vec::new();
     for (shp, tn) in &shipments {
-        let t = app.tracking().tracking(shp).await.unwrap().tracked;
+        let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap().tracked;
         if t.cod_status.as_str() == "expected" {
             delivered.push((
                 ShipmentId::parse(shp).unwrap(),
@@ -120,7 +120,7 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
         let s = delivered[i].0.to_string();
         async move {
             app.tracking()
-                .tracking(&s)
+                .tracking(&codflow_domain::ShipmentId::parse(&s).unwrap())
                 .await
                 .unwrap()
                 .tasks
@@ -206,7 +206,16 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     let cod = |i: usize| {
         let app = &app;
         let s = delivered[i].0.to_string();
-        async move { app.tracking().tracking(&s).await.unwrap().tracked.cod_status.as_str().to_owned() }
+        async move {
+            app.tracking()
+                .tracking(&codflow_domain::ShipmentId::parse(&s).unwrap())
+                .await
+                .unwrap()
+                .tracked
+                .cod_status
+                .as_str()
+                .to_owned()
+        }
     };
     assert_eq!(cod(0).await, "remitted");
     assert_eq!(cod(2).await, "short_paid");
@@ -347,8 +356,8 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     };
     let paid_line = app.finance().statement_lines(&stl, Some(LineClass::Matched), 0, 500).await.unwrap();
     let line0 = paid_line.iter().find(|l| l.shipment_id.as_ref() == Some(&delivered[0].0)).unwrap();
-    let p = app.finance().order_profit(&order_of(0)).await.unwrap();
-    let order = app.intake().order(&order_of(0)).await.unwrap();
+    let p = app.finance().order_profit(&codflow_domain::OrderId::parse(&order_of(0)).unwrap()).await.unwrap();
+    let order = app.intake().order(&codflow_domain::OrderId::parse(&order_of(0)).unwrap()).await.unwrap();
     let quote = order.allocation.unwrap().choice.unwrap().ranking[0].breakdown.unwrap();
     let a = p.actual.expect("settled");
     assert_eq!(serde_json::to_value(p.stage).unwrap(), "settled");
@@ -367,8 +376,17 @@ async fn a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_thr
     assert_eq!((e.first_leg, e.last_mile), (160, a.last_mile));
     assert!(e.revenue < order.total.minor, "weighed by the chance of delivery");
     // Short paid: revenue is what arrived. Left out of the statement: no actual profit yet.
-    assert_eq!(app.finance().order_profit(&order_of(2)).await.unwrap().actual.unwrap().revenue, short.2 - 1_000);
-    let pending = app.finance().order_profit(&order_of(3)).await.unwrap();
+    assert_eq!(
+        app.finance()
+            .order_profit(&codflow_domain::OrderId::parse(&order_of(2)).unwrap())
+            .await
+            .unwrap()
+            .actual
+            .unwrap()
+            .revenue,
+        short.2 - 1_000
+    );
+    let pending = app.finance().order_profit(&codflow_domain::OrderId::parse(&order_of(3)).unwrap()).await.unwrap();
     assert_eq!(serde_json::to_value(pending.stage).unwrap(), "delivered");
     assert!(pending.actual.is_none() && pending.expected.is_some());
     // The report adds up the orders it exports; every order has a row.
@@ -522,7 +540,15 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     assert!(csv.contains("claim,billed weight,3000 g"), "{csv}");
     assert!(csv.contains(&format!("dispute,tracking_number,{}", tn(1))), "{csv}");
     // An invoice moves no COD cash.
-    let cod = app.tracking().tracking(&shipments[0].0).await.unwrap().tracked.cod_status.as_str().to_owned();
+    let cod = app
+        .tracking()
+        .tracking(&codflow_domain::ShipmentId::parse(&shipments[0].0).unwrap())
+        .await
+        .unwrap()
+        .tracked
+        .cod_status
+        .as_str()
+        .to_owned();
     assert_eq!(cod, "pending");
     // The cash forecast: the riyals billed (not the duplicate, the stranger's or the dollar line) fall due
     // 30 days after the invoice came in; the parcels' COD, still in transit, counts at the 85% prior.
@@ -536,7 +562,8 @@ async fn a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked
     assert!(week.starts <= due && due < week.starts + Duration::days(7), "{forecast:?}");
     let mut cod_total = 0;
     for (shp, _) in &shipments {
-        cod_total += app.tracking().tracking(shp).await.unwrap().tracked.cod.minor;
+        cod_total +=
+            app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap().tracked.cod.minor;
     }
     assert_eq!(sum(&|f| f.in_transit_in), cod_total * 85 / 100);
     assert_eq!(sum(&|f| f.delivered_in), 0, "nothing delivered yet");

@@ -58,8 +58,8 @@ async fn seeded(engine: Engine, skus: &[&str]) -> (TestDb, Store) {
             .unwrap();
         app.catalogue()
             .set_stock(
-                "SZ1",
-                sku,
+                &codflow_domain::WarehouseCode::parse("SZ1").unwrap(),
+                &codflow_domain::Sku::parse(sku).unwrap(),
                 codflow_app::catalogue::StockChange { on_hand: Some(1_000_000), location: None },
                 codflow_domain::Actor::Worker("test".into()),
             )
@@ -580,10 +580,7 @@ async fn rules_export_import_and_backtest_work_from_the_command_line() {
             panic!("not created")
         };
         let outcome = if n % 2 == 0 { "refused" } else { "delivered" };
-        app.review()
-            .record_outcome(o.id.as_str(), outcome, None, codflow_domain::Actor::Worker("test".into()))
-            .await
-            .unwrap();
+        app.review().record_outcome(&o.id, outcome, None, codflow_domain::Actor::Worker("test".into())).await.unwrap();
     }
     app.review().set_base_currency("SAR").await.unwrap();
     let dir = tempdir();

@@ -73,7 +73,7 @@ fn final_status(code: &str) -> &'static str {
 pub(crate) async fn book_all(app: &App, ids: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for id in ids {
-        let s = app.fulfilment().book_order(id, worker()).await.unwrap();
+        let s = app.fulfilment().book_order(&codflow_domain::OrderId::parse(id).unwrap(), worker()).await.unwrap();
         out.push((s.id.to_string(), s.tracking_number.clone().expect("booked")));
     }
     out
@@ -85,9 +85,9 @@ async fn assert_followed(app: &App, carrier_url: &str, shipments: &[(String, Str
     for ((shp, tn), order) in shipments.iter().zip(ids) {
         let at_carrier = carrier_view(carrier_url, tn).await;
         let expected = final_status(at_carrier["status"].as_str().unwrap());
-        let t = app.tracking().tracking(shp).await.unwrap();
+        let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
         assert_eq!(t.tracked.progress.status.status_str(), expected, "{tn}: {:?}", t.events);
-        let o = app.intake().order(order).await.unwrap();
+        let o = app.intake().order(&codflow_domain::OrderId::parse(order).unwrap()).await.unwrap();
         match expected {
             "delivered" => {
                 assert_eq!(o.status.as_str(), "fulfilled", "{tn}");
@@ -122,7 +122,14 @@ pub(crate) async fn finish_journeys(app: &App, carrier_url: &str, shipments: &[(
         app.tracking().poll_tracking().await.unwrap();
         let mut done = true;
         for (shp, _) in shipments {
-            let s = app.tracking().tracking(shp).await.unwrap().tracked.progress.status;
+            let s = app
+                .tracking()
+                .tracking(&codflow_domain::ShipmentId::parse(shp).unwrap())
+                .await
+                .unwrap()
+                .tracked
+                .progress
+                .status;
             done &= s.is_final() || s == codflow_domain::ShipmentStatus::Lost;
         }
         if done {
@@ -130,7 +137,7 @@ pub(crate) async fn finish_journeys(app: &App, carrier_url: &str, shipments: &[(
         }
         if std::time::Instant::now() > deadline {
             for (shp, _) in shipments {
-                let t = app.tracking().tracking(shp).await.unwrap();
+                let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
                 eprintln!("{:?} {:?}", t.tracked, t.events.iter().map(|e| &e.code).collect::<Vec<_>>());
             }
             panic!("journeys did not finish");
@@ -144,7 +151,12 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
     let externals: Vec<String> = (0..8).map(|i| format!("P-{i}")).collect();
     let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
     let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
-    let before = app.catalogue().stock("SZ1", "LAMP-01").await.unwrap().level;
+    let before = app
+        .catalogue()
+        .stock(&codflow_domain::WarehouseCode::parse("SZ1").unwrap(), &codflow_domain::Sku::parse("LAMP-01").unwrap())
+        .await
+        .unwrap()
+        .level;
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
     assert_followed(&app, &sb.url, &shipments, &ids).await;
@@ -152,12 +164,25 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
     let returned = {
         let mut n = 0;
         for (shp, _) in &shipments {
-            n +=
-                (app.tracking().tracking(shp).await.unwrap().tracked.progress.status.status_str() == "returned") as i64;
+            n += (app
+                .tracking()
+                .tracking(&codflow_domain::ShipmentId::parse(shp).unwrap())
+                .await
+                .unwrap()
+                .tracked
+                .progress
+                .status
+                .status_str()
+                == "returned") as i64;
         }
         n
     };
-    let after = app.catalogue().stock("SZ1", "LAMP-01").await.unwrap().level;
+    let after = app
+        .catalogue()
+        .stock(&codflow_domain::WarehouseCode::parse("SZ1").unwrap(), &codflow_domain::Sku::parse("LAMP-01").unwrap())
+        .await
+        .unwrap()
+        .level;
     let shipped = shipments.len() as i64 - returned;
     assert_eq!(after.on_hand, before.on_hand - 2 * shipped, "{before:?} → {after:?}");
     assert_eq!(after.reserved, 0);
@@ -187,7 +212,14 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     .to_string();
     let forged = app.tracking().carrier_webhook("sandbox", Some("sha256=00"), body.as_bytes()).await;
     assert!(matches!(forged, Err(codflow_app::Error::Unauthorized)), "{forged:?}");
-    assert!(app.tracking().tracking(&shipments[0].0).await.unwrap().events.is_empty());
+    assert!(
+        app.tracking()
+            .tracking(&codflow_domain::ShipmentId::parse(&shipments[0].0).unwrap())
+            .await
+            .unwrap()
+            .events
+            .is_empty()
+    );
 
     // The carrier pushes to a server on the same database.
     let hook_app = App::builder(app.store.clone())
@@ -214,7 +246,7 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     loop {
         let mut done = true;
         for (shp, _) in &shipments {
-            let t = app.tracking().tracking(shp).await.unwrap();
+            let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
             done &= t.tracked.progress.status.is_final() || t.tracked.progress.status.status_str() == "lost";
             done &= t.events.iter().all(|e| e.source == "webhook");
         }
@@ -243,7 +275,7 @@ async fn failed_at_the_door(
     loop {
         app.clock().advance(Duration::hours(1));
         app.tracking().poll_tracking().await.unwrap();
-        let t = app.tracking().tracking(&shp).await.unwrap();
+        let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(&shp).unwrap()).await.unwrap();
         if t.tracked.progress.status.status_str() == "delivery_failed" {
             assert!(t.tasks.iter().any(|k| k.kind.as_str() == "delivery_failed"), "{:?}", t.tasks);
             break;
@@ -257,7 +289,7 @@ async fn failed_at_the_door(
 
 async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(engine: Engine) {
     let (sb, _db, app, _ids, (shp, _)) = failed_at_the_door(engine).await;
-    let token = app.tracking().ndr_link(&shp).await.unwrap();
+    let token = app.tracking().ndr_link(&codflow_domain::ShipmentId::parse(&shp).unwrap()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let web = app.clone();
@@ -275,7 +307,7 @@ async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(en
     // The buyer reads Arabic: thanked for an answer kept to pass on, not told the courier has it.
     assert!(page.contains("وصلنا ردك") && page.contains("سينقله فريقنا"), "{page}");
     assert!(!page.contains("وصل ردك إلى شركة الشحن"), "{page}");
-    let kept = app.tracking().tracking(&shp).await.unwrap().ndr;
+    let kept = app.tracking().tracking(&codflow_domain::ShipmentId::parse(&shp).unwrap()).await.unwrap().ndr;
     assert_eq!(kept.len(), 1);
     assert_ne!(kept[0].status, "sent", "{kept:?}");
 }
@@ -283,7 +315,7 @@ async fn a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so(en
 async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_expiry(engine: Engine) {
     let (sb, _db, app, ids, (shp, tn)) = failed_at_the_door(engine).await;
     let (shp, tn) = (&shp, &tn);
-    let token = app.tracking().ndr_link(shp).await.unwrap();
+    let token = app.tracking().ndr_link(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
     // The buyer's message carries the self-service link.
     let msgs = app.tracking().notifications(Default::default(), 100).await.unwrap().0;
     assert!(msgs.iter().any(|m| m.template == "shipment_delivery_failed" && m.body.contains("/ndr/")), "{msgs:?}");
@@ -307,9 +339,9 @@ async fn the_failed_delivery_link_reaches_the_carrier_and_refuses_tampering_and_
         app.tracking().ndr_answer(&token, answer).await,
         Err(codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::AlreadyAnswered, .. })
     ));
-    assert_eq!(app.tracking().tracking(shp).await.unwrap().ndr.len(), 1);
+    assert_eq!(app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap().ndr.len(), 1);
     // The order shows the answer and what the carrier made of it.
-    let on_order = app.channels().order_follow_up(&ids[0]).await.unwrap().ndr;
+    let on_order = app.channels().order_follow_up(&codflow_domain::OrderId::parse(&ids[0]).unwrap()).await.unwrap().ndr;
     assert_eq!(on_order.len(), 1);
     assert_eq!((on_order[0].shipment_id.as_str(), on_order[0].action.as_str()), (shp.as_str(), "reattempt"));
     assert!(on_order[0].details.contains("+966507654321") || on_order[0].details.contains("765 4321"), "{on_order:?}");
@@ -333,7 +365,7 @@ fn ev(tn: &str, code: &str, at: OffsetDateTime) -> IncomingEvent {
 }
 
 async fn open_kinds(app: &App, shp: &str) -> Vec<String> {
-    let t = app.tracking().tracking(shp).await.unwrap();
+    let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
     let mut k: Vec<String> =
         t.tasks.iter().filter(|t| t.status.as_str() != "done").map(|t| t.kind.as_str().to_owned()).collect();
     k.sort();
@@ -373,7 +405,7 @@ async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(en
     assert_eq!(open_kinds(&app, s1).await, ["customs_held"]);
     let task = app
         .tracking()
-        .tracking(s1)
+        .tracking(&codflow_domain::ShipmentId::parse(s1).unwrap())
         .await
         .unwrap()
         .tasks
@@ -386,7 +418,7 @@ async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(en
     app.clock().freeze(t2);
     app.tracking().ingest_events(&[ev(n1, "CUS-REL", t2)], "api").await.unwrap();
     assert!(open_kinds(&app, s1).await.is_empty());
-    let (closed, _, history) = app.tracking().task(&task.id.to_string()).await.unwrap();
+    let (closed, _, history) = app.tracking().task(&task.id).await.unwrap();
     assert_eq!((closed.status.as_str(), closed.resolution.as_deref()), ("done", Some("recovered")));
     assert!(history.iter().any(|h| h.action == "close"));
 
@@ -447,30 +479,34 @@ async fn each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery(en
     app.clock().freeze(t4 + Duration::days(10) - Duration::seconds(1));
     app.tracking().sweep().await.unwrap();
     let k = open_kinds(&app, s3).await;
-    assert!(k.is_empty(), "{k:?} {:?}", app.tracking().tracking(s3).await.unwrap().tracked);
+    assert!(
+        k.is_empty(),
+        "{k:?} {:?}",
+        app.tracking().tracking(&codflow_domain::ShipmentId::parse(s3).unwrap()).await.unwrap().tracked
+    );
     app.clock().freeze(t4 + Duration::days(10));
     app.tracking().sweep().await.unwrap();
     assert_eq!(open_kinds(&app, s3).await, ["cod_not_remitted"]);
 
     // A person takes a task, notes it and closes it; the sweep does not reopen it.
-    let t = app.tracking().tracking(s3).await.unwrap().tasks.remove(0);
+    let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(s3).unwrap()).await.unwrap().tasks.remove(0);
     let change = codflow_app::tasks::TaskChange {
         status: Some("in_progress".into()),
         assignee: Some("mona".into()),
         ..Default::default()
     };
-    app.tracking().update_task(&t.id.to_string(), change, worker()).await.unwrap();
-    app.tracking().add_task_note(&t.id.to_string(), "called the carrier", worker()).await.unwrap();
+    app.tracking().update_task(&t.id, change, worker()).await.unwrap();
+    app.tracking().add_task_note(&t.id, "called the carrier", worker()).await.unwrap();
     let done = codflow_app::tasks::TaskChange {
         status: Some("done".into()),
         resolution: Some("claim filed".into()),
         ..Default::default()
     };
-    app.tracking().update_task(&t.id.to_string(), done, worker()).await.unwrap();
+    app.tracking().update_task(&t.id, done, worker()).await.unwrap();
     app.clock().advance(Duration::days(1));
     app.tracking().sweep().await.unwrap();
     assert!(open_kinds(&app, s3).await.is_empty());
-    let (_, notes, history) = app.tracking().task(&t.id.to_string()).await.unwrap();
+    let (_, notes, history) = app.tracking().task(&t.id).await.unwrap();
     assert_eq!(notes.len(), 1);
     assert!(
         history.iter().any(|h| h.action == "assign") && history.iter().any(|h| h.to_status.as_deref() == Some("done"))
@@ -491,7 +527,7 @@ async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_sh
     // A late in-transit scan, older than the delivery, does not undo it; a replay adds nothing.
     let r = app.tracking().ingest_events(&[ev(tn, "ARR-HUB", at(10)), ev(tn, "DLV", at(30))], "api").await.unwrap();
     assert_eq!((r.new, r.duplicates), (1, 1));
-    let t = app.tracking().tracking(shp).await.unwrap();
+    let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
     assert_eq!(t.tracked.progress.status.status_str(), "delivered");
     assert_eq!(t.events.len(), 4);
     // The unknown code is listed, and mapping it re-normalises the stored event.
@@ -505,7 +541,7 @@ async fn duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_sh
     };
     assert_eq!(app.tracking().put_carrier_mapping(m, worker()).await.unwrap(), 1);
     assert!(app.tracking().unmapped_codes().await.unwrap().is_empty());
-    let t = app.tracking().tracking(shp).await.unwrap();
+    let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
     assert_eq!(t.tracked.progress.status.status_str(), "delivered");
     assert!(t.events.iter().any(|e| e.code == "ZZ-WEIRD" && e.status.status_str() == "in_transit"));
     // An event for a tracking number nobody has is reported, not stored.
@@ -576,7 +612,7 @@ async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message
     for (shp, tn) in &shipments {
         let at_carrier = carrier_view(&sb.url, tn).await;
         assert_eq!(at_carrier["tracking_requests"], 1, "{tn} polled more than once");
-        let t = app.tracking().tracking(shp).await.unwrap();
+        let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
         assert!(!t.events.is_empty(), "{tn}: nothing applied");
         // Both nodes sweep the same shipments: each anomaly has one task, opened once.
         let mut kinds: Vec<&str> = t.tasks.iter().map(|k| k.kind.as_str()).collect();

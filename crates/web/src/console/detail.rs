@@ -1,6 +1,7 @@
 //! One order in full (its timeline of review, allocation, booking, tracking, money and audit), and the task
 //! queue of the signed-in user's role.
 
+use codflow_domain::OrderId;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -32,18 +33,22 @@ struct Step {
 }
 
 pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path<String>) -> Response {
-    let o = match s.app.intake().order(&id).await {
+    let found = match OrderId::parse(&id) {
+        Ok(id) => s.app.intake().order(&id).await,
+        Err(_) => Err(codflow_app::Error::NotFound("order")),
+    };
+    let o = match found {
         Ok(o) => o,
         Err(codflow_app::Error::NotFound(_)) => {
             return html(StatusCode::NOT_FOUND, layout(&signed.0, "Order", "<p class=\"err\">No such order.</p>"));
         }
         Err(e) => return fail(e),
     };
-    let history = match s.app.intake().order_history(&id).await {
+    let history = match s.app.intake().order_history(&o.id).await {
         Ok(h) => h,
         Err(e) => return fail(e),
     };
-    let shipments = match s.app.fulfilment().shipments_of_order(&id).await {
+    let shipments = match s.app.fulfilment().shipments_of_order(&o.id).await {
         Ok(v) => v,
         Err(e) => return fail(e),
     };
@@ -154,7 +159,7 @@ pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Pat
             ),
             who: "booking".into(),
         });
-        if let Ok(t) = s.app.tracking().tracking(sh.id.as_str()).await {
+        if let Ok(t) = s.app.tracking().tracking(&sh.id).await {
             for e in &t.events {
                 steps.push(Step {
                     at: e.at,
@@ -197,7 +202,7 @@ pub async fn order(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Pat
             }
         }
     }
-    if let Ok(p) = s.app.finance().order_profit(&id).await {
+    if let Ok(p) = s.app.finance().order_profit(&o.id).await {
         let m = |v: i64| Money::new(v, p.base_currency).to_string();
         let _ = write!(
             body,

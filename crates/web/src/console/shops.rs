@@ -34,7 +34,7 @@ pub async fn shops(
     let mut links = Vec::new();
     for st in &stores {
         let code = st.config.code.to_string();
-        let status = match s.app.channels().sync_status(&code).await {
+        let status = match s.app.channels().sync_status(&st.config.code).await {
             Ok(x) => x,
             Err(e) => return fail(e),
         };
@@ -83,12 +83,15 @@ pub async fn shop(
     Path(code): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let status = match s.app.channels().sync_status(&code).await {
+    let Ok(shop) = codflow_domain::ShopCode::parse(&code) else {
+        return fail(codflow_app::Error::NotFound("store"));
+    };
+    let status = match s.app.channels().sync_status(&shop).await {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
     let filter = q.get("status").map(String::as_str).filter(|v| !v.is_empty());
-    let (items, _) = match s.app.channels().inbox(&code, filter, 500, None).await {
+    let (items, _) = match s.app.channels().inbox(&shop, filter, 500, None).await {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
@@ -189,7 +192,11 @@ pub async fn retry(
     if let Some(r) = refused(&signed, &f) {
         return r;
     }
-    match s.app.channels().retry_delivery(field(&f, "id")).await {
+    let retried = match codflow_domain::InboxId::parse(field(&f, "id")) {
+        Ok(id) => s.app.channels().retry_delivery(&id).await,
+        Err(_) => Err(codflow_app::Error::NotFound("delivery")),
+    };
+    match retried {
         Ok(_) | Err(codflow_app::Error::Conflict { .. }) => super::redirect(&format!("/shops/{code}")),
         Err(e) => fail(e),
     }
@@ -202,10 +209,13 @@ pub async fn pull(
     Path(code): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Response {
+    let Ok(shop) = codflow_domain::ShopCode::parse(&code) else {
+        return fail(codflow_app::Error::NotFound("store"));
+    };
     if let Some(r) = refused(&signed, &f) {
         return r;
     }
-    match s.app.channels().pull_shop(&code).await {
+    match s.app.channels().pull_shop(&shop).await {
         Ok(_) => super::redirect(&format!("/shops/{code}")),
         Err(codflow_app::Error::Conflict { message, .. }) => html(
             StatusCode::CONFLICT,

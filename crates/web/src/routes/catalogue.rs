@@ -1,10 +1,12 @@
 use std::sync::Arc;
 
+use crate::extract::FromPath;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use codflow_domain::{Sku, WarehouseCode};
 
 use codflow_app::catalogue::StockChange;
 
@@ -86,7 +88,7 @@ pub async fn get_product(
     Path(sku): Path<String>,
 ) -> ApiResult<Json<ProductDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.catalogue().product(&sku).await?.into()))
+    Ok(Json(s.app.catalogue().product(&Sku::from_path(&sku)?).await?.into()))
 }
 
 /// The query parameters of [`list_products`].
@@ -122,7 +124,12 @@ pub async fn put_stock(
     Ok(Json(
         s.app
             .catalogue()
-            .set_stock(&w, &sku, StockChange { on_hand: body.on_hand, location: body.location }, auth.actor())
+            .set_stock(
+                &WarehouseCode::from_path(&w)?,
+                &Sku::from_path(&sku)?,
+                StockChange { on_hand: body.on_hand, location: body.location },
+                auth.actor(),
+            )
             .await?
             .into(),
     ))
@@ -136,7 +143,7 @@ pub async fn get_stock(
     Path((w, sku)): Path<(String, String)>,
 ) -> ApiResult<Json<StockDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.catalogue().stock(&w, &sku).await?.into()))
+    Ok(Json(s.app.catalogue().stock(&WarehouseCode::from_path(&w)?, &Sku::from_path(&sku)?).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/stock/{warehouse_code}/{sku}/history", tag = "catalogue",
@@ -148,5 +155,13 @@ pub async fn stock_history(
     Path((w, sku)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.catalogue().stock_history(&w, &sku).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        s.app
+            .catalogue()
+            .stock_history(&WarehouseCode::from_path(&w)?, &Sku::from_path(&sku)?)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }

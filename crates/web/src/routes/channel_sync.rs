@@ -1,8 +1,11 @@
 //! Orders in from shops: the signed webhook endpoints of API.md, each shop's sync status, its inbox of
 //! deliveries (with replay), a pull on demand, and the stock push.
 
+use crate::extract::FromPath;
 use axum::Router;
 use axum::routing::{get, post};
+use codflow_domain::InboxId;
+use codflow_domain::ShopCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -177,7 +180,7 @@ impl From<SyncStatus> for SyncDto {
     responses((status = 200, body = SyncDto, description = "how the shop's orders are coming in"), (status = 404)))]
 pub async fn status(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<SyncDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.channels().sync_status(&code).await?.into()))
+    Ok(Json(s.app.channels().sync_status(&ShopCode::from_path(&code)?).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -202,7 +205,7 @@ impl From<PullReport> for PullDto {
         (status = 409, description = "the shop cannot be pulled (manual, no credentials, disabled)"), (status = 404)))]
 pub async fn pull(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<PullDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(s.app.channels().pull_shop(&code).await?.into()))
+    Ok(Json(s.app.channels().pull_shop(&ShopCode::from_path(&code)?).await?.into()))
 }
 
 /// The query parameters of [`inbox`].
@@ -225,7 +228,8 @@ pub async fn inbox(
 ) -> ApiResult<Json<Page<DeliveryDto>>> {
     auth.require(READERS)?;
     let status = q.status.as_deref().filter(|v| !v.is_empty());
-    let (items, next_cursor) = s.app.channels().inbox(&code, status, q.page.limit()?, q.page.cursor()).await?;
+    let (items, next_cursor) =
+        s.app.channels().inbox(&ShopCode::from_path(&code)?, status, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(|d| delivery(d, false)).collect(), next_cursor }))
 }
 
@@ -237,14 +241,14 @@ pub async fn get_delivery(
     Path(id): Path<String>,
 ) -> ApiResult<Json<DeliveryDto>> {
     auth.require(READERS)?;
-    Ok(Json(delivery(s.app.channels().inbox_delivery(&id).await?, true)))
+    Ok(Json(delivery(s.app.channels().inbox_delivery(&InboxId::from_path(&id)?).await?, true)))
 }
 
 #[utoipa::path(post, path = "/api/v1/inbox/{id}/retry", tag = "stores", params(("id" = String, Path)),
     responses((status = 200, body = DeliveryDto, description = "processed again"), (status = 409, description = "not failed"), (status = 404)))]
 pub async fn retry(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<DeliveryDto>> {
     auth.require(OPERATORS)?;
-    Ok(Json(delivery(s.app.channels().retry_delivery(&id).await?, false)))
+    Ok(Json(delivery(s.app.channels().retry_delivery(&InboxId::from_path(&id)?).await?, false)))
 }
 
 #[derive(Serialize, ToSchema)]

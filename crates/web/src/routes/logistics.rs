@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::extract::FromPath;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -9,8 +10,10 @@ use axum::routing::{delete, get, post};
 use codflow_app::booking::BookOutcome;
 use codflow_app::booking::{BookingStatus, ShipmentFilter};
 use codflow_app::logistics::{LogisticsSettings, QuoteInput};
+use codflow_domain::ChannelCode;
 use codflow_domain::FieldErrors;
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};
+use codflow_domain::{OrderId, ShipmentId};
 
 use crate::dto::Page;
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
@@ -71,7 +74,12 @@ pub async fn create_channel(
     ApiJson(spec): ApiJson<ChannelSpec>,
 ) -> ApiResult<(StatusCode, Json<ChannelSpec>)> {
     auth.require(OPERATORS)?;
-    if s.app.fulfilment().channel(&spec.code).await.is_ok() {
+    // A code that does not read is refused below, by the spec's own validation.
+    let existing = match ChannelCode::parse(&spec.code) {
+        Ok(code) => s.app.fulfilment().channel(&code).await.ok(),
+        Err(_) => None,
+    };
+    if existing.is_some() {
         return Err(ApiError::Conflict {
             kind: codflow_app::ConflictKind::ChannelExists,
             message: format!("channel {} exists; PUT /api/v1/channels/{} replaces it", spec.code, spec.code),
@@ -89,7 +97,7 @@ pub async fn get_channel(
     Path(code): Path<String>,
 ) -> ApiResult<Json<ChannelSpec>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.fulfilment().channel(&code).await?.to_spec()))
+    Ok(Json(s.app.fulfilment().channel(&ChannelCode::from_path(&code)?).await?.to_spec()))
 }
 
 #[utoipa::path(put, path = "/api/v1/channels/{code}", tag = "logistics", params(("code" = String, Path)), request_body = ChannelSpec,
@@ -118,7 +126,7 @@ pub async fn delete_channel(
     Path(code): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.fulfilment().delete_channel(&code, auth.actor()).await?;
+    s.app.fulfilment().delete_channel(&ChannelCode::from_path(&code)?, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,7 +288,7 @@ pub async fn book_order(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().book_order(&id, auth.actor()).await?.into()))
+    Ok(Json(s.app.fulfilment().book_order(&OrderId::from_path(&id)?, auth.actor()).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/orders/{id}/shipments", tag = "logistics", params(("id" = String, Path)),
@@ -291,7 +299,9 @@ pub async fn order_shipments(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Page<ShipmentDto>>> {
     auth.require(READERS)?;
-    Ok(Json(Page::whole(s.app.fulfilment().shipments_of_order(&id).await?.into_iter().map(Into::into).collect())))
+    Ok(Json(Page::whole(
+        s.app.fulfilment().shipments_of_order(&OrderId::from_path(&id)?).await?.into_iter().map(Into::into).collect(),
+    )))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/book", tag = "logistics", request_body = BookMany,
@@ -394,7 +404,7 @@ pub async fn get_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.fulfilment().shipment(&id).await?.into()))
+    Ok(Json(s.app.fulfilment().shipment(&ShipmentId::from_path(&id)?).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/cancel", tag = "logistics", params(("id" = String, Path)),
@@ -405,7 +415,7 @@ pub async fn cancel_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().cancel_shipment(&id, auth.actor()).await?.into()))
+    Ok(Json(s.app.fulfilment().cancel_shipment(&ShipmentId::from_path(&id)?, auth.actor()).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/retry", tag = "logistics", params(("id" = String, Path)),
@@ -416,5 +426,5 @@ pub async fn retry_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(STOCK_KEEPERS)?;
-    Ok(Json(s.app.fulfilment().retry_booking(&id, auth.actor()).await?.into()))
+    Ok(Json(s.app.fulfilment().retry_booking(&ShipmentId::from_path(&id)?, auth.actor()).await?.into()))
 }

@@ -2,6 +2,7 @@
 
 use crate::dto::Page;
 use crate::dto::rfc3339;
+use crate::extract::FromPath;
 use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
 use crate::review_dto::*;
 use crate::state::AppState;
@@ -13,6 +14,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use codflow_app::notify::Notification;
 use codflow_app::notify::{Filter, Status, StoredTemplate};
+use codflow_domain::NotificationId;
 use codflow_domain::{FieldErrors, OrderId};
 use serde::Serialize;
 use std::sync::Arc;
@@ -73,7 +75,7 @@ pub async fn retry_notification(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.tracking().retry_notification(&id).await?;
+    s.app.tracking().retry_notification(&NotificationId::from_path(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::extract::FromPath;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -8,6 +9,7 @@ use axum::http::StatusCode;
 use axum::routing;
 use codflow_app::orders::OrderFilter;
 use codflow_app::orders::{Action, IntakeOutcome};
+use codflow_domain::OrderId;
 use codflow_domain::{Country, FieldErrors, OrderInput, OrderStatus, ShopCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
@@ -59,6 +61,7 @@ pub async fn create(
     responses((status = 200, body = OrderDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<OrderDto>> {
     auth.require(READERS)?;
+    let id = OrderId::from_path(&id)?;
     let mut dto: OrderDto = s.app.intake().order(&id).await?.into();
     let follow = s.app.channels().order_follow_up(&id).await?;
     dto.delivery_instructions = Some(follow.ndr.into_iter().map(Into::into).collect());
@@ -116,7 +119,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<AuditDto>>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.intake().order_history(&id).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(s.app.intake().order_history(&OrderId::from_path(&id)?).await?.into_iter().map(Into::into).collect()))
 }
 
 async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Action) -> ApiResult<Json<OrderDto>> {
@@ -125,7 +128,7 @@ async fn act(s: Arc<AppState>, auth: Auth, id: String, body: Bytes, action: Acti
     let body: ActionBody =
         if body.iter().all(u8::is_ascii_whitespace) { ActionBody::default() } else { parse_json(&body)? };
     let reason = body.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
-    Ok(Json(s.app.intake().act_on_order(&id, action, auth.actor(), reason).await?.into()))
+    Ok(Json(s.app.intake().act_on_order(&OrderId::from_path(&id)?, action, auth.actor(), reason).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/orders/{id}/approve", tag = "orders", params(("id" = String, Path)), request_body = ActionBody,

@@ -1,7 +1,9 @@
 //! Profit per order and its aggregates, and the first-leg costs they are figured with.
 
+use crate::extract::FromPath;
 use axum::Router;
 use axum::routing::get;
+use codflow_domain::OrderId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -231,7 +233,7 @@ pub async fn order_profit(
     Path(id): Path<String>,
 ) -> ApiResult<Json<OrderProfitDto>> {
     auth.require(PROFIT_READERS)?;
-    Ok(Json(s.app.finance().order_profit(&id).await?.into()))
+    Ok(Json(s.app.finance().order_profit(&OrderId::from_path(&id)?).await?.into()))
 }
 
 /// Profit of allocated orders grouped by SKU, country, region, channel or month; `format=csv` for the

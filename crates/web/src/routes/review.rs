@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::extract::FromPath;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
@@ -7,6 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use codflow_app::rules::RulesFile;
+use codflow_domain::OrderId;
+use codflow_domain::RuleId;
 use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::review::expr::Ty;
 use codflow_domain::review::{FIELDS, templates};
@@ -43,7 +46,7 @@ pub async fn create_rule(
 #[utoipa::path(get, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 200, body = RuleDto)))]
 pub async fn get_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<RuleDto>> {
     auth.require(READERS)?;
-    Ok(Json(RuleDto::of(s.app.review().rule(&id).await?, None)))
+    Ok(Json(RuleDto::of(s.app.review().rule(&RuleId::from_path(&id)?).await?, None)))
 }
 
 #[utoipa::path(put, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), request_body = RuleBody,
@@ -55,14 +58,14 @@ pub async fn update_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<RuleDto>> {
     auth.require(OPERATORS)?;
-    let (rule, v) = s.app.review().update_rule(&id, body.into(), auth.actor()).await?;
+    let (rule, v) = s.app.review().update_rule(&RuleId::from_path(&id)?, body.into(), auth.actor()).await?;
     Ok(Json(RuleDto::of(rule, Some(v))))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rules/{id}", tag = "review", params(("id" = String, Path)), responses((status = 204)))]
 pub async fn delete_rule(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.review().delete_rule(&id, auth.actor()).await?;
+    s.app.review().delete_rule(&RuleId::from_path(&id)?, auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -455,7 +458,9 @@ pub async fn outcome(
             ApiError::Invalid(e)
         })?),
     };
-    Ok(Json(OutcomeDto { recorded: s.app.review().record_outcome(&id, &b.outcome, at, auth.actor()).await? }))
+    Ok(Json(OutcomeDto {
+        recorded: s.app.review().record_outcome(&OrderId::from_path(&id)?, &b.outcome, at, auth.actor()).await?,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------- settings

@@ -1,5 +1,6 @@
 //! Shops on sales platforms (secrets go in, never out) and the outbox of updates owed to them.
 
+use crate::extract::FromPath;
 use axum::Router;
 use axum::routing;
 use std::collections::BTreeMap;
@@ -132,7 +133,7 @@ pub async fn create(
     responses((status = 200, body = StoreDto), (status = 404)))]
 pub async fn get(State(s): State<Arc<AppState>>, auth: Auth, Path(code): Path<String>) -> ApiResult<Json<StoreDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.channels().shop_view(&code).await?.into()))
+    Ok(Json(s.app.channels().shop_view(&ShopCode::from_path(&code)?).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/stores/{code}", tag = "stores", params(("code" = String, Path)), request_body = StoreBody,
@@ -235,6 +236,6 @@ pub async fn pushes(
     responses((status = 204), (status = 409, description = "not given up")))]
 pub async fn retry(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<StatusCode> {
     auth.require(OPERATORS)?;
-    s.app.channels().retry_channel_push(&id).await?;
+    s.app.channels().retry_channel_push(&PushId::from_path(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

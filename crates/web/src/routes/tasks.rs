@@ -4,6 +4,7 @@
 use crate::ApiResult;
 use crate::dto::Page;
 use crate::dto::rfc3339;
+use crate::extract::FromPath;
 use crate::extract::TASK_WORKERS;
 use crate::extract::{ApiJson, ApiQuery, Auth, READERS};
 use crate::state::AppState;
@@ -12,6 +13,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
+use codflow_domain::TaskId;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -150,7 +152,7 @@ pub async fn get_task(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TaskDetailDto>> {
     auth.require(READERS)?;
-    let (t, notes, history) = s.app.tracking().task(&id).await?;
+    let (t, notes, history) = s.app.tracking().task(&TaskId::from_path(&id)?).await?;
     Ok(Json(TaskDetailDto {
         task: t.into(),
         notes: notes.into_iter().map(Into::into).collect(),
@@ -192,7 +194,7 @@ pub async fn patch_task(
 ) -> ApiResult<Json<TaskDto>> {
     auth.require(TASK_WORKERS)?;
     let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution };
-    Ok(Json(s.app.tracking().update_task(&id, change, auth.actor()).await?.into()))
+    Ok(Json(s.app.tracking().update_task(&TaskId::from_path(&id)?, change, auth.actor()).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -210,6 +212,6 @@ pub async fn add_note(
     ApiJson(b): ApiJson<NoteBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<NoteDto>)> {
     auth.require(TASK_WORKERS)?;
-    let n = s.app.tracking().add_task_note(&id, &b.body, auth.actor()).await?;
+    let n = s.app.tracking().add_task_note(&TaskId::from_path(&id)?, &b.body, auth.actor()).await?;
     Ok((axum::http::StatusCode::CREATED, Json(n.into())))
 }

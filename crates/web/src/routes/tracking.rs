@@ -2,8 +2,10 @@
 //! carrier code mappings and the codes still unmapped, anomaly thresholds, the sweep and poll on demand,
 //! and tasks.
 
+use crate::extract::FromPath;
 use axum::Router;
 use axum::routing::{get, post, put};
+use codflow_domain::ShipmentId;
 use std::sync::Arc;
 
 use axum::Json;
@@ -337,7 +339,7 @@ pub async fn shipment_tracking(
     Path(id): Path<String>,
 ) -> ApiResult<Json<TrackingDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.tracking().tracking(&id).await?.into()))
+    Ok(Json(s.app.tracking().tracking(&ShipmentId::from_path(&id)?).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]
