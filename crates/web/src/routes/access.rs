@@ -1,13 +1,12 @@
 //! Who may call: API tokens (listed without secrets, revoked at once) and console users (disabled at
 //! once, every session ended). Admins only.
 
-use axum::Router;
-use axum::routing::{delete, get, post};
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use codflow_domain::{FieldErrors, Role, TokenId};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;

@@ -1,18 +1,15 @@
 use std::sync::Arc;
 
-use crate::extract::FromPath;
-use axum::Json;
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use codflow_domain::{Sku, WarehouseCode};
-
+use axum::{Json, Router};
 use codflow_app::catalogue::StockChange;
+use codflow_domain::{Sku, WarehouseCode};
 
 use crate::ApiResult;
 use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, STOCK_KEEPERS};
 use crate::state::AppState;
 
 /// The JSON routes of this resource, under `/api/v1`.

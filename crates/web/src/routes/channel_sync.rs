@@ -1,26 +1,23 @@
 //! Orders in from shops: the signed webhook endpoints of API.md, each shop's sync status, its inbox of
 //! deliveries (with replay), a pull on demand, and the stock push.
 
-use crate::extract::FromPath;
-use axum::Router;
-use axum::routing::{get, post};
-use codflow_domain::InboxId;
-use codflow_domain::ShopCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use codflow_app::channel_sync::{Delivery, PullReport, Received, StockReport, SyncStatus, WebhookDelivery};
 use codflow_domain::shop::Platform;
+use codflow_domain::{InboxId, ShopCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::ApiResult;
 use crate::dto::{Page, rfc3339};
-use crate::extract::{ApiQuery, Auth, OPERATORS, READERS};
+use crate::extract::{ApiQuery, Auth, FromPath, OPERATORS, READERS};
 use crate::state::AppState;
 
 /// The JSON routes of this resource, under `/api/v1`.

@@ -1,15 +1,13 @@
 //! The dashboards' figures as JSON: sums by any dimension, clearance medians, the carrier scorecard and the
 //! recommendations, plus their settings and a refresh that brings the sums up to date at once.
 
-use axum::Router;
-use axum::routing::{get, post};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
-use codflow_app::kpi::Filter;
-use codflow_app::kpi::Recommendation;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use codflow_app::kpi::{Filter, Recommendation};
 use codflow_domain::kpi::{Dim, METRICS, Metrics, Ratio, RecommendationThresholds, ScoreWeights};
 use codflow_domain::{FieldErrors, Role};
 use serde::Serialize;

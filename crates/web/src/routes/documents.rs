@@ -1,12 +1,11 @@
 //! Labels, customs documents, picking lists and the seller settings they print.
 
-use axum::Router;
-use axum::routing::{get, post};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use codflow_app::documents::{CustomsKind, Document, DocumentSettings, LabelFormat};
 use codflow_domain::{Country, FieldErrors};
 use serde::{Deserialize, Serialize};

@@ -1,12 +1,11 @@
 //! COD finance: settlement profiles, statements imported and reconciled, the ledger.
 
-use axum::Router;
-use axum::routing::get;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
 use codflow_app::finance::StoredPosting;
 use codflow_domain::ShipmentId;
 use codflow_domain::finance::reconcile::Tolerances;

@@ -1,23 +1,22 @@
 //! Exchange rates: listed, set one by one, imported from a file.
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use codflow_domain::{Currency, FieldErrors, FxRate, Role};
+use serde::{Deserialize, Serialize};
+use time::Date;
+use time::macros::format_description;
+use utoipa::ToSchema;
+
 use crate::dto::Page;
-use crate::extract::Upload;
-use crate::extract::{ApiJson, Auth, READERS};
+use crate::extract::{ApiJson, Auth, READERS, Upload};
 use crate::routes::imports::multipart_error;
 use crate::routes::statements::LineErrorDto;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
-use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::routing::{get, post};
-use codflow_domain::Role;
-use codflow_domain::{Currency, FieldErrors, FxRate};
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use time::Date;
-use time::macros::format_description;
-use utoipa::ToSchema;
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

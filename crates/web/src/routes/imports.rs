@@ -1,10 +1,9 @@
 use std::sync::Arc;
 
-use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
+use axum::{Json, Router};
 use codflow_app::import::{ImportOptions, ImportReport};
 use codflow_domain::FieldErrors;
 

@@ -1,22 +1,17 @@
 use std::sync::Arc;
 
-use crate::extract::FromPath;
-use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::routing::{delete, get, post};
-use codflow_app::booking::BookOutcome;
-use codflow_app::booking::{BookingStatus, ShipmentFilter};
+use axum::{Json, Router};
+use codflow_app::booking::{BookOutcome, BookingStatus, ShipmentFilter};
 use codflow_app::logistics::{LogisticsSettings, QuoteInput};
-use codflow_domain::ChannelCode;
-use codflow_domain::FieldErrors;
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};
-use codflow_domain::{OrderId, ShipmentId};
+use codflow_domain::{ChannelCode, FieldErrors, OrderId, ShipmentId};
 
 use crate::dto::Page;
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
 use crate::logistics_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};

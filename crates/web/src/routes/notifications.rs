@@ -1,24 +1,21 @@
 //! Buyer messages: the outbox and its retries, and the templates they are written from.
 
-use crate::dto::Page;
-use crate::dto::rfc3339;
-use crate::extract::FromPath;
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
-use crate::review_dto::*;
-use crate::state::AppState;
-use crate::{ApiError, ApiResult};
-use axum::Json;
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use codflow_app::notify::Notification;
-use codflow_app::notify::{Filter, Status, StoredTemplate};
-use codflow_domain::NotificationId;
-use codflow_domain::{FieldErrors, OrderId};
+use axum::{Json, Router};
+use codflow_app::notify::{Filter, Notification, Status, StoredTemplate};
+use codflow_domain::{FieldErrors, NotificationId, OrderId};
 use serde::Serialize;
-use std::sync::Arc;
 use utoipa::ToSchema;
+
+use crate::dto::{Page, rfc3339};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
+use crate::review_dto::*;
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

@@ -1,19 +1,14 @@
 use std::sync::Arc;
 
-use crate::extract::FromPath;
-use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing;
-use codflow_app::orders::OrderFilter;
-use codflow_app::orders::{Action, IntakeOutcome};
-use codflow_domain::OrderId;
-use codflow_domain::{Country, FieldErrors, OrderInput, OrderStatus, ShopCode};
+use axum::{Json, Router, routing};
+use codflow_app::orders::{Action, IntakeOutcome, OrderFilter};
+use codflow_domain::{Country, FieldErrors, OrderId, OrderInput, OrderStatus, ShopCode};
 
 use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS, parse_json};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, parse_json};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 

@@ -1,26 +1,23 @@
 //! Profit per order and its aggregates, and the first-leg costs they are figured with.
 
-use crate::extract::FromPath;
-use axum::Router;
-use axum::routing::get;
-use codflow_domain::OrderId;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use codflow_app::profit::{OrderProfit, OrderProfitCsv, ProfitFilter, ProfitReport, groups_csv};
 use codflow_domain::finance::profit::{Components, Dimension, Group};
 use codflow_domain::money::{Currency, Money};
-use codflow_domain::{FieldErrors, Role};
+use codflow_domain::{FieldErrors, OrderId, Role};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use time::macros::format_description;
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, rfc3339};
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath};
 use crate::routes::logistics::download;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};

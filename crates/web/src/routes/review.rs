@@ -1,25 +1,21 @@
 use std::sync::Arc;
 
-use crate::extract::FromPath;
-use axum::Json;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use codflow_app::rules::RulesFile;
-use codflow_domain::OrderId;
-use codflow_domain::RuleId;
 use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::review::expr::Ty;
 use codflow_domain::review::{FIELDS, templates};
-use codflow_domain::{Currency, FieldErrors, Money};
+use codflow_domain::{Currency, FieldErrors, Money, OrderId, RuleId};
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::dto::{OrderDto, Page};
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
+use crate::dto::{MoneyDto, OrderDto, Page};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
 use crate::review_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -230,8 +226,6 @@ fn rust_decimal_percent(p: &str) -> Option<i64> {
     let bp = whole.parse::<i64>().ok()? * 100 + format!("{frac:0<2}").parse::<i64>().ok()?;
     (0..=10_000).contains(&bp).then_some(bp)
 }
-
-use crate::dto::MoneyDto;
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

@@ -1,15 +1,16 @@
 //! The seller's general settings (the base currency).
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::ApiResult;
 use crate::extract::{ApiJson, Auth, READERS};
 use crate::state::AppState;
-use axum::Json;
-use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use utoipa::ToSchema;
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

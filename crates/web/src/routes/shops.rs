@@ -1,14 +1,11 @@
 //! Shops on sales platforms (secrets go in, never out) and the outbox of updates owed to them.
 
-use crate::extract::FromPath;
-use axum::Router;
-use axum::routing;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::{Json, Router, routing};
 use codflow_app::shops::{Push, PushFilter, PushStatus, ShopView};
 use codflow_domain::shop::ShopInput;
 use codflow_domain::{FieldErrors, OrderId, PushId, Role, ShopCode};
@@ -17,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::dto::{Page, rfc3339};
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 

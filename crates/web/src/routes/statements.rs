@@ -1,28 +1,27 @@
 //! Settlement statements: imported (or previewed) and reconciled, listed, read line by line, disputed, and
 //! marked paid.
 
-use crate::dto::{MoneyDto, Page, rfc3339};
-use crate::extract::FINANCE;
-use crate::extract::{ApiJson, ApiQuery, Auth, READERS, Upload};
-use crate::routes::imports::multipart_error;
-use crate::routes::logistics::{Download, download};
-use crate::state::AppState;
-use crate::{ApiError, ApiResult};
-use axum::Json;
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing;
+use axum::{Json, Router, routing};
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine};
 use codflow_domain::finance::reconcile::LineClass;
 use codflow_domain::finance::statement::LineError;
 use codflow_domain::money::Money;
 use codflow_domain::{FieldErrors, Role, StatementId};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use time::Date;
 use time::macros::format_description;
 use utoipa::ToSchema;
+
+use crate::dto::{MoneyDto, Page, rfc3339};
+use crate::extract::{ApiJson, ApiQuery, Auth, FINANCE, READERS, Upload};
+use crate::routes::imports::multipart_error;
+use crate::routes::logistics::{Download, download};
+use crate::state::AppState;
+use crate::{ApiError, ApiResult};
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

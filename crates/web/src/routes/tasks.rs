@@ -1,22 +1,20 @@
 //! Tasks: what the anomaly rules, shop syncs and reconciliation open for people, listed, assigned, snoozed,
 //! commented and closed.
 
-use crate::ApiResult;
-use crate::dto::Page;
-use crate::dto::rfc3339;
-use crate::extract::FromPath;
-use crate::extract::TASK_WORKERS;
-use crate::extract::{ApiJson, ApiQuery, Auth, READERS};
-use crate::state::AppState;
-use axum::Json;
-use axum::Router;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
 use codflow_domain::TaskId;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use utoipa::ToSchema;
+
+use crate::ApiResult;
+use crate::dto::{Page, rfc3339};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, READERS, TASK_WORKERS};
+use crate::state::AppState;
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

@@ -2,27 +2,23 @@
 //! carrier code mappings and the codes still unmapped, anomaly thresholds, the sweep and poll on demand,
 //! and tasks.
 
-use crate::extract::FromPath;
-use axum::Router;
-use axum::routing::{get, post, put};
-use codflow_domain::ShipmentId;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use codflow_app::tracking::Mapping;
-use codflow_app::tracking::{IncomingEvent, IngestReport, TrackingView};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use codflow_app::tracking::{IncomingEvent, IngestReport, Mapping, TrackingView};
 use codflow_domain::anomaly::AnomalySettings;
-use codflow_domain::{FieldErrors, ShipmentStatus};
+use codflow_domain::{FieldErrors, ShipmentId, ShipmentStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, Page, rfc3339};
-use crate::extract::{ApiJson, ApiQuery, Auth, OPERATORS, READERS};
+use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 

@@ -5,20 +5,25 @@
 //! number of workers (on any number of nodes) never book one shipment twice.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
-use codflow_connectors::carriers::{
-    Amount, Booking, BookingRequest, Carrier, CarrierError, CustomsItem, Party, ShipmentBooker,
-};
 pub use codflow_connectors::carriers::{Amount as CarrierAmount, CarrierRate};
+use codflow_connectors::carriers::{Booking, Carrier, ShipmentBooker};
 use codflow_domain::rating::Channel;
 pub use codflow_domain::work::{BookingStatus, Shipment};
-use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, OrderStatus, ShipmentId};
+use codflow_domain::{Actor, AuditRecord, Order, OrderId, OrderStatus, ShipmentId};
 pub use codflow_store::logistics::ShipmentFilter;
-use codflow_store::logistics::{self as lstore, Booked};
-use codflow_store::{Conn, Store, catalogue, commit, orders};
+
+mod rates;
+mod worker;
+
+use codflow_store::logistics::{self as lstore};
+use codflow_store::{Conn, commit, orders};
 use futures::future::join_all;
-use time::{Duration, OffsetDateTime};
+pub use rates::CarrierQuote;
+use time::OffsetDateTime;
+pub(crate) use worker::run_worker;
+use worker::{CONCURRENCY, LEASE, perform};
+pub use worker::{MAX_ATTEMPTS, book_due};
 
 use crate::error::ConflictKind;
 use crate::{Error, Fulfilment, Result};
@@ -45,230 +50,6 @@ impl Carriers {
             "sandbox" => self.sandbox.as_ref(),
             "aramex" => self.aramex.as_ref(),
             _ => None,
-        }
-    }
-}
-
-/// How long a worker may hold a booking before another may take it over.
-const LEASE: Duration = Duration::seconds(60);
-/// Retryable failures are tried this many times in all, then left for a person.
-pub const MAX_ATTEMPTS: i64 = 5;
-/// How many bookings one worker has in flight at once.
-const CONCURRENCY: i64 = 20;
-
-fn backoff(attempts: i64) -> Duration {
-    Duration::seconds(5 * (1 << attempts.clamp(1, 6)))
-}
-
-/// Releases the booking side of an order being held or cancelled: a pending or failed booking is
-/// cancelled with it; a booked one must be voided with the carrier first.
-pub(crate) async fn release_for(conn: &mut Conn, order: &Order, now: OffsetDateTime) -> Result<()> {
-    if let Some(s) = lstore::live_shipment(conn, &order.id).await? {
-        if s.status == BookingStatus::Booked {
-            return Err(Error::Conflict {
-                kind: ConflictKind::ShipmentBooked,
-                message: format!(
-                    "shipment {} is booked as {}; cancel the shipment first",
-                    s.id,
-                    s.tracking_number.unwrap_or_default()
-                ),
-            });
-        }
-        lstore::mark_cancelled(conn, &s.id, now).await?;
-    }
-    Ok(())
-}
-
-/// A new pending shipment for an allocated order with a channel.
-pub(crate) fn new_shipment(order: &Order, channel: &Channel, weight_g: i64, now: OffsetDateTime) -> Shipment {
-    Shipment {
-        id: ShipmentId::generate(),
-        order_id: order.id.clone(),
-        channel: channel.code.clone(),
-        carrier: channel.carrier.clone(),
-        status: BookingStatus::Pending,
-        attempts: 0,
-        tracking_number: None,
-        carrier_ref: None,
-        label: None,
-        last_error: None,
-        weight_g,
-        pieces: 1,
-        cod: order.cod_amount,
-        sort_code: None,
-        created_at: now,
-        updated_at: now,
-        booked_at: None,
-    }
-}
-
-fn order_audit(order: &OrderId, action: &str, actor: Actor, reason: String, at: OffsetDateTime) -> AuditRecord {
-    let mut a = AuditRecord::change("order", order.to_string(), action, None, None, actor, at);
-    a.reason = Some(reason);
-    a
-}
-
-fn amount(m: Money) -> Amount {
-    Amount { amount: m.amount_string(), currency: m.currency.to_string() }
-}
-
-/// What the carrier is told, from the order, its warehouse and its products.
-async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Channel) -> Result<BookingRequest> {
-    let wh_code = order.allocation.as_ref().map(|a| a.warehouse.clone()).ok_or(Error::NotFound("allocation"))?;
-    let wh = catalogue::warehouse_by_code(conn, &wh_code).await?.ok_or(Error::NotFound("warehouse"))?;
-    let products = crate::logistics::products_of(conn, order).await?;
-    let a = &order.shipping_address;
-    let items = order
-        .lines
-        .iter()
-        .map(|l| {
-            let p = products.get(&l.sku);
-            CustomsItem {
-                description: p.map_or_else(|| l.sku.to_string(), |p| p.title.clone()),
-                sku: l.sku.to_string(),
-                hs_code: p.and_then(|p| p.hs_code.as_ref().map(|h| h.as_str().to_owned())),
-                origin_country: p.and_then(|p| p.origin_country.map(|c| c.to_string())),
-                quantity: l.quantity,
-                unit_value: l.unit_price.amount_string(),
-                weight_g: p.map_or(0, |p| p.unit_weight_g),
-            }
-        })
-        .collect();
-    let goods: i64 = order.lines.iter().map(|l| l.unit_price.minor * l.quantity).sum();
-    Ok(BookingRequest {
-        idempotency_key: s.id.to_string(),
-        reference: order.id.to_string(),
-        service: channel.service.clone(),
-        shipper: Party {
-            name: wh.name.clone(),
-            line1: wh.name.clone(),
-            city: wh.name.clone(),
-            country: wh.country.to_string(),
-            ..Party::default()
-        },
-        consignee: Party {
-            name: a.name.clone(),
-            phone: Some(a.phone.as_ref().unwrap_or(&order.buyer.phone).as_str().to_owned()),
-            email: order.buyer.email.clone(),
-            line1: a.line1.clone(),
-            line2: a.line2.clone(),
-            city: a.city.clone(),
-            region: a.region.clone(),
-            postal_code: a.postal_code.clone(),
-            country: a.country.to_string(),
-        },
-        pieces: vec![s.weight_g],
-        cod: (s.cod.minor > 0).then(|| amount(s.cod)),
-        declared_value: amount(Money::new(goods, order.currency)),
-        incoterm: "DDP".into(),
-        items,
-    })
-}
-
-/// The message an order shows for a carrier error, saying what to do about it.
-fn actionable(e: &CarrierError, attempts: i64, will_retry: bool) -> String {
-    let what = match e {
-        CarrierError::Rejected { field: Some(f), .. } => {
-            format!("{e} (field {f}); correct the order and retry the booking")
-        }
-        CarrierError::Rejected { .. } => format!("{e}; correct the order or choose another channel, then retry"),
-        CarrierError::Unauthorized => format!("{e}; check the carrier account settings, then retry"),
-        CarrierError::Config(_) => format!("{e}; configure the carrier, then retry"),
-        _ => e.to_string(),
-    };
-    if will_retry {
-        format!("{what}; attempt {attempts} of {MAX_ATTEMPTS}, retrying automatically")
-    } else if e.retryable() {
-        format!("{what}; gave up after {attempts} attempts, retry the booking when the carrier is back")
-    } else {
-        what
-    }
-}
-
-/// Makes the carrier call for a claimed shipment and records the answer. Never holds a transaction
-/// across the call.
-async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Shipment) -> Result<Shipment> {
-    let (order, channel, req) = {
-        let mut conn = store.read().await?;
-        let order = orders::get(&mut conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
-        let channel = lstore::channel(&mut conn, &s.channel).await?.ok_or(Error::NotFound("channel"))?;
-        let req = request_of(&mut conn, &s, &order, &channel).await?;
-        (order, channel, req)
-    };
-    let result = match carriers.of(&channel.carrier) {
-        Some(c) => c.book(&req).await,
-        None => Err(CarrierError::Config(format!("no {} carrier is configured in this process", channel.carrier))),
-    };
-    let now = clock.now();
-    let worker = Actor::Worker("booking".into());
-    let mut tx = store.begin().await?;
-    match result {
-        Ok(b) => {
-            let label = serde_json::to_string(&b.label_data).unwrap_or_default();
-            let booked = Booked {
-                tracking_number: &b.tracking_number,
-                carrier_ref: &b.carrier_ref,
-                label: &label,
-                sort_code: b.sort_code.as_deref(),
-            };
-            if lstore::mark_booked(&mut tx, &s.id, &booked, now).await? {
-                let cycle = channel.settlement_cycle_days;
-                crate::tracking::start(&mut tx, &s, &order, &b.tracking_number, cycle, clock.now()).await?;
-                crate::shop_push::queue_shipped(&mut tx, &order, &s.id, clock.now()).await?;
-                let why = format!("booked {} with {} as {}", s.id, channel.code, b.tracking_number);
-                orders::insert_audit(&mut tx, &[order_audit(&order.id, "book", worker, why, now)]).await?;
-            }
-        }
-        Err(e) => {
-            let idempotent = carriers.of(&channel.carrier).is_some_and(|c| c.books_idempotently());
-            let sticky = !idempotent && !matches!(e, CarrierError::Unavailable(_));
-            let will_retry = e.retryable() && !sticky && s.attempts < MAX_ATTEMPTS;
-            let msg = actionable(&e, s.attempts, will_retry);
-            let retry_at = will_retry.then(|| now + backoff(s.attempts));
-            lstore::mark_attempt_failed(&mut tx, &s.id, &msg, retry_at, now).await?;
-            orders::insert_audit(&mut tx, &[order_audit(&order.id, "booking_failed", worker, msg, now)]).await?;
-        }
-    }
-    let after = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
-    commit(tx).await?;
-    Ok(after)
-}
-
-/// Claims due bookings and performs them, up to [`CONCURRENCY`] at once. Returns how many it took.
-pub async fn book_due(store: &Store, carriers: &Carriers, now: OffsetDateTime) -> Result<usize> {
-    book_due_at(store, carriers, &crate::Clock::default(), now).await
-}
-
-async fn book_due_at(store: &Store, carriers: &Carriers, clock: &crate::Clock, now: OffsetDateTime) -> Result<usize> {
-    let claimed = {
-        let mut tx = store.begin().await?;
-        let c = lstore::claim_bookings(&mut tx, now, now + LEASE, CONCURRENCY).await?;
-        commit(tx).await?;
-        c
-    };
-    let n = claimed.len();
-    for r in join_all(claimed.into_iter().map(|s| perform(store, carriers, clock, s))).await {
-        if let Err(e) = r {
-            tracing::error!(error = %e, "booking");
-        }
-    }
-    Ok(n)
-}
-
-pub(crate) async fn run_worker(
-    store: Store,
-    carriers: Arc<Carriers>,
-    ctx: Arc<crate::runtime::Ctx>,
-    mut stop: crate::workers::Stop,
-) {
-    while !stop.requested() {
-        match book_due_at(&store, &carriers, &ctx.clock, ctx.clock.now()).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "booking worker"),
-        }
-        if stop.pause(StdDuration::from_secs(2), Some(&ctx.book)).await {
-            break;
         }
     }
 }
@@ -531,91 +312,50 @@ pub(crate) async fn order_weight(conn: &mut Conn, order: &Order) -> Result<i64> 
     Ok(order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum())
 }
 
-/// A carrier's live price for a parcel beside what the channel's rate card says, so finance can catch a
-/// card that drifted from the carrier's tariff before the freight invoice does.
-#[derive(Clone, Debug)]
-pub struct CarrierQuote {
-    pub channel: codflow_domain::ChannelCode,
-    pub carrier: String,
-    pub rate: CarrierRate,
-    /// The card's shipping charges (everything but duties and taxes) when the channel can take the parcel.
-    pub card_shipping: Option<Money>,
+/// Releases the booking side of an order being held or cancelled: a pending or failed booking is
+/// cancelled with it; a booked one must be voided with the carrier first.
+pub(crate) async fn release_for(conn: &mut Conn, order: &Order, now: OffsetDateTime) -> Result<()> {
+    if let Some(s) = lstore::live_shipment(conn, &order.id).await? {
+        if s.status == BookingStatus::Booked {
+            return Err(Error::Conflict {
+                kind: ConflictKind::ShipmentBooked,
+                message: format!(
+                    "shipment {} is booked as {}; cancel the shipment first",
+                    s.id,
+                    s.tracking_number.unwrap_or_default()
+                ),
+            });
+        }
+        lstore::mark_cancelled(conn, &s.id, now).await?;
+    }
+    Ok(())
 }
 
-impl Fulfilment {
-    /// Asks the channel's carrier to price the quote request, shipping from `warehouse` (or the first
-    /// warehouse by code).
-    pub async fn carrier_quote(
-        &self,
-        channel: &str,
-        warehouse: Option<&str>,
-        input: &crate::logistics::QuoteInput,
-    ) -> Result<CarrierQuote> {
-        use codflow_connectors::carriers::{Piece, RateQuoter, RateRequest};
-        let code = codflow_domain::ChannelCode::parse(channel).map_err(|e| Error::invalid("channel", e.to_string()))?;
-        let ours = self.quote(input).await?;
-        let mut conn = self.store.read().await?;
-        let ch = lstore::channel(&mut conn, &code).await?.ok_or(Error::NotFound("channel"))?;
-        let (req, _) = input
-            .parse(crate::logistics::settings(&mut conn).await?.incoterm, self.clock().now().date())
-            .map_err(Error::Invalid)?;
-        let wh = match warehouse {
-            Some(w) => {
-                let w =
-                    codflow_domain::WarehouseCode::parse(w).map_err(|e| Error::invalid("warehouse", e.to_string()))?;
-                catalogue::warehouse_by_code(&mut conn, &w).await?.ok_or(Error::NotFound("warehouse"))?
-            }
-            None => {
-                catalogue::warehouses(&mut conn, None, 1).await?.into_iter().next().ok_or_else(|| Error::Conflict {
-                    kind: ConflictKind::NoWarehouse,
-                    message: "create a warehouse to ship from first".into(),
-                })?
-            }
-        };
-        drop(conn);
-        let carriers = self.carriers();
-        let Some(carrier) = carriers.of(&ch.carrier) else {
-            return Err(Error::Conflict {
-                kind: ConflictKind::CarrierNotConfigured,
-                message: format!("carrier {} of channel {code} is not configured in this process", ch.carrier),
-            });
-        };
-        let d = &req.destination;
-        let rate_req = RateRequest {
-            service: ch.service.clone(),
-            origin: Party {
-                name: wh.name.clone(),
-                city: wh.name.clone(),
-                country: wh.country.to_string(),
-                ..Party::default()
-            },
-            destination: Party {
-                city: d.city.clone().unwrap_or_default(),
-                region: d.region.clone(),
-                postal_code: d.postal_code.clone(),
-                country: d.country.to_string(),
-                ..Party::default()
-            },
-            pieces: req
-                .parcels
-                .iter()
-                .map(|p| Piece {
-                    weight_g: p.weight_g,
-                    dims_mm: (p.length_cm > 0 && p.width_cm > 0 && p.height_cm > 0)
-                        .then(|| [p.length_cm * 10, p.width_cm * 10, p.height_cm * 10]),
-                })
-                .collect(),
-            cod: req.cod.map(amount),
-            currency: ch.card.currency.to_string(),
-        };
-        let rate = carrier.rate(&rate_req).await.map_err(|e| Error::Conflict {
-            kind: if e.retryable() { ConflictKind::CarrierUnavailable } else { ConflictKind::CarrierRefused },
-            message: e.to_string(),
-        })?;
-        let card_shipping = ours.ranking.ranked.iter().find(|r| r.quote.channel == code).map(|r| {
-            let b = &r.quote.breakdown;
-            Money::new(b.total() - b.duties - b.taxes, r.quote.currency)
-        });
-        Ok(CarrierQuote { channel: code, carrier: ch.carrier.clone(), rate, card_shipping })
+/// A new pending shipment for an allocated order with a channel.
+pub(crate) fn new_shipment(order: &Order, channel: &Channel, weight_g: i64, now: OffsetDateTime) -> Shipment {
+    Shipment {
+        id: ShipmentId::generate(),
+        order_id: order.id.clone(),
+        channel: channel.code.clone(),
+        carrier: channel.carrier.clone(),
+        status: BookingStatus::Pending,
+        attempts: 0,
+        tracking_number: None,
+        carrier_ref: None,
+        label: None,
+        last_error: None,
+        weight_g,
+        pieces: 1,
+        cod: order.cod_amount,
+        sort_code: None,
+        created_at: now,
+        updated_at: now,
+        booked_at: None,
     }
+}
+
+fn order_audit(order: &OrderId, action: &str, actor: Actor, reason: String, at: OffsetDateTime) -> AuditRecord {
+    let mut a = AuditRecord::change("order", order.to_string(), action, None, None, actor, at);
+    a.reason = Some(reason);
+    a
 }
