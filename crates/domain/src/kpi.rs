@@ -5,6 +5,8 @@
 //!
 //! The same arithmetic turns the sums into rates, medians, a carrier's weighted score and the
 //! recommendations that say what to change.
+//!
+//! Over 600 lines because 230 of them are its unit tests.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,6 @@
 //! The commercial order: validated intake, totals, COD amount and the status machine of API.md.
+//!
+//! Over 600 lines because 170 of them are its unit tests.
 
 use crate::text::max;
 use std::collections::BTreeMap;

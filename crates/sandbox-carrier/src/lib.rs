@@ -4,6 +4,8 @@
 //! time, pushes HMAC-signed events to registered webhooks, takes NDR instructions, and writes the COD
 //! remittance and freight invoice files a real carrier sends. Faults (timeouts, 500s, malformed replies)
 //! can be switched on for the next requests, so clients are tested against misbehaviour too.
+//!
+//! Over 600 lines on purpose: the whole carrier reads top to bottom beside docs/SANDBOX_CARRIER.md.
 
 pub mod model;
 

@@ -1,4 +1,7 @@
 //! Review data: rules and ruleset versions, named lists, outcomes and their counts, settings and FX rates.
+//!
+//! Over 600 lines on purpose: everything the review snapshot loads in one read (rules, lists, lane counts,
+//! settings, rates) is here, so what the snapshot depends on is one file.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,8 @@
 //! Settlement statements as the domain sees them: a mapping profile turns the rows of a carrier's or a
 //! payment platform's file (already split into cells by the CSV or XLSX reader at the edge) into typed
 //! lines, strictly, each problem reported with its line and field while the good lines go on.
+//!
+//! Over 600 lines because 130 of them are its unit tests.
 
 use std::collections::BTreeMap;
 

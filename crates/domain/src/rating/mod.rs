@@ -5,6 +5,9 @@
 //!
 //! All amounts are integer minor units. A percentage is held in basis points and applied with one
 //! rounding, halves away from zero.
+//!
+//! Over 600 lines on purpose: the rate arithmetic (zones, bands, surcharges, COD fee, duties and the VAT base)
+//! is one calculation and reads best in one place; its tests are in `tests.rs`.
 
 mod duties;
 mod postcode;

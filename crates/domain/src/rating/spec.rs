@@ -2,6 +2,8 @@
 //! and what the store keeps. Amounts on a rate card are decimal strings in the card's currency;
 //! percentages are decimal strings (`"12.5"` is 12.5 %). Parsing checks everything and reports every
 //! problem with its path.
+//!
+//! Over 600 lines on purpose: each field of the written form sits beside the rule that checks it.
 
 use serde::{Deserialize, Serialize};
 use time::Date;

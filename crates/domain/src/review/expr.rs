@@ -6,6 +6,9 @@
 //! fields, unknown lists and type mistakes are refused with their position; what runs per order is a typed
 //! tree over fixed field slots, evaluated without allocating in the common case. Every evaluation counts its
 //! steps against a budget, so no condition can run away with an order's time.
+//!
+//! Over 600 lines on purpose: the lexer, parser, type checker and evaluator share one AST and its source
+//! positions; split apart they would have to export their internals to each other.
 
 use std::borrow::Cow;
 use std::collections::HashSet;

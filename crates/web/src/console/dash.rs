@@ -1,5 +1,7 @@
 //! The dashboards: cash flow, rejections, profit, customs, the carrier scorecard and recommendations. Every
 //! figure is read from the sums kept with the data and links to the orders behind it.
+//!
+//! Over 600 lines for now: hand-built HTML that the console's templates (issue 25) replace page by page.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;

@@ -1,6 +1,8 @@
 //! The working pages: stock, shipments and label batches, settlements and their discrepancies, rules with
 //! validation and back-testing, channels with a quote tester. Every table exports as CSV or XLSX with the
 //! page's own filters (`format=csv|xlsx`).
+//!
+//! Over 600 lines for now: hand-built HTML that the console's templates (issue 25) replace page by page.
 
 use std::collections::HashMap;
 use std::fmt::Write;
