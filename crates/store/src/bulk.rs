@@ -43,6 +43,27 @@ impl From<Option<String>> for Val {
     }
 }
 
+/// A table's row by column name: the struct's fields are the columns, in the order `COLUMNS` lists them and
+/// `push_vals` writes them, so a bulk insert or update names each value once and its width is counted, not
+/// written by hand.
+macro_rules! row {
+    ($(#[$doc:meta])* $name:ident { $($col:ident : $ty:ty),* $(,)? }) => {
+        $(#[$doc])*
+        pub(crate) struct $name {
+            $(pub(crate) $col: $ty,)*
+        }
+
+        impl $name {
+            pub(crate) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),*];
+
+            pub(crate) fn push_vals(self, out: &mut Vec<$crate::bulk::Val>) {
+                $(out.push(self.$col.into());)*
+            }
+        }
+    };
+}
+pub(crate) use row;
+
 /// Both engines cap the parameters of one statement (SQLite at 32766); stay well under.
 const MAX_PARAMS: usize = 30_000;
 
@@ -159,6 +180,11 @@ fn value_groups(conn: &AnyConnection, n: usize, width: usize) -> String {
     }
     groups.push(')');
     groups
+}
+
+/// Runs one statement with `vals` bound in order.
+pub(crate) async fn execute(conn: &mut AnyConnection, sql: &str, vals: &[Val]) -> Result<u64> {
+    Ok(bind_all(sqlx::query(sql), vals).execute(conn).await?.rows_affected())
 }
 
 fn bind_all<'q>(

@@ -10,56 +10,112 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values, update_values};
+use crate::bulk::{Val, insert_values, row, update_values};
 use crate::db::{from_micros, micros, placeholders, pow2_chunks};
 use crate::{Error, Result};
 
-const ORDER_INSERT: &str = "INTO orders (id, store, external_id, status, placed_at, currency, payment_method, buyer_name, \
-    buyer_phone, buyer_email, ship_name, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
-    ship_country, shipping_fee_minor, total_minor, cod_amount_minor, review, warehouse_id, channel, allocation, created_at, updated_at)";
+row!(
+    /// What an order is given at intake and never changes.
+    OrderFixed {
+        id: String,
+        store: String,
+        external_id: String,
+        placed_at: i64,
+        currency: String,
+        buyer_name: String,
+        buyer_phone: String,
+        buyer_email: Option<String>,
+        ship_name: String,
+        ship_phone: Option<String>,
+        ship_line1: String,
+        ship_line2: Option<String>,
+        ship_city: String,
+        ship_region: Option<String>,
+        ship_postal_code: Option<String>,
+        ship_country: String,
+        shipping_fee_minor: i64,
+        total_minor: i64,
+        created_at: i64,
+    }
+);
 
-fn order_vals(o: &Order, warehouse: Option<&WarehouseId>, out: &mut Vec<Val>) {
-    let a = &o.shipping_address;
-    out.extend([
-        o.id.as_str().into(),
-        o.store.as_str().into(),
-        o.external_id.as_str().into(),
-        o.status.as_str().into(),
-        micros(o.placed_at).into(),
-        o.currency.code().into(),
-        o.payment_method.as_str().into(),
-        o.buyer.name.as_str().into(),
-        o.buyer.phone.as_str().into(),
-        o.buyer.email.clone().into(),
-        a.name.as_str().into(),
-        a.phone.as_ref().map(|p| p.as_str().to_owned()).into(),
-        a.line1.as_str().into(),
-        a.line2.clone().into(),
-        a.city.as_str().into(),
-        a.region.clone().into(),
-        a.postal_code.clone().into(),
-        a.country.code().into(),
-        o.shipping_fee.minor.into(),
-        o.total.minor.into(),
-        o.cod_amount.minor.into(),
-        o.review.as_ref().map(review_json).into(),
-        warehouse.map(|w| w.as_str().to_owned()).into(),
-        o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())).into(),
-        o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json).into(),
-        micros(o.created_at).into(),
-        micros(o.updated_at).into(),
-    ]);
+row!(
+    /// What review, allocation and the operator's actions change on an order; written at intake and by every
+    /// save of its state.
+    OrderState {
+        status: String,
+        review: Option<String>,
+        warehouse_id: Option<String>,
+        updated_at: i64,
+        payment_method: String,
+        cod_amount_minor: i64,
+        channel: Option<String>,
+        allocation: Option<String>,
+    }
+);
+
+impl OrderFixed {
+    fn of(o: &Order) -> OrderFixed {
+        let a = &o.shipping_address;
+        OrderFixed {
+            id: o.id.to_string(),
+            store: o.store.to_string(),
+            external_id: o.external_id.clone(),
+            placed_at: micros(o.placed_at),
+            currency: o.currency.code().to_owned(),
+            buyer_name: o.buyer.name.clone(),
+            buyer_phone: o.buyer.phone.as_str().to_owned(),
+            buyer_email: o.buyer.email.clone(),
+            ship_name: a.name.clone(),
+            ship_phone: a.phone.as_ref().map(|p| p.as_str().to_owned()),
+            ship_line1: a.line1.clone(),
+            ship_line2: a.line2.clone(),
+            ship_city: a.city.clone(),
+            ship_region: a.region.clone(),
+            ship_postal_code: a.postal_code.clone(),
+            ship_country: a.country.code().to_owned(),
+            shipping_fee_minor: o.shipping_fee.minor,
+            total_minor: o.total.minor,
+            created_at: micros(o.created_at),
+        }
+    }
+}
+
+impl OrderState {
+    fn of(o: &Order, warehouse: Option<&WarehouseId>) -> OrderState {
+        OrderState {
+            status: o.status.as_str().to_owned(),
+            review: o.review.as_ref().map(review_json),
+            warehouse_id: warehouse.map(|w| w.as_str().to_owned()),
+            updated_at: micros(o.updated_at),
+            payment_method: o.payment_method.as_str().to_owned(),
+            cod_amount_minor: o.cod_amount.minor,
+            channel: o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())),
+            allocation: o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json),
+        }
+    }
+}
+
+/// `INTO orders (…)` with every column an insert writes.
+fn order_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let cols: Vec<&str> = OrderFixed::COLUMNS.iter().chain(OrderState::COLUMNS).copied().collect();
+        format!("INTO orders ({})", cols.join(", "))
+    })
 }
 
 /// Inserts orders, skipping any whose (store, external_id) exists. Returns the ids actually inserted: under
 /// concurrent duplicates exactly one writer gets each id back (the unique key decides, on both engines).
 pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<Vec<String>> {
-    let mut vals = Vec::with_capacity(orders.len() * 27);
+    let width = OrderFixed::COLUMNS.len() + OrderState::COLUMNS.len();
+    let mut vals = Vec::with_capacity(orders.len() * width);
     for (o, w) in orders {
-        order_vals(o, *w, &mut vals);
+        OrderFixed::of(o).push_vals(&mut vals);
+        OrderState::of(o, *w).push_vals(&mut vals);
     }
-    let rows =
-        insert_values(conn, ORDER_INSERT, "ON CONFLICT (store, external_id) DO NOTHING RETURNING id", 27, vals).await?;
+    let conflict = "ON CONFLICT (store, external_id) DO NOTHING RETURNING id";
+    let rows = insert_values(conn, order_insert(), conflict, width, vals).await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
@@ -105,51 +161,26 @@ fn review_from(s: &str) -> Result<Review> {
 
 /// Writes the order's current status, review, payment and allocation.
 pub async fn save_state(conn: &mut AnyConnection, o: &Order, warehouse: Option<&WarehouseId>) -> Result<()> {
-    sqlx::query(
-        "UPDATE orders SET status = $2, review = $3, warehouse_id = $4, updated_at = $5, payment_method = $6, \
-         cod_amount_minor = $7, channel = $8, allocation = $9 WHERE id = $1",
-    )
-    .bind(o.id.as_str())
-    .bind(o.status.as_str())
-    .bind(o.review.as_ref().map(review_json))
-    .bind(warehouse.map(|w| w.as_str().to_owned()))
-    .bind(micros(o.updated_at))
-    .bind(o.payment_method.as_str())
-    .bind(o.cod_amount.minor)
-    .bind(o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())))
-    .bind(o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json))
-    .execute(conn)
-    .await?;
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        let set: Vec<String> =
+            OrderState::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
+        format!("UPDATE orders SET {} WHERE id = $1", set.join(", "))
+    });
+    let mut vals = vec![Val::from(o.id.as_str())];
+    OrderState::of(o, warehouse).push_vals(&mut vals);
+    crate::bulk::execute(conn, sql, &vals).await?;
     Ok(())
 }
 
 /// [`save_state`] for many orders in a few statements.
 pub async fn save_states(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<()> {
-    let mut vals = Vec::with_capacity(orders.len() * 9);
+    let mut vals = Vec::with_capacity(orders.len() * (1 + OrderState::COLUMNS.len()));
     for (o, w) in orders {
-        vals.extend([
-            Val::from(o.id.as_str()),
-            o.status.as_str().into(),
-            o.review.as_ref().map(review_json).into(),
-            w.map(|w| w.as_str().to_owned()).into(),
-            micros(o.updated_at).into(),
-            o.payment_method.as_str().into(),
-            o.cod_amount.minor.into(),
-            o.allocation.as_ref().and_then(|a| a.channel.as_ref().map(|c| c.to_string())).into(),
-            o.allocation.as_ref().and_then(|a| a.choice.as_ref()).map(choice_json).into(),
-        ]);
+        vals.push(Val::from(o.id.as_str()));
+        OrderState::of(o, *w).push_vals(&mut vals);
     }
-    let cols = [
-        "status",
-        "review",
-        "warehouse_id",
-        "updated_at",
-        "payment_method",
-        "cod_amount_minor",
-        "channel",
-        "allocation",
-    ];
-    update_values(conn, "orders", "id", &cols, vals).await?;
+    update_values(conn, "orders", "id", OrderState::COLUMNS, vals).await?;
     Ok(())
 }
 

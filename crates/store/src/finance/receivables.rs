@@ -155,6 +155,7 @@ pub async fn fold_cod_open(conn: &mut AnyConnection) -> Result<u64> {
         sqlx::query(&upsert.replace("{source}", "cod_open_delta")).execute(&mut *conn).await?;
         sqlx::query("DELETE FROM cod_open_delta").execute(&mut *conn).await?.rows_affected()
     } else {
+        // PostgreSQL only: one fold at a time across nodes.
         sqlx::query("SELECT pg_advisory_xact_lock(73017)").execute(&mut *conn).await?;
         // The rows deleted are exactly the rows summed: a delta committed meanwhile waits for the next fold.
         let sql =
