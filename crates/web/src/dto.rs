@@ -1,4 +1,5 @@
-//! The wire shapes of API v1. Requests are strict (unknown fields are refused, so a typo cannot silently
+//! The wire shapes API v1 shares across resources (money, pages, orders); each resource's own are beside its
+//! handlers in `routes/`. Requests are strict (unknown fields are refused, so a typo cannot silently
 //! drop data); they convert into the domain's input types, which do the checking.
 
 use codflow_app::catalogue::Stock;
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
-pub use crate::review_dto::ReviewDto;
+pub use crate::routes::review::dto::ReviewDto;
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
@@ -134,9 +135,9 @@ pub struct AllocationDto {
     /// Why the channel won, in words.
     pub why: Option<String>,
     /// Every eligible channel, best first.
-    pub ranking: Vec<crate::logistics_dto::RankedDto>,
+    pub ranking: Vec<crate::routes::logistics::dto::RankedDto>,
     /// Channels that could not take the order, with the reason.
-    pub ineligible: Vec<crate::logistics_dto::IneligibleDto>,
+    pub ineligible: Vec<crate::routes::logistics::dto::IneligibleDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -240,7 +241,7 @@ impl From<Order> for OrderDto {
                 matches: r.matches.into_iter().map(Into::into).collect(),
                 risk: r.risk.map(Into::into),
             }),
-            allocation: o.allocation.map(crate::logistics_dto::allocation_dto),
+            allocation: o.allocation.map(crate::routes::logistics::dto::allocation_dto),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
             delivery_instructions: None,

@@ -6,10 +6,8 @@ pub mod dto;
 mod edge;
 pub mod error;
 pub mod extract;
-pub mod logistics_dto;
 pub mod metrics;
 pub mod openapi;
-pub mod review_dto;
 pub mod routes;
 pub mod state;
 

@@ -2,8 +2,6 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::dto::*;
-use crate::logistics_dto::*;
-use crate::review_dto::*;
 use crate::routes::access::{TokenDto, UserDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::dashboards::{
@@ -13,11 +11,13 @@ use crate::routes::dashboards::{
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
+use crate::routes::logistics::dto::*;
 use crate::routes::notifications::{NotificationDto, TemplateDto};
 use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
     SkippedDto, WeekDto,
 };
+use crate::routes::review::dto::*;
 use crate::routes::settings::SettingsDto;
 use crate::routes::shops::{PushDto, StoreBody, StoreDto};
 use crate::routes::statements::{

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::dto::{Page, rfc3339};
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
-use crate::review_dto::*;
+use crate::routes::review::dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 

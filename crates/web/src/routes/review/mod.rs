@@ -1,3 +1,7 @@
+//! Review: rules and their versions, back-tests, named lists, the review queue and recorded outcomes.
+
+pub mod dto;
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -16,9 +20,9 @@ use time::{Date, OffsetDateTime};
 
 use crate::dto::{MoneyDto, OrderDto, Page};
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
-use crate::review_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+use dto::*;
 
 #[utoipa::path(get, path = "/api/v1/rules", tag = "review", responses((status = 200, body = RulesDto)))]
 pub async fn list_rules(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RulesDto>> {

@@ -1,3 +1,7 @@
+//! Logistics: channels and their rate cards, duty rules, quotes, allocation settings and booking.
+
+pub mod dto;
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -12,9 +16,9 @@ use codflow_domain::{ChannelCode, FieldErrors, OrderId, ShipmentId};
 
 use crate::dto::Page;
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, STOCK_KEEPERS, parse_json};
-use crate::logistics_dto::*;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
+use dto::*;
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {

@@ -1,4 +1,4 @@
-//! Wire shapes of review: rules, lists, the queue, outcomes, FX, notifications.
+//! Wire shapes of review: rules, lists, the queue and outcomes.
 
 use std::collections::BTreeMap;
 
