@@ -44,7 +44,7 @@ impl<'a> WebhookDelivery<'a> {
     /// A delivery as `platform` sends it: its topic, id and signature read from the headers it uses
     /// (`header` looks one up by its lower-case name).
     pub fn from_headers(platform: Platform, header: impl Fn(&str) -> Option<&'a str>, body: &'a [u8]) -> Self {
-        match codflow_connectors::sales::webhook_headers(platform) {
+        match codflow_connectors::sales::webhooks(platform) {
             Some(h) => WebhookDelivery {
                 topic: header(h.topic),
                 delivery_id: header(h.delivery_id),
@@ -188,7 +188,9 @@ impl Channels {
     ) -> Result<Received> {
         // A platform's ping stores nothing, so it is answered for any code: a ping cannot tell a shop that
         // exists from one that does not.
-        if codflow_connectors::sales::is_ping(platform, d.body) {
+        // Pulled-only platforms have no webhooks: nothing they are sent can be verified.
+        let Some(hooks) = codflow_connectors::sales::webhooks(platform) else { return Err(Error::Unauthorized) };
+        if (hooks.is_ping)(d.body) {
             return Ok(Received::Ping);
         }
         // An unknown shop is answered exactly as a bad signature, so shop codes cannot be probed.
@@ -203,10 +205,7 @@ impl Channels {
         };
         // Without a secret nothing can be verified, so nothing is accepted.
         let Some(secret) = secret else { return Err(Error::Unauthorized) };
-        if !d
-            .signature
-            .is_some_and(|s| codflow_connectors::sales::inbound::verify_signature(secret.as_bytes(), d.body, s))
-        {
+        if !d.signature.is_some_and(|s| (hooks.verify)(secret.as_bytes(), d.body, s)) {
             return Err(Error::Unauthorized);
         }
         if !row.config.enabled {

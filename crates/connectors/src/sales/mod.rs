@@ -15,27 +15,27 @@ use codflow_domain::FieldErrors;
 use codflow_domain::shop::Platform;
 pub use inbound::{ChannelOrder, ShopState};
 
-/// Where a platform puts a webhook's topic, delivery id and signature (header names, lower case).
+/// How a platform sends webhooks, declared by its connector: where it puts a delivery's topic, id and
+/// signature (header names, lower case), how the signature is checked, and which bodies are only a ping.
 #[derive(Debug)]
-pub struct WebhookHeaders {
+pub struct Webhooks {
     pub topic: &'static str,
     pub delivery_id: &'static str,
     pub signature: &'static str,
+    /// Whether `signature` signs `body` under the shop's `secret`.
+    pub verify: fn(secret: &[u8], body: &[u8], signature: &str) -> bool,
+    /// Whether `body` is the platform's ping, which carries no order.
+    pub is_ping: fn(body: &[u8]) -> bool,
 }
 
-/// The headers of the webhooks `platform` sends; None for platforms that are pulled only.
-pub fn webhook_headers(platform: codflow_domain::shop::Platform) -> Option<&'static WebhookHeaders> {
+/// The webhooks `platform` sends; None for platforms that are pulled only.
+pub fn webhooks(platform: codflow_domain::shop::Platform) -> Option<&'static Webhooks> {
     use codflow_domain::shop::Platform;
     match platform {
         Platform::Shopify => Some(&shopify::WEBHOOK),
         Platform::WooCommerce => Some(&woocommerce::WEBHOOK),
         _ => None,
     }
-}
-
-/// Whether a delivery is the platform's unsigned check that a new hook answers (stored nowhere).
-pub fn is_ping(platform: codflow_domain::shop::Platform, body: &[u8]) -> bool {
-    platform == codflow_domain::shop::Platform::WooCommerce && woocommerce::is_ping(body)
 }
 
 use std::future::Future;

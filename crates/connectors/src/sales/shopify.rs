@@ -33,10 +33,13 @@ use transformers::{
 pub const API_VERSION: &str = "2026-10";
 
 /// Webhooks: https://shopify.dev/docs/apps/build/webhooks/subscribe/https (HMAC-SHA256 of the body, base64).
-pub const WEBHOOK: super::WebhookHeaders = super::WebhookHeaders {
+pub const WEBHOOK: super::Webhooks = super::Webhooks {
     topic: "x-shopify-topic",
     delivery_id: "x-shopify-webhook-id",
     signature: "x-shopify-hmac-sha256",
+    verify: super::inbound::verify_signature,
+    // Shopify sends no ping: a subscription is confirmed by its first delivery.
+    is_ping: |_| false,
 };
 
 #[derive(Clone)]

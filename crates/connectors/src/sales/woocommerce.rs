@@ -72,10 +72,12 @@ fn oauth1_sign(method: &str, url: &mut reqwest::Url, key: &str, secret: &str, ti
 }
 
 /// Webhooks: `X-WC-Webhook-*` headers, the signature an HMAC-SHA256 of the body, base64.
-pub const WEBHOOK: super::WebhookHeaders = super::WebhookHeaders {
+pub const WEBHOOK: super::Webhooks = super::Webhooks {
     topic: "x-wc-webhook-topic",
     delivery_id: "x-wc-webhook-delivery-id",
     signature: "x-wc-webhook-signature",
+    verify: super::inbound::verify_signature,
+    is_ping,
 };
 
 /// WooCommerce pings a new hook with `webhook_id=N`, form-encoded and unsigned, and disables the hook if it is
