@@ -59,6 +59,14 @@ macro_rules! row {
             pub(crate) fn push_vals(self, out: &mut Vec<$crate::bulk::Val>) {
                 $(out.push(self.$col.into());)*
             }
+
+            /// `UPDATE {table} SET col = $2, … WHERE {key} = $1`: these columns of one row, its key bound first.
+            #[allow(dead_code)]
+            pub(crate) fn update_sql(table: &str, key: &str) -> String {
+                let set: Vec<String> =
+                    Self::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();
+                format!("UPDATE {table} SET {} WHERE {key} = $1", set.join(", "))
+            }
         }
     };
 }

@@ -8,12 +8,69 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values};
+use crate::bulk::{Val, insert_values, row};
 use crate::db::{from_micros, micros};
 use crate::{Error, Result};
 
-const COLS: &str = "id, kind, shipment_id, order_id, role, status, title, due_at, assignee, opened_by, resolution, \
-    created_at, updated_at, closed_at";
+row!(
+    /// What a task is opened with and keeps.
+    TaskFixed {
+        id: String,
+        kind: String,
+        shipment_id: Option<String>,
+        order_id: Option<String>,
+        role: String,
+        title: String,
+        opened_by: String,
+        created_at: i64,
+    }
+);
+
+row!(
+    /// What working a task changes.
+    TaskState {
+        status: String,
+        assignee: Option<String>,
+        resolution: Option<String>,
+        updated_at: i64,
+        closed_at: Option<i64>,
+        due_at: i64,
+    }
+);
+
+impl TaskFixed {
+    fn of(t: &Task) -> TaskFixed {
+        TaskFixed {
+            id: t.id.to_string(),
+            kind: t.kind.as_str().to_owned(),
+            shipment_id: t.shipment_id.as_ref().map(ToString::to_string),
+            order_id: t.order_id.as_ref().map(ToString::to_string),
+            role: t.role.as_str().to_owned(),
+            title: t.title.clone(),
+            opened_by: t.opened_by.clone(),
+            created_at: micros(t.created_at),
+        }
+    }
+}
+
+impl TaskState {
+    fn of(t: &Task) -> TaskState {
+        TaskState {
+            status: t.status.as_str().to_owned(),
+            assignee: t.assignee.clone(),
+            resolution: t.resolution.clone(),
+            updated_at: micros(t.updated_at),
+            closed_at: t.closed_at.map(micros),
+            due_at: micros(t.due_at),
+        }
+    }
+}
+
+/// Every column of a task, for inserts and reads.
+fn cols() -> &'static str {
+    static COLS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COLS.get_or_init(|| TaskFixed::COLUMNS.iter().chain(TaskState::COLUMNS).copied().collect::<Vec<_>>().join(", "))
+}
 
 fn from_row(r: &AnyRow) -> Result<Task> {
     let s = |c: &str| r.try_get::<String, _>(c);
@@ -40,30 +97,18 @@ fn from_row(r: &AnyRow) -> Result<Task> {
 /// Opens many tasks at once; a task whose shipment already has one of its kind open is skipped. Returns
 /// the ids that were opened.
 pub async fn open_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<std::collections::HashSet<TaskId>> {
-    let mut vals = Vec::with_capacity(tasks.len() * 14);
+    let width = TaskFixed::COLUMNS.len() + TaskState::COLUMNS.len();
+    let mut vals = Vec::with_capacity(tasks.len() * width);
     for t in tasks {
-        vals.extend([
-            Val::from(t.id.as_str()),
-            t.kind.as_str().into(),
-            t.shipment_id.as_ref().map(|s| s.as_str().to_owned()).into(),
-            t.order_id.as_ref().map(|s| s.as_str().to_owned()).into(),
-            t.role.as_str().into(),
-            t.status.as_str().into(),
-            t.title.as_str().into(),
-            micros(t.due_at).into(),
-            t.assignee.clone().into(),
-            t.opened_by.as_str().into(),
-            t.resolution.clone().into(),
-            micros(t.created_at).into(),
-            micros(t.updated_at).into(),
-            t.closed_at.map(micros).into(),
-        ]);
+        TaskFixed::of(t).push_vals(&mut vals);
+        TaskState::of(t).push_vals(&mut vals);
     }
     if vals.is_empty() {
         return Ok(Default::default());
     }
     let rows =
-        insert_values(conn, &format!("INTO tasks ({COLS})"), "ON CONFLICT DO NOTHING RETURNING id", 14, vals).await?;
+        insert_values(conn, &format!("INTO tasks ({})", cols()), "ON CONFLICT DO NOTHING RETURNING id", width, vals)
+            .await?;
     rows.iter().map(|r| Ok(TaskId::parse(&r.try_get::<String, _>("id")?)?)).collect()
 }
 
@@ -72,7 +117,8 @@ pub async fn open_for_many(conn: &mut AnyConnection, shipments: &[ShipmentId]) -
     let mut out = Vec::new();
     for chunk in crate::db::pow2_chunks(shipments, 512) {
         let sql = format!(
-            "SELECT {COLS} FROM tasks WHERE shipment_id IN ({}) AND status <> 'done' ORDER BY id",
+            "SELECT {} FROM tasks WHERE shipment_id IN ({}) AND status <> 'done' ORDER BY id",
+            cols(),
             crate::db::params(conn, 0, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -88,43 +134,26 @@ pub async fn open_for_many(conn: &mut AnyConnection, shipments: &[ShipmentId]) -
 
 /// [`update`] for many tasks.
 pub async fn update_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<()> {
-    let mut vals = Vec::with_capacity(tasks.len() * 7);
+    let mut vals = Vec::with_capacity(tasks.len() * (1 + TaskState::COLUMNS.len()));
     for t in tasks {
-        vals.extend([
-            Val::from(t.id.as_str()),
-            t.status.as_str().into(),
-            t.assignee.clone().into(),
-            t.resolution.clone().into(),
-            micros(t.updated_at).into(),
-            t.closed_at.map(micros).into(),
-            micros(t.due_at).into(),
-        ]);
+        vals.push(Val::from(t.id.as_str()));
+        TaskState::of(t).push_vals(&mut vals);
     }
-    let cols = ["status", "assignee", "resolution", "updated_at", "closed_at", "due_at"];
-    crate::bulk::update_values(conn, "tasks", "id", &cols, vals).await?;
+    crate::bulk::update_values(conn, "tasks", "id", TaskState::COLUMNS, vals).await?;
     Ok(())
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &TaskId) -> Result<Option<Task>> {
-    let sql = format!("SELECT {COLS} FROM tasks WHERE id = $1");
+    let sql = format!("SELECT {} FROM tasks WHERE id = $1", cols());
     sqlx::query(&sql).bind(id.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
 /// Writes status, assignee and resolution back.
 pub async fn update(conn: &mut AnyConnection, t: &Task) -> Result<()> {
-    sqlx::query(
-        "UPDATE tasks SET status = $2, assignee = $3, resolution = $4, updated_at = $5, closed_at = $6, due_at = $7 \
-         WHERE id = $1",
-    )
-    .bind(t.id.as_str())
-    .bind(t.status.as_str())
-    .bind(t.assignee.as_deref())
-    .bind(t.resolution.as_deref())
-    .bind(micros(t.updated_at))
-    .bind(t.closed_at.map(micros))
-    .bind(micros(t.due_at))
-    .execute(conn)
-    .await?;
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let mut vals = vec![Val::from(t.id.as_str())];
+    TaskState::of(t).push_vals(&mut vals);
+    crate::bulk::execute(conn, SQL.get_or_init(|| TaskState::update_sql("tasks", "id")), &vals).await?;
     Ok(())
 }
 
@@ -144,7 +173,7 @@ pub struct TaskFilter {
 }
 
 pub async fn list(conn: &mut AnyConnection, f: &TaskFilter, limit: i64) -> Result<Vec<Task>> {
-    let mut sql = format!("SELECT {COLS} FROM tasks WHERE 1 = 1");
+    let mut sql = format!("SELECT {} FROM tasks WHERE 1 = 1", cols());
     let mut texts: Vec<String> = Vec::new();
     let mut push = |cond: &str, v: String, sql: &mut String| {
         texts.push(v);
