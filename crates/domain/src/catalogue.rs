@@ -56,6 +56,10 @@ code_type!(
     /// The sales channel store an order came from (`manual`, `shopify-sa`).
     ShopCode, "store code", 64, b"-_."
 );
+code_type!(
+    /// A carrier as channels, mappings and webhooks name it (`sandbox`, `aramex`).
+    CarrierCode, "carrier code", 32, b"-_"
+);
 
 /// A harmonized system code: 6 to 10 digits, dots and spaces ignored.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]

@@ -20,7 +20,9 @@ pub mod tracking;
 pub mod work;
 
 pub use auth::{Role, Username};
-pub use catalogue::{BinLocation, ChannelCode, HsCode, Product, ShopCode, Sku, StockLevel, Warehouse, WarehouseCode};
+pub use catalogue::{
+    BinLocation, CarrierCode, ChannelCode, HsCode, Product, ShopCode, Sku, StockLevel, Warehouse, WarehouseCode,
+};
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{

@@ -12,7 +12,9 @@ use codflow_connectors::carriers::{CarrierError, CarrierEvent, TrackingSource};
 use codflow_domain::anomaly::{self, AnomalyKind, AnomalySettings, Watch};
 use codflow_domain::review::{keys, value_band_of};
 use codflow_domain::tracking::{self as domain, TrackingEvent};
-use codflow_domain::{Actor, AuditRecord, CodStatus, Order, OrderStatus, ShipmentId, ShipmentStatus, TaskId};
+use codflow_domain::{
+    Actor, AuditRecord, CarrierCode, CodStatus, Order, OrderStatus, ShipmentId, ShipmentStatus, TaskId,
+};
 use codflow_store::tasks::{self as tstore, Task, TaskStatus};
 use codflow_store::tracking::{self as store, StoredEvent};
 pub use codflow_store::tracking::{Mapping, NdrRequest, Tracked, TrackedFilter, Unmapped};
@@ -218,9 +220,14 @@ impl Tracking {
     }
 
     /// A signed push from a carrier: verified on the raw body, then applied. A bad signature stores nothing.
-    pub async fn carrier_webhook(&self, carrier: &str, signature: Option<&str>, body: &[u8]) -> Result<IngestReport> {
+    pub async fn carrier_webhook(
+        &self,
+        carrier: &CarrierCode,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<IngestReport> {
         let carriers = self.carriers.clone();
-        let (Some(c), Some(secret)) = (carriers.of(carrier), carriers.webhook_secret(carrier)) else {
+        let (Some(c), Some(secret)) = (carriers.of(carrier.as_str()), carriers.webhook_secret(carrier.as_str())) else {
             return Err(Error::NotFound("carrier webhook"));
         };
         let Some(hooks) = c.webhooks() else {
@@ -358,9 +365,9 @@ impl Tracking {
         Ok(affected.len())
     }
 
-    pub async fn delete_carrier_mapping(&self, carrier: &str, code: &str) -> Result<()> {
+    pub async fn delete_carrier_mapping(&self, carrier: &CarrierCode, code: &str) -> Result<()> {
         let mut tx = self.store.begin().await?;
-        let found = store::delete_mapping(&mut tx, carrier, code).await?;
+        let found = store::delete_mapping(&mut tx, carrier.as_str(), code).await?;
         commit(tx).await?;
         if found { Ok(()) } else { Err(Error::NotFound("mapping")) }
     }

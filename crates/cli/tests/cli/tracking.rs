@@ -210,7 +210,10 @@ async fn pushed_events_arrive_signed_and_a_bad_signature_stores_nothing(engine: 
     let body = json!({"tracking_number": shipments[0].1, "reference": "x", "events": [
         {"code": "DLV", "description": "Delivered", "at": "2030-01-01T00:00:00Z"}]})
     .to_string();
-    let forged = app.tracking().carrier_webhook("sandbox", Some("sha256=00"), body.as_bytes()).await;
+    let forged = app
+        .tracking()
+        .carrier_webhook(&codflow_domain::CarrierCode::parse("sandbox").unwrap(), Some("sha256=00"), body.as_bytes())
+        .await;
     assert!(matches!(forged, Err(codflow_app::Error::Unauthorized)), "{forged:?}");
     assert!(
         app.tracking()

@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use codflow_app::tracking::{IncomingEvent, IngestReport, Mapping, TrackingView};
 use codflow_domain::anomaly::AnomalySettings;
-use codflow_domain::{FieldErrors, ShipmentId, ShipmentStatus};
+use codflow_domain::{CarrierCode, FieldErrors, ShipmentId, ShipmentStatus};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -160,6 +160,8 @@ pub async fn carrier_webhook(
     body: Bytes,
 ) -> ApiResult<Json<IngestDto>> {
     let sig = headers.get("x-sandbox-signature").and_then(|v| v.to_str().ok());
+    // A carrier name that does not read has no webhook, as an unknown one.
+    let carrier = CarrierCode::parse(&carrier).map_err(|_| ApiError::NotFound("carrier webhook"))?;
     Ok(Json(s.app.tracking().carrier_webhook(&carrier, sig, &body).await?.into()))
 }
 
@@ -413,6 +415,7 @@ pub async fn delete_mapping(
     Path((carrier, code)): Path<(String, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
     auth.require(OPERATORS)?;
+    let carrier = CarrierCode::parse(&carrier).map_err(|_| ApiError::NotFound("mapping"))?;
     s.app.tracking().delete_carrier_mapping(&carrier, &code).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
