@@ -47,21 +47,25 @@ impl From<Option<String>> for Val {
 /// `push_vals` writes them, so a bulk insert or update names each value once and its width is counted, not
 /// written by hand.
 macro_rules! row {
-    ($(#[$doc:meta])* $name:ident { $($col:ident : $ty:ty),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $first:ident : $fty:ty $(, $col:ident : $ty:ty)* $(,)? }) => {
         $(#[$doc])*
         pub(crate) struct $name {
+            pub(crate) $first: $fty,
             $(pub(crate) $col: $ty,)*
         }
 
+        #[allow(dead_code)]
         impl $name {
-            pub(crate) const COLUMNS: &'static [&'static str] = &[$(stringify!($col)),*];
+            pub(crate) const COLUMNS: &'static [&'static str] = &[stringify!($first) $(, stringify!($col))*];
+            /// The columns as a select or insert list.
+            pub(crate) const LIST: &'static str = concat!(stringify!($first) $(, ", ", stringify!($col))*);
 
             pub(crate) fn push_vals(self, out: &mut Vec<$crate::bulk::Val>) {
+                out.push(self.$first.into());
                 $(out.push(self.$col.into());)*
             }
 
             /// `UPDATE {table} SET col = $2, … WHERE {key} = $1`: these columns of one row, its key bound first.
-            #[allow(dead_code)]
             pub(crate) fn update_sql(table: &str, key: &str) -> String {
                 let set: Vec<String> =
                     Self::COLUMNS.iter().enumerate().map(|(i, c)| format!("{c} = ${}", i + 2)).collect();

@@ -7,12 +7,56 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values};
+use crate::bulk::{insert_values, row};
 use crate::db::{from_micros, micros};
 use crate::{Error, Result};
 
-const COLS: &str = "id, store_code, source, topic, delivery_id, body, received_at, status, attempts, external_id, \
-    remote_updated_at, order_id, outcome, error, processed_at, notes";
+row!(
+    /// A shop delivery as the inbox keeps it.
+    DeliveryRow {
+        id: String,
+        store_code: String,
+        source: String,
+        topic: String,
+        delivery_id: String,
+        body: String,
+        received_at: i64,
+        status: String,
+        attempts: i64,
+        external_id: Option<String>,
+        remote_updated_at: Option<i64>,
+        order_id: Option<String>,
+        outcome: Option<String>,
+        error: Option<String>,
+        processed_at: Option<i64>,
+        notes: Option<String>,
+    }
+);
+
+const COLS: &str = DeliveryRow::LIST;
+
+impl DeliveryRow {
+    fn of(d: &Delivery) -> DeliveryRow {
+        DeliveryRow {
+            id: d.id.to_string(),
+            store_code: d.store.to_string(),
+            source: d.source.clone(),
+            topic: d.topic.clone(),
+            delivery_id: d.delivery_id.clone(),
+            body: d.body.clone(),
+            received_at: micros(d.received_at),
+            status: d.status.as_str().to_owned(),
+            attempts: d.attempts,
+            external_id: d.external_id.clone(),
+            remote_updated_at: d.remote_updated_at.map(micros),
+            order_id: d.order_id.as_ref().map(ToString::to_string),
+            outcome: d.outcome.clone(),
+            error: d.error.clone(),
+            processed_at: d.processed_at.map(micros),
+            notes: d.notes.clone(),
+        }
+    }
+}
 
 fn from_row(r: &AnyRow) -> Result<Delivery> {
     let status: String = r.try_get("status")?;
@@ -39,26 +83,9 @@ fn from_row(r: &AnyRow) -> Result<Delivery> {
 /// Stores deliveries; one whose (store, delivery id) is already here is left alone. Returns the delivery
 /// ids that were new.
 pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec<String>> {
-    let mut vals = Vec::with_capacity(items.len() * 16);
+    let mut vals = Vec::with_capacity(items.len() * DeliveryRow::COLUMNS.len());
     for d in items {
-        vals.extend([
-            Val::from(d.id.as_str()),
-            d.store.as_str().into(),
-            d.source.as_str().into(),
-            d.topic.as_str().into(),
-            d.delivery_id.as_str().into(),
-            d.body.as_str().into(),
-            micros(d.received_at).into(),
-            d.status.as_str().into(),
-            d.attempts.into(),
-            d.external_id.clone().into(),
-            Val::OptInt(d.remote_updated_at.map(micros)),
-            d.order_id.as_ref().map(|o| o.as_str().to_owned()).into(),
-            d.outcome.clone().into(),
-            d.error.clone().into(),
-            Val::OptInt(d.processed_at.map(micros)),
-            d.notes.clone().into(),
-        ]);
+        DeliveryRow::of(d).push_vals(&mut vals);
     }
     if vals.is_empty() {
         return Ok(Vec::new());
@@ -67,7 +94,7 @@ pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec
         conn,
         &format!("INTO channel_inbox ({COLS})"),
         "ON CONFLICT (store_code, delivery_id) DO NOTHING RETURNING delivery_id",
-        16,
+        DeliveryRow::COLUMNS.len(),
         vals,
     )
     .await?;

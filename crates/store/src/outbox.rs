@@ -6,12 +6,54 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values};
+use crate::bulk::{insert_values, row};
 use crate::db::{from_micros, micros};
 use crate::{Error, Result};
 
-const COLS: &str = "id, order_id, template, channel, event_key, recipient, language, subject, body, status, attempts, \
-    next_attempt_at, last_error, created_at, sent_at";
+row!(
+    /// A buyer message as its table keeps it.
+    NotificationRow {
+        id: String,
+        order_id: String,
+        template: String,
+        channel: String,
+        event_key: String,
+        recipient: String,
+        language: String,
+        subject: Option<String>,
+        body: String,
+        status: String,
+        attempts: i64,
+        next_attempt_at: i64,
+        last_error: Option<String>,
+        created_at: i64,
+        sent_at: Option<i64>,
+    }
+);
+
+const COLS: &str = NotificationRow::LIST;
+
+impl NotificationRow {
+    fn of(n: &Notification) -> NotificationRow {
+        NotificationRow {
+            id: n.id.to_string(),
+            order_id: n.order_id.to_string(),
+            template: n.template.clone(),
+            channel: n.channel.as_str().to_owned(),
+            event_key: n.event_key.clone(),
+            recipient: n.recipient.clone(),
+            language: n.language.clone(),
+            subject: n.subject.clone(),
+            body: n.body.clone(),
+            status: n.status.as_str().to_owned(),
+            attempts: n.attempts,
+            next_attempt_at: micros(n.next_attempt_at),
+            last_error: n.last_error.clone(),
+            created_at: micros(n.created_at),
+            sent_at: n.sent_at.map(micros),
+        }
+    }
+}
 
 fn from_row(r: &AnyRow) -> Result<Notification> {
     let bad = |what: &str, v: String| Error::Corrupt(format!("notification {what} {v:?}"));
@@ -42,31 +84,15 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Notification]) -> Result
     if items.is_empty() {
         return Ok(());
     }
-    let mut vals = Vec::with_capacity(items.len() * 15);
+    let mut vals = Vec::with_capacity(items.len() * NotificationRow::COLUMNS.len());
     for n in items {
-        vals.extend([
-            Val::from(n.id.as_str()),
-            n.order_id.as_str().into(),
-            n.template.as_str().into(),
-            n.channel.as_str().into(),
-            n.event_key.as_str().into(),
-            n.recipient.as_str().into(),
-            n.language.as_str().into(),
-            n.subject.clone().into(),
-            n.body.as_str().into(),
-            n.status.as_str().into(),
-            n.attempts.into(),
-            micros(n.next_attempt_at).into(),
-            n.last_error.clone().into(),
-            micros(n.created_at).into(),
-            Val::OptInt(n.sent_at.map(micros)),
-        ]);
+        NotificationRow::of(n).push_vals(&mut vals);
     }
     insert_values(
         conn,
         &format!("INTO notifications ({COLS})"),
         "ON CONFLICT (order_id, template, channel, event_key) DO NOTHING",
-        15,
+        NotificationRow::COLUMNS.len(),
         vals,
     )
     .await?;

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values};
+use crate::bulk::{insert_values, row};
 use crate::db::{from_micros, micros};
 pub use crate::outbox::Status;
 use crate::{Error, Result};
@@ -110,8 +110,46 @@ pub async fn pushing(conn: &mut AnyConnection) -> Result<HashSet<String>> {
     rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
 }
 
-const PUSH_COLS: &str = "id, store_code, order_id, shipment_id, event, event_at, status, attempts, next_attempt_at, \
-    last_error, remote_ref, created_at, sent_at";
+row!(
+    /// An update owed to a shop as its queue keeps it.
+    PushRow {
+        id: String,
+        store_code: String,
+        order_id: String,
+        shipment_id: String,
+        event: String,
+        event_at: i64,
+        status: String,
+        attempts: i64,
+        next_attempt_at: i64,
+        last_error: Option<String>,
+        remote_ref: Option<String>,
+        created_at: i64,
+        sent_at: Option<i64>,
+    }
+);
+
+const PUSH_COLS: &str = PushRow::LIST;
+
+impl PushRow {
+    fn of(p: &Push) -> PushRow {
+        PushRow {
+            id: p.id.to_string(),
+            store_code: p.store.to_string(),
+            order_id: p.order_id.to_string(),
+            shipment_id: p.shipment_id.to_string(),
+            event: p.event.as_str().to_owned(),
+            event_at: micros(p.event_at),
+            status: p.status.as_str().to_owned(),
+            attempts: p.attempts,
+            next_attempt_at: micros(p.next_attempt_at),
+            last_error: p.last_error.clone(),
+            remote_ref: p.remote_ref.clone(),
+            created_at: micros(p.created_at),
+            sent_at: p.sent_at.map(micros),
+        }
+    }
+}
 
 fn push_from(r: &AnyRow) -> Result<Push> {
     let bad = |what: &str, v: String| Error::Corrupt(format!("channel push {what} {v:?}"));
@@ -139,29 +177,15 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Push]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
     }
-    let mut vals = Vec::with_capacity(items.len() * 13);
+    let mut vals = Vec::with_capacity(items.len() * PushRow::COLUMNS.len());
     for p in items {
-        vals.extend([
-            Val::from(p.id.as_str()),
-            p.store.as_str().into(),
-            p.order_id.as_str().into(),
-            p.shipment_id.as_str().into(),
-            p.event.as_str().into(),
-            micros(p.event_at).into(),
-            p.status.as_str().into(),
-            p.attempts.into(),
-            micros(p.next_attempt_at).into(),
-            p.last_error.clone().into(),
-            p.remote_ref.clone().into(),
-            micros(p.created_at).into(),
-            Val::OptInt(p.sent_at.map(micros)),
-        ]);
+        PushRow::of(p).push_vals(&mut vals);
     }
     insert_values(
         conn,
         &format!("INTO channel_pushes ({PUSH_COLS})"),
         "ON CONFLICT (shipment_id, event) DO NOTHING",
-        13,
+        PushRow::COLUMNS.len(),
         vals,
     )
     .await?;
