@@ -119,31 +119,37 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&
     rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
+row!(
+    /// One line of an order, numbered within it.
+    LineRow {
+        order_id: String,
+        line_no: i64,
+        product_id: String,
+        sku: String,
+        quantity: i64,
+        unit_price_minor: i64,
+    }
+);
+
 /// Lines of one or many orders: (order, product, line).
 pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &ProductId, &OrderLine)]) -> Result<()> {
-    let mut vals = Vec::with_capacity(lines.len() * 6);
+    let mut vals = Vec::with_capacity(lines.len() * LineRow::COLUMNS.len());
     let mut line_no = 0i64;
     let mut last: Option<&OrderId> = None;
     for (order, product, line) in lines {
         line_no = if last == Some(*order) { line_no + 1 } else { 0 };
         last = Some(*order);
-        vals.extend([
-            order.as_str().into(),
-            line_no.into(),
-            product.as_str().into(),
-            line.sku.as_str().into(),
-            line.quantity.into(),
-            line.unit_price.minor.into(),
-        ]);
+        LineRow {
+            order_id: order.to_string(),
+            line_no,
+            product_id: product.to_string(),
+            sku: line.sku.to_string(),
+            quantity: line.quantity,
+            unit_price_minor: line.unit_price.minor,
+        }
+        .push_vals(&mut vals);
     }
-    insert_values(
-        conn,
-        "INTO order_lines (order_id, line_no, product_id, sku, quantity, unit_price_minor)",
-        "",
-        6,
-        vals,
-    )
-    .await?;
+    insert_values(conn, &format!("INTO order_lines ({})", LineRow::LIST), "", LineRow::COLUMNS.len(), vals).await?;
     Ok(())
 }
 
@@ -184,18 +190,36 @@ pub async fn save_states(conn: &mut AnyConnection, orders: &[(&Order, Option<&Wa
     Ok(())
 }
 
+row!(
+    /// Units an order holds in a warehouse.
+    ReservationRow {
+        order_id: String,
+        warehouse_id: String,
+        product_id: String,
+        quantity: i64,
+        created_at: i64,
+    }
+);
+
 /// What each order holds: (order, warehouse, product, quantity).
 pub async fn insert_reservations(
     conn: &mut AnyConnection,
     rows: &[(&OrderId, &WarehouseId, &ProductId, i64)],
     at: i64,
 ) -> Result<()> {
-    let mut vals = Vec::with_capacity(rows.len() * 5);
+    let mut vals = Vec::with_capacity(rows.len() * ReservationRow::COLUMNS.len());
     for (o, w, p, q) in rows {
-        vals.extend([o.as_str().into(), w.as_str().into(), p.as_str().into(), (*q).into(), at.into()]);
+        let row = ReservationRow {
+            order_id: o.to_string(),
+            warehouse_id: w.to_string(),
+            product_id: p.to_string(),
+            quantity: *q,
+            created_at: at,
+        };
+        row.push_vals(&mut vals);
     }
-    insert_values(conn, "INTO reservations (order_id, warehouse_id, product_id, quantity, created_at)", "", 5, vals)
-        .await?;
+    let head = format!("INTO reservations ({})", ReservationRow::LIST);
+    insert_values(conn, &head, "", ReservationRow::COLUMNS.len(), vals).await?;
     Ok(())
 }
 
@@ -281,29 +305,43 @@ pub async fn restock_lines(conn: &mut AnyConnection, order: &OrderId, warehouse:
     Ok(units)
 }
 
-pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<()> {
-    let mut vals = Vec::with_capacity(records.len() * 9);
-    for a in records {
-        vals.extend([
-            a.id.as_str().into(),
-            a.entity.into(),
-            a.entity_id.as_str().into(),
-            a.action.as_str().into(),
-            a.from_status.clone().into(),
-            a.to_status.clone().into(),
-            a.actor.to_stored().into(),
-            a.reason.clone().into(),
-            micros(a.at).into(),
-        ]);
+row!(
+    /// An audit record as the log keeps it (the actor in its stored form).
+    AuditRow {
+        id: String,
+        entity: String,
+        entity_id: String,
+        action: String,
+        from_status: Option<String>,
+        to_status: Option<String>,
+        actor: String,
+        reason: Option<String>,
+        at: i64,
     }
-    insert_values(
-        conn,
-        "INTO audit_log (id, entity, entity_id, action, from_status, to_status, actor, reason, at)",
-        "",
-        9,
-        vals,
-    )
-    .await?;
+);
+
+impl AuditRow {
+    fn of(a: &AuditRecord) -> AuditRow {
+        AuditRow {
+            id: a.id.to_string(),
+            entity: a.entity.to_owned(),
+            entity_id: a.entity_id.clone(),
+            action: a.action.clone(),
+            from_status: a.from_status.clone(),
+            to_status: a.to_status.clone(),
+            actor: a.actor.to_stored(),
+            reason: a.reason.clone(),
+            at: micros(a.at),
+        }
+    }
+}
+
+pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<()> {
+    let mut vals = Vec::with_capacity(records.len() * AuditRow::COLUMNS.len());
+    for a in records {
+        AuditRow::of(a).push_vals(&mut vals);
+    }
+    insert_values(conn, &format!("INTO audit_log ({})", AuditRow::LIST), "", AuditRow::COLUMNS.len(), vals).await?;
     Ok(())
 }
 
