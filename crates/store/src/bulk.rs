@@ -81,18 +81,23 @@ const MAX_PARAMS: usize = 30_000;
 
 /// `INSERT {head} VALUES (...), (...) {tail}` over rows of `width` values, in as few statements as the
 /// parameter limit allows. Returns the rows of a RETURNING clause, if `tail` has one.
-pub async fn insert_values(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    width: usize,
-    vals: Vec<Val>,
-) -> Result<Vec<AnyRow>> {
+pub async fn insert_values(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<Vec<AnyRow>> {
+    let width = width_of(head)?;
     let mut out = Vec::new();
     for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
         out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
     }
     Ok(out)
+}
+
+/// The columns `INTO table (a, b, c)` names: each row's width, counted from the statement itself so it cannot
+/// disagree with it.
+fn width_of(head: &str) -> Result<usize> {
+    let cols = head.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map(|(cols, _)| cols);
+    match cols {
+        Some(cols) if !cols.trim().is_empty() => Ok(cols.split(',').count()),
+        _ => Err(crate::Error::Corrupt(format!("a bulk insert without a column list: {head}"))),
+    }
 }
 
 /// One statement per power-of-two chunk of `vals` (rows of `width`), `sql` given the chunk's value groups.
@@ -106,13 +111,8 @@ fn statements<'v>(
 }
 
 /// As [`insert_values`] without reading anything back: returns the rows inserted.
-pub async fn insert_values_counted(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    width: usize,
-    vals: Vec<Val>,
-) -> Result<u64> {
+pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<u64> {
+    let width = width_of(head)?;
     let mut n = 0;
     for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
         n += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();

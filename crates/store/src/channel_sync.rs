@@ -94,7 +94,6 @@ pub async fn receive(conn: &mut AnyConnection, items: &[Delivery]) -> Result<Vec
         conn,
         &format!("INTO channel_inbox ({COLS})"),
         "ON CONFLICT (store_code, delivery_id) DO NOTHING RETURNING delivery_id",
-        DeliveryRow::COLUMNS.len(),
         vals,
     )
     .await?;

@@ -206,7 +206,7 @@ pub async fn apply(conn: &mut AnyConnection, delta: &Delta, new: &[(OrderId, Fac
     }
     if !vals.is_empty() {
         let head = format!("INTO kpi_daily ({})", lane_cols.join(", "));
-        insert_values_counted(conn, &head, &additive("kpi_daily", &DIMS, &metric_cols), lane_cols.len(), vals).await?;
+        insert_values_counted(conn, &head, &additive("kpi_daily", &DIMS, &metric_cols), vals).await?;
     }
     let sku_keys: Vec<&str> = DIMS.iter().copied().chain(["sku"]).collect();
     let sku_cols: Vec<&str> = sku_keys.iter().chain(METRICS.iter()).copied().collect();
@@ -218,8 +218,7 @@ pub async fn apply(conn: &mut AnyConnection, delta: &Delta, new: &[(OrderId, Fac
     }
     if !vals.is_empty() {
         let head = format!("INTO kpi_sku_daily ({})", sku_cols.join(", "));
-        insert_values_counted(conn, &head, &additive("kpi_sku_daily", &sku_keys, &metric_cols), sku_cols.len(), vals)
-            .await?;
+        insert_values_counted(conn, &head, &additive("kpi_sku_daily", &sku_keys, &metric_cols), vals).await?;
     }
     let mut vals = Vec::with_capacity(delta.clearance.len() * 6);
     for ((d, hours), n) in &delta.clearance {
@@ -238,7 +237,6 @@ pub async fn apply(conn: &mut AnyConnection, delta: &Delta, new: &[(OrderId, Fac
             conn,
             "INTO kpi_clearance (day, store, country, channel, hours, parcels)",
             &additive("kpi_clearance", &keys, &["parcels"]),
-            6,
             vals,
         )
         .await?;
@@ -258,7 +256,6 @@ pub async fn apply(conn: &mut AnyConnection, delta: &Delta, new: &[(OrderId, Fac
             "ON CONFLICT (order_id) DO UPDATE SET day = excluded.day, store = excluded.store, \
              country = excluded.country, region = excluded.region, channel = excluded.channel, \
              carrier = excluded.carrier, flags = excluded.flags, fact = excluded.fact",
-            9,
             vals,
         )
         .await?;

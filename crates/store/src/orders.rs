@@ -115,7 +115,7 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&
         OrderState::of(o, *w).push_vals(&mut vals);
     }
     let conflict = "ON CONFLICT (store, external_id) DO NOTHING RETURNING id";
-    let rows = insert_values(conn, order_insert(), conflict, width, vals).await?;
+    let rows = insert_values(conn, order_insert(), conflict, vals).await?;
     rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
 }
 
@@ -149,7 +149,7 @@ pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &Product
         }
         .push_vals(&mut vals);
     }
-    insert_values(conn, &format!("INTO order_lines ({})", LineRow::LIST), "", LineRow::COLUMNS.len(), vals).await?;
+    insert_values(conn, &format!("INTO order_lines ({})", LineRow::LIST), "", vals).await?;
     Ok(())
 }
 
@@ -219,7 +219,7 @@ pub async fn insert_reservations(
         row.push_vals(&mut vals);
     }
     let head = format!("INTO reservations ({})", ReservationRow::LIST);
-    insert_values(conn, &head, "", ReservationRow::COLUMNS.len(), vals).await?;
+    insert_values(conn, &head, "", vals).await?;
     Ok(())
 }
 
@@ -341,7 +341,7 @@ pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> 
     for a in records {
         AuditRow::of(a).push_vals(&mut vals);
     }
-    insert_values(conn, &format!("INTO audit_log ({})", AuditRow::LIST), "", AuditRow::COLUMNS.len(), vals).await?;
+    insert_values(conn, &format!("INTO audit_log ({})", AuditRow::LIST), "", vals).await?;
     Ok(())
 }
 

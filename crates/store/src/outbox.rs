@@ -92,7 +92,6 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Notification]) -> Result
         conn,
         &format!("INTO notifications ({COLS})"),
         "ON CONFLICT (order_id, template, channel, event_key) DO NOTHING",
-        NotificationRow::COLUMNS.len(),
         vals,
     )
     .await?;

@@ -248,7 +248,6 @@ pub async fn add_entries(
         conn,
         "INTO list_entries (list_name, value, note, actor, created_at)",
         "ON CONFLICT (list_name, value) DO NOTHING RETURNING value",
-        5,
         vals,
     )
     .await?;
@@ -473,7 +472,6 @@ pub async fn record_outcomes(
         conn,
         "INTO order_outcomes (order_id, outcome, at, actor, recorded_at)",
         "ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-        5,
         vals,
     )
     .await?;
@@ -504,7 +502,6 @@ pub async fn record_outcomes(
             "INTO outcome_counts (key, delivered, refused)",
             "ON CONFLICT (key) DO UPDATE SET delivered = outcome_counts.delivered + excluded.delivered, \
              refused = outcome_counts.refused + excluded.refused",
-            3,
             vals,
         )
         .await?;

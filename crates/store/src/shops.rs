@@ -185,7 +185,6 @@ pub async fn enqueue(conn: &mut AnyConnection, items: &[Push]) -> Result<()> {
         conn,
         &format!("INTO channel_pushes ({PUSH_COLS})"),
         "ON CONFLICT (shipment_id, event) DO NOTHING",
-        PushRow::COLUMNS.len(),
         vals,
     )
     .await?;

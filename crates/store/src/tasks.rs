@@ -107,8 +107,7 @@ pub async fn open_many(conn: &mut AnyConnection, tasks: &[Task]) -> Result<std::
         return Ok(Default::default());
     }
     let rows =
-        insert_values(conn, &format!("INTO tasks ({})", cols()), "ON CONFLICT DO NOTHING RETURNING id", width, vals)
-            .await?;
+        insert_values(conn, &format!("INTO tasks ({})", cols()), "ON CONFLICT DO NOTHING RETURNING id", vals).await?;
     rows.iter().map(|r| Ok(TaskId::parse(&r.try_get::<String, _>("id")?)?)).collect()
 }
 

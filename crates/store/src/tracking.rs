@@ -591,7 +591,6 @@ pub async fn insert_events(
             conn,
             "INTO tracking_events (shipment_id, at, code, carrier, status, description, location, source, received_at)",
             "",
-            9,
             vals,
         )
         .await?;

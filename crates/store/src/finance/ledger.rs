@@ -34,7 +34,7 @@ pub async fn post(conn: &mut AnyConnection, entries: &[Posted<'_>], at: OffsetDa
     }
     let head = "INTO ledger_postings (entry_key, leg, kind, shipment_id, statement_id, carrier, account, currency, \
                 amount_minor, posted_at)";
-    insert_values_counted(conn, head, "ON CONFLICT (entry_key, leg) DO NOTHING", WIDTH, vals).await
+    insert_values_counted(conn, head, "ON CONFLICT (entry_key, leg) DO NOTHING", vals).await
 }
 
 /// One leg as stored.

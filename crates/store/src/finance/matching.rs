@@ -176,7 +176,7 @@ pub async fn insert_checks(
         }
         let head = "INTO invoice_checks (statement_id, line, shipment_id, declared_weight_g, quoted_weight_g, \
                     billed_weight_g, quoted_zone, billed_zone)";
-        insert_values_counted(conn, head, "", COLS, vals).await?;
+        insert_values_counted(conn, head, "", vals).await?;
     }
     Ok(())
 }

@@ -193,7 +193,7 @@ pub async fn insert_lines(
     let head = format!("INTO statement_lines ({})", LINE_COLS.join(", "));
     // A chunk at a time: a million lines' values at once would hold a gigabyte.
     for chunk in lines.chunks(BULK_CHUNK) {
-        insert_values_counted(conn, &head, "", LINE_COLS.len(), line_values(id, chunk)).await?;
+        insert_values_counted(conn, &head, "", line_values(id, chunk)).await?;
     }
     Ok(())
 }
@@ -238,7 +238,7 @@ pub async fn insert_errors(conn: &mut AnyConnection, id: &StatementId, errors: &
             e.message.as_str().into(),
         ]);
     }
-    insert_values_counted(conn, "INTO statement_errors (statement_id, line, field, message)", "", 4, vals).await?;
+    insert_values_counted(conn, "INTO statement_errors (statement_id, line, field, message)", "", vals).await?;
     Ok(())
 }
 
@@ -254,7 +254,7 @@ pub async fn insert_missing(conn: &mut AnyConnection, id: &StatementId, missing:
         ]);
     }
     let head = "INTO statement_missing (statement_id, shipment_id, currency, expected_minor, due_on)";
-    insert_values_counted(conn, head, "", 5, vals).await?;
+    insert_values_counted(conn, head, "", vals).await?;
     Ok(())
 }
 
