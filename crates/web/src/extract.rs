@@ -259,7 +259,7 @@ pub const STOCK_KEEPERS: &[Role] = &[Role::Ops, Role::Warehouse];
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dto::CreateOrder;
+    use crate::routes::orders::dto::CreateOrder;
     use proptest::prelude::*;
 
     proptest! {

@@ -3,6 +3,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::*;
 use crate::routes::access::{TokenDto, UserDto};
+use crate::routes::catalogue::{CreateWarehouse, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::dashboards::{
     ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
@@ -11,8 +12,10 @@ use crate::routes::dashboards::{
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
+use crate::routes::imports::{ImportReportDto, RowErrorDto};
 use crate::routes::logistics::dto::*;
 use crate::routes::notifications::{NotificationDto, TemplateDto};
+use crate::routes::orders::dto::*;
 use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
     SkippedDto, WeekDto,
@@ -23,6 +26,7 @@ use crate::routes::shops::{PushDto, StoreBody, StoreDto};
 use crate::routes::statements::{
     ClassTotalDto, DiscrepancyDto, LineDto, LineErrorDto, MissingDto, PaidBody, ReportDto, StatementDto,
 };
+use crate::routes::system::Health;
 use crate::routes::tasks::{HistoryDto, NoteBody, NoteDto, TaskDetailDto, TaskDto, TaskPatch};
 use crate::routes::tracking::{
     EventBatch, EventDto, EventIn, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto, OrderNdrDto, PollDto,

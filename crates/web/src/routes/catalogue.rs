@@ -4,12 +4,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use codflow_app::catalogue::StockChange;
-use codflow_domain::{Sku, WarehouseCode};
+use codflow_app::catalogue::{ProductInput, Stock, StockChange, WarehouseInput};
+use codflow_domain::{Product, Sku, Warehouse, WarehouseCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ApiResult;
-use crate::dto::{AuditDto, CreateWarehouse, Page, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
+use crate::dto::{MoneyDto, Page};
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, STOCK_KEEPERS};
+use crate::routes::orders::dto::AuditDto;
 use crate::state::AppState;
 
 /// The JSON routes of this resource, under `/api/v1`.
@@ -161,4 +164,118 @@ pub async fn stock_history(
             .map(Into::into)
             .collect(),
     ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWarehouse {
+    #[schema(example = "SZ1")]
+    pub code: Option<String>,
+    pub name: Option<String>,
+    #[schema(example = "CN")]
+    pub country: Option<String>,
+}
+
+impl From<CreateWarehouse> for WarehouseInput {
+    fn from(w: CreateWarehouse) -> Self {
+        WarehouseInput { code: w.code, name: w.name, country: w.country }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WarehouseDto {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub country: String,
+}
+
+impl From<Warehouse> for WarehouseDto {
+    fn from(w: Warehouse) -> Self {
+        WarehouseDto { id: w.id.to_string(), code: w.code.to_string(), name: w.name, country: w.country.to_string() }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    #[schema(example = "LAMP-01")]
+    pub sku: Option<String>,
+    pub title: Option<String>,
+    pub unit_weight_g: Option<i64>,
+    pub unit_cost: Option<MoneyDto>,
+    #[schema(example = "940540")]
+    pub hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub category: Option<String>,
+}
+
+impl From<ProductBody> for ProductInput {
+    fn from(p: ProductBody) -> Self {
+        ProductInput {
+            sku: p.sku,
+            title: p.title,
+            unit_weight_g: p.unit_weight_g,
+            unit_cost: p.unit_cost.map(Into::into),
+            hs_code: p.hs_code,
+            origin_country: p.origin_country,
+            category: p.category,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProductDto {
+    pub id: String,
+    pub sku: String,
+    pub title: String,
+    pub unit_weight_g: i64,
+    pub unit_cost: MoneyDto,
+    pub hs_code: Option<String>,
+    pub origin_country: Option<String>,
+    pub category: Option<String>,
+}
+
+impl From<Product> for ProductDto {
+    fn from(p: Product) -> Self {
+        ProductDto {
+            id: p.id.to_string(),
+            sku: p.sku.to_string(),
+            title: p.title,
+            unit_weight_g: p.unit_weight_g,
+            unit_cost: p.unit_cost.into(),
+            hs_code: p.hs_code.map(|h| h.as_str().to_owned()),
+            origin_country: p.origin_country.map(|c| c.to_string()),
+            category: p.category,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStock {
+    pub on_hand: Option<i64>,
+    /// Bin location ("A-01-03"); an empty string clears it.
+    pub location: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StockDto {
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub available: i64,
+    /// Present once the SKU has a bin in this warehouse.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl From<Stock> for StockDto {
+    fn from(s: Stock) -> Self {
+        StockDto {
+            on_hand: s.level.on_hand,
+            reserved: s.level.reserved,
+            available: s.level.available(),
+            location: s.location.map(|l| l.as_str().to_owned()),
+        }
+    }
 }

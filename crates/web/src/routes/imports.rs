@@ -6,8 +6,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use codflow_app::import::{ImportOptions, ImportReport};
 use codflow_domain::FieldErrors;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::dto::{ImportReportDto, RowErrorDto};
 use crate::extract::{Auth, OPERATORS, Upload};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -85,4 +86,25 @@ pub async fn orders(
     let report = s.app.intake().import_orders(std::io::Cursor::new(file), &opts, auth.actor(), &mut |_| {}).await?;
     s.metrics.order_outcome("imported", report.created);
     Ok(Json(report.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RowErrorDto {
+    /// 1-based line of the file (the header is line 1).
+    pub line: u64,
+    pub external_id: Option<String>,
+    /// The CSV column at fault, or empty when the whole row or order is.
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub orders_in_file: u64,
+    pub created: u64,
+    pub already_present: u64,
+    pub rejected: u64,
+    pub allocated: u64,
+    pub backordered: u64,
+    pub errors: Vec<RowErrorDto>,
 }

@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse};
-use utoipa::OpenApi;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use crate::dto::Health;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
@@ -70,4 +70,10 @@ pub async fn swagger_js() -> impl IntoResponse {
 
 pub async fn swagger_css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css"), (header::CACHE_CONTROL, "public, max-age=86400")], SWAGGER_CSS)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
 }

@@ -8,7 +8,8 @@ use codflow_domain::{Allocation, Currency, Money};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::dto::{AllocationDto, MoneyDto, rfc3339};
+use crate::dto::{MoneyDto, rfc3339};
+use crate::routes::orders::dto::AllocationDto;
 
 fn money(minor: i64, currency: &str) -> MoneyDto {
     match Currency::parse(currency) {

@@ -18,8 +18,9 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
-use crate::dto::{MoneyDto, OrderDto, Page};
+use crate::dto::{MoneyDto, Page};
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS};
+use crate::routes::orders::dto::OrderDto;
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
 use dto::*;

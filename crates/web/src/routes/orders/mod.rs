@@ -1,3 +1,7 @@
+//! Orders: intake one by one, reading and listing, their history and the operator's actions on them.
+
+pub mod dto;
+
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -6,8 +10,9 @@ use axum::http::StatusCode;
 use axum::{Json, Router, routing};
 use codflow_app::orders::{Action, IntakeOutcome, OrderFilter};
 use codflow_domain::{Country, FieldErrors, OrderId, OrderInput, OrderStatus, ShopCode};
+use dto::{ActionBody, AuditDto, CreateOrder, OrderDto};
 
-use crate::dto::{ActionBody, AuditDto, CreateOrder, OrderDto, Page};
+use crate::dto::Page;
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, OPERATORS, READERS, parse_json};
 use crate::state::AppState;
 use crate::{ApiError, ApiResult};
