@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, rfc3339};
-use crate::routes::orders::dto::AllocationDto;
 
 fn money(minor: i64, currency: &str) -> MoneyDto {
     match Currency::parse(currency) {
@@ -314,4 +313,18 @@ impl From<codflow_app::booking::CarrierQuote> for CarrierQuoteDto {
             difference,
         }
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AllocationDto {
+    pub warehouse: String,
+    pub channel: Option<String>,
+    /// The strategy that chose the channel (`expected_profit`, `cheapest`, `fastest`, `priority`).
+    pub strategy: Option<String>,
+    /// Why the channel won, in words.
+    pub why: Option<String>,
+    /// Every eligible channel, best first.
+    pub ranking: Vec<crate::routes::logistics::dto::RankedDto>,
+    /// Channels that could not take the order, with the reason.
+    pub ineligible: Vec<crate::routes::logistics::dto::IneligibleDto>,
 }

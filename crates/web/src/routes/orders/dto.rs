@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::{MoneyDto, rfc3339};
+use crate::routes::logistics::dto::{AllocationDto, allocation_dto};
 use crate::routes::review::dto::ReviewDto;
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -93,20 +94,6 @@ impl From<CreateOrder> for OrderInput {
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     pub reason: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AllocationDto {
-    pub warehouse: String,
-    pub channel: Option<String>,
-    /// The strategy that chose the channel (`expected_profit`, `cheapest`, `fastest`, `priority`).
-    pub strategy: Option<String>,
-    /// Why the channel won, in words.
-    pub why: Option<String>,
-    /// Every eligible channel, best first.
-    pub ranking: Vec<crate::routes::logistics::dto::RankedDto>,
-    /// Channels that could not take the order, with the reason.
-    pub ineligible: Vec<crate::routes::logistics::dto::IneligibleDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -210,7 +197,7 @@ impl From<Order> for OrderDto {
                 matches: r.matches.into_iter().map(Into::into).collect(),
                 risk: r.risk.map(Into::into),
             }),
-            allocation: o.allocation.map(crate::routes::logistics::dto::allocation_dto),
+            allocation: o.allocation.map(allocation_dto),
             created_at: rfc3339(o.created_at),
             updated_at: rfc3339(o.updated_at),
             delivery_instructions: None,
