@@ -121,15 +121,6 @@ fn push_backoff(attempts: i64) -> Duration {
     Duration::seconds((30 * (1i64 << (attempts - 1).clamp(0, 10))).min(6 * 3600))
 }
 
-/// The carrier's name as a shop shows it to the buyer.
-fn company(carrier: &str) -> String {
-    match carrier {
-        "aramex" => "Aramex".into(),
-        "sandbox" => "Sandbox Express".into(),
-        other => other.to_owned(),
-    }
-}
-
 /// A shop's credentials, opened.
 pub(crate) fn open_credentials(
     row: &ShopRow,
@@ -328,7 +319,7 @@ async fn fulfilment(
         order_ref: order.external_id.clone(),
         tracking_url: format!("{}/track/{tn}", public_url.trim_end_matches('/')),
         tracking_number: tn,
-        company: company(&s.carrier),
+        company: codflow_connectors::carriers::company(&s.carrier).to_owned(),
         at: p.event_at,
     }))
 }

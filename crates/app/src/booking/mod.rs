@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 pub use codflow_connectors::carriers::{Amount as CarrierAmount, CarrierRate};
-use codflow_connectors::carriers::{Booking, Carrier, ShipmentBooker};
+use codflow_connectors::carriers::{Booking, Carrier, ShipmentBooker, aramex, sandbox};
 use codflow_domain::rating::Channel;
 pub use codflow_domain::work::{BookingStatus, Shipment};
 use codflow_domain::{Actor, AuditRecord, Order, OrderId, OrderStatus, ShipmentId};
@@ -40,15 +40,15 @@ pub struct Carriers {
 impl Carriers {
     pub(crate) fn webhook_secret(&self, name: &str) -> Option<&str> {
         match name {
-            "sandbox" => self.sandbox_webhook_secret.as_deref(),
+            sandbox::CODE => self.sandbox_webhook_secret.as_deref(),
             _ => None,
         }
     }
 
     pub(crate) fn of(&self, name: &str) -> Option<&Carrier> {
         match name {
-            "sandbox" => self.sandbox.as_ref(),
-            "aramex" => self.aramex.as_ref(),
+            sandbox::CODE => self.sandbox.as_ref(),
+            aramex::CODE => self.aramex.as_ref(),
             _ => None,
         }
     }

@@ -29,6 +29,11 @@ pub struct AramexAccount {
     pub account_country_code: String,
 }
 
+/// The name channels, mappings and webhooks use for this carrier.
+pub const CODE: &str = "aramex";
+/// The company as buyers know it.
+pub const COMPANY: &str = "Aramex";
+
 #[derive(Clone)]
 pub struct Aramex {
     client: reqwest::Client,

@@ -208,6 +208,16 @@ pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> CarrierError {
     }
 }
 
+/// The company behind a carrier code, as a shop shows it to the buyer; the code itself for a carrier
+/// codflow has no connector for.
+pub fn company(code: &str) -> &str {
+    match code {
+        aramex::CODE => aramex::COMPANY,
+        sandbox::CODE => sandbox::COMPANY,
+        other => other,
+    }
+}
+
 /// The carrier of a channel, by name.
 #[derive(Clone)]
 pub enum Carrier {

@@ -20,6 +20,11 @@ use transformers::{
     RateReply, ShipmentReply,
 };
 
+/// The name channels, mappings and webhooks use for this carrier.
+pub const CODE: &str = "sandbox";
+/// The company as buyers know it.
+pub const COMPANY: &str = "Sandbox Express";
+
 #[derive(Clone)]
 pub struct Sandbox {
     client: reqwest::Client,
