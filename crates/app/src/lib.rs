@@ -48,7 +48,6 @@ use codflow_store::Store;
 pub struct App {
     pub store: Store,
     ctx: Arc<runtime::Ctx>,
-    senders: notify::Senders,
     admin: Admin,
     catalogue: Catalogue,
     intake: Intake,
@@ -105,7 +104,7 @@ impl Builder {
         let intake = Intake { store: s.clone(), ctx: c.clone(), queue };
         let review = Review { store: s.clone(), ctx: c.clone(), intake: intake.clone() };
         let fulfilment = Fulfilment { store: s.clone(), ctx: c.clone(), carriers: carriers.clone() };
-        let tracking = Tracking { store: s.clone(), ctx: c.clone(), carriers };
+        let tracking = Tracking { store: s.clone(), ctx: c.clone(), carriers, senders: self.senders };
         let finance = Finance {
             store: s.clone(),
             ctx: c.clone(),
@@ -138,7 +137,6 @@ impl Builder {
             finance,
             store,
             ctx,
-            senders: self.senders,
         }
     }
 }
@@ -213,14 +211,6 @@ impl App {
 
     pub fn insights(&self) -> &Insights {
         &self.insights
-    }
-
-    /// Starts the worker that sends queued buyer messages with the senders it was built with; must be called
-    /// inside a tokio runtime.
-    pub fn start_dispatcher(&self) {
-        let wake = self.ctx.clone();
-        let (store, senders) = (self.store.clone(), self.senders.clone());
-        self.ctx.workers.spawn("outbox", move |stop| notify::run_dispatcher(store, senders, wake, stop));
     }
 
     /// Stops the background workers (each finishes the round it is in), waiting up to `deadline`, then

@@ -513,6 +513,13 @@ pub(crate) async fn run_dispatcher(
 }
 
 impl Tracking {
+    /// Starts the worker that sends queued buyer messages with the senders the app was built with; must be
+    /// called inside a tokio runtime.
+    pub fn start_dispatcher(&self) {
+        let (store, senders, wake) = (self.store.clone(), self.senders.clone(), self.ctx.clone());
+        self.ctx.workers.spawn("outbox", move |stop| run_dispatcher(store, senders, wake, stop));
+    }
+
     pub async fn notification_templates(&self) -> Result<Vec<StoredTemplate>> {
         let stored = outbox::templates(&mut *self.store.read().await?).await?;
         Ok(merged(stored).into_values().collect())

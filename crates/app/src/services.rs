@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codflow_store::Store;
 
 use crate::runtime::{Clock, Ctx};
-use crate::{auth, booking, channel_sync, intake, shops, throttle};
+use crate::{auth, booking, channel_sync, intake, notify, shops, throttle};
 
 macro_rules! service {
     ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
@@ -51,7 +51,7 @@ service!(
 );
 service!(
     /// Carrier events and the shipments they move, failed-delivery links, tasks, and buyer messages.
-    Tracking { carriers: Arc<booking::Carriers> }
+    Tracking { carriers: Arc<booking::Carriers>, senders: notify::Senders }
 );
 service!(
     /// Statements and reconciliation, the ledger, receivables, cash flow, profit and dispute packets.

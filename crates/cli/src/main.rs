@@ -157,7 +157,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             stock_every: std::time::Duration::from_secs(60),
         });
     }
-    app.start_dispatcher();
+    app.tracking().start_dispatcher();
     app.fulfilment().start_booking_worker();
     app.tracking().start_tracking_worker();
     app.insights().start_kpi_refresher();

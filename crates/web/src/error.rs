@@ -72,7 +72,7 @@ struct Problem {
 
 impl ApiError {
     /// A 422 naming one field.
-    pub fn field(path: &str, message: &str) -> ApiError {
+    pub fn field(path: impl Into<String>, message: impl Into<String>) -> ApiError {
         let mut f = FieldErrors::default();
         f.push(path, message);
         ApiError::Invalid(f)

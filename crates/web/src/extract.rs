@@ -18,9 +18,7 @@ pub struct ApiJson<T>(pub T);
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if let Some((path, c)) = control_character(bytes) {
-        let mut f = FieldErrors::default();
-        f.push(path, format!("holds the control character U+{:04X}", c as u32));
-        return Err(ApiError::Invalid(f));
+        return Err(ApiError::field(path, format!("holds the control character U+{:04X}", c as u32)));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize(&mut *de) {
@@ -78,7 +76,6 @@ fn control_character(bytes: &[u8]) -> Option<(String, char)> {
     walk(&value, "")
 }
 
-/// serde's message without the Rust type names it carries ("expected struct MoneySpec").
 /// A deserialisation error at `path` (serde_path_to_error's, `.` for the root) as the field it is about: a
 /// missing or repeated field is named by its own path, not its parent's, and no Rust type names are shown.
 pub(crate) fn field_error(path: &str, message: &str) -> ApiError {

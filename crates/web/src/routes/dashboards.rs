@@ -189,9 +189,7 @@ fn group_of(q: &DashQuery, allowed: &[Dim]) -> Result<Vec<Dim>, ApiError> {
             Some(d) => group.push(d),
             None => {
                 let names: Vec<&str> = allowed.iter().map(|d| d.as_str()).collect();
-                let mut e = FieldErrors::default();
-                e.push("group", format!("{name:?} is not one of {}", names.join(", ")));
-                return Err(ApiError::Invalid(e));
+                return Err(ApiError::field("group", format!("{name:?} is not one of {}", names.join(", "))));
             }
         }
     }

@@ -19,8 +19,6 @@ pub mod system;
 pub mod tasks;
 pub mod tracking;
 
-use codflow_domain::FieldErrors;
-
 use crate::ApiError;
 
 /// Parses `limit` (default 50, at most 500) for every list endpoint.
@@ -39,11 +37,7 @@ impl PageQuery {
             None => Ok(50),
             Some(l) => match l.parse::<i64>() {
                 Ok(n) if (1..=500).contains(&n) => Ok(n),
-                _ => {
-                    let mut e = FieldErrors::default();
-                    e.push("limit", "must be a whole number from 1 to 500");
-                    Err(ApiError::Invalid(e))
-                }
+                _ => Err(ApiError::field("limit", "must be a whole number from 1 to 500")),
             },
         }
     }

@@ -109,9 +109,10 @@ pub async fn put_channel(
 ) -> ApiResult<(StatusCode, Json<ChannelSpec>)> {
     auth.require(OPERATORS)?;
     if spec.code != code {
-        let mut e = FieldErrors::default();
-        e.push("code", format!("the body's code {:?} differs from the path's {code:?}", spec.code));
-        return Err(ApiError::Invalid(e));
+        return Err(ApiError::field(
+            "code",
+            format!("the body's code {:?} differs from the path's {code:?}", spec.code),
+        ));
     }
     let (ch, created) = s.app.fulfilment().put_channels(std::slice::from_ref(&spec), auth.actor()).await?.remove(0);
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(ch.to_spec())))
@@ -155,11 +156,7 @@ pub async fn export_channels(
             "rate-cards.csv",
             s.app.fulfilment().export_rate_csv().await?.into_bytes(),
         )),
-        other => {
-            let mut e = FieldErrors::default();
-            e.push("format", format!("{other:?} is not json or csv"));
-            Err(ApiError::Invalid(e))
-        }
+        other => Err(ApiError::field("format", format!("{other:?} is not json or csv"))),
     }
 }
 
@@ -312,9 +309,7 @@ pub async fn book_many(
 ) -> ApiResult<Json<Vec<BookResultDto>>> {
     auth.require(STOCK_KEEPERS)?;
     if body.orders.len() > 10_000 {
-        let mut e = FieldErrors::default();
-        e.push("orders", "at most 10,000 orders per request");
-        return Err(ApiError::Invalid(e));
+        return Err(ApiError::field("orders", "at most 10,000 orders per request"));
     }
     let results = if body.wait {
         s.app

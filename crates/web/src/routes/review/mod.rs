@@ -396,9 +396,7 @@ pub async fn queue(
 async fn decide(s: Arc<AppState>, auth: Auth, b: QueueDecision, approve: bool) -> ApiResult<Json<Vec<QueueResult>>> {
     auth.require(OPERATORS)?;
     if b.order_ids.is_empty() || b.order_ids.len() > 500 {
-        let mut e = FieldErrors::default();
-        e.push("order_ids", "give 1 to 500 order ids");
-        return Err(ApiError::Invalid(e));
+        return Err(ApiError::field("order_ids", "give 1 to 500 order ids"));
     }
     let reason = b.reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     let results = s.app.review().decide_many(&b.order_ids, approve, reason, auth.actor()).await;
