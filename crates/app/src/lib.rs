@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod booking;
+pub mod calls;
 pub mod cashflow;
 pub mod catalogue;
 pub mod channel_sync;

@@ -292,6 +292,7 @@ fn busy() -> Error {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Approve,
     Hold,
@@ -348,12 +349,30 @@ impl Intake {
         limit: i64,
         cursor: Option<&str>,
     ) -> Result<(Vec<Order>, Option<String>)> {
+        let bad = || Error::invalid("cursor", "is not a cursor from a previous page");
+        if filter.by_total.is_some() {
+            // Listings by total page by position: the cursor is `@` and the number of rows already shown.
+            filter.offset = match cursor {
+                Some(c) => {
+                    c.strip_prefix('@').and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(bad)?
+                }
+                None => 0,
+            };
+            let offset = filter.offset;
+            let rows = orders::list(&mut *self.store.read().await?, &filter, limit).await?;
+            let (page, more) = crate::split_page(rows, limit, |o| o.id.to_string());
+            return Ok((page, more.map(|_| format!("@{}", offset + limit))));
+        }
         if let Some(c) = cursor {
-            filter.before =
-                Some(OrderId::parse(c).map_err(|_| Error::invalid("cursor", "is not a cursor from a previous page"))?);
+            filter.before = Some(OrderId::parse(c).map_err(|_| bad())?);
         }
         let rows = orders::list(&mut *self.store.read().await?, &filter, limit).await?;
         Ok(crate::split_page(rows, limit, |o| o.id.to_string()))
+    }
+
+    /// How many orders `filter` matches, counting no further than `cap` (a count past it shows as "cap+").
+    pub async fn count_orders(&self, filter: &OrderFilter, cap: i64) -> Result<i64> {
+        Ok(orders::count_matching(&mut *self.store.read().await?, filter, cap).await?)
     }
 
     pub async fn order_history(&self, id: &OrderId) -> Result<Vec<orders::StoredAudit>> {

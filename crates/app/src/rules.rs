@@ -516,8 +516,17 @@ impl Review {
 
     /// Held orders, oldest first.
     pub async fn review_queue(&self, limit: i64, cursor: Option<&str>) -> Result<(Vec<Order>, Option<String>)> {
-        let filter = OrderFilter { status: Some(OrderStatus::OnHold), oldest_first: true, ..OrderFilter::default() };
-        self.intake.orders(filter, limit, cursor).await
+        self.held_orders(OrderFilter { oldest_first: true, ..OrderFilter::default() }, limit, cursor).await
+    }
+
+    /// Held orders that `filter` also selects (its status is ignored).
+    pub async fn held_orders(
+        &self,
+        filter: OrderFilter,
+        limit: i64,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Order>, Option<String>)> {
+        self.intake.orders(OrderFilter { status: Some(OrderStatus::OnHold), ..filter }, limit, cursor).await
     }
 
     /// Approves or cancels many orders with one reason; each succeeds or fails on its own.

@@ -7,6 +7,7 @@ use codflow_domain::{Actor, AuditRecord, OrderId, Role, ShipmentId, TaskId};
 use codflow_store::tasks as tstore;
 pub use codflow_store::tasks::TaskFilter;
 use codflow_store::{commit, orders};
+use time::OffsetDateTime;
 
 use crate::error::ConflictKind;
 use crate::{Error, Result, Tracking};
@@ -18,6 +19,8 @@ pub struct TaskChange {
     /// `Some("")` unassigns.
     pub assignee: Option<String>,
     pub resolution: Option<String>,
+    /// Out of the way until then: the task's due time moves (it must be later than now).
+    pub snooze_until: Option<OffsetDateTime>,
 }
 
 /// The raw filter values of a task list request.
@@ -30,10 +33,39 @@ pub struct TaskQuery {
     pub shipment: Option<String>,
     pub order: Option<String>,
     pub overdue: bool,
+    /// Soonest due first (paged by position) instead of newest first.
+    pub by_due: bool,
 }
 
 impl Tracking {
     pub async fn tasks(&self, q: &TaskQuery, limit: i64, cursor: Option<&str>) -> Result<(Vec<Task>, Option<String>)> {
+        let f = self.task_filter(q, if q.by_due { None } else { cursor })?;
+        if q.by_due {
+            // Listed by due time, pages go by position: the cursor is `@` and the rows already shown.
+            let offset = match cursor {
+                Some(c) => c
+                    .strip_prefix('@')
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| Error::invalid("cursor", "is not a cursor from a previous page"))?,
+                None => 0,
+            };
+            let f = TaskFilter { by_due: true, offset, ..f };
+            let rows = tstore::list(&mut *self.store.read().await?, &f, limit + 1).await?;
+            let (page, more) = crate::split_page(rows, limit, |t| t.id.to_string());
+            return Ok((page, more.map(|_| format!("@{}", offset + limit))));
+        }
+        let rows = tstore::list(&mut *self.store.read().await?, &f, limit + 1).await?;
+        Ok(crate::split_page(rows, limit, |t| t.id.to_string()))
+    }
+
+    /// How many tasks the query matches, by kind.
+    pub async fn task_counts(&self, q: &TaskQuery) -> Result<Vec<(String, i64)>> {
+        let f = self.task_filter(q, None)?;
+        Ok(tstore::count_by_kind(&mut *self.store.read().await?, &f).await?)
+    }
+
+    fn task_filter(&self, q: &TaskQuery, cursor: Option<&str>) -> Result<TaskFilter> {
         let mut e = codflow_domain::FieldErrors::default();
         let mut f = TaskFilter::default();
         match q.status.as_deref() {
@@ -53,8 +85,7 @@ impl Tracking {
         if !e.is_empty() {
             return Err(Error::Invalid(e));
         }
-        let rows = tstore::list(&mut *self.store.read().await?, &f, limit + 1).await?;
-        Ok(crate::split_page(rows, limit, |t| t.id.to_string()))
+        Ok(f)
     }
 
     /// A task with its notes and history.
@@ -78,14 +109,25 @@ impl Tracking {
         if change.resolution.as_ref().is_some_and(|r| r.chars().count() > 2000) {
             e.push("resolution", "is longer than 2000 characters");
         }
+        let now = self.clock().now();
+        if change.snooze_until.is_some_and(|u| u <= now || u > now + time::Duration::days(366)) {
+            e.push("snooze_until", "must be later than now and within a year");
+        }
         if !e.is_empty() {
             return Err(Error::Invalid(e));
         }
-        let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let mut t = tstore::get(&mut tx, &id).await?.ok_or(Error::NotFound("task"))?;
+
         let from = t.status;
         let mut audits = Vec::new();
+        if let Some(until) = change.snooze_until {
+            let mut r = AuditRecord::change("task", id.to_string(), "snooze", None, None, actor.clone(), now);
+            let when = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+            r.reason = Some(format!("due {} instead of {}", when(until), when(t.due_at)));
+            audits.push(r);
+            t.due_at = until;
+        }
         if let Some(a) = change.assignee {
             let a = a.trim().to_owned();
             let new = (!a.is_empty()).then_some(a);

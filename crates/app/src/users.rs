@@ -3,7 +3,9 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use codflow_domain::zone::Zone;
 use codflow_domain::{Actor, AuditRecord, Role, UserId, Username};
+pub use codflow_store::users::Prefs;
 use codflow_store::users::{self as ustore, StoredUser};
 use codflow_store::{commit, orders};
 use std::net::IpAddr;
@@ -29,7 +31,22 @@ pub struct ConsoleUser {
     /// The session's CSRF token: every form carries it, every POST must match it.
     pub csrf: String,
     pub expires_at: OffsetDateTime,
+    pub prefs: Prefs,
+    /// The zone times are shown in: the user's own, else the seller's.
+    pub zone: Zone,
 }
+
+impl ConsoleUser {
+    /// The name colleagues see: the display name, else the username.
+    pub fn shown_name(&self) -> &str {
+        if self.prefs.display_name.is_empty() { &self.username } else { &self.prefs.display_name }
+    }
+}
+
+/// Languages the console speaks, by their tags.
+pub const LOCALES: [&str; 2] = ["en", "zh"];
+/// The seller's time zone setting's key.
+const TIME_ZONE: &str = "time_zone";
 
 /// A new session: the cookie's secret (shown to the browser only) and who it is for.
 #[derive(Clone, Debug)]
@@ -91,6 +108,7 @@ impl Admin {
             password_hash: hash,
             role,
             disabled: false,
+            prefs: Prefs::default(),
         };
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
@@ -131,22 +149,84 @@ impl Admin {
         ustore::delete_expired(&mut tx, now).await?;
         ustore::insert_session(&mut tx, &hash_token(&secret), &user.id, &csrf, now, expires_at).await?;
         commit(tx).await?;
+        let zone = self.zone_for(&user.prefs).await?;
         Ok(Some(Login {
             secret,
-            user: ConsoleUser { id: user.id, username: user.username, role: user.role, csrf, expires_at },
+            user: ConsoleUser {
+                id: user.id,
+                username: user.username,
+                role: user.role,
+                csrf,
+                expires_at,
+                prefs: user.prefs,
+                zone,
+            },
         }))
     }
 
     /// The user behind a session cookie, while the session lives.
     pub async fn console_session(&self, secret: &str) -> Result<Option<ConsoleUser>> {
         let found = ustore::session(&mut *self.store.read().await?, &hash_token(secret), self.clock().now()).await?;
-        Ok(found.map(|(u, csrf, expires_at)| ConsoleUser {
-            id: u.id,
-            username: u.username,
-            role: u.role,
-            csrf,
-            expires_at,
-        }))
+        let Some((u, csrf, expires_at)) = found else { return Ok(None) };
+        let zone = self.zone_for(&u.prefs).await?;
+        Ok(Some(ConsoleUser { id: u.id, username: u.username, role: u.role, csrf, expires_at, prefs: u.prefs, zone }))
+    }
+
+    /// The zone a user sees times in: their own when they chose one, else the seller's.
+    async fn zone_for(&self, prefs: &Prefs) -> Result<Zone> {
+        if let (false, Ok(z)) = (prefs.time_zone.is_empty(), Zone::parse(&prefs.time_zone)) {
+            return Ok(z);
+        }
+        self.seller_time_zone().await
+    }
+
+    /// The seller's time zone (UTC until one is set).
+    pub async fn seller_time_zone(&self) -> Result<Zone> {
+        let found = codflow_store::review::settings_of(&mut *self.store.read().await?, &[TIME_ZONE]).await?;
+        crate::settings::stored(&found, TIME_ZONE, Zone::utc(), |v| Zone::parse(v).ok())
+    }
+
+    pub async fn set_seller_time_zone(&self, name: &str, actor: Actor) -> Result<Zone> {
+        let zone = Zone::parse(name).map_err(|e| Error::invalid("time_zone", e.to_string()))?;
+        let now = self.clock().now();
+        let mut tx = self.store.begin().await?;
+        codflow_store::review::set_setting(&mut tx, TIME_ZONE, zone.name(), now).await?;
+        let a =
+            AuditRecord::change("setting", TIME_ZONE.into(), "update", None, Some(zone.name().to_owned()), actor, now);
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(zone)
+    }
+
+    /// Sets a user's own name, language and time zone (empty: the seller's setting, the browser's language).
+    pub async fn set_prefs(&self, user: &UserId, prefs: Prefs) -> Result<Prefs> {
+        let prefs = Prefs {
+            display_name: {
+                let name = prefs.display_name.trim();
+                codflow_domain::text::line(name, 80).map_err(|e| Error::invalid("display_name", e.to_string()))?;
+                name.to_owned()
+            },
+            locale: match prefs.locale.trim() {
+                "" => String::new(),
+                l if LOCALES.contains(&l) => l.to_owned(),
+                _ => return Err(Error::invalid("locale", format!("must be one of {}", LOCALES.join(", ")))),
+            },
+            time_zone: match prefs.time_zone.trim() {
+                "" => String::new(),
+                z => Zone::parse(z).map_err(|e| Error::invalid("time_zone", e.to_string()))?.name().to_owned(),
+            },
+        };
+        let mut tx = self.store.begin().await?;
+        if !ustore::set_prefs(&mut tx, user, &prefs, self.clock().now()).await? {
+            return Err(Error::NotFound("user"));
+        }
+        commit(tx).await?;
+        Ok(prefs)
+    }
+
+    /// The name each user is shown by, keyed by user id.
+    pub async fn user_names(&self) -> Result<std::collections::HashMap<String, String>> {
+        Ok(ustore::names(&mut *self.store.read().await?).await?.into_iter().collect())
     }
 
     /// Disables a user (every session ends at once; logins are refused) or enables one again.

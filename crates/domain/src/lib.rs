@@ -18,6 +18,7 @@ pub mod shop;
 pub mod text;
 pub mod tracking;
 pub mod work;
+pub mod zone;
 
 pub use auth::{Role, Username};
 pub use catalogue::{

@@ -109,6 +109,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "cod_open", include_str!("../migrations/0017_cod_open.sql")),
     (18, "expected_currency", include_str!("../migrations/0018_expected_currency.sql")),
     (19, "short_paid", include_str!("../migrations/0019_short_paid.sql")),
+    (20, "console_prefs", include_str!("../migrations/0020_console_prefs.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

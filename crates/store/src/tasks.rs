@@ -169,10 +169,44 @@ pub struct TaskFilter {
     pub overdue_at: Option<OffsetDateTime>,
     /// Newest first, strictly before this id.
     pub before: Option<TaskId>,
+    /// Soonest due first, paged by `offset` (the cursor is then ignored).
+    pub by_due: bool,
+    pub offset: i64,
 }
 
 pub async fn list(conn: &mut AnyConnection, f: &TaskFilter, limit: i64) -> Result<Vec<Task>> {
-    let mut sql = format!("SELECT {} FROM tasks WHERE 1 = 1", cols());
+    let (mut sql, texts) = filtered(f, &format!("SELECT {} FROM tasks WHERE 1 = 1", cols()));
+    if f.by_due {
+        sql.push_str(&format!(
+            " ORDER BY due_at ASC, id ASC LIMIT {} OFFSET {}",
+            limit.clamp(1, 10_000),
+            f.offset.max(0)
+        ));
+    } else {
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 10_000)));
+    }
+    let mut q = sqlx::query(&sql);
+    for t in &texts {
+        q = q.bind(t.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// How many tasks the filter matches, by kind (the cursor and order ignored).
+pub async fn count_by_kind(conn: &mut AnyConnection, f: &TaskFilter) -> Result<Vec<(String, i64)>> {
+    let unpaged = TaskFilter { before: None, ..f.clone() };
+    let (mut sql, texts) = filtered(&unpaged, "SELECT kind, COUNT(*) AS n FROM tasks WHERE 1 = 1");
+    sql.push_str(" GROUP BY kind ORDER BY kind");
+    let mut q = sqlx::query(&sql);
+    for t in &texts {
+        q = q.bind(t.as_str());
+    }
+    q.fetch_all(conn).await?.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("n")?))).collect()
+}
+
+/// `head` with the filter's conditions appended, and their arguments.
+fn filtered(f: &TaskFilter, head: &str) -> (String, Vec<String>) {
+    let mut sql = head.to_owned();
     let mut texts: Vec<String> = Vec::new();
     let mut push = |cond: &str, v: String, sql: &mut String| {
         texts.push(v);
@@ -199,18 +233,13 @@ pub async fn list(conn: &mut AnyConnection, f: &TaskFilter, limit: i64) -> Resul
     if let Some(o) = &f.order {
         push("order_id =", o.to_string(), &mut sql);
     }
-    if let Some(b) = &f.before {
+    if let (Some(b), false) = (&f.before, f.by_due) {
         push("id <", b.to_string(), &mut sql);
     }
     if let Some(t) = f.overdue_at {
         sql.push_str(&format!(" AND status <> 'done' AND due_at <= {}", micros(t)));
     }
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 10_000)));
-    let mut q = sqlx::query(&sql);
-    for t in &texts {
-        q = q.bind(t.as_str());
-    }
-    q.fetch_all(conn).await?.iter().map(from_row).collect()
+    (sql, texts)
 }
 
 pub async fn add_note(conn: &mut AnyConnection, task: &TaskId, n: &Note) -> Result<()> {

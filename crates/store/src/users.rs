@@ -14,6 +14,15 @@ pub struct StoredUser {
     pub password_hash: String,
     pub role: Role,
     pub disabled: bool,
+    pub prefs: Prefs,
+}
+
+/// What a user chose for themselves; empty strings when they left it to the seller's settings or the browser.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prefs {
+    pub display_name: String,
+    pub locale: String,
+    pub time_zone: String,
 }
 
 /// Adds a user; false when the username is taken.
@@ -40,11 +49,16 @@ fn user_of(r: &sqlx::any::AnyRow) -> Result<StoredUser> {
         password_hash: r.try_get("password_hash")?,
         role: Role::parse(r.try_get::<&str, _>("role")?)?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
+        prefs: Prefs {
+            display_name: r.try_get("display_name")?,
+            locale: r.try_get("locale")?,
+            time_zone: r.try_get("time_zone")?,
+        },
     })
 }
 
 pub async fn by_username(conn: &mut AnyConnection, username: &str) -> Result<Option<StoredUser>> {
-    let r = sqlx::query("SELECT id, username, password_hash, role, disabled FROM users WHERE username = $1")
+    let r = sqlx::query("SELECT id, username, password_hash, role, disabled, display_name, locale, time_zone FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(conn)
         .await?;
@@ -78,7 +92,8 @@ pub async fn session(
     now: OffsetDateTime,
 ) -> Result<Option<(StoredUser, String, OffsetDateTime)>> {
     let r = sqlx::query(
-        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, s.csrf, s.expires_at \
+        "SELECT u.id, u.username, u.password_hash, u.role, u.disabled, u.display_name, u.locale, u.time_zone, \
+                s.csrf, s.expires_at \
            FROM sessions s JOIN users u ON u.id = s.user_id \
           WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
     )
@@ -126,8 +141,34 @@ pub async fn set_disabled(
 
 /// Every user, by name.
 pub async fn list(conn: &mut AnyConnection) -> Result<Vec<StoredUser>> {
-    let rows = sqlx::query("SELECT id, username, password_hash, role, disabled FROM users ORDER BY username")
+    let rows = sqlx::query("SELECT id, username, password_hash, role, disabled, display_name, locale, time_zone FROM users ORDER BY username")
         .fetch_all(conn)
         .await?;
     rows.iter().map(user_of).collect()
+}
+
+/// Sets a user's own preferences; false when there is no such user.
+pub async fn set_prefs(conn: &mut AnyConnection, user: &UserId, p: &Prefs, at: OffsetDateTime) -> Result<bool> {
+    let r =
+        sqlx::query("UPDATE users SET display_name = $1, locale = $2, time_zone = $3, updated_at = $4 WHERE id = $5")
+            .bind(&p.display_name)
+            .bind(&p.locale)
+            .bind(&p.time_zone)
+            .bind(micros(at))
+            .bind(user.as_str())
+            .execute(conn)
+            .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The names people are shown by, keyed by user id: the display name, else the username.
+pub async fn names(conn: &mut AnyConnection) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT id, username, display_name FROM users").fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            let shown: String = r.try_get("display_name")?;
+            let shown = if shown.is_empty() { r.try_get("username")? } else { shown };
+            Ok((r.try_get("id")?, shown))
+        })
+        .collect()
 }

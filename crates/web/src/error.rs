@@ -88,6 +88,20 @@ impl ApiError {
         self.parts().3
     }
 
+    pub(crate) fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    /// What went wrong in one line for a person: each field's problem for invalid input, else the detail.
+    pub(crate) fn explained(&self) -> String {
+        match self {
+            ApiError::Invalid(f) => {
+                f.0.iter().map(|e| format!("{}: {}", e.path, e.message)).collect::<Vec<_>>().join("; ")
+            }
+            _ => self.parts().3,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str, String) {
         match self {
             ApiError::MalformedJson { detail } => {

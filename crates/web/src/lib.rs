@@ -56,8 +56,15 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
     resp
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("route")
+/// A path nothing serves: an HTML page for a browser outside the API, problem+json for everyone else.
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let browser =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    if browser && !uri.path().starts_with("/api") {
+        return console::not_found_page(&headers);
+    }
+    ApiError::NotFound("route").into_response()
 }
 
 pub fn router(app: App) -> Router {

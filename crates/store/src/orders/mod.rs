@@ -487,50 +487,121 @@ pub struct OrderFilter {
     pub oldest_first: bool,
     /// An external id, a buyer phone (E.164) or a tracking number, matched exactly.
     pub search: Option<String>,
+    /// Held for a reason or by a rule whose words contain this text (case as written).
+    pub reason: Option<String>,
+    /// Placed at or after / before these instants.
+    pub placed_from: Option<OffsetDateTime>,
+    pub placed_to: Option<OffsetDateTime>,
+    /// Orders in this currency whose total is at least / at most these minor units.
+    pub total_currency: Option<codflow_domain::Currency>,
+    pub total_min: Option<i64>,
+    pub total_max: Option<i64>,
+    /// By total (largest first when true) instead of by age; paged by `offset`, not by cursor.
+    pub by_total: Option<bool>,
+    pub offset: i64,
 }
 
-/// Newest first. Fetches `limit + 1` rows so the caller can tell whether another page exists.
+impl OrderFilter {
+    /// The WHERE clause and its arguments; the paging cursor only when `paged`.
+    fn conditions(&self, paged: bool) -> (String, Vec<Arg>) {
+        let mut conds = Vec::new();
+        let mut args: Vec<Arg> = Vec::new();
+        let mut add = |cond: &str, v: Arg| {
+            args.push(v);
+            conds.push(format!("{cond} ${}", args.len()));
+        };
+        if let Some(s) = self.status {
+            add("o.status =", Arg::Text(s.as_str().into()));
+        }
+        if let Some(c) = self.country {
+            add("o.ship_country =", Arg::Text(c.code().into()));
+        }
+        if let Some(s) = &self.store {
+            add("o.store =", Arg::Text(s.as_str().into()));
+        }
+        if let (true, Some(b), None) = (paged, &self.before, self.by_total) {
+            add(if self.oldest_first { "o.id >" } else { "o.id <" }, Arg::Text(b.as_str().into()));
+        }
+        if let Some(t) = self.placed_from {
+            add("o.placed_at >=", Arg::Int(micros(t)));
+        }
+        if let Some(t) = self.placed_to {
+            add("o.placed_at <", Arg::Int(micros(t)));
+        }
+        if let Some(c) = self.total_currency {
+            add("o.currency =", Arg::Text(c.code().into()));
+            if let Some(m) = self.total_min {
+                add("o.total_minor >=", Arg::Int(m));
+            }
+            if let Some(m) = self.total_max {
+                add("o.total_minor <=", Arg::Int(m));
+            }
+        }
+        if let Some(r) = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            let escaped = r.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            args.push(Arg::Text(format!("%{escaped}%")));
+            // Lower-cased on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
+            conds.push(format!("LOWER(o.review) LIKE LOWER(${}) ESCAPE '\\'", args.len()));
+        }
+        if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let n = args.len();
+            args.extend([Arg::Text(q.to_owned()), Arg::Text(q.to_owned()), Arg::Text(q.to_owned())]);
+            conds.push(format!(
+                "(o.external_id = ${} OR o.buyer_phone = ${} OR o.id IN (SELECT order_id FROM shipments WHERE tracking_number = ${}))",
+                n + 1,
+                n + 2,
+                n + 3
+            ));
+        }
+        let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+        (filter, args)
+    }
+}
+
+/// A bound value of a built statement.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    args: &'q [Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::Text(t) => q.bind(t.as_str()),
+            Arg::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+/// Newest first (or oldest, or by total). Fetches `limit + 1` rows so the caller can tell whether another
+/// page exists.
 pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Result<Vec<Order>> {
-    let mut conds = Vec::new();
-    let mut args: Vec<String> = Vec::new();
-    let mut add = |cond: &str, v: String| {
-        args.push(v);
-        conds.push(format!("{cond} ${}", args.len()));
+    let (filter, args) = f.conditions(true);
+    let order = match f.by_total {
+        Some(true) => "o.total_minor DESC, o.id DESC",
+        Some(false) => "o.total_minor ASC, o.id ASC",
+        None if f.oldest_first => "o.id ASC",
+        None => "o.id DESC",
     };
-    if let Some(s) = f.status {
-        add("o.status =", s.as_str().into());
-    }
-    if let Some(c) = f.country {
-        add("o.ship_country =", c.code().into());
-    }
-    if let Some(s) = &f.store {
-        add("o.store =", s.as_str().into());
-    }
-    if let Some(b) = &f.before {
-        add(if f.oldest_first { "o.id >" } else { "o.id <" }, b.as_str().into());
-    }
-    if let Some(q) = f.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let n = args.len();
-        args.extend([q.to_owned(), q.to_owned(), q.to_owned()]);
-        conds.push(format!(
-            "(o.external_id = ${} OR o.buyer_phone = ${} OR o.id IN (SELECT order_id FROM shipments WHERE tracking_number = ${}))",
-            n + 1,
-            n + 2,
-            n + 3
-        ));
-    }
-    let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
+    let offset = if f.by_total.is_some() { f.offset.max(0) } else { 0 };
     let sql = format!(
-        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id {filter} ORDER BY o.id {} LIMIT ${}",
-        if f.oldest_first { "ASC" } else { "DESC" },
-        args.len() + 1
+        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id {filter} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        args.len() + 1,
+        args.len() + 2
     );
-    let mut q = sqlx::query(&sql);
-    for a in &args {
-        q = q.bind(a.as_str());
-    }
-    let rows = q.bind(limit + 1).fetch_all(&mut *conn).await?;
+    let rows = bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
     hydrate(conn, rows).await
+}
+
+/// How many orders the filter matches (ignoring the page), counting no further than `cap`.
+pub async fn count_matching(conn: &mut AnyConnection, f: &OrderFilter, cap: i64) -> Result<i64> {
+    let (filter, args) = f.conditions(false);
+    let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders o {filter} LIMIT ${}) c", args.len() + 1);
+    Ok(bind_all(sqlx::query(&sql), &args).bind(cap).fetch_one(conn).await?.try_get("n")?)
 }
 
 /// Orders placed at or after `since`, by (placed_at, id), after the cursor; for replays such as back-tests.

@@ -279,7 +279,7 @@ pub async fn rejections(
         );
     }
     body.push_str("</tbody></table><p class=\"muted\">Refusal rate: refused out of parcels whose COD ended (delivered or refused). Return rate: returned out of shipped.</p>");
-    html(StatusCode::OK, layout(&signed.0, "Rejections", &body))
+    html(StatusCode::OK, layout(&signed, "nav-rejections", &body))
 }
 
 pub async fn customs(
@@ -362,7 +362,7 @@ pub async fn customs(
         );
     }
     body.push_str("</tbody></table><p class=\"muted\">Abnormal: held by customs, or in customs longer than the lane's limit (tracking thresholds). Clearance: first customs scan to release.</p>");
-    html(StatusCode::OK, layout(&signed.0, "Customs", &body))
+    html(StatusCode::OK, layout(&signed, "nav-customs", &body))
 }
 
 pub async fn carriers(
@@ -498,7 +498,7 @@ pub async fn carriers(
         );
     }
     body.push_str("<button type=\"submit\">Save weights</button></form>");
-    html(StatusCode::OK, layout(&signed.0, "Carrier scorecard", &body))
+    html(StatusCode::OK, layout(&signed, "nav-carriers", &body))
 }
 
 pub async fn save_weights(
@@ -510,7 +510,7 @@ pub async fn save_weights(
         return r;
     }
     if !same(&signed.0.csrf, form.get("csrf").map(String::as_str).unwrap_or("")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     let n = |k: &str| form.get(k).and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(-1);
     let w = ScoreWeights {
@@ -528,7 +528,7 @@ pub async fn save_weights(
             let list: String = errors.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                layout(&signed.0, "Carrier scorecard", &format!("<ul class=\"err\">{list}</ul>")),
+                layout(&signed, "nav-carriers", &format!("<ul class=\"err\">{list}</ul>")),
             )
         }
         Err(e) => fail(e),
@@ -676,7 +676,7 @@ pub async fn profit(
         "</tbody></table><p class=\"muted\">Expected profit at allocation (P(delivered) × margin less freight, \
          duties and returns), in the base currency. Actual profit per settled order: <a href=\"/finance\">Finance</a>.</p>",
     );
-    html(StatusCode::OK, layout(&signed.0, "Profit", &body))
+    html(StatusCode::OK, layout(&signed, "nav-profit", &body))
 }
 
 pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
@@ -745,7 +745,7 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
     // Ledger balances sum every posting of every parcel (a pass over the whole book), so they are not shown
     // here; the API serves them (/api/v1/ledger/balances).
     body.push_str("<p class=\"muted\">Statements and their differences: <a href=\"/settlements\">Settlements</a>.</p>");
-    html(StatusCode::OK, layout(&signed.0, "Cash flow", &body))
+    html(StatusCode::OK, layout(&signed, "nav-cash", &body))
 }
 
 fn rec_field(r: &Recommendation) -> String {
@@ -810,7 +810,7 @@ pub async fn recommendations(
             write!(body, "<li><p>{}</p><p>{} {act}</p></li>", esc(&r.title()), link(&evidence, "the orders behind it"));
     }
     body.push_str("</ul>");
-    html(StatusCode::OK, layout(&signed.0, "Recommendations", &body))
+    html(StatusCode::OK, layout(&signed, "nav-recommendations", &body))
 }
 
 pub async fn preview(
@@ -821,11 +821,11 @@ pub async fn preview(
     let Some(r) = rec_of(&q) else {
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
+            layout(&signed, "title-recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
         );
     };
     if !may_act(signed.0.role, &r) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     let p = match s.app.insights().preview(&r).await {
         Ok(p) => p,
@@ -870,7 +870,7 @@ pub async fn preview(
         esc(&signed.0.csrf),
         rec_field(&r)
     );
-    html(StatusCode::OK, layout(&signed.0, "Review the change", &body))
+    html(StatusCode::OK, layout(&signed, "title-review-change", &body))
 }
 
 pub async fn act(
@@ -879,16 +879,16 @@ pub async fn act(
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !same(&signed.0.csrf, form.get("csrf").map(String::as_str).unwrap_or("")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     let Some(r) = rec_of(&form) else {
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            layout(&signed.0, "Recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
+            layout(&signed, "title-recommendation", "<p class=\"err\">Unknown recommendation.</p>"),
         );
     };
     if !may_act(signed.0.role, &r) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     match s.app.insights().act_on(&r, codflow_domain::Actor::User(signed.0.id.clone())).await {
         Ok(made) => redirect(&format!("/recommendations?{}", query_string(&[("done", &made)]))),

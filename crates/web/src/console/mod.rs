@@ -4,10 +4,19 @@
 
 mod chart;
 mod dash;
-mod detail;
+pub(crate) mod i18n;
 mod ops;
+mod order;
+mod orders;
 mod pages;
+mod prefs;
+mod render;
+mod review;
 mod shops;
+mod tasks;
+mod view;
+
+pub use view::not_found_page;
 
 use std::sync::Arc;
 
@@ -29,13 +38,27 @@ const LOGIN_CSRF_COOKIE: &str = "codflow_login_csrf";
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(|| async { redirect("/orders") }))
+        .route("/console/console.css", get(|| async { asset("text/css", include_str!("../../templates/console.css")) }))
+        .route(
+            "/console/console.js",
+            get(|| async { asset("text/javascript", include_str!("../../templates/console.js")) }),
+        )
+        .route("/preferences", get(prefs::form).post(prefs::save))
+        .route("/preferences/language", axum::routing::post(prefs::language))
+        .route("/preferences/seller", axum::routing::post(prefs::seller))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", axum::routing::post(pages::logout))
-        .route("/orders", get(pages::orders))
-        .route("/orders.csv", get(pages::orders_csv))
-        .route("/orders.xlsx", get(pages::orders_xlsx))
-        .route("/orders/{id}", get(detail::order))
-        .route("/tasks", get(detail::tasks))
+        .route("/orders", get(orders::list))
+        .route("/orders.csv", get(orders::csv))
+        .route("/orders.xlsx", get(orders::xlsx))
+        .route("/orders/bulk", axum::routing::post(orders::bulk))
+        .route("/orders/{id}", get(order::page))
+        .route("/orders/{id}/act", axum::routing::post(order::act))
+        .route("/shipments/{id}/{document}", get(order::document))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/bulk", axum::routing::post(tasks::bulk))
+        .route("/tasks/{id}", get(tasks::page))
+        .route("/tasks/{id}/act", axum::routing::post(tasks::act))
         .route("/stock", get(ops::stock))
         .route("/shipments", get(ops::shipments))
         .route("/shipments/labels", axum::routing::post(ops::labels))
@@ -50,7 +73,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/shops/{code}/retry", axum::routing::post(shops::retry))
         .route("/shops/{code}/pull", axum::routing::post(shops::pull))
         .route("/finance", get(pages::finance))
-        .route("/review", get(pages::review_queue).post(pages::decide))
+        .route("/review", get(review::queue).post(pages::decide))
         .route("/dashboards/cash", get(dash::cash))
         .route("/dashboards/rejections", get(dash::rejections))
         .route("/dashboards/profit", get(dash::profit))
@@ -60,6 +83,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/recommendations", get(dash::recommendations))
         .route("/recommendations/preview", get(dash::preview))
         .route("/recommendations/act", axum::routing::post(dash::act))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let cache = (axum::http::header::CACHE_CONTROL, "max-age=3600");
+    (StatusCode::OK, [(CONTENT_TYPE, content_type), cache], body).into_response()
 }
 
 fn redirect(to: &str) -> Response {
@@ -98,8 +126,10 @@ fn html(status: StatusCode, body: String) -> Response {
     (status, [(CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
-/// A signed-in user; a request without a live session is sent to the login page.
-pub struct Signed(pub ConsoleUser, pub String);
+/// A signed-in user, the session's secret, the language pages are written in for them (theirs, else the
+/// browser's) and the path and query the request asked for. A request without a live session is sent to the
+/// login page.
+pub struct Signed(pub ConsoleUser, pub String, pub i18n::Lang, pub String);
 
 impl FromRequestParts<Arc<AppState>> for Signed {
     type Rejection = Response;
@@ -107,7 +137,11 @@ impl FromRequestParts<Arc<AppState>> for Signed {
     async fn from_request_parts(parts: &mut Parts, s: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(redirect("/login")) };
         match s.app.admin().console_session(&secret).await {
-            Ok(Some(u)) => Ok(Signed(u, secret)),
+            Ok(Some(u)) => {
+                let lang = i18n::Lang::parse(&u.prefs.locale).unwrap_or_else(|| view::browser_lang(&parts.headers));
+                let here = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+                Ok(Signed(u, secret, lang, here))
+            }
             Ok(None) => Err(redirect("/login?expired=1")),
             Err(e) => Err(crate::ApiError::from(e).into_response()),
         }
@@ -118,7 +152,7 @@ impl Signed {
     /// The 403 page when the page is not for this user's role (admin may see every page).
     fn refused(&self, roles: &[Role]) -> Option<Response> {
         (self.0.role != Role::Admin && !roles.contains(&self.0.role))
-            .then(|| html(StatusCode::FORBIDDEN, pages::forbidden(&self.0)))
+            .then(|| self.error(StatusCode::FORBIDDEN, &self.t("error-forbidden")))
     }
 }
 

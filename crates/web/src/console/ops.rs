@@ -139,7 +139,7 @@ pub async fn stock(
             esc(&query_string(&[("after", &next), ("low", &low)]))
         );
     }
-    html(StatusCode::OK, layout(&signed.0, "Stock", &body))
+    html(StatusCode::OK, layout(&signed, "nav-stock", &body))
 }
 
 pub async fn shipments(
@@ -223,7 +223,7 @@ pub async fn shipments(
         keep.push(("cursor", &c));
         let _ = write!(body, "<p><a href=\"/shipments?{}\">Next page</a></p>", esc(&query_string(&keep)));
     }
-    html(StatusCode::OK, layout(&signed.0, "Shipments", &body))
+    html(StatusCode::OK, layout(&signed, "nav-shipments", &body))
 }
 
 /// Prints the ticked shipments' labels as one file (warehouse, ops and the admin).
@@ -233,13 +233,13 @@ pub async fn labels(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     }
     let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
     if !same(&signed.0.csrf, field("csrf")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
     if ids.is_empty() {
         return html(
             StatusCode::UNPROCESSABLE_ENTITY,
-            layout(&signed.0, "Labels", "<p class=\"err\">Tick at least one shipment.</p>"),
+            layout(&signed, "title-labels", "<p class=\"err\">Tick at least one shipment.</p>"),
         );
     }
     let format = if field("format") == "zpl" {
@@ -291,7 +291,7 @@ pub async fn settlements(
         return d;
     }
     let body = format!("{}{}", t.exports("/settlements", &q), t.html());
-    html(StatusCode::OK, layout(&signed.0, "Settlements", &body))
+    html(StatusCode::OK, layout(&signed, "nav-settlements", &body))
 }
 
 pub async fn settlement(
@@ -304,7 +304,10 @@ pub async fn settlement(
         return r;
     }
     let Ok(sid) = StatementId::parse(&id) else {
-        return html(StatusCode::NOT_FOUND, layout(&signed.0, "Settlement", "<p class=\"err\">No such statement.</p>"));
+        return html(
+            StatusCode::NOT_FOUND,
+            layout(&signed, "title-settlement", "<p class=\"err\">No such statement.</p>"),
+        );
     };
     let class =
         q.get("class").filter(|c| !c.is_empty()).and_then(|c| codflow_domain::finance::reconcile::LineClass::parse(c));
@@ -354,7 +357,7 @@ pub async fn settlement(
     );
     body.push_str(&t.exports(&format!("/settlements/{id}"), &q));
     body.push_str(&t.html());
-    html(StatusCode::OK, layout(&signed.0, &format!("Settlement {id}"), &body))
+    html(StatusCode::OK, layout(&signed, &format!("Settlement {id}"), &body))
 }
 
 pub async fn dispute(
@@ -440,7 +443,7 @@ async fn rules_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, 
             c = esc(&signed.0.csrf)
         );
     }
-    html(StatusCode::OK, layout(&signed.0, "Rules", &body))
+    html(StatusCode::OK, layout(signed, "nav-rules", &body))
 }
 
 /// Validates, back-tests or saves a rule written in the form.
@@ -453,7 +456,7 @@ pub async fn rule_form(
         return r;
     }
     if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0));
+        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
     }
     let text = |k: &str| f.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let input = || codflow_app::rules::RuleInput {
@@ -659,5 +662,5 @@ pub async fn channels(
             Err(e) => return fail(e),
         }
     }
-    html(StatusCode::OK, layout(&signed.0, "Channels and rates", &body))
+    html(StatusCode::OK, layout(&signed, "nav-channels", &body))
 }

@@ -74,7 +74,7 @@ pub async fn shops(
     }
     let mut body = t.exports("/shops", &q);
     body.push_str(&t.html());
-    html(StatusCode::OK, layout(&signed.0, "Shops", &body))
+    html(StatusCode::OK, layout(&signed, "nav-shops", &body))
 }
 
 pub async fn shop(
@@ -167,7 +167,7 @@ pub async fn shop(
             );
         }
     }
-    html(StatusCode::OK, layout(&signed.0, &format!("Shop {code}"), &body))
+    html(StatusCode::OK, layout(&signed, &format!("Shop {code}"), &body))
 }
 
 fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
@@ -179,7 +179,7 @@ fn refused(signed: &Signed, f: &[(String, String)]) -> Option<Response> {
     if let Some(r) = signed.refused(&[Role::Ops]) {
         return Some(r);
     }
-    (!same(&signed.0.csrf, field(f, "csrf"))).then(|| html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed.0)))
+    (!same(&signed.0.csrf, field(f, "csrf"))).then(|| html(StatusCode::FORBIDDEN, super::pages::forbidden(signed)))
 }
 
 /// Replays one failed delivery.
@@ -219,7 +219,7 @@ pub async fn pull(
         Ok(_) => super::redirect(&format!("/shops/{code}")),
         Err(codflow_app::Error::Conflict { message, .. }) => html(
             StatusCode::CONFLICT,
-            layout(&signed.0, &format!("Shop {code}"), &format!("<p class=\"err\">{}</p>", esc(&message))),
+            layout(&signed, &format!("Shop {code}"), &format!("<p class=\"err\">{}</p>", esc(&message))),
         ),
         Err(e) => fail(e).into_response(),
     }

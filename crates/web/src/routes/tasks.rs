@@ -11,10 +11,10 @@ use codflow_domain::TaskId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ApiResult;
 use crate::dto::{Page, rfc3339};
 use crate::extract::{ApiJson, ApiQuery, Auth, FromPath, READERS, TASK_WORKERS};
 use crate::state::AppState;
+use crate::{ApiError, ApiResult};
 
 /// The JSON routes of this resource, under `/api/v1`.
 pub fn router() -> Router<Arc<AppState>> {
@@ -137,6 +137,7 @@ pub async fn list_tasks(
         shipment: text(&q.shipment),
         order: text(&q.order),
         overdue: q.overdue.as_deref() == Some("true"),
+        by_due: false,
     };
     let (items, next_cursor) = s.app.tracking().tasks(&query, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))
@@ -180,6 +181,9 @@ pub struct TaskPatch {
     /// Why it is done.
     #[serde(default)]
     pub resolution: Option<String>,
+    /// RFC 3339: out of the way until then (its due time moves there); later than now, within a year.
+    #[serde(default)]
+    pub snooze_until: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/tasks/{id}", tag = "tasks", params(("id" = String, Path)), request_body = TaskPatch,
@@ -191,7 +195,15 @@ pub async fn patch_task(
     ApiJson(b): ApiJson<TaskPatch>,
 ) -> ApiResult<Json<TaskDto>> {
     auth.require(TASK_WORKERS)?;
-    let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution };
+    let snooze_until = b
+        .snooze_until
+        .as_deref()
+        .map(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::field("snooze_until", "must be an RFC 3339 time such as 2026-12-07T09:00:00Z"))
+        })
+        .transpose()?;
+    let change = TaskChange { status: b.status, assignee: b.assignee, resolution: b.resolution, snooze_until };
     Ok(Json(s.app.tracking().update_task(&TaskId::from_path(&id)?, change, auth.actor()).await?.into()))
 }
 

@@ -78,7 +78,7 @@ async fn a_user_logs_in_searches_orders_exports_them_and_logs_out(engine: Engine
     assert_eq!(page.status(), StatusCode::OK);
     let page = page.text().await.unwrap();
     assert!(page.contains("SHOP-1001") && page.contains("SHOP-1002"), "{page}");
-    assert!(page.contains("amina (ops)"));
+    assert!(page.contains("id=\"who\">amina</a> · operations"), "{page}");
     assert!(!page.contains("href=\"/finance\""), "ops has no finance link");
     // Search by phone: one order.
     let found = c.get(app.url("/orders?q=%2B966501234999")).header(COOKIE, &cookie).send().await.unwrap();
@@ -90,7 +90,12 @@ async fn a_user_logs_in_searches_orders_exports_them_and_logs_out(engine: Engine
     assert_eq!(csv.status(), StatusCode::OK);
     let csv = csv.text().await.unwrap();
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.lines().nth(1).unwrap().contains(",SHOP-1001,2026-11-20,+966501234567,SA,"), "{csv}");
+    // Times in the seller's zone (UTC until set), buyer by name, every column a person reads.
+    assert!(
+        csv.lines().nth(1).unwrap().contains(",SHOP-1001,2026-11-20 10:00,Noura <b>,+966501234567,manual,SA,"),
+        "{csv}"
+    );
+    assert!(found.contains("Noura &lt;b&gt;") && !found.contains("Noura <b>"), "the buyer's name is text");
     // Log out with the page's token: the cookie stops working.
     let r =
         c.post(app.url("/logout")).header(COOKIE, &cookie).form(&[("csrf", hidden_csrf(&page))]).send().await.unwrap();

@@ -95,7 +95,7 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
     assert!(!b.source().await.contains("LAMP-1 is refused"), "a recommendation acted on is not made again");
 
     // Log out; a viewer sees the operational dashboards but not the money pages.
-    b.click(&b.find("nav form button").await).await;
+    b.click(&b.find("#logout").await).await;
     b.wait_for_url("/login").await;
     b.log_in(&base, "victor.viewer", "long enough secret").await;
     b.wait_for_url("/orders").await;

@@ -103,6 +103,7 @@ pub async fn list(
         before: None,
         oldest_first: false,
         search: q.q.as_ref().filter(|v| !v.trim().is_empty()).cloned(),
+        ..OrderFilter::default()
     };
     if !e.is_empty() {
         return Err(ApiError::Invalid(e));
