@@ -12,6 +12,7 @@ mod channels;
 mod concurrency;
 mod console;
 mod console_browser;
+mod console_work;
 mod dashboards;
 mod documents;
 mod finance;

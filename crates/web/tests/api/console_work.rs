@@ -1,0 +1,351 @@
+//! A working day in the console, over HTTP on both engines: the review queue paged and filtered in Chinese,
+//! phone confirmations deciding orders, bulk actions on every matching order, the task queue worked, the
+//! order page's actions, and hostile names shown as text.
+
+use codflow_domain::anomaly::AnomalyKind;
+use codflow_domain::{Role, TaskId};
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+
+use crate::console::{browser, hidden_csrf, log_in, page, user};
+use crate::helpers::{TestApp, spawn_app};
+
+codflow_store::on_both_engines!(
+    ops_work_the_whole_review_queue_in_chinese_with_paging_filters_phone_calls_and_approve_all_matching,
+    tasks_are_sorted_by_due_counted_by_kind_and_claimed_snoozed_commented_and_closed,
+    an_order_page_offers_only_the_actions_its_state_allows_and_records_notes_by_name,
+    a_buyer_name_with_a_script_is_text_on_every_page_it_appears_on,
+    unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong,
+);
+
+async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
+    user(app, name, role).await;
+    let c = browser();
+    let (_, s) = log_in(app, &c, name, "long enough secret").await;
+    (c, format!("codflow_session={}", s.expect("a session")))
+}
+
+async fn post_form(
+    c: &reqwest::Client,
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    c.post(app.url(path)).header(COOKIE, cookie).form(form).send().await.unwrap()
+}
+
+async fn held_orders(app: &TestApp, n: usize, country: &str, buyer: &str, first: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in first..first + n {
+        let mut body = crate::helpers::order(&format!("H-{i:03}"), "LAMP-1", 1);
+        body["shipping_address"]["country"] = country.into();
+        body["buyer"]["name"] = buyer.into();
+        let o: Value = app.post("/api/v1/orders", &body).await.json().await.unwrap();
+        assert_eq!(o["status"], "on_hold", "{o}");
+        ids.push(o["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+async fn status_of(app: &TestApp, id: &str) -> String {
+    let o: Value = app.get(&format!("/api/v1/orders/{id}")).await.json().await.unwrap();
+    o["status"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn ops_work_the_whole_review_queue_in_chinese_with_paging_filters_phone_calls_and_approve_all_matching(
+    engine: Engine,
+) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 500)]).await;
+    app.rule("true", "hold", "address to check").await;
+    let sa = held_orders(&app, 55, "SA", "Noura", 0).await;
+    let ae = held_orders(&app, 5, "AE", "Omar", 55).await;
+    let (c, cookie) = session(&app, "li.ops", Role::Ops).await;
+    let (_, orders) = page(&c, &app, &cookie, "/orders").await;
+    let r = post_form(
+        &c,
+        &app,
+        &cookie,
+        "/preferences/language",
+        &[("csrf", &hidden_csrf(&orders)), ("locale", "zh"), ("back", "/review")],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/review", "back where the switch was used");
+
+    // Paged with counts, in Chinese.
+    let (status, first) = page(&c, &app, &cookie, "/review").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("<html lang=\"zh-Hans\">") && first.contains("审单队列"), "{first}");
+    assert!(first.contains("第 1–50 条，共 60 条"), "{first}");
+    assert_eq!(first.matches("name=\"ids\"").count(), 50);
+    assert!(first.contains(&sa[0]), "oldest first");
+    let next = first.split("id=\"next-page\"").next().and_then(|h| h.rsplit("href=\"").next()).unwrap();
+    let next = next.trim_end_matches("\" ").trim_end_matches('"').replace("&amp;", "&");
+    let (_, second) = page(&c, &app, &cookie, &format!("/review{next}")).await;
+    assert!(second.contains("第 51–60 条，共 60 条"), "{second}");
+    assert!(ae.iter().all(|id| second.contains(id.as_str())), "the newest are on the second page");
+
+    // Filters: by country, by reason, by amount (major units in the order's currency), by age.
+    let (_, only_ae) = page(&c, &app, &cookie, "/review?country=AE").await;
+    assert!(only_ae.contains("第 1–5 条，共 5 条") && !only_ae.contains(&sa[0]), "{only_ae}");
+    let (_, by_reason) = page(&c, &app, &cookie, "/review?why=ADDRESS+TO").await;
+    assert!(by_reason.contains("共 60 条"), "the reason matches whatever its case");
+    let (_, none) = page(&c, &app, &cookie, "/review?why=blacklist").await;
+    assert!(none.contains("没有符合条件的记录"), "{none}");
+    let (_, cheap) = page(&c, &app, &cookie, "/review?currency=SAR&max_total=10").await;
+    assert!(cheap.contains("没有符合条件的记录"), "no order costs 10 SAR or less");
+    let (_, old) = page(&c, &app, &cookie, "/review?older_than_days=3650").await;
+    assert!(old.contains("没有符合条件的记录"), "none is ten years old");
+    let (status, bad) = page(&c, &app, &cookie, "/review?currency=SAR&min_total=ten").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.contains("min_total") && bad.contains("<html"), "{bad}");
+
+    // Phone confirmation: three unanswered calls cancel, a confirmation approves, a refusal cancels.
+    let csrf = hidden_csrf(&first);
+    let call = |id: String, outcome: &'static str| {
+        let (c, app, cookie, csrf) = (&c, &app, &cookie, &csrf);
+        async move {
+            let path = format!("/orders/{id}/act");
+            post_form(c, app, cookie, &path, &[("csrf", csrf), ("action", "call"), ("outcome", outcome), ("note", "")])
+                .await
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(call(ae[0].clone(), "no_answer").await.status(), StatusCode::SEE_OTHER);
+        assert_eq!(status_of(&app, &ae[0]).await, "on_hold", "still waiting after fewer than three calls");
+    }
+    call(ae[0].clone(), "no_answer").await;
+    assert_eq!(status_of(&app, &ae[0]).await, "cancelled");
+    call(ae[1].clone(), "confirmed").await;
+    assert_eq!(status_of(&app, &ae[1]).await, "allocated");
+    call(ae[2].clone(), "refused").await;
+    assert_eq!(status_of(&app, &ae[2]).await, "cancelled");
+    let history: Value = app.get(&format!("/api/v1/orders/{}/history", ae[2])).await.json().await.unwrap();
+    assert!(history.to_string().contains("refused by the buyer on the phone"), "{history}");
+    let (_, order_page) = page(&c, &app, &cookie, &format!("/orders/{}", ae[0])).await;
+    assert_eq!(order_page.matches("无人接听").count(), 3, "each call is on the timeline");
+    let r = call(ae[2].clone(), "confirmed").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a decided order takes no more calls");
+
+    // Approve every Saudi order at once, also those on the second page.
+    let r = post_form(
+        &c,
+        &app,
+        &cookie,
+        "/orders/bulk",
+        &[
+            ("csrf", &csrf),
+            ("action", "approve"),
+            ("all_matching", "1"),
+            ("filter", "status=on_hold&country=SA"),
+            ("back", "/review?country=SA"),
+        ],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/review?country=SA&done=55&failed=0");
+    assert_eq!(status_of(&app, &sa[54]).await, "allocated");
+    let (_, rest) = page(&c, &app, &cookie, "/review?done=55&failed=0").await;
+    assert!(rest.contains("完成 55 条") && rest.contains("共 2 条"), "the two AE orders left: {rest}");
+    // A cancel needs a reason; without one nothing changes.
+    let r =
+        post_form(&c, &app, &cookie, "/orders/bulk", &[("csrf", &csrf), ("action", "cancel"), ("ids", &ae[3])]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status_of(&app, &ae[3]).await, "on_hold");
+}
+
+async fn open_tasks(app: &TestApp, n: usize) -> Vec<TaskId> {
+    let now = OffsetDateTime::now_utc();
+    let kinds = [AnomalyKind::Stuck, AnomalyKind::CustomsHeld, AnomalyKind::Late];
+    let tasks: Vec<codflow_domain::work::Task> = (0..n)
+        .map(|i| codflow_domain::work::Task {
+            id: TaskId::generate(),
+            kind: kinds[i % kinds.len()],
+            shipment_id: None,
+            order_id: None,
+            role: Role::Ops,
+            status: codflow_domain::work::TaskStatus::Open,
+            title: format!("Parcel {i} needs a look"),
+            // The last opened is the most urgent.
+            due_at: now + Duration::hours(100 - i as i64),
+            assignee: None,
+            opened_by: "worker:test".into(),
+            resolution: None,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+        })
+        .collect();
+    let mut tx = app.store.begin().await.unwrap();
+    codflow_store::tasks::open_many(&mut tx, &tasks).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    tasks.into_iter().map(|t| t.id).collect()
+}
+
+async fn tasks_are_sorted_by_due_counted_by_kind_and_claimed_snoozed_commented_and_closed(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let ids = open_tasks(&app, 60).await;
+    let (c, cookie) = session(&app, "mona", Role::Ops).await;
+    let (_, list) = page(&c, &app, &cookie, "/tasks").await;
+    assert!(list.contains("1–50 of 60"), "{list}");
+    let first_row = list.split("<tbody>").nth(1).unwrap();
+    assert!(first_row.find("Parcel 59").unwrap() < first_row.find("Parcel 58").unwrap(), "soonest due first");
+    assert!(list.contains("stuck 20") && list.contains("held in customs 20") && list.contains("late 20"), "{list}");
+    let (_, late) = page(&c, &app, &cookie, "/tasks?kind=late").await;
+    assert!(late.contains("1–20 of 20"), "{late}");
+    let csrf = hidden_csrf(&list);
+
+    // Claim two at once; they show as mine.
+    let r = post_form(
+        &c,
+        &app,
+        &cookie,
+        "/tasks/bulk",
+        &[
+            ("csrf", &csrf),
+            ("action", "claim"),
+            ("ids", ids[59].as_str()),
+            ("ids", ids[58].as_str()),
+            ("back", "/tasks"),
+        ],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/tasks?done=2&failed=0");
+    let (_, mine) = page(&c, &app, &cookie, "/tasks?assignee=me").await;
+    assert!(mine.contains("1–2 of 2") && mine.contains("in progress"), "{mine}");
+
+    // On the task's page: snooze a day, comment, close with a resolution.
+    let path = format!("/tasks/{}/act", ids[59]);
+    let before: Value = app.get(&format!("/api/v1/tasks/{}", ids[59])).await.json().await.unwrap();
+    post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "snooze"), ("hours", "24")]).await;
+    let after: Value = app.get(&format!("/api/v1/tasks/{}", ids[59])).await.json().await.unwrap();
+    assert_ne!(before["due_at"], after["due_at"], "snoozed");
+    let r = post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "snooze"), ("hours", "0")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "comment"), ("note", "carrier says Monday")])
+        .await;
+    let r = post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "close"), ("resolution", "")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a close says how");
+    post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "close"), ("resolution", "delivered")]).await;
+    let (_, one) = page(&c, &app, &cookie, &format!("/tasks/{}", ids[59])).await;
+    assert!(one.contains("carrier says Monday") && one.contains("delivered") && one.contains("snoozed"), "{one}");
+    assert!(one.contains("mona"), "people by name");
+    let (_, open) = page(&c, &app, &cookie, "/tasks").await;
+    assert!(open.contains("of 59"), "the closed task left the active list: {open}");
+    // The same snooze over the API.
+    let until =
+        (OffsetDateTime::now_utc() + Duration::days(2)).format(&time::format_description::well_known::Rfc3339).unwrap();
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/tasks/{}", ids[0])))
+        .bearer_auth(&app.admin)
+        .json(&serde_json::json!({ "snooze_until": until }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/tasks/{}", ids[0])))
+        .bearer_auth(&app.admin)
+        .json(&serde_json::json!({ "snooze_until": "tomorrow" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("snooze_until"));
+}
+
+async fn an_order_page_offers_only_the_actions_its_state_allows_and_records_notes_by_name(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 10)]).await;
+    app.rule("true", "hold", "check").await;
+    let ids = held_orders(&app, 1, "SA", "Noura", 0).await;
+    let (c, cookie) = session(&app, "ali", Role::Ops).await;
+    let (_, held) = page(&c, &app, &cookie, &format!("/orders/{}", ids[0])).await;
+    assert!(held.contains("id=\"approve\"") && held.contains("id=\"cancel\"") && held.contains("id=\"call\""));
+    assert!(!held.contains("id=\"hold\""), "a held order is not held again");
+    let csrf = hidden_csrf(&held);
+    let path = format!("/orders/{}/act", ids[0]);
+    post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "note"), ("note", "buyer prefers evenings")])
+        .await;
+    post_form(&c, &app, &cookie, &path, &[("csrf", &csrf), ("action", "approve")]).await;
+    let (_, allocated) = page(&c, &app, &cookie, &format!("/orders/{}", ids[0])).await;
+    assert!(allocated.contains("order-status-allocated"), "{allocated}");
+    assert!(
+        allocated.contains("id=\"hold\"") && allocated.contains("id=\"book\"") && !allocated.contains("id=\"approve\"")
+    );
+    assert!(allocated.contains("buyer prefers evenings") && allocated.contains("<td>ali</td>"), "{allocated}");
+    let r = post_form(&c, &app, &cookie, &path, &[("csrf", "forged"), ("action", "cancel"), ("reason", "x")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(status_of(&app, &ids[0]).await, "allocated");
+    let (c2, viewer) = session(&app, "vic", Role::Viewer).await;
+    let (_, seen) = page(&c2, &app, &viewer, &format!("/orders/{}", ids[0])).await;
+    assert!(!seen.contains("id=\"hold\"") && !seen.contains("id=\"note\""), "a viewer only reads");
+    let r =
+        post_form(&c2, &app, &viewer, &path, &[("csrf", &hidden_csrf(&seen)), ("action", "note"), ("note", "x")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn a_buyer_name_with_a_script_is_text_on_every_page_it_appears_on(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 10)]).await;
+    app.rule("true", "hold", "check").await;
+    let evil = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>";
+    let ids = held_orders(&app, 1, "SA", evil, 0).await;
+    let (c, cookie) = session(&app, "sec", Role::Ops).await;
+    for path in ["/orders".to_owned(), "/review".to_owned(), format!("/orders/{}", ids[0])] {
+        let (status, html) = page(&c, &app, &cookie, &path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;&gt;&lt;img"), "{path}: {html}");
+        assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{path}");
+    }
+}
+
+async fn unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (c, cookie) = session(&app, "zed", Role::Ops).await;
+    let r = c
+        .get(app.url("/no-such-page"))
+        .header("accept", "text/html")
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("此地址没有内容"));
+    let r = app.client.get(app.url("/api/v1/no-such")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/problem+json", "the API keeps problem+json");
+    for (path, field) in [
+        ("/orders?status=lost", "status"),
+        ("/orders?placed_from=yesterday", "placed_from"),
+        ("/orders?sort=price", "sort"),
+        ("/tasks?kind=nonsense", "kind"),
+        ("/orders/ord_nope", ""),
+    ] {
+        let (status, html) = page(&c, &app, &cookie, path).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert!(html.starts_with("<!doctype html>") && html.contains(field), "{path}: {html}");
+    }
+    // Preferences: a bad zone is refused naming it; a good one changes the times shown.
+    let (_, prefs) = page(&c, &app, &cookie, "/preferences").await;
+    let csrf = hidden_csrf(&prefs);
+    let r = post_form(&c, &app, &cookie, "/preferences", &[("csrf", &csrf), ("time_zone", "Mars/Base")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("time_zone"));
+    let r = post_form(
+        &c,
+        &app,
+        &cookie,
+        "/preferences",
+        &[("csrf", &csrf), ("time_zone", "Asia/Shanghai"), ("display_name", "Zed Zhang")],
+    )
+    .await;
+    assert_eq!(r.headers()[LOCATION], "/preferences?saved=1");
+    let (_, after) = page(&c, &app, &cookie, "/orders").await;
+    assert!(after.contains("Asia/Shanghai") && after.contains(">Zed Zhang</a>"), "{after}");
+}
