@@ -57,12 +57,16 @@ async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Re
 }
 
 /// A path nothing serves: an HTML page for a browser outside the API, problem+json for everyone else.
-async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> axum::response::Response {
+async fn not_found(
+    State(s): State<Arc<AppState>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let browser =
         headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     if browser && !uri.path().starts_with("/api") {
-        return console::not_found_page(&headers);
+        return console::not_found_page(&s, &headers, &uri).await;
     }
     ApiError::NotFound("route").into_response()
 }

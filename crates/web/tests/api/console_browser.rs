@@ -107,6 +107,89 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
     b.quit().await;
 }
 
+/// An ops agent in Chinese works the review queue (paging, a filter, a phone confirmation, approving every
+/// matching order) and closes a task, without touching the API.
+#[tokio::test]
+async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_browser() {
+    let app = spawn_app(Engine::Sqlite).await;
+    app.seed(&[("LAMP-1", 500)]).await;
+    app.rule("true", "hold", "address to check").await;
+    let mut ae = Vec::new();
+    for i in 0..60 {
+        let mut body = order(&format!("Q-{i:02}"), "LAMP-1", 1);
+        if i >= 55 {
+            body["shipping_address"]["country"] = "AE".into();
+            body["buyer"]["name"] = "<b>Omar</b>".into();
+        }
+        let o = json_of(app.post("/api/v1/orders", &body).await, StatusCode::CREATED).await;
+        if i >= 55 {
+            ae.push(o["id"].as_str().unwrap().to_owned());
+        }
+    }
+    crate::console_work::open_tasks(&app, 3).await;
+    let admin = App::new(app.store.clone());
+    admin.admin().create_user("li.ops", "long enough secret", Role::Ops, Actor::Worker("test".into())).await.unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "li.ops", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("#lang-switch option[value=zh]").await).await;
+    b.click(&b.find("nav form.lang button").await).await;
+    b.wait_for_url("/orders").await;
+    assert!(b.text(&b.find("nav").await).await.contains("审单队列"));
+    b.screenshot("10-zh-orders").await;
+
+    b.goto(&format!("{base}/review")).await;
+    assert!(b.text(&b.find("#count").await).await.contains("第 1–50 条，共 60 条"));
+    b.screenshot("11-zh-review-queue").await;
+    b.type_into(&b.find("#f-country").await, "AE").await;
+    b.click(&b.find("form.filters button").await).await;
+    b.wait_for_url("country=AE").await;
+    assert_eq!(b.count("#held tbody tr").await, 5);
+    assert!(b.source().await.contains("&lt;b&gt;Omar&lt;/b&gt;"), "a buyer's markup stays text");
+
+    // A confirmation call from the order's page approves it.
+    b.click(&b.find(&format!("a[href='/orders/{}']", ae[0])).await).await;
+    b.wait_for_url(&ae[0]).await;
+    b.click(&b.find("#call-outcome option[value=confirmed]").await).await;
+    b.click(&b.find("#call button").await).await;
+    b.wait_for_url(&ae[0]).await;
+    assert!(b.text(&b.find("#status").await).await.contains("已分配"), "confirmed, approved and allocated");
+    b.screenshot("12-zh-order-after-call").await;
+
+    // Every held Saudi order approved at once, from the first page.
+    b.goto(&format!("{base}/review?country=SA")).await;
+    b.click(&b.find("input[data-select-all]").await).await;
+    assert_eq!(b.run("return document.querySelectorAll('input[name=ids]:checked').length;", json!([])).await, 50);
+    b.click(&b.find("#all-matching").await).await;
+    b.screenshot("13-zh-review-select-all-matching").await;
+    b.click(&b.find("#approve-selected").await).await;
+    b.wait_for_url("done=55").await;
+    assert!(b.text(&b.find("#flash").await).await.contains("完成 55 条"));
+    b.goto(&format!("{base}/review")).await;
+    assert!(b.text(&b.find("#count").await).await.contains("共 4 条"), "the four other AE orders are left");
+
+    // A task claimed and closed with a resolution.
+    b.goto(&format!("{base}/tasks")).await;
+    b.screenshot("14-zh-tasks").await;
+    b.click(&b.find("#tasks tbody a").await).await;
+    b.wait_for_url("/tasks/tsk_").await;
+    b.click(&b.find("#claim").await).await;
+    b.wait_for_url("/tasks/tsk_").await;
+    assert!(b.text(&b.find("#assignee").await).await.contains("li.ops"));
+    b.type_into(&b.find("#resolution").await, "承运商已重新派送").await;
+    b.click(&b.find("#close").await).await;
+    b.wait_for_url("/tasks/tsk_").await;
+    assert!(b.text(&b.find("#task-status").await).await.contains("已完成"));
+    b.screenshot("15-zh-task-closed").await;
+    b.goto(&format!("{base}/preferences")).await;
+    b.screenshot("16-zh-preferences").await;
+    b.goto(&format!("{base}/nowhere")).await;
+    assert!(b.source().await.contains("此地址没有内容"));
+    b.screenshot("17-zh-not-found").await;
+    b.quit().await;
+}
+
 struct Seeded {
     held: String,
     refused_in_jazan: usize,

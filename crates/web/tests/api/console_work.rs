@@ -157,7 +157,7 @@ async fn ops_work_the_whole_review_queue_in_chinese_with_paging_filters_phone_ca
     assert_eq!(status_of(&app, &ae[3]).await, "on_hold");
 }
 
-async fn open_tasks(app: &TestApp, n: usize) -> Vec<TaskId> {
+pub(crate) async fn open_tasks(app: &TestApp, n: usize) -> Vec<TaskId> {
     let now = OffsetDateTime::now_utc();
     let kinds = [AnomalyKind::Stuck, AnomalyKind::CustomsHeld, AnomalyKind::Late];
     let tasks: Vec<codflow_domain::work::Task> = (0..n)
