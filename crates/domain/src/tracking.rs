@@ -222,7 +222,7 @@ pub enum CodStatus {
 }
 
 impl CodStatus {
-    const ALL: [CodStatus; 10] = [
+    pub const ALL: [CodStatus; 10] = [
         CodStatus::NotApplicable,
         CodStatus::Pending,
         CodStatus::Expected,

@@ -199,7 +199,8 @@ pub(crate) async fn execute(conn: &mut AnyConnection, sql: &str, vals: &[Val]) -
     Ok(bind_all(sqlx::query(sql), vals).execute(conn).await?.rows_affected())
 }
 
-fn bind_all<'q>(
+/// Binds `vals` in order to a statement built with as many placeholders.
+pub(crate) fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     vals: &'q [Val],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {

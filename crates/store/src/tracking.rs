@@ -489,34 +489,54 @@ pub struct TrackedFilter {
     pub channel: Option<String>,
     /// Newest first, strictly before this shipment id.
     pub before: Option<ShipmentId>,
+    /// Booked at or after / before these instants.
+    pub booked_from: Option<OffsetDateTime>,
+    pub booked_to: Option<OffsetDateTime>,
+}
+
+impl TrackedFilter {
+    /// The conditions after `WHERE 1 = 1` and their values; the paging cursor only when `paged`.
+    fn conditions(&self, paged: bool) -> (String, Vec<Val>) {
+        let mut sql = String::new();
+        let mut binds: Vec<Val> = Vec::new();
+        // A status without its reason (`delivery_failed`) matches every reason.
+        if let Some(s) = &self.status {
+            binds.push(Val::Text(s.clone()));
+            binds.push(Val::Text(format!("{s}:%")));
+            sql.push_str(&format!(" AND (status = ${} OR status LIKE ${})", binds.len() - 1, binds.len()));
+        }
+        let before = if paged { self.before.as_ref().map(|b| Val::Text(b.to_string())) } else { None };
+        for (col, v) in [
+            ("lane_country =", self.country.clone().map(Val::Text)),
+            ("lane_channel =", self.channel.clone().map(Val::Text)),
+            ("shipment_id <", before),
+            ("booked_at >=", self.booked_from.map(|t| Val::Int(micros(t)))),
+            ("booked_at <", self.booked_to.map(|t| Val::Int(micros(t)))),
+        ] {
+            if let Some(v) = v {
+                binds.push(v);
+                sql.push_str(&format!(" AND {col} ${}", binds.len()));
+            }
+        }
+        (sql, binds)
+    }
 }
 
 pub async fn list(conn: &mut AnyConnection, f: &TrackedFilter, limit: i64) -> Result<Vec<Tracked>> {
-    let mut sql = format!("SELECT {} FROM tracking WHERE 1 = 1", packed(conn));
-    let mut binds: Vec<String> = Vec::new();
-    // A status without its reason (`delivery_failed`) matches every reason.
-    if let Some(s) = &f.status {
-        binds.push(s.clone());
-        binds.push(format!("{s}:%"));
-        sql.push_str(&format!(" AND (status = ${} OR status LIKE ${})", binds.len() - 1, binds.len()));
-    }
-    for (col, v) in [
-        ("lane_country", f.country.clone()),
-        ("lane_channel", f.channel.clone()),
-        ("shipment_id <", f.before.as_ref().map(|b| b.to_string())),
-    ] {
-        if let Some(v) = v {
-            binds.push(v);
-            let op = if col.ends_with('<') { "" } else { " =" };
-            sql.push_str(&format!(" AND {col}{op} ${}", binds.len()));
-        }
-    }
-    sql.push_str(&format!(" ORDER BY shipment_id DESC LIMIT {}", limit.clamp(1, 10_000)));
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b.as_str());
-    }
-    q.fetch_all(conn).await?.iter().map(from_row).collect()
+    let (conds, binds) = f.conditions(true);
+    let sql = format!(
+        "SELECT {} FROM tracking WHERE 1 = 1{conds} ORDER BY shipment_id DESC LIMIT {}",
+        packed(conn),
+        limit.clamp(1, 10_000)
+    );
+    crate::bulk::bind_all(sqlx::query(&sql), &binds).fetch_all(conn).await?.iter().map(from_row).collect()
+}
+
+/// How many tracked shipments the filter matches (ignoring the page), counting no further than `cap`.
+pub async fn count_matching(conn: &mut AnyConnection, f: &TrackedFilter, cap: i64) -> Result<i64> {
+    let (conds, binds) = f.conditions(false);
+    let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM tracking WHERE 1 = 1{conds} LIMIT {}) c", cap.max(1));
+    Ok(crate::bulk::bind_all(sqlx::query(&sql), &binds).fetch_one(conn).await?.try_get("n")?)
 }
 
 // ------------------------------------------------------------------------------------------------ events

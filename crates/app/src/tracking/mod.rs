@@ -313,6 +313,11 @@ impl Tracking {
         Ok(crate::split_page(rows, limit, |t| t.shipment_id.to_string()))
     }
 
+    /// How many tracked shipments `filter` matches, counting no further than `cap`.
+    pub async fn count_tracked(&self, filter: &TrackedFilter, cap: i64) -> Result<i64> {
+        Ok(store::count_matching(&mut *self.store.read().await?, filter, cap).await?)
+    }
+
     // -------------------------------------------------------------------------------------- mappings
 
     pub async fn carrier_mappings(&self, carrier: Option<&str>) -> Result<Vec<Mapping>> {

@@ -503,49 +503,49 @@ pub struct OrderFilter {
 
 impl OrderFilter {
     /// The WHERE clause and its arguments; the paging cursor only when `paged`.
-    fn conditions(&self, paged: bool) -> (String, Vec<Arg>) {
+    fn conditions(&self, paged: bool) -> (String, Vec<Val>) {
         let mut conds = Vec::new();
-        let mut args: Vec<Arg> = Vec::new();
-        let mut add = |cond: &str, v: Arg| {
+        let mut args: Vec<Val> = Vec::new();
+        let mut add = |cond: &str, v: Val| {
             args.push(v);
             conds.push(format!("{cond} ${}", args.len()));
         };
         if let Some(s) = self.status {
-            add("o.status =", Arg::Text(s.as_str().into()));
+            add("o.status =", Val::Text(s.as_str().into()));
         }
         if let Some(c) = self.country {
-            add("o.ship_country =", Arg::Text(c.code().into()));
+            add("o.ship_country =", Val::Text(c.code().into()));
         }
         if let Some(s) = &self.store {
-            add("o.store =", Arg::Text(s.as_str().into()));
+            add("o.store =", Val::Text(s.as_str().into()));
         }
         if let (true, Some(b), None) = (paged, &self.before, self.by_total) {
-            add(if self.oldest_first { "o.id >" } else { "o.id <" }, Arg::Text(b.as_str().into()));
+            add(if self.oldest_first { "o.id >" } else { "o.id <" }, Val::Text(b.as_str().into()));
         }
         if let Some(t) = self.placed_from {
-            add("o.placed_at >=", Arg::Int(micros(t)));
+            add("o.placed_at >=", Val::Int(micros(t)));
         }
         if let Some(t) = self.placed_to {
-            add("o.placed_at <", Arg::Int(micros(t)));
+            add("o.placed_at <", Val::Int(micros(t)));
         }
         if let Some(c) = self.total_currency {
-            add("o.currency =", Arg::Text(c.code().into()));
+            add("o.currency =", Val::Text(c.code().into()));
             if let Some(m) = self.total_min {
-                add("o.total_minor >=", Arg::Int(m));
+                add("o.total_minor >=", Val::Int(m));
             }
             if let Some(m) = self.total_max {
-                add("o.total_minor <=", Arg::Int(m));
+                add("o.total_minor <=", Val::Int(m));
             }
         }
         if let Some(r) = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             let escaped = r.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            args.push(Arg::Text(format!("%{escaped}%")));
+            args.push(Val::Text(format!("%{escaped}%")));
             // Lower-cased on both sides: SQLite's LIKE ignores ASCII case and PostgreSQL's does not.
             conds.push(format!("LOWER(o.review) LIKE LOWER(${}) ESCAPE '\\'", args.len()));
         }
         if let Some(q) = self.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             let n = args.len();
-            args.extend([Arg::Text(q.to_owned()), Arg::Text(q.to_owned()), Arg::Text(q.to_owned())]);
+            args.extend([Val::Text(q.to_owned()), Val::Text(q.to_owned()), Val::Text(q.to_owned())]);
             conds.push(format!(
                 "(o.external_id = ${} OR o.buyer_phone = ${} OR o.id IN (SELECT order_id FROM shipments WHERE tracking_number = ${}))",
                 n + 1,
@@ -556,25 +556,6 @@ impl OrderFilter {
         let filter = if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) };
         (filter, args)
     }
-}
-
-/// A bound value of a built statement.
-enum Arg {
-    Text(String),
-    Int(i64),
-}
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    args: &'q [Arg],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            Arg::Text(t) => q.bind(t.as_str()),
-            Arg::Int(i) => q.bind(*i),
-        };
-    }
-    q
 }
 
 /// Newest first (or oldest, or by total). Fetches `limit + 1` rows so the caller can tell whether another
@@ -593,7 +574,7 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
         args.len() + 1,
         args.len() + 2
     );
-    let rows = bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
+    let rows = crate::bulk::bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
     hydrate(conn, rows).await
 }
 
@@ -601,7 +582,7 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
 pub async fn count_matching(conn: &mut AnyConnection, f: &OrderFilter, cap: i64) -> Result<i64> {
     let (filter, args) = f.conditions(false);
     let sql = format!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders o {filter} LIMIT ${}) c", args.len() + 1);
-    Ok(bind_all(sqlx::query(&sql), &args).bind(cap).fetch_one(conn).await?.try_get("n")?)
+    Ok(crate::bulk::bind_all(sqlx::query(&sql), &args).bind(cap).fetch_one(conn).await?.try_get("n")?)
 }
 
 /// Orders placed at or after `since`, by (placed_at, id), after the cursor; for replays such as back-tests.

@@ -12,6 +12,7 @@ mod pages;
 mod prefs;
 mod render;
 mod review;
+mod shipments;
 mod shops;
 mod tasks;
 mod view;
@@ -60,8 +61,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/tasks/{id}", get(tasks::page))
         .route("/tasks/{id}/act", axum::routing::post(tasks::act))
         .route("/stock", get(ops::stock))
-        .route("/shipments", get(ops::shipments))
-        .route("/shipments/labels", axum::routing::post(ops::labels))
+        .route("/shipments", get(shipments::list))
+        .route("/shipments/labels", axum::routing::post(shipments::labels))
         .route("/settlements", get(ops::settlements))
         .route("/settlements/{id}", get(ops::settlement))
         .route("/settlements/{id}/disputes", get(ops::disputes))

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("review.html", include_str!("../../templates/review.html")),
     ("tasks.html", include_str!("../../templates/tasks.html")),
     ("task.html", include_str!("../../templates/task.html")),
+    ("shipments.html", include_str!("../../templates/shipments.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.
@@ -275,6 +276,8 @@ mod tests {
         keys.extend(["open", "in_progress", "done", "active", "any"].iter().map(|s| format!("task-status-{s}")));
         keys.extend(["pending", "booked", "failed", "cancelled"].iter().map(|s| format!("booking-status-{s}")));
         keys.extend(["cod", "prepaid"].iter().map(|s| format!("payment-{s}")));
+        keys.extend(codflow_domain::CodStatus::ALL.iter().map(|c| format!("cod-status-{}", c.as_str())));
+        keys.extend(super::super::shipments::STATUSES.iter().map(|s| format!("ship-status-{s}")));
         let parts = ["order", "review", "allocation", "warehouse", "booking", "tracking", "task", "money", "note"];
         keys.extend(parts.iter().map(|p| format!("part-{p}")));
         let missing: Vec<&String> = keys.iter().filter(|k| Lang::En.lookup(k).is_none()).collect();

@@ -323,7 +323,7 @@ pub async fn tracked_shipments(
         status: text(&q.status),
         country: text(&q.country).map(|c| c.to_uppercase()),
         channel: text(&q.channel),
-        before: None,
+        ..Default::default()
     };
     let (items, next_cursor) = s.app.tracking().tracked_shipments(filter, q.page.limit()?, q.page.cursor()).await?;
     Ok(Json(Page { items: items.into_iter().map(Into::into).collect(), next_cursor }))

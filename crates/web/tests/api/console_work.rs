@@ -19,6 +19,7 @@ codflow_store::on_both_engines!(
     an_order_page_offers_only_the_actions_its_state_allows_and_records_notes_by_name,
     a_buyer_name_with_a_script_is_text_on_every_page_it_appears_on,
     unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong,
+    shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print_for_every_match,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -348,4 +349,50 @@ async fn unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong(eng
     assert_eq!(r.headers()[LOCATION], "/preferences?saved=1");
     let (_, after) = page(&c, &app, &cookie, "/orders").await;
     assert!(after.contains("Asia/Shanghai") && after.contains(">Zed Zhang</a>"), "{after}");
+}
+
+async fn shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print_for_every_match(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 100)]).await;
+    for i in 0..53 {
+        let mut body = crate::helpers::order(&format!("S-{i:02}"), "LAMP-1", 1);
+        if i % 2 == 1 {
+            body["shipping_address"]["country"] = "AE".into();
+        }
+        assert_eq!(app.post("/api/v1/orders", &body).await.status(), StatusCode::CREATED);
+    }
+    let mut tx = app.store.begin().await.unwrap();
+    let booked = codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA-STD", "SBX", OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    assert_eq!(booked, 53);
+    let (c, cookie) = session(&app, "wei", Role::Warehouse).await;
+    let (_, all) = page(&c, &app, &cookie, "/shipments").await;
+    assert!(all.contains("1–50 of 53") && all.contains("SBXS-52"), "{all}");
+    assert!(!all.contains(" checked"), "nothing is ticked until someone ticks it");
+    assert!(all.contains("label created") && all.contains("SAR 69.00") && all.contains("not yet collected"));
+    let (_, ae) = page(&c, &app, &cookie, "/shipments?country=ae").await;
+    assert!(ae.contains("1–26 of 26"), "{ae}");
+    let today = OffsetDateTime::now_utc().date();
+    let (_, none) = page(&c, &app, &cookie, &format!("/shipments?booked_to={}", today - Duration::days(2))).await;
+    assert!(none.contains("Nothing matches"), "{none}");
+    let (status, bad) = page(&c, &app, &cookie, "/shipments?status=teleported").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let csrf = hidden_csrf(&all);
+    let r = post_form(&c, &app, &cookie, "/shipments/labels", &[
+        ("csrf", &csrf),
+        ("format", "zpl"),
+        ("all_matching", "1"),
+        ("filter", "country=AE"),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let zpl = r.text().await.unwrap();
+    assert_eq!(zpl.matches("^XA").count(), 26, "one label per matching parcel");
+    let r = post_form(&c, &app, &cookie, "/shipments/labels", &[("csrf", &csrf), ("format", "pdf")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "nothing ticked, nothing printed");
+    let (status, csv) = page(&c, &app, &cookie, "/shipments?country=AE&format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(csv.lines().count(), 27, "every matching row, not one page");
 }
