@@ -253,6 +253,17 @@ pub enum Out<'a> {
     Text(&'a str),
     /// A number as text in the file's form (`129.50`): written as given, never through a float.
     Number(&'a str),
+    /// An amount of money as text (`1234.50`), written as a number shown with grouping and two decimals.
+    Amount(&'a str),
+    /// A day, shown as one.
+    Date(time::Date),
+    /// A wall-clock time (already in the zone the reader works in), shown as date and minutes.
+    DateTime(time::PrimitiveDateTime),
+}
+
+/// Excel's day number of `d` (days since 1899-12-30).
+fn serial_day(d: time::Date) -> i64 {
+    (d - time::macros::date!(1899 - 12 - 30)).whole_days()
 }
 
 /// Text safe inside an XML element: escaped, and without the control characters XML 1.0 cannot carry.
@@ -293,7 +304,18 @@ pub fn write_xlsx(sheet_name: &str, rows: &[Vec<Out>]) -> Result<Vec<u8>, SheetE
             let at = cell_name(r as u32, c as u32);
             match cell {
                 Out::Number(n) if plain_number(n) => sheet.push_str(&format!(r#"<c r="{at}"><v>{n}</v></c>"#)),
-                Out::Number(t) | Out::Text(t) => sheet.push_str(&format!(
+                Out::Amount(n) if plain_number(n) => {
+                    sheet.push_str(&format!(r#"<c r="{at}" s="3"><v>{n}</v></c>"#));
+                }
+                Out::Date(d) => sheet.push_str(&format!(r#"<c r="{at}" s="1"><v>{}</v></c>"#, serial_day(*d))),
+                Out::DateTime(t) => {
+                    // Minutes as a fraction of the day, written with enough digits to round back exactly.
+                    let minutes = i64::from(t.hour()) * 60 + i64::from(t.minute());
+                    let frac = minutes as f64 / 1440.0;
+                    let v = serial_day(t.date()) as f64 + frac;
+                    sheet.push_str(&format!(r#"<c r="{at}" s="2"><v>{v:.8}</v></c>"#));
+                }
+                Out::Number(t) | Out::Amount(t) | Out::Text(t) => sheet.push_str(&format!(
                     r#"<c r="{at}" t="inlineStr"><is><t xml:space="preserve">{}</t></is></c>"#,
                     xml_text(t)
                 )),
@@ -328,7 +350,7 @@ fn package(sheet: &str, sheet_name: &str) -> Result<Vec<u8>, SheetError> {
         ),
         (
             "xl/styles.xml",
-            r#"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs></styleSheet>"#.to_owned(),
+            r##"<?xml version="1.0" encoding="UTF-8"?><styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="3"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm"/><numFmt numFmtId="166" formatCode="#,##0.00"/></numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="166" applyNumberFormat="1"/></cellXfs></styleSheet>"##.to_owned(),
         ),
         ("xl/worksheets/sheet1.xml", sheet.to_owned()),
     ];
@@ -415,6 +437,21 @@ mod tests {
         assert_eq!(cells[0], vec!["order", "total", "note"]);
         assert_eq!(cells[1], vec!["ord_1", "129.5", "a <b> & \"c\""]);
         assert_eq!(cells[2], vec!["ord_2", "-7", "1e9"], "text that is not a plain decimal stays text");
+    }
+
+    #[test]
+    fn amounts_and_times_are_written_as_numbers_with_their_formats_and_read_back_as_such() {
+        let day = time::macros::date!(2026 - 12 - 06);
+        let at = time::macros::datetime!(2026-12-06 18:00);
+        let rows = vec![
+            vec![Out::Text("total"), Out::Text("placed"), Out::Text("day")],
+            vec![Out::Amount("1234.50"), Out::DateTime(at), Out::Date(day)],
+        ];
+        let book = write_xlsx("S", &rows).unwrap();
+        let back = xlsx_rows(&book, '.').unwrap();
+        assert_eq!(back[1].1[0], "1234.5", "the amount is a number");
+        assert_eq!(back[1].1[2], "2026-12-06", "the day reads back as the day");
+        assert_eq!(serial_day(day), 46362, "Excel's day number");
     }
 
     proptest::proptest! {

@@ -574,7 +574,8 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
         args.len() + 1,
         args.len() + 2
     );
-    let rows = crate::bulk::bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
+    let rows =
+        crate::bulk::bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
     hydrate(conn, rows).await
 }
 

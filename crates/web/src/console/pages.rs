@@ -140,13 +140,44 @@ pub async fn logout(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     r
 }
 
+/// A cell of an exported workbook by what its column holds: days and times as dates, amounts as numbers
+/// shown with two decimals, counts as numbers, and identifiers (ids, tracking numbers, phones, SKUs, codes)
+/// always as text, whatever digits they are made of.
+fn typed<'a>(column: &str, v: &'a str) -> codflow_sheets::Out<'a> {
+    use codflow_sheets::Out;
+    const TEXT: &[&str] = &["id", "number", "phone", "sku", "code", "postal", "title", "name", "ref", "file", "bin"];
+    const MONEY: &[&str] = &["total", "amount", "cod", "profit", "cost", "fee", "revenue", "price", "paid", "owed"];
+    if TEXT.iter().any(|t| column.contains(t)) || v.is_empty() {
+        return Out::Text(v);
+    }
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    let minute = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    if let Ok(d) = time::Date::parse(v, &day) {
+        return Out::Date(d);
+    }
+    if let Ok(t) = time::PrimitiveDateTime::parse(v, &minute) {
+        return Out::DateTime(t);
+    }
+    let numeric = {
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && digits.matches('.').count() <= 1
+    };
+    match (numeric, MONEY.iter().any(|m| column.contains(m))) {
+        (true, true) => Out::Amount(v),
+        (true, false) => Out::Number(v),
+        _ => Out::Text(v),
+    }
+}
+
 /// A table as a download: CSV, or XLSX when `xlsx`; the header first.
 pub(super) fn table_download(name: &str, xlsx: bool, header: &[&str], rows: &[Vec<String>]) -> Response {
     if xlsx {
         use codflow_sheets::Out;
         let mut all: Vec<Vec<Out>> = vec![header.iter().map(|h| Out::Text(h)).collect()];
         for r in rows {
-            all.push(r.iter().map(|v| Out::Text(v)).collect());
+            all.push(r.iter().enumerate().map(|(i, v)| typed(header.get(i).copied().unwrap_or(""), v)).collect());
         }
         return match codflow_sheets::write_xlsx(name, &all) {
             Ok(bytes) => crate::routes::logistics::download(
@@ -268,4 +299,23 @@ pub async fn decide(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     let results = s.app.review().decide_many(&ids, approve, Some(reason.to_owned()), actor).await;
     let failed = results.iter().filter(|(_, r)| r.is_err()).count();
     redirect(&format!("/review?done={}&failed={failed}", results.len() - failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use codflow_sheets::Out;
+
+    #[test]
+    fn exported_cells_are_typed_by_their_column_and_identifiers_stay_text() {
+        assert!(matches!(super::typed("total", "69.00"), Out::Amount("69.00")));
+        assert!(matches!(super::typed("on_hand", "12"), Out::Number("12")));
+        assert!(matches!(super::typed("placed_at", "2026-12-06 10:30"), Out::DateTime(_)));
+        assert!(matches!(super::typed("as_of", "2026-12-06"), Out::Date(_)));
+        for (column, v) in
+            [("tracking_number", "001234"), ("sku", "12345"), ("buyer_phone", "+966501"), ("order_id", "7")]
+        {
+            assert!(matches!(super::typed(column, v), Out::Text(_)), "{column}");
+        }
+        assert!(matches!(super::typed("total", "1e9"), Out::Text("1e9")));
+    }
 }

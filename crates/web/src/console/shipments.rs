@@ -24,9 +24,22 @@ use crate::state::AppState;
 const KEYS: &[&str] = &["status", "channel", "country", "booked_from", "booked_to"];
 /// Shipment statuses by their stem (a reason after `:` is matched by the stem).
 pub(super) const STATUSES: &[&str] = &[
-    "label_created", "picked_up", "in_transit", "customs_processing", "customs_held", "customs_released",
-    "out_for_delivery", "delivery_failed", "available_for_pickup", "delivered", "returning", "returned", "lost",
-    "damaged", "cancelled", "unknown",
+    "label_created",
+    "picked_up",
+    "in_transit",
+    "customs_processing",
+    "customs_held",
+    "customs_released",
+    "out_for_delivery",
+    "delivery_failed",
+    "available_for_pickup",
+    "delivered",
+    "returning",
+    "returned",
+    "lost",
+    "damaged",
+    "cancelled",
+    "unknown",
 ];
 /// The most labels one batch prints.
 const BATCH_MAX: usize = 2_000;
@@ -73,7 +86,8 @@ fn filter_of(signed: &Signed, q: &HashMap<String, String>) -> codflow_app::Resul
     let day = |k: &'static str| -> codflow_app::Result<Option<time::OffsetDateTime>> {
         let Some(v) = get(k) else { return Ok(None) };
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let d = time::Date::parse(&v, &fmt).map_err(|_| codflow_app::Error::invalid(k, "must be a date such as 2026-12-01"))?;
+        let d = time::Date::parse(&v, &fmt)
+            .map_err(|_| codflow_app::Error::invalid(k, "must be a date such as 2026-12-01"))?;
         Ok(Some(signed.0.zone.start_of(d)))
     };
     Ok(TrackedFilter {
@@ -86,7 +100,11 @@ fn filter_of(signed: &Signed, q: &HashMap<String, String>) -> codflow_app::Resul
     })
 }
 
-pub async fn list(State(s): State<Arc<AppState>>, signed: Signed, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn list(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let filter = match filter_of(&signed, &q) {
         Ok(f) => f,
         Err(e) => return signed.fail(e),
@@ -98,7 +116,8 @@ pub async fn list(State(s): State<Arc<AppState>>, signed: Signed, Query(q): Quer
         Ok(n) => n,
         Err(e) => return signed.fail(e),
     };
-    let (list, next) = match s.app.tracking().tracked_shipments(filter, PAGE, q.get("cursor").map(String::as_str)).await {
+    let (list, next) = match s.app.tracking().tracked_shipments(filter, PAGE, q.get("cursor").map(String::as_str)).await
+    {
         Ok(r) => r,
         Err(e) => return signed.fail(e),
     };
@@ -123,7 +142,8 @@ pub async fn list(State(s): State<Arc<AppState>>, signed: Signed, Query(q): Quer
 
 /// Every shipment the filters select, as CSV or XLSX.
 async fn export(s: &AppState, signed: &Signed, filter: TrackedFilter, xlsx: bool) -> Response {
-    let header = ["tracking_number", "order", "carrier", "channel", "country", "status", "cod", "currency", "cash", "booked_at"];
+    let header =
+        ["tracking_number", "order", "carrier", "channel", "country", "status", "cod", "currency", "cash", "booked_at"];
     let mut rows = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

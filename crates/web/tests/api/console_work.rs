@@ -362,9 +362,10 @@ async fn shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print
         assert_eq!(app.post("/api/v1/orders", &body).await.status(), StatusCode::CREATED);
     }
     let mut tx = app.store.begin().await.unwrap();
-    let booked = codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA-STD", "SBX", OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let booked =
+        codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA-STD", "SBX", OffsetDateTime::now_utc())
+            .await
+            .unwrap();
     codflow_store::commit(tx).await.unwrap();
     assert_eq!(booked, 53);
     let (c, cookie) = session(&app, "wei", Role::Warehouse).await;
@@ -380,12 +381,13 @@ async fn shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print
     let (status, bad) = page(&c, &app, &cookie, "/shipments?status=teleported").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     let csrf = hidden_csrf(&all);
-    let r = post_form(&c, &app, &cookie, "/shipments/labels", &[
-        ("csrf", &csrf),
-        ("format", "zpl"),
-        ("all_matching", "1"),
-        ("filter", "country=AE"),
-    ])
+    let r = post_form(
+        &c,
+        &app,
+        &cookie,
+        "/shipments/labels",
+        &[("csrf", &csrf), ("format", "zpl"), ("all_matching", "1"), ("filter", "country=AE")],
+    )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     let zpl = r.text().await.unwrap();
