@@ -78,10 +78,8 @@ fn row(t: &Tracked) -> Row {
 
 fn filter_of(signed: &Signed, q: &HashMap<String, String>) -> codflow_app::Result<TrackedFilter> {
     let get = |k: &str| q.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if let Some(s) = get("status") {
-        if !STATUSES.contains(&s.split(':').next().unwrap_or("")) {
-            return Err(codflow_app::Error::invalid("status", "is not a shipment status"));
-        }
+    if get("status").is_some_and(|s| !STATUSES.contains(&s.split(':').next().unwrap_or(""))) {
+        return Err(codflow_app::Error::invalid("status", "is not a shipment status"));
     }
     let day = |k: &'static str| -> codflow_app::Result<Option<time::OffsetDateTime>> {
         let Some(v) = get(k) else { return Ok(None) };

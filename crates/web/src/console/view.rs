@@ -150,13 +150,12 @@ pub(super) fn public_page(lang: Lang, status: StatusCode, template: &str, title:
 /// The answer for a path nothing serves, when a browser asked: an HTML page, inside the console's frame and
 /// in the user's language when they are signed in, else in the browser's.
 pub async fn not_found_page(s: &crate::state::AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> Response {
-    if let Some(secret) = super::cookie(headers, super::SESSION_COOKIE) {
-        if let Ok(Some(u)) = s.app.admin().console_session(&secret).await {
-            let lang = Lang::parse(&u.prefs.locale).unwrap_or_else(|| browser_lang(headers));
-            let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-            let signed = Signed(u, secret, lang, here);
-            return signed.error(StatusCode::NOT_FOUND, &signed.t("error-not-found"));
-        }
+    let secret = super::cookie(headers, super::SESSION_COOKIE).unwrap_or_default();
+    if let (false, Ok(Some(u))) = (secret.is_empty(), s.app.admin().console_session(&secret).await) {
+        let lang = Lang::parse(&u.prefs.locale).unwrap_or_else(|| browser_lang(headers));
+        let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let signed = Signed(u, secret, lang, here);
+        return signed.error(StatusCode::NOT_FOUND, &signed.t("error-not-found"));
     }
     let lang = browser_lang(headers);
     let ctx = minijinja::context! { message => lang.text("error-not-found", &[]), detail => "" };
