@@ -230,6 +230,36 @@ impl Catalogue {
         change: StockChange,
         actor: Actor,
     ) -> Result<Stock> {
+        self.change_stock(warehouse, sku, change, None, actor).await
+    }
+
+    /// A stock count made by a person with the reason for it (a recount, damage found, a found box), kept
+    /// on the SKU's history.
+    pub async fn adjust_stock(
+        &self,
+        warehouse: &WarehouseCode,
+        sku: &Sku,
+        on_hand: i64,
+        reason: &str,
+        actor: Actor,
+    ) -> Result<Stock> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::invalid("reason", "say why the count changes"));
+        }
+        codflow_domain::text::line(reason, 200).map_err(|e| Error::invalid("reason", e.to_string()))?;
+        let change = StockChange { on_hand: Some(on_hand), location: None };
+        self.change_stock(warehouse, sku, change, Some(reason.to_owned()), actor).await
+    }
+
+    async fn change_stock(
+        &self,
+        warehouse: &WarehouseCode,
+        sku: &Sku,
+        change: StockChange,
+        reason: Option<String>,
+        actor: Actor,
+    ) -> Result<Stock> {
         let mut errors = FieldErrors::default();
         if change.on_hand.is_none() && change.location.is_none() {
             errors.push("on_hand", "on_hand, location or both are required");
@@ -265,7 +295,7 @@ impl Catalogue {
                     message: format!("on_hand {on_hand} is below the {held} units reserved for orders"),
                 });
             }
-            audits.push(AuditRecord::change(
+            let mut count = AuditRecord::change(
                 "stock",
                 stock_key(&code, &sku),
                 "count",
@@ -273,7 +303,9 @@ impl Catalogue {
                 Some(on_hand.to_string()),
                 actor.clone(),
                 self.clock().now(),
-            ));
+            );
+            count.reason = reason;
+            audits.push(count);
         }
         if let Some(location) = location {
             let old = catalogue::stock_location(&mut tx, &w.id, &p.id).await?;
@@ -299,13 +331,15 @@ impl Catalogue {
 
     /// Every count of one SKU in one warehouse, oldest first: who counted what, and when.
     /// Stock rows a page at a time (at most `limit`), optionally only those with at most `low` available.
+    /// `search` keeps the rows whose SKU or title holds it, whatever its case.
     pub async fn stock_rows(
         &self,
         after: Option<(&str, &str)>,
         low: Option<i64>,
+        search: Option<&str>,
         limit: i64,
     ) -> Result<Vec<codflow_store::catalogue::StockRow>> {
-        Ok(codflow_store::catalogue::stock_rows(&mut *self.store.read().await?, after, low, limit).await?)
+        Ok(codflow_store::catalogue::stock_rows(&mut *self.store.read().await?, after, low, search, limit).await?)
     }
 
     pub async fn stock_history(&self, warehouse: &WarehouseCode, sku: &Sku) -> Result<Vec<orders::StoredAudit>> {

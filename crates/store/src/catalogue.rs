@@ -355,18 +355,25 @@ pub async fn stock_rows(
     conn: &mut AnyConnection,
     after: Option<(&str, &str)>,
     low: Option<i64>,
+    search: Option<&str>,
     limit: i64,
 ) -> Result<Vec<StockRow>> {
     let (aw, asku) = after.unwrap_or(("", ""));
+    let pattern = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("%{}%", s.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")));
     let rows = sqlx::query(
         "SELECT w.code, p.sku, p.title, s.on_hand, s.reserved, s.location FROM stock s \
          JOIN warehouses w ON w.id = s.warehouse_id JOIN products p ON p.id = s.product_id \
          WHERE (w.code > $1 OR (w.code = $1 AND p.sku > $2)) AND ($3 < 0 OR s.on_hand - s.reserved <= $3) \
-         ORDER BY w.code, p.sku LIMIT $4",
+           AND ($4 = '' OR LOWER(p.sku) LIKE $4 ESCAPE '\\' OR LOWER(p.title) LIKE $4 ESCAPE '\\') \
+         ORDER BY w.code, p.sku LIMIT $5",
     )
     .bind(aw)
     .bind(asku)
     .bind(low.unwrap_or(-1))
+    .bind(pattern.unwrap_or_default())
     .bind(limit)
     .fetch_all(conn)
     .await?;

@@ -294,3 +294,17 @@ cod-status-short_paid = paid short
 cod-status-disputed = disputed
 cod-status-written_off = written off
 cod-status-void = none due
+
+## Stock
+stock-search-help = SKU or product name
+stock-empty = No stock matches. Add products and count them in a warehouse (API or CSV import).
+low-stock-at-most = Only rows with at most (available)
+low-stock-legend = Highlighted: { $units } or fewer units available.
+warehouse = Warehouse
+product = Product
+on-hand = On hand
+reserved = Reserved
+available = Available
+bin = Bin
+adjust-count = Adjust the count
+new-count = New count

@@ -294,3 +294,17 @@ cod-status-short_paid = 少付
 cod-status-disputed = 争议中
 cod-status-written_off = 已核销
 cod-status-void = 无需代收
+
+## 库存
+stock-search-help = SKU 或商品名称
+stock-empty = 没有符合条件的库存。请先添加商品并在仓库中盘点（API 或 CSV 导入）。
+low-stock-at-most = 仅显示可用数不超过
+low-stock-legend = 高亮：可用数量不超过 { $units } 件。
+warehouse = 仓库
+product = 商品
+on-hand = 在库
+reserved = 已占用
+available = 可用
+bin = 库位
+adjust-count = 调整盘点数
+new-count = 新盘点数

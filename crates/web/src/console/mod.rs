@@ -14,6 +14,7 @@ mod render;
 mod review;
 mod shipments;
 mod shops;
+mod stock;
 mod tasks;
 mod view;
 
@@ -60,7 +61,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/tasks/bulk", axum::routing::post(tasks::bulk))
         .route("/tasks/{id}", get(tasks::page))
         .route("/tasks/{id}/act", axum::routing::post(tasks::act))
-        .route("/stock", get(ops::stock))
+        .route("/stock", get(stock::list))
+        .route("/stock/adjust", axum::routing::post(stock::adjust))
         .route("/shipments", get(shipments::list))
         .route("/shipments/labels", axum::routing::post(shipments::labels))
         .route("/settlements", get(ops::settlements))

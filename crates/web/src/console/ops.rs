@@ -86,62 +86,6 @@ impl Table {
     }
 }
 
-const STOCK_PAGE: i64 = 500;
-
-pub async fn stock(
-    State(s): State<Arc<AppState>>,
-    signed: Signed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let low = q.get("low").and_then(|v| v.trim().parse::<i64>().ok());
-    let after = q.get("after").and_then(|a| a.split_once('/'));
-    let list = match s.app.catalogue().stock_rows(after, low, STOCK_PAGE).await {
-        Ok(l) => l,
-        Err(e) => return fail(e),
-    };
-    let t = Table {
-        name: "stock",
-        header: vec!["warehouse", "sku", "title", "on_hand", "reserved", "available", "bin"],
-        links: list.iter().map(|_| None).collect(),
-        rows: list
-            .iter()
-            .map(|r| {
-                vec![
-                    r.warehouse.clone(),
-                    r.sku.clone(),
-                    r.title.clone(),
-                    r.level.on_hand.to_string(),
-                    r.level.reserved.to_string(),
-                    r.level.available().to_string(),
-                    r.location.clone().unwrap_or_default(),
-                ]
-            })
-            .collect(),
-    };
-    if let Some(d) = t.download(&q) {
-        return d;
-    }
-    let mut body = format!(
-        "<form class=\"filters\" method=\"get\" action=\"/stock\"><label>At most <input name=\"low\" type=\"number\" \
-         value=\"{}\" size=\"6\"> available</label><button type=\"submit\">Filter</button></form>",
-        low.map(|l| l.to_string()).unwrap_or_default()
-    );
-    body.push_str(&t.exports("/stock", &q));
-    body.push_str(&t.html());
-    if list.len() as i64 == STOCK_PAGE
-        && let Some(last) = list.last()
-    {
-        let next = format!("{}/{}", last.warehouse, last.sku);
-        let low = low.map(|l| l.to_string()).unwrap_or_default();
-        let _ = write!(
-            body,
-            "<p><a href=\"/stock?{}\">Next page</a></p>",
-            esc(&query_string(&[("after", &next), ("low", &low)]))
-        );
-    }
-    html(StatusCode::OK, layout(&signed, "nav-stock", &body))
-}
-
 const SETTLEMENT_READERS: &[Role] = &[Role::Finance];
 
 pub async fn settlements(

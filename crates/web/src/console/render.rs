@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tasks.html", include_str!("../../templates/tasks.html")),
     ("task.html", include_str!("../../templates/task.html")),
     ("shipments.html", include_str!("../../templates/shipments.html")),
+    ("stock.html", include_str!("../../templates/stock.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.

@@ -143,6 +143,22 @@ impl Browser {
             .map(str::to_owned)
     }
 
+    /// Waits until the first element matching `css` reads `needle` (the page after a form posted back to
+    /// the same address, say), up to five seconds.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = self
+                .run("const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", json!([css]))
+                .await;
+            if found.as_str().is_some_and(|t| t.contains(needle)) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} never read {needle:?}: {found}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs `script` in the page (a returned promise is awaited) and gives back its value.
     pub async fn run(&self, script: &str, args: Value) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await

@@ -135,8 +135,7 @@ async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_bro
     b.wait_for_url("/orders").await;
     b.click(&b.find("#lang-switch option[value=zh]").await).await;
     b.click(&b.find("nav form.lang button").await).await;
-    b.wait_for_url("/orders").await;
-    assert!(b.text(&b.find("nav").await).await.contains("审单队列"));
+    b.wait_for_text("nav", "审单队列").await;
     b.screenshot("10-zh-orders").await;
 
     b.goto(&format!("{base}/review")).await;
@@ -153,8 +152,7 @@ async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_bro
     b.wait_for_url(&ae[0]).await;
     b.click(&b.find("#call-outcome option[value=confirmed]").await).await;
     b.click(&b.find("#call button").await).await;
-    b.wait_for_url(&ae[0]).await;
-    assert!(b.text(&b.find("#status").await).await.contains("已分配"), "confirmed, approved and allocated");
+    b.wait_for_text("#status", "已分配").await;
     b.screenshot("12-zh-order-after-call").await;
 
     // Every held Saudi order approved at once, from the first page.
@@ -165,7 +163,7 @@ async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_bro
     b.screenshot("13-zh-review-select-all-matching").await;
     b.click(&b.find("#approve-selected").await).await;
     b.wait_for_url("done=55").await;
-    assert!(b.text(&b.find("#flash").await).await.contains("完成 55 条"));
+    b.wait_for_text("#flash", "完成 55 条").await;
     b.goto(&format!("{base}/review")).await;
     assert!(b.text(&b.find("#count").await).await.contains("共 4 条"), "the four other AE orders are left");
 
@@ -175,12 +173,10 @@ async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_bro
     b.click(&b.find("#tasks tbody a").await).await;
     b.wait_for_url("/tasks/tsk_").await;
     b.click(&b.find("#claim").await).await;
-    b.wait_for_url("/tasks/tsk_").await;
-    assert!(b.text(&b.find("#assignee").await).await.contains("li.ops"));
+    b.wait_for_text("#assignee", "li.ops").await;
     b.type_into(&b.find("#resolution").await, "承运商已重新派送").await;
     b.click(&b.find("#close").await).await;
-    b.wait_for_url("/tasks/tsk_").await;
-    assert!(b.text(&b.find("#task-status").await).await.contains("已完成"));
+    b.wait_for_text("#task-status", "已完成").await;
     b.screenshot("15-zh-task-closed").await;
     b.goto(&format!("{base}/preferences")).await;
     b.screenshot("16-zh-preferences").await;

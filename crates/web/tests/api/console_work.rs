@@ -20,6 +20,7 @@ codflow_store::on_both_engines!(
     a_buyer_name_with_a_script_is_text_on_every_page_it_appears_on,
     unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong,
     shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print_for_every_match,
+    stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_reason,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -397,4 +398,45 @@ async fn shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print
     let (status, csv) = page(&c, &app, &cookie, "/shipments?country=AE&format=csv").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(csv.lines().count(), 27, "every matching row, not one page");
+}
+
+async fn stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_reason(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-1", 40), ("MUG-2", 3), ("CUP_3", 9)]).await;
+    let (c, cookie) = session(&app, "wu.wh", Role::Warehouse).await;
+    let (_, all) = page(&c, &app, &cookie, "/stock").await;
+    assert_eq!(all.matches("<tr class=\"low\">").count(), 1, "only MUG-2 is at five or fewer: {all}");
+    let (_, found) = page(&c, &app, &cookie, "/stock?q=mug").await;
+    assert!(found.contains("MUG-2") && !found.contains("LAMP-1"), "{found}");
+    let (_, literal) = page(&c, &app, &cookie, "/stock?q=P_3").await;
+    assert!(literal.contains("CUP_3") && !literal.contains("LAMP-1"), "an underscore is a character, not a wildcard");
+    let csrf = hidden_csrf(&all);
+    let adjust = |n: &'static str, reason: &'static str| {
+        let (c, app, cookie, csrf) = (&c, &app, &cookie, &csrf);
+        async move {
+            post_form(
+                c,
+                app,
+                cookie,
+                "/stock/adjust",
+                &[
+                    ("csrf", csrf),
+                    ("warehouse", "SZ1"),
+                    ("sku", "MUG-2"),
+                    ("on_hand", n),
+                    ("reason", reason),
+                    ("back", "/stock?q=mug"),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(adjust("12", "").await.status(), StatusCode::UNPROCESSABLE_ENTITY, "a count needs its reason");
+    assert_eq!(adjust("lots", "recount").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = adjust("12", "found a box behind the shelf").await;
+    assert_eq!(r.headers()[LOCATION], "/stock?q=mug&saved=1");
+    let history: Value = app.get("/api/v1/stock/SZ1/MUG-2/history").await.json().await.unwrap();
+    assert!(history.to_string().contains("found a box behind the shelf"), "{history}");
+    let (_, after) = page(&c, &app, &cookie, "/stock?q=mug&saved=1").await;
+    assert!(after.contains("Saved.") && !after.contains("<tr class=\"low\">"), "{after}");
 }
