@@ -508,6 +508,50 @@ impl Review {
         Ok(rate)
     }
 
+    /// Sets a rate written as text (a form or a JSON body): every field checked, each problem named; `to`
+    /// is the base currency when absent.
+    pub async fn put_fx_rate_text(
+        &self,
+        from: &str,
+        to: Option<&str>,
+        rate: &str,
+        as_of: &str,
+        source: &str,
+    ) -> Result<FxRate> {
+        let mut e = FieldErrors::default();
+        let from = e.take("from", Currency::parse(from));
+        let to = match to {
+            Some(t) => e.take("to", Currency::parse(t)),
+            None => Some(self.base_currency().await?),
+        };
+        let rate = rate.trim().parse::<rust_decimal::Decimal>().ok();
+        if rate.is_none() {
+            e.push("rate", "must be a decimal number such as 0.2666");
+        }
+        let as_of = match time::Date::parse(as_of.trim(), time::macros::format_description!("[year]-[month]-[day]")) {
+            Ok(d) => e.take("as_of", codflow_domain::text::date(d)),
+            Err(_) => {
+                e.push("as_of", "must be a date (YYYY-MM-DD)");
+                None
+            }
+        };
+        if source.trim().is_empty() {
+            e.push("source", "must name where the rate comes from");
+        }
+        let (Some(from), Some(to), Some(rate), Some(as_of)) = (from, to, rate, as_of) else {
+            return Err(Error::Invalid(e));
+        };
+        if !e.is_empty() {
+            return Err(Error::Invalid(e));
+        }
+        let r = FxRate::new(from, to, rate, as_of, source.trim()).map_err(|err| {
+            let mut e = FieldErrors::default();
+            e.push("rate", err.to_string());
+            Error::Invalid(e)
+        })?;
+        self.put_fx_rate(r).await
+    }
+
     pub async fn fx_rates(&self) -> Result<Vec<FxRate>> {
         Ok(rstore::rates(&mut *self.store.read().await?).await?)
     }

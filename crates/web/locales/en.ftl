@@ -308,3 +308,25 @@ available = Available
 bin = Bin
 adjust-count = Adjust the count
 new-count = New count
+
+## Finance
+missing-rates = { $skipped } orders are left out of these figures: an exchange rate is missing. Enter each rate below and they are counted at once.
+missing-rates-help = Rates can also be imported as a CSV file (API POST /api/v1/fx-rates/import).
+rate = Rate
+rate-as-of = valid from
+rate-source = Source
+rate-source-help = e.g. bank, central bank
+save-rate = Save rate
+rate-saved = Rate saved; the figures below include the orders it brings in.
+profit-by-country = Profit by country
+profit-summary = { $orders } orders; amounts in { $base }. Largest actual profit first.
+profit-empty = No order has profit figures yet. They appear once orders are allocated.
+orders = Orders
+settled = Settled
+loss-making = Loss-making
+actual-profit = Actual profit
+cod-receivable = COD the carriers still owe
+cod-receivable-empty = No carrier owes COD cash right now.
+parcels = Parcels
+owed = Owed
+past-cycle = Past their settlement cycle

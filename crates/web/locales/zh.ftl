@@ -308,3 +308,25 @@ available = 可用
 bin = 库位
 adjust-count = 调整盘点数
 new-count = 新盘点数
+
+## 财务
+missing-rates = 有 { $skipped } 个订单未计入这些数字：缺少汇率。请在下方逐一填写，填写后立即计入。
+missing-rates-help = 也可以用 CSV 文件导入汇率（API POST /api/v1/fx-rates/import）。
+rate = 汇率
+rate-as-of = 生效日期
+rate-source = 来源
+rate-source-help = 如：银行、央行
+save-rate = 保存汇率
+rate-saved = 汇率已保存；下方数字已包含因此计入的订单。
+profit-by-country = 各国利润
+profit-summary = 共 { $orders } 个订单；金额单位 { $base }。按实际利润从高到低排列。
+profit-empty = 还没有订单有利润数据。订单分配后会显示。
+orders = 订单数
+settled = 已结算
+loss-making = 亏损
+actual-profit = 实际利润
+cod-receivable = 承运商未回款的代收货款
+cod-receivable-empty = 目前没有承运商欠付代收货款。
+parcels = 包裹数
+owed = 欠款
+past-cycle = 超过结算周期

@@ -4,6 +4,7 @@
 
 mod chart;
 mod dash;
+mod finance;
 pub(crate) mod i18n;
 mod ops;
 mod order;
@@ -75,7 +76,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/shops/{code}", get(shops::shop))
         .route("/shops/{code}/retry", axum::routing::post(shops::retry))
         .route("/shops/{code}/pull", axum::routing::post(shops::pull))
-        .route("/finance", get(pages::finance))
+        .route("/finance", get(finance::page))
+        .route("/finance/fx-rate", axum::routing::post(finance::put_rate))
         .route("/review", get(review::queue).post(pages::decide))
         .route("/dashboards/cash", get(dash::cash))
         .route("/dashboards/rejections", get(dash::rejections))

@@ -1,15 +1,12 @@
 //! The console's pages, written as HTML with every value escaped.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use codflow_domain::Role;
-use codflow_domain::finance::profit::Dimension;
 use serde::Deserialize;
 
 use super::i18n::Lang;
@@ -17,9 +14,6 @@ use super::view::browser_lang;
 use super::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Signed, cookie, html, redirect, same, session_cookie, set_cookie};
 use crate::extract::ClientAddr;
 use crate::state::AppState;
-
-/// Finance pages are finance's (and the admin's); a viewer sees orders only.
-const FINANCE: &[Role] = &[Role::Finance];
 
 pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -199,73 +193,6 @@ pub(super) fn table_download(name: &str, xlsx: bool, header: &[&str], rows: &[Ve
     }
     crate::routes::logistics::download("text/csv", &format!("{name}.csv"), w.into_inner().unwrap_or_default())
         .into_response()
-}
-
-pub async fn finance(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
-    if let Some(r) = signed.refused(FINANCE) {
-        return r;
-    }
-    let report = match s.app.finance().profit_report(&Default::default(), Dimension::Country, |_| {}).await {
-        Ok(r) => r,
-        Err(e) => return crate::ApiError::from(e).into_response(),
-    };
-    let aging = match s.app.finance().receivables_aging().await {
-        Ok(a) => a,
-        Err(e) => return crate::ApiError::from(e).into_response(),
-    };
-    let base = report.base_currency;
-    let m = |v: i64| esc(&codflow_domain::Money::new(v, base).to_string());
-    let mut body = String::new();
-    if report.skipped > 0 {
-        let rates: Vec<String> = report
-            .missing_rates
-            .iter()
-            .map(|r| format!("{} to {} dated {} or earlier", r.from, r.to, r.earliest))
-            .collect();
-        let _ = write!(
-            body,
-            "<p class=\"warn\" id=\"missing-rates\">{} orders are left out of these figures: no exchange rate{}. \
-             Add the rates (API <code>PUT /api/v1/fx-rates</code> or <code>POST /api/v1/fx-rates/import</code>) \
-             and they are counted.</p>",
-            report.skipped,
-            if rates.is_empty() { String::new() } else { format!(" {}", esc(&rates.join("; "))) }
-        );
-    }
-    let _ = write!(
-        body,
-        "<h2>Profit by country</h2><p class=\"muted\">{} orders; amounts in {base}.</p>\
-         <table><thead><tr><th>Country</th><th class=\"num\">Orders</th><th class=\"num\">Settled</th>\
-         <th class=\"num\">Loss-making</th><th class=\"num\">Expected profit</th><th class=\"num\">Actual profit</th></tr></thead><tbody>",
-        report.orders
-    );
-    for g in &report.groups {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
-             <td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&g.key),
-            g.orders,
-            g.settled,
-            g.loss_making,
-            m(g.expected.profit),
-            m(g.actual.profit)
-        );
-    }
-    body.push_str("</tbody></table><h2>COD receivable</h2><table><thead><tr><th>Carrier</th><th>Currency</th>\
-        <th class=\"num\">Parcels</th><th class=\"num\">Amount</th><th class=\"num\">Past cycle</th></tr></thead><tbody>");
-    for r in &aging {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-            esc(&r.carrier),
-            r.currency,
-            r.total.parcels,
-            esc(&codflow_domain::Money::new(r.total.amount_minor, r.currency).to_string()),
-            esc(&codflow_domain::Money::new(r.overdue.amount_minor, r.currency).to_string()),
-        );
-    }
-    body.push_str("</tbody></table>");
-    html(StatusCode::OK, layout(&signed, "nav-finance", &body))
 }
 
 /// Approves or cancels the ticked orders with one reason; each is decided on its own.

@@ -33,6 +33,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("task.html", include_str!("../../templates/task.html")),
     ("shipments.html", include_str!("../../templates/shipments.html")),
     ("stock.html", include_str!("../../templates/stock.html")),
+    ("finance.html", include_str!("../../templates/finance.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.

@@ -5,10 +5,8 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use codflow_domain::{Currency, FieldErrors, FxRate, Role};
+use codflow_domain::{FxRate, Role};
 use serde::{Deserialize, Serialize};
-use time::Date;
-use time::macros::format_description;
 use utoipa::ToSchema;
 
 use crate::dto::Page;
@@ -41,38 +39,8 @@ pub async fn put_fx_rate(
     ApiJson(b): ApiJson<FxRateDto>,
 ) -> ApiResult<Json<FxRateDto>> {
     auth.require(&[codflow_domain::Role::Finance, codflow_domain::Role::Ops])?;
-    let mut e = FieldErrors::default();
-    let from = e.take("from", Currency::parse(&b.from));
-    let to = match b.to.as_deref() {
-        Some(t) => e.take("to", Currency::parse(t)),
-        None => Some(s.app.review().base_currency().await?),
-    };
-    let rate = b.rate.parse::<rust_decimal::Decimal>().map_err(|_| ()).ok();
-    if rate.is_none() {
-        e.push("rate", "must be a decimal number such as 0.2666");
-    }
-    let as_of = match Date::parse(&b.as_of, format_description!("[year]-[month]-[day]")) {
-        Ok(d) => e.take("as_of", codflow_domain::text::date(d)),
-        Err(_) => {
-            e.push("as_of", "must be a date (YYYY-MM-DD)");
-            None
-        }
-    };
-    if b.source.trim().is_empty() {
-        e.push("source", "must name where the rate comes from");
-    }
-    let (Some(from), Some(to), Some(rate), Some(as_of)) = (from, to, rate, as_of) else {
-        return Err(ApiError::Invalid(e));
-    };
-    if !e.is_empty() {
-        return Err(ApiError::Invalid(e));
-    }
-    let r = FxRate::new(from, to, rate, as_of, b.source.trim()).map_err(|err| {
-        let mut e = FieldErrors::default();
-        e.push("rate", err.to_string());
-        ApiError::Invalid(e)
-    })?;
-    Ok(Json(s.app.review().put_fx_rate(r).await?.into()))
+    let r = s.app.review().put_fx_rate_text(&b.from, b.to.as_deref(), &b.rate, &b.as_of, &b.source).await?;
+    Ok(Json(r.into()))
 }
 
 #[derive(Deserialize, Serialize, ToSchema)]

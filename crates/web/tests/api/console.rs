@@ -133,13 +133,27 @@ async fn the_finance_page_names_the_exchange_rate_it_is_missing_until_it_is_adde
     // which rate to add and from which day.
     let shown = page(&c).await;
     let at = shown.find("id=\"missing-rates\"").unwrap_or_else(|| panic!("{shown}"));
-    let notice = &shown[at..at + shown[at..].find("</p>").unwrap()];
+    let notice = &shown[at..at + shown[at..].find("</div>").unwrap()];
+    assert!(notice.contains("1 orders are left out"), "{notice}");
     assert!(
-        notice.contains("1 orders are left out") && notice.contains("CNY to SAR dated 2026-11-20 or earlier"),
-        "{notice}"
+        notice.contains("name=\"from\" value=\"CNY\"")
+            && notice.contains("name=\"to\" value=\"SAR\"")
+            && notice.contains("name=\"as_of\" value=\"2026-11-20\""),
+        "the form to add the rate is filled in but for the rate itself: {notice}"
     );
-    let rate = json!({"from": "CNY", "to": "SAR", "rate": "0.52", "as_of": "2026-11-01", "source": "bank"});
-    assert_eq!(app.put("/api/v1/fx-rates", &rate).await.status(), StatusCode::OK);
+    // A rate that does not read is refused naming it; the rate entered on the page counts the order.
+    let csrf = hidden_csrf(&shown);
+    let post = |rate: &'static str| {
+        let form = [("csrf", csrf.as_str()), ("from", "CNY"), ("to", "SAR"), ("rate", rate), ("as_of", "2026-11-20")];
+        c.post(app.url("/finance/fx-rate")).header(COOKIE, &cookie).form(&form).send()
+    };
+    let r = post("about half").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("rate: must be a decimal number"));
+    let r = post("0.52").await.unwrap();
+    assert_eq!(r.headers()[LOCATION], "/finance?saved=1");
+    let rates: serde_json::Value = app.get("/api/v1/fx-rates").await.json().await.unwrap();
+    assert!(rates.to_string().contains("entered by omar"), "the rate says who entered it: {rates}");
     let shown = page(&c).await;
     assert!(!shown.contains("missing-rates") && shown.contains("1 orders; amounts in SAR"), "{shown}");
 }
