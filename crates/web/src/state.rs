@@ -6,6 +6,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: Metrics,
     pub edge: Edge,
+    /// Statements previewed in the console and not yet recorded.
+    pub pending: crate::console::Pending,
 }
 
 /// How this server meets the outside: where it is reached from and who may read its metrics.

@@ -13,12 +13,14 @@ mod pages;
 mod prefs;
 mod render;
 mod review;
+mod settlements;
 mod shipments;
 mod shops;
 mod stock;
 mod tasks;
 mod view;
 
+pub use settlements::Pending;
 pub use view::not_found_page;
 
 use std::sync::Arc;
@@ -66,8 +68,13 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/stock/adjust", axum::routing::post(stock::adjust))
         .route("/shipments", get(shipments::list))
         .route("/shipments/labels", axum::routing::post(shipments::labels))
-        .route("/settlements", get(ops::settlements))
-        .route("/settlements/{id}", get(ops::settlement))
+        .route("/settlements", get(settlements::list))
+        .route(
+            "/settlements/upload",
+            axum::routing::post(settlements::upload).layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
+        )
+        .route("/settlements/record", axum::routing::post(settlements::record_previewed))
+        .route("/settlements/{id}", get(settlements::statement))
         .route("/settlements/{id}/disputes", get(ops::disputes))
         .route("/settlements/{id}/lines/{line}/dispute", get(ops::dispute))
         .route("/rules", get(ops::rules).post(ops::rule_form))

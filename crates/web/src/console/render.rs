@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("shipments.html", include_str!("../../templates/shipments.html")),
     ("stock.html", include_str!("../../templates/stock.html")),
     ("finance.html", include_str!("../../templates/finance.html")),
+    ("settlements.html", include_str!("../../templates/settlements.html")),
+    ("settlement.html", include_str!("../../templates/settlement.html")),
+    ("settlement_preview.html", include_str!("../../templates/settlement_preview.html")),
+    ("settlement_summary.html", include_str!("../../templates/settlement_summary.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.
@@ -280,6 +284,10 @@ mod tests {
         keys.extend(["cod", "prepaid"].iter().map(|s| format!("payment-{s}")));
         keys.extend(codflow_domain::CodStatus::ALL.iter().map(|c| format!("cod-status-{}", c.as_str())));
         keys.extend(super::super::shipments::STATUSES.iter().map(|s| format!("ship-status-{s}")));
+        keys.extend(
+            codflow_domain::finance::reconcile::LineClass::ALL.iter().map(|c| format!("line-class-{}", c.as_str())),
+        );
+        keys.extend(["cod_remittance", "payout", "freight_invoice"].iter().map(|k| format!("statement-kind-{k}")));
         let parts = ["order", "review", "allocation", "warehouse", "booking", "tracking", "task", "money", "note"];
         keys.extend(parts.iter().map(|p| format!("part-{p}")));
         let missing: Vec<&String> = keys.iter().filter(|k| Lang::En.lookup(k).is_none()).collect();

@@ -177,6 +177,19 @@ pub async fn import(
     Upload(mut form): Upload,
 ) -> ApiResult<(StatusCode, Json<ReportDto>)> {
     auth.require(FINANCE)?;
+    let (file, req) = read_upload(&mut form, &mut Vec::new()).await?;
+    let preview = req.preview;
+    let r = s.app.finance().import_statement_owned(file, req, auth.actor()).await?;
+    let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(report_dto(r, preview))))
+}
+
+/// A statement upload's file and what to do with it; other short text fields (a form's token) are kept in
+/// `other`.
+pub(crate) async fn read_upload(
+    form: &mut axum::extract::Multipart,
+    other: &mut Vec<(String, String)>,
+) -> ApiResult<(Vec<u8>, ImportRequest)> {
     let mut file = None;
     let mut file_name = String::new();
     let (mut profile, mut carrier, mut preview) = (None, None, false);
@@ -197,15 +210,17 @@ pub async fn import(
                     _ => return Err(ApiError::field("preview", "true or false")),
                 }
             }
+            Some(name) if other.len() < 8 => {
+                let name = name.chars().take(40).collect();
+                let text: String = field.text().await.map_err(multipart_error)?.chars().take(200).collect();
+                other.push((name, text));
+            }
             _ => {}
         }
     }
     let file = file.ok_or_else(|| ApiError::field("file", "send the statement as the multipart field named file"))?;
     let profile = profile.ok_or_else(|| ApiError::field("profile", "name the profile to read the file with"))?;
-    let req = ImportRequest { file_name, profile, carrier, preview };
-    let r = s.app.finance().import_statement_owned(Vec::from(file), req, auth.actor()).await?;
-    let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(report_dto(r, preview))))
+    Ok((Vec::from(file), ImportRequest { file_name, profile, carrier, preview }))
 }
 
 /// The query parameters of [`list`].

@@ -21,6 +21,7 @@ codflow_store::on_both_engines!(
     unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong,
     shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print_for_every_match,
     stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_reason,
+    finance_previews_a_statement_records_it_without_sending_it_again_and_reads_it_by_class,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -439,4 +440,65 @@ async fn stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_re
     assert!(history.to_string().contains("found a box behind the shelf"), "{history}");
     let (_, after) = page(&c, &app, &cookie, "/stock?q=mug&saved=1").await;
     assert!(after.contains("Saved.") && !after.contains("<tr class=\"low\">"), "{after}");
+}
+
+async fn finance_previews_a_statement_records_it_without_sending_it_again_and_reads_it_by_class(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let profile = serde_json::json!({
+        "kind": "cod_remittance",
+        "columns": {"tracking_number": "AWB", "amount": "Collected", "fee": "Fee", "net": "Paid", "date": "Date"},
+        "date_formats": ["DD/MM/YYYY"], "number": {"decimal": ",", "thousands": "."}, "currency": "SAR",
+        "deductions_negative": true, "delimiter": ";", "skip_rows": 1, "weight_in_kg": false
+    });
+    let r = app.client.put(app.url("/api/v1/settlement-profiles/my-courier")).bearer_auth(&app.admin).json(&profile);
+    assert_eq!(r.send().await.unwrap().status(), StatusCode::CREATED);
+    let (c, cookie) = session(&app, "fatima", Role::Finance).await;
+    let (_, list) = page(&c, &app, &cookie, "/settlements").await;
+    assert!(list.contains("No statement recorded yet") && list.contains("my-courier"), "{list}");
+    let csrf = hidden_csrf(&list);
+    let csv = "My Courier week 48\nAWB;Date;Collected;Fee;Paid\nMC1;01/12/2026;1.250,00;-25,00;1.225,00\n\
+               MC2;02/12/2026;99,50;-2,00;97,50\nMC3;31/02/2026;10,00;0;10,00\n";
+    let form = |csrf: &str, preview: bool| {
+        let mut f = reqwest::multipart::Form::new()
+            .text("csrf", csrf.to_owned())
+            .text("profile", "my-courier")
+            .text("carrier", "mycourier")
+            .part("file", reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("week48.csv"));
+        if preview {
+            f = f.text("preview", "true");
+        }
+        f
+    };
+    let r = c.post(app.url("/settlements/upload")).header(COOKIE, &cookie).multipart(form("forged", true)).send().await;
+    assert_eq!(r.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = c.post(app.url("/settlements/upload")).header(COOKIE, &cookie).multipart(form(&csrf, true)).send().await;
+    let preview = r.unwrap().text().await.unwrap();
+    assert!(preview.contains("Nothing is recorded yet: week48.csv"), "{preview}");
+    assert!(preview.contains("unknown reference") && preview.contains("SAR 1,349.50"), "summary with its total");
+    assert!(preview.contains("matches none of DD/MM/YYYY"), "the unreadable line is named");
+    let (_, still) = page(&c, &app, &cookie, "/settlements").await;
+    assert!(still.contains("No statement recorded yet"), "a preview records nothing");
+    let token = preview.split("name=\"token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let record = |token: String| {
+        let form = [("csrf", csrf.clone()), ("token", token)];
+        c.post(app.url("/settlements/record")).header(COOKIE, &cookie).form(&form).send()
+    };
+    let r = record("not-the-token".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE);
+    let r = record(token.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(at.starts_with("/settlements/stl_"), "{at}");
+    assert_eq!(record(token).await.unwrap().status(), StatusCode::GONE, "a preview is recorded once");
+    let (_, one) = page(&c, &app, &cookie, &at).await;
+    assert!(one.contains("Statement week48.csv") && one.contains("SAR 1,349.50"), "{one}");
+    assert_eq!(one.matches("Dispute packet").count(), 2, "each line needing a decision links its packet");
+    let (_, matched) = page(&c, &app, &cookie, &format!("{at}?class=matched")).await;
+    assert!(matched.contains("Nothing matches"), "{matched}");
+    let (status, _) = page(&c, &app, &cookie, &format!("{at}?class=lost")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, csv_out) = page(&c, &app, &cookie, &format!("{at}?format=csv")).await;
+    assert_eq!(csv_out.lines().count(), 3, "{csv_out}");
+    let listed: Value = app.get("/api/v1/statements").await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
 }
