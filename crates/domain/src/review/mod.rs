@@ -1,6 +1,7 @@
 //! Review: rules as data, evaluated over an order's facts; the strongest matching action decides.
 
 pub mod backtest;
+pub mod builder;
 pub mod expr;
 pub mod facts;
 pub mod risk;

@@ -443,3 +443,14 @@ fn region_and_postcode_entries_take_either_case_and_store_one_form() {
     assert_eq!(ListKind::Postcode.normalise("sa:12 211").unwrap(), "sa:12211");
     assert!(ListKind::Region.normalise("xx:somewhere").is_err());
 }
+
+#[test]
+fn the_conditions_the_rule_builder_writes_compile() {
+    use super::builder::Conditions;
+    let c = Conditions::parse("SA AE", "150", "SAR", "LAMP-1", "0.7", "2").unwrap();
+    let cel = c.to_cel(Currency::parse("SAR").unwrap()).unwrap();
+    Condition::compile(&cel, &lists(&[])).unwrap_or_else(|e| panic!("{cel}: {e:?}"));
+    let other =
+        Conditions::parse("", "20", "KWD", "", "", "").unwrap().to_cel(Currency::parse("SAR").unwrap()).unwrap();
+    Condition::compile(&other, &lists(&[])).unwrap_or_else(|e| panic!("{other}: {e:?}"));
+}

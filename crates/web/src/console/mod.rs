@@ -13,6 +13,7 @@ mod pages;
 mod prefs;
 mod render;
 mod review;
+mod rules;
 mod settlements;
 mod shipments;
 mod shops;
@@ -77,7 +78,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settlements/{id}", get(settlements::statement))
         .route("/settlements/{id}/disputes", get(ops::disputes))
         .route("/settlements/{id}/lines/{line}/dispute", get(ops::dispute))
-        .route("/rules", get(ops::rules).post(ops::rule_form))
+        .route("/rules", get(rules::page).post(rules::submit))
+        .route("/rules/change", axum::routing::post(rules::change))
         .route("/channels", get(ops::channels))
         .route("/shops", get(shops::shops))
         .route("/shops/{code}", get(shops::shop))

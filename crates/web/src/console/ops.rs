@@ -8,14 +8,13 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use codflow_domain::{Money, Role, StatementId};
+use codflow_domain::{Role, StatementId};
 
 use super::pages::{esc, layout, query_string, table_download};
-use super::{Signed, html, same};
+use super::{Signed, html};
 use crate::state::AppState;
 
 pub(super) fn fail(e: impl Into<crate::ApiError>) -> Response {
@@ -113,163 +112,6 @@ pub async fn disputes(State(s): State<Arc<AppState>>, signed: Signed, Path(id): 
         Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
         Err(e) => fail(e),
     }
-}
-
-const RULE_EDITORS: &[Role] = &[Role::Ops];
-
-pub async fn rules(
-    State(s): State<Arc<AppState>>,
-    signed: Signed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    rules_page(&s, &signed, &q, None).await
-}
-
-async fn rules_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, note: Option<String>) -> Response {
-    let (list, version) = match s.app.review().rules().await {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let t = Table {
-        name: "rules",
-        header: vec!["name", "priority", "enabled", "action", "condition", "reason"],
-        links: list.iter().map(|_| None).collect(),
-        rows: list
-            .iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    r.priority.to_string(),
-                    r.enabled.to_string(),
-                    r.action.as_str().to_owned(),
-                    r.condition.clone(),
-                    r.reason.clone(),
-                ]
-            })
-            .collect(),
-    };
-    if let Some(d) = t.download(q) {
-        return d;
-    }
-    let mut body = format!("<p class=\"muted\">Ruleset version {version}.</p>");
-    if let Some(n) = note {
-        body.push_str(&n);
-    }
-    body.push_str(&t.exports("/rules", q));
-    body.push_str(&t.html());
-    if signed.0.role == Role::Admin || RULE_EDITORS.contains(&signed.0.role) {
-        let _ = write!(
-            body,
-            "<h2>New rule</h2><form method=\"post\" action=\"/rules\"><input type=\"hidden\" name=\"csrf\" value=\"{c}\">\
-             <p><label>Name <input name=\"name\" size=\"40\"></label> <label>Priority <input name=\"priority\" type=\"number\" value=\"100\" size=\"5\"></label>\
-             <label>Action <select name=\"action\"><option>hold</option><option>flag</option><option>block_cod</option>\
-             <option>cancel</option><option>approve</option></select></label></p>\
-             <p><label>Condition <textarea name=\"condition\" rows=\"3\" cols=\"80\"></textarea></label></p>\
-             <p><label>Reason <input name=\"reason\" size=\"60\"></label></p>\
-             <p><button name=\"op\" value=\"validate\">Validate</button> <button name=\"op\" value=\"backtest\">Back-test with this rule</button> \
-             <button name=\"op\" value=\"save\">Save</button></p></form>",
-            c = esc(&signed.0.csrf)
-        );
-    }
-    html(StatusCode::OK, layout(signed, "nav-rules", &body))
-}
-
-/// Validates, back-tests or saves a rule written in the form.
-pub async fn rule_form(
-    State(s): State<Arc<AppState>>,
-    signed: Signed,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
-    if let Some(r) = signed.refused(RULE_EDITORS) {
-        return r;
-    }
-    if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return html(StatusCode::FORBIDDEN, super::pages::forbidden(&signed));
-    }
-    let text = |k: &str| f.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    let input = || codflow_app::rules::RuleInput {
-        name: text("name"),
-        priority: text("priority").and_then(|p| p.parse().ok()),
-        enabled: Some(true),
-        condition: text("condition"),
-        action: text("action"),
-        reason: text("reason"),
-        notify: None,
-    };
-    let errors = |e: codflow_app::Error| match e {
-        codflow_app::Error::Invalid(list) => {
-            let items: String = list.0.iter().map(|e| format!("<li>{}</li>", esc(&e.to_string()))).collect();
-            Ok(format!("<ul class=\"err\" id=\"rule-errors\">{items}</ul>"))
-        }
-        other => Err(other),
-    };
-    let q = HashMap::new();
-    let note = match f.get("op").map(String::as_str) {
-        Some("validate") => match s.app.review().validate_rule(input()).await {
-            Ok(cost) => format!("<p class=\"ok\" id=\"rule-ok\">The condition is valid (cost {cost}).</p>"),
-            Err(e) => match errors(e) {
-                Ok(n) => n,
-                Err(e) => return fail(e),
-            },
-        },
-        Some("backtest") => {
-            let rule = match input().into_new_rule() {
-                Ok(r) => r,
-                Err(e) => {
-                    return match errors(e) {
-                        Ok(n) => rules_page(&s, &signed, &q, Some(n)).await,
-                        Err(e) => fail(e),
-                    };
-                }
-            };
-            let mut with = match s.app.review().rules().await {
-                Ok(r) => r.0,
-                Err(e) => return fail(e),
-            };
-            with.push(rule);
-            let base = match s.app.review().base_currency().await {
-                Ok(b) => b,
-                Err(e) => return fail(e),
-            };
-            let since = s.app.clock().now() - time::Duration::days(365);
-            let econ = codflow_domain::review::backtest::Economics::usual(base);
-            match s.app.review().backtest(Some(with), since, econ, |_, _| {}).await {
-                Ok(r) => {
-                    let mut n = format!(
-                        "<h2>Back-test</h2><p id=\"backtest\">{} orders replayed ({} delivered, {} refused); net effect {}.</p><ul>",
-                        r.orders_replayed,
-                        r.delivered,
-                        r.refused,
-                        esc(&Money::new(r.net_effect_minor, base).to_string())
-                    );
-                    for a in &r.actions {
-                        let _ = write!(
-                            n,
-                            "<li>{}: {} orders, {} refused, {} delivered</li>",
-                            esc(&a.action),
-                            a.orders,
-                            a.refused,
-                            a.delivered
-                        );
-                    }
-                    n.push_str("</ul>");
-                    n
-                }
-                Err(e) => match errors(e) {
-                    Ok(n) => n,
-                    Err(e) => return fail(e),
-                },
-            }
-        }
-        _ => match s.app.review().create_rule(input(), codflow_domain::Actor::User(signed.0.id.clone())).await {
-            Ok((r, v)) => format!("<p class=\"ok\">Saved {} as ruleset version {v}.</p>", esc(&r.name)),
-            Err(e) => match errors(e) {
-                Ok(n) => n,
-                Err(e) => return fail(e),
-            },
-        },
-    };
-    rules_page(&s, &signed, &q, Some(note)).await
 }
 
 pub async fn channels(

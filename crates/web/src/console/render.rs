@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("shipments.html", include_str!("../../templates/shipments.html")),
     ("stock.html", include_str!("../../templates/stock.html")),
     ("finance.html", include_str!("../../templates/finance.html")),
+    ("rules.html", include_str!("../../templates/rules.html")),
     ("settlements.html", include_str!("../../templates/settlements.html")),
     ("settlement.html", include_str!("../../templates/settlement.html")),
     ("settlement_preview.html", include_str!("../../templates/settlement_preview.html")),

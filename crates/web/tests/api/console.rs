@@ -400,10 +400,50 @@ async fn an_orders_page_tells_its_whole_story_and_rules_are_validated_and_back_t
     assert!(bad.contains("rule-errors") && bad.contains("condition"), "{bad}");
     let good = post("validate", "order.item_count > 5").await.unwrap().text().await.unwrap();
     assert!(good.contains("rule-ok"), "{good}");
+    assert!(good.contains("value=\"big orders\"") && good.contains(">order.item_count &gt; 5</textarea>"), "kept");
     let tested = post("backtest", "order.item_count > 5").await.unwrap().text().await.unwrap();
-    assert!(tested.contains("id=\"backtest\""), "{tested}");
-    let saved = post("save", "order.item_count > 5").await.unwrap().text().await.unwrap();
-    assert!(saved.contains("Saved big orders"), "{saved}");
-    let rules = app.get("/api/v1/rules").await.text().await.unwrap();
-    assert!(rules.contains("big orders"));
+    assert!(
+        tested.contains("id=\"backtest\"") && tested.contains("Current rules") && tested.contains("With the change")
+    );
+    assert!(tested.contains("value=\"big orders\""), "the form keeps its content after a back-test");
+    let saved = post("save", "order.item_count > 5").await.unwrap();
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert!(saved.headers()[LOCATION].to_str().unwrap().starts_with("/rules?saved=rul_"));
+    let rules: serde_json::Value = app.get("/api/v1/rules").await.json().await.unwrap();
+    let rule = rules["items"].as_array().unwrap().iter().find(|r| r["name"] == "big orders").unwrap().clone();
+    let id = rule["id"].as_str().unwrap().to_owned();
+    // The builder writes the condition in CEL with amounts in minor units; the rule is edited and switched off.
+    let built = c
+        .post(app.url("/rules"))
+        .header(COOKIE, &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("op", "build"),
+            ("name", "gulf big"),
+            ("b_countries", "sa ae"),
+            ("b_amount", "150"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        built.contains("dest.country in [&quot;SA&quot;, &quot;AE&quot;] &amp;&amp; order.total_base_minor &gt; 15000"),
+        "{built}"
+    );
+    assert!(built.contains("value=\"gulf big\""), "the rest of the form is kept");
+    let (_, edit) = page(&c, &app, &cookie, &format!("/rules?edit={id}")).await;
+    assert!(edit.contains(&format!("name=\"id\" value=\"{id}\"")) && edit.contains("Edit the rule"), "{edit}");
+    let r = c
+        .post(app.url("/rules/change"))
+        .header(COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str()), ("id", id.as_str()), ("op", "disable")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let rule: serde_json::Value = app.get(&format!("/api/v1/rules/{id}")).await.json().await.unwrap();
+    assert_eq!(rule["enabled"], false, "{rule}");
 }
