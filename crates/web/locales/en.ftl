@@ -425,3 +425,32 @@ bt-replayed = Orders replayed
 bt-net = Net effect
 bt-gain = The change is worth { $gain } over the past year against the current rules.
 bt-action = { $orders } orders, { $refused } refused, { $delivered } delivered
+
+## Settings
+settings = Settings
+settings-general = Currency and time zone
+base-currency = Base currency
+base-currency-help = Profit, dashboards and rule amounts are counted in it.
+settings-documents = Seller details on documents
+seller-name = Seller name
+seller-address = Seller address
+seller-address-help = One line per line of the address.
+vat-numbers = VAT numbers
+vat-numbers-help = COUNTRY=NUMBER, separated by commas.
+public-url = Public address
+public-url-help = Where buyers reach tracking pages and label QR codes point; empty uses this server's address.
+settings-users = Users
+user-on = active
+user-off = switched off
+confirm-user-off = Switch this user off? Their sessions end at once.
+add-user = Add user
+settings-tokens = API tokens
+tokens-help = For integrations: each token acts with its role. Its secret is shown once, when it is created.
+created = Created
+token-revoked = revoked { $at }
+confirm-revoke = Revoke this token? Integrations using it stop working at once.
+revoke = Revoke
+token-name-help = what uses it
+create-token = Create token
+token-created = Token created.
+token-secret-once = Copy this secret now; it is not shown again:

@@ -425,3 +425,32 @@ bt-replayed = 回放订单数
 bt-net = 净效果
 bt-gain = 与当前规则相比，这项修改在过去一年价值 { $gain }。
 bt-action = { $orders } 个订单，拒收 { $refused }，签收 { $delivered }
+
+## 设置
+settings = 设置
+settings-general = 币种与时区
+base-currency = 本位币
+base-currency-help = 利润、看板和规则金额都按此币种计算。
+settings-documents = 单据上的卖家信息
+seller-name = 卖家名称
+seller-address = 卖家地址
+seller-address-help = 地址每行一项。
+vat-numbers = 增值税号
+vat-numbers-help = 国家=税号，用逗号分隔。
+public-url = 公开地址
+public-url-help = 买家访问物流跟踪页和面单二维码指向的地址；留空则使用本服务器地址。
+settings-users = 用户
+user-on = 启用
+user-off = 已停用
+confirm-user-off = 停用此用户？其会话将立即结束。
+add-user = 添加用户
+settings-tokens = API 令牌
+tokens-help = 供系统集成使用：每个令牌按其角色操作。密钥仅在创建时显示一次。
+created = 创建时间
+token-revoked = 已于 { $at } 撤销
+confirm-revoke = 撤销此令牌？使用它的集成将立即失效。
+revoke = 撤销
+token-name-help = 用途
+create-token = 创建令牌
+token-created = 令牌已创建。
+token-secret-once = 请立即复制此密钥，之后不再显示：

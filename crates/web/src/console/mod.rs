@@ -14,6 +14,7 @@ mod prefs;
 mod render;
 mod review;
 mod rules;
+mod settings;
 mod settlements;
 mod shipments;
 mod shops;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             get(|| async { asset("text/javascript", include_str!("../../templates/console.js")) }),
         )
         .route("/preferences", get(prefs::form).post(prefs::save))
+        .route("/settings", get(settings::page).post(settings::save))
         .route("/preferences/language", axum::routing::post(prefs::language))
         .route("/preferences/seller", axum::routing::post(prefs::seller))
         .route("/login", get(pages::login_form).post(pages::login))

@@ -35,6 +35,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("stock.html", include_str!("../../templates/stock.html")),
     ("finance.html", include_str!("../../templates/finance.html")),
     ("rules.html", include_str!("../../templates/rules.html")),
+    ("settings.html", include_str!("../../templates/settings.html")),
     ("settlements.html", include_str!("../../templates/settlements.html")),
     ("settlement.html", include_str!("../../templates/settlement.html")),
     ("settlement_preview.html", include_str!("../../templates/settlement_preview.html")),

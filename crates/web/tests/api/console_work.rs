@@ -22,6 +22,7 @@ codflow_store::on_both_engines!(
     shipments_are_filtered_and_counted_with_nothing_ticked_and_labels_print_for_every_match,
     stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_reason,
     finance_previews_a_statement_records_it_without_sending_it_again_and_reads_it_by_class,
+    the_admin_adds_users_switches_one_off_and_creates_and_revokes_an_api_token_from_settings,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -501,4 +502,65 @@ async fn finance_previews_a_statement_records_it_without_sending_it_again_and_re
     assert_eq!(csv_out.lines().count(), 3, "{csv_out}");
     let listed: Value = app.get("/api/v1/statements").await.json().await.unwrap();
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+}
+
+async fn the_admin_adds_users_switches_one_off_and_creates_and_revokes_an_api_token_from_settings(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (c, cookie) = session(&app, "root.admin", Role::Admin).await;
+    let (_, settings) = page(&c, &app, &cookie, "/settings").await;
+    let csrf = hidden_csrf(&settings);
+    let send = |form: &[(&str, &str)]| {
+        let mut form = form.to_vec();
+        form.push(("csrf", csrf.as_str()));
+        c.post(app.url("/settings")).header(COOKIE, &cookie).form(&form).send()
+    };
+    let r = send(&[("section", "user-create"), ("username", "new.ops"), ("password", "short"), ("role", "ops")])
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("password: must be at least 10 characters"));
+    let r = send(&[
+        ("section", "user-create"),
+        ("username", "new.ops"),
+        ("password", "long enough secret"),
+        ("role", "ops"),
+    ]);
+    assert_eq!(r.await.unwrap().headers()[LOCATION], "/settings?saved=1");
+    let (status, _) = {
+        let c2 = browser();
+        let (s, _) = log_in(&app, &c2, "new.ops", "long enough secret").await;
+        (s, ())
+    };
+    assert_eq!(status, StatusCode::SEE_OTHER, "the new user logs in");
+    send(&[("section", "user-disable"), ("username", "new.ops")]).await.unwrap();
+    let c3 = browser();
+    let (s, cookie_set) = log_in(&app, &c3, "new.ops", "long enough secret").await;
+    assert!(s != StatusCode::SEE_OTHER && cookie_set.is_none(), "a switched-off user cannot log in");
+    let r = send(&[("section", "user-disable"), ("username", "root.admin")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "nobody switches themselves off");
+    // A token's secret is shown once and works; revoked, it stops.
+    let shown = send(&[("section", "token-create"), ("name", "erp sync"), ("role", "viewer")]).await.unwrap();
+    let shown = shown.text().await.unwrap();
+    let secret = shown.split("<code>").nth(1).unwrap().split("</code>").next().unwrap().to_owned();
+    let r = app.client.get(app.url("/api/v1/orders")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, again) = page(&c, &app, &cookie, "/settings").await;
+    assert!(!again.contains(&secret) && again.contains("erp sync"), "the secret is never shown again");
+    let tokens: Value = app.get("/api/v1/tokens").await.json().await.unwrap();
+    let id = tokens["items"].as_array().unwrap().iter().find(|t| t["name"] == "erp sync").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    send(&[("section", "token-revoke"), ("id", &id)]).await.unwrap();
+    let r = app.client.get(app.url("/api/v1/orders")).bearer_auth(&secret).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The seller's zone and the documents' details.
+    let r = send(&[("section", "general"), ("base_currency", "SAR"), ("time_zone", "Asia/Riyadh")]).await.unwrap();
+    assert_eq!(r.headers()[LOCATION], "/settings?saved=1");
+    let r = send(&[("section", "documents"), ("seller_name", "Lamp Co"), ("vat", "Saudi")]).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, ops_view) = page(&c, &app, &cookie, "/orders").await;
+    assert!(ops_view.contains("Asia/Riyadh"), "times are now shown in the seller's zone");
+    let (c4, ops) = session(&app, "plain.ops", Role::Ops).await;
+    assert_eq!(page(&c4, &app, &ops, "/settings").await.0, StatusCode::FORBIDDEN);
 }
