@@ -238,7 +238,7 @@ pub async fn rejections(
         .take(25)
         .collect();
     body.push_str("<h2>Refusal rate</h2>");
-    body.push_str(&chart::bars("Refusal rate", &marks));
+    body.push_str(&chart::bars("Refusal rate", &chart::by_size(marks)));
     let trend_marks: Vec<Mark> = trend
         .iter()
         .filter_map(|(week, m)| {
@@ -338,7 +338,7 @@ pub async fn customs(
         })
         .collect();
     body.push_str("<h2>Customs abnormality rate by lane and channel</h2>");
-    body.push_str(&chart::bars("Customs abnormality rate", &marks));
+    body.push_str(&chart::bars("Customs abnormality rate", &chart::by_size(marks)));
     body.push_str(
         "<table id=\"customs\"><thead><tr><th>Country</th><th>Channel</th><th class=\"num\">Shipped</th>\
          <th class=\"num\">Held</th><th class=\"num\">Delayed</th><th class=\"num\">Abnormality rate</th>\
@@ -433,7 +433,7 @@ pub async fn carriers(
         })
         .collect();
     body.push_str("<h2>Score</h2>");
-    body.push_str(&chart::bars("Carrier score", &marks));
+    body.push_str(&chart::bars("Carrier score", &chart::by_size(marks)));
     for (title, rows, dim) in [("Carriers", &card.carriers, "carrier"), ("Channels", &card.channels, "channel")] {
         let _ = write!(
             body,
@@ -621,7 +621,7 @@ pub async fn profit(
         })
         .collect();
     let _ = write!(body, "<h2>Expected profit by {by} ({base})</h2>");
-    body.push_str(&chart::bars("Expected profit", &marks));
+    body.push_str(&chart::bars("Expected profit", &chart::by_size(marks)));
     // Each order counts once in the distribution; by SKU an order is under several rows, so it is read by lane.
     let mut dist = [0i64; 8];
     let lanes = if by == "sku" {
@@ -740,7 +740,7 @@ pub async fn cash(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
     body.push_str("<h2>Forecast by week</h2><p class=\"muted\">Green: COD expected in (delivered, and in transit × P(delivered)); red: freight invoices falling due.</p>");
     for (c, pairs) in &by_currency {
         let _ = write!(body, "<h3>{c}</h3>");
-        body.push_str(&chart::columns(&format!("Cash forecast in {c}"), pairs));
+        body.push_str(&chart::columns(&format!("Cash forecast in {c}"), ("COD in", "freight out"), pairs));
     }
     // Ledger balances sum every posting of every parcel (a pass over the whole book), so they are not shown
     // here; the API serves them (/api/v1/ledger/balances).
