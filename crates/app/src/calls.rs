@@ -11,6 +11,16 @@ use crate::{Error, Intake, Result};
 
 /// Unanswered calls after which an order is cancelled.
 pub const NO_ANSWER_LIMIT: usize = 3;
+/// How long after an unanswered call the next one is due.
+pub const RETRY_AFTER: time::Duration = time::Duration::hours(2);
+
+/// The calls made to one order so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallSummary {
+    pub calls: usize,
+    pub last_outcome: Option<String>,
+    pub last_actor: Option<String>,
+}
 /// The longest note or call remark kept.
 const NOTE_MAX: usize = 2000;
 
@@ -83,6 +93,19 @@ impl Intake {
         orders::insert_audit(&mut tx, &[a]).await?;
         commit(tx).await?;
         Ok(())
+    }
+
+    /// For each of these orders that was called, how often and how the last call went.
+    pub async fn call_summaries(&self, ids: &[OrderId]) -> Result<std::collections::HashMap<String, CallSummary>> {
+        let rows = orders::calls_of(&mut *self.store.read().await?, ids).await?;
+        let mut out: std::collections::HashMap<String, CallSummary> = std::collections::HashMap::new();
+        for (id, outcome, actor, _) in rows {
+            let s = out.entry(id).or_default();
+            s.calls += 1;
+            s.last_outcome = Some(outcome);
+            s.last_actor = Some(actor);
+        }
+        Ok(out)
     }
 
     /// The confirmation calls made to an order, oldest first: (outcome, remark, who, when).

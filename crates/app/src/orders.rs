@@ -9,7 +9,7 @@ use codflow_domain::{
     Actor, Allocation, AuditRecord, ChannelCode, Country, Decision, FieldErrors, Money, NewOrder, Order, OrderId,
     OrderInput, OrderLine, OrderStatus, PaymentMethod, Product, ProductId, Sku, WarehouseCode, WarehouseId,
 };
-pub use codflow_store::orders::{OrderFilter, StoredAudit};
+pub use codflow_store::orders::{CallsDue, OrderFilter, StoredAudit};
 use codflow_store::{Conn, Store, catalogue, commit, micros, rollback};
 use codflow_store::{orders, outbox};
 use time::OffsetDateTime;

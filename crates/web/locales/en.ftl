@@ -454,3 +454,8 @@ token-name-help = what uses it
 create-token = Create token
 token-created = Token created.
 token-secret-once = Copy this secret now; it is not shown again:
+
+## Calls
+calls = Calls
+calls-due = due now
+calls-mine = due, mine

@@ -454,3 +454,8 @@ token-name-help = 用途
 create-token = 创建令牌
 token-created = 令牌已创建。
 token-secret-once = 请立即复制此密钥，之后不再显示：
+
+## 电话
+calls = 电话
+calls-due = 待拨打
+calls-mine = 我的待拨打

@@ -499,6 +499,16 @@ pub struct OrderFilter {
     /// By total (largest first when true) instead of by age; paged by `offset`, not by cursor.
     pub by_total: Option<bool>,
     pub offset: i64,
+    /// Orders whose confirmation call is due: never called, or last called without an answer before this.
+    pub calls_due: Option<CallsDue>,
+}
+
+/// Which confirmation calls are due: the last unanswered call before `before`, and, for one agent's list,
+/// made by `actor` (an order never called is everyone's).
+#[derive(Debug, Clone)]
+pub struct CallsDue {
+    pub before: OffsetDateTime,
+    pub actor: Option<String>,
 }
 
 impl OrderFilter {
@@ -536,6 +546,29 @@ impl OrderFilter {
             if let Some(m) = self.total_max {
                 add("o.total_minor <=", Val::Int(m));
             }
+        }
+        if let Some(due) = &self.calls_due {
+            // The order's last call, by its time-ordered audit id; none when the order was never called.
+            let last = |col: &str| {
+                format!(
+                    "(SELECT a.{col} FROM audit_log a WHERE a.entity = 'order' AND a.entity_id = o.id \
+                     AND a.action = 'call' ORDER BY a.id DESC LIMIT 1)"
+                )
+            };
+            args.push(Val::Int(micros(due.before)));
+            let mut cond = format!(
+                "({never} IS NULL OR ({outcome} = 'no_answer' AND {at} <= ${n}",
+                never = last("id"),
+                outcome = last("to_status"),
+                at = last("at"),
+                n = args.len()
+            );
+            if let Some(actor) = &due.actor {
+                args.push(Val::Text(actor.clone()));
+                cond.push_str(&format!(" AND {} = ${}", last("actor"), args.len()));
+            }
+            cond.push_str("))");
+            conds.push(cond);
         }
         if let Some(r) = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             let escaped = r.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -577,6 +610,34 @@ pub async fn list(conn: &mut AnyConnection, f: &OrderFilter, limit: i64) -> Resu
     let rows =
         crate::bulk::bind_all(sqlx::query(&sql), &args).bind(limit + 1).bind(offset).fetch_all(&mut *conn).await?;
     hydrate(conn, rows).await
+}
+
+/// The confirmation calls made to these orders, oldest first: (order id, outcome, actor, at).
+pub async fn calls_of(
+    conn: &mut AnyConnection,
+    ids: &[OrderId],
+) -> Result<Vec<(String, String, String, OffsetDateTime)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT entity_id, to_status, actor, at FROM audit_log WHERE entity = 'order' AND action = 'call' \
+         AND entity_id IN ({}) ORDER BY id",
+        list.join(", ")
+    );
+    let vals: Vec<Val> = ids.iter().map(|i| Val::Text(i.to_string())).collect();
+    let rows = crate::bulk::bind_all(sqlx::query(&sql), &vals).fetch_all(conn).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("entity_id")?,
+                r.try_get::<Option<String>, _>("to_status")?.unwrap_or_default(),
+                r.try_get("actor")?,
+                from_micros(r.try_get("at")?),
+            ))
+        })
+        .collect()
 }
 
 /// How many orders the filter matches (ignoring the page), counting no further than `cap`.

@@ -67,7 +67,7 @@ pub fn bars(title: &str, marks: &[Mark]) -> String {
 
 /// Marks largest first (losses last), the order bars read best in.
 pub fn by_size(mut marks: Vec<Mark>) -> Vec<Mark> {
-    marks.sort_by(|a, b| b.value.cmp(&a.value));
+    marks.sort_by_key(|m| std::cmp::Reverse(m.value));
     marks
 }
 

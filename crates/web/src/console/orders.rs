@@ -136,7 +136,16 @@ pub(super) fn order_filter(
         let cut = now - time::Duration::days(days);
         to = Some(to.map_or(cut, |t| t.min(cut)));
     }
+    let calls_due = match get("calls") {
+        None => None,
+        Some(which @ ("due" | "mine")) => Some(codflow_app::orders::CallsDue {
+            before: now - codflow_app::calls::RETRY_AFTER,
+            actor: (which == "mine").then(|| Actor::User(signed.0.id.clone()).to_stored()),
+        }),
+        Some(_) => return Err(codflow_app::Error::invalid("calls", "must be due or mine")),
+    };
     Ok(OrderFilter {
+        calls_due,
         reason: get("why").map(str::to_owned),
         total_currency: currency,
         total_min,
@@ -183,7 +192,7 @@ pub(super) async fn select_orders(
 
 #[derive(Serialize)]
 pub(super) struct OrderRow {
-    id: String,
+    pub id: String,
     external_id: String,
     placed: i64,
     buyer: String,
@@ -196,6 +205,9 @@ pub(super) struct OrderRow {
     cod: Option<Amount>,
     total: Amount,
     reasons: String,
+    /// Confirmation calls so far and how the last went (filled in by the review queue).
+    pub calls: usize,
+    pub last_call: Option<String>,
 }
 
 impl From<&Order> for OrderRow {
@@ -214,6 +226,8 @@ impl From<&Order> for OrderRow {
             cod: (o.cod_amount.minor != 0).then(|| o.cod_amount.into()),
             total: o.total.into(),
             reasons: o.review.as_ref().map(|r| r.reasons.join("; ")).unwrap_or_default(),
+            calls: 0,
+            last_call: None,
         }
     }
 }

@@ -31,16 +31,31 @@ pub async fn queue(
         Ok(r) => r,
         Err(e) => return signed.fail(e),
     };
-    let rows: Vec<OrderRow> = list.iter().map(OrderRow::from).collect();
+    let ids: Vec<codflow_domain::OrderId> = list.iter().map(|o| o.id.clone()).collect();
+    let calls = match s.app.intake().call_summaries(&ids).await {
+        Ok(c) => c,
+        Err(e) => return signed.fail(e),
+    };
+    let rows: Vec<OrderRow> = list
+        .iter()
+        .map(|o| {
+            let mut row = OrderRow::from(o);
+            if let Some(c) = calls.get(&row.id) {
+                row.calls = c.calls;
+                row.last_call = c.last_outcome.clone();
+            }
+            row
+        })
+        .collect();
     let page = PageInfo::new(&q, rows.len(), total, next);
     let get = |k: &str| q.get(k).cloned().unwrap_or_default();
     let filter: Vec<(&str, &str)> = FILTER_KEYS.iter().filter_map(|k| q.get(*k).map(|v| (*k, v.as_str()))).collect();
     let ctx = minijinja::context! {
-        q => kept(&q, &["why", "country", "currency", "min_total", "max_total", "older_than_days", "sort"]),
+        q => kept(&q, &["why", "country", "currency", "min_total", "max_total", "older_than_days", "sort", "calls"]),
         f => minijinja::context! {
             why => get("why"), country => get("country"), currency => get("currency"),
             min_total => get("min_total"), max_total => get("max_total"), older_than_days => get("older_than_days"),
-            sort => get("sort"),
+            sort => get("sort"), calls => get("calls"),
         },
         rows => Value::from_serialize(&rows),
         page => Value::from_serialize(&page),

@@ -118,10 +118,18 @@ async fn ops_work_the_whole_review_queue_in_chinese_with_paging_filters_phone_ca
                 .await
         }
     };
+    let (_, due) = page(&c, &app, &cookie, "/review?country=AE&calls=due").await;
+    assert!(due.contains("共 5 条"), "never called, so every one is due: {due}");
     for _ in 0..2 {
         assert_eq!(call(ae[0].clone(), "no_answer").await.status(), StatusCode::SEE_OTHER);
         assert_eq!(status_of(&app, &ae[0]).await, "on_hold", "still waiting after fewer than three calls");
     }
+    let (_, due) = page(&c, &app, &cookie, "/review?country=AE&calls=due").await;
+    assert!(due.contains("共 4 条") && !due.contains(&ae[0]), "called a moment ago, not due again yet: {due}");
+    let (_, all_ae) = page(&c, &app, &cookie, "/review?country=AE").await;
+    assert!(all_ae.contains("2 · 无人接听"), "the calls so far and the last outcome: {all_ae}");
+    let (status, _) = page(&c, &app, &cookie, "/review?calls=sometimes").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     call(ae[0].clone(), "no_answer").await;
     assert_eq!(status_of(&app, &ae[0]).await, "cancelled");
     call(ae[1].clone(), "confirmed").await;
