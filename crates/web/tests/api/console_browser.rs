@@ -186,6 +186,63 @@ async fn an_ops_agent_works_the_review_queue_and_a_task_in_chinese_in_a_real_bro
     b.quit().await;
 }
 
+/// Finance, in Chinese, reads a carrier's remittance: previews it, records it, reads the summary by class,
+/// narrows the lines to one class and fetches a line's dispute packet.
+#[tokio::test]
+async fn finance_reads_a_remittance_in_chinese_from_preview_to_dispute_packet_in_a_real_browser() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let profile = json!({
+        "kind": "cod_remittance",
+        "columns": {"tracking_number": "AWB", "amount": "Collected", "fee": "Fee", "net": "Paid", "date": "Date"},
+        "date_formats": ["DD/MM/YYYY"], "number": {"decimal": ",", "thousands": "."}, "currency": "SAR",
+        "deductions_negative": true, "delimiter": ";", "skip_rows": 1, "weight_in_kg": false
+    });
+    let r = app.client.put(app.url("/api/v1/settlement-profiles/my-courier")).bearer_auth(&app.admin).json(&profile);
+    assert_eq!(r.send().await.unwrap().status(), StatusCode::CREATED);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("statements");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("week48.csv");
+    std::fs::write(&file, "My Courier week 48\nAWB;Date;Collected;Fee;Paid\nMC1;01/12/2026;1.250,00;-25,00;1.225,00\nMC2;02/12/2026;99,50;-2,00;97,50\n").unwrap();
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("fang.fin", "long enough secret", Role::Finance, Actor::Worker("test".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "fang.fin", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("#lang-switch option[value=zh]").await).await;
+    b.click(&b.find("nav form.lang button").await).await;
+    b.wait_for_text("nav", "结算对账").await;
+    b.goto(&format!("{base}/settlements")).await;
+    b.type_into(&b.find("#upload input[type=file]").await, file.to_str().unwrap()).await;
+    b.click(&b.find("#upload select option[value=my-courier]").await).await;
+    b.type_into(&b.find("#upload input[name=carrier]").await, "mycourier").await;
+    b.screenshot("20-zh-settlements-upload").await;
+    b.click(&b.find("#upload button").await).await;
+    b.wait_for_text("#preview-note", "尚未记录").await;
+    b.wait_for_text("#summary", "未知单号").await;
+    b.screenshot("21-zh-statement-preview").await;
+    b.click(&b.find("#record").await).await;
+    b.wait_for_url("/settlements/stl_").await;
+    b.wait_for_text("#summary", "SAR 1,349.50").await;
+    b.click(&b.find("#f-class option[value=unknown_reference]").await).await;
+    b.click(&b.find("form.filters button").await).await;
+    b.wait_for_url("class=unknown_reference").await;
+    assert_eq!(b.count("#lines tbody tr").await, 2);
+    b.screenshot("22-zh-statement-lines").await;
+    let packet = b
+        .run(
+            "return fetch(document.querySelector('#lines a').href).then(r => r.status + ' ' + r.headers.get('content-type'));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(packet.as_str().unwrap_or_default(), "200 application/pdf", "the dispute packet downloads");
+    b.quit().await;
+}
+
 struct Seeded {
     held: String,
     refused_in_jazan: usize,
