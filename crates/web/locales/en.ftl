@@ -459,3 +459,5 @@ token-secret-once = Copy this secret now; it is not shown again:
 calls = Calls
 calls-due = due now
 calls-mine = due, mine
+
+grand-total = Total

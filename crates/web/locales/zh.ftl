@@ -459,3 +459,5 @@ token-secret-once = 请立即复制此密钥，之后不再显示：
 calls = 电话
 calls-due = 待拨打
 calls-mine = 我的待拨打
+
+grand-total = 合计
