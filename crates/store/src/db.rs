@@ -110,6 +110,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "expected_currency", include_str!("../migrations/0018_expected_currency.sql")),
     (19, "short_paid", include_str!("../migrations/0019_short_paid.sql")),
     (20, "console_prefs", include_str!("../migrations/0020_console_prefs.sql")),
+    (21, "order_list_indexes", include_str!("../migrations/0021_order_list_indexes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the
