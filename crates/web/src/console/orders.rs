@@ -170,6 +170,7 @@ pub(super) async fn select_orders(
     q: &HashMap<String, String>,
     limit: i64,
     cursor: Option<&str>,
+    count: bool,
 ) -> codflow_app::Result<(Vec<Order>, Option<String>, Option<i64>)> {
     if let Some(carrier) = q.get("owed_by").filter(|v| !v.trim().is_empty()) {
         let currency = Currency::parse(q.get("owed_currency").map(String::as_str).unwrap_or(""))
@@ -184,9 +185,9 @@ pub(super) async fn select_orders(
         Ok((l, n, None))
     } else {
         let filter = order_filter(signed, q, s.app.clock().now())?;
-        let total = s.app.intake().count_orders(&filter, COUNT_CAP).await?;
+        let total = if count { Some(s.app.intake().count_orders(&filter, COUNT_CAP).await?) } else { None };
         let (l, n) = s.app.intake().orders(filter, limit, cursor).await?;
-        Ok((l, n, Some(total)))
+        Ok((l, n, total))
     }
 }
 
@@ -256,10 +257,11 @@ pub async fn list(
     signed: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let (list, next, total) = match select_orders(&s, &signed, &q, PAGE, q.get("cursor").map(String::as_str)).await {
-        Ok(r) => r,
-        Err(e) => return signed.fail(e),
-    };
+    let (list, next, total) =
+        match select_orders(&s, &signed, &q, PAGE, q.get("cursor").map(String::as_str), true).await {
+            Ok(r) => r,
+            Err(e) => return signed.fail(e),
+        };
     let behind = if let Some(carrier) = q.get("owed_by").filter(|v| !v.trim().is_empty()) {
         Some(signed.t_with(
             if q.get("past_cycle").is_some_and(|v| !v.is_empty()) { "orders-owed-past-cycle" } else { "orders-owed" },
@@ -380,7 +382,7 @@ async fn every_matching(
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let (list, next, _) = select_orders(s, signed, q, 500, cursor.as_deref()).await?;
+        let (list, next, _) = select_orders(s, signed, q, 500, cursor.as_deref(), false).await?;
         ids.extend(list.iter().map(|o| o.id.to_string()));
         match next {
             Some(c) if ids.len() < BULK_MAX => cursor = Some(c),
@@ -453,7 +455,7 @@ async fn export(s: Arc<AppState>, signed: Signed, q: HashMap<String, String>, xl
         let mut rows = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let (list, next, _) = match select_orders(&s, &signed, &q, 1000, cursor.as_deref()).await {
+            let (list, next, _) = match select_orders(&s, &signed, &q, 1000, cursor.as_deref(), false).await {
                 Ok(r) => r,
                 Err(e) => return signed.fail(e),
             };
@@ -467,7 +469,7 @@ async fn export(s: Arc<AppState>, signed: Signed, q: HashMap<String, String>, xl
         return table_download("orders", true, &HEADER, &rows);
     }
     // Checked before streaming starts, so a bad filter is an error page rather than a broken file.
-    if let Err(e) = select_orders(&s, &signed, &q, 1, None).await {
+    if let Err(e) = select_orders(&s, &signed, &q, 1, None, false).await {
         return signed.fail(e);
     }
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
@@ -476,7 +478,7 @@ async fn export(s: Arc<AppState>, signed: Signed, q: HashMap<String, String>, xl
         let _ = w.write_record(HEADER);
         let mut cursor: Option<String> = None;
         loop {
-            let (list, next, _) = match select_orders(&s, &signed, &q, 1000, cursor.as_deref()).await {
+            let (list, next, _) = match select_orders(&s, &signed, &q, 1000, cursor.as_deref(), false).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "an orders export stopped");

@@ -27,10 +27,11 @@ pub async fn queue(
     }
     q.insert("status".into(), "on_hold".into());
     q.entry("sort".into()).or_insert_with(|| "placed".into());
-    let (list, next, total) = match select_orders(&s, &signed, &q, PAGE, q.get("cursor").map(String::as_str)).await {
-        Ok(r) => r,
-        Err(e) => return signed.fail(e),
-    };
+    let (list, next, total) =
+        match select_orders(&s, &signed, &q, PAGE, q.get("cursor").map(String::as_str), true).await {
+            Ok(r) => r,
+            Err(e) => return signed.fail(e),
+        };
     let ids: Vec<codflow_domain::OrderId> = list.iter().map(|o| o.id.clone()).collect();
     let calls = match s.app.intake().call_summaries(&ids).await {
         Ok(c) => c,
