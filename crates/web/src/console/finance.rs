@@ -13,7 +13,7 @@ use codflow_domain::{Money, Role};
 use serde::Deserialize;
 
 use super::render::Amount;
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 /// Finance pages are finance's (and the admin's).
@@ -100,8 +100,8 @@ pub async fn put_rate(State(s): State<Arc<AppState>>, signed: Signed, Form(f): F
     if let Some(r) = signed.refused(&[Role::Finance, Role::Ops]) {
         return r;
     }
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let source = if f.source.trim().is_empty() { format!("entered by {}", signed.0.username) } else { f.source };
     match s.app.review().put_fx_rate_text(&f.from, Some(&f.to), &f.rate, &f.as_of, &source).await {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::render::{Amount, secs};
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::extract::FromPath;
 use crate::state::AppState;
 
@@ -284,8 +284,8 @@ pub async fn act(
     if let Some(r) = signed.refused(&[Role::Ops]) {
         return r;
     }
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let id = match OrderId::from_path(&id) {
         Ok(id) => id,

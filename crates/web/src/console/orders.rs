@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::pages::{query_string, table_download};
 use super::render::{Amount, secs};
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 /// Rows on one page of a list.
@@ -310,8 +310,8 @@ fn export_query(q: &HashMap<String, String>) -> String {
 /// filters match when "all matching" is ticked; each order succeeds or fails on its own.
 pub async fn bulk(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<Vec<(String, String)>>) -> Response {
     let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
-    if !same(&signed.0.csrf, field("csrf")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(field("csrf")) {
+        return r;
     }
     let action = field("action");
     let printing = action == "labels";

@@ -11,7 +11,7 @@ use codflow_app::users::Prefs;
 use codflow_domain::{Actor, Role};
 use serde::Deserialize;
 
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -62,8 +62,8 @@ pub struct PrefsForm {
 }
 
 pub async fn save(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<PrefsForm>) -> Response {
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let wanted = Prefs { display_name: f.display_name, locale: f.locale, time_zone: f.time_zone };
     match s.app.admin().set_prefs(&signed.0.id, wanted.clone()).await {
@@ -89,8 +89,8 @@ fn local(back: &str) -> &str {
 }
 
 pub async fn language(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<LanguageForm>) -> Response {
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let prefs = Prefs { locale: f.locale, ..signed.0.prefs.clone() };
     match s.app.admin().set_prefs(&signed.0.id, prefs).await {
@@ -109,8 +109,8 @@ pub async fn seller(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     if let Some(r) = signed.refused(&[]) {
         return r;
     }
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let actor = Actor::User(signed.0.id.clone());
     match s.app.admin().set_seller_time_zone(&f.time_zone, actor).await {

@@ -17,7 +17,7 @@ use codflow_domain::{Actor, Money, Role, RuleId};
 
 use super::pages::table_download;
 use super::render::Amount;
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 /// Who changes the rules: ops (and the admin).
@@ -169,8 +169,8 @@ pub async fn submit(
     if let Some(r) = signed.refused(EDITORS) {
         return r;
     }
-    if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return r;
     }
     let mut form: HashMap<String, String> =
         FORM_KEYS.iter().filter_map(|k| f.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
@@ -282,8 +282,8 @@ pub async fn change(
     if let Some(r) = signed.refused(EDITORS) {
         return r;
     }
-    if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return r;
     }
     let Some(id) = f.get("id").and_then(|id| RuleId::parse(id).ok()) else {
         return signed.fail(codflow_app::Error::NotFound("rule"));

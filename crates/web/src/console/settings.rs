@@ -13,7 +13,7 @@ use codflow_app::documents::DocumentSettings;
 use codflow_domain::{Actor, Country, Role, TokenId};
 
 use super::render::secs;
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 async fn show(
@@ -76,8 +76,8 @@ pub async fn save(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<
         return r;
     }
     let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
-    if !same(&signed.0.csrf, &field("csrf")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&field("csrf")) {
+        return r;
     }
     let actor = Actor::User(signed.0.id.clone());
     let done: codflow_app::Result<Option<String>> = match field("section").as_str() {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::orders::kept;
 use super::pages::table_download;
 use super::render::{Amount, secs};
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 const READERS: &[Role] = &[Role::Finance];
@@ -160,8 +160,8 @@ pub async fn upload(State(s): State<Arc<AppState>>, signed: Signed, mut form: Mu
         Err(e) => return signed.fail(e),
     };
     let csrf = other.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-    if !same(&signed.0.csrf, csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(csrf) {
+        return r;
     }
     let actor = Actor::User(signed.0.id.clone());
     if !req.preview {
@@ -220,8 +220,8 @@ pub async fn record_previewed(State(s): State<Arc<AppState>>, signed: Signed, Fo
     if let Some(r) = signed.refused(READERS) {
         return r;
     }
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let Some((file, req)) = s.pending.take(&signed.0.id, &f.token) else {
         return signed.error(StatusCode::GONE, &signed.t("preview-expired"));

@@ -15,10 +15,10 @@ use codflow_domain::Role;
 use minijinja::Value;
 use serde::Serialize;
 
+use super::Signed;
 use super::orders::{COUNT_CAP, PAGE, PageInfo, kept};
 use super::pages::{query_string, table_download};
 use super::render::{Amount, secs};
-use super::{Signed, same};
 use crate::state::AppState;
 
 const KEYS: &[&str] = &["status", "channel", "country", "booked_from", "booked_to"];
@@ -181,8 +181,8 @@ pub async fn labels(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
         return r;
     }
     let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
-    if !same(&signed.0.csrf, field("csrf")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(field("csrf")) {
+        return r;
     }
     let ids: Vec<String> = if field("all_matching") == "1" {
         let q: HashMap<String, String> = form_urlencoded::parse(field("filter").as_bytes()).into_owned().collect();

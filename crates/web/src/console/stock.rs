@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::orders::kept;
 use super::pages::{query_string, table_download};
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::state::AppState;
 
 const PAGE: i64 = 100;
@@ -138,8 +138,8 @@ pub async fn adjust(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
     if let Some(r) = signed.refused(COUNTERS) {
         return r;
     }
-    if !same(&signed.0.csrf, &f.csrf) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     let parsed = (|| {
         let w = WarehouseCode::parse(&f.warehouse)

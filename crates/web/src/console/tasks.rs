@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use super::orders::{PAGE, PageInfo, bulk_flash, kept};
 use super::pages::{query_string, table_download};
 use super::render::secs;
-use super::{Signed, redirect, same};
+use super::{Signed, redirect};
 use crate::extract::FromPath;
 use crate::state::AppState;
 
@@ -217,8 +217,8 @@ pub async fn bulk(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<
         return r;
     }
     let single: HashMap<String, String> = f.iter().filter(|(k, _)| k != "ids").cloned().collect();
-    if !same(&signed.0.csrf, single.get("csrf").map(String::as_str).unwrap_or("")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(single.get("csrf").map(String::as_str).unwrap_or("")) {
+        return r;
     }
     let ids: Vec<&String> = f.iter().filter(|(k, _)| k == "ids").map(|(_, v)| v).take(500).collect();
     if ids.is_empty() {
@@ -288,8 +288,8 @@ pub async fn act(
     if let Some(r) = allowed(&signed) {
         return r;
     }
-    if !same(&signed.0.csrf, f.get("csrf").map(String::as_str).unwrap_or("")) {
-        return signed.error(StatusCode::FORBIDDEN, &signed.t("form-expired"));
+    if let Some(r) = signed.forged(f.get("csrf").map(String::as_str).unwrap_or("")) {
+        return r;
     }
     let id = match TaskId::from_path(&id) {
         Ok(id) => id,

@@ -100,6 +100,11 @@ impl Signed {
         }
     }
 
+    /// The refusal of a form whose token is not this session's (a forged or expired form), None when it is.
+    pub(super) fn forged(&self, token: &str) -> Option<Response> {
+        (!super::same(&self.0.csrf, token)).then(|| self.error(StatusCode::FORBIDDEN, &self.t("form-expired")))
+    }
+
     /// An error page: what went wrong in words, with the status that says so.
     pub(super) fn error(&self, status: StatusCode, message: &str) -> Response {
         self.page(status, "error.html", &self.t(title_key(status)), minijinja::context! { message, detail => "" })
