@@ -59,7 +59,7 @@ struct Rank {
 fn who(actor: &str, names: &HashMap<String, String>, signed: &Signed) -> String {
     match actor.split_once(':') {
         Some(("user", id)) => names.get(id).cloned().unwrap_or_else(|| id.to_owned()),
-        Some(("rule", r)) => signed.t_with("actor-rule", &[("rule", r)]),
+        Some(("rule", r)) => signed.t_with("actor-rule", &[("rule", names.get(r).map_or(r, String::as_str))]),
         Some(("worker", w)) => signed.t_with("actor-worker", &[("worker", w)]),
         Some(("token", _)) => signed.t("actor-token"),
         _ => signed.t("actor-system"),
@@ -84,7 +84,7 @@ pub async fn page(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path
         },
         Err(e) => return signed.fail(e),
     };
-    let (history, shipments, names) = match (
+    let (history, shipments, mut names) = match (
         s.app.intake().order_history(&o.id).await,
         s.app.fulfilment().shipments_of_order(&o.id).await,
         s.app.admin().user_names().await,
@@ -92,6 +92,10 @@ pub async fn page(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path
         (Ok(h), Ok(sh), Ok(n)) => (h, sh, n),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return signed.fail(e),
     };
+    // Rules by name too (a deleted rule keeps its id).
+    if let Ok((rules, _)) = s.app.review().rules().await {
+        names.extend(rules.into_iter().map(|r| (r.id.to_string(), r.name)));
+    }
     let status_word = |st: &str| signed.2.lookup(&format!("order-status-{st}")).unwrap_or(st).to_owned();
     let mut steps: Vec<Step> = history
         .iter()

@@ -291,6 +291,7 @@ async fn an_order_page_offers_only_the_actions_its_state_allows_and_records_note
         allocated.contains("id=\"hold\"") && allocated.contains("id=\"book\"") && !allocated.contains("id=\"approve\"")
     );
     assert!(allocated.contains("buyer prefers evenings") && allocated.contains("<td>ali</td>"), "{allocated}");
+    assert!(allocated.contains("<td>rule check</td>"), "the rule that held it, by name: {allocated}");
     let r = post_form(&c, &app, &cookie, &path, &[("csrf", "forged"), ("action", "cancel"), ("reason", "x")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(status_of(&app, &ids[0]).await, "allocated");
