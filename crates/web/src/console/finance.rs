@@ -97,10 +97,7 @@ pub struct RateForm {
 
 /// Enters one exchange rate from the finance page; the figures count the orders it brings in at once.
 pub async fn put_rate(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<RateForm>) -> Response {
-    if let Some(r) = signed.refused(&[Role::Finance, Role::Ops]) {
-        return r;
-    }
-    if let Some(r) = signed.forged(&f.csrf) {
+    if let Some(r) = signed.may_post(&[Role::Finance, Role::Ops], &f.csrf) {
         return r;
     }
     let source = if f.source.trim().is_empty() { format!("entered by {}", signed.0.username) } else { f.source };

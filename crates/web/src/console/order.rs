@@ -285,10 +285,7 @@ pub async fn act(
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
 ) -> Response {
-    if let Some(r) = signed.refused(&[Role::Ops]) {
-        return r;
-    }
-    if let Some(r) = signed.forged(&f.csrf) {
+    if let Some(r) = signed.may_post(&[Role::Ops], &f.csrf) {
         return r;
     }
     let id = match OrderId::from_path(&id) {

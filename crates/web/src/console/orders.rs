@@ -70,7 +70,7 @@ impl PageInfo {
 }
 
 /// A day written `YYYY-MM-DD` in the viewer's zone; the instant it starts.
-fn day_start(
+pub(super) fn day_start(
     signed: &Signed,
     v: Option<&String>,
     field: &'static str,

@@ -106,10 +106,7 @@ pub struct SellerForm {
 }
 
 pub async fn seller(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<SellerForm>) -> Response {
-    if let Some(r) = signed.refused(&[]) {
-        return r;
-    }
-    if let Some(r) = signed.forged(&f.csrf) {
+    if let Some(r) = signed.may_post(&[], &f.csrf) {
         return r;
     }
     let actor = Actor::User(signed.0.id.clone());

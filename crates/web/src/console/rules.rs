@@ -166,10 +166,7 @@ pub async fn submit(
     signed: Signed,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = signed.refused(EDITORS) {
-        return r;
-    }
-    if let Some(r) = signed.forged(f.get("csrf").map(String::as_str).unwrap_or("")) {
+    if let Some(r) = signed.may_post(EDITORS, f.get("csrf").map(String::as_str).unwrap_or("")) {
         return r;
     }
     let mut form: HashMap<String, String> =
@@ -279,10 +276,7 @@ pub async fn change(
     signed: Signed,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = signed.refused(EDITORS) {
-        return r;
-    }
-    if let Some(r) = signed.forged(f.get("csrf").map(String::as_str).unwrap_or("")) {
+    if let Some(r) = signed.may_post(EDITORS, f.get("csrf").map(String::as_str).unwrap_or("")) {
         return r;
     }
     let Some(id) = f.get("id").and_then(|id| RuleId::parse(id).ok()) else {

@@ -217,10 +217,7 @@ pub struct RecordForm {
 
 /// Records a file previewed a moment ago, without sending it again.
 pub async fn record_previewed(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<RecordForm>) -> Response {
-    if let Some(r) = signed.refused(READERS) {
-        return r;
-    }
-    if let Some(r) = signed.forged(&f.csrf) {
+    if let Some(r) = signed.may_post(READERS, &f.csrf) {
         return r;
     }
     let Some((file, req)) = s.pending.take(&signed.0.id, &f.token) else {

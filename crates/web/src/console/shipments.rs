@@ -81,13 +81,7 @@ fn filter_of(signed: &Signed, q: &HashMap<String, String>) -> codflow_app::Resul
     if get("status").is_some_and(|s| !STATUSES.contains(&s.split(':').next().unwrap_or(""))) {
         return Err(codflow_app::Error::invalid("status", "is not a shipment status"));
     }
-    let day = |k: &'static str| -> codflow_app::Result<Option<time::OffsetDateTime>> {
-        let Some(v) = get(k) else { return Ok(None) };
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let d = time::Date::parse(&v, &fmt)
-            .map_err(|_| codflow_app::Error::invalid(k, "must be a date such as 2026-12-01"))?;
-        Ok(Some(signed.0.zone.start_of(d)))
-    };
+    let day = |k: &'static str| super::orders::day_start(signed, q.get(k), k);
     Ok(TrackedFilter {
         status: get("status"),
         country: get("country").map(|c| c.to_uppercase()),

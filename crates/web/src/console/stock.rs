@@ -135,10 +135,7 @@ pub struct AdjustForm {
 }
 
 pub async fn adjust(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<AdjustForm>) -> Response {
-    if let Some(r) = signed.refused(COUNTERS) {
-        return r;
-    }
-    if let Some(r) = signed.forged(&f.csrf) {
+    if let Some(r) = signed.may_post(COUNTERS, &f.csrf) {
         return r;
     }
     let parsed = (|| {

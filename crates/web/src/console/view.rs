@@ -105,6 +105,11 @@ impl Signed {
         (!super::same(&self.0.csrf, token)).then(|| self.error(StatusCode::FORBIDDEN, &self.t("form-expired")))
     }
 
+    /// The refusal of a form post: not for this user's role (403 page), or its token is not the session's.
+    pub(super) fn may_post(&self, roles: &[Role], token: &str) -> Option<Response> {
+        self.refused(roles).or_else(|| self.forged(token))
+    }
+
     /// An error page: what went wrong in words, with the status that says so.
     pub(super) fn error(&self, status: StatusCode, message: &str) -> Response {
         self.page(status, "error.html", &self.t(title_key(status)), minijinja::context! { message, detail => "" })
@@ -158,8 +163,12 @@ pub(super) fn public_page(lang: Lang, status: StatusCode, template: &str, title:
 /// The answer for a path nothing serves, when a browser asked: an HTML page, inside the console's frame and
 /// in the user's language when they are signed in, else in the browser's.
 pub async fn not_found_page(s: &crate::state::AppState, headers: &HeaderMap, uri: &axum::http::Uri) -> Response {
-    let secret = super::cookie(headers, super::SESSION_COOKIE).unwrap_or_default();
-    if let (false, Ok(Some(u))) = (secret.is_empty(), s.app.admin().console_session(&secret).await) {
+    let session = match super::cookie(headers, super::SESSION_COOKIE) {
+        // No cookie, no session to look up: a stranger's 404 costs no query.
+        Some(secret) => s.app.admin().console_session(&secret).await.ok().flatten().map(|u| (u, secret)),
+        None => None,
+    };
+    if let Some((u, secret)) = session {
         let lang = Lang::parse(&u.prefs.locale).unwrap_or_else(|| browser_lang(headers));
         let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         let signed = Signed(u, secret, lang, here);
