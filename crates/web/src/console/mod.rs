@@ -2,6 +2,7 @@
 //! SameSite=Strict cookie; every form carries the session's CSRF token (the login form a token of its own,
 //! double-submitted in a cookie), and a POST without the right one is refused.
 
+mod cash;
 mod chart;
 mod dash;
 mod finance;
@@ -11,6 +12,7 @@ mod order;
 mod orders;
 mod pages;
 mod prefs;
+mod recs;
 mod render;
 mod review;
 mod rules;
@@ -90,15 +92,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/finance", get(finance::page))
         .route("/finance/fx-rate", axum::routing::post(finance::put_rate))
         .route("/review", get(review::queue).post(pages::decide))
-        .route("/dashboards/cash", get(dash::cash))
+        .route("/dashboards/cash", get(cash::cash))
         .route("/dashboards/rejections", get(dash::rejections))
         .route("/dashboards/profit", get(dash::profit))
         .route("/dashboards/customs", get(dash::customs))
         .route("/dashboards/carriers", get(dash::carriers))
         .route("/dashboards/carriers/weights", axum::routing::post(dash::save_weights))
-        .route("/recommendations", get(dash::recommendations))
-        .route("/recommendations/preview", get(dash::preview))
-        .route("/recommendations/act", axum::routing::post(dash::act))
+        .route("/recommendations", get(recs::recommendations))
+        .route("/recommendations/preview", get(recs::preview))
+        .route("/recommendations/act", axum::routing::post(recs::act))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

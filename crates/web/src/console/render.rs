@@ -40,6 +40,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("settlement.html", include_str!("../../templates/settlement.html")),
     ("settlement_preview.html", include_str!("../../templates/settlement_preview.html")),
     ("settlement_summary.html", include_str!("../../templates/settlement_summary.html")),
+    ("rejections.html", include_str!("../../templates/rejections.html")),
+    ("customs.html", include_str!("../../templates/customs.html")),
+    ("carriers.html", include_str!("../../templates/carriers.html")),
+    ("profit.html", include_str!("../../templates/profit.html")),
+    ("cash.html", include_str!("../../templates/cash.html")),
+    ("recommendations.html", include_str!("../../templates/recommendations.html")),
+    ("recommendation.html", include_str!("../../templates/recommendation.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.
@@ -292,6 +299,11 @@ mod tests {
         keys.extend(["cod_remittance", "payout", "freight_invoice"].iter().map(|k| format!("statement-kind-{k}")));
         let parts = ["order", "review", "allocation", "warehouse", "booking", "tracking", "task", "money", "note"];
         keys.extend(parts.iter().map(|p| format!("part-{p}")));
+        let groupings = ["country", "region", "sku", "channel", "store", "month"];
+        keys.extend(groupings.iter().map(|g| format!("by-{g}")));
+        let weights = ["sign_in", "transit", "refusal", "customs", "exceptions", "settlement", "cost"];
+        keys.extend(weights.iter().map(|w| format!("weight-{w}")));
+        keys.extend(["carriers", "channels"].iter().map(|w| format!("score-{w}")));
         let missing: Vec<&String> = keys.iter().filter(|k| Lang::En.lookup(k).is_none()).collect();
         assert!(missing.is_empty(), "no word for {missing:?}");
     }

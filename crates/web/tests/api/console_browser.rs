@@ -45,7 +45,7 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
         ("/dashboards/rejections?by=region", "Jazan"),
         ("/dashboards/profit", "Expected profit"),
         ("/dashboards/profit?by=sku", "Orders by expected profit per order"),
-        ("/dashboards/customs", "Customs abnormality"),
+        ("/dashboards/customs", "Abnormal: held by customs"),
         ("/dashboards/carriers", "Weights"),
         ("/recommendations", "stop COD"),
     ] {
@@ -84,7 +84,7 @@ async fn people_work_the_console_in_a_real_browser_from_login_to_acting_on_a_rec
     b.click(&b.find("ul.recs button").await).await;
     b.wait_for_url("/recommendations/preview").await;
     let preview = b.text(&b.find("#backtest").await).await;
-    assert!(preview.contains("with the new rule"), "{preview}");
+    assert!(preview.contains("With the change"), "{preview}");
     b.screenshot("05-recommendation-backtest").await;
     b.click(&b.find("#confirm").await).await;
     b.wait_for_url("done=rul_").await;
@@ -240,6 +240,131 @@ async fn finance_reads_a_remittance_in_chinese_from_preview_to_dispute_packet_in
         )
         .await;
     assert_eq!(packet.as_str().unwrap_or_default(), "200 application/pdf", "the dispute packet downloads");
+    b.quit().await;
+}
+
+/// The owner, in Chinese, reads every dashboard narrowed by a filter and acts on a recommendation once: the
+/// same change confirmed a second time (a double click, the back button) makes nothing more.
+#[tokio::test]
+async fn the_owner_reads_each_dashboard_with_a_filter_and_acts_on_a_recommendation_once_in_chinese() {
+    let app = spawn_app(Engine::Sqlite).await;
+    seed(&app).await;
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("wang.owner", "long enough secret", Role::Admin, Actor::Worker("test".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "wang.owner", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("#lang-switch option[value=zh]").await).await;
+    b.wait_for_text("nav", "审单队列").await;
+    // Each dashboard with a filter: its headings in Chinese, its figures narrowed by the filter.
+    for (path, needle) in [
+        ("/dashboards/rejections?by=region&country=SA", "每周拒收率"),
+        ("/dashboards/profit?by=sku&country=SA", "按单笔预期利润的订单分布"),
+        ("/dashboards/customs?country=SA", "异常：被海关扣留"),
+        ("/dashboards/carriers?country=SA", "评分权重"),
+        ("/dashboards/cash?currency=SAR", "按承运商和账龄的代收货款应收"),
+        ("/recommendations?country=SA", "建议在该地区停止货到付款"),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        let main = b.text(&b.find("main").await).await;
+        assert!(main.contains(needle), "{path}: {needle} missing from {main}");
+        for english in ["Shipped", "Refusal rate", "Export CSV", "Group by", "Expected profit", "Weights"] {
+            assert!(!main.contains(english), "{path}: '{english}' left in English");
+        }
+        let name = path.trim_start_matches('/').replace(['/', '?', '=', '&'], "-");
+        b.screenshot(&format!("30-zh-{name}")).await;
+    }
+    b.goto(&format!("{base}/dashboards/rejections?by=region&country=SA")).await;
+    let sa = b.text(&b.find("#rejections").await).await;
+    assert!(sa.contains("Jazan") && sa.contains("75.0%"), "{sa}");
+    let total = b.text(&b.find("#total").await).await;
+    assert!(total.contains("合计") && total.contains("20"), "the grand total counts every parcel: {total}");
+    b.goto(&format!("{base}/dashboards/rejections?by=region&country=AE")).await;
+    assert!(b.text(&b.find("main").await).await.contains("没有发货"), "a filter with nothing behind it says so");
+    b.goto(&format!("{base}/dashboards/profit?country=AE")).await;
+    assert_eq!(b.count("#profit").await, 0, "profit narrowed to a country with no orders");
+
+    b.goto(&format!("{base}/recommendations?country=SA")).await;
+    b.click(&b.find("ul.recs button").await).await;
+    b.wait_for_url("/recommendations/preview").await;
+    let preview_url = b.run("return location.href;", json!([])).await.as_str().unwrap_or_default().to_owned();
+    let preview = b.text(&b.find("#backtest").await).await;
+    assert!(preview.contains("当前规则") && preview.contains("修改后"), "{preview}");
+    b.screenshot("31-zh-recommendation-preview").await;
+    b.click(&b.find("#confirm").await).await;
+    b.wait_for_url("done=rul_").await;
+    assert!(b.text(&b.find("#flash").await).await.contains("已执行"));
+    b.goto(&preview_url).await;
+    b.click(&b.find("#confirm").await).await;
+    b.wait_for_url("done=rul_").await;
+    let rules = json_of(app.get("/api/v1/rules").await, StatusCode::OK).await;
+    let made = rules.to_string().matches("Block COD: LAMP-1 in Jazan (SA)").count();
+    assert_eq!(made, 1, "confirmed twice, made once: {rules}");
+    b.goto(&format!("{base}/recommendations?country=SA")).await;
+    assert!(!b.source().await.contains("LAMP-1 在 Jazan"), "a recommendation acted on is no longer listed");
+    b.quit().await;
+}
+
+/// The warehouse ticks parcels and prints their labels, then every parcel matching a filter across pages.
+#[tokio::test]
+async fn the_warehouse_prints_a_batch_of_labels_for_ticked_and_for_all_matching_parcels() {
+    let app = spawn_app(Engine::Sqlite).await;
+    app.seed(&[("LAMP-1", 100)]).await;
+    for i in 0..55 {
+        let body = order(&format!("W-{i:02}"), "LAMP-1", 1);
+        assert_eq!(app.post("/api/v1/orders", &body).await.status(), StatusCode::CREATED);
+    }
+    let mut tx = app.store.begin().await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let booked = codflow_store::testing::book_allocated(&mut tx, "sandbox", "SBX-SA-STD", "SBX", now).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    assert_eq!(booked, 55);
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("zhou.wh", "long enough secret", Role::Warehouse, Actor::Worker("test".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "zhou.wh", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.goto(&format!("{base}/shipments")).await;
+    assert_eq!(b.run("return document.querySelectorAll('input[name=ids]:checked').length;", json!([])).await, 0);
+    let boxes = b
+        .run(
+            "return Array.from(document.querySelectorAll('input[name=ids]')).slice(0, 3).map(e => e.value);",
+            json!([]),
+        )
+        .await;
+    for id in boxes.as_array().unwrap() {
+        b.click(&b.find(&format!("input[name=ids][value='{}']", id.as_str().unwrap())).await).await;
+    }
+    b.screenshot("40-warehouse-ticked").await;
+    // The form as the print button would send it, read back by the page's own session.
+    let print = "const f = document.getElementById('batch-form'); const d = new URLSearchParams(new FormData(f)); \
+                 d.append('format', arguments[0]); \
+                 return fetch(f.action, {method: 'POST', body: d}).then(async r => [r.status, r.headers.get('content-type'), await r.text()]);";
+    let pdf = b.run(print, json!(["pdf"])).await;
+    assert_eq!(pdf[0], 200, "{pdf}");
+    assert_eq!(pdf[1], "application/pdf");
+    let zpl = b.run(print, json!(["zpl"])).await;
+    assert_eq!(zpl[2].as_str().unwrap_or_default().matches("^XA").count(), 3, "one label per ticked parcel");
+    b.click(&b.find("input[data-select-all=ids]").await).await;
+    assert_eq!(b.run("return document.querySelectorAll('input[name=ids]:checked').length;", json!([])).await, 50);
+    b.click(&b.find("#all-matching").await).await;
+    b.screenshot("41-warehouse-all-matching").await;
+    let zpl = b.run(print, json!(["zpl"])).await;
+    assert_eq!(
+        zpl[2].as_str().unwrap_or_default().matches("^XA").count(),
+        55,
+        "every matching parcel, past the first page"
+    );
     b.quit().await;
 }
 
