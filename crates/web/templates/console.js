@@ -16,3 +16,11 @@ document.addEventListener("submit", function (e) {
 document.addEventListener("change", function (e) {
   if (e.target.id === "lang-switch" && e.target.form) e.target.form.submit();
 });
+// "Go back" on an error page returns to the page whose form failed, its typing kept, where the browser can.
+document.addEventListener("click", function (e) {
+  var a = e.target.closest && e.target.closest("a[data-back]");
+  if (a && window.history.length > 1) {
+    e.preventDefault();
+    window.history.back();
+  }
+});

@@ -55,6 +55,12 @@ fn join_list(v: &[String]) -> String {
     v.join("|")
 }
 
+/// Whether `v` reads as a non-negative amount: digits, optionally a point and more digits.
+fn is_amount(v: &str) -> bool {
+    let (whole, decimals) = v.split_once('.').unwrap_or((v, "0"));
+    !whole.is_empty() && !decimals.is_empty() && (whole.bytes().chain(decimals.bytes())).all(|b| b.is_ascii_digit())
+}
+
 /// Rate-card CSV import outcome.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RateImport {
@@ -154,6 +160,21 @@ impl Fulfilment {
                     .map_err(|_| e.push(format!("line {line}.{name}"), format!("{v:?} is not a whole number")))
                     .ok()
             };
+            // Prices are checked here too, so a refusal names the line as well as the card's field.
+            let amount = |e: &mut FieldErrors, name: &str, v: &str| {
+                if !is_amount(v.trim()) {
+                    e.push(
+                        format!("line {line}.{name}"),
+                        format!("{v:?} is not an amount (digits, a '.' and decimals)"),
+                    );
+                }
+            };
+            if row.first_g.trim().is_empty() {
+                amount(&mut e, "price", &row.price);
+            } else {
+                amount(&mut e, "first_price", &row.first_price);
+                amount(&mut e, "additional_price", &row.additional_price);
+            }
             let Some(transit_days) = int(&mut e, "transit_days", &row.transit_days) else { continue };
             let zones = by_channel.entry(row.channel.clone()).or_default();
             let zone = match zones.iter_mut().find(|z| z.name == row.zone) {

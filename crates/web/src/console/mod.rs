@@ -3,11 +3,11 @@
 //! double-submitted in a cookie), and a POST without the right one is refused.
 
 mod cash;
+mod channels;
 mod chart;
 mod dash;
 mod finance;
 pub(crate) mod i18n;
-mod ops;
 mod order;
 mod orders;
 mod pages;
@@ -80,13 +80,22 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/settlements/record", axum::routing::post(settlements::record_previewed))
         .route("/settlements/{id}", get(settlements::statement))
-        .route("/settlements/{id}/disputes", get(ops::disputes))
-        .route("/settlements/{id}/lines/{line}/dispute", get(ops::dispute))
+        .route("/settlements/{id}/disputes", get(settlements::disputes))
+        .route("/settlements/{id}/lines/{line}/dispute", get(settlements::dispute))
         .route("/rules", get(rules::page).post(rules::submit))
         .route("/rules/change", axum::routing::post(rules::change))
-        .route("/channels", get(ops::channels))
+        .route("/channels", get(channels::list))
+        .route("/channels/rates.csv", get(channels::rates_csv))
+        .route(
+            "/channels/rates",
+            axum::routing::post(channels::upload_rates)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
+        )
+        .route("/channels/{code}", get(channels::page).post(channels::save))
+        .route("/channels/{code}/rows", axum::routing::post(channels::save_rows))
         .route("/shops", get(shops::shops))
-        .route("/shops/{code}", get(shops::shop))
+        .route("/shops/connect", axum::routing::post(shops::connect))
+        .route("/shops/{code}", get(shops::shop).post(shops::save))
         .route("/shops/{code}/retry", axum::routing::post(shops::retry))
         .route("/shops/{code}/pull", axum::routing::post(shops::pull))
         .route("/finance", get(finance::page))

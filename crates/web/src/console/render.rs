@@ -47,6 +47,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("cash.html", include_str!("../../templates/cash.html")),
     ("recommendations.html", include_str!("../../templates/recommendations.html")),
     ("recommendation.html", include_str!("../../templates/recommendation.html")),
+    ("channels.html", include_str!("../../templates/channels.html")),
+    ("channel.html", include_str!("../../templates/channel.html")),
+    ("shops.html", include_str!("../../templates/shops.html")),
+    ("shop.html", include_str!("../../templates/shop.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.
@@ -304,6 +308,8 @@ mod tests {
         let weights = ["sign_in", "transit", "refusal", "customs", "exceptions", "settlement", "cost"];
         keys.extend(weights.iter().map(|w| format!("weight-{w}")));
         keys.extend(["carriers", "channels"].iter().map(|w| format!("score-{w}")));
+        keys.extend(["pending", "failed", "done"].iter().map(|w| format!("inbox-{w}")));
+        keys.extend(["cheapest", "fastest", "best_expected_profit"].iter().map(|w| format!("tag-{w}")));
         let missing: Vec<&String> = keys.iter().filter(|k| Lang::En.lookup(k).is_none()).collect();
         assert!(missing.is_empty(), "no word for {missing:?}");
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use codflow_app::finance::{ImportRequest, StatementReport};
 use codflow_domain::finance::reconcile::LineClass;
 use codflow_domain::{Actor, Money, Role, StatementId, UserId};
@@ -316,4 +316,32 @@ pub async fn statement(
     let title =
         signed.t_with("statement-title", &[("file", report.statement.as_ref().map_or("", |st| st.file_name.as_str()))]);
     signed.page(StatusCode::OK, "settlement.html", &title, ctx)
+}
+
+/// One line's dispute packet (PDF, or CSV with `format=csv`).
+pub async fn dispute(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Path((id, line)): Path<(String, i64)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(READERS) {
+        return r;
+    }
+    let Ok(sid) = StatementId::parse(&id) else { return signed.fail(codflow_app::Error::NotFound("statement")) };
+    match s.app.finance().dispute_packet(&sid, line, q.get("format").is_some_and(|f| f == "csv")).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => signed.fail(e),
+    }
+}
+
+pub async fn disputes(State(s): State<Arc<AppState>>, signed: Signed, Path(id): Path<String>) -> Response {
+    if let Some(r) = signed.refused(READERS) {
+        return r;
+    }
+    let Ok(sid) = StatementId::parse(&id) else { return signed.fail(codflow_app::Error::NotFound("statement")) };
+    match s.app.finance().dispute_packets(&sid).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => signed.fail(e),
+    }
 }

@@ -23,6 +23,8 @@ codflow_store::on_both_engines!(
     stock_is_searched_low_rows_highlighted_and_a_count_adjusted_with_its_reason,
     finance_previews_a_statement_records_it_without_sending_it_again_and_reads_it_by_class,
     the_admin_adds_users_switches_one_off_and_creates_and_revokes_an_api_token_from_settings,
+    a_rate_card_is_edited_by_form_and_as_csv_rows_and_the_quote_tester_shows_each_charge,
+    the_admin_connects_a_shop_whose_secrets_are_never_shown_back_and_kept_when_left_empty,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -572,4 +574,165 @@ async fn the_admin_adds_users_switches_one_off_and_creates_and_revokes_an_api_to
     assert!(ops_view.contains("Asia/Riyadh"), "times are now shown in the seller's zone");
     let (c4, ops) = session(&app, "plain.ops", Role::Ops).await;
     assert_eq!(page(&c4, &app, &ops, "/settings").await.0, StatusCode::FORBIDDEN);
+}
+
+async fn a_rate_card_is_edited_by_form_and_as_csv_rows_and_the_quote_tester_shows_each_charge(engine: Engine) {
+    use serde_json::json;
+    let app = spawn_app(engine).await;
+    app.put("/api/v1/settings", &json!({"base_currency": "SAR"})).await;
+    let duty =
+        json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15", "source": "test"});
+    assert_eq!(app.put("/api/v1/duty-rules", &duty).await.status(), StatusCode::OK);
+    let channel = json!({"code": "SBX-SA", "name": "Sandbox SA", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "fuel_surcharge_pct": "10", "cod_fee": {"pct": "2", "min": "3.00"},
+            "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 500, "price": "20.00"}, {"from_g": 500, "to_g": 30000, "price": "35.00"}]}]}});
+    assert_eq!(app.post("/api/v1/channels", &channel).await.status(), StatusCode::CREATED);
+    let (c, cookie) = session(&app, "omar", Role::Ops).await;
+    let (status, list) = page(&c, &app, &cookie, "/channels").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains("href=\"/channels/SBX-SA\"") && list.contains("id=\"rates-upload\""), "{list}");
+    let (_, card) = page(&c, &app, &cookie, "/channels/SBX-SA").await;
+    assert!(
+        card.contains("name=\"z0_b1\" value=\"35.00\"") && card.contains("name=\"fuel_pct\" value=\"10\""),
+        "{card}"
+    );
+
+    // The form: a new band price, the fuel surcharge cleared, the channel's priority raised.
+    let csrf = hidden_csrf(&card);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Sandbox SA"),
+        ("enabled", "1"),
+        ("priority", "5"),
+        ("cycle", "10"),
+        ("fuel_pct", ""),
+        ("cod_pct", "2"),
+        ("cod_min", "3.00"),
+        ("z0_days", "4"),
+        ("z0_b0", "20.00"),
+        ("z0_b1", "31.50"),
+    ];
+    let r = post_form(&c, &app, &cookie, "/channels/SBX-SA", &form).await;
+    assert_eq!(r.headers()[LOCATION], "/channels/SBX-SA?saved=1");
+    let stored: Value = app.get("/api/v1/channels/SBX-SA").await.json().await.unwrap();
+    assert_eq!(stored["rate_card"]["zones"][0]["bands"][1]["price"], "31.50");
+    assert_eq!(stored["rate_card"]["zones"][0]["transit_days"], 4);
+    assert!(stored["rate_card"]["fuel_surcharge_pct"].is_null(), "{stored}");
+    assert_eq!((stored["priority"].as_i64(), stored["settlement_cycle_days"].as_i64()), (Some(5), Some(10)));
+    // A price that does not read is refused by name and changes nothing.
+    let mut bad = form;
+    bad[10] = ("z0_b1", "cheap");
+    let r = post_form(&c, &app, &cookie, "/channels/SBX-SA", &bad).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("price"));
+    let again: Value = app.get("/api/v1/channels/SBX-SA").await.json().await.unwrap();
+    assert_eq!(again, stored);
+
+    // The card's own CSV rows: a band split in two; a row for another channel is refused.
+    let (_, card) = page(&c, &app, &cookie, "/channels/SBX-SA").await;
+    let rows = card.split("id=\"rows\"").nth(1).unwrap().split('>').nth(1).unwrap().split("</textarea").next().unwrap();
+    let rows = rows.replace("&quot;", "\"");
+    assert!(rows.starts_with("channel,zone,countries"), "{rows}");
+    let split = rows.replace("500,30000,31.50,", "500,2000,31.50,,,,,\nSBX-SA,sa,SA,,,,4,2000,30000,44.00,");
+    let r = post_form(&c, &app, &cookie, "/channels/SBX-SA/rows", &[("csrf", &csrf), ("rows", &split)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{split}: {}", r.text().await.unwrap());
+    let stored: Value = app.get("/api/v1/channels/SBX-SA").await.json().await.unwrap();
+    let bands = &stored["rate_card"]["zones"][0]["bands"];
+    assert_eq!(bands.as_array().map(Vec::len), Some(3), "{stored}");
+    assert_eq!(bands[2]["price"], "44.00");
+    let other = format!("{rows}OTHER,sa,SA,,,,4,0,100,1.00\n");
+    let r = post_form(&c, &app, &cookie, "/channels/SBX-SA/rows", &[("csrf", &csrf), ("rows", &other)]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Every card downloads as one CSV and uploads back, all or nothing.
+    let (status, csv) = page(&c, &app, &cookie, "/channels/rates.csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let cheaper = csv.replace(",44.00", ",40.00");
+    let part = reqwest::multipart::Part::bytes(cheaper.into_bytes()).file_name("rates.csv");
+    let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).part("file", part);
+    let r = c.post(app.url("/channels/rates")).header(COOKIE, &cookie).multipart(form).send().await.unwrap();
+    assert_eq!(r.headers()[LOCATION], "/channels?imported=1");
+    let stored: Value = app.get("/api/v1/channels/SBX-SA").await.json().await.unwrap();
+    assert_eq!(stored["rate_card"]["zones"][0]["bands"][2]["price"], "40.00");
+    let broken = reqwest::multipart::Part::bytes(csv.replace(",44.00", ",lots").into_bytes()).file_name("r.csv");
+    let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).part("file", broken);
+    let r = c.post(app.url("/channels/rates")).header(COOKIE, &cookie).multipart(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refusal = r.text().await.unwrap();
+    assert!(refusal.contains("line 4") && refusal.contains("price"), "the refusal names the line: {refusal}");
+
+    // The quote tester: each charge of the card, in its own column.
+    let (_, quoted) =
+        page(&c, &app, &cookie, "/channels?country=SA&weight_g=700&goods=100.00&cod=150.00&currency=SAR&quote=1").await;
+    let table = quoted.split("id=\"quotes\"").nth(1).unwrap_or_else(|| panic!("{quoted}"));
+    let row = table.split("<tbody>").nth(1).unwrap().split("</tr>").next().unwrap();
+    assert!(row.contains("SAR 31.50") && row.contains("SAR 3.00"), "freight and the COD fee's minimum: {row}");
+    let (_, bad) = page(&c, &app, &cookie, "/channels?country=SA&weight_g=700&goods=lots&currency=SAR&quote=1").await;
+    assert!(bad.contains("id=\"quote-errors\"") && bad.contains("goods_value"), "{bad}");
+    // A viewer reads the card but has no form to change it, and a post is refused.
+    let (c2, viewer) = session(&app, "vera", Role::Viewer).await;
+    let (_, seen) = page(&c2, &app, &viewer, "/channels/SBX-SA").await;
+    assert!(!seen.contains("id=\"save-channel\"") && seen.contains("31.50"));
+    let r = post_form(&c2, &app, &viewer, "/channels/SBX-SA", &[("csrf", &hidden_csrf(&seen))]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn the_admin_connects_a_shop_whose_secrets_are_never_shown_back_and_kept_when_left_empty(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (c, cookie) = session(&app, "ada", Role::Admin).await;
+    let (_, chooser) = page(&c, &app, &cookie, "/shops?platform=woocommerce").await;
+    assert!(
+        chooser.contains("name=\"cred_consumer_key\"") && chooser.contains("name=\"cred_consumer_secret\""),
+        "the form asks for the platform's own credentials: {chooser}"
+    );
+    let csrf = hidden_csrf(&chooser);
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("platform", "woocommerce"),
+        ("code", "woo-ae"),
+        ("name", "Woo AE"),
+        ("base_url", "https://woo.example"),
+        ("cred_consumer_key", "ck_visible_nowhere"),
+        ("cred_consumer_secret", "cs_visible_nowhere"),
+        ("webhook_secret", "whsec_visible_nowhere"),
+        ("cod_gateways", "cod, cash"),
+        ("push", "1"),
+        ("enabled", "1"),
+    ];
+    // Missing a required credential: refused by name, nothing stored.
+    let mut missing = base;
+    missing[6] = ("cred_consumer_secret", "");
+    let r = post_form(&c, &app, &cookie, "/shops/connect", &missing).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("consumer_secret"));
+    assert_eq!(app.get("/api/v1/stores/woo-ae").await.status(), StatusCode::NOT_FOUND);
+    let r = post_form(&c, &app, &cookie, "/shops/connect", &base).await;
+    assert_eq!(r.headers()[LOCATION], "/shops/woo-ae?saved=1");
+    let (_, shop) = page(&c, &app, &cookie, "/shops/woo-ae").await;
+    assert!(!shop.contains("visible_nowhere"), "no secret is shown back: {shop}");
+    assert!(shop.contains("/api/v1/webhooks/woocommerce/woo-ae") && shop.contains("value=\"cod, cash\""), "{shop}");
+    let stored: Value = app.get("/api/v1/stores/woo-ae").await.json().await.unwrap();
+    assert_eq!((stored["has_credentials"].as_bool(), stored["has_webhook_secret"].as_bool()), (Some(true), Some(true)));
+    // Saving the settings with the secret fields empty keeps the secrets; the name changes.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Woo Emirates"),
+        ("base_url", "https://woo.example"),
+        ("cod_gateways", "cod"),
+        ("enabled", "1"),
+    ];
+    let r = post_form(&c, &app, &cookie, "/shops/woo-ae", &form).await;
+    assert_eq!(r.headers()[LOCATION], "/shops/woo-ae?saved=1");
+    let stored: Value = app.get("/api/v1/stores/woo-ae").await.json().await.unwrap();
+    assert_eq!(stored["name"], "Woo Emirates");
+    assert_eq!(stored["push_fulfilment"], false, "an unticked box is a no");
+    assert_eq!((stored["has_credentials"].as_bool(), stored["has_webhook_secret"].as_bool()), (Some(true), Some(true)));
+    // Ops works the shop (pull, replay) but neither connects nor changes one.
+    let (c2, ops) = session(&app, "olga", Role::Ops).await;
+    let (_, seen) = page(&c2, &app, &ops, "/shops/woo-ae").await;
+    assert!(seen.contains("id=\"pull\"") && !seen.contains("id=\"shop-form\""), "{seen}");
+    let r = post_form(&c2, &app, &ops, "/shops/woo-ae", &[("csrf", &hidden_csrf(&seen)), ("name", "x")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
