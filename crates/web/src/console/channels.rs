@@ -189,8 +189,12 @@ pub async fn page(
         .enumerate()
         .map(|(i, z)| {
             minijinja::context! {
-                i, name => z.name.clone(), countries => z.countries.join(", "), regions => z.regions.join(", "),
-                cities => z.cities.join(", "), postcodes => z.postcodes.join(", "), days => z.transit_days,
+                i, name => z.name.clone(), days => z.transit_days,
+                covers => [&z.countries, &z.regions, &z.cities, &z.postcodes]
+                    .iter()
+                    .filter(|l| !l.is_empty())
+                    .map(|l| l.join(", "))
+                    .collect::<Vec<_>>(),
                 bands => z.bands.iter().map(|b| minijinja::context! { from_g => b.from_g, to_g => b.to_g, price => b.price.clone() }).collect::<Vec<_>>(),
                 steps => z.steps.as_ref().map(|st| minijinja::context! {
                     first_g => st.first_g, first_price => st.first_price.clone(), additional_g => st.additional_g,
@@ -220,6 +224,7 @@ pub async fn page(
         cod_max => cod.and_then(|c| c.max.clone()).unwrap_or_default(),
         remote => card.remote_area.is_some(),
         zones,
+        row_count => (rows.lines().count() + 1).min(30),
         rows,
         may_edit => matches!(signed.0.role, Role::Admin | Role::Ops),
         flash => q.get("saved").map(|_| signed.t("channel-saved")),
