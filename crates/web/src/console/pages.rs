@@ -1,4 +1,5 @@
-//! The console's pages, written as HTML with every value escaped.
+//! Logging in and out, the review queue's decision, and what the console's pages share: the one HTML escaper,
+//! query strings and typed downloads.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use serde::Deserialize;
 
 use super::i18n::Lang;
 use super::view::browser_lang;
-use super::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Signed, cookie, html, redirect, same, session_cookie, set_cookie};
+use super::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, Signed, cookie, redirect, same, session_cookie, set_cookie};
 use crate::extract::ClientAddr;
 use crate::state::AppState;
 
@@ -40,20 +41,6 @@ pub(super) fn query_string(pairs: &[(&str, &str)]) -> String {
             .collect::<String>()
     };
     pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", enc(v))).collect::<Vec<_>>().join("&")
-}
-
-/// A page whose body is still written by hand (each value through [`esc`]) inside the one layout; `title`
-/// is a catalogue key or, for titles that name a thing, text already in the user's language.
-pub(super) fn layout(signed: &Signed, title: &str, body: &str) -> String {
-    let title = signed.2.lookup(title).map_or_else(|| title.to_owned(), str::to_owned);
-    signed.render_page("legacy.html", &title, minijinja::context! { body => body }).unwrap_or_else(|e| {
-        tracing::error!(error = %format!("{e:#}"), "rendering a console page");
-        String::from("the page could not be drawn")
-    })
-}
-
-pub(super) fn forbidden(signed: &Signed) -> String {
-    layout(signed, "error-forbidden-title", &format!("<p>{}</p>", esc(&signed.t("error-forbidden"))))
 }
 
 fn login_page(lang: Lang, status: StatusCode, csrf: &str, message: Option<&str>) -> Response {
@@ -122,8 +109,8 @@ pub struct CsrfForm {
 }
 
 pub async fn logout(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<CsrfForm>) -> Response {
-    if !same(&signed.0.csrf, &f.csrf) {
-        return html(StatusCode::FORBIDDEN, forbidden(&signed));
+    if let Some(r) = signed.forged(&f.csrf) {
+        return r;
     }
     if let Err(e) = s.app.admin().logout(&signed.1).await {
         return crate::ApiError::from(e).into_response();
@@ -201,25 +188,17 @@ pub async fn decide(State(s): State<Arc<AppState>>, signed: Signed, Form(f): For
         return r;
     }
     let field = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
-    if !same(&signed.0.csrf, field("csrf")) {
-        return html(StatusCode::FORBIDDEN, forbidden(&signed));
+    if let Some(r) = signed.forged(field("csrf")) {
+        return r;
     }
     let approve = match field("action") {
         "approve" => true,
         "cancel" => false,
-        _ => {
-            return html(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                layout(&signed, "nav-review", "<p class=\"err\">Choose approve or cancel.</p>"),
-            );
-        }
+        _ => return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t("bulk-unknown-action")),
     };
     let reason = field("reason").trim();
     if reason.is_empty() {
-        return html(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            layout(&signed, "nav-review", "<p class=\"err\">Give a reason.</p>"),
-        );
+        return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t("reason-needed"));
     }
     let ids: Vec<String> = f.iter().filter(|(n, _)| n == "ids").map(|(_, v)| v.clone()).collect();
     let actor = codflow_domain::Actor::User(signed.0.id.clone());

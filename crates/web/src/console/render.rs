@@ -25,7 +25,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("login.html", include_str!("../../templates/login.html")),
     ("error.html", include_str!("../../templates/error.html")),
     ("prefs.html", include_str!("../../templates/prefs.html")),
-    ("legacy.html", include_str!("../../templates/legacy.html")),
     ("orders.html", include_str!("../../templates/orders.html")),
     ("order.html", include_str!("../../templates/order.html")),
     ("review.html", include_str!("../../templates/review.html")),
