@@ -318,6 +318,28 @@ pub(crate) fn render(
 /// Checks a template's three texts by rendering them with sample values; errors carry the part and line.
 /// Variables: `buyer`, `order`, `store`, `total`, `reason`, and for shipment messages `tracking`, `eta`,
 /// `link` and `cod` (empty when prepaid).
+/// The values a template is checked and previewed with: every name a message can use.
+fn sample() -> minijinja::Value {
+    context! {
+        buyer => "Noura", order => "1001", store => "manual", total => "129.50 SAR", reason => "sample reason",
+        tracking => "SB000000000CN", eta => "2026-12-01", link => "https://example.com/track/SB000000000CN",
+        cod => "129.50 SAR",
+    }
+}
+
+/// The names a template can use, for the people writing one.
+pub const TEMPLATE_VALUES: [&str; 9] = ["buyer", "order", "store", "total", "reason", "tracking", "eta", "link", "cod"];
+
+/// A template as a buyer would read it (subject, e-mail body, SMS), written with sample values; refused as
+/// [`check_template`] refuses it.
+pub fn preview_template(t: &StoredTemplate) -> Result<(String, String, String)> {
+    check_template(t)?;
+    let env = environment();
+    let ctx = sample();
+    let part = |src: &str| render(&env, src, &ctx).map_err(|e| Error::invalid("template", e.to_string()));
+    Ok((part(&t.subject)?, part(&t.body)?, part(&t.sms)?))
+}
+
 pub fn check_template(t: &StoredTemplate) -> Result<()> {
     let mut errors = codflow_domain::FieldErrors::default();
     if !LANGUAGES.contains(&t.language.as_str()) {
@@ -330,11 +352,7 @@ pub fn check_template(t: &StoredTemplate) -> Result<()> {
         errors.push("name", "must be 1 to 64 characters of a-z, 0-9 and _");
     }
     let env = environment();
-    let sample = context! {
-        buyer => "Noura", order => "1001", store => "manual", total => "129.50 SAR", reason => "sample reason",
-        tracking => "SB000000000CN", eta => "2026-12-01", link => "https://example.com/track/SB000000000CN",
-        cod => "129.50 SAR",
-    };
+    let sample = sample();
     let parts =
         [("subject", &t.subject, limits::SUBJECT), ("body", &t.body, limits::BODY), ("sms", &t.sms, limits::SMS)];
     for (path, src, max) in parts {

@@ -8,6 +8,7 @@ mod chart;
 mod dash;
 mod finance;
 pub(crate) mod i18n;
+mod opsettings;
 mod order;
 mod orders;
 mod pages;
@@ -84,6 +85,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/settlements/{id}/lines/{line}/dispute", get(settlements::dispute))
         .route("/rules", get(rules::page).post(rules::submit))
         .route("/rules/change", axum::routing::post(rules::change))
+        .route("/settings/messages", get(opsettings::messages).post(opsettings::save_message))
+        .route("/settings/tracking", get(opsettings::tracking).post(opsettings::save_tracking))
         .route("/channels", get(channels::list))
         .route("/channels/rates.csv", get(channels::rates_csv))
         .route(

@@ -50,6 +50,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("channel.html", include_str!("../../templates/channel.html")),
     ("shops.html", include_str!("../../templates/shops.html")),
     ("shop.html", include_str!("../../templates/shop.html")),
+    ("messages.html", include_str!("../../templates/messages.html")),
+    ("tracking_settings.html", include_str!("../../templates/tracking_settings.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.
@@ -121,6 +123,7 @@ fn build() -> Result<Environment<'static>, Error> {
     env.add_filter("time", time_in_zone);
     env.add_filter("date", date_in_zone);
     env.add_filter("qs", query_with);
+    env.add_filter("urlencode", |v: String| super::pages::url_encode(&v));
     Ok(env)
 }
 
@@ -307,10 +310,23 @@ mod tests {
         let weights = ["sign_in", "transit", "refusal", "customs", "exceptions", "settlement", "cost"];
         keys.extend(weights.iter().map(|w| format!("weight-{w}")));
         keys.extend(["carriers", "channels"].iter().map(|w| format!("score-{w}")));
+        let fields = ["customs_held_hours", "no_scan_before_pickup_hours", "no_scan_in_transit_hours", "transit_days"];
+        keys.extend(
+            fields
+                .iter()
+                .chain(&["late_grace_hours", "failures_before_return", "remit_grace_days"])
+                .map(|f| format!("th-{f}")),
+        );
         keys.extend(["pending", "failed", "done"].iter().map(|w| format!("inbox-{w}")));
         keys.extend(["cheapest", "fastest", "best_expected_profit"].iter().map(|w| format!("tag-{w}")));
         let missing: Vec<&String> = keys.iter().filter(|k| Lang::En.lookup(k).is_none()).collect();
         assert!(missing.is_empty(), "no word for {missing:?}");
+    }
+
+    #[test]
+    fn values_in_links_are_percent_encoded() {
+        let out = env().render_str("{{ x|urlencode }}", minijinja::context! { x => "a b&c/é" }).unwrap();
+        assert_eq!(out, "a%20b%26c%2F%C3%A9");
     }
 
     #[test]

@@ -25,6 +25,7 @@ codflow_store::on_both_engines!(
     the_admin_adds_users_switches_one_off_and_creates_and_revokes_an_api_token_from_settings,
     a_rate_card_is_edited_by_form_and_as_csv_rows_and_the_quote_tester_shows_each_charge,
     the_admin_connects_a_shop_whose_secrets_are_never_shown_back_and_kept_when_left_empty,
+    ops_previews_a_buyer_message_before_saving_it_and_tunes_the_tracking_thresholds_of_a_lane,
 );
 
 async fn session(app: &TestApp, name: &str, role: Role) -> (reqwest::Client, String) {
@@ -735,4 +736,106 @@ async fn the_admin_connects_a_shop_whose_secrets_are_never_shown_back_and_kept_w
     assert!(seen.contains("id=\"pull\"") && !seen.contains("id=\"shop-form\""), "{seen}");
     let r = post_form(&c2, &app, &ops, "/shops/woo-ae", &[("csrf", &hidden_csrf(&seen)), ("name", "x")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn ops_previews_a_buyer_message_before_saving_it_and_tunes_the_tracking_thresholds_of_a_lane(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (c, cookie) = session(&app, "lina", Role::Ops).await;
+    let (status, list) = page(&c, &app, &cookie, "/settings/messages?name=cod_unavailable&language=en").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(list.contains("id=\"template-form\"") && list.contains("{{ buyer }}"), "{list}");
+    let csrf = hidden_csrf(&list);
+    let form = |action: &'static str, body: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "cod_unavailable".to_owned()),
+            ("language", "en".to_owned()),
+            ("subject", "Order {{ order }}".to_owned()),
+            ("body", body.to_owned()),
+            ("sms", "{{ store }}: {{ order }}".to_owned()),
+            ("action", action.to_owned()),
+        ]
+    };
+    // A preview writes the sample values in and saves nothing; the form keeps what was typed.
+    let r = c
+        .post(app.url("/settings/messages"))
+        .header(COOKIE, &cookie)
+        .form(&form("preview", "Dear {{ buyer }}, <b>{{ total }}</b>"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let shown = r.text().await.unwrap();
+    let preview = shown.split("id=\"template-preview\"").nth(1).unwrap_or_else(|| panic!("{shown}"));
+    assert!(preview.contains("Dear Noura, &lt;b&gt;129.50 SAR&lt;/b&gt;"), "sample values, escaped: {preview}");
+    assert!(shown.contains("Dear {{ buyer }}, &lt;b&gt;{{ total }}&lt;/b&gt;</textarea>"), "the form keeps its text");
+    let stored: Value = app.get("/api/v1/notification-templates").await.json().await.unwrap();
+    assert!(!stored.to_string().contains("Dear {{ buyer }}"), "a preview saves nothing");
+    // A broken template is refused naming its part and line, with the form kept; a good one is saved.
+    let r = c
+        .post(app.url("/settings/messages"))
+        .header(COOKIE, &cookie)
+        .form(&form("save", "Hello\n{{ buyer "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = r.text().await.unwrap();
+    let errors = refused.split("id=\"template-errors\"").nth(1).unwrap_or_else(|| panic!("{refused}"));
+    assert!(errors.contains("body") && errors.contains("line 2"), "{errors}");
+    let r = c
+        .post(app.url("/settings/messages"))
+        .header(COOKIE, &cookie)
+        .form(&form("save", "Dear {{ buyer }}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()[LOCATION], "/settings/messages?name=cod_unavailable&language=en&saved=1");
+    let stored: Value = app.get("/api/v1/notification-templates").await.json().await.unwrap();
+    assert!(stored.to_string().contains("Dear {{ buyer }}"), "{stored}");
+
+    // Thresholds: the defaults, a new lane, a time to act; a bad lane is refused by name and nothing changes.
+    let (_, th) = page(&c, &app, &cookie, "/settings/tracking").await;
+    assert!(th.contains("name=\"default.customs_held_hours\" type=\"number\" value=\"48\""), "{th}");
+    let fields = [
+        "customs_held_hours",
+        "no_scan_before_pickup_hours",
+        "no_scan_in_transit_hours",
+        "transit_days",
+        "late_grace_hours",
+        "failures_before_return",
+        "remit_grace_days",
+    ];
+    let values = ["36", "72", "120", "7", "0", "3", "3"];
+    let post = |lane: &'static str| {
+        let mut f: Vec<(String, String)> = vec![("csrf".into(), csrf.clone()), ("lane0.key".into(), lane.into())];
+        for (name, v) in fields.iter().zip(values) {
+            f.push((format!("default.{name}"), v.into()));
+            f.push((format!("lane0.{name}"), if *name == "transit_days" { "12".into() } else { v.into() }));
+        }
+        f.extend([
+            ("sla.customs_held".into(), "12".into()),
+            ("poll_seconds".into(), "900".into()),
+            ("poll_carriers".into(), "sandbox".into()),
+            ("max_age_days".into(), "60".into()),
+        ]);
+        c.post(app.url("/settings/tracking")).header(COOKIE, &cookie).form(&f).send()
+    };
+    let r = post("Saudi").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("lanes.SAUDI"), "the bad lane is named");
+    let before: Value = app.get("/api/v1/tracking/thresholds").await.json().await.unwrap();
+    assert_eq!(before["default"]["customs_held_hours"], 48, "nothing saved: {before}");
+    let r = post("sa").await.unwrap();
+    assert_eq!(r.headers()[LOCATION], "/settings/tracking?saved=1");
+    let after: Value = app.get("/api/v1/tracking/thresholds").await.json().await.unwrap();
+    assert_eq!(after["default"]["customs_held_hours"], 36, "{after}");
+    assert_eq!(after["lanes"]["SA"]["transit_days"], 12, "{after}");
+    assert_eq!(after["default"]["sla_hours"]["customs_held"], 12, "{after}");
+    let poll: Value = app.get("/api/v1/settings/tracking").await.json().await.unwrap();
+    assert_eq!(poll["poll_seconds"], 900);
+    // The warehouse neither sees nor changes them.
+    let (c2, wh) = session(&app, "wu.wh", Role::Warehouse).await;
+    let (status, _) = page(&c2, &app, &wh, "/settings/tracking").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }
