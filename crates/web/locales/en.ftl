@@ -710,3 +710,6 @@ poll-carriers-help = comma-separated; carriers that push their events need not b
 max-age-days = Stop polling after (days)
 max-age-days-help = a parcel not final this long after booking is no longer polled
 thresholds-saved = Saved; every active parcel is checked again against them.
+profit-computing = The profit figures are being worked out from every order for the first time; this takes up to a minute for a million orders. Reload the page shortly.
+figures-as-of = Figures as of { $time }.
+figures-refreshing = Newer figures are being worked out; reload shortly.

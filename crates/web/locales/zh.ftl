@@ -710,3 +710,6 @@ poll-carriers-help = 逗号分隔；主动推送事件的承运商无需轮询
 max-age-days = 停止轮询（天）
 max-age-days-help = 预订后超过此天数仍未完结的包裹不再轮询
 thresholds-saved = 已保存；所有在途包裹将按新阈值重新检查。
+profit-computing = 正在首次根据全部订单计算利润数据；一百万个订单最多需要一分钟。请稍后刷新页面。
+figures-as-of = 数据截至 { $time }。
+figures-refreshing = 正在计算更新的数据；请稍后刷新。

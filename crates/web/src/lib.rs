@@ -76,7 +76,13 @@ pub fn router(app: App) -> Router {
 }
 
 pub fn router_with(app: App, edge: Edge) -> Router {
-    routes_with(Arc::new(AppState { app, metrics: Default::default(), edge, pending: Default::default() }))
+    routes_with(Arc::new(AppState {
+        app,
+        metrics: Default::default(),
+        edge,
+        pending: Default::default(),
+        profit: Default::default(),
+    }))
 }
 
 /// `/metrics` alone and without a token, over the same counters, for a listener of its own.
@@ -151,7 +157,13 @@ pub async fn serve_with(
     edge: Edge,
     metrics: Option<tokio::net::TcpListener>,
 ) -> std::io::Result<()> {
-    let state = Arc::new(AppState { app, metrics: Default::default(), edge, pending: Default::default() });
+    let state = Arc::new(AppState {
+        app,
+        metrics: Default::default(),
+        edge,
+        pending: Default::default(),
+        profit: Default::default(),
+    });
     if let Some(m) = metrics {
         let router = metrics_router(state.clone());
         tokio::spawn(async move { axum::serve(m, router).with_graceful_shutdown(shutdown()).await });

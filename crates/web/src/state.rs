@@ -8,6 +8,8 @@ pub struct AppState {
     pub edge: Edge,
     /// Statements previewed in the console and not yet recorded.
     pub pending: crate::console::Pending,
+    /// The finance page's last profit report.
+    pub profit: crate::console::ProfitSnapshot,
 }
 
 /// How this server meets the outside: where it is reached from and who may read its metrics.

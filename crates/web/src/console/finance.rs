@@ -1,13 +1,21 @@
 //! The finance page: profit by country with totals, largest first, losses as negative amounts; the orders
 //! left out for a missing exchange rate, named with a form to enter each rate; COD the carriers still owe,
 //! linked to the parcels behind each figure.
+//!
+//! Actual profit is worked out order by order from what each parcel's money became (a pass over every order:
+//! 40 s at a million), so the page shows the last report computed, with the time it is as of. A view starts a
+//! new computation when the report is older than [`FRESH_FOR`] or something it counts was changed here (a
+//! rate entered), and waits for it up to [`WAIT_FOR`]: a seller with a few thousand orders always sees it
+//! fresh, a large one sees the previous figures at once and the new ones on the next view.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use codflow_app::profit::ProfitReport;
 use codflow_domain::finance::profit::Dimension;
 use codflow_domain::{Money, Role};
 use serde::Deserialize;
@@ -19,6 +27,78 @@ use crate::state::AppState;
 /// Finance pages are finance's (and the admin's).
 const FINANCE: &[Role] = &[Role::Finance];
 
+/// How long a report counts as fresh.
+const FRESH_FOR: Duration = Duration::from_secs(10 * 60);
+/// How long a view waits for a report being computed before it shows the previous one.
+const WAIT_FOR: Duration = Duration::from_secs(2);
+
+/// The last profit report computed for the finance page, and the computation under way, if any.
+#[derive(Default)]
+pub struct ProfitSnapshot {
+    state: Mutex<SnapshotState>,
+    done: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct SnapshotState {
+    report: Option<(Arc<ProfitReport>, time::OffsetDateTime, Instant)>,
+    computing: bool,
+    stale: bool,
+}
+
+impl ProfitSnapshot {
+    /// The next view recomputes (something the report counts has changed).
+    pub fn invalidate(&self) {
+        self.lock().stale = true;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SnapshotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The freshest report there is within [`WAIT_FOR`], starting a computation when the last is old or stale
+    /// and none is under way; None while the first one is still being computed.
+    async fn current(
+        s: &Arc<AppState>,
+    ) -> Result<Option<(Arc<ProfitReport>, time::OffsetDateTime, bool)>, codflow_app::Error> {
+        let snap = &s.profit;
+        let waiting = snap.done.notified();
+        tokio::pin!(waiting);
+        let start = {
+            let mut st = snap.lock();
+            let old = st.report.as_ref().is_none_or(|(_, _, at)| at.elapsed() > FRESH_FOR) || st.stale;
+            let start = old && !st.computing;
+            if start {
+                st.computing = true;
+                st.stale = false;
+            }
+            waiting.as_mut().enable();
+            start
+        };
+        if start {
+            let state = Arc::clone(s);
+            tokio::spawn(async move {
+                let computed = state.app.finance().profit_report(&Default::default(), Dimension::Country, |_| {}).await;
+                let at = state.app.clock().now();
+                let mut st = state.profit.lock();
+                st.computing = false;
+                match computed {
+                    Ok(r) => st.report = Some((Arc::new(r), at, Instant::now())),
+                    Err(e) => tracing::error!(error = %e, "the finance page's profit report"),
+                }
+                drop(st);
+                state.profit.done.notify_waiters();
+            });
+        }
+        let computing = snap.lock().computing;
+        if computing {
+            let _ = tokio::time::timeout(WAIT_FOR, waiting).await;
+        }
+        let st = snap.lock();
+        Ok(st.report.as_ref().map(|(r, at, _)| (Arc::clone(r), *at, st.computing)))
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct Shown {
     #[serde(default)]
@@ -29,8 +109,12 @@ pub async fn page(State(s): State<Arc<AppState>>, signed: Signed, Query(q): Quer
     if let Some(r) = signed.refused(FINANCE) {
         return r;
     }
-    let report = match s.app.finance().profit_report(&Default::default(), Dimension::Country, |_| {}).await {
-        Ok(r) => r,
+    let (report, as_of, refreshing) = match ProfitSnapshot::current(&s).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            let ctx = minijinja::context! { message => signed.t("profit-computing"), detail => "" };
+            return signed.page(StatusCode::OK, "error.html", &signed.t("nav-finance"), ctx);
+        }
         Err(e) => return signed.fail(e),
     };
     let aging = match s.app.finance().receivables_aging().await {
@@ -80,6 +164,8 @@ pub async fn page(State(s): State<Arc<AppState>>, signed: Signed, Query(q): Quer
         totals,
         owed,
         flash => q.saved.map(|_| signed.t("rate-saved")),
+        as_of => super::render::secs(as_of),
+        refreshing,
     };
     signed.page(StatusCode::OK, "finance.html", &signed.t("nav-finance"), ctx)
 }
@@ -102,7 +188,10 @@ pub async fn put_rate(State(s): State<Arc<AppState>>, signed: Signed, Form(f): F
     }
     let source = if f.source.trim().is_empty() { format!("entered by {}", signed.0.username) } else { f.source };
     match s.app.review().put_fx_rate_text(&f.from, Some(&f.to), &f.rate, &f.as_of, &source).await {
-        Ok(_) => redirect("/finance?saved=1"),
+        Ok(_) => {
+            s.profit.invalidate();
+            redirect("/finance?saved=1")
+        }
         Err(e) => signed.fail(e),
     }
 }

@@ -25,6 +25,7 @@ mod stock;
 mod tasks;
 mod view;
 
+pub use finance::ProfitSnapshot;
 pub use settlements::Pending;
 pub use view::not_found_page;
 
