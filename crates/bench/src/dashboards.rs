@@ -189,14 +189,18 @@ pub async fn dashboards(orders: usize, requests: usize) -> Result<()> {
     let t = Instant::now();
     let deadline = t + std::time::Duration::from_secs(600);
     loop {
-        let page = client.get(format!("{}/finance", server.base)).header("cookie", &cookie).send().await?.text().await?;
+        let page =
+            client.get(format!("{}/finance", server.base)).header("cookie", &cookie).send().await?.text().await?;
         if page.contains("id=\"as-of\"") {
             break;
         }
         ensure!(Instant::now() < deadline, "/finance: no report after ten minutes");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    println!("/finance: the first profit report over every order took {:.1} s off the request", t.elapsed().as_secs_f64());
+    println!(
+        "/finance: the first profit report over every order took {:.1} s off the request",
+        t.elapsed().as_secs_f64()
+    );
     println!("| page | p50 ms | p95 ms | max ms | bytes |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     for (kind, path) in pages {

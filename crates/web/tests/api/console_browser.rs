@@ -368,6 +368,64 @@ async fn the_warehouse_prints_a_batch_of_labels_for_ticked_and_for_all_matching_
     b.quit().await;
 }
 
+/// Every field on every page has a label a screen reader can read out (a `<label>` or an `aria-label`).
+#[tokio::test]
+async fn every_input_on_every_page_has_a_label() {
+    let app = spawn_app(Engine::Sqlite).await;
+    let data = seed(&app).await;
+    let channel = json!({"code": "SBX-SA", "name": "Sandbox SA", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}});
+    assert_eq!(app.post("/api/v1/channels", &channel).await.status(), StatusCode::CREATED);
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("ada.admin", "long enough secret", Role::Admin, Actor::Worker("test".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "ada.admin", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    let unlabelled = "return Array.from(document.querySelectorAll('input, select, textarea'))\
+        .filter(e => !['hidden', 'submit', 'button'].includes(e.type))\
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))\
+        .map(e => e.outerHTML.slice(0, 160));";
+    let order = format!("/orders/{}", data.held);
+    for path in [
+        "/orders",
+        order.as_str(),
+        "/review",
+        "/tasks",
+        "/shipments",
+        "/stock",
+        "/settlements",
+        "/finance",
+        "/dashboards/cash",
+        "/dashboards/profit",
+        "/dashboards/rejections",
+        "/dashboards/customs",
+        "/dashboards/carriers",
+        "/recommendations",
+        "/channels",
+        "/channels/SBX-SA",
+        "/channels?country=SA&weight_g=500&goods=10.00&currency=SAR&quote=1",
+        "/shops",
+        "/shops?platform=woocommerce",
+        "/rules",
+        "/settings",
+        "/settings/messages?name=cod_unavailable&language=en",
+        "/settings/tracking",
+        "/preferences",
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        let missing = b.run(unlabelled, json!([])).await;
+        assert_eq!(missing, json!([]), "{path}: fields without a label");
+    }
+    b.quit().await;
+}
+
 struct Seeded {
     held: String,
     refused_in_jazan: usize,
