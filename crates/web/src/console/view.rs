@@ -36,6 +36,9 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
         ]);
     }
     nav.extend([item("/channels", "nav-channels"), item("/shops", "nav-shops"), item("/rules", "nav-rules")]);
+    if matches!(role, Role::Admin | Role::Ops) {
+        nav.push(item("/settings/messages", "nav-messages"));
+    }
     if role == Role::Admin {
         nav.push(item("/settings", "settings"));
     }

@@ -744,6 +744,7 @@ async fn ops_previews_a_buyer_message_before_saving_it_and_tunes_the_tracking_th
     let (status, list) = page(&c, &app, &cookie, "/settings/messages?name=cod_unavailable&language=en").await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert!(list.contains("id=\"template-form\"") && list.contains("{{ buyer }}"), "{list}");
+    assert!(list.contains("<a href=\"/settings/messages\" aria-current=\"page\">"), "in the navigation: {list}");
     let csrf = hidden_csrf(&list);
     let form = |action: &'static str, body: &'static str| {
         vec![
