@@ -713,3 +713,4 @@ thresholds-saved = Saved; every active parcel is checked again against them.
 profit-computing = The profit figures are being worked out from every order for the first time; this takes up to a minute for a million orders. Reload the page shortly.
 figures-as-of = Figures as of { $time }.
 figures-refreshing = Newer figures are being worked out; reload shortly.
+control-character = The address or the form holds a control character (in { $field }), which no field takes. Remove it and try again.

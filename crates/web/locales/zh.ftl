@@ -713,3 +713,4 @@ thresholds-saved = 已保存；所有在途包裹将按新阈值重新检查。
 profit-computing = 正在首次根据全部订单计算利润数据；一百万个订单最多需要一分钟。请稍后刷新页面。
 figures-as-of = 数据截至 { $time }。
 figures-refreshing = 正在计算更新的数据；请稍后刷新。
+control-character = 地址或表单中含有控制字符（位于 { $field }），任何字段都不接受。请删除后重试。

@@ -72,7 +72,11 @@ fn control_in_pairs(pairs: &str) -> Option<String> {
 /// engines (see `extract::parse_json` for JSON bodies).
 async fn refuse_control_characters(req: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
+    let page = crate::console::wants_page(req.headers(), req.uri().path()).then(|| req.headers().clone());
     let refuse = |path: String| {
+        if let Some(headers) = &page {
+            return crate::console::refused_page(headers, &path);
+        }
         let mut f = codflow_domain::FieldErrors::default();
         f.push(path, "holds a control character");
         ApiError::Invalid(f).into_response()

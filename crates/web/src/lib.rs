@@ -63,9 +63,7 @@ async fn not_found(
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let browser =
-        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    if browser && !uri.path().starts_with("/api") {
+    if console::wants_page(&headers, uri.path()) {
         return console::not_found_page(&s, &headers, &uri).await;
     }
     ApiError::NotFound("route").into_response()

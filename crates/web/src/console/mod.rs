@@ -27,7 +27,7 @@ mod view;
 
 pub use finance::ProfitSnapshot;
 pub use settlements::Pending;
-pub use view::not_found_page;
+pub use view::{not_found_page, refused_page, wants_page};
 
 use std::sync::Arc;
 

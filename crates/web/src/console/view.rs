@@ -3,7 +3,7 @@
 
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use codflow_domain::Role;
 use codflow_domain::zone::Zone;
 use minijinja::Value;
@@ -98,7 +98,7 @@ impl Signed {
             Ok(body) => html(status, body),
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), template, "rendering a console page");
-                (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be drawn").into_response()
+                drawing_failed()
             }
         }
     }
@@ -134,6 +134,16 @@ impl Signed {
     }
 }
 
+/// A page whose template failed (a bug, logged): a bare page, still HTML, rather than the API's problem.
+fn drawing_failed() -> Response {
+    html(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "<!doctype html><meta charset=\"utf-8\"><title>codflow</title><p>This page could not be drawn; it has been logged. \
+         <a href=\"/orders\">Orders</a></p>"
+            .to_owned(),
+    )
+}
+
 fn title_key(status: StatusCode) -> &'static str {
     match status.as_u16() {
         403 => "error-forbidden-title",
@@ -158,9 +168,24 @@ pub(super) fn public_page(lang: Lang, status: StatusCode, template: &str, title:
         Ok(body) => html(status, body),
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), template, "rendering a console page");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be drawn").into_response()
+            drawing_failed()
         }
     }
+}
+
+/// Whether a refusal of this request should be a page: a browser asking for something outside the API.
+pub fn wants_page(headers: &HeaderMap, path: &str) -> bool {
+    let browser =
+        headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    browser && !path.starts_with("/api")
+}
+
+/// A request the edge refuses before any handler (a control character in its address or form), as a page in
+/// the browser's language naming where the character is.
+pub fn refused_page(headers: &HeaderMap, field: &str) -> Response {
+    let lang = browser_lang(headers);
+    let ctx = minijinja::context! { message => lang.text("control-character", &[("field", field)]), detail => "" };
+    public_page(lang, StatusCode::UNPROCESSABLE_ENTITY, "error.html", &lang.text("error-title", &[]), ctx)
 }
 
 /// The answer for a path nothing serves, when a browser asked: an HTML page, inside the console's frame and

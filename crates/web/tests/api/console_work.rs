@@ -336,6 +336,19 @@ async fn unknown_pages_and_bad_filters_are_html_pages_that_say_what_is_wrong(eng
     assert!(r.text().await.unwrap().contains("此地址没有内容"));
     let r = app.client.get(app.url("/api/v1/no-such")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "application/problem+json", "the API keeps problem+json");
+    // A control character the edge refuses before any page: a page too, naming where it was.
+    let r = c
+        .get(app.url("/orders?search=a%01b"))
+        .header(COOKIE, &cookie)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.text().await.unwrap().contains("control character (in query.search)"));
+    let r = app.client.get(app.url("/api/v1/orders?search=a%01b")).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
     for (path, field) in [
         ("/orders?status=lost", "status"),
         ("/orders?placed_from=yesterday", "placed_from"),
