@@ -140,6 +140,15 @@ pub async fn dashboards(orders: usize, requests: usize) -> Result<()> {
         peak_rss_kib(None).unwrap_or(0) / 1024
     );
     app.admin().create_user("bench.admin", "bench password 1", Role::Admin, by()).await.map_err(|e| anyhow!("{e}"))?;
+    // One channel with a rate card behind the book's channel code, for the channel pages and the quote tester.
+    let channel: codflow_domain::rating::ChannelSpec = serde_json::from_value(serde_json::json!({
+        "code": "SBX-SA-STD", "name": "Sandbox SA", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "fuel_surcharge_pct": "8", "cod_fee": {"pct": "2", "min": "3.00"},
+            "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+                "bands": [{"from_g": 0, "to_g": 500, "price": "20.00"}, {"from_g": 500, "to_g": 30000, "price": "35.00"}]}]}
+    }))?;
+    app.fulfilment().put_channels(&[channel], by()).await.map_err(|e| anyhow!("{e}"))?;
     app.store.checkpoint().await?;
     app.store.close().await;
     drop(app);

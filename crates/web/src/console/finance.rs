@@ -3,10 +3,11 @@
 //! linked to the parcels behind each figure.
 //!
 //! Actual profit is worked out order by order from what each parcel's money became (a pass over every order:
-//! 40 s at a million), so the page shows the last report computed, with the time it is as of. A view starts a
-//! new computation when the report is older than [`FRESH_FOR`] or something it counts was changed here (a
-//! rate entered), and waits for it up to [`WAIT_FOR`]: a seller with a few thousand orders always sees it
-//! fresh, a large one sees the previous figures at once and the new ones on the next view.
+//! over eight minutes of one core at a million), so the page shows the last report computed, with the time it
+//! is as of. A view starts a new computation when the report is older than [`FRESH_FOR`] (or ten times what the
+//! last one took, so a large book spends at most a tenth of a core on it) or something it counts was changed
+//! here (a rate entered), and waits for it up to [`WAIT_FOR`]: a seller with a few thousand orders always sees
+//! it fresh, a large one sees the previous figures at once and the new ones on a later view.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -41,7 +42,8 @@ pub struct ProfitSnapshot {
 
 #[derive(Default)]
 struct SnapshotState {
-    report: Option<(Arc<ProfitReport>, time::OffsetDateTime, Instant)>,
+    /// The report, when it was worked out (shown) and finished (for its age), and how long it took.
+    report: Option<(Arc<ProfitReport>, time::OffsetDateTime, Instant, Duration)>,
     computing: bool,
     stale: bool,
 }
@@ -66,7 +68,8 @@ impl ProfitSnapshot {
         tokio::pin!(waiting);
         let start = {
             let mut st = snap.lock();
-            let old = st.report.as_ref().is_none_or(|(_, _, at)| at.elapsed() > FRESH_FOR) || st.stale;
+            let old =
+                st.report.as_ref().is_none_or(|(_, _, at, took)| at.elapsed() > FRESH_FOR.max(*took * 10)) || st.stale;
             let start = old && !st.computing;
             if start {
                 st.computing = true;
@@ -78,12 +81,13 @@ impl ProfitSnapshot {
         if start {
             let state = Arc::clone(s);
             tokio::spawn(async move {
+                let started = Instant::now();
                 let computed = state.app.finance().profit_report(&Default::default(), Dimension::Country, |_| {}).await;
                 let at = state.app.clock().now();
                 let mut st = state.profit.lock();
                 st.computing = false;
                 match computed {
-                    Ok(r) => st.report = Some((Arc::new(r), at, Instant::now())),
+                    Ok(r) => st.report = Some((Arc::new(r), at, Instant::now(), started.elapsed())),
                     Err(e) => tracing::error!(error = %e, "the finance page's profit report"),
                 }
                 drop(st);
@@ -95,7 +99,7 @@ impl ProfitSnapshot {
             let _ = tokio::time::timeout(WAIT_FOR, waiting).await;
         }
         let st = snap.lock();
-        Ok(st.report.as_ref().map(|(r, at, _)| (Arc::clone(r), *at, st.computing)))
+        Ok(st.report.as_ref().map(|(r, at, ..)| (Arc::clone(r), *at, st.computing)))
     }
 }
 
