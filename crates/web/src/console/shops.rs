@@ -18,6 +18,29 @@ use super::{Signed, redirect};
 use crate::state::AppState;
 use time::format_description::well_known::Rfc3339;
 
+/// Deliveries shown on a shop's page at a time, and at most exported.
+const PAGE: i64 = 50;
+const EXPORT_CAP: usize = 100_000;
+
+fn delivery_rows(items: &[codflow_app::channel_sync::Delivery]) -> Vec<Vec<String>> {
+    items
+        .iter()
+        .map(|d| {
+            vec![
+                d.id.to_string(),
+                d.source.clone(),
+                d.topic.clone(),
+                rfc3339(Some(d.received_at)),
+                d.status.as_str().to_owned(),
+                d.external_id.clone().unwrap_or_default(),
+                d.outcome.clone().unwrap_or_default(),
+                d.order_id.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+                d.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
 /// Who connects shops and holds their secrets (the API's rule too).
 const ADMIN: &[Role] = &[];
 
@@ -120,30 +143,32 @@ pub async fn shop(
     if filter.is_some_and(|f| !["pending", "failed", "done"].contains(&f)) {
         return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t("bad-delivery-status"));
     }
-    let (items, _) = match s.app.channels().inbox(&shop, filter, 500, None).await {
+    let header = ["id", "source", "topic", "received_at", "status", "external_id", "outcome", "order", "error"];
+    if q.contains_key("format") {
+        // Every delivery the filter keeps, page after page (a shop's inbox is pruned, so this stays bounded).
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (items, next) = match s.app.channels().inbox(&shop, filter, 1000, cursor.as_deref()).await {
+                Ok(x) => x,
+                Err(e) => return signed.fail(e),
+            };
+            all.extend(items);
+            match next {
+                Some(n) if all.len() < EXPORT_CAP => cursor = Some(n),
+                _ => break,
+            }
+        }
+        if let Some(r) = super::dash::export(&q, &format!("deliveries-{}", shop.as_str()), &header, delivery_rows(&all))
+        {
+            return r;
+        }
+    }
+    let cursor = q.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
+    let (items, next) = match s.app.channels().inbox(&shop, filter, PAGE, cursor).await {
         Ok(x) => x,
         Err(e) => return signed.fail(e),
     };
-    let header = ["id", "source", "topic", "received_at", "status", "external_id", "outcome", "order", "error"];
-    let table: Vec<Vec<String>> = items
-        .iter()
-        .map(|d| {
-            vec![
-                d.id.to_string(),
-                d.source.clone(),
-                d.topic.clone(),
-                rfc3339(Some(d.received_at)),
-                d.status.as_str().to_owned(),
-                d.external_id.clone().unwrap_or_default(),
-                d.outcome.clone().unwrap_or_default(),
-                d.order_id.as_ref().map(|o| o.to_string()).unwrap_or_default(),
-                d.error.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    if let Some(r) = super::dash::export(&q, &format!("deliveries-{}", shop.as_str()), &header, table) {
-        return r;
-    }
     let deliveries: Vec<Value> = items
         .iter()
         .map(|d| {
@@ -182,6 +207,8 @@ pub async fn shop(
         pull_error => status.pull.last_error.clone(),
         filter => filter.unwrap_or(""),
         deliveries,
+        next,
+        paged => cursor.is_some(),
         may_act => matches!(signed.0.role, Role::Admin | Role::Ops),
         is_admin => signed.0.role == Role::Admin,
         flash => q.get("saved").map(|_| signed.t("shop-saved")),
