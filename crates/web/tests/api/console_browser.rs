@@ -310,9 +310,9 @@ async fn the_owner_reads_each_dashboard_with_a_filter_and_acts_on_a_recommendati
     b.quit().await;
 }
 
-/// The warehouse ticks parcels and prints their labels, then every parcel matching a filter across pages.
+/// The warehouse, in Chinese, ticks parcels and prints their labels, then every parcel matching across pages.
 #[tokio::test]
-async fn the_warehouse_prints_a_batch_of_labels_for_ticked_and_for_all_matching_parcels() {
+async fn the_warehouse_prints_a_batch_of_labels_for_ticked_and_for_all_matching_parcels_in_chinese() {
     let app = spawn_app(Engine::Sqlite).await;
     app.seed(&[("LAMP-1", 100)]).await;
     for i in 0..55 {
@@ -334,7 +334,10 @@ async fn the_warehouse_prints_a_batch_of_labels_for_ticked_and_for_all_matching_
     let b = Browser::start().await;
     b.log_in(&base, "zhou.wh", "long enough secret").await;
     b.wait_for_url("/orders").await;
+    b.click(&b.find("#lang-switch option[value=zh]").await).await;
+    b.wait_for_text("nav", "运单").await;
     b.goto(&format!("{base}/shipments")).await;
+    assert!(b.text(&b.find("main").await).await.contains("打印面单"), "the warehouse works in Chinese");
     assert_eq!(b.run("return document.querySelectorAll('input[name=ids]:checked').length;", json!([])).await, 0);
     let boxes = b
         .run(
