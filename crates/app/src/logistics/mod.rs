@@ -22,7 +22,7 @@ mod quote;
 mod rate_card;
 
 pub use quote::{ContentsInput, DestinationInput, ItemInput, ParcelInput, QuoteInput, QuoteResult};
-pub use rate_card::RateImport;
+pub use rate_card::{RateImport, rate_csv};
 
 /// How allocation chooses and what it assumes.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -72,56 +72,63 @@ pub struct RateImport {
 impl Fulfilment {
     /// Every channel's rate card as CSV rows (see the header).
     pub async fn export_rate_csv(&self) -> Result<String> {
-        let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
-        let csv_err = |e: csv::Error| Error::invalid("csv", e.to_string());
-        w.write_record(RATE_HEADER).map_err(csv_err)?;
-        for ch in self.channels().await? {
-            let spec = ch.to_spec();
-            for z in &spec.rate_card.zones {
-                let base = RateRow {
-                    channel: spec.code.clone(),
-                    zone: z.name.clone(),
-                    countries: join_list(&z.countries),
-                    regions: join_list(&z.regions),
-                    cities: join_list(&z.cities),
-                    postcodes: join_list(&z.postcodes),
-                    transit_days: z.transit_days.to_string(),
-                    ..Default::default()
+        rate_csv(&self.channels().await?)
+    }
+}
+
+/// The rate cards of `channels` as CSV rows, header first: the file [`Fulfilment::import_rate_csv`] takes back.
+pub fn rate_csv(channels: &[Channel]) -> Result<String> {
+    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    let csv_err = |e: csv::Error| Error::invalid("csv", e.to_string());
+    w.write_record(RATE_HEADER).map_err(csv_err)?;
+    for ch in channels {
+        let spec = ch.to_spec();
+        for z in &spec.rate_card.zones {
+            let base = RateRow {
+                channel: spec.code.clone(),
+                zone: z.name.clone(),
+                countries: join_list(&z.countries),
+                regions: join_list(&z.regions),
+                cities: join_list(&z.cities),
+                postcodes: join_list(&z.postcodes),
+                transit_days: z.transit_days.to_string(),
+                ..Default::default()
+            };
+            if let Some(s) = &z.steps {
+                let row = RateRow {
+                    first_g: s.first_g.to_string(),
+                    first_price: s.first_price.clone(),
+                    additional_g: s.additional_g.to_string(),
+                    additional_price: s.additional_price.clone(),
+                    max_g: s.max_g.map(|m| m.to_string()).unwrap_or_default(),
+                    ..base
                 };
-                if let Some(s) = &z.steps {
+                w.serialize(row).map_err(csv_err)?;
+            } else {
+                for b in &z.bands {
                     let row = RateRow {
-                        first_g: s.first_g.to_string(),
-                        first_price: s.first_price.clone(),
-                        additional_g: s.additional_g.to_string(),
-                        additional_price: s.additional_price.clone(),
-                        max_g: s.max_g.map(|m| m.to_string()).unwrap_or_default(),
-                        ..base
+                        from_g: b.from_g.to_string(),
+                        to_g: b.to_g.to_string(),
+                        price: b.price.clone(),
+                        channel: base.channel.clone(),
+                        zone: base.zone.clone(),
+                        countries: base.countries.clone(),
+                        regions: base.regions.clone(),
+                        cities: base.cities.clone(),
+                        postcodes: base.postcodes.clone(),
+                        transit_days: base.transit_days.clone(),
+                        ..Default::default()
                     };
                     w.serialize(row).map_err(csv_err)?;
-                } else {
-                    for b in &z.bands {
-                        let row = RateRow {
-                            from_g: b.from_g.to_string(),
-                            to_g: b.to_g.to_string(),
-                            price: b.price.clone(),
-                            channel: base.channel.clone(),
-                            zone: base.zone.clone(),
-                            countries: base.countries.clone(),
-                            regions: base.regions.clone(),
-                            cities: base.cities.clone(),
-                            postcodes: base.postcodes.clone(),
-                            transit_days: base.transit_days.clone(),
-                            ..Default::default()
-                        };
-                        w.serialize(row).map_err(csv_err)?;
-                    }
                 }
             }
         }
-        String::from_utf8(w.into_inner().map_err(|e| Error::invalid("csv", e.to_string()))?)
-            .map_err(|e| Error::invalid("csv", e.to_string()))
     }
+    String::from_utf8(w.into_inner().map_err(|e| Error::invalid("csv", e.to_string()))?)
+        .map_err(|e| Error::invalid("csv", e.to_string()))
+}
 
+impl Fulfilment {
     /// Replaces the zones of the channels named in a rate-card CSV, all or nothing. Errors name the line
     /// (`line 3.price`); the header must be exactly the exported one.
     pub async fn import_rate_csv(&self, data: &[u8], actor: Actor) -> Result<RateImport> {

@@ -149,23 +149,6 @@ fn quoted(r: &QuoteResult) -> Value {
     minijinja::context! { ranked, ineligible, why => r.ranking.why.clone(), base => r.base.code(), errors => Vec::<String>::new() }
 }
 
-/// The channel's rate-card rows as the CSV export writes them, header first.
-async fn card_rows(s: &AppState, code: &ChannelCode) -> Result<String, codflow_app::Error> {
-    let all = s.app.fulfilment().export_rate_csv().await?;
-    let mut lines = all.lines();
-    let mut out = String::new();
-    if let Some(h) = lines.next() {
-        out.push_str(h);
-        out.push('\n');
-    }
-    let prefix = format!("{},", code.as_str());
-    for l in lines.filter(|l| l.starts_with(&prefix)) {
-        out.push_str(l);
-        out.push('\n');
-    }
-    Ok(out)
-}
-
 pub async fn page(
     State(s): State<Arc<AppState>>,
     signed: Signed,
@@ -177,7 +160,7 @@ pub async fn page(
         Ok(c) => c,
         Err(e) => return signed.fail(e),
     };
-    let rows = match card_rows(&s, &code).await {
+    let rows = match codflow_app::logistics::rate_csv(std::slice::from_ref(&ch)) {
         Ok(r) => r,
         Err(e) => return signed.fail(e),
     };

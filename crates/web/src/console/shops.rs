@@ -16,7 +16,6 @@ use minijinja::Value;
 use super::render::secs;
 use super::{Signed, redirect};
 use crate::state::AppState;
-use time::format_description::well_known::Rfc3339;
 
 /// Deliveries shown on a shop's page at a time, and at most exported.
 const PAGE: i64 = 50;
@@ -46,7 +45,7 @@ const ADMIN: &[Role] = &[];
 
 /// Times in exports as RFC 3339, as the API writes them.
 fn rfc3339(t: Option<time::OffsetDateTime>) -> String {
-    t.and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+    t.map(crate::dto::rfc3339).unwrap_or_default()
 }
 
 fn platforms() -> Vec<Value> {
