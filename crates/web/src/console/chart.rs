@@ -131,7 +131,8 @@ pub fn columns(title: &str, legend: (&str, &str), pairs: &[(Mark, Mark)]) -> Str
         return String::new();
     }
     let h = 220;
-    let (left, bottom) = (90, 30);
+    // Room left of the axis for the top value with its words, and above the plot for the legend.
+    let (left, bottom, top) = (130, 30, 22);
     let max = pairs.iter().map(|(a, b)| a.value.max(b.value)).max().unwrap_or(1).max(1);
     let highest =
         pairs.iter().flat_map(|(a, b)| [a, b]).max_by_key(|m| m.value).map(|m| m.text.clone()).unwrap_or_default();
@@ -140,13 +141,14 @@ pub fn columns(title: &str, legend: (&str, &str), pairs: &[(Mark, Mark)]) -> Str
     let mut svg = format!(
         "<svg class=\"chart\" role=\"img\" aria-label=\"{t}\" viewBox=\"0 0 {W} {h}\" width=\"100%\" \
          xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\">\
-         <line class=\"axis\" x1=\"{left}\" y1=\"10\" x2=\"{left}\" y2=\"{base}\" stroke=\"#889\"></line>\
-         <text x=\"{lx}\" y=\"20\" text-anchor=\"end\">{hi}</text><text x=\"{lx}\" y=\"{base}\" text-anchor=\"end\">0</text>\
+         <line class=\"axis\" x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{base}\" stroke=\"#889\"></line>\
+         <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\">{hi}</text><text x=\"{lx}\" y=\"{base}\" text-anchor=\"end\">0</text>\
          <g class=\"legend\"><rect x=\"{l1}\" y=\"2\" width=\"10\" height=\"10\" fill=\"#2e8b57\"></rect><text x=\"{l1t}\" y=\"11\">{a}</text>\
          <rect x=\"{l2}\" y=\"2\" width=\"10\" height=\"10\" fill=\"#c0392b\"></rect><text x=\"{l2t}\" y=\"11\">{b}</text></g>",
         t = esc(title),
         base = h - bottom,
         lx = left - 4,
+        ty = top + 10,
         hi = esc(&highest),
         l1 = W - 260,
         l1t = W - 246,
@@ -158,7 +160,7 @@ pub fn columns(title: &str, legend: (&str, &str), pairs: &[(Mark, Mark)]) -> Str
     for (i, (a, b)) in pairs.iter().enumerate() {
         let x = left + i as i64 * slot;
         for (j, (m, colour)) in [(a, "#2e8b57"), (b, "#c0392b")].into_iter().enumerate() {
-            let bh = m.value.max(0) * (h - bottom - 10) / max;
+            let bh = m.value.max(0) * (h - bottom - top) / max;
             let col = format!(
                 "<g class=\"mark\"><title>{l}: {t}</title><rect x=\"{cx}\" y=\"{y}\" width=\"{bw}\" height=\"{bh}\" fill=\"{colour}\"></rect></g>",
                 l = esc(&m.label),
