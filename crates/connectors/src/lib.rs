@@ -2,6 +2,7 @@
 //! wire format of its own, the wire types and conversions beside it (`<name>/transformers.rs`).
 
 pub mod carriers;
+pub mod devices;
 pub mod notify;
 pub mod sales;
 pub mod sink;

@@ -66,10 +66,14 @@ pub enum AnomalyKind {
     SettlementDifference,
     /// The buyer cancelled in the shop after the parcel was booked: stop it before it leaves, or expect it back.
     CancelledAtShop,
+    /// The pack station held the parcel: its weight is far from what its items weigh, or no channel can take it.
+    WeightIntercepted,
+    /// Packed but not handed to the carrier by its cut-off.
+    MissedPickup,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 9] = [
+    pub const ALL: [AnomalyKind; 11] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -79,6 +83,8 @@ impl AnomalyKind {
         AnomalyKind::CodNotRemitted,
         AnomalyKind::SettlementDifference,
         AnomalyKind::CancelledAtShop,
+        AnomalyKind::WeightIntercepted,
+        AnomalyKind::MissedPickup,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -92,6 +98,8 @@ impl AnomalyKind {
             AnomalyKind::CodNotRemitted => "cod_not_remitted",
             AnomalyKind::SettlementDifference => "settlement_difference",
             AnomalyKind::CancelledAtShop => "cancelled_at_shop",
+            AnomalyKind::WeightIntercepted => "weight_intercepted",
+            AnomalyKind::MissedPickup => "missed_pickup",
         }
     }
 
@@ -108,6 +116,7 @@ impl AnomalyKind {
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => {
                 Role::Finance
             }
+            AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => Role::Warehouse,
             _ => Role::Ops,
         }
     }
@@ -126,6 +135,10 @@ impl AnomalyKind {
             AnomalyKind::CancelledAtShop => {
                 "Cancelled in the shop after booking: stop the parcel with the carrier or expect it back"
             }
+            AnomalyKind::WeightIntercepted => {
+                "Held at the pack station: check the contents against the order, re-weigh or release it"
+            }
+            AnomalyKind::MissedPickup => "Packed but not handed over by the cut-off: hand it over or re-book it",
         }
     }
 }
@@ -167,6 +180,7 @@ impl Thresholds {
     pub fn sla(&self, kind: AnomalyKind) -> Duration {
         let default = match kind {
             AnomalyKind::DeliveryFailed | AnomalyKind::CancelledAtShop => 4,
+            AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => 2,
             AnomalyKind::CustomsHeld | AnomalyKind::Stuck => 24,
             AnomalyKind::Late | AnomalyKind::Lost => 48,
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
@@ -274,7 +288,10 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
             (true, Some(d)) => Some(d + Duration::days(w.settlement_cycle_days + th.remit_grace_days)),
             _ => None,
         },
-        AnomalyKind::SettlementDifference | AnomalyKind::CancelledAtShop => None,
+        AnomalyKind::SettlementDifference
+        | AnomalyKind::CancelledAtShop
+        | AnomalyKind::WeightIntercepted
+        | AnomalyKind::MissedPickup => None,
     }
 }
 

@@ -57,6 +57,10 @@ code_type!(
     ShopCode, "store code", 64, b"-_."
 );
 code_type!(
+    /// A pack station on the warehouse floor (`PS1`): a scanner, a scale and a label printer.
+    StationCode, "station code", 32, b"-_"
+);
+code_type!(
     /// A carrier as channels, mappings and webhooks name it (`sandbox`, `aramex`).
     CarrierCode, "carrier code", 32, b"-_"
 );

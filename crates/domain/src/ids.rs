@@ -165,6 +165,10 @@ typed_id!(
     /// A piece of work for a person (`tsk_…`), opened by an anomaly or by hand.
     TaskId, "tsk"
 );
+typed_id!(
+    /// One parcel's work at a pack station (`pck_…`): its scans, its weighing, what the check decided.
+    PackId, "pck"
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod country;
 pub mod error;
 pub mod finance;
+pub mod floor;
 pub mod ids;
 pub mod kpi;
 pub mod money;
@@ -22,12 +23,13 @@ pub mod zone;
 
 pub use auth::{Role, Username};
 pub use catalogue::{
-    BinLocation, CarrierCode, ChannelCode, HsCode, Product, ShopCode, Sku, StockLevel, Warehouse, WarehouseCode,
+    BinLocation, CarrierCode, ChannelCode, HsCode, Product, ShopCode, Sku, StationCode, StockLevel, Warehouse,
+    WarehouseCode,
 };
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, ImportId, InboxId, NotificationId, OrderId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId,
+    AuditId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PushId, RuleId, ShipmentId, StatementId, TaskId,
     TokenId, UserId, WarehouseId,
 };
 pub use money::{Converted, Currency, FxRate, Money};

@@ -58,7 +58,7 @@ pub async fn warehouses(conn: &mut AnyConnection, after: Option<&WarehouseCode>,
 const PRODUCT_COLS: &str =
     "id, sku, title, unit_weight_g, unit_cost_minor, unit_cost_currency, hs_code, origin_country, category";
 
-fn product_from(row: &AnyRow) -> Result<Product> {
+pub(crate) fn product_from(row: &AnyRow) -> Result<Product> {
     let currency = Currency::parse(&row.try_get::<String, _>("unit_cost_currency")?)?;
     Ok(Product {
         id: ProductId::parse(&row.try_get::<String, _>("id")?)?,

@@ -111,6 +111,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "short_paid", include_str!("../migrations/0019_short_paid.sql")),
     (20, "console_prefs", include_str!("../migrations/0020_console_prefs.sql")),
     (21, "order_list_indexes", include_str!("../migrations/0021_order_list_indexes.sql")),
+    (22, "floor", include_str!("../migrations/0022_floor.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

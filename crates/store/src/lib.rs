@@ -8,6 +8,7 @@ pub mod channel_sync;
 pub mod db;
 pub mod error;
 pub mod finance;
+pub mod floor;
 pub mod kpi;
 pub mod logistics;
 pub mod orders;

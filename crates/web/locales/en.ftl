@@ -248,6 +248,8 @@ task-kind-lost = lost
 task-kind-cod_not_remitted = COD not remitted
 task-kind-settlement_difference = settlement difference
 task-kind-cancelled_at_shop = cancelled at the shop
+task-kind-weight_intercepted = held at the pack station
+task-kind-missed_pickup = missed the pickup
 
 ## Preferences
 display-name = Name shown to colleagues

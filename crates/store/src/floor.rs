@@ -1,0 +1,332 @@
+//! The warehouse floor: product barcodes, pack stations, packs and scale readings.
+
+use codflow_domain::floor::{
+    Barcode, Measure, Outcome, Pack, PackStatus, PrinterAddr, Reading, ReadingSource, Station, Verification,
+};
+use codflow_domain::{OrderId, PackId, Product, ProductId, ShipmentId, StationCode, TaskId, WarehouseCode};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::db::{from_micros, micros};
+use crate::{Error, Result};
+
+/// The product this code is on.
+pub async fn product_by_barcode(conn: &mut AnyConnection, code: &str) -> Result<Option<Product>> {
+    let row = sqlx::query(
+        "SELECT p.id, p.sku, p.title, p.unit_weight_g, p.unit_cost_minor, p.unit_cost_currency, p.hs_code, \
+         p.origin_country, p.category FROM product_barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = $1",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| crate::catalogue::product_from(&r)).transpose()
+}
+
+pub async fn barcodes_of(conn: &mut AnyConnection, product: &ProductId) -> Result<Vec<Barcode>> {
+    let rows = sqlx::query("SELECT code FROM product_barcodes WHERE product_id = $1 ORDER BY code")
+        .bind(product.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| Ok(Barcode::parse(&r.try_get::<String, _>("code")?)?)).collect()
+}
+
+/// The product a code already belongs to, when it is another one.
+pub async fn barcode_owner(conn: &mut AnyConnection, code: &Barcode) -> Result<Option<ProductId>> {
+    let row = sqlx::query("SELECT product_id FROM product_barcodes WHERE code = $1")
+        .bind(code.as_str())
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok(ProductId::parse(&r.try_get::<String, _>("product_id")?)?)).transpose()
+}
+
+/// Makes `codes` the product's whole set of barcodes. The caller has checked none belongs to another product.
+pub async fn set_barcodes(conn: &mut AnyConnection, product: &ProductId, codes: &[Barcode], at: OffsetDateTime) -> Result<()> {
+    sqlx::query("DELETE FROM product_barcodes WHERE product_id = $1").bind(product.as_str()).execute(&mut *conn).await?;
+    for c in codes {
+        sqlx::query("INSERT INTO product_barcodes (code, product_id, created_at) VALUES ($1, $2, $3)")
+            .bind(c.as_str())
+            .bind(product.as_str())
+            .bind(micros(at))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+fn station_from(r: &AnyRow) -> Result<Station> {
+    Ok(Station {
+        code: StationCode::parse(&r.try_get::<String, _>("code")?)?,
+        name: r.try_get("name")?,
+        warehouse: WarehouseCode::parse(&r.try_get::<String, _>("warehouse")?)?,
+        printer: r.try_get::<Option<String>, _>("printer")?.map(|p| PrinterAddr::parse(&p)).transpose()?,
+        has_token: r.try_get::<Option<String>, _>("token_hash")?.is_some(),
+        created_at: from_micros(r.try_get("created_at")?),
+        updated_at: from_micros(r.try_get("updated_at")?),
+    })
+}
+
+pub async fn station(conn: &mut AnyConnection, code: &StationCode) -> Result<Option<Station>> {
+    sqlx::query(
+        "SELECT code, name, warehouse, printer, token_hash, created_at, updated_at FROM stations WHERE code = $1",
+    )
+    .bind(code.as_str())
+    .fetch_optional(conn)
+    .await?
+    .map(|r| station_from(&r))
+    .transpose()
+}
+
+pub async fn stations(conn: &mut AnyConnection) -> Result<Vec<Station>> {
+    sqlx::query("SELECT code, name, warehouse, printer, token_hash, created_at, updated_at FROM stations ORDER BY code")
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(station_from)
+        .collect()
+}
+
+/// The station whose device token hashes to this.
+pub async fn station_by_token(conn: &mut AnyConnection, token_hash: &str) -> Result<Option<Station>> {
+    sqlx::query(
+        "SELECT code, name, warehouse, printer, token_hash, created_at, updated_at FROM stations WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| station_from(&r))
+    .transpose()
+}
+
+/// Creates or changes a station; its device token is left as it is. True when it was created.
+pub async fn put_station(conn: &mut AnyConnection, s: &Station) -> Result<bool> {
+    let changed = sqlx::query("UPDATE stations SET name = $1, warehouse = $2, printer = $3, updated_at = $4 WHERE code = $5")
+        .bind(&s.name)
+        .bind(s.warehouse.as_str())
+        .bind(s.printer.as_ref().map(|p| p.as_str()))
+        .bind(micros(s.updated_at))
+        .bind(s.code.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if changed == 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO stations (code, name, warehouse, printer, token_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, NULL, $5, $6)",
+    )
+    .bind(s.code.as_str())
+    .bind(&s.name)
+    .bind(s.warehouse.as_str())
+    .bind(s.printer.as_ref().map(|p| p.as_str()))
+    .bind(micros(s.created_at))
+    .bind(micros(s.updated_at))
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
+pub async fn set_station_token(conn: &mut AnyConnection, code: &StationCode, hash: Option<&str>, at: OffsetDateTime) -> Result<bool> {
+    Ok(sqlx::query("UPDATE stations SET token_hash = $1, updated_at = $2 WHERE code = $3")
+        .bind(hash)
+        .bind(micros(at))
+        .bind(code.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+const PACK_COLS: &str = "id, order_id, shipment_id, station, status, verification, overridden_by, weight_g, length_cm, \
+     width_cm, height_cm, reading_source, outcome, evidence, task_id, packed_by, printed_at, created_at, updated_at";
+
+fn pack_from(r: &AnyRow) -> Result<Pack> {
+    let status: String = r.try_get("status")?;
+    let verification: String = r.try_get("verification")?;
+    let weight: Option<i64> = r.try_get("weight_g")?;
+    let dims = [r.try_get("length_cm")?, r.try_get("width_cm")?, r.try_get("height_cm")?];
+    let source: Option<String> = r.try_get("reading_source")?;
+    let outcome: Option<String> = r.try_get("outcome")?;
+    Ok(Pack {
+        id: PackId::parse(&r.try_get::<String, _>("id")?)?,
+        order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
+        shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+        station: StationCode::parse(&r.try_get::<String, _>("station")?)?,
+        status: PackStatus::parse(&status).ok_or_else(|| Error::Corrupt(format!("pack status {status:?}")))?,
+        verification: serde_json::from_str::<Verification>(&verification)
+            .map_err(|e| Error::Corrupt(format!("pack verification: {e}")))?,
+        overridden_by: r.try_get("overridden_by")?,
+        measure: weight.map(|w| Measure::parse(w, dims)).transpose()?,
+        source: source
+            .map(|s| ReadingSource::parse(&s).ok_or_else(|| Error::Corrupt(format!("reading source {s:?}"))))
+            .transpose()?,
+        outcome: outcome
+            .map(|s| Outcome::parse(&s).ok_or_else(|| Error::Corrupt(format!("pack outcome {s:?}"))))
+            .transpose()?,
+        evidence: r.try_get("evidence")?,
+        task_id: r.try_get::<Option<String>, _>("task_id")?.map(|t| TaskId::parse(&t)).transpose()?,
+        packed_by: r.try_get("packed_by")?,
+        printed_at: r.try_get::<Option<i64>, _>("printed_at")?.map(from_micros),
+        created_at: from_micros(r.try_get("created_at")?),
+        updated_at: from_micros(r.try_get("updated_at")?),
+    })
+}
+
+/// The pack row's values in `PACK_COLS` order, for insert and update alike.
+fn bind_pack<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    p: &'q Pack,
+) -> Result<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>> {
+    let dims = p.measure.and_then(|m| m.dims_cm);
+    let verification = serde_json::to_string(&p.verification).map_err(|e| Error::Corrupt(e.to_string()))?;
+    Ok(q.bind(p.id.as_str())
+        .bind(p.order_id.as_str())
+        .bind(p.shipment_id.as_str())
+        .bind(p.station.as_str())
+        .bind(p.status.as_str())
+        .bind(verification)
+        .bind(p.overridden_by.as_deref())
+        .bind(p.measure.map(|m| m.weight_g))
+        .bind(dims.map(|d| d[0]))
+        .bind(dims.map(|d| d[1]))
+        .bind(dims.map(|d| d[2]))
+        .bind(p.source.map(|s| s.as_str()))
+        .bind(p.outcome.map(|o| o.as_str()))
+        .bind(p.evidence.as_deref())
+        .bind(p.task_id.as_ref().map(|t| t.as_str()))
+        .bind(p.packed_by.as_str())
+        .bind(p.printed_at.map(micros))
+        .bind(micros(p.created_at))
+        .bind(micros(p.updated_at)))
+}
+
+/// Inserts a pack; false when the order already has one (another scan opened it meanwhile).
+pub async fn insert_pack(conn: &mut AnyConnection, p: &Pack) -> Result<bool> {
+    let q = sqlx::query(
+        "INSERT INTO packs (id, order_id, shipment_id, station, status, verification, overridden_by, weight_g, \
+         length_cm, width_cm, height_cm, reading_source, outcome, evidence, task_id, packed_by, printed_at, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+         $17, $18, $19) ON CONFLICT (order_id) DO NOTHING",
+    );
+    Ok(bind_pack(q, p)?.execute(conn).await?.rows_affected() == 1)
+}
+
+/// Writes a pack back, only if it still has the `updated_at` it was read with: two stations acting on one
+/// parcel at once cannot both win. False when it had moved.
+pub async fn update_pack(conn: &mut AnyConnection, p: &Pack, read_at: OffsetDateTime) -> Result<bool> {
+    let q = sqlx::query(
+        "UPDATE packs SET id = $1, order_id = $2, shipment_id = $3, station = $4, status = $5, verification = $6, \
+         overridden_by = $7, weight_g = $8, length_cm = $9, width_cm = $10, height_cm = $11, reading_source = $12, \
+         outcome = $13, evidence = $14, task_id = $15, packed_by = $16, printed_at = $17, created_at = $18, \
+         updated_at = $19 WHERE id = $20 AND updated_at = $21",
+    );
+    Ok(bind_pack(q, p)?
+        .bind(p.id.as_str())
+        .bind(micros(read_at))
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+pub async fn pack(conn: &mut AnyConnection, id: &PackId) -> Result<Option<Pack>> {
+    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| pack_from(&r))
+        .transpose()
+}
+
+pub async fn pack_of_order(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pack>> {
+    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE order_id = $1"))
+        .bind(order.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| pack_from(&r))
+        .transpose()
+}
+
+/// Packs, newest first: of one station and/or in one status when given.
+pub async fn packs(
+    conn: &mut AnyConnection,
+    station: Option<&StationCode>,
+    status: Option<PackStatus>,
+    limit: i64,
+) -> Result<Vec<Pack>> {
+    sqlx::query(&format!(
+        "SELECT {PACK_COLS} FROM packs WHERE ($1 = '' OR station = $1) AND ($2 = '' OR status = $2) \
+         ORDER BY updated_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(station.map(|s| s.as_str()).unwrap_or(""))
+    .bind(status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(pack_from)
+    .collect()
+}
+
+pub async fn insert_reading(conn: &mut AnyConnection, r: &Reading) -> Result<()> {
+    let dims = r.measure.dims_cm;
+    sqlx::query(
+        "INSERT INTO scale_readings (id, station, waybill, weight_g, length_cm, width_cm, height_cm, stable, source, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&r.id)
+    .bind(r.station.as_str())
+    .bind(r.waybill.as_deref())
+    .bind(r.measure.weight_g)
+    .bind(dims.map(|d| d[0]))
+    .bind(dims.map(|d| d[1]))
+    .bind(dims.map(|d| d[2]))
+    .bind(r.stable as i64)
+    .bind(r.source.as_str())
+    .bind(micros(r.at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+fn reading_from(r: &AnyRow) -> Result<Reading> {
+    let source: String = r.try_get("source")?;
+    let dims = [r.try_get("length_cm")?, r.try_get("width_cm")?, r.try_get("height_cm")?];
+    Ok(Reading {
+        id: r.try_get("id")?,
+        station: StationCode::parse(&r.try_get::<String, _>("station")?)?,
+        waybill: r.try_get("waybill")?,
+        measure: Measure::parse(r.try_get("weight_g")?, dims)?,
+        stable: r.try_get::<i64, _>("stable")? != 0,
+        source: ReadingSource::parse(&source).ok_or_else(|| Error::Corrupt(format!("reading source {source:?}")))?,
+        at: from_micros(r.try_get("at")?),
+    })
+}
+
+/// The station's newest reading at or after `since`.
+pub async fn latest_reading(conn: &mut AnyConnection, station: &StationCode, since: OffsetDateTime) -> Result<Option<Reading>> {
+    sqlx::query(
+        "SELECT id, station, waybill, weight_g, length_cm, width_cm, height_cm, stable, source, at FROM scale_readings \
+         WHERE station = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(station.as_str())
+    .bind(micros(since))
+    .fetch_optional(conn)
+    .await?
+    .map(|r| reading_from(&r))
+    .transpose()
+}
+
+/// The newest reading a device sent for this waybill (a DWS names the parcel it measured).
+pub async fn reading_for_waybill(conn: &mut AnyConnection, waybill: &str) -> Result<Option<Reading>> {
+    sqlx::query(
+        "SELECT id, station, waybill, weight_g, length_cm, width_cm, height_cm, stable, source, at FROM scale_readings \
+         WHERE waybill = $1 ORDER BY at DESC, id DESC LIMIT 1",
+    )
+    .bind(waybill)
+    .fetch_optional(conn)
+    .await?
+    .map(|r| reading_from(&r))
+    .transpose()
+}
