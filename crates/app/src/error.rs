@@ -30,6 +30,7 @@ pub enum Error {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConflictKind {
     AlreadyAnswered,
+    BarcodeTaken,
     BookingInProgress,
     BuiltinList,
     BuiltinProfile,
@@ -49,6 +50,8 @@ pub enum ConflictKind {
     NoWarehouse,
     NotAllocated,
     NotAwaitingAnswer,
+    NotIntercepted,
+    PackNotReady,
     NotBooked,
     NotDead,
     NotFailed,
@@ -69,6 +72,9 @@ impl ConflictKind {
     pub fn code(self) -> &'static str {
         match self {
             ConflictKind::AlreadyAnswered => "already_answered",
+            ConflictKind::BarcodeTaken => "barcode_taken",
+            ConflictKind::NotIntercepted => "not_intercepted",
+            ConflictKind::PackNotReady => "pack_not_ready",
             ConflictKind::BookingInProgress => "booking_in_progress",
             ConflictKind::BuiltinList => "builtin_list",
             ConflictKind::BuiltinProfile => "builtin_profile",

@@ -11,6 +11,7 @@ pub mod disputes;
 pub mod documents;
 pub mod error;
 pub mod finance;
+pub mod floor;
 pub mod import;
 pub mod intake;
 pub mod kpi;
@@ -36,7 +37,7 @@ pub mod workers;
 pub use auth::{Principal, hash_token};
 pub use error::{ConflictKind, Error, Result};
 pub use runtime::{Clock, now, peak_rss_kib};
-pub use services::{Admin, Catalogue, Channels, Finance, Fulfilment, Insights, Intake, Review, Tracking};
+pub use services::{Admin, Catalogue, Channels, Finance, Floor, Fulfilment, Insights, Intake, Review, Tracking};
 
 use std::sync::Arc;
 
@@ -58,6 +59,7 @@ pub struct App {
     finance: Finance,
     channels: Channels,
     insights: Insights,
+    floor: Floor,
 }
 
 /// Everything an [`App`] depends on, given before it starts: the carriers it books with, the key that seals
@@ -113,7 +115,9 @@ impl Builder {
             fulfilment: fulfilment.clone(),
             review: review.clone(),
         };
+        let floor = Floor { store: s.clone(), ctx: c.clone(), fulfilment: fulfilment.clone() };
         App {
+            floor,
             admin: Admin { store: s.clone(), ctx: c.clone(), tokens: Default::default(), logins: Default::default() },
             catalogue: Catalogue { store: s.clone(), ctx: c.clone() },
             channels: Channels {
@@ -212,6 +216,10 @@ impl App {
 
     pub fn insights(&self) -> &Insights {
         &self.insights
+    }
+
+    pub fn floor(&self) -> &Floor {
+        &self.floor
     }
 
     /// Stops the background workers (each finishes the round it is in), waiting up to `deadline`, then

@@ -70,3 +70,8 @@ service!(
     /// Dashboards, the channel scorecard and recommendations.
     Insights { tracking: Tracking, review: Review, fulfilment: Fulfilment, finance: Finance }
 );
+service!(
+    /// The warehouse floor: stations and their devices, product barcodes, and the pack station (scan, verify,
+    /// weigh, check, re-rate or hold, print).
+    Floor { fulfilment: Fulfilment }
+);

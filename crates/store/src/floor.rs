@@ -330,3 +330,13 @@ pub async fn reading_for_waybill(conn: &mut AnyConnection, waybill: &str) -> Res
     .map(|r| reading_from(&r))
     .transpose()
 }
+
+/// Orders whose shop order number is this, in any shop (at most `limit`).
+pub async fn orders_by_external(conn: &mut AnyConnection, external_id: &str, limit: i64) -> Result<Vec<OrderId>> {
+    let rows = sqlx::query("SELECT id FROM orders WHERE external_id = $1 ORDER BY id LIMIT $2")
+        .bind(external_id)
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("id")?)?)).collect()
+}

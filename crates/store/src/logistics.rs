@@ -166,6 +166,12 @@ pub async fn live_shipment(conn: &mut AnyConnection, order: &OrderId) -> Result<
     sqlx::query(&sql).bind(order.as_str()).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
 }
 
+/// The shipment with this carrier tracking number (waybill), whatever its state.
+pub async fn shipment_by_tracking(conn: &mut AnyConnection, tracking: &str) -> Result<Option<Shipment>> {
+    let sql = format!("SELECT {COLS} FROM shipments WHERE tracking_number = $1");
+    sqlx::query(&sql).bind(tracking).fetch_optional(conn).await?.as_ref().map(from_row).transpose()
+}
+
 pub async fn shipments_of(conn: &mut AnyConnection, order: &OrderId) -> Result<Vec<Shipment>> {
     let sql = format!("SELECT {COLS} FROM shipments WHERE order_id = $1 ORDER BY id");
     sqlx::query(&sql).bind(order.as_str()).fetch_all(conn).await?.iter().map(from_row).collect()

@@ -73,8 +73,9 @@ impl Fulfilment {
         self.ctx.workers.spawn("booking", move |stop| run_worker(store, carriers, ctx, stop));
     }
 
-    /// The order's live shipment, queued now if it has none.
-    async fn queue(&self, id: &OrderId, actor: &Actor) -> Result<Shipment> {
+    /// The order's live shipment, queued now if it has none; `weight_g` is the parcel's measured weight when
+    /// it was weighed, else its units' weight is declared.
+    async fn queue(&self, id: &OrderId, actor: &Actor, weight_g: Option<i64>) -> Result<Shipment> {
         let mut tx = self.store.begin().await?;
         if let Some(s) = lstore::live_shipment(&mut tx, id).await? {
             return Ok(s);
@@ -93,7 +94,10 @@ impl Fulfilment {
             ),
         })?;
         let channel = lstore::channel(&mut tx, &code).await?.ok_or(Error::NotFound("channel"))?;
-        let weight = order_weight(&mut tx, &order).await?;
+        let weight = match weight_g {
+            Some(w) => w,
+            None => order_weight(&mut tx, &order).await?,
+        };
         let s = new_shipment(&order, &channel, weight, self.clock().now());
         if !lstore::insert_shipment(&mut tx, &s).await? {
             // Another request queued it meanwhile.
@@ -111,7 +115,12 @@ impl Fulfilment {
     /// Books one order now and waits for the carrier's answer. An order already booked answers with its
     /// shipment; a carrier error is recorded on the shipment (failed or pending a retry) and returned in it.
     pub async fn book_order(&self, order_id: &OrderId, actor: Actor) -> Result<Shipment> {
-        let s = self.queue(order_id, &actor).await?;
+        self.book_weighing(order_id, actor, None).await
+    }
+
+    /// [`Self::book_order`] declaring a measured weight (a parcel re-booked at the pack station).
+    pub(crate) async fn book_weighing(&self, order_id: &OrderId, actor: Actor, weight_g: Option<i64>) -> Result<Shipment> {
+        let s = self.queue(order_id, &actor, weight_g).await?;
         if s.status != BookingStatus::Pending {
             return Ok(s);
         }
@@ -196,7 +205,7 @@ impl Fulfilment {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(match OrderId::parse(id) {
-                Ok(id) => self.queue(&id, &actor).await,
+                Ok(id) => self.queue(&id, &actor, None).await,
                 Err(_) => Err(Error::NotFound("order")),
             });
         }
