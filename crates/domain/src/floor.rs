@@ -22,7 +22,10 @@ impl Barcode {
             return Err(Error::invalid("barcode", "a barcode is 1 to 48 characters"));
         }
         if let Some(c) = t.chars().find(|c| !(c.is_ascii_alphanumeric() || "-._/".contains(*c))) {
-            return Err(Error::invalid("barcode", format!("{c:?} is not allowed in a barcode (letters, digits, - . _ /)")));
+            return Err(Error::invalid(
+                "barcode",
+                format!("{c:?} is not allowed in a barcode (letters, digits, - . _ /)"),
+            ));
         }
         if t.bytes().all(|b| b.is_ascii_digit()) && matches!(t.len(), 8 | 12 | 13 | 14) && !gtin_valid(t) {
             return Err(Error::invalid(
@@ -69,12 +72,18 @@ impl Measure {
     /// A reading in grams and optional sides; each refused with the field it came from.
     pub fn parse(weight_g: i64, dims: [Option<i64>; 3]) -> Result<Measure, Error> {
         if weight_g <= 0 {
-            return Err(Error::invalid("weight_g", format!("{weight_g} g is not a parcel's weight: put it on the scale")));
+            return Err(Error::invalid(
+                "weight_g",
+                format!("{weight_g} g is not a parcel's weight: put it on the scale"),
+            ));
         }
         if weight_g > MAX_PARCEL_G {
             return Err(Error::invalid(
                 "weight_g",
-                format!("{weight_g} g is more than a parcel can weigh ({} kg); is the scale zeroed?", MAX_PARCEL_G / 1000),
+                format!(
+                    "{weight_g} g is more than a parcel can weigh ({} kg); is the scale zeroed?",
+                    MAX_PARCEL_G / 1000
+                ),
             ));
         }
         let dims_cm = match dims {
@@ -82,7 +91,10 @@ impl Measure {
             [Some(l), Some(w), Some(h)] => {
                 for (field, v) in [("length_cm", l), ("width_cm", w), ("height_cm", h)] {
                     if !(1..=MAX_SIDE_CM).contains(&v) {
-                        return Err(Error::invalid(field, format!("{v} cm is not a side of a parcel (1 to {MAX_SIDE_CM})")));
+                        return Err(Error::invalid(
+                            field,
+                            format!("{v} cm is not a side of a parcel (1 to {MAX_SIDE_CM})"),
+                        ));
                     }
                 }
                 Some([l, w, h])
@@ -291,7 +303,8 @@ pub enum PackStatus {
 }
 
 impl PackStatus {
-    pub const ALL: [PackStatus; 4] = [PackStatus::Open, PackStatus::Verified, PackStatus::Packed, PackStatus::Intercepted];
+    pub const ALL: [PackStatus; 4] =
+        [PackStatus::Open, PackStatus::Verified, PackStatus::Packed, PackStatus::Intercepted];
 
     pub fn as_str(&self) -> &'static str {
         match self {

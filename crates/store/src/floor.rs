@@ -41,8 +41,16 @@ pub async fn barcode_owner(conn: &mut AnyConnection, code: &Barcode) -> Result<O
 }
 
 /// Makes `codes` the product's whole set of barcodes. The caller has checked none belongs to another product.
-pub async fn set_barcodes(conn: &mut AnyConnection, product: &ProductId, codes: &[Barcode], at: OffsetDateTime) -> Result<()> {
-    sqlx::query("DELETE FROM product_barcodes WHERE product_id = $1").bind(product.as_str()).execute(&mut *conn).await?;
+pub async fn set_barcodes(
+    conn: &mut AnyConnection,
+    product: &ProductId,
+    codes: &[Barcode],
+    at: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query("DELETE FROM product_barcodes WHERE product_id = $1")
+        .bind(product.as_str())
+        .execute(&mut *conn)
+        .await?;
     for c in codes {
         sqlx::query("INSERT INTO product_barcodes (code, product_id, created_at) VALUES ($1, $2, $3)")
             .bind(c.as_str())
@@ -100,15 +108,16 @@ pub async fn station_by_token(conn: &mut AnyConnection, token_hash: &str) -> Res
 
 /// Creates or changes a station; its device token is left as it is. True when it was created.
 pub async fn put_station(conn: &mut AnyConnection, s: &Station) -> Result<bool> {
-    let changed = sqlx::query("UPDATE stations SET name = $1, warehouse = $2, printer = $3, updated_at = $4 WHERE code = $5")
-        .bind(&s.name)
-        .bind(s.warehouse.as_str())
-        .bind(s.printer.as_ref().map(|p| p.as_str()))
-        .bind(micros(s.updated_at))
-        .bind(s.code.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let changed =
+        sqlx::query("UPDATE stations SET name = $1, warehouse = $2, printer = $3, updated_at = $4 WHERE code = $5")
+            .bind(&s.name)
+            .bind(s.warehouse.as_str())
+            .bind(s.printer.as_ref().map(|p| p.as_str()))
+            .bind(micros(s.updated_at))
+            .bind(s.code.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     if changed == 1 {
         return Ok(false);
     }
@@ -127,7 +136,12 @@ pub async fn put_station(conn: &mut AnyConnection, s: &Station) -> Result<bool> 
     Ok(true)
 }
 
-pub async fn set_station_token(conn: &mut AnyConnection, code: &StationCode, hash: Option<&str>, at: OffsetDateTime) -> Result<bool> {
+pub async fn set_station_token(
+    conn: &mut AnyConnection,
+    code: &StationCode,
+    hash: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<bool> {
     Ok(sqlx::query("UPDATE stations SET token_hash = $1, updated_at = $2 WHERE code = $3")
         .bind(hash)
         .bind(micros(at))
@@ -221,13 +235,7 @@ pub async fn update_pack(conn: &mut AnyConnection, p: &Pack, read_at: OffsetDate
          outcome = $13, evidence = $14, task_id = $15, packed_by = $16, printed_at = $17, created_at = $18, \
          updated_at = $19 WHERE id = $20 AND updated_at = $21",
     );
-    Ok(bind_pack(q, p)?
-        .bind(p.id.as_str())
-        .bind(micros(read_at))
-        .execute(conn)
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(bind_pack(q, p)?.bind(p.id.as_str()).bind(micros(read_at)).execute(conn).await?.rows_affected() == 1)
 }
 
 pub async fn pack(conn: &mut AnyConnection, id: &PackId) -> Result<Option<Pack>> {
@@ -305,7 +313,11 @@ fn reading_from(r: &AnyRow) -> Result<Reading> {
 }
 
 /// The station's newest reading at or after `since`.
-pub async fn latest_reading(conn: &mut AnyConnection, station: &StationCode, since: OffsetDateTime) -> Result<Option<Reading>> {
+pub async fn latest_reading(
+    conn: &mut AnyConnection,
+    station: &StationCode,
+    since: OffsetDateTime,
+) -> Result<Option<Reading>> {
     sqlx::query(
         "SELECT id, station, waybill, weight_g, length_cm, width_cm, height_cm, stable, source, at FROM scale_readings \
          WHERE station = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT 1",

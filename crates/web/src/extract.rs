@@ -206,6 +206,8 @@ from_path!(
     ChannelCode => "channel",
     Sku => "product",
     WarehouseCode => "warehouse",
+    StationCode => "station",
+    PackId => "pack",
 );
 
 impl Auth {

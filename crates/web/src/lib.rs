@@ -28,8 +28,8 @@ pub use error::{ApiError, ApiResult};
 pub use state::{AppState, Edge};
 
 use routes::{
-    access, catalogue, channel_sync, dashboards, documents, finance, fx_rates, imports, logistics, notifications,
-    orders, profit, public, review, settings, shops, statements, system, tasks, tracking,
+    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, logistics,
+    notifications, orders, profit, public, review, settings, shops, statements, system, tasks, tracking,
 };
 
 /// JSON bodies beyond this are refused with 413 before they are parsed.
@@ -107,6 +107,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(profit::router())
         .merge(dashboards::router())
         .merge(access::router())
+        .merge(floor::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()

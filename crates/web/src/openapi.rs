@@ -11,6 +11,10 @@ use crate::routes::dashboards::{
 };
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
+use crate::routes::floor::{
+    BarcodesDto, DeviceTokenDto, PackDto, PackItemDto, ReadingBody, ReadingDto, ScanBody, ScanDto, StationBody,
+    StationDto, WeighBody,
+};
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
 use crate::routes::imports::{ImportReportDto, RowErrorDto};
 use crate::routes::logistics::dto::*;
@@ -33,8 +37,8 @@ use crate::routes::tracking::{
     RejectedDto, SweepDto, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    access, catalogue, channel_sync, dashboards, documents, finance, fx_rates, imports, logistics, notifications,
-    orders, profit, review, settings, shops, statements, system, tasks, tracking,
+    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, logistics,
+    notifications, orders, profit, review, settings, shops, statements, system, tasks, tracking,
 };
 
 struct BearerAuth;
@@ -115,6 +119,9 @@ impl Modify for AccessResponses {
         dashboards::thresholds, dashboards::put_thresholds,
         access::tokens, access::revoke, access::users, access::disable, access::enable,
         profit::order_profit, profit::report, profit::orders_csv, profit::first_leg, profit::put_first_leg, profit::forecast, statements::put_paid,
+        floor::list_stations, floor::get_station, floor::put_station, floor::issue_token, floor::get_barcodes,
+        floor::put_barcodes, floor::get_rules, floor::put_rules, floor::post_reading, floor::list_packs, floor::scan,
+        floor::get_pack, floor::weigh, floor::override_verification, floor::release, floor::reprint,
     ),
     components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
@@ -130,7 +137,9 @@ impl Modify for AccessResponses {
         codflow_domain::Decision, codflow_app::kpi::Recommendation, codflow_domain::kpi::ScoreWeights,
         codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio, crate::routes::finance::ProfileBody,
         crate::routes::finance::NumberFormatBody, crate::routes::statements::StatementUpload, crate::routes::fx_rates::RatesUpload,
-        crate::routes::imports::OrdersUpload)),
+        crate::routes::imports::OrdersUpload, StationDto, StationBody, DeviceTokenDto, BarcodesDto, ReadingBody, ReadingDto,
+        PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, codflow_domain::floor::FloorRules,
+        codflow_domain::floor::Tolerance)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),
 )]

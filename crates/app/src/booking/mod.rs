@@ -119,7 +119,12 @@ impl Fulfilment {
     }
 
     /// [`Self::book_order`] declaring a measured weight (a parcel re-booked at the pack station).
-    pub(crate) async fn book_weighing(&self, order_id: &OrderId, actor: Actor, weight_g: Option<i64>) -> Result<Shipment> {
+    pub(crate) async fn book_weighing(
+        &self,
+        order_id: &OrderId,
+        actor: Actor,
+        weight_g: Option<i64>,
+    ) -> Result<Shipment> {
         let s = self.queue(order_id, &actor, weight_g).await?;
         if s.status != BookingStatus::Pending {
             return Ok(s);

@@ -11,7 +11,7 @@ use crate::{Error, Floor, Result};
 
 mod pack;
 
-pub use pack::{PackView, ScanOutcome, Signal};
+pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
 
 /// A station as written by an admin.
 #[derive(Clone, Debug, Default)]
@@ -47,7 +47,14 @@ pub(crate) async fn rules(conn: &mut Conn) -> Result<FloorRules> {
     crate::settings::stored(&found, RULES_KEY, FloorRules::default(), |v| serde_json::from_str(v).ok())
 }
 
-fn audit(entity: &'static str, id: &str, action: &str, to: Option<String>, actor: Actor, at: OffsetDateTime) -> AuditRecord {
+fn audit(
+    entity: &'static str,
+    id: &str,
+    action: &str,
+    to: Option<String>,
+    actor: Actor,
+    at: OffsetDateTime,
+) -> AuditRecord {
     AuditRecord::change(entity, id.to_owned(), action, None, to, actor, at)
 }
 
@@ -199,7 +206,8 @@ impl Floor {
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         rstore::set_setting(&mut tx, RULES_KEY, &json, now).await?;
-        orders::insert_audit(&mut tx, &[audit("settings", RULES_KEY, "update", Some(json.clone()), actor, now)]).await?;
+        orders::insert_audit(&mut tx, &[audit("settings", RULES_KEY, "update", Some(json.clone()), actor, now)])
+            .await?;
         commit(tx).await?;
         Ok(r)
     }

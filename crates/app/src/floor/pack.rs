@@ -75,7 +75,12 @@ pub enum LabelSent {
     Pdf(String),
 }
 
-fn outcome(signal: Signal, event: &'static str, params: Vec<(&'static str, String)>, pack: Option<PackView>) -> ScanOutcome {
+fn outcome(
+    signal: Signal,
+    event: &'static str,
+    params: Vec<(&'static str, String)>,
+    pack: Option<PackView>,
+) -> ScanOutcome {
     let message = english(event, &params);
     ScanOutcome { signal, event, params, message, pack }
 }
@@ -100,9 +105,13 @@ fn english(event: &str, p: &[(&str, String)]) -> String {
         "not_booked" => format!("order {} could not be booked: {}", v("order"), v("reason")),
         "overridden" => format!("items not all scanned; released for weighing by {}", v("by")),
         "passed" => format!("{} g as expected: label printed", v("weight")),
-        "rerated" => format!("{} g, expected {} g: re-rated on {}, label printed", v("weight"), v("expected"), v("channel")),
+        "rerated" => {
+            format!("{} g, expected {} g: re-rated on {}, label printed", v("weight"), v("expected"), v("channel"))
+        }
         "rebooked" => format!("{} g: moved from {} to {}, new label printed", v("weight"), v("from"), v("channel")),
-        "intercepted" => format!("HOLD: {} g, expected {} g ({}); task {}", v("weight"), v("expected"), v("why"), v("task")),
+        "intercepted" => {
+            format!("HOLD: {} g, expected {} g ({}); task {}", v("weight"), v("expected"), v("why"), v("task"))
+        }
         "released" => format!("released by {}: label printed", v("by")),
         "reprinted" => "label printed again".into(),
         "no_reading" => "no reading from this station's scale yet: put the parcel on it or type the weight".into(),
@@ -190,13 +199,20 @@ impl Floor {
         let shipment = match live {
             Some(s) if s.status == BookingStatus::Booked => s,
             _ => {
-                let s = self.fulfilment.book_order(id, actor.clone()).await?;
-                if s.status != BookingStatus::Booked {
-                    let mut params = oref;
-                    params.push(("reason", s.last_error.unwrap_or_else(|| "waiting for the carrier".into())));
-                    return Ok(outcome(Signal::Wrong, "not_booked", params, None));
+                let why = match self.fulfilment.book_order(id, actor.clone()).await {
+                    Ok(s) if s.status == BookingStatus::Booked => Ok(s),
+                    Ok(s) => Err(s.last_error.unwrap_or_else(|| "waiting for the carrier".into())),
+                    Err(Error::Conflict { message, .. }) => Err(message),
+                    Err(e) => return Err(e),
+                };
+                match why {
+                    Ok(s) => s,
+                    Err(reason) => {
+                        let mut params = oref;
+                        params.push(("reason", reason));
+                        return Ok(outcome(Signal::Wrong, "not_booked", params, None));
+                    }
                 }
-                s
             }
         };
         let now = self.clock().now();
@@ -229,7 +245,11 @@ impl Floor {
             codflow_store::rollback(tx).await?;
             return Err(busy());
         }
-        let why = format!("opened at pack station {} ({} units)", station.code, pack.verification.lines.iter().map(|l| l.needed).sum::<i64>());
+        let why = format!(
+            "opened at pack station {} ({} units)",
+            station.code,
+            pack.verification.lines.iter().map(|l| l.needed).sum::<i64>()
+        );
         orders::insert_audit(&mut tx, &[audit(id, "pack_open", why, actor, now)]).await?;
         commit(tx).await?;
         let items = pack.verification.lines.iter().map(|l| l.needed).sum::<i64>().to_string();
@@ -259,10 +279,16 @@ impl Floor {
                 commit(tx).await?;
                 Ok(outcome(Signal::Info, "resumed", vec![oref], Some(self.view(p, None).await?)))
             }
-            PackStatus::Packed if p.printed_at.is_none() => self.print_and_answer(station, p, "reprinted", vec![]).await,
+            PackStatus::Packed if p.printed_at.is_none() => {
+                self.print_and_answer(station, p, "reprinted", vec![]).await
+            }
             PackStatus::Packed => {
                 let at = p.printed_at.unwrap_or(p.updated_at);
-                let params = vec![oref, ("station", p.station.to_string()), ("at", at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())];
+                let params = vec![
+                    oref,
+                    ("station", p.station.to_string()),
+                    ("at", at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+                ];
                 Ok(outcome(Signal::Wrong, "already_packed", params, Some(self.view(p, None).await?)))
             }
             PackStatus::Intercepted => {
@@ -400,7 +426,8 @@ impl Floor {
         let counts = codflow_store::review::counts(&mut conn, &refs).await?;
         drop(conn);
 
-        let units: i64 = order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum();
+        let units: i64 =
+            order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum();
         let expected = units + rules.packaging_g;
         let categories: Vec<&str> = products.values().filter_map(|p| p.category.as_deref()).collect();
         let tolerance = rules.tolerance_for(shipment.channel.as_str(), categories.iter().copied());
@@ -426,10 +453,8 @@ impl Floor {
         let quoted_billable = before.as_ref().map_or(shipment.weight_g, |b| b.billable_weight_g);
         let check = floor::check(expected, m.weight_g, quoted_billable, measured_billable, tolerance, rules.intercept);
         let best = ranking.ranked.first();
-        let why_ineligible = ineligible
-            .iter()
-            .find(|(c, _)| c.code == shipment.channel)
-            .map(|(_, e)| e.message.clone());
+        let why_ineligible =
+            ineligible.iter().find(|(c, _)| c.code == shipment.channel).map(|(_, e)| e.message.clone());
 
         // What to do: keep the booking, move it, or hold the parcel.
         enum Plan<'a> {
@@ -441,7 +466,9 @@ impl Floor {
             Verdict::Within => Plan::Print(Outcome::Passed),
             Verdict::Intercept => Plan::Hold(format!("{} by {} g", check.cause.as_str(), check.diff_g.abs())),
             Verdict::Rerate => match (booked_now, best) {
-                (Some(b), Some(top)) if top.quote.channel != b.quote.channel && score(top) - score(b) > rules.rebook_margin_minor => {
+                (Some(b), Some(top))
+                    if top.quote.channel != b.quote.channel && score(top) - score(b) > rules.rebook_margin_minor =>
+                {
                     Plan::Move(top)
                 }
                 (Some(_), _) => Plan::Print(Outcome::Rerated),
@@ -483,10 +510,12 @@ impl Floor {
         let (final_outcome, new_shipment, hold) = match plan {
             Plan::Print(o) => (o, None, None),
             Plan::Hold(why) => (Outcome::Intercepted, None, Some(why)),
-            Plan::Move(top) => match self.rebook(&order, &shipment, top, &ranking, &ineligible, &m, actor.clone()).await {
-                Ok(s) => (Outcome::Rebooked, Some(s), None),
-                Err(why) => (Outcome::Intercepted, None, Some(why)),
-            },
+            Plan::Move(top) => {
+                match self.rebook(&order, &shipment, top, &ranking, &ineligible, &m, actor.clone()).await {
+                    Ok(s) => (Outcome::Rebooked, Some(s), None),
+                    Err(why) => (Outcome::Intercepted, None, Some(why)),
+                }
+            }
         };
         if let Some(s) = &new_shipment {
             evidence["rebooked"] = json!({ "shipment": s.id.as_str(), "channel": s.channel.as_str(),
@@ -588,7 +617,8 @@ impl Floor {
             let mut tx = self.store.begin().await?;
             let mut o = orders::get(&mut tx, &order.id).await?.ok_or(Error::NotFound("order"))?;
             let Some(a) = o.allocation.as_mut() else { return Err(Error::NotFound("allocation")) };
-            let warehouse = catalogue::warehouse_by_code(&mut tx, &a.warehouse).await?.ok_or(Error::NotFound("warehouse"))?;
+            let warehouse =
+                catalogue::warehouse_by_code(&mut tx, &a.warehouse).await?.ok_or(Error::NotFound("warehouse"))?;
             let mut choice = logistics::choice_of(ranking, ineligible);
             choice.why = format!("re-rated at the pack station at {} g: {}", m.weight_g, choice.why);
             a.channel = Some(to.quote.channel.clone());
@@ -710,7 +740,12 @@ impl Floor {
     }
 
     /// Recent packs, newest first.
-    pub async fn packs(&self, station: Option<&StationCode>, status: Option<PackStatus>, limit: i64) -> Result<Vec<Pack>> {
+    pub async fn packs(
+        &self,
+        station: Option<&StationCode>,
+        status: Option<PackStatus>,
+        limit: i64,
+    ) -> Result<Vec<Pack>> {
         Ok(fstore::packs(&mut *self.store.read().await?, station, status, limit.clamp(1, 500)).await?)
     }
 
@@ -732,7 +767,9 @@ impl Floor {
         for l in &pack.verification.lines {
             let p = Sku::parse(&l.sku).ok().and_then(|s| products.get(&s));
             let bin = match (p, &warehouse) {
-                (Some(p), Some(w)) => catalogue::stock_location(&mut conn, &w.id, &p.id).await?.map(|b| b.as_str().to_owned()),
+                (Some(p), Some(w)) => {
+                    catalogue::stock_location(&mut conn, &w.id, &p.id).await?.map(|b| b.as_str().to_owned())
+                }
                 _ => None,
             };
             items.push(ItemView {
@@ -755,7 +792,10 @@ impl Floor {
 }
 
 fn not_ready(p: &Pack, why: &str) -> Error {
-    Error::Conflict { kind: ConflictKind::PackNotReady, message: format!("pack {} ({}): {why}", p.id, p.status.as_str()) }
+    Error::Conflict {
+        kind: ConflictKind::PackNotReady,
+        message: format!("pack {} ({}): {why}", p.id, p.status.as_str()),
+    }
 }
 
 /// The product a scanned code names: one of its barcodes, or its SKU as printed on the shelf.

@@ -4,6 +4,7 @@ pub mod channel_sync;
 pub mod dashboards;
 pub mod documents;
 pub mod finance;
+pub mod floor;
 pub mod fx_rates;
 pub mod imports;
 pub mod logistics;

@@ -19,11 +19,31 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, codflow_app::booking::Carriers::default()).await
+}
+
+/// A server booking with the sandbox carrier, served in this process on a port of its own over its own
+/// HTTP protocol.
+pub async fn spawn_app_with_sandbox(engine: Engine) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind carrier");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let config = codflow_sandbox_carrier::Config { seed: 7, ..Default::default() };
+    tokio::spawn(async move { axum::serve(listener, codflow_sandbox_carrier::router(config)).await });
+    let sandbox = codflow_connectors::carriers::Sandbox::new(&url, None, std::time::Duration::from_secs(10))
+        .expect("sandbox client");
+    let carriers = codflow_app::booking::Carriers {
+        sandbox: Some(codflow_connectors::carriers::Carrier::Sandbox(sandbox)),
+        ..Default::default()
+    };
+    spawn_app_with(engine, carriers).await
+}
+
+pub async fn spawn_app_with(engine: Engine, carriers: codflow_app::booking::Carriers) -> TestApp {
     let db = TestDb::new(engine).await;
     let store = Store::connect(&db.url).await.expect("connect");
     store.migrate().await.expect("migrate");
     let key = codflow_app::shops::Sealer::from_hex(&codflow_app::shops::Sealer::generate_hex()).unwrap();
-    let app = App::builder(store.clone()).secret_key(Some(key)).build();
+    let app = App::builder(store.clone()).carriers(carriers).secret_key(Some(key)).build();
     let mut tokens = Vec::new();
     for role in Role::ALL {
         let (_, secret) = app.admin().create_token(role, &format!("test {role}")).await.expect("token");

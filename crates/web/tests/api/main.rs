@@ -16,6 +16,7 @@ mod console_work;
 mod dashboards;
 mod documents;
 mod finance;
+mod floor;
 mod generated;
 mod imports;
 mod logistics;

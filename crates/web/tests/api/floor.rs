@@ -1,0 +1,404 @@
+//! The warehouse floor over the API, against the sandbox carrier served over its own protocol and a label
+//! printer that is a local TCP listener checking it receives whole ZPL jobs.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use codflow_domain::Role;
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::io::AsyncReadExt;
+
+use crate::helpers::{TestApp, error_paths, json_of, order, spawn_app_with_sandbox};
+
+codflow_store::on_both_engines!(
+    a_parcel_is_opened_verified_item_by_item_weighed_and_its_label_sent_to_the_printer,
+    a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_one_is_held_until_released,
+    bad_input_at_the_station_gets_a_clear_answer_and_nothing_is_done_twice,
+    a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_token,
+);
+
+/// A label printer on a local port: every connection's bytes are one job.
+pub struct Printer {
+    pub addr: String,
+    pub jobs: Arc<Mutex<Vec<String>>>,
+}
+
+pub async fn printer() -> Printer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let jobs = Arc::new(Mutex::new(Vec::new()));
+    let sink = jobs.clone();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                if s.read_to_end(&mut buf).await.is_ok() {
+                    sink.lock().unwrap().push(String::from_utf8_lossy(&buf).into_owned());
+                }
+            });
+        }
+    });
+    Printer { addr, jobs }
+}
+
+impl Printer {
+    /// Waits (with a deadline) until `n` jobs have arrived and returns them.
+    pub async fn jobs(&self, n: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.jobs.lock().unwrap().clone();
+            if got.len() >= n || tokio::time::Instant::now() > deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A ZPL job as a printer accepts it: labels from `^XA` to `^XZ`, nothing outside them.
+pub fn assert_valid_zpl(job: &str) {
+    let job = job.trim();
+    assert!(job.starts_with("^XA") && job.ends_with("^XZ"), "not a ZPL job: {job:.80}");
+    assert_eq!(job.matches("^XA").count(), job.matches("^XZ").count(), "unbalanced labels");
+    assert!(job.contains("^BC"), "a label carries its Code 128 barcode");
+}
+
+fn channel(code: &str, price: &str, max_weight_g: Option<i64>) -> Value {
+    json!({"code": code, "name": code, "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "limits": {"max_weight_g": max_weight_g},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": price}]}]}})
+}
+
+/// Warehouse SZ1 with LAMP-01 (420 g, barcode 4006381333931) and MUG-02, a station PS1 printing to `printer`,
+/// and the channels given.
+pub async fn floor(app: &TestApp, printer: Option<&str>, channels: &[Value]) {
+    app.put("/api/v1/settings", &json!({"base_currency": "SAR"})).await;
+    let duty =
+        json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15", "source": "test"});
+    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
+    app.seed(&[("LAMP-01", 50), ("MUG-02", 50)]).await;
+    for c in channels {
+        json_of(app.post("/api/v1/channels", c).await, StatusCode::CREATED).await;
+    }
+    let body = json!({"barcodes": ["4006381333931", "LAMP-OWN-1"]});
+    json_of(app.put("/api/v1/products/LAMP-01/barcodes", &body).await, StatusCode::OK).await;
+    let st = json!({"name": "Pack 1", "warehouse": "SZ1", "printer": printer});
+    json_of(app.put("/api/v1/stations/PS1", &st).await, StatusCode::CREATED).await;
+}
+
+pub async fn scan(app: &TestApp, code: &str, pack: Option<&str>) -> Value {
+    let body = json!({"station": "PS1", "code": code, "pack": pack});
+    json_of(app.post_as(app.token(Role::Warehouse), "/api/v1/pack/scan", &body).await, StatusCode::OK).await
+}
+
+async fn weigh(app: &TestApp, pack: &str, body: Value) -> Value {
+    let r = app.post_as(app.token(Role::Warehouse), &format!("/api/v1/pack/{pack}/weigh"), &body).await;
+    json_of(r, StatusCode::OK).await
+}
+
+async fn new_order(app: &TestApp, ext: &str, sku: &str, qty: i64) -> Value {
+    let o = json_of(app.post("/api/v1/orders", &order(ext, sku, qty)).await, StatusCode::CREATED).await;
+    assert_eq!(o["status"], "allocated", "{o}");
+    o
+}
+
+async fn history_actions(app: &TestApp, order: &str) -> Vec<String> {
+    let h = json_of(app.get(&format!("/api/v1/orders/{order}/history")).await, StatusCode::OK).await;
+    h.as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap().to_owned()).collect()
+}
+
+async fn a_parcel_is_opened_verified_item_by_item_weighed_and_its_label_sent_to_the_printer(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let o = new_order(&app, "F-100", "LAMP-01", 2).await;
+    let oid = o["id"].as_str().unwrap();
+
+    let opened = scan(&app, "F-100", None).await;
+    assert_eq!((opened["signal"].as_str(), opened["event"].as_str()), (Some("ok"), Some("opened")), "{opened}");
+    let pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(opened["pack"]["items"][0]["needed"], 2);
+    assert!(opened["pack"]["tracking_number"].is_string(), "booked when opened: {opened}");
+
+    let wrong = scan(&app, "MUG-02", Some(&pack)).await;
+    assert_eq!((wrong["signal"].as_str(), wrong["event"].as_str()), (Some("wrong"), Some("wrong_item")));
+    let one = scan(&app, "4006381333931", Some(&pack)).await;
+    assert_eq!((one["event"].as_str(), one["values"]["scanned"].as_str()), (Some("counted"), Some("1")), "{one}");
+    let e = json_of(
+        app.post_as(app.token(Role::Warehouse), &format!("/api/v1/pack/{pack}/weigh"), &json!({"weight_g": 860})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "pack_not_ready", "one item still to scan: {e}");
+    let done = scan(&app, "LAMP-OWN-1", None).await;
+    assert_eq!((done["signal"].as_str(), done["event"].as_str()), (Some("done"), Some("verified")), "{done}");
+    let extra = scan(&app, "LAMP-01", None).await;
+    assert_eq!(extra["event"], "extra_item", "a third lamp is one too many: {extra}");
+
+    // 2 × 420 g + 20 g of packaging expected; 851 g is within the margin.
+    let w = weigh(&app, &pack, json!({"weight_g": 851})).await;
+    assert_eq!((w["signal"].as_str(), w["event"].as_str()), (Some("done"), Some("passed")), "{w}");
+    assert_eq!(w["pack"]["status"], "packed");
+    assert_eq!(w["pack"]["label"], format!("printer:{}", p.addr));
+    assert_eq!(w["pack"]["evidence"]["check"]["expected_g"], 860);
+    assert_eq!(w["pack"]["reading_source"], "manual");
+    let jobs = p.jobs(1).await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_valid_zpl(&jobs[0]);
+    assert!(jobs[0].contains(w["pack"]["tracking_number"].as_str().unwrap()), "the label of this parcel");
+
+    let again = scan(&app, oid, None).await;
+    assert_eq!((again["signal"].as_str(), again["event"].as_str()), (Some("wrong"), Some("already_packed")));
+    let e = json_of(
+        app.post_as(app.token(Role::Warehouse), &format!("/api/v1/pack/{pack}/weigh"), &json!({"weight_g": 851})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "pack_not_ready");
+    assert_eq!(p.jobs(2).await.len(), 1, "nothing printed twice");
+    let h = history_actions(&app, oid).await;
+    for a in ["pack_open", "pack_alarm", "pack_verify", "pack_weigh"] {
+        assert!(h.contains(&a.to_owned()), "{a} in {h:?}");
+    }
+    let listed = json_of(app.get("/api/v1/pack?station=PS1&status=packed").await, StatusCode::OK).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+async fn a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_one_is_held_until_released(
+    engine: Engine,
+) {
+    let app = spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-LIGHT", "15.00", Some(500)), channel("SBX-ANY", "35.00", None)]).await;
+    let a = new_order(&app, "F-200", "LAMP-01", 1).await;
+    assert_eq!(a["allocation"]["channel"], "SBX-LIGHT", "the cheaper channel first: {}", a["allocation"]);
+    let b = new_order(&app, "F-201", "LAMP-01", 1).await;
+
+    // Expected 440 g; 530 g is beyond the print margin (44 g) but not the hold margin (220 g), and over the
+    // light channel's 500 g: it moves.
+    let opened = scan(&app, "F-200", None).await;
+    let pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    let first_tracking = opened["pack"]["tracking_number"].as_str().unwrap().to_owned();
+    scan(&app, "LAMP-01", Some(&pack)).await;
+    let w = weigh(&app, &pack, json!({"weight_g": 530, "length_cm": 20, "width_cm": 15, "height_cm": 10})).await;
+    assert_eq!((w["signal"].as_str(), w["event"].as_str()), (Some("done"), Some("rebooked")), "{w}");
+    assert_eq!(w["pack"]["channel"], "SBX-ANY");
+    let new_tracking = w["pack"]["tracking_number"].as_str().unwrap();
+    assert_ne!(new_tracking, first_tracking, "a new label");
+    let ev = &w["pack"]["evidence"];
+    assert_eq!(ev["check"]["verdict"], "rerate");
+    assert_eq!(ev["quote_before"]["channel"], "SBX-LIGHT");
+    assert_eq!(ev["rebooked"]["channel"], "SBX-ANY");
+    assert_eq!(ev["reading"]["dims_cm"], json!([20, 15, 10]));
+    let ships =
+        json_of(app.get(&format!("/api/v1/orders/{}/shipments", a["id"].as_str().unwrap())).await, StatusCode::OK)
+            .await;
+    let ships = &ships["items"];
+    let states: Vec<(String, String)> = ships
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["channel"].as_str().unwrap().to_owned(), s["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(states.contains(&("SBX-LIGHT".into(), "cancelled".into())), "{states:?}");
+    assert!(states.contains(&("SBX-ANY".into(), "booked".into())), "{states:?}");
+    let booked = ships.as_array().unwrap().iter().find(|s| s["status"] == "booked").unwrap();
+    assert_eq!(booked["weight_g"], 530, "declared to the carrier as weighed");
+    let order_now =
+        json_of(app.get(&format!("/api/v1/orders/{}", a["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    assert_eq!(order_now["allocation"]["channel"], "SBX-ANY");
+    let jobs = p.jobs(1).await;
+    assert!(jobs[0].contains(new_tracking), "the new label printed");
+
+    // 700 g where 440 g is expected: held, with a task for the warehouse.
+    let opened = scan(&app, "F-201", None).await;
+    let held_pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    scan(&app, "4006381333931", Some(&held_pack)).await;
+    let w = weigh(&app, &held_pack, json!({"weight_g": 700})).await;
+    assert_eq!((w["signal"].as_str(), w["event"].as_str()), (Some("wrong"), Some("intercepted")), "{w}");
+    assert_eq!(w["pack"]["status"], "intercepted");
+    let task_id = w["pack"]["task_id"].as_str().unwrap().to_owned();
+    let task = json_of(app.get(&format!("/api/v1/tasks/{task_id}")).await, StatusCode::OK).await;
+    assert_eq!((task["kind"].as_str(), task["role"].as_str()), (Some("weight_intercepted"), Some("warehouse")));
+    assert_eq!(p.jobs(2).await.len(), 1, "a held parcel prints nothing");
+    let again = scan(&app, "F-201", None).await;
+    assert_eq!(again["event"], "held");
+    let r = app.post_as(app.token(Role::Warehouse), &format!("/api/v1/pack/{held_pack}/release"), &json!({})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a supervisor releases, not the packer");
+    let rel = json_of(
+        app.post_as(app.token(Role::Ops), &format!("/api/v1/pack/{held_pack}/release"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((rel["event"].as_str(), rel["pack"]["outcome"].as_str()), (Some("released"), Some("released")));
+    assert_eq!(p.jobs(2).await.len(), 2);
+    let task = json_of(app.get(&format!("/api/v1/tasks/{task_id}")).await, StatusCode::OK).await;
+    assert_eq!(task["status"], "done");
+    let e = json_of(
+        app.post_as(app.token(Role::Ops), &format!("/api/v1/pack/{held_pack}/release"), &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "not_intercepted", "released once");
+}
+
+async fn bad_input_at_the_station_gets_a_clear_answer_and_nothing_is_done_twice(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    // A printer address nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    floor(&app, Some(&dead), &[channel("SBX-SA", "20.00", None)]).await;
+    let unknown = scan(&app, "NOPE-404", None).await;
+    assert_eq!((unknown["signal"].as_str(), unknown["event"].as_str()), (Some("wrong"), Some("unknown_code")));
+    let product = scan(&app, "LAMP-01", None).await;
+    assert_eq!(product["event"], "scan_parcel_first");
+    for bad in ["", "   ", "a b", &"x".repeat(65)] {
+        let e = json_of(
+            app.post_as(app.token(Role::Warehouse), "/api/v1/pack/scan", &json!({"station": "PS1", "code": bad})).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(error_paths(&e), ["code"], "{bad:?}");
+    }
+    let r = app.post_as(app.token(Role::Warehouse), "/api/v1/pack/scan", &json!({"station": "PS9", "code": "x"})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = app.post_as(app.token(Role::Viewer), "/api/v1/pack/scan", &json!({"station": "PS1", "code": "x"})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let cancelled = new_order(&app, "F-300", "LAMP-01", 1).await;
+    let cid = cancelled["id"].as_str().unwrap();
+    json_of(app.post(&format!("/api/v1/orders/{cid}/cancel"), &json!({"reason": "buyer"})).await, StatusCode::OK).await;
+    let c = scan(&app, "F-300", None).await;
+    assert_eq!((c["event"].as_str(), c["values"]["status"].as_str()), (Some("not_packable"), Some("cancelled")));
+
+    let o = new_order(&app, "F-301", "LAMP-01", 1).await;
+    let opened = scan(&app, "F-301", None).await;
+    let pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    let same = scan(&app, "F-301", None).await;
+    assert_eq!((same["signal"].as_str(), same["event"].as_str()), (Some("info"), Some("already_open")));
+    scan(&app, "LAMP-01", Some(&pack)).await;
+    for (body, field) in [
+        (json!({"weight_g": 0}), "weight_g"),
+        (json!({"weight_g": -40}), "weight_g"),
+        (json!({"weight_g": 900_000}), "weight_g"),
+        (json!({"weight_g": 440, "length_cm": 10}), "length_cm"),
+        (json!({"weight_g": 440, "length_cm": 10, "width_cm": 0, "height_cm": 5}), "width_cm"),
+        (json!({"weight_g": 440, "source": "guess"}), "source"),
+    ] {
+        let r = app.post_as(app.token(Role::Warehouse), &format!("/api/v1/pack/{pack}/weigh"), &body).await;
+        let e = json_of(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_paths(&e), [field], "{body}");
+    }
+    let none = weigh(&app, &pack, json!({})).await;
+    assert_eq!(none["event"], "no_reading", "no scale has sent anything: {none}");
+    // The printer does not answer: the parcel is weighed and packed, its label not printed; scanning it again
+    // tries the printer again, and weighing it again is refused.
+    let w = weigh(&app, &pack, json!({"weight_g": 445})).await;
+    assert_eq!((w["signal"].as_str(), w["event"].as_str()), (Some("wrong"), Some("print_failed")), "{w}");
+    assert!(w["message"].as_str().unwrap().contains(&dead), "{w}");
+    assert_eq!((w["pack"]["status"].as_str(), w["pack"]["printed_at"].as_str()), (Some("packed"), None));
+    let p = printer().await;
+    let st = json!({"name": "Pack 1", "warehouse": "SZ1", "printer": p.addr});
+    json_of(app.put("/api/v1/stations/PS1", &st).await, StatusCode::OK).await;
+    let again = scan(&app, o["id"].as_str().unwrap(), None).await;
+    assert_eq!((again["signal"].as_str(), again["event"].as_str()), (Some("done"), Some("reprinted")), "{again}");
+    assert_eq!(p.jobs(1).await.len(), 1);
+    let weighs = history_actions(&app, o["id"].as_str().unwrap()).await.iter().filter(|a| *a == "pack_weigh").count();
+    assert_eq!(weighs, 1, "weighed once");
+
+    // Barcodes: a GTIN with a wrong check digit by index, one code on two products refused.
+    let e = json_of(
+        app.put("/api/v1/products/MUG-02/barcodes", &json!({"barcodes": ["OK-1", "4006381333932"]})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["barcodes[1]"]);
+    let e = json_of(
+        app.put("/api/v1/products/MUG-02/barcodes", &json!({"barcodes": ["4006381333931"]})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "barcode_taken");
+    assert!(e["detail"].as_str().unwrap().contains("LAMP-01"), "{e}");
+    let e = json_of(
+        app.put("/api/v1/stations/PS2", &json!({"name": "", "warehouse": "NOPE", "printer": "http://x/"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let mut paths = error_paths(&e);
+    paths.sort();
+    assert_eq!(paths, ["name", "printer"], "{e}");
+    let r = app
+        .client
+        .put(app.url("/api/v1/stations/PS2"))
+        .bearer_auth(app.token(Role::Ops))
+        .json(&json!({"name": "x", "warehouse": "SZ1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "stations are the admin's");
+}
+
+async fn a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_token(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    floor(&app, None, &[channel("SBX-SA", "20.00", None)]).await;
+    json_of(app.put("/api/v1/stations/PS2", &json!({"name": "Pack 2", "warehouse": "SZ1"})).await, StatusCode::CREATED)
+        .await;
+    let t1 = json_of(app.post("/api/v1/stations/PS1/token", &json!({})).await, StatusCode::CREATED).await;
+    let t1 = t1["token"].as_str().unwrap().to_owned();
+    let t2 = json_of(app.post("/api/v1/stations/PS2/token", &json!({})).await, StatusCode::CREATED).await;
+    let t2 = t2["token"].as_str().unwrap().to_owned();
+    let station = json_of(app.get("/api/v1/stations/PS1").await, StatusCode::OK).await;
+    assert_eq!(station["has_device_token"], true);
+    assert!(!station.to_string().contains(&t1), "never shown again");
+
+    new_order(&app, "F-400", "LAMP-01", 1).await;
+    let opened = scan(&app, "F-400", None).await;
+    let pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    let waybill = opened["pack"]["tracking_number"].as_str().unwrap().to_owned();
+    scan(&app, "LAMP-01", Some(&pack)).await;
+
+    let post = |token: String, body: Value| {
+        let c = app.client.clone();
+        let url = app.url("/api/v1/floor/readings");
+        async move { c.post(url).bearer_auth(token).json(&body).send().await.unwrap() }
+    };
+    let r = post("cfd_nope".into(), json!({"weight_g": 450, "stable": true})).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post(app.admin.clone(), json!({"weight_g": 450, "stable": true})).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an API token is not a device token");
+    let e = json_of(
+        post(t2.clone(), json!({"station": "PS1", "weight_g": 450, "stable": true})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(e["detail"].as_str().unwrap().contains("PS2"), "{e}");
+    let e = json_of(post(t1.clone(), json!({"weight_g": -3, "stable": true})).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert_eq!(error_paths(&e), ["weight_g"]);
+
+    // Still moving on the scale: not taken.
+    json_of(post(t1.clone(), json!({"weight_g": 470, "stable": false})).await, StatusCode::CREATED).await;
+    let moving = weigh(&app, &pack, json!({})).await;
+    assert_eq!(moving["event"], "scale_moving", "{moving}");
+    // A DWS reading for this waybill (from any station's device) wins over the scale.
+    let dws = json!({"waybill": waybill, "weight_g": 452, "length_cm": 25, "width_cm": 18, "height_cm": 9,
+                     "stable": true, "source": "dws"});
+    json_of(post(t2, dws).await, StatusCode::CREATED).await;
+    let w = weigh(&app, &pack, json!({})).await;
+    assert_eq!((w["event"].as_str(), w["pack"]["reading_source"].as_str()), (Some("passed"), Some("dws")), "{w}");
+    assert_eq!(w["pack"]["weight_g"], 452);
+    assert_eq!(w["pack"]["dims_cm"], json!([25, 18, 9]));
+    assert_eq!(
+        w["pack"]["label"].as_str().unwrap(),
+        format!("/api/v1/shipments/{}/label?format=pdf", w["pack"]["shipment_id"].as_str().unwrap()),
+        "no printer at this station: the PDF opens in the browser"
+    );
+}
