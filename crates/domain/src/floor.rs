@@ -566,9 +566,7 @@ mod tests {
 
     #[test]
     fn rules_that_make_no_sense_are_refused_by_field() {
-        let mut r = FloorRules::default();
-        r.intercept = Tolerance { grams: 10, percent: 5 };
-        r.packaging_g = -1;
+        let r = FloorRules { intercept: Tolerance { grams: 10, percent: 5 }, packaging_g: -1, ..Default::default() };
         let e = FloorRules::validate(r).unwrap_err().to_string();
         assert!(e.contains("intercept") && e.contains("packaging_g"), "{e}");
     }

@@ -230,7 +230,7 @@ impl Floor {
             match Barcode::parse(c) {
                 Ok(b) if !parsed.contains(&b) => parsed.push(b),
                 Ok(_) => {}
-                Err(e) => errors.push(&format!("barcodes[{i}]"), e.to_string()),
+                Err(e) => errors.push(format!("barcodes[{i}]"), e.to_string()),
             }
         }
         if !errors.is_empty() {

@@ -460,11 +460,14 @@ impl Floor {
         enum Plan<'a> {
             Print(Outcome),
             Move(&'a Ranked),
-            Hold(String),
+            /// Why, as a stable cause and in English words.
+            Hold(&'static str, String),
         }
         let plan = match check.verdict {
             Verdict::Within => Plan::Print(Outcome::Passed),
-            Verdict::Intercept => Plan::Hold(format!("{} by {} g", check.cause.as_str(), check.diff_g.abs())),
+            Verdict::Intercept => {
+                Plan::Hold(check.cause.as_str(), format!("{} by {} g", check.cause.as_str(), check.diff_g.abs()))
+            }
             Verdict::Rerate => match (booked_now, best) {
                 (Some(b), Some(top))
                     if top.quote.channel != b.quote.channel && score(top) - score(b) > rules.rebook_margin_minor =>
@@ -473,11 +476,14 @@ impl Floor {
                 }
                 (Some(_), _) => Plan::Print(Outcome::Rerated),
                 (None, Some(top)) => Plan::Move(top),
-                (None, None) => Plan::Hold(format!(
-                    "no channel can take it at {} g{}",
-                    m.weight_g,
-                    why_ineligible.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
-                )),
+                (None, None) => Plan::Hold(
+                    "no_channel",
+                    format!(
+                        "no channel can take it at {} g{}",
+                        m.weight_g,
+                        why_ineligible.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
+                    ),
+                ),
             },
         };
         let quote_of = |r: &Ranked| {
@@ -509,11 +515,11 @@ impl Floor {
 
         let (final_outcome, new_shipment, hold) = match plan {
             Plan::Print(o) => (o, None, None),
-            Plan::Hold(why) => (Outcome::Intercepted, None, Some(why)),
+            Plan::Hold(cause, why) => (Outcome::Intercepted, None, Some((cause, why))),
             Plan::Move(top) => {
                 match self.rebook(&order, &shipment, top, &ranking, &ineligible, &m, actor.clone()).await {
                     Ok(s) => (Outcome::Rebooked, Some(s), None),
-                    Err(why) => (Outcome::Intercepted, None, Some(why)),
+                    Err(why) => (Outcome::Intercepted, None, Some(("rebook_failed", why))),
                 }
             }
         };
@@ -521,8 +527,8 @@ impl Floor {
             evidence["rebooked"] = json!({ "shipment": s.id.as_str(), "channel": s.channel.as_str(),
                                            "tracking_number": s.tracking_number });
         }
-        if let Some(why) = &hold {
-            evidence["held_because"] = json!(why);
+        if let Some((cause, why)) = &hold {
+            evidence["held_because"] = json!({ "cause": cause, "why": why });
         }
 
         let read_at = p.updated_at;
@@ -535,7 +541,7 @@ impl Floor {
         if let Some(s) = &new_shipment {
             p.shipment_id = s.id.clone();
         }
-        let task = hold.as_ref().map(|why| {
+        let task = hold.as_ref().map(|(_, why)| {
             let kind = AnomalyKind::WeightIntercepted;
             Task {
                 id: TaskId::generate(),
@@ -565,7 +571,7 @@ impl Floor {
             expected,
             check.margin_g,
             final_outcome.as_str(),
-            hold.as_deref().map(|w| format!(" — {w}")).unwrap_or_default()
+            hold.as_ref().map(|(_, w)| format!(" — {w}")).unwrap_or_default()
         );
         let mut tx = self.store.begin().await?;
         if !fstore::update_pack(&mut tx, &p, read_at).await? {
@@ -579,8 +585,10 @@ impl Floor {
 
         let base_params = vec![("weight", grams(m.weight_g)), ("expected", grams(expected))];
         match (final_outcome, &hold) {
-            (Outcome::Intercepted, Some(why)) => {
+            (Outcome::Intercepted, Some((cause, why))) => {
                 let mut params = base_params;
+                params.push(("cause", (*cause).to_owned()));
+                params.push(("diff", check.diff_g.abs().to_string()));
                 params.push(("why", why.clone()));
                 params.push(("task", p.task_id.as_ref().map(|t| t.to_string()).unwrap_or_default()));
                 Ok(outcome(Signal::Wrong, "intercepted", params, Some(self.view(p, None).await?)))

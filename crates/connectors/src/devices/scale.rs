@@ -116,12 +116,12 @@ pub fn parse_mt_sics(line: &[u8]) -> Result<ScaleReading, ScaleError> {
     let text = std::str::from_utf8(line).map_err(|_| unreadable(line))?.trim_end_matches(['\r', '\n']);
     let mut parts = text.split_ascii_whitespace();
     match (parts.next(), parts.next()) {
-        (Some("ES"), None) => return Err(ScaleError::Refused("syntax error")),
-        (Some("ET"), None) => return Err(ScaleError::Refused("transmission error")),
-        (Some("EL"), None) => return Err(ScaleError::Refused("logical error")),
-        (Some("S" | "SI"), Some("I")) => return Err(ScaleError::Busy),
-        (Some("S" | "SI"), Some("+")) => return Err(ScaleError::Overload),
-        (Some("S" | "SI"), Some("-")) => return Err(ScaleError::Underload),
+        (Some("ES"), None) => Err(ScaleError::Refused("syntax error")),
+        (Some("ET"), None) => Err(ScaleError::Refused("transmission error")),
+        (Some("EL"), None) => Err(ScaleError::Refused("logical error")),
+        (Some("S" | "SI"), Some("I")) => Err(ScaleError::Busy),
+        (Some("S" | "SI"), Some("+")) => Err(ScaleError::Overload),
+        (Some("S" | "SI"), Some("-")) => Err(ScaleError::Underload),
         (Some("S" | "SI"), Some(flag @ ("S" | "D"))) => {
             let (Some(value), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
                 return Err(unreadable(line));

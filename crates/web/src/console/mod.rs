@@ -11,6 +11,7 @@ pub(crate) mod i18n;
 mod opsettings;
 mod order;
 mod orders;
+mod pack;
 mod pages;
 mod prefs;
 mod recs;
@@ -54,6 +55,8 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/console/console.js",
             get(|| async { asset("text/javascript", include_str!("../../templates/console.js")) }),
         )
+        .route("/console/pack.js", get(|| async { asset("text/javascript", include_str!("../../templates/pack.js")) }))
+        .route("/pack", get(pack::station).post(pack::act))
         .route("/preferences", get(prefs::form).post(prefs::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/preferences/language", axum::routing::post(prefs::language))

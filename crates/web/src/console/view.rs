@@ -27,6 +27,9 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
         nav.push(item("/review", "nav-review"));
     }
     nav.extend([item("/tasks", "nav-tasks"), item("/shipments", "nav-shipments"), item("/stock", "nav-stock")]);
+    if matches!(role, Role::Admin | Role::Ops | Role::Warehouse) {
+        nav.push(item("/pack", "nav-pack"));
+    }
     if matches!(role, Role::Admin | Role::Finance) {
         nav.extend([
             item("/settlements", "nav-settlements"),

@@ -245,6 +245,8 @@ async fn a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_on
     )
     .await;
     assert_eq!(e["code"], "not_intercepted", "released once");
+    let h = history_actions(&app, b["id"].as_str().unwrap()).await;
+    assert_eq!(h.iter().filter(|a| *a == "pack_release").count(), 1, "{h:?}");
 }
 
 async fn bad_input_at_the_station_gets_a_clear_answer_and_nothing_is_done_twice(engine: Engine) {

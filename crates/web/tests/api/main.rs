@@ -17,6 +17,7 @@ mod dashboards;
 mod documents;
 mod finance;
 mod floor;
+mod floor_browser;
 mod generated;
 mod imports;
 mod logistics;

@@ -1,0 +1,208 @@
+//! The pack station: the warehouse's main screen. One scan field always has the focus (a keyboard-wedge scanner
+//! types a code and Enter); each answer is coloured and sounded by its signal; weighing takes the station's scale
+//! reading (bridge, DWS, or the browser's own WebHID/WebSerial scale) or a typed weight. Works without scripts;
+//! `pack.js` keeps the focus, queues fast scans, plays the tones and reads scales.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use codflow_app::floor::{LabelSent, PackView, ScanOutcome, Signal};
+use codflow_domain::{Actor, PackId, Role, StationCode};
+use minijinja::Value;
+
+use super::Signed;
+use crate::routes::floor::{WeighBody, weigh_with};
+use crate::state::AppState;
+
+/// Who packs (the API's stock keepers).
+const PACKERS: &[Role] = &[Role::Ops, Role::Warehouse];
+/// Who may let a parcel through that the station would not (override a scan, release a held parcel).
+const SUPERVISORS: &[Role] = &[Role::Ops];
+
+pub async fn station(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let code = q.get("station").map(|c| c.trim().to_owned()).unwrap_or_default();
+    page(&s, &signed, &code, None, None).await
+}
+
+/// Every action of the screen is one form: a scan, a weighing, an override, a release, a reprint.
+pub async fn act(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<HashMap<String, String>>) -> Response {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let action = field("action");
+    let roles = if matches!(action.as_str(), "override" | "release") { SUPERVISORS } else { PACKERS };
+    if let Some(r) = signed.may_post(roles, &field("csrf")) {
+        return r;
+    }
+    let code = field("station");
+    let Ok(station) = StationCode::parse(&code) else {
+        return page(&s, &signed, &code, None, None).await;
+    };
+    let actor = Actor::User(signed.0.id.clone());
+    let pack = PackId::parse(&field("pack")).ok();
+    let floor = s.app.floor();
+    let number = |k: &str| -> Result<Option<i64>, String> {
+        let v = field(k);
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse().map(Some).map_err(|_| signed.t_with("not-a-number", &[("field", k), ("value", &v)]))
+    };
+    let result: Result<ScanOutcome, String> = match (action.as_str(), &pack) {
+        ("weigh", Some(id)) => match (number("weight_g"), number("length_cm"), number("width_cm"), number("height_cm"))
+        {
+            (Ok(weight_g), Ok(length_cm), Ok(width_cm), Ok(height_cm)) => {
+                let source = (!field("source").is_empty()).then(|| field("source"));
+                let body = WeighBody { weight_g, length_cm, width_cm, height_cm, source };
+                weigh_with(&s, id, body, actor).await.map_err(|e| e.explained())
+            }
+            (Err(e), ..) | (_, Err(e), ..) | (_, _, Err(e), _) | (.., Err(e)) => Err(e),
+        },
+        ("override", Some(id)) => floor.override_verification(id, actor).await.map_err(explained),
+        ("release", Some(id)) => floor.release(id, actor).await.map_err(explained),
+        ("reprint", Some(id)) => floor.reprint(id).await.map_err(explained),
+        _ => floor.scan(&station, &field("code"), pack.as_ref(), actor).await.map_err(explained),
+    };
+    match result {
+        Ok(o) => page(&s, &signed, &code, Some(o), None).await,
+        Err(message) => page(&s, &signed, &code, None, Some(message)).await,
+    }
+}
+
+fn explained(e: codflow_app::Error) -> String {
+    crate::ApiError::from(e).explained()
+}
+
+fn pack_value(v: &PackView) -> Value {
+    let p = &v.pack;
+    let items: Vec<Value> = v
+        .items
+        .iter()
+        .map(|i| {
+            minijinja::context! {
+                sku => i.sku, title => i.title, needed => i.needed, scanned => i.scanned, bin => i.bin,
+                done => i.scanned >= i.needed,
+            }
+        })
+        .collect();
+    let pdf = match &v.label {
+        Some(LabelSent::Pdf(path)) => Some(path.clone()),
+        _ => None,
+    };
+    let printer = match &v.label {
+        Some(LabelSent::Printer(addr)) => Some(addr.clone()),
+        _ => None,
+    };
+    minijinja::context! {
+        id => p.id.to_string(), order_id => p.order_id.to_string(), order_ref => v.order_ref,
+        tracking => v.tracking_number, channel => v.channel.to_string(), status => p.status.as_str(),
+        items, weight_g => p.measure.map(|m| m.weight_g), outcome => p.outcome.map(|o| o.as_str()),
+        task_id => p.task_id.as_ref().map(|t| t.to_string()), pdf, printer,
+        overridden_by => p.overridden_by,
+        weighable => p.status == codflow_domain::floor::PackStatus::Verified,
+        open => p.status == codflow_domain::floor::PackStatus::Open,
+        held => p.status == codflow_domain::floor::PackStatus::Intercepted,
+        packed => p.status == codflow_domain::floor::PackStatus::Packed,
+    }
+}
+
+async fn page(
+    s: &AppState,
+    signed: &Signed,
+    code: &str,
+    outcome: Option<ScanOutcome>,
+    error: Option<String>,
+) -> Response {
+    let floor = s.app.floor();
+    let stations = match floor.stations().await {
+        Ok(all) => all,
+        Err(e) => return signed.fail(e),
+    };
+    let chosen = stations.iter().find(|st| st.code.as_str() == code).cloned();
+    let station_list: Vec<Value> = stations
+        .iter()
+        .map(|st| minijinja::context! { code => st.code.to_string(), name => st.name, warehouse => st.warehouse.to_string() })
+        .collect();
+    let Some(station) = chosen else {
+        let ctx = minijinja::context! { stations => station_list, station => Value::UNDEFINED, unknown => code };
+        return signed.page(StatusCode::OK, "pack.html", &signed.t("nav-pack"), ctx);
+    };
+    // The parcel on screen: the one this answer is about, else the one still open at the station.
+    let current = match outcome.as_ref().and_then(|o| o.pack.clone()) {
+        Some(v) => Some(v),
+        None => match floor.open_pack(&station.code).await {
+            Ok(v) => v,
+            Err(e) => return signed.fail(e),
+        },
+    };
+    let recent = match floor.packs(Some(&station.code), None, 10).await {
+        Ok(r) => r,
+        Err(e) => return signed.fail(e),
+    };
+    let mut rows = Vec::with_capacity(recent.len());
+    for p in &recent {
+        let view = match floor.pack_view(&p.id).await {
+            Ok(v) => v,
+            Err(e) => return signed.fail(e),
+        };
+        rows.push(minijinja::context! {
+            id => p.id.to_string(), order_id => p.order_id.to_string(), order_ref => view.order_ref,
+            status => p.status.as_str(), outcome => p.outcome.map(|o| o.as_str()),
+            weight_g => p.measure.map(|m| m.weight_g), at => crate::dto::rfc3339(p.updated_at),
+        });
+    }
+    let recent = rows;
+    let answer = match (&outcome, &error) {
+        (Some(o), _) => {
+            let mut params = o.params.clone();
+            let get = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            // The reader's words for who acted and why a parcel is held; the carrier's own words stay as given.
+            let me = format!("user:{}", signed.0.id);
+            let cause = get("cause");
+            let why = match cause.as_str() {
+                "" | "rebook_failed" => get("why"),
+                c => signed.t_with(&format!("hold-{c}"), &[("diff", &get("diff")), ("weight", &get("weight"))]),
+            };
+            for (k, v) in params.iter_mut() {
+                match *k {
+                    "by" if *v == me => *v = signed.0.username.clone(),
+                    "why" => *v = why.clone(),
+                    _ => {}
+                }
+            }
+            let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let signal = match o.signal {
+                Signal::Ok => "ok",
+                Signal::Done => "done",
+                Signal::Wrong => "wrong",
+                Signal::Info => "info",
+            };
+            Some(
+                minijinja::context! { signal, event => o.event, text => signed.t_with(&format!("scan-{}", o.event), &args) },
+            )
+        }
+        (None, Some(message)) => Some(minijinja::context! { signal => "wrong", event => "refused", text => message }),
+        (None, None) => None,
+    };
+    let ctx = minijinja::context! {
+        stations => station_list,
+        station => minijinja::context! {
+            code => station.code.to_string(), name => station.name, warehouse => station.warehouse.to_string(),
+            printer => station.printer.as_ref().map(|p| p.as_str().to_owned()),
+        },
+        answer,
+        pack => current.as_ref().map(pack_value),
+        recent,
+        supervisor => signed.0.role == Role::Admin || SUPERVISORS.contains(&signed.0.role),
+    };
+    signed.page(StatusCode::OK, "pack.html", &signed.t("nav-pack"), ctx)
+}

@@ -1,0 +1,127 @@
+//! The pack station in headless Chromium, driven as a keyboard-wedge scanner drives it: codes typed as fast
+//! key bursts ending in Enter into the one focused field; the scale's reading arrives from the station's device
+//! (as `codflow scale-bridge` posts it); labels go to a local TCP printer that checks it receives ZPL.
+
+use codflow_app::App;
+use codflow_domain::{Actor, Role};
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::browser::Browser;
+use crate::floor::{assert_valid_zpl, floor, printer};
+use crate::helpers::{json_of, order, spawn_app_with_sandbox};
+
+const ENTER: &str = "\u{E007}";
+
+#[tokio::test]
+async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_moved_one_held() {
+    let app = spawn_app_with_sandbox(Engine::Sqlite).await;
+    let p = printer().await;
+    let light = json!({"code": "SBX-LIGHT", "name": "Light", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true}, "limits": {"max_weight_g": 500},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "15.00"}]}]}});
+    let any = json!({"code": "SBX-ANY", "name": "Any", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "35.00"}]}]}});
+    floor(&app, Some(&p.addr), &[light, any]).await;
+    for ext in ["DAY-1", "DAY-2", "DAY-3"] {
+        json_of(app.post("/api/v1/orders", &order(ext, "LAMP-01", 1)).await, StatusCode::CREATED).await;
+    }
+    let device = json_of(app.post("/api/v1/stations/PS1/token", &json!({})).await, StatusCode::CREATED).await;
+    let device = device["token"].as_str().unwrap().to_owned();
+    let scale = |grams: i64| {
+        let (c, url, token) = (app.client.clone(), app.url("/api/v1/floor/readings"), device.clone());
+        async move {
+            let r = c.post(url).bearer_auth(token).json(&json!({"weight_g": grams, "stable": true})).send().await;
+            assert_eq!(r.unwrap().status(), StatusCode::CREATED);
+        }
+    };
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("wang.wh", "long enough secret", Role::Warehouse, Actor::Worker("t".into()))
+        .await
+        .unwrap();
+    admin.admin().create_user("li.ops", "long enough secret", Role::Ops, Actor::Worker("t".into())).await.unwrap();
+
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "wang.wh", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("nav a[href='/pack']").await).await;
+    b.click(&b.find("#stations a").await).await;
+    b.wait_for_url("station=PS1").await;
+    let focused = "return document.activeElement && document.activeElement.id;";
+    assert_eq!(b.run(focused, json!([])).await, "scan", "the scan field has the focus");
+
+    // Parcel 1: open, a wrong item (alarm), then both scans of the lamp in one burst, weighed by the scale.
+    let scan = b.find("#scan").await;
+    b.type_into(&scan, &format!("DAY-1{ENTER}")).await;
+    b.wait_for_text("#answer", "DAY-1").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-signal").await.as_deref(), Some("ok"));
+    b.type_into(&b.find("#scan").await, &format!("MUG-02{ENTER}")).await;
+    b.wait_for_text("#answer", "MUG-02").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-signal").await.as_deref(), Some("wrong"));
+    b.screenshot("60-pack-wrong-item").await;
+    b.type_into(&b.find("#scan").await, &format!("4006381333931{ENTER}")).await;
+    b.wait_for_text("#answer", "scale").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-signal").await.as_deref(), Some("done"));
+    assert_eq!(b.run(focused, json!([])).await, "scan", "still focused after each answer");
+    scale(447).await;
+    b.type_into(&b.find("#scan").await, ENTER).await;
+    b.wait_for_text("#answer", "447").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-event").await.as_deref(), Some("passed"));
+    let jobs = p.jobs(1).await;
+    assert_eq!(jobs.len(), 1);
+    assert_valid_zpl(&jobs[0]);
+    b.screenshot("61-pack-passed").await;
+
+    // Parcel 2: 530 g is beyond the light channel: moved and a new label printed. Two scans in one burst,
+    // the second typed while the first answer is on its way.
+    b.type_into(&b.find("#scan").await, &format!("DAY-2{ENTER}LAMP-OWN-1{ENTER}")).await;
+    b.wait_for_text("#answer", "scale").await;
+    scale(530).await;
+    b.type_into(&b.find("#scan").await, ENTER).await;
+    b.wait_for_text("#answer", "SBX-ANY").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-event").await.as_deref(), Some("rebooked"));
+    assert_eq!(p.jobs(2).await.len(), 2);
+    b.screenshot("62-pack-rebooked").await;
+
+    // Parcel 3: far too heavy, typed by hand: held, nothing printed, a supervisor's button not offered.
+    b.type_into(&b.find("#scan").await, &format!("DAY-3{ENTER}LAMP-01{ENTER}")).await;
+    b.wait_for_text("#answer", "scale").await;
+    b.type_into(&b.find("#weight").await, &format!("760{ENTER}")).await;
+    b.wait_for_text("#answer", "760").await;
+    assert_eq!(b.attr(&b.find("#answer").await, "data-signal").await.as_deref(), Some("wrong"));
+    assert_eq!(b.count("#held").await, 1);
+    assert_eq!(b.count("#release").await, 0, "the packer cannot release it");
+    assert_eq!(p.jobs(3).await.len(), 2, "a held parcel prints nothing");
+    b.screenshot("63-pack-held").await;
+    let packs = json_of(app.get("/api/v1/pack?station=PS1").await, StatusCode::OK).await;
+    let outcomes: Vec<&str> = packs.as_array().unwrap().iter().map(|p| p["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["intercepted", "rebooked", "passed"], "newest first");
+    let manual = &packs[0];
+    assert_eq!(manual["reading_source"], "manual", "a typed weight is recorded as typed");
+
+    // The supervisor, in Chinese, releases it from the same screen.
+    b.goto(&format!("{base}/logout")).await;
+    let b2 = Browser::start().await;
+    b.quit().await;
+    b2.log_in(&base, "li.ops", "long enough secret").await;
+    b2.wait_for_url("/orders").await;
+    b2.click(&b2.find("#lang-switch option[value=zh]").await).await;
+    b2.wait_for_text("nav", "打包台").await;
+    b2.goto(&format!("{base}/pack?station=PS1")).await;
+    b2.type_into(&b2.find("#scan").await, &format!("DAY-3{ENTER}")).await;
+    b2.wait_for_text("#answer", "拦截").await;
+    b2.screenshot("64-pack-held-zh").await;
+    b2.run("document.querySelector('#release').removeAttribute('data-confirm');", json!([])).await;
+    b2.click(&b2.find("#release").await).await;
+    b2.wait_for_text("#answer", "放行").await;
+    assert_eq!(p.jobs(3).await.len(), 3, "printed once released");
+    b2.screenshot("65-pack-released-zh").await;
+    b2.quit().await;
+}
