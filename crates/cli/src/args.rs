@@ -122,6 +122,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Read a serial scale (MT-SICS or NCI SCP-12) and post its readings for one pack station, for browsers
+    /// that cannot read the scale themselves (docs/FLOOR.md).
+    ScaleBridge(crate::scale_bridge::BridgeArgs),
 }
 
 /// Where buyer notifications go. Without them messages wait in the outbox; `--demo` starts local receivers.

@@ -7,6 +7,7 @@ mod args;
 mod demo;
 mod finance;
 mod logistics;
+mod scale_bridge;
 mod seed;
 mod simulate;
 mod simulate_shops;
@@ -503,6 +504,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Profiles { command } => return finance::profiles(command).await,
+        Command::ScaleBridge(a) => scale_bridge::run(a).await?,
         Command::Simulate { days, orders_per_day, seed, seconds_per_day, db } => {
             if !(0.05..=3600.0).contains(&seconds_per_day) || days == 0 || orders_per_day == 0 {
                 anyhow::bail!("--days and --orders-per-day must be above 0, --seconds-per-day between 0.05 and 3600");

@@ -20,6 +20,7 @@ mod booking;
 mod channel_push;
 mod dashboards;
 mod finance;
+mod scale_bridge;
 mod tracking;
 
 codflow_store::on_both_engines!(
