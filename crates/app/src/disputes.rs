@@ -166,6 +166,7 @@ async fn packet(conn: &mut Conn, row: &StatementRow, l: &StoredLine) -> Result<D
     {
         let e = Evidence {
             declared_weight_g: c.declared_weight_g,
+            measured_weight_g: c.measured_weight_g,
             quoted_weight_g: c.quoted_weight_g,
             billed_weight_g: c.billed_weight_g,
             quoted_zone: c.quoted_zone,
@@ -174,6 +175,9 @@ async fn packet(conn: &mut Conn, row: &StatementRow, l: &StoredLine) -> Result<D
             billed: l.amount,
         };
         p.claim.push(("declared weight".into(), format!("{} g", e.declared_weight_g)));
+        if let Some(w) = e.measured_weight_g {
+            p.claim.push(("weighed at packing (our scale)".into(), format!("{w} g")));
+        }
         if let Some(w) = e.quoted_weight_g {
             p.claim.push(("booked billable weight".into(), format!("{w} g")));
         }

@@ -65,5 +65,8 @@ CREATE TABLE scale_readings (
 CREATE INDEX scale_readings_by_station ON scale_readings (station, at);
 CREATE INDEX scale_readings_by_waybill ON scale_readings (waybill, at);
 
+-- A freight invoice line is checked against the weight our scale measured at packing, when it was weighed.
+ALTER TABLE invoice_checks ADD COLUMN measured_weight_g BIGINT;
+
 -- A packer scans the shop's order number; it is unique per shop, so the lookup across shops needs its own index.
 CREATE INDEX orders_by_external_id ON orders (external_id);

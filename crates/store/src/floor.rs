@@ -256,6 +256,15 @@ pub async fn pack_of_order(conn: &mut AnyConnection, order: &OrderId) -> Result<
         .transpose()
 }
 
+pub async fn pack_of_shipment(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Option<Pack>> {
+    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE shipment_id = $1"))
+        .bind(shipment.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| pack_from(&r))
+        .transpose()
+}
+
 /// Packs, newest first: of one station and/or in one status when given.
 pub async fn packs(
     conn: &mut AnyConnection,

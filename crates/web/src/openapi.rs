@@ -130,7 +130,7 @@ impl Modify for AccessResponses {
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,
         AddEntries, AddedDto, QueueDecision, QueueResult, OutcomeBody, OutcomeDto, SettingsDto, FxRateDto, NotificationDto,
         TemplateBody, TemplateDto, AllocationDto, RankedDto, IneligibleDto, BreakdownDto, QuoteLineDto, QuoteDto,
-        LogisticsSettingsDto, CarrierQuoteDto, ChargeDto, ShipmentDto, BookMany, BookResultDto, BookErrorDto, LabelBatch, ShipmentSelection,
+        LogisticsSettingsDto, CarrierQuoteDto, ChargeDto, ShipmentDto, MeasuredDto, BookMany, BookResultDto, BookErrorDto, LabelBatch, ShipmentSelection,
         OrderSelection, DocumentSettingsDto, MissingRateDto, codflow_app::logistics::QuoteInput,
         codflow_app::logistics::DestinationInput, codflow_app::logistics::ParcelInput, codflow_app::logistics::ItemInput,
         codflow_app::logistics::ContentsInput, codflow_app::rules::RulesFile, codflow_domain::review::Rule,

@@ -287,6 +287,7 @@ async fn booked_of(conn: &mut Conn, carrier: &str, lines: &[StatementLine]) -> R
                 tracking_number: s.tracking_number,
                 order_ref: s.order_ref,
                 declared_weight_g: s.weight_g,
+                measured_weight_g: s.measured_weight_g,
                 quote,
                 invoiced: s.invoiced,
             }

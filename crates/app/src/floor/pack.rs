@@ -734,6 +734,11 @@ impl Floor {
         }
     }
 
+    /// The pack of the parcel this shipment is, when it went through a pack station.
+    pub async fn pack_of_shipment(&self, id: &codflow_domain::ShipmentId) -> Result<Option<Pack>> {
+        Ok(fstore::pack_of_shipment(&mut *self.store.read().await?, id).await?)
+    }
+
     pub async fn pack(&self, id: &PackId) -> Result<Pack> {
         fstore::pack(&mut *self.store.read().await?, id).await?.ok_or(Error::NotFound("pack"))
     }

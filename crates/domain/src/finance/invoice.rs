@@ -35,6 +35,8 @@ pub struct Booked {
     pub order_ref: String,
     /// What we declared to the carrier.
     pub declared_weight_g: i64,
+    /// What our scale read at the pack station, when the parcel was weighed there.
+    pub measured_weight_g: Option<i64>,
     pub quote: Option<BookedQuote>,
     /// Already billed by an earlier invoice.
     pub invoiced: bool,
@@ -44,6 +46,8 @@ pub struct Booked {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evidence {
     pub declared_weight_g: i64,
+    /// Our scale's reading at packing: what a weight dispute rests on.
+    pub measured_weight_g: Option<i64>,
     pub quoted_weight_g: Option<i64>,
     pub billed_weight_g: Option<i64>,
     pub quoted_zone: Option<String>,
@@ -62,6 +66,13 @@ impl Evidence {
             out.push(format!(
                 "billed weight {billed} g above the booked billable weight {quoted} g (declared {} g)",
                 self.declared_weight_g
+            ));
+        }
+        if let (Some(billed), Some(measured)) = (self.billed_weight_g, self.measured_weight_g)
+            && billed > measured
+        {
+            out.push(format!(
+                "billed weight {billed} g above the {measured} g our scale read when the parcel was packed"
             ));
         }
         if let (Some(billed), Some(quoted)) = (&self.billed_zone, &self.quoted_zone)
@@ -123,6 +134,7 @@ pub fn audit_converting(
             m.expected = converted.or(quoted);
             let evidence = Evidence {
                 declared_weight_g: b.declared_weight_g,
+                measured_weight_g: b.measured_weight_g,
                 quoted_weight_g: q.map(|q| q.billable_weight_g),
                 billed_weight_g: l.billed_weight_g,
                 quoted_zone: q.map(|q| q.zone.clone()),
@@ -170,6 +182,7 @@ mod tests {
                 tracking_number: format!("SBX{i}"),
                 order_ref: format!("R{i}"),
                 declared_weight_g: 800,
+                measured_weight_g: None,
                 quote: Some(BookedQuote {
                     zone: "sa".into(),
                     billable_weight_g: 1_000,
@@ -198,6 +211,18 @@ mod tests {
             billed_weight_g: Some(kg * 1_000),
             zone: Some("sa".into()),
         }
+    }
+
+    #[test]
+    fn a_weight_billed_above_our_scale_reading_is_a_finding_naming_the_reading() {
+        let mut b = booked(2);
+        b[0].measured_weight_g = Some(1_450);
+        b[1].measured_weight_g = Some(2_100);
+        let out = audit(&[line(2, "SBX0", sar(2_500), 2), line(3, "SBX1", sar(2_500), 2)], &b, Tolerances::default());
+        let above = out[0].1.as_ref().unwrap().findings();
+        assert!(above.iter().any(|f| f.contains("above the 1450 g our scale read")), "{above:?}");
+        let not_above = out[1].1.as_ref().unwrap().findings();
+        assert!(!not_above.iter().any(|f| f.contains("our scale")), "billed 2000 g, weighed 2100 g: {not_above:?}");
     }
 
     #[test]

@@ -105,6 +105,8 @@ pub struct InvoicedShipment {
     pub order_ref: String,
     pub channel: String,
     pub weight_g: i64,
+    /// Our scale's reading at the pack station, when it was weighed there.
+    pub measured_weight_g: Option<i64>,
     /// The order's channel choice as stored (JSON), with the quote of each channel ranked.
     pub choice: Option<String>,
     /// Billed by an earlier invoice.
@@ -123,6 +125,7 @@ pub async fn invoiced_shipments(
         for chunk in crate::db::pow2_chunks(keys, 512) {
             let sql = format!(
                 "SELECT s.id, s.tracking_number, o.external_id, s.channel, s.weight_g, o.allocation, \
+                 (SELECT p.weight_g FROM packs p WHERE p.shipment_id = s.id) AS measured_weight_g, \
                  CAST(CASE WHEN EXISTS (SELECT 1 FROM statement_lines l JOIN statements st ON st.id = l.statement_id \
                    WHERE l.shipment_id = s.id AND st.kind = 'freight_invoice' \
                    AND l.class NOT IN ('duplicate', 'unknown_reference')) THEN 1 ELSE 0 END AS BIGINT) AS invoiced \
@@ -142,6 +145,7 @@ pub async fn invoiced_shipments(
                     order_ref: r.try_get("external_id")?,
                     channel: r.try_get("channel")?,
                     weight_g: r.try_get("weight_g")?,
+                    measured_weight_g: r.try_get("measured_weight_g")?,
                     choice: r.try_get("allocation")?,
                     invoiced: r.try_get::<i64, _>("invoiced")? != 0,
                 });
@@ -159,7 +163,7 @@ pub async fn insert_checks(
     id: &StatementId,
     checks: &[(u32, &ShipmentId, &Evidence)],
 ) -> Result<()> {
-    const COLS: usize = 8;
+    const COLS: usize = 9;
     for chunk in checks.chunks(BULK_CHUNK) {
         let mut vals = Vec::with_capacity(chunk.len() * COLS);
         for (line, shipment, e) in chunk {
@@ -168,14 +172,15 @@ pub async fn insert_checks(
                 i64::from(*line).into(),
                 shipment.as_str().into(),
                 e.declared_weight_g.into(),
+                Val::OptInt(e.measured_weight_g),
                 Val::OptInt(e.quoted_weight_g),
                 Val::OptInt(e.billed_weight_g),
                 Val::OptText(e.quoted_zone.clone()),
                 Val::OptText(e.billed_zone.clone()),
             ]);
         }
-        let head = "INTO invoice_checks (statement_id, line, shipment_id, declared_weight_g, quoted_weight_g, \
-                    billed_weight_g, quoted_zone, billed_zone)";
+        let head = "INTO invoice_checks (statement_id, line, shipment_id, declared_weight_g, measured_weight_g, \
+                    quoted_weight_g, billed_weight_g, quoted_zone, billed_zone)";
         insert_values_counted(conn, head, "", vals).await?;
     }
     Ok(())
@@ -185,6 +190,7 @@ pub async fn insert_checks(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvoiceCheck {
     pub declared_weight_g: i64,
+    pub measured_weight_g: Option<i64>,
     pub quoted_weight_g: Option<i64>,
     pub billed_weight_g: Option<i64>,
     pub quoted_zone: Option<String>,
@@ -193,7 +199,8 @@ pub struct InvoiceCheck {
 
 pub async fn check_of(conn: &mut AnyConnection, id: &StatementId, line: i64) -> Result<Option<InvoiceCheck>> {
     let r = sqlx::query(
-        "SELECT declared_weight_g, quoted_weight_g, billed_weight_g, quoted_zone, billed_zone FROM invoice_checks \
+        "SELECT declared_weight_g, measured_weight_g, quoted_weight_g, billed_weight_g, quoted_zone, billed_zone \
+         FROM invoice_checks \
          WHERE statement_id = $1 AND line = $2",
     )
     .bind(id.as_str())
@@ -203,6 +210,7 @@ pub async fn check_of(conn: &mut AnyConnection, id: &StatementId, line: i64) -> 
     r.map(|r| {
         Ok(InvoiceCheck {
             declared_weight_g: r.try_get("declared_weight_g")?,
+            measured_weight_g: r.try_get("measured_weight_g")?,
             quoted_weight_g: r.try_get("quoted_weight_g")?,
             billed_weight_g: r.try_get("billed_weight_g")?,
             quoted_zone: r.try_get("quoted_zone")?,

@@ -209,6 +209,11 @@ async fn a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_on
     assert!(states.contains(&("SBX-ANY".into(), "booked".into())), "{states:?}");
     let booked = ships.as_array().unwrap().iter().find(|s| s["status"] == "booked").unwrap();
     assert_eq!(booked["weight_g"], 530, "declared to the carrier as weighed");
+    let shipment =
+        json_of(app.get(&format!("/api/v1/shipments/{}", booked["id"].as_str().unwrap())).await, StatusCode::OK).await;
+    assert_eq!(shipment["measured"]["weight_g"], 530, "{shipment}");
+    assert_eq!(shipment["measured"]["dims_cm"], json!([20, 15, 10]));
+    assert_eq!(shipment["measured"]["outcome"], "rebooked");
     let order_now =
         json_of(app.get(&format!("/api/v1/orders/{}", a["id"].as_str().unwrap())).await, StatusCode::OK).await;
     assert_eq!(order_now["allocation"]["channel"], "SBX-ANY");

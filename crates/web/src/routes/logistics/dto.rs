@@ -217,6 +217,21 @@ pub struct ShipmentDto {
     pub label: Option<serde_json::Value>,
     pub created_at: String,
     pub booked_at: Option<String>,
+    /// What the pack station measured (one shipment's own read only): the weight a freight dispute rests on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredDto>,
+}
+
+/// A parcel as weighed at the pack station.
+#[derive(Serialize, ToSchema)]
+pub struct MeasuredDto {
+    pub pack_id: String,
+    pub weight_g: i64,
+    pub dims_cm: Option<[i64; 3]>,
+    /// scale, dws or manual.
+    pub source: Option<String>,
+    /// passed, rerated, rebooked, intercepted or released.
+    pub outcome: Option<String>,
 }
 
 impl From<Shipment> for ShipmentDto {
@@ -237,6 +252,7 @@ impl From<Shipment> for ShipmentDto {
             label: s.label.and_then(|l| serde_json::from_str::<serde_json::Value>(&l).ok()),
             created_at: rfc3339(s.created_at),
             booked_at: s.booked_at.map(rfc3339),
+            measured: None,
         }
     }
 }

@@ -398,7 +398,19 @@ pub async fn get_shipment(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ShipmentDto>> {
     auth.require(READERS)?;
-    Ok(Json(s.app.fulfilment().shipment(&ShipmentId::from_path(&id)?).await?.into()))
+    let id = ShipmentId::from_path(&id)?;
+    let mut dto: ShipmentDto = s.app.fulfilment().shipment(&id).await?.into();
+    dto.measured = s.app.floor().pack_of_shipment(&id).await?.and_then(|p| {
+        let m = p.measure?;
+        Some(MeasuredDto {
+            pack_id: p.id.to_string(),
+            weight_g: m.weight_g,
+            dims_cm: m.dims_cm,
+            source: p.source.map(|s| s.as_str().into()),
+            outcome: p.outcome.map(|o| o.as_str().into()),
+        })
+    });
+    Ok(Json(dto))
 }
 
 #[utoipa::path(post, path = "/api/v1/shipments/{id}/cancel", tag = "logistics", params(("id" = String, Path)),
