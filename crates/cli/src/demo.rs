@@ -107,6 +107,14 @@ impl Demo {
         let (reviewed, held) =
             crate::seed::shop::seed_demo_today(app).await.context("the demo's last hour of orders")?;
         println!("review:       {reviewed} new orders reviewed by the demo rules, {held} held for a person");
+        match crate::seed::floor::seed_floor(app, 16).await {
+            Ok(f) => println!(
+                "floor:        {} parcels packed and weighed at stations PS1 and PS2 ({} re-rated), {} held for \
+                 their weight; see {}/pack?station=PS1",
+                f.packed, f.rerated, f.held, feed.base
+            ),
+            Err(e) => eprintln!("warning: the demo's pack stations were not seeded: {e}"),
+        }
         // The carrier's statements cover what it collected in the simulated month.
         match crate::seed::finance::demo_finance(app, std::time::Duration::ZERO).await {
             Ok(f) => println!(

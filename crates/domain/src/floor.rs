@@ -39,6 +39,18 @@ impl Barcode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The GTIN whose digits before the check digit are `body` (7, 11, 12 or 13 digits), check digit added.
+    pub fn gtin(body: &str) -> Result<Barcode, Error> {
+        if !matches!(body.len(), 7 | 11 | 12 | 13) || !body.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::invalid("barcode", "a GTIN body is 7, 11, 12 or 13 digits"));
+        }
+        (0..10u8)
+            .map(|d| format!("{body}{d}"))
+            .find(|c| gtin_valid(c))
+            .map(Barcode)
+            .ok_or_else(|| Error::invalid("barcode", "no check digit fits"))
+    }
 }
 
 impl std::fmt::Display for Barcode {
@@ -514,6 +526,7 @@ mod tests {
         assert!(Barcode::parse("4006381333931").is_ok());
         assert!(Barcode::parse("036000291452").is_ok());
         assert!(Barcode::parse("96385074").is_ok());
+        assert_eq!(Barcode::gtin("400638133393").unwrap().as_str(), "4006381333931");
         let e = Barcode::parse("4006381333932").unwrap_err();
         assert!(e.to_string().contains("check digit"), "{e}");
         assert_eq!(Barcode::parse(" LAMP-01/A ").unwrap().as_str(), "LAMP-01/A");

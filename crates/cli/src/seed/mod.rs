@@ -3,5 +3,6 @@
 //! real carriers make). Lives with the binary, not in the crates that serve requests.
 
 pub mod finance;
+pub mod floor;
 pub mod logistics;
 pub mod shop;

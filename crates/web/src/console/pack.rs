@@ -157,7 +157,7 @@ async fn page(
         rows.push(minijinja::context! {
             id => p.id.to_string(), order_id => p.order_id.to_string(), order_ref => view.order_ref,
             status => p.status.as_str(), outcome => p.outcome.map(|o| o.as_str()),
-            weight_g => p.measure.map(|m| m.weight_g), at => crate::dto::rfc3339(p.updated_at),
+            weight_g => p.measure.map(|m| m.weight_g), at => p.updated_at.unix_timestamp(),
         });
     }
     let recent = rows;

@@ -100,6 +100,13 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     assert_eq!(b.count("#release").await, 0, "the packer cannot release it");
     assert_eq!(p.jobs(3).await.len(), 2, "a held parcel prints nothing");
     b.screenshot("63-pack-held").await;
+    let when =
+        "return Array.from(document.querySelectorAll('#recent tbody tr td:last-child')).map(td => td.innerText);";
+    let when = b.run(when, json!([])).await;
+    assert!(
+        when.as_array().unwrap().iter().all(|t| t.as_str().unwrap_or("").len() >= 16),
+        "every row has its time: {when}"
+    );
     let packs = json_of(app.get("/api/v1/pack?station=PS1").await, StatusCode::OK).await;
     let outcomes: Vec<&str> = packs.as_array().unwrap().iter().map(|p| p["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["intercepted", "rebooked", "passed"], "newest first");
