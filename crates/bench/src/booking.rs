@@ -18,11 +18,11 @@ use serde_json::json;
 
 use crate::spawn_sandbox;
 
-fn by() -> Actor {
+pub(crate) fn by() -> Actor {
     Actor::Worker("bench".into())
 }
 
-fn order(n: usize) -> OrderInput {
+pub(crate) fn order(n: usize) -> OrderInput {
     let cities = [
         ("Riyadh", "Riyadh Province", "12211"),
         ("Jeddah", "Makkah Province", "21442"),
@@ -58,7 +58,7 @@ fn order(n: usize) -> OrderInput {
     }
 }
 
-async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
+pub(crate) async fn setup(db: &TestDb, carrier_url: &str) -> Result<App> {
     let store = Store::connect(&db.url).await?;
     store.migrate().await?;
     let sandbox = Sandbox::new(carrier_url, None, std::time::Duration::from_secs(10))?;

@@ -8,6 +8,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod booking;
 mod dashboards;
+mod floor;
 mod reconcile;
 mod tracking;
 mod webhooks;
@@ -99,6 +100,21 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         engine: String,
     },
+    /// The pack station: N stations packing at once (scan the parcel, scan each item, weigh, label to a TCP
+    /// printer), scan → label latency with and without a re-rate that re-books with the sandbox carrier, and
+    /// parcels per hour sustained.
+    Floor {
+        #[arg(long, default_value_t = 20)]
+        stations: usize,
+        /// Parcels each station packs.
+        #[arg(long, default_value_t = 50)]
+        per_station: usize,
+        /// Parcels weighed heavy enough to move channel (voided and re-booked with the carrier).
+        #[arg(long, default_value_t = 200)]
+        rebooks: usize,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -148,6 +164,9 @@ async fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Dashboards { orders, requests } => crate::dashboards::dashboards(orders, requests).await,
         BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
+        BenchCommand::Floor { stations, per_station, rebooks, engine: e } => {
+            crate::floor::floor(stations, per_station, rebooks, engine(&e)?).await
+        }
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::booking::booking(concurrency, per_client, bulk, engine(&e)?).await
         }

@@ -237,8 +237,9 @@ pub enum Cause {
     AsExpected,
     Heavier,
     Lighter,
-    /// The weight is fine but the measured sides make it bill heavier than quoted.
-    Dimensions,
+    /// The weight is as expected but the parcel bills heavier than quoted: its measured sides (volumetric
+    /// weight), or its box taking it over one of the card's weight steps.
+    BillsHeavier,
 }
 
 impl Cause {
@@ -247,7 +248,7 @@ impl Cause {
             Cause::AsExpected => "as_expected",
             Cause::Heavier => "heavier",
             Cause::Lighter => "lighter",
-            Cause::Dimensions => "dimensions",
+            Cause::BillsHeavier => "bills_heavier",
         }
     }
 }
@@ -283,7 +284,7 @@ pub fn check(
     } else if !tolerance.allows(expected_g, measured_g) {
         (Verdict::Rerate, off)
     } else if measured_billable_g > quoted_billable_g + tolerance.margin_g(quoted_billable_g) {
-        (Verdict::Rerate, Cause::Dimensions)
+        (Verdict::Rerate, Cause::BillsHeavier)
     } else {
         (Verdict::Within, Cause::AsExpected)
     };
@@ -560,7 +561,7 @@ mod tests {
         let lighter = check(1000, 850, 1000, 900, r.tolerance, r.intercept);
         assert_eq!((lighter.verdict, lighter.cause), (Verdict::Rerate, Cause::Lighter));
         let bulky = check(200, 210, 500, 1500, r.tolerance, r.intercept);
-        assert_eq!((bulky.verdict, bulky.cause), (Verdict::Rerate, Cause::Dimensions));
+        assert_eq!((bulky.verdict, bulky.cause), (Verdict::Rerate, Cause::BillsHeavier));
     }
 
     #[test]
