@@ -301,26 +301,8 @@ impl Fulfilment {
         let date = self.clock().now().date().to_string();
         let mut lists = Vec::with_capacity(by_warehouse.len());
         for (code, (wid, batch)) in by_warehouse {
-            let mut lines = Vec::new();
-            let mut skus: Vec<&Sku> = batch.iter().flat_map(|o| o.lines.iter().map(|l| &l.sku)).collect();
-            skus.sort();
-            skus.dedup();
-            let products: HashMap<Sku, Product> =
-                catalogue::products_by_sku(&mut conn, &skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect();
-            let ids: Vec<_> = products.values().map(|p| p.id.clone()).collect();
-            let bins = catalogue::locations(&mut conn, &wid, &ids).await?;
-            for o in &batch {
-                for l in &o.lines {
-                    let p = products.get(&l.sku);
-                    lines.push(PickLine {
-                        location: p.and_then(|p| bins.get(&p.id)).map(|b| b.as_str().to_owned()),
-                        sku: l.sku.to_string(),
-                        title: p.map_or_else(String::new, |p| p.title.clone()),
-                        quantity: l.quantity,
-                        orders: vec![o.external_id.clone()],
-                    });
-                }
-            }
+            let labelled: Vec<(&Order, String)> = batch.iter().map(|o| (o, o.external_id.clone())).collect();
+            let lines = pick_lines(&mut conn, &wid, &labelled).await?;
             lists.push(PickingList {
                 reference: format!("{code}-{}", self.clock().now().unix_timestamp()),
                 date: date.clone(),
@@ -335,6 +317,36 @@ impl Fulfilment {
             bytes: picking_lists(&lists),
         })
     }
+}
+
+/// One pick line per order line, at its SKU's bin in warehouse `wid`, naming the order by its label (its
+/// reference, or its sort slot in a wave); [`picking_lists`] merges them in walking order.
+pub(crate) async fn pick_lines(
+    conn: &mut Conn,
+    wid: &WarehouseId,
+    orders: &[(&Order, String)],
+) -> Result<Vec<PickLine>> {
+    let mut skus: Vec<&Sku> = orders.iter().flat_map(|(o, _)| o.lines.iter().map(|l| &l.sku)).collect();
+    skus.sort();
+    skus.dedup();
+    let products: HashMap<Sku, Product> =
+        catalogue::products_by_sku(conn, &skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect();
+    let ids: Vec<_> = products.values().map(|p| p.id.clone()).collect();
+    let bins = catalogue::locations(conn, wid, &ids).await?;
+    let mut lines = Vec::new();
+    for (o, label) in orders {
+        for l in &o.lines {
+            let p = products.get(&l.sku);
+            lines.push(PickLine {
+                location: p.and_then(|p| bins.get(&p.id)).map(|b| b.as_str().to_owned()),
+                sku: l.sku.to_string(),
+                title: p.map_or_else(String::new, |p| p.title.clone()),
+                quantity: l.quantity,
+                orders: vec![label.clone()],
+            });
+        }
+    }
+    Ok(lines)
 }
 
 /// The seller's name as set, or the shipping warehouse's until one is.

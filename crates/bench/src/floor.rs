@@ -76,7 +76,8 @@ pub async fn floor(stations: usize, per_station: usize, rebooks: usize, engine: 
             "transit_days": 3, "bands": [{"from_g": 0, "to_g": 1000, "price": "9.00"}]}]}}))?;
     app.fulfilment().put_channels(&[lite], by()).await?;
     let (addr, jobs) = printer().await?;
-    let codes: Vec<StationCode> = (0..stations).map(|i| StationCode::parse(&format!("PS{i}"))).collect::<Result<_, _>>()?;
+    let codes: Vec<StationCode> =
+        (0..stations).map(|i| StationCode::parse(&format!("PS{i}"))).collect::<Result<_, _>>()?;
     for c in &codes {
         let input = StationInput { name: c.to_string(), warehouse: "SZ1".into(), printer: Some(addr.clone()) };
         app.floor().put_station(c, input, by()).await?;

@@ -506,6 +506,50 @@ pub struct Pack {
     pub updated_at: OffsetDateTime,
 }
 
+/// Orders of one warehouse (and channel, when given) picked together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wave {
+    pub id: crate::WaveId,
+    /// `W` and six digits: printed on the pick ticket, scanned at the pack station.
+    pub code: String,
+    pub warehouse: WarehouseCode,
+    pub channel: Option<crate::ChannelCode>,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A wave's ticket or one of its sort slots as scanned: `W000012` or `W000012-03`.
+pub fn wave_ticket(code: &str) -> Option<(&str, Option<i64>)> {
+    let (wave, slot) = match code.split_once('-') {
+        Some((w, s)) => (w, Some(s)),
+        None => (code, None),
+    };
+    let ok = wave.len() == 7 && wave.starts_with('W') && wave[1..].bytes().all(|b| b.is_ascii_digit());
+    match (ok, slot) {
+        (false, _) => None,
+        (true, None) => Some((wave, None)),
+        (true, Some(s)) if (1..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some((wave, s.parse().ok()))
+        }
+        _ => None,
+    }
+}
+
+/// The sort slots of a wave's orders: each order of several units gets the next slot, single units none
+/// (they are picked as one batch and need no sorting).
+pub fn slots(units: &[i64]) -> Vec<Option<i64>> {
+    let mut next = 0;
+    units
+        .iter()
+        .map(|u| {
+            (*u > 1).then(|| {
+                next += 1;
+                next
+            })
+        })
+        .collect()
+}
+
 /// A reading sent by a scale or a dimensioning device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reading {
@@ -609,6 +653,16 @@ mod tests {
         for bad in ["", "http://x/", "x:0", "x:99999", "a b"] {
             assert!(PrinterAddr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn wave_tickets_and_slots_read_strictly_and_only_multi_unit_orders_get_a_slot() {
+        assert_eq!(wave_ticket("W000012"), Some(("W000012", None)));
+        assert_eq!(wave_ticket("W000012-03"), Some(("W000012", Some(3))));
+        for bad in ["W12", "X000012", "W000012-", "W000012-1234", "W00001a", "W000012-x"] {
+            assert_eq!(wave_ticket(bad), None, "{bad}");
+        }
+        assert_eq!(slots(&[1, 3, 1, 2]), vec![None, Some(1), None, Some(2)]);
     }
 
     #[test]

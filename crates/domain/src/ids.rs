@@ -169,6 +169,10 @@ typed_id!(
     /// One parcel's work at a pack station (`pck_…`): its scans, its weighing, what the check decided.
     PackId, "pck"
 );
+typed_id!(
+    /// Orders of one warehouse picked together (`wav_…`); its short code (`W000012`) is the pick ticket.
+    WaveId, "wav"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,12 @@
 //! The warehouse floor: product barcodes, pack stations, packs and scale readings.
 
 use codflow_domain::floor::{
-    Barcode, Measure, Outcome, Pack, PackStatus, PrinterAddr, Reading, ReadingSource, Station, Verification,
+    Barcode, Measure, Outcome, Pack, PackStatus, PrinterAddr, Reading, ReadingSource, Station, Verification, Wave,
 };
-use codflow_domain::{OrderId, PackId, Product, ProductId, ShipmentId, StationCode, TaskId, WarehouseCode};
+use codflow_domain::{
+    ChannelCode, OrderId, PackId, Product, ProductId, ShipmentId, StationCode, TaskId, WarehouseCode, WarehouseId,
+    WaveId,
+};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -360,4 +363,129 @@ pub async fn orders_by_external(conn: &mut AnyConnection, external_id: &str, lim
         .fetch_all(conn)
         .await?;
     rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("id")?)?)).collect()
+}
+
+fn wave_from(r: &AnyRow) -> Result<Wave> {
+    Ok(Wave {
+        id: WaveId::parse(&r.try_get::<String, _>("id")?)?,
+        code: r.try_get("code")?,
+        warehouse: WarehouseCode::parse(&r.try_get::<String, _>("warehouse")?)?,
+        channel: r.try_get::<Option<String>, _>("channel")?.map(|c| ChannelCode::parse(&c)).transpose()?,
+        created_by: r.try_get("created_by")?,
+        created_at: from_micros(r.try_get("created_at")?),
+    })
+}
+
+/// Allocated orders of a warehouse (and channel) in no wave and not packed, oldest first, with their units.
+pub async fn wave_candidates(
+    conn: &mut AnyConnection,
+    warehouse: &WarehouseId,
+    channel: Option<&ChannelCode>,
+    limit: i64,
+) -> Result<Vec<OrderId>> {
+    let rows = sqlx::query(
+        "SELECT o.id FROM orders o WHERE o.status = 'allocated' AND o.warehouse_id = $1 \
+         AND ($2 = '' OR o.channel = $2) \
+         AND NOT EXISTS (SELECT 1 FROM wave_orders w WHERE w.order_id = o.id) \
+         AND NOT EXISTS (SELECT 1 FROM packs p WHERE p.order_id = o.id) ORDER BY o.id LIMIT $3",
+    )
+    .bind(warehouse.as_str())
+    .bind(channel.map(|c| c.as_str()).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("id")?)?)).collect()
+}
+
+/// The next wave code: `W` and six digits, one more than the highest so far.
+pub async fn next_wave_code(conn: &mut AnyConnection) -> Result<String> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM waves").fetch_one(conn).await?.try_get("n")?;
+    Ok(format!("W{:06}", n + 1))
+}
+
+/// Inserts a wave and its orders (with their slots, in picking order). False when one of the orders was put in
+/// another wave meanwhile (the caller rolls back).
+pub async fn insert_wave(conn: &mut AnyConnection, w: &Wave, orders: &[(OrderId, Option<i64>)]) -> Result<bool> {
+    sqlx::query(
+        "INSERT INTO waves (id, code, warehouse, channel, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(w.id.as_str())
+    .bind(&w.code)
+    .bind(w.warehouse.as_str())
+    .bind(w.channel.as_ref().map(|c| c.as_str()))
+    .bind(&w.created_by)
+    .bind(micros(w.created_at))
+    .execute(&mut *conn)
+    .await?;
+    for (i, (order, slot)) in orders.iter().enumerate() {
+        let n = sqlx::query(
+            "INSERT INTO wave_orders (wave_id, order_id, slot, position) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(w.id.as_str())
+        .bind(order.as_str())
+        .bind(*slot)
+        .bind(i as i64)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+pub async fn wave(conn: &mut AnyConnection, id: &WaveId) -> Result<Option<Wave>> {
+    sqlx::query("SELECT id, code, warehouse, channel, created_by, created_at FROM waves WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| wave_from(&r))
+        .transpose()
+}
+
+pub async fn wave_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Wave>> {
+    sqlx::query("SELECT id, code, warehouse, channel, created_by, created_at FROM waves WHERE code = $1")
+        .bind(code)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| wave_from(&r))
+        .transpose()
+}
+
+/// Waves, newest first.
+pub async fn waves(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Wave>> {
+    sqlx::query("SELECT id, code, warehouse, channel, created_by, created_at FROM waves ORDER BY id DESC LIMIT $1")
+        .bind(limit)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(wave_from)
+        .collect()
+}
+
+/// A wave's orders in picking order, each with its slot and its pack's status when it has been packed.
+pub async fn wave_orders(
+    conn: &mut AnyConnection,
+    id: &WaveId,
+) -> Result<Vec<(OrderId, Option<i64>, Option<PackStatus>)>> {
+    let rows = sqlx::query(
+        "SELECT w.order_id, w.slot, p.status FROM wave_orders w LEFT JOIN packs p ON p.order_id = w.order_id \
+         WHERE w.wave_id = $1 ORDER BY w.position",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: Option<String> = r.try_get("status")?;
+            Ok((
+                OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
+                r.try_get("slot")?,
+                status
+                    .map(|s| PackStatus::parse(&s).ok_or_else(|| Error::Corrupt(format!("pack status {s:?}"))))
+                    .transpose()?,
+            ))
+        })
+        .collect()
 }

@@ -788,3 +788,5 @@ scan-print_failed = The label did not print: { $reason }
 hold-heavier = { $diff } g heavier than its items
 hold-lighter = { $diff } g lighter than its items
 hold-no_channel = no channel can take { $weight } g
+scan-wave_done = Every parcel of wave { $wave } is packed or open.
+scan-no_such_slot = Wave { $wave } has no sort slot { $slot }.

@@ -788,3 +788,5 @@ scan-print_failed = 面单未能打印：{ $reason }
 hold-heavier = 比商品重 { $diff } 克
 hold-lighter = 比商品轻 { $diff } 克
 hold-no_channel = 没有渠道能承运 { $weight } 克
+scan-wave_done = 波次 { $wave } 的包裹均已打包或正在打包。
+scan-no_such_slot = 波次 { $wave } 没有分拣格 { $slot }。

@@ -208,6 +208,7 @@ from_path!(
     WarehouseCode => "warehouse",
     StationCode => "station",
     PackId => "pack",
+    WaveId => "wave",
 );
 
 impl Auth {

@@ -13,7 +13,7 @@ use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, 
 use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
 use crate::routes::floor::{
     BarcodesDto, DeviceTokenDto, PackDto, PackItemDto, ReadingBody, ReadingDto, ScanBody, ScanDto, StationBody,
-    StationDto, WeighBody,
+    StationDto, WaveBody, WaveDto, WaveOrderDto, WeighBody,
 };
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
 use crate::routes::imports::{ImportReportDto, RowErrorDto};
@@ -138,7 +138,7 @@ impl Modify for AccessResponses {
         codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio, crate::routes::finance::ProfileBody,
         crate::routes::finance::NumberFormatBody, crate::routes::statements::StatementUpload, crate::routes::fx_rates::RatesUpload,
         crate::routes::imports::OrdersUpload, StationDto, StationBody, DeviceTokenDto, BarcodesDto, ReadingBody, ReadingDto,
-        PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, codflow_domain::floor::FloorRules,
+        PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, WaveDto, WaveOrderDto, WaveBody, codflow_domain::floor::FloorRules,
         codflow_domain::floor::Tolerance)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),

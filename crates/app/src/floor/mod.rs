@@ -10,8 +10,10 @@ use crate::error::ConflictKind;
 use crate::{Error, Floor, Result};
 
 mod pack;
+mod waves;
 
 pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
+pub use waves::{MAX_WAVE, WaveOrder, WaveView};
 
 /// A station as written by an admin.
 #[derive(Clone, Debug, Default)]

@@ -117,6 +117,8 @@ fn english(event: &str, p: &[(&str, String)]) -> String {
         "no_reading" => "no reading from this station's scale yet: put the parcel on it or type the weight".into(),
         "scale_moving" => format!("the scale is still moving ({} g): wait for it to settle", v("weight")),
         "print_failed" => format!("the label did not print: {}", v("reason")),
+        "wave_done" => format!("every parcel of wave {} is packed or open", v("wave")),
+        "no_such_slot" => format!("wave {} has no sort slot {}", v("wave"), v("slot")),
         other => other.to_owned(),
     }
 }
@@ -167,6 +169,20 @@ impl Floor {
         if let (Some(p), Some(product)) = (&active, &product) {
             drop(conn);
             return self.count_item(p.clone(), product, actor).await;
+        }
+        if let Some((ticket, slot)) = floor::wave_ticket(code) {
+            drop(conn);
+            return match self.order_of_ticket(ticket, slot).await? {
+                Some(Ok(order)) => self.open(&station, &order, actor).await,
+                Some(Err(wave)) => {
+                    let mut params = vec![("wave", wave)];
+                    if let Some(s) = slot {
+                        params.push(("slot", s.to_string()));
+                    }
+                    Ok(outcome(Signal::Info, if slot.is_some() { "no_such_slot" } else { "wave_done" }, params, None))
+                }
+                None => Ok(outcome(Signal::Wrong, "unknown_code", vec![("code", code.to_owned())], None)),
+            };
         }
         let orders = find_orders(&mut conn, code).await?;
         drop(conn);

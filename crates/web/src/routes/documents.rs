@@ -29,7 +29,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/shipments/{id}/packing-list", get(packing_list))
 }
 
-fn file(d: Document) -> Download {
+pub(crate) fn file(d: Document) -> Download {
     download(d.content_type, &d.filename, d.bytes)
 }
 

@@ -7,9 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use codflow_app::floor::{LabelSent, PackView, ReadingInput, ScanOutcome, StationInput};
+use codflow_app::floor::{LabelSent, PackView, ReadingInput, ScanOutcome, StationInput, WaveView};
 use codflow_domain::floor::{FloorRules, Measure, PackStatus, ReadingSource, Station};
-use codflow_domain::{PackId, Sku, StationCode};
+use codflow_domain::{ChannelCode, PackId, Sku, StationCode, WarehouseCode, WaveId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -34,6 +34,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/pack/{id}/override", post(override_verification))
         .route("/pack/{id}/release", post(release))
         .route("/pack/{id}/reprint", post(reprint))
+        .route("/waves", get(list_waves).post(create_wave))
+        .route("/waves/{id}", get(get_wave))
+        .route("/waves/{id}/pick-list", get(wave_pick_list))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -519,4 +522,112 @@ pub async fn reprint(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<
     let id = PackId::from_path(&id)?;
     auth.require(STOCK_KEEPERS)?;
     Ok(Json(s.app.floor().reprint(&id).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WaveOrderDto {
+    pub order_id: String,
+    pub order_ref: String,
+    /// The sort slot of an order of several units; absent for single units, picked as one batch.
+    pub slot: Option<i64>,
+    pub units: i64,
+    /// The order's pack status once it reached a station (open, verified, packed, intercepted).
+    pub pack: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WaveDto {
+    pub id: String,
+    /// The pick ticket: scanned at the pack station it opens the wave's next parcel; `CODE-N` opens slot N.
+    pub code: String,
+    pub warehouse: String,
+    pub channel: Option<String>,
+    pub orders: Vec<WaveOrderDto>,
+    pub packed: usize,
+    pub held: usize,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl From<WaveView> for WaveDto {
+    fn from(v: WaveView) -> Self {
+        WaveDto {
+            id: v.wave.id.to_string(),
+            code: v.wave.code,
+            warehouse: v.wave.warehouse.to_string(),
+            channel: v.wave.channel.map(|c| c.to_string()),
+            orders: v
+                .orders
+                .into_iter()
+                .map(|o| WaveOrderDto {
+                    order_id: o.order_id.to_string(),
+                    order_ref: o.order_ref,
+                    slot: o.slot,
+                    units: o.units,
+                    pack: o.pack.map(|p| p.as_str().into()),
+                })
+                .collect(),
+            packed: v.packed,
+            held: v.held,
+            created_by: v.wave.created_by,
+            created_at: rfc3339(v.wave.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WaveBody {
+    pub warehouse: String,
+    /// Only orders allocated to this channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// At most this many orders, oldest first (1 to 1000, default 200).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/waves", tag = "floor", request_body = WaveBody,
+    responses((status = 201, body = WaveDto), (status = 404, description = "no such warehouse"),
+        (status = 409, description = "nothing waits for a wave"), (status = 422)))]
+pub async fn create_wave(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<WaveBody>,
+) -> ApiResult<(StatusCode, Json<WaveDto>)> {
+    auth.require(STOCK_KEEPERS)?;
+    let warehouse =
+        WarehouseCode::parse(body.warehouse.trim()).map_err(|e| ApiError::field("warehouse", e.to_string()))?;
+    let channel = match body.channel.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Some(ChannelCode::parse(c).map_err(|e| ApiError::field("channel", e.to_string()))?),
+        None => None,
+    };
+    let v = s.app.floor().create_wave(&warehouse, channel.as_ref(), body.limit.unwrap_or(200), auth.actor()).await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/waves", tag = "floor", responses((status = 200, body = Vec<WaveDto>)))]
+pub async fn list_waves(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<WaveDto>>> {
+    auth.require(READERS)?;
+    Ok(Json(s.app.floor().waves(50).await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/waves/{id}", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, body = WaveDto), (status = 404)))]
+pub async fn get_wave(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<WaveDto>> {
+    auth.require(READERS)?;
+    let id = WaveId::from_path(&id)?;
+    Ok(Json(s.app.floor().wave(&id).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/waves/{id}/pick-list", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, description = "the pick list (PDF): by bin, single units added up, sorted orders by slot"), (status = 404)))]
+pub async fn wave_pick_list(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<crate::routes::logistics::Download> {
+    auth.require(READERS)?;
+    let id = WaveId::from_path(&id)?;
+    Ok(crate::routes::documents::file(s.app.floor().wave_pick_list(&id).await?))
 }

@@ -17,6 +17,7 @@ codflow_store::on_both_engines!(
     a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_one_is_held_until_released,
     bad_input_at_the_station_gets_a_clear_answer_and_nothing_is_done_twice,
     a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_token,
+    a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_parcels_in_turn,
 );
 
 /// A label printer on a local port: every connection's bytes are one job.
@@ -408,4 +409,85 @@ async fn a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_
         format!("/api/v1/shipments/{}/label?format=pdf", w["pack"]["shipment_id"].as_str().unwrap()),
         "no printer at this station: the PDF opens in the browser"
     );
+}
+
+async fn a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_parcels_in_turn(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    floor(&app, None, &[channel("SBX-SA", "20.00", None)]).await;
+    json_of(app.put("/api/v1/stock/SZ1/LAMP-01", &json!({"location": "B-02-1"})).await, StatusCode::OK).await;
+    let three = new_order(&app, "W-3", "LAMP-01", 3).await;
+    new_order(&app, "W-1a", "LAMP-01", 1).await;
+    let two = new_order(&app, "W-2", "MUG-02", 2).await;
+    new_order(&app, "W-1b", "MUG-02", 1).await;
+    let r = app.post_as(app.token(Role::Viewer), "/api/v1/waves", &json!({"warehouse": "SZ1"})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let e = json_of(
+        app.post("/api/v1/waves", &json!({"warehouse": "SZ1", "limit": 0})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["limit"]);
+    let r = app.post("/api/v1/waves", &json!({"warehouse": "NOPE"})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let w = json_of(
+        app.post_as(app.token(Role::Warehouse), "/api/v1/waves", &json!({"warehouse": "SZ1"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let code = w["code"].as_str().unwrap().to_owned();
+    assert_eq!(code, "W000001");
+    let slots: Vec<(String, Value)> = w["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["order_ref"].as_str().unwrap().to_owned(), o["slot"].clone()))
+        .collect();
+    assert_eq!(
+        slots[..2].iter().map(|s| &s.1).collect::<Vec<_>>(),
+        [&Value::Null, &Value::Null],
+        "single units first: {slots:?}"
+    );
+    assert_eq!(slots[2], ("W-3".to_owned(), json!(1)), "{slots:?}");
+    assert_eq!(slots[3], ("W-2".to_owned(), json!(2)), "{slots:?}");
+    let e = json_of(app.post("/api/v1/waves", &json!({"warehouse": "SZ1"})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "nothing_to_pick", "every order is in a wave already");
+
+    let id = w["id"].as_str().unwrap();
+    let r = app.get(&format!("/api/v1/waves/{id}/pick-list")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let pdf = r.bytes().await.unwrap();
+    let shown: Vec<String> = codflow_documents::inspect::pages(&pdf)
+        .unwrap()
+        .iter()
+        .flat_map(|p| codflow_documents::inspect::texts(p))
+        .collect();
+    assert!(shown.iter().any(|t| t.contains("slot 1: W-3")), "{shown:?}");
+    assert!(shown.contains(&"W000001".to_owned()) || shown.iter().any(|t| t.contains("W000001")), "{shown:?}");
+    let lamp = shown.iter().position(|t| t == "LAMP-01").unwrap();
+    assert_eq!(shown[lamp + 2], "4", "1 + 3 lamps on one line at B-02-1: {shown:?}");
+
+    // The ticket opens the wave's parcels in turn; a slot opens its own.
+    let first = scan(&app, &code, None).await;
+    assert_eq!(
+        (first["event"].as_str(), first["pack"]["order_ref"].as_str()),
+        (Some("opened"), Some(slots[0].0.as_str()))
+    );
+    let slot2 = scan(&app, &format!("{code}-02"), None).await;
+    assert_eq!(slot2["pack"]["order_id"], two["id"], "{slot2}");
+    let none = scan(&app, &format!("{code}-09"), None).await;
+    assert_eq!((none["signal"].as_str(), none["event"].as_str()), (Some("info"), Some("no_such_slot")));
+    let unknown = scan(&app, "W999999", None).await;
+    assert_eq!(unknown["event"], "unknown_code");
+    let p = slot2["pack"]["id"].as_str().unwrap().to_owned();
+    scan(&app, "MUG-02", Some(&p)).await;
+    scan(&app, "MUG-02", Some(&p)).await;
+    let w2 = weigh(&app, &p, json!({"weight_g": 860})).await;
+    assert_eq!(w2["event"], "passed", "{w2}");
+    let now = json_of(app.get(&format!("/api/v1/waves/{id}")).await, StatusCode::OK).await;
+    assert_eq!(now["packed"], 1);
+    let listed = json_of(app.get("/api/v1/waves").await, StatusCode::OK).await;
+    assert_eq!(listed[0]["code"], code);
+    let h = history_actions(&app, three["id"].as_str().unwrap()).await;
+    assert!(h.contains(&"wave".to_owned()), "{h:?}");
 }
