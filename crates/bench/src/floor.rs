@@ -138,10 +138,9 @@ pub async fn floor(stations: usize, per_station: usize, rebooks: usize, engine: 
     whole.sort_unstable();
     weigh.sort_unstable();
     println!(
-        "{stations} stations: {} parcels in {secs:.1} s = {:.0} parcels/hour sustained (each: open, {} scans, weigh, label)",
+        "{stations} stations: {} parcels in {secs:.1} s = {:.0} parcels/hour sustained (each: open, item scans, weigh, label)",
         whole.len(),
         whole.len() as f64 / secs * 3600.0,
-        "item"
     );
     println!(
         "weigh → label at the printer ms: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",

@@ -57,6 +57,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/console/pack.js", get(|| async { asset("text/javascript", include_str!("../../templates/pack.js")) }))
         .route("/pack", get(pack::station).post(pack::act))
+        .route("/waves", get(pack::waves).post(pack::create_wave))
+        .route("/waves/{id}/pick-list", get(pack::wave_pick_list))
         .route("/preferences", get(prefs::form).post(prefs::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/preferences/language", axum::routing::post(prefs::language))

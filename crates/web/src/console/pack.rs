@@ -206,3 +206,101 @@ async fn page(
     };
     signed.page(StatusCode::OK, "pack.html", &signed.t("nav-pack"), ctx)
 }
+
+/// Waves: the recent ones with their progress and pick lists, and a new one from a warehouse's waiting orders.
+pub async fn waves(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let flash = q.get("created").map(|c| signed.t_with("wave-created", &[("wave", c)]));
+    waves_page(&s, &signed, flash, None).await
+}
+
+pub async fn create_wave(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    if let Some(r) = signed.may_post(PACKERS, &field("csrf")) {
+        return r;
+    }
+    let warehouse = match codflow_domain::WarehouseCode::parse(&field("warehouse")) {
+        Ok(w) => w,
+        Err(e) => return waves_page(&s, &signed, None, Some(e.to_string())).await,
+    };
+    let channel = match field("channel").as_str() {
+        "" => None,
+        c => match codflow_domain::ChannelCode::parse(c) {
+            Ok(c) => Some(c),
+            Err(e) => return waves_page(&s, &signed, None, Some(e.to_string())).await,
+        },
+    };
+    let limit = match field("limit").as_str() {
+        "" => 200,
+        l => match l.parse() {
+            Ok(n) => n,
+            Err(_) => {
+                let why = signed.t_with("not-a-number", &[("field", "limit"), ("value", l)]);
+                return waves_page(&s, &signed, None, Some(why)).await;
+            }
+        },
+    };
+    let actor = Actor::User(signed.0.id.clone());
+    match s.app.floor().create_wave(&warehouse, channel.as_ref(), limit, actor).await {
+        Ok(v) => super::redirect(&format!("/waves?created={}", v.wave.code)),
+        Err(e) => waves_page(&s, &signed, None, Some(explained(e))).await,
+    }
+}
+
+async fn waves_page(s: &AppState, signed: &Signed, flash: Option<String>, error: Option<String>) -> Response {
+    let floor = s.app.floor();
+    let (list, warehouses, channels) = match (
+        floor.waves(50).await,
+        s.app.catalogue().warehouses(200, None).await,
+        s.app.fulfilment().channels().await,
+    ) {
+        (Ok(l), Ok((w, _)), Ok(c)) => (l, w, c),
+        (Err(e), ..) | (_, Err(e), _) | (.., Err(e)) => return signed.fail(e),
+    };
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|v| {
+            let slotted = v.orders.iter().filter(|o| o.slot.is_some()).count();
+            minijinja::context! {
+                id => v.wave.id.to_string(), code => v.wave.code, warehouse => v.wave.warehouse.to_string(),
+                channel => v.wave.channel.as_ref().map(|c| c.to_string()), orders => v.orders.len(),
+                singles => v.orders.len() - slotted, slotted, packed => v.packed, held => v.held,
+                left => v.orders.len() - v.packed - v.held, at => v.wave.created_at.unix_timestamp(),
+            }
+        })
+        .collect();
+    let ctx = minijinja::context! {
+        rows, flash, error,
+        warehouses => warehouses.iter().map(|w| w.code.to_string()).collect::<Vec<_>>(),
+        channels => channels.iter().map(|c| c.code.to_string()).collect::<Vec<_>>(),
+    };
+    signed.page(StatusCode::OK, "waves.html", &signed.t("nav-waves"), ctx)
+}
+
+pub async fn wave_pick_list(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    use axum::response::IntoResponse;
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let Ok(id) = codflow_domain::WaveId::parse(&id) else {
+        return signed.fail(codflow_app::Error::NotFound("wave"));
+    };
+    match s.app.floor().wave_pick_list(&id).await {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => signed.fail(e),
+    }
+}

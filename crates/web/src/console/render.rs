@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../templates/error.html")),
     ("prefs.html", include_str!("../../templates/prefs.html")),
     ("pack.html", include_str!("../../templates/pack.html")),
+    ("waves.html", include_str!("../../templates/waves.html")),
     ("orders.html", include_str!("../../templates/orders.html")),
     ("order.html", include_str!("../../templates/order.html")),
     ("review.html", include_str!("../../templates/review.html")),

@@ -51,6 +51,15 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     let b = Browser::start().await;
     b.log_in(&base, "wang.wh", "long enough secret").await;
     b.wait_for_url("/orders").await;
+    // The morning's wave and its pick list.
+    b.click(&b.find("nav a[href='/waves']").await).await;
+    b.click(&b.find("#create-wave").await).await;
+    b.wait_for_text("#flash", "W000001").await;
+    assert_eq!(b.count("#waves tbody tr").await, 1);
+    b.screenshot("59-waves").await;
+    let pick = "const a = document.querySelector('#waves a'); \
+                return fetch(a.href).then(async r => [r.status, r.headers.get('content-type')]);";
+    assert_eq!(b.run(pick, json!([])).await, json!([200, "application/pdf"]));
     b.click(&b.find("nav a[href='/pack']").await).await;
     b.click(&b.find("#stations a").await).await;
     b.wait_for_url("station=PS1").await;
