@@ -162,6 +162,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     app.fulfilment().start_booking_worker();
     app.tracking().start_tracking_worker();
     app.insights().start_kpi_refresher();
+    app.floor().start_floor_sweeper();
     // The demo's carrier process lives as long as the server; its past runs beside it.
     let (_demo_carrier, demo) = demo_run.unzip();
     if let Some(demo) = demo {

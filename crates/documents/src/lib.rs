@@ -1,5 +1,6 @@
 //! Shipping documents, pure functions from data to bytes: no I/O, no knowledge of the store.
 
+pub mod bags;
 pub mod code128;
 pub mod customs;
 pub mod dispute;

@@ -158,10 +158,17 @@ pub struct FloorRules {
     /// In the base currency's minor units: a re-rated parcel moves to another channel only when it is better
     /// than the booked one by more than this (expected profit, or cost under the cheapest strategy).
     pub rebook_margin_minor: i64,
+    /// Hours after its label printed by which a parcel must be handed to its carrier; later, a task.
+    #[serde(default = "default_cutoff")]
+    pub pickup_cutoff_hours: i64,
     #[serde(default)]
     pub by_channel: BTreeMap<String, Tolerance>,
     #[serde(default)]
     pub by_category: BTreeMap<String, Tolerance>,
+}
+
+fn default_cutoff() -> i64 {
+    24
 }
 
 impl Default for FloorRules {
@@ -171,6 +178,7 @@ impl Default for FloorRules {
             intercept: Tolerance { grams: 100, percent: 50 },
             packaging_g: 20,
             rebook_margin_minor: 100,
+            pickup_cutoff_hours: default_cutoff(),
             by_channel: BTreeMap::new(),
             by_category: BTreeMap::new(),
         }
@@ -190,6 +198,9 @@ impl FloorRules {
         }
         if !(0..=10_000).contains(&self.packaging_g) {
             errors.push("packaging_g: 0 to 10000".into());
+        }
+        if !(1..=24 * 14).contains(&self.pickup_cutoff_hours) {
+            errors.push("pickup_cutoff_hours: 1 to 336".into());
         }
         if self.rebook_margin_minor < 0 {
             errors.push("rebook_margin_minor: not negative".into());
@@ -548,6 +559,51 @@ pub fn slots(units: &[i64]) -> Vec<Option<i64>> {
             })
         })
         .collect()
+}
+
+/// Where a bag stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BagStatus {
+    /// Taking parcels of its key.
+    Open,
+    /// Sealed with its label: waiting for the carrier's pickup.
+    Closed,
+    /// Scanned onto the carrier's vehicle.
+    HandedOver,
+}
+
+impl BagStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BagStatus::Open => "open",
+            BagStatus::Closed => "closed",
+            BagStatus::HandedOver => "handed_over",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<BagStatus> {
+        [BagStatus::Open, BagStatus::Closed, BagStatus::HandedOver].into_iter().find(|b| b.as_str() == s)
+    }
+}
+
+/// Packed parcels of one warehouse, carrier, channel and destination country, sealed together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bag {
+    pub id: crate::BagId,
+    /// `B` and six digits: on its label as a barcode.
+    pub code: String,
+    pub warehouse: WarehouseCode,
+    pub carrier: String,
+    pub channel: crate::ChannelCode,
+    pub country: crate::Country,
+    pub status: BagStatus,
+    pub handover: Option<crate::HandoverId>,
+    pub parcels: i64,
+    pub weight_g: i64,
+    pub created_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+    pub handed_at: Option<OffsetDateTime>,
 }
 
 /// A reading sent by a scale or a dimensioning device.

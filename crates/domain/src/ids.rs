@@ -173,6 +173,14 @@ typed_id!(
     /// Orders of one warehouse picked together (`wav_…`); its short code (`W000012`) is the pick ticket.
     WaveId, "wav"
 );
+typed_id!(
+    /// A bag of packed parcels for one carrier, channel and destination (`bag_…`; its code `B000012` is on it).
+    BagId, "bag"
+);
+typed_id!(
+    /// A carrier pickup: the manifest of the closed bags it takes (`hnd_…`).
+    HandoverId, "hnd"
+);
 
 #[cfg(test)]
 mod tests {

@@ -29,8 +29,8 @@ pub use catalogue::{
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PushId, RuleId, ShipmentId, StatementId,
-    TaskId, TokenId, UserId, WarehouseId, WaveId,
+    AuditId, BagId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PushId, RuleId,
+    ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

@@ -113,6 +113,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (21, "order_list_indexes", include_str!("../migrations/0021_order_list_indexes.sql")),
     (22, "floor", include_str!("../migrations/0022_floor.sql")),
     (23, "waves", include_str!("../migrations/0023_waves.sql")),
+    (24, "bags", include_str!("../migrations/0024_bags.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -1,11 +1,12 @@
 //! The warehouse floor: product barcodes, pack stations, packs and scale readings.
 
 use codflow_domain::floor::{
-    Barcode, Measure, Outcome, Pack, PackStatus, PrinterAddr, Reading, ReadingSource, Station, Verification, Wave,
+    Bag, BagStatus, Barcode, Measure, Outcome, Pack, PackStatus, PrinterAddr, Reading, ReadingSource, Station,
+    Verification, Wave,
 };
 use codflow_domain::{
-    ChannelCode, OrderId, PackId, Product, ProductId, ShipmentId, StationCode, TaskId, WarehouseCode, WarehouseId,
-    WaveId,
+    BagId, ChannelCode, Country, HandoverId, OrderId, PackId, Product, ProductId, ShipmentId, StationCode, TaskId,
+    WarehouseCode, WarehouseId, WaveId,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -485,6 +486,242 @@ pub async fn wave_orders(
                 status
                     .map(|s| PackStatus::parse(&s).ok_or_else(|| Error::Corrupt(format!("pack status {s:?}"))))
                     .transpose()?,
+            ))
+        })
+        .collect()
+}
+
+const BAG_COLS: &str = "b.id, b.code, b.warehouse, b.carrier, b.channel, b.country, b.status, b.handover_id, b.created_at, \
+     b.closed_at, b.handed_at, (SELECT COUNT(*) FROM bag_parcels x WHERE x.bag_id = b.id) AS parcels, \
+     CAST((SELECT COALESCE(SUM(x.weight_g), 0) FROM bag_parcels x WHERE x.bag_id = b.id) AS BIGINT) AS weight_g";
+
+fn bag_from(r: &AnyRow) -> Result<Bag> {
+    let status: String = r.try_get("status")?;
+    Ok(Bag {
+        id: BagId::parse(&r.try_get::<String, _>("id")?)?,
+        code: r.try_get("code")?,
+        warehouse: WarehouseCode::parse(&r.try_get::<String, _>("warehouse")?)?,
+        carrier: r.try_get("carrier")?,
+        channel: ChannelCode::parse(&r.try_get::<String, _>("channel")?)?,
+        country: Country::parse(&r.try_get::<String, _>("country")?)?,
+        status: BagStatus::parse(&status).ok_or_else(|| Error::Corrupt(format!("bag status {status:?}")))?,
+        handover: r.try_get::<Option<String>, _>("handover_id")?.map(|h| HandoverId::parse(&h)).transpose()?,
+        parcels: r.try_get("parcels")?,
+        weight_g: r.try_get("weight_g")?,
+        created_at: from_micros(r.try_get("created_at")?),
+        closed_at: r.try_get::<Option<i64>, _>("closed_at")?.map(from_micros),
+        handed_at: r.try_get::<Option<i64>, _>("handed_at")?.map(from_micros),
+    })
+}
+
+/// The open bag for this key, if there is one.
+pub async fn open_bag(
+    conn: &mut AnyConnection,
+    warehouse: &WarehouseCode,
+    carrier: &str,
+    channel: &ChannelCode,
+    country: Country,
+) -> Result<Option<Bag>> {
+    sqlx::query(&format!(
+        "SELECT {BAG_COLS} FROM bags b WHERE b.status = 'open' AND b.warehouse = $1 AND b.carrier = $2 \
+         AND b.channel = $3 AND b.country = $4 ORDER BY b.id LIMIT 1"
+    ))
+    .bind(warehouse.as_str())
+    .bind(carrier)
+    .bind(channel.as_str())
+    .bind(country.code())
+    .fetch_optional(conn)
+    .await?
+    .map(|r| bag_from(&r))
+    .transpose()
+}
+
+pub async fn insert_bag(conn: &mut AnyConnection, b: &Bag) -> Result<()> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM bags").fetch_one(&mut *conn).await?.try_get("n")?;
+    sqlx::query(
+        "INSERT INTO bags (id, code, warehouse, carrier, channel, country, status, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
+    )
+    .bind(b.id.as_str())
+    .bind(if b.code.is_empty() { format!("B{:06}", n + 1) } else { b.code.clone() })
+    .bind(b.warehouse.as_str())
+    .bind(&b.carrier)
+    .bind(b.channel.as_str())
+    .bind(b.country.code())
+    .bind(micros(b.created_at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds a parcel to a bag; false when it is in a bag already.
+pub async fn add_to_bag(
+    conn: &mut AnyConnection,
+    bag: &BagId,
+    shipment: &ShipmentId,
+    weight_g: i64,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "INSERT INTO bag_parcels (bag_id, shipment_id, weight_g, added_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(bag.as_str())
+    .bind(shipment.as_str())
+    .bind(weight_g)
+    .bind(micros(at))
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn bag(conn: &mut AnyConnection, id: &BagId) -> Result<Option<Bag>> {
+    sqlx::query(&format!("SELECT {BAG_COLS} FROM bags b WHERE b.id = $1"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?
+        .map(|r| bag_from(&r))
+        .transpose()
+}
+
+pub async fn bag_by_code(conn: &mut AnyConnection, code: &str) -> Result<Option<Bag>> {
+    sqlx::query(&format!("SELECT {BAG_COLS} FROM bags b WHERE b.code = $1"))
+        .bind(code)
+        .fetch_optional(conn)
+        .await?
+        .map(|r| bag_from(&r))
+        .transpose()
+}
+
+/// The bag a parcel is in.
+pub async fn bag_of_shipment(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Option<Bag>> {
+    sqlx::query(&format!(
+        "SELECT {BAG_COLS} FROM bags b JOIN bag_parcels p ON p.bag_id = b.id WHERE p.shipment_id = $1"
+    ))
+    .bind(shipment.as_str())
+    .fetch_optional(conn)
+    .await?
+    .map(|r| bag_from(&r))
+    .transpose()
+}
+
+/// Bags in a status (all when None), newest first; of one handover when given.
+pub async fn bags(
+    conn: &mut AnyConnection,
+    status: Option<BagStatus>,
+    handover: Option<&HandoverId>,
+    limit: i64,
+) -> Result<Vec<Bag>> {
+    sqlx::query(&format!(
+        "SELECT {BAG_COLS} FROM bags b WHERE ($1 = '' OR b.status = $1) AND ($2 = '' OR b.handover_id = $2) \
+         ORDER BY b.id DESC LIMIT $3"
+    ))
+    .bind(status.map(|s| s.as_str()).unwrap_or(""))
+    .bind(handover.map(|h| h.as_str()).unwrap_or(""))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(bag_from)
+    .collect()
+}
+
+/// Moves a bag from one status to another (with the time of the move); false when it was not in `from`.
+pub async fn move_bag(
+    conn: &mut AnyConnection,
+    id: &BagId,
+    from: BagStatus,
+    to: BagStatus,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let sql = match to {
+        BagStatus::Closed => "UPDATE bags SET status = $1, closed_at = $2 WHERE id = $3 AND status = $4",
+        _ => "UPDATE bags SET status = $1, handed_at = $2 WHERE id = $3 AND status = $4",
+    };
+    Ok(sqlx::query(sql)
+        .bind(to.as_str())
+        .bind(micros(at))
+        .bind(id.as_str())
+        .bind(from.as_str())
+        .execute(conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// A bag's parcels: shipment, tracking number, the order's reference, weight.
+pub async fn bag_parcels(conn: &mut AnyConnection, id: &BagId) -> Result<Vec<(ShipmentId, String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT p.shipment_id, s.tracking_number, o.external_id, p.weight_g FROM bag_parcels p \
+         JOIN shipments s ON s.id = p.shipment_id JOIN orders o ON o.id = s.order_id WHERE p.bag_id = $1 ORDER BY p.added_at, p.shipment_id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+                r.try_get::<Option<String>, _>("tracking_number")?.unwrap_or_default(),
+                r.try_get("external_id")?,
+                r.try_get("weight_g")?,
+            ))
+        })
+        .collect()
+}
+
+/// A carrier pickup takes every closed bag of the carrier not yet in a pickup. Returns how many it took.
+pub async fn insert_handover(
+    conn: &mut AnyConnection,
+    id: &HandoverId,
+    carrier: &str,
+    by: &str,
+    at: OffsetDateTime,
+) -> Result<u64> {
+    sqlx::query("INSERT INTO handovers (id, carrier, created_by, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(id.as_str())
+        .bind(carrier)
+        .bind(by)
+        .bind(micros(at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(sqlx::query("UPDATE bags SET handover_id = $1 WHERE carrier = $2 AND status = 'closed' AND handover_id IS NULL")
+        .bind(id.as_str())
+        .bind(carrier)
+        .execute(conn)
+        .await?
+        .rows_affected())
+}
+
+pub async fn handover(conn: &mut AnyConnection, id: &HandoverId) -> Result<Option<(String, String, OffsetDateTime)>> {
+    let r = sqlx::query("SELECT carrier, created_by, created_at FROM handovers WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    r.map(|r| Ok((r.try_get("carrier")?, r.try_get("created_by")?, from_micros(r.try_get("created_at")?)))).transpose()
+}
+
+/// Packed and printed parcels of a warehouse not in a handed-over bag, packed before `before`: what missed
+/// its pickup.
+pub async fn unhanded(
+    conn: &mut AnyConnection,
+    before: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<(OrderId, ShipmentId)>> {
+    let rows = sqlx::query(
+        "SELECT k.order_id, k.shipment_id FROM packs k WHERE k.status = 'packed' AND k.printed_at IS NOT NULL \
+         AND k.printed_at < $1 AND NOT EXISTS (SELECT 1 FROM bag_parcels p JOIN bags b ON b.id = p.bag_id \
+         WHERE p.shipment_id = k.shipment_id AND b.status = 'handed_over') ORDER BY k.printed_at LIMIT $2",
+    )
+    .bind(micros(before))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
+                ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
             ))
         })
         .collect()

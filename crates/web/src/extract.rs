@@ -209,6 +209,8 @@ from_path!(
     StationCode => "station",
     PackId => "pack",
     WaveId => "wave",
+    BagId => "bag",
+    HandoverId => "handover",
 );
 
 impl Auth {

@@ -9,9 +9,11 @@ use time::OffsetDateTime;
 use crate::error::ConflictKind;
 use crate::{Error, Floor, Result};
 
+mod bags;
 mod pack;
 mod waves;
 
+pub use bags::{HandoverView, SortOutcome};
 pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
 pub use waves::{MAX_WAVE, WaveOrder, WaveView};
 

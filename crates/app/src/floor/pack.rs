@@ -839,7 +839,7 @@ async fn product_by_code(conn: &mut Conn, code: &str) -> Result<Option<Product>>
 }
 
 /// The orders a scanned code names: an order id, a pack id, a waybill, or a shop's order number.
-async fn find_orders(conn: &mut Conn, code: &str) -> Result<Vec<OrderId>> {
+pub(super) async fn find_orders(conn: &mut Conn, code: &str) -> Result<Vec<OrderId>> {
     if let Ok(id) = OrderId::parse(code) {
         return Ok(orders::get(conn, &id).await?.map(|o| o.id).into_iter().collect());
     }

@@ -37,6 +37,15 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/waves", get(list_waves).post(create_wave))
         .route("/waves/{id}", get(get_wave))
         .route("/waves/{id}/pick-list", get(wave_pick_list))
+        .route("/bags", get(list_bags))
+        .route("/bags/sort", post(sort))
+        .route("/bags/{id}", get(get_bag))
+        .route("/bags/{id}/close", post(close_bag))
+        .route("/bags/{id}/label", get(bag_label))
+        .route("/handovers", post(create_handover))
+        .route("/handovers/{id}", get(get_handover))
+        .route("/handovers/{id}/scan", post(handover_scan))
+        .route("/handovers/{id}/manifest", get(manifest))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -630,4 +639,239 @@ pub async fn wave_pick_list(
     auth.require(READERS)?;
     let id = WaveId::from_path(&id)?;
     Ok(crate::routes::documents::file(s.app.floor().wave_pick_list(&id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BagDto {
+    pub id: String,
+    /// On its label as Code 128; scanned at handover.
+    pub code: String,
+    pub warehouse: String,
+    pub carrier: String,
+    pub channel: String,
+    pub country: String,
+    /// open, closed or handed_over.
+    pub status: String,
+    pub handover_id: Option<String>,
+    pub parcels: i64,
+    pub weight_g: i64,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+    pub handed_at: Option<String>,
+}
+
+impl From<codflow_domain::floor::Bag> for BagDto {
+    fn from(b: codflow_domain::floor::Bag) -> Self {
+        BagDto {
+            id: b.id.to_string(),
+            code: b.code,
+            warehouse: b.warehouse.to_string(),
+            carrier: b.carrier,
+            channel: b.channel.to_string(),
+            country: b.country.to_string(),
+            status: b.status.as_str().into(),
+            handover_id: b.handover.map(|h| h.to_string()),
+            parcels: b.parcels,
+            weight_g: b.weight_g,
+            created_at: rfc3339(b.created_at),
+            closed_at: b.closed_at.map(rfc3339),
+            handed_at: b.handed_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SortDto {
+    /// ok, done, wrong or info.
+    pub signal: String,
+    /// bagged, new_bag, already_bagged, not_packed, unknown_code, handed_over, not_in_pickup.
+    pub event: String,
+    pub values: std::collections::BTreeMap<String, String>,
+    pub message: String,
+    pub bag: Option<BagDto>,
+}
+
+impl From<codflow_app::floor::SortOutcome> for SortDto {
+    fn from(o: codflow_app::floor::SortOutcome) -> Self {
+        SortDto {
+            signal: serde_json::to_value(o.signal).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            event: o.event.into(),
+            values: o.params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            message: o.message,
+            bag: o.bag.map(Into::into),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// What the scanner read: a parcel (waybill, order, pack id) at sorting, a bag's code at handover.
+    pub code: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/bags/sort", tag = "floor", request_body = CodeBody,
+    responses((status = 200, body = SortDto, description = "which bag the parcel went into, or why not"), (status = 422)))]
+pub async fn sort(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> ApiResult<Json<SortDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok(Json(s.app.floor().sort(&body.code, auth.actor()).await?.into()))
+}
+
+/// The query parameters of [`list_bags`].
+#[derive(Deserialize, Default)]
+pub struct BagsQuery {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/bags", tag = "floor",
+    params(("status" = Option<String>, Query, description = "open, closed or handed_over")),
+    responses((status = 200, body = Vec<BagDto>), (status = 422)))]
+pub async fn list_bags(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<BagsQuery>,
+) -> ApiResult<Json<Vec<BagDto>>> {
+    auth.require(READERS)?;
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(st) => Some(codflow_domain::floor::BagStatus::parse(st).ok_or_else(|| {
+            ApiError::field("status", format!("{st:?} is not a bag status (open, closed, handed_over)"))
+        })?),
+        None => None,
+    };
+    Ok(Json(s.app.floor().bags(status, 200).await?.into_iter().map(Into::into).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/bags/{id}", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, body = BagDto), (status = 404)))]
+pub async fn get_bag(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<BagDto>> {
+    auth.require(READERS)?;
+    let id = codflow_domain::BagId::from_path(&id)?;
+    Ok(Json(s.app.floor().bag(&id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/bags/{id}/close", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, body = BagDto), (status = 404), (status = 409, description = "not open")))]
+pub async fn close_bag(State(s): State<Arc<AppState>>, auth: Auth, Path(id): Path<String>) -> ApiResult<Json<BagDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    let id = codflow_domain::BagId::from_path(&id)?;
+    Ok(Json(s.app.floor().close_bag(&id, auth.actor()).await?.into()))
+}
+
+/// The query parameters of the bag's and the manifest's documents.
+#[derive(Deserialize, Default)]
+pub struct FormatQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/bags/{id}/label", tag = "floor",
+    params(("id" = String, Path), ("format" = Option<String>, Query, description = "zpl (the 4x6 bag label, default) or pdf (the bagging list)")),
+    responses((status = 200, description = "the bag label or bagging list"), (status = 404), (status = 422)))]
+pub async fn bag_label(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
+) -> ApiResult<crate::routes::logistics::Download> {
+    auth.require(READERS)?;
+    let id = codflow_domain::BagId::from_path(&id)?;
+    let pdf = match q.format.as_deref().unwrap_or("zpl") {
+        "zpl" => false,
+        "pdf" => true,
+        other => return Err(ApiError::field("format", format!("{other:?} is not zpl or pdf"))),
+    };
+    Ok(crate::routes::documents::file(s.app.floor().bag_document(&id, pdf).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HandoverDto {
+    pub id: String,
+    pub carrier: String,
+    pub bags: Vec<BagDto>,
+    pub parcels: i64,
+    /// Bags scanned onto the vehicle so far.
+    pub handed_over: usize,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+impl From<codflow_app::floor::HandoverView> for HandoverDto {
+    fn from(h: codflow_app::floor::HandoverView) -> Self {
+        HandoverDto {
+            id: h.id.to_string(),
+            carrier: h.carrier,
+            parcels: h.bags.iter().map(|b| b.parcels).sum(),
+            handed_over: h.bags.iter().filter(|b| b.status == codflow_domain::floor::BagStatus::HandedOver).count(),
+            bags: h.bags.into_iter().map(Into::into).collect(),
+            created_by: h.created_by,
+            created_at: rfc3339(h.created_at),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoverBody {
+    /// The carrier collecting (as its channels name it): every closed bag of it not yet in a pickup.
+    pub carrier: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/handovers", tag = "floor", request_body = HandoverBody,
+    responses((status = 201, body = HandoverDto), (status = 409, description = "no closed bag waits"), (status = 422)))]
+pub async fn create_handover(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<HandoverBody>,
+) -> ApiResult<(StatusCode, Json<HandoverDto>)> {
+    auth.require(STOCK_KEEPERS)?;
+    Ok((StatusCode::CREATED, Json(s.app.floor().create_handover(&body.carrier, auth.actor()).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/handovers/{id}", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, body = HandoverDto), (status = 404)))]
+pub async fn get_handover(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HandoverDto>> {
+    auth.require(READERS)?;
+    let id = codflow_domain::HandoverId::from_path(&id)?;
+    Ok(Json(s.app.floor().handover(&id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/handovers/{id}/scan", tag = "floor", params(("id" = String, Path)), request_body = CodeBody,
+    responses((status = 200, body = SortDto), (status = 404)))]
+pub async fn handover_scan(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CodeBody>,
+) -> ApiResult<Json<SortDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    let id = codflow_domain::HandoverId::from_path(&id)?;
+    Ok(Json(s.app.floor().hand_over(&id, &body.code, auth.actor()).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/handovers/{id}/manifest", tag = "floor",
+    params(("id" = String, Path), ("format" = Option<String>, Query, description = "pdf (default) or csv")),
+    responses((status = 200, description = "the manifest"), (status = 404), (status = 422)))]
+pub async fn manifest(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<FormatQuery>,
+) -> ApiResult<crate::routes::logistics::Download> {
+    auth.require(READERS)?;
+    let id = codflow_domain::HandoverId::from_path(&id)?;
+    let csv = match q.format.as_deref().unwrap_or("pdf") {
+        "pdf" => false,
+        "csv" => true,
+        other => return Err(ApiError::field("format", format!("{other:?} is not pdf or csv"))),
+    };
+    Ok(crate::routes::documents::file(s.app.floor().manifest_document(&id, csv).await?))
 }

@@ -18,6 +18,7 @@ codflow_store::on_both_engines!(
     bad_input_at_the_station_gets_a_clear_answer_and_nothing_is_done_twice,
     a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_token,
     a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_parcels_in_turn,
+    packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_one_left_behind_is_flagged,
 );
 
 /// A label printer on a local port: every connection's bytes are one job.
@@ -490,4 +491,102 @@ async fn a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_par
     assert_eq!(listed[0]["code"], code);
     let h = history_actions(&app, three["id"].as_str().unwrap()).await;
     assert!(h.contains(&"wave".to_owned()), "{h:?}");
+}
+
+/// Packs an order through the API: open, scan its lamps, weigh as expected. Returns the pack.
+async fn pack_one(app: &TestApp, ext: &str, lamps: i64) -> Value {
+    new_order(app, ext, "LAMP-01", lamps).await;
+    let opened = scan(app, ext, None).await;
+    let pack = opened["pack"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..lamps {
+        scan(app, "LAMP-01", Some(&pack)).await;
+    }
+    let w = weigh(app, &pack, json!({"weight_g": 420 * lamps + 20})).await;
+    assert_eq!(w["event"], "passed", "{w}");
+    w["pack"].clone()
+}
+
+async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_one_left_behind_is_flagged(
+    engine: Engine,
+) {
+    let app = spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let a = pack_one(&app, "G-1", 1).await;
+    let b = pack_one(&app, "G-2", 2).await;
+    let sort = |code: String| {
+        let (c, url, t) = (app.client.clone(), app.url("/api/v1/bags/sort"), app.token(Role::Warehouse).to_owned());
+        async move {
+            json_of(c.post(url).bearer_auth(t).json(&json!({"code": code})).send().await.unwrap(), StatusCode::OK).await
+        }
+    };
+    let first = sort(a["tracking_number"].as_str().unwrap().to_owned()).await;
+    assert_eq!((first["event"].as_str(), first["bag"]["code"].as_str()), (Some("new_bag"), Some("B000001")), "{first}");
+    let second = sort("G-2".into()).await;
+    assert_eq!((second["event"].as_str(), second["bag"]["parcels"].as_i64()), (Some("bagged"), Some(2)), "{second}");
+    assert_eq!(second["bag"]["weight_g"], 440 + 860);
+    let again = sort("G-2".into()).await;
+    assert_eq!((again["signal"].as_str(), again["event"].as_str()), (Some("info"), Some("already_bagged")));
+    new_order(&app, "G-3", "LAMP-01", 1).await;
+    let unpacked = sort("G-3".into()).await;
+    assert_eq!((unpacked["signal"].as_str(), unpacked["event"].as_str()), (Some("wrong"), Some("not_packed")));
+    let r = app.post_as(app.token(Role::Warehouse), "/api/v1/bags/sort", &json!({"code": ""})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let bag = first["bag"]["id"].as_str().unwrap().to_owned();
+    let closed = json_of(app.post(&format!("/api/v1/bags/{bag}/close"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(closed["status"], "closed");
+    let e = json_of(app.post(&format!("/api/v1/bags/{bag}/close"), &json!({})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "bag_not_open");
+    let zpl = app.get(&format!("/api/v1/bags/{bag}/label")).await.text().await.unwrap();
+    assert_valid_zpl(&zpl);
+    assert!(zpl.contains("^FDB000001^FS") && zpl.contains("2 parcels"), "{zpl}");
+    let pdf = app.get(&format!("/api/v1/bags/{bag}/label?format=pdf")).await.bytes().await.unwrap();
+    let page = &codflow_documents::inspect::pages(&pdf).unwrap()[0];
+    assert_eq!(codflow_documents::inspect::barcode(page).as_deref(), Some("B000001"), "the list scans as its bag");
+    // A fourth parcel after the bag closed starts a new bag of the same destination.
+    let c = pack_one(&app, "G-4", 1).await;
+    let fourth = sort("G-4".into()).await;
+    assert_eq!(fourth["bag"]["code"], "B000002", "{fourth}");
+
+    let h = json_of(app.post("/api/v1/handovers", &json!({"carrier": "sandbox"})).await, StatusCode::CREATED).await;
+    assert_eq!((h["bags"].as_array().unwrap().len(), h["parcels"].as_i64()), (1, Some(2)), "only closed bags: {h}");
+    let e = json_of(app.post("/api/v1/handovers", &json!({"carrier": "sandbox"})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "nothing_to_hand_over");
+    let hid = h["id"].as_str().unwrap();
+    let scan_bag = |code: &str| {
+        let (c, url, t) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/handovers/{hid}/scan")),
+            app.token(Role::Warehouse).to_owned(),
+        );
+        let body = json!({"code": code});
+        async move { c.post(url).bearer_auth(t).json(&body).send().await.unwrap() }
+    };
+    let wrong = json_of(scan_bag("B000002").await, StatusCode::OK).await;
+    assert_eq!(wrong["event"], "not_in_pickup", "the open bag is not in this pickup");
+    let done = json_of(scan_bag("B000001").await, StatusCode::OK).await;
+    assert_eq!((done["signal"].as_str(), done["bag"]["status"].as_str()), (Some("done"), Some("handed_over")));
+    let twice = json_of(scan_bag("B000001").await, StatusCode::OK).await;
+    assert_eq!(twice["signal"], "info");
+    let csv = app.get(&format!("/api/v1/handovers/{hid}/manifest?format=csv")).await.text().await.unwrap();
+    assert_eq!(csv.lines().count(), 3, "a header and one row per parcel: {csv}");
+    for t in [&a["tracking_number"], &b["tracking_number"]] {
+        assert!(csv.contains(t.as_str().unwrap()), "{csv}");
+    }
+    let pdf = app.get(&format!("/api/v1/handovers/{hid}/manifest")).await.bytes().await.unwrap();
+    let shown: Vec<String> = codflow_documents::inspect::pages(&pdf)
+        .unwrap()
+        .iter()
+        .flat_map(|p| codflow_documents::inspect::texts(p))
+        .collect();
+    assert!(shown.iter().any(|t| t == a["tracking_number"].as_str().unwrap()), "{shown:?}");
+
+    // Past the cut-off, the parcel in the open bag (never handed over) opens a task; the handed-over ones do not.
+    let floor_app = codflow_app::App::new(app.store.clone());
+    let opened = floor_app.floor().flag_missed_pickups(time::Duration::ZERO).await.unwrap();
+    assert_eq!(opened, 1);
+    let tasks = json_of(app.get("/api/v1/tasks?kind=missed_pickup").await, StatusCode::OK).await;
+    assert_eq!(tasks["items"][0]["shipment_id"], c["shipment_id"], "{tasks}");
+    assert_eq!(floor_app.floor().flag_missed_pickups(time::Duration::ZERO).await.unwrap(), 0, "one task per parcel");
 }
