@@ -304,3 +304,175 @@ pub async fn wave_pick_list(
         Err(e) => signed.fail(e),
     }
 }
+
+/// Sorting: a scan field for packed parcels, the open bags (close, label, list), the closed ones waiting for
+/// their carrier (a pickup per carrier), each pickup's bags scanned as they leave.
+pub async fn bags(State(s): State<Arc<AppState>>, signed: Signed) -> Response {
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    bags_page(&s, &signed, None, None).await
+}
+
+pub async fn bags_act(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    if let Some(r) = signed.may_post(PACKERS, &field("csrf")) {
+        return r;
+    }
+    let actor = Actor::User(signed.0.id.clone());
+    let floor = s.app.floor();
+    match field("action").as_str() {
+        "close" => match codflow_domain::BagId::parse(&field("bag")) {
+            Ok(id) => match floor.close_bag(&id, actor).await {
+                Ok(b) => bags_page(&s, &signed, Some(signed.t_with("bag-closed", &[("bag", &b.code)])), None).await,
+                Err(e) => bags_page(&s, &signed, None, Some((explained(e), "wrong"))).await,
+            },
+            Err(_) => signed.fail(codflow_app::Error::NotFound("bag")),
+        },
+        "pickup" => match floor.create_handover(&field("carrier"), actor).await {
+            Ok(h) => super::redirect(&format!("/handovers/{}", h.id)),
+            Err(e) => bags_page(&s, &signed, None, Some((explained(e), "wrong"))).await,
+        },
+        _ => match floor.sort(&field("code"), actor).await {
+            Ok(o) => {
+                let args: Vec<(&str, &str)> = o.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let text = signed.t_with(&format!("sort-{}", o.event), &args);
+                bags_page(&s, &signed, None, Some((text, signal_word(o.signal)))).await
+            }
+            Err(e) => bags_page(&s, &signed, None, Some((explained(e), "wrong"))).await,
+        },
+    }
+}
+
+fn signal_word(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Ok => "ok",
+        Signal::Done => "done",
+        Signal::Wrong => "wrong",
+        Signal::Info => "info",
+    }
+}
+
+fn bag_row(b: &codflow_domain::floor::Bag) -> Value {
+    minijinja::context! {
+        id => b.id.to_string(), code => b.code, carrier => b.carrier, channel => b.channel.to_string(),
+        country => b.country.to_string(), parcels => b.parcels, weight_g => b.weight_g, status => b.status.as_str(),
+        handover => b.handover.as_ref().map(|h| h.to_string()),
+    }
+}
+
+async fn bags_page(
+    s: &AppState,
+    signed: &Signed,
+    flash: Option<String>,
+    answer: Option<(String, &'static str)>,
+) -> Response {
+    use codflow_domain::floor::BagStatus;
+    let floor = s.app.floor();
+    let (open, closed) =
+        match (floor.bags(Some(BagStatus::Open), 200).await, floor.bags(Some(BagStatus::Closed), 200).await) {
+            (Ok(o), Ok(c)) => (o, c),
+            (Err(e), _) | (_, Err(e)) => return signed.fail(e),
+        };
+    let mut carriers: Vec<String> = closed.iter().filter(|b| b.handover.is_none()).map(|b| b.carrier.clone()).collect();
+    carriers.sort();
+    carriers.dedup();
+    let answer = answer.map(|(text, signal)| minijinja::context! { text, signal });
+    let ctx = minijinja::context! {
+        flash, answer,
+        open => open.iter().map(bag_row).collect::<Vec<_>>(),
+        closed => closed.iter().map(bag_row).collect::<Vec<_>>(),
+        carriers,
+    };
+    signed.page(StatusCode::OK, "bags.html", &signed.t("nav-bags"), ctx)
+}
+
+/// A pickup: its bags, each scanned onto the vehicle, and its manifest.
+pub async fn handover(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let Ok(id) = codflow_domain::HandoverId::parse(&id) else {
+        return signed.fail(codflow_app::Error::NotFound("handover"));
+    };
+    handover_page(&s, &signed, &id, None).await
+}
+
+pub async fn handover_scan(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    if let Some(r) = signed.may_post(PACKERS, &field("csrf")) {
+        return r;
+    }
+    let Ok(id) = codflow_domain::HandoverId::parse(&id) else {
+        return signed.fail(codflow_app::Error::NotFound("handover"));
+    };
+    let answer = match s.app.floor().hand_over(&id, &field("code"), Actor::User(signed.0.id.clone())).await {
+        Ok(o) => {
+            let args: Vec<(&str, &str)> = o.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            (signed.t_with(&format!("sort-{}", o.event), &args), signal_word(o.signal))
+        }
+        Err(e) => (explained(e), "wrong"),
+    };
+    handover_page(&s, &signed, &id, Some(answer)).await
+}
+
+async fn handover_page(
+    s: &AppState,
+    signed: &Signed,
+    id: &codflow_domain::HandoverId,
+    answer: Option<(String, &'static str)>,
+) -> Response {
+    let answer = answer.map(|(text, signal)| minijinja::context! { text, signal });
+    let h = match s.app.floor().handover(id).await {
+        Ok(h) => h,
+        Err(e) => return signed.fail(e),
+    };
+    let done = h.bags.iter().filter(|b| b.status == codflow_domain::floor::BagStatus::HandedOver).count();
+    let ctx = minijinja::context! {
+        answer, id => h.id.to_string(), carrier => h.carrier, at => h.created_at.unix_timestamp(),
+        bags => h.bags.iter().map(bag_row).collect::<Vec<_>>(), done, total => h.bags.len(),
+        parcels => h.bags.iter().map(|b| b.parcels).sum::<i64>(),
+    };
+    signed.page(StatusCode::OK, "handover.html", &signed.t("nav-handover"), ctx)
+}
+
+/// A bag's label (ZPL) or list (PDF), and a pickup's manifest (PDF, CSV), for the signed-in floor.
+pub async fn floor_document(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    axum::extract::Path((kind, id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    use axum::response::IntoResponse;
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let floor = s.app.floor();
+    let doc = match kind.as_str() {
+        "bag-label" | "bag-list" => match codflow_domain::BagId::parse(&id) {
+            Ok(id) => floor.bag_document(&id, kind == "bag-list").await,
+            Err(_) => Err(codflow_app::Error::NotFound("bag")),
+        },
+        "manifest-pdf" | "manifest-csv" => match codflow_domain::HandoverId::parse(&id) {
+            Ok(id) => floor.manifest_document(&id, kind == "manifest-csv").await,
+            Err(_) => Err(codflow_app::Error::NotFound("handover")),
+        },
+        _ => Err(codflow_app::Error::NotFound("document")),
+    };
+    match doc {
+        Ok(d) => crate::routes::logistics::download(d.content_type, &d.filename, d.bytes).into_response(),
+        Err(e) => signed.fail(e),
+    }
+}

@@ -27,6 +27,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("prefs.html", include_str!("../../templates/prefs.html")),
     ("pack.html", include_str!("../../templates/pack.html")),
     ("waves.html", include_str!("../../templates/waves.html")),
+    ("bags.html", include_str!("../../templates/bags.html")),
+    ("handover.html", include_str!("../../templates/handover.html")),
     ("orders.html", include_str!("../../templates/orders.html")),
     ("order.html", include_str!("../../templates/order.html")),
     ("review.html", include_str!("../../templates/review.html")),

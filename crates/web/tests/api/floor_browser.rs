@@ -139,5 +139,36 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     b2.wait_for_text("#answer", "放行").await;
     assert_eq!(p.jobs(3).await.len(), 3, "printed once released");
     b2.screenshot("65-pack-released-zh").await;
+
+    // Sorting and the carrier's pickup: the three parcels into one bag, sealed, scanned onto the van.
+    b2.goto(&format!("{base}/bags")).await;
+    for ext in ["DAY-1", "DAY-2", "DAY-3"] {
+        b2.type_into(&b2.find("#scan").await, &format!("{ext}{ENTER}")).await;
+        b2.wait_for_text("#answer", "B00000").await;
+    }
+    b2.wait_for_text("#open-bags", "3").await;
+    let bags = json_of(app.get("/api/v1/bags?status=open").await, StatusCode::OK).await;
+    let counts: Vec<i64> = bags.as_array().unwrap().iter().map(|b| b["parcels"].as_i64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<i64>(), 3, "every parcel bagged: {bags}");
+    while b2.count("#open-bags button[value=close]").await > 0 {
+        b2.click(&b2.find("#open-bags button[value=close]").await).await;
+        b2.wait_for_text("#flash", "B00000").await;
+    }
+    b2.screenshot("66-bags-closed-zh").await;
+    b2.click(&b2.find("#pickup-sandbox").await).await;
+    b2.wait_for_url("/handovers/").await;
+    let codes: Vec<String> = bags.as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap().to_owned()).collect();
+    for code in &codes {
+        b2.type_into(&b2.find("#scan").await, &format!("{code}{ENTER}")).await;
+        b2.wait_for_text("#answer", code).await;
+        assert_eq!(b2.attr(&b2.find("#answer").await, "data-signal").await.as_deref(), Some("done"));
+    }
+    b2.wait_for_text("#pickup-facts", &format!("{} 袋中已交接 {} 袋", codes.len(), codes.len())).await;
+    b2.screenshot("67-pickup-handed-over-zh").await;
+    let manifest = "const a = document.querySelector('#pickup-facts a[href*=manifest-csv]'); \
+                    return fetch(a.href).then(async r => [r.status, await r.text()]);";
+    let m = b2.run(manifest, json!([])).await;
+    assert_eq!(m[0], 200);
+    assert_eq!(m[1].as_str().unwrap().lines().count(), 4, "a header and three parcels: {m}");
     b2.quit().await;
 }
