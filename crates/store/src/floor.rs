@@ -726,3 +726,24 @@ pub async fn unhanded(
         })
         .collect()
 }
+
+/// Packs whose label printed (or that were held) in [from, to), for the floor's dashboard.
+pub async fn packs_between(
+    conn: &mut AnyConnection,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Pack>> {
+    sqlx::query(&format!(
+        "SELECT {PACK_COLS} FROM packs WHERE updated_at >= $1 AND updated_at < $2 AND status IN ('packed', 'intercepted') \
+         ORDER BY updated_at LIMIT $3"
+    ))
+    .bind(micros(from))
+    .bind(micros(to))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(pack_from)
+    .collect()
+}

@@ -11,10 +11,12 @@ use crate::{Error, Floor, Result};
 
 mod bags;
 mod pack;
+mod stats;
 mod waves;
 
 pub use bags::{HandoverView, SortOutcome};
 pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
+pub use stats::FloorStats;
 pub use waves::{MAX_WAVE, WaveOrder, WaveView};
 
 /// A station as written by an admin.

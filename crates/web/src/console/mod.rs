@@ -60,6 +60,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/waves", get(pack::waves).post(pack::create_wave))
         .route("/waves/{id}/pick-list", get(pack::wave_pick_list))
         .route("/bags", get(pack::bags).post(pack::bags_act))
+        .route("/dashboards/floor", get(pack::floor_dashboard))
         .route("/handovers/{id}", get(pack::handover).post(pack::handover_scan))
         .route("/floor-docs/{kind}/{id}", get(pack::floor_document))
         .route("/preferences", get(prefs::form).post(prefs::save))

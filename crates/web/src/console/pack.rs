@@ -476,3 +476,56 @@ pub async fn floor_document(
         Err(e) => signed.fail(e),
     }
 }
+
+/// The floor's day: parcels per station and hour, outcomes, why parcels were held, what re-rating saved, bags
+/// waiting for their carrier. `?date=YYYY-MM-DD` (UTC day), today by default.
+pub async fn floor_dashboard(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = signed.refused(PACKERS) {
+        return r;
+    }
+    let today = super::dash::today(&s);
+    let day = match q.get("date").map(String::as_str).filter(|d| !d.is_empty()) {
+        None => today,
+        Some(d) => match time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")) {
+            Ok(d) => d,
+            Err(_) => {
+                return signed
+                    .error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t_with("floor-bad-date", &[("value", d)]));
+            }
+        },
+    };
+    let from = day.midnight().assume_utc();
+    let (stats, base) =
+        match (s.app.floor().stats(from, from + time::Duration::days(1)).await, s.app.review().base_currency().await) {
+            (Ok(st), Ok(b)) => (st, b),
+            (Err(e), _) | (_, Err(e)) => return signed.fail(e),
+        };
+    let hours: Vec<u8> = {
+        let mut h: Vec<u8> = stats.per_station_hour.keys().map(|(_, h)| *h).collect();
+        h.sort_unstable();
+        h.dedup();
+        h
+    };
+    let stations: Vec<Value> = stats
+        .per_station
+        .iter()
+        .map(|(st, total)| {
+            let cells: Vec<i64> =
+                hours.iter().map(|h| stats.per_station_hour.get(&(st.clone(), *h)).copied().unwrap_or(0)).collect();
+            minijinja::context! { station => st, cells, total => total }
+        })
+        .collect();
+    let ctx = minijinja::context! {
+        date => day.to_string(), hours => hours.iter().map(|h| format!("{h:02}:00")).collect::<Vec<_>>(), stations,
+        outcomes => stats.outcomes.iter().map(|(k, v)| minijinja::context! { outcome => k, n => v }).collect::<Vec<_>>(),
+        held => stats.held_by_cause.iter().map(|(k, v)| minijinja::context! { cause => k, n => v }).collect::<Vec<_>>(),
+        savings => minijinja::context! { minor => stats.rerate_savings_minor, currency => base.code(), digits => base.minor_digits() },
+        moved => stats.moved, bags_open => stats.bags_open, bags_waiting => stats.bags_awaiting_pickup,
+        parcels_waiting => stats.parcels_awaiting_pickup,
+    };
+    signed.page(StatusCode::OK, "floor_dashboard.html", &signed.t("nav-floor-dashboard"), ctx)
+}

@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("pack.html", include_str!("../../templates/pack.html")),
     ("waves.html", include_str!("../../templates/waves.html")),
     ("bags.html", include_str!("../../templates/bags.html")),
+    ("floor_dashboard.html", include_str!("../../templates/floor_dashboard.html")),
     ("handover.html", include_str!("../../templates/handover.html")),
     ("orders.html", include_str!("../../templates/orders.html")),
     ("order.html", include_str!("../../templates/order.html")),

@@ -28,7 +28,12 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
     }
     nav.extend([item("/tasks", "nav-tasks"), item("/shipments", "nav-shipments"), item("/stock", "nav-stock")]);
     if matches!(role, Role::Admin | Role::Ops | Role::Warehouse) {
-        nav.extend([item("/waves", "nav-waves"), item("/pack", "nav-pack"), item("/bags", "nav-bags")]);
+        nav.extend([
+            item("/waves", "nav-waves"),
+            item("/pack", "nav-pack"),
+            item("/bags", "nav-bags"),
+            item("/dashboards/floor", "nav-floor-dashboard"),
+        ]);
     }
     if matches!(role, Role::Admin | Role::Finance) {
         nav.extend([

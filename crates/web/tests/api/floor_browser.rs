@@ -170,5 +170,14 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     let m = b2.run(manifest, json!([])).await;
     assert_eq!(m[0], 200);
     assert_eq!(m[1].as_str().unwrap().lines().count(), 4, "a header and three parcels: {m}");
+    // The floor's day in figures.
+    b2.goto(&format!("{base}/dashboards/floor")).await;
+    b2.wait_for_text("#per-station", "PS1").await;
+    let total = b2.text(&b2.find("#per-station tbody tr td:last-child").await).await;
+    assert_eq!(total, "3", "three parcels weighed at PS1 today");
+    b2.wait_for_text("#held", "比商品重").await;
+    assert!(b2.text(&b2.find("#savings").await).await.contains("1 个包裹"), "one parcel moved");
+    b2.wait_for_text("#per-station thead", "全天合计").await;
+    b2.screenshot("68-floor-dashboard-zh").await;
     b2.quit().await;
 }
