@@ -12,8 +12,9 @@ use crate::routes::dashboards::{
 use crate::routes::documents::{DocumentSettingsDto, LabelBatch, OrderSelection, ShipmentSelection};
 use crate::routes::finance::{AgingDto, BalanceDto, BucketDto, PostingDto, ProfileDto, TolerancesDto};
 use crate::routes::floor::{
-    BagDto, BarcodesDto, CodeBody, DeviceTokenDto, HandoverBody, HandoverDto, PackDto, PackItemDto, ReadingBody,
-    ReadingDto, ScanBody, ScanDto, SortDto, StationBody, StationDto, WaveBody, WaveDto, WaveOrderDto, WeighBody,
+    BagDto, BarcodesDto, CodeBody, DeviceTokenDto, FloorStatsDto, HandoverBody, HandoverDto, PackDto, PackItemDto,
+    ReadingBody, ReadingDto, ScanBody, ScanDto, SortDto, StationBody, StationDto, StationHourDto, WaveBody, WaveDto,
+    WaveOrderDto, WeighBody,
 };
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
 use crate::routes::imports::{ImportReportDto, RowErrorDto};
@@ -124,7 +125,7 @@ impl Modify for AccessResponses {
         floor::get_pack, floor::weigh, floor::override_verification, floor::release, floor::reprint,
         floor::create_wave, floor::list_waves, floor::get_wave, floor::wave_pick_list, floor::sort, floor::list_bags,
         floor::get_bag, floor::close_bag, floor::bag_label, floor::create_handover, floor::get_handover,
-        floor::handover_scan, floor::manifest,
+        floor::handover_scan, floor::manifest, floor::floor_stats,
     ),
     components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
@@ -141,7 +142,7 @@ impl Modify for AccessResponses {
         codflow_domain::kpi::RecommendationThresholds, codflow_domain::kpi::Ratio, crate::routes::finance::ProfileBody,
         crate::routes::finance::NumberFormatBody, crate::routes::statements::StatementUpload, crate::routes::fx_rates::RatesUpload,
         crate::routes::imports::OrdersUpload, StationDto, StationBody, DeviceTokenDto, BarcodesDto, ReadingBody, ReadingDto,
-        PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, WaveDto, WaveOrderDto, WaveBody, BagDto, SortDto, CodeBody, HandoverDto, HandoverBody, codflow_domain::floor::FloorRules,
+        PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, WaveDto, WaveOrderDto, WaveBody, BagDto, SortDto, CodeBody, HandoverDto, HandoverBody, FloorStatsDto, StationHourDto, codflow_domain::floor::FloorRules,
         codflow_domain::floor::Tolerance)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),

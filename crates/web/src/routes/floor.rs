@@ -27,6 +27,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/products/{sku}/barcodes", get(get_barcodes).put(put_barcodes))
         .route("/floor/rules", get(get_rules).put(put_rules))
         .route("/floor/readings", post(post_reading))
+        .route("/floor/stats", get(floor_stats))
         .route("/pack", get(list_packs))
         .route("/pack/scan", post(scan))
         .route("/pack/{id}", get(get_pack))
@@ -874,4 +875,69 @@ pub async fn manifest(
         other => return Err(ApiError::field("format", format!("{other:?} is not pdf or csv"))),
     };
     Ok(crate::routes::documents::file(s.app.floor().manifest_document(&id, csv).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StationHourDto {
+    pub station: String,
+    /// Hour of the day (UTC), 0–23.
+    pub hour: u8,
+    pub parcels: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FloorStatsDto {
+    pub date: String,
+    pub per_station_hour: Vec<StationHourDto>,
+    /// passed, rerated, rebooked, intercepted, released → parcels.
+    pub outcomes: std::collections::BTreeMap<String, i64>,
+    /// heavier, lighter, no_channel, rebook_failed → parcels held (still held or released since).
+    pub held_by_cause: std::collections::BTreeMap<String, i64>,
+    pub moved: i64,
+    /// What moving parcels saved against their booked channel at the measured weight, in the base currency.
+    pub rerate_savings: crate::dto::MoneyDto,
+    pub bags_open: i64,
+    pub bags_awaiting_pickup: i64,
+    pub parcels_awaiting_pickup: i64,
+}
+
+/// The query parameters of [`floor_stats`].
+#[derive(Deserialize, Default)]
+pub struct StatsQuery {
+    #[serde(default)]
+    date: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/floor/stats", tag = "floor",
+    params(("date" = Option<String>, Query, description = "YYYY-MM-DD (UTC day); today by default")),
+    responses((status = 200, body = FloorStatsDto), (status = 422)))]
+pub async fn floor_stats(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<FloorStatsDto>> {
+    auth.require(READERS)?;
+    let day = match q.date.as_deref().filter(|d| !d.is_empty()) {
+        None => s.app.clock().now().date(),
+        Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| ApiError::field("date", format!("{d:?} is not a day (YYYY-MM-DD)")))?,
+    };
+    let from = day.midnight().assume_utc();
+    let st = s.app.floor().stats(from, from + time::Duration::days(1)).await?;
+    let base = s.app.review().base_currency().await?;
+    Ok(Json(FloorStatsDto {
+        date: day.to_string(),
+        per_station_hour: st
+            .per_station_hour
+            .iter()
+            .map(|((station, hour), n)| StationHourDto { station: station.clone(), hour: *hour, parcels: *n })
+            .collect(),
+        outcomes: st.outcomes.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+        held_by_cause: st.held_by_cause.clone(),
+        moved: st.moved,
+        rerate_savings: codflow_domain::Money::new(st.rerate_savings_minor, base).into(),
+        bags_open: st.bags_open,
+        bags_awaiting_pickup: st.bags_awaiting_pickup,
+        parcels_awaiting_pickup: st.parcels_awaiting_pickup,
+    }))
 }

@@ -589,4 +589,15 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     let tasks = json_of(app.get("/api/v1/tasks?kind=missed_pickup").await, StatusCode::OK).await;
     assert_eq!(tasks["items"][0]["shipment_id"], c["shipment_id"], "{tasks}");
     assert_eq!(floor_app.floor().flag_missed_pickups(time::Duration::ZERO).await.unwrap(), 0, "one task per parcel");
+
+    let stats = json_of(app.get("/api/v1/floor/stats").await, StatusCode::OK).await;
+    let weighed: i64 =
+        stats["per_station_hour"].as_array().unwrap().iter().map(|r| r["parcels"].as_i64().unwrap()).sum();
+    assert_eq!(weighed, 3, "{stats}");
+    assert_eq!(stats["outcomes"]["passed"], 3);
+    assert_eq!((stats["bags_open"].as_i64(), stats["bags_awaiting_pickup"].as_i64()), (Some(1), Some(0)), "{stats}");
+    let e = json_of(app.get("/api/v1/floor/stats?date=2026-13-40").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["date"]);
+    let other_day = json_of(app.get("/api/v1/floor/stats?date=2020-01-01").await, StatusCode::OK).await;
+    assert_eq!(other_day["per_station_hour"], json!([]), "nothing weighed that day");
 }
