@@ -242,31 +242,26 @@ pub async fn update_pack(conn: &mut AnyConnection, p: &Pack, read_at: OffsetDate
     Ok(bind_pack(q, p)?.bind(p.id.as_str()).bind(micros(read_at)).execute(conn).await?.rows_affected() == 1)
 }
 
-pub async fn pack(conn: &mut AnyConnection, id: &PackId) -> Result<Option<Pack>> {
-    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE id = $1"))
-        .bind(id.as_str())
+/// The pack whose `column` (one of its id columns, named by the callers below) holds `value`.
+async fn pack_where(conn: &mut AnyConnection, column: &'static str, value: &str) -> Result<Option<Pack>> {
+    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE {column} = $1"))
+        .bind(value)
         .fetch_optional(conn)
         .await?
         .map(|r| pack_from(&r))
         .transpose()
+}
+
+pub async fn pack(conn: &mut AnyConnection, id: &PackId) -> Result<Option<Pack>> {
+    pack_where(conn, "id", id.as_str()).await
 }
 
 pub async fn pack_of_order(conn: &mut AnyConnection, order: &OrderId) -> Result<Option<Pack>> {
-    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE order_id = $1"))
-        .bind(order.as_str())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| pack_from(&r))
-        .transpose()
+    pack_where(conn, "order_id", order.as_str()).await
 }
 
 pub async fn pack_of_shipment(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Option<Pack>> {
-    sqlx::query(&format!("SELECT {PACK_COLS} FROM packs WHERE shipment_id = $1"))
-        .bind(shipment.as_str())
-        .fetch_optional(conn)
-        .await?
-        .map(|r| pack_from(&r))
-        .transpose()
+    pack_where(conn, "shipment_id", shipment.as_str()).await
 }
 
 /// Packs, newest first: of one station and/or in one status when given.

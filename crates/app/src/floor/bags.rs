@@ -63,17 +63,13 @@ impl Floor {
             return Ok(sorted(Signal::Wrong, "unknown_code", vec![("code", code.to_owned())], None));
         };
         let order = orders::get(&mut conn, order_id).await?.ok_or(Error::NotFound("order"))?;
-        let pack = fstore::pack_of_order(&mut conn, order_id).await?;
-        let Some(pack) = pack.filter(|p| p.status == PackStatus::Packed) else {
-            let status = fstore::pack_of_order(&mut conn, order_id)
-                .await?
-                .map_or("not at a pack station yet".to_owned(), |p| p.status.as_str().to_owned());
-            return Ok(sorted(
-                Signal::Wrong,
-                "not_packed",
-                vec![("order", order.external_id), ("status", status)],
-                None,
-            ));
+        let pack = match fstore::pack_of_order(&mut conn, order_id).await? {
+            Some(p) if p.status == PackStatus::Packed => p,
+            other => {
+                let status = other.map_or("not at a pack station yet".to_owned(), |p| p.status.as_str().to_owned());
+                let params = vec![("order", order.external_id), ("status", status)];
+                return Ok(sorted(Signal::Wrong, "not_packed", params, None));
+            }
         };
         if let Some(b) = fstore::bag_of_shipment(&mut conn, &pack.shipment_id).await? {
             return Ok(sorted(Signal::Info, "already_bagged", vec![("bag", b.code.clone())], Some(b)));

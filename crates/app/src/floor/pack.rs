@@ -778,6 +778,21 @@ impl Floor {
         Ok(fstore::packs(&mut *self.store.read().await?, station, status, limit.clamp(1, 500)).await?)
     }
 
+    /// Recent packs as the station shows them, newest first.
+    pub async fn pack_views(
+        &self,
+        station: Option<&StationCode>,
+        status: Option<PackStatus>,
+        limit: i64,
+    ) -> Result<Vec<PackView>> {
+        let packs = self.packs(station, status, limit).await?;
+        let mut out = Vec::with_capacity(packs.len());
+        for p in packs {
+            out.push(self.view(p, None).await?);
+        }
+        Ok(out)
+    }
+
     pub async fn pack_view(&self, id: &PackId) -> Result<PackView> {
         let p = self.pack(id).await?;
         self.view(p, None).await

@@ -144,23 +144,21 @@ async fn page(
             Err(e) => return signed.fail(e),
         },
     };
-    let recent = match floor.packs(Some(&station.code), None, 10).await {
+    let recent = match floor.pack_views(Some(&station.code), None, 10).await {
         Ok(r) => r,
         Err(e) => return signed.fail(e),
     };
-    let mut rows = Vec::with_capacity(recent.len());
-    for p in &recent {
-        let view = match floor.pack_view(&p.id).await {
-            Ok(v) => v,
-            Err(e) => return signed.fail(e),
-        };
-        rows.push(minijinja::context! {
-            id => p.id.to_string(), order_id => p.order_id.to_string(), order_ref => view.order_ref,
-            status => p.status.as_str(), outcome => p.outcome.map(|o| o.as_str()),
-            weight_g => p.measure.map(|m| m.weight_g), at => p.updated_at.unix_timestamp(),
-        });
-    }
-    let recent = rows;
+    let recent: Vec<Value> = recent
+        .iter()
+        .map(|v| {
+            let p = &v.pack;
+            minijinja::context! {
+                id => p.id.to_string(), order_id => p.order_id.to_string(), order_ref => v.order_ref,
+                status => p.status.as_str(), outcome => p.outcome.map(|o| o.as_str()),
+                weight_g => p.measure.map(|m| m.weight_g), at => p.updated_at.unix_timestamp(),
+            }
+        })
+        .collect();
     let answer = match (&outcome, &error) {
         (Some(o), _) => {
             let mut params = o.params.clone();

@@ -435,12 +435,8 @@ pub async fn list_packs(
         None => None,
     };
     let page = crate::routes::PageQuery { limit: q.limit, cursor: None };
-    let packs = s.app.floor().packs(station.as_ref(), status, page.limit()?).await?;
-    let mut out = Vec::with_capacity(packs.len());
-    for p in packs {
-        out.push(s.app.floor().pack_view(&p.id).await?.into());
-    }
-    Ok(Json(out))
+    let packs = s.app.floor().pack_views(station.as_ref(), status, page.limit()?).await?;
+    Ok(Json(packs.into_iter().map(Into::into).collect()))
 }
 
 #[utoipa::path(get, path = "/api/v1/pack/{id}", tag = "floor", params(("id" = String, Path)),
