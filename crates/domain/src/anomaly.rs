@@ -70,10 +70,12 @@ pub enum AnomalyKind {
     WeightIntercepted,
     /// Packed but not handed to the carrier by its cut-off.
     MissedPickup,
+    /// A supplier shipment received short, over, damaged or with items it did not announce.
+    InboundDiscrepancy,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 11] = [
+    pub const ALL: [AnomalyKind; 12] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -85,6 +87,7 @@ impl AnomalyKind {
         AnomalyKind::CancelledAtShop,
         AnomalyKind::WeightIntercepted,
         AnomalyKind::MissedPickup,
+        AnomalyKind::InboundDiscrepancy,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -100,6 +103,7 @@ impl AnomalyKind {
             AnomalyKind::CancelledAtShop => "cancelled_at_shop",
             AnomalyKind::WeightIntercepted => "weight_intercepted",
             AnomalyKind::MissedPickup => "missed_pickup",
+            AnomalyKind::InboundDiscrepancy => "inbound_discrepancy",
         }
     }
 
@@ -116,7 +120,9 @@ impl AnomalyKind {
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => {
                 Role::Finance
             }
-            AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => Role::Warehouse,
+            AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup | AnomalyKind::InboundDiscrepancy => {
+                Role::Warehouse
+            }
             _ => Role::Ops,
         }
     }
@@ -139,6 +145,9 @@ impl AnomalyKind {
                 "Held at the pack station: check the contents against the order, re-weigh or release it"
             }
             AnomalyKind::MissedPickup => "Packed but not handed over by the cut-off: hand it over or re-book it",
+            AnomalyKind::InboundDiscrepancy => {
+                "A supplier shipment differs from its notice: recount, then claim from the supplier or accept it"
+            }
         }
     }
 }
@@ -181,7 +190,7 @@ impl Thresholds {
         let default = match kind {
             AnomalyKind::DeliveryFailed | AnomalyKind::CancelledAtShop => 4,
             AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => 2,
-            AnomalyKind::CustomsHeld | AnomalyKind::Stuck => 24,
+            AnomalyKind::CustomsHeld | AnomalyKind::Stuck | AnomalyKind::InboundDiscrepancy => 24,
             AnomalyKind::Late | AnomalyKind::Lost => 48,
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
         };
@@ -291,7 +300,8 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
         AnomalyKind::SettlementDifference
         | AnomalyKind::CancelledAtShop
         | AnomalyKind::WeightIntercepted
-        | AnomalyKind::MissedPickup => None,
+        | AnomalyKind::MissedPickup
+        | AnomalyKind::InboundDiscrepancy => None,
     }
 }
 

@@ -61,6 +61,14 @@ code_type!(
     StationCode, "station code", 32, b"-_"
 );
 code_type!(
+    /// A purchase order's number as the seller and the supplier write it (`PO-2026-0042`).
+    PoNumber, "purchase order number", 40, b"-_./"
+);
+code_type!(
+    /// An advance shipping notice's reference: the supplier's shipment, as printed on its cartons.
+    AsnRef, "ASN reference", 40, b"-_./"
+);
+code_type!(
     /// A carrier as channels, mappings and webhooks name it (`sandbox`, `aramex`).
     CarrierCode, "carrier code", 32, b"-_"
 );

@@ -181,6 +181,14 @@ typed_id!(
     /// A carrier pickup: the manifest of the closed bags it takes (`hnd_…`).
     HandoverId, "hnd"
 );
+typed_id!(
+    /// What the seller ordered from a supplier for one warehouse (`po_…`).
+    PurchaseOrderId, "po"
+);
+typed_id!(
+    /// An advance shipping notice (`asn_…`): one supplier shipment against a purchase order, received by scan.
+    AsnId, "asn"
+);
 
 #[cfg(test)]
 mod tests {

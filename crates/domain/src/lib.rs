@@ -9,6 +9,7 @@ pub mod error;
 pub mod finance;
 pub mod floor;
 pub mod ids;
+pub mod inbound;
 pub mod kpi;
 pub mod money;
 pub mod order;
@@ -23,14 +24,14 @@ pub mod zone;
 
 pub use auth::{Role, Username};
 pub use catalogue::{
-    BinLocation, CarrierCode, ChannelCode, HsCode, Product, ShopCode, Sku, StationCode, StockLevel, Warehouse,
-    WarehouseCode,
+    AsnRef, BinLocation, CarrierCode, ChannelCode, HsCode, PoNumber, Product, ShopCode, Sku, StationCode, StockLevel,
+    Warehouse, WarehouseCode,
 };
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AuditId, BagId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PushId, RuleId,
-    ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
+    AsnId, AuditId, BagId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PurchaseOrderId,
+    PushId, RuleId, ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

@@ -114,6 +114,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (22, "floor", include_str!("../migrations/0022_floor.sql")),
     (23, "waves", include_str!("../migrations/0023_waves.sql")),
     (24, "bags", include_str!("../migrations/0024_bags.sql")),
+    (25, "inbound", include_str!("../migrations/0025_inbound.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

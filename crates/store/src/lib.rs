@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod finance;
 pub mod floor;
+pub mod inbound;
 pub mod kpi;
 pub mod logistics;
 pub mod orders;

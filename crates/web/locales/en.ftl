@@ -250,6 +250,7 @@ task-kind-settlement_difference = settlement difference
 task-kind-cancelled_at_shop = cancelled at the shop
 task-kind-weight_intercepted = held at the pack station
 task-kind-missed_pickup = missed the pickup
+task-kind-inbound_discrepancy = inbound discrepancy
 
 ## Preferences
 display-name = Name shown to colleagues

@@ -28,7 +28,7 @@ pub use error::{ApiError, ApiResult};
 pub use state::{AppState, Edge};
 
 use routes::{
-    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, logistics,
+    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, inbound, logistics,
     notifications, orders, profit, public, review, settings, shops, statements, system, tasks, tracking,
 };
 
@@ -108,6 +108,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(dashboards::router())
         .merge(access::router())
         .merge(floor::router())
+        .merge(inbound::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
@@ -116,6 +117,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
                 .merge(fx_rates::uploads())
                 .merge(review::uploads())
                 .merge(logistics::uploads())
+                .merge(inbound::uploads())
                 .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
     let routes = Router::new()

@@ -18,6 +18,10 @@ use crate::routes::floor::{
 };
 use crate::routes::fx_rates::{FxImportDto, FxRateDto};
 use crate::routes::imports::{ImportReportDto, RowErrorDto};
+use crate::routes::inbound::{
+    AsnBody, AsnDto, AsnLineDto, CloseReceiptBody, InboundImportDto, InboundLineErrorDto, LineBody, PoBody, PoDto,
+    PoLineDto, PutAwayBody, ReasonBody, ReceiptDiscrepancyDto, ReceiptDto, ReceiveDto, ReceiveScanBody,
+};
 use crate::routes::logistics::dto::*;
 use crate::routes::notifications::{NotificationDto, TemplateDto};
 use crate::routes::orders::dto::*;
@@ -38,7 +42,7 @@ use crate::routes::tracking::{
     RejectedDto, SweepDto, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, logistics,
+    access, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports, inbound, logistics,
     notifications, orders, profit, review, settings, shops, statements, system, tasks, tracking,
 };
 
@@ -125,7 +129,10 @@ impl Modify for AccessResponses {
         floor::get_pack, floor::weigh, floor::override_verification, floor::release, floor::reprint,
         floor::create_wave, floor::list_waves, floor::get_wave, floor::wave_pick_list, floor::sort, floor::list_bags,
         floor::get_bag, floor::close_bag, floor::bag_label, floor::create_handover, floor::get_handover,
-        floor::handover_scan, floor::manifest, floor::floor_stats,
+        floor::handover_scan, floor::manifest, floor::floor_stats, inbound::create_po, inbound::list_pos,
+        inbound::export_pos, inbound::get_po, inbound::cancel_po, inbound::close_po, inbound::import_pos,
+        inbound::import_asns, inbound::create_asn, inbound::list_asns, inbound::get_asn, inbound::cancel_asn,
+        inbound::receive_scan, inbound::put_away, inbound::close_receipt,
     ),
     components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
@@ -143,7 +150,9 @@ impl Modify for AccessResponses {
         crate::routes::finance::NumberFormatBody, crate::routes::statements::StatementUpload, crate::routes::fx_rates::RatesUpload,
         crate::routes::imports::OrdersUpload, StationDto, StationBody, DeviceTokenDto, BarcodesDto, ReadingBody, ReadingDto,
         PackItemDto, PackDto, ScanDto, ScanBody, WeighBody, WaveDto, WaveOrderDto, WaveBody, BagDto, SortDto, CodeBody, HandoverDto, HandoverBody, FloorStatsDto, StationHourDto, codflow_domain::floor::FloorRules,
-        codflow_domain::floor::Tolerance)),
+        codflow_domain::floor::Tolerance, PoLineDto, AsnLineDto, AsnDto, PoDto, LineBody, PoBody, ReasonBody,
+        InboundLineErrorDto, InboundImportDto, AsnBody, ReceiveScanBody, ReceiveDto, PutAwayBody, CloseReceiptBody,
+        ReceiptDto, ReceiptDiscrepancyDto)),
     modifiers(&BearerAuth, &AccessResponses),
     security(("bearer" = [])),
 )]

@@ -10,11 +10,18 @@ use crate::error::ConflictKind;
 use crate::{Error, Floor, Result};
 
 mod bags;
+mod inbound;
+mod inbound_csv;
 mod pack;
 mod stats;
 mod waves;
 
 pub use bags::{HandoverView, SortOutcome};
+pub use codflow_store::inbound::PoSummary;
+pub use inbound::{
+    AsnInput, InboundImport, LineError, LineInput, MAX_IMPORT_ROWS, PoInput, PoView, Receipt, ReceiveOutcome,
+};
+pub use inbound_csv::{ASN_COLUMNS, PO_COLUMNS};
 pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
 pub use stats::FloorStats;
 pub use waves::{MAX_WAVE, WaveOrder, WaveView};

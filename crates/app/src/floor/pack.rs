@@ -843,7 +843,7 @@ fn not_ready(p: &Pack, why: &str) -> Error {
 }
 
 /// The product a scanned code names: one of its barcodes, or its SKU as printed on the shelf.
-async fn product_by_code(conn: &mut Conn, code: &str) -> Result<Option<Product>> {
+pub(super) async fn product_by_code(conn: &mut Conn, code: &str) -> Result<Option<Product>> {
     if let Some(p) = fstore::product_by_barcode(conn, code).await? {
         return Ok(Some(p));
     }

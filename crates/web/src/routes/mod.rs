@@ -7,6 +7,7 @@ pub mod finance;
 pub mod floor;
 pub mod fx_rates;
 pub mod imports;
+pub mod inbound;
 pub mod logistics;
 pub mod notifications;
 pub mod orders;

@@ -20,6 +20,7 @@ mod floor;
 mod floor_browser;
 mod generated;
 mod imports;
+mod inbound;
 mod logistics;
 mod orders;
 mod outbox;
