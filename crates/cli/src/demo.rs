@@ -115,6 +115,14 @@ impl Demo {
             ),
             Err(e) => eprintln!("warning: the demo's pack stations were not seeded: {e}"),
         }
+        match crate::seed::floor::seed_inbound(app).await {
+            Ok(n) => println!(
+                "inbound:      {n} purchase orders, one shipment received at the dock (short and damaged), one \
+                 expected; see {}/inbound",
+                feed.base
+            ),
+            Err(e) => eprintln!("warning: the demo's purchase orders were not seeded: {e}"),
+        }
         // The carrier's statements cover what it collected in the simulated month.
         match crate::seed::finance::demo_finance(app, std::time::Duration::ZERO).await {
             Ok(f) => println!(

@@ -895,14 +895,21 @@ impl Floor {
         Ok(Receipt { asn, discrepancies: found, task: task.map(|t| t.id), stocked })
     }
 
-    /// The history of a purchase order and its notices, oldest first.
-    pub async fn inbound_history(&self, po: &PoView) -> Result<Vec<orders::StoredAudit>> {
+    /// The history of a purchase order and its notices, oldest first, each entry with what it is about (the
+    /// order's number or the notice's reference).
+    pub async fn inbound_history(&self, po: &PoView) -> Result<Vec<(String, orders::StoredAudit)>> {
         let mut conn = self.store.read().await?;
-        let mut all = orders::audit_of(&mut conn, "purchase_order", po.po.id.as_str()).await?;
-        for a in &po.asns {
-            all.extend(orders::audit_of(&mut conn, "asn", a.id.as_str()).await?);
+        let mut all: Vec<(String, orders::StoredAudit)> =
+            orders::audit_of(&mut conn, "purchase_order", po.po.id.as_str())
+                .await?
+                .into_iter()
+                .map(|a| (po.po.number.to_string(), a))
+                .collect();
+        for asn in &po.asns {
+            let of = orders::audit_of(&mut conn, "asn", asn.id.as_str()).await?;
+            all.extend(of.into_iter().map(|a| (asn.reference.to_string(), a)));
         }
-        all.sort_by_key(|a| a.at);
+        all.sort_by_key(|(_, a)| a.at);
         Ok(all)
     }
 }

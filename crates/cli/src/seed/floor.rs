@@ -70,3 +70,69 @@ pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
     }
     Ok(out)
 }
+
+/// The demo's inbound goods: one supplier shipment received at the dock by scan (a carton short, one item
+/// broken), one announced and waiting, and one purchase order placed with nothing shipped yet.
+pub async fn seed_inbound(app: &App) -> Result<usize> {
+    use codflow_app::floor::{AsnInput, LineInput, PoInput};
+    use codflow_domain::inbound::Condition;
+    let by = Actor::Worker("demo".into());
+    let floor = app.floor();
+    let e = |e: codflow_app::Error| anyhow!("{e}");
+    let (products, _) = app.catalogue().products(3, None).await.map_err(e)?;
+    if products.is_empty() {
+        return Ok(0);
+    }
+    let lines = |n: i64| products.iter().map(|p| LineInput { sku: p.sku.to_string(), quantity: n }).collect::<Vec<_>>();
+    let today = app.clock().now().date();
+    let po = |number: &str, supplier: &str, days: i64, n: i64| PoInput {
+        number: number.into(),
+        supplier: supplier.into(),
+        warehouse: "SZ1".into(),
+        expected_on: Some((today + time::Duration::days(days)).to_string()),
+        note: None,
+        lines: lines(n),
+    };
+    floor.create_po(po("PO-DEMO-001", "Yiwu Home Goods Co.", -2, 24), by.clone()).await.map_err(e)?;
+    floor.create_po(po("PO-DEMO-002", "Shenzhen Lighting Ltd.", 3, 12), by.clone()).await.map_err(e)?;
+    floor.create_po(po("PO-DEMO-003", "Guangzhou Textiles", 10, 40), by.clone()).await.map_err(e)?;
+    let asn = |reference: &str, po: &str, tracking: &str| AsnInput {
+        reference: reference.into(),
+        purchase_order: po.into(),
+        tracking: Some(tracking.into()),
+        expected_on: None,
+        lines: Vec::new(),
+    };
+    let (received, _) =
+        floor.create_asn(asn("ASN-DEMO-1", "PO-DEMO-001", "SF1400392211"), by.clone()).await.map_err(e)?;
+    floor.create_asn(asn("ASN-DEMO-2", "PO-DEMO-002", "YT2290117345"), by.clone()).await.map_err(e)?;
+    let sz1 = codflow_domain::WarehouseCode::parse("SZ1")?;
+    floor.receive_scan(Some(&sz1), None, "ASN-DEMO-1", 1, Condition::Good, by.clone()).await.map_err(e)?;
+    for (i, p) in products.iter().enumerate() {
+        let codes = floor.barcodes(&p.sku).await.map_err(e)?;
+        let code = codes.first().map_or_else(|| p.sku.to_string(), |c| c.to_string());
+        // The first SKU arrives a carton (6) short, the second with one broken.
+        let good = match i {
+            0 => 18,
+            1 => 23,
+            _ => 24,
+        };
+        floor
+            .receive_scan(Some(&sz1), Some(&received.id), &code, good, Condition::Good, by.clone())
+            .await
+            .map_err(e)?;
+        if i == 1 {
+            floor
+                .receive_scan(Some(&sz1), Some(&received.id), &code, 1, Condition::Damaged, by.clone())
+                .await
+                .map_err(e)?;
+        }
+    }
+    let bins = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.sku.to_string(), format!("R-{:02}-{:02}", 1 + i / 4, 1 + i % 4)))
+        .collect();
+    floor.close_receipt(&received.id, &bins, by).await.map_err(e)?;
+    Ok(3)
+}

@@ -8,6 +8,7 @@ mod chart;
 mod dash;
 mod finance;
 pub(crate) mod i18n;
+mod inbound;
 mod opsettings;
 mod order;
 mod orders;
@@ -63,6 +64,14 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/dashboards/floor", get(pack::floor_dashboard))
         .route("/handovers/{id}", get(pack::handover).post(pack::handover_scan))
         .route("/floor-docs/{kind}/{id}", get(pack::floor_document))
+        .route("/inbound", get(inbound::list).post(inbound::create))
+        .route("/inbound.csv", get(inbound::export))
+        .route(
+            "/inbound/upload",
+            axum::routing::post(inbound::upload).layer(axum::extract::DefaultBodyLimit::max(crate::IMPORT_LIMIT)),
+        )
+        .route("/inbound/{id}", get(inbound::po).post(inbound::po_act))
+        .route("/receive", get(inbound::dock).post(inbound::dock_act))
         .route("/preferences", get(prefs::form).post(prefs::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/preferences/language", axum::routing::post(prefs::language))

@@ -56,7 +56,7 @@ struct Rank {
 }
 
 /// The name a stored actor (`user:…`, `rule:…`, `worker:…`) is shown by.
-fn who(actor: &str, names: &HashMap<String, String>, signed: &Signed) -> String {
+pub(super) fn who(actor: &str, names: &HashMap<String, String>, signed: &Signed) -> String {
     match actor.split_once(':') {
         Some(("user", id)) => names.get(id).cloned().unwrap_or_else(|| id.to_owned()),
         Some(("rule", r)) => signed.t_with("actor-rule", &[("rule", names.get(r).map_or(r, String::as_str))]),

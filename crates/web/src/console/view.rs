@@ -32,6 +32,8 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
             item("/waves", "nav-waves"),
             item("/pack", "nav-pack"),
             item("/bags", "nav-bags"),
+            item("/receive", "nav-receive"),
+            item("/inbound", "nav-inbound"),
             item("/dashboards/floor", "nav-floor-dashboard"),
         ]);
     }

@@ -181,3 +181,84 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     b2.screenshot("68-floor-dashboard-zh").await;
     b2.quit().await;
 }
+
+#[tokio::test]
+async fn a_buyer_places_a_purchase_order_and_the_dock_receives_it_by_scanner_into_bins() {
+    let app = crate::helpers::spawn_app(Engine::Sqlite).await;
+    floor(&app, None, &[]).await;
+    let admin = App::new(app.store.clone());
+    for (name, role) in [("li.ops", Role::Ops), ("wang.wh", Role::Warehouse)] {
+        admin.admin().create_user(name, "long enough secret", role, Actor::Worker("t".into())).await.unwrap();
+    }
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "li.ops", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("nav a[href='/inbound']").await).await;
+    // A line typed wrong is named and nothing is placed; then the order is placed.
+    b.type_into(&b.find("#po-form input[name=number]").await, "PO-77").await;
+    b.type_into(&b.find("#po-form input[name=supplier]").await, "Yiwu Lighting").await;
+    b.type_into(&b.find("#po-form textarea[name=lines]").await, "LAMP-01 ten").await;
+    b.click(&b.find("#create-po").await).await;
+    b.wait_for_text("#inbound-error", "Line 1").await;
+    b.type_into(&b.find("#po-form input[name=number]").await, "PO-77").await;
+    b.type_into(&b.find("#po-form input[name=supplier]").await, "Yiwu Lighting").await;
+    b.type_into(&b.find("#po-form textarea[name=lines]").await, "LAMP-01 10\nMUG-02, 4").await;
+    b.click(&b.find("#create-po").await).await;
+    b.wait_for_text("#po-status", "open").await;
+    assert_eq!(b.count("#po-lines tbody tr").await, 2);
+    b.type_into(&b.find("#asn-form input[name=reference]").await, "SHIP-77").await;
+    b.click(&b.find("#create-asn").await).await;
+    b.wait_for_text("#po-flash", "SHIP-77").await;
+    b.screenshot("69-purchase-order").await;
+    b.goto(&format!("{base}/logout")).await;
+    let b2 = Browser::start().await;
+    b.quit().await;
+
+    // The dock, with a scanner: the notice, then bursts of barcodes; a broken mug counted as damaged.
+    b2.log_in(&base, "wang.wh", "long enough secret").await;
+    b2.wait_for_url("/orders").await;
+    b2.click(&b2.find("nav a[href='/receive']").await).await;
+    let focused = "return document.activeElement && document.activeElement.id;";
+    assert_eq!(b2.run(focused, json!([])).await, "scan");
+    b2.type_into(&b2.find("#scan").await, &format!("SHIP-77{ENTER}")).await;
+    b2.wait_for_text("#answer", "SHIP-77").await;
+    let burst: String = std::iter::repeat_n(format!("4006381333931{ENTER}"), 10).collect();
+    b2.type_into(&b2.find("#scan").await, &burst).await;
+    b2.wait_for_text("#answer", "all 10 counted").await;
+    assert_eq!(b2.attr(&b2.find("#answer").await, "data-signal").await.as_deref(), Some("done"));
+    b2.type_into(&b2.find("#scan").await, &format!("4006381333931{ENTER}")).await;
+    b2.wait_for_text("#answer", "only 10 announced").await;
+    assert_eq!(b2.attr(&b2.find("#answer").await, "data-signal").await.as_deref(), Some("wrong"));
+    b2.type_into(&b2.find("#quantity").await, "\u{E003}-1").await;
+    b2.type_into(&b2.find("#scan").await, &format!("LAMP-01{ENTER}")).await;
+    b2.wait_for_text("#answer", "taken back to 10").await;
+    b2.type_into(&b2.find("#scan").await, &format!("MUG-02{ENTER}MUG-02{ENTER}")).await;
+    b2.wait_for_text("#answer", "2 of 4").await;
+    b2.click(&b2.find("#condition option[value=damaged]").await).await;
+    b2.type_into(&b2.find("#scan").await, &format!("MUG-02{ENTER}")).await;
+    b2.wait_for_text("#answer", "1 damaged").await;
+    assert_eq!(b2.run(focused, json!([])).await, "scan", "the focus is back on the scan field");
+    b2.type_into(&b2.find("input[name='bin.MUG-02']").await, "B-07").await;
+    b2.type_into(&b2.find("input[name='bin.LAMP-01']").await, "A-01").await;
+    b2.screenshot("70-receiving").await;
+    b2.run("document.querySelector('#close-receipt').removeAttribute('data-confirm');", json!([])).await;
+    b2.click(&b2.find("#close-receipt").await).await;
+    b2.wait_for_text("#answer", "12 good unit").await;
+    assert!(b2.text(&b2.find("#answer").await).await.contains("MUG-02: 3 of 4, short"));
+    b2.screenshot("71-received-with-task").await;
+    let lamp = app.stock("LAMP-01").await;
+    assert_eq!((lamp["on_hand"].as_i64(), lamp["location"].as_str()), (Some(60), Some("A-01")));
+    let mug = app.stock("MUG-02").await;
+    assert_eq!((mug["on_hand"].as_i64(), mug["location"].as_str()), (Some(52), Some("B-07")));
+
+    // The purchase order in Chinese: partly received, its history worded.
+    b2.click(&b2.find("#lang-switch option[value=zh]").await).await;
+    b2.wait_for_text("nav", "收货").await;
+    let po = json_of(app.get("/api/v1/purchase-orders/PO-77").await, StatusCode::OK).await;
+    b2.goto(&format!("{base}/inbound/{}", po["id"].as_str().unwrap())).await;
+    b2.wait_for_text("#po-status", "部分到货").await;
+    b2.wait_for_text("#po-history", "收货完成").await;
+    b2.screenshot("72-purchase-order-zh").await;
+    b2.quit().await;
+}
