@@ -15,6 +15,7 @@ pub const PO_COLUMNS: [&str; 7] = ["po_number", "supplier", "warehouse", "expect
 pub const ASN_COLUMNS: [&str; 6] = ["asn_reference", "po_number", "tracking", "expected_on", "sku", "quantity"];
 
 /// The rows of one document: (line, cells by column name).
+#[derive(Debug)]
 struct Group {
     key: String,
     rows: Vec<(u64, BTreeMap<&'static str, String>)>,
@@ -256,5 +257,59 @@ impl Floor {
             }
         }
         w.into_inner().map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn po_groups(text: &str) -> Result<(Vec<Group>, Vec<LineError>)> {
+        groups(text.as_bytes(), &PO_COLUMNS, &["po_number", "supplier", "warehouse", "sku", "quantity"])
+    }
+
+    #[test]
+    fn rows_of_one_number_form_one_document_wherever_they_are() {
+        let (g, e) = po_groups("po_number,supplier,warehouse,sku,quantity\nA,S,W,X,1\nB,S,W,X,2\nA,S,W,Y,3\n").unwrap();
+        assert!(e.is_empty());
+        let keys: Vec<(&str, Vec<u64>)> =
+            g.iter().map(|g| (g.key.as_str(), g.rows.iter().map(|r| r.0).collect())).collect();
+        assert_eq!(keys, vec![("A", vec![2, 4]), ("B", vec![3])]);
+    }
+
+    #[test]
+    fn a_header_without_a_required_column_names_it() {
+        let Err(Error::Invalid(fields)) = po_groups("po_number,sku,quantity\nA,X,1\n") else { panic!("refused") };
+        let e = &fields.0[0].message;
+        assert!(e.contains("supplier") && e.contains("warehouse"), "{e}");
+    }
+
+    #[test]
+    fn a_row_without_its_number_is_refused_on_its_line() {
+        let (g, e) = po_groups("po_number,supplier,warehouse,sku,quantity\n,S,W,X,1\nA,S,W,X,1\n").unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!((e[0].line, e[0].field.as_str()), (2, "po_number"));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_files_never_panic_and_every_error_is_on_a_line_of_the_file(body in ".{0,600}") {
+            let text = format!("po_number,supplier,warehouse,sku,quantity\n{body}");
+            let lines = text.lines().count() as u64 + 1;
+            if let Ok((groups, errors)) = po_groups(&text) {
+                for e in &errors {
+                    prop_assert!(e.line >= 2 && e.line <= lines, "{e:?}");
+                }
+                for g in &groups {
+                    prop_assert!(!g.key.is_empty());
+                    let mut errs = Vec::new();
+                    let _ = agreed(g, &["supplier", "warehouse"], &mut errs);
+                    let _ = lines_of(g, &mut errs);
+                }
+            }
+            let _ = po_groups(&body);
+        }
     }
 }
