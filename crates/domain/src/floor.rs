@@ -604,6 +604,8 @@ pub struct Bag {
     pub created_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,
     pub handed_at: Option<OffsetDateTime>,
+    /// The carrier's number for the bag, once its API took it.
+    pub carrier_ref: Option<String>,
 }
 
 /// A reading sent by a scale or a dimensioning device.

@@ -145,6 +145,9 @@ struct FaultSpec {
     /// `timeout` (book, then answer only after `delay_ms`), `error` (500, nothing booked) or
     /// `malformed` (book, then answer with broken JSON).
     kind: String,
+    /// `shipments` (the default: create calls) or `manifests` (bag and manifest calls; only `error` applies).
+    #[serde(default)]
+    endpoint: Option<String>,
     #[serde(default = "one")]
     count: u32,
     #[serde(default = "five_seconds")]
@@ -174,6 +177,49 @@ struct Book {
     hooks: Vec<Hook>,
     faults: VecDeque<FaultSpec>,
     create_calls: u64,
+    /// Bags by the shipper's reference, their numbers, and the bag each parcel is in.
+    bags: HashMap<String, BagRec>,
+    bag_refs: HashMap<String, String>,
+    bagged: HashMap<String, String>,
+    manifests: HashMap<String, ManifestRec>,
+    manifest_refs: HashMap<String, String>,
+    manifest_faults: VecDeque<FaultSpec>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct BagRequest {
+    reference: String,
+    destination_country: String,
+    tracking_numbers: Vec<String>,
+    weight_g: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct BagRec {
+    bag_number: String,
+    #[serde(flatten)]
+    request: BagRequest,
+    created_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+struct ManifestRequest {
+    reference: String,
+    bag_numbers: Vec<String>,
+    #[serde(default)]
+    pickup_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+struct ManifestRec {
+    manifest_number: String,
+    #[serde(flatten)]
+    request: ManifestRequest,
+    parcels: usize,
+    weight_g: i64,
+    created_at: String,
 }
 
 struct Carrier {
@@ -641,7 +687,12 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
             Some("kind"),
         );
     }
-    c.lock().faults.push_back(f);
+    let mut b = c.lock();
+    if f.endpoint.as_deref() == Some("manifests") {
+        b.manifest_faults.push_back(f);
+    } else {
+        b.faults.push_back(f);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -851,6 +902,9 @@ pub fn router(config: Config) -> Router {
         .route("/v1/shipments/{tracking}/events", get(events))
         .route("/v1/shipments/{tracking}/cancel", post(cancel))
         .route("/v1/shipments/{tracking}/ndr", post(ndr))
+        .route("/v1/bags", post(create_bag))
+        .route("/v1/manifests", post(create_manifest))
+        .route("/v1/manifests/{number}", get(show_manifest))
         .route("/v1/webhooks", post(register_hook))
         .route("/v1/reports/cod-remittance", get(cod_report))
         .route("/v1/reports/freight-invoice", get(freight_report))
@@ -859,6 +913,175 @@ pub fn router(config: Config) -> Router {
         .route("/v1/_clock", post(set_clock))
         .layer(axum::middleware::from_fn_with_state(carrier.clone(), require_key))
         .with_state(carrier)
+}
+
+/// Takes the next manifest fault: true when this call must fail with a 500.
+fn manifest_fault(b: &mut Book) -> bool {
+    match b.manifest_faults.pop_front() {
+        Some(f) => {
+            if f.count > 1 {
+                b.manifest_faults.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
+            }
+            f.kind == "error"
+        }
+        None => false,
+    }
+}
+
+/// A bag of booked parcels, registered before the pickup. The same reference with the same content answers the
+/// bag already made; with other content it is refused.
+async fn create_bag(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
+    let req: BagRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.to_string(), None),
+    };
+    if req.reference.trim().is_empty() || req.reference.len() > 40 {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "reference: 1 to 40 characters",
+            Some("reference"),
+        );
+    }
+    if req.tracking_numbers.is_empty() || req.tracking_numbers.len() > 5_000 {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "1 to 5000 tracking numbers",
+            Some("tracking_numbers"),
+        );
+    }
+    if !(1..=100_000_000).contains(&req.weight_g) {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "weight_g: 1 to 100000000", Some("weight_g"));
+    }
+    let now = fmt(c.now());
+    let mut b = c.lock();
+    if manifest_fault(&mut b) {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
+    }
+    if let Some(existing) = b.bags.get(&req.reference) {
+        return if existing.request == req {
+            (StatusCode::OK, Json(existing.clone())).into_response()
+        } else {
+            problem(
+                StatusCode::CONFLICT,
+                "reference_taken",
+                format!("bag {} has other content", req.reference),
+                Some("reference"),
+            )
+        };
+    }
+    for t in &req.tracking_numbers {
+        match b.shipments.get(t) {
+            None => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_shipment",
+                    format!("no shipment {t}"),
+                    Some("tracking_numbers"),
+                );
+            }
+            Some(s) if s.cancelled => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "cancelled_shipment",
+                    format!("shipment {t} was cancelled"),
+                    Some("tracking_numbers"),
+                );
+            }
+            Some(s) if s.request.consignee.country != req.destination_country => {
+                return problem(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "wrong_destination",
+                    format!("shipment {t} goes to {}, not {}", s.request.consignee.country, req.destination_country),
+                    Some("tracking_numbers"),
+                );
+            }
+            Some(_) => {}
+        }
+        if let Some(other) = b.bagged.get(t) {
+            return problem(
+                StatusCode::CONFLICT,
+                "already_bagged",
+                format!("shipment {t} is in bag {other}"),
+                Some("tracking_numbers"),
+            );
+        }
+    }
+    let number = format!("SBXBAG{:06}", b.bags.len() + 1);
+    for t in &req.tracking_numbers {
+        b.bagged.insert(t.clone(), number.clone());
+    }
+    let rec = BagRec { bag_number: number.clone(), request: req.clone(), created_at: now };
+    b.bag_refs.insert(number, req.reference.clone());
+    b.bags.insert(req.reference, rec.clone());
+    (StatusCode::CREATED, Json(rec)).into_response()
+}
+
+/// The manifest of a pickup: its bags by number. Idempotent on the reference like bags.
+async fn create_manifest(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
+    let req: ManifestRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_json", e.to_string(), None),
+    };
+    if req.reference.trim().is_empty() || req.reference.len() > 40 {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "reference: 1 to 40 characters",
+            Some("reference"),
+        );
+    }
+    if req.bag_numbers.is_empty() || req.bag_numbers.len() > 1_000 {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "1 to 1000 bag numbers", Some("bag_numbers"));
+    }
+    let now = fmt(c.now());
+    let mut b = c.lock();
+    if manifest_fault(&mut b) {
+        return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
+    }
+    if let Some(existing) = b.manifests.get(&req.reference) {
+        return if existing.request == req {
+            (StatusCode::OK, Json(existing.clone())).into_response()
+        } else {
+            problem(
+                StatusCode::CONFLICT,
+                "reference_taken",
+                format!("manifest {} has other content", req.reference),
+                Some("reference"),
+            )
+        };
+    }
+    let (mut parcels, mut weight_g) = (0, 0);
+    for n in &req.bag_numbers {
+        let Some(bag) = b.bag_refs.get(n).and_then(|r| b.bags.get(r)) else {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_bag",
+                format!("no bag {n}"),
+                Some("bag_numbers"),
+            );
+        };
+        parcels += bag.request.tracking_numbers.len();
+        weight_g += bag.request.weight_g;
+    }
+    let number = format!("SBXMAN{:06}", b.manifests.len() + 1);
+    let rec = ManifestRec { manifest_number: number.clone(), request: req.clone(), parcels, weight_g, created_at: now };
+    b.manifest_refs.insert(number, req.reference.clone());
+    b.manifests.insert(req.reference, rec.clone());
+    (StatusCode::CREATED, Json(rec)).into_response()
+}
+
+async fn show_manifest(State(c): State<Arc<Carrier>>, Path(number): Path<String>) -> Response {
+    let b = c.lock();
+    match b.manifest_refs.get(&number).and_then(|r| b.manifests.get(r)) {
+        Some(m) => {
+            let bags: Vec<&BagRec> =
+                m.request.bag_numbers.iter().filter_map(|n| b.bag_refs.get(n).and_then(|r| b.bags.get(r))).collect();
+            Json(json!({"manifest": m, "bags": bags})).into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, "not_found", format!("no manifest {number}"), None),
+    }
 }
 
 /// Serves until the process ends; prints the bound address first so a parent process can read it.

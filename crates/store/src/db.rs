@@ -115,6 +115,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (23, "waves", include_str!("../migrations/0023_waves.sql")),
     (24, "bags", include_str!("../migrations/0024_bags.sql")),
     (25, "inbound", include_str!("../migrations/0025_inbound.sql")),
+    (26, "carrier_manifests", include_str!("../migrations/0026_carrier_manifests.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -487,7 +487,7 @@ pub async fn wave_orders(
 }
 
 const BAG_COLS: &str = "b.id, b.code, b.warehouse, b.carrier, b.channel, b.country, b.status, b.handover_id, b.created_at, \
-     b.closed_at, b.handed_at, (SELECT COUNT(*) FROM bag_parcels x WHERE x.bag_id = b.id) AS parcels, \
+     b.closed_at, b.handed_at, b.carrier_ref, (SELECT COUNT(*) FROM bag_parcels x WHERE x.bag_id = b.id) AS parcels, \
      CAST((SELECT COALESCE(SUM(x.weight_g), 0) FROM bag_parcels x WHERE x.bag_id = b.id) AS BIGINT) AS weight_g";
 
 fn bag_from(r: &AnyRow) -> Result<Bag> {
@@ -506,6 +506,7 @@ fn bag_from(r: &AnyRow) -> Result<Bag> {
         created_at: from_micros(r.try_get("created_at")?),
         closed_at: r.try_get::<Option<i64>, _>("closed_at")?.map(from_micros),
         handed_at: r.try_get::<Option<i64>, _>("handed_at")?.map(from_micros),
+        carrier_ref: r.try_get("carrier_ref")?,
     })
 }
 
@@ -688,12 +689,57 @@ pub async fn insert_handover(
         .rows_affected())
 }
 
-pub async fn handover(conn: &mut AnyConnection, id: &HandoverId) -> Result<Option<(String, String, OffsetDateTime)>> {
-    let r = sqlx::query("SELECT carrier, created_by, created_at FROM handovers WHERE id = $1")
+/// A pickup as stored: its carrier, who made it and when, and what the carrier's API answered for it.
+#[derive(Clone, Debug)]
+pub struct HandoverRow {
+    pub carrier: String,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub carrier_ref: Option<String>,
+    pub carrier_error: Option<String>,
+}
+
+pub async fn handover(conn: &mut AnyConnection, id: &HandoverId) -> Result<Option<HandoverRow>> {
+    let r =
+        sqlx::query("SELECT carrier, created_by, created_at, carrier_ref, carrier_error FROM handovers WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    r.map(|r| {
+        Ok(HandoverRow {
+            carrier: r.try_get("carrier")?,
+            created_by: r.try_get("created_by")?,
+            created_at: from_micros(r.try_get("created_at")?),
+            carrier_ref: r.try_get("carrier_ref")?,
+            carrier_error: r.try_get("carrier_error")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records the carrier's manifest number, or why sending it failed.
+pub async fn set_handover_carrier(
+    conn: &mut AnyConnection,
+    id: &HandoverId,
+    carrier_ref: Option<&str>,
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE handovers SET carrier_ref = COALESCE($1, carrier_ref), carrier_error = $2 WHERE id = $3")
+        .bind(carrier_ref)
+        .bind(error)
         .bind(id.as_str())
-        .fetch_optional(conn)
+        .execute(conn)
         .await?;
-    r.map(|r| Ok((r.try_get("carrier")?, r.try_get("created_by")?, from_micros(r.try_get("created_at")?)))).transpose()
+    Ok(())
+}
+
+pub async fn set_bag_carrier_ref(conn: &mut AnyConnection, id: &BagId, carrier_ref: &str) -> Result<()> {
+    sqlx::query("UPDATE bags SET carrier_ref = $1 WHERE id = $2")
+        .bind(carrier_ref)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Packed and printed parcels of a warehouse not in a handed-over bag, packed before `before`: what missed

@@ -129,7 +129,7 @@ impl Modify for AccessResponses {
         floor::get_pack, floor::weigh, floor::override_verification, floor::release, floor::reprint,
         floor::create_wave, floor::list_waves, floor::get_wave, floor::wave_pick_list, floor::sort, floor::list_bags,
         floor::get_bag, floor::close_bag, floor::bag_label, floor::create_handover, floor::get_handover,
-        floor::handover_scan, floor::manifest, floor::floor_stats, inbound::create_po, inbound::list_pos,
+        floor::handover_scan, floor::send_manifest, floor::manifest, floor::floor_stats, inbound::create_po, inbound::list_pos,
         inbound::export_pos, inbound::get_po, inbound::cancel_po, inbound::close_po, inbound::import_pos,
         inbound::import_asns, inbound::create_asn, inbound::list_asns, inbound::get_asn, inbound::cancel_asn,
         inbound::receive_scan, inbound::put_away, inbound::close_receipt,

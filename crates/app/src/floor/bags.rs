@@ -3,6 +3,7 @@
 //! bagging list; a carrier pickup takes every closed bag of the carrier as one manifest, each bag scanned as it
 //! is handed over. Parcels packed but not handed over by the cut-off open a task.
 
+use codflow_connectors::carriers::{BagRequest, ManifestRequest, Manifests};
 use codflow_documents::bags::{BagDoc, BagParcel, ManifestDoc};
 use codflow_domain::anomaly::{AnomalyKind, Thresholds};
 use codflow_domain::floor::{Bag, BagStatus, PackStatus};
@@ -48,6 +49,12 @@ pub struct HandoverView {
     pub created_by: String,
     pub created_at: time::OffsetDateTime,
     pub bags: Vec<Bag>,
+    /// The carrier's manifest number, once its API took the pickup.
+    pub carrier_ref: Option<String>,
+    /// Why sending the pickup to the carrier's API failed, until it succeeds.
+    pub carrier_error: Option<String>,
+    /// Whether the carrier takes bags and manifests through its API.
+    pub carrier_api: bool,
 }
 
 impl Floor {
@@ -98,6 +105,7 @@ impl Floor {
                         created_at: now,
                         closed_at: None,
                         handed_at: None,
+                        carrier_ref: None,
                     };
                     fstore::insert_bag(&mut tx, &b).await?;
                     (b, true)
@@ -179,19 +187,110 @@ impl Floor {
                 message: format!("no closed bag of {carrier} waits for a pickup; close the open bags first"),
             });
         }
-        let a =
-            AuditRecord::change("handover", id.to_string(), "create", None, Some(format!("{taken} bags")), actor, now);
+        let a = AuditRecord::change(
+            "handover",
+            id.to_string(),
+            "create",
+            None,
+            Some(format!("{taken} bags")),
+            actor.clone(),
+            now,
+        );
         orders::insert_audit(&mut tx, &[a]).await?;
         commit(tx).await?;
-        self.handover(&id).await
+        // The carrier's API, where it has one, hears of the pickup at once; a failure is kept on the pickup
+        // for a retry and does not undo it.
+        match self.send_manifest(&id, actor).await {
+            Ok(v) => Ok(v),
+            Err(Error::Conflict { kind: ConflictKind::NoCarrierApi, .. }) => self.handover(&id).await,
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn handover(&self, id: &HandoverId) -> Result<HandoverView> {
         let mut conn = self.store.read().await?;
-        let (carrier, created_by, created_at) =
-            fstore::handover(&mut conn, id).await?.ok_or(Error::NotFound("handover"))?;
+        let h = fstore::handover(&mut conn, id).await?.ok_or(Error::NotFound("handover"))?;
         let bags = fstore::bags(&mut conn, None, Some(id), 10_000).await?;
-        Ok(HandoverView { id: id.clone(), carrier, created_by, created_at, bags })
+        let carrier_api = self.fulfilment.carriers.of(&h.carrier).is_some_and(|c| c.takes_manifests());
+        Ok(HandoverView {
+            id: id.clone(),
+            carrier: h.carrier,
+            created_by: h.created_by,
+            created_at: h.created_at,
+            bags,
+            carrier_ref: h.carrier_ref,
+            carrier_error: h.carrier_error,
+            carrier_api,
+        })
+    }
+
+    /// Sends a pickup's bags, then its manifest, to the carrier's API where the carrier takes them, and records
+    /// the manifest number, or why it failed. Sending again is safe: each bag's number is kept as it comes, and
+    /// the carrier answers the same bag and manifest for our references (the bag's code, the pickup's id).
+    pub async fn send_manifest(&self, id: &HandoverId, actor: Actor) -> Result<HandoverView> {
+        let view = self.handover(id).await?;
+        let carrier = self.fulfilment.carriers.of(&view.carrier).filter(|c| c.takes_manifests()).ok_or_else(|| {
+            Error::Conflict {
+                kind: ConflictKind::NoCarrierApi,
+                message: format!(
+                    "{} takes no bags or manifests through an API codflow speaks: hand it the PDF manifest",
+                    view.carrier
+                ),
+            }
+        })?;
+        if view.carrier_ref.is_some() {
+            return Ok(view);
+        }
+        let sent = async {
+            let mut numbers = Vec::with_capacity(view.bags.len());
+            for bag in &view.bags {
+                if let Some(n) = &bag.carrier_ref {
+                    numbers.push(n.clone());
+                    continue;
+                }
+                let parcels = fstore::bag_parcels(&mut *self.store.read().await?, &bag.id).await?;
+                let req = BagRequest {
+                    reference: bag.code.clone(),
+                    destination_country: bag.country.to_string(),
+                    tracking_numbers: parcels.into_iter().map(|p| p.1).collect(),
+                    weight_g: bag.weight_g.max(1),
+                };
+                let number = carrier
+                    .register_bag(&req)
+                    .await
+                    .map_err(|e| Error::Unavailable(format!("bag {}: {e}", bag.code)))?;
+                let mut tx = self.store.begin().await?;
+                fstore::set_bag_carrier_ref(&mut tx, &bag.id, &number).await?;
+                commit(tx).await?;
+                numbers.push(number);
+            }
+            let req = ManifestRequest { reference: id.to_string(), bag_numbers: numbers };
+            carrier.submit_manifest(&req).await.map_err(|e| Error::Unavailable(format!("manifest: {e}")))
+        }
+        .await;
+        let now = self.clock().now();
+        let mut tx = self.store.begin().await?;
+        let audit = match &sent {
+            Ok(m) => {
+                fstore::set_handover_carrier(&mut tx, id, Some(&m.number), None).await?;
+                let what = format!("{} parcels, {} g: manifest {}", m.parcels, m.weight_g, m.number);
+                AuditRecord::change("handover", id.to_string(), "send_manifest", None, Some(what), actor, now)
+            }
+            Err(Error::Unavailable(why)) => {
+                fstore::set_handover_carrier(&mut tx, id, None, Some(why)).await?;
+                let mut a =
+                    AuditRecord::change("handover", id.to_string(), "send_manifest_failed", None, None, actor, now);
+                a.reason = Some(why.clone());
+                a
+            }
+            Err(_) => {
+                codflow_store::rollback(tx).await?;
+                return sent.map(|_| view);
+            }
+        };
+        orders::insert_audit(&mut tx, &[audit]).await?;
+        commit(tx).await?;
+        self.handover(id).await
     }
 
     /// A bag scanned onto the carrier's vehicle.

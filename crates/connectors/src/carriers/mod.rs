@@ -191,6 +191,41 @@ pub trait SettlementReports: Send + Sync {
     ) -> impl Future<Output = Result<Vec<u8>, CarrierError>> + Send;
 }
 
+/// A bag of booked parcels for one destination, registered with the carrier before its pickup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BagRequest {
+    /// Our bag's code: the carrier answers the same bag when it is sent again.
+    pub reference: String,
+    pub destination_country: String,
+    pub tracking_numbers: Vec<String>,
+    pub weight_g: i64,
+}
+
+/// A pickup's manifest: the carrier's numbers of the bags it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestRequest {
+    /// Our pickup's id: the carrier answers the same manifest when it is sent again.
+    pub reference: String,
+    pub bag_numbers: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierManifest {
+    pub number: String,
+    pub parcels: i64,
+    pub weight_g: i64,
+}
+
+/// Bags and manifests sent to the carrier ahead of its pickup, where its API takes them.
+pub trait Manifests: Send + Sync {
+    /// Registers a bag; returns the carrier's bag number.
+    fn register_bag(&self, req: &BagRequest) -> impl Future<Output = Result<String, CarrierError>> + Send;
+    fn submit_manifest(
+        &self,
+        req: &ManifestRequest,
+    ) -> impl Future<Output = Result<CarrierManifest, CarrierError>> + Send;
+}
+
 /// Turns a verified push into events; `Err` when the body is not the carrier's event shape.
 pub trait WebhookParser {
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool;
@@ -233,6 +268,15 @@ impl Carrier {
         match self {
             Carrier::Sandbox(_) => true,
             // Aramex's CreateShipments takes no idempotency key.
+            Carrier::Aramex(_) => false,
+        }
+    }
+
+    /// Whether the carrier takes bags and manifests through its API ([`Manifests`]).
+    pub fn takes_manifests(&self) -> bool {
+        match self {
+            Carrier::Sandbox(_) => true,
+            // Aramex's pickups are booked in its portal; its shipping API has no bag or manifest call.
             Carrier::Aramex(_) => false,
         }
     }
@@ -286,6 +330,21 @@ impl TrackingSource for Carrier {
         match self {
             Carrier::Sandbox(c) => c.track(tracking_number).await,
             Carrier::Aramex(c) => c.track(tracking_number).await,
+        }
+    }
+}
+
+impl Manifests for Carrier {
+    async fn register_bag(&self, req: &BagRequest) -> Result<String, CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.register_bag(req).await,
+            Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no bags through its API".into())),
+        }
+    }
+    async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
+        match self {
+            Carrier::Sandbox(c) => c.submit_manifest(req).await,
+            Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no manifests through its API".into())),
         }
     }
 }

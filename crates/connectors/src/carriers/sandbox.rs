@@ -1,6 +1,7 @@
 //! The sandbox carrier's JSON API (docs/SANDBOX_CARRIER.md): `POST /v1/rates`, `POST /v1/shipments` with an
 //! `Idempotency-Key`, `POST /v1/shipments/{tracking}/cancel`, `GET /v1/shipments/{tracking}/events`,
-//! `GET /v1/reports/cod-remittance` and `/v1/reports/freight-invoice` (CSV), and event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+//! `GET /v1/reports/cod-remittance` and `/v1/reports/freight-invoice` (CSV), `POST /v1/bags` and
+//! `POST /v1/manifests` (a pickup's bags, idempotent on our reference), and event pushes signed `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the body>`.
 
 pub mod transformers;
 
@@ -12,12 +13,13 @@ use crate::decode_hex;
 use sha2::Sha256;
 
 use super::{
-    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, DeliveryInstructions, NdrAction, RateQuoter,
-    RateRequest, SettlementReport, SettlementReports, ShipmentBooker, TrackingSource, WebhookParser, transport,
+    BagRequest, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierManifest, CarrierRate,
+    DeliveryInstructions, ManifestRequest, Manifests, NdrAction, RateQuoter, RateRequest, SettlementReport,
+    SettlementReports, ShipmentBooker, TrackingSource, WebhookParser, transport,
 };
 use transformers::{
-    ClockReply, ClockSpec, CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, NdrBody, Push, RateQuery,
-    RateReply, ShipmentReply,
+    BagReply, ClockReply, ClockSpec, CreateShipment, ErrorReply, EventsReply, HookReply, HookSpec, ManifestReply,
+    NdrBody, Push, RateQuery, RateReply, ShipmentReply, WireBag, WireManifest,
 };
 
 /// The name channels, mappings and webhooks use for this carrier.
@@ -115,6 +117,31 @@ impl ShipmentBooker for Sandbox {
         let r = self.auth(self.client.post(self.url(&path))).send().await.map_err(|e| transport(e, self.timeout_s))?;
         let _: ShipmentReply = self.reply(r).await?;
         Ok(())
+    }
+}
+
+impl Manifests for Sandbox {
+    async fn register_bag(&self, req: &BagRequest) -> Result<String, CarrierError> {
+        let r = self
+            .auth(self.client.post(self.url("/v1/bags")))
+            .json(&WireBag::from(req))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let reply: BagReply = self.reply(r).await?;
+        Ok(reply.bag_number)
+    }
+
+    async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
+        let body = WireManifest { reference: &req.reference, bag_numbers: &req.bag_numbers };
+        let r = self
+            .auth(self.client.post(self.url("/v1/manifests")))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| transport(e, self.timeout_s))?;
+        let reply: ManifestReply = self.reply(r).await?;
+        Ok(CarrierManifest { number: reply.manifest_number, parcels: reply.parcels, weight_g: reply.weight_g })
     }
 }
 

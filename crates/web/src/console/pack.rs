@@ -359,6 +359,7 @@ fn bag_row(b: &codflow_domain::floor::Bag) -> Value {
     minijinja::context! {
         id => b.id.to_string(), code => b.code, carrier => b.carrier, channel => b.channel.to_string(),
         country => b.country.to_string(), parcels => b.parcels, weight_g => b.weight_g, status => b.status.as_str(),
+        carrier_bag => b.carrier_ref,
         handover => b.handover.as_ref().map(|h| h.to_string()),
     }
 }
@@ -417,7 +418,20 @@ pub async fn handover_scan(
     let Ok(id) = codflow_domain::HandoverId::parse(&id) else {
         return signed.fail(codflow_app::Error::NotFound("handover"));
     };
-    let answer = match s.app.floor().hand_over(&id, &field("code"), Actor::User(signed.0.id.clone())).await {
+    let actor = Actor::User(signed.0.id.clone());
+    if field("action") == "send" {
+        let answer = match s.app.floor().send_manifest(&id, actor).await {
+            Ok(h) => match (&h.carrier_ref, &h.carrier_error) {
+                (Some(n), _) => (signed.t_with("handover-sent", &[("manifest", n)]), "done"),
+                (None, why) => {
+                    (signed.t_with("handover-send-failed", &[("why", why.as_deref().unwrap_or(""))]), "wrong")
+                }
+            },
+            Err(e) => (explained(e), "wrong"),
+        };
+        return handover_page(&s, &signed, &id, Some(answer)).await;
+    }
+    let answer = match s.app.floor().hand_over(&id, &field("code"), actor).await {
         Ok(o) => {
             let args: Vec<(&str, &str)> = o.params.iter().map(|(k, v)| (*k, v.as_str())).collect();
             (signed.t_with(&format!("sort-{}", o.event), &args), signal_word(o.signal))
@@ -443,6 +457,7 @@ async fn handover_page(
         answer, id => h.id.to_string(), carrier => h.carrier, at => h.created_at.unix_timestamp(),
         bags => h.bags.iter().map(bag_row).collect::<Vec<_>>(), done, total => h.bags.len(),
         parcels => h.bags.iter().map(|b| b.parcels).sum::<i64>(),
+        carrier_api => h.carrier_api, carrier_manifest => h.carrier_ref, carrier_error => h.carrier_error,
     };
     signed.page(StatusCode::OK, "handover.html", &signed.t("nav-handover"), ctx)
 }

@@ -46,6 +46,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/handovers", post(create_handover))
         .route("/handovers/{id}", get(get_handover))
         .route("/handovers/{id}/scan", post(handover_scan))
+        .route("/handovers/{id}/send", post(send_manifest))
         .route("/handovers/{id}/manifest", get(manifest))
 }
 
@@ -655,6 +656,8 @@ pub struct BagDto {
     pub created_at: String,
     pub closed_at: Option<String>,
     pub handed_at: Option<String>,
+    /// The carrier's number for the bag, once its API took it.
+    pub carrier_bag: Option<String>,
 }
 
 impl From<codflow_domain::floor::Bag> for BagDto {
@@ -673,6 +676,7 @@ impl From<codflow_domain::floor::Bag> for BagDto {
             created_at: rfc3339(b.created_at),
             closed_at: b.closed_at.map(rfc3339),
             handed_at: b.handed_at.map(rfc3339),
+            carrier_bag: b.carrier_ref,
         }
     }
 }
@@ -795,6 +799,13 @@ pub struct HandoverDto {
     pub handed_over: usize,
     pub created_by: String,
     pub created_at: String,
+    /// Whether the carrier takes bags and manifests through its API (else the PDF manifest travels with the
+    /// driver).
+    pub carrier_api: bool,
+    /// The carrier's manifest number, once its API took the pickup.
+    pub carrier_manifest: Option<String>,
+    /// Why sending to the carrier's API failed; `POST /api/v1/handovers/{id}/send` tries again.
+    pub carrier_error: Option<String>,
 }
 
 impl From<codflow_app::floor::HandoverView> for HandoverDto {
@@ -807,6 +818,9 @@ impl From<codflow_app::floor::HandoverView> for HandoverDto {
             bags: h.bags.into_iter().map(Into::into).collect(),
             created_by: h.created_by,
             created_at: rfc3339(h.created_at),
+            carrier_api: h.carrier_api,
+            carrier_manifest: h.carrier_ref,
+            carrier_error: h.carrier_error,
         }
     }
 }
@@ -839,6 +853,19 @@ pub async fn get_handover(
     auth.require(READERS)?;
     let id = codflow_domain::HandoverId::from_path(&id)?;
     Ok(Json(s.app.floor().handover(&id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/handovers/{id}/send", tag = "floor", params(("id" = String, Path)),
+    responses((status = 200, body = HandoverDto, description = "sent (carrier_manifest), or not again (carrier_error says why)"),
+        (status = 404), (status = 409, description = "no_carrier_api: the carrier takes no manifests through its API")))]
+pub async fn send_manifest(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HandoverDto>> {
+    auth.require(STOCK_KEEPERS)?;
+    let id = codflow_domain::HandoverId::from_path(&id)?;
+    Ok(Json(s.app.floor().send_manifest(&id, auth.actor()).await?.into()))
 }
 
 #[utoipa::path(post, path = "/api/v1/handovers/{id}/scan", tag = "floor", params(("id" = String, Path)), request_body = CodeBody,

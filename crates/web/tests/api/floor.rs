@@ -554,6 +554,26 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     let e = json_of(app.post("/api/v1/handovers", &json!({"carrier": "sandbox"})).await, StatusCode::CONFLICT).await;
     assert_eq!(e["code"], "nothing_to_hand_over");
     let hid = h["id"].as_str().unwrap();
+    // The sandbox carrier took the bag and the pickup's manifest through its API.
+    let carrier = app.carrier.clone().unwrap();
+    let manifest_no = h["carrier_manifest"].as_str().expect("a manifest number").to_owned();
+    assert!(h["carrier_error"].is_null() && h["carrier_api"] == true, "{h}");
+    assert!(h["bags"][0]["carrier_bag"].as_str().unwrap().starts_with("SBXBAG"), "{h}");
+    let at_carrier: Value =
+        app.client.get(format!("{carrier}/v1/manifests/{manifest_no}")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (at_carrier["manifest"]["reference"].as_str(), at_carrier["manifest"]["parcels"].as_i64()),
+        (Some(hid), Some(2)),
+        "{at_carrier}"
+    );
+    let mut carried: Vec<&str> =
+        at_carrier["bags"][0]["tracking_numbers"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    carried.sort();
+    let mut ours = vec![a["tracking_number"].as_str().unwrap(), b["tracking_number"].as_str().unwrap()];
+    ours.sort();
+    assert_eq!(carried, ours);
+    let resent = json_of(app.post(&format!("/api/v1/handovers/{hid}/send"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(resent["carrier_manifest"], manifest_no.as_str(), "sending again changes nothing");
     let scan_bag = |code: &str| {
         let (c, url, t) = (
             app.client.clone(),
@@ -583,6 +603,7 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     assert!(shown.iter().any(|t| t == a["tracking_number"].as_str().unwrap()), "{shown:?}");
 
     // Past the cut-off, the parcel in the open bag (never handed over) opens a task; the handed-over ones do not.
+    // (Checked before the second pickup below takes that bag.)
     let floor_app = codflow_app::App::new(app.store.clone());
     let opened = floor_app.floor().flag_missed_pickups(time::Duration::ZERO).await.unwrap();
     assert_eq!(opened, 1);
@@ -591,11 +612,38 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     assert_eq!(floor_app.floor().flag_missed_pickups(time::Duration::ZERO).await.unwrap(), 0, "one task per parcel");
 
     let stats = json_of(app.get("/api/v1/floor/stats").await, StatusCode::OK).await;
+    assert_eq!((stats["bags_open"].as_i64(), stats["bags_awaiting_pickup"].as_i64()), (Some(1), Some(0)), "{stats}");
+
+    // The carrier's API fails for the second pickup: the pickup stands with the reason, and a retry sends it.
+    let bag2 = fourth["bag"]["id"].as_str().unwrap();
+    json_of(app.post(&format!("/api/v1/bags/{bag2}/close"), &json!({})).await, StatusCode::OK).await;
+    let fault = app
+        .client
+        .post(format!("{carrier}/v1/_faults"))
+        .json(&json!({"kind": "error", "endpoint": "manifests"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(fault.status().is_success());
+    let h2 = json_of(app.post("/api/v1/handovers", &json!({"carrier": "sandbox"})).await, StatusCode::CREATED).await;
+    assert!(h2["carrier_manifest"].is_null(), "{h2}");
+    assert!(h2["carrier_error"].as_str().unwrap().contains("unavailable"), "{h2}");
+    let h2id = h2["id"].as_str().unwrap();
+    let sent = json_of(
+        app.post_as(app.token(Role::Warehouse), &format!("/api/v1/handovers/{h2id}/send"), &json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let second_no = sent["carrier_manifest"].as_str().expect("sent on retry");
+    assert!(sent["carrier_error"].is_null() && second_no != manifest_no, "{sent}");
+    let r = app.client.get(format!("{carrier}/v1/manifests/{second_no}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let stats = json_of(app.get("/api/v1/floor/stats").await, StatusCode::OK).await;
     let weighed: i64 =
         stats["per_station_hour"].as_array().unwrap().iter().map(|r| r["parcels"].as_i64().unwrap()).sum();
     assert_eq!(weighed, 3, "{stats}");
     assert_eq!(stats["outcomes"]["passed"], 3);
-    assert_eq!((stats["bags_open"].as_i64(), stats["bags_awaiting_pickup"].as_i64()), (Some(1), Some(0)), "{stats}");
+    assert_eq!((stats["bags_open"].as_i64(), stats["bags_awaiting_pickup"].as_i64()), (Some(0), Some(1)), "{stats}");
     let e = json_of(app.get("/api/v1/floor/stats?date=2026-13-40").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error_paths(&e), ["date"]);
     let other_day = json_of(app.get("/api/v1/floor/stats?date=2020-01-01").await, StatusCode::OK).await;

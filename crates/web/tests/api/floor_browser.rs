@@ -157,6 +157,7 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     b2.screenshot("66-bags-closed-zh").await;
     b2.click(&b2.find("#pickup-sandbox").await).await;
     b2.wait_for_url("/handovers/").await;
+    b2.wait_for_text("#carrier-manifest", "SBXMAN").await;
     let codes: Vec<String> = bags.as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap().to_owned()).collect();
     for code in &codes {
         b2.type_into(&b2.find("#scan").await, &format!("{code}{ENTER}")).await;

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub tokens: Vec<(Role, String)>,
     /// The app's store, for driving workers (the notification dispatcher) from a test.
     pub store: Store,
+    /// The sandbox carrier's address, when the app books with one.
+    pub carrier: Option<String>,
     _db: TestDb,
 }
 
@@ -35,7 +37,9 @@ pub async fn spawn_app_with_sandbox(engine: Engine) -> TestApp {
         sandbox: Some(codflow_connectors::carriers::Carrier::Sandbox(sandbox)),
         ..Default::default()
     };
-    spawn_app_with(engine, carriers).await
+    let mut app = spawn_app_with(engine, carriers).await;
+    app.carrier = Some(url);
+    app
 }
 
 pub async fn spawn_app_with(engine: Engine, carriers: codflow_app::booking::Carriers) -> TestApp {
@@ -60,7 +64,7 @@ pub async fn spawn_app_with(engine: Engine, carriers: codflow_app::booking::Carr
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, codflow_web::router(app)).await });
     let admin = tokens[0].1.clone();
-    TestApp { addr, client: Client::new(), admin, tokens, store, _db: db }
+    TestApp { addr, client: Client::new(), admin, tokens, store, carrier: None, _db: db }
 }
 
 impl TestApp {

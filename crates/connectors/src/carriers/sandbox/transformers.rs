@@ -317,3 +317,42 @@ pub struct HookReply {
     #[allow(dead_code)]
     pub id: i64,
 }
+
+/// `POST /v1/bags`
+#[derive(Serialize)]
+pub struct WireBag<'a> {
+    pub reference: &'a str,
+    pub destination_country: &'a str,
+    pub tracking_numbers: &'a [String],
+    pub weight_g: i64,
+}
+
+impl<'a> From<&'a super::super::BagRequest> for WireBag<'a> {
+    fn from(b: &'a super::super::BagRequest) -> Self {
+        WireBag {
+            reference: &b.reference,
+            destination_country: &b.destination_country,
+            tracking_numbers: &b.tracking_numbers,
+            weight_g: b.weight_g,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct BagReply {
+    pub bag_number: String,
+}
+
+/// `POST /v1/manifests`
+#[derive(Serialize)]
+pub struct WireManifest<'a> {
+    pub reference: &'a str,
+    pub bag_numbers: &'a [String],
+}
+
+#[derive(Deserialize)]
+pub struct ManifestReply {
+    pub manifest_number: String,
+    pub parcels: i64,
+    pub weight_g: i64,
+}
