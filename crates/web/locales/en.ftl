@@ -943,3 +943,6 @@ handover-sent = Sent to the carrier: manifest { $manifest }.
 handover-send-failed = The carrier's system did not take it: { $why }
 handover-no-api = { $carrier } takes no manifest through its API: the PDF manifest goes with the driver.
 handover-carrier-bag = Carrier's bag
+pack-papers = It crosses a border: print its papers and put them in the pouch.
+pack-commercial-invoice = Commercial invoice (PDF)
+pack-packing-list = Packing list (PDF)

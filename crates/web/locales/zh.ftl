@@ -943,3 +943,6 @@ handover-sent = 已发送给承运商：交接清单 { $manifest }。
 handover-send-failed = 承运商系统未接收：{ $why }
 handover-no-api = { $carrier } 不通过接口接收交接清单：请把 PDF 清单交给司机。
 handover-carrier-bag = 承运商袋号
+pack-papers = 此包裹跨境：请打印随附单据放入文件袋。
+pack-commercial-invoice = 商业发票（PDF）
+pack-packing-list = 装箱单（PDF）

@@ -58,6 +58,8 @@ pub struct PackView {
     pub items: Vec<ItemView>,
     /// Where the label went: the printer's address, or the PDF's path for the browser.
     pub label: Option<LabelSent>,
+    /// The parcel crosses a border: its commercial invoice and packing list go with it.
+    pub customs: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -824,7 +826,9 @@ impl Floor {
                 bin,
             });
         }
+        let customs = warehouse.as_ref().is_some_and(|w| w.country != order.shipping_address.country);
         Ok(PackView {
+            customs,
             order_ref: order.external_id,
             tracking_number: shipment.tracking_number,
             channel: shipment.channel,

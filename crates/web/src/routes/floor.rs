@@ -310,6 +310,9 @@ pub struct PackDto {
     pub printed_at: Option<String>,
     /// Where this answer sent the label: `printer:host:port`, or the PDF's path to open.
     pub label: Option<String>,
+    /// The papers that travel with a parcel crossing a border (commercial invoice, packing list), as paths to
+    /// their PDFs; empty for a domestic parcel.
+    pub papers: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -344,6 +347,14 @@ impl From<PackView> for PackDto {
                 LabelSent::Printer(a) => format!("printer:{a}"),
                 LabelSent::Pdf(path) => path,
             }),
+            papers: if v.customs {
+                ["commercial-invoice", "packing-list"]
+                    .iter()
+                    .map(|d| format!("/api/v1/shipments/{}/{d}", p.shipment_id))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             created_at: rfc3339(p.created_at),
             updated_at: rfc3339(p.updated_at),
         }

@@ -153,6 +153,17 @@ async fn a_parcel_is_opened_verified_item_by_item_weighed_and_its_label_sent_to_
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_valid_zpl(&jobs[0]);
     assert!(jobs[0].contains(w["pack"]["tracking_number"].as_str().unwrap()), "the label of this parcel");
+    // From Shenzhen to Riyadh it crosses a border: its commercial invoice and packing list are ready to print.
+    let papers: Vec<&str> = w["pack"]["papers"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(papers.len(), 2, "{w}");
+    for path in papers {
+        let r = app.get_as(app.token(Role::Warehouse), path).await;
+        assert_eq!(
+            (r.status(), r.headers()["content-type"].to_str().unwrap().to_owned()),
+            (StatusCode::OK, "application/pdf".into()),
+            "{path}"
+        );
+    }
 
     let again = scan(&app, oid, None).await;
     assert_eq!((again["signal"].as_str(), again["event"].as_str()), (Some("wrong"), Some("already_packed")));

@@ -86,6 +86,7 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     let jobs = p.jobs(1).await;
     assert_eq!(jobs.len(), 1);
     assert_valid_zpl(&jobs[0]);
+    assert_eq!(b.count("#papers a").await, 2, "a parcel crossing a border has its papers to print");
     b.screenshot("61-pack-passed").await;
 
     // Parcel 2: 530 g is beyond the light channel: moved and a new label printed. Two scans in one burst,
