@@ -138,6 +138,7 @@ pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
             .await
             .context("seeding the shop's catalogue, channels and rules failed")?;
     }
+    crate::seed::floor::set_up(app).await.context("setting up the pack stations failed")?;
     // Stock is topped up every day in a real shop; here the warehouse simply never runs dry while the past is
     // lived, and gets its own levels back afterwards.
     let (products, _) = app.catalogue().products(500, None).await.map_err(|e| anyhow!("{e}"))?;
@@ -176,6 +177,8 @@ pub async fn prepare(app: &App, epoch: OffsetDateTime) -> Result<Shelf> {
 }
 
 const NEVER_DRY: i64 = 100_000_000;
+/// Parcels of each simulated day packed and weighed at the stations.
+const PACKED_PER_DAY: usize = 8;
 const SHELF_AFTER_TOP_UP: i64 = 300;
 
 /// What each SKU had free in the main warehouse before the simulation's top-up.
@@ -273,13 +276,22 @@ pub async fn run_days(
         app.channels().process_inbox().await.map_err(|e| anyhow!("day {d}: shop orders: {e}"))?;
         orders += ids.len() + hooked;
         let bookable = app.fulfilment().bookable_orders().await.map_err(|e| anyhow!("{e}"))?;
-        booked += app
+        let today: Vec<codflow_domain::OrderId> = app
             .fulfilment()
             .book_orders(&bookable, by())
             .await
             .into_iter()
-            .filter(|r| matches!(r, BookOutcome::Done(s) if s.tracking_number.is_some()))
-            .count();
+            .filter_map(|r| match r {
+                BookOutcome::Done(s) if s.tracking_number.is_some() => Some(s.order_id),
+                _ => None,
+            })
+            .collect();
+        booked += today.len();
+        // Some of each day's parcels go through the pack stations, so the floor's pages have a past too.
+        let sample = &today[..today.len().min(PACKED_PER_DAY)];
+        crate::seed::floor::pack(app, sample, d as usize * PACKED_PER_DAY, false)
+            .await
+            .with_context(|| format!("day {d}: packing"))?;
         on_day(orders, booked);
     }
     Ok((orders, booked))

@@ -468,7 +468,12 @@ impl Floor {
             (None, Some(c)) => c.card.billable(&req.parcels[0]).1,
             (None, None) => m.weight_g,
         };
-        let quoted_billable = before.as_ref().map_or(shipment.weight_g, |b| b.billable_weight_g);
+        // Allocation quoted the units alone; the box the packer must add is no surprise, so a parcel bills
+        // "heavier" only beyond what the expected parcel (units and packaging) bills at on its channel.
+        let expected_billable = booked_channel
+            .map(|c| c.card.billable(&Parcel { weight_g: expected, length_cm: 0, width_cm: 0, height_cm: 0 }).1)
+            .unwrap_or(expected);
+        let quoted_billable = before.as_ref().map_or(shipment.weight_g, |b| b.billable_weight_g).max(expected_billable);
         let check = floor::check(expected, m.weight_g, quoted_billable, measured_billable, tolerance, rules.intercept);
         let best = ranking.ranked.first();
         let why_ineligible =

@@ -17,12 +17,12 @@ pub struct FloorSeed {
     pub rerated: usize,
 }
 
-pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
+/// Two pack stations in SZ1 and an EAN-13 on every product; run again, it changes nothing.
+pub async fn set_up(app: &App) -> Result<()> {
     let by = Actor::Worker("demo".into());
     let floor = app.floor();
     let e = |e: codflow_app::Error| anyhow!("{e}");
-    let stations = [StationCode::parse("PS1")?, StationCode::parse("PS2")?];
-    for (i, code) in stations.iter().enumerate() {
+    for (i, code) in stations()?.iter().enumerate() {
         let input = StationInput { name: format!("Pack {}", i + 1), warehouse: "SZ1".into(), printer: None };
         floor.put_station(code, input, by.clone()).await.map_err(e)?;
     }
@@ -31,10 +31,35 @@ pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
         let code = Barcode::gtin(&format!("69012345{i:04}"))?;
         floor.set_barcodes(&p.sku, &[code.to_string()], by.clone()).await.map_err(e)?;
     }
+    Ok(())
+}
+
+fn stations() -> Result<[StationCode; 2]> {
+    Ok([StationCode::parse("PS1")?, StationCode::parse("PS2")?])
+}
+
+/// The demo's morning: the oldest `parcels` allocated orders packed at the stations, one held.
+pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
+    set_up(app).await?;
     let filter = OrderFilter { status: Some(OrderStatus::Allocated), oldest_first: true, ..Default::default() };
-    let (orders, _) = app.intake().orders(filter, parcels as i64, None).await.map_err(e)?;
+    let (orders, _) = app.intake().orders(filter, parcels as i64, None).await.map_err(|e| anyhow!("{e}"))?;
+    let ids: Vec<_> = orders.into_iter().map(|o| o.id).collect();
+    pack(app, &ids, 0, true).await
+}
+
+/// Packs these orders at the two stations as packers do: opened by scan, every unit scanned, weighed with the
+/// variance real scales show. One parcel in eight comes in 20 % heavier (a bigger box: re-rated, perhaps
+/// moved); the seventh of a run (`n` counted from `first`) far too heavy (the wrong item packed): held, and
+/// released by the supervisor at once unless `keep_held` (the simulation's parcels are already travelling).
+pub async fn pack(app: &App, orders: &[codflow_domain::OrderId], first: usize, keep_held: bool) -> Result<FloorSeed> {
+    let by = Actor::Worker("demo".into());
+    let floor = app.floor();
+    let e = |e: codflow_app::Error| anyhow!("{e}");
+    let stations = stations()?;
     let mut out = FloorSeed { packed: 0, held: 0, rerated: 0 };
-    for (n, o) in orders.iter().enumerate() {
+    for (i, id) in orders.iter().enumerate() {
+        let n = first + i;
+        let Ok(o) = app.intake().order(id).await else { continue };
         let station = &stations[n % 2];
         let opened = floor.scan(station, o.id.as_str(), None, by.clone()).await.map_err(e)?;
         let Some(pack) = opened.pack else { continue };
@@ -48,19 +73,27 @@ pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
                 floor.scan(station, &code, Some(&pack.pack.id), by.clone()).await.map_err(e)?;
             }
         }
-        // Scales read a few grams either side; one parcel in eight comes in 20 % heavier (a bigger box), the
-        // seventh far too heavy (the wrong item packed).
-        let permille = match n {
+        let permille = match n % 40 {
             6 => 2_500,
-            n if n % 8 == 3 => 1_200,
-            n => 985 + (n as i64 * 7) % 30,
+            k if k % 8 == 3 => 1_200,
+            _ => 985 + (n as i64 * 7) % 30,
         };
         let weight = (expected * permille / 1_000).max(1);
         let dims = [Some(15 + (n as i64 % 5)), Some(11), Some(4 + (n as i64 % 3))];
         let m = Measure::parse(weight, dims)?;
-        let w = floor.weigh(&pack.pack.id, m, ReadingSource::Scale, by.clone()).await.map_err(e)?;
+        let w = match floor.weigh(&pack.pack.id, m, ReadingSource::Scale, by.clone()).await {
+            Ok(w) => w,
+            // A parcel that changed meanwhile (the carrier moved it on) is left as it is.
+            Err(codflow_app::Error::Conflict { .. }) => continue,
+            Err(err) => return Err(e(err)),
+        };
         match w.event {
-            "intercepted" => out.held += 1,
+            "intercepted" => {
+                out.held += 1;
+                if !keep_held {
+                    floor.release(&pack.pack.id, by.clone()).await.map_err(e)?;
+                }
+            }
             "rerated" | "rebooked" => {
                 out.rerated += 1;
                 out.packed += 1

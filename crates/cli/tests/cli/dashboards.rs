@@ -214,4 +214,11 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
     assert_eq!(count("SELECT 'n', COUNT(*) FROM kpi_dirty").await, 0, "the dashboards caught up");
     let counted = count("SELECT 'n', CAST(SUM(orders) AS BIGINT) FROM kpi_daily").await;
     assert_eq!(counted, count("SELECT 'n', COUNT(*) FROM orders").await);
+    // Each day's first parcels went through the pack stations: weighed, most printed, none left held (the
+    // supervisor released the one far off its weight: it was already travelling).
+    let weighed = count("SELECT 'n', COUNT(*) FROM packs WHERE weight_g IS NOT NULL").await;
+    assert!((20..=32).contains(&weighed), "8 a day over 4 days, some parcels moved meanwhile: {weighed}");
+    assert_eq!(count("SELECT 'n', COUNT(*) FROM packs WHERE status = 'intercepted'").await, 0);
+    assert!(count("SELECT 'n', COUNT(*) FROM packs WHERE outcome = 'released'").await >= 1);
+    assert!(count("SELECT 'n', COUNT(DISTINCT station) FROM packs").await == 2);
 }

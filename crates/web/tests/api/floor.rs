@@ -117,7 +117,10 @@ async fn history_actions(app: &TestApp, order: &str) -> Vec<String> {
 async fn a_parcel_is_opened_verified_item_by_item_weighed_and_its_label_sent_to_the_printer(engine: Engine) {
     let app = spawn_app_with_sandbox(engine).await;
     let p = printer().await;
-    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    // Billed by the started 420 g: a lamp fills a step exactly, so its box alone bills one step more.
+    let mut sa = channel("SBX-SA", "20.00", None);
+    sa["rate_card"]["weight_rounding_g"] = json!(420);
+    floor(&app, Some(&p.addr), &[sa]).await;
     let o = new_order(&app, "F-100", "LAMP-01", 2).await;
     let oid = o["id"].as_str().unwrap();
 
@@ -180,6 +183,18 @@ async fn a_parcel_is_opened_verified_item_by_item_weighed_and_its_label_sent_to_
     }
     let listed = json_of(app.get("/api/v1/pack?station=PS1&status=packed").await, StatusCode::OK).await;
     assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // Five lamps are quoted at 2,100 g; with their box they weigh 2,120 g and bill a step higher: expected,
+    // so printed as booked, not re-rated (as the pair above was).
+    new_order(&app, "F-101", "LAMP-01", 5).await;
+    let opened = scan(&app, "F-101", None).await;
+    let pack5 = opened["pack"]["id"].as_str().unwrap().to_owned();
+    for _ in 0..5 {
+        scan(&app, "4006381333931", Some(&pack5)).await;
+    }
+    let w = weigh(&app, &pack5, json!({"weight_g": 2118})).await;
+    assert_eq!(w["event"], "passed", "{w}");
+    assert_eq!(w["pack"]["evidence"]["check"]["cause"], "as_expected", "{w}");
 }
 
 async fn a_heavier_parcel_moves_to_the_channel_that_can_take_it_and_a_far_off_one_is_held_until_released(
