@@ -38,10 +38,11 @@ fn stations() -> Result<[StationCode; 2]> {
     Ok([StationCode::parse("PS1")?, StationCode::parse("PS2")?])
 }
 
-/// The demo's morning: the oldest `parcels` allocated orders packed at the stations, one held.
+/// The demo's morning: the newest `parcels` allocated orders packed at the stations, one held.
 pub async fn seed_floor(app: &App, parcels: usize) -> Result<FloorSeed> {
     set_up(app).await?;
-    let filter = OrderFilter { status: Some(OrderStatus::Allocated), oldest_first: true, ..Default::default() };
+    // The newest: the morning's orders, which the carrier books now (older ones may be stuck for a reason).
+    let filter = OrderFilter { status: Some(OrderStatus::Allocated), oldest_first: false, ..Default::default() };
     let (orders, _) = app.intake().orders(filter, parcels as i64, None).await.map_err(|e| anyhow!("{e}"))?;
     let ids: Vec<_> = orders.into_iter().map(|o| o.id).collect();
     pack(app, &ids, 0, true).await
