@@ -393,10 +393,17 @@ pub async fn wave_candidates(
     rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("id")?)?)).collect()
 }
 
-/// The next wave code: `W` and six digits, one more than the highest so far.
+/// The next number of a counter (`wave`, `bag`); the row stays locked until the transaction ends.
+async fn next_number(conn: &mut AnyConnection, name: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("UPDATE counters SET n = n + 1 WHERE name = $1 RETURNING n")
+        .bind(name)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// The next wave code: `W` and six digits.
 pub async fn next_wave_code(conn: &mut AnyConnection) -> Result<String> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM waves").fetch_one(conn).await?.try_get("n")?;
-    Ok(format!("W{:06}", n + 1))
+    Ok(format!("W{:06}", next_number(conn, "wave").await?))
 }
 
 /// Inserts a wave and its orders (with their slots, in picking order). False when one of the orders was put in
@@ -533,13 +540,13 @@ pub async fn open_bag(
 }
 
 pub async fn insert_bag(conn: &mut AnyConnection, b: &Bag) -> Result<()> {
-    let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM bags").fetch_one(&mut *conn).await?.try_get("n")?;
+    let code = if b.code.is_empty() { format!("B{:06}", next_number(conn, "bag").await?) } else { b.code.clone() };
     sqlx::query(
         "INSERT INTO bags (id, code, warehouse, carrier, channel, country, status, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'open', $7)",
     )
     .bind(b.id.as_str())
-    .bind(if b.code.is_empty() { format!("B{:06}", n + 1) } else { b.code.clone() })
+    .bind(code)
     .bind(b.warehouse.as_str())
     .bind(&b.carrier)
     .bind(b.channel.as_str())

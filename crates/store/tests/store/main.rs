@@ -20,6 +20,7 @@ codflow_store::on_both_engines!(
     releasing_gives_back_exactly_what_was_reserved,
     open_cod_sums_agree_with_the_parcels_at_every_instant_folded_or_not,
     every_written_out_statement_of_the_store_prepares_against_the_schema,
+    wave_tickets_drawn_at_once_by_many_stations_are_all_different,
 );
 
 async fn fresh(engine: Engine) -> (TestDb, Store) {
@@ -463,4 +464,28 @@ async fn every_written_out_statement_of_the_store_prepares_against_the_schema(en
         statements.len(),
         failed.join("\n")
     );
+}
+
+async fn wave_tickets_drawn_at_once_by_many_stations_are_all_different(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let code = codflow_store::floor::next_wave_code(&mut tx).await.unwrap();
+                // Held a moment inside the transaction, as creating the wave does.
+                tokio::task::yield_now().await;
+                commit(tx).await.unwrap();
+                code
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    codes.sort();
+    let expected: Vec<String> = (1..=12).map(|n| format!("W{n:06}")).collect();
+    assert_eq!(codes, expected);
 }
