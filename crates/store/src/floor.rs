@@ -674,6 +674,17 @@ pub async fn bag_parcels(conn: &mut AnyConnection, id: &BagId) -> Result<Vec<(Sh
 }
 
 /// A carrier pickup takes every closed bag of the carrier not yet in a pickup. Returns how many it took.
+/// The orders whose parcels are in a bag.
+pub async fn bag_orders(conn: &mut AnyConnection, id: &BagId) -> Result<Vec<OrderId>> {
+    let rows = sqlx::query(
+        "SELECT s.order_id FROM bag_parcels p JOIN shipments s ON s.id = p.shipment_id WHERE p.bag_id = $1 ORDER BY s.order_id",
+    )
+    .bind(id.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(|r| Ok(OrderId::parse(&r.try_get::<String, _>("order_id")?)?)).collect()
+}
+
 pub async fn insert_handover(
     conn: &mut AnyConnection,
     id: &HandoverId,

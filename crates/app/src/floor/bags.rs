@@ -320,10 +320,17 @@ impl Floor {
             "hand_over",
             Some("closed".into()),
             Some("handed_over".into()),
-            actor,
+            actor.clone(),
             now,
         );
-        orders::insert_audit(&mut tx, &[a]).await?;
+        // Each parcel's own timeline shows it left with the bag.
+        let mut audits = vec![a];
+        for order in fstore::bag_orders(&mut tx, &bag.id).await? {
+            let mut a = AuditRecord::change("order", order.to_string(), "hand_over", None, None, actor.clone(), now);
+            a.reason = Some(format!("handed to {} in bag {} (pickup {id})", bag.carrier, bag.code));
+            audits.push(a);
+        }
+        orders::insert_audit(&mut tx, &audits).await?;
         commit(tx).await?;
         let bag = self.bag(&bag.id).await?;
         Ok(sorted(Signal::Done, "handed_over", vec![("bag", bag.code.clone())], Some(bag)))

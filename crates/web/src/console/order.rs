@@ -70,7 +70,8 @@ fn part_of(action: &str) -> &'static str {
     match action {
         "review" | "approve" | "hold" | "cancel" | "call" => "review",
         "allocate" | "backorder" => "allocation",
-        "fulfil" => "warehouse",
+        "fulfil" | "wave" | "bag" | "hand_over" => "warehouse",
+        a if a.starts_with("pack_") => "warehouse",
         "note" => "note",
         _ => "order",
     }

@@ -615,6 +615,8 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     assert_eq!((done["signal"].as_str(), done["bag"]["status"].as_str()), (Some("done"), Some("handed_over")));
     let twice = json_of(scan_bag("B000001").await, StatusCode::OK).await;
     assert_eq!(twice["signal"], "info");
+    let h = history_actions(&app, a["order_id"].as_str().unwrap()).await;
+    assert_eq!(h.iter().filter(|x| *x == "bag" || *x == "hand_over").count(), 2, "bagged and handed over once: {h:?}");
     let csv = app.get(&format!("/api/v1/handovers/{hid}/manifest?format=csv")).await.text().await.unwrap();
     assert_eq!(csv.lines().count(), 3, "a header and one row per parcel: {csv}");
     for t in [&a["tracking_number"], &b["tracking_number"]] {
