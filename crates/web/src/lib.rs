@@ -158,6 +158,7 @@ pub async fn serve_with(
     edge: Edge,
     metrics: Option<tokio::net::TcpListener>,
 ) -> std::io::Result<()> {
+    let stop = stop_signal();
     let state = Arc::new(AppState {
         app,
         metrics: Default::default(),
@@ -167,23 +168,41 @@ pub async fn serve_with(
     });
     if let Some(m) = metrics {
         let router = metrics_router(state.clone());
-        tokio::spawn(async move { axum::serve(m, router).with_graceful_shutdown(shutdown()).await });
+        let stop = stop.clone();
+        tokio::spawn(async move { axum::serve(m, router).with_graceful_shutdown(stopped(stop)).await });
     }
     let service = routes_with(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await
+    axum::serve(listener, service).with_graceful_shutdown(stopped(stop)).await
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for Ctrl-C and SIGTERM from now on (a SIGTERM that arrives while the routes are still being built
+/// is not lost to the default action, which would end the process without letting the workers finish) and
+/// answers every receiver once one arrives.
+fn stop_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
 }
