@@ -165,6 +165,35 @@ pub struct FloorRules {
     pub by_channel: BTreeMap<String, Tolerance>,
     #[serde(default)]
     pub by_category: BTreeMap<String, Tolerance>,
+    /// Each carrier's daily pickup time at the warehouse (`"sandbox": "16:00"`, local time as the floor reads
+    /// the clock): a wave can take only the orders that leave with the pickups up to a time.
+    #[serde(default)]
+    pub carrier_cutoffs: BTreeMap<String, String>,
+}
+
+/// A time of day written `HH:MM`, as minutes after midnight.
+pub fn time_of_day(s: &str) -> Result<u16, Error> {
+    let bad = || Error::invalid("time", format!("{s:?} is not a time of day (HH:MM)"));
+    let (h, m) = s.trim().split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+impl FloorRules {
+    /// The carriers whose daily pickup is at or before `minutes` after midnight.
+    pub fn carriers_cut_off_by(&self, minutes: u16) -> Vec<&str> {
+        self.carrier_cutoffs
+            .iter()
+            .filter(|(_, t)| time_of_day(t).is_ok_and(|c| c <= minutes))
+            .map(|(c, _)| c.as_str())
+            .collect()
+    }
 }
 
 fn default_cutoff() -> i64 {
@@ -181,6 +210,7 @@ impl Default for FloorRules {
             pickup_cutoff_hours: default_cutoff(),
             by_channel: BTreeMap::new(),
             by_category: BTreeMap::new(),
+            carrier_cutoffs: BTreeMap::new(),
         }
     }
 }
@@ -205,7 +235,12 @@ impl FloorRules {
         if self.rebook_margin_minor < 0 {
             errors.push("rebook_margin_minor: not negative".into());
         }
-        if self.by_channel.len() + self.by_category.len() > 1000 {
+        for (carrier, t) in &self.carrier_cutoffs {
+            if let Err(e) = time_of_day(t) {
+                errors.push(format!("carrier_cutoffs.{carrier}: {e}"));
+            }
+        }
+        if self.by_channel.len() + self.by_category.len() + self.carrier_cutoffs.len() > 1000 {
             errors.push("by_channel, by_category: at most 1000 entries".into());
         }
         match errors.is_empty() {
@@ -730,5 +765,21 @@ mod tests {
         }
         assert_eq!(ReadingSource::parse("dws"), Some(ReadingSource::Dws));
         assert_eq!(PackStatus::parse("Packed"), None);
+    }
+
+    #[test]
+    fn carriers_are_cut_off_by_their_pickup_time_of_day() {
+        assert_eq!(time_of_day("14:30").unwrap(), 870);
+        for bad in ["24:00", "9:00", "09:60", "noon", ""] {
+            assert!(time_of_day(bad).is_err(), "{bad}");
+        }
+        let mut r = FloorRules::default();
+        r.carrier_cutoffs.insert("sandbox".into(), "14:00".into());
+        r.carrier_cutoffs.insert("aramex".into(), "17:30".into());
+        assert_eq!(r.carriers_cut_off_by(14 * 60), vec!["sandbox"]);
+        assert_eq!(r.carriers_cut_off_by(18 * 60), vec!["aramex", "sandbox"]);
+        assert!(r.carriers_cut_off_by(60).is_empty());
+        r.carrier_cutoffs.insert("x".into(), "7pm".into());
+        assert!(r.validate().is_err());
     }
 }

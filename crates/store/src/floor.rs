@@ -372,21 +372,23 @@ fn wave_from(r: &AnyRow) -> Result<Wave> {
     })
 }
 
-/// Allocated orders of a warehouse (and channel) in no wave and not packed, oldest first, with their units.
+/// Allocated orders of a warehouse (on one of `channels`, any when empty) in no wave and not packed, oldest
+/// first. Channel codes hold no comma, so the list travels as one bound text both engines search alike.
 pub async fn wave_candidates(
     conn: &mut AnyConnection,
     warehouse: &WarehouseId,
-    channel: Option<&ChannelCode>,
+    channels: &[ChannelCode],
     limit: i64,
 ) -> Result<Vec<OrderId>> {
+    let list = channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
     let rows = sqlx::query(
         "SELECT o.id FROM orders o WHERE o.status = 'allocated' AND o.warehouse_id = $1 \
-         AND ($2 = '' OR o.channel = $2) \
+         AND ($2 = '' OR (',' || $2 || ',') LIKE ('%,' || o.channel || ',%')) \
          AND NOT EXISTS (SELECT 1 FROM wave_orders w WHERE w.order_id = o.id) \
          AND NOT EXISTS (SELECT 1 FROM packs p WHERE p.order_id = o.id) ORDER BY o.id LIMIT $3",
     )
     .bind(warehouse.as_str())
-    .bind(channel.map(|c| c.as_str()).unwrap_or(""))
+    .bind(list)
     .bind(limit)
     .fetch_all(conn)
     .await?;

@@ -957,3 +957,4 @@ action-pack_rerate = re-rated
 action-pack_release = released at the pack station
 action-bag = bagged
 action-hand_over = handed to the carrier
+wave-cutoff = Carriers picking up by

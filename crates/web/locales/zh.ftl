@@ -957,3 +957,4 @@ action-pack_rerate = 重新计费
 action-pack_release = 在打包台放行
 action-bag = 已装袋
 action-hand_over = 已交给承运商
+wave-cutoff = 揽收时间不晚于

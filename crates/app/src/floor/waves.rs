@@ -34,28 +34,54 @@ pub struct WaveOrder {
 }
 
 impl Floor {
-    /// Puts the warehouse's allocated orders not yet in a wave nor packed (of one channel when given), oldest
+    /// Puts the warehouse's allocated orders not yet in a wave nor packed (of one channel when given, of the
+    /// carriers whose daily pickup is at or before `cutoff` (`HH:MM`, from the floor rules) when given), oldest
     /// first and at most `limit`, into a new wave.
     pub async fn create_wave(
         &self,
         warehouse: &WarehouseCode,
         channel: Option<&ChannelCode>,
+        cutoff: Option<&str>,
         limit: i64,
         actor: Actor,
     ) -> Result<WaveView> {
         if !(1..=MAX_WAVE).contains(&limit) {
             return Err(Error::invalid("limit", format!("a wave holds 1 to {MAX_WAVE} orders")));
         }
+        let by = cutoff
+            .map(|c| codflow_domain::floor::time_of_day(c).map_err(|e| Error::invalid("cutoff", e.to_string())))
+            .transpose()?;
+        let mut channels: Vec<ChannelCode> = channel.into_iter().cloned().collect();
+        if let Some(minutes) = by {
+            let rules = super::rules(&mut *self.store.read().await?).await?;
+            let carriers = rules.carriers_cut_off_by(minutes);
+            let all = self.fulfilment.channels().await?;
+            channels = all
+                .into_iter()
+                .filter(|c| carriers.contains(&c.carrier.as_str()) && channel.is_none_or(|only| *only == c.code))
+                .map(|c| c.code)
+                .collect();
+            if channels.is_empty() {
+                return Err(Error::Conflict {
+                    kind: ConflictKind::NothingToPick,
+                    message: format!(
+                        "no channel's carrier is picked up by {}: set carrier_cutoffs in the floor rules",
+                        cutoff.unwrap_or_default()
+                    ),
+                });
+            }
+        }
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         let w = catalogue::warehouse_by_code(&mut tx, warehouse).await?.ok_or(Error::NotFound("warehouse"))?;
-        let ids = fstore::wave_candidates(&mut tx, &w.id, channel, limit).await?;
+        let ids = fstore::wave_candidates(&mut tx, &w.id, &channels, limit).await?;
         if ids.is_empty() {
             return Err(Error::Conflict {
                 kind: ConflictKind::NothingToPick,
                 message: format!(
-                    "no allocated order in {warehouse}{} waits for a wave",
-                    channel.map(|c| format!(" on {c}")).unwrap_or_default()
+                    "no allocated order in {warehouse}{}{} waits for a wave",
+                    channel.map(|c| format!(" on {c}")).unwrap_or_default(),
+                    cutoff.map(|c| format!(" for the pickups by {c}")).unwrap_or_default()
                 ),
             });
         }

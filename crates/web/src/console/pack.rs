@@ -250,7 +250,8 @@ pub async fn create_wave(
         },
     };
     let actor = Actor::User(signed.0.id.clone());
-    match s.app.floor().create_wave(&warehouse, channel.as_ref(), limit, actor).await {
+    let cutoff = Some(field("cutoff")).filter(|c| !c.is_empty());
+    match s.app.floor().create_wave(&warehouse, channel.as_ref(), cutoff.as_deref(), limit, actor).await {
         Ok(v) => super::redirect(&format!("/waves?created={}", v.wave.code)),
         Err(e) => waves_page(&s, &signed, None, Some(explained(e))).await,
     }

@@ -603,6 +603,10 @@ pub struct WaveBody {
     /// At most this many orders, oldest first (1 to 1000, default 200).
     #[serde(default)]
     pub limit: Option<i64>,
+    /// `HH:MM`: only orders whose carrier's daily pickup (`carrier_cutoffs` in the floor rules) is at or
+    /// before this time.
+    #[serde(default)]
+    pub cutoff: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/v1/waves", tag = "floor", request_body = WaveBody,
@@ -620,7 +624,12 @@ pub async fn create_wave(
         Some(c) => Some(ChannelCode::parse(c).map_err(|e| ApiError::field("channel", e.to_string()))?),
         None => None,
     };
-    let v = s.app.floor().create_wave(&warehouse, channel.as_ref(), body.limit.unwrap_or(200), auth.actor()).await?;
+    let cutoff = body.cutoff.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    let v = s
+        .app
+        .floor()
+        .create_wave(&warehouse, channel.as_ref(), cutoff, body.limit.unwrap_or(200), auth.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 

@@ -457,11 +457,25 @@ async fn a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_par
     let r = app.post("/api/v1/waves", &json!({"warehouse": "NOPE"})).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
-    let w = json_of(
-        app.post_as(app.token(Role::Warehouse), "/api/v1/waves", &json!({"warehouse": "SZ1"})).await,
-        StatusCode::CREATED,
+    // The sandbox carrier picks up at 14:00: a wave for the noon pickups has nothing, one for 14:00 has all.
+    let mut rules = json_of(app.get("/api/v1/floor/rules").await, StatusCode::OK).await;
+    rules["carrier_cutoffs"] = json!({"sandbox": "25:00"});
+    let e = json_of(app.put("/api/v1/floor/rules", &rules).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(e.to_string().contains("carrier_cutoffs.sandbox"), "{e}");
+    rules["carrier_cutoffs"] = json!({"sandbox": "14:00"});
+    let saved = json_of(app.put("/api/v1/floor/rules", &rules).await, StatusCode::OK).await;
+    assert_eq!(saved["carrier_cutoffs"]["sandbox"], "14:00");
+    let noon = app.post("/api/v1/waves", &json!({"warehouse": "SZ1", "cutoff": "12:00"})).await;
+    assert_eq!(json_of(noon, StatusCode::CONFLICT).await["code"], "nothing_to_pick");
+    let e = json_of(
+        app.post("/api/v1/waves", &json!({"warehouse": "SZ1", "cutoff": "9am"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
+    assert_eq!(error_paths(&e), ["cutoff"]);
+
+    let body = json!({"warehouse": "SZ1", "cutoff": "14:00"});
+    let w = json_of(app.post_as(app.token(Role::Warehouse), "/api/v1/waves", &body).await, StatusCode::CREATED).await;
     let code = w["code"].as_str().unwrap().to_owned();
     assert_eq!(code, "W000001");
     let slots: Vec<(String, Value)> = w["orders"]
