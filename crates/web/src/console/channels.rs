@@ -313,29 +313,15 @@ pub async fn rates_csv(State(s): State<Arc<AppState>>, signed: Signed) -> Respon
 }
 
 /// Replaces the zones of every channel the uploaded rate-card CSV names, all or nothing.
-pub async fn upload_rates(State(s): State<Arc<AppState>>, signed: Signed, mut form: Multipart) -> Response {
+pub async fn upload_rates(State(s): State<Arc<AppState>>, signed: Signed, form: Multipart) -> Response {
     if let Some(r) = signed.refused(EDITORS) {
         return r;
     }
-    let (mut file, mut csrf) = (None, String::new());
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("file") => match field.bytes().await {
-                    Ok(b) => file = Some(b),
-                    Err(e) => return signed.fail(crate::routes::imports::multipart_error(e)),
-                },
-                Some("csrf") => csrf = field.text().await.unwrap_or_default().chars().take(200).collect(),
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) => return signed.fail(crate::routes::imports::multipart_error(e)),
-        }
-    }
-    if let Some(r) = signed.forged(&csrf) {
-        return r;
-    }
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let up = match super::read_upload(&signed, form).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(file) = up.file.filter(|f| !f.is_empty()) else {
         return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t("choose-file"));
     };
     match s.app.fulfilment().import_rate_csv(&file, Actor::User(signed.0.id.clone())).await {

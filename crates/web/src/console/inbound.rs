@@ -161,35 +161,21 @@ pub async fn create(
 }
 
 /// A CSV of purchase orders or of ASNs (`kind`), as the API's imports read them.
-pub async fn upload(State(s): State<Arc<AppState>>, signed: Signed, mut form: Multipart) -> Response {
+pub async fn upload(State(s): State<Arc<AppState>>, signed: Signed, form: Multipart) -> Response {
     if let Some(r) = signed.refused(RECEIVERS) {
         return r;
     }
-    let (mut file, mut csrf, mut kind) = (None, String::new(), String::new());
-    loop {
-        match form.next_field().await {
-            Ok(Some(field)) => match field.name() {
-                Some("file") => match field.bytes().await {
-                    Ok(b) => file = Some(b),
-                    Err(e) => return signed.fail(crate::routes::imports::multipart_error(e)),
-                },
-                Some("csrf") => csrf = field.text().await.unwrap_or_default().chars().take(200).collect(),
-                Some("kind") => kind = field.text().await.unwrap_or_default().chars().take(20).collect(),
-                _ => {}
-            },
-            Ok(None) => break,
-            Err(e) => return signed.fail(crate::routes::imports::multipart_error(e)),
-        }
-    }
-    if let Some(r) = signed.forged(&csrf) {
-        return r;
-    }
+    let up = match super::read_upload(&signed, form).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let kind = up.fields.get("kind").map_or("", String::as_str);
     if kind != "asns"
         && let Some(r) = signed.refused(BUYERS)
     {
         return r;
     }
-    let Some(file) = file.filter(|f| !f.is_empty()) else {
+    let Some(file) = up.file.filter(|f| !f.is_empty()) else {
         return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &signed.t("choose-file"));
     };
     let actor = Actor::User(signed.0.id.clone());

@@ -134,6 +134,39 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/recommendations/act", axum::routing::post(recs::act))
 }
 
+/// A file sent from a console form with its small fields (the CSRF token, a kind), the token already checked.
+struct Upload {
+    file: Option<axum::body::Bytes>,
+    fields: std::collections::HashMap<String, String>,
+}
+
+/// Reads a console upload: the part named `file` whole, every other part as text of at most 200 characters.
+/// A malformed form or a forged token is the response to send instead.
+async fn read_upload(signed: &Signed, mut form: axum::extract::Multipart) -> Result<Upload, Response> {
+    let mut up = Upload { file: None, fields: Default::default() };
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => match field.name().map(str::to_owned) {
+                Some(n) if n == "file" => match field.bytes().await {
+                    Ok(b) => up.file = Some(b),
+                    Err(e) => return Err(signed.fail(crate::routes::imports::multipart_error(e))),
+                },
+                Some(n) => {
+                    let v: String = field.text().await.unwrap_or_default().chars().take(200).collect();
+                    up.fields.insert(n, v);
+                }
+                None => {}
+            },
+            Ok(None) => break,
+            Err(e) => return Err(signed.fail(crate::routes::imports::multipart_error(e))),
+        }
+    }
+    if let Some(r) = signed.forged(up.fields.get("csrf").map_or("", String::as_str)) {
+        return Err(r);
+    }
+    Ok(up)
+}
+
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     let cache = (axum::http::header::CACHE_CONTROL, "max-age=3600");
     (StatusCode::OK, [(CONTENT_TYPE, content_type), cache], body).into_response()

@@ -213,6 +213,17 @@ async fn a_buyer_places_a_purchase_order_and_the_dock_receives_it_by_scanner_int
     b.click(&b.find("#create-asn").await).await;
     b.wait_for_text("#po-flash", "SHIP-77").await;
     b.screenshot("69-purchase-order").await;
+    // Orders from a supplier's spreadsheet: the good one placed, the bad line named.
+    let dir = std::env::temp_dir().join(format!("codflow-po-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("orders.csv");
+    std::fs::write(&csv, "po_number,supplier,warehouse,sku,quantity\nPO-78,Yiwu Lighting,SZ1,LAMP-01,5\nPO-79,Yiwu Lighting,SZ1,GHOST,1\n").unwrap();
+    b.goto(&format!("{base}/inbound")).await;
+    b.type_into(&b.find("#po-upload input[type=file]").await, csv.to_str().unwrap()).await;
+    b.click(&b.find("#po-upload button").await).await;
+    b.wait_for_text("#import-report", "1 placed").await;
+    assert!(b.text(&b.find("#import-errors").await).await.contains("GHOST"));
+    assert_eq!(json_of(app.get("/api/v1/purchase-orders/PO-78").await, StatusCode::OK).await["ordered"], 5);
     b.goto(&format!("{base}/logout")).await;
     let b2 = Browser::start().await;
     b.quit().await;
