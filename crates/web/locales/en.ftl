@@ -958,3 +958,7 @@ action-pack_release = released at the pack station
 action-bag = bagged
 action-hand_over = handed to the carrier
 wave-cutoff = Carriers picking up by
+recv-disc-short = { $sku }: { $counted } of { $expected }, short
+recv-disc-over = { $sku }: { $counted } of { $expected }, over
+recv-disc-damaged = { $sku }: { $units } damaged
+recv-disc-unexpected = { $sku }: { $units } not on the notice

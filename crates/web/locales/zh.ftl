@@ -958,3 +958,7 @@ action-pack_release = 在打包台放行
 action-bag = 已装袋
 action-hand_over = 已交给承运商
 wave-cutoff = 揽收时间不晚于
+recv-disc-short = { $sku }：预报 { $expected } 件，只点到 { $counted } 件，短少
+recv-disc-over = { $sku }：预报 { $expected } 件，点到 { $counted } 件，多出
+recv-disc-damaged = { $sku }：破损 { $units } 件
+recv-disc-unexpected = { $sku }：{ $units } 件不在预报上

@@ -362,7 +362,7 @@ pub async fn dock_act(
                 let mut text = signed
                     .t_with("recv-closed", &[("asn", r.asn.reference.as_str()), ("units", &r.stocked.to_string())]);
                 if !r.discrepancies.is_empty() {
-                    let listed: Vec<String> = r.discrepancies.iter().map(ToString::to_string).collect();
+                    let listed: Vec<String> = r.discrepancies.iter().map(|d| discrepancy_words(&signed, d)).collect();
                     text = format!("{text} {}", signed.t_with("recv-discrepancies", &[("list", &listed.join("; "))]));
                 }
                 let signal = if r.discrepancies.is_empty() { "done" } else { "wrong" };
@@ -391,6 +391,22 @@ pub async fn dock_act(
             dock_page(&s, &signed, &warehouse, open, Some(answer), None).await
         }
         Err(e) => dock_page(&s, &signed, &warehouse, asn, None, Some(explained(e))).await,
+    }
+}
+
+/// A difference a receipt found, in the reader's words.
+fn discrepancy_words(signed: &Signed, d: &codflow_domain::inbound::Discrepancy) -> String {
+    use codflow_domain::inbound::Discrepancy as D;
+    let sku = d.sku().to_string();
+    let units = d.units().to_string();
+    match d {
+        D::Short { expected, counted, .. } | D::Over { expected, counted, .. } => signed.t_with(
+            &format!("recv-disc-{}", d.kind()),
+            &[("sku", &sku), ("expected", &expected.to_string()), ("counted", &counted.to_string())],
+        ),
+        D::Damaged { .. } | D::Unexpected { .. } => {
+            signed.t_with(&format!("recv-disc-{}", d.kind()), &[("sku", &sku), ("units", &units)])
+        }
     }
 }
 
