@@ -103,6 +103,14 @@ fn check_archive(body: &[u8]) -> Result<(), SheetError> {
 /// not the rectangle between them (it is then refused for its width).
 pub fn xlsx_rows(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, SheetError> {
     check_archive(body)?;
+    // The XML reader underneath does arithmetic on cell references as written; a damaged reference can
+    // overflow it (a panic where overflow checks are on). A damaged workbook is an error, never a crash.
+    std::panic::catch_unwind(|| read_xlsx(body, decimal)).unwrap_or_else(|_| {
+        Err(SheetError::Unreadable("the workbook is damaged: a cell reference is out of range".into()))
+    })
+}
+
+fn read_xlsx(body: &[u8], decimal: char) -> Result<Vec<(u32, Vec<String>)>, SheetError> {
     let mut book: Xlsx<Cursor<&[u8]>> = open_workbook_from_rs(Cursor::new(body))
         .map_err(|e: calamine::XlsxError| SheetError::Unreadable(e.to_string()))?;
     let name = book.sheet_names().first().cloned().ok_or(SheetError::NoSheet)?;
