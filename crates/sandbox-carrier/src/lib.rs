@@ -928,6 +928,21 @@ fn manifest_fault(b: &mut Book) -> bool {
     }
 }
 
+/// A request sent again under a reference already used: the record made the first time when it is the same
+/// request, else 409.
+fn replayed(existing: &impl Serialize, same: bool, what: &str, reference: &str) -> Response {
+    if same {
+        (StatusCode::OK, Json(existing)).into_response()
+    } else {
+        problem(
+            StatusCode::CONFLICT,
+            "reference_taken",
+            format!("{what} {reference} has other content"),
+            Some("reference"),
+        )
+    }
+}
+
 /// A bag of booked parcels, registered before the pickup. The same reference with the same content answers the
 /// bag already made; with other content it is refused.
 async fn create_bag(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
@@ -960,16 +975,7 @@ async fn create_bag(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> R
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
     }
     if let Some(existing) = b.bags.get(&req.reference) {
-        return if existing.request == req {
-            (StatusCode::OK, Json(existing.clone())).into_response()
-        } else {
-            problem(
-                StatusCode::CONFLICT,
-                "reference_taken",
-                format!("bag {} has other content", req.reference),
-                Some("reference"),
-            )
-        };
+        return replayed(existing, existing.request == req, "bag", &req.reference);
     }
     for t in &req.tracking_numbers {
         match b.shipments.get(t) {
@@ -1041,16 +1047,7 @@ async fn create_manifest(State(c): State<Arc<Carrier>>, body: axum::body::Bytes)
         return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
     }
     if let Some(existing) = b.manifests.get(&req.reference) {
-        return if existing.request == req {
-            (StatusCode::OK, Json(existing.clone())).into_response()
-        } else {
-            problem(
-                StatusCode::CONFLICT,
-                "reference_taken",
-                format!("manifest {} has other content", req.reference),
-                Some("reference"),
-            )
-        };
+        return replayed(existing, existing.request == req, "manifest", &req.reference);
     }
     let (mut parcels, mut weight_g) = (0, 0);
     for n in &req.bag_numbers {

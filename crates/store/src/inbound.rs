@@ -379,23 +379,16 @@ pub async fn set_asn_status(
     to: AsnStatus,
     at: OffsetDateTime,
 ) -> Result<bool> {
+    // The statuses are the enum's own words, never input: written into the statement as a list.
+    let from: Vec<String> = from.iter().map(|f| format!("'{}'", f.as_str())).collect();
     let received = (to == AsnStatus::Received).then(|| micros(at));
-    let mut ok = false;
-    for f in from {
-        let r = sqlx::query(
-            "UPDATE asns SET status = $1, updated_at = $2, received_at = COALESCE($3, received_at) \
-             WHERE id = $4 AND status = $5",
-        )
-        .bind(to.as_str())
-        .bind(micros(at))
-        .bind(received)
-        .bind(id.as_str())
-        .bind(f.as_str())
-        .execute(&mut *conn)
-        .await?;
-        ok |= r.rows_affected() == 1;
-    }
-    Ok(ok)
+    let sql = format!(
+        "UPDATE asns SET status = $1, updated_at = $2, received_at = COALESCE($3, received_at) \
+         WHERE id = $4 AND status IN ({})",
+        from.join(", ")
+    );
+    let r = sqlx::query(&sql).bind(to.as_str()).bind(micros(at)).bind(received).bind(id.as_str()).execute(conn).await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Adds good units to the stock of a warehouse (a row is made when the SKU had none there). Returns the count

@@ -580,10 +580,11 @@ impl Floor {
             return self.open_asn(asn, warehouse, actor).await;
         }
         if let Some(po) = find_po(&mut conn, code).await? {
-            let asns = istore::asns_of_po(&mut conn, &po.id).await?;
+            let mut asns = istore::asns_of_po(&mut conn, &po.id).await?;
             drop(conn);
-            if let Some(a) = asns.into_iter().find(|a| a.status.is_open()) {
-                return self.open_asn(a, warehouse, actor).await;
+            let made = asns.len();
+            if let Some(i) = asns.iter().position(|a| a.status.is_open()) {
+                return self.open_asn(asns.swap_remove(i), warehouse, actor).await;
             }
             if !po.status.expects_goods() {
                 let params = vec![("code", po.number.to_string()), ("status", po.status.as_str().into())];
@@ -593,7 +594,7 @@ impl Floor {
                 let params = vec![("asn", po.number.to_string()), ("warehouse", po.warehouse.to_string())];
                 return Ok(outcome(Signal::Wrong, "other_warehouse", params, None));
             }
-            let n = istore::asns_of_po(&mut *self.store.read().await?, &po.id).await?.len() + 1;
+            let n = made + 1;
             let reference = AsnRef::parse(&format!("{}/{n}", po.number)).map_err(|_| {
                 Error::invalid("code", format!("announce an ASN for {}: its number is too long to make one", po.number))
             })?;

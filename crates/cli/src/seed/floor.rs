@@ -17,11 +17,15 @@ pub struct FloorSeed {
     pub rerated: usize,
 }
 
-/// Two pack stations in SZ1 and an EAN-13 on every product; run again, it changes nothing.
+/// Two pack stations in SZ1 and an EAN-13 on every product; a floor that has stations is left as it is (the
+/// demo calls this before its simulated past and again for its morning).
 pub async fn set_up(app: &App) -> Result<()> {
     let by = Actor::Worker("demo".into());
     let floor = app.floor();
     let e = |e: codflow_app::Error| anyhow!("{e}");
+    if !floor.stations().await.map_err(e)?.is_empty() {
+        return Ok(());
+    }
     for (i, code) in stations()?.iter().enumerate() {
         let input = StationInput { name: format!("Pack {}", i + 1), warehouse: "SZ1".into(), printer: None };
         floor.put_station(code, input, by.clone()).await.map_err(e)?;

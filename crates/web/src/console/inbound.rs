@@ -418,12 +418,7 @@ fn answer_of(signed: &Signed, o: &ReceiveOutcome) -> Value {
         *v = signed.t(&format!("po-status-{v}"));
     }
     let args: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let signal = match o.signal {
-        codflow_app::floor::Signal::Ok => "ok",
-        codflow_app::floor::Signal::Done => "done",
-        codflow_app::floor::Signal::Wrong => "wrong",
-        codflow_app::floor::Signal::Info => "info",
-    };
+    let signal = super::pack::signal_word(o.signal);
     minijinja::context! { signal, event => o.event, text => signed.t_with(&format!("recv-{}", o.event), &args) }
 }
 

@@ -348,7 +348,7 @@ pub async fn bags_act(
     }
 }
 
-fn signal_word(signal: Signal) -> &'static str {
+pub(super) fn signal_word(signal: Signal) -> &'static str {
     match signal {
         Signal::Ok => "ok",
         Signal::Done => "done",
