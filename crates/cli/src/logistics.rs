@@ -100,7 +100,7 @@ pub async fn sandbox_carrier(
         }
         None => Default::default(),
     };
-    let config = codflow_sandbox_carrier::Config { seed, model, time_scale, api_key, start };
+    let config = codflow_sandbox_carrier::Config { seed, model, time_scale, api_key, start, ..Default::default() };
     codflow_sandbox_carrier::serve(listen, config).await?;
     Ok(())
 }

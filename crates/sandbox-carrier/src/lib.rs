@@ -7,6 +7,7 @@
 //!
 //! Over 600 lines on purpose: the whole carrier reads top to bottom beside docs/SANDBOX_CARRIER.md.
 
+pub mod fourpx;
 pub mod model;
 
 pub mod process;
@@ -41,11 +42,20 @@ pub struct Config {
     pub api_key: Option<String>,
     /// The carrier's clock at start; now when absent. A simulation starts it in the past and runs it fast.
     pub start: Option<OffsetDateTime>,
+    /// The app key and secret its 4PX gateway accepts.
+    pub fourpx: (String, String),
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { seed: 1, model: Model::default(), time_scale: 1.0, api_key: None, start: None }
+        Config {
+            seed: 1,
+            model: Model::default(),
+            time_scale: 1.0,
+            api_key: None,
+            start: None,
+            fourpx: (fourpx::TEST_APP_KEY.into(), fourpx::TEST_APP_SECRET.into()),
+        }
     }
 }
 
@@ -184,6 +194,8 @@ struct Book {
     manifests: HashMap<String, ManifestRec>,
     manifest_refs: HashMap<String, String>,
     manifest_faults: VecDeque<FaultSpec>,
+    /// Faults for the protocols other than the sandbox's own, by protocol (`4px`).
+    protocol_faults: HashMap<String, VecDeque<FaultSpec>>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -437,54 +449,12 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
         if fault.as_ref().is_some_and(|f| f.kind == "error") {
             return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the carrier had an internal error", None);
         }
-        let (tracking, created) = match b.by_key.get(&key) {
-            Some(t) => (t.clone(), false),
-            None => {
-                b.serial += 1;
-                let tracking = s10(b.serial, &req.shipper.country);
-                let lane =
-                    c.config.model.lane_for(&req.consignee.country, req.consignee.region.as_deref(), &req.service);
-                let lane = &lane;
-                let mut rng = Rng::new(c.config.seed, &tracking);
-                let international = req.shipper.country != req.consignee.country;
-                let events = model::plan(
-                    &mut rng,
-                    lane,
-                    now,
-                    &req.shipper.city,
-                    &req.consignee.city,
-                    international,
-                    req.cod.is_some(),
-                );
-                let city: String = req.consignee.city.chars().filter(|c| c.is_ascii_alphabetic()).take(3).collect();
-                let pc: String = req.consignee.postal_code.clone().unwrap_or_default().chars().take(2).collect();
-                let label = Label {
-                    sort_code: format!(
-                        "{}-{}",
-                        city.to_ascii_uppercase(),
-                        if pc.is_empty() { "00".into() } else { pc }
-                    ),
-                    route: format!("{}-{}", req.shipper.country, req.consignee.country),
-                    service: req.service.clone(),
-                    barcode: tracking.clone(),
-                };
-                let s = Shipment {
-                    tracking_number: tracking.clone(),
-                    key: key.clone(),
-                    request: req,
-                    created_at: now,
-                    cancelled: false,
-                    events,
-                    label,
-                    ndr: Vec::new(),
-                    tracking_requests: 0,
-                };
-                b.by_key.insert(key, tracking.clone());
-                b.order.push(tracking.clone());
-                b.shipments.insert(tracking.clone(), s);
-                (tracking, true)
-            }
-        };
+        if fault.as_ref().is_some_and(|f| f.kind == "rate_limit") {
+            let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "slow down", None);
+            r.headers_mut().insert("retry-after", axum::http::HeaderValue::from_static("2"));
+            return r;
+        }
+        let (tracking, created) = book_parcel(&c, &mut b, &key, req, now);
         let view = b.shipments[&tracking].view(now);
         (fault, view, created)
     };
@@ -497,6 +467,69 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
         _ => {}
     }
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)).into_response()
+}
+
+/// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
+/// Every protocol the carrier speaks books through here, so each plays out the same journeys.
+fn book_parcel(c: &Carrier, b: &mut Book, key: &str, req: CreateShipment, now: OffsetDateTime) -> (String, bool) {
+    if let Some(t) = b.by_key.get(key) {
+        return (t.clone(), false);
+    }
+    b.serial += 1;
+    let tracking = s10(b.serial, &req.shipper.country);
+    let lane = c.config.model.lane_for(&req.consignee.country, req.consignee.region.as_deref(), &req.service);
+    let mut rng = Rng::new(c.config.seed, &tracking);
+    let international = req.shipper.country != req.consignee.country;
+    let events =
+        model::plan(&mut rng, &lane, now, &req.shipper.city, &req.consignee.city, international, req.cod.is_some());
+    let city: String = req.consignee.city.chars().filter(|c| c.is_ascii_alphabetic()).take(3).collect();
+    let pc: String = req.consignee.postal_code.clone().unwrap_or_default().chars().take(2).collect();
+    let label = Label {
+        sort_code: format!("{}-{}", city.to_ascii_uppercase(), if pc.is_empty() { "00".into() } else { pc }),
+        route: format!("{}-{}", req.shipper.country, req.consignee.country),
+        service: req.service.clone(),
+        barcode: tracking.clone(),
+    };
+    let s = Shipment {
+        tracking_number: tracking.clone(),
+        key: key.to_owned(),
+        request: req,
+        created_at: now,
+        cancelled: false,
+        events,
+        label,
+        ndr: Vec::new(),
+        tracking_requests: 0,
+    };
+    b.by_key.insert(key.to_owned(), tracking.clone());
+    b.order.push(tracking.clone());
+    b.shipments.insert(tracking.clone(), s);
+    (tracking, true)
+}
+
+/// Why a cancel was refused.
+enum CancelRefused {
+    NotFound,
+    PickedUp,
+}
+
+/// Voids a parcel not yet picked up; cancelling twice is not an error.
+fn cancel_parcel(b: &mut Book, t: &str, now: OffsetDateTime) -> Result<(), CancelRefused> {
+    let s = b.shipments.get_mut(t).ok_or(CancelRefused::NotFound)?;
+    if s.visible(now).any(|e| e.code == "PKP") {
+        return Err(CancelRefused::PickedUp);
+    }
+    if !s.cancelled {
+        s.cancelled = true;
+        s.events.retain(|e| e.at <= now);
+        s.events.push(Event {
+            code: "CAN",
+            description: "Shipment cancelled",
+            location: s.request.shipper.city.clone(),
+            at: now,
+        });
+    }
+    Ok(())
 }
 
 /// A query parameter that did not parse: (message, parameter).
@@ -543,28 +576,16 @@ async fn events(
 async fn cancel(State(c): State<Arc<Carrier>>, Path(t): Path<String>) -> Response {
     let now = c.now();
     let mut b = c.lock();
-    let Some(s) = b.shipments.get_mut(&t) else {
-        return problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None);
-    };
-    if s.visible(now).any(|e| e.code == "PKP") {
-        return problem(
+    match cancel_parcel(&mut b, &t, now) {
+        Ok(()) => Json(b.shipments[&t].view(now)).into_response(),
+        Err(CancelRefused::NotFound) => problem(StatusCode::NOT_FOUND, "not_found", format!("no shipment {t}"), None),
+        Err(CancelRefused::PickedUp) => problem(
             StatusCode::CONFLICT,
             "already_picked_up",
             "the parcel was picked up; ask for a return instead",
             None,
-        );
+        ),
     }
-    if !s.cancelled {
-        s.cancelled = true;
-        s.events.retain(|e| e.at <= now);
-        s.events.push(Event {
-            code: "CAN",
-            description: "Shipment cancelled",
-            location: s.request.shipper.city.clone(),
-            at: now,
-        });
-    }
-    Json(s.view(now)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -679,19 +700,27 @@ async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -
 }
 
 async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Response {
-    if !["timeout", "error", "malformed"].contains(&f.kind.as_str()) {
+    if !["timeout", "error", "malformed", "rate_limit"].contains(&f.kind.as_str()) {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
-            "kind is timeout, error or malformed",
+            "kind is timeout, error, malformed or rate_limit",
             Some("kind"),
         );
     }
     let mut b = c.lock();
-    if f.endpoint.as_deref() == Some("manifests") {
-        b.manifest_faults.push_back(f);
-    } else {
-        b.faults.push_back(f);
+    match f.endpoint.as_deref() {
+        Some("manifests") => b.manifest_faults.push_back(f),
+        Some(p @ "4px") => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
+        None | Some("shipments") => b.faults.push_back(f),
+        Some(_) => {
+            return problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "endpoint is shipments, manifests or 4px",
+                Some("endpoint"),
+            );
+        }
     }
     StatusCode::NO_CONTENT.into_response()
 }
@@ -912,6 +941,9 @@ pub fn router(config: Config) -> Router {
         .route("/v1/_stats", get(stats))
         .route("/v1/_clock", post(set_clock))
         .layer(axum::middleware::from_fn_with_state(carrier.clone(), require_key))
+        // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
+        .route("/4px/router/api/service", post(fourpx::service))
+        .route("/4px/labels/{file}", get(fourpx::label))
         .with_state(carrier)
 }
 
@@ -1079,6 +1111,79 @@ async fn show_manifest(State(c): State<Arc<Carrier>>, Path(number): Path<String>
         }
         None => problem(StatusCode::NOT_FOUND, "not_found", format!("no manifest {number}"), None),
     }
+}
+
+/// The reply an injected fault makes a protocol front-end give instead of acting: a gateway's HTML error page
+/// (nothing done), its rate limit (429, nothing done), a truncated body, or a slow answer (then `None`: the call
+/// goes on after the delay).
+async fn protocol_fault(c: &Carrier, protocol: &str) -> Option<Response> {
+    let f = {
+        let mut b = c.lock();
+        let q = b.protocol_faults.get_mut(protocol)?;
+        let f = q.pop_front()?;
+        if f.count > 1 {
+            q.push_front(FaultSpec { count: f.count - 1, ..f.clone() });
+        }
+        f
+    };
+    match f.kind.as_str() {
+        "error" => Some(
+            (
+                StatusCode::BAD_GATEWAY,
+                [("content-type", "text/html")],
+                "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>",
+            )
+                .into_response(),
+        ),
+        "rate_limit" => Some(
+            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "2"), ("content-type", "text/plain")], "too many requests")
+                .into_response(),
+        ),
+        "malformed" => Some(([("content-type", "application/json")], "{\"result\":\"1\",\"data\":{").into_response()),
+        _ => {
+            tokio::time::sleep(std::time::Duration::from_millis(f.delay_ms)).await;
+            None
+        }
+    }
+}
+
+/// A one-page PDF (A6) with one line of text: the label a carrier links to.
+fn label_pdf(line: &str) -> Vec<u8> {
+    let safe: String = line.chars().filter(|c| c.is_ascii_alphanumeric() || " -".contains(*c)).collect();
+    let stream = format!("BT /F1 18 Tf 20 200 Td ({safe}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 298 420] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// Serves on a free loopback port inside this process until the runtime ends; returns its base URL. Tests run
+/// each carrier protocol against it.
+pub async fn start(config: Config) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let app = router(config);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
 }
 
 /// Serves until the process ends; prints the bound address first so a parent process can read it.

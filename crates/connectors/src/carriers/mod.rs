@@ -2,11 +2,13 @@
 //! carrier declares the ones it has; [`Carrier`] picks the implementation for a channel's carrier name.
 
 pub mod aramex;
+pub mod fourpx;
 pub mod sandbox;
 
 use std::future::Future;
 
 pub use aramex::Aramex;
+pub use fourpx::FourPx;
 pub use sandbox::Sandbox;
 
 /// A postal party as carriers want it.
@@ -125,6 +127,9 @@ pub enum CarrierError {
     Malformed(String),
     #[error("the carrier's credentials were refused")]
     Unauthorized,
+    /// The carrier asked us to slow down (seconds to wait when it said): nothing was done; retry later.
+    #[error("the carrier limits how often it is called; try again later")]
+    RateLimited(Option<u64>),
     #[error("{0}")]
     Config(String),
 }
@@ -132,7 +137,13 @@ pub enum CarrierError {
 impl CarrierError {
     /// Whether trying again (with the same idempotency key) may succeed without anyone changing anything.
     pub fn retryable(&self) -> bool {
-        matches!(self, CarrierError::Timeout(_) | CarrierError::Unavailable(_) | CarrierError::Malformed(_))
+        matches!(
+            self,
+            CarrierError::Timeout(_)
+                | CarrierError::Unavailable(_)
+                | CarrierError::Malformed(_)
+                | CarrierError::RateLimited(_)
+        )
     }
 }
 
@@ -248,6 +259,7 @@ pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> CarrierError {
 pub fn company(code: &str) -> &str {
     match code {
         aramex::CODE => aramex::COMPANY,
+        fourpx::CODE => fourpx::COMPANY,
         sandbox::CODE => sandbox::COMPANY,
         other => other,
     }
@@ -258,6 +270,7 @@ pub fn company(code: &str) -> &str {
 pub enum Carrier {
     Sandbox(Sandbox),
     Aramex(Aramex),
+    FourPx(FourPx),
 }
 
 impl Carrier {
@@ -269,6 +282,8 @@ impl Carrier {
             Carrier::Sandbox(_) => true,
             // Aramex's CreateShipments takes no idempotency key.
             Carrier::Aramex(_) => false,
+            // Our shipment id is 4PX's unique ref_no; a repeat finds the order made before.
+            Carrier::FourPx(_) => true,
         }
     }
 
@@ -278,6 +293,8 @@ impl Carrier {
             Carrier::Sandbox(_) => true,
             // Aramex's pickups are booked in its portal; its shipping API has no bag or manifest call.
             Carrier::Aramex(_) => false,
+            // 4PX collects from the seller's warehouse against its own scan; its bag methods are not built yet.
+            Carrier::FourPx(_) => false,
         }
     }
 
@@ -285,7 +302,7 @@ impl Carrier {
     pub fn webhooks(&self) -> Option<&dyn WebhookParser> {
         match self {
             Carrier::Sandbox(c) => Some(c),
-            Carrier::Aramex(_) => None,
+            Carrier::Aramex(_) | Carrier::FourPx(_) => None,
         }
     }
 }
@@ -295,6 +312,7 @@ impl RateQuoter for Carrier {
         match self {
             Carrier::Sandbox(c) => c.rate(req).await,
             Carrier::Aramex(c) => c.rate(req).await,
+            Carrier::FourPx(c) => c.rate(req).await,
         }
     }
 }
@@ -304,12 +322,14 @@ impl ShipmentBooker for Carrier {
         match self {
             Carrier::Sandbox(c) => c.book(req).await,
             Carrier::Aramex(c) => c.book(req).await,
+            Carrier::FourPx(c) => c.book(req).await,
         }
     }
     async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
         match self {
             Carrier::Sandbox(c) => c.cancel(booking).await,
             Carrier::Aramex(c) => c.cancel(booking).await,
+            Carrier::FourPx(c) => c.cancel(booking).await,
         }
     }
 }
@@ -321,6 +341,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::Aramex(_) => Err(CarrierError::Config(
                 "Aramex takes delivery instructions through its portal; record them there".into(),
             )),
+            Carrier::FourPx(_) => Err(CarrierError::Config(
+                "4PX hands delivery to a last-mile carrier; give instructions through 4PX's portal".into(),
+            )),
         }
     }
 }
@@ -330,6 +353,7 @@ impl TrackingSource for Carrier {
         match self {
             Carrier::Sandbox(c) => c.track(tracking_number).await,
             Carrier::Aramex(c) => c.track(tracking_number).await,
+            Carrier::FourPx(c) => c.track(tracking_number).await,
         }
     }
 }
@@ -339,12 +363,14 @@ impl Manifests for Carrier {
         match self {
             Carrier::Sandbox(c) => c.register_bag(req).await,
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no bags through its API".into())),
+            Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
         }
     }
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
         match self {
             Carrier::Sandbox(c) => c.submit_manifest(req).await,
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no manifests through its API".into())),
+            Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
         }
     }
 }

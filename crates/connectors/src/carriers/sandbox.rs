@@ -62,6 +62,10 @@ impl Sandbox {
     /// Reads a reply: the body on 2xx, the carrier's error otherwise.
     async fn reply<T: serde::de::DeserializeOwned>(&self, r: reqwest::Response) -> Result<T, CarrierError> {
         let status = r.status();
+        if status.as_u16() == 429 {
+            let after = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+            return Err(CarrierError::RateLimited(after));
+        }
         let body = r.bytes().await.map_err(|e| transport(e, self.timeout_s))?;
         if status.is_success() {
             return serde_json::from_slice(&body)

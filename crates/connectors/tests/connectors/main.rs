@@ -1,5 +1,7 @@
 //! Connectors against local servers that answer as the real services document.
 
 mod aramex;
+mod conformance;
+mod fourpx;
 mod order_payloads;
 mod sales;

@@ -1,0 +1,291 @@
+//! The conformance suite: every carrier connector against its local protocol server (the sandbox carrier's
+//! process speaks each protocol over the same parcels), checked for the same behaviour — booking with and
+//! without COD, the label, a repeated booking, cancel, tracking by poll with every code mapped by default,
+//! pushes where the carrier has them, and each error class mapped to retryable or not. A new connector joins by
+//! adding a `Subject`; docs/CARRIERS.md says how.
+
+use std::time::Duration;
+
+use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::{
+    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, FourPx, Party, RateQuoter, RateRequest, Sandbox,
+    ShipmentBooker, TrackingSource,
+};
+use serde_json::{Value, json};
+
+/// The default status mappings every store starts with.
+const DEFAULT_CODES: [&str; 2] = [
+    include_str!("../../../store/migrations/0005_tracking.sql"),
+    include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
+];
+
+struct Subject {
+    code: &'static str,
+    carrier: Carrier,
+    /// The same carrier with credentials it refuses.
+    refused: Carrier,
+    /// The protocol server's own address, for its test controls (`/v1/_faults`, `/v1/_clock`, `/v1/_stats`).
+    server: String,
+    /// The `_faults` endpoint that breaks this protocol.
+    faults: &'static str,
+    /// Whether the carrier books cash on delivery through this API.
+    cod: bool,
+}
+
+const KEY: &str = "conformance-key";
+
+async fn subjects() -> Vec<Subject> {
+    let t = Duration::from_secs(3);
+    let mut out = Vec::new();
+    {
+        let cfg = codflow_sandbox_carrier::Config { api_key: Some(KEY.into()), ..Default::default() };
+        let server = codflow_sandbox_carrier::start(cfg).await.unwrap();
+        out.push(Subject {
+            code: "sandbox",
+            carrier: Carrier::Sandbox(Sandbox::new(&server, Some(KEY.into()), t).unwrap()),
+            refused: Carrier::Sandbox(Sandbox::new(&server, Some("wrong".into()), t).unwrap()),
+            server,
+            faults: "shipments",
+            cod: true,
+        });
+    }
+    {
+        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
+            api_key: Some(KEY.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let account = |secret: &str| FourPxAccount {
+            app_key: codflow_sandbox_carrier::fourpx::TEST_APP_KEY.into(),
+            app_secret: secret.into(),
+            access_token: None,
+        };
+        let base = format!("{server}/4px");
+        out.push(Subject {
+            code: "4px",
+            carrier: Carrier::FourPx(
+                FourPx::new(&base, account(codflow_sandbox_carrier::fourpx::TEST_APP_SECRET), t).unwrap(),
+            ),
+            refused: Carrier::FourPx(FourPx::new(&base, account("not-the-secret"), t).unwrap()),
+            server,
+            faults: "4px",
+            cod: false,
+        });
+    }
+    out
+}
+
+fn request(key: &str, cod: bool) -> BookingRequest {
+    BookingRequest {
+        idempotency_key: key.into(),
+        reference: format!("ord-{key}"),
+        service: "standard".into(),
+        shipper: Party {
+            name: "Shenzhen DC".into(),
+            phone: Some("+8675512345678".into()),
+            line1: "Bao'an 1".into(),
+            city: "Shenzhen".into(),
+            country: "CN".into(),
+            ..Party::default()
+        },
+        consignee: Party {
+            name: "Noura Saleh".into(),
+            phone: Some("+966501234567".into()),
+            line1: "King Fahd Rd 12".into(),
+            city: "Riyadh".into(),
+            postal_code: Some("12211".into()),
+            country: "SA".into(),
+            ..Party::default()
+        },
+        pieces: vec![850],
+        cod: cod.then(|| Amount { amount: "129.50".into(), currency: "SAR".into() }),
+        declared_value: Amount { amount: "129.50".into(), currency: "SAR".into() },
+        incoterm: "DDP".into(),
+        items: vec![CustomsItem {
+            description: "Desk lamp".into(),
+            sku: "LAMP-01".into(),
+            hs_code: Some("940540".into()),
+            origin_country: Some("CN".into()),
+            quantity: 1,
+            unit_value: "129.50".into(),
+            weight_g: 850,
+        }],
+    }
+}
+
+async fn control(s: &Subject, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}{path}", s.server))
+        .header("X-Api-Key", KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    r.json().await.unwrap_or(Value::Null)
+}
+
+async fn stats(s: &Subject) -> Value {
+    let r =
+        reqwest::Client::new().get(format!("{}/v1/_stats", s.server)).header("X-Api-Key", KEY).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
+/// The codes mapped by default for `carrier`.
+fn mapped(carrier: &str) -> Vec<String> {
+    let prefix = format!("('{carrier}', '");
+    DEFAULT_CODES
+        .iter()
+        .flat_map(|sql| sql.lines())
+        .filter_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .filter_map(|rest| rest.split('\'').next().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_carrier_books_a_prepaid_parcel_and_gives_its_label() {
+    for s in subjects().await {
+        let b = s.carrier.book(&request("shp-prepaid", false)).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
+        assert!(!b.tracking_number.is_empty(), "{}", s.code);
+        assert!(!b.carrier_ref.is_empty(), "{}", s.code);
+        if let Some(url) = b.label_data["label_url"].as_str() {
+            let pdf = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+            assert!(pdf.starts_with(b"%PDF-"), "{}: the label link gives a PDF", s.code);
+        } else {
+            assert!(b.label_data.is_object() && b.label_data != json!({}), "{}: label data kept", s.code);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_carrier_books_cod_or_refuses_it_before_calling() {
+    for s in subjects().await {
+        let before = stats(&s).await["shipments"].as_i64().unwrap();
+        match (s.carrier.book(&request("shp-cod", true)).await, s.cod) {
+            (Ok(b), true) => assert!(!b.tracking_number.is_empty()),
+            (Err(CarrierError::Rejected { field, .. }), false) => {
+                assert_eq!(field.as_deref(), Some("cod"), "{}", s.code);
+                assert_eq!(stats(&s).await["shipments"].as_i64().unwrap(), before, "{}: nothing booked", s.code);
+            }
+            (other, cod) => panic!("{} (books COD: {cod}): {other:?}", s.code),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_booking_sent_twice_books_one_parcel() {
+    for s in subjects().await {
+        let a = s.carrier.book(&request("shp-twice", false)).await.unwrap();
+        let b = s.carrier.book(&request("shp-twice", false)).await.unwrap();
+        assert_eq!(a.tracking_number, b.tracking_number, "{}", s.code);
+        assert_eq!(stats(&s).await["shipments"], 1, "{}", s.code);
+    }
+}
+
+#[tokio::test]
+async fn a_parcel_cancelled_before_pickup_tracks_as_cancelled() {
+    for s in subjects().await {
+        let b = s.carrier.book(&request("shp-cancel", false)).await.unwrap();
+        s.carrier.cancel(&b).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
+        let events = s.carrier.track(&b.tracking_number).await.unwrap();
+        let last = events.last().unwrap_or_else(|| panic!("{}: no events", s.code));
+        let cancelled: Vec<String> = DEFAULT_CODES
+            .iter()
+            .flat_map(|sql| sql.lines())
+            .filter(|l| l.contains(&format!("('{}', '{}', 'cancelled'", s.code, last.code)))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(cancelled.len(), 1, "{}: {} maps to cancelled by default", s.code, last.code);
+    }
+}
+
+#[tokio::test]
+async fn tracking_by_poll_gives_every_scan_oldest_first_each_mapped_by_default() {
+    for s in subjects().await {
+        let b = s.carrier.book(&request("shp-track", s.cod)).await.unwrap();
+        let later = time::OffsetDateTime::now_utc() + time::Duration::days(40);
+        let at = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+        control(&s, "/v1/_clock", json!({"at": at, "scale": 1.0})).await;
+        let events = s.carrier.track(&b.tracking_number).await.unwrap();
+        assert!(events.len() >= 5, "{}: {} scans", s.code, events.len());
+        assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "{}: oldest first", s.code);
+        let known = mapped(s.code);
+        for e in &events {
+            assert_eq!(e.tracking_number, b.tracking_number);
+            assert!(known.contains(&e.code), "{}: {} has no default mapping", s.code, e.code);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_error_class_is_retryable_or_not_as_it_should_be() {
+    for s in subjects().await {
+        let e = s.refused.book(&request("shp-auth", false)).await.unwrap_err();
+        assert_eq!(e, CarrierError::Unauthorized, "{}", s.code);
+        assert!(!e.retryable());
+
+        let mut bad = request("shp-invalid", false);
+        bad.consignee.city = String::new();
+        match s.carrier.book(&bad).await.unwrap_err() {
+            e @ CarrierError::Rejected { .. } => assert!(!e.retryable(), "{}", s.code),
+            other => panic!("{}: {other:?}", s.code),
+        }
+
+        for (kind, retryable_as) in [("rate_limit", "RateLimited"), ("error", "Unavailable")] {
+            control(&s, "/v1/_faults", json!({"kind": kind, "endpoint": s.faults})).await;
+            let e = s.carrier.book(&request(&format!("shp-{kind}"), false)).await.unwrap_err();
+            assert!(format!("{e:?}").starts_with(retryable_as), "{} {kind}: {e:?}", s.code);
+            assert!(e.retryable(), "{} {kind}", s.code);
+        }
+        assert_eq!(stats(&s).await["shipments"], 0, "{}: a rate limit or an outage books nothing", s.code);
+        // An unreadable reply may come after the carrier acted: retried with the same key, it books once.
+        control(&s, "/v1/_faults", json!({"kind": "malformed", "endpoint": s.faults})).await;
+        let e = s.carrier.book(&request("shp-malformed", false)).await.unwrap_err();
+        assert!(matches!(e, CarrierError::Malformed(_)) && e.retryable(), "{}: {e:?}", s.code);
+        let b = s.carrier.book(&request("shp-malformed", false)).await.unwrap();
+        assert!(!b.tracking_number.is_empty());
+        assert_eq!(stats(&s).await["shipments"], 1, "{}: one parcel after the retry", s.code);
+    }
+}
+
+#[tokio::test]
+async fn rates_come_back_in_the_carriers_currency_with_a_total() {
+    for s in subjects().await {
+        let req = RateRequest {
+            service: "standard".into(),
+            origin: request("x", false).shipper,
+            destination: request("x", false).consignee,
+            pieces: vec![codflow_connectors::carriers::Piece { weight_g: 1200, dims_mm: Some([300, 200, 100]) }],
+            cod: None,
+            currency: "USD".into(),
+        };
+        let r = s.carrier.rate(&req).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
+        let total: rust_decimal::Decimal = r.total.amount.parse().unwrap();
+        assert!(total > rust_decimal::Decimal::ZERO, "{}: {:?}", s.code, r.total);
+        assert_eq!(r.total.currency.len(), 3);
+    }
+}
+
+#[test]
+fn carriers_with_pushes_verify_their_signature_and_refuse_a_forged_one() {
+    let sandbox = Sandbox::new("http://127.0.0.1:9", None, Duration::from_secs(1)).unwrap();
+    let c = Carrier::Sandbox(sandbox);
+    let hooks = c.webhooks().expect("the sandbox pushes events");
+    let body = br#"{"tracking_number":"SB1","reference":"r","events":[{"code":"PKP","description":"Picked up","location":"Shenzhen","at":"2026-01-02T03:04:05Z"}]}"#;
+    let sig = codflow_sandbox_carrier::signature("s3cret", body);
+    assert!(hooks.verify("s3cret", body, &sig));
+    assert!(!hooks.verify("other", body, &sig));
+    let mut forged = body.to_vec();
+    forged[20] ^= 1;
+    assert!(!hooks.verify("s3cret", &forged, &sig));
+    let once = hooks.parse_webhook(body).unwrap();
+    assert_eq!(once, hooks.parse_webhook(body).unwrap(), "a repeated push reads the same");
+    let fourpx = FourPx::new(
+        "http://127.0.0.1:9",
+        FourPxAccount { app_key: "k".into(), app_secret: "s".into(), access_token: None },
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    assert!(Carrier::FourPx(fourpx).webhooks().is_none(), "4PX pushes nothing through this API");
+}
