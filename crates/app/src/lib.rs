@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod booking;
 pub mod calls;
+pub mod carrier_accounts;
 pub mod cashflow;
 pub mod catalogue;
 pub mod channel_sync;
@@ -102,7 +103,8 @@ impl Builder {
         let store = self.store;
         let queue = intake::IntakeQueue::start(store.clone(), ctx.clone());
         let inbox = channel_sync::InboxWriter::start(store.clone());
-        let carriers = Arc::new(self.carriers);
+        let sealer = self.sealer.map(Arc::new);
+        let carriers = Arc::new(booking::Carriers { sealer: sealer.clone(), ..self.carriers });
         let (s, c) = (store.clone(), ctx.clone());
         let intake = Intake { store: s.clone(), ctx: c.clone(), queue };
         let review = Review { store: s.clone(), ctx: c.clone(), intake: intake.clone() };
@@ -120,13 +122,7 @@ impl Builder {
             floor,
             admin: Admin { store: s.clone(), ctx: c.clone(), tokens: Default::default(), logins: Default::default() },
             catalogue: Catalogue { store: s.clone(), ctx: c.clone() },
-            channels: Channels {
-                store: s.clone(),
-                ctx: c.clone(),
-                sealer: self.sealer.map(Arc::new),
-                inbox,
-                intake: intake.clone(),
-            },
+            channels: Channels { store: s.clone(), ctx: c.clone(), sealer, inbox, intake: intake.clone() },
             insights: Insights {
                 store: s,
                 ctx: c,

@@ -67,7 +67,12 @@ impl CarrierArgs {
             (Some(_), None) | (None, Some(_)) => bail!("give both --aramex-url and --aramex-account"),
             (None, None) => None,
         };
-        Ok(Carriers { sandbox, aramex, sandbox_webhook_secret: self.sandbox_webhook_secret.clone() })
+        Ok(Carriers {
+            sandbox,
+            aramex,
+            sandbox_webhook_secret: self.sandbox_webhook_secret.clone(),
+            ..Default::default()
+        })
     }
 }
 

@@ -72,6 +72,10 @@ code_type!(
     /// A carrier as channels, mappings and webhooks name it (`sandbox`, `aramex`).
     CarrierCode, "carrier code", 32, b"-_"
 );
+code_type!(
+    /// One of the seller's accounts with a carrier (`4px-shenzhen`, `aramex-dxb`).
+    CarrierAccountCode, "carrier account code", 48, b"-_."
+);
 
 /// A harmonized system code: 6 to 10 digits, dots and spaces ignored.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]

@@ -3,6 +3,7 @@
 pub mod allocation;
 pub mod anomaly;
 pub mod auth;
+pub mod carrier_account;
 pub mod catalogue;
 pub mod country;
 pub mod error;
@@ -24,8 +25,8 @@ pub mod zone;
 
 pub use auth::{Role, Username};
 pub use catalogue::{
-    AsnRef, BinLocation, CarrierCode, ChannelCode, HsCode, PoNumber, Product, ShopCode, Sku, StationCode, StockLevel,
-    Warehouse, WarehouseCode,
+    AsnRef, BinLocation, CarrierAccountCode, CarrierCode, ChannelCode, HsCode, PoNumber, Product, ShopCode, Sku,
+    StationCode, StockLevel, Warehouse, WarehouseCode,
 };
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};

@@ -3,6 +3,7 @@
 //! accept. Functions take a connection or transaction; the use case owns begin and commit.
 
 pub mod bulk;
+pub mod carrier_accounts;
 pub mod catalogue;
 pub mod channel_sync;
 pub mod db;

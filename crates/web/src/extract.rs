@@ -203,6 +203,7 @@ from_path!(
     PushId => "channel push",
     RuleId => "rule",
     ShopCode => "store",
+    CarrierAccountCode => "carrier account",
     ChannelCode => "channel",
     Sku => "product",
     WarehouseCode => "warehouse",

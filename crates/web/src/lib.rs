@@ -101,6 +101,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(tracking::router())
         .merge(tasks::router())
         .merge(shops::router())
+        .merge(crate::routes::carrier_accounts::router())
         .merge(channel_sync::router())
         .merge(finance::router())
         .merge(statements::router())

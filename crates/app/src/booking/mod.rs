@@ -35,6 +35,10 @@ pub struct Carriers {
     pub aramex: Option<Carrier>,
     /// The secret the sandbox carrier signs its event pushes with.
     pub sandbox_webhook_secret: Option<String>,
+    /// Opens stored accounts' credentials; the application's secret key, set when it is built.
+    pub sealer: Option<Arc<crate::shops::Sealer>>,
+    /// Connectors built from stored accounts.
+    pub accounts: crate::carrier_accounts::BuiltAccounts,
 }
 
 impl Carriers {
@@ -244,11 +248,12 @@ impl Fulfilment {
         match s.status {
             BookingStatus::Cancelled => return Ok(s),
             BookingStatus::Booked => {
-                let carriers = self.carriers();
-                let carrier = carriers.of(&s.carrier).ok_or_else(|| Error::Conflict {
-                    kind: ConflictKind::CarrierUnavailable,
-                    message: format!("no {} carrier is configured in this process", s.carrier),
-                })?;
+                let carrier = {
+                    let mut conn = self.store.read().await?;
+                    let account = lstore::channel(&mut conn, &s.channel).await?.and_then(|c| c.carrier_account);
+                    self.carriers.resolve(&mut conn, &s.carrier, account.as_ref()).await?
+                }
+                .map_err(|e| Error::Conflict { kind: ConflictKind::CarrierUnavailable, message: e.to_string() })?;
                 let booking = Booking {
                     tracking_number: s.tracking_number.clone().unwrap_or_default(),
                     carrier_ref: s.carrier_ref.clone().unwrap_or_default(),

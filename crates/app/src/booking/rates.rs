@@ -51,14 +51,16 @@ impl Fulfilment {
                 })?
             }
         };
-        drop(conn);
-        let carriers = self.carriers();
-        let Some(carrier) = carriers.of(&ch.carrier) else {
-            return Err(Error::Conflict {
-                kind: ConflictKind::CarrierNotConfigured,
-                message: format!("carrier {} of channel {code} is not configured in this process", ch.carrier),
-            });
+        let carrier = match self.carriers.resolve(&mut conn, &ch.carrier, ch.carrier_account.as_ref()).await? {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(Error::Conflict {
+                    kind: ConflictKind::CarrierNotConfigured,
+                    message: format!("carrier {} of channel {code}: {e}", ch.carrier),
+                });
+            }
         };
+        drop(conn);
         let d = &req.destination;
         let rate_req = RateRequest {
             service: ch.service.clone(),

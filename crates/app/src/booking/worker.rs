@@ -106,16 +106,17 @@ fn actionable(e: &CarrierError, attempts: i64, will_retry: bool) -> String {
 /// Makes the carrier call for a claimed shipment and records the answer. Never holds a transaction
 /// across the call.
 pub(super) async fn perform(store: &Store, carriers: &Carriers, clock: &crate::Clock, s: Shipment) -> Result<Shipment> {
-    let (order, channel, req) = {
+    let (order, channel, req, carrier) = {
         let mut conn = store.read().await?;
         let order = orders::get(&mut conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
         let channel = lstore::channel(&mut conn, &s.channel).await?.ok_or(Error::NotFound("channel"))?;
         let req = request_of(&mut conn, &s, &order, &channel).await?;
-        (order, channel, req)
+        let carrier = carriers.resolve(&mut conn, &channel.carrier, channel.carrier_account.as_ref()).await?;
+        (order, channel, req, carrier)
     };
-    let result = match carriers.of(&channel.carrier) {
-        Some(c) => c.book(&req).await,
-        None => Err(CarrierError::Config(format!("no {} carrier is configured in this process", channel.carrier))),
+    let result = match &carrier {
+        Ok(c) => c.book(&req).await,
+        Err(e) => Err(e.clone()),
     };
     let now = clock.now();
     let worker = Actor::Worker("booking".into());
@@ -138,8 +139,8 @@ pub(super) async fn perform(store: &Store, carriers: &Carriers, clock: &crate::C
             }
         }
         Err(e) => {
-            let idempotent = carriers.of(&channel.carrier).is_some_and(|c| c.books_idempotently());
-            let sticky = !idempotent && !matches!(e, CarrierError::Unavailable(_));
+            let idempotent = carrier.as_ref().is_ok_and(|c| c.books_idempotently());
+            let sticky = !idempotent && !matches!(e, CarrierError::Unavailable(_) | CarrierError::RateLimited(_));
             let will_retry = e.retryable() && !sticky && s.attempts < MAX_ATTEMPTS;
             let msg = actionable(&e, s.attempts, will_retry);
             let retry_at = will_retry.then(|| now + backoff(s.attempts));

@@ -273,6 +273,21 @@ impl Fulfilment {
             return Err(Error::Invalid(errors));
         }
         let mut tx = self.store.begin().await?;
+        for (i, c) in parsed.iter().enumerate() {
+            let Some(code) = &c.carrier_account else { continue };
+            let path = if parsed.len() == 1 { "carrier_account".to_owned() } else { format!("[{i}].carrier_account") };
+            match codflow_store::carrier_accounts::get(&mut tx, code).await? {
+                None => errors.push(path, format!("no carrier account {code}")),
+                Some(a) if a.account.carrier.as_str() != c.carrier => errors.push(
+                    path,
+                    format!("{code} is a {} account; this channel's carrier is {}", a.account.carrier, c.carrier),
+                ),
+                Some(_) => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Invalid(errors));
+        }
         let mut out = Vec::with_capacity(parsed.len());
         let mut audits = Vec::new();
         for c in parsed {

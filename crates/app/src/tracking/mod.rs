@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use codflow_connectors::carriers::{CarrierError, CarrierEvent, TrackingSource};
+use codflow_connectors::carriers::{CarrierEvent, TrackingSource};
 use codflow_domain::anomaly::{self, AnomalyKind, AnomalySettings, Watch};
 use codflow_domain::review::{keys, value_band_of};
 use codflow_domain::tracking::{self as domain, TrackingEvent};

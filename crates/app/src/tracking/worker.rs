@@ -47,10 +47,21 @@ pub(crate) async fn poll_once(
     if claimed.is_empty() {
         return Ok(0);
     }
+    // One connector per carrier for the round: the one given at start, else the carrier's first stored account.
+    let mut connectors = std::collections::HashMap::new();
+    {
+        let mut conn = store.read().await?;
+        for t in &claimed {
+            if !connectors.contains_key(&t.carrier) {
+                connectors.insert(t.carrier.clone(), carriers.resolve(&mut conn, &t.carrier, None).await?);
+            }
+        }
+    }
+    let connectors = &connectors;
     let results = join_all(claimed.iter().map(|t| async move {
-        match carriers.of(&t.carrier) {
-            Some(c) => c.track(&t.tracking_number).await,
-            None => Err(CarrierError::Config(format!("no {} carrier is configured in this process", t.carrier))),
+        match &connectors[&t.carrier] {
+            Ok(c) => c.track(&t.tracking_number).await,
+            Err(e) => Err(e.clone()),
         }
     }))
     .await;

@@ -278,6 +278,7 @@ pub struct Channel {
     pub code: ChannelCode,
     pub name: String,
     pub carrier: String,
+    pub carrier_account: Option<crate::CarrierAccountCode>,
     pub service: String,
     pub enabled: bool,
     pub priority: i64,

@@ -31,8 +31,12 @@ fn is_zero(v: &i64) -> bool {
 pub struct ChannelSpec {
     pub code: String,
     pub name: String,
-    /// Which connector books it: `sandbox` or `aramex`.
+    /// Which connector books it: `sandbox`, `aramex` or `4px`.
     pub carrier: String,
+    /// The carrier account it books through (`GET /api/v1/carrier-accounts`); none: the carrier's first account,
+    /// or the one the server was started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier_account: Option<String>,
     pub service: String,
     #[serde(default = "yes")]
     pub enabled: bool,
@@ -345,9 +349,15 @@ impl ChannelSpec {
         let code = e.take("code", ChannelCode::parse(&self.code));
         let name = e.take("name", crate::catalogue::required_text("name", &self.name, 200));
         let service = e.take("service", crate::catalogue::required_text("service", &self.service, 100));
-        if !["sandbox", "aramex"].contains(&self.carrier.as_str()) {
-            e.push("carrier", format!("unknown carrier {:?} (sandbox or aramex)", self.carrier));
+        if !crate::carrier_account::CARRIERS.contains(&self.carrier.as_str()) {
+            let known = crate::carrier_account::CARRIERS.join(", ");
+            e.push("carrier", format!("unknown carrier {:?} (one of {known})", self.carrier));
         }
+        let carrier_account = self
+            .carrier_account
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .and_then(|a| e.take("carrier_account", crate::CarrierAccountCode::parse(a.trim())));
         let cov = &self.coverage;
         let coverage = Coverage {
             countries: countries(&mut e, "coverage.countries", &cov.countries),
@@ -388,6 +398,7 @@ impl ChannelSpec {
                 code,
                 name,
                 carrier: self.carrier.clone(),
+                carrier_account,
                 service,
                 enabled: self.enabled,
                 priority: self.priority,
@@ -519,6 +530,7 @@ impl Channel {
             code: self.code.to_string(),
             name: self.name.clone(),
             carrier: self.carrier.clone(),
+            carrier_account: self.carrier_account.as_ref().map(|a| a.to_string()),
             service: self.service.clone(),
             enabled: self.enabled,
             priority: self.priority,

@@ -1,4 +1,5 @@
 pub mod access;
+pub mod carrier_accounts;
 pub mod catalogue;
 pub mod channel_sync;
 pub mod dashboards;

@@ -7,6 +7,7 @@ mod shop_fake;
 mod access;
 mod auth;
 mod bad_input;
+mod carrier_accounts;
 mod catalogue;
 mod channels;
 mod concurrency;

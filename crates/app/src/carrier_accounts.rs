@@ -1,0 +1,293 @@
+//! Carrier accounts as data: created and edited through the API and the console, credentials sealed at rest with
+//! the key that seals shop secrets, and turned into connectors when a channel books or a parcel is tracked. The
+//! accounts given on the command line stay as the first account of their carrier.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use codflow_connectors::carriers::aramex::AramexAccount;
+use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::{Aramex, Carrier, CarrierError, FourPx, Sandbox, TrackingSource};
+use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
+use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
+use codflow_store::carrier_accounts::{self as astore, AccountRow};
+use codflow_store::{Conn, commit, orders};
+use time::OffsetDateTime;
+
+use crate::booking::Carriers;
+use crate::error::ConflictKind;
+use crate::shops::Sealer;
+use crate::{Error, Fulfilment, Result};
+
+/// How long a carrier call through a stored account may take.
+const TIMEOUT: StdDuration = StdDuration::from_secs(20);
+
+/// An account as the API shows it: whether it has secrets, never what they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountView {
+    pub account: CarrierAccount,
+    pub has_credentials: bool,
+    pub has_webhook_secret: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<AccountRow> for AccountView {
+    fn from(r: AccountRow) -> Self {
+        AccountView {
+            has_credentials: r.credentials.is_some(),
+            has_webhook_secret: r.webhook_secret.is_some(),
+            account: r.account,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// What a connection test found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionTest {
+    pub ok: bool,
+    /// `connected`, `credentials_refused`, `unreachable` or `misconfigured`.
+    pub outcome: &'static str,
+    pub message: String,
+}
+
+fn context(code: &CarrierAccountCode, field: &str) -> String {
+    format!("carrier-account:{code}:{field}")
+}
+
+/// Connectors built from stored accounts, kept while the account is unchanged.
+#[derive(Clone, Default)]
+pub struct BuiltAccounts(Arc<Mutex<HashMap<String, (OffsetDateTime, Carrier)>>>);
+
+/// The connector for an account and its opened credentials.
+pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::result::Result<Carrier, CarrierError> {
+    let get = |k: &str| creds.get(k).cloned().unwrap_or_default();
+    match a.carrier.as_str() {
+        "sandbox" => Ok(Carrier::Sandbox(Sandbox::new(&a.base_url, creds.get("api_key").cloned(), TIMEOUT)?)),
+        "aramex" => {
+            let account = AramexAccount {
+                user_name: get("user_name"),
+                password: get("password"),
+                account_number: get("account_number"),
+                account_pin: get("account_pin"),
+                account_entity: get("account_entity"),
+                account_country_code: get("account_country_code"),
+            };
+            Ok(Carrier::Aramex(Aramex::new(&a.base_url, account, TIMEOUT)?))
+        }
+        "4px" => {
+            let account = FourPxAccount {
+                app_key: get("app_key"),
+                app_secret: get("app_secret"),
+                access_token: creds.get("access_token").cloned().filter(|t| !t.is_empty()),
+            };
+            Ok(Carrier::FourPx(FourPx::new(&a.base_url, account, TIMEOUT)?))
+        }
+        other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
+    }
+}
+
+impl Carriers {
+    /// The connector a channel of `carrier` books and tracks through: its `account` when it names one, else the
+    /// carrier given on the command line, else the carrier's first stored account. The outer error is the
+    /// store's; the inner one says why there is no connector.
+    pub(crate) async fn resolve(
+        &self,
+        conn: &mut Conn,
+        carrier: &str,
+        account: Option<&CarrierAccountCode>,
+    ) -> Result<std::result::Result<Carrier, CarrierError>> {
+        let row = match account {
+            Some(code) => match astore::get(conn, code).await? {
+                Some(r) => r,
+                None => return Ok(Err(CarrierError::Config(format!("carrier account {code} does not exist")))),
+            },
+            None => {
+                if let Some(c) = self.of(carrier) {
+                    return Ok(Ok(c.clone()));
+                }
+                match astore::list(conn, Some(carrier)).await?.into_iter().next() {
+                    Some(r) => r,
+                    None => {
+                        return Ok(Err(CarrierError::Config(format!(
+                            "no {carrier} carrier account: add one under carrier accounts"
+                        ))));
+                    }
+                }
+            }
+        };
+        if row.account.carrier.as_str() != carrier {
+            return Ok(Err(CarrierError::Config(format!(
+                "carrier account {} is a {} account, not {carrier}",
+                row.account.code, row.account.carrier
+            ))));
+        }
+        Ok(self.build(&row))
+    }
+
+    fn build(&self, row: &AccountRow) -> std::result::Result<Carrier, CarrierError> {
+        let key = row.account.code.to_string();
+        let mut built = self.accounts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, c)) = built.get(&key)
+            && *at == row.updated_at
+        {
+            return Ok(c.clone());
+        }
+        let creds = match (&row.credentials, self.sealer.as_deref()) {
+            (None, _) => BTreeMap::new(),
+            (Some(sealed), Some(k)) => k
+                .open(sealed, &context(&row.account.code, "credentials"))
+                .and_then(|plain| serde_json::from_str(&plain).ok())
+                .ok_or_else(|| {
+                    CarrierError::Config(format!(
+                        "the credentials of carrier account {} do not open with this server's secret key",
+                        row.account.code
+                    ))
+                })?,
+            (Some(_), None) => {
+                return Err(CarrierError::Config("this server has no secret key to open carrier credentials".into()));
+            }
+        };
+        let c = connector(&row.account, &creds)?;
+        built.insert(key, (row.updated_at, c.clone()));
+        Ok(c)
+    }
+}
+
+impl Fulfilment {
+    pub async fn carrier_accounts(&self, carrier: Option<&str>) -> Result<Vec<AccountView>> {
+        let rows = astore::list(&mut *self.store.read().await?, carrier).await?;
+        Ok(rows.into_iter().map(AccountView::from).collect())
+    }
+
+    pub async fn carrier_account(&self, code: &CarrierAccountCode) -> Result<AccountView> {
+        let row = astore::get(&mut *self.store.read().await?, code).await?;
+        row.map(AccountView::from).ok_or(Error::NotFound("carrier account"))
+    }
+
+    /// Creates (`path_code` None) or changes an account; secrets left out keep their value.
+    pub async fn put_carrier_account(
+        &self,
+        path_code: Option<&str>,
+        input: CarrierAccountInput,
+        actor: Actor,
+    ) -> Result<(AccountView, bool)> {
+        let mut tx = self.store.begin().await?;
+        let wanted = path_code.map(str::to_owned).or_else(|| input.code.clone()).unwrap_or_default();
+        let existing = match CarrierAccountCode::parse(wanted.trim()) {
+            Ok(c) => astore::get(&mut tx, &c).await?,
+            Err(_) => None,
+        };
+        if path_code.is_none()
+            && let Some(x) = &existing
+        {
+            let code = &x.account.code;
+            return Err(Error::conflict(
+                ConflictKind::CarrierAccountExists,
+                format!("carrier account {code} exists; PUT /api/v1/carrier-accounts/{code} to change it"),
+            ));
+        }
+        let change = input
+            .validate(path_code, existing.as_ref().map(|x| (&x.account, x.credentials.is_some())))
+            .map_err(Error::Invalid)?;
+        let needs_key = change.credentials.is_some() || change.webhook_secret.is_some();
+        let sealer = self.carriers.sealer.clone();
+        if needs_key && sealer.is_none() {
+            return Err(Error::conflict(
+                ConflictKind::NoSecretKey,
+                "this server has no secret key to seal credentials with; set CODFLOW_SECRET_KEY or --secret-key-file",
+            ));
+        }
+        let code = change.account.code.clone();
+        let seal = |k: &Sealer, plain: &str, field: &str| k.seal(plain, &context(&code, field));
+        let credentials = match (&change.credentials, sealer.as_deref()) {
+            (Some(c), Some(k)) => Some(seal(k, &serde_json::to_string(c).unwrap_or_default(), "credentials")),
+            _ => None,
+        };
+        let webhook_secret = match (&change.webhook_secret, sealer.as_deref()) {
+            (Some(s), Some(k)) => Some(seal(k, s, "webhook_secret")),
+            _ => None,
+        };
+        let now = self.clock().now();
+        let row = AccountRow {
+            account: change.account,
+            credentials,
+            webhook_secret,
+            created_at: existing.as_ref().map_or(now, |x| x.created_at),
+            updated_at: now,
+        };
+        astore::put(&mut tx, &row).await?;
+        let created = existing.is_none();
+        let mut changed: Vec<&str> = Vec::new();
+        if change.credentials.is_some() {
+            changed.push("credentials");
+        }
+        if change.webhook_secret.is_some() {
+            changed.push("webhook secret");
+        }
+        let what = format!("{} {} at {}", row.account.carrier, row.account.environment.as_str(), row.account.base_url);
+        let mut a = AuditRecord::change(
+            "carrier_account",
+            code.to_string(),
+            if created { "create" } else { "update" },
+            None,
+            Some(what),
+            actor,
+            now,
+        );
+        // The audit names which secrets changed, never their values.
+        a.reason = (!changed.is_empty()).then(|| format!("set {}", changed.join(" and ")));
+        orders::insert_audit(&mut tx, &[a]).await?;
+        let stored = astore::get(&mut tx, &code).await?.ok_or(Error::NotFound("carrier account"))?;
+        commit(tx).await?;
+        Ok((stored.into(), created))
+    }
+
+    /// Removes an account no channel books through.
+    pub async fn delete_carrier_account(&self, code: &CarrierAccountCode, actor: Actor) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        if astore::get(&mut tx, code).await?.is_none() {
+            return Err(Error::NotFound("carrier account"));
+        }
+        let using = astore::channels_using(&mut tx, code).await?;
+        if !using.is_empty() {
+            return Err(Error::conflict(
+                ConflictKind::CarrierAccountInUse,
+                format!(
+                    "channels {} book through carrier account {code}; point them elsewhere first",
+                    using.join(", ")
+                ),
+            ));
+        }
+        astore::delete(&mut tx, code).await?;
+        let now = self.clock().now();
+        let a = AuditRecord::change("carrier_account", code.to_string(), "delete", None, None, actor, now);
+        orders::insert_audit(&mut tx, &[a]).await?;
+        commit(tx).await?;
+        Ok(())
+    }
+
+    /// Calls the carrier with the account's endpoint and credentials: a tracking look-up of a number that does
+    /// not exist, which every carrier answers without booking anything.
+    pub async fn test_carrier_account(&self, code: &CarrierAccountCode) -> Result<ConnectionTest> {
+        let row = astore::get(&mut *self.store.read().await?, code).await?.ok_or(Error::NotFound("carrier account"))?;
+        let carrier = match self.carriers.build(&row) {
+            Ok(c) => c,
+            Err(e) => return Ok(ConnectionTest { ok: false, outcome: "misconfigured", message: e.to_string() }),
+        };
+        let test = |ok, outcome, message: String| ConnectionTest { ok, outcome, message };
+        Ok(match carrier.track("CODFLOW-CONNECTION-TEST").await {
+            Ok(_) | Err(CarrierError::Rejected { .. }) => {
+                test(true, "connected", format!("{} answered and accepted the credentials", row.account.carrier))
+            }
+            Err(CarrierError::Unauthorized) => {
+                test(false, "credentials_refused", format!("{} refused the credentials", row.account.carrier))
+            }
+            Err(e @ CarrierError::Config(_)) => test(false, "misconfigured", e.to_string()),
+            Err(e) => test(false, "unreachable", e.to_string()),
+        })
+    }
+}

@@ -1,0 +1,257 @@
+//! Carrier accounts: the seller's contracts with a carrier, many per carrier (per warehouse, per lane), each
+//! with its endpoint and credentials. Channels name the account they book through.
+
+use std::collections::BTreeMap;
+
+use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
+
+/// The carriers codflow has a connector for, by the code channels and mappings use.
+pub const CARRIERS: [&str; 3] = ["sandbox", "aramex", "4px"];
+
+/// One credential a carrier's API needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialField {
+    pub name: &'static str,
+    pub required: bool,
+}
+
+const fn req(name: &'static str) -> CredentialField {
+    CredentialField { name, required: true }
+}
+const fn opt(name: &'static str) -> CredentialField {
+    CredentialField { name, required: false }
+}
+
+/// The credentials each carrier takes; None for a carrier codflow has no connector for.
+pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
+    const SANDBOX: &[CredentialField] = &[opt("api_key")];
+    const ARAMEX: &[CredentialField] = &[
+        req("user_name"),
+        req("password"),
+        req("account_number"),
+        req("account_pin"),
+        req("account_entity"),
+        req("account_country_code"),
+    ];
+    const FOURPX: &[CredentialField] = &[req("app_key"), req("app_secret"), opt("access_token")];
+    match carrier {
+        "sandbox" => Some(SANDBOX),
+        "aramex" => Some(ARAMEX),
+        "4px" => Some(FOURPX),
+        _ => None,
+    }
+}
+
+/// Whether an account talks to the carrier's test system or books real parcels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Test,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Production => "production",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Environment> {
+        match s {
+            "test" => Some(Environment::Test),
+            "production" => Some(Environment::Production),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierAccount {
+    pub code: CarrierAccountCode,
+    pub carrier: CarrierCode,
+    pub name: String,
+    pub environment: Environment,
+    /// The API's address for this environment, e.g. `https://open.4px.com`.
+    pub base_url: String,
+}
+
+/// An account as written to the API or the console; on an update, what is left out keeps its value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CarrierAccountInput {
+    pub code: Option<String>,
+    pub carrier: Option<String>,
+    pub name: Option<String>,
+    pub environment: Option<String>,
+    pub base_url: Option<String>,
+    /// Given whole or not at all: a partial set is refused, so a half-changed login never books.
+    pub credentials: Option<BTreeMap<String, String>>,
+    pub webhook_secret: Option<String>,
+}
+
+/// A checked change: the account, and the secrets to seal when they were given.
+#[derive(Debug)]
+pub struct CarrierAccountChange {
+    pub account: CarrierAccount,
+    pub credentials: Option<BTreeMap<String, String>>,
+    pub webhook_secret: Option<String>,
+}
+
+fn url(e: &mut FieldErrors, s: &str) -> Option<String> {
+    let s = s.trim();
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() <= 300
+        && s.len() > "http://".len()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Some(s.trim_end_matches('/').to_owned())
+    } else {
+        e.push("base_url", "an http(s) address of at most 300 characters, without spaces");
+        None
+    }
+}
+
+impl CarrierAccountInput {
+    /// Checks the input against the account it changes (`existing`, with whether it holds credentials).
+    pub fn validate(
+        self,
+        path_code: Option<&str>,
+        existing: Option<(&CarrierAccount, bool)>,
+    ) -> Result<CarrierAccountChange, FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let (Some(p), Some(c)) = (path_code, self.code.as_deref())
+            && p != c
+        {
+            e.push("code", format!("the body names {c:?} but the address names {p:?}"));
+        }
+        let code_text = path_code.map(str::to_owned).or(self.code.clone()).unwrap_or_default();
+        let code = e.take("code", CarrierAccountCode::parse(code_text.trim()));
+        let old = existing.map(|(a, _)| a);
+        let carrier_text = self.carrier.clone().or_else(|| old.map(|a| a.carrier.to_string())).unwrap_or_default();
+        if let (Some(o), Some(c)) = (old, self.carrier.as_deref())
+            && o.carrier.as_str() != c
+        {
+            e.push("carrier", "an account's carrier cannot change; make a new account");
+        }
+        let fields = credential_fields(&carrier_text);
+        if fields.is_none() {
+            e.push("carrier", format!("unknown carrier {carrier_text:?} (one of {})", CARRIERS.join(", ")));
+        }
+        let carrier = CarrierCode::parse(&carrier_text).ok();
+        let name = match self.name.clone().or_else(|| old.map(|a| a.name.clone())) {
+            Some(n) if !n.trim().is_empty() && n.chars().count() <= 120 && !n.chars().any(char::is_control) => {
+                Some(n.trim().to_owned())
+            }
+            _ => {
+                e.push("name", "1 to 120 characters");
+                None
+            }
+        };
+        let environment = match self.environment.as_deref() {
+            Some(s) => Environment::parse(s).or_else(|| {
+                e.push("environment", "test or production");
+                None
+            }),
+            None => Some(old.map_or(Environment::Test, |a| a.environment)),
+        };
+        let base_url = match self.base_url.as_deref().or(old.map(|a| a.base_url.as_str())) {
+            Some(u) => url(&mut e, u),
+            None => {
+                e.push("base_url", "required: the carrier API's address for this account");
+                None
+            }
+        };
+        if let (Some(creds), Some(fields)) = (&self.credentials, fields) {
+            for k in creds.keys() {
+                if !fields.iter().any(|f| f.name == k) {
+                    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                    e.push(
+                        format!("credentials.{k}"),
+                        format!("not a {carrier_text} credential ({})", names.join(", ")),
+                    );
+                }
+            }
+            for f in fields.iter().filter(|f| f.required) {
+                if creds.get(f.name).is_none_or(|v| v.trim().is_empty()) {
+                    e.push(format!("credentials.{}", f.name), "required");
+                }
+            }
+            for (k, v) in creds {
+                if v.len() > 2000 || v.chars().any(char::is_control) {
+                    e.push(format!("credentials.{k}"), "at most 2000 characters, no control characters");
+                }
+            }
+        } else if let Some(fields) = fields
+            && !existing.is_some_and(|(_, has)| has)
+            && fields.iter().any(|f| f.required)
+        {
+            e.push("credentials", format!("required for {carrier_text}"));
+        }
+        if let Some(s) = &self.webhook_secret
+            && (s.trim().is_empty() || s.len() > 500)
+        {
+            e.push("webhook_secret", "1 to 500 characters");
+        }
+        match (code, carrier, name, environment, base_url) {
+            (Some(code), Some(carrier), Some(name), Some(environment), Some(base_url)) if e.is_empty() => {
+                Ok(CarrierAccountChange {
+                    account: CarrierAccount { code, carrier, name, environment, base_url },
+                    credentials: self.credentials,
+                    webhook_secret: self.webhook_secret,
+                })
+            }
+            _ => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fourpx() -> CarrierAccountInput {
+        CarrierAccountInput {
+            code: Some("4px-sz".into()),
+            carrier: Some("4px".into()),
+            name: Some("4PX Shenzhen".into()),
+            environment: None,
+            base_url: Some("https://open-test.4px.com/".into()),
+            credentials: Some(BTreeMap::from([("app_key".into(), "k".into()), ("app_secret".into(), "s".into())])),
+            webhook_secret: None,
+        }
+    }
+
+    #[test]
+    fn a_new_account_needs_its_carriers_required_credentials_and_defaults_to_test() {
+        let c = fourpx().validate(None, None).unwrap();
+        assert_eq!(c.account.environment, Environment::Test);
+        assert_eq!(c.account.base_url, "https://open-test.4px.com");
+        let mut missing = fourpx();
+        missing.credentials = Some(BTreeMap::from([("app_key".into(), "k".into()), ("token".into(), "x".into())]));
+        let e = missing.validate(None, None).unwrap_err();
+        let paths: Vec<&str> = e.0.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["credentials.token", "credentials.app_secret"]);
+    }
+
+    #[test]
+    fn an_update_keeps_what_it_leaves_out_and_cannot_change_the_carrier() {
+        let old = fourpx().validate(None, None).unwrap().account;
+        let kept = CarrierAccountInput { name: Some("4PX SZ".into()), ..Default::default() }
+            .validate(Some("4px-sz"), Some((&old, true)))
+            .unwrap();
+        assert_eq!(kept.account.base_url, old.base_url);
+        assert!(kept.credentials.is_none());
+        let e = CarrierAccountInput { carrier: Some("aramex".into()), ..Default::default() }
+            .validate(Some("4px-sz"), Some((&old, true)))
+            .unwrap_err();
+        assert_eq!(e.0[0].path, "carrier");
+    }
+
+    #[test]
+    fn unknown_carriers_and_bad_addresses_are_refused_by_field() {
+        let e = CarrierAccountInput { carrier: Some("dhl".into()), base_url: Some("ftp://x".into()), ..fourpx() }
+            .validate(None, None)
+            .unwrap_err();
+        let paths: Vec<&str> = e.0.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["carrier", "base_url"]);
+    }
+}

@@ -1,0 +1,152 @@
+//! Carrier accounts as data: a 4PX account created with sealed credentials, tested, and booked and tracked
+//! through by a channel, against the 4PX protocol server; bad input refused by field.
+
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_paths, json_of, order, spawn_app};
+
+codflow_store::on_both_engines!(
+    a_4px_account_is_sealed_tested_and_a_channel_books_and_tracks_through_it,
+    bad_carrier_accounts_are_refused_by_field_and_change_nothing,
+);
+
+fn fourpx_account(server: &str, secret: &str) -> Value {
+    json!({"code": "4px-sz", "carrier": "4px", "name": "4PX Shenzhen", "base_url": format!("{server}/4px"),
+           "credentials": {"app_key": codflow_sandbox_carrier::fourpx::TEST_APP_KEY, "app_secret": secret}})
+}
+
+fn fourpx_channel(account: &str) -> Value {
+    json!({
+        "code": "4PX-SA", "name": "4PX to Saudi Arabia", "carrier": "4px", "carrier_account": account,
+        "service": "standard", "coverage": {"countries": ["SA"]},
+        "capabilities": {"cod": false, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 7,
+            "bands": [{"from_g": 0, "to_g": 5000, "price": "30.00"}]}]}
+    })
+}
+
+async fn prepaid_order(app: &TestApp) -> String {
+    let mut o = order("P-1", "LAMP-01", 1);
+    o["payment_method"] = json!("prepaid");
+    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    o["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_4px_account_is_sealed_tested_and_a_channel_books_and_tracks_through_it(engine: Engine) {
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(engine).await;
+    let secret = codflow_sandbox_carrier::fourpx::TEST_APP_SECRET;
+    let a = json_of(app.post("/api/v1/carrier-accounts", &fourpx_account(&server, secret)).await, StatusCode::CREATED)
+        .await;
+    assert_eq!(a["environment"], "test");
+    assert_eq!(a["has_credentials"], true);
+    assert!(!a.to_string().contains(secret), "secrets never come back: {a}");
+    let stored: String = sqlx::query_scalar("SELECT credentials FROM carrier_accounts WHERE code = '4px-sz'")
+        .fetch_one(&mut *app.store.read().await.unwrap())
+        .await
+        .unwrap();
+    assert!(stored.starts_with("v1:") && !stored.contains(secret), "sealed at rest");
+    let t = json_of(app.post("/api/v1/carrier-accounts/4px-sz/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!((t["ok"].clone(), t["outcome"].clone()), (json!(true), json!("connected")), "{t}");
+
+    // A wrong secret is what the test names; the right one again and it connects.
+    let wrong =
+        json!({"credentials": {"app_key": codflow_sandbox_carrier::fourpx::TEST_APP_KEY, "app_secret": "nope"}});
+    json_of(app.put("/api/v1/carrier-accounts/4px-sz", &wrong).await, StatusCode::OK).await;
+    let t = json_of(app.post("/api/v1/carrier-accounts/4px-sz/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "credentials_refused", "{t}");
+    let right = json!({"name": "4PX SZ", "credentials": {"app_key": codflow_sandbox_carrier::fourpx::TEST_APP_KEY, "app_secret": secret}});
+    let a = json_of(app.put("/api/v1/carrier-accounts/4px-sz", &right).await, StatusCode::OK).await;
+    assert_eq!(a["name"], "4PX SZ");
+    assert_eq!(a["base_url"], format!("{server}/4px"), "left out, kept");
+
+    // A channel names the account; the booking goes to 4PX and its number comes back.
+    let put = json!({"base_currency": "SAR"});
+    json_of(app.put("/api/v1/settings", &put).await, StatusCode::OK).await;
+    let duty = json!({"country": "SA", "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": "15",
+        "duty_de_minimis": {"amount": {"amount": "1000", "currency": "SAR"}, "basis": "goods"}, "source": "test"});
+    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
+    json_of(app.post("/api/v1/channels", &fourpx_channel("4px-sz")).await, StatusCode::CREATED).await;
+    app.seed(&[("LAMP-01", 5)]).await;
+    let id = prepaid_order(&app).await;
+    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(s["status"], "booked", "{s}");
+    let tracking = s["tracking_number"].as_str().unwrap();
+    assert!(tracking.starts_with("4PX"), "{tracking}");
+
+    // 4PX's scans, polled, move the parcel by the default mapping.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{server}/v1/_clock"))
+        .json(&json!({"at": later, "scale": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // The first poll is hours after booking; the test brings it to now.
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE tracking SET poll_at = 0").execute(&mut *tx).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    let polled = json_of(app.post("/api/v1/tracking/poll", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(polled["shipments_polled"], 1);
+    let sid = s["id"].as_str().unwrap();
+    let tr = json_of(app.get(&format!("/api/v1/shipments/{sid}/tracking")).await, StatusCode::OK).await;
+    let codes: Vec<&str> = tr["events"].as_array().unwrap().iter().filter_map(|e| e["code"].as_str()).collect();
+    assert_eq!(codes, ["FPX_L_RPIF", "FPX_C_SPLS", "FPX_C_ADFF"], "{tr}");
+    assert_eq!(tr["status"], "in_transit", "{tr}");
+    assert!(tr["picked_up_at"].is_string(), "{tr}");
+
+    // An account a channel books through is not removed.
+    let p = json_of(app.delete("/api/v1/carrier-accounts/4px-sz").await, StatusCode::CONFLICT).await;
+    assert_eq!(p["code"], "carrier_account_in_use");
+}
+
+async fn bad_carrier_accounts_are_refused_by_field_and_change_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let cases = [
+        (json!({"code": "x", "carrier": "dhl", "name": "n", "base_url": "https://x"}), "carrier"),
+        (
+            json!({"code": "bad code", "carrier": "4px", "name": "n", "base_url": "https://x",
+                "credentials": {"app_key": "k", "app_secret": "s"}}),
+            "code",
+        ),
+        (
+            json!({"code": "a", "carrier": "4px", "name": "n", "base_url": "ftp://x",
+                "credentials": {"app_key": "k", "app_secret": "s"}}),
+            "base_url",
+        ),
+        (json!({"code": "a", "carrier": "4px", "name": "n", "base_url": "https://x"}), "credentials"),
+        (
+            json!({"code": "a", "carrier": "4px", "name": "n", "base_url": "https://x",
+                "credentials": {"app_key": "k"}}),
+            "credentials.app_secret",
+        ),
+        (
+            json!({"code": "a", "carrier": "4px", "name": "n\u{0}", "base_url": "https://x",
+                "credentials": {"app_key": "k", "app_secret": "s"}}),
+            "name",
+        ),
+    ];
+    for (body, path) in cases {
+        let p = json_of(app.post("/api/v1/carrier-accounts", &body).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(error_paths(&p).contains(&path.to_owned()), "{path}: {p}");
+    }
+    let r = app.post_raw("/api/v1/carrier-accounts", "{\"code\": ").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "truncated JSON");
+    let none = json_of(app.get("/api/v1/carrier-accounts").await, StatusCode::OK).await;
+    assert_eq!(none["items"], json!([]), "nothing was written");
+    json_of(app.get("/api/v1/carrier-accounts/nope").await, StatusCode::NOT_FOUND).await;
+    json_of(app.post("/api/v1/carrier-accounts/nope/test", &json!({})).await, StatusCode::NOT_FOUND).await;
+    // A channel naming an account that does not exist is refused by field.
+    let p =
+        json_of(app.post("/api/v1/channels", &fourpx_channel("ghost")).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&p), ["carrier_account"], "{p}");
+    // Viewers read accounts but do not change them.
+    let viewer = app.token(codflow_domain::Role::Viewer).to_owned();
+    let r = app.post_as(&viewer, "/api/v1/carrier-accounts", &json!({})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
