@@ -8,7 +8,8 @@ use std::time::Duration as StdDuration;
 
 use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
-use codflow_connectors::carriers::{Aramex, Carrier, CarrierError, FourPx, Sandbox, TrackingSource};
+use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
+use codflow_connectors::carriers::{Aramex, Carrier, CarrierError, FourPx, NinjaVan, Sandbox, TrackingSource};
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
 use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
 use codflow_store::carrier_accounts::{self as astore, AccountRow};
@@ -86,6 +87,14 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
             };
             Ok(Carrier::FourPx(FourPx::new(&a.base_url, account, TIMEOUT)?))
         }
+        "ninjavan" => {
+            let account = NinjaVanAccount {
+                client_id: get("client_id"),
+                client_secret: get("client_secret"),
+                country: get("country"),
+            };
+            Ok(Carrier::NinjaVan(NinjaVan::new(&a.base_url, account, TIMEOUT)?))
+        }
         other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
     }
 }
@@ -126,6 +135,21 @@ impl Carriers {
             ))));
         }
         Ok(self.build(&row))
+    }
+
+    /// The carrier's stored accounts that have a webhook secret, with the secret opened.
+    pub(crate) async fn webhook_accounts(&self, conn: &mut Conn, carrier: &str) -> Result<Vec<(Carrier, String)>> {
+        let rows = astore::list(conn, Some(carrier)).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let secret = self
+                    .sealer
+                    .as_deref()?
+                    .open(r.webhook_secret.as_deref()?, &context(&r.account.code, "webhook_secret"))?;
+                Some((self.build(r).ok()?, secret))
+            })
+            .collect())
     }
 
     fn build(&self, row: &AccountRow) -> std::result::Result<Carrier, CarrierError> {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 3] = ["sandbox", "aramex", "4px"];
+pub const CARRIERS: [&str; 4] = ["sandbox", "aramex", "4px", "ninjavan"];
 
 /// One credential a carrier's API needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +34,13 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         req("account_country_code"),
     ];
     const FOURPX: &[CredentialField] = &[req("app_key"), req("app_secret"), opt("access_token")];
+    // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.
+    const NINJAVAN: &[CredentialField] = &[req("client_id"), req("client_secret"), req("country")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
         "4px" => Some(FOURPX),
+        "ninjavan" => Some(NINJAVAN),
         _ => None,
     }
 }

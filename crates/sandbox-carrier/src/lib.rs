@@ -9,6 +9,7 @@
 
 pub mod fourpx;
 pub mod model;
+pub mod ninjavan;
 
 pub mod process;
 
@@ -44,6 +45,8 @@ pub struct Config {
     pub start: Option<OffsetDateTime>,
     /// The app key and secret its 4PX gateway accepts.
     pub fourpx: (String, String),
+    /// The client id and secret its Ninja Van API accepts (the secret also signs its Ninja Van pushes).
+    pub ninjavan: (String, String),
 }
 
 impl Default for Config {
@@ -55,6 +58,7 @@ impl Default for Config {
             api_key: None,
             start: None,
             fourpx: (fourpx::TEST_APP_KEY.into(), fourpx::TEST_APP_SECRET.into()),
+            ninjavan: (ninjavan::TEST_CLIENT_ID.into(), ninjavan::TEST_CLIENT_SECRET.into()),
         }
     }
 }
@@ -196,6 +200,10 @@ struct Book {
     manifest_faults: VecDeque<FaultSpec>,
     /// Faults for the protocols other than the sandbox's own, by protocol (`4px`).
     protocol_faults: HashMap<String, VecDeque<FaultSpec>>,
+    /// Ninja Van's access tokens and when each expires.
+    nv_tokens: HashMap<String, OffsetDateTime>,
+    /// Other protocols' tracking numbers for the sandbox parcel behind each.
+    aliases: HashMap<String, String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -711,13 +719,13 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ "4px") => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
+        Some(p @ ("4px" | "ninjavan")) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests or 4px",
+                "endpoint is shipments, manifests, 4px or ninjavan",
                 Some("endpoint"),
             );
         }
@@ -944,6 +952,11 @@ pub fn router(config: Config) -> Router {
         // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
         .route("/4px/router/api/service", post(fourpx::service))
         .route("/4px/labels/{file}", get(fourpx::label))
+        .route("/ninjavan/{cc}/2.0/oauth/access_token", post(ninjavan::token))
+        .route("/ninjavan/{cc}/4.2/orders", post(ninjavan::create))
+        .route("/ninjavan/{cc}/2.2/orders/{tracking}", axum::routing::delete(ninjavan::cancel))
+        .route("/ninjavan/{cc}/2.0/reports/waybill", get(ninjavan::waybill))
+        .route("/ninjavan/{cc}/1.0/orders/tracking-events/{tracking}", get(ninjavan::events))
         .with_state(carrier)
 }
 

@@ -223,19 +223,29 @@ impl Tracking {
     pub async fn carrier_webhook(
         &self,
         carrier: &CarrierCode,
-        signature: Option<&str>,
+        header: &(dyn Fn(&str) -> Option<String> + Sync),
         body: &[u8],
     ) -> Result<IngestReport> {
-        let carriers = self.carriers.clone();
-        let (Some(c), Some(secret)) = (carriers.of(carrier.as_str()), carriers.webhook_secret(carrier.as_str())) else {
-            return Err(Error::NotFound("carrier webhook"));
-        };
-        let Some(hooks) = c.webhooks() else {
-            return Err(Error::NotFound("carrier webhook"));
-        };
-        if !signature.is_some_and(|s| hooks.verify(secret, body, s)) {
-            return Err(Error::Unauthorized);
+        // The carrier given at start with its secret, then every stored account of the carrier with one.
+        let mut candidates = Vec::new();
+        if let (Some(c), Some(secret)) =
+            (self.carriers.of(carrier.as_str()), self.carriers.webhook_secret(carrier.as_str()))
+        {
+            candidates.push((c.clone(), secret.to_owned()));
         }
+        candidates.extend(self.carriers.webhook_accounts(&mut *self.store.read().await?, carrier.as_str()).await?);
+        let candidates: Vec<_> = candidates.into_iter().filter(|(c, _)| c.webhooks().is_some()).collect();
+        if candidates.is_empty() {
+            return Err(Error::NotFound("carrier webhook"));
+        }
+        let verified = candidates.iter().find_map(|(c, secret)| {
+            let hooks = c.webhooks()?;
+            let sig = header(hooks.signature_header())?;
+            hooks.verify(secret, body, &sig).then_some(c)
+        });
+        let Some(hooks) = verified.and_then(|c| c.webhooks()) else {
+            return Err(Error::Unauthorized);
+        };
         let events = hooks.parse_webhook(body).map_err(|e| Error::invalid("body", e.to_string()))?;
         let events: Vec<IncomingEvent> = events.into_iter().map(IncomingEvent::from).collect();
         self.ingest_events(&events, "webhook").await

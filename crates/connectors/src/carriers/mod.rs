@@ -3,12 +3,14 @@
 
 pub mod aramex;
 pub mod fourpx;
+pub mod ninjavan;
 pub mod sandbox;
 
 use std::future::Future;
 
 pub use aramex::Aramex;
 pub use fourpx::FourPx;
+pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 
 /// A postal party as carriers want it.
@@ -239,6 +241,8 @@ pub trait Manifests: Send + Sync {
 
 /// Turns a verified push into events; `Err` when the body is not the carrier's event shape.
 pub trait WebhookParser {
+    /// The request header the carrier puts its signature in.
+    fn signature_header(&self) -> &'static str;
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool;
     fn parse_webhook(&self, body: &[u8]) -> Result<Vec<CarrierEvent>, CarrierError>;
 }
@@ -260,6 +264,7 @@ pub fn company(code: &str) -> &str {
     match code {
         aramex::CODE => aramex::COMPANY,
         fourpx::CODE => fourpx::COMPANY,
+        ninjavan::CODE => ninjavan::COMPANY,
         sandbox::CODE => sandbox::COMPANY,
         other => other,
     }
@@ -271,6 +276,7 @@ pub enum Carrier {
     Sandbox(Sandbox),
     Aramex(Aramex),
     FourPx(FourPx),
+    NinjaVan(NinjaVan),
 }
 
 impl Carrier {
@@ -284,6 +290,8 @@ impl Carrier {
             Carrier::Aramex(_) => false,
             // Our shipment id is 4PX's unique ref_no; a repeat finds the order made before.
             Carrier::FourPx(_) => true,
+            // No idempotency key: a repeat is refused as a duplicate, so an unclear failure waits for a person.
+            Carrier::NinjaVan(_) => false,
         }
     }
 
@@ -295,6 +303,8 @@ impl Carrier {
             Carrier::Aramex(_) => false,
             // 4PX collects from the seller's warehouse against its own scan; its bag methods are not built yet.
             Carrier::FourPx(_) => false,
+            // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
+            Carrier::NinjaVan(_) => false,
         }
     }
 
@@ -302,6 +312,7 @@ impl Carrier {
     pub fn webhooks(&self) -> Option<&dyn WebhookParser> {
         match self {
             Carrier::Sandbox(c) => Some(c),
+            Carrier::NinjaVan(c) => Some(c),
             Carrier::Aramex(_) | Carrier::FourPx(_) => None,
         }
     }
@@ -313,6 +324,10 @@ impl RateQuoter for Carrier {
             Carrier::Sandbox(c) => c.rate(req).await,
             Carrier::Aramex(c) => c.rate(req).await,
             Carrier::FourPx(c) => c.rate(req).await,
+            Carrier::NinjaVan(_) => {
+                let _ = req;
+                Err(CarrierError::Config("Ninja Van publishes no rates API for shippers; use the rate card".into()))
+            }
         }
     }
 }
@@ -323,6 +338,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Sandbox(c) => c.book(req).await,
             Carrier::Aramex(c) => c.book(req).await,
             Carrier::FourPx(c) => c.book(req).await,
+            Carrier::NinjaVan(c) => c.book(req).await,
         }
     }
     async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
@@ -330,6 +346,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Sandbox(c) => c.cancel(booking).await,
             Carrier::Aramex(c) => c.cancel(booking).await,
             Carrier::FourPx(c) => c.cancel(booking).await,
+            Carrier::NinjaVan(c) => c.cancel(booking).await,
         }
     }
 }
@@ -344,6 +361,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::FourPx(_) => Err(CarrierError::Config(
                 "4PX hands delivery to a last-mile carrier; give instructions through 4PX's portal".into(),
             )),
+            Carrier::NinjaVan(_) => Err(CarrierError::Config(
+                "Ninja Van takes delivery instructions in its dashboard; record them there".into(),
+            )),
         }
     }
 }
@@ -354,6 +374,7 @@ impl TrackingSource for Carrier {
             Carrier::Sandbox(c) => c.track(tracking_number).await,
             Carrier::Aramex(c) => c.track(tracking_number).await,
             Carrier::FourPx(c) => c.track(tracking_number).await,
+            Carrier::NinjaVan(c) => c.track(tracking_number).await,
         }
     }
 }
@@ -364,6 +385,7 @@ impl Manifests for Carrier {
             Carrier::Sandbox(c) => c.register_bag(req).await,
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no bags through its API".into())),
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
+            Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
         }
     }
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
@@ -371,6 +393,7 @@ impl Manifests for Carrier {
             Carrier::Sandbox(c) => c.submit_manifest(req).await,
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no manifests through its API".into())),
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
+            Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
         }
     }
 }

@@ -228,6 +228,9 @@ impl SettlementReports for Sandbox {
 }
 
 impl WebhookParser for Sandbox {
+    fn signature_header(&self) -> &'static str {
+        "x-sandbox-signature"
+    }
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool {
         let Some(hex) = signature.strip_prefix("sha256=") else { return false };
         let Some(expected) = decode_hex(hex) else { return false };

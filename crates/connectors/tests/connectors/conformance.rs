@@ -7,16 +7,18 @@
 use std::time::Duration;
 
 use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, FourPx, Party, RateQuoter, RateRequest, Sandbox,
-    ShipmentBooker, TrackingSource,
+    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, FourPx, NinjaVan, Party, RateQuoter, RateRequest,
+    Sandbox, ShipmentBooker, TrackingSource,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 2] = [
+const DEFAULT_CODES: [&str; 3] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
+    include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
 ];
 
 struct Subject {
@@ -30,6 +32,12 @@ struct Subject {
     faults: &'static str,
     /// Whether the carrier books cash on delivery through this API.
     cod: bool,
+    /// Whether a repeated booking answers the parcel already booked (else it is refused, booking nothing).
+    idempotent: bool,
+    /// Whether the carrier prices through its API.
+    rates: bool,
+    /// Where its parcels go, and the currency cash is collected in there.
+    destination: (&'static str, &'static str),
 }
 
 const KEY: &str = "conformance-key";
@@ -47,6 +55,9 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "shipments",
             cod: true,
+            idempotent: true,
+            rates: true,
+            destination: ("SA", "SAR"),
         });
     }
     {
@@ -71,9 +82,51 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "4px",
             cod: false,
+            idempotent: true,
+            rates: true,
+            destination: ("SA", "SAR"),
+        });
+    }
+    {
+        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
+            api_key: Some(KEY.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let account = |secret: &str| NinjaVanAccount {
+            client_id: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_ID.into(),
+            client_secret: secret.into(),
+            country: "my".into(),
+        };
+        let base = format!("{server}/ninjavan");
+        out.push(Subject {
+            code: "ninjavan",
+            carrier: Carrier::NinjaVan(
+                NinjaVan::new(&base, account(codflow_sandbox_carrier::ninjavan::TEST_CLIENT_SECRET), t).unwrap(),
+            ),
+            refused: Carrier::NinjaVan(NinjaVan::new(&base, account("not-the-secret"), t).unwrap()),
+            server,
+            faults: "ninjavan",
+            cod: true,
+            idempotent: false,
+            rates: false,
+            destination: ("MY", "MYR"),
         });
     }
     out
+}
+
+impl Subject {
+    fn request(&self, key: &str, cod: bool) -> BookingRequest {
+        let (country, currency) = self.destination;
+        let mut r = request(key, cod);
+        r.consignee.country = country.into();
+        for a in r.cod.iter_mut().chain([&mut r.declared_value]) {
+            a.currency = currency.into();
+        }
+        r
+    }
 }
 
 fn request(key: &str, cod: bool) -> BookingRequest {
@@ -146,12 +199,16 @@ fn mapped(carrier: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_carrier_books_a_prepaid_parcel_and_gives_its_label() {
     for s in subjects().await {
-        let b = s.carrier.book(&request("shp-prepaid", false)).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
+        let b = s.carrier.book(&s.request("shp-prepaid", false)).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
         assert!(!b.tracking_number.is_empty(), "{}", s.code);
         assert!(!b.carrier_ref.is_empty(), "{}", s.code);
         if let Some(url) = b.label_data["label_url"].as_str() {
             let pdf = reqwest::get(url).await.unwrap().bytes().await.unwrap();
             assert!(pdf.starts_with(b"%PDF-"), "{}: the label link gives a PDF", s.code);
+        } else if let Some(b64) = b.label_data["waybill_pdf_base64"].as_str() {
+            use base64::Engine as _;
+            let pdf = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+            assert!(pdf.starts_with(b"%PDF-"), "{}: the waybill kept is a PDF", s.code);
         } else {
             assert!(b.label_data.is_object() && b.label_data != json!({}), "{}: label data kept", s.code);
         }
@@ -162,7 +219,7 @@ async fn every_carrier_books_a_prepaid_parcel_and_gives_its_label() {
 async fn every_carrier_books_cod_or_refuses_it_before_calling() {
     for s in subjects().await {
         let before = stats(&s).await["shipments"].as_i64().unwrap();
-        match (s.carrier.book(&request("shp-cod", true)).await, s.cod) {
+        match (s.carrier.book(&s.request("shp-cod", true)).await, s.cod) {
             (Ok(b), true) => assert!(!b.tracking_number.is_empty()),
             (Err(CarrierError::Rejected { field, .. }), false) => {
                 assert_eq!(field.as_deref(), Some("cod"), "{}", s.code);
@@ -176,9 +233,12 @@ async fn every_carrier_books_cod_or_refuses_it_before_calling() {
 #[tokio::test]
 async fn a_booking_sent_twice_books_one_parcel() {
     for s in subjects().await {
-        let a = s.carrier.book(&request("shp-twice", false)).await.unwrap();
-        let b = s.carrier.book(&request("shp-twice", false)).await.unwrap();
-        assert_eq!(a.tracking_number, b.tracking_number, "{}", s.code);
+        let a = s.carrier.book(&s.request("shp-twice", false)).await.unwrap();
+        match s.carrier.book(&s.request("shp-twice", false)).await {
+            Ok(b) if s.idempotent => assert_eq!(a.tracking_number, b.tracking_number, "{}", s.code),
+            Err(e @ CarrierError::Rejected { .. }) if !s.idempotent => assert!(!e.retryable(), "{}", s.code),
+            other => panic!("{} (idempotent: {}): {other:?}", s.code, s.idempotent),
+        }
         assert_eq!(stats(&s).await["shipments"], 1, "{}", s.code);
     }
 }
@@ -186,7 +246,7 @@ async fn a_booking_sent_twice_books_one_parcel() {
 #[tokio::test]
 async fn a_parcel_cancelled_before_pickup_tracks_as_cancelled() {
     for s in subjects().await {
-        let b = s.carrier.book(&request("shp-cancel", false)).await.unwrap();
+        let b = s.carrier.book(&s.request("shp-cancel", false)).await.unwrap();
         s.carrier.cancel(&b).await.unwrap_or_else(|e| panic!("{}: {e}", s.code));
         let events = s.carrier.track(&b.tracking_number).await.unwrap();
         let last = events.last().unwrap_or_else(|| panic!("{}: no events", s.code));
@@ -203,7 +263,7 @@ async fn a_parcel_cancelled_before_pickup_tracks_as_cancelled() {
 #[tokio::test]
 async fn tracking_by_poll_gives_every_scan_oldest_first_each_mapped_by_default() {
     for s in subjects().await {
-        let b = s.carrier.book(&request("shp-track", s.cod)).await.unwrap();
+        let b = s.carrier.book(&s.request("shp-track", s.cod)).await.unwrap();
         let later = time::OffsetDateTime::now_utc() + time::Duration::days(40);
         let at = later.format(&time::format_description::well_known::Rfc3339).unwrap();
         control(&s, "/v1/_clock", json!({"at": at, "scale": 1.0})).await;
@@ -221,11 +281,11 @@ async fn tracking_by_poll_gives_every_scan_oldest_first_each_mapped_by_default()
 #[tokio::test]
 async fn every_error_class_is_retryable_or_not_as_it_should_be() {
     for s in subjects().await {
-        let e = s.refused.book(&request("shp-auth", false)).await.unwrap_err();
+        let e = s.refused.book(&s.request("shp-auth", false)).await.unwrap_err();
         assert_eq!(e, CarrierError::Unauthorized, "{}", s.code);
         assert!(!e.retryable());
 
-        let mut bad = request("shp-invalid", false);
+        let mut bad = s.request("shp-invalid", false);
         bad.consignee.city = String::new();
         match s.carrier.book(&bad).await.unwrap_err() {
             e @ CarrierError::Rejected { .. } => assert!(!e.retryable(), "{}", s.code),
@@ -234,16 +294,16 @@ async fn every_error_class_is_retryable_or_not_as_it_should_be() {
 
         for (kind, retryable_as) in [("rate_limit", "RateLimited"), ("error", "Unavailable")] {
             control(&s, "/v1/_faults", json!({"kind": kind, "endpoint": s.faults})).await;
-            let e = s.carrier.book(&request(&format!("shp-{kind}"), false)).await.unwrap_err();
+            let e = s.carrier.book(&s.request(&format!("shp-{kind}"), false)).await.unwrap_err();
             assert!(format!("{e:?}").starts_with(retryable_as), "{} {kind}: {e:?}", s.code);
             assert!(e.retryable(), "{} {kind}", s.code);
         }
         assert_eq!(stats(&s).await["shipments"], 0, "{}: a rate limit or an outage books nothing", s.code);
         // An unreadable reply may come after the carrier acted: retried with the same key, it books once.
         control(&s, "/v1/_faults", json!({"kind": "malformed", "endpoint": s.faults})).await;
-        let e = s.carrier.book(&request("shp-malformed", false)).await.unwrap_err();
+        let e = s.carrier.book(&s.request("shp-malformed", false)).await.unwrap_err();
         assert!(matches!(e, CarrierError::Malformed(_)) && e.retryable(), "{}: {e:?}", s.code);
-        let b = s.carrier.book(&request("shp-malformed", false)).await.unwrap();
+        let b = s.carrier.book(&s.request("shp-malformed", false)).await.unwrap();
         assert!(!b.tracking_number.is_empty());
         assert_eq!(stats(&s).await["shipments"], 1, "{}: one parcel after the retry", s.code);
     }
@@ -251,7 +311,7 @@ async fn every_error_class_is_retryable_or_not_as_it_should_be() {
 
 #[tokio::test]
 async fn rates_come_back_in_the_carriers_currency_with_a_total() {
-    for s in subjects().await {
+    for s in subjects().await.into_iter().filter(|s| s.rates) {
         let req = RateRequest {
             service: "standard".into(),
             origin: request("x", false).shipper,
@@ -281,6 +341,21 @@ fn carriers_with_pushes_verify_their_signature_and_refuse_a_forged_one() {
     assert!(!hooks.verify("s3cret", &forged, &sig));
     let once = hooks.parse_webhook(body).unwrap();
     assert_eq!(once, hooks.parse_webhook(body).unwrap(), "a repeated push reads the same");
+    let nv = NinjaVan::new(
+        "http://127.0.0.1:9",
+        NinjaVanAccount { client_id: "i".into(), client_secret: "s".into(), country: "sg".into() },
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    let nv = Carrier::NinjaVan(nv);
+    let hooks = nv.webhooks().expect("Ninja Van pushes order events");
+    let body = br#"{"tracking_id":"NVMY123","shipper_order_ref_no":"r","timestamp":"2026-01-02T11:04:05+08:00","status":"Delivered, Received by Customer","is_parcel_on_rts_leg":false}"#;
+    let sig = codflow_sandbox_carrier::ninjavan::signature("nv-secret", body);
+    assert!(hooks.verify("nv-secret", body, &sig));
+    assert!(!hooks.verify("nv-secret", &body[1..], &sig));
+    let ev = hooks.parse_webhook(body).unwrap();
+    assert_eq!((ev[0].code.as_str(), ev[0].at.unix_timestamp()), ("DELIVERED_RECEIVED_BY_CUSTOMER", 1_767_323_045));
+    assert!(mapped("ninjavan").contains(&ev[0].code));
     let fourpx = FourPx::new(
         "http://127.0.0.1:9",
         FourPxAccount { app_key: "k".into(), app_secret: "s".into(), access_token: None },

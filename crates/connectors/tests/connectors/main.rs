@@ -3,5 +3,6 @@
 mod aramex;
 mod conformance;
 mod fourpx;
+mod ninjavan;
 mod order_payloads;
 mod sales;

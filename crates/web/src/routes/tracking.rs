@@ -159,10 +159,10 @@ pub async fn carrier_webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<IngestDto>> {
-    let sig = headers.get("x-sandbox-signature").and_then(|v| v.to_str().ok());
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     // A carrier name that does not read has no webhook, as an unknown one.
     let carrier = CarrierCode::parse(&carrier).map_err(|_| ApiError::NotFound("carrier webhook"))?;
-    Ok(Json(s.app.tracking().carrier_webhook(&carrier, sig, &body).await?.into()))
+    Ok(Json(s.app.tracking().carrier_webhook(&carrier, &header, &body).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -9,6 +9,7 @@ use crate::helpers::{TestApp, error_paths, json_of, order, spawn_app};
 
 codflow_store::on_both_engines!(
     a_4px_account_is_sealed_tested_and_a_channel_books_and_tracks_through_it,
+    a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push,
     bad_carrier_accounts_are_refused_by_field_and_change_nothing,
 );
 
@@ -149,4 +150,70 @@ async fn bad_carrier_accounts_are_refused_by_field_and_change_nothing(engine: En
     let viewer = app.token(codflow_domain::Role::Viewer).to_owned();
     let r = app.post_as(&viewer, "/api/v1/carrier-accounts", &json!({})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+async fn a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push(engine: Engine) {
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(engine).await;
+    let account = json!({"code": "nv-my", "carrier": "ninjavan", "name": "Ninja Van Malaysia", "base_url": format!("{server}/ninjavan"),
+        "credentials": {"client_id": codflow_sandbox_carrier::ninjavan::TEST_CLIENT_ID,
+                        "client_secret": codflow_sandbox_carrier::ninjavan::TEST_CLIENT_SECRET, "country": "my"},
+        "webhook_secret": "nv-hook-secret"});
+    let a = json_of(app.post("/api/v1/carrier-accounts", &account).await, StatusCode::CREATED).await;
+    assert_eq!(a["has_webhook_secret"], true);
+    let t = json_of(app.post("/api/v1/carrier-accounts/nv-my/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "connected", "{t}");
+
+    json_of(app.put("/api/v1/settings", &json!({"base_currency": "MYR"})).await, StatusCode::OK).await;
+    let duty = json!({"country": "MY", "effective_from": "2025-01-01", "duty_pct": "0", "vat_pct": "10",
+        "duty_de_minimis": {"amount": {"amount": "500", "currency": "MYR"}, "basis": "goods"}, "source": "test"});
+    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
+    let channel = json!({
+        "code": "NV-MY", "name": "Ninja Van Malaysia", "carrier": "ninjavan", "carrier_account": "nv-my",
+        "service": "standard", "coverage": {"countries": ["MY"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "MYR", "zones": [{"name": "my", "countries": ["MY"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 5000, "price": "12.00"}]}]}
+    });
+    json_of(app.post("/api/v1/channels", &channel).await, StatusCode::CREATED).await;
+    app.seed(&[("LAMP-01", 5)]).await;
+    let mut o = order("NV-1", "LAMP-01", 1);
+    o["currency"] = json!("MYR");
+    o["lines"][0]["unit_price"] = json!({"amount": "59.00", "currency": "MYR"});
+    o["shipping_fee"] = json!({"amount": "5.00", "currency": "MYR"});
+    o["buyer"]["phone"] = json!("+60123456789");
+    o["shipping_address"] = json!({"name": "Aisyah", "phone": "+60123456789", "line1": "Jalan Ampang 10", "line2": null,
+        "city": "Kuala Lumpur", "region": "WP", "postal_code": "50450", "country": "MY"});
+    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    let id = o["id"].as_str().unwrap();
+    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(s["status"], "booked", "{s}");
+    let tracking = s["tracking_number"].as_str().unwrap().to_owned();
+    assert!(tracking.starts_with("NVMY"), "{tracking}");
+
+    // Ninja Van pushes the delivery; signed with the account's secret it moves the parcel, forged it does nothing.
+    let body = json!({"tracking_id": tracking, "shipper_order_ref_no": "x", "timestamp": "2026-12-08T14:00:00+08:00",
+        "status": "Delivered, Received by Customer", "is_parcel_on_rts_leg": false})
+    .to_string();
+    let post = |sig: String| {
+        app.client
+            .post(app.url("/api/v1/webhooks/carriers/ninjavan"))
+            .header("X-Ninjavan-Hmac-Sha256", sig)
+            .body(body.clone())
+            .send()
+    };
+    let forged = post(codflow_sandbox_carrier::ninjavan::signature("not-the-secret", body.as_bytes())).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let r = post(codflow_sandbox_carrier::ninjavan::signature("nv-hook-secret", body.as_bytes())).await.unwrap();
+    json_of(r, StatusCode::OK).await;
+    let again = post(codflow_sandbox_carrier::ninjavan::signature("nv-hook-secret", body.as_bytes())).await.unwrap();
+    json_of(again, StatusCode::OK).await;
+    let sid = s["id"].as_str().unwrap();
+    let tr = json_of(app.get(&format!("/api/v1/shipments/{sid}/tracking")).await, StatusCode::OK).await;
+    assert_eq!(tr["status"], "delivered", "{tr}");
+    assert_eq!(tr["events"].as_array().unwrap().len(), 1, "a repeated push is one event: {tr}");
+    assert_eq!(
+        (tr["cod_status"].as_str(), tr["cod"]["amount"].as_str()),
+        (Some("expected"), Some("64.00")),
+        "cash now owed: {tr}"
+    );
 }
