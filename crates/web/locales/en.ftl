@@ -962,3 +962,24 @@ recv-disc-short = { $sku }: { $counted } of { $expected }, short
 recv-disc-over = { $sku }: { $counted } of { $expected }, over
 recv-disc-damaged = { $sku }: { $units } damaged
 recv-disc-unexpected = { $sku }: { $units } not on the notice
+
+# Carrier accounts
+nav-carrier-accounts = Carrier accounts
+carrier-account = Account
+carrier-accounts-empty = No carrier accounts yet. The carriers given when the server started still book; add an account to book through a carrier with your own contract.
+carrier-account-saved = Carrier account saved.
+carrier-account-code-help = Letters, digits, - _ . (for example 4px-shenzhen).
+environment = Environment
+environment-test = test
+environment-production = production
+api-address = API address
+api-address-help = The carrier's API for this environment, for example https://open-test.4px.com.
+add-carrier-account = Add a carrier account
+test-connection = Test connection
+carrier-webhook-secret-help = The secret the carrier signs its pushes with; pushes go to /api/v1/webhooks/carriers/CARRIER.
+credentials-keep-help = Leave the credentials empty to keep the stored ones; type all required ones to replace them.
+connection-connected = connected: { $detail }
+connection-credentials-refused = credentials refused: { $detail }
+connection-unreachable = the carrier could not be reached: { $detail }
+connection-misconfigured = not usable as configured: { $detail }
+carrier-account-default = (the carrier's default account)

@@ -962,3 +962,24 @@ recv-disc-short = { $sku }：预报 { $expected } 件，只点到 { $counted } �
 recv-disc-over = { $sku }：预报 { $expected } 件，点到 { $counted } 件，多出
 recv-disc-damaged = { $sku }：破损 { $units } 件
 recv-disc-unexpected = { $sku }：{ $units } 件不在预报上
+
+# Carrier accounts
+nav-carrier-accounts = 承运商账户
+carrier-account = 账户
+carrier-accounts-empty = 尚无承运商账户。服务器启动时配置的承运商仍可下单；添加账户即可用您自己的合同通过该承运商下单。
+carrier-account-saved = 承运商账户已保存。
+carrier-account-code-help = 字母、数字、- _ .（例如 4px-shenzhen）。
+environment = 环境
+environment-test = 测试
+environment-production = 生产
+api-address = API 地址
+api-address-help = 该环境下承运商的 API，例如 https://open-test.4px.com。
+add-carrier-account = 添加承运商账户
+test-connection = 测试连接
+carrier-webhook-secret-help = 承运商推送签名所用的密钥；推送地址为 /api/v1/webhooks/carriers/承运商代码。
+credentials-keep-help = 凭据留空则保留已保存的凭据；填写全部必填项则替换。
+connection-connected = 已连接：{ $detail }
+connection-credentials-refused = 凭据被拒绝：{ $detail }
+connection-unreachable = 无法连接承运商：{ $detail }
+connection-misconfigured = 配置不可用：{ $detail }
+carrier-account-default = （该承运商的默认账户）

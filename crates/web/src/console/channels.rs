@@ -165,6 +165,10 @@ pub async fn page(
         Err(e) => return signed.fail(e),
     };
     let spec = ch.to_spec();
+    let accounts = match s.app.fulfilment().carrier_accounts(Some(&spec.carrier)).await {
+        Ok(a) => a.into_iter().map(|a| a.account.code.to_string()).collect::<Vec<_>>(),
+        Err(e) => return signed.fail(e),
+    };
     let card = &spec.rate_card;
     let zones: Vec<Value> = card
         .zones
@@ -191,6 +195,8 @@ pub async fn page(
         code => code.as_str(),
         name => spec.name.clone(),
         carrier => spec.carrier.clone(),
+        account => spec.carrier_account.clone(),
+        accounts,
         service => spec.service.clone(),
         enabled => spec.enabled,
         priority => spec.priority,
@@ -228,6 +234,9 @@ fn edited(mut spec: ChannelSpec, f: &HashMap<String, String>) -> ChannelSpec {
         spec.name = n;
     }
     spec.enabled = f.get("enabled").is_some_and(|v| v == "1");
+    if f.contains_key("carrier_account") {
+        spec.carrier_account = optional(f, "carrier_account");
+    }
     spec.priority = int("priority", spec.priority);
     spec.settlement_cycle_days = int("cycle", spec.settlement_cycle_days);
     let card = &mut spec.rate_card;

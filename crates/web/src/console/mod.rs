@@ -2,6 +2,7 @@
 //! SameSite=Strict cookie; every form carries the session's CSRF token (the login form a token of its own,
 //! double-submitted in a cookie), and a POST without the right one is refused.
 
+mod carrier_accounts;
 mod cash;
 mod channels;
 mod chart;
@@ -115,6 +116,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/channels/{code}", get(channels::page).post(channels::save))
         .route("/channels/{code}/rows", axum::routing::post(channels::save_rows))
+        .route("/carrier-accounts", get(carrier_accounts::list))
+        .route("/carrier-accounts/add", axum::routing::post(carrier_accounts::add))
+        .route("/carrier-accounts/{code}", get(carrier_accounts::page).post(carrier_accounts::save))
+        .route("/carrier-accounts/{code}/test", axum::routing::post(carrier_accounts::test))
+        .route("/carrier-accounts/{code}/delete", axum::routing::post(carrier_accounts::delete))
         .route("/shops", get(shops::shops))
         .route("/shops/connect", axum::routing::post(shops::connect))
         .route("/shops/{code}", get(shops::shop).post(shops::save))

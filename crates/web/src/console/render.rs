@@ -57,6 +57,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("channels.html", include_str!("../../templates/channels.html")),
     ("channel.html", include_str!("../../templates/channel.html")),
     ("shops.html", include_str!("../../templates/shops.html")),
+    ("carrier_accounts.html", include_str!("../../templates/carrier_accounts.html")),
+    ("carrier_account.html", include_str!("../../templates/carrier_account.html")),
     ("shop.html", include_str!("../../templates/shop.html")),
     ("messages.html", include_str!("../../templates/messages.html")),
     ("tracking_settings.html", include_str!("../../templates/tracking_settings.html")),

@@ -45,7 +45,12 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
             item("/dashboards/profit", "nav-profit"),
         ]);
     }
-    nav.extend([item("/channels", "nav-channels"), item("/shops", "nav-shops"), item("/rules", "nav-rules")]);
+    nav.extend([
+        item("/channels", "nav-channels"),
+        item("/carrier-accounts", "nav-carrier-accounts"),
+        item("/shops", "nav-shops"),
+        item("/rules", "nav-rules"),
+    ]);
     if matches!(role, Role::Admin | Role::Ops) {
         nav.push(item("/settings/messages", "nav-messages"));
     }

@@ -416,6 +416,8 @@ async fn every_input_on_every_page_has_a_label() {
         "/channels?country=SA&weight_g=500&goods=10.00&currency=SAR&quote=1",
         "/shops",
         "/shops?platform=woocommerce",
+        "/carrier-accounts",
+        "/carrier-accounts?carrier=4px",
         "/rules",
         "/settings",
         "/settings/messages?name=cod_unavailable&language=en",
@@ -463,4 +465,63 @@ async fn seed(app: &TestApp) -> Seeded {
     let r = app.post("/api/v1/dashboards/refresh", &json!({})).await;
     assert_eq!(r.status(), StatusCode::OK);
     Seeded { held: o["id"].as_str().unwrap().to_owned(), refused_in_jazan }
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_4px_account_tests_it_and_points_a_channel_at_it() {
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(Engine::Sqlite).await;
+    let channel = json!({"code": "4PX-SA", "name": "4PX Saudi", "carrier": "4px", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": false, "ddp": true},
+        "rate_card": {"currency": "SAR", "zones": [{"name": "sa", "countries": ["SA"], "transit_days": 7,
+            "bands": [{"from_g": 0, "to_g": 30000, "price": "30.00"}]}]}});
+    assert_eq!(app.post("/api/v1/channels", &channel).await.status(), StatusCode::CREATED);
+    let admin = App::new(app.store.clone());
+    admin
+        .admin()
+        .create_user("ada.admin", "long enough secret", Role::Admin, Actor::Worker("test".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "ada.admin", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("nav a[href='/carrier-accounts']").await).await;
+    b.wait_for_text("main", "No carrier accounts yet").await;
+    b.goto(&format!("{base}/carrier-accounts?carrier=4px#add")).await;
+    b.type_into(&b.find("#add-form input[name=code]").await, "4px-sz").await;
+    b.type_into(&b.find("#add-form input[name=name]").await, "4PX Shenzhen").await;
+    b.type_into(&b.find("#add-form input[name=base_url]").await, &format!("{server}/4px")).await;
+    b.type_into(&b.find("#add-form input[name=cred_app_key]").await, codflow_sandbox_carrier::fourpx::TEST_APP_KEY)
+        .await;
+    b.type_into(&b.find("#add-form input[name=cred_app_secret]").await, "a wrong secret").await;
+    b.screenshot("73-carrier-account-add").await;
+    b.click(&b.find("#add-account").await).await;
+    b.wait_for_url("/carrier-accounts/4px-sz").await;
+    assert!(!b.source().await.contains("a wrong secret"), "secrets are never shown back");
+    // The test names the refused secret; typed again, it connects.
+    b.click(&b.find("#test-account").await).await;
+    b.wait_for_text("#tested", "credentials refused").await;
+    b.goto(&format!("{base}/carrier-accounts/4px-sz")).await;
+    b.type_into(&b.find("#account-form input[name=cred_app_key]").await, codflow_sandbox_carrier::fourpx::TEST_APP_KEY)
+        .await;
+    b.type_into(
+        &b.find("#account-form input[name=cred_app_secret]").await,
+        codflow_sandbox_carrier::fourpx::TEST_APP_SECRET,
+    )
+    .await;
+    b.click(&b.find("#save-account").await).await;
+    b.wait_for_text(".flash", "saved").await;
+    b.click(&b.find("#test-account").await).await;
+    b.wait_for_text("#tested", "connected").await;
+    b.screenshot("74-carrier-accounts").await;
+    // The channel books through the account from now on.
+    b.goto(&format!("{base}/channels/4PX-SA")).await;
+    b.run("document.querySelector('#carrier-account').value = '4px-sz';", json!([])).await;
+    b.click(&b.find("#save-channel").await).await;
+    b.wait_for_text("main", "(4px-sz)").await;
+    b.screenshot("75-channel-account").await;
+    let ch = json_of(app.get("/api/v1/channels/4PX-SA").await, StatusCode::OK).await;
+    assert_eq!(ch["carrier_account"], "4px-sz");
+    b.quit().await;
 }
