@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 4] = ["sandbox", "aramex", "4px", "ninjavan"];
+pub const CARRIERS: [&str; 5] = ["sandbox", "aramex", "4px", "ninjavan", "smsa"];
 
 /// One credential a carrier's API needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,11 +36,13 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const FOURPX: &[CredentialField] = &[req("app_key"), req("app_secret"), opt("access_token")];
     // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.
     const NINJAVAN: &[CredentialField] = &[req("client_id"), req("client_secret"), req("country")];
+    const SMSA: &[CredentialField] = &[req("api_key")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
         "4px" => Some(FOURPX),
         "ninjavan" => Some(NINJAVAN),
+        "smsa" => Some(SMSA),
         _ => None,
     }
 }

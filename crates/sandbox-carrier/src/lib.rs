@@ -10,6 +10,7 @@
 pub mod fourpx;
 pub mod model;
 pub mod ninjavan;
+pub mod smsa;
 
 pub mod process;
 
@@ -47,6 +48,8 @@ pub struct Config {
     pub fourpx: (String, String),
     /// The client id and secret its Ninja Van API accepts (the secret also signs its Ninja Van pushes).
     pub ninjavan: (String, String),
+    /// The `apikey` its SMSA API accepts.
+    pub smsa: String,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             start: None,
             fourpx: (fourpx::TEST_APP_KEY.into(), fourpx::TEST_APP_SECRET.into()),
             ninjavan: (ninjavan::TEST_CLIENT_ID.into(), ninjavan::TEST_CLIENT_SECRET.into()),
+            smsa: smsa::TEST_API_KEY.into(),
         }
     }
 }
@@ -719,13 +723,13 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan")) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
+        Some(p @ ("4px" | "ninjavan" | "smsa")) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px or ninjavan",
+                "endpoint is shipments, manifests, 4px, ninjavan or smsa",
                 Some("endpoint"),
             );
         }
@@ -952,6 +956,11 @@ pub fn router(config: Config) -> Router {
         // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
         .route("/4px/router/api/service", post(fourpx::service))
         .route("/4px/labels/{file}", get(fourpx::label))
+        .route("/smsa/api/shipment/b2c/new", post(smsa::create))
+        .route("/smsa/api/shipment/b2c/query/{awb}", get(smsa::query))
+        .route("/smsa/api/track/single/{awb}", get(smsa::track))
+        .route("/smsa/api/track/reference/{reference}", get(smsa::by_reference))
+        .route("/smsa/api/track/statuslookup", get(smsa::status_lookup))
         .route("/ninjavan/{cc}/2.0/oauth/access_token", post(ninjavan::token))
         .route("/ninjavan/{cc}/4.2/orders", post(ninjavan::create))
         .route("/ninjavan/{cc}/2.2/orders/{tracking}", axum::routing::delete(ninjavan::cancel))

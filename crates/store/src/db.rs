@@ -119,6 +119,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (27, "counters", include_str!("../migrations/0027_counters.sql")),
     (28, "carrier_accounts", include_str!("../migrations/0028_carrier_accounts.sql")),
     (29, "ninjavan_codes", include_str!("../migrations/0029_ninjavan_codes.sql")),
+    (30, "smsa_codes", include_str!("../migrations/0030_smsa_codes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -5,6 +5,7 @@ pub mod aramex;
 pub mod fourpx;
 pub mod ninjavan;
 pub mod sandbox;
+pub mod smsa;
 
 use std::future::Future;
 
@@ -12,6 +13,7 @@ pub use aramex::Aramex;
 pub use fourpx::FourPx;
 pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
+pub use smsa::Smsa;
 
 /// A postal party as carriers want it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -265,6 +267,7 @@ pub fn company(code: &str) -> &str {
         aramex::CODE => aramex::COMPANY,
         fourpx::CODE => fourpx::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
+        smsa::CODE => smsa::COMPANY,
         sandbox::CODE => sandbox::COMPANY,
         other => other,
     }
@@ -277,6 +280,7 @@ pub enum Carrier {
     Aramex(Aramex),
     FourPx(FourPx),
     NinjaVan(NinjaVan),
+    Smsa(Smsa),
 }
 
 impl Carrier {
@@ -292,6 +296,8 @@ impl Carrier {
             Carrier::FourPx(_) => true,
             // No idempotency key: a repeat is refused as a duplicate, so an unclear failure waits for a person.
             Carrier::NinjaVan(_) => false,
+            // The connector looks our shipment id up as SMSA's reference before booking.
+            Carrier::Smsa(_) => true,
         }
     }
 
@@ -305,6 +311,7 @@ impl Carrier {
             Carrier::FourPx(_) => false,
             // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
             Carrier::NinjaVan(_) => false,
+            Carrier::Smsa(_) => false,
         }
     }
 
@@ -313,7 +320,7 @@ impl Carrier {
         match self {
             Carrier::Sandbox(c) => Some(c),
             Carrier::NinjaVan(c) => Some(c),
-            Carrier::Aramex(_) | Carrier::FourPx(_) => None,
+            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) => None,
         }
     }
 }
@@ -328,6 +335,7 @@ impl RateQuoter for Carrier {
                 let _ = req;
                 Err(CarrierError::Config("Ninja Van publishes no rates API for shippers; use the rate card".into()))
             }
+            Carrier::Smsa(_) => Err(CarrierError::Config("SMSA has no rates API; use the rate card".into())),
         }
     }
 }
@@ -339,6 +347,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Aramex(c) => c.book(req).await,
             Carrier::FourPx(c) => c.book(req).await,
             Carrier::NinjaVan(c) => c.book(req).await,
+            Carrier::Smsa(c) => c.book(req).await,
         }
     }
     async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
@@ -347,6 +356,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Aramex(c) => c.cancel(booking).await,
             Carrier::FourPx(c) => c.cancel(booking).await,
             Carrier::NinjaVan(c) => c.cancel(booking).await,
+            Carrier::Smsa(c) => c.cancel(booking).await,
         }
     }
 }
@@ -364,6 +374,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::NinjaVan(_) => Err(CarrierError::Config(
                 "Ninja Van takes delivery instructions in its dashboard; record them there".into(),
             )),
+            Carrier::Smsa(_) => {
+                Err(CarrierError::Config("SMSA takes delivery instructions by phone or its portal".into()))
+            }
         }
     }
 }
@@ -375,6 +388,7 @@ impl TrackingSource for Carrier {
             Carrier::Aramex(c) => c.track(tracking_number).await,
             Carrier::FourPx(c) => c.track(tracking_number).await,
             Carrier::NinjaVan(c) => c.track(tracking_number).await,
+            Carrier::Smsa(c) => c.track(tracking_number).await,
         }
     }
 }
@@ -386,6 +400,7 @@ impl Manifests for Carrier {
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no bags through its API".into())),
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
+            Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
         }
     }
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
@@ -394,6 +409,7 @@ impl Manifests for Carrier {
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no manifests through its API".into())),
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
+            Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),
         }
     }
 }

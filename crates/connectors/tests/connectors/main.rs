@@ -6,3 +6,4 @@ mod fourpx;
 mod ninjavan;
 mod order_payloads;
 mod sales;
+mod smsa;
