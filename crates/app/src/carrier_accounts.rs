@@ -9,7 +9,9 @@ use std::time::Duration as StdDuration;
 use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
-use codflow_connectors::carriers::{Aramex, Carrier, CarrierError, FourPx, NinjaVan, Sandbox, Smsa, TrackingSource};
+use codflow_connectors::carriers::{
+    Aramex, Carrier, CarrierError, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
+};
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
 use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
 use codflow_store::carrier_accounts::{self as astore, AccountRow};
@@ -96,6 +98,7 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
             Ok(Carrier::NinjaVan(NinjaVan::new(&a.base_url, account, TIMEOUT)?))
         }
         "smsa" => Ok(Carrier::Smsa(Smsa::new(&a.base_url, &get("api_key"), TIMEOUT)?)),
+        "17track" => Ok(Carrier::Track17(Track17::new(&a.base_url, &get("api_token"), TIMEOUT)?)),
         other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
     }
 }

@@ -1,6 +1,7 @@
 //! Use cases of codflow: each one validates through the domain, owns its transaction, and writes the
 //! audit trail with the change.
 
+pub mod attach;
 pub mod auth;
 pub mod booking;
 pub mod calls;

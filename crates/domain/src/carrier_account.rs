@@ -7,6 +7,13 @@ use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
 pub const CARRIERS: [&str; 5] = ["sandbox", "aramex", "4px", "ninjavan", "smsa"];
+/// The tracking aggregators codflow follows parcels through, whatever their carrier.
+pub const TRACKING_SOURCES: [&str; 1] = ["17track"];
+
+/// Every kind of account: the carriers, then the tracking sources.
+pub fn account_kinds() -> impl Iterator<Item = &'static str> {
+    CARRIERS.into_iter().chain(TRACKING_SOURCES)
+}
 
 /// One credential a carrier's API needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,12 +44,14 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.
     const NINJAVAN: &[CredentialField] = &[req("client_id"), req("client_secret"), req("country")];
     const SMSA: &[CredentialField] = &[req("api_key")];
+    const TRACK17: &[CredentialField] = &[req("api_token")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
         "4px" => Some(FOURPX),
         "ninjavan" => Some(NINJAVAN),
         "smsa" => Some(SMSA),
+        "17track" => Some(TRACK17),
         _ => None,
     }
 }
@@ -139,7 +148,8 @@ impl CarrierAccountInput {
         }
         let fields = credential_fields(&carrier_text);
         if fields.is_none() {
-            e.push("carrier", format!("unknown carrier {carrier_text:?} (one of {})", CARRIERS.join(", ")));
+            let known: Vec<&str> = account_kinds().collect();
+            e.push("carrier", format!("unknown carrier {carrier_text:?} (one of {})", known.join(", ")));
         }
         let carrier = CarrierCode::parse(&carrier_text).ok();
         let name = match self.name.clone().or_else(|| old.map(|a| a.name.clone())) {

@@ -11,6 +11,7 @@ pub mod fourpx;
 pub mod model;
 pub mod ninjavan;
 pub mod smsa;
+pub mod track17;
 
 pub mod process;
 
@@ -50,6 +51,8 @@ pub struct Config {
     pub ninjavan: (String, String),
     /// The `apikey` its SMSA API accepts.
     pub smsa: String,
+    /// The `17token` its 17TRACK API accepts.
+    pub track17: String,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             fourpx: (fourpx::TEST_APP_KEY.into(), fourpx::TEST_APP_SECRET.into()),
             ninjavan: (ninjavan::TEST_CLIENT_ID.into(), ninjavan::TEST_CLIENT_SECRET.into()),
             smsa: smsa::TEST_API_KEY.into(),
+            track17: track17::TEST_TOKEN.into(),
         }
     }
 }
@@ -182,6 +186,8 @@ fn five_seconds() -> u64 {
 struct Hook {
     url: String,
     secret: String,
+    /// Whose protocol the pushes follow: `sandbox` (the default), `ninjavan` or `17track`.
+    format: String,
     /// Events already delivered, per tracking number.
     sent: HashMap<String, usize>,
 }
@@ -208,6 +214,8 @@ struct Book {
     nv_tokens: HashMap<String, OffsetDateTime>,
     /// Other protocols' tracking numbers for the sandbox parcel behind each.
     aliases: HashMap<String, String>,
+    /// Numbers registered with the 17TRACK front-end.
+    track17: std::collections::HashSet<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -695,6 +703,8 @@ async fn ndr(State(c): State<Arc<Carrier>>, Path(t): Path<String>, Json(a): Json
 struct HookSpec {
     url: String,
     secret: String,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -> Response {
@@ -706,8 +716,17 @@ async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -
             None,
         );
     }
+    let format = h.format.unwrap_or_else(|| "sandbox".into());
+    if !["sandbox", "ninjavan", "17track"].contains(&format.as_str()) {
+        return problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "format is sandbox, ninjavan or 17track",
+            Some("format"),
+        );
+    }
     let mut b = c.lock();
-    b.hooks.push(Hook { url: h.url.clone(), secret: h.secret, sent: HashMap::new() });
+    b.hooks.push(Hook { url: h.url.clone(), secret: h.secret, format, sent: HashMap::new() });
     (StatusCode::CREATED, Json(json!({"id": b.hooks.len(), "url": h.url}))).into_response()
 }
 
@@ -723,13 +742,15 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan" | "smsa")) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
+        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track")) => {
+            b.protocol_faults.entry(p.to_owned()).or_default().push_back(f)
+        }
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan or smsa",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa or 17track",
                 Some("endpoint"),
             );
         }
@@ -871,39 +892,115 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// Delivers due events to every hook, oldest first; a failed delivery is tried again on the next round.
+/// One push to send: hook, tracking number, events covered once sent, URL, signature header and value, body.
+struct Push {
+    hook: usize,
+    tracking: String,
+    upto: usize,
+    url: String,
+    header: &'static str,
+    signature: String,
+    body: String,
+}
+
+/// Delivers due events to every hook, oldest first, in the hook's protocol; a failed delivery is tried again on
+/// the next round.
 async fn push_round(c: &Carrier) {
     let now = c.now();
-    let mut jobs = Vec::new();
+    let mut due = Vec::new();
     {
         let b = c.lock();
+        // Each protocol's own numbers for the sandbox's parcels.
+        let mut names: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (alias, t) in &b.aliases {
+            names.entry(t.as_str()).or_default().push(alias.as_str());
+        }
         for (h, hook) in b.hooks.iter().enumerate() {
             for t in &b.order {
                 let s = &b.shipments[t];
+                let number = match hook.format.as_str() {
+                    "ninjavan" => names.get(t.as_str()).and_then(|n| n.iter().find(|a| a.starts_with("NV")).copied()),
+                    "17track" => names
+                        .get(t.as_str())
+                        .and_then(|n| n.iter().find(|a| b.track17.contains(**a)).copied())
+                        .or_else(|| b.track17.contains(t).then_some(t.as_str())),
+                    _ => Some(t.as_str()),
+                };
+                let Some(number) = number else { continue };
                 let sent = hook.sent.get(t).copied().unwrap_or(0);
-                let due: Vec<&Event> = s.visible(now).skip(sent).collect();
-                if due.is_empty() {
-                    continue;
+                let visible: Vec<&Event> = s.visible(now).collect();
+                if visible.len() > sent {
+                    due.push((h, t.clone(), number.to_owned(), sent, visible.len(), s.request.reference.clone()));
                 }
-                let body = json!({"tracking_number": t, "reference": s.request.reference, "events": due});
-                jobs.push((h, t.clone(), sent + due.len(), hook.url.clone(), hook.secret.clone(), body.to_string()));
             }
         }
     }
-    for (h, t, upto, url, secret, body) in jobs {
-        let sig = signature(&secret, body.as_bytes());
-        let delivery = format!("{t}:{upto}");
+    let mut pushes = Vec::new();
+    for (h, t, number, sent, upto, reference) in due {
+        let (url, secret, format) = {
+            let b = c.lock();
+            let hook = &b.hooks[h];
+            (hook.url.clone(), hook.secret.clone(), hook.format.clone())
+        };
+        match format.as_str() {
+            "ninjavan" => {
+                // One push per event, as Ninja Van sends them.
+                let events: Vec<Event> = c.lock().shipments[&t].visible(now).skip(sent).cloned().collect();
+                let mut previous = None;
+                for (i, e) in events.iter().enumerate() {
+                    let body = ninjavan::event_body(&number, &reference, e, previous).to_string();
+                    previous = Some(ninjavan::status(e.code));
+                    let signature = ninjavan::signature(&secret, body.as_bytes());
+                    let (url, tracking) = (url.clone(), t.clone());
+                    pushes.push(Push {
+                        hook: h,
+                        tracking,
+                        upto: sent + i + 1,
+                        url,
+                        header: "X-Ninjavan-Hmac-Sha256",
+                        signature,
+                        body,
+                    });
+                }
+            }
+            "17track" => {
+                let Some(info) = track17::track_info(c, &number) else { continue };
+                let body = json!({"event": "TRACKING_UPDATED",
+                                  "data": {"number": number, "carrier": 3011, "tag": "", "track_info": info}})
+                .to_string();
+                let signature = track17::sign(body.as_bytes(), &secret);
+                pushes.push(Push { hook: h, tracking: t, upto, url, header: "sign", signature, body });
+            }
+            _ => {
+                let events: Vec<Event> = c.lock().shipments[&t].visible(now).skip(sent).cloned().collect();
+                let body = json!({"tracking_number": t, "reference": reference, "events": events}).to_string();
+                let signature = signature(&secret, body.as_bytes());
+                pushes.push(Push { hook: h, tracking: t, upto, url, header: "X-Sandbox-Signature", signature, body });
+            }
+        }
+    }
+    let mut failed = std::collections::HashSet::new();
+    for p in pushes {
+        // Later pushes of a parcel wait until an earlier one that failed goes through.
+        if failed.contains(&(p.hook, p.tracking.clone())) {
+            continue;
+        }
+        let delivery = format!("{}:{}", p.tracking, p.upto);
         let r = c
             .http
-            .post(&url)
+            .post(&p.url)
             .header("content-type", "application/json")
-            .header("X-Sandbox-Signature", sig)
+            .header(p.header, p.signature)
             .header("X-Sandbox-Delivery", delivery)
-            .body(body)
+            .body(p.body)
             .send()
             .await;
         if r.is_ok_and(|r| r.status().is_success()) {
-            c.lock().hooks[h].sent.insert(t, upto);
+            let mut b = c.lock();
+            let sent = b.hooks[p.hook].sent.entry(p.tracking).or_default();
+            *sent = (*sent).max(p.upto);
+        } else {
+            failed.insert((p.hook, p.tracking));
         }
     }
 }
@@ -956,6 +1053,8 @@ pub fn router(config: Config) -> Router {
         // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
         .route("/4px/router/api/service", post(fourpx::service))
         .route("/4px/labels/{file}", get(fourpx::label))
+        .route("/17track/track/v2.2/register", post(track17::register))
+        .route("/17track/track/v2.2/gettrackinfo", post(track17::gettrackinfo))
         .route("/smsa/api/shipment/b2c/new", post(smsa::create))
         .route("/smsa/api/shipment/b2c/query/{awb}", get(smsa::query))
         .route("/smsa/api/track/single/{awb}", get(smsa::track))

@@ -120,6 +120,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (28, "carrier_accounts", include_str!("../migrations/0028_carrier_accounts.sql")),
     (29, "ninjavan_codes", include_str!("../migrations/0029_ninjavan_codes.sql")),
     (30, "smsa_codes", include_str!("../migrations/0030_smsa_codes.sql")),
+    (31, "track17_codes", include_str!("../migrations/0031_17track_codes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

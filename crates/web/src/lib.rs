@@ -102,6 +102,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(tasks::router())
         .merge(shops::router())
         .merge(crate::routes::carrier_accounts::router())
+        .merge(crate::routes::attach::router())
         .merge(channel_sync::router())
         .merge(finance::router())
         .merge(statements::router())

@@ -3,6 +3,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::*;
 use crate::routes::access::{TokenDto, UserDto};
+use crate::routes::attach::{AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto};
 use crate::routes::carrier_accounts::{CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto};
 use crate::routes::catalogue::{CreateWarehouse, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
@@ -43,8 +44,9 @@ use crate::routes::tracking::{
     RejectedDto, SweepDto, TrackingDto, UnmappedDto,
 };
 use crate::routes::{
-    access, carrier_accounts, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates, imports,
-    inbound, logistics, notifications, orders, profit, review, settings, shops, statements, system, tasks, tracking,
+    access, attach, carrier_accounts, catalogue, channel_sync, dashboards, documents, finance, floor, fx_rates,
+    imports, inbound, logistics, notifications, orders, profit, review, settings, shops, statements, system, tasks,
+    tracking,
 };
 
 struct BearerAuth;
@@ -117,7 +119,7 @@ impl Modify for AccessResponses {
         tasks::patch_task, tasks::add_note,
         shops::list, shops::create, shops::get, shops::put, shops::pushes, shops::retry,
         carrier_accounts::list, carrier_accounts::create, carrier_accounts::get, carrier_accounts::put,
-        carrier_accounts::delete, carrier_accounts::test,
+        carrier_accounts::delete, carrier_accounts::test, attach::attach, attach::import,
         channel_sync::shopify, channel_sync::woocommerce, channel_sync::status, channel_sync::pull, channel_sync::inbox,
         channel_sync::get_delivery, channel_sync::retry, channel_sync::push_stock, channel_sync::process,
         finance::profiles, finance::profile, finance::put_profile, finance::delete_profile, statements::import,
@@ -138,7 +140,7 @@ impl Modify for AccessResponses {
         inbound::receive_scan, inbound::put_away, inbound::close_receipt,
     ),
     components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
-        LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
+        LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,
         ValidationDto, FieldDto, FromTemplate, VersionDto, VersionRulesDto, BacktestBody, ListDto, CreateList, EntryDto,

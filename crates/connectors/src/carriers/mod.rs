@@ -6,6 +6,7 @@ pub mod fourpx;
 pub mod ninjavan;
 pub mod sandbox;
 pub mod smsa;
+pub mod track17;
 
 use std::future::Future;
 
@@ -14,6 +15,7 @@ pub use fourpx::FourPx;
 pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 pub use smsa::Smsa;
+pub use track17::Track17;
 
 /// A postal party as carriers want it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -268,9 +270,14 @@ pub fn company(code: &str) -> &str {
         fourpx::CODE => fourpx::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
+        track17::CODE => track17::COMPANY,
         sandbox::CODE => sandbox::COMPANY,
         other => other,
     }
+}
+
+fn tracking_only() -> CarrierError {
+    CarrierError::Config("17TRACK only follows parcels; book them with their carrier".into())
 }
 
 /// The carrier of a channel, by name.
@@ -281,6 +288,8 @@ pub enum Carrier {
     FourPx(FourPx),
     NinjaVan(NinjaVan),
     Smsa(Smsa),
+    /// A tracking source only: it follows parcels booked elsewhere.
+    Track17(Track17),
 }
 
 impl Carrier {
@@ -298,6 +307,7 @@ impl Carrier {
             Carrier::NinjaVan(_) => false,
             // The connector looks our shipment id up as SMSA's reference before booking.
             Carrier::Smsa(_) => true,
+            Carrier::Track17(_) => false,
         }
     }
 
@@ -312,6 +322,7 @@ impl Carrier {
             // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
             Carrier::NinjaVan(_) => false,
             Carrier::Smsa(_) => false,
+            Carrier::Track17(_) => false,
         }
     }
 
@@ -320,6 +331,7 @@ impl Carrier {
         match self {
             Carrier::Sandbox(c) => Some(c),
             Carrier::NinjaVan(c) => Some(c),
+            Carrier::Track17(c) => Some(c),
             Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) => None,
         }
     }
@@ -336,6 +348,7 @@ impl RateQuoter for Carrier {
                 Err(CarrierError::Config("Ninja Van publishes no rates API for shippers; use the rate card".into()))
             }
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA has no rates API; use the rate card".into())),
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
 }
@@ -348,6 +361,7 @@ impl ShipmentBooker for Carrier {
             Carrier::FourPx(c) => c.book(req).await,
             Carrier::NinjaVan(c) => c.book(req).await,
             Carrier::Smsa(c) => c.book(req).await,
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
     async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
@@ -357,6 +371,7 @@ impl ShipmentBooker for Carrier {
             Carrier::FourPx(c) => c.cancel(booking).await,
             Carrier::NinjaVan(c) => c.cancel(booking).await,
             Carrier::Smsa(c) => c.cancel(booking).await,
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
 }
@@ -377,6 +392,7 @@ impl DeliveryInstructions for Carrier {
             Carrier::Smsa(_) => {
                 Err(CarrierError::Config("SMSA takes delivery instructions by phone or its portal".into()))
             }
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
 }
@@ -389,6 +405,7 @@ impl TrackingSource for Carrier {
             Carrier::FourPx(c) => c.track(tracking_number).await,
             Carrier::NinjaVan(c) => c.track(tracking_number).await,
             Carrier::Smsa(c) => c.track(tracking_number).await,
+            Carrier::Track17(c) => c.track(tracking_number).await,
         }
     }
 }
@@ -401,6 +418,7 @@ impl Manifests for Carrier {
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
@@ -410,6 +428,7 @@ impl Manifests for Carrier {
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),
+            Carrier::Track17(_) => Err(tracking_only()),
         }
     }
 }

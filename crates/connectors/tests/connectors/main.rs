@@ -7,3 +7,4 @@ mod ninjavan;
 mod order_payloads;
 mod sales;
 mod smsa;
+mod track17;

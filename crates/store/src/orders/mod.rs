@@ -676,3 +676,15 @@ pub async fn by_placed(
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     Ok(sqlx::query("SELECT COUNT(*) AS n FROM orders").fetch_one(conn).await?.try_get("n")?)
 }
+
+/// Orders of any store with this external id (at most two: one is an answer, two are ambiguous).
+pub async fn by_external_any(conn: &mut AnyConnection, external_id: &str) -> Result<Vec<Order>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ORDER_COLS} FROM orders o LEFT JOIN warehouses w ON w.id = o.warehouse_id WHERE o.external_id = $1 \
+         ORDER BY o.id LIMIT 2"
+    ))
+    .bind(external_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    hydrate(conn, rows).await
+}

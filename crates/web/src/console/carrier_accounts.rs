@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use codflow_domain::carrier_account::{CARRIERS, CarrierAccountInput, credential_fields};
+use codflow_domain::carrier_account::{CarrierAccountInput, account_kinds, credential_fields};
 use codflow_domain::{Actor, CarrierAccountCode, Role};
 use minijinja::Value;
 
@@ -23,12 +23,11 @@ fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
 }
 
 fn carriers() -> Vec<Value> {
-    CARRIERS
-        .iter()
+    account_kinds()
         .map(|c| {
             let fields = credential_fields(c).unwrap_or(&[]);
             minijinja::context! {
-                code => *c,
+                code => c,
                 required => fields.iter().filter(|f| f.required).map(|f| f.name).collect::<Vec<_>>(),
                 optional => fields.iter().filter(|f| !f.required).map(|f| f.name).collect::<Vec<_>>(),
             }
@@ -93,7 +92,7 @@ pub async fn list(
             }
         })
         .collect();
-    let chosen = q.get("carrier").filter(|c| CARRIERS.contains(&c.as_str())).cloned();
+    let chosen = q.get("carrier").filter(|c| account_kinds().any(|k| k == c.as_str())).cloned();
     let tested = q.get("tested").map(|code| {
         minijinja::context! { code => code.clone(), ok => q.get("ok").is_some_and(|v| v == "1"),
         message => q.get("message").cloned().unwrap_or_default() }

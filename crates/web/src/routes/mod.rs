@@ -1,4 +1,5 @@
 pub mod access;
+pub mod attach;
 pub mod carrier_accounts;
 pub mod catalogue;
 pub mod channel_sync;

@@ -5,6 +5,7 @@ mod helpers;
 mod shop_fake;
 
 mod access;
+mod attach;
 mod auth;
 mod bad_input;
 mod carrier_accounts;
