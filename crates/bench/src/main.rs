@@ -7,6 +7,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod booking;
+mod carriers;
 mod dashboards;
 mod floor;
 mod reconcile;
@@ -115,6 +116,17 @@ pub enum BenchCommand {
         #[arg(long, default_value = "sqlite")]
         engine: String,
     },
+    /// Carriers: each connector booking against its protocol on the sandbox carrier process (latency per
+    /// booking), then signed 17TRACK and Ninja Van pushes taken by an application on SQLite (events per second).
+    Carriers {
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 100)]
+        per_client: usize,
+        /// Parcels attached per push source (0 skips the push run).
+        #[arg(long, default_value_t = 2000)]
+        pushes: usize,
+    },
     /// CSV import: writes a file of N two-line orders and imports it with `codflow import orders`.
     Import {
         #[arg(long, default_value_t = 100_000)]
@@ -166,6 +178,9 @@ async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
         BenchCommand::Floor { stations, per_station, rebooks, engine: e } => {
             crate::floor::floor(stations, per_station, rebooks, engine(&e)?).await
+        }
+        BenchCommand::Carriers { concurrency, per_client, pushes } => {
+            crate::carriers::carriers(concurrency, per_client, pushes).await
         }
         BenchCommand::Booking { concurrency, per_client, bulk, engine: e } => {
             crate::booking::booking(concurrency, per_client, bulk, engine(&e)?).await
