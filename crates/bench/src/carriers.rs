@@ -11,7 +11,7 @@ use codflow_app::attach::AttachInput;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CustomsItem, FourPx, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
+    Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
 };
 use codflow_domain::CarrierCode;
 use codflow_domain::carrier_account::CarrierAccountInput;
@@ -143,6 +143,13 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
     .await?;
     let smsa = Smsa::new(&format!("{}/smsa", sb.url), codflow_sandbox_carrier::smsa::TEST_API_KEY, t)?;
     book_many("smsa", Carrier::Smsa(smsa), "SA", "SAR", concurrency, per_client).await?;
+    let flash = Flash::new(
+        &format!("{}/flash", sb.url),
+        codflow_sandbox_carrier::flash::TEST_MCH_ID,
+        codflow_sandbox_carrier::flash::TEST_SECRET,
+        t,
+    )?;
+    book_many("flash", Carrier::Flash(flash), "TH", "THB", concurrency, per_client).await?;
     if pushes > 0 {
         ingest(&sb.url, pushes, concurrency).await?;
     }

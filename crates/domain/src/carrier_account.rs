@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 5] = ["sandbox", "aramex", "4px", "ninjavan", "smsa"];
+pub const CARRIERS: [&str; 6] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 1] = ["17track"];
 
@@ -45,6 +45,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const NINJAVAN: &[CredentialField] = &[req("client_id"), req("client_secret"), req("country")];
     const SMSA: &[CredentialField] = &[req("api_key")];
     const TRACK17: &[CredentialField] = &[req("api_token")];
+    const FLASH: &[CredentialField] = &[req("mch_id"), req("secret")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
@@ -52,6 +53,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "ninjavan" => Some(NINJAVAN),
         "smsa" => Some(SMSA),
         "17track" => Some(TRACK17),
+        "flash" => Some(FLASH),
         _ => None,
     }
 }

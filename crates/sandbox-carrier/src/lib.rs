@@ -7,6 +7,7 @@
 //!
 //! Over 600 lines on purpose: the whole carrier reads top to bottom beside docs/SANDBOX_CARRIER.md.
 
+pub mod flash;
 pub mod fourpx;
 pub mod model;
 pub mod ninjavan;
@@ -53,6 +54,8 @@ pub struct Config {
     pub smsa: String,
     /// The `17token` its 17TRACK API accepts.
     pub track17: String,
+    /// The merchant id and secret its Flash Express API accepts.
+    pub flash: (String, String),
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             ninjavan: (ninjavan::TEST_CLIENT_ID.into(), ninjavan::TEST_CLIENT_SECRET.into()),
             smsa: smsa::TEST_API_KEY.into(),
             track17: track17::TEST_TOKEN.into(),
+            flash: (flash::TEST_MCH_ID.into(), flash::TEST_SECRET.into()),
         }
     }
 }
@@ -742,7 +746,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track")) => {
+        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash")) => {
             b.protocol_faults.entry(p.to_owned()).or_default().push_back(f)
         }
         None | Some("shipments") => b.faults.push_back(f),
@@ -750,7 +754,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa or 17track",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track or flash",
                 Some("endpoint"),
             );
         }
@@ -1053,6 +1057,10 @@ pub fn router(config: Config) -> Router {
         // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
         .route("/4px/router/api/service", post(fourpx::service))
         .route("/4px/labels/{file}", get(fourpx::label))
+        .route("/flash/open/v3/orders", post(flash::create))
+        .route("/flash/open/v1/orders/{pno}/cancel", post(flash::cancel))
+        .route("/flash/open/v1/orders/{pno}/routes", post(flash::routes))
+        .route("/flash/open/v1/orders/{pno}/small/pre_print", post(flash::label))
         .route("/17track/track/v2.2/register", post(track17::register))
         .route("/17track/track/v2.2/gettrackinfo", post(track17::gettrackinfo))
         .route("/smsa/api/shipment/b2c/new", post(smsa::create))

@@ -2,6 +2,7 @@
 //! carrier declares the ones it has; [`Carrier`] picks the implementation for a channel's carrier name.
 
 pub mod aramex;
+pub mod flash;
 pub mod fourpx;
 pub mod ninjavan;
 pub mod sandbox;
@@ -11,6 +12,7 @@ pub mod track17;
 use std::future::Future;
 
 pub use aramex::Aramex;
+pub use flash::Flash;
 pub use fourpx::FourPx;
 pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
@@ -268,6 +270,7 @@ pub fn company(code: &str) -> &str {
     match code {
         aramex::CODE => aramex::COMPANY,
         fourpx::CODE => fourpx::COMPANY,
+        flash::CODE => flash::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
         track17::CODE => track17::COMPANY,
@@ -288,6 +291,7 @@ pub enum Carrier {
     FourPx(FourPx),
     NinjaVan(NinjaVan),
     Smsa(Smsa),
+    Flash(Flash),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
 }
@@ -307,6 +311,8 @@ impl Carrier {
             Carrier::NinjaVan(_) => false,
             // The connector looks our shipment id up as SMSA's reference before booking.
             Carrier::Smsa(_) => true,
+            // No idempotency key: a repeated outTradeNo is refused, so an unclear failure waits for a person.
+            Carrier::Flash(_) => false,
             Carrier::Track17(_) => false,
         }
     }
@@ -322,6 +328,7 @@ impl Carrier {
             // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
             Carrier::NinjaVan(_) => false,
             Carrier::Smsa(_) => false,
+            Carrier::Flash(_) => false,
             Carrier::Track17(_) => false,
         }
     }
@@ -332,7 +339,7 @@ impl Carrier {
             Carrier::Sandbox(c) => Some(c),
             Carrier::NinjaVan(c) => Some(c),
             Carrier::Track17(c) => Some(c),
-            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) => None,
+            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) => None,
         }
     }
 }
@@ -348,6 +355,9 @@ impl RateQuoter for Carrier {
                 Err(CarrierError::Config("Ninja Van publishes no rates API for shippers; use the rate card".into()))
             }
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA has no rates API; use the rate card".into())),
+            Carrier::Flash(_) => Err(CarrierError::Config(
+                "Flash Express rates are not read through codflow yet; use the rate card".into(),
+            )),
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -361,6 +371,7 @@ impl ShipmentBooker for Carrier {
             Carrier::FourPx(c) => c.book(req).await,
             Carrier::NinjaVan(c) => c.book(req).await,
             Carrier::Smsa(c) => c.book(req).await,
+            Carrier::Flash(c) => c.book(req).await,
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -371,6 +382,7 @@ impl ShipmentBooker for Carrier {
             Carrier::FourPx(c) => c.cancel(booking).await,
             Carrier::NinjaVan(c) => c.cancel(booking).await,
             Carrier::Smsa(c) => c.cancel(booking).await,
+            Carrier::Flash(c) => c.cancel(booking).await,
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -393,6 +405,9 @@ impl DeliveryInstructions for Carrier {
                 Err(CarrierError::Config("SMSA takes delivery instructions by phone or its portal".into()))
             }
             Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Flash(_) => {
+                Err(CarrierError::Config("Flash Express takes delivery instructions in its portal".into()))
+            }
         }
     }
 }
@@ -405,6 +420,7 @@ impl TrackingSource for Carrier {
             Carrier::FourPx(c) => c.track(tracking_number).await,
             Carrier::NinjaVan(c) => c.track(tracking_number).await,
             Carrier::Smsa(c) => c.track(tracking_number).await,
+            Carrier::Flash(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
         }
     }
@@ -418,6 +434,7 @@ impl Manifests for Carrier {
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
+            Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -428,6 +445,7 @@ impl Manifests for Carrier {
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),
+            Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no manifests through codflow".into())),
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }

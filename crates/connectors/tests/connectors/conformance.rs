@@ -9,17 +9,18 @@ use std::time::Duration;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, FourPx, NinjaVan, Party, RateQuoter, RateRequest,
-    Sandbox, ShipmentBooker, Smsa, TrackingSource,
+    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, NinjaVan, Party, RateQuoter,
+    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 4] = [
+const DEFAULT_CODES: [&str; 5] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
     include_str!("../../../store/migrations/0030_smsa_codes.sql"),
+    include_str!("../../../store/migrations/0032_flash_codes.sql"),
 ];
 
 struct Subject {
@@ -139,6 +140,28 @@ async fn subjects() -> Vec<Subject> {
             rates: false,
             cancels: false,
             destination: ("SA", "SAR"),
+        });
+    }
+    {
+        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
+            api_key: Some(KEY.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = format!("{server}/flash");
+        let (id, secret) = (codflow_sandbox_carrier::flash::TEST_MCH_ID, codflow_sandbox_carrier::flash::TEST_SECRET);
+        out.push(Subject {
+            code: "flash",
+            carrier: Carrier::Flash(Flash::new(&base, id, secret, t).unwrap()),
+            refused: Carrier::Flash(Flash::new(&base, id, "not-the-secret", t).unwrap()),
+            server,
+            faults: "flash",
+            cod: true,
+            idempotent: false,
+            rates: false,
+            cancels: true,
+            destination: ("TH", "THB"),
         });
     }
     out

@@ -2,6 +2,7 @@
 
 mod aramex;
 mod conformance;
+mod flash;
 mod fourpx;
 mod ninjavan;
 mod order_payloads;
