@@ -107,23 +107,26 @@ impl Fulfilment {
             return Err(Error::Invalid(e));
         }
         let mut tx = self.store.begin().await?;
+        // Who follows it: the carrier's own connector when this server has one set up for it, else 17TRACK.
+        let has_connector = CARRIERS.contains(&carrier.as_str())
+            && (self.carriers.of(carrier.as_str()).is_some()
+                || !codflow_store::carrier_accounts::list(&mut tx, Some(carrier.as_str())).await?.is_empty());
         let source = match input.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some("carrier") => carrier.to_string(),
             Some(s) if s == track17::CODE => s.to_owned(),
             Some(s) => {
                 return Err(Error::invalid("source", format!("{s:?} is not a tracking source (carrier or 17track)")));
             }
-            None if CARRIERS.contains(&carrier.as_str()) => carrier.to_string(),
+            None if has_connector => carrier.to_string(),
             None => track17::CODE.to_owned(),
         };
-        if source != carrier.as_str() && !CARRIERS.contains(&carrier.as_str()) {
-            // Followed through an aggregator: it needs an account there.
-            if codflow_store::carrier_accounts::list(&mut tx, Some(&source)).await?.is_empty() {
-                return Err(Error::conflict(
-                    ConflictKind::CarrierNotConfigured,
-                    format!("codflow has no {carrier} connector; add a 17TRACK account to follow its parcels"),
-                ));
-            }
+        if source == track17::CODE
+            && codflow_store::carrier_accounts::list(&mut tx, Some(track17::CODE)).await?.is_empty()
+        {
+            return Err(Error::conflict(
+                ConflictKind::CarrierNotConfigured,
+                format!("codflow has no {carrier} account to follow it; add one, or a 17TRACK account"),
+            ));
         }
         let order = self.order_for(&mut tx, &input).await?;
         if let Some(s) = lstore::live_shipment(&mut tx, &order.id).await? {

@@ -10,7 +10,7 @@ use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Aramex, Carrier, CarrierError, Flash, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
+    Aramex, Carrier, CarrierError, Flash, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource, YunExpress,
 };
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
 use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
@@ -100,6 +100,9 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
         "smsa" => Ok(Carrier::Smsa(Smsa::new(&a.base_url, &get("api_key"), TIMEOUT)?)),
         "17track" => Ok(Carrier::Track17(Track17::new(&a.base_url, &get("api_token"), TIMEOUT)?)),
         "flash" => Ok(Carrier::Flash(Flash::new(&a.base_url, &get("mch_id"), &get("secret"), TIMEOUT)?)),
+        "yunexpress" => {
+            Ok(Carrier::YunExpress(YunExpress::new(&a.base_url, &get("customer_code"), &get("api_secret"), TIMEOUT)?))
+        }
         other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
     }
 }

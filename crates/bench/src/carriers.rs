@@ -12,6 +12,7 @@ use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
     Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
+    YunExpress,
 };
 use codflow_domain::CarrierCode;
 use codflow_domain::carrier_account::CarrierAccountInput;
@@ -150,6 +151,13 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
         t,
     )?;
     book_many("flash", Carrier::Flash(flash), "TH", "THB", concurrency, per_client).await?;
+    let yun = YunExpress::new(
+        &format!("{}/yunexpress", sb.url),
+        codflow_sandbox_carrier::yunexpress::TEST_CUSTOMER,
+        codflow_sandbox_carrier::yunexpress::TEST_SECRET,
+        t,
+    )?;
+    book_many("yunexpress", Carrier::YunExpress(yun), "SA", "SAR", concurrency, per_client).await?;
     if pushes > 0 {
         ingest(&sb.url, pushes, concurrency).await?;
     }

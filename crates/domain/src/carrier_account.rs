@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 6] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash"];
+pub const CARRIERS: [&str; 7] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 1] = ["17track"];
 
@@ -46,6 +46,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const SMSA: &[CredentialField] = &[req("api_key")];
     const TRACK17: &[CredentialField] = &[req("api_token")];
     const FLASH: &[CredentialField] = &[req("mch_id"), req("secret")];
+    const YUNEXPRESS: &[CredentialField] = &[req("customer_code"), req("api_secret")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
@@ -54,6 +55,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "smsa" => Some(SMSA),
         "17track" => Some(TRACK17),
         "flash" => Some(FLASH),
+        "yunexpress" => Some(YUNEXPRESS),
         _ => None,
     }
 }

@@ -13,6 +13,7 @@ pub mod model;
 pub mod ninjavan;
 pub mod smsa;
 pub mod track17;
+pub mod yunexpress;
 
 pub mod process;
 
@@ -56,6 +57,8 @@ pub struct Config {
     pub track17: String,
     /// The merchant id and secret its Flash Express API accepts.
     pub flash: (String, String),
+    /// The customer code and API secret its YunExpress API accepts.
+    pub yunexpress: (String, String),
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             smsa: smsa::TEST_API_KEY.into(),
             track17: track17::TEST_TOKEN.into(),
             flash: (flash::TEST_MCH_ID.into(), flash::TEST_SECRET.into()),
+            yunexpress: (yunexpress::TEST_CUSTOMER.into(), yunexpress::TEST_SECRET.into()),
         }
     }
 }
@@ -746,7 +750,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash")) => {
+        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress")) => {
             b.protocol_faults.entry(p.to_owned()).or_default().push_back(f)
         }
         None | Some("shipments") => b.faults.push_back(f),
@@ -754,7 +758,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track or flash",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash or yunexpress",
                 Some("endpoint"),
             );
         }
@@ -1057,6 +1061,13 @@ pub fn router(config: Config) -> Router {
         // Other carriers' protocols authenticate as those carriers do, not by the sandbox's key.
         .route("/4px/router/api/service", post(fourpx::service))
         .route("/4px/labels/{file}", get(fourpx::label))
+        .route("/yunexpress/api/WayBill/CreateOrder", post(yunexpress::create))
+        .route("/yunexpress/api/WayBill/GetOrder", get(yunexpress::get_order))
+        .route("/yunexpress/api/WayBill/Delete", post(yunexpress::delete))
+        .route("/yunexpress/api/Label/Print", post(yunexpress::label))
+        .route("/yunexpress/labels/{file}", get(yunexpress::label_file))
+        .route("/yunexpress/api/Tracking/GetTrackInfo", get(yunexpress::track))
+        .route("/yunexpress/api/Freight/GetPriceTrial", get(yunexpress::price))
         .route("/flash/open/v3/orders", post(flash::create))
         .route("/flash/open/v1/orders/{pno}/cancel", post(flash::cancel))
         .route("/flash/open/v1/orders/{pno}/routes", post(flash::routes))

@@ -8,6 +8,7 @@ pub mod ninjavan;
 pub mod sandbox;
 pub mod smsa;
 pub mod track17;
+pub mod yunexpress;
 
 use std::future::Future;
 
@@ -18,6 +19,7 @@ pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 pub use smsa::Smsa;
 pub use track17::Track17;
+pub use yunexpress::YunExpress;
 
 /// A postal party as carriers want it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -271,6 +273,7 @@ pub fn company(code: &str) -> &str {
         aramex::CODE => aramex::COMPANY,
         fourpx::CODE => fourpx::COMPANY,
         flash::CODE => flash::COMPANY,
+        yunexpress::CODE => yunexpress::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
         track17::CODE => track17::COMPANY,
@@ -292,6 +295,7 @@ pub enum Carrier {
     NinjaVan(NinjaVan),
     Smsa(Smsa),
     Flash(Flash),
+    YunExpress(YunExpress),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
 }
@@ -313,6 +317,8 @@ impl Carrier {
             Carrier::Smsa(_) => true,
             // No idempotency key: a repeated outTradeNo is refused, so an unclear failure waits for a person.
             Carrier::Flash(_) => false,
+            // Our shipment id is its CustomerOrderNumber, looked up before booking.
+            Carrier::YunExpress(_) => true,
             Carrier::Track17(_) => false,
         }
     }
@@ -329,6 +335,7 @@ impl Carrier {
             Carrier::NinjaVan(_) => false,
             Carrier::Smsa(_) => false,
             Carrier::Flash(_) => false,
+            Carrier::YunExpress(_) => false,
             Carrier::Track17(_) => false,
         }
     }
@@ -339,7 +346,9 @@ impl Carrier {
             Carrier::Sandbox(c) => Some(c),
             Carrier::NinjaVan(c) => Some(c),
             Carrier::Track17(c) => Some(c),
-            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) => None,
+            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) | Carrier::YunExpress(_) => {
+                None
+            }
         }
     }
 }
@@ -358,6 +367,7 @@ impl RateQuoter for Carrier {
             Carrier::Flash(_) => Err(CarrierError::Config(
                 "Flash Express rates are not read through codflow yet; use the rate card".into(),
             )),
+            Carrier::YunExpress(c) => c.rate(req).await,
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -372,6 +382,7 @@ impl ShipmentBooker for Carrier {
             Carrier::NinjaVan(c) => c.book(req).await,
             Carrier::Smsa(c) => c.book(req).await,
             Carrier::Flash(c) => c.book(req).await,
+            Carrier::YunExpress(c) => c.book(req).await,
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -383,6 +394,7 @@ impl ShipmentBooker for Carrier {
             Carrier::NinjaVan(c) => c.cancel(booking).await,
             Carrier::Smsa(c) => c.cancel(booking).await,
             Carrier::Flash(c) => c.cancel(booking).await,
+            Carrier::YunExpress(c) => c.cancel(booking).await,
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -408,6 +420,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::Flash(_) => {
                 Err(CarrierError::Config("Flash Express takes delivery instructions in its portal".into()))
             }
+            Carrier::YunExpress(_) => Err(CarrierError::Config(
+                "YunExpress hands delivery to a last-mile carrier; give instructions through YunExpress".into(),
+            )),
         }
     }
 }
@@ -421,6 +436,7 @@ impl TrackingSource for Carrier {
             Carrier::NinjaVan(c) => c.track(tracking_number).await,
             Carrier::Smsa(c) => c.track(tracking_number).await,
             Carrier::Flash(c) => c.track(tracking_number).await,
+            Carrier::YunExpress(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
         }
     }
@@ -435,6 +451,7 @@ impl Manifests for Carrier {
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
+            Carrier::YunExpress(_) => Err(CarrierError::Config("YunExpress bags are not sent through codflow".into())),
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }
@@ -446,6 +463,9 @@ impl Manifests for Carrier {
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no manifests through codflow".into())),
+            Carrier::YunExpress(_) => {
+                Err(CarrierError::Config("YunExpress manifests are not sent through codflow".into()))
+            }
             Carrier::Track17(_) => Err(tracking_only()),
         }
     }

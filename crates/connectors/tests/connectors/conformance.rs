@@ -10,17 +10,18 @@ use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
     Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, NinjaVan, Party, RateQuoter,
-    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource,
+    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, YunExpress,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 5] = [
+const DEFAULT_CODES: [&str; 6] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
     include_str!("../../../store/migrations/0030_smsa_codes.sql"),
     include_str!("../../../store/migrations/0032_flash_codes.sql"),
+    include_str!("../../../store/migrations/0033_yunexpress_codes.sql"),
 ];
 
 struct Subject {
@@ -162,6 +163,30 @@ async fn subjects() -> Vec<Subject> {
             rates: false,
             cancels: true,
             destination: ("TH", "THB"),
+        });
+    }
+    {
+        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
+            api_key: Some(KEY.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let base = format!("{server}/yunexpress");
+        let customer = codflow_sandbox_carrier::yunexpress::TEST_CUSTOMER;
+        out.push(Subject {
+            code: "yunexpress",
+            carrier: Carrier::YunExpress(
+                YunExpress::new(&base, customer, codflow_sandbox_carrier::yunexpress::TEST_SECRET, t).unwrap(),
+            ),
+            refused: Carrier::YunExpress(YunExpress::new(&base, customer, "not-the-secret", t).unwrap()),
+            server,
+            faults: "yunexpress",
+            cod: false,
+            idempotent: true,
+            rates: true,
+            cancels: true,
+            destination: ("SA", "SAR"),
         });
     }
     out

@@ -9,3 +9,4 @@ mod order_payloads;
 mod sales;
 mod smsa;
 mod track17;
+mod yunexpress;
