@@ -255,6 +255,32 @@ pub trait WebhookParser {
     fn parse_webhook(&self, body: &[u8]) -> Result<Vec<CarrierEvent>, CarrierError>;
 }
 
+/// A decimal string as a JSON number, refused (naming `field`) when it is not a plain decimal.
+pub(crate) fn decimal_number(s: &str, field: &str) -> Result<serde_json::Value, CarrierError> {
+    let d: rust_decimal::Decimal = s.trim().parse().map_err(|_| CarrierError::Rejected {
+        code: "invalid_amount".into(),
+        message: format!("{s:?} is not an amount"),
+        field: Some(field.into()),
+    })?;
+    serde_json::from_str(&d.normalize().to_string()).map_err(|e| CarrierError::Malformed(e.to_string()))
+}
+
+/// The start of a reply body, on one line, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The error an HTTP status means whatever the carrier's body says: refused credentials, a rate limit, an
+/// outage. None for the statuses whose body the carrier's own reader must read.
+pub(crate) fn http_error(carrier: &str, status: u16, retry_after: Option<u64>, body: &[u8]) -> Option<CarrierError> {
+    match status {
+        401 | 403 => Some(CarrierError::Unauthorized),
+        429 => Some(CarrierError::RateLimited(retry_after)),
+        500..=599 => Some(CarrierError::Unavailable(format!("{carrier} answered HTTP {status}: {}", excerpt(body)))),
+        _ => None,
+    }
+}
+
 /// Maps transport failures of reqwest to what callers act on.
 pub(crate) fn transport(e: reqwest::Error, timeout_s: u64) -> CarrierError {
     if e.is_timeout() {

@@ -47,12 +47,17 @@ struct Subject {
 
 const KEY: &str = "conformance-key";
 
+/// A protocol server of its own for each subject, its test controls behind the sandbox's key.
+async fn server() -> String {
+    let cfg = codflow_sandbox_carrier::Config { api_key: Some(KEY.into()), ..Default::default() };
+    codflow_sandbox_carrier::start(cfg).await.unwrap()
+}
+
 async fn subjects() -> Vec<Subject> {
     let t = Duration::from_secs(3);
     let mut out = Vec::new();
     {
-        let cfg = codflow_sandbox_carrier::Config { api_key: Some(KEY.into()), ..Default::default() };
-        let server = codflow_sandbox_carrier::start(cfg).await.unwrap();
+        let server = server().await;
         out.push(Subject {
             code: "sandbox",
             carrier: Carrier::Sandbox(Sandbox::new(&server, Some(KEY.into()), t).unwrap()),
@@ -67,12 +72,7 @@ async fn subjects() -> Vec<Subject> {
         });
     }
     {
-        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
-            api_key: Some(KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let server = server().await;
         let account = |secret: &str| FourPxAccount {
             app_key: codflow_sandbox_carrier::fourpx::TEST_APP_KEY.into(),
             app_secret: secret.into(),
@@ -95,12 +95,7 @@ async fn subjects() -> Vec<Subject> {
         });
     }
     {
-        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
-            api_key: Some(KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let server = server().await;
         let account = |secret: &str| NinjaVanAccount {
             client_id: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_ID.into(),
             client_secret: secret.into(),
@@ -123,12 +118,7 @@ async fn subjects() -> Vec<Subject> {
         });
     }
     {
-        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
-            api_key: Some(KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let server = server().await;
         let base = format!("{server}/smsa");
         out.push(Subject {
             code: "smsa",
@@ -144,12 +134,7 @@ async fn subjects() -> Vec<Subject> {
         });
     }
     {
-        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
-            api_key: Some(KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let server = server().await;
         let base = format!("{server}/flash");
         let (id, secret) = (codflow_sandbox_carrier::flash::TEST_MCH_ID, codflow_sandbox_carrier::flash::TEST_SECRET);
         out.push(Subject {
@@ -166,12 +151,7 @@ async fn subjects() -> Vec<Subject> {
         });
     }
     {
-        let server = codflow_sandbox_carrier::start(codflow_sandbox_carrier::Config {
-            api_key: Some(KEY.into()),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+        let server = server().await;
         let base = format!("{server}/yunexpress");
         let customer = codflow_sandbox_carrier::yunexpress::TEST_CUSTOMER;
         out.push(Subject {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party};
+use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error};
 
 /// Codes for a merchant or signature Flash does not accept.
 const AUTH_CODES: [i64; 2] = [1001, 1002];
@@ -86,17 +86,15 @@ pub fn order_params(req: &BookingRequest) -> Result<BTreeMap<String, String>, Ca
 }
 
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    let excerpt =
-        || String::from_utf8_lossy(&body[..body.len().min(200)]).split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(e) = http_error("Flash", status, retry_after, body) {
+        return Err(e);
+    }
     match status {
-        401 | 403 => return Err(CarrierError::Unauthorized),
-        429 => return Err(CarrierError::RateLimited(retry_after)),
-        500..=599 => return Err(CarrierError::Unavailable(format!("Flash answered HTTP {status}: {}", excerpt()))),
         200..=299 => {}
-        _ => return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(), field: None }),
+        _ => return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(body), field: None }),
     }
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| CarrierError::Malformed(format!("Flash's reply is not JSON ({e}): {}", excerpt())))?;
+        .map_err(|e| CarrierError::Malformed(format!("Flash's reply is not JSON ({e}): {}", excerpt(body))))?;
     let code = v["code"].as_i64().or_else(|| v["code"].as_str().and_then(|c| c.parse().ok()));
     match code {
         Some(1) => Ok(v["data"].clone()),
@@ -119,7 +117,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
             }
             Err(CarrierError::Rejected { code: c.to_string(), message, field })
         }
-        None => Err(CarrierError::Malformed(format!("Flash's reply has no code: {}", excerpt()))),
+        None => Err(CarrierError::Malformed(format!("Flash's reply has no code: {}", excerpt(body)))),
     }
 }
 

@@ -5,7 +5,10 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::carriers::{Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, Party, RateRequest};
+use crate::carriers::{
+    Amount, Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, Party, RateRequest, decimal_number,
+    excerpt, http_error,
+};
 
 /// 4PX's error code for a `ref_no` already used: the booking exists.
 pub const REF_NO_EXISTS: &str = "DS000010";
@@ -22,14 +25,11 @@ pub fn sign(app_key: &str, method: &str, timestamp: &str, v: &str, body: &[u8], 
 
 /// The `data` of a reply, or the error it stands for.
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    match status {
-        429 => return Err(CarrierError::RateLimited(retry_after)),
-        401 | 403 => return Err(CarrierError::Unauthorized),
-        500..=599 => return Err(CarrierError::Unavailable(format!("4PX answered HTTP {status}: {}", excerpt(body)))),
-        200..=299 => {}
-        _ => {
-            return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(body), field: None });
-        }
+    if let Some(e) = http_error("4PX", status, retry_after, body) {
+        return Err(e);
+    }
+    if !(200..300).contains(&status) {
+        return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(body), field: None });
     }
     let reply: Value = serde_json::from_slice(body)
         .map_err(|e| CarrierError::Malformed(format!("4PX's reply is not JSON ({e}): {}", excerpt(body))))?;
@@ -63,20 +63,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
     }
 }
 
-fn excerpt(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// A decimal string as a JSON number; refused when it is not a plain decimal.
-fn number(s: &str, field: &str) -> Result<Value, CarrierError> {
-    let d: rust_decimal::Decimal = s.trim().parse().map_err(|_| CarrierError::Rejected {
-        code: "invalid_amount".into(),
-        message: format!("{s:?} is not an amount"),
-        field: Some(field.into()),
-    })?;
-    serde_json::from_str(&d.normalize().to_string()).map_err(|e| CarrierError::Malformed(e.to_string()))
-}
 
 fn party(p: &Party) -> Value {
     let street: Vec<&str> =
@@ -105,9 +92,9 @@ pub fn create_body(req: &BookingRequest) -> Result<Value, CarrierError> {
             Ok(json!({
                 "sku": i.sku, "declare_product_name_en": i.description, "declare_product_name_cn": i.description,
                 "declare_product_code_qty": i.quantity.to_string(),
-                "declare_unit_price_export": number(&i.unit_value, "items.unit_value")?,
+                "declare_unit_price_export": decimal_number(&i.unit_value, "items.unit_value")?,
                 "currency_export": req.declared_value.currency,
-                "declare_unit_price_import": number(&i.unit_value, "items.unit_value")?,
+                "declare_unit_price_import": decimal_number(&i.unit_value, "items.unit_value")?,
                 "currency_import": req.declared_value.currency,
                 "hscode_export": i.hs_code.clone().unwrap_or_default(),
                 "hscode_import": i.hs_code.clone().unwrap_or_default(),
@@ -123,7 +110,7 @@ pub fn create_body(req: &BookingRequest) -> Result<Value, CarrierError> {
             Ok(json!({
                 "weight": w,
                 // The whole declaration rides on the first parcel; the others carry their weight.
-                "parcel_value": if n == 0 { number(&req.declared_value.amount, "declared_value")? } else { json!(0) },
+                "parcel_value": if n == 0 { decimal_number(&req.declared_value.amount, "declared_value")? } else { json!(0) },
                 "currency": req.declared_value.currency,
                 "include_battery": "N",
                 "declare_product_info": if n == 0 { json!(declared) } else { json!([declared.first().cloned().unwrap_or(Value::Null)]) },

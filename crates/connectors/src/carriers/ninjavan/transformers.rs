@@ -8,7 +8,7 @@ use sha2::Sha256;
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
-use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party};
+use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error};
 
 /// The currency Ninja Van collects cash in, per system.
 pub fn currency(cc: &str) -> &'static str {
@@ -106,21 +106,17 @@ pub fn order_body(req: &BookingRequest, cc: &str) -> Result<Value, CarrierError>
 
 /// A reply's JSON, or the error it stands for.
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    let excerpt = || {
-        let s = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
+    if let Some(e) = http_error("Ninja Van", status, retry_after, body) {
+        return Err(e);
+    }
     match status {
         200..=299 => serde_json::from_slice(body)
-            .map_err(|e| CarrierError::Malformed(format!("Ninja Van's reply is not JSON ({e}): {}", excerpt()))),
-        401 | 403 => Err(CarrierError::Unauthorized),
-        429 => Err(CarrierError::RateLimited(retry_after)),
-        500..=599 => Err(CarrierError::Unavailable(format!("Ninja Van answered HTTP {status}: {}", excerpt()))),
+            .map_err(|e| CarrierError::Malformed(format!("Ninja Van's reply is not JSON ({e}): {}", excerpt(body)))),
         _ => {
             let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let e = &v["error"];
             let title = e["title"].as_str().unwrap_or("");
-            let message = e["message"].as_str().map(str::to_owned).unwrap_or_else(excerpt);
+            let message = e["message"].as_str().map(str::to_owned).unwrap_or_else(|| excerpt(body));
             let field =
                 e["details"].as_array().and_then(|d| d.first()).and_then(|d| d["field"].as_str()).map(str::to_owned);
             if title == "DUPLICATE_TRACKING_ID" {

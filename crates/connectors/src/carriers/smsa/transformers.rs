@@ -4,16 +4,9 @@
 use serde_json::{Value, json};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::carriers::{Booking, BookingRequest, CarrierError, CarrierEvent, Party};
-
-fn number(s: &str, field: &str) -> Result<Value, CarrierError> {
-    let d: rust_decimal::Decimal = s.trim().parse().map_err(|_| CarrierError::Rejected {
-        code: "invalid_amount".into(),
-        message: format!("{s:?} is not an amount"),
-        field: Some(field.into()),
-    })?;
-    serde_json::from_str(&d.normalize().to_string()).map_err(|e| CarrierError::Malformed(e.to_string()))
-}
+use crate::carriers::{
+    Booking, BookingRequest, CarrierError, CarrierEvent, Party, decimal_number, excerpt, http_error,
+};
 
 fn address(p: &Party) -> Value {
     json!({"ContactName": p.name, "ContactPhoneNumber": p.phone.clone().unwrap_or_default(), "Country": p.country,
@@ -24,14 +17,14 @@ fn address(p: &Party) -> Value {
 pub fn create_body(req: &BookingRequest, now: OffsetDateTime) -> Result<Value, CarrierError> {
     let currency = req.cod.as_ref().map_or(req.declared_value.currency.as_str(), |c| c.currency.as_str());
     let cod = match &req.cod {
-        Some(c) => number(&c.amount, "cod")?,
+        Some(c) => decimal_number(&c.amount, "cod")?,
         None => json!(0),
     };
     let kg = req.pieces.iter().sum::<i64>() as f64 / 1000.0;
     let contents: Vec<&str> = req.items.iter().map(|i| i.description.as_str()).collect();
     let mut body = json!({
         "ConsigneeAddress": address(&req.consignee), "ShipperAddress": address(&req.shipper),
-        "OrderNumber": req.idempotency_key, "DeclaredValue": number(&req.declared_value.amount, "declared_value")?,
+        "OrderNumber": req.idempotency_key, "DeclaredValue": decimal_number(&req.declared_value.amount, "declared_value")?,
         "CODAmount": cod, "Parcels": req.pieces.len().max(1), "ShipmentCurrency": currency,
         "ShipDate": format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", now.year(), now.month() as u8, now.day(), now.hour(), now.minute(), now.second()),
         "WaybillType": "PDF", "Weight": kg, "WeightUnit": "KG",
@@ -46,16 +39,12 @@ pub fn create_body(req: &BookingRequest, now: OffsetDateTime) -> Result<Value, C
 }
 
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    let excerpt = || {
-        let s = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
-    };
+    if let Some(e) = http_error("SMSA", status, retry_after, body) {
+        return Err(e);
+    }
     match status {
         200..=299 => serde_json::from_slice(body)
-            .map_err(|e| CarrierError::Malformed(format!("SMSA's reply is not JSON ({e}): {}", excerpt()))),
-        401 | 403 => Err(CarrierError::Unauthorized),
-        429 => Err(CarrierError::RateLimited(retry_after)),
-        500..=599 => Err(CarrierError::Unavailable(format!("SMSA answered HTTP {status}: {}", excerpt()))),
+            .map_err(|e| CarrierError::Malformed(format!("SMSA's reply is not JSON ({e}): {}", excerpt(body)))),
         _ => {
             let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
             let first = v["errors"].as_object().and_then(|e| e.iter().next());
@@ -66,7 +55,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
                 })
                 .or_else(|| v["title"].as_str().map(str::to_owned))
                 .or_else(|| v["message"].as_str().map(str::to_owned))
-                .unwrap_or_else(excerpt);
+                .unwrap_or_else(|| excerpt(body));
             Err(CarrierError::Rejected { code: status.to_string(), message, field })
         }
     }

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
-use crate::carriers::{CarrierError, CarrierEvent};
+use crate::carriers::{CarrierError, CarrierEvent, excerpt, http_error};
 
 /// 17TRACK's error for a number not registered yet.
 pub const NOT_REGISTERED: i64 = -18019902;
@@ -17,16 +17,14 @@ pub const ALREADY_REGISTERED: i64 = -18019901;
 const INVALID_KEY: i64 = -18010002;
 
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    let excerpt =
-        || String::from_utf8_lossy(&body[..body.len().min(200)]).split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(e) = http_error("17TRACK", status, retry_after, body) {
+        return Err(e);
+    }
     match status {
-        401 | 403 => return Err(CarrierError::Unauthorized),
-        429 => return Err(CarrierError::RateLimited(retry_after)),
-        500..=599 => return Err(CarrierError::Unavailable(format!("17TRACK answered HTTP {status}: {}", excerpt()))),
         _ => {}
     }
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| CarrierError::Malformed(format!("17TRACK's reply is not JSON ({e}): {}", excerpt())))?;
+        .map_err(|e| CarrierError::Malformed(format!("17TRACK's reply is not JSON ({e}): {}", excerpt(body))))?;
     match v["code"].as_i64() {
         Some(0) if (200..300).contains(&status) => Ok(v["data"].clone()),
         Some(INVALID_KEY) => Err(CarrierError::Unauthorized),
@@ -35,7 +33,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
                 v["data"]["errors"][0]["message"].as_str().unwrap_or("17TRACK refused the request").to_owned();
             Err(CarrierError::Rejected { code: code.to_string(), message, field: None })
         }
-        None => Err(CarrierError::Malformed(format!("17TRACK's reply has no code: {}", excerpt()))),
+        None => Err(CarrierError::Malformed(format!("17TRACK's reply has no code: {}", excerpt(body)))),
     }
 }
 

@@ -5,16 +5,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::{Iso8601, Rfc3339};
 
-use crate::carriers::{Amount, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateRequest};
-
-fn number(s: &str, field: &str) -> Result<Value, CarrierError> {
-    let d: rust_decimal::Decimal = s.trim().parse().map_err(|_| CarrierError::Rejected {
-        code: "invalid_amount".into(),
-        message: format!("{s:?} is not an amount"),
-        field: Some(field.into()),
-    })?;
-    serde_json::from_str(&d.normalize().to_string()).map_err(|e| CarrierError::Malformed(e.to_string()))
-}
+use crate::carriers::{
+    Amount, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateRequest, decimal_number, excerpt, http_error,
+};
 
 pub fn order_body(req: &BookingRequest) -> Result<Value, CarrierError> {
     if req.cod.is_some() {
@@ -32,7 +25,7 @@ pub fn order_body(req: &BookingRequest) -> Result<Value, CarrierError> {
         .iter()
         .map(|i| {
             Ok(json!({"EName": i.description, "CName": i.description, "SKU": i.sku, "Quantity": i.quantity,
-                      "UnitPrice": number(&i.unit_value, "items.unit_value")?, "UnitWeight": i.weight_g as f64 / 1000.0,
+                      "UnitPrice": decimal_number(&i.unit_value, "items.unit_value")?, "UnitWeight": i.weight_g as f64 / 1000.0,
                       "CurrencyCode": req.declared_value.currency, "HSCode": i.hs_code.clone().unwrap_or_default()}))
         })
         .collect::<Result<Vec<_>, CarrierError>>()?;
@@ -48,19 +41,15 @@ pub fn order_body(req: &BookingRequest) -> Result<Value, CarrierError> {
 }
 
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
-    let excerpt =
-        || String::from_utf8_lossy(&body[..body.len().min(200)]).split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(e) = http_error("YunExpress", status, retry_after, body) {
+        return Err(e);
+    }
     match status {
-        401 | 403 => return Err(CarrierError::Unauthorized),
-        429 => return Err(CarrierError::RateLimited(retry_after)),
-        500..=599 => {
-            return Err(CarrierError::Unavailable(format!("YunExpress answered HTTP {status}: {}", excerpt())));
-        }
         200..=299 => {}
-        _ => return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(), field: None }),
+        _ => return Err(CarrierError::Rejected { code: status.to_string(), message: excerpt(body), field: None }),
     }
     let v: Value = serde_json::from_slice(body)
-        .map_err(|e| CarrierError::Malformed(format!("YunExpress's reply is not JSON ({e}): {}", excerpt())))?;
+        .map_err(|e| CarrierError::Malformed(format!("YunExpress's reply is not JSON ({e}): {}", excerpt(body))))?;
     match v["Code"].as_str() {
         Some("0000") => Ok(v["Item"].clone()),
         Some(code) => Err(CarrierError::Rejected {
@@ -68,7 +57,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
             message: v["Message"].as_str().unwrap_or("YunExpress refused the request").to_owned(),
             field: None,
         }),
-        None => Err(CarrierError::Malformed(format!("YunExpress's reply has no Code: {}", excerpt()))),
+        None => Err(CarrierError::Malformed(format!("YunExpress's reply has no Code: {}", excerpt(body)))),
     }
 }
 
