@@ -63,8 +63,6 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
     }
 }
 
-/// A decimal string as a JSON number; refused when it is not a plain decimal.
-
 fn party(p: &Party) -> Value {
     let street: Vec<&str> =
         [Some(p.line1.as_str()), p.line2.as_deref()].into_iter().flatten().filter(|l| !l.is_empty()).collect();

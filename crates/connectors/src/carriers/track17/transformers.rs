@@ -20,9 +20,6 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
     if let Some(e) = http_error("17TRACK", status, retry_after, body) {
         return Err(e);
     }
-    match status {
-        _ => {}
-    }
     let v: Value = serde_json::from_slice(body)
         .map_err(|e| CarrierError::Malformed(format!("17TRACK's reply is not JSON ({e}): {}", excerpt(body))))?;
     match v["code"].as_i64() {
