@@ -20,33 +20,41 @@ pub fn account_kinds() -> impl Iterator<Item = &'static str> {
 pub struct CredentialField {
     pub name: &'static str,
     pub required: bool,
+    /// A secret (typed unseen in the console); an identifier such as an account number is shown as typed.
+    pub secret: bool,
 }
 
+/// A required secret.
 const fn req(name: &'static str) -> CredentialField {
-    CredentialField { name, required: true }
+    CredentialField { name, required: true, secret: true }
 }
+/// A required identifier.
+const fn id(name: &'static str) -> CredentialField {
+    CredentialField { name, required: true, secret: false }
+}
+/// An optional secret.
 const fn opt(name: &'static str) -> CredentialField {
-    CredentialField { name, required: false }
+    CredentialField { name, required: false, secret: true }
 }
 
 /// The credentials each carrier takes; None for a carrier codflow has no connector for.
 pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const SANDBOX: &[CredentialField] = &[opt("api_key")];
     const ARAMEX: &[CredentialField] = &[
-        req("user_name"),
+        id("user_name"),
         req("password"),
-        req("account_number"),
+        id("account_number"),
         req("account_pin"),
-        req("account_entity"),
-        req("account_country_code"),
+        id("account_entity"),
+        id("account_country_code"),
     ];
-    const FOURPX: &[CredentialField] = &[req("app_key"), req("app_secret"), opt("access_token")];
+    const FOURPX: &[CredentialField] = &[id("app_key"), req("app_secret"), opt("access_token")];
     // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.
-    const NINJAVAN: &[CredentialField] = &[req("client_id"), req("client_secret"), req("country")];
+    const NINJAVAN: &[CredentialField] = &[id("client_id"), req("client_secret"), id("country")];
     const SMSA: &[CredentialField] = &[req("api_key")];
     const TRACK17: &[CredentialField] = &[req("api_token")];
-    const FLASH: &[CredentialField] = &[req("mch_id"), req("secret")];
-    const YUNEXPRESS: &[CredentialField] = &[req("customer_code"), req("api_secret")];
+    const FLASH: &[CredentialField] = &[id("mch_id"), req("secret")];
+    const YUNEXPRESS: &[CredentialField] = &[id("customer_code"), req("api_secret")];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),

@@ -26,11 +26,14 @@ fn carriers() -> Vec<Value> {
     account_kinds()
         .map(|c| {
             let fields = credential_fields(c).unwrap_or(&[]);
-            minijinja::context! {
-                code => c,
-                required => fields.iter().filter(|f| f.required).map(|f| f.name).collect::<Vec<_>>(),
-                optional => fields.iter().filter(|f| !f.required).map(|f| f.name).collect::<Vec<_>>(),
-            }
+            let of = |required: bool| {
+                fields
+                    .iter()
+                    .filter(|f| f.required == required)
+                    .map(|f| minijinja::context! { name => f.name, secret => f.secret })
+                    .collect::<Vec<_>>()
+            };
+            minijinja::context! { code => c, required => of(true), optional => of(false) }
         })
         .collect()
 }
@@ -133,7 +136,10 @@ pub async fn page(
         code => code.as_str(), carrier => a.account.carrier.as_str(), name => a.account.name.clone(),
         environment => a.account.environment.as_str(), base_url => a.account.base_url.clone(),
         credentials => a.has_credentials, secret => a.has_webhook_secret,
-        fields => fields.iter().map(|f| minijinja::context! { name => f.name, required => f.required }).collect::<Vec<_>>(),
+        fields => fields
+            .iter()
+            .map(|f| minijinja::context! { name => f.name, required => f.required, secret => f.secret })
+            .collect::<Vec<_>>(),
         is_admin => signed.0.role == Role::Admin,
         flash => q.get("saved").map(|_| signed.t("carrier-account-saved")),
     };

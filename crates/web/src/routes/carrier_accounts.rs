@@ -81,6 +81,8 @@ pub struct CarrierAccountDto {
 pub struct CredentialFieldDto {
     pub name: String,
     pub required: bool,
+    /// A secret (never shown back) rather than an identifier such as an account number.
+    pub secret: bool,
 }
 
 impl From<AccountView> for CarrierAccountDto {
@@ -97,7 +99,7 @@ impl From<AccountView> for CarrierAccountDto {
             has_webhook_secret: v.has_webhook_secret,
             credential_fields: fields
                 .iter()
-                .map(|f| CredentialFieldDto { name: f.name.into(), required: f.required })
+                .map(|f| CredentialFieldDto { name: f.name.into(), required: f.required, secret: f.secret })
                 .collect(),
             created_at: rfc3339(v.created_at),
             updated_at: rfc3339(v.updated_at),
