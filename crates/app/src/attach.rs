@@ -3,7 +3,7 @@
 //! carrier's connector when codflow has one, else through a tracking aggregator (17TRACK).
 
 use codflow_connectors::carriers::{Carrier, track17};
-use codflow_domain::carrier_account::CARRIERS;
+use codflow_domain::carrier_account::{CARRIERS, TRACKING_SOURCES};
 use codflow_domain::work::BookingStatus;
 use codflow_domain::{Actor, AuditRecord, CarrierCode, ChannelCode, FieldErrors, Money, Order, OrderId, OrderStatus};
 use codflow_store::logistics::{self as lstore, Booked};
@@ -111,21 +111,26 @@ impl Fulfilment {
         let has_connector = CARRIERS.contains(&carrier.as_str())
             && (self.carriers.of(carrier.as_str()).is_some()
                 || !codflow_store::carrier_accounts::list(&mut tx, Some(carrier.as_str())).await?.is_empty());
+        let mut aggregators = Vec::new();
+        for t in TRACKING_SOURCES {
+            if !codflow_store::carrier_accounts::list(&mut tx, Some(t)).await?.is_empty() {
+                aggregators.push(t);
+            }
+        }
         let source = match input.source.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some("carrier") => carrier.to_string(),
-            Some(s) if s == track17::CODE => s.to_owned(),
+            Some(s) if TRACKING_SOURCES.contains(&s) => s.to_owned(),
             Some(s) => {
-                return Err(Error::invalid("source", format!("{s:?} is not a tracking source (carrier or 17track)")));
+                let known = TRACKING_SOURCES.join(", ");
+                return Err(Error::invalid("source", format!("{s:?} is not a tracking source (carrier, {known})")));
             }
             None if has_connector => carrier.to_string(),
-            None => track17::CODE.to_owned(),
+            None => aggregators.first().map_or(track17::CODE, |a| *a).to_owned(),
         };
-        if source == track17::CODE
-            && codflow_store::carrier_accounts::list(&mut tx, Some(track17::CODE)).await?.is_empty()
-        {
+        if TRACKING_SOURCES.contains(&source.as_str()) && !aggregators.contains(&source.as_str()) {
             return Err(Error::conflict(
                 ConflictKind::CarrierNotConfigured,
-                format!("codflow has no {carrier} account to follow it; add one, or a 17TRACK account"),
+                format!("codflow has no {carrier} account to follow it; add one, or a 17TRACK or AfterShip account"),
             ));
         }
         let order = self.order_for(&mut tx, &input).await?;
@@ -194,31 +199,25 @@ impl Fulfilment {
         orders::insert_audit(&mut tx, &[a]).await?;
         let stored = lstore::shipment(&mut tx, &s.id).await?.ok_or(Error::NotFound("shipment"))?;
         commit(tx).await?;
-        if source == track17::CODE {
-            self.register_with_aggregator(&number).await;
+        if TRACKING_SOURCES.contains(&source.as_str()) {
+            self.register_with_aggregator(&source, &number).await;
         }
         Ok(Attached { shipment: stored, created: true, source })
     }
 
-    /// Tells 17TRACK to follow a number; a failure is logged, and the first poll registers it again.
-    async fn register_with_aggregator(&self, number: &str) {
-        let carrier = match self
-            .carriers
-            .resolve(
-                &mut *match self.store.read().await {
-                    Ok(c) => c,
-                    Err(e) => return tracing::warn!(error = %e, "17TRACK registration"),
-                },
-                track17::CODE,
-                None,
-            )
-            .await
-        {
-            Ok(Ok(Carrier::Track17(t))) => t,
+    /// Tells the aggregator to follow a number; a failure is logged, and the first poll registers it again.
+    async fn register_with_aggregator(&self, source: &str, number: &str) {
+        let carrier = match self.store.read().await {
+            Ok(mut conn) => self.carriers.resolve(&mut conn, source, None).await,
+            Err(e) => return tracing::warn!(error = %e, "tracking registration"),
+        };
+        let registered = match carrier {
+            Ok(Ok(Carrier::Track17(t))) => t.register(number).await,
+            Ok(Ok(Carrier::AfterShip(a))) => a.register(number).await,
             Ok(_) | Err(_) => return,
         };
-        if let Err(e) = carrier.register(number).await {
-            tracing::warn!(number, error = %e, "17TRACK registration failed; the first poll registers it");
+        if let Err(e) = registered {
+            tracing::warn!(number, source, error = %e, "registration failed; the first poll registers it");
         }
     }
 }

@@ -10,7 +10,8 @@ use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Aramex, Carrier, CarrierError, Flash, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource, YunExpress,
+    AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
+    YunExpress,
 };
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
 use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
@@ -99,6 +100,7 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
         }
         "smsa" => Ok(Carrier::Smsa(Smsa::new(&a.base_url, &get("api_key"), TIMEOUT)?)),
         "17track" => Ok(Carrier::Track17(Track17::new(&a.base_url, &get("api_token"), TIMEOUT)?)),
+        "aftership" => Ok(Carrier::AfterShip(AfterShip::new(&a.base_url, &get("api_key"), TIMEOUT)?)),
         "flash" => Ok(Carrier::Flash(Flash::new(&a.base_url, &get("mch_id"), &get("secret"), TIMEOUT)?)),
         "yunexpress" => {
             Ok(Carrier::YunExpress(YunExpress::new(&a.base_url, &get("customer_code"), &get("api_secret"), TIMEOUT)?))

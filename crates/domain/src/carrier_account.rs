@@ -8,7 +8,7 @@ use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 /// The carriers codflow has a connector for, by the code channels and mappings use.
 pub const CARRIERS: [&str; 7] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
-pub const TRACKING_SOURCES: [&str; 1] = ["17track"];
+pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
 
 /// Every kind of account: the carriers, then the tracking sources.
 pub fn account_kinds() -> impl Iterator<Item = &'static str> {
@@ -53,6 +53,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const NINJAVAN: &[CredentialField] = &[id("client_id"), req("client_secret"), id("country")];
     const SMSA: &[CredentialField] = &[req("api_key")];
     const TRACK17: &[CredentialField] = &[req("api_token")];
+    const AFTERSHIP: &[CredentialField] = &[req("api_key")];
     const FLASH: &[CredentialField] = &[id("mch_id"), req("secret")];
     const YUNEXPRESS: &[CredentialField] = &[id("customer_code"), req("api_secret")];
     match carrier {
@@ -62,6 +63,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "ninjavan" => Some(NINJAVAN),
         "smsa" => Some(SMSA),
         "17track" => Some(TRACK17),
+        "aftership" => Some(AFTERSHIP),
         "flash" => Some(FLASH),
         "yunexpress" => Some(YUNEXPRESS),
         _ => None,

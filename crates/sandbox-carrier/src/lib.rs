@@ -7,6 +7,7 @@
 //!
 //! Over 600 lines on purpose: the whole carrier reads top to bottom beside docs/SANDBOX_CARRIER.md.
 
+pub mod aftership;
 pub mod flash;
 pub mod fourpx;
 pub mod model;
@@ -59,6 +60,8 @@ pub struct Config {
     pub flash: (String, String),
     /// The customer code and API secret its YunExpress API accepts.
     pub yunexpress: (String, String),
+    /// The `as-api-key` its AfterShip API accepts.
+    pub aftership: String,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             track17: track17::TEST_TOKEN.into(),
             flash: (flash::TEST_MCH_ID.into(), flash::TEST_SECRET.into()),
             yunexpress: (yunexpress::TEST_CUSTOMER.into(), yunexpress::TEST_SECRET.into()),
+            aftership: aftership::TEST_API_KEY.into(),
         }
     }
 }
@@ -224,6 +228,8 @@ struct Book {
     aliases: HashMap<String, String>,
     /// Numbers registered with the 17TRACK front-end.
     track17: std::collections::HashSet<String>,
+    /// Numbers AfterShip follows.
+    aftership: std::collections::HashSet<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -725,11 +731,11 @@ async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -
         );
     }
     let format = h.format.unwrap_or_else(|| "sandbox".into());
-    if !["sandbox", "ninjavan", "17track"].contains(&format.as_str()) {
+    if !["sandbox", "ninjavan", "17track", "aftership"].contains(&format.as_str()) {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
-            "format is sandbox, ninjavan or 17track",
+            "format is sandbox, ninjavan, 17track or aftership",
             Some("format"),
         );
     }
@@ -750,7 +756,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress")) => {
+        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership")) => {
             b.protocol_faults.entry(p.to_owned()).or_default().push_back(f)
         }
         None | Some("shipments") => b.faults.push_back(f),
@@ -758,7 +764,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash or yunexpress",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress or aftership",
                 Some("endpoint"),
             );
         }
@@ -932,6 +938,10 @@ async fn push_round(c: &Carrier) {
                         .get(t.as_str())
                         .and_then(|n| n.iter().find(|a| b.track17.contains(**a)).copied())
                         .or_else(|| b.track17.contains(t).then_some(t.as_str())),
+                    "aftership" => names
+                        .get(t.as_str())
+                        .and_then(|n| n.iter().find(|a| b.aftership.contains(**a)).copied())
+                        .or_else(|| b.aftership.contains(t).then_some(t.as_str())),
                     _ => Some(t.as_str()),
                 };
                 let Some(number) = number else { continue };
@@ -970,6 +980,14 @@ async fn push_round(c: &Carrier) {
                         body,
                     });
                 }
+            }
+            "aftership" => {
+                let Some(t17) = aftership::tracking(c, &number) else { continue };
+                let body = json!({"event": "tracking_update", "event_id": format!("{number}:{upto}"), "msg": t17,
+                                  "ts": c.now().unix_timestamp()})
+                .to_string();
+                let signature = aftership::signature(&secret, body.as_bytes());
+                pushes.push(Push { hook: h, tracking: t, upto, url, header: "aftership-hmac-sha256", signature, body });
             }
             "17track" => {
                 let Some(info) = track17::track_info(c, &number) else { continue };
@@ -1072,6 +1090,7 @@ pub fn router(config: Config) -> Router {
         .route("/flash/open/v1/orders/{pno}/cancel", post(flash::cancel))
         .route("/flash/open/v1/orders/{pno}/routes", post(flash::routes))
         .route("/flash/open/v1/orders/{pno}/small/pre_print", post(flash::label))
+        .route("/aftership/tracking/2024-10/trackings", post(aftership::create).get(aftership::list))
         .route("/17track/track/v2.2/register", post(track17::register))
         .route("/17track/track/v2.2/gettrackinfo", post(track17::gettrackinfo))
         .route("/smsa/api/shipment/b2c/new", post(smsa::create))

@@ -123,6 +123,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (31, "track17_codes", include_str!("../migrations/0031_17track_codes.sql")),
     (32, "flash_codes", include_str!("../migrations/0032_flash_codes.sql")),
     (33, "yunexpress_codes", include_str!("../migrations/0033_yunexpress_codes.sql")),
+    (34, "aftership_codes", include_str!("../migrations/0034_aftership_codes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

@@ -1,6 +1,7 @@
 //! Carriers behind small capabilities: live rates, booking (with cancel), tracking by pull, and webhook parsing. A
 //! carrier declares the ones it has; [`Carrier`] picks the implementation for a channel's carrier name.
 
+pub mod aftership;
 pub mod aramex;
 pub mod flash;
 pub mod fourpx;
@@ -12,6 +13,7 @@ pub mod yunexpress;
 
 use std::future::Future;
 
+pub use aftership::AfterShip;
 pub use aramex::Aramex;
 pub use flash::Flash;
 pub use fourpx::FourPx;
@@ -303,13 +305,14 @@ pub fn company(code: &str) -> &str {
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
         track17::CODE => track17::COMPANY,
+        aftership::CODE => aftership::COMPANY,
         sandbox::CODE => sandbox::COMPANY,
         other => other,
     }
 }
 
 fn tracking_only() -> CarrierError {
-    CarrierError::Config("17TRACK only follows parcels; book them with their carrier".into())
+    CarrierError::Config("a tracking source only follows parcels; book them with their carrier".into())
 }
 
 /// The carrier of a channel, by name.
@@ -324,6 +327,7 @@ pub enum Carrier {
     YunExpress(YunExpress),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
+    AfterShip(AfterShip),
 }
 
 impl Carrier {
@@ -345,7 +349,7 @@ impl Carrier {
             Carrier::Flash(_) => false,
             // Our shipment id is its CustomerOrderNumber, looked up before booking.
             Carrier::YunExpress(_) => true,
-            Carrier::Track17(_) => false,
+            Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
 
@@ -362,7 +366,7 @@ impl Carrier {
             Carrier::Smsa(_) => false,
             Carrier::Flash(_) => false,
             Carrier::YunExpress(_) => false,
-            Carrier::Track17(_) => false,
+            Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
 
@@ -372,6 +376,7 @@ impl Carrier {
             Carrier::Sandbox(c) => Some(c),
             Carrier::NinjaVan(c) => Some(c),
             Carrier::Track17(c) => Some(c),
+            Carrier::AfterShip(c) => Some(c),
             Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) | Carrier::YunExpress(_) => {
                 None
             }
@@ -394,7 +399,7 @@ impl RateQuoter for Carrier {
                 "Flash Express rates are not read through codflow yet; use the rate card".into(),
             )),
             Carrier::YunExpress(c) => c.rate(req).await,
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
 }
@@ -409,7 +414,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Smsa(c) => c.book(req).await,
             Carrier::Flash(c) => c.book(req).await,
             Carrier::YunExpress(c) => c.book(req).await,
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
     async fn cancel(&self, booking: &Booking) -> Result<(), CarrierError> {
@@ -421,7 +426,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Smsa(c) => c.cancel(booking).await,
             Carrier::Flash(c) => c.cancel(booking).await,
             Carrier::YunExpress(c) => c.cancel(booking).await,
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
 }
@@ -442,7 +447,7 @@ impl DeliveryInstructions for Carrier {
             Carrier::Smsa(_) => {
                 Err(CarrierError::Config("SMSA takes delivery instructions by phone or its portal".into()))
             }
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
             Carrier::Flash(_) => {
                 Err(CarrierError::Config("Flash Express takes delivery instructions in its portal".into()))
             }
@@ -464,6 +469,7 @@ impl TrackingSource for Carrier {
             Carrier::Flash(c) => c.track(tracking_number).await,
             Carrier::YunExpress(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
+            Carrier::AfterShip(c) => c.track(tracking_number).await,
         }
     }
 }
@@ -478,7 +484,7 @@ impl Manifests for Carrier {
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
             Carrier::YunExpress(_) => Err(CarrierError::Config("YunExpress bags are not sent through codflow".into())),
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
@@ -492,7 +498,7 @@ impl Manifests for Carrier {
             Carrier::YunExpress(_) => {
                 Err(CarrierError::Config("YunExpress manifests are not sent through codflow".into()))
             }
-            Carrier::Track17(_) => Err(tracking_only()),
+            Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
 }

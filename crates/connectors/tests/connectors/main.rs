@@ -1,5 +1,6 @@
 //! Connectors against local servers that answer as the real services document.
 
+mod aftership;
 mod aramex;
 mod conformance;
 mod flash;

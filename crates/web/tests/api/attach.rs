@@ -12,6 +12,7 @@ use crate::helpers::{TestApp, json_of, order, spawn_app};
 codflow_store::on_both_engines!(
     a_forwarders_parcel_is_attached_and_followed_through_17track_by_poll_and_push,
     a_forwarders_export_attaches_good_lines_and_names_bad_ones,
+    a_parcel_followed_through_aftership_moves_by_poll_and_by_its_signed_webhook,
 );
 
 async fn set_up(app: &TestApp, server: &str) {
@@ -154,4 +155,73 @@ async fn a_forwarders_export_attaches_good_lines_and_names_bad_ones(engine: Engi
     assert!(p.to_string().contains("line 1"), "{p}");
     let p = json_of(app.post_raw("/api/v1/shipments/import", "").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(p.to_string().contains("empty"), "{p}");
+}
+
+async fn a_parcel_followed_through_aftership_moves_by_poll_and_by_its_signed_webhook(engine: Engine) {
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(engine).await;
+    set_up(&app, &server).await;
+    let account = json!({"code": "aftership", "carrier": "aftership", "name": "AfterShip", "base_url": format!("{server}/aftership"),
+        "credentials": {"api_key": codflow_sandbox_carrier::aftership::TEST_API_KEY}, "webhook_secret": "aftership-webhook-secret"});
+    json_of(app.post("/api/v1/carrier-accounts", &account).await, StatusCode::CREATED).await;
+    let t = json_of(app.post("/api/v1/carrier-accounts/aftership/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "connected", "{t}");
+    placed(&app, "AS-1").await;
+    let body = json!({"order": "AS-1", "carrier": "yanwen", "tracking_number": "UG123456789CN", "source": "aftership"});
+    let a = json_of(app.post("/api/v1/shipments/attach", &body).await, StatusCode::CREATED).await;
+    assert_eq!(a["source"], "aftership");
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    reqwest::Client::new()
+        .post(format!("{server}/v1/_clock"))
+        .json(&json!({"at": later, "scale": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let mut tx = app.store.begin().await.unwrap();
+    sqlx::query("UPDATE tracking SET poll_at = 0").execute(&mut *tx).await.unwrap();
+    codflow_store::commit(tx).await.unwrap();
+    json_of(app.post("/api/v1/tracking/poll", &json!({})).await, StatusCode::OK).await;
+    let sid = a["shipment"]["id"].as_str().unwrap();
+    let tr = tracking_of(&app, sid).await;
+    let codes: Vec<&str> = tr["events"].as_array().unwrap().iter().filter_map(|e| e["code"].as_str()).collect();
+    assert_eq!(&codes[..2], ["InfoReceived_001", "InTransit_002"], "{tr}");
+    assert_eq!(tr["status"], "in_transit", "{tr}");
+    // Its webhook, signed aftership-hmac-sha256, brings the rest; a forged one is refused.
+    let hook = json!({"url": app.url("/api/v1/webhooks/carriers/aftership"), "secret": "aftership-webhook-secret", "format": "aftership"});
+    assert_eq!(
+        reqwest::Client::new().post(format!("{server}/v1/webhooks")).json(&hook).send().await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(60))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    reqwest::Client::new()
+        .post(format!("{server}/v1/_clock"))
+        .json(&json!({"at": later, "scale": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let tr = tracking_of(&app, sid).await;
+        if tr["events"].as_array().unwrap().iter().any(|e| e["source"] == "webhook") {
+            assert!(tr["events"].as_array().unwrap().iter().all(|e| e["status"] != "unknown"), "{tr}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no webhook arrived: {tr}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let forged =
+        json!({"event": "tracking_update", "msg": {"tracking_number": "UG123456789CN", "checkpoints": []}}).to_string();
+    let r = app
+        .client
+        .post(app.url("/api/v1/webhooks/carriers/aftership"))
+        .header("aftership-hmac-sha256", codflow_sandbox_carrier::aftership::signature("a guess", forged.as_bytes()))
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
