@@ -152,6 +152,8 @@ struct Shipment {
     ndr: Vec<serde_json::Value>,
     /// How often the shipper asked for the events: a shipper polling twice for one change is visible.
     tracking_requests: u32,
+    /// The protocol it was booked or registered through (`4px`, `nv`…); None for the sandbox's own API.
+    protocol: Option<String>,
 }
 
 impl Shipment {
@@ -503,6 +505,9 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
     (if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)).into_response()
 }
 
+/// The key prefixes of the other protocols' front-ends (their parcels are booked under `prefix:number`).
+const PROTOCOLS: [&str; 7] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership"];
+
 /// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
 /// Every protocol the carrier speaks books through here, so each plays out the same journeys.
 fn book_parcel(c: &Carrier, b: &mut Book, key: &str, req: CreateShipment, now: OffsetDateTime) -> (String, bool) {
@@ -534,6 +539,7 @@ fn book_parcel(c: &Carrier, b: &mut Book, key: &str, req: CreateShipment, now: O
         label,
         ndr: Vec::new(),
         tracking_requests: 0,
+        protocol: key.split_once(':').map(|(p, _)| p).filter(|p| PROTOCOLS.contains(p)).map(str::to_owned),
     };
     b.by_key.insert(key.to_owned(), tracking.clone());
     b.order.push(tracking.clone());
@@ -837,6 +843,10 @@ async fn cod_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<Strin
         String::from("remittance_ref,tracking_number,reference,collected_at,cod_amount,currency,cod_fee,net_amount\n");
     for t in &b.order {
         let s = &b.shipments[t];
+        // Other protocols' parcels are their carriers' to remit and invoice.
+        if s.protocol.is_some() {
+            continue;
+        }
         let (Some(cod), Some(e)) =
             (&s.request.cod, s.events.iter().find(|e| e.code == "COD" && e.at >= from && e.at < to))
         else {
@@ -872,6 +882,10 @@ async fn freight_report(State(c): State<Arc<Carrier>>, Query(q): Query<HashMap<S
         String::from("invoice_ref,tracking_number,reference,booked_at,weight_g,billable_kg,freight,currency\n");
     for t in &b.order {
         let s = &b.shipments[t];
+        // Other protocols' parcels are their carriers' to remit and invoice.
+        if s.protocol.is_some() {
+            continue;
+        }
         if s.cancelled || s.created_at < from || s.created_at >= to {
             continue;
         }

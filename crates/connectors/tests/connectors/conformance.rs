@@ -426,3 +426,71 @@ fn carriers_with_pushes_verify_their_signature_and_refuse_a_forged_one() {
     .unwrap();
     assert!(Carrier::FourPx(fourpx).webhooks().is_none(), "4PX pushes nothing through this API");
 }
+
+#[tokio::test]
+async fn the_sandbox_remits_only_what_it_booked_itself_not_what_other_protocols_booked() {
+    use codflow_connectors::carriers::{SettlementReport, SettlementReports};
+    let server = server().await;
+    let t = Duration::from_secs(3);
+    let sandbox = Sandbox::new(&server, Some(KEY.into()), t).unwrap();
+    let own = sandbox.book(&request("shp-own-cod", true)).await.unwrap();
+    let nv = NinjaVan::new(
+        &format!("{server}/ninjavan"),
+        NinjaVanAccount {
+            client_id: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_ID.into(),
+            client_secret: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_SECRET.into(),
+            country: "sa".into(),
+        },
+        t,
+    );
+    // Ninja Van has no Saudi system; a Malaysian COD parcel instead.
+    assert!(nv.is_err());
+    let nv = NinjaVan::new(
+        &format!("{server}/ninjavan"),
+        NinjaVanAccount {
+            client_id: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_ID.into(),
+            client_secret: codflow_sandbox_carrier::ninjavan::TEST_CLIENT_SECRET.into(),
+            country: "my".into(),
+        },
+        t,
+    )
+    .unwrap();
+    let mut r = request("shp-nv-cod", true);
+    r.consignee.country = "MY".into();
+    for a in r.cod.iter_mut().chain([&mut r.declared_value]) {
+        a.currency = "MYR".into();
+    }
+    let other = nv.book(&r).await.unwrap();
+    let start = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let later = start + time::Duration::days(90);
+    let at = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let s = Subject {
+        code: "sandbox",
+        carrier: Carrier::Sandbox(sandbox.clone()),
+        refused: Carrier::Sandbox(sandbox.clone()),
+        server: server.clone(),
+        faults: "shipments",
+        cod: true,
+        idempotent: true,
+        rates: true,
+        cancels: true,
+        destination: ("SA", "SAR"),
+    };
+    control(&s, "/v1/_clock", json!({"at": at, "scale": 1.0})).await;
+    let report = sandbox.settlement_report(SettlementReport::CodRemittance, start, later).await.unwrap();
+    let text = String::from_utf8(report).unwrap();
+    let freight =
+        String::from_utf8(sandbox.settlement_report(SettlementReport::FreightInvoice, start, later).await.unwrap())
+            .unwrap();
+    assert!(!text.contains(&other.tracking_number), "{text}");
+    assert_eq!(
+        freight.lines().filter(|l| !l.trim().is_empty()).count(),
+        2,
+        "a header and the sandbox's own parcel: {freight}"
+    );
+    // The sandbox's own COD parcel is remitted once delivered (the model may refuse it: then it is not).
+    let events = sandbox.track(&own.tracking_number).await.unwrap();
+    let collected = events.iter().any(|e| e.code == "COD");
+    assert_eq!(text.contains(&own.tracking_number), collected, "{text}");
+    assert!(freight.contains(&own.tracking_number), "the sandbox invoices the freight of its own parcel: {freight}");
+}
