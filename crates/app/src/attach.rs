@@ -184,7 +184,11 @@ impl Fulfilment {
             updated_at: now,
             booked_at: None,
         };
-        lstore::insert_shipment(&mut tx, &s).await?;
+        if !lstore::insert_shipment(&mut tx, &s).await? {
+            // Another request gave the order a shipment meanwhile: answer as the replay or the conflict it is.
+            codflow_store::rollback(tx).await?;
+            return Box::pin(self.attach_parcel(input, actor)).await;
+        }
         let label = serde_json::json!({"attached": true, "source": source,
                                        "forwarder_fee": fee.map(|m| m.to_string())})
         .to_string();
