@@ -144,15 +144,36 @@ async fn a_packer_works_a_day_at_the_station_with_scanner_and_scale_one_parcel_m
     // Sorting and the carrier's pickup: the three parcels into one bag, sealed, scanned onto the van.
     b2.goto(&format!("{base}/bags")).await;
     for ext in ["DAY-1", "DAY-2", "DAY-3"] {
+        // Each scan posts the form and loads the page again: mark this page, and wait for a new one to be complete
+        // before the next scan, so no keystroke lands on the page that is going away.
+        b2.run("window.__scanned = true;", json!([])).await;
         b2.type_into(&b2.find("#scan").await, &format!("{ext}{ENTER}")).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while b2.run("return window.__scanned === true || document.readyState !== 'complete';", json!([])).await
+            == json!(true)
+        {
+            assert!(std::time::Instant::now() < deadline, "the scan of {ext} never answered");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         b2.wait_for_text("#answer", "B00000").await;
     }
     b2.wait_for_text("#open-bags", "3").await;
     let bags = json_of(app.get("/api/v1/bags?status=open").await, StatusCode::OK).await;
     let counts: Vec<i64> = bags.as_array().unwrap().iter().map(|b| b["parcels"].as_i64().unwrap()).collect();
     assert_eq!(counts.iter().sum::<i64>(), 3, "every parcel bagged: {bags}");
-    while b2.count("#open-bags button[value=close]").await > 0 {
+    // Each close reloads the page: wait for one fewer open bag before the next, so a click never lands on the page
+    // that is going away.
+    loop {
+        let open = b2.count("#open-bags button[value=close]").await;
+        if open == 0 {
+            break;
+        }
         b2.click(&b2.find("#open-bags button[value=close]").await).await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while b2.count("#open-bags button[value=close]").await >= open {
+            assert!(std::time::Instant::now() < deadline, "the bag did not close");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         b2.wait_for_text("#flash", "B00000").await;
     }
     b2.screenshot("66-bags-closed-zh").await;
