@@ -983,3 +983,4 @@ connection-credentials-refused = credentials refused: { $detail }
 connection-unreachable = the carrier could not be reached: { $detail }
 connection-misconfigured = not usable as configured: { $detail }
 carrier-account-default = (the carrier's default account)
+carrier-account-delete-confirm = Remove this carrier account? Channels cannot book through it afterwards.

@@ -983,3 +983,4 @@ connection-credentials-refused = 凭据被拒绝：{ $detail }
 connection-unreachable = 无法连接承运商：{ $detail }
 connection-misconfigured = 配置不可用：{ $detail }
 carrier-account-default = （该承运商的默认账户）
+carrier-account-delete-confirm = 删除此承运商账户？之后渠道将无法通过它下单。

@@ -85,7 +85,7 @@ impl WebhookParser for AfterShip {
         "aftership-hmac-sha256"
     }
     fn verify(&self, secret: &str, body: &[u8], signature: &str) -> bool {
-        super::ninjavan::transformers::verify(secret, body, signature)
+        super::verify_base64_hmac(secret, body, signature)
     }
     fn parse_webhook(&self, body: &[u8]) -> Result<Vec<CarrierEvent>, CarrierError> {
         let v: Value = serde_json::from_slice(body).map_err(|e| CarrierError::Malformed(e.to_string()))?;

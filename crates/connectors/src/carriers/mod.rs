@@ -13,6 +13,9 @@ pub mod yunexpress;
 
 use std::future::Future;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 pub use aftership::AfterShip;
 pub use aramex::Aramex;
 pub use flash::Flash;
@@ -281,6 +284,24 @@ pub(crate) fn http_error(carrier: &str, status: u16, retry_after: Option<u64>, b
         500..=599 => Some(CarrierError::Unavailable(format!("{carrier} answered HTTP {status}: {}", excerpt(body)))),
         _ => None,
     }
+}
+
+/// A time with its zone, as carriers write it (RFC 3339, or ISO 8601 with a compact offset such as `+0800`);
+/// `what` names the field in the error.
+pub(crate) fn zoned_time(s: &str, what: &str) -> Result<time::OffsetDateTime, CarrierError> {
+    use time::format_description::well_known::{Iso8601, Rfc3339};
+    time::OffsetDateTime::parse(s, &Rfc3339)
+        .or_else(|_| time::OffsetDateTime::parse(s, &Iso8601::DEFAULT))
+        .map_err(|_| CarrierError::Malformed(format!("{what} {s:?} is not a time with its zone")))
+}
+
+/// Whether `signature` is the base64 HMAC-SHA256 of `body` under `secret` (Ninja Van's and AfterShip's pushes).
+pub(crate) fn verify_base64_hmac(secret: &str, body: &[u8], signature: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else { return false };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
 }
 
 /// Maps transport failures of reqwest to what callers act on.

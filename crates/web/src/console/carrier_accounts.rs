@@ -12,15 +12,11 @@ use codflow_domain::carrier_account::{CarrierAccountInput, account_kinds, creden
 use codflow_domain::{Actor, CarrierAccountCode, Role};
 use minijinja::Value;
 
-use super::{Signed, redirect};
+use super::{Signed, form_field as field, redirect};
 use crate::state::AppState;
 
 /// Who adds and changes accounts (the API's rule too).
 const ADMIN: &[Role] = &[];
-
-fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
-    f.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str())
-}
 
 fn carriers() -> Vec<Value> {
     account_kinds()

@@ -244,6 +244,11 @@ impl Signed {
     }
 }
 
+/// A posted form's field (the first of that name), empty when absent.
+pub(super) fn form_field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
+    f.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str())
+}
+
 #[cfg(test)]
 mod cookie_tests {
     use super::*;

@@ -14,7 +14,7 @@ use codflow_domain::{Actor, Role, ShopCode};
 use minijinja::Value;
 
 use super::render::secs;
-use super::{Signed, redirect};
+use super::{Signed, form_field as field, redirect};
 use crate::state::AppState;
 
 /// Deliveries shown on a shop's page at a time, and at most exported.
@@ -213,10 +213,6 @@ pub async fn shop(
         flash => q.get("saved").map(|_| signed.t("shop-saved")),
     };
     signed.page(StatusCode::OK, "shop.html", &signed.t_with("shop-title", &[("code", shop.as_str())]), ctx)
-}
-
-fn field<'a>(f: &'a [(String, String)], k: &str) -> &'a str {
-    f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
 fn optional(f: &[(String, String)], k: &str) -> Option<String> {

@@ -512,6 +512,7 @@ async fn an_admin_adds_a_4px_account_tests_it_and_points_a_channel_at_it() {
     .await;
     b.click(&b.find("#save-account").await).await;
     b.wait_for_text(".flash", "saved").await;
+    b.screenshot("74a-carrier-account-edit").await;
     b.click(&b.find("#test-account").await).await;
     b.wait_for_text("#tested", "connected").await;
     b.screenshot("74-carrier-accounts").await;

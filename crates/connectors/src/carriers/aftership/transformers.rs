@@ -2,8 +2,6 @@
 //! (`checkpoint_time`, `message`, `location`, `tag`, `subtag`).
 
 use serde_json::Value;
-use time::OffsetDateTime;
-use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use crate::carriers::{CarrierError, CarrierEvent, excerpt, http_error};
 
@@ -46,11 +44,7 @@ pub fn events(tracking: &Value) -> Result<Vec<CarrierEvent>, CarrierError> {
                 c["subtag"].as_str().filter(|s| !s.is_empty()).or_else(|| c["tag"].as_str().filter(|s| !s.is_empty()));
             let code = code.ok_or_else(|| CarrierError::Malformed("an AfterShip checkpoint without tag".into()))?;
             let at = c["checkpoint_time"].as_str().unwrap_or("");
-            let at = OffsetDateTime::parse(at, &Rfc3339)
-                .or_else(|_| OffsetDateTime::parse(at, &Iso8601::DEFAULT))
-                .map_err(|_| {
-                    CarrierError::Malformed(format!("AfterShip checkpoint_time {at:?} is not ISO 8601 with a zone"))
-                })?;
+            let at = crate::carriers::zoned_time(at, "AfterShip checkpoint_time")?;
             Ok(CarrierEvent {
                 tracking_number: number.to_owned(),
                 code: code.chars().take(64).collect(),

@@ -1,12 +1,7 @@
 //! Ninja Van's wire shapes: snake_case, weights in kilograms, amounts as numbers in the country's currency,
 //! statuses as phrases ("Delivered, Received by Customer"), which become codes by upper-casing and joining words.
 
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
-use time::OffsetDateTime;
-use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error};
 
@@ -138,16 +133,7 @@ pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value,
 }
 
 pub fn verify(secret: &str, body: &[u8], signature: &str) -> bool {
-    let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else { return false };
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return false };
-    mac.update(body);
-    mac.verify_slice(&sig).is_ok()
-}
-
-fn at(s: &str) -> Result<OffsetDateTime, CarrierError> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(s, &Iso8601::DEFAULT))
-        .map_err(|_| CarrierError::Malformed(format!("Ninja Van event time {s:?} is not ISO 8601")))
+    crate::carriers::verify_base64_hmac(secret, body, signature)
 }
 
 /// Events from one webhook body (an object) or a list of them, oldest first.
@@ -170,7 +156,7 @@ pub fn events(v: &Value) -> Result<Vec<CarrierEvent>, CarrierError> {
                 code: code(status),
                 description: status.to_owned(),
                 location: e["location"].as_str().filter(|l| !l.is_empty()).map(str::to_owned),
-                at: at(e["timestamp"].as_str().unwrap_or(""))?,
+                at: crate::carriers::zoned_time(e["timestamp"].as_str().unwrap_or(""), "Ninja Van event time")?,
             })
         })
         .collect::<Result<Vec<_>, CarrierError>>()?;

@@ -5,7 +5,6 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
-use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use crate::carriers::{CarrierError, CarrierEvent, excerpt, http_error};
 
@@ -43,9 +42,7 @@ pub fn rejection(data: &Value, number: &str) -> Option<(i64, String)> {
 
 fn at(e: &Value) -> Result<OffsetDateTime, CarrierError> {
     let s = e["time_utc"].as_str().or_else(|| e["time_iso"].as_str()).unwrap_or("");
-    OffsetDateTime::parse(s, &Rfc3339)
-        .or_else(|_| OffsetDateTime::parse(s, &Iso8601::DEFAULT))
-        .map_err(|_| CarrierError::Malformed(format!("17TRACK event time {s:?} is not ISO 8601")))
+    crate::carriers::zoned_time(s, "17TRACK event time")
 }
 
 /// Every provider's events of one track info, oldest first.

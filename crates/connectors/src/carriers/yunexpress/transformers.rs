@@ -2,8 +2,6 @@
 //! `{"Item", "Code", "Message"}`, tracking details with a process date, text and location.
 
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::format_description::well_known::{Iso8601, Rfc3339};
 
 use crate::carriers::{
     Amount, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateRequest, decimal_number, excerpt, http_error,
@@ -90,9 +88,7 @@ pub fn events(number: &str, item: &Value) -> Result<Vec<CarrierEvent>, CarrierEr
         .iter()
         .map(|d| {
             let at = d["ProcessDate"].as_str().unwrap_or("");
-            let at = OffsetDateTime::parse(at, &Rfc3339)
-                .or_else(|_| OffsetDateTime::parse(at, &Iso8601::DEFAULT))
-                .map_err(|_| CarrierError::Malformed(format!("YunExpress ProcessDate {at:?} does not read")))?;
+            let at = crate::carriers::zoned_time(at, "YunExpress ProcessDate")?;
             let content = d["ProcessContent"].as_str().unwrap_or("");
             // A detail without a code is known by its text.
             let code = d["TrackCode"]
