@@ -8,9 +8,10 @@ use std::time::Duration as StdDuration;
 
 use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::jnt::{JntAccount, Sender as JntSender};
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
+    AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, Jnt, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
     YunExpress,
 };
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
@@ -104,6 +105,21 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
         "flash" => Ok(Carrier::Flash(Flash::new(&a.base_url, &get("mch_id"), &get("secret"), TIMEOUT)?)),
         "yunexpress" => {
             Ok(Carrier::YunExpress(YunExpress::new(&a.base_url, &get("customer_code"), &get("api_secret"), TIMEOUT)?))
+        }
+        "jnt" => {
+            let account = JntAccount {
+                api_account: get("api_account"),
+                private_key: get("private_key"),
+                customer_code: get("customer_code"),
+                password: get("password"),
+                country: get("country"),
+                sender: JntSender {
+                    phone: creds.get("sender_phone").cloned().filter(|v| !v.is_empty()),
+                    address: creds.get("sender_address").cloned().filter(|v| !v.is_empty()),
+                    postcode: creds.get("sender_postcode").cloned().filter(|v| !v.is_empty()),
+                },
+            };
+            Ok(Carrier::Jnt(Jnt::new(&a.base_url, account, TIMEOUT)?))
         }
         other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
     }

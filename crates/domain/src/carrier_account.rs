@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 7] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress"];
+pub const CARRIERS: [&str; 8] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
 
@@ -32,6 +32,10 @@ const fn req(name: &'static str) -> CredentialField {
 const fn id(name: &'static str) -> CredentialField {
     CredentialField { name, required: true, secret: false }
 }
+/// An optional identifier.
+const fn opt_id(name: &'static str) -> CredentialField {
+    CredentialField { name, required: false, secret: false }
+}
 /// An optional secret.
 const fn opt(name: &'static str) -> CredentialField {
     CredentialField { name, required: false, secret: true }
@@ -56,6 +60,19 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     const AFTERSHIP: &[CredentialField] = &[req("api_key")];
     const FLASH: &[CredentialField] = &[id("mch_id"), req("secret")];
     const YUNEXPRESS: &[CredentialField] = &[id("customer_code"), req("api_secret")];
+    // `country` picks the J&T tenant (my, ph, id, th, vn, sg): its currency for cash and its clock. J&T wants
+    // the sender's phone, address and postcode on every order; a warehouse in codflow has none, so the account
+    // (one per pickup point) carries them.
+    const JNT: &[CredentialField] = &[
+        id("api_account"),
+        req("private_key"),
+        id("customer_code"),
+        req("password"),
+        id("country"),
+        opt_id("sender_phone"),
+        opt_id("sender_address"),
+        opt_id("sender_postcode"),
+    ];
     match carrier {
         "sandbox" => Some(SANDBOX),
         "aramex" => Some(ARAMEX),
@@ -66,6 +83,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "aftership" => Some(AFTERSHIP),
         "flash" => Some(FLASH),
         "yunexpress" => Some(YUNEXPRESS),
+        "jnt" => Some(JNT),
         _ => None,
     }
 }

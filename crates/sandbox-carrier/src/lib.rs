@@ -10,6 +10,7 @@
 pub mod aftership;
 pub mod flash;
 pub mod fourpx;
+pub mod jnt;
 pub mod model;
 pub mod ninjavan;
 pub mod smsa;
@@ -62,6 +63,8 @@ pub struct Config {
     pub yunexpress: (String, String),
     /// The `as-api-key` its AfterShip API accepts.
     pub aftership: String,
+    /// The API account, private key, customer code and business password its J&T platform accepts.
+    pub jnt: (String, String, String, String),
 }
 
 impl Default for Config {
@@ -79,6 +82,12 @@ impl Default for Config {
             flash: (flash::TEST_MCH_ID.into(), flash::TEST_SECRET.into()),
             yunexpress: (yunexpress::TEST_CUSTOMER.into(), yunexpress::TEST_SECRET.into()),
             aftership: aftership::TEST_API_KEY.into(),
+            jnt: (
+                jnt::TEST_API_ACCOUNT.into(),
+                jnt::TEST_PRIVATE_KEY.into(),
+                jnt::TEST_CUSTOMER_CODE.into(),
+                jnt::TEST_PASSWORD.into(),
+            ),
         }
     }
 }
@@ -506,7 +515,7 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
 }
 
 /// The key prefixes of the other protocols' front-ends (their parcels are booked under `prefix:number`).
-const PROTOCOLS: [&str; 7] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership"];
+const PROTOCOLS: [&str; 8] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt"];
 
 /// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
 /// Every protocol the carrier speaks books through here, so each plays out the same journeys.
@@ -737,11 +746,12 @@ async fn register_hook(State(c): State<Arc<Carrier>>, Json(h): Json<HookSpec>) -
         );
     }
     let format = h.format.unwrap_or_else(|| "sandbox".into());
-    if !["sandbox", "ninjavan", "17track", "aftership"].contains(&format.as_str()) {
+    let jnt_tenant = format.strip_prefix("jnt-").is_some_and(|cc| ["my", "ph", "sg", "id", "th", "vn"].contains(&cc));
+    if !["sandbox", "ninjavan", "17track", "aftership", "jnt"].contains(&format.as_str()) && !jnt_tenant {
         return problem(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid",
-            "format is sandbox, ninjavan, 17track or aftership",
+            "format is sandbox, ninjavan, 17track, aftership or jnt (jnt-th etc. for another tenant)",
             Some("format"),
         );
     }
@@ -762,7 +772,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     let mut b = c.lock();
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
-        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership")) => {
+        Some(p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership" | "jnt")) => {
             b.protocol_faults.entry(p.to_owned()).or_default().push_back(f)
         }
         None | Some("shipments") => b.faults.push_back(f),
@@ -770,7 +780,7 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress or aftership",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership or jnt",
                 Some("endpoint"),
             );
         }
@@ -920,6 +930,8 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
+const JSON: &str = "application/json";
+
 /// One push to send: hook, tracking number, events covered once sent, URL, signature header and value, body.
 struct Push {
     hook: usize,
@@ -929,6 +941,7 @@ struct Push {
     header: &'static str,
     signature: String,
     body: String,
+    content_type: &'static str,
 }
 
 /// Delivers due events to every hook, oldest first, in the hook's protocol; a failed delivery is tried again on
@@ -952,6 +965,9 @@ async fn push_round(c: &Carrier) {
                         .get(t.as_str())
                         .and_then(|n| n.iter().find(|a| b.track17.contains(**a)).copied())
                         .or_else(|| b.track17.contains(t).then_some(t.as_str())),
+                    f if f.starts_with("jnt") => {
+                        names.get(t.as_str()).and_then(|n| n.iter().find(|a| a.starts_with("63")).copied())
+                    }
                     "aftership" => names
                         .get(t.as_str())
                         .and_then(|n| n.iter().find(|a| b.aftership.contains(**a)).copied())
@@ -992,8 +1008,26 @@ async fn push_round(c: &Carrier) {
                         header: "X-Ninjavan-Hmac-Sha256",
                         signature,
                         body,
+                        content_type: JSON,
                     });
                 }
+            }
+            f if f.starts_with("jnt") => {
+                let cc = f.strip_prefix("jnt-").unwrap_or("my");
+                let Some(trace) = jnt::trace_of(c, cc, &number, sent) else { continue };
+                let biz = json!([trace]).to_string();
+                let signature = jnt::digest(&biz, &secret);
+                let body = form_urlencoded::Serializer::new(String::new()).append_pair("bizContent", &biz).finish();
+                pushes.push(Push {
+                    hook: h,
+                    tracking: t,
+                    upto,
+                    url,
+                    header: "digest",
+                    signature,
+                    body,
+                    content_type: "application/x-www-form-urlencoded",
+                });
             }
             "aftership" => {
                 let Some(t17) = aftership::tracking(c, &number) else { continue };
@@ -1001,7 +1035,16 @@ async fn push_round(c: &Carrier) {
                                   "ts": c.now().unix_timestamp()})
                 .to_string();
                 let signature = aftership::signature(&secret, body.as_bytes());
-                pushes.push(Push { hook: h, tracking: t, upto, url, header: "aftership-hmac-sha256", signature, body });
+                pushes.push(Push {
+                    hook: h,
+                    tracking: t,
+                    upto,
+                    url,
+                    header: "aftership-hmac-sha256",
+                    signature,
+                    body,
+                    content_type: JSON,
+                });
             }
             "17track" => {
                 let Some(info) = track17::track_info(c, &number) else { continue };
@@ -1009,13 +1052,31 @@ async fn push_round(c: &Carrier) {
                                   "data": {"number": number, "carrier": 3011, "tag": "", "track_info": info}})
                 .to_string();
                 let signature = track17::sign(body.as_bytes(), &secret);
-                pushes.push(Push { hook: h, tracking: t, upto, url, header: "sign", signature, body });
+                pushes.push(Push {
+                    hook: h,
+                    tracking: t,
+                    upto,
+                    url,
+                    header: "sign",
+                    signature,
+                    body,
+                    content_type: JSON,
+                });
             }
             _ => {
                 let events: Vec<Event> = c.lock().shipments[&t].visible(now).skip(sent).cloned().collect();
                 let body = json!({"tracking_number": t, "reference": reference, "events": events}).to_string();
                 let signature = signature(&secret, body.as_bytes());
-                pushes.push(Push { hook: h, tracking: t, upto, url, header: "X-Sandbox-Signature", signature, body });
+                pushes.push(Push {
+                    hook: h,
+                    tracking: t,
+                    upto,
+                    url,
+                    header: "X-Sandbox-Signature",
+                    signature,
+                    body,
+                    content_type: JSON,
+                });
             }
         }
     }
@@ -1029,7 +1090,7 @@ async fn push_round(c: &Carrier) {
         let r = c
             .http
             .post(&p.url)
-            .header("content-type", "application/json")
+            .header("content-type", p.content_type)
             .header(p.header, p.signature)
             .header("X-Sandbox-Delivery", delivery)
             .body(p.body)
@@ -1100,6 +1161,11 @@ pub fn router(config: Config) -> Router {
         .route("/yunexpress/labels/{file}", get(yunexpress::label_file))
         .route("/yunexpress/api/Tracking/GetTrackInfo", get(yunexpress::track))
         .route("/yunexpress/api/Freight/GetPriceTrial", get(yunexpress::price))
+        .route("/jnt/{cc}/api/order/addOrder", post(jnt::add_order))
+        .route("/jnt/{cc}/api/order/getOrders", post(jnt::get_orders))
+        .route("/jnt/{cc}/api/order/cancelOrder", post(jnt::cancel_order))
+        .route("/jnt/{cc}/api/order/printOrder", post(jnt::print_order))
+        .route("/jnt/{cc}/api/logistics/trace", post(jnt::trace))
         .route("/flash/open/v3/orders", post(flash::create))
         .route("/flash/open/v1/orders/{pno}/cancel", post(flash::cancel))
         .route("/flash/open/v1/orders/{pno}/routes", post(flash::routes))

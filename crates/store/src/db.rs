@@ -124,6 +124,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (32, "flash_codes", include_str!("../migrations/0032_flash_codes.sql")),
     (33, "yunexpress_codes", include_str!("../migrations/0033_yunexpress_codes.sql")),
     (34, "aftership_codes", include_str!("../migrations/0034_aftership_codes.sql")),
+    (35, "jnt_codes", include_str!("../migrations/0035_jnt_codes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

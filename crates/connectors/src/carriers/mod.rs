@@ -5,6 +5,7 @@ pub mod aftership;
 pub mod aramex;
 pub mod flash;
 pub mod fourpx;
+pub mod jnt;
 pub mod ninjavan;
 pub mod sandbox;
 pub mod smsa;
@@ -20,6 +21,7 @@ pub use aftership::AfterShip;
 pub use aramex::Aramex;
 pub use flash::Flash;
 pub use fourpx::FourPx;
+pub use jnt::Jnt;
 pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 pub use smsa::Smsa;
@@ -322,6 +324,7 @@ pub fn company(code: &str) -> &str {
         aramex::CODE => aramex::COMPANY,
         fourpx::CODE => fourpx::COMPANY,
         flash::CODE => flash::COMPANY,
+        jnt::CODE => jnt::COMPANY,
         yunexpress::CODE => yunexpress::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
@@ -346,6 +349,7 @@ pub enum Carrier {
     Smsa(Smsa),
     Flash(Flash),
     YunExpress(YunExpress),
+    Jnt(Jnt),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
     AfterShip(AfterShip),
@@ -370,6 +374,8 @@ impl Carrier {
             Carrier::Flash(_) => false,
             // Our shipment id is its CustomerOrderNumber, looked up before booking.
             Carrier::YunExpress(_) => true,
+            // Our shipment id is its txlogisticId, looked up before booking.
+            Carrier::Jnt(_) => true,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -387,6 +393,8 @@ impl Carrier {
             Carrier::Smsa(_) => false,
             Carrier::Flash(_) => false,
             Carrier::YunExpress(_) => false,
+            // J&T collects from the seller on its own pickup; the open platform has no bag call.
+            Carrier::Jnt(_) => false,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -398,6 +406,7 @@ impl Carrier {
             Carrier::NinjaVan(c) => Some(c),
             Carrier::Track17(c) => Some(c),
             Carrier::AfterShip(c) => Some(c),
+            Carrier::Jnt(c) => Some(c),
             Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) | Carrier::YunExpress(_) => {
                 None
             }
@@ -420,6 +429,9 @@ impl RateQuoter for Carrier {
                 "Flash Express rates are not read through codflow yet; use the rate card".into(),
             )),
             Carrier::YunExpress(c) => c.rate(req).await,
+            Carrier::Jnt(_) => {
+                Err(CarrierError::Config("J&T's open platform has no rates call; use the rate card".into()))
+            }
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -435,6 +447,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Smsa(c) => c.book(req).await,
             Carrier::Flash(c) => c.book(req).await,
             Carrier::YunExpress(c) => c.book(req).await,
+            Carrier::Jnt(c) => c.book(req).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -447,6 +460,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Smsa(c) => c.cancel(booking).await,
             Carrier::Flash(c) => c.cancel(booking).await,
             Carrier::YunExpress(c) => c.cancel(booking).await,
+            Carrier::Jnt(c) => c.cancel(booking).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -475,6 +489,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::YunExpress(_) => Err(CarrierError::Config(
                 "YunExpress hands delivery to a last-mile carrier; give instructions through YunExpress".into(),
             )),
+            Carrier::Jnt(_) => {
+                Err(CarrierError::Config("J&T Express takes delivery instructions in its VIP portal".into()))
+            }
         }
     }
 }
@@ -489,6 +506,7 @@ impl TrackingSource for Carrier {
             Carrier::Smsa(c) => c.track(tracking_number).await,
             Carrier::Flash(c) => c.track(tracking_number).await,
             Carrier::YunExpress(c) => c.track(tracking_number).await,
+            Carrier::Jnt(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
             Carrier::AfterShip(c) => c.track(tracking_number).await,
         }
@@ -505,6 +523,7 @@ impl Manifests for Carrier {
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
             Carrier::YunExpress(_) => Err(CarrierError::Config("YunExpress bags are not sent through codflow".into())),
+            Carrier::Jnt(_) => Err(CarrierError::Config("J&T Express takes no bags through its open platform".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -518,6 +537,9 @@ impl Manifests for Carrier {
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no manifests through codflow".into())),
             Carrier::YunExpress(_) => {
                 Err(CarrierError::Config("YunExpress manifests are not sent through codflow".into()))
+            }
+            Carrier::Jnt(_) => {
+                Err(CarrierError::Config("J&T Express takes no manifests through its open platform".into()))
             }
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }

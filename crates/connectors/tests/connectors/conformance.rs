@@ -7,21 +7,23 @@
 use std::time::Duration;
 
 use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::jnt::JntAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, NinjaVan, Party, RateQuoter,
+    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, NinjaVan, Party, RateQuoter,
     RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, YunExpress,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 6] = [
+const DEFAULT_CODES: [&str; 7] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
     include_str!("../../../store/migrations/0030_smsa_codes.sql"),
     include_str!("../../../store/migrations/0032_flash_codes.sql"),
     include_str!("../../../store/migrations/0033_yunexpress_codes.sql"),
+    include_str!("../../../store/migrations/0035_jnt_codes.sql"),
 ];
 
 struct Subject {
@@ -169,6 +171,31 @@ async fn subjects() -> Vec<Subject> {
             destination: ("SA", "SAR"),
         });
     }
+    {
+        let server = server().await;
+        let base = format!("{server}/jnt/my");
+        use codflow_sandbox_carrier::jnt::{TEST_API_ACCOUNT, TEST_CUSTOMER_CODE, TEST_PASSWORD, TEST_PRIVATE_KEY};
+        let account = |key: &str| JntAccount {
+            api_account: TEST_API_ACCOUNT.into(),
+            private_key: key.into(),
+            customer_code: TEST_CUSTOMER_CODE.into(),
+            password: TEST_PASSWORD.into(),
+            country: "my".into(),
+            sender: Default::default(),
+        };
+        out.push(Subject {
+            code: "jnt",
+            carrier: Carrier::Jnt(Jnt::new(&base, account(TEST_PRIVATE_KEY), t).unwrap()),
+            refused: Carrier::Jnt(Jnt::new(&base, account("not-the-key"), t).unwrap()),
+            server,
+            faults: "jnt",
+            cod: true,
+            idempotent: true,
+            rates: false,
+            cancels: true,
+            destination: ("MY", "MYR"),
+        });
+    }
     out
 }
 
@@ -194,6 +221,7 @@ fn request(key: &str, cod: bool) -> BookingRequest {
             phone: Some("+8675512345678".into()),
             line1: "Bao'an 1".into(),
             city: "Shenzhen".into(),
+            postal_code: Some("518000".into()),
             country: "CN".into(),
             ..Party::default()
         },
@@ -425,6 +453,27 @@ fn carriers_with_pushes_verify_their_signature_and_refuse_a_forged_one() {
     )
     .unwrap();
     assert!(Carrier::FourPx(fourpx).webhooks().is_none(), "4PX pushes nothing through this API");
+
+    let account = JntAccount {
+        api_account: "1".into(),
+        private_key: "k".into(),
+        customer_code: "c".into(),
+        password: "p".into(),
+        country: "my".into(),
+        sender: Default::default(),
+    };
+    let jnt = Carrier::Jnt(Jnt::new("http://127.0.0.1:9", account, Duration::from_secs(1)).unwrap());
+    let hooks = jnt.webhooks().expect("J&T pushes tracking callbacks");
+    assert_eq!(hooks.signature_header(), "digest");
+    let biz = r#"[{"billCode":"630002864925","details":[{"scanTime":"2026-01-02 11:04:05","desc":"Delivered","scanTypeCode":"100","scanTypeName":"Delivery Signature"}]}]"#;
+    let body = format!("bizContent={}", biz.replace('%', "%25").replace('&', "%26").replace('+', "%2B"));
+    let sig = codflow_sandbox_carrier::jnt::digest(biz, "jnt-key");
+    assert!(hooks.verify("jnt-key", body.as_bytes(), &sig));
+    assert!(!hooks.verify("other-key", body.as_bytes(), &sig));
+    assert!(!hooks.verify("jnt-key", body.replace("100", "173").as_bytes(), &sig), "a changed scan is refused");
+    let ev = hooks.parse_webhook(body.as_bytes()).unwrap();
+    assert_eq!((ev[0].code.as_str(), ev[0].at.unix_timestamp()), ("100", 1_767_323_045), "Malaysian time, UTC+8");
+    assert!(mapped("jnt").contains(&ev[0].code));
 }
 
 #[tokio::test]

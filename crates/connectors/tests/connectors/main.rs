@@ -5,6 +5,7 @@ mod aramex;
 mod conformance;
 mod flash;
 mod fourpx;
+mod jnt;
 mod ninjavan;
 mod order_payloads;
 mod sales;

@@ -76,6 +76,14 @@ pub struct IngestDto {
     pub rejected: Vec<RejectedDto>,
     pub tasks_opened: usize,
     pub tasks_closed: usize,
+    /// The acknowledgement a carrier's pushes wait for, for carriers that read one (J&T: `code` "1", `msg`
+    /// "success", `data` "SUCCESS"; without it J&T sends the push again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<&'static str>,
 }
 
 impl From<IngestReport> for IngestDto {
@@ -88,6 +96,9 @@ impl From<IngestReport> for IngestDto {
             rejected: r.rejected.into_iter().map(|(index, message)| RejectedDto { index, message }).collect(),
             tasks_opened: r.tasks_opened,
             tasks_closed: r.tasks_closed,
+            code: None,
+            msg: None,
+            data: None,
         }
     }
 }
@@ -162,7 +173,11 @@ pub async fn carrier_webhook(
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     // A carrier name that does not read has no webhook, as an unknown one.
     let carrier = CarrierCode::parse(&carrier).map_err(|_| ApiError::NotFound("carrier webhook"))?;
-    Ok(Json(s.app.tracking().carrier_webhook(&carrier, &header, &body).await?.into()))
+    let mut report: IngestDto = s.app.tracking().carrier_webhook(&carrier, &header, &body).await?.into();
+    if carrier.as_str() == "jnt" {
+        (report.code, report.msg, report.data) = (Some("1"), Some("success"), Some("SUCCESS"));
+    }
+    Ok(Json(report))
 }
 
 #[derive(Serialize, ToSchema)]

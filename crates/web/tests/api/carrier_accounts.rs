@@ -10,6 +10,7 @@ use crate::helpers::{TestApp, error_paths, json_of, order, spawn_app};
 codflow_store::on_both_engines!(
     a_4px_account_is_sealed_tested_and_a_channel_books_and_tracks_through_it,
     a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push,
+    a_jnt_cod_parcel_is_booked_with_its_label_and_moved_by_a_form_encoded_push,
     bad_carrier_accounts_are_refused_by_field_and_change_nothing,
 );
 
@@ -216,4 +217,91 @@ async fn a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push(engine: E
         (Some("expected"), Some("64.00")),
         "cash now owed: {tr}"
     );
+}
+
+async fn a_jnt_cod_parcel_is_booked_with_its_label_and_moved_by_a_form_encoded_push(engine: Engine) {
+    use codflow_sandbox_carrier::jnt::{TEST_API_ACCOUNT, TEST_CUSTOMER_CODE, TEST_PASSWORD, TEST_PRIVATE_KEY};
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(engine).await;
+    let account = json!({"code": "jnt-my", "carrier": "jnt", "name": "J&T Malaysia", "base_url": format!("{server}/jnt/my"),
+        "credentials": {"api_account": TEST_API_ACCOUNT, "private_key": TEST_PRIVATE_KEY,
+                        "customer_code": TEST_CUSTOMER_CODE, "password": TEST_PASSWORD, "country": "my",
+                        "sender_phone": "+60355551234", "sender_address": "Lot 5, Jalan Kempas 4", "sender_postcode": "81930"},
+        "webhook_secret": TEST_PRIVATE_KEY});
+    json_of(app.post("/api/v1/carrier-accounts", &account).await, StatusCode::CREATED).await;
+    let t = json_of(app.post("/api/v1/carrier-accounts/jnt-my/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "connected", "{t}");
+    let mut wrong = account.clone();
+    wrong["code"] = json!("jnt-wrong");
+    wrong["credentials"]["private_key"] = json!("not-the-key");
+    json_of(app.post("/api/v1/carrier-accounts", &wrong).await, StatusCode::CREATED).await;
+    let t = json_of(app.post("/api/v1/carrier-accounts/jnt-wrong/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "credentials_refused", "{t}");
+
+    json_of(app.put("/api/v1/settings", &json!({"base_currency": "MYR"})).await, StatusCode::OK).await;
+    let duty = json!({"country": "MY", "effective_from": "2025-01-01", "duty_pct": "0", "vat_pct": "10",
+        "duty_de_minimis": {"amount": {"amount": "500", "currency": "MYR"}, "basis": "goods"}, "source": "test"});
+    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
+    let channel = json!({
+        "code": "JNT-MY", "name": "J&T Malaysia", "carrier": "jnt", "carrier_account": "jnt-my",
+        "service": "EZ", "coverage": {"countries": ["MY"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "MYR", "zones": [{"name": "my", "countries": ["MY"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 5000, "price": "9.00"}]}]}
+    });
+    json_of(app.post("/api/v1/channels", &channel).await, StatusCode::CREATED).await;
+    app.seed(&[("LAMP-01", 5)]).await;
+    let mut o = order("JNT-1", "LAMP-01", 1);
+    o["currency"] = json!("MYR");
+    o["lines"][0]["unit_price"] = json!({"amount": "59.00", "currency": "MYR"});
+    o["shipping_fee"] = json!({"amount": "5.00", "currency": "MYR"});
+    o["buyer"]["phone"] = json!("+60123456789");
+    o["shipping_address"] = json!({"name": "Aisyah", "phone": "+60123456789", "line1": "Jalan Ampang 10", "line2": null,
+        "city": "Kuala Lumpur", "region": "WP", "postal_code": "50450", "country": "MY"});
+    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    let id = o["id"].as_str().unwrap();
+    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(s["status"], "booked", "{s}");
+    let tracking = s["tracking_number"].as_str().unwrap().to_owned();
+    assert!(tracking.starts_with("63"), "a J&T waybill: {tracking}");
+    let sid = s["id"].as_str().unwrap();
+    let waybill = s["label"]["waybill_pdf_base64"].as_str().unwrap_or_else(|| panic!("J&T's waybill kept: {s}"));
+    assert!(waybill.starts_with("JVBERi0"), "J&T's own waybill is a PDF (base64 of %PDF-)");
+    let label = app.get(&format!("/api/v1/shipments/{sid}/label?format=pdf")).await;
+    assert_eq!(label.status(), StatusCode::OK);
+
+    // J&T pushes the delivery as a form with the digest of its bizContent; forged, nothing moves.
+    let biz = json!([{"billCode": tracking, "details": [{"scanTime": "2026-12-08 14:00:00", "desc": "Delivered",
+        "scanTypeCode": "100", "scanTypeName": "Delivery Signature", "scanNetworkCity": "Kuala Lumpur"}]}])
+    .to_string();
+    let body = format!("bizContent={}", urlencode(&biz));
+    let post = |digest: String| {
+        app.client
+            .post(app.url("/api/v1/webhooks/carriers/jnt"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("apiAccount", TEST_API_ACCOUNT)
+            .header("digest", digest)
+            .body(body.clone())
+            .send()
+    };
+    let forged = post(codflow_sandbox_carrier::jnt::digest(&biz, "not-the-key")).await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let r = json_of(post(codflow_sandbox_carrier::jnt::digest(&biz, TEST_PRIVATE_KEY)).await.unwrap(), StatusCode::OK)
+        .await;
+    assert_eq!((r["code"].as_str(), r["new"].as_u64()), (Some("1"), Some(1)), "J&T's acknowledgement: {r}");
+    let again =
+        json_of(post(codflow_sandbox_carrier::jnt::digest(&biz, TEST_PRIVATE_KEY)).await.unwrap(), StatusCode::OK)
+            .await;
+    assert_eq!(again["duplicates"], 1, "{again}");
+    let tr = json_of(app.get(&format!("/api/v1/shipments/{sid}/tracking")).await, StatusCode::OK).await;
+    assert_eq!(tr["status"], "delivered", "{tr}");
+    assert_eq!(tr["cod_status"], "expected", "cash now owed: {tr}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
