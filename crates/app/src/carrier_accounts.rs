@@ -14,6 +14,7 @@ use codflow_connectors::carriers::{
     AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, Jnt, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
     YunExpress,
 };
+use codflow_connectors::platforms::LianLian;
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
 use codflow_domain::{Actor, AuditRecord, CarrierAccountCode};
 use codflow_store::carrier_accounts::{self as astore, AccountRow};
@@ -121,6 +122,10 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
             };
             Ok(Carrier::Jnt(Jnt::new(&a.base_url, account, TIMEOUT)?))
         }
+        "lianlian" => Err(CarrierError::Config(
+            "LianLian Global is a payment platform: its receivings are imported as payout statements under finance"
+                .into(),
+        )),
         other => Err(CarrierError::Config(format!("codflow has no connector for carrier {other:?}"))),
     }
 }
@@ -186,7 +191,14 @@ impl Carriers {
         {
             return Ok(c.clone());
         }
-        let creds = match (&row.credentials, self.sealer.as_deref()) {
+        let c = connector(&row.account, &self.open_credentials(row)?)?;
+        built.insert(key, (row.updated_at, c.clone()));
+        Ok(c)
+    }
+
+    /// The account's credentials, opened with this server's secret key.
+    fn open_credentials(&self, row: &AccountRow) -> std::result::Result<BTreeMap<String, String>, CarrierError> {
+        Ok(match (&row.credentials, self.sealer.as_deref()) {
             (None, _) => BTreeMap::new(),
             (Some(sealed), Some(k)) => k
                 .open(sealed, &context(&row.account.code, "credentials"))
@@ -200,10 +212,17 @@ impl Carriers {
             (Some(_), None) => {
                 return Err(CarrierError::Config("this server has no secret key to open carrier credentials".into()));
             }
-        };
-        let c = connector(&row.account, &creds)?;
-        built.insert(key, (row.updated_at, c.clone()));
-        Ok(c)
+        })
+    }
+
+    /// The payment platform behind a LianLian Global account.
+    pub(crate) fn platform(&self, row: &AccountRow) -> std::result::Result<LianLian, CarrierError> {
+        if row.account.carrier.as_str() != "lianlian" {
+            return Err(CarrierError::Config(format!("account {} is not a payment platform's", row.account.code)));
+        }
+        let creds = self.open_credentials(row)?;
+        let get = |k: &str| creds.get(k).cloned().unwrap_or_default();
+        LianLian::new(&row.account.base_url, &get("token"), &get("private_key"), &get("lianlian_public_key"), TIMEOUT)
     }
 }
 
@@ -324,11 +343,29 @@ impl Fulfilment {
     /// not exist, which every carrier answers without booking anything.
     pub async fn test_carrier_account(&self, code: &CarrierAccountCode) -> Result<ConnectionTest> {
         let row = astore::get(&mut *self.store.read().await?, code).await?.ok_or(Error::NotFound("carrier account"))?;
+        let test = |ok, outcome, message: String| ConnectionTest { ok, outcome, message };
+        if row.account.carrier.as_str() == "lianlian" {
+            // A listing of the last minute's receivings reads nothing of consequence.
+            let to = time::OffsetDateTime::now_utc();
+            let listed = match self.carriers.platform(&row) {
+                Ok(p) => p.receivings(to - time::Duration::minutes(1), to).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            return Ok(match listed {
+                Ok(()) => {
+                    test(true, "connected", "LianLian Global answered, signed, and accepted the credentials".into())
+                }
+                Err(CarrierError::Unauthorized) => {
+                    test(false, "credentials_refused", "LianLian Global refused the token or signature".into())
+                }
+                Err(e @ CarrierError::Config(_)) => test(false, "misconfigured", e.to_string()),
+                Err(e) => test(false, "unreachable", e.to_string()),
+            });
+        }
         let carrier = match self.carriers.build(&row) {
             Ok(c) => c,
             Err(e) => return Ok(ConnectionTest { ok: false, outcome: "misconfigured", message: e.to_string() }),
         };
-        let test = |ok, outcome, message: String| ConnectionTest { ok, outcome, message };
         Ok(match carrier.track("CODFLOW-CONNECTION-TEST").await {
             Ok(_) | Err(CarrierError::Rejected { .. }) => {
                 test(true, "connected", format!("{} answered and accepted the credentials", row.account.carrier))

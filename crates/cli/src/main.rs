@@ -10,6 +10,7 @@ mod logistics;
 mod scale_bridge;
 mod seed;
 mod simulate;
+mod simulate_lanes;
 mod simulate_shops;
 
 use std::io::IsTerminal;
@@ -506,11 +507,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reconcile(args) => return finance::reconcile(args).await,
         Command::Profiles { command } => return finance::profiles(command).await,
         Command::ScaleBridge(a) => scale_bridge::run(a).await?,
-        Command::Simulate { days, orders_per_day, seed, seconds_per_day, db } => {
+        Command::Simulate { days, orders_per_day, seed, seconds_per_day, carrier_lanes, db } => {
             if !(0.05..=3600.0).contains(&seconds_per_day) || days == 0 || orders_per_day == 0 {
                 anyhow::bail!("--days and --orders-per-day must be above 0, --seconds-per-day between 0.05 and 3600");
             }
-            let s = simulate::simulate(&db.url(), days, orders_per_day, seed, seconds_per_day).await?;
+            let plan = simulate::Plan { days, per_day: orders_per_day, seed, seconds_per_day, carrier_lanes };
+            let s = simulate::simulate(&db.url(), plan).await?;
             println!(
                 "simulated:    {days} days, {} orders ({} booked) in {:.1} s: {:.0} simulated orders/s",
                 s.orders,

@@ -47,7 +47,18 @@ pub struct Summary {
     pub seconds: f64,
 }
 
-pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_per_day: f64) -> Result<Summary> {
+/// What a simulation runs: its length, volume and randomness, and whether a lane goes through each carrier
+/// codflow books with (their protocols served by the sandbox carrier process) beside the sandbox's own channels.
+pub struct Plan {
+    pub days: u32,
+    pub per_day: usize,
+    pub seed: u64,
+    pub seconds_per_day: f64,
+    pub carrier_lanes: bool,
+}
+
+pub async fn simulate(url: &str, plan: Plan) -> Result<Summary> {
+    let Plan { days, per_day, seed, seconds_per_day, carrier_lanes } = plan;
     let started = Instant::now();
     let store = crate::connect(url).await?;
     // The shops' webhook secrets are sealed under the configured key, or one for this run only.
@@ -69,6 +80,7 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     };
     let app = App::builder(store).carriers(carriers).secret_key(Some(key)).clock(Clock::frozen(epoch)).build();
     let shelf = prepare(&app, epoch).await?;
+    let lanes = if carrier_lanes { crate::simulate_lanes::set_up(&app, &sb.url).await? } else { Vec::new() };
     // Both clocks start the past together, once the shop is seeded.
     sandbox.set_clock(epoch, scale).await.map_err(|e| anyhow!("{e}"))?;
     app.clock().run_from(epoch, scale);
@@ -90,7 +102,10 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
         .register_webhook(&format!("http://{addr}/api/v1/webhooks/carriers/sandbox"), &secret)
         .await
         .map_err(|e| anyhow!("cannot register the webhook with the sandbox carrier: {e}"))?;
-    track_every(&app, 12).await?;
+    crate::simulate_lanes::register_pushes(&lanes, &sb.url, &feed.base).await?;
+    let mut polled = vec!["sandbox".to_owned()];
+    polled.extend(lanes.iter().map(|l| l.carrier.to_owned()));
+    track_carriers_every(&app, 12, polled).await?;
     app.tracking().start_tracking_worker();
     app.insights().start_kpi_refresher();
     let bar = crate::progress_bar(days as u64, "{bar:40} day {pos}/{len} {msg} ({eta})");
@@ -126,6 +141,9 @@ pub async fn simulate(url: &str, days: u32, per_day: usize, seed: u64, seconds_p
     app.tracking().sweep().await.map_err(|e| anyhow!("{e}"))?;
     app.insights().refresh_kpis().await.map_err(|e| anyhow!("{e}"))?;
     println!("{}", report(&app).await?);
+    if !lanes.is_empty() {
+        println!("{}", crate::simulate_lanes::report(&app, &lanes).await?);
+    }
     Ok(Summary { orders, booked, seconds: started.elapsed().as_secs_f64() })
 }
 
@@ -212,11 +230,13 @@ impl Shelf {
 
 /// Polls the sandbox carrier every `hours` of parcel time, backing up its pushes.
 pub async fn track_every(app: &App, hours: i64) -> Result<()> {
-    let poll = codflow_app::tracking::PollSettings {
-        poll_seconds: hours * 3600,
-        poll_carriers: vec!["sandbox".into()],
-        max_age_days: 60,
-    };
+    track_carriers_every(app, hours, vec!["sandbox".into()]).await
+}
+
+/// Polls `carriers` every `hours` of parcel time.
+pub async fn track_carriers_every(app: &App, hours: i64, carriers: Vec<String>) -> Result<()> {
+    let poll =
+        codflow_app::tracking::PollSettings { poll_seconds: hours * 3600, poll_carriers: carriers, max_age_days: 60 };
     app.tracking().set_tracking_settings(poll, by()).await.map_err(|e| anyhow!("{e}"))?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod carriers;
 pub mod devices;
 pub mod notify;
+pub mod platforms;
 pub mod sales;
 pub mod sink;
 

@@ -9,10 +9,17 @@ use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 pub const CARRIERS: [&str; 8] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
+/// The payment platforms whose statements codflow reads through their APIs.
+pub const PAYMENT_PLATFORMS: [&str; 1] = ["lianlian"];
 
-/// Every kind of account: the carriers, then the tracking sources.
-pub fn account_kinds() -> impl Iterator<Item = &'static str> {
+/// What follows parcels: the carriers, then the tracking sources.
+pub fn tracking_kinds() -> impl Iterator<Item = &'static str> {
     CARRIERS.into_iter().chain(TRACKING_SOURCES)
+}
+
+/// Every kind of account: the carriers, then the tracking sources, then the payment platforms.
+pub fn account_kinds() -> impl Iterator<Item = &'static str> {
+    CARRIERS.into_iter().chain(TRACKING_SOURCES).chain(PAYMENT_PLATFORMS)
 }
 
 /// One credential a carrier's API needs.
@@ -63,6 +70,8 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     // `country` picks the J&T tenant (my, ph, id, th, vn, sg): its currency for cash and its clock. J&T wants
     // the sender's phone, address and postcode on every order; a warehouse in codflow has none, so the account
     // (one per pickup point) carries them.
+    // The seller's PKCS#8 private key signs requests; LianLian's X.509 public key checks its replies.
+    const LIANLIAN: &[CredentialField] = &[req("token"), req("private_key"), id("lianlian_public_key")];
     const JNT: &[CredentialField] = &[
         id("api_account"),
         req("private_key"),
@@ -84,6 +93,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "flash" => Some(FLASH),
         "yunexpress" => Some(YUNEXPRESS),
         "jnt" => Some(JNT),
+        "lianlian" => Some(LIANLIAN),
         _ => None,
     }
 }
@@ -223,8 +233,15 @@ impl CarrierAccountInput {
                 }
             }
             for (k, v) in creds {
-                if v.len() > 2000 || v.chars().any(char::is_control) {
-                    e.push(format!("credentials.{k}"), "at most 2000 characters, no control characters");
+                // Keys come as PEM: line breaks allowed there, and the length of a 4096-bit RSA key.
+                let pem = k.ends_with("_key") && v.trim_start().starts_with("-----BEGIN ");
+                let (max, ok) = if pem {
+                    (8000, v.chars().all(|c| !c.is_control() || c == '\n' || c == '\r'))
+                } else {
+                    (2000, !v.chars().any(char::is_control))
+                };
+                if v.len() > max || !ok {
+                    e.push(format!("credentials.{k}"), format!("at most {max} characters, no control characters"));
                 }
             }
         } else if let Some(fields) = fields

@@ -28,6 +28,7 @@ use crate::{Error, Finance, Result};
 mod files;
 mod fx_rates;
 mod import;
+mod platforms;
 mod receivables;
 
 pub use files::read_file;

@@ -136,7 +136,7 @@ async fn settings_without_cycles(conn: &mut Conn) -> Result<Settings> {
         // Every carrier and tracking source codflow speaks, unless the seller chose.
         poll_carriers: match found.get("tracking_poll_carriers") {
             Some(v) => v.split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect(),
-            None => codflow_domain::carrier_account::account_kinds().map(str::to_owned).collect(),
+            None => codflow_domain::carrier_account::tracking_kinds().map(str::to_owned).collect(),
         },
         max_age: Duration::days(int("tracking_max_age_days", 60)?.max(1)),
         public_url: crate::settings::public_url_of(&found),

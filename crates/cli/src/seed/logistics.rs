@@ -39,11 +39,11 @@ const DUTIES: &[DutyRow] = &[
     ("PL", "PLN", "4", "23", Some("650"), None, &[("61", "12")]),
 ];
 
-fn bands(prices: &[(i64, i64, &str)]) -> Value {
+pub(crate) fn bands(prices: &[(i64, i64, &str)]) -> Value {
     Value::Array(prices.iter().map(|(f, t, p)| json!({"from_g": f, "to_g": t, "price": p})).collect())
 }
 
-fn channel(
+pub(crate) fn channel(
     code: &str,
     name: &str,
     carrier: &str,

@@ -222,3 +222,39 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
     assert!(count("SELECT 'n', COUNT(*) FROM packs WHERE outcome = 'released'").await >= 1);
     assert!(count("SELECT 'n', COUNT(DISTINCT station) FROM packs").await == 2);
 }
+
+/// With `--carrier-lanes`, a lane runs through each carrier codflow books with, its protocol served by the
+/// simulation's sandbox carrier: every lane books parcels, each booked parcel is followed through its carrier's
+/// own tracking (polled, and pushed in Ninja Van's and J&T's formats), and journeys end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulation_with_carrier_lanes_books_and_tracks_through_every_carrier() {
+    let db = codflow_store::testing::TestDb::new(Engine::Sqlite).await;
+    let out = tokio::process::Command::new(crate::BIN)
+        .args(["simulate", "--days", "5", "--orders-per-day", "120", "--seconds-per-day", "1", "--seed", "3"])
+        .args(["--carrier-lanes", "--database-url", &db.url])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lanes = stdout.lines().find_map(|l| l.strip_prefix("lanes:")).unwrap_or_else(|| panic!("{stdout}"));
+    for lane in lanes.split(',') {
+        let (carrier, figures) = lane.trim().split_once(' ').unwrap();
+        let n: Vec<usize> = figures.split(['/', ' ']).filter_map(|w| w.parse().ok()).collect();
+        let [booked, tracked, finished, pushed] = n[..] else { panic!("{lane}") };
+        assert!(booked > 0, "{carrier} booked nothing: {lanes}");
+        assert_eq!(tracked, booked, "{carrier}: every parcel followed through the carrier: {lanes}");
+        assert!(finished > 0, "{carrier}: journeys end: {lanes}");
+        if ["ninjavan", "jnt"].contains(&carrier) {
+            assert!(pushed > 0, "{carrier} pushes in its own format: {lanes}");
+        }
+    }
+    assert_eq!(lanes.split(',').count(), 6, "{lanes}");
+    let store = Store::connect(&db.url).await.unwrap();
+    let unmapped = rows(
+        &store,
+        "SELECT carrier, COUNT(*) FROM tracking_events WHERE status = 'unknown' AND carrier <> 'sandbox' GROUP BY carrier",
+    )
+    .await;
+    assert!(unmapped.is_empty(), "every scan of every carrier is mapped by default: {unmapped:?}");
+}

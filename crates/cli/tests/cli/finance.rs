@@ -24,6 +24,7 @@ codflow_store::on_both_engines!(
     a_carriers_remittance_is_matched_posted_once_and_closed_by_a_payout_through_the_cli,
     a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on,
     a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layout,
+    a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_payout_that_closes_it,
 );
 
 /// A line of the sandbox's remittance report, `remittance` its reference.
@@ -675,4 +676,116 @@ async fn a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layo
     assert!(stdout.contains("deleted"));
     assert_eq!(cli(&["profiles", "show", "courier-eu"], &db.url).await.0, Some(1));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_payout_that_closes_it(engine: Engine) {
+    use codflow_domain::carrier_account::CarrierAccountInput;
+    use codflow_sandbox_carrier::lianlian as ll;
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..6).map(|i| format!("L-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let shipments = book_all(&app, &ids).await;
+    finish_journeys(&app, &sb.url, &shipments).await;
+    // The carrier's clock back to now at real speed: the remittance reaches LianLian today.
+    let now = time::OffsetDateTime::now_utc();
+    let at = now.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/_clock", sb.url))
+        .json(&json!({"at": at, "scale": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let report =
+        reqwest::get(format!("{}/v1/reports/cod-remittance?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", sb.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    let req = |name: &str, profile: &str, preview| ImportRequest {
+        file_name: name.into(),
+        profile: profile.into(),
+        carrier: None,
+        preview,
+    };
+    let remitted = app
+        .finance()
+        .import_statement(report.as_bytes(), req("cod.csv", "sandbox-cod", false), worker())
+        .await
+        .unwrap();
+    assert!(remitted.lines >= 2, "{report}");
+
+    let account = |code: &str, private_key: &str, lianlian_key: &str| CarrierAccountInput {
+        code: Some(code.into()),
+        carrier: Some("lianlian".into()),
+        name: Some("LianLian Global".into()),
+        environment: Some("test".into()),
+        base_url: Some(format!("{}/lianlian", sb.url)),
+        credentials: Some(
+            [("token", ll::TEST_TOKEN), ("private_key", private_key), ("lianlian_public_key", lianlian_key)]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        ),
+        webhook_secret: None,
+    };
+    let fulfilment = app.fulfilment();
+    let put = |a| fulfilment.put_carrier_account(None, a, worker());
+    put(account("ll-main", ll::TEST_SELLER_PRIVATE_KEY, ll::TEST_LIANLIAN_PUBLIC_KEY)).await.unwrap();
+    // Signed with a key LianLian does not hold for the seller; and replies checked against the wrong key.
+    put(account("ll-wrong-key", ll::TEST_LIANLIAN_PRIVATE_KEY, ll::TEST_LIANLIAN_PUBLIC_KEY)).await.unwrap();
+    put(account("ll-forged", ll::TEST_SELLER_PRIVATE_KEY, ll::TEST_SELLER_PUBLIC_KEY)).await.unwrap();
+    let code = |c: &str| codflow_domain::CarrierAccountCode::parse(c).unwrap();
+    let test = fulfilment.test_carrier_account(&code("ll-main")).await.unwrap();
+    assert_eq!(test.outcome, "connected", "{}", test.message);
+    let test = fulfilment.test_carrier_account(&code("ll-wrong-key")).await.unwrap();
+    assert_eq!(test.outcome, "credentials_refused", "{}", test.message);
+
+    let (from, to) = (now.date() - Duration::days(1), now.date() + Duration::days(2));
+    let finance = app.finance();
+    let e = finance.import_platform_statement(&code("ll-forged"), from, to, false, worker()).await.unwrap_err();
+    assert!(e.to_string().contains("not signed by LianLian"), "{e}");
+    let preview = finance.import_platform_statement(&code("ll-main"), from, to, true, worker()).await.unwrap();
+    assert!(preview.statement.is_none(), "a preview records nothing");
+    let payout = finance.import_platform_statement(&code("ll-main"), from, to, false, worker()).await.unwrap();
+    assert!(payout.statement.is_some() && !payout.already_imported);
+    assert_eq!(payout.error_count, 0, "{:?}", payout.errors);
+    assert!(payout.lines >= 1);
+    assert!(
+        payout.classes.iter().all(|c| c.class == LineClass::Matched),
+        "each receiving pays its remittance in full, less LianLian's fee: {:?}",
+        payout.classes
+    );
+    // The same period again is the same statement.
+    let again = finance.import_platform_statement(&code("ll-main"), from, to, false, worker()).await.unwrap();
+    assert!(again.already_imported);
+    // The cash moved from in transit to the bank, less LianLian's fee.
+    let balances = finance.ledger_balances().await.unwrap();
+    let bank: i64 = balances.iter().filter(|b| b.0 == Account::Bank).map(|b| b.3).sum();
+    assert!(bank > 0, "{balances:?}");
+    // A period with nothing received is said so, and a LianLian outage is a retryable refusal; neither records.
+    let empty = finance
+        .import_platform_statement(
+            &code("ll-main"),
+            from - Duration::days(60),
+            from - Duration::days(30),
+            false,
+            worker(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        empty.to_string().contains("invalid") || format!("{empty:?}").contains("no completed receivings"),
+        "{empty:?}"
+    );
+    reqwest::Client::new()
+        .post(format!("{}/v1/_faults", sb.url))
+        .json(&json!({"kind": "error", "endpoint": "lianlian"}))
+        .send()
+        .await
+        .unwrap();
+    let down = finance.import_platform_statement(&code("ll-main"), from, to, true, worker()).await.unwrap_err();
+    assert!(format!("{down:?}").contains("CarrierUnavailable"), "{down:?}");
 }

@@ -6,6 +6,7 @@ mod conformance;
 mod flash;
 mod fourpx;
 mod jnt;
+mod lianlian;
 mod ninjavan;
 mod order_payloads;
 mod sales;

@@ -32,6 +32,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/statements/{id}/lines/{line}/dispute", routing::get(dispute))
         .route("/statements/{id}/disputes", routing::get(disputes))
         .route("/statements/{id}/paid", routing::put(put_paid))
+        .route("/statements/platform", routing::post(import_platform))
 }
 
 /// The upload routes of this resource, under `/api/v1` with the larger body limit.
@@ -182,6 +183,54 @@ pub async fn import(
     let r = s.app.finance().import_statement_owned(file, req, auth.actor()).await?;
     let status = if preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(report_dto(r, preview))))
+}
+
+/// A payout statement to read from a payment platform's API.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformImport {
+    /// The platform's account (a `lianlian` account under carrier accounts).
+    pub account: String,
+    /// The first day read (`YYYY-MM-DD`, UTC).
+    pub from: String,
+    /// The day after the last day read; at most 93 days after `from`.
+    pub to: String,
+    /// `true`: classify and report, record nothing.
+    #[serde(default)]
+    pub preview: bool,
+}
+
+/// Reads the completed receivings of a period from LianLian Global (signed requests, signed replies checked)
+/// and imports them as a payout statement, one line per remittance carried. The same period read again answers
+/// what the first import found.
+#[utoipa::path(post, path = "/api/v1/statements/platform", tag = "finance", request_body = PlatformImport,
+    responses((status = 201, body = ReportDto, description = "recorded"), (status = 200, body = ReportDto, description = "a preview, or a period imported before"),
+        (status = 404, description = "no such account"), (status = 409, description = "the platform refused the credentials or is unavailable"),
+        (status = 422, description = "bad dates, not a platform account, or nothing received in the period")))]
+pub async fn import_platform(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(body): ApiJson<PlatformImport>,
+) -> ApiResult<(StatusCode, Json<ReportDto>)> {
+    auth.require(FINANCE)?;
+    let mut errors = FieldErrors::default();
+    let day = |field: &str, v: &str, errors: &mut FieldErrors| {
+        let d = Date::parse(v, format_description!("[year]-[month]-[day]")).ok();
+        if d.is_none() {
+            errors.push(field, "a date as YYYY-MM-DD");
+        }
+        d
+    };
+    let from = day("from", &body.from, &mut errors);
+    let to = day("to", &body.to, &mut errors);
+    let account = codflow_domain::CarrierAccountCode::parse(&body.account);
+    if account.is_err() {
+        errors.push("account", "an account code");
+    }
+    let (Some(from), Some(to), Ok(account)) = (from, to, account) else { return Err(ApiError::Invalid(errors)) };
+    let r = s.app.finance().import_platform_statement(&account, from, to, body.preview, auth.actor()).await?;
+    let status = if body.preview || r.already_imported { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(report_dto(r, body.preview))))
 }
 
 /// A statement upload's file and what to do with it; other short text fields (a form's token) are kept in

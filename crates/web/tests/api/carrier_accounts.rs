@@ -12,6 +12,7 @@ codflow_store::on_both_engines!(
     a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push,
     a_jnt_cod_parcel_is_booked_with_its_label_and_moved_by_a_form_encoded_push,
     bad_carrier_accounts_are_refused_by_field_and_change_nothing,
+    a_lianlian_account_is_tested_and_its_statement_read_with_bad_requests_refused_by_field,
 );
 
 fn fourpx_account(server: &str, secret: &str) -> Value {
@@ -304,4 +305,64 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+async fn a_lianlian_account_is_tested_and_its_statement_read_with_bad_requests_refused_by_field(engine: Engine) {
+    use codflow_sandbox_carrier::lianlian as ll;
+    let server = codflow_sandbox_carrier::start(Default::default()).await.unwrap();
+    let app = spawn_app(engine).await;
+    let account = json!({"code": "ll-main", "carrier": "lianlian", "name": "LianLian Global", "base_url": format!("{server}/lianlian"),
+        "credentials": {"token": ll::TEST_TOKEN, "private_key": ll::TEST_SELLER_PRIVATE_KEY,
+                        "lianlian_public_key": ll::TEST_LIANLIAN_PUBLIC_KEY}});
+    let a = json_of(app.post("/api/v1/carrier-accounts", &account).await, StatusCode::CREATED).await;
+    assert_eq!(a["has_credentials"], true);
+    assert!(!a.to_string().contains("PRIVATE KEY"), "the key is sealed, never returned: {a}");
+    let t = json_of(app.post("/api/v1/carrier-accounts/ll-main/test", &json!({})).await, StatusCode::OK).await;
+    assert_eq!(t["outcome"], "connected", "{t}");
+
+    // Signed both ways over HTTP: nothing was received in that period, which is said, and nothing is recorded.
+    let app = &app;
+    let read = |body: Value| async move { app.post("/api/v1/statements/platform", &body).await };
+    let e = json_of(
+        read(json!({"account": "ll-main", "from": "2026-01-01", "to": "2026-01-31"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(e.to_string().contains("no completed receivings"), "{e}");
+    let e = json_of(
+        read(json!({"account": "ll-main", "from": "2026-13-01", "to": "yesterday"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["from", "to"]);
+    let e = json_of(
+        read(json!({"account": "ll-main", "from": "2026-01-01", "to": "2026-12-31"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["to"], "at most 93 days: {e}");
+    let r = read(json!({"account": "nobody", "from": "2026-01-01", "to": "2026-01-31"})).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = read(json!({"account": "ll-main", "from": "2026-01-01", "to": "2026-01-31", "extra": 1})).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let four = fourpx_account(&server, codflow_sandbox_carrier::fourpx::TEST_APP_SECRET);
+    json_of(app.post("/api/v1/carrier-accounts", &four).await, StatusCode::CREATED).await;
+    let code = four["code"].as_str().unwrap();
+    let e = json_of(
+        read(json!({"account": code, "from": "2026-01-01", "to": "2026-01-31"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["account"], "not a payment platform: {e}");
+    let viewer = app.token(codflow_domain::Role::Viewer).to_owned();
+    let r = app
+        .post_as(
+            &viewer,
+            "/api/v1/statements/platform",
+            &json!({"account": "ll-main", "from": "2026-01-01", "to": "2026-01-31"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let listed = json_of(app.get("/api/v1/statements").await, StatusCode::OK).await;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "nothing recorded: {listed}");
 }

@@ -31,7 +31,7 @@ async fn per_lane_thresholds_are_saved_and_read_back_on_every_engine(engine: Eng
 async fn tracking_settings_are_validated_saved_and_read_back(engine: Engine) {
     let app = spawn_app(engine).await;
     let defaults = json_of(app.get("/api/v1/settings/tracking").await, StatusCode::OK).await;
-    let every: Vec<&str> = codflow_domain::carrier_account::account_kinds().collect();
+    let every: Vec<&str> = codflow_domain::carrier_account::tracking_kinds().collect();
     assert!(every.contains(&"17track") && every.contains(&"4px"), "{every:?}");
     assert_eq!(defaults, json!({"poll_seconds": 3600, "poll_carriers": every, "max_age_days": 60}));
     let bad = json!({"poll_seconds": 5, "poll_carriers": ["sandbox", "Not A Code"], "max_age_days": 0});
