@@ -9,10 +9,11 @@ use std::time::Duration as StdDuration;
 use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::jnt::{JntAccount, Sender as JntSender};
+use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, Jnt, NinjaVan, Sandbox, Smsa, Track17, TrackingSource,
-    YunExpress,
+    AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, Jnt, Naqel, NinjaVan, Sandbox, Smsa, Track17,
+    TrackingSource, YunExpress,
 };
 use codflow_connectors::platforms::LianLian;
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
@@ -121,6 +122,19 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
                 },
             };
             Ok(Carrier::Jnt(Jnt::new(&a.base_url, account, TIMEOUT)?))
+        }
+        "naqel" => {
+            let opt = |k: &str| creds.get(k).cloned().filter(|v| !v.trim().is_empty());
+            let account = NaqelAccount {
+                client_id: get("client_id"),
+                password: get("password"),
+                version: get("version"),
+                origin_city_code: get("origin_city_code"),
+                sender_phone: opt("sender_phone"),
+                sender_address: opt("sender_address"),
+                city_codes: opt("city_codes"),
+            };
+            Ok(Carrier::Naqel(Naqel::new(&a.base_url, account, TIMEOUT)?))
         }
         "lianlian" => Err(CarrierError::Config(
             "LianLian Global is a payment platform: its receivings are imported as payout statements under finance"

@@ -9,9 +9,10 @@ use anyhow::{Result, anyhow};
 use codflow_app::App;
 use codflow_app::attach::AttachInput;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::jnt::{JntAccount, Sender};
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
+    Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, Jnt, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
     YunExpress,
 };
 use codflow_domain::CarrierCode;
@@ -158,6 +159,24 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
         t,
     )?;
     book_many("yunexpress", Carrier::YunExpress(yun), "SA", "SAR", concurrency, per_client).await?;
+    use codflow_sandbox_carrier::jnt::{TEST_API_ACCOUNT, TEST_CUSTOMER_CODE, TEST_PASSWORD, TEST_PRIVATE_KEY};
+    let jnt = JntAccount {
+        api_account: TEST_API_ACCOUNT.into(),
+        private_key: TEST_PRIVATE_KEY.into(),
+        customer_code: TEST_CUSTOMER_CODE.into(),
+        password: TEST_PASSWORD.into(),
+        country: "my".into(),
+        sender: Sender { phone: Some("+8675512345678".into()), address: None, postcode: Some("518000".into()) },
+    };
+    book_many(
+        "jnt",
+        Carrier::Jnt(Jnt::new(&format!("{}/jnt/my", sb.url), jnt, t)?),
+        "MY",
+        "MYR",
+        concurrency,
+        per_client,
+    )
+    .await?;
     if pushes > 0 {
         ingest(&sb.url, pushes, concurrency).await?;
     }
@@ -185,7 +204,13 @@ async fn account(
     Ok(())
 }
 
-/// Signed pushes of 17TRACK and Ninja Van for `n` attached parcels each, taken by an application on SQLite.
+/// J&T's `digest` of a form-encoded push: base64 MD5 of its `bizContent` and the key.
+fn jnt_digest(body: &[u8]) -> String {
+    let biz = form_urlencoded::parse(body).find(|(k, _)| k == "bizContent").map(|(_, v)| v.into_owned());
+    codflow_sandbox_carrier::jnt::digest(&biz.unwrap_or_default(), "bench-jnt-key")
+}
+
+/// Signed pushes of 17TRACK, Ninja Van and J&T for `n` attached parcels each, taken by an application on SQLite.
 async fn ingest(sandbox: &str, n: usize, concurrency: usize) -> Result<()> {
     let db = TestDb::new(Engine::Sqlite).await;
     let store = codflow_store::Store::connect(&db.url).await?;
@@ -214,13 +239,25 @@ async fn ingest(sandbox: &str, n: usize, concurrency: usize) -> Result<()> {
         "bench-nv-secret",
     )
     .await?;
+    account(
+        &app,
+        "jnt",
+        "jnt",
+        format!("{sandbox}/jnt/my"),
+        json!({"api_account": "1", "private_key": "bench-jnt-key", "customer_code": "c", "password": "p", "country": "my"}),
+        "bench-jnt-key",
+    )
+    .await?;
     let mut numbers = Vec::new();
-    for i in 0..(2 * n) {
+    for i in 0..(3 * n) {
         let o = match app.intake().create_order(order(2_000_000 + i), by()).await.map_err(|e| anyhow!("{e}"))? {
             codflow_app::orders::IntakeOutcome::Created(o) | codflow_app::orders::IntakeOutcome::Existing(o) => o,
         };
-        let (carrier, number) =
-            if i < n { ("yunexpress", format!("YT26{i:011}")) } else { ("ninjavan", format!("NVSG{i:09}")) };
+        let (carrier, number) = match i / n {
+            0 => ("yunexpress", format!("YT26{i:011}")),
+            1 => ("ninjavan", format!("NVSG{i:09}")),
+            _ => ("jnt", format!("63{i:010}")),
+        };
         let input = AttachInput {
             order: o.id.to_string(),
             carrier: carrier.into(),
@@ -247,7 +284,22 @@ async fn ingest(sandbox: &str, n: usize, concurrency: usize) -> Result<()> {
                 .into_bytes()
         })
         .collect();
-    let bodies_nv: Vec<Vec<u8>> = numbers[n..]
+    let bodies_jnt: Vec<Vec<u8>> = numbers[2 * n..]
+        .iter()
+        .map(|num| {
+            let local = |d: i64| {
+                let t = time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_500 - d);
+                format!("{} 10:00:00", t.date())
+            };
+            let details: Vec<_> = [("10", 2i64), ("94", 1), ("100", 0)]
+                .iter()
+                .map(|(code, d)| json!({"scanTime": local(*d), "desc": "scan", "scanTypeCode": code, "scanNetworkCity": "Kuala Lumpur"}))
+                .collect();
+            let biz = json!([{"billCode": num, "details": details}]).to_string();
+            form_urlencoded::Serializer::new(String::new()).append_pair("bizContent", &biz).finish().into_bytes()
+        })
+        .collect();
+    let bodies_nv: Vec<Vec<u8>> = numbers[n..2 * n]
         .iter()
         .map(|num| json!({"tracking_id": num, "shipper_order_ref_no": "x", "timestamp": at(0), "status": "Delivered, Received by Customer", "is_parcel_on_rts_leg": false}).to_string().into_bytes())
         .collect();
@@ -272,6 +324,7 @@ async fn ingest(sandbox: &str, n: usize, concurrency: usize) -> Result<()> {
         "x-ninjavan-hmac-sha256",
     )
     .await?;
+    push_many(&app, "jnt", bodies_jnt, 3, concurrency, jnt_digest, "digest").await?;
     Ok(())
 }
 

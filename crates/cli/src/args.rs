@@ -119,7 +119,7 @@ pub(crate) enum Command {
         /// Real seconds one simulated day takes (at least as long as booking a day's orders).
         #[arg(long, default_value_t = 2.0)]
         seconds_per_day: f64,
-        /// Also run a lane through each carrier codflow books with (SMSA to Oman, Ninja Van to the Philippines,
+        /// Also run a lane through each carrier codflow books with (SMSA to Oman, Naqel to Saudi Arabia, Ninja Van to the Philippines,
         /// J&T to Malaysia, Flash to Thailand, 4PX to Poland, YunExpress to Romania), their protocols served by
         /// the sandbox carrier process.
         #[arg(long)]

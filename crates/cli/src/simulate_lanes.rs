@@ -44,6 +44,16 @@ pub fn lanes() -> Vec<Lane> {
             push: None,
         },
         Lane {
+            carrier: "naqel",
+            channel: "NAQEL-SA",
+            country: "SA",
+            path: "/naqel/XMLShippingService.asmx",
+            credentials: json!({"client_id": sb::naqel::TEST_CLIENT_ID, "password": sb::naqel::TEST_PASSWORD,
+                                "origin_city_code": "RUH", "city_codes": "Jizan=GIZ"}),
+            cod: true,
+            push: None,
+        },
+        Lane {
             carrier: "ninjavan",
             channel: "NV-PH",
             country: "PH",

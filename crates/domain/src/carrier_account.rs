@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 8] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt"];
+pub const CARRIERS: [&str; 9] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt", "naqel"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
 /// The payment platforms whose statements codflow reads through their APIs.
@@ -70,6 +70,16 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
     // `country` picks the J&T tenant (my, ph, id, th, vn, sg): its currency for cash and its clock. J&T wants
     // the sender's phone, address and postcode on every order; a warehouse in codflow has none, so the account
     // (one per pickup point) carries them.
+    // `origin_city_code` is Naqel's code of the pickup city; `city_codes` maps more consignee cities (Name=CODE;…).
+    const NAQEL: &[CredentialField] = &[
+        id("client_id"),
+        req("password"),
+        opt_id("version"),
+        id("origin_city_code"),
+        opt_id("sender_phone"),
+        opt_id("sender_address"),
+        opt_id("city_codes"),
+    ];
     // The seller's PKCS#8 private key signs requests; LianLian's X.509 public key checks its replies.
     const LIANLIAN: &[CredentialField] = &[req("token"), req("private_key"), id("lianlian_public_key")];
     const JNT: &[CredentialField] = &[
@@ -94,6 +104,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "yunexpress" => Some(YUNEXPRESS),
         "jnt" => Some(JNT),
         "lianlian" => Some(LIANLIAN),
+        "naqel" => Some(NAQEL),
         _ => None,
     }
 }

@@ -13,6 +13,7 @@ pub mod fourpx;
 pub mod jnt;
 pub mod lianlian;
 pub mod model;
+pub mod naqel;
 pub mod ninjavan;
 pub mod smsa;
 pub mod track17;
@@ -69,6 +70,8 @@ pub struct Config {
     /// LianLian Global: the seller's API token, the seller's public key (requests are checked against it) and
     /// LianLian's private key (replies are signed with it), PEM.
     pub lianlian: (String, String, String),
+    /// The client id and password its Naqel service accepts.
+    pub naqel: (String, String),
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
                 jnt::TEST_CUSTOMER_CODE.into(),
                 jnt::TEST_PASSWORD.into(),
             ),
+            naqel: (naqel::TEST_CLIENT_ID.into(), naqel::TEST_PASSWORD.into()),
             lianlian: (
                 lianlian::TEST_TOKEN.into(),
                 lianlian::TEST_SELLER_PUBLIC_KEY.into(),
@@ -526,7 +530,7 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
 }
 
 /// The key prefixes of the other protocols' front-ends (their parcels are booked under `prefix:number`).
-const PROTOCOLS: [&str; 8] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt"];
+const PROTOCOLS: [&str; 9] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt", "naqel"];
 
 /// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
 /// Every protocol the carrier speaks books through here, so each plays out the same journeys.
@@ -784,14 +788,15 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
     match f.endpoint.as_deref() {
         Some("manifests") => b.manifest_faults.push_back(f),
         Some(
-            p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership" | "jnt" | "lianlian"),
+            p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership" | "jnt" | "lianlian"
+            | "naqel"),
         ) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt or lianlian",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt, naqel or lianlian",
                 Some("endpoint"),
             );
         }
@@ -1182,6 +1187,7 @@ pub fn router(config: Config) -> Router {
         .route("/yunexpress/labels/{file}", get(yunexpress::label_file))
         .route("/yunexpress/api/Tracking/GetTrackInfo", get(yunexpress::track))
         .route("/yunexpress/api/Freight/GetPriceTrial", get(yunexpress::price))
+        .route("/naqel/XMLShippingService.asmx", post(naqel::service))
         .route("/lianlian/gateway/v1/ew-transactions", get(lianlian::transactions))
         .route("/lianlian/gateway/v1/ew-receivings/{id}", get(lianlian::receiving))
         .route("/jnt/{cc}/api/order/addOrder", post(jnt::add_order))

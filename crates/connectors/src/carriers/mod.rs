@@ -6,10 +6,12 @@ pub mod aramex;
 pub mod flash;
 pub mod fourpx;
 pub mod jnt;
+pub mod naqel;
 pub mod ninjavan;
 pub mod sandbox;
 pub mod smsa;
 pub mod track17;
+pub mod xml;
 pub mod yunexpress;
 
 use std::future::Future;
@@ -22,6 +24,7 @@ pub use aramex::Aramex;
 pub use flash::Flash;
 pub use fourpx::FourPx;
 pub use jnt::Jnt;
+pub use naqel::Naqel;
 pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 pub use smsa::Smsa;
@@ -325,6 +328,7 @@ pub fn company(code: &str) -> &str {
         fourpx::CODE => fourpx::COMPANY,
         flash::CODE => flash::COMPANY,
         jnt::CODE => jnt::COMPANY,
+        naqel::CODE => naqel::COMPANY,
         yunexpress::CODE => yunexpress::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
@@ -350,6 +354,7 @@ pub enum Carrier {
     Flash(Flash),
     YunExpress(YunExpress),
     Jnt(Jnt),
+    Naqel(Naqel),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
     AfterShip(AfterShip),
@@ -376,6 +381,8 @@ impl Carrier {
             Carrier::YunExpress(_) => true,
             // Our shipment id is its txlogisticId, looked up before booking.
             Carrier::Jnt(_) => true,
+            // A repeated RefNo (our shipment id) is answered with the waybill Naqel already holds.
+            Carrier::Naqel(_) => true,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -395,6 +402,8 @@ impl Carrier {
             Carrier::YunExpress(_) => false,
             // J&T collects from the seller on its own pickup; the open platform has no bag call.
             Carrier::Jnt(_) => false,
+            // Naqel's pickups are booked apart (CreateBooking); no bag or manifest call.
+            Carrier::Naqel(_) => false,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -407,9 +416,12 @@ impl Carrier {
             Carrier::Track17(c) => Some(c),
             Carrier::AfterShip(c) => Some(c),
             Carrier::Jnt(c) => Some(c),
-            Carrier::Aramex(_) | Carrier::FourPx(_) | Carrier::Smsa(_) | Carrier::Flash(_) | Carrier::YunExpress(_) => {
-                None
-            }
+            Carrier::Naqel(_)
+            | Carrier::Aramex(_)
+            | Carrier::FourPx(_)
+            | Carrier::Smsa(_)
+            | Carrier::Flash(_)
+            | Carrier::YunExpress(_) => None,
         }
     }
 }
@@ -432,6 +444,9 @@ impl RateQuoter for Carrier {
             Carrier::Jnt(_) => {
                 Err(CarrierError::Config("J&T's open platform has no rates call; use the rate card".into()))
             }
+            Carrier::Naqel(_) => {
+                Err(CarrierError::Config("Naqel's shipping service has no rates call; use the rate card".into()))
+            }
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -448,6 +463,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Flash(c) => c.book(req).await,
             Carrier::YunExpress(c) => c.book(req).await,
             Carrier::Jnt(c) => c.book(req).await,
+            Carrier::Naqel(c) => c.book(req).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -461,6 +477,7 @@ impl ShipmentBooker for Carrier {
             Carrier::Flash(c) => c.cancel(booking).await,
             Carrier::YunExpress(c) => c.cancel(booking).await,
             Carrier::Jnt(c) => c.cancel(booking).await,
+            Carrier::Naqel(c) => c.cancel(booking).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -492,6 +509,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::Jnt(_) => {
                 Err(CarrierError::Config("J&T Express takes delivery instructions in its VIP portal".into()))
             }
+            Carrier::Naqel(_) => {
+                Err(CarrierError::Config("Naqel takes delivery instructions by its call centre".into()))
+            }
         }
     }
 }
@@ -507,6 +527,7 @@ impl TrackingSource for Carrier {
             Carrier::Flash(c) => c.track(tracking_number).await,
             Carrier::YunExpress(c) => c.track(tracking_number).await,
             Carrier::Jnt(c) => c.track(tracking_number).await,
+            Carrier::Naqel(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
             Carrier::AfterShip(c) => c.track(tracking_number).await,
         }
@@ -524,6 +545,7 @@ impl Manifests for Carrier {
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
             Carrier::YunExpress(_) => Err(CarrierError::Config("YunExpress bags are not sent through codflow".into())),
             Carrier::Jnt(_) => Err(CarrierError::Config("J&T Express takes no bags through its open platform".into())),
+            Carrier::Naqel(_) => Err(CarrierError::Config("Naqel takes no bags through its API".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -541,6 +563,7 @@ impl Manifests for Carrier {
             Carrier::Jnt(_) => {
                 Err(CarrierError::Config("J&T Express takes no manifests through its open platform".into()))
             }
+            Carrier::Naqel(_) => Err(CarrierError::Config("Naqel takes no manifests through its API".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }

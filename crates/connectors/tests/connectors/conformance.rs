@@ -8,15 +8,16 @@ use std::time::Duration;
 
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::jnt::JntAccount;
+use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, NinjaVan, Party, RateQuoter,
+    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, Naqel, NinjaVan, Party, RateQuoter,
     RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, YunExpress,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 7] = [
+const DEFAULT_CODES: [&str; 8] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
@@ -24,6 +25,7 @@ const DEFAULT_CODES: [&str; 7] = [
     include_str!("../../../store/migrations/0032_flash_codes.sql"),
     include_str!("../../../store/migrations/0033_yunexpress_codes.sql"),
     include_str!("../../../store/migrations/0035_jnt_codes.sql"),
+    include_str!("../../../store/migrations/0036_naqel_codes.sql"),
 ];
 
 struct Subject {
@@ -194,6 +196,30 @@ async fn subjects() -> Vec<Subject> {
             rates: false,
             cancels: true,
             destination: ("MY", "MYR"),
+        });
+    }
+    {
+        let server = server().await;
+        let url = format!("{server}/naqel/XMLShippingService.asmx");
+        let account = |password: &str| NaqelAccount {
+            client_id: codflow_sandbox_carrier::naqel::TEST_CLIENT_ID.into(),
+            password: password.into(),
+            origin_city_code: "RUH".into(),
+            ..Default::default()
+        };
+        out.push(Subject {
+            code: "naqel",
+            carrier: Carrier::Naqel(
+                Naqel::new(&url, account(codflow_sandbox_carrier::naqel::TEST_PASSWORD), t).unwrap(),
+            ),
+            refused: Carrier::Naqel(Naqel::new(&url, account("not-the-password"), t).unwrap()),
+            server,
+            faults: "naqel",
+            cod: true,
+            idempotent: true,
+            rates: false,
+            cancels: true,
+            destination: ("SA", "SAR"),
         });
     }
     out

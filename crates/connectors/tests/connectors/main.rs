@@ -7,6 +7,7 @@ mod flash;
 mod fourpx;
 mod jnt;
 mod lianlian;
+mod naqel;
 mod ninjavan;
 mod order_payloads;
 mod sales;
