@@ -13,7 +13,7 @@ use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
     AfterShip, Aramex, Carrier, CarrierError, Flash, FourPx, Jnt, Naqel, NinjaVan, Sandbox, Smsa, Track17,
-    TrackingSource, YunExpress,
+    TrackingSource, Yanwen, YunExpress,
 };
 use codflow_connectors::platforms::LianLian;
 use codflow_domain::carrier_account::{CarrierAccount, CarrierAccountInput};
@@ -136,6 +136,14 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
             };
             Ok(Carrier::Naqel(Naqel::new(&a.base_url, account, TIMEOUT)?))
         }
+        "yanwen" => Ok(Carrier::Yanwen(Yanwen::new(
+            &a.base_url,
+            creds.get("tracking_url").map(String::as_str),
+            &get("user_id"),
+            &get("api_token"),
+            &get("channel_id"),
+            TIMEOUT,
+        )?)),
         "lianlian" => Err(CarrierError::Config(
             "LianLian Global is a payment platform: its receivings are imported as payout statements under finance"
                 .into(),

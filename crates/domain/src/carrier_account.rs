@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use crate::{CarrierAccountCode, CarrierCode, FieldErrors};
 
 /// The carriers codflow has a connector for, by the code channels and mappings use.
-pub const CARRIERS: [&str; 9] = ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt", "naqel"];
+pub const CARRIERS: [&str; 10] =
+    ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt", "naqel", "yanwen"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
 /// The payment platforms whose statements codflow reads through their APIs.
@@ -80,6 +81,8 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         opt_id("sender_address"),
         opt_id("city_codes"),
     ];
+    // `channel_id` is the Yanwen product the account books on; `tracking_url` the track API's host when apart.
+    const YANWEN: &[CredentialField] = &[id("user_id"), req("api_token"), id("channel_id"), opt_id("tracking_url")];
     // The seller's PKCS#8 private key signs requests; LianLian's X.509 public key checks its replies.
     const LIANLIAN: &[CredentialField] = &[req("token"), req("private_key"), id("lianlian_public_key")];
     const JNT: &[CredentialField] = &[
@@ -105,6 +108,7 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         "jnt" => Some(JNT),
         "lianlian" => Some(LIANLIAN),
         "naqel" => Some(NAQEL),
+        "yanwen" => Some(YANWEN),
         _ => None,
     }
 }

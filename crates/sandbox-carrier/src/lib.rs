@@ -17,6 +17,7 @@ pub mod naqel;
 pub mod ninjavan;
 pub mod smsa;
 pub mod track17;
+pub mod yanwen;
 pub mod yunexpress;
 
 pub mod process;
@@ -72,6 +73,8 @@ pub struct Config {
     pub lianlian: (String, String, String),
     /// The client id and password its Naqel service accepts.
     pub naqel: (String, String),
+    /// The user id and API token its Yanwen platform accepts.
+    pub yanwen: (String, String),
 }
 
 impl Default for Config {
@@ -96,6 +99,7 @@ impl Default for Config {
                 jnt::TEST_PASSWORD.into(),
             ),
             naqel: (naqel::TEST_CLIENT_ID.into(), naqel::TEST_PASSWORD.into()),
+            yanwen: (yanwen::TEST_USER_ID.into(), yanwen::TEST_TOKEN.into()),
             lianlian: (
                 lianlian::TEST_TOKEN.into(),
                 lianlian::TEST_SELLER_PUBLIC_KEY.into(),
@@ -530,7 +534,7 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
 }
 
 /// The key prefixes of the other protocols' front-ends (their parcels are booked under `prefix:number`).
-const PROTOCOLS: [&str; 9] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt", "naqel"];
+const PROTOCOLS: [&str; 10] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt", "naqel", "yw"];
 
 /// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
 /// Every protocol the carrier speaks books through here, so each plays out the same journeys.
@@ -789,14 +793,14 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
         Some("manifests") => b.manifest_faults.push_back(f),
         Some(
             p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership" | "jnt" | "lianlian"
-            | "naqel"),
+            | "naqel" | "yanwen"),
         ) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt, naqel or lianlian",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt, naqel, yanwen or lianlian",
                 Some("endpoint"),
             );
         }
@@ -1188,6 +1192,8 @@ pub fn router(config: Config) -> Router {
         .route("/yunexpress/api/Tracking/GetTrackInfo", get(yunexpress::track))
         .route("/yunexpress/api/Freight/GetPriceTrial", get(yunexpress::price))
         .route("/naqel/XMLShippingService.asmx", post(naqel::service))
+        .route("/yanwen/api/order", post(yanwen::order_api))
+        .route("/yanwen/api/tracking", get(yanwen::tracking))
         .route("/lianlian/gateway/v1/ew-transactions", get(lianlian::transactions))
         .route("/lianlian/gateway/v1/ew-receivings/{id}", get(lianlian::receiving))
         .route("/jnt/{cc}/api/order/addOrder", post(jnt::add_order))

@@ -126,6 +126,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (34, "aftership_codes", include_str!("../migrations/0034_aftership_codes.sql")),
     (35, "jnt_codes", include_str!("../migrations/0035_jnt_codes.sql")),
     (36, "naqel_codes", include_str!("../migrations/0036_naqel_codes.sql")),
+    (37, "yanwen_codes", include_str!("../migrations/0037_yanwen_codes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

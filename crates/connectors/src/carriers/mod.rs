@@ -12,6 +12,7 @@ pub mod sandbox;
 pub mod smsa;
 pub mod track17;
 pub mod xml;
+pub mod yanwen;
 pub mod yunexpress;
 
 use std::future::Future;
@@ -29,6 +30,7 @@ pub use ninjavan::NinjaVan;
 pub use sandbox::Sandbox;
 pub use smsa::Smsa;
 pub use track17::Track17;
+pub use yanwen::Yanwen;
 pub use yunexpress::YunExpress;
 
 /// A postal party as carriers want it.
@@ -329,6 +331,7 @@ pub fn company(code: &str) -> &str {
         flash::CODE => flash::COMPANY,
         jnt::CODE => jnt::COMPANY,
         naqel::CODE => naqel::COMPANY,
+        yanwen::CODE => yanwen::COMPANY,
         yunexpress::CODE => yunexpress::COMPANY,
         ninjavan::CODE => ninjavan::COMPANY,
         smsa::CODE => smsa::COMPANY,
@@ -355,6 +358,7 @@ pub enum Carrier {
     YunExpress(YunExpress),
     Jnt(Jnt),
     Naqel(Naqel),
+    Yanwen(Yanwen),
     /// A tracking source only: it follows parcels booked elsewhere.
     Track17(Track17),
     AfterShip(AfterShip),
@@ -383,6 +387,8 @@ impl Carrier {
             Carrier::Jnt(_) => true,
             // A repeated RefNo (our shipment id) is answered with the waybill Naqel already holds.
             Carrier::Naqel(_) => true,
+            // Our shipment id is its orderNumber, listed (getlist) before booking.
+            Carrier::Yanwen(_) => true,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -404,6 +410,7 @@ impl Carrier {
             Carrier::Jnt(_) => false,
             // Naqel's pickups are booked apart (CreateBooking); no bag or manifest call.
             Carrier::Naqel(_) => false,
+            Carrier::Yanwen(_) => false,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
     }
@@ -417,6 +424,7 @@ impl Carrier {
             Carrier::AfterShip(c) => Some(c),
             Carrier::Jnt(c) => Some(c),
             Carrier::Naqel(_)
+            | Carrier::Yanwen(_)
             | Carrier::Aramex(_)
             | Carrier::FourPx(_)
             | Carrier::Smsa(_)
@@ -447,6 +455,9 @@ impl RateQuoter for Carrier {
             Carrier::Naqel(_) => {
                 Err(CarrierError::Config("Naqel's shipping service has no rates call; use the rate card".into()))
             }
+            Carrier::Yanwen(_) => {
+                Err(CarrierError::Config("Yanwen's rates are not read through codflow; use the rate card".into()))
+            }
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -464,6 +475,7 @@ impl ShipmentBooker for Carrier {
             Carrier::YunExpress(c) => c.book(req).await,
             Carrier::Jnt(c) => c.book(req).await,
             Carrier::Naqel(c) => c.book(req).await,
+            Carrier::Yanwen(c) => c.book(req).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -478,6 +490,7 @@ impl ShipmentBooker for Carrier {
             Carrier::YunExpress(c) => c.cancel(booking).await,
             Carrier::Jnt(c) => c.cancel(booking).await,
             Carrier::Naqel(c) => c.cancel(booking).await,
+            Carrier::Yanwen(c) => c.cancel(booking).await,
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -512,6 +525,9 @@ impl DeliveryInstructions for Carrier {
             Carrier::Naqel(_) => {
                 Err(CarrierError::Config("Naqel takes delivery instructions by its call centre".into()))
             }
+            Carrier::Yanwen(_) => Err(CarrierError::Config(
+                "Yanwen hands delivery to a last-mile carrier; give instructions through Yanwen".into(),
+            )),
         }
     }
 }
@@ -528,6 +544,7 @@ impl TrackingSource for Carrier {
             Carrier::YunExpress(c) => c.track(tracking_number).await,
             Carrier::Jnt(c) => c.track(tracking_number).await,
             Carrier::Naqel(c) => c.track(tracking_number).await,
+            Carrier::Yanwen(c) => c.track(tracking_number).await,
             Carrier::Track17(c) => c.track(tracking_number).await,
             Carrier::AfterShip(c) => c.track(tracking_number).await,
         }
@@ -546,6 +563,7 @@ impl Manifests for Carrier {
             Carrier::YunExpress(_) => Err(CarrierError::Config("YunExpress bags are not sent through codflow".into())),
             Carrier::Jnt(_) => Err(CarrierError::Config("J&T Express takes no bags through its open platform".into())),
             Carrier::Naqel(_) => Err(CarrierError::Config("Naqel takes no bags through its API".into())),
+            Carrier::Yanwen(_) => Err(CarrierError::Config("Yanwen bags are not sent through codflow".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }
@@ -564,6 +582,7 @@ impl Manifests for Carrier {
                 Err(CarrierError::Config("J&T Express takes no manifests through its open platform".into()))
             }
             Carrier::Naqel(_) => Err(CarrierError::Config("Naqel takes no manifests through its API".into())),
+            Carrier::Yanwen(_) => Err(CarrierError::Config("Yanwen manifests are not sent through codflow".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
     }

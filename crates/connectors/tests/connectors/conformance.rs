@@ -12,12 +12,12 @@ use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
     Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, Naqel, NinjaVan, Party, RateQuoter,
-    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, YunExpress,
+    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, Yanwen, YunExpress,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 8] = [
+const DEFAULT_CODES: [&str; 9] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
@@ -26,6 +26,7 @@ const DEFAULT_CODES: [&str; 8] = [
     include_str!("../../../store/migrations/0033_yunexpress_codes.sql"),
     include_str!("../../../store/migrations/0035_jnt_codes.sql"),
     include_str!("../../../store/migrations/0036_naqel_codes.sql"),
+    include_str!("../../../store/migrations/0037_yanwen_codes.sql"),
 ];
 
 struct Subject {
@@ -220,6 +221,24 @@ async fn subjects() -> Vec<Subject> {
             rates: false,
             cancels: true,
             destination: ("SA", "SAR"),
+        });
+    }
+    {
+        let server = server().await;
+        let base = format!("{server}/yanwen");
+        let user = codflow_sandbox_carrier::yanwen::TEST_USER_ID;
+        let yanwen = |token: &str| Yanwen::new(&base, None, user, token, "481", t).unwrap();
+        out.push(Subject {
+            code: "yanwen",
+            carrier: Carrier::Yanwen(yanwen(codflow_sandbox_carrier::yanwen::TEST_TOKEN)),
+            refused: Carrier::Yanwen(yanwen("not-the-token")),
+            server,
+            faults: "yanwen",
+            cod: false,
+            idempotent: true,
+            rates: false,
+            cancels: true,
+            destination: ("AU", "AUD"),
         });
     }
     out

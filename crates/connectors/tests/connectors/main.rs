@@ -13,4 +13,5 @@ mod order_payloads;
 mod sales;
 mod smsa;
 mod track17;
+mod yanwen;
 mod yunexpress;
