@@ -12,8 +12,8 @@ use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::jnt::{JntAccount, Sender};
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, Jnt, NinjaVan, Party, Sandbox, ShipmentBooker, Smsa,
-    YunExpress,
+    Amount, BookingRequest, Carrier, CustomsItem, Flash, FourPx, Jnt, Naqel, NinjaVan, Party, Sandbox, ShipmentBooker,
+    Smsa, Yanwen, YunExpress,
 };
 use codflow_domain::CarrierCode;
 use codflow_domain::carrier_account::CarrierAccountInput;
@@ -177,6 +177,23 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
         per_client,
     )
     .await?;
+    let naqel = codflow_connectors::carriers::naqel::NaqelAccount {
+        client_id: codflow_sandbox_carrier::naqel::TEST_CLIENT_ID.into(),
+        password: codflow_sandbox_carrier::naqel::TEST_PASSWORD.into(),
+        origin_city_code: "RUH".into(),
+        ..Default::default()
+    };
+    let naqel = Naqel::new(&format!("{}/naqel/XMLShippingService.asmx", sb.url), naqel, t)?;
+    book_many("naqel", Carrier::Naqel(naqel), "SA", "SAR", concurrency, per_client).await?;
+    let yanwen = Yanwen::new(
+        &format!("{}/yanwen", sb.url),
+        None,
+        codflow_sandbox_carrier::yanwen::TEST_USER_ID,
+        codflow_sandbox_carrier::yanwen::TEST_TOKEN,
+        "481",
+        t,
+    )?;
+    book_many("yanwen", Carrier::Yanwen(yanwen), "AU", "AUD", concurrency, per_client).await?;
     if pushes > 0 {
         ingest(&sb.url, pushes, concurrency).await?;
     }
