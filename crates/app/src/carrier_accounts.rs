@@ -69,6 +69,14 @@ fn context(code: &CarrierAccountCode, field: &str) -> String {
 #[derive(Clone, Default)]
 pub struct BuiltAccounts(Arc<Mutex<HashMap<String, (OffsetDateTime, Carrier)>>>);
 
+/// The company behind a carrier or platform code, for people to read.
+pub fn company(code: &str) -> &str {
+    match code {
+        "lianlian" => "LianLian Global",
+        other => codflow_connectors::carriers::company(other),
+    }
+}
+
 /// The connector for an account and its opened credentials.
 pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::result::Result<Carrier, CarrierError> {
     let get = |k: &str| creds.get(k).cloned().unwrap_or_default();

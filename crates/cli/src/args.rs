@@ -106,7 +106,6 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ImportCommand,
     },
-    /// Measure throughput, latency and memory (see docs/BENCHMARKS.md).
     /// Replays the last days of a seller's business through the real pipeline: orders of sixteen markets,
     /// review, allocation, booking with a sandbox carrier process, tracking, tasks, remittances and payouts.
     Simulate {

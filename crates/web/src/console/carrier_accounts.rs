@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use codflow_domain::carrier_account::{CarrierAccountInput, account_kinds, credential_fields};
+use codflow_domain::carrier_account::{CarrierAccountInput, PAYMENT_PLATFORMS, account_kinds, credential_fields};
 use codflow_domain::{Actor, CarrierAccountCode, Role};
 use minijinja::Value;
 
@@ -18,6 +18,13 @@ use crate::state::AppState;
 /// Who adds and changes accounts (the API's rule too).
 const ADMIN: &[Role] = &[];
 
+/// A credential's name as a form label: `api_account` → "Api account".
+fn label(name: &str) -> String {
+    let spaced = name.replace('_', " ");
+    let mut chars = spaced.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 fn carriers() -> Vec<Value> {
     account_kinds()
         .map(|c| {
@@ -26,10 +33,13 @@ fn carriers() -> Vec<Value> {
                 fields
                     .iter()
                     .filter(|f| f.required == required)
-                    .map(|f| minijinja::context! { name => f.name, secret => f.secret })
+                    .map(|f| minijinja::context! { name => f.name, label => label(f.name), secret => f.secret })
                     .collect::<Vec<_>>()
             };
-            minijinja::context! { code => c, required => of(true), optional => of(false) }
+            minijinja::context! {
+                code => c, company => codflow_app::carrier_accounts::company(c),
+                required => of(true), optional => of(false), pushes => !PAYMENT_PLATFORMS.contains(&c),
+            }
         })
         .collect()
 }
@@ -130,11 +140,13 @@ pub async fn page(
     let fields = credential_fields(a.account.carrier.as_str()).unwrap_or(&[]);
     let ctx = minijinja::context! {
         code => code.as_str(), carrier => a.account.carrier.as_str(), name => a.account.name.clone(),
+        company => codflow_app::carrier_accounts::company(a.account.carrier.as_str()),
+        pushes => !PAYMENT_PLATFORMS.contains(&a.account.carrier.as_str()),
         environment => a.account.environment.as_str(), base_url => a.account.base_url.clone(),
         credentials => a.has_credentials, secret => a.has_webhook_secret,
         fields => fields
             .iter()
-            .map(|f| minijinja::context! { name => f.name, required => f.required, secret => f.secret })
+            .map(|f| minijinja::context! { name => f.name, label => label(f.name), required => f.required, secret => f.secret })
             .collect::<Vec<_>>(),
         is_admin => signed.0.role == Role::Admin,
         flash => q.get("saved").map(|_| signed.t("carrier-account-saved")),
