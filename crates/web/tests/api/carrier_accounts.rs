@@ -166,29 +166,7 @@ async fn a_ninja_van_cod_parcel_is_booked_and_moved_by_its_signed_push(engine: E
     let t = json_of(app.post("/api/v1/carrier-accounts/nv-my/test", &json!({})).await, StatusCode::OK).await;
     assert_eq!(t["outcome"], "connected", "{t}");
 
-    json_of(app.put("/api/v1/settings", &json!({"base_currency": "MYR"})).await, StatusCode::OK).await;
-    let duty = json!({"country": "MY", "effective_from": "2025-01-01", "duty_pct": "0", "vat_pct": "10",
-        "duty_de_minimis": {"amount": {"amount": "500", "currency": "MYR"}, "basis": "goods"}, "source": "test"});
-    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
-    let channel = json!({
-        "code": "NV-MY", "name": "Ninja Van Malaysia", "carrier": "ninjavan", "carrier_account": "nv-my",
-        "service": "standard", "coverage": {"countries": ["MY"]}, "capabilities": {"cod": true, "ddp": true},
-        "rate_card": {"currency": "MYR", "zones": [{"name": "my", "countries": ["MY"], "transit_days": 3,
-            "bands": [{"from_g": 0, "to_g": 5000, "price": "12.00"}]}]}
-    });
-    json_of(app.post("/api/v1/channels", &channel).await, StatusCode::CREATED).await;
-    app.seed(&[("LAMP-01", 5)]).await;
-    let mut o = order("NV-1", "LAMP-01", 1);
-    o["currency"] = json!("MYR");
-    o["lines"][0]["unit_price"] = json!({"amount": "59.00", "currency": "MYR"});
-    o["shipping_fee"] = json!({"amount": "5.00", "currency": "MYR"});
-    o["buyer"]["phone"] = json!("+60123456789");
-    o["shipping_address"] = json!({"name": "Aisyah", "phone": "+60123456789", "line1": "Jalan Ampang 10", "line2": null,
-        "city": "Kuala Lumpur", "region": "WP", "postal_code": "50450", "country": "MY"});
-    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
-    let id = o["id"].as_str().unwrap();
-    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
-    assert_eq!(s["status"], "booked", "{s}");
+    let s = book_malaysian_cod(&app, "NV-MY", "ninjavan", "nv-my", "NV-1").await;
     let tracking = s["tracking_number"].as_str().unwrap().to_owned();
     assert!(tracking.starts_with("NVMY"), "{tracking}");
 
@@ -239,29 +217,7 @@ async fn a_jnt_cod_parcel_is_booked_with_its_label_and_moved_by_a_form_encoded_p
     let t = json_of(app.post("/api/v1/carrier-accounts/jnt-wrong/test", &json!({})).await, StatusCode::OK).await;
     assert_eq!(t["outcome"], "credentials_refused", "{t}");
 
-    json_of(app.put("/api/v1/settings", &json!({"base_currency": "MYR"})).await, StatusCode::OK).await;
-    let duty = json!({"country": "MY", "effective_from": "2025-01-01", "duty_pct": "0", "vat_pct": "10",
-        "duty_de_minimis": {"amount": {"amount": "500", "currency": "MYR"}, "basis": "goods"}, "source": "test"});
-    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
-    let channel = json!({
-        "code": "JNT-MY", "name": "J&T Malaysia", "carrier": "jnt", "carrier_account": "jnt-my",
-        "service": "EZ", "coverage": {"countries": ["MY"]}, "capabilities": {"cod": true, "ddp": true},
-        "rate_card": {"currency": "MYR", "zones": [{"name": "my", "countries": ["MY"], "transit_days": 3,
-            "bands": [{"from_g": 0, "to_g": 5000, "price": "9.00"}]}]}
-    });
-    json_of(app.post("/api/v1/channels", &channel).await, StatusCode::CREATED).await;
-    app.seed(&[("LAMP-01", 5)]).await;
-    let mut o = order("JNT-1", "LAMP-01", 1);
-    o["currency"] = json!("MYR");
-    o["lines"][0]["unit_price"] = json!({"amount": "59.00", "currency": "MYR"});
-    o["shipping_fee"] = json!({"amount": "5.00", "currency": "MYR"});
-    o["buyer"]["phone"] = json!("+60123456789");
-    o["shipping_address"] = json!({"name": "Aisyah", "phone": "+60123456789", "line1": "Jalan Ampang 10", "line2": null,
-        "city": "Kuala Lumpur", "region": "WP", "postal_code": "50450", "country": "MY"});
-    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
-    let id = o["id"].as_str().unwrap();
-    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
-    assert_eq!(s["status"], "booked", "{s}");
+    let s = book_malaysian_cod(&app, "JNT-MY", "jnt", "jnt-my", "JNT-1").await;
     let tracking = s["tracking_number"].as_str().unwrap().to_owned();
     assert!(tracking.starts_with("63"), "a J&T waybill: {tracking}");
     let sid = s["id"].as_str().unwrap();
@@ -365,4 +321,33 @@ async fn a_lianlian_account_is_tested_and_its_statement_read_with_bad_requests_r
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let listed = json_of(app.get("/api/v1/statements").await, StatusCode::OK).await;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "nothing recorded: {listed}");
+}
+
+/// A Malaysian COD order (MYR 64 to collect) booked through a new channel of `carrier` on `account`: the booked
+/// shipment.
+async fn book_malaysian_cod(app: &TestApp, channel: &str, carrier: &str, account: &str, external: &str) -> Value {
+    json_of(app.put("/api/v1/settings", &json!({"base_currency": "MYR"})).await, StatusCode::OK).await;
+    let duty = json!({"country": "MY", "effective_from": "2025-01-01", "duty_pct": "0", "vat_pct": "10",
+        "duty_de_minimis": {"amount": {"amount": "500", "currency": "MYR"}, "basis": "goods"}, "source": "test"});
+    json_of(app.put("/api/v1/duty-rules", &duty).await, StatusCode::OK).await;
+    let spec = json!({
+        "code": channel, "name": channel, "carrier": carrier, "carrier_account": account,
+        "service": "standard", "coverage": {"countries": ["MY"]}, "capabilities": {"cod": true, "ddp": true},
+        "rate_card": {"currency": "MYR", "zones": [{"name": "my", "countries": ["MY"], "transit_days": 3,
+            "bands": [{"from_g": 0, "to_g": 5000, "price": "12.00"}]}]}
+    });
+    json_of(app.post("/api/v1/channels", &spec).await, StatusCode::CREATED).await;
+    app.seed(&[("LAMP-01", 5)]).await;
+    let mut o = order(external, "LAMP-01", 1);
+    o["currency"] = json!("MYR");
+    o["lines"][0]["unit_price"] = json!({"amount": "59.00", "currency": "MYR"});
+    o["shipping_fee"] = json!({"amount": "5.00", "currency": "MYR"});
+    o["buyer"]["phone"] = json!("+60123456789");
+    o["shipping_address"] = json!({"name": "Aisyah", "phone": "+60123456789", "line1": "Jalan Ampang 10", "line2": null,
+        "city": "Kuala Lumpur", "region": "WP", "postal_code": "50450", "country": "MY"});
+    let o = json_of(app.post("/api/v1/orders", &o).await, StatusCode::CREATED).await;
+    let id = o["id"].as_str().unwrap();
+    let s = json_of(app.post(&format!("/api/v1/orders/{id}/book"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(s["status"], "booked", "{s}");
+    s
 }
