@@ -408,3 +408,41 @@ impl Fulfilment {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codflow_domain::carrier_account::{CARRIERS, Environment, PUSHING, TRACKING_SOURCES, credential_fields};
+
+    /// A value each credential field accepts.
+    fn creds(kind: &str) -> BTreeMap<String, String> {
+        credential_fields(kind)
+            .unwrap_or(&[])
+            .iter()
+            .map(|f| {
+                let v = match f.name {
+                    "client_id" if kind == "naqel" => "9021164",
+                    "country" => "my",
+                    "tracking_url" => "http://127.0.0.1:9",
+                    _ => "x",
+                };
+                (f.name.to_owned(), v.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_kinds_said_to_push_are_exactly_those_whose_connector_reads_pushes() {
+        for kind in CARRIERS.into_iter().chain(TRACKING_SOURCES) {
+            let a = CarrierAccount {
+                code: CarrierAccountCode::parse("acct").unwrap(),
+                carrier: codflow_domain::CarrierCode::parse(kind).unwrap(),
+                name: "x".into(),
+                environment: Environment::Test,
+                base_url: "http://127.0.0.1:9".into(),
+            };
+            let c = connector(&a, &creds(kind)).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(c.webhooks().is_some(), PUSHING.contains(&kind), "{kind}");
+        }
+    }
+}

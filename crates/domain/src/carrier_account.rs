@@ -10,6 +10,8 @@ pub const CARRIERS: [&str; 10] =
     ["sandbox", "aramex", "4px", "ninjavan", "smsa", "flash", "yunexpress", "jnt", "naqel", "yanwen"];
 /// The tracking aggregators codflow follows parcels through, whatever their carrier.
 pub const TRACKING_SOURCES: [&str; 2] = ["17track", "aftership"];
+/// The kinds that push events to `/api/v1/webhooks/carriers/{kind}`, verified with the account's webhook secret.
+pub const PUSHING: [&str; 5] = ["sandbox", "ninjavan", "jnt", "17track", "aftership"];
 /// The payment platforms whose statements codflow reads through their APIs.
 pub const PAYMENT_PLATFORMS: [&str; 1] = ["lianlian"];
 

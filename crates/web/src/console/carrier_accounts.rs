@@ -8,7 +8,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use codflow_domain::carrier_account::{CarrierAccountInput, PAYMENT_PLATFORMS, account_kinds, credential_fields};
+use codflow_domain::carrier_account::{CarrierAccountInput, PUSHING, account_kinds, credential_fields};
 use codflow_domain::{Actor, CarrierAccountCode, Role};
 use minijinja::Value;
 
@@ -38,7 +38,7 @@ fn carriers() -> Vec<Value> {
             };
             minijinja::context! {
                 code => c, company => codflow_app::carrier_accounts::company(c),
-                required => of(true), optional => of(false), pushes => !PAYMENT_PLATFORMS.contains(&c),
+                required => of(true), optional => of(false), pushes => PUSHING.contains(&c),
             }
         })
         .collect()
@@ -141,7 +141,7 @@ pub async fn page(
     let ctx = minijinja::context! {
         code => code.as_str(), carrier => a.account.carrier.as_str(), name => a.account.name.clone(),
         company => codflow_app::carrier_accounts::company(a.account.carrier.as_str()),
-        pushes => !PAYMENT_PLATFORMS.contains(&a.account.carrier.as_str()),
+        pushes => PUSHING.contains(&a.account.carrier.as_str()),
         environment => a.account.environment.as_str(), base_url => a.account.base_url.clone(),
         credentials => a.has_credentials, secret => a.has_webhook_secret,
         fields => fields
