@@ -104,6 +104,9 @@ impl LianLian {
             let got = list.len();
             ids.extend(list);
             if got < PAGE || ids.len() >= total {
+                // A receiving that moved between pages while they were read is listed twice; it is one line.
+                ids.sort();
+                ids.dedup();
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
                     let v = self.get(&format!("/gateway/v1/ew-receivings/{id}"), None).await?;
