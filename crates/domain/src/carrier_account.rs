@@ -175,12 +175,32 @@ fn url(e: &mut FieldErrors, s: &str) -> Option<String> {
         && s.len() <= 300
         && s.len() > "http://".len()
         && !s.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Some(s.trim_end_matches('/').to_owned())
-    } else {
+    if !ok {
         e.push("base_url", "an http(s) address of at most 300 characters, without spaces");
-        None
+        return None;
     }
+    let authority = s.split_once("://").map_or("", |(_, rest)| rest).split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        e.push("base_url", "no user or password in the address: credentials go in the account's credentials");
+        return None;
+    }
+    // The server calls this address with the account's credentials: never a cloud metadata or link-local host.
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    }
+    .to_ascii_lowercase();
+    let forbidden = host.starts_with("169.254.")
+        || host.starts_with("fe80:")
+        || host == "0.0.0.0"
+        || host == "::"
+        || host == "metadata.google.internal"
+        || host.is_empty();
+    if forbidden {
+        e.push("base_url", format!("{host:?} is a link-local or metadata address, not a carrier's"));
+        return None;
+    }
+    Some(s.trim_end_matches('/').to_owned())
 }
 
 impl CarrierAccountInput {
@@ -234,6 +254,10 @@ impl CarrierAccountInput {
                 None
             }
         };
+        if environment == Some(Environment::Production) && base_url.as_deref().is_some_and(|u| u.starts_with("http://"))
+        {
+            e.push("base_url", "a production account talks to its carrier over https");
+        }
         if let (Some(creds), Some(fields)) = (&self.credentials, fields) {
             for k in creds.keys() {
                 if !fields.iter().any(|f| f.name == k) {
@@ -311,6 +335,32 @@ mod tests {
         let e = missing.validate(None, None).unwrap_err();
         let paths: Vec<&str> = e.0.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(paths, ["credentials.token", "credentials.app_secret"]);
+    }
+
+    #[test]
+    fn addresses_with_credentials_link_local_hosts_or_cleartext_production_are_refused() {
+        for bad in [
+            "https://user:pw@open.4px.com",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[fe80::1]:8080/x",
+            "http://0.0.0.0:9090",
+            "http://metadata.google.internal/computeMetadata",
+            "https://",
+        ] {
+            let mut a = fourpx();
+            a.base_url = Some(bad.into());
+            let e = a.validate(None, None).unwrap_err();
+            assert_eq!(e.0[0].path, "base_url", "{bad}");
+        }
+        let mut prod = fourpx();
+        prod.environment = Some("production".into());
+        prod.base_url = Some("http://open.4px.com".into());
+        assert_eq!(prod.clone().validate(None, None).unwrap_err().0[0].path, "base_url");
+        prod.base_url = Some("https://open.4px.com:443/router".into());
+        assert!(prod.validate(None, None).is_ok());
+        let mut local = fourpx();
+        local.base_url = Some("http://127.0.0.1:9090/4px".into());
+        assert!(local.validate(None, None).is_ok(), "a test account may talk to a local server");
     }
 
     #[test]
