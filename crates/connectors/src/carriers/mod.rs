@@ -302,6 +302,22 @@ pub(crate) fn zoned_time(s: &str, what: &str) -> Result<time::OffsetDateTime, Ca
         .map_err(|_| CarrierError::Malformed(format!("{what} {s:?} is not a time with its zone")))
 }
 
+/// A UTC offset as carriers write one beside a local time: `+8`, `-3`, `+05:30`, `GMT+08:00`, `UTC+7`.
+pub(crate) fn utc_offset(s: &str) -> Option<time::UtcOffset> {
+    let s = s.trim().trim_start_matches("GMT").trim_start_matches("UTC");
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1i8, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => (1, s),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return None;
+    }
+    time::UtcOffset::from_hms(sign * h, sign * m, 0).ok()
+}
+
 /// Whether `signature` is the base64 HMAC-SHA256 of `body` under `secret` (Ninja Van's and AfterShip's pushes).
 pub(crate) fn verify_base64_hmac(secret: &str, body: &[u8], signature: &str) -> bool {
     use base64::Engine as _;
@@ -585,5 +601,23 @@ impl Manifests for Carrier {
             Carrier::Yanwen(_) => Err(CarrierError::Config("Yanwen manifests are not sent through codflow".into())),
             Carrier::Track17(_) | Carrier::AfterShip(_) => Err(tracking_only()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_read_as_carriers_write_them() {
+        let h = |h: i8, m: i8| time::UtcOffset::from_hms(h, m, 0).ok();
+        assert_eq!(utc_offset("GMT+08:00"), h(8, 0));
+        assert_eq!(utc_offset("+7"), h(7, 0));
+        assert_eq!(utc_offset("8"), h(8, 0));
+        assert_eq!(utc_offset("-3"), h(-3, 0));
+        assert_eq!(utc_offset("+5:30"), h(5, 30));
+        assert_eq!(utc_offset("UTC-03:30"), h(-3, -30));
+        assert_eq!(utc_offset("+99"), None);
+        assert_eq!(utc_offset("Asia/Kuala_Lumpur"), None);
     }
 }

@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error};
+use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error, utc_offset};
 
 /// The platform's codes for a request it did not authenticate (empty or unknown account, no permission, bad digest).
 const AUTH_CODES: [&str; 5] = ["145003051", "145003052", "145003010", "145003012", "145003030"];
@@ -235,28 +235,12 @@ pub fn label(data: &Value) -> Result<Label, CarrierError> {
     }
 }
 
-/// `timeZone` as J&T writes it ("GMT+08:00", "+08:00", "+8", "UTC+7").
-fn zone(s: &str) -> Option<UtcOffset> {
-    let s = s.trim().trim_start_matches("GMT").trim_start_matches("UTC");
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
-    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-        return None;
-    }
-    UtcOffset::from_hms(sign * h, sign * m, 0).ok()
-}
-
 fn scan_time(s: &str, time_zone: Option<&str>, tenant: Tenant) -> Result<OffsetDateTime, CarrierError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
     let local = PrimitiveDateTime::parse(s.trim(), &fmt)
         .map_err(|_| CarrierError::Malformed(format!("scanTime {s:?} is not YYYY-MM-DD HH:mm:ss")))?;
     let offset = match time_zone.filter(|z| !z.trim().is_empty()) {
-        Some(z) => zone(z).ok_or_else(|| CarrierError::Malformed(format!("timeZone {z:?} is not an offset")))?,
+        Some(z) => utc_offset(z).ok_or_else(|| CarrierError::Malformed(format!("timeZone {z:?} is not an offset")))?,
         None => UtcOffset::from_hms(tenant.offset_hours, 0, 0).unwrap_or(UtcOffset::UTC),
     };
     Ok(local.assume_offset(offset))
@@ -347,14 +331,5 @@ mod tests {
         assert_eq!(kg(1), "0.01");
         assert_eq!(kg(1001), "1.01");
         assert_eq!(kg(250), "0.25");
-    }
-
-    #[test]
-    fn zones_read_as_j_and_t_writes_them() {
-        assert_eq!(zone("GMT+08:00"), UtcOffset::from_hms(8, 0, 0).ok());
-        assert_eq!(zone("+7"), UtcOffset::from_hms(7, 0, 0).ok());
-        assert_eq!(zone("UTC-03:30"), UtcOffset::from_hms(-3, -30, 0).ok());
-        assert_eq!(zone("+99"), None);
-        assert_eq!(zone("Asia/Kuala_Lumpur"), None);
     }
 }

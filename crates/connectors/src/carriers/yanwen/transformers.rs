@@ -3,9 +3,9 @@
 
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
-use time::{PrimitiveDateTime, UtcOffset};
+use time::PrimitiveDateTime;
 
-use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error};
+use crate::carriers::{BookingRequest, CarrierError, CarrierEvent, Party, excerpt, http_error, utc_offset};
 
 pub const VERSION: &str = "V1.0";
 
@@ -141,22 +141,6 @@ pub fn label(data: &Value) -> Result<String, CarrierError> {
     Ok(b64.to_owned())
 }
 
-/// `time_zone` as the track API writes it ("+8", "-3", "+5:30").
-fn zone(z: &str) -> Option<UtcOffset> {
-    let z = z.trim();
-    let (sign, rest) = match z.as_bytes().first()? {
-        b'+' => (1i8, &z[1..]),
-        b'-' => (-1, &z[1..]),
-        _ => (1, z),
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
-    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
-        return None;
-    }
-    UtcOffset::from_hms(sign * h, sign * m, 0).ok()
-}
-
 pub fn tracking(
     waybill: &str,
     status: u16,
@@ -193,7 +177,8 @@ pub fn tracking(
             let local = PrimitiveDateTime::parse(at.trim(), &fmt)
                 .map_err(|_| CarrierError::Malformed(format!("time_stamp {at:?} is not a local time")))?;
             let z = c["time_zone"].as_str().unwrap_or("+8");
-            let offset = zone(z).ok_or_else(|| CarrierError::Malformed(format!("time_zone {z:?} is not an offset")))?;
+            let offset =
+                utc_offset(z).ok_or_else(|| CarrierError::Malformed(format!("time_zone {z:?} is not an offset")))?;
             out.push(CarrierEvent {
                 tracking_number: waybill.to_owned(),
                 code: code.chars().take(64).collect(),
@@ -215,13 +200,5 @@ mod tests {
     fn the_sign_is_md5_over_token_user_data_format_method_time_version_token() {
         // hashlib.md5(b't' + b'100000' + b'{}' + b'json' + b'express.order.create' + b'1' + b'V1.0' + b't').hexdigest()
         assert_eq!(sign("t", "100000", "{}", "express.order.create", "1"), "69620547541173a3a42477d13e978fbc");
-    }
-
-    #[test]
-    fn zones_read_as_the_track_api_writes_them() {
-        assert_eq!(zone("+8"), UtcOffset::from_hms(8, 0, 0).ok());
-        assert_eq!(zone("-3"), UtcOffset::from_hms(-3, 0, 0).ok());
-        assert_eq!(zone("+5:30"), UtcOffset::from_hms(5, 30, 0).ok());
-        assert_eq!(zone("+99"), None);
     }
 }
