@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use codflow_connectors::carriers::aramex::AramexAccount;
+use codflow_connectors::carriers::aramex::{AramexAccount, PickupPoint};
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::jnt::{JntAccount, Sender as JntSender};
 use codflow_connectors::carriers::naqel::NaqelAccount;
@@ -90,6 +90,13 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
                 account_pin: get("account_pin"),
                 account_entity: get("account_entity"),
                 account_country_code: get("account_country_code"),
+                pickup: PickupPoint {
+                    contact: creds.get("pickup_contact").cloned().filter(|v| !v.trim().is_empty()),
+                    phone: creds.get("pickup_phone").cloned().filter(|v| !v.trim().is_empty()),
+                    address: creds.get("pickup_address").cloned().filter(|v| !v.trim().is_empty()),
+                    city: creds.get("pickup_city").cloned().filter(|v| !v.trim().is_empty()),
+                    postcode: creds.get("pickup_postcode").cloned().filter(|v| !v.trim().is_empty()),
+                },
             };
             Ok(Carrier::Aramex(Aramex::new(&a.base_url, account, TIMEOUT)?))
         }

@@ -61,6 +61,8 @@ impl CarrierArgs {
                     account_pin: account_pin.into(),
                     account_entity: account_entity.into(),
                     account_country_code: account_country_code.into(),
+                    // The command line names no pickup point; an account made in the console can.
+                    pickup: Default::default(),
                 };
                 Some(Carrier::Aramex(Aramex::new(u, account, t)?))
             }

@@ -61,6 +61,12 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         req("account_pin"),
         id("account_entity"),
         id("account_country_code"),
+        // Where Aramex collects this account's parcels (CreatePickup); pickups are refused without it.
+        opt_id("pickup_contact"),
+        opt_id("pickup_phone"),
+        opt_id("pickup_address"),
+        opt_id("pickup_city"),
+        opt_id("pickup_postcode"),
     ];
     const FOURPX: &[CredentialField] = &[id("app_key"), req("app_secret"), opt("access_token")];
     // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.

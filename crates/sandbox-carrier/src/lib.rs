@@ -8,6 +8,7 @@
 //! Over 600 lines on purpose: the whole carrier reads top to bottom beside docs/SANDBOX_CARRIER.md.
 
 pub mod aftership;
+pub mod aramex;
 pub mod flash;
 pub mod fourpx;
 pub mod jnt;
@@ -75,6 +76,8 @@ pub struct Config {
     pub naqel: (String, String),
     /// The user id and API token its Yanwen platform accepts.
     pub yanwen: (String, String),
+    /// The user name, password, account number and PIN its Aramex services accept.
+    pub aramex: (String, String, String, String),
 }
 
 impl Default for Config {
@@ -100,6 +103,12 @@ impl Default for Config {
             ),
             naqel: (naqel::TEST_CLIENT_ID.into(), naqel::TEST_PASSWORD.into()),
             yanwen: (yanwen::TEST_USER_ID.into(), yanwen::TEST_TOKEN.into()),
+            aramex: (
+                aramex::TEST_USER.into(),
+                aramex::TEST_PASSWORD.into(),
+                aramex::TEST_ACCOUNT.into(),
+                aramex::TEST_PIN.into(),
+            ),
             lianlian: (
                 lianlian::TEST_TOKEN.into(),
                 lianlian::TEST_SELLER_PUBLIC_KEY.into(),
@@ -260,6 +269,8 @@ struct Book {
     aftership: std::collections::HashSet<String>,
     /// What reached the seller's LianLian account: one receiving per remittance and currency reported.
     receivings: Vec<lianlian::Receiving>,
+    /// Pickups booked through the Aramex front-end, by GUID.
+    aramex_pickups: HashMap<String, aramex::Pickup>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -534,7 +545,8 @@ async fn create(State(c): State<Arc<Carrier>>, headers: HeaderMap, body: axum::b
 }
 
 /// The key prefixes of the other protocols' front-ends (their parcels are booked under `prefix:number`).
-const PROTOCOLS: [&str; 10] = ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt", "naqel", "yw"];
+const PROTOCOLS: [&str; 11] =
+    ["4px", "nv", "smsa", "flash", "yun", "17track", "aftership", "jnt", "naqel", "yw", "aramex"];
 
 /// Books a parcel under `key`; the same key answers the parcel already booked. (tracking number, made now).
 /// Every protocol the carrier speaks books through here, so each plays out the same journeys.
@@ -793,14 +805,14 @@ async fn faults(State(c): State<Arc<Carrier>>, Json(f): Json<FaultSpec>) -> Resp
         Some("manifests") => b.manifest_faults.push_back(f),
         Some(
             p @ ("4px" | "ninjavan" | "smsa" | "17track" | "flash" | "yunexpress" | "aftership" | "jnt" | "lianlian"
-            | "naqel" | "yanwen"),
+            | "naqel" | "yanwen" | "aramex"),
         ) => b.protocol_faults.entry(p.to_owned()).or_default().push_back(f),
         None | Some("shipments") => b.faults.push_back(f),
         Some(_) => {
             return problem(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid",
-                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt, naqel, yanwen or lianlian",
+                "endpoint is shipments, manifests, 4px, ninjavan, smsa, 17track, flash, yunexpress, aftership, jnt, naqel, yanwen, aramex or lianlian",
                 Some("endpoint"),
             );
         }
@@ -846,7 +858,14 @@ async fn stats(State(c): State<Arc<Carrier>>) -> Response {
     for s in b.shipments.values() {
         *per_ref.entry(s.request.reference.as_str()).or_default() += 1;
     }
-    Json(json!({"shipments": b.shipments.len(), "create_calls": b.create_calls, "per_reference": per_ref, "now": fmt(c.now())})).into_response()
+    let pickups: Vec<serde_json::Value> = b
+        .aramex_pickups
+        .values()
+        .map(|p| json!({"id": p.id, "reference": p.reference, "waybills": p.waybills, "cancelled": p.cancelled}))
+        .collect();
+    Json(json!({"shipments": b.shipments.len(), "create_calls": b.create_calls, "per_reference": per_ref,
+                "aramex_pickups": pickups, "now": fmt(c.now())}))
+    .into_response()
 }
 
 fn period(q: &HashMap<String, String>) -> Result<(OffsetDateTime, OffsetDateTime), BadParam> {
@@ -1192,6 +1211,12 @@ pub fn router(config: Config) -> Router {
         .route("/yunexpress/api/Tracking/GetTrackInfo", get(yunexpress::track))
         .route("/yunexpress/api/Freight/GetPriceTrial", get(yunexpress::price))
         .route("/naqel/XMLShippingService.asmx", post(naqel::service))
+        .route("/aramex/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreateShipments", post(aramex::create))
+        .route("/aramex/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CreatePickup", post(aramex::create_pickup))
+        .route("/aramex/ShippingAPI.V2/Shipping/Service_1_0.svc/json/CancelPickup", post(aramex::cancel_pickup))
+        .route("/aramex/ShippingAPI.V2/Tracking/Service_1_0.svc/json/TrackShipments", post(aramex::track))
+        .route("/aramex/ShippingAPI.V2/RateCalculator/Service_1_0.svc/json/CalculateRate", post(aramex::rate))
+        .route("/aramex/labels/{file}", get(aramex::label))
         .route("/yanwen/api/order", post(yanwen::order_api))
         .route("/yanwen/api/tracking", get(yanwen::tracking))
         .route("/lianlian/gateway/v1/ew-transactions", get(lianlian::transactions))

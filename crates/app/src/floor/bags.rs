@@ -3,7 +3,7 @@
 //! bagging list; a carrier pickup takes every closed bag of the carrier as one manifest, each bag scanned as it
 //! is handed over. Parcels packed but not handed over by the cut-off open a task.
 
-use codflow_connectors::carriers::{BagRequest, ManifestRequest, Manifests};
+use codflow_connectors::carriers::{BagRequest, Carrier, ManifestRequest, Manifests};
 use codflow_documents::bags::{BagDoc, BagParcel, ManifestDoc};
 use codflow_domain::anomaly::{AnomalyKind, Thresholds};
 use codflow_domain::floor::{Bag, BagStatus, PackStatus};
@@ -211,7 +211,7 @@ impl Floor {
         let mut conn = self.store.read().await?;
         let h = fstore::handover(&mut conn, id).await?.ok_or(Error::NotFound("handover"))?;
         let bags = fstore::bags(&mut conn, None, Some(id), 10_000).await?;
-        let carrier_api = self.fulfilment.carriers.of(&h.carrier).is_some_and(|c| c.takes_manifests());
+        let carrier_api = self.pickup_carrier(&h.carrier).await?.is_some_and(|c| c.takes_manifests());
         Ok(HandoverView {
             id: id.clone(),
             carrier: h.carrier,
@@ -229,7 +229,7 @@ impl Floor {
     /// the carrier answers the same bag and manifest for our references (the bag's code, the pickup's id).
     pub async fn send_manifest(&self, id: &HandoverId, actor: Actor) -> Result<HandoverView> {
         let view = self.handover(id).await?;
-        let carrier = self.fulfilment.carriers.of(&view.carrier).filter(|c| c.takes_manifests()).ok_or_else(|| {
+        let carrier = self.pickup_carrier(&view.carrier).await?.filter(|c| c.takes_manifests()).ok_or_else(|| {
             Error::Conflict {
                 kind: ConflictKind::NoCarrierApi,
                 message: format!(
@@ -243,16 +243,22 @@ impl Floor {
         }
         let sent = async {
             let mut numbers = Vec::with_capacity(view.bags.len());
+            let mut tracking_numbers = Vec::new();
             for bag in &view.bags {
+                let parcels = fstore::bag_parcels(&mut *self.store.read().await?, &bag.id).await?;
+                let in_bag: Vec<String> = parcels.into_iter().map(|p| p.1).collect();
+                tracking_numbers.extend(in_bag.iter().cloned());
+                if !carrier.takes_bags() {
+                    continue;
+                }
                 if let Some(n) = &bag.carrier_ref {
                     numbers.push(n.clone());
                     continue;
                 }
-                let parcels = fstore::bag_parcels(&mut *self.store.read().await?, &bag.id).await?;
                 let req = BagRequest {
                     reference: bag.code.clone(),
                     destination_country: bag.country.to_string(),
-                    tracking_numbers: parcels.into_iter().map(|p| p.1).collect(),
+                    tracking_numbers: in_bag,
                     weight_g: bag.weight_g.max(1),
                 };
                 let number = carrier
@@ -264,7 +270,8 @@ impl Floor {
                 commit(tx).await?;
                 numbers.push(number);
             }
-            let req = ManifestRequest { reference: id.to_string(), bag_numbers: numbers };
+            let weight_g = view.bags.iter().map(|b| b.weight_g.max(0)).sum::<i64>().max(1);
+            let req = ManifestRequest { reference: id.to_string(), bag_numbers: numbers, tracking_numbers, weight_g };
             carrier.submit_manifest(&req).await.map_err(|e| Error::Unavailable(format!("manifest: {e}")))
         }
         .await;
@@ -291,6 +298,13 @@ impl Floor {
         orders::insert_audit(&mut tx, &[audit]).await?;
         commit(tx).await?;
         self.handover(id).await
+    }
+
+    /// The connector a pickup of `carrier` is sent through: the one given on the command line, else the
+    /// carrier's first stored account.
+    async fn pickup_carrier(&self, carrier: &str) -> Result<Option<Carrier>> {
+        let mut conn = self.store.read().await?;
+        Ok(self.fulfilment.carriers.resolve(&mut conn, carrier, None).await?.ok())
     }
 
     /// A bag scanned onto the carrier's vehicle.

@@ -2,7 +2,9 @@
 //! (https://www.aramex.com/docs/default-source/resourses/resourcesdata/shipping-services-api-manual.pdf and
 //! the Shipments Tracking API manual): `POST {base}/Shipping/Service_1_0.svc/json/CreateShipments` and
 //! `POST {base}/Tracking/Service_1_0.svc/json/TrackShipments`, each carrying `ClientInfo` credentials; and the
-//! Rate Calculator service, `POST {base}/RateCalculator/Service_1_0.svc/json/CalculateRate`.
+//! Rate Calculator service, `POST {base}/RateCalculator/Service_1_0.svc/json/CalculateRate`. A pickup is
+//! `Shipping/…/CreatePickup` with the booked waybills as `ExistingShipments` (the WSDL's `Pickup` type), undone by
+//! `CancelPickup` with its GUID. Aramex publishes no call to void a waybill.
 //! Aramex answers HTTP 200 with `HasErrors` and `Notifications` for refusals, so those are read first.
 //!
 //! Aramex has no idempotency key: the shipment id goes in `Reference1` and `Transaction.Reference1` so a
@@ -14,10 +16,10 @@ pub mod transformers;
 use std::time::Duration;
 
 use super::{
-    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierRate, RateQuoter, RateRequest, ShipmentBooker,
-    TrackingSource, transport,
+    Booking, BookingRequest, CarrierError, CarrierEvent, CarrierManifest, CarrierRate, ManifestRequest, RateQuoter,
+    RateRequest, ShipmentBooker, TrackingSource, excerpt, http_error, transport,
 };
-use transformers::{ClientInfo, CreateReply, RateReply, TrackReply};
+use transformers::{CancelPickupReply, ClientInfo, CreateReply, PickupReply, RateReply, TrackReply};
 
 #[derive(Clone, Debug)]
 pub struct AramexAccount {
@@ -27,6 +29,18 @@ pub struct AramexAccount {
     pub account_pin: String,
     pub account_entity: String,
     pub account_country_code: String,
+    pub pickup: PickupPoint,
+}
+
+/// Where Aramex collects the account's parcels. A warehouse in codflow has no street address, so the account
+/// (one per pickup point) carries it; without it pickups are refused before any call.
+#[derive(Clone, Debug, Default)]
+pub struct PickupPoint {
+    pub contact: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub postcode: Option<String>,
 }
 
 /// The name channels, mappings and webhooks use for this carrier.
@@ -76,18 +90,44 @@ impl Aramex {
             .await
             .map_err(|e| transport(e, self.timeout_s))?;
         let status = r.status();
+        let retry = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         let bytes = r.bytes().await.map_err(|e| transport(e, self.timeout_s))?;
-        if status.is_server_error() {
-            return Err(CarrierError::Unavailable(format!("HTTP {status}")));
-        }
-        if status.as_u16() == 401 || status.as_u16() == 403 {
-            return Err(CarrierError::Unauthorized);
+        if let Some(e) = http_error(COMPANY, status.as_u16(), retry, &bytes) {
+            return Err(e);
         }
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-            return Err(CarrierError::Rejected { code: status.as_u16().to_string(), message: text, field: None });
+            return Err(CarrierError::Rejected {
+                code: status.as_u16().to_string(),
+                message: excerpt(&bytes),
+                field: None,
+            });
         }
         serde_json::from_slice(&bytes).map_err(|e| CarrierError::Malformed(e.to_string()))
+    }
+}
+
+impl Aramex {
+    /// Books a collection of a pickup's waybills; the manifest number is Aramex's pickup ID, and the GUID that
+    /// cancels it is kept beside it (`ID/GUID`). Aramex takes no idempotency key, so the app sends a pickup once
+    /// and a person retries a failed one.
+    pub async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
+        let now = time::OffsetDateTime::now_utc();
+        let body = transformers::pickup_body(&self.info(), &self.account, req, now)?;
+        let reply: PickupReply = self.call("/Shipping/Service_1_0.svc/json/CreatePickup", &body).await?;
+        let (id, guid) = reply.into_pickup()?;
+        Ok(CarrierManifest {
+            number: format!("{id}/{guid}"),
+            parcels: req.tracking_numbers.len() as i64,
+            weight_g: req.weight_g,
+        })
+    }
+
+    /// Cancels a pickup booked by [`Aramex::submit_manifest`], by the number it gave.
+    pub async fn cancel_pickup(&self, manifest_number: &str, why: &str) -> Result<(), CarrierError> {
+        let guid = manifest_number.split_once('/').map_or(manifest_number, |(_, g)| g);
+        let body = transformers::cancel_pickup_body(&self.info(), guid, why);
+        let reply: CancelPickupReply = self.call("/Shipping/Service_1_0.svc/json/CancelPickup", &body).await?;
+        reply.into_result()
     }
 }
 

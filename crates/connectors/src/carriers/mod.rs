@@ -234,12 +234,15 @@ pub struct BagRequest {
     pub weight_g: i64,
 }
 
-/// A pickup's manifest: the carrier's numbers of the bags it takes.
+/// A pickup's manifest: the carrier's numbers of the bags it takes (where it takes bags), and the parcels in
+/// them (for a carrier whose pickup lists waybills).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ManifestRequest {
     /// Our pickup's id: the carrier answers the same manifest when it is sent again.
     pub reference: String,
     pub bag_numbers: Vec<String>,
+    pub tracking_numbers: Vec<String>,
+    pub weight_g: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -409,12 +412,12 @@ impl Carrier {
         }
     }
 
-    /// Whether the carrier takes bags and manifests through its API ([`Manifests`]).
+    /// Whether the carrier hears of a pickup through its API ([`Manifests::submit_manifest`]).
     pub fn takes_manifests(&self) -> bool {
         match self {
             Carrier::Sandbox(_) => true,
-            // Aramex's pickups are booked in its portal; its shipping API has no bag or manifest call.
-            Carrier::Aramex(_) => false,
+            // CreatePickup: a collection of the waybills already booked, at the account's pickup address.
+            Carrier::Aramex(_) => true,
             // 4PX collects from the seller's warehouse against its own scan; its bag methods are not built yet.
             Carrier::FourPx(_) => false,
             // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
@@ -429,6 +432,12 @@ impl Carrier {
             Carrier::Yanwen(_) => false,
             Carrier::Track17(_) | Carrier::AfterShip(_) => false,
         }
+    }
+
+    /// Whether the carrier registers bags before the pickup ([`Manifests::register_bag`]); one that takes
+    /// manifests but not bags is told the parcels themselves.
+    pub fn takes_bags(&self) -> bool {
+        matches!(self, Carrier::Sandbox(_))
     }
 
     /// How the carrier's pushed events are verified and read, when it pushes any.
@@ -586,7 +595,7 @@ impl Manifests for Carrier {
     async fn submit_manifest(&self, req: &ManifestRequest) -> Result<CarrierManifest, CarrierError> {
         match self {
             Carrier::Sandbox(c) => c.submit_manifest(req).await,
-            Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no manifests through its API".into())),
+            Carrier::Aramex(c) => c.submit_manifest(req).await,
             Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),

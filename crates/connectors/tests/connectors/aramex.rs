@@ -19,6 +19,7 @@ fn account() -> AramexAccount {
         account_pin: "331421".into(),
         account_entity: "AMM".into(),
         account_country_code: "JO".into(),
+        pickup: Default::default(),
     }
 }
 
@@ -244,4 +245,88 @@ async fn a_rate_refusal_or_a_reply_without_a_total_is_reported_as_such() {
     );
     let e = aramex(&sink).await.rate(&rate_request()).await.unwrap_err();
     assert!(matches!(e, CarrierError::Malformed(_)), "{e:?}");
+}
+
+/// The Aramex protocol server of the sandbox carrier, and a connector on it with a pickup point or without.
+async fn front(pickup: bool) -> (String, Aramex) {
+    let cfg = codflow_sandbox_carrier::Config { api_key: Some("k".into()), ..Default::default() };
+    let server = codflow_sandbox_carrier::start(cfg).await.unwrap();
+    let mut a = account();
+    a.user_name = codflow_sandbox_carrier::aramex::TEST_USER.into();
+    a.password = codflow_sandbox_carrier::aramex::TEST_PASSWORD.into();
+    if pickup {
+        a.pickup = codflow_connectors::carriers::aramex::PickupPoint {
+            contact: Some("Dubai DC".into()),
+            phone: Some("+97141234567".into()),
+            address: Some("JAFZA South, Warehouse 7".into()),
+            city: Some("Dubai".into()),
+            postcode: None,
+        };
+    }
+    let base = format!("{server}/aramex/ShippingAPI.V2");
+    (server.clone(), Aramex::new(&base, a, Duration::from_secs(3)).unwrap())
+}
+
+async fn pickups(server: &str) -> Vec<Value> {
+    let r = reqwest::Client::new().get(format!("{server}/v1/_stats")).header("X-Api-Key", "k").send().await.unwrap();
+    r.json::<Value>().await.unwrap()["aramex_pickups"].as_array().cloned().unwrap_or_default()
+}
+
+fn manifest(reference: &str, tracking_numbers: Vec<String>) -> codflow_connectors::carriers::ManifestRequest {
+    codflow_connectors::carriers::ManifestRequest {
+        reference: reference.into(),
+        bag_numbers: Vec::new(),
+        tracking_numbers,
+        weight_g: 2500,
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_books_aramex_collection_of_the_waybills_and_can_be_cancelled() {
+    let (server, aramex) = front(true).await;
+    let mut waybills = Vec::new();
+    for key in ["shp_a", "shp_b"] {
+        let mut r = request();
+        r.idempotency_key = key.into();
+        waybills.push(aramex.book(&r).await.unwrap().tracking_number);
+    }
+    let m = aramex.submit_manifest(&manifest("hnd_1", waybills.clone())).await.unwrap();
+    let (id, guid) = m.number.split_once('/').expect("ID/GUID");
+    assert!(!id.is_empty() && guid.len() == 36, "{}", m.number);
+    assert_eq!(m.parcels, 2);
+    let booked = pickups(&server).await;
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0]["id"], id);
+    assert_eq!(booked[0]["reference"], "hnd_1");
+    assert_eq!(booked[0]["waybills"], serde_json::json!(waybills));
+    assert_eq!(booked[0]["cancelled"], false);
+
+    aramex.cancel_pickup(&m.number, "bags not ready").await.unwrap();
+    assert_eq!(pickups(&server).await[0]["cancelled"], true);
+    match aramex.cancel_pickup("1/00000000-0000-4000-8000-000000000000", "x").await {
+        Err(CarrierError::Rejected { code, .. }) => assert_eq!(code, "ERR36"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_pickup_without_a_pickup_point_or_with_a_stranger_waybill_is_refused_and_books_nothing() {
+    let (server, aramex) = front(false).await;
+    let n = aramex.book(&request()).await.unwrap().tracking_number;
+    match aramex.submit_manifest(&manifest("hnd_1", vec![n.clone()])).await {
+        Err(e @ CarrierError::Rejected { .. }) => {
+            assert!(!e.retryable());
+            assert!(e.to_string().contains("pickup_contact"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let (server2, aramex) = front(true).await;
+    match aramex.submit_manifest(&manifest("hnd_2", vec!["46099999999".into()])).await {
+        Err(CarrierError::Rejected { code, message, .. }) => {
+            assert_eq!(code, "ERR35");
+            assert!(message.contains("46099999999"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(pickups(&server).await.is_empty() && pickups(&server2).await.is_empty());
 }

@@ -6,18 +6,19 @@
 
 use std::time::Duration;
 
+use codflow_connectors::carriers::aramex::AramexAccount;
 use codflow_connectors::carriers::fourpx::FourPxAccount;
 use codflow_connectors::carriers::jnt::JntAccount;
 use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
 use codflow_connectors::carriers::{
-    Amount, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, Naqel, NinjaVan, Party, RateQuoter,
-    RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, Yanwen, YunExpress,
+    Amount, Aramex, BookingRequest, Carrier, CarrierError, CustomsItem, Flash, FourPx, Jnt, Naqel, NinjaVan, Party,
+    RateQuoter, RateRequest, Sandbox, ShipmentBooker, Smsa, TrackingSource, Yanwen, YunExpress,
 };
 use serde_json::{Value, json};
 
 /// The default status mappings every store starts with.
-const DEFAULT_CODES: [&str; 9] = [
+const DEFAULT_CODES: [&str; 10] = [
     include_str!("../../../store/migrations/0005_tracking.sql"),
     include_str!("../../../store/migrations/0028_carrier_accounts.sql"),
     include_str!("../../../store/migrations/0029_ninjavan_codes.sql"),
@@ -27,6 +28,7 @@ const DEFAULT_CODES: [&str; 9] = [
     include_str!("../../../store/migrations/0035_jnt_codes.sql"),
     include_str!("../../../store/migrations/0036_naqel_codes.sql"),
     include_str!("../../../store/migrations/0037_yanwen_codes.sql"),
+    include_str!("../../../store/migrations/0038_aramex_codes.sql"),
 ];
 
 struct Subject {
@@ -40,14 +42,26 @@ struct Subject {
     faults: &'static str,
     /// Whether the carrier books cash on delivery through this API.
     cod: bool,
-    /// Whether a repeated booking answers the parcel already booked (else it is refused, booking nothing).
-    idempotent: bool,
+    /// What the carrier does with a booking sent again.
+    repeat: Repeat,
     /// Whether the carrier prices through its API.
     rates: bool,
     /// Whether the carrier voids a booked label through its API.
     cancels: bool,
     /// Where its parcels go, and the currency cash is collected in there.
     destination: (&'static str, &'static str),
+}
+
+/// What a carrier does with the same booking sent twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Repeat {
+    /// Answers the parcel already booked.
+    SameParcel,
+    /// Refuses it, booking nothing.
+    Refused,
+    /// Books a second parcel (Aramex takes no idempotency key): the connector must say so, so that an unclear
+    /// failure is never retried by itself.
+    BooksAgain,
 }
 
 const KEY: &str = "conformance-key";
@@ -70,7 +84,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "shipments",
             cod: true,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: true,
             cancels: true,
             destination: ("SA", "SAR"),
@@ -93,7 +107,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "4px",
             cod: false,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: true,
             cancels: true,
             destination: ("SA", "SAR"),
@@ -116,7 +130,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "ninjavan",
             cod: true,
-            idempotent: false,
+            repeat: Repeat::Refused,
             rates: false,
             cancels: true,
             destination: ("MY", "MYR"),
@@ -132,7 +146,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "smsa",
             cod: true,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: false,
             cancels: false,
             destination: ("SA", "SAR"),
@@ -149,7 +163,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "flash",
             cod: true,
-            idempotent: false,
+            repeat: Repeat::Refused,
             rates: false,
             cancels: true,
             destination: ("TH", "THB"),
@@ -168,7 +182,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "yunexpress",
             cod: false,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: true,
             cancels: true,
             destination: ("SA", "SAR"),
@@ -193,7 +207,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "jnt",
             cod: true,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: false,
             cancels: true,
             destination: ("MY", "MYR"),
@@ -217,7 +231,7 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "naqel",
             cod: true,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: false,
             cancels: true,
             destination: ("SA", "SAR"),
@@ -235,10 +249,37 @@ async fn subjects() -> Vec<Subject> {
             server,
             faults: "yanwen",
             cod: false,
-            idempotent: true,
+            repeat: Repeat::SameParcel,
             rates: false,
             cancels: true,
             destination: ("AU", "AUD"),
+        });
+    }
+    {
+        let server = server().await;
+        let account = |password: &str| AramexAccount {
+            user_name: codflow_sandbox_carrier::aramex::TEST_USER.into(),
+            password: password.into(),
+            account_number: codflow_sandbox_carrier::aramex::TEST_ACCOUNT.into(),
+            account_pin: codflow_sandbox_carrier::aramex::TEST_PIN.into(),
+            account_entity: "DXB".into(),
+            account_country_code: "AE".into(),
+            pickup: Default::default(),
+        };
+        let base = format!("{server}/aramex/ShippingAPI.V2");
+        out.push(Subject {
+            code: "aramex",
+            carrier: Carrier::Aramex(
+                Aramex::new(&base, account(codflow_sandbox_carrier::aramex::TEST_PASSWORD), t).unwrap(),
+            ),
+            refused: Carrier::Aramex(Aramex::new(&base, account("not-the-password"), t).unwrap()),
+            server,
+            faults: "aramex",
+            cod: true,
+            repeat: Repeat::BooksAgain,
+            rates: true,
+            cancels: false,
+            destination: ("SA", "SAR"),
         });
     }
     out
@@ -362,12 +403,28 @@ async fn every_carrier_books_cod_or_refuses_it_before_calling() {
 async fn a_booking_sent_twice_books_one_parcel() {
     for s in subjects().await {
         let a = s.carrier.book(&s.request("shp-twice", false)).await.unwrap();
-        match s.carrier.book(&s.request("shp-twice", false)).await {
-            Ok(b) if s.idempotent => assert_eq!(a.tracking_number, b.tracking_number, "{}", s.code),
-            Err(e @ CarrierError::Rejected { .. }) if !s.idempotent => assert!(!e.retryable(), "{}", s.code),
-            other => panic!("{} (idempotent: {}): {other:?}", s.code, s.idempotent),
-        }
-        assert_eq!(stats(&s).await["shipments"], 1, "{}", s.code);
+        let parcels = match (s.carrier.book(&s.request("shp-twice", false)).await, s.repeat) {
+            (Ok(b), Repeat::SameParcel) => {
+                assert_eq!(a.tracking_number, b.tracking_number, "{}", s.code);
+                1
+            }
+            (Err(e @ CarrierError::Rejected { .. }), Repeat::Refused) => {
+                assert!(!e.retryable(), "{}", s.code);
+                1
+            }
+            (Ok(b), Repeat::BooksAgain) => {
+                assert_ne!(a.tracking_number, b.tracking_number, "{}", s.code);
+                2
+            }
+            (other, repeat) => panic!("{} ({repeat:?}): {other:?}", s.code),
+        };
+        assert_eq!(stats(&s).await["shipments"], parcels, "{}", s.code);
+        assert_eq!(
+            s.carrier.books_idempotently(),
+            s.repeat == Repeat::SameParcel,
+            "{}: what the app is told matches what the carrier does",
+            s.code
+        );
     }
 }
 
@@ -565,7 +622,7 @@ async fn the_sandbox_remits_only_what_it_booked_itself_not_what_other_protocols_
         server: server.clone(),
         faults: "shipments",
         cod: true,
-        idempotent: true,
+        repeat: Repeat::SameParcel,
         rates: true,
         cancels: true,
         destination: ("SA", "SAR"),

@@ -19,6 +19,7 @@ codflow_store::on_both_engines!(
     a_dimensioning_device_weighs_a_parcel_by_its_waybill_with_its_stations_token,
     a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_parcels_in_turn,
     packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_one_left_behind_is_flagged,
+    an_aramex_pickup_is_booked_with_the_handed_over_waybills_at_the_accounts_pickup_point,
 );
 
 /// A label printer on a local port: every connection's bytes are one job.
@@ -690,4 +691,65 @@ async fn packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_
     assert_eq!(error_paths(&e), ["date"]);
     let other_day = json_of(app.get("/api/v1/floor/stats?date=2020-01-01").await, StatusCode::OK).await;
     assert_eq!(other_day["per_station_hour"], json!([]), "nothing weighed that day");
+}
+
+async fn an_aramex_pickup_is_booked_with_the_handed_over_waybills_at_the_accounts_pickup_point(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    let server = app.carrier.clone().unwrap();
+    let mut credentials = json!({
+        "user_name": codflow_sandbox_carrier::aramex::TEST_USER, "password": codflow_sandbox_carrier::aramex::TEST_PASSWORD,
+        "account_number": codflow_sandbox_carrier::aramex::TEST_ACCOUNT, "account_pin": codflow_sandbox_carrier::aramex::TEST_PIN,
+        "account_entity": "RUH", "account_country_code": "SA"});
+    let account = |credentials: &Value| {
+        json!({"code": "aramex-ruh", "carrier": "aramex", "name": "Aramex Riyadh",
+               "base_url": format!("{server}/aramex/ShippingAPI.V2"), "credentials": credentials})
+    };
+    json_of(app.post("/api/v1/carrier-accounts", &account(&credentials)).await, StatusCode::CREATED).await;
+    let mut c = channel("ARX-SA", "20.00", None);
+    c["carrier"] = json!("aramex");
+    c["carrier_account"] = json!("aramex-ruh");
+    floor(&app, None, &[c]).await;
+    let a = pack_one(&app, "X-1", 1).await;
+    let sorted = json_of(
+        app.post_as(app.token(Role::Warehouse), "/api/v1/bags/sort", &json!({"code": "X-1"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let bag = sorted["bag"]["id"].as_str().unwrap().to_owned();
+    json_of(app.post(&format!("/api/v1/bags/{bag}/close"), &json!({})).await, StatusCode::OK).await;
+
+    // Without a pickup point the pickup is kept, with why Aramex was not asked; nothing reached Aramex.
+    let h = json_of(app.post("/api/v1/handovers", &json!({"carrier": "aramex"})).await, StatusCode::CREATED).await;
+    assert_eq!(h["carrier_api"], true, "{h}");
+    assert!(h["carrier_manifest"].is_null(), "{h}");
+    assert!(h["carrier_error"].as_str().unwrap().contains("pickup_contact"), "{h}");
+    let stats = |server: String| async move {
+        let r = reqwest::Client::new().get(format!("{server}/v1/_stats")).send().await.unwrap();
+        r.json::<Value>().await.unwrap()["aramex_pickups"].clone()
+    };
+    assert_eq!(stats(server.clone()).await, json!([]));
+
+    // With it, sending again books the collection of the bag's waybill, once.
+    for (k, v) in [
+        ("pickup_contact", "Riyadh DC"),
+        ("pickup_phone", "+966112345678"),
+        ("pickup_address", "Al Sulay, Warehouse 4"),
+        ("pickup_city", "Riyadh"),
+    ] {
+        credentials[k] = json!(v);
+    }
+    let mut update = account(&credentials);
+    update.as_object_mut().unwrap().remove("code");
+    json_of(app.put("/api/v1/carrier-accounts/aramex-ruh", &update).await, StatusCode::OK).await;
+    let hid = h["id"].as_str().unwrap();
+    let sent = json_of(app.post(&format!("/api/v1/handovers/{hid}/send"), &json!({})).await, StatusCode::OK).await;
+    let number = sent["carrier_manifest"].as_str().expect("Aramex's pickup").to_owned();
+    assert!(sent["carrier_error"].is_null(), "{sent}");
+    let again = json_of(app.post(&format!("/api/v1/handovers/{hid}/send"), &json!({})).await, StatusCode::OK).await;
+    assert_eq!(again["carrier_manifest"], number.as_str());
+    let pickups = stats(server).await;
+    assert_eq!(pickups.as_array().unwrap().len(), 1, "{pickups}");
+    assert_eq!(pickups[0]["reference"], hid);
+    assert_eq!(pickups[0]["waybills"], json!([a["tracking_number"]]));
+    assert!(number.starts_with(pickups[0]["id"].as_str().unwrap()), "{number} {pickups}");
 }
