@@ -94,6 +94,28 @@ pub fn lanes() -> Vec<Lane> {
             push: None,
         },
         Lane {
+            carrier: "aramex",
+            channel: "ARAMEX-AE",
+            country: "AE",
+            path: "/aramex/ShippingAPI.V2",
+            credentials: json!({"user_name": sb::aramex::TEST_USER, "password": sb::aramex::TEST_PASSWORD,
+                                "account_number": sb::aramex::TEST_ACCOUNT, "account_pin": sb::aramex::TEST_PIN,
+                                "account_entity": "DXB", "account_country_code": "AE"}),
+            cod: true,
+            push: None,
+        },
+        Lane {
+            carrier: "yanwen",
+            channel: "YW-MX",
+            country: "MX",
+            path: "/yanwen",
+            // Yanwen declares customs values in US dollars: the lane's pesos are converted at the shop's rate.
+            credentials: json!({"user_id": sb::yanwen::TEST_USER_ID, "api_token": sb::yanwen::TEST_TOKEN,
+                                "channel_id": "481"}),
+            cod: false,
+            push: None,
+        },
+        Lane {
             carrier: "yunexpress",
             channel: "YUN-RO",
             country: "RO",

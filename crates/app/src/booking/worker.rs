@@ -30,16 +30,47 @@ pub(super) fn amount(m: Money) -> Amount {
     Amount { amount: m.amount_string(), currency: m.currency.to_string() }
 }
 
-/// What the carrier is told, from the order, its warehouse and its products.
-async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Channel) -> Result<BookingRequest> {
+/// The order's prices in the currency a carrier takes customs values in, when it takes only some: the first of
+/// them, at the newest stored rate on or before `day`. Without a rate they stay as they are and the carrier's
+/// refusal names the currency.
+async fn customs_prices(
+    conn: &mut Conn,
+    order: &Order,
+    accepted: Option<&[&str]>,
+    day: time::Date,
+) -> Result<Option<Vec<Money>>> {
+    let Some(accepted) = accepted else { return Ok(None) };
+    if accepted.contains(&order.currency.to_string().as_str()) {
+        return Ok(None);
+    }
+    let Some(to) = accepted.first().and_then(|c| codflow_domain::Currency::parse(c).ok()) else { return Ok(None) };
+    let rates = codflow_store::review::rates(conn).await?;
+    Ok(order
+        .lines
+        .iter()
+        .map(|l| crate::finance::convert_either(&rates, l.unit_price, to, day))
+        .collect::<Option<Vec<Money>>>())
+}
+
+/// What the carrier is told, from the order, its warehouse and its products; `prices` are the lines' unit
+/// prices in the currency the carrier takes customs values in, when not the order's.
+async fn request_of(
+    conn: &mut Conn,
+    s: &Shipment,
+    order: &Order,
+    channel: &Channel,
+    prices: Option<Vec<Money>>,
+) -> Result<BookingRequest> {
     let wh_code = order.allocation.as_ref().map(|a| a.warehouse.clone()).ok_or(Error::NotFound("allocation"))?;
     let wh = catalogue::warehouse_by_code(conn, &wh_code).await?.ok_or(Error::NotFound("warehouse"))?;
     let products = crate::logistics::products_of(conn, order).await?;
     let a = &order.shipping_address;
+    let unit = |i: usize| prices.as_ref().and_then(|p| p.get(i).copied()).unwrap_or(order.lines[i].unit_price);
     let items = order
         .lines
         .iter()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
             let p = products.get(&l.sku);
             CustomsItem {
                 description: p.map_or_else(|| l.sku.to_string(), |p| p.title.clone()),
@@ -47,12 +78,13 @@ async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Chan
                 hs_code: p.and_then(|p| p.hs_code.as_ref().map(|h| h.as_str().to_owned())),
                 origin_country: p.and_then(|p| p.origin_country.map(|c| c.to_string())),
                 quantity: l.quantity,
-                unit_value: l.unit_price.amount_string(),
+                unit_value: unit(i).amount_string(),
                 weight_g: p.map_or(0, |p| p.unit_weight_g),
             }
         })
         .collect();
-    let goods: i64 = order.lines.iter().map(|l| l.unit_price.minor * l.quantity).sum();
+    let goods: i64 = order.lines.iter().enumerate().map(|(i, l)| unit(i).minor * l.quantity).sum();
+    let goods_currency = prices.as_ref().and_then(|p| p.first()).map_or(order.currency, |m| m.currency);
     Ok(BookingRequest {
         idempotency_key: s.id.to_string(),
         reference: order.id.to_string(),
@@ -77,7 +109,7 @@ async fn request_of(conn: &mut Conn, s: &Shipment, order: &Order, channel: &Chan
         },
         pieces: vec![s.weight_g],
         cod: (s.cod.minor > 0).then(|| amount(s.cod)),
-        declared_value: amount(Money::new(goods, order.currency)),
+        declared_value: amount(Money::new(goods, goods_currency)),
         incoterm: "DDP".into(),
         items,
     })
@@ -110,8 +142,10 @@ pub(super) async fn perform(store: &Store, carriers: &Carriers, clock: &crate::C
         let mut conn = store.read().await?;
         let order = orders::get(&mut conn, &s.order_id).await?.ok_or(Error::NotFound("order"))?;
         let channel = lstore::channel(&mut conn, &s.channel).await?.ok_or(Error::NotFound("channel"))?;
-        let req = request_of(&mut conn, &s, &order, &channel).await?;
         let carrier = carriers.resolve(&mut conn, &channel.carrier, channel.carrier_account.as_ref()).await?;
+        let accepted = carrier.as_ref().ok().and_then(|c| c.declared_currencies());
+        let prices = customs_prices(&mut conn, &order, accepted, clock.now().date()).await?;
+        let req = request_of(&mut conn, &s, &order, &channel, prices).await?;
         (order, channel, req, carrier)
     };
     let result = match &carrier {

@@ -249,7 +249,7 @@ async fn a_simulation_with_carrier_lanes_books_and_tracks_through_every_carrier(
             assert!(pushed > 0, "{carrier} pushes in its own format: {lanes}");
         }
     }
-    assert_eq!(lanes.split(',').count(), 7, "{lanes}");
+    assert_eq!(lanes.split(',').count(), 9, "{lanes}");
     let store = Store::connect(&db.url).await.unwrap();
     let unmapped = rows(
         &store,

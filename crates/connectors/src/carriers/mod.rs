@@ -434,6 +434,15 @@ impl Carrier {
         }
     }
 
+    /// The currencies the carrier takes customs values in, when it does not take any: the booking converts a
+    /// parcel's declared value into the first of them.
+    pub fn declared_currencies(&self) -> Option<&'static [&'static str]> {
+        match self {
+            Carrier::Yanwen(_) => Some(&yanwen::transformers::CURRENCIES),
+            _ => None,
+        }
+    }
+
     /// Whether the carrier registers bags before the pickup ([`Manifests::register_bag`]); one that takes
     /// manifests but not bags is told the parcels themselves.
     pub fn takes_bags(&self) -> bool {

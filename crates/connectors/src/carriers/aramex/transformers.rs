@@ -444,6 +444,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn pickup_replies_of_any_shape_never_panic(
+            id in proptest::option::of("\\PC{0,12}"), guid in proptest::option::of("\\PC{0,40}"),
+            errors in proptest::bool::ANY, junk in proptest::collection::vec(proptest::num::u8::ANY, 0..64)
+        ) {
+            let body = json!({"HasErrors": errors, "Notifications": [], "ProcessedPickup": {"ID": id, "GUID": guid}});
+            if let Ok(r) = serde_json::from_value::<PickupReply>(body) {
+                let out = r.into_pickup();
+                proptest::prop_assert!(out.is_err() || !errors);
+            }
+            let _ = serde_json::from_slice::<PickupReply>(&junk).map(PickupReply::into_pickup);
+            let _ = serde_json::from_slice::<CancelPickupReply>(&junk).map(CancelPickupReply::into_result);
+        }
+    }
+
     #[test]
     fn wcf_dates_read_with_and_without_an_offset() {
         assert_eq!(wcf_date("/Date(1737018820000)/").unwrap().unix_timestamp(), 1737018820);

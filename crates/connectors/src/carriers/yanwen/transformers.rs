@@ -28,7 +28,7 @@ fn address(p: &Party) -> String {
 }
 
 /// The currencies Yanwen takes declared values in.
-const CURRENCIES: [&str; 6] = ["USD", "EUR", "GBP", "CNY", "AUD", "CAD"];
+pub const CURRENCIES: [&str; 6] = ["USD", "EUR", "GBP", "CNY", "AUD", "CAD"];
 
 pub fn order(req: &BookingRequest, channel_id: &str) -> Result<Value, CarrierError> {
     if req.cod.is_some() {
