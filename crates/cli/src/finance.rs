@@ -85,7 +85,11 @@ pub fn summary(r: &StatementReport) -> String {
         r.carrier.as_deref().unwrap_or("-"),
         r.profile
     ));
-    out.push_str(&format!(" · {} lines read, {} refused\n\n", r.lines, r.error_count));
+    out.push_str(&format!(" · {} lines read, {} refused", r.lines, r.error_count));
+    if let Some(n) = r.skipped.filter(|n| *n > 0) {
+        out.push_str(&format!(", {n} left out by the profile"));
+    }
+    out.push_str("\n\n");
     out.push_str(&format!("{:<20} {:>8} {:>10} {:>18}\n", "class", "currency", "lines", "amount"));
     for c in &r.classes {
         let amount = Money::new(c.amount_minor, c.currency).amount_string();

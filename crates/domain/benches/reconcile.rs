@@ -82,6 +82,7 @@ fn bench(c: &mut Criterion) {
         delimiter: None,
         skip_rows: 0,
         weight_in_kg: false,
+        only_rows: Vec::new(),
     };
     let header: Vec<String> =
         ["remittance_ref", "tracking_number", "collected_at", "cod_amount", "currency", "cod_fee", "net_amount"]

@@ -46,7 +46,7 @@ impl Finance {
             (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of).await?),
             _ => None,
         };
-        let parsed = match parsing {
+        let mut parsed = match parsing {
             Parsing::Done(parsed) => parsed,
             Parsing::Running(handle) => joined(handle).await?,
         };
@@ -87,12 +87,18 @@ impl Finance {
                 (matches, Vec::new())
             }
             _ => {
-                let refs: Vec<&str> = parsed.lines.iter().filter_map(|l| l.reference.as_deref()).collect();
+                let refs: Vec<&str> = parsed
+                    .lines
+                    .iter()
+                    .filter_map(|l| l.reference.as_deref())
+                    .flat_map(reconcile::reference_words)
+                    .collect();
                 let remitted: Vec<Remitted> = fstore::remitted_by_reference(&mut tx, &refs)
                     .await?
                     .into_iter()
                     .map(|(reference, net, paid_out)| Remitted { reference, net, paid_out })
                     .collect();
+                reconcile::resolve_payout_references(&mut parsed.lines, &remitted);
                 (reconcile::payouts(&parsed.lines, &remitted, tol), Vec::new())
             }
         };
@@ -126,6 +132,7 @@ impl Finance {
             lines: row.lines,
             error_count: row.errors,
             errors: parsed.errors.iter().take(REPORT_LIMIT).cloned().collect(),
+            skipped: Some(parsed.skipped),
             classes: class_totals(&pairs),
             discrepancies: matches.iter().filter(|m| m.class.is_discrepancy()).take(REPORT_LIMIT).cloned().collect(),
             missing_count: missing.len() as i64,

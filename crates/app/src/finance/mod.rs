@@ -7,7 +7,9 @@ use codflow_domain::anomaly::AnomalyKind;
 use codflow_domain::finance::aging::{self, AgingRow};
 use codflow_domain::finance::ledger::{self, Account, Entry, Posting};
 use codflow_domain::finance::reconcile::{self, CodTerms, Expected, LineClass, LineMatch, Remitted, Tolerances};
-use codflow_domain::finance::statement::{self, Field, LineError, NumberFormat, Profile, StatementKind, StatementLine};
+use codflow_domain::finance::statement::{
+    self, Field, LineError, NumberFormat, Profile, RowCondition, StatementKind, StatementLine,
+};
 use codflow_domain::finance::{fx, invoice};
 use codflow_domain::money::{Currency, FxRate, Money};
 use codflow_domain::order::ChannelChoice;
@@ -50,6 +52,7 @@ pub fn builtin_profiles() -> Vec<Profile> {
         delimiter: None,
         skip_rows: 0,
         weight_in_kg: false,
+        only_rows: Vec::new(),
     };
     use Field::*;
     vec![
@@ -103,6 +106,31 @@ pub fn builtin_profiles() -> Vec<Profile> {
             &["YYYY-MM-DD", "DD/MM/YYYY"],
             None,
         ),
+        // Payoneer's account activity export (Activity → Transactions → Download, CSV). Its columns are those two
+        // published importers read from real exports (the Lunch Money importer's `PayoneerAccount` and a ledger
+        // prototype's design notes): Transaction Date (MM/DD/YYYY), Transaction Time, Time Zone, Transaction ID,
+        // Description, Credit Amount, Debit Amount, Currency, Transfer Amount, Transfer Amount Currency, Status,
+        // Additional Description, Store Name, Source, Target, Reference ID. A payer's reference reaches
+        // Additional Description; only completed credits are payouts (withdrawals and fees are debits).
+        Profile {
+            number: NumberFormat { decimal: '.', thousands: Some(',') },
+            only_rows: vec![
+                RowCondition { column: "Status".into(), equals: Some("Completed".into()) },
+                RowCondition { column: "Credit Amount".into(), equals: None },
+            ],
+            ..p(
+                "payoneer-payout",
+                StatementKind::Payout,
+                &[
+                    (Reference, "Additional Description"),
+                    (Date, "Transaction Date"),
+                    (Currency, "Currency"),
+                    (Amount, "Credit Amount"),
+                ],
+                &["MM/DD/YYYY", "YYYY-MM-DD"],
+                None,
+            )
+        },
         Profile {
             weight_in_kg: true,
             ..p(
@@ -179,6 +207,8 @@ pub struct StatementReport {
     pub lines: i64,
     pub error_count: i64,
     pub errors: Vec<LineError>,
+    /// Rows the profile's conditions left out, known when the file was just read (None when shown again).
+    pub skipped: Option<usize>,
     pub classes: Vec<ClassTotal>,
     /// The first lines that are not a clean match.
     pub discrepancies: Vec<LineMatch>,
@@ -279,6 +309,7 @@ impl Finance {
             lines: row.lines,
             error_count: row.errors,
             errors: fstore::errors_of(&mut conn, &row.id, REPORT_LIMIT as i64).await?,
+            skipped: None,
             classes,
             discrepancies,
             missing_count: fstore::missing_count(&mut conn, &row.id).await?,

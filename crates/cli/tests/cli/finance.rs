@@ -25,6 +25,7 @@ codflow_store::on_both_engines!(
     a_freight_invoice_is_audited_against_the_quotes_the_parcels_were_booked_on,
     a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layout,
     a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_payout_that_closes_it,
+    a_payoneer_account_export_closes_the_remittances_its_credits_name_and_leaves_the_rest_out,
 );
 
 /// A line of the sandbox's remittance report, `remittance` its reference.
@@ -788,4 +789,116 @@ async fn a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_p
         .unwrap();
     let down = finance.import_platform_statement(&code("ll-main"), from, to, true, worker()).await.unwrap_err();
     assert!(format!("{down:?}").contains("CarrierUnavailable"), "{down:?}");
+}
+
+/// `1234567.5` as Payoneer writes it: `1,234,567.50`.
+fn with_thousands(amount: &str) -> String {
+    let (whole, frac) = amount.split_once('.').unwrap_or((amount, "00"));
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(*c);
+    }
+    format!("{out}.{frac}")
+}
+
+async fn a_payoneer_account_export_closes_the_remittances_its_credits_name_and_leaves_the_rest_out(engine: Engine) {
+    let sb = sandbox_with("1000000", None).await;
+    let externals: Vec<String> = (0..6).map(|i| format!("P-{i}")).collect();
+    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
+    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let shipments = book_all(&app, &ids).await;
+    finish_journeys(&app, &sb.url, &shipments).await;
+    let report =
+        reqwest::get(format!("{}/v1/reports/cod-remittance?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", sb.url))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+    let req =
+        ImportRequest { file_name: "cod.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: false };
+    let remitted = app.finance().import_statement(report.as_bytes(), req, worker()).await.unwrap();
+    assert!(remitted.lines >= 2, "{report}");
+    // What each remittance paid, per currency, as the carrier's report says: what reaches the wallet.
+    let mut lines = report.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (rem, cur, net) = (col("remittance_ref"), col("currency"), col("net_amount"));
+    let mut paid: std::collections::BTreeMap<(String, String), i64> = Default::default();
+    for l in lines.filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = l.split(',').collect();
+        let c = Currency::parse(cells[cur]).unwrap();
+        let m = Money::parse(cells[net], c).unwrap();
+        *paid.entry((cells[rem].to_owned(), cells[cur].to_owned())).or_default() += m.minor;
+    }
+    assert!(!paid.is_empty());
+
+    let mut csv = String::from(
+        "Transaction Date,Transaction Time,Time Zone,Transaction ID,Description,Credit Amount,Debit Amount,Currency,\
+         Transfer Amount,Transfer Amount Currency,Status,Running Balance,Additional Description,Store Name,Source,\
+         Target,Reference ID\n",
+    );
+    for (i, ((reference, currency), minor)) in paid.iter().enumerate() {
+        let amount = with_thousands(&Money::new(*minor, Currency::parse(currency).unwrap()).amount_string());
+        csv.push_str(&format!(
+            "12/{:02}/2026,10:15:00,UTC,{},Payment from Sandbox Express,\"{amount}\",,{currency},,,Completed,,\
+             \"Payment ref {reference}\",,Sandbox Express,{currency} balance,\n",
+            i + 1,
+            900_100 + i
+        ));
+    }
+    // A withdrawal to the bank, a Payoneer fee and a transfer still pending: none of them pays a remittance.
+    csv.push_str("12/20/2026,11:00:00,UTC,900200,Withdrawal to BANK,,\"5,000.00\",USD,\"36,500.00\",CNY,Completed,,,,USD balance,BANK,WD-1\n");
+    csv.push_str("12/21/2026,11:00:00,UTC,900201,Annual account fee,,29.95,USD,,,Completed,,,,USD balance,Payoneer,\n");
+    csv.push_str("12/22/2026,11:00:00,UTC,900202,Payment from Sandbox Express,\"1,000.00\",,SAR,,,Pending,,Payment ref REM-LATER,,,,\n");
+    let file = std::env::temp_dir().join(format!("payoneer-{}.csv", StatementId::generate()));
+    std::fs::write(&file, &csv).unwrap();
+    let (ok, stdout, stderr) = reconcile_cli(&db.url, &file, "payoneer-payout").await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains(&format!("{} lines read, 0 refused, 3 left out by the profile", paid.len())), "{stdout}");
+    let again = app
+        .finance()
+        .import_statement(
+            csv.as_bytes(),
+            ImportRequest {
+                file_name: "again.csv".into(),
+                profile: "payoneer-payout".into(),
+                carrier: None,
+                preview: false,
+            },
+            worker(),
+        )
+        .await
+        .unwrap();
+    assert!(again.already_imported);
+    assert_eq!(
+        again.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(),
+        vec![(LineClass::Matched, paid.len() as i64)],
+        "each credit closes the remittance its reference names, in full"
+    );
+    let balances = app.finance().ledger_balances().await.unwrap();
+    let bank: i64 = balances.iter().filter(|b| b.0 == Account::Bank).map(|b| b.3).sum();
+    let in_transit: i64 = balances.iter().filter(|b| b.0 == Account::CashInTransit).map(|b| b.3).sum();
+    assert_eq!(bank, paid.values().sum::<i64>(), "{balances:?}");
+    assert_eq!(in_transit, 0, "{balances:?}");
+    // Next month's export lists the same credits again: the remittances are paid out already, nothing moves.
+    let next = csv.replace("/2026,", "/2027,");
+    let req = ImportRequest {
+        file_name: "next.csv".into(),
+        profile: "payoneer-payout".into(),
+        carrier: None,
+        preview: false,
+    };
+    let r = app.finance().import_statement(next.as_bytes(), req, worker()).await.unwrap();
+    assert!(!r.already_imported);
+    assert_eq!(
+        r.classes.iter().map(|c| (c.class, c.lines)).collect::<Vec<_>>(),
+        vec![(LineClass::Duplicate, paid.len() as i64)]
+    );
+    assert_eq!(app.finance().ledger_balances().await.unwrap(), balances);
+    let _ = std::fs::remove_file(&file);
 }

@@ -288,6 +288,34 @@ pub struct Remitted {
 /// Classifies each payout line against the remittances by reference: the third leg of the three-way match
 /// (delivered → remitted by the carrier → paid out by the platform). A payout's gross is what the
 /// remittance said; its fee and rate are the platform's.
+/// The words a payout line's reference may name its remittance by: the whole text, then each word of it, as a
+/// payer's reference sits inside a bank's or wallet's description ("Payment from SMSA, ref REM-2026-11-01.").
+pub fn reference_words(text: &str) -> impl Iterator<Item = &str> {
+    let whole = text.trim();
+    std::iter::once(whole).chain(
+        whole
+            .split(|c: char| c.is_whitespace() || ",;:()[]{}#\"'".contains(c))
+            .map(|w| w.trim_end_matches('.'))
+            .filter(move |w| !w.is_empty() && *w != whole),
+    )
+}
+
+/// Gives each payout line whose reference is not a remittance's the remittance one of its words names (the
+/// first), so that the line is matched, and recorded, as paying that remittance.
+pub fn resolve_payout_references(lines: &mut [StatementLine], remitted: &[Remitted]) {
+    let known: std::collections::HashSet<&str> = remitted.iter().map(|r| r.reference.as_str()).collect();
+    for l in lines {
+        let Some(text) = l.reference.as_deref() else { continue };
+        if known.contains(text) {
+            continue;
+        }
+        let named = reference_words(text).find(|w| known.contains(w)).map(str::to_owned);
+        if named.is_some() {
+            l.reference = named;
+        }
+    }
+}
+
 pub fn payouts(lines: &[StatementLine], remitted: &[Remitted], tol: Tolerances) -> Vec<LineMatch> {
     // A remittance in several currencies is paid out once per currency.
     let mut by_ref: HashMap<&str, Vec<&Remitted>> = HashMap::new();
@@ -469,6 +497,27 @@ mod tests {
         );
         let classes: Vec<&str> = out.iter().map(|m| m.class.as_str()).collect();
         assert_eq!(classes, vec!["matched", "duplicate", "short_paid", "unknown_reference"]);
+    }
+
+    #[test]
+    fn a_payout_naming_its_remittance_inside_a_description_is_matched_by_that_word() {
+        let remitted = vec![
+            Remitted { reference: "REM-2026-11-01".into(), net: sar(100_000), paid_out: false },
+            Remitted { reference: "R2".into(), net: sar(5_000), paid_out: false },
+        ];
+        let p = |n: u32, r: &str| StatementLine { reference: Some(r.into()), ..line(n, "", sar(100_000), 0) };
+        let mut lines = vec![
+            p(2, "Payment from SMSA, ref REM-2026-11-01."),
+            p(3, "REM-2026-11-0"),
+            p(4, "Payment from SMSA (PREM-2026-11-01)"),
+            p(5, "  REM-2026-11-01  "),
+        ];
+        resolve_payout_references(&mut lines, &remitted);
+        assert_eq!(lines[0].reference.as_deref(), Some("REM-2026-11-01"), "recorded as paying it");
+        assert_eq!(lines[2].reference.as_deref(), Some("Payment from SMSA (PREM-2026-11-01)"), "left as it was");
+        let out = payouts(&lines, &remitted, Tolerances::default());
+        let classes: Vec<&str> = out.iter().map(|m| m.class.as_str()).collect();
+        assert_eq!(classes, vec!["matched", "unknown_reference", "unknown_reference", "duplicate"]);
     }
 
     #[test]

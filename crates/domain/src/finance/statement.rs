@@ -166,6 +166,30 @@ pub struct Profile {
     pub skip_rows: usize,
     /// Invoice weights in kilograms (else grams).
     pub weight_in_kg: bool,
+    /// Conditions every row read must meet; rows that fail one are skipped and counted, not refused. An
+    /// account's export lists withdrawals, fees and pending transfers beside the receipts a payout is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub only_rows: Vec<RowCondition>,
+}
+
+/// A row is read only when its `column` holds `equals` (trimmed, without case), or, with `equals` absent,
+/// anything at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowCondition {
+    pub column: String,
+    #[serde(default)]
+    pub equals: Option<String>,
+}
+
+impl RowCondition {
+    fn holds(&self, cell: Option<&str>) -> bool {
+        let cell = cell.map(str::trim).unwrap_or_default();
+        match &self.equals {
+            Some(v) => cell.eq_ignore_ascii_case(v.trim()),
+            None => !cell.is_empty(),
+        }
+    }
 }
 
 impl Profile {
@@ -217,6 +241,17 @@ impl Profile {
         if self.delimiter.is_some_and(|d| !matches!(d, ',' | ';' | '\t' | '|')) {
             errs.push("delimiter", "one of ',', ';', tab, '|'");
         }
+        if self.only_rows.len() > 8 {
+            errs.push("only_rows", "at most 8 conditions");
+        }
+        for (i, c) in self.only_rows.iter().enumerate() {
+            if c.column.trim().is_empty() || c.column.len() > 100 {
+                errs.push(format!("only_rows[{i}].column"), "1 to 100 characters");
+            }
+            if c.equals.as_ref().is_some_and(|v| v.len() > 100) {
+                errs.push(format!("only_rows[{i}].equals"), "at most 100 characters");
+            }
+        }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
 }
@@ -262,6 +297,8 @@ pub struct HeaderError {
 pub struct Parsed {
     pub lines: Vec<StatementLine>,
     pub errors: Vec<LineError>,
+    /// Rows left out by the profile's `only_rows`.
+    pub skipped: usize,
 }
 
 /// Reads rows (each with its line number, the header first) through a profile.
@@ -300,9 +337,26 @@ where
             ),
         });
     }
+    let mut conditions = Vec::with_capacity(profile.only_rows.len());
+    for c in &profile.only_rows {
+        let want = norm(&c.column);
+        match headers.iter().position(|h| *h == want) {
+            Some(i) => conditions.push((i, c)),
+            None => {
+                return Err(HeaderError {
+                    line: header_line,
+                    message: format!("the header lacks {:?}, which only_rows reads", c.column),
+                });
+            }
+        }
+    }
     let patterns: Vec<Vec<Token>> = profile.date_formats.iter().filter_map(|f| pattern(f).ok()).collect();
     let mut out = Parsed::default();
     for (line, cells) in rows {
+        if !conditions.iter().all(|(i, c)| c.holds(cells.get(*i).map(String::as_str))) {
+            out.skipped += 1;
+            continue;
+        }
         match read_line(profile, &at, &patterns, line, &cells) {
             Ok(l) => out.lines.push(l),
             Err((field, message)) => out.errors.push(LineError { line, field: field.to_owned(), message }),
@@ -624,11 +678,74 @@ mod tests {
             delimiter: None,
             skip_rows: 0,
             weight_in_kg: false,
+            only_rows: Vec::new(),
         }
     }
 
     fn rows(lines: &[&[&str]]) -> Vec<(u32, Vec<String>)> {
         lines.iter().enumerate().map(|(i, r)| (i as u32 + 1, r.iter().map(|c| c.to_string()).collect())).collect()
+    }
+
+    /// A wallet's export: completed credits are read, withdrawals, fees and pending rows skipped and counted.
+    #[test]
+    fn rows_failing_the_profiles_conditions_are_skipped_and_counted_not_refused() {
+        let p = Profile {
+            kind: StatementKind::Payout,
+            columns: [
+                (Field::Reference, "Additional Description"),
+                (Field::Date, "Transaction Date"),
+                (Field::Currency, "Currency"),
+                (Field::Amount, "Credit Amount"),
+            ]
+            .into_iter()
+            .map(|(f, h)| (f, h.to_owned()))
+            .collect(),
+            date_formats: vec!["MM/DD/YYYY".into()],
+            currency: None,
+            only_rows: vec![
+                RowCondition { column: "Status".into(), equals: Some("Completed".into()) },
+                RowCondition { column: "Credit Amount".into(), equals: None },
+            ],
+            ..profile()
+        };
+        assert_eq!(p.validate(), Ok(()));
+        let header: &[&str] = &[
+            "Transaction Date",
+            "Transaction ID",
+            "Credit Amount",
+            "Debit Amount",
+            "Currency",
+            "Status",
+            "Additional Description",
+        ];
+        let parsed = read(
+            &p,
+            rows(&[
+                header,
+                &["11/28/2026", "101", "1,234.50", "", "USD", "Completed", "REM-7"],
+                &["11/29/2026", "102", "", "500.00", "USD", "Completed", "Withdrawal to bank"],
+                &["11/30/2026", "103", "80.00", "", "USD", "Pending", "REM-8"],
+                &["12/01/2026", "104", "12.00", "", "EUR", "completed", "REM-9"],
+            ]),
+        )
+        .unwrap();
+        assert_eq!(parsed.skipped, 2);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let got: Vec<(u32, Option<&str>, i64, Option<Date>)> =
+            parsed.lines.iter().map(|l| (l.line, l.reference.as_deref(), l.amount.minor, l.date)).collect();
+        assert_eq!(
+            got,
+            [
+                (2, Some("REM-7"), 123_450, Some(date!(2026 - 11 - 28))),
+                (5, Some("REM-9"), 1_200, Some(date!(2026 - 12 - 01)))
+            ]
+        );
+        let e = read(&p, rows(&[&["Transaction Date", "Credit Amount", "Currency", "Additional Description"]]));
+        assert!(e.unwrap_err().message.contains("\"Status\""), "a condition's column must be in the header");
+        let too_many = Profile { only_rows: vec![RowCondition { column: "x".into(), equals: None }; 9], ..p.clone() };
+        assert!(too_many.validate().is_err());
+        let blank = Profile { only_rows: vec![RowCondition { column: " ".into(), equals: None }], ..p };
+        assert!(blank.validate().is_err());
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub struct ProfileBody {
     skip_rows: u32,
     /// Invoice weights in kilograms (else grams).
     weight_in_kg: bool,
+    /// At most 8 conditions a row must meet to be read: `column` holds `equals` (trimmed, without case), or
+    /// anything when `equals` is absent. Rows failing one are skipped and counted (`skipped` in the report).
+    #[schema(value_type = Option<Vec<Object>>, example = json!([{"column": "Status", "equals": "Completed"}, {"column": "Credit Amount"}]))]
+    only_rows: Option<Vec<serde_json::Value>>,
 }
 
 #[derive(ToSchema)]

@@ -116,6 +116,9 @@ pub struct ReportDto {
     pub error_count: i64,
     /// The first lines refused, with line and field.
     pub errors: Vec<LineErrorDto>,
+    /// Rows the profile's `only_rows` conditions left out (a wallet export's withdrawals, fees, pending
+    /// transfers); absent when an import already recorded is shown again.
+    pub skipped: Option<usize>,
     /// Lines and amounts per class and currency: they add up to the statement's total.
     pub classes: Vec<ClassTotalDto>,
     pub discrepancies: Vec<DiscrepancyDto>,
@@ -134,6 +137,7 @@ fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
         lines: r.lines,
         error_count: r.error_count,
         errors: r.errors.into_iter().map(Into::into).collect(),
+        skipped: r.skipped,
         classes: r
             .classes
             .into_iter()
