@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use codflow_connectors::carriers::aramex::{AramexAccount, PickupPoint};
-use codflow_connectors::carriers::fourpx::FourPxAccount;
+use codflow_connectors::carriers::fourpx::{FourPxAccount, PickupPoint as FourPxPickup};
 use codflow_connectors::carriers::jnt::{JntAccount, Sender as JntSender};
 use codflow_connectors::carriers::naqel::NaqelAccount;
 use codflow_connectors::carriers::ninjavan::NinjaVanAccount;
@@ -80,6 +80,7 @@ pub fn company(code: &str) -> &str {
 /// The connector for an account and its opened credentials.
 pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::result::Result<Carrier, CarrierError> {
     let get = |k: &str| creds.get(k).cloned().unwrap_or_default();
+    let opt = |k: &str| creds.get(k).cloned().filter(|v| !v.trim().is_empty());
     match a.carrier.as_str() {
         "sandbox" => Ok(Carrier::Sandbox(Sandbox::new(&a.base_url, creds.get("api_key").cloned(), TIMEOUT)?)),
         "aramex" => {
@@ -91,11 +92,11 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
                 account_entity: get("account_entity"),
                 account_country_code: get("account_country_code"),
                 pickup: PickupPoint {
-                    contact: creds.get("pickup_contact").cloned().filter(|v| !v.trim().is_empty()),
-                    phone: creds.get("pickup_phone").cloned().filter(|v| !v.trim().is_empty()),
-                    address: creds.get("pickup_address").cloned().filter(|v| !v.trim().is_empty()),
-                    city: creds.get("pickup_city").cloned().filter(|v| !v.trim().is_empty()),
-                    postcode: creds.get("pickup_postcode").cloned().filter(|v| !v.trim().is_empty()),
+                    contact: opt("pickup_contact"),
+                    phone: opt("pickup_phone"),
+                    address: opt("pickup_address"),
+                    city: opt("pickup_city"),
+                    postcode: opt("pickup_postcode"),
                 },
             };
             Ok(Carrier::Aramex(Aramex::new(&a.base_url, account, TIMEOUT)?))
@@ -105,6 +106,15 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
                 app_key: get("app_key"),
                 app_secret: get("app_secret"),
                 access_token: creds.get("access_token").cloned().filter(|t| !t.is_empty()),
+                pickup: FourPxPickup {
+                    name: opt("pickup_name"),
+                    phone: opt("pickup_phone"),
+                    province: opt("pickup_province"),
+                    city: opt("pickup_city"),
+                    district: opt("pickup_district"),
+                    address: opt("pickup_address"),
+                    zip: opt("pickup_zip"),
+                },
             };
             Ok(Carrier::FourPx(FourPx::new(&a.base_url, account, TIMEOUT)?))
         }
@@ -139,7 +149,6 @@ pub fn connector(a: &CarrierAccount, creds: &BTreeMap<String, String>) -> std::r
             Ok(Carrier::Jnt(Jnt::new(&a.base_url, account, TIMEOUT)?))
         }
         "naqel" => {
-            let opt = |k: &str| creds.get(k).cloned().filter(|v| !v.trim().is_empty());
             let account = NaqelAccount {
                 client_id: get("client_id"),
                 password: get("password"),

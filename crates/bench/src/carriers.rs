@@ -119,6 +119,7 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
         app_key: codflow_sandbox_carrier::fourpx::TEST_APP_KEY.into(),
         app_secret: codflow_sandbox_carrier::fourpx::TEST_APP_SECRET.into(),
         access_token: None,
+        pickup: Default::default(),
     };
     book_many(
         "4px",

@@ -68,7 +68,19 @@ pub fn credential_fields(carrier: &str) -> Option<&'static [CredentialField]> {
         opt_id("pickup_city"),
         opt_id("pickup_postcode"),
     ];
-    const FOURPX: &[CredentialField] = &[id("app_key"), req("app_secret"), opt("access_token")];
+    // The pickup point is where 4PX collects the account's bags (a warehouse in codflow has no address).
+    const FOURPX: &[CredentialField] = &[
+        id("app_key"),
+        req("app_secret"),
+        opt("access_token"),
+        opt_id("pickup_name"),
+        opt_id("pickup_phone"),
+        opt_id("pickup_province"),
+        opt_id("pickup_city"),
+        opt_id("pickup_district"),
+        opt_id("pickup_address"),
+        opt_id("pickup_zip"),
+    ];
     // `country` picks the Ninja Van system (sg, my, th, id, vn, ph) the account belongs to.
     const NINJAVAN: &[CredentialField] = &[id("client_id"), req("client_secret"), id("country")];
     const SMSA: &[CredentialField] = &[req("api_key")];

@@ -11,6 +11,13 @@
 //! The parcels it books are the sandbox's parcels: the same journeys, clock and reports, with 4PX's event codes
 //! (`businessLinkCode`, dictionary "轨迹代码" at open.4px.com/v2/help/customdata). Where 4PX publishes no reply
 //! (its call quota), the server answers what a gateway answers: HTTP 429 with `Retry-After`.
+//!
+//! Bags and pickups follow the seller-side collection methods 4PX lists on its open platform and its SDKs call
+//! (`ds.xms.api.collect.create.big` "新增预约组包": a pickup address and bags by the seller's `bag_no`, each with
+//! its parcels' numbers, answered with a `bag_collect_no` per bag; `ds.xms.api.collect.create.order` "创建揽收预约单":
+//! a pickup booked for a day, answered with a `collect_no`; `ds.xms.api.collect.cancel.big`). 4PX does not publish
+//! how a repeated `bag_no` or a booking's bags are tied together: here a `bag_no` is refused when it is
+//! registered already, and a pickup collects every bag grouped and not yet collected.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -192,8 +199,113 @@ fn local(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", t.year(), t.month() as u8, t.day(), t.hour(), t.minute(), t.second())
 }
 
+/// A bag grouped for collection through `ds.xms.api.collect.create.big`.
+pub(crate) struct CollectBag {
+    pub bag_no: String,
+    pub parcels: Vec<String>,
+    pub cancelled: bool,
+    /// The pickup booked for it, once one is.
+    pub collect_no: Option<String>,
+}
+
+/// Why a collection call's pickup point is refused, if it is.
+fn pickup_refusal(body: &Value) -> Option<Response> {
+    let p = &body["pickup_info"];
+    ["name", "phone", "city", "detail_address"]
+        .into_iter()
+        .find(|f| text(p, &[f]).is_empty())
+        .map(|f| refused("DS000001", format!("pickup_info.{f}: required")))
+}
+
+fn collect(c: &Carrier, method: &str, body: &Value) -> Response {
+    match method {
+        "ds.xms.api.collect.create.big" => {
+            if let Some(r) = pickup_refusal(body) {
+                return r;
+            }
+            let bags = body["bag_list"].as_array().cloned().unwrap_or_default();
+            if bags.is_empty() || bags.len() > 50 {
+                return refused("DS000001", "bag_list: 1 to 50 bags");
+            }
+            let mut wanted = Vec::with_capacity(bags.len());
+            for (i, bag) in bags.iter().enumerate() {
+                let bag_no = text(bag, &["bag_no"]);
+                let numbers: Vec<String> = bag["order_list"]
+                    .as_array()
+                    .map(|l| l.iter().map(|o| text(o, &["ref_no"])).collect())
+                    .unwrap_or_default();
+                if bag_no.is_empty() || numbers.is_empty() {
+                    return refused("DS000001", format!("bag_list[{i}]: a bag_no and at least one order"));
+                }
+                let mut parcels = Vec::with_capacity(numbers.len());
+                for n in numbers {
+                    match find(c, &n) {
+                        Some(t) => parcels.push(t),
+                        None => return refused("DS000020", format!("ref_no {n} does not exist (单号不存在)")),
+                    }
+                }
+                wanted.push((bag_no, parcels));
+            }
+            let mut b = c.lock();
+            if let Some((n, _)) =
+                wanted.iter().find(|(n, _)| b.fourpx_bags.values().any(|x| !x.cancelled && x.bag_no == *n))
+            {
+                return refused("DS000040", format!("bag_no {n} is registered already (袋号已存在)"));
+            }
+            let mut out = Vec::with_capacity(wanted.len());
+            for (bag_no, parcels) in wanted {
+                b.serial += 1;
+                let no = format!("BC{:010}", b.serial);
+                out.push(json!({"bag_collect_no": no, "bag_no": bag_no}));
+                b.fourpx_bags.insert(no, CollectBag { bag_no, parcels, cancelled: false, collect_no: None });
+            }
+            ok(json!({"bag_list": out}))
+        }
+        "ds.xms.api.collect.cancel.big" => {
+            let no = text(body, &["bag_collect_no"]);
+            let mut b = c.lock();
+            match b.fourpx_bags.get_mut(&no) {
+                Some(bag) if bag.collect_no.is_none() => {
+                    bag.cancelled = true;
+                    ok(Value::Null)
+                }
+                Some(_) => refused("DS000050", format!("bag {no} is booked for collection (已预约揽收)")),
+                None => refused("DS000020", format!("bag_collect_no {no} does not exist")),
+            }
+        }
+        _ => {
+            // ds.xms.api.collect.create.order
+            if let Some(r) = pickup_refusal(body) {
+                return r;
+            }
+            let day = text(body, &["reserve_time"]);
+            let today = c.now().to_offset(UtcOffset::from_hms(8, 0, 0).unwrap_or(UtcOffset::UTC)).date();
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            match time::Date::parse(&day, &format) {
+                Ok(d) if d >= today => {}
+                _ => return refused("DS000001", "reserve_time: a day (yyyy-MM-dd), today or later in China"),
+            }
+            let mut b = c.lock();
+            b.serial += 1;
+            let no = format!("CO{:010}", b.serial);
+            let mut taken = 0;
+            for bag in b.fourpx_bags.values_mut().filter(|x| !x.cancelled && x.collect_no.is_none()) {
+                bag.collect_no = Some(no.clone());
+                taken += 1;
+            }
+            if taken == 0 {
+                return refused("DS000060", "no bag is waiting for collection (无待揽收大包)");
+            }
+            ok(json!({"collect_no": no}))
+        }
+    }
+}
+
 async fn call(c: &Carrier, method: &str, body: &Value, base: &str) -> Response {
     match method {
+        "ds.xms.api.collect.create.big" | "ds.xms.api.collect.cancel.big" | "ds.xms.api.collect.create.order" => {
+            collect(c, method, body)
+        }
         "ds.xms.order.create" => {
             let req = match order(body) {
                 Ok(r) => r,

@@ -271,6 +271,8 @@ struct Book {
     receivings: Vec<lianlian::Receiving>,
     /// Pickups booked through the Aramex front-end, by GUID.
     aramex_pickups: HashMap<String, aramex::Pickup>,
+    /// Bags grouped for 4PX's collection, by `bag_collect_no`.
+    fourpx_bags: HashMap<String, fourpx::CollectBag>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -863,8 +865,16 @@ async fn stats(State(c): State<Arc<Carrier>>) -> Response {
         .values()
         .map(|p| json!({"id": p.id, "reference": p.reference, "waybills": p.waybills, "cancelled": p.cancelled}))
         .collect();
+    let fourpx_bags: Vec<serde_json::Value> = b
+        .fourpx_bags
+        .iter()
+        .map(|(no, x)| {
+            json!({"bag_collect_no": no, "bag_no": x.bag_no, "parcels": x.parcels.len(), "cancelled": x.cancelled,
+                   "collect_no": x.collect_no})
+        })
+        .collect();
     Json(json!({"shipments": b.shipments.len(), "create_calls": b.create_calls, "per_reference": per_ref,
-                "aramex_pickups": pickups, "now": fmt(c.now())}))
+                "aramex_pickups": pickups, "fourpx_bags": fourpx_bags, "now": fmt(c.now())}))
     .into_response()
 }
 

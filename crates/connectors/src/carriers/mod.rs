@@ -418,8 +418,8 @@ impl Carrier {
             Carrier::Sandbox(_) => true,
             // CreatePickup: a collection of the waybills already booked, at the account's pickup address.
             Carrier::Aramex(_) => true,
-            // 4PX collects from the seller's warehouse against its own scan; its bag methods are not built yet.
-            Carrier::FourPx(_) => false,
+            // Bags grouped for collection, then a pickup booked for the day.
+            Carrier::FourPx(_) => true,
             // Ninja Van collects from the seller on its own pickup; no bag or manifest call for shippers.
             Carrier::NinjaVan(_) => false,
             Carrier::Smsa(_) => false,
@@ -446,7 +446,7 @@ impl Carrier {
     /// Whether the carrier registers bags before the pickup ([`Manifests::register_bag`]); one that takes
     /// manifests but not bags is told the parcels themselves.
     pub fn takes_bags(&self) -> bool {
-        matches!(self, Carrier::Sandbox(_))
+        matches!(self, Carrier::Sandbox(_) | Carrier::FourPx(_))
     }
 
     /// How the carrier's pushed events are verified and read, when it pushes any.
@@ -590,7 +590,7 @@ impl Manifests for Carrier {
         match self {
             Carrier::Sandbox(c) => c.register_bag(req).await,
             Carrier::Aramex(_) => Err(CarrierError::Config("Aramex takes no bags through its API".into())),
-            Carrier::FourPx(_) => Err(CarrierError::Config("4PX bags are not sent through codflow yet".into())),
+            Carrier::FourPx(c) => c.register_bag(req).await,
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no bags through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no bags through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no bags through codflow".into())),
@@ -605,7 +605,7 @@ impl Manifests for Carrier {
         match self {
             Carrier::Sandbox(c) => c.submit_manifest(req).await,
             Carrier::Aramex(c) => c.submit_manifest(req).await,
-            Carrier::FourPx(_) => Err(CarrierError::Config("4PX manifests are not sent through codflow yet".into())),
+            Carrier::FourPx(c) => c.submit_manifest(req).await,
             Carrier::NinjaVan(_) => Err(CarrierError::Config("Ninja Van takes no manifests through its API".into())),
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA takes no manifests through its API".into())),
             Carrier::Flash(_) => Err(CarrierError::Config("Flash Express takes no manifests through codflow".into())),

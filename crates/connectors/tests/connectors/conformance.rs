@@ -96,6 +96,7 @@ async fn subjects() -> Vec<Subject> {
             app_key: codflow_sandbox_carrier::fourpx::TEST_APP_KEY.into(),
             app_secret: secret.into(),
             access_token: None,
+            pickup: Default::default(),
         };
         let base = format!("{server}/4px");
         out.push(Subject {
@@ -550,7 +551,7 @@ fn carriers_with_pushes_verify_their_signature_and_refuse_a_forged_one() {
     assert!(mapped("ninjavan").contains(&ev[0].code));
     let fourpx = FourPx::new(
         "http://127.0.0.1:9",
-        FourPxAccount { app_key: "k".into(), app_secret: "s".into(), access_token: None },
+        FourPxAccount { app_key: "k".into(), app_secret: "s".into(), access_token: None, pickup: Default::default() },
         Duration::from_secs(1),
     )
     .unwrap();

@@ -268,6 +268,55 @@ impl Reply {
     }
 }
 
+/// 4PX's `pickup_info`, or the pickup-point field the account lacks.
+fn pickup_info(p: &super::PickupPoint) -> Result<Value, CarrierError> {
+    let need = |v: &Option<String>, field: &str| match v.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => Ok(s.to_owned()),
+        _ => Err(CarrierError::Rejected {
+            code: "pickup_point".into(),
+            message: format!("the 4PX account has no {field}: add it to the account to send bags and pickups"),
+            field: Some(field.into()),
+        }),
+    };
+    let opt = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_owned();
+    Ok(json!({
+        "name": need(&p.name, "pickup_name")?, "phone": need(&p.phone, "pickup_phone")?, "country": "CN",
+        "province": opt(&p.province), "city": need(&p.city, "pickup_city")?, "district": opt(&p.district),
+        "street": "", "detail_address": need(&p.address, "pickup_address")?, "zip_code": opt(&p.zip)
+    }))
+}
+
+/// `ds.xms.api.collect.create.big` for one bag: our bag code as `bag_no`, its parcels by their numbers.
+pub fn collect_bag_body(p: &super::PickupPoint, req: &crate::carriers::BagRequest) -> Result<Value, CarrierError> {
+    if req.tracking_numbers.is_empty() {
+        return Err(CarrierError::Rejected {
+            code: "empty_bag".into(),
+            message: "the bag is empty".into(),
+            field: None,
+        });
+    }
+    let orders: Vec<Value> = req.tracking_numbers.iter().map(|n| json!({"ref_no": n})).collect();
+    Ok(json!({"pickup_info": pickup_info(p)?, "bag_list": [{"bag_no": req.reference, "order_list": orders}]}))
+}
+
+/// The `bag_collect_no` 4PX gave our bag.
+pub fn bag_collect_no(data: &Value, bag_no: &str) -> Result<String, CarrierError> {
+    data["bag_list"]
+        .as_array()
+        .and_then(|l| l.iter().find(|b| b["bag_no"].as_str() == Some(bag_no)))
+        .and_then(|b| b["bag_collect_no"].as_str())
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| CarrierError::Malformed(format!("4PX's reply names no bag_collect_no for bag {bag_no}")))
+}
+
+/// `ds.xms.api.collect.create.order`: a pickup today, in China's calendar.
+pub fn collect_order_body(p: &super::PickupPoint, now: time::OffsetDateTime) -> Result<Value, CarrierError> {
+    let day = now.to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap_or(time::UtcOffset::UTC)).date();
+    let reserve = format!("{:04}-{:02}-{:02}", day.year(), day.month() as u8, day.day());
+    Ok(json!({"reserve_time": reserve, "pickup_info": pickup_info(p)?}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
