@@ -195,6 +195,17 @@ pub async fn carriers(concurrency: usize, per_client: usize, pushes: usize) -> R
         t,
     )?;
     book_many("yanwen", Carrier::Yanwen(yanwen), "AU", "AUD", concurrency, per_client).await?;
+    let aramex = codflow_connectors::carriers::aramex::AramexAccount {
+        user_name: codflow_sandbox_carrier::aramex::TEST_USER.into(),
+        password: codflow_sandbox_carrier::aramex::TEST_PASSWORD.into(),
+        account_number: codflow_sandbox_carrier::aramex::TEST_ACCOUNT.into(),
+        account_pin: codflow_sandbox_carrier::aramex::TEST_PIN.into(),
+        account_entity: "DXB".into(),
+        account_country_code: "AE".into(),
+        pickup: Default::default(),
+    };
+    let aramex = codflow_connectors::carriers::Aramex::new(&format!("{}/aramex/ShippingAPI.V2", sb.url), aramex, t)?;
+    book_many("aramex", Carrier::Aramex(aramex), "SA", "SAR", concurrency, per_client).await?;
     if pushes > 0 {
         ingest(&sb.url, pushes, concurrency).await?;
     }

@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod kpi;
 pub mod money;
 pub mod order;
+pub mod packaging;
 pub mod phone;
 pub mod rating;
 pub mod review;
