@@ -21,6 +21,7 @@ pub mod logistics;
 pub mod ndr;
 pub mod notify;
 pub mod orders;
+pub mod packaging;
 pub mod profit;
 pub mod review;
 pub mod rules;

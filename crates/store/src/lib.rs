@@ -15,6 +15,7 @@ pub mod kpi;
 pub mod logistics;
 pub mod orders;
 pub mod outbox;
+pub mod packaging;
 pub mod profit;
 pub mod review;
 pub mod shops;

@@ -111,6 +111,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(access::router())
         .merge(floor::router())
         .merge(inbound::router())
+        .merge(crate::routes::packaging::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()

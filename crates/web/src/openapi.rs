@@ -27,6 +27,7 @@ use crate::routes::inbound::{
 use crate::routes::logistics::dto::*;
 use crate::routes::notifications::{NotificationDto, TemplateDto};
 use crate::routes::orders::dto::*;
+use crate::routes::packaging::{BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody};
 use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
     SkippedDto, WeekDto,
@@ -134,12 +135,15 @@ impl Modify for AccessResponses {
         floor::get_pack, floor::weigh, floor::override_verification, floor::release, floor::reprint,
         floor::create_wave, floor::list_waves, floor::get_wave, floor::wave_pick_list, floor::sort, floor::list_bags,
         floor::get_bag, floor::close_bag, floor::bag_label, floor::create_handover, floor::get_handover,
-        floor::handover_scan, floor::send_manifest, floor::manifest, floor::floor_stats, inbound::create_po, inbound::list_pos,
+        floor::handover_scan, floor::send_manifest, floor::manifest, floor::floor_stats,
+        crate::routes::packaging::list_boxes, crate::routes::packaging::put_box, crate::routes::packaging::delete_box,
+        crate::routes::packaging::get_packing, crate::routes::packaging::put_packing,
+        crate::routes::packaging::order_packaging, inbound::create_po, inbound::list_pos,
         inbound::export_pos, inbound::get_po, inbound::cancel_po, inbound::close_po, inbound::import_pos,
         inbound::import_asns, inbound::create_asn, inbound::list_asns, inbound::get_asn, inbound::cancel_asn,
         inbound::receive_scan, inbound::put_away, inbound::close_receipt,
     ),
-    components(schemas(TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod logistics;
 pub mod notifications;
 pub mod orders;
+pub mod packaging;
 pub mod profit;
 pub mod public;
 pub mod review;

@@ -20,6 +20,7 @@ codflow_store::on_both_engines!(
     a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_parcels_in_turn,
     packed_parcels_are_bagged_by_destination_handed_over_on_a_manifest_and_one_left_behind_is_flagged,
     an_aramex_pickup_is_booked_with_the_handed_over_waybills_at_the_accounts_pickup_point,
+    an_orders_box_is_recommended_from_the_warehouses_boxes_and_its_products_packing,
 );
 
 /// A label printer on a local port: every connection's bytes are one job.
@@ -752,4 +753,102 @@ async fn an_aramex_pickup_is_booked_with_the_handed_over_waybills_at_the_account
     assert_eq!(pickups[0]["reference"], hid);
     assert_eq!(pickups[0]["waybills"], json!([a["tracking_number"]]));
     assert!(number.starts_with(pickups[0]["id"].as_str().unwrap()), "{number} {pickups}");
+}
+
+async fn an_orders_box_is_recommended_from_the_warehouses_boxes_and_its_products_packing(engine: Engine) {
+    let app = spawn_app_with_sandbox(engine).await;
+    floor(&app, None, &[channel("SBX-SA", "20.00", None)]).await;
+    let carton = |inner: [i64; 3], cost: &str| {
+        json!({"kind": "carton", "inner_mm": inner, "empty_weight_g": 150,
+               "cost": {"amount": cost, "currency": "SAR"}, "max_load_g": 10000})
+    };
+    let r = app.put("/api/v1/warehouses/SZ1/boxes/S", &carton([220, 170, 120], "1.00")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let m =
+        json_of(app.put("/api/v1/warehouses/SZ1/boxes/M", &carton([300, 250, 200], "1.80")).await, StatusCode::CREATED)
+            .await;
+    assert_eq!(m["outer_mm"], json!([308, 258, 208]), "{m}");
+    json_of(app.put("/api/v1/warehouses/SZ1/boxes/S", &carton([220, 170, 120], "0.90")).await, StatusCode::OK).await;
+    let list = json_of(app.get("/api/v1/warehouses/SZ1/boxes").await, StatusCode::OK).await;
+    assert_eq!(list.as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect::<Vec<_>>(), ["M", "S"]);
+    assert_eq!(list[1]["cost"]["amount"], "0.90");
+
+    let o = new_order(&app, "P-1", "LAMP-01", 1).await;
+    let id = o["id"].as_str().unwrap();
+    let e = json_of(app.get(&format!("/api/v1/orders/{id}/packaging")).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "no_packing_plan");
+    assert!(e["detail"].as_str().unwrap().contains("LAMP-01 has no packing size"), "{e}");
+    json_of(app.get("/api/v1/products/LAMP-01/packing").await, StatusCode::NOT_FOUND).await;
+    let lamp = json!({"dims_mm": [200, 150, 100]});
+    let put_as =
+        |token: String, path: &str, body: &Value| app.client.put(app.url(path)).bearer_auth(token).json(body).send();
+    json_of(
+        put_as(app.token(Role::Warehouse).to_owned(), "/api/v1/products/LAMP-01/packing", &lamp).await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let r = json_of(app.get(&format!("/api/v1/orders/{id}/packaging")).await, StatusCode::OK).await;
+    assert_eq!(r["boxes"][0]["code"], "S", "{r}");
+    assert_eq!(r["expected_weight_g"], 420 + 150);
+    assert_eq!(r["next_up"]["code"], "M");
+    // Fragile, the lamp needs its padding: the small carton no longer takes it.
+    let fragile = json!({"dims_mm": [200, 150, 100], "fragile": true});
+    json_of(app.put("/api/v1/products/LAMP-01/packing", &fragile).await, StatusCode::OK).await;
+    let r = json_of(app.get(&format!("/api/v1/orders/{id}/packaging")).await, StatusCode::OK).await;
+    assert_eq!(r["boxes"][0]["code"], "M", "{r}");
+    assert_eq!(r["boxes"][0]["box_cost"], json!({"amount": "1.80", "currency": "SAR"}));
+    let s = r["considered"].as_array().unwrap().iter().find(|c| c["code"] == "S").unwrap().clone();
+    assert_eq!(s["why_not"], "LAMP-01 is larger than the box with its fragile padding");
+    assert_eq!(
+        json_of(app.get("/api/v1/products/LAMP-01/packing").await, StatusCode::OK).await,
+        json!({"dims_mm": [200, 150, 100], "fragile": true, "keep_upright": false, "can_bag": false})
+    );
+
+    // Bad input is refused by field and changes nothing.
+    let bad = json!({"kind": "crate", "inner_mm": [0, 10, 10], "empty_weight_g": -1,
+                     "cost": {"amount": "x", "currency": "SAR"}, "max_load_g": 0});
+    let p = json_of(app.put("/api/v1/warehouses/SZ1/boxes/X", &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&p), ["kind", "cost.amount"], "{p}");
+    let p = json_of(
+        app.put("/api/v1/warehouses/SZ1/boxes/X", &carton([0, 10, 10], "-1.00")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&p), ["inner_mm[0]", "cost"], "{p}");
+    let p = json_of(
+        app.put("/api/v1/warehouses/SZ1/boxes/bad%20code", &carton([10, 10, 10], "1.00")).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&p), ["code"], "{p}");
+    let r = app
+        .client
+        .put(app.url("/api/v1/warehouses/SZ1/boxes/X"))
+        .bearer_auth(app.token(Role::Ops))
+        .header("content-type", "application/json")
+        .body("{\"kind\": \"carton\", \"extra\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    json_of(app.put("/api/v1/warehouses/NOPE/boxes/X", &carton([10, 10, 10], "1.00")).await, StatusCode::NOT_FOUND)
+        .await;
+    let p = json_of(
+        app.put(
+            "/api/v1/products/LAMP-01/packing",
+            &json!({"dims_mm": [10, 10, 10], "keep_upright": true, "can_bag": true}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&p), ["can_bag"], "{p}");
+    json_of(app.put("/api/v1/products/NOPE/packing", &lamp).await, StatusCode::NOT_FOUND).await;
+    let viewer = app.token(Role::Viewer).to_owned();
+    let r = put_as(viewer, "/api/v1/warehouses/SZ1/boxes/S", &carton([10, 10, 10], "1.00")).await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let list = json_of(app.get("/api/v1/warehouses/SZ1/boxes").await, StatusCode::OK).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "nothing was written: {list}");
+    assert_eq!(app.delete("/api/v1/warehouses/SZ1/boxes/S").await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.delete("/api/v1/warehouses/SZ1/boxes/S").await.status(), StatusCode::NOT_FOUND);
 }
