@@ -10,6 +10,7 @@ mod booking;
 mod carriers;
 mod dashboards;
 mod floor;
+mod packaging;
 mod reconcile;
 mod tracking;
 mod webhooks;
@@ -39,6 +40,11 @@ pub enum BenchCommand {
         /// every order.
         #[arg(long)]
         no_rules: bool,
+    },
+    /// Box selection: a 10-item order over a 30-box catalogue priced through a channel's card, per order.
+    Packaging {
+        #[arg(long, default_value_t = 20_000)]
+        orders: usize,
     },
     /// Booking: order → tracking number + label against a sandbox carrier process, at a concurrency, then
     /// bulk booking of many orders.
@@ -176,6 +182,7 @@ async fn run(cmd: BenchCommand) -> Result<()> {
         }
         BenchCommand::Dashboards { orders, requests } => crate::dashboards::dashboards(orders, requests).await,
         BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
+        BenchCommand::Packaging { orders } => crate::packaging::packaging(orders),
         BenchCommand::Floor { stations, per_station, rebooks, engine: e } => {
             crate::floor::floor(stations, per_station, rebooks, engine(&e)?).await
         }
