@@ -145,6 +145,27 @@ async fn page(
             Err(e) => return signed.fail(e),
         },
     };
+    // The box to pack in, where the warehouse has boxes: a warehouse without any is not told about it.
+    let box_advice = match &current {
+        Some(v) => match s.app.fulfilment().packaging(&v.pack.order_id).await {
+            Ok(r) => {
+                let money = |m: codflow_domain::Money| format!("{} {}", m.amount_string(), m.currency);
+                let codes: Vec<&str> = r.boxes.iter().map(|b| b.code.as_str()).collect();
+                Some(minijinja::context! {
+                    code => codes.join(" + "), total => money(r.total),
+                    next => r.next_up.as_ref().map(|n| n.0.clone()), saves => r.next_up.map(|n| money(n.1)),
+                })
+            }
+            Err(codflow_app::Error::Conflict { message, .. })
+                if message == codflow_domain::packaging::NoFit::NoBoxes.to_string() =>
+            {
+                None
+            }
+            Err(codflow_app::Error::Conflict { message, .. }) => Some(minijinja::context! { why => message }),
+            Err(e) => return signed.fail(e),
+        },
+        None => None,
+    };
     let recent = match floor.pack_views(Some(&station.code), None, 10).await {
         Ok(r) => r,
         Err(e) => return signed.fail(e),
@@ -200,6 +221,7 @@ async fn page(
         },
         answer,
         pack => current.as_ref().map(pack_value),
+        box_advice,
         recent,
         supervisor => signed.0.role == Role::Admin || SUPERVISORS.contains(&signed.0.role),
     };

@@ -803,6 +803,15 @@ async fn an_orders_box_is_recommended_from_the_warehouses_boxes_and_its_products
         json_of(app.get("/api/v1/products/LAMP-01/packing").await, StatusCode::OK).await,
         json!({"dims_mm": [200, 150, 100], "fragile": true, "keep_upright": false, "can_bag": false})
     );
+    // The packer sees it at the pack station when the parcel is opened.
+    scan(&app, "P-1", None).await;
+    crate::console::user(&app, "packer", Role::Warehouse).await;
+    let c = crate::console::browser();
+    let (_, session) = crate::console::log_in(&app, &c, "packer", "long enough secret").await;
+    let cookie = format!("codflow_session={}", session.expect("a session"));
+    let (status, html) = crate::console::page(&c, &app, &cookie, "/pack?station=PS1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"box-advice\">Box: M"), "{html}");
 
     // Bad input is refused by field and changes nothing.
     let bad = json!({"kind": "crate", "inner_mm": [0, 10, 10], "empty_weight_g": -1,
