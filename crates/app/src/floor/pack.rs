@@ -446,7 +446,13 @@ impl Floor {
 
         let units: i64 =
             order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum();
-        let expected = units + rules.packaging_g;
+        // The recommended boxes' own weight where the warehouse has boxes for the order, else the floor's
+        // allowance for packaging.
+        let packaging_g = match self.fulfilment.packaging(&order.id).await {
+            Ok(r) => r.expected_weight_g - units,
+            Err(_) => rules.packaging_g,
+        };
+        let expected = units + packaging_g;
         let categories: Vec<&str> = products.values().filter_map(|p| p.category.as_deref()).collect();
         let tolerance = rules.tolerance_for(shipment.channel.as_str(), categories.iter().copied());
         let mut req = logistics::request_for(&order, &products, lg.settings.incoterm);

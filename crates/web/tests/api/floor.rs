@@ -804,7 +804,8 @@ async fn an_orders_box_is_recommended_from_the_warehouses_boxes_and_its_products
         json!({"dims_mm": [200, 150, 100], "fragile": true, "keep_upright": false, "can_bag": false})
     );
     // The packer sees it at the pack station when the parcel is opened.
-    scan(&app, "P-1", None).await;
+    let opened = scan(&app, "P-1", None).await;
+    let pack = opened["pack"]["id"].as_str().expect("a pack opened").to_owned();
     crate::console::user(&app, "packer", Role::Warehouse).await;
     let c = crate::console::browser();
     let (_, session) = crate::console::log_in(&app, &c, "packer", "long enough secret").await;
@@ -812,6 +813,10 @@ async fn an_orders_box_is_recommended_from_the_warehouses_boxes_and_its_products
     let (status, html) = crate::console::page(&c, &app, &cookie, "/pack?station=PS1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"box-advice\">Box: M"), "{html}");
+    // The weight check expects the lamp in that box: 420 g and the carton's 150 g, not the floor's 20 g allowance.
+    scan(&app, "LAMP-01", Some(&pack)).await;
+    let w = weigh(&app, &pack, json!({"weight_g": 570})).await;
+    assert_eq!(w["event"], "passed", "{w}");
 
     // Bad input is refused by field and changes nothing.
     let bad = json!({"kind": "crate", "inner_mm": [0, 10, 10], "empty_weight_g": -1,
