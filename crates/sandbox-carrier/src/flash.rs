@@ -3,7 +3,9 @@
 //! = upper-case hex SHA-256 of the non-empty parameters sorted by name as `k=v&…`, then `&key=` and the merchant's
 //! secret; `POST /open/v3/orders` (weight in grams, `codEnabled` and `codAmount` in satang), `POST
 //! /open/v1/orders/{pno}/cancel`, `POST /open/v1/orders/{pno}/routes`, `POST /open/v1/orders/{pno}/small/pre_print`
-//! (the label PDF). Replies `{"code": 1, "message": "success", "data": …}`; any other code is a refusal.
+//! (the label PDF), `POST /open/v1/orders/estimate_rate` (route, grams and centimetres → `estimatePrice` in
+//! satang, the field integrations read). Replies `{"code": 1, "message": "success", "data": …}`; any other code is a
+//! refusal.
 //!
 //! Route actions `RECEIVED`, `ARRIVAL_WAREHOUSE_SCAN`, `DELIVERY_TICKET_CREATION_SCAN`, `DELIVERY_CONFIRM` and
 //! `CANCEL_PARCEL` are Flash's; the others this server sends are its own, named in Flash's style.
@@ -264,4 +266,22 @@ mod tests {
         // hashlib.sha256(b"mchId=AA0001&nonceStr=1526461166805&key=k").hexdigest().upper()
         assert_eq!(sign(&p, "k"), "83133023A883A7264DCE2A65A2C74B315C188827EFC3751578836F4EEB0EAEFD");
     }
+}
+
+pub(crate) async fn estimate_rate(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
+    let p = match gate(&c, &body).await {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let Some(grams) = p.get("weight").and_then(|w| w.parse::<i64>().ok()).filter(|w| (1..=50_000).contains(w)) else {
+        return reply(1000, "weight: grams, 1 to 50000", Value::Null);
+    };
+    if p.get("dstPostalCode").is_none_or(|v| v.trim().is_empty()) {
+        return reply(1000, "dstPostalCode is required", Value::Null);
+    }
+    let cm = |k: &str| p.get(k).and_then(|v| v.parse::<i64>().ok());
+    let piece = Piece { weight_g: grams, length_cm: cm("length"), width_cm: cm("width"), height_cm: cm("height") };
+    // Flash prices in baht: the sandbox's freight for Thailand at 36 baht to the dollar, in satang.
+    let satang = c.config.model.lane("TH").freight_minor(crate::billable_kg(std::slice::from_ref(&piece))) * 36;
+    reply(1, "success", json!({"estimatePrice": satang, "weight": grams}))
 }

@@ -1237,6 +1237,7 @@ pub fn router(config: Config) -> Router {
         .route("/jnt/{cc}/api/order/printOrder", post(jnt::print_order))
         .route("/jnt/{cc}/api/logistics/trace", post(jnt::trace))
         .route("/flash/open/v3/orders", post(flash::create))
+        .route("/flash/open/v1/orders/estimate_rate", post(flash::estimate_rate))
         .route("/flash/open/v1/orders/{pno}/cancel", post(flash::cancel))
         .route("/flash/open/v1/orders/{pno}/routes", post(flash::routes))
         .route("/flash/open/v1/orders/{pno}/small/pre_print", post(flash::label))

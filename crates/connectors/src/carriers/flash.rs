@@ -1,6 +1,7 @@
 //! Flash Express open API (open-api.flashexpress.com; its merchant API documents): form-encoded POSTs signed with
 //! `sign` = upper-case hex SHA-256 of the non-empty parameters sorted by name (`k=v&…`), then `&key=` and the
-//! merchant's secret; `mchId` and a fresh `nonceStr` on every call. Orders at `/open/v3/orders` (grams, COD in
+//! merchant's secret; `mchId` and a fresh `nonceStr` on every call. Rates at `/open/v1/orders/estimate_rate`
+//! (`estimatePrice` in satang, as Flash integrations call it). Orders at `/open/v3/orders` (grams, COD in
 //! satang), cancel, routes (tracking) and the label PDF under `/open/v1/orders/{pno}/…`. Replies carry `code` 1 on
 //! success.
 //!
@@ -122,5 +123,12 @@ impl TrackingSource for Flash {
     async fn track(&self, pno: &str) -> Result<Vec<CarrierEvent>, CarrierError> {
         let data = self.data(&format!("/open/v1/orders/{pno}/routes"), BTreeMap::new()).await?;
         transformers::events(pno, &data)
+    }
+}
+
+impl super::RateQuoter for Flash {
+    async fn rate(&self, req: &super::RateRequest) -> Result<super::CarrierRate, CarrierError> {
+        let data = self.data("/open/v1/orders/estimate_rate", transformers::rate_params(req)).await?;
+        transformers::rate(&data)
     }
 }

@@ -479,9 +479,7 @@ impl RateQuoter for Carrier {
                 Err(CarrierError::Config("Ninja Van publishes no rates API for shippers; use the rate card".into()))
             }
             Carrier::Smsa(_) => Err(CarrierError::Config("SMSA has no rates API; use the rate card".into())),
-            Carrier::Flash(_) => Err(CarrierError::Config(
-                "Flash Express rates are not read through codflow yet; use the rate card".into(),
-            )),
+            Carrier::Flash(c) => c.rate(req).await,
             Carrier::YunExpress(c) => c.rate(req).await,
             Carrier::Jnt(_) => {
                 Err(CarrierError::Config("J&T's open platform has no rates call; use the rate card".into()))

@@ -165,7 +165,7 @@ async fn subjects() -> Vec<Subject> {
             faults: "flash",
             cod: true,
             repeat: Repeat::Refused,
-            rates: false,
+            rates: true,
             cancels: true,
             destination: ("TH", "THB"),
         });

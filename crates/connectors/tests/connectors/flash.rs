@@ -43,3 +43,20 @@ proptest! {
         let _ = events("P", &serde_json::json!({"routes": [{"routeAction": action, "routedAt": at}]}));
     }
 }
+
+proptest::proptest! {
+    /// An estimate of any shape is a rate in THB or a clear error, never a panic or a negative price.
+    #[test]
+    fn an_estimate_reply_of_any_shape_is_a_rate_or_an_error(body in "\\PC{0,60}", satang in proptest::num::i64::ANY) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+            let _ = codflow_connectors::carriers::flash::transformers::rate(&v);
+        }
+        let r = codflow_connectors::carriers::flash::transformers::rate(&serde_json::json!({"estimatePrice": satang}));
+        proptest::prop_assert_eq!(r.is_ok(), satang >= 0);
+        if let Ok(r) = r {
+            proptest::prop_assert_eq!(r.total.currency, "THB");
+            let back: rust_decimal::Decimal = r.total.amount.parse().unwrap();
+            proptest::prop_assert_eq!(back * rust_decimal::Decimal::from(100), rust_decimal::Decimal::from(satang));
+        }
+    }
+}

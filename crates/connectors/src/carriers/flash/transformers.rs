@@ -85,6 +85,46 @@ pub fn order_params(req: &BookingRequest) -> Result<BTreeMap<String, String>, Ca
     Ok(p)
 }
 
+/// `POST /open/v1/orders/estimate_rate`: the route's provinces, cities and postcodes, the weight in grams and the
+/// size in centimetres (the largest piece's), standard service, the merchant's own price table.
+pub fn rate_params(req: &crate::carriers::RateRequest) -> BTreeMap<String, String> {
+    let mut p = BTreeMap::new();
+    for (prefix, party) in [("src", &req.origin), ("dst", &req.destination)] {
+        p.insert(format!("{prefix}ProvinceName"), party.region.clone().unwrap_or_else(|| party.city.clone()));
+        p.insert(format!("{prefix}CityName"), party.city.clone());
+        p.insert(format!("{prefix}PostalCode"), party.postal_code.clone().unwrap_or_default());
+    }
+    p.insert("weight".into(), req.pieces.iter().map(|x| x.weight_g).sum::<i64>().to_string());
+    if let Some(d) = req.pieces.iter().filter_map(|x| x.dims_mm).max_by_key(|d| d[0] * d[1] * d[2]) {
+        for (k, mm) in [("length", d[0]), ("width", d[1]), ("height", d[2])] {
+            p.insert(k.into(), ((mm + 9) / 10).to_string());
+        }
+    }
+    p.insert("expressCategory".into(), "1".into());
+    p.insert("pricingTable".into(), "0".into());
+    p
+}
+
+/// `data.estimatePrice`, in satang, as the rate in THB.
+pub fn rate(data: &Value) -> Result<crate::carriers::CarrierRate, CarrierError> {
+    let satang = match &data["estimatePrice"] {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|v| *v >= 0)
+    .ok_or_else(|| CarrierError::Malformed(format!("Flash's estimate has no estimatePrice in satang: {data}")))?;
+    Ok(crate::carriers::CarrierRate {
+        total: crate::carriers::Amount {
+            amount: format!("{}.{:02}", satang / 100, satang % 100),
+            currency: "THB".into(),
+        },
+        charges: Vec::new(),
+        billable_weight_g: None,
+        transit_days: None,
+    })
+}
+
 pub fn read(status: u16, retry_after: Option<u64>, body: &[u8]) -> Result<Value, CarrierError> {
     if let Some(e) = http_error("Flash", status, retry_after, body) {
         return Err(e);
