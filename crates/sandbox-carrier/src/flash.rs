@@ -252,22 +252,6 @@ pub(crate) async fn label(State(c): State<Arc<Carrier>>, Path(pno): Path<String>
     ([("content-type", "application/pdf")], crate::label_pdf(&format!("Flash {pno}"))).into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_signature_is_sha256_of_sorted_non_empty_parameters_and_the_key() {
-        let p: BTreeMap<String, String> =
-            [("nonceStr", "1526461166805"), ("mchId", "AA0001"), ("remark", ""), ("sign", "x")]
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect();
-        // hashlib.sha256(b"mchId=AA0001&nonceStr=1526461166805&key=k").hexdigest().upper()
-        assert_eq!(sign(&p, "k"), "83133023A883A7264DCE2A65A2C74B315C188827EFC3751578836F4EEB0EAEFD");
-    }
-}
-
 pub(crate) async fn estimate_rate(State(c): State<Arc<Carrier>>, body: axum::body::Bytes) -> Response {
     let p = match gate(&c, &body).await {
         Ok(p) => p,
@@ -284,4 +268,20 @@ pub(crate) async fn estimate_rate(State(c): State<Arc<Carrier>>, body: axum::bod
     // Flash prices in baht: the sandbox's freight for Thailand at 36 baht to the dollar, in satang.
     let satang = c.config.model.lane("TH").freight_minor(crate::billable_kg(std::slice::from_ref(&piece))) * 36;
     reply(1, "success", json!({"estimatePrice": satang, "weight": grams}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_sha256_of_sorted_non_empty_parameters_and_the_key() {
+        let p: BTreeMap<String, String> =
+            [("nonceStr", "1526461166805"), ("mchId", "AA0001"), ("remark", ""), ("sign", "x")]
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect();
+        // hashlib.sha256(b"mchId=AA0001&nonceStr=1526461166805&key=k").hexdigest().upper()
+        assert_eq!(sign(&p, "k"), "83133023A883A7264DCE2A65A2C74B315C188827EFC3751578836F4EEB0EAEFD");
+    }
 }
