@@ -123,6 +123,13 @@ impl Demo {
             ),
             Err(e) => eprintln!("warning: the demo's purchase orders were not seeded: {e}"),
         }
+        match crate::seed::floor::seed_packaging(app).await {
+            Ok(n) => println!(
+                "packaging:    {n} boxes in SZ1 and every product's packing size: each parcel opened at a pack \
+                 station shows its box; see /api/v1/orders/{{id}}/packaging"
+            ),
+            Err(e) => eprintln!("warning: the demo's boxes were not seeded: {e}"),
+        }
         // The carrier's statements cover what it collected in the simulated month.
         match crate::seed::finance::demo_finance(app, std::time::Duration::ZERO).await {
             Ok(f) => println!(

@@ -174,3 +174,54 @@ pub async fn seed_inbound(app: &App) -> Result<usize> {
     floor.close_receipt(&received.id, &bins, by).await.map_err(e)?;
     Ok(3)
 }
+
+/// SZ1's boxes and each product's packing size, after the demo's packing so its recorded weighings stand as they
+/// were: parcels opened from then on show the box to use.
+pub async fn seed_packaging(app: &App) -> Result<usize> {
+    use codflow_domain::packaging::{BoxKind, BoxType, PackingAttrs};
+    let by = Actor::Worker("demo".into());
+    let e = |e: codflow_app::Error| anyhow!("{e}");
+    let usd = codflow_domain::Currency::parse("USD")?;
+    let warehouse = codflow_domain::WarehouseCode::parse("SZ1")?;
+    let boxes = [
+        ("ENV-M", BoxKind::PaddedEnvelope, [250, 180, 40], 30, 12, 2_000),
+        ("BAG-M", BoxKind::Bag, [350, 250, 100], 25, 8, 3_000),
+        ("C-S", BoxKind::Carton, [200, 150, 100], 120, 35, 8_000),
+        ("C-T", BoxKind::Carton, [150, 150, 260], 150, 45, 8_000),
+        ("C-M", BoxKind::Carton, [300, 220, 160], 200, 55, 15_000),
+        ("C-L", BoxKind::Carton, [450, 300, 250], 380, 90, 25_000),
+        ("C-XL", BoxKind::Carton, [700, 250, 150], 450, 110, 25_000),
+    ];
+    for (code, kind, inner_mm, empty_weight_g, cents, max_load_g) in boxes {
+        let b = BoxType {
+            code: code.into(),
+            kind,
+            inner_mm,
+            empty_weight_g,
+            cost: codflow_domain::Money::new(cents, usd),
+            max_load_g,
+        };
+        app.fulfilment().put_box(&warehouse, b, by.clone()).await.map_err(e)?;
+    }
+    // Sizes by kind of goods: (dims, fragile, keep upright, can be bagged).
+    let size = |sku: &str| -> ([i64; 3], bool, bool, bool) {
+        match sku.split('-').next().unwrap_or("") {
+            "ABAY" | "HIJB" => ([300, 220, 40], false, false, true),
+            "SHOE" => ([320, 200, 120], false, false, false),
+            "SUNG" | "WALL" => ([160, 70, 40], false, false, true),
+            "PERF" | "SKIN" => ([60, 60, 120], true, true, false),
+            "BTL" => ([90, 90, 250], false, true, false),
+            "YOGA" => ([640, 140, 140], false, false, false),
+            "TOY" => ([260, 180, 120], false, false, false),
+            "CAM" => ([120, 90, 70], true, false, false),
+            _ => ([200, 150, 90], false, false, false),
+        }
+    };
+    let (products, _) = app.catalogue().products(500, None).await.map_err(e)?;
+    for p in &products {
+        let (dims_mm, fragile, keep_upright, can_bag) = size(p.sku.as_str());
+        let attrs = PackingAttrs { dims_mm, fragile, keep_upright, can_bag };
+        app.fulfilment().put_product_packing(&p.sku, attrs, by.clone()).await.map_err(e)?;
+    }
+    Ok(boxes.len())
+}
