@@ -348,6 +348,17 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
         assert!(currencies.contains(c), "{c} missing");
     }
     assert!(orders.iter().any(|o| o["status"] == "backordered") && orders.iter().any(|o| o["status"] == "allocated"));
+    // An allocated order of SZ1 is recommended a box of SZ1's, with the box's weight in what the scale expects.
+    let sz1 = orders
+        .iter()
+        .find(|o| {
+            o["status"] == "allocated" && o["allocation"]["warehouse"] == "SZ1" && !o["allocation"]["channel"].is_null()
+        })
+        .expect("an allocated order of SZ1");
+    let advice = get(&format!("/api/v1/orders/{}/packaging", sz1["id"].as_str().unwrap())).await;
+    let chosen = advice["boxes"][0]["code"].as_str().unwrap_or_else(|| panic!("{advice}"));
+    assert!(["ENV-M", "BAG-M", "C-S", "C-T", "C-M", "C-L", "C-XL"].contains(&chosen), "{advice}");
+    assert!(advice["expected_weight_g"].as_i64().unwrap() > 0, "{advice}");
     let products = get("/api/v1/products").await;
     assert!(products["items"].as_array().unwrap().len() >= 30);
     // Every rate profit needs is there, the yuan the goods were bought in included: nothing is left out for it.
