@@ -96,14 +96,20 @@ impl Fulfilment {
         };
         let alloc = order.allocation.as_ref().ok_or_else(not_allocated)?;
         let channel_code = alloc.channel.as_ref().ok_or_else(not_allocated)?;
-        let channel =
-            codflow_store::logistics::channel(&mut conn, channel_code).await?.ok_or(Error::NotFound("channel"))?;
+        // A warehouse without boxes is answered before anything else is read: weighing asks for every parcel.
+        let boxes = pstore::boxes(&mut conn, &alloc.warehouse).await?;
+        if boxes.is_empty() {
+            return Err(Error::Conflict {
+                kind: ConflictKind::NoPackingPlan,
+                message: packaging::NoFit::NoBoxes.to_string(),
+            });
+        }
+        let snap = self.ctx.review.snapshot(&mut conn).await?;
+        let logistics = snap.logistics();
+        let channel = logistics.channels.iter().find(|c| &c.code == channel_code).ok_or(Error::NotFound("channel"))?;
         let products = crate::logistics::products_of(&mut conn, &order).await?;
         let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
         let packing = pstore::packing(&mut conn, &skus).await?;
-        let boxes = pstore::boxes(&mut conn, &alloc.warehouse).await?;
-        let rates = codflow_store::review::rates(&mut conn).await?;
-        let logistics = crate::logistics::Logistics::load(&mut conn, rates).await?;
         drop(conn);
         let fx = logistics.rates.as_slice();
         let card = channel.card.currency;
