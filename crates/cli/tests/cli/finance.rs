@@ -679,25 +679,31 @@ async fn a_sellers_own_profile_is_managed_from_the_cli_and_reads_a_european_layo
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-async fn a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_payout_that_closes_it(engine: Engine) {
-    use codflow_domain::carrier_account::CarrierAccountInput;
-    use codflow_sandbox_carrier::lianlian as ll;
+/// A sandbox carrier and an application on `engine` with six COD orders (`prefix-0`…) booked, delivered and their
+/// cash collected; with `clock_now` the carrier's clock is set back to now at real speed (its remittance then
+/// arrives today). Returns the carrier, the database, the application and the carrier's remittance report,
+/// imported already as a `sandbox-cod` statement.
+async fn remitted(
+    engine: Engine,
+    prefix: &str,
+    clock_now: bool,
+) -> (crate::booking::SandboxProc, codflow_store::testing::TestDb, codflow_app::App, String) {
     let sb = sandbox_with("1000000", None).await;
-    let externals: Vec<String> = (0..6).map(|i| format!("L-{i}")).collect();
+    let externals: Vec<String> = (0..6).map(|i| format!("{prefix}-{i}")).collect();
     let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
-    let (_db, app, ids) = ready(engine, &sb.url, &refs).await;
+    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
-    // The carrier's clock back to now at real speed: the remittance reaches LianLian today.
-    let now = time::OffsetDateTime::now_utc();
-    let at = now.format(&time::format_description::well_known::Rfc3339).unwrap();
-    let r = reqwest::Client::new()
-        .post(format!("{}/v1/_clock", sb.url))
-        .json(&json!({"at": at, "scale": 1.0}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    if clock_now {
+        let at = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/v1/_clock", sb.url))
+            .json(&json!({"at": at, "scale": 1.0}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
     let report =
         reqwest::get(format!("{}/v1/reports/cod-remittance?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", sb.url))
             .await
@@ -705,18 +711,18 @@ async fn a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_p
             .text()
             .await
             .unwrap();
-    let req = |name: &str, profile: &str, preview| ImportRequest {
-        file_name: name.into(),
-        profile: profile.into(),
-        carrier: None,
-        preview,
-    };
-    let remitted = app
-        .finance()
-        .import_statement(report.as_bytes(), req("cod.csv", "sandbox-cod", false), worker())
-        .await
-        .unwrap();
-    assert!(remitted.lines >= 2, "{report}");
+    let req =
+        ImportRequest { file_name: "cod.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: false };
+    let imported = app.finance().import_statement(report.as_bytes(), req, worker()).await.unwrap();
+    assert!(imported.lines >= 2, "{report}");
+    (sb, db, app, report)
+}
+
+async fn a_remittance_paid_into_lianlian_is_read_through_its_signed_api_as_the_payout_that_closes_it(engine: Engine) {
+    use codflow_domain::carrier_account::CarrierAccountInput;
+    use codflow_sandbox_carrier::lianlian as ll;
+    let (sb, _db, app, _report) = remitted(engine, "L", true).await;
+    let now = time::OffsetDateTime::now_utc();
 
     let account = |code: &str, private_key: &str, lianlian_key: &str| CarrierAccountInput {
         code: Some(code.into()),
@@ -806,23 +812,7 @@ fn with_thousands(amount: &str) -> String {
 }
 
 async fn a_payoneer_account_export_closes_the_remittances_its_credits_name_and_leaves_the_rest_out(engine: Engine) {
-    let sb = sandbox_with("1000000", None).await;
-    let externals: Vec<String> = (0..6).map(|i| format!("P-{i}")).collect();
-    let refs: Vec<&str> = externals.iter().map(String::as_str).collect();
-    let (db, app, ids) = ready(engine, &sb.url, &refs).await;
-    let shipments = book_all(&app, &ids).await;
-    finish_journeys(&app, &sb.url, &shipments).await;
-    let report =
-        reqwest::get(format!("{}/v1/reports/cod-remittance?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z", sb.url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-    let req =
-        ImportRequest { file_name: "cod.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview: false };
-    let remitted = app.finance().import_statement(report.as_bytes(), req, worker()).await.unwrap();
-    assert!(remitted.lines >= 2, "{report}");
+    let (_sb, db, app, report) = remitted(engine, "P", false).await;
     // What each remittance paid, per currency, as the carrier's report says: what reaches the wallet.
     let mut lines = report.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
