@@ -2,7 +2,7 @@
 
 use codflow_domain::packaging::{self, BoxType, DamageRates, PackLine, PackingAttrs, Pricing, Recommendation};
 use codflow_domain::rating::{Fx, Parcel};
-use codflow_domain::{Actor, AuditRecord, Money, OrderId, Sku, WarehouseCode};
+use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, Sku, WarehouseCode};
 use codflow_store::{catalogue, commit, orders, packaging as pstore};
 
 use crate::error::ConflictKind;
@@ -88,11 +88,16 @@ impl Fulfilment {
     /// The box (or boxes) an allocated order's items go in, for the lowest total of box, freight on its channel
     /// and expected damage, all in the channel's card currency.
     pub async fn packaging(&self, id: &OrderId) -> Result<Recommendation> {
+        let order = orders::get(&mut *self.store.read().await?, id).await?.ok_or(Error::NotFound("order"))?;
+        self.packaging_of(&order).await
+    }
+
+    /// As [`Fulfilment::packaging`], for an order already read (the weighing has it).
+    pub(crate) async fn packaging_of(&self, order: &Order) -> Result<Recommendation> {
         let mut conn = self.store.read().await?;
-        let order = orders::get(&mut conn, id).await?.ok_or(Error::NotFound("order"))?;
         let not_allocated = || Error::Conflict {
             kind: ConflictKind::NotAllocated,
-            message: format!("order {id} has no warehouse and channel yet: allocate it first"),
+            message: format!("order {} has no warehouse and channel yet: allocate it first", order.id),
         };
         let alloc = order.allocation.as_ref().ok_or_else(not_allocated)?;
         let channel_code = alloc.channel.as_ref().ok_or_else(not_allocated)?;
@@ -107,7 +112,7 @@ impl Fulfilment {
         let snap = self.ctx.review.snapshot(&mut conn).await?;
         let logistics = snap.logistics();
         let channel = logistics.channels.iter().find(|c| &c.code == channel_code).ok_or(Error::NotFound("channel"))?;
-        let products = crate::logistics::products_of(&mut conn, &order).await?;
+        let products = crate::logistics::products_of(&mut conn, order).await?;
         let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
         let packing = pstore::packing(&mut conn, &skus).await?;
         drop(conn);
@@ -129,7 +134,7 @@ impl Fulfilment {
                 }
             })
             .collect();
-        let template = crate::logistics::request_for(&order, &products, logistics.settings.incoterm);
+        let template = crate::logistics::request_for(order, &products, logistics.settings.incoterm);
         let freight = |outer_mm: [i64; 3], weight_g: i64| {
             let cm = |mm: i64| (mm + 9) / 10;
             let mut req = template.clone();

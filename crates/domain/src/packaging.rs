@@ -16,6 +16,8 @@ use crate::{Currency, Error, FieldErrors, Money};
 pub const FRAGILE_PAD_MM: i64 = 20;
 /// How full a bag or padded envelope may be, by volume.
 pub const FLEXIBLE_FILL_PCT: i64 = 80;
+/// Why a box the items fit was not priced.
+const NOT_TAKEN: &str = "the channel does not take it";
 /// The most units one recommendation places: beyond it an order is packed by hand.
 pub const MAX_UNITS: usize = 200;
 
@@ -357,7 +359,7 @@ pub struct Pricing<'a> {
 fn price(b: &BoxType, units: &[&Unit], p: &Pricing<'_>) -> Result<Packed, String> {
     let weight_g = units.iter().map(|u| u.weight_g).sum::<i64>() + b.empty_weight_g;
     let outer = b.outer_mm();
-    let freight = (p.freight)(outer, weight_g).ok_or_else(|| "the channel does not take it".to_owned())?;
+    let freight = (p.freight)(outer, weight_g).ok_or_else(|| NOT_TAKEN.to_owned())?;
     let box_cost = (p.convert)(b.cost).ok_or_else(|| format!("no rate from {} to {}", b.cost.currency, p.currency))?;
     let damage_minor: i64 = units
         .iter()
@@ -433,9 +435,6 @@ pub fn recommend(lines: &[PackLine], boxes: &[BoxType], p: &Pricing<'_>) -> Resu
             .filter(|(b, _)| b.volume() > best.0.volume())
             .min_by(|a, b| a.0.volume().cmp(&b.0.volume()).then(by_cost(a, b)))
             .map(|(b, packed)| (b.code.clone(), Money::new(packed.total.minor - best.1.total.minor, p.currency)));
-        for c in considered.iter_mut().filter(|c| c.code == best.0.code) {
-            c.why_not = None;
-        }
         for c in considered.iter_mut().filter(|c| c.code != best.0.code && c.total.is_some()) {
             c.why_not = Some("costs more in all".into());
         }
@@ -448,7 +447,7 @@ pub fn recommend(lines: &[PackLine], boxes: &[BoxType], p: &Pricing<'_>) -> Resu
             considered,
         });
     }
-    if single.is_empty() && considered.iter().all(|c| c.why_not.as_deref() == Some("the channel does not take it")) {
+    if considered.iter().all(|c| c.why_not.as_deref() == Some(NOT_TAKEN)) {
         return Err(NoFit::Unpriced(boxes.iter().map(|b| b.code.as_str()).collect::<Vec<_>>().join(", ")));
     }
     split(&units, boxes, p, considered)

@@ -448,7 +448,7 @@ impl Floor {
             order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum();
         // The recommended boxes' own weight where the warehouse has boxes for the order, else the floor's
         // allowance for packaging.
-        let packaging_g = match self.fulfilment.packaging(&order.id).await {
+        let packaging_g = match self.fulfilment.packaging_of(&order).await {
             Ok(r) => r.expected_weight_g - units,
             Err(_) => rules.packaging_g,
         };
