@@ -72,10 +72,12 @@ pub enum AnomalyKind {
     MissedPickup,
     /// A supplier shipment received short, over, damaged or with items it did not announce.
     InboundDiscrepancy,
+    /// A parcel the carrier is returning has not been received by its lane's usual return time.
+    ReturnOverdue,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 12] = [
+    pub const ALL: [AnomalyKind; 13] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -88,6 +90,7 @@ impl AnomalyKind {
         AnomalyKind::WeightIntercepted,
         AnomalyKind::MissedPickup,
         AnomalyKind::InboundDiscrepancy,
+        AnomalyKind::ReturnOverdue,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -104,6 +107,7 @@ impl AnomalyKind {
             AnomalyKind::WeightIntercepted => "weight_intercepted",
             AnomalyKind::MissedPickup => "missed_pickup",
             AnomalyKind::InboundDiscrepancy => "inbound_discrepancy",
+            AnomalyKind::ReturnOverdue => "return_overdue",
         }
     }
 
@@ -120,9 +124,10 @@ impl AnomalyKind {
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => {
                 Role::Finance
             }
-            AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup | AnomalyKind::InboundDiscrepancy => {
-                Role::Warehouse
-            }
+            AnomalyKind::WeightIntercepted
+            | AnomalyKind::MissedPickup
+            | AnomalyKind::InboundDiscrepancy
+            | AnomalyKind::ReturnOverdue => Role::Warehouse,
             _ => Role::Ops,
         }
     }
@@ -147,6 +152,9 @@ impl AnomalyKind {
             AnomalyKind::MissedPickup => "Packed but not handed over by the cut-off: hand it over or re-book it",
             AnomalyKind::InboundDiscrepancy => {
                 "A supplier shipment differs from its notice: recount, then claim from the supplier or accept it"
+            }
+            AnomalyKind::ReturnOverdue => {
+                "Expected back but not received: ask the carrier where the return is before its claim window closes"
             }
         }
     }
@@ -191,7 +199,7 @@ impl Thresholds {
             AnomalyKind::DeliveryFailed | AnomalyKind::CancelledAtShop => 4,
             AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => 2,
             AnomalyKind::CustomsHeld | AnomalyKind::Stuck | AnomalyKind::InboundDiscrepancy => 24,
-            AnomalyKind::Late | AnomalyKind::Lost => 48,
+            AnomalyKind::Late | AnomalyKind::Lost | AnomalyKind::ReturnOverdue => 48,
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
         };
         Duration::hours(self.sla_hours.get(&kind).copied().unwrap_or(default))
@@ -301,7 +309,8 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
         | AnomalyKind::CancelledAtShop
         | AnomalyKind::WeightIntercepted
         | AnomalyKind::MissedPickup
-        | AnomalyKind::InboundDiscrepancy => None,
+        | AnomalyKind::InboundDiscrepancy
+        | AnomalyKind::ReturnOverdue => None,
     }
 }
 

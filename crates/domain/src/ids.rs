@@ -189,6 +189,11 @@ typed_id!(
     /// An advance shipping notice (`asn_…`): one supplier shipment against a purchase order, received by scan.
     AsnId, "asn"
 );
+typed_id!(
+    /// A parcel coming back to the seller (`ret_…`): expected on the carrier's return scan, received by scan
+    /// at a warehouse, graded and disposed of.
+    ReturnId, "ret"
+);
 
 #[cfg(test)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod order;
 pub mod packaging;
 pub mod phone;
 pub mod rating;
+pub mod returns;
 pub mod review;
 pub mod shop;
 pub mod text;
@@ -33,7 +34,7 @@ pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
     AsnId, AuditId, BagId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PurchaseOrderId,
-    PushId, RuleId, ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
+    PushId, ReturnId, RuleId, ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

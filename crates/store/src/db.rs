@@ -129,6 +129,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (37, "yanwen_codes", include_str!("../migrations/0037_yanwen_codes.sql")),
     (38, "aramex_codes", include_str!("../migrations/0038_aramex_codes.sql")),
     (39, "packaging", include_str!("../migrations/0039_packaging.sql")),
+    (40, "returns", include_str!("../migrations/0040_returns.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

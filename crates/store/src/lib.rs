@@ -17,6 +17,7 @@ pub mod orders;
 pub mod outbox;
 pub mod packaging;
 pub mod profit;
+pub mod returns;
 pub mod review;
 pub mod shops;
 pub mod tasks;

@@ -251,6 +251,7 @@ task-kind-cancelled_at_shop = cancelled at the shop
 task-kind-weight_intercepted = held at the pack station
 task-kind-missed_pickup = missed the pickup
 task-kind-inbound_discrepancy = inbound discrepancy
+task-kind-return_overdue = return overdue
 
 ## Preferences
 display-name = Name shown to colleagues

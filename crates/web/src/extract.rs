@@ -212,6 +212,7 @@ from_path!(
     WaveId => "wave",
     BagId => "bag",
     HandoverId => "handover",
+    ReturnId => "return",
 );
 
 impl Auth {

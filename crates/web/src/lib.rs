@@ -112,6 +112,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(floor::router())
         .merge(inbound::router())
         .merge(crate::routes::packaging::router())
+        .merge(crate::routes::returns::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()
@@ -121,6 +122,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
                 .merge(review::uploads())
                 .merge(logistics::uploads())
                 .merge(inbound::uploads())
+                .merge(crate::routes::returns::uploads())
                 .layer(DefaultBodyLimit::max(IMPORT_LIMIT)),
         );
     let routes = Router::new()

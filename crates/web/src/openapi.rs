@@ -32,6 +32,10 @@ use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
     SkippedDto, WeekDto,
 };
+use crate::routes::returns::{
+    GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto,
+    ReturnMonthDto, ShippedDto,
+};
 use crate::routes::review::dto::*;
 use crate::routes::settings::SettingsDto;
 use crate::routes::shops::{PushDto, StoreBody, StoreDto};
@@ -142,8 +146,11 @@ impl Modify for AccessResponses {
         inbound::export_pos, inbound::get_po, inbound::cancel_po, inbound::close_po, inbound::import_pos,
         inbound::import_asns, inbound::create_asn, inbound::list_asns, inbound::get_asn, inbound::cancel_asn,
         inbound::receive_scan, inbound::put_away, inbound::close_receipt,
+        crate::routes::returns::list, crate::routes::returns::export, crate::routes::returns::months,
+        crate::routes::returns::get_one, crate::routes::returns::receive, crate::routes::returns::grade,
+        crate::routes::returns::give_up, crate::routes::returns::add_photo, crate::routes::returns::photo,
     ),
-    components(schemas(BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

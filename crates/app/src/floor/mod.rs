@@ -13,16 +13,19 @@ mod bags;
 mod inbound;
 mod inbound_csv;
 mod pack;
+pub(crate) mod returns;
 mod stats;
 mod waves;
 
 pub use bags::{HandoverView, SortOutcome};
 pub use codflow_store::inbound::PoSummary;
+pub use codflow_store::returns::{MonthCount, ReturnFilter};
 pub use inbound::{
     AsnInput, InboundImport, LineError, LineInput, MAX_IMPORT_ROWS, PoInput, PoView, Receipt, ReceiveOutcome,
 };
 pub use inbound_csv::{ASN_COLUMNS, PO_COLUMNS};
 pub use pack::{ItemView, LabelSent, PackView, ScanOutcome, Signal};
+pub use returns::{EXPORT_COLUMNS as RETURN_COLUMNS, MAX_PHOTO_BYTES, MAX_PHOTOS, ReturnView};
 pub use stats::FloorStats;
 pub use waves::{MAX_WAVE, WaveOrder, WaveView};
 

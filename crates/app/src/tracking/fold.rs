@@ -88,7 +88,8 @@ pub(super) struct Changes {
     pub(super) opted_out: HashSet<String>,
     /// Orders whose reservations left the warehouse.
     pub(super) ship: Vec<codflow_domain::OrderId>,
-    pub(super) restock: Vec<(codflow_domain::OrderId, codflow_domain::WarehouseId, String)>,
+    /// Parcels the carrier started bringing back (or says it brought back): returns to expect.
+    pub(super) returns: Vec<codflow_store::returns::NewReturn>,
     pub(super) outcomes: Vec<rstore::NewOutcome>,
     pub(super) open: Vec<Task>,
     pub(super) recovered: Vec<(ShipmentId, AnomalyKind, ShipmentStatus)>,
@@ -142,19 +143,21 @@ impl Changes {
         if !self.ship.is_empty() {
             orders::ship_reservations_many(conn, &self.ship, at).await?;
         }
-        for (order, warehouse, tn) in &self.restock {
-            let units = orders::restock_lines(conn, order, warehouse, at).await?;
-            let mut a = AuditRecord::change(
-                "order",
-                order.to_string(),
-                "restock",
-                None,
-                None,
-                Actor::Worker("tracking".into()),
-                now,
-            );
-            a.reason = Some(format!("{units} units back on the shelf from return {tn}"));
-            self.audits.push(a);
+        for r in &self.returns {
+            if crate::floor::returns::expect(conn, r, now).await? {
+                let mut a = AuditRecord::change(
+                    "order",
+                    r.order_id.to_string(),
+                    "return_expected",
+                    None,
+                    None,
+                    Actor::Worker("tracking".into()),
+                    now,
+                );
+                a.reason =
+                    Some(format!("{} is coming back: nothing restocked until it is received", r.tracking_number));
+                self.audits.push(a);
+            }
         }
         if !self.dirty.is_empty() {
             let saved: Vec<(&Order, Option<&codflow_domain::WarehouseId>)> = self
@@ -297,12 +300,26 @@ async fn follow(
         let keys = keys::of_outcome(order, &value_band_of(order.review.as_ref()));
         out.outcomes.push(rstore::NewOutcome { order: order.id.clone(), outcome, at: t.progress.status_at, keys });
     }
-    let close = (delivered && order.payment_method == codflow_domain::PaymentMethod::Prepaid) || returned;
-    if returned && let Some(w) = &warehouse {
-        out.restock.push((order.id.clone(), w.clone(), t.tracking_number.clone()));
+    // A parcel coming back is only expected: the order closes when the return is graded (or given up).
+    if changed
+        && matches!(new, Returning | Returned)
+        && let Some(w) = &warehouse
+    {
+        out.returns.push(codflow_store::returns::NewReturn {
+            order_id: order.id.clone(),
+            shipment_id: t.shipment_id.clone(),
+            tracking_number: t.tracking_number.clone(),
+            carrier: t.carrier.clone(),
+            channel: t.channel.clone(),
+            country: t.country.clone(),
+            warehouse: w.clone(),
+            started_at: t.progress.status_at,
+            carrier_returned_at: returned.then_some(t.progress.status_at),
+        });
     }
+    let close = delivered && order.payment_method == codflow_domain::PaymentMethod::Prepaid;
     if close && order.status == OrderStatus::Fulfilled {
-        let why = if returned { "returned to the warehouse" } else { "delivered, paid in advance" };
+        let why = "delivered, paid in advance";
         out.audits.push(order.transition(OrderStatus::Closed, "close", order_actor, Some(why.into()), now)?);
         out.dirty.insert(order.id.clone());
     }

@@ -94,7 +94,8 @@ async fn assert_followed(app: &App, carrier_url: &str, shipments: &[(String, Str
                 assert_eq!(t.tracked.cod_status.as_str(), "expected", "{tn}");
             }
             "returned" => {
-                assert_eq!(o.status.as_str(), "closed", "{tn}");
+                // Closed only once the warehouse has graded what came back.
+                assert_eq!(o.status.as_str(), "fulfilled", "{tn}");
                 assert_eq!(t.tracked.cod_status.as_str(), "void", "{tn}");
             }
             _ => assert!(t.tasks.iter().any(|k| k.kind.as_str() == "lost"), "{tn}: {:?}", t.tasks),
@@ -160,32 +161,34 @@ async fn every_journey_polled_from_the_sandbox_moves_the_order_its_cash_and_its_
     let shipments = book_all(&app, &ids).await;
     finish_journeys(&app, &sb.url, &shipments).await;
     assert_followed(&app, &sb.url, &shipments, &ids).await;
-    // Units of returned parcels are back on the shelf; delivered ones left for good.
-    let returned = {
-        let mut n = 0;
-        for (shp, _) in &shipments {
-            n += (app
-                .tracking()
-                .tracking(&codflow_domain::ShipmentId::parse(shp).unwrap())
-                .await
-                .unwrap()
-                .tracked
-                .progress
-                .status
-                .status_str()
-                == "returned") as i64;
+    // Returned parcels are expected back, not restocked: every unit shipped has left the shelf.
+    let sz1 = codflow_domain::WarehouseCode::parse("SZ1").unwrap();
+    let lamp = codflow_domain::Sku::parse("LAMP-01").unwrap();
+    let mut returned = Vec::new();
+    for (shp, tn) in &shipments {
+        let t = app.tracking().tracking(&codflow_domain::ShipmentId::parse(shp).unwrap()).await.unwrap();
+        if t.tracked.progress.status.status_str() == "returned" {
+            returned.push(tn.clone());
         }
-        n
-    };
-    let after = app
-        .catalogue()
-        .stock(&codflow_domain::WarehouseCode::parse("SZ1").unwrap(), &codflow_domain::Sku::parse("LAMP-01").unwrap())
-        .await
-        .unwrap()
-        .level;
-    let shipped = shipments.len() as i64 - returned;
-    assert_eq!(after.on_hand, before.on_hand - 2 * shipped, "{before:?} → {after:?}");
+    }
+    assert!(!returned.is_empty(), "the sandbox's seed refuses some parcels");
+    let after = app.catalogue().stock(&sz1, &lamp).await.unwrap().level;
+    assert_eq!(after.on_hand, before.on_hand - 2 * shipments.len() as i64, "{before:?} → {after:?}");
     assert_eq!(after.reserved, 0);
+    // Scanned in and graded sellable, their units go back on the shelf; delivered ones left for good.
+    for tn in &returned {
+        let (v, fresh) = app.floor().receive_return(&sz1, tn, worker()).await.unwrap();
+        assert!(fresh, "{tn}");
+        let line = codflow_domain::returns::GradeInput {
+            sku: "LAMP-01".into(),
+            grade: "sellable".into(),
+            quantity: 2,
+            ..Default::default()
+        };
+        app.floor().grade_return(&v.ret.id, &[line], None, worker()).await.unwrap();
+    }
+    let graded = app.catalogue().stock(&sz1, &lamp).await.unwrap().level;
+    assert_eq!(graded.on_hand, before.on_hand - 2 * (shipments.len() - returned.len()) as i64);
     // Polling again changes nothing.
     app.clock().advance(Duration::days(1));
     let again = app.tracking().ingest_events(&[], "poll").await.unwrap();

@@ -40,10 +40,14 @@ pub enum Account {
     Bank,
     /// Cash given up on after a dispute.
     WrittenOff,
+    /// Goods at cost: credited when returned goods are lost or thrown away (their purchase is not posted here).
+    Inventory,
+    /// The cost of returned goods that never came back or were written off on grading.
+    GoodsWrittenOff,
 }
 
 impl Account {
-    pub const ALL: [Account; 11] = [
+    pub const ALL: [Account; 13] = [
         Account::CarrierReceivable,
         Account::CodSales,
         Account::CodFees,
@@ -55,6 +59,8 @@ impl Account {
         Account::FxGainLoss,
         Account::Bank,
         Account::WrittenOff,
+        Account::Inventory,
+        Account::GoodsWrittenOff,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -70,6 +76,8 @@ impl Account {
             Account::FxGainLoss => "fx_gain_loss",
             Account::Bank => "bank",
             Account::WrittenOff => "written_off",
+            Account::Inventory => "inventory",
+            Account::GoodsWrittenOff => "goods_written_off",
         }
     }
 
@@ -89,6 +97,8 @@ pub enum EntryKind {
     Remitted,
     PaidOut,
     WrittenOff,
+    /// A return's goods lost or written off, at cost.
+    GoodsWrittenOff,
 }
 
 impl EntryKind {
@@ -98,14 +108,21 @@ impl EntryKind {
             EntryKind::Remitted => "remitted",
             EntryKind::PaidOut => "paid_out",
             EntryKind::WrittenOff => "written_off",
+            EntryKind::GoodsWrittenOff => "goods_written_off",
         }
     }
 
     pub fn parse(s: &str) -> Result<EntryKind, Error> {
-        [EntryKind::Delivered, EntryKind::Remitted, EntryKind::PaidOut, EntryKind::WrittenOff]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| Error::invalid("kind", format!("{s:?} is not a ledger entry kind")))
+        [
+            EntryKind::Delivered,
+            EntryKind::Remitted,
+            EntryKind::PaidOut,
+            EntryKind::WrittenOff,
+            EntryKind::GoodsWrittenOff,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| Error::invalid("kind", format!("{s:?} is not a ledger entry kind")))
     }
 }
 
@@ -149,6 +166,17 @@ impl Entry {
             vec![
                 Posting { account: Account::CarrierReceivable, amount: cod },
                 Posting { account: Account::CodSales, amount: neg },
+            ],
+        )
+    }
+
+    /// Returned goods lost or thrown away: their cost leaves the inventory as a loss.
+    pub fn goods_written_off(cost: Money) -> Result<Entry, Error> {
+        Entry::new(
+            EntryKind::GoodsWrittenOff,
+            vec![
+                Posting { account: Account::GoodsWrittenOff, amount: cost },
+                Posting { account: Account::Inventory, amount: Money::new(-cost.minor, cost.currency) },
             ],
         )
     }

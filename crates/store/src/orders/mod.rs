@@ -193,31 +193,6 @@ pub async fn ship_reservations_many(conn: &mut AnyConnection, orders: &[OrderId]
     Ok(shipped)
 }
 
-/// A returned parcel's units go back on the shelf of the warehouse that shipped them. Returns the units.
-pub async fn restock_lines(conn: &mut AnyConnection, order: &OrderId, warehouse: &WarehouseId, at: i64) -> Result<i64> {
-    let rows = sqlx::query("SELECT product_id, quantity FROM order_lines WHERE order_id = $1")
-        .bind(order.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut units = 0;
-    for r in &rows {
-        let q: i64 = r.try_get("quantity")?;
-        sqlx::query(
-            "INSERT INTO stock (warehouse_id, product_id, on_hand, reserved, updated_at) VALUES ($1, $2, $3, 0, $4) \
-             ON CONFLICT (warehouse_id, product_id) DO UPDATE SET on_hand = stock.on_hand + excluded.on_hand, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(warehouse.as_str())
-        .bind(r.try_get::<String, _>("product_id")?)
-        .bind(q)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-        units += q;
-    }
-    Ok(units)
-}
-
 row!(
     /// An audit record as the log keeps it (the actor in its stored form).
     AuditRow {

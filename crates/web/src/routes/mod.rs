@@ -16,6 +16,7 @@ pub mod orders;
 pub mod packaging;
 pub mod profit;
 pub mod public;
+pub mod returns;
 pub mod review;
 pub mod settings;
 pub mod shops;

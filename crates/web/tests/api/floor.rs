@@ -70,7 +70,7 @@ pub fn assert_valid_zpl(job: &str) {
     assert!(job.contains("^BC"), "a label carries its Code 128 barcode");
 }
 
-fn channel(code: &str, price: &str, max_weight_g: Option<i64>) -> Value {
+pub(crate) fn channel(code: &str, price: &str, max_weight_g: Option<i64>) -> Value {
     json!({"code": code, "name": code, "carrier": "sandbox", "service": "standard",
         "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true},
         "limits": {"max_weight_g": max_weight_g},
@@ -536,7 +536,7 @@ async fn a_wave_batches_single_units_slots_the_rest_and_its_ticket_opens_its_par
 }
 
 /// Packs an order through the API: open, scan its lamps, weigh as expected. Returns the pack.
-async fn pack_one(app: &TestApp, ext: &str, lamps: i64) -> Value {
+pub(crate) async fn pack_one(app: &TestApp, ext: &str, lamps: i64) -> Value {
     new_order(app, ext, "LAMP-01", lamps).await;
     let opened = scan(app, ext, None).await;
     let pack = opened["pack"]["id"].as_str().unwrap().to_owned();

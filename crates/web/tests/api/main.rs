@@ -26,6 +26,7 @@ mod inbound;
 mod logistics;
 mod orders;
 mod outbox;
+mod returns;
 mod review;
 mod shops;
 mod system;

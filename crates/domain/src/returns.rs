@@ -1,0 +1,312 @@
+//! Parcels coming back to the seller (RTO): a carrier's return scan only makes a return *expected*; stock
+//! moves when the parcel is received by scan at a warehouse and each unit is graded and given a disposition.
+//! What was lost on the way or written off is valued at the goods' cost.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::{
+    BinLocation, Currency, Error, FieldErrors, Money, OrderId, ProductId, ReturnId, ShipmentId, Sku, WarehouseCode,
+};
+
+/// Lines a grading may carry, and units per line.
+pub const MAX_LINES: usize = 200;
+pub const MAX_QUANTITY: i64 = 10_000;
+/// Returns the lane's history cannot speak for yet wait this long.
+pub const DEFAULT_RETURN_DAYS: i64 = 30;
+/// The lane's own figure counts once this many returns on it were received.
+const MIN_HISTORY: usize = 5;
+
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident, $what:literal { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, Error> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    Error::invalid($what, format!("{s:?} is not one of {}", names.join(", ")))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Where a return stands.
+    ReturnStatus, "status" {
+        /// The carrier is bringing it back (or says it did); nothing is restocked yet.
+        Expected => "expected",
+        /// Scanned in at a warehouse, waiting to be graded.
+        Received => "received",
+        /// Graded: every unit restocked, held or written off.
+        Closed => "closed",
+        /// Given up on: it never arrived, its goods written off (it may still be received later).
+        Lost => "lost",
+    }
+);
+
+impl ReturnStatus {
+    pub fn can_move_to(self, to: ReturnStatus) -> bool {
+        use ReturnStatus::*;
+        matches!((self, to), (Expected, Received | Lost) | (Lost, Received) | (Received, Closed))
+    }
+}
+
+word_enum!(
+    /// What a unit was found to be when the parcel was opened.
+    Grade, "grade" {
+        Sellable => "sellable",
+        Damaged => "damaged",
+        /// Shipped but not in the parcel.
+        Missing => "missing",
+        /// In the parcel but not what was shipped.
+        Wrong => "wrong",
+    }
+);
+
+word_enum!(
+    /// Where a graded unit goes.
+    Disposition, "disposition" {
+        /// Back on a shelf, sellable.
+        Restock => "restock",
+        /// Held apart until someone decides.
+        Quarantine => "quarantine",
+        /// Held for repair or repacking, then sold.
+        Refurbish => "refurbish",
+        /// Thrown away or given up: its cost is lost.
+        WriteOff => "write_off",
+    }
+);
+
+impl Grade {
+    /// What happens to these units when the grader does not say.
+    pub fn default_disposition(self) -> Option<Disposition> {
+        match self {
+            Grade::Sellable => Some(Disposition::Restock),
+            Grade::Damaged | Grade::Wrong => Some(Disposition::Quarantine),
+            Grade::Missing => None,
+        }
+    }
+
+    fn refuses(self, d: Disposition) -> Option<&'static str> {
+        match (self, d) {
+            (Grade::Damaged, Disposition::Restock) => {
+                Some("damaged units cannot go back on the shelf: quarantine, refurbish or write them off")
+            }
+            (Grade::Missing, _) => Some("missing units are not here to dispose of; leave the disposition out"),
+            _ => None,
+        }
+    }
+}
+
+/// A parcel coming back, and what grading found in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Return {
+    pub id: ReturnId,
+    pub order_id: OrderId,
+    pub shipment_id: ShipmentId,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub channel: String,
+    pub country: String,
+    /// Where it is expected: the warehouse that shipped it.
+    pub warehouse: WarehouseCode,
+    pub status: ReturnStatus,
+    /// The carrier's first return scan.
+    pub started_at: OffsetDateTime,
+    /// When the carrier said it was back with the seller.
+    pub carrier_returned_at: Option<OffsetDateTime>,
+    pub expected_by: OffsetDateTime,
+    pub received_at: Option<OffsetDateTime>,
+    pub received_warehouse: Option<WarehouseCode>,
+    pub closed_at: Option<OffsetDateTime>,
+    /// Whether its overdue task was opened.
+    pub overdue_task: bool,
+    pub note: Option<String>,
+    pub lines: Vec<GradedLine>,
+    pub photos: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Return {
+    /// Expected and past its lane's usual return time.
+    pub fn is_overdue(&self, now: OffsetDateTime) -> bool {
+        self.status == ReturnStatus::Expected && self.expected_by <= now
+    }
+}
+
+/// One product of the parcel as it was shipped, with its cost per unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShippedLine {
+    pub product: ProductId,
+    pub sku: Sku,
+    pub quantity: i64,
+    pub unit_cost: Money,
+}
+
+/// A grading line as written by the grader.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct GradeInput {
+    pub sku: String,
+    pub grade: String,
+    pub quantity: i64,
+    pub disposition: Option<String>,
+    pub bin: Option<String>,
+}
+
+/// A grading line checked against the parcel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GradedLine {
+    pub product: ProductId,
+    pub sku: Sku,
+    pub grade: Grade,
+    pub quantity: i64,
+    pub disposition: Option<Disposition>,
+    pub bin: Option<String>,
+    pub unit_cost: Money,
+}
+
+impl GradedLine {
+    /// Whether these units' cost is lost: missing, or written off.
+    pub fn is_loss(&self) -> bool {
+        self.grade == Grade::Missing || self.disposition == Some(Disposition::WriteOff)
+    }
+}
+
+/// Checks a grading against what was shipped: every shipped unit graded once as sellable, damaged or
+/// missing, and anything else found in the parcel graded as wrong (a product `catalogue` knows). Errors name
+/// the line and field; nothing is partly accepted.
+pub fn grade(
+    shipped: &[ShippedLine],
+    catalogue: &HashMap<Sku, (ProductId, Money)>,
+    input: &[GradeInput],
+) -> Result<Vec<GradedLine>, FieldErrors> {
+    let mut errors = FieldErrors::default();
+    if input.is_empty() {
+        errors.push("lines", "grade at least one line");
+    }
+    if input.len() > MAX_LINES {
+        errors.push("lines", format!("at most {MAX_LINES} lines"));
+        return Err(errors);
+    }
+    let by_sku: HashMap<&str, &ShippedLine> = shipped.iter().map(|l| (l.sku.as_str(), l)).collect();
+    let mut out = Vec::with_capacity(input.len());
+    let mut counted: BTreeMap<&str, i64> = BTreeMap::new();
+    for (i, l) in input.iter().enumerate() {
+        let at = |f: &str| format!("lines[{i}].{f}");
+        let grade = errors.take(at("grade"), Grade::parse(&l.grade));
+        let sku = errors.take(at("sku"), Sku::parse(&l.sku));
+        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+            errors.push(at("quantity"), format!("1 to {MAX_QUANTITY} units"));
+        }
+        let disposition = match &l.disposition {
+            Some(d) => errors.take(at("disposition"), Disposition::parse(d)).map(Some),
+            None => Some(grade.and_then(Grade::default_disposition)),
+        };
+        let bin = match &l.bin {
+            Some(b) => errors.take(at("bin"), BinLocation::parse(b)).map(|b| Some(b.as_str().to_owned())),
+            None => Some(None),
+        };
+        let (Some(grade), Some(sku), Some(disposition), Some(bin)) = (grade, sku, disposition, bin) else { continue };
+        if l.disposition.is_some()
+            && let Some(why) = disposition.and_then(|d| grade.refuses(d))
+        {
+            errors.push(at("disposition"), why);
+            continue;
+        }
+        if bin.is_some() && disposition != Some(Disposition::Restock) {
+            errors.push(at("bin"), "a bin is named only for units restocked");
+            continue;
+        }
+        let known = by_sku.get(sku.as_str());
+        let (product, unit_cost) = match (grade, known) {
+            (Grade::Wrong, Some(_)) => {
+                errors.push(at("grade"), format!("{sku} was shipped in this parcel: grade it sellable or damaged"));
+                continue;
+            }
+            (Grade::Wrong, None) => match catalogue.get(&sku) {
+                Some((p, c)) => (p.clone(), *c),
+                None => {
+                    errors.push(at("sku"), format!("{sku} is not a product in the catalogue"));
+                    continue;
+                }
+            },
+            (_, None) => {
+                errors.push(at("sku"), format!("{sku} was not shipped in this parcel; grade it as wrong"));
+                continue;
+            }
+            (_, Some(s)) => {
+                *counted.entry(s.sku.as_str()).or_default() += l.quantity;
+                (s.product.clone(), s.unit_cost)
+            }
+        };
+        out.push(GradedLine { product, sku, grade, quantity: l.quantity, disposition, bin, unit_cost });
+    }
+    for s in shipped {
+        let n = counted.get(s.sku.as_str()).copied().unwrap_or(0);
+        if n > s.quantity {
+            errors.push("lines", format!("{n} units of {} graded but {} were shipped", s.sku, s.quantity));
+        } else if n < s.quantity && !errors.0.iter().any(|e| e.path.starts_with("lines[")) {
+            errors.push(
+                "lines",
+                format!("{} of {} shipped but {n} graded: count the rest as missing", s.quantity, s.sku),
+            );
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+/// The cost lost per currency: units missing or written off, at their cost.
+pub fn loss(lines: &[GradedLine]) -> Result<Vec<Money>, Error> {
+    let mut per: BTreeMap<Currency, Money> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.is_loss()) {
+        let v = l.unit_cost.checked_mul(l.quantity)?;
+        let sum = per.entry(v.currency).or_insert_with(|| Money::zero(v.currency));
+        *sum = sum.checked_add(v)?;
+    }
+    Ok(per.into_values().filter(|m| m.minor != 0).collect())
+}
+
+/// Units per disposition (missing units under none).
+pub fn units_by_disposition(lines: &[GradedLine]) -> BTreeMap<Option<Disposition>, i64> {
+    let mut out = BTreeMap::new();
+    for l in lines {
+        *out.entry(l.disposition).or_default() += l.quantity;
+    }
+    out
+}
+
+/// When a return that started at `started` should be back: after the lane's median return time once
+/// enough returns on it were received (`past_days`, any order), else after [`DEFAULT_RETURN_DAYS`];
+/// within 3 to 120 days either way.
+pub fn expected_back(started: OffsetDateTime, past_days: &mut [i64]) -> OffsetDateTime {
+    let days = if past_days.len() >= MIN_HISTORY {
+        past_days.sort_unstable();
+        past_days[past_days.len() / 2]
+    } else {
+        DEFAULT_RETURN_DAYS
+    };
+    started + Duration::days(days.clamp(3, 120))
+}
+
+#[cfg(test)]
+mod tests;

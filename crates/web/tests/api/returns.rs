@@ -1,0 +1,259 @@
+use codflow_domain::Role;
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+use crate::floor::{channel, floor, pack_one, printer};
+use crate::helpers::{TestApp, error_paths, json_of};
+
+codflow_store::on_both_engines!(
+    a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then_restocked_with_its_loss_in_the_ledger,
+    a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_off_until_it_turns_up,
+);
+
+fn ago(d: Duration) -> String {
+    (OffsetDateTime::now_utc() - d).format(&Rfc3339).unwrap()
+}
+
+async fn events(app: &TestApp, tn: &str, codes: &[(&str, Duration)]) {
+    let events: Vec<Value> =
+        codes.iter().map(|(c, d)| json!({"tracking_number": tn, "code": c, "at": ago(*d)})).collect();
+    let r = json_of(app.post("/api/v1/tracking/events", &json!({"events": events})).await, StatusCode::OK).await;
+    assert_eq!(r["new"], codes.len(), "{r}");
+}
+
+async fn as_warehouse(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.post_as(app.token(Role::Warehouse), path, body).await
+}
+
+async fn on_hand(app: &TestApp) -> (i64, i64) {
+    let s = app.stock("LAMP-01").await;
+    (s["on_hand"].as_i64().unwrap(), s["reserved"].as_i64().unwrap())
+}
+
+async fn order_status(app: &TestApp, id: &str) -> String {
+    json_of(app.get(&format!("/api/v1/orders/{id}")).await, StatusCode::OK).await["status"].as_str().unwrap().to_owned()
+}
+
+async fn a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then_restocked_with_its_loss_in_the_ledger(
+    engine: Engine,
+) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "R-1", 3).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let order = pack["order_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(50)), ("RTS", Duration::hours(30))]).await;
+
+    // Returning: expected, nothing restocked, the order still out.
+    let list = json_of(app.get("/api/v1/returns?status=expected").await, StatusCode::OK).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{list}");
+    let id = items[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(items[0]["tracking_number"], tn.as_str());
+    assert_eq!(items[0]["warehouse"], "SZ1");
+    assert!(items[0]["carrier_returned_at"].is_null());
+    assert_eq!(on_hand(&app).await, (47, 0));
+    // The carrier says it is back: still nothing on the shelf until the warehouse scans it.
+    events(&app, &tn, &[("RTD", Duration::hours(2))]).await;
+    let r = json_of(app.get(&format!("/api/v1/returns/{id}")).await, StatusCode::OK).await;
+    assert!(r["carrier_returned_at"].is_string(), "{r}");
+    assert_eq!(r["status"], "expected");
+    assert_eq!(
+        r["shipped"],
+        json!([{"sku": "LAMP-01", "quantity": 3, "unit_cost": {"amount": "12.00", "currency": "CNY"}}])
+    );
+    assert_eq!(on_hand(&app).await, (47, 0));
+    assert_eq!(order_status(&app, &order).await, "fulfilled");
+    // By tracking number too.
+    let same = json_of(app.get(&format!("/api/v1/returns/{tn}")).await, StatusCode::OK).await;
+    assert_eq!(same["id"], id.as_str());
+
+    // Bad scans: an unknown parcel, an unknown warehouse, grading before receiving. Nothing changes.
+    let e = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "SZ1", "code": "NOPE-123"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["code"]);
+    assert!(e.to_string().contains("no parcel with tracking number NOPE-123"), "{e}");
+    let e = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "XX9", "code": tn})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["warehouse"]);
+    let grade_path = format!("/api/v1/returns/{id}/grade");
+    let all_sellable = json!({"lines": [{"sku": "LAMP-01", "grade": "sellable", "quantity": 3}]});
+    let e = json_of(as_warehouse(&app, &grade_path, &all_sellable).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "illegal_transition", "{e}");
+    let list = json_of(app.get("/api/v1/returns").await, StatusCode::OK).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // Garbage in the query is named.
+    let e = json_of(app.get("/api/v1/returns?status=gone&overdue=maybe").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e)[0], "status");
+    // A viewer cannot receive.
+    let r =
+        app.post_as(app.token(Role::Viewer), "/api/v1/returns/receive", &json!({"warehouse": "SZ1", "code": tn})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Received by scan; a second scan changes nothing.
+    let got = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "SZ1", "code": format!(" {tn} ")})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((got["received_now"].as_bool(), got["return"]["status"].as_str()), (Some(true), Some("received")));
+    assert_eq!(got["return"]["received_warehouse"], "SZ1");
+    let again = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "SZ1", "code": tn})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["received_now"], false);
+    assert_eq!(on_hand(&app).await, (47, 0));
+
+    // Grading more than was shipped, or less, or a damaged unit restocked: refused, nothing moves.
+    let over = json!({"lines": [{"sku": "LAMP-01", "grade": "sellable", "quantity": 4}]});
+    let e = json_of(as_warehouse(&app, &grade_path, &over).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(e.to_string().contains("4 units of LAMP-01 graded but 3 were shipped"), "{e}");
+    let bad = json!({"lines": [{"sku": "LAMP-01", "grade": "sellable", "quantity": 2},
+        {"sku": "LAMP-01", "grade": "damaged", "quantity": 1, "disposition": "restock"},
+        {"sku": "MUG-02", "grade": "sellable", "quantity": 1}]});
+    let e = json_of(as_warehouse(&app, &grade_path, &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["lines[1].disposition", "lines[2].sku"]);
+    let unknown = json!({"lines": [], "extra": 1});
+    json_of(as_warehouse(&app, &grade_path, &unknown).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(on_hand(&app).await, (47, 0));
+
+    // A photo of the damage: an image is kept and read back, anything else refused.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let photo_path = format!("/api/v1/returns/{id}/photos");
+    let r = app
+        .client
+        .post(app.url(&photo_path))
+        .bearer_auth(app.token(Role::Warehouse))
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(r, StatusCode::CREATED).await["number"], 1);
+    let back = app.get(&format!("{photo_path}/1")).await;
+    assert_eq!(back.headers()["content-type"], "image/png");
+    assert_eq!(back.bytes().await.unwrap().to_vec(), png);
+    let e = json_of(app.post_raw(&photo_path, "not an image").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["photo"]);
+
+    // Graded: one back on the shelf (to a bin), one damaged and written off, one missing; a stray mug found.
+    let graded = json!({"note": "box crushed", "lines": [
+        {"sku": "LAMP-01", "grade": "sellable", "quantity": 1, "bin": "R-01"},
+        {"sku": "LAMP-01", "grade": "damaged", "quantity": 1, "disposition": "write_off"},
+        {"sku": "LAMP-01", "grade": "missing", "quantity": 1},
+        {"sku": "MUG-02", "grade": "wrong", "quantity": 1}]});
+    let done = json_of(as_warehouse(&app, &grade_path, &graded).await, StatusCode::OK).await;
+    assert_eq!(done["status"], "closed");
+    assert_eq!(done["note"], "box crushed");
+    let dispositions: Vec<&Value> = done["lines"].as_array().unwrap().iter().map(|l| &l["disposition"]).collect();
+    assert_eq!(dispositions, [&json!("restock"), &json!("write_off"), &Value::Null, &json!("quarantine")]);
+    assert_eq!(on_hand(&app).await, (48, 0));
+    let mug = app.stock("MUG-02").await;
+    assert_eq!(mug["on_hand"], 50, "a quarantined unit is not sellable stock");
+    assert_eq!(order_status(&app, &order).await, "closed");
+    // The damaged and the missing lamp leave the books at cost (2 × 12.00 CNY), balanced.
+    let legs = json_of(
+        app.get(&format!("/api/v1/shipments/{}/ledger", pack["shipment_id"].as_str().unwrap())).await,
+        StatusCode::OK,
+    )
+    .await;
+    let of = |account: &str| -> Vec<Value> {
+        legs.as_array().unwrap().iter().filter(|l| l["account"] == account).map(|l| l["amount"].clone()).collect()
+    };
+    assert_eq!(of("goods_written_off"), [json!({"amount": "24.00", "currency": "CNY"})], "{legs}");
+    assert_eq!(of("inventory"), [json!({"amount": "-24.00", "currency": "CNY"})], "{legs}");
+    // Graded once.
+    let e = json_of(as_warehouse(&app, &grade_path, &all_sellable).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "illegal_transition");
+    assert_eq!(on_hand(&app).await, (48, 0));
+
+    // The export carries one row per graded line; the month count sets the carrier's word against ours.
+    let csv = app.get("/api/v1/returns/export").await.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "{csv}");
+    assert!(rows[0].starts_with("return_id,tracking_number,order,carrier"), "{csv}");
+    assert!(rows.iter().any(|r| r.ends_with("LAMP-01,damaged,1,write_off")), "{csv}");
+    let months = json_of(app.get("/api/v1/returns/months").await, StatusCode::OK).await;
+    assert_eq!(months[0]["carrier"], "sandbox");
+    assert_eq!(
+        (&months[0]["started"], &months[0]["carrier_returned"], &months[0]["received"]),
+        (&json!(1), &json!(1), &json!(1))
+    );
+    json_of(app.get("/api/v1/returns/months?months=99").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
+
+async fn a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_off_until_it_turns_up(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "R-2", 2).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let order = pack["order_id"].as_str().unwrap().to_owned();
+    // Turned back 45 days ago: with no history on the lane it was due in 30.
+    events(&app, &tn, &[("PKP", Duration::days(50)), ("RTS", Duration::days(45))]).await;
+    let r = &json_of(app.get("/api/v1/returns?overdue=true").await, StatusCode::OK).await["items"][0];
+    assert_eq!(r["overdue"], true, "{r}");
+    let id = r["id"].as_str().unwrap().to_owned();
+    json_of(app.post("/api/v1/tracking/sweep", &json!({})).await, StatusCode::OK).await;
+    let tasks = json_of(app.get("/api/v1/tasks?kind=return_overdue").await, StatusCode::OK).await;
+    let open: Vec<&Value> =
+        tasks["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "return_overdue").collect();
+    assert_eq!(open.len(), 1, "{tasks}");
+    assert_eq!(open[0]["role"], "warehouse");
+    // A second sweep opens no second task.
+    json_of(app.post("/api/v1/tracking/sweep", &json!({})).await, StatusCode::OK).await;
+    let again = json_of(app.get("/api/v1/tasks?kind=return_overdue").await, StatusCode::OK).await;
+    assert_eq!(again["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "return_overdue").count(), 1);
+
+    let give_up = format!("/api/v1/returns/{id}/give-up");
+    let e =
+        json_of(as_warehouse(&app, &give_up, &json!({"reason": " "})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["reason"]);
+    let lost =
+        json_of(as_warehouse(&app, &give_up, &json!({"reason": "carrier cannot find it"})).await, StatusCode::OK).await;
+    assert_eq!(lost["status"], "lost");
+    assert_eq!(order_status(&app, &order).await, "closed");
+    let ledger = format!("/api/v1/shipments/{}/ledger", pack["shipment_id"].as_str().unwrap());
+    let sum = |legs: &Value| -> i64 {
+        legs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["account"] == "goods_written_off")
+            .map(|l| (l["amount"]["amount"].as_str().unwrap().parse::<f64>().unwrap() * 100.0).round() as i64)
+            .sum()
+    };
+    assert_eq!(sum(&json_of(app.get(&ledger).await, StatusCode::OK).await), 2400);
+    // The task closed with the return.
+    let after = json_of(app.get("/api/v1/tasks?kind=return_overdue&status=open").await, StatusCode::OK).await;
+    assert_eq!(
+        after["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "return_overdue").count(),
+        0,
+        "{after}"
+    );
+    let e = json_of(as_warehouse(&app, &give_up, &json!({"reason": "again"})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "illegal_transition");
+
+    // It turns up after all: received and graded sellable, the write-off is reversed and the lamps restocked.
+    let got = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "SZ1", "code": tn})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["return"]["status"], "received");
+    let all = json!({"lines": [{"sku": "LAMP-01", "grade": "sellable", "quantity": 2}]});
+    json_of(as_warehouse(&app, &format!("/api/v1/returns/{id}/grade"), &all).await, StatusCode::OK).await;
+    assert_eq!(on_hand(&app).await, (50, 0));
+    assert_eq!(sum(&json_of(app.get(&ledger).await, StatusCode::OK).await), 0);
+}
