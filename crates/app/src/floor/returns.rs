@@ -475,24 +475,19 @@ pub const EXPORT_COLUMNS: [&str; 15] = [
 ];
 
 impl Floor {
-    /// Every return matching `filter` as CSV, one row per graded line.
-    pub async fn returns_csv(&self, filter: &ReturnFilter) -> Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let csv_err = |e: csv::Error| Error::Internal(codflow_store::Error::Corrupt(e.to_string()));
-        w.write_record(EXPORT_COLUMNS).map_err(csv_err)?;
+    /// Every return matching `filter` as rows under [`EXPORT_COLUMNS`], one per graded line.
+    pub async fn returns_rows(&self, filter: &ReturnFilter) -> Result<Vec<Vec<String>>> {
         let time = |t: Option<OffsetDateTime>| {
             t.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
         };
+        let mut out = Vec::new();
         let mut after: Option<ReturnId> = None;
+        let mut conn = self.store.read().await?;
         loop {
-            let page = {
-                let mut conn = self.store.read().await?;
-                rtstore::list(&mut conn, filter, after.as_ref(), 500).await?
-            };
-            let mut conn = self.store.read().await?;
+            let page = rtstore::list(&mut conn, filter, after.as_ref(), 500).await?;
             for r in &page {
                 let order = orders::get(&mut conn, &r.order_id).await?.map(|o| o.external_id).unwrap_or_default();
-                let head = [
+                let head = vec![
                     r.id.to_string(),
                     r.tracking_number.clone(),
                     order,
@@ -505,30 +500,34 @@ impl Floor {
                     time(r.received_at),
                     r.received_warehouse.as_ref().map(|w| w.to_string()).unwrap_or_default(),
                 ];
-                let rows: Vec<[String; 4]> = if r.lines.is_empty() {
-                    vec![Default::default()]
-                } else {
-                    r.lines
-                        .iter()
-                        .map(|l| {
-                            [
-                                l.sku.to_string(),
-                                l.grade.as_str().to_owned(),
-                                l.quantity.to_string(),
-                                l.disposition.map(|d| d.as_str().to_owned()).unwrap_or_default(),
-                            ]
-                        })
-                        .collect()
-                };
-                for tail in rows {
-                    let cells = head.iter().chain(tail.iter());
-                    w.write_record(cells.map(|c| codflow_sheets::csv::neutralised(c).into_owned())).map_err(csv_err)?;
+                if r.lines.is_empty() {
+                    out.push([head.clone(), vec![String::new(); 4]].concat());
+                }
+                for l in &r.lines {
+                    let tail = vec![
+                        l.sku.to_string(),
+                        l.grade.as_str().to_owned(),
+                        l.quantity.to_string(),
+                        l.disposition.map(|d| d.as_str().to_owned()).unwrap_or_default(),
+                    ];
+                    out.push([head.clone(), tail].concat());
                 }
             }
             match page.last() {
                 Some(last) if page.len() == 500 => after = Some(last.id.clone()),
                 _ => break,
             }
+        }
+        Ok(out)
+    }
+
+    /// [`Floor::returns_rows`] as CSV, cells neutralised against formulas.
+    pub async fn returns_csv(&self, filter: &ReturnFilter) -> Result<Vec<u8>> {
+        let csv_err = |e: csv::Error| Error::Internal(codflow_store::Error::Corrupt(e.to_string()));
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(EXPORT_COLUMNS).map_err(csv_err)?;
+        for row in self.returns_rows(filter).await? {
+            w.write_record(row.iter().map(|c| codflow_sheets::csv::neutralised(c).into_owned())).map_err(csv_err)?;
         }
         w.into_inner().map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))
     }

@@ -18,6 +18,7 @@ mod pages;
 mod prefs;
 mod recs;
 mod render;
+mod returns;
 mod review;
 mod rules;
 mod settings;
@@ -73,6 +74,15 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/inbound/{id}", get(inbound::po).post(inbound::po_act))
         .route("/receive", get(inbound::dock).post(inbound::dock_act))
+        .route("/returns", get(returns::list))
+        .route("/returns/scan", get(returns::scan_form).post(returns::scan))
+        .route("/returns/{id}", get(returns::one).post(returns::act))
+        .route(
+            "/returns/{id}/photos",
+            axum::routing::post(returns::add_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(codflow_app::floor::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+        .route("/returns/{id}/photos/{n}", get(returns::photo))
         .route("/preferences", get(prefs::form).post(prefs::save))
         .route("/settings", get(settings::page).post(settings::save))
         .route("/preferences/language", axum::routing::post(prefs::language))

@@ -62,6 +62,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("shop.html", include_str!("../../templates/shop.html")),
     ("messages.html", include_str!("../../templates/messages.html")),
     ("tracking_settings.html", include_str!("../../templates/tracking_settings.html")),
+    ("returns.html", include_str!("../../templates/returns.html")),
+    ("return.html", include_str!("../../templates/return.html")),
+    ("return_scan.html", include_str!("../../templates/return_scan.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.

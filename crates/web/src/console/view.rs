@@ -33,6 +33,7 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
             item("/pack", "nav-pack"),
             item("/bags", "nav-bags"),
             item("/receive", "nav-receive"),
+            item("/returns", "nav-returns"),
             item("/inbound", "nav-inbound"),
             item("/dashboards/floor", "nav-floor-dashboard"),
         ]);

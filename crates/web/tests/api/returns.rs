@@ -257,3 +257,62 @@ async fn a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_
     assert_eq!(on_hand(&app).await, (50, 0));
     assert_eq!(sum(&json_of(app.get(&ledger).await, StatusCode::OK).await), 0);
 }
+
+/// A warehouse worker's returns in headless Chromium: the list, the receiving scan (a wrong code answered,
+/// the parcel's code opening its return), grading with a damaged unit written off, and the closed return.
+#[tokio::test]
+async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
+    use codflow_app::App;
+    use codflow_domain::Actor;
+
+    use crate::browser::Browser;
+    const ENTER: &str = "\u{E007}";
+
+    let app = crate::helpers::spawn_app_with_sandbox(Engine::Sqlite).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "RB-1", 3).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(50)), ("RTS", Duration::hours(30)), ("RTD", Duration::hours(2))]).await;
+    App::new(app.store.clone())
+        .admin()
+        .create_user("wang.wh", "long enough secret", Role::Warehouse, Actor::Worker("t".into()))
+        .await
+        .unwrap();
+
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "wang.wh", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("nav a[href='/returns']").await).await;
+    b.wait_for_url("/returns").await;
+    assert_eq!(b.count("#returns tbody tr").await, 1);
+    assert!(b.text(&b.find("#return-months").await).await.contains("sandbox"));
+    b.screenshot("76-returns").await;
+    b.click(&b.find("#scan-returns").await).await;
+    b.wait_for_url("/returns/scan").await;
+    let focused = "return document.activeElement && document.activeElement.id;";
+    assert_eq!(b.run(focused, json!([])).await, "scan", "the scan field has the focus");
+    b.type_into(&b.find("#scan").await, &format!("NOPE-1{ENTER}")).await;
+    b.wait_for_text("#answer", "NOPE-1").await;
+    b.type_into(&b.find("#scan").await, &format!("{tn}{ENTER}")).await;
+    b.wait_for_url("scanned=received").await;
+    assert_eq!(b.attr(&b.find("#return").await, "data-status").await.as_deref(), Some("received"));
+    b.screenshot("77-return-grading").await;
+    let set =
+        "for (const [n, v] of arguments[0]) { document.querySelector(`[name=\"${n}\"]`).value = v; } return true;";
+    let values = json!([
+        ["sellable.LAMP-01", "2"],
+        ["damaged.LAMP-01", "1"],
+        ["damaged_to.LAMP-01", "write_off"],
+        ["bin.LAMP-01", "R-07"]
+    ]);
+    b.run(set, json!([values])).await;
+    b.click(&b.find("#grade").await).await;
+    b.wait_for_url("saved=1").await;
+    assert_eq!(b.attr(&b.find("#return").await, "data-status").await.as_deref(), Some("closed"));
+    assert_eq!(b.count("#graded tbody tr").await, 2);
+    b.screenshot("78-return-graded").await;
+    b.quit().await;
+    assert_eq!(on_hand(&app).await, (49, 0));
+}
