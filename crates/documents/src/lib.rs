@@ -1,6 +1,7 @@
 //! Shipping documents, pure functions from data to bytes: no I/O, no knowledge of the store.
 
 pub mod bags;
+pub mod claim;
 pub mod code128;
 pub mod customs;
 pub mod dispute;

@@ -74,10 +74,12 @@ pub enum AnomalyKind {
     InboundDiscrepancy,
     /// A parcel the carrier is returning has not been received by its lane's usual return time.
     ReturnOverdue,
+    /// A claim still in draft close to the carrier's filing deadline.
+    ClaimDeadline,
 }
 
 impl AnomalyKind {
-    pub const ALL: [AnomalyKind; 13] = [
+    pub const ALL: [AnomalyKind; 14] = [
         AnomalyKind::CustomsHeld,
         AnomalyKind::Stuck,
         AnomalyKind::Late,
@@ -91,6 +93,7 @@ impl AnomalyKind {
         AnomalyKind::MissedPickup,
         AnomalyKind::InboundDiscrepancy,
         AnomalyKind::ReturnOverdue,
+        AnomalyKind::ClaimDeadline,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -108,6 +111,7 @@ impl AnomalyKind {
             AnomalyKind::MissedPickup => "missed_pickup",
             AnomalyKind::InboundDiscrepancy => "inbound_discrepancy",
             AnomalyKind::ReturnOverdue => "return_overdue",
+            AnomalyKind::ClaimDeadline => "claim_deadline",
         }
     }
 
@@ -121,9 +125,10 @@ impl AnomalyKind {
     /// Who deals with it.
     pub fn role(&self) -> Role {
         match self {
-            AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => {
-                Role::Finance
-            }
+            AnomalyKind::ReturnExpected
+            | AnomalyKind::CodNotRemitted
+            | AnomalyKind::SettlementDifference
+            | AnomalyKind::ClaimDeadline => Role::Finance,
             AnomalyKind::WeightIntercepted
             | AnomalyKind::MissedPickup
             | AnomalyKind::InboundDiscrepancy
@@ -156,6 +161,7 @@ impl AnomalyKind {
             AnomalyKind::ReturnOverdue => {
                 "Expected back but not received: ask the carrier where the return is before its claim window closes"
             }
+            AnomalyKind::ClaimDeadline => "A claim is still a draft and its filing window closes soon: file it",
         }
     }
 }
@@ -198,6 +204,7 @@ impl Thresholds {
         let default = match kind {
             AnomalyKind::DeliveryFailed | AnomalyKind::CancelledAtShop => 4,
             AnomalyKind::WeightIntercepted | AnomalyKind::MissedPickup => 2,
+            AnomalyKind::ClaimDeadline => 24,
             AnomalyKind::CustomsHeld | AnomalyKind::Stuck | AnomalyKind::InboundDiscrepancy => 24,
             AnomalyKind::Late | AnomalyKind::Lost | AnomalyKind::ReturnOverdue => 48,
             AnomalyKind::ReturnExpected | AnomalyKind::CodNotRemitted | AnomalyKind::SettlementDifference => 72,
@@ -310,7 +317,8 @@ pub fn deadline(kind: AnomalyKind, w: &Watch, th: &Thresholds) -> Option<OffsetD
         | AnomalyKind::WeightIntercepted
         | AnomalyKind::MissedPickup
         | AnomalyKind::InboundDiscrepancy
-        | AnomalyKind::ReturnOverdue => None,
+        | AnomalyKind::ReturnOverdue
+        | AnomalyKind::ClaimDeadline => None,
     }
 }
 

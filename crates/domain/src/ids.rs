@@ -194,6 +194,10 @@ typed_id!(
     /// at a warehouse, graded and disposed of.
     ReturnId, "ret"
 );
+typed_id!(
+    /// A claim against a carrier for a lost or damaged parcel (`clm_…`).
+    ClaimId, "clm"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,43 @@
 //! The pure core of codflow: values that cannot be built invalid, and the rules over them. No I/O here.
 
+/// A closed set of words: an enum with its written forms, `parse` naming the field and the choices, `ALL` and
+/// `Display`. Declared before the modules so each can use it.
+macro_rules! word_enum {
+    ($(#[$m:meta])* $name:ident, $what:literal { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Result<$name, Error> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    Error::invalid($what, format!("{s:?} is not one of {}", names.join(", ")))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod allocation;
 pub mod anomaly;
 pub mod auth;
 pub mod carrier_account;
 pub mod catalogue;
+pub mod claims;
 pub mod country;
 pub mod error;
 pub mod finance;
@@ -33,8 +66,8 @@ pub use catalogue::{
 pub use country::Country;
 pub use error::{Error, FieldError, FieldErrors};
 pub use ids::{
-    AsnId, AuditId, BagId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId, PurchaseOrderId,
-    PushId, ReturnId, RuleId, ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
+    AsnId, AuditId, BagId, ClaimId, HandoverId, ImportId, InboxId, NotificationId, OrderId, PackId, ProductId,
+    PurchaseOrderId, PushId, ReturnId, RuleId, ShipmentId, StatementId, TaskId, TokenId, UserId, WarehouseId, WaveId,
 };
 pub use money::{Converted, Currency, FxRate, Money};
 pub use order::{

@@ -376,6 +376,23 @@ fn package(sheet: &str, sheet_name: &str) -> Result<Vec<u8>, SheetError> {
     Ok(out.into_inner())
 }
 
+/// A ZIP archive of the given files (deflated), for attachment packs.
+pub fn write_zip(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, SheetError> {
+    use std::io::Write;
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut out);
+        let opts = zip::write::SimpleFileOptions::default();
+        let fail = |e: &dyn std::fmt::Display| SheetError::Write(e.to_string());
+        for (name, body) in files {
+            zip.start_file(name.as_str(), opts).map_err(|e| fail(&e))?;
+            zip.write_all(body).map_err(|e| fail(&e))?;
+        }
+        zip.finish().map_err(|e| fail(&e))?;
+    }
+    Ok(out.into_inner())
+}
+
 /// Builds small workbooks for tests: inline strings, numbers, date serials and merged regions.
 #[cfg(any(test, feature = "testing"))]
 pub mod testing {

@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod carrier_accounts;
 pub mod catalogue;
 pub mod channel_sync;
+pub mod claims;
 pub mod db;
 pub mod error;
 pub mod finance;

@@ -252,6 +252,7 @@ task-kind-weight_intercepted = held at the pack station
 task-kind-missed_pickup = missed the pickup
 task-kind-inbound_discrepancy = inbound discrepancy
 task-kind-return_overdue = return overdue
+task-kind-claim_deadline = claim deadline
 
 ## Preferences
 display-name = Name shown to colleagues

@@ -252,6 +252,7 @@ task-kind-weight_intercepted = 打包台拦截
 task-kind-missed_pickup = 未赶上揽收
 task-kind-inbound_discrepancy = 到货差异
 task-kind-return_overdue = 退件逾期未到
+task-kind-claim_deadline = 索赔即将截止
 
 ## 个人设置
 display-name = 对同事显示的名字

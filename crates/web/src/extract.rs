@@ -213,6 +213,7 @@ from_path!(
     BagId => "bag",
     HandoverId => "handover",
     ReturnId => "return",
+    ClaimId => "claim",
 );
 
 impl Auth {

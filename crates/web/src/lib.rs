@@ -113,6 +113,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .merge(inbound::router())
         .merge(crate::routes::packaging::router())
         .merge(crate::routes::returns::router())
+        .merge(crate::routes::claims::router())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .merge(
             Router::new()

@@ -7,6 +7,9 @@ use crate::routes::attach::{AttachBody, AttachImportDto, AttachLineErrorDto, Att
 use crate::routes::carrier_accounts::{CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto};
 use crate::routes::catalogue::{CreateWarehouse, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
+use crate::routes::claims::{
+    CarrierClaimsDto, ClaimDto, ClaimPaidBody, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody,
+};
 use crate::routes::dashboards::{
     ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
     SumsDto,
@@ -149,8 +152,12 @@ impl Modify for AccessResponses {
         crate::routes::returns::list, crate::routes::returns::export, crate::routes::returns::months,
         crate::routes::returns::get_one, crate::routes::returns::receive, crate::routes::returns::grade,
         crate::routes::returns::give_up, crate::routes::returns::add_photo, crate::routes::returns::photo,
+        crate::routes::claims::list, crate::routes::claims::open, crate::routes::claims::by_carrier,
+        crate::routes::claims::get_one, crate::routes::claims::file, crate::routes::claims::review,
+        crate::routes::claims::decide, crate::routes::claims::paid, crate::routes::claims::evidence_pdf,
+        crate::routes::claims::evidence_zip, crate::routes::claims::get_window, crate::routes::claims::put_window,
     ),
-    components(schemas(GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

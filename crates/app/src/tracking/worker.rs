@@ -28,6 +28,7 @@ pub(crate) async fn sweep_once(store: &Store, now: OffsetDateTime, limit: i64) -
     }
     out.write(&mut tx, now, &mut report).await?;
     report.tasks_opened += crate::floor::returns::open_overdue_tasks(&mut tx, now).await?;
+    report.tasks_opened += crate::claims::open_deadline_tasks(&mut tx, now).await?;
     commit(tx).await?;
     Ok((n, report))
 }

@@ -44,10 +44,14 @@ pub enum Account {
     Inventory,
     /// The cost of returned goods that never came back or were written off on grading.
     GoodsWrittenOff,
+    /// What a carrier agreed to pay on a claim and has not paid yet.
+    ClaimsReceivable,
+    /// Claims the carriers agreed to pay: income against the losses.
+    ClaimRecoveries,
 }
 
 impl Account {
-    pub const ALL: [Account; 13] = [
+    pub const ALL: [Account; 15] = [
         Account::CarrierReceivable,
         Account::CodSales,
         Account::CodFees,
@@ -61,6 +65,8 @@ impl Account {
         Account::WrittenOff,
         Account::Inventory,
         Account::GoodsWrittenOff,
+        Account::ClaimsReceivable,
+        Account::ClaimRecoveries,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -78,6 +84,8 @@ impl Account {
             Account::WrittenOff => "written_off",
             Account::Inventory => "inventory",
             Account::GoodsWrittenOff => "goods_written_off",
+            Account::ClaimsReceivable => "claims_receivable",
+            Account::ClaimRecoveries => "claim_recoveries",
         }
     }
 
@@ -99,6 +107,10 @@ pub enum EntryKind {
     WrittenOff,
     /// A return's goods lost or written off, at cost.
     GoodsWrittenOff,
+    /// A carrier agreed to pay a claim.
+    ClaimApproved,
+    /// A carrier paid a claim.
+    ClaimPaid,
 }
 
 impl EntryKind {
@@ -109,6 +121,8 @@ impl EntryKind {
             EntryKind::PaidOut => "paid_out",
             EntryKind::WrittenOff => "written_off",
             EntryKind::GoodsWrittenOff => "goods_written_off",
+            EntryKind::ClaimApproved => "claim_approved",
+            EntryKind::ClaimPaid => "claim_paid",
         }
     }
 
@@ -119,6 +133,8 @@ impl EntryKind {
             EntryKind::PaidOut,
             EntryKind::WrittenOff,
             EntryKind::GoodsWrittenOff,
+            EntryKind::ClaimApproved,
+            EntryKind::ClaimPaid,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -177,6 +193,28 @@ impl Entry {
             vec![
                 Posting { account: Account::GoodsWrittenOff, amount: cost },
                 Posting { account: Account::Inventory, amount: Money::new(-cost.minor, cost.currency) },
+            ],
+        )
+    }
+
+    /// A carrier agreed to pay `amount` on a claim: owed to the seller, recovered against the loss.
+    pub fn claim_approved(amount: Money) -> Result<Entry, Error> {
+        Entry::new(
+            EntryKind::ClaimApproved,
+            vec![
+                Posting { account: Account::ClaimsReceivable, amount },
+                Posting { account: Account::ClaimRecoveries, amount: Money::new(-amount.minor, amount.currency) },
+            ],
+        )
+    }
+
+    /// A claim's money arrived in the bank.
+    pub fn claim_paid(amount: Money) -> Result<Entry, Error> {
+        Entry::new(
+            EntryKind::ClaimPaid,
+            vec![
+                Posting { account: Account::Bank, amount },
+                Posting { account: Account::ClaimsReceivable, amount: Money::new(-amount.minor, amount.currency) },
             ],
         )
     }

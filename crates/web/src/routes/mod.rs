@@ -3,6 +3,7 @@ pub mod attach;
 pub mod carrier_accounts;
 pub mod catalogue;
 pub mod channel_sync;
+pub mod claims;
 pub mod dashboards;
 pub mod documents;
 pub mod finance;

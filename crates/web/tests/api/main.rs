@@ -11,6 +11,7 @@ mod bad_input;
 mod carrier_accounts;
 mod catalogue;
 mod channels;
+mod claims;
 mod concurrency;
 mod console;
 mod console_browser;

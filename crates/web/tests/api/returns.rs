@@ -17,7 +17,7 @@ fn ago(d: Duration) -> String {
     (OffsetDateTime::now_utc() - d).format(&Rfc3339).unwrap()
 }
 
-async fn events(app: &TestApp, tn: &str, codes: &[(&str, Duration)]) {
+pub(crate) async fn events(app: &TestApp, tn: &str, codes: &[(&str, Duration)]) {
     let events: Vec<Value> =
         codes.iter().map(|(c, d)| json!({"tracking_number": tn, "code": c, "at": ago(*d)})).collect();
     let r = json_of(app.post("/api/v1/tracking/events", &json!({"events": events})).await, StatusCode::OK).await;

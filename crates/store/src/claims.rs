@@ -1,0 +1,272 @@
+//! Claims against carriers, and each carrier account's window for filing them.
+
+use codflow_domain::claims::{ClaimReason, ClaimStatus, ClaimWindow, WindowFrom};
+use codflow_domain::{CarrierAccountCode, ClaimId, Currency, Money, OrderId, ShipmentId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use time::OffsetDateTime;
+
+use crate::bulk::Val;
+use crate::db::{from_micros, micros};
+use crate::{Error, Result};
+
+/// A claim as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub id: ClaimId,
+    pub shipment_id: ShipmentId,
+    pub order_id: OrderId,
+    pub tracking_number: String,
+    pub carrier: String,
+    pub reason: ClaimReason,
+    pub status: ClaimStatus,
+    pub claimed: Money,
+    pub approved: Option<Money>,
+    pub paid: Option<Money>,
+    pub deadline: OffsetDateTime,
+    pub carrier_ref: Option<String>,
+    pub payment_ref: Option<String>,
+    pub note: Option<String>,
+    pub filed_at: Option<OffsetDateTime>,
+    pub decided_at: Option<OffsetDateTime>,
+    pub paid_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+const COLS: &str = "id, shipment_id, order_id, tracking_number, carrier, reason, status, currency, claimed_minor, \
+                    approved_minor, paid_minor, deadline, carrier_ref, payment_ref, note, filed_at, decided_at, paid_at, \
+                    created_at, updated_at";
+
+fn corrupt(what: &str, v: &str) -> Error {
+    Error::Corrupt(format!("claim {what} {v:?}"))
+}
+
+fn claim_of(r: &AnyRow) -> Result<Claim> {
+    let reason: String = r.try_get("reason")?;
+    let status: String = r.try_get("status")?;
+    let currency = Currency::parse(&r.try_get::<String, _>("currency")?)?;
+    let money =
+        |col: &str| -> Result<Option<Money>> { Ok(r.try_get::<Option<i64>, _>(col)?.map(|m| Money::new(m, currency))) };
+    let at = |col: &str| -> Result<Option<OffsetDateTime>> { Ok(r.try_get::<Option<i64>, _>(col)?.map(from_micros)) };
+    Ok(Claim {
+        id: ClaimId::parse(&r.try_get::<String, _>("id")?)?,
+        shipment_id: ShipmentId::parse(&r.try_get::<String, _>("shipment_id")?)?,
+        order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
+        tracking_number: r.try_get("tracking_number")?,
+        carrier: r.try_get("carrier")?,
+        reason: ClaimReason::parse(&reason).map_err(|_| corrupt("reason", &reason))?,
+        status: ClaimStatus::parse(&status).map_err(|_| corrupt("status", &status))?,
+        claimed: Money::new(r.try_get("claimed_minor")?, currency),
+        approved: money("approved_minor")?,
+        paid: money("paid_minor")?,
+        deadline: from_micros(r.try_get("deadline")?),
+        carrier_ref: r.try_get("carrier_ref")?,
+        payment_ref: r.try_get("payment_ref")?,
+        note: r.try_get("note")?,
+        filed_at: at("filed_at")?,
+        decided_at: at("decided_at")?,
+        paid_at: at("paid_at")?,
+        created_at: from_micros(r.try_get("created_at")?),
+        updated_at: from_micros(r.try_get("updated_at")?),
+    })
+}
+
+/// Inserts a claim; false when the parcel already has one for this reason.
+pub async fn insert(conn: &mut AnyConnection, c: &Claim) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO claims (id, shipment_id, order_id, tracking_number, carrier, reason, status, currency, \
+         claimed_minor, deadline, note, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) ON CONFLICT (shipment_id, reason) DO NOTHING",
+    )
+    .bind(c.id.as_str())
+    .bind(c.shipment_id.as_str())
+    .bind(c.order_id.as_str())
+    .bind(&c.tracking_number)
+    .bind(&c.carrier)
+    .bind(c.reason.as_str())
+    .bind(c.status.as_str())
+    .bind(c.claimed.currency.code())
+    .bind(c.claimed.minor)
+    .bind(micros(c.deadline))
+    .bind(c.note.as_deref())
+    .bind(micros(c.created_at))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &ClaimId) -> Result<Option<Claim>> {
+    let r =
+        sqlx::query(&format!("SELECT {COLS} FROM claims WHERE id = $1")).bind(id.as_str()).fetch_optional(conn).await?;
+    r.as_ref().map(claim_of).transpose()
+}
+
+pub async fn of_shipment(conn: &mut AnyConnection, shipment: &ShipmentId) -> Result<Vec<Claim>> {
+    let rows = sqlx::query(&format!("SELECT {COLS} FROM claims WHERE shipment_id = $1 ORDER BY id"))
+        .bind(shipment.as_str())
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(claim_of).collect()
+}
+
+/// Writes a claim's state after a move from `from`; false when it had moved meanwhile.
+pub async fn update(conn: &mut AnyConnection, c: &Claim, from: ClaimStatus) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE claims SET status = $2, approved_minor = $3, paid_minor = $4, carrier_ref = $5, payment_ref = $6, \
+         note = $7, filed_at = $8, decided_at = $9, paid_at = $10, updated_at = $11 WHERE id = $1 AND status = $12",
+    )
+    .bind(c.id.as_str())
+    .bind(c.status.as_str())
+    .bind(c.approved.map(|m| m.minor))
+    .bind(c.paid.map(|m| m.minor))
+    .bind(c.carrier_ref.as_deref())
+    .bind(c.payment_ref.as_deref())
+    .bind(c.note.as_deref())
+    .bind(c.filed_at.map(micros))
+    .bind(c.decided_at.map(micros))
+    .bind(c.paid_at.map(micros))
+    .bind(micros(c.updated_at))
+    .bind(from.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// What a list of claims is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct ClaimFilter {
+    pub status: Option<ClaimStatus>,
+    pub carrier: Option<String>,
+}
+
+/// Newest first, after the claim `after`.
+pub async fn list(
+    conn: &mut AnyConnection,
+    f: &ClaimFilter,
+    after: Option<&ClaimId>,
+    limit: i64,
+) -> Result<Vec<Claim>> {
+    let mut sql = format!("SELECT {COLS} FROM claims WHERE 1 = 1");
+    let mut binds: Vec<Val> = Vec::new();
+    for (cond, v) in [
+        ("status =", f.status.map(|s| Val::Text(s.as_str().into()))),
+        ("carrier =", f.carrier.clone().map(Val::Text)),
+        ("id <", after.map(|a| Val::Text(a.to_string()))),
+    ] {
+        if let Some(v) = v {
+            binds.push(v);
+            sql.push_str(&format!(" AND {cond} ${}", binds.len()));
+        }
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit.clamp(1, 10_000)));
+    let rows = crate::bulk::bind_all(sqlx::query(&sql), &binds).fetch_all(conn).await?;
+    rows.iter().map(claim_of).collect()
+}
+
+/// Drafts whose deadline falls before `by` and that have no task yet.
+pub async fn drafts_due(conn: &mut AnyConnection, by: OffsetDateTime, limit: i64) -> Result<Vec<Claim>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM claims WHERE status = 'draft' AND deadline_task = 0 AND deadline <= $1 ORDER BY deadline \
+         LIMIT $2"
+    ))
+    .bind(micros(by))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(claim_of).collect()
+}
+
+pub async fn mark_tasked(conn: &mut AnyConnection, id: &ClaimId) -> Result<()> {
+    sqlx::query("UPDATE claims SET deadline_task = 1 WHERE id = $1").bind(id.as_str()).execute(conn).await?;
+    Ok(())
+}
+
+/// A carrier account's window for filing claims; None when there is no such account.
+pub async fn window(conn: &mut AnyConnection, account: &CarrierAccountCode) -> Result<Option<ClaimWindow>> {
+    let r = sqlx::query("SELECT claim_window_days, claim_window_from FROM carrier_accounts WHERE code = $1")
+        .bind(account.as_str())
+        .fetch_optional(conn)
+        .await?;
+    r.map(|r| {
+        let from: String = r.try_get("claim_window_from")?;
+        let from = WindowFrom::parse(&from).map_err(|_| Error::Corrupt(format!("claim window from {from:?}")))?;
+        Ok(ClaimWindow { days: r.try_get("claim_window_days")?, from })
+    })
+    .transpose()
+}
+
+/// The window of the carrier's first account, when it has one.
+pub async fn first_window(conn: &mut AnyConnection, carrier: &str) -> Result<Option<ClaimWindow>> {
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT code FROM carrier_accounts WHERE carrier = $1 ORDER BY code LIMIT 1")
+            .bind(carrier)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match code {
+        Some(c) => window(conn, &CarrierAccountCode::parse(&c)?).await,
+        None => Ok(None),
+    }
+}
+
+/// Sets an account's window; false when there is no such account.
+pub async fn set_window(
+    conn: &mut AnyConnection,
+    account: &CarrierAccountCode,
+    w: ClaimWindow,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE carrier_accounts SET claim_window_days = $2, claim_window_from = $3, updated_at = $4 WHERE code = $1",
+    )
+    .bind(account.as_str())
+    .bind(w.days)
+    .bind(w.from.as_str())
+    .bind(micros(at))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// Per carrier and currency: claims, what was claimed, approved and paid, and how many were rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CarrierClaims {
+    pub carrier: String,
+    pub currency: String,
+    pub claims: i64,
+    pub open: i64,
+    pub rejected: i64,
+    pub claimed_minor: i64,
+    pub approved_minor: i64,
+    pub paid_minor: i64,
+}
+
+pub async fn by_carrier(conn: &mut AnyConnection) -> Result<Vec<CarrierClaims>> {
+    let rows = sqlx::query(
+        "SELECT carrier, currency, COUNT(*) AS claims, \
+         CAST(SUM(CASE WHEN status IN ('rejected', 'paid') THEN 0 ELSE 1 END) AS BIGINT) AS open, \
+         CAST(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) AS rejected, \
+         CAST(SUM(claimed_minor) AS BIGINT) AS claimed, CAST(SUM(COALESCE(approved_minor, 0)) AS BIGINT) AS approved, \
+         CAST(SUM(COALESCE(paid_minor, 0)) AS BIGINT) AS paid FROM claims GROUP BY carrier, currency \
+         ORDER BY carrier, currency",
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(CarrierClaims {
+                carrier: r.try_get("carrier")?,
+                currency: r.try_get("currency")?,
+                claims: r.try_get("claims")?,
+                open: r.try_get("open")?,
+                rejected: r.try_get("rejected")?,
+                claimed_minor: r.try_get("claimed")?,
+                approved_minor: r.try_get("approved")?,
+                paid_minor: r.try_get("paid")?,
+            })
+        })
+        .collect()
+}

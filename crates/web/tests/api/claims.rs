@@ -1,0 +1,208 @@
+use codflow_domain::Role;
+use codflow_store::Engine;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::floor::{channel, floor, pack_one, printer};
+use crate::helpers::{TestApp, error_paths, json_of};
+use crate::returns::events;
+
+codflow_store::on_both_engines!(
+    a_lost_parcel_becomes_a_claim_with_its_evidence_pack_and_is_paid_with_the_ledger_balanced,
+    a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_nothing,
+);
+
+async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
+    app.post_as(app.token(Role::Finance), path, body).await
+}
+
+/// The sum per account of a shipment's ledger, in minor units.
+async fn balances(app: &TestApp, shipment: &str) -> std::collections::BTreeMap<String, i64> {
+    let legs = json_of(app.get(&format!("/api/v1/shipments/{shipment}/ledger")).await, StatusCode::OK).await;
+    let mut out = std::collections::BTreeMap::new();
+    for l in legs.as_array().unwrap() {
+        let a = l["amount"]["amount"].as_str().unwrap().replace('.', "").parse::<i64>().unwrap();
+        *out.entry(l["account"].as_str().unwrap().to_owned()).or_insert(0) += a;
+    }
+    out
+}
+
+async fn a_lost_parcel_becomes_a_claim_with_its_evidence_pack_and_is_paid_with_the_ledger_balanced(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "C-1", 2).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(60))]).await;
+    // In transit: not lost yet.
+    let body = json!({"shipment_id": shipment, "reason": "lost"});
+    let e = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "claim_not_allowed", "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("not lost"), "{e}");
+    events(&app, &tn, &[("LST", Duration::hours(20))]).await;
+
+    let c = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
+    assert_eq!((c["status"].as_str(), c["reason"].as_str()), (Some("draft"), Some("lost")));
+    let order =
+        json_of(app.get(&format!("/api/v1/orders/{}", pack["order_id"].as_str().unwrap())).await, StatusCode::OK).await;
+    assert_eq!(c["claimed"], order["total"], "the declared value by default");
+    let id = c["id"].as_str().unwrap().to_owned();
+    let e = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "claim_exists");
+
+    // The evidence pack: a PDF, and a ZIP with it and the timeline.
+    let pdf = app.get(&format!("/api/v1/claims/{id}/evidence.pdf")).await;
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let zip = app.get(&format!("/api/v1/claims/{id}/evidence.zip")).await;
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let zip = zip.bytes().await.unwrap();
+    assert!(zip.starts_with(b"PK"));
+    let names = String::from_utf8_lossy(&zip);
+    assert!(names.contains("timeline.csv") && names.contains(&format!("claim-{id}.pdf")), "the archive's entries");
+
+    // Filed, reviewed, approved in part, paid.
+    let path = |a: &str| format!("/api/v1/claims/{id}/{a}");
+    let e = json_of(
+        as_finance(&app, &path("paid"), &json!({"amount": {"amount": "1.00", "currency": "SAR"}, "reference": "x"}))
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "illegal_transition");
+    let filed =
+        json_of(as_finance(&app, &path("file"), &json!({"carrier_ref": "SBX-CLM-9"})).await, StatusCode::OK).await;
+    assert_eq!((filed["status"].as_str(), filed["carrier_ref"].as_str()), (Some("filed"), Some("SBX-CLM-9")));
+    json_of(as_finance(&app, &path("review"), &json!({})).await, StatusCode::OK).await;
+    let claimed = c["claimed"]["amount"].as_str().unwrap().to_owned();
+    let too_much = json!({"approved": {"amount": "100000.00", "currency": "SAR"}});
+    let e = json_of(as_finance(&app, &path("decide"), &too_much).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(!error_paths(&e).is_empty(), "{e}");
+    let decided = json_of(
+        as_finance(
+            &app,
+            &path("decide"),
+            &json!({"approved": {"amount": "40.00", "currency": "SAR"}, "note": "capped"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(decided["status"], "partly_approved", "claimed {claimed}");
+    let b = balances(&app, &shipment).await;
+    assert_eq!((b["claims_receivable"], b["claim_recoveries"]), (4000, -4000));
+    let over = json!({"amount": {"amount": "40.01", "currency": "SAR"}, "reference": "TRX-1"});
+    json_of(as_finance(&app, &path("paid"), &over).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let paid = json!({"amount": {"amount": "40.00", "currency": "SAR"}, "reference": "TRX-1"});
+    let done = json_of(as_finance(&app, &path("paid"), &paid).await, StatusCode::OK).await;
+    assert_eq!((done["status"].as_str(), done["payment_ref"].as_str()), (Some("paid"), Some("TRX-1")));
+    let b = balances(&app, &shipment).await;
+    assert_eq!((b["claims_receivable"], b["bank"], b["claim_recoveries"]), (0, 4000, -4000), "{b:?}");
+    assert_eq!(b.values().sum::<i64>(), 0, "the ledger balances: {b:?}");
+    let e = json_of(as_finance(&app, &path("paid"), &paid).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "illegal_transition");
+
+    let by = json_of(app.get("/api/v1/claims/by-carrier").await, StatusCode::OK).await;
+    assert_eq!(by[0]["carrier"], "sandbox");
+    assert_eq!((&by[0]["claims"], &by[0]["paid"]["amount"]), (&json!(1), &json!("40.00")));
+    let list = json_of(app.get("/api/v1/claims?status=paid").await, StatusCode::OK).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+async fn a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_nothing(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[]).await;
+    // A sandbox account whose claims must be filed within 2 days of booking, used by the channel.
+    let account = json!({"code": "sbx-main", "carrier": "sandbox", "name": "Sandbox", "base_url": app.carrier.clone().unwrap(),
+        "credentials": {}});
+    json_of(app.post("/api/v1/carrier-accounts", &account).await, StatusCode::CREATED).await;
+    let window = "/api/v1/carrier-accounts/sbx-main/claim-window";
+    assert_eq!(json_of(app.get(window).await, StatusCode::OK).await, json!({"days": 30, "from": "last_scan"}));
+    for (bad, field) in [(json!({"days": 0, "from": "booking"}), "days"), (json!({"days": 5, "from": "never"}), "from")]
+    {
+        let e = json_of(app.put(window, &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_paths(&e), [field]);
+    }
+    json_of(
+        app.put("/api/v1/carrier-accounts/nope/claim-window", &json!({"days": 2, "from": "booking"})).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    json_of(app.put(window, &json!({"days": 2, "from": "booking"})).await, StatusCode::OK).await;
+    let mut ch = channel("SBX-SA", "20.00", None);
+    ch["carrier_account"] = json!("sbx-main");
+    json_of(app.post("/api/v1/channels", &ch).await, StatusCode::CREATED).await;
+
+    let pack = pack_one(&app, "C-2", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(30)), ("OFD", Duration::hours(5)), ("DLV", Duration::hours(4))]).await;
+    // Bad claims: an unknown shipment, a made-up reason, a lost claim for a delivered parcel, a wrong currency.
+    let e = json_of(
+        as_finance(&app, "/api/v1/claims", &json!({"shipment_id": "shp_nope", "reason": "lost"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["shipment_id"]);
+    let e = json_of(
+        as_finance(&app, "/api/v1/claims", &json!({"shipment_id": shipment, "reason": "stolen"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["reason"]);
+    let e = json_of(
+        as_finance(&app, "/api/v1/claims", &json!({"shipment_id": shipment, "reason": "lost"})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "claim_not_allowed");
+    let usd = json!({"shipment_id": shipment, "reason": "damaged", "amount": {"amount": "5.00", "currency": "USD"}});
+    let e = json_of(as_finance(&app, "/api/v1/claims", &usd).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["amount"]);
+    let viewer = app
+        .post_as(app.token(Role::Viewer), "/api/v1/claims", &json!({"shipment_id": shipment, "reason": "damaged"}))
+        .await;
+    assert_eq!(viewer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(json_of(app.get("/api/v1/claims").await, StatusCode::OK).await["items"], json!([]));
+
+    // Delivered damaged, within the window: a draft due within two days of booking gets its task.
+    let body = json!({"shipment_id": shipment, "reason": "damaged", "amount": {"amount": "15.00", "currency": "SAR"}, "note": "buyer sent photos"});
+    let c = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
+    assert_eq!(c["claimed"], json!({"amount": "15.00", "currency": "SAR"}));
+    json_of(app.post("/api/v1/tracking/sweep", &json!({})).await, StatusCode::OK).await;
+    let tasks = json_of(app.get("/api/v1/tasks?kind=claim_deadline").await, StatusCode::OK).await;
+    let mine: Vec<&Value> =
+        tasks["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "claim_deadline").collect();
+    assert_eq!(mine.len(), 1, "{tasks}");
+    assert_eq!(mine[0]["role"], "finance");
+    json_of(app.post("/api/v1/tracking/sweep", &json!({})).await, StatusCode::OK).await;
+    let again = json_of(app.get("/api/v1/tasks?kind=claim_deadline").await, StatusCode::OK).await;
+    assert_eq!(again["items"].as_array().unwrap().iter().filter(|t| t["kind"] == "claim_deadline").count(), 1);
+    // Rejected: nothing owed, nothing posted.
+    let id = c["id"].as_str().unwrap();
+    json_of(
+        as_finance(&app, &format!("/api/v1/claims/{id}/file"), &json!({"carrier_ref": " "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    json_of(
+        as_finance(&app, &format!("/api/v1/claims/{id}/file"), &json!({"carrier_ref": "R-1"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let r = json_of(
+        as_finance(
+            &app,
+            &format!("/api/v1/claims/{id}/decide"),
+            &json!({"approved": {"amount": "0", "currency": "SAR"}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(r["status"], "rejected");
+    assert!(!balances(&app, &shipment).await.contains_key("claims_receivable"));
+}
