@@ -180,6 +180,12 @@ fn facts(cx: &Context, order: &Order, s: Option<&ShipmentMoney>) -> std::result:
         f.freight_deducted = freight;
         f.fx = fx;
     }
+    for m in &s.written_off {
+        f.goods_written_off += cx.to_base(*m, day)?;
+    }
+    for m in &s.recovered {
+        f.recovered += cx.to_base(*m, day)?;
+    }
     if !s.invoiced.is_empty() {
         let mut billed = 0;
         for m in &s.invoiced {

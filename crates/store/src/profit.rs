@@ -39,6 +39,10 @@ pub struct ShipmentMoney {
     pub remitted: Vec<Remitted>,
     /// Freight billed on invoices, per currency.
     pub invoiced: Vec<Money>,
+    /// Goods written off on its return (missing, thrown away, or never back), at cost, per currency.
+    pub written_off: Vec<Money>,
+    /// What carriers agreed to pay on its claims, per currency.
+    pub recovered: Vec<Money>,
 }
 
 /// The live shipment of each order, with what statements said about it.
@@ -64,6 +68,8 @@ pub async fn shipment_money(conn: &mut AnyConnection, orders: &[&OrderId]) -> Re
                 delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_micros),
                 remitted: Vec::new(),
                 invoiced: Vec::new(),
+                written_off: Vec::new(),
+                recovered: Vec::new(),
             });
         }
     }
@@ -100,6 +106,28 @@ pub async fn shipment_money(conn: &mut AnyConnection, orders: &[&OrderId]) -> Re
                     other: m("other")?,
                     net: m("net")?,
                 });
+            }
+        }
+    }
+    for chunk in crate::db::pow2_chunks(&ids, 512) {
+        let sql = format!(
+            "SELECT shipment_id, account, currency, CAST(SUM(amount_minor) AS BIGINT) AS amount FROM ledger_postings \
+             WHERE account IN ('goods_written_off', 'claim_recoveries') AND shipment_id IN ({}) \
+             GROUP BY shipment_id, account, currency",
+            crate::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let Some(&i) = index.get(r.try_get::<&str, _>("shipment_id")?) else { continue };
+            let m = Money::new(r.try_get("amount")?, Currency::parse(r.try_get("currency")?)?);
+            if r.try_get::<&str, _>("account")? == "goods_written_off" {
+                out[i].written_off.push(m);
+            } else {
+                // Recoveries are credits: what was recovered is their negation.
+                out[i].recovered.push(Money::new(-m.minor, m.currency));
             }
         }
     }

@@ -68,6 +68,10 @@ pub struct Facts {
     pub freight_invoiced: Option<i64>,
     /// This order's share of the FX gain (positive) or loss on its payouts.
     pub fx: i64,
+    /// Goods its return lost or wrote off, at cost (the rest came back to stock).
+    pub goods_written_off: i64,
+    /// What carriers agreed to pay on its claims: counted as the order's revenue.
+    pub recovered: i64,
 }
 
 /// A profit and the parts it is made of.
@@ -190,7 +194,7 @@ pub fn actual(f: &Facts) -> Option<Components> {
     match f.stage? {
         Stage::Open | Stage::Delivered => None,
         Stage::Settled => Some(Components::new(
-            f.collected.unwrap_or(f.revenue),
+            f.collected.unwrap_or(f.revenue) + f.recovered,
             [f.goods_cost, f.first_leg, freight, q.duties_taxes, f.cod_fee_charged.unwrap_or(0), f.other_charged],
             f.fx,
         )),
@@ -198,11 +202,17 @@ pub fn actual(f: &Facts) -> Option<Components> {
         Stage::Returned => {
             let return_cost =
                 if f.freight_invoiced.is_some() { f.other_charged } else { q.return_freight + f.other_charged };
-            Some(Components::new(0, [0, f.first_leg, freight, q.duties_taxes, 0, return_cost], f.fx))
+            Some(Components::new(
+                f.recovered,
+                [f.goods_written_off, f.first_leg, freight, q.duties_taxes, 0, return_cost],
+                f.fx,
+            ))
         }
-        Stage::Lost => {
-            Some(Components::new(0, [f.goods_cost, f.first_leg, freight, q.duties_taxes, 0, f.other_charged], f.fx))
-        }
+        Stage::Lost => Some(Components::new(
+            f.recovered,
+            [f.goods_cost, f.first_leg, freight, q.duties_taxes, 0, f.other_charged],
+            f.fx,
+        )),
     }
 }
 
@@ -352,6 +362,20 @@ mod tests {
         assert_eq!(a.profit, -(200 + 1_200 + 900 + 1_000));
         let lost = actual(&facts(Stage::Lost)).unwrap();
         assert_eq!(lost.product_cost, 3_000);
+    }
+
+    #[test]
+    fn a_return_loses_the_cost_of_what_was_written_off_and_a_claim_recovers_against_a_loss() {
+        let mut f = facts(Stage::Returned);
+        f.goods_written_off = 1_000;
+        let a = actual(&f).unwrap();
+        assert_eq!(a.product_cost, 1_000);
+        assert_eq!(a.profit, -(1_000 + 200 + 1_200 + 900 + 1_000));
+        let mut lost = facts(Stage::Lost);
+        lost.recovered = 2_500;
+        let l = actual(&lost).unwrap();
+        assert_eq!((l.revenue, l.product_cost), (2_500, 3_000));
+        assert_eq!(l.profit, 2_500 - (3_000 + 200 + 1_200 + 900));
     }
 
     #[test]
