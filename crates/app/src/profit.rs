@@ -133,6 +133,11 @@ fn quoted(r: &RankedChannel, return_bp: Option<i64>) -> Option<Quoted> {
     })
 }
 
+/// What the order's allocation quoted, in the base currency, with the channel's return charge.
+pub(crate) fn order_quote(order: &Order, return_bp: impl Fn(&str) -> Option<i64>) -> Option<Quoted> {
+    chosen(order).and_then(|r| quoted(r, return_bp(&r.channel)))
+}
+
 fn facts(cx: &Context, order: &Order, s: Option<&ShipmentMoney>) -> std::result::Result<Facts, String> {
     let placed = order.placed_at.date();
     let day = s.and_then(|s| s.delivered_at).map(|t| t.date()).unwrap_or(placed);

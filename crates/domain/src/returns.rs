@@ -110,6 +110,8 @@ pub struct Return {
     pub closed_at: Option<OffsetDateTime>,
     /// Whether its overdue task was opened.
     pub overdue_task: bool,
+    /// The route decided for it, when one was.
+    pub route: Option<Route>,
     pub note: Option<String>,
     pub lines: Vec<GradedLine>,
     pub photos: i64,
@@ -276,6 +278,66 @@ pub fn expected_back(started: OffsetDateTime, past_days: &mut [i64]) -> OffsetDa
         DEFAULT_RETURN_DAYS
     };
     started + Duration::days(days.clamp(3, 120))
+}
+
+word_enum!(
+    /// Where a refused parcel abroad should go.
+    Route, "route" {
+        /// Back to the warehouse that shipped it.
+        Reimport => "reimport",
+        /// Into a return warehouse in the destination country, to be sold from there.
+        HoldAbroad => "hold_abroad",
+        /// Sold off locally for what a liquidator pays.
+        Liquidate => "liquidate",
+    }
+);
+
+/// What deciding a refused parcel's route weighs, in the base currency's minor units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RouteFacts {
+    /// The goods' cost.
+    pub goods_cost: i64,
+    /// Bringing the parcel back to the warehouse that shipped it.
+    pub return_freight: i64,
+    /// Duties and taxes a new parcel to this country pays: saved on every unit sold from stock held there.
+    pub duties_again: i64,
+    pub units: i64,
+    /// Units of these products sold into the country over the last 30 days.
+    pub local_demand: i64,
+    /// What a liquidator pays, in basis points of cost.
+    pub liquidation_bp: i64,
+}
+
+/// The three routes' values and the best of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteAdvice {
+    pub route: Route,
+    /// Each route's value: what the goods are worth to the seller after taking that route.
+    pub values: Vec<(Route, i64)>,
+}
+
+/// Liquidators' usual price for returned consumer goods, when the seller has not set one: 30 % of cost.
+pub const DEFAULT_LIQUIDATION_BP: i64 = 3_000;
+
+/// Weighs the routes: re-import keeps the goods less the freight back; holding abroad keeps the share the
+/// country's demand will sell within a month, with the duties a new parcel would pay saved, the rest
+/// liquidated there; liquidating gets the liquidator's price. Holding abroad is the riskier route, so it is
+/// chosen only when strictly better; between the others a tie goes to re-importing.
+pub fn advise(f: &RouteFacts) -> RouteAdvice {
+    let liquidation = |v: i64| (v as i128 * f.liquidation_bp.clamp(0, 10_000) as i128 / 10_000) as i64;
+    let units = f.units.max(1);
+    let sold = f.local_demand.clamp(0, units);
+    let share = |v: i64| (v as i128 * sold as i128 / units as i128) as i64;
+    let hold = share(f.goods_cost + f.duties_again) + liquidation(f.goods_cost - share(f.goods_cost));
+    let values = vec![
+        (Route::HoldAbroad, hold),
+        (Route::Reimport, f.goods_cost - f.return_freight),
+        (Route::Liquidate, liquidation(f.goods_cost)),
+    ];
+    let preference = [Route::Reimport, Route::Liquidate, Route::HoldAbroad];
+    let value = |r: Route| values.iter().find(|v| v.0 == r).map_or(i64::MIN, |v| v.1);
+    let route = preference.into_iter().fold(Route::Reimport, |best, r| if value(r) > value(best) { r } else { best });
+    RouteAdvice { route, values }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Returns: expected by tracking, received and graded at a warehouse, their photos.
 
-use codflow_domain::returns::{Disposition, Grade, GradedLine, Return, ReturnStatus};
+use codflow_domain::returns::{Disposition, Grade, GradedLine, Return, ReturnStatus, Route};
 use codflow_domain::{Currency, Money, OrderId, ProductId, ReturnId, ShipmentId, Sku, WarehouseCode, WarehouseId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -25,7 +25,7 @@ pub struct NewReturn {
 
 const COLUMNS: &str = "r.id, r.order_id, r.shipment_id, r.tracking_number, r.carrier, r.channel, r.country, \
      w.code AS warehouse, r.status, r.started_at, r.carrier_returned_at, r.expected_by, r.received_at, \
-     rw.code AS received_warehouse, r.closed_at, r.overdue_task, r.note, r.created_at, r.updated_at, \
+     rw.code AS received_warehouse, r.closed_at, r.overdue_task, r.route, r.note, r.created_at, r.updated_at, \
      (SELECT COUNT(*) FROM return_photos p WHERE p.return_id = r.id) AS photos";
 const FROM: &str =
     "FROM returns r JOIN warehouses w ON w.id = r.warehouse_id LEFT JOIN warehouses rw ON rw.id = r.received_warehouse";
@@ -41,6 +41,7 @@ fn opt_time(r: &AnyRow, col: &str) -> Result<Option<OffsetDateTime>> {
 fn return_of(r: &AnyRow, lines: Vec<GradedLine>) -> Result<Return> {
     let status: String = r.try_get("status")?;
     let received: Option<String> = r.try_get("received_warehouse")?;
+    let route: Option<String> = r.try_get("route")?;
     Ok(Return {
         id: ReturnId::parse(&r.try_get::<String, _>("id")?)?,
         order_id: OrderId::parse(&r.try_get::<String, _>("order_id")?)?,
@@ -58,6 +59,7 @@ fn return_of(r: &AnyRow, lines: Vec<GradedLine>) -> Result<Return> {
         received_warehouse: received.as_deref().map(WarehouseCode::parse).transpose()?,
         closed_at: opt_time(r, "closed_at")?,
         overdue_task: r.try_get::<i64, _>("overdue_task")? != 0,
+        route: route.as_deref().map(|v| Route::parse(v).map_err(|_| corrupt("route", v))).transpose()?,
         note: r.try_get("note")?,
         lines,
         photos: r.try_get("photos")?,
@@ -229,6 +231,39 @@ pub async fn insert_lines(conn: &mut AnyConnection, id: &ReturnId, lines: &[Grad
         .await?;
     }
     Ok(())
+}
+
+pub async fn set_route(conn: &mut AnyConnection, id: &ReturnId, route: Route, at: OffsetDateTime) -> Result<bool> {
+    let n = sqlx::query("UPDATE returns SET route = $2, route_at = $3, updated_at = $3 WHERE id = $1")
+        .bind(id.as_str())
+        .bind(route.as_str())
+        .bind(micros(at))
+        .execute(conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// Units of the given SKUs in orders to `country` placed since `since` (cancelled orders left out).
+pub async fn units_ordered(
+    conn: &mut AnyConnection,
+    country: &str,
+    skus: &[&Sku],
+    since: OffsetDateTime,
+) -> Result<i64> {
+    if skus.is_empty() {
+        return Ok(0);
+    }
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) AS n FROM order_lines l JOIN orders o ON o.id = l.order_id \
+         WHERE o.ship_country = $1 AND o.placed_at >= $2 AND o.status <> 'cancelled' AND l.sku IN ({})",
+        crate::db::placeholders(2, skus.len())
+    );
+    let mut q = sqlx::query(&sql).bind(country).bind(micros(since));
+    for s in skus {
+        q = q.bind(s.as_str());
+    }
+    Ok(q.fetch_one(conn).await?.try_get("n")?)
 }
 
 /// What a list of returns is narrowed to.

@@ -32,9 +32,11 @@ mod fx_rates;
 mod import;
 mod platforms;
 mod receivables;
+mod return_route;
 
 pub use files::read_file;
 pub use fx_rates::FxImport;
+pub use return_route::RouteView;
 
 /// How much of a long list a report shows; the rest is paged through the statement's lines.
 const REPORT_LIMIT: usize = 100;

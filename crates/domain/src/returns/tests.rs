@@ -157,6 +157,30 @@ fn the_status_machine_moves_only_forward_except_a_lost_return_that_arrives_after
     }
 }
 
+#[test]
+fn a_refused_parcel_is_held_abroad_when_the_country_buys_it_reimported_when_freight_is_cheap_else_liquidated() {
+    let base = RouteFacts {
+        goods_cost: 10_000,
+        return_freight: 3_000,
+        duties_again: 1_500,
+        units: 2,
+        local_demand: 5,
+        liquidation_bp: DEFAULT_LIQUIDATION_BP,
+    };
+    let a = advise(&base);
+    assert_eq!(a.route, Route::HoldAbroad);
+    assert_eq!(a.values, vec![(Route::HoldAbroad, 11_500), (Route::Reimport, 7_000), (Route::Liquidate, 3_000)]);
+    // No one buys it there: holding is worth only the liquidator's price, and re-importing is better.
+    let quiet = advise(&RouteFacts { local_demand: 0, ..base });
+    assert_eq!(quiet.route, Route::Reimport);
+    assert_eq!(quiet.values[0], (Route::HoldAbroad, 3_000));
+    // One of two units sells: 5,750 kept on it, the other liquidated at 1,500.
+    assert_eq!(advise(&RouteFacts { local_demand: 1, ..base }).values[0], (Route::HoldAbroad, 7_250));
+    // Freight back dearer than the goods, no demand: liquidate.
+    let far = advise(&RouteFacts { local_demand: 0, return_freight: 9_000, ..base });
+    assert_eq!(far.route, Route::Liquidate);
+}
+
 proptest! {
     /// Whatever is written, an accepted grading accounts for exactly the units shipped of every SKU.
     #[test]

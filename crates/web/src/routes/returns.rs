@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/returns/{id}/grade", post(grade))
         .route("/returns/{id}/give-up", post(give_up))
         .route("/returns/{id}/photos/{n}", get(photo))
+        .route("/returns/{id}/route", get(get_route).post(decide_route))
 }
 
 /// Photos are larger than JSON bodies: they sit with the uploads.
@@ -424,4 +425,86 @@ pub async fn photo(
     let n: i64 = n.parse().map_err(|_| ApiError::NotFound("photo"))?;
     let (content_type, bytes) = s.app.floor().return_photo(&id, n).await?;
     Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RouteValueDto {
+    /// `reimport`, `hold_abroad` or `liquidate`.
+    pub route: String,
+    /// What the goods are worth to the seller after this route, in the base currency.
+    pub value: MoneyDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RouteDto {
+    /// The route advised: the highest value (holding abroad only when strictly better).
+    pub advised: String,
+    pub values: Vec<RouteValueDto>,
+    /// The route decided, when one was.
+    pub decided: Option<String>,
+    pub goods_cost: MoneyDto,
+    pub return_freight: MoneyDto,
+    /// Duties and taxes a new parcel to this country pays, saved on every unit sold from stock there.
+    pub duties_again: MoneyDto,
+    pub units: i64,
+    /// Units of these products ordered to the country over the last 30 days (this order left out).
+    pub local_demand: i64,
+    pub liquidation_bp: i64,
+}
+
+impl From<codflow_app::finance::RouteView> for RouteDto {
+    fn from(v: codflow_app::finance::RouteView) -> Self {
+        let m = |minor: i64| MoneyDto::from(codflow_domain::Money::new(minor, v.base));
+        RouteDto {
+            advised: v.advice.route.as_str().into(),
+            values: v
+                .advice
+                .values
+                .iter()
+                .map(|(r, value)| RouteValueDto { route: r.as_str().into(), value: m(*value) })
+                .collect(),
+            decided: v.decided.map(|r| r.as_str().into()),
+            goods_cost: m(v.facts.goods_cost),
+            return_freight: m(v.facts.return_freight),
+            duties_again: m(v.facts.duties_again),
+            units: v.facts.units,
+            local_demand: v.facts.local_demand,
+            liquidation_bp: v.facts.liquidation_bp,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/returns/{id}/route", tag = "returns", params(("id" = String, Path)),
+    responses((status = 200, body = RouteDto, description = "re-import, hold abroad or liquidate, weighed in the base currency"),
+        (status = 404), (status = 409, description = "no_exchange_rate: the goods' cost cannot be put in the base currency")))]
+pub async fn get_route(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RouteDto>> {
+    let id = ReturnId::from_path(&id)?;
+    auth.require(READERS)?;
+    Ok(Json(s.app.finance().return_route(&id).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteBody {
+    /// `reimport`, `hold_abroad` or `liquidate`.
+    pub route: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/returns/{id}/route", tag = "returns", params(("id" = String, Path)), request_body = RouteBody,
+    responses((status = 200, body = RouteDto), (status = 404), (status = 409, description = "the return is closed"), (status = 422)))]
+pub async fn decide_route(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<RouteBody>,
+) -> ApiResult<Json<RouteDto>> {
+    let id = ReturnId::from_path(&id)?;
+    auth.require(STOCK_KEEPERS)?;
+    let route =
+        codflow_domain::returns::Route::parse(b.route.trim()).map_err(|e| ApiError::field("route", e.to_string()))?;
+    Ok(Json(s.app.finance().decide_return_route(&id, route, auth.actor()).await?.into()))
 }

@@ -11,6 +11,7 @@ use crate::helpers::{TestApp, error_paths, json_of};
 codflow_store::on_both_engines!(
     a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then_restocked_with_its_loss_in_the_ledger,
     a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_off_until_it_turns_up,
+    a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_next_order_there,
 );
 
 fn ago(d: Duration) -> String {
@@ -315,4 +316,60 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
     b.screenshot("78-return-graded").await;
     b.quit().await;
     assert_eq!(on_hand(&app).await, (49, 0));
+}
+
+async fn a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_next_order_there(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let w = json!({"code": "RUH-R", "name": "Riyadh returns", "country": "SA"});
+    json_of(app.post("/api/v1/warehouses", &w).await, StatusCode::CREATED).await;
+    // Demand in Saudi Arabia for lamps: two orders besides the refused one.
+    for ext in ["D-1", "D-2"] {
+        json_of(app.post("/api/v1/orders", &crate::helpers::order(ext, "LAMP-01", 1)).await, StatusCode::CREATED).await;
+    }
+    let pack = pack_one(&app, "H-1", 2).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(80)), ("NDR-RF", Duration::hours(10)), ("RTS", Duration::hours(9))])
+        .await;
+    let id = json_of(app.get(&format!("/api/v1/returns/{tn}")).await, StatusCode::OK).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let route = format!("/api/v1/returns/{id}/route");
+
+    // The goods cost yuan; without a rate they cannot be weighed in riyal.
+    let e = json_of(app.get(&route).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "no_exchange_rate", "{e}");
+    let rate = json!({"from": "CNY", "to": "SAR", "rate": "0.52", "as_of": "2026-01-01", "source": "test"});
+    json_of(app.put("/api/v1/fx-rates", &rate).await, StatusCode::OK).await;
+    let advice = json_of(app.get(&route).await, StatusCode::OK).await;
+    // 2 lamps at 12.00 CNY = 12.48 SAR; two more lamps ordered there this month.
+    assert_eq!(advice["goods_cost"], json!({"amount": "12.48", "currency": "SAR"}), "{advice}");
+    assert_eq!((advice["units"].as_i64(), advice["local_demand"].as_i64()), (Some(2), Some(2)));
+    assert_eq!(advice["advised"], "hold_abroad", "{advice}");
+    let e = json_of(app.post(&route, &json!({"route": "sideways"})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["route"]);
+    let decided = json_of(as_warehouse(&app, &route, &json!({"route": "hold_abroad"})).await, StatusCode::OK).await;
+    assert_eq!(decided["decided"], "hold_abroad");
+
+    // Received and graded at the return warehouse in Riyadh: its lamps are stock there.
+    let got = json_of(
+        as_warehouse(&app, "/api/v1/returns/receive", &json!({"warehouse": "RUH-R", "code": tn})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["return"]["received_warehouse"], "RUH-R");
+    let all = json!({"lines": [{"sku": "LAMP-01", "grade": "sellable", "quantity": 2, "bin": "A-1"}]});
+    json_of(as_warehouse(&app, &format!("/api/v1/returns/{id}/grade"), &all).await, StatusCode::OK).await;
+    let ruh = json_of(app.get("/api/v1/stock/RUH-R/LAMP-01").await, StatusCode::OK).await;
+    assert_eq!((ruh["on_hand"].as_i64(), ruh["location"].as_str()), (Some(2), Some("A-1")), "{ruh}");
+    let e = json_of(as_warehouse(&app, &route, &json!({"route": "reimport"})).await, StatusCode::CONFLICT).await;
+    assert_eq!(e["code"], "illegal_transition");
+
+    // The next Saudi order ships from Riyadh, not from Shenzhen.
+    let next =
+        json_of(app.post("/api/v1/orders", &crate::helpers::order("N-1", "LAMP-01", 1)).await, StatusCode::CREATED)
+            .await;
+    assert_eq!(next["allocation"]["warehouse"], "RUH-R", "{next}");
 }

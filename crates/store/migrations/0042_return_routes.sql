@@ -1,0 +1,3 @@
+-- The route decided for a refused parcel abroad: re-import, hold in a return warehouse there, or liquidate.
+ALTER TABLE returns ADD COLUMN route TEXT;
+ALTER TABLE returns ADD COLUMN route_at BIGINT;
