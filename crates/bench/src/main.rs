@@ -12,6 +12,7 @@ mod dashboards;
 mod floor;
 mod packaging;
 mod reconcile;
+mod returns;
 mod tracking;
 mod webhooks;
 
@@ -40,6 +41,16 @@ pub enum BenchCommand {
         /// every order.
         #[arg(long)]
         no_rules: bool,
+    },
+    /// Returns: parcels turned back by the carrier, then scanned in and graded sellable by receivers at once;
+    /// the scan → restock latency.
+    Returns {
+        #[arg(long, default_value_t = 2_000)]
+        parcels: usize,
+        #[arg(long, default_value_t = 4)]
+        receivers: usize,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
     },
     /// Box selection: a 10-item order over a 30-box catalogue priced through a channel's card, per order.
     Packaging {
@@ -183,6 +194,9 @@ async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Dashboards { orders, requests } => crate::dashboards::dashboards(orders, requests).await,
         BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
         BenchCommand::Packaging { orders } => crate::packaging::packaging(orders),
+        BenchCommand::Returns { parcels, receivers, engine: e } => {
+            crate::returns::returns(parcels, receivers, engine(&e)?).await
+        }
         BenchCommand::Floor { stations, per_station, rebooks, engine: e } => {
             crate::floor::floor(stations, per_station, rebooks, engine(&e)?).await
         }
