@@ -6,6 +6,7 @@ mod carrier_accounts;
 mod cash;
 mod channels;
 mod chart;
+mod claims;
 mod dash;
 mod finance;
 pub(crate) mod i18n;
@@ -74,6 +75,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/inbound/{id}", get(inbound::po).post(inbound::po_act))
         .route("/receive", get(inbound::dock).post(inbound::dock_act))
+        .route("/claims", get(claims::list).post(claims::open))
+        .route("/claims/{id}", get(claims::one).post(claims::act))
+        .route("/claims/{id}/{doc}", get(claims::evidence))
         .route("/returns", get(returns::list))
         .route("/returns/scan", get(returns::scan_form).post(returns::scan))
         .route("/returns/{id}", get(returns::one).post(returns::act))

@@ -65,6 +65,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("returns.html", include_str!("../../templates/returns.html")),
     ("return.html", include_str!("../../templates/return.html")),
     ("return_scan.html", include_str!("../../templates/return_scan.html")),
+    ("claims.html", include_str!("../../templates/claims.html")),
+    ("claim.html", include_str!("../../templates/claim.html")),
 ];
 
 /// An amount for a template: minor units and currency, formatted by the `money` filter.

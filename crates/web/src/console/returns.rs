@@ -204,8 +204,34 @@ async fn one_page(
             }
         })
         .collect();
+    // The route only matters while the parcel is out; a missing exchange rate is said, not fatal.
+    let (route, route_error) = if v.ret.status == ReturnStatus::Closed {
+        (None, None)
+    } else {
+        match s.app.finance().return_route(id).await {
+            Ok(r) => {
+                let values: Vec<Value> = r
+                    .advice
+                    .values
+                    .iter()
+                    .map(|(k, m)| minijinja::context! { route => k.as_str(), value => Amount::from(codflow_domain::Money::new(*m, r.base)) })
+                    .collect();
+                let m = |v: i64| Amount::from(codflow_domain::Money::new(v, r.base));
+                let facts = minijinja::context! {
+                    goods => m(r.facts.goods_cost), freight => m(r.facts.return_freight), duties => m(r.facts.duties_again),
+                    units => r.facts.units, demand => r.facts.local_demand,
+                };
+                let advised = r.advice.route.as_str();
+                let decided = r.decided.map(|d| d.as_str());
+                (Some(minijinja::context! { values, advised, decided, facts }), None)
+            }
+            Err(e @ codflow_app::Error::Conflict { .. }) => (None, Some(explained(e))),
+            Err(e) => return signed.fail(e),
+        }
+    };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let ctx = minijinja::context! {
+        route, route_error, routes => codflow_domain::returns::Route::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
         r => row(&v.ret, now), order_ref => v.order_ref, note => v.ret.note, shipped, lines, flash, error,
         photos => (1..=v.ret.photos).collect::<Vec<_>>(),
         closed_at => v.ret.closed_at.map(|t| t.unix_timestamp()),
@@ -237,6 +263,10 @@ pub async fn act(
     let floor = s.app.floor();
     let result = match field("action") {
         "give_up" => floor.give_up_return(&id, field("reason"), actor).await.map(|_| ()),
+        "route" => match codflow_domain::returns::Route::parse(field("route")) {
+            Ok(r) => s.app.finance().decide_return_route(&id, r, actor).await.map(|_| ()),
+            Err(e) => Err(codflow_app::Error::invalid("route", e.to_string())),
+        },
         "grade" => match grading(&signed, &form) {
             Ok(lines) => {
                 let note = Some(field("note")).filter(|n| !n.is_empty());

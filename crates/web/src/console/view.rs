@@ -41,10 +41,14 @@ pub(super) fn nav_for(role: Role) -> Vec<NavItem> {
     if matches!(role, Role::Admin | Role::Finance) {
         nav.extend([
             item("/settlements", "nav-settlements"),
+            item("/claims", "nav-claims"),
             item("/finance", "nav-finance"),
             item("/dashboards/cash", "nav-cash"),
             item("/dashboards/profit", "nav-profit"),
         ]);
+    }
+    if role == Role::Ops {
+        nav.push(item("/claims", "nav-claims"));
     }
     nav.extend([
         item("/channels", "nav-channels"),

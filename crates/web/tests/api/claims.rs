@@ -206,3 +206,55 @@ async fn a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_n
     assert_eq!(r["status"], "rejected");
     assert!(!balances(&app, &shipment).await.contains_key("claims_receivable"));
 }
+
+/// Finance works a lost parcel's claim in headless Chromium: opened by tracking number, filed, decided in
+/// part and paid, with the carrier's figures on the list.
+#[tokio::test]
+async fn a_lost_parcels_claim_is_opened_filed_decided_and_paid_at_the_console() {
+    use codflow_app::App;
+    use codflow_domain::Actor;
+
+    use crate::browser::Browser;
+
+    let app = crate::helpers::spawn_app_with_sandbox(Engine::Sqlite).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "CB-1", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(3))]).await;
+    App::new(app.store.clone())
+        .admin()
+        .create_user("zhou.fin", "long enough secret", Role::Finance, Actor::Worker("t".into()))
+        .await
+        .unwrap();
+    let base = app.url("");
+    let b = Browser::start().await;
+    b.log_in(&base, "zhou.fin", "long enough secret").await;
+    b.wait_for_url("/orders").await;
+    b.click(&b.find("nav a[href='/claims']").await).await;
+    b.wait_for_url("/claims").await;
+    b.type_into(&b.find("#open-claim input[name=parcel]").await, &tn).await;
+    b.click(&b.find("#open-claim button").await).await;
+    b.wait_for_url("saved=1").await;
+    assert_eq!(b.attr(&b.find("#claim").await, "data-status").await.as_deref(), Some("draft"));
+    let pdf = "const a = document.querySelector('#evidence a[data-doc=pdf]'); \
+               return fetch(a.href).then(async r => [r.status, r.headers.get('content-type')]);";
+    assert_eq!(b.run(pdf, json!([])).await, json!([200, "application/pdf"]));
+    b.type_into(&b.find("#file-form input[name=carrier_ref]").await, "SBX-77").await;
+    b.click(&b.find("#file-form button").await).await;
+    b.wait_for_text("#claim", "SBX-77").await;
+    b.run("document.querySelector('#decide-form input[name=approved]').value = '30.00'; return true;", json!([])).await;
+    b.click(&b.find("#decide-form button").await).await;
+    b.wait_for_text("#claim", "30.00").await;
+    assert_eq!(b.attr(&b.find("#claim").await, "data-status").await.as_deref(), Some("partly_approved"));
+    b.type_into(&b.find("#paid-form input[name=reference]").await, "TRX-9").await;
+    b.click(&b.find("#paid-form button").await).await;
+    b.wait_for_text("#claim", "TRX-9").await;
+    assert_eq!(b.attr(&b.find("#claim").await, "data-status").await.as_deref(), Some("paid"));
+    b.screenshot("80-claim-paid").await;
+    b.click(&b.find("nav a[href='/claims']").await).await;
+    b.wait_for_text("#claims-by-carrier", "sandbox").await;
+    assert!(b.text(&b.find("#claims-by-carrier").await).await.contains("30.00"));
+    b.screenshot("81-claims").await;
+    b.quit().await;
+}

@@ -296,6 +296,17 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
     assert_eq!(b.run(focused, json!([])).await, "scan", "the scan field has the focus");
     b.type_into(&b.find("#scan").await, &format!("NOPE-1{ENTER}")).await;
     b.wait_for_text("#answer", "NOPE-1").await;
+    // Before it is scanned in, its route is weighed (the goods' yuan put in riyal at the rate entered).
+    let rate = json!({"from": "CNY", "to": "SAR", "rate": "0.52", "as_of": "2026-01-01", "source": "test"});
+    json_of(app.put("/api/v1/fx-rates", &rate).await, StatusCode::OK).await;
+    let id = json_of(app.get(&format!("/api/v1/returns/{tn}")).await, StatusCode::OK).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.goto(&format!("{base}/returns/{id}")).await;
+    assert_eq!(b.count("#route tbody tr").await, 3);
+    b.screenshot("79-return-route").await;
+    b.goto(&format!("{base}/returns/scan")).await;
     b.type_into(&b.find("#scan").await, &format!("{tn}{ENTER}")).await;
     b.wait_for_url("scanned=received").await;
     assert_eq!(b.attr(&b.find("#return").await, "data-status").await.as_deref(), Some("received"));
