@@ -409,3 +409,77 @@ pub async fn photo(conn: &mut AnyConnection, id: &ReturnId, seq: i64) -> Result<
         .await?;
     row.map(|r| Ok((r.try_get("content_type")?, r.try_get("data")?))).transpose()
 }
+
+/// How returns are grouped in the return-rate report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateBy {
+    Channel,
+    Country,
+    Sku,
+}
+
+/// One group's parcels (units, for SKUs) sent and returned since a date, and what its returns lost at cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReturnRate {
+    pub key: String,
+    pub shipped: i64,
+    pub returned: i64,
+    pub received: i64,
+    /// Goods written off at cost, per currency.
+    pub written_off: Vec<(String, i64)>,
+}
+
+/// Return rates per channel, destination country or SKU, over what was picked up (or turned back) since
+/// `from`. Parcels count for channels and countries, units for SKUs; the cost lost is the ledger's for
+/// channels and countries, the grading's (missing or written-off units at cost) for SKUs.
+pub async fn rates(conn: &mut AnyConnection, by: RateBy, from: OffsetDateTime) -> Result<Vec<ReturnRate>> {
+    let at = micros(from);
+    let (sent, back, lost) = match by {
+        RateBy::Channel | RateBy::Country => {
+            let (tk, rk) =
+                if by == RateBy::Channel { ("lane_channel", "channel") } else { ("lane_country", "country") };
+            (
+                format!("SELECT {tk} AS k, COUNT(*) AS n FROM tracking WHERE picked_up_at >= $1 GROUP BY {tk}"),
+                format!(
+                    "SELECT {rk} AS k, COUNT(*) AS n, CAST(SUM(CASE WHEN received_at IS NULL THEN 0 ELSE 1 END) AS BIGINT) AS got \
+                     FROM returns WHERE started_at >= $1 GROUP BY {rk}"
+                ),
+                format!(
+                    "SELECT r.{rk} AS k, p.currency, CAST(SUM(p.amount_minor) AS BIGINT) AS v FROM ledger_postings p \
+                     JOIN returns r ON r.shipment_id = p.shipment_id WHERE p.account = 'goods_written_off' \
+                     AND r.started_at >= $1 GROUP BY r.{rk}, p.currency"
+                ),
+            )
+        }
+        RateBy::Sku => (
+            "SELECT l.sku AS k, CAST(SUM(l.quantity) AS BIGINT) AS n FROM tracking t JOIN order_lines l \
+             ON l.order_id = t.order_id WHERE t.picked_up_at >= $1 GROUP BY l.sku"
+                .to_owned(),
+            "SELECT l.sku AS k, CAST(SUM(l.quantity) AS BIGINT) AS n, \
+             CAST(SUM(CASE WHEN r.received_at IS NULL THEN 0 ELSE l.quantity END) AS BIGINT) AS got \
+             FROM returns r JOIN order_lines l ON l.order_id = r.order_id WHERE r.started_at >= $1 GROUP BY l.sku"
+                .to_owned(),
+            "SELECT l.sku AS k, l.cost_currency AS currency, CAST(SUM(l.quantity * l.unit_cost) AS BIGINT) AS v \
+             FROM return_lines l JOIN returns r ON r.id = l.return_id WHERE r.started_at >= $1 \
+             AND (l.grade = 'missing' OR l.disposition = 'write_off') GROUP BY l.sku, l.cost_currency"
+                .to_owned(),
+        ),
+    };
+    let mut per: std::collections::BTreeMap<String, ReturnRate> = Default::default();
+    for r in sqlx::query(&sent).bind(at).fetch_all(&mut *conn).await? {
+        let k: String = r.try_get("k")?;
+        per.entry(k.clone()).or_insert_with(|| ReturnRate { key: k, ..Default::default() }).shipped = r.try_get("n")?;
+    }
+    for r in sqlx::query(&back).bind(at).fetch_all(&mut *conn).await? {
+        let k: String = r.try_get("k")?;
+        let e = per.entry(k.clone()).or_insert_with(|| ReturnRate { key: k, ..Default::default() });
+        e.returned = r.try_get("n")?;
+        e.received = r.try_get("got")?;
+    }
+    for r in sqlx::query(&lost).bind(at).fetch_all(&mut *conn).await? {
+        let k: String = r.try_get("k")?;
+        let e = per.entry(k.clone()).or_insert_with(|| ReturnRate { key: k, ..Default::default() });
+        e.written_off.push((r.try_get("currency")?, r.try_get("v")?));
+    }
+    Ok(per.into_values().collect())
+}

@@ -19,7 +19,7 @@ mod waves;
 
 pub use bags::{HandoverView, SortOutcome};
 pub use codflow_store::inbound::PoSummary;
-pub use codflow_store::returns::{MonthCount, ReturnFilter};
+pub use codflow_store::returns::{MonthCount, RateBy, ReturnFilter, ReturnRate};
 pub use inbound::{
     AsnInput, InboundImport, LineError, LineInput, MAX_IMPORT_ROWS, PoInput, PoView, Receipt, ReceiveOutcome,
 };

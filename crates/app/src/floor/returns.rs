@@ -421,6 +421,13 @@ impl Floor {
         Ok(rtstore::month_counts(&mut conn, from).await?)
     }
 
+    /// Return rates per channel, country or SKU over the last `days`, with what the returns lost at cost.
+    pub async fn return_rates(&self, by: rtstore::RateBy, days: i64) -> Result<Vec<rtstore::ReturnRate>> {
+        let from = self.clock().now() - Duration::days(days.clamp(1, 730));
+        let mut conn = self.store.read().await?;
+        Ok(rtstore::rates(&mut conn, by, from).await?)
+    }
+
     /// Keeps a photo of a return (JPEG, PNG or WebP, checked by its first bytes). Returns its number.
     pub async fn add_return_photo(&self, id: &ReturnId, bytes: &[u8], actor: Actor) -> Result<i64> {
         use base64::Engine as _;

@@ -79,6 +79,35 @@ pub async fn list(
             }
         })
         .collect();
+    let (rate_by, days) = match crate::routes::returns::rates_query(get("rate_by"), get("days")) {
+        Ok(v) => v,
+        Err(e) => return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &e.explained()),
+    };
+    let rates = match s.app.floor().return_rates(rate_by, days).await {
+        Ok(r) => r,
+        Err(e) => return signed.fail(e),
+    };
+    let rates: Vec<Value> = rates
+        .iter()
+        .map(|r| {
+            let lost: Vec<Amount> = r
+                .written_off
+                .iter()
+                .filter_map(|(c, v)| {
+                    codflow_domain::Currency::parse(c).ok().map(|c| Amount::from(codflow_domain::Money::new(*v, c)))
+                })
+                .collect();
+            minijinja::context! {
+                key => r.key, shipped => r.shipped, returned => r.returned, received => r.received,
+                pct => crate::routes::returns::rate_pct(r.returned, r.shipped), lost,
+            }
+        })
+        .collect();
+    let rate_key = match rate_by {
+        codflow_app::floor::RateBy::Channel => "channel",
+        codflow_app::floor::RateBy::Country => "country",
+        codflow_app::floor::RateBy::Sku => "sku",
+    };
     let keys = ["status", "carrier", "warehouse", "overdue"];
     let keep: Vec<(&str, &str)> = keys.iter().filter_map(|k| q.get(*k).map(|v| (*k, v.as_str()))).collect();
     let field = |k: &str| q.get(k).cloned().unwrap_or_default();
@@ -86,7 +115,7 @@ pub async fn list(
         q => kept(&q, &keys),
         f => minijinja::context! { status => field("status"), carrier => field("carrier"), warehouse => field("warehouse"), overdue => field("overdue") },
         statuses => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        rows, next, months,
+        rows, next, months, rates, rate_key, days,
         filter_query => query_string(&keep),
         can_receive => signed.refused(RECEIVERS).is_none(),
     };

@@ -26,6 +26,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/returns", get(list))
         .route("/returns/export", get(export))
         .route("/returns/months", get(months))
+        .route("/returns/rates", get(rates))
         .route("/returns/receive", post(receive))
         .route("/returns/{id}", get(get_one))
         .route("/returns/{id}/grade", post(grade))
@@ -507,4 +508,84 @@ pub async fn decide_route(
     let route =
         codflow_domain::returns::Route::parse(b.route.trim()).map_err(|e| ApiError::field("route", e.to_string()))?;
     Ok(Json(s.app.finance().decide_return_route(&id, route, auth.actor()).await?.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReturnRateDto {
+    /// The channel, the destination country or the SKU.
+    pub key: String,
+    /// Parcels picked up (units, for SKUs).
+    pub shipped: i64,
+    /// Parcels (units) the carrier turned back.
+    pub returned: i64,
+    pub received: i64,
+    /// Returned over shipped, in percent with one decimal; absent when nothing was shipped.
+    pub rate_pct: Option<String>,
+    /// Goods the returns lost or wrote off, at cost, per currency.
+    pub written_off: Vec<MoneyDto>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RatesQuery {
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(default)]
+    days: Option<String>,
+}
+
+/// `by` and `days` of a return-rate query, their errors by field.
+pub fn rates_query(by: Option<&str>, days: Option<&str>) -> Result<(codflow_app::floor::RateBy, i64), ApiError> {
+    use codflow_app::floor::RateBy;
+    let by = match by.map(str::trim).unwrap_or("channel") {
+        "" | "channel" => RateBy::Channel,
+        "country" => RateBy::Country,
+        "sku" => RateBy::Sku,
+        _ => return Err(ApiError::field("by", "channel, country or sku")),
+    };
+    let days = match days.map(str::trim).filter(|d| !d.is_empty()) {
+        None => 90,
+        Some(d) => match d.parse::<i64>() {
+            Ok(n) if (1..=730).contains(&n) => n,
+            _ => return Err(ApiError::field("days", "a whole number from 1 to 730")),
+        },
+    };
+    Ok((by, days))
+}
+
+pub fn rate_pct(returned: i64, shipped: i64) -> Option<String> {
+    (shipped > 0).then(|| {
+        let permille = (returned as i128 * 1000 + shipped as i128 / 2) / shipped as i128;
+        format!("{}.{}", permille / 10, permille % 10)
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/returns/rates", tag = "returns",
+    params(("by" = Option<String>, Query, description = "channel (default), country or sku"), ("days" = Option<i64>, Query, description = "1 to 730, default 90")),
+    responses((status = 200, body = Vec<ReturnRateDto>), (status = 422)))]
+pub async fn rates(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<RatesQuery>,
+) -> ApiResult<Json<Vec<ReturnRateDto>>> {
+    auth.require(READERS)?;
+    let (by, days) = rates_query(q.by.as_deref(), q.days.as_deref())?;
+    let rows = s.app.floor().return_rates(by, days).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mut written_off = Vec::new();
+        for (c, v) in &r.written_off {
+            let c = codflow_domain::Currency::parse(c).map_err(|e| ApiError::from(codflow_app::Error::from(e)))?;
+            written_off.push(codflow_domain::Money::new(*v, c).into());
+        }
+        out.push(ReturnRateDto {
+            rate_pct: rate_pct(r.returned, r.shipped),
+            key: r.key,
+            shipped: r.shipped,
+            returned: r.returned,
+            received: r.received,
+            written_off,
+        });
+    }
+    Ok(Json(out))
 }

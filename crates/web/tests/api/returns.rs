@@ -193,6 +193,21 @@ async fn a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then
         (&json!(1), &json!(1), &json!(1))
     );
     json_of(app.get("/api/v1/returns/months?months=99").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // The return rate per channel (parcels) and per SKU (units), with what was lost at cost.
+    let by_channel = json_of(app.get("/api/v1/returns/rates").await, StatusCode::OK).await;
+    assert_eq!(
+        by_channel,
+        json!([{"key": "SBX-SA", "shipped": 1, "returned": 1, "received": 1, "rate_pct": "100.0",
+                "written_off": [{"amount": "24.00", "currency": "CNY"}]}])
+    );
+    let by_sku = json_of(app.get("/api/v1/returns/rates?by=sku&days=30").await, StatusCode::OK).await;
+    assert_eq!(
+        (&by_sku[0]["key"], &by_sku[0]["shipped"], &by_sku[0]["returned"]),
+        (&json!("LAMP-01"), &json!(3), &json!(3))
+    );
+    assert_eq!(by_sku[0]["written_off"], json!([{"amount": "24.00", "currency": "CNY"}]));
+    let e = json_of(app.get("/api/v1/returns/rates?by=moon&days=0").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["by"]);
 }
 
 async fn a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_off_until_it_turns_up(engine: Engine) {
