@@ -130,6 +130,14 @@ impl Demo {
             ),
             Err(e) => eprintln!("warning: the demo's boxes were not seeded: {e}"),
         }
+        match crate::seed::returns::seed_returns(app).await {
+            Ok(r) => println!(
+                "returns:      {} returned parcels scanned in and graded at SZ1, {} still expected; {} claims for lost \
+                 parcels, {} paid; see {}/returns and {}/claims",
+                r.graded, r.expected, r.claims, r.paid, feed.base, feed.base
+            ),
+            Err(e) => eprintln!("warning: the demo's returns and claims were not seeded: {e}"),
+        }
         // The carrier's statements cover what it collected in the simulated month.
         match crate::seed::finance::demo_finance(app, std::time::Duration::ZERO).await {
             Ok(f) => println!(

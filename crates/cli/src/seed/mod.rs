@@ -5,4 +5,5 @@
 pub mod finance;
 pub mod floor;
 pub mod logistics;
+pub mod returns;
 pub mod shop;

@@ -359,6 +359,16 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     let chosen = advice["boxes"][0]["code"].as_str().unwrap_or_else(|| panic!("{advice}"));
     assert!(["ENV-M", "BAG-M", "C-S", "C-T", "C-M", "C-L", "C-XL"].contains(&chosen), "{advice}");
     assert!(advice["expected_weight_g"].as_i64().unwrap() > 0, "{advice}");
+    // The month's refused parcels: most scanned in and graded (one with a unit written off), the rest expected;
+    // lost parcels have their claims, one paid.
+    let closed = get("/api/v1/returns?status=closed&limit=500").await;
+    let closed = closed["items"].as_array().unwrap();
+    assert!(!closed.is_empty(), "graded returns");
+    assert!(closed.iter().any(|r| r["lines"].as_array().unwrap().iter().any(|l| l["disposition"] == "write_off")));
+    let waiting = get("/api/v1/returns?status=expected").await;
+    assert!(!waiting["items"].as_array().unwrap().is_empty(), "returns still expected");
+    let claims = get("/api/v1/claims?status=paid").await;
+    assert_eq!(claims["items"].as_array().unwrap().len(), 1, "{claims}");
     let products = get("/api/v1/products").await;
     assert!(products["items"].as_array().unwrap().len() >= 30);
     // Every rate profit needs is there, the yuan the goods were bought in included: nothing is left out for it.
