@@ -109,6 +109,63 @@ async fn post(conn: &mut Conn, c: &Claim, key: &str, entry: Entry, now: OffsetDa
     Ok(())
 }
 
+/// Settles approved claims paid as lines of a COD remittance: a line whose tracking number has an approved
+/// claim of the same carrier for exactly its amount is that claim's payment. A line reconciliation could not
+/// place is posted as the claim's cash here; one it placed on the parcel (and so posted as cash collected)
+/// has that collection turned into the claim's payment. Returns the lines settled: they open no task.
+pub(crate) async fn settle_from_remittance(
+    conn: &mut Conn,
+    statement: &codflow_domain::StatementId,
+    carrier: Option<&str>,
+    pairs: &[(&codflow_domain::finance::statement::StatementLine, &codflow_domain::finance::reconcile::LineMatch)],
+    now: OffsetDateTime,
+) -> Result<std::collections::HashSet<u32>> {
+    use codflow_domain::finance::reconcile::LineClass;
+    let mut settled = std::collections::HashSet::new();
+    let Some(carrier) = carrier else { return Ok(settled) };
+    let posted_as_cash = |c: LineClass| {
+        matches!(c, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid | LineClass::FeeAboveContract)
+    };
+    for (l, m) in pairs.iter().filter(|(_, m)| m.class == LineClass::UnknownReference || posted_as_cash(m.class)) {
+        let Some(tn) = l.tracking_number.as_deref() else { continue };
+        let Some(mut c) =
+            cstore::approved_unpaid(conn, carrier, tn).await?.into_iter().find(|c| c.approved == Some(l.amount))
+        else {
+            continue;
+        };
+        if posted_as_cash(m.class) && m.shipment.as_ref() != Some(&c.shipment_id) {
+            continue;
+        }
+        let from = c.status;
+        c.status = ClaimStatus::Paid;
+        c.paid = Some(l.amount);
+        c.payment_ref = Some(format!("statement {statement} line {}", l.line));
+        c.paid_at = Some(now);
+        c.updated_at = now;
+        if !cstore::update(conn, &c, from).await? {
+            continue;
+        }
+        let entry = if posted_as_cash(m.class) {
+            Entry::claim_collected(l.amount)?
+        } else {
+            Entry::claim_remitted(l.amount, l.net)?
+        };
+        let posted = Posted {
+            key: format!("claim:{}:paid", c.id),
+            entry: &entry,
+            shipment: Some(&c.shipment_id),
+            statement: Some(statement),
+            carrier: Some(carrier),
+        };
+        fstore::post(conn, &[posted], now).await?;
+        let why = format!("paid {} on line {} of statement {statement}", l.amount, m.line);
+        let a = audit(&c, "paid", from, why, &Actor::Worker("reconciliation".into()), now);
+        orders::insert_audit(conn, &[a]).await?;
+        settled.insert(l.line);
+    }
+    Ok(settled)
+}
+
 impl Finance {
     /// Opens a draft claim for a parcel. Without an amount, it claims the declared value of what was lost:
     /// the order's total for a lost or damaged parcel, the lost units at their selling price for a return.

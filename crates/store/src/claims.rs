@@ -166,6 +166,19 @@ pub async fn list(
     rows.iter().map(claim_of).collect()
 }
 
+/// Claims a carrier agreed to pay and has not, for a parcel by its tracking number.
+pub async fn approved_unpaid(conn: &mut AnyConnection, carrier: &str, tracking_number: &str) -> Result<Vec<Claim>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM claims WHERE carrier = $1 AND tracking_number = $2 \
+         AND status IN ('approved', 'partly_approved') ORDER BY id"
+    ))
+    .bind(carrier)
+    .bind(tracking_number)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(claim_of).collect()
+}
+
 /// Drafts whose deadline falls before `by` and that have no task yet.
 pub async fn drafts_due(conn: &mut AnyConnection, by: OffsetDateTime, limit: i64) -> Result<Vec<Claim>> {
     let rows = sqlx::query(&format!(

@@ -142,6 +142,7 @@ impl Finance {
                 .map(|m| (m.shipment.clone(), m.expected, m.due_on.to_string()))
                 .collect(),
             tasks_opened: 0,
+            claims_settled: 0,
         };
         if req.preview {
             return Ok(report);
@@ -192,7 +193,15 @@ impl Finance {
             rss_mib = rss_mib(),
             "statement import"
         );
-        let tasks = difference_tasks(&id, &pairs, now);
+        let settled = if profile.kind == StatementKind::CodRemittance {
+            crate::claims::settle_from_remittance(&mut tx, &id, carrier.as_deref(), &pairs, now).await?
+        } else {
+            Default::default()
+        };
+        report.claims_settled = settled.len();
+        let open: Vec<(&StatementLine, &LineMatch)> =
+            pairs.iter().filter(|(l, _)| !settled.contains(&l.line)).copied().collect();
+        let tasks = difference_tasks(&id, &open, now);
         let opened = tstore::open_many(&mut tx, &tasks).await?;
         report.tasks_opened = opened.len();
         let mut a = AuditRecord::change(

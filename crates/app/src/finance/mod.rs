@@ -217,6 +217,8 @@ pub struct StatementReport {
     pub missing_count: i64,
     pub missing: Vec<(ShipmentId, Money, String)>,
     pub tasks_opened: usize,
+    /// Lines that paid an approved claim (matched by tracking number and amount): settled, no task.
+    pub claims_settled: usize,
 }
 
 impl Finance {
@@ -317,6 +319,7 @@ impl Finance {
             missing_count: fstore::missing_count(&mut conn, &row.id).await?,
             missing,
             tasks_opened: 0,
+            claims_settled: 0,
             statement: Some(row),
         })
     }

@@ -208,6 +208,37 @@ impl Entry {
         )
     }
 
+    /// A claim paid as a line of a COD remittance: the cash travels with the remittance's, less what the carrier
+    /// kept of it.
+    pub fn claim_remitted(amount: Money, net: Money) -> Result<Entry, Error> {
+        if net.currency != amount.currency {
+            return Err(Error::CurrencyMismatch {
+                expected: amount.currency.to_string(),
+                found: net.currency.to_string(),
+            });
+        }
+        Entry::new(
+            EntryKind::ClaimPaid,
+            vec![
+                Posting { account: Account::CashInTransit, amount: net },
+                Posting { account: Account::OtherDeductions, amount: amount.checked_sub(net)? },
+                Posting { account: Account::ClaimsReceivable, amount: Money::new(-amount.minor, amount.currency) },
+            ],
+        )
+    }
+
+    /// A claim paid as a remittance line that reconciliation already posted as cash collected for the parcel:
+    /// what the line took off the carrier's receivable was the claim's money.
+    pub fn claim_collected(amount: Money) -> Result<Entry, Error> {
+        Entry::new(
+            EntryKind::ClaimPaid,
+            vec![
+                Posting { account: Account::CarrierReceivable, amount },
+                Posting { account: Account::ClaimsReceivable, amount: Money::new(-amount.minor, amount.currency) },
+            ],
+        )
+    }
+
     /// A claim's money arrived in the bank.
     pub fn claim_paid(amount: Money) -> Result<Entry, Error> {
         Entry::new(

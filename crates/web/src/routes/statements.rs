@@ -125,6 +125,8 @@ pub struct ReportDto {
     pub missing_count: i64,
     pub missing: Vec<MissingDto>,
     pub tasks_opened: usize,
+    /// Lines that paid an approved claim (by tracking number and amount): recorded as its payment.
+    pub claims_settled: usize,
 }
 
 fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
@@ -166,6 +168,7 @@ fn report_dto(r: StatementReport, preview: bool) -> ReportDto {
             .map(|(s, m, due)| MissingDto { shipment_id: s.to_string(), expected: m.into(), due_on: due })
             .collect(),
         tasks_opened: r.tasks_opened,
+        claims_settled: r.claims_settled,
         statement: r.statement.map(Into::into),
     }
 }

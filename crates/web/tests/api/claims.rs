@@ -11,6 +11,7 @@ use crate::returns::events;
 codflow_store::on_both_engines!(
     a_lost_parcel_becomes_a_claim_with_its_evidence_pack_and_is_paid_with_the_ledger_balanced,
     a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_nothing,
+    an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_its_line,
 );
 
 async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -257,4 +258,57 @@ async fn a_lost_parcels_claim_is_opened_filed_decided_and_paid_at_the_console() 
     assert!(b.text(&b.find("#claims-by-carrier").await).await.contains("30.00"));
     b.screenshot("81-claims").await;
     b.quit().await;
+}
+
+async fn an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_its_line(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "C-9", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(5))]).await;
+    let c = json_of(
+        as_finance(&app, "/api/v1/claims", &json!({"shipment_id": shipment, "reason": "lost"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    json_of(
+        as_finance(&app, &format!("/api/v1/claims/{id}/file"), &json!({"carrier_ref": "K-1"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let approved = json!({"approved": {"amount": "25.00", "currency": "SAR"}});
+    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/decide"), &approved).await, StatusCode::OK).await;
+
+    // The carrier pays it on its COD remittance, as a line for the lost parcel, less a 1.00 handling fee.
+    let csv = format!(
+        "tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount\n\
+         {tn},,R-77,2026-12-05,SAR,25.00,1.00,24.00\nSBX-NOT-OURS,,R-77,2026-12-05,SAR,10.00,0,10.00\n"
+    );
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("remit.csv"))
+        .text("profile", "sandbox-cod")
+        .text("carrier", "sandbox");
+    let r = app
+        .client
+        .post(app.url("/api/v1/statements"))
+        .bearer_auth(app.token(Role::Finance))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let report = json_of(r, StatusCode::CREATED).await;
+    assert_eq!(report["claims_settled"], 1, "{report}");
+    let paid = json_of(app.get(&format!("/api/v1/claims/{id}")).await, StatusCode::OK).await;
+    assert_eq!(paid["status"], "paid");
+    assert!(paid["payment_ref"].as_str().unwrap().starts_with("statement stl_"), "{paid}");
+    let b = balances(&app, &shipment).await;
+    // Reconciliation placed the line on the parcel (cash in transit, its fee); the claim took it off the
+    // carrier's receivable, which the lost parcel never owed.
+    assert_eq!((b["claims_receivable"], b["carrier_receivable"], b["cash_in_transit"]), (0, 0, 2400), "{b:?}");
+    assert_eq!(b.values().sum::<i64>(), 0, "{b:?}");
+    // The stranger's line still needs a person.
+    assert_eq!(report["tasks_opened"], 1, "{report}");
 }
