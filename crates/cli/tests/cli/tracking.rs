@@ -24,6 +24,7 @@ codflow_store::on_both_engines!(
     a_buyers_answer_the_carrier_cannot_take_is_kept_and_the_page_says_so,
     each_anomaly_opens_a_task_at_its_threshold_and_closes_it_on_recovery,
     duplicates_late_events_and_unknown_codes_are_kept_without_moving_the_shipment_back,
+    a_damage_claim_for_a_parcel_delivered_outside_the_carriers_window_is_refused_and_nothing_is_written,
 );
 
 pub(crate) async fn sandbox_with(time_scale: &str, model: Option<Value>) -> SandboxProc {
@@ -647,4 +648,46 @@ async fn two_servers_on_one_postgres_poll_each_parcel_once_and_send_each_message
     keys.dedup();
     assert_eq!(received.len() as i64, queued, "each message reaches the provider once");
     assert_eq!(keys.len(), received.len(), "no message sent twice");
+}
+
+async fn a_damage_claim_for_a_parcel_delivered_outside_the_carriers_window_is_refused_and_nothing_is_written(
+    engine: Engine,
+) {
+    let sb = sandbox_with("1", None).await;
+    let (_db, app, ids) = ready(engine, &sb.url, &["CL-1"]).await;
+    let t0 = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    app.clock().freeze(t0);
+    let shipments = book_all(&app, &ids).await;
+    let (s1, n1) = &shipments[0];
+    let shipment = codflow_domain::ShipmentId::parse(s1).unwrap();
+    let t1 = t0 + Duration::hours(30);
+    app.clock().freeze(t1);
+    app.tracking().ingest_events(&[ev(n1, "PKP", t0 + Duration::hours(2)), ev(n1, "DLV", t1)], "api").await.unwrap();
+    // The default window: 30 days from the last scan (the delivery). A second after it, no claim opens.
+    app.clock().freeze(t1 + Duration::days(30) + Duration::seconds(1));
+    let reason = codflow_domain::claims::ClaimReason::Damaged;
+    let refused = app.finance().open_claim(&shipment, reason, None, None, worker()).await.unwrap_err();
+    match refused {
+        codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::ClaimNotAllowed, message } => {
+            assert_eq!(
+                message,
+                format!("the carrier's window for claims closed on {}", (t1 + Duration::days(30)).date())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let none = app.finance().claims(&Default::default(), None, 10).await.unwrap();
+    assert!(none.is_empty(), "nothing written: {none:?}");
+    app.clock().freeze(t1 + Duration::days(29));
+    let c = app
+        .finance()
+        .open_claim(&shipment, reason, None, Some("buyer photographed a cracked lid"), worker())
+        .await
+        .unwrap();
+    assert_eq!(c.deadline, t1 + Duration::days(30));
+    // Filing after the deadline is refused too.
+    app.clock().freeze(t1 + Duration::days(31));
+    let late = app.finance().file_claim(&c.id, "X-1", worker()).await.unwrap_err();
+    assert!(matches!(late, codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::ClaimNotAllowed, .. }));
+    assert_eq!(app.finance().claim(&c.id).await.unwrap().status, codflow_domain::claims::ClaimStatus::Draft);
 }
