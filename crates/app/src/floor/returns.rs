@@ -33,9 +33,23 @@ pub struct ReturnView {
 
 /// Records a return the carrier announced, expected after its lane's usual return time. True when new.
 pub(crate) async fn expect(conn: &mut Conn, r: &NewReturn, now: OffsetDateTime) -> Result<bool> {
-    let mut days = rtstore::lane_days(conn, &r.carrier, &r.country).await?;
-    let by = returns::expected_back(r.started_at, &mut days);
-    Ok(rtstore::expect(conn, r, by, now).await?)
+    Ok(expect_many(conn, std::slice::from_ref(r), now).await?.first().copied().unwrap_or(false))
+}
+
+/// [`expect`] for a batch: each lane's return times read once. Whether each return was new, in order.
+pub(crate) async fn expect_many(conn: &mut Conn, rs: &[NewReturn], now: OffsetDateTime) -> Result<Vec<bool>> {
+    let mut lanes: HashMap<(&str, &str), Vec<i64>> = HashMap::new();
+    let mut out = Vec::with_capacity(rs.len());
+    for r in rs {
+        let key = (r.carrier.as_str(), r.country.as_str());
+        if !lanes.contains_key(&key) {
+            lanes.insert(key, rtstore::lane_days(conn, &r.carrier, &r.country).await?);
+        }
+        let mut days = lanes[&key].clone();
+        let by = returns::expected_back(r.started_at, &mut days);
+        out.push(rtstore::expect(conn, r, by, now).await?);
+    }
+    Ok(out)
 }
 
 /// Opens a task for each expected return past its date that has none yet. Returns the tasks opened.

@@ -143,21 +143,19 @@ impl Changes {
         if !self.ship.is_empty() {
             orders::ship_reservations_many(conn, &self.ship, at).await?;
         }
-        for r in &self.returns {
-            if crate::floor::returns::expect(conn, r, now).await? {
-                let mut a = AuditRecord::change(
-                    "order",
-                    r.order_id.to_string(),
-                    "return_expected",
-                    None,
-                    None,
-                    Actor::Worker("tracking".into()),
-                    now,
-                );
-                a.reason =
-                    Some(format!("{} is coming back: nothing restocked until it is received", r.tracking_number));
-                self.audits.push(a);
-            }
+        let fresh = crate::floor::returns::expect_many(conn, &self.returns, now).await?;
+        for (r, _) in self.returns.iter().zip(fresh).filter(|(_, new)| *new) {
+            let mut a = AuditRecord::change(
+                "order",
+                r.order_id.to_string(),
+                "return_expected",
+                None,
+                None,
+                Actor::Worker("tracking".into()),
+                now,
+            );
+            a.reason = Some(format!("{} is coming back: nothing restocked until it is received", r.tracking_number));
+            self.audits.push(a);
         }
         if !self.dirty.is_empty() {
             let saved: Vec<(&Order, Option<&codflow_domain::WarehouseId>)> = self
