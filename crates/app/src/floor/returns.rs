@@ -42,10 +42,14 @@ pub(crate) async fn expect_many(conn: &mut Conn, rs: &[NewReturn], now: OffsetDa
     let mut out = Vec::with_capacity(rs.len());
     for r in rs {
         let key = (r.carrier.as_str(), r.country.as_str());
-        if !lanes.contains_key(&key) {
-            lanes.insert(key, rtstore::lane_days(conn, &r.carrier, &r.country).await?);
-        }
-        let mut days = lanes[&key].clone();
+        let mut days = match lanes.get(&key) {
+            Some(d) => d.clone(),
+            None => {
+                let d = rtstore::lane_days(conn, &r.carrier, &r.country).await?;
+                lanes.insert(key, d.clone());
+                d
+            }
+        };
         let by = returns::expected_back(r.started_at, &mut days);
         out.push(rtstore::expect(conn, r, by, now).await?);
     }
