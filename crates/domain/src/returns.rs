@@ -155,9 +155,19 @@ pub struct GradedLine {
     pub disposition: Option<Disposition>,
     pub bin: Option<String>,
     pub unit_cost: Money,
+    /// Held units (quarantined or to refurbish) since released to the shelf or written off.
+    pub released: i64,
 }
 
 impl GradedLine {
+    /// Units still held apart, waiting for a decision.
+    pub fn held(&self) -> i64 {
+        match self.disposition {
+            Some(Disposition::Quarantine | Disposition::Refurbish) => self.quantity - self.released,
+            _ => 0,
+        }
+    }
+
     /// Whether these units' cost is lost: missing, or written off.
     pub fn is_loss(&self) -> bool {
         self.grade == Grade::Missing || self.disposition == Some(Disposition::WriteOff)
@@ -231,7 +241,7 @@ pub fn grade(
                 (s.product.clone(), s.unit_cost)
             }
         };
-        out.push(GradedLine { product, sku, grade, quantity: l.quantity, disposition, bin, unit_cost });
+        out.push(GradedLine { product, sku, grade, quantity: l.quantity, disposition, bin, unit_cost, released: 0 });
     }
     for s in shipped {
         let n = counted.get(s.sku.as_str()).copied().unwrap_or(0);

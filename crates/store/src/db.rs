@@ -132,6 +132,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (40, "returns", include_str!("../migrations/0040_returns.sql")),
     (41, "claims", include_str!("../migrations/0041_claims.sql")),
     (42, "return_routes", include_str!("../migrations/0042_return_routes.sql")),
+    (43, "return_holds", include_str!("../migrations/0043_return_holds.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

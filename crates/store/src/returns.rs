@@ -83,12 +83,13 @@ fn line_of(r: &AnyRow) -> Result<GradedLine> {
             .transpose()?,
         bin: r.try_get("bin")?,
         unit_cost: Money::new(r.try_get("unit_cost")?, Currency::parse(&currency)?),
+        released: r.try_get("released")?,
     })
 }
 
 async fn lines(conn: &mut AnyConnection, id: &str) -> Result<Vec<GradedLine>> {
     let rows = sqlx::query(
-        "SELECT product_id, sku, grade, quantity, disposition, bin, unit_cost, cost_currency FROM return_lines \
+        "SELECT product_id, sku, grade, quantity, disposition, bin, unit_cost, cost_currency, released FROM return_lines \
          WHERE return_id = $1 ORDER BY seq",
     )
     .bind(id)
@@ -264,6 +265,21 @@ pub async fn units_ordered(
         q = q.bind(s.as_str());
     }
     Ok(q.fetch_one(conn).await?.try_get("n")?)
+}
+
+/// Releases up to `units` held units of the line `seq` (0-based, in grading order); false when it holds fewer.
+pub async fn release(conn: &mut AnyConnection, id: &ReturnId, seq: usize, units: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE return_lines SET released = released + $3 WHERE return_id = $1 AND seq = $2 \
+         AND disposition IN ('quarantine', 'refurbish') AND released + $3 <= quantity",
+    )
+    .bind(id.as_str())
+    .bind(seq as i64)
+    .bind(units)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
 }
 
 /// What a list of returns is narrowed to.

@@ -1094,3 +1094,5 @@ returns-rates-shipped = Shipped
 returns-rates-returned = Turned back
 returns-rates-rate = Return rate
 returns-rates-lost = Lost at cost
+returns-held = { $n } held
+returns-release = Release

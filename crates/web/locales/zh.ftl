@@ -1094,3 +1094,5 @@ returns-rates-shipped = 已发出
 returns-rates-returned = 被退回
 returns-rates-rate = 退件率
 returns-rates-lost = 按成本损失
+returns-held = 暂存 { $n } 件
+returns-release = 放行

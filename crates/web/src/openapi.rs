@@ -36,7 +36,7 @@ use crate::routes::profit::{
     SkippedDto, WeekDto,
 };
 use crate::routes::returns::{
-    GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto,
+    GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReleaseBody, ReturnDto,
     ReturnMonthDto, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, ShippedDto,
 };
 use crate::routes::review::dto::*;
@@ -153,12 +153,13 @@ impl Modify for AccessResponses {
         crate::routes::returns::get_one, crate::routes::returns::receive, crate::routes::returns::grade,
         crate::routes::returns::give_up, crate::routes::returns::add_photo, crate::routes::returns::photo,
         crate::routes::returns::get_route, crate::routes::returns::decide_route, crate::routes::returns::rates,
+        crate::routes::returns::release,
         crate::routes::claims::list, crate::routes::claims::open, crate::routes::claims::by_carrier,
         crate::routes::claims::get_one, crate::routes::claims::file, crate::routes::claims::review,
         crate::routes::claims::decide, crate::routes::claims::paid, crate::routes::claims::evidence_pdf,
         crate::routes::claims::evidence_zip, crate::routes::claims::get_window, crate::routes::claims::put_window,
     ),
-    components(schemas(ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

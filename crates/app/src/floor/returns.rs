@@ -400,6 +400,73 @@ impl Floor {
         Ok(view)
     }
 
+    /// Releases `quantity` held units of `sku` (quarantined or to refurbish) of a graded return: onto the
+    /// receiving warehouse's shelf (`Restock`, to `bin`) or written off at cost (`WriteOff`).
+    pub async fn release_held(
+        &self,
+        id: &ReturnId,
+        sku: &str,
+        quantity: i64,
+        to: Disposition,
+        bin: Option<&str>,
+        actor: Actor,
+    ) -> Result<ReturnView> {
+        if !matches!(to, Disposition::Restock | Disposition::WriteOff) {
+            return Err(Error::invalid("to", "restock or write_off"));
+        }
+        if !(1..=returns::MAX_QUANTITY).contains(&quantity) {
+            return Err(Error::invalid("quantity", format!("1 to {} units", returns::MAX_QUANTITY)));
+        }
+        let bin = match bin.map(str::trim).filter(|b| !b.is_empty()) {
+            Some(_) if to != Disposition::Restock => {
+                return Err(Error::invalid("bin", "a bin is named only for units restocked"));
+            }
+            Some(b) => Some(codflow_domain::BinLocation::parse(b).map_err(|e| Error::invalid("bin", e.to_string()))?),
+            None => None,
+        };
+        let now = self.clock().now();
+        let mut tx = self.store.begin().await?;
+        let ret = rtstore::get(&mut tx, id).await?.ok_or(not_found())?;
+        let held: i64 = ret.lines.iter().filter(|l| l.sku.as_str() == sku).map(|l| l.held()).sum();
+        if held < quantity {
+            return Err(Error::invalid("quantity", format!("{held} units of {sku} are held on this return")));
+        }
+        let mut left = quantity;
+        let mut cost = Vec::new();
+        for (seq, l) in ret.lines.iter().enumerate().filter(|(_, l)| l.sku.as_str() == sku && l.held() > 0) {
+            let n = left.min(l.held());
+            if !rtstore::release(&mut tx, id, seq, n).await? {
+                return Err(Error::Conflict {
+                    kind: ConflictKind::Busy,
+                    message: "the return changed meanwhile".into(),
+                });
+            }
+            cost.push(returns::GradedLine { quantity: n, disposition: Some(Disposition::WriteOff), ..l.clone() });
+            left -= n;
+            if left == 0 {
+                break;
+            }
+        }
+        let product = ret.lines.iter().find(|l| l.sku.as_str() == sku).map(|l| l.product.clone()).ok_or(not_found())?;
+        let warehouse = ret.received_warehouse.clone().unwrap_or_else(|| ret.warehouse.clone());
+        let w = catalogue::warehouse_by_code(&mut tx, &warehouse).await?.ok_or(not_found())?;
+        if to == Disposition::Restock {
+            codflow_store::inbound::add_stock(&mut tx, &w.id, &product, quantity, now).await?;
+            if let Some(b) = &bin {
+                catalogue::set_location(&mut tx, &w.id, &product, Some(b)).await?;
+            }
+        } else {
+            let loss = returns::loss(&cost).map_err(Error::from)?;
+            post_loss(&mut tx, &ret, &format!("release:{}", codflow_domain::AuditId::generate()), &loss, now).await?;
+        }
+        let why = format!("{quantity} held {sku} released: {to}");
+        orders::insert_audit(&mut tx, &[audit(&ret, "release", ret.status, why, &actor, now)]).await?;
+        let ret = rtstore::get(&mut tx, id).await?.ok_or(not_found())?;
+        let view = view_of(&mut tx, ret).await?;
+        commit(tx).await?;
+        Ok(view)
+    }
+
     /// Gives up on an expected return that never arrived: its goods are written off at cost and its order
     /// closes. If it turns up later it can still be received and graded (the write-off is then reversed).
     pub async fn give_up_return(&self, id: &ReturnId, reason: &str, actor: Actor) -> Result<ReturnView> {
@@ -570,6 +637,7 @@ fn lost_all(shipped: &[ShippedLine]) -> Vec<returns::GradedLine> {
             disposition: None,
             bin: None,
             unit_cost: s.unit_cost,
+            released: 0,
         })
         .collect()
 }

@@ -229,7 +229,7 @@ async fn one_page(
                 sku => l.sku.to_string(), grade => l.grade.as_str(), quantity => l.quantity,
                 disposition => l.disposition.map(|d| d.as_str()), bin => l.bin,
                 cost => Amount::from(codflow_domain::Money::new(l.unit_cost.minor * l.quantity, l.unit_cost.currency)),
-                loss => l.is_loss(),
+                loss => l.is_loss(), held => l.held(),
             }
         })
         .collect();
@@ -292,6 +292,14 @@ pub async fn act(
     let floor = s.app.floor();
     let result = match field("action") {
         "give_up" => floor.give_up_return(&id, field("reason"), actor).await.map(|_| ()),
+        "release" => match (field("quantity").parse::<i64>(), Disposition::parse(field("to"))) {
+            (Ok(n), Ok(to)) => {
+                let bin = Some(field("bin")).filter(|b| !b.is_empty());
+                floor.release_held(&id, field("sku"), n, to, bin, actor).await.map(|_| ())
+            }
+            (Err(_), _) => Err(codflow_app::Error::invalid("quantity", "a whole number of units")),
+            (_, Err(e)) => Err(codflow_app::Error::invalid("to", e.to_string())),
+        },
         "route" => match codflow_domain::returns::Route::parse(field("route")) {
             Ok(r) => s.app.finance().decide_return_route(&id, r, actor).await.map(|_| ()),
             Err(e) => Err(codflow_app::Error::invalid("route", e.to_string())),

@@ -31,6 +31,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/returns/{id}", get(get_one))
         .route("/returns/{id}/grade", post(grade))
         .route("/returns/{id}/give-up", post(give_up))
+        .route("/returns/{id}/release", post(release))
         .route("/returns/{id}/photos/{n}", get(photo))
         .route("/returns/{id}/route", get(get_route).post(decide_route))
 }
@@ -57,6 +58,8 @@ pub struct GradedDto {
     pub disposition: Option<String>,
     pub bin: Option<String>,
     pub unit_cost: MoneyDto,
+    /// Units of this line still held apart (quarantined or to refurbish).
+    pub held: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -114,6 +117,7 @@ impl ReturnDto {
                 .lines
                 .into_iter()
                 .map(|l| GradedDto {
+                    held: l.held(),
                     sku: l.sku.to_string(),
                     grade: l.grade.as_str().into(),
                     quantity: l.quantity,
@@ -588,4 +592,31 @@ pub async fn rates(
         });
     }
     Ok(Json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    pub sku: String,
+    pub quantity: i64,
+    /// `restock` (onto the receiving warehouse's shelf) or `write_off` (at cost).
+    pub to: String,
+    pub bin: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/returns/{id}/release", tag = "returns", params(("id" = String, Path)), request_body = ReleaseBody,
+    responses((status = 200, body = ReturnDto, description = "held units restocked or written off"), (status = 404),
+        (status = 422, description = "fewer units held than asked, or a bad field")))]
+pub async fn release(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ReleaseBody>,
+) -> ApiResult<Json<ReturnDto>> {
+    let id = ReturnId::from_path(&id)?;
+    auth.require(STOCK_KEEPERS)?;
+    let to =
+        codflow_domain::returns::Disposition::parse(b.to.trim()).map_err(|e| ApiError::field("to", e.to_string()))?;
+    let v = s.app.floor().release_held(&id, b.sku.trim(), b.quantity, to, b.bin.as_deref(), auth.actor()).await?;
+    Ok(Json(ReturnDto::of_view(v, s.app.clock().now())))
 }

@@ -175,6 +175,33 @@ async fn a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then
     };
     assert_eq!(of("goods_written_off"), [json!({"amount": "24.00", "currency": "CNY"})], "{legs}");
     assert_eq!(of("inventory"), [json!({"amount": "-24.00", "currency": "CNY"})], "{legs}");
+    // The quarantined mug is released onto the shelf later; nothing more is held, so a second release is refused.
+    assert_eq!(done["lines"][3]["held"], 1);
+    let release = format!("/api/v1/returns/{id}/release");
+    let e = json_of(
+        as_warehouse(&app, &release, &json!({"sku": "MUG-02", "quantity": 1, "to": "quarantine"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["to"]);
+    let e = json_of(
+        as_warehouse(&app, &release, &json!({"sku": "MUG-02", "quantity": 2, "to": "restock"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(e.to_string().contains("1 units of MUG-02 are held"), "{e}");
+    let out = json_of(
+        as_warehouse(&app, &release, &json!({"sku": "MUG-02", "quantity": 1, "to": "restock", "bin": "M-2"})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(out["lines"][3]["held"], 0);
+    assert_eq!(app.stock("MUG-02").await["on_hand"], 51);
+    json_of(
+        as_warehouse(&app, &release, &json!({"sku": "MUG-02", "quantity": 1, "to": "write_off"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     // Graded once.
     let e = json_of(as_warehouse(&app, &grade_path, &all_sellable).await, StatusCode::CONFLICT).await;
     assert_eq!(e["code"], "illegal_transition");
@@ -331,7 +358,7 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
     let values = json!([
         ["sellable.LAMP-01", "2"],
         ["damaged.LAMP-01", "1"],
-        ["damaged_to.LAMP-01", "write_off"],
+        ["damaged_to.LAMP-01", "quarantine"],
         ["bin.LAMP-01", "R-07"]
     ]);
     b.run(set, json!([values])).await;
@@ -340,8 +367,17 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
     assert_eq!(b.attr(&b.find("#return").await, "data-status").await.as_deref(), Some("closed"));
     assert_eq!(b.count("#graded tbody tr").await, 2);
     b.screenshot("78-return-graded").await;
-    b.quit().await;
     assert_eq!(on_hand(&app).await, (49, 0));
+    // The quarantined lamp turns out fine: released onto the shelf.
+    assert_eq!(b.count(".release-form").await, 1);
+    b.click(&b.find(".release-form button").await).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while b.count(".release-form").await > 0 {
+        assert!(std::time::Instant::now() < deadline, "the held lamp was not released");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.quit().await;
+    assert_eq!(on_hand(&app).await, (50, 0));
 }
 
 async fn a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_next_order_there(engine: Engine) {
