@@ -138,18 +138,11 @@ pub async fn scan(State(s): State<Arc<AppState>>, signed: Signed, Form(f): Form<
     match answer {
         Ok((v, fresh)) => {
             let flash = if fresh { "received" } else { "already" };
-            redirect(&format!("/returns/{}?scanned={flash}&warehouse={}", v.ret.id, urlencoding(&warehouse)))
+            let back = query_string(&[("scanned", flash), ("warehouse", &warehouse)]);
+            redirect(&format!("/returns/{}?{back}", v.ret.id))
         }
         Err(text) => scan_page(&s, &signed, &warehouse, Some(text)).await,
     }
-}
-
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }
 
 pub async fn scan_form(
