@@ -316,14 +316,34 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY r.id DESC LIMIT {}", limit.clamp(1, 10_000)));
     let rows = crate::bulk::bind_all(sqlx::query(&sql), &binds).fetch_all(&mut *conn).await?;
-    let mut out = Vec::with_capacity(rows.len());
+    // The graded lines of the closed ones, in one query for the page.
+    let mut closed: Vec<String> = Vec::new();
     for r in &rows {
-        let id: String = r.try_get("id")?;
-        let status: String = r.try_get("status")?;
-        let l = if status == "closed" { lines(conn, &id).await? } else { Vec::new() };
-        out.push(return_of(r, l)?);
+        if r.try_get::<String, _>("status")? == "closed" {
+            closed.push(r.try_get("id")?);
+        }
     }
-    Ok(out)
+    let mut by_return: std::collections::HashMap<String, Vec<GradedLine>> = Default::default();
+    for chunk in crate::db::pow2_chunks(&closed, 512) {
+        let sql = format!(
+            "SELECT return_id, product_id, sku, grade, quantity, disposition, bin, unit_cost, cost_currency, released \
+             FROM return_lines WHERE return_id IN ({}) ORDER BY return_id, seq",
+            crate::params(conn, 0, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for l in q.fetch_all(&mut *conn).await? {
+            by_return.entry(l.try_get("return_id")?).or_default().push(line_of(&l)?);
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            return_of(r, by_return.remove(&id).unwrap_or_default())
+        })
+        .collect()
 }
 
 /// Expected returns past their date whose task was not opened yet.
