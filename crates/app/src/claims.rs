@@ -243,6 +243,9 @@ impl Finance {
         let why = format!("{reason} claim for {} of {}, file by {}", t.tracking_number, claimed, deadline.date());
         orders::insert_audit(&mut tx, &[audit(&c, "open", ClaimStatus::Draft, why, &actor, now)]).await?;
         commit(tx).await?;
+        if reason != ClaimReason::Lost {
+            self.fulfilment.damage.forget();
+        }
         Ok(c)
     }
 

@@ -111,7 +111,8 @@ impl Builder {
         let (s, c) = (store.clone(), ctx.clone());
         let intake = Intake { store: s.clone(), ctx: c.clone(), queue };
         let review = Review { store: s.clone(), ctx: c.clone(), intake: intake.clone() };
-        let fulfilment = Fulfilment { store: s.clone(), ctx: c.clone(), carriers: carriers.clone() };
+        let fulfilment =
+            Fulfilment { store: s.clone(), ctx: c.clone(), carriers: carriers.clone(), damage: Default::default() };
         let tracking = Tracking { store: s.clone(), ctx: c.clone(), carriers, senders: self.senders };
         let finance = Finance {
             store: s.clone(),

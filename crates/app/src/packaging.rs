@@ -1,14 +1,109 @@
 //! Packaging: each warehouse's boxes, how products pack, and the box an allocated order is recommended.
 
-use codflow_domain::packaging::{self, BoxType, DamageRates, PackLine, PackingAttrs, Pricing, Recommendation};
+use std::sync::{Arc, Mutex};
+
+use codflow_domain::packaging::{
+    self, BoxKind, BoxType, DamageCount, DamageRates, PackLine, PackingAttrs, Pricing, Recommendation,
+};
 use codflow_domain::rating::{Fx, Parcel};
 use codflow_domain::{Actor, AuditRecord, Money, Order, OrderId, Sku, WarehouseCode};
-use codflow_store::{catalogue, commit, orders, packaging as pstore};
+use codflow_store::{Conn, catalogue, commit, orders, packaging as pstore};
+use time::{Duration, OffsetDateTime};
 
 use crate::error::ConflictKind;
 use crate::{Error, Fulfilment, Result};
 
+/// How far back damage is counted, and how long a count is priced with before it is counted again (it reads
+/// every parcel packed in that time).
+const DAMAGE_WINDOW: Duration = Duration::days(365);
+const DAMAGE_REFRESH: Duration = Duration::minutes(10);
+
+/// The damage rates recommendations are priced with, measured and kept for [`DAMAGE_REFRESH`].
+#[derive(Default)]
+pub(crate) struct DamageCache(Mutex<Option<(OffsetDateTime, Arc<DamageRates>)>>);
+
+impl DamageCache {
+    fn fresh(&self, now: OffsetDateTime) -> Option<Arc<DamageRates>> {
+        let held = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        held.as_ref().filter(|(at, _)| now - *at < DAMAGE_REFRESH).map(|(_, r)| r.clone())
+    }
+
+    /// Damage was just recorded: the next recommendation counts again.
+    pub(crate) fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn keep(&self, now: OffsetDateTime, rates: DamageRates) -> Arc<DamageRates> {
+        let rates = Arc::new(rates);
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, rates.clone()));
+        rates
+    }
+}
+
+/// One row of the damage table: what was measured for a kind of box (and a category, or all of them) and the
+/// rate recommendations price with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DamageRow {
+    pub kind: BoxKind,
+    pub category: Option<String>,
+    pub parcels: i64,
+    pub damaged: i64,
+    /// What the kind starts from before anything is measured.
+    pub default_bp: i64,
+    pub rate_bp: i64,
+}
+
 impl Fulfilment {
+    async fn damage_rates(&self, conn: &mut Conn) -> Result<Arc<DamageRates>> {
+        let now = self.clock().now();
+        if let Some(r) = self.damage.fresh(now) {
+            return Ok(r);
+        }
+        let counts = pstore::damage_counts(conn, now - DAMAGE_WINDOW).await?;
+        Ok(self.damage.keep(now, DamageRates::learned(&counts)))
+    }
+
+    /// Damage per kind of box and per kind × product category over the last year, counted now (and priced with
+    /// from now on): every kind, measured or not, then each category seen.
+    pub async fn damage_table(&self) -> Result<Vec<DamageRow>> {
+        let now = self.clock().now();
+        let counts = pstore::damage_counts(&mut *self.store.read().await?, now - DAMAGE_WINDOW).await?;
+        let rates = self.damage.keep(now, DamageRates::learned(&counts));
+        let defaults = DamageRates::defaults();
+        let row = |c: &DamageCount| DamageRow {
+            kind: c.kind,
+            category: c.category.clone(),
+            parcels: c.parcels,
+            damaged: c.damaged,
+            default_bp: defaults.bp(c.kind, None),
+            rate_bp: rates.bp(c.kind, c.category.as_deref()),
+        };
+        let mut rows: Vec<DamageRow> = BoxKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let seen = counts.iter().find(|c| c.kind == kind && c.category.is_none());
+                row(seen.unwrap_or(&DamageCount { kind, category: None, parcels: 0, damaged: 0 }))
+            })
+            .collect();
+        let mut by_category: Vec<&DamageCount> = counts.iter().filter(|c| c.category.is_some()).collect();
+        by_category.sort_by(|a, b| (a.kind.as_str(), &a.category).cmp(&(b.kind.as_str(), &b.category)));
+        rows.extend(by_category.into_iter().map(row));
+        Ok(rows)
+    }
+
+    /// The damage table as CSV: kind, category, parcels, damaged, default and priced rates.
+    pub async fn damage_csv(&self) -> Result<Vec<u8>> {
+        let csv_err = |e: csv::Error| Error::Internal(codflow_store::Error::Corrupt(e.to_string()));
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["kind", "category", "parcels", "damaged", "default_bp", "rate_bp"]).map_err(csv_err)?;
+        for r in self.damage_table().await? {
+            let category = codflow_sheets::csv::neutralised(r.category.as_deref().unwrap_or("")).into_owned();
+            let row = [r.parcels, r.damaged, r.default_bp, r.rate_bp].map(|n| n.to_string());
+            w.write_record([r.kind.as_str().to_owned(), category].into_iter().chain(row)).map_err(csv_err)?;
+        }
+        w.into_inner().map_err(|e| Error::Internal(codflow_store::Error::Corrupt(e.to_string())))
+    }
+
     pub async fn boxes(&self, warehouse: &WarehouseCode) -> Result<Vec<BoxType>> {
         let mut conn = self.store.read().await?;
         catalogue::warehouse_by_code(&mut conn, warehouse).await?.ok_or(Error::NotFound("warehouse"))?;
@@ -115,6 +210,7 @@ impl Fulfilment {
         let products = crate::logistics::products_of(&mut conn, order).await?;
         let skus: Vec<&Sku> = order.lines.iter().map(|l| &l.sku).collect();
         let packing = pstore::packing(&mut conn, &skus).await?;
+        let damage = self.damage_rates(&mut conn).await?;
         drop(conn);
         let fx = logistics.rates.as_slice();
         let card = channel.card.currency;
@@ -147,7 +243,6 @@ impl Fulfilment {
             channel.quote(&req, &logistics.duties, fx, card).ok().map(|q| Money::new(q.breakdown.total(), q.currency))
         };
         let convert = |m: Money| fx.convert(m, card, day).ok();
-        let damage = DamageRates::defaults();
         let pricing = Pricing { currency: card, freight: &freight, convert: &convert, damage: &damage };
         packaging::recommend(&lines, &boxes, &pricing)
             .map_err(|e| Error::Conflict { kind: ConflictKind::NoPackingPlan, message: e.to_string() })

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codflow_store::Store;
 
 use crate::runtime::{Clock, Ctx};
-use crate::{auth, booking, channel_sync, intake, notify, shops, throttle};
+use crate::{auth, booking, channel_sync, intake, notify, packaging, shops, throttle};
 
 macro_rules! service {
     ($(#[$doc:meta])* $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
@@ -47,7 +47,7 @@ service!(
 service!(
     /// Channels, rate cards and duties, quotes and allocation settings, booking with the carriers, and the
     /// documents of booked parcels.
-    Fulfilment { carriers: Arc<booking::Carriers> }
+    Fulfilment { carriers: Arc<booking::Carriers>, damage: Arc<packaging::DamageCache> }
 );
 service!(
     /// Carrier events and the shipments they move, failed-delivery links, tasks, and buyer messages.

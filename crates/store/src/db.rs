@@ -133,6 +133,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (41, "claims", include_str!("../migrations/0041_claims.sql")),
     (42, "return_routes", include_str!("../migrations/0042_return_routes.sql")),
     (43, "return_holds", include_str!("../migrations/0043_return_holds.sql")),
+    (44, "pack_boxes", include_str!("../migrations/0044_pack_boxes.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

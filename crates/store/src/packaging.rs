@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use codflow_domain::packaging::{BoxKind, BoxType, PackingAttrs};
-use codflow_domain::{Currency, Money, Sku, WarehouseCode};
+use codflow_domain::packaging::{BoxKind, BoxType, DamageCount, PackingAttrs};
+use codflow_domain::{Currency, Money, PackId, Sku, WarehouseCode};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -128,4 +128,55 @@ pub async fn put_packing(conn: &mut AnyConnection, sku: &Sku, a: &PackingAttrs, 
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Keeps the box a parcel was recommended at weighing: its kind, and every box's code.
+pub async fn set_pack_box(conn: &mut AnyConnection, pack: &PackId, kind: BoxKind, codes: &str) -> Result<()> {
+    sqlx::query("UPDATE packs SET box_kind = $1, box_codes = $2 WHERE id = $3")
+        .bind(kind.as_str())
+        .bind(codes)
+        .bind(pack.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Parcels packed since `since` per box kind and per kind × product category, and how many came to harm: a
+/// return line graded damaged (counted for that product's category) or a damage claim (for every category in
+/// the parcel). A parcel counts once however many of its units were damaged.
+pub async fn damage_counts(conn: &mut AnyConnection, since: OffsetDateTime) -> Result<Vec<DamageCount>> {
+    const PACKED: &str = "p.box_kind IS NOT NULL AND p.status = 'packed' AND p.created_at >= $1";
+    let harmed = "SELECT r.order_id, rl.product_id FROM returns r JOIN return_lines rl ON rl.return_id = r.id \
+                  WHERE rl.grade = 'damaged' \
+                  UNION SELECT c.order_id, l.product_id FROM claims c JOIN order_lines l ON l.order_id = c.order_id \
+                  WHERE c.reason IN ('damaged', 'return_damaged')";
+    let by_category = format!(
+        "SELECT p.box_kind AS kind, pr.category AS category, COUNT(DISTINCT p.id) AS parcels, \
+         COUNT(DISTINCT h.order_id) AS damaged \
+         FROM packs p JOIN order_lines l ON l.order_id = p.order_id JOIN products pr ON pr.id = l.product_id \
+         LEFT JOIN ({harmed}) h ON h.order_id = p.order_id AND h.product_id = l.product_id \
+         WHERE {PACKED} AND pr.category IS NOT NULL GROUP BY p.box_kind, pr.category"
+    );
+    let by_kind = format!(
+        "SELECT p.box_kind AS kind, COUNT(*) AS parcels, \
+         CAST(SUM(CASE WHEN EXISTS (SELECT 1 FROM ({harmed}) h WHERE h.order_id = p.order_id) THEN 1 ELSE 0 END) \
+         AS BIGINT) AS damaged \
+         FROM packs p WHERE {PACKED} GROUP BY p.box_kind"
+    );
+    let at = micros(since);
+    let mut out = Vec::new();
+    for (sql, with_category) in [(by_kind, false), (by_category, true)] {
+        for r in sqlx::query(&sql).bind(at).fetch_all(&mut *conn).await? {
+            let kind: String = r.try_get("kind")?;
+            let Ok(kind) = BoxKind::parse(&kind) else { continue };
+            let damaged: Option<i64> = r.try_get("damaged")?;
+            out.push(DamageCount {
+                kind,
+                category: if with_category { r.try_get("category")? } else { None },
+                parcels: r.try_get("parcels")?,
+                damaged: damaged.unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
 }

@@ -30,7 +30,9 @@ use crate::routes::inbound::{
 use crate::routes::logistics::dto::*;
 use crate::routes::notifications::{NotificationDto, TemplateDto};
 use crate::routes::orders::dto::*;
-use crate::routes::packaging::{BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody};
+use crate::routes::packaging::{
+    BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody,
+};
 use crate::routes::profit::{
     ComponentsDto, FirstLegDto, FlowsDto, ForecastDto, GroupDto, MissingRateDto, OrderProfitDto, ProfitReportDto,
     SkippedDto, WeekDto,
@@ -145,7 +147,8 @@ impl Modify for AccessResponses {
         floor::handover_scan, floor::send_manifest, floor::manifest, floor::floor_stats,
         crate::routes::packaging::list_boxes, crate::routes::packaging::put_box, crate::routes::packaging::delete_box,
         crate::routes::packaging::get_packing, crate::routes::packaging::put_packing,
-        crate::routes::packaging::order_packaging, inbound::create_po, inbound::list_pos,
+        crate::routes::packaging::order_packaging, crate::routes::packaging::damage_rates,
+        crate::routes::packaging::damage_export, inbound::create_po, inbound::list_pos,
         inbound::export_pos, inbound::get_po, inbound::cancel_po, inbound::close_po, inbound::import_pos,
         inbound::import_asns, inbound::create_asn, inbound::list_asns, inbound::get_asn, inbound::cancel_asn,
         inbound::receive_scan, inbound::put_away, inbound::close_receipt,
@@ -159,7 +162,7 @@ impl Modify for AccessResponses {
         crate::routes::claims::decide, crate::routes::claims::paid, crate::routes::claims::evidence_pdf,
         crate::routes::claims::evidence_zip, crate::routes::claims::get_window, crate::routes::claims::put_window,
     ),
-    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

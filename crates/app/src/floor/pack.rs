@@ -448,10 +448,13 @@ impl Floor {
             order.lines.iter().map(|l| products.get(&l.sku).map_or(0, |p| p.unit_weight_g) * l.quantity).sum();
         // The recommended boxes' own weight where the warehouse has boxes for the order, else the floor's
         // allowance for packaging.
-        let packaging_g = match self.fulfilment.packaging_of(&order).await {
-            Ok(r) => r.expected_weight_g - units,
-            Err(_) => rules.packaging_g,
-        };
+        let recommended = self.fulfilment.packaging_of(&order).await.ok();
+        let packaging_g = recommended.as_ref().map_or(rules.packaging_g, |r| r.expected_weight_g - units);
+        // The box holding most units names the parcel's kind when the order goes in several.
+        let boxed = recommended.as_ref().and_then(|r| {
+            let main = r.boxes.iter().max_by_key(|b| b.skus.len())?;
+            Some((main.kind, r.boxes.iter().map(|b| b.code.as_str()).collect::<Vec<_>>().join(",")))
+        });
         let expected = units + packaging_g;
         let categories: Vec<&str> = products.values().filter_map(|p| p.category.as_deref()).collect();
         let tolerance = rules.tolerance_for(shipment.channel.as_str(), categories.iter().copied());
@@ -533,6 +536,7 @@ impl Floor {
             "intercept": rules.intercept,
             "packaging_g": rules.packaging_g,
             "units_weight_g": units,
+            "boxes": boxed.as_ref().map(|(_, codes)| codes),
             "declared_weight_g": shipment.weight_g,
             "quote_before": before,
             "quote_after": booked_now.map(quote_of),
@@ -608,6 +612,9 @@ impl Floor {
         }
         if let Some(t) = &task {
             tstore::open_many(&mut tx, std::slice::from_ref(t)).await?;
+        }
+        if let Some((kind, codes)) = &boxed {
+            codflow_store::packaging::set_pack_box(&mut tx, &p.id, *kind, codes).await?;
         }
         orders::insert_audit(&mut tx, &[audit(&p.order_id, "pack_weigh", reason, actor, now)]).await?;
         commit(tx).await?;

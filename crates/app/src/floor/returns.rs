@@ -397,6 +397,9 @@ impl Floor {
         let ret = rtstore::get(&mut tx, id).await?.ok_or(not_found())?;
         let view = view_of(&mut tx, ret).await?;
         commit(tx).await?;
+        if lines.iter().any(|l| l.grade == returns::Grade::Damaged) {
+            self.fulfilment.damage.forget();
+        }
         Ok(view)
     }
 

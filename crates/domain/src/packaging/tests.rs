@@ -277,3 +277,64 @@ proptest! {
         }
     }
 }
+
+fn count(kind: BoxKind, category: Option<&str>, parcels: i64, damaged: i64) -> DamageCount {
+    DamageCount { kind, category: category.map(str::to_owned), parcels, damaged }
+}
+
+#[test]
+fn damage_rates_with_nothing_measured_are_the_defaults() {
+    let (learned, defaults) = (DamageRates::learned(&[]), DamageRates::defaults());
+    for k in BoxKind::ALL {
+        assert_eq!(learned.bp(k, Some("toys")), defaults.bp(k, None), "{k:?}");
+    }
+}
+
+#[test]
+fn a_measured_damage_rate_is_pulled_toward_its_default_by_two_hundred_parcels() {
+    // Bags: 1.5 % by default; 800 parcels of which 80 came back damaged (10 %):
+    // (80 × 10,000 + 200 × 150) / 1,000 = 830 bp.
+    let r = DamageRates::learned(&[count(BoxKind::Bag, None, 800, 80)]);
+    assert_eq!(r.bp(BoxKind::Bag, None), 830);
+    // The other kinds keep their defaults.
+    assert_eq!(r.bp(BoxKind::Carton, None), 50);
+    // Two damaged among ten barely moves it: (20,000 + 30,000) / 210 = 238.
+    assert_eq!(DamageRates::learned(&[count(BoxKind::Bag, None, 10, 2)]).bp(BoxKind::Bag, None), 238);
+}
+
+#[test]
+fn a_category_rate_starts_from_its_kinds_measured_rate() {
+    // Cartons measured at (0 + 200 × 50) / 1,200 = 8 bp; ceramics in cartons: 30 of 100 damaged,
+    // (300,000 + 200 × 8) / 300 = 1,005 bp; a category with no count falls back to the kind.
+    let r = DamageRates::learned(&[
+        count(BoxKind::Carton, None, 1_000, 0),
+        count(BoxKind::Carton, Some("ceramics"), 100, 30),
+    ]);
+    assert_eq!(r.bp(BoxKind::Carton, None), 8);
+    assert_eq!(r.bp(BoxKind::Carton, Some("ceramics")), 1_005);
+    assert_eq!(r.bp(BoxKind::Carton, Some("apparel")), 8);
+}
+
+#[test]
+fn learned_damage_turns_the_recommendation_from_the_bag_to_the_carton() {
+    let c = channel(5000, 200);
+    let f = freight(&c);
+    let mut mug = line("MUG", 1, [100, 100, 100], 300);
+    mug.unit_value_minor = 20_000;
+    mug.category = Some("ceramics".into());
+    mug.attrs = Some(PackingAttrs { dims_mm: [100, 100, 100], fragile: false, keep_upright: false, can_bag: true });
+    let mut bag = carton("BAG", [130, 130, 110], 50);
+    bag.kind = BoxKind::Bag;
+    // Both bill 500 g (15.00): the bag costs 0.50 and the carton 3.00.
+    let boxes = [bag, carton("C", [110, 110, 110], 300)];
+    let pick = |d: &DamageRates| {
+        let r = recommend(std::slice::from_ref(&mug), &boxes, &pricing(&f, d)).unwrap();
+        (r.boxes[0].code.clone(), r.boxes[0].expected_damage)
+    };
+    // By default the bag's 1.5 % of 200.00 (3.00) + 0.50 beats the carton's 0.5 % (1.00) + 3.00.
+    assert_eq!(pick(&DamageRates::defaults()), ("BAG".to_owned(), sar(300)));
+    // Ceramics measured 200 damaged in 1,000 bags: (2,000,000 + 200 × 150) / 1,200 = 1,692 bp, 33.84 to expect.
+    let learned = DamageRates::learned(&[count(BoxKind::Bag, Some("ceramics"), 1_000, 200)]);
+    assert_eq!(learned.bp(BoxKind::Bag, Some("ceramics")), 1_692);
+    assert_eq!(pick(&learned), ("C".to_owned(), sar(100)));
+}

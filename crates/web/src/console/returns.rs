@@ -103,6 +103,20 @@ pub async fn list(
             }
         })
         .collect();
+    let pct = |bp: i64| format!("{}.{:02}", bp / 100, bp % 100);
+    let damage: Vec<Value> = match s.app.fulfilment().damage_table().await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|d| {
+                minijinja::context! {
+                    kind => d.kind.as_str(), category => d.category, parcels => d.parcels, damaged => d.damaged,
+                    default_bp => d.default_bp, rate_bp => d.rate_bp,
+                    default_pct => pct(d.default_bp), rate_pct => pct(d.rate_bp),
+                }
+            })
+            .collect(),
+        Err(e) => return signed.fail(e),
+    };
     let rate_key = match rate_by {
         codflow_app::floor::RateBy::Channel => "channel",
         codflow_app::floor::RateBy::Country => "country",
@@ -115,7 +129,7 @@ pub async fn list(
         q => kept(&q, &keys),
         f => minijinja::context! { status => field("status"), carrier => field("carrier"), warehouse => field("warehouse"), overdue => field("overdue") },
         statuses => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        rows, next, months, rates, rate_key, days,
+        rows, next, months, rates, rate_key, days, damage,
         filter_query => query_string(&keep),
         can_receive => signed.refused(RECEIVERS).is_none(),
     };

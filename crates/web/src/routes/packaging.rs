@@ -23,6 +23,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/warehouses/{code}/boxes/{box_code}", axum::routing::put(put_box).delete(delete_box))
         .route("/products/{sku}/packing", get(get_packing).put(put_packing))
         .route("/orders/{id}/packaging", get(order_packaging))
+        .route("/packaging/damage-rates", get(damage_rates))
+        .route("/packaging/damage-rates/export", get(damage_export))
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -260,4 +262,51 @@ pub async fn order_packaging(
     let id = OrderId::from_path(&id)?;
     auth.require(READERS)?;
     Ok(Json(s.app.fulfilment().packaging(&id).await?.into()))
+}
+
+/// What was measured for a kind of box (and a product category, or all of them when `category` is null).
+#[derive(Serialize, ToSchema)]
+pub struct DamageRateDto {
+    /// `carton`, `bag` or `padded_envelope`.
+    pub kind: String,
+    pub category: Option<String>,
+    /// Parcels packed in this kind of box over the last 365 days (recommended at weighing).
+    pub parcels: i64,
+    /// Of them, those with a return graded damaged (for this category's products) or a damage claim.
+    pub damaged: i64,
+    /// The kind's rate before anything is measured, in basis points of the goods' value.
+    pub default_bp: i64,
+    /// The rate recommendations price with: the measured share pulled toward the kind's (or the default) as if
+    /// 200 more parcels had behaved that way.
+    pub rate_bp: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/packaging/damage-rates", tag = "floor",
+    responses((status = 200, body = Vec<DamageRateDto>, description = "every kind of box, then each kind × category seen; counted now, and priced with from now on")))]
+pub async fn damage_rates(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<Vec<DamageRateDto>>> {
+    auth.require(READERS)?;
+    let rows = s.app.fulfilment().damage_table().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| DamageRateDto {
+                kind: r.kind.as_str().into(),
+                category: r.category,
+                parcels: r.parcels,
+                damaged: r.damaged,
+                default_bp: r.default_bp,
+                rate_bp: r.rate_bp,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/packaging/damage-rates/export", tag = "floor",
+    responses((status = 200, content_type = "text/csv", description = "kind, category, parcels, damaged, default_bp, rate_bp")))]
+pub async fn damage_export(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+) -> ApiResult<crate::routes::logistics::Download> {
+    auth.require(READERS)?;
+    let csv = s.app.fulfilment().damage_csv().await?;
+    Ok(crate::routes::logistics::download("text/csv; charset=utf-8", "damage-rates.csv", csv))
 }

@@ -12,6 +12,7 @@ codflow_store::on_both_engines!(
     a_refused_parcel_is_expected_back_received_by_scan_graded_and_only_then_restocked_with_its_loss_in_the_ledger,
     a_return_that_never_arrives_opens_a_task_and_given_up_writes_its_goods_off_until_it_turns_up,
     a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_next_order_there,
+    damage_found_on_a_return_teaches_the_box_recommendation_to_choose_the_sturdier_box,
 );
 
 fn ago(d: Duration) -> String {
@@ -376,6 +377,10 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
         assert!(std::time::Instant::now() < deadline, "the held lamp was not released");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Damage by kind of box: every kind listed at its default until parcels packed in it come back damaged.
+    b.goto(&format!("{base}/returns")).await;
+    assert_eq!(b.count("#damage-rates tbody tr").await, 3);
+    assert!(b.text(&b.find("#damage-rates").await).await.contains("1.50 %"), "a bag's default");
     b.quit().await;
     assert_eq!(on_hand(&app).await, (50, 0));
 }
@@ -434,4 +439,77 @@ async fn a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_n
         json_of(app.post("/api/v1/orders", &crate::helpers::order("N-1", "LAMP-01", 1)).await, StatusCode::CREATED)
             .await;
     assert_eq!(next["allocation"]["warehouse"], "RUH-R", "{next}");
+}
+
+async fn damage_found_on_a_return_teaches_the_box_recommendation_to_choose_the_sturdier_box(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    // One lamp (59.00 SAR, category "home") fits either, and both bill the same freight (35.24 with its duties).
+    // The bag costs 0.20 and expects about 1.5 % damage (0.87), the carton 0.90 and 0.5 % (0.29): the bag is
+    // cheaper in all.
+    let kind_box = |kind: &str, inner: [i64; 3], cost: &str| {
+        json!({"kind": kind, "inner_mm": inner, "empty_weight_g": 20,
+               "cost": {"amount": cost, "currency": "SAR"}, "max_load_g": 10000})
+    };
+    json_of(
+        app.put("/api/v1/warehouses/SZ1/boxes/BAG", &kind_box("bag", [260, 200, 120], "0.20")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    json_of(
+        app.put("/api/v1/warehouses/SZ1/boxes/C", &kind_box("carton", [220, 170, 120], "0.90")).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let lamp = json!({"dims_mm": [200, 150, 100], "can_bag": true});
+    json_of(app.put("/api/v1/products/LAMP-01/packing", &lamp).await, StatusCode::OK).await;
+
+    let pack = pack_one(&app, "DM-1", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let rates = json_of(app.get("/api/v1/packaging/damage-rates").await, StatusCode::OK).await;
+    let row = |rates: &Value, kind: &str, category: Option<&str>| {
+        rates.as_array().unwrap().iter().find(|r| r["kind"] == kind && r["category"].as_str() == category).cloned()
+    };
+    let bag = row(&rates, "bag", None).unwrap();
+    assert_eq!(
+        (bag["parcels"].as_i64(), bag["damaged"].as_i64(), bag["rate_bp"].as_i64()),
+        (Some(1), Some(0), Some(149))
+    );
+    assert_eq!(row(&rates, "carton", None).unwrap()["parcels"], 0, "every kind is listed: {rates}");
+    let next =
+        json_of(app.post("/api/v1/orders", &crate::helpers::order("DM-2", "LAMP-01", 1)).await, StatusCode::CREATED)
+            .await;
+    let packaging = format!("/api/v1/orders/{}/packaging", next["id"].as_str().unwrap());
+    let r = json_of(app.get(&packaging).await, StatusCode::OK).await;
+    assert_eq!((r["boxes"][0]["code"].as_str(), r["total"]["amount"].as_str()), (Some("BAG"), Some("36.31")), "{r}");
+
+    // It comes back with the lamp broken.
+    events(&app, &tn, &[("PKP", Duration::hours(50)), ("RTS", Duration::hours(30))]).await;
+    let body = json!({"warehouse": "SZ1", "code": tn});
+    let got = json_of(as_warehouse(&app, "/api/v1/returns/receive", &body).await, StatusCode::OK).await;
+    let id = got["return"]["id"].as_str().unwrap().to_owned();
+    let broken = json!({"lines": [{"sku": "LAMP-01", "grade": "damaged", "quantity": 1, "disposition": "quarantine"}]});
+    json_of(as_warehouse(&app, &format!("/api/v1/returns/{id}/grade"), &broken).await, StatusCode::OK).await;
+
+    // Bags measured 1 damaged in 1: (10,000 + 200 × 150) / 201 = 199 bp; homeware in bags starts from there,
+    // (10,000 + 200 × 199) / 201 = 248 bp (1.46 on the lamp): the carton is now the cheaper box.
+    let r = json_of(app.get(&packaging).await, StatusCode::OK).await;
+    assert_eq!((r["boxes"][0]["code"].as_str(), r["total"]["amount"].as_str()), (Some("C"), Some("36.43")), "{r}");
+    let bag_now = r["considered"].as_array().unwrap().iter().find(|c| c["code"] == "BAG").unwrap().clone();
+    assert_eq!(bag_now["total"]["amount"], "36.90", "0.20 + 35.24 + 1.46: {r}");
+    let rates = json_of(app.get("/api/v1/packaging/damage-rates").await, StatusCode::OK).await;
+    let bag = row(&rates, "bag", None).unwrap();
+    assert_eq!(
+        (bag["damaged"].as_i64(), bag["rate_bp"].as_i64(), bag["default_bp"].as_i64()),
+        (Some(1), Some(199), Some(150))
+    );
+    let home = row(&rates, "bag", Some("home")).unwrap();
+    assert_eq!(
+        (home["parcels"].as_i64(), home["damaged"].as_i64(), home["rate_bp"].as_i64()),
+        (Some(1), Some(1), Some(248))
+    );
+    let csv = app.get("/api/v1/packaging/damage-rates/export").await.text().await.unwrap();
+    assert!(csv.starts_with("kind,category,parcels,damaged,default_bp,rate_bp\n"), "{csv}");
+    assert!(csv.contains("bag,home,1,1,150,248"), "{csv}");
 }
