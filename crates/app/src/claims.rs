@@ -23,11 +23,18 @@ use crate::{Error, Finance, Result};
 /// A draft gets its task this long before the carrier's deadline.
 pub const DEADLINE_WARNING_DAYS: i64 = 3;
 
-fn not_found() -> Error {
+pub(crate) fn not_found() -> Error {
     Error::NotFound("claim")
 }
 
-fn audit(c: &Claim, action: &str, from: ClaimStatus, why: String, actor: &Actor, now: OffsetDateTime) -> AuditRecord {
+pub(crate) fn audit(
+    c: &Claim,
+    action: &str,
+    from: ClaimStatus,
+    why: String,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> AuditRecord {
     let mut a = AuditRecord::change(
         "claim",
         c.id.to_string(),
@@ -262,7 +269,7 @@ impl Finance {
     /// Recovered against claimed per carrier: the scorecard's claims column.
     pub async fn claims_by_carrier(&self) -> Result<Vec<CarrierClaims>> {
         let mut conn = self.store.read().await?;
-        Ok(cstore::by_carrier(&mut conn).await?)
+        Ok(cstore::by_carrier(&mut conn, self.clock().now()).await?)
     }
 
     async fn change(
@@ -422,6 +429,11 @@ impl Finance {
                 location: e.location.unwrap_or_default(),
             })
             .collect();
+        let statement = cstore::statement(&mut conn, id).await?.map(|s| {
+            let at = s.submitted_at.format(minute).unwrap_or_default();
+            let photos = if s.photos > 0 { format!(", {} photo(s) attached", s.photos) } else { String::new() };
+            (format!("Signed \"{}\" on {at} UTC through the buyer's link{photos}", s.signed_name), s.description)
+        });
         let packet = ClaimPacket {
             reference: c.id.to_string(),
             date: self.clock().now().date().to_string(),
@@ -434,6 +446,7 @@ impl Finance {
             shipment: c.shipment_id.to_string(),
             parcel,
             findings,
+            statement,
             timeline,
         };
         Ok((c, packet))
@@ -443,7 +456,8 @@ impl Finance {
         Ok(claim_pdf(&self.claim_evidence(id).await?.1))
     }
 
-    /// The evidence pack for a carrier's portal: the PDF, the timeline as CSV and the return's photos.
+    /// The evidence pack for a carrier's portal: the PDF, the timeline as CSV, the return's photos, and the buyer's
+    /// statement in their own words with their photos.
     pub async fn claim_zip(&self, id: &ClaimId) -> Result<Vec<u8>> {
         use base64::Engine as _;
         let (c, packet) = self.claim_evidence(id).await?;
@@ -468,6 +482,19 @@ impl Finance {
                         .decode(data)
                         .map_err(|e| codflow_store::Error::Corrupt(format!("return photo: {e}")))?;
                     files.push((format!("photo-{n}.{ext}"), bytes));
+                }
+            }
+        }
+        if let Some((signed, words)) = &packet.statement {
+            files.push(("statement.txt".into(), format!("{signed}\r\n\r\n{words}\r\n").into_bytes()));
+            let n = cstore::statement(&mut conn, &c.id).await?.map_or(0, |s| s.photos);
+            for k in 1..=n {
+                if let Some((ty, data)) = cstore::photo(&mut conn, &c.id, k).await? {
+                    let ext = ty.rsplit('/').next().unwrap_or("img").replace("jpeg", "jpg");
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(data)
+                        .map_err(|e| codflow_store::Error::Corrupt(format!("claim photo: {e}")))?;
+                    files.push((format!("buyer-photo-{k}.{ext}"), bytes));
                 }
             }
         }

@@ -9,6 +9,7 @@ pub mod carrier_accounts;
 pub mod cashflow;
 pub mod catalogue;
 pub mod channel_sync;
+pub mod claim_statement;
 pub mod claims;
 pub mod disputes;
 pub mod documents;

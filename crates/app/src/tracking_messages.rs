@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use codflow_domain::tracking::FailReason;
-use codflow_domain::{Country, NotificationId, Order, ShipmentId, ShipmentStatus};
+use codflow_domain::{ClaimId, Country, NotificationId, Order, ShipmentId, ShipmentStatus};
 use codflow_store::outbox::Channel;
 use codflow_store::tracking::Tracked;
 use codflow_store::{Conn, review as rstore};
@@ -140,12 +140,30 @@ fn mac(secret: &str, payload: &str) -> HmacSha256 {
     m
 }
 
-/// `shipment.attempt.expires.signature`: which failed attempt the buyer answers, until when.
-pub fn sign_link(secret: &str, shipment: &ShipmentId, attempt: i64, expires: OffsetDateTime) -> String {
-    let payload = format!("{shipment}.{attempt}.{}", expires.unix_timestamp());
+fn signed(secret: &str, payload: String) -> String {
     let sig = mac(secret, &payload).finalize().into_bytes();
     let hex: String = sig[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("{payload}.{hex}")
+}
+
+/// The payload's dot-separated fields if the signature holds (compared in constant time) and the last field, a
+/// Unix time, has not passed at `now`; the expiry itself is left off.
+fn opened(secret: &str, token: &str, now: OffsetDateTime) -> Result<Vec<String>, LinkError> {
+    let mut parts = token.rsplitn(2, '.');
+    let (Some(sig), Some(payload)) = (parts.next(), parts.next()) else { return Err(LinkError::Invalid) };
+    let sig = decode_hex(sig).filter(|s| s.len() == 16).ok_or(LinkError::Invalid)?;
+    mac(secret, payload).verify_truncated_left(&sig).map_err(|_| LinkError::Invalid)?;
+    let mut fields: Vec<String> = payload.split('.').map(str::to_owned).collect();
+    let expires: i64 = fields.pop().and_then(|e| e.parse().ok()).ok_or(LinkError::Invalid)?;
+    if now.unix_timestamp() > expires {
+        return Err(LinkError::Expired);
+    }
+    Ok(fields)
+}
+
+/// `shipment.attempt.expires.signature`: which failed attempt the buyer answers, until when.
+pub fn sign_link(secret: &str, shipment: &ShipmentId, attempt: i64, expires: OffsetDateTime) -> String {
+    signed(secret, format!("{shipment}.{attempt}.{}", expires.unix_timestamp()))
 }
 
 /// Why a link is refused.
@@ -155,25 +173,26 @@ pub enum LinkError {
     Expired,
 }
 
-/// The shipment and attempt a link is for, if its signature holds (compared in constant time) and it has
-/// not expired at `now`.
+/// The shipment and attempt a link is for, if its signature holds and it has not expired at `now`.
 pub fn verify_link(secret: &str, token: &str, now: OffsetDateTime) -> Result<(ShipmentId, i64), LinkError> {
-    let mut parts = token.rsplitn(2, '.');
-    let (Some(sig), Some(payload)) = (parts.next(), parts.next()) else { return Err(LinkError::Invalid) };
-    let sig = decode_hex(sig).filter(|s| s.len() == 16).ok_or(LinkError::Invalid)?;
-    mac(secret, payload).verify_truncated_left(&sig).map_err(|_| LinkError::Invalid)?;
-    let mut fields = payload.split('.');
-    let (Some(id), Some(attempt), Some(expires), None) = (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
-        return Err(LinkError::Invalid);
-    };
+    let fields = opened(secret, token, now)?;
+    let [id, attempt] = fields.as_slice() else { return Err(LinkError::Invalid) };
     let id = ShipmentId::parse(id).map_err(|_| LinkError::Invalid)?;
     let attempt: i64 = attempt.parse().map_err(|_| LinkError::Invalid)?;
-    let expires: i64 = expires.parse().map_err(|_| LinkError::Invalid)?;
-    if now.unix_timestamp() > expires {
-        return Err(LinkError::Expired);
-    }
     Ok((id, attempt))
+}
+
+/// `claim.{claim}.expires.signature`: the claim a buyer's statement is for, until when. The leading word keeps
+/// a failed-delivery link from ever reading as one.
+pub fn sign_claim_link(secret: &str, claim: &ClaimId, expires: OffsetDateTime) -> String {
+    signed(secret, format!("claim.{claim}.{}", expires.unix_timestamp()))
+}
+
+pub fn verify_claim_link(secret: &str, token: &str, now: OffsetDateTime) -> Result<ClaimId, LinkError> {
+    match opened(secret, token, now)?.as_slice() {
+        [word, id] if word == "claim" => ClaimId::parse(id).map_err(|_| LinkError::Invalid),
+        _ => Err(LinkError::Invalid),
+    }
 }
 
 // ------------------------------------------------------------------------------------------- rendering

@@ -23,8 +23,13 @@ pub struct ClaimPacket {
     pub parcel: Vec<(String, String)>,
     /// What came back, graded (one line each), or the buyer's account.
     pub findings: Vec<String>,
+    /// The buyer's signed statement, when they gave one: who signed and when, then their words.
+    pub statement: Option<(String, String)>,
     pub timeline: Vec<TimelineEntry>,
 }
+
+/// The most lines of the buyer's words the PDF prints; the ZIP keeps them whole.
+const STATEMENT_LINES: usize = 24;
 
 pub fn claim_pdf(p: &ClaimPacket) -> Vec<u8> {
     render(&pages(p), "Claim")
@@ -70,7 +75,18 @@ fn pages(p: &ClaimPacket) -> Vec<Page> {
             let y = top + 10.0;
             let left = block(page, MARGIN, y, width, "PARCEL", &parcel);
             let right = block(page, MARGIN + width + 10.0, y, width, "FINDINGS", &findings);
-            let y = left.max(right) + 16.0;
+            let mut y = left.max(right) + 16.0;
+            if let Some((signed, words)) = &p.statement {
+                let full = crate::pdf::A4.0 - 2.0 * MARGIN;
+                let mut lines = vec![signed.clone()];
+                let wrapped = crate::pdf::wrap(words, full - 8.0, 8.5, Font::Regular);
+                let cut = wrapped.len() > STATEMENT_LINES;
+                lines.extend(wrapped.into_iter().take(STATEMENT_LINES));
+                if cut {
+                    lines.push("... (continued in statement.txt)".into());
+                }
+                y = block(page, MARGIN, y, full, "BUYER'S STATEMENT", &lines) + 16.0;
+            }
             page.text(MARGIN, y, 10.0, Font::Bold, "Tracking timeline (the last scan last)");
             y + 14.0
         },

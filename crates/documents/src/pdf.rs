@@ -57,6 +57,28 @@ pub fn text_width(s: &str, size: f32, font: Font) -> f32 {
     s.chars().map(|c| advance(c, font)).sum::<f32>() * size / 1000.0
 }
 
+/// `s` broken into lines of at most `width` points, at spaces where it can (a word longer than a line is cut),
+/// keeping its own line breaks.
+pub fn wrap(s: &str, width: f32, size: f32, font: Font) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in s.lines() {
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            let candidate = if line.is_empty() { word.to_owned() } else { format!("{line} {word}") };
+            if text_width(&candidate, size, font) <= width {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            line = if text_width(word, size, font) <= width { word.to_owned() } else { fit(word, width, size, font) };
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 /// `s` cut to fit `width` points, with an ellipsis when something was cut.
 pub fn fit(s: &str, width: f32, size: f32, font: Font) -> String {
     if text_width(s, size, font) <= width {

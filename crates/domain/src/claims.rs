@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::tracking::ShipmentStatus;
-use crate::{Error, Money};
+use crate::{Error, FieldErrors, Money};
 
 /// The longest filing window an account may set, in days.
 pub const MAX_WINDOW_DAYS: i64 = 365;
@@ -137,6 +137,42 @@ pub fn decided(claimed: Money, approved: Money) -> Result<ClaimStatus, Error> {
     })
 }
 
+/// The most a buyer's statement says, in characters, and the most photos it carries.
+pub const MAX_STATEMENT_CHARS: usize = 2_000;
+pub const MAX_STATEMENT_PHOTOS: usize = 4;
+
+/// What the buyer says happened to the parcel, signed with the name they typed, in their language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuyerStatement {
+    pub description: String,
+    pub signed_name: String,
+    pub language: String,
+    pub submitted_at: OffsetDateTime,
+    pub photos: i64,
+}
+
+/// The description and signature of a buyer's statement, trimmed, if they can stand as evidence: something
+/// said (10 to 2,000 characters, line breaks kept, no other control characters), a name (2 to 100 characters)
+/// and the box ticked that it is true. Every failing field is named.
+pub fn statement_text(description: &str, signed_name: &str, confirmed: bool) -> Result<(String, String), FieldErrors> {
+    let mut e = FieldErrors::default();
+    let description = description.trim().replace("\r\n", "\n");
+    let n = description.chars().count();
+    if !(10..=MAX_STATEMENT_CHARS).contains(&n) {
+        e.push("description", format!("say what happened in 10 to {MAX_STATEMENT_CHARS} characters"));
+    } else if description.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        e.push("description", "no control characters");
+    }
+    let name = signed_name.trim();
+    if !(2..=100).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+        e.push("signed_name", "type your full name (2 to 100 characters)");
+    }
+    if !confirmed {
+        e.push("confirm", "confirm that what you say is true");
+    }
+    if e.is_empty() { Ok((description, name.to_owned())) } else { Err(e) }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -194,5 +230,19 @@ mod tests {
         assert!(!Draft.can_move_to(Paid));
         assert!(!Rejected.can_move_to(Paid));
         assert!(!Paid.is_open() && !Rejected.is_open() && Filed.is_open());
+    }
+
+    #[test]
+    fn a_buyers_statement_needs_words_a_name_and_the_box_ticked() {
+        let (words, name) =
+            statement_text("  The box was crushed,\r\nthe mug inside broken.  ", " Noura A. ", true).unwrap();
+        assert_eq!((words.as_str(), name.as_str()), ("The box was crushed,\nthe mug inside broken.", "Noura A."));
+        let e = statement_text("broken", "N", false).unwrap_err();
+        let paths: Vec<&str> = e.0.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["description", "signed_name", "confirm"]);
+        let e = statement_text("crushed \u{0}\u{7} badly", "Noura", true).unwrap_err();
+        assert_eq!(e.0[0].message, "no control characters");
+        assert!(statement_text(&"x".repeat(MAX_STATEMENT_CHARS + 1), "Noura", true).is_err());
+        assert!(statement_text(&"é".repeat(MAX_STATEMENT_CHARS), "Noura", true).is_ok(), "counted in characters");
     }
 }

@@ -1,6 +1,6 @@
 //! Claims against carriers, and each carrier account's window for filing them.
 
-use codflow_domain::claims::{ClaimReason, ClaimStatus, ClaimWindow, WindowFrom};
+use codflow_domain::claims::{BuyerStatement, ClaimReason, ClaimStatus, ClaimWindow, WindowFrom};
 use codflow_domain::{CarrierAccountCode, ClaimId, Currency, Money, OrderId, ShipmentId};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -244,7 +244,9 @@ pub async fn set_window(
     Ok(n == 1)
 }
 
-/// Per carrier and currency: claims, what was claimed, approved and paid, and how many were rejected.
+/// Per carrier and currency: claims, what was claimed, approved and paid, how many were rejected, and how fast
+/// the carrier answered against the seeds' promise (a decision within 24 hours of filing, the money within 3
+/// days of the decision).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CarrierClaims {
     pub carrier: String,
@@ -255,17 +257,39 @@ pub struct CarrierClaims {
     pub claimed_minor: i64,
     pub approved_minor: i64,
     pub paid_minor: i64,
+    /// Filed claims decided, those decided within 24 hours, and their summed review time in seconds.
+    pub decided: i64,
+    pub decided_in_24h: i64,
+    pub review_seconds: i64,
+    /// Filed claims still undecided more than 24 hours after filing.
+    pub review_overdue: i64,
+    /// Approved claims paid, and those paid within 3 days of the decision.
+    pub paid: i64,
+    pub paid_in_3d: i64,
 }
 
-pub async fn by_carrier(conn: &mut AnyConnection) -> Result<Vec<CarrierClaims>> {
+const DAY_MICROS: i64 = 86_400_000_000;
+
+pub async fn by_carrier(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<CarrierClaims>> {
     let rows = sqlx::query(
         "SELECT carrier, currency, COUNT(*) AS claims, \
          CAST(SUM(CASE WHEN status IN ('rejected', 'paid') THEN 0 ELSE 1 END) AS BIGINT) AS open, \
          CAST(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) AS rejected, \
          CAST(SUM(claimed_minor) AS BIGINT) AS claimed, CAST(SUM(COALESCE(approved_minor, 0)) AS BIGINT) AS approved, \
-         CAST(SUM(COALESCE(paid_minor, 0)) AS BIGINT) AS paid FROM claims GROUP BY carrier, currency \
-         ORDER BY carrier, currency",
+         CAST(SUM(COALESCE(paid_minor, 0)) AS BIGINT) AS paid_minor, \
+         CAST(SUM(CASE WHEN filed_at IS NOT NULL AND decided_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS decided, \
+         CAST(SUM(CASE WHEN decided_at - filed_at <= $1 THEN 1 ELSE 0 END) AS BIGINT) AS decided_in_24h, \
+         CAST(SUM(CASE WHEN filed_at IS NOT NULL AND decided_at IS NOT NULL THEN (decided_at - filed_at) / 1000000 \
+         ELSE 0 END) AS BIGINT) AS review_seconds, \
+         CAST(SUM(CASE WHEN filed_at IS NOT NULL AND decided_at IS NULL AND filed_at < $2 THEN 1 ELSE 0 END) \
+         AS BIGINT) AS review_overdue, \
+         CAST(SUM(CASE WHEN paid_at IS NOT NULL AND decided_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS paid, \
+         CAST(SUM(CASE WHEN paid_at - decided_at <= $3 THEN 1 ELSE 0 END) AS BIGINT) AS paid_in_3d \
+         FROM claims GROUP BY carrier, currency ORDER BY carrier, currency",
     )
+    .bind(DAY_MICROS)
+    .bind(micros(now) - DAY_MICROS)
+    .bind(3 * DAY_MICROS)
     .fetch_all(conn)
     .await?;
     rows.iter()
@@ -278,8 +302,79 @@ pub async fn by_carrier(conn: &mut AnyConnection) -> Result<Vec<CarrierClaims>> 
                 rejected: r.try_get("rejected")?,
                 claimed_minor: r.try_get("claimed")?,
                 approved_minor: r.try_get("approved")?,
-                paid_minor: r.try_get("paid")?,
+                paid_minor: r.try_get("paid_minor")?,
+                decided: r.try_get("decided")?,
+                decided_in_24h: r.try_get("decided_in_24h")?,
+                review_seconds: r.try_get("review_seconds")?,
+                review_overdue: r.try_get("review_overdue")?,
+                paid: r.try_get("paid")?,
+                paid_in_3d: r.try_get("paid_in_3d")?,
             })
         })
         .collect()
+}
+
+/// Keeps the buyer's statement on a claim; false when the claim already has one (the first stands).
+pub async fn insert_statement(conn: &mut AnyConnection, claim: &ClaimId, s: &BuyerStatement) -> Result<bool> {
+    let n = sqlx::query(
+        "INSERT INTO claim_statements (claim_id, description, signed_name, language, photos, submitted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (claim_id) DO NOTHING",
+    )
+    .bind(claim.as_str())
+    .bind(&s.description)
+    .bind(&s.signed_name)
+    .bind(&s.language)
+    .bind(s.photos)
+    .bind(micros(s.submitted_at))
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn statement(conn: &mut AnyConnection, claim: &ClaimId) -> Result<Option<BuyerStatement>> {
+    let row = sqlx::query(
+        "SELECT description, signed_name, language, photos, submitted_at FROM claim_statements WHERE claim_id = $1",
+    )
+    .bind(claim.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|r| {
+        Ok(BuyerStatement {
+            description: r.try_get("description")?,
+            signed_name: r.try_get("signed_name")?,
+            language: r.try_get("language")?,
+            photos: r.try_get("photos")?,
+            submitted_at: from_micros(r.try_get("submitted_at")?),
+        })
+    })
+    .transpose()
+}
+
+/// One photo sent with the buyer's statement, `seq` from 1, its bytes as base64.
+pub async fn add_photo(
+    conn: &mut AnyConnection,
+    claim: &ClaimId,
+    seq: i64,
+    content_type: &str,
+    data: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO claim_photos (claim_id, seq, content_type, data) VALUES ($1, $2, $3, $4)")
+        .bind(claim.as_str())
+        .bind(seq)
+        .bind(content_type)
+        .bind(data)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The content type and base64 data of the buyer's photo `seq`.
+pub async fn photo(conn: &mut AnyConnection, claim: &ClaimId, seq: i64) -> Result<Option<(String, String)>> {
+    let row = sqlx::query("SELECT content_type, data FROM claim_photos WHERE claim_id = $1 AND seq = $2")
+        .bind(claim.as_str())
+        .bind(seq)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok((r.try_get("content_type")?, r.try_get("data")?))).transpose()
 }

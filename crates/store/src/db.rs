@@ -134,6 +134,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (42, "return_routes", include_str!("../migrations/0042_return_routes.sql")),
     (43, "return_holds", include_str!("../migrations/0043_return_holds.sql")),
     (44, "pack_boxes", include_str!("../migrations/0044_pack_boxes.sql")),
+    (45, "claim_statements", include_str!("../migrations/0045_claim_statements.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the

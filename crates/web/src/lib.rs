@@ -130,6 +130,12 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .nest("/api/v1", api)
         .route("/track/{tracking_number}", get(public::track))
         .route("/ndr/{token}", get(public::ndr_form).post(public::ndr_submit))
+        .route(
+            "/claim-statement/{token}",
+            get(public::statement_get).post(public::statement_post).layer(DefaultBodyLimit::max(
+                codflow_domain::claims::MAX_STATEMENT_PHOTOS * codflow_app::floor::MAX_PHOTO_BYTES + 64 * 1024,
+            )),
+        )
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/api/openapi.json", get(system::openapi))

@@ -8,7 +8,8 @@ use crate::routes::carrier_accounts::{CarrierAccountBody, CarrierAccountDto, Con
 use crate::routes::catalogue::{CreateWarehouse, ProductBody, ProductDto, SetStock, StockDto, WarehouseDto};
 use crate::routes::channel_sync::{DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto};
 use crate::routes::claims::{
-    CarrierClaimsDto, ClaimDto, ClaimPaidBody, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody,
+    BuyerStatementDto, CarrierClaimsDto, ClaimDto, ClaimPaidBody, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody,
+    ReviewSpeedDto, StatementLinkDto,
 };
 use crate::routes::dashboards::{
     ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto,
@@ -160,9 +161,10 @@ impl Modify for AccessResponses {
         crate::routes::claims::list, crate::routes::claims::open, crate::routes::claims::by_carrier,
         crate::routes::claims::get_one, crate::routes::claims::file, crate::routes::claims::review,
         crate::routes::claims::decide, crate::routes::claims::paid, crate::routes::claims::evidence_pdf,
-        crate::routes::claims::evidence_zip, crate::routes::claims::get_window, crate::routes::claims::put_window,
+        crate::routes::claims::evidence_zip, crate::routes::claims::statement_link,
+        crate::routes::claims::statement, crate::routes::claims::statement_photo, crate::routes::claims::get_window, crate::routes::claims::put_window,
     ),
-    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ReviewSpeedDto, StatementLinkDto, BuyerStatementDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

@@ -645,7 +645,7 @@ fn lost_all(shipped: &[ShippedLine]) -> Vec<returns::GradedLine> {
         .collect()
 }
 
-fn image_type(b: &[u8]) -> Option<&'static str> {
+pub(crate) fn image_type(b: &[u8]) -> Option<&'static str> {
     if b.starts_with(&[0xFF, 0xD8, 0xFF]) {
         Some("image/jpeg")
     } else if b.starts_with(b"\x89PNG\r\n\x1a\n") {

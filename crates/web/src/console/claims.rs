@@ -117,6 +117,12 @@ async fn list_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, e
                 approved => Amount::from(Money::new(b.approved_minor, c)),
                 paid => Amount::from(Money::new(b.paid_minor, c)),
                 lost => Amount::from(Money::new(b.claimed_minor - b.paid_minor, c)),
+                decided => b.decided, decided_in_24h => b.decided_in_24h, review_overdue => b.review_overdue,
+                paid_count => b.paid, paid_in_3d => b.paid_in_3d,
+                mean_hours => (b.decided > 0).then(|| {
+                    let tenths = (b.review_seconds * 10 + b.decided * 1800) / (b.decided * 3600);
+                    format!("{}.{}", tenths / 10, tenths % 10)
+                }),
             })
         })
         .collect();
@@ -166,7 +172,7 @@ pub async fn one(
 ) -> Response {
     let Ok(id) = ClaimId::parse(&id) else { return signed.fail(codflow_app::Error::NotFound("claim")) };
     let flash = q.contains_key("saved").then(|| signed.t("saved"));
-    one_page(&s, &signed, &id, flash, None).await
+    one_page(&s, &signed, &id, flash, None, None).await
 }
 
 async fn one_page(
@@ -175,11 +181,19 @@ async fn one_page(
     id: &ClaimId,
     flash: Option<String>,
     error: Option<String>,
+    link: Option<(String, time::OffsetDateTime)>,
 ) -> Response {
-    let c = match s.app.finance().claim(id).await {
-        Ok(c) => c,
-        Err(e) => return signed.fail(e),
+    let (c, statement) = match (s.app.finance().claim(id).await, s.app.finance().claim_statement(id).await) {
+        (Ok(c), Ok(st)) => (c, st),
+        (Err(e), _) | (_, Err(e)) => return signed.fail(e),
     };
+    let statement = statement.map(|st| {
+        minijinja::context! {
+            description => st.description, signed_name => st.signed_name, language => st.language,
+            submitted_at => crate::dto::rfc3339(st.submitted_at), photos => (1..=st.photos).collect::<Vec<_>>(),
+        }
+    });
+    let link = link.map(|(url, until)| minijinja::context! { url, until => crate::dto::rfc3339(until) });
     let now = s.app.clock().now();
     let next: Vec<&str> = ClaimStatus::ALL.iter().filter(|t| c.status.can_move_to(**t)).map(|t| t.as_str()).collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -188,6 +202,7 @@ async fn one_page(
         currency => c.claimed.currency.to_string(), claimed_amount => c.claimed.amount_string(),
         approved_amount => c.approved.map(|m| m.amount_string()),
         can_act => signed.refused(CLAIMERS).is_none(),
+        open => c.status.is_open(), statement, link,
     };
     let title = signed.t_with("claims-one", &[("tracking", &c.tracking_number)]);
     signed.page(status, "claim.html", &title, ctx)
@@ -211,6 +226,12 @@ pub async fn act(
         let c = Currency::parse(&field("currency")).map_err(|e| e.to_string())?;
         Money::parse(&field(k), c).map_err(|e| format!("{k}: {e}"))
     };
+    if field("action") == "statement_link" {
+        return match finance.claim_statement_link(&id, actor).await {
+            Ok(link) => one_page(&s, &signed, &id, None, None, Some(link)).await,
+            Err(e) => one_page(&s, &signed, &id, None, Some(explained(e)), None).await,
+        };
+    }
     let result = match field("action").as_str() {
         "file" => finance.file_claim(&id, &field("carrier_ref"), actor).await.map_err(explained),
         "review" => finance.review_claim(&id, actor).await.map_err(explained),
@@ -229,7 +250,7 @@ pub async fn act(
     };
     match result {
         Ok(_) => redirect(&format!("/claims/{id}?saved=1")),
-        Err(e) => one_page(&s, &signed, &id, None, Some(e)).await,
+        Err(e) => one_page(&s, &signed, &id, None, Some(e), None).await,
     }
 }
 
@@ -249,6 +270,22 @@ pub async fn evidence(
     };
     match body {
         Ok(b) => crate::routes::logistics::download(ty, &format!("claim-{id}.{}", &kind[9..]), b).into_response(),
+        Err(e) => signed.fail(e),
+    }
+}
+
+/// A photo the buyer sent with their statement.
+pub async fn statement_photo(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Path((id, n)): Path<(String, String)>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let (Ok(id), Ok(n)) = (ClaimId::parse(&id), n.parse::<i64>()) else {
+        return signed.fail(codflow_app::Error::NotFound("photo"));
+    };
+    match s.app.finance().claim_statement_photo(&id, n).await {
+        Ok((content_type, bytes)) => ([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
         Err(e) => signed.fail(e),
     }
 }

@@ -78,6 +78,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/claims", get(claims::list).post(claims::open))
         .route("/claims/{id}", get(claims::one).post(claims::act))
         .route("/claims/{id}/{doc}", get(claims::evidence))
+        .route("/claims/{id}/statement/photos/{n}", get(claims::statement_photo))
         .route("/returns", get(returns::list))
         .route("/returns/scan", get(returns::scan_form).post(returns::scan))
         .route("/returns/{id}", get(returns::one).post(returns::act))

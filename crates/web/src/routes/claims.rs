@@ -31,6 +31,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/claims/{id}/paid", post(paid))
         .route("/claims/{id}/evidence.pdf", get(evidence_pdf))
         .route("/claims/{id}/evidence.zip", get(evidence_zip))
+        .route("/claims/{id}/statement-link", post(statement_link))
+        .route("/claims/{id}/statement", get(statement))
+        .route("/claims/{id}/statement/photos/{n}", get(statement_photo))
         .route("/carrier-accounts/{code}/claim-window", get(get_window).put(put_window))
 }
 
@@ -282,6 +285,23 @@ pub struct CarrierClaimsDto {
     pub claimed: MoneyDto,
     pub approved: MoneyDto,
     pub paid: MoneyDto,
+    /// How fast the carrier answers, against the promise of a decision within 24 hours of filing and the money
+    /// within 3 days of the decision.
+    pub review: ReviewSpeedDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReviewSpeedDto {
+    /// Filed claims decided.
+    pub decided: i64,
+    pub decided_within_24h: i64,
+    /// Mean hours from filing to decision, one decimal; null before any decision.
+    pub mean_review_hours: Option<String>,
+    /// Filed, undecided and more than 24 hours old now.
+    pub overdue: i64,
+    /// Decided claims paid, and those paid within 3 days of the decision.
+    pub paid: i64,
+    pub paid_within_3d: i64,
 }
 
 #[utoipa::path(get, path = "/api/v1/claims/by-carrier", tag = "claims",
@@ -300,6 +320,17 @@ pub async fn by_carrier(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
             claimed: Money::new(r.claimed_minor, c).into(),
             approved: Money::new(r.approved_minor, c).into(),
             paid: Money::new(r.paid_minor, c).into(),
+            review: ReviewSpeedDto {
+                decided: r.decided,
+                decided_within_24h: r.decided_in_24h,
+                mean_review_hours: (r.decided > 0).then(|| {
+                    let tenths = (r.review_seconds * 10 + r.decided * 1800) / (r.decided * 3600);
+                    format!("{}.{}", tenths / 10, tenths % 10)
+                }),
+                overdue: r.review_overdue,
+                paid: r.paid,
+                paid_within_3d: r.paid_in_3d,
+            },
         });
     }
     Ok(Json(out))
@@ -343,4 +374,72 @@ pub async fn put_window(
     let w = ClaimWindow::new(b.days, from).map_err(|e| ApiError::field("days", e.to_string()))?;
     s.app.finance().set_claim_window(&code, w, auth.actor()).await?;
     Ok(Json(ClaimWindowBody { days: w.days, from: w.from.as_str().into() }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementLinkDto {
+    /// The buyer's page: send it to them by message or e-mail. It opens without an account.
+    pub url: String,
+    pub expires_at: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/claims/{id}/statement-link", tag = "claims", params(("id" = String, Path)),
+    responses((status = 201, body = StatementLinkDto, description = "a signed link for the buyer's statement, valid 14 days"), (status = 404),
+        (status = 409, description = "`claim_not_allowed` (the claim is paid or rejected) or `already_answered` (the buyer gave their statement)")))]
+pub async fn statement_link(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<StatementLinkDto>)> {
+    let id = ClaimId::from_path(&id)?;
+    auth.require(TASK_WORKERS)?;
+    let (url, expires_at) = s.app.finance().claim_statement_link(&id, auth.actor()).await?;
+    Ok((StatusCode::CREATED, Json(StatementLinkDto { url, expires_at: rfc3339(expires_at) })))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BuyerStatementDto {
+    /// The buyer's account in their own words.
+    pub description: String,
+    /// The name they typed as signature.
+    pub signed_name: String,
+    /// The language of the page they answered on: en, ar, es or zh.
+    pub language: String,
+    pub submitted_at: String,
+    /// Photos sent with it, read at `/claims/{id}/statement/photos/{n}` from 1.
+    pub photos: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/claims/{id}/statement", tag = "claims", params(("id" = String, Path)),
+    responses((status = 200, body = BuyerStatementDto), (status = 404, description = "no such claim, or no statement yet")))]
+pub async fn statement(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BuyerStatementDto>> {
+    let id = ClaimId::from_path(&id)?;
+    auth.require(READERS)?;
+    let st = s.app.finance().claim_statement(&id).await?.ok_or(ApiError::NotFound("statement"))?;
+    Ok(Json(BuyerStatementDto {
+        description: st.description,
+        signed_name: st.signed_name,
+        language: st.language,
+        submitted_at: rfc3339(st.submitted_at),
+        photos: st.photos,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/claims/{id}/statement/photos/{n}", tag = "claims",
+    params(("id" = String, Path), ("n" = i64, Path)),
+    responses((status = 200, content_type = "image/*", description = "a photo the buyer sent"), (status = 404)))]
+pub async fn statement_photo(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let id = ClaimId::from_path(&id)?;
+    auth.require(READERS)?;
+    let n: i64 = n.parse().map_err(|_| ApiError::NotFound("photo"))?;
+    let (content_type, bytes) = s.app.finance().claim_statement_photo(&id, n).await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
 }

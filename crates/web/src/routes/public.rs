@@ -144,6 +144,58 @@ const WORDS: &[(&str, &str, &str, &str, &str)] = &[
         "El repartidor ya siguió; no hace falta nada más.",
         "快递已继续处理，无需其他操作。",
     ),
+    ("st_title", "Tell us what happened", "أخبرنا بما حدث", "Cuéntanos qué pasó", "请告诉我们发生了什么"),
+    (
+        "st_intro_lost",
+        "Your parcel did not reach you. Your account helps us claim it from the carrier.",
+        "لم يصلك طردك. تساعدنا إفادتك في المطالبة به لدى شركة الشحن.",
+        "Tu paquete no te llegó. Tu relato nos ayuda a reclamarlo al transportista.",
+        "您的包裹未送达。您的说明将帮助我们向承运商索赔。",
+    ),
+    (
+        "st_intro_damaged",
+        "Your parcel arrived damaged. Your account and photos help us claim it from the carrier.",
+        "وصل طردك تالفاً. تساعدنا إفادتك وصورك في المطالبة لدى شركة الشحن.",
+        "Tu paquete llegó dañado. Tu relato y tus fotos nos ayudan a reclamarlo al transportista.",
+        "您的包裹送达时已破损。您的说明和照片将帮助我们向承运商索赔。",
+    ),
+    ("st_description", "What happened", "ماذا حدث", "Qué pasó", "发生了什么"),
+    ("st_photos", "Photos (up to 4)", "صور (حتى 4)", "Fotos (hasta 4)", "照片（最多 4 张）"),
+    (
+        "st_name",
+        "Your full name (your signature)",
+        "اسمك الكامل (توقيعك)",
+        "Tu nombre completo (tu firma)",
+        "您的全名（作为签名）",
+    ),
+    (
+        "st_confirm",
+        "I confirm that what I say is true",
+        "أؤكد أن ما أقوله صحيح",
+        "Confirmo que lo que digo es cierto",
+        "我确认以上所述属实",
+    ),
+    (
+        "st_thanks",
+        "Thank you: your statement is with our claims team.",
+        "شكراً: وصلت إفادتك إلى فريق المطالبات لدينا.",
+        "Gracias: tu declaración está con nuestro equipo de reclamaciones.",
+        "谢谢，您的说明已提交给我们的理赔团队。",
+    ),
+    (
+        "st_answered",
+        "We already have your statement. Thank you.",
+        "لدينا إفادتك بالفعل. شكراً.",
+        "Ya tenemos tu declaración. Gracias.",
+        "我们已收到您的说明，谢谢。",
+    ),
+    (
+        "st_closed",
+        "This claim is closed; nothing more is needed.",
+        "أُغلقت هذه المطالبة؛ لا حاجة لشيء آخر.",
+        "Esta reclamación está cerrada; no hace falta nada más.",
+        "此理赔已结束，无需其他操作。",
+    ),
 ];
 
 fn word(lang: &str, key: &str) -> &'static str {
@@ -169,7 +221,8 @@ fn page(lang: &str, title: &str, body: &str) -> String {
 color:#1b1b1b}}h1{{font-size:1.4rem}}.now{{font-size:1.2rem;font-weight:600;padding:.8rem;background:#eef4ff;\
 border-radius:.5rem}}ol{{list-style:none;padding:0}}li{{border-inline-start:3px solid #9bb5e8;padding:.3rem .8rem;\
 margin:.4rem 0}}time{{color:#555;font-size:.85rem;display:block}}label{{display:block;margin:.5rem 0}}\
-input[type=text],input[type=tel],input[type=date]{{width:100%;padding:.5rem;box-sizing:border-box}}\
+input[type=text],input[type=tel],input[type=date],textarea{{width:100%;padding:.5rem;box-sizing:border-box}}\
+.err{{color:#a40000}}textarea{{font:inherit}}\
 fieldset{{border:1px solid #ccd;border-radius:.5rem;margin:.8rem 0}}button{{padding:.7rem 1.4rem;font-size:1rem}}\
 </style></head><body>{body}</body></html>",
         t = esc(title)
@@ -228,21 +281,27 @@ pub async fn track(State(s): State<Arc<AppState>>, Path(number): Path<String>, h
     html(StatusCode::OK, lang, page(lang, title, &body))
 }
 
-fn ndr_error(lang: &str, e: codflow_app::Error) -> Response {
+/// A refused link or answer as a page in the buyer's language: tampered 403, expired 410, answered twice 409,
+/// the matter moved on 409.
+fn link_error(lang: &str, title_key: &str, e: codflow_app::Error, answered: &str, moved_on: &str) -> Response {
     let (status, key) = match &e {
         codflow_app::Error::Unauthorized => (StatusCode::FORBIDDEN, "invalid"),
         codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::LinkExpired, .. } => {
             (StatusCode::GONE, "expired")
         }
         codflow_app::Error::Conflict { kind: codflow_app::ConflictKind::AlreadyAnswered, .. } => {
-            (StatusCode::CONFLICT, "answered")
+            (StatusCode::CONFLICT, answered)
         }
-        codflow_app::Error::Conflict { .. } => (StatusCode::CONFLICT, "moved_on"),
+        codflow_app::Error::Conflict { .. } => (StatusCode::CONFLICT, moved_on),
         codflow_app::Error::NotFound(_) => (StatusCode::NOT_FOUND, "invalid"),
         _ => return crate::ApiError::from(e).into_response(),
     };
-    let title = word(lang, "ndr_title");
+    let title = word(lang, title_key);
     html(status, lang, page(lang, title, &format!("<h1>{title}</h1><p>{}</p>", word(lang, key))))
+}
+
+fn ndr_error(lang: &str, e: codflow_app::Error) -> Response {
+    link_error(lang, "ndr_title", e, "answered", "moved_on")
 }
 
 pub async fn ndr_form(State(s): State<Arc<AppState>>, Path(token): Path<String>, headers: HeaderMap) -> Response {
@@ -324,5 +383,116 @@ pub async fn ndr_submit(
             html(StatusCode::UNPROCESSABLE_ENTITY, lang, page(lang, title, &format!("<h1>{title}</h1><ul>{list}</ul>")))
         }
         Err(e) => ndr_error(lang, e),
+    }
+}
+
+fn statement_error(lang: &str, e: codflow_app::Error) -> Response {
+    link_error(lang, "st_title", e, "st_answered", "st_closed")
+}
+
+/// The statement form, with what the buyer typed kept and the fields refused named.
+fn statement_form(
+    lang: &str,
+    p: &codflow_app::claim_statement::StatementPage,
+    kept: (&str, &str),
+    errors: &[(String, String)],
+) -> String {
+    let w = |k| word(lang, k);
+    let intro =
+        if p.reason == codflow_domain::claims::ClaimReason::Lost { "st_intro_lost" } else { "st_intro_damaged" };
+    let list: String = errors.iter().map(|(f, m)| format!("<li>{}: {}</li>", esc(f), esc(m))).collect();
+    let errors = if list.is_empty() { String::new() } else { format!("<ul class=\"err\" id=\"errors\">{list}</ul>") };
+    format!(
+        "<h1>{title}</h1><p>{intro}</p><p>{order} {oref} · {tn}</p>{errors}\
+<form method=\"post\" enctype=\"multipart/form-data\"><label>{desc}<textarea name=\"description\" rows=\"6\" \
+maxlength=\"2000\" required>{d}</textarea></label><label>{photos}<input type=\"file\" name=\"photo\" \
+accept=\"image/jpeg,image/png,image/webp\" multiple></label><label>{name}<input type=\"text\" name=\"signed_name\" \
+value=\"{n}\" maxlength=\"100\" required></label><label><input type=\"checkbox\" name=\"confirm\" value=\"yes\" required> \
+{confirm}</label><button type=\"submit\">{send}</button></form>",
+        title = w("st_title"),
+        intro = w(intro),
+        order = w("order"),
+        oref = esc(&p.order_ref),
+        tn = esc(&p.tracking_number),
+        desc = w("st_description"),
+        d = esc(kept.0),
+        photos = w("st_photos"),
+        name = w("st_name"),
+        n = esc(kept.1),
+        confirm = w("st_confirm"),
+        send = w("send"),
+    )
+}
+
+pub async fn statement_get(State(s): State<Arc<AppState>>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let asked = headers.contains_key(header::ACCEPT_LANGUAGE);
+    let p = match s.app.finance().claim_statement_page(&token).await {
+        Ok(p) => p,
+        Err(e) => return statement_error(language_of(&headers), e),
+    };
+    let lang = if asked && language_of(&headers) != "en" { language_of(&headers) } else { p.language };
+    let title = word(lang, "st_title");
+    if p.answered.is_some() {
+        let body = format!("<h1>{title}</h1><p>{}</p>", word(lang, "st_answered"));
+        return html(StatusCode::OK, lang, page(lang, title, &body));
+    }
+    html(StatusCode::OK, lang, page(lang, title, &statement_form(lang, &p, ("", ""), &[])))
+}
+
+pub async fn statement_post(
+    State(s): State<Arc<AppState>>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let asked = headers.contains_key(header::ACCEPT_LANGUAGE);
+    let p = match s.app.finance().claim_statement_page(&token).await {
+        Ok(p) => p,
+        Err(e) => return statement_error(language_of(&headers), e),
+    };
+    let lang = if asked && language_of(&headers) != "en" { language_of(&headers) } else { p.language };
+    let title = word(lang, "st_title");
+    let mut input = codflow_app::claim_statement::StatementInput::default();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let errors = [("form".to_owned(), e.body_text())];
+                let body = statement_form(lang, &p, ("", ""), &errors);
+                return html(StatusCode::BAD_REQUEST, lang, page(lang, title, &body));
+            }
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let Ok(bytes) = field.bytes().await else {
+            let errors = [("form".to_owned(), "the upload did not arrive whole".to_owned())];
+            return html(
+                StatusCode::BAD_REQUEST,
+                lang,
+                page(lang, title, &statement_form(lang, &p, ("", ""), &errors)),
+            );
+        };
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name.as_str() {
+            "description" => input.description = text(),
+            "signed_name" => input.signed_name = text(),
+            "confirm" => input.confirmed = !bytes.is_empty(),
+            "photo" => input.photos.push(bytes.to_vec()),
+            _ => {}
+        }
+    }
+    let kept = (input.description.clone(), input.signed_name.clone());
+    match s.app.finance().submit_claim_statement(&token, input, lang).await {
+        Ok(()) => html(
+            StatusCode::OK,
+            lang,
+            page(lang, title, &format!("<h1>{title}</h1><p>{}</p>", word(lang, "st_thanks"))),
+        ),
+        Err(codflow_app::Error::Invalid(errs)) => {
+            let errors: Vec<(String, String)> = errs.0.iter().map(|e| (e.path.clone(), e.message.clone())).collect();
+            let body = statement_form(lang, &p, (&kept.0, &kept.1), &errors);
+            html(StatusCode::UNPROCESSABLE_ENTITY, lang, page(lang, title, &body))
+        }
+        Err(e) => statement_error(lang, e),
     }
 }

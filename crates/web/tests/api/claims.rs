@@ -12,6 +12,7 @@ codflow_store::on_both_engines!(
     a_lost_parcel_becomes_a_claim_with_its_evidence_pack_and_is_paid_with_the_ledger_balanced,
     a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_nothing,
     an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_its_line,
+    a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack,
 );
 
 async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -241,6 +242,21 @@ async fn a_lost_parcels_claim_is_opened_filed_decided_and_paid_at_the_console() 
     let pdf = "const a = document.querySelector('#evidence a[data-doc=pdf]'); \
                return fetch(a.href).then(async r => [r.status, r.headers.get('content-type')]);";
     assert_eq!(b.run(pdf, json!([])).await, json!([200, "application/pdf"]));
+    // A link for the buyer's statement; the buyer answers on it (their Arabic page), and it shows on the claim.
+    let claim_url = b.run("return location.pathname;", json!([])).await.as_str().unwrap().to_owned();
+    b.click(&b.find("#statement-form button").await).await;
+    let link = b.attr(&b.find("#statement-link").await, "value").await.unwrap();
+    let token_path = &link[link.find("/claim-statement/").unwrap()..];
+    b.goto(&format!("{base}{token_path}")).await;
+    b.type_into(&b.find("textarea[name=description]").await, "Nobody came; the parcel never reached me.").await;
+    b.type_into(&b.find("input[name=signed_name]").await, "Noura Al-Qahtani").await;
+    b.click(&b.find("input[name=confirm]").await).await;
+    b.screenshot("82-buyer-statement").await;
+    b.click(&b.find("button[type=submit]").await).await;
+    b.wait_for_text("body", "شكراً").await;
+    b.goto(&format!("{base}{claim_url}")).await;
+    b.wait_for_text("#statement", "never reached me").await;
+    assert!(b.text(&b.find("#statement").await).await.contains("Noura Al-Qahtani"));
     b.type_into(&b.find("#file-form input[name=carrier_ref]").await, "SBX-77").await;
     b.click(&b.find("#file-form button").await).await;
     b.wait_for_text("#claim", "SBX-77").await;
@@ -311,4 +327,122 @@ async fn an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_
     assert_eq!(b.values().sum::<i64>(), 0, "{b:?}");
     // The stranger's line still needs a person.
     assert_eq!(report["tasks_opened"], 1, "{report}");
+}
+
+async fn a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack(engine: Engine) {
+    use reqwest::multipart::{Form, Part};
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "ST-1", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(30)), ("OFD", Duration::hours(5)), ("DLV", Duration::hours(4))]).await;
+    let body = json!({"shipment_id": shipment, "reason": "damaged"});
+    let c = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    json_of(app.get(&format!("/api/v1/claims/{id}/statement")).await, StatusCode::NOT_FOUND).await;
+
+    let r = app.post_as(app.token(Role::Viewer), &format!("/api/v1/claims/{id}/statement-link"), &json!({})).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let link = json_of(
+        as_finance(&app, &format!("/api/v1/claims/{id}/statement-link"), &json!({})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let url = link["url"].as_str().unwrap().to_owned();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert!(url.contains("/claim-statement/claim."), "{url}");
+    assert!(link["expires_at"].as_str().unwrap() > "2026", "{link}");
+    let page = |path: String, lang: &'static str| app.client.get(app.url(&path)).header("accept-language", lang).send();
+    let path = format!("/claim-statement/{token}");
+
+    // The buyer's page: in Arabic from their Saudi address, what the claim is about, no account needed.
+    let r = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("dir=\"rtl\"") && html.contains("وصل طردك تالفاً") && html.contains(&tn), "{html}");
+    // Tampered, or a failed-delivery style token: refused.
+    let bad = format!("{}0", &path[..path.len() - 1]);
+    assert_eq!(page(bad, "en").await.unwrap().status(), StatusCode::FORBIDDEN);
+    let other = format!("/claim-statement/{}", token.replacen("claim.", "", 1));
+    assert_eq!(page(other, "en").await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // Garbage: no words, no name, the box not ticked, a text file as a photo. Named, nothing kept. (The
+    // browser asks for Spanish: the page answers in it.)
+    let post = |form: Form| app.client.post(app.url(&path)).header("accept-language", "es").multipart(form).send();
+    let garbage = Form::new()
+        .text("description", "bad")
+        .text("signed_name", "")
+        .part("photo", Part::bytes(b"not an image".to_vec()).file_name("x.txt"));
+    let r = post(garbage).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = r.text().await.unwrap();
+    for field in ["description", "signed_name", "confirm", "photos[0]"] {
+        assert!(html.contains(&format!("<li>{field}:")), "{field} named: {html}");
+    }
+    assert!(html.contains(">bad</textarea>"), "what the buyer typed is kept");
+    json_of(app.get(&format!("/api/v1/claims/{id}/statement")).await, StatusCode::NOT_FOUND).await;
+
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let good = || {
+        Form::new()
+            .text("description", "The box was crushed on one side.\r\nThe lamp's shade is cracked.")
+            .text("signed_name", " Noura Al-Qahtani ")
+            .text("confirm", "yes")
+            .part("photo", Part::bytes(png.clone()).file_name("shade.png"))
+    };
+    let r = post(good()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("tu declaración está con nuestro equipo"));
+    // Once: the page says so, a second answer is refused, and no second link is made.
+    let again = page(path.clone(), "en").await.unwrap().text().await.unwrap();
+    assert!(again.contains("لدينا إفادتك بالفعل"), "in the buyer's language, Arabic: {again}");
+    assert_eq!(post(good()).await.unwrap().status(), StatusCode::CONFLICT);
+    let e = json_of(
+        as_finance(&app, &format!("/api/v1/claims/{id}/statement-link"), &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(e["code"], "already_answered");
+
+    let st = json_of(app.get(&format!("/api/v1/claims/{id}/statement")).await, StatusCode::OK).await;
+    assert_eq!(
+        (st["description"].as_str(), st["signed_name"].as_str(), st["language"].as_str(), st["photos"].as_i64()),
+        (
+            Some("The box was crushed on one side.\nThe lamp's shade is cracked."),
+            Some("Noura Al-Qahtani"),
+            Some("es"),
+            Some(1)
+        )
+    );
+    let photo = app.get(&format!("/api/v1/claims/{id}/statement/photos/1")).await;
+    assert_eq!(photo.headers()["content-type"], "image/png");
+    assert_eq!(photo.bytes().await.unwrap().to_vec(), png);
+    json_of(app.get(&format!("/api/v1/claims/{id}/statement/photos/2")).await, StatusCode::NOT_FOUND).await;
+    // In the evidence pack: the statement in the buyer's words and their photo.
+    let zip = app.get(&format!("/api/v1/claims/{id}/evidence.zip")).await.bytes().await.unwrap();
+    let names = String::from_utf8_lossy(&zip);
+    assert!(names.contains("statement.txt") && names.contains("buyer-photo-1.png"), "the archive's entries");
+    let pdf = app.get(&format!("/api/v1/claims/{id}/evidence.pdf")).await.bytes().await.unwrap();
+    let page1 = &codflow_documents::inspect::pages(&pdf).unwrap()[0];
+    let text = codflow_documents::inspect::texts(page1).join("\n");
+    assert!(text.contains("BUYER'S STATEMENT") && text.contains("Noura Al-Qahtani"), "{text}");
+
+    // A claim decided and closed takes no more links.
+    let path = |a: &str| format!("/api/v1/claims/{id}/{a}");
+    json_of(as_finance(&app, &path("file"), &json!({"carrier_ref": "R-9"})).await, StatusCode::OK).await;
+    json_of(
+        as_finance(&app, &path("decide"), &json!({"approved": {"amount": "0", "currency": "SAR"}})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let by = json_of(app.get("/api/v1/claims/by-carrier").await, StatusCode::OK).await;
+    let review = &by[0]["review"];
+    assert_eq!(
+        (review["decided"].as_i64(), review["decided_within_24h"].as_i64(), review["overdue"].as_i64()),
+        (Some(1), Some(1), Some(0)),
+        "{by}"
+    );
+    assert_eq!(review["mean_review_hours"], "0.0");
 }
