@@ -116,6 +116,43 @@ async fn post(conn: &mut Conn, c: &Claim, key: &str, entry: Entry, now: OffsetDa
     Ok(())
 }
 
+type Pair<'a> =
+    (&'a codflow_domain::finance::statement::StatementLine, &'a codflow_domain::finance::reconcile::LineMatch);
+
+/// Marks an approved claim paid by a statement's line and books the payment; false when the claim moved
+/// meanwhile.
+async fn paid_by_line(
+    conn: &mut Conn,
+    mut c: Claim,
+    statement: &codflow_domain::StatementId,
+    line: u32,
+    how: &str,
+    entry: Entry,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let from = c.status;
+    let amount = c.approved.unwrap_or(c.claimed);
+    c.status = ClaimStatus::Paid;
+    c.paid = Some(amount);
+    c.payment_ref = Some(format!("{how} {statement} line {line}"));
+    c.paid_at = Some(now);
+    c.updated_at = now;
+    if !cstore::update(conn, &c, from).await? {
+        return Ok(false);
+    }
+    let posted = Posted {
+        key: format!("claim:{}:paid", c.id),
+        entry: &entry,
+        shipment: Some(&c.shipment_id),
+        statement: Some(statement),
+        carrier: Some(c.carrier.as_str()),
+    };
+    fstore::post(conn, &[posted], now).await?;
+    let why = format!("paid {amount} as line {line} of {how} {statement}");
+    orders::insert_audit(conn, &[audit(&c, "paid", from, why, &Actor::Worker("reconciliation".into()), now)]).await?;
+    Ok(true)
+}
+
 /// Settles approved claims paid as lines of a COD remittance: a line whose tracking number has an approved
 /// claim of the same carrier for exactly its amount is that claim's payment. A line reconciliation could not
 /// place is posted as the claim's cash here; one it placed on the parcel (and so posted as cash collected)
@@ -124,7 +161,7 @@ pub(crate) async fn settle_from_remittance(
     conn: &mut Conn,
     statement: &codflow_domain::StatementId,
     carrier: Option<&str>,
-    pairs: &[(&codflow_domain::finance::statement::StatementLine, &codflow_domain::finance::reconcile::LineMatch)],
+    pairs: &[Pair<'_>],
     now: OffsetDateTime,
 ) -> Result<std::collections::HashSet<u32>> {
     use codflow_domain::finance::reconcile::LineClass;
@@ -135,7 +172,7 @@ pub(crate) async fn settle_from_remittance(
     };
     for (l, m) in pairs.iter().filter(|(_, m)| m.class == LineClass::UnknownReference || posted_as_cash(m.class)) {
         let Some(tn) = l.tracking_number.as_deref() else { continue };
-        let Some(mut c) =
+        let Some(c) =
             cstore::approved_unpaid(conn, carrier, tn).await?.into_iter().find(|c| c.approved == Some(l.amount))
         else {
             continue;
@@ -143,32 +180,42 @@ pub(crate) async fn settle_from_remittance(
         if posted_as_cash(m.class) && m.shipment.as_ref() != Some(&c.shipment_id) {
             continue;
         }
-        let from = c.status;
-        c.status = ClaimStatus::Paid;
-        c.paid = Some(l.amount);
-        c.payment_ref = Some(format!("statement {statement} line {}", l.line));
-        c.paid_at = Some(now);
-        c.updated_at = now;
-        if !cstore::update(conn, &c, from).await? {
-            continue;
-        }
         let entry = if posted_as_cash(m.class) {
             Entry::claim_collected(l.amount)?
         } else {
             Entry::claim_remitted(l.amount, l.net)?
         };
-        let posted = Posted {
-            key: format!("claim:{}:paid", c.id),
-            entry: &entry,
-            shipment: Some(&c.shipment_id),
-            statement: Some(statement),
-            carrier: Some(carrier),
+        if paid_by_line(conn, c, statement, l.line, "statement", entry, now).await? {
+            settled.insert(l.line);
+        }
+    }
+    Ok(settled)
+}
+
+/// Settles approved claims the carrier paid as a credit on its freight invoice: a line of minus exactly the
+/// approved amount on the claim's tracking number. The credit lowers what the invoice asks to be paid (the
+/// cash kept is the claim's payment: bank against the receivable). Returns the lines settled: they open no
+/// task.
+pub(crate) async fn settle_from_freight_invoice(
+    conn: &mut Conn,
+    statement: &codflow_domain::StatementId,
+    carrier: &str,
+    pairs: &[Pair<'_>],
+    now: OffsetDateTime,
+) -> Result<std::collections::HashSet<u32>> {
+    let mut settled = std::collections::HashSet::new();
+    for (l, _) in pairs.iter().filter(|(l, _)| l.amount.minor < 0) {
+        let Some(tn) = l.tracking_number.as_deref() else { continue };
+        let credit = Money::new(-l.amount.minor, l.amount.currency);
+        let Some(c) =
+            cstore::approved_unpaid(conn, carrier, tn).await?.into_iter().find(|c| c.approved == Some(credit))
+        else {
+            continue;
         };
-        fstore::post(conn, &[posted], now).await?;
-        let why = format!("paid {} on line {} of statement {statement}", l.amount, m.line);
-        let a = audit(&c, "paid", from, why, &Actor::Worker("reconciliation".into()), now);
-        orders::insert_audit(conn, &[a]).await?;
-        settled.insert(l.line);
+        let entry = Entry::claim_paid(credit)?;
+        if paid_by_line(conn, c, statement, l.line, "credit on freight invoice", entry, now).await? {
+            settled.insert(l.line);
+        }
     }
     Ok(settled)
 }

@@ -193,10 +193,14 @@ impl Finance {
             rss_mib = rss_mib(),
             "statement import"
         );
-        let settled = if profile.kind == StatementKind::CodRemittance {
-            crate::claims::settle_from_remittance(&mut tx, &id, carrier.as_deref(), &pairs, now).await?
-        } else {
-            Default::default()
+        let settled = match (profile.kind, carrier.as_deref()) {
+            (StatementKind::CodRemittance, carrier) => {
+                crate::claims::settle_from_remittance(&mut tx, &id, carrier, &pairs, now).await?
+            }
+            (StatementKind::FreightInvoice, Some(carrier)) => {
+                crate::claims::settle_from_freight_invoice(&mut tx, &id, carrier, &pairs, now).await?
+            }
+            _ => Default::default(),
         };
         report.claims_settled = settled.len();
         let open: Vec<(&StatementLine, &LineMatch)> =

@@ -142,6 +142,14 @@ pub fn audit_converting(
                 expected: m.expected,
                 billed: l.amount,
             };
+            // A credit (a negative line: a claim paid against the invoice, a refund) is no billing of the
+            // parcel: it neither takes its one billing nor counts as billing it twice.
+            if l.amount.minor < 0 {
+                m.expected = None;
+                m.difference = Some(l.amount);
+                m.class = LineClass::Undercharged;
+                return (m, Some(evidence));
+            }
             m.class = if b.invoiced || std::mem::replace(&mut billed[at], true) {
                 LineClass::Duplicate
             } else {
@@ -314,5 +322,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_credit_line_neither_bills_the_parcel_nor_is_a_duplicate() {
+        let b = booked(1);
+        let tol = Tolerances::default();
+        let lines = [line(1, "SBX0", sar(-1_500), 1), line(2, "SBX0", sar(2_000), 1)];
+        let out = audit(&lines, &b, tol);
+        assert_eq!((out[0].0.class, out[0].0.difference), (LineClass::Undercharged, Some(sar(-1_500))));
+        assert_eq!(out[1].0.class, LineClass::Matched, "the freight line after the credit is the parcel's billing");
     }
 }

@@ -128,7 +128,8 @@ pub async fn invoiced_shipments(
                  (SELECT p.weight_g FROM packs p WHERE p.shipment_id = s.id) AS measured_weight_g, \
                  CAST(CASE WHEN EXISTS (SELECT 1 FROM statement_lines l JOIN statements st ON st.id = l.statement_id \
                    WHERE l.shipment_id = s.id AND st.kind = 'freight_invoice' \
-                   AND l.class NOT IN ('duplicate', 'unknown_reference')) THEN 1 ELSE 0 END AS BIGINT) AS invoiced \
+                   AND l.amount_minor >= 0 AND l.class NOT IN ('duplicate', 'unknown_reference')) THEN 1 ELSE 0 END \
+                   AS BIGINT) AS invoiced \
                  FROM shipments s JOIN orders o ON o.id = s.order_id \
                  WHERE s.carrier = {} AND s.tracking_number IS NOT NULL AND {column} IN ({})",
                 crate::param(conn, 1),

@@ -13,6 +13,7 @@ codflow_store::on_both_engines!(
     a_draft_near_its_accounts_deadline_opens_a_task_and_bad_claims_change_nothing,
     an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_its_line,
     a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack,
+    an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_from_the_credit_line,
 );
 
 async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -445,4 +446,60 @@ async fn a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the
         "{by}"
     );
     assert_eq!(review["mean_review_hours"], "0.0");
+}
+
+async fn an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_from_the_credit_line(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "C-10", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(5))]).await;
+    let body = json!({"shipment_id": shipment, "reason": "lost"});
+    let c = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
+    let id = c["id"].as_str().unwrap();
+    let file = json!({"carrier_ref": "K-2"});
+    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/file"), &file).await, StatusCode::OK).await;
+    let approved = json!({"approved": {"amount": "25.00", "currency": "SAR"}});
+    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/decide"), &approved).await, StatusCode::OK).await;
+
+    // The carrier's freight invoice bills the parcel's freight and credits the claim on the same number; a
+    // credit of another amount is not the claim's.
+    let csv = format!(
+        "invoice_ref,tracking_number,reference,booked_at,billable_kg,freight,currency\n\
+         INV-9,{tn},C-10,2026-12-01,0.5,20.00,SAR\nINV-9,{tn},C-10,2026-12-01,0,-25.00,SAR\n\
+         INV-9,{tn},C-10,2026-12-01,0,-3.00,SAR\n"
+    );
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("invoice.csv"))
+        .text("profile", "sandbox-freight")
+        .text("carrier", "sandbox");
+    let r = app
+        .client
+        .post(app.url("/api/v1/statements"))
+        .bearer_auth(app.token(Role::Finance))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let report = json_of(r, StatusCode::CREATED).await;
+    assert_eq!(report["claims_settled"], 1, "{report}");
+    let paid = json_of(app.get(&format!("/api/v1/claims/{id}")).await, StatusCode::OK).await;
+    assert_eq!((paid["status"].as_str(), paid["paid"]["amount"].as_str()), (Some("paid"), Some("25.00")), "{paid}");
+    assert!(paid["payment_ref"].as_str().unwrap().starts_with("credit on freight invoice stl_"), "{paid}");
+    let b = balances(&app, &shipment).await;
+    assert_eq!((b["claims_receivable"], b["bank"], b["claim_recoveries"]), (0, 2500, -2500), "{b:?}");
+    assert_eq!(b.values().sum::<i64>(), 0, "{b:?}");
+    // The freight line is the parcel's one billing; the unexplained 3.00 credit stays on the report, in our
+    // favour (no task).
+    let classes: Vec<(&str, i64)> = report["discrepancies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["class"].as_str().unwrap(), d["line"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(classes, [("undercharged", 3), ("undercharged", 4)], "{report}");
+    assert!(report["discrepancies"][1]["expected"].is_null(), "a credit is not compared with the quote");
+    assert_eq!(report["tasks_opened"], 0, "{report}");
 }
