@@ -133,6 +133,15 @@ pub async fn simulate(url: &str, plan: Plan) -> Result<Summary> {
         ),
         Err(e) => eprintln!("warning: the carrier's statements were not imported: {e}"),
     }
+    // What came back is scanned in and graded at the warehouse, and the lost parcels are claimed.
+    match crate::seed::returns::seed_returns(&app).await {
+        Ok(r) => println!(
+            "returns:      {} returned parcels received and graded, {} still expected; {} claims for lost parcels, \
+             {} paid",
+            r.graded, r.expected, r.claims, r.paid
+        ),
+        Err(e) => eprintln!("warning: the returns were not received: {e}"),
+    }
     // The end of the simulated time: the carrier stops, the clock stops, the last anomalies are swept, and the
     // dashboards count what is left, so the figures printed are the final ones.
     drop(sb);

@@ -211,6 +211,11 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
             > 0
     );
     assert!(count("SELECT 'n', COUNT(*) FROM statements").await >= 2, "remittance and invoice imported: {stdout}");
+    // Refused parcels came back: expected, and most received and graded at the warehouse.
+    let returns = count("SELECT 'n', COUNT(*) FROM returns").await;
+    let closed = count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed'").await;
+    assert!(returns > 0 && closed > 0 && closed <= returns, "{returns} returns, {closed} graded: {stdout}");
+    assert!(stdout.contains(&format!("returns:      {closed} returned parcels received and graded")), "{stdout}");
     assert_eq!(count("SELECT 'n', COUNT(*) FROM kpi_dirty").await, 0, "the dashboards caught up");
     let counted = count("SELECT 'n', CAST(SUM(orders) AS BIGINT) FROM kpi_daily").await;
     assert_eq!(counted, count("SELECT 'n', COUNT(*) FROM orders").await);
