@@ -11,7 +11,6 @@ use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::{Actor, AuditRecord, Order, OrderId, OrderStatus, PaymentMethod, Role, TaskId};
 use codflow_store::kpi::{self as kstore};
 pub use codflow_store::kpi::{CLEARANCE_DIMS, Filter};
-use codflow_store::review as rstore;
 use codflow_store::{Store, commit};
 use serde::{Deserialize, Serialize};
 
@@ -309,32 +308,11 @@ impl Insights {
     }
 
     async fn json_setting<T: Default + for<'de> Deserialize<'de>>(&self, key: &str) -> Result<T> {
-        match rstore::setting(&mut *self.store.read().await?, key).await? {
-            Some(json) => Ok(serde_json::from_str(&json)
-                .map_err(|e| codflow_store::Error::Corrupt(format!("setting {key}: {e}")))?),
-            None => Ok(T::default()),
-        }
+        crate::settings::json_setting(&self.store, key).await
     }
 
     async fn put_json_setting<T: Serialize>(&self, key: &str, v: &T, actor: &Actor) -> Result<()> {
-        let json = serde_json::to_string(v).map_err(|e| codflow_store::Error::Corrupt(e.to_string()))?;
-        let now = self.clock().now();
-        let mut tx = self.store.begin().await?;
-        rstore::set_setting(&mut tx, key, &json, now).await?;
-        let audit = codflow_domain::AuditRecord {
-            id: codflow_domain::AuditId::generate(),
-            entity: "setting",
-            entity_id: key.to_owned(),
-            action: "update".into(),
-            from_status: None,
-            to_status: None,
-            actor: actor.clone(),
-            reason: Some(json),
-            at: now,
-        };
-        codflow_store::orders::insert_audit(&mut tx, &[audit]).await?;
-        commit(tx).await?;
-        Ok(())
+        crate::settings::put_json_setting(&self.store, key, v, actor, self.clock().now()).await
     }
 
     pub async fn scorecard(&self, f: &Filter) -> Result<Scorecard> {

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-use codflow_store::Conn;
+use codflow_domain::Actor;
+use codflow_store::{Conn, Store, commit};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use crate::Result;
 
@@ -67,4 +70,41 @@ mod tests {
         let e = stored(&found, "auto", false, |v| v.parse::<bool>().ok()).unwrap_err();
         assert!(e.to_string().contains("setting auto holds \"yes please\""), "{e}");
     }
+}
+
+/// A setting kept as JSON, its default when never written.
+pub(crate) async fn json_setting<T: Default + for<'de> Deserialize<'de>>(store: &Store, key: &str) -> Result<T> {
+    match codflow_store::review::setting(&mut *store.read().await?, key).await? {
+        Some(json) => {
+            Ok(serde_json::from_str(&json).map_err(|e| codflow_store::Error::Corrupt(format!("setting {key}: {e}")))?)
+        }
+        None => Ok(T::default()),
+    }
+}
+
+/// Writes a JSON setting (checked by the caller) and audits it.
+pub(crate) async fn put_json_setting<T: Serialize>(
+    store: &Store,
+    key: &str,
+    v: &T,
+    actor: &Actor,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let json = serde_json::to_string(v).map_err(|e| codflow_store::Error::Corrupt(e.to_string()))?;
+    let mut tx = store.begin().await?;
+    codflow_store::review::set_setting(&mut tx, key, &json, now).await?;
+    let audit = codflow_domain::AuditRecord {
+        id: codflow_domain::AuditId::generate(),
+        entity: "setting",
+        entity_id: key.to_owned(),
+        action: "update".into(),
+        from_status: None,
+        to_status: None,
+        actor: actor.clone(),
+        reason: Some(json),
+        at: now,
+    };
+    codflow_store::orders::insert_audit(&mut tx, &[audit]).await?;
+    commit(tx).await?;
+    Ok(())
 }

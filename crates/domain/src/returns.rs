@@ -316,6 +316,8 @@ pub struct RouteFacts {
     pub local_demand: i64,
     /// What a liquidator pays, in basis points of cost.
     pub liquidation_bp: i64,
+    /// Keeping one unit in the return warehouse for the month it takes to sell (storage, handling).
+    pub holding_cost: i64,
 }
 
 /// The three routes' values and the best of them.
@@ -329,16 +331,48 @@ pub struct RouteAdvice {
 /// Liquidators' usual price for returned consumer goods, when the seller has not set one: 30 % of cost.
 pub const DEFAULT_LIQUIDATION_BP: i64 = 3_000;
 
+/// What the seller sets for weighing a refused parcel's route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    /// What a liquidator pays, in basis points of the goods' cost (0 to 10,000).
+    pub liquidation_bp: i64,
+    /// Keeping one unit in a return warehouse abroad for a month, in minor units of `holding_currency`.
+    pub holding_cost_minor: i64,
+    /// None until a holding cost is set.
+    pub holding_currency: Option<Currency>,
+}
+
+impl Default for RouteSettings {
+    fn default() -> Self {
+        RouteSettings { liquidation_bp: DEFAULT_LIQUIDATION_BP, holding_cost_minor: 0, holding_currency: None }
+    }
+}
+
+impl RouteSettings {
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if !(0..=10_000).contains(&self.liquidation_bp) {
+            e.push("liquidation_bp", "0 to 10,000 basis points of the goods' cost");
+        }
+        if self.holding_cost_minor < 0 || self.holding_cost_minor > 1_000_000_000 {
+            e.push("holding_cost", "not negative, and at most 10,000,000 in the currency");
+        }
+        if e.is_empty() { Ok(()) } else { Err(e) }
+    }
+}
+
 /// Weighs the routes: re-import keeps the goods less the freight back; holding abroad keeps the share the
-/// country's demand will sell within a month, with the duties a new parcel would pay saved, the rest
-/// liquidated there; liquidating gets the liquidator's price. Holding abroad is the riskier route, so it is
+/// country's demand will sell within a month, with the duties a new parcel would pay saved, less a month's
+/// holding cost for each of those units, the rest liquidated there; liquidating gets the liquidator's price. Holding abroad is the riskier route, so it is
 /// chosen only when strictly better; between the others a tie goes to re-importing.
 pub fn advise(f: &RouteFacts) -> RouteAdvice {
     let liquidation = |v: i64| (v as i128 * f.liquidation_bp.clamp(0, 10_000) as i128 / 10_000) as i64;
     let units = f.units.max(1);
     let sold = f.local_demand.clamp(0, units);
     let share = |v: i64| (v as i128 * sold as i128 / units as i128) as i64;
-    let hold = share(f.goods_cost + f.duties_again) + liquidation(f.goods_cost - share(f.goods_cost));
+    let hold = share(f.goods_cost + f.duties_again) + liquidation(f.goods_cost - share(f.goods_cost))
+        - f.holding_cost.max(0) * sold;
     let values = vec![
         (Route::HoldAbroad, hold),
         (Route::Reimport, f.goods_cost - f.return_freight),

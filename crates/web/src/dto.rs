@@ -29,6 +29,15 @@ impl From<Money> for MoneyDto {
     }
 }
 
+impl MoneyDto {
+    /// The amount in its currency, or a 422 naming `field`.
+    pub fn money(&self, field: &'static str) -> Result<Money, crate::ApiError> {
+        let c = codflow_domain::Currency::parse(self.currency.trim())
+            .map_err(|e| crate::ApiError::field(field, e.to_string()))?;
+        Money::parse(self.amount.trim(), c).map_err(|e| crate::ApiError::field(field, e.to_string()))
+    }
+}
+
 impl From<MoneyDto> for MoneyInput {
     fn from(m: MoneyDto) -> Self {
         MoneyInput { amount: m.amount, currency: Some(m.currency) }

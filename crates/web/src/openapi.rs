@@ -40,7 +40,7 @@ use crate::routes::profit::{
 };
 use crate::routes::returns::{
     GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReleaseBody, ReturnDto,
-    ReturnMonthDto, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, ShippedDto,
+    ReturnMonthDto, ReturnRateDto, RouteBody, RouteDto, RouteSettingsBody, RouteValueDto, ShippedDto,
 };
 use crate::routes::review::dto::*;
 use crate::routes::settings::SettingsDto;
@@ -156,7 +156,8 @@ impl Modify for AccessResponses {
         crate::routes::returns::list, crate::routes::returns::export, crate::routes::returns::months,
         crate::routes::returns::get_one, crate::routes::returns::receive, crate::routes::returns::grade,
         crate::routes::returns::give_up, crate::routes::returns::add_photo, crate::routes::returns::photo,
-        crate::routes::returns::get_route, crate::routes::returns::decide_route, crate::routes::returns::rates,
+        crate::routes::returns::get_route, crate::routes::returns::decide_route, crate::routes::returns::route_settings,
+        crate::routes::returns::put_route_settings, crate::routes::returns::rates,
         crate::routes::returns::release,
         crate::routes::claims::list, crate::routes::claims::open, crate::routes::claims::by_carrier,
         crate::routes::claims::get_one, crate::routes::claims::file, crate::routes::claims::review,
@@ -164,7 +165,7 @@ impl Modify for AccessResponses {
         crate::routes::claims::evidence_zip, crate::routes::claims::statement_link,
         crate::routes::claims::statement, crate::routes::claims::statement_photo, crate::routes::claims::get_window, crate::routes::claims::put_window,
     ),
-    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteValueDto, CarrierClaimsDto, ReviewSpeedDto, StatementLinkDto, BuyerStatementDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
+    components(schemas(ReleaseBody, ReturnRateDto, RouteBody, RouteDto, RouteSettingsBody, RouteValueDto, CarrierClaimsDto, ReviewSpeedDto, StatementLinkDto, BuyerStatementDto, ClaimDto, ClaimWindowBody, DecideBody, FileBody, OpenClaimBody, ClaimPaidBody, GiveUpBody, GradeBody, GradeLineBody, GradedDto, PhotoDto, ReceiveBody, ReceivedReturnDto, ReturnDto, ReturnMonthDto, ShippedDto, BoxBody, BoxDto, ConsideredDto, DamageRateDto, NextUpDto, PackagingDto, PackedDto, PackingBody, TokenDto, UserDto, ActedDto, ClearanceDto, LaneDto, RatioDto, RecommendationDto, RefreshDto, ScoreRowDto, ScorecardDto, SumDto, SumsDto, FlowsDto, WeekDto, ForecastDto, PaidBody, ComponentsDto, OrderProfitDto, GroupDto, SkippedDto, ProfitReportDto, FirstLegDto, AgingDto, BucketDto, ProfileDto, StatementDto, LineErrorDto, ClassTotalDto, DiscrepancyDto, MissingDto, ReportDto, FxImportDto, TolerancesDto,
         LineDto, BalanceDto, PostingDto, CarrierAccountBody, CarrierAccountDto, ConnectionTestDto, CredentialFieldDto, AttachBody, AttachImportDto, AttachLineErrorDto, AttachedDto, StoreBody, StoreDto, PushDto, DeliveryDto, ProcessedDto, PullDto, ReceivedDto, StockPushDto, SyncDto, EventBatch, EventDto, EventIn, HistoryDto, IngestDto, MappedDto, MappingBody, MappingDto, NdrDto,
         NoteBody, NoteDto, OrderNdrDto, PollDto, RejectedDto, SweepDto, TaskDetailDto, TaskDto, TaskPatch, TrackingDto, UnmappedDto, MoneyDto, CreateOrder, OrderDto, ActionBody, AuditDto, CreateWarehouse, WarehouseDto, ProductBody,
         ProductDto, SetStock, StockDto, ImportReportDto, RowErrorDto, Health, ReviewDto, MatchDto, RiskDto, RiskComponentDto, RuleBody, RuleDto, RulesDto,

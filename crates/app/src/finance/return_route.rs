@@ -3,7 +3,7 @@
 //! goods' cost, the freight back, the duties a new parcel would pay again and the country's demand, in the
 //! base currency, and the decision recorded on the return.
 
-use codflow_domain::returns::{self, Route, RouteAdvice, RouteFacts};
+use codflow_domain::returns::{self, Route, RouteAdvice, RouteFacts, RouteSettings};
 use codflow_domain::{Actor, AuditRecord, Currency, Money, ReturnId, Sku};
 use codflow_store::{catalogue, commit, logistics as lstore, orders, returns as rtstore, review as rstore};
 use time::Duration;
@@ -20,9 +20,23 @@ pub struct RouteView {
     pub decided: Option<Route>,
 }
 
+const ROUTE_SETTINGS: &str = "return_route";
+
 impl Finance {
+    /// The liquidator's price and the holding cost abroad that routes are weighed with.
+    pub async fn route_settings(&self) -> Result<RouteSettings> {
+        crate::settings::json_setting(&self.store, ROUTE_SETTINGS).await
+    }
+
+    pub async fn set_route_settings(&self, s: RouteSettings, actor: Actor) -> Result<RouteSettings> {
+        s.check().map_err(Error::Invalid)?;
+        crate::settings::put_json_setting(&self.store, ROUTE_SETTINGS, &s, &actor, self.clock().now()).await?;
+        Ok(s)
+    }
+
     pub async fn return_route(&self, id: &ReturnId) -> Result<RouteView> {
         let base = self.review.base_currency().await?;
+        let settings = self.route_settings().await?;
         let now = self.clock().now();
         let mut conn = self.store.read().await?;
         let ret = rtstore::get(&mut conn, id).await?.ok_or(Error::NotFound("return"))?;
@@ -54,6 +68,10 @@ impl Finance {
         .unwrap_or_default();
         let since = now - Duration::days(30);
         let local_demand = rtstore::units_ordered(&mut conn, &ret.country, &skus, since).await?;
+        let holding_cost = match settings.holding_currency {
+            Some(c) if settings.holding_cost_minor > 0 => to_base(Money::new(settings.holding_cost_minor, c))?,
+            _ => 0,
+        };
         let facts = RouteFacts {
             goods_cost,
             return_freight: quote.return_freight,
@@ -61,7 +79,8 @@ impl Finance {
             units,
             // This parcel's own order is not demand for its goods.
             local_demand: (local_demand - units).max(0),
-            liquidation_bp: returns::DEFAULT_LIQUIDATION_BP,
+            liquidation_bp: settings.liquidation_bp,
+            holding_cost,
         };
         Ok(RouteView { base, advice: returns::advise(&facts), facts, decided: ret.route })
     }

@@ -166,6 +166,7 @@ fn a_refused_parcel_is_held_abroad_when_the_country_buys_it_reimported_when_frei
         units: 2,
         local_demand: 5,
         liquidation_bp: DEFAULT_LIQUIDATION_BP,
+        holding_cost: 0,
     };
     let a = advise(&base);
     assert_eq!(a.route, Route::HoldAbroad);
@@ -179,6 +180,19 @@ fn a_refused_parcel_is_held_abroad_when_the_country_buys_it_reimported_when_frei
     // Freight back dearer than the goods, no demand: liquidate.
     let far = advise(&RouteFacts { local_demand: 0, return_freight: 9_000, ..base });
     assert_eq!(far.route, Route::Liquidate);
+    // Storage abroad at 2,500 a unit-month: both units held (11,500 − 5,000 = 6,500) is now below re-importing.
+    let dear = advise(&RouteFacts { holding_cost: 2_500, ..base });
+    assert_eq!((dear.route, dear.values[0]), (Route::Reimport, (Route::HoldAbroad, 6_500)));
+    // A liquidator paying half: liquidating two units of 10,000 cost brings 5,000.
+    assert_eq!(advise(&RouteFacts { liquidation_bp: 5_000, ..base }).values[2], (Route::Liquidate, 5_000));
+}
+
+#[test]
+fn route_settings_refuse_a_share_above_the_whole_and_a_negative_holding_cost() {
+    assert!(RouteSettings::default().check().is_ok());
+    let bad = RouteSettings { liquidation_bp: 10_001, holding_cost_minor: -1, holding_currency: None };
+    let paths: Vec<String> = bad.check().unwrap_err().0.into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["liquidation_bp", "holding_cost"]);
 }
 
 proptest! {

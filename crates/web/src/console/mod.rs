@@ -81,6 +81,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/claims/{id}/statement/photos/{n}", get(claims::statement_photo))
         .route("/returns", get(returns::list))
         .route("/returns/scan", get(returns::scan_form).post(returns::scan))
+        .route("/returns/settings", axum::routing::post(returns::save_settings))
         .route("/returns/{id}", get(returns::one).post(returns::act))
         .route(
             "/returns/{id}/photos",

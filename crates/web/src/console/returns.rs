@@ -22,6 +22,8 @@ use crate::state::AppState;
 const PAGE: i64 = 100;
 /// Who receives and grades (the API's stock keepers).
 const RECEIVERS: &[Role] = &[Role::Ops, Role::Warehouse];
+/// Who sets the liquidator's share and the holding cost the routes are weighed with.
+const SETTERS: &[Role] = &[Role::Ops, Role::Finance];
 
 fn explained(e: codflow_app::Error) -> String {
     crate::ApiError::from(e).explained()
@@ -117,6 +119,15 @@ pub async fn list(
             .collect(),
         Err(e) => return signed.fail(e),
     };
+    let settings = match s.app.finance().route_settings().await {
+        Ok(r) => r,
+        Err(e) => return signed.fail(e),
+    };
+    let route_settings = minijinja::context! {
+        liquidation_pct => pct(settings.liquidation_bp),
+        holding_amount => settings.holding_currency.map(|c| codflow_domain::Money::new(settings.holding_cost_minor, c).amount_string()),
+        holding_currency => settings.holding_currency.map(|c| c.to_string()),
+    };
     let rate_key = match rate_by {
         codflow_app::floor::RateBy::Channel => "channel",
         codflow_app::floor::RateBy::Country => "country",
@@ -129,7 +140,9 @@ pub async fn list(
         q => kept(&q, &keys),
         f => minijinja::context! { status => field("status"), carrier => field("carrier"), warehouse => field("warehouse"), overdue => field("overdue") },
         statuses => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        rows, next, months, rates, rate_key, days, damage,
+        rows, next, months, rates, rate_key, days, damage, route_settings,
+        can_set => signed.refused(SETTERS).is_none(),
+        saved => q.contains_key("saved"),
         filter_query => query_string(&keep),
         can_receive => signed.refused(RECEIVERS).is_none(),
     };
@@ -390,5 +403,41 @@ pub async fn photo(State(s): State<Arc<AppState>>, signed: Signed, Path((id, n))
     match s.app.floor().return_photo(&id, n).await {
         Ok((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
         Err(e) => signed.fail(e),
+    }
+}
+
+/// The liquidator's share (a percentage with up to two decimals) and the holding cost abroad per unit-month.
+pub async fn save_settings(
+    State(s): State<Arc<AppState>>,
+    signed: Signed,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    if let Some(r) = signed.may_post(SETTERS, &field("csrf")) {
+        return r;
+    }
+    let bp = rust_decimal::Decimal::from_str_exact(&field("liquidation_pct"))
+        .ok()
+        .and_then(|d| (d * rust_decimal::Decimal::from(100)).trunc().to_string().parse::<i64>().ok());
+    let Some(liquidation_bp) = bp else {
+        return signed.error(StatusCode::UNPROCESSABLE_ENTITY, "liquidation_pct: a percentage such as 30 or 32.5");
+    };
+    let holding = match (field("holding_amount").as_str(), field("holding_currency").as_str()) {
+        ("", _) => None,
+        (amount, currency) => {
+            match codflow_domain::Currency::parse(currency).and_then(|c| codflow_domain::Money::parse(amount, c)) {
+                Ok(m) => Some(m),
+                Err(e) => return signed.error(StatusCode::UNPROCESSABLE_ENTITY, &format!("holding_cost: {e}")),
+            }
+        }
+    };
+    let settings = codflow_domain::returns::RouteSettings {
+        liquidation_bp,
+        holding_cost_minor: holding.map_or(0, |m| m.minor),
+        holding_currency: holding.map(|m| m.currency),
+    };
+    match s.app.finance().set_route_settings(settings, Actor::User(signed.0.id.clone())).await {
+        Ok(_) => redirect("/returns?saved=1#route-settings"),
+        Err(e) => signed.error(StatusCode::UNPROCESSABLE_ENTITY, &explained(e)),
     }
 }

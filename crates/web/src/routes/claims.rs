@@ -88,8 +88,7 @@ impl From<StoredClaim> for ClaimDto {
 }
 
 fn money(field: &'static str, m: &MoneyDto) -> Result<Money, ApiError> {
-    let c = Currency::parse(m.currency.trim()).map_err(|e| ApiError::field(field, e.to_string()))?;
-    Money::parse(m.amount.trim(), c).map_err(|e| ApiError::field(field, e.to_string()))
+    m.money(field)
 }
 
 #[derive(Deserialize, Default)]

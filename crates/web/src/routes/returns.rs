@@ -34,6 +34,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/returns/{id}/release", post(release))
         .route("/returns/{id}/photos/{n}", get(photo))
         .route("/returns/{id}/route", get(get_route).post(decide_route))
+        .route("/settings/returns", get(route_settings).put(put_route_settings))
 }
 
 /// Photos are larger than JSON bodies: they sit with the uploads.
@@ -455,6 +456,8 @@ pub struct RouteDto {
     /// Units of these products ordered to the country over the last 30 days (this order left out).
     pub local_demand: i64,
     pub liquidation_bp: i64,
+    /// A month's holding of one unit abroad (`/settings/returns`), in the base currency.
+    pub holding_cost: MoneyDto,
 }
 
 impl From<codflow_app::finance::RouteView> for RouteDto {
@@ -475,6 +478,7 @@ impl From<codflow_app::finance::RouteView> for RouteDto {
             units: v.facts.units,
             local_demand: v.facts.local_demand,
             liquidation_bp: v.facts.liquidation_bp,
+            holding_cost: m(v.facts.holding_cost),
         }
     }
 }
@@ -619,4 +623,45 @@ pub async fn release(
         codflow_domain::returns::Disposition::parse(b.to.trim()).map_err(|e| ApiError::field("to", e.to_string()))?;
     let v = s.app.floor().release_held(&id, b.sku.trim(), b.quantity, to, b.bin.as_deref(), auth.actor()).await?;
     Ok(Json(ReturnDto::of_view(v, s.app.clock().now())))
+}
+
+/// What a refused parcel's route is weighed with, besides its own facts.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettingsBody {
+    /// What a liquidator pays, in basis points of the goods' cost (0 to 10,000; 3,000 until set).
+    #[schema(example = 3000)]
+    pub liquidation_bp: i64,
+    /// Keeping one unit in a return warehouse abroad for a month (storage, handling); null or zero for none.
+    pub holding_cost: Option<MoneyDto>,
+}
+
+fn settings_body(s: codflow_domain::returns::RouteSettings) -> RouteSettingsBody {
+    RouteSettingsBody {
+        liquidation_bp: s.liquidation_bp,
+        holding_cost: s.holding_currency.map(|c| codflow_domain::Money::new(s.holding_cost_minor, c).into()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/settings/returns", tag = "returns", responses((status = 200, body = RouteSettingsBody)))]
+pub async fn route_settings(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult<Json<RouteSettingsBody>> {
+    auth.require(READERS)?;
+    Ok(Json(settings_body(s.app.finance().route_settings().await?)))
+}
+
+#[utoipa::path(put, path = "/api/v1/settings/returns", tag = "returns", request_body = RouteSettingsBody,
+    responses((status = 200, body = RouteSettingsBody), (status = 422, description = "a share outside 0–10,000, a negative or malformed holding cost")))]
+pub async fn put_route_settings(
+    State(s): State<Arc<AppState>>,
+    auth: Auth,
+    ApiJson(b): ApiJson<RouteSettingsBody>,
+) -> ApiResult<Json<RouteSettingsBody>> {
+    auth.require(&[codflow_domain::Role::Ops, codflow_domain::Role::Finance])?;
+    let holding = b.holding_cost.as_ref().map(|m| m.money("holding_cost")).transpose()?;
+    let settings = codflow_domain::returns::RouteSettings {
+        liquidation_bp: b.liquidation_bp,
+        holding_cost_minor: holding.map_or(0, |m| m.minor),
+        holding_currency: holding.map(|m| m.currency),
+    };
+    Ok(Json(settings_body(s.app.finance().set_route_settings(settings, auth.actor()).await?)))
 }

@@ -381,6 +381,10 @@ async fn a_returned_parcel_is_scanned_in_and_graded_at_the_console() {
     b.goto(&format!("{base}/returns")).await;
     assert_eq!(b.count("#damage-rates tbody tr").await, 3);
     assert!(b.text(&b.find("#damage-rates").await).await.contains("1.50 %"), "a bag's default");
+    // The route's settings are shown; a warehouse user cannot change them.
+    let share = b.find("#route-settings-form input[name=liquidation_pct]").await;
+    assert_eq!(b.attr(&share, "value").await.as_deref(), Some("30.00"));
+    assert_eq!(b.count("#route-settings-form button").await, 0);
     b.quit().await;
     assert_eq!(on_hand(&app).await, (50, 0));
 }
@@ -415,6 +419,41 @@ async fn a_refused_parcel_held_abroad_is_sold_from_the_return_warehouse_to_the_n
     assert_eq!(advice["goods_cost"], json!({"amount": "12.48", "currency": "SAR"}), "{advice}");
     assert_eq!((advice["units"].as_i64(), advice["local_demand"].as_i64()), (Some(2), Some(2)));
     assert_eq!(advice["advised"], "hold_abroad", "{advice}");
+    // Storage abroad priced at 20.00 a unit-month outweighs holding; the liquidator's share is the seller's.
+    let settings = "/api/v1/settings/returns";
+    assert_eq!(
+        json_of(app.get(settings).await, StatusCode::OK).await,
+        json!({"liquidation_bp": 3000, "holding_cost": null})
+    );
+    let bad = json!({"liquidation_bp": 12000, "holding_cost": {"amount": "-1.00", "currency": "SAR"}});
+    let e = json_of(app.put(settings, &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_paths(&e), ["liquidation_bp", "holding_cost"], "{e}");
+    let e = json_of(
+        app.put(settings, &json!({"liquidation_bp": 3000, "holding_cost": {"amount": "x", "currency": "SAR"}})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_paths(&e), ["holding_cost"]);
+    let viewer = app
+        .client
+        .put(app.url(settings))
+        .bearer_auth(app.token(Role::Viewer))
+        .json(&json!({"liquidation_bp": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(viewer.status(), StatusCode::FORBIDDEN);
+    let dear = json!({"liquidation_bp": 5000, "holding_cost": {"amount": "20.00", "currency": "SAR"}});
+    json_of(app.put(settings, &dear).await, StatusCode::OK).await;
+    let costly = json_of(app.get(&route).await, StatusCode::OK).await;
+    assert_eq!(
+        (costly["holding_cost"]["amount"].as_str(), costly["liquidation_bp"].as_i64()),
+        (Some("20.00"), Some(5000))
+    );
+    assert_ne!(costly["advised"], "hold_abroad", "{costly}");
+    let liquidate = costly["values"].as_array().unwrap().iter().find(|v| v["route"] == "liquidate").unwrap().clone();
+    assert_eq!(liquidate["value"]["amount"], "6.24", "half of 12.48: {costly}");
+    json_of(app.put(settings, &json!({"liquidation_bp": 3000, "holding_cost": null})).await, StatusCode::OK).await;
     let e = json_of(app.post(&route, &json!({"route": "sideways"})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error_paths(&e), ["route"]);
     let decided = json_of(as_warehouse(&app, &route, &json!({"route": "hold_abroad"})).await, StatusCode::OK).await;
