@@ -107,25 +107,7 @@ async fn list_page(s: &AppState, signed: &Signed, q: &HashMap<String, String>, e
     let now = s.app.clock().now();
     let next = (list.len() as i64 > PAGE).then(|| list.get(PAGE as usize - 1).map(|c| c.id.to_string())).flatten();
     let rows: Vec<Value> = list.iter().take(PAGE as usize).map(|c| row(c, now)).collect();
-    let carriers: Vec<Value> = by
-        .iter()
-        .filter_map(|b| {
-            let c = Currency::parse(&b.currency).ok()?;
-            Some(minijinja::context! {
-                carrier => b.carrier, claims => b.claims, open => b.open, rejected => b.rejected,
-                claimed => Amount::from(Money::new(b.claimed_minor, c)),
-                approved => Amount::from(Money::new(b.approved_minor, c)),
-                paid => Amount::from(Money::new(b.paid_minor, c)),
-                lost => Amount::from(Money::new(b.claimed_minor - b.paid_minor, c)),
-                decided => b.decided, decided_in_24h => b.decided_in_24h, review_overdue => b.review_overdue,
-                paid_count => b.paid, paid_in_3d => b.paid_in_3d,
-                mean_hours => (b.decided > 0).then(|| {
-                    let tenths = (b.review_seconds * 10 + b.decided * 1800) / (b.decided * 3600);
-                    format!("{}.{}", tenths / 10, tenths % 10)
-                }),
-            })
-        })
-        .collect();
+    let carriers = carrier_rows(&by);
     let keys = ["status", "carrier"];
     let keep: Vec<(&str, &str)> = keys.iter().filter_map(|k| q.get(*k).map(|v| (*k, v.as_str()))).collect();
     let field = |k: &str| q.get(k).cloned().unwrap_or_default();
@@ -288,4 +270,27 @@ pub async fn statement_photo(
         Ok((content_type, bytes)) => ([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
         Err(e) => signed.fail(e),
     }
+}
+
+/// Recovered against claimed per carrier and currency, with the carrier's review speed: the rows of the claims
+/// page's and the carrier scorecard's table.
+pub(super) fn carrier_rows(by: &[codflow_app::claims::CarrierClaims]) -> Vec<Value> {
+    by.iter()
+        .filter_map(|b| {
+            let c = Currency::parse(&b.currency).ok()?;
+            Some(minijinja::context! {
+                carrier => b.carrier, claims => b.claims, open => b.open, rejected => b.rejected,
+                claimed => Amount::from(Money::new(b.claimed_minor, c)),
+                approved => Amount::from(Money::new(b.approved_minor, c)),
+                paid => Amount::from(Money::new(b.paid_minor, c)),
+                lost => Amount::from(Money::new(b.claimed_minor - b.paid_minor, c)),
+                decided => b.decided, decided_in_24h => b.decided_in_24h, review_overdue => b.review_overdue,
+                paid_count => b.paid, paid_in_3d => b.paid_in_3d,
+                mean_hours => (b.decided > 0).then(|| {
+                    let tenths = (b.review_seconds * 10 + b.decided * 1800) / (b.decided * 3600);
+                    format!("{}.{}", tenths / 10, tenths % 10)
+                }),
+            })
+        })
+        .collect()
 }

@@ -445,8 +445,13 @@ pub async fn carriers(
     .into_iter()
     .map(|(name, value)| minijinja::context! { name, value })
     .collect();
+    let claims = match s.app.finance().claims_by_carrier().await {
+        Ok(c) => super::claims::carrier_rows(&c),
+        Err(e) => return signed.fail(e),
+    };
     let ctx = minijinja::context! {
         f => filter_values(&f, None),
+        claims,
         bars => svg(chart::bars(&signed.t("score"), &chart::by_size(marks))),
         carriers => rows_of(&card.carriers, "carrier"),
         channels => rows_of(&card.channels, "channel"),

@@ -274,6 +274,10 @@ async fn a_lost_parcels_claim_is_opened_filed_decided_and_paid_at_the_console() 
     b.wait_for_text("#claims-by-carrier", "sandbox").await;
     assert!(b.text(&b.find("#claims-by-carrier").await).await.contains("30.00"));
     b.screenshot("81-claims").await;
+    // The carrier scorecard shows the same recovery beside the carrier's service.
+    b.goto(&format!("{base}/dashboards/carriers")).await;
+    let scorecard = b.text(&b.find("#carrier-claims").await).await;
+    assert!(scorecard.contains("sandbox") && scorecard.contains("30.00"), "{scorecard}");
     b.quit().await;
 }
 
