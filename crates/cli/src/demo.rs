@@ -132,9 +132,9 @@ impl Demo {
         }
         match crate::seed::returns::seed_returns(app).await {
             Ok(r) => println!(
-                "returns:      {} returned parcels scanned in and graded at SZ1, {} still expected; {} claims for lost \
-                 parcels, {} paid; see {}/returns and {}/claims",
-                r.graded, r.expected, r.claims, r.paid, feed.base, feed.base
+                "returns:      {} returned parcels scanned in and graded at SZ1, {} held abroad at RUH-R, {} still \
+                 expected; {} claims for lost parcels, {} paid; see {}/returns and {}/claims",
+                r.graded, r.held_abroad, r.expected, r.claims, r.paid, feed.base, feed.base
             ),
             Err(e) => eprintln!("warning: the demo's returns and claims were not seeded: {e}"),
         }

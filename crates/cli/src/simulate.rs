@@ -136,9 +136,9 @@ pub async fn simulate(url: &str, plan: Plan) -> Result<Summary> {
     // What came back is scanned in and graded at the warehouse, and the lost parcels are claimed.
     match crate::seed::returns::seed_returns(&app).await {
         Ok(r) => println!(
-            "returns:      {} returned parcels received and graded, {} still expected; {} claims for lost parcels, \
-             {} paid",
-            r.graded, r.expected, r.claims, r.paid
+            "returns:      {} returned parcels received and graded, {} held abroad, {} still expected; {} claims \
+             for lost parcels, {} paid",
+            r.graded, r.held_abroad, r.expected, r.claims, r.paid
         ),
         Err(e) => eprintln!("warning: the returns were not received: {e}"),
     }

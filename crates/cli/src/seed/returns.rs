@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use codflow_app::App;
 use codflow_app::floor::ReturnFilter;
 use codflow_domain::claims::ClaimReason;
-use codflow_domain::returns::{GradeInput, ReturnStatus};
+use codflow_domain::returns::{GradeInput, ReturnStatus, Route};
 use codflow_domain::{Actor, Money, WarehouseCode};
 use codflow_store::tracking::TrackedFilter;
 
@@ -15,9 +15,11 @@ fn demo() -> Actor {
     Actor::Worker("demo".into())
 }
 
-/// What was seeded: returns graded, left expected, claims opened and paid.
+/// What was seeded: returns graded, held abroad, left expected, claims opened and paid.
 pub struct Seeded {
     pub graded: usize,
+    /// Refused in Saudi Arabia, kept at the return warehouse in Riyadh, its goods sellable there.
+    pub held_abroad: usize,
     pub expected: usize,
     pub claims: usize,
     pub paid: usize,
@@ -69,6 +71,37 @@ pub async fn seed_returns(app: &App) -> Result<Seeded> {
         floor.grade_return(&v.ret.id, &lines, note, demo()).await.map_err(e)?;
         graded += 1;
     }
+    // One parcel refused in Saudi Arabia goes to the return warehouse in Riyadh instead of back to China, when
+    // the route's weighing allows (an exchange rate for the goods' cost): its goods are stock there.
+    let mut held_abroad = 0;
+    if let Some(r) = expected.iter().enumerate().find(|(i, r)| i % 3 == 2 && r.country == "SA").map(|(_, r)| r) {
+        let ruh = WarehouseCode::parse("RUH-R")?;
+        let w = codflow_app::catalogue::WarehouseInput {
+            code: Some(ruh.to_string()),
+            name: Some("Riyadh returns".into()),
+            country: Some("SA".into()),
+        };
+        match app.catalogue().create_warehouse(w, demo()).await {
+            Ok(_) | Err(codflow_app::Error::Conflict { .. }) => {}
+            Err(x) => return Err(e(x)),
+        }
+        if app.finance().decide_return_route(&r.id, Route::HoldAbroad, demo()).await.is_ok() {
+            let (v, _) = floor.receive_return(&ruh, &r.tracking_number, demo()).await.map_err(e)?;
+            let lines: Vec<GradeInput> = v
+                .shipped
+                .iter()
+                .map(|l| GradeInput {
+                    sku: l.sku.to_string(),
+                    grade: "sellable".into(),
+                    quantity: l.quantity,
+                    bin: Some("R-01".into()),
+                    ..Default::default()
+                })
+                .collect();
+            floor.grade_return(&v.ret.id, &lines, Some("held in Riyadh"), demo()).await.map_err(e)?;
+            held_abroad = 1;
+        }
+    }
     let lost = app
         .tracking()
         .tracked_shipments(TrackedFilter { status: Some("lost".into()), ..Default::default() }, 50, None)
@@ -95,5 +128,5 @@ pub async fn seed_returns(app: &App) -> Result<Seeded> {
             paid += 1;
         }
     }
-    Ok(Seeded { graded, expected: expected.len() - graded, claims: claims.len(), paid })
+    Ok(Seeded { graded, held_abroad, expected: expected.len() - graded - held_abroad, claims: claims.len(), paid })
 }

@@ -215,7 +215,15 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
     let returns = count("SELECT 'n', COUNT(*) FROM returns").await;
     let closed = count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed'").await;
     assert!(returns > 0 && closed > 0 && closed <= returns, "{returns} returns, {closed} graded: {stdout}");
-    assert!(stdout.contains(&format!("returns:      {closed} returned parcels received and graded")), "{stdout}");
+    let abroad =
+        count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed' AND route = 'hold_abroad'").await;
+    assert!(
+        stdout.contains(&format!(
+            "returns:      {} returned parcels received and graded, {abroad} held abroad",
+            closed - abroad
+        )),
+        "{stdout}"
+    );
     assert_eq!(count("SELECT 'n', COUNT(*) FROM kpi_dirty").await, 0, "the dashboards caught up");
     let counted = count("SELECT 'n', CAST(SUM(orders) AS BIGINT) FROM kpi_daily").await;
     assert_eq!(counted, count("SELECT 'n', COUNT(*) FROM orders").await);

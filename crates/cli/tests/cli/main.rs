@@ -367,6 +367,13 @@ async fn serve_demo_lives_a_simulated_month_then_runs_in_real_time_with_every_sc
     assert!(closed.iter().any(|r| r["lines"].as_array().unwrap().iter().any(|l| l["disposition"] == "write_off")));
     let waiting = get("/api/v1/returns?status=expected").await;
     assert!(!waiting["items"].as_array().unwrap().is_empty(), "returns still expected");
+    // One refused in Saudi Arabia was held at the return warehouse in Riyadh: its goods are stock there.
+    let held: Vec<&serde_json::Value> = closed.iter().filter(|r| r["received_warehouse"] == "RUH-R").collect();
+    assert_eq!(held.len(), 1, "one held abroad");
+    assert_eq!(held[0]["route"], "hold_abroad", "{}", held[0]);
+    let sku = held[0]["lines"][0]["sku"].as_str().unwrap();
+    let there = get(&format!("/api/v1/stock/RUH-R/{sku}")).await;
+    assert!(there["on_hand"].as_i64().unwrap() >= 1, "{there}");
     let claims = get("/api/v1/claims?status=paid").await;
     assert_eq!(claims["items"].as_array().unwrap().len(), 1, "{claims}");
     let products = get("/api/v1/products").await;

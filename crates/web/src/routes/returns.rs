@@ -86,6 +86,8 @@ pub struct ReturnDto {
     pub received_warehouse: Option<String>,
     pub closed_at: Option<String>,
     pub note: Option<String>,
+    /// The route decided while it was abroad (`reimport`, `hold_abroad`, `liquidate`), when one was.
+    pub route: Option<String>,
     /// What was shipped in it (absent in lists).
     pub shipped: Option<Vec<ShippedDto>>,
     pub lines: Vec<GradedDto>,
@@ -113,6 +115,7 @@ impl ReturnDto {
             received_warehouse: r.received_warehouse.map(|w| w.to_string()),
             closed_at: r.closed_at.map(rfc3339),
             note: r.note,
+            route: r.route.map(|x| x.as_str().into()),
             shipped: None,
             lines: r
                 .lines
