@@ -215,8 +215,7 @@ async fn a_short_simulation_drives_every_stage_and_fills_the_dashboards() {
     let returns = count("SELECT 'n', COUNT(*) FROM returns").await;
     let closed = count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed'").await;
     assert!(returns > 0 && closed > 0 && closed <= returns, "{returns} returns, {closed} graded: {stdout}");
-    let abroad =
-        count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed' AND route = 'hold_abroad'").await;
+    let abroad = count("SELECT 'n', COUNT(*) FROM returns WHERE status = 'closed' AND route = 'hold_abroad'").await;
     assert!(
         stdout.contains(&format!(
             "returns:      {} returned parcels received and graded, {abroad} held abroad",
