@@ -31,6 +31,39 @@ async fn balances(app: &TestApp, shipment: &str) -> std::collections::BTreeMap<S
     out
 }
 
+/// A lost parcel's claim, filed and approved at 25.00 SAR: its tracking number, shipment and claim id.
+async fn approved_lost_claim(app: &TestApp, ext: &str) -> (String, String, String) {
+    let pack = pack_one(app, ext, 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
+    events(app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(5))]).await;
+    let body = json!({"shipment_id": shipment, "reason": "lost"});
+    let c = json_of(as_finance(app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let file = json!({"carrier_ref": format!("K-{ext}")});
+    json_of(as_finance(app, &format!("/api/v1/claims/{id}/file"), &file).await, StatusCode::OK).await;
+    let approved = json!({"approved": {"amount": "25.00", "currency": "SAR"}});
+    json_of(as_finance(app, &format!("/api/v1/claims/{id}/decide"), &approved).await, StatusCode::OK).await;
+    (tn, shipment, id)
+}
+
+/// Imports one of the sandbox carrier's statements as finance; the import's report.
+async fn import(app: &TestApp, csv: String, profile: &str) -> Value {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("statement.csv"))
+        .text("profile", profile.to_owned())
+        .text("carrier", "sandbox");
+    let r = app
+        .client
+        .post(app.url("/api/v1/statements"))
+        .bearer_auth(app.token(Role::Finance))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    json_of(r, StatusCode::CREATED).await
+}
+
 async fn a_lost_parcel_becomes_a_claim_with_its_evidence_pack_and_is_paid_with_the_ledger_balanced(engine: Engine) {
     let app = crate::helpers::spawn_app_with_sandbox(engine).await;
     let p = printer().await;
@@ -285,42 +318,15 @@ async fn an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_
     let app = crate::helpers::spawn_app_with_sandbox(engine).await;
     let p = printer().await;
     floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
-    let pack = pack_one(&app, "C-9", 1).await;
-    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
-    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
-    events(&app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(5))]).await;
-    let c = json_of(
-        as_finance(&app, "/api/v1/claims", &json!({"shipment_id": shipment, "reason": "lost"})).await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = c["id"].as_str().unwrap();
-    json_of(
-        as_finance(&app, &format!("/api/v1/claims/{id}/file"), &json!({"carrier_ref": "K-1"})).await,
-        StatusCode::OK,
-    )
-    .await;
-    let approved = json!({"approved": {"amount": "25.00", "currency": "SAR"}});
-    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/decide"), &approved).await, StatusCode::OK).await;
+    let (tn, shipment, id) = approved_lost_claim(&app, "C-9").await;
+    let id = id.as_str();
 
     // The carrier pays it on its COD remittance, as a line for the lost parcel, less a 1.00 handling fee.
     let csv = format!(
         "tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount\n\
          {tn},,R-77,2026-12-05,SAR,25.00,1.00,24.00\nSBX-NOT-OURS,,R-77,2026-12-05,SAR,10.00,0,10.00\n"
     );
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("remit.csv"))
-        .text("profile", "sandbox-cod")
-        .text("carrier", "sandbox");
-    let r = app
-        .client
-        .post(app.url("/api/v1/statements"))
-        .bearer_auth(app.token(Role::Finance))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let report = json_of(r, StatusCode::CREATED).await;
+    let report = import(&app, csv, "sandbox-cod").await;
     assert_eq!(report["claims_settled"], 1, "{report}");
     let paid = json_of(app.get(&format!("/api/v1/claims/{id}")).await, StatusCode::OK).await;
     assert_eq!(paid["status"], "paid");
@@ -456,17 +462,8 @@ async fn an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_f
     let app = crate::helpers::spawn_app_with_sandbox(engine).await;
     let p = printer().await;
     floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
-    let pack = pack_one(&app, "C-10", 1).await;
-    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
-    let shipment = pack["shipment_id"].as_str().unwrap().to_owned();
-    events(&app, &tn, &[("PKP", Duration::hours(60)), ("LST", Duration::hours(5))]).await;
-    let body = json!({"shipment_id": shipment, "reason": "lost"});
-    let c = json_of(as_finance(&app, "/api/v1/claims", &body).await, StatusCode::CREATED).await;
-    let id = c["id"].as_str().unwrap();
-    let file = json!({"carrier_ref": "K-2"});
-    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/file"), &file).await, StatusCode::OK).await;
-    let approved = json!({"approved": {"amount": "25.00", "currency": "SAR"}});
-    json_of(as_finance(&app, &format!("/api/v1/claims/{id}/decide"), &approved).await, StatusCode::OK).await;
+    let (tn, shipment, id) = approved_lost_claim(&app, "C-10").await;
+    let id = id.as_str();
 
     // The carrier's freight invoice bills the parcel's freight and credits the claim on the same number; a
     // credit of another amount is not the claim's.
@@ -475,19 +472,7 @@ async fn an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_f
          INV-9,{tn},C-10,2026-12-01,0.5,20.00,SAR\nINV-9,{tn},C-10,2026-12-01,0,-25.00,SAR\n\
          INV-9,{tn},C-10,2026-12-01,0,-3.00,SAR\n"
     );
-    let form = reqwest::multipart::Form::new()
-        .part("file", reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("invoice.csv"))
-        .text("profile", "sandbox-freight")
-        .text("carrier", "sandbox");
-    let r = app
-        .client
-        .post(app.url("/api/v1/statements"))
-        .bearer_auth(app.token(Role::Finance))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let report = json_of(r, StatusCode::CREATED).await;
+    let report = import(&app, csv, "sandbox-freight").await;
     assert_eq!(report["claims_settled"], 1, "{report}");
     let paid = json_of(app.get(&format!("/api/v1/claims/{id}")).await, StatusCode::OK).await;
     assert_eq!((paid["status"].as_str(), paid["paid"]["amount"].as_str()), (Some("paid"), Some("25.00")), "{paid}");
