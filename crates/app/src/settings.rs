@@ -57,21 +57,6 @@ pub(crate) fn int(found: &HashMap<String, String>, key: &str, default: i64) -> R
     stored(found, key, default, |v| v.trim().parse().ok())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_key_is_its_default_and_a_bad_value_is_an_error_naming_the_key() {
-        let found =
-            HashMap::from([("grace".to_owned(), "14".to_owned()), ("auto".to_owned(), "yes please".to_owned())]);
-        assert_eq!(int(&found, "grace", 7).unwrap(), 14);
-        assert_eq!(int(&found, "absent", 7).unwrap(), 7);
-        let e = stored(&found, "auto", false, |v| v.parse::<bool>().ok()).unwrap_err();
-        assert!(e.to_string().contains("setting auto holds \"yes please\""), "{e}");
-    }
-}
-
 /// A setting kept as JSON, its default when never written.
 pub(crate) async fn json_setting<T: Default + for<'de> Deserialize<'de>>(store: &Store, key: &str) -> Result<T> {
     match codflow_store::review::setting(&mut *store.read().await?, key).await? {
@@ -107,4 +92,19 @@ pub(crate) async fn put_json_setting<T: Serialize>(
     codflow_store::orders::insert_audit(&mut tx, &[audit]).await?;
     commit(tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_key_is_its_default_and_a_bad_value_is_an_error_naming_the_key() {
+        let found =
+            HashMap::from([("grace".to_owned(), "14".to_owned()), ("auto".to_owned(), "yes please".to_owned())]);
+        assert_eq!(int(&found, "grace", 7).unwrap(), 14);
+        assert_eq!(int(&found, "absent", 7).unwrap(), 7);
+        let e = stored(&found, "auto", false, |v| v.parse::<bool>().ok()).unwrap_err();
+        assert!(e.to_string().contains("setting auto holds \"yes please\""), "{e}");
+    }
 }
