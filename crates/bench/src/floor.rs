@@ -63,7 +63,47 @@ async fn pack(app: &App, station: &StationCode, id: &OrderId, permille: i64) -> 
     Ok((t.elapsed().as_micros() as u64, w.elapsed().as_micros() as u64, out.event))
 }
 
-pub async fn floor(stations: usize, per_station: usize, rebooks: usize, engine: codflow_store::Engine) -> Result<()> {
+/// Boxes at SZ1 (a bag, a padded envelope, two cartons; each 20 g empty, as the typed weights allow) and a packing
+/// size for every bench SKU: each weighing then prices its recommended box, with the damage rates it learns.
+async fn boxes(app: &App) -> Result<()> {
+    use codflow_domain::packaging::{BoxKind, BoxType, PackingAttrs};
+    let sar = codflow_domain::Currency::parse("SAR")?;
+    let sz1 = codflow_domain::WarehouseCode::parse("SZ1")?;
+    for (code, kind, inner_mm, cost) in [
+        ("BAG-M", BoxKind::Bag, [300, 250, 120], 30),
+        ("ENV-M", BoxKind::PaddedEnvelope, [260, 200, 80], 60),
+        ("C-S", BoxKind::Carton, [220, 170, 120], 90),
+        ("C-M", BoxKind::Carton, [300, 250, 200], 150),
+    ] {
+        let b = BoxType {
+            code: code.into(),
+            kind,
+            inner_mm,
+            empty_weight_g: 20,
+            cost: codflow_domain::Money::new(cost, sar),
+            max_load_g: 20_000,
+        };
+        app.fulfilment().put_box(&sz1, b, by()).await?;
+    }
+    for k in 0..10i64 {
+        let a = PackingAttrs {
+            dims_mm: [150 + 10 * k, 100 + 5 * k, 60],
+            fragile: k == 7,
+            keep_upright: false,
+            can_bag: true,
+        };
+        app.fulfilment().put_product_packing(&Sku::parse(&format!("BK-{k:02}"))?, a, by()).await?;
+    }
+    Ok(())
+}
+
+pub async fn floor(
+    stations: usize,
+    per_station: usize,
+    rebooks: usize,
+    with_boxes: bool,
+    engine: codflow_store::Engine,
+) -> Result<()> {
     let sb = spawn_sandbox(1.0).await?;
     println!("machine: {}; engine {engine:?}; sandbox carrier {} (own process)", crate::machine(), sb.url);
     let db = TestDb::new(engine).await;
@@ -75,6 +115,10 @@ pub async fn floor(stations: usize, per_station: usize, rebooks: usize, engine: 
         "rate_card": {"currency": "SAR", "weight_rounding_g": 100, "zones": [{"name": "all", "countries": ["SA"],
             "transit_days": 3, "bands": [{"from_g": 0, "to_g": 1000, "price": "9.00"}]}]}}))?;
     app.fulfilment().put_channels(&[lite], by()).await?;
+    if with_boxes {
+        boxes(&app).await?;
+        println!("boxes: 4 at SZ1, a packing size for every SKU: each weighing prices its box");
+    }
     let (addr, jobs) = printer().await?;
     let codes: Vec<StationCode> =
         (0..stations).map(|i| StationCode::parse(&format!("PS{i}"))).collect::<Result<_, _>>()?;

@@ -130,6 +130,9 @@ pub enum BenchCommand {
         /// Parcels weighed heavy enough to move channel (voided and re-booked with the carrier).
         #[arg(long, default_value_t = 200)]
         rebooks: usize,
+        /// Boxes and packing sizes, so each weighing prices its recommended box.
+        #[arg(long)]
+        boxes: bool,
         #[arg(long, default_value = "sqlite")]
         engine: String,
     },
@@ -197,8 +200,8 @@ async fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Returns { parcels, receivers, engine: e } => {
             crate::returns::returns(parcels, receivers, engine(&e)?).await
         }
-        BenchCommand::Floor { stations, per_station, rebooks, engine: e } => {
-            crate::floor::floor(stations, per_station, rebooks, engine(&e)?).await
+        BenchCommand::Floor { stations, per_station, rebooks, boxes, engine: e } => {
+            crate::floor::floor(stations, per_station, rebooks, boxes, engine(&e)?).await
         }
         BenchCommand::Carriers { concurrency, per_client, pushes } => {
             crate::carriers::carriers(concurrency, per_client, pushes).await
