@@ -172,10 +172,10 @@ async fn one_page(
     let statement = statement.map(|st| {
         minijinja::context! {
             description => st.description, signed_name => st.signed_name, language => st.language,
-            submitted_at => crate::dto::rfc3339(st.submitted_at), photos => (1..=st.photos).collect::<Vec<_>>(),
+            submitted_at => st.submitted_at.unix_timestamp(), photos => (1..=st.photos).collect::<Vec<_>>(),
         }
     });
-    let link = link.map(|(url, until)| minijinja::context! { url, until => crate::dto::rfc3339(until) });
+    let link = link.map(|(url, until)| minijinja::context! { url, until => until.unix_timestamp() });
     let now = s.app.clock().now();
     let next: Vec<&str> = ClaimStatus::ALL.iter().filter(|t| c.status.can_move_to(**t)).map(|t| t.as_str()).collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };

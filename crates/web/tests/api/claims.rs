@@ -290,7 +290,11 @@ async fn a_lost_parcels_claim_is_opened_filed_decided_and_paid_at_the_console() 
     b.wait_for_text("body", "شكراً").await;
     b.goto(&format!("{base}{claim_url}")).await;
     b.wait_for_text("#statement", "never reached me").await;
-    assert!(b.text(&b.find("#statement").await).await.contains("Noura Al-Qahtani"));
+    let said = b.text(&b.find("#statement").await).await;
+    assert!(
+        said.contains("Noura Al-Qahtani") && said.contains(&time::OffsetDateTime::now_utc().year().to_string()),
+        "signed, with its time: {said}"
+    );
     b.type_into(&b.find("#file-form input[name=carrier_ref]").await, "SBX-77").await;
     b.click(&b.find("#file-form button").await).await;
     b.wait_for_text("#claim", "SBX-77").await;
