@@ -268,6 +268,16 @@ pub struct CarrierClaims {
     pub paid_in_3d: i64,
 }
 
+impl CarrierClaims {
+    /// The mean time from filing to decision in hours, to one decimal; None before any decision.
+    pub fn mean_review_hours(&self) -> Option<String> {
+        (self.decided > 0).then(|| {
+            let tenths = (self.review_seconds * 10 + self.decided * 1800) / (self.decided * 3600);
+            format!("{}.{}", tenths / 10, tenths % 10)
+        })
+    }
+}
+
 const DAY_MICROS: i64 = 86_400_000_000;
 
 pub async fn by_carrier(conn: &mut AnyConnection, now: OffsetDateTime) -> Result<Vec<CarrierClaims>> {

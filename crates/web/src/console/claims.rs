@@ -286,10 +286,7 @@ pub(super) fn carrier_rows(by: &[codflow_app::claims::CarrierClaims]) -> Vec<Val
                 lost => Amount::from(Money::new(b.claimed_minor - b.paid_minor, c)),
                 decided => b.decided, decided_in_24h => b.decided_in_24h, review_overdue => b.review_overdue,
                 paid_count => b.paid, paid_in_3d => b.paid_in_3d,
-                mean_hours => (b.decided > 0).then(|| {
-                    let tenths = (b.review_seconds * 10 + b.decided * 1800) / (b.decided * 3600);
-                    format!("{}.{}", tenths / 10, tenths % 10)
-                }),
+                mean_hours => b.mean_review_hours(),
             })
         })
         .collect()

@@ -311,6 +311,7 @@ pub async fn by_carrier(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let c = Currency::parse(&r.currency).map_err(|e| ApiError::from(codflow_app::Error::from(e)))?;
+        let mean_review_hours = r.mean_review_hours();
         out.push(CarrierClaimsDto {
             carrier: r.carrier,
             claims: r.claims,
@@ -322,10 +323,7 @@ pub async fn by_carrier(State(s): State<Arc<AppState>>, auth: Auth) -> ApiResult
             review: ReviewSpeedDto {
                 decided: r.decided,
                 decided_within_24h: r.decided_in_24h,
-                mean_review_hours: (r.decided > 0).then(|| {
-                    let tenths = (r.review_seconds * 10 + r.decided * 1800) / (r.decided * 3600);
-                    format!("{}.{}", tenths / 10, tenths % 10)
-                }),
+                mean_review_hours,
                 overdue: r.review_overdue,
                 paid: r.paid,
                 paid_within_3d: r.paid_in_3d,
