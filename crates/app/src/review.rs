@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use codflow_domain::review::expr::{Fnv, StrSet};
-use codflow_domain::review::{self, History, Lists, RecentOrder, Ruleset, Verdict, keys};
-use codflow_domain::{Currency, Decision, FxRate, Money, Order, Review, Sku};
+use codflow_domain::review::{self, Counts, History, Lists, RecentOrder, Ruleset, Verdict, keys};
+use codflow_domain::{Country, Currency, Decision, FxRate, Money, Order, Review, Sku};
 use codflow_store::{Conn, review as rstore};
 use std::hash::BuildHasherDefault;
 use time::Duration;
@@ -58,7 +58,13 @@ struct Loaded {
     version: i64,
     generation: String,
     logistics: crate::logistics::Logistics,
+    /// Each destination's lane outcome counts as quotes last read them, and when: they change only as
+    /// orders finish, so a quote trusts them for [`RECHECK`] instead of asking the store every time.
+    lane_counts: Mutex<HashMap<Country, (LaneCounts, std::time::Instant)>>,
 }
+
+/// Outcome counts by lane key.
+pub type LaneCounts = Arc<HashMap<String, Counts>>;
 
 pub struct Snapshot {
     shared: Arc<Loaded>,
@@ -82,6 +88,21 @@ impl Snapshot {
     pub fn logistics(&self) -> &crate::logistics::Logistics {
         &self.shared.logistics
     }
+
+    /// The lane counts to `country` read within [`RECHECK`] under this configuration, if any.
+    pub fn lane_counts(&self, country: Country) -> Option<LaneCounts> {
+        let held = self.shared.lane_counts.lock().ok()?;
+        held.get(&country).filter(|(_, at)| at.elapsed() < RECHECK).map(|(c, _)| c.clone())
+    }
+
+    /// Keeps counts just read for the next quotes to `country`.
+    pub fn keep_lane_counts(&self, country: Country, counts: HashMap<String, Counts>) -> LaneCounts {
+        let counts = Arc::new(counts);
+        if let Ok(mut held) = self.shared.lane_counts.lock() {
+            held.insert(country, (counts.clone(), std::time::Instant::now()));
+        }
+        counts
+    }
 }
 
 /// How long a worker trusts its copy of the rules without asking the store. Changes made through this process
@@ -100,6 +121,13 @@ impl ReviewCache {
         if let Ok(mut c) = self.current.lock() {
             *c = None;
         }
+    }
+
+    /// The state in memory if it was checked within [`RECHECK`]: what a read that needs no other query
+    /// uses, without taking a connection.
+    pub fn fresh(&self) -> Option<Snapshot> {
+        let held = self.current.lock().ok()?;
+        held.as_ref().filter(|(_, at)| at.elapsed() < RECHECK).map(|(c, _)| Snapshot { shared: c.clone() })
     }
 
     /// The state valid for the caller's transaction, reused while nothing it depends on changed: one query
@@ -121,7 +149,8 @@ impl ReviewCache {
                 let all = rstore::rates(conn).await?;
                 let rates: Vec<FxRate> = all.iter().filter(|r| r.to == base).cloned().collect();
                 let logistics = crate::logistics::Logistics::load(conn, all).await?;
-                Arc::new(Loaded { ruleset, lists, rates, base, version, generation, logistics })
+                let lane_counts = Mutex::default();
+                Arc::new(Loaded { ruleset, lists, rates, base, version, generation, logistics, lane_counts })
             }
         };
         if let Ok(mut c) = self.current.lock() {

@@ -11,6 +11,7 @@ mod carriers;
 mod dashboards;
 mod floor;
 mod packaging;
+mod quotes;
 mod reconcile;
 mod returns;
 mod tracking;
@@ -41,6 +42,18 @@ pub enum BenchCommand {
         /// every order.
         #[arg(long)]
         no_rules: bool,
+    },
+    /// Quotes: `POST /api/v1/rates` from N concurrent clients for a fixed time, against channels of six zones
+    /// × ten weight bands.
+    Quotes {
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        #[arg(long, default_value_t = 1)]
+        channels: usize,
+        #[arg(long, default_value = "sqlite")]
+        engine: String,
     },
     /// Returns: parcels turned back by the carrier, then scanned in and graded sellable by receivers at once;
     /// the scan → restock latency.
@@ -186,6 +199,9 @@ async fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Intake { concurrency, seconds, engine: e, no_rules } => {
             intake(concurrency, seconds, engine(&e)?, !no_rules).await
+        }
+        BenchCommand::Quotes { concurrency, seconds, channels, engine: e } => {
+            crate::quotes::quotes(concurrency, seconds, channels, engine(&e)?).await
         }
         BenchCommand::Import { orders, engine: e } => import(orders, engine(&e)?).await,
         BenchCommand::Webhooks { concurrency, seconds, rate, engine: e } => {

@@ -198,8 +198,10 @@ impl Store {
             Engine::Sqlite => {
                 // The one writer keeps a larger page cache: it touches the indexes of every table a batch
                 // writes, and a miss is a read system call copying the page in.
+                // A connection to a file cannot go stale as a socket can: pinging it before each use (the
+                // pool's default) only costs a hop through the driver's thread.
                 let pragmas = |pool: AnyPoolOptions, cache_kib: i64, autocheckpoint: i64| {
-                    pool.after_connect(move |conn, _| {
+                    pool.test_before_acquire(false).after_connect(move |conn, _| {
                         Box::pin(async move {
                             // WAL lets readers proceed during a write; NORMAL sync is durable across
                             // process crashes (the case the import must survive) and far faster than FULL.

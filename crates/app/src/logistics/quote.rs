@@ -206,17 +206,31 @@ impl Fulfilment {
     /// Quotes a shipment on every channel and ranks the eligible ones; the goods value is taken as the
     /// revenue when weighing expected profit.
     pub async fn quote(&self, input: &QuoteInput) -> Result<QuoteResult> {
-        let mut conn = self.store.read().await?;
-        let snap = self.ctx.review.snapshot(&mut conn).await?;
+        // Quoting reads only memory while the configuration and the lane counts are fresh: no connection
+        // is taken (on SQLite each is a hop through the driver's thread).
+        let mut conn: Option<codflow_store::ReadConn> = None;
+        let snap = match self.ctx.review.fresh() {
+            Some(s) => s,
+            None => self.ctx.review.snapshot(conn.insert(self.store.read().await?)).await?,
+        };
         let lg = snap.logistics();
         let (req, strategy) = input.parse(lg.settings.incoterm, self.clock().now().date()).map_err(Error::Invalid)?;
         let base = snap.base();
         let fx = lg.rates.as_slice();
         let revenue = fx.convert(req.goods_value, base, req.date).ok();
-        let wanted: Vec<String> = lg.lane_keys(req.destination.country).collect();
-        let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
-        let counts = rstore::counts(&mut conn, &refs).await?;
         let country = req.destination.country;
+        let counts = match snap.lane_counts(country) {
+            Some(c) => c,
+            None => {
+                let wanted: Vec<String> = lg.lane_keys(country).collect();
+                let refs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+                let conn = match &mut conn {
+                    Some(c) => c,
+                    None => conn.insert(self.store.read().await?),
+                };
+                snap.keep_lane_counts(country, rstore::counts(conn, &refs).await?)
+            }
+        };
         let stats = |c: &ChannelCode| lane_stats(&counts, c, country);
         let strategy = strategy.unwrap_or(lg.settings.strategy);
         let (ranking, inel) = lg.choose(&req, base, revenue, Money::zero(base), strategy, stats);
