@@ -135,6 +135,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (43, "return_holds", include_str!("../migrations/0043_return_holds.sql")),
     (44, "pack_boxes", include_str!("../migrations/0044_pack_boxes.sql")),
     (45, "claim_statements", include_str!("../migrations/0045_claim_statements.sql")),
+    (46, "cod_open_bulk", include_str!("../migrations/0046_cod_open_bulk.sql")),
 ];
 
 /// Keeps the lines of `sql` meant for `engine`: text between `-- sqlite:begin` and `-- sqlite:end` (or the
