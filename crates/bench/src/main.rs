@@ -107,6 +107,13 @@ pub enum BenchCommand {
         /// importing in this process, and report that process's time and peak memory.
         #[arg(long)]
         cli: bool,
+        /// Classify only (`--preview`): nothing recorded.
+        #[arg(long)]
+        preview: bool,
+        /// Keep the remittance (`remittance.csv`) and the shipments as an analyst would export them
+        /// (`shipments.csv`) in this folder, for `scripts/bench-compare`.
+        #[arg(long)]
+        keep: Option<std::path::PathBuf>,
     },
     /// Dashboards: a book of orders over 90 days with outcomes and customs events, counted by the refresher
     /// from cold, then every dashboard page of a separate server timed over repeated requests (SQLite).
@@ -211,7 +218,9 @@ async fn run(cmd: BenchCommand) -> Result<()> {
             crate::tracking::tracking(shipments, sweep_shipments, concurrency, batch).await
         }
         BenchCommand::Dashboards { orders, requests } => crate::dashboards::dashboards(orders, requests).await,
-        BenchCommand::Reconcile { shipments, cli } => crate::reconcile::reconcile(shipments, cli).await,
+        BenchCommand::Reconcile { shipments, cli, preview, keep } => {
+            crate::reconcile::reconcile(shipments, cli, preview, keep).await
+        }
         BenchCommand::Packaging { orders } => crate::packaging::packaging(orders),
         BenchCommand::Returns { parcels, receivers, engine: e } => {
             crate::returns::returns(parcels, receivers, engine(&e)?).await

@@ -77,6 +77,25 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
     let (base, pid) = (server.base.clone(), server.pid);
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
     let auth = format!("Bearer {}", server.token);
+    // Prices in the card's currency, duties and VAT of each destination: what a DDP quote needs.
+    client
+        .put(format!("{base}/api/v1/settings"))
+        .header("authorization", &auth)
+        .json(&json!({"base_currency": "SAR"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    for (country, vat) in [("SA", "15"), ("AE", "5"), ("KW", "0"), ("QA", "0"), ("BH", "10"), ("OM", "5")] {
+        let rule = json!({"country": country, "effective_from": "2025-01-01", "duty_pct": "5", "vat_pct": vat,
+            "duty_de_minimis": {"amount": {"amount": "1000", "currency": "SAR"}, "basis": "goods"}, "source": "bench"});
+        client
+            .put(format!("{base}/api/v1/duty-rules"))
+            .header("authorization", &auth)
+            .json(&rule)
+            .send()
+            .await?
+            .error_for_status()?;
+    }
     for c in 0..channels {
         let spec = channel(&format!("CH{c}"), 250 + 25 * c as i64, 2 + (c % 4) as i64);
         client

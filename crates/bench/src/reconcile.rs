@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 
 use codflow_app::peak_rss_kib;
 
-pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
+pub async fn reconcile(n: usize, cli: bool, preview: bool, keep: Option<std::path::PathBuf>) -> Result<()> {
     let db = TestDb::new(Engine::Sqlite).await;
     let now = OffsetDateTime::now_utc();
     let t = Instant::now();
@@ -37,7 +37,16 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
     app.store.checkpoint().await?;
     ensure!(rows.len() == n, "{} of {n} shipments tracked", rows.len());
     // The carrier's file: 97% paid right, 1% short by 5.00, 1% paid twice, 0.5% not ours, 0.5% left out.
-    let file = std::env::temp_dir().join(format!("codflow-remittance-{}.csv", codflow_domain::ids::new_id_body()));
+    let file = match &keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("shipments.csv"))?);
+            codflow_store::testing::export_cod_shipments(&mut *app.store.read().await?, &mut w).await?;
+            w.flush()?;
+            dir.join("remittance.csv")
+        }
+        None => std::env::temp_dir().join(format!("codflow-remittance-{}.csv", codflow_domain::ids::new_id_body())),
+    };
     {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
         writeln!(w, "remittance_ref,tracking_number,reference,collected_at,cod_amount,currency,cod_fee,net_amount")?;
@@ -78,13 +87,17 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
         let started = Instant::now();
         let out = tokio::process::Command::new(exe)
             .args(["reconcile", &file.to_string_lossy(), "--profile", "sandbox-cod", "--database-url", &db.url])
+            .args(preview.then_some("--preview"))
             .output()
             .await?;
         let secs = started.elapsed().as_secs_f64();
-        let _ = std::fs::remove_file(&file);
+        if keep.is_none() {
+            let _ = std::fs::remove_file(&file);
+        }
         let stdout = String::from_utf8_lossy(&out.stdout);
         ensure!(out.status.success(), "codflow reconcile failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
-        println!("## `codflow reconcile` as its own process, SQLite, against {n} delivered shipments");
+        let what = if preview { " --preview" } else { "" };
+        println!("## `codflow reconcile{what}` as its own process, SQLite, against {n} delivered shipments");
         print!("{stdout}");
         println!("process wall time: {secs:.2} s");
         return Ok(());
@@ -93,19 +106,17 @@ pub async fn reconcile(n: usize, cli: bool) -> Result<()> {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let started = Instant::now();
     let body = std::fs::read(&file)?;
-    let req = ImportRequest {
-        file_name: "remittance.csv".into(),
-        profile: "sandbox-cod".into(),
-        carrier: None,
-        preview: false,
-    };
+    let req =
+        ImportRequest { file_name: "remittance.csv".into(), profile: "sandbox-cod".into(), carrier: None, preview };
     let report = app
         .finance()
         .import_statement_owned(body, req, Actor::Worker("bench".into()))
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let secs = started.elapsed().as_secs_f64();
-    let _ = std::fs::remove_file(&file);
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&file);
+    }
     println!("## Reconciliation, SQLite, {} lines against {n} delivered shipments", report.lines);
     for c in &report.classes {
         println!("  {:<20} {:>9} lines", c.class.as_str(), c.lines);

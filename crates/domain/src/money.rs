@@ -61,7 +61,13 @@ impl Currency {
 
     /// How many decimal digits the currency's minor unit has (2 for SAR, 3 for KWD, 0 for VND).
     pub fn minor_digits(&self) -> u32 {
-        Self::digits_of(self.code()).unwrap_or(2)
+        // Every stored code is in one of the tables (parse checks), and the two-digit one is by far the
+        // longest: the short ones decide, without a walk through the long one each time money is printed.
+        let code = self.code();
+        [(ZERO_DIGITS, 0), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
+            .iter()
+            .find(|(list, _)| list.contains(&code))
+            .map_or(2, |(_, d)| *d)
     }
 }
 
@@ -149,14 +155,30 @@ impl Money {
 
     /// The amount as a decimal string with exactly the currency's minor digits.
     pub fn amount_string(&self) -> String {
-        let digits = self.currency.minor_digits();
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let abs = self.minor.unsigned_abs();
-        if digits == 0 {
-            return format!("{sign}{abs}");
+        // Written backwards into a buffer: every answer prints money, and `format!` costs several times this.
+        let digits = self.currency.minor_digits() as usize;
+        let mut abs = self.minor.unsigned_abs();
+        let mut buf = [0u8; 24];
+        let mut i = buf.len();
+        let mut k = 0;
+        loop {
+            if k == digits && digits > 0 {
+                i -= 1;
+                buf[i] = b'.';
+            }
+            i -= 1;
+            buf[i] = b'0' + (abs % 10) as u8;
+            abs /= 10;
+            if abs == 0 && k >= digits {
+                break;
+            }
+            k += 1;
         }
-        let scale = 10u64.pow(digits);
-        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = digits as usize)
+        if self.minor < 0 {
+            i -= 1;
+            buf[i] = b'-';
+        }
+        buf[i..].iter().map(|b| char::from(*b)).collect()
     }
 
     fn same_currency(&self, other: &Money) -> Result<(), Error> {
@@ -334,6 +356,15 @@ mod tests {
         assert!(FxRate::new(cur("USD"), cur("SAR"), Decimal::ZERO, date!(2026 - 11 - 20), "t").is_err());
     }
 
+    #[test]
+    fn every_currency_has_the_minor_digits_of_its_table() {
+        for (list, digits) in [(ZERO_DIGITS, 0), (TWO_DIGITS, 2), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)] {
+            for code in list {
+                assert_eq!(cur(code).minor_digits(), digits, "{code}");
+            }
+        }
+    }
+
     fn any_currency() -> impl Strategy<Value = Currency> {
         prop::sample::select(vec!["SAR", "KWD", "VND", "USD", "CLF", "THB", "BHD", "CLP"]).prop_map(cur)
     }
@@ -343,6 +374,15 @@ mod tests {
         fn formatting_then_parsing_gives_back_the_same_money(minor in any::<i64>().prop_filter("no MIN", |m| *m != i64::MIN), c in any_currency()) {
             let m = Money::new(minor, c);
             prop_assert_eq!(Money::parse(&m.amount_string(), c).unwrap(), m);
+            // The same text as the plain arithmetic would print.
+            let scale = 10u64.pow(c.minor_digits());
+            let (sign, abs) = (if m.minor < 0 { "-" } else { "" }, m.minor.unsigned_abs());
+            let plain = if c.minor_digits() == 0 {
+                format!("{sign}{abs}")
+            } else {
+                format!("{sign}{}.{:0w$}", abs / scale, abs % scale, w = c.minor_digits() as usize)
+            };
+            prop_assert_eq!(m.amount_string(), plain);
         }
 
         #[test]

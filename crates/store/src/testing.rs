@@ -186,6 +186,47 @@ pub async fn deliver_all(conn: &mut sqlx::AnyConnection) -> crate::Result<Vec<(S
     rows.iter().map(|r| Ok((r.try_get("tracking_number")?, r.try_get("cod_minor")?))).collect()
 }
 
+/// Every COD shipment as a finance analyst's export would list it (tracking number, the order's reference, COD
+/// in minor units, currency, cash state and delivery time in RFC 3339), for the reconciliation comparison
+/// with other tools.
+pub async fn export_cod_shipments(conn: &mut sqlx::AnyConnection, out: &mut impl std::io::Write) -> crate::Result<u64> {
+    use sqlx::Row;
+    let io = |e: std::io::Error| crate::Error::Database(sqlx::Error::Io(e));
+    writeln!(out, "tracking_number,order_ref,cod_minor,currency,cod_status,delivered_at").map_err(io)?;
+    let (mut n, mut after) = (0, String::new());
+    loop {
+        let rows = sqlx::query(
+            "SELECT t.shipment_id, t.tracking_number, o.external_id, t.cod_minor, t.cod_currency, t.cod_status, \
+                    t.delivered_at FROM tracking t JOIN orders o ON o.id = t.order_id \
+              WHERE t.cod_minor > 0 AND t.shipment_id > $1 ORDER BY t.shipment_id LIMIT 50000",
+        )
+        .bind(&after)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get(0)?;
+        for r in &rows {
+            let delivered = r
+                .try_get::<Option<i64>, _>(6)?
+                .map(crate::from_micros)
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{},{},{},{},{},{delivered}",
+                r.try_get::<String, _>(1)?,
+                r.try_get::<String, _>(2)?,
+                r.try_get::<i64, _>(3)?,
+                r.try_get::<String, _>(4)?,
+                r.try_get::<String, _>(5)?,
+            )
+            .map_err(io)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Runs one statement of a benchmark's or test's own making; returns the rows it changed.
 pub async fn exec(conn: &mut sqlx::AnyConnection, sql: &str) -> crate::Result<u64> {
     Ok(sqlx::query(sql).execute(&mut *conn).await?.rows_affected())
