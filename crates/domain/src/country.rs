@@ -19,8 +19,9 @@ pub struct Country([u8; 2]);
 
 impl Country {
     pub fn parse(code: &str) -> Result<Self, Error> {
-        let known =
-            code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && CODES.split(' ').any(|c| c == code);
+        let known = code.len() == 2
+            && code.bytes().all(|b| b.is_ascii_uppercase())
+            && CODES.as_bytes().chunks(3).any(|c| c[..2] == *code.as_bytes());
         if !known {
             return Err(Error::invalid(
                 "country",
@@ -68,6 +69,16 @@ mod tests {
         {
             assert_eq!(Country::parse(c).unwrap().code(), c);
         }
+    }
+
+    #[test]
+    fn every_listed_code_is_known_and_its_neighbours_spellings_are_not() {
+        assert_eq!(CODES.len() % 3, 2, "two letters a code, one space between");
+        for c in CODES.split(' ') {
+            assert_eq!(Country::parse(c).unwrap().code(), c);
+        }
+        // A code straddling two listed ones ("D A" of "AD AE") is no code.
+        assert!(Country::parse("DA").is_err() && Country::parse("EA").is_err());
     }
 
     #[test]
