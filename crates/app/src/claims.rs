@@ -157,6 +157,30 @@ async fn paid_by_line(
 /// claim of the same carrier for exactly its amount is that claim's payment. A line reconciliation could not
 /// place is posted as the claim's cash here; one it placed on the parcel (and so posted as cash collected)
 /// has that collection turned into the claim's payment. Returns the lines settled: they open no task.
+/// A carrier's approved, unpaid claims by tracking number, each taken once when a line pays it.
+struct Awaiting(std::collections::HashMap<String, Vec<cstore::Claim>>);
+
+impl Awaiting {
+    async fn of(conn: &mut Conn, carrier: &str) -> Result<Awaiting> {
+        let mut by_tn: std::collections::HashMap<String, Vec<cstore::Claim>> = Default::default();
+        for c in cstore::approved_unpaid(conn, carrier).await? {
+            by_tn.entry(c.tracking_number.clone()).or_default().push(c);
+        }
+        Ok(Awaiting(by_tn))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.values().all(Vec::is_empty)
+    }
+
+    /// The first claim on `tn` approved for exactly `amount` that `fits`, no longer awaiting.
+    fn take(&mut self, tn: &str, amount: Money, fits: impl Fn(&cstore::Claim) -> bool) -> Option<cstore::Claim> {
+        let claims = self.0.get_mut(tn)?;
+        let at = claims.iter().position(|c| c.approved == Some(amount))?;
+        fits(&claims[at]).then(|| claims.remove(at))
+    }
+}
+
 pub(crate) async fn settle_from_remittance(
     conn: &mut Conn,
     statement: &codflow_domain::StatementId,
@@ -170,16 +194,17 @@ pub(crate) async fn settle_from_remittance(
     let posted_as_cash = |c: LineClass| {
         matches!(c, LineClass::Matched | LineClass::ShortPaid | LineClass::OverPaid | LineClass::FeeAboveContract)
     };
+    let mut open = Awaiting::of(conn, carrier).await?;
+    if open.is_empty() {
+        return Ok(settled);
+    }
     for (l, m) in pairs.iter().filter(|(_, m)| m.class == LineClass::UnknownReference || posted_as_cash(m.class)) {
         let Some(tn) = l.tracking_number.as_deref() else { continue };
         let Some(c) =
-            cstore::approved_unpaid(conn, carrier, tn).await?.into_iter().find(|c| c.approved == Some(l.amount))
+            open.take(tn, l.amount, |c| !posted_as_cash(m.class) || m.shipment.as_ref() == Some(&c.shipment_id))
         else {
             continue;
         };
-        if posted_as_cash(m.class) && m.shipment.as_ref() != Some(&c.shipment_id) {
-            continue;
-        }
         let entry = if posted_as_cash(m.class) {
             Entry::claim_collected(l.amount)?
         } else {
@@ -204,14 +229,14 @@ pub(crate) async fn settle_from_freight_invoice(
     now: OffsetDateTime,
 ) -> Result<std::collections::HashSet<u32>> {
     let mut settled = std::collections::HashSet::new();
+    let mut open = Awaiting::of(conn, carrier).await?;
+    if open.is_empty() {
+        return Ok(settled);
+    }
     for (l, _) in pairs.iter().filter(|(l, _)| l.amount.minor < 0) {
         let Some(tn) = l.tracking_number.as_deref() else { continue };
         let credit = Money::new(-l.amount.minor, l.amount.currency);
-        let Some(c) =
-            cstore::approved_unpaid(conn, carrier, tn).await?.into_iter().find(|c| c.approved == Some(credit))
-        else {
-            continue;
-        };
+        let Some(c) = open.take(tn, credit, |_| true) else { continue };
         let entry = Entry::claim_paid(credit)?;
         if paid_by_line(conn, c, statement, l.line, "credit on freight invoice", entry, now).await? {
             settled.insert(l.line);

@@ -166,14 +166,13 @@ pub async fn list(
     rows.iter().map(claim_of).collect()
 }
 
-/// Claims a carrier agreed to pay and has not, for a parcel by its tracking number.
-pub async fn approved_unpaid(conn: &mut AnyConnection, carrier: &str, tracking_number: &str) -> Result<Vec<Claim>> {
+/// Every claim a carrier agreed to pay and has not (a handful at any time), for matching a whole statement's
+/// lines against them in memory: a query per line was a million queries for a million-line remittance.
+pub async fn approved_unpaid(conn: &mut AnyConnection, carrier: &str) -> Result<Vec<Claim>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLS} FROM claims WHERE carrier = $1 AND tracking_number = $2 \
-         AND status IN ('approved', 'partly_approved') ORDER BY id"
+        "SELECT {COLS} FROM claims WHERE carrier = $1 AND status IN ('approved', 'partly_approved') ORDER BY id"
     ))
     .bind(carrier)
-    .bind(tracking_number)
     .fetch_all(conn)
     .await?;
     rows.iter().map(claim_of).collect()
