@@ -153,10 +153,6 @@ async fn paid_by_line(
     Ok(true)
 }
 
-/// Settles approved claims paid as lines of a COD remittance: a line whose tracking number has an approved
-/// claim of the same carrier for exactly its amount is that claim's payment. A line reconciliation could not
-/// place is posted as the claim's cash here; one it placed on the parcel (and so posted as cash collected)
-/// has that collection turned into the claim's payment. Returns the lines settled: they open no task.
 /// A carrier's approved, unpaid claims by tracking number, each taken once when a line pays it.
 struct Awaiting(std::collections::HashMap<String, Vec<cstore::Claim>>);
 
@@ -181,6 +177,10 @@ impl Awaiting {
     }
 }
 
+/// Settles approved claims paid as lines of a COD remittance: a line whose tracking number has an approved
+/// claim of the same carrier for exactly its amount is that claim's payment. A line reconciliation could not
+/// place is posted as the claim's cash here; one it placed on the parcel (and so posted as cash collected)
+/// has that collection turned into the claim's payment. Returns the lines settled: they open no task.
 pub(crate) async fn settle_from_remittance(
     conn: &mut Conn,
     statement: &codflow_domain::StatementId,

@@ -238,28 +238,28 @@ pub async fn settle_from_lines(conn: &mut AnyConnection, id: &StatementId, at: O
             .try_get("last")?;
     let mut n = 0;
     let mut from = 0;
+    // The parcels leave the open-COD sums as whole groups, before their rows change: every state a line
+    // moves a parcel to (remitted, short paid) is outside both sums, so each parcel of the slice that was
+    // open takes out what it added, once however many lines name it.
+    let slice = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 AND line >= $2 AND line < $3 \
+                 AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
+    let deltas = format!(
+        "INSERT INTO cod_open_delta (kind, carrier, currency, channel, country, bucket, parcels, amount) \
+         SELECT 'owed', carrier, cod_currency, lane_channel, '', delivered_at / 3600000000, -COUNT(*), \
+                -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
+          WHERE shipment_id IN ({slice}) AND cod_status IN ('expected', 'collected') \
+            AND delivered_at IS NOT NULL AND cod_minor > 0 \
+          GROUP BY carrier, cod_currency, lane_channel, delivered_at / 3600000000 \
+         UNION ALL \
+         SELECT 'travelling', '', cod_currency, lane_channel, lane_country, booked_at / 86400000000, -COUNT(*), \
+                -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
+          WHERE shipment_id IN ({slice}) AND cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
+            AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
+          GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000"
+    );
     bulk_cod_moves(conn, true).await?;
     while from <= last.unwrap_or(-1) {
-        // The parcels leave the open-COD sums as whole groups, before their rows change: every state a line
-        // moves a parcel to (remitted, short paid) is outside both sums, so each parcel of the slice that was
-        // open takes out what it added, once however many lines name it.
-        let slice = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 AND line >= $2 AND line < $3 \
-                     AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
-        let sql = format!(
-            "INSERT INTO cod_open_delta (kind, carrier, currency, channel, country, bucket, parcels, amount) \
-             SELECT 'owed', carrier, cod_currency, lane_channel, '', delivered_at / 3600000000, -COUNT(*), \
-                    -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
-              WHERE shipment_id IN ({slice}) AND cod_status IN ('expected', 'collected') \
-                AND delivered_at IS NOT NULL AND cod_minor > 0 \
-              GROUP BY carrier, cod_currency, lane_channel, delivered_at / 3600000000 \
-             UNION ALL \
-             SELECT 'travelling', '', cod_currency, lane_channel, lane_country, booked_at / 86400000000, -COUNT(*), \
-                    -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
-              WHERE shipment_id IN ({slice}) AND cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
-                AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
-              GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000"
-        );
-        sqlx::query(&sql).bind(id.as_str()).bind(from).bind(from + SLICE).execute(&mut *conn).await?;
+        sqlx::query(&deltas).bind(id.as_str()).bind(from).bind(from + SLICE).execute(&mut *conn).await?;
         n += sqlx::query(
             "UPDATE tracking SET cod_status = v.cod_status \
              FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
