@@ -288,6 +288,53 @@ pub fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[idx] as f64 / 1000.0
 }
 
+/// `concurrency` clients, each calling `call(client, i)` again as soon as its last call returned, for
+/// `seconds`: the latencies (µs, sorted) of the calls that succeeded, and how many failed.
+pub(crate) async fn closed_loop<F, Fut>(concurrency: usize, seconds: u64, call: F) -> Result<(Vec<u64>, u64)>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let stop = Instant::now() + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let (mut lat, mut failures, mut i) = (Vec::new(), 0u64, 0);
+                while Instant::now() < stop {
+                    let t = Instant::now();
+                    if call(w, i).await {
+                        lat.push(t.elapsed().as_micros() as u64);
+                    } else {
+                        failures += 1;
+                    }
+                    i += 1;
+                }
+                (lat, failures)
+            })
+        })
+        .collect();
+    let (mut lat, mut failures) = (Vec::new(), 0);
+    for w in workers {
+        let (l, f) = w.await?;
+        lat.extend(l);
+        failures += f;
+    }
+    lat.sort_unstable();
+    Ok((lat, failures))
+}
+
+/// `p50 … p90 … p99 … max …` in milliseconds of sorted microsecond latencies.
+pub(crate) fn latency_line(sorted: &[u64]) -> String {
+    format!(
+        "p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.9),
+        percentile(sorted, 0.99),
+        percentile(sorted, 1.0)
+    )
+}
+
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -394,47 +441,20 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     let rule_count = if rules { seed_rules(&client, &base, &auth).await? } else { 0 };
     let rss_before = peak_rss_kib(pid).unwrap_or(0);
     let started = Instant::now();
-    let stop = started + Duration::from_secs(seconds);
-    let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
-            let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut failures = 0u64;
-                let mut i = 0;
-                while Instant::now() < stop {
-                    let body = order_body(w, i);
-                    let t = Instant::now();
-                    let r = client
-                        .post(format!("{base}/api/v1/orders"))
-                        .header("authorization", &auth)
-                        .json(&body)
-                        .send()
-                        .await;
-                    match r {
-                        Ok(resp) if resp.status().as_u16() == 201 => {
-                            let _ = resp.bytes().await;
-                            lat.push(t.elapsed().as_micros() as u64);
-                        }
-                        _ => failures += 1,
-                    }
-                    i += 1;
-                }
-                (lat, failures)
-            })
-        })
-        .collect();
-    let mut lat = Vec::new();
-    let mut failures = 0;
-    for w in workers {
-        let (l, f) = w.await?;
-        lat.extend(l);
-        failures += f;
-    }
+    let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
+        let request =
+            client.post(format!("{base}/api/v1/orders")).header("authorization", &auth).json(&order_body(w, i));
+        async move {
+            match request.send().await {
+                Ok(resp) if resp.status().as_u16() == 201 => resp.bytes().await.is_ok(),
+                _ => false,
+            }
+        }
+    })
+    .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
-    lat.sort_unstable();
     let name = match engine {
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
@@ -443,13 +463,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     println!("machine:        {}", machine());
     println!("orders created: {} ({failures} failed)", lat.len());
     println!("throughput:     {:.0} orders/s", lat.len() as f64 / elapsed);
-    println!(
-        "latency ms:     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.9),
-        percentile(&lat, 0.99),
-        percentile(&lat, 1.0)
-    );
+    println!("latency ms:     {}", latency_line(&lat));
     println!("server peak RSS: {:.1} MiB (after seeding: {:.1} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! server's rating path (auth, JSON, eligibility, every channel's card, ranking) with the driver sharing the
 //! machine.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use codflow_app::peak_rss_kib;
@@ -11,7 +11,7 @@ use codflow_store::Engine;
 use codflow_store::testing::TestDb;
 use serde_json::{Value, json};
 
-use crate::{Server, machine, percentile};
+use crate::{Server, closed_loop, latency_line, machine};
 
 /// Six zones of GCC countries (and regions of Saudi Arabia), ten bands each up to 30 kg.
 pub fn channel(code: &str, price_step: i64, transit_base: i64) -> Value {
@@ -118,48 +118,27 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
         .await?;
     let quoted = probe["quotes"].as_array().map_or(0, Vec::len);
     ensure!(quoted == channels, "{quoted} of {channels} channels quoted: {probe}");
+    let bodies: Vec<Vec<u8>> = (0..64).map(|i| serde_json::to_vec(&request(0, i))).collect::<Result<_, _>>()?;
+    let bodies = std::sync::Arc::new(bodies);
+    let url = format!("{base}/api/v1/rates");
     let started = Instant::now();
-    let stop = started + Duration::from_secs(seconds);
-    let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
-            let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
-            tokio::spawn(async move {
-                let url = format!("{base}/api/v1/rates");
-                let bodies: Vec<Vec<u8>> =
-                    (0..64).map(|i| serde_json::to_vec(&request(w, i)).unwrap_or_default()).collect();
-                let (mut lat, mut failures, mut i) = (Vec::new(), 0u64, 0);
-                while Instant::now() < stop {
-                    let t = Instant::now();
-                    let r = client
-                        .post(&url)
-                        .header("authorization", &auth)
-                        .header("content-type", "application/json")
-                        .body(bodies[i % bodies.len()].clone())
-                        .send()
-                        .await;
-                    match r {
-                        Ok(resp) if resp.status().is_success() => {
-                            let _ = resp.bytes().await;
-                            lat.push(t.elapsed().as_micros() as u64);
-                        }
-                        _ => failures += 1,
-                    }
-                    i += 1;
-                }
-                (lat, failures)
-            })
-        })
-        .collect();
-    let (mut lat, mut failures) = (Vec::new(), 0);
-    for w in workers {
-        let (l, f) = w.await?;
-        lat.extend(l);
-        failures += f;
-    }
+    let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
+        let request = client
+            .post(&url)
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(bodies[(w * 7 + i) % bodies.len()].clone());
+        async move {
+            match request.send().await {
+                Ok(resp) if resp.status().is_success() => resp.bytes().await.is_ok(),
+                _ => false,
+            }
+        }
+    })
+    .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
-    lat.sort_unstable();
     let name = match engine {
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
@@ -168,13 +147,7 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
     println!("machine:        {}", machine());
     println!("quotes:         {} ({failures} failed)", lat.len());
     println!("throughput:     {:.0} quotes/s", lat.len() as f64 / elapsed);
-    println!(
-        "latency ms:     p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.9),
-        percentile(&lat, 0.99),
-        percentile(&lat, 1.0)
-    );
+    println!("latency ms:     {}", latency_line(&lat));
     println!("server peak RSS: {:.1} MiB", rss as f64 / 1024.0);
     ensure!(failures == 0, "{failures} quotes failed");
     Ok(())
