@@ -103,6 +103,17 @@ impl QuoteInput {
         let mut e = FieldErrors::default();
         let d = &self.destination;
         let country = e.take("destination.country", Country::parse(&d.country));
+        // The same rule for free text as an order's address: no control characters, an address's lengths.
+        use codflow_domain::text::{line, max};
+        for (path, value, most) in [
+            ("destination.region", &d.region, max::REGION),
+            ("destination.city", &d.city, max::CITY),
+            ("destination.postal_code", &d.postal_code, max::POSTAL_CODE),
+        ] {
+            if let Some(v) = value {
+                e.take(path, line(v, most));
+            }
+        }
         if self.parcels.is_empty() {
             e.push("parcels", "give at least one parcel");
         }

@@ -188,6 +188,12 @@ async fn every_class_of_hostile_input_is_refused_naming_where_and_writes_nothing
     let bomb = codflow_sheets::testing::raw_workbook(
         r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>2</v></c></row></sheetData></worksheet>"#,
     );
+    let quote = |f: &dyn Fn(&mut Value)| {
+        let mut q = json!({"destination": {"country": "SA", "city": "Riyadh"}, "parcels": [{"weight_g": 900}],
+            "goods_value": {"amount": "100.00", "currency": "SAR"}, "cod_amount": {"amount": "100.00", "currency": "SAR"}});
+        f(&mut q);
+        Body::Json(q)
+    };
     let orders_csv = |rows: &str| format!("{}\n{rows}\n", crate::imports::HEADER).into_bytes();
     let remittance = |rows: &str| {
         let header = "tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount";
@@ -327,6 +333,47 @@ async fn every_class_of_hostile_input_is_refused_naming_where_and_writes_nothing
             Body::Json(json!({"seller_name": "Acme", "eori_number": "DE١٢٣٤٥٦٧٨٩"})),
             422,
             "eori_number",
+        ),
+        // Quotes: read from memory, refused the same way.
+        case(
+            "quote",
+            "POST",
+            "/api/v1/rates",
+            quote(&|q| q["destination"]["city"] = json!("Riy\u{0}adh")),
+            422,
+            "destination.city",
+        ),
+        case(
+            "quote",
+            "POST",
+            "/api/v1/rates",
+            quote(&|q| q["parcels"][0]["weight_g"] = json!("heavy")),
+            422,
+            "parcels[0].weight_g",
+        ),
+        case(
+            "quote",
+            "POST",
+            "/api/v1/rates",
+            quote(&|q| q["destination"]["postal_code"] = json!("9".repeat(200_000))),
+            422,
+            "destination.postal_code",
+        ),
+        case(
+            "quote",
+            "POST",
+            "/api/v1/rates",
+            quote(&|q| q["destination"]["country"] = json!(966)),
+            422,
+            "destination.country",
+        ),
+        case(
+            "quote",
+            "POST",
+            "/api/v1/rates",
+            Body::Raw("application/json", br#"{"destination": {"country": "SA""#.to_vec()),
+            422,
+            "EOF",
         ),
         // The framework's own refusals are problem+json too.
         case("edge", "GET", "/api/v1/no-such-thing", Body::None, 404, "not_found"),
