@@ -110,8 +110,9 @@ pub enum BenchCommand {
         /// Classify only (`--preview`): nothing recorded.
         #[arg(long)]
         preview: bool,
-        /// Keep the remittance (`remittance.csv`) and the shipments as an analyst would export them
-        /// (`shipments.csv`) in this folder, for `scripts/bench-compare`.
+        /// Keep the remittance (`remittance.csv`), the shipments as an analyst would export them
+        /// (`shipments.csv`) and the seeded database (`seeded.db`) in this folder, for `scripts/bench-compare`;
+        /// a folder that already holds them is reused instead of seeding again.
         #[arg(long)]
         keep: Option<std::path::PathBuf>,
     },

@@ -22,61 +22,21 @@ pub async fn reconcile(n: usize, cli: bool, preview: bool, keep: Option<std::pat
     let db = TestDb::new(Engine::Sqlite).await;
     let now = OffsetDateTime::now_utc();
     let t = Instant::now();
-    let app = crate::tracking::seed(&db.url, n, now - Duration::days(30)).await?;
-    let ch: ChannelSpec = serde_json::from_value(json!({
-        "code": "SBX-SA-STD", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
-        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true}, "settlement_cycle_days": 7,
-        "rate_card": {"currency": "SAR", "cod_fee": {"pct": "2"}, "zones": [{"name": "sa", "countries": ["SA"],
-            "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
-    }))?;
-    app.fulfilment().put_channels(&[ch], Actor::Worker("bench".into())).await.map_err(|e| anyhow!("{e}"))?;
-    // Every parcel delivered three days after booking, its cash expected.
-    let mut tx = app.store.begin().await?;
-    let rows = deliver_all(&mut tx).await?;
-    commit(tx).await?;
-    app.store.checkpoint().await?;
-    ensure!(rows.len() == n, "{} of {n} shipments tracked", rows.len());
-    // The carrier's file: 97% paid right, 1% short by 5.00, 1% paid twice, 0.5% not ours, 0.5% left out.
-    let file = match &keep {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("shipments.csv"))?);
-            codflow_store::testing::export_cod_shipments(&mut *app.store.read().await?, &mut w).await?;
-            w.flush()?;
-            dir.join("remittance.csv")
+    // A folder kept by an earlier run holds its seeded database and remittance: a rerun starts from copies of
+    // them instead of seeding a million shipments again.
+    let kept = keep.as_ref().map(|d| (d.join("seeded.db"), d.join("remittance.csv")));
+    let (app, file) = match &kept {
+        Some((seeded, file)) if seeded.exists() && file.exists() => {
+            let path = db.url.strip_prefix("sqlite://").ok_or_else(|| anyhow!("not a SQLite url: {}", db.url))?;
+            std::fs::copy(seeded, path)?;
+            println!("reusing the database and remittance kept in {}", keep.as_ref().map_or("", |d| d.to_str().unwrap_or("")));
+            (crate::open(&db.url).await?, file.clone())
         }
-        None => std::env::temp_dir().join(format!("codflow-remittance-{}.csv", codflow_domain::ids::new_id_body())),
+        _ => seed_with_file(&db, n, now, keep.as_deref()).await?,
     };
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        writeln!(w, "remittance_ref,tracking_number,reference,collected_at,cod_amount,currency,cod_fee,net_amount")?;
-        let money = |m: i64| format!("{}.{:02}", m / 100, m % 100);
-        for (i, (tn, cod)) in rows.iter().enumerate() {
-            let (tn, cod) = (tn.clone(), *cod);
-            let (tn, reference, amount, times) = match i % 200 {
-                0 | 1 => (tn, i.to_string(), cod - 500, 1),
-                2 | 3 => (tn, i.to_string(), cod, 2),
-                4 => (format!("XX{i}"), format!("X{i}"), cod, 1),
-                5 => continue,
-                _ => (tn, i.to_string(), cod, 1),
-            };
-            let fee = (amount * 200 + 5_000) / 10_000;
-            for _ in 0..times {
-                writeln!(
-                    w,
-                    "SBR-W48,{tn},{reference},2026-11-20T10:00:00Z,{},SAR,{},{}",
-                    money(amount),
-                    money(fee),
-                    money(amount - fee)
-                )?;
-            }
-        }
-    }
-    // The harness's own copy of the tracking numbers is not the import's memory.
-    drop(rows);
     let size = std::fs::metadata(&file)?.len();
     println!(
-        "seeded {n} delivered COD shipments and a {:.1} MiB remittance in {:.1} s",
+        "{n} delivered COD shipments and a {:.1} MiB remittance ready in {:.1} s",
         size as f64 / 1048576.0,
         t.elapsed().as_secs_f64()
     );
@@ -127,4 +87,70 @@ pub async fn reconcile(n: usize, cli: bool, preview: bool, keep: Option<std::pat
     println!("end to end: {secs:.2} s ({:.0} lines/s)", report.lines as f64 / secs.max(1e-9));
     println!("peak RSS during the import: {:.1} MiB", peak_rss_kib(None).unwrap_or(0) as f64 / 1024.0);
     Ok(())
+}
+
+/// Seeds `n` delivered COD shipments and writes the carrier's remittance for them; with `keep`, the shipments
+/// as an analyst would export them and a copy of the seeded database are left beside the remittance.
+async fn seed_with_file(
+    db: &TestDb,
+    n: usize,
+    now: OffsetDateTime,
+    keep: Option<&std::path::Path>,
+) -> Result<(codflow_app::App, std::path::PathBuf)> {
+    let app = crate::tracking::seed(&db.url, n, now - Duration::days(30)).await?;
+    let ch: ChannelSpec = serde_json::from_value(json!({
+        "code": "SBX-SA-STD", "name": "Sandbox Saudi", "carrier": "sandbox", "service": "standard",
+        "coverage": {"countries": ["SA"]}, "capabilities": {"cod": true, "ddp": true}, "settlement_cycle_days": 7,
+        "rate_card": {"currency": "SAR", "cod_fee": {"pct": "2"}, "zones": [{"name": "sa", "countries": ["SA"],
+            "transit_days": 3, "bands": [{"from_g": 0, "to_g": 30000, "price": "20.00"}]}]}
+    }))?;
+    app.fulfilment().put_channels(&[ch], Actor::Worker("bench".into())).await.map_err(|e| anyhow!("{e}"))?;
+    // Every parcel delivered three days after booking, its cash expected.
+    let mut tx = app.store.begin().await?;
+    let rows = deliver_all(&mut tx).await?;
+    commit(tx).await?;
+    app.store.checkpoint().await?;
+    ensure!(rows.len() == n, "{} of {n} shipments tracked", rows.len());
+    // The carrier's file: 97% paid right, 1% short by 5.00, 1% paid twice, 0.5% not ours, 0.5% left out.
+    let file = match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("shipments.csv"))?);
+            codflow_store::testing::export_cod_shipments(&mut *app.store.read().await?, &mut w).await?;
+            w.flush()?;
+            dir.join("remittance.csv")
+        }
+        None => std::env::temp_dir().join(format!("codflow-remittance-{}.csv", codflow_domain::ids::new_id_body())),
+    };
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(w, "remittance_ref,tracking_number,reference,collected_at,cod_amount,currency,cod_fee,net_amount")?;
+        let money = |m: i64| format!("{}.{:02}", m / 100, m % 100);
+        for (i, (tn, cod)) in rows.iter().enumerate() {
+            let (tn, cod) = (tn.clone(), *cod);
+            let (tn, reference, amount, times) = match i % 200 {
+                0 | 1 => (tn, i.to_string(), cod - 500, 1),
+                2 | 3 => (tn, i.to_string(), cod, 2),
+                4 => (format!("XX{i}"), format!("X{i}"), cod, 1),
+                5 => continue,
+                _ => (tn, i.to_string(), cod, 1),
+            };
+            let fee = (amount * 200 + 5_000) / 10_000;
+            for _ in 0..times {
+                writeln!(
+                    w,
+                    "SBR-W48,{tn},{reference},2026-11-20T10:00:00Z,{},SAR,{},{}",
+                    money(amount),
+                    money(fee),
+                    money(amount - fee)
+                )?;
+            }
+        }
+    }
+    if let Some(dir) = keep {
+        // Checkpointed above and only read since: the file alone is the whole database.
+        let path = db.url.strip_prefix("sqlite://").ok_or_else(|| anyhow!("not a SQLite url: {}", db.url))?;
+        std::fs::copy(path, dir.join("seeded.db"))?;
+    }
+    Ok((app, file))
 }

@@ -66,9 +66,12 @@ impl Finance {
             "statement import"
         );
         let mut evidence = Vec::new();
+        let mut settling = fstore::Settling::default();
         let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
-            (Some(expected), _, _) => {
+            (Some((expected, standings)), _, _) => {
                 let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
+                let paid = out.paid.iter().zip(&expected).enumerate().filter(|(_, (p, _))| **p);
+                settling = standings.settling(paid.map(|(i, (_, e))| (i, &e.shipment)));
                 (out.lines, out.missing)
             }
             (None, StatementKind::FreightInvoice, Some(carrier)) => {
@@ -182,8 +185,8 @@ impl Finance {
             rss_mib = rss_mib(),
             "statement import"
         );
-        if profile.kind == StatementKind::CodRemittance {
-            fstore::settle_from_lines(&mut tx, &id, now).await?;
+        if let (StatementKind::CodRemittance, Some(carrier)) = (profile.kind, carrier.as_deref()) {
+            fstore::settle_from_lines(&mut tx, &id, carrier, &settling, now).await?;
         }
         let checks: Vec<(u32, &ShipmentId, &invoice::Evidence)> = evidence.iter().map(|(l, s, e)| (*l, s, e)).collect();
         fstore::insert_checks(&mut tx, &id, &checks).await?;
@@ -238,10 +241,11 @@ impl Finance {
     }
 }
 
-/// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels. A
-/// card's fee floor and cap are in the card's currency; each parcel's are in its COD currency at `day`'s
-/// rate (without a rate, no floor or cap is assumed rather than a wrong one).
-async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<Vec<Expected>> {
+/// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels, and
+/// where each stands in the open-COD sums. A card's fee floor and cap are in the card's currency; each
+/// parcel's are in its COD currency at `day`'s rate (without a rate, no floor or cap is assumed rather than
+/// a wrong one).
+async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<(Vec<Expected>, fstore::Standings)> {
     let rates = rstore::rates(conn).await?;
     let cards: HashMap<String, (Currency, Option<codflow_domain::rating::CodFee>, i64)> = lstore::channels(conn)
         .await?
@@ -266,8 +270,13 @@ async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<Vec<Ex
         .map(|s| (&s.shipment_id, s.cod.currency))
         .collect();
     let received = fstore::received_toward(conn, &short).await?;
+    let mut standings = fstore::Standings::default();
     let expected = shipments
         .into_iter()
+        .map(|s| {
+            standings.push(&s);
+            s
+        })
         .map(|s| Expected {
             terms: terms(&s.channel, s.cod.currency),
             remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut),
@@ -279,7 +288,7 @@ async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<Vec<Ex
             delivered_on: s.delivered_at.map(|d| d.date()),
         })
         .collect();
-    Ok(expected)
+    Ok((expected, standings))
 }
 
 /// The shipments an invoice names, each with the quote it was booked on (the booked channel's entry in the

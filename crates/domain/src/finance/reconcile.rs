@@ -161,6 +161,9 @@ pub struct Outcome {
     /// In line order.
     pub lines: Vec<LineMatch>,
     pub missing: Vec<Missing>,
+    /// Beside each expected parcel: whether a line of this statement pays it (not as a duplicate), i.e.
+    /// whether recording the statement moves its cash.
+    pub paid: Vec<bool>,
 }
 
 impl Outcome {
@@ -273,7 +276,7 @@ pub fn remittance(lines: &[StatementLine], expected: &[Expected], tol: Tolerance
             (due_on < as_of).then(|| Missing { shipment: e.shipment.clone(), expected: e.cod, due_on })
         })
         .collect();
-    Outcome { lines: out, missing }
+    Outcome { lines: out, missing, paid }
 }
 
 /// A remittance a payout may carry: its reference and what the carrier said it paid.
