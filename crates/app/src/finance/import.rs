@@ -43,7 +43,7 @@ impl Finance {
         let mut tx = self.store.begin().await?;
         let tol = tolerances(&mut tx).await?;
         let expected = match (profile.kind, carrier.as_deref()) {
-            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of).await?),
+            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of, !req.preview).await?),
             _ => None,
         };
         let mut parsed = match parsing {
@@ -70,8 +70,10 @@ impl Finance {
         let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
             (Some((expected, standings)), _, _) => {
                 let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
-                let paid = out.paid.iter().zip(&expected).enumerate().filter(|(_, (p, _))| **p);
-                settling = standings.settling(paid.map(|(i, (_, e))| (i, &e.shipment)));
+                if let Some(standings) = standings {
+                    let paid = out.paid.iter().zip(&expected).enumerate().filter(|(_, (p, _))| **p);
+                    settling = standings.settling(paid.map(|(i, (_, e))| (i, &e.shipment)));
+                }
                 (out.lines, out.missing)
             }
             (None, StatementKind::FreightInvoice, Some(carrier)) => {
@@ -242,10 +244,15 @@ impl Finance {
 }
 
 /// The carrier's COD shipments as reconciliation expects them, with the COD terms of their channels, and
-/// where each stands in the open-COD sums. A card's fee floor and cap are in the card's currency; each
-/// parcel's are in its COD currency at `day`'s rate (without a rate, no floor or cap is assumed rather than
-/// a wrong one).
-async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<(Vec<Expected>, fstore::Standings)> {
+/// where each stands in the open-COD sums when the statement is to be recorded (`standing`). A card's fee
+/// floor and cap are in the card's currency; each parcel's are in its COD currency at `day`'s rate (without
+/// a rate, no floor or cap is assumed rather than a wrong one).
+async fn expected_of(
+    conn: &mut Conn,
+    carrier: &str,
+    day: Date,
+    standing: bool,
+) -> Result<(Vec<Expected>, Option<fstore::Standings>)> {
     let rates = rstore::rates(conn).await?;
     let cards: HashMap<String, (Currency, Option<codflow_domain::rating::CodFee>, i64)> = lstore::channels(conn)
         .await?
@@ -270,12 +277,13 @@ async fn expected_of(conn: &mut Conn, carrier: &str, day: Date) -> Result<(Vec<E
         .map(|s| (&s.shipment_id, s.cod.currency))
         .collect();
     let received = fstore::received_toward(conn, &short).await?;
-    let mut standings = fstore::Standings::default();
+    let mut standings = standing.then(fstore::Standings::default);
     let expected = shipments
         .into_iter()
-        .map(|s| {
-            standings.push(&s);
-            s
+        .inspect(|s| {
+            if let Some(book) = standings.as_mut() {
+                book.push(s);
+            }
         })
         .map(|s| Expected {
             terms: terms(&s.channel, s.cod.currency),
