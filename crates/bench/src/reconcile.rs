@@ -29,7 +29,10 @@ pub async fn reconcile(n: usize, cli: bool, preview: bool, keep: Option<std::pat
         Some((seeded, file)) if seeded.exists() && file.exists() => {
             let path = db.url.strip_prefix("sqlite://").ok_or_else(|| anyhow!("not a SQLite url: {}", db.url))?;
             std::fs::copy(seeded, path)?;
-            println!("reusing the database and remittance kept in {}", keep.as_ref().map_or("", |d| d.to_str().unwrap_or("")));
+            println!(
+                "reusing the database and remittance kept in {}",
+                keep.as_ref().map_or("", |d| d.to_str().unwrap_or(""))
+            );
             (crate::open(&db.url).await?, file.clone())
         }
         _ => seed_with_file(&db, n, now, keep.as_deref()).await?,

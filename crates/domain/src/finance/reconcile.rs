@@ -455,6 +455,9 @@ mod tests {
         assert_eq!(out.missing[0].due_on, date!(2026 - 07 - 11));
         let early = remittance(&lines, &exp, Tolerances::default(), date!(2026 - 07 - 11));
         assert!(early.missing.is_empty(), "nothing is missing until its cycle and grace have passed");
+        // Recording moves the cash of the parcels paid once by this statement: not the one in another
+        // currency, not the one remitted before, not the one left out.
+        assert_eq!(out.paid, vec![true, true, true, true, false, true, false, false]);
     }
 
     #[test]

@@ -443,14 +443,16 @@ async fn a_remittance_settling_parcels_in_bulk_keeps_the_open_cod_sums_and_leave
     let parcels = codflow_store::finance::cod_shipments(&mut tx, "sandbox").await.unwrap();
     let mut standings = codflow_store::finance::Standings::default();
     parcels.iter().for_each(|p| standings.push(p));
-    let paid = parcels.iter().enumerate().filter(|(_, p)| {
-        lines.iter().any(|(_, tn, class)| *tn == p.tracking_number && *class != "duplicate")
-    });
+    let paid = parcels
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| lines.iter().any(|(_, tn, class)| *tn == p.tracking_number && *class != "duplicate"));
     let settling = standings.settling(paid.map(|(i, p)| (i, &p.shipment_id)));
     assert_eq!(settling.travelling.len(), 1, "one parcel paid before its delivery");
-    let moved = codflow_store::finance::settle_from_lines(&mut tx, &id, "sandbox", &settling, OffsetDateTime::now_utc())
-        .await
-        .unwrap();
+    let moved =
+        codflow_store::finance::settle_from_lines(&mut tx, &id, "sandbox", &settling, OffsetDateTime::now_utc())
+            .await
+            .unwrap();
     commit(tx).await.unwrap();
     assert!(moved >= 13, "{moved} rows moved");
     let remitted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tracking WHERE cod_status = 'remitted'")
