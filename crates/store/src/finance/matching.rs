@@ -323,7 +323,7 @@ pub async fn check_of(conn: &mut AnyConnection, id: &StatementId, line: i64) -> 
 
 /// Moves the cash of the shipments a remittance's lines paid on (short paid, or remitted), by statements over
 /// the lines just written: a million shipments' keys are not sent back to the database. `settling` is what
-/// those parcels stood at when read in this transaction ([`Standings::settling`]).
+/// those parcels stood at when read in this transaction ([`Standings::settling`]); SQLite moves by it.
 pub async fn settle_from_lines(
     conn: &mut AnyConnection,
     id: &StatementId,
@@ -341,11 +341,91 @@ pub async fn settle_from_lines(
             .fetch_one(&mut *conn)
             .await?
             .try_get("last")?;
+    // On SQLite the writer's transaction read the parcels and nothing else writes before it ends, so their
+    // standing as read is their standing now. On PostgreSQL a delivery scan or the sweep may change a parcel
+    // between the read and the move: the sums and the wake-up are taken from the rows as the move finds them.
+    let as_read = crate::db::Engine::of(conn) == crate::db::Engine::Sqlite;
     bulk_cod_moves(conn, true).await?;
     // The parcels leave the open-COD sums before their rows change: every state a line moves a parcel to
-    // (remitted, short paid) is outside both sums, so each open parcel takes out what it added. The owed
-    // groups are known from the read; whether a parcel not yet delivered is travelling depends on its scan
-    // status, so those few are asked for.
+    // (remitted, short paid) is outside both sums, so each open parcel takes out what it added.
+    if as_read {
+        take_out_as_read(conn, carrier, settling).await?;
+    }
+    let slice_deltas = format!(
+        "INSERT INTO cod_open_delta (kind, carrier, currency, channel, country, bucket, parcels, amount) \
+         SELECT 'owed', carrier, cod_currency, lane_channel, '', delivered_at / 3600000000, -COUNT(*), \
+                -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
+          WHERE shipment_id IN ({PAID_SLICE}) AND cod_status IN ('expected', 'collected') \
+            AND delivered_at IS NOT NULL AND cod_minor > 0 \
+          GROUP BY carrier, cod_currency, lane_channel, delivered_at / 3600000000 \
+         UNION ALL \
+         SELECT 'travelling', '', cod_currency, lane_channel, lane_country, booked_at / 86400000000, -COUNT(*), \
+                -CAST(SUM(cod_minor) AS BIGINT) FROM tracking \
+          WHERE shipment_id IN ({PAID_SLICE}) AND cod_minor > 0 AND delivered_at IS NULL AND cod_status = 'pending' \
+            AND status NOT IN ('returning', 'returned', 'lost', 'damaged', 'cancelled') \
+          GROUP BY cod_currency, lane_channel, lane_country, booked_at / 86400000000"
+    );
+    let owed: i64 = settling.owed.iter().map(|g| g.parcels).sum();
+    let rebuild = owed_index_aside(conn, owed).await?;
+    let mut n = 0;
+    let mut from = 0;
+    while from <= last.unwrap_or(-1) {
+        if !as_read {
+            sqlx::query(&slice_deltas).bind(id.as_str()).bind(from).bind(from + SLICE).execute(&mut *conn).await?;
+        }
+        n += sqlx::query(
+            "UPDATE tracking SET cod_status = v.cod_status \
+             FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
+                   FROM statement_lines WHERE statement_id = $1 AND line >= $2 AND line < $3 \
+                   AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')) v \
+             WHERE tracking.shipment_id = v.shipment_id",
+        )
+        .bind(id.as_str())
+        .bind(from)
+        .bind(from + SLICE)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        from += SLICE;
+    }
+    if let Some(sql) = rebuild {
+        sqlx::query(&sql).execute(&mut *conn).await?;
+    }
+    bulk_cod_moves(conn, false).await?;
+    // Only shipments with an open "COD not remitted" anomaly need looking at again (it closes itself); making
+    // a million settled shipments due would hand the sweep a million evaluations for nothing.
+    if as_read {
+        for chunk in settling.overdue.chunks(500) {
+            let sql = format!(
+                "UPDATE tracking SET due_at = {} WHERE shipment_id IN ({})",
+                crate::db::param(conn, 1),
+                crate::db::params(conn, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(micros(at));
+            for s in chunk {
+                q = q.bind(s.as_str());
+            }
+            q.execute(&mut *conn).await?;
+        }
+    } else {
+        let sql = format!(
+            "UPDATE tracking SET due_at = $2 WHERE fired LIKE '%cod_not_remitted%' AND shipment_id IN ({PAID})"
+        );
+        sqlx::query(&sql).bind(id.as_str()).bind(micros(at)).execute(&mut *conn).await?;
+    }
+    Ok(n)
+}
+
+/// The statement's lines that paid a parcel, and a slice of them by line (`$2 <= line < $3`).
+const PAID: &str = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 \
+    AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
+const PAID_SLICE: &str = "SELECT shipment_id FROM statement_lines WHERE statement_id = $1 AND line >= $2 \
+    AND line < $3 AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')";
+
+/// Takes the settled parcels out of the open-COD sums from their standing as read: the owed groups are
+/// known; whether a parcel not yet delivered is travelling depends on its scan status, so those few are
+/// asked for.
+async fn take_out_as_read(conn: &mut AnyConnection, carrier: &str, settling: &Settling) -> Result<()> {
     let mut vals = Vec::with_capacity(settling.owed.len() * 8);
     for g in &settling.owed {
         vals.extend([
@@ -377,45 +457,7 @@ pub async fn settle_from_lines(
         }
         q.execute(&mut *conn).await?;
     }
-    let owed: i64 = settling.owed.iter().map(|g| g.parcels).sum();
-    let rebuild = owed_index_aside(conn, owed).await?;
-    let mut n = 0;
-    let mut from = 0;
-    while from <= last.unwrap_or(-1) {
-        n += sqlx::query(
-            "UPDATE tracking SET cod_status = v.cod_status \
-             FROM (SELECT shipment_id, CASE WHEN class = 'short_paid' THEN 'short_paid' ELSE 'remitted' END AS cod_status \
-                   FROM statement_lines WHERE statement_id = $1 AND line >= $2 AND line < $3 \
-                   AND class IN ('matched', 'short_paid', 'over_paid', 'fee_above_contract')) v \
-             WHERE tracking.shipment_id = v.shipment_id",
-        )
-        .bind(id.as_str())
-        .bind(from)
-        .bind(from + SLICE)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        from += SLICE;
-    }
-    if let Some(sql) = rebuild {
-        sqlx::query(&sql).execute(&mut *conn).await?;
-    }
-    bulk_cod_moves(conn, false).await?;
-    // Only shipments with an open "COD not remitted" anomaly need looking at again (it closes itself); making
-    // a million settled shipments due would hand the sweep a million evaluations for nothing.
-    for chunk in settling.overdue.chunks(500) {
-        let sql = format!(
-            "UPDATE tracking SET due_at = {} WHERE shipment_id IN ({})",
-            crate::db::param(conn, 1),
-            crate::db::params(conn, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql).bind(micros(at));
-        for s in chunk {
-            q = q.bind(s.as_str());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(n)
+    Ok(())
 }
 
 /// On SQLite, when a move takes most of the owed parcels out of `tracking_owed_by_hour_of_day`, drops the
@@ -435,14 +477,9 @@ async fn owed_index_aside(conn: &mut AnyConnection, owed: i64) -> Result<Option<
     if owed * 10 < rows {
         return Ok(None);
     }
-    // SQLite only
-    let sql: Option<String> =
-        sqlx::query("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tracking_owed_by_hour_of_day'")
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.try_get("sql"))
-            .transpose()?;
-    let Some(sql) = sql else { return Ok(None) };
+    let definition = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tracking_owed_by_hour_of_day'";
+    let row = sqlx::query(definition).fetch_optional(&mut *conn).await?;
+    let Some(sql) = row.map(|r| r.try_get::<String, _>("sql")).transpose()? else { return Ok(None) };
     // SQLite only
     sqlx::query("DROP INDEX tracking_owed_by_hour_of_day").execute(&mut *conn).await?;
     Ok(Some(sql))
