@@ -456,10 +456,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     let elapsed = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
-    let name = match engine {
-        Engine::Sqlite => "SQLite",
-        Engine::Postgres => "PostgreSQL",
-    };
+    let name = engine_name(engine);
     println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s, {rule_count} review rules");
     println!("machine:        {}", machine());
     println!("orders created: {} ({failures} failed)", lat.len());
@@ -509,10 +506,7 @@ async fn import(orders: usize, engine: Engine) -> Result<()> {
     if !out.status.success() {
         bail!("import failed: {text}");
     }
-    let name = match engine {
-        Engine::Sqlite => "SQLite",
-        Engine::Postgres => "PostgreSQL",
-    };
+    let name = engine_name(engine);
     println!("## CSV import, {name}, {orders} orders ({} lines)", orders * 2);
     println!("machine:    {}", machine());
     println!("wall time:  {elapsed:.2} s including process start and migrations");
@@ -657,5 +651,13 @@ impl Server {
 
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+}
+
+/// The engine as the reports name it.
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "SQLite",
+        Engine::Postgres => "PostgreSQL",
     }
 }

@@ -139,10 +139,7 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
     let elapsed = started.elapsed().as_secs_f64();
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
-    let name = match engine {
-        Engine::Sqlite => "SQLite",
-        Engine::Postgres => "PostgreSQL",
-    };
+    let name = crate::engine_name(engine);
     println!("## HTTP quotes, {name}, {concurrency} clients, {seconds} s, {channels} channels of 6 zones × 10 bands");
     println!("machine:        {}", machine());
     println!("quotes:         {} ({failures} failed)", lat.len());

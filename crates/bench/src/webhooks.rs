@@ -165,10 +165,7 @@ pub async fn webhooks(concurrency: usize, seconds: u64, rate: u64, engine: Engin
     let (paced_lag, paced_bad) = lags(&store, from).await?;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
-    let name = match engine {
-        Engine::Sqlite => "SQLite",
-        Engine::Postgres => "PostgreSQL",
-    };
+    let name = crate::engine_name(engine);
     let ms = |v: &[u64], p: f64| percentile(v, p);
     println!("## Shop webhook intake, {name}, {concurrency} clients, {seconds} s");
     println!("machine:           {}", machine());

@@ -43,7 +43,11 @@ impl Finance {
         let mut tx = self.store.begin().await?;
         let tol = tolerances(&mut tx).await?;
         let expected = match (profile.kind, carrier.as_deref()) {
-            (StatementKind::CodRemittance, Some(c)) => Some(expected_of(&mut tx, c, as_of, !req.preview).await?),
+            (StatementKind::CodRemittance, Some(c)) => {
+                // Only a recording that moves cash by the standing as read needs it kept.
+                let standing = !req.preview && fstore::settles_as_read(self.store.engine());
+                Some(expected_of(&mut tx, c, as_of, standing).await?)
+            }
             _ => None,
         };
         let mut parsed = match parsing {
