@@ -56,13 +56,13 @@ impl TokenCache {
 
 pub fn hash_token(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    codflow_domain::text::hex(&digest)
 }
 
 fn random_secret() -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| Error::Unavailable(e.to_string()))?;
-    Ok(format!("cf_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!("cf_{}", codflow_domain::text::hex(&bytes)))
 }
 
 impl Admin {

@@ -76,7 +76,7 @@ impl Sealer {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    codflow_domain::text::hex(bytes)
 }
 
 pub(crate) fn context(code: &ShopCode, field: &str) -> String {

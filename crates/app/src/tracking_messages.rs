@@ -128,7 +128,7 @@ pub(crate) async fn link_secret(conn: &mut Conn) -> Result<String> {
     }
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| codflow_store::Error::Corrupt(format!("no randomness: {e}")))?;
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret: String = codflow_domain::text::hex(&bytes);
     // Two nodes making one at once keep the first.
     rstore::insert_setting_if_absent(conn, "link_secret", &secret, crate::now()).await?;
     Ok(rstore::setting(conn, "link_secret").await?.unwrap_or(secret))
@@ -142,7 +142,7 @@ fn mac(secret: &str, payload: &str) -> HmacSha256 {
 
 fn signed(secret: &str, payload: String) -> String {
     let sig = mac(secret, &payload).finalize().into_bytes();
-    let hex: String = sig[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = codflow_domain::text::hex(&sig[..16]);
     format!("{payload}.{hex}")
 }
 

@@ -65,7 +65,7 @@ fn argon() -> Argon2<'static> {
 pub fn random_hex(bytes: usize) -> Result<String> {
     let mut b = vec![0u8; bytes];
     getrandom::fill(&mut b).map_err(|e| Error::Unavailable(e.to_string()))?;
-    Ok(b.iter().map(|x| format!("{x:02x}")).collect())
+    Ok(codflow_domain::text::hex(&b))
 }
 
 fn hash_password(password: &str) -> Result<String> {

@@ -11,7 +11,7 @@ use codflow_store::Engine;
 use codflow_store::testing::TestDb;
 use serde_json::{Value, json};
 
-use crate::{Server, closed_loop, latency_line, machine};
+use crate::{Server, closed_loop, cpu_ms, latency_line, machine, wire};
 
 /// Six zones of GCC countries (and regions of Saudi Arabia), ten bands each up to 30 kg.
 pub fn channel(code: &str, price_step: i64, transit_base: i64) -> Value {
@@ -118,25 +118,30 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
         .await?;
     let quoted = probe["quotes"].as_array().map_or(0, Vec::len);
     ensure!(quoted == channels, "{quoted} of {channels} channels quoted: {probe}");
-    let bodies: Vec<Vec<u8>> = (0..64).map(|i| serde_json::to_vec(&request(0, i))).collect::<Result<_, _>>()?;
-    let bodies = std::sync::Arc::new(bodies);
-    let url = format!("{base}/api/v1/rates");
+    let addr = base.trim_start_matches("http://").to_owned();
+    let path = "/api/v1/rates";
+    let requests: Vec<Vec<u8>> = (0..64)
+        .map(|i| Ok(wire::post_json(&addr, path, &server.token, &serde_json::to_vec(&request(0, i))?)))
+        .collect::<Result<_>>()?;
+    let requests = std::sync::Arc::new(requests);
+    // Each client its own kept-alive connection, opened before the clock starts.
+    let mut conns = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        conns.push(tokio::sync::Mutex::new(wire::Conn::open(&addr).await?));
+    }
+    let conns = std::sync::Arc::new(conns);
+    let cpu_before = (cpu_ms(pid), cpu_ms(None));
     let started = Instant::now();
     let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
-        let request = client
-            .post(&url)
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(bodies[(w * 7 + i) % bodies.len()].clone());
+        let (conns, requests) = (conns.clone(), requests.clone());
         async move {
-            match request.send().await {
-                Ok(resp) if resp.status().is_success() => resp.bytes().await.is_ok(),
-                _ => false,
-            }
+            let mut conn = conns[w].lock().await;
+            matches!(conn.call(&requests[(w * 7 + i) % requests.len()]).await, Ok((200, _)))
         }
     })
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = (cpu_ms(pid), cpu_ms(None));
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
     let name = crate::engine_name(engine);
@@ -145,6 +150,15 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
     println!("quotes:         {} ({failures} failed)", lat.len());
     println!("throughput:     {:.0} quotes/s", lat.len() as f64 / elapsed);
     println!("latency ms:     {}", latency_line(&lat));
+    let per_quote = |before: Option<u64>, after: Option<u64>| match (before, after) {
+        (Some(b), Some(a)) if !lat.is_empty() => format!("{:.1}", (a - b) as f64 * 1000.0 / lat.len() as f64),
+        _ => "?".to_owned(),
+    };
+    println!(
+        "CPU µs/quote:   server {}, driver {}",
+        per_quote(cpu_before.0, cpu_after.0),
+        per_quote(cpu_before.1, cpu_after.1)
+    );
     println!("server peak RSS: {:.1} MiB", rss as f64 / 1024.0);
     ensure!(failures == 0, "{failures} quotes failed");
     Ok(())

@@ -48,9 +48,11 @@ impl Currency {
         if code.len() != 3 {
             return None;
         }
-        [(ZERO_DIGITS, 0), (TWO_DIGITS, 2), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
+        // Each table is in alphabetical order (a test holds it there): a binary search, not a walk through
+        // 140 codes each time an amount is read.
+        [(TWO_DIGITS, 2), (ZERO_DIGITS, 0), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
             .iter()
-            .find(|(list, _)| list.contains(&code))
+            .find(|(list, _)| list.binary_search(&code).is_ok())
             .map(|(_, d)| *d)
     }
 
@@ -359,6 +361,7 @@ mod tests {
     #[test]
     fn every_currency_has_the_minor_digits_of_its_table() {
         for (list, digits) in [(ZERO_DIGITS, 0), (TWO_DIGITS, 2), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)] {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "the {digits}-digit table is out of order");
             for code in list {
                 assert_eq!(cur(code).minor_digits(), digits, "{code}");
             }

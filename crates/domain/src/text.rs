@@ -19,6 +19,18 @@ pub mod max {
     pub const NOTE: usize = 2_000;
 }
 
+/// Bytes as lower-case hexadecimal, two digits each: token hashes, signatures, secrets. Written digit by
+/// digit (a `format!` per byte cost the API's token check more than its SHA-256).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 /// Whether a character may stand in one-line text: no C0/C1 control character (tab included), no
 /// Unicode line or paragraph separator.
 fn bad_in_line(c: char) -> bool {
@@ -100,6 +112,15 @@ pub fn first_date() -> Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_writes_every_byte_as_two_lower_case_digits() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0x0f, 0xa0]), "0fa0");
+    }
 
     #[test]
     fn nul_and_other_control_characters_are_refused_with_where_they_are() {

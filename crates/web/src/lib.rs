@@ -47,12 +47,13 @@ impl MakeRequestId for NewRequestId {
 }
 
 async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let route =
-        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = req.method().as_str().to_owned();
+    // Shared, not copied: the matched path is reference-counted and a standard method a plain value.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let started = Instant::now();
     let resp = next.run(req).await;
-    s.metrics.observe_request(&method, &route, resp.status().as_u16(), started.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    s.metrics.observe_request(method.as_str(), route, resp.status().as_u16(), started.elapsed());
     resp
 }
 

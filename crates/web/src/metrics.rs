@@ -15,29 +15,43 @@ struct Histogram {
     count: u64,
 }
 
+/// One route's counts: by method and status (a handful each), and its latency.
+#[derive(Default)]
+struct RouteStats {
+    requests: BTreeMap<(String, u16), u64>,
+    latency: Histogram,
+}
+
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    /// By matched route: one lock and one look-up per request, and nothing allocated once a route,
+    /// method and status have been seen.
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     orders: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut r) = self.requests.lock() {
-            *r.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+        let Ok(mut routes) = self.routes.lock() else { return };
+        if !routes.contains_key(route) {
+            routes.insert(route.to_owned(), RouteStats::default());
         }
-        if let Ok(mut l) = self.latency.lock() {
-            let h = l.entry(route.to_owned()).or_default();
-            let secs = elapsed.as_secs_f64();
-            for (i, b) in BUCKETS.iter().enumerate() {
-                if secs <= *b {
-                    h.counts[i] += 1;
-                }
+        let Some(stats) = routes.get_mut(route) else { return };
+        match stats.requests.iter_mut().find(|((m, s), _)| m == method && *s == status) {
+            Some((_, n)) => *n += 1,
+            None => {
+                stats.requests.insert((method.to_owned(), status), 1);
             }
-            h.sum += secs;
-            h.count += 1;
         }
+        let h = &mut stats.latency;
+        let secs = elapsed.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                h.counts[i] += 1;
+            }
+        }
+        h.sum += secs;
+        h.count += 1;
     }
 
     /// Orders by what intake did with them: created, duplicate, invalid, or imported.
@@ -51,32 +65,33 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP codflow_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE codflow_http_requests_total counter\n");
-        if let Ok(r) = self.requests.lock() {
-            for ((m, route, s), n) in r.iter() {
+        let routes = self.routes.lock().ok();
+        for (route, stats) in routes.iter().flat_map(|r| r.iter()) {
+            for ((m, s), n) in &stats.requests {
                 let _ =
                     writeln!(out, "codflow_http_requests_total{{method=\"{m}\",route=\"{route}\",status=\"{s}\"}} {n}");
             }
         }
         out.push_str("# HELP codflow_http_request_duration_seconds Request latency by route.\n");
         out.push_str("# TYPE codflow_http_request_duration_seconds histogram\n");
-        if let Ok(l) = self.latency.lock() {
-            for (route, h) in l.iter() {
-                for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "codflow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {}",
-                        h.counts[i]
-                    );
-                }
+        for (route, stats) in routes.iter().flat_map(|r| r.iter()) {
+            let h = &stats.latency;
+            for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "codflow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                    h.count
+                    "codflow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {}",
+                    h.counts[i]
                 );
-                let _ = writeln!(out, "codflow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
-                let _ = writeln!(out, "codflow_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
             }
+            let _ = writeln!(
+                out,
+                "codflow_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(out, "codflow_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(out, "codflow_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
         }
+        drop(routes);
         out.push_str("# HELP codflow_orders_total Orders received, by intake outcome.\n");
         out.push_str("# TYPE codflow_orders_total counter\n");
         if let Ok(o) = self.orders.lock() {

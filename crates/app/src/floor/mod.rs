@@ -134,7 +134,7 @@ impl Floor {
     pub async fn issue_station_token(&self, code: &StationCode, actor: Actor) -> Result<String> {
         let mut bytes = [0u8; 24];
         getrandom::fill(&mut bytes).map_err(|e| Error::Unavailable(e.to_string()))?;
-        let token = format!("cfd_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let token = format!("cfd_{}", codflow_domain::text::hex(&bytes));
         let now = self.clock().now();
         let mut tx = self.store.begin().await?;
         if !fstore::set_station_token(&mut tx, code, Some(&crate::hash_token(&token)), now).await? {

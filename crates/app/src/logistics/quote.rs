@@ -82,8 +82,9 @@ pub struct ContentsInput {
 }
 
 fn money(e: &mut FieldErrors, path: &str, m: &MoneySpec) -> Option<Money> {
-    let c = e.take(format!("{path}.currency"), Currency::parse(&m.currency))?;
-    let v = e.take(format!("{path}.amount"), Money::parse(&m.amount, c))?;
+    // The field's path is spelled out only for an error: every quote reads two amounts.
+    let c = Currency::parse(&m.currency).map_err(|err| e.push(format!("{path}.currency"), err.to_string())).ok()?;
+    let v = Money::parse(&m.amount, c).map_err(|err| e.push(format!("{path}.amount"), err.to_string())).ok()?;
     if v.is_negative() {
         e.push(format!("{path}.amount"), "must not be negative");
     }

@@ -42,7 +42,7 @@ fn nonce() -> String {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let t = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     let digest = sha2::Sha256::digest(format!("{t}:{n}:{}", std::process::id()));
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    codflow_domain::text::hex(&digest[..16])
 }
 
 /// Adds one-legged OAuth 1.0a (HMAC-SHA256) parameters and their signature to `url`'s query: the base string is

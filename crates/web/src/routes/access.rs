@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use codflow_domain::{FieldErrors, Role, TokenId};
 use serde::Serialize;
 use time::format_description::well_known::Rfc3339;

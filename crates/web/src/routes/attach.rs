@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
 use codflow_app::attach::{AttachInput, AttachReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

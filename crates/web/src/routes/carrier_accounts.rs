@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::dto::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router, routing};
+use axum::{Router, routing};
 use codflow_app::carrier_accounts::{AccountView, ConnectionTest};
 use codflow_domain::carrier_account::{CarrierAccountInput, credential_fields};
 use codflow_domain::{CarrierAccountCode, Role};

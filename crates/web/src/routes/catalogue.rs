@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::catalogue::{ProductInput, Stock, StockChange, WarehouseInput};
 use codflow_domain::{Product, Sku, Warehouse, WarehouseCode};
 use serde::{Deserialize, Serialize};

@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::channel_sync::{Delivery, PullReport, Received, StockReport, SyncStatus, WebhookDelivery};
 use codflow_domain::shop::Platform;
 use codflow_domain::{InboxId, ShopCode};

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::claims::{ClaimFilter, StoredClaim};
 use codflow_domain::claims::{ClaimReason, ClaimStatus, ClaimWindow, WindowFrom};
 use codflow_domain::{CarrierAccountCode, ClaimId, Currency, Money, ShipmentId};

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::documents::{CustomsKind, Document, DocumentSettings, LabelFormat};
 use codflow_domain::{Country, FieldErrors};
 use serde::{Deserialize, Serialize};

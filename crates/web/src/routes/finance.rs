@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use codflow_app::finance::StoredPosting;
 use codflow_domain::ShipmentId;
 use codflow_domain::finance::reconcile::Tolerances;

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::floor::{LabelSent, PackView, ReadingInput, ScanOutcome, StationInput, WaveView};
 use codflow_domain::floor::{FloorRules, Measure, PackStatus, ReadingSource, Station};
 use codflow_domain::{ChannelCode, PackId, Sku, StationCode, WarehouseCode, WaveId};

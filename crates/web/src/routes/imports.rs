@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
-use axum::{Json, Router};
 use codflow_app::import::{ImportOptions, ImportReport};
 use codflow_domain::FieldErrors;
 use serde::Serialize;

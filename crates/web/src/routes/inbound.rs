@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::floor::{AsnInput, InboundImport, LineInput, PoInput, PoSummary, PoView, Receipt, ReceiveOutcome};
 use codflow_domain::inbound::{Asn, AsnLine, Condition, PoLine, PoStatus, PurchaseOrder};
 use codflow_domain::{AsnId, Sku, WarehouseCode};

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use codflow_app::notify::{Filter, Notification, Status, StoredTemplate};
 use codflow_domain::{FieldErrors, NotificationId, OrderId};
 use serde::Serialize;

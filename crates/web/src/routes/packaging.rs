@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use codflow_domain::packaging::{BoxKind, BoxType, PackingAttrs, Recommendation};
 use codflow_domain::{Currency, FieldErrors, Money, OrderId, Sku, WarehouseCode};
 use serde::{Deserialize, Serialize};

@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::floor::ReturnView;
 use codflow_domain::returns::{GradeInput, ReturnStatus};
 use codflow_domain::{ReturnId, WarehouseCode};

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

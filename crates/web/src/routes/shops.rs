@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::dto::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router, routing};
+use axum::{Router, routing};
 use codflow_app::shops::{Push, PushFilter, PushStatus, ShopView};
 use codflow_domain::shop::ShopInput;
 use codflow_domain::{FieldErrors, OrderId, PushId, Role, ShopCode};

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router, routing};
+use axum::{Router, routing};
 use codflow_app::finance::{ImportRequest, StatementReport, StatementRow, StoredLine};
 use codflow_domain::finance::reconcile::LineClass;
 use codflow_domain::finance::statement::LineError;

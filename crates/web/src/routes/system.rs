@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use axum::Json;
+use crate::dto::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse};

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use codflow_app::tasks::{Note, Task, TaskChange, TaskQuery};
 use codflow_domain::TaskId;
 use serde::{Deserialize, Serialize};

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use codflow_app::tracking::{IncomingEvent, IngestReport, Mapping, TrackingView};
 use codflow_domain::anomaly::AnomalySettings;
 use codflow_domain::{CarrierCode, FieldErrors, ShipmentId, ShipmentStatus};

@@ -151,6 +151,11 @@ async fn metrics_count_requests_and_orders_by_outcome(engine: Engine) {
         text.contains("codflow_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"201\"} 2"),
         "{text}"
     );
+    // The replay answered 200: a second status of the same route and method counts apart.
+    assert!(
+        text.contains("codflow_http_requests_total{method=\"POST\",route=\"/api/v1/orders\",status=\"200\"} 1"),
+        "{text}"
+    );
     assert!(
         text.contains("codflow_http_request_duration_seconds_bucket{route=\"/api/v1/orders\",le=\"+Inf\"} 3"),
         "{text}"

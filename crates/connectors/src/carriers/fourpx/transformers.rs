@@ -20,7 +20,7 @@ pub fn sign(app_key: &str, method: &str, timestamp: &str, v: &str, body: &[u8], 
     h.update(format!("app_key{app_key}formatjsonmethod{method}timestamp{timestamp}v{v}").as_bytes());
     h.update(body);
     h.update(secret.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    codflow_domain::text::hex(&h.finalize())
 }
 
 /// The `data` of a reply, or the error it stands for.

@@ -84,7 +84,7 @@ pub fn verify(key: &str, body: &[u8], signature: &str) -> bool {
     h.update(body);
     h.update(b"/");
     h.update(key.as_bytes());
-    let expected: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String = codflow_domain::text::hex(&h.finalize());
     let given = signature.trim().to_ascii_lowercase();
     // Compared in full, whatever differs first.
     expected.len() == given.len() && expected.bytes().zip(given.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0

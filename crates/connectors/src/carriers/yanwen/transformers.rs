@@ -15,7 +15,7 @@ pub fn sign(token: &str, user_id: &str, data: &str, method: &str, timestamp: &st
     for part in [token, user_id, data, "json", method, timestamp, VERSION, token] {
         h.update(part.as_bytes());
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    codflow_domain::text::hex(&h.finalize())
 }
 
 fn address(p: &Party) -> String {

@@ -4,11 +4,12 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use codflow_app::booking::{BookOutcome, BookingStatus, ShipmentFilter};
 use codflow_app::logistics::{LogisticsSettings, QuoteInput};
 use codflow_domain::rating::{ChannelSpec, DutyRuleSpec, Incoterm, Strategy};

@@ -4,10 +4,11 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use crate::dto::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::{Json, Router, routing};
+use axum::{Router, routing};
 use codflow_app::orders::{Action, IntakeOutcome, OrderFilter};
 use codflow_domain::{Country, FieldErrors, OrderId, OrderInput, OrderStatus, ShopCode};
 use dto::{ActionBody, AuditDto, CreateOrder, OrderDto};

@@ -4,11 +4,12 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use crate::dto::Json;
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use codflow_app::rules::RulesFile;
 use codflow_domain::review::backtest::{Economics, Report};
 use codflow_domain::review::expr::Ty;
