@@ -124,22 +124,32 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
         .map(|i| Ok(wire::post_json(&addr, path, &server.token, &serde_json::to_vec(&request(0, i))?)))
         .collect::<Result<_>>()?;
     let requests = std::sync::Arc::new(requests);
-    // Each client its own kept-alive connection, opened before the clock starts.
-    let mut conns = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        conns.push(tokio::sync::Mutex::new(wire::Conn::open(&addr).await?));
-    }
-    let conns = std::sync::Arc::new(conns);
-    let cpu_before = (cpu_ms(pid), cpu_ms(None));
-    let started = Instant::now();
-    let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
-        let (conns, requests) = (conns.clone(), requests.clone());
-        async move {
-            let mut conn = conns[w].lock().await;
-            matches!(conn.call(&requests[(w * 7 + i) % requests.len()]).await, Ok((200, _)))
-        }
-    })
-    .await?;
+    // The load runs on one thread of its own, as `wrk -t1` does: the driver's clients never wake each other
+    // across threads, so it spends less of the machine the server shares with it.
+    let driver = std::thread::spawn(move || -> Result<_> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async move {
+            // Each client its own kept-alive connection, opened before the clock starts.
+            let mut conns = Vec::with_capacity(concurrency);
+            for _ in 0..concurrency {
+                conns.push(tokio::sync::Mutex::new(wire::Conn::open(&addr).await?));
+            }
+            let conns = std::sync::Arc::new(conns);
+            let cpu_before = (cpu_ms(pid), cpu_ms(None));
+            let started = Instant::now();
+            let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
+                let (conns, requests) = (conns.clone(), requests.clone());
+                async move {
+                    let mut conn = conns[w].lock().await;
+                    matches!(conn.call(&requests[(w * 7 + i) % requests.len()]).await, Ok((200, _)))
+                }
+            })
+            .await?;
+            Ok((lat, failures, started, cpu_before))
+        })
+    });
+    let (lat, failures, started, cpu_before) =
+        driver.join().map_err(|_| anyhow::anyhow!("the load driver's thread panicked"))??;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_after = (cpu_ms(pid), cpu_ms(None));
     let rss = peak_rss_kib(pid).unwrap_or(0);

@@ -28,23 +28,27 @@ const TWO_DIGITS: &[&str] = &[
     "USN", "UYU", "UZS", "VED", "VES", "WST", "XCD", "XCG", "YER", "ZAR", "ZMW", "ZWG",
 ];
 
-/// An ISO 4217 currency that codflow knows the minor unit of.
+/// An ISO 4217 currency that codflow knows the minor unit of. The minor digits follow from the code and
+/// are looked up once, when it is parsed: every amount printed needs them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Currency([u8; 3]);
+pub struct Currency {
+    code: [u8; 3],
+    digits: u8,
+}
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, Error> {
-        if Self::digits_of(code).is_none() {
+        let Some(digits) = Self::digits_of(code) else {
             return Err(Error::invalid(
                 "currency",
                 format!("unknown currency {code:?} (expected an ISO 4217 code such as \"SAR\")"),
             ));
-        }
+        };
         let b = code.as_bytes();
-        Ok(Currency([b[0], b[1], b[2]]))
+        Ok(Currency { code: [b[0], b[1], b[2]], digits })
     }
 
-    fn digits_of(code: &str) -> Option<u32> {
+    fn digits_of(code: &str) -> Option<u8> {
         if code.len() != 3 {
             return None;
         }
@@ -58,18 +62,12 @@ impl Currency {
 
     pub fn code(&self) -> &str {
         // Only ASCII letters from the tables above are ever stored.
-        std::str::from_utf8(&self.0).unwrap_or("XXX")
+        std::str::from_utf8(&self.code).unwrap_or("XXX")
     }
 
     /// How many decimal digits the currency's minor unit has (2 for SAR, 3 for KWD, 0 for VND).
     pub fn minor_digits(&self) -> u32 {
-        // Every stored code is in one of the tables (parse checks), and the two-digit one is by far the
-        // longest: the short ones decide, without a walk through the long one each time money is printed.
-        let code = self.code();
-        [(ZERO_DIGITS, 0), (THREE_DIGITS, 3), (FOUR_DIGITS, 4)]
-            .iter()
-            .find(|(list, _)| list.contains(&code))
-            .map_or(2, |(_, d)| *d)
+        u32::from(self.digits)
     }
 }
 
@@ -180,7 +178,8 @@ impl Money {
             i -= 1;
             buf[i] = b'-';
         }
-        buf[i..].iter().map(|b| char::from(*b)).collect()
+        // Only ASCII digits, a point and a sign were written.
+        std::str::from_utf8(&buf[i..]).unwrap_or("0").to_owned()
     }
 
     fn same_currency(&self, other: &Money) -> Result<(), Error> {

@@ -141,32 +141,37 @@ pub fn rank(
 }
 
 fn explain(strategy: Strategy, ranked: &[Ranked]) -> String {
+    use std::fmt::Write;
     let Some(w) = ranked.first() else { return "no channel can take this shipment".into() };
-    let runner = ranked.get(1);
     let code = &w.quote.channel;
-    let lead = match strategy {
-        Strategy::ExpectedProfit => match w.expected_profit {
-            Some(p) => format!(
-                "{code} has the highest expected profit, {p}, with P(delivered) {} from {} outcomes on this lane",
-                ppm_pct(w.p_delivered_ppm),
-                w.samples
-            ),
-            None => format!("{code} is the cheapest at {} (no revenue given to weigh profit)", w.quote.total_base),
-        },
-        Strategy::Cheapest => format!("{code} is the cheapest at {}", w.quote.total_base),
-        Strategy::Fastest => format!("{code} is the fastest at {} transit days", w.quote.transit_days),
-        Strategy::Priority => format!("{code} has the highest priority, {}", w.priority),
-    };
-    match runner {
-        None => format!("{lead}; it is the only eligible channel"),
-        Some(r) => {
-            let detail = match (strategy, r.expected_profit) {
-                (Strategy::ExpectedProfit, Some(p)) => format!("expected profit {p}"),
-                (Strategy::Fastest, _) => format!("{} transit days", r.quote.transit_days),
-                (Strategy::Priority, _) => format!("priority {}", r.priority),
-                _ => format!("{}", r.quote.total_base),
-            };
-            format!("{lead}; next best {} at {detail}", r.quote.channel)
+    // Written into one string: every quote explains itself, and a `format!` per clause cost three
+    // allocations and copies.
+    let mut why = String::with_capacity(160);
+    let _ = match (strategy, w.expected_profit) {
+        (Strategy::ExpectedProfit, Some(p)) => write!(
+            why,
+            "{code} has the highest expected profit, {p}, with P(delivered) {} from {} outcomes on this lane",
+            ppm_pct(w.p_delivered_ppm),
+            w.samples
+        ),
+        (Strategy::ExpectedProfit, None) => {
+            write!(why, "{code} is the cheapest at {} (no revenue given to weigh profit)", w.quote.total_base)
         }
-    }
+        (Strategy::Cheapest, _) => write!(why, "{code} is the cheapest at {}", w.quote.total_base),
+        (Strategy::Fastest, _) => write!(why, "{code} is the fastest at {} transit days", w.quote.transit_days),
+        (Strategy::Priority, _) => write!(why, "{code} has the highest priority, {}", w.priority),
+    };
+    let _ = match ranked.get(1) {
+        None => write!(why, "; it is the only eligible channel"),
+        Some(r) => {
+            let _ = write!(why, "; next best {} at ", r.quote.channel);
+            match (strategy, r.expected_profit) {
+                (Strategy::ExpectedProfit, Some(p)) => write!(why, "expected profit {p}"),
+                (Strategy::Fastest, _) => write!(why, "{} transit days", r.quote.transit_days),
+                (Strategy::Priority, _) => write!(why, "priority {}", r.priority),
+                _ => write!(why, "{}", r.quote.total_base),
+            }
+        }
+    };
+    why
 }
