@@ -149,12 +149,8 @@ fn pick_channel(
 /// the same order, so two transactions on PostgreSQL cannot deadlock. False when another writer took
 /// units since the plan was read; the caller must then roll back.
 async fn reserve_all(conn: &mut Conn, taken: &BTreeMap<(WarehouseId, ProductId), i64>) -> Result<bool> {
-    for ((w, p), q) in taken {
-        if !catalogue::try_reserve(conn, w, p, *q).await? {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let items: Vec<_> = taken.iter().map(|((w, p), q)| (w, p, *q)).collect();
+    Ok(catalogue::try_reserve_all(conn, &items).await?)
 }
 
 /// Why a batch could not be recorded as planned.

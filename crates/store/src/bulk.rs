@@ -136,6 +136,21 @@ pub async fn select_values(
     Ok(out)
 }
 
+/// `sql(groups)` over rows of `width` values, in as few statements as the parameter limit allows: a
+/// statement of the caller's own over a `VALUES` list. Returns the rows changed.
+pub async fn execute_values(
+    conn: &mut AnyConnection,
+    width: usize,
+    vals: Vec<Val>,
+    sql: impl Fn(&str) -> String,
+) -> Result<u64> {
+    let mut changed = 0;
+    for (sql, chunk) in statements(conn, &vals, width, sql) {
+        changed += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
 /// Sets `cols` of many rows of `table`, each found by `key`, in as few statements as the parameter limit
 /// allows: each row is `width = 1 + cols.len()` values, the key first. Returns the rows changed.
 pub async fn update_values(

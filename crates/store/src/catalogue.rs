@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
+use crate::bulk::Val;
 use crate::db::{micros, placeholders};
 use crate::{Error, Result};
 
@@ -313,17 +314,46 @@ pub async fn availability(conn: &mut AnyConnection, products: &[&ProductId]) -> 
 /// are one statement, so two transactions can never both take the last unit (the row is locked on
 /// PostgreSQL; SQLite has one writer). Returns whether the units were reserved.
 pub async fn try_reserve(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, quantity: i64) -> Result<bool> {
-    let r = sqlx::query(
-        "UPDATE stock SET reserved = reserved + $3, updated_at = $4 \
-         WHERE warehouse_id = $1 AND product_id = $2 AND on_hand - reserved >= $3",
-    )
-    .bind(w.as_str())
-    .bind(p.as_str())
-    .bind(quantity)
-    .bind(micros(OffsetDateTime::now_utc()))
-    .execute(conn)
+    try_reserve_all(conn, &[(w, p, quantity)]).await
+}
+
+/// Takes each `(warehouse, product, quantity)` from what is available where that much is there, all of
+/// them in one statement (an intake batch touches a handful of rows, and each statement is a round trip):
+/// returns whether every one was taken. On `false` some may have been, and the caller rolls back. Each
+/// pair must appear once.
+pub async fn try_reserve_all(conn: &mut AnyConnection, items: &[(&WarehouseId, &ProductId, i64)]) -> Result<bool> {
+    if items.is_empty() {
+        return Ok(true);
+    }
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        // Every other writer locks stock rows in key order; one UPDATE over many rows locks them in whatever
+        // order its plan visits them, and two such orders can deadlock. The rows are locked in key order first.
+        let keys = items.iter().flat_map(|(w, p, _)| [Val::from(w.as_str()), Val::from(p.as_str())]).collect();
+        crate::bulk::select_values(
+            conn,
+            "v (warehouse_id, product_id)",
+            "SELECT s.warehouse_id FROM stock s JOIN v ON s.warehouse_id = v.warehouse_id \
+             AND s.product_id = v.product_id ORDER BY s.warehouse_id, s.product_id FOR UPDATE OF s",
+            2,
+            keys,
+        )
+        .await?;
+    }
+    let at = micros(OffsetDateTime::now_utc());
+    let vals = items
+        .iter()
+        .flat_map(|(w, p, q)| [Val::from(w.as_str()), Val::from(p.as_str()), Val::Int(*q), Val::Int(at)])
+        .collect();
+    let taken = crate::bulk::execute_values(conn, 4, vals, |groups| {
+        format!(
+            "WITH v (warehouse_id, product_id, quantity, at) AS (VALUES {groups}) \
+             UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = v.at FROM v \
+             WHERE stock.warehouse_id = v.warehouse_id AND stock.product_id = v.product_id \
+             AND stock.on_hand - stock.reserved >= v.quantity"
+        )
+    })
     .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(taken == items.len() as u64)
 }
 
 pub async fn unreserve(conn: &mut AnyConnection, w: &WarehouseId, p: &ProductId, quantity: i64) -> Result<()> {

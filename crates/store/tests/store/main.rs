@@ -14,6 +14,7 @@ codflow_store::on_both_engines!(
     migrations_can_run_again_without_changing_anything,
     an_order_reads_back_exactly_as_it_was_written,
     concurrent_inserts_of_one_external_id_store_it_once,
+    several_stock_rows_are_reserved_in_one_statement_or_the_shortfall_is_reported,
     concurrent_reservations_never_take_more_than_is_on_hand,
     the_database_refuses_reserving_more_than_is_on_hand,
     listing_filters_and_pages_newest_first,
@@ -163,6 +164,43 @@ async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine)
     assert_eq!(granted, 50);
     let level = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
     assert_eq!((level.on_hand, level.reserved, level.available()), (50, 50, 0));
+}
+
+async fn several_stock_rows_are_reserved_in_one_statement_or_the_shortfall_is_reported(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (w, lamp) = seed(&store, 5).await;
+    let shade = Product {
+        id: ProductId::generate(),
+        sku: Sku::parse("SHADE-01").unwrap(),
+        title: "Shade".into(),
+        unit_weight_g: 90,
+        unit_cost: Money::new(300, Currency::parse("CNY").unwrap()),
+        hs_code: None,
+        origin_country: None,
+        category: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    catalogue::insert_product(&mut tx, &shade).await.unwrap();
+    assert!(catalogue::set_on_hand(&mut tx, &w, &shade.id, 1).await.unwrap());
+    commit(tx).await.unwrap();
+    let level = |p: ProductId| {
+        let (store, w) = (store.clone(), w.clone());
+        async move {
+            let l = catalogue::stock_level(&mut store.read().await.unwrap(), &w, &p).await.unwrap().unwrap();
+            (l.on_hand, l.reserved)
+        }
+    };
+    // Two units of the shade where there is one: false, and nothing stays taken once rolled back.
+    let mut tx = store.begin().await.unwrap();
+    assert!(!catalogue::try_reserve_all(&mut tx, &[(&w, &lamp, 2), (&w, &shade.id, 2)]).await.unwrap());
+    codflow_store::rollback(tx).await.unwrap();
+    assert_eq!((level(lamp.clone()).await, level(shade.id.clone()).await), ((5, 0), (1, 0)));
+    // Both there: both taken at once.
+    let mut tx = store.begin().await.unwrap();
+    assert!(catalogue::try_reserve_all(&mut tx, &[(&w, &lamp, 2), (&w, &shade.id, 1)]).await.unwrap());
+    assert!(catalogue::try_reserve_all(&mut tx, &[]).await.unwrap(), "nothing to take is taken");
+    commit(tx).await.unwrap();
+    assert_eq!((level(lamp.clone()).await, level(shade.id.clone()).await), ((5, 2), (1, 1)));
 }
 
 async fn the_database_refuses_reserving_more_than_is_on_hand(engine: Engine) {
