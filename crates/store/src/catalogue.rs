@@ -325,7 +325,8 @@ pub async fn try_reserve_all(conn: &mut AnyConnection, items: &[(&WarehouseId, &
     if items.is_empty() {
         return Ok(true);
     }
-    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+    // One row needs no ordering: the UPDATE alone locks it.
+    if items.len() > 1 && crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
         // Every other writer locks stock rows in key order; one UPDATE over many rows locks them in whatever
         // order its plan visits them, and two such orders can deadlock. The rows are locked in key order first.
         let keys = items.iter().flat_map(|(w, p, _)| [Val::from(w.as_str()), Val::from(p.as_str())]).collect();

@@ -36,6 +36,19 @@ fn sar() -> Currency {
     Currency::parse("SAR").unwrap()
 }
 
+fn product(sku: &str) -> Product {
+    Product {
+        id: ProductId::generate(),
+        sku: Sku::parse(sku).unwrap(),
+        title: "Lamp".into(),
+        unit_weight_g: 420,
+        unit_cost: Money::new(1200, Currency::parse("CNY").unwrap()),
+        hs_code: None,
+        origin_country: None,
+        category: Some("home".into()),
+    }
+}
+
 async fn seed(store: &Store, on_hand: i64) -> (WarehouseId, ProductId) {
     let w = Warehouse {
         id: WarehouseId::generate(),
@@ -43,16 +56,7 @@ async fn seed(store: &Store, on_hand: i64) -> (WarehouseId, ProductId) {
         name: "Shenzhen".into(),
         country: Country::parse("CN").unwrap(),
     };
-    let p = Product {
-        id: ProductId::generate(),
-        sku: Sku::parse("LAMP-01").unwrap(),
-        title: "Lamp".into(),
-        unit_weight_g: 420,
-        unit_cost: Money::new(1200, Currency::parse("CNY").unwrap()),
-        hs_code: None,
-        origin_country: None,
-        category: Some("home".into()),
-    };
+    let p = product("LAMP-01");
     let mut tx = store.begin().await.unwrap();
     catalogue::insert_warehouse(&mut tx, &w).await.unwrap();
     catalogue::insert_product(&mut tx, &p).await.unwrap();
@@ -169,16 +173,7 @@ async fn concurrent_reservations_never_take_more_than_is_on_hand(engine: Engine)
 async fn several_stock_rows_are_reserved_in_one_statement_or_the_shortfall_is_reported(engine: Engine) {
     let (_db, store) = fresh(engine).await;
     let (w, lamp) = seed(&store, 5).await;
-    let shade = Product {
-        id: ProductId::generate(),
-        sku: Sku::parse("SHADE-01").unwrap(),
-        title: "Shade".into(),
-        unit_weight_g: 90,
-        unit_cost: Money::new(300, Currency::parse("CNY").unwrap()),
-        hs_code: None,
-        origin_country: None,
-        category: None,
-    };
+    let shade = product("SHADE-01");
     let mut tx = store.begin().await.unwrap();
     catalogue::insert_product(&mut tx, &shade).await.unwrap();
     assert!(catalogue::set_on_hand(&mut tx, &w, &shade.id, 1).await.unwrap());
