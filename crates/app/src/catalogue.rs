@@ -1,17 +1,61 @@
 //! Warehouses, products and stock counts.
 
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
 use codflow_domain::catalogue::{required_text, weight_g};
 use codflow_domain::order::MoneyInput;
 use codflow_domain::{
     Actor, AuditRecord, BinLocation, Country, Currency, FieldErrors, HsCode, Money, Product, ProductId, Sku,
     StockLevel, Warehouse, WarehouseCode, WarehouseId,
 };
-use codflow_store::{catalogue, commit, orders};
+use codflow_store::{Store, catalogue, commit, orders};
 
 use time::OffsetDateTime;
 
 use crate::error::ConflictKind;
 use crate::{Catalogue, Error, Result};
+
+/// Product ids by SKU, remembered once read: a product is never deleted and its SKU never changes, so a
+/// remembered id cannot go stale. Only found SKUs are kept (a product created a moment later is read then).
+/// Intake resolves every order's SKUs here instead of with a query per order.
+#[derive(Default)]
+pub struct ProductIds {
+    known: RwLock<HashMap<Sku, ProductId>>,
+}
+
+impl ProductIds {
+    /// Beyond this many the memory starts again empty rather than grow without bound.
+    const MOST: usize = 100_000;
+
+    /// The ids of `skus` that exist; unknown SKUs are absent from the answer.
+    pub async fn resolve(&self, store: &Store, skus: &[&Sku]) -> Result<HashMap<Sku, ProductId>> {
+        let mut found = HashMap::with_capacity(skus.len());
+        let mut missing = Vec::new();
+        {
+            let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
+            for s in skus {
+                match known.get(*s) {
+                    Some(id) => {
+                        found.insert((*s).clone(), id.clone());
+                    }
+                    None => missing.push(*s),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = catalogue::product_ids(&mut *store.read().await?, &missing).await?;
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        if known.len() + read.len() > Self::MOST {
+            known.clear();
+        }
+        known.extend(read.iter().map(|(s, id)| (s.clone(), id.clone())));
+        found.extend(read);
+        Ok(found)
+    }
+}
 
 /// A SKU in one warehouse: how many, and in which bin.
 #[derive(Clone, Debug, PartialEq, Eq)]

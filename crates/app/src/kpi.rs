@@ -20,6 +20,10 @@ use crate::{Error, Insights, Result};
 /// writer, large enough that the per-statement cost is spread.
 const BATCH: i64 = 500;
 
+/// The refresher's rest when nothing changed, and while orders keep changing: how long dashboards may lag.
+const IDLE: StdDuration = StdDuration::from_millis(500);
+const GATHER: StdDuration = StdDuration::from_millis(25);
+
 /// Folds the open-COD deltas the tracking triggers appended into their sums (see store `fold_cod_open`).
 async fn fold_cod(store: &Store) -> Result<u64> {
     if !codflow_store::finance::cod_deltas_waiting(&mut *store.read().await?).await? {
@@ -222,12 +226,20 @@ impl Insights {
                 if let Err(e) = fold_cod(&store).await {
                     tracing::error!(error = %e, "open COD sums");
                 }
-                match counted {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "dashboard refresher"),
-                }
-                if stop.pause(StdDuration::from_millis(500), None).await {
+                // A full batch means a backlog: keep at it. Going round again at once after a part batch
+                // would, under steady intake, take the single writer a dozen statements at a time for the
+                // few orders recorded meanwhile; resting a little lets them gather into one batch that is
+                // still short enough not to keep intake waiting.
+                let rest = match counted {
+                    Ok(n) if n as i64 == BATCH => continue,
+                    Ok(0) => IDLE,
+                    Ok(_) => GATHER,
+                    Err(e) => {
+                        tracing::error!(error = %e, "dashboard refresher");
+                        IDLE
+                    }
+                };
+                if stop.pause(rest, None).await {
                     break;
                 }
             }

@@ -110,7 +110,7 @@ impl Builder {
         let sealer = self.sealer.map(Arc::new);
         let carriers = Arc::new(booking::Carriers { sealer: sealer.clone(), ..self.carriers });
         let (s, c) = (store.clone(), ctx.clone());
-        let intake = Intake { store: s.clone(), ctx: c.clone(), queue };
+        let intake = Intake { store: s.clone(), ctx: c.clone(), queue, products: Default::default() };
         let review = Review { store: s.clone(), ctx: c.clone(), intake: intake.clone() };
         let fulfilment =
             Fulfilment { store: s.clone(), ctx: c.clone(), carriers: carriers.clone(), damage: Default::default() };

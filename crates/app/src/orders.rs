@@ -328,7 +328,7 @@ impl Intake {
         let now = self.clock().now();
         let new = input.validate(now).map_err(Error::Invalid)?;
         let skus: Vec<&Sku> = new.lines.iter().map(|l| &l.sku).collect();
-        let products = catalogue::product_ids(&mut *self.store.read().await?, &skus).await?;
+        let products = self.products.resolve(&self.store, &skus).await?;
         resolve_skus(&new, &products).map_err(Error::Invalid)?;
         self.queue.submit(new, products, actor, now).await
     }

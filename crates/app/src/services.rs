@@ -38,7 +38,7 @@ service!(
 service!(
     /// Orders: intake one by one (through the single writer) and from files, their history and the
     /// operator's actions on them.
-    Intake { queue: intake::IntakeQueue }
+    Intake { queue: intake::IntakeQueue, products: Arc<crate::catalogue::ProductIds> }
 );
 service!(
     /// Review rules and lists, the review queue, back-tests, the base currency and exchange rates.

@@ -362,19 +362,21 @@ pub fn machine() -> String {
     format!("{cores} cores, {cpu}")
 }
 
-fn order_body(worker: usize, i: usize) -> serde_json::Value {
-    let sku = |k: usize| format!("BENCH-{:02}", (worker * 7 + i * 3 + k) % SKUS);
-    let lines: Vec<_> = (0..1 + i % 2)
-        .map(|k| json!({"sku": sku(k), "quantity": 1 + (i + k) % 2, "unit_price": {"amount": "59.00", "currency": "SAR"}}))
-        .collect();
-    json!({
-        "store": "bench", "external_id": format!("w{worker}-{i}"), "placed_at": "2026-11-20T10:00:00Z", "currency": "SAR",
-        "payment_method": "cod",
-        "buyer": {"name": "Noura Al-Qahtani", "phone": format!("+9665{:08}", (worker * 100_000 + i) % 100_000_000), "email": null},
-        "shipping_address": {"name": "Noura Al-Qahtani", "phone": null, "line1": "King Fahd Rd 12", "line2": null,
-            "city": "Riyadh", "region": "Riyadh Province", "postal_code": "12211", "country": "SA"},
-        "lines": lines, "shipping_fee": {"amount": "10.00", "currency": "SAR"}
-    })
+/// Order `i` of client `worker` as JSON: one or two lines over the bench's SKUs, a phone of its own. Written
+/// with `format!` rather than built as a `Value`: the driver shares the machine with the server it measures.
+fn order_body(worker: usize, i: usize) -> String {
+    let line = |k: usize| {
+        format!(
+            r#"{{"sku":"BENCH-{:02}","quantity":{},"unit_price":{{"amount":"59.00","currency":"SAR"}}}}"#,
+            (worker * 7 + i * 3 + k) % SKUS,
+            1 + (i + k) % 2
+        )
+    };
+    let lines = if i.is_multiple_of(2) { line(0) } else { format!("{},{}", line(0), line(1)) };
+    format!(
+        r#"{{"store":"bench","external_id":"w{worker}-{i}","placed_at":"2026-11-20T10:00:00Z","currency":"SAR","payment_method":"cod","buyer":{{"name":"Noura Al-Qahtani","phone":"+9665{:08}","email":null}},"shipping_address":{{"name":"Noura Al-Qahtani","phone":null,"line1":"King Fahd Rd 12","line2":null,"city":"Riyadh","region":"Riyadh Province","postal_code":"12211","country":"SA"}},"lines":[{lines}],"shipping_fee":{{"amount":"10.00","currency":"SAR"}}}}"#,
+        (worker * 100_000 + i) % 100_000_000
+    )
 }
 
 /// The bench warehouse and its SKUs, each with plenty of stock, through a server's API.
@@ -455,27 +457,20 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     seed_catalogue_http(&client, &base, &auth).await?;
     let rule_count = if rules { seed_rules(&client, &base, &auth).await? } else { 0 };
     let rss_before = peak_rss_kib(pid).unwrap_or(0);
-    let started = Instant::now();
-    let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
-        let request =
-            client.post(format!("{base}/api/v1/orders")).header("authorization", &auth).json(&order_body(w, i));
-        async move {
-            match request.send().await {
-                Ok(resp) if resp.status().as_u16() == 201 => resp.bytes().await.is_ok(),
-                _ => false,
-            }
-        }
-    })
-    .await?;
-    let elapsed = started.elapsed().as_secs_f64();
+    let addr = base.trim_start_matches("http://").to_owned();
+    let host = addr.clone();
+    let run = wire::drive(&addr, pid, concurrency, seconds, 201, move |w, i| {
+        wire::post_json(&host, "/api/v1/orders", &token, order_body(w, i).as_bytes())
+    })?;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
     let name = engine_name(engine);
     println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s, {rule_count} review rules");
     println!("machine:        {}", machine());
-    println!("orders created: {} ({failures} failed)", lat.len());
-    println!("throughput:     {:.0} orders/s", lat.len() as f64 / elapsed);
-    println!("latency ms:     {}", latency_line(&lat));
+    println!("orders created: {} ({} failed)", run.latencies.len(), run.failures);
+    println!("throughput:     {:.0} orders/s", run.latencies.len() as f64 / run.seconds);
+    println!("latency ms:     {}", latency_line(&run.latencies));
+    println!("CPU µs/order:   server {}, driver {}", run.cpu_per_call.0, run.cpu_per_call.1);
     println!("server peak RSS: {:.1} MiB (after seeding: {:.1} MiB)", rss as f64 / 1024.0, rss_before as f64 / 1024.0);
     Ok(())
 }
@@ -673,5 +668,21 @@ fn engine_name(engine: Engine) -> &'static str {
     match engine {
         Engine::Sqlite => "SQLite",
         Engine::Postgres => "PostgreSQL",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_intake_body_is_an_order_of_one_or_two_lines_with_its_own_external_id() {
+        for (w, i, lines) in [(0, 0, 1), (3, 7, 2), (31, 100_001, 2)] {
+            let order: serde_json::Value = serde_json::from_str(&order_body(w, i)).expect("valid JSON");
+            assert_eq!(order["external_id"], format!("w{w}-{i}"));
+            assert_eq!(order["lines"].as_array().map(Vec::len), Some(lines));
+            assert!(order["lines"][0]["sku"].as_str().is_some_and(|s| s.starts_with("BENCH-")));
+            assert_eq!(order["buyer"]["phone"].as_str().map(str::len), Some(13));
+        }
     }
 }

@@ -3,15 +3,13 @@
 //! server's rating path (auth, JSON, eligibility, every channel's card, ranking) with the driver sharing the
 //! machine.
 
-use std::time::Instant;
-
 use anyhow::{Result, ensure};
 use codflow_app::peak_rss_kib;
 use codflow_store::Engine;
 use codflow_store::testing::TestDb;
 use serde_json::{Value, json};
 
-use crate::{Server, closed_loop, cpu_ms, latency_line, machine, wire};
+use crate::{Server, latency_line, machine, wire};
 
 /// Six zones of GCC countries (and regions of Saudi Arabia), ten bands each up to 30 kg.
 pub fn channel(code: &str, price_step: i64, transit_base: i64) -> Value {
@@ -120,56 +118,21 @@ pub async fn quotes(concurrency: usize, seconds: u64, channels: usize, engine: E
     ensure!(quoted == channels, "{quoted} of {channels} channels quoted: {probe}");
     let addr = base.trim_start_matches("http://").to_owned();
     let path = "/api/v1/rates";
-    let requests: Vec<Vec<u8>> = (0..64)
-        .map(|i| Ok(wire::post_json(&addr, path, &server.token, &serde_json::to_vec(&request(0, i))?)))
+    let requests: Vec<std::sync::Arc<[u8]>> = (0..64)
+        .map(|i| Ok(wire::post_json(&addr, path, &server.token, &serde_json::to_vec(&request(0, i))?).into()))
         .collect::<Result<_>>()?;
-    let requests = std::sync::Arc::new(requests);
-    // The load runs on one thread of its own, as `wrk -t1` does: the driver's clients never wake each other
-    // across threads, so it spends less of the machine the server shares with it.
-    let driver = std::thread::spawn(move || -> Result<_> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        rt.block_on(async move {
-            // Each client its own kept-alive connection, opened before the clock starts.
-            let mut conns = Vec::with_capacity(concurrency);
-            for _ in 0..concurrency {
-                conns.push(tokio::sync::Mutex::new(wire::Conn::open(&addr).await?));
-            }
-            let conns = std::sync::Arc::new(conns);
-            let cpu_before = (cpu_ms(pid), cpu_ms(None));
-            let started = Instant::now();
-            let (lat, failures) = closed_loop(concurrency, seconds, move |w, i| {
-                let (conns, requests) = (conns.clone(), requests.clone());
-                async move {
-                    let mut conn = conns[w].lock().await;
-                    matches!(conn.call(&requests[(w * 7 + i) % requests.len()]).await, Ok((200, _)))
-                }
-            })
-            .await?;
-            Ok((lat, failures, started, cpu_before))
-        })
-    });
-    let (lat, failures, started, cpu_before) =
-        driver.join().map_err(|_| anyhow::anyhow!("the load driver's thread panicked"))??;
-    let elapsed = started.elapsed().as_secs_f64();
-    let cpu_after = (cpu_ms(pid), cpu_ms(None));
+    let run =
+        wire::drive(&addr, pid, concurrency, seconds, 200, move |w, i| requests[(w * 7 + i) % requests.len()].clone())?;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
     let name = crate::engine_name(engine);
     println!("## HTTP quotes, {name}, {concurrency} clients, {seconds} s, {channels} channels of 6 zones × 10 bands");
     println!("machine:        {}", machine());
-    println!("quotes:         {} ({failures} failed)", lat.len());
-    println!("throughput:     {:.0} quotes/s", lat.len() as f64 / elapsed);
-    println!("latency ms:     {}", latency_line(&lat));
-    let per_quote = |before: Option<u64>, after: Option<u64>| match (before, after) {
-        (Some(b), Some(a)) if !lat.is_empty() => format!("{:.1}", (a - b) as f64 * 1000.0 / lat.len() as f64),
-        _ => "?".to_owned(),
-    };
-    println!(
-        "CPU µs/quote:   server {}, driver {}",
-        per_quote(cpu_before.0, cpu_after.0),
-        per_quote(cpu_before.1, cpu_after.1)
-    );
+    println!("quotes:         {} ({} failed)", run.latencies.len(), run.failures);
+    println!("throughput:     {:.0} quotes/s", run.latencies.len() as f64 / run.seconds);
+    println!("latency ms:     {}", latency_line(&run.latencies));
+    println!("CPU µs/quote:   server {}, driver {}", run.cpu_per_call.0, run.cpu_per_call.1);
     println!("server peak RSS: {:.1} MiB", rss as f64 / 1024.0);
-    ensure!(failures == 0, "{failures} quotes failed");
+    ensure!(run.failures == 0, "{} quotes failed", run.failures);
     Ok(())
 }

@@ -4,9 +4,14 @@
 //! server's own 36 µs, so the figure measured the driver as much as the server; `wrk` and `oha` are lean
 //! for the same reason. Everything else in the bench keeps `reqwest`.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use anyhow::{Result, bail, ensure};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::{closed_loop, cpu_ms};
 
 /// A response head is refused beyond this, a body beyond `MAX_BODY`: a bench never expects more.
 const MAX_HEAD: usize = 16 * 1024;
@@ -65,6 +70,68 @@ impl Conn {
         ensure!(n > 0, "the server closed the connection");
         Ok(())
     }
+}
+
+/// What a closed-loop run over `drive` saw: latencies (µs, sorted) of the calls answered with the expected
+/// status, how many were not, the seconds it took and the CPU each side spent per successful call.
+pub struct Run {
+    pub latencies: Vec<u64>,
+    pub failures: u64,
+    pub seconds: f64,
+    /// CPU µs per successful call of the server (`pid`) and of this driver, as text (`?` when unknown).
+    pub cpu_per_call: (String, String),
+}
+
+/// `concurrency` clients, each on a kept-alive connection opened before the clock starts, send
+/// `request(client, i)` for `seconds` and count the answers with status `expect`. The load runs on one thread
+/// of its own, as `wrk -t1` does: the driver's clients never wake each other across threads, so it spends
+/// less of the machine the server shares with it.
+pub fn drive<F, B>(
+    addr: &str,
+    pid: Option<u32>,
+    concurrency: usize,
+    seconds: u64,
+    expect: u16,
+    request: F,
+) -> Result<Run>
+where
+    F: Fn(usize, usize) -> B + Send + Sync + 'static,
+    B: AsRef<[u8]> + Send,
+{
+    let addr = addr.to_owned();
+    let request = Arc::new(request);
+    let driver = std::thread::spawn(move || -> Result<Run> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        rt.block_on(async move {
+            let mut conns = Vec::with_capacity(concurrency);
+            for _ in 0..concurrency {
+                conns.push(tokio::sync::Mutex::new(Conn::open(&addr).await?));
+            }
+            let conns = Arc::new(conns);
+            let cpu_before = (cpu_ms(pid), cpu_ms(None));
+            let started = Instant::now();
+            let (latencies, failures) = closed_loop(concurrency, seconds, move |w, i| {
+                let (conns, request) = (conns.clone(), request.clone());
+                async move {
+                    let bytes = request(w, i);
+                    let mut conn = conns[w].lock().await;
+                    matches!(conn.call(bytes.as_ref()).await, Ok((s, _)) if s == expect)
+                }
+            })
+            .await?;
+            let seconds = started.elapsed().as_secs_f64();
+            let cpu_after = (cpu_ms(pid), cpu_ms(None));
+            let per_call = |before: Option<u64>, after: Option<u64>| match (before, after) {
+                (Some(b), Some(a)) if !latencies.is_empty() => {
+                    format!("{:.1}", (a - b) as f64 * 1000.0 / latencies.len() as f64)
+                }
+                _ => "?".to_owned(),
+            };
+            let cpu_per_call = (per_call(cpu_before.0, cpu_after.0), per_call(cpu_before.1, cpu_after.1));
+            Ok(Run { latencies, failures, seconds, cpu_per_call })
+        })
+    });
+    driver.join().map_err(|_| anyhow::anyhow!("the load driver's thread panicked"))?
 }
 
 #[derive(Debug, PartialEq, Eq)]

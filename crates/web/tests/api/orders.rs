@@ -15,6 +15,7 @@ codflow_store::on_both_engines!(
     every_state_change_is_in_the_order_history,
     lists_filter_by_status_country_and_store_and_page_with_cursors,
     an_unknown_order_id_is_404,
+    a_sku_refused_as_unknown_is_accepted_once_its_product_exists,
 );
 
 async fn a_new_cod_order_is_approved_allocated_and_reserves_its_stock(engine: Engine) {
@@ -52,6 +53,33 @@ async fn posting_the_same_order_again_returns_it_without_a_second_reservation(en
     let mut other = order("1001", "LAMP-01", 2);
     other["store"] = json!("shopify-sa");
     json_of(app.post("/api/v1/orders", &other).await, StatusCode::CREATED).await;
+}
+
+async fn a_sku_refused_as_unknown_is_accepted_once_its_product_exists(engine: Engine) {
+    let app = spawn_app(engine).await;
+    app.seed(&[("LAMP-01", 10)]).await;
+    // LAMP-01 is remembered from this order on; MUG-02 must not be remembered as missing.
+    json_of(app.post("/api/v1/orders", &order("1", "LAMP-01", 1)).await, StatusCode::CREATED).await;
+    let mut both = order("2", "LAMP-01", 1);
+    both["lines"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"sku": "MUG-02", "quantity": 1, "unit_price": {"amount": "5.00", "currency": "SAR"}}));
+    let refused = json_of(app.post("/api/v1/orders", &both).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused.to_string().contains("unknown SKU MUG-02"), "{refused}");
+    let r = app
+        .post(
+            "/api/v1/products",
+            &json!({"sku": "MUG-02", "title": "Mug", "unit_weight_g": 300, "unit_cost": {"amount": "3.00", "currency": "CNY"}}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = app.put("/api/v1/stock/SZ1/MUG-02", &json!({"on_hand": 5})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let o = json_of(app.post("/api/v1/orders", &both).await, StatusCode::CREATED).await;
+    assert_eq!(o["status"], "allocated");
+    assert_eq!(app.stock("MUG-02").await["reserved"], 1);
+    assert_eq!(app.stock("LAMP-01").await["reserved"], 2);
 }
 
 async fn an_order_no_warehouse_can_fill_is_backordered(engine: Engine) {
