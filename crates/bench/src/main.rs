@@ -21,7 +21,7 @@ mod wire;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use clap::{Parser, Subcommand};
 use codflow_app::{App, peak_rss_kib};
 use codflow_store::Engine;
@@ -447,6 +447,9 @@ async fn seed_rules(client: &reqwest::Client, base: &str, auth: &str) -> Result<
     Ok(templates.len() + 2)
 }
 
+/// Seconds of intake before the measured run.
+const WARM_UP: u64 = 3;
+
 async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -> Result<()> {
     let db = TestDb::new(engine).await;
     let server = Server::start(&db.url).await?;
@@ -458,14 +461,25 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     let rule_count = if rules { seed_rules(&client, &base, &auth).await? } else { 0 };
     let rss_before = peak_rss_kib(pid).unwrap_or(0);
     let addr = base.trim_start_matches("http://").to_owned();
-    let host = addr.clone();
-    let run = wire::drive(&addr, pid, concurrency, seconds, 201, move |w, i| {
-        wire::post_json(&host, "/api/v1/orders", &token, order_body(w, i).as_bytes())
-    })?;
+    let request = |offset: usize| {
+        let (host, token) = (addr.clone(), token.clone());
+        move |w: usize, i: usize| wire::post_json(&host, "/api/v1/orders", &token, order_body(w + offset, i).as_bytes())
+    };
+    // A warm-up fills the tables first; on PostgreSQL their statistics are then gathered, as autovacuum would
+    // have done on a server that has been taking orders (this machine's PostgreSQL runs without it).
+    let warm = wire::drive(&addr, pid, concurrency, WARM_UP, 201, request(concurrency))?;
+    ensure!(warm.failures == 0, "{} orders failed in the warm-up", warm.failures);
+    {
+        let store = codflow_store::Store::connect(&db.url).await?;
+        store.analyze().await?;
+        store.close().await;
+    }
+    let run = wire::drive(&addr, pid, concurrency, seconds, 201, request(0))?;
     let rss = peak_rss_kib(pid).unwrap_or(0);
     server.stop().await;
     let name = engine_name(engine);
     println!("## HTTP order intake, {name}, {concurrency} clients, {seconds} s, {rule_count} review rules");
+    println!("warm-up:        {} orders in {WARM_UP} s before the clock started", warm.latencies.len());
     println!("machine:        {}", machine());
     println!("orders created: {} ({} failed)", run.latencies.len(), run.failures);
     println!("throughput:     {:.0} orders/s", run.latencies.len() as f64 / run.seconds);

@@ -80,6 +80,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         db.url()
     };
     let store = connect(&url).await?;
+    if !store.statistics_kept().await? {
+        eprintln!(
+            "warning: PostgreSQL's autovacuum is off, so no table statistics are gathered and lookups slow down as \
+             tables grow; turn it on (autovacuum = on) or run ANALYZE regularly"
+        );
+    }
     let sealer = match secrets.sealer(&url)? {
         Some(k) => Some(k),
         // The demo's shops have webhook secrets; a key for this run seals them.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Once, Weak};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::{Error, Result};
@@ -279,6 +279,28 @@ impl Store {
         if let Some(c) = &self.checkpoints {
             self.write.acquire().await?.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
             c.paused.store(false, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// False when PostgreSQL's autovacuum is off: then no table's statistics are ever gathered, the planner
+    /// takes every growing table for a small one, and lookups by phone or order id turn into scans that slow
+    /// intake as the tables grow. Always true on SQLite, whose planner does not need them.
+    pub async fn statistics_kept(&self) -> Result<bool> {
+        Ok(match self.engine {
+            Engine::Sqlite => true,
+            Engine::Postgres => {
+                let on: String = sqlx::query("SHOW autovacuum").fetch_one(&self.read).await?.try_get(0)?;
+                on == "on"
+            }
+        })
+    }
+
+    /// Gathers every table's statistics now (PostgreSQL's `ANALYZE`), as autovacuum does by itself once
+    /// enough rows have changed. No-op on SQLite.
+    pub async fn analyze(&self) -> Result<()> {
+        if self.engine == Engine::Postgres {
+            self.write.acquire().await?.execute("ANALYZE").await?;
         }
         Ok(())
     }

@@ -23,6 +23,7 @@ codflow_store::on_both_engines!(
     a_remittance_settling_parcels_in_bulk_keeps_the_open_cod_sums_and_leaves_the_trigger_on,
     every_written_out_statement_of_the_store_prepares_against_the_schema,
     wave_tickets_drawn_at_once_by_many_stations_are_all_different,
+    table_statistics_are_gathered_on_demand_where_the_planner_uses_them,
 );
 
 async fn fresh(engine: Engine) -> (TestDb, Store) {
@@ -638,4 +639,29 @@ async fn wave_tickets_drawn_at_once_by_many_stations_are_all_different(engine: E
     codes.sort();
     let expected: Vec<String> = (1..=12).map(|n| format!("W{n:06}")).collect();
     assert_eq!(codes, expected);
+}
+
+async fn table_statistics_are_gathered_on_demand_where_the_planner_uses_them(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    seed(&store, 5).await;
+    store.analyze().await.unwrap();
+    if engine == Engine::Sqlite {
+        // Nothing to gather, and nothing written that would steer SQLite's own planner.
+        let stat1: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(stat1, 0);
+        assert!(store.statistics_kept().await.unwrap());
+        return;
+    }
+    let analyzed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname IN ('products', 'stock') AND last_analyze IS NOT NULL",
+    )
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(analyzed, 2);
+    let on: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(store.reader()).await.unwrap();
+    assert_eq!(store.statistics_kept().await.unwrap(), on == "on");
 }
