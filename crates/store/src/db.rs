@@ -290,6 +290,7 @@ impl Store {
         Ok(match self.engine {
             Engine::Sqlite => true,
             Engine::Postgres => {
+                // PostgreSQL only.
                 let on: String = sqlx::query("SHOW autovacuum").fetch_one(&self.read).await?.try_get(0)?;
                 on == "on"
             }
