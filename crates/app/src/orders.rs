@@ -256,7 +256,7 @@ pub(crate) async fn record_batch(
     // Orders first: their unique keys decide duplicates before any stock is touched.
     let rows: Vec<(&Order, Option<&WarehouseId>)> =
         orders.iter().zip(&shipped_from).map(|(o, w)| (o, w.as_ref())).collect();
-    if orders::insert_orders(conn, &rows).await?.len() != orders.len() {
+    if orders::insert_orders(conn, &rows).await? != orders.len() as u64 {
         return Ok(Err(Interference::Duplicate));
     }
     if !reserve_all(conn, &taken).await? {

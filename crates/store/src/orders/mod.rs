@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values, row, update_values};
+use crate::bulk::{Val, insert_values, insert_values_counted, row, update_values};
 use crate::db::{from_micros, micros, placeholders, pow2_chunks};
 use crate::{Error, Result};
 
@@ -18,18 +18,17 @@ mod rows;
 
 use rows::{OrderFixed, OrderState, order_insert};
 
-/// Inserts orders, skipping any whose (store, external_id) exists. Returns the ids actually inserted: under
-/// concurrent duplicates exactly one writer gets each id back (the unique key decides, on both engines).
-pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<Vec<String>> {
+/// Inserts orders, skipping any whose (store, external_id) exists. Returns how many were actually inserted:
+/// under concurrent duplicates exactly one writer counts each (the unique key decides, on both engines). A
+/// count, not the ids back: on SQLite every returned row is a message of its own from the driver's thread.
+pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<u64> {
     let width = OrderFixed::COLUMNS.len() + OrderState::COLUMNS.len();
     let mut vals = Vec::with_capacity(orders.len() * width);
     for (o, w) in orders {
         OrderFixed::of(o).push_vals(&mut vals);
         OrderState::of(o, *w).push_vals(&mut vals);
     }
-    let conflict = "ON CONFLICT (store, external_id) DO NOTHING RETURNING id";
-    let rows = insert_values(conn, order_insert(), conflict, vals).await?;
-    rows.iter().map(|r| Ok(r.try_get::<String, _>("id")?)).collect()
+    insert_values_counted(conn, order_insert(), "ON CONFLICT (store, external_id) DO NOTHING", vals).await
 }
 
 row!(

@@ -101,7 +101,7 @@ fn order(external_id: &str, country: &str) -> Order {
 
 async fn insert(store: &Store, o: &Order, product: &ProductId) -> bool {
     let mut tx = store.begin().await.unwrap();
-    let inserted = !orders::insert_orders(&mut tx, &[(o, None)]).await.unwrap().is_empty();
+    let inserted = orders::insert_orders(&mut tx, &[(o, None)]).await.unwrap() == 1;
     if inserted {
         let lines: Vec<_> = o.lines.iter().map(|l| (&o.id, product, l)).collect();
         orders::insert_lines(&mut tx, &lines).await.unwrap();
