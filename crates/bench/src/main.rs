@@ -469,7 +469,7 @@ async fn intake(concurrency: usize, seconds: u64, engine: Engine, rules: bool) -
     // have done on a server that has been taking orders (this machine's PostgreSQL runs without it).
     let warm = wire::drive(&addr, pid, concurrency, WARM_UP, 201, request(concurrency))?;
     ensure!(warm.failures == 0, "{} orders failed in the warm-up", warm.failures);
-    {
+    if engine == Engine::Postgres {
         let store = codflow_store::Store::connect(&db.url).await?;
         store.analyze().await?;
         store.close().await;

@@ -113,11 +113,7 @@ fn statements<'v>(
 /// As [`insert_values`] without reading anything back: returns the rows inserted.
 pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<u64> {
     let width = width_of(head)?;
-    let mut n = 0;
-    for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
-        n += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(n)
+    execute_values(conn, width, vals, |g| format!("INSERT {head} VALUES {g} {tail}")).await
 }
 
 /// `WITH {cte} AS (VALUES (...), (...)) {select}` over rows of `width` values, in as few statements as the
@@ -163,14 +159,10 @@ pub async fn update_values(
     let width = cols.len() + 1;
     let names = std::iter::once(key).chain(cols.iter().copied()).collect::<Vec<_>>().join(", ");
     let set = cols.iter().map(|c| format!("{c} = v.{c}")).collect::<Vec<_>>().join(", ");
-    let mut changed = 0;
-    let sql = |g: &str| {
+    execute_values(conn, width, vals, |g| {
         format!("WITH v ({names}) AS (VALUES {g}) UPDATE {table} SET {set} FROM v WHERE {table}.{key} = v.{key}")
-    };
-    for (sql, chunk) in statements(conn, &vals, width, sql) {
-        changed += bind_all(sqlx::query(&sql), chunk).execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(changed)
+    })
+    .await
 }
 
 /// `vals` (rows of `width`) in statements of power-of-two rows within the parameter limit.
