@@ -1,22 +1,28 @@
-//! The layers every route sits behind: control characters refused before any handler runs, every error
-//! made problem+json, a panic answered as a 500, and the security headers on every response.
+//! The layer every route sits behind: a request id and a span, metrics, control characters refused before
+//! any handler runs, every error made problem+json, a panic answered as a 500, and the security headers on
+//! every response.
 
+use std::sync::Arc;
+use std::time::Instant;
+
+#[cfg(test)]
 use axum::Router;
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::{self, Next};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+#[cfg(test)]
+use axum::middleware;
+use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
-use crate::{ApiError, BODY_LIMIT};
+use crate::{ApiError, AppState, BODY_LIMIT};
 
 /// Every error leaves as problem+json: what the framework refuses before a handler runs (a path or query
 /// that does not decode, a method the route does not take, a bad multipart body) comes as plain text or
 /// nothing, and is rewritten here with its status kept.
-async fn problems_only(req: Request, next: Next) -> Response {
+async fn problems_only(method: &Method, resp: Response) -> Response {
     use axum::http::header::{ALLOW, CONTENT_TYPE};
     use axum::response::IntoResponse;
-    let method = req.method().clone();
-    let resp = next.run(req).await;
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
@@ -105,13 +111,61 @@ async fn refuse_control_characters(req: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
-/// The layers every route sits behind: control characters refused, every error made problem+json, a
-/// panic answered as a 500.
+/// Control characters refused, every error made problem+json, a panic answered as a 500: the part of
+/// [`edge`] that needs no state, as a layer of its own for tests of routers without one.
+#[cfg(test)]
 pub(crate) fn hardened<S: Clone + Send + Sync + 'static>(routes: Router<S>) -> Router<S> {
-    routes
-        .layer(middleware::from_fn(refuse_control_characters))
-        .layer(middleware::from_fn(problems_only))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+    routes.layer(middleware::from_fn(guarded))
+}
+
+/// What [`hardened`] does, for [`edge`] to run inside itself.
+async fn guarded(req: Request, next: Next) -> Response {
+    use futures::FutureExt;
+    let method = req.method().clone();
+    let resp = match std::panic::AssertUnwindSafe(refuse_control_characters(req, next)).catch_unwind().await {
+        Ok(resp) => resp,
+        Err(cause) => panic_response(cause),
+    };
+    problems_only(&method, resp).await
+}
+
+/// Everything every route passes through, as one layer: axum boxes and clones a route's whole stack of
+/// layers for each request at each layer, so eight small layers cost more than the quote they carried.
+/// In order: a request id (the caller's `x-request-id` kept, a new one made otherwise, sent back on the
+/// response), a `request` span that log lines inside it carry, the route's metrics, [`guarded`], and the
+/// security headers.
+pub(crate) async fn edge(State(s): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get(&X_REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let id = new_request_id();
+            req.headers_mut().insert(X_REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let span = tracing::info_span!("request", method = %req.method(), uri = %req.uri(),
+        request_id = id.to_str().unwrap_or(""));
+    // Shared, not copied: the matched path is reference-counted and a standard method a plain value.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
+    let started = Instant::now();
+    let mut resp = guarded(req, next).instrument(span).await;
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    s.metrics.observe_request(method.as_str(), route, resp.status().as_u16(), started.elapsed());
+    let h = resp.headers_mut();
+    for (name, value) in &SECURITY_HEADERS {
+        h.entry(name).or_insert_with(|| value.clone());
+    }
+    h.entry(X_REQUEST_ID).or_insert(id);
+    resp
+}
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn new_request_id() -> HeaderValue {
+    let id = format!("req_{}", codflow_domain::ids::new_id_body());
+    // The id is ASCII letters, digits and an underscore: always a valid header value.
+    HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("req_unknown"))
 }
 
 /// A panic in a handler is a bug: it is logged and answered as any internal error, never as a dropped
@@ -127,29 +181,20 @@ fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// What every response carries: no sniffing, no framing, no referrer (signed buyer links live in paths),
-/// and a content policy that runs only our own scripts.
-pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
-    use axum::http::header;
-    // Checked once, when compiled: `from_static` on each response walked the policy's 200 bytes every time.
-    static HEADERS: [(header::HeaderName, HeaderValue); 4] = [
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-            ),
+/// and a content policy that runs only our own scripts. Checked once, when compiled: `from_static` on each
+/// response walked the policy's 200 bytes every time.
+static SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         ),
-    ];
-    let mut resp = next.run(req).await;
-    let h = resp.headers_mut();
-    for (name, value) in &HEADERS {
-        h.entry(name).or_insert_with(|| value.clone());
-    }
-    resp
-}
+    ),
+];
 
 #[cfg(test)]
 mod tests {

@@ -12,17 +12,12 @@ pub mod routes;
 pub mod state;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::HeaderValue;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::middleware;
 use axum::routing::get;
 use codflow_app::App;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use state::{AppState, Edge};
@@ -36,26 +31,6 @@ use routes::{
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// CSV imports are larger by nature.
 pub const IMPORT_LIMIT: usize = 256 * 1024 * 1024;
-
-#[derive(Clone, Copy)]
-struct NewRequestId;
-
-impl MakeRequestId for NewRequestId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&format!("req_{}", codflow_domain::ids::new_id_body())).ok().map(RequestId::new)
-    }
-}
-
-async fn observe(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    // Shared, not copied: the matched path is reference-counted and a standard method a plain value.
-    let route = req.extensions().get::<MatchedPath>().cloned();
-    let method = req.method().clone();
-    let started = Instant::now();
-    let resp = next.run(req).await;
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    s.metrics.observe_request(method.as_str(), route, resp.status().as_u16(), started.elapsed());
-    resp
-}
 
 /// A path nothing serves: an HTML page for a browser outside the API, problem+json for everyone else.
 async fn not_found(
@@ -146,16 +121,7 @@ fn routes_with(state: Arc<AppState>) -> Router {
         .route("/api/docs/init.js", get(system::swagger_init))
         .merge(console::routes())
         .fallback(not_found);
-    edge::hardened(routes)
-        .layer(middleware::from_fn(edge::security_headers))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", method = %req.method(), uri = %req.uri(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::x_request_id(NewRequestId))
-        .with_state(state)
+    routes.layer(middleware::from_fn_with_state(state.clone(), edge::edge)).with_state(state)
 }
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM), finishing requests in flight.

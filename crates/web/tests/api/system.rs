@@ -11,6 +11,7 @@ codflow_store::on_both_engines!(
     metrics_need_a_token_on_the_public_listener,
     every_response_carries_the_security_headers,
     unknown_routes_are_problem_json_404,
+    a_callers_request_id_is_sent_back_and_a_new_one_made_otherwise,
 );
 
 async fn metrics_need_a_token_on_the_public_listener(engine: Engine) {
@@ -166,4 +167,19 @@ async fn unknown_routes_are_problem_json_404(engine: Engine) {
     let app = spawn_app(engine).await;
     let p = json_of(app.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND).await;
     assert_eq!(p["code"], "not_found");
+}
+
+async fn a_callers_request_id_is_sent_back_and_a_new_one_made_otherwise(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let id = |r: &reqwest::Response| r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let r = app.client.get(app.url("/healthz")).header("x-request-id", "shop-7f3a").send().await.unwrap();
+    assert_eq!(id(&r), "shop-7f3a");
+    // Errors carry it too: a refusal is what a caller most needs to quote.
+    let r = app.client.get(app.url("/api/v1/orders")).header("x-request-id", "shop-7f3b").send().await.unwrap();
+    assert_eq!((r.status(), id(&r)), (StatusCode::UNAUTHORIZED, "shop-7f3b".to_owned()));
+    let (a, b) = (
+        id(&app.client.get(app.url("/healthz")).send().await.unwrap()),
+        id(&app.client.get(app.url("/nowhere")).send().await.unwrap()),
+    );
+    assert!(a.starts_with("req_") && b.starts_with("req_") && a != b, "{a} {b}");
 }
