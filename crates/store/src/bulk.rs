@@ -84,6 +84,13 @@ const MAX_PARAMS: usize = 30_000;
 pub async fn insert_values(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<Vec<AnyRow>> {
     let width = width_of(head)?;
     let mut out = Vec::new();
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        let insert = JsonInsert::of(head, tail)?;
+        for rows in json_chunks(&vals, &insert.columns) {
+            out.extend(sqlx::query(&insert.sql).bind(rows?).fetch_all(&mut *conn).await?);
+        }
+        return Ok(out);
+    }
     for (sql, chunk) in statements(conn, &vals, width, |g| format!("INSERT {head} VALUES {g} {tail}")) {
         out.extend(bind_all(sqlx::query(&sql), chunk).fetch_all(&mut *conn).await?);
     }
@@ -113,7 +120,77 @@ fn statements<'v>(
 /// As [`insert_values`] without reading anything back: returns the rows inserted.
 pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<u64> {
     let width = width_of(head)?;
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        let insert = JsonInsert::of(head, tail)?;
+        let mut changed = 0;
+        for rows in json_chunks(&vals, &insert.columns) {
+            changed += sqlx::query(&insert.sql).bind(rows?).execute(&mut *conn).await?.rows_affected();
+        }
+        return Ok(changed);
+    }
     execute_values(conn, width, vals, |g| format!("INSERT {head} VALUES {g} {tail}")).await
+}
+
+/// A bulk insert on PostgreSQL: `INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t, $1)`,
+/// every row an object keyed by column in one JSON parameter. One statement of one shape however many rows, so
+/// one round trip and one cached plan: a `VALUES` list is a statement of its own for each row count, and the
+/// power-of-two pieces that keep their number down cost two or three round trips for a batch of twenty.
+/// The table's own row type gives each value its column's type, as binding it to the column did.
+struct JsonInsert {
+    sql: String,
+    columns: Vec<String>,
+}
+
+impl JsonInsert {
+    /// From `INTO table (a, b, c)` and what follows the rows (`ON CONFLICT …`, `RETURNING …`).
+    fn of(head: &str, tail: &str) -> Result<JsonInsert> {
+        let corrupt = || crate::Error::Corrupt(format!("a bulk insert this store cannot read: {head}"));
+        let (table, rest) = head.trim().strip_prefix("INTO ").and_then(|h| h.split_once('(')).ok_or_else(corrupt)?;
+        let (cols, _) = rest.split_once(')').ok_or_else(corrupt)?;
+        let table = table.trim();
+        let columns: Vec<String> = cols.split(',').map(|c| c.trim().to_owned()).collect();
+        let named = |c: &String| !c.is_empty() && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if table.is_empty() || !columns.iter().all(named) {
+            return Err(corrupt());
+        }
+        let list = columns.join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::json) {tail}"
+        );
+        Ok(JsonInsert { sql, columns })
+    }
+}
+
+/// `vals` (rows as wide as `columns`) as JSON arrays of row objects, each within the parameter budget a
+/// `VALUES` statement would have had (a megabyte or so of text).
+fn json_chunks<'v>(vals: &'v [Val], columns: &'v [String]) -> impl Iterator<Item = Result<String>> + 'v {
+    let keys: Vec<String> = columns.iter().map(|c| format!("\"{c}\":")).collect();
+    let per = (MAX_PARAMS / columns.len()).max(1) * columns.len();
+    vals.chunks(per).map(move |chunk| {
+        let mut out = Vec::with_capacity(chunk.len() * 24);
+        out.push(b'[');
+        for (i, v) in chunk.iter().enumerate() {
+            let c = i % keys.len();
+            out.extend_from_slice(match (c, i) {
+                (0, 0) => b"{",
+                (0, _) => b"},{",
+                _ => b",",
+            });
+            out.extend_from_slice(keys[c].as_bytes());
+            match v {
+                Val::Int(n) | Val::OptInt(Some(n)) => {
+                    use std::io::Write;
+                    let _ = write!(out, "{n}");
+                }
+                Val::Text(t) | Val::OptText(Some(t)) => serde_json::to_writer(&mut out, t)
+                    .map_err(|e| crate::Error::Corrupt(format!("a value JSON cannot carry: {e}")))?,
+                Val::OptText(None) | Val::OptInt(None) => out.extend_from_slice(b"null"),
+            }
+        }
+        out.extend_from_slice(b"}]");
+        // Only UTF-8 was written: the strings as they were, escaped, and ASCII around them.
+        String::from_utf8(out).map_err(|e| crate::Error::Corrupt(e.to_string()))
+    })
 }
 
 /// `WITH {cte} AS (VALUES (...), (...)) {select}` over rows of `width` values, in as few statements as the

@@ -24,6 +24,7 @@ codflow_store::on_both_engines!(
     every_written_out_statement_of_the_store_prepares_against_the_schema,
     wave_tickets_drawn_at_once_by_many_stations_are_all_different,
     table_statistics_are_gathered_on_demand_where_the_planner_uses_them,
+    bulk_inserts_keep_every_awkward_value_exactly_and_count_what_they_skip,
 );
 
 async fn fresh(engine: Engine) -> (TestDb, Store) {
@@ -664,4 +665,70 @@ async fn table_statistics_are_gathered_on_demand_where_the_planner_uses_them(eng
     assert_eq!(analyzed, 2);
     let on: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(store.reader()).await.unwrap();
     assert_eq!(store.statistics_kept().await.unwrap(), on == "on");
+}
+
+async fn bulk_inserts_keep_every_awkward_value_exactly_and_count_what_they_skip(engine: Engine) {
+    use codflow_store::bulk::{Val, insert_values, insert_values_counted};
+    let (_db, store) = fresh(engine).await;
+    let awkward = [
+        "plain",
+        "quote \" backslash \\ slash / tab \t",
+        "line\nfeed\r\nand \u{1f} unit separator",
+        "العربية 😀 \u{2028} é",
+        "",
+        "{\"looks\": [\"like json\"]}",
+        "null",
+    ];
+    // More rows than one statement's parameter budget, so the rows span several statements.
+    let n = 3500;
+    let head = "INTO audit_log (id, entity, entity_id, action, from_status, to_status, actor, reason, at)";
+    let mut vals = Vec::new();
+    for i in 0..n {
+        let text = awkward[i % awkward.len()];
+        vals.extend([
+            Val::from(format!("aud_{i:06}")),
+            Val::from("bulk"),
+            Val::from(text),
+            Val::from("check"),
+            Val::OptText((i % 2 == 0).then(|| text.to_owned())),
+            Val::OptText(None),
+            Val::from("system"),
+            Val::OptText((i % 3 == 0).then(|| format!("{text}#{i}"))),
+            Val::Int([i64::MIN + 1, i64::MAX, 0, -1][i % 4] + if i % 4 < 2 { 0 } else { i as i64 }),
+        ]);
+    }
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(insert_values_counted(&mut tx, head, "", vals.clone()).await.unwrap(), n as u64);
+    // Rows whose key exists are skipped and not counted; RETURNING reads back only what was inserted.
+    let lists = "INTO list_entries (list_name, value, note, actor, created_at)";
+    let entry = |value: &str| {
+        [Val::from("blacklisted_phones"), Val::from(value), Val::OptText(None), Val::from("system"), Val::Int(1)]
+    };
+    let first: Vec<Val> = ["+966500000001", "+966500000002"].iter().flat_map(|v| entry(v)).collect();
+    assert_eq!(insert_values_counted(&mut tx, lists, "ON CONFLICT (list_name, value) DO NOTHING", first).await.unwrap(), 2);
+    let again: Vec<Val> = ["+966500000002", "+966500000003"].iter().flat_map(|v| entry(v)).collect();
+    let back = insert_values(&mut tx, lists, "ON CONFLICT (list_name, value) DO NOTHING RETURNING value", again)
+        .await
+        .unwrap();
+    assert_eq!(back.iter().map(|r| sqlx::Row::get::<String, _>(r, "value")).collect::<Vec<_>>(), ["+966500000003"]);
+    commit(tx).await.unwrap();
+    use sqlx::Row;
+    let mut conn = store.read().await.unwrap();
+    let rows = sqlx::query(
+        "SELECT id, entity_id, from_status, to_status, reason, at FROM audit_log WHERE entity = 'bulk' ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), n);
+    for (i, r) in rows.iter().enumerate() {
+        let text = awkward[i % awkward.len()];
+        assert_eq!(r.get::<String, _>("id"), format!("aud_{i:06}"));
+        assert_eq!(r.get::<String, _>("entity_id"), text, "row {i}");
+        assert_eq!(r.get::<Option<String>, _>("from_status"), (i % 2 == 0).then(|| text.to_owned()), "row {i}");
+        assert_eq!(r.get::<Option<String>, _>("to_status"), None);
+        assert_eq!(r.get::<Option<String>, _>("reason"), (i % 3 == 0).then(|| format!("{text}#{i}")), "row {i}");
+        let at = [i64::MIN + 1, i64::MAX, 0, -1][i % 4] + if i % 4 < 2 { 0 } else { i as i64 };
+        assert_eq!(r.get::<i64, _>("at"), at, "row {i}");
+    }
 }
