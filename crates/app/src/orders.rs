@@ -264,10 +264,8 @@ pub(crate) async fn record_batch(
     }
     let lines: Vec<(&OrderId, &ProductId, &OrderLine)> =
         orders.iter().flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l))).collect();
-    orders::insert_lines(conn, &lines).await?;
     let reservations: Vec<_> = held.iter().map(|(i, w, p, q)| (&orders[*i].id, w, p, *q)).collect();
-    orders::insert_reservations(conn, &reservations, micros(now)).await?;
-    orders::insert_audit(conn, &audits).await?;
+    orders::insert_placed(conn, &lines, &reservations, micros(now), &audits).await?;
     outbox::enqueue(conn, &messages).await?;
     for s in &to_book {
         codflow_store::logistics::insert_shipment(conn, s).await?;

@@ -131,6 +131,46 @@ pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &
     execute_values(conn, width, vals, |g| format!("INSERT {head} VALUES {g} {tail}")).await
 }
 
+/// Several bulk inserts, each `(INTO table (cols), rows)`, in the caller's transaction. On PostgreSQL in one
+/// statement, each insert a data-modifying CTE (foreign keys between them are checked at its end), so a
+/// batch's lines, reservations and audit records cost one round trip; on SQLite one after another, as
+/// [`insert_values`] does. Rows beyond one statement's budget go in further statements.
+pub async fn insert_many(conn: &mut AnyConnection, inserts: Vec<(&str, Vec<Val>)>) -> Result<()> {
+    if crate::db::Engine::of(conn) != crate::db::Engine::Postgres {
+        for (head, vals) in inserts {
+            insert_values_counted(conn, head, "", vals).await?;
+        }
+        return Ok(());
+    }
+    let parts = inserts.iter().map(|(head, _)| JsonInsert::of(head, "")).collect::<Result<Vec<_>>>()?;
+    let fits =
+        inserts.iter().zip(&parts).all(|((_, vals), p)| vals.len() <= MAX_PARAMS / p.columns.len() * p.columns.len());
+    if !fits {
+        for ((_, vals), p) in inserts.iter().zip(&parts) {
+            for rows in json_chunks(vals, &p.columns) {
+                sqlx::query(&p.sql).bind(rows?).execute(&mut *conn).await?;
+            }
+        }
+        return Ok(());
+    }
+    let ctes: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("i{i} AS ({})", p.sql.replace("$1::json", &format!("${}::json", i + 1))))
+        .collect();
+    let sql = format!("WITH {} SELECT 1", ctes.join(", "));
+    let mut q = sqlx::query(&sql);
+    for ((_, vals), p) in inserts.iter().zip(&parts) {
+        let rows = match json_chunks(vals, &p.columns).next() {
+            Some(rows) => rows?,
+            None => "[]".to_owned(),
+        };
+        q = q.bind(rows);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
+
 /// A bulk insert on PostgreSQL: `INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t, $1)`,
 /// every row an object keyed by column in one JSON parameter. One statement of one shape however many rows, so
 /// one round trip and one cached plan: a `VALUES` list is a statement of its own for each row count, and the

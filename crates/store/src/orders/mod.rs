@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
-use crate::bulk::{Val, insert_values, insert_values_counted, row, update_values};
+use crate::bulk::{Val, insert_many, insert_values, insert_values_counted, row, update_values};
 use crate::db::{from_micros, micros, placeholders, pow2_chunks};
 use crate::{Error, Result};
 
@@ -45,6 +45,11 @@ row!(
 
 /// Lines of one or many orders: (order, product, line).
 pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &ProductId, &OrderLine)]) -> Result<()> {
+    insert_values(conn, &format!("INTO order_lines ({})", LineRow::LIST), "", line_vals(lines)).await?;
+    Ok(())
+}
+
+fn line_vals(lines: &[(&OrderId, &ProductId, &OrderLine)]) -> Vec<Val> {
     let mut vals = Vec::with_capacity(lines.len() * LineRow::COLUMNS.len());
     let mut line_no = 0i64;
     let mut last: Option<&OrderId> = None;
@@ -61,8 +66,28 @@ pub async fn insert_lines(conn: &mut AnyConnection, lines: &[(&OrderId, &Product
         }
         .push_vals(&mut vals);
     }
-    insert_values(conn, &format!("INTO order_lines ({})", LineRow::LIST), "", vals).await?;
-    Ok(())
+    vals
+}
+
+/// What intake writes after the orders themselves: their lines, what they hold (reserved at `at`) and their
+/// audit records, in as few round trips as the engine allows (see [`insert_many`]).
+pub async fn insert_placed(
+    conn: &mut AnyConnection,
+    lines: &[(&OrderId, &ProductId, &OrderLine)],
+    reservations: &[(&OrderId, &WarehouseId, &ProductId, i64)],
+    at: i64,
+    audits: &[AuditRecord],
+) -> Result<()> {
+    static HEADS: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
+    let [l, r, a] = HEADS.get_or_init(|| {
+        [
+            format!("INTO order_lines ({})", LineRow::LIST),
+            format!("INTO reservations ({})", ReservationRow::LIST),
+            format!("INTO audit_log ({})", AuditRow::LIST),
+        ]
+    });
+    insert_many(conn, vec![(l, line_vals(lines)), (r, reservation_vals(reservations, at)), (a, audit_vals(audits))])
+        .await
 }
 
 fn review_json(r: &Review) -> String {
@@ -119,6 +144,12 @@ pub async fn insert_reservations(
     rows: &[(&OrderId, &WarehouseId, &ProductId, i64)],
     at: i64,
 ) -> Result<()> {
+    let head = format!("INTO reservations ({})", ReservationRow::LIST);
+    insert_values(conn, &head, "", reservation_vals(rows, at)).await?;
+    Ok(())
+}
+
+fn reservation_vals(rows: &[(&OrderId, &WarehouseId, &ProductId, i64)], at: i64) -> Vec<Val> {
     let mut vals = Vec::with_capacity(rows.len() * ReservationRow::COLUMNS.len());
     for (o, w, p, q) in rows {
         let row = ReservationRow {
@@ -130,9 +161,7 @@ pub async fn insert_reservations(
         };
         row.push_vals(&mut vals);
     }
-    let head = format!("INTO reservations ({})", ReservationRow::LIST);
-    insert_values(conn, &head, "", vals).await?;
-    Ok(())
+    vals
 }
 
 /// Gives back everything the order holds and forgets the reservation. Returns the units released.
@@ -224,12 +253,16 @@ impl AuditRow {
 }
 
 pub async fn insert_audit(conn: &mut AnyConnection, records: &[AuditRecord]) -> Result<()> {
+    insert_values(conn, &format!("INTO audit_log ({})", AuditRow::LIST), "", audit_vals(records)).await?;
+    Ok(())
+}
+
+fn audit_vals(records: &[AuditRecord]) -> Vec<Val> {
     let mut vals = Vec::with_capacity(records.len() * AuditRow::COLUMNS.len());
     for a in records {
         AuditRow::of(a).push_vals(&mut vals);
     }
-    insert_values(conn, &format!("INTO audit_log ({})", AuditRow::LIST), "", vals).await?;
-    Ok(())
+    vals
 }
 
 /// An audit record as read back, with the actor in its stored form.

@@ -705,15 +705,48 @@ async fn bulk_inserts_keep_every_awkward_value_exactly_and_count_what_they_skip(
         [Val::from("blacklisted_phones"), Val::from(value), Val::OptText(None), Val::from("system"), Val::Int(1)]
     };
     let first: Vec<Val> = ["+966500000001", "+966500000002"].iter().flat_map(|v| entry(v)).collect();
-    assert_eq!(insert_values_counted(&mut tx, lists, "ON CONFLICT (list_name, value) DO NOTHING", first).await.unwrap(), 2);
+    assert_eq!(
+        insert_values_counted(&mut tx, lists, "ON CONFLICT (list_name, value) DO NOTHING", first).await.unwrap(),
+        2
+    );
     let again: Vec<Val> = ["+966500000002", "+966500000003"].iter().flat_map(|v| entry(v)).collect();
     let back = insert_values(&mut tx, lists, "ON CONFLICT (list_name, value) DO NOTHING RETURNING value", again)
         .await
         .unwrap();
     assert_eq!(back.iter().map(|r| sqlx::Row::get::<String, _>(r, "value")).collect::<Vec<_>>(), ["+966500000003"]);
+    // Several inserts at once (one statement on PostgreSQL), an empty one among them; and the same over more
+    // rows than one statement carries.
+    let renamed = |vals: &[Val], prefix: &str| -> Vec<Val> {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Val::Text(id) if i % 9 == 0 => Val::from(format!("{prefix}{id}")),
+                Val::Text(e) if i % 9 == 1 => Val::from(format!("{e}-{prefix}")),
+                v => v.clone(),
+            })
+            .collect()
+    };
+    let extra = vec![
+        Val::from("blacklisted_phones"),
+        Val::from("+966500000009"),
+        Val::OptText(None),
+        Val::from("system"),
+        Val::Int(2),
+    ];
+    codflow_store::bulk::insert_many(&mut tx, vec![(head, renamed(&vals[..18], "m")), (lists, vec![]), (lists, extra)])
+        .await
+        .unwrap();
+    codflow_store::bulk::insert_many(&mut tx, vec![(head, renamed(&vals, "big")), (lists, vec![])]).await.unwrap();
     commit(tx).await.unwrap();
     use sqlx::Row;
     let mut conn = store.read().await.unwrap();
+    let count = |sql: &'static str| sqlx::query(sql);
+    let n_of = |r: sqlx::any::AnyRow| r.get::<i64, _>(0);
+    let m = count("SELECT COUNT(*) FROM audit_log WHERE entity = 'bulk-m'").fetch_one(&mut *conn).await.unwrap();
+    let big = count("SELECT COUNT(*) FROM audit_log WHERE entity = 'bulk-big'").fetch_one(&mut *conn).await.unwrap();
+    let listed =
+        count("SELECT COUNT(*) FROM list_entries WHERE value LIKE '+9665000000%'").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!((n_of(m), n_of(big), n_of(listed)), (2, n as i64, 4));
     let rows = sqlx::query(
         "SELECT id, entity_id, from_status, to_status, reason, at FROM audit_log WHERE entity = 'bulk' ORDER BY id",
     )
