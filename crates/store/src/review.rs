@@ -581,10 +581,6 @@ pub async fn batch_history(
     Ok((buyers, counted))
 }
 
-fn json_list(items: &[&str]) -> Result<String> {
-    serde_json::to_string(items).map_err(|e| Error::Corrupt(format!("a list JSON cannot carry: {e}")))
-}
-
 /// Every order of `phones` (lines joined only for those placed since `since`), followed by the counts of
 /// `keys` when there are any.
 async fn history_query(
@@ -595,30 +591,24 @@ async fn history_query(
     buyers: &mut HashMap<String, (i64, Vec<RecentOrder>)>,
     counted: &mut HashMap<String, Counts>,
 ) -> Result<()> {
-    let select = "SELECT CAST(0 AS BIGINT) AS kind, o.id AS k, o.buyer_phone AS phone, o.placed_at AS n1, l.sku AS sku, \
-         CAST(0 AS BIGINT) AS n2 FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >=";
-    let counts =
-        "UNION ALL SELECT CAST(1 AS BIGINT), key, NULL, delivered, NULL, refused FROM outcome_counts WHERE key IN";
-    // On PostgreSQL the lists go as JSON arrays: one statement of one shape, planned once and kept, where a
-    // list of parameters is a statement for each length (planned afresh each time, as it is not kept).
-    let pg = crate::db::Engine::of(conn) == crate::db::Engine::Postgres;
-    let (phones_in, keys_in) = if pg {
-        ("SELECT json_array_elements_text($2::json)".to_owned(), "SELECT json_array_elements_text($3::json)".to_owned())
+    let counts_part = if keys.is_empty() {
+        String::new()
     } else {
-        (params(conn, 1, phones.len()), params(conn, 1 + phones.len(), keys.len()))
+        format!(
+            "UNION ALL SELECT CAST(1 AS BIGINT), key, NULL, delivered, NULL, refused FROM outcome_counts WHERE key IN ({})",
+            params(conn, 1 + phones.len(), keys.len())
+        )
     };
-    let counts_part = if keys.is_empty() { String::new() } else { format!("{counts} ({keys_in})") };
-    let sql = format!("{select} {} WHERE o.buyer_phone IN ({phones_in}) {counts_part} ORDER BY 1, 2", param(conn, 1));
-    let mut q = sqlx::query(&sql).persistent(pg).bind(micros(since));
-    if pg {
-        q = q.bind(json_list(phones)?);
-        if !keys.is_empty() {
-            q = q.bind(json_list(keys)?);
-        }
-    } else {
-        for p in phones.iter().chain(keys) {
-            q = q.bind(*p);
-        }
+    let sql = format!(
+        "SELECT CAST(0 AS BIGINT) AS kind, o.id AS k, o.buyer_phone AS phone, o.placed_at AS n1, l.sku AS sku, \
+         CAST(0 AS BIGINT) AS n2 FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id AND o.placed_at >= {} \
+         WHERE o.buyer_phone IN ({}) {counts_part} ORDER BY 1, 2",
+        param(conn, 1),
+        params(conn, 1, phones.len()),
+    );
+    let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
+    for p in phones.iter().chain(keys) {
+        q = q.bind(*p);
     }
     let mut last_id = String::new();
     for r in q.fetch_all(&mut *conn).await? {
