@@ -1,6 +1,7 @@
 //! Many rows in few statements: multi-row inserts, keyed multi-row updates and lookups of many keys, chunked
-//! under both engines' parameter limits, with the placeholders each engine reads. Every store module that
-//! writes in bulk goes through here.
+//! under both engines' parameter limits, with the placeholders each engine reads; on PostgreSQL an insert's
+//! rows travel as one JSON parameter instead (see [`JsonInsert`]). Every store module that writes in bulk goes
+//! through here.
 
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -85,7 +86,7 @@ pub async fn insert_values(conn: &mut AnyConnection, head: &str, tail: &str, val
     let width = width_of(head)?;
     let mut out = Vec::new();
     if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
-        let insert = JsonInsert::of(head, tail)?;
+        let insert = JsonInsert::of(head, tail, 1)?;
         for rows in json_chunks(&vals, &insert.columns) {
             out.extend(sqlx::query(&insert.sql).bind(rows?).fetch_all(&mut *conn).await?);
         }
@@ -121,7 +122,7 @@ fn statements<'v>(
 pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &str, vals: Vec<Val>) -> Result<u64> {
     let width = width_of(head)?;
     if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
-        let insert = JsonInsert::of(head, tail)?;
+        let insert = JsonInsert::of(head, tail, 1)?;
         let mut changed = 0;
         for rows in json_chunks(&vals, &insert.columns) {
             changed += sqlx::query(&insert.sql).bind(rows?).execute(&mut *conn).await?.rows_affected();
@@ -134,30 +135,29 @@ pub async fn insert_values_counted(conn: &mut AnyConnection, head: &str, tail: &
 /// Several bulk inserts, each `(INTO table (cols), rows)`, in the caller's transaction. On PostgreSQL in one
 /// statement, each insert a data-modifying CTE (foreign keys between them are checked at its end), so a
 /// batch's lines, reservations and audit records cost one round trip; on SQLite one after another, as
-/// [`insert_values`] does. Rows beyond one statement's budget go in further statements.
+/// [`insert_values`] does. When one of them has more rows than a statement carries, each goes on its own.
 pub async fn insert_many(conn: &mut AnyConnection, inserts: Vec<(&str, Vec<Val>)>) -> Result<()> {
-    if crate::db::Engine::of(conn) != crate::db::Engine::Postgres {
+    if inserts.is_empty() {
+        return Ok(());
+    }
+    let mut parts = Vec::with_capacity(inserts.len());
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        for (i, (head, vals)) in inserts.iter().enumerate() {
+            let p = JsonInsert::of(head, "", i + 1)?;
+            if vals.len() > MAX_PARAMS / p.columns.len() * p.columns.len() {
+                parts.clear();
+                break;
+            }
+            parts.push(p);
+        }
+    }
+    if parts.len() != inserts.len() {
         for (head, vals) in inserts {
             insert_values_counted(conn, head, "", vals).await?;
         }
         return Ok(());
     }
-    let parts = inserts.iter().map(|(head, _)| JsonInsert::of(head, "")).collect::<Result<Vec<_>>>()?;
-    let fits =
-        inserts.iter().zip(&parts).all(|((_, vals), p)| vals.len() <= MAX_PARAMS / p.columns.len() * p.columns.len());
-    if !fits {
-        for ((_, vals), p) in inserts.iter().zip(&parts) {
-            for rows in json_chunks(vals, &p.columns) {
-                sqlx::query(&p.sql).bind(rows?).execute(&mut *conn).await?;
-            }
-        }
-        return Ok(());
-    }
-    let ctes: Vec<String> = parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("i{i} AS ({})", p.sql.replace("$1::json", &format!("${}::json", i + 1))))
-        .collect();
+    let ctes: Vec<String> = parts.iter().enumerate().map(|(i, p)| format!("i{i} AS ({})", p.sql)).collect();
     let sql = format!("WITH {} SELECT 1", ctes.join(", "));
     let mut q = sqlx::query(&sql);
     for ((_, vals), p) in inserts.iter().zip(&parts) {
@@ -182,8 +182,9 @@ struct JsonInsert {
 }
 
 impl JsonInsert {
-    /// From `INTO table (a, b, c)` and what follows the rows (`ON CONFLICT …`, `RETURNING …`).
-    fn of(head: &str, tail: &str) -> Result<JsonInsert> {
+    /// From `INTO table (a, b, c)` and what follows the rows (`ON CONFLICT …`, `RETURNING …`), the rows
+    /// bound as parameter `$param`.
+    fn of(head: &str, tail: &str, param: usize) -> Result<JsonInsert> {
         let corrupt = || crate::Error::Corrupt(format!("a bulk insert this store cannot read: {head}"));
         let (table, rest) = head.trim().strip_prefix("INTO ").and_then(|h| h.split_once('(')).ok_or_else(corrupt)?;
         let (cols, _) = rest.split_once(')').ok_or_else(corrupt)?;
@@ -195,7 +196,7 @@ impl JsonInsert {
         }
         let list = columns.join(", ");
         let sql = format!(
-            "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, $1::json) {tail}"
+            "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, ${param}::json) {tail}"
         );
         Ok(JsonInsert { sql, columns })
     }
