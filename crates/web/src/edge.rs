@@ -131,13 +131,13 @@ async fn guarded(req: Request, next: Next) -> Response {
 
 /// Everything every route passes through, as one layer: axum boxes and clones a route's whole stack of
 /// layers for each request at each layer, so eight small layers cost more than the quote they carried.
-/// In order: a request id (the caller's `x-request-id` kept, a new one made otherwise, sent back on the
-/// response), a `request` span that log lines inside it carry, the route's metrics, [`guarded`], and the
+/// In order: a request id (the caller's `x-request-id` kept if [usable](usable_request_id), a new one made
+/// otherwise, sent back on the response), a `request` span that log lines inside it carry, the route's metrics, [`guarded`], and the
 /// security headers.
 pub(crate) async fn edge(State(s): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let id = match req.headers().get(&X_REQUEST_ID) {
-        Some(id) => id.clone(),
-        None => {
+        Some(id) if usable_request_id(id) => id.clone(),
+        _ => {
             let id = new_request_id();
             req.headers_mut().insert(X_REQUEST_ID, id.clone());
             id
@@ -161,6 +161,12 @@ pub(crate) async fn edge(State(s): State<Arc<AppState>>, mut req: Request, next:
 }
 
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A caller's id is kept when it could be one: up to 128 visible ASCII characters. Anything else (70 KB of
+/// text, bytes a log cannot print) is replaced, so it is never copied into every log line of the request.
+fn usable_request_id(id: &HeaderValue) -> bool {
+    (1..=128).contains(&id.len()) && id.as_bytes().iter().all(u8::is_ascii_graphic)
+}
 
 fn new_request_id() -> HeaderValue {
     let id = format!("req_{}", codflow_domain::ids::new_id_body());

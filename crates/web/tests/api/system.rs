@@ -182,4 +182,15 @@ async fn a_callers_request_id_is_sent_back_and_a_new_one_made_otherwise(engine: 
         id(&app.client.get(app.url("/nowhere")).send().await.unwrap()),
     );
     assert!(a.starts_with("req_") && b.starts_with("req_") && a != b, "{a} {b}");
+    // An id nobody could use is replaced rather than copied into every log line: too long, or not printable.
+    let long = "a".repeat(129);
+    let spaced = reqwest::header::HeaderValue::from_static("two words");
+    let latin = reqwest::header::HeaderValue::from_bytes(b"\xe9t\xe9").unwrap();
+    for given in [reqwest::header::HeaderValue::from_str(&long).unwrap(), spaced, latin] {
+        let r = app.client.get(app.url("/healthz")).header("x-request-id", given.clone()).send().await.unwrap();
+        assert!(id(&r).starts_with("req_"), "{given:?} came back as {}", id(&r));
+    }
+    let longest = "b".repeat(128);
+    let r = app.client.get(app.url("/healthz")).header("x-request-id", &longest).send().await.unwrap();
+    assert_eq!(id(&r), longest);
 }
