@@ -581,6 +581,14 @@ pub async fn batch_history(
     Ok((buyers, counted))
 }
 
+fn padded<'a>(items: &[&'a str]) -> Vec<&'a str> {
+    let mut out = items.to_vec();
+    if let Some(last) = items.last() {
+        out.resize(items.len().next_power_of_two(), last);
+    }
+    out
+}
+
 /// Every order of `phones` (lines joined only for those placed since `since`), followed by the counts of
 /// `keys` when there are any.
 async fn history_query(
@@ -591,6 +599,9 @@ async fn history_query(
     buyers: &mut HashMap<String, (i64, Vec<RecentOrder>)>,
     counted: &mut HashMap<String, Counts>,
 ) -> Result<()> {
+    // Each list padded to a power of two by repeating its last item (`IN` ignores repeats): a batch's read is
+    // one of a few shapes the connection keeps prepared, not a statement planned afresh for every length.
+    let (phones, keys) = (&padded(phones)[..], &padded(keys)[..]);
     let counts_part = if keys.is_empty() {
         String::new()
     } else {
@@ -606,7 +617,7 @@ async fn history_query(
         param(conn, 1),
         params(conn, 1, phones.len()),
     );
-    let mut q = sqlx::query(&sql).persistent(false).bind(micros(since));
+    let mut q = sqlx::query(&sql).bind(micros(since));
     for p in phones.iter().chain(keys) {
         q = q.bind(*p);
     }
