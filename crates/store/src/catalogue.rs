@@ -325,20 +325,8 @@ pub async fn try_reserve_all(conn: &mut AnyConnection, items: &[(&WarehouseId, &
     if items.is_empty() {
         return Ok(true);
     }
-    // One row needs no ordering: the UPDATE alone locks it.
-    if items.len() > 1 && crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
-        // Every other writer locks stock rows in key order; one UPDATE over many rows locks them in whatever
-        // order its plan visits them, and two such orders can deadlock. The rows are locked in key order first.
-        let keys = items.iter().flat_map(|(w, p, _)| [Val::from(w.as_str()), Val::from(p.as_str())]).collect();
-        crate::bulk::select_values(
-            conn,
-            "v (warehouse_id, product_id)",
-            "SELECT s.warehouse_id FROM stock s JOIN v ON s.warehouse_id = v.warehouse_id \
-             AND s.product_id = v.product_id ORDER BY s.warehouse_id, s.product_id FOR UPDATE OF s",
-            2,
-            keys,
-        )
-        .await?;
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        return try_reserve_all_pg(conn, items).await;
     }
     let at = micros(OffsetDateTime::now_utc());
     let vals = items
@@ -354,6 +342,43 @@ pub async fn try_reserve_all(conn: &mut AnyConnection, items: &[(&WarehouseId, &
         )
     })
     .await?;
+    Ok(taken == items.len() as u64)
+}
+
+/// [`try_reserve_all`] on PostgreSQL: the items as one JSON parameter, so each statement has one shape and one
+/// round trip whatever their number (a `VALUES` list split in powers of two took two or three of each).
+async fn try_reserve_all_pg(conn: &mut AnyConnection, items: &[(&WarehouseId, &ProductId, i64)]) -> Result<bool> {
+    let rows: Vec<serde_json::Value> = items
+        .iter()
+        .map(|(w, p, q)| serde_json::json!({"warehouse_id": w.as_str(), "product_id": p.as_str(), "quantity": q}))
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    // One row needs no ordering: the UPDATE alone locks it. Every other writer locks stock rows in key order;
+    // one UPDATE over many rows locks them in whatever order its plan visits them, and two such orders can
+    // deadlock. The rows are locked in key order first.
+    if items.len() > 1 {
+        // PostgreSQL only.
+        sqlx::query(
+            "WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS x(warehouse_id TEXT, product_id TEXT, quantity BIGINT)) \
+             SELECT s.warehouse_id FROM stock s JOIN v ON s.warehouse_id = v.warehouse_id AND s.product_id = v.product_id \
+             ORDER BY s.warehouse_id, s.product_id FOR UPDATE OF s",
+        )
+        .bind(&rows)
+        .fetch_all(&mut *conn)
+        .await?;
+    }
+    // PostgreSQL only.
+    let taken = sqlx::query(
+        "WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS x(warehouse_id TEXT, product_id TEXT, quantity BIGINT)) \
+         UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = $2 FROM v \
+         WHERE stock.warehouse_id = v.warehouse_id AND stock.product_id = v.product_id \
+         AND stock.on_hand - stock.reserved >= v.quantity",
+    )
+    .bind(&rows)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(taken == items.len() as u64)
 }
 
