@@ -161,11 +161,7 @@ pub async fn insert_many(conn: &mut AnyConnection, inserts: Vec<(&str, Vec<Val>)
     let sql = format!("WITH {} SELECT 1", ctes.join(", "));
     let mut q = sqlx::query(&sql);
     for ((_, vals), p) in inserts.iter().zip(&parts) {
-        let rows = match json_chunks(vals, &p.columns).next() {
-            Some(rows) => rows?,
-            None => "[]".to_owned(),
-        };
-        q = q.bind(rows);
+        q = q.bind(json_rows(vals, &p.columns)?);
     }
     q.execute(&mut *conn).await?;
     Ok(())
@@ -196,7 +192,7 @@ impl JsonInsert {
         }
         let list = columns.join(", ");
         let sql = format!(
-            "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, ${param}::json) {tail}"
+            "INSERT INTO {table} ({list}) SELECT {list} FROM json_populate_recordset(NULL::{table}, ${param}::text::json) {tail}"
         );
         Ok(JsonInsert { sql, columns })
     }
@@ -205,33 +201,37 @@ impl JsonInsert {
 /// `vals` (rows as wide as `columns`) as JSON arrays of row objects, each within the parameter budget a
 /// `VALUES` statement would have had (a megabyte or so of text).
 fn json_chunks<'v>(vals: &'v [Val], columns: &'v [String]) -> impl Iterator<Item = Result<String>> + 'v {
-    let keys: Vec<String> = columns.iter().map(|c| format!("\"{c}\":")).collect();
     let per = (MAX_PARAMS / columns.len()).max(1) * columns.len();
-    vals.chunks(per).map(move |chunk| {
-        let mut out = Vec::with_capacity(chunk.len() * 24);
-        out.push(b'[');
-        for (i, v) in chunk.iter().enumerate() {
-            let c = i % keys.len();
-            out.extend_from_slice(match (c, i) {
-                (0, 0) => b"{",
-                (0, _) => b"},{",
-                _ => b",",
-            });
-            out.extend_from_slice(keys[c].as_bytes());
-            match v {
-                Val::Int(n) | Val::OptInt(Some(n)) => {
-                    use std::io::Write;
-                    let _ = write!(out, "{n}");
-                }
-                Val::Text(t) | Val::OptText(Some(t)) => serde_json::to_writer(&mut out, t)
-                    .map_err(|e| crate::Error::Corrupt(format!("a value JSON cannot carry: {e}")))?,
-                Val::OptText(None) | Val::OptInt(None) => out.extend_from_slice(b"null"),
+    vals.chunks(per).map(move |chunk| json_rows(chunk, columns))
+}
+
+/// `vals` (rows as wide as `columns`) as one JSON array of objects keyed by column, for PostgreSQL's
+/// `json_populate_recordset` and `json_to_recordset`.
+pub(crate) fn json_rows<C: AsRef<str>>(vals: &[Val], columns: &[C]) -> Result<String> {
+    let keys: Vec<String> = columns.iter().map(|c| format!("\"{}\":", c.as_ref())).collect();
+    let mut out = Vec::with_capacity(vals.len() * 24 + 2);
+    out.push(b'[');
+    for (i, v) in vals.iter().enumerate() {
+        let c = i % keys.len();
+        out.extend_from_slice(match (c, i) {
+            (0, 0) => b"{",
+            (0, _) => b"},{",
+            _ => b",",
+        });
+        out.extend_from_slice(keys[c].as_bytes());
+        match v {
+            Val::Int(n) | Val::OptInt(Some(n)) => {
+                use std::io::Write;
+                let _ = write!(out, "{n}");
             }
+            Val::Text(t) | Val::OptText(Some(t)) => serde_json::to_writer(&mut out, t)
+                .map_err(|e| crate::Error::Corrupt(format!("a value JSON cannot carry: {e}")))?,
+            Val::OptText(None) | Val::OptInt(None) => out.extend_from_slice(b"null"),
         }
-        out.extend_from_slice(b"}]");
-        // Only UTF-8 was written: the strings as they were, escaped, and ASCII around them.
-        String::from_utf8(out).map_err(|e| crate::Error::Corrupt(e.to_string()))
-    })
+    }
+    out.extend_from_slice(if vals.is_empty() { b"]" } else { b"}]" });
+    // Only UTF-8 was written: the strings as they were, escaped, and ASCII around them.
+    String::from_utf8(out).map_err(|e| crate::Error::Corrupt(e.to_string()))
 }
 
 /// `WITH {cte} AS (VALUES (...), (...)) {select}` over rows of `width` values, in as few statements as the

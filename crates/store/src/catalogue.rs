@@ -348,11 +348,9 @@ pub async fn try_reserve_all(conn: &mut AnyConnection, items: &[(&WarehouseId, &
 /// [`try_reserve_all`] on PostgreSQL: the items as one JSON parameter, so each statement has one shape and one
 /// round trip whatever their number (a `VALUES` list split in powers of two took two or three of each).
 async fn try_reserve_all_pg(conn: &mut AnyConnection, items: &[(&WarehouseId, &ProductId, i64)]) -> Result<bool> {
-    let rows: Vec<serde_json::Value> = items
-        .iter()
-        .map(|(w, p, q)| serde_json::json!({"warehouse_id": w.as_str(), "product_id": p.as_str(), "quantity": q}))
-        .collect();
-    let rows = serde_json::Value::Array(rows).to_string();
+    let vals: Vec<Val> =
+        items.iter().flat_map(|(w, p, q)| [Val::from(w.as_str()), Val::from(p.as_str()), Val::Int(*q)]).collect();
+    let rows = crate::bulk::json_rows(&vals, &["warehouse_id", "product_id", "quantity"])?;
     // One row needs no ordering: the UPDATE alone locks it. Every other writer locks stock rows in key order;
     // one UPDATE over many rows locks them in whatever order its plan visits them, and two such orders can
     // deadlock. The rows are locked in key order first.
