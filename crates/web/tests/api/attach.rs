@@ -101,7 +101,10 @@ async fn a_forwarders_parcel_is_attached_and_followed_through_17track_by_poll_an
     let done = loop {
         let tr = tracking_of(&app, sid).await;
         let n = tr["events"].as_array().unwrap().len();
-        if n > codes.len() && tr["events"].as_array().unwrap().iter().any(|e| e["source"] == "webhook") {
+        // The pushed events are stored as they arrive and folded into the parcel's status after: wait for both.
+        let settled = ["delivered", "returned", "returning", "lost", "delivery_failed"]
+            .contains(&tr["status"].as_str().unwrap_or(""));
+        if n > codes.len() && tr["events"].as_array().unwrap().iter().any(|e| e["source"] == "webhook") && settled {
             break tr;
         }
         assert!(Instant::now() < deadline, "no push arrived: {tr}");
