@@ -18,10 +18,19 @@ pub fn read_file(profile: &Profile, body: &[u8]) -> Result<statement::Parsed> {
     }
     let mut refused: Vec<LineError> = Vec::new();
     let rows = csv_rows(body, profile.delimiter, profile.skip_rows, &mut refused);
-    let mut parsed = statement::read(profile, rows).map_err(|e| Error::invalid("file", e.to_string()))?;
+    let mut parsed = statement::read_expecting(profile, rows, expected_lines(body))
+        .map_err(|e| Error::invalid("file", e.to_string()))?;
     parsed.errors.extend(refused);
     parsed.errors.sort_by_key(|e| e.line);
     Ok(parsed)
+}
+
+/// About how many lines a CSV file holds, to make room for them once: its line breaks, though never more
+/// than a line per 16 bytes (no line of a statement is shorter) or 4 million (room is only a reservation:
+/// pages never written are never touched).
+fn expected_lines(body: &[u8]) -> usize {
+    let breaks = body.iter().filter(|b| **b == b'\n').count();
+    breaks.min(body.len() / 16).min(4_000_000)
 }
 
 /// The rows of a CSV file with their line numbers, as they are read: no BOM, the delimiter given or the

@@ -72,8 +72,12 @@ impl Finance {
         let mut evidence = Vec::new();
         let mut settling = fstore::Settling::default();
         let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
-            (Some((expected, standings)), _, _) => {
-                let out = reconcile::remittance(&parsed.lines, &expected, tol, as_of);
+            (Some((expected, standings)), _, Some(carrier)) => {
+                let mut candidates = reconcile::Candidates::new(&expected);
+                let wanted = candidates.refs_unresolved(&parsed.lines);
+                let found = order_refs(&mut tx, carrier, &wanted, &expected).await?;
+                candidates.add_order_refs(&found);
+                let out = candidates.remittance(&parsed.lines, tol, as_of);
                 if let Some(standings) = standings {
                     let paid = out.paid.iter().zip(&expected).enumerate().filter(|(_, (p, _))| **p);
                     settling = standings.settling(paid.map(|(i, (_, e))| (i, &e.shipment)));
@@ -295,12 +299,31 @@ async fn expected_of(
             received_minor: received.get(&s.shipment_id).copied().unwrap_or(0),
             shipment: s.shipment_id,
             tracking_number: s.tracking_number,
-            order_ref: s.order_ref,
+            // Read afterwards for the lines that need one (`order_refs`).
+            order_ref: String::new(),
             cod: s.cod,
             delivered_on: s.delivered_at.map(|d| d.date()),
         })
         .collect();
     Ok((expected, standings))
+}
+
+/// The order references `wanted` among the carrier's parcels, as (position in `expected`, reference):
+/// looked up one by one for a few, read for every parcel in one pass when the file names many by reference.
+/// `expected` is in shipment id order, as [`fstore::cod_shipments`] reads it.
+async fn order_refs(
+    conn: &mut Conn,
+    carrier: &str,
+    wanted: &[&str],
+    expected: &[Expected],
+) -> Result<Vec<(usize, String)>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let many = wanted.len() > expected.len() / 8;
+    let found = fstore::cod_order_refs(conn, carrier, (!many).then_some(wanted)).await?;
+    let at = |id: &ShipmentId| expected.binary_search_by(|e| e.shipment.as_str().cmp(id.as_str())).ok();
+    Ok(found.into_iter().filter_map(|(id, r)| Some((at(&id)?, r))).collect())
 }
 
 /// The shipments an invoice names, each with the quote it was booked on (the booked channel's entry in the
@@ -412,18 +435,20 @@ fn payout_plan(
     Ok(out)
 }
 
+/// Lines and amounts per class and currency, ordered by class and currency code.
 fn class_totals(pairs: &[(&StatementLine, &LineMatch)]) -> Vec<ClassTotal> {
-    let mut sums: BTreeMap<(LineClass, String), (i64, i64)> = BTreeMap::new();
+    let mut sums: HashMap<(LineClass, Currency), (i64, i64)> = HashMap::new();
     for (l, m) in pairs {
-        let e = sums.entry((m.class, l.amount.currency.code().to_owned())).or_insert((0, 0));
+        let e = sums.entry((m.class, l.amount.currency)).or_insert((0, 0));
         e.0 += 1;
         e.1 += l.amount.minor;
     }
-    sums.into_iter()
-        .filter_map(|((class, c), (n, total))| {
-            Currency::parse(&c).ok().map(|currency| ClassTotal { class, currency, lines: n, amount_minor: total })
-        })
-        .collect()
+    let mut out: Vec<ClassTotal> = sums
+        .into_iter()
+        .map(|((class, currency), (lines, amount_minor))| ClassTotal { class, currency, lines, amount_minor })
+        .collect();
+    out.sort_by(|a, b| (a.class, a.currency.code()).cmp(&(b.class, b.currency.code())));
+    out
 }
 
 /// A finance task per line that needs a decision (one per shipment at a time), and one for the lines that

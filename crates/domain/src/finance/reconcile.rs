@@ -181,7 +181,8 @@ impl Outcome {
 }
 
 /// Where a statement line's shipment stands among candidates: by tracking number, else by the order's
-/// reference (carriers that lose the tracking number keep the seller's order number).
+/// reference (carriers that lose the tracking number keep the seller's order number). An empty reference
+/// is no reference: a candidate whose order reference was not read is found by its tracking number only.
 pub(crate) struct ShipmentIndex<'a> {
     tracking: HashMap<&'a str, usize>,
     order_ref: HashMap<&'a str, usize>,
@@ -190,13 +191,12 @@ pub(crate) struct ShipmentIndex<'a> {
 impl<'a> ShipmentIndex<'a> {
     /// From each candidate's (tracking number, order reference), in candidate order.
     pub(crate) fn new(keys: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut index = ShipmentIndex {
-            tracking: HashMap::with_capacity(keys.len()),
-            order_ref: HashMap::with_capacity(keys.len()),
-        };
+        let mut index = ShipmentIndex { tracking: HashMap::with_capacity(keys.len()), order_ref: HashMap::new() };
         for (i, (tracking, order_ref)) in keys.enumerate() {
             index.tracking.insert(tracking, i);
-            index.order_ref.insert(order_ref, i);
+            if !order_ref.is_empty() {
+                index.order_ref.insert(order_ref, i);
+            }
         }
         index
     }
@@ -210,12 +210,66 @@ impl<'a> ShipmentIndex<'a> {
     }
 }
 
+/// The shipments a remittance is matched against, indexed once. Their order references may be left empty
+/// when read and given afterwards for only the references the file needs ([`Candidates::refs_unresolved`]):
+/// most carriers' lines name the parcel by its tracking number, and reading a million orders' references
+/// to find none of them used costs more than the matching.
+pub struct Candidates<'a> {
+    expected: &'a [Expected],
+    index: ShipmentIndex<'a>,
+}
+
+impl<'a> Candidates<'a> {
+    pub fn new(expected: &'a [Expected]) -> Self {
+        let index = ShipmentIndex::new(expected.iter().map(|e| (e.tracking_number.as_str(), e.order_ref.as_str())));
+        Candidates { expected, index }
+    }
+
+    /// The order references of the lines no candidate's tracking number names, each once: the only ones
+    /// matching can use.
+    pub fn refs_unresolved<'l>(&self, lines: &'l [StatementLine]) -> Vec<&'l str> {
+        let mut out: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.tracking_number.as_deref().is_none_or(|t| !self.index.tracking.contains_key(t)))
+            .filter_map(|l| l.order_ref.as_deref())
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Gives candidates their order references, as (position among the candidates, reference). Where two
+    /// candidates share a reference the later position is found, as when every reference is read with them.
+    pub fn add_order_refs(&mut self, refs: &'a [(usize, String)]) {
+        let mut refs: Vec<&(usize, String)> =
+            refs.iter().filter(|(at, r)| *at < self.expected.len() && !r.is_empty()).collect();
+        refs.sort_by_key(|(at, _)| *at);
+        for (at, r) in refs {
+            self.index.order_ref.insert(r.as_str(), *at);
+        }
+    }
+
+    /// Classifies every line (see [`remittance`]).
+    pub fn remittance(&self, lines: &[StatementLine], tol: Tolerances, as_of: Date) -> Outcome {
+        classify(&self.index, lines, self.expected, tol, as_of)
+    }
+}
+
 /// Classifies every line of a remittance against the shipments expected, and lists the delivered shipments
 /// it leaves unpaid past their cycle as of `as_of`. The result depends on the lines' numbers, not on the
 /// order they are handed in: of two lines for one shipment the earlier line is paid and the later one a
 /// duplicate.
 pub fn remittance(lines: &[StatementLine], expected: &[Expected], tol: Tolerances, as_of: Date) -> Outcome {
-    let index = ShipmentIndex::new(expected.iter().map(|e| (e.tracking_number.as_str(), e.order_ref.as_str())));
+    Candidates::new(expected).remittance(lines, tol, as_of)
+}
+
+fn classify(
+    index: &ShipmentIndex,
+    lines: &[StatementLine],
+    expected: &[Expected],
+    tol: Tolerances,
+    as_of: Date,
+) -> Outcome {
     let mut order: Vec<usize> = (0..lines.len()).collect();
     order.sort_by_key(|i| lines[*i].line);
     let mut paid = vec![false; expected.len()];
@@ -557,6 +611,48 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn order_references_looked_up_for_only_the_unresolved_lines_give_the_verdict_of_all_read(
+            picks in proptest::collection::vec((0usize..14, any::<bool>(), 9_000i64..11_000), 0..30),
+            shared in 0usize..10,
+        ) {
+            // Candidates 0..10; two share an order reference (the later wins); lines name a candidate by
+            // tracking number, by reference, by a tracking number of no candidate with a reference, or not at all.
+            let mut all = expected(10);
+            all[shared].order_ref = all[9].order_ref.clone();
+            let lines: Vec<StatementLine> = picks
+                .iter()
+                .enumerate()
+                .map(|(i, (at, by_ref, amount))| {
+                    let l = line(i as u32 + 2, &format!("SBX{at}"), sar(*amount), 0);
+                    let order_ref = Some(format!("#{}", at % 12));
+                    match (at, by_ref) {
+                        (0..10, false) => l,
+                        (0..10, true) => StatementLine { tracking_number: None, order_ref, ..l },
+                        (_, true) => StatementLine { tracking_number: Some(format!("X{at}")), order_ref, ..l },
+                        (_, false) => StatementLine { order_ref: None, ..l },
+                    }
+                })
+                .collect();
+            let tol = Tolerances::default();
+            let as_of = date!(2026 - 08 - 01);
+            let want = remittance(&lines, &all, tol, as_of);
+            let mut unread = all.clone();
+            for e in &mut unread {
+                e.order_ref = String::new();
+            }
+            let mut c = Candidates::new(&unread);
+            let refs = c.refs_unresolved(&lines);
+            for r in &refs {
+                prop_assert!(lines.iter().any(|l| l.order_ref.as_deref() == Some(*r)));
+            }
+            // What the store answers: every candidate bearing one of the references asked for.
+            let found: Vec<(usize, String)> =
+                all.iter().enumerate().filter(|(_, e)| refs.contains(&e.order_ref.as_str())).map(|(i, e)| (i, e.order_ref.clone())).collect();
+            c.add_order_refs(&found);
+            prop_assert_eq!(c.remittance(&lines, tol, as_of), want);
+        }
+
         #[test]
         fn the_verdict_does_not_depend_on_line_order_and_the_classes_add_up_to_the_total(
             lines in arb_lines(),

@@ -1,15 +1,16 @@
 //! What reconciliation reads and writes beside the statement: the parcels a file is matched against, the
 //! invoice checks, the cash states moved, and what earlier statements paid.
 
+use std::borrow::Cow;
+
 use super::*;
 
-/// A COD shipment as reconciliation needs it.
+/// A COD shipment as reconciliation needs it. Its order's reference is not read with it (see
+/// [`cod_order_refs`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodShipment {
     pub shipment_id: ShipmentId,
-    pub order_id: OrderId,
     pub tracking_number: String,
-    pub order_ref: String,
     pub channel: String,
     pub cod: Money,
     pub cod_status: CodStatus,
@@ -18,8 +19,18 @@ pub struct CodShipment {
     pub overdue: bool,
 }
 
+/// A page row of [`cod_shipments`]: its text borrowed from the page where JSON did not escape it.
 #[derive(serde::Deserialize)]
-struct PackedCod(String, String, String, String, String, i64, String, String, Option<i64>, i64);
+struct PackedCod<'a>(
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    i64,
+    #[serde(borrow)] Cow<'a, str>,
+    #[serde(borrow)] Cow<'a, str>,
+    Option<i64>,
+    i64,
+);
 
 /// Where a parcel read by [`cod_shipments`] stood in the open-COD sums (migration 0017's rules), kept small
 /// so a carrier's million parcels can wait beside the matching. The channel is an index into
@@ -146,28 +157,29 @@ pub async fn received_toward(
     Ok(out)
 }
 
-/// Every COD shipment of `carrier` that can still be paid for, read in key order a page at a time (each
-/// page one JSON value, on both engines).
+/// Every COD shipment of `carrier` that can still be paid for, in id order, read a page at a time (each
+/// page one JSON value, on both engines: one value handed over instead of a row per parcel).
 pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Vec<CodShipment>> {
     const PAGE: i64 = 50_000;
-    let row = "t.shipment_id, t.order_id, t.tracking_number, o.external_id, t.lane_channel, t.cod_minor, \
-               t.cod_currency, t.cod_status, t.delivered_at, \
-               CASE WHEN t.fired LIKE '%cod_not_remitted%' THEN 1 ELSE 0 END";
+    let row = "t.shipment_id, t.tracking_number, t.lane_channel, t.cod_minor, t.cod_currency, t.cod_status, \
+               t.delivered_at, CASE WHEN t.fired LIKE '%cod_not_remitted%' THEN 1 ELSE 0 END";
     let sql = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
         format!(
             "SELECT '[' || group_concat(p, ',') || ']' AS page FROM (SELECT json_array({row}) AS p FROM tracking t \
-             JOIN orders o ON o.id = t.order_id WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 \
-             ORDER BY t.shipment_id LIMIT $3)"
+             WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3)"
         )
     } else {
         format!(
             "SELECT COALESCE(json_agg(p), '[]')::text AS page FROM (SELECT json_build_array({row}) AS p FROM tracking t \
-             JOIN orders o ON o.id = t.order_id WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 \
-             ORDER BY t.shipment_id LIMIT $3) s"
+             WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3) s"
         )
     };
-    let mut out = Vec::new();
+    // Sized once where the table's size is known at no cost: growing a vector of a million parcels by
+    // doubling copies it into freshly faulted pages each time. Room never written is never faulted in.
+    let rows = tracking_rows(conn).await?.unwrap_or(0);
+    let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
     let mut after = String::new();
+    let mut currencies: Vec<Currency> = Vec::new();
     loop {
         let r = sqlx::query(&sql).bind(carrier).bind(&after).bind(PAGE).fetch_one(&mut *conn).await?;
         let Some(page) = r.try_get::<Option<&str>, _>("page")? else { break };
@@ -175,23 +187,70 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
             serde_json::from_str(page).map_err(|e| Error::Corrupt(format!("cod shipments: {e}")))?;
         let n = rows.len();
         for p in rows {
-            let currency = Currency::parse(&p.6)?;
+            let currency = match currencies.iter().find(|c| c.code() == p.4) {
+                Some(c) => *c,
+                None => {
+                    let c = Currency::parse(&p.4)?;
+                    currencies.push(c);
+                    c
+                }
+            };
             out.push(CodShipment {
                 shipment_id: ShipmentId::parse(&p.0)?,
-                order_id: OrderId::parse(&p.1)?,
-                tracking_number: p.2,
-                order_ref: p.3,
-                channel: p.4,
-                cod: Money::new(p.5, currency),
-                cod_status: CodStatus::parse(&p.7).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.7)))?,
-                delivered_at: p.8.map(from_micros),
-                overdue: p.9 != 0,
+                tracking_number: p.1.into_owned(),
+                channel: p.2.into_owned(),
+                cod: Money::new(p.3, currency),
+                cod_status: CodStatus::parse(&p.5).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.5)))?,
+                delivered_at: p.6.map(from_micros),
+                overdue: p.7 != 0,
             });
         }
         // The largest id read: the page's order is not promised by the aggregate.
         match out.iter().rev().take(n).map(|c| c.shipment_id.as_str()).max() {
             Some(last) if n as i64 == PAGE => after = last.to_owned(),
             _ => break,
+        }
+    }
+    if !out.is_sorted_by(|a, b| a.shipment_id.as_str() < b.shipment_id.as_str()) {
+        out.sort_unstable_by(|a, b| a.shipment_id.as_str().cmp(b.shipment_id.as_str()));
+    }
+    Ok(out)
+}
+
+/// The order references of `carrier`'s COD shipments, as (shipment, the order's external id): of those
+/// whose order bears one of `refs`, or of all of them (`None`, one pass instead of many lookups when a file
+/// names most parcels by reference).
+pub async fn cod_order_refs(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    refs: Option<&[&str]>,
+) -> Result<Vec<(ShipmentId, String)>> {
+    let mut out = Vec::new();
+    let mut push = |r: AnyRow| -> Result<()> {
+        out.push((ShipmentId::parse(r.try_get::<&str, _>("shipment_id")?)?, r.try_get("external_id")?));
+        Ok(())
+    };
+    let Some(refs) = refs else {
+        let all = "SELECT t.shipment_id, o.external_id FROM tracking t JOIN orders o ON o.id = t.order_id \
+                   WHERE t.carrier = $1 AND t.cod_minor > 0";
+        for r in sqlx::query(all).bind(carrier).fetch_all(&mut *conn).await? {
+            push(r)?;
+        }
+        return Ok(out);
+    };
+    for chunk in crate::db::pow2_chunks(refs, 512) {
+        let sql = format!(
+            "SELECT t.shipment_id, o.external_id FROM orders o JOIN tracking t ON t.order_id = o.id \
+             WHERE o.external_id IN ({}) AND t.carrier = {} AND t.cod_minor > 0",
+            crate::params(conn, 0, chunk.len()),
+            crate::param(conn, chunk.len() + 1)
+        );
+        let mut q = sqlx::query(&sql);
+        for k in chunk {
+            q = q.bind(*k);
+        }
+        for r in q.bind(carrier).fetch_all(&mut *conn).await? {
+            push(r)?;
         }
     }
     Ok(out)
@@ -481,12 +540,7 @@ async fn owed_index_aside(conn: &mut AnyConnection, owed: i64) -> Result<Option<
     if crate::db::Engine::of(conn) != crate::db::Engine::Sqlite || owed == 0 {
         return Ok(None);
     }
-    // SQLite only
-    let rows: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(rowid), 0) AS BIGINT) AS n FROM tracking")
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
-    if owed * 10 < rows {
+    if owed * 10 < tracking_rows(conn).await?.unwrap_or(0) {
         return Ok(None);
     }
     let definition = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'tracking_owed_by_hour_of_day'";
@@ -495,6 +549,17 @@ async fn owed_index_aside(conn: &mut AnyConnection, owed: i64) -> Result<Option<
     // SQLite only
     sqlx::query("DROP INDEX tracking_owed_by_hour_of_day").execute(&mut *conn).await?;
     Ok(Some(sql))
+}
+
+/// At least as many as `tracking`'s rows, read from its largest rowid (no scan), on SQLite; `None` on
+/// PostgreSQL.
+async fn tracking_rows(conn: &mut AnyConnection) -> Result<Option<i64>> {
+    if crate::db::Engine::of(conn) != crate::db::Engine::Sqlite {
+        return Ok(None);
+    }
+    // SQLite only
+    let q = sqlx::query("SELECT CAST(COALESCE(MAX(rowid), 0) AS BIGINT) AS n FROM tracking");
+    Ok(Some(q.fetch_one(&mut *conn).await?.try_get("n")?))
 }
 
 /// Stands the open-COD trigger aside in this transaction while a bulk move keeps the sums itself (migration

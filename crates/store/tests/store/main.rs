@@ -476,6 +476,29 @@ async fn a_remittance_settling_parcels_in_bulk_keeps_the_open_cod_sums_and_leave
     let mut tx = store.begin().await.unwrap();
     // What the parcels stood at, read in the transaction that moves them, as an import does.
     let parcels = codflow_store::finance::cod_shipments(&mut tx, "sandbox").await.unwrap();
+    assert_eq!(parcels.len(), 30);
+    assert!(parcels.windows(2).all(|w| w[0].shipment_id.as_str() < w[1].shipment_id.as_str()), "in id order");
+    // Their orders' references, asked for by reference (one names no order) or read for all at once.
+    let joined = |refs: Vec<(codflow_domain::ShipmentId, String)>| {
+        let mut v: Vec<(String, String)> = refs.into_iter().map(|(s, r)| (s.to_string(), r)).collect();
+        v.sort();
+        v
+    };
+    let mut by_sql: Vec<(String, String)> = sqlx::query_as(
+        "SELECT t.shipment_id, o.external_id FROM tracking t JOIN orders o ON o.id = t.order_id \
+         WHERE o.external_id IN ('3', '7') ORDER BY t.shipment_id",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    by_sql.sort();
+    assert_eq!(by_sql.len(), 2);
+    let asked = codflow_store::finance::cod_order_refs(&mut tx, "sandbox", Some(&["7", "3", "none"])).await.unwrap();
+    assert_eq!(joined(asked), by_sql);
+    let all = joined(codflow_store::finance::cod_order_refs(&mut tx, "sandbox", None).await.unwrap());
+    assert_eq!(all.len(), parcels.len());
+    assert!(by_sql.iter().all(|r| all.contains(r)));
+    assert!(parcels.iter().all(|p| all.iter().any(|(s, _)| s == p.shipment_id.as_str())));
     let mut standings = codflow_store::finance::Standings::default();
     parcels.iter().for_each(|p| standings.push(p));
     let paid = parcels

@@ -14,6 +14,7 @@ codflow_store::on_both_engines!(
     an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_its_line,
     a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack,
     an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_from_the_credit_line,
+    remittance_lines_naming_a_parcel_by_its_orders_reference_alone_are_matched_to_it,
 );
 
 async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -342,6 +343,47 @@ async fn an_approved_claim_paid_on_the_carriers_next_remittance_is_settled_from_
     assert_eq!(b.values().sum::<i64>(), 0, "{b:?}");
     // The stranger's line still needs a person.
     assert_eq!(report["tasks_opened"], 1, "{report}");
+}
+
+async fn remittance_lines_naming_a_parcel_by_its_orders_reference_alone_are_matched_to_it(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let mut parcels = Vec::new();
+    for ext in ["REF-1", "REF-2", "REF-3"] {
+        let pack = pack_one(&app, ext, 1).await;
+        let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+        events(&app, &tn, &[("PKP", Duration::hours(30)), ("OFD", Duration::hours(5)), ("DLV", Duration::hours(4))])
+            .await;
+        parcels.push((tn, pack["shipment_id"].as_str().unwrap().to_owned()));
+    }
+    // By tracking number; by the order's reference alone; by a tracking number of no parcel of ours with the
+    // order's reference beside it; by a reference of no order of ours.
+    let csv = format!(
+        "tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount\n\
+         {},,R-5,2026-12-05,SAR,25.00,1.00,24.00\n\
+         ,REF-2,R-5,2026-12-05,SAR,25.00,1.00,24.00\n\
+         SBX-LOST-LABEL,REF-3,R-5,2026-12-05,SAR,25.00,1.00,24.00\n\
+         ,REF-404,R-5,2026-12-05,SAR,25.00,1.00,24.00\n",
+        parcels[0].0
+    );
+    let report = import(&app, csv, "sandbox-cod").await;
+    let id = report["statement"]["id"].as_str().unwrap();
+    let lines = json_of(app.get(&format!("/api/v1/statements/{id}/lines")).await, StatusCode::OK).await;
+    let got: Vec<(i64, Option<&str>)> = lines["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_i64().unwrap(), l["shipment_id"].as_str()))
+        .collect();
+    let want = vec![
+        (2, Some(parcels[0].1.as_str())),
+        (3, Some(parcels[1].1.as_str())),
+        (4, Some(parcels[2].1.as_str())),
+        (5, None),
+    ];
+    assert_eq!(got, want, "{lines}");
+    assert_eq!(lines["items"][3]["class"], "unknown_reference");
 }
 
 async fn a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack(engine: Engine) {
