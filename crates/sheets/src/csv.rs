@@ -7,6 +7,7 @@
 //! the file; and every refusal names its line (and column where one is known), in a message of bounded
 //! size.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::BufRead;
 
@@ -65,8 +66,9 @@ pub struct Reader<R> {
     done: bool,
 }
 
-enum Parse {
-    Done(Vec<String>),
+enum Parse<'t> {
+    /// Fields that are a plain slice of the text borrow it; quoted ones (with their quotes undone) are owned.
+    Done(Vec<Cow<'t, str>>),
     /// The quote opened at this column is still open at the end of the text.
     OpenQuote(usize),
     /// The quote opened at this column holds more than a field may.
@@ -162,7 +164,7 @@ impl<R: BufRead> Reader<R> {
     }
 
     /// The fields of `text` (one or more physical lines joined by '\n').
-    fn parse(&self, text: &[u8]) -> Parse {
+    fn parse<'t>(&self, text: &'t [u8]) -> Parse<'t> {
         parse(self.delimiter, self.trim, self.limits, text)
     }
 
@@ -180,7 +182,7 @@ impl<R: BufRead> Reader<R> {
         let parsed = if line.is_empty() { None } else { Some(parse(d, trim, limits, line)) };
         let result = match parsed {
             None => Fast::Skip,
-            Some(Parse::Done(fields)) => Fast::Done(Ok(Record { line: self.next_line, fields })),
+            Some(Parse::Done(fields)) => Fast::Done(Ok(Record { line: self.next_line, fields: owned(fields) })),
             Some(Parse::Refused(column, message)) => Fast::Done(Err(CsvError {
                 line: self.next_line,
                 column: Some(column),
@@ -202,8 +204,12 @@ enum Fast {
     Slow,
 }
 
-fn parse(d: u8, trim: bool, limits: Limits, text: &[u8]) -> Parse {
-    let mut fields: Vec<String> = Vec::with_capacity(16);
+fn owned(fields: Vec<Cow<'_, str>>) -> Vec<String> {
+    fields.into_iter().map(Cow::into_owned).collect()
+}
+
+fn parse(d: u8, trim: bool, limits: Limits, text: &[u8]) -> Parse<'_> {
+    let mut fields: Vec<Cow<str>> = Vec::with_capacity(16);
     let mut i = 0;
     loop {
         let column = fields.len() + 1;
@@ -244,13 +250,13 @@ fn parse(d: u8, trim: bool, limits: Limits, text: &[u8]) -> Parse {
                     return Parse::LongQuote(column);
                 }
             }
-            String::from_utf8(field).ok()
+            String::from_utf8(field).ok().map(Cow::Owned)
         } else {
             i += text[i..].iter().position(|b| *b == d).unwrap_or(text.len() - i);
             if i - start > limits.field_bytes {
                 return Parse::Refused(column, format!("a field longer than {} bytes", limits.field_bytes));
             }
-            std::str::from_utf8(&text[start..i]).ok().map(str::to_owned)
+            std::str::from_utf8(&text[start..i]).ok().map(Cow::Borrowed)
         };
         let Some(mut s) = field else {
             return Parse::Refused(column, "not UTF-8 text".into());
@@ -260,10 +266,11 @@ fn parse(d: u8, trim: bool, limits: Limits, text: &[u8]) -> Parse {
             return Parse::Refused(column, "holds a NUL byte".into());
         }
         if trim {
-            let t = s.trim();
-            if t.len() != s.len() {
-                s = t.to_owned();
-            }
+            s = match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                Cow::Owned(o) if o.trim().len() != o.len() => Cow::Owned(o.trim().to_owned()),
+                owned => owned,
+            };
         }
         fields.push(s);
         match text.get(i) {
@@ -311,7 +318,7 @@ impl<R: BufRead> Reader<R> {
             let mut taken: Vec<Line> = Vec::new();
             loop {
                 match self.parse(&text) {
-                    Parse::Done(fields) => return Some(Ok(Record { line, fields })),
+                    Parse::Done(fields) => return Some(Ok(Record { line, fields: owned(fields) })),
                     Parse::Refused(column, message) => {
                         return Some(Err(fail(line, Some(column), format!("column {column}: {message}"))));
                     }
@@ -364,6 +371,113 @@ impl<R: BufRead> Iterator for Reader<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_record()
+    }
+}
+
+/// The records of a CSV file held whole in memory, each field borrowed from it where it is a plain slice
+/// (most fields of most files): a million-line statement is read without a string per cell. Records,
+/// errors and line numbers are exactly [`Reader`]'s over the same bytes: a line the fast path cannot take
+/// (the first, one with an open quote, one over the limits, the last without a line break) is read by a
+/// [`Reader`] from there until it has nothing held back.
+pub struct SliceRecords<'a> {
+    body: &'a [u8],
+    pos: usize,
+    next_line: u64,
+    delimiter: u8,
+    trim: bool,
+    limits: Limits,
+    /// Reading the general way, from `body[at..]`.
+    slow: Option<(usize, Reader<&'a [u8]>)>,
+}
+
+/// A record of [`SliceRecords`]: its line (1-based) and fields.
+pub type Cells<'a> = (u64, Vec<Cow<'a, str>>);
+
+impl<'a> SliceRecords<'a> {
+    pub fn new(body: &'a [u8], delimiter: u8) -> Self {
+        let slow = Some((0, Reader::new(body, delimiter)));
+        SliceRecords { body, pos: 0, next_line: 1, delimiter, trim: false, limits: Limits::default(), slow }
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self.slow = self.slow.map(|(at, r)| (at, r.limits(limits)));
+        self
+    }
+
+    pub fn trim(mut self, trim: bool) -> Self {
+        self.trim = trim;
+        self.slow = self.slow.map(|(at, r)| (at, r.trim(trim)));
+        self
+    }
+
+    fn general(&mut self) -> Option<Result<Cells<'a>, CsvError>> {
+        let (at, r) = self.slow.as_mut()?;
+        let got = r.next_record();
+        // Back to the fast path once the reader holds no line back and has passed its first.
+        if r.again.is_empty() && !r.at_start {
+            self.pos = *at + r.bytes_read as usize;
+            self.next_line = r.next_line;
+            self.slow = None;
+        }
+        match got {
+            Some(r) => Some(r.map(|r| (r.line, r.fields.into_iter().map(Cow::Owned).collect()))),
+            None => {
+                self.pos = self.body.len();
+                self.slow = None;
+                None
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for SliceRecords<'a> {
+    type Item = Result<Cells<'a>, CsvError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.slow.is_some() {
+                return self.general();
+            }
+            let rest = &self.body[self.pos..];
+            if rest.is_empty() {
+                return None;
+            }
+            let nl = match rest.iter().position(|b| *b == b'\n') {
+                Some(nl) if nl < self.limits.record_bytes => nl,
+                _ => {
+                    let mut r = Reader::new(rest, self.delimiter).trim(self.trim).limits(self.limits);
+                    (r.next_line, r.at_start) = (self.next_line, false);
+                    self.slow = Some((self.pos, r));
+                    continue;
+                }
+            };
+            let text = &rest[..nl];
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            let line = self.next_line;
+            let parsed = if text.is_empty() { None } else { Some(parse(self.delimiter, self.trim, self.limits, text)) };
+            let item = match parsed {
+                None => None,
+                Some(Parse::Done(fields)) => Some(Ok((line, fields))),
+                Some(Parse::Refused(column, message)) => Some(Err(CsvError {
+                    line,
+                    column: Some(column),
+                    message: format!("column {column}: {message}"),
+                    fatal: false,
+                })),
+                Some(Parse::OpenQuote(_) | Parse::LongQuote(_)) => {
+                    let mut r = Reader::new(rest, self.delimiter).trim(self.trim).limits(self.limits);
+                    (r.next_line, r.at_start) = (self.next_line, false);
+                    self.slow = Some((self.pos, r));
+                    continue;
+                }
+            };
+            self.pos += nl + 1;
+            self.next_line += 1;
+            if let Some(item) = item {
+                return Some(item);
+            }
+        }
     }
 }
 
@@ -442,6 +556,17 @@ mod tests {
                 rec(6, &["3", ""])
             ]
         );
+    }
+
+    #[test]
+    fn plain_fields_after_the_first_line_are_borrowed_from_the_file_and_quoted_ones_unquoted() {
+        let body = b"\xef\xbb\xbfh1,h2\nSBX1, 25.00\n\"a \"\"q\"\"\",b\n";
+        let got: Vec<Cells> = SliceRecords::new(body, b',').trim(true).map(|r| r.unwrap()).collect();
+        assert_eq!(got.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(got[0].1, ["h1", "h2"]);
+        assert!(got[1].1.iter().all(|c| matches!(c, Cow::Borrowed(_))), "{:?}", got[1].1);
+        assert_eq!(got[1].1, ["SBX1", "25.00"]);
+        assert_eq!(got[2].1, ["a \"q\"", "b"]);
     }
 
     #[test]
@@ -544,6 +669,22 @@ mod tests {
                     proptest::prop_assert!(r.fields.iter().all(|f| f.len() <= 64));
                 }
             }
+        }
+
+        #[test]
+        fn records_borrowed_from_the_file_are_the_readers_records(
+            body in proptest::collection::vec(proptest::sample::select(b"ab,;\"\r\n \xef\xbb\xbf\x00\xff".to_vec()), 0..400),
+            trim in proptest::prelude::any::<bool>(),
+        ) {
+            let limits = Limits { columns: 6, field_bytes: 12, record_bytes: 40 };
+            let want: Vec<Result<(u64, Vec<String>), CsvError>> =
+                Reader::new(&body[..], b',').trim(trim).limits(limits).map(|r| r.map(|r| (r.line, r.fields))).collect();
+            let got: Vec<Result<(u64, Vec<String>), CsvError>> = SliceRecords::new(&body, b',')
+                .trim(trim)
+                .limits(limits)
+                .map(|r| r.map(|(line, f)| (line, f.into_iter().map(Cow::into_owned).collect())))
+                .collect();
+            proptest::prop_assert_eq!(got, want);
         }
 
         #[test]

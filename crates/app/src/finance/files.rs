@@ -1,5 +1,7 @@
 //! Statement files split into cells: CSV (delimiter as the profile says or as the header suggests) or XLSX.
 
+use std::borrow::Cow;
+
 use super::*;
 
 /// Splits a CSV file into cells (the delimiter as the profile says or as the header suggests), or an XLSX
@@ -41,15 +43,15 @@ pub(super) fn csv_rows<'a>(
     delimiter: Option<char>,
     skip: usize,
     refused: &'a mut Vec<LineError>,
-) -> impl Iterator<Item = (u32, Vec<String>)> + 'a {
+) -> impl Iterator<Item = (u32, Vec<Cow<'a, str>>)> + 'a {
     let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
     let delimiter = match delimiter {
         Some(d) => d as u8,
         None => detect_delimiter(body, skip),
     };
     let mut skip = skip;
-    codflow_sheets::csv::Reader::new(body, delimiter).filter_map(move |r| {
-        let rec = match r {
+    codflow_sheets::csv::SliceRecords::new(body, delimiter).filter_map(move |r| {
+        let (line, fields) = match r {
             Ok(rec) => rec,
             Err(e) => {
                 let field = e.column.map_or_else(|| "file".to_owned(), |c| format!("column {c}"));
@@ -61,7 +63,7 @@ pub(super) fn csv_rows<'a>(
             skip -= 1;
             return None;
         }
-        Some((rec.line as u32, rec.fields))
+        Some((line as u32, fields))
     })
 }
 

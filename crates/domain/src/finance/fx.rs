@@ -11,16 +11,19 @@ const COLUMNS: [&str; 5] = ["from", "to", "as_of", "rate", "source"];
 
 /// The rates of a file and the lines refused, each with its line and field. `default_source` names rates
 /// whose file has no source column or leaves it empty.
-pub fn read_rates<I>(rows: I, default_source: &str) -> Result<(Vec<FxRate>, Vec<LineError>), HeaderError>
+pub fn read_rates<I, C>(rows: I, default_source: &str) -> Result<(Vec<FxRate>, Vec<LineError>), HeaderError>
 where
-    I: IntoIterator<Item = (u32, Vec<String>)>,
+    I: IntoIterator<Item = (u32, Vec<C>)>,
+    C: AsRef<str>,
 {
-    let mut rows = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let mut rows = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.as_ref().trim().is_empty()));
     let Some((header_line, header)) = rows.next() else {
         return Err(HeaderError { line: 1, message: "the file has no header row".into() });
     };
-    let headers: Vec<String> =
-        header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_lowercase().replace(' ', "_")).collect();
+    let headers: Vec<String> = header
+        .iter()
+        .map(|h| h.as_ref().trim().trim_start_matches('\u{feff}').to_lowercase().replace(' ', "_"))
+        .collect();
     let at = |name: &str| headers.iter().position(|h| h == name || (name == "as_of" && h == "date"));
     let missing: Vec<&str> = COLUMNS[..4].iter().copied().filter(|c| at(c).is_none()).collect();
     if !missing.is_empty() {
@@ -34,7 +37,7 @@ where
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let (mut rates, mut errors) = (Vec::new(), Vec::new());
     for (line, cells) in rows {
-        let cell = |i: usize| cells.get(i).map_or("", |c| c.trim());
+        let cell = |i: usize| cells.get(i).map_or("", |c| c.as_ref().trim());
         let mut refuse = |field: &str, message: String| errors.push(LineError { line, field: field.into(), message });
         let f = Currency::parse(cell(from)).map_err(|e| refuse("from", e.to_string())).ok();
         let t = Currency::parse(cell(to)).map_err(|e| refuse("to", e.to_string())).ok();
@@ -98,7 +101,7 @@ mod tests {
     fn a_file_without_the_rate_columns_is_refused_as_a_whole() {
         let e = read_rates(rows("from,to,when\nSAR,USD,2026-07-01"), "f").unwrap_err();
         assert!(e.message.contains("as_of, rate"), "{}", e.message);
-        assert!(read_rates(Vec::new(), "f").is_err());
+        assert!(read_rates(Vec::<(u32, Vec<String>)>::new(), "f").is_err());
     }
 
     proptest! {

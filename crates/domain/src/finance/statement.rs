@@ -302,25 +302,27 @@ pub struct Parsed {
 }
 
 /// Reads rows (each with its line number, the header first) through a profile.
-pub fn read<I>(profile: &Profile, rows: I) -> Result<Parsed, HeaderError>
+pub fn read<I, C>(profile: &Profile, rows: I) -> Result<Parsed, HeaderError>
 where
-    I: IntoIterator<Item = (u32, Vec<String>)>,
+    I: IntoIterator<Item = (u32, Vec<C>)>,
+    C: AsRef<str>,
 {
     read_expecting(profile, rows, 0)
 }
 
 /// As [`read`], with room made at once for about `lines` lines: a million lines grown by doubling are
 /// copied twenty times, each time into freshly faulted pages, which costs more than reading them.
-pub fn read_expecting<I>(profile: &Profile, rows: I, lines: usize) -> Result<Parsed, HeaderError>
+pub fn read_expecting<I, C>(profile: &Profile, rows: I, lines: usize) -> Result<Parsed, HeaderError>
 where
-    I: IntoIterator<Item = (u32, Vec<String>)>,
+    I: IntoIterator<Item = (u32, Vec<C>)>,
+    C: AsRef<str>,
 {
-    let mut rows = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()));
+    let mut rows = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.as_ref().trim().is_empty()));
     let Some((header_line, header)) = rows.next() else {
         return Err(HeaderError { line: 1, message: "the file has no header row".into() });
     };
     let norm = |s: &str| s.trim().trim_start_matches('\u{feff}').to_lowercase();
-    let headers: Vec<String> = header.iter().map(|h| norm(h)).collect();
+    let headers: Vec<String> = header.iter().map(|h| norm(h.as_ref())).collect();
     let mut at: BTreeMap<Field, usize> = BTreeMap::new();
     let mut absent = Vec::new();
     for (field, name) in &profile.columns {
@@ -342,7 +344,7 @@ where
             message: format!(
                 "the header lacks {}; it has {}",
                 absent.join(", "),
-                header.iter().map(|h| format!("{:?}", h.trim())).collect::<Vec<_>>().join(", ")
+                header.iter().map(|h| format!("{:?}", h.as_ref().trim())).collect::<Vec<_>>().join(", ")
             ),
         });
     }
@@ -362,7 +364,7 @@ where
     let patterns: Vec<Vec<Token>> = profile.date_formats.iter().filter_map(|f| pattern(f).ok()).collect();
     let mut out = Parsed { lines: Vec::with_capacity(lines), ..Parsed::default() };
     for (line, cells) in rows {
-        if !conditions.iter().all(|(i, c)| c.holds(cells.get(*i).map(String::as_str))) {
+        if !conditions.iter().all(|(i, c)| c.holds(cells.get(*i).map(AsRef::as_ref))) {
             out.skipped += 1;
             continue;
         }
@@ -381,10 +383,10 @@ fn read_line(
     at: &BTreeMap<Field, usize>,
     patterns: &[Vec<Token>],
     line: u32,
-    cells: &[String],
+    cells: &[impl AsRef<str>],
 ) -> LineResult<StatementLine> {
     let cell = |f: Field| -> Option<&str> {
-        at.get(&f).and_then(|i| cells.get(*i)).map(|s| s.trim()).filter(|s| !s.is_empty())
+        at.get(&f).and_then(|i| cells.get(*i)).map(|s| s.as_ref().trim()).filter(|s| !s.is_empty())
     };
     let text = |f: Field| cell(f).map(str::to_owned);
     let currency = match cell(Field::Currency) {
