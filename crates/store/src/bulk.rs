@@ -269,6 +269,9 @@ pub async fn execute_values(
     sql: impl Fn(&str) -> String,
 ) -> Result<u64> {
     let stmts = statements(conn, &vals, width, sql);
+    if let [(sql, chunk)] = &stmts[..] {
+        return Ok(bind_all(sqlx::query(sql), chunk).execute(&mut *conn).await?.rows_affected());
+    }
     let mut stmts = stmts.iter().map(|(sql, chunk)| bind_all(sqlx::query(sql), chunk));
     let mut changed = 0;
     let mut next = stmts.next();

@@ -278,33 +278,37 @@ async fn expected_of(
             cycle_days,
         }
     };
-    let shipments = fstore::cod_shipments(conn, carrier).await?;
-    let short: Vec<(&ShipmentId, Currency)> = shipments
-        .iter()
-        .filter(|s| s.cod_status == CodStatus::ShortPaid)
-        .map(|s| (&s.shipment_id, s.cod.currency))
-        .collect();
-    let received = fstore::received_toward(conn, &short).await?;
     let mut standings = standing.then(fstore::Standings::default);
-    let expected = shipments
-        .into_iter()
-        .inspect(|s| {
-            if let Some(book) = standings.as_mut() {
-                book.push(s);
-            }
-        })
-        .map(|s| Expected {
+    // Parcels paid short before: what earlier statements paid toward them is looked up afterwards.
+    let mut short: Vec<(usize, ShipmentId, Currency)> = Vec::new();
+    let mut expected: Vec<Expected> = Vec::new();
+    let mut at = 0;
+    fstore::cod_shipments_into(conn, carrier, &mut expected, |s| {
+        if let Some(book) = standings.as_mut() {
+            book.push(&s);
+        }
+        if s.cod_status == CodStatus::ShortPaid {
+            short.push((at, s.shipment_id.clone(), s.cod.currency));
+        }
+        at += 1;
+        Expected {
             terms: terms(&s.channel, s.cod.currency),
             remitted: matches!(s.cod_status, CodStatus::Remitted | CodStatus::PaidOut),
-            received_minor: received.get(&s.shipment_id).copied().unwrap_or(0),
+            received_minor: 0,
             shipment: s.shipment_id,
             tracking_number: s.tracking_number,
             // Read afterwards for the lines that need one (`order_refs`).
             order_ref: String::new(),
             cod: s.cod,
             delivered_on: s.delivered_at.map(|d| d.date()),
-        })
-        .collect();
+        }
+    })
+    .await?;
+    let asked: Vec<(&ShipmentId, Currency)> = short.iter().map(|(_, id, c)| (id, *c)).collect();
+    let received = fstore::received_toward(conn, &asked).await?;
+    for (i, id, _) in &short {
+        expected[*i].received_minor = received.get(id).copied().unwrap_or(0);
+    }
     Ok((expected, standings))
 }
 

@@ -157,9 +157,23 @@ pub async fn received_toward(
     Ok(out)
 }
 
-/// Every COD shipment of `carrier` that can still be paid for, in id order, read a page at a time (each
-/// page one JSON value, on both engines: one value handed over instead of a row per parcel).
+/// Every COD shipment of `carrier` that can still be paid for, in id order.
 pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Vec<CodShipment>> {
+    let mut out = Vec::new();
+    cod_shipments_into(conn, carrier, &mut out, |s| s).await?;
+    Ok(out)
+}
+
+/// As [`cod_shipments`], each parcel handed to `each` as it is read and its result pushed on `out`, with
+/// room made once: a carrier's million parcels are not held twice, as read and as the caller wants them.
+/// Read a page at a time, each page one JSON value on both engines (one value handed over instead of a
+/// row per parcel).
+pub async fn cod_shipments_into<T>(
+    conn: &mut AnyConnection,
+    carrier: &str,
+    out: &mut Vec<T>,
+    mut each: impl FnMut(CodShipment) -> T,
+) -> Result<()> {
     const PAGE: i64 = 50_000;
     let row = "t.shipment_id, t.tracking_number, t.lane_channel, t.cod_minor, t.cod_currency, t.cod_status, \
                t.delivered_at, CASE WHEN t.fired LIKE '%cod_not_remitted%' THEN 1 ELSE 0 END";
@@ -174,18 +188,22 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
              WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3) s"
         )
     };
-    // Sized once where the table's size is known at no cost: growing a vector of a million parcels by
+    // Room made once where the table's size is known at no cost: growing a vector of a million parcels by
     // doubling copies it into freshly faulted pages each time. Room never written is never faulted in.
-    let rows = tracking_rows(conn).await?.unwrap_or(0);
-    let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+    out.reserve(usize::try_from(tracking_rows(conn).await?.unwrap_or(0)).unwrap_or(0));
     let mut after = String::new();
     let mut currencies: Vec<Currency> = Vec::new();
     loop {
         let r = sqlx::query(&sql).bind(carrier).bind(&after).bind(PAGE).fetch_one(&mut *conn).await?;
         let Some(page) = r.try_get::<Option<&str>, _>("page")? else { break };
-        let rows: Vec<PackedCod> =
+        let mut rows: Vec<PackedCod> =
             serde_json::from_str(page).map_err(|e| Error::Corrupt(format!("cod shipments: {e}")))?;
-        let n = rows.len();
+        // Pages are ranges of ids one after another; within one the aggregate does not promise the order.
+        if !rows.is_sorted_by(|a, b| a.0 < b.0) {
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        }
+        let full = rows.len() as i64 == PAGE;
+        let last = rows.last().map(|p| p.0.to_string());
         for p in rows {
             let currency = match currencies.iter().find(|c| c.code() == p.4) {
                 Some(c) => *c,
@@ -195,7 +213,7 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
                     c
                 }
             };
-            out.push(CodShipment {
+            out.push(each(CodShipment {
                 shipment_id: ShipmentId::parse(&p.0)?,
                 tracking_number: p.1.into_owned(),
                 channel: p.2.into_owned(),
@@ -203,18 +221,14 @@ pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Ve
                 cod_status: CodStatus::parse(&p.5).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.5)))?,
                 delivered_at: p.6.map(from_micros),
                 overdue: p.7 != 0,
-            });
+            }));
         }
-        // The largest id read: the page's order is not promised by the aggregate.
-        match out.iter().rev().take(n).map(|c| c.shipment_id.as_str()).max() {
-            Some(last) if n as i64 == PAGE => after = last.to_owned(),
+        match last {
+            Some(last) if full => after = last,
             _ => break,
         }
     }
-    if !out.is_sorted_by(|a, b| a.shipment_id.as_str() < b.shipment_id.as_str()) {
-        out.sort_unstable_by(|a, b| a.shipment_id.as_str().cmp(b.shipment_id.as_str()));
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The order references of `carrier`'s COD shipments, as (shipment, the order's external id): of those

@@ -15,6 +15,7 @@ codflow_store::on_both_engines!(
     a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack,
     an_approved_claim_credited_on_the_carriers_freight_invoice_is_settled_from_the_credit_line,
     remittance_lines_naming_a_parcel_by_its_orders_reference_alone_are_matched_to_it,
+    a_parcel_paid_short_is_completed_by_a_top_up_on_the_next_remittance,
 );
 
 async fn as_finance(app: &TestApp, path: &str, body: &Value) -> reqwest::Response {
@@ -384,6 +385,37 @@ async fn remittance_lines_naming_a_parcel_by_its_orders_reference_alone_are_matc
     ];
     assert_eq!(got, want, "{lines}");
     assert_eq!(lines["items"][3]["class"], "unknown_reference");
+}
+
+async fn a_parcel_paid_short_is_completed_by_a_top_up_on_the_next_remittance(engine: Engine) {
+    let app = crate::helpers::spawn_app_with_sandbox(engine).await;
+    let p = printer().await;
+    floor(&app, Some(&p.addr), &[channel("SBX-SA", "20.00", None)]).await;
+    let pack = pack_one(&app, "TOP-1", 1).await;
+    let tn = pack["tracking_number"].as_str().unwrap().to_owned();
+    events(&app, &tn, &[("PKP", Duration::hours(30)), ("OFD", Duration::hours(5)), ("DLV", Duration::hours(4))]).await;
+    let header = "tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount";
+    let line_of = |report: &Value| {
+        let id = report["statement"]["id"].as_str().unwrap().to_owned();
+        let app = &app;
+        async move {
+            let lines = json_of(app.get(&format!("/api/v1/statements/{id}/lines")).await, StatusCode::OK).await;
+            lines["items"][0].clone()
+        }
+    };
+    let first = import(&app, format!("{header}\n{tn},,R-1,2026-12-05,SAR,10.00,0,10.00\n"), "sandbox-cod").await;
+    let short = line_of(&first).await;
+    assert_eq!(short["class"], "short_paid", "{short}");
+    let owed: i64 = short["expected"]["amount"].as_str().unwrap().replace('.', "").parse().unwrap();
+    // The rest of the cash on the next week's remittance: with what came before, the parcel is paid.
+    let rest = format!("{}.{:02}", (owed - 1_000) / 100, (owed - 1_000) % 100);
+    let second = import(&app, format!("{header}\n{tn},,R-2,2026-12-12,SAR,{rest},0,{rest}\n"), "sandbox-cod").await;
+    let topped = line_of(&second).await;
+    assert_eq!(topped["class"], "matched", "{topped}");
+    assert_eq!(topped["difference"]["amount"], "0.00", "{topped}");
+    // A third payment for it is one too many.
+    let third = import(&app, format!("{header}\n{tn},,R-3,2026-12-19,SAR,1.00,0,1.00\n"), "sandbox-cod").await;
+    assert_eq!(line_of(&third).await["class"], "duplicate");
 }
 
 async fn a_buyer_signs_a_statement_with_photos_through_the_link_and_it_joins_the_evidence_pack(engine: Engine) {
