@@ -177,17 +177,7 @@ pub async fn cod_shipments_into<T>(
     const PAGE: i64 = 50_000;
     let row = "t.shipment_id, t.tracking_number, t.lane_channel, t.cod_minor, t.cod_currency, t.cod_status, \
                t.delivered_at, CASE WHEN t.fired LIKE '%cod_not_remitted%' THEN 1 ELSE 0 END";
-    let sql = if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
-        format!(
-            "SELECT '[' || group_concat(p, ',') || ']' AS page FROM (SELECT json_array({row}) AS p FROM tracking t \
-             WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3)"
-        )
-    } else {
-        format!(
-            "SELECT COALESCE(json_agg(p), '[]')::text AS page FROM (SELECT json_build_array({row}) AS p FROM tracking t \
-             WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3) s"
-        )
-    };
+    let sql = cod_page_sql(conn, row, "tracking t");
     // Room made once where the table's size is known at no cost: growing a vector of a million parcels by
     // doubling copies it into freshly faulted pages each time. Room never written is never faulted in.
     out.reserve(usize::try_from(tracking_rows(conn).await?.unwrap_or(0)).unwrap_or(0));
@@ -231,6 +221,19 @@ pub async fn cod_shipments_into<T>(
     Ok(())
 }
 
+/// Rows of `row` (a shipment id first) from `from` (`tracking t` and what it joins) for the COD parcels of
+/// carrier `$1` after id `$2`, `$3` of them in id order, as one JSON array of arrays.
+fn cod_page_sql(conn: &AnyConnection, row: &str, from: &str) -> String {
+    let rows = format!(
+        "FROM {from} WHERE t.carrier = $1 AND t.cod_minor > 0 AND t.shipment_id > $2 ORDER BY t.shipment_id LIMIT $3"
+    );
+    if crate::db::Engine::of(conn) == crate::db::Engine::Sqlite {
+        format!("SELECT '[' || group_concat(p, ',') || ']' AS page FROM (SELECT json_array({row}) AS p {rows})")
+    } else {
+        format!("SELECT COALESCE(json_agg(p), '[]')::text AS page FROM (SELECT json_build_array({row}) AS p {rows}) s")
+    }
+}
+
 /// The order references of `carrier`'s COD shipments, as (shipment, the order's external id): of those
 /// whose order bears one of `refs`, or of all of them (`None`, one pass instead of many lookups when a file
 /// names most parcels by reference).
@@ -245,10 +248,25 @@ pub async fn cod_order_refs(
         Ok(())
     };
     let Some(refs) = refs else {
-        let all = "SELECT t.shipment_id, o.external_id FROM tracking t JOIN orders o ON o.id = t.order_id \
-                   WHERE t.carrier = $1 AND t.cod_minor > 0";
-        for r in sqlx::query(all).bind(carrier).fetch_all(&mut *conn).await? {
-            push(r)?;
+        // A page at a time as one JSON value, as the parcels are read: a row per parcel through the driver
+        // costs several times more.
+        const PAGE: i64 = 50_000;
+        let sql = cod_page_sql(conn, "t.shipment_id, o.external_id", "tracking t JOIN orders o ON o.id = t.order_id");
+        let mut after = String::new();
+        loop {
+            let r = sqlx::query(&sql).bind(carrier).bind(&after).bind(PAGE).fetch_one(&mut *conn).await?;
+            let Some(page) = r.try_get::<Option<&str>, _>("page")? else { break };
+            let rows: Vec<(String, String)> =
+                serde_json::from_str(page).map_err(|e| Error::Corrupt(format!("order references: {e}")))?;
+            let full = rows.len() as i64 == PAGE;
+            let last = rows.iter().map(|(id, _)| id).max().cloned();
+            for (id, reference) in rows {
+                out.push((ShipmentId::parse(&id)?, reference));
+            }
+            match last {
+                Some(last) if full => after = last,
+                _ => return Ok(out),
+            }
         }
         return Ok(out);
     };
