@@ -35,6 +35,9 @@ impl Finance {
         // about as long and use different cores. A workbook is read whole before the write transaction opens:
         // inflating it and filling merged regions must never hold every other writer.
         let xlsx = codflow_sheets::is_xlsx(&body);
+        // Whether the file names many parcels by their order's reference, from its first lines: then the
+        // references are read with the parcels, beside the parsing, rather than looked up after it.
+        let by_reference = !xlsx && names_by_reference(&profile, &body);
         let handle = {
             let profile = profile.clone();
             tokio::task::spawn_blocking(move || read_file(&profile, &body))
@@ -46,7 +49,7 @@ impl Finance {
             (StatementKind::CodRemittance, Some(c)) => {
                 // Only a recording that moves cash by the standing as read needs it kept.
                 let standing = !req.preview && fstore::settles_as_read(self.store.engine());
-                Some(expected_of(&mut tx, c, as_of, standing).await?)
+                Some(expected_of(&mut tx, c, as_of, standing, by_reference).await?)
             }
             _ => None,
         };
@@ -74,7 +77,7 @@ impl Finance {
         let (matches, missing) = match (expected, profile.kind, carrier.as_deref()) {
             (Some((expected, standings)), _, Some(carrier)) => {
                 let mut candidates = reconcile::Candidates::new(&expected);
-                let wanted = candidates.refs_unresolved(&parsed.lines);
+                let wanted = if by_reference { Vec::new() } else { candidates.refs_unresolved(&parsed.lines) };
                 let found = order_refs(&mut tx, carrier, &wanted, &expected).await?;
                 candidates.add_order_refs(&found);
                 let out = candidates.remittance(&parsed.lines, tol, as_of);
@@ -260,6 +263,7 @@ async fn expected_of(
     carrier: &str,
     day: Date,
     standing: bool,
+    order_refs: bool,
 ) -> Result<(Vec<Expected>, Option<fstore::Standings>)> {
     let rates = rstore::rates(conn).await?;
     let cards: HashMap<String, (Currency, Option<codflow_domain::rating::CodFee>, i64)> = lstore::channels(conn)
@@ -283,7 +287,7 @@ async fn expected_of(
     let mut short: Vec<(usize, ShipmentId, Currency)> = Vec::new();
     let mut expected: Vec<Expected> = Vec::new();
     let mut at = 0;
-    fstore::cod_shipments_into(conn, carrier, &mut expected, |s| {
+    fstore::cod_shipments_into(conn, carrier, order_refs, &mut expected, |s| {
         if let Some(book) = standings.as_mut() {
             book.push(&s);
         }
@@ -297,8 +301,8 @@ async fn expected_of(
             received_minor: 0,
             shipment: s.shipment_id,
             tracking_number: s.tracking_number,
-            // Read afterwards for the lines that need one (`order_refs`).
-            order_ref: String::new(),
+            // When not read with the parcel, looked up afterwards for the lines that need one (`order_refs`).
+            order_ref: s.order_ref,
             cod: s.cod,
             delivered_on: s.delivered_at.map(|d| d.date()),
         }
@@ -310,6 +314,21 @@ async fn expected_of(
         expected[*i].received_minor = received.get(id).copied().unwrap_or(0);
     }
     Ok((expected, standings))
+}
+
+/// Whether more than an eighth of the first thousand lines of a CSV statement name no tracking number but an
+/// order reference.
+fn names_by_reference(profile: &Profile, body: &[u8]) -> bool {
+    let mut end = 0;
+    for _ in 0..1_001 {
+        match body[end..].iter().position(|b| *b == b'\n') {
+            Some(i) => end += i + 1,
+            None => break,
+        }
+    }
+    let Ok(sample) = read_file(profile, &body[..end]) else { return false };
+    let by_reference = sample.lines.iter().filter(|l| l.tracking_number.is_none() && l.order_ref.is_some()).count();
+    by_reference * 8 > sample.lines.len()
 }
 
 /// The order references `wanted` among the carrier's parcels, as (position in `expected`, reference):

@@ -17,6 +17,8 @@ pub struct CodShipment {
     pub delivered_at: Option<OffsetDateTime>,
     /// A "COD not remitted" anomaly fired for it and still holds (settling it must let the sweep close it).
     pub overdue: bool,
+    /// Its order's reference, when read with it (empty otherwise).
+    pub order_ref: String,
 }
 
 /// A page row of [`cod_shipments`]: its text borrowed from the page where JSON did not escape it.
@@ -30,6 +32,7 @@ struct PackedCod<'a>(
     #[serde(borrow)] Cow<'a, str>,
     Option<i64>,
     i64,
+    #[serde(borrow, default)] Option<Cow<'a, str>>,
 );
 
 /// Where a parcel read by [`cod_shipments`] stood in the open-COD sums (migration 0017's rules), kept small
@@ -160,24 +163,30 @@ pub async fn received_toward(
 /// Every COD shipment of `carrier` that can still be paid for, in id order.
 pub async fn cod_shipments(conn: &mut AnyConnection, carrier: &str) -> Result<Vec<CodShipment>> {
     let mut out = Vec::new();
-    cod_shipments_into(conn, carrier, &mut out, |s| s).await?;
+    cod_shipments_into(conn, carrier, false, &mut out, |s| s).await?;
     Ok(out)
 }
 
 /// As [`cod_shipments`], each parcel handed to `each` as it is read and its result pushed on `out`, with
 /// room made once: a carrier's million parcels are not held twice, as read and as the caller wants them.
-/// Read a page at a time, each page one JSON value on both engines (one value handed over instead of a
-/// row per parcel).
+/// With `order_refs`, each order's reference is read too (a join to `orders` that costs SQLite about half
+/// again). Read a page at a time, each page one JSON value on both engines (one value handed over instead of
+/// a row per parcel).
 pub async fn cod_shipments_into<T>(
     conn: &mut AnyConnection,
     carrier: &str,
+    order_refs: bool,
     out: &mut Vec<T>,
     mut each: impl FnMut(CodShipment) -> T,
 ) -> Result<()> {
     const PAGE: i64 = 50_000;
     let row = "t.shipment_id, t.tracking_number, t.lane_channel, t.cod_minor, t.cod_currency, t.cod_status, \
                t.delivered_at, CASE WHEN t.fired LIKE '%cod_not_remitted%' THEN 1 ELSE 0 END";
-    let sql = cod_page_sql(conn, row, "tracking t");
+    let sql = if order_refs {
+        cod_page_sql(conn, &format!("{row}, o.external_id"), "tracking t JOIN orders o ON o.id = t.order_id")
+    } else {
+        cod_page_sql(conn, row, "tracking t")
+    };
     // Room made once where the table's size is known at no cost: growing a vector of a million parcels by
     // doubling copies it into freshly faulted pages each time. Room never written is never faulted in.
     out.reserve(usize::try_from(tracking_rows(conn).await?.unwrap_or(0)).unwrap_or(0));
@@ -211,6 +220,7 @@ pub async fn cod_shipments_into<T>(
                 cod_status: CodStatus::parse(&p.5).map_err(|_| Error::Corrupt(format!("cod status {:?}", p.5)))?,
                 delivered_at: p.6.map(from_micros),
                 overdue: p.7 != 0,
+                order_ref: p.8.map(Cow::into_owned).unwrap_or_default(),
             }));
         }
         match last {

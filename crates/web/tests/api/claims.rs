@@ -385,6 +385,23 @@ async fn remittance_lines_naming_a_parcel_by_its_orders_reference_alone_are_matc
     ];
     assert_eq!(got, want, "{lines}");
     assert_eq!(lines["items"][3]["class"], "unknown_reference");
+    // A file naming few parcels by reference (one line in ten): those references are looked up after reading
+    // it, not read for every parcel; the line still finds its parcel.
+    let mut csv =
+        String::from("tracking_number,reference,remittance_ref,collected_at,currency,cod_amount,cod_fee,net_amount\n");
+    for _ in 0..9 {
+        csv += &format!("{},,R-6,2026-12-12,SAR,1.00,0,1.00\n", parcels[0].0);
+    }
+    csv += ",REF-2,R-6,2026-12-12,SAR,1.00,0,1.00\n";
+    let report = import(&app, csv, "sandbox-cod").await;
+    let id = report["statement"]["id"].as_str().unwrap();
+    let lines = json_of(app.get(&format!("/api/v1/statements/{id}/lines?limit=20")).await, StatusCode::OK).await;
+    let last = &lines["items"][9];
+    assert_eq!(
+        (last["line"].as_i64(), last["shipment_id"].as_str()),
+        (Some(11), Some(parcels[1].1.as_str())),
+        "{lines}"
+    );
 }
 
 async fn a_parcel_paid_short_is_completed_by_a_top_up_on_the_next_remittance(engine: Engine) {
