@@ -170,37 +170,47 @@ impl<R: BufRead> Reader<R> {
 
     /// A line that lies whole in the input's buffer and closes every quote it opens is parsed where it lies,
     /// without being copied first (most lines of most files); anything else takes the general path.
-    fn fast_line(&mut self) -> Fast {
-        let (d, trim, limits) = (self.delimiter, self.trim, self.limits);
+    fn fast_line(&mut self) -> Fast<Record> {
+        let (d, trim, limits, line) = (self.delimiter, self.trim, self.limits, self.next_line);
         let Ok(buf) = self.input.fill_buf() else { return Fast::Slow };
-        let Some(nl) = buf.iter().position(|b| *b == b'\n') else { return Fast::Slow };
-        if nl >= limits.record_bytes {
-            return Fast::Slow;
-        }
-        let line = &buf[..nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let parsed = if line.is_empty() { None } else { Some(parse(d, trim, limits, line)) };
-        let result = match parsed {
-            None => Fast::Skip,
-            Some(Parse::Done(fields)) => Fast::Done(Ok(Record { line: self.next_line, fields: owned(fields) })),
-            Some(Parse::Refused(column, message)) => Fast::Done(Err(CsvError {
-                line: self.next_line,
-                column: Some(column),
-                message: format!("column {column}: {message}"),
-                fatal: false,
-            })),
-            Some(Parse::OpenQuote(_) | Parse::LongQuote(_)) => return Fast::Slow,
+        let (result, used) = match fast(d, trim, limits, buf, line) {
+            (Fast::Slow, _) => return Fast::Slow,
+            (Fast::Skip, used) => (Fast::Skip, used),
+            (Fast::Done(r), used) => (Fast::Done(r.map(|fields| Record { line, fields: owned(fields) })), used),
         };
-        self.input.consume(nl + 1);
-        self.bytes_read += nl as u64 + 1;
+        self.input.consume(used);
+        self.bytes_read += used as u64;
         self.next_line += 1;
         result
     }
 }
 
-enum Fast {
+/// The first line of `rest` (number `line`) when it lies whole in `rest`, within the record limit, and closes
+/// every quote it opens, parsed where it lies, with the bytes it takes, line break included; `Slow` otherwise
+/// (nothing taken).
+fn fast(d: u8, trim: bool, limits: Limits, rest: &[u8], line: u64) -> (Fast<Vec<Cow<'_, str>>>, usize) {
+    let Some(nl) = rest.iter().position(|b| *b == b'\n') else { return (Fast::Slow, 0) };
+    if nl >= limits.record_bytes {
+        return (Fast::Slow, 0);
+    }
+    let text = &rest[..nl];
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    if text.is_empty() {
+        return (Fast::Skip, nl + 1);
+    }
+    let item = match parse(d, trim, limits, text) {
+        Parse::Done(fields) => Ok(fields),
+        Parse::Refused(column, message) => {
+            Err(CsvError { line, column: Some(column), message: format!("column {column}: {message}"), fatal: false })
+        }
+        Parse::OpenQuote(_) | Parse::LongQuote(_) => return (Fast::Slow, 0),
+    };
+    (Fast::Done(item), nl + 1)
+}
+
+enum Fast<T> {
     Skip,
-    Done(Result<Record, CsvError>),
+    Done(Result<T, CsvError>),
     Slow,
 }
 
@@ -443,36 +453,18 @@ impl<'a> Iterator for SliceRecords<'a> {
             if rest.is_empty() {
                 return None;
             }
-            let nl = match rest.iter().position(|b| *b == b'\n') {
-                Some(nl) if nl < self.limits.record_bytes => nl,
-                _ => {
-                    let mut r = Reader::new(rest, self.delimiter).trim(self.trim).limits(self.limits);
-                    (r.next_line, r.at_start) = (self.next_line, false);
-                    self.slow = Some((self.pos, r));
-                    continue;
-                }
-            };
-            let text = &rest[..nl];
-            let text = text.strip_suffix(b"\r").unwrap_or(text);
             let line = self.next_line;
-            let parsed = if text.is_empty() { None } else { Some(parse(self.delimiter, self.trim, self.limits, text)) };
-            let item = match parsed {
-                None => None,
-                Some(Parse::Done(fields)) => Some(Ok((line, fields))),
-                Some(Parse::Refused(column, message)) => Some(Err(CsvError {
-                    line,
-                    column: Some(column),
-                    message: format!("column {column}: {message}"),
-                    fatal: false,
-                })),
-                Some(Parse::OpenQuote(_) | Parse::LongQuote(_)) => {
+            let (item, used) = match fast(self.delimiter, self.trim, self.limits, rest, line) {
+                (Fast::Slow, _) => {
                     let mut r = Reader::new(rest, self.delimiter).trim(self.trim).limits(self.limits);
-                    (r.next_line, r.at_start) = (self.next_line, false);
+                    (r.next_line, r.at_start) = (line, false);
                     self.slow = Some((self.pos, r));
                     continue;
                 }
+                (Fast::Skip, used) => (None, used),
+                (Fast::Done(r), used) => (Some(r.map(|fields| (line, fields))), used),
             };
-            self.pos += nl + 1;
+            self.pos += used;
             self.next_line += 1;
             if let Some(item) = item {
                 return Some(item);

@@ -343,8 +343,13 @@ async fn order_refs(
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let many = wanted.len() > expected.len() / 8;
-    let found = fstore::cod_order_refs(conn, carrier, (!many).then_some(wanted)).await?;
+    let found = if wanted.len() > expected.len() / 8 {
+        let mut all = Vec::new();
+        fstore::cod_shipments_into(conn, carrier, true, &mut all, |s| (s.shipment_id, s.order_ref)).await?;
+        all
+    } else {
+        fstore::cod_order_refs(conn, carrier, wanted).await?
+    };
     let at = |id: &ShipmentId| expected.binary_search_by(|e| e.shipment.as_str().cmp(id.as_str())).ok();
     Ok(found.into_iter().filter_map(|(id, r)| Some((at(&id)?, r))).collect())
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use super::*;
 
-/// A COD shipment as reconciliation needs it. Its order's reference is not read with it (see
+/// A COD shipment as reconciliation needs it. Its order's reference is read with it only when asked (see
 /// [`cod_order_refs`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodShipment {
@@ -244,42 +244,14 @@ fn cod_page_sql(conn: &AnyConnection, row: &str, from: &str) -> String {
     }
 }
 
-/// The order references of `carrier`'s COD shipments, as (shipment, the order's external id): of those
-/// whose order bears one of `refs`, or of all of them (`None`, one pass instead of many lookups when a file
-/// names most parcels by reference).
+/// The order references of `carrier`'s COD shipments whose order bears one of `refs`, as (shipment, the
+/// order's external id). (Every parcel's reference comes with the parcels from [`cod_shipments_into`].)
 pub async fn cod_order_refs(
     conn: &mut AnyConnection,
     carrier: &str,
-    refs: Option<&[&str]>,
+    refs: &[&str],
 ) -> Result<Vec<(ShipmentId, String)>> {
     let mut out = Vec::new();
-    let mut push = |r: AnyRow| -> Result<()> {
-        out.push((ShipmentId::parse(r.try_get::<&str, _>("shipment_id")?)?, r.try_get("external_id")?));
-        Ok(())
-    };
-    let Some(refs) = refs else {
-        // A page at a time as one JSON value, as the parcels are read: a row per parcel through the driver
-        // costs several times more.
-        const PAGE: i64 = 50_000;
-        let sql = cod_page_sql(conn, "t.shipment_id, o.external_id", "tracking t JOIN orders o ON o.id = t.order_id");
-        let mut after = String::new();
-        loop {
-            let r = sqlx::query(&sql).bind(carrier).bind(&after).bind(PAGE).fetch_one(&mut *conn).await?;
-            let Some(page) = r.try_get::<Option<&str>, _>("page")? else { break };
-            let rows: Vec<(String, String)> =
-                serde_json::from_str(page).map_err(|e| Error::Corrupt(format!("order references: {e}")))?;
-            let full = rows.len() as i64 == PAGE;
-            let last = rows.iter().map(|(id, _)| id).max().cloned();
-            for (id, reference) in rows {
-                out.push((ShipmentId::parse(&id)?, reference));
-            }
-            match last {
-                Some(last) if full => after = last,
-                _ => return Ok(out),
-            }
-        }
-        return Ok(out);
-    };
     for chunk in crate::db::pow2_chunks(refs, 512) {
         let sql = format!(
             "SELECT t.shipment_id, o.external_id FROM orders o JOIN tracking t ON t.order_id = o.id \
@@ -292,7 +264,7 @@ pub async fn cod_order_refs(
             q = q.bind(*k);
         }
         for r in q.bind(carrier).fetch_all(&mut *conn).await? {
-            push(r)?;
+            out.push((ShipmentId::parse(r.try_get::<&str, _>("shipment_id")?)?, r.try_get("external_id")?));
         }
     }
     Ok(out)

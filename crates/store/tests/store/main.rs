@@ -493,9 +493,13 @@ async fn a_remittance_settling_parcels_in_bulk_keeps_the_open_cod_sums_and_leave
     .unwrap();
     by_sql.sort();
     assert_eq!(by_sql.len(), 2);
-    let asked = codflow_store::finance::cod_order_refs(&mut tx, "sandbox", Some(&["7", "3", "none"])).await.unwrap();
+    let asked = codflow_store::finance::cod_order_refs(&mut tx, "sandbox", &["7", "3", "none"]).await.unwrap();
     assert_eq!(joined(asked), by_sql);
-    let all = joined(codflow_store::finance::cod_order_refs(&mut tx, "sandbox", None).await.unwrap());
+    let mut all = Vec::new();
+    codflow_store::finance::cod_shipments_into(&mut tx, "sandbox", true, &mut all, |s| (s.shipment_id, s.order_ref))
+        .await
+        .unwrap();
+    let all = joined(all);
     assert_eq!(all.len(), parcels.len());
     assert!(by_sql.iter().all(|r| all.contains(r)));
     assert!(parcels.iter().all(|p| all.iter().any(|(s, _)| s == p.shipment_id.as_str())));
