@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use codflow_domain::{Actor, NewOrder, ProductId, Sku};
-use codflow_store::{Store, commit, rollback};
+use codflow_store::{KeptConn, Store, commit, rollback};
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +20,9 @@ use crate::{Error, Result};
 
 /// Most orders recorded in one transaction.
 const MAX_BATCH: usize = 256;
+
+/// How long the writer keeps its connection with nothing to write (closing the store waits for it).
+const KEEP_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
 struct Job {
     new: NewOrder,
@@ -58,9 +61,25 @@ impl IntakeQueue {
 
 async fn run(store: Store, ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut kept: KeptConn = None;
+    loop {
+        let received = if kept.is_some() {
+            // recv_many is cancel safe: a timeout loses no job.
+            match tokio::time::timeout(KEEP_IDLE, rx.recv_many(&mut jobs, MAX_BATCH)).await {
+                Ok(n) => n,
+                Err(_) => {
+                    kept = None;
+                    continue;
+                }
+            }
+        } else {
+            rx.recv_many(&mut jobs, MAX_BATCH).await
+        };
+        if received == 0 {
+            break;
+        }
         let batch = std::mem::take(&mut jobs);
-        let alone = if batch.len() == 1 { batch } else { record_together(&store, &ctx, batch).await };
+        let alone = if batch.len() == 1 { batch } else { record_together(&store, &mut kept, &ctx, batch).await };
         for job in alone {
             let result = record_one(&store, &ctx, job.new, &job.products, &job.actor, job.now).await;
             // The receiver may be gone (client disconnected); the order stands regardless.
@@ -71,7 +90,7 @@ async fn run(store: Store, ctx: Arc<Ctx>, mut rx: mpsc::Receiver<Job>) {
 
 /// Records the whole batch in one transaction and answers every job. Gives the jobs back, having written
 /// nothing, when they must be recorded one by one instead.
-async fn record_together(store: &Store, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> {
+async fn record_together(store: &Store, kept: &mut KeptConn, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> {
     // Orders sharing a (store, external id) in one batch are concurrent duplicates: the single path
     // answers them correctly (one created, the others told it exists).
     let mut keys: Vec<(&str, &str)> =
@@ -85,11 +104,15 @@ async fn record_together(store: &Store, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> 
         products.extend(j.products.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let now = batch.iter().map(|j| j.now).max().unwrap_or_else(crate::now);
-    let Ok(mut tx) = store.begin().await else { return batch };
+    let Ok(mut tx) = store.begin_kept(kept).await else {
+        *kept = None;
+        return batch;
+    };
     let news: Vec<(NewOrder, &Actor)> = batch.iter().map(|j| (j.new.clone(), &j.actor)).collect();
     match record_batch(&mut tx, ctx, news, &products, now).await {
         Ok(Ok(created)) => {
             if commit(tx).await.is_err() {
+                *kept = None;
                 return batch;
             }
             ctx.wake.notify_one();
@@ -98,8 +121,13 @@ async fn record_together(store: &Store, ctx: &Ctx, batch: Vec<Job>) -> Vec<Job> 
             }
             Vec::new()
         }
-        _ => {
+        Ok(Err(_)) => {
             let _ = rollback(tx).await;
+            batch
+        }
+        Err(_) => {
+            let _ = rollback(tx).await;
+            *kept = None;
             batch
         }
     }

@@ -88,6 +88,8 @@ fn checkpointer(opts: AnyConnectOptions, state: Weak<Checkpoints>) {
 
 pub type Tx = Transaction<'static, Any>;
 pub type ReadConn = sqlx::pool::PoolConnection<Any>;
+/// A write connection a hot writer keeps between its transactions (see [`Store::begin_kept`]).
+pub type KeptConn = Option<sqlx::pool::PoolConnection<Any>>;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "foundation", include_str!("../migrations/0001_foundation.sql")),
@@ -252,6 +254,23 @@ impl Store {
             Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
             Engine::Postgres => self.write.begin().await?,
         })
+    }
+
+    /// A write transaction on the connection in `kept`, taken from the pool if there is none. On PostgreSQL a
+    /// writer that runs hundreds of transactions a second on one backend finds its statements prepared and
+    /// their plans settled there (a pool hands out its sixteen in turn, so each plans every shape afresh).
+    /// SQLite has one write connection, which nobody may keep: there this is [`Store::begin`]. The keeper
+    /// must drop the connection when idle, since closing the store waits for it (and on an error, so that a
+    /// broken one is not tried again).
+    pub async fn begin_kept<'a>(&self, kept: &'a mut KeptConn) -> Result<Transaction<'a, Any>> {
+        if self.engine == Engine::Sqlite {
+            return self.begin().await;
+        }
+        let conn = match kept {
+            Some(c) => c,
+            None => kept.insert(self.write.acquire().await?),
+        };
+        Ok(conn.begin().await?)
     }
 
     /// For a bulk load in a process of its own: no WAL checkpoints until `checkpoint`, so the load keeps
@@ -422,11 +441,11 @@ pub fn param(conn: &sqlx::AnyConnection, i: usize) -> String {
     }
 }
 
-pub async fn commit(tx: Tx) -> Result<()> {
+pub async fn commit(tx: Transaction<'_, Any>) -> Result<()> {
     Ok(tx.commit().await?)
 }
 
-pub async fn rollback(tx: Tx) -> Result<()> {
+pub async fn rollback(tx: Transaction<'_, Any>) -> Result<()> {
     Ok(tx.rollback().await?)
 }
 

@@ -28,6 +28,6 @@ pub mod tokens;
 pub mod tracking;
 pub mod users;
 
-pub use db::{Engine, ReadConn, Store, Tx, commit, from_micros, micros, param, params, rollback};
+pub use db::{Engine, KeptConn, ReadConn, Store, Tx, commit, from_micros, micros, param, params, rollback};
 pub use error::{Error, Result};
 pub use sqlx::AnyConnection as Conn;
