@@ -253,14 +253,13 @@ pub(crate) async fn record_batch(
             }
         }
     }
-    // Orders first: their unique keys decide duplicates before any stock is touched.
-    let rows: Vec<(&Order, Option<&WarehouseId>)> =
+    // Orders first: their unique keys decide duplicates before anything else is written. In key order, so
+    // two writers meeting each other's duplicates wait on them in one order and cannot deadlock.
+    let mut rows: Vec<(&Order, Option<&WarehouseId>)> =
         orders.iter().zip(&shipped_from).map(|(o, w)| (o, w.as_ref())).collect();
+    rows.sort_unstable_by(|a, b| (&a.0.store, &a.0.external_id).cmp(&(&b.0.store, &b.0.external_id)));
     if orders::insert_orders(conn, &rows).await? != orders.len() as u64 {
         return Ok(Err(Interference::Duplicate));
-    }
-    if !reserve_all(conn, &taken).await? {
-        return Ok(Err(Interference::StockMoved));
     }
     let lines: Vec<(&OrderId, &ProductId, &OrderLine)> =
         orders.iter().flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l))).collect();
@@ -269,6 +268,12 @@ pub(crate) async fn record_batch(
     outbox::enqueue(conn, &messages).await?;
     for s in &to_book {
         codflow_store::logistics::insert_shipment(conn, s).await?;
+    }
+    // Stock last: its rows are the ones every writer shares, so the locks the reservation takes are held
+    // only from here to the commit. The plan may have been read before another writer's commit; the
+    // reservation takes the units only if they are still there.
+    if !reserve_all(conn, &taken).await? {
+        return Ok(Err(Interference::StockMoved));
     }
     if !to_book.is_empty() {
         ctx.book.notify_one();
