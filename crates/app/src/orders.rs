@@ -253,18 +253,17 @@ pub(crate) async fn record_batch(
             }
         }
     }
-    // Orders first: their unique keys decide duplicates before anything else is written. In key order, so
-    // two writers meeting each other's duplicates wait on them in one order and cannot deadlock.
+    // Orders first: their unique keys decide duplicates before anything else is kept. In key order, so two
+    // writers meeting each other's duplicates wait on them in one order and cannot deadlock.
     let mut rows: Vec<(&Order, Option<&WarehouseId>)> =
         orders.iter().zip(&shipped_from).map(|(o, w)| (o, w.as_ref())).collect();
     rows.sort_unstable_by(|a, b| (&a.0.store, &a.0.external_id).cmp(&(&b.0.store, &b.0.external_id)));
-    if orders::insert_orders(conn, &rows).await? != orders.len() as u64 {
-        return Ok(Err(Interference::Duplicate));
-    }
     let lines: Vec<(&OrderId, &ProductId, &OrderLine)> =
         orders.iter().flat_map(|o| o.lines.iter().map(move |l| (&o.id, &products[&l.sku], l))).collect();
     let reservations: Vec<_> = held.iter().map(|(i, w, p, q)| (&orders[*i].id, w, p, *q)).collect();
-    orders::insert_placed(conn, &lines, &reservations, micros(now), &audits).await?;
+    if orders::insert_new(conn, &rows, &lines, &reservations, micros(now), &audits).await? != orders.len() as u64 {
+        return Ok(Err(Interference::Duplicate));
+    }
     outbox::enqueue(conn, &messages).await?;
     for s in &to_book {
         codflow_store::logistics::insert_shipment(conn, s).await?;

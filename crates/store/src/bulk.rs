@@ -150,31 +150,44 @@ pub async fn insert_many(conn: &mut AnyConnection, inserts: Vec<(&str, Vec<Val>)
     if inserts.is_empty() {
         return Ok(());
     }
-    let mut parts = Vec::with_capacity(inserts.len());
     if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
-        for (i, (head, vals)) in inserts.iter().enumerate() {
-            let p = JsonInsert::of(head, "", i + 1)?;
-            if vals.len() > MAX_PARAMS / p.columns.len() * p.columns.len() {
-                parts.clear();
-                break;
-            }
-            parts.push(p);
+        let parts: Vec<(&str, &str, &[Val])> = inserts.iter().map(|(h, v)| (*h, "", &v[..])).collect();
+        if together(conn, &parts, false).await?.is_some() {
+            return Ok(());
         }
     }
-    if parts.len() != inserts.len() {
-        for (head, vals) in inserts {
-            insert_values_counted(conn, head, "", vals).await?;
+    for (head, vals) in inserts {
+        insert_values_counted(conn, head, "", vals).await?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL: several bulk inserts `(INTO table (cols), tail, rows)` as one statement, each a CTE named
+/// `i0`, `i1`, … that a later one's tail may read (`WHERE order_id IN (SELECT id FROM i0)`). When `counted`,
+/// returns how many rows the first insert's tail returns (give it `RETURNING`). None, having sent nothing,
+/// when one of them has more rows than a statement carries.
+pub(crate) async fn together(
+    conn: &mut AnyConnection,
+    inserts: &[(&str, &str, &[Val])],
+    counted: bool,
+) -> Result<Option<u64>> {
+    let mut parts = Vec::with_capacity(inserts.len());
+    for (i, (head, tail, vals)) in inserts.iter().enumerate() {
+        let p = JsonInsert::of(head, tail, i + 1)?;
+        if vals.len() > MAX_PARAMS / p.columns.len() * p.columns.len() {
+            return Ok(None);
         }
-        return Ok(());
+        parts.push(p);
     }
     let ctes: Vec<String> = parts.iter().enumerate().map(|(i, p)| format!("i{i} AS ({})", p.sql)).collect();
-    let sql = format!("WITH {} SELECT 1", ctes.join(", "));
+    let count = if counted { "(SELECT COUNT(*) FROM i0)" } else { "CAST(0 AS BIGINT)" };
+    let sql = format!("WITH {} SELECT {count} AS n", ctes.join(", "));
     let mut q = sqlx::query(&sql);
-    for ((_, vals), p) in inserts.iter().zip(&parts) {
+    for ((_, _, vals), p) in inserts.iter().zip(&parts) {
         q = q.bind(json_rows(vals, &p.columns)?);
     }
-    q.execute(&mut *conn).await?;
-    Ok(())
+    let n: i64 = sqlx::Row::try_get(&q.fetch_one(&mut *conn).await?, "n")?;
+    Ok(Some(n as u64))
 }
 
 /// A bulk insert on PostgreSQL: `INSERT INTO t (cols) SELECT cols FROM json_populate_recordset(NULL::t, $1)`,

@@ -22,13 +22,50 @@ use rows::{OrderFixed, OrderState, order_insert};
 /// under concurrent duplicates exactly one writer counts each (the unique key decides, on both engines). A
 /// count, not the ids back: on SQLite every returned row is a message of its own from the driver's thread.
 pub async fn insert_orders(conn: &mut AnyConnection, orders: &[(&Order, Option<&WarehouseId>)]) -> Result<u64> {
+    insert_values_counted(conn, order_insert(), SKIP_DUPLICATES, order_vals(orders)).await
+}
+
+const SKIP_DUPLICATES: &str = "ON CONFLICT (store, external_id) DO NOTHING";
+
+fn order_vals(orders: &[(&Order, Option<&WarehouseId>)]) -> Vec<Val> {
     let width = OrderFixed::COLUMNS.len() + OrderState::COLUMNS.len();
     let mut vals = Vec::with_capacity(orders.len() * width);
     for (o, w) in orders {
         OrderFixed::of(o).push_vals(&mut vals);
         OrderState::of(o, *w).push_vals(&mut vals);
     }
-    insert_values_counted(conn, order_insert(), "ON CONFLICT (store, external_id) DO NOTHING", vals).await
+    vals
+}
+
+/// New orders with their lines, reservations and audit records: [`insert_orders`] then, if every order was
+/// new, [`insert_placed`]. Returns how many orders were inserted; when fewer than given (a duplicate), the
+/// caller must roll back, since on PostgreSQL the rest may have been written. There it is one statement, the
+/// lines and reservations kept to the orders it inserted (a duplicate's would break their foreign key).
+pub async fn insert_new(
+    conn: &mut AnyConnection,
+    orders: &[(&Order, Option<&WarehouseId>)],
+    lines: &[(&OrderId, &ProductId, &OrderLine)],
+    reservations: &[(&OrderId, &WarehouseId, &ProductId, i64)],
+    at: i64,
+    audits: &[AuditRecord],
+) -> Result<u64> {
+    if crate::db::Engine::of(conn) == crate::db::Engine::Postgres {
+        let [lh, rh, ah] = placed_heads();
+        const OURS: &str = "WHERE order_id IN (SELECT id FROM i0)";
+        let (o, l, r, a) =
+            (order_vals(orders), line_vals(lines), reservation_vals(reservations, at), audit_vals(audits));
+        let returning = format!("{SKIP_DUPLICATES} RETURNING id");
+        let parts =
+            [(order_insert(), &returning[..], &o[..]), (lh, OURS, &l[..]), (rh, OURS, &r[..]), (ah, "", &a[..])];
+        if let Some(n) = crate::bulk::together(conn, &parts, true).await? {
+            return Ok(n);
+        }
+    }
+    let n = insert_orders(conn, orders).await?;
+    if n == orders.len() as u64 {
+        insert_placed(conn, lines, reservations, at, audits).await?;
+    }
+    Ok(n)
 }
 
 row!(
@@ -78,16 +115,20 @@ pub async fn insert_placed(
     at: i64,
     audits: &[AuditRecord],
 ) -> Result<()> {
+    let [l, r, a] = placed_heads();
+    insert_many(conn, vec![(l, line_vals(lines)), (r, reservation_vals(reservations, at)), (a, audit_vals(audits))])
+        .await
+}
+
+fn placed_heads() -> &'static [String; 3] {
     static HEADS: std::sync::OnceLock<[String; 3]> = std::sync::OnceLock::new();
-    let [l, r, a] = HEADS.get_or_init(|| {
+    HEADS.get_or_init(|| {
         [
             format!("INTO order_lines ({})", LineRow::LIST),
             format!("INTO reservations ({})", ReservationRow::LIST),
             format!("INTO audit_log ({})", AuditRow::LIST),
         ]
-    });
-    insert_many(conn, vec![(l, line_vals(lines)), (r, reservation_vals(reservations, at)), (a, audit_vals(audits))])
-        .await
+    })
 }
 
 fn review_json(r: &Review) -> String {

@@ -25,6 +25,7 @@ codflow_store::on_both_engines!(
     wave_tickets_drawn_at_once_by_many_stations_are_all_different,
     table_statistics_are_gathered_on_demand_where_the_planner_uses_them,
     bulk_inserts_keep_every_awkward_value_exactly_and_count_what_they_skip,
+    new_orders_go_in_with_their_lines_reservations_and_audits_and_a_duplicate_is_counted_out,
 );
 
 async fn fresh(engine: Engine) -> (TestDb, Store) {
@@ -790,5 +791,60 @@ async fn bulk_inserts_keep_every_awkward_value_exactly_and_count_what_they_skip(
         assert_eq!(r.get::<Option<String>, _>("reason"), (i % 3 == 0).then(|| format!("{text}#{i}")), "row {i}");
         let at = [i64::MIN + 1, i64::MAX, 0, -1][i % 4] + if i % 4 < 2 { 0 } else { i as i64 };
         assert_eq!(r.get::<i64, _>("at"), at, "row {i}");
+    }
+}
+
+async fn new_orders_go_in_with_their_lines_reservations_and_audits_and_a_duplicate_is_counted_out(engine: Engine) {
+    let (_db, store) = fresh(engine).await;
+    let (w, p) = seed(&store, 50).await;
+    let actor = || codflow_domain::Actor::System;
+    // What intake writes for a batch: each order, its lines, a reservation and a creation record.
+    async fn write(store: &Store, batch: &[&Order], w: &WarehouseId, p: &ProductId, a: codflow_domain::Actor) -> u64 {
+        let rows: Vec<_> = batch.iter().map(|o| (*o, Some(w))).collect();
+        let lines: Vec<_> = batch.iter().flat_map(|o| o.lines.iter().map(move |l| (&o.id, p, l))).collect();
+        let held: Vec<_> = batch.iter().map(|o| (&o.id, w, p, 2)).collect();
+        let audits: Vec<_> = batch.iter().map(|o| o.creation_audit(a.clone())).collect();
+        let mut tx = store.begin().await.unwrap();
+        let n = orders::insert_new(&mut tx, &rows, &lines, &held, 7, &audits).await.unwrap();
+        if n == batch.len() as u64 {
+            commit(tx).await.unwrap();
+        } else {
+            codflow_store::rollback(tx).await.unwrap();
+        }
+        n
+    }
+    let first = order("1", "SA");
+    assert_eq!(write(&store, &[&first], &w, &p, actor()).await, 1);
+    // A batch holding a new order and the first one's duplicate: the duplicate's lines and reservation would
+    // name an order that was never inserted; they are left out, and the count tells the caller to roll back.
+    let (second, again) = (order("2", "SA"), order("1", "SA"));
+    assert_eq!(write(&store, &[&second, &again], &w, &p, actor()).await, 1);
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(orders::count(&mut conn).await.unwrap(), 1);
+    let back = orders::get(&mut conn, &first.id).await.unwrap().expect("stored");
+    assert_eq!(back.lines, first.lines);
+    assert!(orders::get(&mut conn, &second.id).await.unwrap().is_none());
+    let held =
+        sqlx::query("SELECT order_id, quantity, created_at FROM reservations").fetch_all(&mut *conn).await.unwrap();
+    let held: Vec<(String, i64, i64)> = held
+        .iter()
+        .map(|r| {
+            use sqlx::Row;
+            (r.get("order_id"), r.get("quantity"), r.get("created_at"))
+        })
+        .collect();
+    assert_eq!(held, vec![(first.id.to_string(), 2, 7)]);
+    let audits = orders::audit_of(&mut conn, "order", first.id.as_str()).await.unwrap();
+    assert_eq!(audits.len(), 1);
+    assert!(orders::audit_of(&mut conn, "order", second.id.as_str()).await.unwrap().is_empty());
+    drop(conn);
+    // Both new: everything of both goes in.
+    let (third, fourth) = (order("3", "SA"), order("4", "SA"));
+    assert_eq!(write(&store, &[&third, &fourth], &w, &p, actor()).await, 2);
+    let mut conn = store.read().await.unwrap();
+    assert_eq!(orders::count(&mut conn).await.unwrap(), 3);
+    for o in [&third, &fourth] {
+        assert_eq!(orders::get(&mut conn, &o.id).await.unwrap().expect("stored").lines, o.lines);
+        assert_eq!(orders::audit_of(&mut conn, "order", o.id.as_str()).await.unwrap().len(), 1);
     }
 }
