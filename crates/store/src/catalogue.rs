@@ -351,28 +351,24 @@ async fn try_reserve_all_pg(conn: &mut AnyConnection, items: &[(&WarehouseId, &P
     let vals: Vec<Val> =
         items.iter().flat_map(|(w, p, q)| [Val::from(w.as_str()), Val::from(p.as_str()), Val::Int(*q)]).collect();
     let rows = crate::bulk::json_rows(&vals, &["warehouse_id", "product_id", "quantity"])?;
-    // One row needs no ordering: the UPDATE alone locks it. Every other writer locks stock rows in key order;
-    // one UPDATE over many rows locks them in whatever order its plan visits them, and two such orders can
-    // deadlock. So the rows are first locked in key order, in the same statement: no row is updated before
-    // the count over every locked row exists, and a row another writer changed meanwhile is re-read by the
-    // update itself (as any update of a row changed under it is) before its condition is checked.
-    const ONE: &str = "WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS x(warehouse_id TEXT, product_id TEXT, quantity BIGINT)) \
-         UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = $2 FROM v \
-         WHERE stock.warehouse_id = v.warehouse_id AND stock.product_id = v.product_id \
-         AND stock.on_hand - stock.reserved >= v.quantity";
-    const MANY: &str = "WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS x(warehouse_id TEXT, product_id TEXT, quantity BIGINT)), \
+    // Every writer locks stock rows in key order; one UPDATE over many rows locks them in whatever order its
+    // plan visits them, and two such orders can deadlock. So the rows are first locked in key order, in the same
+    // statement: no row is updated before the count over every locked row exists, and a row another writer
+    // changed meanwhile is re-read by the update itself (as any update of a row changed under it is) before
+    // its condition is checked. PostgreSQL only.
+    let taken = sqlx::query(
+        "WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS x(warehouse_id TEXT, product_id TEXT, quantity BIGINT)), \
          locked AS (SELECT s.warehouse_id FROM stock s JOIN v ON s.warehouse_id = v.warehouse_id AND s.product_id = v.product_id \
          ORDER BY s.warehouse_id, s.product_id FOR UPDATE OF s) \
          UPDATE stock SET reserved = stock.reserved + v.quantity, updated_at = $2 FROM v, (SELECT COUNT(*) FROM locked) AS held \
          WHERE stock.warehouse_id = v.warehouse_id AND stock.product_id = v.product_id \
-         AND stock.on_hand - stock.reserved >= v.quantity";
-    // PostgreSQL only.
-    let taken = sqlx::query(if items.len() > 1 { MANY } else { ONE })
-        .bind(&rows)
-        .bind(micros(OffsetDateTime::now_utc()))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+         AND stock.on_hand - stock.reserved >= v.quantity",
+    )
+    .bind(&rows)
+    .bind(micros(OffsetDateTime::now_utc()))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(taken == items.len() as u64)
 }
 

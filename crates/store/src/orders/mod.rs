@@ -54,9 +54,8 @@ pub async fn insert_new(
         const OURS: &str = "WHERE order_id IN (SELECT id FROM i0)";
         let (o, l, r, a) =
             (order_vals(orders), line_vals(lines), reservation_vals(reservations, at), audit_vals(audits));
-        let returning = format!("{SKIP_DUPLICATES} RETURNING id");
-        let parts =
-            [(order_insert(), &returning[..], &o[..]), (lh, OURS, &l[..]), (rh, OURS, &r[..]), (ah, "", &a[..])];
+        const INSERTED: &str = "ON CONFLICT (store, external_id) DO NOTHING RETURNING id";
+        let parts = [(order_insert(), INSERTED, &o[..]), (lh, OURS, &l[..]), (rh, OURS, &r[..]), (ah, "", &a[..])];
         if let Some(n) = crate::bulk::together(conn, &parts, true).await? {
             return Ok(n);
         }
